@@ -1,0 +1,54 @@
+# hbd — build, test and demo. `make demo` and `make test` are all a newcomer needs.
+
+GO          ?= go
+BIN         := bin
+HBD         := $(BIN)/hbd
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+PKGS        := ./...
+FUZZTIME    ?= 60s
+
+.PHONY: all build test lint fmt-check vet staticcheck unit demo fuzz bench clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -o $(HBD) ./hbd
+
+# test: everything CI checks. Fails on the first failing step.
+test: lint unit
+
+lint: fmt-check vet staticcheck
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+staticcheck:
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+unit: build
+	$(GO) test -race -count=1 $(PKGS)
+
+# demo: see README. Until the failover demo exists it checks the sample config.
+demo: build
+	@chmod 600 etc/ha.d/authkeys
+	$(HBD) check -c etc/ha.d --node node1
+	$(HBD) check -c etc/ha.d --node node2
+
+# fuzz: a minute (FUZZTIME) per fuzz target; seed corpora already run in `make test`.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -rf $(BIN)

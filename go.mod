@@ -1,0 +1,9 @@
+module github.com/hbdproject/hbd
+
+go 1.26
+
+require (
+	github.com/sirupsen/logrus v1.10.2 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)

@@ -1,0 +1,229 @@
+// Package config reads and validates a Heartbeat-style configuration
+// directory (/etc/ha.d): ha.cf, authkeys and haresources.
+//
+// Every problem found is reported as a Diag that names the file and line,
+// and loading never stops at the first error: callers get all of them.
+// A Config returned without errors is complete and internally consistent;
+// the daemon applies nothing else.
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Pos is a place in a configuration file.
+type Pos struct {
+	File string // path as given to the loader (e.g. /etc/ha.d/ha.cf)
+	Line int    // 1-based; 0 when the problem concerns the whole file
+}
+
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d", p.File, p.Line)
+}
+
+// Severity tells an error from a warning.
+type Severity int
+
+const (
+	// SevError makes the configuration unusable.
+	SevError Severity = iota
+	// SevWarning is printed but does not change the outcome.
+	SevWarning
+)
+
+// Diag is one finding about a configuration: "FILE:LINE: message" or
+// "FILE:LINE: warning: message".
+type Diag struct {
+	Pos      Pos
+	Severity Severity
+	Msg      string
+}
+
+func (d Diag) String() string {
+	if d.Severity == SevWarning {
+		return fmt.Sprintf("%s: warning: %s", d.Pos, d.Msg)
+	}
+	return fmt.Sprintf("%s: %s", d.Pos, d.Msg)
+}
+
+// AutoFailback is the ha.cf auto_failback setting.
+type AutoFailback int
+
+const (
+	// FailbackLegacy is Heartbeat's default: failback unless the peer runs
+	// nice_failback-aware code (treated like On between hbd nodes).
+	FailbackLegacy AutoFailback = iota
+	// FailbackOn hands groups back to their preferred node when it returns.
+	FailbackOn
+	// FailbackOff leaves groups where they are.
+	FailbackOff
+)
+
+func (a AutoFailback) String() string {
+	switch a {
+	case FailbackOn:
+		return "on"
+	case FailbackOff:
+		return "off"
+	default:
+		return "legacy"
+	}
+}
+
+// MediumKind is the kind of a heartbeat medium line in ha.cf.
+type MediumKind string
+
+// The media hbd drives.
+const (
+	Ucast  MediumKind = "ucast"
+	Ucast6 MediumKind = "ucast6"
+	Bcast  MediumKind = "bcast"
+	Mcast  MediumKind = "mcast"
+	Mcast6 MediumKind = "mcast6"
+)
+
+// Medium is one heartbeat path. A `bcast eth0 eth1` line yields one Medium
+// per interface; a `ucast eth0 IP` line yields one.
+type Medium struct {
+	Kind  MediumKind
+	Iface string
+	// Addr is the peer address (ucast), the group (mcast); invalid for bcast.
+	Addr netip.Addr
+	// Port is udpport as it stood when the line was read (bcast, ucast),
+	// or the port on the mcast line.
+	Port int
+	TTL  int  // mcast TTL / hops, 1..255
+	Loop bool // mcast loopback
+	Pos  Pos
+}
+
+// Name is how logs and status call the link, as Heartbeat does: the
+// interface name (e.g. "eth0").
+func (m Medium) Name() string { return m.Iface }
+
+// PingGroup is a `ping` host (Name == host) or a `ping_group NAME HOST...`.
+type PingGroup struct {
+	Name  string
+	Hosts []netip.Addr
+	Group bool // true for ping_group
+	Pos   Pos
+}
+
+// Respawn is a `respawn USER PROGRAM [ARGS]` line.
+type Respawn struct {
+	User    string
+	Command []string
+	Pos     Pos
+}
+
+// Key is one authkeys entry.
+type Key struct {
+	Index  int    // 1..15
+	Method string // crc, md5, sha1, and hbd's stronger methods
+	Secret string // empty for crc
+	Pos    Pos
+}
+
+// Auth is the content of authkeys: Active signs outgoing packets, every
+// key in Keys is accepted on receive.
+type Auth struct {
+	Active int
+	Keys   []Key // in file order, indexes unique
+	Pos    Pos   // the `auth N` line
+}
+
+// ActiveKey returns the key that signs outgoing messages.
+func (a Auth) ActiveKey() (Key, bool) {
+	for _, k := range a.Keys {
+		if k.Index == a.Active {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// Resource is one entry of a haresources line.
+type Resource struct {
+	// Spec is the resource as written, after a bare IP was expanded to
+	// "IPaddr::IP" (this is Heartbeat's form, used as the group key).
+	Spec string
+	Name string   // script name, e.g. "IPaddr"
+	Args []string // the ::-separated arguments
+	// Script is the resolved executable (resource.d/NAME, /etc/init.d/NAME),
+	// or "builtin:NAME" for an agent compiled into hbd. Empty if unresolved.
+	Script string
+	Pos    Pos
+}
+
+// Group is one haresources line: a preferred node and its resources, in
+// start order.
+type Group struct {
+	Preferred string
+	Resources []Resource
+	Pos       Pos
+}
+
+// Key is the group's name as Heartbeat uses it: its first resource.
+func (g Group) Key() string {
+	if len(g.Resources) == 0 {
+		return ""
+	}
+	return g.Resources[0].Spec
+}
+
+// Config is a validated /etc/ha.d.
+type Config struct {
+	Dir      string // the configuration directory
+	ThisNode string // the node we run as (uname -n or --node)
+
+	Nodes []string // ha.cf node lines, in order, de-duplicated
+	Media []Medium
+
+	Keepalive time.Duration
+	Deadtime  time.Duration
+	Warntime  time.Duration
+	Initdead  time.Duration
+	UDPPort   int
+
+	AutoFailback AutoFailback
+
+	Logfile     string
+	Debugfile   string
+	LogFacility string // "" when unset; "none" disables syslog
+	UseLogd     bool
+	Debug       int
+
+	Ping     []PingGroup
+	Respawn  []Respawn
+	Deadping time.Duration
+	Hopfudge int
+
+	Compression            string
+	CompressionThreshold   int
+	TraditionalCompression bool
+	MsgFmt                 string // classic | netstring
+	Autojoin               string // none | other | any
+
+	// hbd's own directives.
+
+	// ResourceTimeout bounds every resource script operation.
+	ResourceTimeout time.Duration
+
+	Auth   Auth
+	Groups []Group
+}
+
+// Group returns the group with the given key.
+func (c *Config) Group(key string) (Group, bool) {
+	for _, g := range c.Groups {
+		if g.Key() == key {
+			return g, true
+		}
+	}
+	return Group{}, false
+}
