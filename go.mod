@@ -3,7 +3,9 @@ module github.com/hbdproject/hbd
 go 1.26
 
 require (
+	github.com/fsnotify/fsnotify v1.10.1 // indirect
 	github.com/sirupsen/logrus v1.10.2 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 )

@@ -97,9 +97,13 @@ type Medium struct {
 	// Port is udpport as it stood when the line was read (bcast, ucast),
 	// or the port on the mcast line.
 	Port int
-	TTL  int  // mcast TTL / hops, 1..255
-	Loop bool // mcast loopback
-	Pos  Pos
+	// Local is hbd's optional extension `ucast IFACE PEER LOCAL`: the local
+	// address to bind, so several nodes can share one host (loopback demo).
+	// Invalid means the wildcard address on Iface, as Heartbeat does.
+	Local netip.Addr
+	TTL   int  // mcast TTL / hops, 1..255
+	Loop  bool // mcast loopback
+	Pos   Pos
 }
 
 // Name is how logs and status call the link, as Heartbeat does: the
