@@ -1,0 +1,129 @@
+package daemon
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The files that must survive a reboot, named as Heartbeat names them in
+// /var/lib/heartbeat so an existing node keeps its identity when it moves
+// from Heartbeat to hbd.
+const (
+	uuidFile       = "hb_uuid"
+	generationFile = "hb_generation"
+)
+
+// Identity is what a node persists: its UUID (sent as srcuuid) and the
+// generation of this run (sent as hg; a peer that sees it grow knows we
+// restarted, and replayed packets of an older run are dropped).
+type Identity struct {
+	UUID       [16]byte
+	Generation uint64
+	// Previous is the generation stored before this run, 0 if none.
+	Previous uint64
+}
+
+// LoadIdentity reads (or creates) the node UUID and advances the
+// generation in dir, writing it back before returning so a crash right
+// after start still moves the generation forward.
+//
+// The new generation is max(stored+1, now in epoch seconds): Heartbeat
+// takes stored+1, and epoch seconds when nothing is stored. Taking the
+// maximum keeps generations increasing even when the state directory was
+// wiped (a reinstall, a tmpfs) — a peer would otherwise drop every packet
+// of the restarted node as stale.
+func LoadIdentity(dir string, now time.Time) (Identity, error) {
+	var id Identity
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return id, fmt.Errorf("state directory: %w", err)
+	}
+	up := filepath.Join(dir, uuidFile)
+	b, err := os.ReadFile(up)
+	switch {
+	case err == nil && len(b) == 16:
+		copy(id.UUID[:], b)
+	case err == nil:
+		return id, fmt.Errorf("%s: %d bytes, want a 16-byte node uuid (remove it to make a new one)", up, len(b))
+	case errors.Is(err, fs.ErrNotExist):
+		if _, err := rand.Read(id.UUID[:]); err != nil {
+			return id, fmt.Errorf("new node uuid: %w", err)
+		}
+		id.UUID[6] = id.UUID[6]&0x0f | 0x40 // version 4
+		id.UUID[8] = id.UUID[8]&0x3f | 0x80 // RFC 4122 variant
+		if err := writeFileAtomic(up, id.UUID[:], 0o644); err != nil {
+			return id, fmt.Errorf("save node uuid: %w", err)
+		}
+	default:
+		return id, fmt.Errorf("read node uuid: %w", err)
+	}
+
+	gp := filepath.Join(dir, generationFile)
+	b, err = os.ReadFile(gp)
+	switch {
+	case err == nil:
+		prev, perr := parseGeneration(b)
+		if perr != nil {
+			return id, fmt.Errorf("%s: %w", gp, perr)
+		}
+		id.Previous = prev
+	case errors.Is(err, fs.ErrNotExist):
+	default:
+		return id, fmt.Errorf("read generation: %w", err)
+	}
+	id.Generation = id.Previous + 1
+	if epoch := uint64(now.Unix()); epoch > id.Generation {
+		id.Generation = epoch
+	}
+	if err := writeFileAtomic(gp, []byte(strconv.FormatUint(id.Generation, 10)+"\n"), 0o644); err != nil {
+		return id, fmt.Errorf("save generation: %w", err)
+	}
+	return id, nil
+}
+
+// parseGeneration accepts hbd's decimal text and, for a file left by
+// Heartbeat, a raw native-endian integer of 4 or 8 bytes.
+func parseGeneration(b []byte) (uint64, error) {
+	s := strings.TrimSpace(string(b))
+	if v, err := strconv.ParseUint(s, 10, 64); err == nil {
+		return v, nil
+	}
+	switch len(b) {
+	case 4:
+		return uint64(binary.NativeEndian.Uint32(b)), nil
+	case 8:
+		return binary.NativeEndian.Uint64(b), nil
+	}
+	return 0, fmt.Errorf("generation %q is not a number (remove the file to start over)", s)
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
