@@ -1,0 +1,363 @@
+// Package link drives the heartbeat media of ha.cf (ucast, ucast6, bcast,
+// mcast, mcast6) as real UDP sockets.
+//
+// A link is what Heartbeat calls one: the media of one kind on one
+// interface, named by the interface ("eth0"), so that logs can say
+// "Link node2:eth0 up". The `ucast eth0 PEER` lines of ha.cf (usually one
+// per node, ourselves included) are one link on eth0 that sends to every
+// peer but ourselves; ucast lines over eth0 and eth1 are two links. When
+// media of different kinds share an interface, the first kind in the order
+// ucast, ucast6, bcast, mcast, mcast6 keeps the plain interface name and
+// the others are named "IFACE/KIND" ("eth0" and "eth0/mcast"), whatever the
+// order of the ha.cf lines.
+//
+// Each link has one socket per local address and port it listens on, one
+// reader goroutine per socket and one writer goroutine. Received datagrams
+// go to the caller's channel, dropped (and counted) when it is full; Send
+// only enqueues, dropping (and counting) when the link's queue is full, so
+// neither direction ever blocks the caller or the readers.
+package link
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/hbdproject/hbd/hbd/config"
+)
+
+// Packet is one datagram received on a link.
+type Packet struct {
+	Link string         // link name, e.g. "eth0"
+	From netip.AddrPort // sender address and port
+	Data []byte         // the datagram; owned by the receiver
+	// At is when the datagram arrived: time.Now() taken by the reader
+	// goroutine as the read returned, moved back by the time the datagram
+	// waited in the socket buffer according to the kernel's SO_TIMESTAMPNS
+	// stamp (at most a couple of seconds; ignored if the wall clock
+	// stepped). It carries a monotonic clock reading, so it can be
+	// compared with time.Now() safely.
+	At time.Time
+}
+
+// LinkStats counts what happened on one link since Open.
+type LinkStats struct {
+	Sent         uint64 // datagrams written (one per destination)
+	SendErrors   uint64 // datagrams whose write failed
+	QueueDrops   uint64 // Send calls dropped because the link's queue was full
+	Received     uint64 // datagrams read and delivered
+	ReceiveDrops uint64 // datagrams read but dropped because Options.Packets was full
+}
+
+// Options configures Open.
+type Options struct {
+	// Packets receives every datagram read on any link. Required. When it
+	// is full the datagram is dropped and counted in ReceiveDrops.
+	Packets chan<- Packet
+	// Log gets the startup lines and rate-limited send errors. Nil
+	// discards them.
+	Log logrus.FieldLogger
+	// QueueLen is the length of each link's send queue; 0 means
+	// DefaultQueueLen.
+	QueueLen int
+	// ErrorLogInterval is the least time between two logged send errors to
+	// one destination; 0 means DefaultErrorLogInterval.
+	ErrorLogInterval time.Duration
+}
+
+const (
+	// DefaultQueueLen is a link's send queue length: at one status message
+	// per keepalive plus the odd control message, 64 covers seconds of a
+	// stalled writer.
+	DefaultQueueLen = 64
+	// DefaultErrorLogInterval spaces out repeated send errors in the log:
+	// a cut cable fails every heartbeat, the log needs to say so once in a
+	// while, not every second.
+	DefaultErrorLogInterval = 10 * time.Second
+	// maxDatagram is the largest UDP payload.
+	maxDatagram = 65535
+)
+
+// Set is the open links of a node.
+type Set struct {
+	links  []*link
+	byName map[string]*link
+	log    logrus.FieldLogger
+
+	closed    atomic.Bool
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	stopCtx   func() bool
+	wg        sync.WaitGroup
+}
+
+type link struct {
+	plan  linkPlan
+	conns []*net.UDPConn
+	queue chan []byte
+
+	sent, sendErrors, queueDrops, received, receiveDrops atomic.Uint64
+}
+
+// Open opens every medium as a link and starts its goroutines. They stop
+// on Close or when ctx is done. An interface that does not exist, or a
+// socket that cannot be set up, is an error naming the ha.cf line.
+func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error) {
+	if opts.Packets == nil {
+		return nil, errors.New("link: Options.Packets is nil")
+	}
+	if len(media) == 0 {
+		return nil, errors.New("link: no media")
+	}
+	if opts.QueueLen <= 0 {
+		opts.QueueLen = DefaultQueueLen
+	}
+	if opts.ErrorLogInterval <= 0 {
+		opts.ErrorLogInterval = DefaultErrorLogInterval
+	}
+	log := opts.Log
+	if log == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		log = l
+	}
+	plans, err := plan(media, lookupIface)
+	if err != nil {
+		return nil, fmt.Errorf("link: %w", err)
+	}
+	s := &Set{byName: map[string]*link{}, log: log, done: make(chan struct{})}
+	notedEPERM := false
+	for _, lp := range plans {
+		l := &link{plan: lp, queue: make(chan []byte, opts.QueueLen)}
+		s.links = append(s.links, l)
+		s.byName[lp.Name] = l
+		for _, sp := range lp.Socks {
+			c, so, err := openSocket(ctx, lp.Iface, sp)
+			if err != nil {
+				s.closeConns()
+				return nil, fmt.Errorf("link: %s: %s %s: %w", sp.Pos, lp.Kind, lp.Iface.Name, err)
+			}
+			l.conns = append(l.conns, c)
+			if so.deviceEPERM && !notedEPERM {
+				notedEPERM = true
+				log.Debugf("%s: SO_BINDTODEVICE not permitted (not root?): sockets are not bound to their interface", lp.Kind)
+			}
+		}
+		for _, sk := range lp.Skipped {
+			log.Debugf("%s: not sending to %s on %s: our own address", lp.Kind, sk, lp.Iface.Name)
+		}
+		if len(lp.Targets) == 0 {
+			log.Infof("%s: started on port %d interface %s (receive only)", lp.Kind, lp.Socks[0].Bind.Port(), lp.Iface.Name)
+		}
+		for _, t := range lp.Targets {
+			log.Infof("%s: started on port %d interface %s to %s", lp.Kind, t.Dst.Port(), lp.Iface.Name, t.Dst.Addr())
+		}
+	}
+	for _, l := range s.links {
+		for i, c := range l.conns {
+			s.wg.Add(1)
+			go s.read(l, l.plan.Socks[i], c, opts.Packets)
+		}
+		s.wg.Add(1)
+		go s.write(l, opts.ErrorLogInterval)
+	}
+	s.stopCtx = context.AfterFunc(ctx, func() { s.Close() })
+	return s, nil
+}
+
+// Links returns the link names, in the order their first ha.cf line came.
+func (s *Set) Links() []string {
+	names := make([]string, len(s.links))
+	for i, l := range s.links {
+		names[i] = l.plan.Name
+	}
+	return names
+}
+
+// Send queues data for every destination of every link. It never blocks:
+// a link whose queue is full drops it and counts a QueueDrop. data is
+// copied; the caller may reuse it.
+func (s *Set) Send(data []byte) {
+	if s.closed.Load() {
+		return
+	}
+	d := slices.Clone(data)
+	for _, l := range s.links {
+		l.enqueue(d)
+	}
+}
+
+// SendOn queues data for the destinations of one link, like Send.
+func (s *Set) SendOn(name string, data []byte) error {
+	l, ok := s.byName[name]
+	if !ok {
+		return fmt.Errorf("link: no link %q", name)
+	}
+	if s.closed.Load() {
+		return nil
+	}
+	l.enqueue(slices.Clone(data))
+	return nil
+}
+
+func (l *link) enqueue(d []byte) {
+	select {
+	case l.queue <- d:
+	default:
+		l.queueDrops.Add(1)
+	}
+}
+
+// Stats returns the counters of every link, by name.
+func (s *Set) Stats() map[string]LinkStats {
+	m := make(map[string]LinkStats, len(s.links))
+	for _, l := range s.links {
+		m[l.plan.Name] = LinkStats{
+			Sent:         l.sent.Load(),
+			SendErrors:   l.sendErrors.Load(),
+			QueueDrops:   l.queueDrops.Load(),
+			Received:     l.received.Load(),
+			ReceiveDrops: l.receiveDrops.Load(),
+		}
+	}
+	return m
+}
+
+// Close closes every socket and waits for every goroutine of the set to
+// return. Queued datagrams not yet written are discarded. It is safe to
+// call more than once.
+func (s *Set) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		if s.stopCtx != nil {
+			s.stopCtx()
+		}
+		close(s.done)
+		s.closeErr = s.closeConns()
+		s.wg.Wait()
+	})
+	return s.closeErr
+}
+
+func (s *Set) closeConns() error {
+	var errs []error
+	for _, l := range s.links {
+		for _, c := range l.conns {
+			if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				errs = append(errs, fmt.Errorf("link %s: %w", l.plan.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// read is the reader goroutine of one socket.
+func (s *Set) read(l *link, sp sockPlan, c *net.UDPConn, out chan<- Packet) {
+	defer s.wg.Done()
+	buf := make([]byte, maxDatagram)
+	oob := make([]byte, oobSpace)
+	for {
+		n, oobn, _, from, err := c.ReadMsgUDPAddrPort(buf, oob)
+		now := time.Now()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			select {
+			case <-s.done:
+				return
+			case <-time.After(10 * time.Millisecond): // do not spin on a persistent error
+			}
+			continue
+		}
+		ci := parseCmsgs(oob[:oobn])
+		if sp.Role == roleUnicast && ci.dst.IsValid() && (ci.dst.IsMulticast() || slices.Contains(sp.Broadcasts, ci.dst)) {
+			continue // belongs to a bcast or mcast link on the same port
+		}
+		p := Packet{
+			Link: l.plan.Name,
+			From: netip.AddrPortFrom(from.Addr().Unmap(), from.Port()),
+			Data: slices.Clone(buf[:n]),
+			At:   arrival(now, ci.kernelTime),
+		}
+		select {
+		case out <- p:
+			l.received.Add(1)
+		default:
+			l.receiveDrops.Add(1)
+		}
+	}
+}
+
+// sendFailure is the log state of one destination's send errors.
+type sendFailure struct {
+	logged     time.Time
+	suppressed int
+}
+
+// write is the writer goroutine of one link.
+func (s *Set) write(l *link, every time.Duration) {
+	defer s.wg.Done()
+	failures := map[netip.AddrPort]*sendFailure{}
+	for {
+		var d []byte
+		select {
+		case <-s.done:
+			return
+		case d = <-l.queue:
+		}
+		for _, t := range l.plan.Targets {
+			_, err := l.conns[t.Sock].WriteToUDPAddrPort(d, t.Dst)
+			if err == nil {
+				l.sent.Add(1)
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			l.sendErrors.Add(1)
+			f := failures[t.Dst]
+			if f == nil {
+				f = &sendFailure{}
+				failures[t.Dst] = f
+			}
+			now := time.Now()
+			if !f.logged.IsZero() && now.Sub(f.logged) < every {
+				f.suppressed++
+				continue
+			}
+			entry := s.log.WithField("link", l.plan.Name)
+			if f.suppressed > 0 {
+				entry = entry.WithField("suppressed", f.suppressed)
+			}
+			entry.Errorf("%s_write: Unable to send HBcomm packet %s %s len=%d: %s",
+				l.plan.Kind, l.plan.Iface.Name, t.Dst, len(d), errText(err))
+			f.logged, f.suppressed = now, 0
+		}
+	}
+}
+
+// errText is the errno text of err, capitalised as strerror(3) writes it
+// ("Network is unreachable"), or err itself.
+func errText(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		t := errno.Error()
+		if t != "" {
+			return strings.ToUpper(t[:1]) + t[1:]
+		}
+	}
+	return err.Error()
+}

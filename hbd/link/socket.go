@@ -1,0 +1,209 @@
+package link
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+)
+
+// iptosLowdelay is IPTOS_LOWDELAY, the TOS Heartbeat sets on its write
+// sockets ("write socket priority set to IPTOS_LOWDELAY").
+const iptosLowdelay = 0x10
+
+// sockOpts is what happened while setting a socket up.
+type sockOpts struct {
+	deviceEPERM bool // SO_BINDTODEVICE was refused; the socket is not bound to the device
+}
+
+// openSocket creates, configures and binds one UDP socket of a link.
+//
+// Options, all set before bind:
+//   - SO_BINDTODEVICE to the link's interface, as Heartbeat does, so that a
+//     link hears only what arrives on its interface and sends only through
+//     it (a cut cable fails the send instead of rerouting it). Unprivileged
+//     processes get EPERM; the socket then stays unbound to the device
+//     (the loopback demo runs that way) and the caller logs it once.
+//   - SO_REUSEADDR, as Heartbeat, so that links on different interfaces can
+//     all bind the wildcard address at udpport. hbd deliberately does NOT
+//     set SO_REUSEPORT (Heartbeat does): with it the kernel load-balances
+//     unicast datagrams among all sockets sharing the address and port, so
+//     two hbd nodes on one host (or a stale process) would each silently
+//     receive only part of the other's heartbeats. Without it, two sockets
+//     that would share one address and port fail at bind with "address
+//     already in use", unless both set SO_REUSEADDR, where Linux delivers
+//     unicast to one of them only: that is why nodes sharing a host each
+//     bind their own local address (Medium.Local).
+//   - SO_BROADCAST (bcast), IP_TOS / IPV6_TCLASS = IPTOS_LOWDELAY,
+//     IP_PKTINFO / IPV6_RECVPKTINFO (to tell unicast from broadcast and
+//     multicast on a wildcard socket) and SO_TIMESTAMPNS (see Packet.At).
+func openSocket(ctx context.Context, iface ifaceInfo, sp sockPlan) (*net.UDPConn, sockOpts, error) {
+	var so sockOpts
+	v4 := sp.Bind.Addr().Is4()
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = configure(int(fd), iface.Name, v4, sp.Role == roleBroadcast, &so)
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	network := "udp6"
+	if v4 {
+		network = "udp4"
+	}
+	pc, err := lc.ListenPacket(ctx, network, sp.Bind.String())
+	if err != nil {
+		return nil, so, fmt.Errorf("bind %s: %w", sp.Bind, err)
+	}
+	conn := pc.(*net.UDPConn)
+	if sp.Role == roleMulticast {
+		if err := joinGroup(conn, iface, sp); err != nil {
+			conn.Close()
+			return nil, so, err
+		}
+	}
+	return conn, so, nil
+}
+
+func configure(fd int, iface string, v4, broadcast bool, so *sockOpts) error {
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fmt.Errorf("SO_REUSEADDR: %w", err)
+	}
+	if err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, iface); err != nil {
+		if !errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("SO_BINDTODEVICE %s: %w", iface, err)
+		}
+		so.deviceEPERM = true
+	}
+	if broadcast {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BROADCAST, 1); err != nil {
+			return fmt.Errorf("SO_BROADCAST: %w", err)
+		}
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+		return fmt.Errorf("SO_TIMESTAMPNS: %w", err)
+	}
+	if v4 {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TOS, iptosLowdelay); err != nil {
+			return fmt.Errorf("IP_TOS: %w", err)
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_PKTINFO, 1); err != nil {
+			return fmt.Errorf("IP_PKTINFO: %w", err)
+		}
+		return nil
+	}
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_TCLASS, iptosLowdelay); err != nil {
+		return fmt.Errorf("IPV6_TCLASS: %w", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1); err != nil {
+		return fmt.Errorf("IPV6_RECVPKTINFO: %w", err)
+	}
+	return nil
+}
+
+// joinGroup joins the multicast group on the interface and sets the
+// outgoing interface, TTL (hop limit) and loopback of the mcast line.
+func joinGroup(conn *net.UDPConn, iface ifaceInfo, sp sockPlan) error {
+	ifi, err := net.InterfaceByIndex(iface.Index)
+	if err != nil {
+		return fmt.Errorf("interface %s: %w", iface.Name, err)
+	}
+	group := &net.UDPAddr{IP: sp.Group.AsSlice()}
+	if sp.Group.Is4() {
+		p := ipv4.NewPacketConn(conn)
+		if err := p.JoinGroup(ifi, group); err != nil {
+			return fmt.Errorf("join %s on %s: %w", sp.Group, iface.Name, err)
+		}
+		if err := p.SetMulticastInterface(ifi); err != nil {
+			return fmt.Errorf("IP_MULTICAST_IF %s: %w", iface.Name, err)
+		}
+		if err := p.SetMulticastTTL(sp.TTL); err != nil {
+			return fmt.Errorf("IP_MULTICAST_TTL %d: %w", sp.TTL, err)
+		}
+		if err := p.SetMulticastLoopback(sp.Loop); err != nil {
+			return fmt.Errorf("IP_MULTICAST_LOOP: %w", err)
+		}
+		return nil
+	}
+	p := ipv6.NewPacketConn(conn)
+	if err := p.JoinGroup(ifi, group); err != nil {
+		return fmt.Errorf("join %s on %s: %w", sp.Group, iface.Name, err)
+	}
+	if err := p.SetMulticastInterface(ifi); err != nil {
+		return fmt.Errorf("IPV6_MULTICAST_IF %s: %w", iface.Name, err)
+	}
+	if err := p.SetMulticastHopLimit(sp.TTL); err != nil {
+		return fmt.Errorf("IPV6_MULTICAST_HOPS %d: %w", sp.TTL, err)
+	}
+	if err := p.SetMulticastLoopback(sp.Loop); err != nil {
+		return fmt.Errorf("IPV6_MULTICAST_LOOP: %w", err)
+	}
+	return nil
+}
+
+// oobSpace holds a timestamp and an IPv4 or IPv6 packet-info message.
+var oobSpace = unix.CmsgSpace(16) + unix.CmsgSpace(unix.SizeofInet6Pktinfo) + 64
+
+// cmsgInfo is what the control messages of one datagram say.
+type cmsgInfo struct {
+	kernelTime time.Time  // SO_TIMESTAMPNS, zero if absent
+	dst        netip.Addr // header destination from IP(V6)_PKTINFO, invalid if absent
+}
+
+// parseCmsgs reads the timestamp and destination address out of oob
+// without allocating.
+func parseCmsgs(oob []byte) cmsgInfo {
+	var ci cmsgInfo
+	for len(oob) > 0 {
+		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
+		if err != nil {
+			break
+		}
+		oob = rest
+		switch {
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= 16:
+			sec := int64(binary.NativeEndian.Uint64(data[0:8]))
+			nsec := int64(binary.NativeEndian.Uint64(data[8:16]))
+			ci.kernelTime = time.Unix(sec, nsec)
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+			// struct in_pktinfo { int ifindex; in_addr spec_dst; in_addr addr; }
+			ci.dst = netip.AddrFrom4([4]byte(data[8:12]))
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
+			// struct in6_pktinfo { in6_addr addr; int ifindex; }
+			ci.dst = netip.AddrFrom16([16]byte(data[0:16]))
+		}
+	}
+	return ci
+}
+
+// maxKernelAge bounds the correction Packet.At takes from the kernel
+// timestamp; anything beyond it means the wall clock stepped.
+const maxKernelAge = 2 * time.Second
+
+// arrival turns the moment the read returned (now, with a monotonic
+// reading) and the kernel's receive timestamp (wall clock only) into the
+// arrival time: now minus how long the datagram waited in the socket
+// buffer. The result keeps now's monotonic reading, so durations computed
+// from it are immune to wall clock steps; a step that makes the age
+// negative or implausible is ignored.
+func arrival(now, kernel time.Time) time.Time {
+	if kernel.IsZero() {
+		return now
+	}
+	age := now.Sub(kernel) // kernel has no monotonic reading: wall clock difference
+	if age <= 0 || age > maxKernelAge {
+		return now
+	}
+	return now.Add(-age)
+}
