@@ -1,0 +1,129 @@
+package logging
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+)
+
+// FileMode is the mode a log file is created with (before the umask).
+// Group-readable, not world-readable: resource scripts log addresses,
+// node names and their own errors, which other users have no business
+// reading; add the admin group with logrotate's `create 0640 root adm`.
+const FileMode fs.FileMode = 0o640
+
+// RetryInterval is how often a log file or syslog connection that failed is
+// tried again on its own; Reopen (SIGHUP) tries at once.
+const RetryInterval = 30 * time.Second
+
+// fileOutput is one log file. A file renamed or removed (logrotate without
+// copytruncate) is noticed on the next write by comparing the path's inode
+// with the open file's, and the path is opened again. A file that cannot be
+// opened or written is closed and marked failed: its lines go to stderr
+// until it can be opened again. Not safe for concurrent use: the router
+// holds its lock around every call.
+type fileOutput struct {
+	path    string
+	f       *os.File
+	fi      os.FileInfo // of f, to notice a rename or removal
+	failure             // non-zero while the file cannot be written
+}
+
+// failure is the state of an output that cannot be written, shared by files
+// and syslog: the error, whether it has been reported (once per episode:
+// until a write succeeds again), and when it was last tried.
+type failure struct {
+	err      error
+	reported bool
+	lastTry  time.Time
+}
+
+func (o *failure) fail(err error, now time.Time) error {
+	o.err, o.lastTry = err, now
+	return err
+}
+
+// succeeded ends a failure episode; it reports whether there was one.
+func (o *failure) succeeded() bool {
+	was := o.err != nil || o.reported
+	*o = failure{}
+	return was
+}
+
+// due says whether a failed output should be tried again now.
+func (o *failure) due(now time.Time) bool {
+	return now.Sub(o.lastTry) >= RetryInterval || now.Before(o.lastTry)
+}
+
+func newFileOutput(path string, now time.Time) *fileOutput {
+	o := &fileOutput{path: path}
+	_ = o.open(now)
+	return o
+}
+
+// open opens the path for appending, closing what was open before.
+func (o *fileOutput) open(now time.Time) error {
+	o.close()
+	f, err := os.OpenFile(o.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, FileMode)
+	if err != nil {
+		return o.fail(err, now)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return o.fail(fmt.Errorf("stat %s: %w", o.path, err), now)
+	}
+	if !fi.Mode().IsRegular() && fi.Mode()&fs.ModeCharDevice == 0 {
+		// A FIFO or socket could block the daemon; a directory
+		// cannot be written anyway (open already refused it).
+		_ = f.Close()
+		return o.fail(fmt.Errorf("open %s: not a regular file (%s)", o.path, fi.Mode().Type()), now)
+	}
+	o.f, o.fi = f, fi
+	return nil
+}
+
+func (o *fileOutput) close() error {
+	if o.f == nil {
+		return nil
+	}
+	err := o.f.Close()
+	o.f, o.fi = nil, nil
+	return err
+}
+
+// rotated reports whether the path no longer names the open file.
+func (o *fileOutput) rotated() bool {
+	fi, err := os.Stat(o.path)
+	if err != nil {
+		// Removed: open a fresh one. Any other error (the directory
+		// became unreadable): keep writing where we are.
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	return !os.SameFile(fi, o.fi)
+}
+
+// write appends one line. An error means the line was not written and the
+// file is now failed (its error is in o.err).
+func (o *fileOutput) write(line []byte, now time.Time) error {
+	switch {
+	case o.f == nil:
+		if !o.due(now) {
+			return o.err
+		}
+		if err := o.open(now); err != nil {
+			return err
+		}
+	case o.rotated():
+		if err := o.open(now); err != nil {
+			return err
+		}
+	}
+	if _, err := o.f.Write(line); err != nil {
+		o.close()
+		return o.fail(err, now)
+	}
+	return nil
+}

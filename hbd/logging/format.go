@@ -1,0 +1,191 @@
+package logging
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Field names the formatter treats specially. An entry carrying TagKey is
+// written as coming from that program (a resource script, harc) instead of
+// the daemon, with the pid in TagPIDKey; neither is repeated as key=value.
+// WithTag sets both.
+const (
+	TagKey    = "tag"
+	TagPIDKey = "tag_pid"
+)
+
+// TimeLayout is Heartbeat's timestamp: 2012/11/21_15:12:44 (local time).
+const TimeLayout = "2006/01/02_15:04:05"
+
+// LevelWord is the word Heartbeat prints for a level: debug, info, WARN,
+// ERROR, CRIT. logrus has no critical level: CRIT is logrus.FatalLevel
+// (logged without exiting by Crit) and PanicLevel; TraceLevel prints as
+// debug.
+func LevelWord(l logrus.Level) string {
+	switch l {
+	case logrus.TraceLevel, logrus.DebugLevel:
+		return "debug"
+	case logrus.InfoLevel:
+		return "info"
+	case logrus.WarnLevel:
+		return "WARN"
+	case logrus.ErrorLevel:
+		return "ERROR"
+	default: // FatalLevel, PanicLevel
+		return "CRIT"
+	}
+}
+
+// Formatter writes an entry as Heartbeat does:
+//
+//	heartbeat[1234]: 2012/11/21_15:12:44 info: message key=value
+//
+// Program and PID name the daemon; an entry with a TagKey field is written
+// under that tag and the TagPIDKey pid instead.
+type Formatter struct {
+	Program string
+	PID     int
+}
+
+// Format implements logrus.Formatter.
+func (f *Formatter) Format(e *logrus.Entry) ([]byte, error) {
+	return f.appendLine(nil, e), nil
+}
+
+// appendLine appends the full line, newline included, to b.
+func (f *Formatter) appendLine(b []byte, e *logrus.Entry) []byte {
+	b = appendPrefix(b, e, f.Program, f.PID)
+	b = append(b, ' ')
+	b = e.Time.AppendFormat(b, TimeLayout)
+	b = append(b, ' ')
+	b = appendBody(b, e)
+	return append(b, '\n')
+}
+
+// appendPrefix appends "program[pid]:" for the daemon or for the entry's tag.
+func appendPrefix(b []byte, e *logrus.Entry, program string, pid int) []byte {
+	if isTagged(e.Data) {
+		program = e.Data[TagKey].(string)
+		switch p := e.Data[TagPIDKey].(type) {
+		case int:
+			pid = p
+		case int32:
+			pid = int(p)
+		case int64:
+			pid = int(p)
+		}
+	}
+	b = append(b, program...)
+	b = append(b, '[')
+	b = strconv.AppendInt(b, int64(pid), 10)
+	return append(b, "]:"...)
+}
+
+// appendBody appends "LEVEL: message key=value..." (no newline): the part
+// of a line that syslog gets, since syslog adds its own time and tag.
+func appendBody(b []byte, e *logrus.Entry) []byte {
+	b = append(b, LevelWord(e.Level)...)
+	b = append(b, ": "...)
+	b = append(b, strings.TrimRight(e.Message, "\n")...)
+	return appendFields(b, e.Data)
+}
+
+// SyslogLine is what the syslog hook sends for an entry: "LEVEL: message"
+// plus fields, prefixed by "tag[pid]: " for a tagged entry (the syslog tag
+// itself is always the program's). No timestamp: syslog adds its own.
+func SyslogLine(e *logrus.Entry) string {
+	var b []byte
+	if isTagged(e.Data) {
+		b = appendPrefix(b, e, "", 0)
+		b = append(b, ' ')
+	}
+	return string(appendBody(b, e))
+}
+
+var keyPool = sync.Pool{New: func() any { s := make([]string, 0, 8); return &s }}
+
+// isTagged reports whether an entry is written under its own tag.
+func isTagged(data logrus.Fields) bool {
+	tag, ok := data[TagKey].(string)
+	return ok && tag != ""
+}
+
+// appendFields appends " key=value" for every field, in key order so lines
+// are reproducible; TagKey and TagPIDKey are left out when the entry is
+// tagged (they are in the prefix).
+func appendFields(b []byte, data logrus.Fields) []byte {
+	n := len(data)
+	tagged := isTagged(data)
+	if tagged {
+		n--
+		if _, ok := data[TagPIDKey]; ok {
+			n--
+		}
+	}
+	if n <= 0 {
+		return b
+	}
+	kp := keyPool.Get().(*[]string)
+	keys := (*kp)[:0]
+	for k := range data {
+		if !tagged || k != TagKey && k != TagPIDKey {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b = append(b, ' ')
+		b = append(b, k...)
+		b = append(b, '=')
+		b = appendValue(b, data[k])
+	}
+	*kp = keys[:0]
+	keyPool.Put(kp)
+	return b
+}
+
+// appendValue writes a field value; strings that would make the line
+// ambiguous (empty, spaces, quotes, '=', control characters) are quoted.
+func appendValue(b []byte, v any) []byte {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case time.Duration:
+		s = x.String()
+	case error:
+		s = x.Error()
+	case fmt.Stringer:
+		s = x.String()
+	default:
+		s = fmt.Sprint(x)
+	}
+	if needsQuote(s) {
+		return strconv.AppendQuote(b, s)
+	}
+	return append(b, s...)
+}
+
+func needsQuote(s string) bool {
+	if s == "" {
+		return true
+	}
+	for _, r := range s {
+		if r <= ' ' || r == '"' || r == '=' || r == 0x7f {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,375 @@
+package logging
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/syslog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Outputs are the log destinations ha.cf chooses; Apply switches them on a
+// config reload.
+type Outputs struct {
+	Logfile   string // ha.cf logfile: every line but debug ones ("" = none)
+	Debugfile string // ha.cf debugfile: every line, debug included
+	Facility  string // ha.cf logfacility: syslog facility name; "" or "none" = no syslog
+	Debug     int    // ha.cf debug: > 0 sends debug lines everywhere; >= 2 enables trace
+}
+
+// Options configure a Logger. Only Outputs change after New (with Apply).
+type Options struct {
+	Outputs
+	Program string           // name in front of every line; "heartbeat" if empty
+	PID     int              // pid in brackets; os.Getpid() if 0
+	Stderr  io.Writer        // fallback output; os.Stderr if nil
+	Now     func() time.Time // clock for line times; entries keep their own time if nil
+
+	// SyslogNetwork and SyslogAddr are syslog.Dial's target; both empty
+	// means the local syslog daemon. Tests point them at a unixgram
+	// socket of their own.
+	SyslogNetwork, SyslogAddr string
+}
+
+// Logger is the daemon's logger: a *logrus.Logger (pass it on as a
+// logrus.FieldLogger) whose lines are written in Heartbeat's format to the
+// outputs of Options. Routing, per line:
+//
+//   - logfile and syslog get every line except debug ones; at Debug > 0
+//     they get debug lines too;
+//   - debugfile gets every line;
+//   - with no logfile, no debugfile and no syslog, stderr gets what logfile
+//     would;
+//   - a file (or syslog) that cannot be opened or written gets nothing: its
+//     lines go to stderr instead, and one WARN on stderr says so; it is
+//     tried again on Reopen and every RetryInterval, and an info line on
+//     stderr says when it works again.
+//
+// A log file renamed or removed (logrotate) is noticed on the next line and
+// opened again at its path. All methods are safe for concurrent use.
+type Logger struct {
+	*logrus.Logger
+	r *router
+}
+
+// New returns a Logger writing to the outputs of o. Files that cannot be
+// opened do not make it fail (see Logger); an unknown facility name does.
+func New(o Options) (*Logger, error) {
+	if o.Program == "" {
+		o.Program = "heartbeat"
+	}
+	if o.PID == 0 {
+		o.PID = os.Getpid()
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	r := &router{
+		form:   Formatter{Program: o.Program, PID: o.PID},
+		stderr: o.Stderr,
+		now:    o.Now,
+		net:    o.SyslogNetwork,
+		addr:   o.SyslogAddr,
+	}
+	lg := &logrus.Logger{
+		// Lines are written by the router hook; Out only gets what
+		// the formatter renders for callers of Entry.String and the
+		// like, so it discards.
+		Out:       io.Discard,
+		Formatter: &r.form,
+		Hooks:     make(logrus.LevelHooks),
+		Level:     logrus.InfoLevel,
+		ExitFunc:  os.Exit,
+	}
+	lg.AddHook(r)
+	l := &Logger{Logger: lg, r: r}
+	if err := l.Apply(o.Outputs); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Apply switches to new outputs (a config reload). Files whose path did not
+// change stay open; new ones are opened before old ones are closed, and no
+// line is lost or written half to each set. An unknown facility name is an
+// error and changes nothing.
+func (l *Logger) Apply(out Outputs) error {
+	fac, useSyslog, err := ParseFacility(out.Facility)
+	if err != nil {
+		return fmt.Errorf("logfacility: %w", err)
+	}
+	l.Logger.SetLevel(levelFor(out))
+	return l.r.apply(out, fac, useSyslog)
+}
+
+// levelFor is the most verbose level anything will be written at.
+func levelFor(out Outputs) logrus.Level {
+	switch {
+	case out.Debug >= 2:
+		return logrus.TraceLevel
+	case out.Debug == 1 || out.Debugfile != "":
+		return logrus.DebugLevel
+	default:
+		return logrus.InfoLevel
+	}
+}
+
+// Reopen closes and opens every log file again (on SIGHUP, after
+// logrotate) and reconnects to syslog if the connection was lost. A file
+// that still cannot be opened keeps its lines on stderr; the errors are
+// returned joined.
+func (l *Logger) Reopen() error { return l.r.reopen() }
+
+// Close closes the files and the syslog connection. Lines logged after
+// Close go to stderr.
+func (l *Logger) Close() error { return l.r.close() }
+
+// WithTag returns an entry whose lines are written as coming from tag[pid]
+// (a resource script, harc, ResourceManager) instead of heartbeat[PID].
+func (l *Logger) WithTag(tag string, pid int) *logrus.Entry {
+	return WithTag(l.Logger, tag, pid)
+}
+
+// WithTag is Logger.WithTag for any logrus.FieldLogger.
+func WithTag(fl logrus.FieldLogger, tag string, pid int) *logrus.Entry {
+	return fl.WithFields(logrus.Fields{TagKey: tag, TagPIDKey: pid})
+}
+
+// Crit logs at Heartbeat's CRIT level and returns: logrus.FatalLevel,
+// written without calling the logger's ExitFunc. (logrus's own Fatal still
+// logs CRIT and exits.)
+func (l *Logger) Crit(args ...any) { Crit(l.Logger, args...) }
+
+// Critf is Crit with a format.
+func (l *Logger) Critf(format string, args ...any) { Critf(l.Logger, format, args...) }
+
+// Crit logs args at CRIT (logrus.FatalLevel) on any logrus.FieldLogger
+// without exiting.
+func Crit(fl logrus.FieldLogger, args ...any) {
+	entryOf(fl).Log(logrus.FatalLevel, args...)
+}
+
+// Critf is Crit with a format.
+func Critf(fl logrus.FieldLogger, format string, args ...any) {
+	entryOf(fl).Logf(logrus.FatalLevel, format, args...)
+}
+
+func entryOf(fl logrus.FieldLogger) *logrus.Entry {
+	switch x := fl.(type) {
+	case *logrus.Entry:
+		return x
+	case *logrus.Logger:
+		return logrus.NewEntry(x)
+	case *Logger:
+		return logrus.NewEntry(x.Logger)
+	default:
+		return fl.WithFields(nil)
+	}
+}
+
+// router is the one hook that writes every line to the outputs it is due.
+type router struct {
+	form      Formatter
+	stderr    io.Writer
+	now       func() time.Time
+	net, addr string
+
+	mu        sync.Mutex
+	out       Outputs
+	logfile   *fileOutput
+	debugfile *fileOutput
+	syslog    *SyslogHook
+	facility  syslog.Priority
+	closed    bool
+}
+
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+func (r *router) Levels() []logrus.Level { return logrus.AllLevels }
+
+func (r *router) Fire(e *logrus.Entry) error {
+	if r.now != nil {
+		e.Time = r.now()
+	}
+	bp := linePool.Get().(*[]byte)
+	line := r.form.appendLine((*bp)[:0], e)
+
+	r.mu.Lock()
+	r.route(e, line)
+	r.mu.Unlock()
+
+	if cap(line) <= 64<<10 {
+		*bp = line[:0]
+		linePool.Put(bp)
+	}
+	return nil
+}
+
+// route writes one line; r.mu is held. A line goes to stderr when no
+// output is configured (and it is not a debug line at debug 0), or when an
+// output it was due to could not take it.
+func (r *router) route(e *logrus.Entry, line []byte) {
+	debug := e.Level >= logrus.DebugLevel
+	main := !debug || r.out.Debug > 0
+	none := r.closed || (r.logfile == nil && r.debugfile == nil && r.syslog == nil)
+	failed := false
+	now := r.clock()
+	if r.logfile != nil && main {
+		failed = r.writeFile(r.logfile, line, now) || failed
+	}
+	if r.debugfile != nil {
+		failed = r.writeFile(r.debugfile, line, now) || failed
+	}
+	if r.syslog != nil && main {
+		err := r.syslog.send(e, now)
+		failed = r.settle("syslog", r.syslog.failureState(), err) || failed
+	}
+	if failed || none && main {
+		_, _ = r.stderr.Write(line)
+	}
+}
+
+// writeFile writes to one file and reports whether the line must go to
+// stderr instead.
+func (r *router) writeFile(f *fileOutput, line []byte, now time.Time) bool {
+	return r.settle("log file "+f.path, &f.failure, f.write(line, now))
+}
+
+// settle does the once-per-episode reporting after a write to an output:
+// the first failure is reported with a WARN on stderr, the first success
+// after a failure with an info line. It reports whether the write failed.
+func (r *router) settle(what string, st *failure, err error) bool {
+	if err == nil {
+		if st.err != nil || st.reported {
+			was := st.reported
+			st.succeeded()
+			if was {
+				r.notice(logrus.InfoLevel, "logging to %s again", what)
+			}
+		}
+		return false
+	}
+	r.report(what, st)
+	return true
+}
+
+func (r *router) report(what string, st *failure) {
+	if st.reported || st.err == nil {
+		return
+	}
+	st.reported = true
+	r.notice(logrus.WarnLevel, "cannot write %s: %v; logging to stderr instead", what, st.err)
+}
+
+// notice writes one line of the logger's own to stderr; r.mu is held.
+func (r *router) notice(level logrus.Level, format string, args ...any) {
+	e := &logrus.Entry{Time: r.clock(), Level: level, Message: fmt.Sprintf(format, args...)}
+	_, _ = r.stderr.Write(r.form.appendLine(nil, e))
+}
+
+func (r *router) clock() time.Time {
+	if r.now != nil {
+		return r.now()
+	}
+	return time.Now()
+}
+
+func (r *router) apply(out Outputs, fac syslog.Priority, useSyslog bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.clock()
+	var errs []error
+	var old []io.Closer
+	reuse := func(cur *fileOutput, path string) *fileOutput {
+		if cur != nil && cur.path == path && !r.closed {
+			return cur
+		}
+		if cur != nil {
+			old = append(old, closerFunc(cur.close))
+		}
+		if path == "" {
+			return nil
+		}
+		f := newFileOutput(path, now)
+		r.report("log file "+path, &f.failure)
+		return f
+	}
+	// A path used for both logfile and debugfile is one file: write
+	// lines once. Heartbeat would write them twice; nobody wants that.
+	if out.Debugfile == out.Logfile {
+		out.Debugfile = ""
+	}
+	logfile := reuse(r.logfile, out.Logfile)
+	debugfile := reuse(r.debugfile, out.Debugfile)
+
+	sys := r.syslog
+	if sys != nil && (!useSyslog || fac != r.facility || r.closed) {
+		old = append(old, sys)
+		sys = nil
+	}
+	if useSyslog && sys == nil {
+		sys = &SyslogHook{network: r.net, addr: r.addr, tag: r.form.Program, facility: fac}
+		if err := sys.dial(now); err != nil {
+			r.report("syslog", &sys.failure)
+		}
+	}
+	r.out, r.logfile, r.debugfile, r.syslog, r.facility, r.closed = out, logfile, debugfile, sys, fac, false
+	for _, c := range old {
+		if err := c.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var errClosed = errors.New("logger closed")
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+func (r *router) reopen() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errClosed
+	}
+	now := r.clock()
+	var errs []error
+	for _, f := range []*fileOutput{r.logfile, r.debugfile} {
+		if f == nil {
+			continue
+		}
+		if err := f.open(now); err != nil {
+			r.report("log file "+f.path, &f.failure)
+			errs = append(errs, fmt.Errorf("reopen log file: %w", err))
+		}
+	}
+	if r.syslog != nil {
+		if err := r.syslog.reconnect(now); err != nil {
+			r.report("syslog", &r.syslog.failure)
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *router) close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	for _, f := range []*fileOutput{r.logfile, r.debugfile} {
+		if f != nil {
+			errs = append(errs, f.close())
+		}
+	}
+	if r.syslog != nil {
+		errs = append(errs, r.syslog.Close())
+	}
+	r.logfile, r.debugfile, r.syslog, r.closed = nil, nil, nil, true
+	return errors.Join(errs...)
+}
