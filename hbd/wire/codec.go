@@ -1,0 +1,474 @@
+package wire
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+)
+
+// Limits of the decoder. A datagram longer than MaxDatagram is rejected
+// before any parsing; Heartbeat's own messages are a few hundred bytes.
+const (
+	MaxDatagram = 64 << 10 // bytes of UDP payload
+	MaxFields   = 256      // fields per message, auth included
+	MaxNameLen  = 128      // bytes of a field name
+)
+
+// Frame delimiters of the netstring format.
+const (
+	frameStart = "###\n"
+	frameEnd   = "%%%\n"
+)
+
+// maxDigestHex bounds the hex digest accepted on the wire (SHA-512 size).
+const maxDigestHex = 128
+
+// Encode renders m in Heartbeat's netstring format and signs it with the
+// active key: the auth field is appended after m's fields and the trailer
+// after "%%%\n". m is not modified. It fails if a field has an invalid
+// name, a type other than String or Binary, a duplicate or reserved name,
+// or if the result would exceed MaxDatagram.
+func (kr *Keyring) Encode(m *Message) ([]byte, error) {
+	return kr.AppendEncode(nil, m)
+}
+
+// AppendEncode is Encode appending to dst (which may be reused between
+// calls to avoid allocating). On error dst is returned unchanged.
+func (kr *Keyring) AppendEncode(dst []byte, m *Message) ([]byte, error) {
+	if err := checkFields(m.Fields); err != nil {
+		return dst, err
+	}
+	s := kr.active
+	st := s.get()
+	defer s.put(st)
+
+	start := len(dst)
+	dst = append(dst, frameStart...)
+	st.buf = st.buf[:0]
+	for _, f := range m.Fields {
+		dst = appendFieldNetstring(dst, f.Type, f.Name, f.Value)
+		st.buf = appendClassicLine(st.buf, f.Type, f.Name, f.Value)
+	}
+	st.h.Write(st.buf)
+	var digest [16 + maxDigestHex]byte
+	auth := s.appendDigest(digest[:0], st.h)
+	dst = appendFieldNetstring(dst, String, FAuth, auth)
+	dst = append(dst, frameEnd...)
+
+	st.h.Reset()
+	st.h.Write(dst[start:])
+	trailer := s.appendDigest(digest[:0], st.h)
+	dst = appendNetstring(dst, trailer)
+	if n := len(dst) - start; n > MaxDatagram {
+		return dst[:start], fmt.Errorf("wire: encoded message is %d bytes, more than %d", n, MaxDatagram)
+	}
+	return dst, nil
+}
+
+func checkFields(fs []Field) error {
+	if len(fs)+1 > MaxFields {
+		return fmt.Errorf("wire: %d fields, at most %d allowed", len(fs), MaxFields-1)
+	}
+	for i, f := range fs {
+		if !validName(f.Name) {
+			return fmt.Errorf("wire: invalid field name %q", f.Name)
+		}
+		if f.Name == FAuth {
+			return fmt.Errorf("wire: field name %q is reserved for the signature", FAuth)
+		}
+		if f.Type != String && f.Type != Binary {
+			return fmt.Errorf("wire: field %q has unsupported type %d", f.Name, f.Type)
+		}
+		for _, g := range fs[:i] {
+			if g.Name == f.Name {
+				return fmt.Errorf("wire: field %q given twice", f.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// validName: 1..MaxNameLen printable ASCII bytes, no space, no '=', not
+// starting with '(' (which would read as a type tag in the classic text).
+func validName[T ~string | ~[]byte](n T) bool {
+	if len(n) == 0 || len(n) > MaxNameLen || n[0] == '(' {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if c := n[i]; c <= ' ' || c > '~' || c == '=' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendFieldNetstring appends "<len>:(<type>)<name>=<value>,".
+func appendFieldNetstring(dst []byte, t FieldType, name string, value []byte) []byte {
+	tag := strconv.Itoa(int(t)) // one digit for the types Encode allows
+	n := 1 + len(tag) + 1 + len(name) + 1 + len(value)
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	dst = append(dst, ':', '(')
+	dst = append(dst, tag...)
+	dst = append(dst, ')')
+	dst = append(dst, name...)
+	dst = append(dst, '=')
+	dst = append(dst, value...)
+	return append(dst, ',')
+}
+
+func appendNetstring(dst, content []byte) []byte {
+	dst = strconv.AppendInt(dst, int64(len(content)), 10)
+	dst = append(dst, ':')
+	dst = append(dst, content...)
+	return append(dst, ',')
+}
+
+// appendClassicLine appends the field as the auth signature sees it:
+// "name=value\n" for strings, "(1)name=<std base64>\n" for binary.
+func appendClassicLine(dst []byte, t FieldType, name string, value []byte) []byte {
+	if t == Binary {
+		dst = append(dst, "(1)"...)
+		dst = append(dst, name...)
+		dst = append(dst, '=')
+		dst = base64.StdEncoding.AppendEncode(dst, value)
+	} else {
+		dst = append(dst, name...)
+		dst = append(dst, '=')
+		dst = append(dst, value...)
+	}
+	return append(dst, '\n')
+}
+
+// Decode parses a datagram, checks both signatures with the key each one
+// names (any key of the ring), and returns the message without its auth
+// field. Every failure is a *DecodeError; Reason(err) gives the reason to
+// count. Decode never panics, never reads past b, allocates at most in
+// proportion to len(b), and does not keep b (values are copied).
+//
+// Only canonical encodings are accepted (no leading zeros in lengths or
+// type tags, no bytes after the trailer, no duplicate field names), so a
+// message Decode accepts re-encodes with the same key to the same bytes
+// when its auth field was the last field, as Heartbeat and hbd send it.
+func (kr *Keyring) Decode(b []byte) (*Message, error) {
+	fr, derr := parseFrame(b)
+	if derr != nil {
+		return nil, derr
+	}
+	if fr.auth < 0 {
+		return nil, dropErr(DropNoAuth, fr.bodyEnd, "no %s field", FAuth)
+	}
+	if fr.trailer == nil {
+		return nil, dropErr(DropNoAuth, fr.bodyEnd, "no trailer after %q", frameEnd)
+	}
+	af := fr.fields[fr.auth]
+	if af.Type != String {
+		return nil, dropErr(DropMalformed, fr.authOff, "%s field is not a string", FAuth)
+	}
+	aIdx, aHex, ok := splitDigest(af.Value)
+	if !ok {
+		return nil, dropErr(DropMalformed, fr.authOff, "%s field %q is not \"<index> <hex>\"", FAuth, clip(af.Value))
+	}
+	tIdx, tHex, ok := splitDigest(fr.trailer)
+	if !ok {
+		return nil, dropErr(DropMalformed, fr.bodyEnd, "trailer %q is not \"<index> <hex>\"", clip(fr.trailer))
+	}
+	as := kr.signer(aIdx)
+	if as == nil {
+		return nil, dropErr(DropUnknownKey, fr.authOff, "%s field names key %d, not in the keyring", FAuth, aIdx)
+	}
+	ts := kr.signer(tIdx)
+	if ts == nil {
+		return nil, dropErr(DropUnknownKey, fr.bodyEnd, "trailer names key %d, not in the keyring", tIdx)
+	}
+
+	var want [16 + maxDigestHex]byte
+	st := as.get()
+	st.buf = st.buf[:0]
+	for i, f := range fr.fields {
+		if i != fr.auth {
+			st.buf = appendClassicLine(st.buf, f.Type, f.Name, f.Value)
+		}
+	}
+	st.h.Write(st.buf)
+	authOK := digestEqual(as.appendDigest(want[:0], st.h), aIdx, aHex)
+	as.put(st)
+
+	st = ts.get()
+	st.h.Write(b[:fr.bodyEnd])
+	trailerOK := digestEqual(ts.appendDigest(want[:0], st.h), tIdx, tHex)
+	ts.put(st)
+
+	switch {
+	case !authOK && !trailerOK:
+		return nil, dropErr(DropBadSignature, fr.authOff, "%s field and trailer digests do not match", FAuth)
+	case !authOK:
+		return nil, dropErr(DropBadSignature, fr.authOff, "%s field digest does not match (key %d)", FAuth, aIdx)
+	case !trailerOK:
+		return nil, dropErr(DropBadSignature, fr.bodyEnd, "trailer digest does not match (key %d)", tIdx)
+	}
+	return fr.message(), nil
+}
+
+func (kr *Keyring) signer(idx int) *signer {
+	if idx < 0 || idx > MaxKeyIndex {
+		return nil
+	}
+	return kr.byIndex[idx]
+}
+
+// digestEqual compares the computed "<idx> <hex>" with the received one in
+// constant time (for equal lengths).
+func digestEqual(want []byte, idx int, got []byte) bool {
+	var prefix [8]byte
+	p := strconv.AppendInt(prefix[:0], int64(idx), 10)
+	p = append(p, ' ')
+	if !bytes.HasPrefix(want, p) {
+		return false
+	}
+	return subtle.ConstantTimeCompare(want[len(p):], got) == 1
+}
+
+// splitDigest parses "<index> <lowercase hex>" as both signatures write it.
+func splitDigest(v []byte) (idx int, hexDigest []byte, ok bool) {
+	sp := bytes.IndexByte(v, ' ')
+	if sp < 1 || sp > 2 || (sp == 2 && v[0] == '0') {
+		return 0, nil, false
+	}
+	for _, c := range v[:sp] {
+		if c < '0' || c > '9' {
+			return 0, nil, false
+		}
+		idx = idx*10 + int(c-'0')
+	}
+	h := v[sp+1:]
+	if len(h) == 0 || len(h) > maxDigestHex {
+		return 0, nil, false
+	}
+	for _, c := range h {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return 0, nil, false
+		}
+	}
+	return idx, h, true
+}
+
+func clip(b []byte) string {
+	if len(b) > 40 {
+		return string(b[:40]) + "..."
+	}
+	return string(b)
+}
+
+// frame is a parsed datagram whose field values still point into it.
+type frame struct {
+	fields  []Field
+	auth    int    // index of the auth field in fields, -1 if none
+	authOff int    // byte offset of the auth netstring
+	bodyEnd int    // offset just past "%%%\n": what the trailer signs
+	trailer []byte // trailer content, nil if the datagram ends at bodyEnd
+}
+
+// message copies the non-auth fields into a Message: one allocation for all
+// values, names of well-known fields not allocated at all.
+func (fr *frame) message() *Message {
+	n := 0
+	for _, f := range fr.fields {
+		n += len(f.Value)
+	}
+	store := make([]byte, 0, n)
+	out := make([]Field, 0, len(fr.fields))
+	for i, f := range fr.fields {
+		if i == fr.auth {
+			continue
+		}
+		s := len(store)
+		store = append(store, f.Value...)
+		f.Value = store[s:len(store):len(store)]
+		out = append(out, f)
+	}
+	return &Message{Fields: out}
+}
+
+type parser struct {
+	b []byte
+	p int
+}
+
+// literal consumes lit; running out of input while matching is truncation.
+func (ps *parser) literal(lit string) *DecodeError {
+	rest := ps.b[ps.p:]
+	if len(rest) < len(lit) {
+		if bytes.HasPrefix([]byte(lit), rest) {
+			return dropErr(DropTruncated, len(ps.b), "datagram ends inside %q", lit)
+		}
+		return dropErr(DropMalformed, ps.p, "expected %q", lit)
+	}
+	if string(rest[:len(lit)]) != lit {
+		return dropErr(DropMalformed, ps.p, "expected %q", lit)
+	}
+	ps.p += len(lit)
+	return nil
+}
+
+// netstring consumes "<len>:<content>," and returns the content.
+func (ps *parser) netstring() ([]byte, *DecodeError) {
+	start := ps.p
+	n, i := 0, ps.p
+	for ; i < len(ps.b) && ps.b[i] >= '0' && ps.b[i] <= '9'; i++ {
+		if i-start == 5 {
+			return nil, dropErr(DropMalformed, start, "netstring length has more than 5 digits")
+		}
+		n = n*10 + int(ps.b[i]-'0')
+	}
+	if i == len(ps.b) {
+		return nil, dropErr(DropTruncated, len(ps.b), "datagram ends inside a netstring length")
+	}
+	switch {
+	case i == start:
+		return nil, dropErr(DropMalformed, start, "expected a netstring length, got %q", ps.b[i])
+	case ps.b[i] != ':':
+		return nil, dropErr(DropMalformed, i, "expected ':' after netstring length, got %q", ps.b[i])
+	case i-start > 1 && ps.b[start] == '0':
+		return nil, dropErr(DropMalformed, start, "netstring length has a leading zero")
+	case n > MaxDatagram:
+		return nil, dropErr(DropMalformed, start, "netstring length %d exceeds %d", n, MaxDatagram)
+	}
+	i++                   // ':'
+	if n >= len(ps.b)-i { // content plus ','
+		return nil, dropErr(DropTruncated, len(ps.b), "netstring of %d bytes at %d runs past the end", n, start)
+	}
+	if ps.b[i+n] != ',' {
+		return nil, dropErr(DropMalformed, i+n, "netstring not terminated by ','")
+	}
+	ps.p = i + n + 1
+	return ps.b[i : i+n : i+n], nil
+}
+
+func parseFrame(b []byte) (*frame, *DecodeError) {
+	if len(b) > MaxDatagram {
+		return nil, dropErr(DropOversized, 0, "datagram is %d bytes, more than %d", len(b), MaxDatagram)
+	}
+	if len(b) == 0 {
+		return nil, dropErr(DropTruncated, 0, "empty datagram")
+	}
+	ps := &parser{b: b}
+	if err := ps.literal(frameStart); err != nil {
+		return nil, err
+	}
+	fr := &frame{auth: -1, fields: make([]Field, 0, 16)}
+	for {
+		if ps.p == len(b) {
+			return nil, dropErr(DropTruncated, ps.p, "datagram ends before %q", frameEnd)
+		}
+		if b[ps.p] == frameEnd[0] {
+			if err := ps.literal(frameEnd); err != nil {
+				return nil, err
+			}
+			break
+		}
+		off := ps.p
+		c, err := ps.netstring()
+		if err != nil {
+			return nil, err
+		}
+		f, err := parseField(c, off)
+		if err != nil {
+			return nil, err
+		}
+		if len(fr.fields) == MaxFields {
+			return nil, dropErr(DropMalformed, off, "more than %d fields", MaxFields)
+		}
+		for _, g := range fr.fields {
+			if g.Name == f.Name {
+				return nil, dropErr(DropMalformed, off, "field %q given twice", f.Name)
+			}
+		}
+		if f.Name == FAuth {
+			fr.auth, fr.authOff = len(fr.fields), off
+		}
+		fr.fields = append(fr.fields, f)
+	}
+	fr.bodyEnd = ps.p
+	if ps.p == len(b) {
+		return fr, nil
+	}
+	t, err := ps.netstring()
+	if err != nil {
+		return nil, err
+	}
+	if ps.p != len(b) {
+		return nil, dropErr(DropMalformed, ps.p, "%d bytes after the trailer", len(b)-ps.p)
+	}
+	fr.trailer = t
+	return fr, nil
+}
+
+// parseField parses "(<type>)<name>=<value>"; off is the netstring's offset.
+func parseField(c []byte, off int) (Field, *DecodeError) {
+	if len(c) == 0 || c[0] != '(' {
+		return Field{}, dropErr(DropMalformed, off, "field does not start with \"(type)\"")
+	}
+	t, i := 0, 1
+	for ; i < len(c) && c[i] >= '0' && c[i] <= '9'; i++ {
+		if i == 4 {
+			return Field{}, dropErr(DropMalformed, off, "field type has more than 3 digits")
+		}
+		t = t*10 + int(c[i]-'0')
+	}
+	if i == 1 || i == len(c) || c[i] != ')' || (i > 2 && c[1] == '0') {
+		return Field{}, dropErr(DropMalformed, off, "bad field type tag")
+	}
+	rest := c[i+1:]
+	eq := bytes.IndexByte(rest, '=')
+	if eq < 0 {
+		return Field{}, dropErr(DropMalformed, off, "field has no '='")
+	}
+	name := rest[:eq]
+	if !validName(name) {
+		return Field{}, dropErr(DropMalformed, off, "invalid field name %q", clip(name))
+	}
+	if t != int(String) && t != int(Binary) {
+		return Field{}, dropErr(DropUnsupported, off, "field %q has type %d; only string (0) and binary (1) are supported", clip(name), t)
+	}
+	return Field{Name: internName(name), Type: FieldType(t), Value: rest[eq+1:]}, nil
+}
+
+// internName returns a constant string for the field names Heartbeat
+// sends, so decoding them does not allocate.
+func internName(b []byte) string {
+	switch string(b) {
+	case FType:
+		return FType
+	case FStatus:
+		return FStatus
+	case FDeadtime:
+		return FDeadtime
+	case FProtocol:
+		return FProtocol
+	case FSrc:
+		return FSrc
+	case FSrcUUID:
+		return FSrcUUID
+	case FSeq:
+		return FSeq
+	case FGeneration:
+		return FGeneration
+	case FTimestamp:
+		return FTimestamp
+	case FLoad:
+		return FLoad
+	case FTTL:
+		return FTTL
+	case FAuth:
+		return FAuth
+	case FDest:
+		return FDest
+	case FDestUUID:
+		return FDestUUID
+	case FAckSeq:
+		return FAckSeq
+	}
+	return string(b)
+}
