@@ -31,6 +31,9 @@ const (
 type ifaceInfo struct {
 	Index int
 	Name  string
+	// CanBroadcast is IFF_BROADCAST: loopback and point-to-point
+	// interfaces have no broadcast address.
+	CanBroadcast bool
 	// Prefixes are the interface's addresses with their prefix length.
 	Prefixes []netip.Prefix
 }
@@ -38,6 +41,9 @@ type ifaceInfo struct {
 // broadcast returns the IPv4 broadcast address of the interface's first
 // IPv4 address, as Heartbeat's bcast medium uses (SIOCGIFBRDADDR).
 func (i ifaceInfo) broadcast() (netip.Addr, bool) {
+	if !i.CanBroadcast {
+		return netip.Addr{}, false
+	}
 	for _, p := range i.Prefixes {
 		if !p.Addr().Is4() || p.Bits() >= 31 {
 			continue
@@ -247,7 +253,7 @@ func lookupIface(name string) (ifaceInfo, error) {
 	if err != nil {
 		return ifaceInfo{}, fmt.Errorf("addresses: %w", err)
 	}
-	info := ifaceInfo{Index: ifi.Index, Name: ifi.Name}
+	info := ifaceInfo{Index: ifi.Index, Name: ifi.Name, CanBroadcast: ifi.Flags&net.FlagBroadcast != 0}
 	for _, a := range addrs {
 		n, ok := a.(*net.IPNet)
 		if !ok {
