@@ -1,0 +1,246 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// DefaultDir is where Heartbeat and hbd keep their configuration.
+const DefaultDir = "/etc/ha.d"
+
+// DefaultInitDir is the second place a resource script is looked for.
+const DefaultInitDir = "/etc/init.d"
+
+// The files of a configuration directory.
+const (
+	HaCfFile        = "ha.cf"
+	AuthkeysFile    = "authkeys"
+	HaresourcesFile = "haresources"
+	ResourceDir     = "resource.d"
+)
+
+// Lookup finds the executable behind a haresources resource name.
+type Lookup struct {
+	// InitDir is searched after DIR/resource.d; empty means /etc/init.d.
+	InitDir string
+	// Builtins are agents compiled into hbd; a name found nowhere on disk
+	// but listed here resolves to "builtin:NAME".
+	Builtins []string
+}
+
+func (l Lookup) initDir() string {
+	if l.InitDir == "" {
+		return DefaultInitDir
+	}
+	return l.InitDir
+}
+
+// Resolve returns the script that runs resource name for the configuration
+// in dir: DIR/resource.d/NAME, then INITDIR/NAME (the first regular,
+// executable file), then "builtin:NAME". The error is worded for a person.
+func (l Lookup) Resolve(dir, name string) (string, error) {
+	var notExec []string
+	for _, d := range []string{filepath.Join(dir, ResourceDir), l.initDir()} {
+		p := filepath.Join(d, name)
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+			notExec = append(notExec, p)
+			continue
+		}
+		return p, nil
+	}
+	if slices.Contains(l.Builtins, name) {
+		return "builtin:" + name, nil
+	}
+	if len(notExec) > 0 {
+		return "", fmt.Errorf("resource script %s is not an executable file (chmod 755 %s)", notExec[0], notExec[0])
+	}
+	return "", fmt.Errorf("cannot locate resource script %s (looked in %s, %s); install it there or fix the name",
+		name, filepath.Join(dir, ResourceDir), l.initDir())
+}
+
+// LoadOptions says who is loading and how strictly.
+type LoadOptions struct {
+	// Node is this node's name (uname -n, or --node).
+	Node string
+	// StrictInterfaces makes a medium on an interface this machine does not
+	// have an error (hbd run) instead of a warning (hbd check).
+	StrictInterfaces bool
+	// Lookup finds resource scripts.
+	Lookup Lookup
+	// Interfaces lists this machine's network interfaces; nil means
+	// net.Interfaces.
+	Interfaces func() ([]string, error)
+}
+
+func systemInterfaces() ([]string, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(ifs))
+	for i, ifc := range ifs {
+		names[i] = ifc.Name
+	}
+	return names, nil
+}
+
+// Load reads and checks DIR/ha.cf, DIR/authkeys and DIR/haresources. It
+// returns every error and warning found, ordered by file and line, and a
+// Config only when there is no error.
+func Load(dir string, opts LoadOptions) (*Config, []Diag) {
+	hacfPath := filepath.Join(dir, HaCfFile)
+	authPath := filepath.Join(dir, AuthkeysFile)
+	resPath := filepath.Join(dir, HaresourcesFile)
+	var all []Diag
+	node := strings.ToLower(opts.Node)
+
+	// ha.cf
+	var cfg *Config
+	if f, err := os.Open(hacfPath); err != nil {
+		all = append(all, openDiag(hacfPath, err))
+	} else {
+		p := parseHaCf(hacfPath, f)
+		f.Close()
+		cfg = p.c
+		all = append(all, p.d.list...)
+		all = append(all, checkThisNode(hacfPath, p, node)...)
+		all = append(all, checkInterfaces(cfg, opts)...)
+	}
+
+	// authkeys
+	var auth Auth
+	if f, err := os.Open(authPath); err != nil {
+		all = append(all, openDiag(authPath, err))
+	} else {
+		if fi, err := f.Stat(); err == nil {
+			if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+				all = append(all, Diag{Pos: Pos{File: authPath}, Severity: SevError,
+					Msg: fmt.Sprintf("mode %04o allows group/others access; must be 0600 (chmod 600 %s)", perm, authPath)})
+			}
+		}
+		var ds []Diag
+		auth, ds = ParseAuthkeys(authPath, f)
+		f.Close()
+		all = append(all, ds...)
+	}
+
+	// haresources
+	var groups []Group
+	if f, err := os.Open(resPath); err != nil {
+		all = append(all, openDiag(resPath, err))
+	} else {
+		var ds []Diag
+		groups, ds = ParseHaresources(resPath, f)
+		f.Close()
+		all = append(all, ds...)
+		d := diags{file: resPath}
+		for gi := range groups {
+			g := &groups[gi]
+			if cfg != nil && len(cfg.Nodes) > 0 && !slices.Contains(cfg.Nodes, g.Preferred) {
+				d.errorf(g.Pos.Line, "preferred node %s is not a node of %s (nodes: %s); fix the name or add it to a `node` line",
+					g.Preferred, hacfPath, strings.Join(cfg.Nodes, ", "))
+			}
+			for ri := range g.Resources {
+				r := &g.Resources[ri]
+				script, err := opts.Lookup.Resolve(dir, r.Name)
+				if err != nil {
+					d.errorf(g.Pos.Line, "%v", err)
+					continue
+				}
+				r.Script = script
+			}
+		}
+		all = append(all, d.list...)
+	}
+
+	sortDiags(all, []string{hacfPath, authPath, resPath})
+	if cfg == nil || HasErrors(all) {
+		return nil, all
+	}
+	cfg.Dir = dir
+	cfg.ThisNode = node
+	cfg.Auth = auth
+	cfg.Groups = groups
+	return cfg, all
+}
+
+func openDiag(path string, err error) Diag {
+	msg := fmt.Sprintf("cannot read %s: %v", filepath.Base(path), err)
+	if errors.Is(err, fs.ErrNotExist) {
+		msg = fmt.Sprintf("%s is missing; every node needs ha.cf, authkeys and haresources (a commented sample is in etc/ha.d of the hbd sources)", filepath.Base(path))
+	}
+	return Diag{Pos: Pos{File: path}, Severity: SevError, Msg: msg}
+}
+
+func checkThisNode(file string, p *hacfParser, node string) []Diag {
+	d := diags{file: file}
+	switch {
+	case node == "":
+		d.errorf(0, "no node name to check against: pass --node NAME")
+	case len(p.c.Nodes) == 0:
+		// ParseHaCf already says there are no node lines.
+	case !slices.Contains(p.c.Nodes, node):
+		d.errorf(p.firstNodeLine, "this node %q is not listed in a `node` line (nodes: %s); add it, or run with --node NAME if `uname -n` is not its cluster name",
+			node, strings.Join(p.c.Nodes, ", "))
+	}
+	return d.list
+}
+
+func checkInterfaces(c *Config, opts LoadOptions) []Diag {
+	if len(c.Media) == 0 {
+		return nil
+	}
+	list := opts.Interfaces
+	if list == nil {
+		list = systemInterfaces
+	}
+	d := diags{file: c.Media[0].Pos.File}
+	have, err := list()
+	if err != nil {
+		d.warnf(0, "cannot list this machine's network interfaces (%v); media interfaces not checked", err)
+		return d.list
+	}
+	reported := map[string]bool{}
+	for _, m := range c.Media {
+		if slices.Contains(have, m.Iface) || reported[m.Iface] {
+			continue
+		}
+		reported[m.Iface] = true
+		msg := fmt.Sprintf("%s: interface %s does not exist on this machine (it has: %s)", m.Kind, m.Iface, strings.Join(have, ", "))
+		if opts.StrictInterfaces {
+			d.errorf(m.Pos.Line, "%s; fix the name or bring the interface up before starting hbd", msg)
+		} else {
+			d.warnf(m.Pos.Line, "%s; `hbd run` refuses to start like this", msg)
+		}
+	}
+	return d.list
+}
+
+// sortDiags orders diagnostics by file (in the given order) and line,
+// keeping the order of findings on the same line.
+func sortDiags(ds []Diag, files []string) {
+	rank := func(f string) int {
+		if i := slices.Index(files, f); i >= 0 {
+			return i
+		}
+		return len(files)
+	}
+	sort.SliceStable(ds, func(i, j int) bool {
+		ri, rj := rank(ds[i].Pos.File), rank(ds[j].Pos.File)
+		if ri != rj {
+			return ri < rj
+		}
+		return ds[i].Pos.Line < ds[j].Pos.Line
+	})
+}
