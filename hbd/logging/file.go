@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 	"time"
 )
 
@@ -66,7 +67,8 @@ func newFileOutput(path string, now time.Time) *fileOutput {
 // open opens the path for appending, closing what was open before.
 func (o *fileOutput) open(now time.Time) error {
 	o.close()
-	f, err := os.OpenFile(o.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, FileMode)
+	// O_NONBLOCK: opening a FIFO without a reader must fail, not wait.
+	f, err := os.OpenFile(o.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK, FileMode)
 	if err != nil {
 		return o.fail(err, now)
 	}

@@ -53,8 +53,14 @@ type Formatter struct {
 	PID     int
 }
 
-// Format implements logrus.Formatter.
+// Format implements logrus.Formatter. It appends to the entry's pooled
+// Buffer when logrus provides one.
 func (f *Formatter) Format(e *logrus.Entry) ([]byte, error) {
+	if e.Buffer != nil {
+		line := f.appendLine(e.Buffer.AvailableBuffer(), e)
+		e.Buffer.Write(line)
+		return e.Buffer.Bytes(), nil
+	}
 	return f.appendLine(nil, e), nil
 }
 

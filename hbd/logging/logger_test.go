@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -282,6 +283,29 @@ func TestUnwritableFileFallsBackToStderrOnce(t *testing.T) {
 				t.Errorf("%d warnings after a failed Reopen, want still 1", n)
 			}
 		})
+	}
+}
+
+func TestFIFONeverBlocks(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	done := make(chan *lockedBuffer)
+	go func() {
+		l, stderr := newTestLogger(t, Outputs{Logfile: fifo})
+		l.Info("not blocked")
+		done <- stderr
+	}()
+	select {
+	case stderr := <-done:
+		s := stderr.String()
+		if strings.Count(s, " WARN: ") != 1 || !strings.Contains(s, fifo) || !strings.Contains(s, "info: not blocked\n") {
+			t.Errorf("stderr:\n%s", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("logging to a FIFO without a reader blocked")
 	}
 }
 

@@ -1,0 +1,29 @@
+// Package logging writes hbd's log the way Heartbeat users read it, through
+// logrus:
+//
+//	heartbeat[1234]: 2012/11/21_15:12:44 info: Link node2:eth0 up.
+//	IPaddr2[5678]: 2012/11/21_15:12:45 ERROR: failed rc=1
+//
+// Program name and pid are fixed when the Logger is made; an entry from
+// WithTag (a resource script, harc, ResourceManager) carries its own tag and
+// pid in the TagKey and TagPIDKey fields and is written under them. Other
+// fields follow the message as " key=value", sorted by key. Times are local,
+// in TimeLayout.
+//
+// Levels: logrus's Debug and Trace print "debug", Info "info", Warn "WARN",
+// Error "ERROR". logrus has no critical level, so CRIT is logrus.FatalLevel:
+// Crit/Critf (functions and Logger methods) log at FatalLevel with
+// Entry.Log, which does not exit. logrus's own Fatal still logs CRIT and then
+// calls the logger's ExitFunc (os.Exit) — use it only where exiting is
+// meant. PanicLevel prints CRIT too. Syslog severities: CRIT → crit, ERROR →
+// err, WARN → warning, info → info, debug → debug.
+//
+// Outputs follow ha.cf (see Logger for the routing): logfile, debugfile,
+// logfacility (syslog, through SyslogHook, which sends "LEVEL: message"
+// only, tagged with the program name), stderr when none is set. Files are
+// opened O_APPEND|O_CREATE with FileMode 0640; a file renamed or removed by
+// logrotate is noticed on the next line (its path no longer names the open
+// inode) and opened again, and Reopen (SIGHUP) reopens everything at once.
+// No output failure stops or blocks the daemon: the lines go to stderr, with
+// one WARN per failure.
+package logging
