@@ -226,7 +226,7 @@ func (r *router) route(e *logrus.Entry, line []byte) {
 	}
 	if r.syslog != nil && main {
 		err := r.syslog.send(e, now)
-		failed = r.settle("syslog", r.syslog.failureState(), err) || failed
+		failed = r.settle("syslog", &r.syslog.failure, err) || failed
 	}
 	if failed || none && main {
 		_, _ = r.stderr.Write(line)

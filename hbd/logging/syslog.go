@@ -153,9 +153,6 @@ func (h *SyslogHook) reconnect(now time.Time) error {
 	return h.dial(now)
 }
 
-// failureState gives the router access to the episode bookkeeping.
-func (h *SyslogHook) failureState() *failure { return &h.failure }
-
 // Close closes the connection.
 func (h *SyslogHook) Close() error {
 	h.mu.Lock()
