@@ -1,12 +1,73 @@
 // Command hbd is a Heartbeat-v1 style failover daemon.
+//
+// It is one binary with subcommands: `hbd check` validates /etc/ha.d,
+// `hbd run` is the daemon, and so on (`hbd help` lists them).
 package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 )
 
+// version is set at build time: -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
+// command is one `hbd NAME` subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+// commands lists the subcommands in the order `hbd help` shows them. To add
+// one, write a func(args, stdout, stderr) int and add a line here.
+func commands() []command {
+	return []command{
+		{"check", "validate a configuration directory and summarize the cluster it describes", runCheck},
+		{"help", "list the commands", runHelp},
+	}
+}
+
 func main() {
-	fmt.Fprintln(os.Stderr, "hbd: not yet")
-	os.Exit(2)
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// dispatch runs the subcommand named by args[0]; 2 is a usage error.
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		return runHelp(nil, stdout, stderr)
+	case "-V", "-version", "--version", "version":
+		fmt.Fprintln(stdout, "hbd", version)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "hbd: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: hbd COMMAND [ARGS...]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "commands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "`hbd COMMAND -h` shows a command's options.")
+}
+
+func runHelp(_ []string, stdout, _ io.Writer) int {
+	usage(stdout)
+	return 0
 }

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/config"
+)
+
+// nodeName is the --node flag's value, or this machine's `uname -n`.
+func nodeName(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	h, err := os.Hostname() // the kernel's nodename, what uname -n prints
+	if err != nil {
+		return "", fmt.Errorf("cannot read this node's name (uname -n): %w; pass --node NAME", err)
+	}
+	return h, nil
+}
+
+// runCheck is `hbd check [-c DIR] [--node NAME]`: load the configuration,
+// print every problem, and summarize the cluster it describes. Exit 0 when
+// it is usable (warnings allowed), 1 on errors, 2 on a usage error.
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("c", config.DefaultDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
+	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: hbd check [-c DIR] [--node NAME]")
+		fmt.Fprintln(stderr, "Checks ha.cf, authkeys and haresources in DIR like `nginx -t`, prints every")
+		fmt.Fprintln(stderr, "error and warning as FILE:LINE: message, and summarizes the cluster.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "hbd check: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	name, err := nodeName(*node)
+	if err != nil {
+		fmt.Fprintf(stderr, "hbd check: %v\n", err)
+		return 1
+	}
+	cfg, diags := config.Load(*dir, config.LoadOptions{Node: name})
+	warnings, errors := 0, 0
+	for _, d := range diags {
+		fmt.Fprintln(stderr, d.String())
+		if d.Severity == config.SevError {
+			errors++
+		} else {
+			warnings++
+		}
+	}
+	if cfg == nil {
+		fmt.Fprintf(stderr, "hbd check: %s: %s, %s; fix the errors above\n", *dir, plural(errors, "error"), plural(warnings, "warning"))
+		return 1
+	}
+	printSummary(stdout, cfg, warnings)
+	return 0
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// printSummary writes the one-screen description of a valid configuration.
+// Secrets are never printed.
+func printSummary(w io.Writer, c *config.Config, warnings int) {
+	fmt.Fprintf(w, "%s is valid for node %s", c.Dir, c.ThisNode)
+	if warnings > 0 {
+		fmt.Fprintf(w, " (%s above)", plural(warnings, "warning"))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w)
+
+	nodes := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		nodes[i] = n
+		if n == c.ThisNode {
+			nodes[i] += " (this node)"
+		}
+	}
+	row(w, "nodes", strings.Join(nodes, ", "))
+	for i, m := range c.Media {
+		label := ""
+		if i == 0 {
+			label = "media"
+		}
+		row(w, label, describeMedium(m))
+	}
+	row(w, "timings", fmt.Sprintf("keepalive %s, warntime %s, deadtime %s, initdead %s",
+		dur(c.Keepalive), dur(c.Warntime), dur(c.Deadtime), dur(c.Initdead)))
+	row(w, "auto_failback", c.AutoFailback.String())
+	row(w, "resource timeout", dur(c.ResourceTimeout))
+	if k, ok := c.Auth.ActiveKey(); ok {
+		accepts := make([]string, len(c.Auth.Keys))
+		for i, k := range c.Auth.Keys {
+			accepts[i] = fmt.Sprintf("%d (%s)", k.Index, k.Method)
+		}
+		row(w, "authkeys", fmt.Sprintf("signs with key %d (%s); accepts %s", k.Index, k.Method, strings.Join(accepts, ", ")))
+	}
+	row(w, "logging", describeLogging(c))
+
+	fmt.Fprintln(w)
+	if len(c.Groups) == 0 {
+		fmt.Fprintln(w, "no resource groups")
+		return
+	}
+	fmt.Fprintf(w, "resource groups (%d), each started left to right, stopped right to left:\n", len(c.Groups))
+	for i, g := range c.Groups {
+		pref := g.Preferred
+		if pref == c.ThisNode {
+			pref += " (this node)"
+		}
+		fmt.Fprintf(w, "  %d. %s  preferred node %s\n", i+1, g.Key(), pref)
+		for _, r := range g.Resources {
+			cmd := append([]string{r.Script}, r.Args...)
+			fmt.Fprintf(w, "       %-24s %s start|stop|status\n", r.Name, strings.Join(cmd, " "))
+		}
+	}
+}
+
+func row(w io.Writer, label, value string) {
+	if label != "" {
+		label += ":"
+	}
+	fmt.Fprintf(w, "%-18s%s\n", label, value)
+}
+
+func describeMedium(m config.Medium) string {
+	switch m.Kind {
+	case config.Ucast, config.Ucast6:
+		s := fmt.Sprintf("%s %s to %s", m.Kind, m.Iface, netip.AddrPortFrom(m.Addr, uint16(m.Port)))
+		if m.Local.IsValid() {
+			s += " from " + m.Local.String()
+		}
+		return s
+	case config.Mcast, config.Mcast6:
+		loop := "off"
+		if m.Loop {
+			loop = "on"
+		}
+		return fmt.Sprintf("%s %s group %s ttl %d loop %s", m.Kind, m.Iface, netip.AddrPortFrom(m.Addr, uint16(m.Port)), m.TTL, loop)
+	default:
+		return fmt.Sprintf("%s %s port %d", m.Kind, m.Iface, m.Port)
+	}
+}
+
+func describeLogging(c *config.Config) string {
+	var parts []string
+	if c.Logfile != "" {
+		parts = append(parts, "logfile "+c.Logfile)
+	}
+	if c.Debugfile != "" {
+		parts = append(parts, "debugfile "+c.Debugfile)
+	}
+	if c.LogFacility != "" && c.LogFacility != "none" {
+		parts = append(parts, "syslog "+c.LogFacility)
+	}
+	if len(parts) == 0 {
+		return "stderr"
+	}
+	if c.Debug > 0 {
+		parts = append(parts, fmt.Sprintf("debug %d", c.Debug))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// dur prints a duration the way ha.cf users write it ("1s", "500ms", "1.5s").
+func dur(d time.Duration) string {
+	if d%time.Second == 0 {
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	if d < time.Second {
+		return fmt.Sprintf("%dms", d/time.Millisecond)
+	}
+	return d.String()
+}
