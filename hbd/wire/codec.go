@@ -31,7 +31,12 @@ const maxDigestHex = 128
 // name, a type other than String or Binary, a duplicate or reserved name,
 // or if the result would exceed MaxDatagram.
 func (kr *Keyring) Encode(m *Message) ([]byte, error) {
-	return kr.AppendEncode(nil, m)
+	// Size the buffer once: field netstrings plus auth, markers and trailer.
+	n := len(frameStart) + len(frameEnd) + 2*(24+maxDigestHex)
+	for _, f := range m.Fields {
+		n += 12 + len(f.Name) + len(f.Value)
+	}
+	return kr.AppendEncode(make([]byte, 0, min(n, MaxDatagram+1024)), m)
 }
 
 // AppendEncode is Encode appending to dst (which may be reused between
@@ -53,13 +58,13 @@ func (kr *Keyring) AppendEncode(dst []byte, m *Message) ([]byte, error) {
 	}
 	st.h.Write(st.buf)
 	var digest [16 + maxDigestHex]byte
-	auth := s.appendDigest(digest[:0], st.h)
+	auth := s.appendDigest(digest[:0], st)
 	dst = appendFieldNetstring(dst, String, FAuth, auth)
 	dst = append(dst, frameEnd...)
 
 	st.h.Reset()
 	st.h.Write(dst[start:])
-	trailer := s.appendDigest(digest[:0], st.h)
+	trailer := s.appendDigest(digest[:0], st)
 	dst = appendNetstring(dst, trailer)
 	if n := len(dst) - start; n > MaxDatagram {
 		return dst[:start], fmt.Errorf("wire: encoded message is %d bytes, more than %d", n, MaxDatagram)
@@ -192,12 +197,12 @@ func (kr *Keyring) Decode(b []byte) (*Message, error) {
 		}
 	}
 	st.h.Write(st.buf)
-	authOK := digestEqual(as.appendDigest(want[:0], st.h), aIdx, aHex)
+	authOK := digestEqual(as.appendDigest(want[:0], st), aIdx, aHex)
 	as.put(st)
 
 	st = ts.get()
 	st.h.Write(b[:fr.bodyEnd])
-	trailerOK := digestEqual(ts.appendDigest(want[:0], st.h), tIdx, tHex)
+	trailerOK := digestEqual(ts.appendDigest(want[:0], st), tIdx, tHex)
 	ts.put(st)
 
 	switch {
@@ -270,25 +275,25 @@ type frame struct {
 	trailer []byte // trailer content, nil if the datagram ends at bodyEnd
 }
 
-// message copies the non-auth fields into a Message: one allocation for all
-// values, names of well-known fields not allocated at all.
+// message turns the frame into a Message: the auth field is removed, the
+// values are copied into one allocation (so b is not kept), and the names
+// of well-known fields were not allocated at all (internName).
 func (fr *frame) message() *Message {
 	n := 0
 	for _, f := range fr.fields {
 		n += len(f.Value)
 	}
-	store := make([]byte, 0, n)
-	out := make([]Field, 0, len(fr.fields))
-	for i, f := range fr.fields {
-		if i == fr.auth {
-			continue
-		}
-		s := len(store)
-		store = append(store, f.Value...)
-		f.Value = store[s:len(store):len(store)]
-		out = append(out, f)
+	fields := fr.fields
+	if fr.auth >= 0 {
+		fields = append(fields[:fr.auth], fields[fr.auth+1:]...)
 	}
-	return &Message{Fields: out}
+	store := make([]byte, 0, n)
+	for i := range fields {
+		s := len(store)
+		store = append(store, fields[i].Value...)
+		fields[i].Value = store[s:len(store):len(store)]
+	}
+	return &Message{Fields: fields}
 }
 
 type parser struct {
@@ -346,43 +351,43 @@ func (ps *parser) netstring() ([]byte, *DecodeError) {
 	return ps.b[i : i+n : i+n], nil
 }
 
-func parseFrame(b []byte) (*frame, *DecodeError) {
+func parseFrame(b []byte) (frame, *DecodeError) {
 	if len(b) > MaxDatagram {
-		return nil, dropErr(DropOversized, 0, "datagram is %d bytes, more than %d", len(b), MaxDatagram)
+		return frame{}, dropErr(DropOversized, 0, "datagram is %d bytes, more than %d", len(b), MaxDatagram)
 	}
 	if len(b) == 0 {
-		return nil, dropErr(DropTruncated, 0, "empty datagram")
+		return frame{}, dropErr(DropTruncated, 0, "empty datagram")
 	}
-	ps := &parser{b: b}
+	ps := parser{b: b}
 	if err := ps.literal(frameStart); err != nil {
-		return nil, err
+		return frame{}, err
 	}
-	fr := &frame{auth: -1, fields: make([]Field, 0, 16)}
+	fr := frame{auth: -1, fields: make([]Field, 0, 16)}
 	for {
 		if ps.p == len(b) {
-			return nil, dropErr(DropTruncated, ps.p, "datagram ends before %q", frameEnd)
+			return frame{}, dropErr(DropTruncated, ps.p, "datagram ends before %q", frameEnd)
 		}
 		if b[ps.p] == frameEnd[0] {
 			if err := ps.literal(frameEnd); err != nil {
-				return nil, err
+				return frame{}, err
 			}
 			break
 		}
 		off := ps.p
 		c, err := ps.netstring()
 		if err != nil {
-			return nil, err
+			return frame{}, err
 		}
 		f, err := parseField(c, off)
 		if err != nil {
-			return nil, err
+			return frame{}, err
 		}
 		if len(fr.fields) == MaxFields {
-			return nil, dropErr(DropMalformed, off, "more than %d fields", MaxFields)
+			return frame{}, dropErr(DropMalformed, off, "more than %d fields", MaxFields)
 		}
 		for _, g := range fr.fields {
 			if g.Name == f.Name {
-				return nil, dropErr(DropMalformed, off, "field %q given twice", f.Name)
+				return frame{}, dropErr(DropMalformed, off, "field %q given twice", f.Name)
 			}
 		}
 		if f.Name == FAuth {
@@ -396,10 +401,10 @@ func parseFrame(b []byte) (*frame, *DecodeError) {
 	}
 	t, err := ps.netstring()
 	if err != nil {
-		return nil, err
+		return frame{}, err
 	}
 	if ps.p != len(b) {
-		return nil, dropErr(DropMalformed, ps.p, "%d bytes after the trailer", len(b)-ps.p)
+		return frame{}, dropErr(DropMalformed, ps.p, "%d bytes after the trailer", len(b)-ps.p)
 	}
 	fr.trailer = t
 	return fr, nil

@@ -96,7 +96,8 @@ type signer struct {
 
 type macState struct {
 	h   hash.Hash
-	buf []byte // scratch for the classic rendering
+	buf []byte             // scratch for the classic rendering
+	sum [blake2b.Size]byte // scratch for the binary digest
 }
 
 func newSigner(k Key) (*signer, error) {
@@ -146,14 +147,13 @@ func (s *signer) put(st *macState) {
 	s.pool.Put(st)
 }
 
-// appendDigest appends "<index> <hex digest of what h has seen>" to dst.
-func (s *signer) appendDigest(dst []byte, h hash.Hash) []byte {
+// appendDigest appends "<index> <hex digest of what st.h has seen>" to dst.
+func (s *signer) appendDigest(dst []byte, st *macState) []byte {
 	dst = strconv.AppendInt(dst, int64(s.key.Index), 10)
 	dst = append(dst, ' ')
 	if s.crc {
 		// Heartbeat prints the CRC with %x: no leading zeros.
-		return strconv.AppendUint(dst, uint64(h.(hash.Hash32).Sum32()), 16)
+		return strconv.AppendUint(dst, uint64(st.h.(hash.Hash32).Sum32()), 16)
 	}
-	var sum [blake2b.Size]byte
-	return hex.AppendEncode(dst, h.Sum(sum[:0]))
+	return hex.AppendEncode(dst, st.h.Sum(st.sum[:0]))
 }

@@ -141,7 +141,7 @@ func TestMethodVectors(t *testing.T) {
 			for round := range 2 { // the second round uses a pooled state
 				st := s.get()
 				st.h.Write(tc.data)
-				got := string(s.appendDigest(nil, st.h))
+				got := string(s.appendDigest(nil, st))
 				s.put(st)
 				if want := strconv.Itoa(tc.key.Index) + " " + tc.want; got != want {
 					t.Fatalf("round %d: got %q, want %q", round, got, want)
@@ -178,7 +178,7 @@ func TestCRCBitwise(t *testing.T) {
 		want := ref(d)
 		st := s.get()
 		st.h.Write(d)
-		got := string(s.appendDigest(nil, st.h))
+		got := string(s.appendDigest(nil, st))
 		s.put(st)
 		if w := "1 " + strconv.FormatUint(uint64(want), 16); got != w {
 			t.Fatalf("%q: got %q want %q", d, got, w)
