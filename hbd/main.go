@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // version is set at build time: -ldflags "-X main.version=1.2.3".
@@ -24,7 +25,9 @@ type command struct {
 // one, write a func(args, stdout, stderr) int and add a line here.
 func commands() []command {
 	return []command{
+		{"run", "run the daemon in the foreground (also: hbd with no command)", runRun},
 		{"check", "validate a configuration directory and summarize the cluster it describes", runCheck},
+		{"status", "show nodes, links and packet counters of the running daemon", runStatus},
 		{"help", "list the commands", runHelp},
 	}
 }
@@ -35,9 +38,9 @@ func main() {
 
 // dispatch runs the subcommand named by args[0]; 2 is a usage error.
 func dispatch(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		usage(stderr)
-		return 2
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !isHelpOrVersion(args[0]) {
+		// `hbd` alone (or with run's flags) is the daemon, as DESIGN.md says.
+		return runRun(args, stdout, stderr)
 	}
 	switch args[0] {
 	case "-h", "-help", "--help":
@@ -54,6 +57,14 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "hbd: unknown command %q\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+func isHelpOrVersion(a string) bool {
+	switch a {
+	case "-h", "-help", "--help", "-V", "-version", "--version":
+		return true
+	}
+	return false
 }
 
 func usage(w io.Writer) {

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/hbdproject/hbd/hbd/daemon"
+)
+
+// Defaults for where a node keeps its files (DESIGN.md, "Where things live").
+const (
+	defaultConfigDir = "/etc/ha.d"
+	defaultRunDir    = "/run/heartbeat"
+	defaultStateDir  = "/var/lib/heartbeat"
+)
+
+// exitNotConfigured is Heartbeat's exit code for a configuration error
+// (LSB: "program is not configured").
+const exitNotConfigured = 6
+
+func runRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("c", defaultConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
+	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
+	runDir := fs.String("run-dir", defaultRunDir, "`DIR` for the pid file and the control socket")
+	stateDir := fs.String("state-dir", defaultStateDir, "`DIR` for hb_uuid and hb_generation")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: hbd run [-c DIR] [--node NAME] [--run-dir DIR] [--state-dir DIR]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	name, err := nodeName(*node)
+	if err != nil {
+		fmt.Fprintf(stderr, "hbd: %v\n", err)
+		return 1
+	}
+	err = daemon.Run(context.Background(), daemon.Options{
+		ConfigDir: *dir, Node: name, RunDir: *runDir, StateDir: *stateDir,
+		Version: version, Stderr: stderr,
+	})
+	var cerr *daemon.ConfigError
+	switch {
+	case errors.As(err, &cerr):
+		for _, d := range cerr.Diags {
+			fmt.Fprintln(stderr, d.String())
+		}
+		fmt.Fprintln(stderr, "hbd: configuration error, not started")
+		return exitNotConfigured
+	case err != nil:
+		fmt.Fprintf(stderr, "hbd: %v\n", err)
+		return 1
+	}
+	return 0
+}

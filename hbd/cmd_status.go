@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/daemon"
+)
+
+// ctlTimeout bounds any operator command's wait for the daemon.
+const ctlTimeout = 10 * time.Second
+
+// call sends one request to the daemon of runDir.
+func call(runDir string, req ctl.Request) (ctl.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ctlTimeout)
+	defer cancel()
+	resp, err := ctl.Call(ctx, filepath.Join(runDir, ctl.SocketName), req)
+	if err != nil {
+		return resp, err
+	}
+	if !resp.OK {
+		return resp, fmt.Errorf("%s", resp.Error)
+	}
+	return resp, nil
+}
+
+func runStatus(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	runDir := fs.String("run-dir", defaultRunDir, "the daemon's run `DIR` (control socket)")
+	asJSON := fs.Bool("json", false, "print the status as JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	resp, err := call(*runDir, ctl.Request{Cmd: "status"})
+	if err != nil {
+		fmt.Fprintf(stderr, "hbd status: %v\n", err)
+		return 3 // LSB: program is not running
+	}
+	if *asJSON {
+		var v any
+		if err := json.Unmarshal(resp.Data, &v); err != nil {
+			fmt.Fprintf(stderr, "hbd status: %v\n", err)
+			return 1
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(v)
+		return 0
+	}
+	var st daemon.Status
+	if err := json.Unmarshal(resp.Data, &st); err != nil {
+		fmt.Fprintf(stderr, "hbd status: %v\n", err)
+		return 1
+	}
+	printStatus(stdout, st, time.Now())
+	return 0
+}
+
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	if d < 0 {
+		d = 0
+	}
+	return d.Round(time.Millisecond).String() + " ago"
+}
+
+func counts(m map[string]uint64) string {
+	if len(m) == 0 {
+		return "0"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func printStatus(w io.Writer, st daemon.Status, now time.Time) {
+	c := st.Cluster
+	fmt.Fprintf(w, "%s (this node): %s, generation %d, pid %d, up %s\n",
+		c.Node, c.State, c.Generation, st.PID, now.Sub(st.Started).Round(time.Second))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nNODE\tSTATE\tLAST HEARD\tGENERATION\tLOST\tLATE\tDROPPED")
+	for _, p := range c.Peers {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", p.Name, p.State, ago(now, p.LastHeard), p.Generation,
+			p.Lost, p.Late, counts(p.Dropped))
+		for _, l := range p.Links {
+			fmt.Fprintf(tw, "  link %s\t%s\t%s\t\t\t\t\n", l.Name, l.State, ago(now, l.LastHeard))
+		}
+	}
+	tw.Flush()
+	if len(c.Dropped) > 0 {
+		fmt.Fprintf(w, "\nDropped by the core: %s\n", counts(c.Dropped))
+	}
+	if len(st.Rejected) > 0 {
+		fmt.Fprintln(w, "\nRejected packets (failed to decode or verify):")
+		for _, r := range st.Rejected {
+			who := r.From
+			if r.Claimed != "" {
+				who += " claiming " + r.Claimed
+			}
+			fmt.Fprintf(w, "  %s: %s (last %s)\n", who, counts(r.Reasons), ago(now, r.LastSeen))
+		}
+	}
+	if len(st.Links) > 0 {
+		names := make([]string, 0, len(st.Links))
+		for n := range st.Links {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintln(w, "\nLinks:")
+		for _, n := range names {
+			l := st.Links[n]
+			fmt.Fprintf(w, "  %s: sent %d, received %d, send errors %d, queue drops %d, receive drops %d\n",
+				n, l.Sent, l.Received, l.SendErrors, l.QueueDrops, l.ReceiveDrops)
+		}
+	}
+}

@@ -1,0 +1,330 @@
+// Package daemon is the only part of hbd with I/O and goroutines. It owns
+// the real clock, the sockets, the control socket, signals and the
+// logger, and turns everything that happens into events for one goroutine
+// that owns the cluster state machine; it performs the actions the state
+// machine returns.
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/logging"
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// Options say where a node's files are.
+type Options struct {
+	ConfigDir string // /etc/ha.d
+	Node      string // this node's name (uname -n unless --node)
+	RunDir    string // pid file and control socket
+	StateDir  string // hb_uuid, hb_generation
+	Version   string // for the startup line
+	Stderr    io.Writer
+}
+
+// ConfigError is returned when the configuration is invalid; the command
+// exits 6 as Heartbeat does ("program is not configured" in LSB terms).
+type ConfigError struct{ Diags []config.Diag }
+
+func (e *ConfigError) Error() string {
+	lines := make([]string, 0, len(e.Diags))
+	for _, d := range e.Diags {
+		if d.Severity == config.SevError {
+			lines = append(lines, d.String())
+		}
+	}
+	return "configuration error:\n" + strings.Join(lines, "\n")
+}
+
+// packetQueue is how many received datagrams may wait for the event loop.
+const packetQueue = 1024
+
+// Daemon is one running node.
+type Daemon struct {
+	opts  Options
+	cfg   *config.Config
+	log   *logging.Logger
+	keys  *wire.Keyring
+	links *link.Set
+	core  *cluster.Node
+	id    Identity
+	start time.Time
+
+	packets chan link.Packet
+	calls   chan ctlCall
+	drops   dropCounter
+}
+
+type ctlCall struct {
+	req   ctl.Request
+	reply chan ctl.Response
+}
+
+// Run starts a node and blocks until ctx ends or a SIGTERM/SIGINT arrives.
+func Run(ctx context.Context, o Options) error {
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	cfg, diags := config.Load(o.ConfigDir, config.LoadOptions{Node: o.Node, StrictInterfaces: true})
+	for _, d := range diags {
+		if d.Severity == config.SevWarning {
+			fmt.Fprintln(o.Stderr, d.String())
+		}
+	}
+	if cfg == nil {
+		return &ConfigError{Diags: diags}
+	}
+
+	lg, err := logging.New(logging.Options{Outputs: outputs(cfg), Stderr: o.Stderr})
+	if err != nil {
+		return fmt.Errorf("logging: %w", err)
+	}
+	defer lg.Close()
+	for _, d := range diags {
+		lg.Warn(d.String())
+	}
+
+	d := &Daemon{opts: o, cfg: cfg, log: lg, start: time.Now(),
+		packets: make(chan link.Packet, packetQueue),
+		calls:   make(chan ctlCall),
+	}
+	err = d.run(ctx)
+	if err != nil {
+		lg.Errorf("%v", err)
+	}
+	return err
+}
+
+func outputs(cfg *config.Config) logging.Outputs {
+	return logging.Outputs{Logfile: cfg.Logfile, Debugfile: cfg.Debugfile, Facility: cfg.LogFacility, Debug: cfg.Debug}
+}
+
+func (d *Daemon) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	pidPath, err := writePidFile(d.opts.RunDir)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(pidPath)
+
+	d.id, err = LoadIdentity(d.opts.StateDir, d.start)
+	if err != nil {
+		return err
+	}
+	if d.id.Previous == 0 {
+		d.log.Warnf("No Previous generation - starting at %d", d.id.Generation)
+	}
+	d.log.Infof("Heartbeat generation: %d", d.id.Generation)
+
+	d.keys, err = keyring(d.cfg)
+	if err != nil {
+		return err
+	}
+
+	d.links, err = link.Open(ctx, d.cfg.Media, link.Options{Packets: d.packets, Log: d.log.Logger})
+	if err != nil {
+		return fmt.Errorf("heartbeat media: %w", err)
+	}
+	defer d.links.Close()
+
+	srv, err := ctl.Listen(filepath.Join(d.opts.RunDir, ctl.SocketName))
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := srv.Serve(ctx, d.handleCtl); err != nil {
+			d.log.Errorf("control socket: %v", err)
+		}
+	}()
+	defer srv.Close()
+
+	d.core = cluster.New(cluster.Options{Config: d.cfg, UUID: d.id.UUID, Generation: d.id.Generation, Now: d.start})
+	d.log.Infof("Configuration validated. Starting heartbeat %s", d.opts.Version)
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			d.log.Infof("%s Heartbeat shutdown complete.", d.cfg.ThisNode)
+			return nil
+		case s := <-sigs:
+			switch s {
+			case syscall.SIGHUP:
+				if err := d.log.Reopen(); err != nil {
+					d.log.Warnf("reopen log files: %v", err)
+				}
+			default:
+				d.log.Infof("Heartbeat shutdown in progress. (%d)", os.Getpid())
+				cancel()
+			}
+		case p := <-d.packets:
+			d.receive(p)
+		case c := <-d.calls:
+			c.reply <- d.answer(c.req)
+		case now := <-timer.C:
+			d.step(cluster.Tick{Now: now, Load: loadavg()})
+		}
+		d.rearm(timer)
+	}
+}
+
+// rearm sets the timer for the core's next deadline.
+func (d *Daemon) rearm(t *time.Timer) {
+	next := time.Until(d.core.NextTick())
+	if next < 0 {
+		next = 0
+	}
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	t.Reset(next)
+}
+
+func (d *Daemon) receive(p link.Packet) {
+	m, err := d.keys.Decode(p.Data)
+	if err != nil {
+		r := wire.Reason(err)
+		k := dropKey{Claimed: claimedSource(p.Data), From: p.From.Addr()}
+		if d.drops.add(k, r, p.At) {
+			who := k.From.String()
+			if k.Claimed != "" {
+				who = fmt.Sprintf("%s (claims to be %s)", who, k.Claimed)
+			}
+			d.log.Warnf("Dropped packet from %s on %s: %v (further %s drops from it are counted, logged at most once a minute)", who, p.Link, err, r)
+		}
+		return
+	}
+	d.step(cluster.Receive{Now: p.At, Link: p.Link, Msg: m})
+}
+
+// step feeds one event to the core and performs what it asks for.
+func (d *Daemon) step(ev cluster.Event) {
+	for _, a := range d.core.Step(ev) {
+		switch a := a.(type) {
+		case cluster.Send:
+			b, err := d.keys.Encode(a.Msg)
+			if err != nil {
+				d.log.Errorf("cannot encode %s message: %v", a.Msg.Value("t"), err)
+				continue
+			}
+			if a.Link == "" {
+				d.links.Send(b)
+			} else {
+				d.links.SendOn(a.Link, b)
+			}
+		case cluster.Log:
+			d.logCore(a)
+		default:
+			d.log.Errorf("internal: unhandled action %T", a)
+		}
+	}
+}
+
+func (d *Daemon) logCore(a cluster.Log) {
+	var lg logrus.FieldLogger = d.log.Logger
+	switch a.Level {
+	case cluster.LevelDebug:
+		lg.Debug(a.Msg)
+	case cluster.LevelInfo:
+		lg.Info(a.Msg)
+	case cluster.LevelWarn:
+		lg.Warn(a.Msg)
+	case cluster.LevelError:
+		lg.Error(a.Msg)
+	default:
+		logging.Crit(lg, a.Msg)
+	}
+}
+
+func keyring(cfg *config.Config) (*wire.Keyring, error) {
+	keys := make([]wire.Key, 0, len(cfg.Auth.Keys))
+	for _, k := range cfg.Auth.Keys {
+		keys = append(keys, wire.Key{Index: k.Index, Method: k.Method, Secret: k.Secret})
+	}
+	kr, err := wire.NewKeyring(cfg.Auth.Active, keys)
+	if err != nil {
+		return nil, fmt.Errorf("authkeys: %w", err)
+	}
+	return kr, nil
+}
+
+// loadavg is /proc/loadavg without its newline, for the ld field.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// handleCtl runs on the control socket's goroutines: it hands the request
+// to the event loop, which owns every piece of state.
+func (d *Daemon) handleCtl(ctx context.Context, req ctl.Request) ctl.Response {
+	c := ctlCall{req: req, reply: make(chan ctl.Response, 1)}
+	select {
+	case d.calls <- c:
+	case <-ctx.Done():
+		return ctl.Response{Error: "hbd is shutting down"}
+	}
+	select {
+	case r := <-c.reply:
+		return r
+	case <-ctx.Done():
+		return ctl.Response{Error: "hbd is shutting down"}
+	}
+}
+
+// Status is what `hbd status` shows.
+type Status struct {
+	Node       string                    `json:"node"`
+	PID        int                       `json:"pid"`
+	Started    time.Time                 `json:"started"`
+	ConfigDir  string                    `json:"config_dir"`
+	Cluster    cluster.Status            `json:"cluster"`
+	Links      map[string]link.LinkStats `json:"links"`
+	Rejected   []DropStat                `json:"rejected"`
+	Generation uint64                    `json:"generation"`
+}
+
+func (d *Daemon) answer(req ctl.Request) ctl.Response {
+	switch req.Cmd {
+	case "status":
+		st := Status{
+			Node: d.cfg.ThisNode, PID: os.Getpid(), Started: d.start, ConfigDir: d.opts.ConfigDir,
+			Cluster: d.core.Status(), Links: d.links.Stats(), Rejected: d.drops.snapshot(),
+			Generation: d.id.Generation,
+		}
+		b, err := json.Marshal(st)
+		if err != nil {
+			return ctl.Response{Error: err.Error()}
+		}
+		return ctl.Response{OK: true, Data: b}
+	default:
+		return ctl.Response{Error: fmt.Sprintf("unknown command %q", req.Cmd)}
+	}
+}
