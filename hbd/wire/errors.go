@@ -57,7 +57,7 @@ type DecodeError struct {
 }
 
 func (e *DecodeError) Error() string {
-	return fmt.Sprintf("wire: %s at byte %d: %s", e.Reason, e.Offset, e.Detail)
+	return fmt.Sprintf("wire: %s at byte %d: %s", e.Reason.String(), e.Offset, e.Detail)
 }
 
 // Is reports whether target is e's DropReason.
