@@ -1,0 +1,84 @@
+package cluster
+
+import (
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// Event is something that happened to the node: fed to Node.Step.
+type Event interface{ isEvent() }
+
+// Tick tells the core the time. The daemon sends one at (or after)
+// Node.NextTick. Load is /proc/loadavg's text, sent as the `ld` field.
+type Tick struct {
+	Now  time.Time
+	Load string
+}
+
+// Receive is a message from a peer. Now is its arrival time, taken by the
+// reader goroutine; Msg has been signature-verified; Link is the medium's
+// name (its interface, e.g. "eth0").
+type Receive struct {
+	Now  time.Time
+	Link string
+	Msg  *wire.Message
+}
+
+// Stop is a graceful stop: the node sends `shutdone` st=dead so its peers
+// see it dead at once, and from then on does nothing.
+type Stop struct {
+	Now time.Time
+}
+
+func (Tick) isEvent()    {}
+func (Receive) isEvent() {}
+func (Stop) isEvent()    {}
+
+// Action is something the daemon must do: returned by Node.Step.
+type Action interface{ isAction() }
+
+// Send asks the daemon to sign and send a message. Link "" means every
+// link; otherwise only that one. Msg is complete except the auth field.
+type Send struct {
+	Msg  *wire.Message
+	Link string
+}
+
+// Log is one log line, in Heartbeat's words.
+type Log struct {
+	Level Level
+	Msg   string
+}
+
+func (Send) isAction() {}
+func (Log) isAction()  {}
+
+// Level is a log line's severity.
+type Level int
+
+// Log levels, as Heartbeat names them (debug, info, WARN, ERROR, CRIT).
+const (
+	LevelDebug Level = iota
+	LevelInfo
+	LevelWarn
+	LevelError
+	LevelCrit
+)
+
+// String returns the level as Heartbeat writes it in its log lines.
+func (l Level) String() string {
+	switch l {
+	case LevelDebug:
+		return "debug"
+	case LevelInfo:
+		return "info"
+	case LevelWarn:
+		return "WARN"
+	case LevelError:
+		return "ERROR"
+	case LevelCrit:
+		return "CRIT"
+	}
+	return "level?"
+}

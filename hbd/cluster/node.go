@@ -1,0 +1,508 @@
+package cluster
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// Presets, named after Heartbeat's where they come from it.
+const (
+	// AckEvery is Heartbeat's ACK_MSG_DIV: a peer's message is acknowledged
+	// (NS_ackmsg) when its seq modulo AckEvery equals that peer's trigger.
+	AckEvery = 10
+	// SeqGap is Heartbeat's SEQGAP: a gap larger than this is not asked
+	// for again ("lost a lot of packets!").
+	SeqGap = 500
+	// MaxMissing bounds the missing seqs kept per peer (the lowest go first).
+	MaxMissing = 100
+	// HistorySize is how many sent messages are kept for retransmission
+	// (Heartbeat's MAXMSGHIST).
+	HistorySize = 500
+	// RexmitInterval is Heartbeat's max_rexmit_delay: a missing seq is
+	// asked for again every RexmitInterval, the first time after a delay
+	// below it (derived from the node names and seq, not random).
+	RexmitInterval = 250 * time.Millisecond
+	// RexmitGuard: a message is not resent twice within RexmitGuard
+	// (Heartbeat's ACCEPT_REXMIT_REQ_MS).
+	RexmitGuard = RexmitInterval - 10*time.Millisecond
+	// MaxRexmitBatch bounds the messages resent for one request.
+	MaxRexmitBatch = 50
+	// StartDeadtimeBonus is added to the dt a node announces during its
+	// first StartBonusFor (Heartbeat sends dt=deadtime+2000 ms for 5 s
+	// after start, then a status with the plain deadtime).
+	StartDeadtimeBonus = 2 * time.Second
+	StartBonusFor      = 5 * time.Second
+	// ReqnodesRetry: reqnodes is sent again this often until repnodes comes.
+	ReqnodesRetry = time.Second
+	// LogEvery: a drop log line is written at most once per peer and
+	// reason (and per unknown node) in this interval.
+	LogEvery = time.Minute
+	// MaxUnknownNodes bounds the unknown node names remembered for
+	// rate-limiting their log lines.
+	MaxUnknownNodes = 64
+)
+
+// Stall detection (memberlist's idea). The core always asks for a Tick
+// within one keepalive (the next status). An event that comes more than
+// StallFactor keepalives after the time NextTick asked for means this
+// node's own loop did not run (VM pause, CPU starvation, a stopped
+// process): on such an event no peer and no link is declared dead, and
+// for StallGraceFactor keepalives afterwards neither — long enough for
+// every live peer's next status to arrive.
+const (
+	StallFactor      = 1
+	StallGraceFactor = 2
+)
+
+// Options configure a new Node.
+type Options struct {
+	Config     *config.Config
+	UUID       [16]byte
+	Generation uint64
+	// Now is when the node starts; the first Tick is asked for then.
+	Now time.Time
+}
+
+// Node is one cluster member's state machine. It is not safe for
+// concurrent use: one goroutine owns it and calls Step.
+type Node struct {
+	cfg       *config.Config
+	name      string
+	uuid      [16]byte
+	gen       uint64
+	keepalive time.Duration
+	deadtime  time.Duration
+	warntime  time.Duration
+	initdead  time.Duration
+	ttl       int
+	nodeList  string // "node1 node2 " as repnodes carries it
+
+	created    time.Time
+	booted     bool
+	stopped    bool
+	start      time.Time
+	now        time.Time // latest event time
+	state      string
+	seq        uint64
+	load       string
+	nextStatus time.Time
+	bonusOver  bool
+	graceUntil time.Time
+
+	commUp      bool
+	gotRepnodes bool
+	reqnodesAt  time.Time
+
+	peers   []*peer
+	hist    []histEntry // oldest first, at most HistorySize
+	dropped [numDropReasons]uint64
+	unknown map[string]time.Time // unknown node → last logged
+
+	out []Action
+}
+
+type histEntry struct {
+	seq        uint64
+	msg        *wire.Message
+	lastResend time.Time
+}
+
+// New returns a node that has not sent anything yet; its first Tick
+// (at o.Now, see NextTick) sends the first status messages.
+func New(o Options) *Node {
+	c := o.Config
+	n := &Node{
+		cfg:       c,
+		name:      c.ThisNode,
+		uuid:      o.UUID,
+		gen:       o.Generation,
+		keepalive: c.Keepalive,
+		deadtime:  c.Deadtime,
+		warntime:  c.Warntime,
+		initdead:  c.Initdead,
+		ttl:       len(c.Nodes) + c.Hopfudge,
+		created:   o.Now,
+		now:       o.Now,
+		state:     StateInit,
+		unknown:   make(map[string]time.Time),
+	}
+	if n.keepalive <= 0 {
+		n.keepalive = time.Second
+	}
+	if n.deadtime <= 0 {
+		n.deadtime = 30 * time.Second
+	}
+	if n.warntime <= 0 {
+		n.warntime = n.deadtime
+	}
+	if n.initdead < n.deadtime {
+		n.initdead = n.deadtime
+	}
+	var links []string
+	for _, m := range c.Media {
+		name := m.Name()
+		dup := false
+		for _, l := range links {
+			dup = dup || l == name
+		}
+		if !dup {
+			links = append(links, name)
+		}
+	}
+	var nl strings.Builder
+	for _, name := range c.Nodes {
+		nl.WriteString(name + " ")
+		if name == n.name {
+			continue
+		}
+		p := &peer{name: name, ackTrigger: uint64(hash32(name, n.name) % AckEvery)}
+		for _, l := range links {
+			p.links = append(p.links, &link{name: l})
+		}
+		n.peers = append(n.peers, p)
+	}
+	n.nodeList = nl.String()
+	return n
+}
+
+func hash32(parts ...string) uint32 {
+	h := fnv.New32a()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return h.Sum32()
+}
+
+// Step feeds one event to the node and returns what to do.
+func (n *Node) Step(ev Event) []Action {
+	n.out = nil
+	if n.stopped {
+		return nil
+	}
+	var now time.Time
+	switch e := ev.(type) {
+	case Tick:
+		now = e.Now
+		if e.Load != "" {
+			n.load = e.Load
+		}
+	case Receive:
+		now = e.Now
+	case Stop:
+		now = e.Now
+	default:
+		return nil
+	}
+	stalled := false
+	if n.booted {
+		if late := now.Sub(n.NextTick()); late > StallFactor*n.keepalive {
+			stalled = true
+			n.graceUntil = now.Add(StallGraceFactor * n.keepalive)
+			n.logf(LevelWarn, "Our own loop ran %d ms late (stalled?): no node is declared dead before %d ms from now", late.Milliseconds(), (StallGraceFactor * n.keepalive).Milliseconds())
+		}
+	}
+	if now.After(n.now) {
+		n.now = now
+	}
+	if !n.booted {
+		n.boot()
+	}
+	switch e := ev.(type) {
+	case Receive:
+		if e.Msg != nil {
+			n.receive(e)
+		}
+	case Stop:
+		n.stop()
+		return n.flush()
+	}
+	n.advance(stalled)
+	return n.flush()
+}
+
+func (n *Node) flush() []Action {
+	out := n.out
+	n.out = nil
+	return out
+}
+
+func (n *Node) logf(l Level, format string, args ...any) {
+	n.out = append(n.out, Log{Level: l, Msg: fmt.Sprintf(format, args...)})
+}
+
+// boot sends the first status messages, as Heartbeat does at start:
+// st=init, then st=up (the periodic status follows at once).
+func (n *Node) boot() {
+	n.booted = true
+	n.start = n.now
+	n.nextStatus = n.now
+	n.sendStatus()
+	n.state = StateUp
+	n.sendStatus()
+	n.logf(LevelInfo, "Local status now set to: '%s'", StateUp)
+}
+
+func (n *Node) stop() {
+	m := &wire.Message{}
+	m.Set("t", "shutdone")
+	m.Set("st", StateDead)
+	n.sendMessage(m)
+	n.state = StateDead
+	n.stopped = true
+}
+
+// advance does what time asks for: status messages, timeouts, retransmit
+// requests, the reqnodes retry.
+func (n *Node) advance(stalled bool) {
+	now := n.now
+	if !n.bonusOver && !now.Before(n.start.Add(StartBonusFor)) {
+		n.bonusOver = true
+		n.sendStatus()
+	}
+	if !now.Before(n.nextStatus) {
+		n.sendStatus()
+		n.nextStatus = n.nextStatus.Add(n.keepalive)
+		if !n.nextStatus.After(now) {
+			n.nextStatus = now.Add(n.keepalive)
+		}
+	}
+	if !stalled && !now.Before(n.graceUntil) {
+		n.checkTimeouts()
+	}
+	n.requestRexmits()
+	n.checkCommUp()
+	if n.commUp && !n.gotRepnodes && !now.Before(n.reqnodesAt) {
+		n.sendReqnodes()
+	}
+}
+
+// NextTick returns when the core next needs a Tick: the next status, the
+// next deadline, the next retransmit request. Zero after Stop.
+func (n *Node) NextTick() time.Time {
+	if n.stopped {
+		return time.Time{}
+	}
+	if !n.booted {
+		return n.created
+	}
+	t := n.nextStatus
+	min := func(c time.Time) {
+		if c.Before(t) {
+			t = c
+		}
+	}
+	deadline := func(c time.Time) {
+		if c.Before(n.graceUntil) {
+			c = n.graceUntil
+		}
+		min(c)
+	}
+	if !n.bonusOver {
+		min(n.start.Add(StartBonusFor))
+	}
+	for _, p := range n.peers {
+		if p.state != StateDead {
+			deadline(n.peerDeadline(p))
+		}
+		dt := n.peerDeadtime(p)
+		for _, l := range p.links {
+			if l.state == LinkUp {
+				deadline(l.lastHeard.Add(dt))
+			}
+		}
+		for _, ms := range p.missing {
+			min(ms.next)
+		}
+	}
+	if n.commUp && !n.gotRepnodes {
+		min(n.reqnodesAt)
+	}
+	return t
+}
+
+func (n *Node) peerDeadtime(p *peer) time.Duration {
+	if p.deadtime > n.deadtime {
+		return p.deadtime
+	}
+	return n.deadtime
+}
+
+// peerDeadline is when a peer not yet dead is declared dead: deadtime
+// after it was last heard, or initdead after start for a peer not heard
+// since start (or since it was declared dead).
+func (n *Node) peerDeadline(p *peer) time.Time {
+	if !p.heard {
+		return n.start.Add(n.initdead)
+	}
+	return p.lastHeard.Add(n.peerDeadtime(p))
+}
+
+func (n *Node) checkTimeouts() {
+	now := n.now
+	for _, p := range n.peers {
+		if p.state != StateDead && !now.Before(n.peerDeadline(p)) {
+			n.markDead(p)
+		}
+	}
+	for _, p := range n.peers {
+		dt := n.peerDeadtime(p)
+		for _, l := range p.links {
+			if l.state == LinkUp && !now.Before(l.lastHeard.Add(dt)) {
+				l.state = LinkDead
+				n.logf(LevelInfo, "Link %s:%s dead.", p.name, l.name)
+			}
+		}
+	}
+}
+
+// markDead declares a peer dead (silent for deadtime, or it announced a
+// graceful shutdown). Issue 4 hooks the takeover of its groups here.
+func (n *Node) markDead(p *peer) {
+	n.logf(LevelWarn, "node %s: is dead", p.name)
+	p.state = StateDead
+	p.heard = false
+	if p.lastSeq > p.deadSeq {
+		p.deadSeq = p.lastSeq
+	}
+	p.lastSeq = 0
+	p.missing = nil
+	p.acked = 0
+	p.deadGen = p.gen
+}
+
+func (n *Node) checkCommUp() {
+	if n.commUp || n.state != StateUp {
+		return
+	}
+	for _, p := range n.peers {
+		if !p.heard && p.state != StateDead {
+			return
+		}
+	}
+	n.commUp = true
+	n.sendReqnodes()
+}
+
+// sendReqnodes asks the first live peer for its node list (Heartbeat's
+// send_reqnodes_msg); with no live peer, communication is up at once.
+func (n *Node) sendReqnodes() {
+	if n.gotRepnodes {
+		return
+	}
+	var dest *peer
+	for _, p := range n.peers {
+		if p.state != StateDead {
+			dest = p
+			break
+		}
+	}
+	if dest == nil {
+		n.gotRepnodes = true
+		n.commNowUp()
+		return
+	}
+	m := &wire.Message{}
+	m.Set("t", "reqnodes")
+	m.Set("dest", dest.name)
+	n.sendMessage(m)
+	n.reqnodesAt = n.now.Add(ReqnodesRetry)
+}
+
+// commNowUp makes this node active and announces it (Heartbeat's
+// comm_now_up). Issue 4 starts the initial resource acquisition here.
+func (n *Node) commNowUp() {
+	if n.state != StateUp {
+		return
+	}
+	n.logf(LevelInfo, "Comm_now_up(): updating status to active")
+	n.state = StateActive
+	n.sendStatus()
+	n.logf(LevelInfo, "Local status now set to: '%s'", StateActive)
+	m := &wire.Message{}
+	m.Set("t", "starting")
+	n.sendMessage(m)
+}
+
+// --- sending ---
+
+func hex(v uint64) string { return strconv.FormatUint(v, 16) }
+
+func (n *Node) sendStatus() {
+	dt := n.deadtime
+	if !n.bonusOver {
+		dt += StartDeadtimeBonus
+	}
+	m := &wire.Message{}
+	m.Set("t", "status")
+	m.Set("st", n.state)
+	m.Set("dt", hex(uint64(dt.Milliseconds())))
+	m.Set("protocol", "1")
+	n.sendMessage(m)
+}
+
+// appendCommon adds the fields Heartbeat adds to every message, in its
+// order: destuuid (when dest is set and its uuid known), src, srcuuid,
+// seq, hg, ts, ld, ttl. NS_ messages have no seq and no ld.
+func (n *Node) appendCommon(m *wire.Message, withSeq bool) {
+	if dest, ok := m.Get("dest"); ok {
+		if p := n.peerByName(dest); p != nil && p.uuidKnown {
+			m.SetBinary("destuuid", p.uuid[:])
+		}
+	}
+	m.Set("src", n.name)
+	m.SetBinary("srcuuid", n.uuid[:])
+	if withSeq {
+		n.seq++
+		m.Set("seq", hex(n.seq))
+	}
+	m.Set("hg", hex(n.gen))
+	m.Set("ts", hex(uint64(n.now.Unix())))
+	if withSeq && n.load != "" {
+		m.Set("ld", n.load)
+	}
+	m.Set("ttl", strconv.Itoa(n.ttl))
+}
+
+// sendMessage gives a message its seq and common fields, keeps it for
+// retransmission and sends it on every link. Every message with a seq
+// (status and every control message) goes through here.
+func (n *Node) sendMessage(m *wire.Message) {
+	n.appendCommon(m, true)
+	if len(n.hist) == HistorySize {
+		copy(n.hist, n.hist[1:])
+		n.hist = n.hist[:HistorySize-1]
+	}
+	n.hist = append(n.hist, histEntry{seq: n.seq, msg: cloneMessage(m)})
+	n.out = append(n.out, Send{Msg: m})
+}
+
+// sendNS sends a protocol message that has no seq (NS_ackmsg, NS_rexmit,
+// NS_nak_rexmit).
+func (n *Node) sendNS(m *wire.Message) {
+	n.appendCommon(m, false)
+	n.out = append(n.out, Send{Msg: m})
+}
+
+func cloneMessage(m *wire.Message) *wire.Message {
+	c := &wire.Message{Fields: make([]wire.Field, len(m.Fields))}
+	for i, f := range m.Fields {
+		c.Fields[i] = wire.Field{Name: f.Name, Type: f.Type, Value: append([]byte(nil), f.Value...)}
+	}
+	return c
+}
+
+func (n *Node) peerByName(name string) *peer {
+	for _, p := range n.peers {
+		if p.name == name {
+			return p
+		}
+	}
+	return nil
+}

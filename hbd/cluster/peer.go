@@ -1,0 +1,509 @@
+package cluster
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+type peer struct {
+	name      string
+	uuid      [16]byte
+	uuidKnown bool
+
+	state     string // "" (never heard), init, up, active, dead
+	heard     bool   // accepted a packet since start or since declared dead
+	lastHeard time.Time
+
+	lastStatus time.Time // arrival of the last status (late heartbeat)
+	statusSeq  uint64
+	deadtime   time.Duration // dt the peer announces
+
+	gen      uint64
+	lastSeq  uint64 // 0: no seq tracked
+	lastLink string
+	deadSeq  uint64 // highest seq seen before it was declared dead
+	deadGen  uint64
+	missing  []missingSeq // sorted by seq
+
+	acked      uint64 // highest of our seqs it acknowledged
+	ackTrigger uint64
+
+	links []*link
+
+	lost, recovered, late uint64
+	worst                 time.Duration
+	dropped               [numDropReasons]uint64
+	logged                [numDropReasons]time.Time
+}
+
+type missingSeq struct {
+	seq  uint64
+	next time.Time // when to ask for it (again)
+}
+
+type link struct {
+	name      string
+	state     string // "" (never heard), up, dead
+	lastHeard time.Time
+}
+
+func (p *peer) stateName() string {
+	if p.state == "" {
+		return StateUnknown
+	}
+	return p.state
+}
+
+func (l *link) stateName() string {
+	if l.state == "" {
+		return LinkUnknown
+	}
+	return l.state
+}
+
+func parseHex(s string) (uint64, bool) {
+	v, err := strconv.ParseUint(s, 16, 64)
+	return v, err == nil
+}
+
+// drop counts a dropped message and logs it (at most once per peer and
+// reason per LogEvery) when msg is not empty.
+func (n *Node) drop(p *peer, r DropReason, l Level, msg string) {
+	n.dropped[r]++
+	if p == nil {
+		return
+	}
+	p.dropped[r]++
+	if msg == "" {
+		return
+	}
+	if last := p.logged[r]; !last.IsZero() && n.now.Sub(last) < LogEvery {
+		return
+	}
+	p.logged[r] = n.now
+	n.out = append(n.out, Log{Level: l, Msg: msg})
+}
+
+func (n *Node) unknownNode(src string) {
+	n.dropped[DropUnknownNode]++
+	last, seen := n.unknown[src]
+	if seen && n.now.Sub(last) < LogEvery {
+		return
+	}
+	if !seen && len(n.unknown) >= MaxUnknownNodes {
+		return
+	}
+	n.unknown[src] = n.now
+	n.logf(LevelError, "process_status_message: bad node [%s] in message", src)
+}
+
+// hearLink records a packet on a link (also duplicates, which is how a
+// second link is seen alive).
+func (n *Node) hearLink(p *peer, name string, at time.Time) {
+	var l *link
+	for _, x := range p.links {
+		if x.name == name {
+			l = x
+		}
+	}
+	if l == nil {
+		l = &link{name: name}
+		p.links = append(p.links, l)
+	}
+	if at.After(l.lastHeard) {
+		l.lastHeard = at
+	}
+	if l.state != LinkUp {
+		l.state = LinkUp
+		n.logf(LevelInfo, "Link %s:%s up.", p.name, l.name)
+	}
+}
+
+func (n *Node) receive(ev Receive) {
+	m := ev.Msg
+	src := m.Value("src")
+	if src == "" {
+		n.drop(nil, DropMalformed, 0, "")
+		return
+	}
+	if src == n.name {
+		return // our own packets, looped back by a ucast to our address
+	}
+	p := n.peerByName(src)
+	if p == nil {
+		n.unknownNode(src)
+		return
+	}
+	typ := m.Value("t")
+	ts, tsOK := parseHex(m.Value("ts"))
+	if typ == "" || !tsOK || ts == 0 {
+		n.drop(p, DropMalformed, LevelError, "process_clustermsg: missing from/ts/type from "+src)
+		return
+	}
+	var gen uint64
+	if s, ok := m.Get("hg"); ok {
+		g, ok := parseHex(s)
+		if !ok {
+			n.drop(p, DropMalformed, LevelError, "should_drop_message: bad generation number from "+src)
+			return
+		}
+		gen = g
+	}
+	if gen < p.gen {
+		n.drop(p, DropStaleGeneration, LevelError, "should_drop_message: attempted replay attack ["+src+"]? [gen = "+strconv.FormatUint(gen, 10)+", curgen = "+strconv.FormatUint(p.gen, 10)+"]")
+		return
+	}
+	if u, ok := m.Bytes("srcuuid"); ok && len(u) == 16 {
+		copy(p.uuid[:], u)
+		p.uuidKnown = true
+	}
+	dest := m.Value("dest")
+	toUs := dest == "" || dest == n.name
+
+	if strings.HasPrefix(typ, "NS_") {
+		// No seq: no sequence tracking and, as a replay could not be told
+		// from a fresh one, no node liveness; the link is heard.
+		n.hearLink(p, ev.Link, ev.Now)
+		if !toUs {
+			n.drop(p, DropWrongDest, 0, "")
+			return
+		}
+		switch typ {
+		case "NS_ackmsg":
+			n.onAck(p, m)
+		case "NS_rexmit":
+			n.onRexmit(p, m)
+		case "NS_nak_rexmit":
+			n.onNak(p, m)
+		}
+		return
+	}
+
+	seq, ok := parseHex(m.Value("seq"))
+	if !ok || seq == 0 {
+		n.drop(p, DropMalformed, LevelError, "should_drop_message: bad sequence number from "+src)
+		return
+	}
+	restart := false
+	if gen > p.gen {
+		if p.gen > 0 {
+			n.logf(LevelInfo, "Heartbeat restart on node %s", p.name)
+		}
+		restart = true
+		p.gen = gen
+		p.lastSeq, p.deadSeq, p.statusSeq = 0, 0, 0
+		p.missing = nil
+		p.acked = 0
+		p.lastStatus = time.Time{}
+		p.deadtime = 0
+	}
+	if p.state == StateDead && !restart && gen == p.deadGen && seq <= p.deadSeq {
+		n.drop(p, DropReplay, LevelWarn, "should_drop_message: old packet from dead node "+src+" (seq "+strconv.FormatUint(seq, 10)+")")
+		return
+	}
+	switch n.track(p, seq, ev.Link) {
+	case seqDuplicate:
+		n.hearLink(p, ev.Link, ev.Now)
+		if ev.Link == p.lastLink {
+			n.drop(p, DropDuplicate, 0, "")
+		}
+		return
+	case seqReplay:
+		n.drop(p, DropReplay, LevelWarn, "should_drop_message: replayed or duplicate packet from "+src+" (seq "+strconv.FormatUint(seq, 10)+", last "+strconv.FormatUint(p.lastSeq, 10)+")")
+		return
+	}
+	if p.state == StateDead && !restart && gen > 0 {
+		n.logf(LevelCrit, "Cluster node %s returning after partition.", p.name)
+		n.logf(LevelWarn, "Deadtime value may be too small.")
+	}
+	p.heard = true
+	if ev.Now.After(p.lastHeard) {
+		p.lastHeard = ev.Now
+	}
+	n.hearLink(p, ev.Link, ev.Now)
+	if !toUs {
+		n.drop(p, DropWrongDest, 0, "")
+		return
+	}
+	n.dispatch(p, typ, seq, ev.Now, m)
+}
+
+type seqVerdict int
+
+const (
+	seqAccept seqVerdict = iota
+	seqDuplicate
+	seqReplay
+)
+
+// track is Heartbeat's sequence bookkeeping (should_drop_message).
+func (n *Node) track(p *peer, seq uint64, linkName string) seqVerdict {
+	switch {
+	case p.lastSeq == 0 || seq == p.lastSeq+1:
+		p.lastSeq = seq
+		p.lastLink = linkName
+		if len(p.missing) == 0 || seq <= p.missing[0].seq {
+			n.ackIfDue(p, seq)
+		}
+		return seqAccept
+	case seq == p.lastSeq:
+		return seqDuplicate
+	case seq > p.lastSeq:
+		nlost := seq - p.lastSeq - 1
+		n.logf(LevelWarn, "%d lost packet(s) for [%s] [%d:%d]", nlost, p.name, p.lastSeq, seq)
+		p.lost += nlost
+		if nlost > SeqGap {
+			p.missing = nil
+			n.logf(LevelError, "lost a lot of packets!")
+		} else {
+			for k := p.lastSeq + 1; k < seq; k++ {
+				if len(p.missing) == MaxMissing {
+					p.missing = p.missing[1:]
+				}
+				p.missing = append(p.missing, missingSeq{seq: k, next: n.now.Add(n.rexmitDelay(p, k))})
+			}
+		}
+		p.lastSeq = seq
+		p.lastLink = linkName
+		return seqAccept
+	}
+	if n.foundMissing(p, seq) {
+		p.recovered++
+		return seqAccept
+	}
+	return seqReplay
+}
+
+// rexmitDelay spreads the first request for a missing seq over
+// RexmitInterval, as Heartbeat's random delay does, but derived from the
+// names and the seq so the core stays deterministic.
+func (n *Node) rexmitDelay(p *peer, seq uint64) time.Duration {
+	h := hash32(n.name, p.name, strconv.FormatUint(seq, 10))
+	return time.Duration(h%uint32(RexmitInterval/time.Millisecond)) * time.Millisecond
+}
+
+// foundMissing removes seq from the missing list; it logs "No pkts
+// missing" when that empties it and acknowledges up to the new first gap.
+func (n *Node) foundMissing(p *peer, seq uint64) bool {
+	i := sort.Search(len(p.missing), func(i int) bool { return p.missing[i].seq >= seq })
+	if i == len(p.missing) || p.missing[i].seq != seq {
+		return false
+	}
+	wasFirst := i == 0
+	p.missing = append(p.missing[:i], p.missing[i+1:]...)
+	if len(p.missing) == 0 {
+		n.logf(LevelInfo, "No pkts missing from %s!", p.name)
+	}
+	if wasFirst {
+		upTo := p.lastSeq
+		if len(p.missing) > 0 {
+			upTo = p.missing[0].seq - 1
+		}
+		// The highest seq <= upTo that is due for an ack.
+		x := upTo % AckEvery
+		var ack uint64
+		if x >= p.ackTrigger {
+			ack = upTo - x + p.ackTrigger
+		} else if upTo >= AckEvery {
+			ack = upTo - x - AckEvery + p.ackTrigger
+		}
+		if ack >= seq {
+			n.sendAck(p, ack)
+		}
+	}
+	return true
+}
+
+func (n *Node) ackIfDue(p *peer, seq uint64) {
+	if seq%AckEvery == p.ackTrigger {
+		n.sendAck(p, seq)
+	}
+}
+
+func (n *Node) sendAck(p *peer, seq uint64) {
+	m := &wire.Message{}
+	m.Set("t", "NS_ackmsg")
+	m.Set("dest", p.name)
+	m.Set("ackseq", hex(seq))
+	n.sendNS(m)
+}
+
+func (n *Node) onAck(p *peer, m *wire.Message) {
+	a, ok := parseHex(m.Value("ackseq"))
+	if !ok {
+		n.drop(p, DropMalformed, LevelError, "NS_ackmsg with a bad ackseq from "+p.name)
+		return
+	}
+	if a > n.seq {
+		n.logf(LevelError, "HBDoMsg_T_ACK: corrupted ackseq current hiseq = %d ackseq =%d in this message", n.seq, a)
+		return
+	}
+	if a > p.acked {
+		p.acked = a
+	}
+}
+
+// requestRexmits asks peers again for the seqs still missing
+// (Heartbeat: one NS_rexmit per seq, every max_rexmit_delay).
+func (n *Node) requestRexmits() {
+	for _, p := range n.peers {
+		for i := range p.missing {
+			ms := &p.missing[i]
+			if n.now.Before(ms.next) {
+				continue
+			}
+			ms.next = n.now.Add(RexmitInterval)
+			m := &wire.Message{}
+			m.Set("t", "NS_rexmit")
+			m.Set("dest", p.name)
+			m.Set("firstseq", strconv.FormatUint(ms.seq, 10))
+			m.Set("lastseq", strconv.FormatUint(ms.seq, 10))
+			n.sendNS(m)
+		}
+	}
+}
+
+// onRexmit resends what a peer asks for (Heartbeat's process_rexmit):
+// firstseq and lastseq are decimal; a seq we no longer have is answered
+// with NS_nak_rexmit.
+func (n *Node) onRexmit(p *peer, m *wire.Message) {
+	first, err1 := strconv.ParseUint(m.Value("firstseq"), 10, 64)
+	last, err2 := strconv.ParseUint(m.Value("lastseq"), 10, 64)
+	if err1 != nil || err2 != nil || first == 0 || first > last {
+		n.drop(p, DropMalformed, LevelError, "Invalid rexmit seqnos from "+p.name)
+		return
+	}
+	var low uint64
+	if len(n.hist) > 0 {
+		low = n.hist[0].seq
+	}
+	for s, done := first, 0; s <= last && done < MaxRexmitBatch; s, done = s+1, done+1 {
+		if s <= p.acked {
+			continue
+		}
+		if s > n.seq {
+			n.logf(LevelWarn, "Rexmit of seq %d requested. %d is max.", s, n.seq)
+			continue
+		}
+		if len(n.hist) == 0 || s < low {
+			n.nak(p, s, "seqno too low")
+			continue
+		}
+		e := &n.hist[s-low] // seqs in the history are consecutive
+		if e.seq != s {
+			n.nak(p, s, "seqno not found")
+			continue
+		}
+		if !e.lastResend.IsZero() && n.now.Sub(e.lastResend) < RexmitGuard {
+			continue
+		}
+		e.lastResend = n.now
+		n.out = append(n.out, Send{Msg: cloneMessage(e.msg)})
+	}
+}
+
+func (n *Node) nak(p *peer, seq uint64, reason string) {
+	n.logf(LevelError, "Cannot rexmit pkt %d for %s: %s", seq, p.name, reason)
+	m := &wire.Message{}
+	m.Set("t", "NS_nak_rexmit")
+	m.Set("firstseq", hex(seq))
+	m.Set("dest", p.name)
+	m.Set("info", reason)
+	n.sendNS(m)
+}
+
+func (n *Node) onNak(p *peer, m *wire.Message) {
+	s, ok := parseHex(m.Value("firstseq"))
+	if !ok || s == 0 {
+		n.drop(p, DropMalformed, LevelError, "should_drop_message: bad nak seq number from "+p.name)
+		return
+	}
+	n.logf(LevelError, "Irretrievably lost packet: node %s seq %d", p.name, s)
+	i := sort.Search(len(p.missing), func(i int) bool { return p.missing[i].seq >= s })
+	if i < len(p.missing) && p.missing[i].seq == s {
+		p.missing = append(p.missing[:i], p.missing[i+1:]...)
+		if len(p.missing) == 0 {
+			n.logf(LevelInfo, "No pkts missing from %s!", p.name)
+		}
+	}
+}
+
+// dispatch acts on a message addressed to this node (or to all).
+// Issue 4 adds the resource messages here.
+func (n *Node) dispatch(p *peer, typ string, seq uint64, at time.Time, m *wire.Message) {
+	switch typ {
+	case "status":
+		n.onStatus(p, seq, at, m)
+	case "shutdone":
+		n.logf(LevelInfo, "Received shutdown notice from '%s'.", p.name)
+		if p.state != StateDead {
+			n.markDead(p)
+		}
+	case "reqnodes":
+		r := &wire.Message{}
+		r.Set("dest", p.name)
+		r.Set("t", "repnodes")
+		r.Set("nodelist", n.nodeList)
+		r.Set("delnodelist", " ")
+		n.sendMessage(r)
+	case "repnodes":
+		if nl := m.Value("nodelist"); !sameNodes(nl, n.nodeList) {
+			n.logf(LevelWarn, "%s lists the nodes [%s], ha.cf here lists [%s]; keeping ha.cf", p.name, strings.TrimSpace(nl), strings.TrimSpace(n.nodeList))
+		}
+		if n.commUp && !n.gotRepnodes {
+			n.gotRepnodes = true
+			n.commNowUp()
+		}
+	}
+	n.checkCommUp()
+}
+
+func sameNodes(a, b string) bool {
+	x, y := strings.Fields(a), strings.Fields(b)
+	sort.Strings(x)
+	sort.Strings(y)
+	return strings.Join(x, " ") == strings.Join(y, " ")
+}
+
+func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
+	st := m.Value("st")
+	if st == "" {
+		n.drop(p, DropMalformed, LevelError, "HBDoMsg_T_STATUS: status update without st field from "+p.name)
+		return
+	}
+	if seq < p.statusSeq {
+		return // an older status, arriving late
+	}
+	if !p.lastStatus.IsZero() && at.After(p.lastStatus) {
+		iv := at.Sub(p.lastStatus)
+		ms := iv.Milliseconds()
+		switch {
+		case ms > n.deadtime.Milliseconds():
+			// Heartbeat 3.0.6 also declares the node dead here; hbd does
+			// not: the packet in hand proves it is alive.
+			p.late++
+			n.logf(LevelCrit, "Late heartbeat: Node %s: interval %d ms (> deadtime)", p.name, ms)
+		case ms > n.warntime.Milliseconds():
+			p.late++
+			n.logf(LevelWarn, "Late heartbeat: Node %s: interval %d ms", p.name, ms)
+		}
+		if iv > p.worst {
+			p.worst = iv
+		}
+	}
+	if st != p.state {
+		n.logf(LevelInfo, "Status update for node %s: status %s", p.name, st)
+		p.state = st
+	}
+	if d, ok := parseHex(m.Value("dt")); ok {
+		p.deadtime = time.Duration(d) * time.Millisecond
+	}
+	if at.After(p.lastStatus) {
+		p.lastStatus = at
+	}
+	p.statusSeq = seq
+}

@@ -1,0 +1,170 @@
+package cluster
+
+import (
+	"fmt"
+	"time"
+)
+
+// Node and peer states, as Heartbeat names them. StateUnknown is a peer
+// this node has not heard since it started.
+const (
+	StateUnknown = "unknown"
+	StateInit    = "init"
+	StateUp      = "up"
+	StateActive  = "active"
+	StateDead    = "dead"
+)
+
+// Link states.
+const (
+	LinkUnknown = "unknown" // never heard on this link
+	LinkUp      = "up"
+	LinkDead    = "dead"
+)
+
+// DropReason says why the core dropped a verified message. The wire
+// package has its own reasons for datagrams that never became messages.
+type DropReason int
+
+// Reasons the core drops a message.
+const (
+	// DropMalformed: no src, type, ts, or an unparsable seq / hg / ackseq.
+	DropMalformed DropReason = iota
+	// DropStaleGeneration: hg older than the peer's newest generation (a
+	// replay of a previous run, or a delayed packet from before a restart).
+	DropStaleGeneration
+	// DropDuplicate: the same seq as the last one, on the same link.
+	DropDuplicate
+	// DropReplay: a seq already seen that is not a missing one.
+	DropReplay
+	// DropWrongDest: addressed (dest) to another node; it still counts
+	// for liveness and sequence tracking, but is not acted on.
+	DropWrongDest
+	// DropUnknownNode: src is not a `node` of ha.cf.
+	DropUnknownNode
+	numDropReasons
+)
+
+var dropNames = [numDropReasons]string{
+	DropMalformed:       "malformed",
+	DropStaleGeneration: "stale-generation",
+	DropDuplicate:       "duplicate",
+	DropReplay:          "replay",
+	DropWrongDest:       "wrong-dest",
+	DropUnknownNode:     "unknown-node",
+}
+
+func (r DropReason) String() string {
+	if r >= 0 && r < numDropReasons {
+		return dropNames[r]
+	}
+	return fmt.Sprintf("drop(%d)", int(r))
+}
+
+// Status is a snapshot of the core for `hbd status`. Value types only.
+type Status struct {
+	Node       string `json:"node"`
+	State      string `json:"state"` // init, up, active, dead (stopped)
+	Generation uint64 `json:"generation"`
+	UUID       string `json:"uuid"`
+	Seq        uint64 `json:"seq"` // last seq this node sent
+	// Dropped counts every message the core dropped, by reason (including
+	// those from unknown nodes, which have no PeerStatus).
+	Dropped map[string]uint64 `json:"dropped,omitempty"`
+	Peers   []PeerStatus      `json:"peers"`
+}
+
+// PeerStatus is what this node knows about one other node.
+type PeerStatus struct {
+	Name       string    `json:"name"`
+	State      string    `json:"state"` // unknown, init, up, active, dead
+	LastHeard  time.Time `json:"last_heard"`
+	Generation uint64    `json:"generation"`
+	UUID       string    `json:"uuid,omitempty"`
+	Seq        uint64    `json:"seq"` // last in-order seq received
+	// Deadtime is the silence after which the peer is declared dead: our
+	// deadtime, or the longer one the peer announces (dt).
+	Deadtime time.Duration `json:"deadtime"`
+	// Lost counts seqs that were missing when a later one arrived;
+	// Recovered how many of those arrived afterwards (late or resent).
+	Lost      uint64            `json:"lost"`
+	Recovered uint64            `json:"recovered"`
+	Missing   int               `json:"missing"` // seqs still being asked for
+	Dropped   map[string]uint64 `json:"dropped,omitempty"`
+	// Late counts status intervals longer than warntime; WorstInterval
+	// is the longest interval seen between two status messages.
+	Late          uint64        `json:"late"`
+	WorstInterval time.Duration `json:"worst_interval"`
+	Links         []LinkStatus  `json:"links"`
+}
+
+// LinkStatus is one medium as seen from one peer.
+type LinkStatus struct {
+	Name      string    `json:"name"`
+	State     string    `json:"state"` // unknown, up, dead
+	LastHeard time.Time `json:"last_heard"`
+}
+
+func formatUUID(u [16]byte) string {
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
+
+func dropMap(c *[numDropReasons]uint64) map[string]uint64 {
+	var m map[string]uint64
+	for r, v := range c {
+		if v == 0 {
+			continue
+		}
+		if m == nil {
+			m = make(map[string]uint64)
+		}
+		m[DropReason(r).String()] = v
+	}
+	return m
+}
+
+// Status returns a snapshot of this node and its peers.
+func (n *Node) Status() Status {
+	st := Status{
+		Node:       n.name,
+		State:      n.state,
+		Generation: n.gen,
+		UUID:       formatUUID(n.uuid),
+		Seq:        n.seq,
+		Dropped:    dropMap(&n.dropped),
+	}
+	for _, p := range n.peers {
+		ps := PeerStatus{
+			Name:          p.name,
+			State:         p.stateName(),
+			LastHeard:     p.lastHeard,
+			Generation:    p.gen,
+			Seq:           p.lastSeq,
+			Deadtime:      n.peerDeadtime(p),
+			Lost:          p.lost,
+			Recovered:     p.recovered,
+			Missing:       len(p.missing),
+			Dropped:       dropMap(&p.dropped),
+			Late:          p.late,
+			WorstInterval: p.worst,
+		}
+		if p.uuidKnown {
+			ps.UUID = formatUUID(p.uuid)
+		}
+		for _, l := range p.links {
+			ps.Links = append(ps.Links, LinkStatus{Name: l.name, State: l.stateName(), LastHeard: l.lastHeard})
+		}
+		st.Peers = append(st.Peers, ps)
+	}
+	return st
+}
+
+// PeerView returns a peer's state and newest generation without building
+// a whole Status (the simulation asks after every event).
+func (n *Node) PeerView(name string) (state string, generation uint64, ok bool) {
+	p := n.peerByName(name)
+	if p == nil {
+		return "", 0, false
+	}
+	return p.stateName(), p.gen, true
+}
