@@ -163,13 +163,17 @@ func parseHaCf(name string, r io.Reader) *hacfParser {
 			p.d.errorf(line, "%s: wrong number of arguments (%d); usage: %s", name, len(args), dir.usage)
 			continue
 		}
-		if prev, ok := p.seen[name]; ok && dir.max == 1 && isScalar(name) {
-			p.d.warnf(line, "%s is set again (first on line %d); the last value wins", name, prev)
-		}
+		prev, repeated := p.seen[name]
 		p.seen[name] = line
 		before := len(p.d.list)
 		dir.parse(line, args)
-		if rule, ok := ignored[name]; ok && !HasErrors(p.d.list[before:]) && (rule.when == nil || rule.when(args)) {
+		if HasErrors(p.d.list[before:]) {
+			continue
+		}
+		if repeated && dir.max == 1 && isScalar(name) {
+			p.d.warnf(line, "%s is set again (first on line %d); the last value wins", name, prev)
+		}
+		if rule, ok := ignored[name]; ok && (rule.when == nil || rule.when(args)) {
 			p.d.warnf(line, "hbd accepts %s but ignores it: %s", name, rule.why)
 		}
 	}
@@ -189,6 +193,10 @@ func isScalar(name string) bool {
 }
 
 func (p *hacfParser) unknown(line int, name string, table map[string]directive) {
+	if name == "udp" { // Heartbeat's old name, long replaced
+		p.d.errorf(line, "unknown directive \"udp\"; it is Heartbeat's old name for \"bcast\": write `bcast IFACE`")
+		return
+	}
 	known := sortedKeys(table)
 	if c := closest(name, known); c != "" {
 		p.d.errorf(line, "unknown directive %q; did you mean %q?", name, c)

@@ -41,7 +41,7 @@ func ParseHaresources(name string, r io.Reader) ([]Group, []Diag) {
 		}
 		buf, startLine = nil, 0
 	}
-	lines := strings.Split(text, "\n")
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	continued := false
 	for i, raw := range lines {
 		line := i + 1
@@ -75,12 +75,12 @@ func ParseHaresources(name string, r io.Reader) ([]Group, []Diag) {
 func parseGroup(d *diags, line int, words []string) (Group, bool) {
 	g := Group{Pos: Pos{d.file, line}}
 	node := words[0]
-	if why := validNodeName(node); why != "" {
-		d.errorf(line, "preferred node %q %s", node, why)
+	if strings.Contains(node, "::") || isBareIPv4(node) {
+		d.errorf(line, "a group starts with its preferred node's name, not a resource (%q); write `NODE %s ...`", node, node)
 		return g, false
 	}
-	if strings.Contains(node, "::") || looksLikeIP(node) {
-		d.errorf(line, "a group starts with its preferred node's name, not a resource (%q); write `NODE %s ...`", node, node)
+	if why := validNodeName(node); why != "" {
+		d.errorf(line, "preferred node %q %s", node, why)
 		return g, false
 	}
 	g.Preferred = strings.ToLower(node)

@@ -41,7 +41,7 @@ func parseTime(s string) (time.Duration, error) {
 	}
 	ns := v * scale
 	if ns > float64(maxTime) {
-		return 0, fmt.Errorf("%q is more than %s; that cannot be what you mean", s, fmtDuration(maxTime))
+		return 0, fmt.Errorf("%q is more than 24 hours; that cannot be what you mean", s)
 	}
 	return time.Duration(ns/float64(time.Millisecond)+0.5) * time.Millisecond, nil
 }

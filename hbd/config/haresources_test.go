@@ -1,0 +1,94 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseHaresourcesDiagnostics(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []want
+	}{
+		{"simple", "node1 IPaddr::10.0.0.1 web\n", nil},
+		{"comments", "# groups\n\nnode1 web # the web server\n  # more\n", nil},
+		{"empty", "", []want{w(0, "no resource groups")}},
+		{"only comments", "# nothing yet\n", []want{w(0, "no resource groups")}},
+		{"node alone", "node1\n", []want{e(1, "group for node node1 lists no resources")}},
+		{"node alone after comment", "# x\nnode1   # no resources\n", []want{e(2, "lists no resources")}},
+		{"resource first", "IPaddr::10.0.0.1 web\n", []want{e(1, "a group starts with its preferred node's name")}},
+		{"ip first", "10.0.0.1 web\n", []want{e(1, "a group starts with its preferred node's name")}},
+		{"duplicate group", "node1 web\nnode2 web db\n", []want{e(2, "group web is defined twice (also on line 1)")}},
+		{"duplicate bare ip", "node1 10.0.0.1\nnode2 IPaddr::10.0.0.1\n", []want{e(2, "group IPaddr::10.0.0.1 is defined twice")}},
+		{"no name", "node1 ::x\n", []want{e(1, `resource "::x" has no script name`)}},
+		{"path", "node1 ../../bin/sh\n", []want{e(1, `"../../bin/sh" is not a script name`)}},
+		{"empty arg", "node1 Filesystem::::/mnt\n", []want{e(1, "argument 1 is empty")}},
+		{"trailing empty arg", "node1 web::\n", []want{e(1, "argument 1 is empty")}},
+		{"bad bare ip", "node1 10.0.0.256\n", []want{e(1, `"10.0.0.256" is not an IPv4 address`)}},
+		{"short bare ip", "node1 10.0.0\n", []want{e(1, `"10.0.0" is not an IPv4 address`)}},
+		{"ipaddr no arg", "node1 IPaddr\n", []want{e(1, "resource IPaddr needs an address")}},
+		{"ipaddr2 bad cidr", "node1 IPaddr2::10.0.0.1/33\n", []want{e(1, "prefix length 33 is out of range")}},
+		{"ipaddr2 zero cidr", "node1 IPaddr2::10.0.0.1/0\n", []want{e(1, "prefix length 0 is out of range")}},
+		{"ipaddr2 dotted mask", "node1 IPaddr2::10.0.0.1/255.255.255.0/eth0\n", nil},
+		{"ipaddr2 holey mask", "node1 IPaddr2::10.0.0.1/255.0.255.0\n", []want{e(1, "netmask 255.0.255.0 is not contiguous")}},
+		{"ipaddr2 word mask", "node1 IPaddr2::10.0.0.1/big\n", []want{e(1, `netmask "big" is neither`)}},
+		{"ipaddr2 bad broadcast", "node1 IPaddr2::10.0.0.1/24/eth0/10.0.0.300\n", []want{e(1, `broadcast "10.0.0.300" is not an IPv4 address`)}},
+		{"ipaddr2 too many parts", "node1 IPaddr2::10.0.0.1/24/eth0/10.0.0.255/x\n", []want{e(1, "has too many parts")}},
+		{"ipaddr2 bad iface", "node1 IPaddr2::10.0.0.1/24/eth0:1\n", []want{e(1, `interface "eth0:1"`)}},
+		{"ipaddr2 empty iface", "node1 IPaddr2::10.0.0.1/24//10.0.0.255\n", []want{e(1, `interface "" is empty`)}},
+		{"ipaddr2 ipv6", "node1 IPaddr2::fd00::1/64\n", []want{e(1, `"fd00" is not an IPv4 address`)}},
+		{"ipaddr2 multicast", "node1 IPaddr2::224.0.0.1/24\n", []want{e(1, "cannot be a service address")}},
+		{"ipaddr broadcast third", "node1 IPaddr::10.0.0.1/24/10.0.0.255\n", nil},
+		{"bare ip forms", "node1 10.0.0.1\nnode2 10.0.0.2/24\nnode1 10.0.0.3/24/eth0\nnode2 10.0.0.4/24/eth0/10.0.0.255\n", nil},
+		{"continuation error at group start", "node1 web \\\n  db \\\n  10.0.0.999\nnode2 x\n", []want{e(1, `"10.0.0.999" is not an IPv4 address`)}},
+		{"continuation with comment", "node1 web \\ # the web\n  db\n", nil},
+		{"continuation at eof", "node1 web \\\n", []want{w(1, "the file ends inside a `\\` continuation")}},
+		{"bad node name", "node,1 web\n", []want{e(1, `preferred node "node,1" contains a comma`)}},
+		{"every error reported", "node1\nnode2 ::a\nnode1 IPaddr::1.2.3.4/99\n",
+			[]want{e(1, "lists no resources"), e(2, "has no script name"), e(3, "prefix length 99")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, got := ParseHaresources("haresources", strings.NewReader(tt.in))
+			checkDiags(t, got, tt.want)
+		})
+	}
+}
+
+func TestParseHaresourcesGroups(t *testing.T) {
+	in := `# two groups
+NODE1 10.0.0.100/24/eth0 \
+      Filesystem::/dev/sdb1::/srv::ext4 \
+      nginx   # web
+node2 IPaddr2::10.0.0.101
+`
+	groups, diags := ParseHaresources("haresources", strings.NewReader(in))
+	checkDiags(t, diags, nil)
+	if len(groups) != 2 {
+		t.Fatalf("got %d groups, want 2: %+v", len(groups), groups)
+	}
+	g := groups[0]
+	if g.Preferred != "node1" || g.Pos.Line != 2 || g.Key() != "IPaddr::10.0.0.100/24/eth0" {
+		t.Errorf("group 0 = preferred %q line %d key %q", g.Preferred, g.Pos.Line, g.Key())
+	}
+	want := []struct {
+		spec, name, args string
+	}{
+		{"IPaddr::10.0.0.100/24/eth0", "IPaddr", "10.0.0.100/24/eth0"},
+		{"Filesystem::/dev/sdb1::/srv::ext4", "Filesystem", "/dev/sdb1 /srv ext4"},
+		{"nginx", "nginx", ""},
+	}
+	if len(g.Resources) != len(want) {
+		t.Fatalf("got %d resources, want %d", len(g.Resources), len(want))
+	}
+	for i, wr := range want {
+		r := g.Resources[i]
+		if r.Spec != wr.spec || r.Name != wr.name || strings.Join(r.Args, " ") != wr.args || r.Pos.Line != 2 {
+			t.Errorf("resource %d = %+v, want %+v at line 2", i, r, wr)
+		}
+	}
+	if groups[1].Pos.Line != 5 || groups[1].Key() != "IPaddr2::10.0.0.101" {
+		t.Errorf("group 1 = %+v", groups[1])
+	}
+}
