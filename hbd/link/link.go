@@ -106,6 +106,7 @@ type Set struct {
 type link struct {
 	plan  linkPlan
 	conns []*net.UDPConn
+	dsts  []netip.AddrPort // plan.Targets' destinations as given to the kernel
 	queue chan []byte
 
 	sent, sendErrors, queueDrops, received, receiveDrops atomic.Uint64
@@ -141,6 +142,9 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 	notedEPERM := false
 	for _, lp := range plans {
 		l := &link{plan: lp, queue: make(chan []byte, opts.QueueLen)}
+		for _, t := range lp.Targets {
+			l.dsts = append(l.dsts, sysAddrPort(t.Dst, lp.Iface))
+		}
 		s.links = append(s.links, l)
 		s.byName[lp.Name] = l
 		for _, sp := range lp.Socks {
@@ -286,9 +290,15 @@ func (s *Set) read(l *link, sp sockPlan, c *net.UDPConn, out chan<- Packet) {
 		if sp.Role == roleUnicast && ci.dst.IsValid() && (ci.dst.IsMulticast() || slices.Contains(sp.Broadcasts, ci.dst)) {
 			continue // belongs to a bcast or mcast link on the same port
 		}
+		fromAddr := from.Addr().Unmap()
+		if fromAddr.Zone() != "" && ci.ifindex == l.plan.Iface.Index {
+			// Name the zone ourselves: Go's index-to-name cache belongs
+			// to the process's network namespace, maybe not the socket's.
+			fromAddr = fromAddr.WithZone(l.plan.Iface.Name)
+		}
 		p := Packet{
 			Link: l.plan.Name,
-			From: netip.AddrPortFrom(from.Addr().Unmap(), from.Port()),
+			From: netip.AddrPortFrom(fromAddr, from.Port()),
 			Data: slices.Clone(buf[:n]),
 			At:   arrival(now, ci.kernelTime),
 		}
@@ -318,8 +328,8 @@ func (s *Set) write(l *link, every time.Duration) {
 			return
 		case d = <-l.queue:
 		}
-		for _, t := range l.plan.Targets {
-			_, err := l.conns[t.Sock].WriteToUDPAddrPort(d, t.Dst)
+		for i, t := range l.plan.Targets {
+			_, err := l.conns[t.Sock].WriteToUDPAddrPort(d, l.dsts[i])
 			if err == nil {
 				l.sent.Add(1)
 				continue

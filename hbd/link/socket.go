@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -62,7 +63,7 @@ func openSocket(ctx context.Context, iface ifaceInfo, sp sockPlan) (*net.UDPConn
 	if v4 {
 		network = "udp4"
 	}
-	pc, err := lc.ListenPacket(ctx, network, sp.Bind.String())
+	pc, err := lc.ListenPacket(ctx, network, sysAddrPort(sp.Bind, iface).String())
 	if err != nil {
 		return nil, so, fmt.Errorf("bind %s: %w", sp.Bind, err)
 	}
@@ -152,6 +153,18 @@ func joinGroup(conn *net.UDPConn, iface ifaceInfo, sp sockPlan) error {
 	return nil
 }
 
+// sysAddrPort gives a zoned (link-local) address the interface index as
+// its zone for the socket calls. Go resolves a zone name through a
+// process-wide cache of interface names, which is wrong for sockets of
+// another network namespace (and stale after a rename); an index is used
+// as it is.
+func sysAddrPort(ap netip.AddrPort, iface ifaceInfo) netip.AddrPort {
+	if ap.Addr().Zone() == "" {
+		return ap
+	}
+	return netip.AddrPortFrom(ap.Addr().WithZone(strconv.Itoa(iface.Index)), ap.Port())
+}
+
 // oobSpace holds a timestamp and an IPv4 or IPv6 packet-info message.
 var oobSpace = unix.CmsgSpace(16) + unix.CmsgSpace(unix.SizeofInet6Pktinfo) + 64
 
@@ -159,6 +172,7 @@ var oobSpace = unix.CmsgSpace(16) + unix.CmsgSpace(unix.SizeofInet6Pktinfo) + 64
 type cmsgInfo struct {
 	kernelTime time.Time  // SO_TIMESTAMPNS, zero if absent
 	dst        netip.Addr // header destination from IP(V6)_PKTINFO, invalid if absent
+	ifindex    int        // arrival interface from IP(V6)_PKTINFO, 0 if absent
 }
 
 // parseCmsgs reads the timestamp and destination address out of oob
@@ -179,9 +193,11 @@ func parseCmsgs(oob []byte) cmsgInfo {
 		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
 			// struct in_pktinfo { int ifindex; in_addr spec_dst; in_addr addr; }
 			ci.dst = netip.AddrFrom4([4]byte(data[8:12]))
+			ci.ifindex = int(int32(binary.NativeEndian.Uint32(data[0:4])))
 		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
 			// struct in6_pktinfo { in6_addr addr; int ifindex; }
 			ci.dst = netip.AddrFrom16([16]byte(data[0:16]))
+			ci.ifindex = int(binary.NativeEndian.Uint32(data[16:20]))
 		}
 	}
 	return ci
