@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// sampleCopy copies etc/ha.d to a temp dir with authkeys at 0600.
+func sampleCopy(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	src := "../etc/ha.d"
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if fi.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, fi.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dst, "authkeys"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func TestCheckSample(t *testing.T) {
+	dir := sampleCopy(t)
+	for _, node := range []string{"node1", "node2"} {
+		var out, errOut bytes.Buffer
+		// --node and -node are both accepted by the flag package.
+		if rc := runCheck([]string{"-c", dir, "--node", node}, &out, &errOut); rc != 0 {
+			t.Fatalf("%s: exit %d, stderr:\n%s", node, rc, errOut.String())
+		}
+		s := out.String()
+		for _, want := range []string{
+			node + " (this node)",
+			"ucast eth0 to 10.0.0.11:694",
+			"keepalive 1s, warntime 2s, deadtime 5s, initdead 20s",
+			"auto_failback:    on",
+			"signs with key 1 (sha1)",
+			"1. IPaddr2::10.0.0.100/24/eth0  preferred node node1",
+			filepath.Join(dir, "resource.d/IPaddr2") + " 10.0.0.100/24/eth0",
+			filepath.Join(dir, "resource.d/nginx"),
+		} {
+			if !strings.Contains(s, want) {
+				t.Errorf("%s: summary lacks %q:\n%s", node, want, s)
+			}
+		}
+		if strings.Contains(s, "REPLACE-ME") {
+			t.Errorf("summary prints the secret:\n%s", s)
+		}
+	}
+}
+
+func TestCheckErrors(t *testing.T) {
+	dir := sampleCopy(t)
+	hacf := filepath.Join(dir, "ha.cf")
+	b, _ := os.ReadFile(hacf)
+	if err := os.WriteFile(hacf, append(b, "crm on\nkeepalive 0\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "authkeys"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Count(b, []byte("\n"))
+	var out, errOut bytes.Buffer
+	rc := runCheck([]string{"-c", dir, "-node", "node1"}, &out, &errOut)
+	if rc != 1 {
+		t.Fatalf("exit %d, want 1", rc)
+	}
+	e := errOut.String()
+	for _, want := range []string{
+		hacf + ":" + strconv.Itoa(lines+1) + ": crm on: hbd runs haresources (v1) mode only",
+		hacf + ":" + strconv.Itoa(lines+2) + ": keepalive 0: must be more than zero",
+		filepath.Join(dir, "authkeys") + ": mode 0644 allows group/others access",
+		"3 errors",
+	} {
+		if !strings.Contains(e, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, e)
+		}
+	}
+	if out.Len() != 0 {
+		t.Errorf("summary printed despite errors:\n%s", out.String())
+	}
+}
+
+func TestDispatch(t *testing.T) {
+	tests := []struct {
+		args []string
+		rc   int
+		out  string // in stdout or stderr
+	}{
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"help"}, 0, "check "},
+		{[]string{"check", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"check", "-c", "/nonexistent-hbd-dir", "--node", "x"}, 1, "ha.cf is missing"},
+	}
+	for _, tt := range tests {
+		var out, errOut bytes.Buffer
+		rc := dispatch(tt.args, &out, &errOut)
+		if rc != tt.rc || !strings.Contains(out.String()+errOut.String(), tt.out) {
+			t.Errorf("hbd %v: exit %d, output %q; want exit %d with %q", tt.args, rc, out.String()+errOut.String(), tt.rc, tt.out)
+		}
+	}
+}
