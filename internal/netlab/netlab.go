@@ -68,6 +68,7 @@ type Lab struct {
 	cuts     map[[2]string]bool // host pairs (sorted) cut with CutBetween
 	loss     map[string]float64 // host name -> loss percent
 	useRoute bool               // CutBetween by routes instead of nft
+	onClose  []func() error     // run by Close after the namespaces are gone
 	closed   bool
 	closeErr error
 }
@@ -447,10 +448,32 @@ func (l *Lab) Close() error {
 		errs = append(errs, err)
 	}
 	l.mu.Lock()
+	fns := l.onClose
+	l.mu.Unlock()
+	for i := len(fns) - 1; i >= 0; i-- {
+		if err := fns[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	l.mu.Lock()
 	l.closeErr = errors.Join(errs...)
 	l.mu.Unlock()
 	l.logf("closed")
 	return l.closeErr
+}
+
+// OnClose registers fn to run in Close, after every process and namespace
+// of the lab is gone (last registered, first run): the place to remove
+// files that processes in the lab used. On a closed lab fn runs at once.
+func (l *Lab) OnClose(fn func() error) error {
+	l.mu.Lock()
+	if !l.closed {
+		l.onClose = append(l.onClose, fn)
+		l.mu.Unlock()
+		return nil
+	}
+	l.mu.Unlock()
+	return fn()
 }
 
 // nsPIDs lists the pids of processes (in any pid namespace) whose network

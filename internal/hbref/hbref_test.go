@@ -1,0 +1,254 @@
+//go:build linux
+
+package hbref
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hbdproject/hbd/internal/netlab"
+)
+
+// A resource whose state is a file in the node's private /run.
+const testResource = `#!/bin/sh
+f=/run/hbref-test.state
+case "$1" in
+start) echo started >"$f" ;;
+stop) rm -f "$f" ;;
+status) if [ -e "$f" ]; then echo running; else echo stopped; fi ;;
+esac
+exit 0
+`
+
+func twoNodeConfig(hosts []*netlab.Host) HaCf {
+	c := HaCf{
+		Keepalive: time.Second, Warntime: 2 * time.Second, Deadtime: 3 * time.Second, Initdead: 6 * time.Second,
+		UDPPort:      694,
+		AutoFailback: "on",
+	}
+	for i, h := range hosts {
+		c.Ucast = append(c.Ucast, Ucast{Iface: "eth0", Addr: h.IP()})
+		c.Nodes = append(c.Nodes, nodeName(i))
+	}
+	return c
+}
+
+func nodeName(i int) string { return "node" + string(rune('1'+i)) }
+
+// TestTwoRealNodes runs two real Heartbeat 3.0.6 nodes, waits until each
+// sees the other active, kills one (the machine dies: link cut and every
+// process killed) and waits for the other to declare it dead and take its
+// resource group; then stops the survivor gracefully and checks that
+// closing the lab leaves nothing behind.
+func TestTwoRealNodes(t *testing.T) {
+	Need(t)
+	lab, err := netlab.New(context.Background(), "hbref")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab.Logf = t.Logf
+	closed := false
+	defer func() {
+		if !closed {
+			lab.Close()
+		}
+	}()
+	br, err := lab.Bridge("br0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hosts []*netlab.Host
+	for i := range 2 {
+		h, err := lab.Host(nodeName(i), br.Addr(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hosts = append(hosts, h)
+	}
+	hacf := twoNodeConfig(hosts).String()
+	keys := Authkeys("sha1", "harnessSecret42")
+	nodes := make([]*Node, 2)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	start := time.Now()
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nodes[i], errs[i] = Start(lab, hosts[i], NodeConfig{
+				Name: nodeName(i), HaCf: hacf, Authkeys: keys,
+				Haresources:     "node1 hbtest\n",
+				ResourceScripts: map[string]string{"hbtest": testResource},
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			if nodes[i] != nil {
+				t.Logf("%s log:\n%s", nodeName(i), nodes[i].Log())
+			}
+			t.Fatal(err)
+		}
+	}
+	n1, n2 := nodes[0], nodes[1]
+	t.Logf("both started in %v; start output: %q", time.Since(start).Round(time.Millisecond), n1.StartOutput)
+	dump := func() {
+		for _, n := range nodes {
+			t.Logf("=== %s ha-log:\n%s", n.Name, n.Log())
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, p := range [][2]*Node{{n1, n2}, {n2, n1}} {
+		if err := p[0].WaitNodeStatus(ctx, p[1].Name, "active"); err != nil {
+			dump()
+			t.Fatal(err)
+		}
+	}
+	activeAfter := time.Since(start)
+	t.Logf("each sees the other active %v after start", activeAfter.Round(time.Millisecond))
+	for _, c := range []struct {
+		node *Node
+		args []string
+		want string
+	}{
+		{n1, []string{"hbstatus"}, "Heartbeat is running on this machine."},
+		{n1, []string{"nodestatus", "node1"}, "active"},
+		{n2, []string{"listhblinks", "node1"}, "eth0"},
+		{n2, []string{"hblinkstatus", "node1", "eth0"}, "up"},
+	} {
+		out, err := c.node.ClStatus(c.args...)
+		if err != nil || !strings.Contains(out, c.want) {
+			t.Errorf("%s: cl_status %v = %q, %v; want %q", c.node.Name, c.args, out, err, c.want)
+		}
+	}
+	// Each node has its own hostname and state files.
+	for _, n := range nodes {
+		out, err := n.Exec(ctx, "uname", "-n")
+		if err != nil || strings.TrimSpace(out) != n.Name {
+			t.Errorf("uname -n in %s = %q, %v", n.Name, out, err)
+		}
+		if _, err := os.Stat(filepath.Join(n.Dir, "lib", "hb_uuid")); err != nil {
+			t.Errorf("%s: no private hb_uuid: %v", n.Name, err)
+		}
+	}
+
+	// node1 acquires its group (Heartbeat waits about 10 s after start
+	// whatever initdead says).
+	acquired := false
+	for i := 0; i < 400 && time.Since(start) < 60*time.Second; i++ {
+		if out, err := n1.Exec(ctx, "cat", "/run/hbref-test.state"); err == nil && strings.TrimSpace(out) == "started" {
+			acquired = true
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !acquired {
+		dump()
+		t.Fatal("node1 never started its resource")
+	}
+	t.Logf("node1 holds its group %v after start", time.Since(start).Round(time.Millisecond))
+	time.Sleep(2 * time.Second) // settle: several keepalives since the last event
+
+	// node1's machine dies.
+	killAt := time.Now()
+	if err := lab.Cut(hosts[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := n1.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if n1.Alive() {
+		t.Error("node1 alive after Kill")
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	line, err := n2.WaitLog(ctx, "node node1: is dead")
+	if err != nil {
+		dump()
+		t.Fatal(err)
+	}
+	deadAfter := time.Since(killAt)
+	t.Logf("node2 declared node1 dead %v after the kill: %s", deadAfter.Round(time.Millisecond), line)
+	if deadAfter < 2*time.Second || deadAfter > 10*time.Second {
+		t.Errorf("declared dead after %v with deadtime 3 s", deadAfter)
+	}
+	if err := n2.WaitNodeStatus(ctx, "node1", "dead"); err != nil {
+		t.Error(err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := n2.WaitLog(ctx, "mach_down takeover complete"); err != nil {
+		dump()
+		t.Fatal(err)
+	}
+	t.Logf("node2 took the group over %v after the kill", time.Since(killAt).Round(time.Millisecond))
+	out, err := n2.Exec(ctx, "cat", "/run/hbref-test.state")
+	if err != nil || strings.TrimSpace(out) != "started" {
+		t.Errorf("resource state on node2 = %q, %v", out, err)
+	}
+
+	// Graceful stop returns (the node's PID 1 reaps heartbeat's master).
+	stopAt := time.Now()
+	if err := n2.Stop(); err != nil {
+		dump()
+		t.Fatal(err)
+	}
+	t.Logf("heartbeat -k on node2 returned after %v", time.Since(stopAt).Round(time.Millisecond))
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := n2.WaitLog(ctx, "All HA resources relinquished."); err != nil {
+		t.Error(err)
+	}
+	if out, _ := n2.Exec(ctx, "pgrep", "-x", "heartbeat"); strings.TrimSpace(out) != "" {
+		t.Errorf("heartbeat processes left after Stop: %s", out)
+	}
+	if _, err := n2.Exec(ctx, "test", "-e", "/run/hbref-test.state"); err == nil {
+		t.Error("resource still running on node2 after Stop")
+	}
+
+	// Close leaves no namespace, process or file.
+	var pids []int
+	for _, n := range nodes {
+		pids = append(pids, n.PID())
+	}
+	dirs := []string{n1.Dir, n2.Dir}
+	if err := lab.Close(); err != nil {
+		t.Fatal(err)
+	}
+	closed = true
+	for _, pid := range pids {
+		if running(pid) {
+			t.Errorf("node pid %d still runs after Close", pid)
+		}
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("node dir %s left after Close", d)
+		}
+	}
+	es, _ := os.ReadDir("/run/netns")
+	for _, e := range es {
+		if strings.HasPrefix(e.Name(), lab.ID) {
+			t.Errorf("namespace %s left after Close", e.Name())
+		}
+	}
+}
+
+// running reports whether pid runs (a zombie waiting for its reaper does not).
+func running(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i > 0 && len(b) > i+2 && b[i+2] != 'Z' && b[i+2] != 'X'
+}
