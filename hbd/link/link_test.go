@@ -3,13 +3,17 @@ package link
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/hbdproject/hbd/hbd/config"
 )
@@ -136,10 +140,9 @@ func TestLoopbackUcastBothWays(t *testing.T) {
 	// Own address skipped: each Send went to one destination only, and
 	// nobody heard its own packets.
 	expectNone(t, ch1, []byte("from-1-0"), 200*time.Millisecond)
-	st1 := n1.Stats()["lo"]
-	if st1.Sent != 3 || st1.Received != 3 || st1.SendErrors != 0 || st1.QueueDrops != 0 || st1.ReceiveDrops != 0 {
-		t.Fatalf("node 1 stats %+v, want 3 sent, 3 received, nothing else", st1)
-	}
+	waitStats(t, n1, "lo", "3 sent, 3 received, nothing else", func(st LinkStats) bool {
+		return st == LinkStats{Sent: 3, Received: 3}
+	})
 	if err := n1.SendOn("eth9", []byte("x")); err == nil || !strings.Contains(err.Error(), "eth9") {
 		t.Fatalf("SendOn unknown link: err %v", err)
 	}
@@ -212,6 +215,27 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatalf("port not released by failed Opens: %v", err)
 	}
 	s.Close()
+}
+
+// waitStats waits until the stats of a link satisfy ok. Counters are
+// updated after the write or the delivery, so a peer may hold a packet a
+// moment before its sender's counter says it was sent.
+func waitStats(t *testing.T, s *Set, link, want string, ok func(LinkStats) bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for {
+		st, found := s.Stats()[link]
+		if !found {
+			t.Fatalf("no link %q in stats %v", link, s.Stats())
+		}
+		if ok(st) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("link %s stats %+v, want %s", link, st, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // waitGoroutines waits until the goroutine count is back to at most n.
@@ -362,8 +386,63 @@ func BenchmarkRoundTrip300(b *testing.B) {
 		n1.Send(data)
 		select {
 		case <-ch2:
-		case <-time.After(time.Second):
-			b.Fatal("datagram lost on loopback")
+		case <-time.After(waitFor):
+			b.Fatalf("datagram lost on loopback: sender %+v receiver %+v", n1.Stats(), n2.Stats())
 		}
+	}
+}
+
+func TestSocketOptions(t *testing.T) {
+	port := freePort(t)
+	ch := make(chan Packet, 1)
+	for _, tc := range []struct {
+		name  string
+		local string
+		level int // IP level of the TOS and packet-info options
+		tos   int
+		info  int
+	}{
+		{"ipv4", "127.0.0.1", unix.IPPROTO_IP, unix.IP_TOS, unix.IP_PKTINFO},
+		{"ipv6", "::1", unix.IPPROTO_IPV6, unix.IPV6_TCLASS, unix.IPV6_RECVPKTINFO},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Open(context.Background(), []config.Medium{ucast("lo", tc.local, tc.local, port, 1)}, Options{Packets: ch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			rc, err := s.links[0].conns[0].SyscallConn()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var dev string
+			got := map[string]int{}
+			var errs []error
+			rc.Control(func(fd uintptr) {
+				get := func(name string, level, opt int) {
+					v, err := unix.GetsockoptInt(int(fd), level, opt)
+					errs = append(errs, err)
+					got[name] = v
+				}
+				get("SO_REUSEADDR", unix.SOL_SOCKET, unix.SO_REUSEADDR)
+				get("SO_REUSEPORT", unix.SOL_SOCKET, unix.SO_REUSEPORT)
+				get("SO_TIMESTAMPNS", unix.SOL_SOCKET, unix.SO_TIMESTAMPNS)
+				get("TOS", tc.level, tc.tos)
+				get("PKTINFO", tc.level, tc.info)
+				var err error
+				dev, err = unix.GetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE)
+				errs = append(errs, err)
+			})
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]int{"SO_REUSEADDR": 1, "SO_REUSEPORT": 0, "SO_TIMESTAMPNS": 1, "TOS": iptosLowdelay, "PKTINFO": 1}
+			if !maps.Equal(got, want) {
+				t.Errorf("socket options %v, want %v", got, want)
+			}
+			if dev != "lo" {
+				t.Errorf("bound to device %q, want lo", dev)
+			}
+		})
 	}
 }

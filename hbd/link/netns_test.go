@@ -53,9 +53,9 @@ func TestNetnsUcastAndCut(t *testing.T) {
 	sb.Send([]byte("b1"))
 	expectPacket(t, chB, []byte("a1"), "eth0", ap(nsA4, port))
 	expectPacket(t, chA, []byte("b1"), "eth0", ap(nsB4, port))
-	if st := sa.Stats()["eth0"]; st.Sent != 1 {
-		t.Fatalf("A stats %+v: want exactly one datagram sent (own address skipped)", st)
-	}
+	waitStats(t, sa, "eth0", "exactly one datagram sent (own address skipped)", func(st LinkStats) bool {
+		return st.Sent == 1 && st.SendErrors == 0
+	})
 
 	// Cut A's cable: sends fail, are counted and logged once.
 	ipCmd(t, "-n", a, "link", "set", "eth0", "down")
@@ -63,13 +63,9 @@ func TestNetnsUcastAndCut(t *testing.T) {
 		sa.Send([]byte("lost"))
 		time.Sleep(5 * time.Millisecond)
 	}
-	deadline := time.Now().Add(waitFor)
-	for sa.Stats()["eth0"].SendErrors < 20 {
-		if time.Now().After(deadline) {
-			t.Fatalf("A stats %+v: want 20 send errors while the link is down", sa.Stats()["eth0"])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitStats(t, sa, "eth0", "20 send errors while the link is down", func(st LinkStats) bool {
+		return st.SendErrors == 20 && st.Sent == 1
+	})
 	var unable []string
 	for _, e := range hook.AllEntries() {
 		if strings.Contains(e.Message, "Unable to send") {
@@ -87,7 +83,7 @@ func TestNetnsUcastAndCut(t *testing.T) {
 
 	// Reconnect: packets flow again.
 	ipCmd(t, "-n", a, "link", "set", "eth0", "up")
-	deadline = time.Now().Add(waitFor)
+	deadline := time.Now().Add(waitFor)
 	for i := 0; ; i++ {
 		msg := fmt.Appendf(nil, "again-%d", i)
 		sa.Send(msg)
@@ -127,9 +123,9 @@ func TestNetnsUcast6(t *testing.T) {
 			sb.Send([]byte("b6"))
 			expectPacket(t, chB, []byte("a6"), "eth0", want(tc.addrA))
 			expectPacket(t, chA, []byte("b6"), "eth0", want(tc.addrB))
-			if st := sa.Stats()["eth0"]; st.Sent != 1 || st.SendErrors != 0 {
-				t.Fatalf("A stats %+v", st)
-			}
+			waitStats(t, sa, "eth0", "one datagram sent", func(st LinkStats) bool {
+				return st == LinkStats{Sent: 1, Received: 1}
+			})
 			sa.Close()
 			sb.Close()
 		})
@@ -171,13 +167,7 @@ func TestNetnsBindToDevice(t *testing.T) {
 	ipCmd(t, "-n", a, "link", "set", "eth1", "down")
 	sa.Send([]byte("one-cut"))
 	expectPacket(t, chB, []byte("one-cut"), "eth0", ap(nsA4, port))
-	deadline := time.Now().Add(waitFor)
-	for sa.Stats()["eth1"].SendErrors == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("eth1 stats %+v: no send error with eth1 down", sa.Stats()["eth1"])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitStats(t, sa, "eth1", "a send error with eth1 down", func(st LinkStats) bool { return st.SendErrors == 1 })
 }
 
 func TestNetnsBcast(t *testing.T) {
@@ -207,10 +197,8 @@ func TestNetnsBcast(t *testing.T) {
 	}
 	expectPacket(t, chB, []byte("unicast"), "eth0", ap(nsA4, port))
 	expectNone(t, chB, []byte("broadcast"), 300*time.Millisecond) // no copy on the ucast link
-	st := sb.Stats()
-	if st["eth0"].Received != 1 || st["eth0/bcast"].Received != 1 {
-		t.Fatalf("B stats %+v: want one datagram on each link", st)
-	}
+	waitStats(t, sb, "eth0", "one datagram received", func(st LinkStats) bool { return st.Received == 1 })
+	waitStats(t, sb, "eth0/bcast", "one datagram received", func(st LinkStats) bool { return st.Received == 1 })
 }
 
 func TestNetnsMcast(t *testing.T) {
