@@ -117,6 +117,7 @@ type hacfParser struct {
 	nodeLine      map[string]int
 	niceFailback  *AutoFailback // from an obsolete nice_failback line
 	firstNodeLine int
+	known         []string // directive names, sorted, for suggestions
 }
 
 // ParseHaCf reads an ha.cf. name is used in diagnostics. The returned Config
@@ -197,8 +198,10 @@ func (p *hacfParser) unknown(line int, name string, table map[string]directive) 
 		p.d.errorf(line, "unknown directive \"udp\"; it is Heartbeat's old name for \"bcast\": write `bcast IFACE`")
 		return
 	}
-	known := sortedKeys(table)
-	if c := closest(name, known); c != "" {
+	if p.known == nil {
+		p.known = sortedKeys(table)
+	}
+	if c := closest(name, p.known); c != "" {
 		p.d.errorf(line, "unknown directive %q; did you mean %q?", name, c)
 		return
 	}
