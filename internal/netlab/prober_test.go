@@ -4,6 +4,7 @@ package netlab
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -159,4 +160,55 @@ func TestProberFailover(t *testing.T) {
 			break
 		}
 	}
+}
+
+func TestWatchAddr(t *testing.T) {
+	lab := NewT(t, "watch")
+	a, err := lab.Host("a", "10.231.0.1/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := lab.Host("b", "10.231.0.2/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const vip = "10.231.0.100"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w, err := WatchAddr(vip, 10*time.Millisecond, a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(h *Host, op string) {
+		t.Helper()
+		if _, err := h.Exec(ctx, "ip", "addr", op, vip+"/24", "dev", "eth0"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	step(a, "add") // a
+	step(b, "add") // a and b
+	step(a, "del") // b
+	step(b, "del") // nobody
+	r := w.Stop()
+	if r.Errors != 0 {
+		t.Fatalf("%d errors: %v", r.Errors, r.LastErr)
+	}
+	var seq []string
+	for _, s := range r.Spans {
+		seq = append(seq, strings.Join(s.Holders, "+"))
+	}
+	want := []string{"", "a", "a+b", "b", ""}
+	if strings.Join(seq, " ") != strings.Join(want, " ") {
+		t.Fatalf("holders %q, want %q (spans %v)", seq, want, r.Spans)
+	}
+	m := r.Multi()
+	if len(m) != 1 || m[0].End.Sub(m[0].Start) < 120*time.Millisecond || m[0].End.Sub(m[0].Start) > 400*time.Millisecond {
+		t.Errorf("multi-holder spans %v, want one of about 200 ms", m)
+	}
+	if r.Samples < 50 {
+		t.Errorf("only %d samples in about 0.9 s at 10 ms", r.Samples)
+	}
+	t.Logf("%d samples, spans %v", r.Samples, r.Spans)
 }
