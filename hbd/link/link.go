@@ -16,6 +16,16 @@
 // go to the caller's channel, dropped (and counted) when it is full; Send
 // only enqueues, dropping (and counting) when the link's queue is full, so
 // neither direction ever blocks the caller or the readers.
+//
+// Sockets: a ucast link binds Medium.Local if given (hbd's extension, so
+// that nodes sharing a host each bind their own address at the same port),
+// else the wildcard address; a bcast link binds the interface's broadcast
+// address and sends to it; an mcast link binds its group, joins it on the
+// interface and sends to it with the line's TTL and loop. Every socket is
+// bound to its interface (SO_BINDTODEVICE). A ucast peer equal to our own
+// address (Medium.Local, or an address of the interface when Local is not
+// given) is not sent to. bcast always, and mcast with loop 1, hear our own
+// datagrams back: the caller drops them by source node, as Heartbeat does.
 package link
 
 import (
