@@ -59,44 +59,8 @@ func TestTwoRealNodes(t *testing.T) {
 			lab.Close()
 		}
 	}()
-	br, err := lab.Bridge("br0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var hosts []*netlab.Host
-	for i := range 2 {
-		h, err := lab.Host(nodeName(i), br.Addr(i+1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		hosts = append(hosts, h)
-	}
-	hacf := twoNodeConfig(hosts).String()
-	keys := Authkeys("sha1", "harnessSecret42")
-	nodes := make([]*Node, 2)
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
 	start := time.Now()
-	for i := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			nodes[i], errs[i] = Start(lab, hosts[i], NodeConfig{
-				Name: nodeName(i), HaCf: hacf, Authkeys: keys,
-				Haresources:     "node1 hbtest\n",
-				ResourceScripts: map[string]string{"hbtest": testResource},
-			})
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			if nodes[i] != nil {
-				t.Logf("%s log:\n%s", nodeName(i), nodes[i].Log())
-			}
-			t.Fatal(err)
-		}
-	}
+	hosts, nodes := startPair(t, lab)
 	n1, n2 := nodes[0], nodes[1]
 	t.Logf("both started in %v; start output: %q", time.Since(start).Round(time.Millisecond), n1.StartOutput)
 	dump := func() {
@@ -251,4 +215,103 @@ func running(pid int) bool {
 	}
 	i := strings.LastIndexByte(string(b), ')')
 	return i > 0 && len(b) > i+2 && b[i+2] != 'Z' && b[i+2] != 'X'
+}
+
+// startPair starts node1 and node2 (sha1 key, keepalive 1 s, deadtime
+// 3 s, group "node1 hbtest") on two new hosts of lab, at the same time.
+func startPair(t *testing.T, lab *netlab.Lab) ([]*netlab.Host, []*Node) {
+	t.Helper()
+	br, err := lab.Bridge("br0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hosts []*netlab.Host
+	for i := range 2 {
+		h, err := lab.Host(nodeName(i), br.Addr(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hosts = append(hosts, h)
+	}
+	hacf := twoNodeConfig(hosts).String()
+	keys := Authkeys("sha1", "harnessSecret42")
+	nodes := make([]*Node, 2)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nodes[i], errs[i] = Start(lab, hosts[i], NodeConfig{
+				Name: nodeName(i), HaCf: hacf, Authkeys: keys,
+				Haresources:     "node1 hbtest\n",
+				ResourceScripts: map[string]string{"hbtest": testResource},
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			if nodes[i] != nil {
+				t.Logf("%s log:\n%s", nodeName(i), nodes[i].Log())
+			}
+			t.Fatal(err)
+		}
+	}
+	return hosts, nodes
+}
+
+// TestDaemonRestart kills only node1's heartbeat (SIGKILL), sees node2
+// declare it dead, starts it again in the same node and sees both active
+// again, with node1's generation one higher.
+func TestDaemonRestart(t *testing.T) {
+	Need(t)
+	lab := netlab.NewT(t, "hbrestart")
+	_, nodes := startPair(t, lab)
+	n1, n2 := nodes[0], nodes[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	for _, p := range [][2]*Node{{n1, n2}, {n2, n1}} {
+		if err := p[0].WaitNodeStatus(ctx, p[1].Name, "active"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n1.KillDaemon(); err != nil {
+		t.Fatal(err)
+	}
+	killAt := time.Now()
+	if _, err := n2.WaitLog(ctx, "node node1: is dead"); err != nil {
+		t.Fatalf("%v\n%s", err, n2.Log())
+	}
+	t.Logf("node2 declared node1 dead %v after its heartbeat was killed", time.Since(killAt).Round(time.Millisecond))
+	if !n1.Alive() {
+		t.Fatal("KillDaemon killed the whole node")
+	}
+	if out, _ := n1.Exec(ctx, "pgrep", "-x", "heartbeat"); strings.TrimSpace(out) != "" {
+		t.Fatalf("heartbeat still running in node1 after KillDaemon: %s", out)
+	}
+	if err := n1.StartDaemon(); err != nil {
+		t.Fatal(err)
+	}
+	restartAt := time.Now()
+	for _, p := range [][2]*Node{{n1, n2}, {n2, n1}} {
+		if err := p[0].WaitNodeStatus(ctx, p[1].Name, "active"); err != nil {
+			t.Fatalf("%v\n%s", err, p[0].Log())
+		}
+	}
+	t.Logf("both active again %v after the restart", time.Since(restartAt).Round(time.Millisecond))
+	var gens []string
+	for _, l := range strings.Split(n1.Log(), "\n") {
+		if i := strings.Index(l, "Heartbeat generation: "); i >= 0 {
+			gens = append(gens, strings.TrimSpace(l[i+len("Heartbeat generation: "):]))
+		}
+	}
+	if len(gens) != 2 {
+		t.Fatalf("generation lines in node1's log: %v", gens)
+	}
+	g0, err0 := strconv.Atoi(gens[0])
+	g1, err1 := strconv.Atoi(gens[1])
+	if err0 != nil || err1 != nil || g1 != g0+1 {
+		t.Errorf("generations %v, want consecutive", gens)
+	}
 }
