@@ -43,6 +43,12 @@ const (
 	// LogEvery: a drop log line is written at most once per peer and
 	// reason (and per unknown node) in this interval.
 	LogEvery = time.Minute
+	// EarlyWindow: after the first packet of a peer (at our start, or
+	// after its restart) packets up to EarlyWindow seqs older than it are
+	// still accepted once each: they were sent earlier and overtaken on
+	// the way (Heartbeat would drop them as duplicates, and with them the
+	// first status of a peer that joined while packets were reordered).
+	EarlyWindow = 64
 	// MaxUnknownNodes bounds the unknown node names remembered for
 	// rate-limiting their log lines.
 	MaxUnknownNodes = 64

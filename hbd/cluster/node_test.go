@@ -545,3 +545,15 @@ func TestDeterminism(t *testing.T) {
 		t.Errorf("different events gave the same hash %x (the test cannot tell)", a)
 	}
 }
+
+func TestReorderedBeforeFirstSeqAcceptedOnce(t *testing.T) {
+	n := booted(t)
+	at := t0.Add(time.Second)
+	n.Step(Receive{Now: at, Link: "eth0", Msg: peerMsg(gen2, 6, at, "t", "reqnodes", "dest", "node3")})
+	acts := n.Step(status2(gen2, 5, at, "up"))
+	wantLogs(t, acts, "info: Status update for node node2: status up")
+	n.Step(status2(gen2, 5, at, "up"))
+	if d := n.Status().Peers[0].Dropped["replay"]; d != 1 {
+		t.Errorf("second copy of seq 5: replay drops %d", d)
+	}
+}

@@ -28,6 +28,11 @@ type peer struct {
 	deadSeq  uint64 // highest seq seen before it was declared dead
 	deadGen  uint64
 	missing  []missingSeq // sorted by seq
+	// firstSeq is the first seq accepted since tracking (re)started;
+	// early marks which of the EarlyWindow seqs below it arrived since
+	// (reordered packets sent before the first one we saw).
+	firstSeq uint64
+	early    uint64
 
 	acked      uint64 // highest of our seqs it acknowledged
 	ackTrigger uint64
@@ -244,6 +249,9 @@ const (
 func (n *Node) track(p *peer, seq uint64, linkName string) seqVerdict {
 	switch {
 	case p.lastSeq == 0 || seq == p.lastSeq+1:
+		if p.lastSeq == 0 {
+			p.firstSeq, p.early = seq, 0
+		}
 		p.lastSeq = seq
 		p.lastLink = linkName
 		if len(p.missing) == 0 || seq <= p.missing[0].seq {
@@ -274,6 +282,12 @@ func (n *Node) track(p *peer, seq uint64, linkName string) seqVerdict {
 	if n.foundMissing(p, seq) {
 		p.recovered++
 		return seqAccept
+	}
+	if seq < p.firstSeq && p.firstSeq-seq <= EarlyWindow {
+		if bit := uint64(1) << (p.firstSeq - seq - 1); p.early&bit == 0 {
+			p.early |= bit
+			return seqAccept
+		}
 	}
 	return seqReplay
 }

@@ -1,0 +1,602 @@
+// Package sim runs several hbd/cluster cores on a virtual network and a
+// virtual clock, with seeded randomness (math/rand/v2): per-packet loss,
+// delay and jitter (hence reordering), duplication, partitions, crashes,
+// graceful stops and restarts. After every event it checks the membership
+// invariants (see Check*) and records a trace that replays exactly: the
+// same Config gives the same trace, byte for byte.
+package sim
+
+import (
+	"container/heap"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// Epoch is the virtual clock's zero.
+var Epoch = time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+
+// Config is one simulated run.
+type Config struct {
+	Seed  uint64
+	Nodes int // 2..9
+	Links int // media per node, 1..3
+
+	Keepalive, Warntime, Deadtime, Initdead time.Duration
+	Duration                                time.Duration
+	// StartSkew: each node starts at a random time in [0, StartSkew).
+	StartSkew time.Duration
+
+	// Loss is the probability that one copy of a packet on one link is lost.
+	Loss float64
+	// MaxLostInARow bounds the loss model: of one sender's status
+	// messages, at most MaxLostInARow in a row are lost (on every link) to
+	// one receiver; the next one is delivered on at least one link. This
+	// is what "loss that deadtime covers" means (see CheckCalm). Negative:
+	// no bound.
+	MaxLostInARow int
+	// DelayMin..DelayMax is the one-way delay of each copy (uniform);
+	// copies overtake each other when the spread is large (reordering).
+	DelayMin, DelayMax time.Duration
+	// Dup is the probability that a delivered copy is delivered twice.
+	Dup float64
+
+	// Crashes: this many times a random running node crashes (kill -9)
+	// or, with probability GracefulShare, stops gracefully (shutdone); it
+	// restarts after Downtime (uniform in [DownMin, DownMax]) with its
+	// generation + 1 and the same uuid.
+	Crashes          int
+	GracefulShare    float64
+	DownMin, DownMax time.Duration
+	// Partitions: this many times the nodes are split in two random
+	// groups that cannot hear each other, healed after [DownMin, DownMax].
+	Partitions int
+
+	// Codec, when set, carries every message through an encoder/decoder
+	// (a real wire format) instead of a deep copy.
+	Codec func(*wire.Message) (*wire.Message, error)
+
+	// Trace keeps the trace lines (for printing a failure).
+	Trace bool
+	// Hash computes Result.Hash, a hash of the trace (determinism checks).
+	// Without Trace or Hash no trace is formatted at all (fast runs).
+	Hash bool
+}
+
+// Violation is a broken invariant.
+type Violation struct {
+	At        time.Duration // since Epoch
+	Invariant string
+	Detail    string
+}
+
+func (v Violation) String() string {
+	return fmt.Sprintf("+%s %s: %s", fmtDur(v.At), v.Invariant, v.Detail)
+}
+
+// Result is what a run produced.
+type Result struct {
+	Violations []Violation
+	Trace      []string // when Config.Trace
+	Hash       uint64   // FNV-64a of every trace line, when Config.Hash
+	Events     int
+	Checks3    int // restart checks that applied
+}
+
+// Invariant names.
+const (
+	// CheckCalm (run without crashes, partitions or stops): no node is
+	// ever declared dead. Valid when MaxLostInARow <= deadtime/keepalive-2,
+	// DelayMax-DelayMin < keepalive and StartSkew+DelayMax < initdead, so
+	// that two status messages of a live peer always arrive less than
+	// deadtime apart: (MaxLostInARow+1)*keepalive + jitter < deadtime.
+	CheckCalm = "calm"
+	// CheckDeadInTime: an observer X declares a peer Y dead no later than
+	// D + keepalive after the last packet with a seq from Y arrived at X,
+	// where D is the deadtime in effect (X's deadtime, or the longer dt Y
+	// announced in the newest status X received). A Y never heard by X's
+	// current run must be declared dead by X's start + initdead + keepalive.
+	CheckDeadInTime = "dead-in-time"
+	// CheckRestartSeen: when the first packet of Y's new run (generation
+	// + 1) arrives at X at time f, X's view of Y has the new generation at
+	// once; and at f + keepalive, if a status st=up/active of that run has
+	// arrived at X by then, X sees Y as up or active.
+	CheckRestartSeen = "restart-seen"
+	// CheckProgress: after every step, NextTick is after the step's time
+	// (or zero once stopped): the core never asks to be woken in the past.
+	CheckProgress = "progress"
+	// CheckNoPanic: no core panicked.
+	CheckNoPanic = "no-panic"
+)
+
+type simNode struct {
+	name    string
+	core    *cluster.Node
+	run     int // incarnation, 1 = first start
+	alive   bool
+	gen     uint64
+	uuid    [16]byte
+	started time.Time
+}
+
+// view is what observer X's current run has received from peer Y.
+type view struct {
+	heard      bool
+	lastSeq    time.Time // arrival of the last packet with a seq
+	statusGen  uint64
+	statusSeq  uint64
+	statusDt   time.Duration
+	firstOfRun int // Y's run whose first packet has been checked
+	upAt       time.Time
+	upRun      int
+}
+
+type kind int
+
+const (
+	evTick kind = iota
+	evDeliver
+	evCrash
+	evRestart
+	evPartition
+	evHeal
+	evCheck3
+)
+
+type event struct {
+	at    time.Time
+	order uint64
+	kind  kind
+	node  int // target
+	run   int // target's run the event belongs to (ticks, checks)
+	from  int
+	frun  int
+	link  string
+	msg   *wire.Message
+	part  []bool
+}
+
+type queue []*event
+
+func (q queue) Len() int { return len(q) }
+func (q queue) Less(i, j int) bool {
+	if !q[i].at.Equal(q[j].at) {
+		return q[i].at.Before(q[j].at)
+	}
+	return q[i].order < q[j].order
+}
+func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *queue) Push(x any)   { *q = append(*q, x.(*event)) }
+func (q *queue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+type world struct {
+	c       Config
+	rng     *rand.Rand
+	cfgs    []*config.Config
+	nodes   []*simNode
+	links   []string
+	q       queue
+	order   uint64
+	now     time.Time
+	views   [][]view
+	lostRow [][]int
+	part    []bool // nil: no partition; else the side of each node
+	res     Result
+	// checkDeadtime, when set, is the deadtime CheckDeadInTime assumes,
+	// whatever dt the cores announce (tests that prove the checker fails).
+	checkDeadtime time.Duration
+	// statusHigh[i] is the highest seq of a periodic status node i sent
+	// (a resent one is not fresh and does not count for the loss bound).
+	statusHigh []uint64
+	tracing    bool
+	hash       interface {
+		Write([]byte) (int, error)
+		Sum64() uint64
+	}
+}
+
+// Run runs one simulation.
+func Run(c Config) Result {
+	return newWorld(c).run()
+}
+
+func newWorld(c Config) *world {
+	w := &world{c: c, rng: rand.New(rand.NewPCG(c.Seed, c.Seed^0x9e3779b97f4a7c15)), hash: fnv.New64a(), tracing: c.Trace || c.Hash}
+	w.setup()
+	return w
+}
+
+func (w *world) run() (res Result) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.violate(CheckNoPanic, fmt.Sprint(r))
+		}
+		if w.c.Hash {
+			w.res.Hash = w.hash.Sum64()
+		}
+		res = w.res
+	}()
+	end := Epoch.Add(w.c.Duration)
+	for w.q.Len() > 0 {
+		e := heap.Pop(&w.q).(*event)
+		if e.at.After(end) {
+			break
+		}
+		w.now = e.at
+		w.res.Events++
+		w.handle(e)
+	}
+	return w.res
+}
+
+func (w *world) push(e *event) {
+	w.order++
+	e.order = w.order
+	heap.Push(&w.q, e)
+}
+
+func (w *world) setup() {
+	c := w.c
+	names := make([]string, c.Nodes)
+	for i := range names {
+		names[i] = fmt.Sprintf("node%d", i+1)
+	}
+	for l := 0; l < c.Links; l++ {
+		w.links = append(w.links, fmt.Sprintf("eth%d", l))
+	}
+	w.views = make([][]view, c.Nodes)
+	w.statusHigh = make([]uint64, c.Nodes)
+	w.lostRow = make([][]int, c.Nodes)
+	for i, name := range names {
+		cfg := &config.Config{
+			ThisNode: name, Nodes: names,
+			Keepalive: c.Keepalive, Warntime: c.Warntime, Deadtime: c.Deadtime, Initdead: c.Initdead,
+			UDPPort: 694, Hopfudge: 1,
+		}
+		for _, l := range w.links {
+			cfg.Media = append(cfg.Media, config.Medium{Kind: config.Bcast, Iface: l, Port: 694, Addr: netip.Addr{}})
+		}
+		w.cfgs = append(w.cfgs, cfg)
+		var u [16]byte
+		for b := range u {
+			u[b] = byte(w.rng.Uint32())
+		}
+		w.nodes = append(w.nodes, &simNode{name: name, uuid: u, gen: 0x6b020000 + uint64(i)*0x100})
+		w.views[i] = make([]view, c.Nodes)
+		w.lostRow[i] = make([]int, c.Nodes)
+		at := Epoch
+		if c.StartSkew > 0 {
+			at = at.Add(w.randDur(0, c.StartSkew))
+		}
+		w.push(&event{at: at, kind: evRestart, node: i})
+	}
+	for k := 0; k < c.Crashes; k++ {
+		w.push(&event{at: Epoch.Add(w.randDur(c.Initdead, c.Duration)), kind: evCrash, node: w.rng.IntN(c.Nodes)})
+	}
+	for k := 0; k < c.Partitions; k++ {
+		side := make([]bool, c.Nodes)
+		for i := range side {
+			side[i] = w.rng.IntN(2) == 0
+		}
+		at := Epoch.Add(w.randDur(c.Initdead, c.Duration))
+		w.push(&event{at: at, kind: evPartition, part: side})
+		w.push(&event{at: at.Add(w.randDur(c.DownMin, c.DownMax)), kind: evHeal})
+	}
+}
+
+func (w *world) randDur(lo, hi time.Duration) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	return lo + time.Duration(w.rng.Int64N(int64(hi-lo)))
+}
+
+func (w *world) trace(format string, args ...any) {
+	if !w.tracing {
+		return
+	}
+	line := "+" + fmtDur(w.now.Sub(Epoch)) + " " + fmt.Sprintf(format, args...)
+	w.hash.Write([]byte(line))
+	w.hash.Write([]byte{'\n'})
+	if w.c.Trace {
+		w.res.Trace = append(w.res.Trace, line)
+	}
+}
+
+func fmtDur(d time.Duration) string {
+	return fmt.Sprintf("%d.%03ds", d/time.Second, (d%time.Second)/time.Millisecond)
+}
+
+func (w *world) violate(inv, detail string) {
+	v := Violation{At: w.now.Sub(Epoch), Invariant: inv, Detail: detail}
+	w.res.Violations = append(w.res.Violations, v)
+	w.trace("VIOLATION %s: %s", inv, detail)
+}
+
+func summary(m *wire.Message) string {
+	var b strings.Builder
+	for _, k := range []string{"t", "st", "dest", "seq", "hg", "ackseq", "firstseq", "dt"} {
+		if v, ok := m.Get(k); ok {
+			fmt.Fprintf(&b, " %s=%s", k, v)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func (w *world) handle(e *event) {
+	switch e.kind {
+	case evTick:
+		n := w.nodes[e.node]
+		if !n.alive || n.run != e.run {
+			return
+		}
+		if next := n.core.NextTick(); !next.Equal(e.at) {
+			return // superseded by a later NextTick
+		}
+		w.step(e.node, cluster.Tick{Now: w.now, Load: "0.00 0.00 0.00 1/100 1"}, func() string { return "tick" })
+	case evDeliver:
+		w.deliver(e)
+	case evCrash:
+		n := w.nodes[e.node]
+		if !n.alive {
+			return
+		}
+		if w.rng.Float64() < w.c.GracefulShare {
+			w.step(e.node, cluster.Stop{Now: w.now}, func() string { return "stop" })
+		} else {
+			w.trace("%s#%d crash", n.name, n.run)
+		}
+		n.alive = false
+		w.push(&event{at: w.now.Add(w.randDur(w.c.DownMin, w.c.DownMax)), kind: evRestart, node: e.node})
+	case evRestart:
+		n := w.nodes[e.node]
+		n.run++
+		if n.run > 1 {
+			n.gen++
+		}
+		n.alive = true
+		n.started = w.now
+		w.statusHigh[e.node] = 0
+		n.core = cluster.New(cluster.Options{Config: w.cfgs[e.node], UUID: n.uuid, Generation: n.gen, Now: w.now})
+		w.views[e.node] = make([]view, w.c.Nodes)
+		w.trace("%s#%d start hg=%x", n.name, n.run, n.gen)
+		w.schedule(e.node)
+	case evPartition:
+		w.part = e.part
+		w.trace("partition %v", e.part)
+	case evHeal:
+		w.part = nil
+		w.trace("heal")
+	case evCheck3:
+		w.check3(e)
+	}
+	w.checkDeadInTime()
+}
+
+func (w *world) schedule(i int) {
+	n := w.nodes[i]
+	next := n.core.NextTick()
+	if next.IsZero() {
+		return
+	}
+	w.push(&event{at: next, kind: evTick, node: i, run: n.run})
+}
+
+func (w *world) step(i int, ev cluster.Event, what func() string) {
+	n := w.nodes[i]
+	if w.tracing {
+		w.trace("%s#%d %s", n.name, n.run, what())
+	}
+	acts := n.core.Step(ev)
+	for _, a := range acts {
+		switch a := a.(type) {
+		case cluster.Log:
+			w.trace("  %s log %s: %s", n.name, a.Level, a.Msg)
+			if w.c.Crashes == 0 && w.c.Partitions == 0 && strings.HasSuffix(a.Msg, ": is dead") {
+				w.violate(CheckCalm, fmt.Sprintf("%s: %s", n.name, a.Msg))
+			}
+		case cluster.Send:
+			if w.tracing {
+				w.trace("  %s send%s %s", n.name, tag(a.Link), summary(a.Msg))
+			}
+			w.send(i, a)
+		}
+	}
+	if next := n.core.NextTick(); !next.IsZero() && !next.After(w.now) {
+		w.violate(CheckProgress, fmt.Sprintf("%s NextTick %v is not after now", n.name, next.Sub(w.now)))
+		w.push(&event{at: w.now.Add(time.Millisecond), kind: evTick, node: i, run: n.run})
+		return
+	}
+	w.schedule(i)
+}
+
+func tag(l string) string {
+	if l == "" {
+		return ""
+	}
+	return "[" + l + "]"
+}
+
+func (w *world) send(from int, s cluster.Send) {
+	src := w.nodes[from]
+	// Only fresh status messages count for the loss bound: a resent one
+	// (an old seq) does not tell the receiver anything new.
+	isStatus := false
+	if s.Msg.Value("t") == "status" {
+		if seq, _ := parseHex(s.Msg.Value("seq")); seq > w.statusHigh[from] {
+			w.statusHigh[from] = seq
+			isStatus = true
+		}
+	}
+	for to := range w.nodes {
+		if to == from {
+			continue
+		}
+		if w.part != nil && w.part[to] != w.part[from] {
+			continue
+		}
+		var deliver []string
+		for _, l := range w.links {
+			if s.Link != "" && s.Link != l {
+				continue
+			}
+			if w.rng.Float64() >= w.c.Loss {
+				deliver = append(deliver, l)
+			}
+		}
+		if isStatus {
+			if len(deliver) == 0 && w.c.MaxLostInARow >= 0 && w.lostRow[from][to] >= w.c.MaxLostInARow {
+				deliver = append(deliver, w.links[w.rng.IntN(len(w.links))])
+			}
+			if len(deliver) == 0 {
+				w.lostRow[from][to]++
+			} else {
+				w.lostRow[from][to] = 0
+			}
+		}
+		for _, l := range deliver {
+			copies := 1
+			if w.rng.Float64() < w.c.Dup {
+				copies = 2
+			}
+			for k := 0; k < copies; k++ {
+				m, err := w.carry(s.Msg)
+				if err != nil {
+					w.violate(CheckNoPanic, "codec: "+err.Error())
+					continue
+				}
+				w.push(&event{at: w.now.Add(w.randDur(w.c.DelayMin, w.c.DelayMax)), kind: evDeliver, node: to, from: from, frun: src.run, link: l, msg: m})
+			}
+		}
+	}
+}
+
+func (w *world) carry(m *wire.Message) (*wire.Message, error) {
+	if w.c.Codec != nil {
+		return w.c.Codec(m)
+	}
+	c := &wire.Message{Fields: make([]wire.Field, len(m.Fields))}
+	for i, f := range m.Fields {
+		c.Fields[i] = wire.Field{Name: f.Name, Type: f.Type, Value: append([]byte(nil), f.Value...)}
+	}
+	return c, nil
+}
+
+func (w *world) deliver(e *event) {
+	x := w.nodes[e.node]
+	if !x.alive {
+		return
+	}
+	y := w.nodes[e.from]
+	w.step(e.node, cluster.Receive{Now: w.now, Link: e.link, Msg: e.msg}, func() string { return "recv " + e.link + " from " + y.name + ": " + summary(e.msg) })
+	if !x.alive {
+		return
+	}
+	typ := e.msg.Value("t")
+	if strings.HasPrefix(typ, "NS_") {
+		return
+	}
+	v := &w.views[e.node][e.from]
+	v.heard = true
+	v.lastSeq = w.now
+	gen, _ := parseHex(e.msg.Value("hg"))
+	seq, _ := parseHex(e.msg.Value("seq"))
+	if typ == "status" && (gen > v.statusGen || gen == v.statusGen && seq > v.statusSeq) {
+		v.statusGen, v.statusSeq = gen, seq
+		dt, _ := parseHex(e.msg.Value("dt"))
+		v.statusDt = time.Duration(dt) * time.Millisecond
+	}
+	if typ == "status" && e.frun == y.run && (e.msg.Value("st") == cluster.StateUp || e.msg.Value("st") == cluster.StateActive) && v.upRun != y.run {
+		v.upRun, v.upAt = y.run, w.now
+	}
+	// Restart seen: the first packet of a new run of Y at this run of X.
+	if e.frun > 1 && e.frun == y.run && v.firstOfRun < e.frun && gen == y.gen {
+		v.firstOfRun = e.frun
+		if _, g, _ := x.core.PeerView(y.name); g != y.gen {
+			w.violate(CheckRestartSeen, fmt.Sprintf("%s sees %s with hg=%x after the first packet of its run with hg=%x", x.name, y.name, g, y.gen))
+		}
+		w.push(&event{at: w.now.Add(w.c.Keepalive), kind: evCheck3, node: e.node, run: x.run, from: e.from, frun: e.frun})
+	}
+}
+
+func (w *world) check3(e *event) {
+	x, y := w.nodes[e.node], w.nodes[e.from]
+	if !x.alive || x.run != e.run || !y.alive || y.run != e.frun {
+		return
+	}
+	v := w.views[e.node][e.from]
+	if v.upRun != y.run || v.upAt.After(w.now) {
+		return // no up/active status of that run arrived in time: not applicable
+	}
+	w.res.Checks3++
+	st, g, _ := x.core.PeerView(y.name)
+	if (st != cluster.StateUp && st != cluster.StateActive) || g != y.gen {
+		w.violate(CheckRestartSeen, fmt.Sprintf("%s sees %s as %s hg=%x one keepalive after its restart (hg=%x) was heard", x.name, y.name, st, g, y.gen))
+	}
+}
+
+func (w *world) checkDeadInTime() {
+	for xi, x := range w.nodes {
+		if !x.alive {
+			continue
+		}
+		for yi, y := range w.nodes {
+			if xi == yi {
+				continue
+			}
+			v := w.views[xi][yi]
+			var bound time.Time
+			if v.heard {
+				d := w.c.Deadtime
+				if v.statusDt > d {
+					d = v.statusDt
+				}
+				if w.checkDeadtime > 0 {
+					d = w.checkDeadtime
+				}
+				bound = v.lastSeq.Add(d + w.c.Keepalive)
+			} else {
+				bound = x.started.Add(w.c.Initdead + w.c.Keepalive)
+			}
+			if !w.now.After(bound) {
+				continue
+			}
+			if st, _, _ := x.core.PeerView(y.name); st != cluster.StateDead {
+				w.violate(CheckDeadInTime, fmt.Sprintf("%s still sees %s as %s, %s after its last packet (bound %s)", x.name, y.name, st, fmtDur(w.now.Sub(v.lastSeq)), fmtDur(bound.Sub(Epoch))))
+				// report once per silence
+				w.views[xi][yi].lastSeq = w.now
+				w.views[xi][yi].heard = true
+			}
+		}
+	}
+}
+
+func parseHex(s string) (uint64, bool) {
+	var v uint64
+	if s == "" {
+		return 0, false
+	}
+	for _, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | uint64(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | uint64(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
