@@ -177,6 +177,8 @@ func (d *Daemon) run(ctx context.Context) error {
 				}
 			default:
 				d.log.Infof("Heartbeat shutdown in progress. (%d)", os.Getpid())
+				d.step(cluster.Stop{Now: time.Now()})
+				d.drain()
 				cancel()
 			}
 		case p := <-d.packets:
@@ -187,6 +189,18 @@ func (d *Daemon) run(ctx context.Context) error {
 			d.step(cluster.Tick{Now: now, Load: loadavg()})
 		}
 		d.rearm(timer)
+	}
+}
+
+// drainTimeout bounds how long a stop waits for the last messages (the
+// shutdown notice) to leave.
+const drainTimeout = time.Second
+
+func (d *Daemon) drain() {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if err := d.links.Drain(ctx); err != nil {
+		d.log.Warnf("shutdown notice may not have been sent: %v", err)
 	}
 }
 

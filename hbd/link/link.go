@@ -120,6 +120,8 @@ type link struct {
 	queue chan []byte
 
 	sent, sendErrors, queueDrops, received, receiveDrops atomic.Uint64
+	// pending counts datagrams queued and not yet written, for Drain.
+	pending atomic.Int64
 }
 
 // Open opens every medium as a link and starts its goroutines. They stop
@@ -227,9 +229,11 @@ func (s *Set) SendOn(name string, data []byte) error {
 }
 
 func (l *link) enqueue(d []byte) {
+	l.pending.Add(1)
 	select {
 	case l.queue <- d:
 	default:
+		l.pending.Add(-1)
 		l.queueDrops.Add(1)
 	}
 }
@@ -338,33 +342,69 @@ func (s *Set) write(l *link, every time.Duration) {
 			return
 		case d = <-l.queue:
 		}
-		for i, t := range l.plan.Targets {
-			_, err := l.conns[t.Sock].WriteToUDPAddrPort(d, l.dsts[i])
-			if err == nil {
-				l.sent.Add(1)
-				continue
+		closed := s.writeOne(l, d, failures, every)
+		l.pending.Add(-1)
+		if closed {
+			return
+		}
+	}
+}
+
+// writeOne sends one queued datagram to every destination of l; it
+// reports whether the sockets are closed.
+func (s *Set) writeOne(l *link, d []byte, failures map[netip.AddrPort]*sendFailure, every time.Duration) bool {
+	for i, t := range l.plan.Targets {
+		_, err := l.conns[t.Sock].WriteToUDPAddrPort(d, l.dsts[i])
+		if err == nil {
+			l.sent.Add(1)
+			continue
+		}
+		if errors.Is(err, net.ErrClosed) {
+			return true
+		}
+		l.sendErrors.Add(1)
+		f := failures[t.Dst]
+		if f == nil {
+			f = &sendFailure{}
+			failures[t.Dst] = f
+		}
+		now := time.Now()
+		if !f.logged.IsZero() && now.Sub(f.logged) < every {
+			f.suppressed++
+			continue
+		}
+		entry := s.log.WithField("link", l.plan.Name)
+		if f.suppressed > 0 {
+			entry = entry.WithField("suppressed", f.suppressed)
+		}
+		entry.Errorf("%s_write: Unable to send HBcomm packet %s %s len=%d: %s",
+			l.plan.Kind, l.plan.Iface.Name, t.Dst, len(d), errText(err))
+		f.logged, f.suppressed = now, 0
+	}
+	return false
+}
+
+// Drain waits until every datagram queued so far has been written (or
+// failed), or ctx ends. A graceful stop uses it so the shutdown notice
+// leaves before the sockets close.
+func (s *Set) Drain(ctx context.Context) error {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for {
+		idle := true
+		for _, l := range s.links {
+			if l.pending.Load() > 0 {
+				idle = false
+				break
 			}
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			l.sendErrors.Add(1)
-			f := failures[t.Dst]
-			if f == nil {
-				f = &sendFailure{}
-				failures[t.Dst] = f
-			}
-			now := time.Now()
-			if !f.logged.IsZero() && now.Sub(f.logged) < every {
-				f.suppressed++
-				continue
-			}
-			entry := s.log.WithField("link", l.plan.Name)
-			if f.suppressed > 0 {
-				entry = entry.WithField("suppressed", f.suppressed)
-			}
-			entry.Errorf("%s_write: Unable to send HBcomm packet %s %s len=%d: %s",
-				l.plan.Kind, l.plan.Iface.Name, t.Dst, len(d), errText(err))
-			f.logged, f.suppressed = now, 0
+		}
+		if idle {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("link: drain: %w", ctx.Err())
+		case <-t.C:
 		}
 	}
 }
