@@ -9,7 +9,8 @@
 // /var/log/ha, no-ops over reboot/halt/poweroff/shutdown/init) and pid
 // namespace whose PID 1 is a shell that reaps orphans (without it
 // `heartbeat -k` never returns). The node's files live in a directory of
-// their own on the host (Node.Dir), removed when the lab closes.
+// their own on the host (Node.Dir, inside the lab's Dir), removed when the
+// lab closes (or by netlab.Sweep after a crash).
 package hbref
 
 import (
@@ -99,12 +100,13 @@ func Start(lab *netlab.Lab, host *netlab.Host, cfg NodeConfig) (*Node, error) {
 	if !nodeNameRE.MatchString(cfg.Name) {
 		return nil, fmt.Errorf("node name %q: want lower case [a-z][a-z0-9_-]*", cfg.Name)
 	}
-	dir, err := os.MkdirTemp("", "hbref-"+cfg.Name+"-")
+	labDir, err := lab.Dir()
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", cfg.Name, err)
 	}
-	if err := lab.OnClose(func() error { return os.RemoveAll(dir) }); err != nil {
-		return nil, err
+	dir := filepath.Join(labDir, "hbref-"+cfg.Name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("node %s: %w", cfg.Name, err)
 	}
 	n := &Node{Name: cfg.Name, Host: host, Dir: dir}
 	if err := n.writeFiles(cfg); err != nil {

@@ -69,6 +69,7 @@ type Lab struct {
 	loss     map[string]float64 // host name -> loss percent
 	useRoute bool               // CutBetween by routes instead of nft
 	onClose  []func() error     // run by Close after the namespaces are gone
+	dir      string             // Dir(), created on first use
 	closed   bool
 	closeErr error
 }
@@ -462,6 +463,27 @@ func (l *Lab) Close() error {
 	return l.closeErr
 }
 
+// Dir returns the lab's scratch directory (os.TempDir()/ID), creating it
+// on first use. Close removes it, after the lab's processes are gone;
+// Sweep removes those of crashed labs.
+func (l *Lab) Dir() (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return "", errors.New("lab closed")
+	}
+	if l.dir != "" {
+		return l.dir, nil
+	}
+	d := filepath.Join(os.TempDir(), l.ID)
+	if err := os.Mkdir(d, 0o755); err != nil {
+		return "", fmt.Errorf("lab dir: %w", err)
+	}
+	l.dir = d
+	l.onClose = append([]func() error{func() error { return os.RemoveAll(d) }}, l.onClose...)
+	return d, nil
+}
+
 // OnClose registers fn to run in Close, after every process and namespace
 // of the lab is gone (last registered, first run): the place to remove
 // files that processes in the lab used. On a closed lab fn runs at once.
@@ -521,8 +543,9 @@ func killNS(ctx context.Context, ns string) error {
 // Sweep removes namespaces left by labs whose creating process is gone:
 // every namespace whose name starts with prefix (which must start with
 // Prefix, "hbdt") and belongs to a dead lab loses its processes (SIGKILL)
-// and is deleted. Namespaces of live labs, and anything not named with
-// the prefix, are never touched.
+// and is deleted, and the lab's scratch directory (Lab.Dir) is removed.
+// Namespaces of live labs, and anything not named with the prefix, are
+// never touched.
 func Sweep(prefix string) error {
 	if !strings.HasPrefix(prefix, Prefix) {
 		return fmt.Errorf("sweep: prefix %q does not start with %q", prefix, Prefix)
@@ -560,7 +583,14 @@ func Sweep(prefix string) error {
 			}
 		}
 	}
+	// Their scratch directories go too (their processes are gone by now).
 	for id := range dead {
+		if len(id) != len(Prefix)+4 {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(os.TempDir(), id)); err != nil {
+			errs = append(errs, err)
+		}
 		if err := os.Remove(filepath.Join(markerDir, id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}

@@ -221,6 +221,11 @@ func TestCloseLeavesNothing(t *testing.T) {
 	}
 	lab.Logf = t.Logf
 	hs := hosts(t, lab, "a", "b")
+	dir, err := lab.Dir()
+	if err != nil {
+		lab.Close()
+		t.Fatal(err)
+	}
 	p, err := hs[0].Start(nil, "sleep", "1000")
 	if err != nil {
 		lab.Close()
@@ -252,6 +257,9 @@ func TestCloseLeavesNothing(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(markerDir, lab.ID)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("marker left: %v", err)
 	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lab dir left: %v", err)
+	}
 	if _, err := lab.Host("c"); err == nil {
 		t.Error("Host on a closed lab succeeded")
 	}
@@ -269,6 +277,10 @@ func TestSweep(t *testing.T) {
 	defer lab.Close()
 	hs := hosts(t, lab, "a")
 	orphan := startOrphan(t, hs[0])
+	dir, err := lab.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// A live lab is left alone.
 	if err := Sweep(Prefix); err != nil {
@@ -289,6 +301,9 @@ func TestSweep(t *testing.T) {
 	}
 	if alive(orphan) {
 		t.Errorf("Sweep left process %d alive", orphan)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Sweep left the lab dir %s: %v", dir, err)
 	}
 	if err := lab.Close(); err != nil {
 		t.Errorf("Close after Sweep: %v", err)
