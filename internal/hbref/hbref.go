@@ -235,6 +235,16 @@ func (n *Node) Command(ctx context.Context, name string, args ...string) *exec.C
 	return exec.CommandContext(ctx, "nsenter", a...)
 }
 
+// Start starts name with args in the background inside the node (as
+// Command does), tracked by the lab like Host.Start: its process group is
+// killed when the lab closes, and everything it leaves in the node dies
+// with the node. Use it to run hbd in a node set up with NoStart, or a
+// service beside heartbeat.
+func (n *Node) Start(setup func(*exec.Cmd), name string, args ...string) (*netlab.Proc, error) {
+	a := append([]string{"--target", strconv.Itoa(n.initPID), "--mount", "--uts", "--net", "--pid", "--", name}, args...)
+	return n.Host.Start(setup, "nsenter", a...)
+}
+
 // Exec runs name with args inside the node and returns its combined
 // output; a failure carries the command and the output.
 func (n *Node) Exec(ctx context.Context, name string, args ...string) (string, error) {
@@ -295,7 +305,7 @@ func (n *Node) WaitNodeStatus(ctx context.Context, peer, status string) error {
 	ctx, cancel := withDefaultTimeout(ctx, 60*time.Second)
 	defer cancel()
 	last := ""
-	for i := 0; ; i++ {
+	for range maxPolls {
 		// cl_status prints "dead" for a dead node but exits 1: the output
 		// is what counts.
 		out, err := n.ClStatus("nodestatus", peer)
@@ -312,7 +322,11 @@ func (n *Node) WaitNodeStatus(ctx context.Context, peer, status string) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	return fmt.Errorf("node %s: cl_status nodestatus %s: gave up after %d polls", n.Name, peer, maxPolls)
 }
+
+// maxPolls bounds every polling loop by count, besides its time limit.
+const maxPolls = 100000
 
 func withDefaultTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
@@ -387,7 +401,7 @@ func (n *Node) readLog(name string) string {
 func (n *Node) WaitLog(ctx context.Context, substr string) (string, error) {
 	ctx, cancel := withDefaultTimeout(ctx, 60*time.Second)
 	defer cancel()
-	for {
+	for range maxPolls {
 		for _, l := range strings.Split(n.Log(), "\n") {
 			if strings.Contains(l, substr) {
 				return l, nil
@@ -399,4 +413,5 @@ func (n *Node) WaitLog(ctx context.Context, substr string) (string, error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+	return "", fmt.Errorf("node %s: no log line with %q after %d polls", n.Name, substr, maxPolls)
 }

@@ -276,6 +276,10 @@ func TestDaemonRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	bystander, err := n1.Start(nil, "sleep", "1001")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := n1.KillDaemon(); err != nil {
 		t.Fatal(err)
 	}
@@ -284,8 +288,11 @@ func TestDaemonRestart(t *testing.T) {
 		t.Fatalf("%v\n%s", err, n2.Log())
 	}
 	t.Logf("node2 declared node1 dead %v after its heartbeat was killed", time.Since(killAt).Round(time.Millisecond))
-	if !n1.Alive() {
-		t.Fatal("KillDaemon killed the whole node")
+	if !n1.Alive() || bystander.Exited() {
+		t.Fatalf("KillDaemon killed more than heartbeat: node alive %v, sleep alive %v", n1.Alive(), !bystander.Exited())
+	}
+	if out, err := n1.Exec(ctx, "pgrep", "-f", "^sleep 1001$"); err != nil || strings.TrimSpace(out) == "" {
+		t.Errorf("the node's sleep is not in its pid namespace: %q %v", out, err)
 	}
 	if out, _ := n1.Exec(ctx, "pgrep", "-x", "heartbeat"); strings.TrimSpace(out) != "" {
 		t.Fatalf("heartbeat still running in node1 after KillDaemon: %s", out)

@@ -324,7 +324,7 @@ func (h *Host) WaitAddr(ctx context.Context, addr string, present bool) error {
 	}
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
-	for {
+	for range maxPolls {
 		has, err := h.HasAddr(addr)
 		if err != nil {
 			return err
@@ -342,7 +342,11 @@ func (h *Host) WaitAddr(ctx context.Context, addr string, present bool) error {
 		case <-t.C:
 		}
 	}
+	return fmt.Errorf("%s: %s: gave up after %d polls", h.Name, addr, maxPolls)
 }
+
+// maxPolls bounds every polling loop by count, besides its time limit.
+const maxPolls = 100000
 
 // HostByName returns the lab's host called name, or nil.
 func (l *Lab) HostByName(name string) *Host {

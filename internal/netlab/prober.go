@@ -210,7 +210,7 @@ func (p *Prober) WaitFor(ctx context.Context, since time.Time, whom string) (Pro
 	}
 	t := time.NewTicker(p.Interval)
 	defer t.Stop()
-	for {
+	for range maxPolls {
 		ps := p.Probes()
 		for i := len(ps) - 1; i >= 0 && !ps[i].At.Before(since); i-- {
 			if ps[i].OK() && (whom == "" || ps[i].Whom == whom) {
@@ -228,6 +228,7 @@ func (p *Prober) WaitFor(ctx context.Context, since time.Time, whom string) (Pro
 		case <-t.C:
 		}
 	}
+	return Probe{}, fmt.Errorf("prober: no answer from %q: gave up after %d polls", whom, maxPolls)
 }
 
 // Window is one stretch of unavailability: from the first failed request
