@@ -46,10 +46,11 @@ missing() {
 }
 
 # host_daemon_pids NAME: pids of processes called NAME (or "NAME: ...", as
-# heartbeat renames its children) living in the host's network namespace and
-# our pid namespace. Test nodes run in their own network namespaces.
+# heartbeat renames its children) in our network namespace (the host's, when
+# run as meant). Test nodes run in their own network namespaces and are left
+# alone. An empty namespace link (unreadable) never matches.
 host_daemon_pids() {
-	hostnet=$(readlink /proc/1/ns/net 2>/dev/null || true)
+	hostnet=$(readlink /proc/$$/ns/net 2>/dev/null || true)
 	for d in /proc/[0-9]*; do
 		pid=${d#/proc/}
 		comm=$(cat "$d/comm" 2>/dev/null) || continue
@@ -58,7 +59,7 @@ host_daemon_pids() {
 		*) continue ;;
 		esac
 		net=$(readlink "$d/ns/net" 2>/dev/null) || continue
-		[ "$net" = "$hostnet" ] && echo "$pid"
+		[ -n "$net" ] && [ "$net" = "$hostnet" ] && echo "$pid"
 	done
 	return 0
 }
