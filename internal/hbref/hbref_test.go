@@ -322,3 +322,25 @@ func TestDaemonRestart(t *testing.T) {
 		t.Errorf("generations %v, want consecutive", gens)
 	}
 }
+
+// TestConfigError: heartbeat refuses deadtime <= 2 × keepalive with exit
+// status 6; StartDaemon reports it with heartbeat's own words.
+func TestConfigError(t *testing.T) {
+	Need(t)
+	lab := netlab.NewT(t, "hbconf")
+	h, err := lab.Host("node1", "10.231.0.1/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := HaCf{Keepalive: 2 * time.Second, Deadtime: 3 * time.Second, Ucast: []Ucast{{"eth0", "10.231.0.1"}}, Nodes: []string{"node1"}}
+	n, err := Start(lab, h, NodeConfig{Name: "node1", HaCf: c.String(), Authkeys: Authkeys("sha1", "x")})
+	if err == nil {
+		t.Fatal("heartbeat started with deadtime 3 s and keepalive 2 s")
+	}
+	if !strings.Contains(err.Error(), "exit status 6") {
+		t.Errorf("error %v, want exit status 6", err)
+	}
+	if n == nil || !strings.Contains(n.StartOutput, "Dead time [3000] is too small") {
+		t.Errorf("start output does not say why: %v", err)
+	}
+}
