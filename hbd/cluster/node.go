@@ -35,7 +35,8 @@ const (
 	MaxRexmitBatch = 50
 	// StartDeadtimeBonus is added to the dt a node announces during its
 	// first StartBonusFor (Heartbeat sends dt=deadtime+2000 ms for 5 s
-	// after start, then a status with the plain deadtime).
+	// after start, then a status with the plain deadtime). hbd sends it
+	// as Heartbeat does but never obeys it (see peerDeadtime).
 	StartDeadtimeBonus = 2 * time.Second
 	StartBonusFor      = 5 * time.Second
 	// ReqnodesRetry: reqnodes is sent again this often until repnodes comes.
@@ -333,10 +334,12 @@ func (n *Node) NextTick() time.Time {
 	return t
 }
 
-func (n *Node) peerDeadtime(p *peer) time.Duration {
-	if p.deadtime > n.deadtime {
-		return p.deadtime
-	}
+// peerDeadtime is the silence after which p is dead: our own deadtime.
+// The dt a peer announces is shown in status but not obeyed: a Heartbeat
+// peer announces deadtime+2 s right after its start, and obeying it is
+// what makes Heartbeat declare a freshly restarted peer dead late
+// (MEASURED.md, trap 3). All nodes are configured with the same deadtime.
+func (n *Node) peerDeadtime(*peer) time.Duration {
 	return n.deadtime
 }
 

@@ -83,7 +83,7 @@ type PeerStatus struct {
 	UUID       string    `json:"uuid,omitempty"`
 	Seq        uint64    `json:"seq"` // last in-order seq received
 	// Deadtime is the silence after which the peer is declared dead: our
-	// deadtime, or the longer one the peer announces (dt).
+	// own deadtime (a peer's announced dt is not obeyed: MEASURED.md trap 3).
 	Deadtime time.Duration `json:"deadtime"`
 	// Lost counts seqs that were missing when a later one arrived;
 	// Recovered how many of those arrived afterwards (late or resent).
