@@ -9,9 +9,13 @@ import (
 )
 
 // Limits of the decoder. A datagram longer than MaxDatagram is rejected
-// before any parsing; Heartbeat's own messages are a few hundred bytes.
+// before any parsing. Heartbeat v1's messages are a few hundred bytes (the
+// captures: 263 to 389) and it compresses anything above 2 KB when
+// compression is on; 16 KiB leaves room for many nodes and long fields
+// while keeping a flood of jumbo datagrams cheap to reject. (64 KiB would
+// make the limit unreachable over UDP/IPv4, whose payload stops at 65507.)
 const (
-	MaxDatagram = 64 << 10 // bytes of UDP payload
+	MaxDatagram = 16 << 10 // bytes of UDP payload
 	MaxFields   = 256      // fields per message, auth included
 	MaxNameLen  = 128      // bytes of a field name
 )
