@@ -28,12 +28,18 @@ func commands() []command {
 		{"run", "run the daemon in the foreground (also: hbd with no command)", runRun},
 		{"check", "validate a configuration directory and summarize the cluster it describes", runCheck},
 		{"status", "show nodes, links and packet counters of the running daemon", runStatus},
+		{"cl_status", "Heartbeat's cl_status queries (hbstatus, listnodes, nodestatus ...)", runClStatus},
 		{"help", "list the commands", runHelp},
 	}
 }
 
 func main() {
-	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+	args := os.Args[1:]
+	if name, ok := legacyName(os.Args[0]); ok {
+		// Installed as hb_standby, cl_status ...: behave as that command.
+		args = append([]string{name}, args...)
+	}
+	os.Exit(dispatch(args, os.Stdout, os.Stderr))
 }
 
 // dispatch runs the subcommand named by args[0]; 2 is a usage error.
