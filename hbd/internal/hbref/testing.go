@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hbdproject/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/internal/netlab"
 )
 
 // Need skips the test, with the reason, unless real Heartbeat nodes can run
 // here: what netlab.Skip needs, plus Debian's heartbeat package — which it
-// installs with scripts/test-deps.sh when it is missing and we are root.
+// installs with .ci/test-deps.sh when it is missing and we are root.
 func Need(t testing.TB) {
 	t.Helper()
 	netlab.Skip(t)
@@ -40,7 +40,7 @@ func Need(t testing.TB) {
 	t.Logf("hbref: installed test dependencies in %v: %s", time.Since(start).Round(time.Second), out)
 }
 
-// findScript finds scripts/test-deps.sh above the working directory (go
+// findScript finds .ci/test-deps.sh above the working directory (go
 // test runs in the package's directory).
 func findScript() (string, error) {
 	dir, err := os.Getwd()
@@ -48,7 +48,7 @@ func findScript() (string, error) {
 		return "", err
 	}
 	for range 20 {
-		p := filepath.Join(dir, "scripts", "test-deps.sh")
+		p := filepath.Join(dir, ".ci", "test-deps.sh")
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
@@ -61,5 +61,5 @@ func findScript() (string, error) {
 		}
 		dir = parent
 	}
-	return "", errors.New("scripts/test-deps.sh not found above the working directory")
+	return "", errors.New(".ci/test-deps.sh not found above the working directory")
 }

@@ -2,8 +2,8 @@
 # test-deps.sh — install what hbd's namespace, interop and benchmark tests need
 # (Debian, as root). Idempotent: does nothing when everything is present.
 #
-#   scripts/test-deps.sh        quiet on success; one line when it installed something
-#   scripts/test-deps.sh -v     say what it checks
+#   .ci/test-deps.sh        quiet on success; one line when it installed something
+#   .ci/test-deps.sh -v     say what it checks
 #
 # Installing never starts a system-wide heartbeat or keepalived: a temporary
 # policy-rc.d denies every service start, RUNLEVEL=1 is set for maintainer

@@ -39,7 +39,7 @@ func needPing(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat("/usr/bin/ping"); err != nil {
 		if _, err := os.Stat("/bin/ping"); err != nil {
-			t.Skip("ping not installed; run scripts/test-deps.sh as root")
+			t.Skip("ping not installed; run .ci/test-deps.sh as root")
 		}
 	}
 }
@@ -94,7 +94,7 @@ func TestCutBetween(t *testing.T) {
 	for _, m := range methods {
 		t.Run(m.name, func(t *testing.T) {
 			if !m.useRoute && !HasNft() {
-				t.Skip("nft not installed; run scripts/test-deps.sh as root")
+				t.Skip("nft not installed; run .ci/test-deps.sh as root")
 			}
 			lab := NewT(t, "cutbetween")
 			lab.useRoute = m.useRoute
@@ -127,7 +127,7 @@ func TestCutBetween(t *testing.T) {
 func TestLoss(t *testing.T) {
 	needPing(t)
 	if !HasNft() {
-		t.Skip("nft not installed; run scripts/test-deps.sh as root")
+		t.Skip("nft not installed; run .ci/test-deps.sh as root")
 	}
 	lab := NewT(t, "loss")
 	hs := hosts(t, lab, "a", "b")

@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hbdproject/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/internal/netlab"
 )
 
 // Paths of the Debian package.
@@ -41,7 +41,7 @@ const (
 
 // ErrNotInstalled is returned by Start when Debian's heartbeat package is
 // not installed.
-var ErrNotInstalled = errors.New("heartbeat 3.0.6 not installed (" + Daemon + " missing); run scripts/test-deps.sh as root")
+var ErrNotInstalled = errors.New("heartbeat 3.0.6 not installed (" + Daemon + " missing); run .ci/test-deps.sh as root")
 
 // Installed reports whether the heartbeat daemon and cl_status exist.
 func Installed() bool {

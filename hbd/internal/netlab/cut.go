@@ -125,7 +125,7 @@ func (l *Lab) Loss(h *Host, percent float64) error {
 		return fmt.Errorf("loss %v%%: want 0..100", percent)
 	}
 	if !HasNft() {
-		return errors.New("loss needs nftables (`nft`); run scripts/test-deps.sh as root")
+		return errors.New("loss needs nftables (`nft`); run .ci/test-deps.sh as root")
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -101,7 +101,7 @@ func unavailable() string {
 		return "needs root (network namespaces); run the test as root to include it"
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		return "`ip` (iproute2) not found; run scripts/test-deps.sh as root"
+		return "`ip` (iproute2) not found; run .ci/test-deps.sh as root"
 	}
 	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
 		return "kernel without network namespaces (/proc/self/ns/net missing)"
