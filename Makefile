@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 FUZZTIME    ?= 60s
 
-.PHONY: all build test lint fmt-check vet staticcheck unit demo fuzz bench clean
+.PHONY: all build test deps lint fmt-check vet staticcheck unit demo fuzz bench clean
 
 all: build
 
@@ -15,8 +15,14 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(HBD) ./hbd
 
-# test: everything CI checks. Fails on the first failing step.
-test: lint unit
+# test: everything CI checks. Fails on the first failing step. As root it
+# first installs what the namespace and interop tests need (iproute2,
+# nftables, Debian's heartbeat and keepalived); without root those tests
+# skip and say why.
+test: deps lint unit
+
+deps:
+	@.ci/test-deps.sh
 
 lint: fmt-check vet staticcheck
 
