@@ -1,0 +1,150 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Change is one difference between a running configuration and a new one,
+// worded for an operator ("keepalive 1s -> 500ms", "group web added").
+type Change struct {
+	// Area says what a reload must redo: "timing", "nodes", "media",
+	// "auth", "logging", "groups", "other".
+	Area string
+	Text string
+}
+
+func (c Change) String() string { return c.Text }
+
+// Diff lists what changes from old to new, in a stable order. Secrets are
+// never printed: a changed key says only which index changed.
+func Diff(old, new *Config) []Change {
+	var out []Change
+	add := func(area, format string, args ...any) {
+		out = append(out, Change{Area: area, Text: fmt.Sprintf(format, args...)})
+	}
+	if old.ThisNode != new.ThisNode {
+		add("nodes", "this node %s -> %s", old.ThisNode, new.ThisNode)
+	}
+	if !slices.Equal(old.Nodes, new.Nodes) {
+		add("nodes", "nodes %s -> %s", strings.Join(old.Nodes, " "), strings.Join(new.Nodes, " "))
+	}
+	durs := []struct {
+		name     string
+		old, new fmt.Stringer
+	}{
+		{"keepalive", old.Keepalive, new.Keepalive},
+		{"warntime", old.Warntime, new.Warntime},
+		{"deadtime", old.Deadtime, new.Deadtime},
+		{"initdead", old.Initdead, new.Initdead},
+		{"resource_timeout", old.ResourceTimeout, new.ResourceTimeout},
+	}
+	for _, d := range durs {
+		if d.old.String() != d.new.String() {
+			add("timing", "%s %s -> %s", d.name, d.old, d.new)
+		}
+	}
+	if old.AutoFailback != new.AutoFailback {
+		add("timing", "auto_failback %s -> %s", old.AutoFailback, new.AutoFailback)
+	}
+	if old.UDPPort != new.UDPPort {
+		add("media", "udpport %d -> %d", old.UDPPort, new.UDPPort)
+	}
+	om, nm := mediaSet(old.Media), mediaSet(new.Media)
+	for _, m := range om {
+		if !slices.Contains(nm, m) {
+			add("media", "medium removed: %s", m)
+		}
+	}
+	for _, m := range nm {
+		if !slices.Contains(om, m) {
+			add("media", "medium added: %s", m)
+		}
+	}
+	if old.Auth.Active != new.Auth.Active {
+		add("auth", "signing key %d -> %d", old.Auth.Active, new.Auth.Active)
+	}
+	for _, k := range new.Auth.Keys {
+		o, ok := findKey(old.Auth.Keys, k.Index)
+		switch {
+		case !ok:
+			add("auth", "key %d added (%s)", k.Index, k.Method)
+		case o.Method != k.Method || o.Secret != k.Secret:
+			add("auth", "key %d changed (%s -> %s)", k.Index, o.Method, k.Method)
+		}
+	}
+	for _, k := range old.Auth.Keys {
+		if _, ok := findKey(new.Auth.Keys, k.Index); !ok {
+			add("auth", "key %d removed", k.Index)
+		}
+	}
+	logs := []struct{ name, old, new string }{
+		{"logfile", old.Logfile, new.Logfile},
+		{"debugfile", old.Debugfile, new.Debugfile},
+		{"logfacility", old.LogFacility, new.LogFacility},
+	}
+	for _, l := range logs {
+		if l.old != l.new {
+			add("logging", "%s %q -> %q", l.name, l.old, l.new)
+		}
+	}
+	if old.Debug != new.Debug {
+		add("logging", "debug %d -> %d", old.Debug, new.Debug)
+	}
+	for _, g := range old.Groups {
+		ng, ok := new.Group(g.Key())
+		switch {
+		case !ok:
+			add("groups", "group %s removed (was preferred on %s)", g.Key(), g.Preferred)
+		case !sameGroup(g, ng):
+			add("groups", "group %s changed: %s -> %s", g.Key(), describeGroup(g), describeGroup(ng))
+		}
+	}
+	for _, g := range new.Groups {
+		if _, ok := old.Group(g.Key()); !ok {
+			add("groups", "group %s added (preferred on %s)", g.Key(), g.Preferred)
+		}
+	}
+	return out
+}
+
+func mediaSet(ms []Medium) []string {
+	out := make([]string, 0, len(ms))
+	for _, m := range ms {
+		s := fmt.Sprintf("%s %s", m.Kind, m.Iface)
+		if m.Addr.IsValid() {
+			s += " " + m.Addr.String()
+		}
+		if m.Local.IsValid() {
+			s += " from " + m.Local.String()
+		}
+		s += fmt.Sprintf(" port %d", m.Port)
+		if m.Kind == Mcast || m.Kind == Mcast6 {
+			s += fmt.Sprintf(" ttl %d loop %t", m.TTL, m.Loop)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func findKey(keys []Key, idx int) (Key, bool) {
+	for _, k := range keys {
+		if k.Index == idx {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+func sameGroup(a, b Group) bool {
+	return a.Preferred == b.Preferred && describeGroup(a) == describeGroup(b)
+}
+
+func describeGroup(g Group) string {
+	parts := []string{g.Preferred}
+	for _, r := range g.Resources {
+		parts = append(parts, r.Spec)
+	}
+	return strings.Join(parts, " ")
+}
