@@ -111,6 +111,8 @@ type Node struct {
 	dropped [numDropReasons]uint64
 	unknown map[string]time.Time // unknown node → last logged
 
+	res resources // resource groups (resources.go)
+
 	out []Action
 }
 
@@ -175,6 +177,7 @@ func New(o Options) *Node {
 		n.peers = append(n.peers, p)
 	}
 	n.nodeList = nl.String()
+	n.initResources()
 	return n
 }
 
@@ -204,6 +207,10 @@ func (n *Node) Step(ev Event) []Action {
 		now = e.Now
 	case Stop:
 		now = e.Now
+	case OpDone:
+		now = e.Now
+	case Command:
+		now = e.Now
 	default:
 		return nil
 	}
@@ -227,10 +234,16 @@ func (n *Node) Step(ev Event) []Action {
 			n.receive(e)
 		}
 	case Stop:
-		n.stop()
-		return n.flush()
+		n.beginStop()
+	case OpDone:
+		n.opDone(e)
+	case Command:
+		n.command(e)
 	}
-	n.advance(stalled)
+	if !n.stopped {
+		n.advance(stalled)
+		n.reconcile()
+	}
 	return n.flush()
 }
 
@@ -254,6 +267,7 @@ func (n *Node) boot() {
 	n.state = StateUp
 	n.sendStatus()
 	n.logf(LevelInfo, "Local status now set to: '%s'", StateUp)
+	n.probeGroups()
 }
 
 func (n *Node) stop() {
@@ -331,6 +345,9 @@ func (n *Node) NextTick() time.Time {
 	if n.commUp && !n.gotRepnodes {
 		min(n.reqnodesAt)
 	}
+	if d := n.resourceDeadline(); !d.IsZero() {
+		min(d)
+	}
 	return t
 }
 
@@ -375,6 +392,7 @@ func (n *Node) checkTimeouts() {
 // graceful shutdown). Issue 4 hooks the takeover of its groups here.
 func (n *Node) markDead(p *peer) {
 	n.logf(LevelWarn, "node %s: is dead", p.name)
+	n.peerGone(p)
 	p.state = StateDead
 	p.heard = false
 	if p.lastSeq > p.deadSeq {
@@ -387,7 +405,7 @@ func (n *Node) markDead(p *peer) {
 }
 
 func (n *Node) checkCommUp() {
-	if n.commUp || n.state != StateUp {
+	if n.commUp || n.state != StateUp || !n.bootReleased() {
 		return
 	}
 	for _, p := range n.peers {
@@ -437,6 +455,7 @@ func (n *Node) commNowUp() {
 	m := &wire.Message{}
 	m.Set("t", "starting")
 	n.sendMessage(m)
+	n.joinedCluster()
 }
 
 // --- sending ---

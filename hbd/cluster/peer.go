@@ -39,6 +39,8 @@ type peer struct {
 
 	links []*link
 
+	rsc peerRsc // what it announced about resource groups (resources.go)
+
 	lost, recovered, late uint64
 	worst                 time.Duration
 	dropped               [numDropReasons]uint64
@@ -205,6 +207,7 @@ func (n *Node) receive(ev Receive) {
 		p.acked = 0
 		p.lastStatus = time.Time{}
 		p.deadtime = 0
+		p.rsc = peerRsc{}
 	}
 	if p.state == StateDead && !restart && gen == p.deadGen && seq <= p.deadSeq {
 		n.drop(p, DropReplay, LevelWarn, "should_drop_message: old packet from dead node "+src+" (seq "+strconv.FormatUint(seq, 10)+")")
@@ -454,9 +457,16 @@ func (n *Node) dispatch(p *peer, typ string, seq uint64, at time.Time, m *wire.M
 		n.onStatus(p, seq, at, m)
 	case "shutdone":
 		n.logf(LevelInfo, "Received shutdown notice from '%s'.", p.name)
+		n.peerShutdown(p)
 		if p.state != StateDead {
 			n.markDead(p)
 		}
+	case "resource":
+		n.onResource(p, seq, m)
+	case "ask_resources":
+		n.onAskResources(p, m)
+	case "hb_takeover":
+		n.onHBTakeover(p, m)
 	case "reqnodes":
 		r := &wire.Message{}
 		r.Set("dest", p.name)

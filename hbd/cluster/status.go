@@ -72,6 +72,13 @@ type Status struct {
 	// those from unknown nodes, which have no PeerStatus).
 	Dropped map[string]uint64 `json:"dropped,omitempty"`
 	Peers   []PeerStatus      `json:"peers"`
+	// Groups are the haresources groups, in file order.
+	Groups []GroupStatus `json:"groups,omitempty"`
+	// Standby is the class of groups this node stands by for (none,
+	// local, foreign, all), relative to this node.
+	Standby string `json:"standby"`
+	// Stopping: a graceful stop is releasing the groups.
+	Stopping bool `json:"stopping,omitempty"`
 }
 
 // PeerStatus is what this node knows about one other node.
@@ -132,6 +139,9 @@ func (n *Node) Status() Status {
 		UUID:       formatUUID(n.uuid),
 		Seq:        n.seq,
 		Dropped:    dropMap(&n.dropped),
+		Groups:     n.groupStatus(),
+		Standby:    n.standbyState(),
+		Stopping:   n.res.stopping,
 	}
 	for _, p := range n.peers {
 		ps := PeerStatus{

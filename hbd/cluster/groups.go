@@ -1,0 +1,174 @@
+package cluster
+
+import (
+	"time"
+)
+
+// Op is a resource group operation the daemon runs through harc.
+type Op int
+
+// Group operations.
+const (
+	// OpStart runs the group's scripts with start, left to right (harc
+	// rolls a failed start back, right to left).
+	OpStart Op = iota
+	// OpStop runs the group's scripts with stop, right to left.
+	OpStop
+	// OpProbe runs the group's scripts with status (at boot, before this
+	// node joins the cluster).
+	OpProbe
+)
+
+func (o Op) String() string {
+	switch o {
+	case OpStart:
+		return "start"
+	case OpStop:
+		return "stop"
+	case OpProbe:
+		return "probe"
+	}
+	return "op?"
+}
+
+// Result is how a group operation ended.
+type Result int
+
+// Results of a group operation.
+const (
+	// ResultOK: start or stop succeeded.
+	ResultOK Result = iota
+	// ResultFailed: a start failed and was rolled back (the group is not
+	// running), or a probe could not tell.
+	ResultFailed
+	// ResultStopFailed: a stop (or the rollback of a failed start) failed:
+	// the group may still run. Nobody else may start it.
+	ResultStopFailed
+	// ResultRunning and ResultStopped answer OpProbe.
+	ResultRunning
+	ResultStopped
+)
+
+func (r Result) String() string {
+	switch r {
+	case ResultOK:
+		return "ok"
+	case ResultFailed:
+		return "failed"
+	case ResultStopFailed:
+		return "stop-failed"
+	case ResultRunning:
+		return "running"
+	case ResultStopped:
+		return "stopped"
+	}
+	return "result?"
+}
+
+// OpDone is the end of a group operation the core asked for (StartGroup,
+// StopGroup, ProbeGroup). Group is config.Group.Key(). It may come any
+// time later; heartbeats go on meanwhile.
+type OpDone struct {
+	Now    time.Time
+	Group  string
+	Op     Op
+	Result Result
+	Detail string // the error, for the log and `hbd status`
+}
+
+// CommandKind is an operator command.
+type CommandKind int
+
+// Operator commands.
+const (
+	// CmdStandby is hb_standby: give the groups in Which to the other
+	// nodes.
+	CmdStandby CommandKind = iota
+	// CmdTakeover is hb_takeover: ask the other nodes to give the groups
+	// in Which to this node.
+	CmdTakeover
+	// CmdCleanup forgets that group Which ("" or "all": every group)
+	// failed to start here, and retries the stop of a stop-failed group.
+	CmdCleanup
+)
+
+func (k CommandKind) String() string {
+	switch k {
+	case CmdStandby:
+		return "standby"
+	case CmdTakeover:
+		return "takeover"
+	case CmdCleanup:
+		return "cleanup"
+	}
+	return "command?"
+}
+
+// Command is an operator command from the control socket. For standby
+// and takeover, Which is all, foreign (or failback), or local, relative
+// to this node ("" means all).
+type Command struct {
+	Now  time.Time
+	Kind CommandKind
+	Which string
+}
+
+func (OpDone) isEvent()  {}
+func (Command) isEvent() {}
+
+// StartGroup asks the daemon to run harc start for the group (in the
+// background) and feed back an OpDone.
+type StartGroup struct{ Group string }
+
+// StopGroup asks the daemon to run harc stop for the group.
+type StopGroup struct{ Group string }
+
+// ProbeGroup asks the daemon to run harc status for the group.
+type ProbeGroup struct{ Group string }
+
+// Reannounce asks the daemon to announce the group's addresses again
+// (gratuitous ARP / unsolicited NA, EIP re-assert) without stopping it:
+// this node keeps a group another node held too (a healed partition).
+// Until the daemon has a dedicated hook, re-running harc start of the
+// group's idempotent address agents is an acceptable way to do it; no
+// OpDone is expected.
+type Reannounce struct{ Group string }
+
+// Exit says the graceful stop is complete: every group is released and
+// shutdone was sent. The daemon exits 0.
+type Exit struct{}
+
+func (StartGroup) isAction() {}
+func (StopGroup) isAction()  {}
+func (ProbeGroup) isAction() {}
+func (Reannounce) isAction() {}
+func (Exit) isAction()       {}
+
+// Group states, as this node sees its own copy of a group.
+const (
+	GroupStopped    = "stopped"
+	GroupProbing    = "probing"
+	GroupStarting   = "starting"
+	GroupRunning    = "running"
+	GroupStopping   = "stopping"
+	GroupFailed     = "failed"
+	GroupStopFailed = "stop-failed"
+)
+
+// GroupStatus is one resource group in `hbd status`.
+type GroupStatus struct {
+	Key       string `json:"key"`
+	Preferred string `json:"preferred"`
+	// Holder is the node holding the group (this node, or the peer that
+	// last announced it), "" when nobody does.
+	Holder string `json:"holder"`
+	// State is this node's state of the group when it holds it or it
+	// failed here; "running" when a peer holds it; "stopped" otherwise.
+	State     string    `json:"state"`
+	Since     time.Time `json:"since"`
+	LastError string    `json:"last_error,omitempty"`
+	// Standby: this node stands by for the group (hb_standby).
+	Standby bool `json:"standby,omitempty"`
+	// Desired is the node the placement rule chooses now ("" = nobody).
+	Desired string `json:"desired"`
+}

@@ -1,0 +1,1039 @@
+package cluster
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// Resource-group classes as Heartbeat's rsc_hold names them, relative to
+// the node that sends (or runs) them.
+const (
+	HoldNone    = "none"
+	HoldLocal   = "local"
+	HoldForeign = "foreign"
+	HoldAll     = "all"
+)
+
+// group is this node's view of one haresources group.
+type group struct {
+	key, pref string
+	state     string
+	since     time.Time
+	lastErr   string
+	// failed: a start failed here; this node is not eligible for the
+	// group until `hbd cleanup`.
+	failed bool
+	// standby: an operator gave the group away (hb_standby, or the peer's
+	// hb_takeover); this node does not claim it by preference.
+	standby bool
+	// bootRelease: found running at boot, being stopped before joining.
+	bootRelease bool
+	// conflict: a peer held the group too and this node keeps it; it is
+	// announced again when the peer has released it.
+	conflict bool
+	// yielding: this node releases it because a peer keeps it (heal).
+	yielding bool
+	loggedWait bool
+}
+
+func (g *group) holds() bool {
+	switch g.state {
+	case GroupStarting, GroupRunning, GroupStopping, GroupStopFailed:
+		return true
+	}
+	return false
+}
+
+// peerRsc is what a peer announced in its latest resource message.
+type peerRsc struct {
+	announced bool   // a resource message of its current run arrived
+	seq       uint64 // seq of the message applied (older ones are ignored)
+	hbd       bool   // it sends hbd_ fields (an hbd node)
+	held      map[string]bool
+	standby   map[string]bool
+	failed    map[string]bool
+	want      map[string]string
+	stopping  bool // announced a graceful shutdown
+	sentTo    bool // we announced our groups since it was (re)heard
+}
+
+// handoff is a release of groups to the other nodes with Heartbeat's
+// ask_resources handshake (standby, failback).
+type handoff struct {
+	which     string
+	groups    map[string]bool
+	releasing bool // info=other arrived; stops issued
+	deadline  time.Time
+}
+
+// acquisition is a standby acquisition: a peer released groups to us
+// (ask_resources info=done) and we start those the rule gives us.
+type acquisition struct {
+	from, which string
+	groups      map[string]bool
+	issued      bool
+}
+
+type resources struct {
+	groups      []*group
+	stopping    bool
+	giveUpLog   bool
+	stuckLog    bool
+	joined      bool
+	initialDone bool
+	lastSig     string
+	txn         *handoff
+	pendingWhy  string // which of a standby command, for the next handoff
+	awaitDone   string // we released [which] and wait for the peer's done
+	standbyFrom map[string]string
+	acqs        []*acquisition
+	takeovers   map[string]map[string]bool // dead/stopped peer → its groups
+}
+
+func (n *Node) initResources() {
+	r := &n.res
+	r.standbyFrom = make(map[string]string)
+	r.takeovers = make(map[string]map[string]bool)
+	for _, cg := range n.cfg.Groups {
+		key := cg.Key()
+		if key == "" || n.groupByKey(key) != nil {
+			continue
+		}
+		r.groups = append(r.groups, &group{key: key, pref: cg.Preferred, state: GroupStopped, since: n.now})
+	}
+}
+
+func (n *Node) groupByKey(key string) *group {
+	for _, g := range n.res.groups {
+		if g.key == key {
+			return g
+		}
+	}
+	return nil
+}
+
+func (n *Node) setState(g *group, st string) {
+	g.state = st
+	g.since = n.now
+}
+
+// --- boot: probe, release before join ---
+
+func (n *Node) probeGroups() {
+	for _, g := range n.res.groups {
+		n.setState(g, GroupProbing)
+		n.out = append(n.out, ProbeGroup{Group: g.key})
+	}
+}
+
+// bootReleased is true when every group was probed and every group found
+// running was stopped: only then does the node join the cluster.
+func (n *Node) bootReleased() bool {
+	for _, g := range n.res.groups {
+		if g.state == GroupProbing || g.bootRelease && g.state == GroupStopping {
+			return false
+		}
+	}
+	return true
+}
+
+func (n *Node) joinedCluster() {
+	if len(n.res.groups) == 0 {
+		return
+	}
+	n.res.joined = true
+	n.announce("")
+}
+
+// --- events ---
+
+func (n *Node) opDone(e OpDone) {
+	g := n.groupByKey(e.Group)
+	if g == nil {
+		n.logf(LevelWarn, "Result of %s for unknown resource group %s ignored", e.Op, e.Group)
+		return
+	}
+	detail := e.Detail
+	if detail == "" {
+		detail = e.Result.String()
+	}
+	switch e.Op {
+	case OpProbe:
+		if g.state != GroupProbing {
+			return
+		}
+		switch e.Result {
+		case ResultStopped:
+			n.setState(g, GroupStopped)
+		case ResultRunning:
+			n.logf(LevelWarn, "Resource group %s is running, but this node did not start it (its daemon was restarted?): releasing it before joining the cluster", g.key)
+			g.bootRelease = true
+			n.stopGroup(g)
+		default:
+			n.logf(LevelError, "Status of resource group %s unknown (%s): stopping it before joining the cluster", g.key, detail)
+			g.bootRelease = true
+			n.stopGroup(g)
+		}
+	case OpStart:
+		if g.state != GroupStarting {
+			return
+		}
+		switch e.Result {
+		case ResultOK:
+			n.setState(g, GroupRunning)
+			g.standby = false
+			g.lastErr = ""
+		case ResultStopFailed:
+			g.lastErr = detail
+			n.setState(g, GroupStopFailed)
+			n.logf(LevelCrit, "Resource group %s failed to start and its rollback failed (%s): it may still run here; no node will start it until an operator runs hbd cleanup", g.key, detail)
+		default:
+			g.lastErr = detail
+			g.failed = true
+			n.setState(g, GroupFailed)
+			n.logf(LevelError, "Resource group %s failed to start here (%s): not retried on this node; another node may take it", g.key, detail)
+		}
+	case OpStop:
+		if g.state != GroupStopping {
+			return
+		}
+		if e.Result == ResultOK {
+			n.setState(g, GroupStopped)
+			if g.bootRelease {
+				n.logf(LevelInfo, "Resource group %s released before joining", g.key)
+			}
+		} else {
+			g.lastErr = detail
+			n.setState(g, GroupStopFailed)
+			n.logf(LevelCrit, "Resource group %s failed to stop (%s): it may still run here; no node will start it until an operator runs hbd cleanup", g.key, detail)
+		}
+		g.bootRelease = false
+		g.yielding = false
+	}
+}
+
+func (n *Node) startGroup(g *group) {
+	g.loggedWait = false
+	n.setState(g, GroupStarting)
+	n.out = append(n.out, StartGroup{Group: g.key})
+}
+
+func (n *Node) stopGroup(g *group) {
+	n.setState(g, GroupStopping)
+	n.out = append(n.out, StopGroup{Group: g.key})
+}
+
+// normWhich maps hb_standby's argument to rsc_hold's words.
+func normWhich(w string) (string, bool) {
+	switch strings.ToLower(strings.TrimSpace(w)) {
+	case "", HoldAll:
+		return HoldAll, true
+	case HoldForeign, "failback":
+		return HoldForeign, true
+	case HoldLocal:
+		return HoldLocal, true
+	}
+	return "", false
+}
+
+// inClass says whether g is in class which relative to node.
+func inClass(g *group, which, node string) bool {
+	switch which {
+	case HoldAll:
+		return true
+	case HoldLocal:
+		return g.pref == node
+	case HoldForeign:
+		return g.pref != node
+	}
+	return false
+}
+
+func (n *Node) command(c Command) {
+	switch c.Kind {
+	case CmdStandby, CmdTakeover:
+		which, ok := normWhich(c.Which)
+		if !ok {
+			n.logf(LevelError, "%s: unknown resource class [%s] (all, foreign, failback or local)", c.Kind, c.Which)
+			return
+		}
+		if len(n.res.groups) == 0 {
+			return
+		}
+		if !n.res.joined || n.res.stopping || n.livePeers() == 0 {
+			n.logf(LevelWarn, "%s [%s] ignored: no other active node, or this node has not joined", c.Kind, which)
+			return
+		}
+		if c.Kind == CmdStandby {
+			n.logf(LevelInfo, "Going standby [%s].", which)
+			n.goStandby(which, n.name)
+			return
+		}
+		n.logf(LevelInfo, "Taking over [%s] resources from the other nodes (hb_takeover).", which)
+		for _, g := range n.res.groups {
+			if inClass(g, which, n.name) {
+				g.standby = false
+			}
+		}
+		m := &wire.Message{}
+		m.Set("t", "hb_takeover")
+		m.Set("rsc_hold", which)
+		n.sendMessage(m)
+	case CmdCleanup:
+		for _, g := range n.res.groups {
+			if c.Which != "" && c.Which != HoldAll && c.Which != g.key {
+				continue
+			}
+			switch {
+			case g.state == GroupStopFailed:
+				n.logf(LevelInfo, "cleanup: stopping resource group %s again", g.key)
+				n.stopGroup(g)
+			case g.failed:
+				n.logf(LevelInfo, "cleanup: resource group %s may start here again", g.key)
+				g.failed = false
+				if g.state == GroupFailed {
+					n.setState(g, GroupStopped)
+				}
+			}
+		}
+	}
+}
+
+// goStandby marks the groups in class which (relative to node rel) as
+// given away by this node; reconcile hands over those it holds.
+func (n *Node) goStandby(which, rel string) {
+	for _, g := range n.res.groups {
+		if inClass(g, which, rel) {
+			g.standby = true
+		}
+	}
+	n.res.pendingWhy = which
+	if rel != n.name {
+		n.res.pendingWhy = ""
+	}
+}
+
+// --- messages from peers ---
+
+func splitSet(s string) map[string]bool {
+	m := make(map[string]bool)
+	for _, k := range strings.Split(s, "|") {
+		if k != "" {
+			m[k] = true
+		}
+	}
+	return m
+}
+
+func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
+	if len(n.res.groups) == 0 {
+		return
+	}
+	r := &p.rsc
+	if r.announced && seq < r.seq {
+		return // overtaken by a newer announcement
+	}
+	r.announced = true
+	r.seq = seq
+	info := m.Value("info")
+	if held, ok := m.Get("hbd_held"); ok {
+		r.hbd = true
+		r.held = splitSet(held)
+		r.standby = splitSet(m.Value("hbd_standby"))
+		r.failed = splitSet(m.Value("hbd_failed"))
+		r.want = make(map[string]string)
+		for _, kv := range strings.Split(m.Value("hbd_want"), "|") {
+			if i := strings.LastIndexByte(kv, '>'); i > 0 {
+				r.want[kv[:i]] = kv[i+1:]
+			}
+		}
+	} else {
+		hold := m.Value("rsc_hold")
+		held := make(map[string]bool)
+		if info == "mach_down" {
+			for k := range r.held {
+				held[k] = true
+			}
+		}
+		for _, g := range n.res.groups {
+			if hold != HoldNone && inClass(g, hold, p.name) {
+				held[g.key] = true
+			}
+		}
+		r.held = held
+	}
+	if info == "shutdown" && !r.stopping {
+		r.stopping = true
+		n.peerLeaving(p)
+	}
+}
+
+// peerShutdown: a shutdone arrived (the graceful stop is complete).
+func (n *Node) peerShutdown(p *peer) {
+	if !p.rsc.stopping {
+		p.rsc.stopping = true
+		n.peerLeaving(p)
+	}
+}
+
+// peerLeaving records the groups of a peer that stops or died, for the
+// "mach_down takeover complete" line once they are taken over.
+func (n *Node) peerLeaving(p *peer) {
+	if len(n.res.groups) == 0 {
+		return
+	}
+	set := make(map[string]bool)
+	for _, g := range n.res.groups {
+		if g.pref == p.name || p.rsc.held[g.key] {
+			set[g.key] = true
+		}
+	}
+	if len(set) == 0 {
+		return
+	}
+	if _, ok := n.res.takeovers[p.name]; !ok {
+		n.logf(LevelInfo, "Resources being acquired from %s.", p.name)
+	}
+	n.res.takeovers[p.name] = set
+}
+
+// peerGone: the peer was declared dead; it holds nothing any more.
+func (n *Node) peerGone(p *peer) {
+	if len(n.res.groups) == 0 {
+		return
+	}
+	if !p.rsc.stopping {
+		n.peerLeaving(p)
+	} else {
+		n.logf(LevelInfo, "Dead node %s gave up resources.", p.name)
+	}
+	p.rsc = peerRsc{}
+	delete(n.res.standbyFrom, p.name)
+}
+
+func (n *Node) onAskResources(p *peer, m *wire.Message) {
+	if len(n.res.groups) == 0 {
+		return
+	}
+	which, ok := normWhich(m.Value("rsc_hold"))
+	if !ok {
+		return
+	}
+	switch m.Value("info") {
+	case "me":
+		n.logf(LevelInfo, "%s wants to go standby [%s]", p.name, which)
+		if !n.res.joined || n.res.stopping {
+			return
+		}
+		// The peer gives these groups to us: we stand by for none of them.
+		for _, g := range n.res.groups {
+			if inClass(g, which, p.name) {
+				g.standby = false
+			}
+		}
+		n.res.standbyFrom[p.name] = which
+		r := &wire.Message{}
+		r.Set("t", "ask_resources")
+		r.Set("rsc_hold", which)
+		r.Set("info", "other")
+		n.sendMessage(r)
+	case "other":
+		t := n.res.txn
+		if t == nil || t.releasing {
+			return
+		}
+		n.logf(LevelInfo, "standby: %s can take our %s resources", p.name, t.which)
+		n.logf(LevelInfo, "give up %s HA resources (standby).", t.which)
+		t.releasing = true
+		for _, g := range n.res.groups {
+			if t.groups[g.key] && g.state == GroupRunning && n.desired(g) != n.name {
+				n.stopGroup(g)
+			}
+		}
+	case "done":
+		if w, ok := n.res.standbyFrom[p.name]; ok {
+			delete(n.res.standbyFrom, p.name)
+			n.logf(LevelInfo, "standby: acquire [%s] resources from %s", w, p.name)
+			a := &acquisition{from: p.name, which: w, groups: make(map[string]bool)}
+			for _, g := range n.res.groups {
+				if inClass(g, w, p.name) {
+					a.groups[g.key] = true
+				}
+			}
+			n.res.acqs = append(n.res.acqs, a)
+		} else if n.res.awaitDone != "" {
+			n.logf(LevelInfo, "Other node completed standby takeover of %s resources.", n.res.awaitDone)
+			n.res.awaitDone = ""
+		}
+	}
+}
+
+// onHBTakeover: the peer asks for the groups in class which (relative to
+// it); as Heartbeat's rc.d/hb_takeover, this node goes standby for them.
+func (n *Node) onHBTakeover(p *peer, m *wire.Message) {
+	if len(n.res.groups) == 0 || !n.res.joined || n.res.stopping {
+		return
+	}
+	which, ok := normWhich(m.Value("rsc_hold"))
+	if !ok {
+		return
+	}
+	n.logf(LevelInfo, "%s asks for [%s] resources (hb_takeover): going standby for them", p.name, which)
+	n.goStandby(which, p.name)
+}
+
+// --- the placement rule ---
+
+func (n *Node) live(p *peer) bool { return p.heard && p.state != StateDead }
+
+func (n *Node) livePeers() int {
+	c := 0
+	for _, p := range n.peers {
+		if n.live(p) {
+			c++
+		}
+	}
+	return c
+}
+
+// eligible: the node may hold g (active, joined, announced, not
+// stopping, g did not fail there).
+func (n *Node) eligible(node string, g *group) bool {
+	if node == n.name {
+		return n.res.joined && n.state == StateActive && !n.res.stopping && !g.failed
+	}
+	p := n.peerByName(node)
+	if p == nil || !n.live(p) || p.state != StateActive {
+		return false
+	}
+	r := &p.rsc
+	return r.announced && !r.stopping && !r.failed[g.key]
+}
+
+func (n *Node) willing(node string, g *group) bool {
+	if !n.eligible(node, g) {
+		return false
+	}
+	if node == n.name {
+		return !g.standby
+	}
+	return !n.peerByName(node).rsc.standby[g.key]
+}
+
+// holders lists the nodes holding g as this node knows it (itself, and
+// live peers whose latest announcement lists it), in ha.cf order from
+// the preferred node on.
+func (n *Node) holders(g *group) []string {
+	var hs []string
+	for _, name := range n.fromPreferred(g) {
+		if name == n.name {
+			if g.holds() {
+				hs = append(hs, name)
+			}
+			continue
+		}
+		if p := n.peerByName(name); p != nil && n.live(p) && p.rsc.held[g.key] {
+			hs = append(hs, name)
+		}
+	}
+	return hs
+}
+
+// fromPreferred is ha.cf's node order starting at g's preferred node,
+// wrapping.
+func (n *Node) fromPreferred(g *group) []string {
+	nodes := n.cfg.Nodes
+	start := 0
+	for i, name := range nodes {
+		if name == g.pref {
+			start = i
+		}
+	}
+	out := make([]string, 0, len(nodes))
+	for i := range nodes {
+		out = append(out, nodes[(start+i)%len(nodes)])
+	}
+	return out
+}
+
+// desired is the placement rule (doc.go, "Who holds a group"):
+//  1. auto_failback on/legacy: the preferred node, if willing;
+//  2. the current holder, if willing (groups do not move needlessly);
+//  3. the first willing node from the preferred one on, in ha.cf order;
+//  4. the first eligible node so (a node standing by still takes a group
+//     nobody else can hold);
+//  5. nobody.
+func (n *Node) desired(g *group) string {
+	order := n.fromPreferred(g)
+	if n.cfg.AutoFailback != config.FailbackOff && n.willing(g.pref, g) {
+		return g.pref
+	}
+	if hs := n.holders(g); len(hs) > 0 && n.willing(hs[0], g) {
+		return hs[0]
+	}
+	for _, name := range order {
+		if n.willing(name, g) {
+			return name
+		}
+	}
+	for _, name := range order {
+		if n.eligible(name, g) {
+			return name
+		}
+	}
+	return ""
+}
+
+// canStart: no live peer holds g or has not told us what it holds, and
+// every live hbd peer's rule gives g to this node too.
+func (n *Node) canStart(g *group) bool {
+	for _, p := range n.peers {
+		if !n.live(p) {
+			continue
+		}
+		r := &p.rsc
+		if !r.announced || r.held[g.key] {
+			return false
+		}
+		if r.hbd && r.want[g.key] != n.name {
+			return false
+		}
+	}
+	return true
+}
+
+// --- reconcile: compare what is with what the rule wants, act ---
+
+func (n *Node) reconcile() {
+	r := &n.res
+	if len(r.groups) == 0 {
+		return
+	}
+	if r.stopping {
+		n.reconcileStop()
+		return
+	}
+	if !r.joined || n.state != StateActive {
+		return
+	}
+	var handOver []*group
+	for _, g := range r.groups {
+		switch g.state {
+		case GroupRunning:
+			if n.resolveConflict(g) {
+				continue
+			}
+			if d := n.desired(g); d != n.name && d != "" {
+				if r.txn == nil {
+					handOver = append(handOver, g)
+				}
+			}
+		case GroupStopped, GroupFailed:
+			if g.conflict {
+				g.conflict = false
+			}
+			if n.desired(g) != n.name {
+				continue
+			}
+			if !n.canStart(g) {
+				continue
+			}
+			if g.failed {
+				continue
+			}
+			for peer, set := range r.takeovers {
+				if set[g.key] {
+					n.logf(LevelInfo, "Taking over resource group %s (from %s)", g.key, peer)
+				}
+			}
+			n.startGroup(g)
+		}
+	}
+	if len(handOver) > 0 && n.livePeers() > 0 {
+		n.beginHandoff(handOver)
+	}
+	n.progressHandoff()
+	n.progressAcquisitions()
+	n.progressTakeovers()
+	if !r.initialDone && !n.anyStarting() && n.allAnnounced() {
+		r.initialDone = true
+		n.logf(LevelInfo, "Local Resource acquisition completed.")
+	}
+	if r.txn != nil && r.txn.releasing {
+		return // the release ends with its own announcement
+	}
+	if sig := n.rscSignature(); sig != r.lastSig || !n.announcedToAll() {
+		n.announce("")
+	}
+}
+
+func (n *Node) anyStarting() bool {
+	for _, g := range n.res.groups {
+		if g.state == GroupStarting {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *Node) allAnnounced() bool {
+	for _, p := range n.peers {
+		if n.live(p) && !p.rsc.announced {
+			return false
+		}
+	}
+	return true
+}
+
+func (n *Node) announcedToAll() bool {
+	for _, p := range n.peers {
+		if n.live(p) && !p.rsc.sentTo {
+			return false
+		}
+	}
+	return true
+}
+
+// resolveConflict handles a group this node runs that a live peer also
+// announces (a healed partition): the keeper is the first holder from the
+// preferred node on; the other releases at once.
+func (n *Node) resolveConflict(g *group) bool {
+	hs := n.holders(g)
+	if len(hs) < 2 {
+		if g.conflict {
+			g.conflict = false
+			n.logf(LevelInfo, "Resource group %s is held here only again: announcing it again", g.key)
+			n.out = append(n.out, Reannounce{Group: g.key})
+		}
+		return false
+	}
+	keeper := hs[0]
+	if keeper == n.name {
+		if !g.conflict {
+			g.conflict = true
+			n.logf(LevelWarn, "Resource group %s is also held by %s: keeping it here (partition healed?) and announcing it again", g.key, strings.Join(hs[1:], " "))
+			n.out = append(n.out, Reannounce{Group: g.key})
+		}
+		return true
+	}
+	n.logf(LevelWarn, "Resource group %s is also held by %s, which keeps it: releasing it here (partition healed?)", g.key, keeper)
+	g.yielding = true
+	n.stopGroup(g)
+	return true
+}
+
+func classify(gs []*group, node string) string {
+	local, foreign := false, false
+	for _, g := range gs {
+		if g.pref == node {
+			local = true
+		} else {
+			foreign = true
+		}
+	}
+	switch {
+	case local && foreign:
+		return HoldAll
+	case local:
+		return HoldLocal
+	case foreign:
+		return HoldForeign
+	}
+	return HoldNone
+}
+
+func (n *Node) beginHandoff(gs []*group) {
+	r := &n.res
+	which := r.pendingWhy
+	if which == "" {
+		which = classify(gs, n.name)
+	}
+	r.pendingWhy = ""
+	t := &handoff{which: which, groups: make(map[string]bool), deadline: n.now.Add(n.deadtime)}
+	for _, g := range gs {
+		t.groups[g.key] = true
+	}
+	r.txn = t
+	n.logf(LevelInfo, "%s wants to go standby [%s]", n.name, which)
+	m := &wire.Message{}
+	m.Set("t", "ask_resources")
+	m.Set("rsc_hold", which)
+	m.Set("info", "me")
+	n.sendMessage(m)
+}
+
+func (n *Node) progressHandoff() {
+	r := &n.res
+	t := r.txn
+	if t == nil {
+		return
+	}
+	if !t.releasing {
+		if n.livePeers() == 0 || !n.now.Before(t.deadline) {
+			n.logf(LevelWarn, "standby [%s]: no node answered; cancelled", t.which)
+			r.txn = nil
+		}
+		return
+	}
+	for _, g := range r.groups {
+		if t.groups[g.key] && g.state == GroupStopping {
+			return
+		}
+	}
+	n.logf(LevelInfo, "%s HA resource release completed (standby).", t.which)
+	n.logf(LevelInfo, "Local standby process completed [%s].", t.which)
+	r.txn = nil
+	n.announce("standby")
+	m := &wire.Message{}
+	m.Set("t", "ask_resources")
+	m.Set("rsc_hold", t.which)
+	m.Set("info", "done")
+	n.sendMessage(m)
+	r.awaitDone = t.which
+}
+
+func (n *Node) progressAcquisitions() {
+	r := &n.res
+	if len(r.acqs) == 0 || n.anyStarting() {
+		return
+	}
+	for _, a := range r.acqs {
+		n.logf(LevelInfo, "Standby resource acquisition done [%s].", a.which)
+		failback := false
+		for _, g := range r.groups {
+			if a.groups[g.key] && g.pref == n.name && g.state == GroupRunning {
+				failback = true
+			}
+		}
+		if failback && n.cfg.AutoFailback != config.FailbackOff {
+			n.logf(LevelInfo, "Initial resource acquisition complete (auto_failback)")
+		}
+		n.announce("")
+		m := &wire.Message{}
+		m.Set("t", "ask_resources")
+		m.Set("rsc_hold", a.which)
+		m.Set("info", "done")
+		n.sendMessage(m)
+	}
+	r.acqs = nil
+}
+
+func (n *Node) progressTakeovers() {
+	r := &n.res
+	if len(r.takeovers) == 0 || n.anyStarting() || !n.allAnnounced() {
+		return
+	}
+	names := make([]string, 0, len(r.takeovers))
+	for name := range r.takeovers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	took := false
+	for _, name := range names {
+		mine := false
+		for _, g := range r.groups {
+			if r.takeovers[name][g.key] && g.holds() {
+				mine = true
+			}
+		}
+		if mine {
+			n.logf(LevelInfo, "mach_down takeover complete for node %s.", name)
+			took = true
+		}
+		delete(r.takeovers, name)
+	}
+	if took {
+		n.announce("mach_down")
+	}
+}
+
+// --- graceful stop ---
+
+func (n *Node) beginStop() {
+	r := &n.res
+	if r.stopping {
+		return
+	}
+	if len(r.groups) == 0 {
+		n.stop()
+		n.out = append(n.out, Exit{})
+		return
+	}
+	r.stopping = true
+	r.txn = nil
+	n.logf(LevelInfo, "Heartbeat shutdown in progress.")
+}
+
+func (n *Node) reconcileStop() {
+	r := &n.res
+	busy := false
+	for i := len(r.groups) - 1; i >= 0; i-- {
+		g := r.groups[i]
+		switch g.state {
+		case GroupRunning:
+			if !r.giveUpLog {
+				r.giveUpLog = true
+				n.logf(LevelInfo, "Giving up all HA resources.")
+			}
+			n.stopGroup(g)
+			busy = true
+		case GroupProbing, GroupStarting, GroupStopping:
+			busy = true
+		case GroupStopFailed:
+			if !r.stuckLog {
+				r.stuckLog = true
+				n.logf(LevelCrit, "Shutdown waits: resource group %s failed to stop and may still run; run hbd cleanup %s (or stop it by hand, then cleanup)", g.key, g.key)
+			}
+			busy = true
+		}
+	}
+	if busy {
+		return
+	}
+	n.logf(LevelInfo, "All HA resources relinquished.")
+	if r.joined {
+		n.announce("shutdown")
+	}
+	n.stop()
+	n.logf(LevelInfo, "%s Heartbeat shutdown complete.", n.name)
+	n.out = append(n.out, Exit{})
+}
+
+// --- announcements ---
+
+// rscHold is Heartbeat's summary of what this node holds, relative to
+// itself: local when it holds every group it prefers (also when it
+// prefers none), foreign when it holds another node's group.
+func (n *Node) rscHold() string {
+	local, foreign := true, false
+	for _, g := range n.res.groups {
+		if g.pref == n.name && !g.holds() {
+			local = false
+		}
+		if g.pref != n.name && g.holds() {
+			foreign = true
+		}
+	}
+	switch {
+	case local && foreign:
+		return HoldAll
+	case local:
+		return HoldLocal
+	case foreign:
+		return HoldForeign
+	}
+	return HoldNone
+}
+
+func (n *Node) stable() bool {
+	if n.res.txn != nil || n.res.stopping {
+		return false
+	}
+	for _, g := range n.res.groups {
+		switch g.state {
+		case GroupProbing, GroupStarting, GroupStopping:
+			return false
+		}
+	}
+	return true
+}
+
+func (n *Node) rscFields() (held, standby, failed, want string) {
+	var h, s, f, w []string
+	for _, g := range n.res.groups {
+		if g.holds() {
+			h = append(h, g.key)
+		}
+		if g.standby {
+			s = append(s, g.key)
+		}
+		if g.failed {
+			f = append(f, g.key)
+		}
+		w = append(w, g.key+">"+n.desired(g))
+	}
+	return strings.Join(h, "|"), strings.Join(s, "|"), strings.Join(f, "|"), strings.Join(w, "|")
+}
+
+func (n *Node) rscSignature() string {
+	h, s, f, w := n.rscFields()
+	st := "0"
+	if n.stable() {
+		st = "1"
+	}
+	return n.rscHold() + ";" + st + ";" + h + ";" + s + ";" + f + ";" + w
+}
+
+// announce sends this node's resource message: Heartbeat's fields
+// (rsc_hold, rtype, isstable, info) and hbd's (doc.go).
+func (n *Node) announce(info string) {
+	h, s, f, w := n.rscFields()
+	m := &wire.Message{}
+	m.Set("t", "resource")
+	m.Set("rsc_hold", n.rscHold())
+	if info != "mach_down" {
+		m.Set("rtype", "full")
+		st := "0"
+		if n.stable() {
+			st = "1"
+		}
+		m.Set("isstable", st)
+	}
+	if info != "" {
+		m.Set("info", info)
+	}
+	m.Set("hbd_held", h)
+	m.Set("hbd_standby", s)
+	m.Set("hbd_failed", f)
+	m.Set("hbd_want", w)
+	n.sendMessage(m)
+	n.res.lastSig = n.rscSignature()
+	for _, p := range n.peers {
+		if n.live(p) {
+			p.rsc.sentTo = true
+		}
+	}
+}
+
+func (n *Node) resourceDeadline() time.Time {
+	if t := n.res.txn; t != nil && !t.releasing {
+		return t.deadline
+	}
+	return time.Time{}
+}
+
+// groupStatus lists the groups for Status.
+func (n *Node) groupStatus() []GroupStatus {
+	var out []GroupStatus
+	for _, g := range n.res.groups {
+		gs := GroupStatus{Key: g.key, Preferred: g.pref, State: g.state, Since: g.since, LastError: g.lastErr, Standby: g.standby}
+		if g.state != GroupProbing {
+			gs.Desired = n.desired(g)
+		}
+		if g.holds() {
+			gs.Holder = n.name
+		} else if hs := n.holders(g); len(hs) > 0 {
+			gs.Holder = hs[0]
+			if g.state == GroupStopped {
+				gs.State = GroupRunning
+			}
+		}
+		out = append(out, gs)
+	}
+	return out
+}
+
+// standbyState summarizes the groups this node stands by for.
+func (n *Node) standbyState() string {
+	var gs []*group
+	for _, g := range n.res.groups {
+		if g.standby {
+			gs = append(gs, g)
+		}
+	}
+	return classify(gs, n.name)
+}
