@@ -108,8 +108,8 @@ func (k CommandKind) String() string {
 // and takeover, Which is all, foreign (or failback), or local, relative
 // to this node ("" means all).
 type Command struct {
-	Now  time.Time
-	Kind CommandKind
+	Now   time.Time
+	Kind  CommandKind
 	Which string
 }
 

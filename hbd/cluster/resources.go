@@ -36,7 +36,7 @@ type group struct {
 	// announced again when the peer has released it.
 	conflict bool
 	// yielding: this node releases it because a peer keeps it (heal).
-	yielding bool
+	yielding   bool
 	loggedWait bool
 }
 
