@@ -1,15 +1,19 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/daemon"
 )
 
 // nodeName is the --node flag's value, or this machine's `uname -n`.
@@ -32,8 +36,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	dir := fs.String("c", config.DefaultDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
+	runDir := fs.String("run-dir", defaultRunDir, "run `DIR` of a running hbd to compare with")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hbd check [-c DIR] [--node NAME]")
+		fmt.Fprintln(stderr, "usage: hbd check [-c DIR] [--node NAME] [--run-dir DIR]")
 		fmt.Fprintln(stderr, "Checks ha.cf, authkeys and haresources in DIR like `nginx -t`, prints every")
 		fmt.Fprintln(stderr, "error and warning as FILE:LINE: message, and summarizes the cluster.")
 		fs.PrintDefaults()
@@ -69,7 +74,45 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	printSummary(stdout, cfg, warnings)
+	printPending(stdout, *dir, *runDir)
 	return 0
+}
+
+// printPending shows, when an hbd runs from the same directory, what a
+// reload would change in it. Silent when no daemon runs there.
+func printPending(w io.Writer, dir, runDir string) {
+	resp, err := call(runDir, ctl.Request{Cmd: "pending"})
+	if err != nil {
+		return
+	}
+	var p daemon.Pending
+	if json.Unmarshal(resp.Data, &p) != nil || !sameDir(p.ConfigDir, dir) {
+		return
+	}
+	fmt.Fprintln(w)
+	if len(p.Changes) == 0 {
+		fmt.Fprintln(w, "the running hbd already uses this configuration")
+		return
+	}
+	fmt.Fprintln(w, "a reload of the running hbd would change:")
+	for _, c := range p.Changes {
+		fmt.Fprintf(w, "  %s\n", c)
+	}
+}
+
+func sameDir(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	if err1 != nil || err2 != nil {
+		return a == b
+	}
+	if ra, err := filepath.EvalSymlinks(aa); err == nil {
+		aa = ra
+	}
+	if rb, err := filepath.EvalSymlinks(bb); err == nil {
+		bb = rb
+	}
+	return aa == bb
 }
 
 func plural(n int, what string) string {

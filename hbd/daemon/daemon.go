@@ -67,6 +67,7 @@ type Daemon struct {
 
 	packets chan link.Packet
 	calls   chan ctlCall
+	reloads chan struct{}
 	drops   dropCounter
 }
 
@@ -102,6 +103,7 @@ func Run(ctx context.Context, o Options) error {
 	d := &Daemon{opts: o, cfg: cfg, log: lg, start: time.Now(),
 		packets: make(chan link.Packet, packetQueue),
 		calls:   make(chan ctlCall),
+		reloads: make(chan struct{}, 1),
 	}
 	err = d.run(ctx)
 	if err != nil {
@@ -158,6 +160,8 @@ func (d *Daemon) run(ctx context.Context) error {
 	d.core = cluster.New(cluster.Options{Config: d.cfg, UUID: d.id.UUID, Generation: d.id.Generation, Now: d.start})
 	d.log.Infof("Configuration validated. Starting heartbeat %s", d.opts.Version)
 
+	go watchConfig(ctx, d.opts.ConfigDir, d.reloads, d.log.Logger)
+
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
@@ -175,6 +179,7 @@ func (d *Daemon) run(ctx context.Context) error {
 				if err := d.log.Reopen(); err != nil {
 					d.log.Warnf("reopen log files: %v", err)
 				}
+				d.reload(ctx, "SIGHUP")
 			default:
 				d.log.Infof("Heartbeat shutdown in progress. (%d)", os.Getpid())
 				d.step(cluster.Stop{Now: time.Now()})
@@ -183,6 +188,8 @@ func (d *Daemon) run(ctx context.Context) error {
 			}
 		case p := <-d.packets:
 			d.receive(p)
+		case <-d.reloads:
+			d.reload(ctx, "files changed")
 		case c := <-d.calls:
 			c.reply <- d.answer(c.req)
 		case now := <-timer.C:
@@ -313,6 +320,14 @@ func (d *Daemon) handleCtl(ctx context.Context, req ctl.Request) ctl.Response {
 	}
 }
 
+// Pending is what a reload of the running daemon would do now: the
+// changes, or the errors that would make it refuse.
+type Pending struct {
+	ConfigDir string   `json:"config_dir"`
+	Changes   []string `json:"changes,omitempty"`
+	Errors    []string `json:"errors,omitempty"`
+}
+
 // Status is what `hbd status` shows.
 type Status struct {
 	Node       string                    `json:"node"`
@@ -334,6 +349,22 @@ func (d *Daemon) answer(req ctl.Request) ctl.Response {
 			Generation: d.id.Generation,
 		}
 		b, err := json.Marshal(st)
+		if err != nil {
+			return ctl.Response{Error: err.Error()}
+		}
+		return ctl.Response{OK: true, Data: b}
+	case "pending":
+		changes, diags := d.pendingChanges()
+		p := Pending{ConfigDir: d.opts.ConfigDir}
+		for _, c := range changes {
+			p.Changes = append(p.Changes, c.Text)
+		}
+		for _, dg := range diags {
+			if dg.Severity == config.SevError {
+				p.Errors = append(p.Errors, dg.String())
+			}
+		}
+		b, err := json.Marshal(p)
 		if err != nil {
 			return ctl.Response{Error: err.Error()}
 		}

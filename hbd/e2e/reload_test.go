@@ -1,0 +1,87 @@
+package e2e
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+// TestReloadOnEdit edits a running node's configuration the way an
+// operator does: a broken edit is refused with its file and line and the
+// node keeps running on the old configuration; a valid key rotation done
+// on both nodes is applied live (the editor's write-temp-and-rename
+// included) and the nodes never lose each other.
+func TestReloadOnEdit(t *testing.T) {
+	nodes := newCluster(t, []string{"node1", "node2"}, fast, "")
+	n1, n2 := nodes[0], nodes[1]
+	n1.start()
+	n2.start()
+	waitFor(t, 10*time.Second, "both nodes active", func() bool {
+		return n1.peerState("node2") == "active" && n2.peerState("node1") == "active"
+	})
+
+	// A typo in ha.cf: refused, with the line, and nothing changes.
+	hacf := n1.path("ha.d/ha.cf")
+	orig, err := os.ReadFile(hacf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(hacf, append(append([]byte(nil), orig...), "keepalive fast\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the refused reload in the log", func() bool {
+		return n1.countLines("Configuration reload (files changed) refused") == 1
+	})
+	if n := n1.countLines("ERROR: " + hacf + ":"); n == 0 {
+		t.Errorf("the log does not name %s and the line", hacf)
+	}
+	if n1.peerState("node2") != "active" {
+		t.Fatalf("node1 lost node2 after a refused reload")
+	}
+	if err := os.WriteFile(hacf, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Key rotation, step 1 on both: accept key 2 too. Step 2 on both: sign
+	// with key 2. Written as editors do: a temp file renamed over the file.
+	rewrite := func(n *node, content string) {
+		t.Helper()
+		tmp := n.path("ha.d/.authkeys.swp")
+		if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, n.path("ha.d/authkeys")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	both := "1 sha1 e2e-secret\n2 blake2b rotated-secret\n"
+	for _, n := range nodes {
+		rewrite(n, "auth 1\n"+both)
+	}
+	for _, n := range nodes {
+		waitFor(t, 5*time.Second, n.name+" to apply key 2", func() bool { return n.countLines("key 2 added (blake2b)") == 1 })
+	}
+	for _, n := range nodes {
+		rewrite(n, "auth 2\n"+both)
+	}
+	for _, n := range nodes {
+		waitFor(t, 5*time.Second, n.name+" to sign with key 2", func() bool { return n.countLines("signing key 1 -> 2") == 1 })
+	}
+	// Still together, nothing rejected, nobody declared dead.
+	time.Sleep(2 * fast.Deadtime)
+	for _, pair := range [][2]*node{{n1, n2}, {n2, n1}} {
+		if s := pair[0].peerState(pair[1].name); s != "active" {
+			t.Errorf("%s sees %s %s after the key rotation", pair[0].name, pair[1].name, s)
+		}
+		st, err := pair[0].status()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Rejected) != 0 {
+			t.Errorf("%s rejected packets during the rotation: %+v", pair[0].name, st.Rejected)
+		}
+		if line, _, ok := pair[0].logLine("is dead"); ok {
+			t.Errorf("%s: %s", pair[0].name, line)
+		}
+	}
+}
