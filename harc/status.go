@@ -1,0 +1,101 @@
+package harc
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// StatusRule chooses how the result of `SCRIPT ARGS status` is read.
+type StatusRule int
+
+const (
+	// StatusHeartbeat is Heartbeat's legacy rule and hbd's default. Only
+	// stdout counts, the exit code does not:
+	//
+	//   - "not", a space, anything, "running" (any case) → stopped;
+	//   - else "running" or "Running" or "OK" anywhere → running;
+	//   - else → stopped (silence included, whatever the exit code).
+	//
+	// So a status that prints nothing and exits 0 means stopped (and the
+	// start runs), exactly as in Heartbeat; an LSB script printing
+	// "nginx is running" with exit code 0 means running.
+	StatusHeartbeat StatusRule = iota
+
+	// StatusLSB trusts LSB exit codes where they are unambiguous: 0 →
+	// running; 1, 2, 3 (dead with a pid file, dead with a lock file,
+	// stopped) → stopped. Any other code, or no exit code at all (timed
+	// out, could not run), falls back to the output rule above. Choose it
+	// only when every script of the cluster is LSB-compliant: many old
+	// scripts exit 0 from status whatever they print.
+	StatusLSB
+)
+
+func (s StatusRule) String() string {
+	if s == StatusLSB {
+		return "lsb"
+	}
+	return "heartbeat"
+}
+
+var (
+	notRunningRE = regexp.MustCompile(`(?is)not .*running`)
+	runningRE    = regexp.MustCompile(`[Rr]unning|OK`)
+	stoppedRE    = regexp.MustCompile(`(?i)\bstopped\b`)
+)
+
+// ReadStatus decides whether a status run says the resource is running,
+// under rule, and says why in words for the log.
+func ReadStatus(rule StatusRule, r Result) (running bool, reason string) {
+	if rule == StatusLSB && r.Err == nil && !r.TimedOut && !r.Canceled {
+		switch r.ExitCode {
+		case 0:
+			return true, "status exit code 0 (LSB: running)"
+		case 1, 2, 3:
+			return false, fmt.Sprintf("status exit code %d (LSB: not running)", r.ExitCode)
+		}
+	}
+	return readOutput(r)
+}
+
+// readOutput is Heartbeat's rule on stdout.
+func readOutput(r Result) (bool, string) {
+	switch {
+	case r.Err != nil:
+		return false, "status could not run: " + r.Err.Error()
+	case r.TimedOut:
+		return false, "status " + r.Describe()
+	case r.Canceled:
+		return false, "status cancelled"
+	case notRunningRE.MatchString(r.Stdout):
+		return false, `status output says "not ... running"`
+	case runningRE.MatchString(r.Stdout):
+		return true, fmt.Sprintf("status output says %q", runningRE.FindString(r.Stdout))
+	default:
+		return false, `status output says neither "running" nor "OK"`
+	}
+}
+
+// stoppedForSure is the stricter reading harc uses after a stop failed,
+// where a wrong "stopped" would let another node start the group while
+// this one still runs it. It says stopped only when the status finished
+// and its output says "not ... running", or says "stopped" and not
+// "running" or "OK", or says none of these and its exit code is not 0.
+// Everything else (running, silent with exit code 0, timed out, could not
+// run) is "may still run".
+func stoppedForSure(r Result) (bool, string) {
+	switch {
+	case r.Err != nil, r.TimedOut, r.Canceled:
+		_, why := readOutput(r)
+		return false, why
+	case notRunningRE.MatchString(r.Stdout):
+		return true, `status output says "not ... running"`
+	case runningRE.MatchString(r.Stdout):
+		return false, fmt.Sprintf("status output says %q", runningRE.FindString(r.Stdout))
+	case stoppedRE.MatchString(r.Stdout):
+		return true, `status output says "stopped"`
+	case r.ExitCode == 0:
+		return false, `status output says neither "running" nor "OK" but its exit code is 0`
+	default:
+		return true, fmt.Sprintf(`status output says neither "running" nor "OK" and its exit code is %d`, r.ExitCode)
+	}
+}
