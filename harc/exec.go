@@ -174,7 +174,7 @@ const maxLine = 4096
 // Run runs the command. It never blocks longer than the timeout plus the
 // kill grace plus a few seconds, whatever the script does (ignores
 // SIGTERM, forks children that keep its output open, ...).
-func (c Command) Run(ctx context.Context) Result {
+func (c Command) Run(ctx context.Context) (res Result) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -191,7 +191,7 @@ func (c Command) Run(ctx context.Context) Result {
 	if tag == "" {
 		tag = baseName(c.Path)
 	}
-	res := Result{Path: c.Path, Args: c.Args, ExitCode: -1}
+	res = Result{Path: c.Path, Args: c.Args, ExitCode: -1}
 	start := time.Now()
 	defer func() { res.Duration = time.Since(start) }()
 

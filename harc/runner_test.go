@@ -368,6 +368,9 @@ sleep 300
 			if !res.TimedOut || res.OK() || res.ExitCode != -1 {
 				t.Errorf("result %+v: want a timeout", res)
 			}
+			if res.Duration < 300*time.Millisecond || res.Duration > took {
+				t.Errorf("Result.Duration %v; the run took %v", res.Duration, took)
+			}
 			if took < 300*time.Millisecond || took > 3*time.Second {
 				t.Errorf("took %v; want the 300ms timeout plus the 200ms grace at most, roughly", took)
 			}

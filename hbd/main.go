@@ -29,6 +29,7 @@ func commands() []command {
 		{"check", "validate a configuration directory and summarize the cluster it describes", runCheck},
 		{"status", "show nodes, links and packet counters of the running daemon", runStatus},
 		{"cl_status", "Heartbeat's cl_status queries (hbstatus, listnodes, nodestatus ...)", runClStatus},
+		{"harc", "run a resource group's scripts by hand as the daemon would (takegroup, givegroup, status, listkeys)", runHarc},
 		{"help", "list the commands", runHelp},
 	}
 }

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hbdproject/hbd/harc"
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/logging"
+)
+
+// Exit codes of `hbd harc`.
+const (
+	harcOK        = 0
+	harcFailed    = 1
+	harcUsage     = 2
+	harcConfigErr = 6 // as heartbeat exits on a configuration error
+)
+
+func harcUsageText(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintln(w, "usage: hbd harc [-c DIR] [--node NAME] [-v] [--timeout T] COMMAND [ARG]")
+	fmt.Fprintln(w, "Runs a resource group's scripts on this node exactly as the daemon would.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "commands:")
+	fmt.Fprintln(w, "  takegroup GROUP   start the group here, left to right (rolled back on failure)")
+	fmt.Fprintln(w, "  givegroup GROUP   stop the group here, right to left")
+	fmt.Fprintln(w, "  status GROUP      run each resource's status; print running/stopped and ALL, SOME or NONE")
+	fmt.Fprintln(w, "  listkeys [NODE]   list the groups' keys (those NODE prefers, if given)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "GROUP is the group's key (its first resource, e.g. IPaddr::10.0.0.100/24/eth0),")
+	fmt.Fprintln(w, "its number in haresources (1, 2, ...), or its preferred node's name when that")
+	fmt.Fprintln(w, "node prefers only one group.")
+	fmt.Fprintln(w, "Exit status: 0 done, 1 failed, 2 usage error, 6 configuration error.")
+	fmt.Fprintln(w)
+	fs.PrintDefaults()
+}
+
+// runHarc is `hbd harc COMMAND [ARG]` (also the binary installed as harc).
+func runHarc(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("harc", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("c", config.DefaultDir, "configuration `DIR` (ha.cf, authkeys, haresources, resource.d/)")
+	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
+	verbose := fs.Bool("v", false, "also show debug lines: the scripts' output, status verdicts")
+	timeout := fs.Duration("timeout", 0, "bound each script run by `T` (default: ha.cf resource_timeout)")
+	fs.Usage = func() { harcUsageText(stderr, fs) }
+
+	// Flags may come before or after the command and its argument.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return harcOK
+			}
+			return harcUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return harcUsage
+	}
+	cmd, rest := pos[0], pos[1:]
+	switch {
+	case cmd == "listkeys" && len(rest) <= 1,
+		(cmd == "takegroup" || cmd == "givegroup" || cmd == "status") && len(rest) == 1:
+	default:
+		fmt.Fprintf(stderr, "hbd harc: bad command line: %s\n", strings.Join(pos, " "))
+		fs.Usage()
+		return harcUsage
+	}
+
+	// Scripts get the directory as HA_DIR: make it absolute, so that a
+	// script that changes directory still finds it.
+	if abs, err := filepath.Abs(*dir); err == nil {
+		*dir = abs
+	}
+	name, err := nodeName(*node)
+	if err != nil {
+		fmt.Fprintf(stderr, "hbd harc: %v\n", err)
+		return harcConfigErr
+	}
+	cfg, diags := config.Load(*dir, config.LoadOptions{Node: name})
+	if cfg == nil {
+		for _, d := range diags {
+			fmt.Fprintln(stderr, d.String())
+		}
+		fmt.Fprintf(stderr, "hbd harc: %s is not a valid configuration; see `hbd check -c %s`\n", *dir, *dir)
+		return harcConfigErr
+	}
+
+	if cmd == "listkeys" {
+		for _, g := range cfg.Groups {
+			if len(rest) == 0 || strings.EqualFold(g.Preferred, rest[0]) {
+				fmt.Fprintln(stdout, g.Key())
+			}
+		}
+		return harcOK
+	}
+
+	g, err := findGroup(cfg, rest[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "hbd harc: %v\n", err)
+		return harcUsage
+	}
+	debug := 0
+	if *verbose {
+		debug = 1
+	}
+	lg, err := logging.New(logging.Options{Program: "harc", Stderr: stderr, Outputs: logging.Outputs{Debug: debug}})
+	if err != nil {
+		fmt.Fprintf(stderr, "hbd harc: %v\n", err)
+		return harcFailed
+	}
+	defer lg.Close()
+	opts := harc.FromConfig(cfg)
+	opts.Log = lg
+	if *timeout > 0 {
+		opts.Timeout = *timeout
+	}
+	r, err := harc.New(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "hbd harc: %v\n", err)
+		return harcFailed
+	}
+
+	// Ctrl-C kills the running script's process group; a start is then
+	// rolled back.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	switch cmd {
+	case "takegroup":
+		if err := r.Start(ctx, g); err != nil {
+			fmt.Fprintf(stderr, "hbd harc: %v\n", err)
+			if errors.Is(err, harc.ErrStopFailed) {
+				fmt.Fprintf(stderr, "hbd harc: %s may still run here: do not start it on another node\n", g.Key())
+			}
+			return harcFailed
+		}
+		fmt.Fprintf(stdout, "%s started on %s\n", g.Key(), cfg.ThisNode)
+	case "givegroup":
+		if err := r.Stop(ctx, g); err != nil {
+			fmt.Fprintf(stderr, "hbd harc: %v\n", err)
+			return harcFailed
+		}
+		fmt.Fprintf(stdout, "%s stopped on %s\n", g.Key(), cfg.ThisNode)
+	case "status":
+		gs, err := r.Status(ctx, g)
+		printGroupStatus(stdout, g, gs)
+		if err != nil {
+			fmt.Fprintf(stderr, "hbd harc: %v\n", err)
+			return harcFailed
+		}
+	}
+	return harcOK
+}
+
+// findGroup resolves an operator's GROUP argument: a key, a 1-based
+// number, or a node that prefers exactly one group.
+func findGroup(cfg *config.Config, arg string) (config.Group, error) {
+	if g, ok := cfg.Group(arg); ok {
+		return g, nil
+	}
+	if n, err := strconv.Atoi(arg); err == nil {
+		if n >= 1 && n <= len(cfg.Groups) {
+			return cfg.Groups[n-1], nil
+		}
+		return config.Group{}, fmt.Errorf("there is no group %d: haresources has %d", n, len(cfg.Groups))
+	}
+	var match []config.Group
+	for _, g := range cfg.Groups {
+		if strings.EqualFold(g.Preferred, arg) {
+			match = append(match, g)
+		}
+	}
+	switch len(match) {
+	case 1:
+		return match[0], nil
+	case 0:
+		return config.Group{}, fmt.Errorf("no group %q; the groups are: %s", arg, groupKeys(cfg.Groups))
+	default:
+		return config.Group{}, fmt.Errorf("node %s prefers %d groups (%s); name one by its key or number", arg, len(match), groupKeys(match))
+	}
+}
+
+func groupKeys(gs []config.Group) string {
+	keys := make([]string, len(gs))
+	for i, g := range gs {
+		keys[i] = g.Key()
+	}
+	if len(keys) == 0 {
+		return "(none)"
+	}
+	return strings.Join(keys, ", ")
+}
+
+func printGroupStatus(w io.Writer, g config.Group, gs harc.GroupStatus) {
+	fmt.Fprintf(w, "%s (preferred node %s): %s\n", g.Key(), g.Preferred, gs.State)
+	width := 0
+	for _, rs := range gs.Resources {
+		width = max(width, len(rs.Resource))
+	}
+	for _, rs := range gs.Resources {
+		state := "stopped"
+		if rs.Running {
+			state = "running"
+		}
+		fmt.Fprintf(w, "  %-*s  %-7s  %s (%s)\n", width, rs.Resource, state, rs.Reason, rs.Result.Duration.Round(time.Millisecond))
+	}
+}
