@@ -455,8 +455,9 @@ func (r *Runner) interruptedStart(ctx context.Context, g config.Group, res confi
 // still fails, its status decides, read strictly (a wrong "stopped" would
 // let the peer start the group while it still runs here):
 //
-//   - status output says "not ... running", or says neither "running"
-//     nor "OK" and exits non-zero: the resource is stopped after all. As
+//   - status output says "not ... running"; or says "stopped" and neither
+//     "running" nor "OK"; or says none of these and exits non-zero: the
+//     resource is stopped after all. As
 //     Heartbeat does, harc logs that its script is probably not
 //     LSB-compliant (a stop must succeed when already stopped) and goes
 //     on with the next resource;
