@@ -169,6 +169,12 @@ type GroupStatus struct {
 	LastError string    `json:"last_error,omitempty"`
 	// Standby: this node stands by for the group (hb_standby).
 	Standby bool `json:"standby,omitempty"`
+	// Failed: a start failed here; this node does not take the group
+	// until `hbd cleanup`.
+	Failed bool `json:"failed,omitempty"`
+	// Yielding: this node releases the group because another node keeps
+	// it (both held it: a healed partition).
+	Yielding bool `json:"yielding,omitempty"`
 	// Desired is the node the placement rule chooses now ("" = nobody).
 	Desired string `json:"desired"`
 }

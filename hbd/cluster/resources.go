@@ -56,9 +56,11 @@ type peerRsc struct {
 	held      map[string]bool
 	standby   map[string]bool
 	failed    map[string]bool
+	stuck     map[string]bool // stop-failed there
 	want      map[string]string
-	stopping  bool // announced a graceful shutdown
-	sentTo    bool // we announced our groups since it was (re)heard
+	stopping  bool      // announced a graceful shutdown
+	sentTo    bool      // we announced our groups since it was (re)heard
+	askedAt   time.Time // we last asked it to announce (hbd_ask)
 }
 
 // handoff is a release of groups to the other nodes with Heartbeat's
@@ -345,6 +347,7 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 		r.held = splitSet(held)
 		r.standby = splitSet(m.Value("hbd_standby"))
 		r.failed = splitSet(m.Value("hbd_failed"))
+		r.stuck = splitSet(m.Value("hbd_stopfailed"))
 		r.want = make(map[string]string)
 		for _, kv := range strings.Split(m.Value("hbd_want"), "|") {
 			if i := strings.LastIndexByte(kv, '>'); i > 0 {
@@ -365,6 +368,11 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 			}
 		}
 		r.held = held
+	}
+	for _, name := range strings.Split(m.Value("hbd_ask"), "|") {
+		if name == n.name {
+			r.sentTo = false // it missed our announcement: send it again
+		}
 	}
 	if info == "shutdown" && !r.stopping {
 		r.stopping = true
@@ -666,7 +674,7 @@ func (n *Node) reconcile() {
 	if r.txn != nil && r.txn.releasing {
 		return // the release ends with its own announcement
 	}
-	if sig := n.rscSignature(); sig != r.lastSig || !n.announcedToAll() {
+	if sig := n.rscSignature(); sig != r.lastSig || !n.announcedToAll() || n.mustAsk() {
 		n.announce("")
 	}
 }
@@ -687,6 +695,29 @@ func (n *Node) allAnnounced() bool {
 		}
 	}
 	return true
+}
+
+// mustAsk: a joined peer has not announced its groups (its announcement
+// was lost while it was dead to us, or sent before its restart was seen):
+// ask it again, at most every two keepalives.
+func (n *Node) mustAsk() bool {
+	for _, p := range n.peers {
+		if n.live(p) && p.state == StateActive && !p.rsc.announced && n.now.Sub(p.rsc.askedAt) >= 2*n.keepalive {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *Node) askList() string {
+	var names []string
+	for _, p := range n.peers {
+		if n.live(p) && p.state == StateActive && !p.rsc.announced {
+			names = append(names, p.name)
+			p.rsc.askedAt = n.now
+		}
+	}
+	return strings.Join(names, "|")
 }
 
 func (n *Node) announcedToAll() bool {
@@ -711,7 +742,15 @@ func (n *Node) resolveConflict(g *group) bool {
 		}
 		return false
 	}
-	keeper := hs[0]
+	// A holder whose stop failed cannot release and may not even run the
+	// group: the keeper is the first holder that runs it normally.
+	keeper := ""
+	for _, h := range hs {
+		if h == n.name || !n.peerByName(h).rsc.stuck[g.key] {
+			keeper = h
+			break
+		}
+	}
 	if keeper == n.name {
 		if !g.conflict {
 			g.conflict = true
@@ -892,6 +931,9 @@ func (n *Node) reconcileStop() {
 		}
 	}
 	if busy {
+		if r.joined && n.rscSignature() != r.lastSig {
+			n.announce("") // peers learn of each release at once
+		}
 		return
 	}
 	n.logf(LevelInfo, "All HA resources relinquished.")
@@ -959,6 +1001,16 @@ func (n *Node) rscFields() (held, standby, failed, want string) {
 	return strings.Join(h, "|"), strings.Join(s, "|"), strings.Join(f, "|"), strings.Join(w, "|")
 }
 
+func (n *Node) stopFailedList() string {
+	var s []string
+	for _, g := range n.res.groups {
+		if g.state == GroupStopFailed {
+			s = append(s, g.key)
+		}
+	}
+	return strings.Join(s, "|")
+}
+
 func (n *Node) rscSignature() string {
 	h, s, f, w := n.rscFields()
 	st := "0"
@@ -990,6 +1042,12 @@ func (n *Node) announce(info string) {
 	m.Set("hbd_standby", s)
 	m.Set("hbd_failed", f)
 	m.Set("hbd_want", w)
+	if sf := n.stopFailedList(); sf != "" {
+		m.Set("hbd_stopfailed", sf)
+	}
+	if ask := n.askList(); ask != "" {
+		m.Set("hbd_ask", ask)
+	}
 	n.sendMessage(m)
 	n.res.lastSig = n.rscSignature()
 	for _, p := range n.peers {
@@ -1010,21 +1068,25 @@ func (n *Node) resourceDeadline() time.Time {
 func (n *Node) groupStatus() []GroupStatus {
 	var out []GroupStatus
 	for _, g := range n.res.groups {
-		gs := GroupStatus{Key: g.key, Preferred: g.pref, State: g.state, Since: g.since, LastError: g.lastErr, Standby: g.standby}
-		if g.state != GroupProbing {
-			gs.Desired = n.desired(g)
-		}
-		if g.holds() {
-			gs.Holder = n.name
-		} else if hs := n.holders(g); len(hs) > 0 {
-			gs.Holder = hs[0]
-			if g.state == GroupStopped {
-				gs.State = GroupRunning
-			}
-		}
-		out = append(out, gs)
+		out = append(out, n.groupStatusOf(g))
 	}
 	return out
+}
+
+func (n *Node) groupStatusOf(g *group) GroupStatus {
+	gs := GroupStatus{Key: g.key, Preferred: g.pref, State: g.state, Since: g.since, LastError: g.lastErr, Standby: g.standby, Failed: g.failed, Yielding: g.yielding}
+	if g.state != GroupProbing {
+		gs.Desired = n.desired(g)
+	}
+	if g.holds() {
+		gs.Holder = n.name
+	} else if hs := n.holders(g); len(hs) > 0 {
+		gs.Holder = hs[0]
+		if g.state == GroupStopped {
+			gs.State = GroupRunning
+		}
+	}
+	return gs
 }
 
 // standbyState summarizes the groups this node stands by for.

@@ -178,3 +178,19 @@ func (n *Node) PeerView(name string) (state string, generation uint64, ok bool) 
 	}
 	return p.stateName(), p.gen, true
 }
+
+// State returns this node's own state (init, up, active, dead) without
+// building a Status.
+func (n *Node) State() string { return n.state }
+
+// Group returns one group's status (as in Status().Groups).
+func (n *Node) Group(key string) (GroupStatus, bool) {
+	g := n.groupByKey(key)
+	if g == nil {
+		return GroupStatus{}, false
+	}
+	return n.groupStatusOf(g), true
+}
+
+// Stopping reports whether a graceful stop is releasing the groups.
+func (n *Node) Stopping() bool { return n.res.stopping }

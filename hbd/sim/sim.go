@@ -59,6 +59,28 @@ type Config struct {
 	// groups that cannot hear each other, healed after [DownMin, DownMax].
 	Partitions int
 
+	// Resource groups (see groups.go): Groups > 0 gives the cluster that
+	// many haresources groups with random preferred nodes.
+	Groups       int
+	AutoFailback config.AutoFailback
+	// Every script operation (start, stop of a group) takes a time in
+	// [ScriptMin, ScriptMax]; probes take up to ScriptMin.
+	ScriptMin, ScriptMax time.Duration
+	// StartFail and StopFail are the probabilities that a start fails
+	// (rolled back) and that a stop fails (the group may still run).
+	StartFail, StopFail float64
+	// Commands: this many operator commands (standby, takeover, cleanup)
+	// on random nodes at random times.
+	Commands int
+	// DaemonKillShare of the crashes kill only the daemon: the group's
+	// processes keep running (Heartbeat's trap 2); the others are machine
+	// crashes that take the processes with them.
+	DaemonKillShare float64
+	// QuietAfter: no crash, partition, restart or command is scheduled
+	// after this time (0: Duration), so the end of the run can be checked
+	// for Available and Preferred.
+	QuietAfter time.Duration
+
 	// Codec, when set, carries every message through an encoder/decoder
 	// (a real wire format) instead of a deep copy.
 	Codec func(*wire.Message) (*wire.Message, error)
@@ -88,6 +110,8 @@ type Result struct {
 	Hash       uint64   // FNV-64a of every trace line, when Config.Hash
 	Events     int
 	Checks3    int // restart checks that applied
+	// Resource figures (groups.go).
+	Starts, Stops, Reannounces, Conflicts, EndChecks int
 }
 
 // Invariant names.
@@ -124,6 +148,10 @@ type simNode struct {
 	gen     uint64
 	uuid    [16]byte
 	started time.Time
+	boot    int  // machine boots: a machine crash kills the group scripts
+	exiting bool // a graceful stop is releasing the groups
+	gt      []truth
+	joined  bool // the current run went active
 }
 
 // view is what observer X's current run has received from peer Y.
@@ -148,6 +176,8 @@ const (
 	evPartition
 	evHeal
 	evCheck3
+	evOpDone
+	evCommand
 )
 
 type event struct {
@@ -161,6 +191,12 @@ type event struct {
 	link  string
 	msg   *wire.Message
 	part  []bool
+	// resource events
+	group  int
+	op     cluster.Op
+	result cluster.Result
+	boot   int
+	cmd    cluster.Command
 }
 
 type queue []*event
@@ -201,6 +237,7 @@ type world struct {
 	// (a resent one is not fresh and does not count for the loss bound).
 	statusHigh []uint64
 	tracing    bool
+	rs         resState
 	hash       interface {
 		Write([]byte) (int, error)
 		Sum64() uint64
@@ -238,6 +275,8 @@ func (w *world) run() (res Result) {
 		w.res.Events++
 		w.handle(e)
 	}
+	w.now = end
+	w.checkEnd()
 	return w.res
 }
 
@@ -263,7 +302,7 @@ func (w *world) setup() {
 		cfg := &config.Config{
 			ThisNode: name, Nodes: names,
 			Keepalive: c.Keepalive, Warntime: c.Warntime, Deadtime: c.Deadtime, Initdead: c.Initdead,
-			UDPPort: 694, Hopfudge: 1,
+			UDPPort: 694, Hopfudge: 1, AutoFailback: c.AutoFailback,
 		}
 		for _, l := range w.links {
 			cfg.Media = append(cfg.Media, config.Medium{Kind: config.Bcast, Iface: l, Port: 694, Addr: netip.Addr{}})
@@ -282,15 +321,20 @@ func (w *world) setup() {
 		}
 		w.push(&event{at: at, kind: evRestart, node: i})
 	}
+	w.setupGroups(names)
+	last := c.Duration
+	if c.QuietAfter > 0 {
+		last = c.QuietAfter
+	}
 	for k := 0; k < c.Crashes; k++ {
-		w.push(&event{at: Epoch.Add(w.randDur(c.Initdead, c.Duration)), kind: evCrash, node: w.rng.IntN(c.Nodes)})
+		w.push(&event{at: Epoch.Add(w.randDur(c.Initdead, last)), kind: evCrash, node: w.rng.IntN(c.Nodes)})
 	}
 	for k := 0; k < c.Partitions; k++ {
 		side := make([]bool, c.Nodes)
 		for i := range side {
 			side[i] = w.rng.IntN(2) == 0
 		}
-		at := Epoch.Add(w.randDur(c.Initdead, c.Duration))
+		at := Epoch.Add(w.randDur(c.Initdead, last))
 		w.push(&event{at: at, kind: evPartition, part: side})
 		w.push(&event{at: at.Add(w.randDur(c.DownMin, c.DownMax)), kind: evHeal})
 	}
@@ -327,7 +371,7 @@ func (w *world) violate(inv, detail string) {
 
 func summary(m *wire.Message) string {
 	var b strings.Builder
-	for _, k := range []string{"t", "st", "dest", "seq", "hg", "ackseq", "firstseq", "dt"} {
+	for _, k := range []string{"t", "st", "dest", "seq", "hg", "ackseq", "firstseq", "dt", "rsc_hold", "isstable", "info", "hbd_held", "hbd_want"} {
 		if v, ok := m.Get(k); ok {
 			fmt.Fprintf(&b, " %s=%s", k, v)
 		}
@@ -354,12 +398,15 @@ func (w *world) handle(e *event) {
 			return
 		}
 		if w.rng.Float64() < w.c.GracefulShare {
+			w.disrupted()
+			n.exiting = true
 			w.step(e.node, cluster.Stop{Now: w.now}, func() string { return "stop" })
-		} else {
-			w.trace("%s#%d crash", n.name, n.run)
+			if n.exiting {
+				return // Exit comes when the groups are released
+			}
+			break
 		}
-		n.alive = false
-		w.push(&event{at: w.now.Add(w.randDur(w.c.DownMin, w.c.DownMax)), kind: evRestart, node: e.node})
+		w.crash(e.node)
 	case evRestart:
 		n := w.nodes[e.node]
 		n.run++
@@ -369,20 +416,29 @@ func (w *world) handle(e *event) {
 		n.alive = true
 		n.started = w.now
 		w.statusHigh[e.node] = 0
+		n.exiting, n.joined = false, false
 		n.core = cluster.New(cluster.Options{Config: w.cfgs[e.node], UUID: n.uuid, Generation: n.gen, Now: w.now})
 		w.views[e.node] = make([]view, w.c.Nodes)
+		w.disrupted()
 		w.trace("%s#%d start hg=%x", n.name, n.run, n.gen)
 		w.schedule(e.node)
 	case evPartition:
 		w.part = e.part
+		w.disrupted()
 		w.trace("partition %v", e.part)
 	case evHeal:
 		w.part = nil
+		w.disrupted()
 		w.trace("heal")
 	case evCheck3:
 		w.check3(e)
+	case evOpDone:
+		w.opDone(e)
+	case evCommand:
+		w.command(e)
 	}
 	w.checkDeadInTime()
+	w.checkExclusive()
 }
 
 func (w *world) schedule(i int) {
@@ -412,7 +468,12 @@ func (w *world) step(i int, ev cluster.Event, what func() string) {
 				w.trace("  %s send%s %s", n.name, tag(a.Link), summary(a.Msg))
 			}
 			w.send(i, a)
+		default:
+			w.resourceAction(i, a)
 		}
+	}
+	if n.alive && !n.joined && n.core.State() == cluster.StateActive {
+		n.joined = true
 	}
 	if next := n.core.NextTick(); !next.IsZero() && !next.After(w.now) {
 		w.violate(CheckProgress, fmt.Sprintf("%s NextTick %v is not after now", n.name, next.Sub(w.now)))

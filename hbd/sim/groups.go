@@ -1,0 +1,434 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/config"
+)
+
+// Resource invariants (DESIGN.md), checked when Config.Groups > 0.
+//
+// The simulation keeps the ground truth of every group on every node:
+// "up" from the moment a start script begins until a stop script ends
+// successfully (or a failed start has been rolled back). A machine crash
+// takes the processes with it (up = false); a daemon kill
+// (DaemonKillShare) leaves them running, as kill -9 of Heartbeat does.
+//
+// A node "holds" a group for these checks when its daemon is alive and the
+// group is up there and either this run of the daemon started it or the
+// daemon has joined the cluster (state active): processes left over by a
+// killed daemon are released before the new run joins, and only count if
+// they are still up once it has joined.
+//
+// A group whose stop failed on a node is not held there for these checks:
+// its state is unknown, the core logs CRIT, keeps announcing it as held
+// so that nobody starts it, and waits for an operator (the simulation's
+// operator runs cleanup a few deadtimes later). It is the one case in
+// which hbd cannot promise Exclusive: a leftover found at boot whose stop
+// fails while another node already runs the group.
+//
+// Two nodes "hear each other" when the network connects them and each
+// one's core sees the other alive (not dead, not unknown).
+const (
+	// CheckExclusive: two nodes that hear each other never both hold a
+	// group. A duplicate that began while they could not hear each other
+	// (a partition: with two nodes and no third party, both sides take the
+	// group, and nothing can prevent it) must end within HealBound after
+	// they hear each other again: one node releases, the other keeps the
+	// group and announces it again (Reannounce).
+	CheckExclusive = "exclusive"
+	// CheckOrdered: a group is never started on a node while another node
+	// that hears it still holds the group (its stop has not finished).
+	CheckOrdered = "ordered"
+	// CheckAvailable: at the end of a run whose last disruption (crash,
+	// restart, partition, heal, command, failed script) lies at least
+	// Settle in the past, and with at least one node alive and joined,
+	// every group is held by exactly one node, and that node's core says
+	// running — except a group that failed to start on every live node or
+	// that is stop-failed somewhere.
+	CheckAvailable = "available"
+	// CheckPreferred: auto_failback on/legacy: at the end of such a run, a
+	// group whose preferred node is alive, joined, not standing by for it
+	// and did not fail it, is held by the preferred node. auto_failback
+	// off: a joined node that is not stopping never stops a running group
+	// unless it stands by for it, or another node holds it too (a heal),
+	// or it retries a failed stop: groups do not move while their holder
+	// lives.
+	CheckPreferred = "preferred"
+)
+
+type truth struct {
+	up         bool
+	run        int // the daemon run that started it
+	serial     int // the newest operation; older ones end without effect
+	stopFailed bool
+}
+
+type overlap struct {
+	began   time.Time
+	hearing bool // they heard each other when it began
+	told    bool
+}
+
+type resState struct {
+	keys      []string
+	prefs     []int
+	overlaps  map[[3]int]*overlap
+	hearSince [][]time.Time
+	lastDisr  time.Time
+}
+
+// HealBound is how long a duplicate that began during a partition may
+// last after the two nodes hear each other again: the first status after
+// the heal and the resource announcements (a keepalive and two delays),
+// the resends of lost ones (MaxLostInARow+1 keepalives and two rexmit
+// intervals), and the loser's scripts (a start in progress must end
+// before the stop: two ScriptMax).
+func (c Config) HealBound() time.Duration {
+	lost := c.MaxLostInARow
+	if lost < 0 {
+		lost = 3
+	}
+	return time.Duration(lost+2)*c.Keepalive + 2*c.DelayMax + 2*cluster.RexmitInterval + 2*c.ScriptMax
+}
+
+// Settle is how long after the last disruption the end-of-run checks
+// wait: a restarted node probes and releases (ScriptMin + ScriptMax) and
+// may wait initdead to join; a dead holder is noticed after deadtime; a
+// failback stops and starts; a failed start moves on; a handoff nobody
+// answers is cancelled after deadtime.
+func (c Config) Settle() time.Duration {
+	return c.Initdead + 3*c.Deadtime + 6*c.ScriptMax + 6*c.Keepalive
+}
+
+func (w *world) setupGroups(names []string) {
+	c := w.c
+	if c.Groups <= 0 {
+		return
+	}
+	w.rs.overlaps = make(map[[3]int]*overlap)
+	w.rs.hearSince = make([][]time.Time, c.Nodes)
+	for i := range w.rs.hearSince {
+		w.rs.hearSince[i] = make([]time.Time, c.Nodes)
+	}
+	var groups []config.Group
+	for g := 0; g < c.Groups; g++ {
+		key := fmt.Sprintf("IPaddr::10.99.0.%d/24/eth0", 100+g)
+		pref := w.rng.IntN(c.Nodes)
+		w.rs.keys = append(w.rs.keys, key)
+		w.rs.prefs = append(w.rs.prefs, pref)
+		groups = append(groups, config.Group{Preferred: names[pref], Resources: []config.Resource{
+			{Spec: key, Name: "IPaddr", Args: []string{strings.TrimPrefix(key, "IPaddr::")}},
+			{Spec: fmt.Sprintf("svc%d", g), Name: fmt.Sprintf("svc%d", g)},
+		}})
+	}
+	for i, cfg := range w.cfgs {
+		cfg.Groups = append([]config.Group(nil), groups...)
+		w.nodes[i].gt = make([]truth, c.Groups)
+	}
+	last := c.Duration
+	if c.QuietAfter > 0 {
+		last = c.QuietAfter
+	}
+	for k := 0; k < c.Commands; k++ {
+		var cmd cluster.Command
+		switch r := w.rng.IntN(10); {
+		case r < 5:
+			cmd.Kind = cluster.CmdStandby
+		case r < 9:
+			cmd.Kind = cluster.CmdTakeover
+		default:
+			cmd.Kind = cluster.CmdCleanup
+		}
+		if cmd.Kind != cluster.CmdCleanup {
+			cmd.Which = []string{"all", "local", "foreign", "failback", ""}[w.rng.IntN(5)]
+		}
+		w.push(&event{at: Epoch.Add(w.randDur(c.Initdead, last)), kind: evCommand, node: w.rng.IntN(c.Nodes), cmd: cmd})
+	}
+}
+
+func (w *world) groupIndex(key string) int {
+	for i, k := range w.rs.keys {
+		if k == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func (w *world) disrupted() { w.rs.lastDisr = w.now }
+
+// crash ends node i's daemon without a graceful stop: a machine crash,
+// or (DaemonKillShare) a kill -9 of the daemon alone.
+func (w *world) crash(i int) {
+	n := w.nodes[i]
+	if w.c.Groups > 0 {
+		w.disrupted()
+		if w.rng.Float64() < w.c.DaemonKillShare {
+			w.trace("%s#%d daemon killed (group processes keep running)", n.name, n.run)
+		} else {
+			w.trace("%s#%d machine crash", n.name, n.run)
+			n.boot++
+			for g := range n.gt {
+				n.gt[g] = truth{}
+			}
+		}
+	} else {
+		w.trace("%s#%d crash", n.name, n.run)
+	}
+	w.down(i)
+}
+
+func (w *world) down(i int) {
+	n := w.nodes[i]
+	n.alive = false
+	n.exiting = false
+	w.push(&event{at: w.now.Add(w.randDur(w.c.DownMin, w.c.DownMax)), kind: evRestart, node: i})
+}
+
+func (w *world) resourceAction(i int, a cluster.Action) {
+	n := w.nodes[i]
+	switch a := a.(type) {
+	case cluster.StartGroup:
+		g := w.groupIndex(a.Group)
+		w.res.Starts++
+		w.trace("  %s START %s", n.name, a.Group)
+		w.checkOrdered(i, g)
+		t := &n.gt[g]
+		t.up, t.run, t.stopFailed = true, n.run, false
+		t.serial++
+		res := cluster.ResultOK
+		if w.rng.Float64() < w.c.StartFail {
+			res = cluster.ResultFailed
+		}
+		w.push(&event{at: w.now.Add(w.randDur(w.c.ScriptMin, w.c.ScriptMax)), kind: evOpDone, node: i, run: n.run, boot: n.boot, group: g, op: cluster.OpStart, result: res, frun: t.serial})
+	case cluster.StopGroup:
+		g := w.groupIndex(a.Group)
+		w.res.Stops++
+		w.trace("  %s STOP %s", n.name, a.Group)
+		w.checkStaysPut(i, g)
+		t := &n.gt[g]
+		t.serial++
+		res := cluster.ResultOK
+		if w.rng.Float64() < w.c.StopFail {
+			res = cluster.ResultStopFailed
+		}
+		w.push(&event{at: w.now.Add(w.randDur(w.c.ScriptMin, w.c.ScriptMax)), kind: evOpDone, node: i, run: n.run, boot: n.boot, group: g, op: cluster.OpStop, result: res, frun: t.serial})
+	case cluster.ProbeGroup:
+		g := w.groupIndex(a.Group)
+		w.trace("  %s PROBE %s", n.name, a.Group)
+		w.push(&event{at: w.now.Add(w.randDur(0, w.c.ScriptMin)), kind: evOpDone, node: i, run: n.run, boot: n.boot, group: g, op: cluster.OpProbe, frun: -1})
+	case cluster.Reannounce:
+		w.res.Reannounces++
+		w.trace("  %s REANNOUNCE %s", n.name, a.Group)
+	case cluster.Exit:
+		w.trace("  %s EXIT", n.name)
+		w.down(i)
+	}
+}
+
+func (w *world) opDone(e *event) {
+	n := w.nodes[e.node]
+	if e.boot != n.boot {
+		return // the machine crashed: the script died with it
+	}
+	t := &n.gt[e.group]
+	res := e.result
+	if e.op == cluster.OpProbe {
+		res = cluster.ResultStopped
+		if t.up {
+			res = cluster.ResultRunning
+		}
+	} else if e.frun == t.serial {
+		switch {
+		case e.op == cluster.OpStart && res == cluster.ResultFailed:
+			t.up = false
+			w.disrupted()
+		case e.op == cluster.OpStop && res == cluster.ResultOK:
+			t.up = false
+		case e.op == cluster.OpStop:
+			t.stopFailed = true
+			w.disrupted()
+		}
+	}
+	if !n.alive || n.run != e.run {
+		return // the daemon that asked is gone
+	}
+	key := w.rs.keys[e.group]
+	w.step(e.node, cluster.OpDone{Now: w.now, Group: key, Op: e.op, Result: res}, func() string {
+		return fmt.Sprintf("op-done %s %s %s", key, e.op, res)
+	})
+	if res == cluster.ResultStopFailed {
+		// The operator notices the CRIT line and runs hbd cleanup.
+		w.push(&event{at: w.now.Add(w.randDur(w.c.Deadtime, 3*w.c.Deadtime)), kind: evCommand, node: e.node, cmd: cluster.Command{Kind: cluster.CmdCleanup, Which: key}})
+	}
+}
+
+func (w *world) command(e *event) {
+	n := w.nodes[e.node]
+	if !n.alive {
+		return
+	}
+	w.disrupted()
+	cmd := e.cmd
+	cmd.Now = w.now
+	w.step(e.node, cmd, func() string { return fmt.Sprintf("command %s %s", cmd.Kind, cmd.Which) })
+}
+
+// holds: node i holds group g for the invariants (see the package doc
+// of the checks above).
+func (w *world) holds(i, g int) bool {
+	n := w.nodes[i]
+	if !n.alive || len(n.gt) == 0 {
+		return false
+	}
+	t := n.gt[g]
+	return t.up && !t.stopFailed && (t.run == n.run || n.joined)
+}
+
+func (w *world) hearing(a, b int) bool {
+	x, y := w.nodes[a], w.nodes[b]
+	if !x.alive || !y.alive || w.part != nil && w.part[a] != w.part[b] {
+		return false
+	}
+	sa, _, _ := x.core.PeerView(y.name)
+	sb, _, _ := y.core.PeerView(x.name)
+	ok := func(s string) bool { return s != cluster.StateDead && s != cluster.StateUnknown }
+	return ok(sa) && ok(sb)
+}
+
+func (w *world) checkOrdered(i, g int) {
+	for j := range w.nodes {
+		if j != i && w.holds(j, g) && w.hearing(i, j) {
+			w.violate(CheckOrdered, fmt.Sprintf("%s starts %s while %s still holds it", w.nodes[i].name, w.rs.keys[g], w.nodes[j].name))
+		}
+	}
+}
+
+// checkStaysPut is Preferred for auto_failback off.
+func (w *world) checkStaysPut(i, g int) {
+	if w.c.AutoFailback != config.FailbackOff {
+		return
+	}
+	n := w.nodes[i]
+	if !n.joined || n.core.Stopping() || n.gt[g].stopFailed {
+		return
+	}
+	if gs, _ := n.core.Group(w.rs.keys[g]); gs.Standby || gs.Yielding {
+		return
+	}
+	for j := range w.nodes {
+		if j != i && w.holds(j, g) {
+			return // a heal: the other node keeps it
+		}
+	}
+	w.violate(CheckPreferred, fmt.Sprintf("auto_failback off: %s releases %s while it lives and does not stand by for it", n.name, w.rs.keys[g]))
+}
+
+func (w *world) checkExclusive() {
+	if w.c.Groups <= 0 {
+		return
+	}
+	nn := len(w.nodes)
+	for a := 0; a < nn; a++ {
+		for b := a + 1; b < nn; b++ {
+			if w.hearing(a, b) {
+				if w.rs.hearSince[a][b].IsZero() {
+					w.rs.hearSince[a][b] = w.now
+				}
+			} else {
+				w.rs.hearSince[a][b] = time.Time{}
+			}
+		}
+	}
+	bound := w.c.HealBound()
+	for g := range w.rs.keys {
+		for a := 0; a < nn; a++ {
+			for b := a + 1; b < nn; b++ {
+				k := [3]int{g, a, b}
+				if !w.holds(a, g) || !w.holds(b, g) {
+					delete(w.rs.overlaps, k)
+					continue
+				}
+				hs := w.rs.hearSince[a][b]
+				ov := w.rs.overlaps[k]
+				if ov == nil {
+					ov = &overlap{began: w.now, hearing: !hs.IsZero()}
+					w.rs.overlaps[k] = ov
+					if !ov.hearing {
+						w.res.Conflicts++
+					}
+				}
+				if hs.IsZero() || ov.told {
+					continue
+				}
+				if ov.hearing {
+					ov.told = true
+					w.violate(CheckExclusive, fmt.Sprintf("%s and %s both hold %s while they hear each other", w.nodes[a].name, w.nodes[b].name, w.rs.keys[g]))
+				} else if w.now.Sub(hs) > bound {
+					ov.told = true
+					w.violate(CheckExclusive, fmt.Sprintf("%s and %s still both hold %s %s after they hear each other again (bound %s)", w.nodes[a].name, w.nodes[b].name, w.rs.keys[g], fmtDur(w.now.Sub(hs)), fmtDur(bound)))
+				}
+			}
+		}
+	}
+}
+
+func (w *world) checkEnd() {
+	if w.c.Groups <= 0 || w.now.Sub(w.rs.lastDisr) < w.c.Settle() {
+		return
+	}
+	var healthy []int
+	for i, n := range w.nodes {
+		if n.alive && n.joined && !n.exiting {
+			healthy = append(healthy, i)
+		}
+	}
+	if len(healthy) == 0 {
+		return
+	}
+	w.res.EndChecks++
+	for g, key := range w.rs.keys {
+		skip, failedAll := false, true
+		for _, i := range healthy {
+			gs, _ := w.nodes[i].core.Group(key)
+			skip = skip || gs.State == cluster.GroupStopFailed
+			failedAll = failedAll && gs.Failed
+		}
+		if skip || failedAll {
+			continue
+		}
+		var holders []string
+		holder := -1
+		for i, n := range w.nodes {
+			if n.alive && n.gt[g].up {
+				holders = append(holders, n.name)
+				holder = i
+			}
+		}
+		if len(holders) != 1 {
+			w.violate(CheckAvailable, fmt.Sprintf("%s is held by [%s] at the end of a quiet run", key, strings.Join(holders, " ")))
+			continue
+		}
+		if gs, _ := w.nodes[holder].core.Group(key); gs.State != cluster.GroupRunning {
+			w.violate(CheckAvailable, fmt.Sprintf("%s runs on %s, whose core says %s", key, w.nodes[holder].name, gs.State))
+		}
+		if w.c.AutoFailback == config.FailbackOff {
+			continue
+		}
+		p := w.rs.prefs[g]
+		pn := w.nodes[p]
+		if !pn.alive || !pn.joined || pn.exiting {
+			continue
+		}
+		if gs, _ := pn.core.Group(key); gs.Standby || gs.Failed {
+			continue
+		}
+		if holder != p {
+			w.violate(CheckPreferred, fmt.Sprintf("%s is held by %s, not by its healthy preferred node %s", key, w.nodes[holder].name, pn.name))
+		}
+	}
+}
