@@ -14,11 +14,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
@@ -69,6 +71,12 @@ type Daemon struct {
 	calls   chan ctlCall
 	reloads chan struct{}
 	drops   dropCounter
+
+	runner *harc.Runner
+	ops    chan cluster.OpDone
+	opsCtx context.Context // resource operations: not cancelled by a graceful stop
+	opsWG  sync.WaitGroup
+	exit   bool // the core said the graceful stop is complete
 }
 
 type ctlCall struct {
@@ -104,6 +112,7 @@ func Run(ctx context.Context, o Options) error {
 		packets: make(chan link.Packet, packetQueue),
 		calls:   make(chan ctlCall),
 		reloads: make(chan struct{}, 1),
+		ops:     make(chan cluster.OpDone, 16),
 	}
 	err = d.run(ctx)
 	if err != nil {
@@ -139,8 +148,18 @@ func (d *Daemon) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.runner, err = d.newRunner(d.cfg)
+	if err != nil {
+		return err
+	}
+	opsCtx, opsCancel := context.WithCancel(context.Background())
+	defer opsCancel()
+	d.opsCtx = opsCtx
+	defer d.waitOps(10 * time.Second)
 
-	d.links, err = link.Open(ctx, d.cfg.Media, link.Options{Packets: d.packets, Log: d.log.Logger})
+	// The links outlive a cancelled ctx: a stop still sends the releases
+	// and the shutdown notice.
+	d.links, err = link.Open(context.WithoutCancel(ctx), d.cfg.Media, link.Options{Packets: d.packets, Log: d.log.Logger})
 	if err != nil {
 		return fmt.Errorf("heartbeat media: %w", err)
 	}
@@ -168,11 +187,19 @@ func (d *Daemon) run(ctx context.Context) error {
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for {
+	stopping := false
+	for !d.exit {
 		select {
 		case <-ctx.Done():
-			d.log.Infof("%s Heartbeat shutdown complete.", d.cfg.ThisNode)
-			return nil
+			if !stopping {
+				// Cancelled from outside (tests): stop as on SIGTERM.
+				stopping = true
+				d.log.Infof("Heartbeat shutdown in progress. (%d)", os.Getpid())
+				d.step(cluster.Stop{Now: time.Now()})
+				ctx = context.WithoutCancel(ctx)
+			}
+		case op := <-d.ops:
+			d.step(op)
 		case s := <-sigs:
 			switch s {
 			case syscall.SIGHUP:
@@ -181,10 +208,13 @@ func (d *Daemon) run(ctx context.Context) error {
 				}
 				d.reload(ctx, "SIGHUP")
 			default:
+				if stopping {
+					d.log.Infof("Already stopping: the resources are being released first.")
+					break
+				}
+				stopping = true
 				d.log.Infof("Heartbeat shutdown in progress. (%d)", os.Getpid())
 				d.step(cluster.Stop{Now: time.Now()})
-				d.drain()
-				cancel()
 			}
 		case p := <-d.packets:
 			d.receive(p)
@@ -197,6 +227,9 @@ func (d *Daemon) run(ctx context.Context) error {
 		}
 		d.rearm(timer)
 	}
+	d.drain()
+	d.log.Infof("%s Heartbeat shutdown complete.", d.cfg.ThisNode)
+	return nil
 }
 
 // drainTimeout bounds how long a stop waits for the last messages (the
@@ -213,7 +246,11 @@ func (d *Daemon) drain() {
 
 // rearm sets the timer for the core's next deadline.
 func (d *Daemon) rearm(t *time.Timer) {
-	next := time.Until(d.core.NextTick())
+	nt := d.core.NextTick()
+	if nt.IsZero() {
+		nt = time.Now().Add(time.Second)
+	}
+	next := time.Until(nt)
 	if next < 0 {
 		next = 0
 	}
@@ -260,6 +297,16 @@ func (d *Daemon) step(ev cluster.Event) {
 			}
 		case cluster.Log:
 			d.logCore(a)
+		case cluster.StartGroup:
+			d.runOp(cluster.OpStart, a.Group)
+		case cluster.StopGroup:
+			d.runOp(cluster.OpStop, a.Group)
+		case cluster.ProbeGroup:
+			d.runOp(cluster.OpProbe, a.Group)
+		case cluster.Reannounce:
+			d.reannounce(a.Group)
+		case cluster.Exit:
+			d.exit = true
 		default:
 			d.log.Errorf("internal: unhandled action %T", a)
 		}
@@ -353,6 +400,21 @@ func (d *Daemon) answer(req ctl.Request) ctl.Response {
 			return ctl.Response{Error: err.Error()}
 		}
 		return ctl.Response{OK: true, Data: b}
+	case "standby", "takeover", "cleanup":
+		kind := map[string]cluster.CommandKind{"standby": cluster.CmdStandby, "takeover": cluster.CmdTakeover, "cleanup": cluster.CmdCleanup}[req.Cmd]
+		which := ""
+		if len(req.Args) > 0 {
+			which = req.Args[0]
+		}
+		if req.Cmd != "cleanup" {
+			switch which {
+			case "", "all", "foreign", "local", "failback":
+			default:
+				return ctl.Response{Error: fmt.Sprintf("%s %q: want all, foreign, local or failback", req.Cmd, which)}
+			}
+		}
+		d.step(cluster.Command{Now: time.Now(), Kind: kind, Which: which})
+		return ctl.Response{OK: true}
 	case "pending":
 		changes, diags := d.pendingChanges()
 		p := Pending{ConfigDir: d.opts.ConfigDir}

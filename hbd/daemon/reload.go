@@ -82,6 +82,7 @@ func (d *Daemon) reload(ctx context.Context, why string) {
 func (d *Daemon) reopenLinks(ctx context.Context, cfg *config.Config) error {
 	old := d.cfg.Media
 	d.links.Close()
+	ctx = context.WithoutCancel(ctx)
 	ls, err := link.Open(ctx, cfg.Media, link.Options{Packets: d.packets, Log: d.log.Logger})
 	if err == nil {
 		d.links = ls

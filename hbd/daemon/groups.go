@@ -1,0 +1,130 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hbdproject/hbd/harc"
+	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/config"
+)
+
+// newRunner builds the resource runner for a configuration.
+func (d *Daemon) newRunner(cfg *config.Config) (*harc.Runner, error) {
+	o := harc.FromConfig(cfg)
+	o.ConfigDir = d.opts.ConfigDir
+	o.Node = cfg.ThisNode
+	o.Log = d.log.Logger
+	o.StateDir = d.opts.StateDir
+	r, err := harc.New(o)
+	if err != nil {
+		return nil, fmt.Errorf("resource runner: %w", err)
+	}
+	return r, nil
+}
+
+// runOp runs one group operation the core asked for, in its own
+// goroutine (a script may take minutes; heartbeats go on), and feeds the
+// result back as an OpDone. Operations run under opsCtx, which a graceful
+// stop does not cancel: releasing the groups is what a stop is for.
+func (d *Daemon) runOp(op cluster.Op, key string) {
+	g, ok := d.cfg.Group(key)
+	if !ok {
+		// The group left the configuration; nothing to run.
+		d.ops <- cluster.OpDone{Now: time.Now(), Group: key, Op: op, Result: cluster.ResultFailed,
+			Detail: "group not in the configuration"}
+		return
+	}
+	r := d.runner
+	d.opsWG.Add(1)
+	go func() {
+		defer d.opsWG.Done()
+		done := cluster.OpDone{Group: key, Op: op}
+		switch op {
+		case cluster.OpStart:
+			done.Result, done.Detail = startResult(r.Start(d.opsCtx, g))
+		case cluster.OpStop:
+			done.Result, done.Detail = stopResult(r.Stop(d.opsCtx, g))
+		case cluster.OpProbe:
+			st, err := r.Status(d.opsCtx, g)
+			switch {
+			case err != nil:
+				done.Result, done.Detail = cluster.ResultFailed, err.Error()
+			case st.State == harc.GroupNone:
+				done.Result = cluster.ResultStopped
+			default:
+				done.Result = cluster.ResultRunning
+				done.Detail = fmt.Sprintf("%s of its resources run", st.State)
+			}
+		}
+		done.Now = time.Now()
+		d.ops <- done
+	}()
+}
+
+func startResult(err error) (cluster.Result, string) {
+	switch {
+	case err == nil:
+		return cluster.ResultOK, ""
+	case errors.Is(err, harc.ErrStopFailed):
+		return cluster.ResultStopFailed, err.Error()
+	default:
+		return cluster.ResultFailed, err.Error()
+	}
+}
+
+// stopResult treats every failed stop as "may still run": only a stop
+// that succeeded lets another node start the group.
+func stopResult(err error) (cluster.Result, string) {
+	if err == nil {
+		return cluster.ResultOK, ""
+	}
+	return cluster.ResultStopFailed, err.Error()
+}
+
+// reannounce makes a kept group's addresses known again (a healed
+// partition: the other holder released, clients may still point at it).
+// Every resource of the group is started again: resource agents are
+// idempotent and the address agents announce on start.
+func (d *Daemon) reannounce(key string) {
+	g, ok := d.cfg.Group(key)
+	if !ok {
+		return
+	}
+	r := d.runner
+	d.opsWG.Add(1)
+	go func() {
+		defer d.opsWG.Done()
+		for _, res := range g.Resources {
+			if !announces(res) {
+				continue
+			}
+			res := r.RunResource(d.opsCtx, res, harc.OpStart, 0)
+			if !res.OK() {
+				d.log.Warnf("re-announce of %s: %s", key, res.Describe())
+			}
+		}
+	}()
+}
+
+// announces tells the resources that make an address known to the
+// network when started: the IP and Elastic IP agents.
+func announces(r config.Resource) bool {
+	switch r.Name {
+	case "IPaddr", "IPaddr2", "IPv6addr", "awseip", "SendArp":
+		return true
+	}
+	return false
+}
+
+// waitOps waits for running operations when the daemon exits.
+func (d *Daemon) waitOps(timeout time.Duration) {
+	done := make(chan struct{})
+	go func() { d.opsWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		d.log.Warnf("resource operations still running after %s; exiting anyway", timeout)
+	}
+}
