@@ -107,6 +107,26 @@ func printStatus(w io.Writer, st daemon.Status, now time.Time) {
 		}
 	}
 	tw.Flush()
+	if len(c.Groups) > 0 {
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "\nGROUP\tPREFERRED\tHOLDER\tSTATE\tSINCE\tLAST ERROR")
+		for _, g := range c.Groups {
+			holder := g.Holder
+			if holder == "" {
+				holder = "-"
+			}
+			state := g.State
+			if g.Standby {
+				state += " (standby)"
+			}
+			since := "-"
+			if !g.Since.IsZero() {
+				since = ago(now, g.Since)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.Key, g.Preferred, holder, state, since, g.LastError)
+		}
+		tw.Flush()
+	}
 	if len(c.Dropped) > 0 {
 		fmt.Fprintf(w, "\nDropped by the core: %s\n", counts(c.Dropped))
 	}
