@@ -107,6 +107,9 @@ func (n *Node) initResources() {
 		}
 		r.groups = append(r.groups, &group{key: key, pref: cg.Preferred, state: GroupStopped, since: n.now})
 	}
+	for _, p := range n.peers {
+		p.rsc.askedAt = n.now
+	}
 }
 
 func (n *Node) groupByKey(key string) *group {
@@ -419,7 +422,7 @@ func (n *Node) peerGone(p *peer) {
 	} else {
 		n.logf(LevelInfo, "Dead node %s gave up resources.", p.name)
 	}
-	p.rsc = peerRsc{}
+	p.rsc = peerRsc{askedAt: n.now}
 	delete(n.res.standbyFrom, p.name)
 }
 
@@ -610,6 +613,11 @@ func (n *Node) canStart(g *group) bool {
 		if r.hbd && r.want[g.key] != n.name {
 			return false
 		}
+		// A standby handoff from it is under way: acquire after its
+		// ask_resources info=done, as Heartbeat does.
+		if w, ok := n.res.standbyFrom[p.name]; ok && inClass(g, w, p.name) {
+			return false
+		}
 	}
 	return true
 }
@@ -667,7 +675,7 @@ func (n *Node) reconcile() {
 	n.progressHandoff()
 	n.progressAcquisitions()
 	n.progressTakeovers()
-	if !r.initialDone && !n.anyStarting() && n.allAnnounced() {
+	if !r.initialDone && n.initialAcquired() {
 		r.initialDone = true
 		n.logf(LevelInfo, "Local Resource acquisition completed.")
 	}
@@ -677,6 +685,20 @@ func (n *Node) reconcile() {
 	if sig := n.rscSignature(); sig != r.lastSig || !n.announcedToAll() || n.mustAsk() {
 		n.announce("")
 	}
+}
+
+// initialAcquired: every peer announced its groups and every group the
+// rule gives this node runs (or failed) here.
+func (n *Node) initialAcquired() bool {
+	if !n.allAnnounced() {
+		return false
+	}
+	for _, g := range n.res.groups {
+		if n.desired(g) == n.name && g.state != GroupRunning && g.state != GroupFailed && g.state != GroupStopFailed {
+			return false
+		}
+	}
+	return true
 }
 
 func (n *Node) anyStarting() bool {
@@ -825,8 +847,9 @@ func (n *Node) progressHandoff() {
 	}
 	n.logf(LevelInfo, "%s HA resource release completed (standby).", t.which)
 	n.logf(LevelInfo, "Local standby process completed [%s].", t.which)
+	n.announce("standby") // isstable=0: the peer has not acquired yet
 	r.txn = nil
-	n.announce("standby")
+	r.lastSig = n.rscSignature()
 	m := &wire.Message{}
 	m.Set("t", "ask_resources")
 	m.Set("rsc_hold", t.which)
