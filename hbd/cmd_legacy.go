@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/daemon"
 )
@@ -57,7 +58,7 @@ func runClStatus(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR`")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cl_status hbstatus | listnodes | nodestatus NODE | listhblinks NODE | hblinkstatus NODE LINK")
+		fmt.Fprintln(stderr, "usage: cl_status hbstatus | listnodes | nodestatus NODE | rscstatus | listhblinks NODE | hblinkstatus NODE LINK")
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -89,6 +90,9 @@ func runClStatus(args []string, stdout, stderr io.Writer) int {
 		return true
 	}
 	switch args[0] {
+	case "rscstatus":
+		fmt.Fprintln(stdout, rscStatus(c.Node, c.Groups))
+		return 0
 	case "listnodes":
 		fmt.Fprintln(stdout, c.Node)
 		for _, p := range c.Peers {
@@ -140,4 +144,36 @@ func runClStatus(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "cl_status: unknown query %q\n", args[0])
 	fs.Usage()
 	return 2
+}
+
+// rscStatus is cl_status rscstatus: which groups this node holds, in
+// Heartbeat's words — local (those it prefers), foreign (the others'),
+// all, none, or transition while any of them is starting or stopping.
+func rscStatus(self string, groups []cluster.GroupStatus) string {
+	local, foreign := false, false
+	for _, g := range groups {
+		switch g.State {
+		case cluster.GroupStarting, cluster.GroupStopping, cluster.GroupProbing:
+			if g.Holder == self || g.Holder == "" {
+				return "transition"
+			}
+		}
+		if g.Holder != self {
+			continue
+		}
+		if g.Preferred == self {
+			local = true
+		} else {
+			foreign = true
+		}
+	}
+	switch {
+	case local && foreign:
+		return "all"
+	case local:
+		return "local"
+	case foreign:
+		return "foreign"
+	}
+	return "none"
 }
