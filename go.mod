@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/fsnotify/fsnotify v1.10.1 // indirect
+	github.com/kardianos/service v1.3.0 // indirect
 	github.com/sirupsen/logrus v1.10.2 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.62.0 // indirect

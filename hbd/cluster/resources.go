@@ -377,7 +377,7 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 			r.sentTo = false // it missed our announcement: send it again
 		}
 	}
-	if info == "shutdown" && !r.stopping {
+	if (info == "shutdown" || m.Value("hbd_stopping") == "1") && !r.stopping {
 		r.stopping = true
 		n.peerLeaving(p)
 	}
@@ -896,11 +896,19 @@ func (n *Node) progressTakeovers() {
 	sort.Strings(names)
 	took := false
 	for _, name := range names {
-		mine := false
+		mine, waiting := false, false
 		for _, g := range r.groups {
-			if r.takeovers[name][g.key] && g.holds() {
-				mine = true
+			if !r.takeovers[name][g.key] {
+				continue
 			}
+			if g.holds() {
+				mine = true
+			} else if !g.failed && n.desired(g) == n.name {
+				waiting = true // ours to take, not started yet
+			}
+		}
+		if waiting {
+			continue
 		}
 		if mine {
 			n.logf(LevelInfo, "mach_down takeover complete for node %s.", name)
@@ -1065,6 +1073,9 @@ func (n *Node) announce(info string) {
 	m.Set("hbd_standby", s)
 	m.Set("hbd_failed", f)
 	m.Set("hbd_want", w)
+	if n.res.stopping {
+		m.Set("hbd_stopping", "1")
+	}
 	if sf := n.stopFailedList(); sf != "" {
 		m.Set("hbd_stopfailed", sf)
 	}
