@@ -319,4 +319,3 @@ func ownFields(m *wire.Message) string {
 	}
 	return b.String()
 }
-
