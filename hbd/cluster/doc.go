@@ -1,8 +1,9 @@
 // Package cluster is hbd's core: a pure, deterministic state machine for
-// membership (and, in the next step, resource groups).
+// membership and resource groups.
 //
-// The daemon feeds it events (Tick, Receive, Stop) and performs the actions
-// it returns (Send, Log). The core has no goroutines, does no I/O, never
+// The daemon feeds it events (Tick, Receive, Stop, OpDone, Command) and
+// performs the actions it returns (Send, Log, StartGroup, StopGroup,
+// ProbeGroup, Reannounce, Exit). The core has no goroutines, does no I/O, never
 // reads the clock and draws no random numbers: every time it uses comes
 // from an event, so the same events in the same order give the same actions.
 // That is what hbd/sim relies on to run thousands of seeds of crashes,
@@ -29,16 +30,132 @@
 // and acknowledges peers' messages with NS_ackmsg about every 10 messages,
 // as Heartbeat does, so that a Heartbeat peer's history does not fill up.
 //
-// # Where issue 4 (resource groups) plugs in
+// # Resource groups
 //
-//   - Node.dispatch: one case per message type; resource, ask_resources,
-//     hb_takeover, ip-request(-resp) and stonith get their cases there.
-//   - Node.sendMessage: every control message goes through it, so it gets a
-//     seq and lands in the retransmit history.
+// Every node knows every haresources group (its key is the first
+// resource, config.Group.Key) and its preferred node. The daemon runs
+// what the core decides through harc: StartGroup, StopGroup, ProbeGroup
+// come back as OpDone events, any time later (heartbeats go on); the core
+// keeps each group's state (stopped, probing, starting, running, stopping,
+// failed, stop-failed) and never waits.
+//
+// Boot. A node probes every group (ProbeGroup → status) before it joins.
+// A group found running that this run did not start (the daemon was
+// killed, the machine was not) is stopped before the node joins: "release
+// before join". The later start re-runs every script and so re-announces
+// the address (Heartbeat's trap 2: status said running, nothing was
+// re-announced, the VIP stayed dark for 32–40 s). The node joins
+// (reqnodes/repnodes/starting, or initdead) only then, and starts nothing
+// before it has joined and every live peer has announced its groups.
+//
+// Who holds a group. Every node computes the same rule from the same
+// facts (membership and the peers' announcements):
+//
+//	eligible(N, g): N is active (joined), has announced its groups, is not
+//	                stopping, and g did not fail to start on N;
+//	willing(N, g):  eligible and N does not stand by for g (hb_standby);
+//	desired(g):
+//	  1. auto_failback on or legacy: the preferred node, if willing;
+//	  2. the current holder, if willing (a group does not move needlessly;
+//	     with auto_failback off this is "stays while its holder lives");
+//	  3. the first willing node from the preferred node on, in ha.cf
+//	     `node` order, wrapping (exactly one successor with 3+ nodes);
+//	  4. the first eligible node so (a node standing by still takes a
+//	     group nobody else can hold);
+//	  5. nobody.
+//
+// legacy is treated like on between hbd nodes (Heartbeat's legacy means
+// "on unless a peer runs nice_failback", which no hbd node does). Quorum
+// (issue 7) slots into eligible: a node in a partition without quorum is
+// not eligible for anything.
+//
+// When it starts a group. A node starts g only when desired(g) is itself
+// and, for every live peer: the peer has announced its groups (of its
+// current run), its latest announcement does not list g as held, an hbd
+// peer's latest announcement names this node as g's desired holder too
+// (hbd_want), and no standby handoff from that peer for g is under way
+// (acquire after its ask_resources info=done). So a group only moves away
+// from a live holder by that holder's decision: it released it and said
+// so; or the holder is dead (deadtime); or it announced a graceful
+// shutdown (at once, no deadtime: "Received shutdown notice").
+//
+// Releasing to a live peer (failback, standby, the peer's hb_takeover) is
+// Heartbeat's handshake, initiated by the holder: ask_resources
+// rsc_hold=W info=me ("X wants to go standby [W]"); the peer answers
+// info=other; the holder stops the groups (right to left is harc's job),
+// then sends resource … isstable=0 info=standby and ask_resources info=done;
+// the peer acquires, then sends resource … isstable=1 and ask_resources
+// info=done ("Other node completed standby takeover"). A handoff nobody
+// answers within deadtime is cancelled (and retried while the rule still
+// wants it). hb_standby W sets this node's standby flag for the groups in
+// W (relative to itself); hb_takeover W clears its own flags for W and
+// sends hb_takeover; a peer receiving it stands by for the groups in W
+// relative to the sender (Heartbeat's rc.d/hb_takeover: all→all,
+// local→foreign, foreign→local). A peer's info=me clears our flags for the
+// groups it gives us. A flag also clears when the node starts the group.
+//
+// Failures. A failed start (ResultFailed, harc rolled it back) marks the
+// group failed here: this node is no longer eligible, announces it
+// (hbd_failed), and the next node by the rule takes it. A failed stop
+// (ResultStopFailed) keeps the group held as stop-failed: CRIT log, it
+// stays in hbd_held so nobody starts it, and a graceful stop waits for it.
+// CmdCleanup (hbd cleanup) retries the stop, and forgets a failed start.
+// With a Heartbeat 3.0.6 peer a group that failed here stays down until an
+// operator acts (Heartbeat gives no way to hand over a group never held).
+//
+// After a partition heals (two nodes hold a group): the keeper is the
+// first holder from the preferred node on (the rule's order), skipping
+// holders whose stop failed; every other holder stops it at once (no
+// handshake) and the keeper emits Reannounce when it sees the duplicate and
+// again when the other has released it. Announcements lost while a peer
+// was dead to us are asked for again (hbd_ask).
+//
+// Graceful stop (Stop). Every held group is released (StopGroup, last
+// group first), each release announced (hbd_stopping=1 lets hbd peers take
+// each group at once); then resource rsc_hold=none isstable=0
+// info=shutdown, shutdone, and Exit. A second Stop changes nothing. With no
+// groups configured, Stop sends shutdone and Exit at once.
+//
+// # Messages
+//
+// Heartbeat's own, with the field order of the captures:
+//
+//	resource      rsc_hold rtype=full isstable [info]  (info: standby,
+//	              shutdown; mach_down has no rtype/isstable)
+//	ask_resources rsc_hold info=me|other|done
+//	hb_takeover   rsc_hold
+//	shutdone      st=dead
+//
+// rsc_hold is relative to the sender: local when it holds every group it
+// prefers (also when it prefers none), foreign when it holds another
+// node's group, all for both, none otherwise. A resource message from a
+// Heartbeat peer (no hbd_ fields) is read the same way (2-node clusters).
+//
+// hbd's extension fields, after Heartbeat's (Heartbeat ignores them);
+// lists are `|`-separated group keys:
+//
+//	hbd_held       groups the sender holds (starting, running, stopping,
+//	               stop-failed)
+//	hbd_standby    groups it stands by for
+//	hbd_failed     groups that failed to start there
+//	hbd_want       KEY>NODE|… its desired holder of every group ("" nobody)
+//	hbd_stopfailed groups whose stop failed there
+//	hbd_stopping   1 while a graceful stop releases the groups
+//	hbd_ask        nodes asked to announce their groups again
+//
+// A node announces (resource) when it joins, whenever any of these change,
+// to every peer newly heard (restart, return after a partition), and when
+// asked. Announcements carry the seq of the message: an older one arriving
+// after a newer one is ignored.
+//
+// # Hook points (membership)
+//
+//   - Node.dispatch: one case per message type.
+//   - Node.sendMessage: every control message gets a seq and lands in the
+//     retransmit history.
 //   - Node.markDead / the shutdone case: the membership transitions that
 //     trigger takeover (peer dead; peer announced a graceful shutdown).
-//   - Node.commNowUp: where the initial resource acquisition starts.
-//   - New events (group operation done, operator command, new config) are
-//     new Event types handled in Step; new actions (start/stop a group)
-//     are new Action types.
+//   - Node.commNowUp: joining, where the resource announcements start.
+//   - Node.reconcile, after every event: compares what is with what the
+//     rule wants and acts (resources.go).
 package cluster
