@@ -26,6 +26,8 @@ func legacyName(argv0 string) (string, bool) {
 		return "cl_status", true
 	case "harc":
 		return "harc", true
+	case "IPaddr", "IPaddr2":
+		return "agent", true
 	}
 	return "", false
 }

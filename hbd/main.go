@@ -35,6 +35,7 @@ func commands() []command {
 		{"harc", "run a resource group's scripts by hand as the daemon would (takegroup, givegroup, status, listkeys)", runHarc},
 		{"install", "register the heartbeat service (systemd unit or SysV init script)", runInstall},
 		{"uninstall", "remove what hbd install registered", runUninstall},
+		{"agent", "run a built-in resource agent: agent IPaddr2 10.0.0.5/24/eth0 start", runAgent},
 		{"help", "list the commands", runHelp},
 	}
 }

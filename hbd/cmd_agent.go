@@ -1,0 +1,31 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/hbdproject/hbd/resources/ipaddr"
+)
+
+// runAgent runs a built-in resource agent as a resource script:
+// `hbd agent NAME ARGS... start|stop|status|monitor`, or hbd installed
+// (linked) as resource.d/NAME, in which case legacyName sends us here
+// without NAME and argv[0] names the agent.
+func runAgent(args []string, stdout, stderr io.Writer) int {
+	if base := filepath.Base(os.Args[0]); ipaddr.IsName(base) {
+		return ipaddr.Main(base, args, stdout, stderr)
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: hbd agent NAME ARGS... start|stop|status|monitor (agents: IPaddr, IPaddr2)")
+		return 2
+	}
+	name, rest := args[0], args[1:]
+	switch {
+	case ipaddr.IsName(name):
+		return ipaddr.Main(name, rest, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "hbd agent: no built-in agent %q (agents: IPaddr, IPaddr2)\n", name)
+	return 2
+}

@@ -1,0 +1,194 @@
+package ipaddr
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Exit codes of the executable form (LSB init-script codes, which is
+// what Heartbeat's resource scripts return).
+const (
+	ExitOK            = 0 // done; status: running
+	ExitFailed        = 1 // the operation failed
+	ExitBadArgs       = 2 // the arguments are wrong
+	ExitNotRunning    = 3 // status: stopped
+	ExitUnimplemented = 3 // an operation the agent does not know
+)
+
+// opFollowup is the hidden operation of the helper process that sends the
+// second burst after a one-shot start has returned.
+const opFollowup = "_followup"
+
+// opTimeout bounds any one operation of the executable form.
+const opTimeout = 60 * time.Second
+
+// Usage is the executable's usage line.
+func Usage(name string) string {
+	return fmt.Sprintf("usage: %s IP[/CIDR[/IFACE[/BROADCAST]]] | ip=IP [cidr_netmask=N] [nic=IFACE] [broadcast=B] [iflabel=L] ...  start|stop|status|monitor|announce", name)
+}
+
+// Main runs the agent as a resource script: `NAME ARGS... OP`, with the
+// operation last, as Heartbeat calls resource.d scripts. status and
+// monitor print "running" (exit 0) or "stopped" (exit 3) on stdout;
+// start, stop and announce print nothing on stdout and exit 0 or 1; log
+// lines and errors go to stderr. Bad arguments exit 2, an unknown
+// operation 3.
+//
+// A one-shot start sends the first announcement burst itself and leaves
+// the second to a detached helper process (the same executable, started
+// in its own session with the hidden operation _followup, its output to
+// /dev/null), so start returns after the first burst; the helper exits
+// after the second burst, sooner if the address is gone by then. When the
+// running executable cannot be re-run with its own command line (Main
+// called from a program that is not this command), start sends the second
+// burst itself before returning.
+func Main(name string, args []string, stdout, stderr io.Writer) int {
+	if !IsName(name) {
+		fmt.Fprintf(stderr, "%s: not an agent of this package (want %s or %s)\n", name, NameIPaddr, NameIPaddr2)
+		return ExitBadArgs
+	}
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help" || args[0] == "usage") {
+		fmt.Fprintln(stdout, Usage(name))
+		return ExitOK
+	}
+	if len(args) < 2 {
+		fmt.Fprintln(stderr, Usage(name))
+		return ExitBadArgs
+	}
+	op := args[len(args)-1]
+	specArgs := args[:len(args)-1]
+	switch op {
+	case "start", "stop", "status", "monitor", "announce", opFollowup:
+	default:
+		fmt.Fprintf(stderr, "%s: unknown operation %q\n%s\n", name, op, Usage(name))
+		return ExitUnimplemented
+	}
+	spec, err := Parse(name, specArgs)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitBadArgs
+	}
+	log := logrus.New()
+	log.SetOutput(stderr)
+	log.SetFormatter(lineFormatter{})
+	log.SetLevel(logrus.InfoLevel)
+	if d := os.Getenv("HA_debug"); d != "" && d != "0" {
+		log.SetLevel(logrus.DebugLevel)
+	}
+	burst := Burst{}.withDefaults(spec)
+	a, err := New(spec, Options{Log: log, Burst: Burst{Count: burst.Count, Interval: burst.Interval, Second: -1}})
+	if err != nil {
+		fmt.Fprintf(stderr, "%s %s: %v\n", name, spec, err)
+		return ExitFailed
+	}
+	defer a.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+
+	switch op {
+	case "status", "monitor":
+		running, err := a.Status(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s %s: %v\n", name, spec, err)
+			return ExitFailed
+		}
+		if running {
+			fmt.Fprintln(stdout, "running")
+			return ExitOK
+		}
+		fmt.Fprintln(stdout, "stopped")
+		return ExitNotRunning
+	case "start":
+		if err := a.start(ctx); err != nil {
+			log.Errorf("%s%v", a.prefix, err)
+			return ExitFailed
+		}
+		if burst.Second < 0 {
+			return ExitOK
+		}
+		if err := spawnFollowup(args, op); err != nil {
+			log.Debugf("%ssecond burst in this process (%v)", a.prefix, err)
+			if sleepCtx(ctx, burst.Second) {
+				_ = a.announce(ctx, burst.Count)
+			}
+		}
+		return ExitOK
+	case "stop":
+		if err := a.Stop(ctx); err != nil {
+			log.Errorf("%s%v", a.prefix, err)
+			return ExitFailed
+		}
+		return ExitOK
+	case "announce":
+		if err := a.Announce(ctx); err != nil {
+			log.Errorf("%s%v", a.prefix, err)
+			return ExitFailed
+		}
+		return ExitOK
+	case opFollowup:
+		if sleepCtx(ctx, burst.Second) {
+			_ = a.announce(ctx, burst.Count)
+		}
+		return ExitOK
+	}
+	return ExitUnimplemented
+}
+
+// spawnFollowup starts the helper that sends the second burst: this very
+// executable with this very command line, the operation replaced by
+// _followup, in a session of its own (so a resource runner that kills the
+// start's process group or waits for its output does not touch it).
+func spawnFollowup(args []string, op string) error {
+	argv := os.Args
+	n := len(argv)
+	if n < len(args)+1 || argv[n-1] != op || !equal(argv[n-len(args):], args) {
+		return fmt.Errorf("command line %q does not end with the agent's arguments", argv)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("own executable: %w", err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Args = append(append([]string{}, argv[:n-1]...), opFollowup)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Dir = "/"
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start helper: %w", err)
+	}
+	return cmd.Process.Release()
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// lineFormatter writes "LEVEL: message" lines, as Heartbeat's resource
+// scripts log (the resource runner adds who said it).
+type lineFormatter struct{}
+
+func (lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	var b bytes.Buffer
+	lvl := strings.ToUpper(e.Level.String())
+	if e.Level == logrus.WarnLevel {
+		lvl = "WARN"
+	}
+	fmt.Fprintf(&b, "%s: %s\n", lvl, e.Message)
+	return b.Bytes(), nil
+}

@@ -1,0 +1,87 @@
+package ipaddr
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// DefaultStateDir is where records of added addresses live when neither
+// Options.StateDir nor HA_RSCTMP says otherwise: under /run, so a record
+// lives exactly as long as the address it describes (both go at reboot).
+const DefaultStateDir = "/run/heartbeat/rsctmp"
+
+// StateDirFromEnv is the record directory for the executable form:
+// $HA_RSCTMP (which Heartbeat sets for its resource scripts) or
+// DefaultStateDir.
+func StateDirFromEnv() string {
+	if d := os.Getenv("HA_RSCTMP"); d != "" {
+		return d
+	}
+	return DefaultStateDir
+}
+
+// record says that hbd added an address, so that stop removes only what
+// hbd added. One file per address: STATEDIR/hbd-ipaddr/ADDR.
+type record struct {
+	Agent string    `json:"agent"`
+	Addr  string    `json:"addr"`  // with prefix length: "10.0.0.5/24"
+	Iface string    `json:"iface"` // where it was added
+	Label string    `json:"label,omitempty"`
+	Added time.Time `json:"added"`
+	PID   int       `json:"pid"`
+}
+
+func (a *Agent) recordPath() string {
+	// IPv6 colons are fine in file names; a zone never reaches here.
+	name := strings.ReplaceAll(a.spec.Addr.String(), "/", "_")
+	return filepath.Join(a.stateDir, "hbd-ipaddr", name)
+}
+
+// readRecord returns the record of our address, or ok=false when there is
+// none.
+func (a *Agent) readRecord() (record, bool, error) {
+	var r record
+	b, err := os.ReadFile(a.recordPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, fmt.Errorf("read record: %w", err)
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, false, fmt.Errorf("record %s: %w", a.recordPath(), err)
+	}
+	return r, true, nil
+}
+
+// writeRecord stores r atomically (temp file, rename).
+func (a *Agent) writeRecord(r record) error {
+	p := a.recordPath()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("record directory: %w", err)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write record: %w", err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return fmt.Errorf("write record: %w", err)
+	}
+	return nil
+}
+
+func (a *Agent) removeRecord() error {
+	if err := os.Remove(a.recordPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove record: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package ipaddr
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/vishvananda/netlink"
+)
+
+// WatchOptions set how a Watch keeps the address held.
+type WatchOptions struct {
+	// Check is how often the address is looked for even without a netlink
+	// event; 0 means DefaultCheck (5 s).
+	Check time.Duration
+	// Refresh is how often the address is re-announced (one round) while
+	// held; 0 means DefaultRefresh (60 s), a negative value never.
+	Refresh time.Duration
+}
+
+// Watch keeps the address on its interface until ctx ends: it follows
+// netlink address events (and looks every Check as well, in case events
+// were lost), and when the address has gone — someone ran `ip addr del`,
+// networkd restarted, the interface was re-created — it puts it back,
+// announces it again (both bursts) and logs a WARN saying so. Every
+// Refresh it re-announces the address. Run it only while the group is
+// held, after Start; cancel it, and wait for it to return, before Stop.
+// It returns nil when ctx ends.
+func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
+	if o.Check <= 0 {
+		o.Check = DefaultCheck
+	}
+	if o.Refresh == 0 {
+		o.Refresh = DefaultRefresh
+	}
+	check := time.NewTicker(o.Check)
+	defer check.Stop()
+	var refresh <-chan time.Time
+	if o.Refresh > 0 {
+		t := time.NewTicker(o.Refresh)
+		defer t.Stop()
+		refresh = t.C
+	}
+
+	var updates <-chan netlink.AddrUpdate
+	var stopSub func()
+	subscribe := func() {
+		ch, stop, err := a.subscribe()
+		if err != nil {
+			a.log.Warnf("%scannot follow address events (%v): checking every %s only", a.prefix, err, o.Check)
+			return
+		}
+		updates, stopSub = ch, stop
+	}
+	subscribe()
+	defer func() {
+		if stopSub != nil {
+			stopSub()
+		}
+	}()
+
+	var lastErr string
+	mend := func() {
+		if err := a.mend(ctx); err != nil {
+			if err.Error() != lastErr {
+				a.log.Warnf("%scannot put %s back: %v (trying again every %s)", a.prefix, a.spec.Addr, err, o.Check)
+			}
+			lastErr = err.Error()
+			return
+		}
+		if lastErr != "" {
+			a.log.Infof("%s%s is held again", a.prefix, a.spec.Addr)
+		}
+		lastErr = ""
+	}
+	mend()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case u, ok := <-updates:
+			if !ok {
+				// The subscription broke (socket error): fall back to
+				// the periodic check and subscribe again on its tick.
+				if stopSub != nil {
+					stopSub()
+				}
+				updates, stopSub = nil, nil
+				continue
+			}
+			ip, _ := netip.AddrFromSlice(u.LinkAddress.IP)
+			if !u.NewAddr && ip.Unmap() == a.spec.Addr {
+				mend()
+			}
+		case <-check.C:
+			if updates == nil {
+				subscribe()
+			}
+			mend()
+		case <-refresh:
+			if link, _, err := a.where(); err == nil && link != nil {
+				_ = a.announce(ctx, 1)
+			}
+		}
+	}
+}
+
+// mend puts the address back if it is missing, and re-announces it.
+func (a *Agent) mend(ctx context.Context) error {
+	link, _, err := a.where()
+	if err != nil || link != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	t, err := a.resolve()
+	if err != nil {
+		return err
+	}
+	// Someone else may have put it back meanwhile.
+	if have, err := a.findOn(t.link); err != nil || have != nil {
+		return err
+	}
+	if err := a.add(t); err != nil {
+		return err
+	}
+	a.log.Warnf("%s%s had vanished from %s while held (deleted by hand? networkd restarted?): re-added it and re-announced it",
+		a.prefix, a.spec.Addr, t.link.Attrs().Name)
+	_ = a.announce(ctx, a.burst.Count)
+	a.scheduleFollowup()
+	return nil
+}
+
+// subscribe follows address events in the agent's namespace; stop ends
+// the subscription and drains its channel.
+func (a *Agent) subscribe() (<-chan netlink.AddrUpdate, func(), error) {
+	ch := make(chan netlink.AddrUpdate, 64)
+	done := make(chan struct{})
+	opts := netlink.AddrSubscribeOptions{ErrorCallback: func(error) {}}
+	if a.ns.IsOpen() {
+		ns := a.ns
+		opts.Namespace = &ns
+	}
+	if err := netlink.AddrSubscribeWithOptions(ch, done, opts); err != nil {
+		close(done)
+		return nil, nil, err
+	}
+	stop := func() {
+		close(done)
+		go func() {
+			for range ch {
+			}
+		}()
+	}
+	return ch, stop, nil
+}
