@@ -39,11 +39,13 @@ staticcheck:
 unit: build
 	$(GO) test -race -count=1 $(PKGS)
 
-# demo: see README. Until the failover demo exists it checks the sample config.
+# demo: two hbd nodes on loopback, a web service in a resource group, a
+# client watching who answers, kill -9 / restart / graceful stop (README,
+# "The demo"). No root needed. KEEP=1 keeps its temporary directory;
+# NETNS=1 (root) runs it in network namespaces with a real floating IP.
 demo: build
-	@chmod 600 etc/ha.d/authkeys
-	$(HBD) check -c etc/ha.d --node node1
-	$(HBD) check -c etc/ha.d --node node2
+	$(GO) build -trimpath -o $(BIN)/hbd-demo ./hbd/internal/demo
+	$(BIN)/hbd-demo run --hbd $(HBD) $(if $(filter 1 yes,$(KEEP)),--keep) $(if $(filter 1 yes,$(NETNS)),--netns)
 
 # fuzz: a minute (FUZZTIME) per fuzz target; seed corpora already run in `make test`.
 fuzz:
