@@ -60,3 +60,77 @@ bench:
 
 clean:
 	rm -rf $(BIN)
+
+# --- install and man pages (issue 6) ---------------------------------------
+# make install [DESTDIR=/tmp/root] [PREFIX=/usr]: the binary, its legacy
+# names, the service files, the man pages and the sample /etc/ha.d. Files
+# under /etc/ha.d and /etc/default/heartbeat are never overwritten (an
+# edited config survives a re-install); the binary, the links, the unit,
+# the init script, the logrotate file and the man pages are replaced.
+# Links point at the absolute $(SBINDIR)/hbd, as installed.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= /lib/systemd/system
+HADIR      := $(SYSCONFDIR)/ha.d
+# Built-in resource agents: hbd answers to these names in resource.d.
+AGENTS     := IPaddr IPaddr2 awseip
+MANPAGES   := $(wildcard docs/man/*.[1-8])
+MANOUT     := $(BIN)/man
+
+.PHONY: install man
+
+# install_new MODE SRC DST: install SRC as DST unless DST exists.
+install_new = if [ -e "$(3)" ] || [ -L "$(3)" ]; then echo "kept existing $(3)"; else install -m $(1) "$(2)" "$(3)"; fi
+# link_new DST: DST -> $(SBINDIR)/hbd unless DST exists.
+link_new = if [ -e "$(1)" ] || [ -L "$(1)" ]; then echo "kept existing $(1)"; else ln -s "$(SBINDIR)/hbd" "$(1)"; fi
+# The service files name /usr/sbin/hbd; point them at $(SBINDIR)/hbd.
+fix_sbin = sed 's|/usr/sbin/hbd|$(SBINDIR)/hbd|g'
+
+install: build man
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/heartbeat \
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+	  $(DESTDIR)$(HADIR)/resource.d
+	install -m 0755 $(HBD) $(DESTDIR)$(SBINDIR)/hbd
+	@# Legacy names: cl_status, hb_standby and hb_takeover on PATH, the
+	@# latter two also where Heartbeat kept them; harc is an admin command.
+	ln -sfn $(SBINDIR)/hbd $(DESTDIR)$(SBINDIR)/harc
+	for n in cl_status hb_standby hb_takeover; do ln -sfn $(SBINDIR)/hbd $(DESTDIR)$(BINDIR)/$$n; done
+	for n in hb_standby hb_takeover; do ln -sfn $(SBINDIR)/hbd $(DESTDIR)$(DATADIR)/heartbeat/$$n; done
+	$(fix_sbin) init/heartbeat.service > $(DESTDIR)$(UNITDIR)/heartbeat.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/heartbeat.service
+	$(fix_sbin) init/heartbeat > $(DESTDIR)$(SYSCONFDIR)/init.d/heartbeat
+	chmod 0755 $(DESTDIR)$(SYSCONFDIR)/init.d/heartbeat
+	install -m 0644 init/logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/heartbeat
+	@$(call install_new,0644,init/default,$(DESTDIR)$(SYSCONFDIR)/default/heartbeat)
+	for f in $(MANOUT)/*.5.gz; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5/; done
+	for f in $(MANOUT)/*.8.gz; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man8/; done
+	@# Built-in agents first, so that they win over the sample scripts of
+	@# the same name; an existing file of that name is kept.
+	@for a in $(AGENTS); do $(call link_new,$(DESTDIR)$(HADIR)/resource.d/$$a); done
+	@$(call install_new,0644,etc/ha.d/ha.cf,$(DESTDIR)$(HADIR)/ha.cf)
+	@$(call install_new,0644,etc/ha.d/haresources,$(DESTDIR)$(HADIR)/haresources)
+	@$(call install_new,0600,etc/ha.d/authkeys,$(DESTDIR)$(HADIR)/authkeys)
+	@for f in etc/ha.d/resource.d/*; do $(call install_new,0755,$$f,$(DESTDIR)$(HADIR)/resource.d/$$(basename $$f)); done
+
+# man: check the man page sources with groff and man (every warning is an
+# error) and write them gzipped to bin/man/. View one with man -l docs/man/hbd.8.
+man:
+	@mkdir -p $(MANOUT)
+	@for f in $(MANPAGES); do \
+	  if command -v groff >/dev/null; then \
+	    w=$$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -rCHECKSTYLE=3 -z $$f 2>&1); \
+	    if [ -n "$$w" ]; then echo "$$f:"; echo "$$w"; exit 1; fi; \
+	  fi; \
+	  if command -v man >/dev/null; then \
+	    w=$$(MANWIDTH=80 man --warnings -l $$f 2>&1 >/dev/null); \
+	    if [ -n "$$w" ]; then echo "$$f (man, 80 columns):"; echo "$$w"; exit 1; fi; \
+	  fi; \
+	  gzip -9n < $$f > $(MANOUT)/$$(basename $$f).gz || exit 1; \
+	done
+	@command -v groff >/dev/null || echo "groff is not installed: man pages not checked (apt-get install groff-base)"
+	@echo "man pages in $(MANOUT): $(notdir $(MANPAGES))"
