@@ -61,6 +61,9 @@ type peerRsc struct {
 	stopping  bool      // announced a graceful shutdown
 	sentTo    bool      // we announced our groups since it was (re)heard
 	askedAt   time.Time // we last asked it to announce (hbd_ask)
+	epoch     uint64    // its latest announcement's hbd_epoch
+	seenMe    uint64    // the newest of our epochs it had seen then
+	echoed    uint64    // the last of its epochs we echoed (hbd_sync)
 }
 
 // handoff is a release of groups to the other nodes with Heartbeat's
@@ -94,6 +97,10 @@ type resources struct {
 	standbyFrom map[string]string
 	acqs        []*acquisition
 	takeovers   map[string]map[string]bool // dead/stopped peer → its groups
+	epoch       uint64                     // of our latest announcement
+	needSync    bool                       // a start waits for peers to see our epoch
+	syncEpoch   uint64                     // epoch of our last hbd_sync request
+	syncAt      time.Time
 }
 
 func (n *Node) initResources() {
@@ -110,6 +117,9 @@ func (n *Node) initResources() {
 	for _, p := range n.peers {
 		p.rsc.askedAt = n.now
 	}
+	// Epochs of this run are above every epoch of an earlier run (a peer's
+	// hbd_seen may still name one), as generations only grow.
+	r.epoch = n.gen << 32
 }
 
 func (n *Node) groupByKey(key string) *group {
@@ -377,6 +387,19 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 			r.sentTo = false // it missed our announcement: send it again
 		}
 	}
+	if e, ok := parseHex(m.Value("hbd_epoch")); ok {
+		r.epoch = e
+		r.seenMe = 0
+		for _, kv := range strings.Split(m.Value("hbd_seen"), "|") {
+			if name, v, ok := strings.Cut(kv, ":"); ok && name == n.name {
+				r.seenMe, _ = parseHex(v)
+			}
+		}
+		if m.Value("hbd_sync") == "1" && e > r.echoed {
+			r.echoed = e
+			r.sentTo = false // it waits until we have seen its state
+		}
+	}
 	if (info == "shutdown" || m.Value("hbd_stopping") == "1") && !r.stopping {
 		r.stopping = true
 		n.peerLeaving(p)
@@ -613,6 +636,13 @@ func (n *Node) canStart(g *group) bool {
 		if r.hbd && r.want[g.key] != n.name {
 			return false
 		}
+		// Its latest announcement must have been made after it saw our
+		// latest one: a want computed from our older state is no consent
+		// (both could otherwise start a group within one message delay).
+		if r.hbd && r.seenMe < n.res.epoch {
+			n.res.needSync = true
+			return false
+		}
 		// A standby handoff from it is under way: acquire after its
 		// ask_resources info=done, as Heartbeat does.
 		if w, ok := n.res.standbyFrom[p.name]; ok && inClass(g, w, p.name) {
@@ -682,9 +712,10 @@ func (n *Node) reconcile() {
 	if r.txn != nil && r.txn.releasing {
 		return // the release ends with its own announcement
 	}
-	if sig := n.rscSignature(); sig != r.lastSig || !n.announcedToAll() || n.mustAsk() {
+	if sig := n.rscSignature(); sig != r.lastSig || !n.announcedToAll() || n.mustAsk() || n.mustSync() {
 		n.announce("")
 	}
+	r.needSync = false
 }
 
 // initialAcquired: every peer announced its groups and every group the
@@ -729,6 +760,13 @@ func (n *Node) mustAsk() bool {
 		}
 	}
 	return false
+}
+
+// mustSync: a start waits for peers to confirm they saw our latest
+// announcement: ask them (hbd_sync=1), again after two keepalives.
+func (n *Node) mustSync() bool {
+	r := &n.res
+	return r.needSync && (r.syncEpoch != r.epoch || n.now.Sub(r.syncAt) >= 2*n.keepalive)
 }
 
 func (n *Node) askList() string {
@@ -1081,6 +1119,21 @@ func (n *Node) announce(info string) {
 	}
 	if ask := n.askList(); ask != "" {
 		m.Set("hbd_ask", ask)
+	}
+	n.res.epoch++
+	m.Set("hbd_epoch", hex(n.res.epoch))
+	var seen []string
+	for _, p := range n.peers {
+		if n.live(p) && p.rsc.epoch != 0 {
+			seen = append(seen, p.name+":"+hex(p.rsc.epoch))
+		}
+	}
+	if len(seen) > 0 {
+		m.Set("hbd_seen", strings.Join(seen, "|"))
+	}
+	if n.res.needSync {
+		m.Set("hbd_sync", "1")
+		n.res.syncEpoch, n.res.syncAt = n.res.epoch, n.now
 	}
 	n.sendMessage(m)
 	n.res.lastSig = n.rscSignature()
