@@ -125,16 +125,13 @@ func (c *localCluster) Stop(ctx context.Context, n *Node) error {
 }
 
 func (c *localCluster) Status(ctx context.Context, n *Node) ([]byte, error) {
-	return hbdStatus(ctx, nil, c.hbd, n)
+	return hbdStatus(ctx, c.hbd, n)
 }
 
-// hbdStatus runs `hbd status --json` for n (through wrap, when not nil,
-// for a command that must run elsewhere).
-func hbdStatus(ctx context.Context, wrap func(*exec.Cmd) *exec.Cmd, hbd string, n *Node) ([]byte, error) {
+// hbdStatus runs `hbd status --json` for n (its control socket is a file,
+// reachable from any network namespace).
+func hbdStatus(ctx context.Context, hbd string, n *Node) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, hbd, "status", "--json", "--run-dir", n.RunDir)
-	if wrap != nil {
-		cmd = wrap(cmd)
-	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

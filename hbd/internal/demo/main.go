@@ -99,7 +99,9 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		return exitNeedsRoot
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	// SIGPIPE too: `make demo | head` must not kill the demo before it
+	// has stopped what it started.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	defer stop()
 
 	d := &demo{hbd: *hbd, self: self, keep: *keep, hold: *hold, out: NewPrinter(stdout), stderr: stderr}
@@ -115,9 +117,6 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	case ctx.Err() != nil:
 		fmt.Fprintln(stderr, "hbd-demo: interrupted; everything it started is stopped")
 		return exitInterrupted
-	case errors.Is(err, errNetnsNotYet):
-		fmt.Fprintf(stderr, "hbd-demo: %v\n", err)
-		return exitUsage
 	case errors.Is(err, errNoGroups):
 		fmt.Fprintf(stderr, "hbd-demo: %v\n", err)
 		return exitNoGroups
