@@ -207,7 +207,7 @@ func (n *Node) receive(ev Receive) {
 		p.acked = 0
 		p.lastStatus = time.Time{}
 		p.deadtime = 0
-		p.rsc = peerRsc{askedAt: n.now}
+		n.peerRestarted(p)
 	}
 	if p.state == StateDead && !restart && gen == p.deadGen && seq <= p.deadSeq {
 		n.drop(p, DropReplay, LevelWarn, "should_drop_message: old packet from dead node "+src+" (seq "+strconv.FormatUint(seq, 10)+")")

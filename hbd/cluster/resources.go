@@ -98,6 +98,7 @@ type resources struct {
 	acqs        []*acquisition
 	takeovers   map[string]map[string]bool // dead/stopped peer → its groups
 	epoch       uint64                     // of our latest announcement
+	stateEpoch  uint64                     // of our latest announcement that changed what we said
 	needSync    bool                       // a start waits for peers to see our epoch
 	syncEpoch   uint64                     // epoch of our last hbd_sync request
 	syncAt      time.Time
@@ -449,6 +450,14 @@ func (n *Node) peerGone(p *peer) {
 	delete(n.res.standbyFrom, p.name)
 }
 
+// peerRestarted: a new generation of the peer was heard (it restarted
+// before we declared it dead): forget what its previous run announced and
+// any handshake with it.
+func (n *Node) peerRestarted(p *peer) {
+	p.rsc = peerRsc{askedAt: n.now}
+	delete(n.res.standbyFrom, p.name)
+}
+
 func (n *Node) onAskResources(p *peer, m *wire.Message) {
 	if len(n.res.groups) == 0 {
 		return
@@ -639,7 +648,7 @@ func (n *Node) canStart(g *group) bool {
 		// Its latest announcement must have been made after it saw our
 		// latest one: a want computed from our older state is no consent
 		// (both could otherwise start a group within one message delay).
-		if r.hbd && r.seenMe < n.res.epoch {
+		if r.hbd && r.seenMe < n.res.stateEpoch {
 			n.res.needSync = true
 			return false
 		}
@@ -766,7 +775,7 @@ func (n *Node) mustAsk() bool {
 // announcement: ask them (hbd_sync=1), again after two keepalives.
 func (n *Node) mustSync() bool {
 	r := &n.res
-	return r.needSync && (r.syncEpoch != r.epoch || n.now.Sub(r.syncAt) >= 2*n.keepalive)
+	return r.needSync && (r.syncEpoch < r.stateEpoch || n.now.Sub(r.syncAt) >= 2*n.keepalive)
 }
 
 func (n *Node) askList() string {
@@ -1121,6 +1130,9 @@ func (n *Node) announce(info string) {
 		m.Set("hbd_ask", ask)
 	}
 	n.res.epoch++
+	if sig := n.rscSignature(); sig != n.res.lastSig || n.res.stateEpoch == 0 {
+		n.res.stateEpoch = n.res.epoch
+	}
 	m.Set("hbd_epoch", hex(n.res.epoch))
 	var seen []string
 	for _, p := range n.peers {
