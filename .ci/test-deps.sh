@@ -16,7 +16,7 @@
 # not root, no apt-get — it says so); non-zero when an install failed.
 set -eu
 
-PACKAGES="iproute2 nftables iputils-ping iputils-arping procps util-linux psmisc curl net-tools heartbeat keepalived"
+PACKAGES="iproute2 nftables iputils-ping iputils-arping procps util-linux psmisc curl net-tools heartbeat keepalived logrotate man-db groff-base systemd"
 DAEMONS="heartbeat keepalived"
 VERBOSE=0
 [ "${1:-}" = "-v" ] && VERBOSE=1
