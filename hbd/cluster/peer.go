@@ -464,7 +464,7 @@ func (n *Node) dispatch(p *peer, typ string, seq uint64, at time.Time, m *wire.M
 	case "resource":
 		n.onResource(p, seq, m)
 	case "ask_resources":
-		n.onAskResources(p, m)
+		n.onAskResources(p, seq, m)
 	case "hb_takeover":
 		n.onHBTakeover(p, m)
 	case "reqnodes":

@@ -64,6 +64,8 @@ type peerRsc struct {
 	epoch     uint64    // its latest announcement's hbd_epoch
 	seenMe    uint64    // the newest of our epochs it had seen then
 	echoed    uint64    // the last of its epochs we echoed (hbd_sync)
+	meSeq     uint64    // seq of its ask_resources info=me we serve
+	doneSeq   uint64    // seq of its last ask_resources info=done
 }
 
 // handoff is a release of groups to the other nodes with Heartbeat's
@@ -401,6 +403,9 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 			r.sentTo = false // it waits until we have seen its state
 		}
 	}
+	if _, ok := n.res.standbyFrom[p.name]; ok && seq > r.meSeq && m.Value("isstable") == "1" {
+		delete(n.res.standbyFrom, p.name) // its handoff is over (its done is late)
+	}
 	if (info == "shutdown" || m.Value("hbd_stopping") == "1") && !r.stopping {
 		r.stopping = true
 		n.peerLeaving(p)
@@ -458,7 +463,7 @@ func (n *Node) peerRestarted(p *peer) {
 	delete(n.res.standbyFrom, p.name)
 }
 
-func (n *Node) onAskResources(p *peer, m *wire.Message) {
+func (n *Node) onAskResources(p *peer, seq uint64, m *wire.Message) {
 	if len(n.res.groups) == 0 {
 		return
 	}
@@ -468,6 +473,10 @@ func (n *Node) onAskResources(p *peer, m *wire.Message) {
 	}
 	switch m.Value("info") {
 	case "me":
+		if seq < p.rsc.doneSeq {
+			return // overtaken by its done: that handoff is over
+		}
+		p.rsc.meSeq = seq
 		n.logf(LevelInfo, "%s wants to go standby [%s]", p.name, which)
 		if !n.res.joined || n.res.stopping {
 			return
@@ -498,7 +507,10 @@ func (n *Node) onAskResources(p *peer, m *wire.Message) {
 			}
 		}
 	case "done":
-		if w, ok := n.res.standbyFrom[p.name]; ok {
+		if seq > p.rsc.doneSeq {
+			p.rsc.doneSeq = seq
+		}
+		if w, ok := n.res.standbyFrom[p.name]; ok && seq > p.rsc.meSeq {
 			delete(n.res.standbyFrom, p.name)
 			n.logf(LevelInfo, "standby: acquire [%s] resources from %s", w, p.name)
 			a := &acquisition{from: p.name, which: w, groups: make(map[string]bool)}

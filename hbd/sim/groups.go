@@ -410,7 +410,7 @@ func (w *world) checkEnd() {
 			}
 		}
 		if len(holders) != 1 {
-			w.violate(CheckAvailable, fmt.Sprintf("%s is held by [%s] at the end of a quiet run", key, strings.Join(holders, " ")))
+			w.violate(CheckAvailable, fmt.Sprintf("%s is held by [%s] at the end of a quiet run; %s", key, strings.Join(holders, " "), w.groupViews(key)))
 			continue
 		}
 		if gs, _ := w.nodes[holder].core.Group(key); gs.State != cluster.GroupRunning {
@@ -431,4 +431,17 @@ func (w *world) checkEnd() {
 			w.violate(CheckPreferred, fmt.Sprintf("%s is held by %s, not by its healthy preferred node %s", key, w.nodes[holder].name, pn.name))
 		}
 	}
+}
+
+// groupViews describes every live node's view of a group (for violations).
+func (w *world) groupViews(key string) string {
+	var b strings.Builder
+	for _, n := range w.nodes {
+		if !n.alive {
+			continue
+		}
+		gs, _ := n.core.Group(key)
+		fmt.Fprintf(&b, "[%s: %s holder=%s desired=%s standby=%v failed=%v] ", n.name, gs.State, gs.Holder, gs.Desired, gs.Standby, gs.Failed)
+	}
+	return strings.TrimSpace(b.String())
 }
