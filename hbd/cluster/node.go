@@ -242,7 +242,12 @@ func (n *Node) Step(ev Event) []Action {
 	}
 	if !n.stopped {
 		n.advance(stalled)
-		n.reconcile()
+		// Resource decisions depend on events that mark them dirty, and
+		// on time (handshake deadlines, asking again): every Tick.
+		if _, tick := ev.(Tick); tick || n.res.dirty {
+			n.res.dirty = false
+			n.reconcile()
+		}
 	}
 	return n.flush()
 }

@@ -228,6 +228,9 @@ func (n *Node) receive(ev Receive) {
 		n.logf(LevelCrit, "Cluster node %s returning after partition.", p.name)
 		n.logf(LevelWarn, "Deadtime value may be too small.")
 	}
+	if !p.heard {
+		n.res.dirty = true
+	}
 	p.heard = true
 	if ev.Now.After(p.lastHeard) {
 		p.lastHeard = ev.Now
@@ -236,6 +239,9 @@ func (n *Node) receive(ev Receive) {
 	if !toUs {
 		n.drop(p, DropWrongDest, 0, "")
 		return
+	}
+	if typ != "status" || restart {
+		n.res.dirty = true
 	}
 	n.dispatch(p, typ, seq, ev.Now, m)
 }
@@ -521,6 +527,7 @@ func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
 	}
 	if st != p.state {
 		n.logf(LevelInfo, "Status update for node %s: status %s", p.name, st)
+		n.res.dirty = true
 		p.state = st
 	}
 	if d, ok := parseHex(m.Value("dt")); ok {

@@ -101,6 +101,7 @@ type resources struct {
 	takeovers   map[string]map[string]bool // dead/stopped peer → its groups
 	epoch       uint64                     // of our latest announcement
 	stateEpoch  uint64                     // of our latest announcement that changed what we said
+	dirty       bool                       // reconcile on the next event, not only on a tick
 	needSync    bool                       // a start waits for peers to see our epoch
 	syncEpoch   uint64                     // epoch of our last hbd_sync request
 	syncAt      time.Time
@@ -160,6 +161,7 @@ func (n *Node) bootReleased() bool {
 }
 
 func (n *Node) joinedCluster() {
+	n.res.dirty = true
 	if len(n.res.groups) == 0 {
 		return
 	}
@@ -170,6 +172,7 @@ func (n *Node) joinedCluster() {
 // --- events ---
 
 func (n *Node) opDone(e OpDone) {
+	n.res.dirty = true
 	g := n.groupByKey(e.Group)
 	if g == nil {
 		n.logf(LevelWarn, "Result of %s for unknown resource group %s ignored", e.Op, e.Group)
@@ -272,6 +275,7 @@ func inClass(g *group, which, node string) bool {
 }
 
 func (n *Node) command(c Command) {
+	n.res.dirty = true
 	switch c.Kind {
 	case CmdStandby, CmdTakeover:
 		which, ok := normWhich(c.Which)
@@ -443,6 +447,7 @@ func (n *Node) peerLeaving(p *peer) {
 
 // peerGone: the peer was declared dead; it holds nothing any more.
 func (n *Node) peerGone(p *peer) {
+	n.res.dirty = true
 	if len(n.res.groups) == 0 {
 		return
 	}
@@ -984,6 +989,7 @@ func (n *Node) progressTakeovers() {
 
 func (n *Node) beginStop() {
 	r := &n.res
+	r.dirty = true
 	if r.stopping {
 		return
 	}

@@ -91,7 +91,7 @@ func RandomResourceConfig(seed uint64) Config {
 	c.DaemonKillShare = 0.4
 	c.DownMin = ka
 	c.DownMax = 3 * c.Deadtime
-	active := 60*time.Second + time.Duration(r.IntN(60))*time.Second
+	active := 30*time.Second + time.Duration(r.IntN(40))*time.Second
 	c.QuietAfter = active
 	c.Duration = active + c.DownMax + c.Settle() + c.Keepalive
 	return c

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-var rseedsFlag = flag.Int("rseeds", 2000, "number of seeds TestResources runs (300 with -short)")
+var rseedsFlag = flag.Int("rseeds", 0, "number of seeds TestResources runs (default 2000; 300 with -short or -race)")
 
 func resourceConfigFor(seed uint64) Config {
 	c := RandomResourceConfig(seed)
@@ -55,8 +55,11 @@ func TestResources(t *testing.T) {
 		return
 	}
 	n := *rseedsFlag
-	if testing.Short() && n > 300 {
-		n = 300
+	if n == 0 {
+		n = 2000
+		if testing.Short() || raceEnabled {
+			n = 300
+		}
 	}
 	start := time.Now()
 	var (

@@ -548,11 +548,9 @@ func (w *world) carry(m *wire.Message) (*wire.Message, error) {
 	if w.c.Codec != nil {
 		return w.c.Codec(m)
 	}
-	c := &wire.Message{Fields: make([]wire.Field, len(m.Fields))}
-	for i, f := range m.Fields {
-		c.Fields[i] = wire.Field{Name: f.Name, Type: f.Type, Value: append([]byte(nil), f.Value...)}
-	}
-	return c, nil
+	// Shared, not copied: cores never modify a message they received or
+	// one they returned in a Send (their history keeps its own copy).
+	return m, nil
 }
 
 func (w *world) deliver(e *event) {
