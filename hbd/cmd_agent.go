@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/hbdproject/hbd/resources/awseip"
 	"github.com/hbdproject/hbd/resources/ipaddr"
 )
 
@@ -17,15 +18,20 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	if base := filepath.Base(os.Args[0]); ipaddr.IsName(base) {
 		return ipaddr.Main(base, args, stdout, stderr)
 	}
+	if filepath.Base(os.Args[0]) == "awseip" {
+		return awseip.Main(args, stdout, stderr)
+	}
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: hbd agent NAME ARGS... start|stop|status|monitor (agents: IPaddr, IPaddr2)")
+		fmt.Fprintln(stderr, "usage: hbd agent NAME ARGS... start|stop|status|monitor (agents: IPaddr, IPaddr2, awseip)")
 		return 2
 	}
 	name, rest := args[0], args[1:]
 	switch {
 	case ipaddr.IsName(name):
 		return ipaddr.Main(name, rest, stdout, stderr)
+	case name == "awseip":
+		return awseip.Main(rest, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "hbd agent: no built-in agent %q (agents: IPaddr, IPaddr2)\n", name)
+	fmt.Fprintf(stderr, "hbd agent: no built-in agent %q (agents: IPaddr, IPaddr2, awseip)\n", name)
 	return 2
 }

@@ -26,7 +26,7 @@ func legacyName(argv0 string) (string, bool) {
 		return "cl_status", true
 	case "harc":
 		return "harc", true
-	case "IPaddr", "IPaddr2":
+	case "IPaddr", "IPaddr2", "awseip":
 		return "agent", true
 	}
 	return "", false

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -340,13 +341,23 @@ func (j jitter) BackoffDelay(attempt int, _ error) (time.Duration, error) {
 // call runs one EC2 operation, counts its attempts, logs its duration and
 // explains its error.
 func (a *Agent) call(ctx context.Context, op string, fn func(context.Context, func(*ec2.Options)) error) error {
-	var attempts atomic.Int32
+	var (
+		attempts atomic.Int32
+		mu       sync.Mutex
+		lastErr  error // of the last attempt that failed
+	)
 	count := func(o *ec2.Options) {
 		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
 			return s.Finalize.Insert(middleware.FinalizeMiddlewareFunc("hbdAttempts",
 				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 					attempts.Add(1)
-					return next.HandleFinalize(ctx, in)
+					out, md, err := next.HandleFinalize(ctx, in)
+					if err != nil && ctx.Err() == nil {
+						mu.Lock()
+						lastErr = err
+						mu.Unlock()
+					}
+					return out, md, err
 				}), "Retry", middleware.After)
 		})
 	}
@@ -361,7 +372,18 @@ func (a *Agent) call(ctx context.Context, op string, fn func(context.Context, fu
 		}
 		e.Attempts, e.Elapsed = n, took
 		if e.Code == "" && ctx.Err() != nil {
-			e.Err = fmt.Errorf("no answer within the operation's timeout of %s: %w", a.p.Timeout, err)
+			mu.Lock()
+			last := lastErr
+			mu.Unlock()
+			if last != nil {
+				// The deadline hides why the attempts before it failed.
+				if h := transportHint(last); h != "" {
+					e.Hint = h
+				}
+				e.Err = fmt.Errorf("no success within the operation's timeout of %s (last attempt: %v): %w", a.p.Timeout, last, err)
+			} else {
+				e.Err = fmt.Errorf("no answer within the operation's timeout of %s: %w", a.p.Timeout, err)
+			}
 		}
 		return e
 	}
