@@ -36,8 +36,7 @@ type group struct {
 	// announced again when the peer has released it.
 	conflict bool
 	// yielding: this node releases it because a peer keeps it (heal).
-	yielding   bool
-	loggedWait bool
+	yielding bool
 }
 
 func (g *group) holds() bool {
@@ -82,7 +81,6 @@ type handoff struct {
 type acquisition struct {
 	from, which string
 	groups      map[string]bool
-	issued      bool
 }
 
 type resources struct {
@@ -238,7 +236,6 @@ func (n *Node) opDone(e OpDone) {
 }
 
 func (n *Node) startGroup(g *group) {
-	g.loggedWait = false
 	n.setState(g, GroupStarting)
 	n.out = append(n.out, StartGroup{Group: g.key})
 }
@@ -1122,7 +1119,11 @@ func (n *Node) announce(info string) {
 	h, s, f, w := n.rscFields()
 	m := &wire.Message{}
 	m.Set("t", "resource")
-	m.Set("rsc_hold", n.rscHold())
+	if info == "mach_down" {
+		m.Set("rsc_hold", HoldForeign) // as Heartbeat's mach_down says it
+	} else {
+		m.Set("rsc_hold", n.rscHold())
+	}
 	if info != "mach_down" {
 		m.Set("rtype", "full")
 		st := "0"
