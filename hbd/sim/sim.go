@@ -4,6 +4,13 @@
 // graceful stops and restarts. After every event it checks the membership
 // invariants (see Check*) and records a trace that replays exactly: the
 // same Config gives the same trace, byte for byte.
+//
+// With Config.Groups > 0 the nodes also hold resource groups (groups.go):
+// the simulation plays the daemon and harc — scripts that take time and
+// sometimes fail, machine crashes that kill them, daemon kills that leave
+// them running, operator commands — and checks Exclusive, Ordered,
+// Available and Preferred against the ground truth of which scripts run
+// where (RandomResourceConfig, TestResources).
 package sim
 
 import (
