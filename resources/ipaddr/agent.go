@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -601,6 +600,3 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
-
-// describe is the resource as the log names it.
-func (a *Agent) describe() string { return strings.TrimSuffix(a.prefix, ": ") }
