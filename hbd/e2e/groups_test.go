@@ -100,10 +100,13 @@ func (g *groupLab) hacf(tm Timing) hbref.HaCf {
 	}
 }
 
-// hbdNode starts hbd as node i+1 with the rec group preferred by node1.
+// groupsAuthkeys is the key every node of these tests shares.
+func groupsAuthkeys() string { return hbref.Authkeys("sha1", "groupsSecret") }
+
+// hbdNode sets up hbd as node i+1 with the rec group preferred by node1.
 func (g *groupLab) hbdNode(i int, cfg hbref.HaCf) *hbdInLab {
 	n := newHbdInLab(g.t, g.lab, g.hosts[i], fmt.Sprintf("node%d", i+1), cfg.String(),
-		hbref.Authkeys("sha1", "groupsSecret"), "node1 rec::web\n")
+		groupsAuthkeys(), "node1 rec::web\n")
 	if err := os.WriteFile(filepath.Join(n.dir, "ha.d/resource.d/rec"), []byte(recScript(g.dir)), 0o755); err != nil {
 		g.t.Fatal(err)
 	}
