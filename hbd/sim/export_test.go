@@ -21,3 +21,13 @@ func runWithCoreDeadtime(c Config, coreDeadtime time.Duration) (res Result) {
 	}()
 	return w.run()
 }
+
+// runWithRogue runs c with a rogue operator who, at Duration/2, starts
+// (start) or stops (!start) the scripts of group 0 on node1 behind the
+// core's back — to prove the resource checks can fail.
+func runWithRogue(c Config, start bool) Result {
+	w := newWorld(c)
+	at := Epoch.Add(c.Duration / 2)
+	w.push(&event{at: at, kind: evRogue, group: 0, node: 0, boot: map[bool]int{true: 1, false: 0}[start]})
+	return w.run()
+}

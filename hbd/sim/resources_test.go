@@ -109,3 +109,49 @@ func TestResources(t *testing.T) {
 		t.Errorf("the end-of-run checks applied in only %d of %d runs", ends, n)
 	}
 }
+
+// TestResourceCheckersCanFail: scripts started or stopped behind the
+// cores' backs must be reported (Exclusive when a second node runs the
+// group, Available when the holder's processes are gone at the end).
+func TestResourceCheckersCanFail(t *testing.T) {
+	cases := []struct {
+		name  string
+		start bool
+		want  string
+	}{
+		{"rogue start", true, CheckExclusive},
+		{"rogue stop", false, CheckAvailable},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			found := 0
+			for seed := uint64(1); seed <= 40; seed++ {
+				c := RandomResourceConfig(seed)
+				c.Crashes, c.Partitions, c.Commands, c.StartFail, c.StopFail = 0, 0, 0, 0, 0
+				c.QuietAfter = c.Initdead
+				c.Duration = 2 * (c.Initdead + c.Settle())
+				for _, v := range runWithRogue(c, tc.start).Violations {
+					if v.Invariant == tc.want {
+						found++
+						break
+					}
+				}
+			}
+			if found < 10 {
+				t.Errorf("%s reported in only %d of 40 runs", tc.want, found)
+			}
+		})
+	}
+}
+
+// TestResourcesDeterministic: the same resource seed gives the same trace.
+func TestResourcesDeterministic(t *testing.T) {
+	for seed := uint64(1); seed <= 10; seed++ {
+		c := RandomResourceConfig(seed)
+		c.Hash = true
+		a, b := Run(c), Run(c)
+		if a.Hash != b.Hash || a.Events != b.Events {
+			t.Errorf("seed %d: hash %x/%x events %d/%d", seed, a.Hash, b.Hash, a.Events, b.Events)
+		}
+	}
+}

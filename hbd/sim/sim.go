@@ -185,6 +185,7 @@ const (
 	evCheck3
 	evOpDone
 	evCommand
+	evRogue // tests only: scripts run or stopped behind the core's back
 )
 
 type event struct {
@@ -443,6 +444,13 @@ func (w *world) handle(e *event) {
 		w.opDone(e)
 	case evCommand:
 		w.command(e)
+	case evRogue:
+		n := w.nodes[e.node]
+		if len(n.gt) > 0 {
+			n.gt[e.group].up = e.boot == 1
+			n.gt[e.group].run = n.run
+			w.trace("ROGUE %s %s up=%v", n.name, w.rs.keys[e.group], e.boot == 1)
+		}
 	}
 	w.checkDeadInTime()
 	w.checkExclusive()
