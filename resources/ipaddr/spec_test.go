@@ -151,3 +151,30 @@ func TestNAFrame(t *testing.T) {
 		t.Error("a corrupted message verifies")
 	}
 }
+
+func TestMainArguments(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"IPaddr2", nil, ExitBadArgs, "usage: IPaddr2"},
+		{"IPaddr2", []string{"start"}, ExitBadArgs, "usage: IPaddr2"},
+		{"IPaddr2", []string{"10.0.0.5/24/eth0", "restart"}, ExitUnimplemented, `unknown operation "restart"`},
+		{"IPaddr", []string{"10.0.0.500/24/eth0", "start"}, ExitBadArgs, `bad IP address "10.0.0.500"`},
+		{"IPaddr2", []string{"ip=10.0.0.5", "colour=blue", "status"}, ExitBadArgs, `unknown parameter "colour"`},
+		{"awseip", []string{"10.0.0.5", "start"}, ExitBadArgs, "not an agent of this package"},
+		{"IPaddr2", []string{"--help"}, ExitOK, ""},
+	}
+	for _, tc := range tests {
+		var out, errb bytes.Buffer
+		code := Main(tc.name, tc.args, &out, &errb)
+		if code != tc.code || !strings.Contains(errb.String(), tc.stderr) {
+			t.Errorf("Main(%s, %q) = %d, stderr %q; want %d with %q", tc.name, tc.args, code, errb.String(), tc.code, tc.stderr)
+		}
+		if tc.code != ExitOK && out.Len() != 0 {
+			t.Errorf("Main(%s, %q) wrote %q to stdout; a failure must not look like a status", tc.name, tc.args, out.String())
+		}
+	}
+}
