@@ -14,7 +14,7 @@ import (
 
 var (
 	seedFlag  = flag.Uint64("seed", 0, "run only this seed (replay a failure)")
-	seedsFlag = flag.Int("seeds", 2000, "number of seeds TestMembership runs (300 with -short)")
+	seedsFlag = flag.Int("seeds", 0, "number of seeds TestMembership runs (default 2000; 1000 with -race, 300 with -short)")
 	codecFlag = flag.Bool("codec", false, "carry messages through the wire package's classic text codec instead of a deep copy")
 )
 
@@ -73,8 +73,14 @@ func TestMembership(t *testing.T) {
 		return
 	}
 	n := *seedsFlag
-	if testing.Short() && n > 300 {
-		n = 300
+	if n == 0 {
+		n = 2000
+		if raceEnabled {
+			n = 1000
+		}
+		if testing.Short() {
+			n = 300
+		}
 	}
 	start := time.Now()
 	var (
