@@ -516,6 +516,10 @@ func (a *Agent) announce(ctx context.Context, rounds int) error {
 			a.log.Debugf("%s%s has no Ethernet address or does not ARP: nothing to announce", a.prefix, attrs.Name)
 			return nil
 		}
+		if attrs.Flags&net.FlagUp == 0 || attrs.OperState == netlink.OperDown {
+			a.log.Debugf("%s%s is down: no announcements until it is up again", a.prefix, attrs.Name)
+			return nil
+		}
 		if sock == nil {
 			if err := a.inNS(func() (err error) { sock, err = openPacketSocket(); return err }); err != nil {
 				a.log.Warnf("%sannounce on %s: %v", a.prefix, attrs.Name, err)

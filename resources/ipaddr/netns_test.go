@@ -406,6 +406,49 @@ func TestWatchReannouncesPeriodically(t *testing.T) {
 	waitNeigh(t, c, vip4, macA, time.Second)
 }
 
+func TestWatchAnnouncesWhenLinkComesBackUp(t *testing.T) {
+	for _, tc := range []struct{ name, vip, bits string }{
+		{"ipv4", vip4, "24"},
+		{"ipv6", vip6, "64"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lab := newLab(t)
+			a := lab.Host("a", "10.231.0.1/24", "fd00:231::1/64")
+			b := lab.Host("b", "10.231.0.2/24", "fd00:231::2/64")
+			c := lab.Host("c", "10.231.0.3/24", "fd00:231::3/64")
+			ctx := context.Background()
+			ag, _ := agentIn(t, a, t.TempDir(), quickBurst, tc.vip+"/"+tc.bits+"/eth0")
+			if err := ag.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			ping(t, c, tc.vip)
+			macA, macB := macOf(t, a), macOf(t, b)
+			wctx, cancel := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			// No refresh and a long Check: only the link event can help.
+			go func() { done <- ag.Watch(wctx, WatchOptions{Check: 30 * time.Second, Refresh: -1}) }()
+			defer func() { cancel(); <-done }()
+			time.Sleep(300 * time.Millisecond)
+			if _, err := a.Exec(ctx, "ip", "link", "set", "eth0", "down"); err != nil {
+				t.Fatal(err)
+			}
+			// Meanwhile the client's entry goes wrong (as after a flap
+			// during which someone else answered for the address).
+			if _, err := c.Exec(ctx, "ip", "neigh", "replace", tc.vip, "lladdr", macB, "dev", "eth0", "nud", "stale"); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond)
+			if _, err := a.Exec(ctx, "ip", "link", "set", "eth0", "up"); err != nil {
+				t.Fatal(err)
+			}
+			waitNeigh(t, c, tc.vip, macA, 3*time.Second)
+			if err := a.WaitAddr(ctx, tc.vip, true); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 // TestExecutable runs the built hbd binary as /etc/ha.d/resource.d/IPaddr2
 // would be (a symlink) and as `hbd agent IPaddr2`, the way Heartbeat and
 // harc call resource scripts.

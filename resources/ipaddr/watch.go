@@ -2,6 +2,7 @@ package ipaddr
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"time"
 
@@ -58,6 +59,15 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 			stopSub()
 		}
 	}()
+	// Link events: when the interface comes back up (cable, VM restore,
+	// networkd), the address is announced again at once.
+	links, stopLinks, err := a.subscribeLinks()
+	if err != nil {
+		a.log.Warnf("%scannot follow link events (%v): a link coming back up is announced by the periodic refresh only", a.prefix, err)
+	} else {
+		defer stopLinks()
+	}
+	wasUp := map[int]bool{}
 
 	var lastErr string
 	mend := func() {
@@ -90,6 +100,25 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 			}
 			ip, _ := netip.AddrFromSlice(u.LinkAddress.IP)
 			if !u.NewAddr && ip.Unmap() == a.spec.Addr {
+				mend()
+			}
+		case u, ok := <-links:
+			if !ok {
+				links = nil
+				continue
+			}
+			up := u.Attrs().Flags&net.FlagUp != 0 && u.Attrs().OperState != netlink.OperDown
+			idx := u.Attrs().Index
+			prev, known := wasUp[idx]
+			wasUp[idx] = up
+			if !up || (known && prev) {
+				continue
+			}
+			if link, _, err := a.where(); err == nil && link != nil && link.Attrs().Index == idx && known {
+				a.log.Infof("%s%s is up again: announcing %s", a.prefix, u.Attrs().Name, a.spec.Addr)
+				_ = a.announce(ctx, a.burst.Count)
+				a.scheduleFollowup()
+			} else {
 				mend()
 			}
 		case <-check.C:
@@ -143,6 +172,30 @@ func (a *Agent) subscribe() (<-chan netlink.AddrUpdate, func(), error) {
 		opts.Namespace = &ns
 	}
 	if err := netlink.AddrSubscribeWithOptions(ch, done, opts); err != nil {
+		close(done)
+		return nil, nil, err
+	}
+	stop := func() {
+		close(done)
+		go func() {
+			for range ch {
+			}
+		}()
+	}
+	return ch, stop, nil
+}
+
+// subscribeLinks follows link events in the agent's namespace (with the
+// current state of every link first); stop ends the subscription.
+func (a *Agent) subscribeLinks() (<-chan netlink.LinkUpdate, func(), error) {
+	ch := make(chan netlink.LinkUpdate, 64)
+	done := make(chan struct{})
+	opts := netlink.LinkSubscribeOptions{ErrorCallback: func(error) {}, ListExisting: true}
+	if a.ns.IsOpen() {
+		ns := a.ns
+		opts.Namespace = &ns
+	}
+	if err := netlink.LinkSubscribeWithOptions(ch, done, opts); err != nil {
 		close(done)
 		return nil, nil, err
 	}
