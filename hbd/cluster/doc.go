@@ -110,9 +110,9 @@
 // again when the other has released it. Announcements lost while a peer
 // was dead to us are asked for again (hbd_ask).
 //
-// Graceful stop (Stop). Every held group is released (StopGroup, last
-// group first), each release announced (hbd_stopping=1 lets hbd peers take
-// each group at once); then resource rsc_hold=none isstable=0
+// Graceful stop (Stop). Every held group is released (StopGroup, one at a
+// time, the last haresources line first), each release announced
+// (hbd_stopping=1 lets hbd peers take each group at once); then resource rsc_hold=none isstable=0
 // info=shutdown, shutdone, and Exit. A second Stop changes nothing. With no
 // groups configured, Stop sends shutdone and Exit at once.
 //

@@ -1002,7 +1002,12 @@ func (n *Node) beginStop() {
 
 func (n *Node) reconcileStop() {
 	r := &n.res
-	busy := false
+	busy, stopping := false, false
+	for _, g := range r.groups {
+		stopping = stopping || g.state == GroupStopping
+	}
+	// One group at a time, the last of haresources first, as Heartbeat's
+	// ResourceManager gives them up.
 	for i := len(r.groups) - 1; i >= 0; i-- {
 		g := r.groups[i]
 		switch g.state {
@@ -1011,7 +1016,10 @@ func (n *Node) reconcileStop() {
 				r.giveUpLog = true
 				n.logf(LevelInfo, "Giving up all HA resources.")
 			}
-			n.stopGroup(g)
+			if !stopping {
+				n.stopGroup(g)
+				stopping = true
+			}
 			busy = true
 		case GroupProbing, GroupStarting, GroupStopping:
 			busy = true
