@@ -350,6 +350,15 @@ func (w *world) checkExclusive() {
 			for b := a + 1; b < nn; b++ {
 				k := [3]int{g, a, b}
 				if !w.holds(a, g) || !w.holds(b, g) {
+					if ov := w.rs.overlaps[k]; ov != nil && !ov.hearing {
+						if hs := w.rs.hearSince[a][b]; !hs.IsZero() {
+							// A partition's duplicate ended after the heal.
+							w.res.HealResolved++
+							if d := w.now.Sub(hs); d > w.res.MaxHealResolve {
+								w.res.MaxHealResolve = d
+							}
+						}
+					}
 					delete(w.rs.overlaps, k)
 					continue
 				}

@@ -67,6 +67,9 @@ func TestResources(t *testing.T) {
 		failed                                []Result
 		failCfg                               []Config
 		events, starts, ends, conflicts, rean int
+		healed                                int
+		maxHeal                               time.Duration
+		maxHealRatio                          float64
 		next                                  = uint64(1)
 		wg                                    sync.WaitGroup
 	)
@@ -91,6 +94,13 @@ func TestResources(t *testing.T) {
 				ends += res.EndChecks
 				conflicts += res.Conflicts
 				rean += res.Reannounces
+				healed += res.HealResolved
+				if res.MaxHealResolve > maxHeal {
+					maxHeal = res.MaxHealResolve
+				}
+				if r := float64(res.MaxHealResolve) / float64(c.HealBound()); r > maxHealRatio {
+					maxHealRatio = r
+				}
 				if len(res.Violations) > 0 {
 					failed = append(failed, res)
 					failCfg = append(failCfg, c)
@@ -104,7 +114,7 @@ func TestResources(t *testing.T) {
 		reportResources(t, failCfg[i], failed[i])
 	}
 	el := time.Since(start)
-	t.Logf("%d seeds in %v (%.0f seeds/s), %d events, %d starts, %d partition duplicates, %d reannounces, end checks in %d runs", n, el.Round(time.Millisecond), float64(n)/el.Seconds(), events, starts, conflicts, rean, ends)
+	t.Logf("%d seeds in %v (%.0f seeds/s), %d events, %d starts, %d partition duplicates (%d resolved after the heal, longest %v, at most %.0f%% of the bound), %d reannounces, end checks in %d runs", n, el.Round(time.Millisecond), float64(n)/el.Seconds(), events, starts, conflicts, healed, maxHeal.Round(time.Millisecond), 100*maxHealRatio, rean, ends)
 	if ends < n/2 {
 		t.Errorf("the end-of-run checks applied in only %d of %d runs", ends, n)
 	}

@@ -119,6 +119,11 @@ type Result struct {
 	Checks3    int // restart checks that applied
 	// Resource figures (groups.go).
 	Starts, Stops, Reannounces, Conflicts, EndChecks int
+	// HealResolved counts duplicates of a partition that ended once the
+	// nodes heard each other again; MaxHealResolve is the longest time
+	// that took (from hearing each other to one node's stop finishing).
+	HealResolved   int
+	MaxHealResolve time.Duration
 }
 
 // Invariant names.
