@@ -22,7 +22,8 @@ import (
 // hbd/internal/netlab's (which Go's internal rule keeps out of reach
 // from resources/): hosts are network namespaces with an eth0 on one
 // bridge that lives in a namespace of its own. Namespaces are named
-// "hbdip" + random hex + "-" + host, removed in t.Cleanup.
+// "hbdip" + pid + "x" + random hex + "-" + host, removed in t.Cleanup
+// (and by the next run if this one was killed).
 
 type lab struct {
 	t  *testing.T
@@ -54,7 +55,8 @@ func newLab(t *testing.T) *lab {
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)
 	}
-	l := &lab{t: t, id: "hbdip" + hex.EncodeToString(b[:])}
+	sweepLabs(t)
+	l := &lab{t: t, id: fmt.Sprintf("%s%dx%s", labPrefix, os.Getpid(), hex.EncodeToString(b[:]))}
 	l.sw = l.id + "-sw"
 	t.Cleanup(l.close)
 	l.ip("netns", "add", l.sw)
@@ -94,6 +96,46 @@ func (l *lab) Host(name string, addrs ...string) *labHost {
 	return h
 }
 
+// labPrefix starts every namespace name; the test process's pid follows,
+// so sweepLabs can tell a crashed run's namespaces from a live one's.
+const labPrefix = "hbdip"
+
+// sweepLabs removes the namespaces of earlier test processes that died
+// without cleaning up (killed by a timeout, say).
+func sweepLabs(t *testing.T) {
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	for _, f := range strings.Fields(string(out)) {
+		rest, ok := strings.CutPrefix(f, labPrefix)
+		if !ok {
+			continue
+		}
+		var pid int
+		if _, err := fmt.Sscanf(rest, "%dx", &pid); err != nil || pid <= 0 {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			continue
+		}
+		killIn(f)
+		if out, err := exec.Command("ip", "netns", "del", f).CombinedOutput(); err != nil {
+			t.Logf("sweep: ip netns del %s: %v: %s", f, err, out)
+		}
+	}
+}
+
+// killIn SIGKILLs the processes inside namespace ns (never this one).
+func killIn(ns string) {
+	pids, _ := exec.Command("ip", "netns", "pids", ns).Output()
+	for _, p := range strings.Fields(string(pids)) {
+		var pid int
+		// Our own pid shows up when a thread locked in a namespace
+		// happened to be the main one (Go parks it rather than end it).
+		if _, err := fmt.Sscan(p, &pid); err == nil && pid > 1 && pid != os.Getpid() {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+}
+
 // close kills what still runs in the lab's namespaces (only processes
 // inside them: the helpers our tests started) and deletes the namespaces.
 func (l *lab) close() {
@@ -102,15 +144,7 @@ func (l *lab) close() {
 		if !strings.HasPrefix(f, l.id+"-") {
 			continue
 		}
-		pids, _ := exec.Command("ip", "netns", "pids", f).Output()
-		for _, p := range strings.Fields(string(pids)) {
-			var pid int
-			// Our own pid shows up when a thread locked in a namespace
-			// happened to be the main one (Go parks it rather than end it).
-			if _, err := fmt.Sscan(p, &pid); err == nil && pid > 1 && pid != os.Getpid() {
-				_ = unix.Kill(pid, unix.SIGKILL)
-			}
-		}
+		killIn(f)
 		if out, err := exec.Command("ip", "netns", "del", f).CombinedOutput(); err != nil {
 			l.t.Errorf("ip netns del %s: %v: %s", f, err, out)
 		}
