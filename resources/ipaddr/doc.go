@@ -17,6 +17,6 @@
 // stop removes only addresses hbd added: start writes a record (one small
 // JSON file per address) under STATEDIR/hbd-ipaddr/ before adding the
 // address, stop removes the address only when that record exists. STATEDIR
-// is $HA_RSCTMP or /run/heartbeat/rsctmp, which lives as long as the
+// is $HA_RSCTMP or /run/resource-agents, which lives as long as the
 // addresses do. docs/agents.md tells the whole story for users.
 package ipaddr

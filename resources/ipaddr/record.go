@@ -11,9 +11,11 @@ import (
 )
 
 // DefaultStateDir is where records of added addresses live when neither
-// Options.StateDir nor HA_RSCTMP says otherwise: under /run, so a record
-// lives exactly as long as the address it describes (both go at reboot).
-const DefaultStateDir = "/run/heartbeat/rsctmp"
+// Options.StateDir nor HA_RSCTMP says otherwise: resource-agents' HA_RSCTMP,
+// which harc also passes by default, so a start through harc and a stop by
+// hand agree. It is under /run, so a record lives exactly as long as the
+// address it describes (both go at reboot).
+const DefaultStateDir = "/run/resource-agents"
 
 // StateDirFromEnv is the record directory for the executable form:
 // $HA_RSCTMP (which Heartbeat sets for its resource scripts) or
