@@ -176,7 +176,9 @@ stop)
 	if p=$(pid); then
 		kill "$p" 2>/dev/null
 		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 250 ]; do sleep 0.02; i=$((i + 1)); done
+		# pid (not kill -0): a zombie waiting for a slow reaper has no
+		# cmdline and no longer serves.
+		while pid >/dev/null && [ $i -lt 250 ]; do sleep 0.02; i=$((i + 1)); done
 		kill -9 "$p" 2>/dev/null
 	fi
 	rm -f "$PIDFILE"
