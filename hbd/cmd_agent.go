@@ -6,9 +6,32 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/hbdproject/hbd/hbd/config"
+
 	"github.com/hbdproject/hbd/resources/awseip"
 	"github.com/hbdproject/hbd/resources/ipaddr"
 )
+
+// builtinAgents are the resource agents compiled into hbd: a haresources
+// name found neither in resource.d nor in /etc/init.d resolves to one of
+// these, and runs as `hbd agent NAME ...`.
+func builtinAgents() []string {
+	return []string{ipaddr.NameIPaddr, ipaddr.NameIPaddr2, "awseip"}
+}
+
+// agentCommand is how harc runs a built-in agent: this very binary.
+func agentCommand() []string {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return []string{exe, "agent"}
+}
+
+// loadOptions are the config.Load options every command uses.
+func loadOptions(node string, strict bool) config.LoadOptions {
+	return config.LoadOptions{Node: node, StrictInterfaces: strict, Lookup: config.Lookup{Builtins: builtinAgents()}}
+}
 
 // runAgent runs a built-in resource agent as a resource script:
 // `hbd agent NAME ARGS... start|stop|status|monitor`, or hbd installed

@@ -59,7 +59,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hbd check: %v\n", err)
 		return 1
 	}
-	cfg, diags := config.Load(*dir, config.LoadOptions{Node: name})
+	cfg, diags := config.Load(*dir, loadOptions(name, false))
 	warnings, errors := 0, 0
 	for _, d := range diags {
 		fmt.Fprintln(stderr, d.String())

@@ -94,7 +94,7 @@ func runHarc(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hbd harc: %v\n", err)
 		return harcConfigErr
 	}
-	cfg, diags := config.Load(*dir, config.LoadOptions{Node: name})
+	cfg, diags := config.Load(*dir, loadOptions(name, false))
 	if cfg == nil {
 		for _, d := range diags {
 			fmt.Fprintln(stderr, d.String())
@@ -128,6 +128,7 @@ func runHarc(args []string, stdout, stderr io.Writer) int {
 	}
 	defer lg.Close()
 	opts := harc.FromConfig(cfg)
+	opts.BuiltinCommand = agentCommand()
 	opts.Log = lg
 	if *timeout > 0 {
 		opts.Timeout = *timeout

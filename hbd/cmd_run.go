@@ -47,6 +47,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	err = daemon.Run(context.Background(), daemon.Options{
 		ConfigDir: *dir, Node: name, RunDir: *runDir, StateDir: *stateDir,
 		Version: version, Stderr: stderr,
+		Load: loadOptions(name, true), AgentCommand: agentCommand(),
 	})
 	var cerr *daemon.ConfigError
 	switch {

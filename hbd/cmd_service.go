@@ -317,7 +317,7 @@ func warnConfig(stderr io.Writer, setup serviceSetup) {
 		fmt.Fprintf(stderr, "hbd install: warning: %v\n", err)
 		return
 	}
-	cfg, diags := config.Load(setup.configDir, config.LoadOptions{Node: name})
+	cfg, diags := config.Load(setup.configDir, loadOptions(name, false))
 	if cfg != nil {
 		return
 	}

@@ -33,9 +33,9 @@ func commands() []command {
 		{"cleanup", "forget a group's failure here so it may run here again", runCleanup},
 		{"cl_status", "Heartbeat's cl_status queries (hbstatus, listnodes, nodestatus ...)", runClStatus},
 		{"harc", "run a resource group's scripts by hand as the daemon would (takegroup, givegroup, status, listkeys)", runHarc},
+		{"agent", "run a built-in resource agent: agent IPaddr2 10.0.0.5/24/eth0 start", runAgent},
 		{"install", "register the heartbeat service (systemd unit or SysV init script)", runInstall},
 		{"uninstall", "remove what hbd install registered", runUninstall},
-		{"agent", "run a built-in resource agent: agent IPaddr2 10.0.0.5/24/eth0 start", runAgent},
 		{"help", "list the commands", runHelp},
 	}
 }

@@ -36,7 +36,12 @@ type Options struct {
 	RunDir    string // pid file and control socket
 	StateDir  string // hb_uuid, hb_generation
 	Version   string // for the startup line
-	Stderr    io.Writer
+	// Load is how the configuration is read (node, built-in agents);
+	// StrictInterfaces is forced on.
+	Load config.LoadOptions
+	// AgentCommand runs a built-in agent (harc.Options.BuiltinCommand).
+	AgentCommand []string
+	Stderr       io.Writer
 }
 
 // ConfigError is returned when the configuration is invalid; the command
@@ -89,7 +94,8 @@ func Run(ctx context.Context, o Options) error {
 	if o.Stderr == nil {
 		o.Stderr = os.Stderr
 	}
-	cfg, diags := config.Load(o.ConfigDir, config.LoadOptions{Node: o.Node, StrictInterfaces: true})
+	o.Load.Node, o.Load.StrictInterfaces = o.Node, true
+	cfg, diags := config.Load(o.ConfigDir, o.Load)
 	for _, d := range diags {
 		if d.Severity == config.SevWarning {
 			fmt.Fprintln(o.Stderr, d.String())

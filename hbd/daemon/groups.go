@@ -17,6 +17,7 @@ func (d *Daemon) newRunner(cfg *config.Config) (*harc.Runner, error) {
 	o.Node = cfg.ThisNode
 	o.Log = d.log.Logger
 	o.StateDir = d.opts.StateDir
+	o.BuiltinCommand = d.opts.AgentCommand
 	r, err := harc.New(o)
 	if err != nil {
 		return nil, fmt.Errorf("resource runner: %w", err)

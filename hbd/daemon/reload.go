@@ -10,7 +10,7 @@ import (
 
 // loadConfig reads the node's configuration directory as `hbd run` does.
 func (d *Daemon) loadConfig() (*config.Config, []config.Diag) {
-	return config.Load(d.opts.ConfigDir, config.LoadOptions{Node: d.opts.Node, StrictInterfaces: true})
+	return config.Load(d.opts.ConfigDir, d.opts.Load)
 }
 
 // pendingChanges validates the files on disk and says what a reload would
