@@ -204,7 +204,8 @@ func (n *Node) opDone(e OpDone) {
 		switch e.Result {
 		case ResultOK:
 			n.setState(g, GroupRunning)
-			g.standby = false
+			// g.standby stays: an operator's standby that came while the
+			// group was starting is honoured once it runs.
 			g.lastErr = ""
 		case ResultStopFailed:
 			g.lastErr = detail

@@ -234,7 +234,6 @@ func (d *Daemon) run(ctx context.Context) error {
 		d.rearm(timer)
 	}
 	d.drain()
-	d.log.Infof("%s Heartbeat shutdown complete.", d.cfg.ThisNode)
 	return nil
 }
 
