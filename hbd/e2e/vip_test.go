@@ -1,0 +1,231 @@
+//go:build linux
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/internal/hbref"
+	"github.com/hbdproject/hbd/hbd/internal/netlab"
+)
+
+const (
+	vip    = "10.231.0.100"
+	vipURL = "http://" + vip + ":8080/"
+)
+
+// vipLab is two hbd nodes (n1 prefers the group) and a client on one
+// bridge. The group is hbd's built-in IPaddr2 agent for the VIP plus a
+// web server; the client requests the VIP every 20 ms.
+type vipLab struct {
+	*groupLab
+	client *netlab.Host
+	nodes  [2]*hbdInLab
+	probe  *netlab.Prober
+	watch  *netlab.AddrWatch
+	// quiet are the spans in which both nodes could hear each other: the
+	// VIP must never be on both then.
+	quiet []span
+}
+
+type span struct{ from, to time.Time }
+
+func newVipLab(t *testing.T, failback string) *vipLab {
+	g := newGroupLab(t, "vip")
+	v := &vipLab{groupLab: g}
+	var err error
+	if v.client, err = g.lab.Host("c", "10.231.0.9/24"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := g.hacf(groupTiming)
+	cfg.AutoFailback = failback
+	for i := range v.nodes {
+		// The web server runs all the time; the VIP decides who is reached.
+		if _, err := g.hosts[i].ServeWhom(":8080"); err != nil {
+			t.Fatal(err)
+		}
+		n := newHbdInLab(t, g.lab, g.hosts[i], fmt.Sprintf("node%d", i+1), cfg.String(), groupsAuthkeys(),
+			"node1 IPaddr2::"+vip+"/24/eth0 rec::web\n")
+		if err := os.WriteFile(filepath.Join(n.dir, "ha.d/resource.d/rec"), []byte(recScript(g.dir)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		v.nodes[i] = n
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, n := range v.nodes {
+				t.Logf("---- %s ----\n%s", n.name, n.log())
+			}
+		}
+	})
+	return v
+}
+
+func (v *vipLab) start() {
+	for _, n := range v.nodes {
+		n.start()
+	}
+	var err error
+	if v.probe, err = v.lab.StartProber(v.client, vipURL, netlab.ProberOptions{}); err != nil {
+		v.t.Fatal(err)
+	}
+	if v.watch, err = netlab.WatchAddr(vip, 10*time.Millisecond, v.hosts[0], v.hosts[1]); err != nil {
+		v.t.Fatal(err)
+	}
+}
+
+// served waits until the client is answered by host name (n1, n2).
+func (v *vipLab) served(name string, since time.Time, d time.Duration) time.Time {
+	v.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	p, err := v.probe.WaitFor(ctx, since, name)
+	if err != nil {
+		v.t.Fatalf("client not served by %s within %s: %v (windows %v)", name, d, err, netlab.Windows(v.probe.Probes()))
+	}
+	return p.At
+}
+
+// outage is the longest unavailability the client saw since t.
+func (v *vipLab) outage(since time.Time) time.Duration {
+	var worst time.Duration
+	for _, w := range netlab.Windows(v.probe.Probes()) {
+		if w.Start.Before(since) {
+			continue
+		}
+		d := w.Duration()
+		if w.Open() {
+			d = time.Since(w.Start)
+		}
+		worst = max(worst, d)
+	}
+	return worst
+}
+
+// step runs one scenario: act, then the client must be served by want
+// within limit of unavailability.
+func (v *vipLab) step(what, want string, limit time.Duration, quiet bool, act func()) {
+	v.t.Helper()
+	begin := time.Now()
+	act()
+	v.served(want, begin, 20*time.Second)
+	time.Sleep(300 * time.Millisecond) // the client keeps being served
+	if p, ok := v.probe.Last(); !ok || p.Whom != want {
+		v.t.Errorf("%s: the client is not served by %s any more (last %+v)", what, want, p)
+	}
+	out := v.outage(begin)
+	v.t.Logf("%s: served by %s, unavailable %s", what, want, out.Round(time.Millisecond))
+	if out > limit {
+		v.t.Errorf("%s: unavailable for %s, want under %s", what, out, limit)
+	}
+	if quiet {
+		v.quiet = append(v.quiet, span{begin, time.Now()})
+	}
+}
+
+// checkExclusive: while the nodes could hear each other, the VIP was never
+// on both (sampled every 10 ms).
+func (v *vipLab) checkExclusive() {
+	rep := v.watch.Stop()
+	for _, m := range rep.Multi() {
+		for _, q := range v.quiet {
+			if m.Start.Before(q.to) && m.End.After(q.from) {
+				v.t.Errorf("VIP on %v at once from %s to %s while they could hear each other",
+					m.Holders, m.Start.Format("15:04:05.000"), m.End.Format("15:04:05.000"))
+			}
+		}
+	}
+	v.t.Logf("VIP sampled %d times; %d spans with two holders (all during kill -9 or a cut)", rep.Samples, len(rep.Multi()))
+}
+
+func (v *vipLab) hbd(i int, args ...string) {
+	v.t.Helper()
+	n := v.nodes[i]
+	out, err := n.host.Exec(context.Background(), hbdBin, append(args, "--run-dir", filepath.Join(n.dir, "run"))...)
+	if err != nil {
+		v.t.Fatalf("hbd %v on %s: %v: %s", args, n.name, err, out)
+	}
+}
+
+// The generous bound on any unavailability: deadtime, plus the scripts,
+// plus a loaded CI machine.
+var vipLimit = groupTiming.Deadtime + 2*time.Second
+
+// TestVIPFailover: a real floating IP moved by hbd's IPaddr2 agent, a
+// client requesting it every 20 ms, and every way the holder can go away.
+func TestVIPFailover(t *testing.T) {
+	hbref.Need(t) // for arping and friends; skips clearly when not root
+	v := newVipLab(t, "on")
+	n1, n2 := v.nodes[0], v.nodes[1]
+
+	v.step("both nodes started at once", "n1", 20*time.Second, true, v.start)
+	v.step("graceful stop of the holder", "n2", vipLimit, true, func() {
+		if err := n1.proc.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+	})
+	v.step("failback (auto_failback on)", "n1", vipLimit, true, n1.start)
+	v.step("hbd standby on the holder", "n2", vipLimit, true, func() { v.hbd(0, "standby") })
+	v.step("hbd takeover on node1", "n1", vipLimit, true, func() { v.hbd(0, "takeover") })
+
+	// kill -9 of the holder's daemon: its VIP stays (the machine lives),
+	// the peer takes over and announces itself, the restarted daemon
+	// releases what it finds running before it joins, then fails back.
+	v.step("kill -9 of the holder's hbd", "n2", vipLimit, false, func() {
+		if err := n1.proc.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	})
+	v.step("the killed node restarts", "n1", vipLimit, false, n1.start)
+
+	// The machine dies: its link is cut. Then it comes back (the
+	// partition heals with both holding the VIP): exactly one keeps it.
+	v.step("link cut of the holder", "n2", vipLimit, false, func() {
+		if err := v.lab.Cut(v.hosts[0]); err != nil {
+			t.Fatal(err)
+		}
+	})
+	v.step("link back: the preferred node ends up serving", "n1", vipLimit, false, func() {
+		if err := v.lab.Heal(v.hosts[0]); err != nil {
+			t.Fatal(err)
+		}
+	})
+	waitFor(t, 10*time.Second, "one holder after the heal", func() bool {
+		h, _ := netlab.Holders(vip, v.hosts[0], v.hosts[1])
+		return len(h) == 1
+	})
+	_ = n2
+	v.checkExclusive()
+}
+
+// TestVIPNoFailback: with auto_failback off the group stays where it is
+// when the preferred node returns.
+func TestVIPNoFailback(t *testing.T) {
+	hbref.Need(t)
+	v := newVipLab(t, "off")
+	n1 := v.nodes[0]
+	v.step("both nodes started at once", "n1", 20*time.Second, true, v.start)
+	v.step("graceful stop of the holder", "n2", vipLimit, true, func() {
+		if err := n1.proc.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+	})
+	begin := time.Now()
+	n1.start()
+	waitFor(t, 20*time.Second, "node1 back and active", func() bool { return v.nodes[1].peerState("node1") == "active" })
+	time.Sleep(2 * groupTiming.Deadtime)
+	if p, ok := v.probe.Last(); !ok || p.Whom != "n2" {
+		t.Errorf("with auto_failback off the group moved back: last answer %+v", p)
+	}
+	if out := v.outage(begin); out > 0 {
+		t.Errorf("the preferred node's return cost %s of unavailability with auto_failback off", out)
+	}
+	v.quiet = append(v.quiet, span{begin, time.Now()})
+	v.checkExclusive()
+}
