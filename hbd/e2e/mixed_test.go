@@ -14,13 +14,6 @@ import (
 	"github.com/hbdproject/hbd/hbd/internal/hbref"
 )
 
-// mixedNode is one node of a mixed cluster: Debian's Heartbeat 3.0.6 or hbd.
-type mixedNode struct {
-	name string
-	hb   *hbref.Node // Heartbeat, or
-	hbd  *hbdInLab   // hbd
-}
-
 // TestMixedFailover runs a two-node cluster of one Heartbeat 3.0.6 node
 // and one hbd node with the same ha.cf, authkeys and haresources, and
 // moves the group both ways: the preferred node's machine dies and the
