@@ -1,0 +1,161 @@
+//go:build linux
+
+package bench
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Options choose what a bench measures.
+type Options struct {
+	N          int           // runs per cell (3)
+	Scenarios  []string      // default Scenarios
+	Settings   []SettingsSet // default DefaultSettings
+	Idle       time.Duration // idle measurement per daemon and settings; 0 skips it
+	Soak       time.Duration // hbd soak at SoakTiming with SoakLoss; 0 skips it
+	SoakTiming Timing
+	SoakLoss   float64
+	// SearchStep is how long each loss rate of the search at SearchTiming
+	// runs; 0 skips the search.
+	SearchStep   time.Duration
+	SearchTiming Timing
+	SearchLosses []float64
+	BusyCPUs     int // busy loops during soak and search (runtime.NumCPU())
+	Logf         func(format string, args ...any)
+}
+
+// DefaultSettings: matched (1 s / 3 s; advert_int 1) and each daemon's
+// fastest stable setting (Heartbeat 100 ms / 500 ms, keepalived
+// advert_int 0.01 — MEASURED.md — and hbd at hbdFast).
+func DefaultSettings(hbdFast Timing) []SettingsSet {
+	return []SettingsSet{
+		{Name: "matched", Timing: map[string]Timing{
+			"heartbeat":      {Keepalive: time.Second, Deadtime: 3 * time.Second},
+			"keepalived":     {Advert: time.Second},
+			"keepalived-vip": {Advert: time.Second},
+			"hbd":            {Keepalive: time.Second, Deadtime: 3 * time.Second},
+		}},
+		{Name: "fastest", Timing: map[string]Timing{
+			"heartbeat":      {Keepalive: 100 * time.Millisecond, Deadtime: 500 * time.Millisecond},
+			"keepalived":     {Advert: 10 * time.Millisecond},
+			"keepalived-vip": {Advert: 10 * time.Millisecond},
+			"hbd":            hbdFast,
+		}},
+	}
+}
+
+// MachineInfo describes this machine.
+func MachineInfo() Machine {
+	m := Machine{CPUs: runtime.NumCPU()}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if m.CPU == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, "uname", "-m").Output(); err == nil {
+			m.CPU = strings.TrimSpace(string(out))
+		}
+	}
+	return m
+}
+
+// Bench runs everything opts asks for with the drivers that can run here,
+// in rig, and returns the report. It never fails as a whole: what could
+// not be measured is said in the report.
+func Bench(ctx context.Context, rig *Rig, drivers []Driver, opts Options) *Report {
+	if opts.N <= 0 {
+		opts.N = 3
+	}
+	if opts.Scenarios == nil {
+		opts.Scenarios = Scenarios
+	}
+	rep := &Report{Started: time.Now(), Machine: MachineInfo(), N: opts.N, Settings: opts.Settings, Scenarios: opts.Scenarios, SearchStep: opts.SearchStep}
+	rn := &Runner{Rig: rig, Every: 10 * time.Millisecond, Logf: opts.Logf}
+	var live []Driver
+	for _, d := range drivers {
+		info := DaemonInfo{Key: d.Key(), Label: d.Label(), Version: d.Version(), Skipped: d.Missing()}
+		rep.Daemons = append(rep.Daemons, info)
+		if info.Skipped == "" {
+			live = append(live, d)
+		} else {
+			rn.logf("skipping %s: %s", info.Label, info.Skipped)
+		}
+	}
+	// Interleaved: for each cell, run 1 of every daemon, then run 2 …
+	for _, s := range opts.Settings {
+		for _, sc := range opts.Scenarios {
+			failures := map[string]int{}
+			for i := 1; i <= opts.N; i++ {
+				for _, d := range live {
+					t, ok := s.Timing[d.Key()]
+					if !ok || ctx.Err() != nil {
+						continue
+					}
+					if failures[d.Key()] >= 2 {
+						rep.Runs = append(rep.Runs, Run{Daemon: d.Key(), Settings: s.Name, Scenario: sc, Index: i, Err: "not run: the two runs before could not be set up"})
+						continue
+					}
+					rn.logf("%s %s %s run %d/%d …", d.Key(), s.Name, sc, i, opts.N)
+					run := rn.Scenario(ctx, d, t, s.Name, sc, i)
+					if run.Err != "" {
+						failures[d.Key()]++
+						rn.logf("  failed: %s", run.Err)
+					} else if !run.Skip {
+						rn.logf("  unavailable %s (open %v, %d failed), switch %s, duplicate %s, final %s %v",
+							run.Unavail.Round(time.Millisecond), run.Open, run.Failed, run.Switch.Round(time.Millisecond), run.Dup.Round(time.Millisecond), run.Final, run.Notes)
+					}
+					rep.Runs = append(rep.Runs, run)
+				}
+			}
+		}
+	}
+	if opts.Idle > 0 {
+		for _, s := range opts.Settings {
+			for _, d := range live {
+				t, ok := s.Timing[d.Key()]
+				if !ok || ctx.Err() != nil {
+					continue
+				}
+				rn.logf("idle %s %s for %s …", d.Key(), s.Name, opts.Idle)
+				rep.Idle = append(rep.Idle, rn.IdleCost(ctx, d, t, s.Name, opts.Idle))
+			}
+		}
+	}
+	var hbd Driver
+	for _, d := range live {
+		if d.Key() == "hbd" {
+			hbd = d
+		}
+	}
+	if hbd != nil && opts.Soak > 0 && ctx.Err() == nil {
+		rn.logf("soak hbd %s, %v%% loss, %s …", opts.SoakTiming, opts.SoakLoss, opts.Soak)
+		rep.Soak = rn.SoakRun(ctx, hbd, opts.SoakTiming, opts.BusyCPUs, opts.Soak, []float64{opts.SoakLoss})
+	}
+	if hbd != nil && opts.SearchStep > 0 && len(opts.SearchLosses) > 0 && ctx.Err() == nil {
+		rn.logf("loss search hbd %s, %v, %s each …", opts.SearchTiming, opts.SearchLosses, opts.SearchStep)
+		rep.Search = rn.SoakRun(ctx, hbd, opts.SearchTiming, opts.BusyCPUs, opts.SearchStep, slices.Clone(opts.SearchLosses))
+	}
+	if hbd == nil && (opts.Soak > 0 || opts.SearchStep > 0) {
+		rep.Notes = append(rep.Notes, "soak and loss search not run: hbd is not part of this bench")
+	}
+	if ctx.Err() != nil {
+		rep.Notes = append(rep.Notes, "the bench was cut short: "+ctx.Err().Error())
+	}
+	rep.Finished = time.Now()
+	return rep
+}

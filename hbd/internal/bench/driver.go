@@ -1,0 +1,281 @@
+//go:build linux
+
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/internal/netlab"
+)
+
+// Driver runs one daemon's two-node cluster in the rig.
+type Driver interface {
+	// Key is short and stable ("heartbeat"); Label names the row
+	// ("Heartbeat 3.0.6").
+	Key() string
+	Label() string
+	// Version is what the installed daemon says it is.
+	Version() string
+	// Missing says why the daemon cannot run here ("" when it can).
+	Missing() string
+	// Cluster configures both nodes for timing t (node 0 preferred),
+	// without starting anything.
+	Cluster(r *Rig, t Timing) (Cluster, error)
+}
+
+// Cluster is one configured pair of nodes. Node 0 is the preferred one.
+type Cluster interface {
+	Start(i int) error   // start the daemon on node i
+	Stop(i int) error    // graceful stop; returns when the daemon is gone
+	Kill(i int) error    // kill -9 of the daemon only (resources stay)
+	Standby(i int) error // give the group away (errors.ErrUnsupported)
+	// PIDs lists node i's daemon processes (for RSS and CPU time).
+	PIDs(i int) ([]int, error)
+	// Deaths counts "is dead" lines in node i's logs so far (-1: unknown).
+	Deaths(i int) int
+	// Tail is the end of node i's logs, for notes when a run fails.
+	Tail(i int) string
+	// Clean kills both daemons and removes their resources, leaving the
+	// nodes as they were before the first Start.
+	Clean() error
+}
+
+// Rig is the bench's network: two nodes and a client on one bridge.
+type Rig struct {
+	Lab    *netlab.Lab
+	Nodes  [2]*netlab.Host
+	Client *netlab.Host
+	Names  [2]string // node names ("node1", "node2")
+	VIP    string    // "10.231.0.100"
+	Prefix int
+	Port   int
+	Web    string // the program serving `web` (this binary)
+	Dir    string // scratch directory (the lab's)
+	Logf   func(format string, args ...any)
+}
+
+// NewRig builds the lab: hosts n1, n2 (10.231.0.1, .2) and client (.10).
+func NewRig(ctx context.Context, web string) (*Rig, error) {
+	lab, err := netlab.New(ctx, "bench")
+	if err != nil {
+		return nil, err
+	}
+	r := &Rig{Lab: lab, Names: [2]string{"node1", "node2"}, VIP: "10.231.0.100", Prefix: 24, Port: 8080, Web: web}
+	fail := func(err error) (*Rig, error) {
+		_ = lab.Close()
+		return nil, err
+	}
+	for i := range 2 {
+		h, err := lab.Host(fmt.Sprintf("n%d", i+1), fmt.Sprintf("10.231.0.%d/24", i+1))
+		if err != nil {
+			return fail(err)
+		}
+		r.Nodes[i] = h
+	}
+	if r.Client, err = lab.Host("client", "10.231.0.10/24"); err != nil {
+		return fail(err)
+	}
+	if r.Dir, err = lab.Dir(); err != nil {
+		return fail(err)
+	}
+	return r, nil
+}
+
+// Close removes everything the rig started.
+func (r *Rig) Close() error { return r.Lab.Close() }
+
+func (r *Rig) logf(format string, args ...any) {
+	if r.Logf != nil {
+		r.Logf(format, args...)
+	}
+}
+
+// URL is what the client requests.
+func (r *Rig) URL() string { return fmt.Sprintf("http://%s:%d/", r.VIP, r.Port) }
+
+// IP is node i's own address.
+func (r *Rig) IP(i int) string { return r.Nodes[i].IP() }
+
+// Env is node i's bench.env with state kept in state.
+func (r *Rig) Env(i int, state string) Env {
+	return Env{VIP: r.VIP, Prefix: r.Prefix, Dev: "eth0", Node: r.Names[i], Port: r.Port, Web: r.Web, State: state}
+}
+
+// DropVIP removes the VIP from both nodes (cleanup between runs).
+func (r *Rig) DropVIP() {
+	for _, h := range r.Nodes {
+		_, _ = h.Exec(context.Background(), "ip", "addr", "del", fmt.Sprintf("%s/%d", r.VIP, r.Prefix), "dev", "eth0")
+	}
+}
+
+// writeResources writes bench.env and the resource scripts (vip, web,
+// notify) under haDir (haDir/bench.env, haDir/resource.d/…).
+func writeResources(haDir string, env Env) error {
+	if err := os.MkdirAll(filepath.Join(haDir, "resource.d"), 0o755); err != nil {
+		return err
+	}
+	files := map[string]string{
+		"bench.env":         env.String(),
+		"resource.d/vip":    VIPScript,
+		"resource.d/web":    WebScript,
+		"resource.d/notify": NotifyScript,
+	}
+	for name, text := range files {
+		p := filepath.Join(haDir, name)
+		if err := os.WriteFile(p, []byte(text), 0o755); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// procStat is what the bench reads from /proc/PID/stat.
+type procStat struct {
+	PID, PPID, PGID int
+	Comm            string
+	CPUTicks        uint64 // utime + stime
+}
+
+func readStat(pid int) (procStat, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procStat{}, err
+	}
+	i, j := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if i < 0 || j < i {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: no comm", pid)
+	}
+	f := strings.Fields(string(b[j+1:]))
+	if len(f) < 13 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: short", pid)
+	}
+	st := procStat{PID: pid, Comm: string(b[i+1 : j])}
+	st.PPID, _ = strconv.Atoi(f[1])
+	st.PGID, _ = strconv.Atoi(f[2])
+	ut, _ := strconv.ParseUint(f[11], 10, 64)
+	stt, _ := strconv.ParseUint(f[12], 10, 64)
+	st.CPUTicks = ut + stt
+	return st, nil
+}
+
+// findPIDs lists the processes for which keep is true.
+func findPIDs(keep func(procStat) bool) ([]int, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := readStat(pid)
+		if err != nil {
+			continue
+		}
+		if keep(st) {
+			out = append(out, pid)
+		}
+	}
+	return out, nil
+}
+
+// rssKB is a process's resident set (VmRSS), in KiB.
+func rssKB(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				return strconv.Atoi(f[0])
+			}
+		}
+	}
+	return 0, nil
+}
+
+// countLines counts lines containing sub in the files (missing files
+// count 0); it returns the largest count of any one file, since a daemon
+// may write the same line to its log and its debug log.
+func countLines(sub string, files ...string) int {
+	best := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if n := strings.Count(string(b), sub); n > best {
+			best = n
+		}
+	}
+	return best
+}
+
+// tailFile is the last n lines of file.
+func tailFile(file string, n int) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	ls := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}
+
+// procNode is a daemon started as a netlab.Proc in a node's namespace.
+type procNode struct {
+	proc *netlab.Proc
+}
+
+func (p *procNode) running() bool { return p.proc != nil && !p.proc.Exited() }
+
+// term sends SIGTERM to the daemon itself (not its group) and waits.
+func (p *procNode) term(d time.Duration) error {
+	if !p.running() {
+		return nil
+	}
+	if err := syscall.Kill(p.proc.PID, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if err := p.proc.Wait(ctx); err != nil && ctx.Err() != nil {
+		return fmt.Errorf("not gone %s after SIGTERM: %w", d, err)
+	}
+	return nil
+}
+
+// kill SIGKILLs the daemon's process group (its own processes; the
+// resources run detached, in sessions of their own).
+func (p *procNode) kill() error {
+	if p.proc == nil {
+		return nil
+	}
+	return p.proc.Kill()
+}
+
+// scriptRun runs a resource script op in host h (the bench's cleanup).
+func scriptRun(h *netlab.Host, haDir, script, op string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := h.Exec(ctx, filepath.Join(haDir, "resource.d", script), op)
+	return err
+}

@@ -1,0 +1,359 @@
+//go:build linux
+
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/internal/netlab"
+)
+
+// Scenario names.
+const (
+	ScCut      = "cut"      // the holder's links go down (machine dies)
+	ScKill9    = "kill9"    // kill -9 of the holder's daemon, then restart it
+	ScStop     = "stop"     // graceful stop of the holder's daemon
+	ScFailback = "failback" // the preferred node comes back (auto_failback on / preempt)
+	ScHeal     = "heal"     // partition between the nodes, both take the VIP, heal
+	ScStandby  = "standby"  // the holder gives the group away (hb_standby / hbd standby)
+)
+
+// Scenarios lists them in report order.
+var Scenarios = []string{ScCut, ScKill9, ScStop, ScFailback, ScHeal, ScStandby}
+
+// ScenarioTitle is a scenario's column title.
+var ScenarioTitle = map[string]string{
+	ScCut:      "link cut (machine dies)",
+	ScKill9:    "kill -9 + restart",
+	ScStop:     "graceful stop",
+	ScFailback: "failback",
+	ScHeal:     "partition heals",
+	ScStandby:  "standby",
+}
+
+// Run is one measured run.
+type Run struct {
+	Daemon   string // driver key
+	Settings string
+	Scenario string
+	Index    int
+	Figures
+	Final string // who served at the end
+	Err   string // the run could not be measured (setup failed); Figures are empty
+	Skip  bool   // the daemon cannot do this scenario
+	Notes []string
+}
+
+// Runner runs scenarios in a rig.
+type Runner struct {
+	Rig   *Rig
+	Every time.Duration // address sampling (10 ms)
+	Logf  func(format string, args ...any)
+}
+
+func (rn *Runner) logf(format string, args ...any) {
+	if rn.Logf != nil {
+		rn.Logf(format, args...)
+	}
+}
+
+// sleepCtx sleeps d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// observe is a run's live record: the prober and the address watch.
+type observe struct {
+	p *netlab.Prober
+	w interface{ Report() netlab.AddrReport }
+}
+
+func (o *observe) holders() []string {
+	r := o.w.Report()
+	if len(r.Spans) == 0 {
+		return nil
+	}
+	return r.Spans[len(r.Spans)-1].Holders
+}
+
+// waitFor polls cond every 20 ms until it holds or max passes (or ctx
+// ends); it reports whether it held.
+func waitFor(ctx context.Context, max time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(max)
+	for i := 0; i < 1_000_000; i++ {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) || sleepCtx(ctx, 20*time.Millisecond) != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// settle waits until the service is settled (Settled over quiet, one
+// holder, and expect serving when not ""), but not before minObs after
+// since, and at most maxObs after since. It returns who serves and
+// whether it settled.
+func (rn *Runner) settle(ctx context.Context, o *observe, since time.Time, expect string, quiet, minObs, maxObs time.Duration) (string, bool) {
+	var whom string
+	ok := waitFor(ctx, time.Until(since.Add(maxObs)), func() bool {
+		now := time.Now()
+		if now.Sub(since) < minObs {
+			return false
+		}
+		w, ok := Settled(o.p.Probes(), now, quiet, 250*time.Millisecond, int(quiet/(40*time.Millisecond))+1)
+		if !ok || (expect != "" && w != expect) {
+			return false
+		}
+		hs := o.holders()
+		if len(hs) != 1 {
+			return false
+		}
+		whom = w
+		return true
+	})
+	return whom, ok
+}
+
+// quiet is how long the service must answer without a failure, from one
+// node, to count as settled.
+func quiet(t Timing) time.Duration { return time.Second + t.Detect() }
+
+// up starts both nodes and waits until node 0 serves, settled.
+func (rn *Runner) up(ctx context.Context, cl Cluster, t Timing, o *observe) error {
+	r := rn.Rig
+	start := time.Now()
+	for i := range 2 {
+		if err := cl.Start(i); err != nil {
+			return fmt.Errorf("start %s: %w", r.Names[i], err)
+		}
+	}
+	maxUp := 40*time.Second + 3*t.Detect()
+	if _, ok := rn.settle(ctx, o, start, r.Names[0], quiet(t), 0, maxUp); !ok {
+		return fmt.Errorf("%s never served alone, settled, within %s (holders %v, last probe %s)", r.Names[0], maxUp, o.holders(), lastProbe(o.p))
+	}
+	return nil
+}
+
+func lastProbe(p *netlab.Prober) string {
+	l, ok := p.Last()
+	if !ok {
+		return "none"
+	}
+	if l.OK() {
+		return "answer from " + l.Whom
+	}
+	return "failed: " + l.Err
+}
+
+// Scenario runs one scenario once: clean nodes, both daemons up with node
+// 0 serving, the action, the observation; then it cleans up.
+func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc string, idx int) Run {
+	r := rn.Rig
+	run := Run{Daemon: d.Key(), Settings: settings, Scenario: sc, Index: idx}
+	run.Figures = Figures{Switch: -1, Dup: -1}
+	fail := func(err error) Run {
+		run.Err = err.Error()
+		return run
+	}
+	cl, err := d.Cluster(r, t)
+	if err != nil {
+		return fail(err)
+	}
+	if err := rn.reset(cl); err != nil {
+		return fail(fmt.Errorf("clean before the run: %w", err))
+	}
+	defer func() {
+		_ = r.Lab.Heal(r.Nodes[0])
+		_ = r.Lab.HealBetween(r.Nodes[0], r.Nodes[1])
+		if err := rn.reset(cl); err != nil {
+			run.Notes = append(run.Notes, "cleanup: "+err.Error())
+		}
+	}()
+	o, stop, err := rn.observe()
+	if err != nil {
+		return fail(err)
+	}
+	var probes []netlab.Probe
+	var spans []netlab.Span
+	stopped := false
+	finish := func() {
+		if !stopped {
+			probes, spans = stop()
+			stopped = true
+		}
+	}
+	defer finish()
+
+	if err := rn.up(ctx, cl, t, o); err != nil {
+		return fail(fmt.Errorf("%w\n%s: %s\n%s: %s", err, r.Names[0], cl.Tail(0), r.Names[1], cl.Tail(1)))
+	}
+	q := quiet(t)
+	long := max(5*time.Second, 3*t.Detect())
+	m := Marks{Every: rn.Every}
+	var whom string
+	var settled bool
+	switch sc {
+	case ScCut:
+		m.Action, m.Expect = time.Now(), r.Names[1]
+		if err := r.Lab.Cut(r.Nodes[0]); err != nil {
+			return fail(err)
+		}
+		whom, settled = rn.settle(ctx, o, m.Action, m.Expect, q, 0, 30*time.Second+3*t.Detect())
+	case ScStop, ScStandby:
+		m.Action, m.Expect, m.DupFrom = time.Now(), r.Names[1], time.Now()
+		if sc == ScStop {
+			err = cl.Stop(0)
+		} else {
+			err = cl.Standby(0)
+		}
+		if err == nil {
+			run.Notes = append(run.Notes, fmt.Sprintf("the %s command returned after %s", sc, time.Since(m.Action).Round(time.Millisecond)))
+		}
+		if errors.Is(err, errors.ErrUnsupported) {
+			run.Skip = true
+			return run
+		}
+		if err != nil {
+			return fail(err)
+		}
+		whom, settled = rn.settle(ctx, o, m.Action, m.Expect, q, 0, 30*time.Second+3*t.Detect())
+	case ScFailback:
+		if err := cl.Stop(0); err != nil {
+			return fail(fmt.Errorf("stop before failback: %w", err))
+		}
+		if _, ok := rn.settle(ctx, o, time.Now(), r.Names[1], q, 0, 30*time.Second+3*t.Detect()); !ok {
+			return fail(fmt.Errorf("%s never served alone after %s stopped", r.Names[1], r.Names[0]))
+		}
+		m.Action, m.Expect, m.DupFrom = time.Now(), r.Names[0], time.Now()
+		if err := cl.Start(0); err != nil {
+			return fail(err)
+		}
+		whom, settled = rn.settle(ctx, o, m.Action, m.Expect, q, 0, 40*time.Second+3*t.Detect())
+	case ScKill9:
+		m.Action, m.Expect, m.DupFrom = time.Now(), r.Names[1], time.Now()
+		if err := cl.Kill(0); err != nil {
+			return fail(err)
+		}
+		took := waitFor(ctx, 20*time.Second+3*t.Detect(), func() bool { return slices.Contains(o.holders(), r.Names[1]) })
+		if !took {
+			run.Notes = append(run.Notes, "the peer never took the VIP after kill -9")
+		}
+		restart := time.Now()
+		if err := cl.Start(0); err != nil {
+			return fail(fmt.Errorf("restart: %w", err))
+		}
+		whom, settled = rn.settle(ctx, o, restart, "", q, long, 45*time.Second)
+	case ScHeal:
+		if err := r.Lab.CutBetween(r.Nodes[0], r.Nodes[1]); err != nil {
+			return fail(err)
+		}
+		both := waitFor(ctx, 20*time.Second+3*t.Detect(), func() bool { return len(o.holders()) == 2 })
+		if !both {
+			run.Notes = append(run.Notes, "during the partition the VIP never was on both nodes")
+		}
+		_ = sleepCtx(ctx, max(time.Second, t.Detect()))
+		m.Action = time.Now()
+		m.DupFrom = m.Action
+		if err := r.Lab.HealBetween(r.Nodes[0], r.Nodes[1]); err != nil {
+			return fail(err)
+		}
+		whom, settled = rn.settle(ctx, o, m.Action, "", q, long, 40*time.Second)
+	default:
+		return fail(fmt.Errorf("unknown scenario %q", sc))
+	}
+	m.From = m.Action
+	m.End = time.Now()
+	finish()
+	run.Figures = Measure(probes, spans, m)
+	run.Final = whom
+	if !settled {
+		run.Notes = append(run.Notes, fmt.Sprintf("not settled when the observation ended (%s after the action; holders %v)",
+			m.End.Sub(m.Action).Round(time.Second), lastHolders(spans)))
+	}
+	if m.Expect == "" && whom != "" {
+		run.Notes = append(run.Notes, "served at the end by "+whom)
+	}
+	return run
+}
+
+func lastHolders(spans []netlab.Span) []string {
+	if len(spans) == 0 {
+		return nil
+	}
+	return spans[len(spans)-1].Holders
+}
+
+// observe starts the client prober and the address watch; stop ends both
+// and returns what they saw.
+func (rn *Runner) observe() (*observe, func() ([]netlab.Probe, []netlab.Span), error) {
+	r := rn.Rig
+	p, err := r.Lab.StartProber(r.Client, r.URL(), netlab.ProberOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := netlab.WatchAddr(r.VIP, rn.Every, r.Nodes[0], r.Nodes[1])
+	if err != nil {
+		p.Stop()
+		return nil, nil, err
+	}
+	// Holders are named by host; name them by node.
+	return &observe{p: p, w: &namedWatch{w, r}}, func() ([]netlab.Probe, []netlab.Span) {
+		ps := p.Stop()
+		rep := w.Stop()
+		return ps, renameSpans(rep.Spans, r)
+	}, nil
+}
+
+// reset kills the daemons, removes their resources and forgets the
+// client's ARP entries, so every run starts alike.
+func (rn *Runner) reset(cl Cluster) error {
+	r := rn.Rig
+	err := cl.Clean()
+	r.DropVIP()
+	_, _ = r.Client.Exec(context.Background(), "ip", "neigh", "flush", "all")
+	return err
+}
+
+func renameSpans(spans []netlab.Span, r *Rig) []netlab.Span {
+	for i := range spans {
+		for j, h := range spans[i].Holders {
+			spans[i].Holders[j] = r.nodeName(h)
+		}
+	}
+	return spans
+}
+
+func (r *Rig) nodeName(host string) string {
+	for i, h := range r.Nodes {
+		if h.Name == host {
+			return r.Names[i]
+		}
+	}
+	return host
+}
+
+// namedWatch reports holders by node name.
+type namedWatch struct {
+	*netlab.AddrWatch
+	r *Rig
+}
+
+func (w *namedWatch) Report() netlab.AddrReport {
+	rep := w.AddrWatch.Report()
+	rep.Spans = renameSpans(rep.Spans, w.r)
+	return rep
+}
+
