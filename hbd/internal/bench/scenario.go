@@ -356,4 +356,3 @@ func (w *namedWatch) Report() netlab.AddrReport {
 	rep.Spans = renameSpans(rep.Spans, w.r)
 	return rep
 }
-
