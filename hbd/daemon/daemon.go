@@ -237,6 +237,31 @@ func (d *Daemon) run(ctx context.Context) error {
 	return nil
 }
 
+// peerStates is every peer's state as the core sees it (cheap).
+func (d *Daemon) peerStates() map[string]string {
+	m := make(map[string]string, len(d.cfg.Nodes))
+	for _, n := range d.cfg.Nodes {
+		if st, _, ok := d.core.PeerView(n); ok {
+			m[n] = st
+		}
+	}
+	return m
+}
+
+// statusHooks runs rc.d/status for every peer whose state changed, with
+// HA_src and HA_st as Heartbeat sets them (st=dead when a node dies).
+func (d *Daemon) statusHooks(before map[string]string) {
+	for n, st := range d.peerStates() {
+		if before[n] != st {
+			m := &wire.Message{}
+			m.Set("t", "status")
+			m.Set("src", n)
+			m.Set("st", st)
+			d.runHook("status", m)
+		}
+	}
+}
+
 // drainTimeout bounds how long a stop waits for the last messages (the
 // shutdown notice) to leave.
 const drainTimeout = time.Second
@@ -283,10 +308,15 @@ func (d *Daemon) receive(p link.Packet) {
 		return
 	}
 	d.step(cluster.Receive{Now: p.At, Link: p.Link, Msg: m})
+	if _, _, known := d.core.PeerView(m.Value("src")); known && rcEvent(m.Value("t")) {
+		d.runHook(m.Value("t"), m)
+	}
 }
 
 // step feeds one event to the core and performs what it asks for.
 func (d *Daemon) step(ev cluster.Event) {
+	before := d.peerStates()
+	defer d.statusHooks(before)
 	for _, a := range d.core.Step(ev) {
 		switch a := a.(type) {
 		case cluster.Send:

@@ -8,6 +8,7 @@ import (
 	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/wire"
 )
 
 // newRunner builds the resource runner for a configuration.
@@ -128,4 +129,33 @@ func (d *Daemon) waitOps(timeout time.Duration) {
 	case <-time.After(timeout):
 		d.log.Warnf("resource operations still running after %s; exiting anyway", timeout)
 	}
+}
+
+// rcEvents are the message types for which Heartbeat runs the
+// /etc/ha.d/rc.d hook of the same name (harc EVENT).
+func rcEvent(t string) bool {
+	switch t {
+	case "ask_resources", "hb_takeover", "ip-request", "ip-request-resp":
+		return true
+	}
+	return false
+}
+
+// runHook runs rc.d/EVENT with the message's fields as HA_<field>, in
+// the background (a hook may take its time; harc bounds it).
+func (d *Daemon) runHook(event string, m *wire.Message) {
+	fields := make(map[string]string, len(m.Fields))
+	for _, f := range m.Fields {
+		if f.Type == wire.String {
+			fields[f.Name] = string(f.Value)
+		}
+	}
+	r := d.runner
+	d.opsWG.Add(1)
+	go func() {
+		defer d.opsWG.Done()
+		if err := r.RunEvent(d.opsCtx, event, fields); err != nil {
+			d.log.Warnf("rc.d/%s: %v", event, err)
+		}
+	}()
 }

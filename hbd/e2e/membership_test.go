@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,6 +24,12 @@ var fast = Timing{
 func TestMembership(t *testing.T) {
 	nodes := newCluster(t, []string{"node1", "node2"}, fast, "")
 	n1, n2 := nodes[0], nodes[1]
+	// An rc.d/status hook, as Heartbeat runs on every node status change.
+	hooks := n1.path("hooks.log")
+	if err := os.MkdirAll(n1.path("ha.d/rc.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	n1.write("ha.d/rc.d/status", "#!/bin/sh\necho \"$1 $HA_src $HA_st\" >>"+hooks+"\n", 0o755)
 	n1.start()
 	n2.start()
 	waitFor(t, 10*time.Second, "both nodes active", func() bool {
@@ -54,6 +62,11 @@ func TestMembership(t *testing.T) {
 	if _, _, ok := n1.logLine("info: Link node2:lo dead."); !ok {
 		t.Error(`node1's log lacks "Link node2:lo dead."`)
 	}
+
+	waitFor(t, 5*time.Second, "rc.d/status to run for node2's death", func() bool {
+		b, _ := os.ReadFile(hooks)
+		return strings.Contains(string(b), "status node2 dead")
+	})
 
 	// Restart: a new generation, logged as a restart, active again.
 	n2.start()
