@@ -219,6 +219,7 @@ func (p *hacfParser) table() map[string]directive {
 		"initdead":         p.timeDir("initdead TIME", &c.Initdead, &p.initdeadSet),
 		"deadping":         p.timeDir("deadping TIME", &c.Deadping, nil),
 		"resource_timeout": p.timeDir("resource_timeout TIME", &c.ResourceTimeout, nil),
+		"on_stop_failure":  {"on_stop_failure block|reboot", 1, 1, p.onStopFailure},
 		"conn_logd_time":   p.timeDir("conn_logd_time TIME", new(time.Duration), nil),
 		"udpport":          {"udpport PORT", 1, 1, p.udpport},
 		"ucast":            {"ucast IFACE PEER_IP [LOCAL_IP]", 2, 3, p.ucast(Ucast)},
@@ -520,6 +521,19 @@ func (p *hacfParser) autoFailback(line int, args []string) {
 		return
 	}
 	p.failbackSet = true
+}
+
+// onStopFailure is hbd's on_stop_failure: what happens when a resource
+// will not stop and may still run. block (the default) keeps the group
+// held here, failed, so no other node starts it, until an operator runs
+// hbd cleanup; reboot does that and reboots this node as Heartbeat did.
+func (p *hacfParser) onStopFailure(line int, args []string) {
+	switch v := strings.ToLower(args[0]); v {
+	case "block", "reboot":
+		p.c.OnStopFailure = v
+	default:
+		p.d.errorf(line, "on_stop_failure: %q is not block or reboot", args[0])
+	}
 }
 
 func (p *hacfParser) niceFailbackDir(line int, args []string) {

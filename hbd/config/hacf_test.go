@@ -90,6 +90,8 @@ func TestParseHaCfDiagnostics(t *testing.T) {
 		{"node bad char", "node a/b", []want{e(4, "contains a character")}},
 		// auto_failback and friends
 		{"auto_failback bad", "auto_failback maybe", []want{e(4, `auto_failback: "maybe" is not on, off or legacy`)}},
+		{"on_stop_failure bad", "on_stop_failure panic", []want{e(4, `on_stop_failure: "panic" is not block or reboot`)}},
+		{"on_stop_failure reboot", "on_stop_failure reboot", nil},
 		{"auto_failback legacy", "auto_failback legacy", []want{w(4, "auto_failback is set again")}},
 		{"nice_failback bad", "nice_failback sometimes", []want{e(4, "nice_failback: ")}},
 		{"nice_failback obsolete", "nice_failback on", []want{w(4, "nice_failback is obsolete; read as `auto_failback off`")}},

@@ -217,6 +217,9 @@ type Config struct {
 
 	// ResourceTimeout bounds every resource script operation.
 	ResourceTimeout time.Duration
+	// OnStopFailure is on_stop_failure: "block" (default, also "") or
+	// "reboot".
+	OnStopFailure string
 
 	Auth   Auth
 	Groups []Group

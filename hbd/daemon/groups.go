@@ -19,6 +19,13 @@ func (d *Daemon) newRunner(cfg *config.Config) (*harc.Runner, error) {
 	o.Log = d.log.Logger
 	o.StateDir = d.opts.StateDir
 	o.BuiltinCommand = d.opts.AgentCommand
+	if cfg.OnStopFailure != "" {
+		pol, err := harc.ParseStopFailurePolicy(cfg.OnStopFailure)
+		if err != nil {
+			return nil, fmt.Errorf("on_stop_failure: %w", err)
+		}
+		o.OnStopFailure = pol
+	}
 	r, err := harc.New(o)
 	if err != nil {
 		return nil, fmt.Errorf("resource runner: %w", err)
