@@ -170,6 +170,11 @@ type Group struct {
 	Preferred string
 	Resources []Resource
 	Pos       Pos
+	// FailureTimeout is how long a failure of the group on a node (its
+	// monitor gave up: see Monitor) keeps the group off that node; 0 means
+	// until an operator runs `hbd cleanup GROUP`. Set by Load from the
+	// failure_timeout= of the group's monitor lines.
+	FailureTimeout time.Duration
 }
 
 // Key is the group's name as Heartbeat uses it: its first resource.
@@ -223,6 +228,52 @@ type Config struct {
 
 	Auth   Auth
 	Groups []Group
+
+	// Monitors are ha.cf `monitor` lines (hbd's own), one per watched
+	// resource, in file order. Empty: nothing is watched after it starts,
+	// as in Heartbeat.
+	Monitors []Monitor
+}
+
+// MonitorOp is the operation a monitor runs.
+type MonitorOp string
+
+// The operations of a `monitor` line's op=.
+const (
+	// MonitorAuto runs `monitor`, and falls back to `status` for good
+	// when the script does not know `monitor` (see docs/monitoring.md).
+	MonitorAuto MonitorOp = "auto"
+	// MonitorMonitor runs `monitor` only: exit code 0 is healthy.
+	MonitorMonitor MonitorOp = "monitor"
+	// MonitorStatus runs `status`, read as harc reads it before a start.
+	MonitorStatus MonitorOp = "status"
+)
+
+// Monitor is one ha.cf `monitor RESOURCE [name=value...]` line: how a
+// resource is checked while this node holds its group, and what a
+// failure does (restart it and what follows it in the group here, up to
+// Restarts times within Window; then the group fails over).
+type Monitor struct {
+	// Resource is the resource's Spec, as in haresources; Group the key
+	// of its group and Index its place there (both set by Load).
+	Resource string
+	Group    string
+	Index    int
+
+	Interval time.Duration // between the end of a check and the next
+	Timeout  time.Duration // one check; the script is killed after it
+	// Restarts is how many local restarts are allowed within Window;
+	// the failure after them fails the group over. 0: the first failure
+	// does.
+	Restarts int
+	Window   time.Duration
+	// FailureTimeout is failure_timeout= (Group.FailureTimeout); 0 means
+	// never (until hbd cleanup). FailureTimeoutSet says it was written.
+	FailureTimeout    time.Duration
+	FailureTimeoutSet bool
+	Op                MonitorOp
+
+	Pos Pos
 }
 
 // Group returns the group with the given key.
