@@ -106,7 +106,35 @@ func Diff(old, new *Config) []Change {
 			add("groups", "group %s added (preferred on %s)", g.Key(), g.Preferred)
 		}
 	}
+	diffMonitors(old, new, add)
 	return out
+}
+
+// diffMonitors lists monitor lines removed, added or changed (area
+// "monitors").
+func diffMonitors(old, new *Config, add func(area, format string, args ...any)) {
+	find := func(ms []Monitor, res string) (Monitor, bool) {
+		for _, m := range ms {
+			if m.Resource == res {
+				return m, true
+			}
+		}
+		return Monitor{}, false
+	}
+	for _, m := range old.Monitors {
+		n, ok := find(new.Monitors, m.Resource)
+		switch {
+		case !ok:
+			add("monitors", "monitor of %s removed", m.Resource)
+		case n.String() != m.String() || n.Group != m.Group:
+			add("monitors", "%s -> %s", m, n)
+		}
+	}
+	for _, m := range new.Monitors {
+		if _, ok := find(old.Monitors, m.Resource); !ok {
+			add("monitors", "monitor of %s added: %s", m.Resource, m)
+		}
+	}
 }
 
 func mediaSet(ms []Medium) []string {

@@ -162,6 +162,9 @@ func Load(dir string, opts LoadOptions) (*Config, []Diag) {
 			}
 		}
 		all = append(all, d.list...)
+		if cfg != nil {
+			all = append(all, resolveMonitors(cfg, groups)...)
+		}
 	}
 
 	sortDiags(all, []string{hacfPath, authPath, resPath})
