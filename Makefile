@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 FUZZTIME    ?= 60s
 
-.PHONY: all build test deps lint fmt-check vet staticcheck unit demo fuzz bench clean
+.PHONY: all build test deps lint fmt-check vet staticcheck unit demo fuzz bench bench-go bench-net clean
 
 all: build
 
@@ -55,8 +55,25 @@ fuzz:
 	  done; \
 	done
 
-bench:
+# bench: the Go micro-benchmarks, then the failover benchmark in network
+# namespaces (root; it installs heartbeat and keepalived when missing):
+# hbd, Heartbeat 3.0.6 and keepalived in the same run, N runs per cell,
+# an idle minute per daemon, a short soak (SOAK=10m for the full one).
+# Writes docs/benchmarks.md. BENCHFLAGS adds hbdbench flags (-h lists them).
+N           ?= 3
+SOAK        ?= 1m
+IDLE        ?= 1m
+SEARCHSTEP  ?= 30s
+BENCHFLAGS  ?=
+
+bench: bench-go bench-net
+
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+bench-net: build
+	$(GO) build -trimpath -o $(BIN)/hbdbench ./hbd/internal/bench/cmd/hbdbench
+	$(BIN)/hbdbench -hbd $(HBD) -n $(N) -soak $(SOAK) -idle $(IDLE) -search-step $(SEARCHSTEP) -out docs/benchmarks.md $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BIN)

@@ -105,6 +105,9 @@ func (r *Rig) URL() string { return fmt.Sprintf("http://%s:%d/", r.VIP, r.Port) 
 // IP is node i's own address.
 func (r *Rig) IP(i int) string { return r.Nodes[i].IP() }
 
+// IPs are both nodes' own addresses.
+func (r *Rig) IPs() [2]string { return [2]string{r.IP(0), r.IP(1)} }
+
 // Env is node i's bench.env with state kept in state.
 func (r *Rig) Env(i int, state string) Env {
 	return Env{VIP: r.VIP, Prefix: r.Prefix, Dev: "eth0", Node: r.Names[i], Port: r.Port, Web: r.Web, State: state}

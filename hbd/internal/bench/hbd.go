@@ -44,7 +44,7 @@ func (d *Hbd) Missing() string {
 
 func (d *Hbd) Cluster(r *Rig, t Timing) (Cluster, error) {
 	c := &hbdCluster{d: d, r: r}
-	cf := HaCf(r, t).String()
+	cf := HaCf(r.Names, r.IPs(), t).String()
 	for i := range 2 {
 		dir := filepath.Join(r.Dir, "hbd-"+r.Names[i])
 		c.dirs[i] = dir

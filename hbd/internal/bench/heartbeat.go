@@ -20,7 +20,7 @@ const Secret = "benchSecret42"
 
 // HaCf is the ha.cf the Heartbeat-style daemons (Heartbeat 3.0.6 and
 // hbd) run with: unicast on eth0 to both nodes, auto_failback on.
-func HaCf(r *Rig, t Timing) hbref.HaCf {
+func HaCf(names, ips [2]string, t Timing) hbref.HaCf {
 	initdead := 2 * t.Deadtime
 	if initdead < 10*time.Second && t.Deadtime >= time.Second {
 		initdead = 10 * time.Second
@@ -28,8 +28,8 @@ func HaCf(r *Rig, t Timing) hbref.HaCf {
 	return hbref.HaCf{
 		Keepalive: t.Keepalive, Deadtime: t.Deadtime, Initdead: initdead,
 		UDPPort: 694, AutoFailback: "on",
-		Ucast: []hbref.Ucast{{Iface: "eth0", Addr: r.IP(0)}, {Iface: "eth0", Addr: r.IP(1)}},
-		Nodes: []string{r.Names[0], r.Names[1]},
+		Ucast: []hbref.Ucast{{Iface: "eth0", Addr: ips[0]}, {Iface: "eth0", Addr: ips[1]}},
+		Nodes: []string{names[0], names[1]},
 	}
 }
 
@@ -64,7 +64,7 @@ func dpkgVersion(pkg string) string {
 }
 
 func (h *Heartbeat) Cluster(r *Rig, t Timing) (Cluster, error) {
-	cf := HaCf(r, t).String()
+	cf := HaCf(r.Names, r.IPs(), t).String()
 	for i := range 2 {
 		if h.nodes[i] == nil {
 			n, err := hbref.Start(r.Lab, r.Nodes[i], hbref.NodeConfig{

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/internal/netlab"
@@ -107,6 +108,11 @@ func waitFor(ctx context.Context, max time.Duration, cond func() bool) bool {
 // since, and at most maxObs after since. It returns who serves and
 // whether it settled.
 func (rn *Runner) settle(ctx context.Context, o *observe, since time.Time, expect string, quiet, minObs, maxObs time.Duration) (string, bool) {
+	return rn.settleHolders(ctx, o, since, expect, quiet, minObs, maxObs, func(hs []string) bool { return len(hs) == 1 })
+}
+
+// settleHolders is settle with its own rule for the address's holders.
+func (rn *Runner) settleHolders(ctx context.Context, o *observe, since time.Time, expect string, quiet, minObs, maxObs time.Duration, holdersOK func([]string) bool) (string, bool) {
 	var whom string
 	ok := waitFor(ctx, time.Until(since.Add(maxObs)), func() bool {
 		now := time.Now()
@@ -117,8 +123,7 @@ func (rn *Runner) settle(ctx context.Context, o *observe, since time.Time, expec
 		if !ok || (expect != "" && w != expect) {
 			return false
 		}
-		hs := o.holders()
-		if len(hs) != 1 {
+		if !holdersOK(o.holders()) {
 			return false
 		}
 		whom = w
@@ -211,7 +216,10 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 		if err := r.Lab.Cut(r.Nodes[0]); err != nil {
 			return fail(err)
 		}
-		whom, settled = rn.settle(ctx, o, m.Action, m.Expect, q, 0, 30*time.Second+3*t.Detect())
+		// The cut node keeps the address, unheard: only the survivor counts.
+		survivor := m.Expect
+		whom, settled = rn.settleHolders(ctx, o, m.Action, m.Expect, q, 0, 30*time.Second+3*t.Detect(),
+			func(hs []string) bool { return slices.Contains(hs, survivor) })
 	case ScStop, ScStandby:
 		m.Action, m.Expect, m.DupFrom = time.Now(), r.Names[1], time.Now()
 		if sc == ScStop {
@@ -278,6 +286,17 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 	m.End = time.Now()
 	finish()
 	run.Figures = Measure(probes, spans, m)
+	if run.Windows > 1 {
+		var ws []string
+		for _, w := range netlab.Windows(between(probes, m.From, m.End)) {
+			d := "open"
+			if !w.Open() {
+				d = w.Duration().Round(time.Millisecond).String()
+			}
+			ws = append(ws, fmt.Sprintf("+%s %s→%s %s", w.Start.Sub(m.Action).Round(time.Millisecond), w.From, w.To, d))
+		}
+		run.Notes = append(run.Notes, "windows: "+strings.Join(ws, ", "))
+	}
 	run.Final = whom
 	if !settled {
 		run.Notes = append(run.Notes, fmt.Sprintf("not settled when the observation ended (%s after the action; holders %v)",
@@ -287,6 +306,17 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 		run.Notes = append(run.Notes, "served at the end by "+whom)
 	}
 	return run
+}
+
+// between is the probes that started in [from, to].
+func between(ps []netlab.Probe, from, to time.Time) []netlab.Probe {
+	var out []netlab.Probe
+	for _, p := range ps {
+		if !p.At.Before(from) && !p.At.After(to) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func lastHolders(spans []netlab.Span) []string {

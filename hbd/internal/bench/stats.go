@@ -43,12 +43,7 @@ type Figures struct {
 // Measure computes a run's figures from the prober's record and the
 // address watch's spans.
 func Measure(probes []netlab.Probe, spans []netlab.Span, m Marks) Figures {
-	var in []netlab.Probe
-	for _, p := range probes {
-		if !p.At.Before(m.From) && !p.At.After(m.End) {
-			in = append(in, p)
-		}
-	}
+	in := between(probes, m.From, m.End)
 	f := Figures{Switch: -1, Dup: -1}
 	for _, p := range in {
 		if p.OK() {

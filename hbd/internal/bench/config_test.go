@@ -1,0 +1,180 @@
+//go:build linux
+
+package bench
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTimingString(t *testing.T) {
+	tests := []struct {
+		t    Timing
+		want string
+	}{
+		{Timing{Keepalive: time.Second, Deadtime: 3 * time.Second}, "keepalive 1 s / deadtime 3 s"},
+		{Timing{Keepalive: 10 * time.Millisecond, Deadtime: 40 * time.Millisecond}, "keepalive 10 ms / deadtime 40 ms"},
+		{Timing{Advert: time.Second}, "advert_int 1"},
+		{Timing{Advert: 10 * time.Millisecond}, "advert_int 0.01"},
+	}
+	for _, tt := range tests {
+		if got := tt.t.String(); got != tt.want {
+			t.Errorf("%+v.String() = %q, want %q", tt.t, got, tt.want)
+		}
+	}
+}
+
+func TestHaCf(t *testing.T) {
+	tests := []struct {
+		t    Timing
+		want []string
+	}{
+		{Timing{Keepalive: time.Second, Deadtime: 3 * time.Second}, []string{"keepalive 1\n", "deadtime 3\n", "initdead 10\n"}},
+		{Timing{Keepalive: 100 * time.Millisecond, Deadtime: 500 * time.Millisecond}, []string{"keepalive 100ms\n", "deadtime 500ms\n", "initdead 1\n"}},
+	}
+	for _, tt := range tests {
+		cf := HaCf([2]string{"node1", "node2"}, [2]string{"10.231.0.1", "10.231.0.2"}, tt.t).String()
+		for _, w := range append(tt.want, "udpport 694\n", "ucast eth0 10.231.0.1\n", "ucast eth0 10.231.0.2\n",
+			"auto_failback on\n", "node node1\n", "node node2\n", "crm off\n") {
+			if !strings.Contains(cf, w) {
+				t.Errorf("ha.cf for %v lacks %q:\n%s", tt.t, w, cf)
+			}
+		}
+		if strings.Index(cf, "udpport") > strings.Index(cf, "ucast") {
+			t.Errorf("udpport must come before the media lines:\n%s", cf)
+		}
+	}
+	if got := Haresources("node1"); got != "node1 vip web\n" {
+		t.Errorf("Haresources = %q", got)
+	}
+}
+
+func TestKeepalivedConf(t *testing.T) {
+	base := KeepalivedConf{Node: "node1", Dev: "eth0", Src: "10.231.0.1", Peers: []string{"10.231.0.2"},
+		Priority: 150, Advert: 10 * time.Millisecond, VIP: "10.231.0.100/24", RouterID: 51, Notify: "/x/notify"}
+	scripts := base.String()
+	for _, w := range []string{"vrrp_version 3", "unicast_src_ip 10.231.0.1", "\t\t10.231.0.2\n", "advert_int 0.01",
+		"priority 150", "state BACKUP", `notify_master "/x/notify master"`, `notify_stop "/x/notify stop"`, PlaceholderVIP + " dev lo"} {
+		if !strings.Contains(scripts, w) {
+			t.Errorf("keepalived.conf (scripts) lacks %q:\n%s", w, scripts)
+		}
+	}
+	if strings.Contains(scripts, "10.231.0.100/24") {
+		t.Errorf("keepalived.conf (scripts) must not hold the VIP itself:\n%s", scripts)
+	}
+	b := base
+	b.BuiltinVIP = true
+	builtin := b.String()
+	if !strings.Contains(builtin, "10.231.0.100/24 dev eth0") || strings.Contains(builtin, "notify_") {
+		t.Errorf("keepalived.conf (built-in VIP) wrong:\n%s", builtin)
+	}
+	// keepalived itself accepts both, when it is installed.
+	if _, err := os.Stat(KeepalivedBin); err != nil {
+		t.Skipf("keepalived not installed: not checking with keepalived -t")
+	}
+	dir := t.TempDir()
+	for name, text := range map[string]string{"scripts.conf": scripts, "builtin.conf": builtin} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := keepalivedOK(p); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestWebScript runs the web resource script with a stand-in server
+// (sleep with a pid file): start is idempotent, status reads
+// running/stopped the way Heartbeat does, stop ends the process.
+func TestWebScript(t *testing.T) {
+	dir := t.TempDir()
+	ha := filepath.Join(dir, "ha.d")
+	server := filepath.Join(dir, "fake-web")
+	// The stand-in writes its pid where -pidfile says, then sleeps.
+	fake := "#!/bin/sh\nwhile [ $# -gt 0 ]; do case \"$1\" in -pidfile) P=$2; shift;; esac; shift; done\necho $$ >\"$P\"\nexec sleep 30\n"
+	if err := os.WriteFile(server, []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := Env{VIP: "10.231.0.100", Prefix: 24, Dev: "eth0", Node: "node1", Port: 8080, Web: server, State: filepath.Join(dir, "state")}
+	if err := writeResources(ha, env); err != nil {
+		t.Fatal(err)
+	}
+	web := filepath.Join(ha, "resource.d", "web")
+	run := func(op string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, web, op).CombinedOutput()
+		if err != nil {
+			t.Fatalf("web %s: %v: %s", op, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if got := run("status"); got != "stopped" {
+		t.Fatalf("status before start = %q, want stopped", got)
+	}
+	run("start")
+	pid, err := os.ReadFile(filepath.Join(env.State, "web.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exec.Command("kill", "-9", strings.TrimSpace(string(pid))).Run() })
+	if got := run("status"); got != "running" {
+		t.Fatalf("status after start = %q, want running", got)
+	}
+	run("start") // idempotent: same process
+	if again, _ := os.ReadFile(filepath.Join(env.State, "web.pid")); string(again) != string(pid) {
+		t.Errorf("second start replaced the server: pid %s then %s", pid, again)
+	}
+	run("stop")
+	if got := run("status"); got != "stopped" {
+		t.Errorf("status after stop = %q, want stopped", got)
+	}
+	if err := exec.Command("kill", "-0", strings.TrimSpace(string(pid))).Run(); err == nil {
+		t.Errorf("server pid %s still runs after stop", pid)
+	}
+	run("stop") // stopping a stopped server is fine
+}
+
+func TestBenchEnv(t *testing.T) {
+	e := Env{VIP: "10.231.0.100", Prefix: 24, Dev: "eth0", Node: "node1", Port: 8080, Web: "/a b/it's", State: "/run/bench"}
+	// The shell reads back what was written, quotes and all.
+	f := filepath.Join(t.TempDir(), "bench.env")
+	if err := os.WriteFile(f, []byte(e.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("sh", "-c", `STATE=x; . "$1" 2>/dev/null; printf '%s|%s|%s|%s' "$VIP/$VIPLEN" "$NODE" "$WEB" "$PORT"`, "sh", f).Output()
+	if err != nil && len(out) == 0 {
+		t.Fatal(err)
+	}
+	if got, want := string(out), "10.231.0.100/24|node1|/a b/it's|8080"; got != want {
+		t.Errorf("bench.env read back %q, want %q", got, want)
+	}
+}
+
+func TestWriteDoc(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "benchmarks.md")
+	if err := WriteDoc(p, "# Intro\n", "first\n"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	// Hand edits outside the markers survive a second write.
+	edited := strings.Replace(string(b), "# Intro", "# Intro, edited by hand", 1) + "\nafter\n"
+	if err := os.WriteFile(p, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteDoc(p, "# Intro\n", "second\n"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(p)
+	s := string(b)
+	if !strings.Contains(s, "edited by hand") || !strings.Contains(s, "second") || strings.Contains(s, "first") || !strings.Contains(s, "after") {
+		t.Errorf("WriteDoc result:\n%s", s)
+	}
+}
