@@ -60,7 +60,6 @@ type Rig struct {
 	Port   int
 	Web    string // the program serving `web` (this binary)
 	Dir    string // scratch directory (the lab's)
-	Logf   func(format string, args ...any)
 }
 
 // NewRig builds the lab: hosts n1, n2 (10.231.0.1, .2) and client (.10).
@@ -92,12 +91,6 @@ func NewRig(ctx context.Context, web string) (*Rig, error) {
 
 // Close removes everything the rig started.
 func (r *Rig) Close() error { return r.Lab.Close() }
-
-func (r *Rig) logf(format string, args ...any) {
-	if r.Logf != nil {
-		r.Logf(format, args...)
-	}
-}
 
 // URL is what the client requests.
 func (r *Rig) URL() string { return fmt.Sprintf("http://%s:%d/", r.VIP, r.Port) }
