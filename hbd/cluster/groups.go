@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/config"
 )
 
 // Op is a resource group operation the daemon runs through harc.
@@ -117,14 +119,27 @@ func (OpDone) isEvent()  {}
 func (Command) isEvent() {}
 
 // StartGroup asks the daemon to run harc start for the group (in the
-// background) and feed back an OpDone.
-type StartGroup struct{ Group string }
+// background) and feed back an OpDone. Spec is the definition to run:
+// the daemon never looks a group up by key (after a Reconfigure the
+// running configuration may no longer have it, or have another one).
+type StartGroup struct {
+	Group string
+	Spec  config.Group
+}
 
-// StopGroup asks the daemon to run harc stop for the group.
-type StopGroup struct{ Group string }
+// StopGroup asks the daemon to run harc stop for the group, with the
+// definition it was started with (Spec: also for a group removed or
+// changed by a Reconfigure).
+type StopGroup struct {
+	Group string
+	Spec  config.Group
+}
 
 // ProbeGroup asks the daemon to run harc status for the group.
-type ProbeGroup struct{ Group string }
+type ProbeGroup struct {
+	Group string
+	Spec  config.Group
+}
 
 // Reannounce asks the daemon to announce the group's addresses again
 // (gratuitous ARP / unsolicited NA, EIP re-assert) without stopping it:

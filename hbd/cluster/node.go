@@ -101,6 +101,10 @@ type Node struct {
 	nextStatus time.Time
 	bonusOver  bool
 	graceUntil time.Time
+	// dtFloor is the longer deadtime of the configuration before a
+	// reload, in force until dtFloorUntil (reconfigure.go).
+	dtFloor      time.Duration
+	dtFloorUntil time.Time
 
 	commUp      bool
 	gotRepnodes bool
@@ -211,6 +215,8 @@ func (n *Node) Step(ev Event) []Action {
 		now = e.Now
 	case Command:
 		now = e.Now
+	case Reconfigure:
+		now = e.Now
 	default:
 		return nil
 	}
@@ -239,6 +245,8 @@ func (n *Node) Step(ev Event) []Action {
 		n.opDone(e)
 	case Command:
 		n.command(e)
+	case Reconfigure:
+		n.reconfigure(e)
 	}
 	if !n.stopped {
 		n.advance(stalled)
@@ -353,6 +361,9 @@ func (n *Node) NextTick() time.Time {
 	if d := n.resourceDeadline(); !d.IsZero() {
 		min(d)
 	}
+	if n.dtFloorUntil.After(n.now) {
+		min(n.dtFloorUntil)
+	}
 	return t
 }
 
@@ -362,7 +373,7 @@ func (n *Node) NextTick() time.Time {
 // what makes Heartbeat declare a freshly restarted peer dead late
 // (MEASURED.md, trap 3). All nodes are configured with the same deadtime.
 func (n *Node) peerDeadtime(*peer) time.Duration {
-	return n.deadtime
+	return n.effectiveDeadtime()
 }
 
 // peerDeadline is when a peer not yet dead is declared dead: deadtime
@@ -370,7 +381,11 @@ func (n *Node) peerDeadtime(*peer) time.Duration {
 // since start (or since it was declared dead).
 func (n *Node) peerDeadline(p *peer) time.Time {
 	if !p.heard {
-		return n.start.Add(n.initdead)
+		from := n.start
+		if p.expectFrom.After(from) {
+			from = p.expectFrom // added by a reload
+		}
+		return from.Add(n.initdead)
 	}
 	return p.lastHeard.Add(n.peerDeadtime(p))
 }

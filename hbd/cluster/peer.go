@@ -17,6 +17,9 @@ type peer struct {
 	state     string // "" (never heard), init, up, active, dead
 	heard     bool   // accepted a packet since start or since declared dead
 	lastHeard time.Time
+	// expectFrom: added by a reload at this time; never heard, it is
+	// declared dead initdead later.
+	expectFrom time.Time
 
 	lastStatus time.Time // arrival of the last status (late heartbeat)
 	statusSeq  uint64

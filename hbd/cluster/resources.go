@@ -21,9 +21,17 @@ const (
 // group is this node's view of one haresources group.
 type group struct {
 	key, pref string
-	state     string
-	since     time.Time
-	lastErr   string
+	// spec is the definition this node runs (start, stop, probe): the one
+	// of the configuration in force when the group was last stopped here.
+	spec config.Group
+	// next is a changed definition (Reconfigure) waiting for the old one
+	// to stop; removed: the group left the configuration and is forgotten
+	// once it no longer runs here.
+	next    *config.Group
+	removed bool
+	state   string
+	since   time.Time
+	lastErr string
 	// failed: a start failed here; this node is not eligible for the
 	// group until `hbd cleanup`.
 	failed bool
@@ -37,6 +45,10 @@ type group struct {
 	conflict bool
 	// yielding: this node releases it because a peer keeps it (heal).
 	yielding bool
+	// probeNew: added by a reload, probed before the rule places it.
+	probeNew bool
+	// failedUntil: when the failure here expires (zero: never).
+	failedUntil time.Time
 }
 
 func (g *group) holds() bool {
@@ -114,7 +126,7 @@ func (n *Node) initResources() {
 		if key == "" || n.groupByKey(key) != nil {
 			continue
 		}
-		r.groups = append(r.groups, &group{key: key, pref: cg.Preferred, state: GroupStopped, since: n.now})
+		r.groups = append(r.groups, &group{key: key, pref: cg.Preferred, spec: cg, state: GroupStopped, since: n.now})
 	}
 	for _, p := range n.peers {
 		p.rsc.askedAt = n.now
@@ -143,7 +155,7 @@ func (n *Node) setState(g *group, st string) {
 func (n *Node) probeGroups() {
 	for _, g := range n.res.groups {
 		n.setState(g, GroupProbing)
-		n.out = append(n.out, ProbeGroup{Group: g.key})
+		n.out = append(n.out, ProbeGroup{Group: g.key, Spec: g.spec})
 	}
 }
 
@@ -180,15 +192,23 @@ func (n *Node) opDone(e OpDone) {
 	if detail == "" {
 		detail = e.Result.String()
 	}
+	defer n.settleDefinition(g)
 	switch e.Op {
 	case OpProbe:
 		if g.state != GroupProbing {
 			return
 		}
+		defer func() { g.probeNew = false }()
 		switch e.Result {
 		case ResultStopped:
 			n.setState(g, GroupStopped)
 		case ResultRunning:
+			if g.probeNew {
+				n.logf(LevelWarn, "Resource group %s, new in the configuration, is running here already: releasing it before the rule places it", g.key)
+				g.bootRelease = true
+				n.stopGroup(g)
+				break
+			}
 			n.logf(LevelWarn, "Resource group %s is running, but this node did not start it (its daemon was restarted?): releasing it before joining the cluster", g.key)
 			g.bootRelease = true
 			n.stopGroup(g)
@@ -223,7 +243,7 @@ func (n *Node) opDone(e OpDone) {
 		}
 		if e.Result == ResultOK {
 			n.setState(g, GroupStopped)
-			if g.bootRelease {
+			if g.bootRelease && !g.probeNew && !n.res.joined {
 				n.logf(LevelInfo, "Resource group %s released before joining", g.key)
 			}
 		} else {
@@ -238,12 +258,12 @@ func (n *Node) opDone(e OpDone) {
 
 func (n *Node) startGroup(g *group) {
 	n.setState(g, GroupStarting)
-	n.out = append(n.out, StartGroup{Group: g.key})
+	n.out = append(n.out, StartGroup{Group: g.key, Spec: g.spec})
 }
 
 func (n *Node) stopGroup(g *group) {
 	n.setState(g, GroupStopping)
-	n.out = append(n.out, StopGroup{Group: g.key})
+	n.out = append(n.out, StopGroup{Group: g.key, Spec: g.spec})
 }
 
 // normWhich maps hb_standby's argument to rsc_hold's words.
@@ -687,11 +707,15 @@ func (n *Node) reconcile() {
 		n.reconcileStop()
 		return
 	}
+	n.reconcileRetired()
 	if !r.joined || n.state != StateActive {
 		return
 	}
 	var handOver []*group
 	for _, g := range r.groups {
+		if g.removed || g.next != nil {
+			continue // being stopped (reconcileRetired)
+		}
 		switch g.state {
 		case GroupRunning:
 			if n.resolveConflict(g) {
@@ -749,6 +773,9 @@ func (n *Node) initialAcquired() bool {
 		return false
 	}
 	for _, g := range n.res.groups {
+		if g.removed || g.next != nil {
+			continue
+		}
 		if n.desired(g) == n.name && g.state != GroupRunning && g.state != GroupFailed && g.state != GroupStopFailed {
 			return false
 		}
@@ -1089,7 +1116,9 @@ func (n *Node) stable() bool {
 func (n *Node) rscFields() (held, standby, failed, want string) {
 	var h, s, f, w []string
 	for _, g := range n.res.groups {
-		if g.holds() {
+		// A group added by a reload is listed while it is probed: it may
+		// run here already, and nobody may start it before we know.
+		if g.holds() || g.probeNew && g.state == GroupProbing {
 			h = append(h, g.key)
 		}
 		if g.standby {
@@ -1098,7 +1127,9 @@ func (n *Node) rscFields() (held, standby, failed, want string) {
 		if g.failed {
 			f = append(f, g.key)
 		}
-		w = append(w, g.key+">"+n.desired(g))
+		if !g.removed {
+			w = append(w, g.key+">"+n.desired(g))
+		}
 	}
 	return strings.Join(h, "|"), strings.Join(s, "|"), strings.Join(f, "|"), strings.Join(w, "|")
 }
@@ -1202,7 +1233,7 @@ func (n *Node) groupStatus() []GroupStatus {
 
 func (n *Node) groupStatusOf(g *group) GroupStatus {
 	gs := GroupStatus{Key: g.key, Preferred: g.pref, State: g.state, Since: g.since, LastError: g.lastErr, Standby: g.standby, Failed: g.failed, Yielding: g.yielding}
-	if g.state != GroupProbing {
+	if g.state != GroupProbing && !g.removed {
 		gs.Desired = n.desired(g)
 	}
 	if g.holds() {

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -63,13 +64,29 @@ func joinWithHeartbeat(t *testing.T, pref string, fb config.AutoFailback) (*hbPe
 	return h, all
 }
 
+// hasAction reports whether acts holds an action of want's type for the
+// same group (group actions compare by key: their Spec holds slices).
 func hasAction(acts []Action, want Action) bool {
 	for _, a := range acts {
-		if a == want {
+		if actionKey(a) == actionKey(want) {
 			return true
 		}
 	}
 	return false
+}
+
+func actionKey(a Action) string {
+	switch a := a.(type) {
+	case StartGroup:
+		return "start " + a.Group
+	case StopGroup:
+		return "stop " + a.Group
+	case ProbeGroup:
+		return "probe " + a.Group
+	case Reannounce:
+		return "reannounce " + a.Group
+	}
+	return fmt.Sprintf("%T", a)
 }
 
 // heartbeatFields renders the Heartbeat part of a message (no hbd_

@@ -36,6 +36,11 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the sc
 //	cmd NODE standby|takeover|cleanup [WHICH]
 //	cut NODE NODE / heal       the network between two nodes
 //	status NODE                the node's groups
+//	reload NODE [nodes=…] [failback=…] [keepalive=D] [deadtime=D] [warntime=D] [this=NAME]
+//	group PREFERRED KEY [MORE RESOURCES…]   (the block's other lines; none: groups unchanged,
+//	nogroups                                 or no groups at all)
+//	                           the node's daemon sends Reconfigure with a new
+//	                           configuration (timings, failback, nodes, groups)
 //
 // Output: what the nodes did, in time order: resource messages (without
 // the fields every message has), group actions, and log lines except the
@@ -148,8 +153,8 @@ func (s *scenario) exec(cmd []string) {
 		}
 		for _, l := range cmd[1:] {
 			g := strings.Fields(l)
-			if len(g) == 3 && g[0] == "group" {
-				s.groups = append(s.groups, config.Group{Preferred: g[1], Resources: []config.Resource{{Spec: g[2], Name: g[2]}}})
+			if len(g) >= 3 && g[0] == "group" {
+				s.groups = append(s.groups, scenGroup(g))
 			}
 		}
 		s.cfgs = map[string]*config.Config{}
@@ -204,6 +209,48 @@ func (s *scenario) exec(cmd []string) {
 		s.cut[[2]string{f[2], f[1]}] = true
 	case "heal":
 		s.cut = map[[2]string]bool{}
+	case "reload":
+		n := s.nodes[f[1]]
+		c := *s.cfgs[f[1]]
+		for _, kv := range f[2:] {
+			k, v, _ := strings.Cut(kv, "=")
+			d, _ := time.ParseDuration(v)
+			switch k {
+			case "nodes":
+				c.Nodes = strings.Split(v, ",")
+			case "failback":
+				c.AutoFailback = map[string]config.AutoFailback{"on": config.FailbackOn, "off": config.FailbackOff, "legacy": config.FailbackLegacy}[v]
+			case "keepalive":
+				c.Keepalive = d
+			case "deadtime":
+				c.Deadtime = d
+			case "warntime":
+				c.Warntime = d
+			case "initdead":
+				c.Initdead = d
+			case "this":
+				c.ThisNode = v
+			default:
+				s.t.Fatalf("reload: unknown setting %q", kv)
+			}
+		}
+		var groups []config.Group
+		for _, l := range cmd[1:] {
+			g := strings.Fields(l)
+			switch {
+			case len(g) >= 3 && g[0] == "group":
+				groups = append(groups, scenGroup(g))
+			case len(g) == 1 && g[0] == "nogroups":
+				c.Groups = nil
+			}
+		}
+		if groups != nil {
+			c.Groups = groups
+		}
+		if c.ThisNode == f[1] {
+			s.cfgs[f[1]] = &c
+		}
+		s.step(n, Reconfigure{Now: s.now, Config: &c})
 	case "status":
 		for _, g := range s.nodes[f[1]].core.Status().Groups {
 			s.out = append(s.out, fmt.Sprintf("%s: holder=%s state=%s desired=%s standby=%v failed=%v err=%q", g.Key, g.Holder, g.State, g.Desired, g.Standby, g.Failed, g.LastError))
@@ -284,13 +331,13 @@ func (s *scenario) step(n *scenNode, ev Event) {
 			}
 		case StartGroup:
 			n.pending[a.Group] = OpStart
-			s.out = append(s.out, fmt.Sprintf("%s %s START %s", at, n.name, a.Group))
+			s.out = append(s.out, fmt.Sprintf("%s %s START %s%s", at, n.name, a.Group, specTail(a.Group, a.Spec)))
 		case StopGroup:
 			n.pending[a.Group] = OpStop
-			s.out = append(s.out, fmt.Sprintf("%s %s STOP %s", at, n.name, a.Group))
+			s.out = append(s.out, fmt.Sprintf("%s %s STOP %s%s", at, n.name, a.Group, specTail(a.Group, a.Spec)))
 		case ProbeGroup:
 			n.pending[a.Group] = OpProbe
-			s.out = append(s.out, fmt.Sprintf("%s %s PROBE %s", at, n.name, a.Group))
+			s.out = append(s.out, fmt.Sprintf("%s %s PROBE %s%s", at, n.name, a.Group, specTail(a.Group, a.Spec)))
 		case Reannounce:
 			s.out = append(s.out, fmt.Sprintf("%s %s REANNOUNCE %s", at, n.name, a.Group))
 		case Exit:
@@ -298,6 +345,28 @@ func (s *scenario) step(n *scenNode, ev Event) {
 			s.out = append(s.out, fmt.Sprintf("%s %s EXIT", at, n.name))
 		}
 	}
+}
+
+// scenGroup builds a group from `group PREFERRED KEY [MORE…]`.
+func scenGroup(words []string) config.Group {
+	g := config.Group{Preferred: words[1]}
+	for _, r := range words[2:] {
+		g.Resources = append(g.Resources, config.Resource{Spec: r, Name: r})
+	}
+	return g
+}
+
+// specTail shows a group action's definition when it is more than its key
+// (or, wrongly, not its key at all).
+func specTail(key string, g config.Group) string {
+	if len(g.Resources) == 1 && g.Key() == key {
+		return ""
+	}
+	var rs []string
+	for _, r := range g.Resources {
+		rs = append(rs, r.Spec)
+	}
+	return " (" + strings.Join(rs, " ") + ")"
 }
 
 func fmtSecs(d time.Duration) string {
