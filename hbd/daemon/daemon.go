@@ -82,6 +82,8 @@ type Daemon struct {
 	opsCtx context.Context // resource operations: not cancelled by a graceful stop
 	opsWG  sync.WaitGroup
 	exit   bool // the core said the graceful stop is complete
+
+	watches map[string]*ipWatch // held groups whose addresses are watched
 }
 
 type ctlCall struct {
@@ -119,6 +121,7 @@ func Run(ctx context.Context, o Options) error {
 		calls:   make(chan ctlCall),
 		reloads: make(chan struct{}, 1),
 		ops:     make(chan cluster.OpDone, 16),
+		watches: map[string]*ipWatch{},
 	}
 	err = d.run(ctx)
 	if err != nil {
@@ -205,6 +208,9 @@ func (d *Daemon) run(ctx context.Context) error {
 				ctx = context.WithoutCancel(ctx)
 			}
 		case op := <-d.ops:
+			if op.Op == cluster.OpStart && op.Result == cluster.ResultOK {
+				d.startWatch(op.Group)
+			}
 			d.step(op)
 		case s := <-sigs:
 			switch s {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/hbdproject/hbd/harc"
@@ -19,6 +20,12 @@ func (d *Daemon) newRunner(cfg *config.Config) (*harc.Runner, error) {
 	o.Log = d.log.Logger
 	o.StateDir = d.opts.StateDir
 	o.BuiltinCommand = d.opts.AgentCommand
+	// HA_RSCTMP is Heartbeat's /run/resource-agents for a node using the
+	// standard run directory. Nodes sharing one machine (tests, the demo)
+	// each get their own, or one node's agent records would be another's.
+	if d.opts.RunDir != "" && filepath.Clean(d.opts.RunDir) != "/run/heartbeat" {
+		o.RscTmp = filepath.Join(d.opts.RunDir, "resource-agents")
+	}
 	if cfg.OnStopFailure != "" {
 		pol, err := harc.ParseStopFailurePolicy(cfg.OnStopFailure)
 		if err != nil {
@@ -46,9 +53,14 @@ func (d *Daemon) runOp(op cluster.Op, key string) {
 		return
 	}
 	r := d.runner
+	var watch *ipWatch
+	if op == cluster.OpStop {
+		watch = d.takeWatch(key)
+	}
 	d.opsWG.Add(1)
 	go func() {
 		defer d.opsWG.Done()
+		watch.stop() // no watcher may put an address back during its stop
 		done := cluster.OpDone{Group: key, Op: op}
 		switch op {
 		case cluster.OpStart:
@@ -102,6 +114,16 @@ func (d *Daemon) reannounce(key string) {
 		return
 	}
 	r := d.runner
+	if w := d.watches[key]; w != nil {
+		d.opsWG.Add(1)
+		go func() {
+			defer d.opsWG.Done()
+			if err := w.announce(d.opsCtx); err != nil {
+				d.log.Warnf("re-announce of %s: %v", key, err)
+			}
+		}()
+		return
+	}
 	d.opsWG.Add(1)
 	go func() {
 		defer d.opsWG.Done()
