@@ -10,13 +10,16 @@ import (
 
 	"github.com/hbdproject/hbd/resources/awseip"
 	"github.com/hbdproject/hbd/resources/ipaddr"
+	"github.com/hbdproject/hbd/resources/ocf"
+	"github.com/hbdproject/hbd/resources/service"
 )
 
 // builtinAgents are the resource agents compiled into hbd: a haresources
 // name found neither in resource.d nor in /etc/init.d resolves to one of
-// these, and runs as `hbd agent NAME ...`.
+// these, and runs as `hbd agent NAME ...`. "ocf" stands for every
+// ocf:PROVIDER:TYPE agent (run from /usr/lib/ocf by resources/ocf).
 func builtinAgents() []string {
-	return []string{ipaddr.NameIPaddr, ipaddr.NameIPaddr2, "awseip"}
+	return []string{ipaddr.NameIPaddr, ipaddr.NameIPaddr2, "awseip", "service", config.OCFBuiltin}
 }
 
 // agentCommand is how harc runs a built-in agent: this very binary.
@@ -45,7 +48,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		return awseip.Main(args, stdout, stderr)
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: hbd agent NAME ARGS... start|stop|status|monitor (agents: IPaddr, IPaddr2, awseip)")
+		fmt.Fprintln(stderr, "usage: hbd agent NAME ARGS... start|stop|status|monitor (agents: IPaddr, IPaddr2, awseip, service, ocf:PROVIDER:TYPE)")
 		return 2
 	}
 	name, rest := args[0], args[1:]
@@ -54,7 +57,11 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		return ipaddr.Main(name, rest, stdout, stderr)
 	case name == "awseip":
 		return awseip.Main(rest, stdout, stderr)
+	case name == "service":
+		return service.Main(rest, stdout, stderr)
+	case ocf.IsName(name):
+		return ocf.Main(name, rest, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "hbd agent: no built-in agent %q (agents: IPaddr, IPaddr2, awseip)\n", name)
+	fmt.Fprintf(stderr, "hbd agent: no built-in agent %q (agents: IPaddr, IPaddr2, awseip, service, ocf:PROVIDER:TYPE)\n", name)
 	return 2
 }

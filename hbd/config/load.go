@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/hbdproject/hbd/resources/ocf"
 )
 
 // DefaultDir is where Heartbeat and hbd keep their configuration.
@@ -31,9 +33,16 @@ type Lookup struct {
 	// InitDir is searched after DIR/resource.d; empty means /etc/init.d.
 	InitDir string
 	// Builtins are agents compiled into hbd; a name found nowhere on disk
-	// but listed here resolves to "builtin:NAME".
+	// but listed here resolves to "builtin:NAME". "ocf" among them enables
+	// OCF agents (ocf:PROVIDER:TYPE, see resources/ocf).
 	Builtins []string
+	// OCFRoot is where OCF agents are looked for (ROOT/resource.d/PROVIDER/TYPE);
+	// empty means /usr/lib/ocf.
+	OCFRoot string
 }
+
+// OCFBuiltin is the Builtins entry that enables OCF agents.
+const OCFBuiltin = "ocf"
 
 func (l Lookup) initDir() string {
 	if l.InitDir == "" {
@@ -45,7 +54,22 @@ func (l Lookup) initDir() string {
 // Resolve returns the script that runs resource name for the configuration
 // in dir: DIR/resource.d/NAME, then INITDIR/NAME (the first regular,
 // executable file), then "builtin:NAME". The error is worded for a person.
+//
+// An OCF name, ocf:PROVIDER:TYPE, resolves to
+// "builtin:ocf:OCFROOT/resource.d/PROVIDER/TYPE" when that is an
+// executable file and Builtins has "ocf" (harc then runs
+// `hbd agent ocf:PATH NAME=VALUE... OP`).
 func (l Lookup) Resolve(dir, name string) (string, error) {
+	if ocf.IsName(name) {
+		if !slices.Contains(l.Builtins, OCFBuiltin) {
+			return "", fmt.Errorf("resource %s: this program cannot run OCF agents (no built-in ocf runner)", name)
+		}
+		p, err := ocf.Locate(l.OCFRoot, name, nil)
+		if err != nil {
+			return "", err
+		}
+		return "builtin:" + ocf.Prefix + p, nil
+	}
 	var notExec []string
 	for _, d := range []string{filepath.Join(dir, ResourceDir), l.initDir()} {
 		p := filepath.Join(d, name)
