@@ -55,7 +55,9 @@ const (
 func ms(d time.Duration) string { return fmt.Sprintf("%d", d.Round(time.Millisecond).Milliseconds()) }
 
 // cell renders a median / max cell from the runs of one row and column.
-func cell(runs []Run, pick func(Run) (time.Duration, bool), open func(Run) bool) string {
+// pick returns false when a run has no figure: counted as "none in N"
+// when countNone, else left out ("—" when no run has one).
+func cell(runs []Run, pick func(Run) (time.Duration, bool), open func(Run) bool, countNone bool) string {
 	if len(runs) == 0 {
 		return ""
 	}
@@ -72,7 +74,9 @@ func cell(runs []Run, pick func(Run) (time.Duration, bool), open func(Run) bool)
 		}
 		d, ok := pick(r)
 		if !ok {
-			never++
+			if countNone {
+				never++
+			}
 			continue
 		}
 		if open != nil && open(r) {
@@ -98,6 +102,9 @@ func cell(runs []Run, pick func(Run) (time.Duration, bool), open func(Run) bool)
 	if errs > 0 {
 		parts = append(parts, fmt.Sprintf("%d failed", errs))
 	}
+	if len(parts) == 0 {
+		return "—"
+	}
 	return strings.Join(parts, ", ")
 }
 
@@ -122,7 +129,7 @@ func (rep *Report) ran() []DaemonInfo {
 }
 
 // table renders one metric as daemon × settings rows and scenario columns.
-func (rep *Report) table(b *strings.Builder, pick func(Run) (time.Duration, bool), open func(Run) bool) {
+func (rep *Report) table(b *strings.Builder, pick func(Run) (time.Duration, bool), open func(Run) bool, countNone bool) {
 	fmt.Fprintf(b, "| daemon | settings |")
 	for _, sc := range rep.Scenarios {
 		fmt.Fprintf(b, " %s |", ScenarioTitle[sc])
@@ -136,7 +143,7 @@ func (rep *Report) table(b *strings.Builder, pick func(Run) (time.Duration, bool
 			}
 			fmt.Fprintf(b, "| %s | %s |", d.Label, t)
 			for _, sc := range rep.Scenarios {
-				fmt.Fprintf(b, " %s |", cell(rep.runsOf(d.Key, s.Name, sc), pick, open))
+				fmt.Fprintf(b, " %s |", cell(rep.runsOf(d.Key, s.Name, sc), pick, open, countNone))
 			}
 			b.WriteString("\n")
 		}
@@ -177,23 +184,23 @@ func (rep *Report) Markdown() string {
 		w("")
 		w("From the first failed request to the first answer after it, summed over the run (after the heal for a partition). `≥` marks runs still failing when the observation ended (40–45 s): the figure is a lower bound.")
 		w("")
-		rep.table(&b, func(r Run) (time.Duration, bool) { return r.Unavail, true }, func(r Run) bool { return r.Open })
+		rep.table(&b, func(r Run) (time.Duration, bool) { return r.Unavail, true }, func(r Run) bool { return r.Open }, false)
 		w("")
 		w("### Switch time, ms (median / max)")
 		w("")
 		w("From the action (cut, kill, stop, start of the preferred node, standby) to the first answer from the node expected to serve next; \"none\" when it never answered. Not measured for the heal (either node may keep the group).")
 		w("")
-		rep.table(&b, func(r Run) (time.Duration, bool) { return r.Switch, r.Switch >= 0 }, nil)
+		rep.table(&b, func(r Run) (time.Duration, bool) { return r.Switch, r.Switch >= 0 }, nil, true)
 		w("")
 		w("### Duplicate holder, ms (median / max)")
 		w("")
 		w("How long the VIP was on both nodes while they could hear each other (sampled every 10 ms; from the action, or from the heal). Not measured for a cut link: the cut node keeps its address, unheard.")
 		w("")
-		rep.table(&b, func(r Run) (time.Duration, bool) { return r.Dup, r.Dup >= 0 }, nil)
+		rep.table(&b, func(r Run) (time.Duration, bool) { return r.Dup, r.Dup >= 0 }, nil, false)
 		w("")
 		w("### Failed requests, median / max")
 		w("")
-		rep.table(&b, func(r Run) (time.Duration, bool) { return time.Duration(r.Failed) * time.Millisecond, true }, nil)
+		rep.table(&b, func(r Run) (time.Duration, bool) { return time.Duration(r.Failed) * time.Millisecond, true }, nil, false)
 		w("")
 	}
 	if len(rep.Idle) > 0 {

@@ -198,3 +198,31 @@ func TestHolderChanges(t *testing.T) {
 		t.Errorf("holderChanges from 150ms = %d, want 1", n)
 	}
 }
+
+func TestReportCells(t *testing.T) {
+	ms := func(v int) time.Duration { return time.Duration(v) * time.Millisecond }
+	runs := []Run{
+		{Figures: Figures{Unavail: ms(30), Switch: ms(40), Dup: -1}},
+		{Figures: Figures{Unavail: ms(10), Switch: -1, Dup: ms(5)}},
+		{Figures: Figures{Unavail: ms(50000), Open: true, Switch: ms(20), Dup: ms(15)}},
+		{Err: "setup failed"},
+	}
+	unavail := cell(runs, func(r Run) (time.Duration, bool) { return r.Unavail, true }, func(r Run) bool { return r.Open }, false)
+	if want := "≥ 30 / 50000 (1 open), 1 failed"; unavail != want {
+		t.Errorf("unavailability cell = %q, want %q", unavail, want)
+	}
+	sw := cell(runs, func(r Run) (time.Duration, bool) { return r.Switch, r.Switch >= 0 }, nil, true)
+	if want := "30 / 40, none in 1, 1 failed"; sw != want {
+		t.Errorf("switch cell = %q, want %q", sw, want)
+	}
+	dup := cell(runs, func(r Run) (time.Duration, bool) { return r.Dup, r.Dup >= 0 }, nil, false)
+	if want := "10 / 15, 1 failed"; dup != want {
+		t.Errorf("duplicate cell = %q, want %q", dup, want)
+	}
+	if got := cell(runs[:1], func(r Run) (time.Duration, bool) { return r.Dup, r.Dup >= 0 }, nil, false); got != "—" {
+		t.Errorf("unmeasured cell = %q, want —", got)
+	}
+	if got := cell([]Run{{Skip: true}}, func(r Run) (time.Duration, bool) { return 0, true }, nil, false); got != "n/a" {
+		t.Errorf("skipped cell = %q, want n/a", got)
+	}
+}
