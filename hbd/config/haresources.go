@@ -129,25 +129,25 @@ func parseResource(w string) (Resource, error) {
 	switch {
 	case r.Name == "":
 		return r, fmt.Errorf("resource %q has no script name before `::`", w)
-	case ocf.IsName(r.Name):
-		if _, err := ocf.Parse("", r.Name, r.Args); err != nil {
-			return r, fmt.Errorf("resource %q: %v", w, err)
-		}
-		return r, nil
-	case r.Name == "service":
-		if len(r.Args) != 1 {
-			return r, fmt.Errorf("resource %q: service takes one argument, the unit or init script: service::NAME (e.g. service::nginx)", w)
-		}
-		if err := service.CheckName(r.Args[0]); err != nil {
-			return r, fmt.Errorf("resource %q: %v", w, err)
-		}
-		return r, nil
 	case strings.ContainsAny(r.Name, "/\\") || r.Name == "." || r.Name == "..":
 		return r, fmt.Errorf("resource %q: %q is not a script name (no paths; put the script in resource.d/)", w, r.Name)
 	}
 	for i, a := range r.Args {
 		if a == "" {
 			return r, fmt.Errorf("resource %q: argument %d is empty (check the `::` separators)", w, i+1)
+		}
+	}
+	switch {
+	case ocf.IsName(r.Name):
+		if _, err := ocf.Parse("", r.Name, r.Args); err != nil {
+			return r, fmt.Errorf("resource %q: %v", w, err)
+		}
+	case r.Name == "service":
+		if len(r.Args) != 1 {
+			return r, fmt.Errorf("resource %q: service takes one argument, the unit or init script: service::NAME (e.g. service::nginx)", w)
+		}
+		if err := service.CheckName(r.Args[0]); err != nil {
+			return r, fmt.Errorf("resource %q: %v", w, err)
 		}
 	}
 	if r.Name == "IPaddr" || r.Name == "IPaddr2" {
