@@ -83,7 +83,8 @@ type Daemon struct {
 	opsWG  sync.WaitGroup
 	exit   bool // the core said the graceful stop is complete
 
-	watches map[string]*ipWatch // held groups whose addresses are watched
+	watches  map[string]*ipWatch     // held groups whose addresses are watched
+	starting map[string]config.Group // definitions of the groups being started
 }
 
 type ctlCall struct {
@@ -117,11 +118,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	d := &Daemon{opts: o, cfg: cfg, log: lg, start: time.Now(),
-		packets: make(chan link.Packet, packetQueue),
-		calls:   make(chan ctlCall),
-		reloads: make(chan struct{}, 1),
-		ops:     make(chan cluster.OpDone, 16),
-		watches: map[string]*ipWatch{},
+		packets:  make(chan link.Packet, packetQueue),
+		calls:    make(chan ctlCall),
+		reloads:  make(chan struct{}, 1),
+		ops:      make(chan cluster.OpDone, 16),
+		watches:  map[string]*ipWatch{},
+		starting: map[string]config.Group{},
 	}
 	err = d.run(ctx)
 	if err != nil {
@@ -339,11 +341,11 @@ func (d *Daemon) step(ev cluster.Event) {
 		case cluster.Log:
 			d.logCore(a)
 		case cluster.StartGroup:
-			d.runOp(cluster.OpStart, a.Group)
+			d.runOp(cluster.OpStart, a.Group, a.Spec)
 		case cluster.StopGroup:
-			d.runOp(cluster.OpStop, a.Group)
+			d.runOp(cluster.OpStop, a.Group, a.Spec)
 		case cluster.ProbeGroup:
-			d.runOp(cluster.OpProbe, a.Group)
+			d.runOp(cluster.OpProbe, a.Group, a.Spec)
 		case cluster.Reannounce:
 			d.reannounce(a.Group)
 		case cluster.Exit:

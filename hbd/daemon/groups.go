@@ -44,18 +44,17 @@ func (d *Daemon) newRunner(cfg *config.Config) (*harc.Runner, error) {
 // goroutine (a script may take minutes; heartbeats go on), and feeds the
 // result back as an OpDone. Operations run under opsCtx, which a graceful
 // stop does not cancel: releasing the groups is what a stop is for.
-func (d *Daemon) runOp(op cluster.Op, key string) {
-	g, ok := d.cfg.Group(key)
-	if !ok {
-		// The group left the configuration; nothing to run.
-		d.ops <- cluster.OpDone{Now: time.Now(), Group: key, Op: op, Result: cluster.ResultFailed,
-			Detail: "group not in the configuration"}
-		return
-	}
+//
+// g is the group's definition as the core knows it (for a stop, the one
+// it was started with, even if a reload has since changed or removed it).
+func (d *Daemon) runOp(op cluster.Op, key string, g config.Group) {
 	r := d.runner
 	var watch *ipWatch
-	if op == cluster.OpStop {
+	switch op {
+	case cluster.OpStop:
 		watch = d.takeWatch(key)
+	case cluster.OpStart:
+		d.starting[key] = g
 	}
 	d.opsWG.Add(1)
 	go func() {

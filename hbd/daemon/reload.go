@@ -3,7 +3,9 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/link"
 )
@@ -96,14 +98,20 @@ func (d *Daemon) reopenLinks(ctx context.Context, cfg *config.Config) error {
 	return err
 }
 
-// applyToCore hands the state machine what it must know of a new
-// configuration. Timings, nodes and groups are the core's; until the core
-// takes a new configuration live, such changes wait for a restart, and
-// the log says so.
-func (d *Daemon) applyToCore(_ *config.Config, areas map[string]bool) {
-	for _, a := range []string{"timing", "nodes", "groups"} {
-		if areas[a] {
-			d.log.Warnf("Configuration change to %s takes effect when hbd restarts", a)
+// applyToCore hands the state machine the new configuration (it applies
+// only the difference: new timings at once, new groups acquired by whoever
+// should hold them, removed ones released, untouched ones untouched) and
+// gives resource operations a runner for it.
+func (d *Daemon) applyToCore(cfg *config.Config, areas map[string]bool) {
+	if areas["timing"] || areas["nodes"] || areas["groups"] || areas["other"] {
+		d.step(cluster.Reconfigure{Now: time.Now(), Config: cfg})
+	}
+	if areas["groups"] || areas["other"] {
+		r, err := d.newRunner(cfg)
+		if err != nil {
+			d.log.Errorf("resource runner not updated: %v", err)
+			return
 		}
+		d.runner = r
 	}
 }

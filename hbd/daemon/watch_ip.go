@@ -43,9 +43,11 @@ func (d *Daemon) ipAgents(g config.Group) []*ipaddr.Agent {
 	return out
 }
 
-// startWatch begins watching a group this node now holds.
+// startWatch begins watching a group this node now holds, as it was
+// started (runOp keeps the definition in d.starting).
 func (d *Daemon) startWatch(key string) {
-	g, ok := d.cfg.Group(key)
+	g, ok := d.starting[key]
+	delete(d.starting, key)
 	if !ok || d.watches[key] != nil {
 		return
 	}

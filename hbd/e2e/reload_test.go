@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -82,6 +83,63 @@ func TestReloadOnEdit(t *testing.T) {
 		}
 		if line, _, ok := pair[0].logLine("is dead"); ok {
 			t.Errorf("%s: %s", pair[0].name, line)
+		}
+	}
+}
+
+// TestReloadGroups changes haresources and timings under two running
+// nodes: a new group is acquired by its preferred node, a removed group is
+// released, an untouched group is not touched, and new timings take
+// effect without anybody being declared dead.
+func TestReloadGroups(t *testing.T) {
+	rec := t.TempDir()
+	nodes := newCluster(t, []string{"node1", "node2"}, fast, "node1 rec::web\n")
+	for _, n := range nodes {
+		n.write("ha.d/resource.d/rec", recScript(rec), 0o755)
+		n.start()
+	}
+	running := func(node, res string) bool {
+		_, err := os.Stat(rec + "/state." + node + "." + res)
+		return err == nil
+	}
+	waitFor(t, 15*time.Second, "node1 to run web", func() bool { return running("node1", "web") })
+	before := len(readRecord(t, rec))
+
+	// Add a group preferred by node2, and slow the heartbeat down.
+	for _, n := range nodes {
+		n.write("ha.d/haresources", "node1 rec::web\nnode2 rec::db\n", 0o644)
+		b, err := os.ReadFile(n.path("ha.d/ha.cf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.write("ha.d/ha.cf", strings.Replace(string(b), "keepalive 200ms", "keepalive 300ms", 1), 0o644)
+	}
+	waitFor(t, 15*time.Second, "node2 to run the new group", func() bool { return running("node2", "db") })
+
+	// Remove the first group: node1 releases it; db is not touched.
+	for _, n := range nodes {
+		n.write("ha.d/haresources", "node2 rec::db\n", 0o644)
+	}
+	waitFor(t, 15*time.Second, "node1 to release web", func() bool { return !running("node1", "web") })
+	time.Sleep(2 * fast.Deadtime)
+
+	for _, e := range readRecord(t, rec)[before:] {
+		if e.res == "db" && e.op == "stop" {
+			t.Errorf("the untouched group db was stopped by %s", e.node)
+		}
+		if e.res == "web" && e.op == "start" {
+			t.Errorf("web was started again by %s after the reloads", e.node)
+		}
+	}
+	if running("node1", "web") || running("node2", "web") {
+		t.Error("the removed group still runs")
+	}
+	for _, n := range nodes {
+		if line, _, ok := n.logLine("is dead"); ok {
+			t.Errorf("%s: %s", n.name, line)
+		}
+		if n.countLines("Configuration change (files changed): keepalive 200ms -> 300ms") != 1 {
+			t.Errorf("%s did not log the keepalive change", n.name)
 		}
 	}
 }
