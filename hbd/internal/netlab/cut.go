@@ -19,18 +19,33 @@ func (l *Lab) Cut(h *Host) error { return l.setPorts(h, "down") }
 // Heal brings the bridge side of h's interfaces back up (undoes Cut).
 func (l *Lab) Heal(h *Host) error { return l.setPorts(h, "up") }
 
-func (l *Lab) setPorts(h *Host, state string) error {
+// CutIface takes only h's interface ifname off its bridge (one of
+// several links between two nodes fails).
+func (l *Lab) CutIface(h *Host, ifname string) error { return l.setPorts(h, "down", ifname) }
+
+// HealIface undoes CutIface.
+func (l *Lab) HealIface(h *Host, ifname string) error { return l.setPorts(h, "up", ifname) }
+
+func (l *Lab) setPorts(h *Host, state string, only ...string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return errors.New("lab closed")
 	}
+	found := false
 	for _, i := range h.ifaces {
+		if len(only) > 0 && i.Name != only[0] {
+			continue
+		}
+		found = true
 		if _, err := l.run(context.Background(), "ip", "-n", l.swNS, "link", "set", i.Port, state); err != nil {
 			return fmt.Errorf("%s %s: %w", state, h.Name, err)
 		}
 	}
-	l.logf("host %s: links %s", h.Name, state)
+	if !found {
+		return fmt.Errorf("%s: no interface %v", h.Name, only)
+	}
+	l.logf("host %s: links %s %v", h.Name, state, only)
 	return nil
 }
 
