@@ -127,6 +127,7 @@ func printStatus(w io.Writer, st daemon.Status, now time.Time) {
 		}
 		tw.Flush()
 	}
+	printMonitors(w, st.Monitors, now)
 	if len(c.Dropped) > 0 {
 		fmt.Fprintf(w, "\nDropped by the core: %s\n", counts(c.Dropped))
 	}

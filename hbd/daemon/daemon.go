@@ -26,6 +26,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/link"
 	"github.com/hbdproject/hbd/hbd/logging"
+	"github.com/hbdproject/hbd/hbd/monitor"
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
@@ -85,6 +86,9 @@ type Daemon struct {
 
 	watches  map[string]*ipWatch     // held groups whose addresses are watched
 	starting map[string]config.Group // definitions of the groups being started
+
+	monitors     *monitor.Set         // ha.cf monitor lines of the groups held here
+	monitorFails chan monitor.Failure // groups a monitor gave up
 }
 
 type ctlCall struct {
@@ -167,6 +171,8 @@ func (d *Daemon) run(ctx context.Context) error {
 	defer opsCancel()
 	d.opsCtx = opsCtx
 	defer d.waitOps(10 * time.Second)
+	d.monitors = d.newMonitors()
+	defer d.monitors.Close()
 
 	// The links outlive a cancelled ctx: a stop still sends the releases
 	// and the shutdown notice.
@@ -210,6 +216,7 @@ func (d *Daemon) run(ctx context.Context) error {
 				ctx = context.WithoutCancel(ctx)
 			}
 		case op := <-d.ops:
+			d.holdMonitors(op)
 			if op.Op == cluster.OpStart && op.Result == cluster.ResultOK {
 				d.startWatch(op.Group)
 			}
@@ -236,6 +243,8 @@ func (d *Daemon) run(ctx context.Context) error {
 			d.reload(ctx, "files changed")
 		case c := <-d.calls:
 			c.reply <- d.answer(c.req)
+		case f := <-d.monitorFails:
+			d.groupFailed(f)
 		case now := <-timer.C:
 			d.step(cluster.Tick{Now: now, Load: loadavg()})
 		}
@@ -428,6 +437,8 @@ type Status struct {
 	Links      map[string]link.LinkStats `json:"links"`
 	Rejected   []DropStat                `json:"rejected"`
 	Generation uint64                    `json:"generation"`
+	// Monitors has one entry per ha.cf monitor line (none without).
+	Monitors []monitor.ResourceStatus `json:"monitors,omitempty"`
 }
 
 func (d *Daemon) answer(req ctl.Request) ctl.Response {
@@ -437,6 +448,7 @@ func (d *Daemon) answer(req ctl.Request) ctl.Response {
 			Node: d.cfg.ThisNode, PID: os.Getpid(), Started: d.start, ConfigDir: d.opts.ConfigDir,
 			Cluster: d.core.Status(), Links: d.links.Stats(), Rejected: d.drops.snapshot(),
 			Generation: d.id.Generation,
+			Monitors:   d.monitors.Status(d.cfg.Monitors),
 		}
 		b, err := json.Marshal(st)
 		if err != nil {

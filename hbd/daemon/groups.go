@@ -56,9 +56,11 @@ func (d *Daemon) runOp(op cluster.Op, key string, g config.Group) {
 	case cluster.OpStart:
 		d.starting[key] = g
 	}
+	quiet := d.monitors.Release(key)
 	d.opsWG.Add(1)
 	go func() {
 		defer d.opsWG.Done()
+		quiet()      // no monitor check or restart runs beside a start, stop or probe
 		watch.stop() // no watcher may put an address back during its stop
 		done := cluster.OpDone{Group: key, Op: op}
 		switch op {
