@@ -370,9 +370,8 @@ func splitSet(s string) map[string]bool {
 }
 
 func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
-	if len(n.res.groups) == 0 {
-		return
-	}
+	// Recorded even while this node has no groups: a reload may give it
+	// some, and the rule needs what the peers said.
 	r := &p.rsc
 	if r.announced && seq < r.seq {
 		return // overtaken by a newer announcement

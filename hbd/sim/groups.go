@@ -65,6 +65,10 @@ type truth struct {
 	run        int // the daemon run that started it
 	serial     int // the newest operation; older ones end without effect
 	stopFailed bool
+	// orphan: left running by a killed daemon whose next run's
+	// configuration no longer names the group (a reload removed it): no
+	// hbd node knows of it; it is out of the checks until started again.
+	orphan bool
 }
 
 type overlap struct {
@@ -74,10 +78,13 @@ type overlap struct {
 }
 
 type resState struct {
-	keys      []string
-	prefs     []int
+	keys      []string // every key a configuration may hold (reload.go)
+	prefs     []int    // preferred node of each, in the newest configuration
+	inCfg     []bool   // in the newest configuration
+	variant   []int    // its resource list's variant (a change restarts it)
 	overlaps  map[[3]int]*overlap
 	hearSince [][]time.Time
+	reloads   int // configurations drawn
 	lastDisr  time.Time
 }
 
@@ -114,20 +121,18 @@ func (w *world) setupGroups(names []string) {
 	for i := range w.rs.hearSince {
 		w.rs.hearSince[i] = make([]time.Time, c.Nodes)
 	}
-	var groups []config.Group
-	for g := 0; g < c.Groups; g++ {
+	pool := c.Groups + c.ExtraGroups
+	for g := 0; g < pool; g++ {
 		key := fmt.Sprintf("IPaddr::10.99.0.%d/24/eth0", 100+g)
-		pref := w.rng.IntN(c.Nodes)
 		w.rs.keys = append(w.rs.keys, key)
-		w.rs.prefs = append(w.rs.prefs, pref)
-		groups = append(groups, config.Group{Preferred: names[pref], Resources: []config.Resource{
-			{Spec: key, Name: "IPaddr", Args: []string{strings.TrimPrefix(key, "IPaddr::")}},
-			{Spec: fmt.Sprintf("svc%d", g), Name: fmt.Sprintf("svc%d", g)},
-		}})
+		w.rs.prefs = append(w.rs.prefs, w.rng.IntN(c.Nodes))
+		w.rs.inCfg = append(w.rs.inCfg, g < c.Groups)
+		w.rs.variant = append(w.rs.variant, 0)
 	}
+	groups := w.groupsConfig(names)
 	for i, cfg := range w.cfgs {
 		cfg.Groups = append([]config.Group(nil), groups...)
-		w.nodes[i].gt = make([]truth, c.Groups)
+		w.nodes[i].gt = make([]truth, pool)
 	}
 	last := c.Duration
 	if c.QuietAfter > 0 {
@@ -147,6 +152,9 @@ func (w *world) setupGroups(names []string) {
 			cmd.Which = []string{"all", "local", "foreign", "failback", ""}[w.rng.IntN(5)]
 		}
 		w.push(&event{at: Epoch.Add(w.randDur(c.Initdead, last)), kind: evCommand, node: w.rng.IntN(c.Nodes), cmd: cmd})
+	}
+	for k := 0; k < c.Reloads; k++ {
+		w.push(&event{at: Epoch.Add(w.randDur(c.Initdead, last)), kind: evReload})
 	}
 }
 
@@ -194,11 +202,12 @@ func (w *world) resourceAction(i int, a cluster.Action) {
 	switch a := a.(type) {
 	case cluster.StartGroup:
 		g := w.groupIndex(a.Group)
+		w.checkSpec(i, a.Group, a.Spec, cluster.OpStart)
 		w.res.Starts++
 		w.trace("  %s START %s", n.name, a.Group)
 		w.checkOrdered(i, g)
 		t := &n.gt[g]
-		t.up, t.run, t.stopFailed = true, n.run, false
+		t.up, t.run, t.stopFailed, t.orphan = true, n.run, false, false
 		t.serial++
 		res := cluster.ResultOK
 		if w.rng.Float64() < w.c.StartFail {
@@ -207,9 +216,12 @@ func (w *world) resourceAction(i int, a cluster.Action) {
 		w.push(&event{at: w.now.Add(w.randDur(w.c.ScriptMin, w.c.ScriptMax)), kind: evOpDone, node: i, run: n.run, boot: n.boot, group: g, op: cluster.OpStart, result: res, frun: t.serial})
 	case cluster.StopGroup:
 		g := w.groupIndex(a.Group)
+		w.checkSpec(i, a.Group, a.Spec, cluster.OpStop)
 		w.res.Stops++
 		w.trace("  %s STOP %s", n.name, a.Group)
-		w.checkStaysPut(i, g)
+		if !w.retired(i, a.Group, a.Spec) {
+			w.checkStaysPut(i, g)
+		}
 		t := &n.gt[g]
 		t.serial++
 		res := cluster.ResultOK
@@ -219,6 +231,7 @@ func (w *world) resourceAction(i int, a cluster.Action) {
 		w.push(&event{at: w.now.Add(w.randDur(w.c.ScriptMin, w.c.ScriptMax)), kind: evOpDone, node: i, run: n.run, boot: n.boot, group: g, op: cluster.OpStop, result: res, frun: t.serial})
 	case cluster.ProbeGroup:
 		g := w.groupIndex(a.Group)
+		w.checkSpec(i, a.Group, a.Spec, cluster.OpProbe)
 		w.trace("  %s PROBE %s", n.name, a.Group)
 		w.push(&event{at: w.now.Add(w.randDur(0, w.c.ScriptMin)), kind: evOpDone, node: i, run: n.run, boot: n.boot, group: g, op: cluster.OpProbe, frun: -1})
 	case cluster.Reannounce:
@@ -286,6 +299,9 @@ func (w *world) holds(i, g int) bool {
 		return false
 	}
 	t := n.gt[g]
+	if t.orphan {
+		return false
+	}
 	return t.up && !t.stopFailed && (t.run == n.run || n.joined)
 }
 
@@ -314,8 +330,8 @@ func (w *world) checkStaysPut(i, g int) {
 		return
 	}
 	n := w.nodes[i]
-	if !n.joined || n.core.Stopping() || n.gt[g].stopFailed {
-		return
+	if !n.joined || n.core.Stopping() || n.gt[g].stopFailed || n.gt[g].run != n.run {
+		return // (not started by this run: a leftover found by a probe)
 	}
 	if gs, _ := n.core.Group(w.rs.keys[g]); gs.Standby || gs.Yielding {
 		return
@@ -401,6 +417,17 @@ func (w *world) checkEnd() {
 	}
 	w.res.EndChecks++
 	for g, key := range w.rs.keys {
+		if !w.rs.inCfg[g] {
+			// Removed by a reload: released everywhere (but processes a
+			// killed daemon left behind, which no configuration names any
+			// more, are beyond hbd's reach).
+			for _, n := range w.nodes {
+				if t := n.gt[g]; n.alive && t.up && !t.orphan {
+					w.violate(CheckAvailable, fmt.Sprintf("%s was removed from the configuration but still runs on %s", key, n.name))
+				}
+			}
+			continue
+		}
 		skip, failedAll := false, true
 		for _, i := range healthy {
 			gs, _ := w.nodes[i].core.Group(key)

@@ -165,3 +165,104 @@ func TestResourcesDeterministic(t *testing.T) {
 		}
 	}
 }
+
+var reloadSeedsFlag = flag.Int("reloadseeds", 0, "number of seeds TestReloads runs (default 1000; 50 with -short or -race)")
+
+// TestReloads runs RandomReloadConfig seeds: rolling reloads that add,
+// remove and change groups and change timings, on top of everything
+// TestResources does; the same invariants hold, and group actions carry
+// the definitions the nodes' configurations hold (CheckSpec).
+func TestReloads(t *testing.T) {
+	n := *reloadSeedsFlag
+	if n == 0 {
+		n = 500
+		if testing.Short() || raceEnabled {
+			n = 100
+		}
+	}
+	runSeeds(t, n, RandomReloadConfig, "TestReloads")
+}
+
+// runSeeds runs seeds 1..n of gen in parallel (or only -seed), reports
+// the first failures with their traces, and returns the results' sums.
+func runSeeds(t *testing.T, n int, gen func(uint64) Config, test string) Result {
+	t.Helper()
+	cfgFor := func(seed uint64) Config {
+		c := gen(seed)
+		if *codecFlag {
+			c.Codec = classicCodec
+		}
+		return c
+	}
+	fail := func(c Config, res Result) {
+		c.Trace, c.Hash = true, true
+		again := Run(c)
+		var b strings.Builder
+		fmt.Fprintf(&b, "seed %d: %d violation(s); config %+v\n", c.Seed, len(res.Violations), withoutCodec(c))
+		for _, v := range res.Violations {
+			fmt.Fprintf(&b, "  %s\n", v)
+		}
+		b.WriteString("trace:\n")
+		for _, l := range again.Trace {
+			b.WriteString(l + "\n")
+		}
+		fmt.Fprintf(&b, "replay: go test ./hbd/sim -run %s -seed=%d -v", test, c.Seed)
+		t.Error(b.String())
+	}
+	if *seedFlag != 0 {
+		c := cfgFor(*seedFlag)
+		res := Run(c)
+		if len(res.Violations) > 0 {
+			fail(c, res)
+		}
+		t.Logf("seed %d: %d events, %d starts, %d stops, end checked: %v; config %+v", c.Seed, res.Events, res.Starts, res.Stops, res.EndChecks > 0, withoutCodec(c))
+		return res
+	}
+	start := time.Now()
+	var (
+		mu      sync.Mutex
+		sum     Result
+		failed  []Result
+		failCfg []Config
+		next    = uint64(1)
+		wg      sync.WaitGroup
+	)
+	for k := 0; k < runtime.GOMAXPROCS(0); k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				seed := next
+				next++
+				stop := seed > uint64(n) || len(failed) >= 3
+				mu.Unlock()
+				if stop {
+					return
+				}
+				c := cfgFor(seed)
+				res := Run(c)
+				mu.Lock()
+				sum.Events += res.Events
+				sum.Starts += res.Starts
+				sum.Stops += res.Stops
+				sum.EndChecks += res.EndChecks
+				sum.Conflicts += res.Conflicts
+				if len(res.Violations) > 0 {
+					failed = append(failed, res)
+					failCfg = append(failCfg, c)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range failed {
+		fail(failCfg[i], failed[i])
+	}
+	t.Logf("%d seeds in %v, %d events, %d starts, %d stops, %d partition duplicates, end checks in %d runs", n, time.Since(start).Round(time.Millisecond), sum.Events, sum.Starts, sum.Stops, sum.Conflicts, sum.EndChecks)
+	if len(failed) == 0 && sum.EndChecks < n/2 {
+		t.Errorf("the end-of-run checks applied in only %d of %d runs", sum.EndChecks, n)
+	}
+	return sum
+}

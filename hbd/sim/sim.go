@@ -88,6 +88,15 @@ type Config struct {
 	// for Available and Preferred.
 	QuietAfter time.Duration
 
+	// Reloads: this many times (before QuietAfter) a new configuration
+	// is drawn — groups added, removed, changed (another resource list)
+	// or given another preferred node, shorter or longer timings — and
+	// every node's daemon applies it (cluster.Reconfigure) at its own
+	// random moment within half a deadtime: a rolling reload. ExtraGroups
+	// keys beyond Groups may be added by a reload. See reload.go.
+	Reloads     int
+	ExtraGroups int
+
 	// Codec, when set, carries every message through an encoder/decoder
 	// (a real wire format) instead of a deep copy.
 	Codec func(*wire.Message) (*wire.Message, error)
@@ -164,6 +173,7 @@ type simNode struct {
 	exiting bool // a graceful stop is releasing the groups
 	gt      []truth
 	joined  bool // the current run went active
+	reload  int  // the newest reload applied here (reload.go)
 }
 
 // view is what observer X's current run has received from peer Y.
@@ -191,6 +201,8 @@ const (
 	evOpDone
 	evCommand
 	evRogue // tests only: scripts run or stopped behind the core's back
+	evReload
+	evApply
 )
 
 type event struct {
@@ -210,6 +222,7 @@ type event struct {
 	result cluster.Result
 	boot   int
 	cmd    cluster.Command
+	cfg    *config.Config
 }
 
 type queue []*event
@@ -431,6 +444,11 @@ func (w *world) handle(e *event) {
 		w.statusHigh[e.node] = 0
 		n.exiting, n.joined = false, false
 		n.core = cluster.New(cluster.Options{Config: w.cfgs[e.node], UUID: n.uuid, Generation: n.gen, Now: w.now})
+		for g := range n.gt {
+			if _, ok := w.cfgs[e.node].Group(w.rs.keys[g]); !ok && n.gt[g].up {
+				n.gt[g].orphan = true
+			}
+		}
 		w.views[e.node] = make([]view, w.c.Nodes)
 		w.disrupted()
 		w.trace("%s#%d start hg=%x", n.name, n.run, n.gen)
@@ -449,6 +467,10 @@ func (w *world) handle(e *event) {
 		w.opDone(e)
 	case evCommand:
 		w.command(e)
+	case evReload:
+		w.reload()
+	case evApply:
+		w.apply(e)
 	case evRogue:
 		n := w.nodes[e.node]
 		if len(n.gt) > 0 {

@@ -1,0 +1,129 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/config"
+)
+
+// CheckSpec: a group action carries the definition of the group in the
+// configuration the node runs (StartGroup, ProbeGroup), or the one it
+// started (StopGroup): the daemon runs Spec and never looks a key up.
+const CheckSpec = "spec"
+
+// groupsConfig is the haresources of the newest configuration.
+func (w *world) groupsConfig(names []string) []config.Group {
+	var groups []config.Group
+	for g, key := range w.rs.keys {
+		if !w.rs.inCfg[g] {
+			continue
+		}
+		rs := []config.Resource{
+			{Spec: key, Name: "IPaddr", Args: []string{strings.TrimPrefix(key, "IPaddr::")}},
+			{Spec: fmt.Sprintf("svc%d", g), Name: fmt.Sprintf("svc%d", g)},
+		}
+		if v := w.rs.variant[g]; v > 0 {
+			rs = append(rs, config.Resource{Spec: fmt.Sprintf("extra%d_%d", g, v), Name: "extra"})
+		}
+		groups = append(groups, config.Group{Preferred: names[w.rs.prefs[g]], Resources: rs})
+	}
+	return groups
+}
+
+// reload draws a new configuration and has every node apply it within
+// half a deadtime (a rolling reload; a node that is down gets it when it
+// starts again).
+func (w *world) reload() {
+	c := w.c
+	w.disrupted()
+	for g := range w.rs.keys {
+		was := w.rs.inCfg[g]
+		w.rs.inCfg[g] = w.rng.Float64() < 0.7
+		if was && w.rs.inCfg[g] {
+			if w.rng.IntN(4) == 0 {
+				w.rs.variant[g]++
+			}
+			if w.rng.IntN(4) == 0 {
+				w.rs.prefs[g] = w.rng.IntN(c.Nodes)
+			}
+		}
+	}
+	// Timings: keepalive between half and all of the run's (the run's
+	// figures stay the bounds the checks use), the same deadtime ratio.
+	ka := c.Keepalive / 4 * time.Duration(2+w.rng.IntN(3))
+	dt := ka * (c.Deadtime / c.Keepalive)
+	names := make([]string, len(w.nodes))
+	for i, n := range w.nodes {
+		names[i] = n.name
+	}
+	groups := w.groupsConfig(names)
+	fb := c.AutoFailback
+	var desc []string
+	for g, key := range w.rs.keys {
+		if w.rs.inCfg[g] {
+			desc = append(desc, fmt.Sprintf("%s@%s/v%d", key, names[w.rs.prefs[g]], w.rs.variant[g]))
+		}
+	}
+	w.rs.reloads++
+	w.trace("RELOAD #%d keepalive=%v deadtime=%v groups=[%s]", w.rs.reloads, ka, dt, strings.Join(desc, " "))
+	for i := range w.nodes {
+		cfg := *w.cfgs[i]
+		cfg.Keepalive, cfg.Deadtime, cfg.Warntime = ka, dt, dt*2/3
+		cfg.AutoFailback = fb
+		cfg.Groups = append([]config.Group(nil), groups...)
+		w.push(&event{at: w.now.Add(w.randDur(0, c.Deadtime/2)), kind: evApply, node: i, cfg: &cfg, frun: w.rs.reloads})
+	}
+}
+
+func (w *world) apply(e *event) {
+	n := w.nodes[e.node]
+	if e.frun <= n.reload {
+		return // a newer configuration reached this node first
+	}
+	n.reload = e.frun
+	w.cfgs[e.node] = e.cfg
+	w.disrupted()
+	if !n.alive {
+		return
+	}
+	w.step(e.node, cluster.Reconfigure{Now: w.now, Config: e.cfg}, func() string { return "reconfigure" })
+}
+
+// checkSpec: StartGroup and ProbeGroup carry the node's configured
+// definition; StopGroup carries the one that was started.
+func (w *world) checkSpec(i int, key string, spec config.Group, op cluster.Op) {
+	n := w.nodes[i]
+	if spec.Key() != key {
+		w.violate(CheckSpec, fmt.Sprintf("%s: %s of %s carries the definition of %q", n.name, op, key, spec.Key()))
+		return
+	}
+	if op == cluster.OpStop {
+		return
+	}
+	cg, ok := w.cfgs[i].Group(key)
+	if !ok || !slices.EqualFunc(cg.Resources, spec.Resources, func(a, b config.Resource) bool { return a.Spec == b.Spec }) {
+		w.violate(CheckSpec, fmt.Sprintf("%s: %s of %s with a definition its configuration does not have", n.name, op, key))
+	}
+}
+
+// RandomReloadConfig is RandomResourceConfig with one to four rolling
+// reloads and two group keys that only reloads add.
+func RandomReloadConfig(seed uint64) Config {
+	c := RandomResourceConfig(seed)
+	r := rand.New(rand.NewPCG(seed, 0x7e10ad))
+	c.Reloads = 1 + r.IntN(4)
+	c.ExtraGroups = 2
+	return c
+}
+
+// retired: node i stops a definition its configuration no longer has (a
+// reload removed or changed the group): a release that is no move.
+func (w *world) retired(i int, key string, spec config.Group) bool {
+	cg, ok := w.cfgs[i].Group(key)
+	return !ok || !slices.EqualFunc(cg.Resources, spec.Resources, func(a, b config.Resource) bool { return a.Spec == b.Spec })
+}
