@@ -116,6 +116,39 @@
 // info=shutdown, shutdone, and Exit. A second Stop changes nothing. With no
 // groups configured, Stop sends shutdone and Exit at once.
 //
+// # Live reconfiguration (Reconfigure)
+//
+// The daemon validates new files and sends Reconfigure; the core applies
+// only the difference. This node's name cannot change (ERROR, the old
+// configuration stays). Timings take effect at once: the next status goes
+// out within one new keepalive, and a shorter deadtime only applies one
+// old deadtime after the reload (peers still sending at the old rate are
+// not declared dead meanwhile). auto_failback applies at the next
+// decision. A removed peer is forgotten; an added one is expected and,
+// if never heard, declared dead initdead after the reload. Groups:
+//
+//   - added: probed (listed in hbd_held while probed: it may run here
+//     already; found running, it is stopped first), then placed by the
+//     rule. It starts only once every live hbd peer's hbd_want names the
+//     same holder, so in practice once every node has reloaded;
+//   - removed: if held here, stopped (StopGroup with its old definition),
+//     then forgotten; it is no longer in hbd_want, so a peer that has not
+//     reloaded yet cannot start it either;
+//   - changed (other resources or scripts): removed and added under the
+//     same key — the old definition is stopped here (right to left, by
+//     harc), then the new one is placed by the rule; while the old one
+//     stops the group stays in hbd_held, so no node starts the new one
+//     before; a failure of the old definition is forgotten;
+//   - a new preferred node only: nothing stops; the rule (failback) moves
+//     it if it should move;
+//   - untouched: not touched.
+//
+// Group actions carry the definition to run (StartGroup.Spec,
+// StopGroup.Spec, ProbeGroup.Spec): the daemon never resolves a key
+// against its configuration. A group removed while this node's daemon was
+// down (killed, its processes left running) is unknown to the new run:
+// hbd cannot stop it.
+//
 // # Messages
 //
 // Heartbeat's own, with the field order of the captures:
