@@ -18,8 +18,9 @@ import (
 	"github.com/hbdproject/hbd/hbd/internal/netlab"
 )
 
-// recScript is a resource that records every start and stop, with the
-// time and the node, in a file both nodes write (they share the
+// recScript is a resource that records every start and stop (the line
+// first, then the state change, so a test that sees the state sees the
+// line too), with the time and the node, in a file both nodes write (they share the
 // machine's filesystem), and keeps its state in a per-node file.
 func recScript(dir string) string {
 	return fmt.Sprintf(`#!/bin/sh
@@ -27,8 +28,8 @@ func recScript(dir string) string {
 node=${HA_CURHOST:-$(uname -n)}
 state=%[1]s/state.$node.$1
 case "$2" in
-start) touch "$state"; echo "$(date +%%s.%%N) $node start $1" >>%[1]s/record ;;
-stop) rm -f "$state"; echo "$(date +%%s.%%N) $node stop $1" >>%[1]s/record ;;
+start) echo "$(date +%%s.%%N) $node start $1" >>%[1]s/record; touch "$state" ;;
+stop) echo "$(date +%%s.%%N) $node stop $1" >>%[1]s/record; rm -f "$state" ;;
 status) if [ -e "$state" ]; then echo running; else echo stopped; fi ;;
 esac
 exit 0

@@ -102,7 +102,11 @@ func TestReloadGroups(t *testing.T) {
 		_, err := os.Stat(rec + "/state." + node + "." + res)
 		return err == nil
 	}
-	waitFor(t, 15*time.Second, "node1 to run web", func() bool { return running("node1", "web") })
+	// The script touches its state file before it writes the record line.
+	waitFor(t, 15*time.Second, "node1 to run web", func() bool {
+		r := readRecord(t, rec)
+		return running("node1", "web") && len(r) > 0 && r[len(r)-1].node == "node1" && r[len(r)-1].op == "start"
+	})
 	before := len(readRecord(t, rec))
 
 	// Add a group preferred by node2, and slow the heartbeat down.
