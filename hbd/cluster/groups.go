@@ -115,6 +115,23 @@ type Command struct {
 	Which string
 }
 
+// GroupFailure says a held group (the brief's GroupFailed; that name is
+// the failed state's constant) failed here for good: its monitor found a
+// resource down more often than its local-restart threshold allows (the
+// daemon restarts resources locally before that; see docs/monitoring.md).
+// The core releases the group here (StopGroup), marks it failed on this
+// node like a failed start (announced in hbd_failed: the next node by the
+// rule takes it) and does not take it back until the failure expires
+// (config.Group.FailureTimeout after it; 0: never) or CmdCleanup clears
+// it. Group is config.Group.Key().
+type GroupFailure struct {
+	Now    time.Time
+	Group  string
+	Detail string
+}
+
+func (GroupFailure) isEvent() {}
+
 func (OpDone) isEvent()  {}
 func (Command) isEvent() {}
 
@@ -184,9 +201,17 @@ type GroupStatus struct {
 	LastError string    `json:"last_error,omitempty"`
 	// Standby: this node stands by for the group (hb_standby).
 	Standby bool `json:"standby,omitempty"`
-	// Failed: a start failed here; this node does not take the group
-	// until `hbd cleanup`.
+	// Failed: a start failed here, or the group failed while it ran here
+	// (GroupFailure); this node does not take the group until `hbd
+	// cleanup` or until FailedUntil.
 	Failed bool `json:"failed,omitempty"`
+	// FailCount counts the failures recorded here (failed starts and
+	// GroupFailed) since the last cleanup; LastFailure is the newest.
+	FailCount   int       `json:"fail_count,omitempty"`
+	LastFailure time.Time `json:"last_failure,omitzero"`
+	// FailedUntil is when the failure here expires (zero while Failed:
+	// never, until hbd cleanup).
+	FailedUntil time.Time `json:"failed_until,omitzero"`
 	// Yielding: this node releases the group because another node keeps
 	// it (both held it: a healed partition).
 	Yielding bool `json:"yielding,omitempty"`

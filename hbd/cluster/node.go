@@ -217,6 +217,8 @@ func (n *Node) Step(ev Event) []Action {
 		now = e.Now
 	case Reconfigure:
 		now = e.Now
+	case GroupFailure:
+		now = e.Now
 	default:
 		return nil
 	}
@@ -247,6 +249,8 @@ func (n *Node) Step(ev Event) []Action {
 		n.command(e)
 	case Reconfigure:
 		n.reconfigure(e)
+	case GroupFailure:
+		n.groupFailed(e)
 	}
 	if !n.stopped {
 		n.advance(stalled)

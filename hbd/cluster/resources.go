@@ -49,6 +49,8 @@ type group struct {
 	probeNew bool
 	// failedUntil: when the failure here expires (zero: never).
 	failedUntil time.Time
+	failCount   int
+	lastFailure time.Time
 }
 
 func (g *group) holds() bool {
@@ -233,9 +235,9 @@ func (n *Node) opDone(e OpDone) {
 			n.logf(LevelCrit, "Resource group %s failed to start and its rollback failed (%s): it may still run here; no node will start it until an operator runs hbd cleanup", g.key, detail)
 		default:
 			g.lastErr = detail
-			g.failed = true
+			n.recordFailure(g)
 			n.setState(g, GroupFailed)
-			n.logf(LevelError, "Resource group %s failed to start here (%s): not retried on this node; another node may take it", g.key, detail)
+			n.logf(LevelError, "Resource group %s failed to start here (%s): not retried on this node %s; another node may take it", g.key, detail, n.failureLasts(g))
 		}
 	case OpStop:
 		if g.state != GroupStopping {
@@ -243,6 +245,9 @@ func (n *Node) opDone(e OpDone) {
 		}
 		if e.Result == ResultOK {
 			n.setState(g, GroupStopped)
+			if g.failed {
+				n.setState(g, GroupFailed) // released after GroupFailed
+			}
 			if g.bootRelease && !g.probeNew && !n.res.joined {
 				n.logf(LevelInfo, "Resource group %s released before joining", g.key)
 			}
@@ -335,10 +340,12 @@ func (n *Node) command(c Command) {
 			case g.failed:
 				n.logf(LevelInfo, "cleanup: resource group %s may start here again", g.key)
 				g.failed = false
+				g.failedUntil = time.Time{}
 				if g.state == GroupFailed {
 					n.setState(g, GroupStopped)
 				}
 			}
+			g.failCount = 0
 		}
 	}
 }
@@ -702,6 +709,7 @@ func (n *Node) reconcile() {
 	if len(r.groups) == 0 {
 		return
 	}
+	n.expireFailures()
 	if r.stopping {
 		n.reconcileStop()
 		return
@@ -717,6 +725,11 @@ func (n *Node) reconcile() {
 		}
 		switch g.state {
 		case GroupRunning:
+			if g.failed {
+				// GroupFailure while it was starting: release it at once.
+				n.stopGroup(g)
+				continue
+			}
 			if n.resolveConflict(g) {
 				continue
 			}
@@ -1215,10 +1228,21 @@ func (n *Node) announce(info string) {
 }
 
 func (n *Node) resourceDeadline() time.Time {
-	if t := n.res.txn; t != nil && !t.releasing {
-		return t.deadline
+	var d time.Time
+	min := func(t time.Time) {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
 	}
-	return time.Time{}
+	if t := n.res.txn; t != nil && !t.releasing {
+		min(t.deadline)
+	}
+	for _, g := range n.res.groups {
+		if g.failed {
+			min(g.failedUntil)
+		}
+	}
+	return d
 }
 
 // groupStatus lists the groups for Status.
@@ -1231,7 +1255,11 @@ func (n *Node) groupStatus() []GroupStatus {
 }
 
 func (n *Node) groupStatusOf(g *group) GroupStatus {
-	gs := GroupStatus{Key: g.key, Preferred: g.pref, State: g.state, Since: g.since, LastError: g.lastErr, Standby: g.standby, Failed: g.failed, Yielding: g.yielding}
+	gs := GroupStatus{Key: g.key, Preferred: g.pref, State: g.state, Since: g.since, LastError: g.lastErr, Standby: g.standby, Failed: g.failed, Yielding: g.yielding,
+		FailCount: g.failCount, LastFailure: g.lastFailure}
+	if g.failed {
+		gs.FailedUntil = g.failedUntil
+	}
 	if g.state != GroupProbing && !g.removed {
 		gs.Desired = n.desired(g)
 	}

@@ -26,7 +26,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the sc
 // Commands:
 //
 //	cluster nodes=node1,node2 failback=on|off|legacy   then one line per group:
-//	group PREFERRED KEY                                 (the block's other lines)
+//	group PREFERRED KEY [MORE…] [failure_timeout=D]    (the block's other lines)
 //	start NODE                 the daemon starts (probes follow)
 //	probe NODE KEY running|stopped|failed   answers a pending probe
 //	done NODE KEY ok|failed|stop-failed     ends the pending start or stop
@@ -34,6 +34,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the sc
 //	kill NODE                  kill -9 (nothing more is sent)
 //	stop NODE                  graceful stop (SIGTERM)
 //	cmd NODE standby|takeover|cleanup [WHICH]
+//	fail NODE KEY DETAIL       the daemon's monitor gave the group up (GroupFailure)
 //	cut NODE NODE / heal       the network between two nodes
 //	status NODE                the node's groups
 //	reload NODE [nodes=…] [failback=…] [keepalive=D] [deadtime=D] [warntime=D] [this=NAME]
@@ -197,6 +198,8 @@ func (s *scenario) exec(cmd []string) {
 		s.nodes[f[1]].alive = false
 	case "stop":
 		s.step(s.nodes[f[1]], Stop{Now: s.now})
+	case "fail":
+		s.step(s.nodes[f[1]], GroupFailure{Now: s.now, Group: f[2], Detail: strings.Join(f[3:], " ")})
 	case "cmd":
 		kind := map[string]CommandKind{"standby": CmdStandby, "takeover": CmdTakeover, "cleanup": CmdCleanup}[f[2]]
 		which := ""
@@ -253,7 +256,14 @@ func (s *scenario) exec(cmd []string) {
 		s.step(n, Reconfigure{Now: s.now, Config: &c})
 	case "status":
 		for _, g := range s.nodes[f[1]].core.Status().Groups {
-			s.out = append(s.out, fmt.Sprintf("%s: holder=%s state=%s desired=%s standby=%v failed=%v err=%q", g.Key, g.Holder, g.State, g.Desired, g.Standby, g.Failed, g.LastError))
+			line := fmt.Sprintf("%s: holder=%s state=%s desired=%s standby=%v failed=%v err=%q", g.Key, g.Holder, g.State, g.Desired, g.Standby, g.Failed, g.LastError)
+			if g.FailCount > 0 {
+				line += fmt.Sprintf(" failcount=%d last=+%s", g.FailCount, fmtSecs(g.LastFailure.Sub(t0)))
+			}
+			if !g.FailedUntil.IsZero() {
+				line += " until=+" + fmtSecs(g.FailedUntil.Sub(t0))
+			}
+			s.out = append(s.out, line)
 		}
 		s.out = append(s.out, "standby: "+s.nodes[f[1]].core.Status().Standby)
 	default:
@@ -351,6 +361,10 @@ func (s *scenario) step(n *scenNode, ev Event) {
 func scenGroup(words []string) config.Group {
 	g := config.Group{Preferred: words[1]}
 	for _, r := range words[2:] {
+		if v, ok := strings.CutPrefix(r, "failure_timeout="); ok {
+			g.FailureTimeout, _ = time.ParseDuration(v)
+			continue
+		}
 		g.Resources = append(g.Resources, config.Resource{Spec: r, Name: r})
 	}
 	return g

@@ -108,7 +108,7 @@ func (c Config) HealBound() time.Duration {
 // failback stops and starts; a failed start moves on; a handoff nobody
 // answers is cancelled after deadtime.
 func (c Config) Settle() time.Duration {
-	return c.Initdead + 3*c.Deadtime + 4*c.ScriptMax + 6*c.Keepalive
+	return c.Initdead + 3*c.Deadtime + 4*c.ScriptMax + 6*c.Keepalive + c.FailureTimeout
 }
 
 func (w *world) setupGroups(names []string) {
@@ -155,6 +155,9 @@ func (w *world) setupGroups(names []string) {
 	}
 	for k := 0; k < c.Reloads; k++ {
 		w.push(&event{at: Epoch.Add(w.randDur(c.Initdead, last)), kind: evReload})
+	}
+	for k := 0; k < c.MonitorFailures; k++ {
+		w.push(&event{at: Epoch.Add(w.randDur(c.Initdead, last)), kind: evMonitor, node: w.rng.IntN(c.Nodes), group: w.rng.IntN(c.Groups)})
 	}
 }
 
@@ -333,7 +336,7 @@ func (w *world) checkStaysPut(i, g int) {
 	if !n.joined || n.core.Stopping() || n.gt[g].stopFailed || n.gt[g].run != n.run {
 		return // (not started by this run: a leftover found by a probe)
 	}
-	if gs, _ := n.core.Group(w.rs.keys[g]); gs.Standby || gs.Yielding {
+	if gs, _ := n.core.Group(w.rs.keys[g]); gs.Standby || gs.Yielding || gs.Failed {
 		return
 	}
 	for j := range w.nodes {

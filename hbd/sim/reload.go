@@ -30,7 +30,7 @@ func (w *world) groupsConfig(names []string) []config.Group {
 		if v := w.rs.variant[g]; v > 0 {
 			rs = append(rs, config.Resource{Spec: fmt.Sprintf("extra%d_%d", g, v), Name: "extra"})
 		}
-		groups = append(groups, config.Group{Preferred: names[w.rs.prefs[g]], Resources: rs})
+		groups = append(groups, config.Group{Preferred: names[w.rs.prefs[g]], Resources: rs, FailureTimeout: w.c.FailureTimeout})
 	}
 	return groups
 }
@@ -126,4 +126,35 @@ func RandomReloadConfig(seed uint64) Config {
 func (w *world) retired(i int, key string, spec config.Group) bool {
 	cg, ok := w.cfgs[i].Group(key)
 	return !ok || !slices.EqualFunc(cg.Resources, spec.Resources, func(a, b config.Resource) bool { return a.Spec == b.Spec })
+}
+
+// monitorFails: node e.node's monitor gives up group e.group if the node
+// runs it (the daemon sends GroupFailure only for a held group).
+func (w *world) monitorFails(e *event) {
+	n := w.nodes[e.node]
+	if !n.alive {
+		return
+	}
+	key := w.rs.keys[e.group]
+	if gs, ok := n.core.Group(key); !ok || gs.State != cluster.GroupRunning {
+		return
+	}
+	w.disrupted()
+	w.step(e.node, cluster.GroupFailure{Now: w.now, Group: key, Detail: "monitor"}, func() string { return "monitor gave up " + key })
+	if w.c.FailureTimeout == 0 {
+		w.push(&event{at: w.now.Add(w.randDur(w.c.Deadtime, 3*w.c.Deadtime)), kind: evCommand, node: e.node, cmd: cluster.Command{Kind: cluster.CmdCleanup, Which: key}})
+	}
+}
+
+// RandomMonitorConfig is RandomResourceConfig with monitors that give
+// groups up (GroupFailure) and a failure_timeout in half of the seeds.
+func RandomMonitorConfig(seed uint64) Config {
+	c := RandomResourceConfig(seed)
+	r := rand.New(rand.NewPCG(seed, 0x3011))
+	c.MonitorFailures = 1 + r.IntN(4)
+	if r.IntN(2) == 0 {
+		c.FailureTimeout = time.Duration(1+r.IntN(3)) * c.Deadtime
+	}
+	c.Duration += c.FailureTimeout
+	return c
 }

@@ -166,7 +166,7 @@ func TestResourcesDeterministic(t *testing.T) {
 	}
 }
 
-var reloadSeedsFlag = flag.Int("reloadseeds", 0, "number of seeds TestReloads runs (default 1000; 50 with -short or -race)")
+var reloadSeedsFlag = flag.Int("reloadseeds", 0, "number of seeds TestReloads runs (default 1000; 25 with -short or -race (TestReloads), 50 (TestMonitorFailures))")
 
 // TestReloads runs RandomReloadConfig seeds: rolling reloads that add,
 // remove and change groups and change timings, on top of everything
@@ -175,7 +175,7 @@ var reloadSeedsFlag = flag.Int("reloadseeds", 0, "number of seeds TestReloads ru
 func TestReloads(t *testing.T) {
 	n := *reloadSeedsFlag
 	if n == 0 {
-		n = 500
+		n = 250
 		if testing.Short() || raceEnabled {
 			n = 100
 		}
@@ -265,4 +265,18 @@ func runSeeds(t *testing.T, n int, gen func(uint64) Config, test string) Result 
 		t.Errorf("the end-of-run checks applied in only %d of %d runs", sum.EndChecks, n)
 	}
 	return sum
+}
+
+// TestMonitorFailures runs RandomMonitorConfig seeds: held groups given up
+// by their monitor move to another node and come back only after their
+// failure_timeout or a cleanup, with every invariant holding.
+func TestMonitorFailures(t *testing.T) {
+	n := *reloadSeedsFlag
+	if n == 0 {
+		n = 1000
+		if testing.Short() || raceEnabled {
+			n = 50
+		}
+	}
+	runSeeds(t, n, RandomMonitorConfig, "TestMonitorFailures")
 }

@@ -96,6 +96,12 @@ type Config struct {
 	// keys beyond Groups may be added by a reload. See reload.go.
 	Reloads     int
 	ExtraGroups int
+	// MonitorFailures: this many times (before QuietAfter) a random
+	// node's monitor gives up a group it runs (cluster.GroupFailure);
+	// FailureTimeout is the groups' failure_timeout (0: until cleanup;
+	// the simulated operator runs cleanup a few deadtimes later then).
+	MonitorFailures int
+	FailureTimeout  time.Duration
 
 	// Codec, when set, carries every message through an encoder/decoder
 	// (a real wire format) instead of a deep copy.
@@ -203,6 +209,7 @@ const (
 	evRogue // tests only: scripts run or stopped behind the core's back
 	evReload
 	evApply
+	evMonitor
 )
 
 type event struct {
@@ -471,6 +478,8 @@ func (w *world) handle(e *event) {
 		w.reload()
 	case evApply:
 		w.apply(e)
+	case evMonitor:
+		w.monitorFails(e)
 	case evRogue:
 		n := w.nodes[e.node]
 		if len(n.gt) > 0 {
