@@ -100,6 +100,13 @@
 // (ResultStopFailed) keeps the group held as stop-failed: CRIT log, it
 // stays in hbd_held so nobody starts it, and a graceful stop waits for it.
 // CmdCleanup (hbd cleanup) retries the stop, and forgets a failed start.
+// GroupFailure (the daemon's monitor gave a running group up after its
+// local restarts) is a failure too: the group is stopped here at once (no
+// handshake), announced in hbd_failed, and the next node by the rule takes
+// it. A failure (of a start or a monitor) expires after the group's
+// failure_timeout (config.Group.FailureTimeout; 0: never), or CmdCleanup
+// clears it (and the fail count); with auto_failback on, an expired
+// failure on the preferred node brings the group back to it.
 // With a Heartbeat 3.0.6 peer a group that failed here stays down until an
 // operator acts (Heartbeat gives no way to hand over a group never held).
 //
