@@ -39,6 +39,7 @@ func Diff(old, new *Config) []Change {
 		{"deadtime", old.Deadtime, new.Deadtime},
 		{"initdead", old.Initdead, new.Initdead},
 		{"resource_timeout", old.ResourceTimeout, new.ResourceTimeout},
+		{"failback_delay", old.FailbackDelay, new.FailbackDelay},
 	}
 	for _, d := range durs {
 		if d.old.String() != d.new.String() {
@@ -47,6 +48,9 @@ func Diff(old, new *Config) []Change {
 	}
 	if old.AutoFailback != new.AutoFailback {
 		add("timing", "auto_failback %s -> %s", old.AutoFailback, new.AutoFailback)
+	}
+	if old.Quorum != new.Quorum {
+		add("other", "quorum %s -> %s", old.Quorum, new.Quorum)
 	}
 	if old.UDPPort != new.UDPPort {
 		add("media", "udpport %d -> %d", old.UDPPort, new.UDPPort)

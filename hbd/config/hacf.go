@@ -16,7 +16,9 @@ const (
 	DefaultDeadtime        = 30 * time.Second
 	DefaultUDPPort         = 694 // "ha-cluster" in /etc/services
 	DefaultResourceTimeout = 120 * time.Second
-	DefaultHopfudge        = 1
+	// DefaultFailbackDelay is failback_delay when ha.cf does not set it.
+	DefaultFailbackDelay = 2 * time.Second
+	DefaultHopfudge      = 1
 	// MinInitdead is the floor of the derived initdead: networks and
 	// switches (spanning tree) take a while to pass traffic after boot.
 	MinInitdead = 12 * time.Second
@@ -112,6 +114,7 @@ type hacfParser struct {
 	seen          map[string]int // directive → line it was last given on
 	mediaLines    []int          // lines of media read so far
 	failbackSet   bool
+	fbDelaySet    bool
 	warntimeSet   bool
 	initdeadSet   bool
 	nodeLine      map[string]int
@@ -229,6 +232,8 @@ func (p *hacfParser) table() map[string]directive {
 		"mcast":            {"mcast IFACE GROUP PORT TTL LOOP", 5, 5, p.mcast(Mcast)},
 		"mcast6":           {"mcast6 IFACE GROUP PORT HOPS LOOP", 5, 5, p.mcast(Mcast6)},
 		"auto_failback":    {"auto_failback on|off|legacy", 1, 1, p.autoFailback},
+		"failback_delay":   {"failback_delay TIME", 1, 1, p.failbackDelay},
+		"quorum":           {"quorum auto|on|off", 1, 1, p.quorum},
 		"nice_failback":    {"nice_failback on|off (obsolete)", 1, 1, p.niceFailbackDir},
 		"logfile":          {"logfile PATH", 1, 1, p.path(&c.Logfile)},
 		"debugfile":        {"debugfile PATH", 1, 1, p.path(&c.Debugfile)},
@@ -295,6 +300,30 @@ func (p *hacfParser) timeDir(usage string, dst *time.Duration, set *bool) direct
 			*set = true
 		}
 	}}
+}
+
+// failbackDelay reads failback_delay TIME (0 allowed: no hold-down).
+func (p *hacfParser) failbackDelay(line int, args []string) {
+	d, err := parseTime(args[0])
+	if err != nil {
+		p.d.errorf(line, "failback_delay: %v", err)
+		return
+	}
+	p.c.FailbackDelay = d
+	p.fbDelaySet = true
+}
+
+func (p *hacfParser) quorum(line int, args []string) {
+	switch strings.ToLower(args[0]) {
+	case "auto":
+		p.c.Quorum = QuorumAuto
+	case "on", "yes", "true":
+		p.c.Quorum = QuorumOn
+	case "off", "no", "false":
+		p.c.Quorum = QuorumOff
+	default:
+		p.d.errorf(line, "quorum: %q is not auto, on or off", args[0])
+	}
 }
 
 func (p *hacfParser) boolDir(usage string, dst *bool) directive {
@@ -650,6 +679,9 @@ func (p *hacfParser) finish() {
 	}
 	if c.ResourceTimeout == 0 {
 		c.ResourceTimeout = DefaultResourceTimeout
+	}
+	if !p.fbDelaySet {
+		c.FailbackDelay = DefaultFailbackDelay
 	}
 	if _, ok := p.seen["hopfudge"]; !ok {
 		c.Hopfudge = DefaultHopfudge

@@ -38,6 +38,13 @@ func TestParseHaCfDiagnostics(t *testing.T) {
 		{"time exponent", "deadtime 1e3", []want{e(4, `unknown unit "e3"`)}},
 		{"time huge", "initdead 100000", []want{e(4, "more than 24 hours")}},
 		{"time seconds suffix accepted", "keepalive 1s\ndeadtime 3.5s", nil},
+		// failback_delay and quorum (hbd's own)
+		{"failback_delay zero allowed", "failback_delay 0", nil},
+		{"failback_delay garbage", "failback_delay soon", []want{e(4, `failback_delay: "soon" is not a time`)}},
+		{"failback_delay negative", "failback_delay -2", []want{e(4, `"-2" is negative`)}},
+		{"quorum on", "quorum on", nil},
+		{"quorum off", "quorum off", nil},
+		{"quorum bad", "quorum majority", []want{e(4, `quorum: "majority" is not auto, on or off`)}},
 		{"resource_timeout zero", "resource_timeout 0", []want{e(4, "resource_timeout 0: must be more than zero")}},
 		{"warntime bad", "warntime soon", []want{e(4, "warntime: ")}},
 		{"initdead bad", "initdead -5", []want{e(4, "initdead: ")}},
@@ -451,6 +458,40 @@ func TestFmtDuration(t *testing.T) {
 	} {
 		if got := fmtDuration(d); got != want {
 			t.Errorf("fmtDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestParseHaCfFailbackDelayAndQuorum(t *testing.T) {
+	tests := []struct {
+		in     string
+		delay  time.Duration
+		quorum QuorumMode
+	}{
+		{"", DefaultFailbackDelay, QuorumAuto},
+		{"failback_delay 0\n", 0, QuorumAuto},
+		{"failback_delay 30s\nquorum on\n", 30 * time.Second, QuorumOn},
+		{"failback_delay 1500ms\nquorum off\n", 1500 * time.Millisecond, QuorumOff},
+		{"quorum auto\n", DefaultFailbackDelay, QuorumAuto},
+	}
+	for _, tc := range tests {
+		c, diags := ParseHaCf("ha.cf", strings.NewReader(hacfBase+tc.in))
+		for _, d := range diags {
+			if d.Severity == SevError {
+				t.Errorf("%q: %s", tc.in, d)
+			}
+		}
+		if c.FailbackDelay != tc.delay || c.Quorum != tc.quorum {
+			t.Errorf("%q: failback_delay %v quorum %v, want %v %v", tc.in, c.FailbackDelay, c.Quorum, tc.delay, tc.quorum)
+		}
+	}
+	for _, tc := range []struct {
+		q     QuorumMode
+		nodes int
+		want  bool
+	}{{QuorumAuto, 2, false}, {QuorumAuto, 3, true}, {QuorumAuto, 5, true}, {QuorumOn, 2, true}, {QuorumOff, 5, false}} {
+		if got := tc.q.Enabled(tc.nodes); got != tc.want {
+			t.Errorf("%s with %d nodes: %v, want %v", tc.q, tc.nodes, got, tc.want)
 		}
 	}
 }

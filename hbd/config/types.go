@@ -75,6 +75,39 @@ func (a AutoFailback) String() string {
 	}
 }
 
+// QuorumMode is the ha.cf quorum setting.
+type QuorumMode int
+
+const (
+	// QuorumAuto (the default): on with three or more nodes, off with two.
+	QuorumAuto QuorumMode = iota
+	// QuorumOn: a majority of the ha.cf nodes is needed to hold groups.
+	QuorumOn
+	// QuorumOff: Heartbeat's behaviour, every partition acts alone.
+	QuorumOff
+)
+
+func (q QuorumMode) String() string {
+	switch q {
+	case QuorumOn:
+		return "on"
+	case QuorumOff:
+		return "off"
+	}
+	return "auto"
+}
+
+// Enabled says whether a cluster of n nodes uses quorum.
+func (q QuorumMode) Enabled(n int) bool {
+	switch q {
+	case QuorumOn:
+		return true
+	case QuorumOff:
+		return false
+	}
+	return n >= 3
+}
+
 // MediumKind is the kind of a heartbeat medium line in ha.cf.
 type MediumKind string
 
@@ -222,6 +255,16 @@ type Config struct {
 
 	// ResourceTimeout bounds every resource script operation.
 	ResourceTimeout time.Duration
+
+	// FailbackDelay is failback_delay: a failback (a running group moving
+	// back to its returning preferred node) waits until that node has been
+	// up and joined this long. 0: at once.
+	FailbackDelay time.Duration
+
+	// Quorum is the quorum directive: with quorum, a node that sees fewer
+	// than a majority of the ha.cf nodes (itself included) alive releases
+	// its groups and starts none.
+	Quorum QuorumMode
 	// OnStopFailure is on_stop_failure: "block" (default, also "") or
 	// "reboot".
 	OnStopFailure string
