@@ -89,6 +89,8 @@ type Daemon struct {
 
 	monitors     *monitor.Set         // ha.cf monitor lines of the groups held here
 	monitorFails chan monitor.Failure // groups a monitor gave up
+
+	skippedHooks map[string]bool // Heartbeat's own rc.d handlers, logged once
 }
 
 type ctlCall struct {
@@ -128,6 +130,8 @@ func Run(ctx context.Context, o Options) error {
 		ops:      make(chan cluster.OpDone, 16),
 		watches:  map[string]*ipWatch{},
 		starting: map[string]config.Group{},
+
+		skippedHooks: map[string]bool{},
 	}
 	err = d.run(ctx)
 	if err != nil {

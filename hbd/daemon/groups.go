@@ -3,7 +3,9 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hbdproject/hbd/harc"
@@ -180,6 +182,13 @@ func (d *Daemon) runHook(event string, m *wire.Message) {
 			fields[f.Name] = string(f.Value)
 		}
 	}
+	if heartbeatHandler(filepath.Join(d.opts.ConfigDir, harc.RcDir, event)) {
+		if !d.skippedHooks[event] {
+			d.skippedHooks[event] = true
+			d.log.Infof("Not running rc.d/%s: it is Heartbeat's own handler (it calls ResourceManager, mach_down or hb_standby), and hbd does what it does itself", event)
+		}
+		return
+	}
 	r := d.runner
 	d.opsWG.Add(1)
 	go func() {
@@ -188,4 +197,22 @@ func (d *Daemon) runHook(event string, m *wire.Message) {
 			d.log.Warnf("rc.d/%s: %v", event, err)
 		}
 	}()
+}
+
+// heartbeatHandler tells Heartbeat's own rc.d handlers (left in
+// /etc/ha.d/rc.d by the heartbeat package) from an operator's hooks.
+// Heartbeat's handlers move resources themselves, through its
+// ResourceManager; run beside hbd's own core they would start a group a
+// second time. An operator's hook that does not call those tools runs.
+func heartbeatHandler(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for _, marker := range []string{"ResourceManager", "mach_down", "req_resource", "hb_standby", "HA_NOARCHBIN"} {
+		if strings.Contains(string(b), marker) {
+			return true
+		}
+	}
+	return false
 }

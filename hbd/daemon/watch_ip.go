@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -25,7 +26,10 @@ func (d *Daemon) ipAgents(g config.Group) []*ipaddr.Agent {
 	var out []*ipaddr.Agent
 	for _, res := range g.Resources {
 		name := strings.TrimPrefix(res.Script, "builtin:")
-		if name == res.Script || !ipaddr.IsName(name) {
+		if name == res.Script && d.isSelf(res.Script) {
+			name = res.Name // resource.d/IPaddr2 -> hbd, as make install links it
+		}
+		if !ipaddr.IsName(name) {
 			continue
 		}
 		spec, err := ipaddr.Parse(name, res.Args)
@@ -96,4 +100,14 @@ func (w *ipWatch) announce(ctx context.Context) error {
 		}
 	}
 	return first
+}
+
+// isSelf tells whether path is (a link to) this hbd binary.
+func (d *Daemon) isSelf(path string) bool {
+	if len(d.opts.AgentCommand) == 0 {
+		return false
+	}
+	self, err1 := filepath.EvalSymlinks(d.opts.AgentCommand[0])
+	p, err2 := filepath.EvalSymlinks(path)
+	return err1 == nil && err2 == nil && self == p
 }
