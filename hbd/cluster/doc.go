@@ -79,6 +79,15 @@
 // so; or the holder is dead (deadtime); or it announced a graceful
 // shutdown (at once, no deadtime: "Received shutdown notice").
 //
+// Flap damping. A failback — the holder is willing to keep a running
+// group but auto_failback prefers the returning preferred node — waits
+// until that node has been up and joined (its first announcement of this
+// run) for config.Config.FailbackDelay (ha.cf failback_delay). The holder
+// logs the plan once with its countdown ("Failback of web to node1 in 2s
+// (run hbd standby on node1 to cancel)"); a standby on the preferred node
+// makes it unwilling and cancels it. A group nobody holds is started at
+// once.
+//
 // Releasing to a live peer (failback, standby, the peer's hb_takeover) is
 // Heartbeat's handshake, initiated by the holder: ask_resources
 // rsc_hold=W info=me ("X wants to go standby [W]"); the peer answers

@@ -3,6 +3,8 @@ package cluster
 import (
 	"fmt"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/config"
 )
 
 // recordFailure marks g failed here (a failed start, or GroupFailed):
@@ -68,4 +70,30 @@ func (n *Node) expireFailures() {
 		n.logf(LevelInfo, "Failure of resource group %s here expired (failure_timeout): it may run here again", g.key)
 		n.res.dirty = true
 	}
+}
+
+// failbackHeld: the rule gives running group g to node to, its preferred
+// node, only because auto_failback prefers it (this node would keep it
+// otherwise): a failback. It waits until that node has been up and joined
+// (announced its groups) for failback_delay; the plan is logged once with
+// its countdown.
+func (n *Node) failbackHeld(g *group, to string) bool {
+	if to != g.pref || n.cfg.AutoFailback == config.FailbackOff || !n.willing(n.name, g) {
+		g.failbackAt = time.Time{}
+		return false
+	}
+	p := n.peerByName(to)
+	if p == nil {
+		return false
+	}
+	due := p.rsc.since.Add(n.cfg.FailbackDelay)
+	if !n.now.Before(due) {
+		g.failbackAt = time.Time{}
+		return false
+	}
+	if !g.failbackAt.Equal(due) {
+		g.failbackAt = due
+		n.logf(LevelInfo, "Failback of %s to %s in %s (run hbd standby on %s to cancel)", g.key, to, due.Sub(n.now).Round(time.Millisecond), to)
+	}
+	return true
 }

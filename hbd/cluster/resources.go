@@ -51,6 +51,9 @@ type group struct {
 	failedUntil time.Time
 	failCount   int
 	lastFailure time.Time
+	// failbackAt: a failback of the running group to its preferred node
+	// is planned for then (failback_delay), logged once.
+	failbackAt time.Time
 }
 
 func (g *group) holds() bool {
@@ -63,9 +66,10 @@ func (g *group) holds() bool {
 
 // peerRsc is what a peer announced in its latest resource message.
 type peerRsc struct {
-	announced bool   // a resource message of its current run arrived
-	seq       uint64 // seq of the message applied (older ones are ignored)
-	hbd       bool   // it sends hbd_ fields (an hbd node)
+	announced bool      // a resource message of its current run arrived
+	since     time.Time // when that first announcement arrived (failback_delay)
+	seq       uint64    // seq of the message applied (older ones are ignored)
+	hbd       bool      // it sends hbd_ fields (an hbd node)
 	held      map[string]bool
 	standby   map[string]bool
 	failed    map[string]bool
@@ -382,6 +386,9 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 	r := &p.rsc
 	if r.announced && seq < r.seq {
 		return // overtaken by a newer announcement
+	}
+	if !r.announced {
+		r.since = n.now
 	}
 	r.announced = true
 	r.seq = seq
@@ -734,9 +741,14 @@ func (n *Node) reconcile() {
 				continue
 			}
 			if d := n.desired(g); d != n.name && d != "" {
+				if n.failbackHeld(g, d) {
+					continue
+				}
 				if r.txn == nil {
 					handOver = append(handOver, g)
 				}
+			} else {
+				g.failbackAt = time.Time{}
 			}
 		case GroupStopped, GroupFailed:
 			if g.conflict {
@@ -1240,6 +1252,9 @@ func (n *Node) resourceDeadline() time.Time {
 	for _, g := range n.res.groups {
 		if g.failed {
 			min(g.failedUntil)
+		}
+		if g.failbackAt.After(n.now) {
+			min(g.failbackAt)
 		}
 	}
 	return d

@@ -25,7 +25,8 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the sc
 //
 // Commands:
 //
-//	cluster nodes=node1,node2 failback=on|off|legacy   then one line per group:
+//	cluster nodes=node1,node2 failback=on|off|legacy [failback_delay=D] [quorum=auto|on|off]
+//	                                                    then one line per group:
 //	group PREFERRED KEY [MORE…] [failure_timeout=D]    (the block's other lines)
 //	start NODE                 the daemon starts (probes follow)
 //	probe NODE KEY running|stopped|failed   answers a pending probe
@@ -82,6 +83,8 @@ type scenario struct {
 	cut     map[[2]string]bool
 	out     []string
 	failbck config.AutoFailback
+	fbDelay time.Duration
+	quorum  config.QuorumMode
 	groups  []config.Group
 }
 
@@ -150,6 +153,10 @@ func (s *scenario) exec(cmd []string) {
 				s.names = strings.Split(v, ",")
 			case "failback":
 				s.failbck = map[string]config.AutoFailback{"on": config.FailbackOn, "off": config.FailbackOff, "legacy": config.FailbackLegacy}[v]
+			case "failback_delay":
+				s.fbDelay, _ = time.ParseDuration(v)
+			case "quorum":
+				s.quorum = map[string]config.QuorumMode{"auto": config.QuorumAuto, "on": config.QuorumOn, "off": config.QuorumOff}[v]
 			}
 		}
 		for _, l := range cmd[1:] {
@@ -164,6 +171,8 @@ func (s *scenario) exec(cmd []string) {
 			c.Nodes = s.names
 			c.AutoFailback = s.failbck
 			c.Groups = s.groups
+			c.FailbackDelay = s.fbDelay
+			c.Quorum = s.quorum
 			c.Media = []config.Medium{{Kind: config.Bcast, Iface: "eth0", Port: 694, Addr: netip.Addr{}}}
 			s.cfgs[name] = c
 		}

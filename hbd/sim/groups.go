@@ -108,7 +108,7 @@ func (c Config) HealBound() time.Duration {
 // failback stops and starts; a failed start moves on; a handoff nobody
 // answers is cancelled after deadtime.
 func (c Config) Settle() time.Duration {
-	return c.Initdead + 3*c.Deadtime + 4*c.ScriptMax + 6*c.Keepalive + c.FailureTimeout
+	return c.Initdead + 3*c.Deadtime + 4*c.ScriptMax + 6*c.Keepalive + c.FailureTimeout + c.FailbackDelay
 }
 
 func (w *world) setupGroups(names []string) {

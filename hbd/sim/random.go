@@ -93,6 +93,7 @@ func RandomResourceConfig(seed uint64) Config {
 	c.DownMax = 3 * c.Deadtime
 	active := 30*time.Second + time.Duration(r.IntN(40))*time.Second
 	c.QuietAfter = active
+	c.FailbackDelay = time.Duration(r.IntN(4)) * c.Deadtime / 2 // 0 .. 1.5 deadtimes
 	c.Duration = active + c.DownMax + c.Settle() + c.Keepalive
 	return c
 }

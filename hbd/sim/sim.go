@@ -70,6 +70,8 @@ type Config struct {
 	// many haresources groups with random preferred nodes.
 	Groups       int
 	AutoFailback config.AutoFailback
+	// FailbackDelay is ha.cf's failback_delay (flap damping).
+	FailbackDelay time.Duration
 	// Every script operation (start, stop of a group) takes a time in
 	// [ScriptMin, ScriptMax]; probes take up to ScriptMin.
 	ScriptMin, ScriptMax time.Duration
@@ -335,7 +337,7 @@ func (w *world) setup() {
 		cfg := &config.Config{
 			ThisNode: name, Nodes: names,
 			Keepalive: c.Keepalive, Warntime: c.Warntime, Deadtime: c.Deadtime, Initdead: c.Initdead,
-			UDPPort: 694, Hopfudge: 1, AutoFailback: c.AutoFailback,
+			UDPPort: 694, Hopfudge: 1, AutoFailback: c.AutoFailback, FailbackDelay: c.FailbackDelay,
 		}
 		for _, l := range w.links {
 			cfg.Media = append(cfg.Media, config.Medium{Kind: config.Bcast, Iface: l, Port: 694, Addr: netip.Addr{}})
