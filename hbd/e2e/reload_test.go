@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -145,5 +146,47 @@ func TestReloadGroups(t *testing.T) {
 		if n.countLines("Configuration change (files changed): keepalive 200ms -> 300ms") != 1 {
 			t.Errorf("%s did not log the keepalive change", n.name)
 		}
+	}
+}
+
+// TestSecondSIGTERM: a second SIGTERM while the resources are being
+// released does not skip their stops; hbd still exits 0 once they ran.
+func TestSecondSIGTERM(t *testing.T) {
+	rec := t.TempDir()
+	nodes := newCluster(t, []string{"node1", "node2"}, fast, "node1 slow::web\n")
+	n1 := nodes[0]
+	// A resource whose stop takes a second.
+	slow := strings.Replace(recScript(rec), `stop) echo`, `stop) sleep 1; echo`, 1)
+	n1.write("ha.d/resource.d/slow", slow, 0o755)
+	n1.start()
+	waitFor(t, 15*time.Second, "node1 to run web", func() bool {
+		_, err := os.Stat(rec + "/state.node1.web")
+		return err == nil
+	})
+	if err := n1.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := n1.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-n1.exited:
+	case <-time.After(15 * time.Second):
+		t.Fatal("hbd did not exit after two SIGTERMs")
+	}
+	if code := n1.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit code %d after a graceful stop, want 0", code)
+	}
+	n1.cmd = nil
+	stopped := false
+	for _, e := range readRecord(t, rec) {
+		stopped = stopped || (e.node == "node1" && e.op == "stop")
+	}
+	if !stopped {
+		t.Error("the second SIGTERM skipped the resource's stop")
+	}
+	if n1.countLines("Already stopping") != 1 {
+		t.Error(`the log does not say the second SIGTERM was noted ("Already stopping")`)
 	}
 }
