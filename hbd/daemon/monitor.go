@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"time"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/monitor"
@@ -11,7 +12,7 @@ import (
 // core knows nothing of monitors: the daemon watches a group from the
 // moment its start succeeded here (holdMonitors) until it runs any other
 // operation of that group (runOp releases the watch and waits for it
-// first), and tells the core when a watch gives a group up (groupFailed).
+// first), and tells the core when a watch gives a group up (groupFailed, cluster.GroupFailure).
 
 // newMonitors builds the monitor set of the daemon's runner. Its
 // failures come back to the event loop through d.monitorFails.
@@ -50,5 +51,5 @@ func (d *Daemon) holdMonitors(op cluster.OpDone) {
 // releases it here and keeps it off this node until the failure expires
 // (the group's failure_timeout) or `hbd cleanup GROUP`.
 func (d *Daemon) groupFailed(f monitor.Failure) {
-	d.log.Errorf("Resource group %s failed here (%s), but this core cannot release it yet (no GroupFailed event)", f.Group, f.Detail)
+	d.step(cluster.GroupFailure{Now: time.Now(), Group: f.Group, Detail: f.Detail})
 }

@@ -213,3 +213,72 @@ func TestMonitorRestartsLocally(t *testing.T) {
 		t.Errorf("hbd status (%v):\n%s", err, out)
 	}
 }
+
+// failOver kills node1's web server once more than restarts= allows and
+// waits until the client is served by node2; it returns when that was.
+func (m *monLab) failOver() time.Time {
+	m.t.Helper()
+	m.killWeb("node1")
+	killed := time.Now()
+	moved := m.served("node2", killed, 20*time.Second)
+	m.t.Logf("served by node2 %s after the kill past the threshold", moved.Sub(killed).Round(time.Millisecond))
+	waitFor(m.t, 10*time.Second, "node1 to release the group", func() bool {
+		h, _ := m.nodes[1].holder()
+		return h == "node2" && m.webPID("node1") == 0
+	})
+	if s, ok := m.mon(m.nodes[0]); !ok || s.State != monitor.StateFailed {
+		m.t.Errorf("node1 monitor status %+v, want failed", s)
+	}
+	if !strings.Contains(m.nodes[0].log(), "CRIT: Resource group "+monGroup+" failed here") {
+		m.t.Errorf("node1's log lacks the CRIT line of the failure")
+	}
+	return moved
+}
+
+// TestMonitorFailsOver: restarts=1. The first kill is restarted on
+// node1, the second moves the group to node2, and node1 (the preferred
+// node, auto_failback on) does not take it back until `hbd cleanup`.
+func TestMonitorFailsOver(t *testing.T) {
+	m := newMonLab(t, "monitor web interval=300ms timeout=2s restarts=1 window=5m")
+	m.served("node1", time.Now().Add(-time.Hour), 30*time.Second)
+	m.restartHere(1)
+	m.failOver()
+
+	// Several deadtimes with both nodes up: no failback to the failed node.
+	time.Sleep(4 * groupTiming.Deadtime)
+	if h, s := m.nodes[1].holder(); h != "node2" || s != "running" {
+		t.Errorf("after %s: node2 says %s holds the group (%s), want node2", 4*groupTiming.Deadtime, h, s)
+	}
+	if n := m.started("node1"); n != 2 {
+		t.Errorf("node1 started the web server %d times, want 2 (start and one restart): it took the group back", n)
+	}
+
+	// The operator clears the failure: failback to node1.
+	cleaned := time.Now()
+	n1 := m.nodes[0]
+	if out, err := n1.host.Exec(context.Background(), hbdBin, "cleanup", "--run-dir", filepath.Join(n1.dir, "run"), monGroup); err != nil {
+		t.Fatalf("hbd cleanup: %v: %s", err, out)
+	}
+	back := m.served("node1", cleaned, 20*time.Second)
+	t.Logf("failback to node1 %s after hbd cleanup", back.Sub(cleaned).Round(time.Millisecond))
+	waitFor(t, 10*time.Second, "node1 to watch the group again", func() bool {
+		s, ok := m.mon(n1)
+		return ok && s.State == monitor.StateWatching && s.FailCount == 0
+	})
+}
+
+// TestMonitorFailureTimeout: restarts=0 failure_timeout=3s. The first
+// kill moves the group to node2; three seconds later the failure has
+// expired and node1, preferred with auto_failback on, takes it back by
+// itself.
+func TestMonitorFailureTimeout(t *testing.T) {
+	m := newMonLab(t, "monitor web interval=300ms timeout=2s restarts=0 failure_timeout=3s")
+	m.served("node1", time.Now().Add(-time.Hour), 30*time.Second)
+	moved := m.failOver()
+	back := m.served("node1", moved, 30*time.Second)
+	if d := back.Sub(moved); d < 2*time.Second {
+		t.Errorf("node1 took the group back %s after it moved, before the 3s failure timeout", d)
+	} else {
+		t.Logf("node1 took the group back %s after it moved (failure_timeout=3s)", d.Round(time.Millisecond))
+	}
+}
