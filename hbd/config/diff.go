@@ -52,6 +52,7 @@ func Diff(old, new *Config) []Change {
 	if old.Quorum != new.Quorum {
 		add("other", "quorum %s -> %s", old.Quorum, new.Quorum)
 	}
+	diffSplitBrain(old, new, add)
 	if old.UDPPort != new.UDPPort {
 		add("media", "udpport %d -> %d", old.UDPPort, new.UDPPort)
 	}

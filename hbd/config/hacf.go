@@ -75,13 +75,9 @@ func ignoredDirectives() map[string]ignoreRule {
 		"uuidfrom": {why: "hbd keeps its node uuid in a file in its state directory",
 			when: func(a []string) bool { return a[0] != "file" }},
 		"respawn":      always("hbd does not start or babysit other programs (use systemd)"),
-		"stonith":      always("hbd has no STONITH support yet"),
-		"stonith_host": always("hbd has no STONITH support yet"),
-		"ping":         always("hbd has no ping nodes yet"),
-		"ping6":        always("hbd has no ping nodes yet"),
-		"ping_group":   always("hbd has no ping nodes yet"),
+		"stonith":      always("hbd runs no STONITH plugins; use fence_command or fence_aws (docs/split-brain.md)"),
+		"stonith_host": always("hbd runs no STONITH plugins; use fence_command or fence_aws (docs/split-brain.md)"),
 		"hbaping":      always("hbd has no ping nodes"),
-		"deadping":     always("hbd has no ping nodes yet"),
 		"autojoin": {why: "hbd's members are exactly the `node` lines (Heartbeat also refuses autojoin in haresources mode)",
 			when: func(a []string) bool { return !strings.EqualFold(a[0], "none") }},
 		"env":                   always("hbd passes no extra environment to children"),
@@ -278,6 +274,7 @@ func (p *hacfParser) table() map[string]directive {
 		"enable_config_writes":    p.boolDir("enable_config_writes on|off", new(bool)),
 		"memreserve":              {"memreserve PAGES", 1, 1, p.intDir("memreserve", new(int), 0, 1<<30)},
 	}
+	p.splitBrainTable(t)
 	return t
 }
 
@@ -727,6 +724,7 @@ func (p *hacfParser) finish() {
 	if len(c.Nodes) == 0 {
 		p.d.errorf(0, "no nodes: add a `node NAME...` line listing every cluster node by its `uname -n` name")
 	}
+	p.finishSplitBrain()
 	if !p.failbackSet {
 		if p.niceFailback != nil {
 			c.AutoFailback = *p.niceFailback

@@ -269,6 +269,19 @@ type Config struct {
 	// "reboot".
 	OnStopFailure string
 
+	// Split brain (docs/split-brain.md). PingTakeover is ping_takeover:
+	// a node that reaches none of its ping nodes still takes over from a
+	// silent peer (default off: it does not).
+	PingTakeover bool
+	// Fence is fence_command / fence_aws with fence_timeout, fence_retry.
+	Fence FenceConfig
+	// Profile is the profile line ("" reads as default).
+	Profile Profile
+	// SafeStartDelay is safe_start_delay: with profile safe, a group
+	// taken over from a silent peer starts this long after the takeover
+	// became allowed (its fence succeeded).
+	SafeStartDelay time.Duration
+
 	Auth   Auth
 	Groups []Group
 
@@ -327,4 +340,56 @@ func (c *Config) Group(key string) (Group, bool) {
 		}
 	}
 	return Group{}, false
+}
+
+// Profile names a set of defaults and rules chosen with one `profile`
+// line (docs/split-brain.md).
+type Profile string
+
+// Profiles.
+const (
+	// ProfileDefault is Heartbeat's behaviour: a node takes over from a
+	// silent peer after deadtime (after fencing it, if fencing is set).
+	ProfileDefault Profile = "default"
+	// ProfileSafe is for services that must never run on two nodes at
+	// once (validators, signers): takeover from a silent peer only after
+	// it was fenced (or ping nodes showed it isolated), safe_start_delay
+	// before any takeover start, auto_failback off.
+	ProfileSafe Profile = "safe"
+)
+
+// FenceConfig is how a silent peer is fenced (STONITH) before its groups
+// are taken over: an external command, or the built-in AWS fence, or
+// neither (no fencing).
+type FenceConfig struct {
+	// Command is fence_command: PROGRAM [ARGS...], run with the node's
+	// name appended; exit status 0 means the node is fenced.
+	Command []string
+	// AWS is fence_aws (nil: not configured).
+	AWS *FenceAWS
+	// Timeout bounds one attempt (fence_timeout); Retry is the pause
+	// before a failed fence is tried again (fence_retry).
+	Timeout time.Duration
+	Retry   time.Duration
+	Pos     Pos
+}
+
+// Enabled says whether a fencing method is configured.
+func (f FenceConfig) Enabled() bool { return len(f.Command) > 0 || f.AWS != nil }
+
+// FenceAWS actions.
+const (
+	FenceAWSStop        = "stop-instance"
+	FenceAWSReassociate = "reassociate"
+)
+
+// FenceAWS is the built-in AWS fence: stop the node's instance
+// (StopInstances, Force), or move the Elastic IP AllocationID to this
+// node's instance (AssociateAddress with AllowReassociation).
+type FenceAWS struct {
+	Action       string            // FenceAWSStop or FenceAWSReassociate
+	AllocationID string            // reassociate only
+	Instances    map[string]string // node name → instance id
+	Region       string            // "" : from IMDS
+	Endpoint     string            // EC2 endpoint URL ("" : AWS's)
 }
