@@ -121,6 +121,8 @@ type resources struct {
 	needSync    bool                       // a start waits for peers to see our epoch
 	syncEpoch   uint64                     // epoch of our last hbd_sync request
 	syncAt      time.Time
+	noQuorum    bool      // quorum is on and lost (quorum.go)
+	fenceUntil  time.Time // no start before (a cut-off peer may run groups)
 }
 
 func (n *Node) initResources() {
@@ -482,6 +484,7 @@ func (n *Node) peerGone(p *peer) {
 	if len(n.res.groups) == 0 {
 		return
 	}
+	n.fenceDeath(p)
 	if !p.rsc.stopping {
 		n.peerLeaving(p)
 	} else {
@@ -594,6 +597,9 @@ func (n *Node) livePeers() int {
 // eligible: the node may hold g (active, joined, announced, not
 // stopping, g did not fail there).
 func (n *Node) eligible(node string, g *group) bool {
+	if !n.hasQuorum() {
+		return false // without a majority, nobody holds anything (for us)
+	}
 	if node == n.name {
 		return n.res.joined && n.state == StateActive && !n.res.stopping && !g.failed
 	}
@@ -725,6 +731,7 @@ func (n *Node) reconcile() {
 	if !r.joined || n.state != StateActive {
 		return
 	}
+	n.checkQuorum()
 	var handOver []*group
 	for _, g := range r.groups {
 		if g.removed || g.next != nil {
@@ -757,7 +764,7 @@ func (n *Node) reconcile() {
 			if n.desired(g) != n.name {
 				continue
 			}
-			if !n.canStart(g) {
+			if !n.canStart(g) || n.fenced() {
 				continue
 			}
 			if g.failed {
@@ -1249,6 +1256,7 @@ func (n *Node) resourceDeadline() time.Time {
 	if t := n.res.txn; t != nil && !t.releasing {
 		min(t.deadline)
 	}
+	min(n.fenceDeadline())
 	for _, g := range n.res.groups {
 		if g.failed {
 			min(g.failedUntil)

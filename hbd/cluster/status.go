@@ -79,6 +79,9 @@ type Status struct {
 	Standby string `json:"standby"`
 	// Stopping: a graceful stop is releasing the groups.
 	Stopping bool `json:"stopping,omitempty"`
+	// NoQuorum: quorum is on and this node sees fewer than a majority of
+	// the ha.cf nodes alive: it holds nothing and starts nothing.
+	NoQuorum bool `json:"no_quorum,omitempty"`
 }
 
 // PeerStatus is what this node knows about one other node.
@@ -142,6 +145,7 @@ func (n *Node) Status() Status {
 		Groups:     n.groupStatus(),
 		Standby:    n.standbyState(),
 		Stopping:   n.res.stopping,
+		NoQuorum:   !n.hasQuorum(),
 	}
 	for _, p := range n.peers {
 		ps := PeerStatus{
@@ -194,3 +198,8 @@ func (n *Node) Group(key string) (GroupStatus, bool) {
 
 // Stopping reports whether a graceful stop is releasing the groups.
 func (n *Node) Stopping() bool { return n.res.stopping }
+
+// HasQuorum reports whether this node sees a majority of the ha.cf nodes
+// alive, itself included (always true when quorum is off: two nodes with
+// quorum auto, or quorum off).
+func (n *Node) HasQuorum() bool { return n.hasQuorum() }

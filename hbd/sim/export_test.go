@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/config"
 )
 
 // runWithCoreDeadtime runs c with the cores configured with a different
@@ -29,5 +31,15 @@ func runWithRogue(c Config, start bool) Result {
 	w := newWorld(c)
 	at := Epoch.Add(c.Duration / 2)
 	w.push(&event{at: at, kind: evRogue, group: 0, node: 0, boot: map[bool]int{true: 1, false: 0}[start]})
+	return w.run()
+}
+
+// runWithoutCoreQuorum runs c with the checks expecting quorum but the
+// cores configured without it (to prove the zero-tolerance check fails).
+func runWithoutCoreQuorum(c Config) Result {
+	w := newWorld(c)
+	for _, cfg := range w.cfgs {
+		cfg.Quorum = config.QuorumOff
+	}
 	return w.run()
 }

@@ -108,7 +108,14 @@ func (c Config) HealBound() time.Duration {
 // failback stops and starts; a failed start moves on; a handoff nobody
 // answers is cancelled after deadtime.
 func (c Config) Settle() time.Duration {
-	return c.Initdead + 3*c.Deadtime + 4*c.ScriptMax + 6*c.Keepalive + c.FailureTimeout + c.FailbackDelay
+	return c.Initdead + 3*c.Deadtime + 4*c.ScriptMax + 6*c.Keepalive + c.FailureTimeout + c.FailbackDelay + 3*c.Deadtime*time.Duration(btoi(c.Quorum.Enabled(c.Nodes)))
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (w *world) setupGroups(names []string) {
@@ -333,7 +340,7 @@ func (w *world) checkStaysPut(i, g int) {
 		return
 	}
 	n := w.nodes[i]
-	if !n.joined || n.core.Stopping() || n.gt[g].stopFailed || n.gt[g].run != n.run {
+	if !n.joined || n.core.Stopping() || !n.core.HasQuorum() || n.gt[g].stopFailed || n.gt[g].run != n.run {
 		return // (not started by this run: a leftover found by a probe)
 	}
 	if gs, _ := n.core.Group(w.rs.keys[g]); gs.Standby || gs.Yielding || gs.Failed {
@@ -383,6 +390,13 @@ func (w *world) checkExclusive() {
 				}
 				hs := w.rs.hearSince[a][b]
 				ov := w.rs.overlaps[k]
+				if ov == nil && hs.IsZero() && w.c.Quorum.Enabled(w.c.Nodes) {
+					ov = &overlap{began: w.now}
+					w.rs.overlaps[k] = ov
+					w.res.Conflicts++
+					ov.told = true
+					w.violate(CheckExclusive, fmt.Sprintf("quorum: %s and %s both hold %s across a partition", w.nodes[a].name, w.nodes[b].name, w.rs.keys[g]))
+				}
 				if ov == nil {
 					ov = &overlap{began: w.now, hearing: !hs.IsZero()}
 					w.rs.overlaps[k] = ov
@@ -415,8 +429,8 @@ func (w *world) checkEnd() {
 			healthy = append(healthy, i)
 		}
 	}
-	if len(healthy) == 0 {
-		return
+	if len(healthy) == 0 || w.c.Quorum.Enabled(w.c.Nodes) && 2*len(healthy) <= w.c.Nodes {
+		return // (with quorum, a minority holds nothing)
 	}
 	w.res.EndChecks++
 	for g, key := range w.rs.keys {

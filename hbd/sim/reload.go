@@ -158,3 +158,20 @@ func RandomMonitorConfig(seed uint64) Config {
 	c.Duration += c.FailureTimeout
 	return c
 }
+
+// RandomQuorumConfig is RandomResourceConfig with three or five nodes and
+// quorum (auto): crashes, partitions (the two sides never both hold a
+// group: zero tolerance), commands and failing scripts. Scripts end within
+// a third of a deadtime: the cut-off side must stop what it runs before
+// the majority's wait (two deadtimes after the death) ends — hbd has no
+// fencing, so that bound is what Exclusive across partitions rests on.
+func RandomQuorumConfig(seed uint64) Config {
+	c := RandomResourceConfig(seed)
+	r := rand.New(rand.NewPCG(seed, 0x9a0))
+	c.Nodes = 3 + 2*r.IntN(2)
+	c.Partitions = 1 + r.IntN(3)
+	c.ScriptMax = c.ScriptMin + time.Duration(r.Int64N(int64(c.Deadtime/3)))
+	c.ScriptMin = min(c.ScriptMin, c.ScriptMax)
+	c.Duration = c.QuietAfter + c.DownMax + c.Settle() + c.Keepalive
+	return c
+}

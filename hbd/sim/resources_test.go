@@ -166,7 +166,7 @@ func TestResourcesDeterministic(t *testing.T) {
 	}
 }
 
-var reloadSeedsFlag = flag.Int("reloadseeds", 0, "number of seeds TestReloads runs (default 1000; 25 with -short or -race (TestReloads), 50 (TestMonitorFailures))")
+var reloadSeedsFlag = flag.Int("reloadseeds", 0, "number of seeds TestReloads runs (default 1000; 15 with -short or -race (TestReloads), 25 (TestMonitorFailures))")
 
 // TestReloads runs RandomReloadConfig seeds: rolling reloads that add,
 // remove and change groups and change timings, on top of everything
@@ -175,9 +175,9 @@ var reloadSeedsFlag = flag.Int("reloadseeds", 0, "number of seeds TestReloads ru
 func TestReloads(t *testing.T) {
 	n := *reloadSeedsFlag
 	if n == 0 {
-		n = 250
+		n = 1000
 		if testing.Short() || raceEnabled {
-			n = 100
+			n = 15
 		}
 	}
 	runSeeds(t, n, RandomReloadConfig, "TestReloads")
@@ -275,8 +275,45 @@ func TestMonitorFailures(t *testing.T) {
 	if n == 0 {
 		n = 1000
 		if testing.Short() || raceEnabled {
-			n = 50
+			n = 25
 		}
 	}
 	runSeeds(t, n, RandomMonitorConfig, "TestMonitorFailures")
+}
+
+var quorumSeedsFlag = flag.Int("quorumseeds", 0, "number of seeds TestQuorum runs (default 2000; 12 with -short or -race)")
+
+// TestQuorum: three and five nodes with quorum, over thousands of seeds
+// with partitions: Exclusive with zero tolerance across partitions,
+// Available (when a majority is up at the end), Ordered, Preferred.
+func TestQuorum(t *testing.T) {
+	n := *quorumSeedsFlag
+	if n == 0 {
+		n = 1200
+		if testing.Short() || raceEnabled {
+			n = 20
+		}
+	}
+	runSeeds(t, n, RandomQuorumConfig, "TestQuorum")
+}
+
+// TestQuorumCheckerCanFail: the same runs with cores that ignore quorum
+// must be reported (both sides of a partition take the groups).
+func TestQuorumCheckerCanFail(t *testing.T) {
+	found, runs := 0, 40
+	if testing.Short() || raceEnabled {
+		runs = 8
+	}
+	for seed := uint64(1); seed <= uint64(runs); seed++ {
+		for _, v := range runWithoutCoreQuorum(RandomQuorumConfig(seed)).Violations {
+			if v.Invariant == CheckExclusive {
+				found++
+				break
+			}
+		}
+	}
+	if found < runs/8 {
+		t.Errorf("Exclusive across partitions reported in only %d of %d runs without quorum in the cores", found, runs)
+	}
+	t.Logf("%d of %d runs reported", found, runs)
 }

@@ -72,6 +72,10 @@ type Config struct {
 	AutoFailback config.AutoFailback
 	// FailbackDelay is ha.cf's failback_delay (flap damping).
 	FailbackDelay time.Duration
+	// Quorum is ha.cf's quorum (auto: on with 3+ nodes). With quorum,
+	// CheckExclusive has no tolerance for partitions: the two sides of a
+	// partition never hold a group at once (see RandomQuorumConfig).
+	Quorum config.QuorumMode
 	// Every script operation (start, stop of a group) takes a time in
 	// [ScriptMin, ScriptMax]; probes take up to ScriptMin.
 	ScriptMin, ScriptMax time.Duration
@@ -337,7 +341,7 @@ func (w *world) setup() {
 		cfg := &config.Config{
 			ThisNode: name, Nodes: names,
 			Keepalive: c.Keepalive, Warntime: c.Warntime, Deadtime: c.Deadtime, Initdead: c.Initdead,
-			UDPPort: 694, Hopfudge: 1, AutoFailback: c.AutoFailback, FailbackDelay: c.FailbackDelay,
+			UDPPort: 694, Hopfudge: 1, AutoFailback: c.AutoFailback, FailbackDelay: c.FailbackDelay, Quorum: c.Quorum,
 		}
 		for _, l := range w.links {
 			cfg.Media = append(cfg.Media, config.Medium{Kind: config.Bcast, Iface: l, Port: 694, Addr: netip.Addr{}})

@@ -1,0 +1,87 @@
+package cluster
+
+import "time"
+
+// quorumOn: this cluster uses quorum (config.QuorumMode: auto is on with
+// three or more nodes).
+func (n *Node) quorumOn() bool {
+	return n.cfg.Quorum.Enabled(len(n.cfg.Nodes))
+}
+
+// hasQuorum: this node hears a majority of the ha.cf nodes, itself
+// included (always true without quorum).
+func (n *Node) hasQuorum() bool {
+	if !n.quorumOn() {
+		return true
+	}
+	alive := 1
+	for _, p := range n.peers {
+		if n.live(p) {
+			alive++
+		}
+	}
+	return 2*alive > len(n.cfg.Nodes)
+}
+
+// checkQuorum logs quorum changes and, without quorum, stops every
+// running group at once (no handshake: nobody may take them from us
+// either). Starting groups are stopped when their start ends.
+func (n *Node) checkQuorum() {
+	r := &n.res
+	if !r.joined {
+		return
+	}
+	q := n.hasQuorum()
+	if q != !r.noQuorum {
+		r.noQuorum = !q
+		alive := 1
+		for _, p := range n.peers {
+			if n.live(p) {
+				alive++
+			}
+		}
+		if q {
+			// Peers of the majority not heard yet may hold groups: hear
+			// them (every live one within a deadtime) before any start.
+			if until := n.now.Add(n.effectiveDeadtime()); until.After(r.fenceUntil) {
+				r.fenceUntil = until
+			}
+			n.logf(LevelInfo, "Quorum regained: %d of %d nodes alive; no group starts here before %d ms from now (the other nodes of the majority are heard first)", alive, len(n.cfg.Nodes), n.effectiveDeadtime().Milliseconds())
+		} else {
+			n.logf(LevelCrit, "Quorum lost: only %d of %d nodes alive; releasing every resource group and starting none", alive, len(n.cfg.Nodes))
+		}
+	}
+	if q {
+		return
+	}
+	for _, g := range r.groups {
+		if g.state == GroupRunning {
+			n.stopGroup(g)
+		}
+	}
+}
+
+// fenceDeath: with quorum, a peer declared dead (not a graceful stop)
+// may still run groups until it notices it lost the majority (at most
+// deadtime after it last heard us) and has stopped them: no group is
+// started here before two deadtimes after its death.
+func (n *Node) fenceDeath(p *peer) {
+	if !n.quorumOn() || !p.heard || p.rsc.stopping || len(n.res.groups) == 0 || !n.hasQuorum() {
+		return
+	}
+	until := n.now.Add(2 * n.effectiveDeadtime())
+	if until.After(n.res.fenceUntil) {
+		n.res.fenceUntil = until
+		n.logf(LevelInfo, "Quorum: %s may still run groups until it notices it is cut off; no group starts here before %d ms from now", p.name, (2 * n.effectiveDeadtime()).Milliseconds())
+	}
+}
+
+// fenced: starts wait for the cut-off peers to release.
+func (n *Node) fenced() bool { return n.now.Before(n.res.fenceUntil) }
+
+func (n *Node) fenceDeadline() time.Time {
+	if n.fenced() {
+		return n.res.fenceUntil
+	}
+	return time.Time{}
+}
