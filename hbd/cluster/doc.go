@@ -65,9 +65,18 @@
 //	  5. nobody.
 //
 // legacy is treated like on between hbd nodes (Heartbeat's legacy means
-// "on unless a peer runs nice_failback", which no hbd node does). Quorum
-// (issue 7) slots into eligible: a node in a partition without quorum is
-// not eligible for anything.
+// "on unless a peer runs nice_failback", which no hbd node does).
+//
+// Quorum (config.Config.Quorum; auto = on with 3+ nodes, quorum.go): a
+// node counts itself and its live peers; with fewer than a majority of
+// the ha.cf nodes nobody is eligible (as it sees it): it stops every
+// running group at once (no handshake) and starts none. The majority
+// starts nothing for two deadtimes after an ungraceful death of a peer it
+// had heard (the cut-off node notices within a deadtime and stops its
+// groups meanwhile), and a node that regains quorum starts nothing for a
+// deadtime (it hears the rest of the majority and what they hold first).
+// Without fencing, this holds when start and stop scripts end within
+// about a deadtime; the simulation checks it with zero tolerance.
 //
 // When it starts a group. A node starts g only when desired(g) is itself
 // and, for every live peer: the peer has announced its groups (of its
