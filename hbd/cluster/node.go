@@ -115,7 +115,8 @@ type Node struct {
 	dropped [numDropReasons]uint64
 	unknown map[string]time.Time // unknown node → last logged
 
-	res resources // resource groups (resources.go)
+	res resources  // resource groups (resources.go)
+	sb  splitBrain // ping nodes, fencing, profile safe (safe.go)
 
 	out []Action
 }
@@ -219,6 +220,10 @@ func (n *Node) Step(ev Event) []Action {
 		now = e.Now
 	case GroupFailure:
 		now = e.Now
+	case PingStatus:
+		now = e.Now
+	case FenceDone:
+		now = e.Now
 	default:
 		return nil
 	}
@@ -251,9 +256,14 @@ func (n *Node) Step(ev Event) []Action {
 		n.reconfigure(e)
 	case GroupFailure:
 		n.groupFailed(e)
+	case PingStatus:
+		n.onPingStatus(e)
+	case FenceDone:
+		n.onFenceDone(e)
 	}
 	if !n.stopped {
 		n.advance(stalled)
+		n.sbAdvance()
 		// Resource decisions depend on events that mark them dirty, and
 		// on time (handshake deadlines, asking again): every Tick.
 		if _, tick := ev.(Tick); tick || n.res.dirty {
@@ -368,6 +378,9 @@ func (n *Node) NextTick() time.Time {
 	if n.dtFloorUntil.After(n.now) {
 		min(n.dtFloorUntil)
 	}
+	if d := n.sbDeadline(); !d.IsZero() {
+		min(d)
+	}
 	return t
 }
 
@@ -416,6 +429,7 @@ func (n *Node) checkTimeouts() {
 // graceful shutdown). Issue 4 hooks the takeover of its groups here.
 func (n *Node) markDead(p *peer) {
 	n.logf(LevelWarn, "node %s: is dead", p.name)
+	n.sbPeerDead(p)
 	n.peerGone(p)
 	p.state = StateDead
 	p.heard = false
@@ -496,6 +510,7 @@ func (n *Node) sendStatus() {
 	m.Set("st", n.state)
 	m.Set("dt", hex(uint64(dt.Milliseconds())))
 	m.Set("protocol", "1")
+	n.sbStatusFields(m)
 	n.sendMessage(m)
 }
 

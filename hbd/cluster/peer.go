@@ -540,4 +540,5 @@ func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
 		p.lastStatus = at
 	}
 	p.statusSeq = seq
+	n.sbOnStatus(p, at, m)
 }

@@ -612,7 +612,7 @@ func (n *Node) eligible(node string, g *group) bool {
 }
 
 func (n *Node) willing(node string, g *group) bool {
-	if !n.eligible(node, g) {
+	if !n.eligible(node, g) || n.pingWorse(node, g) {
 		return false
 	}
 	if node == n.name {
@@ -688,6 +688,9 @@ func (n *Node) desired(g *group) string {
 // canStart: no live peer holds g or has not told us what it holds, and
 // every live hbd peer's rule gives g to this node too.
 func (n *Node) canStart(g *group) bool {
+	if !n.sbMayStart(g) {
+		return false
+	}
 	for _, p := range n.peers {
 		if !n.live(p) {
 			continue

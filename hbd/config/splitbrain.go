@@ -228,3 +228,15 @@ func pingList(ps []PingGroup) string {
 	}
 	return strings.Join(s, " ")
 }
+
+// Method words the fencing method for log lines ("fence_command
+// /sbin/fence-peer", "fence_aws stop-instance"); "none" without one.
+func (f FenceConfig) Method() string {
+	switch {
+	case len(f.Command) > 0:
+		return "fence_command " + strings.Join(f.Command, " ")
+	case f.AWS != nil:
+		return "fence_aws " + f.AWS.Action
+	}
+	return "none"
+}
