@@ -91,6 +91,8 @@ type Daemon struct {
 	monitorFails chan monitor.Failure // groups a monitor gave up
 
 	skippedHooks map[string]bool // Heartbeat's own rc.d handlers, logged once
+
+	sbEvents chan cluster.Event // PingStatus and FenceDone (ping.go, fence.go)
 }
 
 type ctlCall struct {
@@ -132,6 +134,7 @@ func Run(ctx context.Context, o Options) error {
 		starting: map[string]config.Group{},
 
 		skippedHooks: map[string]bool{},
+		sbEvents:     make(chan cluster.Event, sbEventQueue),
 	}
 	err = d.run(ctx)
 	if err != nil {
@@ -201,6 +204,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	d.log.Infof("Configuration validated. Starting heartbeat %s", d.opts.Version)
 
 	go watchConfig(ctx, d.opts.ConfigDir, d.reloads, d.log.Logger)
+	d.startPing(ctx)
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
@@ -249,6 +253,8 @@ func (d *Daemon) run(ctx context.Context) error {
 			c.reply <- d.answer(c.req)
 		case f := <-d.monitorFails:
 			d.groupFailed(f)
+		case ev := <-d.sbEvents:
+			d.step(ev)
 		case now := <-timer.C:
 			d.step(cluster.Tick{Now: now, Load: loadavg()})
 		}
@@ -361,6 +367,8 @@ func (d *Daemon) step(ev cluster.Event) {
 			d.runOp(cluster.OpProbe, a.Group, a.Spec)
 		case cluster.Reannounce:
 			d.reannounce(a.Group)
+		case cluster.Fence:
+			d.fence(a)
 		case cluster.Exit:
 			d.exit = true
 		default:
