@@ -109,8 +109,10 @@ func stopResult(err error) (cluster.Result, string) {
 
 // reannounce makes a kept group's addresses known again (a healed
 // partition: the other holder released, clients may still point at it).
-// Every resource of the group is started again: resource agents are
-// idempotent and the address agents announce on start.
+// Built-in IP agents announce through their watch; otherwise every
+// resource of the group is started again, left to right: Heartbeat's
+// contract makes start idempotent, and an address script announces the
+// address when it starts (whatever its name).
 func (d *Daemon) reannounce(key string) {
 	g, ok := d.cfg.Group(key)
 	if !ok {
@@ -131,25 +133,12 @@ func (d *Daemon) reannounce(key string) {
 	go func() {
 		defer d.opsWG.Done()
 		for _, res := range g.Resources {
-			if !announces(res) {
-				continue
-			}
 			res := r.RunResource(d.opsCtx, res, harc.OpStart, 0)
 			if !res.OK() {
 				d.log.Warnf("re-announce of %s: %s", key, res.Describe())
 			}
 		}
 	}()
-}
-
-// announces tells the resources that make an address known to the
-// network when started: the IP and Elastic IP agents.
-func announces(r config.Resource) bool {
-	switch r.Name {
-	case "IPaddr", "IPaddr2", "IPv6addr", "awseip", "SendArp":
-		return true
-	}
-	return false
 }
 
 // waitOps waits for running operations when the daemon exits.

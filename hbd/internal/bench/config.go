@@ -102,7 +102,10 @@ const WebScript = `#!/bin/sh
 # Heartbeat-style resource script: web start|stop|status.
 . "$(dirname "$0")/../bench.env"
 PIDF="$STATE/web.pid"
-running() { [ -s "$PIDF" ] && kill -0 "$(cat "$PIDF")" 2>/dev/null; }
+# alive: not kill -0, which also succeeds on a zombie waiting for a slow
+# reaper (this machine's pid 1), and made every stop wait for it.
+alive() { [ -n "$(tr -d '\0' <"/proc/$1/cmdline" 2>/dev/null)" ]; }
+running() { [ -s "$PIDF" ] && alive "$(cat "$PIDF")"; }
 case "$1" in
 start)
 	running && exit 0
@@ -117,7 +120,7 @@ stop)
 		pid=$(cat "$PIDF")
 		kill "$pid" 2>/dev/null
 		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 500 ]; do sleep 0.005; i=$((i+1)); done
+		while alive "$pid" && [ $i -lt 500 ]; do sleep 0.005; i=$((i+1)); done
 		kill -9 "$pid" 2>/dev/null
 	fi
 	rm -f "$PIDF"
