@@ -108,7 +108,7 @@ func (c Config) HealBound() time.Duration {
 // failback stops and starts; a failed start moves on; a handoff nobody
 // answers is cancelled after deadtime.
 func (c Config) Settle() time.Duration {
-	return c.Initdead + 3*c.Deadtime + 4*c.ScriptMax + 6*c.Keepalive + c.FailureTimeout + c.FailbackDelay + 3*c.Deadtime*time.Duration(btoi(c.Quorum.Enabled(c.Nodes)))
+	return c.Initdead + 3*c.Deadtime + 4*c.ScriptMax + 6*c.Keepalive + c.FailureTimeout + c.FailbackDelay + 3*c.Deadtime*time.Duration(btoi(c.Quorum.Enabled(c.Nodes))) + c.safeSettle()
 }
 
 func btoi(b bool) int {
@@ -250,6 +250,8 @@ func (w *world) resourceAction(i int, a cluster.Action) {
 	case cluster.Exit:
 		w.trace("  %s EXIT", n.name)
 		w.down(i)
+	case cluster.Fence:
+		w.fenceAction(i, a)
 	}
 }
 
@@ -390,7 +392,7 @@ func (w *world) checkExclusive() {
 				}
 				hs := w.rs.hearSince[a][b]
 				ov := w.rs.overlaps[k]
-				if ov == nil && hs.IsZero() && w.c.Quorum.Enabled(w.c.Nodes) {
+				if ov == nil && hs.IsZero() && (w.c.Quorum.Enabled(w.c.Nodes) || w.c.Safe) {
 					ov = &overlap{began: w.now}
 					w.rs.overlaps[k] = ov
 					w.res.Conflicts++

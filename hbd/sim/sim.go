@@ -109,6 +109,13 @@ type Config struct {
 	MonitorFailures int
 	FailureTimeout  time.Duration
 
+	// Safe runs every node with profile safe and a simulated fencing
+	// device (safe.go): CheckExclusive has no tolerance for partitions.
+	// FenceFail is the probability that one fence fails.
+	Safe           bool
+	SafeStartDelay time.Duration
+	FenceFail      float64
+
 	// Codec, when set, carries every message through an encoder/decoder
 	// (a real wire format) instead of a deep copy.
 	Codec func(*wire.Message) (*wire.Message, error)
@@ -145,6 +152,7 @@ type Result struct {
 	// that took (from hearing each other to one node's stop finishing).
 	HealResolved   int
 	MaxHealResolve time.Duration
+	Fences         int // Fence actions (profile safe)
 }
 
 // Invariant names.
@@ -343,6 +351,7 @@ func (w *world) setup() {
 			Keepalive: c.Keepalive, Warntime: c.Warntime, Deadtime: c.Deadtime, Initdead: c.Initdead,
 			UDPPort: 694, Hopfudge: 1, AutoFailback: c.AutoFailback, FailbackDelay: c.FailbackDelay, Quorum: c.Quorum,
 		}
+		c.safeConfig(cfg)
 		for _, l := range w.links {
 			cfg.Media = append(cfg.Media, config.Medium{Kind: config.Bcast, Iface: l, Port: 694, Addr: netip.Addr{}})
 		}
@@ -486,6 +495,8 @@ func (w *world) handle(e *event) {
 		w.apply(e)
 	case evMonitor:
 		w.monitorFails(e)
+	case evFence:
+		w.fenceDone(e)
 	case evRogue:
 		n := w.nodes[e.node]
 		if len(n.gt) > 0 {
