@@ -32,13 +32,17 @@ type vipLab struct {
 	// quiet are the spans in which both nodes could hear each other: the
 	// VIP must never be on both then.
 	quiet []span
+	// settles: after the step, the client stays with the new node (false
+	// for one step: after a kill -9 the old machine still holds the VIP,
+	// and its announcements may win until its daemon returns and releases).
+	settles bool
 }
 
 type span struct{ from, to time.Time }
 
 func newVipLab(t *testing.T, failback string) *vipLab {
 	g := newGroupLab(t, "vip")
-	v := &vipLab{groupLab: g}
+	v := &vipLab{groupLab: g, settles: true}
 	var err error
 	if v.client, err = g.lab.Host("c", "10.231.0.9/24"); err != nil {
 		t.Fatal(err)
@@ -116,9 +120,10 @@ func (v *vipLab) step(what, want string, limit time.Duration, quiet bool, act fu
 	act()
 	v.served(want, begin, 20*time.Second)
 	time.Sleep(300 * time.Millisecond) // the client keeps being served
-	if p, ok := v.probe.Last(); !ok || p.Whom != want {
+	if p, ok := v.probe.Last(); v.settles && (!ok || p.Whom != want) {
 		v.t.Errorf("%s: the client is not served by %s any more (last %+v)", what, want, p)
 	}
+	v.settles = true
 	out := v.outage(begin)
 	v.t.Logf("%s: served by %s, unavailable %s", what, want, out.Round(time.Millisecond))
 	if out > limit {
@@ -189,6 +194,7 @@ func TestVIPFailover(t *testing.T) {
 	// kill -9 of the holder's daemon: its VIP stays (the machine lives),
 	// the peer takes over and announces itself, the restarted daemon
 	// releases what it finds running before it joins, then fails back.
+	v.settles = false
 	v.step("kill -9 of the holder's hbd", "n2", vipLimit, false, func() {
 		if err := n1.proc.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
