@@ -158,6 +158,10 @@ func (v *vipLab) hbd(i int, args ...string) {
 	}
 }
 
+// failbackDelay is ha.cf failback_delay's default: a returning preferred
+// node gets its group back only after it.
+const failbackDelay = 2 * time.Second
+
 // The generous bound on any unavailability: deadtime, plus the scripts,
 // plus a loaded CI machine.
 var vipLimit = groupTiming.Deadtime + 2*time.Second
@@ -200,7 +204,15 @@ func TestVIPFailover(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	v.step("the killed node restarts", "n1", vipLimit, false, n1.start)
+	// It releases the VIP it finds before it joins; node2 serves, then
+	// hands the group back after failback_delay.
+	v.step("the killed node restarts", "n1", vipLimit+failbackDelay, false, func() {
+		n1.start()
+		waitFor(t, 20*time.Second, "node1 to hold the group again", func() bool {
+			h, s := n2.holder()
+			return h == "node1" && s == "running"
+		})
+	})
 
 	// The machine dies: its link is cut. Then it comes back (the
 	// partition heals with both holding the VIP): exactly one keeps it.
@@ -221,7 +233,6 @@ func TestVIPFailover(t *testing.T) {
 			return len(h) == 1
 		})
 	})
-	_ = n2
 	v.checkExclusive()
 }
 
