@@ -83,6 +83,28 @@ type peerRsc struct {
 	echoed    uint64    // the last of its epochs we echoed (hbd_sync)
 	meSeq     uint64    // seq of its ask_resources info=me we serve
 	doneSeq   uint64    // seq of its last ask_resources info=done
+	// hold is a Heartbeat peer's rsc_hold (holdBits), kept as Heartbeat
+	// keeps other_holds_resources: a full update replaces it, a partial
+	// one (mach_down) adds to it.
+	hold int
+}
+
+// Heartbeat's rsc_hold as bits (HB_LOCAL_RSC, HB_FOREIGN_RSC).
+const (
+	holdLocalBit   = 1
+	holdForeignBit = 2
+)
+
+func holdBits(w string) int {
+	switch w {
+	case HoldLocal:
+		return holdLocalBit
+	case HoldForeign:
+		return holdForeignBit
+	case HoldAll:
+		return holdLocalBit | holdForeignBit
+	}
+	return 0
 }
 
 // handoff is a release of groups to the other nodes with Heartbeat's
@@ -410,7 +432,10 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 	} else {
 		hold := m.Value("rsc_hold")
 		held := make(map[string]bool)
-		if info == "mach_down" {
+		// Heartbeat says rsc_hold=none info=shutdown before it gives its
+		// groups up (hb_giveup_resources), and shutdone once they are
+		// down: until then they still run there.
+		if info == "mach_down" || info == "shutdown" {
 			for k := range r.held {
 				held[k] = true
 			}
@@ -421,6 +446,12 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 			}
 		}
 		r.held = held
+		switch bits := holdBits(hold); {
+		case m.Value("rtype") == "full" || bits == 0:
+			r.hold = bits
+		default:
+			r.hold |= bits
+		}
 	}
 	for _, name := range strings.Split(m.Value("hbd_ask"), "|") {
 		if name == n.name {
@@ -440,8 +471,13 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 			r.sentTo = false // it waits until we have seen its state
 		}
 	}
-	if _, ok := n.res.standbyFrom[p.name]; ok && seq > r.meSeq && m.Value("isstable") == "1" {
-		delete(n.res.standbyFrom, p.name) // its handoff is over (its done is late)
+	// An hbd peer says isstable=1 only once its handoff is over (its done
+	// is late). A Heartbeat peer's isstable is not about its standby: it
+	// says isstable=1 in the middle of one (when our announcement made it
+	// consider us stable again), and waits for our done; only its own
+	// done ends the handoff.
+	if _, ok := n.res.standbyFrom[p.name]; ok && r.hbd && seq > r.meSeq && m.Value("isstable") == "1" {
+		delete(n.res.standbyFrom, p.name)
 	}
 	if (info == "shutdown" || m.Value("hbd_stopping") == "1") && !r.stopping {
 		r.stopping = true
@@ -449,8 +485,11 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 	}
 }
 
-// peerShutdown: a shutdone arrived (the graceful stop is complete).
+// peerShutdown: a shutdone arrived (the graceful stop is complete): it
+// holds nothing any more.
 func (n *Node) peerShutdown(p *peer) {
+	n.res.dirty = true
+	p.rsc.held = nil
 	if !p.rsc.stopping {
 		p.rsc.stopping = true
 		n.peerLeaving(p)
@@ -490,7 +529,11 @@ func (n *Node) peerGone(p *peer) {
 	} else {
 		n.logf(LevelInfo, "Dead node %s gave up resources.", p.name)
 	}
-	p.rsc = peerRsc{askedAt: n.now}
+	// A node that announced its graceful stop stays stopping until it
+	// restarts (a new generation): Heartbeat sends status and resource
+	// messages for about 2 s after its shutdone, which must not make it
+	// eligible again (a failback to a node on its way out).
+	p.rsc = peerRsc{askedAt: n.now, stopping: p.rsc.stopping}
 	delete(n.res.standbyFrom, p.name)
 }
 
@@ -526,6 +569,7 @@ func (n *Node) onAskResources(p *peer, seq uint64, m *wire.Message) {
 				g.standby = false
 			}
 		}
+		n.heartbeatPeerStandby(p, which, true)
 		n.res.standbyFrom[p.name] = which
 		r := &wire.Message{}
 		r.Set("t", "ask_resources")
@@ -562,6 +606,13 @@ func (n *Node) onAskResources(p *peer, seq uint64, m *wire.Message) {
 		} else if n.res.awaitDone != "" {
 			n.logf(LevelInfo, "Other node completed standby takeover of %s resources.", n.res.awaitDone)
 			n.res.awaitDone = ""
+			if !p.rsc.hbd {
+				// Heartbeat answers its peer's done with resource …
+				// isstable=1 and needs ours: it marked us unstable at
+				// our info=me, and a Heartbeat node waits for a stable
+				// peer before anything else (heartbeat -k, hb_standby).
+				n.announce("")
+			}
 		}
 	}
 }
@@ -577,7 +628,36 @@ func (n *Node) onHBTakeover(p *peer, m *wire.Message) {
 		return
 	}
 	n.logf(LevelInfo, "%s asks for [%s] resources (hb_takeover): going standby for them", p.name, which)
+	n.heartbeatPeerStandby(p, which, false)
 	n.goStandby(which, p.name)
+}
+
+// heartbeatPeerStandby records a Heartbeat peer's standby (its
+// ask_resources info=me) or its end (its hb_takeover) for the groups in
+// class which relative to it that it prefers: an hbd peer says what it
+// stands by for in hbd_standby, a Heartbeat peer only in its handshake.
+// Without it the rule would hand a Heartbeat node that went standby its
+// preferred groups straight back (auto_failback), or never take them
+// from it. Groups it does not prefer need no flag: once it released
+// them, the rule places them by preference. The flag lasts until its
+// hb_takeover, its restart or its death, as Heartbeat's standby lasts.
+func (n *Node) heartbeatPeerStandby(p *peer, which string, on bool) {
+	r := &p.rsc
+	if r.hbd {
+		return
+	}
+	if r.standby == nil {
+		r.standby = make(map[string]bool)
+	}
+	for _, g := range n.res.groups {
+		if g.pref == p.name && inClass(g, which, p.name) {
+			if on {
+				r.standby[g.key] = true
+			} else {
+				delete(r.standby, g.key)
+			}
+		}
+	}
 }
 
 // --- the placement rule ---
@@ -1111,17 +1191,30 @@ func (n *Node) reconcileStop() {
 // --- announcements ---
 
 // rscHold is Heartbeat's summary of what this node holds, relative to
-// itself: local when it holds every group it prefers (also when it
-// prefers none), foreign when it holds another node's group.
+// itself: local when it holds every group it prefers, foreign when it
+// holds another node's group. A node that prefers no group says local,
+// except while a Heartbeat peer says it holds foreign groups (ours: the
+// empty set it took over when we left): Heartbeat would log "Both
+// machines own foreign resources!". It gives them back with its failback
+// (ask_resources rsc_hold=foreign info=me), after which we say local, as
+// a Heartbeat node does. (Heartbeat itself says none until its initial
+// acquisition; hbd says local from the join on, before it knows what the
+// peer is, so a Heartbeat peer holding foreign may log that line once.)
 func (n *Node) rscHold() string {
-	local, foreign := true, false
+	local, foreign, prefers := true, false, false
 	for _, g := range n.res.groups {
-		if g.pref == n.name && !g.holds() {
-			local = false
+		if g.pref == n.name {
+			prefers = true
+			if !g.holds() {
+				local = false
+			}
 		}
 		if g.pref != n.name && g.holds() {
 			foreign = true
 		}
+	}
+	if !prefers {
+		local = !n.heartbeatPeerHoldsForeign()
 	}
 	switch {
 	case local && foreign:
@@ -1132,6 +1225,17 @@ func (n *Node) rscHold() string {
 		return HoldForeign
 	}
 	return HoldNone
+}
+
+// heartbeatPeerHoldsForeign: a live Heartbeat peer's rsc_hold includes
+// foreign (groups it does not prefer).
+func (n *Node) heartbeatPeerHoldsForeign() bool {
+	for _, p := range n.peers {
+		if n.live(p) && p.rsc.announced && !p.rsc.hbd && p.rsc.hold&holdForeignBit != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *Node) stable() bool {

@@ -232,19 +232,25 @@ func wantIn(t *testing.T, got []string, want string) {
 	}
 }
 
-// A Heartbeat peer's graceful stop: resource info=shutdown, then
-// shutdone: node1 takes its group at once, without waiting for deadtime.
+// A Heartbeat peer's graceful stop: resource rsc_hold=none info=shutdown
+// (sent before its groups stop: hb_giveup_resources), then shutdone once
+// they are down: node1 takes its group at the shutdone, without waiting
+// for deadtime, and not before.
 func TestHeartbeatShutdownIsTakenOverAtOnce(t *testing.T) {
 	h, _ := joinWithHeartbeat(t, "node2", config.FailbackOn)
 	h.send("t", "resource", "rsc_hold", "local", "rtype", "full", "isstable", "1")
 	h.at(time.Second)
 	acts := h.send("t", "resource", "rsc_hold", "none", "rtype", "full", "isstable", "0", "info", "shutdown")
-	if !hasAction(acts, StartGroup{Group: webKey}) {
-		t.Fatalf("no takeover on the shutdown notice: %q", render(acts))
+	if hasAction(acts, StartGroup{Group: webKey}) {
+		t.Fatalf("took over on the shutdown notice, while node2 still stops its group: %q", render(acts))
 	}
 	wantIn(t, logs(acts), "info: Resources being acquired from node2.")
+	h.at(1500 * time.Millisecond)
 	acts = h.send("t", "shutdone", "st", "dead")
 	wantIn(t, logs(acts), "info: Received shutdown notice from 'node2'.")
+	if !hasAction(acts, StartGroup{Group: webKey}) {
+		t.Fatalf("no takeover at the shutdone: %q", render(acts))
+	}
 }
 
 // hb_takeover from a Heartbeat peer: node1 stands by for the complement
@@ -355,5 +361,43 @@ func TestStopWaitsForStopFailed(t *testing.T) {
 	}
 	if got := heartbeatFields(acts, "shutdone"); len(got) != 1 || got[0] != "t=shutdone st=dead" {
 		t.Errorf("shutdone: %q", got)
+	}
+}
+
+// hb_standby on a Heartbeat node holding its own group (auto_failback
+// on): node1 answers, takes the group after the peer's done even though
+// the peer said isstable=1 in between (Heartbeat does, when our
+// announcement makes it see us stable), keeps it (the peer stands by, its
+// preference notwithstanding), and answers with its own done; the peer's
+// hb_takeover ends the standby.
+func TestHeartbeatPeerStandbyIsCompleted(t *testing.T) {
+	h, _ := joinWithHeartbeat(t, "node2", config.FailbackOn)
+	n := h.n
+	h.send("t", "resource", "rsc_hold", "local", "rtype", "full", "isstable", "1")
+	h.at(2 * time.Second)
+	acts := h.send("t", "ask_resources", "rsc_hold", "all", "info", "me")
+	if got := heartbeatFields(acts, "ask_resources"); len(got) != 1 || got[0] != "t=ask_resources rsc_hold=all info=other" {
+		t.Fatalf("answer: %q", got)
+	}
+	acts = append(h.send("t", "resource", "rsc_hold", "local", "rtype", "full", "isstable", "1"),
+		h.send("t", "resource", "rsc_hold", "none", "rtype", "full", "isstable", "0", "info", "standby")...)
+	if hasAction(acts, StartGroup{Group: webKey}) {
+		t.Fatal("started before the peer's done")
+	}
+	acts = h.send("t", "ask_resources", "rsc_hold", "all", "info", "done")
+	if !hasAction(acts, StartGroup{Group: webKey}) {
+		t.Fatalf("no start after the peer's done: %q", render(acts))
+	}
+	acts = n.Step(OpDone{Now: h.now, Group: webKey, Op: OpStart, Result: ResultOK})
+	if got := heartbeatFields(acts, "ask_resources"); len(got) != 1 || got[0] != "t=ask_resources rsc_hold=all info=done" {
+		t.Errorf("our done: %q", got)
+	}
+	acts = advanceTo(n, h.now.Add(time.Second))
+	if hasAction(acts, StopGroup{Group: webKey}) || len(heartbeatFields(acts, "ask_resources")) != 0 {
+		t.Errorf("handed the group back to the node standing by: %q", render(acts))
+	}
+	acts = h.send("t", "hb_takeover", "rsc_hold", "all")
+	if got := heartbeatFields(acts, "ask_resources"); len(got) != 1 || got[0] != "t=ask_resources rsc_hold=foreign info=me" {
+		t.Errorf("after the peer's hb_takeover: %q", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -105,5 +106,134 @@ func mixedFailover(t *testing.T, hbdPreferred bool) {
 	defer cancel()
 	if err := hb.WaitNodeStatus(ctx, map[bool]string{true: "node1", false: "node2"}[hbdPreferred], "active"); err != nil {
 		t.Errorf("Heartbeat does not see hbd active after failback: %v", err)
+	}
+}
+
+// TestMixedMigrateNode is the rehearsal of docs/guide-migrate-from-heartbeat.md:
+// two Heartbeat 3.0.6 nodes, node1 holding the group; Heartbeat on node2
+// is stopped gracefully (heartbeat -k) and hbd takes node2's place with
+// the same files and address. Heartbeat on node1 must then accept hbd as
+// its peer: no "Both machines own …" audit error, hb_standby on node1
+// moves the group to hbd (node1 stops before node2 starts), hb_takeover
+// brings it back, and heartbeat -k on node1 returns (the group goes to
+// hbd at once).
+func TestMixedMigrateNode(t *testing.T) {
+	hbref.Need(t)
+	g := newGroupLab(t, "migrate")
+	cfg := g.hacf(Timing{Keepalive: 500 * time.Millisecond, Warntime: time.Second, Deadtime: 2 * time.Second, Initdead: 10 * time.Second})
+	startHB := func(i int) *hbref.Node {
+		n, err := hbref.Start(g.lab, g.hosts[i], hbref.NodeConfig{
+			Name: fmt.Sprintf("node%d", i+1), HaCf: cfg.String(), Authkeys: groupsAuthkeys(),
+			Haresources: "node1 rec::web\n", ResourceScripts: map[string]string{"rec": recScript(g.dir)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	hb1, hb2 := startHB(0), startHB(1)
+	var us *hbdInLab
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("---- Heartbeat node1 ----\n%s\n---- Heartbeat node2 ----\n%s", hb1.DebugLog(), hb2.DebugLog())
+			if us != nil {
+				t.Logf("---- hbd node2 ----\n%s", us.log())
+			}
+			t.Logf("---- record ----\n%v", readRecord(t, g.dir))
+		}
+	})
+	rec := g.waitServing("node1", 0, 60*time.Second)
+	g.assertHandover(rec, 0, "", "node1", "initial acquisition")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := hb1.WaitNodeStatus(ctx, "node2", "active"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Heartbeat on node2 leaves gracefully; node1 keeps the group.
+	if err := hb2.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := hb1.WaitNodeStatus(ctx, "node2", "dead"); err != nil {
+		t.Fatal(err)
+	}
+	// node1 has settled (it acquired node2's groups, none) before hbd comes.
+	if _, err := hb1.WaitLog(ctx, "mach_down takeover complete"); err != nil {
+		t.Fatal(err)
+	}
+
+	// hbd as node2, same address, same files.
+	us = g.hbdNode(1, cfg)
+	us.start()
+	if err := hb1.WaitNodeStatus(ctx, "node2", "active"); err != nil {
+		t.Fatalf("Heartbeat never saw hbd active: %v", err)
+	}
+	waitFor(t, 30*time.Second, "hbd to see node1 holding the group", func() bool {
+		h, s := us.holder()
+		return us.peerState("node1") == "active" && h == "node1" && s == "running"
+	})
+	// Both settle: Heartbeat gives node2's "foreign" groups (none) back
+	// with its failback handshake, which hbd must complete.
+	if _, err := hb1.WaitLog(ctx, "Other node completed standby takeover of foreign resources"); err != nil {
+		t.Fatalf("Heartbeat's failback to hbd never completed: %v", err)
+	}
+	time.Sleep(2 * time.Second)
+	// hbd's first announcement (rsc_hold=local, before it knows what
+	// node1 holds) still makes Heartbeat's audit complain at the join;
+	// it must not go on.
+	audit := func() int {
+		return strings.Count(hb1.Log(), "Both machines own") + strings.Count(hb1.Log(), "No one owns")
+	}
+	atJoin := audit()
+	t.Logf("Heartbeat's audit complained %d time(s) at hbd's join", atJoin)
+
+	steps := []struct {
+		what     string
+		script   string
+		from, to string
+	}{
+		{"hb_standby on node1", "/usr/share/heartbeat/hb_standby", "node1", "node2"},
+		{"hb_takeover on node1", "/usr/share/heartbeat/hb_takeover", "node2", "node1"},
+	}
+	for _, s := range steps {
+		mark := len(readRecord(t, g.dir))
+		if out, err := hb1.Exec(ctx, s.script); err != nil {
+			t.Fatalf("%s: %v: %s", s.what, err, out)
+		}
+		rec = g.waitServing(s.to, mark+1, 30*time.Second)
+		g.assertHandover(rec, mark, s.from, s.to, s.what)
+		time.Sleep(2 * time.Second) // let both sides finish the handshake
+	}
+	if log := hb1.Log(); strings.Contains(log, "Standby in progress") || strings.Contains(log, "Ignored standby message") {
+		t.Errorf("Heartbeat node1 ignored standby messages")
+	}
+	if n := audit(); n > atJoin {
+		t.Errorf("Heartbeat's audit complained %d more time(s) after the join", n-atJoin)
+	}
+
+	// heartbeat -k on node1 returns; hbd takes the group at once.
+	mark := len(readRecord(t, g.dir))
+	stopped := time.Now()
+	stopErr := make(chan error, 1)
+	go func() { stopErr <- hb1.Stop() }()
+	select {
+	case err := <-stopErr:
+		if err != nil {
+			t.Errorf("heartbeat -k on node1: %v", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatalf("heartbeat -k on node1 had not returned after 40 s")
+	}
+	t.Logf("heartbeat -k on node1 returned after %s", time.Since(stopped).Round(time.Millisecond))
+	rec = g.waitServing("node2", mark+1, 20*time.Second)
+	g.assertHandover(rec, mark, "node1", "node2", "heartbeat -k on node1")
+	// node1's last packets after its shutdone do not make hbd hand the
+	// group back to a node on its way out.
+	time.Sleep(3 * time.Second)
+	if strings.Contains(us.log(), "no node answered") {
+		t.Errorf("hbd tried to hand the group to the stopped node1")
+	}
+	if r := g.running(); len(r) != 1 || r[0] != "node2" {
+		t.Errorf("after node1 stopped, the group runs on %v, want node2", r)
 	}
 }
