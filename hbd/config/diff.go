@@ -112,6 +112,9 @@ func Diff(old, new *Config) []Change {
 		}
 	}
 	diffMonitors(old, new, add)
+	if o, n := exclusiveString(old.Exclusive), exclusiveString(new.Exclusive); o != n {
+		add("groups", "exclusive %s -> %s", o, n)
+	}
 	return out
 }
 

@@ -185,7 +185,7 @@ func parseHaCf(name string, r io.Reader) *hacfParser {
 // overrides), as opposed to list directives such as node or ucast.
 func isScalar(name string) bool {
 	switch name {
-	case "node", "monitor", "bcast", "ucast", "ucast6", "mcast", "mcast6", "serial", "ping", "ping6",
+	case "node", "monitor", "exclusive", "bcast", "ucast", "ucast6", "mcast", "mcast6", "serial", "ping", "ping6",
 		"ping_group", "hbaping", "respawn", "apiauth", "stonith", "stonith_host", "env", "udpport":
 		return false
 	}
@@ -220,6 +220,7 @@ func (p *hacfParser) table() map[string]directive {
 		"resource_timeout": p.timeDir("resource_timeout TIME", &c.ResourceTimeout, nil),
 		"on_stop_failure":  {"on_stop_failure block|reboot", 1, 1, p.onStopFailure},
 		"monitor":          {monitorUsage, 1, -1, p.monitor},
+		"exclusive":        {exclusiveUsage, 2, -1, p.exclusive},
 		"conn_logd_time":   p.timeDir("conn_logd_time TIME", new(time.Duration), nil),
 		"udpport":          {"udpport PORT", 1, 1, p.udpport},
 		"ucast":            {"ucast IFACE PEER_IP [LOCAL_IP]", 2, 3, p.ucast(Ucast)},

@@ -188,6 +188,7 @@ func Load(dir string, opts LoadOptions) (*Config, []Diag) {
 		all = append(all, d.list...)
 		if cfg != nil {
 			all = append(all, resolveMonitors(cfg, groups)...)
+			all = append(all, resolveExclusive(cfg, groups)...)
 		}
 	}
 

@@ -289,6 +289,14 @@ type Config struct {
 	// resource, in file order. Empty: nothing is watched after it starts,
 	// as in Heartbeat.
 	Monitors []Monitor
+
+	// Exclusive are ha.cf `exclusive` lines (hbd's own): each a set of
+	// haresources group keys (config.Group.Key) that never share a node,
+	// highest priority first. Load resolves the words of the line (group
+	// keys or 1-based group numbers) to keys; ExclusivePos is where each
+	// line is.
+	Exclusive    [][]string
+	ExclusivePos []Pos
 }
 
 // MonitorOp is the operation a monitor runs.
