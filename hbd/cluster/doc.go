@@ -64,6 +64,16 @@
 //	     group nobody else can hold);
 //	  5. nobody.
 //
+// Exclusive groups (ha.cf `exclusive`, config.Config.Exclusive; the
+// first listed wins): N is not eligible for g while it holds, starts, or
+// is desired(h) of a group h listed before g in g's set, so the higher
+// group is placed first and the lower one goes elsewhere or nowhere. A
+// node never starts g while it holds (starting, running, stopping,
+// stop-failed, probing) another group of g's set: a running lower group
+// is released there at once (no handshake), and the higher one starts
+// after its OpDone (exclusive.go). This holds in every transition since
+// every start goes through reconcile.
+//
 // legacy is treated like on between hbd nodes (Heartbeat's legacy means
 // "on unless a peer runs nice_failback", which no hbd node does).
 //

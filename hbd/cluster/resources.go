@@ -681,14 +681,17 @@ func (n *Node) eligible(node string, g *group) bool {
 		return false // without a majority, nobody holds anything (for us)
 	}
 	if node == n.name {
-		return n.res.joined && n.state == StateActive && !n.res.stopping && !g.failed
+		if !n.res.joined || n.state != StateActive || n.res.stopping || g.failed {
+			return false
+		}
+		return !n.exclBlocked(node, g)
 	}
 	p := n.peerByName(node)
 	if p == nil || !n.live(p) || p.state != StateActive {
 		return false
 	}
 	r := &p.rsc
-	return r.announced && !r.stopping && !r.failed[g.key]
+	return r.announced && !r.stopping && !r.failed[g.key] && !n.exclBlocked(node, g)
 }
 
 func (n *Node) willing(node string, g *group) bool {
@@ -830,6 +833,14 @@ func (n *Node) reconcile() {
 			if n.resolveConflict(g) {
 				continue
 			}
+			if n.exclBlocked(n.name, g) {
+				// A group before it in its exclusive set holds this node
+				// (or is to): release it here at once, the higher one
+				// starts after.
+				n.logf(LevelInfo, "Releasing resource group %s: an exclusive group listed before it runs here or is placed here", g.key)
+				n.stopGroup(g)
+				continue
+			}
 			if d := n.desired(g); d != n.name && d != "" {
 				if n.failbackHeld(g, d) {
 					continue
@@ -852,6 +863,9 @@ func (n *Node) reconcile() {
 			}
 			if g.failed {
 				continue
+			}
+			if n.exclHeldHere(g) != nil {
+				continue // released first (exclusive)
 			}
 			for peer, set := range r.takeovers {
 				if set[g.key] {

@@ -28,6 +28,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the sc
 //	cluster nodes=node1,node2 failback=on|off|legacy [failback_delay=D] [quorum=auto|on|off]
 //	                                                    then one line per group:
 //	group PREFERRED KEY [MORE…] [failure_timeout=D]    (the block's other lines)
+//	exclusive KEY KEY [KEY…]                          (an exclusive set, first wins)
 //	start NODE                 the daemon starts (probes follow)
 //	probe NODE KEY running|stopped|failed   answers a pending probe
 //	done NODE KEY ok|failed|stop-failed     ends the pending start or stop
@@ -40,7 +41,8 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the sc
 //	status NODE                the node's groups
 //	reload NODE [nodes=…] [failback=…] [keepalive=D] [deadtime=D] [warntime=D] [this=NAME]
 //	group PREFERRED KEY [MORE RESOURCES…]   (the block's other lines; none: groups unchanged,
-//	nogroups                                 or no groups at all)
+//	nogroups                                 or no groups at all;
+//	exclusive [KEY KEY…]                     the exclusive set, none when bare)
 //	                           the node's daemon sends Reconfigure with a new
 //	                           configuration (timings, failback, nodes, groups)
 //
@@ -86,6 +88,7 @@ type scenario struct {
 	fbDelay time.Duration
 	quorum  config.QuorumMode
 	groups  []config.Group
+	excl    [][]string
 }
 
 const scenDelay = 5 * time.Millisecond
@@ -164,6 +167,9 @@ func (s *scenario) exec(cmd []string) {
 			if len(g) >= 3 && g[0] == "group" {
 				s.groups = append(s.groups, scenGroup(g))
 			}
+			if len(g) >= 3 && g[0] == "exclusive" {
+				s.excl = append(s.excl, g[1:])
+			}
 		}
 		s.cfgs = map[string]*config.Config{}
 		for _, name := range s.names {
@@ -173,6 +179,7 @@ func (s *scenario) exec(cmd []string) {
 			c.Groups = s.groups
 			c.FailbackDelay = s.fbDelay
 			c.Quorum = s.quorum
+			c.Exclusive = s.excl
 			c.Media = []config.Medium{{Kind: config.Bcast, Iface: "eth0", Port: 694, Addr: netip.Addr{}}}
 			s.cfgs[name] = c
 		}
@@ -254,6 +261,11 @@ func (s *scenario) exec(cmd []string) {
 				groups = append(groups, scenGroup(g))
 			case len(g) == 1 && g[0] == "nogroups":
 				c.Groups = nil
+			case len(g) >= 1 && g[0] == "exclusive":
+				c.Exclusive = nil
+				if len(g) >= 3 {
+					c.Exclusive = [][]string{g[1:]}
+				}
 			}
 		}
 		if groups != nil {

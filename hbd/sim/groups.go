@@ -86,6 +86,7 @@ type resState struct {
 	hearSince [][]time.Time
 	reloads   int // configurations drawn
 	lastDisr  time.Time
+	exclTold  bool // CheckExclusiveSet reported (once a run)
 }
 
 // HealBound is how long a duplicate that began during a partition may
@@ -139,6 +140,7 @@ func (w *world) setupGroups(names []string) {
 	groups := w.groupsConfig(names)
 	for i, cfg := range w.cfgs {
 		cfg.Groups = append([]config.Group(nil), groups...)
+		cfg.Exclusive = w.exclusiveSets()
 		w.nodes[i].gt = make([]truth, pool)
 	}
 	last := c.Duration
@@ -353,6 +355,9 @@ func (w *world) checkStaysPut(i, g int) {
 			return // a heal: the other node keeps it
 		}
 	}
+	if w.higherHere(i, g) {
+		return // an exclusive group before it comes here
+	}
 	w.violate(CheckPreferred, fmt.Sprintf("auto_failback off: %s releases %s while it lives and does not stand by for it", n.name, w.rs.keys[g]))
 }
 
@@ -453,7 +458,7 @@ func (w *world) checkEnd() {
 			skip = skip || gs.State == cluster.GroupStopFailed
 			failedAll = failedAll && gs.Failed
 		}
-		if skip || failedAll {
+		if skip || failedAll || w.exclNoRoom(g, healthy) {
 			continue
 		}
 		var holders []string
@@ -481,6 +486,9 @@ func (w *world) checkEnd() {
 		}
 		if gs, _ := pn.core.Group(key); gs.Standby || gs.Failed {
 			continue
+		}
+		if holder != p && w.exclHigherUp(p, g) {
+			continue // its preferred node runs an exclusive group before it
 		}
 		if holder != p {
 			w.violate(CheckPreferred, fmt.Sprintf("%s is held by %s, not by its healthy preferred node %s", key, w.nodes[holder].name, pn.name))

@@ -70,6 +70,9 @@ type Config struct {
 	// many haresources groups with random preferred nodes.
 	Groups       int
 	AutoFailback config.AutoFailback
+	// Exclusive: the Groups groups form one ha.cf `exclusive` set, the
+	// first the highest priority (see exclusive.go).
+	Exclusive bool
 	// FailbackDelay is ha.cf's failback_delay (flap damping).
 	FailbackDelay time.Duration
 	// Quorum is ha.cf's quorum (auto: on with 3+ nodes). With quorum,
@@ -507,6 +510,7 @@ func (w *world) handle(e *event) {
 	}
 	w.checkDeadInTime()
 	w.checkExclusive()
+	w.checkExclusiveSet()
 }
 
 func (w *world) schedule(i int) {
