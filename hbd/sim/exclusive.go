@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"time"
 )
 
 // Exclusive groups (Config.Exclusive): the run's Groups groups form one
@@ -104,6 +105,13 @@ func RandomExclusiveConfig(seed uint64) Config {
 	c.Exclusive = true
 	c.Groups = 2 + r.IntN(2)
 	c.Reloads, c.ExtraGroups = 0, 0
+	if c.Quorum.Enabled(c.Nodes) && c.Partitions > 0 {
+		// Quorum keeps the two sides of a partition apart only when scripts
+		// finish within about a deadtime (docs/config.md, quorum); as in
+		// RandomQuorumConfig, scripts stay under a third of it.
+		c.ScriptMax = c.ScriptMin + time.Duration(r.Int64N(int64(c.Deadtime/3)))
+		c.ScriptMin = min(c.ScriptMin, c.ScriptMax)
+	}
 	c.Duration = c.QuietAfter + c.DownMax + c.Settle() + c.Keepalive
 	return c
 }
