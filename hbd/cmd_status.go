@@ -97,6 +97,9 @@ func printStatus(w io.Writer, st daemon.Status, now time.Time) {
 	c := st.Cluster
 	fmt.Fprintf(w, "%s (this node): %s, generation %d, pid %d, up %s\n",
 		c.Node, c.State, c.Generation, st.PID, now.Sub(st.Started).Round(time.Second))
+	if st.Ping != "" {
+		fmt.Fprintf(w, "ping nodes reachable: %s\n", st.Ping)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nNODE\tSTATE\tLAST HEARD\tGENERATION\tLOST\tLATE\tDROPPED")
 	for _, p := range c.Peers {

@@ -451,6 +451,8 @@ type Status struct {
 	Generation uint64                    `json:"generation"`
 	// Monitors has one entry per ha.cf monitor line (none without).
 	Monitors []monitor.ResourceStatus `json:"monitors,omitempty"`
+	// Ping is "REACHABLE/TOTAL" of this node's ping nodes ("" without).
+	Ping string `json:"ping,omitempty"`
 }
 
 func (d *Daemon) answer(req ctl.Request) ctl.Response {
@@ -461,6 +463,7 @@ func (d *Daemon) answer(req ctl.Request) ctl.Response {
 			Cluster: d.core.Status(), Links: d.links.Stats(), Rejected: d.drops.snapshot(),
 			Generation: d.id.Generation,
 			Monitors:   d.monitors.Status(d.cfg.Monitors),
+			Ping:       d.core.PingView(),
 		}
 		b, err := json.Marshal(st)
 		if err != nil {

@@ -45,6 +45,9 @@ func TestPingNodes(t *testing.T) {
 	if s := n2.peerState("node1"); s != "active" {
 		t.Errorf("node2 sees node1 %s: the handover should not need a death", s)
 	}
+	if st, err := n1.status(); err != nil || st.Ping != "0/1" {
+		t.Errorf("node1's hbd status shows ping nodes %q (%v), want 0/1", st.Ping, err)
+	}
 
 	// The gateway is back for node1: the group goes home.
 	mark = len(rec)
