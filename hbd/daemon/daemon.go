@@ -93,6 +93,7 @@ type Daemon struct {
 	skippedHooks map[string]bool // Heartbeat's own rc.d handlers, logged once
 
 	sbEvents chan cluster.Event // PingStatus and FenceDone (ping.go, fence.go)
+	pingStop context.CancelFunc // stops the ping prober (restarted on reload)
 }
 
 type ctlCall struct {

@@ -2,10 +2,12 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ping"
 )
 
@@ -16,9 +18,14 @@ const sbEventQueue = 16
 // startPing watches ha.cf's ping nodes (if any) until ctx ends; every
 // change reaches the core as a PingStatus.
 func (d *Daemon) startPing(ctx context.Context) {
+	if d.pingStop != nil {
+		d.pingStop()
+		d.pingStop = nil
+	}
 	if len(d.cfg.Ping) == 0 {
 		return
 	}
+	ctx, d.pingStop = context.WithCancel(ctx)
 	var targets []ping.Target
 	for _, pg := range d.cfg.Ping {
 		targets = append(targets, ping.Target{Name: pg.Name, Hosts: pg.Hosts})
@@ -38,4 +45,10 @@ func (d *Daemon) startPing(ctx context.Context) {
 			d.log.Errorf("ping nodes are not watched: %v", err)
 		}
 	}()
+}
+
+// pingConfig is what the prober depends on, to tell whether a reload
+// must restart it.
+func pingConfig(c *config.Config) string {
+	return fmt.Sprint(c.Ping, c.Deadping)
 }

@@ -73,8 +73,12 @@ func (d *Daemon) reload(ctx context.Context, why string) {
 			return
 		}
 	}
+	restartPing := pingConfig(d.cfg) != pingConfig(cfg)
 	d.cfg = cfg
 	d.applyToCore(cfg, areas)
+	if restartPing {
+		d.startPing(ctx)
+	}
 	d.log.Infof("Configuration reloaded from %s", d.opts.ConfigDir)
 }
 

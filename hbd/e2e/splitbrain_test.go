@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/internal/hbref"
 )
 
 // TestPingNodes: both nodes watch a gateway (ha.cf `ping`). The holder
@@ -122,4 +124,29 @@ func TestFenceCommand(t *testing.T) {
 	if float64(start.at.UnixNano())/1e9 < fencedAt {
 		t.Errorf("node2 started the group at %s, before the fence ran", start.at.Format("15:04:05.000"))
 	}
+}
+
+// TestPingReload: ping nodes added by a reload are watched at once.
+func TestPingReload(t *testing.T) {
+	g := newGroupLab(t, "pingrl")
+	if _, err := g.lab.Host("gw", "10.231.0.254/24"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := g.hacf(groupTiming)
+	n1 := g.hbdNode(0, cfg)
+	n1.start()
+	waitFor(t, 10*time.Second, "node1 running", func() bool { _, err := n1.status(); return err == nil })
+	cfg.Extra = append(cfg.Extra, "ping 10.231.0.254", "deadping 1")
+	// The same ha.cf with the ping lines, logging where newHbdInLab put it.
+	updated := strings.NewReplacer(
+		hbref.DefaultDebugfile, filepath.Join(n1.dir, "log/ha-debug"),
+		hbref.DefaultLogfile, filepath.Join(n1.dir, "log/ha-log"),
+	).Replace(cfg.String())
+	if err := os.WriteFile(filepath.Join(n1.dir, "ha.d/ha.cf"), []byte(updated), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "the new ping node to be watched", func() bool {
+		st, err := n1.status()
+		return err == nil && st.Ping == "1/1"
+	})
 }
