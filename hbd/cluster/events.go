@@ -7,7 +7,9 @@ import (
 )
 
 // Event is something that happened to the node: fed to Node.Step.
-type Event interface{ isEvent() }
+type Event interface {
+	at() time.Time // when it happened: every event carries its time
+}
 
 // Tick tells the core the time. The daemon sends one at (or after)
 // Node.NextTick. Load is /proc/loadavg's text, sent as the `ld` field.
@@ -35,9 +37,9 @@ type Stop struct {
 	Now time.Time
 }
 
-func (Tick) isEvent()    {}
-func (Receive) isEvent() {}
-func (Stop) isEvent()    {}
+func (e Tick) at() time.Time    { return e.Now }
+func (e Receive) at() time.Time { return e.Now }
+func (e Stop) at() time.Time    { return e.Now }
 
 // Action is something the daemon must do: returned by Node.Step.
 type Action interface{ isAction() }

@@ -26,7 +26,7 @@ type FenceDone struct {
 	Detail string
 }
 
-func (FenceDone) isEvent() {}
+func (e FenceDone) at() time.Time { return e.Now }
 
 // fencing is a silent peer that must be fenced before a takeover.
 type fencing struct {

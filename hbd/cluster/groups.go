@@ -130,10 +130,10 @@ type GroupFailure struct {
 	Detail string
 }
 
-func (GroupFailure) isEvent() {}
+func (e GroupFailure) at() time.Time { return e.Now }
 
-func (OpDone) isEvent()  {}
-func (Command) isEvent() {}
+func (e OpDone) at() time.Time  { return e.Now }
+func (e Command) at() time.Time { return e.Now }
 
 // StartGroup asks the daemon to run harc start for the group (in the
 // background) and feed back an OpDone. Spec is the definition to run:

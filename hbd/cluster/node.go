@@ -201,31 +201,12 @@ func (n *Node) Step(ev Event) []Action {
 	if n.stopped {
 		return nil
 	}
-	var now time.Time
-	switch e := ev.(type) {
-	case Tick:
-		now = e.Now
-		if e.Load != "" {
-			n.load = e.Load
-		}
-	case Receive:
-		now = e.Now
-	case Stop:
-		now = e.Now
-	case OpDone:
-		now = e.Now
-	case Command:
-		now = e.Now
-	case Reconfigure:
-		now = e.Now
-	case GroupFailure:
-		now = e.Now
-	case PingStatus:
-		now = e.Now
-	case FenceDone:
-		now = e.Now
-	default:
+	if ev == nil {
 		return nil
+	}
+	now := ev.at()
+	if t, ok := ev.(Tick); ok && t.Load != "" {
+		n.load = t.Load
 	}
 	stalled := false
 	if n.booted {

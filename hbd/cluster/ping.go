@@ -20,7 +20,7 @@ type PingStatus struct {
 	Total     int
 }
 
-func (PingStatus) isEvent() {}
+func (e PingStatus) at() time.Time { return e.Now }
 
 type pingView struct {
 	known        bool

@@ -18,7 +18,7 @@ type Reconfigure struct {
 	Config *config.Config
 }
 
-func (Reconfigure) isEvent() {}
+func (e Reconfigure) at() time.Time { return e.Now }
 
 // sameDefinition: the same resources, in the same order, resolved to the
 // same scripts (the preferred node may differ: that moves, not restarts).
