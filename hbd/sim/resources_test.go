@@ -2,9 +2,7 @@ package sim
 
 import (
 	"flag"
-	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,48 +10,10 @@ import (
 
 var rseedsFlag = flag.Int("rseeds", 0, "number of seeds TestResources runs (default 2000; 300 with -short or -race)")
 
-func resourceConfigFor(seed uint64) Config {
-	c := RandomResourceConfig(seed)
-	if *codecFlag {
-		c.Codec = classicCodec
-	}
-	return c
-}
-
-func reportResources(t *testing.T, c Config, res Result) {
-	t.Helper()
-	c.Trace, c.Hash = true, true
-	again := Run(c)
-	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d: %d violation(s); config %+v\n", c.Seed, len(res.Violations), withoutCodec(c))
-	for _, v := range res.Violations {
-		fmt.Fprintf(&b, "  %s\n", v)
-	}
-	b.WriteString("trace:\n")
-	for _, l := range again.Trace {
-		b.WriteString(l + "\n")
-	}
-	fmt.Fprintf(&b, "replay: go test ./hbd/sim -run TestResources -seed=%d -v", c.Seed)
-	if *codecFlag {
-		b.WriteString(" -codec")
-	}
-	t.Error(b.String())
-}
-
 // TestResources runs thousands of seeds of RandomResourceConfig and
 // checks Exclusive, Ordered, Available and Preferred (groups.go) besides
 // the membership invariants.
 func TestResources(t *testing.T) {
-	if *seedFlag != 0 {
-		c := resourceConfigFor(*seedFlag)
-		res := Run(c)
-		if len(res.Violations) > 0 {
-			reportResources(t, c, res)
-			return
-		}
-		t.Logf("seed %d: ok, %d events, %d starts, %d stops, %d reannounces, %d partition duplicates, end checked: %v; config %+v", c.Seed, res.Events, res.Starts, res.Stops, res.Reannounces, res.Conflicts, res.EndChecks > 0, withoutCodec(c))
-		return
-	}
 	n := *rseedsFlag
 	if n == 0 {
 		n = 2000
@@ -61,62 +21,20 @@ func TestResources(t *testing.T) {
 			n = 300
 		}
 	}
-	start := time.Now()
 	var (
-		mu                                    sync.Mutex
-		failed                                []Result
-		failCfg                               []Config
-		events, starts, ends, conflicts, rean int
-		healed                                int
-		maxHeal                               time.Duration
-		maxHealRatio                          float64
-		next                                  = uint64(1)
-		wg                                    sync.WaitGroup
+		rean, healed int
+		maxHeal      time.Duration
+		maxHealRatio float64
 	)
-	for k := 0; k < runtime.GOMAXPROCS(0); k++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				seed := next
-				next++
-				stop := seed > uint64(n) || len(failed) >= 3
-				mu.Unlock()
-				if stop {
-					return
-				}
-				c := resourceConfigFor(seed)
-				res := Run(c)
-				mu.Lock()
-				events += res.Events
-				starts += res.Starts
-				ends += res.EndChecks
-				conflicts += res.Conflicts
-				rean += res.Reannounces
-				healed += res.HealResolved
-				if res.MaxHealResolve > maxHeal {
-					maxHeal = res.MaxHealResolve
-				}
-				if r := float64(res.MaxHealResolve) / float64(c.HealBound()); r > maxHealRatio {
-					maxHealRatio = r
-				}
-				if len(res.Violations) > 0 {
-					failed = append(failed, res)
-					failCfg = append(failCfg, c)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	for i := range failed {
-		reportResources(t, failCfg[i], failed[i])
-	}
-	el := time.Since(start)
-	t.Logf("%d seeds in %v (%.0f seeds/s), %d events, %d starts, %d partition duplicates (%d resolved after the heal, longest %v, at most %.0f%% of the bound), %d reannounces, end checks in %d runs", n, el.Round(time.Millisecond), float64(n)/el.Seconds(), events, starts, conflicts, healed, maxHeal.Round(time.Millisecond), 100*maxHealRatio, rean, ends)
-	if ends < n/2 {
-		t.Errorf("the end-of-run checks applied in only %d of %d runs", ends, n)
+	runSeeds(t, n, RandomResourceConfig, "TestResources", func(c Config, res Result) {
+		rean += res.Reannounces
+		healed += res.HealResolved
+		maxHeal = max(maxHeal, res.MaxHealResolve)
+		maxHealRatio = max(maxHealRatio, float64(res.MaxHealResolve)/float64(c.HealBound()))
+	})
+	if *seedFlag == 0 {
+		t.Logf("partition duplicates resolved after the heal: %d, longest %v, at most %.0f%% of the bound; %d reannounces",
+			healed, maxHeal.Round(time.Millisecond), 100*maxHealRatio, rean)
 	}
 }
 
@@ -184,31 +102,12 @@ func TestReloads(t *testing.T) {
 }
 
 // runSeeds runs seeds 1..n of gen in parallel (or only -seed), reports
-// the first failures with their traces, and returns the results' sums.
-func runSeeds(t *testing.T, n int, gen func(uint64) Config, test string) Result {
+// the first failures with their traces, and returns the results' sums;
+// each (called one run at a time) may gather more figures.
+func runSeeds(t *testing.T, n int, gen func(uint64) Config, test string, each ...func(Config, Result)) Result {
 	t.Helper()
-	cfgFor := func(seed uint64) Config {
-		c := gen(seed)
-		if *codecFlag {
-			c.Codec = classicCodec
-		}
-		return c
-	}
-	fail := func(c Config, res Result) {
-		c.Trace, c.Hash = true, true
-		again := Run(c)
-		var b strings.Builder
-		fmt.Fprintf(&b, "seed %d: %d violation(s); config %+v\n", c.Seed, len(res.Violations), withoutCodec(c))
-		for _, v := range res.Violations {
-			fmt.Fprintf(&b, "  %s\n", v)
-		}
-		b.WriteString("trace:\n")
-		for _, l := range again.Trace {
-			b.WriteString(l + "\n")
-		}
-		fmt.Fprintf(&b, "replay: go test ./hbd/sim -run %s -seed=%d -v", test, c.Seed)
-		t.Error(b.String())
-	}
+	cfgFor := withCodec(gen)
+	fail := func(c Config, res Result) { report(t, test, c, res) }
 	if *seedFlag != 0 {
 		c := cfgFor(*seedFlag)
 		res := Run(c)
@@ -248,6 +147,9 @@ func runSeeds(t *testing.T, n int, gen func(uint64) Config, test string) Result 
 				sum.Stops += res.Stops
 				sum.EndChecks += res.EndChecks
 				sum.Conflicts += res.Conflicts
+				for _, f := range each {
+					f(c, res)
+				}
 				if len(res.Violations) > 0 {
 					failed = append(failed, res)
 					failCfg = append(failCfg, c)

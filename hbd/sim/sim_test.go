@@ -30,16 +30,23 @@ func classicCodec(m *wire.Message) (*wire.Message, error) {
 	return out, nil
 }
 
-func configFor(seed uint64) Config {
-	c := RandomConfig(seed)
-	if *codecFlag {
-		c.Codec = classicCodec
+// withCodec makes gen's configs carry messages through the classic text
+// codec when -codec is given.
+func withCodec(gen func(uint64) Config) func(uint64) Config {
+	return func(seed uint64) Config {
+		c := gen(seed)
+		if *codecFlag {
+			c.Codec = classicCodec
+		}
+		return c
 	}
-	return c
 }
 
-// report prints a failing seed with its trace and the command replaying it.
-func report(t *testing.T, c Config, res Result) {
+func configFor(seed uint64) Config { return withCodec(RandomConfig)(seed) }
+
+// report prints a failing seed of test with its trace and the command
+// replaying it.
+func report(t *testing.T, test string, c Config, res Result) {
 	t.Helper()
 	c.Trace, c.Hash = true, true
 	again := Run(c)
@@ -52,7 +59,7 @@ func report(t *testing.T, c Config, res Result) {
 	for _, l := range again.Trace {
 		b.WriteString(l + "\n")
 	}
-	fmt.Fprintf(&b, "replay: go test ./hbd/sim -run TestMembership -seed=%d -v", c.Seed)
+	fmt.Fprintf(&b, "replay: go test ./hbd/sim -run %s -seed=%d -v", test, c.Seed)
 	if *codecFlag {
 		b.WriteString(" -codec")
 	}
@@ -66,7 +73,7 @@ func TestMembership(t *testing.T) {
 		c := configFor(*seedFlag)
 		res := Run(c)
 		if len(res.Violations) > 0 {
-			report(t, c, res)
+			report(t, "TestMembership", c, res)
 			return
 		}
 		t.Logf("seed %d: ok, %d events, %d restart checks, config %+v", c.Seed, res.Events, res.Checks3, withoutCodec(c))
@@ -121,7 +128,7 @@ func TestMembership(t *testing.T) {
 	}
 	wg.Wait()
 	for i := range failed {
-		report(t, failCfg[i], failed[i])
+		report(t, "TestMembership", failCfg[i], failed[i])
 	}
 	el := time.Since(start)
 	t.Logf("%d seeds in %v (%.0f seeds/s), %d events, %d restart checks applied", n, el.Round(time.Millisecond), float64(n)/el.Seconds(), events, checks3)
