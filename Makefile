@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 FUZZTIME    ?= 60s
 
-.PHONY: all build test deps lint fmt-check vet staticcheck unit demo fuzz bench bench-go bench-net clean
+.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz bench bench-go bench-net clean
 
 all: build
 
@@ -24,11 +24,16 @@ test: deps lint unit
 deps:
 	@.ci/test-deps.sh
 
-lint: fmt-check vet staticcheck
+lint: fmt-check tidy-check vet staticcheck
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+# tidy-check: go.mod and go.sum say exactly what the code imports (direct
+# dependencies not marked indirect, nothing missing, nothing left over).
+tidy-check:
+	@out=$$($(GO) mod tidy -diff) || { echo "go.mod/go.sum not tidy; run go mod tidy:"; echo "$$out"; exit 1; }
 
 vet:
 	$(GO) vet $(PKGS)
@@ -81,7 +86,7 @@ bench-net: build
 clean:
 	rm -rf $(BIN)
 
-# --- install and man pages (issue 6) ---------------------------------------
+# --- install and man pages ----------------------------------------------------
 # make install [DESTDIR=/tmp/root] [PREFIX=/usr]: the binary, its legacy
 # names, the service files, the man pages and the sample /etc/ha.d. Files
 # under /etc/ha.d and /etc/default/heartbeat are never overwritten (an
