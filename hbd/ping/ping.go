@@ -7,7 +7,10 @@
 package ping
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -47,15 +50,31 @@ type Options struct {
 }
 
 // Prober sends echo requests to every host and tracks the answers.
+//
+// An echo reply counts only when it matches a request of this prober: it
+// comes from a configured host, carries this prober's ICMP id (raw
+// sockets see every process's echoes; on an unprivileged socket the
+// kernel checks the id), a sequence number sent within the last deadping,
+// and this prober's payload (a random nonce drawn once per prober, and the
+// sequence number again). Anything else is dropped without being
+// remembered, so the memory of answers never holds more than the
+// configured hosts.
 type Prober struct {
 	targets []Target
 	o       Options
 	id      int
+	nonce   [8]byte
+	window  int // how many recent sequence numbers a reply may carry
 	mu      sync.Mutex
-	last    map[netip.Addr]time.Time // last answer
+	hosts   map[netip.Addr]bool      // the configured hosts
+	last    map[netip.Addr]time.Time // last answer of a configured host
+	seq     int                      // the last sequence number sent (mod 2^16)
 	started time.Time
 	mode    string
 }
+
+// payloadMagic starts every echo request's payload.
+const payloadMagic = "hbd ping"
 
 // New returns a prober for targets.
 func New(targets []Target, o Options) *Prober {
@@ -68,7 +87,55 @@ func New(targets []Target, o Options) *Prober {
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
 	}
-	return &Prober{targets: targets, o: o, id: os.Getpid() & 0xffff, last: map[netip.Addr]time.Time{}}
+	p := &Prober{targets: targets, o: o, id: os.Getpid() & 0xffff,
+		hosts: map[netip.Addr]bool{}, last: map[netip.Addr]time.Time{}}
+	for _, t := range targets {
+		for _, h := range t.Hosts {
+			p.hosts[h.Unmap()] = true
+		}
+	}
+	// A reply to a request sent longer than deadping ago is worthless.
+	p.window = int(o.Deadping/o.Interval) + 2
+	if p.window > 1<<15 {
+		p.window = 1 << 15
+	}
+	_, _ = rand.Read(p.nonce[:]) // never fails (crypto/rand panics instead)
+	return p
+}
+
+// payload is the data of the echo request with sequence number seq.
+func (p *Prober) payload(seq int) []byte {
+	b := make([]byte, 0, len(payloadMagic)+len(p.nonce)+2)
+	b = append(b, payloadMagic...)
+	b = append(b, p.nonce[:]...)
+	return binary.BigEndian.AppendUint16(b, uint16(seq))
+}
+
+// match reports whether an echo reply from addr answers one of this
+// prober's recent requests; checkID is false on unprivileged sockets,
+// where the kernel rewrites the id and filters replies by it itself.
+// It returns the configured host the reply counts for.
+func (p *Prober) match(from netip.Addr, m *icmp.Message, checkID bool) (netip.Addr, bool) {
+	if m.Type != ipv4.ICMPTypeEchoReply && m.Type != ipv6.ICMPTypeEchoReply {
+		return netip.Addr{}, false
+	}
+	echo, ok := m.Body.(*icmp.Echo)
+	if !ok || (checkID && echo.ID != p.id) {
+		return netip.Addr{}, false
+	}
+	from = from.Unmap()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.hosts[from] {
+		return netip.Addr{}, false
+	}
+	if age := (p.seq - echo.Seq) & 0xffff; age >= p.window || p.seq == 0 {
+		return netip.Addr{}, false
+	}
+	if !bytes.Equal(echo.Data, p.payload(echo.Seq)) {
+		return netip.Addr{}, false
+	}
+	return from, true
 }
 
 // Mode says which sockets are in use ("unprivileged", "raw", or both
@@ -171,7 +238,10 @@ func (p *Prober) Run(ctx context.Context, changed func(Status)) error {
 	var prev *Status
 	seq := 0
 	for {
-		seq++
+		seq = seq%0xffff + 1 // 1..65535: 0 means nothing sent yet
+		p.mu.Lock()
+		p.seq = seq
+		p.mu.Unlock()
 		for _, t := range p.targets {
 			for _, h := range t.Hosts {
 				c := conns[h.Is6() && !h.Is4In6()]
@@ -199,7 +269,7 @@ func (p *Prober) send(c *conn, h netip.Addr, seq int) error {
 	if c.v6 {
 		typ = ipv6.ICMPTypeEchoRequest
 	}
-	m := icmp.Message{Type: typ, Body: &icmp.Echo{ID: p.id, Seq: seq & 0xffff, Data: []byte("hbd ping")}}
+	m := icmp.Message{Type: typ, Body: &icmp.Echo{ID: p.id, Seq: seq & 0xffff, Data: p.payload(seq)}}
 	b, err := m.Marshal(nil)
 	if err != nil {
 		return err
@@ -228,13 +298,6 @@ func (p *Prober) read(ctx context.Context, c *conn) {
 		if err != nil {
 			continue
 		}
-		echo, ok := m.Body.(*icmp.Echo)
-		if !ok || (m.Type != ipv4.ICMPTypeEchoReply && m.Type != ipv6.ICMPTypeEchoReply) {
-			continue
-		}
-		if !c.udp && echo.ID != p.id {
-			continue // another process's ping (raw sockets see them all)
-		}
 		var ip net.IP
 		switch a := from.(type) {
 		case *net.UDPAddr:
@@ -246,9 +309,9 @@ func (p *Prober) read(ctx context.Context, c *conn) {
 		if !ok {
 			continue
 		}
-		addr = addr.Unmap()
-		if c.v6 {
-			addr, _ = netip.AddrFromSlice(ip.To16())
+		addr, ok = p.match(addr, m, !c.udp)
+		if !ok {
+			continue // another process's ping, a stale or forged reply
 		}
 		p.mu.Lock()
 		p.last[addr] = time.Now()

@@ -1,10 +1,15 @@
 package ping
 
 import (
+	"bytes"
 	"context"
 	"net/netip"
 	"testing"
 	"time"
+
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 )
 
 func TestLoopbackReachable(t *testing.T) {
@@ -64,5 +69,67 @@ func TestStatusCountsGroups(t *testing.T) {
 				t.Errorf("Status = %+v, want %d of 2 down %v", s, tt.reach, tt.down)
 			}
 		})
+	}
+}
+
+func TestMatchReply(t *testing.T) {
+	gw, other := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.9")
+	v6 := netip.MustParseAddr("2001:db8::1")
+	p := New([]Target{{Name: "gw", Hosts: []netip.Addr{gw}}, {Name: "v6", Hosts: []netip.Addr{v6}}},
+		Options{Deadping: time.Second, Interval: 250 * time.Millisecond})
+	p.seq = 10 // requests 1..10 sent; the window is deadping/interval + 2 = 6
+	reply := func(typ icmp.Type, id, seq int, data []byte) *icmp.Message {
+		return &icmp.Message{Type: typ, Body: &icmp.Echo{ID: id, Seq: seq, Data: data}}
+	}
+	ok4 := func(seq int) *icmp.Message { return reply(ipv4.ICMPTypeEchoReply, p.id, seq, p.payload(seq)) }
+	tests := []struct {
+		name    string
+		from    netip.Addr
+		m       *icmp.Message
+		checkID bool
+		want    bool
+	}{
+		{"current request", gw, ok4(10), true, true},
+		{"recent request", gw, ok4(5), true, true},
+		{"older than deadping", gw, ok4(4), true, false},
+		{"never sent", gw, ok4(11), true, false},
+		{"IPv4-mapped source", netip.AddrFrom16(gw.As16()), ok4(10), true, true},
+		{"not a ping node", other, ok4(10), true, false},
+		{"IPv6 ping node", v6, reply(ipv6.ICMPTypeEchoReply, p.id, 9, p.payload(9)), true, true},
+		{"other process's id (raw)", gw, reply(ipv4.ICMPTypeEchoReply, p.id^1, 10, p.payload(10)), true, false},
+		{"id not checked (unprivileged)", gw, reply(ipv4.ICMPTypeEchoReply, p.id^1, 10, p.payload(10)), false, true},
+		{"payload of another seq", gw, reply(ipv4.ICMPTypeEchoReply, p.id, 10, p.payload(9)), true, false},
+		{"another prober's payload", gw, reply(ipv4.ICMPTypeEchoReply, p.id, 10, []byte("hbd ping")), true, false},
+		{"empty payload", gw, reply(ipv4.ICMPTypeEchoReply, p.id, 10, nil), true, false},
+		{"echo request, not reply", gw, reply(ipv4.ICMPTypeEcho, p.id, 10, p.payload(10)), true, false},
+		{"not an echo", gw, &icmp.Message{Type: ipv4.ICMPTypeDestinationUnreachable, Body: &icmp.DstUnreach{}}, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			host, ok := p.match(tt.from, tt.m, tt.checkID)
+			if ok != tt.want {
+				t.Fatalf("match = %v, want %v", ok, tt.want)
+			}
+			if ok && host != tt.from.Unmap() {
+				t.Errorf("counted for %v, want %v", host, tt.from.Unmap())
+			}
+		})
+	}
+}
+
+func TestMatchBeforeFirstRequest(t *testing.T) {
+	gw := netip.MustParseAddr("10.0.0.1")
+	p := New([]Target{{Name: "gw", Hosts: []netip.Addr{gw}}}, Options{Deadping: time.Second})
+	m := &icmp.Message{Type: ipv4.ICMPTypeEchoReply, Body: &icmp.Echo{ID: p.id, Seq: 0, Data: p.payload(0)}}
+	if _, ok := p.match(gw, m, true); ok {
+		t.Error("a reply before any request was sent matched")
+	}
+}
+
+func TestProbersDoNotShareNonce(t *testing.T) {
+	a := New(nil, Options{Deadping: time.Second})
+	b := New(nil, Options{Deadping: time.Second})
+	if bytes.Equal(a.payload(1), b.payload(1)) {
+		t.Error("two probers send the same payload; one would count the other's replies")
 	}
 }
