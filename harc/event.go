@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/hbdproject/hbd/hbd/config"
 )
 
 // RcDir is the folder of event hooks inside the configuration directory.
@@ -23,8 +25,9 @@ const RcDir = "rc.d"
 // The hook gets the scripts' environment (see Environ) plus one HA_<name>
 // variable per field (HA_t, HA_src, HA_st, HA_rsc_hold, HA_info, ...).
 // A field whose name is not a valid variable name, or whose value holds a
-// NUL byte, is left out; a field cannot override a variable of the
-// scripts' environment (a field named "DIR" does not change HA_DIR).
+// NUL byte, is left out; a field never sets a variable the configuration
+// owns (see fieldEnv): a field named "DIR" does not change HA_DIR, one
+// named "LOGFILE" does not set HA_LOGFILE even when ha.cf has no logfile.
 //
 // It runs with Options.EventTimeout; its output is logged at debug level
 // under the event's name, and a failure (non-zero exit, timeout) is logged
@@ -46,23 +49,9 @@ func (r *Runner) RunEvent(ctx context.Context, event string, fields map[string]s
 		return fmt.Errorf("harc: event hook %s: %w", path, err)
 	}
 
-	taken := r.opts.haEnv()
-	names := make([]string, 0, len(fields))
-	for k := range fields {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	var extra []string
-	for _, k := range names {
-		v := fields[k]
-		name := "HA_" + k
-		if _, mine := taken[name]; mine || !validEnvName(k) || strings.ContainsRune(v, 0) {
-			r.harc.Debugf("%s: field %q not exported to the hook", path, k)
-			continue
-		}
-		extra = append(extra, name+"="+v)
-	}
-	env := r.opts.baseEnv(extra...)
+	env := r.opts.baseEnv(r.opts.fieldEnv(fields, func(k string) {
+		r.harc.Debugf("%s: field %q not exported to the hook", path, k)
+	})...)
 
 	r.harc.Infof("Running %s %s", path, event)
 	out := Command{
@@ -86,4 +75,57 @@ func (r *Runner) RunEvent(ctx context.Context, event string, fields map[string]s
 		return fmt.Errorf("%s: %w", b.String(), out.Err)
 	}
 	return errors.New(b.String())
+}
+
+// harcOwned are the variables harc sets for scripts (Environ), including
+// those it sets only when ha.cf does (HA_LOGFILE, HA_DEBUGLOG,
+// HA_LOGFACILITY): a message field may not set them either way.
+var harcOwned = []string{
+	"HA_DIR", "HA_CF", "HA_FUNCS", "HA_RCDIR", "HA_RESOURCEDIR", "HA_CURHOST",
+	"HA_VARLIB", "HA_FIFO", "HA_RSCTMP", "HA_LOGFILE", "HA_DEBUGLOG",
+	"HA_LOGFACILITY", "HA_LOGD", "HA_debug", "HA_DATEFMT", "HA_NICEFAILBACK",
+}
+
+// ownedEnv is the set of variable names, upper-cased, that belong to the
+// configuration and never come from a message: harcOwned, the names of
+// ha.cf `env` lines (Options.Env), and HA_<DIRECTIVE> for every ha.cf
+// directive (HA_LOGFILE, HA_KEEPALIVE, HA_NODE, ...). Names compare
+// without case, so HA_logfile cannot pose as HA_LOGFILE to a script that
+// reads either.
+func (o *Options) ownedEnv() map[string]bool {
+	owned := make(map[string]bool, len(harcOwned)+len(o.Env)+64)
+	for _, k := range harcOwned {
+		owned[strings.ToUpper(k)] = true
+	}
+	for k := range o.Env {
+		owned[strings.ToUpper(k)] = true
+	}
+	for _, d := range config.Directives() {
+		owned["HA_"+strings.ToUpper(d)] = true
+	}
+	return owned
+}
+
+// fieldEnv turns a message's fields into HA_<name>=value entries, sorted by
+// name. A field is left out (and reported to skip) when its name is not a
+// valid variable name, when its value holds a NUL byte, or when HA_<name>
+// is a variable the configuration owns (ownedEnv).
+func (o *Options) fieldEnv(fields map[string]string, skip func(name string)) []string {
+	owned := o.ownedEnv()
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var out []string
+	for _, k := range names {
+		v := fields[k]
+		name := "HA_" + k
+		if owned[strings.ToUpper(name)] || !validEnvName(k) || strings.ContainsRune(v, 0) {
+			skip(k)
+			continue
+		}
+		out = append(out, name+"="+v)
+	}
+	return out
 }

@@ -97,3 +97,71 @@ func TestRunEventCases(t *testing.T) {
 		})
 	}
 }
+
+// TestFieldEnvOwned: a message field never sets a variable the
+// configuration owns, whether or not ha.cf sets it.
+func TestFieldEnvOwned(t *testing.T) {
+	o := Options{ConfigDir: "/etc/ha.d", Env: map[string]string{"HA_SITE": "x"}} // no logfile, debugfile, logfacility
+	tests := []struct {
+		field string
+		want  string // "" = left out
+	}{
+		{"src", "HA_src=v"},
+		{"st", "HA_st=v"},
+		{"rsc_hold", "HA_rsc_hold=v"},
+		{"info", "HA_info=v"},
+		{"LOGFILE", ""},
+		{"logfile", ""},
+		{"DEBUGLOG", ""},
+		{"LOGFACILITY", ""},
+		{"logfacility", ""},
+		{"debugfile", ""},
+		{"debug", ""},
+		{"LOGD", ""},
+		{"DIR", ""},
+		{"RSCTMP", ""},
+		{"CURHOST", ""},
+		{"keepalive", ""},
+		{"Deadtime", ""},
+		{"node", ""},
+		{"SITE", ""},
+		{"bad-name", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.field, func(t *testing.T) {
+			var skipped []string
+			got := o.fieldEnv(map[string]string{tc.field: "v"}, func(k string) { skipped = append(skipped, k) })
+			switch {
+			case tc.want == "" && (len(got) != 0 || len(skipped) != 1):
+				t.Errorf("field %q exported as %q (skipped %q)", tc.field, got, skipped)
+			case tc.want != "" && (len(got) != 1 || got[0] != tc.want):
+				t.Errorf("field %q gave %q, want %q", tc.field, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRunEventNoLogfile: with no logfile in ha.cf, a field named LOGFILE
+// (or DEBUGLOG, LOGFACILITY) still does not reach the hook.
+func TestRunEventNoLogfile(t *testing.T) {
+	f := newFixture(t)
+	f.hook("ip-request", "#!/bin/sh\nenv > \"$CTL/hook-env\"\n", 0o755)
+	f.opts.Logfile, f.opts.Debugfile, f.opts.LogFacility = "", "", ""
+	r := f.runner()
+	err := r.RunEvent(context.Background(), "ip-request", map[string]string{
+		"t": "ip-request", "src": "node2",
+		"LOGFILE": "/etc/passwd", "DEBUGLOG": "/etc/shadow", "LOGFACILITY": "kern", "logfile": "/tmp/x",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := readEnv(t, filepath.Join(f.ctl, "hook-env"))
+	if env["HA_src"] != "node2" || env["HA_t"] != "ip-request" {
+		t.Errorf("message fields missing: HA_src=%q HA_t=%q", env["HA_src"], env["HA_t"])
+	}
+	for _, k := range []string{"HA_LOGFILE", "HA_DEBUGLOG", "HA_LOGFACILITY", "HA_logfile"} {
+		if v, ok := env[k]; ok {
+			t.Errorf("%s=%q set by a message field", k, v)
+		}
+	}
+}

@@ -129,6 +129,14 @@ func ParseHaCf(name string, r io.Reader) (*Config, []Diag) {
 	return p.c, p.d.list
 }
 
+// Directives returns the name of every ha.cf directive hbd reads, sorted.
+// Besides the parser, it tells which names belong to ha.cf: a hook's
+// environment never lets a message field pose as one (harc.RunEvent).
+func Directives() []string {
+	p := &hacfParser{c: &Config{}}
+	return sortedKeys(p.table())
+}
+
 func parseHaCf(name string, r io.Reader) *hacfParser {
 	p := &hacfParser{
 		d:        diags{file: name},
