@@ -68,7 +68,6 @@ func ignoredDirectives() map[string]ignoreRule {
 		"apiauth":                 always("hbd has no Heartbeat API; its control socket is root-only"),
 		"serial":                  always("hbd has no serial medium; this line adds no heartbeat path"),
 		"baud":                    always("hbd has no serial medium"),
-		"hopfudge":                always("it only matters to serial rings, which hbd does not drive"),
 		"watchdog":                always("hbd does not drive a watchdog device yet"),
 		"hbgenmethod": {why: "hbd keeps its generation in a file in its state directory",
 			when: func(a []string) bool { return a[0] != "file" }},
@@ -77,7 +76,7 @@ func ignoredDirectives() map[string]ignoreRule {
 		"respawn":      always("hbd does not start or babysit other programs (use systemd)"),
 		"stonith":      always("hbd runs no STONITH plugins; use fence_command or fence_aws (docs/split-brain.md)"),
 		"stonith_host": always("hbd runs no STONITH plugins; use fence_command or fence_aws (docs/split-brain.md)"),
-		"hbaping":      always("hbd has no ping nodes"),
+		"hbaping":      always("hbd has no fibre-channel (HBA) ping; its ping nodes are ping, ping6 and ping_group"),
 		"autojoin": {why: "hbd's members are exactly the `node` lines (Heartbeat also refuses autojoin in haresources mode)",
 			when: func(a []string) bool { return !strings.EqualFold(a[0], "none") }},
 		"env":                   always("hbd passes no extra environment to children"),
@@ -92,6 +91,19 @@ func ignoredDirectives() map[string]ignoreRule {
 		"enable_config_writes":  pacemaker,
 		"memreserve":            always("hbd does not reserve memory"),
 	}
+}
+
+// IgnoredDirectives lists, sorted, the ha.cf directives hbd reads and
+// checks but does not act on (each draws a warning, some only for some
+// values). docs/config.md and ha.cf(5) list the same directives.
+func IgnoredDirectives() []string {
+	return sortedKeys(ignoredDirectives())
+}
+
+// Directives lists, sorted, every ha.cf directive the parser knows.
+func Directives() []string {
+	p := &hacfParser{c: &Config{}}
+	return sortedKeys(p.table())
 }
 
 // directive is one ha.cf keyword: its usage and how to read its arguments.

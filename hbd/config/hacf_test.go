@@ -123,6 +123,7 @@ func TestParseHaCfDiagnostics(t *testing.T) {
 		{"pacemaker off", "pacemaker off", nil},
 		// value errors of accepted-but-ignored directives
 		{"hopfudge range", "hopfudge 300", []want{e(4, "hopfudge 300 is out of range")}},
+		{"hopfudge acted on", "hopfudge 3", nil}, // sets the TTL of every message (hbd/cluster)
 		{"compression bad", "compression lz4", []want{e(4, `compression: "lz4" is not one of zlib, bz2`)}},
 		{"compression_threshold bad", "compression_threshold 0", []want{e(4, "compression_threshold 0 is out of range")}},
 		{"traditional_compression bad", "traditional_compression perhaps", []want{e(4, "traditional_compression: ")}},
@@ -183,7 +184,6 @@ func TestParseHaCfIgnored(t *testing.T) {
 		"apiauth":                 "apiauth ipfail gid=haclient uid=hacluster",
 		"serial":                  "serial /dev/ttyS0",
 		"baud":                    "baud 19200",
-		"hopfudge":                "hopfudge 1",
 		"watchdog":                "watchdog /dev/watchdog",
 		"hbgenmethod":             "hbgenmethod time",
 		"uuidfrom":                "uuidfrom nodename",

@@ -140,6 +140,7 @@ func Load(dir string, opts LoadOptions) (*Config, []Diag) {
 		all = append(all, p.d.list...)
 		all = append(all, checkThisNode(hacfPath, p, node)...)
 		all = append(all, checkInterfaces(cfg, opts)...)
+		all = append(all, checkFenceCommand(cfg)...)
 	}
 
 	// authkeys

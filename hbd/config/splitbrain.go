@@ -1,7 +1,10 @@
 package config
 
 import (
+	"errors"
+	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -159,6 +162,28 @@ func (p *hacfParser) finishSplitBrain() {
 		p.d.warnf(p.seen["ping_takeover"], "profile safe ignores ping_takeover on: a node that reaches none of its ping nodes never takes over")
 		c.PingTakeover = false
 	}
+}
+
+// checkFenceCommand makes sure fence_command names an executable regular
+// file. A fence that cannot run fails every attempt, and no group of a
+// silent peer is ever taken over: better said by `hbd check` than found
+// out during an outage.
+func checkFenceCommand(c *Config) []Diag {
+	if len(c.Fence.Command) == 0 {
+		return nil
+	}
+	d := diags{file: c.Fence.Pos.File}
+	prog := c.Fence.Command[0]
+	fi, err := os.Stat(prog)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		d.errorf(c.Fence.Pos.Line, "fence_command: program %s does not exist; without it no silent peer is fenced and none of its groups is taken over: install it or fix the path", prog)
+	case err != nil:
+		d.errorf(c.Fence.Pos.Line, "fence_command: cannot use program %s: %v", prog, err)
+	case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
+		d.errorf(c.Fence.Pos.Line, "fence_command: program %s is not an executable file (chmod 755 %s)", prog, prog)
+	}
+	return d.list
 }
 
 func isNode(nodes []string, n string) bool {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -107,5 +109,47 @@ func TestSplitBrainDiff(t *testing.T) {
 	}
 	if d := Diff(nw, parse("profile safe\nfence_command /bin/true\nping 10.0.0.1\n")); len(d) != 0 {
 		t.Errorf("Diff of equal configs = %v", d)
+	}
+}
+
+// TestLoadFenceCommand: Load (hbd check, hbd run) refuses a fence_command
+// whose program is missing, not a regular file, or not executable.
+func TestLoadFenceCommand(t *testing.T) {
+	bin := t.TempDir()
+	for name, mode := range map[string]os.FileMode{"fence": 0o755, "noexec": 0o644} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\nexit 0\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name string
+		prog string
+		want []want
+	}{
+		{"executable", filepath.Join(bin, "fence") + " --hard", nil},
+		{"missing", filepath.Join(bin, "nofence"), []want{e(4, "fence_command: program "+filepath.Join(bin, "nofence")+" does not exist")}},
+		{"not executable", filepath.Join(bin, "noexec"), []want{e(4, "is not an executable file (chmod 755 "+filepath.Join(bin, "noexec")+")")}},
+		{"directory", bin, []want{e(4, "fence_command: program "+bin+" is not an executable file")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeConfig(t, map[string]string{
+				HaCfFile:         "node node1 node2\nucast lo 127.0.0.1\nauto_failback on\nfence_command " + tt.prog + "\n",
+				AuthkeysFile:     "auth 1\n1 sha1 s\n",
+				HaresourcesFile:  "node1 web\n",
+				"resource.d/web": "#!/bin/sh\n",
+			})
+			cfg, diags := Load(dir, LoadOptions{Node: "node1", Interfaces: func() ([]string, error) { return []string{"lo"}, nil }})
+			var ds []Diag
+			for _, d := range diags {
+				if d.Pos.File == filepath.Join(dir, HaCfFile) {
+					ds = append(ds, d)
+				}
+			}
+			checkDiags(t, ds, tt.want)
+			if (cfg != nil) != (tt.want == nil) {
+				t.Errorf("config returned: %v, want %v", cfg != nil, tt.want == nil)
+			}
+		})
 	}
 }
