@@ -100,12 +100,6 @@ func IgnoredDirectives() []string {
 	return sortedKeys(ignoredDirectives())
 }
 
-// Directives lists, sorted, every ha.cf directive the parser knows.
-func Directives() []string {
-	p := &hacfParser{c: &Config{}}
-	return sortedKeys(p.table())
-}
-
 // directive is one ha.cf keyword: its usage and how to read its arguments.
 type directive struct {
 	usage string
