@@ -13,7 +13,6 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
-	"github.com/hbdproject/hbd/hbd/daemon"
 )
 
 // nodeName is the --node flag's value, or this machine's `uname -n`.
@@ -85,7 +84,7 @@ func printPending(w io.Writer, dir, runDir string) {
 	if err != nil {
 		return
 	}
-	var p daemon.Pending
+	var p ctl.Pending
 	if json.Unmarshal(resp.Data, &p) != nil || !sameDir(p.ConfigDir, dir) {
 		return
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/ctl"
-	"github.com/hbdproject/hbd/hbd/daemon"
 )
 
 // legacyName maps the names Heartbeat users type to hbd commands: the
@@ -41,8 +40,8 @@ func runDirFromEnv() string {
 	return defaultRunDir
 }
 
-func fetchStatus(runDir string) (daemon.Status, error) {
-	var st daemon.Status
+func fetchStatus(runDir string) (ctl.Status, error) {
+	var st ctl.Status
 	resp, err := call(runDir, ctl.Request{Cmd: "status"})
 	if err != nil {
 		return st, err

@@ -12,7 +12,7 @@ import (
 	"github.com/kardianos/service"
 
 	"github.com/hbdproject/hbd/hbd/config"
-	"github.com/hbdproject/hbd/hbd/daemon"
+	"github.com/hbdproject/hbd/hbd/ctl"
 	initfiles "github.com/hbdproject/hbd/init"
 )
 
@@ -396,8 +396,8 @@ func runUninstall(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "removed the heartbeat service (%s): %s\n", platformWord(platform), strings.Join(removed, " "))
-	if _, err := os.Stat(filepath.Join(defaultRunDir, daemon.PidFileName)); err == nil {
-		fmt.Fprintf(stdout, "hbd may still be running (%s exists); it was not stopped\n", filepath.Join(defaultRunDir, daemon.PidFileName))
+	if _, err := os.Stat(filepath.Join(defaultRunDir, ctl.PidFileName)); err == nil {
+		fmt.Fprintf(stdout, "hbd may still be running (%s exists); it was not stopped\n", filepath.Join(defaultRunDir, ctl.PidFileName))
 	}
 	return 0
 }

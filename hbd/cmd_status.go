@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/ctl"
-	"github.com/hbdproject/hbd/hbd/daemon"
 )
 
 // ctlTimeout bounds any operator command's wait for the daemon.
@@ -57,7 +56,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		_ = enc.Encode(v)
 		return 0
 	}
-	var st daemon.Status
+	var st ctl.Status
 	if err := json.Unmarshal(resp.Data, &st); err != nil {
 		fmt.Fprintf(stderr, "hbd status: %v\n", err)
 		return 1
@@ -93,7 +92,7 @@ func counts(m map[string]uint64) string {
 	return strings.Join(parts, " ")
 }
 
-func printStatus(w io.Writer, st daemon.Status, now time.Time) {
+func printStatus(w io.Writer, st ctl.Status, now time.Time) {
 	c := st.Cluster
 	fmt.Fprintf(w, "%s (this node): %s, generation %d, pid %d, up %s\n",
 		c.Node, c.State, c.Generation, st.PID, now.Sub(st.Started).Round(time.Second))

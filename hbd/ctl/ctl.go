@@ -27,6 +27,9 @@ import (
 // SocketName is the control socket's file name inside the run directory.
 const SocketName = "hbd.sock"
 
+// PidFileName is the daemon's pid file inside the run directory.
+const PidFileName = "heartbeat.pid"
+
 // maxRequest bounds a request line; operator commands are tiny.
 const maxRequest = 64 << 10
 

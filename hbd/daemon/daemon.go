@@ -432,34 +432,10 @@ func (d *Daemon) handleCtl(ctx context.Context, req ctl.Request) ctl.Response {
 	}
 }
 
-// Pending is what a reload of the running daemon would do now: the
-// changes, or the errors that would make it refuse.
-type Pending struct {
-	ConfigDir string   `json:"config_dir"`
-	Changes   []string `json:"changes,omitempty"`
-	Errors    []string `json:"errors,omitempty"`
-}
-
-// Status is what `hbd status` shows.
-type Status struct {
-	Node       string                    `json:"node"`
-	PID        int                       `json:"pid"`
-	Started    time.Time                 `json:"started"`
-	ConfigDir  string                    `json:"config_dir"`
-	Cluster    cluster.Status            `json:"cluster"`
-	Links      map[string]link.LinkStats `json:"links"`
-	Rejected   []DropStat                `json:"rejected"`
-	Generation uint64                    `json:"generation"`
-	// Monitors has one entry per ha.cf monitor line (none without).
-	Monitors []monitor.ResourceStatus `json:"monitors,omitempty"`
-	// Ping is "REACHABLE/TOTAL" of this node's ping nodes ("" without).
-	Ping string `json:"ping,omitempty"`
-}
-
 func (d *Daemon) answer(req ctl.Request) ctl.Response {
 	switch req.Cmd {
 	case "status":
-		st := Status{
+		st := ctl.Status{
 			Node: d.cfg.ThisNode, PID: os.Getpid(), Started: d.start, ConfigDir: d.opts.ConfigDir,
 			Cluster: d.core.Status(), Links: d.links.Stats(), Rejected: d.drops.snapshot(),
 			Generation: d.id.Generation,
@@ -488,7 +464,7 @@ func (d *Daemon) answer(req ctl.Request) ctl.Response {
 		return ctl.Response{OK: true}
 	case "pending":
 		changes, diags := d.pendingChanges()
-		p := Pending{ConfigDir: d.opts.ConfigDir}
+		p := ctl.Pending{ConfigDir: d.opts.ConfigDir}
 		for _, c := range changes {
 			p.Changes = append(p.Changes, c.Text)
 		}

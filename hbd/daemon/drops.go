@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
@@ -51,18 +52,10 @@ func (d *dropCounter) add(k dropKey, r wire.DropReason, now time.Time) bool {
 	return true
 }
 
-// DropStat is one sender's rejected datagrams by reason, for `hbd status`.
-type DropStat struct {
-	Claimed  string            `json:"claimed_src,omitempty"`
-	From     string            `json:"from"`
-	Reasons  map[string]uint64 `json:"reasons"`
-	LastSeen time.Time         `json:"last_seen"`
-}
-
-func (d *dropCounter) snapshot() []DropStat {
-	out := make([]DropStat, 0, len(d.m))
+func (d *dropCounter) snapshot() []ctl.DropStat {
+	out := make([]ctl.DropStat, 0, len(d.m))
 	for k, e := range d.m {
-		s := DropStat{Claimed: k.Claimed, From: k.From.String(), Reasons: map[string]uint64{}, LastSeen: e.last}
+		s := ctl.DropStat{Claimed: k.Claimed, From: k.From.String(), Reasons: map[string]uint64{}, LastSeen: e.last}
 		for r, n := range e.counts {
 			if n > 0 {
 				s.Reasons[wire.DropReason(r).String()] = n

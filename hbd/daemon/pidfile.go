@@ -9,11 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hbdproject/hbd/hbd/ctl"
 	"golang.org/x/sys/unix"
 )
-
-// PidFileName is the pid file inside the run directory.
-const PidFileName = "heartbeat.pid"
 
 // writePidFile records our pid in dir, refusing when another live
 // process owns the file (two daemons in one run directory would fight
@@ -22,7 +20,7 @@ func writePidFile(dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", fmt.Errorf("run directory: %w", err)
 	}
-	path := filepath.Join(dir, PidFileName)
+	path := filepath.Join(dir, ctl.PidFileName)
 	if b, err := os.ReadFile(path); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid != os.Getpid() && alive(pid) {
 			return "", fmt.Errorf("hbd is already running with pid %d (%s)", pid, path)
@@ -44,13 +42,13 @@ func alive(pid int) bool {
 
 // ReadPid returns the pid recorded in dir's pid file, if that process runs.
 func ReadPid(dir string) (int, error) {
-	b, err := os.ReadFile(filepath.Join(dir, PidFileName))
+	b, err := os.ReadFile(filepath.Join(dir, ctl.PidFileName))
 	if err != nil {
 		return 0, fmt.Errorf("hbd is not running: %w", err)
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil {
-		return 0, fmt.Errorf("pid file %s: %w", filepath.Join(dir, PidFileName), err)
+		return 0, fmt.Errorf("pid file %s: %w", filepath.Join(dir, ctl.PidFileName), err)
 	}
 	if !alive(pid) {
 		return 0, fmt.Errorf("hbd is not running (stale pid %d)", pid)

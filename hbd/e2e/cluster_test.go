@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hbdproject/hbd/hbd/daemon"
+	"github.com/hbdproject/hbd/hbd/ctl"
 )
 
 // hbdBin is the binary under test, built once by TestMain.
@@ -137,7 +137,7 @@ func (n *node) path(p string) string { return filepath.Join(n.dir, p) }
 func (n *node) port() int { return n.udp }
 
 // statusView is what `hbd status --json` prints.
-type statusView = daemon.Status
+type statusView = ctl.Status
 
 // countLines counts the lines of n's debug log that contain every one of subs.
 func (n *node) countLines(subs ...string) int {
@@ -211,8 +211,8 @@ func (n *node) stop(d time.Duration) error {
 	}
 }
 
-func (n *node) status() (daemon.Status, error) {
-	var st daemon.Status
+func (n *node) status() (ctl.Status, error) {
+	var st ctl.Status
 	out, err := exec.Command(hbdBin, "status", "--json", "--run-dir", n.path("run")).Output()
 	if err != nil {
 		return st, fmt.Errorf("hbd status: %w", err)

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hbdproject/hbd/hbd/daemon"
+	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/internal/hbref"
 	"github.com/hbdproject/hbd/hbd/internal/netlab"
 )
@@ -59,8 +59,8 @@ func (n *hbdInLab) start() {
 	n.proc = p
 }
 
-func (n *hbdInLab) status() (daemon.Status, error) {
-	var st daemon.Status
+func (n *hbdInLab) status() (ctl.Status, error) {
+	var st ctl.Status
 	out, err := n.host.Exec(context.Background(), hbdBin, "status", "--json", "--run-dir", filepath.Join(n.dir, "run"))
 	if err != nil {
 		return st, err

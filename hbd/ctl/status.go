@@ -1,0 +1,43 @@
+package ctl
+
+import (
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/monitor"
+)
+
+// Status is the daemon's answer to the "status" command: what `hbd
+// status` and cl_status show.
+type Status struct {
+	Node       string                    `json:"node"`
+	PID        int                       `json:"pid"`
+	Started    time.Time                 `json:"started"`
+	ConfigDir  string                    `json:"config_dir"`
+	Cluster    cluster.Status            `json:"cluster"`
+	Links      map[string]link.LinkStats `json:"links"`
+	Rejected   []DropStat                `json:"rejected"`
+	Generation uint64                    `json:"generation"`
+	// Monitors has one entry per ha.cf monitor line (none without).
+	Monitors []monitor.ResourceStatus `json:"monitors,omitempty"`
+	// Ping is "REACHABLE/TOTAL" of this node's ping nodes ("" without).
+	Ping string `json:"ping,omitempty"`
+}
+
+// DropStat is one sender's datagrams that the daemon rejected before
+// they reached the core (bad framing or signature), by reason.
+type DropStat struct {
+	Claimed  string            `json:"claimed_src,omitempty"`
+	From     string            `json:"from"`
+	Reasons  map[string]uint64 `json:"reasons"`
+	LastSeen time.Time         `json:"last_seen"`
+}
+
+// Pending is the daemon's answer to the "pending" command: what a reload
+// would do now, the changes or the errors that would make it refuse.
+type Pending struct {
+	ConfigDir string   `json:"config_dir"`
+	Changes   []string `json:"changes,omitempty"`
+	Errors    []string `json:"errors,omitempty"`
+}
