@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Defaults applied when ha.cf does not say otherwise. Warntime and
@@ -391,6 +393,10 @@ func validNodeName(n string) string {
 		return "contains a comma or semicolon; separate node names with spaces"
 	case strings.ContainsAny(n, "/\\:=\"'"):
 		return "contains a character a host name cannot have"
+	case strings.ContainsFunc(n, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsGraphic(r) }):
+		return "contains a control character or a space; a node name is its host name (uname -n)"
+	case !utf8.ValidString(n):
+		return "is not valid UTF-8"
 	}
 	return ""
 }

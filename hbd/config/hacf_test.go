@@ -95,6 +95,11 @@ func TestParseHaCfDiagnostics(t *testing.T) {
 		{"node comma", "node node3,node4", []want{e(4, "contains a comma or semicolon; separate node names with spaces")}},
 		{"node twice", "node NODE2", []want{w(4, "node node2 is listed twice (also on line 1)")}},
 		{"node bad char", "node a/b", []want{e(4, "contains a character")}},
+		{"node escape sequence", "node node3\x1b[2J", []want{e(4, `node "node3\x1b[2J" contains a control character`)}},
+		{"node NUL", "node no\x00de", []want{e(4, "contains a control character")}},
+		{"node bidi override", "node node\u202e3", []want{e(4, "contains a control character")}},
+		{"node not UTF-8", "node node\xff", []want{e(4, "is not valid UTF-8")}},
+		{"node non-ASCII letters", "node nœud3", nil},
 		// auto_failback and friends
 		{"auto_failback bad", "auto_failback maybe", []want{e(4, `auto_failback: "maybe" is not on, off or legacy`)}},
 		{"on_stop_failure bad", "on_stop_failure panic", []want{e(4, `on_stop_failure: "panic" is not block or reboot`)}},

@@ -45,6 +45,7 @@ func TestParseHaresourcesDiagnostics(t *testing.T) {
 		{"continuation with comment", "node1 web \\ # the web\n  db\n", nil},
 		{"continuation at eof", "node1 web \\\n", []want{w(1, "the file ends inside a `\\` continuation")}},
 		{"bad node name", "node,1 web\n", []want{e(1, `preferred node "node,1" contains a comma`)}},
+		{"node name with a control character", "node\x1b1 web\n", []want{e(1, `preferred node "node\x1b1" contains a control character`)}},
 		{"every error reported", "node1\nnode2 ::a\nnode1 IPaddr::1.2.3.4/99\n",
 			[]want{e(1, "lists no resources"), e(2, "has no script name"), e(3, "prefix length 99")}},
 	}

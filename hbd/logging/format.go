@@ -87,18 +87,20 @@ func appendPrefix(b []byte, e *logrus.Entry, program string, pid int) []byte {
 			pid = int(p)
 		}
 	}
-	b = append(b, program...)
+	b = appendEscaped(b, program)
 	b = append(b, '[')
 	b = strconv.AppendInt(b, int64(pid), 10)
 	return append(b, "]:"...)
 }
 
 // appendBody appends "LEVEL: message key=value..." (no newline): the part
-// of a line that syslog gets, since syslog adds its own time and tag.
+// of a line that syslog gets, since syslog adds its own time and tag. The
+// message is escaped (see Escape): one entry is one line, whatever a peer
+// or a script put into it.
 func appendBody(b []byte, e *logrus.Entry) []byte {
 	b = append(b, LevelWord(e.Level)...)
 	b = append(b, ": "...)
-	b = append(b, strings.TrimRight(e.Message, "\n")...)
+	b = appendEscaped(b, strings.TrimRight(e.Message, "\n"))
 	return appendFields(b, e.Data)
 }
 
