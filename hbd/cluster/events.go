@@ -41,50 +41,131 @@ func (e Tick) at() time.Time    { return e.Now }
 func (e Receive) at() time.Time { return e.Now }
 func (e Stop) at() time.Time    { return e.Now }
 
-// Action is something the daemon must do: returned by Node.Step.
-type Action interface{ isAction() }
+// Op is a resource group operation the daemon runs through harc.
+type Op int
 
-// Send asks the daemon to sign and send a message. Link "" means every
-// link; otherwise only that one. Msg is complete except the auth field.
-type Send struct {
-	Msg  *wire.Message
-	Link string
-}
-
-// Log is one log line, in Heartbeat's words.
-type Log struct {
-	Level Level
-	Msg   string
-}
-
-func (Send) isAction() {}
-func (Log) isAction()  {}
-
-// Level is a log line's severity.
-type Level int
-
-// Log levels, as Heartbeat names them (debug, info, WARN, ERROR, CRIT).
+// Group operations.
 const (
-	LevelDebug Level = iota
-	LevelInfo
-	LevelWarn
-	LevelError
-	LevelCrit
+	// OpStart runs the group's scripts with start, left to right (harc
+	// rolls a failed start back, right to left).
+	OpStart Op = iota
+	// OpStop runs the group's scripts with stop, right to left.
+	OpStop
+	// OpProbe runs the group's scripts with status (at boot, before this
+	// node joins the cluster).
+	OpProbe
 )
 
-// String returns the level as Heartbeat writes it in its log lines.
-func (l Level) String() string {
-	switch l {
-	case LevelDebug:
-		return "debug"
-	case LevelInfo:
-		return "info"
-	case LevelWarn:
-		return "WARN"
-	case LevelError:
-		return "ERROR"
-	case LevelCrit:
-		return "CRIT"
+func (o Op) String() string {
+	switch o {
+	case OpStart:
+		return "start"
+	case OpStop:
+		return "stop"
+	case OpProbe:
+		return "probe"
 	}
-	return "level?"
+	return "op?"
 }
+
+// Result is how a group operation ended.
+type Result int
+
+// Results of a group operation.
+const (
+	// ResultOK: start or stop succeeded.
+	ResultOK Result = iota
+	// ResultFailed: a start failed and was rolled back (the group is not
+	// running), or a probe could not tell.
+	ResultFailed
+	// ResultStopFailed: a stop (or the rollback of a failed start) failed:
+	// the group may still run. Nobody else may start it.
+	ResultStopFailed
+	// ResultRunning and ResultStopped answer OpProbe.
+	ResultRunning
+	ResultStopped
+)
+
+func (r Result) String() string {
+	switch r {
+	case ResultOK:
+		return "ok"
+	case ResultFailed:
+		return "failed"
+	case ResultStopFailed:
+		return "stop-failed"
+	case ResultRunning:
+		return "running"
+	case ResultStopped:
+		return "stopped"
+	}
+	return "result?"
+}
+
+// OpDone is the end of a group operation the core asked for (StartGroup,
+// StopGroup, ProbeGroup). Group is config.Group.Key(). It may come any
+// time later; heartbeats go on meanwhile.
+type OpDone struct {
+	Now    time.Time
+	Group  string
+	Op     Op
+	Result Result
+	Detail string // the error, for the log and `hbd status`
+}
+
+// CommandKind is an operator command.
+type CommandKind int
+
+// Operator commands.
+const (
+	// CmdStandby is hb_standby: give the groups in Which to the other
+	// nodes.
+	CmdStandby CommandKind = iota
+	// CmdTakeover is hb_takeover: ask the other nodes to give the groups
+	// in Which to this node.
+	CmdTakeover
+	// CmdCleanup forgets that group Which ("" or "all": every group)
+	// failed to start here, and retries the stop of a stop-failed group.
+	CmdCleanup
+)
+
+func (k CommandKind) String() string {
+	switch k {
+	case CmdStandby:
+		return "standby"
+	case CmdTakeover:
+		return "takeover"
+	case CmdCleanup:
+		return "cleanup"
+	}
+	return "command?"
+}
+
+// Command is an operator command from the control socket. For standby
+// and takeover, Which is all, foreign (or failback), or local, relative
+// to this node ("" means all).
+type Command struct {
+	Now   time.Time
+	Kind  CommandKind
+	Which string
+}
+
+// GroupFailure says a held group (the brief's GroupFailed; that name is
+// the failed state's constant) failed here for good: its monitor found a
+// resource down more often than its local-restart threshold allows (the
+// daemon restarts resources locally before that; see docs/monitoring.md).
+// The core releases the group here (StopGroup), marks it failed on this
+// node like a failed start (announced in hbd_failed: the next node by the
+// rule takes it) and does not take it back until the failure expires
+// (config.Group.FailureTimeout after it; 0: never) or CmdCleanup clears
+// it. Group is config.Group.Key().
+type GroupFailure struct {
+	Now    time.Time
+	Group  string
+	Detail string
+}
+
+func (e GroupFailure) at() time.Time { return e.Now }
+
+func (e OpDone) at() time.Time  { return e.Now }
+func (e Command) at() time.Time { return e.Now }

@@ -203,3 +203,75 @@ func (n *Node) Stopping() bool { return n.res.stopping }
 // alive, itself included (always true when quorum is off: two nodes with
 // quorum auto, or quorum off).
 func (n *Node) HasQuorum() bool { return n.hasQuorum() }
+
+// GroupStatus is one resource group in `hbd status`.
+type GroupStatus struct {
+	Key       string `json:"key"`
+	Preferred string `json:"preferred"`
+	// Holder is the node holding the group (this node, or the peer that
+	// last announced it), "" when nobody does.
+	Holder string `json:"holder"`
+	// State is this node's state of the group when it holds it or it
+	// failed here; "running" when a peer holds it; "stopped" otherwise.
+	State     string    `json:"state"`
+	Since     time.Time `json:"since"`
+	LastError string    `json:"last_error,omitempty"`
+	// Standby: this node stands by for the group (hb_standby).
+	Standby bool `json:"standby,omitempty"`
+	// Failed: a start failed here, or the group failed while it ran here
+	// (GroupFailure); this node does not take the group until `hbd
+	// cleanup` or until FailedUntil.
+	Failed bool `json:"failed,omitempty"`
+	// FailCount counts the failures recorded here (failed starts and
+	// GroupFailed) since the last cleanup; LastFailure is the newest.
+	FailCount   int       `json:"fail_count,omitempty"`
+	LastFailure time.Time `json:"last_failure,omitzero"`
+	// FailedUntil is when the failure here expires (zero while Failed:
+	// never, until hbd cleanup).
+	FailedUntil time.Time `json:"failed_until,omitzero"`
+	// Yielding: this node releases the group because another node keeps
+	// it (both held it: a healed partition).
+	Yielding bool `json:"yielding,omitempty"`
+	// Desired is the node the placement rule chooses now ("" = nobody).
+	Desired string `json:"desired"`
+}
+
+// groupStatus lists the groups for Status.
+func (n *Node) groupStatus() []GroupStatus {
+	var out []GroupStatus
+	for _, g := range n.res.groups {
+		out = append(out, n.groupStatusOf(g))
+	}
+	return out
+}
+
+func (n *Node) groupStatusOf(g *group) GroupStatus {
+	gs := GroupStatus{Key: g.key, Preferred: g.pref, State: g.state, Since: g.since, LastError: g.lastErr, Standby: g.standby, Failed: g.failed, Yielding: g.yielding,
+		FailCount: g.failCount, LastFailure: g.lastFailure}
+	if g.failed {
+		gs.FailedUntil = g.failedUntil
+	}
+	if g.state != GroupProbing && !g.removed {
+		gs.Desired = n.desired(g)
+	}
+	if g.holds() {
+		gs.Holder = n.name
+	} else if hs := n.holders(g); len(hs) > 0 {
+		gs.Holder = hs[0]
+		if g.state == GroupStopped {
+			gs.State = GroupRunning
+		}
+	}
+	return gs
+}
+
+// standbyState summarizes the groups this node stands by for.
+func (n *Node) standbyState() string {
+	var gs []*group
+	for _, g := range n.res.groups {
+		if g.standby {
+			gs = append(gs, g)
+		}
+	}
+	return classify(gs, n.name)
+}

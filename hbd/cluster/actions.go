@@ -1,0 +1,95 @@
+package cluster
+
+import (
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// Action is something the daemon must do: returned by Node.Step.
+type Action interface{ isAction() }
+
+// Send asks the daemon to sign and send a message. Link "" means every
+// link; otherwise only that one. Msg is complete except the auth field.
+type Send struct {
+	Msg  *wire.Message
+	Link string
+}
+
+// Log is one log line, in Heartbeat's words.
+type Log struct {
+	Level Level
+	Msg   string
+}
+
+func (Send) isAction() {}
+func (Log) isAction()  {}
+
+// Level is a log line's severity.
+type Level int
+
+// Log levels, as Heartbeat names them (debug, info, WARN, ERROR, CRIT).
+const (
+	LevelDebug Level = iota
+	LevelInfo
+	LevelWarn
+	LevelError
+	LevelCrit
+)
+
+// String returns the level as Heartbeat writes it in its log lines.
+func (l Level) String() string {
+	switch l {
+	case LevelDebug:
+		return "debug"
+	case LevelInfo:
+		return "info"
+	case LevelWarn:
+		return "WARN"
+	case LevelError:
+		return "ERROR"
+	case LevelCrit:
+		return "CRIT"
+	}
+	return "level?"
+}
+
+// StartGroup asks the daemon to run harc start for the group (in the
+// background) and feed back an OpDone. Spec is the definition to run:
+// the daemon never looks a group up by key (after a Reconfigure the
+// running configuration may no longer have it, or have another one).
+type StartGroup struct {
+	Group string
+	Spec  config.Group
+}
+
+// StopGroup asks the daemon to run harc stop for the group, with the
+// definition it was started with (Spec: also for a group removed or
+// changed by a Reconfigure).
+type StopGroup struct {
+	Group string
+	Spec  config.Group
+}
+
+// ProbeGroup asks the daemon to run harc status for the group.
+type ProbeGroup struct {
+	Group string
+	Spec  config.Group
+}
+
+// Reannounce asks the daemon to announce the group's addresses again
+// (gratuitous ARP / unsolicited NA, EIP re-assert) without stopping it:
+// this node keeps a group another node held too (a healed partition).
+// Until the daemon has a dedicated hook, re-running harc start of the
+// group's idempotent address agents is an acceptable way to do it; no
+// OpDone is expected.
+type Reannounce struct{ Group string }
+
+// Exit says the graceful stop is complete: every group is released and
+// shutdone was sent. The daemon exits 0.
+type Exit struct{}
+
+func (StartGroup) isAction() {}
+func (StopGroup) isAction()  {}
+func (ProbeGroup) isAction() {}
+func (Reannounce) isAction() {}
+func (Exit) isAction()       {}

@@ -1,0 +1,170 @@
+package cluster
+
+import (
+	"strings"
+
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// rscHold is Heartbeat's summary of what this node holds, relative to
+// itself: local when it holds every group it prefers, foreign when it
+// holds another node's group. A node that prefers no group says local,
+// except while a Heartbeat peer says it holds foreign groups (ours: the
+// empty set it took over when we left): Heartbeat would log "Both
+// machines own foreign resources!". It gives them back with its failback
+// (ask_resources rsc_hold=foreign info=me), after which we say local, as
+// a Heartbeat node does. (Heartbeat itself says none until its initial
+// acquisition; hbd says local from the join on, before it knows what the
+// peer is, so a Heartbeat peer holding foreign may log that line once.)
+func (n *Node) rscHold() string {
+	local, foreign, prefers := true, false, false
+	for _, g := range n.res.groups {
+		if g.pref == n.name {
+			prefers = true
+			if !g.holds() {
+				local = false
+			}
+		}
+		if g.pref != n.name && g.holds() {
+			foreign = true
+		}
+	}
+	if !prefers {
+		local = !n.heartbeatPeerHoldsForeign()
+	}
+	switch {
+	case local && foreign:
+		return HoldAll
+	case local:
+		return HoldLocal
+	case foreign:
+		return HoldForeign
+	}
+	return HoldNone
+}
+
+// heartbeatPeerHoldsForeign: a live Heartbeat peer's rsc_hold includes
+// foreign (groups it does not prefer).
+func (n *Node) heartbeatPeerHoldsForeign() bool {
+	for _, p := range n.peers {
+		if n.live(p) && p.rsc.announced && !p.rsc.hbd && p.rsc.hold&holdForeignBit != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *Node) stable() bool {
+	if n.res.txn != nil || n.res.stopping {
+		return false
+	}
+	for _, g := range n.res.groups {
+		switch g.state {
+		case GroupProbing, GroupStarting, GroupStopping:
+			return false
+		}
+	}
+	return true
+}
+
+func (n *Node) rscFields() (held, standby, failed, want string) {
+	var h, s, f, w []string
+	for _, g := range n.res.groups {
+		// A group added by a reload is listed while it is probed: it may
+		// run here already, and nobody may start it before we know.
+		if g.holds() || g.probeNew && g.state == GroupProbing {
+			h = append(h, g.key)
+		}
+		if g.standby {
+			s = append(s, g.key)
+		}
+		if g.failed {
+			f = append(f, g.key)
+		}
+		if !g.removed {
+			w = append(w, g.key+">"+n.desired(g))
+		}
+	}
+	return strings.Join(h, "|"), strings.Join(s, "|"), strings.Join(f, "|"), strings.Join(w, "|")
+}
+
+func (n *Node) stopFailedList() string {
+	var s []string
+	for _, g := range n.res.groups {
+		if g.state == GroupStopFailed {
+			s = append(s, g.key)
+		}
+	}
+	return strings.Join(s, "|")
+}
+
+func (n *Node) rscSignature() string {
+	h, s, f, w := n.rscFields()
+	st := "0"
+	if n.stable() {
+		st = "1"
+	}
+	return n.rscHold() + ";" + st + ";" + h + ";" + s + ";" + f + ";" + w
+}
+
+// announce sends this node's resource message: Heartbeat's fields
+// (rsc_hold, rtype, isstable, info) and hbd's (doc.go).
+func (n *Node) announce(info string) {
+	h, s, f, w := n.rscFields()
+	m := &wire.Message{}
+	m.Set("t", "resource")
+	if info == "mach_down" {
+		m.Set("rsc_hold", HoldForeign) // as Heartbeat's mach_down says it
+	} else {
+		m.Set("rsc_hold", n.rscHold())
+	}
+	if info != "mach_down" {
+		m.Set("rtype", "full")
+		st := "0"
+		if n.stable() {
+			st = "1"
+		}
+		m.Set("isstable", st)
+	}
+	if info != "" {
+		m.Set("info", info)
+	}
+	m.Set("hbd_held", h)
+	m.Set("hbd_standby", s)
+	m.Set("hbd_failed", f)
+	m.Set("hbd_want", w)
+	if n.res.stopping {
+		m.Set("hbd_stopping", "1")
+	}
+	if sf := n.stopFailedList(); sf != "" {
+		m.Set("hbd_stopfailed", sf)
+	}
+	if ask := n.askList(); ask != "" {
+		m.Set("hbd_ask", ask)
+	}
+	n.res.epoch++
+	if sig := n.rscSignature(); sig != n.res.lastSig || n.res.stateEpoch == 0 {
+		n.res.stateEpoch = n.res.epoch
+	}
+	m.Set("hbd_epoch", hex(n.res.epoch))
+	var seen []string
+	for _, p := range n.peers {
+		if n.live(p) && p.rsc.epoch != 0 {
+			seen = append(seen, p.name+":"+hex(p.rsc.epoch))
+		}
+	}
+	if len(seen) > 0 {
+		m.Set("hbd_seen", strings.Join(seen, "|"))
+	}
+	if n.res.needSync {
+		m.Set("hbd_sync", "1")
+		n.res.syncEpoch, n.res.syncAt = n.res.epoch, n.now
+	}
+	n.sendMessage(m)
+	n.res.lastSig = n.rscSignature()
+	for _, p := range n.peers {
+		if n.live(p) {
+			p.rsc.sentTo = true
+		}
+	}
+}

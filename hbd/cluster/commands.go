@@ -1,0 +1,101 @@
+package cluster
+
+import (
+	"strings"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// normWhich maps hb_standby's argument to rsc_hold's words.
+func normWhich(w string) (string, bool) {
+	switch strings.ToLower(strings.TrimSpace(w)) {
+	case "", HoldAll:
+		return HoldAll, true
+	case HoldForeign, "failback":
+		return HoldForeign, true
+	case HoldLocal:
+		return HoldLocal, true
+	}
+	return "", false
+}
+
+// inClass says whether g is in class which relative to node.
+func inClass(g *group, which, node string) bool {
+	switch which {
+	case HoldAll:
+		return true
+	case HoldLocal:
+		return g.pref == node
+	case HoldForeign:
+		return g.pref != node
+	}
+	return false
+}
+
+func (n *Node) command(c Command) {
+	n.res.dirty = true
+	switch c.Kind {
+	case CmdStandby, CmdTakeover:
+		which, ok := normWhich(c.Which)
+		if !ok {
+			n.logf(LevelError, "%s: unknown resource class [%s] (all, foreign, failback or local)", c.Kind, c.Which)
+			return
+		}
+		if len(n.res.groups) == 0 {
+			return
+		}
+		if !n.res.joined || n.res.stopping || n.livePeers() == 0 {
+			n.logf(LevelWarn, "%s [%s] ignored: no other active node, or this node has not joined", c.Kind, which)
+			return
+		}
+		if c.Kind == CmdStandby {
+			n.logf(LevelInfo, "Going standby [%s].", which)
+			n.goStandby(which, n.name)
+			return
+		}
+		n.logf(LevelInfo, "Taking over [%s] resources from the other nodes (hb_takeover).", which)
+		for _, g := range n.res.groups {
+			if inClass(g, which, n.name) {
+				g.standby = false
+			}
+		}
+		m := &wire.Message{}
+		m.Set("t", "hb_takeover")
+		m.Set("rsc_hold", which)
+		n.sendMessage(m)
+	case CmdCleanup:
+		for _, g := range n.res.groups {
+			if c.Which != "" && c.Which != HoldAll && c.Which != g.key {
+				continue
+			}
+			switch {
+			case g.state == GroupStopFailed:
+				n.logf(LevelInfo, "cleanup: stopping resource group %s again", g.key)
+				n.stopGroup(g)
+			case g.failed:
+				n.logf(LevelInfo, "cleanup: resource group %s may start here again", g.key)
+				g.failed = false
+				g.failedUntil = time.Time{}
+				if g.state == GroupFailed {
+					n.setState(g, GroupStopped)
+				}
+			}
+			g.failCount = 0
+		}
+	}
+}
+
+// goStandby marks the groups in class which (relative to node rel) as
+// given away by this node; reconcile hands over those it holds.
+func (n *Node) goStandby(which, rel string) {
+	for _, g := range n.res.groups {
+		if inClass(g, which, rel) {
+			g.standby = true
+		}
+	}
+	n.res.pendingWhy = which
+	if rel != n.name {
+		n.res.pendingWhy = ""
+	}
+}

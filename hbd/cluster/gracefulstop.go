@@ -1,0 +1,63 @@
+package cluster
+
+func (n *Node) beginStop() {
+	r := &n.res
+	r.dirty = true
+	if r.stopping {
+		return
+	}
+	if len(r.groups) == 0 {
+		n.stop()
+		n.out = append(n.out, Exit{})
+		return
+	}
+	r.stopping = true
+	r.txn = nil
+	n.logf(LevelInfo, "Heartbeat shutdown in progress.")
+}
+
+func (n *Node) reconcileStop() {
+	r := &n.res
+	busy, stopping := false, false
+	for _, g := range r.groups {
+		stopping = stopping || g.state == GroupStopping
+	}
+	// One group at a time, the last of haresources first, as Heartbeat's
+	// ResourceManager gives them up.
+	for i := len(r.groups) - 1; i >= 0; i-- {
+		g := r.groups[i]
+		switch g.state {
+		case GroupRunning:
+			if !r.giveUpLog {
+				r.giveUpLog = true
+				n.logf(LevelInfo, "Giving up all HA resources.")
+			}
+			if !stopping {
+				n.stopGroup(g)
+				stopping = true
+			}
+			busy = true
+		case GroupProbing, GroupStarting, GroupStopping:
+			busy = true
+		case GroupStopFailed:
+			if !r.stuckLog {
+				r.stuckLog = true
+				n.logf(LevelCrit, "Shutdown waits: resource group %s failed to stop and may still run; run hbd cleanup %s (or stop it by hand, then cleanup)", g.key, g.key)
+			}
+			busy = true
+		}
+	}
+	if busy {
+		if r.joined && n.rscSignature() != r.lastSig {
+			n.announce("") // peers learn of each release at once
+		}
+		return
+	}
+	n.logf(LevelInfo, "All HA resources relinquished.")
+	if r.joined {
+		n.announce("shutdown")
+	}
+	n.stop()
+	n.logf(LevelInfo, "%s Heartbeat shutdown complete.", n.name)
+	n.out = append(n.out, Exit{})
+}

@@ -1,0 +1,159 @@
+package cluster
+
+import (
+	"sort"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// handoff is a release of groups to the other nodes with Heartbeat's
+// ask_resources handshake (standby, failback).
+type handoff struct {
+	which     string
+	groups    map[string]bool
+	releasing bool // info=other arrived; stops issued
+	deadline  time.Time
+}
+
+// acquisition is a standby acquisition: a peer released groups to us
+// (ask_resources info=done) and we start those the rule gives us.
+type acquisition struct {
+	from, which string
+	groups      map[string]bool
+}
+
+func classify(gs []*group, node string) string {
+	local, foreign := false, false
+	for _, g := range gs {
+		if g.pref == node {
+			local = true
+		} else {
+			foreign = true
+		}
+	}
+	switch {
+	case local && foreign:
+		return HoldAll
+	case local:
+		return HoldLocal
+	case foreign:
+		return HoldForeign
+	}
+	return HoldNone
+}
+
+func (n *Node) beginHandoff(gs []*group) {
+	r := &n.res
+	which := r.pendingWhy
+	if which == "" {
+		which = classify(gs, n.name)
+	}
+	r.pendingWhy = ""
+	t := &handoff{which: which, groups: make(map[string]bool), deadline: n.now.Add(n.deadtime)}
+	for _, g := range gs {
+		t.groups[g.key] = true
+	}
+	r.txn = t
+	n.logf(LevelInfo, "%s wants to go standby [%s]", n.name, which)
+	m := &wire.Message{}
+	m.Set("t", "ask_resources")
+	m.Set("rsc_hold", which)
+	m.Set("info", "me")
+	n.sendMessage(m)
+}
+
+func (n *Node) progressHandoff() {
+	r := &n.res
+	t := r.txn
+	if t == nil {
+		return
+	}
+	if !t.releasing {
+		if n.livePeers() == 0 || !n.now.Before(t.deadline) {
+			n.logf(LevelWarn, "standby [%s]: no node answered; cancelled", t.which)
+			r.txn = nil
+		}
+		return
+	}
+	for _, g := range r.groups {
+		if t.groups[g.key] && g.state == GroupStopping {
+			return
+		}
+	}
+	n.logf(LevelInfo, "%s HA resource release completed (standby).", t.which)
+	n.logf(LevelInfo, "Local standby process completed [%s].", t.which)
+	n.announce("standby") // isstable=0: the peer has not acquired yet
+	r.txn = nil
+	r.lastSig = n.rscSignature()
+	m := &wire.Message{}
+	m.Set("t", "ask_resources")
+	m.Set("rsc_hold", t.which)
+	m.Set("info", "done")
+	n.sendMessage(m)
+	r.awaitDone = t.which
+}
+
+func (n *Node) progressAcquisitions() {
+	r := &n.res
+	if len(r.acqs) == 0 || n.anyStarting() {
+		return
+	}
+	for _, a := range r.acqs {
+		n.logf(LevelInfo, "Standby resource acquisition done [%s].", a.which)
+		failback := false
+		for _, g := range r.groups {
+			if a.groups[g.key] && g.pref == n.name && g.state == GroupRunning {
+				failback = true
+			}
+		}
+		if failback && n.cfg.AutoFailback != config.FailbackOff {
+			n.logf(LevelInfo, "Initial resource acquisition complete (auto_failback)")
+		}
+		n.announce("")
+		m := &wire.Message{}
+		m.Set("t", "ask_resources")
+		m.Set("rsc_hold", a.which)
+		m.Set("info", "done")
+		n.sendMessage(m)
+	}
+	r.acqs = nil
+}
+
+func (n *Node) progressTakeovers() {
+	r := &n.res
+	if len(r.takeovers) == 0 || n.anyStarting() || !n.allAnnounced() {
+		return
+	}
+	names := make([]string, 0, len(r.takeovers))
+	for name := range r.takeovers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	took := false
+	for _, name := range names {
+		mine, waiting := false, false
+		for _, g := range r.groups {
+			if !r.takeovers[name][g.key] {
+				continue
+			}
+			if g.holds() {
+				mine = true
+			} else if !g.failed && n.desired(g) == n.name {
+				waiting = true // ours to take, not started yet
+			}
+		}
+		if waiting {
+			continue
+		}
+		if mine {
+			n.logf(LevelInfo, "mach_down takeover complete for node %s.", name)
+			took = true
+		}
+		delete(r.takeovers, name)
+	}
+	if took {
+		n.announce("mach_down")
+	}
+}

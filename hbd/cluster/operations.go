@@ -1,0 +1,116 @@
+package cluster
+
+func (n *Node) probeGroups() {
+	for _, g := range n.res.groups {
+		n.setState(g, GroupProbing)
+		n.out = append(n.out, ProbeGroup{Group: g.key, Spec: g.spec})
+	}
+}
+
+// bootReleased is true when every group was probed and every group found
+// running was stopped: only then does the node join the cluster.
+func (n *Node) bootReleased() bool {
+	for _, g := range n.res.groups {
+		if g.state == GroupProbing || g.bootRelease && g.state == GroupStopping {
+			return false
+		}
+	}
+	return true
+}
+
+func (n *Node) joinedCluster() {
+	n.res.dirty = true
+	if len(n.res.groups) == 0 {
+		return
+	}
+	n.res.joined = true
+	n.announce("")
+}
+
+func (n *Node) opDone(e OpDone) {
+	n.res.dirty = true
+	g := n.groupByKey(e.Group)
+	if g == nil {
+		n.logf(LevelWarn, "Result of %s for unknown resource group %s ignored", e.Op, e.Group)
+		return
+	}
+	detail := e.Detail
+	if detail == "" {
+		detail = e.Result.String()
+	}
+	defer n.settleDefinition(g)
+	switch e.Op {
+	case OpProbe:
+		if g.state != GroupProbing {
+			return
+		}
+		defer func() { g.probeNew = false }()
+		switch e.Result {
+		case ResultStopped:
+			n.setState(g, GroupStopped)
+		case ResultRunning:
+			if g.probeNew {
+				n.logf(LevelWarn, "Resource group %s, new in the configuration, is running here already: releasing it before the rule places it", g.key)
+				g.bootRelease = true
+				n.stopGroup(g)
+				break
+			}
+			n.logf(LevelWarn, "Resource group %s is running, but this node did not start it (its daemon was restarted?): releasing it before joining the cluster", g.key)
+			g.bootRelease = true
+			n.stopGroup(g)
+		default:
+			n.logf(LevelError, "Status of resource group %s unknown (%s): stopping it before joining the cluster", g.key, detail)
+			g.bootRelease = true
+			n.stopGroup(g)
+		}
+	case OpStart:
+		if g.state != GroupStarting {
+			return
+		}
+		switch e.Result {
+		case ResultOK:
+			n.setState(g, GroupRunning)
+			// g.standby stays: an operator's standby that came while the
+			// group was starting is honoured once it runs.
+			g.lastErr = ""
+		case ResultStopFailed:
+			g.lastErr = detail
+			n.setState(g, GroupStopFailed)
+			n.logf(LevelCrit, "Resource group %s failed to start and its rollback failed (%s): it may still run here; no node will start it until an operator runs hbd cleanup", g.key, detail)
+		default:
+			g.lastErr = detail
+			n.recordFailure(g)
+			n.setState(g, GroupFailed)
+			n.logf(LevelError, "Resource group %s failed to start here (%s): not retried on this node %s; another node may take it", g.key, detail, n.failureLasts(g))
+		}
+	case OpStop:
+		if g.state != GroupStopping {
+			return
+		}
+		if e.Result == ResultOK {
+			n.setState(g, GroupStopped)
+			if g.failed {
+				n.setState(g, GroupFailed) // released after GroupFailed
+			}
+			if g.bootRelease && !g.probeNew && !n.res.joined {
+				n.logf(LevelInfo, "Resource group %s released before joining", g.key)
+			}
+		} else {
+			g.lastErr = detail
+			n.setState(g, GroupStopFailed)
+			n.logf(LevelCrit, "Resource group %s failed to stop (%s): it may still run here; no node will start it until an operator runs hbd cleanup", g.key, detail)
+		}
+		g.bootRelease = false
+		g.yielding = false
+	}
+}
+
+func (n *Node) startGroup(g *group) {
+	n.setState(g, GroupStarting)
+	n.out = append(n.out, StartGroup{Group: g.key, Spec: g.spec})
+}
+
+func (n *Node) stopGroup(g *group) {
+	n.setState(g, GroupStopping)
+	n.out = append(n.out, StopGroup{Group: g.key, Spec: g.spec})
+}

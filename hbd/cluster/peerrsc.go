@@ -1,0 +1,317 @@
+package cluster
+
+import (
+	"strings"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// peerRsc is what a peer announced in its latest resource message.
+type peerRsc struct {
+	announced bool      // a resource message of its current run arrived
+	since     time.Time // when that first announcement arrived (failback_delay)
+	seq       uint64    // seq of the message applied (older ones are ignored)
+	hbd       bool      // it sends hbd_ fields (an hbd node)
+	held      map[string]bool
+	standby   map[string]bool
+	failed    map[string]bool
+	stuck     map[string]bool // stop-failed there
+	want      map[string]string
+	stopping  bool      // announced a graceful shutdown
+	sentTo    bool      // we announced our groups since it was (re)heard
+	askedAt   time.Time // we last asked it to announce (hbd_ask)
+	epoch     uint64    // its latest announcement's hbd_epoch
+	seenMe    uint64    // the newest of our epochs it had seen then
+	echoed    uint64    // the last of its epochs we echoed (hbd_sync)
+	meSeq     uint64    // seq of its ask_resources info=me we serve
+	doneSeq   uint64    // seq of its last ask_resources info=done
+	// hold is a Heartbeat peer's rsc_hold (holdBits), kept as Heartbeat
+	// keeps other_holds_resources: a full update replaces it, a partial
+	// one (mach_down) adds to it.
+	hold int
+}
+
+// Heartbeat's rsc_hold as bits (HB_LOCAL_RSC, HB_FOREIGN_RSC).
+const (
+	holdLocalBit   = 1
+	holdForeignBit = 2
+)
+
+func holdBits(w string) int {
+	switch w {
+	case HoldLocal:
+		return holdLocalBit
+	case HoldForeign:
+		return holdForeignBit
+	case HoldAll:
+		return holdLocalBit | holdForeignBit
+	}
+	return 0
+}
+
+func splitSet(s string) map[string]bool {
+	m := make(map[string]bool)
+	for _, k := range strings.Split(s, "|") {
+		if k != "" {
+			m[k] = true
+		}
+	}
+	return m
+}
+
+func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
+	// Recorded even while this node has no groups: a reload may give it
+	// some, and the rule needs what the peers said.
+	r := &p.rsc
+	if r.announced && seq < r.seq {
+		return // overtaken by a newer announcement
+	}
+	if !r.announced {
+		r.since = n.now
+	}
+	r.announced = true
+	r.seq = seq
+	info := m.Value("info")
+	if held, ok := m.Get("hbd_held"); ok {
+		r.hbd = true
+		r.held = splitSet(held)
+		r.standby = splitSet(m.Value("hbd_standby"))
+		r.failed = splitSet(m.Value("hbd_failed"))
+		r.stuck = splitSet(m.Value("hbd_stopfailed"))
+		r.want = make(map[string]string)
+		for _, kv := range strings.Split(m.Value("hbd_want"), "|") {
+			if i := strings.LastIndexByte(kv, '>'); i > 0 {
+				r.want[kv[:i]] = kv[i+1:]
+			}
+		}
+	} else {
+		hold := m.Value("rsc_hold")
+		held := make(map[string]bool)
+		// Heartbeat says rsc_hold=none info=shutdown before it gives its
+		// groups up (hb_giveup_resources), and shutdone once they are
+		// down: until then they still run there.
+		if info == "mach_down" || info == "shutdown" {
+			for k := range r.held {
+				held[k] = true
+			}
+		}
+		for _, g := range n.res.groups {
+			if hold != HoldNone && inClass(g, hold, p.name) {
+				held[g.key] = true
+			}
+		}
+		r.held = held
+		switch bits := holdBits(hold); {
+		case m.Value("rtype") == "full" || bits == 0:
+			r.hold = bits
+		default:
+			r.hold |= bits
+		}
+	}
+	for _, name := range strings.Split(m.Value("hbd_ask"), "|") {
+		if name == n.name {
+			r.sentTo = false // it missed our announcement: send it again
+		}
+	}
+	if e, ok := parseHex(m.Value("hbd_epoch")); ok {
+		r.epoch = e
+		r.seenMe = 0
+		for _, kv := range strings.Split(m.Value("hbd_seen"), "|") {
+			if name, v, ok := strings.Cut(kv, ":"); ok && name == n.name {
+				r.seenMe, _ = parseHex(v)
+			}
+		}
+		if m.Value("hbd_sync") == "1" && e > r.echoed {
+			r.echoed = e
+			r.sentTo = false // it waits until we have seen its state
+		}
+	}
+	// An hbd peer says isstable=1 only once its handoff is over (its done
+	// is late). A Heartbeat peer's isstable is not about its standby: it
+	// says isstable=1 in the middle of one (when our announcement made it
+	// consider us stable again), and waits for our done; only its own
+	// done ends the handoff.
+	if _, ok := n.res.standbyFrom[p.name]; ok && r.hbd && seq > r.meSeq && m.Value("isstable") == "1" {
+		delete(n.res.standbyFrom, p.name)
+	}
+	if (info == "shutdown" || m.Value("hbd_stopping") == "1") && !r.stopping {
+		r.stopping = true
+		n.peerLeaving(p)
+	}
+}
+
+// peerShutdown: a shutdone arrived (the graceful stop is complete): it
+// holds nothing any more.
+func (n *Node) peerShutdown(p *peer) {
+	n.res.dirty = true
+	p.rsc.held = nil
+	if !p.rsc.stopping {
+		p.rsc.stopping = true
+		n.peerLeaving(p)
+	}
+}
+
+// peerLeaving records the groups of a peer that stops or died, for the
+// "mach_down takeover complete" line once they are taken over.
+func (n *Node) peerLeaving(p *peer) {
+	if len(n.res.groups) == 0 {
+		return
+	}
+	set := make(map[string]bool)
+	for _, g := range n.res.groups {
+		if g.pref == p.name || p.rsc.held[g.key] {
+			set[g.key] = true
+		}
+	}
+	if len(set) == 0 {
+		return
+	}
+	if _, ok := n.res.takeovers[p.name]; !ok {
+		n.logf(LevelInfo, "Resources being acquired from %s.", p.name)
+	}
+	n.res.takeovers[p.name] = set
+}
+
+// peerGone: the peer was declared dead; it holds nothing any more.
+func (n *Node) peerGone(p *peer) {
+	n.res.dirty = true
+	if len(n.res.groups) == 0 {
+		return
+	}
+	n.fenceDeath(p)
+	if !p.rsc.stopping {
+		n.peerLeaving(p)
+	} else {
+		n.logf(LevelInfo, "Dead node %s gave up resources.", p.name)
+	}
+	// A node that announced its graceful stop stays stopping until it
+	// restarts (a new generation): Heartbeat sends status and resource
+	// messages for about 2 s after its shutdone, which must not make it
+	// eligible again (a failback to a node on its way out).
+	p.rsc = peerRsc{askedAt: n.now, stopping: p.rsc.stopping}
+	delete(n.res.standbyFrom, p.name)
+}
+
+// peerRestarted: a new generation of the peer was heard (it restarted
+// before we declared it dead): forget what its previous run announced and
+// any handshake with it.
+func (n *Node) peerRestarted(p *peer) {
+	p.rsc = peerRsc{askedAt: n.now}
+	delete(n.res.standbyFrom, p.name)
+}
+
+func (n *Node) onAskResources(p *peer, seq uint64, m *wire.Message) {
+	if len(n.res.groups) == 0 {
+		return
+	}
+	which, ok := normWhich(m.Value("rsc_hold"))
+	if !ok {
+		return
+	}
+	switch m.Value("info") {
+	case "me":
+		if seq < p.rsc.doneSeq {
+			return // overtaken by its done: that handoff is over
+		}
+		p.rsc.meSeq = seq
+		n.logf(LevelInfo, "%s wants to go standby [%s]", p.name, which)
+		if !n.res.joined || n.res.stopping {
+			return
+		}
+		// The peer gives these groups to us: we stand by for none of them.
+		for _, g := range n.res.groups {
+			if inClass(g, which, p.name) {
+				g.standby = false
+			}
+		}
+		n.heartbeatPeerStandby(p, which, true)
+		n.res.standbyFrom[p.name] = which
+		r := &wire.Message{}
+		r.Set("t", "ask_resources")
+		r.Set("rsc_hold", which)
+		r.Set("info", "other")
+		n.sendMessage(r)
+	case "other":
+		t := n.res.txn
+		if t == nil || t.releasing {
+			return
+		}
+		n.logf(LevelInfo, "standby: %s can take our %s resources", p.name, t.which)
+		n.logf(LevelInfo, "give up %s HA resources (standby).", t.which)
+		t.releasing = true
+		for _, g := range n.res.groups {
+			if t.groups[g.key] && g.state == GroupRunning && n.desired(g) != n.name {
+				n.stopGroup(g)
+			}
+		}
+	case "done":
+		if seq > p.rsc.doneSeq {
+			p.rsc.doneSeq = seq
+		}
+		if w, ok := n.res.standbyFrom[p.name]; ok && seq > p.rsc.meSeq {
+			delete(n.res.standbyFrom, p.name)
+			n.logf(LevelInfo, "standby: acquire [%s] resources from %s", w, p.name)
+			a := &acquisition{from: p.name, which: w, groups: make(map[string]bool)}
+			for _, g := range n.res.groups {
+				if inClass(g, w, p.name) {
+					a.groups[g.key] = true
+				}
+			}
+			n.res.acqs = append(n.res.acqs, a)
+		} else if n.res.awaitDone != "" {
+			n.logf(LevelInfo, "Other node completed standby takeover of %s resources.", n.res.awaitDone)
+			n.res.awaitDone = ""
+			if !p.rsc.hbd {
+				// Heartbeat answers its peer's done with resource …
+				// isstable=1 and needs ours: it marked us unstable at
+				// our info=me, and a Heartbeat node waits for a stable
+				// peer before anything else (heartbeat -k, hb_standby).
+				n.announce("")
+			}
+		}
+	}
+}
+
+// onHBTakeover: the peer asks for the groups in class which (relative to
+// it); as Heartbeat's rc.d/hb_takeover, this node goes standby for them.
+func (n *Node) onHBTakeover(p *peer, m *wire.Message) {
+	if len(n.res.groups) == 0 || !n.res.joined || n.res.stopping {
+		return
+	}
+	which, ok := normWhich(m.Value("rsc_hold"))
+	if !ok {
+		return
+	}
+	n.logf(LevelInfo, "%s asks for [%s] resources (hb_takeover): going standby for them", p.name, which)
+	n.heartbeatPeerStandby(p, which, false)
+	n.goStandby(which, p.name)
+}
+
+// heartbeatPeerStandby records a Heartbeat peer's standby (its
+// ask_resources info=me) or its end (its hb_takeover) for the groups in
+// class which relative to it that it prefers: an hbd peer says what it
+// stands by for in hbd_standby, a Heartbeat peer only in its handshake.
+// Without it the rule would hand a Heartbeat node that went standby its
+// preferred groups straight back (auto_failback), or never take them
+// from it. Groups it does not prefer need no flag: once it released
+// them, the rule places them by preference. The flag lasts until its
+// hb_takeover, its restart or its death, as Heartbeat's standby lasts.
+func (n *Node) heartbeatPeerStandby(p *peer, which string, on bool) {
+	r := &p.rsc
+	if r.hbd {
+		return
+	}
+	if r.standby == nil {
+		r.standby = make(map[string]bool)
+	}
+	for _, g := range n.res.groups {
+		if g.pref == p.name && inClass(g, which, p.name) {
+			if on {
+				r.standby[g.key] = true
+			} else {
+				delete(r.standby, g.key)
+			}
+		}
+	}
+}

@@ -1,0 +1,231 @@
+package cluster
+
+import (
+	"strings"
+	"time"
+)
+
+// reconcile compares what is with what the placement rule wants, and
+// acts: starts, stops, hands over, announces.
+func (n *Node) reconcile() {
+	r := &n.res
+	if len(r.groups) == 0 {
+		return
+	}
+	n.expireFailures()
+	if r.stopping {
+		n.reconcileStop()
+		return
+	}
+	n.reconcileRetired()
+	if !r.joined || n.state != StateActive {
+		return
+	}
+	n.checkQuorum()
+	var handOver []*group
+	for _, g := range r.groups {
+		if g.removed || g.next != nil {
+			continue // being stopped (reconcileRetired)
+		}
+		switch g.state {
+		case GroupRunning:
+			if g.failed {
+				// GroupFailure while it was starting: release it at once.
+				n.stopGroup(g)
+				continue
+			}
+			if n.resolveConflict(g) {
+				continue
+			}
+			if n.exclBlocked(n.name, g) {
+				// A group before it in its exclusive set holds this node
+				// (or is to): release it here at once, the higher one
+				// starts after.
+				n.logf(LevelInfo, "Releasing resource group %s: an exclusive group listed before it runs here or is placed here", g.key)
+				n.stopGroup(g)
+				continue
+			}
+			if d := n.desired(g); d != n.name && d != "" {
+				if n.failbackHeld(g, d) {
+					continue
+				}
+				if r.txn == nil {
+					handOver = append(handOver, g)
+				}
+			} else {
+				g.failbackAt = time.Time{}
+			}
+		case GroupStopped, GroupFailed:
+			if g.conflict {
+				g.conflict = false
+			}
+			if n.desired(g) != n.name {
+				continue
+			}
+			if !n.canStart(g) || n.fenced() {
+				continue
+			}
+			if g.failed {
+				continue
+			}
+			if n.exclHeldHere(g) != nil {
+				continue // released first (exclusive)
+			}
+			for peer, set := range r.takeovers {
+				if set[g.key] {
+					n.logf(LevelInfo, "Taking over resource group %s (from %s)", g.key, peer)
+				}
+			}
+			n.startGroup(g)
+		}
+	}
+	if len(handOver) > 0 && n.livePeers() > 0 {
+		n.beginHandoff(handOver)
+	}
+	n.progressHandoff()
+	n.progressAcquisitions()
+	n.progressTakeovers()
+	if !r.initialDone && n.initialAcquired() {
+		r.initialDone = true
+		n.logf(LevelInfo, "Local Resource acquisition completed.")
+	}
+	if r.txn != nil && r.txn.releasing {
+		return // the release ends with its own announcement
+	}
+	if sig := n.rscSignature(); sig != r.lastSig || !n.announcedToAll() || n.mustAsk() || n.mustSync() {
+		n.announce("")
+	}
+	r.needSync = false
+}
+
+// initialAcquired: every peer announced its groups and every group the
+// rule gives this node runs (or failed) here.
+func (n *Node) initialAcquired() bool {
+	if !n.allAnnounced() {
+		return false
+	}
+	for _, g := range n.res.groups {
+		if g.removed || g.next != nil {
+			continue
+		}
+		if n.desired(g) == n.name && g.state != GroupRunning && g.state != GroupFailed && g.state != GroupStopFailed {
+			return false
+		}
+	}
+	return true
+}
+
+func (n *Node) anyStarting() bool {
+	for _, g := range n.res.groups {
+		if g.state == GroupStarting {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *Node) allAnnounced() bool {
+	for _, p := range n.peers {
+		if n.live(p) && !p.rsc.announced {
+			return false
+		}
+	}
+	return true
+}
+
+// mustAsk: a joined peer has not announced its groups (its announcement
+// was lost while it was dead to us, or sent before its restart was seen):
+// ask it again, at most every two keepalives.
+func (n *Node) mustAsk() bool {
+	for _, p := range n.peers {
+		if n.live(p) && p.state == StateActive && !p.rsc.announced && n.now.Sub(p.rsc.askedAt) >= 2*n.keepalive {
+			return true
+		}
+	}
+	return false
+}
+
+// mustSync: a start waits for peers to confirm they saw our latest
+// announcement: ask them (hbd_sync=1), again after two keepalives.
+func (n *Node) mustSync() bool {
+	r := &n.res
+	return r.needSync && (r.syncEpoch < r.stateEpoch || n.now.Sub(r.syncAt) >= 2*n.keepalive)
+}
+
+func (n *Node) askList() string {
+	var names []string
+	for _, p := range n.peers {
+		if n.live(p) && p.state == StateActive && !p.rsc.announced {
+			names = append(names, p.name)
+			p.rsc.askedAt = n.now
+		}
+	}
+	return strings.Join(names, "|")
+}
+
+func (n *Node) announcedToAll() bool {
+	for _, p := range n.peers {
+		if n.live(p) && !p.rsc.sentTo {
+			return false
+		}
+	}
+	return true
+}
+
+// resolveConflict handles a group this node runs that a live peer also
+// announces (a healed partition): the keeper is the first holder from the
+// preferred node on; the other releases at once.
+func (n *Node) resolveConflict(g *group) bool {
+	hs := n.holders(g)
+	if len(hs) < 2 {
+		if g.conflict {
+			g.conflict = false
+			n.logf(LevelInfo, "Resource group %s is held here only again: announcing it again", g.key)
+			n.out = append(n.out, Reannounce{Group: g.key})
+		}
+		return false
+	}
+	// A holder whose stop failed cannot release and may not even run the
+	// group: the keeper is the first holder that runs it normally.
+	keeper := ""
+	for _, h := range hs {
+		if h == n.name || !n.peerByName(h).rsc.stuck[g.key] {
+			keeper = h
+			break
+		}
+	}
+	if keeper == n.name {
+		if !g.conflict {
+			g.conflict = true
+			n.logf(LevelWarn, "Resource group %s is also held by %s: keeping it here (partition healed?) and announcing it again", g.key, strings.Join(hs[1:], " "))
+			n.out = append(n.out, Reannounce{Group: g.key})
+		}
+		return true
+	}
+	n.logf(LevelWarn, "Resource group %s is also held by %s, which keeps it: releasing it here (partition healed?)", g.key, keeper)
+	g.yielding = true
+	n.stopGroup(g)
+	return true
+}
+
+func (n *Node) resourceDeadline() time.Time {
+	var d time.Time
+	min := func(t time.Time) {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	if t := n.res.txn; t != nil && !t.releasing {
+		min(t.deadline)
+	}
+	min(n.fenceDeadline())
+	for _, g := range n.res.groups {
+		if g.failed {
+			min(g.failedUntil)
+		}
+		if g.failbackAt.After(n.now) {
+			min(g.failbackAt)
+		}
+	}
+	return d
+}
