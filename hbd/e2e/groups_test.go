@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/internal/hbref"
-	"github.com/hbdproject/hbd/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // recScript is a resource that records every start and stop (the line

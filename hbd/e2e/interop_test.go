@@ -14,7 +14,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/internal/hbref"
-	"github.com/hbdproject/hbd/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // hbdInLab is an hbd node running in a lab host's network namespace.

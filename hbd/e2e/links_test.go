@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/internal/hbref"
-	"github.com/hbdproject/hbd/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // TestTwoLinks: two ucast links to the peer over two bridges (Heartbeat's

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hbdproject/hbd/hbd/internal/netlab"
 	"github.com/hbdproject/hbd/hbd/monitor"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // webScript is a resource script that runs a real web server (python3's

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/internal/hbref"
-	"github.com/hbdproject/hbd/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 const (

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ipaddr
 
 import (
@@ -16,11 +18,13 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
-// The tests below run in network namespaces (root only;
-// they skip otherwise, saying why; lab_test.go builds them). Hosts a and b take turns holding the
-// floating address; c is the client whose neighbour cache must follow.
+// The tests below run in network namespaces built by hbd/netlab (root
+// only; they skip otherwise, saying why). Hosts a and b take turns holding
+// the floating address; c is the client whose neighbour cache must follow.
 
 const (
 	vip4 = "10.231.0.100"
@@ -42,12 +46,23 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// addHost adds host name to lab, with eth0 on the lab's bridge carrying
+// addrs, and fails the test when it cannot.
+func addHost(t *testing.T, lab *netlab.Lab, name string, addrs ...string) *netlab.Host {
+	t.Helper()
+	h, err := lab.Host(name, addrs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 // quickBurst keeps tests short: 3 rounds 100 ms apart, no second burst.
 var quickBurst = Burst{Count: 3, Interval: 100 * time.Millisecond, Second: -1}
 
 // agentIn returns an agent working in host h's namespace, with its
 // records in stateDir.
-func agentIn(t *testing.T, h *labHost, stateDir string, burst Burst, args ...string) (*Agent, *test.Hook) {
+func agentIn(t *testing.T, h *netlab.Host, stateDir string, burst Burst, args ...string) (*Agent, *test.Hook) {
 	t.Helper()
 	spec, err := Parse(NameIPaddr2, args)
 	if err != nil {
@@ -62,7 +77,7 @@ func agentIn(t *testing.T, h *labHost, stateDir string, burst Burst, args ...str
 	return a, hook
 }
 
-func macOf(t *testing.T, h *labHost) string {
+func macOf(t *testing.T, h *netlab.Host) string {
 	t.Helper()
 	var mac string
 	if err := h.Do(func() error {
@@ -79,7 +94,7 @@ func macOf(t *testing.T, h *labHost) string {
 }
 
 // addrLine is the `ip -o addr` line of addr on h's eth0, or "".
-func addrLine(t *testing.T, h *labHost, addr string) string {
+func addrLine(t *testing.T, h *netlab.Host, addr string) string {
 	t.Helper()
 	out, err := h.Exec(context.Background(), "ip", "-o", "addr", "show", "dev", "eth0")
 	if err != nil {
@@ -96,7 +111,7 @@ func addrLine(t *testing.T, h *labHost, addr string) string {
 var llRE = regexp.MustCompile(`lladdr ([0-9a-f:]{17})`)
 
 // neighMAC is the link-layer address in h's neighbour entry for ip, or "".
-func neighMAC(t *testing.T, h *labHost, ip string) string {
+func neighMAC(t *testing.T, h *netlab.Host, ip string) string {
 	t.Helper()
 	out, err := h.Exec(context.Background(), "ip", "neigh", "show", ip, "dev", "eth0")
 	if err != nil {
@@ -110,7 +125,7 @@ func neighMAC(t *testing.T, h *labHost, ip string) string {
 
 // waitNeigh polls (every 20 ms, at most within) until h's entry for ip
 // has mac; it returns how long that took.
-func waitNeigh(t *testing.T, h *labHost, ip, mac string, within time.Duration) time.Duration {
+func waitNeigh(t *testing.T, h *netlab.Host, ip, mac string, within time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	var got string
@@ -125,7 +140,7 @@ func waitNeigh(t *testing.T, h *labHost, ip, mac string, within time.Duration) t
 	return 0
 }
 
-func ping(t *testing.T, h *labHost, ip string) {
+func ping(t *testing.T, h *netlab.Host, ip string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -144,8 +159,8 @@ func hasEntry(hook *test.Hook, level logrus.Level, substr string) bool {
 }
 
 func TestStartStatusStop(t *testing.T) {
-	lab := newLab(t)
-	a := lab.Host("a", "10.231.0.1/24")
+	lab := netlab.NewT(t, t.Name())
+	a := addHost(t, lab, "a", "10.231.0.1/24")
 	ctx := context.Background()
 	dir := t.TempDir()
 	ag, _ := agentIn(t, a, dir, quickBurst, vip4+"/24/eth0")
@@ -185,8 +200,8 @@ func TestStartStatusStop(t *testing.T) {
 }
 
 func TestLabelsAndResolvedInterface(t *testing.T) {
-	lab := newLab(t)
-	a := lab.Host("a", "10.231.0.1/24")
+	lab := netlab.NewT(t, t.Name())
+	a := addHost(t, lab, "a", "10.231.0.1/24")
 	ctx := context.Background()
 	dir := t.TempDir()
 	// No CIDR, no interface: the connected route 10.231.0.0/24 on eth0 decides.
@@ -234,8 +249,8 @@ func TestLabelsAndResolvedInterface(t *testing.T) {
 }
 
 func TestStopLeavesAddressItDidNotAdd(t *testing.T) {
-	lab := newLab(t)
-	a := lab.Host("a", "10.231.0.1/24")
+	lab := netlab.NewT(t, t.Name())
+	a := addHost(t, lab, "a", "10.231.0.1/24")
 	ctx := context.Background()
 	if _, err := a.Exec(ctx, "ip", "addr", "add", vip4+"/24", "dev", "eth0"); err != nil {
 		t.Fatal(err)
@@ -262,10 +277,10 @@ func TestStopLeavesAddressItDidNotAdd(t *testing.T) {
 // moveTest holds addr on a, lets c talk to it, moves it to b, and checks
 // that c's neighbour entry follows without c sending anything.
 func moveTest(t *testing.T, vip, bits string, hostAddrs func(n int) []string) {
-	lab := newLab(t)
-	var hosts []*labHost
+	lab := netlab.NewT(t, t.Name())
+	var hosts []*netlab.Host
 	for i, name := range []string{"a", "b", "c"} {
-		h := lab.Host(name, hostAddrs(i+1)...)
+		h := addHost(t, lab, name, hostAddrs(i+1)...)
 		hosts = append(hosts, h)
 	}
 	a, b, c := hosts[0], hosts[1], hosts[2]
@@ -313,8 +328,8 @@ func TestWatchPutsBackDeletedAddress(t *testing.T) {
 		{"ipv6", vip6 + "/64/eth0", vip6 + "/64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			lab := newLab(t)
-			a := lab.Host("a", "10.231.0.1/24", "fd00:231::1/64")
+			lab := netlab.NewT(t, t.Name())
+			a := addHost(t, lab, "a", "10.231.0.1/24", "fd00:231::1/64")
 			ctx := context.Background()
 			ag, hook := agentIn(t, a, t.TempDir(), quickBurst, tc.spec)
 			if err := ag.Start(ctx); err != nil {
@@ -371,10 +386,10 @@ func TestWatchPutsBackDeletedAddress(t *testing.T) {
 }
 
 func TestWatchReannouncesPeriodically(t *testing.T) {
-	lab := newLab(t)
-	a := lab.Host("a", "10.231.0.1/24")
-	b := lab.Host("b", "10.231.0.2/24")
-	c := lab.Host("c", "10.231.0.3/24")
+	lab := netlab.NewT(t, t.Name())
+	a := addHost(t, lab, "a", "10.231.0.1/24")
+	b := addHost(t, lab, "b", "10.231.0.2/24")
+	c := addHost(t, lab, "c", "10.231.0.3/24")
 	ctx := context.Background()
 	agA, _ := agentIn(t, a, t.TempDir(), quickBurst, vip4+"/24/eth0")
 	if err := agA.Start(ctx); err != nil {
@@ -412,10 +427,10 @@ func TestWatchAnnouncesWhenLinkComesBackUp(t *testing.T) {
 		{"ipv6", vip6, "64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			lab := newLab(t)
-			a := lab.Host("a", "10.231.0.1/24", "fd00:231::1/64")
-			b := lab.Host("b", "10.231.0.2/24", "fd00:231::2/64")
-			c := lab.Host("c", "10.231.0.3/24", "fd00:231::3/64")
+			lab := netlab.NewT(t, t.Name())
+			a := addHost(t, lab, "a", "10.231.0.1/24", "fd00:231::1/64")
+			b := addHost(t, lab, "b", "10.231.0.2/24", "fd00:231::2/64")
+			c := addHost(t, lab, "c", "10.231.0.3/24", "fd00:231::3/64")
 			ctx := context.Background()
 			ag, _ := agentIn(t, a, t.TempDir(), quickBurst, tc.vip+"/"+tc.bits+"/eth0")
 			if err := ag.Start(ctx); err != nil {
@@ -453,7 +468,7 @@ func TestWatchAnnouncesWhenLinkComesBackUp(t *testing.T) {
 // would be (a symlink) and as `hbd agent IPaddr2`, the way Heartbeat and
 // harc call resource scripts.
 func TestExecutable(t *testing.T) {
-	skipUnlessLab(t)
+	netlab.Skip(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "hbd")
 	build := exec.Command("go", "build", "-o", bin, "github.com/hbdproject/hbd/hbd")
@@ -464,8 +479,8 @@ func TestExecutable(t *testing.T) {
 	if err := os.Symlink(bin, link); err != nil {
 		t.Fatal(err)
 	}
-	lab := newLab(t)
-	a := lab.Host("a", "10.231.0.1/24")
+	lab := netlab.NewT(t, t.Name())
+	a := addHost(t, lab, "a", "10.231.0.1/24")
 	state := filepath.Join(dir, "rsctmp")
 	run := func(argv ...string) (stdout string, code int) {
 		t.Helper()
@@ -540,7 +555,7 @@ func TestExecutable(t *testing.T) {
 }
 
 // followupRunning reports whether a _followup helper runs in h's namespace.
-func followupRunning(t *testing.T, h *labHost) bool {
+func followupRunning(t *testing.T, h *netlab.Host) bool {
 	t.Helper()
 	out, err := exec.Command("ip", "netns", "pids", h.NS).Output()
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hbdproject/hbd/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // Driver runs one daemon's two-node cluster in the rig.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hbdproject/hbd/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // Scenario names.

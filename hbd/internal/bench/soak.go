@@ -8,7 +8,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/hbdproject/hbd/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // Soak is one stretch under random loss with both CPUs busy.

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/hbdproject/hbd/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // Marks say which part of a run's record a measurement covers.

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hbdproject/hbd/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // runNetns is the demo with a real floating IP: node_1, node_2 and a

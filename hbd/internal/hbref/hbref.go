@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hbdproject/hbd/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // Paths of the Debian package.

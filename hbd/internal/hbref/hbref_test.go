@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hbdproject/hbd/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // A resource whose state is a file in the node's private /run.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hbdproject/hbd/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // Need skips the test, with the reason, unless real Heartbeat nodes can run

@@ -25,7 +25,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/internal/bench"
 	"github.com/hbdproject/hbd/hbd/internal/hbref"
-	"github.com/hbdproject/hbd/hbd/internal/netlab"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 const intro = `# Benchmarks

@@ -39,6 +39,10 @@ type Iface struct {
 	Addrs  []string // addresses given when it was created
 }
 
+// Path is the file that names the host's network namespace
+// (/run/netns/NS), for APIs that enter a namespace by path.
+func (h *Host) Path() string { return filepath.Join(netnsDir, h.NS) }
+
 // Ifaces lists the host's interfaces.
 func (h *Host) Ifaces() []Iface {
 	h.lab.mu.Lock()
@@ -212,7 +216,7 @@ func (h *Host) Do(fn func() error) error {
 		// Never unlocked: when this goroutine ends, the runtime ends the
 		// thread, so no other goroutine ever runs in the namespace.
 		runtime.LockOSThread()
-		f, err := os.Open(filepath.Join(netnsDir, h.NS))
+		f, err := os.Open(h.Path())
 		if err != nil {
 			errc <- fmt.Errorf("%s: %w", h.Name, err)
 			return
