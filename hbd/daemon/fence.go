@@ -1,19 +1,20 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
+	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/sirupsen/logrus"
 
+	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/resources/awseip"
@@ -26,7 +27,16 @@ type Fencer struct {
 	ThisNode string
 	// Credentials replaces the AWS SDK's default chain (tests).
 	Credentials aws.CredentialsProvider
+	// Log receives fence_command's output lines at debug level; may be nil.
+	Log logrus.FieldLogger
 }
+
+// fenceOutputLimit bounds how much of fence_command's output is kept (the
+// end of it): a program that writes without end costs no memory.
+const fenceOutputLimit = 8 << 10
+
+// fenceIMDSTimeout bounds fence_aws's question to IMDS for the region.
+const fenceIMDSTimeout = 5 * time.Second
 
 // Run fences node within the fence timeout.
 func (f Fencer) Run(ctx context.Context, node string) (ok bool, detail string) {
@@ -34,15 +44,15 @@ func (f Fencer) Run(ctx context.Context, node string) (ok bool, detail string) {
 	if timeout <= 0 {
 		timeout = config.DefaultFenceTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	start := time.Now()
 	var err error
 	switch {
 	case len(f.Fence.Command) > 0:
-		detail, err = f.command(ctx, node)
+		detail, err = f.command(ctx, node, timeout)
 	case f.Fence.AWS != nil:
-		detail, err = f.aws(ctx, node)
+		actx, cancel := context.WithTimeout(ctx, timeout)
+		detail, err = f.aws(actx, node)
+		cancel()
 	default:
 		err = errors.New("no fencing method configured")
 	}
@@ -59,40 +69,30 @@ func (f Fencer) Run(ctx context.Context, node string) (ok bool, detail string) {
 	return true, fmt.Sprintf("%s in %s: %s", f.Fence.Method(), took, detail)
 }
 
-// command runs fence_command NODE in its own process group (killed
-// whole on timeout); exit status 0 means fenced.
-func (f Fencer) command(ctx context.Context, node string) (string, error) {
-	args := append(append([]string(nil), f.Fence.Command[1:]...), node)
-	cmd := exec.Command(f.Fence.Command[0], args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("fence_command: %w", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-		err = fmt.Errorf("timed out (fence_timeout): killed")
-	}
-	text := lastLines(out.String(), 3)
-	if err != nil {
-		return text, fmt.Errorf("fence_command %s %s: %w", strings.Join(f.Fence.Command, " "), node, err)
+// command runs fence_command NODE as harc runs scripts: in its own process
+// group, killed whole once the fence timeout passes, its output bounded
+// (the last fenceOutputLimit bytes) and not waited for once it has exited
+// (a child it left behind may keep the pipe open). Exit status 0 means
+// fenced.
+func (f Fencer) command(ctx context.Context, node string, timeout time.Duration) (string, error) {
+	res := harc.Command{
+		Path:        f.Fence.Command[0],
+		Args:        append(append([]string(nil), f.Fence.Command[1:]...), node),
+		Env:         os.Environ(),
+		Timeout:     timeout,
+		OutputLimit: fenceOutputLimit,
+		Log:         f.Log,
+		Tag:         "fence_command",
+	}.Run(ctx)
+	text := strings.Join(res.LastLines(3), " | ")
+	if !res.OK() {
+		why := res.Describe()
+		if res.TimedOut {
+			why = fmt.Sprintf("timed out (fence_timeout %s): process group killed", timeout)
+		}
+		return text, fmt.Errorf("fence_command %s %s: %s", strings.Join(f.Fence.Command, " "), node, why)
 	}
 	return text, nil
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " | ")
 }
 
 // aws runs the built-in AWS fence: StopInstances (Force) of the node's
@@ -104,9 +104,21 @@ func (f Fencer) aws(ctx context.Context, node string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("fence_aws: node %s has no instance id", node)
 	}
-	opts := []func(*awsconfig.LoadOptions) error{}
-	if a.Region != "" {
-		opts = append(opts, awsconfig.WithRegion(a.Region))
+	// Everything that comes from the instance metadata (the region when
+	// ha.cf names none, instance-profile credentials) is asked through an
+	// IMDSv2-only client, as the awseip agent does: no IMDSv1 fallback.
+	md := awseip.IMDSClient("")
+	region := a.Region
+	if region == "" {
+		_, r, err := awseip.LookupIdentity(ctx, md, "", fenceIMDSTimeout)
+		if err != nil {
+			return "", fmt.Errorf("fence_aws: no region= and %w", err)
+		}
+		region = r
+	}
+	opts := []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithRegion(region),
+		awsconfig.WithEC2RoleCredentialOptions(func(o *ec2rolecreds.Options) { o.Client = md }),
 	}
 	if f.Credentials != nil {
 		opts = append(opts, awsconfig.WithCredentialsProvider(f.Credentials))
@@ -151,7 +163,7 @@ func (f Fencer) aws(ctx context.Context, node string) (string, error) {
 // fence runs a Fence in the background; its FenceDone comes back through
 // the event loop.
 func (d *Daemon) fence(a cluster.Fence) {
-	f := Fencer{Fence: d.cfg.Fence, ThisNode: d.cfg.ThisNode}
+	f := Fencer{Fence: d.cfg.Fence, ThisNode: d.cfg.ThisNode, Log: d.log}
 	d.log.Warnf("Fencing %s: %s", a.Node, f.Fence.Method())
 	d.opsWG.Add(1)
 	go func() {

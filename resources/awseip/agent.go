@@ -304,10 +304,17 @@ func (a *Agent) setup(ctx context.Context) error {
 	return nil
 }
 
-// imdsClient is an IMDSv2-only client: no IMDSv1 fallback, ever.
-func (a *Agent) imdsClient() *imds.Client {
+// imdsClient is the agent's IMDSv2-only client.
+func (a *Agent) imdsClient() *imds.Client { return IMDSClient(a.p.IMDSEndpoint) }
+
+// IMDSClient returns an IMDSv2-only metadata client: every request carries
+// a session token, and when IMDS refuses one there is no IMDSv1
+// (tokenless) fallback, ever. endpoint "" means the SDK's default (or
+// AWS_EC2_METADATA_SERVICE_ENDPOINT). Whatever else in hbd talks to IMDS
+// (instance-profile credentials, the region) goes through such a client.
+func IMDSClient(endpoint string) *imds.Client {
 	return imds.New(imds.Options{
-		Endpoint:       a.p.IMDSEndpoint,
+		Endpoint:       endpoint,
 		EnableFallback: aws.FalseTernary,
 		Retryer:        retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 2 }),
 	})
@@ -400,13 +407,13 @@ func attemptsText(n int) string {
 
 // LookupIdentity asks IMDSv2 for this instance's id and region (the
 // instance identity document), within timeout. client should refuse
-// IMDSv1 (EnableFallback false); nil makes one that does. endpoint is only
+// IMDSv1 (EnableFallback false); nil makes one (IMDSClient). endpoint is only
 // used in the error text ("" = the default address). A failure is an
 // *Error that says the likely cause (the container hop limit for a token
 // request that times out).
 func LookupIdentity(ctx context.Context, client *imds.Client, endpoint string, timeout time.Duration) (instanceID, region string, err error) {
 	if client == nil {
-		client = imds.New(imds.Options{Endpoint: endpoint, EnableFallback: aws.FalseTernary})
+		client = IMDSClient(endpoint)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
