@@ -15,7 +15,11 @@
 // reader goroutine per socket and one writer goroutine. Received datagrams
 // go to the caller's channel, dropped (and counted) when it is full; Send
 // only enqueues, dropping (and counting) when the link's queue is full, so
-// neither direction ever blocks the caller or the readers.
+// neither direction ever blocks the caller or the readers. A caller that
+// also gives Options.Others gets the datagrams from configured ucast peers'
+// addresses on one channel and all others on the second one, so that a
+// flood from an address ha.cf does not name cannot crowd out a peer's
+// heartbeats on their way to the caller.
 //
 // Sockets: a ucast link binds Medium.Local if given (hbd's extension, so
 // that nodes sharing a host each bind their own address at the same port),
@@ -67,14 +71,25 @@ type LinkStats struct {
 	SendErrors   uint64 // datagrams whose write failed
 	QueueDrops   uint64 // Send calls dropped because the link's queue was full
 	Received     uint64 // datagrams read and delivered
-	ReceiveDrops uint64 // datagrams read but dropped because Options.Packets was full
+	ReceiveDrops uint64 // datagrams read but dropped because their channel was full
+	// PeerDrops counts the ReceiveDrops whose source is a ucast peer's
+	// address: heartbeats lost in this process rather than on the wire.
+	PeerDrops uint64
 }
 
 // Options configures Open.
 type Options struct {
-	// Packets receives every datagram read on any link. Required. When it
-	// is full the datagram is dropped and counted in ReceiveDrops.
+	// Packets receives every datagram read on any link (only those from
+	// ucast peers' addresses when Others is set). Required. When it is
+	// full the datagram is dropped and counted in ReceiveDrops.
 	Packets chan<- Packet
+	// Others, when set, receives the datagrams whose source address is
+	// not the destination of any ucast or ucast6 line: strangers, and the
+	// bcast and mcast datagrams, whose senders ha.cf does not name. A
+	// flood from anywhere but a peer's address then fills Others and
+	// never delays or drops what arrives on Packets. When it is full the
+	// datagram is dropped and counted in ReceiveDrops.
+	Others chan<- Packet
 	// Log gets the startup lines and rate-limited send errors. Nil
 	// discards them.
 	Log logrus.FieldLogger
@@ -84,6 +99,11 @@ type Options struct {
 	// ErrorLogInterval is the least time between two logged send errors to
 	// one destination; 0 means DefaultErrorLogInterval.
 	ErrorLogInterval time.Duration
+	// MaxDatagram is the longest datagram the caller accepts; 0 means any
+	// (65535 bytes). A longer one is delivered clipped to MaxDatagram+1
+	// bytes, so the caller can still tell it was too long, and a queue of
+	// them holds bounded memory.
+	MaxDatagram int
 }
 
 const (
@@ -104,6 +124,10 @@ type Set struct {
 	links  []*link
 	byName map[string]*link
 	log    logrus.FieldLogger
+	// peers are the ucast destinations' addresses, without zone: a
+	// datagram from one of them goes to Options.Packets. Read-only after
+	// Open.
+	peers map[netip.Addr]bool
 
 	closed    atomic.Bool
 	done      chan struct{}
@@ -119,7 +143,7 @@ type link struct {
 	dsts  []netip.AddrPort // plan.Targets' destinations as given to the kernel
 	queue chan []byte
 
-	sent, sendErrors, queueDrops, received, receiveDrops atomic.Uint64
+	sent, sendErrors, queueDrops, received, receiveDrops, peerDrops atomic.Uint64
 	// pending counts datagrams queued and not yet written, for Drain.
 	pending atomic.Int64
 }
@@ -140,6 +164,10 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 	if opts.ErrorLogInterval <= 0 {
 		opts.ErrorLogInterval = DefaultErrorLogInterval
 	}
+	readSize := maxDatagram
+	if opts.MaxDatagram > 0 && opts.MaxDatagram < maxDatagram {
+		readSize = opts.MaxDatagram + 1
+	}
 	log := opts.Log
 	if log == nil {
 		l := logrus.New()
@@ -150,12 +178,15 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 	if err != nil {
 		return nil, fmt.Errorf("link: %w", err)
 	}
-	s := &Set{byName: map[string]*link{}, log: log, done: make(chan struct{})}
+	s := &Set{byName: map[string]*link{}, log: log, done: make(chan struct{}), peers: map[netip.Addr]bool{}}
 	notedEPERM := false
 	for _, lp := range plans {
 		l := &link{plan: lp, queue: make(chan []byte, opts.QueueLen)}
 		for _, t := range lp.Targets {
 			l.dsts = append(l.dsts, sysAddrPort(t.Dst, lp.Iface))
+			if lp.Kind == config.Ucast || lp.Kind == config.Ucast6 {
+				s.peers[t.Dst.Addr().WithZone("")] = true
+			}
 		}
 		s.links = append(s.links, l)
 		s.byName[lp.Name] = l
@@ -181,10 +212,14 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 			log.Infof("%s: started on port %d interface %s to %s", lp.Kind, t.Dst.Port(), lp.Iface.Name, t.Dst.Addr())
 		}
 	}
+	others := opts.Others
+	if others == nil {
+		others = opts.Packets
+	}
 	for _, l := range s.links {
 		for i, c := range l.conns {
 			s.wg.Add(1)
-			go s.read(l, l.plan.Socks[i], c, opts.Packets)
+			go s.read(l, l.plan.Socks[i], c, readSize, opts.Packets, others)
 		}
 		s.wg.Add(1)
 		go s.write(l, opts.ErrorLogInterval)
@@ -248,6 +283,7 @@ func (s *Set) Stats() map[string]LinkStats {
 			QueueDrops:   l.queueDrops.Load(),
 			Received:     l.received.Load(),
 			ReceiveDrops: l.receiveDrops.Load(),
+			PeerDrops:    l.peerDrops.Load(),
 		}
 	}
 	return m
@@ -281,10 +317,13 @@ func (s *Set) closeConns() error {
 	return errors.Join(errs...)
 }
 
-// read is the reader goroutine of one socket.
-func (s *Set) read(l *link, sp sockPlan, c *net.UDPConn, out chan<- Packet) {
+// read is the reader goroutine of one socket. It only reads, stamps and
+// sorts datagrams by source address (peers to out, the rest to others):
+// decoding happens on the receiving side, so the reader keeps up with the
+// socket however expensive a datagram is to verify.
+func (s *Set) read(l *link, sp sockPlan, c *net.UDPConn, size int, out, others chan<- Packet) {
 	defer s.wg.Done()
-	buf := make([]byte, maxDatagram)
+	buf := make([]byte, size) // the kernel clips a longer datagram to it
 	oob := make([]byte, oobSpace)
 	for {
 		n, oobn, _, from, err := c.ReadMsgUDPAddrPort(buf, oob)
@@ -316,11 +355,19 @@ func (s *Set) read(l *link, sp sockPlan, c *net.UDPConn, out chan<- Packet) {
 			Data: slices.Clone(buf[:n]),
 			At:   arrival(now, ci.kernelTime),
 		}
+		peer := s.peers[fromAddr.WithZone("")]
+		dst := others
+		if peer {
+			dst = out
+		}
 		select {
-		case out <- p:
+		case dst <- p:
 			l.received.Add(1)
 		default:
 			l.receiveDrops.Add(1)
+			if peer {
+				l.peerDrops.Add(1)
+			}
 		}
 	}
 }
