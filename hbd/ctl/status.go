@@ -11,14 +11,19 @@ import (
 // Status is the daemon's answer to the "status" command: what `hbd
 // status` and cl_status show.
 type Status struct {
-	Node       string                    `json:"node"`
-	PID        int                       `json:"pid"`
-	Started    time.Time                 `json:"started"`
-	ConfigDir  string                    `json:"config_dir"`
-	Cluster    cluster.Status            `json:"cluster"`
-	Links      map[string]link.LinkStats `json:"links"`
-	Rejected   []DropStat                `json:"rejected"`
-	Generation uint64                    `json:"generation"`
+	Node      string                    `json:"node"`
+	PID       int                       `json:"pid"`
+	Started   time.Time                 `json:"started"`
+	ConfigDir string                    `json:"config_dir"`
+	Cluster   cluster.Status            `json:"cluster"`
+	Links     map[string]link.LinkStats `json:"links"`
+	// Rejected are the senders of datagrams that failed to decode or
+	// verify, most recently seen first, a bounded number of them (the
+	// daemon's drop table); RejectedEvicted counts those of the senders
+	// no longer listed, so that both together are every rejected datagram.
+	Rejected        []DropStat    `json:"rejected"`
+	RejectedEvicted *EvictedDrops `json:"rejected_evicted,omitempty"`
+	Generation      uint64        `json:"generation"`
 	// Monitors has one entry per ha.cf monitor line (none without).
 	Monitors []monitor.ResourceStatus `json:"monitors,omitempty"`
 	// Ping is "REACHABLE/TOTAL" of this node's ping nodes ("" without).
@@ -32,6 +37,13 @@ type DropStat struct {
 	From     string            `json:"from"`
 	Reasons  map[string]uint64 `json:"reasons"`
 	LastSeen time.Time         `json:"last_seen"`
+}
+
+// EvictedDrops are the rejected datagrams of the senders the daemon's drop
+// table forgot to make room for others.
+type EvictedDrops struct {
+	Senders uint64            `json:"senders"` // evictions: a sender seen again after its eviction counts again
+	Reasons map[string]uint64 `json:"reasons"`
 }
 
 // Pending is the daemon's answer to the "pending" command: what a reload

@@ -59,9 +59,6 @@ func (e *ConfigError) Error() string {
 	return "configuration error:\n" + strings.Join(lines, "\n")
 }
 
-// packetQueue is how many received datagrams may wait for the event loop.
-const packetQueue = 1024
-
 // Daemon is one running node.
 type Daemon struct {
 	opts  Options
@@ -73,10 +70,9 @@ type Daemon struct {
 	id    Identity
 	start time.Time
 
-	packets chan link.Packet
+	intake  *intake // decodes and verifies what the links receive
 	calls   chan ctlCall
 	reloads chan struct{}
-	drops   dropCounter
 
 	runner *harc.Runner
 	ops    chan cluster.OpDone
@@ -127,7 +123,6 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	d := &Daemon{opts: o, cfg: cfg, log: lg, start: time.Now(),
-		packets:  make(chan link.Packet, packetQueue),
 		calls:    make(chan ctlCall),
 		reloads:  make(chan struct{}, 1),
 		ops:      make(chan cluster.OpDone, 16),
@@ -171,6 +166,10 @@ func (d *Daemon) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.intake = newIntake(d.keys, d.log.Logger)
+	intakeCtx, intakeStop := context.WithCancel(context.Background()) // runs through a graceful stop
+	defer intakeStop()
+	go d.intake.run(intakeCtx)
 	d.runner, err = d.newRunner(d.cfg)
 	if err != nil {
 		return err
@@ -184,7 +183,7 @@ func (d *Daemon) run(ctx context.Context) error {
 
 	// The links outlive a cancelled ctx: a stop still sends the releases
 	// and the shutdown notice.
-	d.links, err = link.Open(context.WithoutCancel(ctx), d.cfg.Media, link.Options{Packets: d.packets, Log: d.log.Logger})
+	d.links, err = link.Open(context.WithoutCancel(ctx), d.cfg.Media, d.intake.linkOptions(d.log.Logger))
 	if err != nil {
 		return fmt.Errorf("heartbeat media: %w", err)
 	}
@@ -246,8 +245,8 @@ func (d *Daemon) run(ctx context.Context) error {
 				d.log.Infof("Heartbeat shutdown in progress. (%d)", os.Getpid())
 				d.step(cluster.Stop{Now: time.Now()})
 			}
-		case p := <-d.packets:
-			d.receive(p)
+		case r := <-d.intake.out:
+			d.receive(r)
 		case <-d.reloads:
 			d.reload(ctx, "files changed")
 		case c := <-d.calls:
@@ -321,21 +320,10 @@ func (d *Daemon) rearm(t *time.Timer) {
 	t.Reset(next)
 }
 
-func (d *Daemon) receive(p link.Packet) {
-	m, err := d.keys.Decode(p.Data)
-	if err != nil {
-		r := wire.Reason(err)
-		k := dropKey{Claimed: claimedSource(p.Data), From: p.From.Addr()}
-		if d.drops.add(k, r, p.At) {
-			who := k.From.String()
-			if k.Claimed != "" {
-				who = fmt.Sprintf("%s (claims to be %s)", who, k.Claimed)
-			}
-			d.log.Warnf("Dropped packet from %s on %s: %v (further %s drops from it are counted, logged at most once a minute)", who, p.Link, err, r)
-		}
-		return
-	}
-	d.step(cluster.Receive{Now: p.At, Link: p.Link, Msg: m})
+// receive feeds the core a verified message (intake.go).
+func (d *Daemon) receive(r received) {
+	m := r.Msg
+	d.step(cluster.Receive{Now: r.At, Link: r.Link, Msg: m})
 	if _, _, known := d.core.PeerView(m.Value("src")); known && rcEvent(m.Value("t")) {
 		d.runHook(m.Value("t"), m)
 	}
@@ -435,9 +423,10 @@ func (d *Daemon) handleCtl(ctx context.Context, req ctl.Request) ctl.Response {
 func (d *Daemon) answer(req ctl.Request) ctl.Response {
 	switch req.Cmd {
 	case "status":
+		rejected, evicted := d.intake.drops.snapshot()
 		st := ctl.Status{
 			Node: d.cfg.ThisNode, PID: os.Getpid(), Started: d.start, ConfigDir: d.opts.ConfigDir,
-			Cluster: d.core.Status(), Links: d.links.Stats(), Rejected: d.drops.snapshot(),
+			Cluster: d.core.Status(), Links: d.links.Stats(), Rejected: rejected, RejectedEvicted: evicted,
 			Generation: d.id.Generation,
 			Monitors:   d.monitors.Status(d.cfg.Monitors),
 			Ping:       d.core.PingView(),

@@ -66,6 +66,7 @@ func (d *Daemon) reload(ctx context.Context, why string) {
 			return
 		}
 		d.keys = kr
+		d.intake.setKeys(kr)
 	}
 	if areas["media"] {
 		if err := d.reopenLinks(ctx, cfg); err != nil {
@@ -89,12 +90,12 @@ func (d *Daemon) reopenLinks(ctx context.Context, cfg *config.Config) error {
 	old := d.cfg.Media
 	d.links.Close()
 	ctx = context.WithoutCancel(ctx)
-	ls, err := link.Open(ctx, cfg.Media, link.Options{Packets: d.packets, Log: d.log.Logger})
+	ls, err := link.Open(ctx, cfg.Media, d.intake.linkOptions(d.log.Logger))
 	if err == nil {
 		d.links = ls
 		return nil
 	}
-	back, berr := link.Open(ctx, old, link.Options{Packets: d.packets, Log: d.log.Logger})
+	back, berr := link.Open(ctx, old, d.intake.linkOptions(d.log.Logger))
 	if berr != nil {
 		return fmt.Errorf("%w; and the old media failed to reopen: %v", err, berr)
 	}

@@ -1,0 +1,121 @@
+package daemon
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// Queues between the links and the event loop. The links sort datagrams by
+// source address: those from ucast peers' addresses wait in peerQueue,
+// everything else (strangers, bcast and mcast) in otherQueue, which the
+// intake reads only when no peer datagram waits. A flood from anywhere but
+// a peer's address therefore fills otherQueue and is dropped there by the
+// reader, while the peers' heartbeats keep their own room and go first.
+const (
+	peerQueue     = 1024
+	otherQueue    = 256
+	verifiedQueue = 64
+	// summaryCheck is how often the intake looks for drop summaries due.
+	summaryCheck = time.Second
+)
+
+// received is a datagram that decoded and verified, as the event loop
+// gets it.
+type received struct {
+	Link string
+	At   time.Time
+	Msg  *wire.Message
+}
+
+// intake decodes and verifies received datagrams on a goroutine of its
+// own, so that the event loop only ever sees messages signed with a key of
+// authkeys: a flood of garbage or forged datagrams costs the loop nothing,
+// and its drops are counted in a bounded table and logged in summaries
+// from here, never on the loop.
+type intake struct {
+	keys   atomic.Pointer[wire.Keyring]
+	drops  *dropTable
+	log    logrus.FieldLogger
+	peers  chan link.Packet
+	others chan link.Packet
+	out    chan received
+}
+
+func newIntake(keys *wire.Keyring, log logrus.FieldLogger) *intake {
+	in := &intake{
+		drops:  newDropTable(dropTableSize),
+		log:    log,
+		peers:  make(chan link.Packet, peerQueue),
+		others: make(chan link.Packet, otherQueue),
+		out:    make(chan received, verifiedQueue),
+	}
+	in.keys.Store(keys)
+	return in
+}
+
+// linkOptions are the link options that feed this intake.
+func (in *intake) linkOptions(log logrus.FieldLogger) link.Options {
+	return link.Options{Packets: in.peers, Others: in.others, Log: log, MaxDatagram: wire.MaxDatagram}
+}
+
+// setKeys makes kr verify every datagram from now on (a reload).
+func (in *intake) setKeys(kr *wire.Keyring) { in.keys.Store(kr) }
+
+// run verifies datagrams until ctx ends, peers' first.
+func (in *intake) run(ctx context.Context) {
+	tick := time.NewTicker(summaryCheck)
+	defer tick.Stop()
+	for {
+		var p link.Packet
+		select {
+		case p = <-in.peers:
+		default:
+			select {
+			case p = <-in.peers:
+			case p = <-in.others:
+			case now := <-tick.C:
+				in.logSummaries(now)
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		m := in.verify(p)
+		if m == nil {
+			continue
+		}
+		select {
+		case in.out <- received{Link: p.Link, At: p.At, Msg: m}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// verify decodes p with the current keys; a datagram that fails is
+// counted and, if it opens its reason's log window, logged.
+func (in *intake) verify(p link.Packet) *wire.Message {
+	m, err := in.keys.Load().Decode(p.Data)
+	if err == nil {
+		return m
+	}
+	r := wire.Reason(err)
+	k := dropKey{Claimed: claimedSource(p.Data), From: p.From.Addr()}
+	if in.drops.add(k, r, p.At) {
+		in.log.Warnf("Dropped packet from %s on %s: %v (further %s drops are counted and summarised at most once every %s)",
+			k, p.Link, err, r.String(), dropSummaryEvery)
+	}
+	return nil
+}
+
+func (in *intake) logSummaries(now time.Time) {
+	for _, s := range in.drops.summaries(now) {
+		in.log.Warn(s.String())
+	}
+}
