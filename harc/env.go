@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/hbdproject/hbd/hbd/paths"
 )
 
 // Environ returns the environment every resource script and rc.d hook gets
@@ -39,12 +41,6 @@ import (
 // HA_DEBUGLOG, in Heartbeat's shell line format, so their lines land in the
 // same files as hbd's.
 func (r *Runner) Environ() []string { return r.opts.baseEnv() }
-
-// DefaultRscTmp is resource-agents' scratch directory (HA_RSCTMP).
-const DefaultRscTmp = "/run/resource-agents"
-
-// DefaultStateDir is Heartbeat's state directory (HA_VARLIB).
-const DefaultStateDir = "/var/lib/heartbeat"
 
 // shellDateFmt is HA_DATEFMT as Heartbeat sets it: shell log lines read
 // "2026/11/22_03:44:27  tag[pid]:    info: ...".
@@ -93,8 +89,8 @@ func (o *Options) haEnv() map[string]string {
 		"HA_DIR":          o.ConfigDir,
 		"HA_CF":           filepath.Join(o.ConfigDir, "ha.cf"),
 		"HA_FUNCS":        filepath.Join(o.ConfigDir, "shellfuncs"),
-		"HA_RCDIR":        filepath.Join(o.ConfigDir, "rc.d"),
-		"HA_RESOURCEDIR":  filepath.Join(o.ConfigDir, "resource.d"),
+		"HA_RCDIR":        filepath.Join(o.ConfigDir, paths.RcDir),
+		"HA_RESOURCEDIR":  filepath.Join(o.ConfigDir, paths.ResourceDir),
 		"HA_CURHOST":      o.Node,
 		"HA_VARLIB":       o.StateDir,
 		"HA_FIFO":         filepath.Join(o.StateDir, "fifo"),

@@ -11,10 +11,8 @@ import (
 	"strings"
 
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/paths"
 )
-
-// RcDir is the folder of event hooks inside the configuration directory.
-const RcDir = "rc.d"
 
 // RunEvent runs the rc.d hook of an event as Heartbeat's harc does:
 // DIR/rc.d/EVENT with EVENT as its only argument, logged as "Running
@@ -36,7 +34,7 @@ func (r *Runner) RunEvent(ctx context.Context, event string, fields map[string]s
 	if event == "" || event == "." || event == ".." || strings.ContainsAny(event, "/\x00") {
 		return fmt.Errorf("harc: %q is not an event name", event)
 	}
-	path := filepath.Join(r.opts.ConfigDir, RcDir, event)
+	path := filepath.Join(r.opts.ConfigDir, paths.RcDir, event)
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/logging"
+	"github.com/hbdproject/hbd/hbd/paths"
 )
 
 // logSink keeps every log entry as the line the Heartbeat formatter writes.
@@ -130,7 +131,7 @@ func newFixture(t *testing.T, names ...string) *fixture {
 	t.Helper()
 	root := t.TempDir()
 	f := &fixture{t: t, dir: filepath.Join(root, "ha.d"), ctl: filepath.Join(root, "ctl"), rec: filepath.Join(root, "record")}
-	for _, d := range []string{f.dir, filepath.Join(f.dir, config.ResourceDir), filepath.Join(f.dir, RcDir), f.ctl} {
+	for _, d := range []string{f.dir, filepath.Join(f.dir, paths.ResourceDir), filepath.Join(f.dir, paths.RcDir), f.ctl} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +162,7 @@ func newFixture(t *testing.T, names ...string) *fixture {
 // script writes resource.d/NAME.
 func (f *fixture) script(name, body string) string {
 	f.t.Helper()
-	p := filepath.Join(f.dir, config.ResourceDir, name)
+	p := filepath.Join(f.dir, paths.ResourceDir, name)
 	if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
 		f.t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func (f *fixture) script(name, body string) string {
 // hook writes rc.d/EVENT.
 func (f *fixture) hook(event, body string, mode os.FileMode) {
 	f.t.Helper()
-	if err := os.WriteFile(filepath.Join(f.dir, RcDir, event), []byte(body), mode); err != nil {
+	if err := os.WriteFile(filepath.Join(f.dir, paths.RcDir, event), []byte(body), mode); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -205,7 +206,7 @@ func (f *fixture) group(specs ...string) config.Group {
 		parts := strings.Split(s, "::")
 		g.Resources = append(g.Resources, config.Resource{
 			Spec: s, Name: parts[0], Args: parts[1:],
-			Script: filepath.Join(f.dir, config.ResourceDir, parts[0]),
+			Script: filepath.Join(f.dir, paths.ResourceDir, parts[0]),
 		})
 	}
 	return g

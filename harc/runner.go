@@ -14,6 +14,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/logging"
+	"github.com/hbdproject/hbd/hbd/paths"
 )
 
 // The operations of a resource script.
@@ -128,8 +129,8 @@ type Options struct {
 
 	// For the scripts' environment (see Runner.Environ): ha.cf logfile,
 	// debugfile, logfacility, debug, use_logd; NiceFailback is true unless
-	// auto_failback is legacy. RscTmp is HA_RSCTMP (DefaultRscTmp),
-	// StateDir HA_VARLIB (DefaultStateDir). Env adds or overrides
+	// auto_failback is legacy. RscTmp is HA_RSCTMP (paths.RscTmp),
+	// StateDir HA_VARLIB (paths.StateDir). Env adds or overrides
 	// variables.
 	Logfile, Debugfile, LogFacility string
 	Debug                           int
@@ -178,7 +179,7 @@ type Runner struct {
 // New returns a Runner with o's defaults filled in.
 func New(o Options) (*Runner, error) {
 	if o.ConfigDir == "" {
-		o.ConfigDir = config.DefaultDir
+		o.ConfigDir = paths.ConfigDir
 	}
 	if o.Node == "" {
 		h, err := os.Hostname()
@@ -225,10 +226,10 @@ func New(o Options) (*Runner, error) {
 		o.EventTimeout = DefaultEventTimeout
 	}
 	if o.RscTmp == "" {
-		o.RscTmp = DefaultRscTmp
+		o.RscTmp = paths.RscTmp
 	}
 	if o.StateDir == "" {
-		o.StateDir = DefaultStateDir
+		o.StateDir = paths.StateDir
 	}
 	if o.PID == 0 {
 		o.PID = os.Getpid()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/paths"
 )
 
 // nodeName is the --node flag's value, or this machine's `uname -n`.
@@ -33,9 +34,9 @@ func nodeName(flagValue string) (string, error) {
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := fs.String("c", config.DefaultDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
+	dir := fs.String("c", paths.ConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
-	runDir := fs.String("run-dir", defaultRunDir, "run `DIR` of a running hbd to compare with")
+	runDir := fs.String("run-dir", paths.RunDir, "run `DIR` of a running hbd to compare with")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: hbd check [-c DIR] [--node NAME] [--run-dir DIR]")
 		fmt.Fprintln(stderr, "Checks ha.cf, authkeys and haresources in DIR like `nginx -t`, prints every")

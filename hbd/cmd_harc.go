@@ -17,6 +17,7 @@ import (
 	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/logging"
+	"github.com/hbdproject/hbd/hbd/paths"
 )
 
 // Exit codes of `hbd harc`.
@@ -49,7 +50,7 @@ func harcUsageText(w io.Writer, fs *flag.FlagSet) {
 func runHarc(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("harc", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := fs.String("c", config.DefaultDir, "configuration `DIR` (ha.cf, authkeys, haresources, resource.d/)")
+	dir := fs.String("c", paths.ConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources, resource.d/)")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
 	verbose := fs.Bool("v", false, "also show debug lines: the scripts' output, status verdicts")
 	timeout := fs.Duration("timeout", 0, "bound each script run by `T` (default: ha.cf resource_timeout)")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/paths"
 )
 
 // legacyName maps the names Heartbeat users type to hbd commands: the
@@ -37,7 +38,7 @@ func runDirFromEnv() string {
 	if d := os.Getenv("HBD_RUN_DIR"); d != "" {
 		return d
 	}
-	return defaultRunDir
+	return paths.RunDir
 }
 
 func fetchStatus(runDir string) (ctl.Status, error) {

@@ -8,13 +8,7 @@ import (
 	"io"
 
 	"github.com/hbdproject/hbd/hbd/daemon"
-)
-
-// Defaults for where a node keeps its files (DESIGN.md, "Where things live").
-const (
-	defaultConfigDir = "/etc/ha.d"
-	defaultRunDir    = "/run/heartbeat"
-	defaultStateDir  = "/var/lib/heartbeat"
+	"github.com/hbdproject/hbd/hbd/paths"
 )
 
 // exitNotConfigured is Heartbeat's exit code for a configuration error
@@ -24,10 +18,10 @@ const exitNotConfigured = 6
 func runRun(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := fs.String("c", defaultConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
+	dir := fs.String("c", paths.ConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
-	runDir := fs.String("run-dir", defaultRunDir, "`DIR` for the pid file and the control socket")
-	stateDir := fs.String("state-dir", defaultStateDir, "`DIR` for hb_uuid and hb_generation")
+	runDir := fs.String("run-dir", paths.RunDir, "`DIR` for the pid file and the control socket")
+	stateDir := fs.String("state-dir", paths.StateDir, "`DIR` for hb_uuid and hb_generation")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: hbd run [-c DIR] [--node NAME] [--run-dir DIR] [--state-dir DIR]")
 		fs.PrintDefaults()

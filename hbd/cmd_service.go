@@ -13,6 +13,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/paths"
 	initfiles "github.com/hbdproject/hbd/init"
 )
 
@@ -80,7 +81,7 @@ func replaceLine(text, file, old, repl string) (string, error) {
 func (s serviceSetup) systemdUnit() (string, error) {
 	unit := strings.ReplaceAll(initfiles.SystemdUnit, initfiles.DefaultBinary+" ", s.binary+" ")
 	unit, err := replaceLine(unit, "heartbeat.service",
-		"Environment=HBD_CONFIG_DIR="+initfiles.DefaultConfigDir+" HBD_NODE=",
+		"Environment=HBD_CONFIG_DIR="+paths.ConfigDir+" HBD_NODE=",
 		"Environment=HBD_CONFIG_DIR="+s.configDir+" HBD_NODE="+s.node)
 	if err != nil {
 		return "", err
@@ -95,7 +96,7 @@ func (s serviceSetup) sysvScript() (string, error) {
 	var err error
 	for _, r := range []struct{ old, repl string }{
 		{"HBD_BIN=" + initfiles.DefaultBinary, "HBD_BIN=" + s.binary},
-		{"HBD_CONFIG_DIR=" + initfiles.DefaultConfigDir, "HBD_CONFIG_DIR=" + s.configDir},
+		{"HBD_CONFIG_DIR=" + paths.ConfigDir, "HBD_CONFIG_DIR=" + s.configDir},
 		{"HBD_NODE=", "HBD_NODE=" + s.node},
 	} {
 		if script, err = replaceLine(script, "heartbeat", r.old, r.repl); err != nil {
@@ -210,8 +211,8 @@ func serviceUsage(w io.Writer, name string, fs *flag.FlagSet) {
 func runInstall(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("install", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := fs.String("config", config.DefaultDir, "configuration `DIR` the service runs with")
-	fs.StringVar(dir, "c", config.DefaultDir, "short for --config")
+	dir := fs.String("config", paths.ConfigDir, "configuration `DIR` the service runs with")
+	fs.StringVar(dir, "c", paths.ConfigDir, "short for --config")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n when the service starts)")
 	printOnly := fs.Bool("print", false, "print the service file for this machine instead of installing it (no root needed)")
 	fs.Usage = func() { serviceUsage(stderr, "install", fs) }
@@ -344,7 +345,7 @@ func runUninstall(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hbd uninstall: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	setup, err := currentSetup(config.DefaultDir, "")
+	setup, err := currentSetup(paths.ConfigDir, "")
 	if err != nil {
 		fmt.Fprintf(stderr, "hbd uninstall: %v\n", err)
 		return 1
@@ -396,8 +397,8 @@ func runUninstall(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "removed the heartbeat service (%s): %s\n", platformWord(platform), strings.Join(removed, " "))
-	if _, err := os.Stat(filepath.Join(defaultRunDir, ctl.PidFileName)); err == nil {
-		fmt.Fprintf(stdout, "hbd may still be running (%s exists); it was not stopped\n", filepath.Join(defaultRunDir, ctl.PidFileName))
+	if _, err := os.Stat(filepath.Join(paths.RunDir, ctl.PidFileName)); err == nil {
+		fmt.Fprintf(stdout, "hbd may still be running (%s exists); it was not stopped\n", filepath.Join(paths.RunDir, ctl.PidFileName))
 	}
 	return 0
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/paths"
 )
 
 // ctlTimeout bounds any operator command's wait for the daemon.
@@ -35,7 +36,7 @@ func call(runDir string, req ctl.Request) (ctl.Response, error) {
 func runStatus(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	runDir := fs.String("run-dir", defaultRunDir, "the daemon's run `DIR` (control socket)")
+	runDir := fs.String("run-dir", paths.RunDir, "the daemon's run `DIR` (control socket)")
 	asJSON := fs.Bool("json", false, "print the status as JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -28,10 +28,9 @@ var Default string
 //go:embed logrotate
 var Logrotate string
 
-// The paths the files name, which `hbd install` replaces with its own.
+// The paths the files name, which `hbd install` replaces with its own:
+// DefaultBinary, and the configuration directory paths.ConfigDir.
 const (
 	// DefaultBinary is where the files expect hbd.
 	DefaultBinary = "/usr/sbin/hbd"
-	// DefaultConfigDir is the configuration directory they use.
-	DefaultConfigDir = "/etc/ha.d"
 )

@@ -11,21 +11,15 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hbdproject/hbd/hbd/paths"
 	"github.com/hbdproject/hbd/resources/ocf"
 )
-
-// DefaultDir is where Heartbeat and hbd keep their configuration.
-const DefaultDir = "/etc/ha.d"
-
-// DefaultInitDir is the second place a resource script is looked for.
-const DefaultInitDir = "/etc/init.d"
 
 // The files of a configuration directory.
 const (
 	HaCfFile        = "ha.cf"
 	AuthkeysFile    = "authkeys"
 	HaresourcesFile = "haresources"
-	ResourceDir     = "resource.d"
 )
 
 // Lookup finds the executable behind a haresources resource name.
@@ -46,7 +40,7 @@ const OCFBuiltin = "ocf"
 
 func (l Lookup) initDir() string {
 	if l.InitDir == "" {
-		return DefaultInitDir
+		return paths.InitDir
 	}
 	return l.InitDir
 }
@@ -71,7 +65,7 @@ func (l Lookup) Resolve(dir, name string) (string, error) {
 		return "builtin:" + ocf.Prefix + p, nil
 	}
 	var notExec []string
-	for _, d := range []string{filepath.Join(dir, ResourceDir), l.initDir()} {
+	for _, d := range []string{filepath.Join(dir, paths.ResourceDir), l.initDir()} {
 		p := filepath.Join(d, name)
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -90,7 +84,7 @@ func (l Lookup) Resolve(dir, name string) (string, error) {
 		return "", fmt.Errorf("resource script %s is not an executable file (chmod 755 %s)", notExec[0], notExec[0])
 	}
 	return "", fmt.Errorf("cannot locate resource script %s (looked in %s, %s); install it there or fix the name",
-		name, filepath.Join(dir, ResourceDir), l.initDir())
+		name, filepath.Join(dir, paths.ResourceDir), l.initDir())
 }
 
 // LoadOptions says who is loading and how strictly.

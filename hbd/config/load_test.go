@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hbdproject/hbd/hbd/paths"
 )
 
 // sampleDir is the sample configuration shipped in etc/ha.d.
@@ -45,7 +47,7 @@ func copyDir(t *testing.T, src string) string {
 func writeConfig(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, ResourceDir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, paths.ResourceDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for name, body := range files {
@@ -53,7 +55,7 @@ func writeConfig(t *testing.T, files map[string]string) string {
 		switch {
 		case name == AuthkeysFile:
 			mode = 0o600
-		case strings.HasPrefix(name, ResourceDir+"/"):
+		case strings.HasPrefix(name, paths.ResourceDir+"/"):
 			mode = 0o755
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), mode); err != nil {
@@ -86,7 +88,7 @@ func TestLoadSample(t *testing.T) {
 				t.Fatalf("groups = %+v", cfg.Groups)
 			}
 			for _, r := range cfg.Groups[0].Resources {
-				if r.Script != filepath.Join(dir, ResourceDir, r.Name) {
+				if r.Script != filepath.Join(dir, paths.ResourceDir, r.Name) {
 					t.Errorf("resource %s resolved to %q", r.Name, r.Script)
 				}
 			}
@@ -236,7 +238,7 @@ func TestLoadErrors(t *testing.T) {
 				for _, r := range g.Resources {
 					want := tt.scripts[r.Name]
 					if want == "" || want == "RESOURCE.D" {
-						want = filepath.Join(dir, ResourceDir, r.Name)
+						want = filepath.Join(dir, paths.ResourceDir, r.Name)
 					}
 					if r.Script != want {
 						t.Errorf("%s resolved to %q, want %q", r.Name, r.Script, want)

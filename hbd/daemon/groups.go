@@ -11,6 +11,7 @@ import (
 	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/paths"
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
@@ -25,8 +26,8 @@ func (d *Daemon) newRunner(cfg *config.Config) (*harc.Runner, error) {
 	// HA_RSCTMP is Heartbeat's /run/resource-agents for a node using the
 	// standard run directory. Nodes sharing one machine (tests, the demo)
 	// each get their own, or one node's agent records would be another's.
-	if d.opts.RunDir != "" && filepath.Clean(d.opts.RunDir) != "/run/heartbeat" {
-		o.RscTmp = filepath.Join(d.opts.RunDir, "resource-agents")
+	if d.opts.RunDir != "" && filepath.Clean(d.opts.RunDir) != paths.RunDir {
+		o.RscTmp = filepath.Join(d.opts.RunDir, paths.RscTmpName)
 	}
 	if cfg.OnStopFailure != "" {
 		pol, err := harc.ParseStopFailurePolicy(cfg.OnStopFailure)
@@ -171,7 +172,7 @@ func (d *Daemon) runHook(event string, m *wire.Message) {
 			fields[f.Name] = string(f.Value)
 		}
 	}
-	if heartbeatHandler(filepath.Join(d.opts.ConfigDir, harc.RcDir, event)) {
+	if heartbeatHandler(filepath.Join(d.opts.ConfigDir, paths.RcDir, event)) {
 		if !d.skippedHooks[event] {
 			d.skippedHooks[event] = true
 			d.log.Infof("Not running rc.d/%s: it is Heartbeat's own handler (it calls ResourceManager, mach_down or hb_standby), and hbd does what it does itself", event)

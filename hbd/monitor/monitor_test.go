@@ -15,6 +15,7 @@ import (
 
 	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/paths"
 )
 
 // svcScript is a resource script managing a pretend service per name:
@@ -79,7 +80,7 @@ func (s *syncBuffer) String() string {
 func newLab(t *testing.T) *lab {
 	t.Helper()
 	l := &lab{t: t, dir: t.TempDir(), state: t.TempDir(), logBuf: &syncBuffer{}}
-	rd := filepath.Join(l.dir, config.ResourceDir)
+	rd := filepath.Join(l.dir, paths.ResourceDir)
 	if err := os.MkdirAll(rd, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func (l *lab) group(specs ...string) config.Group {
 	for _, sp := range specs {
 		parts := strings.Split(sp, "::")
 		g.Resources = append(g.Resources, config.Resource{Spec: sp, Name: parts[0], Args: parts[1:],
-			Script: filepath.Join(l.dir, config.ResourceDir, parts[0])})
+			Script: filepath.Join(l.dir, paths.ResourceDir, parts[0])})
 	}
 	if err := l.runner.Start(context.Background(), g); err != nil {
 		l.t.Fatalf("start: %v", err)

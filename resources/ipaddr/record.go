@@ -8,23 +8,21 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-)
 
-// DefaultStateDir is where records of added addresses live when neither
-// Options.StateDir nor HA_RSCTMP says otherwise: resource-agents' HA_RSCTMP,
-// which harc also passes by default, so a start through harc and a stop by
-// hand agree. It is under /run, so a record lives exactly as long as the
-// address it describes (both go at reboot).
-const DefaultStateDir = "/run/resource-agents"
+	"github.com/hbdproject/hbd/hbd/paths"
+)
 
 // StateDirFromEnv is the record directory for the executable form:
 // $HA_RSCTMP (which Heartbeat sets for its resource scripts) or
-// DefaultStateDir.
+// resource-agents' paths.RscTmp, which harc also passes by default, so a
+// start through harc and a stop by hand agree. It is under /run, so a
+// record lives exactly as long as the address it describes (both go at
+// reboot).
 func StateDirFromEnv() string {
 	if d := os.Getenv("HA_RSCTMP"); d != "" {
 		return d
 	}
-	return DefaultStateDir
+	return paths.RscTmp
 }
 
 // record says that hbd added an address, so that stop removes only what

@@ -12,12 +12,13 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/hbdproject/hbd/hbd/paths"
 )
 
 // Defaults of Options.
 const (
 	DefaultSystemdDir = "/run/systemd/system"
-	DefaultInitDir    = "/etc/init.d"
 )
 
 // Options say how units are driven. The zero value is the machine's own
@@ -26,7 +27,7 @@ type Options struct {
 	// SystemdDir exists when systemd is the init system (sd_booted's
 	// test); empty means DefaultSystemdDir.
 	SystemdDir string
-	// InitDir holds the init scripts; empty means DefaultInitDir. With a
+	// InitDir holds the init scripts; empty means paths.InitDir. With a
 	// non-default InitDir the script there is run directly, never through
 	// the `service` command (which only knows /etc/init.d).
 	InitDir string
@@ -110,7 +111,7 @@ func (u Unit) command(op string) ([]string, bool, error) {
 			return []string{p, u.Name, op}, false, nil
 		}
 	}
-	script := filepath.Join(orDefault(u.Opts.InitDir, DefaultInitDir), u.Name)
+	script := filepath.Join(orDefault(u.Opts.InitDir, paths.InitDir), u.Name)
 	fi, err := os.Stat(script)
 	switch {
 	case err != nil:
