@@ -1,0 +1,232 @@
+package doccheck
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+var helpLine = regexp.MustCompile(`^\s{2}([a-z][a-z0-9_-]*)(?:\s|$)`)
+
+// HelpCommands returns the command names `hbd help` lists: the first word
+// of each indented line after "commands:".
+func HelpCommands(help string) []string {
+	var out []string
+	in := false
+	for _, l := range strings.Split(help, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "commands:") {
+			in = true
+			continue
+		}
+		if !in {
+			continue
+		}
+		if strings.TrimSpace(l) == "" {
+			if len(out) > 0 {
+				break
+			}
+			continue
+		}
+		if m := helpLine.FindStringSubmatch(l); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+var (
+	// "  -c DIR", "  -json", "  -v\tusage" as flag.PrintDefaults writes them.
+	defaultsLine = regexp.MustCompile(`^  -([A-Za-z][\w-]*)(?: ([^\s]+))?(?:\t.*)?$`)
+	// "[--run-dir DIR]", "[-c|--config DIR]", "[-v]" in a usage line.
+	usageOption = regexp.MustCompile(`\[((?:--?[A-Za-z][\w-]*\|?)+)(?: ([A-Z][A-Z_]*))?\]`)
+)
+
+// UsageFlags returns the flags a command's -h output names, each with
+// whether it takes a value: from flag.PrintDefaults lines and from the
+// [--flag VALUE] options of usage lines.
+func UsageFlags(usage string) map[string]bool {
+	out := map[string]bool{}
+	for _, l := range strings.Split(usage, "\n") {
+		if m := defaultsLine.FindStringSubmatch(l); m != nil {
+			out[m[1]] = m[2] != ""
+			continue
+		}
+		for _, m := range usageOption.FindAllStringSubmatch(l, -1) {
+			for _, f := range strings.Split(m[1], "|") {
+				if f = strings.TrimLeft(f, "-"); f != "" {
+					out[f] = m[2] != ""
+				}
+			}
+		}
+	}
+	return out
+}
+
+var synopsisFlag = regexp.MustCompile(`(?:^|[\s\[|])--?([A-Za-z][\w-]*)`)
+
+// SynopsisEntry reads one SYNOPSIS entry of hbd(8), such as
+// "hbd standby | takeover [--run-dir DIR] [all|foreign|local|failback]":
+// the commands it names and the flags it shows.
+func SynopsisEntry(entry string) (cmds, flags []string) {
+	f := strings.Fields(entry)
+	if len(f) < 2 || f[0] != "hbd" {
+		return nil, nil
+	}
+	cmds = append(cmds, f[1])
+	for i := 2; i+1 < len(f) && f[i] == "|"; i += 2 {
+		if strings.HasPrefix(f[i+1], "[") || strings.HasPrefix(f[i+1], "-") {
+			break
+		}
+		cmds = append(cmds, f[i+1])
+	}
+	for _, m := range synopsisFlag.FindAllStringSubmatch(entry, -1) {
+		flags = append(flags, m[1])
+	}
+	return cmds, flags
+}
+
+// legacy maps the Heartbeat names hbd answers to (hb_standby ...) to its
+// commands, as a user types them.
+var legacy = map[string]string{
+	"hb_standby":  "standby",
+	"hb_takeover": "takeover",
+	"cl_status":   "cl_status",
+	"harc":        "harc",
+}
+
+// Invocation is one hbd command line found in a page: the words after
+// the program name (hbd's own, or "standby" for hb_standby).
+type Invocation struct {
+	Args []string
+	Line int
+	Text string
+}
+
+// Invocations returns the hbd command lines a Markdown page tells the
+// reader to type: every line of sh, bash and shell blocks, prompted lines
+// ("$ ", "# ", "node1$ ") of other blocks, and code spans of the prose
+// that start with hbd (or sudo hbd, bin/hbd, a legacy name). Shell lines
+// are split at ;, &&, || and |, and comments are dropped.
+func Invocations(md string) []Invocation {
+	var out []Invocation
+	for _, b := range Blocks(md) {
+		shell := b.Info == "sh" || b.Info == "bash" || b.Info == "shell"
+		for i, l := range strings.Split(b.Body, "\n") {
+			if !shell {
+				var ok bool
+				if l, ok = unprompt(l); !ok {
+					continue
+				}
+			}
+			for _, seg := range splitShell(stripComment(l)) {
+				if args, ok := hbdArgs(seg); ok {
+					out = append(out, Invocation{Args: args, Line: b.Line + 1 + i, Text: strings.TrimSpace(seg)})
+				}
+			}
+		}
+	}
+	for _, c := range InlineCode(md) {
+		if args, ok := hbdArgs(c.Text); ok {
+			out = append(out, Invocation{Args: args, Line: c.Line, Text: c.Text})
+		}
+	}
+	return out
+}
+
+var prompt = regexp.MustCompile(`^\s*(?:[\w.-]*\$|#)\s+`)
+
+func unprompt(l string) (string, bool) {
+	loc := prompt.FindStringIndex(l)
+	if loc == nil {
+		return "", false
+	}
+	return l[loc[1]:], true
+}
+
+func stripComment(l string) string {
+	inQuote := byte(0)
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		switch {
+		case inQuote != 0:
+			if c == inQuote {
+				inQuote = 0
+			}
+		case c == '\'' || c == '"':
+			inQuote = c
+		case c == '#' && (i == 0 || l[i-1] == ' ' || l[i-1] == '\t'):
+			return l[:i]
+		}
+	}
+	return l
+}
+
+var shellSep = regexp.MustCompile(`\s*(?:&&|\|\||;|\|)\s*`)
+
+func splitShell(l string) []string {
+	return shellSep.Split(l, -1)
+}
+
+// hbdArgs returns the words after the program of a command line that runs
+// hbd, after sudo and VAR=value prefixes; ok is false for any other
+// program.
+func hbdArgs(line string) ([]string, bool) {
+	f := strings.Fields(line)
+	for len(f) > 0 && (f[0] == "sudo" || strings.Contains(f[0], "=") && !strings.HasPrefix(f[0], "-")) {
+		f = f[1:]
+	}
+	if len(f) == 0 {
+		return nil, false
+	}
+	prog := filepath.Base(f[0])
+	if prog == "hbd" && (f[0] == "hbd" || strings.Contains(f[0], "/")) {
+		return f[1:], true
+	}
+	if cmd, ok := legacy[prog]; ok {
+		return append([]string{cmd}, f[1:]...), true
+	}
+	return nil, false
+}
+
+// CLI is what the binary says about itself: each command (as `hbd help`
+// lists it) with its flags (as its -h shows them), each flag with whether
+// it takes a value.
+type CLI map[string]map[string]bool
+
+// Check says what is wrong with an invocation for this CLI: an unknown
+// command, or a flag the command does not take. Flags are read as Go's
+// flag package reads them: up to the first word that is not a flag, "-x"
+// and "--x" alike, "-x=v" or "-x v" for a flag with a value. Placeholders
+// in the synopsis style of the docs ("[-c DIR]") are read too.
+func (c CLI) Check(args []string) error {
+	var words []string
+	for _, a := range args {
+		if a = strings.Trim(a, "[]"); a != "" && a != "|" && a != "…" && a != "..." {
+			words = append(words, a)
+		}
+	}
+	cmd := "run" // hbd alone, or with run's flags, is the daemon
+	if len(words) > 0 && !strings.HasPrefix(words[0], "-") {
+		cmd, words = words[0], words[1:]
+	}
+	flags, ok := c[cmd]
+	if !ok {
+		return fmt.Errorf("hbd has no command %q", cmd)
+	}
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if w == "--" || !strings.HasPrefix(w, "-") || w == "-" {
+			return nil
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(w, "-"), "=")
+		takes, known := flags[name]
+		if !known {
+			return fmt.Errorf("hbd %s has no flag %q", cmd, w)
+		}
+		if takes && !hasValue {
+			i++ // its value
+		}
+	}
+	return nil
+}
