@@ -69,6 +69,7 @@ func (n *Node) stable() bool {
 
 func (n *Node) rscFields() (held, standby, failed, want string) {
 	var h, s, f, w []string
+	rule := n.placementFacts()
 	for _, g := range n.res.groups {
 		// A group added by a reload is listed while it is probed: it may
 		// run here already, and nobody may start it before we know.
@@ -82,7 +83,7 @@ func (n *Node) rscFields() (held, standby, failed, want string) {
 			f = append(f, g.key)
 		}
 		if !g.removed {
-			w = append(w, g.key+">"+n.desired(g))
+			w = append(w, g.key+">"+rule.desired(rule.group(g.key)))
 		}
 	}
 	return strings.Join(h, "|"), strings.Join(s, "|"), strings.Join(f, "|"), strings.Join(w, "|")

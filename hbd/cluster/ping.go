@@ -110,28 +110,6 @@ func (n *Node) pingOf(node string) (int, bool) {
 	return pp.reach, true
 }
 
-// pingWorse: node reaches fewer ping nodes than another node eligible
-// for g (Heartbeat's ipfail): it is not willing to hold g, so the rule
-// gives g to the better-connected node (a holder hands it over).
-func (n *Node) pingWorse(node string, g *group) bool {
-	if len(n.cfg.Ping) == 0 {
-		return false
-	}
-	r, ok := n.pingOf(node)
-	if !ok {
-		return false
-	}
-	for _, other := range n.cfg.Nodes {
-		if other == node {
-			continue
-		}
-		if ro, ok := n.pingOf(other); ok && ro > r && n.eligible(other, g) {
-			return true
-		}
-	}
-	return false
-}
-
 // pingIsolated: this node has ping nodes and reaches none.
 func (n *Node) pingIsolated() bool {
 	return len(n.cfg.Ping) > 0 && n.sb.ping.isolated()

@@ -1,85 +1,167 @@
 package cluster
 
-import (
-	"github.com/hbdproject/hbd/hbd/config"
-)
+// The placement rule (doc.go, "Who holds a group") as a pure function of
+// facts: one node's view of the cluster at one instant. Every node
+// computes it from its own view; when the views agree (membership and the
+// peers' announcements), the answers agree.
 
-func (n *Node) live(p *peer) bool { return p.heard && p.state != StateDead }
-
-func (n *Node) livePeers() int {
-	c := 0
-	for _, p := range n.peers {
-		if n.live(p) {
-			c++
-		}
-	}
-	return c
+// facts is what the placement rule decides from. Node.placementFacts
+// takes it from the node's state; the rule reads nothing else.
+type facts struct {
+	// nodes is ha.cf's node order (every configured node).
+	nodes []string
+	// quorum: the viewing node hears a majority of the nodes, itself
+	// included, or quorum is off. Without it nobody is eligible.
+	quorum bool
+	// failback: auto_failback is on or legacy.
+	failback bool
+	// ping: ping nodes are configured, so a node reaching fewer of them
+	// than another eligible node is not willing (Heartbeat's ipfail).
+	ping bool
+	// exclusive lists ha.cf's exclusive sets of group keys, in order: in
+	// each, the first listed wins.
+	exclusive [][]string
+	// groups is every group the viewing node knows, in haresources order.
+	groups []groupFacts
+	// members is the viewing node and every configured peer it tracks.
+	members []memberFacts
 }
 
-// eligible: the node may hold g (active, joined, announced, not
-// stopping, g did not fail there).
-func (n *Node) eligible(node string, g *group) bool {
-	if !n.hasQuorum() {
+// groupFacts is one group as the rule sees it.
+type groupFacts struct {
+	key, pref string
+	// removed: the group left the configuration (it is being stopped):
+	// it blocks no group of its exclusive set.
+	removed bool
+}
+
+// memberFacts is one node as the viewing node knows it.
+type memberFacts struct {
+	name string
+	// active: the node is active and has joined, has announced its groups
+	// (a peer: in its current run), and is not stopping.
+	active bool
+	// held: the groups it holds (starting, running, stopping,
+	// stop-failed); empty for a peer that is not alive.
+	held map[string]bool
+	// probing: the groups it is probing (the viewing node only; a peer
+	// lists those in held). They count as held for exclusive sets.
+	probing map[string]bool
+	// failed: the groups that failed there (a start, or a monitor).
+	failed map[string]bool
+	// standby: the groups it stands by for (hb_standby, hb_takeover).
+	standby map[string]bool
+	// reach is how many ping nodes it reaches; reachKnown is false when
+	// unknown (no ping nodes there, a Heartbeat peer, a dead peer).
+	reach      int
+	reachKnown bool
+}
+
+func (f *facts) member(name string) *memberFacts {
+	for i := range f.members {
+		if f.members[i].name == name {
+			return &f.members[i]
+		}
+	}
+	return nil
+}
+
+func (f *facts) group(key string) *groupFacts {
+	for i := range f.groups {
+		if f.groups[i].key == key {
+			return &f.groups[i]
+		}
+	}
+	return nil
+}
+
+// eligible: node may hold g: there is quorum, node is active (joined,
+// announced, not stopping), g did not fail there, and no group before g
+// in g's exclusive set is held by, or placed on, node.
+func (f *facts) eligible(node string, g *groupFacts) bool {
+	if !f.quorum {
 		return false // without a majority, nobody holds anything (for us)
 	}
-	if node == n.name {
-		if !n.res.joined || n.state != StateActive || n.res.stopping || g.failed {
-			return false
-		}
-		return !n.exclBlocked(node, g)
-	}
-	p := n.peerByName(node)
-	if p == nil || !n.live(p) || p.state != StateActive {
+	m := f.member(node)
+	if m == nil || !m.active || m.failed[g.key] {
 		return false
 	}
-	r := &p.rsc
-	return r.announced && !r.stopping && !r.failed[g.key] && !n.exclBlocked(node, g)
+	return !f.exclBlocked(node, g)
 }
 
-func (n *Node) willing(node string, g *group) bool {
-	if !n.eligible(node, g) || n.pingWorse(node, g) {
+// willing: node is eligible for g, does not stand by for it, and reaches
+// as many ping nodes as every other node eligible for g.
+func (f *facts) willing(node string, g *groupFacts) bool {
+	if !f.eligible(node, g) || f.pingWorse(node, g) {
 		return false
 	}
-	if node == n.name {
-		return !g.standby
-	}
-	return !n.peerByName(node).rsc.standby[g.key]
+	return !f.member(node).standby[g.key]
 }
 
-// holders lists the nodes holding g as this node knows it (itself, and
-// live peers whose latest announcement lists it), in ha.cf order from
-// the preferred node on.
-func (n *Node) holders(g *group) []string {
-	var hs []string
-	for _, name := range n.fromPreferred(g) {
-		if name == n.name {
-			if g.holds() {
-				hs = append(hs, name)
-			}
+// pingWorse: node reaches fewer ping nodes than another node eligible for
+// g: it is not willing to hold g, so the rule gives g to the
+// better-connected node (a holder hands it over).
+func (f *facts) pingWorse(node string, g *groupFacts) bool {
+	if !f.ping {
+		return false
+	}
+	m := f.member(node)
+	if m == nil || !m.reachKnown {
+		return false
+	}
+	for _, other := range f.nodes {
+		if other == node {
 			continue
 		}
-		if p := n.peerByName(name); p != nil && n.live(p) && p.rsc.held[g.key] {
-			hs = append(hs, name)
+		if o := f.member(other); o != nil && o.reachKnown && o.reach > m.reach && f.eligible(other, g) {
+			return true
 		}
 	}
-	return hs
+	return false
+}
+
+// exclBlocked: node holds (or probes), or is the desired holder of, a
+// group listed before g in g's exclusive set.
+func (f *facts) exclBlocked(node string, g *groupFacts) bool {
+	set, rank := exclSet(f.exclusive, g.key)
+	m := f.member(node)
+	for _, k := range set[:rank] {
+		h := f.group(k)
+		if h == nil || h.removed {
+			continue
+		}
+		if m != nil && (m.held[k] || m.probing[k]) || f.desired(h) == node {
+			return true
+		}
+	}
+	return false
 }
 
 // fromPreferred is ha.cf's node order starting at g's preferred node,
 // wrapping.
-func (n *Node) fromPreferred(g *group) []string {
-	nodes := n.cfg.Nodes
+func (f *facts) fromPreferred(g *groupFacts) []string {
 	start := 0
-	for i, name := range nodes {
+	for i, name := range f.nodes {
 		if name == g.pref {
 			start = i
 		}
 	}
-	out := make([]string, 0, len(nodes))
-	for i := range nodes {
-		out = append(out, nodes[(start+i)%len(nodes)])
+	out := make([]string, 0, len(f.nodes))
+	for i := range f.nodes {
+		out = append(out, f.nodes[(start+i)%len(f.nodes)])
 	}
 	return out
+}
+
+// holders lists the nodes holding g, from the preferred node on.
+func (f *facts) holders(g *groupFacts) []string {
+	var hs []string
+	for _, name := range f.fromPreferred(g) {
+		if m := f.member(name); m != nil && m.held[g.key] {
+			hs = append(hs, name)
+		}
+	}
+	return hs
 }
 
 // desired is the placement rule (doc.go, "Who holds a group"):
@@ -88,57 +170,24 @@ func (n *Node) fromPreferred(g *group) []string {
 //  3. the first willing node from the preferred one on, in ha.cf order;
 //  4. the first eligible node so (a node standing by still takes a group
 //     nobody else can hold);
-//  5. nobody.
-func (n *Node) desired(g *group) string {
-	order := n.fromPreferred(g)
-	if n.cfg.AutoFailback != config.FailbackOff && n.willing(g.pref, g) {
+//  5. nobody ("").
+func (f *facts) desired(g *groupFacts) string {
+	order := f.fromPreferred(g)
+	if f.failback && f.willing(g.pref, g) {
 		return g.pref
 	}
-	if hs := n.holders(g); len(hs) > 0 && n.willing(hs[0], g) {
+	if hs := f.holders(g); len(hs) > 0 && f.willing(hs[0], g) {
 		return hs[0]
 	}
 	for _, name := range order {
-		if n.willing(name, g) {
+		if f.willing(name, g) {
 			return name
 		}
 	}
 	for _, name := range order {
-		if n.eligible(name, g) {
+		if f.eligible(name, g) {
 			return name
 		}
 	}
 	return ""
-}
-
-// canStart: no live peer holds g or has not told us what it holds, and
-// every live hbd peer's rule gives g to this node too.
-func (n *Node) canStart(g *group) bool {
-	if !n.sbMayStart(g) {
-		return false
-	}
-	for _, p := range n.peers {
-		if !n.live(p) {
-			continue
-		}
-		r := &p.rsc
-		if !r.announced || r.held[g.key] {
-			return false
-		}
-		if r.hbd && r.want[g.key] != n.name {
-			return false
-		}
-		// Its latest announcement must have been made after it saw our
-		// latest one: a want computed from our older state is no consent
-		// (both could otherwise start a group within one message delay).
-		if r.hbd && r.seenMe < n.res.stateEpoch {
-			n.res.needSync = true
-			return false
-		}
-		// A standby handoff from it is under way: acquire after its
-		// ask_resources info=done, as Heartbeat does.
-		if w, ok := n.res.standbyFrom[p.name]; ok && inClass(g, w, p.name) {
-			return false
-		}
-	}
-	return true
 }

@@ -104,11 +104,12 @@ func (n *Node) initialAcquired() bool {
 	if !n.allAnnounced() {
 		return false
 	}
+	rule := n.placementFacts()
 	for _, g := range n.res.groups {
 		if g.removed || g.next != nil {
 			continue
 		}
-		if n.desired(g) == n.name && g.state != GroupRunning && g.state != GroupFailed && g.state != GroupStopFailed {
+		if rule.desired(rule.group(g.key)) == n.name && g.state != GroupRunning && g.state != GroupFailed && g.state != GroupStopFailed {
 			return false
 		}
 	}
@@ -228,4 +229,37 @@ func (n *Node) resourceDeadline() time.Time {
 		}
 	}
 	return d
+}
+
+// canStart: no live peer holds g or has not told us what it holds, and
+// every live hbd peer's rule gives g to this node too.
+func (n *Node) canStart(g *group) bool {
+	if !n.sbMayStart(g) {
+		return false
+	}
+	for _, p := range n.peers {
+		if !n.live(p) {
+			continue
+		}
+		r := &p.rsc
+		if !r.announced || r.held[g.key] {
+			return false
+		}
+		if r.hbd && r.want[g.key] != n.name {
+			return false
+		}
+		// Its latest announcement must have been made after it saw our
+		// latest one: a want computed from our older state is no consent
+		// (both could otherwise start a group within one message delay).
+		if r.hbd && r.seenMe < n.res.stateEpoch {
+			n.res.needSync = true
+			return false
+		}
+		// A standby handoff from it is under way: acquire after its
+		// ask_resources info=done, as Heartbeat does.
+		if w, ok := n.res.standbyFrom[p.name]; ok && inClass(g, w, p.name) {
+			return false
+		}
+	}
+	return true
 }

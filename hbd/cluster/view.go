@@ -1,0 +1,94 @@
+package cluster
+
+import "github.com/hbdproject/hbd/hbd/config"
+
+// This node's side of the placement rule (placement.go): it takes the
+// facts from its state and asks the rule.
+
+func (n *Node) live(p *peer) bool { return p.heard && p.state != StateDead }
+
+func (n *Node) livePeers() int {
+	c := 0
+	for _, p := range n.peers {
+		if n.live(p) {
+			c++
+		}
+	}
+	return c
+}
+
+// placementFacts is this node's view now, as the placement rule reads it.
+// The peers' sets are shared, not copied: use the facts at once.
+func (n *Node) placementFacts() *facts {
+	f := &facts{
+		nodes:     n.cfg.Nodes,
+		quorum:    n.hasQuorum(),
+		failback:  n.cfg.AutoFailback != config.FailbackOff,
+		ping:      len(n.cfg.Ping) > 0,
+		exclusive: n.cfg.Exclusive,
+		groups:    make([]groupFacts, 0, len(n.res.groups)),
+		members:   make([]memberFacts, 0, 1+len(n.peers)),
+	}
+	self := memberFacts{
+		name:   n.name,
+		active: n.res.joined && n.state == StateActive && !n.res.stopping,
+	}
+	for _, g := range n.res.groups {
+		f.groups = append(f.groups, groupFacts{key: g.key, pref: g.pref, removed: g.removed})
+		addTo(&self.held, g.key, g.holds())
+		addTo(&self.probing, g.key, g.state == GroupProbing)
+		addTo(&self.failed, g.key, g.failed)
+		addTo(&self.standby, g.key, g.standby)
+	}
+	self.reach, self.reachKnown = n.pingOf(n.name)
+	f.members = append(f.members, self)
+	for _, p := range n.peers {
+		m := memberFacts{name: p.name}
+		if n.live(p) {
+			r := &p.rsc
+			m.active = p.state == StateActive && r.announced && !r.stopping
+			m.held, m.failed, m.standby = r.held, r.failed, r.standby
+			m.reach, m.reachKnown = n.pingOf(p.name)
+		}
+		f.members = append(f.members, m)
+	}
+	return f
+}
+
+// desired is the node the placement rule gives g to now ("" nobody).
+func (n *Node) desired(g *group) string {
+	f := n.placementFacts()
+	return f.desired(f.group(g.key))
+}
+
+// willing: node is willing to hold g now (placement.go).
+func (n *Node) willing(node string, g *group) bool {
+	f := n.placementFacts()
+	return f.willing(node, f.group(g.key))
+}
+
+// holders lists the nodes holding g as this node knows it (itself, and
+// live peers whose latest announcement lists it), in ha.cf order from
+// the preferred node on.
+func (n *Node) holders(g *group) []string {
+	f := n.placementFacts()
+	return f.holders(f.group(g.key))
+}
+
+// exclBlocked: a group before g in its exclusive set is held by, or
+// placed on, node (placement.go).
+func (n *Node) exclBlocked(node string, g *group) bool {
+	f := n.placementFacts()
+	return f.exclBlocked(node, f.group(g.key))
+}
+
+// addTo adds key to the set *m (made on first use) when in is true.
+func addTo(m *map[string]bool, key string, in bool) {
+	if !in {
+		return
+	}
+	if *m == nil {
+		*m = make(map[string]bool)
+	}
+	(*m)[key] = true
+}
