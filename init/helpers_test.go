@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // hbdBin is the hbd binary under test, built once by TestMain into a
@@ -50,22 +52,16 @@ func repoRoot(t *testing.T) string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
-// need skips the test when a command is missing.
+// need skips the test (fails it in CI) when a command is missing.
 func need(t *testing.T, cmds ...string) {
 	t.Helper()
-	for _, c := range cmds {
-		if _, err := exec.LookPath(c); err != nil {
-			t.Skipf("%s is not installed", c)
-		}
-	}
+	testenv.NeedCommands(t, cmds...)
 }
 
-// needRoot skips the test when not root.
+// needRoot skips the test (fails it in CI) when not root.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (private mount namespaces, service files)")
-	}
+	testenv.NeedRoot(t, "private mount namespaces, service files")
 }
 
 // result is one finished command.

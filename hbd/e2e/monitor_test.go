@@ -16,6 +16,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/monitor"
 	"github.com/hbdproject/hbd/hbd/netlab"
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // webScript is a resource script that runs a real web server (python3's
@@ -63,12 +64,10 @@ type monLab struct {
 const monGroup = "IPaddr2::" + vip + "/24/eth0"
 
 func newMonLab(t *testing.T, monitorLine string) *monLab {
+	testenv.NeedCommands(t, "python3", "curl") // the web server, the monitor
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 is needed for the web server")
-	}
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl is needed for the monitor")
+		t.Fatal(err)
 	}
 	g := newGroupLab(t, "mon")
 	m := &monLab{groupLab: g}

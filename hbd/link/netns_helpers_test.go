@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // Network namespace helpers for this package's tests only (the general lab
@@ -25,14 +26,10 @@ var netnsSeq atomic.Int32
 // `ip netns`.
 func requireNetns(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: network namespace tests need root")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("skipping: `ip` (iproute2) is not installed")
-	}
+	testenv.NeedRoot(t, "network namespaces")
+	testenv.NeedCommands(t, "ip")
 	if out, err := exec.Command("ip", "netns", "list").CombinedOutput(); err != nil {
-		t.Skipf("skipping: `ip netns` unavailable: %v: %s", err, out)
+		testenv.Skip(t, "`ip netns` unavailable: %v: %s", err, out)
 	}
 }
 

@@ -1,15 +1,14 @@
 package link
 
 import (
-	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // TestUnprivileged checks that links work without privileges, as `make
@@ -17,10 +16,14 @@ import (
 // processes: the sockets then work unbound to the device and the log says
 // so once, at debug level. Later kernels let an unprivileged socket bind to
 // a device once, and there is nothing to note. As root, the test runs
-// itself again as nobody (setpriv, no capabilities).
+// itself again as nobody (no capabilities).
 func TestUnprivileged(t *testing.T) {
 	if os.Geteuid() == 0 {
-		reexecAsNobody(t, "TestUnprivileged")
+		out, err := testenv.RunAs(t, testenv.Nobody, testenv.Nobody)
+		if err != nil {
+			t.Fatalf("as nobody: %v\n%s", err, out)
+		}
+		t.Logf("as nobody:\n%s", out)
 		return
 	}
 	port := freePort(t)
@@ -46,58 +49,5 @@ func TestUnprivileged(t *testing.T) {
 		t.Logf("uid %d: %s", os.Geteuid(), notes[0].Message)
 	default:
 		t.Fatalf("want at most one debug note about SO_BINDTODEVICE, got %d: %v", len(notes), notes)
-	}
-}
-
-// reexecAsNobody runs this test binary's test named name as user nobody
-// without capabilities, and fails if it fails.
-func reexecAsNobody(t *testing.T, name string) {
-	t.Helper()
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Skip("skipping: running as root and setpriv (util-linux) is not installed to drop privileges")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The go build directory is root-only: copy the binary where nobody can
-	// run it.
-	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "link.test")
-	copyFile(t, self, bin)
-	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
-		bin, "-test.run=^"+name+"$", "-test.v", "-test.count=1")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("as nobody: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "--- PASS: "+name) {
-		t.Fatalf("as nobody: the test did not run:\n%s", out)
-	}
-	t.Logf("as nobody:\n%s", out)
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -30,6 +30,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // Prefix starts the name of every namespace a lab creates. Sweep refuses
@@ -88,11 +90,12 @@ func (b *Bridge) Addr(n int) string { return fmt.Sprintf("10.231.%d.%d/24", b.In
 func (b *Bridge) IP(n int) string { return fmt.Sprintf("10.231.%d.%d", b.Index, n) }
 
 // Skip skips the test, with the reason, unless the lab can run here: root,
-// `ip` from iproute2 and working network namespaces.
+// `ip` from iproute2 and working network namespaces. Where these tests
+// must run (CI, see testenv.Required) it fails the test instead.
 func Skip(t testing.TB) {
 	t.Helper()
 	if reason := unavailable(); reason != "" {
-		t.Skipf("netlab: %s", reason)
+		testenv.Skip(t, "netlab: %s", reason)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // ping reports whether one ping from h to ip gets an answer within 1 s.
@@ -39,7 +41,7 @@ func needPing(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat("/usr/bin/ping"); err != nil {
 		if _, err := os.Stat("/bin/ping"); err != nil {
-			t.Skip("ping not installed; run .ci/test-deps.sh as root")
+			testenv.Skip(t, "ping not installed; run .ci/test-deps.sh as root")
 		}
 	}
 }
@@ -94,7 +96,7 @@ func TestCutBetween(t *testing.T) {
 	for _, m := range methods {
 		t.Run(m.name, func(t *testing.T) {
 			if !m.useRoute && !HasNft() {
-				t.Skip("nft not installed; run .ci/test-deps.sh as root")
+				testenv.Skip(t, "nft not installed; run .ci/test-deps.sh as root")
 			}
 			lab := NewT(t, "cutbetween")
 			lab.useRoute = m.useRoute
@@ -127,7 +129,7 @@ func TestCutBetween(t *testing.T) {
 func TestLoss(t *testing.T) {
 	needPing(t)
 	if !HasNft() {
-		t.Skip("nft not installed; run .ci/test-deps.sh as root")
+		testenv.Skip(t, "nft not installed; run .ci/test-deps.sh as root")
 	}
 	lab := NewT(t, "loss")
 	hs := hosts(t, lab, "a", "b")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/hbdproject/hbd/resources/ocf"
 )
 
@@ -34,7 +35,7 @@ func needAgents(t *testing.T, agent string) string {
 	t.Helper()
 	p := filepath.Join(ocf.DefaultRoot, "resource.d", "heartbeat", agent)
 	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm()&0o111 == 0 {
-		t.Skipf("real OCF agent %s not installed (apt-get install resource-agents, or run .ci/test-deps.sh as root): %v", p, err)
+		testenv.Skip(t, "real OCF agent %s not installed (apt-get install resource-agents, or run .ci/test-deps.sh as root): %v", p, err)
 	}
 	return p
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 func TestTimingString(t *testing.T) {
@@ -75,7 +77,7 @@ func TestKeepalivedConf(t *testing.T) {
 	}
 	// keepalived itself accepts both, when it is installed.
 	if _, err := os.Stat(KeepalivedBin); err != nil {
-		t.Skipf("keepalived not installed: not checking with keepalived -t")
+		testenv.Skip(t, "keepalived not installed: not checking with keepalived -t")
 	}
 	dir := t.TempDir()
 	for name, text := range map[string]string{"scripts.conf": scripts, "builtin.conf": builtin} {

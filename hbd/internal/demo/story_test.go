@@ -54,9 +54,8 @@ func checkCleanedUp(t *testing.T, output string) {
 }
 
 // TestDemo runs the whole loopback demo as `make demo` does and checks
-// its story, its exit status and that it cleaned up. Until hbd reports
-// resource groups in `hbd status --json`, the demo exits 3 and the test
-// skips.
+// its story, its exit status and that it cleaned up. A demo in which no
+// resource group ran (it exits 3) fails: the story it tells is the groups'.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the whole demo takes about 20 s")
@@ -73,7 +72,7 @@ func TestDemo(t *testing.T) {
 	}
 	checkCleanedUp(t, string(out))
 	if code == exitNoGroups {
-		t.Skipf("hbd does not run resource groups yet (`hbd status --json` reports none); the demo said:\n%s", lastOutputLine(out))
+		t.Fatalf("no resource group ran (`hbd status --json` reports none); the demo said:\n%s", out)
 	}
 	if code != 0 {
 		t.Fatalf("hbd-demo exited %d:\n%s", code, out)
@@ -94,15 +93,8 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-func lastOutputLine(out []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return lines[len(lines)-1]
-}
-
 // TestDemoInterrupted sends SIGINT (Ctrl-C) once both nodes run: the demo
 // must stop them and their web servers, remove its directory and exit 130.
-// This works whether or not hbd runs groups yet, as long as the demo gets
-// to start the nodes before it stops on its own.
 func TestDemoInterrupted(t *testing.T) {
 	cmd := exec.Command(demoBin, "run", "--hbd", hbdBin)
 	cmd.Env = append(os.Environ(), "KEEP=0", "NETNS=0")
@@ -145,7 +137,7 @@ func TestDemoInterrupted(t *testing.T) {
 	}
 	if code == exitNoGroups {
 		// It stopped on its own before the signal came: cleanup is still checked.
-		t.Logf("hbd runs no groups yet; the demo stopped on its own")
+		t.Errorf("no resource group ran; the demo stopped on its own before SIGINT\n%s%s", out.String(), stderr.String())
 	} else if code != exitInterrupted {
 		t.Errorf("exit code %d after SIGINT, want %d\n%s%s", code, exitInterrupted, out.String(), stderr.String())
 	}

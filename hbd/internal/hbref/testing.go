@@ -12,11 +12,14 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/netlab"
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // Need skips the test, with the reason, unless real Heartbeat nodes can run
 // here: what netlab.Skip needs, plus Debian's heartbeat package — which it
-// installs with .ci/test-deps.sh when it is missing and we are root.
+// installs with .ci/test-deps.sh when it is missing and we are root. Where
+// these tests must run (CI, see testenv.Required), a missing package or a
+// failed install fails the test instead.
 func Need(t testing.TB) {
 	t.Helper()
 	netlab.Skip(t)
@@ -25,17 +28,17 @@ func Need(t testing.TB) {
 	}
 	script, err := findScript()
 	if err != nil {
-		t.Skipf("hbref: %v; %v", ErrNotInstalled, err)
+		testenv.Skip(t, "hbref: %v; %v", ErrNotInstalled, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	start := time.Now()
 	out, err := exec.CommandContext(ctx, script).CombinedOutput()
 	if err != nil {
-		t.Skipf("hbref: %s failed (%v): %s", script, err, out)
+		testenv.Skip(t, "hbref: %s failed (%v): %s", script, err, out)
 	}
 	if !Installed() {
-		t.Skipf("hbref: heartbeat still missing after %s: %s", script, out)
+		testenv.Skip(t, "hbref: heartbeat still missing after %s: %s", script, out)
 	}
 	t.Logf("hbref: installed test dependencies in %v: %s", time.Since(start).Round(time.Second), out)
 }
