@@ -170,11 +170,14 @@ func Call(ctx context.Context, path string, req Request) (Response, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}
-	if err := json.NewEncoder(c).Encode(req); err != nil {
-		return Response{}, fmt.Errorf("send request: %w", err)
-	}
+	werr := json.NewEncoder(c).Encode(req)
+	// A daemon that refuses the caller answers before it reads the request
+	// and hangs up, so the write may fail; its answer says why.
 	var resp Response
 	if err := json.NewDecoder(c).Decode(&resp); err != nil {
+		if werr != nil {
+			return Response{}, fmt.Errorf("send request: %w", werr)
+		}
 		return Response{}, fmt.Errorf("read response: %w", err)
 	}
 	return resp, nil

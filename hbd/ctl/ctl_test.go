@@ -3,12 +3,16 @@ package ctl
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 func serve(t *testing.T, path string, h Handler) {
@@ -104,5 +108,78 @@ func TestBadRequest(t *testing.T) {
 	}
 	if resp.OK || !strings.HasPrefix(resp.Error, "bad request") {
 		t.Errorf("resp = %+v, want a bad request error", resp)
+	}
+}
+
+// TestOtherUserRefused: a user other than root and the daemon's own is
+// refused twice over. The socket's mode 0600 refuses the connection; and
+// where the mode does not (a socket opened to all, as a wrong umask or a
+// chmod would leave it), the peer credential check answers "permission
+// denied" and the handler never runs. The other user is a child process
+// of this test running as nobody.
+func TestOtherUserRefused(t *testing.T) {
+	if !testenv.InChild(t) {
+		testenv.NeedRoot(t, "to connect to the control socket as another user")
+	}
+	for _, tc := range []struct {
+		name string
+		mode os.FileMode
+		want string // what the child sees
+	}{
+		{"socket mode 0600", 0o600, "connect"},
+		{"socket open to all", 0o666, "refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if testenv.InChild(t) {
+				otherUserCalls(t, os.Getenv("SOCK"), os.Getenv("WANT"))
+				return
+			}
+			dir := t.TempDir()
+			testenv.OpenToAll(t, dir)
+			path := filepath.Join(dir, SocketName)
+			var calls atomic.Int32
+			serve(t, path, func(context.Context, Request) Response {
+				calls.Add(1)
+				return Response{OK: true}
+			})
+			if err := os.Chmod(path, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			out, err := testenv.RunAs(t, testenv.Nobody, testenv.Nobody, "SOCK="+path, "WANT="+tc.want)
+			if err != nil {
+				t.Fatalf("as nobody: %v\n%s", err, out)
+			}
+			if n := calls.Load(); n != 0 {
+				t.Errorf("the handler ran %d times for another user", n)
+			}
+			// The daemon's own user still gets through.
+			resp, err := Call(context.Background(), path, Request{Cmd: "status"})
+			if err != nil || !resp.OK || calls.Load() != 1 {
+				t.Errorf("root: %+v, %v, handler ran %d times", resp, err, calls.Load())
+			}
+		})
+	}
+}
+
+// otherUserCalls is TestOtherUserRefused's child: it calls the daemon at
+// path and checks it is refused as want says.
+func otherUserCalls(t *testing.T, path, want string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := Call(ctx, path, Request{Cmd: "standby", Args: []string{"all"}})
+	switch want {
+	case "connect":
+		if err == nil || !strings.Contains(err.Error(), "permission denied") {
+			t.Fatalf("connect as uid %d: %+v, %v; want permission denied", os.Getuid(), resp, err)
+		}
+	case "refused":
+		if err != nil {
+			t.Fatalf("as uid %d: %v; want an answer that refuses", os.Getuid(), err)
+		}
+		if resp.OK || resp.Error != fmt.Sprintf("permission denied: uid %d may not control hbd", os.Getuid()) {
+			t.Fatalf("as uid %d: %+v; want permission denied", os.Getuid(), resp)
+		}
+	default:
+		t.Fatalf("WANT=%q", want)
 	}
 }
