@@ -89,9 +89,17 @@ func LoadIdentity(dir string, now time.Time) (Identity, error) {
 }
 
 // parseGeneration accepts hbd's decimal text and, for a file left by
-// Heartbeat, a raw native-endian integer of 4 or 8 bytes.
+// Heartbeat, a raw native-endian integer of 4 or 8 bytes. A file that is
+// empty, blank or all zero bytes is what a power loss leaves of a write
+// that never reached the disk: it counts as none stored (0), as a missing
+// file does, so the node starts at the time in epoch seconds with the
+// warning "No Previous generation", as Heartbeat's first start does,
+// instead of refusing to start.
 func parseGeneration(b []byte) (uint64, error) {
 	s := strings.TrimSpace(string(b))
+	if strings.Trim(s, "\x00") == "" {
+		return 0, nil
+	}
 	if v, err := strconv.ParseUint(s, 10, 64); err == nil {
 		return v, nil
 	}
@@ -104,10 +112,20 @@ func parseGeneration(b []byte) (uint64, error) {
 	return 0, fmt.Errorf("generation %q is not a number (remove the file to start over)", s)
 }
 
+// writeFileAtomic replaces path with data: a temporary file, synced, is
+// renamed over it and the directory is synced, so that after a power loss
+// the file holds either the old or the new data, and the new name is on
+// disk once it returns.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	return writeFileAtomicSync(path, data, mode, syncDir)
+}
+
+// writeFileAtomicSync is writeFileAtomic with the directory sync given.
+func writeFileAtomicSync(path string, data []byte, mode os.FileMode, syncDir func(dir string) error) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {
-		return err
+		return fmt.Errorf("state directory %s is not writable: %w", dir, err)
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(data); err != nil {
@@ -125,5 +143,21 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir flushes dir's entries (a rename in it) to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
 }
