@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -22,20 +21,6 @@ func builtinAgents() []string {
 	return []string{ipaddr.NameIPaddr, ipaddr.NameIPaddr2, "awseip", "service", config.OCFBuiltin}
 }
 
-// agentCommand is how harc runs a built-in agent: this very binary.
-func agentCommand() []string {
-	exe, err := os.Executable()
-	if err != nil {
-		exe = os.Args[0]
-	}
-	return []string{exe, "agent"}
-}
-
-// loadOptions are the config.Load options every command uses.
-func loadOptions(node string, strict bool) config.LoadOptions {
-	return config.LoadOptions{Node: node, StrictInterfaces: strict, Lookup: config.Lookup{Builtins: builtinAgents()}}
-}
-
 // runAgent runs a built-in resource agent as a resource script:
 // `hbd agent NAME ARGS... start|stop|status|monitor`, or hbd installed
 // (linked) as resource.d/NAME, in which case legacyName sends us here
@@ -47,9 +32,14 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	if filepath.Base(os.Args[0]) == "awseip" {
 		return awseip.Main(args, stdout, stderr)
 	}
+	// The agents parse their own arguments; only the first one, the
+	// agent's name, is ours.
+	fs := newFlags("agent", agentUsage, stdout, stderr)
+	if code, ok := fs.parse(args[:min(len(args), 1)]); !ok {
+		return code
+	}
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: hbd agent NAME ARGS... start|stop|status|monitor (agents: IPaddr, IPaddr2, awseip, service, ocf:PROVIDER:TYPE)")
-		return 2
+		return fs.usageError("no agent named")
 	}
 	name, rest := args[0], args[1:]
 	switch {
@@ -62,6 +52,12 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	case ocf.IsName(name):
 		return ocf.Main(name, rest, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "hbd agent: no built-in agent %q (agents: IPaddr, IPaddr2, awseip, service, ocf:PROVIDER:TYPE)\n", name)
-	return 2
+	return fs.usageError("no built-in agent %q", name)
 }
+
+const agentUsage = `usage: hbd agent NAME ARGS... start|stop|status|monitor
+Runs a built-in resource agent the way a resource script is run, e.g.
+  hbd agent IPaddr2 10.0.0.5/24/eth0 start
+Agents: IPaddr, IPaddr2, awseip, service, ocf:PROVIDER:TYPE.
+Installed (linked) as resource.d/IPaddr, IPaddr2 or awseip, hbd runs that
+agent directly.`

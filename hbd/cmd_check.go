@@ -2,11 +2,9 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,43 +14,23 @@ import (
 	"github.com/hbdproject/hbd/hbd/paths"
 )
 
-// nodeName is the --node flag's value, or this machine's `uname -n`.
-func nodeName(flagValue string) (string, error) {
-	if flagValue != "" {
-		return flagValue, nil
-	}
-	h, err := os.Hostname() // the kernel's nodename, what uname -n prints
-	if err != nil {
-		return "", fmt.Errorf("cannot read this node's name (uname -n): %w; pass --node NAME", err)
-	}
-	return h, nil
-}
-
 // runCheck is `hbd check [-c DIR] [--node NAME]`: load the configuration,
 // print every problem, and summarize the cluster it describes. Exit 0 when
 // it is usable (warnings allowed), 1 on errors, 2 on a usage error.
 func runCheck(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("check", `usage: hbd check [-c DIR] [--node NAME] [--run-dir DIR]
+Checks ha.cf, authkeys and haresources in DIR like `+"`nginx -t`"+`, prints every
+error and warning as FILE:LINE: message, and summarizes the cluster. When an
+hbd runs from DIR, it also says what a reload would change.
+Exit status: 0 usable (warnings allowed), 1 errors, 2 usage error.`, stdout, stderr)
 	dir := fs.String("c", paths.ConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
 	runDir := fs.String("run-dir", paths.RunDir, "run `DIR` of a running hbd to compare with")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hbd check [-c DIR] [--node NAME] [--run-dir DIR]")
-		fmt.Fprintln(stderr, "Checks ha.cf, authkeys and haresources in DIR like `nginx -t`, prints every")
-		fmt.Fprintln(stderr, "error and warning as FILE:LINE: message, and summarizes the cluster.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	if code, ok := fs.parse(args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hbd check: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
 	}
 	name, err := nodeName(*node)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,42 +27,33 @@ const (
 	harcConfigErr = 6 // as heartbeat exits on a configuration error
 )
 
-func harcUsageText(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintln(w, "usage: hbd harc [-c DIR] [--node NAME] [-v] [--timeout T] COMMAND [ARG]")
-	fmt.Fprintln(w, "Runs a resource group's scripts on this node exactly as the daemon would.")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "commands:")
-	fmt.Fprintln(w, "  takegroup GROUP   start the group here, left to right (rolled back on failure)")
-	fmt.Fprintln(w, "  givegroup GROUP   stop the group here, right to left")
-	fmt.Fprintln(w, "  status GROUP      run each resource's status; print running/stopped and ALL, SOME or NONE")
-	fmt.Fprintln(w, "  listkeys [NODE]   list the groups' keys (those NODE prefers, if given)")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "GROUP is the group's key (its first resource, e.g. IPaddr::10.0.0.100/24/eth0),")
-	fmt.Fprintln(w, "its number in haresources (1, 2, ...), or its preferred node's name when that")
-	fmt.Fprintln(w, "node prefers only one group.")
-	fmt.Fprintln(w, "Exit status: 0 done, 1 failed, 2 usage error, 6 configuration error.")
-	fmt.Fprintln(w)
-	fs.PrintDefaults()
-}
+const harcHelp = `usage: hbd harc [-c DIR] [--node NAME] [-v] [--timeout T] COMMAND [ARG]
+Runs a resource group's scripts on this node exactly as the daemon would.
+
+commands:
+  takegroup GROUP   start the group here, left to right (rolled back on failure)
+  givegroup GROUP   stop the group here, right to left
+  status GROUP      run each resource's status; print running/stopped and ALL, SOME or NONE
+  listkeys [NODE]   list the groups' keys (those NODE prefers, if given)
+
+GROUP is the group's key (its first resource, e.g. IPaddr::10.0.0.100/24/eth0),
+its number in haresources (1, 2, ...), or its preferred node's name when that
+node prefers only one group.
+Exit status: 0 done, 1 failed, 2 usage error, 6 configuration error.`
 
 // runHarc is `hbd harc COMMAND [ARG]` (also the binary installed as harc).
 func runHarc(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("harc", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("harc", harcHelp, stdout, stderr)
 	dir := fs.String("c", paths.ConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources, resource.d/)")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
 	verbose := fs.Bool("v", false, "also show debug lines: the scripts' output, status verdicts")
 	timeout := fs.Duration("timeout", 0, "bound each script run by `T` (default: ha.cf resource_timeout)")
-	fs.Usage = func() { harcUsageText(stderr, fs) }
 
 	// Flags may come before or after the command and its argument.
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return harcOK
-			}
-			return harcUsage
+		if code, ok := fs.parse(args); !ok {
+			return code
 		}
 		if fs.NArg() == 0 {
 			break
@@ -72,17 +62,14 @@ func runHarc(args []string, stdout, stderr io.Writer) int {
 		args = fs.Args()[1:]
 	}
 	if len(pos) == 0 {
-		fs.Usage()
-		return harcUsage
+		return fs.usageError("no command")
 	}
 	cmd, rest := pos[0], pos[1:]
 	switch {
 	case cmd == "listkeys" && len(rest) <= 1,
 		(cmd == "takegroup" || cmd == "givegroup" || cmd == "status") && len(rest) == 1:
 	default:
-		fmt.Fprintf(stderr, "hbd harc: bad command line: %s\n", strings.Join(pos, " "))
-		fs.Usage()
-		return harcUsage
+		return fs.usageError("bad command line: %s", strings.Join(pos, " "))
 	}
 
 	// Scripts get the directory as HA_DIR: make it absolute, so that a

@@ -188,11 +188,3 @@ func TestHarcFailures(t *testing.T) {
 		t.Errorf("config error: exit %d\n%s", rc, errOut)
 	}
 }
-
-func TestHarcListedInHelp(t *testing.T) {
-	var out bytes.Buffer
-	dispatch([]string{"help"}, &out, &out)
-	if !strings.Contains(out.String(), "harc") {
-		t.Errorf("help lacks harc:\n%s", out.String())
-	}
-}

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
-	"github.com/hbdproject/hbd/hbd/ctl"
-	"github.com/hbdproject/hbd/hbd/paths"
 )
 
 // legacyName maps the names Heartbeat users type to hbd commands: the
@@ -32,43 +27,24 @@ func legacyName(argv0 string) (string, bool) {
 	return "", false
 }
 
-// runDirFromEnv lets the legacy commands, which take no flags of ours,
-// reach a daemon with a non-default run directory (tests, the demo).
-func runDirFromEnv() string {
-	if d := os.Getenv("HBD_RUN_DIR"); d != "" {
-		return d
-	}
-	return paths.RunDir
-}
-
-func fetchStatus(runDir string) (ctl.Status, error) {
-	var st ctl.Status
-	resp, err := call(runDir, ctl.Request{Cmd: "status"})
-	if err != nil {
-		return st, err
-	}
-	if err := json.Unmarshal(resp.Data, &st); err != nil {
-		return st, fmt.Errorf("status reply: %w", err)
-	}
-	return st, nil
-}
-
 // runClStatus answers the common cl_status(1) queries from the daemon's
 // status: hbstatus, listnodes, nodestatus, listhblinks, hblinkstatus.
 func runClStatus(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("cl_status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR`")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cl_status hbstatus | listnodes | nodestatus NODE | rscstatus | listhblinks NODE | hblinkstatus NODE LINK")
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs := newFlags("cl_status", `usage: hbd cl_status [--run-dir DIR] QUERY (also: cl_status QUERY)
+Answers Heartbeat's cl_status queries from the running daemon's status:
+  hbstatus                 is the daemon running here?
+  listnodes                this node and its peers
+  nodestatus NODE          a node's state
+  rscstatus                which groups this node holds: local, foreign, all, none, transition
+  listhblinks NODE         the links to NODE
+  hblinkstatus NODE LINK   the state of one link to NODE`, stdout, stderr)
+	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
+	if code, ok := fs.parse(args); !ok {
+		return code
 	}
 	args = fs.Args()
 	if len(args) == 0 {
-		fs.Usage()
-		return 2
+		return fs.usageError("no query")
 	}
 	st, err := fetchStatus(*runDir)
 	if args[0] == "hbstatus" {
@@ -86,7 +62,7 @@ func runClStatus(args []string, stdout, stderr io.Writer) int {
 	c := st.Cluster
 	need := func(n int) bool {
 		if len(args) != n {
-			fs.Usage()
+			fs.usageError("%s takes %d argument(s)", args[0], n-1)
 			return false
 		}
 		return true
@@ -119,8 +95,7 @@ func runClStatus(args []string, stdout, stderr io.Writer) int {
 		return 1
 	case "listhblinks", "hblinkstatus":
 		if len(args) < 2 {
-			fs.Usage()
-			return 2
+			return fs.usageError("%s needs a NODE", args[0])
 		}
 		for _, p := range c.Peers {
 			if !strings.EqualFold(p.Name, args[1]) {
@@ -143,9 +118,7 @@ func runClStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cl_status: no node %q in the cluster\n", args[1])
 		return 1
 	}
-	fmt.Fprintf(stderr, "cl_status: unknown query %q\n", args[0])
-	fs.Usage()
-	return 2
+	return fs.usageError("unknown query %q", args[0])
 }
 
 // rscStatus is cl_status rscstatus: which groups this node holds, in

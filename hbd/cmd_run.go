@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -15,23 +14,22 @@ import (
 // (LSB: "program is not configured").
 const exitNotConfigured = 6
 
+// runRun is `hbd run` (or hbd with no command): the daemon, in the
+// foreground, until SIGTERM or SIGINT.
 func runRun(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("run", `usage: hbd run [-c DIR] [--node NAME] [--run-dir DIR] [--state-dir DIR]
+Runs the daemon in the foreground (hbd with no command does the same) until
+SIGTERM or SIGINT; SIGHUP, or a change in DIR, reloads the configuration.
+Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error.`, stdout, stderr)
 	dir := fs.String("c", paths.ConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
 	runDir := fs.String("run-dir", paths.RunDir, "`DIR` for the pid file and the control socket")
 	stateDir := fs.String("state-dir", paths.StateDir, "`DIR` for hb_uuid and hb_generation")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hbd run [-c DIR] [--node NAME] [--run-dir DIR] [--state-dir DIR]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := fs.parse(args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
-		fs.Usage()
-		return 2
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
 	}
 	name, err := nodeName(*node)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -189,43 +188,28 @@ func sysvLinks() []string {
 	return links
 }
 
-func serviceUsage(w io.Writer, name string, fs *flag.FlagSet) {
-	switch name {
-	case "install":
-		fmt.Fprintln(w, "usage: hbd install [--config DIR] [--node NAME] [--print]")
-		fmt.Fprintln(w, "Registers the `heartbeat` service: writes /etc/systemd/system/heartbeat.service")
-		fmt.Fprintln(w, "and enables it under systemd, or /etc/init.d/heartbeat and its rc.d links under")
-		fmt.Fprintln(w, "SysV init. It runs this binary as `hbd run -c DIR`. Needs root. It does not start")
-		fmt.Fprintln(w, "the service.")
-	case "uninstall":
-		fmt.Fprintln(w, "usage: hbd uninstall")
-		fmt.Fprintln(w, "Removes what `hbd install` wrote (never a file it did not write). It does not")
-		fmt.Fprintln(w, "stop a running hbd. Needs root.")
-	}
-	if fs != nil {
-		fs.PrintDefaults()
-	}
-}
+const installUsage = `usage: hbd install [-c|--config DIR] [--node NAME] [--print]
+Registers the ` + "`heartbeat`" + ` service: writes /etc/systemd/system/heartbeat.service
+and enables it under systemd, or /etc/init.d/heartbeat and its rc.d links under
+SysV init. It runs this binary as ` + "`hbd run -c DIR`" + `. Needs root. It does not start
+the service.`
+
+const uninstallUsage = `usage: hbd uninstall
+Removes what ` + "`hbd install`" + ` wrote (never a file it did not write). It does not
+stop a running hbd. Needs root.`
 
 // runInstall is `hbd install [--config DIR] [--node NAME] [--print]`.
 func runInstall(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("install", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("install", installUsage, stdout, stderr)
 	dir := fs.String("config", paths.ConfigDir, "configuration `DIR` the service runs with")
 	fs.StringVar(dir, "c", paths.ConfigDir, "short for --config")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n when the service starts)")
 	printOnly := fs.Bool("print", false, "print the service file for this machine instead of installing it (no root needed)")
-	fs.Usage = func() { serviceUsage(stderr, "install", fs) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := fs.parse(args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hbd install: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
 	}
 	setup, err := currentSetup(*dir, *node)
 	if err != nil {
@@ -332,18 +316,12 @@ func warnConfig(stderr io.Writer, setup serviceSetup) {
 
 // runUninstall is `hbd uninstall`.
 func runUninstall(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("uninstall", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { serviceUsage(stderr, "uninstall", fs) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	fs := newFlags("uninstall", uninstallUsage, stdout, stderr)
+	if code, ok := fs.parse(args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hbd uninstall: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
 	}
 	setup, err := currentSetup(paths.ConfigDir, "")
 	if err != nil {

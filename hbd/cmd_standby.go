@@ -1,55 +1,38 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 
 	"github.com/hbdproject/hbd/hbd/ctl"
 )
 
-// runStandby is `hbd standby [all|foreign|local]` (hb_standby): give
-// those groups to the other node.
+// runStandby is `hbd standby [all|foreign|local|failback]` (hb_standby):
+// give those groups to the other node.
 func runStandby(args []string, stdout, stderr io.Writer) int {
-	return groupCommand("standby", "Going standby", args, stdout, stderr)
+	return groupCommand("standby", "Going standby", `Gives resource groups to the other node (Heartbeat's hb_standby):
+  all                every group (the default)
+  local              the groups whose preferred node is this one
+  foreign, failback  the others`, args, stdout, stderr)
 }
 
-// runTakeover is `hbd takeover [all|foreign|local]` (hb_takeover): ask
-// the other node to give those groups to this one.
+// runTakeover is `hbd takeover [all|foreign|local|failback]`
+// (hb_takeover): ask the other node to give those groups to this one.
 func runTakeover(args []string, stdout, stderr io.Writer) int {
-	return groupCommand("takeover", "Taking over", args, stdout, stderr)
+	return groupCommand("takeover", "Taking over", `Asks the other node to give resource groups to this one (Heartbeat's
+hb_takeover):
+  all                every group (the default)
+  local              the groups whose preferred node is this one
+  foreign, failback  the others`, args, stdout, stderr)
 }
 
-// runCleanup is `hbd cleanup [GROUP]`: forget that a group failed here
-// (and retry the stop of a stop-failed group) so it may run here again.
-func runCleanup(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("cleanup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR`")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	which := "all"
-	if fs.NArg() > 0 {
-		which = fs.Arg(0)
-	}
-	if _, err := call(*runDir, ctl.Request{Cmd: "cleanup", Args: []string{which}}); err != nil {
-		fmt.Fprintf(stderr, "hbd cleanup: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "Cleaned up [%s].\n", which)
-	return 0
-}
-
-func groupCommand(cmd, verb string, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR`")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: hbd %s [--run-dir DIR] [all|foreign|local|failback]\n", cmd)
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+// groupCommand is standby and takeover: send cmd with its one argument to
+// the daemon and say verb when it accepted it.
+func groupCommand(cmd, verb, explain string, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags(cmd, "usage: hbd "+cmd+" [--run-dir DIR] [all|foreign|local|failback]\n"+explain, stdout, stderr)
+	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
+	if code, ok := fs.parse(args); !ok {
+		return code
 	}
 	which := "all"
 	switch fs.NArg() {
@@ -57,19 +40,44 @@ func groupCommand(cmd, verb string, args []string, stdout, stderr io.Writer) int
 	case 1:
 		which = fs.Arg(0)
 	default:
-		fs.Usage()
-		return 2
+		return fs.usageError("one argument at most, got %d", fs.NArg())
 	}
 	switch which {
 	case "all", "foreign", "local", "failback":
 	default:
-		fs.Usage()
-		return 2
+		return fs.usageError("unknown argument %q", which)
 	}
 	if _, err := call(*runDir, ctl.Request{Cmd: cmd, Args: []string{which}}); err != nil {
 		fmt.Fprintf(stderr, "hbd %s: %v\n", cmd, err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s [%s].\n", verb, which)
+	return 0
+}
+
+// runCleanup is `hbd cleanup [GROUP]`: forget that a group failed here
+// (and retry the stop of a stop-failed group) so it may run here again.
+func runCleanup(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("cleanup", `usage: hbd cleanup [--run-dir DIR] [GROUP]
+Forgets that GROUP (its key, as hbd status shows it; every group when
+omitted) failed on this node, and retries the stop of a group whose stop
+failed, so that it may run here again.`, stdout, stderr)
+	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
+	if code, ok := fs.parse(args); !ok {
+		return code
+	}
+	which := "all"
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		which = fs.Arg(0)
+	default:
+		return fs.usageError("one GROUP at most, got %d arguments", fs.NArg())
+	}
+	if _, err := call(*runDir, ctl.Request{Cmd: "cleanup", Args: []string{which}}); err != nil {
+		fmt.Fprintf(stderr, "hbd cleanup: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "Cleaned up [%s].\n", which)
 	return 0
 }

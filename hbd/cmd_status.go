@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -16,30 +13,19 @@ import (
 	"github.com/hbdproject/hbd/hbd/paths"
 )
 
-// ctlTimeout bounds any operator command's wait for the daemon.
-const ctlTimeout = 10 * time.Second
-
-// call sends one request to the daemon of runDir.
-func call(runDir string, req ctl.Request) (ctl.Response, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), ctlTimeout)
-	defer cancel()
-	resp, err := ctl.Call(ctx, filepath.Join(runDir, ctl.SocketName), req)
-	if err != nil {
-		return resp, err
-	}
-	if !resp.OK {
-		return resp, fmt.Errorf("%s", resp.Error)
-	}
-	return resp, nil
-}
-
+// runStatus is `hbd status [--run-dir DIR] [--json]`.
 func runStatus(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("status", `usage: hbd status [--run-dir DIR] [--json]
+Shows the running daemon's view: this node, its peers and their links, the
+resource groups, monitors, and the packets it dropped or rejected.
+Exit status: 0 shown, 1 bad reply, 2 usage error, 3 the daemon is not running.`, stdout, stderr)
 	runDir := fs.String("run-dir", paths.RunDir, "the daemon's run `DIR` (control socket)")
 	asJSON := fs.Bool("json", false, "print the status as JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := fs.parse(args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
 	}
 	resp, err := call(*runDir, ctl.Request{Cmd: "status"})
 	if err != nil {
@@ -134,7 +120,16 @@ func printStatus(w io.Writer, st ctl.Status, now time.Time) {
 	if len(c.Dropped) > 0 {
 		fmt.Fprintf(w, "\nDropped by the core: %s\n", counts(c.Dropped))
 	}
-	printRejected(w, st, now)
+	if len(st.Rejected) > 0 {
+		fmt.Fprintln(w, "\nRejected packets (failed to decode or verify):")
+		for _, r := range st.Rejected {
+			who := r.From
+			if r.Claimed != "" {
+				who += " claiming " + r.Claimed
+			}
+			fmt.Fprintf(w, "  %s: %s (last %s)\n", who, counts(r.Reasons), ago(now, r.LastSeen))
+		}
+	}
 	if len(st.Links) > 0 {
 		names := make([]string, 0, len(st.Links))
 		for n := range st.Links {
@@ -147,38 +142,5 @@ func printStatus(w io.Writer, st ctl.Status, now time.Time) {
 			fmt.Fprintf(w, "  %s: sent %d, received %d, send errors %d, queue drops %d, receive drops %d\n",
 				n, l.Sent, l.Received, l.SendErrors, l.QueueDrops, l.ReceiveDrops)
 		}
-	}
-}
-
-// rejectedShown bounds the senders of rejected packets printed one by one
-// (the JSON has them all).
-const rejectedShown = 10
-
-// printRejected lists the most recent senders of rejected packets and
-// the totals of the rest.
-func printRejected(w io.Writer, st ctl.Status, now time.Time) {
-	if len(st.Rejected) == 0 && st.RejectedEvicted == nil {
-		return
-	}
-	fmt.Fprintln(w, "\nRejected packets (failed to decode or verify), most recent first:")
-	for i, r := range st.Rejected {
-		if i == rejectedShown {
-			more := map[string]uint64{}
-			for _, r := range st.Rejected[i:] {
-				for k, n := range r.Reasons {
-					more[k] += n
-				}
-			}
-			fmt.Fprintf(w, "  %d more senders: %s\n", len(st.Rejected)-i, counts(more))
-			break
-		}
-		who := r.From
-		if r.Claimed != "" {
-			who += " claiming " + r.Claimed
-		}
-		fmt.Fprintf(w, "  %s: %s (last %s)\n", who, counts(r.Reasons), ago(now, r.LastSeen))
-	}
-	if e := st.RejectedEvicted; e != nil {
-		fmt.Fprintf(w, "  %d senders no longer listed: %s\n", e.Senders, counts(e.Reasons))
 	}
 }

@@ -28,14 +28,15 @@ func commands() []command {
 		{"run", "run the daemon in the foreground (also: hbd with no command)", runRun},
 		{"check", "validate a configuration directory and summarize the cluster it describes", runCheck},
 		{"status", "show nodes, links and packet counters of the running daemon", runStatus},
-		{"standby", "give groups to the other node (hb_standby): all|foreign|local", runStandby},
-		{"takeover", "take groups from the other node (hb_takeover): all|foreign|local", runTakeover},
-		{"cleanup", "forget a group's failure here so it may run here again", runCleanup},
+		{"standby", "give groups to the other node (hb_standby): all|foreign|local|failback", runStandby},
+		{"takeover", "take groups from the other node (hb_takeover): all|foreign|local|failback", runTakeover},
+		{"cleanup", "forget a group's failure here so it may run here again: cleanup [GROUP]", runCleanup},
 		{"cl_status", "Heartbeat's cl_status queries (hbstatus, listnodes, nodestatus ...)", runClStatus},
 		{"harc", "run a resource group's scripts by hand as the daemon would (takegroup, givegroup, status, listkeys)", runHarc},
 		{"agent", "run a built-in resource agent: agent IPaddr2 10.0.0.5/24/eth0 start", runAgent},
 		{"install", "register the heartbeat service (systemd unit or SysV init script)", runInstall},
 		{"uninstall", "remove what hbd install registered", runUninstall},
+		{"version", "print hbd's version", runVersion},
 		{"help", "list the commands", runHelp},
 	}
 }
@@ -51,16 +52,14 @@ func main() {
 
 // dispatch runs the subcommand named by args[0]; 2 is a usage error.
 func dispatch(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !isHelpOrVersion(args[0]) {
-		// `hbd` alone (or with run's flags) is the daemon, as DESIGN.md says.
+	switch {
+	case len(args) > 0 && helpFlag(args[0]):
+		return runHelp(args[1:], stdout, stderr)
+	case len(args) > 0 && versionFlag(args[0]):
+		return runVersion(args[1:], stdout, stderr)
+	case len(args) == 0 || strings.HasPrefix(args[0], "-"):
+		// `hbd` alone (or with run's flags) is the daemon.
 		return runRun(args, stdout, stderr)
-	}
-	switch args[0] {
-	case "-h", "-help", "--help":
-		return runHelp(nil, stdout, stderr)
-	case "-V", "-version", "--version", "version":
-		fmt.Fprintln(stdout, "hbd", version)
-		return 0
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -72,9 +71,10 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func isHelpOrVersion(a string) bool {
-	switch a {
-	case "-h", "-help", "--help", "-V", "-version", "--version":
+// versionFlag reports whether arg asks for hbd's version.
+func versionFlag(arg string) bool {
+	switch arg {
+	case "-V", "-version", "--version":
 		return true
 	}
 	return false
@@ -85,13 +85,42 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "`hbd COMMAND -h` shows a command's options.")
+	fmt.Fprintln(w, "`hbd COMMAND -h` (or `hbd help COMMAND`) shows a command's usage and options.")
 }
 
-func runHelp(_ []string, stdout, _ io.Writer) int {
-	usage(stdout)
+// runHelp is `hbd help`: the list of commands.
+func runHelp(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("help", "usage: hbd help [COMMAND]\nLists the commands, or shows one command's usage and options.", stdout, stderr)
+	if code, ok := fs.parse(args); !ok {
+		return code
+	}
+	switch fs.NArg() {
+	case 0:
+		usage(stdout)
+		return 0
+	case 1:
+		for _, c := range commands() {
+			if c.name == fs.Arg(0) && c.name != "help" {
+				return c.run([]string{"-h"}, stdout, stderr)
+			}
+		}
+		return fs.usageError("unknown command %q", fs.Arg(0))
+	}
+	return fs.usageError("one COMMAND at most, got %d arguments", fs.NArg())
+}
+
+// runVersion is `hbd version` (also -V, --version).
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("version", "usage: hbd version\nPrints hbd's version (also: hbd -V, hbd --version).", stdout, stderr)
+	if code, ok := fs.parse(args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
+	}
+	fmt.Fprintln(stdout, "hbd", version)
 	return 0
 }

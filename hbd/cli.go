@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/paths"
+)
+
+// What every command shares: its flag handling, this node's name, the
+// options for loading a configuration, and the call to a running daemon.
+
+// cmdFlags is a command's flag set with its usage text. Every command
+// answers the same way: -h (or -help, --help) prints the usage on stdout
+// and exits 0; an unknown flag or a bad argument prints the problem and
+// the usage on stderr and exits 2.
+type cmdFlags struct {
+	*flag.FlagSet
+	usage  string // "usage: hbd NAME ..." and lines that explain it
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// newFlags starts the flags of command name; usage is its synopsis and
+// description, printed above the flags' defaults.
+func newFlags(name, usage string, stdout, stderr io.Writer) *cmdFlags {
+	f := &cmdFlags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), usage: usage, stdout: stdout, stderr: stderr}
+	// parse reports a bad flag and prints the usage itself, on the stream
+	// the case calls for.
+	f.SetOutput(io.Discard)
+	f.Usage = func() {}
+	return f
+}
+
+// printUsage writes the usage text and, when the command has flags, their
+// defaults to w.
+func (f *cmdFlags) printUsage(w io.Writer) {
+	fmt.Fprintln(w, strings.TrimRight(f.usage, "\n"))
+	hasFlags := false
+	f.VisitAll(func(*flag.Flag) { hasFlags = true })
+	if hasFlags {
+		fmt.Fprintln(w, "\noptions:")
+		f.SetOutput(w)
+		f.PrintDefaults()
+		f.SetOutput(io.Discard)
+	}
+}
+
+// parse parses args. When it returns false the command is over and exits
+// with code: 0 after -h, 2 after a bad flag.
+func (f *cmdFlags) parse(args []string) (code int, ok bool) {
+	err := f.Parse(args)
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		f.printUsage(f.stdout)
+		return 0, false
+	default:
+		return f.usageError("%v", err), false
+	}
+}
+
+// usageError prints "hbd NAME: " + the message and the usage on stderr,
+// and returns the exit code of a usage error, 2.
+func (f *cmdFlags) usageError(format string, args ...any) int {
+	fmt.Fprintf(f.stderr, "hbd %s: %s\n", f.Name(), fmt.Sprintf(format, args...))
+	f.printUsage(f.stderr)
+	return 2
+}
+
+// helpFlag reports whether arg asks for a command's usage.
+func helpFlag(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
+// nodeName is the --node flag's value, or this machine's `uname -n`.
+func nodeName(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	h, err := os.Hostname() // the kernel's nodename, what uname -n prints
+	if err != nil {
+		return "", fmt.Errorf("cannot read this node's name (uname -n): %w; pass --node NAME", err)
+	}
+	return h, nil
+}
+
+// loadOptions are the config.Load options every command uses.
+func loadOptions(node string, strict bool) config.LoadOptions {
+	return config.LoadOptions{Node: node, StrictInterfaces: strict, Lookup: config.Lookup{Builtins: builtinAgents()}}
+}
+
+// agentCommand is how harc runs a built-in agent: this very binary.
+func agentCommand() []string {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return []string{exe, "agent"}
+}
+
+// runDirFromEnv is the default run directory of the commands that talk to
+// the daemon: $HBD_RUN_DIR lets the legacy commands, which take no flags
+// of ours, reach a daemon with a non-default one (tests, the demo).
+func runDirFromEnv() string {
+	if d := os.Getenv("HBD_RUN_DIR"); d != "" {
+		return d
+	}
+	return paths.RunDir
+}
+
+// ctlTimeout bounds any operator command's wait for the daemon.
+const ctlTimeout = 10 * time.Second
+
+// call sends one request to the daemon of runDir; a refusal by the daemon
+// is an error.
+func call(runDir string, req ctl.Request) (ctl.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ctlTimeout)
+	defer cancel()
+	resp, err := ctl.Call(ctx, filepath.Join(runDir, ctl.SocketName), req)
+	if err != nil {
+		return resp, err
+	}
+	if !resp.OK {
+		return resp, errors.New(resp.Error)
+	}
+	return resp, nil
+}
+
+// fetchStatus asks the daemon of runDir for its status.
+func fetchStatus(runDir string) (ctl.Status, error) {
+	var st ctl.Status
+	resp, err := call(runDir, ctl.Request{Cmd: "status"})
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(resp.Data, &st); err != nil {
+		return st, fmt.Errorf("status reply: %w", err)
+	}
+	return st, nil
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestEveryCommandAnswersHelpAndBadFlags runs every command of `hbd help`
+// with each way of asking for help and with a flag it does not have:
+// help is the usage on stdout and exit 0, a bad flag is the problem and
+// the usage on stderr and exit 2, and neither does anything else.
+func TestEveryCommandAnswersHelpAndBadFlags(t *testing.T) {
+	for _, c := range commands() {
+		synopsis := "usage: hbd " + c.name
+		for _, tc := range []struct {
+			arg      string
+			wantCode int
+			wantErr  string // in stderr; "" means stderr stays empty
+		}{
+			{"-h", 0, ""},
+			{"-help", 0, ""},
+			{"--help", 0, ""},
+			{"--no-such-flag", 2, "hbd " + c.name + ": flag provided but not defined: -no-such-flag"},
+			{"-Z", 2, "hbd " + c.name + ": flag provided but not defined: -Z"},
+		} {
+			t.Run(c.name+" "+tc.arg, func(t *testing.T) {
+				var out, errb bytes.Buffer
+				code := dispatch([]string{c.name, tc.arg}, &out, &errb)
+				if code != tc.wantCode {
+					t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.wantCode, out.String(), errb.String())
+				}
+				usage, other := out.String(), errb.String()
+				if tc.wantCode != 0 {
+					usage, other = errb.String(), out.String()
+				}
+				if !strings.Contains(usage, synopsis) {
+					t.Errorf("no %q in the usage:\n%s", synopsis, usage)
+				}
+				if other != "" {
+					t.Errorf("unexpected output on the other stream:\n%s", other)
+				}
+				if tc.wantErr != "" && !strings.HasPrefix(errb.String(), tc.wantErr+"\n") {
+					t.Errorf("stderr does not start with %q:\n%s", tc.wantErr, errb.String())
+				}
+			})
+		}
+	}
+}
+
+// TestHelpCommand checks that `hbd help` lists every command and that
+// `hbd help NAME` is `hbd NAME -h`.
+func TestHelpCommand(t *testing.T) {
+	var list bytes.Buffer
+	if code := dispatch([]string{"help"}, &list, &list); code != 0 {
+		t.Fatalf("hbd help: exit %d", code)
+	}
+	for _, c := range commands() {
+		if !strings.Contains(list.String(), "\n  "+c.name+" ") {
+			t.Errorf("hbd help does not list %s:\n%s", c.name, list.String())
+		}
+		if c.name == "help" {
+			continue
+		}
+		var viaHelp, viaFlag bytes.Buffer
+		dispatch([]string{"help", c.name}, &viaHelp, &viaHelp)
+		dispatch([]string{c.name, "-h"}, &viaFlag, &viaFlag)
+		if viaHelp.String() != viaFlag.String() {
+			t.Errorf("hbd help %s differs from hbd %s -h:\n%s\n---\n%s", c.name, c.name, viaHelp.String(), viaFlag.String())
+		}
+	}
+}
+
+// TestUsageErrors checks the arguments commands refuse before doing
+// anything: each is exit 2 with the reason and the usage on stderr.
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `hbd: unknown command "frobnicate"`},
+		{[]string{"--no-such-flag"}, "hbd run: flag provided but not defined"},
+		{[]string{"run", "extra"}, `hbd run: unexpected argument "extra"`},
+		{[]string{"check", "extra"}, `hbd check: unexpected argument "extra"`},
+		{[]string{"check", "-c"}, "hbd check: flag needs an argument: -c"},
+		{[]string{"status", "extra"}, `hbd status: unexpected argument "extra"`},
+		{[]string{"standby", "everything"}, `hbd standby: unknown argument "everything"`},
+		{[]string{"takeover", "all", "local"}, "hbd takeover: one argument at most"},
+		{[]string{"cleanup", "a", "b"}, "hbd cleanup: one GROUP at most"},
+		{[]string{"cl_status"}, "hbd cl_status: no query"},
+		{[]string{"harc"}, "hbd harc: no command"},
+		{[]string{"agent"}, "hbd agent: no agent named"},
+		{[]string{"agent", "NoSuchAgent", "start"}, `hbd agent: no built-in agent "NoSuchAgent"`},
+		{[]string{"install", "extra"}, `hbd install: unexpected argument "extra"`},
+		{[]string{"uninstall", "extra"}, `hbd uninstall: unexpected argument "extra"`},
+		{[]string{"version", "extra"}, `hbd version: unexpected argument "extra"`},
+		{[]string{"help", "frobnicate"}, `hbd help: unknown command "frobnicate"`},
+	} {
+		var out, errb bytes.Buffer
+		code := dispatch(tc.args, &out, &errb)
+		if code != 2 || out.Len() != 0 || !strings.HasPrefix(errb.String(), tc.want) || !strings.Contains(errb.String(), "usage: hbd") {
+			t.Errorf("hbd %s: exit %d, stdout %q, stderr:\n%s\nwant exit 2, nothing on stdout, stderr starting %q with the usage",
+				strings.Join(tc.args, " "), code, out.String(), errb.String(), tc.want)
+		}
+	}
+}
+
+// TestVersion checks every way of asking for the version.
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"version", "-V", "-version", "--version"} {
+		var out, errb bytes.Buffer
+		if code := dispatch([]string{arg}, &out, &errb); code != 0 || out.String() != "hbd "+version+"\n" || errb.Len() != 0 {
+			t.Errorf("hbd %s: exit %d, stdout %q, stderr %q", arg, code, out.String(), errb.String())
+		}
+	}
+}
