@@ -34,7 +34,7 @@ func inClass(g *group, which, node string) bool {
 }
 
 func (n *Node) command(c Command) {
-	n.res.dirty = true
+	n.recheck()
 	switch c.Kind {
 	case CmdStandby, CmdTakeover:
 		which, ok := normWhich(c.Which)

@@ -18,7 +18,7 @@ func (n *Node) recordFailure(g *group) {
 	if d := g.spec.FailureTimeout; d > 0 {
 		g.failedUntil = n.now.Add(d)
 	}
-	n.res.dirty = true
+	n.recheck()
 }
 
 // failureLasts says how long a failure keeps the group off this node.
@@ -68,7 +68,7 @@ func (n *Node) expireFailures() {
 			n.setState(g, GroupStopped)
 		}
 		n.logf(LevelInfo, "Failure of resource group %s here expired (failure_timeout): it may run here again", g.key)
-		n.res.dirty = true
+		n.recheck()
 	}
 }
 

@@ -50,7 +50,7 @@ func (n *Node) fence(name string, f *fencing) {
 }
 
 func (n *Node) onFenceDone(e FenceDone) {
-	n.res.dirty = true
+	n.recheck()
 	f := n.sb.fences[e.Node]
 	if f == nil || !f.inFlight {
 		if e.OK {

@@ -104,6 +104,12 @@ func (n *Node) initResources() {
 	r.epoch = n.gen << 32
 }
 
+// recheck asks for a reconcile after this event: something the placement
+// rule or a start decision reads has changed.
+func (n *Node) recheck() {
+	n.res.dirty = true
+}
+
 func (n *Node) groupByKey(key string) *group {
 	for _, g := range n.res.groups {
 		if g.key == key {

@@ -411,7 +411,7 @@ func (n *Node) checkTimeouts() {
 func (n *Node) markDead(p *peer) {
 	n.logf(LevelWarn, "node %s: is dead", p.name)
 	n.sbPeerDead(p)
-	n.peerGone(p)
+	n.peerDied(p)
 	p.state = StateDead
 	p.heard = false
 	if p.lastSeq > p.deadSeq {

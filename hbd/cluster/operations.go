@@ -19,7 +19,7 @@ func (n *Node) bootReleased() bool {
 }
 
 func (n *Node) joinedCluster() {
-	n.res.dirty = true
+	n.recheck()
 	if len(n.res.groups) == 0 {
 		return
 	}
@@ -28,7 +28,7 @@ func (n *Node) joinedCluster() {
 }
 
 func (n *Node) opDone(e OpDone) {
-	n.res.dirty = true
+	n.recheck()
 	g := n.groupByKey(e.Group)
 	if g == nil {
 		n.logf(LevelWarn, "Result of %s for unknown resource group %s ignored", e.Op, e.Group)

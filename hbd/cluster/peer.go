@@ -232,7 +232,7 @@ func (n *Node) receive(ev Receive) {
 		n.logf(LevelWarn, "Deadtime value may be too small.")
 	}
 	if !p.heard {
-		n.res.dirty = true
+		n.peerJoined(p)
 	}
 	p.heard = true
 	if ev.Now.After(p.lastHeard) {
@@ -244,7 +244,7 @@ func (n *Node) receive(ev Receive) {
 		return
 	}
 	if typ != "status" || restart {
-		n.res.dirty = true
+		n.recheck()
 	}
 	n.dispatch(p, typ, seq, ev.Now, m)
 }
@@ -530,7 +530,7 @@ func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
 	}
 	if st != p.state {
 		n.logf(LevelInfo, "Status update for node %s: status %s", p.name, st)
-		n.res.dirty = true
+		n.recheck()
 		p.state = st
 	}
 	if d, ok := parseHex(m.Value("dt")); ok {

@@ -144,7 +144,7 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 // peerShutdown: a shutdone arrived (the graceful stop is complete): it
 // holds nothing any more.
 func (n *Node) peerShutdown(p *peer) {
-	n.res.dirty = true
+	n.recheck()
 	p.rsc.held = nil
 	if !p.rsc.stopping {
 		p.rsc.stopping = true
@@ -173,9 +173,10 @@ func (n *Node) peerLeaving(p *peer) {
 	n.res.takeovers[p.name] = set
 }
 
-// peerGone: the peer was declared dead; it holds nothing any more.
-func (n *Node) peerGone(p *peer) {
-	n.res.dirty = true
+// peerDied: membership declared the peer dead (silent for deadtime, or
+// after its shutdone); it holds nothing any more.
+func (n *Node) peerDied(p *peer) {
+	n.recheck()
 	if len(n.res.groups) == 0 {
 		return
 	}
@@ -191,6 +192,26 @@ func (n *Node) peerGone(p *peer) {
 	// eligible again (a failback to a node on its way out).
 	p.rsc = peerRsc{askedAt: n.now, stopping: p.rsc.stopping}
 	delete(n.res.standbyFrom, p.name)
+}
+
+// peerJoined: membership hears the peer, for the first time or again
+// after it was declared dead: the rule may place groups there once it has
+// announced them.
+func (n *Node) peerJoined(*peer) {
+	n.recheck()
+}
+
+// peerAdded: a reload added the peer; it is asked for its groups from
+// now on.
+func (n *Node) peerAdded(p *peer) {
+	p.rsc.askedAt = n.now
+}
+
+// peerRemoved: a reload removed the peer: forget its handshakes and
+// takeovers.
+func (n *Node) peerRemoved(p *peer) {
+	delete(n.res.standbyFrom, p.name)
+	delete(n.res.takeovers, p.name)
 }
 
 // peerRestarted: a new generation of the peer was heard (it restarted

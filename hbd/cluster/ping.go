@@ -45,7 +45,7 @@ func (n *Node) onPingStatus(e PingStatus) {
 		return
 	}
 	n.sb.ping = v
-	n.res.dirty = true
+	n.recheck()
 	switch {
 	case v.reach > 0 && (old.reach == 0 || !old.known):
 		n.sb.pingSince = n.now
@@ -92,7 +92,7 @@ func (n *Node) sbOnStatus(p *peer, at time.Time, m *wire.Message) {
 		pp.isolatedAt = time.Time{}
 	}
 	pp.pingView = v
-	n.res.dirty = true
+	n.recheck()
 	n.logf(LevelInfo, "Ping nodes of %s: %d of %d reachable", p.name, r, t)
 }
 

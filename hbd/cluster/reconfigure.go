@@ -44,7 +44,7 @@ func (n *Node) reconfigure(e Reconfigure) {
 	}
 	old := n.cfg
 	n.cfg = c
-	n.res.dirty = true
+	n.recheck()
 	n.applyTimings(old)
 	n.applyNodes()
 	n.applyLinks()
@@ -112,8 +112,7 @@ func (n *Node) applyNodes() {
 			continue
 		}
 		n.logf(LevelInfo, "Node %s removed from the configuration: forgotten", p.name)
-		delete(n.res.standbyFrom, p.name)
-		delete(n.res.takeovers, p.name)
+		n.peerRemoved(p)
 	}
 	n.peers = keep
 	for _, name := range n.cfg.Nodes {
@@ -123,8 +122,8 @@ func (n *Node) applyNodes() {
 		}
 		n.logf(LevelInfo, "Node %s added to the configuration: expecting it", name)
 		p := &peer{name: name, ackTrigger: uint64(hash32(name, n.name) % AckEvery), expectFrom: n.now}
-		p.rsc.askedAt = n.now
 		n.peers = append(n.peers, p)
+		n.peerAdded(p)
 	}
 	// Peers in ha.cf order (status, and the order reqnodes asks them).
 	slices.SortStableFunc(n.peers, func(a, b *peer) int {

@@ -55,7 +55,7 @@ func (n *Node) sbPeerDead(p *peer) {
 	}
 	f := &fencing{since: n.now}
 	n.sb.fences[p.name] = f
-	n.res.dirty = true
+	n.recheck()
 	if !n.cfg.Fence.Enabled() {
 		n.logf(LevelCrit, "profile safe: %s went silent and no fence_command or fence_aws is configured: its resource groups are not taken over until it is heard again (it may still run them)", p.name)
 		return
@@ -73,7 +73,7 @@ func (n *Node) holdStarts(peer, why string) {
 		n.sb.holdUntil = until
 		n.logf(LevelInfo, "profile safe: no resource group starts here before %d ms from now (safe_start_delay, %s: %s)", n.cfg.SafeStartDelay.Milliseconds(), peer, why)
 	}
-	n.res.dirty = true
+	n.recheck()
 }
 
 // sbMayStart: nothing of the split-brain rules holds back a start here.
@@ -126,12 +126,12 @@ func (n *Node) sbAdvance() {
 		p := n.peerByName(name)
 		if p == nil {
 			delete(n.sb.fences, name) // removed by a reload
-			n.res.dirty = true
+			n.recheck()
 			continue
 		}
 		if n.live(p) {
 			delete(n.sb.fences, name)
-			n.res.dirty = true
+			n.recheck()
 			n.logf(LevelInfo, "%s is heard again: it is no longer fenced before a takeover", name)
 			continue
 		}
@@ -141,7 +141,7 @@ func (n *Node) sbAdvance() {
 	}
 	if !n.sb.holdUntil.IsZero() && !n.now.Before(n.sb.holdUntil) {
 		n.sb.holdUntil = time.Time{}
-		n.res.dirty = true
+		n.recheck()
 	}
 }
 
