@@ -60,6 +60,10 @@ func render(acts []Action) []string {
 			out = append(out, "send"+linkTag(a.Link)+" "+fields(a.Msg))
 		case Log:
 			out = append(out, a.Level.String()+": "+a.Msg)
+		case PeerState:
+			out = append(out, "peer "+a.Node+" "+a.State)
+		case RunHook:
+			out = append(out, "hook "+a.Event+" from "+a.Fields["src"])
 		default:
 			out = append(out, fmt.Sprintf("%#v", a))
 		}
@@ -149,10 +153,11 @@ func wantLogs(t *testing.T, acts []Action, want ...string) {
 	}
 }
 
-// joined returns node1 active with node2 (gen2) heard, seq 1..3 consumed.
-func joined(t *testing.T) *Node {
+// joined returns node1 active with node2 (gen2) heard, seq 1..3 consumed
+// (on eth0; node1 has links, eth0 alone by default).
+func joined(t *testing.T, links ...string) *Node {
 	t.Helper()
-	n := booted(t)
+	n := booted(t, links...)
 	n.Step(status2(gen2, 1, t0.Add(100*time.Millisecond), "init"))
 	n.Step(status2(gen2, 2, t0.Add(100*time.Millisecond), "up"))
 	n.Step(Receive{Now: t0.Add(110 * time.Millisecond), Link: "eth0", Msg: peerMsg(gen2, 3, t0, "dest", "node1", "t", "repnodes", "nodelist", "node1 node2 ", "delnodelist", " ")})

@@ -412,7 +412,7 @@ func (n *Node) markDead(p *peer) {
 	n.logf(LevelWarn, "node %s: is dead", p.name)
 	n.sbPeerDead(p)
 	n.peerDied(p)
-	p.state = StateDead
+	n.setPeerState(p, StateDead)
 	p.heard = false
 	if p.lastSeq > p.deadSeq {
 		p.deadSeq = p.lastSeq

@@ -64,6 +64,7 @@ func TestJoinReqnodesRepnodesStarting(t *testing.T) {
 	want := []string{
 		"info: Link node2:eth0 up.",
 		"info: Status update for node node2: status init",
+		"peer node2 init",
 		"send t=reqnodes dest=node2 destuuid=" + u2 + " src=node1 srcuuid=" + fmt.Sprintf("%x", uuid1) + " seq=7 hg=6b02633b ts=6b02633d ld=" + testLoad + " ttl=3",
 	}
 	if got := render(acts); strings.Join(got, "\n") != strings.Join(want, "\n") {

@@ -461,6 +461,7 @@ func (n *Node) onNak(p *peer, m *wire.Message) {
 // dispatch acts on a message addressed to this node (or to all).
 // Issue 4 adds the resource messages here.
 func (n *Node) dispatch(p *peer, typ string, seq uint64, at time.Time, m *wire.Message) {
+	n.runHook(typ, m)
 	switch typ {
 	case "status":
 		n.onStatus(p, seq, at, m)
@@ -531,7 +532,7 @@ func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
 	if st != p.state {
 		n.logf(LevelInfo, "Status update for node %s: status %s", p.name, st)
 		n.recheck()
-		p.state = st
+		n.setPeerState(p, st)
 	}
 	if d, ok := parseHex(m.Value("dt")); ok {
 		p.deadtime = time.Duration(d) * time.Millisecond

@@ -86,7 +86,7 @@ type Daemon struct {
 	monitors     *monitor.Set         // ha.cf monitor lines of the groups held here
 	monitorFails chan monitor.Failure // groups a monitor gave up
 
-	skippedHooks map[string]bool // Heartbeat's own rc.d handlers, logged once
+	hooks *hooks // rc.d hooks, bounded per event
 
 	sbEvents chan cluster.Event // PingStatus and FenceDone (ping.go, fence.go)
 	pingStop context.CancelFunc // stops the ping prober (restarted on reload)
@@ -128,9 +128,7 @@ func Run(ctx context.Context, o Options) error {
 		ops:      make(chan cluster.OpDone, 16),
 		watches:  map[string]*ipWatch{},
 		starting: map[string]config.Group{},
-
-		skippedHooks: map[string]bool{},
-		sbEvents:     make(chan cluster.Event, sbEventQueue),
+		sbEvents: make(chan cluster.Event, sbEventQueue),
 	}
 	err = d.run(ctx)
 	if err != nil {
@@ -177,6 +175,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	opsCtx, opsCancel := context.WithCancel(context.Background())
 	defer opsCancel()
 	d.opsCtx = opsCtx
+	d.hooks = newHooks(opsCtx, d.opts.ConfigDir, &d.opsWG, d.log.Logger)
 	defer d.waitOps(10 * time.Second)
 	d.monitors = d.newMonitors()
 	defer d.monitors.Close()
@@ -264,31 +263,6 @@ func (d *Daemon) run(ctx context.Context) error {
 	return nil
 }
 
-// peerStates is every peer's state as the core sees it (cheap).
-func (d *Daemon) peerStates() map[string]string {
-	m := make(map[string]string, len(d.cfg.Nodes))
-	for _, n := range d.cfg.Nodes {
-		if st, _, ok := d.core.PeerView(n); ok {
-			m[n] = st
-		}
-	}
-	return m
-}
-
-// statusHooks runs rc.d/status for every peer whose state changed, with
-// HA_src and HA_st as Heartbeat sets them (st=dead when a node dies).
-func (d *Daemon) statusHooks(before map[string]string) {
-	for n, st := range d.peerStates() {
-		if before[n] != st {
-			m := &wire.Message{}
-			m.Set("t", "status")
-			m.Set("src", n)
-			m.Set("st", st)
-			d.runHook("status", m)
-		}
-	}
-}
-
 // drainTimeout bounds how long a stop waits for the last messages (the
 // shutdown notice) to leave.
 const drainTimeout = time.Second
@@ -322,17 +296,11 @@ func (d *Daemon) rearm(t *time.Timer) {
 
 // receive feeds the core a verified message (intake.go).
 func (d *Daemon) receive(r received) {
-	m := r.Msg
-	d.step(cluster.Receive{Now: r.At, Link: r.Link, Msg: m})
-	if _, _, known := d.core.PeerView(m.Value("src")); known && rcEvent(m.Value("t")) {
-		d.runHook(m.Value("t"), m)
-	}
+	d.step(cluster.Receive{Now: r.At, Link: r.Link, Msg: r.Msg})
 }
 
 // step feeds one event to the core and performs what it asks for.
 func (d *Daemon) step(ev cluster.Event) {
-	before := d.peerStates()
-	defer d.statusHooks(before)
 	for _, a := range d.core.Step(ev) {
 		switch a := a.(type) {
 		case cluster.Send:
@@ -356,6 +324,11 @@ func (d *Daemon) step(ev cluster.Event) {
 			d.runOp(cluster.OpProbe, a.Group, a.Spec)
 		case cluster.Reannounce:
 			d.reannounce(a.Group)
+		case cluster.PeerState:
+			// rc.d/status, with the fields Heartbeat gives it.
+			d.hooks.run(d.runner.RunEvent, "status", map[string]string{"t": "status", "src": a.Node, "st": a.State})
+		case cluster.RunHook:
+			d.hooks.run(d.runner.RunEvent, a.Event, a.Fields)
 		case cluster.Fence:
 			d.fence(a)
 		case cluster.Exit:

@@ -3,16 +3,13 @@ package daemon
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/paths"
-	"github.com/hbdproject/hbd/hbd/wire"
 )
 
 // newRunner builds the resource runner for a configuration.
@@ -151,58 +148,4 @@ func (d *Daemon) waitOps(timeout time.Duration) {
 	case <-time.After(timeout):
 		d.log.Warnf("resource operations still running after %s; exiting anyway", timeout)
 	}
-}
-
-// rcEvents are the message types for which Heartbeat runs the
-// /etc/ha.d/rc.d hook of the same name (harc EVENT).
-func rcEvent(t string) bool {
-	switch t {
-	case "ask_resources", "hb_takeover", "ip-request", "ip-request-resp":
-		return true
-	}
-	return false
-}
-
-// runHook runs rc.d/EVENT with the message's fields as HA_<field>, in
-// the background (a hook may take its time; harc bounds it).
-func (d *Daemon) runHook(event string, m *wire.Message) {
-	fields := make(map[string]string, len(m.Fields))
-	for _, f := range m.Fields {
-		if f.Type == wire.String {
-			fields[f.Name] = string(f.Value)
-		}
-	}
-	if heartbeatHandler(filepath.Join(d.opts.ConfigDir, paths.RcDir, event)) {
-		if !d.skippedHooks[event] {
-			d.skippedHooks[event] = true
-			d.log.Infof("Not running rc.d/%s: it is Heartbeat's own handler (it calls ResourceManager, mach_down or hb_standby), and hbd does what it does itself", event)
-		}
-		return
-	}
-	r := d.runner
-	d.opsWG.Add(1)
-	go func() {
-		defer d.opsWG.Done()
-		if err := r.RunEvent(d.opsCtx, event, fields); err != nil {
-			d.log.Warnf("rc.d/%s: %v", event, err)
-		}
-	}()
-}
-
-// heartbeatHandler tells Heartbeat's own rc.d handlers (left in
-// /etc/ha.d/rc.d by the heartbeat package) from an operator's hooks.
-// Heartbeat's handlers move resources themselves, through its
-// ResourceManager; run beside hbd's own core they would start a group a
-// second time. An operator's hook that does not call those tools runs.
-func heartbeatHandler(path string) bool {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return false
-	}
-	for _, marker := range []string{"ResourceManager", "mach_down", "req_resource", "hb_standby", "HA_NOARCHBIN"} {
-		if strings.Contains(string(b), marker) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,0 +1,50 @@
+package daemon
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// logBuffer is a log sink safe for the goroutines that write to it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// testLogger logs everything (debug included) into a buffer.
+func testLogger() (*logrus.Logger, *logBuffer) {
+	buf := &logBuffer{}
+	lg := logrus.New()
+	lg.SetOutput(buf)
+	lg.SetLevel(logrus.DebugLevel)
+	lg.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true, DisableQuote: true})
+	return lg, buf
+}
+
+// waitFor polls cond until it holds, failing the test after 5 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
