@@ -109,6 +109,7 @@ type Invocation struct {
 // that start with hbd (or sudo hbd, bin/hbd, a legacy name). Shell lines
 // are split at ;, &&, || and |, and comments are dropped.
 func Invocations(md string) []Invocation {
+	md = withoutGenerated(md)
 	var out []Invocation
 	for _, b := range Blocks(md) {
 		shell := b.Info == "sh" || b.Info == "bash" || b.Info == "shell"
@@ -132,6 +133,17 @@ func Invocations(md string) []Invocation {
 		}
 	}
 	return out
+}
+
+// generated is a part of a page a program writes (make bench's results):
+// output to read, not commands to type.
+var generated = regexp.MustCompile(`(?s)<!-- bench:begin.*?<!-- bench:end -->`)
+
+// withoutGenerated blanks the generated parts of a page, keeping its lines.
+func withoutGenerated(md string) string {
+	return generated.ReplaceAllStringFunc(md, func(s string) string {
+		return strings.Repeat("\n", strings.Count(s, "\n"))
+	})
 }
 
 var prompt = regexp.MustCompile(`^\s*(?:[\w.-]*\$|#)\s+`)
@@ -179,6 +191,9 @@ func hbdArgs(line string) ([]string, bool) {
 	if len(f) == 0 {
 		return nil, false
 	}
+	if len(f) > 1 && strings.HasSuffix(f[1], ":") {
+		return nil, false // a message quoted ("hbd status: hbd is not running ..."), not a command
+	}
 	prog := filepath.Base(f[0])
 	if prog == "hbd" && (f[0] == "hbd" || strings.Contains(f[0], "/")) {
 		return f[1:], true
@@ -209,6 +224,9 @@ func (c CLI) Check(args []string) error {
 	cmd := "run" // hbd alone, or with run's flags, is the daemon
 	if len(words) > 0 && !strings.HasPrefix(words[0], "-") {
 		cmd, words = words[0], words[1:]
+	}
+	if strings.ToUpper(cmd) == cmd {
+		return nil // a placeholder: hbd COMMAND -h
 	}
 	flags, ok := c[cmd]
 	if !ok {
