@@ -63,7 +63,10 @@ func UsageFlags(usage string) map[string]bool {
 	return out
 }
 
-var synopsisFlag = regexp.MustCompile(`(?:^|[\s\[|])--?([A-Za-z][\w-]*)`)
+var (
+	synopsisFlag = regexp.MustCompile(`(?:^|[\s\[|])--?([A-Za-z][\w-]*)`)
+	commandWord  = regexp.MustCompile(`^[a-z][a-z_]*$`)
+)
 
 // SynopsisEntry reads one SYNOPSIS entry of hbd(8), such as
 // "hbd standby | takeover [--run-dir DIR] [all|foreign|local|failback]":
@@ -74,11 +77,18 @@ func SynopsisEntry(entry string) (cmds, flags []string) {
 		return nil, nil
 	}
 	cmds = append(cmds, f[1])
-	for i := 2; i+1 < len(f) && f[i] == "|"; i += 2 {
-		if strings.HasPrefix(f[i+1], "[") || strings.HasPrefix(f[i+1], "-") {
+	// "| takeover" right after the command (or after its optional
+	// arguments, "help [COMMAND] | version") names another command of the
+	// same form; the first other word ends the list.
+	for i := 2; i < len(f); i++ {
+		if strings.HasPrefix(f[i], "[") {
+			continue
+		}
+		if f[i] != "|" || i+1 >= len(f) || !commandWord.MatchString(f[i+1]) {
 			break
 		}
 		cmds = append(cmds, f[i+1])
+		i++
 	}
 	for _, m := range synopsisFlag.FindAllStringSubmatch(entry, -1) {
 		flags = append(flags, m[1])
