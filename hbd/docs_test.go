@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -506,4 +507,126 @@ func TestQuickStartFails(t *testing.T) {
 	t.Run("unknown step", func(t *testing.T) {
 		wantProblems(t, runQuickStart(t, "bin/hbd check -c etc/ha.d --node node1\ncp a b\n"), []string{`"cp a b": the test does not know how to run this`, "exits 1"})
 	})
+}
+
+// errorMutations break a copy of the sample the way each row of the
+// floating-IP guide's "Common errors" table says, keyed by the row's
+// first cell; each returns the node name to check as.
+var errorMutations = map[string]func(t *testing.T, dir string) string{
+	"authkeys readable by others": func(t *testing.T, dir string) string {
+		chmod(t, filepath.Join(dir, "authkeys"), 0o644)
+		return "node1"
+	},
+	"a typo in a directive": func(t *testing.T, dir string) string {
+		editLine(t, dir, "ha.cf", "keepalive 1", "keepalived 1")
+		return "node1"
+	},
+	"a resource script that does not exist": func(t *testing.T, dir string) string {
+		editLine(t, dir, "haresources", "node1 IPaddr2::10.0.0.100/24/eth0 nginx", "node1 IPaddr2::10.0.0.100/24/eth0 nginx-proxy")
+		return "node1"
+	},
+	"a script that is not executable": func(t *testing.T, dir string) string {
+		chmod(t, filepath.Join(dir, "resource.d", "nginx"), 0o644)
+		return "node1"
+	},
+	"this node is not a `node` (host name differs)": func(*testing.T, string) string { return "web1" },
+	"deadtime too small": func(t *testing.T, dir string) string {
+		editLine(t, dir, "ha.cf", "deadtime 5", "deadtime 2")
+		return "node1"
+	},
+	"a unit Heartbeat does not know": func(t *testing.T, dir string) string {
+		editLine(t, dir, "ha.cf", "warntime 2", "warntime 2m")
+		return "node1"
+	},
+	"`auth` names a key that is not there": func(t *testing.T, dir string) string {
+		editLine(t, dir, "authkeys", "auth 1", "auth 2")
+		return "node1"
+	},
+	"Pacemaker mode": func(t *testing.T, dir string) string {
+		editLine(t, dir, "ha.cf", "crm off", "crm respawn")
+		return "node1"
+	},
+	"an interface that does not exist (warning; `hbd run` refuses)": func(t *testing.T, dir string) string {
+		editLine(t, dir, "ha.cf", "ucast eth0 10.0.0.11", "ucast eth1 10.0.0.11")
+		return "node1"
+	},
+}
+
+func chmod(t *testing.T, p string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// editLine replaces the one line of dir/file that reads old.
+func editLine(t *testing.T, dir, file, old, new string) {
+	t.Helper()
+	p := filepath.Join(dir, file)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := replaceLine(string(b), file, old, new)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(text), fi.Mode().Perm()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// theirInterfaces hides the machine's own interface list in a message.
+var theirInterfaces = regexp.MustCompile(`\(it has: [^)]*\)`)
+
+// checkErrorRows runs each row's mutation on a copy of the sample (which
+// the guide says it put in /tmp/ha.d) and compares what hbd check prints
+// with the row's message, word for word.
+func checkErrorRows(t *testing.T, rows [][]string) []string {
+	t.Helper()
+	var problems []string
+	for _, row := range rows {
+		if len(row) < 2 {
+			continue
+		}
+		mutate, ok := errorMutations[row[0]]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("row %q: no mutation reproduces it; add one to errorMutations", row[0]))
+			continue
+		}
+		dir := sampleCopy(t)
+		node := mutate(t, dir)
+		var out, errOut bytes.Buffer
+		runCheck([]string{"-c", dir, "--node", node, "--run-dir", t.TempDir()}, &out, &errOut)
+		got := theirInterfaces.ReplaceAllString(strings.ReplaceAll(errOut.String(), dir, "/tmp/ha.d"), "(it has: …)")
+		want := theirInterfaces.ReplaceAllString(strings.TrimSuffix(strings.TrimPrefix(row[1], "`"), "`"), "(it has: …)")
+		if !slices.Contains(strings.Split(got, "\n"), want) {
+			problems = append(problems, fmt.Sprintf("row %q: hbd check does not print\n  %s\nit prints:\n%s", row[0], want, got))
+		}
+	}
+	return problems
+}
+
+func TestGuideErrorMessages(t *testing.T) {
+	md := readDoc(t, "docs/guide-floating-ip-nginx.md")
+	rows := doccheck.TableRows(doccheck.Section(md, "10. Common errors"))
+	if len(rows) < 5 {
+		t.Fatalf("found %d rows in the guide's Common errors table", len(rows))
+	}
+	for _, p := range checkErrorRows(t, rows) {
+		t.Error(p)
+	}
+}
+
+// TestCheckErrorRowsFails: a message that is not what hbd check prints (a
+// wrong line number) and a row nothing reproduces are caught.
+func TestCheckErrorRowsFails(t *testing.T) {
+	wantProblems(t, checkErrorRows(t, [][]string{
+		{"a typo in a directive", "`/tmp/ha.d/ha.cf:19: unknown directive \"keepalived\"; did you mean \"keepalive\"?`"},
+		{"a brand new mistake", "`/tmp/ha.d/ha.cf:1: oops`"},
+	}), []string{`row "a typo in a directive": hbd check does not print`, `row "a brand new mistake": no mutation reproduces it`})
 }

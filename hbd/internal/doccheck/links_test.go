@@ -184,3 +184,60 @@ func TestCheckLinksFails(t *testing.T) {
 		})
 	}
 }
+
+// checkLayout finds the folders the README's Layout table does not name:
+// every top-level folder and every package folder under hbd/ and
+// hbd/internal/ must appear in it as a code span (`hbd/`, `config`,
+// `internal/`).
+func checkLayout(readme string, dirs []string) []string {
+	named := map[string]bool{}
+	for _, row := range TableRows(Section(readme, "Layout")) {
+		for _, cell := range row {
+			for _, span := range CodeSpans(cell) {
+				named[strings.TrimSuffix(span, "/")] = true
+			}
+		}
+	}
+	var problems []string
+	for _, d := range dirs {
+		if !named[path.Base(d)] && !named[d] {
+			problems = append(problems, fmt.Sprintf("README.md: the Layout table does not name %s/", d))
+		}
+	}
+	return problems
+}
+
+// layoutDirs lists the folders the Layout table must name.
+func layoutDirs(t *testing.T) []string {
+	t.Helper()
+	var dirs []string
+	for _, parent := range []string{".", "hbd", "hbd/internal"} {
+		entries, err := os.ReadDir(filepath.Join(root, parent))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && e.Name() != "testdata" {
+				dirs = append(dirs, path.Join(parent, e.Name()))
+			}
+		}
+	}
+	return dirs
+}
+
+func TestReadmeLayout(t *testing.T) {
+	dirs := layoutDirs(t)
+	if len(dirs) < 15 {
+		t.Fatalf("found only %d folders: %v", len(dirs), dirs)
+	}
+	for _, p := range checkLayout(readRepoFile(t, "README.md"), dirs) {
+		t.Error(p)
+	}
+}
+
+func TestCheckLayoutFails(t *testing.T) {
+	readme := "## Layout\n\n| folder | what |\n| --- | --- |\n| `hbd/` | `config`, `internal/`: `bench` |\n| `docs/` | pages |\n\n## Next\n"
+	wantProblems(t, checkLayout(readme, []string{"hbd", "docs", "hbd/config", "hbd/internal", "hbd/internal/bench"}), nil)
+	wantProblems(t, checkLayout(readme, []string{"hbd", "init", "hbd/config", "hbd/netlab", "hbd/internal/demo"}),
+		[]string{"does not name init/", "does not name hbd/netlab/", "does not name hbd/internal/demo/"})
+}
