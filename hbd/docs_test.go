@@ -249,8 +249,10 @@ type guideSet struct {
 // <!-- hbd-check SET FILE --> is that file of configuration SET (FILE is
 // ha.cf, authkeys or haresources); <!-- hbd-check SET FILE append -->
 // adds the block to it; a line <!-- hbd-check SET script resource.d/NAME -->
-// says the page has the reader create that script.
-func guideSets(md string) (map[string]*guideSet, []string) {
+// says the page has the reader create that script, and a line
+// <!-- hbd-check SET sample --> starts the set from the files of sample
+// (etc/ha.d), for a page that shows only the lines it adds.
+func guideSets(md string, sample map[string]string) (map[string]*guideSet, []string) {
 	sets := map[string]*guideSet{}
 	var problems []string
 	get := func(name string) *guideSet {
@@ -258,6 +260,25 @@ func guideSets(md string) (map[string]*guideSet, []string) {
 			sets[name] = &guideSet{files: map[string]string{}}
 		}
 		return sets[name]
+	}
+	for i, l := range strings.Split(md, "\n") {
+		t := strings.TrimSpace(l)
+		if !strings.HasPrefix(t, "<!-- hbd-check ") || !strings.HasSuffix(t, "-->") {
+			continue
+		}
+		f := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(t, "<!--"), "-->"))
+		switch {
+		case len(f) == 3 && f[2] == "sample":
+			for name, body := range sample {
+				get(f[1]).files[name] = body
+			}
+		case len(f) == 4 && f[2] == "script":
+			if !strings.HasPrefix(f[3], "resource.d/") {
+				problems = append(problems, fmt.Sprintf("line %d: script %s is not under resource.d/", i+1, f[3]))
+				continue
+			}
+			get(f[1]).scripts = append(get(f[1]).scripts, f[3])
+		}
 	}
 	for _, b := range doccheck.Blocks(md) {
 		f := strings.Fields(b.Marker)
@@ -275,21 +296,17 @@ func guideSets(md string) (map[string]*guideSet, []string) {
 			s.files[f[2]] = b.Body
 		}
 	}
-	for i, l := range strings.Split(md, "\n") {
-		t := strings.TrimSpace(l)
-		if !strings.HasPrefix(t, "<!-- hbd-check ") || !strings.HasSuffix(t, "-->") {
-			continue
-		}
-		f := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(t, "<!--"), "-->"))
-		if len(f) == 4 && f[2] == "script" {
-			if !strings.HasPrefix(f[3], "resource.d/") {
-				problems = append(problems, fmt.Sprintf("line %d: script %s is not under resource.d/", i+1, f[3]))
-				continue
-			}
-			get(f[1]).scripts = append(get(f[1]).scripts, f[3])
-		}
-	}
 	return sets, problems
+}
+
+// sampleFiles returns the configuration files of etc/ha.d.
+func sampleFiles(t *testing.T) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	for _, f := range []string{"ha.cf", "authkeys", "haresources"} {
+		files[f] = readDoc(t, filepath.Join("etc", "ha.d", f))
+	}
+	return files
 }
 
 // checkGuideConfig writes each configuration set of a page to a temp
@@ -299,7 +316,7 @@ func guideSets(md string) (map[string]*guideSet, []string) {
 // have eth0, this one may not).
 func checkGuideConfig(t *testing.T, name, md string) (problems []string, sets int) {
 	t.Helper()
-	all, problems := guideSets(md)
+	all, problems := guideSets(md, sampleFiles(t))
 	for setName, s := range all {
 		where := fmt.Sprintf("%s (hbd-check %s)", name, setName)
 		dir := t.TempDir()
@@ -395,6 +412,9 @@ func TestCheckGuideConfigFails(t *testing.T) {
 		{"script not created", page(hacf, "node1 web\n", false), []string{"cannot locate resource script web"}},
 		{"file missing", "<!-- hbd-check g ha.cf -->\n```\n" + hacf + "```\n", []string{"no block marked as authkeys", "no block marked as haresources"}},
 		{"bad marker", "<!-- hbd-check g -->\n```\nx\n```\n", []string{"want hbd-check SET FILE [append]"}},
+		{"on the sample", "<!-- hbd-check g sample -->\n<!-- hbd-check g script resource.d/nginx -->\n<!-- hbd-check g ha.cf append -->\n```\nping 10.0.0.1\n```\n", nil},
+		{"on the sample, broken", "<!-- hbd-check g sample -->\n<!-- hbd-check g script resource.d/nginx -->\n<!-- hbd-check g ha.cf append -->\n```\nping gateway\n```\n",
+			[]string{`ping: "gateway" is not an IP address`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
