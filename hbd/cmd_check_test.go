@@ -63,6 +63,24 @@ func TestCheckSample(t *testing.T) {
 		if strings.Contains(s, "REPLACE-ME") {
 			t.Errorf("summary prints the secret:\n%s", s)
 		}
+		if want := filepath.Join(dir, "authkeys") + ":19: warning: key 1: the secret is the sample's placeholder"; !strings.Contains(errOut.String(), want) {
+			t.Errorf("%s: stderr lacks %q:\n%s", node, want, errOut.String())
+		}
+	}
+}
+
+// TestRunRefusesWhatCheckWarnsAbout: the sample's placeholder secret is a
+// warning for check (above) and an error that stops run, naming the line.
+func TestRunRefusesWhatCheckWarnsAbout(t *testing.T) {
+	dir := sampleCopy(t)
+	var out, errOut bytes.Buffer
+	rc := runRun([]string{"-c", dir, "--node", "node1", "--run-dir", t.TempDir(), "--state-dir", t.TempDir()}, &out, &errOut)
+	if rc != exitNotConfigured {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", rc, exitNotConfigured, errOut.String())
+	}
+	want := filepath.Join(dir, "authkeys") + ":19: key 1: the secret is the sample's placeholder"
+	if e := errOut.String(); !strings.Contains(e, want) || !strings.Contains(e, "insecure_auth yes") {
+		t.Errorf("stderr lacks %q and the insecure_auth way out:\n%s", want, e)
 	}
 }
 

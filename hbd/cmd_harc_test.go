@@ -30,7 +30,7 @@ func harcConfig(t *testing.T) string {
 	dir := t.TempDir()
 	files := map[string]string{
 		"ha.cf":       "keepalive 1\ndeadtime 5\nucast lo 127.0.0.2\nauto_failback on\nnode node1\nnode node2\n",
-		"authkeys":    "auth 1\n1 sha1 harcTestSecret\n",
+		"authkeys":    "auth 1\n1 sha1 harcTestSecret-0123456789\n",
 		"haresources": "node1 A::x::y B\nnode2 C\n",
 	}
 	for name, body := range files {

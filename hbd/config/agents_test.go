@@ -106,7 +106,7 @@ func TestLoadAgents(t *testing.T) {
 	opts := LoadOptions{Node: "node1", Lookup: lookup, Interfaces: func() ([]string, error) { return []string{"lo"}, nil }}
 	files := map[string]string{
 		HaCfFile:        "node node1 node2\nucast lo 127.0.0.1\nauto_failback on\n",
-		AuthkeysFile:    "auth 1\n1 sha1 s\n",
+		AuthkeysFile:    "auth 1\n1 sha1 test-secret-0123456789\n",
 		HaresourcesFile: "node1 ocf:heartbeat:IPaddr2::ip=10.0.0.5::cidr_netmask=24 service::peer\n",
 	}
 	cfg, diags := Load(writeConfig(t, files), opts)

@@ -4,21 +4,14 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/hbdproject/hbd/hbd/wire"
 )
 
 // AuthMethods returns the authkeys methods hbd knows, weakest first. crc, md5
 // and sha1 are Heartbeat's; sha256 (HMAC-SHA256) and blake2b (keyed
 // BLAKE2b-256) are hbd's own.
-func AuthMethods() []string { return []string{"crc", "md5", "sha1", "sha256", "blake2b"} }
-
-func knownMethod(m string) bool {
-	for _, k := range AuthMethods() {
-		if m == k {
-			return true
-		}
-	}
-	return false
-}
+func AuthMethods() []string { return wire.Methods() }
 
 // ParseAuthkeys reads an authkeys file. name is used in diagnostics. File
 // permissions are not checked here (the reader has none); Load does that.
@@ -76,7 +69,7 @@ func ParseAuthkeys(name string, r io.Reader) (Auth, []Diag) {
 			continue
 		}
 		method := fields[1]
-		if !knownMethod(method) {
+		if !wire.KnownMethod(method) {
 			d.errorf(line, "key %d: unknown method %q; known methods: %s", idx, method, strings.Join(AuthMethods(), ", "))
 			continue
 		}
@@ -84,7 +77,7 @@ func ParseAuthkeys(name string, r io.Reader) (Auth, []Diag) {
 		switch {
 		case method == "crc":
 			if len(fields) > 2 {
-				d.warnf(line, "key %d: crc takes no secret; the secret is ignored (and crc authenticates nothing)", idx)
+				d.warnf(line, "key %d: crc takes no secret; the secret is ignored", idx)
 			}
 		case len(fields) < 3:
 			d.errorf(line, "key %d: %s needs a secret: `%d %s SECRET`", idx, method, idx, method)
@@ -95,8 +88,13 @@ func ParseAuthkeys(name string, r io.Reader) (Auth, []Diag) {
 		default:
 			k.Secret = fields[2]
 		}
-		if method == "crc" || method == "md5" {
-			d.warnf(line, "key %d: %s is not real authentication (anyone can forge it); use sha1, or sha256/blake2b between hbd nodes", idx, method)
+		// The keyring's own rule: what it refuses, `hbd run` would refuse.
+		if err := wire.CheckKey(wire.Key{Index: idx, Method: k.Method, Secret: k.Secret}); err != nil {
+			d.errorf(line, "key %d: %v", idx, err)
+			continue
+		}
+		if method == "md5" {
+			d.warnf(line, "key %d: md5 is weak (HMAC-MD5); use sha1, or sha256/blake2b between hbd nodes", idx)
 		}
 		keyLine[idx] = line
 		a.Keys = append(a.Keys, k)

@@ -67,6 +67,9 @@ func Diff(old, new *Config) []Change {
 			add("media", "medium added: %s", m)
 		}
 	}
+	if old.InsecureAuth != new.InsecureAuth {
+		add("auth", "insecure_auth %v -> %v", old.InsecureAuth, new.InsecureAuth)
+	}
 	if old.Auth.Active != new.Auth.Active {
 		add("auth", "signing key %d -> %d", old.Auth.Active, new.Auth.Active)
 	}

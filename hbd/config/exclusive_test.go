@@ -8,7 +8,7 @@ import (
 
 func TestLoadExclusive(t *testing.T) {
 	hacf := "node node1 node2\nucast lo 127.0.0.1\nauto_failback on\n" // exclusive lines from line 4
-	auth := "auth 1\n1 sha1 s\n"
+	auth := "auth 1\n1 sha1 test-secret-0123456789\n"
 	res := "node1 10.0.0.1 peer\n" + // group 1
 		"node2 10.0.0.2 citizen\n" + // group 2
 		"node2 10.0.0.3\n" // group 3

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hbdproject/hbd/hbd/wire"
 )
 
 // addSeeds adds the sample file and the given inputs to a fuzz corpus.
@@ -62,6 +64,7 @@ func FuzzParseAuthkeys(f *testing.F) {
 	addSeeds(f, AuthkeysFile,
 		"auth 1\n1 sha1 secret\n",
 		"auth 2\n1 sha256 a\n2 blake2b b\n3 crc\n4 md5 x\n",
+		"auth 1\n1 blake2b "+strings.Repeat("k", 65)+"\n",
 		"auth 16\n0 sha1\n1 rot13 s\n1 sha1 two words\nauth 1\n",
 		"# c\n  # c\n\nauth 1\n1 sha1 s#x\n",
 	)
@@ -77,11 +80,17 @@ func FuzzParseAuthkeys(f *testing.F) {
 				t.Fatalf("active key without secret: %+v", k)
 			}
 			seen := map[int]bool{}
+			var keys []wire.Key
 			for _, k := range a.Keys {
-				if seen[k.Index] || !knownMethod(k.Method) || strings.ContainsAny(k.Secret, " \t\n") {
+				if seen[k.Index] || strings.ContainsAny(k.Secret, " \t\n") {
 					t.Fatalf("bad key %+v in %+v", k, a)
 				}
 				seen[k.Index] = true
+				keys = append(keys, wire.Key{Index: k.Index, Method: k.Method, Secret: k.Secret})
+			}
+			// What the parser accepts, the daemon's keyring takes.
+			if _, err := wire.NewKeyring(a.Active, keys); err != nil {
+				t.Fatalf("accepted authkeys the keyring refuses: %v", err)
 			}
 		}
 	})

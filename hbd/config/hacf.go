@@ -235,6 +235,7 @@ func (p *hacfParser) table() map[string]directive {
 		"deadping":         p.timeDir("deadping TIME", &c.Deadping, nil),
 		"resource_timeout": p.timeDir("resource_timeout TIME", &c.ResourceTimeout, nil),
 		"on_stop_failure":  {"on_stop_failure block|reboot", 1, 1, p.onStopFailure},
+		"insecure_auth":    p.boolDir("insecure_auth yes|no", &c.InsecureAuth),
 		"monitor":          {monitorUsage, 1, -1, p.monitor},
 		"exclusive":        {exclusiveUsage, 2, -1, p.exclusive},
 		"conn_logd_time":   p.timeDir("conn_logd_time TIME", new(time.Duration), nil),

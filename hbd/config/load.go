@@ -91,9 +91,10 @@ func (l Lookup) Resolve(dir, name string) (string, error) {
 type LoadOptions struct {
 	// Node is this node's name (uname -n, or --node).
 	Node string
-	// StrictInterfaces makes a medium on an interface this machine does not
-	// have an error (hbd run) instead of a warning (hbd check).
-	StrictInterfaces bool
+	// Strict applies `hbd run`'s rules: what `hbd check` only warns about
+	// because run refuses it becomes an error (a medium on an interface
+	// this machine does not have, a weak authkeys key).
+	Strict bool
 	// Lookup finds resource scripts.
 	Lookup Lookup
 	// Interfaces lists this machine's network interfaces; nil means
@@ -152,6 +153,7 @@ func Load(dir string, opts LoadOptions) (*Config, []Diag) {
 		auth, ds = ParseAuthkeys(authPath, f)
 		f.Close()
 		all = append(all, ds...)
+		all = append(all, weakKeyRules(auth, cfg != nil && cfg.InsecureAuth, opts.Strict)...)
 	}
 
 	// haresources
@@ -241,7 +243,7 @@ func checkInterfaces(c *Config, opts LoadOptions) []Diag {
 		}
 		reported[m.Iface] = true
 		msg := fmt.Sprintf("%s: interface %s does not exist on this machine (it has: %s)", m.Kind, m.Iface, strings.Join(have, ", "))
-		if opts.StrictInterfaces {
+		if opts.Strict {
 			d.errorf(m.Pos.Line, "%s; fix the name or bring the interface up before starting hbd", msg)
 		} else {
 			d.warnf(m.Pos.Line, "%s; `hbd run` refuses to start like this", msg)

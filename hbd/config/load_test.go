@@ -70,13 +70,20 @@ func TestLoadSample(t *testing.T) {
 	for _, node := range []string{"node1", "node2", "NODE2"} {
 		t.Run(node, func(t *testing.T) {
 			cfg, diags := Load(dir, LoadOptions{Node: node})
+			placeholder := 0
 			for _, d := range diags {
-				if d.Severity == SevError {
+				switch {
+				case d.Severity == SevError:
 					t.Errorf("error: %v", d)
-				} else if !strings.Contains(d.Msg, "does not exist on this machine") {
+				case strings.Contains(d.Msg, "the secret is the sample's placeholder"):
+					placeholder++
+				case !strings.Contains(d.Msg, "does not exist on this machine"):
 					// Only a missing eth0 may be warned about here.
 					t.Errorf("unexpected warning: %v", d)
 				}
+			}
+			if placeholder != 1 {
+				t.Errorf("%d warnings about the sample's placeholder secret, want 1", placeholder)
 			}
 			if cfg == nil {
 				t.Fatal("no config")
@@ -105,6 +112,9 @@ func TestLoadSample(t *testing.T) {
 func TestLoadAuthkeysMode(t *testing.T) {
 	dir := copyDir(t, sampleDir)
 	path := filepath.Join(dir, AuthkeysFile)
+	if err := os.WriteFile(path, []byte("auth 1\n1 sha1 test-secret-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o660, 0o602} {
 		if err := os.Chmod(path, mode); err != nil {
 			t.Fatal(err)
@@ -132,7 +142,7 @@ func modeString(m os.FileMode) string {
 
 func TestLoadErrors(t *testing.T) {
 	hacf := "node node1 node2\nucast lo 127.0.0.1\nauto_failback on\n"
-	auth := "auth 1\n1 sha1 s\n"
+	auth := "auth 1\n1 sha1 test-secret-0123456789\n"
 	initDir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(initDir, "initsvc"), []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -207,7 +217,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:  "interface missing strict",
 			files: map[string]string{HaCfFile: "node node1\nucast nosuchif0 10.0.0.2\nucast nosuchif0 10.0.0.3\nauto_failback on\n", AuthkeysFile: auth, HaresourcesFile: ""},
-			opts:  LoadOptions{StrictInterfaces: true},
+			opts:  LoadOptions{Strict: true},
 			want:  []want{e(2, "interface nosuchif0 does not exist on this machine"), w(0, "no resource groups")},
 		},
 		{
@@ -252,7 +262,7 @@ func TestLoadErrors(t *testing.T) {
 func TestLoadDiagOrderAndFormat(t *testing.T) {
 	dir := writeConfig(t, map[string]string{
 		HaCfFile:        "node node1\nucast lo 127.0.0.1\n",
-		AuthkeysFile:    "auth 1\n1 md5 s\n",
+		AuthkeysFile:    "auth 1\n1 md5 test-secret-0123456789\n",
 		HaresourcesFile: "node1 nothere\n",
 	})
 	_, diags := Load(dir, LoadOptions{Node: "node1", Lookup: Lookup{InitDir: t.TempDir()}})
@@ -262,7 +272,7 @@ func TestLoadDiagOrderAndFormat(t *testing.T) {
 	}
 	want := []string{
 		"ha.cf: warning: auto_failback is not set",
-		"authkeys:2: warning: key 1: md5 is not real authentication",
+		"authkeys:2: warning: key 1: md5 is weak",
 		"haresources:1: cannot locate resource script nothere (looked in " + dir + "/resource.d, ",
 	}
 	if len(got) != len(want) {

@@ -111,7 +111,7 @@ func TestParseLongTime(t *testing.T) {
 
 func TestLoadMonitors(t *testing.T) {
 	hacf := "node node1 node2\nucast lo 127.0.0.1\nauto_failback on\n" // monitor lines from line 4
-	auth := "auth 1\n1 sha1 s\n"
+	auth := "auth 1\n1 sha1 test-secret-0123456789\n"
 	res := "node1 10.0.0.1 web::8080 db\n" + // group 1, line 1
 		"node2 IPaddr::10.0.0.2 cache\n" + // group 2, line 2
 		"node2 10.0.0.3 cache::2\n" // group 3, line 3: cache twice by name

@@ -135,7 +135,7 @@ func TestLoadFenceCommand(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeConfig(t, map[string]string{
 				HaCfFile:         "node node1 node2\nucast lo 127.0.0.1\nauto_failback on\nfence_command " + tt.prog + "\n",
-				AuthkeysFile:     "auth 1\n1 sha1 s\n",
+				AuthkeysFile:     "auth 1\n1 sha1 test-secret-0123456789\n",
 				HaresourcesFile:  "node1 web\n",
 				"resource.d/web": "#!/bin/sh\n",
 			})

@@ -269,6 +269,11 @@ type Config struct {
 	// "reboot".
 	OnStopFailure string
 
+	// InsecureAuth is insecure_auth: weak authkeys keys (crc, the sample
+	// secret, short secrets) are accepted with a warning instead of
+	// refused by `hbd run` (authpolicy.go).
+	InsecureAuth bool
+
 	// Split brain (docs/split-brain.md). PingTakeover is ping_takeover:
 	// a node that reaches none of its ping nodes still takes over from a
 	// silent peer (default off: it does not).

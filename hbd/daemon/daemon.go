@@ -38,7 +38,7 @@ type Options struct {
 	StateDir  string // hb_uuid, hb_generation
 	Version   string // for the startup line
 	// Load is how the configuration is read (node, built-in agents);
-	// StrictInterfaces is forced on.
+	// Strict is forced on.
 	Load config.LoadOptions
 	// AgentCommand runs a built-in agent (harc.Options.BuiltinCommand).
 	AgentCommand []string
@@ -102,7 +102,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.Stderr == nil {
 		o.Stderr = os.Stderr
 	}
-	o.Load.Node, o.Load.StrictInterfaces = o.Node, true
+	o.Load.Node, o.Load.Strict = o.Node, true
 	cfg, diags := config.Load(o.ConfigDir, o.Load)
 	for _, d := range diags {
 		if d.Severity == config.SevWarning {

@@ -36,12 +36,12 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("node1 has seen only seq %d of node2", seenSeq)
 	}
 
-	good, err := wire.NewKeyring(1, []wire.Key{{Index: 1, Method: "sha1", Secret: "e2e-secret"}})
+	good, err := wire.NewKeyring(1, []wire.Key{{Index: 1, Method: "sha1", Secret: "e2e-secret-0123456789"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wrongKey, _ := wire.NewKeyring(1, []wire.Key{{Index: 1, Method: "sha1", Secret: "not-the-secret"}})
-	otherIndex, _ := wire.NewKeyring(2, []wire.Key{{Index: 2, Method: "sha1", Secret: "e2e-secret"}})
+	otherIndex, _ := wire.NewKeyring(2, []wire.Key{{Index: 2, Method: "sha1", Secret: "e2e-secret-0123456789"}})
 
 	status := func(src string, hg, seq uint64) *wire.Message {
 		m := &wire.Message{}

@@ -114,7 +114,7 @@ func newCluster(t *testing.T, names []string, tm Timing, haresources string) []*
 		}
 		fmt.Fprintf(&hacf, "node %s\nauto_failback on\n", strings.Join(names, " "))
 		n.write("ha.d/ha.cf", hacf.String(), 0o644)
-		n.write("ha.d/authkeys", "auth 1\n1 sha1 e2e-secret\n", 0o600)
+		n.write("ha.d/authkeys", "auth 1\n1 sha1 e2e-secret-0123456789\n", 0o600)
 		n.write("ha.d/haresources", haresources, 0o644)
 		nodes[i] = n
 	}

@@ -102,7 +102,7 @@ func (g *groupLab) hacf(tm Timing) hbref.HaCf {
 }
 
 // groupsAuthkeys is the key every node of these tests shares.
-func groupsAuthkeys() string { return hbref.Authkeys("sha1", "groupsSecret") }
+func groupsAuthkeys() string { return hbref.Authkeys("sha1", "groupsSecret-0123456789") }
 
 // hbdNode sets up hbd as node i+1 with the rec group preferred by node1.
 func (g *groupLab) hbdNode(i int, cfg hbref.HaCf) *hbdInLab {

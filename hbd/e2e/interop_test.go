@@ -107,7 +107,7 @@ func TestInteropHeartbeat306(t *testing.T) {
 		Ucast: []hbref.Ucast{{Iface: "eth0", Addr: "10.231.0.1"}, {Iface: "eth0", Addr: "10.231.0.2"}},
 		Nodes: []string{"node1", "node2"},
 	}
-	authkeys := hbref.Authkeys("sha1", "interopSecret42")
+	authkeys := hbref.Authkeys("sha1", "interopSecret42-0123456789")
 
 	hb, err := hbref.Start(lab, h1, hbref.NodeConfig{Name: "node1", HaCf: cfg.String(), Authkeys: authkeys})
 	if err != nil {

@@ -56,7 +56,7 @@ func TestReloadOnEdit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	both := "1 sha1 e2e-secret\n2 blake2b rotated-secret\n"
+	both := "1 sha1 e2e-secret-0123456789\n2 blake2b rotated-secret-0123456789\n"
 	for _, n := range nodes {
 		rewrite(n, "auth 1\n"+both)
 	}

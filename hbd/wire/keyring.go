@@ -100,7 +100,27 @@ type macState struct {
 	sum [blake2b.Size]byte // scratch for the binary digest
 }
 
+// CheckKey reports why a Keyring cannot use k (an unknown method, a missing
+// secret, a secret the method cannot take), or nil. It is the one rule of
+// what a key may be: NewKeyring applies it, and so does the authkeys
+// parser, so `hbd check` accepts exactly the keys `hbd run` can use.
+func CheckKey(k Key) error {
+	if !KnownMethod(k.Method) {
+		return fmt.Errorf("unknown method %q (known: %v)", k.Method, Methods())
+	}
+	if k.Method != MethodCRC && k.Secret == "" {
+		return fmt.Errorf("method %s needs a secret", k.Method)
+	}
+	if k.Method == MethodBLAKE2b && len(k.Secret) > blake2b.Size {
+		return fmt.Errorf("blake2b secret is %d bytes, at most %d allowed", len(k.Secret), blake2b.Size)
+	}
+	return nil
+}
+
 func newSigner(k Key) (*signer, error) {
+	if err := CheckKey(k); err != nil {
+		return nil, err
+	}
 	secret := []byte(k.Secret)
 	var mk func() hash.Hash
 	switch k.Method {
@@ -112,22 +132,14 @@ func newSigner(k Key) (*signer, error) {
 		mk = func() hash.Hash { return hmac.New(sha1.New, secret) }
 	case MethodSHA256:
 		mk = func() hash.Hash { return hmac.New(sha256.New, secret) }
-	case MethodBLAKE2b:
-		if len(secret) > blake2b.Size {
-			return nil, fmt.Errorf("blake2b secret is %d bytes, at most %d allowed", len(secret), blake2b.Size)
-		}
+	default: // MethodBLAKE2b: CheckKey let nothing else through
 		mk = func() hash.Hash {
 			h, err := blake2b.New256(secret)
-			if err != nil { // unreachable: the key length was checked above
+			if err != nil { // unreachable: CheckKey checked the key length
 				panic(err)
 			}
 			return h
 		}
-	default:
-		return nil, fmt.Errorf("unknown method %q (known: %v)", k.Method, Methods())
-	}
-	if k.Method != MethodCRC && k.Secret == "" {
-		return nil, fmt.Errorf("method %s needs a secret", k.Method)
 	}
 	s := &signer{key: k, crc: k.Method == MethodCRC}
 	s.pool.New = func() any { return &macState{h: mk()} }

@@ -47,7 +47,7 @@ func loadGroup(t *testing.T, lookup config.Lookup, resources string) (*config.Co
 	dir := t.TempDir()
 	for name, body := range map[string]string{
 		config.HaCfFile:        "node node1 node2\nucast lo 127.0.0.1\n",
-		config.AuthkeysFile:    "auth 1\n1 sha1 secret\n",
+		config.AuthkeysFile:    "auth 1\n1 sha1 ocf-test-secret-0123456789\n",
 		config.HaresourcesFile: "# test\nnode1 " + resources + "\n",
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {

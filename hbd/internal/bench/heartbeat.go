@@ -16,7 +16,7 @@ import (
 )
 
 // Secret signs the bench's heartbeats (sha1, as a real cluster would).
-const Secret = "benchSecret42"
+const Secret = "benchSecret42-0123456789"
 
 // HaCf is the ha.cf the Heartbeat-style daemons (Heartbeat 3.0.6 and
 // hbd) run with: unicast on eth0 to both nodes, auto_failback on.

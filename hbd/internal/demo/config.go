@@ -116,7 +116,7 @@ func (p *Plan) HACF(n *Node) string {
 }
 
 // Authkeys is the (shared) authkeys file.
-const Authkeys = "auth 1\n1 sha1 hbd-demo-secret\n"
+const Authkeys = "auth 1\n1 sha1 hbd-demo-secret-0123456789\n"
 
 // DemowebScript is the resource script of the web service for node n:
 // `demoweb IP PORT start|stop|status`. It starts `hbd-demo web` in the
