@@ -27,7 +27,8 @@ var samples = map[string]sample{
 	"node": {line: "node node3"}, "keepalive": {line: "keepalive 3"}, "deadtime": {line: "deadtime 40"},
 	"warntime": {line: "warntime 5"}, "initdead": {line: "initdead 90"}, "deadping": {line: "deadping 20"},
 	"resource_timeout": {line: "resource_timeout 60"}, "on_stop_failure": {line: "on_stop_failure reboot"},
-	"monitor": {line: "monitor nginx interval=5s"}, "exclusive": {line: "exclusive 1 2"},
+	"insecure_auth": {line: "insecure_auth yes"},
+	"monitor":       {line: "monitor nginx interval=5s"}, "exclusive": {line: "exclusive 1 2"},
 	"udpport": {line: "udpport 700"}, "ucast": {line: "ucast eth1 10.0.1.2"}, "ucast6": {line: "ucast6 eth1 fd00::2"},
 	"bcast": {line: "bcast eth1"}, "mcast": {line: "mcast eth1 239.0.0.1 694 1 0"}, "mcast6": {line: "mcast6 eth1 ff02::1:2 694 1 0"},
 	"auto_failback": {line: "auto_failback off"}, "failback_delay": {line: "failback_delay 0"}, "quorum": {line: "quorum on"},
@@ -60,9 +61,10 @@ var samples = map[string]sample{
 // exceptions are directives whose place in the lists the field check
 // cannot see, each with the reason (which the docs state).
 var exceptions = map[string]string{
-	"crm":       "accepted only as `off`: there is nothing to act on",
-	"pacemaker": "accepted only as `off`: there is nothing to act on",
-	"use_logd":  "ignored by hbd itself, but passed to resource scripts as HA_LOGD, as Heartbeat does",
+	"crm":           "accepted only as `off`: there is nothing to act on",
+	"pacemaker":     "accepted only as `off`: there is nothing to act on",
+	"use_logd":      "ignored by hbd itself, but passed to resource scripts as HA_LOGD, as Heartbeat does",
+	"insecure_auth": "acted on inside hbd/config: it decides whether Load refuses weak authkeys keys",
 }
 
 // fieldsSetBy returns the Config fields that a directive's sample line
