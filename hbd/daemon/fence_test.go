@@ -74,9 +74,11 @@ func TestFenceCommandBounded(t *testing.T) {
 		detail  string
 		maxTook time.Duration
 	}{
-		{"endless output", "head -c 50000000 /dev/zero | tr '\\0' x; echo; echo last line; exit 1", false, "x | last line", 15 * time.Second},
-		{"child keeps the pipe open", "sleep 60 & echo $! > " + pidfile + "; echo fenced; exit 0", true, "fenced", 3 * time.Second},
-		{"ignores SIGTERM", "trap '' TERM; echo stubborn; while :; do sleep 1; done", false, "timed out", 1*time.Second + harc.DefaultKillGrace + 3*time.Second},
+		// The limits leave room for a loaded machine; without the bounds
+		// these would take the child's 60 s, or forever.
+		{"endless output", "head -c 5000000 /dev/zero | tr '\\0' x; echo; echo last line; exit 1", false, "x | last line", 30 * time.Second},
+		{"child keeps the pipe open", "sleep 60 & echo $! > " + pidfile + "; echo fenced; exit 0", true, "fenced", 20 * time.Second},
+		{"ignores SIGTERM", "trap '' TERM; echo stubborn; while :; do sleep 1; done", false, "timed out", 1*time.Second + harc.DefaultKillGrace + 15*time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
