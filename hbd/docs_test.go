@@ -393,7 +393,7 @@ func TestGuideConfigs(t *testing.T) {
 // the page does not create are each caught.
 func TestCheckGuideConfigFails(t *testing.T) {
 	page := func(hacf, haresources string, script bool) string {
-		s := "<!-- hbd-check g ha.cf -->\n```\n" + hacf + "```\n\n<!-- hbd-check g authkeys -->\n```\nauth 1\n1 sha1 secret\n```\n\n" +
+		s := "<!-- hbd-check g ha.cf -->\n```\n" + hacf + "```\n\n<!-- hbd-check g authkeys -->\n```\nauth 1\n1 sha1 guide-test-secret-0123456789\n```\n\n" +
 			"<!-- hbd-check g haresources -->\n```\n" + haresources + "```\n"
 		if script {
 			s += "<!-- hbd-check g script resource.d/web -->\n"
