@@ -6,12 +6,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/sim/vnet"
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
@@ -32,7 +32,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the sc
 //	start NODE                 the daemon starts (probes follow)
 //	probe NODE KEY running|stopped|failed   answers a pending probe
 //	done NODE KEY ok|failed|stop-failed     ends the pending start or stop
-//	tick DURATION              time passes (heartbeats, deliveries after 5 ms)
+//	tick DURATION              time passes (heartbeats; every message arrives after 5 ms)
 //	kill NODE                  kill -9 (nothing more is sent)
 //	stop NODE                  graceful stop (SIGTERM)
 //	cmd NODE standby|takeover|cleanup [WHICH]
@@ -67,22 +67,21 @@ type scenNode struct {
 	pending map[string]Op // group → op in flight
 }
 
+// scenMsg is a message on its way to node to, on link.
 type scenMsg struct {
-	at       time.Time
-	from, to string
-	msg      *wire.Message
-	order    int
+	to   string
+	link string
+	msg  *wire.Message
 }
 
 type scenario struct {
 	t       *testing.T
 	now     time.Time
 	cfgs    map[string]*config.Config
-	names   []string
+	names   []string // the nodes; node i of net is names[i]
 	nodes   map[string]*scenNode
-	queue   []scenMsg
-	order   int
-	cut     map[[2]string]bool
+	net     *vnet.Net // one link, eth0; the cuts
+	queue   vnet.Queue[scenMsg]
 	out     []string
 	failbck config.AutoFailback
 	fbDelay time.Duration
@@ -99,7 +98,7 @@ func runScenario(t *testing.T, file string) {
 		t.Fatal(err)
 	}
 	var rewritten strings.Builder
-	s := &scenario{t: t, now: t0, nodes: map[string]*scenNode{}, cut: map[[2]string]bool{}}
+	s := &scenario{t: t, now: t0, nodes: map[string]*scenNode{}}
 	lines := strings.Split(string(data), "\n")
 	for i := 0; i < len(lines); {
 		line := lines[i]
@@ -171,6 +170,7 @@ func (s *scenario) exec(cmd []string) {
 				s.excl = append(s.excl, g[1:])
 			}
 		}
+		s.net = vnet.New(len(s.names), "eth0")
 		s.cfgs = map[string]*config.Config{}
 		for _, name := range s.names {
 			c := testConfig(name)
@@ -224,10 +224,9 @@ func (s *scenario) exec(cmd []string) {
 		}
 		s.step(s.nodes[f[1]], Command{Now: s.now, Kind: kind, Which: which})
 	case "cut":
-		s.cut[[2]string{f[1], f[2]}] = true
-		s.cut[[2]string{f[2], f[1]}] = true
+		s.net.Cut(s.index(f[1]), s.index(f[2]))
 	case "heal":
-		s.cut = map[[2]string]bool{}
+		s.net.Heal()
 	case "reload":
 		n := s.nodes[f[1]]
 		c := *s.cfgs[f[1]]
@@ -306,18 +305,11 @@ func (s *scenario) advance(until time.Time) {
 				next, who = nt, n
 			}
 		}
-		sort.SliceStable(s.queue, func(i, j int) bool {
-			if !s.queue[i].at.Equal(s.queue[j].at) {
-				return s.queue[i].at.Before(s.queue[j].at)
-			}
-			return s.queue[i].order < s.queue[j].order
-		})
-		if len(s.queue) > 0 && !s.queue[0].at.After(next) {
-			m := s.queue[0]
-			s.queue = s.queue[1:]
-			s.now = m.at
+		if at, ok := s.queue.Next(); ok && !at.After(next) {
+			_, m, _ := s.queue.Pop()
+			s.now = at
 			if n := s.nodes[m.to]; n != nil && n.alive {
-				s.step(n, Receive{Now: s.now, Link: "eth0", Msg: m.msg})
+				s.step(n, Receive{Now: s.now, Link: m.link, Msg: m.msg})
 			}
 			continue
 		}
@@ -341,12 +333,9 @@ func (s *scenario) step(n *scenNode, ev Event) {
 		switch a := a.(type) {
 		case Send:
 			typ := a.Msg.Value("t")
-			for _, to := range s.names {
-				if to != n.name && !s.cut[[2]string{n.name, to}] {
-					s.order++
-					s.queue = append(s.queue, scenMsg{at: s.now.Add(scenDelay), from: n.name, to: to, msg: cloneMessage(a.Msg), order: s.order})
-				}
-			}
+			s.net.Send(s.index(n.name), a.Link, vnet.Fixed(scenDelay), func(to int, link string, after time.Duration) {
+				s.queue.Push(s.now.Add(after), scenMsg{to: s.names[to], link: link, msg: cloneMessage(a.Msg)})
+			})
 			switch typ {
 			case "status", "NS_ackmsg", "NS_rexmit", "reqnodes", "repnodes":
 				continue
@@ -376,6 +365,17 @@ func (s *scenario) step(n *scenNode, ev Event) {
 			s.out = append(s.out, fmt.Sprintf("%s %s EXIT", at, n.name))
 		}
 	}
+}
+
+// index is the number of node name in s.net.
+func (s *scenario) index(name string) int {
+	for i, n := range s.names {
+		if n == name {
+			return i
+		}
+	}
+	s.t.Fatalf("no node %q in the cluster (nodes=%s)", name, strings.Join(s.names, ","))
+	return -1
 }
 
 // scenGroup builds a group from `group PREFERRED KEY [MORE…]`.

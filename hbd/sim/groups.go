@@ -321,7 +321,7 @@ func (w *world) holds(i, g int) bool {
 
 func (w *world) hearing(a, b int) bool {
 	x, y := w.nodes[a], w.nodes[b]
-	if !x.alive || !y.alive || w.part != nil && w.part[a] != w.part[b] {
+	if !x.alive || !y.alive || !w.net.Hears(a, b) {
 		return false
 	}
 	sa, _, _ := x.core.PeerView(y.name)

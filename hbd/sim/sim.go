@@ -3,7 +3,9 @@
 // delay and jitter (hence reordering), duplication, partitions, crashes,
 // graceful stops and restarts. After every event it checks the membership
 // invariants (see Check*) and records a trace that replays exactly: the
-// same Config gives the same trace, byte for byte.
+// same Config gives the same trace, byte for byte. The network itself (the
+// event queue, partitions, the fan-out of a packet through the loss model)
+// is hbd/sim/vnet, which the scenario tests of hbd/cluster use too.
 //
 // With Config.Groups > 0 the nodes also hold resource groups (groups.go):
 // the simulation plays the daemon and harc — scripts that take time and
@@ -14,7 +16,6 @@
 package sim
 
 import (
-	"container/heap"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/sim/vnet"
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
@@ -230,16 +232,15 @@ const (
 )
 
 type event struct {
-	at    time.Time
-	order uint64
-	kind  kind
-	node  int // target
-	run   int // target's run the event belongs to (ticks, checks)
-	from  int
-	frun  int
-	link  string
-	msg   *wire.Message
-	part  []bool
+	at   time.Time
+	kind kind
+	node int // target
+	run  int // target's run the event belongs to (ticks, checks)
+	from int
+	frun int
+	link string
+	msg  *wire.Message
+	part []bool
 	// resource events
 	group  int
 	op     cluster.Op
@@ -249,36 +250,16 @@ type event struct {
 	cfg    *config.Config
 }
 
-type queue []*event
-
-func (q queue) Len() int { return len(q) }
-func (q queue) Less(i, j int) bool {
-	if !q[i].at.Equal(q[j].at) {
-		return q[i].at.Before(q[j].at)
-	}
-	return q[i].order < q[j].order
-}
-func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *queue) Push(x any)   { *q = append(*q, x.(*event)) }
-func (q *queue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
-}
-
 type world struct {
 	c       Config
 	rng     *rand.Rand
 	cfgs    []*config.Config
 	nodes   []*simNode
-	links   []string
-	q       queue
-	order   uint64
+	net     *vnet.Net
+	q       vnet.Queue[*event]
 	now     time.Time
 	views   [][]view
 	lostRow [][]int
-	part    []bool // nil: no partition; else the side of each node
 	res     Result
 	// checkDeadtime, when set, is the deadtime CheckDeadInTime assumes,
 	// whatever dt the cores announce (tests that prove the checker fails).
@@ -316,9 +297,9 @@ func (w *world) run() (res Result) {
 		res = w.res
 	}()
 	end := Epoch.Add(w.c.Duration)
-	for w.q.Len() > 0 {
-		e := heap.Pop(&w.q).(*event)
-		if e.at.After(end) {
+	for {
+		_, e, ok := w.q.Pop()
+		if !ok || e.at.After(end) {
 			break
 		}
 		w.now = e.at
@@ -330,11 +311,7 @@ func (w *world) run() (res Result) {
 	return w.res
 }
 
-func (w *world) push(e *event) {
-	w.order++
-	e.order = w.order
-	heap.Push(&w.q, e)
-}
+func (w *world) push(e *event) { w.q.Push(e.at, e) }
 
 func (w *world) setup() {
 	c := w.c
@@ -342,9 +319,11 @@ func (w *world) setup() {
 	for i := range names {
 		names[i] = fmt.Sprintf("node%d", i+1)
 	}
+	var links []string
 	for l := 0; l < c.Links; l++ {
-		w.links = append(w.links, fmt.Sprintf("eth%d", l))
+		links = append(links, fmt.Sprintf("eth%d", l))
 	}
+	w.net = vnet.New(c.Nodes, links...)
 	w.views = make([][]view, c.Nodes)
 	w.statusHigh = make([]uint64, c.Nodes)
 	w.lostRow = make([][]int, c.Nodes)
@@ -355,7 +334,7 @@ func (w *world) setup() {
 			UDPPort: 694, Hopfudge: 1, AutoFailback: c.AutoFailback, FailbackDelay: c.FailbackDelay, Quorum: c.Quorum,
 		}
 		c.safeConfig(cfg)
-		for _, l := range w.links {
+		for _, l := range links {
 			cfg.Media = append(cfg.Media, config.Medium{Kind: config.Bcast, Iface: l, Port: 694, Addr: netip.Addr{}})
 		}
 		w.cfgs = append(w.cfgs, cfg)
@@ -479,11 +458,11 @@ func (w *world) handle(e *event) {
 		w.trace("%s#%d start hg=%x", n.name, n.run, n.gen)
 		w.schedule(e.node)
 	case evPartition:
-		w.part = e.part
+		w.net.Partition(e.part)
 		w.disrupted()
 		w.trace("partition %v", e.part)
 	case evHeal:
-		w.part = nil
+		w.net.Heal()
 		w.disrupted()
 		w.trace("heal")
 	case evCheck3:
@@ -573,48 +552,55 @@ func (w *world) send(from int, s cluster.Send) {
 			isStatus = true
 		}
 	}
-	for to := range w.nodes {
-		if to == from {
-			continue
+	w.net.Send(from, s.Link, lossModel{w: w, isStatus: isStatus}, func(to int, link string, after time.Duration) {
+		m, err := w.carry(s.Msg)
+		if err != nil {
+			w.violate(CheckNoPanic, "codec: "+err.Error())
+			return
 		}
-		if w.part != nil && w.part[to] != w.part[from] {
-			continue
-		}
-		var deliver []string
-		for _, l := range w.links {
-			if s.Link != "" && s.Link != l {
-				continue
-			}
-			if w.rng.Float64() >= w.c.Loss {
-				deliver = append(deliver, l)
-			}
-		}
-		if isStatus {
-			if len(deliver) == 0 && w.c.MaxLostInARow >= 0 && w.lostRow[from][to] >= w.c.MaxLostInARow {
-				deliver = append(deliver, w.links[w.rng.IntN(len(w.links))])
-			}
-			if len(deliver) == 0 {
-				w.lostRow[from][to]++
-			} else {
-				w.lostRow[from][to] = 0
-			}
-		}
-		for _, l := range deliver {
-			copies := 1
-			if w.rng.Float64() < w.c.Dup {
-				copies = 2
-			}
-			for k := 0; k < copies; k++ {
-				m, err := w.carry(s.Msg)
-				if err != nil {
-					w.violate(CheckNoPanic, "codec: "+err.Error())
-					continue
-				}
-				w.push(&event{at: w.now.Add(w.randDur(w.c.DelayMin, w.c.DelayMax)), kind: evDeliver, node: to, from: from, frun: src.run, link: l, msg: m})
-			}
+		w.push(&event{at: w.now.Add(after), kind: evDeliver, node: to, from: from, frun: src.run, link: link, msg: m})
+	})
+}
+
+// lossModel is the network of Config: each copy on each link is lost with
+// probability Loss, except that a fresh status message gets through on a
+// random link after MaxLostInARow lost in a row; a copy that arrives is
+// duplicated with probability Dup; each takes DelayMin..DelayMax.
+type lossModel struct {
+	w        *world
+	isStatus bool // a fresh status message: it counts for MaxLostInARow
+}
+
+func (m lossModel) Arrive(from, to int, links []string) []string {
+	w := m.w
+	var deliver []string
+	for _, l := range links {
+		if w.rng.Float64() >= w.c.Loss {
+			deliver = append(deliver, l)
 		}
 	}
+	if m.isStatus {
+		if len(deliver) == 0 && w.c.MaxLostInARow >= 0 && w.lostRow[from][to] >= w.c.MaxLostInARow {
+			all := w.net.Links()
+			deliver = append(deliver, all[w.rng.IntN(len(all))])
+		}
+		if len(deliver) == 0 {
+			w.lostRow[from][to]++
+		} else {
+			w.lostRow[from][to] = 0
+		}
+	}
+	return deliver
 }
+
+func (m lossModel) Copies() int {
+	if m.w.rng.Float64() < m.w.c.Dup {
+		return 2
+	}
+	return 1
+}
+
+func (m lossModel) Delay() time.Duration { return m.w.randDur(m.w.c.DelayMin, m.w.c.DelayMax) }
 
 func (w *world) carry(m *wire.Message) (*wire.Message, error) {
 	if w.c.Codec != nil {
