@@ -19,7 +19,9 @@
 // also gives Options.Others gets the datagrams from configured ucast peers'
 // addresses on one channel and all others on the second one, so that a
 // flood from an address ha.cf does not name cannot crowd out a peer's
-// heartbeats on their way to the caller.
+// heartbeats on their way to the caller. Before that, in the kernel, every
+// ucast peer has a receive socket of its own (see openPeerSockets), so
+// such a flood cannot make the kernel drop a peer's datagrams either.
 //
 // Sockets: a ucast link binds Medium.Local if given (hbd's extension, so
 // that nodes sharing a host each bind their own address at the same port),
@@ -140,8 +142,12 @@ type Set struct {
 type link struct {
 	plan  linkPlan
 	conns []*net.UDPConn
-	dsts  []netip.AddrPort // plan.Targets' destinations as given to the kernel
-	queue chan []byte
+	// peerConns are receive-only sockets, one per ucast peer, each bound
+	// like conns[peerSock[i]] and connected to the peer (openPeerSockets).
+	peerConns []*net.UDPConn
+	peerSock  []int
+	dsts      []netip.AddrPort // plan.Targets' destinations as given to the kernel
+	queue     chan []byte
 
 	sent, sendErrors, queueDrops, received, receiveDrops, peerDrops atomic.Uint64
 	// pending counts datagrams queued and not yet written, for Drain.
@@ -202,6 +208,10 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 				log.Debugf("%s: SO_BINDTODEVICE not permitted (not root?): sockets are not bound to their interface", lp.Kind)
 			}
 		}
+		if err := l.openPeerSockets(ctx); err != nil {
+			s.closeConns()
+			return nil, fmt.Errorf("link: %w", err)
+		}
 		for _, sk := range lp.Skipped {
 			log.Debugf("%s: not sending to %s on %s: our own address", lp.Kind, sk, lp.Iface.Name)
 		}
@@ -221,11 +231,54 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 			s.wg.Add(1)
 			go s.read(l, l.plan.Socks[i], c, readSize, opts.Packets, others)
 		}
+		for i, c := range l.peerConns {
+			s.wg.Add(1)
+			go s.read(l, l.plan.Socks[l.peerSock[i]], c, readSize, opts.Packets, others)
+		}
 		s.wg.Add(1)
 		go s.write(l, opts.ErrorLogInterval)
 	}
 	s.stopCtx = context.AfterFunc(ctx, func() { s.Close() })
 	return s, nil
+}
+
+// openPeerSockets gives every peer of a ucast link a receive socket of its
+// own: bound like the socket that sends to the peer (same address, port,
+// interface and options) and connected to the peer's address with port 0,
+// which Linux reads as "any source port". Linux delivers a unicast
+// datagram to the bound socket that matches it best, and a connected one
+// matching the source beats one that is not, so the peer's datagrams,
+// whatever port the peer sends from (hbd sends from udpport, Heartbeat
+// from another socket), queue in a buffer of their own: a flood from any
+// other address fills the shared socket's buffer and cannot make the kernel
+// drop them. Nothing is ever written on these sockets.
+func (l *link) openPeerSockets(ctx context.Context) error {
+	if l.plan.Kind != config.Ucast && l.plan.Kind != config.Ucast6 {
+		return nil
+	}
+	type peer struct {
+		sock int
+		addr netip.Addr
+	}
+	seen := map[peer]bool{}
+	for _, t := range l.plan.Targets {
+		sp := l.plan.Socks[t.Sock]
+		p := peer{t.Sock, t.Dst.Addr()}
+		if sp.Role != roleUnicast || seen[p] {
+			continue
+		}
+		seen[p] = true
+		c, _, err := openSocket(ctx, l.plan.Iface, sp)
+		if err != nil {
+			return fmt.Errorf("%s: %s %s: socket for peer %s: %w", sp.Pos, l.plan.Kind, l.plan.Iface.Name, p.addr, err)
+		}
+		l.peerConns = append(l.peerConns, c)
+		l.peerSock = append(l.peerSock, t.Sock)
+		if err := connectAnyPort(c, p.addr, l.plan.Iface); err != nil {
+			return fmt.Errorf("%s: %s %s: socket for peer %s: %w", sp.Pos, l.plan.Kind, l.plan.Iface.Name, p.addr, err)
+		}
+	}
+	return nil
 }
 
 // Links returns the link names, in the order their first ha.cf line came.
@@ -308,7 +361,7 @@ func (s *Set) Close() error {
 func (s *Set) closeConns() error {
 	var errs []error
 	for _, l := range s.links {
-		for _, c := range l.conns {
+		for _, c := range slices.Concat(l.conns, l.peerConns) {
 			if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 				errs = append(errs, fmt.Errorf("link %s: %w", l.plan.Name, err))
 			}

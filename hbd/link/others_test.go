@@ -2,6 +2,7 @@ package link
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -90,5 +91,67 @@ func TestMaxDatagramClips(t *testing.T) {
 		case <-time.After(waitFor):
 			t.Fatalf("no datagram of %d bytes", tc.sent)
 		}
+	}
+}
+
+// TestPeerSockets: each ucast peer gets a socket bound like the link's and
+// connected to the peer's address with port 0; the kernel then queues the
+// peer's datagrams, from any source port, on that socket and everyone
+// else's on the shared one.
+func TestPeerSockets(t *testing.T) {
+	port := freePort(t)
+	n1, _ := twoNodes(t, port, Options{Packets: make(chan Packet, 4)}, Options{Packets: make(chan Packet, 4)})
+	if l := n1.byName["lo"]; len(l.peerConns) != 1 || l.peerSock[0] != 0 {
+		t.Fatalf("%d peer sockets, want 1 (127.0.0.2; our own address is not a peer)", len(l.peerConns))
+	}
+
+	// The kernel's side of it, on sockets no reader drains.
+	lo, err := lookupIface("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port = freePort(t)
+	sp := sockPlan{Bind: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", port)), Role: roleUnicast}
+	shared, _, err := openSocket(context.Background(), lo, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Close()
+	mine, _, err := openSocket(context.Background(), lo, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mine.Close()
+	if err := connectAnyPort(mine, netip.MustParseAddr("127.0.0.2"), lo); err != nil {
+		t.Fatal(err)
+	}
+	to := sp.Bind
+	for _, from := range []string{"127.0.0.2:0", "127.0.0.3:0", fmt.Sprintf("127.0.0.2:%d", freePort(t))} {
+		c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(from)))
+		if err != nil {
+			t.Skipf("skipping: %v", err)
+		}
+		if _, err := c.WriteToUDPAddrPort([]byte(from), to); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	read := func(c *net.UDPConn) []string {
+		var got []string
+		buf := make([]byte, 100)
+		for {
+			_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			_, from, err := c.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return got
+			}
+			got = append(got, from.Addr().String())
+		}
+	}
+	if got := read(mine); len(got) != 2 || got[0] != "127.0.0.2" || got[1] != "127.0.0.2" {
+		t.Errorf("the peer's socket got datagrams from %v, want two from 127.0.0.2", got)
+	}
+	if got := read(shared); len(got) != 1 || got[0] != "127.0.0.3" {
+		t.Errorf("the shared socket got datagrams from %v, want one from 127.0.0.3", got)
 	}
 }

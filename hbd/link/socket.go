@@ -153,6 +153,34 @@ func joinGroup(conn *net.UDPConn, iface ifaceInfo, sp sockPlan) error {
 	return nil
 }
 
+// connectAnyPort connects c to addr with port 0: the kernel then matches
+// datagrams from addr, from any source port, to c rather than to an
+// unconnected socket bound to the same address and port.
+func connectAnyPort(c *net.UDPConn, addr netip.Addr, iface ifaceInfo) error {
+	var sa unix.Sockaddr
+	if addr.Is4() {
+		sa = &unix.SockaddrInet4{Addr: addr.As4()}
+	} else {
+		sa6 := &unix.SockaddrInet6{Addr: addr.As16()}
+		if addr.Zone() != "" {
+			sa6.ZoneId = uint32(iface.Index)
+		}
+		sa = sa6
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", addr, err)
+	}
+	var cerr error
+	if err := rc.Control(func(fd uintptr) { cerr = unix.Connect(int(fd), sa) }); err != nil {
+		return fmt.Errorf("connect %s: %w", addr, err)
+	}
+	if cerr != nil {
+		return fmt.Errorf("connect %s: %w", addr, cerr)
+	}
+	return nil
+}
+
 // sysAddrPort gives a zoned (link-local) address the interface index as
 // its zone for the socket calls. Go resolves a zone name through a
 // process-wide cache of interface names, which is wrong for sockets of
