@@ -139,8 +139,8 @@ func printStatus(w io.Writer, st ctl.Status, now time.Time) {
 		fmt.Fprintln(w, "\nLinks:")
 		for _, n := range names {
 			l := st.Links[n]
-			fmt.Fprintf(w, "  %s: sent %d, received %d, send errors %d, queue drops %d, receive drops %d\n",
-				n, l.Sent, l.Received, l.SendErrors, l.QueueDrops, l.ReceiveDrops)
+			fmt.Fprintf(w, "  %s: sent %d, received %d, send errors %d, queue drops %d, receive drops %d (from peers %d), kernel drops %d\n",
+				n, l.Sent, l.Received, l.SendErrors, l.QueueDrops, l.ReceiveDrops, l.PeerDrops, l.KernelDrops)
 		}
 	}
 }

@@ -23,6 +23,12 @@ const (
 	verifiedQueue = 64
 	// summaryCheck is how often the intake looks for drop summaries due.
 	summaryCheck = time.Second
+	// sharedReadRate bounds the datagrams a second read from each socket
+	// that is not a ucast peer's own (link.Options.SharedReadRate): far
+	// above what any cluster's heartbeats need on bcast or mcast, and low
+	// enough that reading and verifying a flood takes a small share of one
+	// core; the kernel drops the rest before this process sees them.
+	sharedReadRate = 20000
 )
 
 // received is a datagram that decoded and verified, as the event loop
@@ -61,7 +67,7 @@ func newIntake(keys *wire.Keyring, log logrus.FieldLogger) *intake {
 
 // linkOptions are the link options that feed this intake.
 func (in *intake) linkOptions(log logrus.FieldLogger) link.Options {
-	return link.Options{Packets: in.peers, Others: in.others, Log: log, MaxDatagram: wire.MaxDatagram}
+	return link.Options{Packets: in.peers, Others: in.others, Log: log, MaxDatagram: wire.MaxDatagram, SharedReadRate: sharedReadRate}
 }
 
 // setKeys makes kr verify every datagram from now on (a reload).

@@ -77,6 +77,10 @@ type LinkStats struct {
 	// PeerDrops counts the ReceiveDrops whose source is a ucast peer's
 	// address: heartbeats lost in this process rather than on the wire.
 	PeerDrops uint64
+	// KernelDrops counts the datagrams the kernel dropped because a
+	// socket's receive buffer was full (SO_RXQ_OVFL), as learnt with the
+	// next datagram read from that socket.
+	KernelDrops uint64
 }
 
 // Options configures Open.
@@ -106,6 +110,12 @@ type Options struct {
 	// bytes, so the caller can still tell it was too long, and a queue of
 	// them holds bounded memory.
 	MaxDatagram int
+	// SharedReadRate is the most datagrams a second read from each socket
+	// that is not a ucast peer's own (see openPeerSockets); 0 means no
+	// limit. Beyond it the kernel drops them (counted in KernelDrops), so
+	// a flood costs this process a bounded share of the CPU. Each peer's
+	// own socket is read without limit.
+	SharedReadRate int
 }
 
 const (
@@ -149,7 +159,7 @@ type link struct {
 	dsts      []netip.AddrPort // plan.Targets' destinations as given to the kernel
 	queue     chan []byte
 
-	sent, sendErrors, queueDrops, received, receiveDrops, peerDrops atomic.Uint64
+	sent, sendErrors, queueDrops, received, receiveDrops, peerDrops, kernelDrops atomic.Uint64
 	// pending counts datagrams queued and not yet written, for Drain.
 	pending atomic.Int64
 }
@@ -229,11 +239,11 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 	for _, l := range s.links {
 		for i, c := range l.conns {
 			s.wg.Add(1)
-			go s.read(l, l.plan.Socks[i], c, readSize, opts.Packets, others)
+			go s.read(reader{l: l, sp: l.plan.Socks[i], c: c, size: readSize, rate: opts.SharedReadRate, out: opts.Packets, others: others})
 		}
 		for i, c := range l.peerConns {
 			s.wg.Add(1)
-			go s.read(l, l.plan.Socks[l.peerSock[i]], c, readSize, opts.Packets, others)
+			go s.read(reader{l: l, sp: l.plan.Socks[l.peerSock[i]], c: c, size: readSize, out: opts.Packets, others: others})
 		}
 		s.wg.Add(1)
 		go s.write(l, opts.ErrorLogInterval)
@@ -337,6 +347,7 @@ func (s *Set) Stats() map[string]LinkStats {
 			Received:     l.received.Load(),
 			ReceiveDrops: l.receiveDrops.Load(),
 			PeerDrops:    l.peerDrops.Load(),
+			KernelDrops:  l.kernelDrops.Load(),
 		}
 	}
 	return m
@@ -370,30 +381,67 @@ func (s *Set) closeConns() error {
 	return errors.Join(errs...)
 }
 
+// reader is one reader goroutine's socket and settings.
+type reader struct {
+	l    *link
+	sp   sockPlan
+	c    *net.UDPConn
+	size int // read buffer: the kernel clips a longer datagram to it
+	// rate is the most datagrams a second it reads; 0 means no limit.
+	rate        int
+	out, others chan<- Packet
+}
+
+// readSlice is the time over which a reader's rate is kept: it reads at
+// most rate/100 datagrams in each slice of 10 ms, then waits for the next.
+const readSlice = 10 * time.Millisecond
+
 // read is the reader goroutine of one socket. It only reads, stamps and
 // sorts datagrams by source address (peers to out, the rest to others):
 // decoding happens on the receiving side, so the reader keeps up with the
-// socket however expensive a datagram is to verify.
-func (s *Set) read(l *link, sp sockPlan, c *net.UDPConn, size int, out, others chan<- Packet) {
+// socket however expensive a datagram is to verify. A reader with a rate
+// pauses when it has read its share of a slice: a flood beyond the rate
+// is then dropped by the kernel, at no cost to this process.
+func (s *Set) read(r reader) {
 	defer s.wg.Done()
-	buf := make([]byte, size) // the kernel clips a longer datagram to it
+	l := r.l
+	buf := make([]byte, r.size)
 	oob := make([]byte, oobSpace)
+	perSlice := 0
+	if r.rate > 0 {
+		perSlice = max(1, r.rate/int(time.Second/readSlice))
+	}
+	var sliceStart time.Time
+	inSlice := 0
+	pause := time.NewTimer(0)
+	defer pause.Stop()
+	var overflows uint32 // the socket's SO_RXQ_OVFL counter as last seen
 	for {
-		n, oobn, _, from, err := c.ReadMsgUDPAddrPort(buf, oob)
+		n, oobn, _, from, err := r.c.ReadMsgUDPAddrPort(buf, oob)
 		now := time.Now()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			select {
-			case <-s.done:
+			if !s.wait(pause, 10*time.Millisecond) { // do not spin on a persistent error
 				return
-			case <-time.After(10 * time.Millisecond): // do not spin on a persistent error
 			}
 			continue
 		}
+		if perSlice > 0 {
+			if inSlice++; inSlice >= perSlice {
+				if !s.wait(pause, readSlice-now.Sub(sliceStart)) {
+					return
+				}
+				sliceStart, inSlice = time.Now(), 0
+			}
+		}
 		ci := parseCmsgs(oob[:oobn])
-		if sp.Role == roleUnicast && ci.dst.IsValid() && (ci.dst.IsMulticast() || slices.Contains(sp.Broadcasts, ci.dst)) {
+		if ci.hasOverflows && ci.overflows != overflows {
+			l.kernelDrops.Add(uint64(ci.overflows - overflows)) // wraps as the kernel's counter does
+			overflows = ci.overflows
+		}
+		if r.sp.Role == roleUnicast && ci.dst.IsValid() && (ci.dst.IsMulticast() || slices.Contains(r.sp.Broadcasts, ci.dst)) {
 			continue // belongs to a bcast or mcast link on the same port
 		}
 		fromAddr := from.Addr().Unmap()
@@ -409,9 +457,9 @@ func (s *Set) read(l *link, sp sockPlan, c *net.UDPConn, size int, out, others c
 			At:   arrival(now, ci.kernelTime),
 		}
 		peer := s.peers[fromAddr.WithZone("")]
-		dst := others
+		dst := r.others
 		if peer {
-			dst = out
+			dst = r.out
 		}
 		select {
 		case dst <- p:
@@ -422,6 +470,20 @@ func (s *Set) read(l *link, sp sockPlan, c *net.UDPConn, size int, out, others c
 				l.peerDrops.Add(1)
 			}
 		}
+	}
+}
+
+// wait waits for d (nothing if d <= 0) on t; false means the set closed.
+func (s *Set) wait(t *time.Timer, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t.Reset(d)
+	select {
+	case <-s.done:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

@@ -427,6 +427,7 @@ func TestSocketOptions(t *testing.T) {
 				get("SO_REUSEADDR", unix.SOL_SOCKET, unix.SO_REUSEADDR)
 				get("SO_REUSEPORT", unix.SOL_SOCKET, unix.SO_REUSEPORT)
 				get("SO_TIMESTAMPNS", unix.SOL_SOCKET, unix.SO_TIMESTAMPNS)
+				get("SO_RXQ_OVFL", unix.SOL_SOCKET, unix.SO_RXQ_OVFL)
 				get("TOS", tc.level, tc.tos)
 				get("PKTINFO", tc.level, tc.info)
 				var err error
@@ -436,7 +437,7 @@ func TestSocketOptions(t *testing.T) {
 			if err := errors.Join(errs...); err != nil {
 				t.Fatal(err)
 			}
-			want := map[string]int{"SO_REUSEADDR": 1, "SO_REUSEPORT": 0, "SO_TIMESTAMPNS": 1, "TOS": iptosLowdelay, "PKTINFO": 1}
+			want := map[string]int{"SO_REUSEADDR": 1, "SO_REUSEPORT": 0, "SO_TIMESTAMPNS": 1, "SO_RXQ_OVFL": 1, "TOS": iptosLowdelay, "PKTINFO": 1}
 			if !maps.Equal(got, want) {
 				t.Errorf("socket options %v, want %v", got, want)
 			}

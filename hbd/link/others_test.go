@@ -155,3 +155,39 @@ func TestPeerSockets(t *testing.T) {
 		t.Errorf("the shared socket got datagrams from %v, want one from 127.0.0.3", got)
 	}
 }
+
+// TestSharedReadRate: a stranger's flood is read at most at
+// SharedReadRate, the kernel drops the rest (and KernelDrops says so),
+// and the peer's datagrams, on the peer's own socket, arrive meanwhile.
+func TestSharedReadRate(t *testing.T) {
+	port := freePort(t)
+	const rate = 2000 // a second: 20 per 10 ms slice
+	peers, others := make(chan Packet, 16), make(chan Packet, 100_000)
+	n1, n2 := twoNodes(t, port, Options{Packets: peers, Others: others, SharedReadRate: rate}, Options{Packets: make(chan Packet, 16)})
+	c := stranger(t)
+	to := netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", port))
+	const flood = 20_000
+	start := time.Now()
+	for i := range flood {
+		if _, err := c.WriteToUDPAddrPort(fmt.Appendf(nil, "flood %d", i), to); err != nil {
+			t.Fatal(err)
+		}
+		if i%2000 == 0 {
+			b := fmt.Appendf(nil, "peer %d", i)
+			n2.Send(b)
+			expectPacket(t, peers, b, "lo", netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", port)))
+		}
+	}
+	waitStats(t, n1, "lo", "the kernel's drops counted", func(st LinkStats) bool { return st.KernelDrops > 0 })
+	time.Sleep(200 * time.Millisecond)
+	read := uint64(len(others))
+	allowed := uint64(rate*time.Since(start).Seconds()) + rate/100
+	if read > allowed {
+		t.Errorf("read %d of the flood in %s, more than %d at %d a second", read, time.Since(start), allowed, rate)
+	}
+	st := n1.Stats()["lo"]
+	if st.PeerDrops != 0 || st.Received-read != 10 {
+		t.Errorf("stats %+v: want the peer's 10 datagrams received, none dropped", st)
+	}
+	t.Logf("flood of %d: %d read, %d dropped by the kernel so far", flood, read, st.KernelDrops)
+}

@@ -45,7 +45,8 @@ type sockOpts struct {
 //     bind their own local address (Medium.Local).
 //   - SO_BROADCAST (bcast), IP_TOS / IPV6_TCLASS = IPTOS_LOWDELAY,
 //     IP_PKTINFO / IPV6_RECVPKTINFO (to tell unicast from broadcast and
-//     multicast on a wildcard socket) and SO_TIMESTAMPNS (see Packet.At).
+//     multicast on a wildcard socket), SO_TIMESTAMPNS (see Packet.At) and
+//     SO_RXQ_OVFL (LinkStats.KernelDrops).
 func openSocket(ctx context.Context, iface ifaceInfo, sp sockPlan) (*net.UDPConn, sockOpts, error) {
 	var so sockOpts
 	v4 := sp.Bind.Addr().Is4()
@@ -94,6 +95,9 @@ func configure(fd int, iface string, v4, broadcast bool, so *sockOpts) error {
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
 		return fmt.Errorf("SO_TIMESTAMPNS: %w", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1); err != nil {
+		return fmt.Errorf("SO_RXQ_OVFL: %w", err)
 	}
 	if v4 {
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TOS, iptosLowdelay); err != nil {
@@ -193,14 +197,19 @@ func sysAddrPort(ap netip.AddrPort, iface ifaceInfo) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().WithZone(strconv.Itoa(iface.Index)), ap.Port())
 }
 
-// oobSpace holds a timestamp and an IPv4 or IPv6 packet-info message.
-var oobSpace = unix.CmsgSpace(16) + unix.CmsgSpace(unix.SizeofInet6Pktinfo) + 64
+// oobSpace holds a timestamp, an IPv4 or IPv6 packet-info message and a
+// drop counter.
+var oobSpace = unix.CmsgSpace(16) + unix.CmsgSpace(unix.SizeofInet6Pktinfo) + unix.CmsgSpace(4) + 64
 
 // cmsgInfo is what the control messages of one datagram say.
 type cmsgInfo struct {
 	kernelTime time.Time  // SO_TIMESTAMPNS, zero if absent
 	dst        netip.Addr // header destination from IP(V6)_PKTINFO, invalid if absent
 	ifindex    int        // arrival interface from IP(V6)_PKTINFO, 0 if absent
+	// overflows is the socket's count of datagrams dropped for a full
+	// buffer (SO_RXQ_OVFL); the kernel sends it only once it is not 0.
+	overflows    uint32
+	hasOverflows bool
 }
 
 // parseCmsgs reads the timestamp and destination address out of oob
@@ -218,6 +227,8 @@ func parseCmsgs(oob []byte) cmsgInfo {
 			sec := int64(binary.NativeEndian.Uint64(data[0:8]))
 			nsec := int64(binary.NativeEndian.Uint64(data[8:16]))
 			ci.kernelTime = time.Unix(sec, nsec)
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SO_RXQ_OVFL && len(data) >= 4:
+			ci.overflows, ci.hasOverflows = binary.NativeEndian.Uint32(data[0:4]), true
 		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
 			// struct in_pktinfo { int ifindex; in_addr spec_dst; in_addr addr; }
 			ci.dst = netip.AddrFrom4([4]byte(data[8:12]))
