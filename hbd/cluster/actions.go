@@ -79,17 +79,63 @@ type ProbeGroup struct {
 // Reannounce asks the daemon to announce the group's addresses again
 // (gratuitous ARP / unsolicited NA, EIP re-assert) without stopping it:
 // this node keeps a group another node held too (a healed partition).
-// Until the daemon has a dedicated hook, re-running harc start of the
-// group's idempotent address agents is an acceptable way to do it; no
-// OpDone is expected.
-type Reannounce struct{ Group string }
+// Spec is the definition running here. Until the daemon has a dedicated
+// hook, re-running harc start of the group's idempotent address agents is
+// an acceptable way to do it; no OpDone is expected.
+type Reannounce struct {
+	Group string
+	Spec  config.Group
+}
+
+// WatchGroup says the group runs here now (its start succeeded): the
+// daemon keeps it until UnwatchGroup — it watches the group's built-in
+// addresses (puts back an address someone removed, announces it
+// periodically) and runs Monitors, its ha.cf monitor lines. Spec is the
+// definition that was started.
+type WatchGroup struct {
+	Group    string
+	Spec     config.Group
+	Monitors []config.Monitor
+}
+
+// UnwatchGroup ends WatchGroup. The core emits it just before any other
+// operation of a watched group (StopGroup); the daemon runs that
+// operation only once the watch and the monitor checks have stopped, so
+// no watcher puts an address back and no monitor restarts a resource
+// beside a stop.
+type UnwatchGroup struct{ Group string }
+
+// PeerState says a peer's state changed as this node sees it: the st of
+// its status messages (init, up, active), or dead when it was declared
+// dead or sent its shutdown notice. The daemon runs the rc.d/status hook
+// with HA_t=status, HA_src=Node and HA_st=State, as Heartbeat does.
+type PeerState struct {
+	Node  string
+	State string
+}
+
+// RunHook asks the daemon to run the rc.d hook named Event (harc's
+// RunEvent) with Fields, the string fields of the message that caused it,
+// as HA_<name> variables. The core emits it once for every accepted
+// message of a type Heartbeat runs a hook for (ask_resources, hb_takeover,
+// ip-request, ip-request-resp): never for a duplicate, a copy that came
+// on another link, a replay, a stale generation or a message addressed to
+// another node.
+type RunHook struct {
+	Event  string
+	Fields map[string]string
+}
 
 // Exit says the graceful stop is complete: every group is released and
 // shutdone was sent. The daemon exits 0.
 type Exit struct{}
 
-func (StartGroup) isAction() {}
-func (StopGroup) isAction()  {}
-func (ProbeGroup) isAction() {}
-func (Reannounce) isAction() {}
-func (Exit) isAction()       {}
+func (StartGroup) isAction()   {}
+func (StopGroup) isAction()    {}
+func (ProbeGroup) isAction()   {}
+func (Reannounce) isAction()   {}
+func (WatchGroup) isAction()   {}
+func (UnwatchGroup) isAction() {}
+func (PeerState) isAction()    {}
+func (RunHook) isAction()      {}
+func (Exit) isAction()         {}

@@ -1,13 +1,46 @@
 // Package cluster is hbd's core: a pure, deterministic state machine for
 // membership and resource groups.
 //
-// The daemon feeds it events (Tick, Receive, Stop, OpDone, Command) and
-// performs the actions it returns (Send, Log, StartGroup, StopGroup,
-// ProbeGroup, Reannounce, Exit). The core has no goroutines, does no I/O, never
+// The daemon feeds it events (Tick, Receive, Stop, OpDone, Command,
+// Reconfigure, GroupFailure, PingStatus, FenceDone) and executes the
+// actions it returns. The core has no goroutines, does no I/O, never
 // reads the clock and draws no random numbers: every time it uses comes
 // from an event, so the same events in the same order give the same actions.
 // That is what hbd/sim relies on to run thousands of seeds of crashes,
 // partitions and packet loss in seconds.
+//
+// # The boundary: the core decides, the daemon executes
+//
+// Every side effect of a decision is an action; the daemon (hbd/daemon)
+// performs each as it comes, in order, and keeps no view of its own of
+// peers, groups or messages: it does not compare the core's state before
+// and after a Step, does not read a message again after Step, and never
+// looks a group up by key (every group action carries its Spec).
+//
+//	Send          sign and send a message, on every link or on one
+//	Log           write a log line
+//	StartGroup    run harc start (Spec), then feed back OpDone
+//	StopGroup     run harc stop (Spec: the definition started), then OpDone
+//	ProbeGroup    run harc status (Spec), then OpDone
+//	WatchGroup    the group's start succeeded: watch its built-in
+//	              addresses and run its monitor lines (Monitors) until
+//	              UnwatchGroup; a monitor that gives up comes back as
+//	              GroupFailure
+//	UnwatchGroup  stop that watch; emitted just before any other operation
+//	              of a watched group, which runs only once the watch and the
+//	              monitor checks have stopped
+//	Reannounce    announce a kept group's addresses again (Spec), no OpDone
+//	PeerState     a peer's state changed (init, up, active, dead): the
+//	              daemon runs rc.d/status with HA_src and HA_st
+//	RunHook       run rc.d/EVENT with the fields of a message the core
+//	              accepted, once per message (ask_resources, hb_takeover,
+//	              ip-request, ip-request-resp); never for a duplicate, a copy
+//	              on another link, a replay or a stale generation
+//	Fence         fence a peer, then feed back FenceDone
+//	Exit          the graceful stop is complete: the daemon exits
+//
+// The simulation (hbd/sim) executes the same actions against a virtual
+// network and clock; the scenario files print the ones a story needs.
 //
 // # Membership, as Heartbeat 3.0.6 does it
 //

@@ -37,6 +37,9 @@ type group struct {
 	standby bool
 	// bootRelease: found running at boot, being stopped before joining.
 	bootRelease bool
+	// watched: the daemon keeps the running group (WatchGroup) until the
+	// next operation of it (UnwatchGroup).
+	watched bool
 	// conflict: a peer held the group too and this node keeps it; it is
 	// announced again when the peer has released it.
 	conflict bool

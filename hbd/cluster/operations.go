@@ -70,6 +70,7 @@ func (n *Node) opDone(e OpDone) {
 		switch e.Result {
 		case ResultOK:
 			n.setState(g, GroupRunning)
+			n.watch(g)
 			// g.standby stays: an operator's standby that came while the
 			// group was starting is honoured once it runs.
 			g.lastErr = ""
@@ -106,11 +107,31 @@ func (n *Node) opDone(e OpDone) {
 }
 
 func (n *Node) startGroup(g *group) {
+	n.unwatch(g)
 	n.setState(g, GroupStarting)
 	n.out = append(n.out, StartGroup{Group: g.key, Spec: g.spec})
 }
 
 func (n *Node) stopGroup(g *group) {
+	n.unwatch(g)
 	n.setState(g, GroupStopping)
 	n.out = append(n.out, StopGroup{Group: g.key, Spec: g.spec})
+}
+
+// watch has the daemon keep a group that now runs here (WatchGroup), with
+// the definition it was started with and the monitor lines of the
+// configuration in force.
+func (n *Node) watch(g *group) {
+	g.watched = true
+	n.out = append(n.out, WatchGroup{Group: g.key, Spec: g.spec, Monitors: n.cfg.GroupMonitors(g.key)})
+}
+
+// unwatch ends the watch of a group before another operation of it runs
+// (UnwatchGroup).
+func (n *Node) unwatch(g *group) {
+	if !g.watched {
+		return
+	}
+	g.watched = false
+	n.out = append(n.out, UnwatchGroup{Group: g.key})
 }

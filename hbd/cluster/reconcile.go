@@ -182,7 +182,7 @@ func (n *Node) resolveConflict(g *group) bool {
 		if g.conflict {
 			g.conflict = false
 			n.logf(LevelInfo, "Resource group %s is held here only again: announcing it again", g.key)
-			n.out = append(n.out, Reannounce{Group: g.key})
+			n.out = append(n.out, Reannounce{Group: g.key, Spec: g.spec})
 		}
 		return false
 	}
@@ -199,7 +199,7 @@ func (n *Node) resolveConflict(g *group) bool {
 		if !g.conflict {
 			g.conflict = true
 			n.logf(LevelWarn, "Resource group %s is also held by %s: keeping it here (partition healed?) and announcing it again", g.key, strings.Join(hs[1:], " "))
-			n.out = append(n.out, Reannounce{Group: g.key})
+			n.out = append(n.out, Reannounce{Group: g.key, Spec: g.spec})
 		}
 		return true
 	}

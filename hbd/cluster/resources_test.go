@@ -43,7 +43,14 @@ func (h *hbPeer) at(d time.Duration) { h.now = t0.Add(d) }
 // isstable=0.
 func joinWithHeartbeat(t *testing.T, pref string, fb config.AutoFailback) (*hbPeer, []Action) {
 	t.Helper()
-	n := New(Options{Config: groupConfig("node1", pref, fb), UUID: uuid1, Generation: 0x6b02633b, Now: t0})
+	return joinWithHeartbeatConfig(t, groupConfig("node1", pref, fb))
+}
+
+// joinWithHeartbeatConfig is joinWithHeartbeat with node1's configuration
+// given (one group, webKey).
+func joinWithHeartbeatConfig(t *testing.T, c *config.Config) (*hbPeer, []Action) {
+	t.Helper()
+	n := New(Options{Config: c, UUID: uuid1, Generation: 0x6b02633b, Now: t0})
 	acts := n.Step(Tick{Now: t0, Load: testLoad})
 	if !hasAction(acts, ProbeGroup{Group: webKey}) {
 		t.Fatalf("boot: no probe: %q", render(acts))

@@ -1,8 +1,31 @@
 // Package daemon is the only part of hbd with I/O and goroutines. It owns
 // the real clock, the sockets, the control socket, signals and the
 // logger, and turns everything that happens into events for one goroutine
-// that owns the cluster state machine; it performs the actions the state
-// machine returns.
+// that owns the cluster state machine (hbd/cluster).
+//
+// That goroutine's loop (loop.go) is an executor: it feeds each event to
+// the core's Step and executes the actions returned, in order, and
+// decides nothing itself. It does not compare the core's state before and
+// after a Step, does not read a message again after Step, and never looks
+// a group up by key: what it must do, the core says (the list of actions
+// is in hbd/cluster's package documentation).
+//
+//   - Datagrams are decoded and verified off the loop (intake.go); the loop
+//     gets verified messages only.
+//   - Group operations (StartGroup, StopGroup, ProbeGroup) run in the
+//     background through the Runner (harc) with the Spec the action
+//     carries; their results come back as OpDone events (groups.go).
+//   - WatchGroup starts the watch of the group's built-in addresses
+//     (watch_ip.go) and its monitor lines (monitor.go); UnwatchGroup ends
+//     both, and the group's next operation waits until they have stopped.
+//     A monitor that gives a group up comes back as GroupFailure.
+//   - PeerState and RunHook run rc.d hooks (hooks.go), at most a few at a
+//     time per event, a few more queued, the rest dropped and counted.
+//   - Fence runs the fencing method (fence.go); FenceDone comes back.
+//   - Exit ends the loop; the links are drained of the shutdown notice.
+//
+// The loop uses the links and the runner through two small interfaces
+// (Links, Runner), so its tests drive it with fakes, without root.
 package daemon
 
 import (
@@ -18,9 +41,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
-	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
@@ -65,7 +85,7 @@ type Daemon struct {
 	cfg   *config.Config
 	log   *logging.Logger
 	keys  *wire.Keyring
-	links *link.Set
+	links Links
 	core  *cluster.Node
 	id    Identity
 	start time.Time
@@ -74,14 +94,17 @@ type Daemon struct {
 	calls   chan ctlCall
 	reloads chan struct{}
 
-	runner *harc.Runner
+	runner Runner
+	rscTmp string // the runner's HA_RSCTMP (built-in agents' records)
 	ops    chan cluster.OpDone
 	opsCtx context.Context // resource operations: not cancelled by a graceful stop
 	opsWG  sync.WaitGroup
 	exit   bool // the core said the graceful stop is complete
 
-	watches  map[string]*ipWatch     // held groups whose addresses are watched
-	starting map[string]config.Group // definitions of the groups being started
+	watches map[string]*ipWatch // held groups whose addresses are watched
+	// unwatching waits, per group, until its ended watch and monitor
+	// checks have stopped; the group's next operation waits for it.
+	unwatching map[string]func()
 
 	monitors     *monitor.Set         // ha.cf monitor lines of the groups held here
 	monitorFails chan monitor.Failure // groups a monitor gave up
@@ -123,12 +146,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	d := &Daemon{opts: o, cfg: cfg, log: lg, start: time.Now(),
-		calls:    make(chan ctlCall),
-		reloads:  make(chan struct{}, 1),
-		ops:      make(chan cluster.OpDone, 16),
-		watches:  map[string]*ipWatch{},
-		starting: map[string]config.Group{},
-		sbEvents: make(chan cluster.Event, sbEventQueue),
+		calls:      make(chan ctlCall),
+		reloads:    make(chan struct{}, 1),
+		ops:        make(chan cluster.OpDone, 16),
+		watches:    map[string]*ipWatch{},
+		unwatching: map[string]func(){},
+		sbEvents:   make(chan cluster.Event, sbEventQueue),
 	}
 	err = d.run(ctx)
 	if err != nil {
@@ -168,16 +191,17 @@ func (d *Daemon) run(ctx context.Context) error {
 	intakeCtx, intakeStop := context.WithCancel(context.Background()) // runs through a graceful stop
 	defer intakeStop()
 	go d.intake.run(intakeCtx)
-	d.runner, err = d.newRunner(d.cfg)
+	runner, err := d.newRunner(d.cfg)
 	if err != nil {
 		return err
 	}
+	d.runner, d.rscTmp = runner, runner.Options().RscTmp
 	opsCtx, opsCancel := context.WithCancel(context.Background())
 	defer opsCancel()
 	d.opsCtx = opsCtx
 	d.hooks = newHooks(opsCtx, d.opts.ConfigDir, &d.opsWG, d.log.Logger)
 	defer d.waitOps(10 * time.Second)
-	d.monitors = d.newMonitors()
+	d.monitors = d.newMonitors(runner)
 	defer d.monitors.Close()
 
 	// The links outlive a cancelled ctx: a stop still sends the releases
@@ -209,150 +233,9 @@ func (d *Daemon) run(ctx context.Context) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	stopping := false
-	for !d.exit {
-		select {
-		case <-ctx.Done():
-			if !stopping {
-				// Cancelled from outside (tests): stop as on SIGTERM.
-				stopping = true
-				d.log.Infof("Heartbeat shutdown in progress. (%d)", os.Getpid())
-				d.step(cluster.Stop{Now: time.Now()})
-				ctx = context.WithoutCancel(ctx)
-			}
-		case op := <-d.ops:
-			d.holdMonitors(op)
-			if op.Op == cluster.OpStart && op.Result == cluster.ResultOK {
-				d.startWatch(op.Group)
-			}
-			d.step(op)
-		case s := <-sigs:
-			switch s {
-			case syscall.SIGHUP:
-				if err := d.log.Reopen(); err != nil {
-					d.log.Warnf("reopen log files: %v", err)
-				}
-				d.reload(ctx, "SIGHUP")
-			default:
-				if stopping {
-					d.log.Infof("Already stopping: the resources are being released first.")
-					break
-				}
-				stopping = true
-				d.log.Infof("Heartbeat shutdown in progress. (%d)", os.Getpid())
-				d.step(cluster.Stop{Now: time.Now()})
-			}
-		case r := <-d.intake.out:
-			d.receive(r)
-		case <-d.reloads:
-			d.reload(ctx, "files changed")
-		case c := <-d.calls:
-			c.reply <- d.answer(c.req)
-		case f := <-d.monitorFails:
-			d.groupFailed(f)
-		case ev := <-d.sbEvents:
-			d.step(ev)
-		case now := <-timer.C:
-			d.step(cluster.Tick{Now: now, Load: loadavg()})
-		}
-		d.rearm(timer)
-	}
+	d.loop(ctx, sigs)
 	d.drain()
 	return nil
-}
-
-// drainTimeout bounds how long a stop waits for the last messages (the
-// shutdown notice) to leave.
-const drainTimeout = time.Second
-
-func (d *Daemon) drain() {
-	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-	defer cancel()
-	if err := d.links.Drain(ctx); err != nil {
-		d.log.Warnf("shutdown notice may not have been sent: %v", err)
-	}
-}
-
-// rearm sets the timer for the core's next deadline.
-func (d *Daemon) rearm(t *time.Timer) {
-	nt := d.core.NextTick()
-	if nt.IsZero() {
-		nt = time.Now().Add(time.Second)
-	}
-	next := time.Until(nt)
-	if next < 0 {
-		next = 0
-	}
-	if !t.Stop() {
-		select {
-		case <-t.C:
-		default:
-		}
-	}
-	t.Reset(next)
-}
-
-// receive feeds the core a verified message (intake.go).
-func (d *Daemon) receive(r received) {
-	d.step(cluster.Receive{Now: r.At, Link: r.Link, Msg: r.Msg})
-}
-
-// step feeds one event to the core and performs what it asks for.
-func (d *Daemon) step(ev cluster.Event) {
-	for _, a := range d.core.Step(ev) {
-		switch a := a.(type) {
-		case cluster.Send:
-			b, err := d.keys.Encode(a.Msg)
-			if err != nil {
-				d.log.Errorf("cannot encode %s message: %v", a.Msg.Value("t"), err)
-				continue
-			}
-			if a.Link == "" {
-				d.links.Send(b)
-			} else {
-				d.links.SendOn(a.Link, b)
-			}
-		case cluster.Log:
-			d.logCore(a)
-		case cluster.StartGroup:
-			d.runOp(cluster.OpStart, a.Group, a.Spec)
-		case cluster.StopGroup:
-			d.runOp(cluster.OpStop, a.Group, a.Spec)
-		case cluster.ProbeGroup:
-			d.runOp(cluster.OpProbe, a.Group, a.Spec)
-		case cluster.Reannounce:
-			d.reannounce(a.Group)
-		case cluster.PeerState:
-			// rc.d/status, with the fields Heartbeat gives it.
-			d.hooks.run(d.runner.RunEvent, "status", map[string]string{"t": "status", "src": a.Node, "st": a.State})
-		case cluster.RunHook:
-			d.hooks.run(d.runner.RunEvent, a.Event, a.Fields)
-		case cluster.Fence:
-			d.fence(a)
-		case cluster.Exit:
-			d.exit = true
-		default:
-			d.log.Errorf("internal: unhandled action %T", a)
-		}
-	}
-}
-
-func (d *Daemon) logCore(a cluster.Log) {
-	var lg logrus.FieldLogger = d.log.Logger
-	switch a.Level {
-	case cluster.LevelDebug:
-		lg.Debug(a.Msg)
-	case cluster.LevelInfo:
-		lg.Info(a.Msg)
-	case cluster.LevelWarn:
-		lg.Warn(a.Msg)
-	case cluster.LevelError:
-		lg.Error(a.Msg)
-	default:
-		logging.Crit(lg, a.Msg)
-	}
 }
 
 func keyring(cfg *config.Config) (*wire.Keyring, error) {

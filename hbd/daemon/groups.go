@@ -49,19 +49,14 @@ func (d *Daemon) newRunner(cfg *config.Config) (*harc.Runner, error) {
 // it was started with, even if a reload has since changed or removed it).
 func (d *Daemon) runOp(op cluster.Op, key string, g config.Group) {
 	r := d.runner
-	var watch *ipWatch
-	switch op {
-	case cluster.OpStop:
-		watch = d.takeWatch(key)
-	case cluster.OpStart:
-		d.starting[key] = g
-	}
-	quiet := d.monitors.Release(key)
+	unwatched := d.unwatching[key]
+	delete(d.unwatching, key)
 	d.opsWG.Add(1)
 	go func() {
 		defer d.opsWG.Done()
-		quiet()      // no monitor check or restart runs beside a start, stop or probe
-		watch.stop() // no watcher may put an address back during its stop
+		if unwatched != nil {
+			unwatched() // no watcher or monitor check runs beside the operation
+		}
 		done := cluster.OpDone{Group: key, Op: op}
 		switch op {
 		case cluster.OpStart:
@@ -105,17 +100,30 @@ func stopResult(err error) (cluster.Result, string) {
 	return cluster.ResultStopFailed, err.Error()
 }
 
+// unwatch ends a group's watch (cluster.UnwatchGroup): its address
+// watch and its monitor checks are cancelled at once, and the group's
+// next operation (runOp) waits until both have stopped.
+func (d *Daemon) unwatch(key string) {
+	w := d.takeWatch(key)
+	quiet := d.monitors.Release(key)
+	prev := d.unwatching[key]
+	d.unwatching[key] = func() {
+		if prev != nil {
+			prev()
+		}
+		quiet()
+		w.stop()
+	}
+}
+
 // reannounce makes a kept group's addresses known again (a healed
 // partition: the other holder released, clients may still point at it).
-// Built-in IP agents announce through their watch; otherwise every
-// resource of the group is started again, left to right: Heartbeat's
-// contract makes start idempotent, and an address script announces the
-// address when it starts (whatever its name).
-func (d *Daemon) reannounce(key string) {
-	g, ok := d.cfg.Group(key)
-	if !ok {
-		return
-	}
+// g is the definition running here (cluster.Reannounce.Spec). Built-in IP
+// agents announce through their watch; otherwise every resource of the
+// group is started again, left to right: Heartbeat's contract makes start
+// idempotent, and an address script announces the address when it starts
+// (whatever its name).
+func (d *Daemon) reannounce(key string, g config.Group) {
 	r := d.runner
 	if w := d.watches[key]; w != nil {
 		d.opsWG.Add(1)

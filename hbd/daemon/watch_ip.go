@@ -37,7 +37,7 @@ func (d *Daemon) ipAgents(g config.Group) []*ipaddr.Agent {
 			d.log.Warnf("%s: cannot watch the address: %v", res.Spec, err)
 			continue
 		}
-		a, err := ipaddr.New(spec, ipaddr.Options{StateDir: d.runner.Options().RscTmp, Log: d.log.Logger})
+		a, err := ipaddr.New(spec, ipaddr.Options{StateDir: d.rscTmp, Log: d.log.Logger})
 		if err != nil {
 			d.log.Warnf("%s: cannot watch the address: %v", res.Spec, err)
 			continue
@@ -47,12 +47,10 @@ func (d *Daemon) ipAgents(g config.Group) []*ipaddr.Agent {
 	return out
 }
 
-// startWatch begins watching a group this node now holds, as it was
-// started (runOp keeps the definition in d.starting).
-func (d *Daemon) startWatch(key string) {
-	g, ok := d.starting[key]
-	delete(d.starting, key)
-	if !ok || d.watches[key] != nil {
+// startWatch begins watching the addresses of a group this node now
+// holds, with the definition it was started with (cluster.WatchGroup).
+func (d *Daemon) startWatch(key string, g config.Group) {
+	if d.watches[key] != nil {
 		return
 	}
 	agents := d.ipAgents(g)
@@ -72,8 +70,8 @@ func (d *Daemon) startWatch(key string) {
 }
 
 // takeWatch removes a group's watch from the loop's bookkeeping; the
-// caller stops it (stopWatch) off the event loop, before the group's
-// stop runs.
+// caller stops it (ipWatch.stop) off the event loop, before the group's
+// next operation runs.
 func (d *Daemon) takeWatch(key string) *ipWatch {
 	w := d.watches[key]
 	delete(d.watches, key)

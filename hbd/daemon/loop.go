@@ -1,0 +1,195 @@
+package daemon
+
+import (
+	"context"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/hbdproject/hbd/harc"
+	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/logging"
+)
+
+// Links is what the event loop uses of the heartbeat media (*link.Set).
+type Links interface {
+	// Send sends a signed message on every link.
+	Send(data []byte)
+	// SendOn sends it on the named link only.
+	SendOn(name string, data []byte) error
+	// Stats is what `hbd status` shows of each link.
+	Stats() map[string]link.LinkStats
+	// Drain waits until what was sent has left (a stop's last messages).
+	Drain(ctx context.Context) error
+	Close() error
+}
+
+// Runner is what the event loop uses of the resource runner
+// (*harc.Runner): group operations, one resource's operation, rc.d hooks.
+type Runner interface {
+	Start(ctx context.Context, g config.Group) error
+	Stop(ctx context.Context, g config.Group) error
+	Status(ctx context.Context, g config.Group) (harc.GroupStatus, error)
+	RunResource(ctx context.Context, res config.Resource, op string, timeout time.Duration) harc.Result
+	RunEvent(ctx context.Context, event string, fields map[string]string) error
+}
+
+// loop is the event loop: every event goes to the core (step), and the
+// core's actions are executed, until the core says Exit. It decides
+// nothing itself: what happens is the core's.
+func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	stopping := false
+	for !d.exit {
+		select {
+		case <-ctx.Done():
+			if !stopping {
+				// Cancelled from outside (tests): stop as on SIGTERM.
+				stopping = true
+				d.log.Infof("Heartbeat shutdown in progress. (%d)", os.Getpid())
+				d.step(cluster.Stop{Now: time.Now()})
+				ctx = context.WithoutCancel(ctx)
+			}
+		case op := <-d.ops:
+			d.step(op)
+		case s := <-sigs:
+			switch s {
+			case syscall.SIGHUP:
+				if err := d.log.Reopen(); err != nil {
+					d.log.Warnf("reopen log files: %v", err)
+				}
+				d.reload(ctx, "SIGHUP")
+			default:
+				if stopping {
+					d.log.Infof("Already stopping: the resources are being released first.")
+					break
+				}
+				stopping = true
+				d.log.Infof("Heartbeat shutdown in progress. (%d)", os.Getpid())
+				d.step(cluster.Stop{Now: time.Now()})
+			}
+		case r := <-d.intake.out:
+			d.receive(r)
+		case <-d.reloads:
+			d.reload(ctx, "files changed")
+		case c := <-d.calls:
+			c.reply <- d.answer(c.req)
+		case f := <-d.monitorFails:
+			d.groupFailed(f)
+		case ev := <-d.sbEvents:
+			d.step(ev)
+		case now := <-timer.C:
+			d.step(cluster.Tick{Now: now, Load: loadavg()})
+		}
+		d.rearm(timer)
+	}
+}
+
+// drainTimeout bounds how long a stop waits for the last messages (the
+// shutdown notice) to leave.
+const drainTimeout = time.Second
+
+func (d *Daemon) drain() {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if err := d.links.Drain(ctx); err != nil {
+		d.log.Warnf("shutdown notice may not have been sent: %v", err)
+	}
+}
+
+// rearm sets the timer for the core's next deadline.
+func (d *Daemon) rearm(t *time.Timer) {
+	nt := d.core.NextTick()
+	if nt.IsZero() {
+		nt = time.Now().Add(time.Second)
+	}
+	next := time.Until(nt)
+	if next < 0 {
+		next = 0
+	}
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	t.Reset(next)
+}
+
+// receive feeds the core a verified message (intake.go).
+func (d *Daemon) receive(r received) {
+	d.step(cluster.Receive{Now: r.At, Link: r.Link, Msg: r.Msg})
+}
+
+// step feeds one event to the core and executes what it asks for.
+func (d *Daemon) step(ev cluster.Event) {
+	for _, a := range d.core.Step(ev) {
+		d.execute(a)
+	}
+}
+
+// execute performs one action of the core. Group operations, watches,
+// announcements and hooks run in the background; their results come back
+// as events.
+func (d *Daemon) execute(a cluster.Action) {
+	switch a := a.(type) {
+	case cluster.Send:
+		b, err := d.keys.Encode(a.Msg)
+		if err != nil {
+			d.log.Errorf("cannot encode %s message: %v", a.Msg.Value("t"), err)
+			return
+		}
+		if a.Link == "" {
+			d.links.Send(b)
+		} else if err := d.links.SendOn(a.Link, b); err != nil {
+			d.log.Debugf("send on %s: %v", a.Link, err)
+		}
+	case cluster.Log:
+		d.logCore(a)
+	case cluster.StartGroup:
+		d.runOp(cluster.OpStart, a.Group, a.Spec)
+	case cluster.StopGroup:
+		d.runOp(cluster.OpStop, a.Group, a.Spec)
+	case cluster.ProbeGroup:
+		d.runOp(cluster.OpProbe, a.Group, a.Spec)
+	case cluster.WatchGroup:
+		d.startWatch(a.Group, a.Spec)
+		d.monitors.Hold(a.Spec, a.Monitors)
+	case cluster.UnwatchGroup:
+		d.unwatch(a.Group)
+	case cluster.Reannounce:
+		d.reannounce(a.Group, a.Spec)
+	case cluster.PeerState:
+		// rc.d/status, with the fields Heartbeat gives it.
+		d.hooks.run(d.runner.RunEvent, "status", map[string]string{"t": "status", "src": a.Node, "st": a.State})
+	case cluster.RunHook:
+		d.hooks.run(d.runner.RunEvent, a.Event, a.Fields)
+	case cluster.Fence:
+		d.fence(a)
+	case cluster.Exit:
+		d.exit = true
+	default:
+		d.log.Errorf("internal: unhandled action %T", a)
+	}
+}
+
+func (d *Daemon) logCore(a cluster.Log) {
+	var lg logrus.FieldLogger = d.log.Logger
+	switch a.Level {
+	case cluster.LevelDebug:
+		lg.Debug(a.Msg)
+	case cluster.LevelInfo:
+		lg.Info(a.Msg)
+	case cluster.LevelWarn:
+		lg.Warn(a.Msg)
+	case cluster.LevelError:
+		lg.Error(a.Msg)
+	default:
+		logging.Crit(lg, a.Msg)
+	}
+}

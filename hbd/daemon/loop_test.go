@@ -1,0 +1,366 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hbdproject/hbd/harc"
+	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/logging"
+	"github.com/hbdproject/hbd/hbd/monitor"
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// The event loop (loop, step, execute, receive, answer) driven without
+// root: fake links and a fake runner stand in for the sockets and harc.
+
+// fakeLinks records what the loop sends.
+type fakeLinks struct {
+	keys *wire.Keyring
+
+	mu      sync.Mutex
+	sent    []*wire.Message
+	drained bool
+}
+
+func (f *fakeLinks) Send(b []byte) { f.record(b) }
+
+func (f *fakeLinks) SendOn(_ string, b []byte) error { f.record(b); return nil }
+
+func (f *fakeLinks) record(b []byte) {
+	m, err := f.keys.Decode(b)
+	if err != nil {
+		panic(fmt.Sprintf("the loop sent an undecodable datagram: %v", err))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, m)
+}
+
+func (f *fakeLinks) Stats() map[string]link.LinkStats {
+	return map[string]link.LinkStats{"eth0": {}}
+}
+
+func (f *fakeLinks) Drain(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.drained = true
+	return nil
+}
+
+func (f *fakeLinks) Close() error { return nil }
+
+// sentOf returns the messages of type typ sent so far.
+func (f *fakeLinks) sentOf(typ string) []*wire.Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*wire.Message
+	for _, m := range f.sent {
+		if m.Value("t") == typ {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// fakeRunner records the operations and hooks the loop runs. Its groups
+// are found stopped; starts and stops succeed. before, if set, runs at the
+// start of every call (under no lock).
+type fakeRunner struct {
+	before func(call string)
+
+	mu    sync.Mutex
+	calls []string
+	hooks []map[string]string
+}
+
+func (f *fakeRunner) note(call string) {
+	if f.before != nil {
+		f.before(call)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+}
+
+func (f *fakeRunner) Start(_ context.Context, g config.Group) error {
+	f.note("start " + g.Key())
+	return nil
+}
+
+func (f *fakeRunner) Stop(_ context.Context, g config.Group) error {
+	f.note("stop " + g.Key())
+	return nil
+}
+
+func (f *fakeRunner) Status(_ context.Context, g config.Group) (harc.GroupStatus, error) {
+	f.note("status " + g.Key())
+	return harc.GroupStatus{State: harc.GroupNone}, nil
+}
+
+func (f *fakeRunner) RunResource(_ context.Context, res config.Resource, op string, _ time.Duration) harc.Result {
+	f.note(op + " " + res.Spec)
+	return harc.Result{}
+}
+
+func (f *fakeRunner) RunEvent(_ context.Context, event string, fields map[string]string) error {
+	f.note("hook " + event)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hooks = append(f.hooks, fields)
+	return nil
+}
+
+func (f *fakeRunner) callList() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func (f *fakeRunner) count(call string) int {
+	n := 0
+	for _, c := range f.callList() {
+		if c == call {
+			n++
+		}
+	}
+	return n
+}
+
+// loopConfig is node1's configuration with the given nodes (node1 first).
+func loopConfig(nodes ...string) *config.Config {
+	return &config.Config{
+		ThisNode:  "node1",
+		Nodes:     nodes,
+		Keepalive: 100 * time.Millisecond,
+		Warntime:  time.Second,
+		Deadtime:  2 * time.Second,
+		Initdead:  30 * time.Second,
+		UDPPort:   694,
+		Media: []config.Medium{
+			{Kind: config.Ucast, Iface: "eth0", Addr: netip.MustParseAddr("192.0.2.2"), Port: 694},
+			{Kind: config.Ucast, Iface: "eth1", Addr: netip.MustParseAddr("198.51.100.2"), Port: 694},
+		},
+		Auth: config.Auth{Active: 1, Keys: []config.Key{{Index: 1, Method: "sha1", Secret: "a secret long enough"}}},
+	}
+}
+
+// loopRig is a daemon whose loop runs with fakes around it.
+type loopRig struct {
+	t      *testing.T
+	d      *Daemon
+	links  *fakeLinks
+	runner *fakeRunner
+	sigs   chan os.Signal
+	done   chan struct{}
+	gen2   uint64
+	seq2   uint64
+}
+
+func newLoopRig(t *testing.T, cfg *config.Config, runner *fakeRunner) *loopRig {
+	t.Helper()
+	buf := &logBuffer{}
+	lg, err := logging.New(logging.Options{Outputs: logging.Outputs{Debug: 1}, Stderr: buf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := keyring(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	d := &Daemon{
+		opts: Options{ConfigDir: dir, RunDir: dir, StateDir: dir},
+		cfg:  cfg, log: lg, keys: keys, start: time.Now(),
+		calls:      make(chan ctlCall),
+		reloads:    make(chan struct{}, 1),
+		ops:        make(chan cluster.OpDone, 16),
+		watches:    map[string]*ipWatch{},
+		unwatching: map[string]func(){},
+		sbEvents:   make(chan cluster.Event, sbEventQueue),
+		opsCtx:     ctx,
+		runner:     runner,
+		rscTmp:     dir,
+	}
+	links := &fakeLinks{keys: keys}
+	d.links = links
+	d.intake = newIntake(keys, lg.Logger)
+	d.hooks = newHooks(ctx, dir, &d.opsWG, lg.Logger)
+	d.monitors = d.newMonitors(nil) // no check runs within the tests' intervals
+	d.id = Identity{Generation: 7}
+	d.core = cluster.New(cluster.Options{Config: cfg, Generation: d.id.Generation, Now: d.start})
+	r := &loopRig{t: t, d: d, links: links, runner: runner, sigs: make(chan os.Signal, 1), done: make(chan struct{}), gen2: 5}
+	go d.intake.run(ctx)
+	go func() {
+		defer close(r.done)
+		d.loop(context.Background(), r.sigs)
+		d.drain()
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-r.done:
+		default:
+			r.sigs <- syscall.SIGTERM
+			<-r.done
+		}
+		d.opsWG.Wait()
+		d.monitors.Close()
+		cancel()
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", buf)
+		}
+	})
+	return r
+}
+
+// fromPeer signs a message as node2 sends it (next seq, unless seq > 0)
+// and hands it to the intake as link would, arriving on link.
+func (r *loopRig) fromPeer(link_ string, seq uint64, kv ...string) {
+	r.t.Helper()
+	if seq == 0 {
+		r.seq2++
+		seq = r.seq2
+	}
+	m := &wire.Message{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m.Set(kv[i], kv[i+1])
+	}
+	m.Set("src", "node2")
+	m.Set("seq", fmt.Sprintf("%x", seq))
+	m.Set("hg", fmt.Sprintf("%x", r.gen2))
+	m.Set("ts", fmt.Sprintf("%x", time.Now().Unix()))
+	m.Set("ttl", "3")
+	b, err := r.d.keys.Encode(m)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.d.intake.peers <- link.Packet{Link: link_, From: netip.MustParseAddrPort("192.0.2.3:694"), Data: b, At: time.Now()}
+}
+
+// call asks the loop what the control socket would.
+func (r *loopRig) call(req ctl.Request) ctl.Response {
+	c := ctlCall{req: req, reply: make(chan ctl.Response, 1)}
+	r.d.calls <- c
+	return <-c.reply
+}
+
+// TestLoopPacketInSendOut: a verified packet goes to the core and what
+// the core answers goes out on the links.
+func TestLoopPacketInSendOut(t *testing.T) {
+	r := newLoopRig(t, loopConfig("node1", "node2"), &fakeRunner{})
+	waitFor(t, func() bool { return len(r.links.sentOf("status")) > 0 }) // booted
+	r.fromPeer("eth0", 0, "t", "status", "st", "up", "dt", "7d0", "protocol", "1")
+	r.fromPeer("eth0", 0, "t", "reqnodes", "dest", "node1")
+	waitFor(t, func() bool { return len(r.links.sentOf("repnodes")) == 1 })
+	if m := r.links.sentOf("repnodes")[0]; m.Value("dest") != "node2" || m.Value("nodelist") != "node1 node2 " {
+		t.Errorf("repnodes %v", m)
+	}
+}
+
+// TestLoopHooksFromCore: hooks run as the core says, once per accepted
+// message (not once per link) and once per change of a peer's state.
+func TestLoopHooksFromCore(t *testing.T) {
+	r := newLoopRig(t, loopConfig("node1", "node2"), &fakeRunner{})
+	r.fromPeer("eth0", 0, "t", "status", "st", "active", "dt", "7d0", "protocol", "1")
+	r.fromPeer("eth1", r.seq2, "t", "status", "st", "active", "dt", "7d0", "protocol", "1") // the same, on eth1
+	r.fromPeer("eth0", 0, "t", "ip-request", "rsc", "10.0.0.1")
+	r.fromPeer("eth1", r.seq2, "t", "ip-request", "rsc", "10.0.0.1") // the same, on eth1
+	r.fromPeer("eth0", r.seq2, "t", "ip-request", "rsc", "10.0.0.1") // a duplicate
+	r.fromPeer("eth0", 0, "t", "status", "st", "active", "dt", "7d0", "protocol", "1")
+	// Everything before this status has been stepped once it is answered.
+	waitFor(t, func() bool { return r.call(ctl.Request{Cmd: "status"}).OK && r.runner.count("hook ip-request") >= 1 })
+	r.d.opsWG.Wait()
+	if got := r.runner.count("hook ip-request"); got != 1 {
+		t.Errorf("rc.d/ip-request ran %d times, want once: %q", got, r.runner.callList())
+	}
+	if got := r.runner.count("hook status"); got != 1 {
+		t.Errorf("rc.d/status ran %d times, want once (node2 became active): %q", got, r.runner.callList())
+	}
+	r.runner.mu.Lock()
+	defer r.runner.mu.Unlock()
+	for _, f := range r.runner.hooks {
+		switch f["t"] {
+		case "status":
+			if f["src"] != "node2" || f["st"] != "active" {
+				t.Errorf("rc.d/status fields %v", f)
+			}
+		case "ip-request":
+			if f["src"] != "node2" || f["rsc"] != "10.0.0.1" {
+				t.Errorf("rc.d/ip-request fields %v", f)
+			}
+		}
+	}
+}
+
+// TestLoopAnswersStatus: `hbd status` is answered from the loop.
+func TestLoopAnswersStatus(t *testing.T) {
+	r := newLoopRig(t, loopConfig("node1", "node2"), &fakeRunner{})
+	resp := r.call(ctl.Request{Cmd: "status"})
+	if !resp.OK {
+		t.Fatalf("status: %+v", resp)
+	}
+	var st ctl.Status
+	if err := json.Unmarshal(resp.Data, &st); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.Links["eth0"]; st.Node != "node1" || st.Generation != 7 || st.Cluster.Node != "node1" || len(st.Cluster.Peers) != 1 || !ok {
+		t.Errorf("status %+v", st)
+	}
+	if resp := r.call(ctl.Request{Cmd: "standby", Args: []string{"sideways"}}); resp.OK || resp.Error == "" {
+		t.Errorf("a bad standby argument was accepted: %+v", resp)
+	}
+	if resp := r.call(ctl.Request{Cmd: "bogus"}); resp.OK {
+		t.Errorf("an unknown command was accepted: %+v", resp)
+	}
+}
+
+// TestLoopGroupLifecycle: a group's probe, start, watch, stop and the
+// graceful stop, each as the core says: the monitor watches the group
+// from the start's OpDone, is released before the stop runs, and the
+// loop ends at the core's Exit after the shutdown notice.
+func TestLoopGroupLifecycle(t *testing.T) {
+	cfg := loopConfig("node1")
+	web := config.Group{Preferred: "node1", Resources: []config.Resource{{Spec: "webserver", Name: "webserver", Script: "/bin/true"}}}
+	cfg.Groups = []config.Group{web}
+	mon := config.Monitor{Resource: "webserver", Group: "webserver", Index: 0, Interval: time.Hour, Timeout: time.Minute}
+	cfg.Monitors = []config.Monitor{mon}
+
+	var rig *loopRig
+	monitorAtStop := ""
+	runner := &fakeRunner{before: func(call string) {
+		if call == "stop webserver" {
+			monitorAtStop = rig.d.monitors.Status(cfg.Monitors)[0].State
+		}
+	}}
+	rig = newLoopRig(t, cfg, runner)
+	waitFor(t, func() bool { return runner.count("start webserver") == 1 })
+	waitFor(t, func() bool { return rig.d.monitors.Status(cfg.Monitors)[0].State == monitor.StateWatching })
+
+	rig.sigs <- syscall.SIGTERM
+	select {
+	case <-rig.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the loop did not end after SIGTERM")
+	}
+	if got, want := runner.callList(), []string{"status webserver", "start webserver", "stop webserver"}; !slices.Equal(got, want) {
+		t.Errorf("runner calls %q, want %q", got, want)
+	}
+	if monitorAtStop != monitor.StateIdle {
+		t.Errorf("monitor was %q when the stop ran, want %q (released first)", monitorAtStop, monitor.StateIdle)
+	}
+	if len(rig.links.sentOf("shutdone")) != 1 || !rig.links.drained {
+		t.Errorf("shutdone sent %d times, drained %v", len(rig.links.sentOf("shutdone")), rig.links.drained)
+	}
+}
