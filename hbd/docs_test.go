@@ -653,3 +653,85 @@ func TestCheckErrorRowsFails(t *testing.T) {
 		{"a brand new mistake", "`/tmp/ha.d/ha.cf:1: oops`"},
 	}), []string{`row "a typo in a directive": hbd check does not print`, `row "a brand new mistake": no mutation reproduces it`})
 }
+
+// theirWarnings matches what only this machine warns about: an interface
+// of the sample it does not have.
+const theirWarnings = "does not exist on this machine"
+
+// checkOutput runs `hbd check ARGS` on a copy of the sample (chmod 600
+// authkeys, as the README's quick start says) and returns what a terminal
+// shows: the diagnostics, then the summary, with the copy's path written
+// as etc/ha.d. Warnings that depend on this machine's interfaces are left
+// out, and the count in the summary's first line with them.
+func checkOutput(t *testing.T, args []string) string {
+	t.Helper()
+	dir := sampleCopy(t)
+	for i := range args {
+		if args[i] == "etc/ha.d" {
+			args[i] = dir
+		}
+	}
+	var out, errOut bytes.Buffer
+	runCheck(append(args, "--run-dir", t.TempDir()), &out, &errOut)
+	var lines []string
+	dropped := 0
+	for _, l := range strings.Split(strings.TrimRight(errOut.String(), "\n"), "\n") {
+		if strings.Contains(l, theirWarnings) {
+			dropped++
+		} else if l != "" {
+			lines = append(lines, l)
+		}
+	}
+	summary := out.String()
+	if dropped > 0 {
+		summary = warningCount.ReplaceAllStringFunc(summary, func(s string) string {
+			n, _ := strconv.Atoi(warningCount.FindStringSubmatch(s)[1])
+			switch n -= dropped; n {
+			case 0:
+				return ""
+			case 1:
+				return " (1 warning above)"
+			default:
+				return fmt.Sprintf(" (%d warnings above)", n)
+			}
+		})
+	}
+	text := strings.Join(append(lines, strings.TrimRight(summary, "\n")), "\n")
+	return strings.ReplaceAll(text, dir, "etc/ha.d")
+}
+
+var warningCount = regexp.MustCompile(` \((\d+) warnings? above\)`)
+
+// quotedCheck finds the block of a page that quotes `$ hbd check ARGS`
+// and its output.
+func quotedCheck(md string) (args []string, output string, ok bool) {
+	for _, b := range doccheck.Blocks(md) {
+		first, rest, _ := strings.Cut(b.Body, "\n")
+		if strings.HasPrefix(first, "$ hbd check ") {
+			return strings.Fields(first)[3:], strings.TrimRight(rest, "\n"), true
+		}
+	}
+	return nil, "", false
+}
+
+// TestGuideCheckOutput: the floating-IP guide quotes hbd check on the
+// sample; it is what hbd check prints.
+func TestGuideCheckOutput(t *testing.T) {
+	args, quoted, ok := quotedCheck(readDoc(t, "docs/guide-floating-ip-nginx.md"))
+	if !ok {
+		t.Fatal("docs/guide-floating-ip-nginx.md quotes no `$ hbd check` output")
+	}
+	if got := checkOutput(t, args); got != quoted {
+		t.Errorf("the guide quotes\n%s\n\nhbd check prints\n%s", quoted, got)
+	}
+}
+
+func TestCheckOutputFails(t *testing.T) {
+	args, quoted, ok := quotedCheck("text\n\n```\n$ hbd check -c etc/ha.d --node node2\netc/ha.d is valid for node node1\n```\n")
+	if !ok || len(args) != 4 {
+		t.Fatalf("quotedCheck = %q, %q, %v", args, quoted, ok)
+	}
+	if got := checkOutput(t, args); got == quoted || !strings.Contains(got, "is valid for node node2") {
+		t.Errorf("a quote of the wrong node's output went unnoticed: %q", got)
+	}
+}
