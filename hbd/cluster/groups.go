@@ -92,16 +92,6 @@ func (n *Node) initResources() {
 	r := &n.res
 	r.standbyFrom = make(map[string]string)
 	r.takeovers = make(map[string]map[string]bool)
-	for _, cg := range n.cfg.Groups {
-		key := cg.Key()
-		if key == "" || n.groupByKey(key) != nil {
-			continue
-		}
-		r.groups = append(r.groups, &group{key: key, pref: cg.Preferred, spec: cg, state: GroupStopped, since: n.now})
-	}
-	for _, p := range n.peers {
-		p.rsc.askedAt = n.now
-	}
 	// Epochs of this run are above every epoch of an earlier run (a peer's
 	// hbd_seen may still name one), as generations only grow.
 	r.epoch = n.gen << 32

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/config"
@@ -128,61 +127,28 @@ type histEntry struct {
 }
 
 // New returns a node that has not sent anything yet; its first Tick
-// (at o.Now, see NextTick) sends the first status messages.
+// (at o.Now, see NextTick) sends the first status messages. It is an
+// empty node given o.Config as a reload gives a running one its new
+// configuration (reconfigure.go). o.Config must be complete and valid, as
+// config.Load returns it (its timings pass config.Config.CheckTimings,
+// and it lists ThisNode among its nodes): New panics otherwise, since the
+// core fills in no default.
 func New(o Options) *Node {
 	c := o.Config
+	if err := checkConfig(c, c.ThisNode); err != nil {
+		panic("cluster.New: " + err.Error())
+	}
 	n := &Node{
-		cfg:       c,
-		name:      c.ThisNode,
-		uuid:      o.UUID,
-		gen:       o.Generation,
-		keepalive: c.Keepalive,
-		deadtime:  c.Deadtime,
-		warntime:  c.Warntime,
-		initdead:  c.Initdead,
-		ttl:       len(c.Nodes) + c.Hopfudge,
-		created:   o.Now,
-		now:       o.Now,
-		state:     StateInit,
-		unknown:   make(map[string]time.Time),
+		name:    c.ThisNode,
+		uuid:    o.UUID,
+		gen:     o.Generation,
+		created: o.Now,
+		now:     o.Now,
+		state:   StateInit,
+		unknown: make(map[string]time.Time),
 	}
-	if n.keepalive <= 0 {
-		n.keepalive = time.Second
-	}
-	if n.deadtime <= 0 {
-		n.deadtime = 30 * time.Second
-	}
-	if n.warntime <= 0 {
-		n.warntime = n.deadtime
-	}
-	if n.initdead < n.deadtime {
-		n.initdead = n.deadtime
-	}
-	var links []string
-	for _, m := range c.Media {
-		name := m.Name()
-		dup := false
-		for _, l := range links {
-			dup = dup || l == name
-		}
-		if !dup {
-			links = append(links, name)
-		}
-	}
-	var nl strings.Builder
-	for _, name := range c.Nodes {
-		nl.WriteString(name + " ")
-		if name == n.name {
-			continue
-		}
-		p := &peer{name: name, ackTrigger: uint64(hash32(name, n.name) % AckEvery)}
-		for _, l := range links {
-			p.links = append(p.links, &link{name: l})
-		}
-		n.peers = append(n.peers, p)
-	}
-	n.nodeList = nl.String()
 	n.initResources()
+	n.apply(c)
 	return n
 }
 

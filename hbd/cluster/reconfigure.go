@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -34,22 +35,37 @@ func (n *Node) reconfigure(e Reconfigure) {
 	if c == nil {
 		return
 	}
-	if c.ThisNode != n.name {
-		n.logf(LevelError, "Reload refused: this node's name cannot change (%s -> %s); keeping the running configuration", n.name, c.ThisNode)
+	if err := checkConfig(c, n.name); err != nil {
+		n.logf(LevelError, "Reload refused: %v; keeping the running configuration", err)
 		return
 	}
-	if !slices.Contains(c.Nodes, n.name) {
-		n.logf(LevelError, "Reload refused: the new configuration does not list this node (%s) in its node lines; keeping the running configuration", n.name)
-		return
+	n.recheck()
+	n.apply(c)
+	n.logf(LevelInfo, "New configuration in force (%d node(s), %d resource group(s))", len(c.Nodes), len(c.Groups))
+}
+
+// checkConfig says why c cannot be this node's configuration: its name is
+// not name (it cannot change), it does not list this node, or its
+// timings are incomplete or inconsistent.
+func checkConfig(c *config.Config, name string) error {
+	if c.ThisNode != name {
+		return fmt.Errorf("this node's name cannot change (%s -> %s)", name, c.ThisNode)
 	}
+	if !slices.Contains(c.Nodes, name) {
+		return fmt.Errorf("the new configuration does not list this node (%s) in its node lines", name)
+	}
+	return c.CheckTimings()
+}
+
+// apply makes c the configuration in force. New applies the first one to
+// an empty node; reconfigure every later one, whose changes are logged.
+func (n *Node) apply(c *config.Config) {
 	old := n.cfg
 	n.cfg = c
-	n.recheck()
 	n.applyTimings(old)
-	n.applyNodes()
+	n.applyNodes(old == nil)
 	n.applyLinks()
-	n.applyGroups()
-	n.logf(LevelInfo, "New configuration in force (%d node(s), %d resource group(s))", len(c.Nodes), len(c.Groups))
+	n.applyGroups(old == nil)
 }
 
 // applyTimings takes the new keepalive, deadtime, warntime and initdead at
@@ -61,18 +77,6 @@ func (n *Node) applyTimings(old *config.Config) {
 	c := n.cfg
 	oldKA, oldDT := n.keepalive, n.deadtime
 	n.keepalive, n.deadtime, n.warntime, n.initdead = c.Keepalive, c.Deadtime, c.Warntime, c.Initdead
-	if n.keepalive <= 0 {
-		n.keepalive = time.Second
-	}
-	if n.deadtime <= 0 {
-		n.deadtime = 30 * time.Second
-	}
-	if n.warntime <= 0 {
-		n.warntime = n.deadtime
-	}
-	if n.initdead < n.deadtime {
-		n.initdead = n.deadtime
-	}
 	n.ttl = len(c.Nodes) + c.Hopfudge
 	if next := n.now.Add(n.keepalive); next.Before(n.nextStatus) {
 		n.nextStatus = next
@@ -83,6 +87,9 @@ func (n *Node) applyTimings(old *config.Config) {
 			floor = max(floor, n.dtFloor)
 		}
 		n.dtFloor, n.dtFloorUntil = floor, n.now.Add(floor)
+	}
+	if old == nil {
+		return // the first configuration: nothing changed
 	}
 	if oldKA != n.keepalive || oldDT != n.deadtime || old.Warntime != c.Warntime || old.Initdead != c.Initdead {
 		n.logf(LevelInfo, "Timings now: keepalive %d ms, warntime %d ms, deadtime %d ms, initdead %d ms", n.keepalive.Milliseconds(), n.warntime.Milliseconds(), n.deadtime.Milliseconds(), n.initdead.Milliseconds())
@@ -102,8 +109,9 @@ func (n *Node) effectiveDeadtime() time.Duration {
 }
 
 // applyNodes forgets removed peers and expects new ones (declared dead
-// initdead from now if never heard).
-func (n *Node) applyNodes() {
+// initdead from now if never heard). first: the node's first
+// configuration (every peer is new; initdead counts from the boot).
+func (n *Node) applyNodes(first bool) {
 	var nl strings.Builder
 	keep := n.peers[:0]
 	for _, p := range n.peers {
@@ -120,8 +128,11 @@ func (n *Node) applyNodes() {
 		if name == n.name || n.peerByName(name) != nil {
 			continue
 		}
-		n.logf(LevelInfo, "Node %s added to the configuration: expecting it", name)
-		p := &peer{name: name, ackTrigger: uint64(hash32(name, n.name) % AckEvery), expectFrom: n.now}
+		p := &peer{name: name, ackTrigger: uint64(hash32(name, n.name) % AckEvery)}
+		if !first {
+			n.logf(LevelInfo, "Node %s added to the configuration: expecting it", name)
+			p.expectFrom = n.now
+		}
 		n.peers = append(n.peers, p)
 		n.peerAdded(p)
 	}
@@ -158,8 +169,9 @@ func (n *Node) applyLinks() {
 // here), a removed one released if held here and then forgotten, a changed
 // one (other resources) stopped with its old definition and started again
 // with the new one by whoever the rule chooses; a new preferred node only
-// moves it; an untouched group is not touched.
-func (n *Node) applyGroups() {
+// moves it; an untouched group is not touched. first: the node's first
+// configuration (nothing is logged; the boot probes every group).
+func (n *Node) applyGroups(first bool) {
 	r := &n.res
 	if r.stopping {
 		n.logf(LevelWarn, "Reload during shutdown: resource groups left as they are")
@@ -176,7 +188,9 @@ func (n *Node) applyGroups() {
 		g := n.groupByKey(key)
 		if g == nil {
 			g = &group{key: key, pref: cg.Preferred, spec: cg, state: GroupStopped, since: n.now}
-			n.logf(LevelInfo, "Resource group %s added (preferred node %s)", key, cg.Preferred)
+			if !first {
+				n.logf(LevelInfo, "Resource group %s added (preferred node %s)", key, cg.Preferred)
+			}
 			if n.booted {
 				n.setState(g, GroupProbing)
 				g.probeNew = true

@@ -1,9 +1,12 @@
 package cluster
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/config"
 )
 
 // statusTimes ticks n up to until and returns when it sent a status.
@@ -129,4 +132,75 @@ func TestReconfigureRemovedPeerForgottenNewPeerExpected(t *testing.T) {
 	if lg := logs(advanceTo(n, at.Add(10*time.Second))); !has(lg, "WARN: node node3: is dead") {
 		t.Fatalf("node3 not dead at initdead: %q", lg)
 	}
+}
+
+func TestReconfigureRefusesIncompleteTimings(t *testing.T) {
+	n := joined(t)
+	c := *n.cfg
+	c.Warntime = 0
+	c.Initdead = time.Second
+	acts := n.Step(Reconfigure{Now: t0.Add(time.Second), Config: &c})
+	wantLogs(t, acts, "ERROR: Reload refused: timings: warntime 0s is not positive; initdead 1s is less than deadtime 3s; keeping the running configuration")
+	if got := n.Timings(); got != (Timings{Keepalive: time.Second, Warntime: 2 * time.Second, Deadtime: 3 * time.Second, Initdead: 10 * time.Second}) {
+		t.Errorf("timings changed: %+v", got)
+	}
+}
+
+func TestNewPanicsOnIncompleteConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(c *config.Config)
+		want string
+	}{
+		{"no timings", func(c *config.Config) { c.Keepalive, c.Warntime, c.Deadtime, c.Initdead = 0, 0, 0, 0 }, "keepalive 0s is not positive"},
+		{"this node not listed", func(c *config.Config) { c.Nodes = []string{"node2", "node3"} }, "does not list this node (node1)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testConfig("node1")
+			tc.edit(c)
+			defer func() {
+				r := recover()
+				if msg, _ := r.(string); !strings.Contains(msg, tc.want) {
+					t.Errorf("panic %v, want one containing %q", r, tc.want)
+				}
+			}()
+			New(Options{Config: c, Now: t0})
+		})
+	}
+}
+
+// TestNewIsReconfigureOfAnEmptyNode: a node built with New and one whose
+// configuration arrives by a reload before its boot run the same: the
+// same actions for the same events.
+func TestNewIsReconfigureOfAnEmptyNode(t *testing.T) {
+	full := groupConfig("node1", "node1", config.FailbackOn)
+	full.Nodes = []string{"node1", "node2", "node3"}
+	a := New(Options{Config: full, UUID: uuid1, Generation: 0x6b02633b, Now: t0})
+
+	bare := testConfig("node1")
+	bare.Nodes = []string{"node1"}
+	b := New(Options{Config: bare, UUID: uuid1, Generation: 0x6b02633b, Now: t0})
+	b.reconfigure(Reconfigure{Now: t0, Config: full}) // before its boot
+	b.out = nil
+
+	for at := t0; at.Before(t0.Add(30 * time.Second)); at = at.Add(500 * time.Millisecond) {
+		ga, gb := actionText(a.Step(Tick{Now: at})), actionText(b.Step(Tick{Now: at}))
+		if ga != gb {
+			t.Fatalf("at %v:\nNew:      %s\nreloaded: %s", at.Sub(t0), ga, gb)
+		}
+	}
+}
+
+// actionText is the actions as text (messages by their fields).
+func actionText(acts []Action) string {
+	var b strings.Builder
+	for _, a := range acts {
+		if s, ok := a.(Send); ok {
+			fmt.Fprintf(&b, "send%s %s\n", linkTag(s.Link), fields(s.Msg))
+			continue
+		}
+		fmt.Fprintf(&b, "%#v\n", a)
+	}
+	return b.String()
 }

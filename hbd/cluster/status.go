@@ -275,3 +275,15 @@ func (n *Node) standbyState() string {
 	}
 	return classify(gs, n.name)
 }
+
+// Timings are the membership timings a node runs with.
+type Timings struct {
+	Keepalive, Warntime, Deadtime, Initdead time.Duration
+}
+
+// Timings returns the timings of the configuration in force (during a
+// reload's transition a longer old deadtime still applies: see
+// PeerStatus.Deadtime).
+func (n *Node) Timings() Timings {
+	return Timings{Keepalive: n.keepalive, Warntime: n.warntime, Deadtime: n.deadtime, Initdead: n.initdead}
+}

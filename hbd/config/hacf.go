@@ -12,7 +12,7 @@ import (
 )
 
 // Defaults applied when ha.cf does not say otherwise. Warntime and
-// initdead are derived from deadtime (see applyDefaults).
+// initdead are derived from deadtime (SetTimingDefaults).
 const (
 	DefaultKeepalive       = 2 * time.Second
 	DefaultDeadtime        = 30 * time.Second
@@ -681,21 +681,7 @@ func (p *hacfParser) env(line int, args []string) {
 // finish applies defaults and checks the rules between directives.
 func (p *hacfParser) finish() {
 	c := p.c
-	if c.Keepalive == 0 {
-		c.Keepalive = DefaultKeepalive
-	}
-	if c.Deadtime == 0 {
-		c.Deadtime = DefaultDeadtime
-	}
-	if c.Warntime == 0 {
-		c.Warntime = c.Deadtime / 2
-	}
-	if c.Initdead == 0 {
-		c.Initdead = max(2*c.Deadtime, MinInitdead)
-	}
-	if c.Deadping == 0 {
-		c.Deadping = c.Deadtime
-	}
+	c.SetTimingDefaults()
 	if c.ResourceTimeout == 0 {
 		c.ResourceTimeout = DefaultResourceTimeout
 	}

@@ -29,6 +29,24 @@ import (
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
+// NodeConfig is the configuration node name runs with in a run of c
+// (names: every node; links: the media, one bcast each). Its timings are
+// c's; those c leaves zero take config's defaults (SetTimingDefaults), as
+// config.Load fills in what ha.cf leaves out.
+func (c Config) NodeConfig(name string, names, links []string) *config.Config {
+	cfg := &config.Config{
+		ThisNode: name, Nodes: names,
+		Keepalive: c.Keepalive, Warntime: c.Warntime, Deadtime: c.Deadtime, Initdead: c.Initdead,
+		UDPPort: 694, Hopfudge: 1, AutoFailback: c.AutoFailback, FailbackDelay: c.FailbackDelay, Quorum: c.Quorum,
+	}
+	cfg.SetTimingDefaults()
+	c.safeConfig(cfg)
+	for _, l := range links {
+		cfg.Media = append(cfg.Media, config.Medium{Kind: config.Bcast, Iface: l, Port: 694, Addr: netip.Addr{}})
+	}
+	return cfg
+}
+
 // Epoch is the virtual clock's zero.
 var Epoch = time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 
@@ -328,16 +346,7 @@ func (w *world) setup() {
 	w.statusHigh = make([]uint64, c.Nodes)
 	w.lostRow = make([][]int, c.Nodes)
 	for i, name := range names {
-		cfg := &config.Config{
-			ThisNode: name, Nodes: names,
-			Keepalive: c.Keepalive, Warntime: c.Warntime, Deadtime: c.Deadtime, Initdead: c.Initdead,
-			UDPPort: 694, Hopfudge: 1, AutoFailback: c.AutoFailback, FailbackDelay: c.FailbackDelay, Quorum: c.Quorum,
-		}
-		c.safeConfig(cfg)
-		for _, l := range links {
-			cfg.Media = append(cfg.Media, config.Medium{Kind: config.Bcast, Iface: l, Port: 694, Addr: netip.Addr{}})
-		}
-		w.cfgs = append(w.cfgs, cfg)
+		w.cfgs = append(w.cfgs, c.NodeConfig(name, names, links))
 		var u [16]byte
 		for b := range u {
 			u[b] = byte(w.rng.Uint32())
