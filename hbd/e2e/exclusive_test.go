@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// TestExclusiveGroups is the seeds' P-Rep pattern with real hbd nodes:
-// node1 runs Peer, node2 runs Citizen, and `exclusive` says they never
+// TestExclusiveGroups runs two groups that must never share a node, with
+// real hbd nodes: node1 runs Peer, node2 runs Citizen, and `exclusive` says they never
 // share a node and Peer wins. node1 dies: node2 stops Citizen before it
 // starts Peer. node1 returns: Peer goes home, Citizen comes back on
 // node2. Then node2 dies: node1 keeps Peer and Citizen stays down. A

@@ -323,12 +323,14 @@ func Switches(probes []Probe) []Switch {
 	return out
 }
 
-// WhomHandler answers every request with 200, an X-Whom: name header and
-// name plus a newline as body (like the EC2 nginx pair of the issue).
+// WhomHandler is the web service of the labs, the demo and the benchmark:
+// it answers every request with 200, an X-Whom: name header and name plus
+// a newline as body, never cached, so a client sees which node served it.
 func WhomHandler(name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("X-Whom", name)
-		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
 		_, _ = io.WriteString(w, name+"\n")
 	})
 }

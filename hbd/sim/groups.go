@@ -9,7 +9,11 @@ import (
 	"github.com/hbdproject/hbd/hbd/config"
 )
 
-// Resource invariants (DESIGN.md), checked when Config.Groups > 0.
+// Resource invariants, checked when Config.Groups > 0: Exclusive (two
+// nodes that hear each other never both hold a group), Ordered (a group
+// starts on one node only after it stopped on the node handing it over),
+// Available and Preferred at the end of a quiet run (CheckAvailable,
+// CheckPreferred).
 //
 // The simulation keeps the ground truth of every group on every node:
 // "up" from the moment a start script begins until a stop script ends

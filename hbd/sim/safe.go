@@ -9,7 +9,8 @@ import (
 	"github.com/hbdproject/hbd/hbd/config"
 )
 
-// Fencing and profile safe (issue 8). With Config.Safe every node runs
+// Fencing and profile safe, which close the split-brain window of a
+// partition (docs/split-brain.md). With Config.Safe every node runs
 // `profile safe` with a fence_command and Config.SafeStartDelay; the
 // simulation plays the fencing device: a Fence takes
 // [ScriptMin, ScriptMax], fails with probability FenceFail (nothing

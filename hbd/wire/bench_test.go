@@ -2,8 +2,9 @@ package wire
 
 import "testing"
 
-// The status message of statusMessage (WIRE.md §2's fields, ~305 bytes on
-// the wire) encoded and signed, then verified and decoded, per method.
+// The status message of statusMessage (the fields Heartbeat 3.0.6 sends,
+// ~305 bytes on the wire) encoded and signed, then verified and decoded,
+// per method.
 
 func BenchmarkEncode(b *testing.B) {
 	for _, k := range allMethodKeys() {

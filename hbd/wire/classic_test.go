@@ -13,7 +13,8 @@ import (
 
 // TestClassicIsWhatAuthSigns renders the first captured packet in classic
 // format and checks, with crypto/hmac directly, that the lines between the
-// framing are what its auth field signs (WIRE.md §3).
+// framing are what its auth field signs (docs/wire.md, "The two
+// signatures").
 func TestClassicIsWhatAuthSigns(t *testing.T) {
 	p := loadCapture(t, "session-2node-sha1.pcap")[0]
 	m, err := mustKeyring(t, 1, captures[0].key).Decode(p)

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// Field names Heartbeat 3.0.6 uses (WIRE.md §4).
+// Field names Heartbeat 3.0.6 uses, as its packets in testdata/captures
+// show them (docs/wire.md describes the format).
 const (
 	FType        = "t"           // message type, one of the T* constants
 	FStatus      = "st"          // node status: init, up, active, dead

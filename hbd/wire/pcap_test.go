@@ -8,15 +8,15 @@ import (
 	"testing"
 )
 
-// captureDir holds the Heartbeat 3.0.6 captures used as test vectors,
-// copied from shared/reference/heartbeat-3.0.6/captures.
+// captureDir holds the test vectors: tcpdump captures of two Heartbeat
+// 3.0.6 nodes talking over ucast, with the keys of their authkeys.
 const captureDir = "testdata/captures"
 
 // capture is one pcap with the key that signed its packets.
 type capture struct {
 	file    string
 	key     Key
-	packets int // heartbeat datagrams in it, counted by tools/hbwire.py summary
+	packets int // heartbeat datagrams in it
 }
 
 var captures = []capture{

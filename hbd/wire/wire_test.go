@@ -71,7 +71,8 @@ func TestCaptures(t *testing.T) {
 	}
 }
 
-// TestFirstPacket checks the decoded fields of WIRE.md §2's example.
+// TestFirstPacket checks the decoded fields of the first packet node1 sent
+// in session-2node-sha1.pcap: a status message with st=init.
 func TestFirstPacket(t *testing.T) {
 	p := loadCapture(t, "session-2node-sha1.pcap")[0]
 	m, err := mustKeyring(t, 1, captures[0].key).Decode(p)
@@ -225,7 +226,8 @@ func TestNewKeyring(t *testing.T) {
 	}
 }
 
-// statusMessage is a status message with the fields of WIRE.md §2.
+// statusMessage is a status message with the fields a Heartbeat 3.0.6
+// node sends in one (those of the captures' first packet).
 func statusMessage() *Message {
 	m := &Message{}
 	m.Set(FType, TStatus)

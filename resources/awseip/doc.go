@@ -1,6 +1,6 @@
 // Package awseip is hbd's built-in awseip resource agent: it moves an AWS
-// Elastic IP to this node, the way the seeds' updateEIP script does, with
-// aws-sdk-go-v2.
+// Elastic IP to this node, what hand-written update-EIP scripts do with
+// the aws CLI, with aws-sdk-go-v2.
 //
 // In haresources:
 //

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // Binaries built once by TestMain: hbd and this demo (the web server).
@@ -158,16 +160,6 @@ func hasLine(s, line string) bool {
 	return false
 }
 
-func TestWhomHandler(t *testing.T) {
-	for _, whom := range []string{"node_1", "node_2"} {
-		rec := httptest.NewRecorder()
-		WhomHandler(whom).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/anything", nil))
-		if rec.Code != http.StatusOK || rec.Header().Get("X-Whom") != whom || rec.Body.String() != whom+"\n" {
-			t.Errorf("%s: got %d %q %q", whom, rec.Code, rec.Header().Get("X-Whom"), rec.Body.String())
-		}
-	}
-}
-
 // freeLoopbackPort is a TCP port free on ip right now.
 func freeLoopbackPort(t *testing.T, ip string) int {
 	t.Helper()
@@ -305,7 +297,7 @@ func TestShortError(t *testing.T) {
 
 // TestClientRun runs the client against a real server for a moment.
 func TestClientRun(t *testing.T) {
-	srv := httptest.NewServer(WhomHandler("node_1"))
+	srv := httptest.NewServer(netlab.WhomHandler("node_1"))
 	defer srv.Close()
 	var buf bytes.Buffer
 	tr := NewTracker(NewPrinter(&buf))

@@ -1,6 +1,6 @@
 // Command hbd-demo is `make demo`: two hbd nodes on this machine, a web
 // service in a resource group, a client that watches who answers, and the
-// story of the seeds' nginx pair — the preferred node serves, dies, the
+// story of a floating-IP nginx pair — the preferred node serves, dies, the
 // other takes over, the first comes back and takes its group back, leaves
 // gracefully, and the other takes over at once. It prints every
 // unavailability window the client saw and exits non-zero when the story

@@ -14,27 +14,18 @@ import (
 	"strings"
 	"syscall"
 	"time"
-)
 
-// WhomHandler answers every request with 200, an X-Whom: whom header and
-// "whom\n" as the body, like the nginx pair of the seeds.
-func WhomHandler(whom string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("X-Whom", whom)
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		_, _ = io.WriteString(w, whom+"\n")
-	})
-}
+	"github.com/hbdproject/hbd/hbd/netlab"
+)
 
 // pidWatchInterval is how often the web server checks its pid file.
 const pidWatchInterval = 250 * time.Millisecond
 
-// Serve answers WhomHandler(whom) on ln until ctx ends, or until pidfile
+// Serve answers netlab.WhomHandler(whom) on ln until ctx ends, or until pidfile
 // (when not "") no longer names this process: removing or rewriting the
 // pid file stops a web server whose demo went away without cleaning up.
 func Serve(ctx context.Context, ln net.Listener, whom, pidfile string) error {
-	srv := &http.Server{Handler: WhomHandler(whom), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: netlab.WhomHandler(whom), ReadHeaderTimeout: 5 * time.Second}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 1)

@@ -171,12 +171,12 @@ func TestCheckLinksFails(t *testing.T) {
 	}{
 		{"in step", "docs/guide.md", "See [config](config.md#resource-monitoring), [README](../README.md), [top](#guide),\n" +
 			"[ext](https://example.com/x.md), split.md, `hbd/config` and `hbd/config/x.go`.\n\n# Guide\n", nil},
-		{"missing file", "docs/guide.md", "See [the design](DESIGN.md).\n", []string{"docs/guide.md:1: link to DESIGN.md: no such file"}},
-		{"outside the repository", "docs/guide.md", "See [m](../../shared/MEASURED.md).\n", []string{"link to ../../shared/MEASURED.md: no such file"}},
+		{"missing file", "docs/guide.md", "See [the plan](PLAN.md).\n", []string{"docs/guide.md:1: link to PLAN.md: no such file"}},
+		{"outside the repository", "docs/guide.md", "See [m](../../elsewhere/NUMBERS.md).\n", []string{"link to ../../elsewhere/NUMBERS.md: no such file"}},
 		{"missing anchor", "docs/guide.md", "See [c](config.md#quorum).\n", []string{"docs/config.md has no heading with anchor #quorum"}},
-		{"named, not linked", "README.md", "The design is in the team's DESIGN.md.\n", []string{"README.md:1: names DESIGN.md, which is not in the repository"}},
+		{"named, not linked", "README.md", "The plan is in the team's PLAN.md.\n", []string{"README.md:1: names PLAN.md, which is not in the repository"}},
 		{"stale path", "docs/guide.md", "The lab is in `hbd/internal/netlab`.\n", []string{"`hbd/internal/netlab` is not a path in the repository"}},
-		{"man page", "docs/man/x.8", ".SH SEE ALSO\nMEASURED.md\n", []string{"docs/man/x.8:2: names MEASURED.md"}},
+		{"man page", "docs/man/x.8", ".SH SEE ALSO\nNUMBERS.md\n", []string{"docs/man/x.8:2: names NUMBERS.md"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -207,9 +207,17 @@ func checkLayout(readme string, dirs []string) []string {
 	return problems
 }
 
-// layoutDirs lists the folders the Layout table must name.
+// layoutDirs lists the folders the Layout table must name: those of the
+// repository, not the build output that .gitignore keeps out of it
+// (`make build` writes bin/).
 func layoutDirs(t *testing.T) []string {
 	t.Helper()
+	ignored := map[string]bool{}
+	for _, l := range strings.Split(readRepoFile(t, ".gitignore"), "\n") {
+		if d, ok := strings.CutPrefix(strings.TrimSpace(l), "/"); ok && strings.HasSuffix(d, "/") {
+			ignored[path.Clean(d)] = true
+		}
+	}
 	var dirs []string
 	for _, parent := range []string{".", "hbd", "hbd/internal"} {
 		entries, err := os.ReadDir(filepath.Join(root, parent))
@@ -217,7 +225,7 @@ func layoutDirs(t *testing.T) []string {
 			t.Fatal(err)
 		}
 		for _, e := range entries {
-			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && e.Name() != "testdata" {
+			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && e.Name() != "testdata" && !ignored[path.Join(parent, e.Name())] {
 				dirs = append(dirs, path.Join(parent, e.Name()))
 			}
 		}
