@@ -12,7 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/internal/doccheck"
+	"github.com/hbdproject/hbd/hbd/paths"
 )
 
 // The tests of this file hold the documentation against the binary: the
@@ -734,4 +737,63 @@ func TestCheckOutputFails(t *testing.T) {
 	if got := checkOutput(t, args); got == quoted || !strings.Contains(got, "is valid for node node2") {
 		t.Errorf("a quote of the wrong node's output went unnoticed: %q", got)
 	}
+}
+
+// checkManPaths holds the paths of hbd(8) against the code's: the
+// defaults its OPTIONS state, and the files FILES lists.
+func checkManPaths(hbd8 string, defaults map[string]string, files []string) []string {
+	lines := doccheck.ManLines(hbd8)
+	var problems []string
+	options := doccheck.Paragraphs(doccheck.ManSection(lines, "OPTIONS"))
+	for tag, want := range defaults {
+		body, ok := options[tag]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("hbd.8 OPTIONS has no %q", tag))
+		} else if !strings.Contains(body, "Default "+want) {
+			problems = append(problems, fmt.Sprintf("hbd.8 OPTIONS: %s does not say \"Default %s\": %q", tag, want, body))
+		}
+	}
+	var listed []string
+	for _, tag := range doccheck.Tags(doccheck.ManSection(lines, "FILES")) {
+		listed = append(listed, strings.Split(tag, ", ")...)
+	}
+	for _, f := range files {
+		if !slices.Contains(listed, f) {
+			problems = append(problems, fmt.Sprintf("hbd.8 FILES does not list %s", f))
+		}
+	}
+	return problems
+}
+
+func manPathsWanted() (map[string]string, []string) {
+	return map[string]string{
+			"-c DIR":          paths.ConfigDir,
+			"--run-dir DIR":   paths.RunDir,
+			"--state-dir DIR": paths.StateDir,
+		}, []string{
+			filepath.Join(paths.ConfigDir, config.HaCfFile),
+			filepath.Join(paths.ConfigDir, config.AuthkeysFile),
+			filepath.Join(paths.ConfigDir, config.HaresourcesFile),
+			filepath.Join(paths.ConfigDir, paths.ResourceDir) + "/",
+			filepath.Join(paths.RunDir, ctl.PidFileName),
+			filepath.Join(paths.RunDir, ctl.SocketName),
+			filepath.Join(paths.StateDir, "hb_uuid"),
+			filepath.Join(paths.StateDir, "hb_generation"),
+		}
+}
+
+func TestManPagePaths(t *testing.T) {
+	defaults, files := manPathsWanted()
+	for _, p := range checkManPaths(readDoc(t, "docs/man/hbd.8"), defaults, files) {
+		t.Error(p)
+	}
+}
+
+func TestCheckManPathsFails(t *testing.T) {
+	defaults, files := manPathsWanted()
+	man := readDoc(t, "docs/man/hbd.8")
+	moved := strings.Replace(man, ".I /run/heartbeat/hbd.sock", ".I /run/hbd/hbd.sock", 1)
+	wantProblems(t, checkManPaths(moved, defaults, files), []string{"FILES does not list /run/heartbeat/hbd.sock"})
+	other := strings.Replace(man, "Default\n.IR /var/lib/heartbeat .", "Default\n.IR /var/lib/hbd .", 1)
+	wantProblems(t, checkManPaths(other, defaults, files), []string{`--state-dir DIR does not say "Default /var/lib/heartbeat"`})
 }
