@@ -376,3 +376,48 @@ func TestCheckServiceFactsFails(t *testing.T) {
 	files["init/heartbeat"] = "HBD_STOP_TIMEOUT=300\n"
 	wantProblems(t, checkServiceFacts(strings.Replace(page, "(600)", "", 1), files), []string{`does not say "HBD_STOP_TIMEOUT seconds`})
 }
+
+// manExample returns the text between .nf and .fi in a man page's
+// section, unescaped.
+func manExample(roff, section string) string {
+	var b strings.Builder
+	in := false
+	for _, l := range ManSection(ManLines(roff), section) {
+		switch {
+		case l.Request == ".nf":
+			in = true
+		case l.Request == ".fi":
+			in = false
+		case in:
+			b.WriteString(l.Text + "\n")
+		}
+	}
+	return b.String()
+}
+
+// checkHaCfExample parses ha.cf(5)'s EXAMPLE: no error, no warning.
+func checkHaCfExample(hacf5 string) []string {
+	ex := manExample(hacf5, "EXAMPLE")
+	if strings.TrimSpace(ex) == "" {
+		return []string{"docs/man/ha.cf.5 has no EXAMPLE between .nf and .fi"}
+	}
+	var problems []string
+	_, diags := config.ParseHaCf("ha.cf", strings.NewReader(ex))
+	for _, d := range diags {
+		problems = append(problems, "docs/man/ha.cf.5 EXAMPLE: "+d.String())
+	}
+	return problems
+}
+
+func TestHaCfExample(t *testing.T) {
+	for _, p := range checkHaCfExample(readRepoFile(t, "docs/man/ha.cf.5")) {
+		t.Error(p)
+	}
+}
+
+func TestCheckHaCfExampleFails(t *testing.T) {
+	ex := ".SH EXAMPLE\n.nf\nkeepalive 1\ndeadtime 5\nucast eth0 10.0.0.11\nauto_failback on\nnode node1 node2\n%s.fi\n.SH FILES\n"
+	wantProblems(t, checkHaCfExample(fmt.Sprintf(ex, "")), nil)
+	wantProblems(t, checkHaCfExample(fmt.Sprintf(ex, "keepalived 2\n")), []string{`EXAMPLE: ha.cf:6: unknown directive "keepalived"`})
+	wantProblems(t, checkHaCfExample(".SH EXAMPLE\nnone\n"), []string{"has no EXAMPLE"})
+}
