@@ -113,52 +113,52 @@ func (n *Node) rscSignature() string {
 func (n *Node) announce(info string) {
 	h, s, f, w := n.rscFields()
 	m := &wire.Message{}
-	m.Set("t", "resource")
+	m.Set(wire.FType, wire.TResource)
 	if info == "mach_down" {
-		m.Set("rsc_hold", HoldForeign) // as Heartbeat's mach_down says it
+		m.Set(wire.FRscHold, HoldForeign) // as Heartbeat's mach_down says it
 	} else {
-		m.Set("rsc_hold", n.rscHold())
+		m.Set(wire.FRscHold, n.rscHold())
 	}
 	if info != "mach_down" {
-		m.Set("rtype", "full")
+		m.Set(wire.FRType, "full")
 		st := "0"
 		if n.stable() {
 			st = "1"
 		}
-		m.Set("isstable", st)
+		m.Set(wire.FIsStable, st)
 	}
 	if info != "" {
-		m.Set("info", info)
+		m.Set(wire.FInfo, info)
 	}
-	m.Set("hbd_held", h)
-	m.Set("hbd_standby", s)
-	m.Set("hbd_failed", f)
-	m.Set("hbd_want", w)
+	m.Set(wire.FHbdHeld, h)
+	m.Set(wire.FHbdStandby, s)
+	m.Set(wire.FHbdFailed, f)
+	m.Set(wire.FHbdWant, w)
 	if n.res.stopping {
-		m.Set("hbd_stopping", "1")
+		m.Set(wire.FHbdStopping, "1")
 	}
 	if sf := n.stopFailedList(); sf != "" {
-		m.Set("hbd_stopfailed", sf)
+		m.Set(wire.FHbdStopFailed, sf)
 	}
 	if ask := n.askList(); ask != "" {
-		m.Set("hbd_ask", ask)
+		m.Set(wire.FHbdAsk, ask)
 	}
 	n.res.epoch++
 	if sig := n.rscSignature(); sig != n.res.lastSig || n.res.stateEpoch == 0 {
 		n.res.stateEpoch = n.res.epoch
 	}
-	m.Set("hbd_epoch", hex(n.res.epoch))
+	m.Set(wire.FHbdEpoch, wire.Hex(n.res.epoch))
 	var seen []string
 	for _, p := range n.peers {
 		if n.live(p) && p.rsc.epoch != 0 {
-			seen = append(seen, p.name+":"+hex(p.rsc.epoch))
+			seen = append(seen, p.name+":"+wire.Hex(p.rsc.epoch))
 		}
 	}
 	if len(seen) > 0 {
-		m.Set("hbd_seen", strings.Join(seen, "|"))
+		m.Set(wire.FHbdSeen, strings.Join(seen, "|"))
 	}
 	if n.res.needSync {
-		m.Set("hbd_sync", "1")
+		m.Set(wire.FHbdSync, "1")
 		n.res.syncEpoch, n.res.syncAt = n.res.epoch, n.now
 	}
 	n.sendMessage(m)

@@ -61,8 +61,8 @@ func (n *Node) command(c Command) {
 			}
 		}
 		m := &wire.Message{}
-		m.Set("t", "hb_takeover")
-		m.Set("rsc_hold", which)
+		m.Set(wire.FType, wire.THBTakeover)
+		m.Set(wire.FRscHold, which)
 		n.sendMessage(m)
 	case CmdCleanup:
 		for _, g := range n.res.groups {

@@ -58,9 +58,9 @@ func (n *Node) beginHandoff(gs []*group) {
 	r.txn = t
 	n.logf(LevelInfo, "%s wants to go standby [%s]", n.name, which)
 	m := &wire.Message{}
-	m.Set("t", "ask_resources")
-	m.Set("rsc_hold", which)
-	m.Set("info", "me")
+	m.Set(wire.FType, wire.TAskResources)
+	m.Set(wire.FRscHold, which)
+	m.Set(wire.FInfo, "me")
 	n.sendMessage(m)
 }
 
@@ -88,9 +88,9 @@ func (n *Node) progressHandoff() {
 	r.txn = nil
 	r.lastSig = n.rscSignature()
 	m := &wire.Message{}
-	m.Set("t", "ask_resources")
-	m.Set("rsc_hold", t.which)
-	m.Set("info", "done")
+	m.Set(wire.FType, wire.TAskResources)
+	m.Set(wire.FRscHold, t.which)
+	m.Set(wire.FInfo, "done")
 	n.sendMessage(m)
 	r.awaitDone = t.which
 }
@@ -113,9 +113,9 @@ func (n *Node) progressAcquisitions() {
 		}
 		n.announce("")
 		m := &wire.Message{}
-		m.Set("t", "ask_resources")
-		m.Set("rsc_hold", a.which)
-		m.Set("info", "done")
+		m.Set(wire.FType, wire.TAskResources)
+		m.Set(wire.FRscHold, a.which)
+		m.Set(wire.FInfo, "done")
 		n.sendMessage(m)
 	}
 	r.acqs = nil

@@ -6,7 +6,7 @@ import "github.com/hbdproject/hbd/hbd/wire"
 // /etc/ha.d/rc.d hook of the same name.
 func hookEvent(typ string) bool {
 	switch typ {
-	case "ask_resources", "hb_takeover", "ip-request", "ip-request-resp":
+	case wire.TAskResources, wire.THBTakeover, wire.TIPRequest, wire.TIPRequestResp:
 		return true
 	}
 	return false

@@ -3,7 +3,6 @@ package cluster
 import (
 	"fmt"
 	"hash/fnv"
-	"strconv"
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/config"
@@ -246,8 +245,8 @@ func (n *Node) boot() {
 
 func (n *Node) stop() {
 	m := &wire.Message{}
-	m.Set("t", "shutdone")
-	m.Set("st", StateDead)
+	m.Set(wire.FType, wire.TShutdone)
+	m.Set(wire.FStatus, StateDead)
 	n.sendMessage(m)
 	n.state = StateDead
 	n.stopped = true
@@ -421,8 +420,8 @@ func (n *Node) sendReqnodes() {
 		return
 	}
 	m := &wire.Message{}
-	m.Set("t", "reqnodes")
-	m.Set("dest", dest.name)
+	m.Set(wire.FType, wire.TReqNodes)
+	m.Set(wire.FDest, dest.name)
 	n.sendMessage(m)
 	n.reqnodesAt = n.now.Add(ReqnodesRetry)
 }
@@ -438,14 +437,12 @@ func (n *Node) commNowUp() {
 	n.sendStatus()
 	n.logf(LevelInfo, "Local status now set to: '%s'", StateActive)
 	m := &wire.Message{}
-	m.Set("t", "starting")
+	m.Set(wire.FType, wire.TStarting)
 	n.sendMessage(m)
 	n.joinedCluster()
 }
 
 // --- sending ---
-
-func hex(v uint64) string { return strconv.FormatUint(v, 16) }
 
 func (n *Node) sendStatus() {
 	dt := n.deadtime
@@ -453,10 +450,10 @@ func (n *Node) sendStatus() {
 		dt += StartDeadtimeBonus
 	}
 	m := &wire.Message{}
-	m.Set("t", "status")
-	m.Set("st", n.state)
-	m.Set("dt", hex(uint64(dt.Milliseconds())))
-	m.Set("protocol", "1")
+	m.Set(wire.FType, wire.TStatus)
+	m.Set(wire.FStatus, n.state)
+	m.Set(wire.FDeadtime, wire.Millis(dt))
+	m.Set(wire.FProtocol, "1")
 	n.sbStatusFields(m)
 	n.sendMessage(m)
 }
@@ -465,23 +462,23 @@ func (n *Node) sendStatus() {
 // order: destuuid (when dest is set and its uuid known), src, srcuuid,
 // seq, hg, ts, ld, ttl. NS_ messages have no seq and no ld.
 func (n *Node) appendCommon(m *wire.Message, withSeq bool) {
-	if dest, ok := m.Get("dest"); ok {
+	if dest, ok := m.Get(wire.FDest); ok {
 		if p := n.peerByName(dest); p != nil && p.uuidKnown {
-			m.SetBinary("destuuid", p.uuid[:])
+			m.SetBinary(wire.FDestUUID, p.uuid[:])
 		}
 	}
-	m.Set("src", n.name)
-	m.SetBinary("srcuuid", n.uuid[:])
+	m.Set(wire.FSrc, n.name)
+	m.SetBinary(wire.FSrcUUID, n.uuid[:])
 	if withSeq {
 		n.seq++
-		m.Set("seq", hex(n.seq))
+		m.Set(wire.FSeq, wire.Hex(n.seq))
 	}
-	m.Set("hg", hex(n.gen))
-	m.Set("ts", hex(uint64(n.now.Unix())))
+	m.Set(wire.FGeneration, wire.Hex(n.gen))
+	m.Set(wire.FTimestamp, wire.UnixHex(n.now))
 	if withSeq && n.load != "" {
-		m.Set("ld", n.load)
+		m.Set(wire.FLoad, n.load)
 	}
-	m.Set("ttl", strconv.Itoa(n.ttl))
+	m.Set(wire.FTTL, wire.Decimal(n.ttl))
 }
 
 // sendMessage gives a message its seq and common fields, keeps it for

@@ -75,11 +75,6 @@ func (l *link) stateName() string {
 	return l.state
 }
 
-func parseHex(s string) (uint64, bool) {
-	v, err := strconv.ParseUint(s, 16, 64)
-	return v, err == nil
-}
-
 // drop counts a dropped message and logs it (at most once per peer and
 // reason per LogEvery) when msg is not empty.
 func (n *Node) drop(p *peer, r DropReason, l Level, msg string) {
@@ -135,7 +130,7 @@ func (n *Node) hearLink(p *peer, name string, at time.Time) {
 
 func (n *Node) receive(ev Receive) {
 	m := ev.Msg
-	src := m.Value("src")
+	src := m.Value(wire.FSrc)
 	if src == "" {
 		n.drop(nil, DropMalformed, 0, "")
 		return
@@ -148,16 +143,16 @@ func (n *Node) receive(ev Receive) {
 		n.unknownNode(src)
 		return
 	}
-	typ := m.Value("t")
-	ts, tsOK := parseHex(m.Value("ts"))
-	if typ == "" || !tsOK || ts == 0 {
+	typ := m.Value(wire.FType)
+	ts, tsErr := wire.ParseHex(m.Value(wire.FTimestamp))
+	if typ == "" || tsErr != nil || ts == 0 {
 		n.drop(p, DropMalformed, LevelError, "process_clustermsg: missing from/ts/type from "+src)
 		return
 	}
 	var gen uint64
-	if s, ok := m.Get("hg"); ok {
-		g, ok := parseHex(s)
-		if !ok {
+	if s, ok := m.Get(wire.FGeneration); ok {
+		g, err := wire.ParseHex(s)
+		if err != nil {
 			n.drop(p, DropMalformed, LevelError, "should_drop_message: bad generation number from "+src)
 			return
 		}
@@ -167,11 +162,11 @@ func (n *Node) receive(ev Receive) {
 		n.drop(p, DropStaleGeneration, LevelError, "should_drop_message: attempted replay attack ["+src+"]? [gen = "+strconv.FormatUint(gen, 10)+", curgen = "+strconv.FormatUint(p.gen, 10)+"]")
 		return
 	}
-	if u, ok := m.Bytes("srcuuid"); ok && len(u) == 16 {
+	if u, ok := m.Bytes(wire.FSrcUUID); ok && len(u) == wire.UUIDLen {
 		copy(p.uuid[:], u)
 		p.uuidKnown = true
 	}
-	dest := m.Value("dest")
+	dest := m.Value(wire.FDest)
 	toUs := dest == "" || dest == n.name
 
 	if strings.HasPrefix(typ, "NS_") {
@@ -183,18 +178,18 @@ func (n *Node) receive(ev Receive) {
 			return
 		}
 		switch typ {
-		case "NS_ackmsg":
+		case wire.TAck:
 			n.onAck(p, m)
-		case "NS_rexmit":
+		case wire.TRexmit:
 			n.onRexmit(p, m)
-		case "NS_nak_rexmit":
+		case wire.TNakRexmit:
 			n.onNak(p, m)
 		}
 		return
 	}
 
-	seq, ok := parseHex(m.Value("seq"))
-	if !ok || seq == 0 {
+	seq, err := wire.ParseHex(m.Value(wire.FSeq))
+	if err != nil || seq == 0 {
 		n.drop(p, DropMalformed, LevelError, "should_drop_message: bad sequence number from "+src)
 		return
 	}
@@ -243,7 +238,7 @@ func (n *Node) receive(ev Receive) {
 		n.drop(p, DropWrongDest, 0, "")
 		return
 	}
-	if typ != "status" || restart {
+	if typ != wire.TStatus || restart {
 		n.recheck()
 	}
 	n.dispatch(p, typ, seq, ev.Now, m)
@@ -352,15 +347,15 @@ func (n *Node) ackIfDue(p *peer, seq uint64) {
 
 func (n *Node) sendAck(p *peer, seq uint64) {
 	m := &wire.Message{}
-	m.Set("t", "NS_ackmsg")
-	m.Set("dest", p.name)
-	m.Set("ackseq", hex(seq))
+	m.Set(wire.FType, wire.TAck)
+	m.Set(wire.FDest, p.name)
+	m.Set(wire.FAckSeq, wire.Hex(seq))
 	n.sendNS(m)
 }
 
 func (n *Node) onAck(p *peer, m *wire.Message) {
-	a, ok := parseHex(m.Value("ackseq"))
-	if !ok {
+	a, err := wire.ParseHex(m.Value(wire.FAckSeq))
+	if err != nil {
 		n.drop(p, DropMalformed, LevelError, "NS_ackmsg with a bad ackseq from "+p.name)
 		return
 	}
@@ -384,10 +379,10 @@ func (n *Node) requestRexmits() {
 			}
 			ms.next = n.now.Add(RexmitInterval)
 			m := &wire.Message{}
-			m.Set("t", "NS_rexmit")
-			m.Set("dest", p.name)
-			m.Set("firstseq", strconv.FormatUint(ms.seq, 10))
-			m.Set("lastseq", strconv.FormatUint(ms.seq, 10))
+			m.Set(wire.FType, wire.TRexmit)
+			m.Set(wire.FDest, p.name)
+			m.Set(wire.FFirstSeq, strconv.FormatUint(ms.seq, 10))
+			m.Set(wire.FLastSeq, strconv.FormatUint(ms.seq, 10))
 			n.sendNS(m)
 		}
 	}
@@ -397,8 +392,8 @@ func (n *Node) requestRexmits() {
 // firstseq and lastseq are decimal; a seq we no longer have is answered
 // with NS_nak_rexmit.
 func (n *Node) onRexmit(p *peer, m *wire.Message) {
-	first, err1 := strconv.ParseUint(m.Value("firstseq"), 10, 64)
-	last, err2 := strconv.ParseUint(m.Value("lastseq"), 10, 64)
+	first, err1 := strconv.ParseUint(m.Value(wire.FFirstSeq), 10, 64)
+	last, err2 := strconv.ParseUint(m.Value(wire.FLastSeq), 10, 64)
 	if err1 != nil || err2 != nil || first == 0 || first > last {
 		n.drop(p, DropMalformed, LevelError, "Invalid rexmit seqnos from "+p.name)
 		return
@@ -435,16 +430,16 @@ func (n *Node) onRexmit(p *peer, m *wire.Message) {
 func (n *Node) nak(p *peer, seq uint64, reason string) {
 	n.logf(LevelError, "Cannot rexmit pkt %d for %s: %s", seq, p.name, reason)
 	m := &wire.Message{}
-	m.Set("t", "NS_nak_rexmit")
-	m.Set("firstseq", hex(seq))
-	m.Set("dest", p.name)
-	m.Set("info", reason)
+	m.Set(wire.FType, wire.TNakRexmit)
+	m.Set(wire.FFirstSeq, wire.Hex(seq))
+	m.Set(wire.FDest, p.name)
+	m.Set(wire.FInfo, reason)
 	n.sendNS(m)
 }
 
 func (n *Node) onNak(p *peer, m *wire.Message) {
-	s, ok := parseHex(m.Value("firstseq"))
-	if !ok || s == 0 {
+	s, err := wire.ParseHex(m.Value(wire.FFirstSeq))
+	if err != nil || s == 0 {
 		n.drop(p, DropMalformed, LevelError, "should_drop_message: bad nak seq number from "+p.name)
 		return
 	}
@@ -463,29 +458,29 @@ func (n *Node) onNak(p *peer, m *wire.Message) {
 func (n *Node) dispatch(p *peer, typ string, seq uint64, at time.Time, m *wire.Message) {
 	n.runHook(typ, m)
 	switch typ {
-	case "status":
+	case wire.TStatus:
 		n.onStatus(p, seq, at, m)
-	case "shutdone":
+	case wire.TShutdone:
 		n.logf(LevelInfo, "Received shutdown notice from '%s'.", p.name)
 		n.peerShutdown(p)
 		if p.state != StateDead {
 			n.markDead(p)
 		}
-	case "resource":
+	case wire.TResource:
 		n.onResource(p, seq, m)
-	case "ask_resources":
+	case wire.TAskResources:
 		n.onAskResources(p, seq, m)
-	case "hb_takeover":
+	case wire.THBTakeover:
 		n.onHBTakeover(p, m)
-	case "reqnodes":
+	case wire.TReqNodes:
 		r := &wire.Message{}
-		r.Set("dest", p.name)
-		r.Set("t", "repnodes")
-		r.Set("nodelist", n.nodeList)
-		r.Set("delnodelist", " ")
+		r.Set(wire.FDest, p.name)
+		r.Set(wire.FType, wire.TRepNodes)
+		r.Set(wire.FNodeList, n.nodeList)
+		r.Set(wire.FDelNodeList, " ")
 		n.sendMessage(r)
-	case "repnodes":
-		if nl := m.Value("nodelist"); !sameNodes(nl, n.nodeList) {
+	case wire.TRepNodes:
+		if nl := m.Value(wire.FNodeList); !sameNodes(nl, n.nodeList) {
 			n.logf(LevelWarn, "%s lists the nodes [%s], ha.cf here lists [%s]; keeping ha.cf", p.name, strings.TrimSpace(nl), strings.TrimSpace(n.nodeList))
 		}
 		if n.commUp && !n.gotRepnodes {
@@ -504,7 +499,7 @@ func sameNodes(a, b string) bool {
 }
 
 func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
-	st := m.Value("st")
+	st := m.Value(wire.FStatus)
 	if st == "" {
 		n.drop(p, DropMalformed, LevelError, "HBDoMsg_T_STATUS: status update without st field from "+p.name)
 		return
@@ -534,8 +529,8 @@ func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
 		n.recheck()
 		n.setPeerState(p, st)
 	}
-	if d, ok := parseHex(m.Value("dt")); ok {
-		p.deadtime = time.Duration(d) * time.Millisecond
+	if d, err := wire.ParseMillis(m.Value(wire.FDeadtime)); err == nil {
+		p.deadtime = d
 	}
 	if at.After(p.lastStatus) {
 		p.lastStatus = at

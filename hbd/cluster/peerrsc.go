@@ -72,21 +72,21 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 	}
 	r.announced = true
 	r.seq = seq
-	info := m.Value("info")
-	if held, ok := m.Get("hbd_held"); ok {
+	info := m.Value(wire.FInfo)
+	if held, ok := m.Get(wire.FHbdHeld); ok {
 		r.hbd = true
 		r.held = splitSet(held)
-		r.standby = splitSet(m.Value("hbd_standby"))
-		r.failed = splitSet(m.Value("hbd_failed"))
-		r.stuck = splitSet(m.Value("hbd_stopfailed"))
+		r.standby = splitSet(m.Value(wire.FHbdStandby))
+		r.failed = splitSet(m.Value(wire.FHbdFailed))
+		r.stuck = splitSet(m.Value(wire.FHbdStopFailed))
 		r.want = make(map[string]string)
-		for _, kv := range strings.Split(m.Value("hbd_want"), "|") {
+		for _, kv := range strings.Split(m.Value(wire.FHbdWant), "|") {
 			if i := strings.LastIndexByte(kv, '>'); i > 0 {
 				r.want[kv[:i]] = kv[i+1:]
 			}
 		}
 	} else {
-		hold := m.Value("rsc_hold")
+		hold := m.Value(wire.FRscHold)
 		held := make(map[string]bool)
 		// Heartbeat says rsc_hold=none info=shutdown before it gives its
 		// groups up (hb_giveup_resources), and shutdone once they are
@@ -103,26 +103,26 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 		}
 		r.held = held
 		switch bits := holdBits(hold); {
-		case m.Value("rtype") == "full" || bits == 0:
+		case m.Value(wire.FRType) == "full" || bits == 0:
 			r.hold = bits
 		default:
 			r.hold |= bits
 		}
 	}
-	for _, name := range strings.Split(m.Value("hbd_ask"), "|") {
+	for _, name := range strings.Split(m.Value(wire.FHbdAsk), "|") {
 		if name == n.name {
 			r.sentTo = false // it missed our announcement: send it again
 		}
 	}
-	if e, ok := parseHex(m.Value("hbd_epoch")); ok {
+	if e, err := wire.ParseHex(m.Value(wire.FHbdEpoch)); err == nil {
 		r.epoch = e
 		r.seenMe = 0
-		for _, kv := range strings.Split(m.Value("hbd_seen"), "|") {
+		for _, kv := range strings.Split(m.Value(wire.FHbdSeen), "|") {
 			if name, v, ok := strings.Cut(kv, ":"); ok && name == n.name {
-				r.seenMe, _ = parseHex(v)
+				r.seenMe, _ = wire.ParseHex(v)
 			}
 		}
-		if m.Value("hbd_sync") == "1" && e > r.echoed {
+		if m.Value(wire.FHbdSync) == "1" && e > r.echoed {
 			r.echoed = e
 			r.sentTo = false // it waits until we have seen its state
 		}
@@ -132,10 +132,10 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 	// says isstable=1 in the middle of one (when our announcement made it
 	// consider us stable again), and waits for our done; only its own
 	// done ends the handoff.
-	if _, ok := n.res.standbyFrom[p.name]; ok && r.hbd && seq > r.meSeq && m.Value("isstable") == "1" {
+	if _, ok := n.res.standbyFrom[p.name]; ok && r.hbd && seq > r.meSeq && m.Value(wire.FIsStable) == "1" {
 		delete(n.res.standbyFrom, p.name)
 	}
-	if (info == "shutdown" || m.Value("hbd_stopping") == "1") && !r.stopping {
+	if (info == "shutdown" || m.Value(wire.FHbdStopping) == "1") && !r.stopping {
 		r.stopping = true
 		n.peerLeaving(p)
 	}
@@ -226,11 +226,11 @@ func (n *Node) onAskResources(p *peer, seq uint64, m *wire.Message) {
 	if len(n.res.groups) == 0 {
 		return
 	}
-	which, ok := normWhich(m.Value("rsc_hold"))
+	which, ok := normWhich(m.Value(wire.FRscHold))
 	if !ok {
 		return
 	}
-	switch m.Value("info") {
+	switch m.Value(wire.FInfo) {
 	case "me":
 		if seq < p.rsc.doneSeq {
 			return // overtaken by its done: that handoff is over
@@ -249,9 +249,9 @@ func (n *Node) onAskResources(p *peer, seq uint64, m *wire.Message) {
 		n.heartbeatPeerStandby(p, which, true)
 		n.res.standbyFrom[p.name] = which
 		r := &wire.Message{}
-		r.Set("t", "ask_resources")
-		r.Set("rsc_hold", which)
-		r.Set("info", "other")
+		r.Set(wire.FType, wire.TAskResources)
+		r.Set(wire.FRscHold, which)
+		r.Set(wire.FInfo, "other")
 		n.sendMessage(r)
 	case "other":
 		t := n.res.txn
@@ -300,7 +300,7 @@ func (n *Node) onHBTakeover(p *peer, m *wire.Message) {
 	if len(n.res.groups) == 0 || !n.res.joined || n.res.stopping {
 		return
 	}
-	which, ok := normWhich(m.Value("rsc_hold"))
+	which, ok := normWhich(m.Value(wire.FRscHold))
 	if !ok {
 		return
 	}

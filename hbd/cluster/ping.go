@@ -64,7 +64,7 @@ func (n *Node) onPingStatus(e PingStatus) {
 
 // sbOnStatus reads a peer's hbd_ping from a (fresh) status.
 func (n *Node) sbOnStatus(p *peer, at time.Time, m *wire.Message) {
-	s, ok := m.Get("hbd_ping")
+	s, ok := m.Get(wire.FHbdPing)
 	if !ok {
 		return
 	}

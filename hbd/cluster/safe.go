@@ -165,6 +165,6 @@ func (n *Node) sbDeadline() time.Time {
 // sbStatusFields adds this node's ping state to its status messages.
 func (n *Node) sbStatusFields(m *wire.Message) {
 	if n.sb.ping.known {
-		m.Set("hbd_ping", fmt.Sprintf("%d/%d", n.sb.ping.reach, n.sb.ping.total))
+		m.Set(wire.FHbdPing, fmt.Sprintf("%d/%d", n.sb.ping.reach, n.sb.ping.total))
 	}
 }

@@ -30,6 +30,25 @@ const (
 	FRType       = "rtype"       // full
 	FIsStable    = "isstable"    // 0 or 1
 	FInfo        = "info"        // reason of a resource message
+	FFirstSeq    = "firstseq"    // first seq asked for again (NS_rexmit: decimal; NS_nak_rexmit: hex)
+	FLastSeq     = "lastseq"     // last seq asked for again (NS_rexmit), decimal
+)
+
+// Fields hbd adds to resource and status messages (Heartbeat ignores
+// them; hbd/cluster/doc.go, "Messages"). Lists are "|"-separated group
+// keys.
+const (
+	FHbdHeld       = "hbd_held"       // groups the sender holds
+	FHbdStandby    = "hbd_standby"    // groups it stands by for
+	FHbdFailed     = "hbd_failed"     // groups that failed there
+	FHbdWant       = "hbd_want"       // KEY>NODE|...: its desired holder of every group
+	FHbdStopFailed = "hbd_stopfailed" // groups whose stop failed there
+	FHbdStopping   = "hbd_stopping"   // 1 while a graceful stop releases the groups
+	FHbdAsk        = "hbd_ask"        // nodes asked to announce their groups again
+	FHbdEpoch      = "hbd_epoch"      // the announcement's epoch, hex
+	FHbdSeen       = "hbd_seen"       // NODE:EPOCH|...: the newest epoch seen of each peer
+	FHbdSync       = "hbd_sync"       // 1: answer with an announcement that saw this one
+	FHbdPing       = "hbd_ping"       // REACHED/TOTAL ping nodes (status)
 )
 
 // Message types (values of the "t" field) seen from Heartbeat 3.0.6.
@@ -37,6 +56,7 @@ const (
 	TStatus        = "status"
 	TAck           = "NS_ackmsg"
 	TRexmit        = "NS_rexmit"
+	TNakRexmit     = "NS_nak_rexmit"
 	TReqNodes      = "reqnodes"
 	TRepNodes      = "repnodes"
 	TStarting      = "starting"
