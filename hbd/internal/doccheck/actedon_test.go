@@ -157,7 +157,8 @@ func checkActedOn(directives, ignored []string, samples map[string]sample, read 
 		case slices.Contains(ignored, d) && len(used) > 0:
 			problems = append(problems, fmt.Sprintf("%s is listed as ignored (config.IgnoredDirectives), but it sets %s: hbd acts on it", d, strings.Join(used, ", ")))
 		case !slices.Contains(ignored, d) && len(used) == 0:
-			problems = append(problems, fmt.Sprintf("%s is not listed as ignored, but nothing outside hbd/config reads what it sets (%v)", d, fields))
+			problems = append(problems, fmt.Sprintf("%s is not listed as ignored, but nothing outside hbd/config reads what it sets (%v); "+
+				"if hbd/config itself acts on it (a check when loading), add it to exceptions with the reason", d, fields))
 		}
 	}
 	return problems
