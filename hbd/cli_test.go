@@ -84,7 +84,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"check", "extra"}, `hbd check: unexpected argument "extra"`},
 		{[]string{"check", "-c"}, "hbd check: flag needs an argument: -c"},
 		{[]string{"status", "extra"}, `hbd status: unexpected argument "extra"`},
-		{[]string{"standby", "everything"}, `hbd standby: unknown argument "everything"`},
+		{[]string{"standby", "everything"}, `hbd standby: unknown resource class "everything": want all, foreign, local or failback`},
 		{[]string{"takeover", "all", "local"}, "hbd takeover: one argument at most"},
 		{[]string{"cleanup", "a", "b"}, "hbd cleanup: one GROUP at most"},
 		{[]string{"cl_status"}, "hbd cl_status: no query"},

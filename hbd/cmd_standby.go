@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/ctl"
 )
 
@@ -42,10 +43,8 @@ func groupCommand(cmd, verb, explain string, args []string, stdout, stderr io.Wr
 	default:
 		return fs.usageError("one argument at most, got %d", fs.NArg())
 	}
-	switch which {
-	case "all", "foreign", "local", "failback":
-	default:
-		return fs.usageError("unknown argument %q", which)
+	if _, err := cluster.ParseWhich(which); err != nil {
+		return fs.usageError("%v", err)
 	}
 	if _, err := call(*runDir, ctl.Request{Cmd: cmd, Args: []string{which}}); err != nil {
 		fmt.Fprintf(stderr, "hbd %s: %v\n", cmd, err)

@@ -1,23 +1,36 @@
 package cluster
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
-// normWhich maps hb_standby's argument to rsc_hold's words.
-func normWhich(w string) (string, bool) {
+// ParseWhich checks the argument of standby and takeover (hb_standby,
+// hb_takeover, and the rsc_hold of their messages): all, foreign,
+// failback or local, in any case, "" meaning all. It returns the class in
+// rsc_hold's words, relative to the node it is about: HoldAll, HoldForeign
+// (also for failback) or HoldLocal. The daemon, the CLI and the core all
+// check it here.
+func ParseWhich(w string) (string, error) {
 	switch strings.ToLower(strings.TrimSpace(w)) {
 	case "", HoldAll:
-		return HoldAll, true
+		return HoldAll, nil
 	case HoldForeign, "failback":
-		return HoldForeign, true
+		return HoldForeign, nil
 	case HoldLocal:
-		return HoldLocal, true
+		return HoldLocal, nil
 	}
-	return "", false
+	return "", fmt.Errorf("unknown resource class %q: want all, foreign, local or failback", w)
+}
+
+// normWhich is ParseWhich for the core's own use: ok false when w is no
+// class.
+func normWhich(w string) (string, bool) {
+	which, err := ParseWhich(w)
+	return which, err == nil
 }
 
 // inClass says whether g is in class which relative to node.

@@ -299,10 +299,8 @@ func (d *Daemon) answer(req ctl.Request) ctl.Response {
 			which = req.Args[0]
 		}
 		if req.Cmd != "cleanup" {
-			switch which {
-			case "", "all", "foreign", "local", "failback":
-			default:
-				return ctl.Response{Error: fmt.Sprintf("%s %q: want all, foreign, local or failback", req.Cmd, which)}
+			if _, err := cluster.ParseWhich(which); err != nil {
+				return ctl.Response{Error: fmt.Sprintf("%s: %v", req.Cmd, err)}
 			}
 		}
 		d.step(cluster.Command{Now: time.Now(), Kind: kind, Which: which})
