@@ -40,3 +40,49 @@ func TestHelpCommands(t *testing.T) {
 		t.Errorf("HelpCommands = %q, want %q", got, want)
 	}
 }
+
+func TestAnchors(t *testing.T) {
+	md := "# hbd — a daemon\n## IPaddr / IPaddr2\n## Who takes over: the successor rule\n```\n# not a heading\n```\n## Notes\n## Notes\n"
+	got := Anchors(md)
+	for _, a := range []string{"hbd--a-daemon", "ipaddr--ipaddr2", "who-takes-over-the-successor-rule", "notes", "notes-1"} {
+		if !got[a] {
+			t.Errorf("no anchor %q in %v", a, got)
+		}
+	}
+	if got["not-a-heading"] {
+		t.Error("a comment in a code block was taken for a heading")
+	}
+}
+
+func TestBlocks(t *testing.T) {
+	md := "text\n<!-- hbd-check a ha.cf -->\n```\nnode n1\n```\n1. item\n\n   ```sh\n   sudo hbd install\n   ```\n````md\n```\ninner\n```\n````\n"
+	got := Blocks(md)
+	want := []Block{
+		{Info: "", Marker: "hbd-check a ha.cf", Body: "node n1\n", Line: 3},
+		{Info: "sh", Body: "sudo hbd install\n", Line: 8},
+		{Info: "md", Body: "```\ninner\n```\n", Line: 11},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Blocks =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestInvocations(t *testing.T) {
+	md := "```sh\nsudo hbd check -c /etc/ha.d && sudo systemctl start heartbeat   # then hbd status\nHBD_RUN_DIR=/tmp/r hb_standby all\n```\n" +
+		"```\n$ hbd status --json\nnode1$ sudo cl_status hbstatus\nhbd frob\n```\n" +
+		"Run `hbd harc status 1`, not `hbd_ping=R/T` or `hbd status: hbd is not running`.\n"
+	var got [][]string
+	for _, inv := range Invocations(md) {
+		got = append(got, inv.Args)
+	}
+	want := [][]string{
+		{"check", "-c", "/etc/ha.d"},
+		{"standby", "all"},
+		{"status", "--json"},
+		{"cl_status", "hbstatus"},
+		{"harc", "status", "1"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Invocations = %q, want %q", got, want)
+	}
+}

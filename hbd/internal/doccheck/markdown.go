@@ -7,7 +7,9 @@ package doccheck
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Block is one fenced code block of a Markdown page.
@@ -144,7 +146,7 @@ func Anchors(md string) map[string]bool {
 		}
 		a := Slug(h)
 		if n := seen[a]; n > 0 {
-			out[a+"-"+itoa(n)] = true
+			out[a+"-"+strconv.Itoa(n)] = true
 		} else {
 			out[a] = true
 		}
@@ -160,21 +162,11 @@ func Slug(h string) string {
 		switch {
 		case r == ' ':
 			b.WriteRune('-')
-		case r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r > 127 && isLetter(r):
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
 			b.WriteRune(r)
 		}
 	}
 	return b.String()
-}
-
-func isLetter(r rune) bool { return strings.ToLower(string(r)) != strings.ToUpper(string(r)) }
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n < 10 {
-		return digits[n : n+1]
-	}
-	return itoa(n/10) + digits[n%10:n%10+1]
 }
 
 // Section returns the part of a Markdown page under the heading whose
