@@ -150,8 +150,8 @@ type Command struct {
 	Which string
 }
 
-// GroupFailure says a held group (the brief's GroupFailed; that name is
-// the failed state's constant) failed here for good: its monitor found a
+// GroupFailure says a held group (not GroupFailed: that name is the
+// failed state's constant) failed here for good: its monitor found a
 // resource down more often than its local-restart threshold allows (the
 // daemon restarts resources locally before that; see docs/monitoring.md).
 // The core releases the group here (StopGroup), marks it failed on this

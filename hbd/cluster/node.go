@@ -34,7 +34,7 @@ const (
 	// StartDeadtimeBonus is added to the dt a node announces during its
 	// first StartBonusFor (Heartbeat sends dt=deadtime+2000 ms for 5 s
 	// after start, then a status with the plain deadtime). hbd sends it
-	// as Heartbeat does but never obeys it (see peerDeadtime).
+	// as Heartbeat does but never obeys it (see peerDeadline).
 	StartDeadtimeBonus = 2 * time.Second
 	StartBonusFor      = 5 * time.Second
 	// ReqnodesRetry: reqnodes is sent again this often until repnodes comes.
@@ -113,7 +113,7 @@ type Node struct {
 	dropped [numDropReasons]uint64
 	unknown map[string]time.Time // unknown node → last logged
 
-	res resources  // resource groups (resources.go)
+	res resources  // resource groups (groups.go)
 	sb  splitBrain // ping nodes, fencing, profile safe (safe.go)
 
 	out []Action
@@ -287,7 +287,7 @@ func (n *Node) NextTick() time.Time {
 		return n.created
 	}
 	t := n.nextStatus
-	min := func(c time.Time) {
+	earliest := func(c time.Time) {
 		if c.Before(t) {
 			t = c
 		}
@@ -296,52 +296,48 @@ func (n *Node) NextTick() time.Time {
 		if c.Before(n.graceUntil) {
 			c = n.graceUntil
 		}
-		min(c)
+		earliest(c)
 	}
 	if !n.bonusOver {
-		min(n.start.Add(StartBonusFor))
+		earliest(n.start.Add(StartBonusFor))
 	}
 	for _, p := range n.peers {
 		if p.state != StateDead {
 			deadline(n.peerDeadline(p))
 		}
-		dt := n.peerDeadtime(p)
+		dt := n.effectiveDeadtime()
 		for _, l := range p.links {
 			if l.state == LinkUp {
 				deadline(l.lastHeard.Add(dt))
 			}
 		}
 		for _, ms := range p.missing {
-			min(ms.next)
+			earliest(ms.next)
 		}
 	}
 	if n.commUp && !n.gotRepnodes {
-		min(n.reqnodesAt)
+		earliest(n.reqnodesAt)
 	}
 	if d := n.resourceDeadline(); !d.IsZero() {
-		min(d)
+		earliest(d)
 	}
 	if n.dtFloorUntil.After(n.now) {
-		min(n.dtFloorUntil)
+		earliest(n.dtFloorUntil)
 	}
 	if d := n.sbDeadline(); !d.IsZero() {
-		min(d)
+		earliest(d)
 	}
 	return t
 }
 
-// peerDeadtime is the silence after which p is dead: our own deadtime.
-// The dt a peer announces is shown in status but not obeyed: a Heartbeat
-// peer announces deadtime+2 s right after its start, and obeying it is
-// what makes Heartbeat declare a freshly restarted peer dead late
-// (MEASURED.md, trap 3). All nodes are configured with the same deadtime.
-func (n *Node) peerDeadtime(*peer) time.Duration {
-	return n.effectiveDeadtime()
-}
-
 // peerDeadline is when a peer not yet dead is declared dead: deadtime
 // after it was last heard, or initdead after start for a peer not heard
-// since start (or since it was declared dead).
+// since start (or since it was declared dead). The deadtime is this
+// node's own (all nodes are configured with the same one): the dt a peer
+// announces is shown in status but not obeyed, since a Heartbeat peer
+// announces deadtime+2 s for 5 s after its start (StartDeadtimeBonus),
+// and obeying it is what makes Heartbeat declare a freshly restarted peer
+// dead late.
 func (n *Node) peerDeadline(p *peer) time.Time {
 	if !p.heard {
 		from := n.start
@@ -350,7 +346,7 @@ func (n *Node) peerDeadline(p *peer) time.Time {
 		}
 		return from.Add(n.initdead)
 	}
-	return p.lastHeard.Add(n.peerDeadtime(p))
+	return p.lastHeard.Add(n.effectiveDeadtime())
 }
 
 func (n *Node) checkTimeouts() {
@@ -361,7 +357,7 @@ func (n *Node) checkTimeouts() {
 		}
 	}
 	for _, p := range n.peers {
-		dt := n.peerDeadtime(p)
+		dt := n.effectiveDeadtime()
 		for _, l := range p.links {
 			if l.state == LinkUp && !now.Before(l.lastHeard.Add(dt)) {
 				l.state = LinkDead
@@ -372,7 +368,8 @@ func (n *Node) checkTimeouts() {
 }
 
 // markDead declares a peer dead (silent for deadtime, or it announced a
-// graceful shutdown). Issue 4 hooks the takeover of its groups here.
+// graceful shutdown). The resources learn of it through peerDied, which
+// starts the takeover of its groups.
 func (n *Node) markDead(p *peer) {
 	n.logf(LevelWarn, "node %s: is dead", p.name)
 	n.sbPeerDead(p)
@@ -427,7 +424,7 @@ func (n *Node) sendReqnodes() {
 }
 
 // commNowUp makes this node active and announces it (Heartbeat's
-// comm_now_up). Issue 4 starts the initial resource acquisition here.
+// comm_now_up); joinedCluster starts the initial resource acquisition.
 func (n *Node) commNowUp() {
 	if n.state != StateUp {
 		return

@@ -42,7 +42,7 @@ type peer struct {
 
 	links []*link
 
-	rsc peerRsc // what it announced about resource groups (resources.go)
+	rsc peerRsc // what it announced about resource groups (peerrsc.go)
 
 	lost, recovered, late uint64
 	worst                 time.Duration
@@ -453,8 +453,8 @@ func (n *Node) onNak(p *peer, m *wire.Message) {
 	}
 }
 
-// dispatch acts on a message addressed to this node (or to all).
-// Issue 4 adds the resource messages here.
+// dispatch acts on a message addressed to this node (or to all): one case
+// per message type; the resource messages go to peerrsc.go.
 func (n *Node) dispatch(p *peer, typ string, seq uint64, at time.Time, m *wire.Message) {
 	n.runHook(typ, m)
 	switch typ {

@@ -211,21 +211,21 @@ func (n *Node) resolveConflict(g *group) bool {
 
 func (n *Node) resourceDeadline() time.Time {
 	var d time.Time
-	min := func(t time.Time) {
+	earliest := func(t time.Time) {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
 	}
 	if t := n.res.txn; t != nil && !t.releasing {
-		min(t.deadline)
+		earliest(t.deadline)
 	}
-	min(n.fenceDeadline())
+	earliest(n.fenceDeadline())
 	for _, g := range n.res.groups {
 		if g.failed {
-			min(g.failedUntil)
+			earliest(g.failedUntil)
 		}
 		if g.failbackAt.After(n.now) {
-			min(g.failbackAt)
+			earliest(g.failbackAt)
 		}
 	}
 	return d

@@ -11,7 +11,7 @@ import (
 
 // The tests here drive node1 (hbd) against node2 speaking Heartbeat 3.0.6:
 // its messages carry no hbd_ fields, exactly as in the captures
-// (WIRE.md §5), so they show that a Heartbeat peer's story is understood.
+// (hbd/wire/testdata/captures), so they show that a Heartbeat peer's story is understood.
 
 const webKey = "IPaddr::10.99.0.100/24/eth0"
 
@@ -140,8 +140,8 @@ func TestHeartbeatPeerHoldsItsGroupNothingStarts(t *testing.T) {
 	}
 }
 
-// Heartbeat's failback, initiated by the holder (WIRE.md §5 "node1 comes
-// back"): node2 holds node1's group when node1 (hbd) joins.
+// Heartbeat's failback, initiated by the holder, as the captures in
+// hbd/wire/testdata/captures show it: node2 holds node1's group when node1 (hbd) joins.
 func TestHeartbeatHolderFailsBackToHbd(t *testing.T) {
 	n := New(Options{Config: groupConfig("node1", "node1", config.FailbackOn), UUID: uuid1, Generation: 0x6b02633b, Now: t0})
 	n.Step(Tick{Now: t0, Load: testLoad})

@@ -9,7 +9,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
-// splitBrain is the core's split-brain protection (issue 8): ping nodes
+// splitBrain is the core's split-brain protection: ping nodes
 // (ping.go), fencing (fence.go) and the safe profile (this file). See
 // docs/split-brain.md.
 type splitBrain struct {
@@ -148,17 +148,17 @@ func (n *Node) sbAdvance() {
 // sbDeadline is when sbAdvance next has something to do.
 func (n *Node) sbDeadline() time.Time {
 	var d time.Time
-	min := func(t time.Time) {
+	earliest := func(t time.Time) {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
 	}
 	for _, f := range n.sb.fences {
 		if !f.inFlight {
-			min(f.retryAt)
+			earliest(f.retryAt)
 		}
 	}
-	min(n.sb.holdUntil)
+	earliest(n.sb.holdUntil)
 	return d
 }
 

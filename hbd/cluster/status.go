@@ -93,7 +93,8 @@ type PeerStatus struct {
 	UUID       string    `json:"uuid,omitempty"`
 	Seq        uint64    `json:"seq"` // last in-order seq received
 	// Deadtime is the silence after which the peer is declared dead: our
-	// own deadtime (a peer's announced dt is not obeyed: MEASURED.md trap 3).
+	// own deadtime (a peer's announced dt is not obeyed: see
+	// Node.peerDeadline).
 	Deadtime time.Duration `json:"deadtime"`
 	// Lost counts seqs that were missing when a later one arrived;
 	// Recovered how many of those arrived afterwards (late or resent).
@@ -154,7 +155,7 @@ func (n *Node) Status() Status {
 			LastHeard:     p.lastHeard,
 			Generation:    p.gen,
 			Seq:           p.lastSeq,
-			Deadtime:      n.peerDeadtime(p),
+			Deadtime:      n.effectiveDeadtime(),
 			Lost:          p.lost,
 			Recovered:     p.recovered,
 			Missing:       len(p.missing),
