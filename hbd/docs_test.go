@@ -71,11 +71,24 @@ func binaryCLI(t *testing.T) doccheck.CLI {
 	return cli
 }
 
-// checkManPage holds hbd(8)'s SYNOPSIS against the CLI: every command
-// has an entry, every flag of a command appears in its entry, and every
-// entry names a command that exists.
-func checkManPage(cli doccheck.CLI, synopsis []string) []string {
+// checkManPage holds hbd(8) against the CLI: every command has a
+// SYNOPSIS entry and a paragraph in COMMANDS, every flag of a command
+// appears in its entry, and every entry names a command that exists.
+func checkManPage(cli doccheck.CLI, synopsis, commandTags []string) []string {
 	var problems []string
+	described := map[string]bool{}
+	for _, tag := range commandTags {
+		for _, part := range strings.Split(tag, ", ") {
+			if f := strings.Fields(part); len(f) > 0 {
+				described[f[0]] = true
+			}
+		}
+	}
+	for _, c := range sortedCommands(cli) {
+		if !described[c] {
+			problems = append(problems, fmt.Sprintf("hbd.8 COMMANDS has no paragraph for %s", c))
+		}
+	}
 	documented := map[string][]string{}
 	for _, e := range synopsis {
 		cmds, flags := doccheck.SynopsisEntry(e)
@@ -124,8 +137,9 @@ func sortedFlags(flags map[string]bool) []string {
 
 func TestManPageCommands(t *testing.T) {
 	cli := binaryCLI(t)
-	synopsis := doccheck.Synopsis(doccheck.ManLines(readDoc(t, "docs/man/hbd.8")))
-	for _, p := range checkManPage(cli, synopsis) {
+	lines := doccheck.ManLines(readDoc(t, "docs/man/hbd.8"))
+	synopsis := doccheck.Synopsis(lines)
+	for _, p := range checkManPage(cli, synopsis, doccheck.Tags(doccheck.ManSection(lines, "COMMANDS"))) {
 		t.Error(p)
 	}
 }
@@ -145,20 +159,23 @@ func TestCheckManPageFails(t *testing.T) {
 	check := ".B hbd check\n.RB [ \\-c\n.IR DIR ]\n.RB [ \\-\\-node\n.IR NAME ]"
 	standby := ".B hbd standby\n|\n.B takeover\n.RB [ \\-\\-run\\-dir\n.IR DIR ]\n.RB [ all | foreign ]"
 	install := ".B hbd install\n.RB [ \\-c | \\-\\-config\n.IR DIR ]\n.RB [ \\-\\-print ]"
+	tags := []string{"check", "standby [all|foreign]", "takeover [all|foreign]", "install"}
 	tests := []struct {
 		name     string
 		synopsis []string
+		tags     []string
 		problems []string
 	}{
-		{"in step", man(check, standby, install), nil},
-		{"command missing", man(check, install), []string{"no entry for `hbd standby`", "no entry for `hbd takeover`"}},
-		{"flag missing", man(check, standby, ".B hbd install\n.RB [ \\-\\-config\n.IR DIR ]\n.RB [ \\-\\-print ]"),
+		{"in step", man(check, standby, install), tags, nil},
+		{"no paragraph", man(check, standby, install), tags[:3], []string{"COMMANDS has no paragraph for install"}},
+		{"command missing", man(check, install), tags, []string{"no entry for `hbd standby`", "no entry for `hbd takeover`"}},
+		{"flag missing", man(check, standby, ".B hbd install\n.RB [ \\-\\-config\n.IR DIR ]\n.RB [ \\-\\-print ]"), tags,
 			[]string{"SYNOPSIS of `hbd install` lacks its flag -c"}},
-		{"command gone", man(check, standby, install, ".B hbd frobnicate"), []string{`shows "hbd frobnicate", which hbd help does not list`}},
+		{"command gone", man(check, standby, install, ".B hbd frobnicate"), tags, []string{`shows "hbd frobnicate", which hbd help does not list`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantProblems(t, checkManPage(cli, tt.synopsis), tt.problems)
+			wantProblems(t, checkManPage(cli, tt.synopsis, tt.tags), tt.problems)
 		})
 	}
 }
