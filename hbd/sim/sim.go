@@ -217,6 +217,7 @@ type simNode struct {
 	gt      []truth
 	joined  bool // the current run went active
 	reload  int  // the newest reload applied here (reload.go)
+	bd      boundaryState
 }
 
 // view is what observer X's current run has received from peer Y.
@@ -456,6 +457,7 @@ func (w *world) handle(e *event) {
 		n.started = w.now
 		w.statusHigh[e.node] = 0
 		n.exiting, n.joined = false, false
+		n.bd = boundaryState{}
 		n.core = cluster.New(cluster.Options{Config: w.cfgs[e.node], UUID: n.uuid, Generation: n.gen, Now: w.now})
 		for g := range n.gt {
 			if _, ok := w.cfgs[e.node].Group(w.rs.keys[g]); !ok && n.gt[g].up {
@@ -532,6 +534,7 @@ func (w *world) step(i int, ev cluster.Event, what func() string) {
 			w.resourceAction(i, a)
 		}
 	}
+	w.checkBoundary(i, ev, acts)
 	if n.alive && !n.joined && n.core.State() == cluster.StateActive {
 		n.joined = true
 	}
