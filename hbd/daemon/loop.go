@@ -13,6 +13,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/link"
 	"github.com/hbdproject/hbd/hbd/logging"
+	"github.com/hbdproject/hbd/hbd/wire"
 )
 
 // Links is what the event loop uses of the heartbeat media (*link.Set).
@@ -141,7 +142,7 @@ func (d *Daemon) execute(a cluster.Action) {
 	case cluster.Send:
 		b, err := d.keys.Encode(a.Msg)
 		if err != nil {
-			d.log.Errorf("cannot encode %s message: %v", a.Msg.Value("t"), err)
+			d.log.Errorf("cannot encode %s message: %v", a.Msg.Value(wire.FType), err)
 			return
 		}
 		if a.Link == "" {
@@ -166,7 +167,7 @@ func (d *Daemon) execute(a cluster.Action) {
 		d.reannounce(a.Group, a.Spec)
 	case cluster.PeerState:
 		// rc.d/status, with the fields Heartbeat gives it.
-		d.hooks.run(d.runner.RunEvent, "status", map[string]string{"t": "status", "src": a.Node, "st": a.State})
+		d.hooks.run(d.runner.RunEvent, wire.TStatus, map[string]string{wire.FType: wire.TStatus, wire.FSrc: a.Node, wire.FStatus: a.State})
 	case cluster.RunHook:
 		d.hooks.run(d.runner.RunEvent, a.Event, a.Fields)
 	case cluster.Fence:

@@ -3,6 +3,7 @@ package sim
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
@@ -62,7 +63,7 @@ func TestCheckBoundary(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := &config.Config{ThisNode: "n1", Nodes: []string{"n1", "n2"}}
+			cfg := &config.Config{ThisNode: "n1", Nodes: []string{"n1", "n2"}, Keepalive: time.Second, Warntime: 2 * time.Second, Deadtime: 3 * time.Second, Initdead: 10 * time.Second}
 			w := &world{nodes: []*simNode{{name: "n1", core: cluster.New(cluster.Options{Config: cfg, Now: Epoch})}}}
 			for _, s := range tc.steps {
 				w.checkBoundary(0, s.ev, s.acts)
