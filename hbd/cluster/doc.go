@@ -82,11 +82,15 @@
 // before it has joined and every live peer has announced its groups.
 //
 // Who holds a group. Every node computes the same rule from the same
-// facts (membership and the peers' announcements):
+// facts (membership and the peers' announcements; placement.go):
 //
-//	eligible(N, g): N is active (joined), has announced its groups, is not
-//	                stopping, and g did not fail to start on N;
-//	willing(N, g):  eligible and N does not stand by for g (hb_standby);
+//	eligible(N, g): this node has quorum (or quorum is off); N is active
+//	                (joined), has announced its groups, is not stopping;
+//	                g did not fail on N; no group before g in its
+//	                exclusive set is held by or desired on N;
+//	willing(N, g):  eligible, N does not stand by for g (hb_standby), and
+//	                N reaches as many ping nodes as every other node
+//	                eligible for g;
 //	desired(g):
 //	  1. auto_failback on or legacy: the preferred node, if willing;
 //	  2. the current holder, if willing (a group does not move needlessly;
@@ -243,20 +247,90 @@
 //	hbd_stopfailed groups whose stop failed there
 //	hbd_stopping   1 while a graceful stop releases the groups
 //	hbd_ask        nodes asked to announce their groups again
+//	hbd_epoch      the announcement's epoch (hex; grows within a run)
+//	hbd_seen       NODE:EPOCH|… the newest epoch seen from each peer
+//	hbd_sync       1: the sender waits to start a group until every peer
+//	               announces again, having seen this epoch
+//
+// and in status messages hbd_ping=REACHED/TOTAL (its ping nodes). The
+// names are hbd/wire's (wire.FHbd*).
 //
 // A node announces (resource) when it joins, whenever any of these change,
 // to every peer newly heard (restart, return after a partition), and when
 // asked. Announcements carry the seq of the message: an older one arriving
 // after a newer one is ignored.
 //
-// # Hook points (membership)
+// # Files
 //
-//   - Node.dispatch: one case per message type.
-//   - Node.sendMessage: every control message gets a seq and lands in the
-//     retransmit history.
-//   - Node.markDead / the shutdone case: the membership transitions that
-//     trigger takeover (peer dead; peer announced a graceful shutdown).
-//   - Node.commNowUp: joining, where the resource announcements start.
-//   - Node.reconcile, after every event: compares what is with what the
-//     rule wants and acts (resources.go).
+// The core is one Node; its files follow the seams of what it does.
+//
+//	node.go         Node, New, Step (the one entry point), time: NextTick,
+//	                status every keepalive, deadlines, markDead, joining
+//	                (reqnodes, commNowUp), sending with seq and history
+//	peer.go         membership per peer and link: receive (sequence,
+//	                generation, restart, duplicates, retransmission),
+//	                dispatch (one case per message type), onStatus
+//	hooks.go        RunHook and PeerState: what the daemon runs for
+//	                accepted messages and peer state changes
+//	events.go       the events (inputs); actions.go the actions (outputs)
+//	groups.go       a group's state, the node's resource state, recheck
+//	operations.go   boot (probe, release before join) and opDone: what
+//	                a StartGroup, StopGroup or ProbeGroup came back with
+//	commands.go     operator commands (standby, takeover, cleanup) and
+//	                ParseWhich, the one check of their argument
+//	peerrsc.go      what peers say about groups (resource, ask_resources,
+//	                hb_takeover, shutdone) and the named calls membership
+//	                makes: peerJoined, peerDied, peerRestarted, peerAdded,
+//	                peerRemoved
+//	placement.go    the placement rule, a pure function of facts:
+//	                eligible, willing, desired, holders, exclusive sets,
+//	                ping nodes (table tests: placement_test.go)
+//	view.go         the facts this node takes from its state for the rule
+//	reconcile.go    reconcile after every event: what is against what the
+//	                rule wants; canStart (the peers' consent); conflicts
+//	handoff.go      handshakes: standby handoffs, acquisitions, takeovers
+//	gracefulstop.go Stop: release every group, shutdone, Exit
+//	announce.go     this node's resource message (rsc_hold, hbd_ fields)
+//	exclusive.go    exclusive sets: no start beside another group of the set
+//	failures.go     failed starts and monitors, their expiry, failback delay
+//	quorum.go       quorum and the waits after a death or regaining it
+//	safe.go, ping.go, fence.go
+//	                split-brain protection: profile safe, ping nodes,
+//	                fencing
+//	reconfigure.go  Reconfigure, and the path New takes too: an empty node
+//	                given its first configuration (timings, peers, links,
+//	                groups), which must be complete (config.CheckTimings)
+//	status.go       Status, GroupStatus and Timings for `hbd status`
+//
+// # The path of a received packet
+//
+// The daemon's reader verifies the signature (hbd/wire) and hands Receive
+// to Step (node.go). receive (peer.go) drops what is malformed, from an
+// unknown node, of an older generation, a duplicate or a replay (each
+// counted by DropReason); a newer generation is a restart (peerRestarted);
+// the peer and the link are heard (hearLink; peerJoined if it was silent
+// or dead). A message for this node goes to dispatch, which emits RunHook
+// for hook types (hooks.go) and hands it on: status to onStatus (state
+// changes become PeerState, ping counts go to ping.go), shutdone to
+// peerShutdown and markDead, resource, ask_resources and hb_takeover to
+// peerrsc.go, reqnodes and repnodes to joining. Then Step advances time
+// (advance, sbAdvance) and, if anything the rule reads changed (recheck),
+// runs reconcile.
+//
+// # The path of a takeover
+//
+// A peer falls silent. A Tick (node.go) finds it past its deadline
+// (checkTimeouts) and markDead declares it dead: split-brain protection
+// decides whether to fence it first (sbPeerDead, safe.go), peerDied
+// (peerrsc.go) records its groups as being taken over and forgets what it
+// announced, and PeerState tells the daemon. reconcile (reconcile.go)
+// then asks the rule (view.go builds the facts, placement.go answers) who
+// should hold each group; for a group desired here it checks canStart
+// (every live peer has announced and consents, no fence or quorum wait:
+// safe.go, quorum.go; nothing of its exclusive set runs here:
+// exclusive.go) and startGroup (operations.go) emits StartGroup. The
+// daemon runs harc start and feeds back OpDone; opDone marks the group
+// running and emits WatchGroup; the next reconcile logs "mach_down
+// takeover complete" (progressTakeovers, handoff.go) and announce
+// (announce.go) tells the peers what this node now holds.
 package cluster
