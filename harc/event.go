@@ -42,6 +42,11 @@ func (r *Runner) RunEvent(ctx context.Context, event string, fields map[string]s
 	if err == nil && (!fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0) {
 		err = errors.New("not an executable file")
 	}
+	if err == nil {
+		// The hook runs as root: it must be root's (config.CheckTrusted).
+		// hbd check saw the hooks at load; this one may be newer.
+		err = config.CheckTrusted(path)
+	}
 	if err != nil {
 		r.harc.Errorf("%s: %v", path, err)
 		return fmt.Errorf("harc: event hook %s: %w", path, err)

@@ -68,6 +68,8 @@ func TestRunEventCases(t *testing.T) {
 		{name: "hook fails", event: "ip-request", body: "#!/bin/sh\necho nope; exit 3\n", mode: 0o755, wantErr: `exit code 3; last output: "nope"`, wantLog: "ERROR:"},
 		{name: "hook hangs", event: "shutdone", body: "#!/bin/sh\nsleep 30\n", mode: 0o755, timeout: 300 * time.Millisecond, wantErr: "timed out", wantLog: "timed out"},
 		{name: "bad event name", event: "../resource.d/x", wantErr: "not an event name"},
+		{name: "writable by others", event: "hb_takeover", body: "#!/bin/sh\ntouch \"$CTL/ran\"\n", mode: 0o757,
+			wantErr: "writable by group or others (mode 0757)", wantLog: "fix: chmod go-w"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,6 +95,9 @@ func TestRunEventCases(t *testing.T) {
 			}
 			if tc.wantLog != "" && !strings.Contains(f.log.text(), tc.wantLog) {
 				t.Errorf("log lacks %q:\n%s", tc.wantLog, f.log.text())
+			}
+			if f.exists("ran") {
+				t.Errorf("the refused hook ran")
 			}
 		})
 	}

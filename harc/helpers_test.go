@@ -169,10 +169,14 @@ func (f *fixture) script(name, body string) string {
 	return p
 }
 
-// hook writes rc.d/EVENT.
+// hook writes rc.d/EVENT with exactly mode (whatever the umask).
 func (f *fixture) hook(event, body string, mode os.FileMode) {
 	f.t.Helper()
-	if err := os.WriteFile(filepath.Join(f.dir, paths.RcDir, event), []byte(body), mode); err != nil {
+	p := filepath.Join(f.dir, paths.RcDir, event)
+	if err := os.WriteFile(p, []byte(body), mode); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
 		f.t.Fatal(err)
 	}
 }

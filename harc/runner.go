@@ -281,6 +281,13 @@ func (r *Runner) resolve(res config.Resource, op string) (script, error) {
 		}
 	}
 	s.show = p
+	if f := config.ScriptFile(p); f != "" {
+		// Scripts run as root: refuse one someone else could have changed
+		// since the configuration was loaded (config.CheckTrusted).
+		if err := config.CheckTrusted(f); err != nil {
+			return s, fmt.Errorf("resource %s: not run: %w", res.Spec, err)
+		}
+	}
 	if name, ok := strings.CutPrefix(p, "builtin:"); ok {
 		if len(r.opts.BuiltinCommand) == 0 {
 			return s, fmt.Errorf("resource %s needs hbd's built-in agent %s, which this runner cannot start (no BuiltinCommand)", res.Spec, name)

@@ -652,3 +652,23 @@ func TestSameGroupSerialized(t *testing.T) {
 	}
 	<-done
 }
+
+// TestUntrustedScriptNotRun: a resource script someone other than root
+// could have changed since the configuration was loaded is not run.
+func TestUntrustedScriptNotRun(t *testing.T) {
+	f := newFixture(t)
+	p := f.script("web", "#!/bin/sh\ntouch \"$CTL/ran\"\n")
+	if err := os.Chmod(p, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	r := f.runner()
+	for _, op := range []string{OpStart, OpStatus} {
+		res := r.RunResource(context.Background(), f.group("web").Resources[0], op, 0)
+		if res.OK() || res.Err == nil || !strings.Contains(res.Err.Error(), "chmod go-w "+p) {
+			t.Errorf("%s: result %+v, want an error with the fix", op, res)
+		}
+	}
+	if f.exists("ran") {
+		t.Error("the script ran")
+	}
+}
