@@ -43,3 +43,12 @@ func runWithoutCoreQuorum(c Config) Result {
 	}
 	return w.run()
 }
+
+// runTampered runs c in a world that tamper changed first (a core fed a
+// different configuration than the checks assume, a hook that makes the
+// world misbehave): to prove a checker can fail.
+func runTampered(c Config, tamper func(*world)) Result {
+	w := newWorld(c)
+	tamper(w)
+	return w.run()
+}

@@ -278,6 +278,9 @@ func (w *world) opDone(e *event) {
 		case e.op == cluster.OpStart && res == cluster.ResultFailed:
 			t.up = false
 			w.disrupted()
+		case e.op == cluster.OpStop && res == cluster.ResultOK && w.hooks.stopLag > 0:
+			// (tests) the processes end later than the script said
+			w.push(&event{at: w.now.Add(w.hooks.stopLag), kind: evRogue, node: e.node, group: e.group})
 		case e.op == cluster.OpStop && res == cluster.ResultOK:
 			t.up = false
 		case e.op == cluster.OpStop:
@@ -351,6 +354,7 @@ func (w *world) checkStaysPut(i, g int) {
 	if !n.joined || n.core.Stopping() || !n.core.HasQuorum() || n.gt[g].stopFailed || n.gt[g].run != n.run {
 		return // (not started by this run: a leftover found by a probe)
 	}
+	w.res.StaysPut++ // a stop by a live member: judged below
 	if gs, _ := n.core.Group(w.rs.keys[g]); gs.Standby || gs.Yielding || gs.Failed {
 		return
 	}
@@ -494,6 +498,7 @@ func (w *world) checkEnd() {
 		if holder != p && w.exclHigherUp(p, g) {
 			continue // its preferred node runs an exclusive group before it
 		}
+		w.res.PreferredEnd++
 		if holder != p {
 			w.violate(CheckPreferred, fmt.Sprintf("%s is held by %s, not by its healthy preferred node %s", key, w.nodes[holder].name, pn.name))
 		}

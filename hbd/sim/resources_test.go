@@ -26,7 +26,7 @@ func TestResources(t *testing.T) {
 		maxHeal      time.Duration
 		maxHealRatio float64
 	)
-	runSeeds(t, n, RandomResourceConfig, "TestResources", func(c Config, res Result) {
+	sum := runSeeds(t, n, RandomResourceConfig, "TestResources", func(c Config, res Result) {
 		rean += res.Reannounces
 		healed += res.HealResolved
 		maxHeal = max(maxHeal, res.MaxHealResolve)
@@ -35,6 +35,26 @@ func TestResources(t *testing.T) {
 	if *seedFlag == 0 {
 		t.Logf("partition duplicates resolved after the heal: %d, longest %v, at most %.0f%% of the bound; %d reannounces",
 			healed, maxHeal.Round(time.Millisecond), 100*maxHealRatio, rean)
+		t.Logf("conditional checks applied: Preferred at the end %d, auto_failback off stops %d, restart seen %d/%d",
+			sum.PreferredEnd, sum.StaysPut, sum.RestartFirst, sum.Checks3)
+		// The conditional checks must have had something to judge: the
+		// heal bound (a third of the runs partition), Preferred at the end
+		// (two thirds of them fail back), Preferred's auto_failback off
+		// branch (a third), restarts seen.
+		for _, f := range []struct {
+			what      string
+			got, want int
+		}{
+			{"partition duplicates ended after a heal (Exclusive's heal bound)", healed, n / 20},
+			{"groups judged by Preferred at the end of a run", sum.PreferredEnd, n / 3},
+			{"stops judged by Preferred with auto_failback off", sum.StaysPut, n / 20},
+			{"restarts seen at their first packet", sum.RestartFirst, n / 3},
+			{"restarts seen a keepalive later", sum.Checks3, n / 3},
+		} {
+			if f.got < f.want {
+				t.Errorf("%s: %d in %d runs, want at least %d", f.what, f.got, n, f.want)
+			}
+		}
 	}
 }
 
@@ -147,6 +167,11 @@ func runSeeds(t *testing.T, n int, gen func(uint64) Config, test string, each ..
 				sum.Stops += res.Stops
 				sum.EndChecks += res.EndChecks
 				sum.Conflicts += res.Conflicts
+				sum.RestartFirst += res.RestartFirst
+				sum.Checks3 += res.Checks3
+				sum.StaysPut += res.StaysPut
+				sum.PreferredEnd += res.PreferredEnd
+				sum.HealResolved += res.HealResolved
 				for _, f := range each {
 					f(c, res)
 				}

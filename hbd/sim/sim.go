@@ -167,9 +167,15 @@ type Result struct {
 	Trace      []string // when Config.Trace
 	Hash       uint64   // FNV-64a of every trace line, when Config.Hash
 	Events     int
-	Checks3    int // restart checks that applied
-	// Resource figures (groups.go).
+	// How often the conditional checks applied (a checker that never
+	// applies proves nothing): CheckRestartSeen at a new run's first
+	// packet (RestartFirst) and one keepalive later (Checks3).
+	RestartFirst, Checks3 int
+	// Resource figures (groups.go). StaysPut counts the stops the
+	// auto_failback off branch of CheckPreferred judged, PreferredEnd the
+	// groups the end-of-run branch judged.
 	Starts, Stops, Reannounces, Conflicts, EndChecks int
+	StaysPut, PreferredEnd                           int
 	// HealResolved counts duplicates of a partition that ended once the
 	// nodes heard each other again; MaxHealResolve is the longest time
 	// that took (from hearing each other to one node's stop finishing).
@@ -288,10 +294,36 @@ type world struct {
 	statusHigh []uint64
 	tracing    bool
 	rs         resState
+	hooks      hooks
 	hash       interface {
 		Write([]byte) (int, error)
 		Sum64() uint64
 	}
+}
+
+// hooks make a run misbehave on purpose, to prove that the checkers can
+// fail (export_test.go sets them); a real run has none.
+type hooks struct {
+	// action rewrites an action a core returned before the world plays it
+	// (nil: the action is dropped).
+	action func(i int, a cluster.Action) cluster.Action
+	// deaf: the network delivered e, but the core does not get it (the
+	// checks count it as arrived).
+	deaf func(w *world, e *event) bool
+	// nextTick rewrites when node i's core asks to be woken.
+	nextTick func(i int, next time.Time) time.Time
+	// stopLag: a stop script tells the core it is done this long before
+	// the group's processes really end.
+	stopLag time.Duration
+}
+
+// nextTick is when node i's core asks to be woken.
+func (w *world) nextTick(i int) time.Time {
+	next := w.nodes[i].core.NextTick()
+	if w.hooks.nextTick != nil {
+		next = w.hooks.nextTick(i, next)
+	}
+	return next
 }
 
 // Run runs one simulation.
@@ -426,7 +458,7 @@ func (w *world) handle(e *event) {
 		if !n.alive || n.run != e.run {
 			return
 		}
-		if next := n.core.NextTick(); !next.Equal(e.at) {
+		if next := w.nextTick(e.node); !next.Equal(e.at) {
 			return // superseded by a later NextTick
 		}
 		w.step(e.node, cluster.Tick{Now: w.now, Load: "0.00 0.00 0.00 1/100 1"}, func() string { return "tick" })
@@ -505,7 +537,7 @@ func (w *world) handle(e *event) {
 
 func (w *world) schedule(i int) {
 	n := w.nodes[i]
-	next := n.core.NextTick()
+	next := w.nextTick(i)
 	if next.IsZero() {
 		return
 	}
@@ -519,6 +551,11 @@ func (w *world) step(i int, ev cluster.Event, what func() string) {
 	}
 	acts := n.core.Step(ev)
 	for _, a := range acts {
+		if w.hooks.action != nil {
+			if a = w.hooks.action(i, a); a == nil {
+				continue
+			}
+		}
 		switch a := a.(type) {
 		case cluster.Log:
 			w.trace("  %s log %s: %s", n.name, a.Level, a.Msg)
@@ -538,7 +575,7 @@ func (w *world) step(i int, ev cluster.Event, what func() string) {
 	if n.alive && !n.joined && n.core.State() == cluster.StateActive {
 		n.joined = true
 	}
-	if next := n.core.NextTick(); !next.IsZero() && !next.After(w.now) {
+	if next := w.nextTick(i); !next.IsZero() && !next.After(w.now) {
 		w.violate(CheckProgress, fmt.Sprintf("%s NextTick %v is not after now", n.name, next.Sub(w.now)))
 		w.push(&event{at: w.now.Add(time.Millisecond), kind: evTick, node: i, run: n.run})
 		return
@@ -629,7 +666,9 @@ func (w *world) deliver(e *event) {
 		return
 	}
 	y := w.nodes[e.from]
-	w.step(e.node, cluster.Receive{Now: w.now, Link: e.link, Msg: e.msg}, func() string { return "recv " + e.link + " from " + y.name + ": " + summary(e.msg) })
+	if w.hooks.deaf == nil || !w.hooks.deaf(w, e) {
+		w.step(e.node, cluster.Receive{Now: w.now, Link: e.link, Msg: e.msg}, func() string { return "recv " + e.link + " from " + y.name + ": " + summary(e.msg) })
+	}
 	if !x.alive {
 		return
 	}
@@ -653,6 +692,7 @@ func (w *world) deliver(e *event) {
 	// Restart seen: the first packet of a new run of Y at this run of X.
 	if e.frun > 1 && e.frun == y.run && v.firstOfRun < e.frun && gen == y.gen {
 		v.firstOfRun = e.frun
+		w.res.RestartFirst++
 		if _, g, _ := x.core.PeerView(y.name); g != y.gen {
 			w.violate(CheckRestartSeen, fmt.Sprintf("%s sees %s with hg=%x after the first packet of its run with hg=%x", x.name, y.name, g, y.gen))
 		}

@@ -95,6 +95,7 @@ func TestMembership(t *testing.T) {
 		failed   []Result
 		failCfg  []Config
 		events   int
+		first    int
 		checks3  int
 		next     = uint64(1)
 		wg       sync.WaitGroup
@@ -117,6 +118,7 @@ func TestMembership(t *testing.T) {
 				res := Run(c)
 				mu.Lock()
 				events += res.Events
+				first += res.RestartFirst
 				checks3 += res.Checks3
 				if len(res.Violations) > 0 {
 					failed = append(failed, res)
@@ -131,7 +133,12 @@ func TestMembership(t *testing.T) {
 		report(t, "TestMembership", failCfg[i], failed[i])
 	}
 	el := time.Since(start)
-	t.Logf("%d seeds in %v (%.0f seeds/s), %d events, %d restart checks applied", n, el.Round(time.Millisecond), float64(n)/el.Seconds(), events, checks3)
+	t.Logf("%d seeds in %v (%.0f seeds/s), %d events, restart checks applied: %d at the first packet, %d a keepalive later", n, el.Round(time.Millisecond), float64(n)/el.Seconds(), events, first, checks3)
+	// Half the seeds crash and restart nodes: CheckRestartSeen must have
+	// judged restarts in a fair share of them, not merely never failed.
+	if len(failed) == 0 && (first < n/4 || checks3 < n/4) {
+		t.Errorf("CheckRestartSeen applied %d times at the first packet and %d a keepalive later in %d runs, want at least %d each", first, checks3, n, n/4)
+	}
 }
 
 func TestDeterministic(t *testing.T) {
