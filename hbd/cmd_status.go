@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/logging"
 	"github.com/hbdproject/hbd/hbd/paths"
 )
 
@@ -112,7 +113,9 @@ func printStatus(w io.Writer, st ctl.Status, now time.Time) {
 			if !g.Since.IsZero() {
 				since = ago(now, g.Since)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.Key, g.Preferred, holder, state, since, g.LastError)
+			// LastError quotes script output: escaped, it cannot drive
+			// the terminal or break the table.
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.Key, g.Preferred, holder, state, since, logging.Escape(g.LastError))
 		}
 		tw.Flush()
 	}

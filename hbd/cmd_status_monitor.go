@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hbdproject/hbd/hbd/logging"
 	"github.com/hbdproject/hbd/hbd/monitor"
 )
 
@@ -23,7 +24,7 @@ func printMonitors(w io.Writer, ms []monitor.ResourceStatus, now time.Time) {
 		if m.LastFailure != nil {
 			last = ago(now, *m.LastFailure)
 			if m.LastFailureReason != "" {
-				last += ": " + m.LastFailureReason
+				last += ": " + logging.Escape(m.LastFailureReason) // script output: keep it inert
 			}
 		}
 		next := "-"

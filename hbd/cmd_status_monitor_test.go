@@ -29,6 +29,11 @@ func TestPrintMonitors(t *testing.T) {
 		}
 	}
 	b.Reset()
+	printMonitors(&b, []monitor.ResourceStatus{{Resource: "web", LastFailure: &last, LastFailureReason: "exit 1: \x1b]0;owned\a\nfake row"}}, now)
+	if out := b.String(); strings.ContainsAny(out, "\x1b\a") || !strings.Contains(out, `exit 1: \x1b]0;owned\a\nfake row`) {
+		t.Errorf("script output not escaped: %q", out)
+	}
+	b.Reset()
 	printMonitors(&b, nil, now)
 	if b.Len() != 0 {
 		t.Errorf("no monitors printed %q", b.String())
