@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -248,4 +249,45 @@ func TestCheckLayoutFails(t *testing.T) {
 	wantProblems(t, checkLayout(readme, []string{"hbd", "docs", "hbd/config", "hbd/internal", "hbd/internal/bench"}), nil)
 	wantProblems(t, checkLayout(readme, []string{"hbd", "init", "hbd/config", "hbd/netlab", "hbd/internal/demo"}),
 		[]string{"does not name init/", "does not name hbd/netlab/", "does not name hbd/internal/demo/"})
+}
+
+// checkReadmeLinksPages finds the pages of docs/ (and the man pages'
+// folder) that README.md does not link: a reader starts there.
+func checkReadmeLinksPages(readme string, pages []string) []string {
+	linked := map[string]bool{}
+	for _, l := range Links(readme) {
+		target, _, _ := strings.Cut(l.Text, "#")
+		linked[strings.TrimSuffix(path.Clean(target), "/")] = true
+	}
+	var problems []string
+	for _, p := range pages {
+		if !linked[p] {
+			problems = append(problems, fmt.Sprintf("README.md does not link %s", p))
+		}
+	}
+	return problems
+}
+
+func TestReadmeLinksEveryPage(t *testing.T) {
+	var pages []string
+	for name := range docPages(t) {
+		switch {
+		case name == "README.md":
+		case strings.HasPrefix(name, "docs/man/"):
+			if !slices.Contains(pages, "docs/man") {
+				pages = append(pages, "docs/man")
+			}
+		default:
+			pages = append(pages, name)
+		}
+	}
+	for _, p := range checkReadmeLinksPages(readRepoFile(t, "README.md"), pages) {
+		t.Error(p)
+	}
+}
+
+func TestCheckReadmeLinksPagesFails(t *testing.T) {
+	readme := "- [config](docs/config.md#ha-cf)\n- [man](docs/man/)\n"
+	wantProblems(t, checkReadmeLinksPages(readme, []string{"docs/config.md", "docs/man"}), nil)
+	wantProblems(t, checkReadmeLinksPages(readme, []string{"docs/config.md", "docs/split-brain.md"}), []string{"README.md does not link docs/split-brain.md"})
 }
