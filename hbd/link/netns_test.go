@@ -1,3 +1,5 @@
+//go:build linux
+
 package link
 
 import (
@@ -13,10 +15,11 @@ import (
 	"golang.org/x/net/ipv6"
 
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
-// Addresses the namespace tests assign (TEST-NET-like private ranges that
-// exist only inside the test namespaces).
+// Addresses the namespace tests assign (private ranges that exist only
+// inside the lab's namespaces).
 const (
 	nsA4, nsB4   = "10.213.0.1", "10.213.0.2"
 	nsA41, nsB41 = "10.213.1.1", "10.213.1.2"
@@ -24,14 +27,15 @@ const (
 	nsALL, nsBLL = "fe80::213:1", "fe80::213:2"
 )
 
-// pair makes two namespaces joined on eth0 by a veth pair, with IPv4,
-// IPv6 ULA and link-local addresses.
-func pair(t *testing.T) (a, b string) {
+// pair makes two hosts with eth0 on one bridge, with IPv4, IPv6 ULA and
+// link-local addresses (their only link-local ones, so the source of what
+// they send is known).
+func pair(t *testing.T) (a, b *netlab.Host) {
 	t.Helper()
-	requireNetns(t)
-	a, b = newNetns(t), newNetns(t)
-	veth(t, a, "eth0", []string{nsA4 + "/24", nsA6 + "/64", nsALL + "/64"},
-		b, "eth0", []string{nsB4 + "/24", nsB6 + "/64", nsBLL + "/64"})
+	lab := netlab.NewT(t, t.Name())
+	a = labHost(t, lab, "a", nsA4+"/24", nsA6+"/64", nsALL+"/64")
+	b = labHost(t, lab, "b", nsB4+"/24", nsB6+"/64", nsBLL+"/64")
+	waitReady(t, a, b)
 	return a, b
 }
 
@@ -58,7 +62,7 @@ func TestNetnsUcastAndCut(t *testing.T) {
 	})
 
 	// Cut A's cable: sends fail, are counted and logged once.
-	ipCmd(t, "-n", a, "link", "set", "eth0", "down")
+	ipIn(t, a, "link", "set", "eth0", "down")
 	for range 20 {
 		sa.Send([]byte("lost"))
 		time.Sleep(5 * time.Millisecond)
@@ -82,7 +86,7 @@ func TestNetnsUcastAndCut(t *testing.T) {
 	t.Logf("logged: %s", unable[0])
 
 	// Reconnect: packets flow again.
-	ipCmd(t, "-n", a, "link", "set", "eth0", "up")
+	ipIn(t, a, "link", "set", "eth0", "up")
 	deadline := time.Now().Add(waitFor)
 	for i := 0; ; i++ {
 		msg := fmt.Appendf(nil, "again-%d", i)
@@ -137,10 +141,22 @@ func TestNetnsUcast6(t *testing.T) {
 // sockets apart: without it, the kernel would hand every datagram to one of
 // them and half the packets would carry the wrong link name.
 func TestNetnsBindToDevice(t *testing.T) {
-	requireNetns(t)
-	a, b := newNetns(t), newNetns(t)
-	veth(t, a, "eth0", []string{nsA4 + "/24"}, b, "eth0", []string{nsB4 + "/24"})
-	veth(t, a, "eth1", []string{nsA41 + "/24"}, b, "eth1", []string{nsB41 + "/24"})
+	lab := netlab.NewT(t, t.Name())
+	a := labHost(t, lab, "a", nsA4+"/24")
+	b := labHost(t, lab, "b", nsB4+"/24")
+	br1, err := lab.Bridge("br1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range []struct {
+		h    *netlab.Host
+		addr string
+	}{{a, nsA41 + "/24"}, {b, nsB41 + "/24"}} {
+		if err := j.h.Join(br1, "eth1", j.addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitReady(t, a, b)
 	const port = 694
 	chA, chB := make(chan Packet, 64), make(chan Packet, 64)
 	media := []config.Medium{
@@ -164,7 +180,7 @@ func TestNetnsBindToDevice(t *testing.T) {
 		expectPacket(t, chA, m1, "eth1", ap(nsB41, port))
 	}
 	// Cutting eth1 leaves eth0 working.
-	ipCmd(t, "-n", a, "link", "set", "eth1", "down")
+	ipIn(t, a, "link", "set", "eth1", "down")
 	sa.Send([]byte("one-cut"))
 	expectPacket(t, chB, []byte("one-cut"), "eth0", ap(nsA4, port))
 	waitStats(t, sa, "eth1", "a send error with eth1 down", func(st LinkStats) bool { return st.SendErrors == 1 })

@@ -232,6 +232,52 @@ func (h *Host) Do(fn func() error) error {
 	return <-errc
 }
 
+// WaitReady waits until every interface of the host, and its port on the
+// bridge, is up with carrier and sends: until the kernel's link watcher
+// has run (up to a second after carrier comes up) a new veth keeps the
+// "noop" queueing discipline, which silently discards every packet. Tests
+// that count single packets call it once the host is built. It gives up
+// when ctx ends, or after 10 s when ctx has no deadline.
+func (h *Host) WaitReady(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
+	for _, i := range h.Ifaces() {
+		for _, dev := range []struct{ ns, name string }{{h.NS, i.Name}, {h.lab.swNS, i.Port}} {
+			if err := waitDevReady(ctx, dev.ns, dev.name); err != nil {
+				return fmt.Errorf("%s: %w", h.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// waitDevReady polls every 20 ms until device dev of namespace ns is up
+// with carrier (LOWER_UP) and past the noop queueing discipline.
+func waitDevReady(ctx context.Context, ns, dev string) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	var last string
+	for range maxPolls {
+		out, err := runCmd(ctx, nil, "ip", "-n", ns, "link", "show", "dev", dev)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(out, "LOWER_UP") && !strings.Contains(out, "qdisc noop") {
+			return nil
+		}
+		last = strings.TrimSpace(out)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s in %s not ready (%s): %w", dev, ns, last, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return fmt.Errorf("%s in %s: gave up after %d polls", dev, ns, maxPolls)
+}
+
 // Listen is net.Listen inside the host.
 func (h *Host) Listen(network, addr string) (net.Listener, error) {
 	var ln net.Listener

@@ -317,7 +317,9 @@ func (l *Lab) bridgeLocked(ctx context.Context, name string) (*Bridge, error) {
 // Host creates a host called name (its own network namespace) with an
 // interface eth0 on bridge "br0" (created if needed) carrying addrs
 // ("10.231.0.1/24"; IPv6 addresses are added without duplicate address
-// detection). Names are [a-z][a-z0-9]{0,11}.
+// detection; when one is link-local, fe80::/10, the kernel makes none of
+// its own, so the interface's link-local address is known). Names are
+// [a-z][a-z0-9]{0,11}.
 func (l *Lab) Host(name string, addrs ...string) (*Host, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -348,7 +350,7 @@ func (l *Lab) Host(name string, addrs ...string) (*Host, error) {
 }
 
 // Join gives host h another interface, ifname (eth1 …), on bridge br with
-// addrs.
+// addrs (as Lab.Host does eth0).
 func (h *Host) Join(br *Bridge, ifname string, addrs ...string) error {
 	l := h.lab
 	l.mu.Lock()
@@ -379,6 +381,11 @@ func (l *Lab) joinLocked(ctx context.Context, h *Host, br *Bridge, ifname string
 	if _, err := l.run(ctx, "ip", "-n", l.swNS, "link", "set", port, "master", br.Name, "up"); err != nil {
 		return err
 	}
+	if hasLinkLocal(addrs) {
+		if _, err := l.run(ctx, "ip", "-n", h.NS, "link", "set", ifname, "addrgenmode", "none"); err != nil {
+			return err
+		}
+	}
 	for _, a := range addrs {
 		args := []string{"-n", h.NS, "addr", "add", a, "dev", ifname}
 		if strings.Contains(a, ":") {
@@ -394,6 +401,16 @@ func (l *Lab) joinLocked(ctx context.Context, h *Host, br *Bridge, ifname string
 	h.ifaces = append(h.ifaces, Iface{Name: ifname, Port: port, Bridge: br, Addrs: append([]string(nil), addrs...)})
 	l.logf("host %s: %s on %s (port %s) %v", h.Name, ifname, br.Name, port, addrs)
 	return nil
+}
+
+// hasLinkLocal reports whether one of addrs is an IPv6 link-local address.
+func hasLinkLocal(addrs []string) bool {
+	for _, a := range addrs {
+		if ip, err := parseAddr(a); err == nil && ip.Is6() && ip.IsLinkLocalUnicast() {
+			return true
+		}
+	}
+	return false
 }
 
 // Hosts lists the lab's hosts in creation order.

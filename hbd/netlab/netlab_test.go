@@ -355,3 +355,58 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkLocalAndReady checks that a host given a link-local address has
+// that one only (the kernel makes none of its own), that a host without
+// one gets the kernel's, and that after WaitReady both hosts' interfaces
+// and their bridge ports are up and past the noop queueing discipline.
+func TestLinkLocalAndReady(t *testing.T) {
+	lab := NewT(t, "linklocal")
+	given, err := lab.Host("given", "10.231.0.1/24", "fe80::231:1/64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auto, err := lab.Host("auto", "10.231.0.2/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []*Host{given, auto} {
+		if err := h.WaitReady(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, dev := range []struct{ ns, name string }{{h.NS, "eth0"}, {lab.SwitchNS(), h.Ifaces()[0].Port}} {
+			out, err := runCmd(context.Background(), nil, "ip", "-n", dev.ns, "link", "show", "dev", dev.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out, "LOWER_UP") || strings.Contains(out, "qdisc noop") {
+				t.Errorf("%s: %s in %s not ready after WaitReady: %s", h.Name, dev.name, dev.ns, out)
+			}
+		}
+	}
+	linkLocal := func(h *Host) []string {
+		t.Helper()
+		as, err := h.Addrs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ll []string
+		for _, a := range as {
+			if a.Is6() && a.IsLinkLocalUnicast() {
+				ll = append(ll, a.String())
+			}
+		}
+		return ll
+	}
+	if got := linkLocal(given); strings.Join(got, " ") != "fe80::231:1" {
+		t.Errorf("given: link-local addresses %v, want only fe80::231:1", got)
+	}
+	// The kernel adds its own once the interface is up; wait a little.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(linkLocal(auto)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := linkLocal(auto); len(got) != 1 {
+		t.Errorf("auto: link-local addresses %v, want the kernel's one", got)
+	}
+}
