@@ -48,8 +48,11 @@ func FuzzParseHaCf(f *testing.F) {
 		}
 		checkFuzzDiags(t, data, diags)
 		if !HasErrors(diags) {
-			if len(c.Media) == 0 || len(c.Nodes) == 0 || c.Deadtime <= 2*c.Keepalive || c.Initdead < c.Deadtime || c.Keepalive <= 0 {
+			if len(c.Media) == 0 || len(c.Nodes) == 0 {
 				t.Fatalf("config without errors breaks the rules: %+v", c)
+			}
+			if err := c.CheckTimings(); err != nil {
+				t.Fatalf("config without errors has timings the core refuses: %v", err)
 			}
 			for _, m := range c.Media {
 				if m.Iface == "" || m.Port < 1 || m.Port > 65535 {
