@@ -11,10 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/internal/doccheck"
+	"github.com/hbdproject/hbd/hbd/link"
 	"github.com/hbdproject/hbd/hbd/paths"
 )
 
@@ -813,4 +816,87 @@ func TestCheckManPathsFails(t *testing.T) {
 	wantProblems(t, checkManPaths(moved, defaults, files), []string{"FILES does not list /run/heartbeat/hbd.sock"})
 	other := strings.Replace(man, "Default\n.IR /var/lib/heartbeat .", "Default\n.IR /var/lib/hbd .", 1)
 	wantProblems(t, checkManPaths(other, defaults, files), []string{`--state-dir DIR does not say "Default /var/lib/heartbeat"`})
+}
+
+// guideStatus is the cluster the floating-IP guide's `hbd status` quote
+// shows (section 5): node1 active 10 s after its start, node2 heard 73 ms
+// ago on eth0, the group running on node1 for 5.929 s.
+func guideStatus(now time.Time) ctl.Status {
+	return ctl.Status{
+		PID:     28557,
+		Started: now.Add(-10 * time.Second),
+		Cluster: cluster.Status{
+			Node: "node1", State: "active", Generation: 1795326667,
+			Peers: []cluster.PeerStatus{{
+				Name: "node2", State: "active", LastHeard: now.Add(-73 * time.Millisecond), Generation: 1795326670,
+				Links: []cluster.LinkStatus{{Name: "eth0", State: "up", LastHeard: now.Add(-73 * time.Millisecond)}},
+			}},
+			Groups: []cluster.GroupStatus{{
+				Key: "IPaddr2::10.0.0.100/24/eth0", Preferred: "node1", Holder: "node1", State: "running",
+				Since: now.Add(-5929 * time.Millisecond),
+			}},
+		},
+		Links: map[string]link.LinkStats{"eth0": {Sent: 23, Received: 18}},
+	}
+}
+
+// quotedOutput returns the lines after `$ COMMAND` in the first block of
+// a page that quotes it.
+func quotedOutput(md, command string) (string, bool) {
+	for _, b := range doccheck.Blocks(md) {
+		first, rest, _ := strings.Cut(b.Body, "\n")
+		if first == "$ "+command {
+			return strings.TrimRight(rest, "\n"), true
+		}
+	}
+	return "", false
+}
+
+// TestGuideStatusOutput: the guide's `hbd status` screen is what hbd
+// status prints for the cluster it shows.
+func TestGuideStatusOutput(t *testing.T) {
+	quoted, ok := quotedOutput(readDoc(t, "docs/guide-floating-ip-nginx.md"), "sudo hbd status")
+	if !ok {
+		t.Fatal("docs/guide-floating-ip-nginx.md quotes no `$ sudo hbd status`")
+	}
+	now := time.Date(2026, 11, 22, 5, 51, 20, 0, time.UTC)
+	var out bytes.Buffer
+	printStatus(&out, guideStatus(now), now)
+	if got := trimLines(out.String()); got != trimLines(quoted) {
+		t.Errorf("the guide quotes\n%s\n\nhbd status prints\n%s", quoted, got)
+	}
+}
+
+func TestQuotedOutput(t *testing.T) {
+	md := "```\n$ sudo hbd status\nnode1 (this node): active\n```\n"
+	if got, ok := quotedOutput(md, "sudo hbd status"); !ok || got != "node1 (this node): active" {
+		t.Errorf("quotedOutput = %q, %v", got, ok)
+	}
+	if _, ok := quotedOutput(md, "hbd status"); ok {
+		t.Error("quotedOutput found a command the page does not quote")
+	}
+}
+
+// trimLines drops the spaces at the ends of lines (tabwriter pads the
+// last column; a page does not keep them) and the final newlines.
+func trimLines(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestGuideStatusOutputCanFail: another state prints another screen, so
+// the comparison above sees a drift.
+func TestGuideStatusOutputCanFail(t *testing.T) {
+	quoted, _ := quotedOutput(readDoc(t, "docs/guide-floating-ip-nginx.md"), "sudo hbd status")
+	now := time.Date(2026, 11, 22, 5, 51, 20, 0, time.UTC)
+	st := guideStatus(now)
+	st.Links["eth0"] = link.LinkStats{Sent: 23, Received: 18, KernelDrops: 1}
+	var out bytes.Buffer
+	printStatus(&out, st, now)
+	if trimLines(out.String()) == trimLines(quoted) {
+		t.Error("a status with a kernel drop printed the guide's screen")
+	}
 }
