@@ -210,7 +210,7 @@ func (f *fixture) group(specs ...string) config.Group {
 		parts := strings.Split(s, "::")
 		g.Resources = append(g.Resources, config.Resource{
 			Spec: s, Name: parts[0], Args: parts[1:],
-			Script: filepath.Join(f.dir, paths.ResourceDir, parts[0]),
+			Script: config.Script{Kind: config.ScriptFile, Path: filepath.Join(f.dir, paths.ResourceDir, parts[0])},
 		})
 	}
 	return g
@@ -305,7 +305,7 @@ func sameStrings(a, b []string) bool {
 }
 
 // resourceOf builds a resource with a given script.
-func resourceOf(spec, script string) config.Resource {
+func resourceOf(spec string, script config.Script) config.Resource {
 	parts := strings.Split(spec, "::")
 	return config.Resource{Spec: spec, Name: parts[0], Args: parts[1:], Script: script}
 }

@@ -122,9 +122,10 @@ type Options struct {
 	// Lookup resolves a resource whose Script is empty (a Group built by
 	// hand rather than by config.Load).
 	Lookup config.Lookup
-	// BuiltinCommand runs agents compiled into hbd (Script
-	// "builtin:NAME"): the command is BuiltinCommand + NAME + ARGS + OP.
-	// Empty: such resources fail with an error that says so.
+	// BuiltinCommand runs agents compiled into hbd (a Script of kind
+	// config.ScriptBuiltin or config.ScriptOCF): the command is
+	// BuiltinCommand + Script.AgentArg() + ARGS + OP. Empty: such
+	// resources fail with an error that says so.
 	BuiltinCommand []string
 
 	// For the scripts' environment (see Runner.Environ): ha.cf logfile,
@@ -266,36 +267,36 @@ func (r *Runner) lock(ctx context.Context, key string) (func(), error) {
 type script struct {
 	path string   // executable
 	args []string // after path, op last
-	show string   // what "Running ..." prints: path or builtin:NAME
+	show string   // what "Running ..." prints: config.Script.String()
 	tag  string   // log tag of its output
 }
 
 // resolve finds the executable of a resource.
 func (r *Runner) resolve(res config.Resource, op string) (script, error) {
 	s := script{tag: res.Name}
-	p := res.Script
-	if p == "" {
+	sc := res.Script
+	if sc.Kind == config.ScriptNone {
 		var err error
-		if p, err = r.opts.Lookup.Resolve(r.opts.ConfigDir, res.Name); err != nil {
+		if sc, err = r.opts.Lookup.Resolve(r.opts.ConfigDir, res.Name); err != nil {
 			return s, err
 		}
 	}
-	s.show = p
-	if f := config.ScriptFile(p); f != "" {
+	s.show = sc.String()
+	if f := sc.File(); f != "" {
 		// Scripts run as root: refuse one someone else could have changed
 		// since the configuration was loaded (config.CheckTrusted).
 		if err := config.CheckTrusted(f); err != nil {
 			return s, fmt.Errorf("resource %s: not run: %w", res.Spec, err)
 		}
 	}
-	if name, ok := strings.CutPrefix(p, "builtin:"); ok {
+	if sc.Builtin() {
 		if len(r.opts.BuiltinCommand) == 0 {
-			return s, fmt.Errorf("resource %s needs hbd's built-in agent %s, which this runner cannot start (no BuiltinCommand)", res.Spec, name)
+			return s, fmt.Errorf("resource %s needs hbd's built-in agent %s, which this runner cannot start (no BuiltinCommand)", res.Spec, sc.AgentArg())
 		}
 		s.path = r.opts.BuiltinCommand[0]
-		s.args = append(append([]string{}, r.opts.BuiltinCommand[1:]...), name)
+		s.args = append(append([]string{}, r.opts.BuiltinCommand[1:]...), sc.AgentArg())
 	} else {
-		s.path = p
+		s.path = sc.Path
 	}
 	s.args = append(append(s.args, res.Args...), op)
 	return s, nil

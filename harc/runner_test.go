@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/hbdproject/hbd/hbd/config"
 )
 
 func TestStartStopOrder(t *testing.T) {
@@ -590,7 +592,7 @@ func TestMissingScript(t *testing.T) {
 	f := newFixture(t, "A")
 	r := f.runner()
 	g := f.group("A", "nosuch::arg")
-	g.Resources[1].Script = "" // resolved at run time: not found
+	g.Resources[1].Script = config.Script{} // resolved at run time: not found
 	err := r.Start(context.Background(), g)
 	var se *StartError
 	if !errors.As(err, &se) || se.Resource != "nosuch::arg" {
@@ -607,13 +609,13 @@ func TestMissingScript(t *testing.T) {
 func TestBuiltinWithoutCommand(t *testing.T) {
 	f := newFixture(t)
 	r := f.runner()
-	res := r.RunResource(context.Background(), resourceOf("IPaddr2::10.0.0.1", "builtin:IPaddr2"), OpStart, 0)
+	res := r.RunResource(context.Background(), resourceOf("IPaddr2::10.0.0.1", config.Script{Kind: config.ScriptBuiltin, Name: "IPaddr2"}), OpStart, 0)
 	if res.Err == nil || !strings.Contains(res.Err.Error(), "built-in agent IPaddr2") {
 		t.Errorf("%+v", res)
 	}
 	f.opts.BuiltinCommand = []string{"/bin/sh", "-c", `echo "$@" > "$CTL/builtin"`, "hbd", "agent"}
 	r = f.runner()
-	res = r.RunResource(context.Background(), resourceOf("IPaddr2::10.0.0.1", "builtin:IPaddr2"), OpStart, 0)
+	res = r.RunResource(context.Background(), resourceOf("IPaddr2::10.0.0.1", config.Script{Kind: config.ScriptBuiltin, Name: "IPaddr2"}), OpStart, 0)
 	b, _ := os.ReadFile(filepath.Join(f.ctl, "builtin"))
 	if !res.OK() || strings.TrimSpace(string(b)) != "agent IPaddr2 10.0.0.1 start" {
 		t.Errorf("%+v, ran %q", res, b)

@@ -102,7 +102,7 @@ func nodeName(flagValue string) (string, error) {
 
 // loadOptions are the config.Load options every command uses.
 func loadOptions(node string, strict bool) config.LoadOptions {
-	return config.LoadOptions{Node: node, Strict: strict, Lookup: config.Lookup{Builtins: builtinAgents()}}
+	return config.LoadOptions{Node: node, Strict: strict, Lookup: config.Lookup{Agents: builtinAgents()}}
 }
 
 // agentCommand is how harc runs a built-in agent: this very binary.

@@ -1,63 +1,77 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
-	"github.com/hbdproject/hbd/hbd/config"
-
-	"github.com/hbdproject/hbd/resources/awseip"
-	"github.com/hbdproject/hbd/resources/ipaddr"
-	"github.com/hbdproject/hbd/resources/ocf"
-	"github.com/hbdproject/hbd/resources/service"
+	"github.com/hbdproject/hbd/resources/agents"
+	"github.com/hbdproject/hbd/resources/builtin"
 )
 
-// builtinAgents are the resource agents compiled into hbd: a haresources
-// name found neither in resource.d nor in /etc/init.d resolves to one of
-// these, and runs as `hbd agent NAME ...`. "ocf" stands for every
-// ocf:PROVIDER:TYPE agent (run from /usr/lib/ocf by resources/ocf).
-func builtinAgents() []string {
-	return []string{ipaddr.NameIPaddr, ipaddr.NameIPaddr2, "awseip", "service", config.OCFBuiltin}
+// builtinAgents is the registry of the resource agents compiled into hbd
+// (resources/builtin names them): a haresources name found neither in
+// resource.d nor in /etc/init.d resolves to one of them and runs as `hbd
+// agent NAME ...`, their own parsers check haresources, and the daemon
+// keeps addresses in place with them. OCF agents are looked for under
+// /usr/lib/ocf.
+func builtinAgents() *agents.Registry { return builtin.Agents("") }
+
+// agentProgram returns the agent hbd acts as when argv0 names one (hbd
+// installed or linked as resource.d/IPaddr2, for instance).
+func agentProgram(argv0 string) (agents.Agent, bool) {
+	return builtinAgents().Program(filepath.Base(argv0))
 }
 
 // runAgent runs a built-in resource agent as a resource script:
 // `hbd agent NAME ARGS... start|stop|status|monitor`, or hbd installed
 // (linked) as resource.d/NAME, in which case legacyName sends us here
-// without NAME and argv[0] names the agent.
+// without NAME and argv[0] names the agent. `hbd agent --list` prints
+// the agents, `hbd agent --programs` the names to link hbd under.
 func runAgent(args []string, stdout, stderr io.Writer) int {
-	if base := filepath.Base(os.Args[0]); ipaddr.IsName(base) {
-		return ipaddr.Main(base, args, stdout, stderr)
-	}
-	if filepath.Base(os.Args[0]) == "awseip" {
-		return awseip.Main(args, stdout, stderr)
+	reg := builtinAgents()
+	if a, ok := agentProgram(os.Args[0]); ok {
+		return a.Main(filepath.Base(os.Args[0]), args, stdout, stderr)
 	}
 	// The agents parse their own arguments; only the first one, the
-	// agent's name, is ours.
-	fs := newFlags("agent", agentUsage, stdout, stderr)
+	// agent's name or one of our flags, is ours.
+	fs := newFlags("agent", agentUsage(reg), stdout, stderr)
+	list := fs.Bool("list", false, "print the built-in agents, one a line")
+	programs := fs.Bool("programs", false, "print the names hbd acts as an agent under when linked so (resource.d/NAME), one a line")
 	if code, ok := fs.parse(args[:min(len(args), 1)]); !ok {
 		return code
 	}
-	if len(args) == 0 {
+	switch {
+	case *list:
+		fmt.Fprintln(stdout, strings.Join(reg.Shown(), "\n"))
+		return 0
+	case *programs:
+		fmt.Fprintln(stdout, strings.Join(reg.Programs(), "\n"))
+		return 0
+	case len(args) == 0:
 		return fs.usageError("no agent named")
 	}
 	name, rest := args[0], args[1:]
-	switch {
-	case ipaddr.IsName(name):
-		return ipaddr.Main(name, rest, stdout, stderr)
-	case name == "awseip":
-		return awseip.Main(rest, stdout, stderr)
-	case name == "service":
-		return service.Main(rest, stdout, stderr)
-	case ocf.IsName(name):
-		return ocf.Main(name, rest, stdout, stderr)
+	if a, ok := reg.Lookup(name); ok {
+		return a.Main(name, rest, stdout, stderr)
 	}
 	return fs.usageError("no built-in agent %q", name)
 }
 
-const agentUsage = `usage: hbd agent NAME ARGS... start|stop|status|monitor
+// agentUsage is `hbd agent -h`, naming the agents of reg.
+func agentUsage(reg *agents.Registry) string {
+	progs := reg.Programs()
+	linked := strings.Join(progs, " or ")
+	if n := len(progs); n > 2 {
+		linked = strings.Join(progs[:n-1], ", ") + " or " + progs[n-1]
+	}
+	return fmt.Sprintf(`usage: hbd agent NAME ARGS... start|stop|status|monitor
+       hbd agent --list | --programs
 Runs a built-in resource agent the way a resource script is run, e.g.
   hbd agent IPaddr2 10.0.0.5/24/eth0 start
-Agents: IPaddr, IPaddr2, awseip, service, ocf:PROVIDER:TYPE.
-Installed (linked) as resource.d/IPaddr, IPaddr2 or awseip, hbd runs that
-agent directly.`
+Agents: %s.
+Installed (linked) as resource.d/%s, hbd runs that
+agent directly.`, strings.Join(reg.Shown(), ", "), linked)
+}

@@ -151,7 +151,7 @@ func printSummary(w io.Writer, c *config.Config, warnings int) {
 		}
 		fmt.Fprintf(w, "  %d. %s  preferred node %s\n", i+1, g.Key(), pref)
 		for _, r := range g.Resources {
-			cmd := append([]string{r.Script}, r.Args...)
+			cmd := append([]string{r.Script.String()}, r.Args...)
 			fmt.Fprintf(w, "       %-24s %s start|stop|status\n", r.Name, strings.Join(cmd, " "))
 		}
 	}

@@ -21,7 +21,8 @@ func legacyName(argv0 string) (string, bool) {
 		return "cl_status", true
 	case "harc":
 		return "harc", true
-	case "IPaddr", "IPaddr2", "awseip":
+	}
+	if _, ok := agentProgram(argv0); ok {
 		return "agent", true
 	}
 	return "", false

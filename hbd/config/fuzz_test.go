@@ -108,7 +108,7 @@ func FuzzParseHaresources(f *testing.F) {
 		"node1 web \\",
 	)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		groups, diags := ParseHaresources("f", bytes.NewReader(data))
+		groups, diags := ParseHaresources("f", bytes.NewReader(data), hbdAgents)
 		checkFuzzDiags(t, data, diags)
 		keys := map[string]bool{}
 		for _, g := range groups {

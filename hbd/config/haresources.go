@@ -3,22 +3,20 @@ package config
 import (
 	"fmt"
 	"io"
-	"net/netip"
-	"strconv"
 	"strings"
 
-	"github.com/hbdproject/hbd/resources/ocf"
-	"github.com/hbdproject/hbd/resources/service"
+	"github.com/hbdproject/hbd/resources/agents"
 )
 
 // ParseHaresources reads a haresources file. name is used in diagnostics.
-// It checks the syntax and the addresses of IPaddr / IPaddr2 resources;
-// Load checks the preferred nodes against ha.cf and resolves the scripts.
+// It checks the syntax, and the arguments of every resource named after
+// an agent of reg with that agent's own parser (reg may be nil); Load
+// checks the preferred nodes against ha.cf and resolves the scripts.
 //
 // One logical line is one group: `NODE RES[::ARG...]...`. A line ending in
 // `\` continues on the next; `#` starts a comment, also after a resource.
 // Diagnostics about a group point at the line where the group starts.
-func ParseHaresources(name string, r io.Reader) ([]Group, []Diag) {
+func ParseHaresources(name string, r io.Reader, reg *agents.Registry) ([]Group, []Diag) {
 	d := diags{file: name}
 	text, err := readAll(r)
 	if err != nil {
@@ -33,7 +31,7 @@ func ParseHaresources(name string, r io.Reader) ([]Group, []Diag) {
 	)
 	flush := func() {
 		if len(buf) > 0 {
-			if g, ok := parseGroup(&d, startLine, buf); ok {
+			if g, ok := parseGroup(&d, startLine, buf, reg); ok {
 				if prev, dup := keyLine[g.Key()]; dup {
 					d.errorf(startLine, "group %s is defined twice (also on line %d); a resource group's first resource names it and must be unique", g.Key(), prev)
 				} else {
@@ -75,7 +73,7 @@ func ParseHaresources(name string, r io.Reader) ([]Group, []Diag) {
 }
 
 // parseGroup reads one logical line split in words.
-func parseGroup(d *diags, line int, words []string) (Group, bool) {
+func parseGroup(d *diags, line int, words []string, reg *agents.Registry) (Group, bool) {
 	g := Group{Pos: Pos{d.file, line}}
 	node := words[0]
 	if strings.Contains(node, "::") || isBareIPv4(node) {
@@ -93,7 +91,7 @@ func parseGroup(d *diags, line int, words []string) (Group, bool) {
 	}
 	ok := true
 	for _, w := range words[1:] {
-		res, err := parseResource(w)
+		res, err := parseResource(w, reg)
 		if err != nil {
 			d.errorf(line, "%v", err)
 			ok = false
@@ -118,8 +116,9 @@ func isBareIPv4(w string) bool {
 	return i > 0 && i < len(w) && w[i] == '.'
 }
 
-// parseResource reads one `NAME[::ARG...]` word.
-func parseResource(w string) (Resource, error) {
+// parseResource reads one `NAME[::ARG...]` word. A resource that an
+// agent of reg runs has its arguments checked by that agent's parser.
+func parseResource(w string, reg *agents.Registry) (Resource, error) {
 	spec := w
 	if isBareIPv4(w) {
 		spec = "IPaddr::" + w
@@ -137,86 +136,10 @@ func parseResource(w string) (Resource, error) {
 			return r, fmt.Errorf("resource %q: argument %d is empty (check the `::` separators)", w, i+1)
 		}
 	}
-	switch {
-	case ocf.IsName(r.Name):
-		if _, err := ocf.Parse("", r.Name, r.Args); err != nil {
+	if a, ok := reg.Lookup(r.Name); ok && a.Check != nil {
+		if err := a.Check(r.Name, r.Args); err != nil {
 			return r, fmt.Errorf("resource %q: %v", w, err)
-		}
-	case r.Name == "service":
-		if len(r.Args) != 1 {
-			return r, fmt.Errorf("resource %q: service takes one argument, the unit or init script: service::NAME (e.g. service::nginx)", w)
-		}
-		if err := service.CheckName(r.Args[0]); err != nil {
-			return r, fmt.Errorf("resource %q: %v", w, err)
-		}
-	}
-	if r.Name == "IPaddr" || r.Name == "IPaddr2" {
-		if len(r.Args) == 0 {
-			return r, fmt.Errorf("resource %s needs an address: %s::IP[/CIDR[/IFACE[/BROADCAST]]]", r.Name, r.Name)
-		}
-		if err := checkIPaddrArg(r.Args[0]); err != nil {
-			return r, fmt.Errorf("resource %s: %v", w, err)
 		}
 	}
 	return r, nil
-}
-
-// checkIPaddrArg checks IP[/CIDR[/IFACE[/BROADCAST]]] (or IP/CIDR/BROADCAST).
-func checkIPaddrArg(a string) error {
-	const form = "expected IP[/CIDR[/IFACE[/BROADCAST]]], e.g. 10.0.0.100/24/eth0"
-	parts := strings.Split(a, "/")
-	if len(parts) > 4 {
-		return fmt.Errorf("%q has too many parts; %s", a, form)
-	}
-	ip, err := netip.ParseAddr(parts[0])
-	if err != nil || !ip.Is4() {
-		return fmt.Errorf("%q is not an IPv4 address; %s", parts[0], form)
-	}
-	if ip.IsUnspecified() || ip.IsMulticast() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return fmt.Errorf("%s cannot be a service address; %s", ip, form)
-	}
-	if len(parts) > 1 {
-		if err := checkNetmask(parts[1]); err != nil {
-			return fmt.Errorf("%s: %v; %s", a, err, form)
-		}
-	}
-	if len(parts) > 2 {
-		if b, err := netip.ParseAddr(parts[2]); err == nil {
-			if len(parts) == 4 || !b.Is4() {
-				return fmt.Errorf("%s: the third part must be an interface name (or, as the last part, an IPv4 broadcast); %s", a, form)
-			}
-		} else if why := validIface(parts[2]); why != "" || parts[2] == "" {
-			if parts[2] == "" {
-				why = "is empty"
-			}
-			return fmt.Errorf("%s: interface %q %s; %s", a, parts[2], why, form)
-		}
-	}
-	if len(parts) == 4 {
-		b, err := netip.ParseAddr(parts[3])
-		if err != nil || !b.Is4() {
-			return fmt.Errorf("%s: broadcast %q is not an IPv4 address; %s", a, parts[3], form)
-		}
-	}
-	return nil
-}
-
-// checkNetmask accepts a prefix length 1..32 or a dotted netmask.
-func checkNetmask(s string) error {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n < 1 || n > 32 {
-			return fmt.Errorf("prefix length %d is out of range (1 to 32)", n)
-		}
-		return nil
-	}
-	m, err := netip.ParseAddr(s)
-	if err != nil || !m.Is4() {
-		return fmt.Errorf("netmask %q is neither a prefix length (24) nor a dotted mask (255.255.255.0)", s)
-	}
-	b := m.As4()
-	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	if inv := ^v; v == 0 || inv&(inv+1) != 0 {
-		return fmt.Errorf("netmask %s is not contiguous", s)
-	}
-	return nil
 }

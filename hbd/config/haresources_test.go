@@ -25,23 +25,38 @@ func TestParseHaresourcesDiagnostics(t *testing.T) {
 		{"path", "node1 ../../bin/sh\n", []want{e(1, `"../../bin/sh" is not a script name`)}},
 		{"empty arg", "node1 Filesystem::::/mnt\n", []want{e(1, "argument 1 is empty")}},
 		{"trailing empty arg", "node1 web::\n", []want{e(1, "argument 1 is empty")}},
-		{"bad bare ip", "node1 10.0.0.256\n", []want{e(1, `"10.0.0.256" is not an IPv4 address`)}},
-		{"short bare ip", "node1 10.0.0\n", []want{e(1, `"10.0.0" is not an IPv4 address`)}},
-		{"ipaddr no arg", "node1 IPaddr\n", []want{e(1, "resource IPaddr needs an address")}},
-		{"ipaddr2 bad cidr", "node1 IPaddr2::10.0.0.1/33\n", []want{e(1, "prefix length 33 is out of range")}},
-		{"ipaddr2 zero cidr", "node1 IPaddr2::10.0.0.1/0\n", []want{e(1, "prefix length 0 is out of range")}},
+		{"bad bare ip", "node1 10.0.0.256\n", []want{e(1, `resource "10.0.0.256": IPaddr 10.0.0.256: bad IP address "10.0.0.256"`)}},
+		{"short bare ip", "node1 10.0.0\n", []want{e(1, `bad IP address "10.0.0"`)}},
+		{"ipaddr no arg", "node1 IPaddr\n", []want{e(1, "IPaddr: no address given (want IP[/CIDR[/IFACE[/BROADCAST]]] or ip=IP ...)")}},
+		{"ipaddr2 bad cidr", "node1 IPaddr2::10.0.0.1/33\n", []want{e(1, "prefix length 33 is too long for 10.0.0.1")}},
+		{"ipaddr2 zero cidr", "node1 IPaddr2::10.0.0.1/0\n", []want{e(1, `bad prefix length "0"`)}},
 		{"ipaddr2 dotted mask", "node1 IPaddr2::10.0.0.1/255.255.255.0/eth0\n", nil},
-		{"ipaddr2 holey mask", "node1 IPaddr2::10.0.0.1/255.0.255.0\n", []want{e(1, "netmask 255.0.255.0 is not contiguous")}},
-		{"ipaddr2 word mask", "node1 IPaddr2::10.0.0.1/big\n", []want{e(1, `netmask "big" is neither`)}},
-		{"ipaddr2 bad broadcast", "node1 IPaddr2::10.0.0.1/24/eth0/10.0.0.300\n", []want{e(1, `broadcast "10.0.0.300" is not an IPv4 address`)}},
-		{"ipaddr2 too many parts", "node1 IPaddr2::10.0.0.1/24/eth0/10.0.0.255/x\n", []want{e(1, "has too many parts")}},
-		{"ipaddr2 bad iface", "node1 IPaddr2::10.0.0.1/24/eth0:1\n", []want{e(1, `interface "eth0:1"`)}},
-		{"ipaddr2 empty iface", "node1 IPaddr2::10.0.0.1/24//10.0.0.255\n", []want{e(1, `interface "" is empty`)}},
-		{"ipaddr2 ipv6", "node1 IPaddr2::fd00::1/64\n", []want{e(1, `"fd00" is not an IPv4 address`)}},
-		{"ipaddr2 multicast", "node1 IPaddr2::224.0.0.1/24\n", []want{e(1, "cannot be a service address")}},
+		{"ipaddr2 holey mask", "node1 IPaddr2::10.0.0.1/255.0.255.0\n", []want{e(1, `netmask "255.0.255.0" is not contiguous`)}},
+		{"ipaddr2 word mask", "node1 IPaddr2::10.0.0.1/big\n", []want{e(1, `bad netmask "big"`)}},
+		{"ipaddr2 bad broadcast", "node1 IPaddr2::10.0.0.1/24/eth0/10.0.0.300\n", []want{e(1, `bad broadcast address "10.0.0.300"`)}},
+		{"ipaddr2 too many parts", "node1 IPaddr2::10.0.0.1/24/eth0/10.0.0.255/x\n", []want{e(1, "too many '/' parts")}},
+		{"ipaddr2 bad iface", "node1 IPaddr2::10.0.0.1/24/eth0:1\n", []want{e(1, `bad interface name "eth0:1"`)}},
+		{"ipaddr2 empty iface", "node1 IPaddr2::10.0.0.1/24//10.0.0.255\n", nil},
+		{"ipaddr2 empty cidr", "node1 IPaddr2::10.0.0.5//eth0\n", nil},
+		{"ipaddr2 ipv6", "node1 IPaddr2::fd00::1/64\n", nil},
+		{"ipaddr2 ipv6 iface", "node1 IPaddr2::fd00::5/64/eth0\n", nil},
+		{"ipaddr2 ipv6 name=value", "node1 IPaddr2::ip=fd00::5::cidr_netmask=64::nic=eth0\n", nil},
+		{"ipaddr2 ipv6 broadcast", "node1 IPaddr2::fd00::5/64/eth0/10.0.0.255\n", []want{e(1, "IPv6 has no broadcast address")}},
+		{"ipaddr2 ipv6 link-local", "node1 IPaddr2::fe80::5/64\n", []want{e(1, "a link-local IPv6 address needs its interface")}},
+		{"ipaddr2 name=value", "node1 IPaddr2::ip=10.0.0.5::cidr_netmask=24::nic=eth0::iflabel=web\n", nil},
+		{"ipaddr2 short then name=value", "node1 IPaddr2::10.0.0.5/24/eth0::arp_count=3\n", nil},
+		{"ipaddr2 unknown parameter", "node1 IPaddr2::10.0.0.5/24::mask=24\n", []want{e(1, `unknown parameter "mask" (known: arp_count, arp_interval, broadcast, cidr_netmask, iflabel, ip, nic)`)}},
+		{"ipaddr2 parameter twice", "node1 IPaddr2::ip=10.0.0.5::ip=10.0.0.6\n", []want{e(1, "parameter ip given twice")}},
+		{"ipaddr2 no ip", "node1 IPaddr2::nic=eth0\n", []want{e(1, "no address given (ip=...)")}},
+		{"ipaddr2 word after address", "node1 IPaddr2::10.0.0.5/24::eth0\n", []want{e(1, `argument "eth0": want name=value after the address`)}},
+		{"ipaddr2 bad arp_count", "node1 IPaddr2::10.0.0.5::arp_count=0\n", []want{e(1, "want a count from 1 to 100")}},
+		{"ipaddr2 multicast", "node1 IPaddr2::224.0.0.1/24\n", []want{e(1, "224.0.0.1 cannot be a floating address")}},
+		{"ipaddr2 loopback", "node1 IPaddr2::127.0.0.2/8\n", []want{e(1, "127.0.0.2 cannot be a floating address")}},
+		{"ipaddr2 broadcast outside", "node1 IPaddr2::10.0.0.5/24/eth0/10.0.1.255\n", []want{e(1, "broadcast 10.0.1.255 is outside 10.0.0.0/24")}},
+		{"ipaddr2 label too long", "node1 IPaddr2::ip=10.0.0.5::nic=eth0123456::iflabel=abcdefg\n", []want{e(1, "longer than 15 characters")}},
 		{"ipaddr broadcast third", "node1 IPaddr::10.0.0.1/24/10.0.0.255\n", nil},
 		{"bare ip forms", "node1 10.0.0.1\nnode2 10.0.0.2/24\nnode1 10.0.0.3/24/eth0\nnode2 10.0.0.4/24/eth0/10.0.0.255\n", nil},
-		{"continuation error at group start", "node1 web \\\n  db \\\n  10.0.0.999\nnode2 x\n", []want{e(1, `"10.0.0.999" is not an IPv4 address`)}},
+		{"continuation error at group start", "node1 web \\\n  db \\\n  10.0.0.999\nnode2 x\n", []want{e(1, `bad IP address "10.0.0.999"`)}},
 		{"continuation with comment", "node1 web \\ # the web\n  db\n", nil},
 		{"continuation at eof", "node1 web \\\n", []want{w(1, "the file ends inside a `\\` continuation")}},
 		{"bad node name", "node,1 web\n", []want{e(1, `preferred node "node,1" contains a comma`)}},
@@ -51,7 +66,7 @@ func TestParseHaresourcesDiagnostics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, got := ParseHaresources("haresources", strings.NewReader(tt.in))
+			_, got := ParseHaresources("haresources", strings.NewReader(tt.in), hbdAgents)
 			checkDiags(t, got, tt.want)
 		})
 	}
@@ -64,7 +79,7 @@ NODE1 10.0.0.100/24/eth0 \
       nginx   # web
 node2 IPaddr2::10.0.0.101
 `
-	groups, diags := ParseHaresources("haresources", strings.NewReader(in))
+	groups, diags := ParseHaresources("haresources", strings.NewReader(in), hbdAgents)
 	checkDiags(t, diags, nil)
 	if len(groups) != 2 {
 		t.Fatalf("got %d groups, want 2: %+v", len(groups), groups)

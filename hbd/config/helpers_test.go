@@ -4,7 +4,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/hbdproject/hbd/resources/builtin"
 )
+
+// hbdAgents are the agents hbd is built with (OCF agents under
+// /usr/lib/ocf), so that haresources is checked by the agents' own
+// parsers as `hbd check` checks it.
+var hbdAgents = builtin.Agents("")
 
 // want is one expected diagnostic: its line, severity and a piece of its
 // message.

@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/hbdproject/hbd/hbd/paths"
-	"github.com/hbdproject/hbd/resources/ocf"
+	"github.com/hbdproject/hbd/resources/agents"
 )
 
 // The files of a configuration directory.
@@ -22,21 +22,19 @@ const (
 	HaresourcesFile = "haresources"
 )
 
-// Lookup finds the executable behind a haresources resource name.
+// Lookup finds what runs a haresources resource name.
 type Lookup struct {
-	// InitDir is searched after DIR/resource.d; empty means /etc/init.d.
+	// InitDir is searched after DIR/resource.d; empty means paths.InitDir.
 	InitDir string
-	// Builtins are agents compiled into hbd; a name found nowhere on disk
-	// but listed here resolves to "builtin:NAME". "ocf" among them enables
-	// OCF agents (ocf:PROVIDER:TYPE, see resources/ocf).
-	Builtins []string
-	// OCFRoot is where OCF agents are looked for (ROOT/resource.d/PROVIDER/TYPE);
-	// empty means /usr/lib/ocf.
-	OCFRoot string
+	// Agents are the agents compiled into the program: a name found
+	// nowhere on disk but known here is run by hbd itself, and their
+	// parsers check the resources' arguments. nil: none.
+	Agents *agents.Registry
 }
 
-// OCFBuiltin is the Builtins entry that enables OCF agents.
-const OCFBuiltin = "ocf"
+// ocfPrefix starts the name of an OCF resource agent in haresources
+// (ocf:PROVIDER:TYPE), which the registry's ocf agent runs.
+const ocfPrefix = "ocf:"
 
 func (l Lookup) initDir() string {
 	if l.InitDir == "" {
@@ -45,24 +43,23 @@ func (l Lookup) initDir() string {
 	return l.InitDir
 }
 
-// Resolve returns the script that runs resource name for the configuration
-// in dir: DIR/resource.d/NAME, then INITDIR/NAME (the first regular,
-// executable file), then "builtin:NAME". The error is worded for a person.
+// Resolve returns what runs resource name for the configuration in dir:
+// DIR/resource.d/NAME, then INITDIR/NAME (the first regular, executable
+// file), then the built-in agent NAME. The error is worded for a person.
 //
-// An OCF name, ocf:PROVIDER:TYPE, resolves to
-// "builtin:ocf:OCFROOT/resource.d/PROVIDER/TYPE" when that is an
-// executable file and Builtins has "ocf" (harc then runs
-// `hbd agent ocf:PATH NAME=VALUE... OP`).
-func (l Lookup) Resolve(dir, name string) (string, error) {
-	if ocf.IsName(name) {
-		if !slices.Contains(l.Builtins, OCFBuiltin) {
-			return "", fmt.Errorf("resource %s: this program cannot run OCF agents (no built-in ocf runner)", name)
+// An OCF name, ocf:PROVIDER:TYPE, resolves to the agent's program, which
+// the registry's ocf agent locates (and checks is installed) and runs.
+func (l Lookup) Resolve(dir, name string) (Script, error) {
+	if strings.HasPrefix(name, ocfPrefix) {
+		a, ok := l.Agents.Lookup(name)
+		if !ok || !a.Family {
+			return Script{}, fmt.Errorf("resource %s: this program cannot run OCF agents (no built-in ocf runner)", name)
 		}
-		p, err := ocf.Locate(l.OCFRoot, name, nil)
+		p, err := a.Locate(name, nil)
 		if err != nil {
-			return "", err
+			return Script{}, err
 		}
-		return "builtin:" + ocf.Prefix + p, nil
+		return Script{Kind: ScriptOCF, Name: a.Name, Path: p}, nil
 	}
 	var notExec []string
 	for _, d := range []string{filepath.Join(dir, paths.ResourceDir), l.initDir()} {
@@ -75,15 +72,15 @@ func (l Lookup) Resolve(dir, name string) (string, error) {
 			notExec = append(notExec, p)
 			continue
 		}
-		return p, nil
+		return Script{Kind: ScriptFile, Path: p}, nil
 	}
-	if slices.Contains(l.Builtins, name) {
-		return "builtin:" + name, nil
+	if a, ok := l.Agents.Lookup(name); ok && !a.Family {
+		return Script{Kind: ScriptBuiltin, Name: a.Name}, nil
 	}
 	if len(notExec) > 0 {
-		return "", fmt.Errorf("resource script %s is not an executable file (chmod 755 %s)", notExec[0], notExec[0])
+		return Script{}, fmt.Errorf("resource script %s is not an executable file (chmod 755 %s)", notExec[0], notExec[0])
 	}
-	return "", fmt.Errorf("cannot locate resource script %s (looked in %s, %s); install it there or fix the name",
+	return Script{}, fmt.Errorf("cannot locate resource script %s (looked in %s, %s); install it there or fix the name",
 		name, filepath.Join(dir, paths.ResourceDir), l.initDir())
 }
 
@@ -162,7 +159,7 @@ func Load(dir string, opts LoadOptions) (*Config, []Diag) {
 		all = append(all, openDiag(resPath, err))
 	} else {
 		var ds []Diag
-		groups, ds = ParseHaresources(resPath, f)
+		groups, ds = ParseHaresources(resPath, f, opts.Lookup.Agents)
 		f.Close()
 		all = append(all, ds...)
 		d := diags{file: resPath}

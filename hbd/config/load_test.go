@@ -95,7 +95,7 @@ func TestLoadSample(t *testing.T) {
 				t.Fatalf("groups = %+v", cfg.Groups)
 			}
 			for _, r := range cfg.Groups[0].Resources {
-				if r.Script != filepath.Join(dir, paths.ResourceDir, r.Name) {
+				if r.Script != (Script{Kind: ScriptFile, Path: filepath.Join(dir, paths.ResourceDir, r.Name)}) {
 					t.Errorf("resource %s resolved to %q", r.Name, r.Script)
 				}
 			}
@@ -184,13 +184,13 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:    "builtin",
 			files:   map[string]string{HaCfFile: hacf, AuthkeysFile: auth, HaresourcesFile: "node1 IPaddr2::10.0.0.1/24\n"},
-			opts:    LoadOptions{Lookup: Lookup{Builtins: []string{"IPaddr2"}}},
+			opts:    LoadOptions{Lookup: Lookup{Agents: hbdAgents}},
 			scripts: map[string]string{"IPaddr2": "builtin:IPaddr2"},
 		},
 		{
 			name:    "resource.d wins over builtin",
 			files:   map[string]string{HaCfFile: hacf, AuthkeysFile: auth, HaresourcesFile: "node1 IPaddr2::10.0.0.1/24\n", "resource.d/IPaddr2": "#!/bin/sh\n"},
-			opts:    LoadOptions{Lookup: Lookup{Builtins: []string{"IPaddr2"}}},
+			opts:    LoadOptions{Lookup: Lookup{Agents: hbdAgents}},
 			scripts: map[string]string{"IPaddr2": "RESOURCE.D"},
 		},
 		{
@@ -250,7 +250,7 @@ func TestLoadErrors(t *testing.T) {
 					if want == "" || want == "RESOURCE.D" {
 						want = filepath.Join(dir, paths.ResourceDir, r.Name)
 					}
-					if r.Script != want {
+					if r.Script.String() != want {
 						t.Errorf("%s resolved to %q, want %q", r.Name, r.Script, want)
 					}
 				}

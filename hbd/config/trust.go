@@ -10,7 +10,6 @@ import (
 	"syscall"
 
 	"github.com/hbdproject/hbd/hbd/paths"
-	"github.com/hbdproject/hbd/resources/ocf"
 )
 
 // CheckTrusted reports why a file hbd reads or runs as root (ha.cf,
@@ -88,7 +87,7 @@ func checkTrustedFiles(dir string, cfg *Config, groups []Group) []Diag {
 	}
 	for _, g := range groups {
 		for _, r := range g.Resources {
-			check(g.Pos, "resource "+r.Name+": ", ScriptFile(r.Script))
+			check(g.Pos, "resource "+r.Name+": ", r.Script.File())
 		}
 	}
 	if cfg != nil && len(cfg.Fence.Command) > 0 {
@@ -107,17 +106,4 @@ func checkTrustedFiles(dir string, cfg *Config, groups []Group) []Diag {
 		check(Pos{File: p}, "rc.d hook: ", p)
 	}
 	return out
-}
-
-// ScriptFile is the file behind a resolved Resource.Script: the script
-// itself, an OCF agent's file, or "" for an agent built into hbd.
-func ScriptFile(script string) string {
-	if rest, ok := strings.CutPrefix(script, "builtin:"); ok {
-		p, _ := strings.CutPrefix(rest, ocf.Prefix)
-		if filepath.IsAbs(p) {
-			return p
-		}
-		return ""
-	}
-	return script
 }

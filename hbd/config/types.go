@@ -191,10 +191,73 @@ type Resource struct {
 	Spec string
 	Name string   // script name, e.g. "IPaddr"
 	Args []string // the ::-separated arguments
-	// Script is the resolved executable (resource.d/NAME, /etc/init.d/NAME),
-	// or "builtin:NAME" for an agent compiled into hbd. Empty if unresolved.
-	Script string
+	// Script is what runs the resource, as Load resolved it; the zero
+	// Script means unresolved (harc resolves it when it runs).
+	Script Script
 	Pos    Pos
+}
+
+// ScriptKind says what runs a resource.
+type ScriptKind uint8
+
+// The kinds of Script.
+const (
+	// ScriptNone: not resolved (a Resource built by hand).
+	ScriptNone ScriptKind = iota
+	// ScriptFile: the executable at Path, DIR/resource.d/NAME or
+	// /etc/init.d/NAME, run as `PATH ARGS... OP`.
+	ScriptFile
+	// ScriptBuiltin: the agent Name compiled into hbd, run as `hbd
+	// agent NAME ARGS... OP`.
+	ScriptBuiltin
+	// ScriptOCF: the OCF agent program at Path, run by hbd's agent Name
+	// (ocf) as `hbd agent ocf:PATH ARGS... OP`.
+	ScriptOCF
+)
+
+// Script is what runs a resource: a file, or an agent built into hbd
+// (see Lookup.Resolve).
+type Script struct {
+	Kind ScriptKind
+	// Name is the built-in agent's name in the registry (ScriptBuiltin,
+	// ScriptOCF).
+	Name string
+	// Path is the executable (ScriptFile) or the OCF agent's program
+	// (ScriptOCF).
+	Path string
+}
+
+// Builtin says whether hbd runs the resource itself (`hbd agent`).
+func (s Script) Builtin() bool { return s.Kind == ScriptBuiltin || s.Kind == ScriptOCF }
+
+// AgentArg is the first word after `hbd agent` for a resource hbd runs
+// itself: NAME, or ocf:PATH for an OCF agent's program.
+func (s Script) AgentArg() string {
+	if s.Kind == ScriptOCF {
+		return s.Name + ":" + s.Path
+	}
+	return s.Name
+}
+
+// File is the file that runs: the script itself, an OCF agent's
+// program, or "" for an agent built into hbd.
+func (s Script) File() string {
+	if s.Kind == ScriptFile || s.Kind == ScriptOCF {
+		return s.Path
+	}
+	return ""
+}
+
+// String is how logs and `hbd check` show the script: its path, or
+// builtin:NAME (builtin:ocf:PATH) for one hbd runs itself.
+func (s Script) String() string {
+	switch s.Kind {
+	case ScriptFile:
+		return s.Path
+	case ScriptBuiltin, ScriptOCF:
+		return "builtin:" + s.AgentArg()
+	}
+	return ""
 }
 
 // Group is one haresources line: a preferred node and its resources, in

@@ -332,7 +332,7 @@ func TestLoopAnswersStatus(t *testing.T) {
 // loop ends at the core's Exit after the shutdown notice.
 func TestLoopGroupLifecycle(t *testing.T) {
 	cfg := loopConfig("node1")
-	web := config.Group{Preferred: "node1", Resources: []config.Resource{{Spec: "webserver", Name: "webserver", Script: "/bin/true"}}}
+	web := config.Group{Preferred: "node1", Resources: []config.Resource{{Spec: "webserver", Name: "webserver", Script: config.Script{Kind: config.ScriptFile, Path: "/bin/true"}}}}
 	cfg.Groups = []config.Group{web}
 	mon := config.Monitor{Resource: "webserver", Group: "webserver", Index: 0, Interval: time.Hour, Timeout: time.Minute}
 	cfg.Monitors = []config.Monitor{mon}

@@ -3,46 +3,45 @@ package daemon
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/hbdproject/hbd/hbd/config"
-	"github.com/hbdproject/hbd/resources/ipaddr"
+	"github.com/hbdproject/hbd/resources/agents"
 )
 
-// ipWatch keeps the addresses of one held group on their interfaces:
-// the built-in IP agent's Watch puts back an address someone removed and
+// ipWatch keeps what one held group's built-in resources hold in place:
+// the IP agent's keeper puts back an address someone removed and
 // re-announces it periodically. It runs from a successful start until
 // the group is asked to stop.
 type ipWatch struct {
 	cancel context.CancelFunc
 	done   sync.WaitGroup
-	agents []*ipaddr.Agent
+	agents []agents.Keeper
 }
 
-// ipAgents returns in-process agents for the group's built-in IP
-// resources (those resolved to hbd's own IPaddr/IPaddr2).
-func (d *Daemon) ipAgents(g config.Group) []*ipaddr.Agent {
-	var out []*ipaddr.Agent
+// ipAgents returns in-process keepers for the group's resources that
+// hbd's own agents run and that offer one (IPaddr, IPaddr2), as the
+// registry of built-in agents says.
+func (d *Daemon) ipAgents(g config.Group) []agents.Keeper {
+	var out []agents.Keeper
 	for _, res := range g.Resources {
-		name := strings.TrimPrefix(res.Script, "builtin:")
-		if name == res.Script && d.isSelf(res.Script) {
+		name := ""
+		switch {
+		case res.Script.Kind == config.ScriptBuiltin:
+			name = res.Script.Name
+		case res.Script.Kind == config.ScriptFile && d.isSelf(res.Script.Path):
 			name = res.Name // resource.d/IPaddr2 -> hbd, as make install links it
 		}
-		if !ipaddr.IsName(name) {
+		a, ok := d.opts.Load.Lookup.Agents.Lookup(name)
+		if !ok || a.Keep == nil {
 			continue
 		}
-		spec, err := ipaddr.Parse(name, res.Args)
+		k, err := a.Keep(name, res.Args, agents.KeepOptions{StateDir: d.rscTmp, Log: d.log.Logger})
 		if err != nil {
 			d.log.Warnf("%s: cannot watch the address: %v", res.Spec, err)
 			continue
 		}
-		a, err := ipaddr.New(spec, ipaddr.Options{StateDir: d.rscTmp, Log: d.log.Logger})
-		if err != nil {
-			d.log.Warnf("%s: cannot watch the address: %v", res.Spec, err)
-			continue
-		}
-		out = append(out, a)
+		out = append(out, k)
 	}
 	return out
 }
@@ -63,7 +62,7 @@ func (d *Daemon) startWatch(key string, g config.Group) {
 		w.done.Add(1)
 		go func() {
 			defer w.done.Done()
-			_ = a.Watch(ctx, ipaddr.WatchOptions{})
+			_ = a.Keep(ctx)
 		}()
 	}
 	d.watches[key] = w

@@ -120,7 +120,7 @@ func (l *lab) group(specs ...string) config.Group {
 	for _, sp := range specs {
 		parts := strings.Split(sp, "::")
 		g.Resources = append(g.Resources, config.Resource{Spec: sp, Name: parts[0], Args: parts[1:],
-			Script: filepath.Join(l.dir, paths.ResourceDir, parts[0])})
+			Script: config.Script{Kind: config.ScriptFile, Path: filepath.Join(l.dir, paths.ResourceDir, parts[0])}})
 	}
 	if err := l.runner.Start(context.Background(), g); err != nil {
 		l.t.Fatalf("start: %v", err)

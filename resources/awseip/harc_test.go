@@ -17,14 +17,14 @@ func TestHarcReadsStatus(t *testing.T) {
 	defer f.Close()
 	f.AddInstance("i-0a", "10.0.0.1")
 	f.AddInstance("i-0b", "10.0.0.2")
-	f.AddAddress("eipalloc-0h", "198.51.100.9")
-	if _, err := f.Associate("eipalloc-0h", "i-0a"); err != nil {
+	f.AddAddress("eipalloc-0123abcd", "198.51.100.9")
+	if _, err := f.Associate("eipalloc-0123abcd", "i-0a"); err != nil {
 		t.Fatal(err)
 	}
 	mdA, mdB := f.NewIMDS("i-0a"), f.NewIMDS("i-0b")
 	status := func(md *ec2fake.IMDS) harc.Result {
 		var out, errb bytes.Buffer
-		code := awseip.Main([]string{"eipalloc-0h", "ec2_endpoint=" + f.URL(), "imds_endpoint=" + md.URL(), "status"}, &out, &errb)
+		code := awseip.Main([]string{"eipalloc-0123abcd", "ec2_endpoint=" + f.URL(), "imds_endpoint=" + md.URL(), "status"}, &out, &errb)
 		t.Logf("%s: exit %d stdout %q stderr %q", md.InstanceID(), code, out.String(), errb.String())
 		return harc.Result{ExitCode: code, Stdout: out.String(), Output: out.String() + errb.String()}
 	}

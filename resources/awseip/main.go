@@ -25,7 +25,7 @@ const usageText = `usage: awseip ALLOCATION_ID [NAME=VALUE...] start|stop|status
 // Main runs the agent as a resource script, the way harc and Heartbeat
 // call resource.d scripts: the parameters, then the operation.
 //
-//	awseip eipalloc-0123 [NAME=VALUE...] start|stop|status|monitor
+//	awseip eipalloc-0123abcd [NAME=VALUE...] start|stop|status|monitor
 //
 // status (and monitor, its alias) prints "running" or "stopped" on stdout,
 // nothing else, and exits 0 or 3; if EC2 cannot be asked it prints nothing

@@ -2,7 +2,9 @@ package awseip
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -74,9 +76,23 @@ type Params struct {
 	MaxAttempts  int
 }
 
-// ParseParams reads the parameters of a resource: args are the fields
-// between "::" after the agent's name (awseip::eipalloc-1::stop=keep gives
-// ["eipalloc-1", "stop=keep"]). Unset values get their defaults.
+// paramNames are the NAMEs ParseParams knows, as an error lists them.
+var paramNames = []string{"instance", "region", "private_ip", "stop", "ec2_endpoint", "imds_endpoint", "timeout", "imds_timeout", "attempts"}
+
+// allocationIDRE is the form of an Elastic IP's allocation id: 8 hex
+// digits in older accounts, 17 today.
+var allocationIDRE = regexp.MustCompile(`^eipalloc-[0-9a-f]{8,17}$`)
+
+// regionRE is the form of an AWS region name: eu-west-1, us-gov-west-1,
+// ap-southeast-2, cn-north-1.
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// ParseParams is the one parser of an awseip resource's parameters: the
+// agent runs with it and `hbd check` checks haresources with it (see
+// Agents). It reads the parameters of a resource: args are the fields
+// between "::" after the agent's name (awseip::eipalloc-0123abcd::stop=keep
+// gives ["eipalloc-0123abcd", "stop=keep"]). Unset values get their
+// defaults.
 func ParseParams(args []string) (Params, error) {
 	p := Params{Timeout: DefaultTimeout, IMDSTimeout: DefaultIMDSTimeout, MaxAttempts: DefaultMaxAttempts}
 	if len(args) == 0 || args[0] == "" {
@@ -86,8 +102,11 @@ func ParseParams(args []string) (Params, error) {
 		return p, fmt.Errorf("the first parameter must be the allocation id (eipalloc-…), not %q", args[0])
 	}
 	p.AllocationID = args[0]
-	if !strings.HasPrefix(p.AllocationID, "eipalloc-") {
-		return p, fmt.Errorf("allocation id %q does not start with eipalloc- (find it with aws ec2 describe-addresses)", p.AllocationID)
+	switch {
+	case !strings.HasPrefix(p.AllocationID, "eipalloc-"):
+		return p, fmt.Errorf("allocation id %q does not start with eipalloc- (awseip takes the Elastic IP's allocation id, not its address; find it with aws ec2 describe-addresses)", p.AllocationID)
+	case !allocationIDRE.MatchString(p.AllocationID):
+		return p, fmt.Errorf("allocation id %q is not eipalloc- and 8 to 17 hexadecimal digits (e.g. eipalloc-0123456789abcdef0; find it with aws ec2 describe-addresses)", p.AllocationID)
 	}
 	seen := map[string]bool{}
 	for _, a := range args[1:] {
@@ -120,8 +139,14 @@ func (p *Params) set(name, value string) error {
 		if value == "" {
 			return fmt.Errorf("region= is empty")
 		}
+		if !regionRE.MatchString(value) {
+			return fmt.Errorf("region=%q is not an AWS region name (e.g. eu-west-1, us-gov-west-1)", value)
+		}
 		p.Region = value
 	case "private_ip":
+		if a, err := netip.ParseAddr(value); err != nil || !a.Is4() {
+			return fmt.Errorf("private_ip=%q: want the instance's private IPv4 address", value)
+		}
 		p.PrivateIP = value
 	case "stop":
 		switch value {
@@ -146,7 +171,7 @@ func (p *Params) set(name, value string) error {
 			return fmt.Errorf("attempts=%q: want a number from 1 to 20", value)
 		}
 	default:
-		return fmt.Errorf("unknown parameter %q (known: instance, region, private_ip, stop, ec2_endpoint, imds_endpoint, timeout, imds_timeout, attempts)", name)
+		return fmt.Errorf("unknown parameter %q (known: %s)", name, strings.Join(paramNames, ", "))
 	}
 	return err
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hbdproject/hbd/resources/agents"
 )
 
 // The names the agent answers to. Both take the same arguments and behave
@@ -98,14 +100,21 @@ var knownParams = map[string]string{
 //	name=value ...                     ip=10.0.0.5 cidr_netmask=24 nic=eth0
 //	IP/CIDR/IFACE name=value ...       the short form, then parameters
 //
-// CIDR is a prefix length or, for IPv4, a dotted netmask. The name=value
-// names are IPaddr2's OCF parameters: ip, cidr_netmask, nic, broadcast,
-// iflabel, arp_count, arp_interval (ms).
+// CIDR is a prefix length or, for IPv4, a dotted netmask; an empty part
+// is left to be worked out (10.0.0.5//eth0). The name=value names are
+// IPaddr2's OCF parameters: ip, cidr_netmask, nic, broadcast, iflabel,
+// arp_count, arp_interval (ms). An IPv6 address that haresources' `::`
+// separator split (fd00::5/64 written as IPaddr2::fd00::5/64 arrives as
+// "fd00", "5/64") is joined back first.
+//
+// Parse is the one parser of these arguments: the agent runs with it and
+// `hbd check` checks haresources with it (see Agents).
 func Parse(agent string, args []string) (Spec, error) {
 	s := Spec{Agent: agent, Bits: -1}
 	if agent == "" {
 		s.Agent = NameIPaddr2
 	}
+	args = agents.JoinIPv6(args)
 	if len(args) == 0 {
 		return s, fmt.Errorf("%s: no address given (want IP[/CIDR[/IFACE[/BROADCAST]]] or ip=IP ...)", s.Agent)
 	}
@@ -245,8 +254,8 @@ func (s *Spec) setParam(name, value string) error {
 // ("255.255.255.0").
 func parseBits(v string) (int, error) {
 	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 || n > 128 {
-			return 0, fmt.Errorf("bad prefix length %q", v)
+		if n < 1 || n > 128 {
+			return 0, fmt.Errorf("bad prefix length %q (1 to 32 for IPv4, 1 to 128 for IPv6)", v)
 		}
 		return n, nil
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/testenv"
+	"github.com/hbdproject/hbd/resources/agents"
 	"github.com/hbdproject/hbd/resources/ocf"
 )
 
@@ -93,13 +94,13 @@ func groupState(t *testing.T, r *harc.Runner, g config.Group) harc.GroupState {
 func TestRealDummy(t *testing.T) {
 	agent := needAgents(t, "Dummy")
 	state := filepath.Join(t.TempDir(), "dummy.state")
-	cfg, diags := loadGroup(t, config.Lookup{Builtins: []string{config.OCFBuiltin}}, "ocf:heartbeat:Dummy::state="+state)
+	cfg, diags := loadGroup(t, config.Lookup{Agents: agents.New(ocf.Agents("")...)}, "ocf:heartbeat:Dummy::state="+state)
 	if cfg == nil {
 		t.Fatalf("config refused: %v", diags)
 	}
 	g := cfg.Groups[0]
-	if want := "builtin:ocf:" + agent; g.Resources[0].Script != want {
-		t.Fatalf("resolved to %q, want %q", g.Resources[0].Script, want)
+	if want := (config.Script{Kind: config.ScriptOCF, Name: "ocf", Path: agent}); g.Resources[0].Script != want {
+		t.Fatalf("resolved to %+v, want %+v", g.Resources[0].Script, want)
 	}
 	r := newRunner(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -133,7 +134,7 @@ func TestRealDummy(t *testing.T) {
 func TestRealDummyFailure(t *testing.T) {
 	needAgents(t, "Dummy")
 	state := filepath.Join(t.TempDir(), "missing-dir", "dummy.state")
-	cfg, diags := loadGroup(t, config.Lookup{Builtins: []string{config.OCFBuiltin}}, "ocf:heartbeat:Dummy::state="+state)
+	cfg, diags := loadGroup(t, config.Lookup{Agents: agents.New(ocf.Agents("")...)}, "ocf:heartbeat:Dummy::state="+state)
 	if cfg == nil {
 		t.Fatalf("config refused: %v", diags)
 	}
@@ -161,7 +162,7 @@ func TestConfigErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "NoExec"), []byte("#!/bin/sh\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	lookup := config.Lookup{Builtins: []string{config.OCFBuiltin}, OCFRoot: root}
+	lookup := config.Lookup{Agents: agents.New(ocf.Agents(root)...)}
 	for _, tc := range []struct {
 		res, want string
 	}{
@@ -186,7 +187,7 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 	// Without the built-in runner, OCF names do not resolve.
-	if cfg, diags := loadGroup(t, config.Lookup{OCFRoot: root}, "ocf:acme:NoExec"); cfg != nil || len(diags) == 0 {
+	if cfg, diags := loadGroup(t, config.Lookup{}, "ocf:acme:NoExec"); cfg != nil || len(diags) == 0 {
 		t.Errorf("OCF resolved without the ocf built-in: %v", diags)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/netlab"
+	"github.com/hbdproject/hbd/resources/agents"
+	"github.com/hbdproject/hbd/resources/ocf"
 )
 
 // TestRealIPaddr2InNamespace runs resource-agents' IPaddr2 (which uses
@@ -30,7 +32,7 @@ func TestRealIPaddr2InNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	const vip = "10.231.0.100"
-	cfg, diags := loadGroup(t, config.Lookup{Builtins: []string{config.OCFBuiltin}},
+	cfg, diags := loadGroup(t, config.Lookup{Agents: agents.New(ocf.Agents("")...)},
 		"ocf:heartbeat:IPaddr2::ip="+vip+"::cidr_netmask=24::nic=eth0")
 	if cfg == nil {
 		t.Fatalf("config refused: %v", diags)

@@ -3,10 +3,11 @@ package ocf
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hbdproject/hbd/resources/agents"
 )
 
 // DefaultRoot is OCF_ROOT when nothing else is said.
@@ -93,13 +94,9 @@ func badPathPart(s string) string {
 func parseParams(args []string) ([]Param, error) {
 	var ps []Param
 	seen := map[string]bool{}
-	for i, w := range args {
+	for i, w := range agents.JoinIPv6(args) {
 		name, value, ok := strings.Cut(w, "=")
 		if !ok {
-			if n := len(ps); n > 0 && continuesIPv6(ps[n-1].Value, w) {
-				ps[n-1].Value += "::" + w
-				continue
-			}
 			return nil, fmt.Errorf("argument %d %q is not NAME=VALUE (e.g. ip=10.0.0.5)", i+1, w)
 		}
 		if !validName(name) {
@@ -112,18 +109,6 @@ func parseParams(args []string) ([]Param, error) {
 		ps = append(ps, Param{name, value})
 	}
 	return ps, nil
-}
-
-// continuesIPv6 reports whether prev + "::" + w is (the start of) an IPv6
-// address, possibly with a /prefix or %zone: then `::` was part of the
-// value, not a separator.
-func continuesIPv6(prev, w string) bool {
-	s := prev + "::" + w
-	if i := strings.IndexAny(s, "/%"); i >= 0 {
-		s = s[:i]
-	}
-	a, err := netip.ParseAddr(s)
-	return err == nil && a.Is6()
 }
 
 func validName(s string) bool {

@@ -251,7 +251,7 @@ func Run(opts Options, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	name, op := args[0], args[1]
-	if err := CheckName(name); err != nil {
+	if err := CheckArgs(args[:1]); err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 		return 2
 	}

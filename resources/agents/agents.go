@@ -1,0 +1,204 @@
+// Package agents is the registry of the resource agents built into hbd.
+//
+// Each agent package describes itself as an Agent: its name, how it
+// checks a resource's arguments (with the very parser it runs with, so
+// `hbd check` refuses exactly what the agent would refuse at start), how
+// it runs as a resource script, and what more it offers in process. The
+// hbd command builds one Registry from the agent packages; config (to
+// check and resolve haresources), harc (through config's Lookup), the
+// daemon (to keep addresses in place) and the CLI (`hbd agent NAME`) ask
+// it, so none of them imports an agent. This package imports nothing of
+// hbd: it sits below everything that uses it.
+package agents
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Agent is one resource agent compiled into hbd.
+type Agent struct {
+	// Name is how haresources names the agent (IPaddr2, awseip). For a
+	// Family it is the word before the first colon of every name it
+	// runs (ocf for ocf:heartbeat:IPaddr2).
+	Name string
+	// Family says the agent runs programs found on disk, one for each
+	// name NAME:...; Locate finds the program of a name.
+	Family bool
+	// Form is how a list of agents shows the agent (ocf:PROVIDER:TYPE);
+	// empty means Name.
+	Form string
+	// Program says hbd acts as this agent when it is installed (linked)
+	// under the agent's Name, as resource.d/NAME is for Heartbeat.
+	Program bool
+
+	// Check says whether a resource's arguments (the words between `::`
+	// after the name, as written in haresources) are what the agent
+	// takes, with the agent's own parser. name is the resource's name.
+	Check func(name string, args []string) error
+	// Locate returns the program a Family's name stands for, checking
+	// that it is installed. The error is worded for a person.
+	Locate func(name string, args []string) (string, error)
+	// Main runs the agent as a resource script, `hbd agent NAME ARGS...
+	// OP`, and returns its exit code.
+	Main func(name string, args []string, stdout, stderr io.Writer) int
+	// Keep, when set, returns an in-process Keeper of what a resource
+	// holds (an address on its interface) for a daemon that holds it.
+	Keep func(name string, args []string, o KeepOptions) (Keeper, error)
+}
+
+// KeepOptions are what a Keeper needs from the daemon.
+type KeepOptions struct {
+	// StateDir is the resource agents' scratch directory (HA_RSCTMP).
+	StateDir string
+	// Log receives the keeper's log lines.
+	Log logrus.FieldLogger
+}
+
+// Keeper keeps what a started resource holds in place while its group
+// is held here.
+type Keeper interface {
+	// Keep mends what goes missing until ctx is done.
+	Keep(ctx context.Context) error
+	// Announce tells the network again where the resource is.
+	Announce(ctx context.Context) error
+	// Close releases what the keeper holds.
+	Close() error
+}
+
+// Shown is how a list of agents shows a.
+func (a Agent) Shown() string {
+	if a.Form != "" {
+		return a.Form
+	}
+	return a.Name
+}
+
+// Registry is the set of agents built into a program. A nil Registry has
+// no agents.
+type Registry struct {
+	list []Agent
+}
+
+// New returns the registry of list, in that order. A name given twice,
+// an empty name or an agent without Main is a mistake in the program's
+// wiring, not in any input: New panics on it.
+func New(list ...Agent) *Registry {
+	seen := map[string]bool{}
+	for _, a := range list {
+		switch {
+		case a.Name == "" || strings.ContainsAny(a.Name, ":/ \t"):
+			panic(fmt.Sprintf("agents: bad agent name %q", a.Name))
+		case seen[a.Name]:
+			panic(fmt.Sprintf("agents: agent %s registered twice", a.Name))
+		case a.Main == nil:
+			panic(fmt.Sprintf("agents: agent %s has no Main", a.Name))
+		case a.Family && a.Locate == nil:
+			panic(fmt.Sprintf("agents: family %s has no Locate", a.Name))
+		}
+		seen[a.Name] = true
+	}
+	return &Registry{list: append([]Agent(nil), list...)}
+}
+
+// Lookup returns the agent that runs a resource named name: the agent of
+// that name, or the Family whose Name is the word before its first
+// colon.
+func (r *Registry) Lookup(name string) (Agent, bool) {
+	if r == nil {
+		return Agent{}, false
+	}
+	family, _, hasColon := strings.Cut(name, ":")
+	for _, a := range r.list {
+		if a.Family {
+			if hasColon && a.Name == family {
+				return a, true
+			}
+		} else if a.Name == name {
+			return a, true
+		}
+	}
+	return Agent{}, false
+}
+
+// Program returns the agent hbd acts as when it runs under the name
+// base (installed as resource.d/IPaddr2, for instance).
+func (r *Registry) Program(base string) (Agent, bool) {
+	a, ok := r.Lookup(base)
+	if !ok || !a.Program {
+		return Agent{}, false
+	}
+	return a, true
+}
+
+// Shown lists the agents as a person writes them, in registry order:
+// IPaddr, IPaddr2, ..., ocf:PROVIDER:TYPE.
+func (r *Registry) Shown() []string {
+	if r == nil {
+		return nil
+	}
+	out := make([]string, len(r.list))
+	for i, a := range r.list {
+		out[i] = a.Shown()
+	}
+	return out
+}
+
+// Programs lists the names hbd answers to as a program (what make
+// install links into resource.d), in registry order.
+func (r *Registry) Programs() []string {
+	if r == nil {
+		return nil
+	}
+	var out []string
+	for _, a := range r.list {
+		if a.Program {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
+
+// JoinIPv6 undoes what haresources' `::` separator does to an IPv6
+// address: `IPaddr2::fd00::5/64/eth0` arrives as "fd00", "5/64/eth0",
+// and `ip=fd00::5` as "ip=fd00", "5". A word without `=` that, joined to
+// the word (or the value of the NAME=VALUE word) before it with `::`,
+// makes an IPv6 address (possibly followed by /... or %...) is joined
+// back to it. Every other word is kept as it is.
+func JoinIPv6(args []string) []string {
+	out := make([]string, 0, len(args))
+	for _, w := range args {
+		if n := len(out); n > 0 && !strings.Contains(w, "=") {
+			prev := out[n-1]
+			if _, v, ok := strings.Cut(prev, "="); ok {
+				prev = v
+			}
+			if continuesIPv6(prev, w) {
+				out[n-1] += "::" + w
+				continue
+			}
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// continuesIPv6 reports whether prev + "::" + w is an IPv6 address,
+// possibly followed by a /prefix or more /parts or a %zone. prev must be
+// the start of the address alone: what follows an address ends it.
+func continuesIPv6(prev, w string) bool {
+	if strings.ContainsAny(prev, "/%") {
+		return false
+	}
+	s := prev + "::" + w
+	if i := strings.IndexAny(s, "/%"); i >= 0 {
+		s = s[:i]
+	}
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Is6()
+}

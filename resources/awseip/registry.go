@@ -1,0 +1,22 @@
+package awseip
+
+import (
+	"io"
+
+	"github.com/hbdproject/hbd/resources/agents"
+)
+
+// Agents are the agent's entry in hbd's registry: hbd checks haresources
+// with ParseParams and runs the agent with Main (also when linked as
+// resource.d/awseip).
+func Agents() []agents.Agent {
+	return []agents.Agent{{
+		Name:    "awseip",
+		Program: true,
+		Check: func(_ string, args []string) error {
+			_, err := ParseParams(args)
+			return err
+		},
+		Main: func(_ string, args []string, stdout, stderr io.Writer) int { return Main(args, stdout, stderr) },
+	}}
+}
