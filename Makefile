@@ -101,8 +101,6 @@ MANDIR     ?= $(DATADIR)/man
 SYSCONFDIR ?= /etc
 UNITDIR    ?= /lib/systemd/system
 HADIR      := $(SYSCONFDIR)/ha.d
-# Built-in resource agents: hbd answers to these names in resource.d.
-AGENTS     := IPaddr IPaddr2 awseip
 MANPAGES   := $(wildcard docs/man/*.[1-8])
 MANOUT     := $(BIN)/man
 
@@ -135,8 +133,9 @@ install: build man
 	for f in $(MANOUT)/*.5.gz; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5/; done
 	for f in $(MANOUT)/*.8.gz; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man8/; done
 	@# Built-in agents first, so that they win over the sample scripts of
-	@# the same name; an existing file of that name is kept.
-	@for a in $(AGENTS); do $(call link_new,$(DESTDIR)$(HADIR)/resource.d/$$a); done
+	@# the same name; an existing file of that name is kept. The binary
+	@# names the agents it answers to in resource.d (hbd agent --programs).
+	@agents=$$($(HBD) agent --programs) && for a in $$agents; do $(call link_new,$(DESTDIR)$(HADIR)/resource.d/$$a); done
 	@$(call install_new,0644,etc/ha.d/ha.cf,$(DESTDIR)$(HADIR)/ha.cf)
 	@$(call install_new,0644,etc/ha.d/haresources,$(DESTDIR)$(HADIR)/haresources)
 	@$(call install_new,0600,etc/ha.d/authkeys,$(DESTDIR)$(HADIR)/authkeys)
