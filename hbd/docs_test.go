@@ -900,3 +900,20 @@ func TestGuideStatusOutputCanFail(t *testing.T) {
 		t.Error("a status with a kernel drop printed the guide's screen")
 	}
 }
+
+// TestGuideNotRunningMessage: what the floating-IP guide says hbd status
+// prints, and its exit status, with no daemon running.
+func TestGuideNotRunningMessage(t *testing.T) {
+	md := readDoc(t, "docs/guide-floating-ip-nginx.md")
+	m := regexp.MustCompile("it prints\\s+`([^`]+)`\\s+and exits (\\d+)").FindStringSubmatch(strings.Join(strings.Fields(md), " "))
+	if m == nil {
+		t.Fatal("the guide no longer says what hbd status prints with no daemon running")
+	}
+	runDir := t.TempDir()
+	var out, errOut bytes.Buffer
+	rc := runStatus([]string{"--run-dir", runDir}, &out, &errOut)
+	got := strings.TrimSpace(strings.ReplaceAll(errOut.String(), runDir, paths.RunDir))
+	if got != m[1] || strconv.Itoa(rc) != m[2] {
+		t.Errorf("the guide says %q and exit %s; hbd status prints %q and exits %d", m[1], m[2], got, rc)
+	}
+}
