@@ -187,6 +187,13 @@ func (m *monLab) restartHere(want int) {
 func TestMonitorRestartsLocally(t *testing.T) {
 	m := newMonLab(t, "monitor web interval=300ms timeout=2s restarts=2 window=5m")
 	m.served("node1", time.Now().Add(-time.Hour), 30*time.Second)
+	// The web server answers before its start script has ended (the
+	// script checks it, then exits); the watch begins with the start's
+	// result, a moment later.
+	waitFor(t, 10*time.Second, "node1's monitor to watch the started group", func() bool {
+		s, ok := m.mon(m.nodes[0])
+		return ok && s.State == monitor.StateWatching
+	})
 	if s, ok := m.mon(m.nodes[0]); !ok || s.State != monitor.StateWatching || s.Group != monGroup {
 		t.Fatalf("node1 monitor status %+v (%v)", s, ok)
 	}
