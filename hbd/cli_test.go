@@ -114,3 +114,19 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentHelp checks that every built-in agent answers `hbd agent NAME
+// -h` with its usage on stdout and exit 0, as the commands do.
+func TestAgentHelp(t *testing.T) {
+	for _, shown := range builtinAgents().Shown() {
+		// A family (ocf:PROVIDER:TYPE) by one of its names: -h runs none.
+		name := strings.NewReplacer("PROVIDER", "heartbeat", "TYPE", "Dummy").Replace(shown)
+		for _, arg := range []string{"-h", "--help"} {
+			var out, errb bytes.Buffer
+			code := dispatch([]string{"agent", name, arg}, &out, &errb)
+			if code != 0 || !strings.HasPrefix(out.String(), "usage: ") || errb.Len() != 0 {
+				t.Errorf("hbd agent %s %s: exit %d, stdout %q, stderr %q; want exit 0 with the usage on stdout", name, arg, code, out.String(), errb.String())
+			}
+		}
+	}
+}

@@ -128,8 +128,15 @@ func (a Agent) Run(ctx context.Context, action string, stdout, stderr io.Writer)
 // arguments exit 2, an unknown action 3. OCF_ROOT in the environment
 // replaces DefaultRoot for the ocf:PROVIDER:TYPE form.
 func Main(name string, args []string, stdout, stderr io.Writer) int {
+	usage := fmt.Sprintf("usage: hbd agent %s [NAME=VALUE...] start|stop|status|monitor|meta-data|validate-all|reload|promote|demote|notify", name)
+	// -h is not an OCF action: it asks for this usage (the agent's own
+	// description is its meta-data).
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprintln(stdout, usage)
+		return 0
+	}
 	if len(args) == 0 {
-		fmt.Fprintf(stderr, "usage: hbd agent %s [NAME=VALUE...] start|stop|status|monitor\n", name)
+		fmt.Fprintln(stderr, usage)
 		return 2
 	}
 	op, params := args[len(args)-1], args[:len(args)-1]

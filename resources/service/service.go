@@ -246,8 +246,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // Run is Main with Options.
 func Run(opts Options, args []string, stdout, stderr io.Writer) int {
+	const usage = "usage: hbd agent service NAME start|stop|status|monitor"
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help" || args[0] == "usage") {
+		fmt.Fprintln(stdout, usage)
+		return 0
+	}
 	if len(args) != 2 {
-		fmt.Fprintln(stderr, "usage: hbd agent service NAME start|stop|status|monitor")
+		fmt.Fprintln(stderr, usage)
 		return 2
 	}
 	name, op := args[0], args[1]
