@@ -210,12 +210,8 @@ func (n *Node) Step(ev Event) []Action {
 	if !n.stopped {
 		n.advance(stalled)
 		n.sbAdvance()
-		// Resource decisions depend on events that mark them dirty, and
-		// on time (handshake deadlines, asking again): every Tick.
-		if _, tick := ev.(Tick); tick || n.res.dirty {
-			n.res.dirty = false
-			n.reconcile()
-		}
+		_, tick := ev.(Tick)
+		n.reconcileAfter(tick)
 	}
 	return n.flush()
 }

@@ -5,6 +5,16 @@ import (
 	"time"
 )
 
+// reconcileAfter runs reconcile after an event that changed something it
+// reads (recheck), and after every Tick: decisions also depend on time
+// (handshake deadlines, asking again).
+func (n *Node) reconcileAfter(tick bool) {
+	if tick || n.res.dirty {
+		n.res.dirty = false
+		n.reconcile()
+	}
+}
+
 // reconcile compares what is with what the placement rule wants, and
 // acts: starts, stops, hands over, announces.
 func (n *Node) reconcile() {
