@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 FUZZTIME    ?= 60s
 
-.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz bench bench-go bench-net clean
+.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim bench bench-go bench-net clean
 
 all: build
 
@@ -55,13 +55,26 @@ demo: build
 	$(GO) build -trimpath -o $(BIN)/hbd-demo ./hbd/internal/demo
 	$(BIN)/hbd-demo run --hbd $(HBD) $(if $(filter 1 yes,$(KEEP)),--keep) $(if $(filter 1 yes,$(NETNS)),--netns)
 
-# fuzz: a minute (FUZZTIME) per fuzz target; seed corpora already run in `make test`.
+# fuzz: a minute (FUZZTIME) per fuzz target; seed corpora already run in
+# `make test`. New interesting inputs are minimized for at most 10 s, so
+# that minimizing does not eat the whole FUZZTIME.
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s $$pkg || exit 1; \
 	  done; \
 	done
+
+# sim: SEEDS fresh simulation seeds (a plain integer: 1000000, not 1e6),
+# shared among every generator of hbd/sim, across all cores; prints the
+# range, each generator's rate and the total rate, and for a failing seed
+# the command that replays it. FIRST=N runs the range from seed N again.
+# `make test` runs 700 fresh seeds (TestFreshSeeds) besides its fixed ones.
+SEEDS       ?= 100000
+FIRST       ?=
+
+sim:
+	$(GO) test -count=1 -timeout 0 -run '^TestFreshSeeds$$' ./hbd/sim -v -freshseeds=$(SEEDS) $(if $(FIRST),-fresh=$(FIRST))
 
 # bench: the Go micro-benchmarks, then the failover benchmark in network
 # namespaces (root; it installs heartbeat and keepalived when missing):

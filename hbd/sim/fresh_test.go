@@ -1,0 +1,48 @@
+package sim
+
+import (
+	"flag"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+var (
+	freshFlag      = flag.Uint64("fresh", 0, "first seed TestFreshSeeds runs (default: a random one, printed)")
+	freshSeedsFlag = flag.Int("freshseeds", 0, "seeds TestFreshSeeds runs, shared among the generators (default 700; 70 with -short or -race)")
+)
+
+// TestFreshSeeds runs every generator on a range of seeds that is new on
+// every run: the fixed seeds of the other tests pin what is known, these
+// look where nobody has looked yet. The range is logged first; a failing
+// seed is reported with the command that replays it, and
+// `-fresh=FIRST` runs the same range again. `make sim SEEDS=N` runs N
+// seeds this way across the cores and reports the rate.
+func TestFreshSeeds(t *testing.T) {
+	n := *freshSeedsFlag
+	if n == 0 {
+		n = 700
+		if testing.Short() || raceEnabled {
+			n = 70
+		}
+	}
+	first := *freshFlag
+	if first == 0 {
+		// Far above the fixed seeds (1..a few thousand), readable.
+		first = 1_000_000 + rand.Uint64N(1<<40)
+	}
+	per := max(1, n/len(goldenGenerators))
+	if *seedFlag == 0 {
+		t.Logf("fresh seeds %d..%d, %d per generator (again: go test ./hbd/sim -run TestFreshSeeds -fresh=%d -freshseeds=%d)", first, first+uint64(per)-1, per, first, n)
+	}
+	start := time.Now()
+	for _, g := range goldenGenerators {
+		t.Run(g.name, func(t *testing.T) {
+			runSeedRange(t, first, per, g.gen, "TestFreshSeeds/"+g.name)
+		})
+	}
+	if *seedFlag == 0 {
+		el := time.Since(start)
+		t.Logf("%d seeds in %v: %.0f seeds/s", per*len(goldenGenerators), el.Round(time.Millisecond), float64(per*len(goldenGenerators))/el.Seconds())
+	}
+}
