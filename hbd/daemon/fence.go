@@ -8,16 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/sirupsen/logrus"
 
 	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
-	"github.com/hbdproject/hbd/resources/awseip"
+	"github.com/hbdproject/hbd/resources/agents"
 )
 
 // Fencer runs one fencing attempt for a node, as ha.cf's fence_command
@@ -25,8 +21,8 @@ import (
 type Fencer struct {
 	Fence    config.FenceConfig
 	ThisNode string
-	// Credentials replaces the AWS SDK's default chain (tests).
-	Credentials aws.CredentialsProvider
+	// AWS is the fence fence_aws runs (the registry's "aws" fence).
+	AWS func(context.Context, agents.FenceRequest) (string, error)
 	// Log receives fence_command's output lines at debug level; may be nil.
 	Log logrus.FieldLogger
 }
@@ -34,9 +30,6 @@ type Fencer struct {
 // fenceOutputLimit bounds how much of fence_command's output is kept (the
 // end of it): a program that writes without end costs no memory.
 const fenceOutputLimit = 8 << 10
-
-// fenceIMDSTimeout bounds fence_aws's question to IMDS for the region.
-const fenceIMDSTimeout = 5 * time.Second
 
 // Run fences node within the fence timeout.
 func (f Fencer) Run(ctx context.Context, node string) (ok bool, detail string) {
@@ -95,75 +88,39 @@ func (f Fencer) command(ctx context.Context, node string, timeout time.Duration)
 	return text, nil
 }
 
-// aws runs the built-in AWS fence: StopInstances (Force) of the node's
-// instance, or AssociateAddress of the Elastic IP to this node's
-// instance with AllowReassociation.
+// aws runs ha.cf's fence_aws through the agent that provides it (the
+// registry's "aws" fence): StopInstances (Force) of the node's instance,
+// or AssociateAddress of the Elastic IP to this node's instance with
+// AllowReassociation.
 func (f Fencer) aws(ctx context.Context, node string) (string, error) {
 	a := f.Fence.AWS
-	target, ok := a.Instances[node]
-	if !ok {
+	if f.AWS == nil {
+		return "", errors.New("fence_aws: this program has no AWS fence (no awseip agent)")
+	}
+	r := agents.FenceRequest{Node: node, AllocationID: a.AllocationID, Region: a.Region, Endpoint: a.Endpoint}
+	var ok bool
+	if r.Target, ok = a.Instances[node]; !ok {
 		return "", fmt.Errorf("fence_aws: node %s has no instance id", node)
 	}
-	// Everything that comes from the instance metadata (the region when
-	// ha.cf names none, instance-profile credentials) is asked through an
-	// IMDSv2-only client, as the awseip agent does: no IMDSv1 fallback.
-	md := awseip.IMDSClient("")
-	region := a.Region
-	if region == "" {
-		_, r, err := awseip.LookupIdentity(ctx, md, "", fenceIMDSTimeout)
-		if err != nil {
-			return "", fmt.Errorf("fence_aws: no region= and %w", err)
-		}
-		region = r
-	}
-	opts := []func(*awsconfig.LoadOptions) error{
-		awsconfig.WithRegion(region),
-		awsconfig.WithEC2RoleCredentialOptions(func(o *ec2rolecreds.Options) { o.Client = md }),
-	}
-	if f.Credentials != nil {
-		opts = append(opts, awsconfig.WithCredentialsProvider(f.Credentials))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return "", fmt.Errorf("fence_aws: loading the AWS configuration: %w", err)
-	}
-	client := ec2.NewFromConfig(cfg, func(o *ec2.Options) {
-		if a.Endpoint != "" {
-			o.BaseEndpoint = aws.String(a.Endpoint)
-		}
-	})
 	switch a.Action {
 	case config.FenceAWSStop:
-		out, err := client.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{target}, Force: aws.Bool(true)})
-		if err != nil {
-			return "", awseip.ExplainEC2("StopInstances", target+" in "+cfg.Region, err)
-		}
-		for _, s := range out.StoppingInstances {
-			if s.CurrentState != nil {
-				return fmt.Sprintf("instance %s of %s is %s", target, node, s.CurrentState.Name), nil
-			}
-		}
-		return fmt.Sprintf("instance %s of %s stopping", target, node), nil
+		r.Action = agents.FenceStop
 	case config.FenceAWSReassociate:
-		self, ok := a.Instances[f.ThisNode]
-		if !ok {
+		r.Action = agents.FenceReassociate
+		if r.Self, ok = a.Instances[f.ThisNode]; !ok {
 			return "", fmt.Errorf("fence_aws: this node %s has no instance id", f.ThisNode)
 		}
-		out, err := client.AssociateAddress(ctx, &ec2.AssociateAddressInput{
-			AllocationId: aws.String(a.AllocationID), InstanceId: aws.String(self), AllowReassociation: aws.Bool(true),
-		})
-		if err != nil {
-			return "", awseip.ExplainEC2("AssociateAddress", a.AllocationID+" in "+cfg.Region, err)
-		}
-		return fmt.Sprintf("%s moved from %s to %s (association %s)", a.AllocationID, node, self, aws.ToString(out.AssociationId)), nil
+	default:
+		return "", fmt.Errorf("fence_aws: unknown action %q", a.Action)
 	}
-	return "", fmt.Errorf("fence_aws: unknown action %q", a.Action)
+	return f.AWS(ctx, r)
 }
 
 // fence runs a Fence in the background; its FenceDone comes back through
 // the event loop.
 func (d *Daemon) fence(a cluster.Fence) {
 	f := Fencer{Fence: d.cfg.Fence, ThisNode: d.cfg.ThisNode, Log: d.log}
+	f.AWS, _ = d.opts.Load.Lookup.Agents.Fence("aws")
 	d.log.Warnf("Fencing %s: %s", a.Node, f.Fence.Method())
 	d.opsWG.Add(1)
 	go func() {

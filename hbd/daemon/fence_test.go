@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,11 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/config"
-	"github.com/hbdproject/hbd/resources/awseip/ec2fake"
+	"github.com/hbdproject/hbd/resources/agents"
 )
 
 func TestFenceCommand(t *testing.T) {
@@ -103,112 +102,48 @@ func TestFenceCommandBounded(t *testing.T) {
 	}
 }
 
+// TestFenceAWS: fence_aws asks the registry's AWS fence with the
+// instances ha.cf maps the nodes to, and says why when it cannot.
 func TestFenceAWS(t *testing.T) {
-	f := ec2fake.New()
-	defer f.Close()
-	f.AddInstance("i-0001", "10.0.0.10")
-	f.AddInstance("i-0002", "10.0.0.20")
-	f.AddAddress("eipalloc-0abc", "203.0.113.7")
-	if _, err := f.Associate("eipalloc-0abc", "i-0001"); err != nil {
-		t.Fatal(err)
+	var got []agents.FenceRequest
+	fake := func(_ context.Context, r agents.FenceRequest) (string, error) {
+		got = append(got, r)
+		if r.Target == "i-0bad" {
+			return "", errors.New("UnauthorizedOperation (ec2:StopInstances)")
+		}
+		return "done " + r.Action, nil
 	}
-	creds := credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")
-	aws := func(action string) Fencer {
-		return Fencer{ThisNode: "node2", Credentials: creds, Fence: config.FenceConfig{Timeout: 10 * time.Second, AWS: &config.FenceAWS{
-			Action: action, AllocationID: "eipalloc-0abc", Instances: map[string]string{"node1": "i-0001", "node2": "i-0002"},
-			Region: f.Region(), Endpoint: f.URL(),
+	instances := map[string]string{"node1": "i-0001", "node2": "i-0002", "node3": "i-0bad"}
+	fencer := func(action string, aws func(context.Context, agents.FenceRequest) (string, error), thisNode string) Fencer {
+		return Fencer{ThisNode: thisNode, AWS: aws, Fence: config.FenceConfig{Timeout: 10 * time.Second, AWS: &config.FenceAWS{
+			Action: action, AllocationID: "eipalloc-0123abcd", Instances: instances, Region: "eu-west-1", Endpoint: "http://127.0.0.1:1",
 		}}}
 	}
-	t.Run("reassociate", func(t *testing.T) {
-		ok, detail := aws(config.FenceAWSReassociate).Run(context.Background(), "node1")
-		if !ok {
-			t.Fatalf("fence failed: %s", detail)
-		}
-		if a, _ := f.Address("eipalloc-0abc"); a.InstanceID != "i-0002" {
-			t.Errorf("EIP on %q after the fence, want this node's i-0002 (%s)", a.InstanceID, detail)
-		}
-		calls := f.EC2Calls("AssociateAddress")
-		if len(calls) != 1 || calls[0].Params.Get("AllowReassociation") != "true" {
-			t.Errorf("AssociateAddress calls %+v, want one with AllowReassociation", calls)
-		}
-	})
-	t.Run("stop-instance", func(t *testing.T) {
-		ok, detail := aws(config.FenceAWSStop).Run(context.Background(), "node1")
-		if !ok {
-			t.Fatalf("fence failed: %s", detail)
-		}
-		if in, _ := f.Instance("i-0001"); in.State == ec2fake.StateRunning {
-			t.Errorf("instance still %s after the fence (%s)", in.State, detail)
-		}
-		if in, _ := f.Instance("i-0002"); in.State != ec2fake.StateRunning {
-			t.Errorf("this node's instance is %s", in.State)
-		}
-	})
-	t.Run("denied", func(t *testing.T) {
-		f.Deny("StopInstances")
-		ok, detail := aws(config.FenceAWSStop).Run(context.Background(), "node1")
-		if ok || !strings.Contains(detail, "ec2:StopInstances") {
-			t.Errorf("denied fence = %v %q, want a failure naming ec2:StopInstances", ok, detail)
-		}
-	})
-}
-
-// TestFenceAWSIMDSv2Only: without static credentials fence_aws takes the
-// instance profile's, and without region= the instance's region, from
-// IMDS with a session token only; when IMDS refuses a token it fails
-// without a single tokenless (IMDSv1) request.
-func TestFenceAWSIMDSv2Only(t *testing.T) {
-	for _, name := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-		"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EC2_METADATA_DISABLED", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EC2"} {
-		t.Setenv(name, "")
-	}
-	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
 	tests := []struct {
-		name   string
-		mode   ec2fake.IMDSMode
-		region bool // region= in ha.cf
-		ok     bool
+		name, action, thisNode, node string
+		aws                          func(context.Context, agents.FenceRequest) (string, error)
+		ok                           bool
+		detail                       string
+		want                         *agents.FenceRequest
 	}{
-		{"credentials and region from IMDSv2", ec2fake.IMDSNormal, false, true},
-		{"credentials from IMDSv2", ec2fake.IMDSNormal, true, true},
-		{"token refused, no region", ec2fake.IMDSTokenForbidden, false, false},
-		{"token refused", ec2fake.IMDSTokenForbidden, true, false},
+		{"stop", config.FenceAWSStop, "node2", "node1", fake, true, "done stop-instance",
+			&agents.FenceRequest{Action: agents.FenceStop, Node: "node1", Target: "i-0001", AllocationID: "eipalloc-0123abcd", Region: "eu-west-1", Endpoint: "http://127.0.0.1:1"}},
+		{"reassociate", config.FenceAWSReassociate, "node2", "node1", fake, true, "done reassociate",
+			&agents.FenceRequest{Action: agents.FenceReassociate, Node: "node1", Target: "i-0001", Self: "i-0002", AllocationID: "eipalloc-0123abcd", Region: "eu-west-1", Endpoint: "http://127.0.0.1:1"}},
+		{"denied", config.FenceAWSStop, "node2", "node3", fake, false, "ec2:StopInstances", nil},
+		{"node without instance", config.FenceAWSStop, "node2", "node9", fake, false, "node node9 has no instance id", nil},
+		{"this node without instance", config.FenceAWSReassociate, "node9", "node1", fake, false, "this node node9 has no instance id", nil},
+		{"no AWS fence", config.FenceAWSStop, "node2", "node1", nil, false, "no AWS fence", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := ec2fake.New()
-			defer f.Close()
-			f.AddInstance("i-0001", "10.0.0.10")
-			f.AddInstance("i-0002", "10.0.0.20")
-			md := f.NewIMDS("i-0002")
-			md.SetMode(tt.mode)
-			t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", md.URL())
-			a := &config.FenceAWS{Action: config.FenceAWSStop, Instances: map[string]string{"node1": "i-0001", "node2": "i-0002"}, Endpoint: f.URL()}
-			if tt.region {
-				a.Region = f.Region()
+			got = nil
+			ok, detail := fencer(tt.action, tt.aws, tt.thisNode).Run(context.Background(), tt.node)
+			if ok != tt.ok || !strings.Contains(detail, tt.detail) {
+				t.Errorf("Run = %v %q, want %v and %q", ok, detail, tt.ok, tt.detail)
 			}
-			fencer := Fencer{ThisNode: "node2", Fence: config.FenceConfig{Timeout: 10 * time.Second, AWS: a}}
-			ok, detail := fencer.Run(context.Background(), "node1")
-			if ok != tt.ok {
-				t.Fatalf("Run = %v %q, want %v", ok, detail, tt.ok)
-			}
-			calls := f.IMDSCalls("i-0002")
-			if len(calls) == 0 {
-				t.Fatal("IMDS never asked")
-			}
-			for _, c := range calls {
-				if !c.Token {
-					t.Errorf("IMDS %s %s without a token (IMDSv1)", c.Method, c.Path)
-				}
-			}
-			if !tt.ok {
-				return
-			}
-			key, _ := md.RoleCredentials()
-			stops := f.EC2Calls("StopInstances")
-			if len(stops) != 1 || stops[0].AccessKeyID != key {
-				t.Errorf("StopInstances calls %+v, want one signed with the role's %s", stops, key)
+			if tt.want != nil && (len(got) != 1 || got[0] != *tt.want) {
+				t.Errorf("asked %+v, want %+v", got, *tt.want)
 			}
 		})
 	}

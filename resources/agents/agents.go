@@ -50,7 +50,32 @@ type Agent struct {
 	// Keep, when set, returns an in-process Keeper of what a resource
 	// holds (an address on its interface) for a daemon that holds it.
 	Keep func(name string, args []string, o KeepOptions) (Keeper, error)
+	// Fence, when set, fences a node through the cloud API the agent
+	// drives; FenceMethod names it as ha.cf does (aws for fence_aws).
+	Fence       func(ctx context.Context, r FenceRequest) (detail string, err error)
+	FenceMethod string
 }
+
+// FenceRequest is one fencing of a silent node through a cloud API:
+// stop its instance, or move an address from it to this node.
+type FenceRequest struct {
+	// Action is what to do: FenceStop or FenceReassociate.
+	Action string
+	// Node is the node being fenced and Target its instance; Self is
+	// this node's instance (FenceReassociate).
+	Node, Target, Self string
+	// AllocationID is the address moved by FenceReassociate.
+	AllocationID string
+	// Region ("" : the instance's own) and Endpoint ("" : the API's
+	// default) say where the API is.
+	Region, Endpoint string
+}
+
+// The actions of a FenceRequest.
+const (
+	FenceStop        = "stop-instance"
+	FenceReassociate = "reassociate"
+)
 
 // KeepOptions are what a Keeper needs from the daemon.
 type KeepOptions struct {
@@ -134,6 +159,19 @@ func (r *Registry) Program(base string) (Agent, bool) {
 		return Agent{}, false
 	}
 	return a, true
+}
+
+// Fence returns the fence of the agent that provides method (aws).
+func (r *Registry) Fence(method string) (func(context.Context, FenceRequest) (string, error), bool) {
+	if r == nil {
+		return nil, false
+	}
+	for _, a := range r.list {
+		if a.Fence != nil && a.FenceMethod == method {
+			return a.Fence, true
+		}
+	}
+	return nil, false
 }
 
 // Shown lists the agents as a person writes them, in registry order:

@@ -34,6 +34,7 @@
 // container hop limit.
 //
 // Main runs the agent as a resource script (hbd invoked as awseip, or
-// hbd agent awseip ...). Package ec2fake is the fake EC2 and IMDS the
+// hbd agent awseip ...). Fence is ha.cf's fence_aws, which the daemon
+// runs through the registry of built-in agents (Agents). Package ec2fake is the fake EC2 and IMDS the
 // tests run against.
 package awseip

@@ -7,8 +7,8 @@ import (
 )
 
 // Agents are the agent's entry in hbd's registry: hbd checks haresources
-// with ParseParams and runs the agent with Main (also when linked as
-// resource.d/awseip).
+// with ParseParams, runs the agent with Main (also when linked as
+// resource.d/awseip), and fences with Fence (ha.cf fence_aws).
 func Agents() []agents.Agent {
 	return []agents.Agent{{
 		Name:    "awseip",
@@ -17,6 +17,8 @@ func Agents() []agents.Agent {
 			_, err := ParseParams(args)
 			return err
 		},
-		Main: func(_ string, args []string, stdout, stderr io.Writer) int { return Main(args, stdout, stderr) },
+		Main:        func(_ string, args []string, stdout, stderr io.Writer) int { return Main(args, stdout, stderr) },
+		Fence:       Fence,
+		FenceMethod: "aws",
 	}}
 }

@@ -6,9 +6,10 @@
 //	ocf:PROVIDER:TYPE[::NAME=VALUE...]
 //
 // for instance `ocf:heartbeat:IPaddr2::ip=10.0.0.5::cidr_netmask=24`.
-// config.Load checks the syntax (Parse) and that the agent is an
-// executable file (Locate), and resolves the resource to
-// "builtin:ocf:ROOT/resource.d/PROVIDER/TYPE"; harc then runs
+// Through the registry entry Agents, config.Load checks the syntax
+// (Parse) and that the agent is an executable file (Locate), and
+// resolves the resource to the agent's program
+// (config.ScriptOCF, ROOT/resource.d/PROVIDER/TYPE); harc then runs
 // `hbd agent ocf:PATH NAME=VALUE... OP`, which lands in Main.
 //
 // Main runs the agent with the OCF environment (OCF_ROOT,

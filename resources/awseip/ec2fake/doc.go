@@ -27,7 +27,7 @@
 //	f := ec2fake.New()
 //	defer f.Close()
 //	f.AddInstance("i-0aaa", "10.0.0.10")
-//	f.AddAddress("eipalloc-0123", "203.0.113.7")
+//	f.AddAddress("eipalloc-0123456789abcdef0", "203.0.113.7")
 //	md := f.NewIMDS("i-0aaa")
 //	// point ec2.Options.BaseEndpoint at f.URL() and imds.Options.Endpoint at md.URL()
 package ec2fake
