@@ -168,7 +168,9 @@ type loopRig struct {
 	seq2   uint64
 }
 
-func newLoopRig(t *testing.T, cfg *config.Config, runner *fakeRunner) *loopRig {
+// newTestDaemon builds a daemon around fakes, its loop not started; its
+// log goes to buf. Cleanup stops what it started.
+func newTestDaemon(t *testing.T, cfg *config.Config, runner *fakeRunner) (*Daemon, *fakeLinks, *logBuffer) {
 	t.Helper()
 	buf := &logBuffer{}
 	lg, err := logging.New(logging.Options{Outputs: logging.Outputs{Debug: 1}, Stderr: buf})
@@ -201,25 +203,35 @@ func newLoopRig(t *testing.T, cfg *config.Config, runner *fakeRunner) *loopRig {
 	d.monitors = d.newMonitors(nil) // no check runs within the tests' intervals
 	d.id = Identity{Generation: 7}
 	d.core = cluster.New(cluster.Options{Config: cfg, Generation: d.id.Generation, Now: d.start})
-	r := &loopRig{t: t, d: d, links: links, runner: runner, sigs: make(chan os.Signal, 1), done: make(chan struct{}), gen2: 5}
 	go d.intake.run(ctx)
+	t.Cleanup(func() {
+		d.opsWG.Wait()
+		d.monitors.Close()
+		cancel()
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", buf)
+		}
+	})
+	return d, links, buf
+}
+
+func newLoopRig(t *testing.T, cfg *config.Config, runner *fakeRunner) *loopRig {
+	t.Helper()
+	d, links, _ := newTestDaemon(t, cfg, runner)
+	r := &loopRig{t: t, d: d, links: links, runner: runner, sigs: make(chan os.Signal, 1), done: make(chan struct{}), gen2: 5}
 	go func() {
 		defer close(r.done)
 		d.loop(context.Background(), r.sigs)
 		d.drain()
 	}()
+	// Registered after newTestDaemon's cleanup, so it runs first: the
+	// loop ends before the daemon's goroutines are waited for.
 	t.Cleanup(func() {
 		select {
 		case <-r.done:
 		default:
 			r.sigs <- syscall.SIGTERM
 			<-r.done
-		}
-		d.opsWG.Wait()
-		d.monitors.Close()
-		cancel()
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", buf)
 		}
 	})
 	return r
@@ -362,5 +374,19 @@ func TestLoopGroupLifecycle(t *testing.T) {
 	}
 	if len(rig.links.sentOf("shutdone")) != 1 || !rig.links.drained {
 		t.Errorf("shutdone sent %d times, drained %v", len(rig.links.sentOf("shutdone")), rig.links.drained)
+	}
+}
+
+// TestExecuteReannounce: a Reannounce is executed with the Spec it
+// carries (the running configuration has no such group): without a
+// watch of its addresses, every resource is started again, left to right.
+func TestExecuteReannounce(t *testing.T) {
+	runner := &fakeRunner{}
+	d, _, _ := newTestDaemon(t, loopConfig("node1"), runner)
+	spec := config.Group{Preferred: "node1", Resources: []config.Resource{{Spec: "IPaddr::10.0.0.1", Name: "IPaddr"}, {Spec: "web", Name: "web"}}}
+	d.execute(cluster.Reannounce{Group: spec.Key(), Spec: spec})
+	d.opsWG.Wait()
+	if got, want := runner.callList(), []string{"start IPaddr::10.0.0.1", "start web"}; !slices.Equal(got, want) {
+		t.Errorf("runner calls %q, want %q", got, want)
 	}
 }
