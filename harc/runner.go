@@ -119,7 +119,7 @@ type Options struct {
 	// EventTimeout bounds one rc.d hook; default DefaultEventTimeout.
 	EventTimeout time.Duration
 
-	// Lookup resolves a resource whose Script is empty (a Group built by
+	// Lookup resolves a resource whose Script is unresolved (a Group built by
 	// hand rather than by config.Load).
 	Lookup config.Lookup
 	// BuiltinCommand runs agents compiled into hbd (a Script of kind

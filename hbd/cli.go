@@ -15,6 +15,8 @@ import (
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/paths"
+	"github.com/hbdproject/hbd/resources/agents"
+	"github.com/hbdproject/hbd/resources/builtin"
 )
 
 // What every command shares: its flag handling, this node's name, the
@@ -98,6 +100,20 @@ func nodeName(flagValue string) (string, error) {
 		return "", fmt.Errorf("cannot read this node's name (uname -n): %w; pass --node NAME", err)
 	}
 	return h, nil
+}
+
+// builtinAgents is the registry of the resource agents compiled into hbd
+// (resources/builtin names them): a haresources name found neither in
+// resource.d nor in /etc/init.d resolves to one of them and runs as `hbd
+// agent NAME ...`, their own parsers check haresources, and the daemon
+// keeps addresses in place with them. OCF agents are looked for under
+// /usr/lib/ocf.
+func builtinAgents() *agents.Registry { return builtin.Agents("") }
+
+// agentProgram returns the agent hbd acts as when argv0 names one (hbd
+// installed or linked as resource.d/IPaddr2, for instance).
+func agentProgram(argv0 string) (agents.Agent, bool) {
+	return builtinAgents().Program(filepath.Base(argv0))
 }
 
 // loadOptions are the config.Load options every command uses.

@@ -8,22 +8,7 @@ import (
 	"strings"
 
 	"github.com/hbdproject/hbd/resources/agents"
-	"github.com/hbdproject/hbd/resources/builtin"
 )
-
-// builtinAgents is the registry of the resource agents compiled into hbd
-// (resources/builtin names them): a haresources name found neither in
-// resource.d nor in /etc/init.d resolves to one of them and runs as `hbd
-// agent NAME ...`, their own parsers check haresources, and the daemon
-// keeps addresses in place with them. OCF agents are looked for under
-// /usr/lib/ocf.
-func builtinAgents() *agents.Registry { return builtin.Agents("") }
-
-// agentProgram returns the agent hbd acts as when argv0 names one (hbd
-// installed or linked as resource.d/IPaddr2, for instance).
-func agentProgram(argv0 string) (agents.Agent, bool) {
-	return builtinAgents().Program(filepath.Base(argv0))
-}
 
 // runAgent runs a built-in resource agent as a resource script:
 // `hbd agent NAME ARGS... start|stop|status|monitor`, or hbd installed
