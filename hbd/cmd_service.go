@@ -173,7 +173,7 @@ func serviceFile(platform string) string {
 	if platform == platformSystemd {
 		return "/etc/systemd/system/" + serviceName + ".service"
 	}
-	return "/etc/init.d/" + serviceName
+	return filepath.Join(paths.InitDir, serviceName)
 }
 
 // sysvLinks are the rc.d links kardianos/service makes for a SysV service.
