@@ -68,6 +68,11 @@ func (f Fencer) Run(ctx context.Context, node string) (ok bool, detail string) {
 // (a child it left behind may keep the pipe open). Exit status 0 means
 // fenced.
 func (f Fencer) command(ctx context.Context, node string, timeout time.Duration) (string, error) {
+	// It runs as root: refuse a program someone else could have changed
+	// since the configuration was loaded, as harc refuses such a script.
+	if err := config.CheckTrusted(f.Fence.Command[0]); err != nil {
+		return "", fmt.Errorf("fence_command: not run: %w", err)
+	}
 	res := harc.Command{
 		Path:        f.Fence.Command[0],
 		Args:        append(append([]string(nil), f.Fence.Command[1:]...), node),

@@ -51,6 +51,18 @@ func TestFenceCommand(t *testing.T) {
 	if got := string(b); got != "--force node2\n--force node3\n--force slow\n" {
 		t.Errorf("recorded calls %q", got)
 	}
+
+	// Made writable by others after the load: not run.
+	if err := os.Chmod(script, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if ok, detail := f.Run(context.Background(), "node2"); ok || !strings.Contains(detail, "chmod go-w "+script) {
+		t.Errorf("Run of a world-writable fence program = %v %q, want a refusal with the fix", ok, detail)
+	}
+	b, _ = os.ReadFile(record)
+	if strings.Count(string(b), "\n") != 3 {
+		t.Errorf("the world-writable fence program ran: %q", b)
+	}
 }
 
 // TestFenceCommandBounded: a fence program that writes without end, or
