@@ -175,3 +175,32 @@ func TestAgentsDocForms(t *testing.T) {
 		t.Errorf("found only %d haresources lines in docs/agents.md's code blocks", n)
 	}
 }
+
+// TestLoadFenceAWS: fence_aws's allocation id and region are checked by
+// the AWS fence's agent, as an awseip resource's are.
+func TestLoadFenceAWS(t *testing.T) {
+	opts := LoadOptions{Node: "node1", Lookup: Lookup{Agents: hbdAgents}, Interfaces: func() ([]string, error) { return []string{"lo"}, nil }}
+	for _, tc := range []struct {
+		fence string
+		want  []want
+	}{
+		{"fence_aws stop-instance node1=i-0aaa node2=i-0bbb region=eu-west-1", nil},
+		{"fence_aws reassociate eipalloc-0123456789abcdef0 node1=i-0aaa node2=i-0bbb", nil},
+		{"fence_aws reassociate eipalloc-1 node1=i-0aaa node2=i-0bbb", []want{e(4, `fence_aws: allocation id "eipalloc-1" is not eipalloc- and 8 to 17 hexadecimal digits`)}},
+		{"fence_aws stop-instance node1=i-0aaa node2=i-0bbb region=Ireland", []want{e(4, `fence_aws: region="Ireland" is not an AWS region name`)}},
+	} {
+		files := map[string]string{
+			HaCfFile:        "node node1 node2\nucast lo 127.0.0.1\nauto_failback on\n" + tc.fence + "\n",
+			AuthkeysFile:    "auth 1\n1 sha1 0123456789abcdef0123456789abcdef\n",
+			HaresourcesFile: "node1 IPaddr2::10.0.0.5/24/lo\n",
+		}
+		_, diags := Load(writeConfig(t, files), opts)
+		var errs []Diag
+		for _, d := range diags {
+			if d.Severity == SevError {
+				errs = append(errs, d)
+			}
+		}
+		t.Run(tc.fence, func(t *testing.T) { checkDiags(t, errs, tc.want) })
+	}
+}

@@ -132,6 +132,7 @@ func Load(dir string, opts LoadOptions) (*Config, []Diag) {
 		all = append(all, p.d.list...)
 		all = append(all, checkThisNode(hacfPath, p, node)...)
 		all = append(all, checkInterfaces(cfg, opts)...)
+		all = append(all, checkFenceAWS(cfg, opts.Lookup.Agents)...)
 		all = append(all, checkFenceCommand(cfg)...)
 	}
 

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hbdproject/hbd/resources/agents"
 )
 
 // Defaults of the split-brain directives (docs/split-brain.md).
@@ -264,4 +266,27 @@ func (f FenceConfig) Method() string {
 		return "fence_aws " + f.AWS.Action
 	}
 	return "none"
+}
+
+// checkFenceAWS checks fence_aws's allocation id and region with the
+// parsers of the agent that runs the AWS fence (the registry's "aws"
+// fence), so `hbd check` refuses what that agent would refuse.
+func checkFenceAWS(c *Config, reg *agents.Registry) []Diag {
+	a := c.Fence.AWS
+	if a == nil {
+		return nil
+	}
+	f, ok := reg.Fencer("aws")
+	if !ok || f.CheckFence == nil {
+		return nil
+	}
+	r := agents.FenceRequest{Action: agents.FenceStop, Region: a.Region, Endpoint: a.Endpoint}
+	if a.Action == FenceAWSReassociate {
+		r.Action, r.AllocationID = agents.FenceReassociate, a.AllocationID
+	}
+	d := diags{file: c.Fence.Pos.File}
+	if err := f.CheckFence(r); err != nil {
+		d.errorf(c.Fence.Pos.Line, "fence_aws: %v", err)
+	}
+	return d.list
 }

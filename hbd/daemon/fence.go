@@ -125,7 +125,9 @@ func (f Fencer) aws(ctx context.Context, node string) (string, error) {
 // the event loop.
 func (d *Daemon) fence(a cluster.Fence) {
 	f := Fencer{Fence: d.cfg.Fence, ThisNode: d.cfg.ThisNode, Log: d.log}
-	f.AWS, _ = d.opts.Load.Lookup.Agents.Fence("aws")
+	if a, ok := d.opts.Load.Lookup.Agents.Fencer("aws"); ok {
+		f.AWS = a.Fence
+	}
 	d.log.Warnf("Fencing %s: %s", a.Node, f.Fence.Method())
 	d.opsWG.Add(1)
 	go func() {

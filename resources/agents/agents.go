@@ -51,9 +51,12 @@ type Agent struct {
 	// holds (an address on its interface) for a daemon that holds it.
 	Keep func(name string, args []string, o KeepOptions) (Keeper, error)
 	// Fence, when set, fences a node through the cloud API the agent
-	// drives; FenceMethod names it as ha.cf does (aws for fence_aws).
+	// drives; FenceMethod names it as ha.cf does (aws for fence_aws), and
+	// CheckFence checks a request's ids and region with the agent's own
+	// parsers, for `hbd check`.
 	Fence       func(ctx context.Context, r FenceRequest) (detail string, err error)
 	FenceMethod string
+	CheckFence  func(r FenceRequest) error
 }
 
 // FenceRequest is one fencing of a silent node through a cloud API:
@@ -161,17 +164,17 @@ func (r *Registry) Program(base string) (Agent, bool) {
 	return a, true
 }
 
-// Fence returns the fence of the agent that provides method (aws).
-func (r *Registry) Fence(method string) (func(context.Context, FenceRequest) (string, error), bool) {
+// Fencer returns the agent that provides the fence method (aws).
+func (r *Registry) Fencer(method string) (Agent, bool) {
 	if r == nil {
-		return nil, false
+		return Agent{}, false
 	}
 	for _, a := range r.list {
 		if a.Fence != nil && a.FenceMethod == method {
-			return a.Fence, true
+			return a, true
 		}
 	}
-	return nil, false
+	return Agent{}, false
 }
 
 // Shown lists the agents as a person writes them, in registry order:

@@ -102,11 +102,8 @@ func ParseParams(args []string) (Params, error) {
 		return p, fmt.Errorf("the first parameter must be the allocation id (eipalloc-…), not %q", args[0])
 	}
 	p.AllocationID = args[0]
-	switch {
-	case !strings.HasPrefix(p.AllocationID, "eipalloc-"):
-		return p, fmt.Errorf("allocation id %q does not start with eipalloc- (awseip takes the Elastic IP's allocation id, not its address; find it with aws ec2 describe-addresses)", p.AllocationID)
-	case !allocationIDRE.MatchString(p.AllocationID):
-		return p, fmt.Errorf("allocation id %q is not eipalloc- and 8 to 17 hexadecimal digits (e.g. eipalloc-0123456789abcdef0; find it with aws ec2 describe-addresses)", p.AllocationID)
+	if err := checkAllocationID(p.AllocationID); err != nil {
+		return p, err
 	}
 	seen := map[string]bool{}
 	for _, a := range args[1:] {
@@ -136,11 +133,8 @@ func (p *Params) set(name, value string) error {
 		}
 		p.InstanceID = value
 	case "region":
-		if value == "" {
-			return fmt.Errorf("region= is empty")
-		}
-		if !regionRE.MatchString(value) {
-			return fmt.Errorf("region=%q is not an AWS region name (e.g. eu-west-1, us-gov-west-1)", value)
+		if err := checkRegion(value); err != nil {
+			return err
 		}
 		p.Region = value
 	case "private_ip":
@@ -174,6 +168,28 @@ func (p *Params) set(name, value string) error {
 		return fmt.Errorf("unknown parameter %q (known: %s)", name, strings.Join(paramNames, ", "))
 	}
 	return err
+}
+
+// checkAllocationID says whether id is an Elastic IP's allocation id.
+func checkAllocationID(id string) error {
+	switch {
+	case !strings.HasPrefix(id, "eipalloc-"):
+		return fmt.Errorf("allocation id %q does not start with eipalloc- (awseip takes the Elastic IP's allocation id, not its address; find it with aws ec2 describe-addresses)", id)
+	case !allocationIDRE.MatchString(id):
+		return fmt.Errorf("allocation id %q is not eipalloc- and 8 to 17 hexadecimal digits (e.g. eipalloc-0123456789abcdef0; find it with aws ec2 describe-addresses)", id)
+	}
+	return nil
+}
+
+// checkRegion says whether v is an AWS region's name.
+func checkRegion(v string) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("region= is empty")
+	case !regionRE.MatchString(v):
+		return fmt.Errorf("region=%q is not an AWS region name (e.g. eu-west-1, us-gov-west-1)", v)
+	}
+	return nil
 }
 
 func endpoint(name, value string) (string, error) {
