@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 FUZZTIME    ?= 60s
 
-.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim bench bench-go bench-net clean
+.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim bench bench-go bench-net bench-flood clean
 
 all: build
 
@@ -81,13 +81,14 @@ sim:
 # hbd, Heartbeat 3.0.6 and keepalived in the same run, N runs per cell,
 # an idle minute per daemon, a short soak (SOAK=10m for the full one).
 # Writes docs/benchmarks.md. BENCHFLAGS adds hbdbench flags (-h lists them).
+# Last, the flood benchmark (bench-flood, below).
 N           ?= 3
 SOAK        ?= 1m
 IDLE        ?= 1m
 SEARCHSTEP  ?= 30s
 BENCHFLAGS  ?=
 
-bench: bench-go bench-net
+bench: bench-go bench-net bench-flood
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
@@ -95,6 +96,22 @@ bench-go:
 bench-net: build
 	$(GO) build -trimpath -o $(BIN)/hbdbench ./hbd/internal/bench/cmd/hbdbench
 	$(BIN)/hbdbench -hbd $(HBD) -n $(N) -soak $(SOAK) -idle $(IDLE) -search-step $(SEARCHSTEP) -out docs/benchmarks.md $(BENCHFLAGS)
+
+# bench-flood: hbd/e2e's TestFlood as a benchmark (root, namespaces): one
+# node's heartbeat port flooded with unsigned datagrams for FLOODFOR from
+# FLOODSENDERS sockets in turn; each run prints the rate sent, what the node
+# read and rejected, its memory and log growth, and fails on a false
+# failover. Figures: docs/benchmarks.md, "Flood". Namespace tests never
+# overlap: the lock is the one every such test takes.
+FLOODFOR     ?= 15s
+FLOODSENDERS ?= 1 2 4
+
+bench-flood:
+	@for n in $(FLOODSENDERS); do \
+	  out=$$(flock /tmp/hbd-netns.lock $(GO) test -count=1 -v -run '^TestFlood$$' ./hbd/e2e -args -flood.senders=$$n -flood.for=$(FLOODFOR) 2>&1); rc=$$?; \
+	  echo "$$out" | grep -E '^(--- |ok|FAIL)|flood_test.go'; \
+	  [ $$rc -eq 0 ] || exit $$rc; \
+	done
 
 clean:
 	rm -rf $(BIN)

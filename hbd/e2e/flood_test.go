@@ -92,6 +92,11 @@ func TestFlood(t *testing.T) {
 			flood(ctx, conn, packets, rand.New(rand.NewPCG(seed, 66)), &sent, &sendErrs)
 		}(uint64(i))
 	}
+	flooded := make(chan time.Duration, 1) // how long the senders sent
+	go func() {
+		wg.Wait()
+		flooded <- time.Since(start)
+	}()
 
 	// Twice a second: node1 answers status, sees node2 active, and its
 	// memory is sampled; node2 must see node1 active too.
@@ -123,8 +128,7 @@ func TestFlood(t *testing.T) {
 		}
 		rssMax = max(rssMax, rss(t, n1.proc.PID))
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed := <-flooded
 	time.Sleep(time.Second) // node1 verifies what is still queued
 
 	st, err := n1.status()
