@@ -213,14 +213,8 @@ func (c Command) Run(ctx context.Context) (res Result) {
 		res.Err = fmt.Errorf("run %s: %w", c.Path, err)
 		return res
 	}
-	cmd := exec.Command(c.Path, c.Args...)
-	cmd.Env = c.Env
-	if cmd.Env == nil {
-		cmd.Env = []string{}
-	}
-	cmd.Stdout, cmd.Stderr = outW, errW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	cmd, err := c.start(outW, errW)
+	if err != nil {
 		outR.Close()
 		outW.Close()
 		errR.Close()
@@ -297,6 +291,35 @@ func (c Command) Run(ctx context.Context) (res Result) {
 		// Only after killGroup gave up on a process that would not die.
 	}
 	return res
+}
+
+// Shell is what runs a script the kernel will not execute (no "#!"
+// line): Heartbeat's ResourceManager was a shell script, and a POSIX
+// shell runs such a file as a shell script itself (execve's ENOEXEC).
+const Shell = "/bin/sh"
+
+// start starts the command in its own process group with stdout and
+// stderr on the given pipes. A file the kernel refuses with ENOEXEC (a
+// script without "#!") is started again as `/bin/sh PATH ARGS...`, as
+// Heartbeat's shell did; `hbd check` warns about such a script.
+func (c Command) start(stdout, stderr *os.File) (*exec.Cmd, error) {
+	mk := func(path string, args []string) *exec.Cmd {
+		cmd := exec.Command(path, args...)
+		cmd.Env = c.Env
+		if cmd.Env == nil {
+			cmd.Env = []string{}
+		}
+		cmd.Stdout, cmd.Stderr = stdout, stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		return cmd
+	}
+	cmd := mk(c.Path, c.Args)
+	err := cmd.Start()
+	if errors.Is(err, syscall.ENOEXEC) {
+		cmd = mk(Shell, append([]string{c.Path}, c.Args...))
+		err = cmd.Start()
+	}
+	return cmd, err
 }
 
 // exitStatus reads the exit code and the killing signal of a finished

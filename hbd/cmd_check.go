@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/paths"
@@ -50,6 +52,12 @@ Exit status: 0 usable (warnings allowed), 1 errors, 2 usage error.`, stdout, std
 	if cfg == nil {
 		fmt.Fprintf(stderr, "hbd check: %s: %s, %s; fix the errors above\n", *dir, plural(errors, "error"), plural(warnings, "warning"))
 		return 1
+	}
+	// The scripts as Heartbeat ran them: a missing #! line, a file that
+	// is not executable, a shell script that does not parse.
+	for _, d := range harc.LintScripts(context.Background(), cfg, "") {
+		fmt.Fprintln(stderr, d.String())
+		warnings++
 	}
 	printSummary(stdout, cfg, warnings)
 	printPending(stdout, *dir, *runDir)

@@ -125,3 +125,22 @@ func TestCheckMissingDir(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit 1 saying ha.cf is missing", rc, errOut.String())
 	}
 }
+
+// TestCheckWarnsAboutScripts: a resource.d script as the Heartbeat v1
+// nginx setup wrote it (no #! line) is a warning naming the file and the
+// fix, and the configuration stays usable (exit 0).
+func TestCheckWarnsAboutScripts(t *testing.T) {
+	dir := sampleCopy(t)
+	nginx := filepath.Join(dir, "resource.d", "nginx")
+	if err := os.WriteFile(nginx, []byte("#/bin/bash\ncase \"$1\" in start|stop|status) ;; esac\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if rc := runCheck([]string{"-c", dir, "--node", "node1"}, &out, &errOut); rc != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", rc, errOut.String())
+	}
+	want := "warning: resource nginx: " + nginx + " has no #! line"
+	if e := errOut.String(); !strings.Contains(e, want) || !strings.Contains(e, "make its first line #!/bin/sh") {
+		t.Errorf("stderr lacks %q and the fix:\n%s", want, e)
+	}
+}
