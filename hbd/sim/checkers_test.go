@@ -95,6 +95,23 @@ func TestCheckersCanFail(t *testing.T) {
 			want:   CheckExclusive, detail: "after they hear each other again", min: 4,
 		},
 		{
+			name:   "exclusive: one-way cuts and pauses, a duplicate outlives the heal bound",
+			gen:    RandomFaultConfig,
+			tamper: lyingStop(func(c Config) time.Duration { return 2 * c.HealBound() }),
+			want:   CheckExclusive, detail: "after they hear each other again", min: 4,
+		},
+		{
+			name: "dead-in-time: with pauses, cores whose deadtime is twice the checked one",
+			gen:  RandomFaultConfig,
+			tamper: func(w *world) {
+				w.checkDeadtime = w.c.Deadtime
+				for _, cfg := range w.cfgs {
+					cfg.Deadtime, cfg.Initdead = 2*cfg.Deadtime, 4*cfg.Deadtime
+				}
+			},
+			want: CheckDeadInTime, detail: "after its last packet", min: 8,
+		},
+		{
 			name:   "preferred: cores that never fail back, checks expecting auto_failback on",
 			gen:    resources(config.FailbackOn, movers),
 			tamper: coreFailback(config.FailbackOff),

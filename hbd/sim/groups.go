@@ -210,6 +210,7 @@ func (w *world) down(i int) {
 	n := w.nodes[i]
 	n.alive = false
 	n.exiting = false
+	n.pausedUntil, n.resumedAt = time.Time{}, time.Time{}
 	w.push(&event{at: w.now.Add(w.randDur(w.c.DownMin, w.c.DownMax)), kind: evRestart, node: i})
 }
 
@@ -268,7 +269,9 @@ func (w *world) opDone(e *event) {
 	}
 	t := &n.gt[e.group]
 	res := e.result
-	if e.op == cluster.OpProbe {
+	if e.truthDone {
+		// (a report held while the daemon was paused: the effect is done)
+	} else if e.op == cluster.OpProbe {
 		res = cluster.ResultStopped
 		if t.up {
 			res = cluster.ResultRunning
@@ -290,6 +293,9 @@ func (w *world) opDone(e *event) {
 	}
 	if !n.alive || n.run != e.run {
 		return // the daemon that asked is gone
+	}
+	if w.deferOpDone(e) {
+		return
 	}
 	key := w.rs.keys[e.group]
 	w.step(e.node, cluster.OpDone{Now: w.now, Group: key, Op: e.op, Result: res}, func() string {
@@ -328,7 +334,7 @@ func (w *world) holds(i, g int) bool {
 
 func (w *world) hearing(a, b int) bool {
 	x, y := w.nodes[a], w.nodes[b]
-	if !x.alive || !y.alive || !w.net.Hears(a, b) {
+	if !x.alive || !y.alive || !w.net.Reaches(a, b) || !w.net.Reaches(b, a) {
 		return false
 	}
 	sa, _, _ := x.core.PeerView(y.name)

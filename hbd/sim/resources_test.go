@@ -179,6 +179,8 @@ func runSeedRange(t *testing.T, first uint64, n int, gen func(uint64) Config, te
 				sum.StaysPut += res.StaysPut
 				sum.PreferredEnd += res.PreferredEnd
 				sum.HealResolved += res.HealResolved
+				sum.Cuts += res.Cuts
+				sum.Resumes += res.Resumes
 				for _, f := range each {
 					f(c, res)
 				}

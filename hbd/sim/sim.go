@@ -13,6 +13,11 @@
 // them running, operator commands — and checks Exclusive, Ordered,
 // Available and Preferred against the ground truth of which scripts run
 // where (RandomResourceConfig, TestResources).
+//
+// RandomFaultConfig (faults.go) adds faults beyond symmetric partitions:
+// one-way cuts, single-link cuts and paused daemons that resume with a
+// backlog; there the weaker promises that still hold are checked (see
+// faults.go and docs/split-brain.md).
 package sim
 
 import (
@@ -85,6 +90,14 @@ type Config struct {
 	// Partitions: this many times the nodes are split in two random
 	// groups that cannot hear each other, healed after [DownMin, DownMax].
 	Partitions int
+	// Faults beyond those (faults.go), each healed after [DownMin,
+	// DownMax]: OneWayCuts: one node stops hearing another, which still
+	// hears it. LinkCuts: one medium fails between two nodes, both ways.
+	// Pauses: a node's daemon stops for [PauseMin, PauseMax] (SIGSTOP, a
+	// VM stall): its clock and inbox stop, its scripts go on, and it
+	// resumes with a backlog.
+	OneWayCuts, LinkCuts, Pauses int
+	PauseMin, PauseMax           time.Duration
 
 	// Resource groups (see groups.go): Groups > 0 gives the cluster that
 	// many haresources groups with random preferred nodes.
@@ -182,6 +195,9 @@ type Result struct {
 	HealResolved   int
 	MaxHealResolve time.Duration
 	Fences         int // Fence actions (profile safe)
+	// Faults that happened (faults.go): cuts (one-way and link) and
+	// pauses ended by a resume.
+	Cuts, Resumes int
 }
 
 // Invariant names.
@@ -223,7 +239,10 @@ type simNode struct {
 	gt      []truth
 	joined  bool // the current run went active
 	reload  int  // the newest reload applied here (reload.go)
-	bd      boundaryState
+	// pausedUntil: the daemon is stopped until then (faults.go);
+	// resumedAt: when it last resumed.
+	pausedUntil, resumedAt time.Time
+	bd                     boundaryState
 }
 
 // view is what observer X's current run has received from peer Y.
@@ -273,6 +292,9 @@ type event struct {
 	boot   int
 	cmd    cluster.Command
 	cfg    *config.Config
+	// faults (faults.go)
+	dur       time.Duration
+	truthDone bool // an OpDone held for a paused core: its effect is done
 }
 
 type world struct {
@@ -410,6 +432,7 @@ func (w *world) setup() {
 		w.push(&event{at: at, kind: evPartition, part: side})
 		w.push(&event{at: at.Add(w.randDur(c.DownMin, c.DownMax)), kind: evHeal})
 	}
+	w.setupFaults(last)
 }
 
 func (w *world) randDur(lo, hi time.Duration) time.Duration {
@@ -452,6 +475,9 @@ func summary(m *wire.Message) string {
 }
 
 func (w *world) handle(e *event) {
+	if w.deferPaused(e) {
+		return
+	}
 	switch e.kind {
 	case evTick:
 		n := w.nodes[e.node]
@@ -522,6 +548,8 @@ func (w *world) handle(e *event) {
 		w.monitorFails(e)
 	case evFence:
 		w.fenceDone(e)
+	case evCut, evUncut, evPause, evResume:
+		w.faultEvent(e)
 	case evRogue:
 		n := w.nodes[e.node]
 		if len(n.gt) > 0 {
@@ -559,7 +587,7 @@ func (w *world) step(i int, ev cluster.Event, what func() string) {
 		switch a := a.(type) {
 		case cluster.Log:
 			w.trace("  %s log %s: %s", n.name, a.Level, a.Msg)
-			if w.c.Crashes == 0 && w.c.Partitions == 0 && strings.HasSuffix(a.Msg, ": is dead") {
+			if w.c.calm() && strings.HasSuffix(a.Msg, ": is dead") {
 				w.violate(CheckCalm, fmt.Sprintf("%s: %s", n.name, a.Msg))
 			}
 		case cluster.Send:
@@ -629,9 +657,10 @@ func (m lossModel) Arrive(from, to int, links []string) []string {
 		}
 	}
 	if m.isStatus {
-		if len(deliver) == 0 && w.c.MaxLostInARow >= 0 && w.lostRow[from][to] >= w.c.MaxLostInARow {
-			all := w.net.Links()
-			deliver = append(deliver, all[w.rng.IntN(len(all))])
+		if len(deliver) == 0 && w.c.MaxLostInARow >= 0 && w.lostRow[from][to] >= w.c.MaxLostInARow && len(links) > 0 {
+			// (links: those the status is sent on and not cut, every
+			// link of the network unless one is cut)
+			deliver = append(deliver, links[w.rng.IntN(len(links))])
 		}
 		if len(deliver) == 0 {
 			w.lostRow[from][to]++
@@ -662,8 +691,8 @@ func (w *world) carry(m *wire.Message) (*wire.Message, error) {
 
 func (w *world) deliver(e *event) {
 	x := w.nodes[e.node]
-	if !x.alive {
-		return
+	if !x.alive || e.run != 0 && e.run != x.run {
+		return // (held while paused, for a run that died since)
 	}
 	y := w.nodes[e.from]
 	if w.hooks.deaf == nil || !w.hooks.deaf(w, e) {
@@ -702,7 +731,7 @@ func (w *world) deliver(e *event) {
 
 func (w *world) check3(e *event) {
 	x, y := w.nodes[e.node], w.nodes[e.from]
-	if !x.alive || x.run != e.run || !y.alive || y.run != e.frun {
+	if !x.alive || x.run != e.run || !y.alive || y.run != e.frun || w.paused(e.node) {
 		return
 	}
 	v := w.views[e.node][e.from]
@@ -718,7 +747,7 @@ func (w *world) check3(e *event) {
 
 func (w *world) checkDeadInTime() {
 	for xi, x := range w.nodes {
-		if !x.alive {
+		if !x.alive || w.paused(xi) {
 			continue
 		}
 		for yi, y := range w.nodes {
@@ -739,6 +768,7 @@ func (w *world) checkDeadInTime() {
 			} else {
 				bound = x.started.Add(w.c.Initdead + w.c.Keepalive)
 			}
+			bound = w.stallBound(x, bound)
 			if !w.now.After(bound) {
 				continue
 			}

@@ -6,7 +6,10 @@
 //     them), popped in time order and, at equal times, in the order they
 //     were pushed, so that a run replays exactly;
 //   - Net, which nodes hear each other: every pair, unless a partition
-//     puts them on different sides or a cut separates the two;
+//     puts them on different sides or a cut separates the two; and, as
+//     faults of their own, one-way cuts (one node stops hearing another,
+//     which still hears it) and link cuts (one link fails between two
+//     nodes while the others carry their packets);
 //   - Net.Send, the fan-out of one packet to every node that hears its
 //     sender, link by link and copy by copy, through a Model of loss,
 //     duplication and delay that the caller supplies (seeded randomness
@@ -89,6 +92,15 @@ type Net struct {
 	links []string
 	side  []bool          // during a partition, each node's side; nil otherwise
 	cut   map[[2]int]bool // pairs (both orders) cut apart
+	// Faults with their own end (CutOneWay, CutLink): counts, so that
+	// overlapping ones end one by one.
+	oneWay  map[[2]int]int   // from, to
+	linkCut map[linkEnds]int // from, to, link (both orders)
+}
+
+type linkEnds struct {
+	from, to int
+	link     string
 }
 
 // New returns a network of nodes nodes joined by every one of links, with
@@ -116,8 +128,62 @@ func (n *Net) Heal() {
 	n.cut = map[[2]int]bool{}
 }
 
-// Hears reports whether a packet from node from can reach node to.
+// CutOneWay makes node to stop hearing node from (from still hears to)
+// until MendOneWay. Heal does not end it.
+func (n *Net) CutOneWay(from, to int) {
+	if n.oneWay == nil {
+		n.oneWay = map[[2]int]int{}
+	}
+	n.oneWay[[2]int{from, to}]++
+}
+
+// MendOneWay ends one CutOneWay(from, to).
+func (n *Net) MendOneWay(from, to int) {
+	k := [2]int{from, to}
+	if n.oneWay[k]--; n.oneWay[k] <= 0 {
+		delete(n.oneWay, k)
+	}
+}
+
+// CutLink makes link carry nothing between nodes a and b (both ways)
+// until MendLink; their other links still do. Heal does not end it.
+func (n *Net) CutLink(a, b int, link string) {
+	if n.linkCut == nil {
+		n.linkCut = map[linkEnds]int{}
+	}
+	n.linkCut[linkEnds{a, b, link}]++
+	n.linkCut[linkEnds{b, a, link}]++
+}
+
+// MendLink ends one CutLink(a, b, link).
+func (n *Net) MendLink(a, b int, link string) {
+	for _, k := range []linkEnds{{a, b, link}, {b, a, link}} {
+		if n.linkCut[k]--; n.linkCut[k] <= 0 {
+			delete(n.linkCut, k)
+		}
+	}
+}
+
+// Reaches reports whether some link carries a packet from node from to
+// node to.
+func (n *Net) Reaches(from, to int) bool {
+	if !n.Hears(from, to) {
+		return false
+	}
+	for _, l := range n.links {
+		if n.linkCut[linkEnds{from, to, l}] == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Hears reports whether a packet from node from can reach node to, on
+// the links that are not cut between them (Reaches: on any link).
 func (n *Net) Hears(from, to int) bool {
+	if n.oneWay[[2]int{from, to}] > 0 {
+		return false
+	}
 	if n.side != nil && n.side[from] != n.side[to] {
 		return false
 	}
@@ -157,7 +223,19 @@ func (n *Net) Send(from int, link string, m Model, deliver func(to int, link str
 		if to == from || !n.Hears(from, to) {
 			continue
 		}
-		for _, l := range m.Arrive(from, to, sendOn) {
+		on := sendOn
+		if len(n.linkCut) > 0 {
+			on = nil
+			for _, l := range sendOn {
+				if n.linkCut[linkEnds{from, to, l}] == 0 {
+					on = append(on, l)
+				}
+			}
+			if len(on) == 0 {
+				continue
+			}
+		}
+		for _, l := range m.Arrive(from, to, on) {
 			for range m.Copies() {
 				deliver(to, l, m.Delay())
 			}

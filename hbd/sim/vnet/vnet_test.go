@@ -69,6 +69,13 @@ func TestHears(t *testing.T) {
 			{func(n *Net) { n.Cut(0, 2) }, "000000"},
 			{func(n *Net) { n.Heal() }, "111111"},
 		}},
+		{"one way", []step{
+			{func(n *Net) { n.CutOneWay(0, 2) }, "101111"},
+			{func(n *Net) { n.CutOneWay(0, 2) }, "101111"},
+			{func(n *Net) { n.Heal() }, "101111"}, // its own end, not Heal's
+			{func(n *Net) { n.MendOneWay(0, 2) }, "101111"},
+			{func(n *Net) { n.MendOneWay(0, 2) }, "111111"},
+		}},
 		{"partition copies its argument", []step{
 			{func(n *Net) {
 				side := []bool{true, true, false}
@@ -171,6 +178,21 @@ func TestSend(t *testing.T) {
 			wantLog: []string{"arrive 0>3 [eth0]", "copies 1", "delay 0s"},
 		},
 		{
+			name:    "a cut link, a one-way cut",
+			setup:   func(n *Net) { n.CutLink(0, 1, "eth0"); n.CutOneWay(0, 2); n.CutLink(3, 0, "eth1") },
+			model:   &script{copies: []int{1}, delays: []time.Duration{0}},
+			want:    []string{"1 eth1 0s", "3 eth0 0s"},
+			wantLog: []string{"arrive 0>1 [eth1]", "copies 1", "delay 0s", "arrive 0>3 [eth0]", "copies 1", "delay 0s"},
+		},
+		{
+			name:    "every link cut",
+			setup:   func(n *Net) { n.CutLink(0, 1, "eth0"); n.CutLink(1, 0, "eth1"); n.MendLink(2, 0, "eth0") },
+			link:    "",
+			model:   &script{copies: []int{1}, delays: []time.Duration{0}},
+			want:    []string{"2 eth0 0s", "2 eth1 0s", "3 eth0 0s", "3 eth1 0s"},
+			wantLog: []string{"arrive 0>2 [eth0 eth1]", "copies 1", "delay 0s", "copies 1", "delay 0s", "arrive 0>3 [eth0 eth1]", "copies 1", "delay 0s", "copies 1", "delay 0s"},
+		},
+		{
 			name:  "a link the network does not have",
 			link:  "eth7",
 			model: &script{copies: []int{1}, delays: []time.Duration{0}},
@@ -211,5 +233,25 @@ func TestFixed(t *testing.T) {
 	})
 	if want := []string{"0 eth0 5ms"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("deliveries %q, want %q", got, want)
+	}
+}
+
+func TestReaches(t *testing.T) {
+	n := New(3, "eth0", "eth1")
+	n.CutLink(0, 1, "eth0")
+	if !n.Reaches(0, 1) || !n.Reaches(1, 0) || !n.Hears(0, 1) {
+		t.Error("one cut link of two: the other still carries packets")
+	}
+	n.CutLink(1, 0, "eth1")
+	if n.Reaches(0, 1) || n.Reaches(1, 0) || !n.Reaches(0, 2) {
+		t.Error("both links cut between 0 and 1: neither reaches the other, 2 is untouched")
+	}
+	n.MendLink(0, 1, "eth1")
+	if !n.Reaches(0, 1) || !n.Reaches(1, 0) {
+		t.Error("eth1 mended: 0 and 1 reach each other")
+	}
+	n.CutOneWay(2, 0)
+	if n.Reaches(2, 0) || !n.Reaches(0, 2) {
+		t.Error("one way: 0 no longer hears 2, 2 still hears 0")
 	}
 }
