@@ -123,16 +123,7 @@ func printStatus(w io.Writer, st ctl.Status, now time.Time) {
 	if len(c.Dropped) > 0 {
 		fmt.Fprintf(w, "\nDropped by the core: %s\n", counts(c.Dropped))
 	}
-	if len(st.Rejected) > 0 {
-		fmt.Fprintln(w, "\nRejected packets (failed to decode or verify):")
-		for _, r := range st.Rejected {
-			who := r.From
-			if r.Claimed != "" {
-				who += " claiming " + r.Claimed
-			}
-			fmt.Fprintf(w, "  %s: %s (last %s)\n", who, counts(r.Reasons), ago(now, r.LastSeen))
-		}
-	}
+	printRejected(w, st, now)
 	if len(st.Links) > 0 {
 		names := make([]string, 0, len(st.Links))
 		for n := range st.Links {
@@ -145,5 +136,39 @@ func printStatus(w io.Writer, st ctl.Status, now time.Time) {
 			fmt.Fprintf(w, "  %s: sent %d, received %d, send errors %d, queue drops %d, receive drops %d (from peers %d), kernel drops %d\n",
 				n, l.Sent, l.Received, l.SendErrors, l.QueueDrops, l.ReceiveDrops, l.PeerDrops, l.KernelDrops)
 		}
+	}
+}
+
+// rejectedShown bounds the senders of rejected packets printed one by one
+// (the JSON has them all, at most the daemon's drop table).
+const rejectedShown = 10
+
+// printRejected lists the most recent senders of rejected packets and
+// the totals of the others: those past rejectedShown, and those the
+// daemon's table no longer lists.
+func printRejected(w io.Writer, st ctl.Status, now time.Time) {
+	if len(st.Rejected) == 0 && st.RejectedEvicted == nil {
+		return
+	}
+	fmt.Fprintln(w, "\nRejected packets (failed to decode or verify), most recent first:")
+	for i, r := range st.Rejected {
+		if i == rejectedShown {
+			more := map[string]uint64{}
+			for _, r := range st.Rejected[i:] {
+				for k, n := range r.Reasons {
+					more[k] += n
+				}
+			}
+			fmt.Fprintf(w, "  %d more senders: %s\n", len(st.Rejected)-i, counts(more))
+			break
+		}
+		who := r.From
+		if r.Claimed != "" {
+			who += " claiming " + logging.Escape(r.Claimed)
+		}
+		fmt.Fprintf(w, "  %s: %s (last %s)\n", who, counts(r.Reasons), ago(now, r.LastSeen))
+	}
+	if e := st.RejectedEvicted; e != nil {
+		fmt.Fprintf(w, "  %d senders no longer listed: %s\n", e.Senders, counts(e.Reasons))
 	}
 }
