@@ -390,3 +390,31 @@ func TestExecuteReannounce(t *testing.T) {
 		t.Errorf("runner calls %q, want %q", got, want)
 	}
 }
+
+// TestReloadRunnerBeforeCore: a reload that adds a group builds the new
+// runner before the core sees the configuration, so the probe the core
+// asks for at once runs with the new runner, not the old one.
+func TestReloadRunnerBeforeCore(t *testing.T) {
+	old := &fakeRunner{}
+	cfg := loopConfig("node1")
+	d, _, _ := newTestDaemon(t, cfg, old)
+	d.step(cluster.Tick{Now: time.Now()}) // boot
+	next := *cfg
+	next.Groups = []config.Group{{Preferred: "node1", Resources: []config.Resource{{Spec: "web", Name: "web",
+		Script: config.Script{Kind: config.ScriptFile, Path: "/bin/true"}}}}}
+	d.applyToCore(&next, map[string]bool{"groups": true})
+	select {
+	case op := <-d.ops:
+		if op.Group != "web" || op.Op != cluster.OpProbe {
+			t.Errorf("first operation after the reload: %+v, want web's probe", op)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no probe of the new group")
+	}
+	if calls := old.callList(); len(calls) != 0 {
+		t.Errorf("the old runner ran %q after the reload", calls)
+	}
+	if _, ok := d.runner.(*harc.Runner); !ok {
+		t.Errorf("runner after the reload is %T, want a harc runner for the new configuration", d.runner)
+	}
+}

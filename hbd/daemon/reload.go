@@ -103,20 +103,22 @@ func (d *Daemon) reopenLinks(ctx context.Context, cfg *config.Config) error {
 	return err
 }
 
-// applyToCore hands the state machine the new configuration (it applies
-// only the difference: new timings at once, new groups acquired by whoever
-// should hold them, removed ones released, untouched ones untouched) and
-// gives resource operations a runner for it.
+// applyToCore gives resource operations and monitor checks a runner for
+// the new configuration, then hands the state machine the configuration
+// (it applies only the difference: new timings at once, new groups
+// acquired by whoever should hold them, removed ones released, untouched
+// ones untouched). The runner comes first so that the operations the core
+// asks for at once run with the new settings.
 func (d *Daemon) applyToCore(cfg *config.Config, areas map[string]bool) {
+	if areas["groups"] || areas["other"] {
+		if r, err := d.newRunner(cfg); err != nil {
+			d.log.Errorf("resource runner not updated: %v", err)
+		} else {
+			d.runner = r
+			d.monitors.SetRunner(r)
+		}
+	}
 	if areas["timing"] || areas["nodes"] || areas["groups"] || areas["other"] {
 		d.step(cluster.Reconfigure{Now: time.Now(), Config: cfg})
-	}
-	if areas["groups"] || areas["other"] {
-		r, err := d.newRunner(cfg)
-		if err != nil {
-			d.log.Errorf("resource runner not updated: %v", err)
-			return
-		}
-		d.runner = r
 	}
 }

@@ -48,7 +48,8 @@ type Failure struct {
 
 // Options configure a Set.
 type Options struct {
-	// Runner runs the checks, stops and starts. Required.
+	// Runner runs the checks, stops and starts (until SetRunner).
+	// Required.
 	Runner *harc.Runner
 	// Log receives every step, under the tag "monitor"; nil: nothing.
 	Log logrus.FieldLogger
@@ -104,6 +105,7 @@ type Set struct {
 	log  logrus.FieldLogger
 
 	mu      sync.Mutex
+	runner  *harc.Runner            // runs checks and restarts (SetRunner)
 	watches map[string]*watch       // group key → its running watch
 	res     map[string]*resourceRec // group key + "\x00" + spec → history
 	closed  bool
@@ -148,7 +150,7 @@ func New(o Options) *Set {
 		l.SetOutput(discard{})
 		lg = l
 	}
-	return &Set{opts: o, log: lg, watches: map[string]*watch{}, res: map[string]*resourceRec{}}
+	return &Set{opts: o, log: lg, runner: o.Runner, watches: map[string]*watch{}, res: map[string]*resourceRec{}}
 }
 
 type discard struct{}
@@ -236,6 +238,15 @@ func (s *Set) Release(key string) (wait func()) {
 	w.cancel()
 	s.log.Debugf("Monitoring of resource group %s stopped", key)
 	return func() { <-w.done }
+}
+
+// SetRunner makes r run every check and restart from now on (a reload
+// built a runner for the new configuration); one under way finishes with
+// the runner it began with.
+func (s *Set) SetRunner(r *harc.Runner) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runner = r
 }
 
 // Close releases every group and waits for their goroutines.
@@ -345,14 +356,14 @@ func (s *Set) check(ctx context.Context, w *watch, r *resourceRec) (bool, string
 		return true, ""
 	}
 	r.state = StateChecking
-	m, op := r.mon, r.op
+	m, op, rn := r.mon, r.op, s.runner
 	s.mu.Unlock()
 	res := w.group.Resources[m.Index]
 
 	var ok bool
 	var why string
 	if op != config.MonitorStatus {
-		out := s.opts.Runner.RunResource(ctx, res, "monitor", m.Timeout)
+		out := rn.RunResource(ctx, res, "monitor", m.Timeout)
 		switch {
 		case ctx.Err() != nil:
 			return true, ""
@@ -368,11 +379,11 @@ func (s *Set) check(ctx context.Context, w *watch, r *resourceRec) (bool, string
 		}
 	}
 	if op == config.MonitorStatus {
-		out := s.opts.Runner.RunResource(ctx, res, harc.OpStatus, m.Timeout)
+		out := rn.RunResource(ctx, res, harc.OpStatus, m.Timeout)
 		if ctx.Err() != nil {
 			return true, ""
 		}
-		ok, why = harc.ReadStatus(s.opts.Runner.Options().StatusRule, out)
+		ok, why = harc.ReadStatus(rn.Options().StatusRule, out)
 		if !ok {
 			why = fmt.Sprintf("status %s; %s%s", out.Describe(), why, quoted(out))
 		}
@@ -456,6 +467,7 @@ func (s *Set) failed(ctx context.Context, w *watch, r *resourceRec, why string) 
 	r.total++
 	r.lastFailure, r.lastReason = now, why
 	n := len(r.failures)
+	rn := s.runner
 	s.mu.Unlock()
 
 	s.log.Warnf("Monitor of %s (group %s) failed: %s (failure %d within %s; %d local restart(s) allowed)",
@@ -474,14 +486,14 @@ func (s *Set) failed(ctx context.Context, w *watch, r *resourceRec, why string) 
 	}
 	s.log.Infof("Restarting %s here (restart %d of %d within %s): stopping then starting %s", m.Resource, n, m.Restarts, m.Window, strings.Join(specs, " "))
 	sub := config.Group{Preferred: w.group.Preferred, Resources: rest, Pos: w.group.Pos}
-	if err := s.opts.Runner.Stop(ctx, sub); err != nil {
+	if err := rn.Stop(ctx, sub); err != nil {
 		if ctx.Err() != nil {
 			return false
 		}
 		s.giveUp(ctx, w, r, fmt.Sprintf("restart of %s: the stop failed: %v", m.Resource, err))
 		return false
 	}
-	if err := s.opts.Runner.Start(ctx, sub); err != nil {
+	if err := rn.Start(ctx, sub); err != nil {
 		if ctx.Err() != nil {
 			return false
 		}

@@ -211,7 +211,9 @@ func TestFailedMonitorRestartsTheResourceAndWhatFollowsIt(t *testing.T) {
 
 	l.kill("b")
 	want := []string{"c stop", "b stop", "b start", "c start"}
-	waitFor(t, 10*time.Second, "the restart", func() bool { return len(l.actions()) >= len(want) })
+	// A script records its run as it begins: the restart is over when
+	// the status counts it.
+	waitFor(t, 10*time.Second, "the restart", func() bool { return len(l.actions()) >= len(want) && l.status(m).LocalRestarts == 1 })
 	if got := l.actions(); !slices.Equal(got, want) {
 		t.Errorf("restart ran %q, want %q (a, left of b, untouched)", got, want)
 	}
@@ -459,4 +461,27 @@ func TestUnsupportedAndReadMonitor(t *testing.T) {
 			t.Errorf("%s: readMonitor = %v (%s)", tt.name, got, why)
 		}
 	}
+}
+
+// TestSetRunnerRunsLaterChecks: after SetRunner (a reload's runner), the
+// next checks run through the new runner and its environment.
+func TestSetRunnerRunsLaterChecks(t *testing.T) {
+	l := newLab(t)
+	g := l.group("svc::a")
+	m := mon(g, 0, 50*time.Millisecond, 0, time.Minute)
+	l.set.Hold(g, []config.Monitor{m})
+	waitFor(t, 5*time.Second, "good checks", func() bool { return l.status(m).Checks >= 3 })
+	if len(l.failures()) != 0 {
+		t.Fatalf("failures with the first runner: %+v", l.failures())
+	}
+	// The new runner's scripts look for the service in another state
+	// directory, where it does not run: its first check fails.
+	o := l.runner.Options()
+	o.Env = map[string]string{"MON_STATE": t.TempDir()}
+	r2, err := harc.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.set.SetRunner(r2)
+	waitFor(t, 5*time.Second, "a check through the new runner", func() bool { return len(l.failures()) == 1 })
 }
