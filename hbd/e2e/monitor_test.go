@@ -159,6 +159,18 @@ func (m *monLab) started(node string) int {
 	return n
 }
 
+// watched waits until node1's monitor watches the started group. The web
+// server answers before its start script has ended (the script checks it,
+// then exits), and the watch begins with the start's result, a moment
+// later: a kill before that is no failure the monitor sees.
+func (m *monLab) watched() {
+	m.t.Helper()
+	waitFor(m.t, 10*time.Second, "node1's monitor to watch the started group", func() bool {
+		s, ok := m.mon(m.nodes[0])
+		return ok && s.State == monitor.StateWatching
+	})
+}
+
 // restartHere kills node1's web server and waits until hbd has restarted
 // it there: a new process, the client answered again, the restart counted.
 func (m *monLab) restartHere(want int) {
@@ -187,13 +199,7 @@ func (m *monLab) restartHere(want int) {
 func TestMonitorRestartsLocally(t *testing.T) {
 	m := newMonLab(t, "monitor web interval=300ms timeout=2s restarts=2 window=5m")
 	m.served("node1", time.Now().Add(-time.Hour), 30*time.Second)
-	// The web server answers before its start script has ended (the
-	// script checks it, then exits); the watch begins with the start's
-	// result, a moment later.
-	waitFor(t, 10*time.Second, "node1's monitor to watch the started group", func() bool {
-		s, ok := m.mon(m.nodes[0])
-		return ok && s.State == monitor.StateWatching
-	})
+	m.watched()
 	if s, ok := m.mon(m.nodes[0]); !ok || s.State != monitor.StateWatching || s.Group != monGroup {
 		t.Fatalf("node1 monitor status %+v (%v)", s, ok)
 	}
@@ -247,6 +253,7 @@ func (m *monLab) failOver() time.Time {
 func TestMonitorFailsOver(t *testing.T) {
 	m := newMonLab(t, "monitor web interval=300ms timeout=2s restarts=1 window=5m")
 	m.served("node1", time.Now().Add(-time.Hour), 30*time.Second)
+	m.watched()
 	m.restartHere(1)
 	m.failOver()
 
@@ -280,6 +287,7 @@ func TestMonitorFailsOver(t *testing.T) {
 func TestMonitorFailureTimeout(t *testing.T) {
 	m := newMonLab(t, "monitor web interval=300ms timeout=2s restarts=0 failure_timeout=3s")
 	m.served("node1", time.Now().Add(-time.Hour), 30*time.Second)
+	m.watched()
 	moved := m.failOver()
 	back := m.served("node1", moved, 30*time.Second)
 	if d := back.Sub(moved); d < 2*time.Second {
