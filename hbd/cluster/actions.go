@@ -126,16 +126,26 @@ type RunHook struct {
 	Fields map[string]string
 }
 
+// PersistSettings asks the daemon to keep the cluster-wide operator
+// settings (all of them, as they are now) in its state directory, replacing
+// what it kept before atomically, and to give them back to New
+// (Options.Settings) at the next start. Emitted whenever they change: an
+// operator's command here, or a newer version from a peer.
+type PersistSettings struct {
+	Settings []Setting
+}
+
 // Exit says the graceful stop is complete: every group is released and
 // shutdone was sent. The daemon exits 0.
 type Exit struct{}
 
-func (StartGroup) isAction()   {}
-func (StopGroup) isAction()    {}
-func (ProbeGroup) isAction()   {}
-func (Reannounce) isAction()   {}
-func (WatchGroup) isAction()   {}
-func (UnwatchGroup) isAction() {}
-func (PeerState) isAction()    {}
-func (RunHook) isAction()      {}
-func (Exit) isAction()         {}
+func (StartGroup) isAction()      {}
+func (StopGroup) isAction()       {}
+func (ProbeGroup) isAction()      {}
+func (Reannounce) isAction()      {}
+func (WatchGroup) isAction()      {}
+func (UnwatchGroup) isAction()    {}
+func (PeerState) isAction()       {}
+func (RunHook) isAction()         {}
+func (Exit) isAction()            {}
+func (PersistSettings) isAction() {}

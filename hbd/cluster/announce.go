@@ -105,7 +105,11 @@ func (n *Node) rscSignature() string {
 	if n.stable() {
 		st = "1"
 	}
-	return n.rscHold() + ";" + st + ";" + h + ";" + s + ";" + f + ";" + w
+	sig := n.rscHold() + ";" + st + ";" + h + ";" + s + ";" + f + ";" + w
+	if sets := n.settingsField(); sets != "" {
+		sig += ";" + sets
+	}
+	return sig
 }
 
 // announce sends this node's resource message: Heartbeat's fields
@@ -142,6 +146,9 @@ func (n *Node) announce(info string) {
 	}
 	if ask := n.askList(); ask != "" {
 		m.Set(wire.FHbdAsk, ask)
+	}
+	if sets := n.settingsField(); sets != "" {
+		m.Set(wire.FHbdSettings, sets)
 	}
 	n.res.epoch++
 	if sig := n.rscSignature(); sig != n.res.lastSig || n.res.stateEpoch == 0 {

@@ -127,6 +127,21 @@ const (
 	// CmdCleanup forgets that group Which ("" or "all": every group)
 	// failed to start here, and retries the stop of a stop-failed group.
 	CmdCleanup
+	// CmdNodeStandby puts node Node ("" this node) in standby, cluster
+	// wide and until CmdNodeOnline: it holds no group.
+	CmdNodeStandby
+	// CmdNodeOnline ends Node's standby ("" this node).
+	CmdNodeOnline
+	// CmdGroupDisable disables group Which (a key) cluster wide: it is
+	// stopped everywhere until CmdGroupEnable.
+	CmdGroupDisable
+	// CmdGroupEnable ends CmdGroupDisable of group Which.
+	CmdGroupEnable
+	// CmdGroupMove moves group Which to node Node, or, with Node "", away
+	// from the node holding it now, until CmdGroupClear.
+	CmdGroupMove
+	// CmdGroupClear ends CmdGroupMove of group Which.
+	CmdGroupClear
 )
 
 func (k CommandKind) String() string {
@@ -137,17 +152,31 @@ func (k CommandKind) String() string {
 		return "takeover"
 	case CmdCleanup:
 		return "cleanup"
+	case CmdNodeStandby:
+		return "node standby"
+	case CmdNodeOnline:
+		return "node online"
+	case CmdGroupDisable:
+		return "group disable"
+	case CmdGroupEnable:
+		return "group enable"
+	case CmdGroupMove:
+		return "group move"
+	case CmdGroupClear:
+		return "group clear"
 	}
 	return "command?"
 }
 
 // Command is an operator command from the control socket. For standby
 // and takeover, Which is all, foreign (or failback), or local, relative
-// to this node ("" means all).
+// to this node ("" means all); for the group commands it is the group's
+// key. Node is the node of CmdNodeStandby, CmdNodeOnline and CmdGroupMove.
 type Command struct {
 	Now   time.Time
 	Kind  CommandKind
 	Which string
+	Node  string
 }
 
 // GroupFailure says a held group (not GroupFailed: that name is the

@@ -78,7 +78,7 @@ func (n *Node) expireFailures() {
 // (announced its groups) for failback_delay; the plan is logged once with
 // its countdown.
 func (n *Node) failbackHeld(g *group, to string) bool {
-	if to != g.pref || n.cfg.AutoFailback == config.FailbackOff || !n.willing(n.name, g) {
+	if moveTo, _ := n.sets.move(g.key); moveTo == to || to != g.pref || n.cfg.AutoFailback == config.FailbackOff || !n.willing(n.name, g) {
 		g.failbackAt = time.Time{}
 		return false
 	}

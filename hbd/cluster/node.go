@@ -72,6 +72,9 @@ type Options struct {
 	Generation uint64
 	// Now is when the node starts; the first Tick is asked for then.
 	Now time.Time
+	// Settings are the cluster-wide operator settings this node persisted
+	// in an earlier run (PersistSettings), if any.
+	Settings []Setting
 }
 
 // Node is one cluster member's state machine. It is not safe for
@@ -115,6 +118,8 @@ type Node struct {
 
 	res resources  // resource groups (groups.go)
 	sb  splitBrain // ping nodes, fencing, profile safe (safe.go)
+	// sets are the cluster-wide operator settings (settings.go).
+	sets settings
 
 	out []Action
 }
@@ -147,6 +152,7 @@ func New(o Options) *Node {
 		unknown: make(map[string]time.Time),
 	}
 	n.initResources()
+	n.loadSettings(o.Settings)
 	n.apply(c)
 	return n
 }

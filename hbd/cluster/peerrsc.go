@@ -85,6 +85,9 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 				r.want[kv[:i]] = kv[i+1:]
 			}
 		}
+		if sets := m.Value(wire.FHbdSettings); sets != "" {
+			n.mergeSettings(p.name, sets)
+		}
 	} else {
 		hold := m.Value(wire.FRscHold)
 		held := make(map[string]bool)

@@ -33,6 +33,13 @@ type groupFacts struct {
 	// removed: the group left the configuration (it is being stopped):
 	// it blocks no group of its exclusive set.
 	removed bool
+	// disabled: an operator disabled it (hbd group disable): nobody is
+	// eligible.
+	disabled bool
+	// moveTo: an operator moved it there (hbd group move GROUP NODE): that
+	// node holds it whenever it is eligible. away: moved away from that
+	// node (hbd group move GROUP), which is not eligible.
+	moveTo, away string
 }
 
 // memberFacts is one node as the viewing node knows it.
@@ -41,6 +48,9 @@ type memberFacts struct {
 	// active: the node is active and has joined, has announced its groups
 	// (a peer: in its current run), and is not stopping.
 	active bool
+	// offline: an operator put the node in standby (hbd node standby): it
+	// is eligible for no group.
+	offline bool
 	// held: the groups it holds (starting, running, stopping,
 	// stop-failed); empty for a peer that is not alive.
 	held map[string]bool
@@ -75,15 +85,19 @@ func (f *facts) group(key string) *groupFacts {
 	return nil
 }
 
-// eligible: node may hold g: there is quorum, node is active (joined,
-// announced, not stopping), g did not fail there, and no group before g
-// in g's exclusive set is held by, or placed on, node.
+// eligible: node may hold g: there is quorum, g is not disabled, node
+// is active (joined, announced, not stopping), not in standby, g was not
+// moved away from it and did not fail there, and no group before g in g's
+// exclusive set is held by, or placed on, node.
 func (f *facts) eligible(node string, g *groupFacts) bool {
 	if !f.quorum {
 		return false // without a majority, nobody holds anything (for us)
 	}
+	if g.disabled || g.away == node {
+		return false
+	}
 	m := f.member(node)
-	if m == nil || !m.active || m.failed[g.key] {
+	if m == nil || !m.active || m.offline || m.failed[g.key] {
 		return false
 	}
 	return !f.exclBlocked(node, g)
@@ -165,6 +179,7 @@ func (f *facts) holders(g *groupFacts) []string {
 }
 
 // desired is the placement rule (doc.go, "Who holds a group"):
+//  0. the node an operator moved g to, if eligible;
 //  1. auto_failback on/legacy: the preferred node, if willing;
 //  2. the current holder, if willing (groups do not move needlessly);
 //  3. the first willing node from the preferred one on, in ha.cf order;
@@ -173,6 +188,9 @@ func (f *facts) holders(g *groupFacts) []string {
 //  5. nobody ("").
 func (f *facts) desired(g *groupFacts) string {
 	order := f.fromPreferred(g)
+	if g.moveTo != "" && f.eligible(g.moveTo, g) {
+		return g.moveTo
+	}
 	if f.failback && f.willing(g.pref, g) {
 		return g.pref
 	}

@@ -55,7 +55,14 @@ func (n *Node) reconcile() {
 				n.stopGroup(g)
 				continue
 			}
-			if d := n.desired(g); d != n.name && d != "" {
+			d := n.desired(g)
+			if why := n.mustNotHold(g); why != "" && d == "" {
+				// No node may take it over: stop it here at once.
+				n.logf(LevelInfo, "Releasing resource group %s: %s", g.key, why)
+				n.stopGroup(g)
+				continue
+			}
+			if d != n.name && d != "" {
 				if n.failbackHeld(g, d) {
 					continue
 				}

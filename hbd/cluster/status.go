@@ -82,6 +82,11 @@ type Status struct {
 	// NoQuorum: quorum is on and this node sees fewer than a majority of
 	// the ha.cf nodes alive: it holds nothing and starts nothing.
 	NoQuorum bool `json:"no_quorum,omitempty"`
+	// InStandby: an operator put this node in standby (hbd node standby).
+	InStandby bool `json:"in_standby,omitempty"`
+	// Settings are the cluster-wide operator settings as this node knows
+	// them (settings.go).
+	Settings []Setting `json:"settings,omitempty"`
 }
 
 // PeerStatus is what this node knows about one other node.
@@ -107,6 +112,8 @@ type PeerStatus struct {
 	Late          uint64        `json:"late"`
 	WorstInterval time.Duration `json:"worst_interval"`
 	Links         []LinkStatus  `json:"links"`
+	// InStandby: an operator put the peer in standby (hbd node standby).
+	InStandby bool `json:"in_standby,omitempty"`
 }
 
 // LinkStatus is one medium as seen from one peer.
@@ -147,6 +154,8 @@ func (n *Node) Status() Status {
 		Standby:    n.standbyState(),
 		Stopping:   n.res.stopping,
 		NoQuorum:   !n.hasQuorum(),
+		InStandby:  n.sets.nodeStandby(n.name),
+		Settings:   n.sets.list(),
 	}
 	for _, p := range n.peers {
 		ps := PeerStatus{
@@ -162,6 +171,7 @@ func (n *Node) Status() Status {
 			Dropped:       dropMap(&p.dropped),
 			Late:          p.late,
 			WorstInterval: p.worst,
+			InStandby:     n.sets.nodeStandby(p.name),
 		}
 		if p.uuidKnown {
 			ps.UUID = formatUUID(p.uuid)
@@ -235,6 +245,12 @@ type GroupStatus struct {
 	Yielding bool `json:"yielding,omitempty"`
 	// Desired is the node the placement rule chooses now ("" = nobody).
 	Desired string `json:"desired"`
+	// Disabled: an operator disabled the group (hbd group disable).
+	Disabled bool `json:"disabled,omitempty"`
+	// MovedTo, MovedAway: an operator moved the group to that node, or
+	// away from it (hbd group move), until hbd group clear.
+	MovedTo   string `json:"moved_to,omitempty"`
+	MovedAway string `json:"moved_away,omitempty"`
 }
 
 // groupStatus lists the groups for Status.
@@ -252,6 +268,8 @@ func (n *Node) groupStatusOf(g *group) GroupStatus {
 	if g.failed {
 		gs.FailedUntil = g.failedUntil
 	}
+	gs.Disabled = n.sets.disabled(g.key)
+	gs.MovedTo, gs.MovedAway = n.sets.move(g.key)
 	if g.state != GroupProbing && !g.removed {
 		gs.Desired = n.desired(g)
 	}

@@ -30,11 +30,14 @@ func (n *Node) placementFacts() *facts {
 		members:   make([]memberFacts, 0, 1+len(n.peers)),
 	}
 	self := memberFacts{
-		name:   n.name,
-		active: n.res.joined && n.state == StateActive && !n.res.stopping,
+		name:    n.name,
+		active:  n.res.joined && n.state == StateActive && !n.res.stopping,
+		offline: n.sets.nodeStandby(n.name),
 	}
 	for _, g := range n.res.groups {
-		f.groups = append(f.groups, groupFacts{key: g.key, pref: g.pref, removed: g.removed})
+		to, away := n.sets.move(g.key)
+		f.groups = append(f.groups, groupFacts{key: g.key, pref: g.pref, removed: g.removed,
+			disabled: n.sets.disabled(g.key), moveTo: to, away: away})
 		addTo(&self.held, g.key, g.holds())
 		addTo(&self.probing, g.key, g.state == GroupProbing)
 		addTo(&self.failed, g.key, g.failed)
@@ -43,7 +46,7 @@ func (n *Node) placementFacts() *facts {
 	self.reach, self.reachKnown = n.pingOf(n.name)
 	f.members = append(f.members, self)
 	for _, p := range n.peers {
-		m := memberFacts{name: p.name}
+		m := memberFacts{name: p.name, offline: n.sets.nodeStandby(p.name)}
 		if n.live(p) {
 			r := &p.rsc
 			m.active = p.state == StateActive && r.announced && !r.stopping

@@ -91,6 +91,9 @@ type resState struct {
 	reloads   int // configurations drawn
 	lastDisr  time.Time
 	exclTold  bool // CheckExclusiveSet reported (once a run)
+	// forbidden: since when a node holds a group its settings forbid
+	// there (zero: reported), settings.go.
+	forbidden map[[2]int]time.Time
 }
 
 // HealBound is how long a duplicate that began during a partition may
@@ -172,6 +175,7 @@ func (w *world) setupGroups(names []string) {
 	for k := 0; k < c.MonitorFailures; k++ {
 		w.push(&event{at: Epoch.Add(w.randDur(c.Initdead, last)), kind: evMonitor, node: w.rng.IntN(c.Nodes), group: w.rng.IntN(c.Groups)})
 	}
+	w.settingsCommands(last)
 }
 
 func (w *world) groupIndex(key string) int {
@@ -223,6 +227,9 @@ func (w *world) resourceAction(i int, a cluster.Action) {
 		w.res.Starts++
 		w.trace("  %s START %s", n.name, a.Group)
 		w.checkOrdered(i, g)
+		if w.c.SettingsCommands > 0 {
+			w.checkSettingsStart(i, g)
+		}
 		t := &n.gt[g]
 		t.up, t.run, t.stopFailed, t.orphan = true, n.run, false, false
 		t.serial++
@@ -259,6 +266,9 @@ func (w *world) resourceAction(i int, a cluster.Action) {
 		w.down(i)
 	case cluster.Fence:
 		w.fenceAction(i, a)
+	case cluster.PersistSettings:
+		n.persisted = a.Settings
+		w.trace("  %s PERSIST %s", n.name, cluster.FormatSettings(a.Settings))
 	}
 }
 
@@ -315,7 +325,12 @@ func (w *world) command(e *event) {
 	w.disrupted()
 	cmd := e.cmd
 	cmd.Now = w.now
-	w.step(e.node, cmd, func() string { return fmt.Sprintf("command %s %s", cmd.Kind, cmd.Which) })
+	w.step(e.node, cmd, func() string {
+		if cmd.Node != "" {
+			return fmt.Sprintf("command %s %s %s", cmd.Kind, cmd.Which, cmd.Node)
+		}
+		return fmt.Sprintf("command %s %s", cmd.Kind, cmd.Which)
+	})
 }
 
 // holds: node i holds group g for the invariants (see the package doc
@@ -361,7 +376,7 @@ func (w *world) checkStaysPut(i, g int) {
 		return // (not started by this run: a leftover found by a probe)
 	}
 	w.res.StaysPut++ // a stop by a live member: judged below
-	if gs, _ := n.core.Group(w.rs.keys[g]); gs.Standby || gs.Yielding || gs.Failed {
+	if gs, _ := n.core.Group(w.rs.keys[g]); gs.Standby || gs.Yielding || gs.Failed || w.staysPutExempt(i, g) {
 		return
 	}
 	for j := range w.nodes {
@@ -454,6 +469,7 @@ func (w *world) checkEnd() {
 		return // (with quorum, a minority holds nothing)
 	}
 	w.res.EndChecks++
+	w.checkSettingsEnd(healthy)
 	for g, key := range w.rs.keys {
 		if !w.rs.inCfg[g] {
 			// Removed by a reload: released everywhere (but processes a
@@ -470,7 +486,10 @@ func (w *world) checkEnd() {
 		for _, i := range healthy {
 			gs, _ := w.nodes[i].core.Group(key)
 			skip = skip || gs.State == cluster.GroupStopFailed
-			failedAll = failedAll && gs.Failed
+			if w.c.SettingsCommands == 0 || w.forbids(i, g) == "" {
+				// (a node the settings forbid counts as failed here)
+				failedAll = failedAll && gs.Failed
+			}
 		}
 		if skip || failedAll || w.exclNoRoom(g, healthy) {
 			continue
@@ -498,7 +517,7 @@ func (w *world) checkEnd() {
 		if !pn.alive || !pn.joined || pn.exiting {
 			continue
 		}
-		if gs, _ := pn.core.Group(key); gs.Standby || gs.Failed {
+		if gs, _ := pn.core.Group(key); gs.Standby || gs.Failed || w.preferredExempt(g, p) {
 			continue
 		}
 		if holder != p && w.exclHigherUp(p, g) {

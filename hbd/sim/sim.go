@@ -121,6 +121,10 @@ type Config struct {
 	// Commands: this many operator commands (standby, takeover, cleanup)
 	// on random nodes at random times.
 	Commands int
+	// SettingsCommands: this many cluster-wide settings commands (node
+	// standby and online, group disable, enable, move, clear) on random
+	// nodes at random times (settings.go).
+	SettingsCommands int
 	// DaemonKillShare of the crashes kill only the daemon: the group's
 	// processes keep running (Heartbeat's trap 2); the others are machine
 	// crashes that take the processes with them.
@@ -198,6 +202,9 @@ type Result struct {
 	// Faults that happened (faults.go): cuts (one-way and link) and
 	// pauses ended by a resume.
 	Cuts, Resumes int
+	// SettingsEnd counts the runs whose settings CheckSettings judged at
+	// the end; MovedEnd the moved groups it judged there.
+	SettingsEnd, MovedEnd int
 }
 
 // Invariant names.
@@ -243,6 +250,9 @@ type simNode struct {
 	// resumedAt: when it last resumed.
 	pausedUntil, resumedAt time.Time
 	bd                     boundaryState
+	// persisted: the settings the core last asked to persist (kept across
+	// its restarts, as the daemon's state directory keeps them).
+	persisted []cluster.Setting
 }
 
 // view is what observer X's current run has received from peer Y.
@@ -516,7 +526,7 @@ func (w *world) handle(e *event) {
 		w.statusHigh[e.node] = 0
 		n.exiting, n.joined = false, false
 		n.bd = boundaryState{}
-		n.core = cluster.New(cluster.Options{Config: w.cfgs[e.node], UUID: n.uuid, Generation: n.gen, Now: w.now})
+		n.core = cluster.New(cluster.Options{Config: w.cfgs[e.node], UUID: n.uuid, Generation: n.gen, Now: w.now, Settings: n.persisted})
 		for g := range n.gt {
 			if _, ok := w.cfgs[e.node].Group(w.rs.keys[g]); !ok && n.gt[g].up {
 				n.gt[g].orphan = true
@@ -561,6 +571,7 @@ func (w *world) handle(e *event) {
 	w.checkDeadInTime()
 	w.checkExclusive()
 	w.checkExclusiveSet()
+	w.checkSettingsHeld()
 }
 
 func (w *world) schedule(i int) {
