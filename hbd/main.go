@@ -31,6 +31,8 @@ func commands() []command {
 		{"standby", "give groups to the other node (hb_standby): all|foreign|local|failback", runStandby},
 		{"takeover", "take groups from the other node (hb_takeover): all|foreign|local|failback", runTakeover},
 		{"cleanup", "forget a group's failure here so it may run here again: cleanup [GROUP]", runCleanup},
+		{"node", "node standby|online [NODE], node list: standby cluster wide, from any node", runNode},
+		{"group", "group list|disable|enable|move|clear GROUP [NODE]: cluster wide, from any node", runGroup},
 		{"cl_status", "Heartbeat's cl_status queries (hbstatus, listnodes, nodestatus ...)", runClStatus},
 		{"harc", "run a resource group's scripts by hand as the daemon would (takegroup, givegroup, status, listkeys)", runHarc},
 		{"agent", "run a built-in resource agent: agent IPaddr2 10.0.0.5/24/eth0 start", runAgent},

@@ -28,6 +28,11 @@ type Status struct {
 	Monitors []monitor.ResourceStatus `json:"monitors,omitempty"`
 	// Ping is "REACHABLE/TOTAL" of this node's ping nodes ("" without).
 	Ping string `json:"ping,omitempty"`
+	// GroupNames are the names each group answers to (hbd group, hbd
+	// cleanup), by key, its key first (config.Config.GroupNames).
+	GroupNames map[string][]string `json:"group_names,omitempty"`
+	// Nodes are ha.cf's nodes, in order.
+	Nodes []string `json:"nodes,omitempty"`
 }
 
 // DropStat is one sender's datagrams that the daemon rejected before

@@ -55,7 +55,7 @@ type Options struct {
 	ConfigDir string // /etc/ha.d
 	Node      string // this node's name (uname -n unless --node)
 	RunDir    string // pid file and control socket
-	StateDir  string // hb_uuid, hb_generation
+	StateDir  string // hb_uuid, hb_generation, hbd_settings
 	Version   string // for the startup line
 	// Load is how the configuration is read (node, built-in agents);
 	// Strict is forced on.
@@ -223,7 +223,11 @@ func (d *Daemon) run(ctx context.Context) error {
 	}()
 	defer srv.Close()
 
-	d.core = cluster.New(cluster.Options{Config: d.cfg, UUID: d.id.UUID, Generation: d.id.Generation, Now: d.start})
+	sets, err := LoadSettings(d.opts.StateDir)
+	if err != nil {
+		return err
+	}
+	d.core = cluster.New(cluster.Options{Config: d.cfg, UUID: d.id.UUID, Generation: d.id.Generation, Now: d.start, Settings: sets})
 	d.log.Infof("Configuration validated. Starting heartbeat %s", d.opts.Version)
 
 	go watchConfig(ctx, d.opts.ConfigDir, d.reloads, d.log.Logger)
@@ -286,6 +290,11 @@ func (d *Daemon) answer(req ctl.Request) ctl.Response {
 			Generation: d.id.Generation,
 			Monitors:   d.monitors.Status(d.cfg.Monitors),
 			Ping:       d.core.PingView(),
+			Nodes:      d.cfg.Nodes,
+			GroupNames: make(map[string][]string),
+		}
+		for _, g := range d.cfg.Groups {
+			st.GroupNames[g.Key()] = d.cfg.GroupNames(g)
 		}
 		b, err := json.Marshal(st)
 		if err != nil {
@@ -302,8 +311,22 @@ func (d *Daemon) answer(req ctl.Request) ctl.Response {
 			if _, err := cluster.ParseWhich(which); err != nil {
 				return ctl.Response{Error: fmt.Sprintf("%s: %v", req.Cmd, err)}
 			}
+		} else if which != "" && which != cluster.HoldAll {
+			g, err := d.cfg.FindGroup(which)
+			if err != nil {
+				return ctl.Response{Error: err.Error()}
+			}
+			which = g.Key()
 		}
 		d.step(cluster.Command{Now: time.Now(), Kind: kind, Which: which})
+		return ctl.Response{OK: true}
+	case "node", "group":
+		c, err := settingsCommand(d.cfg, d.core, req)
+		if err != nil {
+			return ctl.Response{Error: err.Error()}
+		}
+		c.Now = time.Now()
+		d.step(c)
 		return ctl.Response{OK: true}
 	case "pending":
 		changes, diags := d.pendingChanges()

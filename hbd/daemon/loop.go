@@ -172,6 +172,10 @@ func (d *Daemon) execute(a cluster.Action) {
 		d.hooks.run(d.runner.RunEvent, a.Event, a.Fields)
 	case cluster.Fence:
 		d.fence(a)
+	case cluster.PersistSettings:
+		if err := saveSettings(d.opts.StateDir, a.Settings); err != nil {
+			d.log.Errorf("%v", err)
+		}
 	case cluster.Exit:
 		d.exit = true
 	default:

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/ctl"
+)
+
+// `hbd node` and `hbd group`: the cluster-wide settings an operator
+// changes from any node (standby, disabled, moved), and lists of the
+// nodes and groups as the daemon sees them.
+
+// runNode is `hbd node standby|online [NODE]` and `hbd node list`.
+func runNode(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("node", `usage: hbd node [--run-dir DIR] standby|online [NODE]
+       hbd node [--run-dir DIR] list
+  standby [NODE]  put NODE (this node when omitted) in standby, cluster
+                  wide: it holds no group (they go to the next node, released
+                  there first) until hbd node online, across every restart
+  online [NODE]   make NODE eligible again (auto_failback then applies)
+  list            each node's state: active, standby, dead ...`, stdout, stderr)
+	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
+	if code, ok := fs.parse(args); !ok {
+		return code
+	}
+	switch sub := fs.Arg(0); {
+	case sub == "list" && fs.NArg() == 1:
+		st, err := fetchStatus(*runDir)
+		if err != nil {
+			fmt.Fprintf(stderr, "hbd node: %v\n", err)
+			return 1
+		}
+		printNodes(stdout, st)
+		return 0
+	case (sub == "standby" || sub == "online") && fs.NArg() <= 2:
+		if _, err := call(*runDir, ctl.Request{Cmd: "node", Args: fs.Args()}); err != nil {
+			fmt.Fprintf(stderr, "hbd node %s: %v\n", sub, err)
+			return 1
+		}
+		who := fs.Arg(1)
+		if who == "" {
+			who = "this node"
+		}
+		fmt.Fprintf(stdout, "Node %s: %s.\n", who, sub)
+		return 0
+	case sub == "":
+		return fs.usageError("no subcommand")
+	}
+	return fs.usageError("bad arguments %q", strings.Join(fs.Args(), " "))
+}
+
+func printNodes(w io.Writer, st ctl.Status) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tSTATE\tLAST HEARD")
+	c := st.Cluster
+	self := c.State
+	if c.InStandby {
+		self = "standby"
+	}
+	fmt.Fprintf(tw, "%s\t%s\t(this node, started %s)\n", c.Node, self, st.Started.Format(time.DateTime))
+	for _, p := range c.Peers {
+		state := p.State
+		if p.InStandby && state != "dead" {
+			state = "standby"
+		}
+		heard := "never"
+		if !p.LastHeard.IsZero() {
+			heard = p.LastHeard.Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, state, heard)
+	}
+	tw.Flush()
+}
+
+// runGroup is `hbd group list|disable|enable|move|clear`.
+func runGroup(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("group", `usage: hbd group [--run-dir DIR] list
+       hbd group [--run-dir DIR] disable|enable|clear GROUP
+       hbd group [--run-dir DIR] move GROUP [NODE]
+  list              every group: its names, holder, state and settings
+  disable GROUP     stop GROUP everywhere, cluster wide, until enable
+  enable GROUP      let GROUP run again
+  move GROUP [NODE] run GROUP on NODE (or: keep it off the node holding it
+                    now) until clear
+  clear GROUP       end a move: the placement rule applies again
+GROUP is the group's key, its haresources line number, or a resource of it
+that no other group has (httpd, IPaddr2::10.0.0.5/24): hbd group list
+shows them.`, stdout, stderr)
+	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
+	if code, ok := fs.parse(args); !ok {
+		return code
+	}
+	sub := fs.Arg(0)
+	max := map[string]int{"list": 1, "disable": 2, "enable": 2, "clear": 2, "move": 3}[sub]
+	switch {
+	case sub == "":
+		return fs.usageError("no subcommand")
+	case max == 0:
+		return fs.usageError("unknown subcommand %q", sub)
+	case fs.NArg() > max || sub != "list" && fs.NArg() < 2:
+		return fs.usageError("bad arguments %q", strings.Join(fs.Args(), " "))
+	}
+	if sub == "list" {
+		st, err := fetchStatus(*runDir)
+		if err != nil {
+			fmt.Fprintf(stderr, "hbd group: %v\n", err)
+			return 1
+		}
+		printGroups(stdout, st)
+		return 0
+	}
+	if _, err := call(*runDir, ctl.Request{Cmd: "group", Args: fs.Args()}); err != nil {
+		fmt.Fprintf(stderr, "hbd group %s: %v\n", sub, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "Group %s: %s.\n", fs.Arg(1), sub)
+	return 0
+}
+
+func printGroups(w io.Writer, st ctl.Status) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tHOLDER\tSTATE\tSETTINGS\tNAMES")
+	for _, g := range st.Cluster.Groups {
+		var flags []string
+		if g.Disabled {
+			flags = append(flags, "disabled")
+		}
+		if g.MovedTo != "" {
+			flags = append(flags, "moved to "+g.MovedTo)
+		}
+		if g.MovedAway != "" {
+			flags = append(flags, "moved away from "+g.MovedAway)
+		}
+		if len(flags) == 0 {
+			flags = []string{"-"}
+		}
+		holder := g.Holder
+		if holder == "" {
+			holder = "-"
+		}
+		names := st.GroupNames[g.Key]
+		if len(names) > 0 {
+			names = names[1:]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", g.Key, holder, g.State, strings.Join(flags, ", "), strings.Join(names, " "))
+	}
+	tw.Flush()
+}
