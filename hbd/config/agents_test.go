@@ -148,6 +148,69 @@ func TestLoadAgents(t *testing.T) {
 	checkDiags(t, diags, []want{e(2, filepath.Join(agents, "apache")+" does not exist")})
 }
 
+// TestLoadMonitorsAsWritten: a monitor line names an OCF resource exactly
+// as haresources writes it, "=" and "::" included, and a resource that
+// is in two groups with group=GROUP (key or number).
+func TestLoadMonitorsAsWritten(t *testing.T) {
+	root := t.TempDir()
+	agents := filepath.Join(root, "resource.d", "heartbeat")
+	if err := os.MkdirAll(agents, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(agents, "IPaddr2"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts := LoadOptions{Node: "node1", Lookup: Lookup{InitDir: t.TempDir(), Agents: builtin.Agents(root)},
+		Interfaces: func() ([]string, error) { return []string{"lo"}, nil }}
+	vip1, vip2 := "ocf:heartbeat:IPaddr2::ip=10.0.0.5::cidr_netmask=24", "ocf:heartbeat:IPaddr2::ip=10.0.0.6::cidr_netmask=24"
+	res := "node1 " + vip1 + " service::peer\nnode2 " + vip2 + " service::peer\n"
+	type placed struct {
+		resource, group string
+		index           int
+	}
+	for _, tc := range []struct {
+		name     string
+		monitors string
+		want     []want
+		placed   []placed
+	}{
+		{name: "OCF resources as written", monitors: "monitor " + vip1 + " interval=10s\nmonitor " + vip2 + "\n",
+			placed: []placed{{vip1, vip1, 0}, {vip2, vip2, 0}}},
+		{name: "same resource in two groups, qualified", monitors: "monitor service::peer group=2\nmonitor service::peer group=" + vip1 + "\n",
+			placed: []placed{{"service::peer", vip2, 1}, {"service::peer", vip1, 1}}},
+		{name: "same resource in two groups, unqualified", monitors: "monitor service::peer\n",
+			want: []want{e(4, "monitor: service::peer names 2 resources: service::peer (group 1, "+vip1)}},
+		{name: "short name of two resources", monitors: "monitor ocf:heartbeat:IPaddr2\n",
+			want: []want{e(4, "monitor: ocf:heartbeat:IPaddr2 names 2 resources")}},
+		{name: "short name within a group", monitors: "monitor ocf:heartbeat:IPaddr2 group=2\n",
+			placed: []placed{{vip2, vip2, 0}}},
+		{name: "exclusive names groups as written", monitors: "exclusive " + vip2 + " " + vip1 + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := map[string]string{
+				HaCfFile:        "node node1 node2\nucast lo 127.0.0.1\nauto_failback on\n" + tc.monitors,
+				AuthkeysFile:    "auth 1\n1 sha1 test-secret-0123456789\n",
+				HaresourcesFile: res,
+			}
+			cfg, diags := Load(writeConfig(t, files), opts)
+			checkDiags(t, diags, tc.want)
+			if tc.want != nil {
+				return
+			}
+			if cfg == nil {
+				t.Fatalf("refused: %v", diags)
+			}
+			var got []placed
+			for _, m := range cfg.Monitors {
+				got = append(got, placed{m.Resource, m.Group, m.Index})
+			}
+			if !slices.Equal(got, tc.placed) {
+				t.Errorf("monitors %v, want %v", got, tc.placed)
+			}
+		})
+	}
+}
+
 // TestAgentsDocForms: every haresources line that docs/agents.md shows
 // in a code block passes the agents' parsers, so `hbd check` accepts
 // each form the documentation teaches.

@@ -124,16 +124,25 @@ func Diff(old, new *Config) []Change {
 // diffMonitors lists monitor lines removed, added or changed (area
 // "monitors").
 func diffMonitors(old, new *Config, add func(area, format string, args ...any)) {
-	find := func(ms []Monitor, res string) (Monitor, bool) {
+	// A monitor is the same line when it watches the same resource of the
+	// same group, or the only one of that resource (its group changed).
+	find := func(ms []Monitor, want Monitor) (Monitor, bool) {
+		var same []Monitor
 		for _, m := range ms {
-			if m.Resource == res {
-				return m, true
+			if m.Resource == want.Resource {
+				if m.Group == want.Group {
+					return m, true
+				}
+				same = append(same, m)
 			}
+		}
+		if len(same) == 1 {
+			return same[0], true
 		}
 		return Monitor{}, false
 	}
 	for _, m := range old.Monitors {
-		n, ok := find(new.Monitors, m.Resource)
+		n, ok := find(new.Monitors, m)
 		switch {
 		case !ok:
 			add("monitors", "monitor of %s removed", m.Resource)
@@ -142,7 +151,7 @@ func diffMonitors(old, new *Config, add func(area, format string, args ...any)) 
 		}
 	}
 	for _, m := range new.Monitors {
-		if _, ok := find(old.Monitors, m.Resource); !ok {
+		if _, ok := find(old.Monitors, m); !ok {
 			add("monitors", "monitor of %s added: %s", m.Resource, m)
 		}
 	}

@@ -26,10 +26,6 @@ func resolveExclusive(c *Config, groups []Group) []Diag {
 	errorf := func(pos Pos, format string, args ...any) {
 		list = append(list, Diag{Pos: pos, Severity: SevError, Msg: fmt.Sprintf(format, args...)})
 	}
-	var keys []string
-	for _, g := range groups {
-		keys = append(keys, g.Key())
-	}
 	inSet := map[string]int{} // group key → line of its set
 	for i, words := range c.Exclusive {
 		pos := Pos{File: "ha.cf"}
@@ -38,31 +34,12 @@ func resolveExclusive(c *Config, groups []Group) []Diag {
 		}
 		set := make([]string, 0, len(words))
 		for _, w := range words {
-			key := ""
-			if n, err := strconv.Atoi(w); err == nil {
-				if n < 1 || n > len(groups) {
-					errorf(pos, "exclusive: group number %d is out of range (haresources has %d groups)", n, len(groups))
-					continue
-				}
-				key = keys[n-1]
-			} else {
-				for _, k := range keys {
-					if k == w || isBareIPv4(w) && k == "IPaddr::"+w {
-						key = k
-						break
-					}
-				}
-				if key == "" {
-					hint := ""
-					if s := closest(w, keys); s != "" {
-						hint = fmt.Sprintf("; did you mean %q?", s)
-					} else if len(keys) > 0 {
-						hint = fmt.Sprintf(" (groups: %s)", strings.Join(keys, " "))
-					}
-					errorf(pos, "exclusive: %s is not a group of haresources (a group is named by its first resource, or by its number)%s", w, hint)
-					continue
-				}
+			gi, err := findGroup(groups, w)
+			if err != nil {
+				errorf(pos, "exclusive: %v", err)
+				continue
 			}
+			key := groups[gi].Key()
 			if prev, dup := inSet[key]; dup {
 				if prev == pos.Line {
 					errorf(pos, "exclusive: group %s is listed twice", key)
@@ -90,4 +67,30 @@ func exclusiveString(sets [][]string) string {
 		s = append(s, "["+strings.Join(set, " ")+"]")
 	}
 	return strings.Join(s, " ")
+}
+
+// findGroup finds the group a word of ha.cf names: its key as haresources
+// spells it (a bare IPv4 address stands for IPaddr::ADDRESS, as in
+// haresources), or its 1-based number. The error is worded for a person.
+func findGroup(groups []Group, w string) (int, error) {
+	if n, err := strconv.Atoi(w); err == nil {
+		if n < 1 || n > len(groups) {
+			return 0, fmt.Errorf("group number %d is out of range (haresources has %d groups)", n, len(groups))
+		}
+		return n - 1, nil
+	}
+	keys := make([]string, len(groups))
+	for i, g := range groups {
+		keys[i] = g.Key()
+		if keys[i] == w || isBareIPv4(w) && keys[i] == "IPaddr::"+w {
+			return i, nil
+		}
+	}
+	hint := ""
+	if s := closest(w, keys); s != "" {
+		hint = fmt.Sprintf("; did you mean %q?", s)
+	} else if len(keys) > 0 {
+		hint = fmt.Sprintf(" (groups: %s)", strings.Join(keys, " "))
+	}
+	return 0, fmt.Errorf("%s is not a group of haresources (a group is named by its first resource, or by its number)%s", w, hint)
 }

@@ -19,10 +19,10 @@ const (
 	maxMonitorRestarts = 1000
 )
 
-const monitorUsage = "monitor RESOURCE [interval=TIME] [timeout=TIME] [restarts=N] [window=TIME] [failure_timeout=TIME] [op=auto|monitor|status]"
+const monitorUsage = "monitor RESOURCE [interval=TIME] [timeout=TIME] [restarts=N] [window=TIME] [failure_timeout=TIME] [op=auto|monitor|status] [group=GROUP]"
 
 // monitorKeys are the name=value settings of a monitor line.
-var monitorKeys = []string{"interval", "timeout", "restarts", "window", "failure_timeout", "op"}
+var monitorKeys = []string{"interval", "timeout", "restarts", "window", "failure_timeout", "op", "group"}
 
 // monitor reads `monitor RESOURCE [name=value...]`. The resource is
 // matched against haresources by Load (resolveMonitors).
@@ -39,7 +39,10 @@ func (p *hacfParser) monitor(line int, args []string) {
 	if isBareIPv4(m.Resource) {
 		m.Resource = "IPaddr::" + m.Resource
 	}
-	if strings.Contains(args[0], "=") {
+	// The resource is written as in haresources, where arguments after
+	// "::" may hold "=" (ocf:heartbeat:IPaddr2::ip=10.0.0.5); a first
+	// word that is one of the settings means the resource was left out.
+	if key, _, found := strings.Cut(args[0], "="); found && !strings.Contains(key, "::") && slices.Contains(monitorKeys, strings.ToLower(key)) {
 		p.d.errorf(line, "monitor: the first word must be a resource of haresources, not %q; usage: %s", args[0], monitorUsage)
 		return
 	}
@@ -86,6 +89,9 @@ func (p *hacfParser) monitor(line int, args []string) {
 // setMonitor applies one name=value of a monitor line.
 func setMonitor(m *Monitor, key, val string) error {
 	switch key {
+	case "group":
+		m.InGroup = val
+		return nil
 	case "restarts":
 		n, err := parseInt(val, "restarts", 0, maxMonitorRestarts)
 		if err != nil {
@@ -152,29 +158,44 @@ func parseLongTime(s string) (time.Duration, error) {
 
 // resolveMonitors ties ha.cf's monitor lines to haresources: each must
 // name one resource of one group (its spec as written, or its script name
-// when only one resource has it), at most one line per resource, and the
-// monitor lines of a group must agree on failure_timeout, which becomes
-// the group's FailureTimeout. Diagnostics point at the monitor lines.
+// when only one resource has it; with group=GROUP, among that group's
+// resources only), at most one line per resource, and the monitor lines
+// of a group must agree on failure_timeout, which becomes the group's
+// FailureTimeout. Diagnostics point at the monitor lines.
 func resolveMonitors(c *Config, groups []Group) []Diag {
 	if len(c.Monitors) == 0 {
 		return nil
 	}
 	d := diags{file: c.Monitors[0].Pos.File}
 	type place struct{ g, r int }
-	var all []string
-	bySpec, byName := map[string][]place{}, map[string][]place{}
-	for gi, g := range groups {
-		for ri, r := range g.Resources {
-			bySpec[r.Spec] = append(bySpec[r.Spec], place{gi, ri})
-			byName[r.Name] = append(byName[r.Name], place{gi, ri})
-			all = append(all, r.Spec)
-		}
-	}
-	taken := map[string]int{}      // resource spec → monitor line
+	taken := map[place]int{}       // resource → monitor line
 	ftLine := map[string]Monitor{} // group key → first monitor line that set failure_timeout
 	kept := c.Monitors[:0]
 	for _, m := range c.Monitors {
 		line := m.Pos.Line
+		in := groups
+		first := 0 // index in groups of in[0]
+		if m.InGroup != "" {
+			gi, err := findGroup(groups, m.InGroup)
+			if err != nil {
+				d.errorf(line, "monitor %s: group=%s: %v", m.Resource, m.InGroup, err)
+				continue
+			}
+			in, first = groups[gi:gi+1], gi
+		}
+		var all []string
+		bySpec, byName := map[string][]place{}, map[string][]place{}
+		for gi, g := range in {
+			for ri, r := range g.Resources {
+				bySpec[r.Spec] = append(bySpec[r.Spec], place{first + gi, ri})
+				byName[r.Name] = append(byName[r.Name], place{first + gi, ri})
+				all = append(all, r.Spec)
+			}
+		}
+		where := ""
+		if m.InGroup != "" {
+			where = " of group " + groups[first].Key()
+		}
 		places := bySpec[m.Resource]
 		if len(places) == 0 && !strings.Contains(m.Resource, "::") {
 			places = byName[m.Resource]
@@ -187,25 +208,27 @@ func resolveMonitors(c *Config, groups []Group) []Diag {
 			} else if len(all) > 0 {
 				hint = fmt.Sprintf(" (its resources: %s)", strings.Join(all, " "))
 			}
-			d.errorf(line, "monitor: %s is not a resource of haresources%s", m.Resource, hint)
+			d.errorf(line, "monitor: %s is not a resource%s of haresources%s", m.Resource, where, hint)
 			continue
 		case len(places) > 1:
-			var where []string
+			var at []string
 			for _, pl := range places {
 				g := groups[pl.g]
-				where = append(where, fmt.Sprintf("%s (group %s, %s)", g.Resources[pl.r].Spec, g.Key(), g.Pos))
+				at = append(at, fmt.Sprintf("%s (group %d, %s, %s)", g.Resources[pl.r].Spec, pl.g+1, g.Key(), g.Pos))
 			}
-			d.errorf(line, "monitor: %s names %d resources: %s; write the full resource as in haresources", m.Resource, len(places), strings.Join(where, ", "))
+			d.errorf(line, "monitor: %s names %d resources%s: %s; write the full resource as in haresources, and group=GROUP (its key or number) when it is in several groups",
+				m.Resource, len(places), where, strings.Join(at, ", "))
 			continue
 		}
-		g := &groups[places[0].g]
-		m.Resource = g.Resources[places[0].r].Spec
-		m.Group, m.Index = g.Key(), places[0].r
-		if prev, dup := taken[m.Resource]; dup {
-			d.errorf(line, "monitor: %s is already monitored (line %d); one monitor line per resource", m.Resource, prev)
+		pl := places[0]
+		g := &groups[pl.g]
+		m.Resource = g.Resources[pl.r].Spec
+		m.Group, m.Index = g.Key(), pl.r
+		if prev, dup := taken[pl]; dup {
+			d.errorf(line, "monitor: %s%s is already monitored (line %d); one monitor line per resource", m.Resource, where, prev)
 			continue
 		}
-		taken[m.Resource] = line
+		taken[pl] = line
 		if m.FailureTimeoutSet {
 			if prev, set := ftLine[m.Group]; set && prev.FailureTimeout != m.FailureTimeout {
 				d.errorf(line, "monitor %s: failure_timeout=%s differs from failure_timeout=%s on line %d for the same group %s; a group has one failure timeout",
@@ -241,6 +264,10 @@ func (m Monitor) String() string {
 	if m.FailureTimeout > 0 {
 		ft = fmtDuration(m.FailureTimeout)
 	}
-	return fmt.Sprintf("monitor %s interval=%s timeout=%s restarts=%d window=%s failure_timeout=%s op=%s",
-		m.Resource, fmtDuration(m.Interval), fmtDuration(m.Timeout), m.Restarts, fmtDuration(m.Window), ft, m.Op)
+	group := ""
+	if m.InGroup != "" {
+		group = " group=" + m.InGroup
+	}
+	return fmt.Sprintf("monitor %s%s interval=%s timeout=%s restarts=%d window=%s failure_timeout=%s op=%s",
+		m.Resource, group, fmtDuration(m.Interval), fmtDuration(m.Timeout), m.Restarts, fmtDuration(m.Window), ft, m.Op)
 }

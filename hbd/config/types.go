@@ -391,6 +391,10 @@ type Monitor struct {
 	Resource string
 	Group    string
 	Index    int
+	// InGroup is group= as written (a group key as haresources spells
+	// it, or its 1-based number): the resource is looked for in that
+	// group only, for a resource that appears in several. "" otherwise.
+	InGroup string
 
 	Interval time.Duration // between the end of a check and the next
 	Timeout  time.Duration // one check; the script is killed after it
