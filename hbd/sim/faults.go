@@ -20,6 +20,12 @@ import (
 //     it started go on. When it resumes, its late Tick comes first and
 //     then the backlog of packets, operation results and commands, all
 //     read at the time of the resume (a daemon timestamps what it reads).
+//   - A suspend (a VM suspended, migrated or frozen): the whole machine
+//     stops, scripts included; packets sent to it meanwhile are lost;
+//     and its monotonic clock, which is what hbd's timers read, does not
+//     count the time. When it resumes its clock goes on from where it
+//     stood: to the node nothing happened (no stall is seen), but its
+//     peers have declared it dead and taken its groups.
 //
 // What still holds, and is checked: Ordered, CheckSpec, CheckProgress,
 // CheckRestartSeen (not while the observer is paused), Available and
@@ -32,7 +38,8 @@ import (
 // CheckDeadInTime is weaker for a node that was paused: it declares
 // nobody dead while paused, nor within the stall grace after it resumes
 // (cluster.StallGraceFactor keepalives), so its bound is the later of the
-// usual one and that grace plus a keepalive.
+// usual one and that grace plus a keepalive; for a node that was
+// suspended the bound moves by the time its clock lost.
 
 // Fault event kinds (beyond the core list in sim.go).
 const (
@@ -40,11 +47,12 @@ const (
 	evUncut
 	evPause
 	evResume
+	evSuspend
 )
 
 // calm: no fault that may get a live node declared dead (CheckCalm).
 func (c Config) calm() bool {
-	return c.Crashes == 0 && c.Partitions == 0 && c.OneWayCuts == 0 && c.LinkCuts == 0 && c.Pauses == 0
+	return c.Crashes == 0 && c.Partitions == 0 && c.OneWayCuts == 0 && c.LinkCuts == 0 && c.Pauses == 0 && c.Suspends == 0
 }
 
 // setupFaults schedules the run's one-way cuts, link cuts and pauses
@@ -52,7 +60,7 @@ func (c Config) calm() bool {
 // and from, and its link in link ("": a one-way cut, every link).
 func (w *world) setupFaults(last time.Duration) {
 	c := w.c
-	if c.OneWayCuts+c.LinkCuts+c.Pauses == 0 {
+	if c.OneWayCuts+c.LinkCuts+c.Pauses+c.Suspends == 0 {
 		return
 	}
 	pair := func() (int, int) {
@@ -72,6 +80,10 @@ func (w *world) setupFaults(last time.Duration) {
 	for k := 0; k < c.Pauses; k++ {
 		at := Epoch.Add(w.randDur(c.Initdead, last))
 		w.push(&event{at: at, kind: evPause, node: w.rng.IntN(c.Nodes), dur: w.randDur(c.PauseMin, c.PauseMax)})
+	}
+	for k := 0; k < c.Suspends; k++ {
+		at := Epoch.Add(w.randDur(c.Initdead, last))
+		w.push(&event{at: at, kind: evSuspend, node: w.rng.IntN(c.Nodes), dur: w.randDur(c.PauseMin, c.PauseMax)})
 	}
 }
 
@@ -96,15 +108,16 @@ func (w *world) faultEvent(e *event) {
 			w.net.MendLink(e.node, e.from, e.link)
 			w.trace("mended %s between %s and %s", e.link, a, b)
 		}
-	case evPause:
+	case evPause, evSuspend:
 		n := w.nodes[e.node]
 		if !n.alive || w.paused(e.node) {
 			return
 		}
 		w.disrupted()
 		n.pausedUntil = w.now.Add(e.dur)
-		w.trace("%s#%d paused for %s", n.name, n.run, fmtDur(e.dur))
-		w.push(&event{at: n.pausedUntil, kind: evResume, node: e.node, run: n.run})
+		n.suspended = e.kind == evSuspend
+		w.trace("%s#%d %s for %s", n.name, n.run, map[bool]string{false: "paused", true: "suspended"}[n.suspended], fmtDur(e.dur))
+		w.push(&event{at: n.pausedUntil, kind: evResume, node: e.node, run: n.run, dur: e.dur})
 	case evResume:
 		n := w.nodes[e.node]
 		if !n.alive || n.run != e.run {
@@ -112,9 +125,19 @@ func (w *world) faultEvent(e *event) {
 		}
 		w.disrupted()
 		n.pausedUntil = time.Time{}
+		if n.suspended {
+			// Its clock did not count the suspend: it goes on from there,
+			// and to the node no time has passed.
+			n.suspended = false
+			n.skew -= e.dur
+			w.res.Resumes++
+			w.trace("%s#%d resumed (its clock %s behind)", n.name, n.run, fmtDur(-n.skew))
+			w.schedule(e.node)
+			return
+		}
 		n.resumedAt = w.now
 		w.res.Resumes++
-		w.step(e.node, cluster.Tick{Now: w.now, Load: "0.00 0.00 0.00 1/100 1"}, func() string { return "resume: tick" })
+		w.step(e.node, cluster.Tick{Now: w.clock(e.node), Load: "0.00 0.00 0.00 1/100 1"}, func() string { return "resume: tick" })
 	}
 }
 
@@ -129,14 +152,18 @@ func (w *world) paused(i int) bool {
 func (w *world) deferPaused(e *event) bool {
 	switch e.kind {
 	case evTick, evDeliver, evCommand, evApply, evMonitor, evFence, evCrash:
+	case evOpDone:
+		if !w.paused(e.node) || !w.nodes[e.node].suspended {
+			return false // a paused daemon's script ends: see deferOpDone
+		}
 	default:
 		return false
 	}
 	if !w.paused(e.node) {
 		return false
 	}
-	if e.kind == evTick {
-		return true
+	if e.kind == evTick || e.kind == evDeliver && w.nodes[e.node].suspended {
+		return true // (a suspended machine loses what is sent to it)
 	}
 	n := w.nodes[e.node]
 	later := *e
@@ -164,6 +191,7 @@ func (w *world) deferOpDone(e *event) bool {
 // stallBound extends CheckDeadInTime's bound for an observer that was
 // paused: nobody is declared dead within the stall grace after its resume.
 func (w *world) stallBound(x *simNode, bound time.Time) time.Time {
+	bound = bound.Add(-x.skew)
 	if x.resumedAt.IsZero() {
 		return bound
 	}
@@ -172,6 +200,20 @@ func (w *world) stallBound(x *simNode, bound time.Time) time.Time {
 		return grace
 	}
 	return bound
+}
+
+// RandomSuspendConfig is RandomResourceConfig (two to four nodes) with
+// one to three suspends of a machine, quorum off; the same promises as
+// RandomFaultConfig's are checked.
+func RandomSuspendConfig(seed uint64) Config {
+	c := RandomResourceConfig(seed)
+	r := rand.New(rand.NewPCG(seed, 0x5a5))
+	c.Quorum = config.QuorumOff
+	c.Suspends = 1 + r.IntN(3)
+	c.PauseMin = c.Keepalive
+	c.PauseMax = 3 * c.Deadtime
+	c.Duration = c.QuietAfter + max(c.DownMax, c.PauseMax) + c.Settle() + c.Keepalive
+	return c
 }
 
 // RandomFaultConfig is RandomResourceConfig (two to four nodes, one or

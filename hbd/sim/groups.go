@@ -214,7 +214,7 @@ func (w *world) down(i int) {
 	n := w.nodes[i]
 	n.alive = false
 	n.exiting = false
-	n.pausedUntil, n.resumedAt = time.Time{}, time.Time{}
+	n.pausedUntil, n.resumedAt, n.suspended, n.skew = time.Time{}, time.Time{}, false, 0
 	w.push(&event{at: w.now.Add(w.randDur(w.c.DownMin, w.c.DownMax)), kind: evRestart, node: i})
 }
 
@@ -308,7 +308,7 @@ func (w *world) opDone(e *event) {
 		return
 	}
 	key := w.rs.keys[e.group]
-	w.step(e.node, cluster.OpDone{Now: w.now, Group: key, Op: e.op, Result: res}, func() string {
+	w.step(e.node, cluster.OpDone{Now: w.clock(e.node), Group: key, Op: e.op, Result: res}, func() string {
 		return fmt.Sprintf("op-done %s %s %s", key, e.op, res)
 	})
 	if res == cluster.ResultStopFailed {
@@ -324,7 +324,7 @@ func (w *world) command(e *event) {
 	}
 	w.disrupted()
 	cmd := e.cmd
-	cmd.Now = w.now
+	cmd.Now = w.clock(e.node)
 	w.step(e.node, cmd, func() string {
 		if cmd.Node != "" {
 			return fmt.Sprintf("command %s %s %s", cmd.Kind, cmd.Which, cmd.Node)
@@ -349,7 +349,7 @@ func (w *world) holds(i, g int) bool {
 
 func (w *world) hearing(a, b int) bool {
 	x, y := w.nodes[a], w.nodes[b]
-	if !x.alive || !y.alive || !w.net.Reaches(a, b) || !w.net.Reaches(b, a) {
+	if !x.alive || !y.alive || !w.net.Reaches(a, b) || !w.net.Reaches(b, a) || w.paused(a) || w.paused(b) {
 		return false
 	}
 	sa, _, _ := x.core.PeerView(y.name)

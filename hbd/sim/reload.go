@@ -91,7 +91,7 @@ func (w *world) apply(e *event) {
 	if !n.alive {
 		return
 	}
-	w.step(e.node, cluster.Reconfigure{Now: w.now, Config: e.cfg}, func() string { return "reconfigure" })
+	w.step(e.node, cluster.Reconfigure{Now: w.clock(e.node), Config: e.cfg}, func() string { return "reconfigure" })
 }
 
 // checkSpec: StartGroup and ProbeGroup carry the node's configured
@@ -140,7 +140,7 @@ func (w *world) monitorFails(e *event) {
 		return
 	}
 	w.disrupted()
-	w.step(e.node, cluster.GroupFailure{Now: w.now, Group: key, Detail: "monitor"}, func() string { return "monitor gave up " + key })
+	w.step(e.node, cluster.GroupFailure{Now: w.clock(e.node), Group: key, Detail: "monitor"}, func() string { return "monitor gave up " + key })
 	if w.c.FailureTimeout == 0 {
 		w.push(&event{at: w.now.Add(w.randDur(w.c.Deadtime, 3*w.c.Deadtime)), kind: evCommand, node: e.node, cmd: cluster.Command{Kind: cluster.CmdCleanup, Which: key}})
 	}

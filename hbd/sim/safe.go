@@ -67,7 +67,7 @@ func (w *world) fenceDone(e *event) {
 	if !n.alive || n.run != e.run {
 		return
 	}
-	w.step(e.node, cluster.FenceDone{Now: w.now, Node: w.nodes[e.from].name, OK: ok, Detail: "sim"}, func() string {
+	w.step(e.node, cluster.FenceDone{Now: w.clock(e.node), Node: w.nodes[e.from].name, OK: ok, Detail: "sim"}, func() string {
 		return fmt.Sprintf("fence-done %s ok=%v", w.nodes[e.from].name, ok)
 	})
 }

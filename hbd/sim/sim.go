@@ -16,7 +16,8 @@
 //
 // RandomFaultConfig (faults.go) adds faults beyond symmetric partitions:
 // one-way cuts, single-link cuts and paused daemons that resume with a
-// backlog; there the weaker promises that still hold are checked (see
+// backlog; RandomSuspendConfig suspended machines whose clock stands
+// still; there the weaker promises that still hold are checked (see
 // faults.go and docs/split-brain.md).
 package sim
 
@@ -96,8 +97,11 @@ type Config struct {
 	// Pauses: a node's daemon stops for [PauseMin, PauseMax] (SIGSTOP, a
 	// VM stall): its clock and inbox stop, its scripts go on, and it
 	// resumes with a backlog.
-	OneWayCuts, LinkCuts, Pauses int
-	PauseMin, PauseMax           time.Duration
+	// Suspends: a node's machine is suspended for [PauseMin, PauseMax]
+	// (a VM suspended or migrated): everything on it stops, packets sent
+	// to it are lost, and its monotonic clock does not count the time.
+	OneWayCuts, LinkCuts, Pauses, Suspends int
+	PauseMin, PauseMax                     time.Duration
 
 	// Resource groups (see groups.go): Groups > 0 gives the cluster that
 	// many haresources groups with random preferred nodes.
@@ -246,10 +250,14 @@ type simNode struct {
 	gt      []truth
 	joined  bool // the current run went active
 	reload  int  // the newest reload applied here (reload.go)
-	// pausedUntil: the daemon is stopped until then (faults.go);
-	// resumedAt: when it last resumed.
+	// pausedUntil: the daemon (suspended: the whole machine) is stopped
+	// until then (faults.go); resumedAt: when it last resumed.
 	pausedUntil, resumedAt time.Time
-	bd                     boundaryState
+	suspended              bool
+	// skew is the node's clock minus the world's: a suspended machine's
+	// monotonic clock stood still (faults.go).
+	skew time.Duration
+	bd   boundaryState
 	// persisted: the settings the core last asked to persist (kept across
 	// its restarts, as the daemon's state directory keeps them).
 	persisted []cluster.Setting
@@ -349,9 +357,16 @@ type hooks struct {
 	stopLag time.Duration
 }
 
-// nextTick is when node i's core asks to be woken.
+// clock is node i's own time (the world's, unless a suspend held it).
+func (w *world) clock(i int) time.Time { return w.now.Add(w.nodes[i].skew) }
+
+// nextTick is when node i's core asks to be woken, in the world's time.
 func (w *world) nextTick(i int) time.Time {
-	next := w.nodes[i].core.NextTick()
+	n := w.nodes[i]
+	next := n.core.NextTick()
+	if !next.IsZero() {
+		next = next.Add(-n.skew) // the node's time → the world's
+	}
 	if w.hooks.nextTick != nil {
 		next = w.hooks.nextTick(i, next)
 	}
@@ -497,7 +512,7 @@ func (w *world) handle(e *event) {
 		if next := w.nextTick(e.node); !next.Equal(e.at) {
 			return // superseded by a later NextTick
 		}
-		w.step(e.node, cluster.Tick{Now: w.now, Load: "0.00 0.00 0.00 1/100 1"}, func() string { return "tick" })
+		w.step(e.node, cluster.Tick{Now: w.clock(e.node), Load: "0.00 0.00 0.00 1/100 1"}, func() string { return "tick" })
 	case evDeliver:
 		w.deliver(e)
 	case evCrash:
@@ -508,7 +523,7 @@ func (w *world) handle(e *event) {
 		if w.rng.Float64() < w.c.GracefulShare {
 			w.disrupted()
 			n.exiting = true
-			w.step(e.node, cluster.Stop{Now: w.now}, func() string { return "stop" })
+			w.step(e.node, cluster.Stop{Now: w.clock(e.node)}, func() string { return "stop" })
 			if n.exiting {
 				return // Exit comes when the groups are released
 			}
@@ -526,7 +541,7 @@ func (w *world) handle(e *event) {
 		w.statusHigh[e.node] = 0
 		n.exiting, n.joined = false, false
 		n.bd = boundaryState{}
-		n.core = cluster.New(cluster.Options{Config: w.cfgs[e.node], UUID: n.uuid, Generation: n.gen, Now: w.now, Settings: n.persisted})
+		n.core = cluster.New(cluster.Options{Config: w.cfgs[e.node], UUID: n.uuid, Generation: n.gen, Now: w.clock(e.node), Settings: n.persisted})
 		for g := range n.gt {
 			if _, ok := w.cfgs[e.node].Group(w.rs.keys[g]); !ok && n.gt[g].up {
 				n.gt[g].orphan = true
@@ -558,7 +573,7 @@ func (w *world) handle(e *event) {
 		w.monitorFails(e)
 	case evFence:
 		w.fenceDone(e)
-	case evCut, evUncut, evPause, evResume:
+	case evCut, evUncut, evPause, evResume, evSuspend:
 		w.faultEvent(e)
 	case evRogue:
 		n := w.nodes[e.node]
@@ -707,7 +722,7 @@ func (w *world) deliver(e *event) {
 	}
 	y := w.nodes[e.from]
 	if w.hooks.deaf == nil || !w.hooks.deaf(w, e) {
-		w.step(e.node, cluster.Receive{Now: w.now, Link: e.link, Msg: e.msg}, func() string { return "recv " + e.link + " from " + y.name + ": " + summary(e.msg) })
+		w.step(e.node, cluster.Receive{Now: w.clock(e.node), Link: e.link, Msg: e.msg}, func() string { return "recv " + e.link + " from " + y.name + ": " + summary(e.msg) })
 	}
 	if !x.alive {
 		return
