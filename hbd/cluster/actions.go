@@ -135,6 +135,17 @@ type PersistSettings struct {
 	Settings []Setting
 }
 
+// PeerGenerations asks the daemon to keep, across restarts, the newest
+// generation (hg) seen of each peer (every peer with one; the complete
+// set, not a change). The core emits it when a peer's generation rises
+// above the newest known; the daemon writes it atomically to its state
+// directory and gives it back at the next start (Options.PeerGenerations),
+// so a packet of an older generation captured before this node restarted
+// is still refused.
+type PeerGenerations struct {
+	Generations map[string]uint64
+}
+
 // Exit says the graceful stop is complete: every group is released and
 // shutdone was sent. The daemon exits 0.
 type Exit struct{}
@@ -149,3 +160,4 @@ func (PeerState) isAction()       {}
 func (RunHook) isAction()         {}
 func (Exit) isAction()            {}
 func (PersistSettings) isAction() {}
+func (PeerGenerations) isAction() {}

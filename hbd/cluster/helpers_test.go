@@ -64,6 +64,8 @@ func render(acts []Action) []string {
 			out = append(out, "peer "+a.Node+" "+a.State)
 		case RunHook:
 			out = append(out, "hook "+a.Event+" from "+a.Fields["src"])
+		case PeerGenerations:
+			out = append(out, fmt.Sprintf("keep generations %v", a.Generations))
 		default:
 			out = append(out, fmt.Sprintf("%#v", a))
 		}

@@ -51,6 +51,20 @@ const (
 	// MaxUnknownNodes bounds the unknown node names remembered for
 	// rate-limiting their log lines.
 	MaxUnknownNodes = 64
+	// MaxClockSkew is how far a peer's clock may lag behind this node's
+	// before its messages count as stale: Kerberos's default tolerance
+	// (300 s). See MaxMessageAge.
+	MaxClockSkew = 5 * time.Minute
+	// TimestampResolution: ts is whole epoch seconds (hex), in Heartbeat
+	// 3.0.6's messages as in hbd's, so a fresh message's ts may be up to
+	// this much behind the time it was sent.
+	TimestampResolution = time.Second
+	// NSLogBurst bounds the log lines the handlers of NS_ messages
+	// (NS_ackmsg, NS_rexmit, NS_nak_rexmit) write per peer in one LogEvery:
+	// those messages carry no seq, so a captured one can be replayed for
+	// a whole generation; past the burst, lines are counted and the count
+	// is logged once the next interval begins.
+	NSLogBurst = 20
 )
 
 // Stall detection (memberlist's idea). The core always asks for a Tick
@@ -70,6 +84,12 @@ type Options struct {
 	Config     *config.Config
 	UUID       [16]byte
 	Generation uint64
+	// PeerGenerations is the newest generation (hg) seen of each peer
+	// before this run, as the daemon kept it (the PeerGenerations action):
+	// a message of an older generation is refused as a replay from the
+	// start, although its sender was never heard in this run. Nil: none
+	// known.
+	PeerGenerations map[string]uint64
 	// Now is when the node starts; the first Tick is asked for then.
 	Now time.Time
 	// Settings are the cluster-wide operator settings this node persisted
@@ -154,6 +174,9 @@ func New(o Options) *Node {
 	n.initResources()
 	n.loadSettings(o.Settings)
 	n.apply(c)
+	for _, p := range n.peers {
+		p.genFloor = o.PeerGenerations[p.name]
+	}
 	return n
 }
 

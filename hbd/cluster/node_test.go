@@ -62,6 +62,7 @@ func TestJoinReqnodesRepnodesStarting(t *testing.T) {
 	acts := n.Step(status2(gen2, 1, at, "init"))
 	u2 := fmt.Sprintf("%x", uuid2)
 	want := []string{
+		fmt.Sprintf("keep generations map[node2:%d]", gen2),
 		"info: Link node2:eth0 up.",
 		"info: Status update for node node2: status init",
 		"peer node2 init",

@@ -25,7 +25,10 @@ type peer struct {
 	statusSeq  uint64
 	deadtime   time.Duration // dt the peer announces
 
-	gen      uint64
+	gen uint64
+	// genFloor is the newest generation known of the peer, also from
+	// before this run (Options.PeerGenerations): older ones are replays.
+	genFloor uint64
 	lastSeq  uint64 // 0: no seq tracked
 	lastLink string
 	deadSeq  uint64 // highest seq seen before it was declared dead
@@ -48,6 +51,11 @@ type peer struct {
 	worst                 time.Duration
 	dropped               [numDropReasons]uint64
 	logged                [numDropReasons]time.Time
+
+	// The log budget of its NS_ messages (NSLogBurst per LogEvery).
+	nsLogSince time.Time
+	nsLogged   int
+	nsMuted    int
 }
 
 type missingSeq struct {
@@ -106,6 +114,45 @@ func (n *Node) unknownNode(src string) {
 	n.logf(LevelError, "process_status_message: bad node [%s] in message", src)
 }
 
+// maxMessageAge is how old (by this node's clock) a message's ts may
+// be: a message is sent at most TimestampResolution after its ts, a
+// retransmission or a delayed copy arrives within about a deadtime, and
+// the sender's clock may lag by up to MaxClockSkew. Anything older was
+// captured and replayed (or its sender's clock is wrong).
+func (n *Node) maxMessageAge() time.Duration {
+	return n.deadtime + MaxClockSkew + TimestampResolution
+}
+
+// peerGenerations is the newest generation known of every peer, for the
+// daemon to keep (PeerGenerations).
+func (n *Node) peerGenerations() map[string]uint64 {
+	gens := make(map[string]uint64, len(n.peers))
+	for _, p := range n.peers {
+		if p.genFloor > 0 {
+			gens[p.name] = p.genFloor
+		}
+	}
+	return gens
+}
+
+// nsLogf writes a log line of an NS_ message's handler within p's budget:
+// at most NSLogBurst lines per LogEvery; the lines past it are counted and
+// the count logged when the next interval's first line is written.
+func (n *Node) nsLogf(p *peer, l Level, format string, args ...any) {
+	if p.nsLogSince.IsZero() || n.now.Sub(p.nsLogSince) >= LogEvery {
+		if p.nsMuted > 0 {
+			n.logf(LevelWarn, "%d log line(s) about NS_ messages from %s suppressed", p.nsMuted, p.name)
+		}
+		p.nsLogSince, p.nsLogged, p.nsMuted = n.now, 0, 0
+	}
+	if p.nsLogged >= NSLogBurst {
+		p.nsMuted++
+		return
+	}
+	p.nsLogged++
+	n.logf(l, format, args...)
+}
+
 // hearLink records a packet on a link (also duplicates, which is how a
 // second link is seen alive).
 func (n *Node) hearLink(p *peer, name string, at time.Time) {
@@ -158,9 +205,17 @@ func (n *Node) receive(ev Receive) {
 		}
 		gen = g
 	}
-	if gen < p.gen {
-		n.drop(p, DropStaleGeneration, LevelError, "should_drop_message: attempted replay attack ["+src+"]? [gen = "+strconv.FormatUint(gen, 10)+", curgen = "+strconv.FormatUint(p.gen, 10)+"]")
+	if cur := max(p.gen, p.genFloor); gen < cur {
+		n.drop(p, DropStaleGeneration, LevelError, "should_drop_message: attempted replay attack ["+src+"]? [gen = "+strconv.FormatUint(gen, 10)+", curgen = "+strconv.FormatUint(cur, 10)+"]")
 		return
+	}
+	if age := n.now.Sub(time.Unix(int64(ts), 0)); age > n.maxMessageAge() {
+		n.drop(p, DropStaleTimestamp, LevelError, "should_drop_message: message from "+src+" sent "+age.Truncate(time.Second).String()+" ago (ts), more than "+n.maxMessageAge().String()+": replayed, or its clock lags (sync the clocks)")
+		return
+	}
+	if gen > p.genFloor {
+		p.genFloor = gen
+		n.out = append(n.out, PeerGenerations{Generations: n.peerGenerations()})
 	}
 	if u, ok := m.Bytes(wire.FSrcUUID); ok && len(u) == wire.UUIDLen {
 		copy(p.uuid[:], u)
@@ -360,7 +415,7 @@ func (n *Node) onAck(p *peer, m *wire.Message) {
 		return
 	}
 	if a > n.seq {
-		n.logf(LevelError, "HBDoMsg_T_ACK: corrupted ackseq current hiseq = %d ackseq =%d in this message", n.seq, a)
+		n.nsLogf(p, LevelError, "HBDoMsg_T_ACK: corrupted ackseq current hiseq = %d ackseq =%d in this message", n.seq, a)
 		return
 	}
 	if a > p.acked {
@@ -407,7 +462,7 @@ func (n *Node) onRexmit(p *peer, m *wire.Message) {
 			continue
 		}
 		if s > n.seq {
-			n.logf(LevelWarn, "Rexmit of seq %d requested. %d is max.", s, n.seq)
+			n.nsLogf(p, LevelWarn, "Rexmit of seq %d requested. %d is max.", s, n.seq)
 			continue
 		}
 		if len(n.hist) == 0 || s < low {
@@ -428,7 +483,7 @@ func (n *Node) onRexmit(p *peer, m *wire.Message) {
 }
 
 func (n *Node) nak(p *peer, seq uint64, reason string) {
-	n.logf(LevelError, "Cannot rexmit pkt %d for %s: %s", seq, p.name, reason)
+	n.nsLogf(p, LevelError, "Cannot rexmit pkt %d for %s: %s", seq, p.name, reason)
 	m := &wire.Message{}
 	m.Set(wire.FType, wire.TNakRexmit)
 	m.Set(wire.FFirstSeq, wire.Hex(seq))
@@ -443,7 +498,7 @@ func (n *Node) onNak(p *peer, m *wire.Message) {
 		n.drop(p, DropMalformed, LevelError, "should_drop_message: bad nak seq number from "+p.name)
 		return
 	}
-	n.logf(LevelError, "Irretrievably lost packet: node %s seq %d", p.name, s)
+	n.nsLogf(p, LevelError, "Irretrievably lost packet: node %s seq %d", p.name, s)
 	i := sort.Search(len(p.missing), func(i int) bool { return p.missing[i].seq >= s })
 	if i < len(p.missing) && p.missing[i].seq == s {
 		p.missing = append(p.missing[:i], p.missing[i+1:]...)

@@ -42,6 +42,9 @@ const (
 	DropWrongDest
 	// DropUnknownNode: src is not a `node` of ha.cf.
 	DropUnknownNode
+	// DropStaleTimestamp: ts older than this node's clock by more than
+	// MaxMessageAge (a packet captured long ago and replayed).
+	DropStaleTimestamp
 	numDropReasons
 )
 
@@ -52,6 +55,7 @@ var dropNames = [numDropReasons]string{
 	DropReplay:          "replay",
 	DropWrongDest:       "wrong-dest",
 	DropUnknownNode:     "unknown-node",
+	DropStaleTimestamp:  "stale-timestamp",
 }
 
 func (r DropReason) String() string {
