@@ -55,7 +55,7 @@ type Options struct {
 	ConfigDir string // /etc/ha.d
 	Node      string // this node's name (uname -n unless --node)
 	RunDir    string // pid file and control socket
-	StateDir  string // hb_uuid, hb_generation, hbd_settings
+	StateDir  string // hb_uuid, hb_generation, hbd_settings, hbd_peer_generations
 	Version   string // for the startup line
 	// Load is how the configuration is read (node, built-in agents);
 	// Strict is forced on.
@@ -223,11 +223,9 @@ func (d *Daemon) run(ctx context.Context) error {
 	}()
 	defer srv.Close()
 
-	sets, err := LoadSettings(d.opts.StateDir)
-	if err != nil {
+	if err := d.newCore(); err != nil {
 		return err
 	}
-	d.core = cluster.New(cluster.Options{Config: d.cfg, UUID: d.id.UUID, Generation: d.id.Generation, Now: d.start, Settings: sets})
 	d.log.Infof("Configuration validated. Starting heartbeat %s", d.opts.Version)
 
 	go watchConfig(ctx, d.opts.ConfigDir, d.reloads, d.log.Logger)
@@ -347,4 +345,20 @@ func (d *Daemon) answer(req ctl.Request) ctl.Response {
 	default:
 		return ctl.Response{Error: fmt.Sprintf("unknown command %q", req.Cmd)}
 	}
+}
+
+// newCore makes the state machine of this run, with what the state
+// directory kept of earlier runs: the operator settings and the newest
+// generation seen of each peer.
+func (d *Daemon) newCore() error {
+	sets, err := LoadSettings(d.opts.StateDir)
+	if err != nil {
+		return err
+	}
+	gens, err := LoadPeerGenerations(d.opts.StateDir)
+	if err != nil {
+		return err
+	}
+	d.core = cluster.New(cluster.Options{Config: d.cfg, UUID: d.id.UUID, Generation: d.id.Generation, Now: d.start, Settings: sets, PeerGenerations: gens})
+	return nil
 }

@@ -176,6 +176,10 @@ func (d *Daemon) execute(a cluster.Action) {
 		if err := saveSettings(d.opts.StateDir, a.Settings); err != nil {
 			d.log.Errorf("%v", err)
 		}
+	case cluster.PeerGenerations:
+		if err := savePeerGenerations(d.opts.StateDir, a.Generations); err != nil {
+			d.log.Errorf("%v", err)
+		}
 	case cluster.Exit:
 		d.exit = true
 	default:

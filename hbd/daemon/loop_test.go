@@ -172,6 +172,14 @@ type loopRig struct {
 // log goes to buf. Cleanup stops what it started.
 func newTestDaemon(t *testing.T, cfg *config.Config, runner *fakeRunner) (*Daemon, *fakeLinks, *logBuffer) {
 	t.Helper()
+	return newTestDaemonIn(t, cfg, runner, t.TempDir())
+}
+
+// newTestDaemonIn is newTestDaemon with its state directory (and its
+// configuration and run directories) in dir: what it kept there of an
+// earlier run is given to its core.
+func newTestDaemonIn(t *testing.T, cfg *config.Config, runner *fakeRunner, dir string) (*Daemon, *fakeLinks, *logBuffer) {
+	t.Helper()
 	buf := &logBuffer{}
 	lg, err := logging.New(logging.Options{Outputs: logging.Outputs{Debug: 1}, Stderr: buf})
 	if err != nil {
@@ -182,7 +190,6 @@ func newTestDaemon(t *testing.T, cfg *config.Config, runner *fakeRunner) (*Daemo
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	dir := t.TempDir()
 	d := &Daemon{
 		opts: Options{ConfigDir: dir, RunDir: dir, StateDir: dir},
 		cfg:  cfg, log: lg, keys: keys, start: time.Now(),
@@ -202,7 +209,9 @@ func newTestDaemon(t *testing.T, cfg *config.Config, runner *fakeRunner) (*Daemo
 	d.hooks = newHooks(ctx, dir, &d.opsWG, lg.Logger)
 	d.monitors = d.newMonitors(nil) // no check runs within the tests' intervals
 	d.id = Identity{Generation: 7}
-	d.core = cluster.New(cluster.Options{Config: cfg, Generation: d.id.Generation, Now: d.start})
+	if err := d.newCore(); err != nil {
+		t.Fatal(err)
+	}
 	go d.intake.run(ctx)
 	t.Cleanup(func() {
 		d.opsWG.Wait()
@@ -217,7 +226,13 @@ func newTestDaemon(t *testing.T, cfg *config.Config, runner *fakeRunner) (*Daemo
 
 func newLoopRig(t *testing.T, cfg *config.Config, runner *fakeRunner) *loopRig {
 	t.Helper()
-	d, links, _ := newTestDaemon(t, cfg, runner)
+	return newLoopRigIn(t, cfg, runner, t.TempDir())
+}
+
+// newLoopRigIn is newLoopRig with its state directory in dir.
+func newLoopRigIn(t *testing.T, cfg *config.Config, runner *fakeRunner, dir string) *loopRig {
+	t.Helper()
+	d, links, _ := newTestDaemonIn(t, cfg, runner, dir)
 	r := &loopRig{t: t, d: d, links: links, runner: runner, sigs: make(chan os.Signal, 1), done: make(chan struct{}), gen2: 5}
 	go func() {
 		defer close(r.done)
@@ -241,6 +256,17 @@ func newLoopRig(t *testing.T, cfg *config.Config, runner *fakeRunner) *loopRig {
 // and hands it to the intake as link would, arriving on link.
 func (r *loopRig) fromPeer(link_ string, seq uint64, kv ...string) {
 	r.t.Helper()
+	r.deliver(link_, r.signed(seq, kv...))
+}
+
+// deliver hands a datagram to the intake as link would, arriving on link_.
+func (r *loopRig) deliver(link_ string, b []byte) {
+	r.d.intake.peers <- link.Packet{Link: link_, From: netip.MustParseAddrPort("192.0.2.3:694"), Data: b, At: time.Now()}
+}
+
+// signed is a datagram of node2 (next seq, unless seq > 0), signed.
+func (r *loopRig) signed(seq uint64, kv ...string) []byte {
+	r.t.Helper()
 	if seq == 0 {
 		r.seq2++
 		seq = r.seq2
@@ -258,7 +284,7 @@ func (r *loopRig) fromPeer(link_ string, seq uint64, kv ...string) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	r.d.intake.peers <- link.Packet{Link: link_, From: netip.MustParseAddrPort("192.0.2.3:694"), Data: b, At: time.Now()}
+	return b
 }
 
 // call asks the loop what the control socket would.
