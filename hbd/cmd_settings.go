@@ -17,11 +17,14 @@ import (
 // runNode is `hbd node standby|online [NODE]` and `hbd node list`.
 func runNode(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("node", `usage: hbd node [--run-dir DIR] standby|online [NODE]
+       hbd node [--run-dir DIR] fenced NODE
        hbd node [--run-dir DIR] list
   standby [NODE]  put NODE (this node when omitted) in standby, cluster
                   wide: it holds no group (they go to the next node, released
                   there first) until hbd node online, across every restart
   online [NODE]   make NODE eligible again (auto_failback then applies)
+  fenced NODE     your word that silent NODE is off: a takeover on this node
+                  that waits for its fence goes ahead (logged as yours)
   list            each node's state: active, standby, dead ...`, stdout, stderr)
 	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
 	if code, ok := fs.parse(args); !ok {
@@ -47,6 +50,13 @@ func runNode(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "Node %s: %s.\n", who, sub)
 		return 0
+	case sub == "fenced" && fs.NArg() == 2:
+		if _, err := call(*runDir, ctl.Request{Cmd: "node", Args: fs.Args()}); err != nil {
+			fmt.Fprintf(stderr, "hbd node fenced: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "Node %s: fenced, on your word; its groups may be taken over.\n", fs.Arg(1))
+		return 0
 	case sub == "":
 		return fs.usageError("no subcommand")
 	}
@@ -55,25 +65,35 @@ func runNode(args []string, stdout, stderr io.Writer) int {
 
 func printNodes(w io.Writer, st ctl.Status) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSTATE\tLAST HEARD")
+	fmt.Fprintln(tw, "NODE\tSTATE\tSINCE\tLAST HEARD")
 	c := st.Cluster
-	self := c.State
-	if c.InStandby {
-		self = "standby"
-	}
-	fmt.Fprintf(tw, "%s\t%s\t(this node, started %s)\n", c.Node, self, st.Started.Format(time.DateTime))
+	fmt.Fprintf(tw, "%s\t%s\t%s\t(this node)\n", c.Node, nodeState(c.State, c.InStandby), stamp(st.Started))
 	for _, p := range c.Peers {
-		state := p.State
-		if p.InStandby && state != "dead" {
-			state = "standby"
-		}
-		heard := "never"
-		if !p.LastHeard.IsZero() {
-			heard = p.LastHeard.Format(time.DateTime)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, state, heard)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, nodeState(p.State, p.InStandby), stamp(p.Since), stamp(p.LastHeard))
 	}
 	tw.Flush()
+	if len(c.AwaitingFence) > 0 {
+		fmt.Fprintf(w, "A takeover here waits for a fence of: %s (hbd node fenced NODE once it is off)\n", strings.Join(c.AwaitingFence, " "))
+	}
+}
+
+// nodeState is a node's state as hbd node list shows it: standby (an
+// operator's setting) unless it is dead or unknown.
+func nodeState(state string, standby bool) string {
+	if standby && state != "dead" && state != "unknown" {
+		return "standby"
+	}
+	if standby {
+		return state + " (standby)"
+	}
+	return state
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Local().Format(time.DateTime)
 }
 
 // runGroup is `hbd group list|disable|enable|move|clear`.

@@ -97,6 +97,8 @@ func (n *Node) command(c Command) {
 			}
 			g.failCount = 0
 		}
+	case CmdNodeFenced:
+		n.operatorFenced(c.Node)
 	default:
 		n.settingsCommand(c)
 	}

@@ -142,6 +142,11 @@ const (
 	CmdGroupMove
 	// CmdGroupClear ends CmdGroupMove of group Which.
 	CmdGroupClear
+	// CmdNodeFenced is the operator's word that silent node Node is off
+	// (Pacemaker's stonith_admin --confirm): a takeover here that waits
+	// for its fence (fencing failing, or profile safe without a fencing
+	// method) goes ahead.
+	CmdNodeFenced
 )
 
 func (k CommandKind) String() string {
@@ -164,6 +169,8 @@ func (k CommandKind) String() string {
 		return "group move"
 	case CmdGroupClear:
 		return "group clear"
+	case CmdNodeFenced:
+		return "node fenced"
 	}
 	return "command?"
 }
@@ -171,7 +178,8 @@ func (k CommandKind) String() string {
 // Command is an operator command from the control socket. For standby
 // and takeover, Which is all, foreign (or failback), or local, relative
 // to this node ("" means all); for the group commands it is the group's
-// key. Node is the node of CmdNodeStandby, CmdNodeOnline and CmdGroupMove.
+// key. Node is the node of CmdNodeStandby, CmdNodeOnline, CmdNodeFenced
+// and CmdGroupMove.
 type Command struct {
 	Now   time.Time
 	Kind  CommandKind

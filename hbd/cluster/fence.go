@@ -74,3 +74,30 @@ func (n *Node) onFenceDone(e FenceDone) {
 	f.retryAt = n.now.Add(retry)
 	n.logf(LevelError, "Fencing %s failed (attempt %d: %s): retrying in %d ms; its resource groups are not taken over meanwhile", e.Node, f.attempts, e.Detail, retry.Milliseconds())
 }
+
+// operatorFenced: the operator says silent node name is off (hbd node
+// fenced): the takeover that waits for its fence here goes ahead, logged
+// as the operator's decision. A fence still running is no longer waited
+// for; nothing changes when no takeover waits for name.
+func (n *Node) operatorFenced(name string) {
+	f := n.sb.fences[name]
+	if f == nil {
+		n.logf(LevelWarn, "Operator: %s fenced (hbd node fenced), but no takeover here waits for a fence of it: nothing to do", name)
+		return
+	}
+	delete(n.sb.fences, name)
+	n.recheck()
+	n.logf(LevelCrit, "Operator: %s is off (hbd node fenced) after %d ms without a successful fence: its resource groups may be taken over on the operator's word", name, n.now.Sub(f.since).Milliseconds())
+}
+
+// AwaitingFence lists the silent nodes a takeover here waits to see
+// fenced (hbd node fenced NODE lets it go ahead), in ha.cf order.
+func (n *Node) AwaitingFence() []string {
+	var out []string
+	for _, name := range n.cfg.Nodes {
+		if n.sb.fences[name] != nil {
+			out = append(out, name)
+		}
+	}
+	return out
+}

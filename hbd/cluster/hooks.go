@@ -32,5 +32,6 @@ func (n *Node) setPeerState(p *peer, st string) {
 		return
 	}
 	p.state = st
+	p.stateSince = n.now
 	n.out = append(n.out, PeerState{Node: p.name, State: st})
 }

@@ -17,6 +17,8 @@ type peer struct {
 	state     string // "" (never heard), init, up, active, dead
 	heard     bool   // accepted a packet since start or since declared dead
 	lastHeard time.Time
+	// stateSince: when state last changed (setPeerState).
+	stateSince time.Time
 	// expectFrom: added by a reload at this time; never heard, it is
 	// declared dead initdead later.
 	expectFrom time.Time

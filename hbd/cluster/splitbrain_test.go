@@ -32,6 +32,9 @@ type sbNode struct {
 	fences  []string // nodes it asked to fence, in order
 	starts  []time.Time
 	logs    []string
+	// persisted: the settings its core last asked to keep (given back to
+	// its next start, as the daemon's state directory does).
+	persisted []Setting
 }
 
 type sbMsg struct {
@@ -74,7 +77,7 @@ func (s *sbNet) startNode(n *sbNode, edit func(c *config.Config)) {
 	n.gen++
 	n.alive = true
 	n.ops = nil
-	n.core = New(Options{Config: sbConfig(n.name, edit), UUID: [16]byte{byte(n.gen)}, Generation: n.gen, Now: s.now})
+	n.core = New(Options{Config: sbConfig(n.name, edit), UUID: [16]byte{byte(n.gen)}, Generation: n.gen, Now: s.now, Settings: n.persisted})
 }
 
 func (s *sbNet) step(n *sbNode, ev Event) {
@@ -98,6 +101,8 @@ func (s *sbNet) step(n *sbNode, ev Event) {
 			n.ops = append(n.ops, sbOp{at: s.now.Add(5 * time.Millisecond), op: OpProbe, key: a.Group})
 		case Fence:
 			n.fences = append(n.fences, a.Node)
+		case PersistSettings:
+			n.persisted = a.Settings
 		}
 	}
 }

@@ -91,6 +91,9 @@ type Status struct {
 	// Settings are the cluster-wide operator settings as this node knows
 	// them (settings.go).
 	Settings []Setting `json:"settings,omitempty"`
+	// AwaitingFence lists the silent nodes a takeover here waits to see
+	// fenced (hbd node fenced NODE).
+	AwaitingFence []string `json:"awaiting_fence,omitempty"`
 }
 
 // PeerStatus is what this node knows about one other node.
@@ -118,6 +121,8 @@ type PeerStatus struct {
 	Links         []LinkStatus  `json:"links"`
 	// InStandby: an operator put the peer in standby (hbd node standby).
 	InStandby bool `json:"in_standby,omitempty"`
+	// Since is when State last changed (zero: never heard).
+	Since time.Time `json:"since,omitzero"`
 }
 
 // LinkStatus is one medium as seen from one peer.
@@ -148,18 +153,19 @@ func dropMap(c *[numDropReasons]uint64) map[string]uint64 {
 // Status returns a snapshot of this node and its peers.
 func (n *Node) Status() Status {
 	st := Status{
-		Node:       n.name,
-		State:      n.state,
-		Generation: n.gen,
-		UUID:       formatUUID(n.uuid),
-		Seq:        n.seq,
-		Dropped:    dropMap(&n.dropped),
-		Groups:     n.groupStatus(),
-		Standby:    n.standbyState(),
-		Stopping:   n.res.stopping,
-		NoQuorum:   !n.hasQuorum(),
-		InStandby:  n.sets.nodeStandby(n.name),
-		Settings:   n.sets.list(),
+		Node:          n.name,
+		State:         n.state,
+		Generation:    n.gen,
+		UUID:          formatUUID(n.uuid),
+		Seq:           n.seq,
+		Dropped:       dropMap(&n.dropped),
+		Groups:        n.groupStatus(),
+		Standby:       n.standbyState(),
+		Stopping:      n.res.stopping,
+		NoQuorum:      !n.hasQuorum(),
+		InStandby:     n.sets.nodeStandby(n.name),
+		Settings:      n.sets.list(),
+		AwaitingFence: n.AwaitingFence(),
 	}
 	for _, p := range n.peers {
 		ps := PeerStatus{
@@ -176,6 +182,7 @@ func (n *Node) Status() Status {
 			Late:          p.late,
 			WorstInterval: p.worst,
 			InStandby:     n.sets.nodeStandby(p.name),
+			Since:         p.stateSince,
 		}
 		if p.uuidKnown {
 			ps.UUID = formatUUID(p.uuid)

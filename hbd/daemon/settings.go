@@ -78,6 +78,19 @@ func settingsCommand(cfg *config.Config, core *cluster.Node, req ctl.Request) (c
 		}
 		c.Node = n
 		return c, nil
+	case "node fenced":
+		c.Kind = cluster.CmdNodeFenced
+		n, err := node(0)
+		switch {
+		case err != nil:
+			return c, err
+		case n == "":
+			return c, fmt.Errorf("node fenced: name the node that is off")
+		case !slices.Contains(core.AwaitingFence(), n):
+			return c, fmt.Errorf("node fenced %s: no takeover here waits for a fence of it (waiting for: %s)", n, orNone(core.AwaitingFence()))
+		}
+		c.Node = n
+		return c, nil
 	case "group disable", "group enable", "group move", "group clear":
 		c.Kind = map[string]cluster.CommandKind{"disable": cluster.CmdGroupDisable, "enable": cluster.CmdGroupEnable,
 			"move": cluster.CmdGroupMove, "clear": cluster.CmdGroupClear}[sub]
@@ -104,4 +117,11 @@ func settingsCommand(cfg *config.Config, core *cluster.Node, req ctl.Request) (c
 		}
 	}
 	return c, nil
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, " ")
 }

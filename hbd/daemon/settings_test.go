@@ -6,8 +6,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/ctl"
 )
 
 func TestSettingsFile(t *testing.T) {
@@ -32,5 +35,46 @@ func TestSettingsFile(t *testing.T) {
 	}
 	if _, err := LoadSettings(dir); err == nil || !strings.Contains(err.Error(), "fix or remove the file") {
 		t.Errorf("LoadSettings of a bad file: %v; want an error naming the file", err)
+	}
+}
+
+func TestSettingsCommand(t *testing.T) {
+	cfg := &config.Config{ThisNode: "node1", Nodes: []string{"node1", "node2"}, UDPPort: 694, Hopfudge: 1}
+	cfg.SetTimingDefaults()
+	cfg.Groups = []config.Group{
+		{Preferred: "node1", Pos: config.Pos{Line: 2}, Resources: []config.Resource{{Spec: "IPaddr2::10.0.0.5/24", Name: "IPaddr2"}, {Spec: "httpd", Name: "httpd"}}},
+		{Preferred: "node2", Pos: config.Pos{Line: 3}, Resources: []config.Resource{{Spec: "IPaddr2::10.0.0.6/24", Name: "IPaddr2"}}},
+	}
+	core := cluster.New(cluster.Options{Config: cfg, Now: time.Now()})
+	tests := []struct {
+		cmd  string
+		want cluster.Command
+		err  string
+	}{
+		{cmd: "node standby", want: cluster.Command{Kind: cluster.CmdNodeStandby}},
+		{cmd: "node online node2", want: cluster.Command{Kind: cluster.CmdNodeOnline, Node: "node2"}},
+		{cmd: "node standby node9", err: `unknown node "node9" (the nodes: node1 node2)`},
+		{cmd: "node fenced node2", err: "no takeover here waits for a fence of it (waiting for: none)"},
+		{cmd: "node fenced", err: "name the node that is off"},
+		{cmd: "group disable httpd", want: cluster.Command{Kind: cluster.CmdGroupDisable, Which: "IPaddr2::10.0.0.5/24"}},
+		{cmd: "group enable 3", want: cluster.Command{Kind: cluster.CmdGroupEnable, Which: "IPaddr2::10.0.0.6/24"}},
+		{cmd: "group move 3 node1", want: cluster.Command{Kind: cluster.CmdGroupMove, Which: "IPaddr2::10.0.0.6/24", Node: "node1"}},
+		{cmd: "group move 3", err: "no node holds it; name the node"},
+		{cmd: "group clear IPaddr2", err: `"IPaddr2" is in more than one resource group`},
+		{cmd: "group disable nginx", err: "3: IPaddr2::10.0.0.6/24, 3"},
+		{cmd: "group disable", err: "no GROUP given"},
+		{cmd: "group bounce httpd", err: "unknown command group bounce"},
+	}
+	for _, tt := range tests {
+		f := strings.Fields(tt.cmd)
+		got, err := settingsCommand(cfg, core, ctl.Request{Cmd: f[0], Args: f[1:]})
+		switch {
+		case tt.err != "":
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: %+v, %v; want error %q", tt.cmd, got, err, tt.err)
+			}
+		case err != nil || got != tt.want:
+			t.Errorf("%s: %+v, %v; want %+v", tt.cmd, got, err, tt.want)
+		}
 	}
 }
