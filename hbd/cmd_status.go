@@ -1,42 +1,85 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/logging"
 	"github.com/hbdproject/hbd/hbd/paths"
 )
 
-// runStatus is `hbd status [--run-dir DIR] [--json]`.
+// runStatus is `hbd status [--run-dir DIR] [--json] [--watch [--interval D]]`.
 func runStatus(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("status", `usage: hbd status [--run-dir DIR] [--json]
-Shows the running daemon's view: this node, its peers and their links, the
-resource groups, monitors, and the packets it dropped or rejected.
-Exit status: 0 shown, 1 bad reply, 2 usage error, 3 the daemon is not running.`, stdout, stderr)
+	return statusCommand("status", false, `usage: hbd status [--run-dir DIR] [--json] [--watch [--interval D]]
+Shows the cluster as the running daemon knows it: every node with its state,
+flags (standby ...) and links, every resource group with its holder, state
+and flags (disabled, moved, failed ...), the fences a takeover waits for,
+the monitors, and the packets this node dropped or rejected.
+With --watch (or as `+"`hbd mon`"+`) it shows the status again whenever it
+changes, like crm_mon: redrawn in place on a terminal, one full status per
+change in plain text otherwise; Ctrl-C stops it.
+Exit status: 0 shown, 1 bad reply, 2 usage error, 3 the daemon is not running.`, args, stdout, stderr)
+}
+
+// runMon is `hbd mon`: `hbd status --watch`, as crm_mon is Pacemaker's.
+func runMon(args []string, stdout, stderr io.Writer) int {
+	return statusCommand("mon", true, `usage: hbd mon [--run-dir DIR] [--interval D]
+The same as `+"`hbd status --watch`"+`: the cluster as the running daemon knows
+it, shown again whenever it changes, like crm_mon: redrawn in place on a
+terminal, one full status per change in plain text otherwise; Ctrl-C stops it.
+Exit status: 0 stopped, 2 usage error, 3 the daemon is not running.`, args, stdout, stderr)
+}
+
+// statusCommand is hbd status, or with watching on hbd mon.
+func statusCommand(name string, watching bool, usage string, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags(name, usage, stdout, stderr)
 	runDir := fs.String("run-dir", paths.RunDir, "the daemon's run `DIR` (control socket)")
-	asJSON := fs.Bool("json", false, "print the status as JSON")
+	asJSON, watch := new(bool), &watching
+	if !watching {
+		asJSON = fs.Bool("json", false, "print the status as JSON")
+		watch = fs.Bool("watch", false, "show the status again on every change until interrupted")
+	}
+	interval := fs.Duration("interval", defaultWatchInterval, "watching: ask the daemon every `D` (at least "+minWatchInterval.String()+")")
 	if code, ok := fs.parse(args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
 		return fs.usageError("unexpected argument %q", fs.Arg(0))
 	}
+	if *watch {
+		if *asJSON {
+			return fs.usageError("--watch shows text; --json is one status")
+		}
+		if *interval < minWatchInterval {
+			return fs.usageError("--interval %s: at least %s", *interval, minWatchInterval)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		f, ok := stdout.(*os.File)
+		w := &watcher{name: name, fetch: func() (ctl.Status, error) { return fetchStatus(*runDir) }, out: stdout, errOut: stderr, tty: ok && isTerminal(f),
+			interval: *interval, now: time.Now}
+		return w.run(ctx)
+	}
 	resp, err := call(*runDir, ctl.Request{Cmd: "status"})
 	if err != nil {
-		fmt.Fprintf(stderr, "hbd status: %v\n", err)
+		fmt.Fprintf(stderr, "hbd %s: %v\n", name, err)
 		return 3 // LSB: program is not running
 	}
 	if *asJSON {
 		var v any
 		if err := json.Unmarshal(resp.Data, &v); err != nil {
-			fmt.Fprintf(stderr, "hbd status: %v\n", err)
+			fmt.Fprintf(stderr, "hbd %s: %v\n", name, err)
 			return 1
 		}
 		enc := json.NewEncoder(stdout)
@@ -46,7 +89,7 @@ Exit status: 0 shown, 1 bad reply, 2 usage error, 3 the daemon is not running.`,
 	}
 	var st ctl.Status
 	if err := json.Unmarshal(resp.Data, &st); err != nil {
-		fmt.Fprintf(stderr, "hbd status: %v\n", err)
+		fmt.Fprintf(stderr, "hbd %s: %v\n", name, err)
 		return 1
 	}
 	printStatus(stdout, st, time.Now())
@@ -80,6 +123,10 @@ func counts(m map[string]uint64) string {
 	return strings.Join(parts, " ")
 }
 
+// printStatus writes the cluster as this node knows it: every node with
+// its state, flags and links, every group with its holder, state and
+// flags, the fences a takeover waits for, the monitors, then this node's
+// packet counters.
 func printStatus(w io.Writer, st ctl.Status, now time.Time) {
 	c := st.Cluster
 	fmt.Fprintf(w, "%s (this node): %s, generation %d, pid %d, up %s\n",
@@ -88,26 +135,27 @@ func printStatus(w io.Writer, st ctl.Status, now time.Time) {
 		fmt.Fprintf(w, "ping nodes reachable: %s\n", st.Ping)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nNODE\tSTATE\tLAST HEARD\tGENERATION\tLOST\tLATE\tDROPPED")
+	fmt.Fprintln(tw, "\nNODE\tSTATE\tFLAGS\tLAST HEARD\tGENERATION\tLOST\tLATE\tDROPPED")
+	fmt.Fprintf(tw, "%s\t%s\t%s\tthis node\t%d\t\t\t\n", c.Node, c.State, flags(selfFlags(c)), c.Generation)
 	for _, p := range c.Peers {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", p.Name, p.State, ago(now, p.LastHeard), p.Generation,
+		var f []string
+		if p.InStandby {
+			f = append(f, "standby")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", p.Name, p.State, flags(f), ago(now, p.LastHeard), p.Generation,
 			p.Lost, p.Late, counts(p.Dropped))
 		for _, l := range p.Links {
-			fmt.Fprintf(tw, "  link %s\t%s\t%s\t\t\t\t\n", l.Name, l.State, ago(now, l.LastHeard))
+			fmt.Fprintf(tw, "  link %s\t%s\t\t%s\t\t\t\t\n", l.Name, l.State, ago(now, l.LastHeard))
 		}
 	}
 	tw.Flush()
 	if len(c.Groups) > 0 {
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "\nGROUP\tPREFERRED\tHOLDER\tSTATE\tSINCE\tLAST ERROR")
+		fmt.Fprintln(tw, "\nGROUP\tPREFERRED\tHOLDER\tSTATE\tFLAGS\tSINCE\tLAST ERROR")
 		for _, g := range c.Groups {
 			holder := g.Holder
 			if holder == "" {
 				holder = "-"
-			}
-			state := g.State
-			if g.Standby {
-				state += " (standby)"
 			}
 			since := "-"
 			if !g.Since.IsZero() {
@@ -115,9 +163,18 @@ func printStatus(w io.Writer, st ctl.Status, now time.Time) {
 			}
 			// LastError quotes script output: escaped, it cannot drive
 			// the terminal or break the table.
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.Key, g.Preferred, holder, state, since, logging.Escape(g.LastError))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Key, g.Preferred, holder, g.State, flags(groupFlags(g, now)), since, logging.Escape(g.LastError))
 		}
 		tw.Flush()
+	}
+	if len(c.Fences) > 0 {
+		fmt.Fprintln(w, "\nTakeover waits for:")
+		for _, f := range c.Fences {
+			fmt.Fprintf(w, "  %s: silent since %s, %s\n", f.Node, ago(now, f.Since), fenceState(f))
+		}
+	}
+	if c.StartsBlocked != "" {
+		fmt.Fprintf(w, "\nNo group starts here now: %s\n", c.StartsBlocked)
 	}
 	printMonitors(w, st.Monitors, now)
 	if len(c.Dropped) > 0 {
@@ -171,4 +228,71 @@ func printRejected(w io.Writer, st ctl.Status, now time.Time) {
 	if e := st.RejectedEvicted; e != nil {
 		fmt.Fprintf(w, "  %d senders no longer listed: %s\n", e.Senders, counts(e.Reasons))
 	}
+}
+
+// flags joins a row's flags, "-" for none.
+func flags(f []string) string {
+	if len(f) == 0 {
+		return "-"
+	}
+	return strings.Join(f, ",")
+}
+
+// selfFlags are this node's flags: operator standby, no quorum, stopping.
+func selfFlags(c cluster.Status) []string {
+	var f []string
+	if c.InStandby {
+		f = append(f, "standby")
+	}
+	if c.NoQuorum {
+		f = append(f, "no-quorum")
+	}
+	if c.Stopping {
+		f = append(f, "stopping")
+	}
+	return f
+}
+
+// groupFlags are a group's operator settings (disabled, moved) and what
+// holds it off a node here (failures, hb_standby, yielding).
+func groupFlags(g cluster.GroupStatus, now time.Time) []string {
+	var f []string
+	if g.Disabled {
+		f = append(f, "disabled")
+	}
+	if g.MovedTo != "" {
+		f = append(f, "moved-to:"+g.MovedTo)
+	}
+	if g.MovedAway != "" {
+		f = append(f, "moved-away:"+g.MovedAway)
+	}
+	if g.Failed {
+		until := "until cleanup"
+		if !g.FailedUntil.IsZero() {
+			until = "for " + max(g.FailedUntil.Sub(now), 0).Round(time.Second).String()
+		}
+		f = append(f, fmt.Sprintf("failed-here(%d,%s)", g.FailCount, until))
+	} else if g.FailCount > 0 {
+		f = append(f, fmt.Sprintf("failures(%d)", g.FailCount))
+	}
+	if g.Standby {
+		f = append(f, "hb_standby")
+	}
+	if g.Yielding {
+		f = append(f, "yielding")
+	}
+	return f
+}
+
+// fenceState says where the fencing of a silent peer stands.
+func fenceState(f cluster.FenceWait) string {
+	switch {
+	case f.NoMethod:
+		return "no fencing method: waits until it is heard again or `hbd node fenced " + f.Node + "`"
+	case f.InFlight:
+		return fmt.Sprintf("being fenced (attempt %d)", f.Attempts)
+	case f.Attempts > 0:
+		return fmt.Sprintf("fencing failed %s, retrying", plural(f.Attempts, "time"))
+	}
+	return "not fenced yet"
 }

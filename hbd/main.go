@@ -27,7 +27,8 @@ func commands() []command {
 	return []command{
 		{"run", "run the daemon in the foreground (also: hbd with no command)", runRun},
 		{"check", "validate a configuration directory and summarize the cluster it describes", runCheck},
-		{"status", "show nodes, links and packet counters of the running daemon", runStatus},
+		{"status", "show the cluster as the running daemon knows it: nodes, links, groups, fences (--watch: on every change)", runStatus},
+		{"mon", "watch the cluster's status, shown again on every change (hbd status --watch, like crm_mon)", runMon},
 		{"standby", "give groups to the other node (hb_standby): all|foreign|local|failback", runStandby},
 		{"takeover", "take groups from the other node (hb_takeover): all|foreign|local|failback", runTakeover},
 		{"cleanup", "forget a group's failure here so it may run here again: cleanup [GROUP]", runCleanup},

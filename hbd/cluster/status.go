@@ -94,6 +94,24 @@ type Status struct {
 	// AwaitingFence lists the silent nodes a takeover here waits to see
 	// fenced (hbd node fenced NODE).
 	AwaitingFence []string `json:"awaiting_fence,omitempty"`
+	// Fences are AwaitingFence with where each wait stands, in ha.cf
+	// order: to be fenced, or (profile safe, no fencing method) to be
+	// heard again or confirmed off by the operator.
+	Fences []FenceWait `json:"fences,omitempty"`
+	// StartsBlocked says why no resource group may start here now, ""
+	// when nothing holds starts back (fences, safe_start_delay, ping).
+	StartsBlocked string `json:"starts_blocked,omitempty"`
+}
+
+// FenceWait is one silent peer a takeover waits for.
+type FenceWait struct {
+	Node     string    `json:"node"`
+	Since    time.Time `json:"since"` // declared dead
+	InFlight bool      `json:"in_flight,omitempty"`
+	Attempts int       `json:"attempts,omitempty"`
+	// NoMethod: no fence_command or fence_aws; only hearing the peer
+	// again (or hbd node fenced) ends the wait.
+	NoMethod bool `json:"no_method,omitempty"`
 }
 
 // PeerStatus is what this node knows about one other node.
@@ -166,6 +184,15 @@ func (n *Node) Status() Status {
 		InStandby:     n.sets.nodeStandby(n.name),
 		Settings:      n.sets.list(),
 		AwaitingFence: n.AwaitingFence(),
+	}
+	for _, name := range n.cfg.Nodes {
+		if f := n.sb.fences[name]; f != nil {
+			st.Fences = append(st.Fences, FenceWait{Node: name, Since: f.since, InFlight: f.inFlight, Attempts: f.attempts,
+				NoMethod: !n.cfg.Fence.Enabled()})
+		}
+	}
+	if len(n.res.groups) > 0 {
+		st.StartsBlocked = n.startBlock()
 	}
 	for _, p := range n.peers {
 		ps := PeerStatus{
