@@ -44,6 +44,14 @@ func (n *Node) reconfigure(e Reconfigure) {
 	n.logf(LevelInfo, "New configuration in force (%d node(s), %d resource group(s))", len(c.Nodes), len(c.Groups))
 }
 
+// CheckConfig says why c cannot be this node's new configuration (nil if
+// it can): a Reconfigure with it would be refused. The daemon asks before
+// it swaps anything of a reload in, so that a reload applies whole or not
+// at all.
+func (n *Node) CheckConfig(c *config.Config) error {
+	return checkConfig(c, n.name)
+}
+
 // checkConfig says why c cannot be this node's configuration: its name is
 // not name (it cannot change), it does not list this node, or its
 // timings are incomplete or inconsistent.

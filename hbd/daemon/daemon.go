@@ -44,7 +44,6 @@ import (
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
-	"github.com/hbdproject/hbd/hbd/link"
 	"github.com/hbdproject/hbd/hbd/logging"
 	"github.com/hbdproject/hbd/hbd/monitor"
 	"github.com/hbdproject/hbd/hbd/wire"
@@ -206,11 +205,11 @@ func (d *Daemon) run(ctx context.Context) error {
 
 	// The links outlive a cancelled ctx: a stop still sends the releases
 	// and the shutdown notice.
-	d.links, err = link.Open(context.WithoutCancel(ctx), d.cfg.Media, d.intake.linkOptions(d.log.Logger))
+	d.links, err = d.openLinks(context.WithoutCancel(ctx), d.cfg.Media)
 	if err != nil {
 		return fmt.Errorf("heartbeat media: %w", err)
 	}
-	defer d.links.Close()
+	defer func() { d.links.Close() }() // the set in use at the end: a reload may replace it
 
 	srv, err := ctl.Listen(filepath.Join(d.opts.RunDir, ctl.SocketName))
 	if err != nil {

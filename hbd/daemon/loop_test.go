@@ -428,7 +428,7 @@ func TestReloadRunnerBeforeCore(t *testing.T) {
 	next := *cfg
 	next.Groups = []config.Group{{Preferred: "node1", Resources: []config.Resource{{Spec: "web", Name: "web",
 		Script: config.Script{Kind: config.ScriptFile, Path: "/bin/true"}}}}}
-	d.applyToCore(&next, map[string]bool{"groups": true})
+	d.applyConfig(context.Background(), &next, "test")
 	select {
 	case op := <-d.ops:
 		if op.Group != "web" || op.Op != cluster.OpProbe {

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/logging"
+	"github.com/hbdproject/hbd/hbd/wire"
 )
 
 // loadConfig reads the node's configuration directory as `hbd run` does.
@@ -26,8 +29,8 @@ func (d *Daemon) pendingChanges() ([]config.Change, []config.Diag) {
 }
 
 // reload reads all three files again, validates them together and, only
-// if they are valid, applies what changed. An invalid edit is reported
-// line by line and the running configuration stays.
+// if they are valid, applies what changed (applyConfig). An invalid edit
+// is reported line by line and the running configuration stays.
 func (d *Daemon) reload(ctx context.Context, why string) {
 	cfg, diags := d.loadConfig()
 	if cfg == nil {
@@ -41,84 +44,126 @@ func (d *Daemon) reload(ctx context.Context, why string) {
 		d.log.Errorf("Configuration reload (%s) refused: %d error(s) in %s; the running configuration stays", why, n, d.opts.ConfigDir)
 		return
 	}
+	for _, dg := range diags {
+		d.log.Warn(dg.String())
+	}
+	d.applyConfig(ctx, cfg, why)
+}
+
+// reloadPlan is what a reload has prepared, before anything of it is in
+// force: nil fields are the ones that do not change.
+type reloadPlan struct {
+	keys   *wire.Keyring
+	runner *harc.Runner
+	links  Links // opened beside the old ones
+}
+
+// applyConfig applies a valid configuration all or nothing. Everything
+// that can fail is prepared first, while the running configuration stays
+// whole: the logging facility checked, the keys built, the core's
+// acceptance asked, the runner made and, last, the new media opened
+// beside the old ones (the sockets set SO_REUSEADDR, so the same port
+// binds twice). If any step fails, what was prepared is closed, nothing
+// changes, and the log says why. Only then is it all swapped in: logging,
+// keys, links (the old ones closed after the new ones are in place),
+// runner, the core's configuration, the ping prober.
+func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, why string) {
 	changes := config.Diff(d.cfg, cfg)
 	if len(changes) == 0 {
 		d.log.Debugf("Configuration reload (%s): nothing changed", why)
 		return
-	}
-	for _, dg := range diags {
-		d.log.Warn(dg.String())
 	}
 	areas := map[string]bool{}
 	for _, c := range changes {
 		areas[c.Area] = true
 		d.log.Infof("Configuration change (%s): %s", why, c)
 	}
+	plan, err := d.prepareReload(ctx, cfg, areas)
+	if err != nil {
+		d.log.Errorf("Configuration reload (%s) refused: %v; nothing of it applied, the running configuration stays", why, err)
+		return
+	}
 	if areas["logging"] {
 		if err := d.log.Apply(outputs(cfg)); err != nil {
-			d.log.Errorf("new logging settings not applied: %v", err)
+			d.log.Warnf("new logging settings: %v", err)
 		}
 	}
-	if areas["auth"] {
-		kr, err := keyring(cfg)
-		if err != nil {
-			d.log.Errorf("new keys not applied: %v", err)
-			return
-		}
-		d.keys = kr
-		d.intake.setKeys(kr)
+	if plan.keys != nil {
+		d.keys = plan.keys
+		d.intake.setKeys(plan.keys)
 	}
-	if areas["media"] {
-		if err := d.reopenLinks(ctx, cfg); err != nil {
-			d.log.Errorf("new media not applied, keeping the old ones: %v", err)
-			return
+	if plan.links != nil {
+		old := d.links
+		d.links = plan.links
+		if err := old.Close(); err != nil {
+			d.log.Warnf("closing the old media: %v", err)
 		}
+	}
+	// The runner comes before the core sees the configuration, so the
+	// operations it asks for at once run with the new settings.
+	if plan.runner != nil {
+		d.runner = plan.runner
+		d.monitors.SetRunner(plan.runner)
 	}
 	restartPing := pingConfig(d.cfg) != pingConfig(cfg)
 	d.cfg = cfg
-	d.applyToCore(cfg, areas)
+	if coreAreas(areas) {
+		d.step(cluster.Reconfigure{Now: time.Now(), Config: cfg})
+	}
 	if restartPing {
 		d.startPing(ctx)
 	}
 	d.log.Infof("Configuration reloaded from %s", d.opts.ConfigDir)
 }
 
-// reopenLinks replaces the link set. The old sockets are closed first
-// (the new ones usually bind the same port); if the new media cannot be
-// opened, the old ones are opened again.
-func (d *Daemon) reopenLinks(ctx context.Context, cfg *config.Config) error {
-	old := d.cfg.Media
-	d.links.Close()
-	ctx = context.WithoutCancel(ctx)
-	ls, err := link.Open(ctx, cfg.Media, d.intake.linkOptions(d.log.Logger))
-	if err == nil {
-		d.links = ls
-		return nil
-	}
-	back, berr := link.Open(ctx, old, d.intake.linkOptions(d.log.Logger))
-	if berr != nil {
-		return fmt.Errorf("%w; and the old media failed to reopen: %v", err, berr)
-	}
-	d.links = back
-	return err
+// coreAreas says whether a change in these areas concerns the core.
+func coreAreas(areas map[string]bool) bool {
+	return areas["timing"] || areas["nodes"] || areas["groups"] || areas["other"]
 }
 
-// applyToCore gives resource operations and monitor checks a runner for
-// the new configuration, then hands the state machine the configuration
-// (it applies only the difference: new timings at once, new groups
-// acquired by whoever should hold them, removed ones released, untouched
-// ones untouched). The runner comes first so that the operations the core
-// asks for at once run with the new settings.
-func (d *Daemon) applyToCore(cfg *config.Config, areas map[string]bool) {
-	if areas["groups"] || areas["other"] {
-		if r, err := d.newRunner(cfg); err != nil {
-			d.log.Errorf("resource runner not updated: %v", err)
-		} else {
-			d.runner = r
-			d.monitors.SetRunner(r)
+// prepareReload prepares every part of a reload that can fail, changing
+// nothing in force; on an error nothing it made is left open.
+func (d *Daemon) prepareReload(ctx context.Context, cfg *config.Config, areas map[string]bool) (reloadPlan, error) {
+	var p reloadPlan
+	if areas["logging"] {
+		if _, _, err := logging.ParseFacility(cfg.LogFacility); err != nil {
+			return p, fmt.Errorf("logfacility: %w", err)
 		}
 	}
-	if areas["timing"] || areas["nodes"] || areas["groups"] || areas["other"] {
-		d.step(cluster.Reconfigure{Now: time.Now(), Config: cfg})
+	if areas["auth"] {
+		kr, err := keyring(cfg)
+		if err != nil {
+			return p, fmt.Errorf("keys: %w", err)
+		}
+		p.keys = kr
 	}
+	if coreAreas(areas) {
+		if err := d.core.CheckConfig(cfg); err != nil {
+			return p, err
+		}
+	}
+	if areas["groups"] || areas["other"] {
+		r, err := d.newRunner(cfg)
+		if err != nil {
+			return p, fmt.Errorf("resource runner: %w", err)
+		}
+		p.runner = r
+	}
+	if areas["media"] {
+		ls, err := d.openLinks(context.WithoutCancel(ctx), cfg.Media)
+		if err != nil {
+			return p, fmt.Errorf("new media: %w (the old ones stay open)", err)
+		}
+		p.links = ls
+	}
+	return p, nil
+}
+
+// openLinks opens a link set for media, feeding this daemon's intake.
+func (d *Daemon) openLinks(ctx context.Context, media []config.Medium) (Links, error) {
+	ls, err := link.Open(ctx, media, d.intake.linkOptions(d.log.Logger))
+	if err != nil {
+		return nil, err
+	}
+	return ls, nil
 }

@@ -1,0 +1,146 @@
+package daemon
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/link"
+)
+
+// loMedium is a ucast link on the loopback interface from 127.0.0.1 to a
+// peer at 127.0.0.2, at port.
+func loMedium(port int) config.Medium {
+	return config.Medium{Kind: config.Ucast, Iface: "lo", Addr: netip.MustParseAddr("127.0.0.2"), Local: netip.MustParseAddr("127.0.0.1"), Port: port}
+}
+
+// fakePeer listens at 127.0.0.2 on a port free at 127.0.0.1 too, as the
+// peer of loMedium(port) would.
+func fakePeer(t *testing.T) (*net.UDPConn, int) {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := c.LocalAddr().(*net.UDPAddr).Port
+		if probe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}); err == nil {
+			probe.Close()
+			t.Cleanup(func() { c.Close() })
+			return c, port
+		}
+		c.Close()
+	}
+	t.Fatal("no port free at both 127.0.0.1 and 127.0.0.2")
+	return nil, 0
+}
+
+// reloadRig is a daemon (no loop: the test steps it) whose links are real
+// sockets on the loopback interface, and the peer they send to.
+func reloadRig(t *testing.T) (*Daemon, *link.Set, *net.UDPConn, *logBuffer) {
+	t.Helper()
+	peer, port := fakePeer(t)
+	cfg := loopConfig("node1", "node2")
+	cfg.Media = []config.Medium{loMedium(port)}
+	d, _, buf := newTestDaemon(t, cfg, &fakeRunner{})
+	ls, err := d.openLinks(context.Background(), cfg.Media)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.links = ls
+	t.Cleanup(func() { d.links.Close() })
+	d.step(cluster.Tick{Now: time.Now()}) // boot
+	return d, ls.(*link.Set), peer, buf
+}
+
+// heartbeats steps the core through a keepalive and says whether peer
+// received a status signed with the keys in use.
+func heartbeats(t *testing.T, d *Daemon, peer *net.UDPConn) bool {
+	t.Helper()
+	d.step(cluster.Tick{Now: d.core.NextTick()})
+	buf := make([]byte, 65536)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		peer.SetReadDeadline(deadline)
+		n, err := peer.Read(buf)
+		if err != nil {
+			return false
+		}
+		if m, err := d.keys.Decode(buf[:n]); err == nil && m.Value("t") == "status" {
+			return true
+		}
+	}
+}
+
+// TestReloadNewMediaFailKeepsEverything: a reload whose new media cannot
+// be opened (the port is taken by a socket without SO_REUSEADDR) changes
+// nothing, neither the media nor the keys nor the timings edited with
+// them, and the heartbeats go on over the old sockets.
+func TestReloadNewMediaFailKeepsEverything(t *testing.T) {
+	d, old, peer, buf := reloadRig(t)
+	if !heartbeats(t, d, peer) {
+		t.Fatal("no heartbeat before the reload")
+	}
+	busy, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cfg, keys := d.cfg, d.keys
+	next := *cfg
+	next.Media = []config.Medium{loMedium(busy.LocalAddr().(*net.UDPAddr).Port)}
+	busyPeer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: busy.LocalAddr().(*net.UDPAddr).Port})
+	if err == nil {
+		defer busyPeer.Close()
+	}
+	next.Keepalive = 200 * time.Millisecond
+	next.Auth = config.Auth{Active: 2, Keys: []config.Key{{Index: 2, Method: "sha256", Secret: "another secret long enough"}}}
+
+	d.applyConfig(context.Background(), &next, "test")
+
+	if d.links != Links(old) || d.cfg != cfg || d.keys != keys {
+		t.Errorf("after a refused reload: links replaced %v, config replaced %v, keys replaced %v", d.links != Links(old), d.cfg != cfg, d.keys != keys)
+	}
+	if ka := d.core.Timings().Keepalive; ka != cfg.Keepalive {
+		t.Errorf("keepalive %s after a refused reload, want %s", ka, cfg.Keepalive)
+	}
+	if log := buf.String(); !strings.Contains(log, "Configuration reload (test) refused: new media:") || !strings.Contains(log, "the old ones stay open") {
+		t.Errorf("the log does not say why the reload was refused:\n%s", log)
+	}
+	if !heartbeats(t, d, peer) {
+		t.Error("no heartbeat on the old media after the refused reload")
+	}
+}
+
+// TestReloadNewMediaSwapped: new media that open replace the old ones,
+// which are closed, and the heartbeats go out on the new ones.
+func TestReloadNewMediaSwapped(t *testing.T) {
+	d, old, oldPeer, _ := reloadRig(t)
+	if !heartbeats(t, d, oldPeer) {
+		t.Fatal("no heartbeat before the reload")
+	}
+	peer, port := fakePeer(t)
+	next := *d.cfg
+	next.Media = []config.Medium{loMedium(port)}
+	d.applyConfig(context.Background(), &next, "test")
+	if d.links == Links(old) || d.cfg != &next {
+		t.Fatalf("the new media are not in use")
+	}
+	if !heartbeats(t, d, peer) {
+		t.Error("no heartbeat on the new media")
+	}
+	oldPeer.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	for {
+		if _, err := oldPeer.Read(make([]byte, 65536)); err != nil {
+			break // drained what the old media sent before the reload
+		}
+	}
+	if heartbeats(t, d, oldPeer) {
+		t.Error("a heartbeat on the old media after the reload")
+	}
+}
