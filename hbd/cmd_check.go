@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,13 +137,30 @@ func printSummary(w io.Writer, c *config.Config, warnings int) {
 	row(w, "timings", fmt.Sprintf("keepalive %s, warntime %s, deadtime %s, initdead %s",
 		dur(c.Keepalive), dur(c.Warntime), dur(c.Deadtime), dur(c.Initdead)))
 	row(w, "auto_failback", c.AutoFailback.String())
+	row(w, "failback_delay", durOrNone(c.FailbackDelay, "none: a failback starts as soon as the preferred node is back"))
 	row(w, "resource timeout", dur(c.ResourceTimeout))
+	row(w, "on_stop_failure", describeStopFailure(c.OnStopFailure))
+	row(w, "quorum", describeQuorum(c))
+	row(w, "profile", describeProfile(c))
+	row(w, "fencing", describeFence(c.Fence))
+	for i, p := range describePing(c) {
+		label := ""
+		if i == 0 {
+			label = "ping nodes"
+		}
+		row(w, label, p)
+	}
 	if k, ok := c.Auth.ActiveKey(); ok {
 		accepts := make([]string, len(c.Auth.Keys))
 		for i, k := range c.Auth.Keys {
 			accepts[i] = fmt.Sprintf("%d (%s)", k.Index, k.Method)
 		}
 		row(w, "authkeys", fmt.Sprintf("signs with key %d (%s); accepts %s", k.Index, k.Method, strings.Join(accepts, ", ")))
+	}
+	if c.InsecureAuth {
+		row(w, "insecure_auth", "yes: hbd run accepts weak keys (crc, short or sample secrets) with a warning")
+	} else {
+		row(w, "insecure_auth", "no: hbd run refuses weak keys")
 	}
 	row(w, "logging", describeLogging(c))
 
@@ -162,7 +180,109 @@ func printSummary(w io.Writer, c *config.Config, warnings int) {
 			cmd := append([]string{r.Script.String()}, r.Args...)
 			fmt.Fprintf(w, "       %-24s %s start|stop|status\n", r.Name, strings.Join(cmd, " "))
 		}
+		for _, m := range c.GroupMonitors(g.Key()) {
+			fmt.Fprintf(w, "       watched: %s\n", m)
+		}
+		if g.FailureTimeout > 0 {
+			fmt.Fprintf(w, "       a failure keeps it off a node for %s (failure_timeout)\n", dur(g.FailureTimeout))
+		}
 	}
+	if len(c.Monitors) == 0 {
+		fmt.Fprintln(w, "no monitor lines: a resource is not checked after it starts, as in Heartbeat")
+	}
+	for _, set := range c.Exclusive {
+		fmt.Fprintf(w, "exclusive: %s never share a node; the first listed wins\n", strings.Join(set, ", "))
+	}
+}
+
+func durOrNone(d time.Duration, none string) string {
+	if d <= 0 {
+		return none
+	}
+	return dur(d)
+}
+
+func describeStopFailure(s string) string {
+	if s == "" {
+		s = "block"
+	}
+	if s == "reboot" {
+		return "reboot: a stop that fails reboots this node, so the group can move"
+	}
+	return s + ": a stop that fails leaves the group here, held, until an operator acts"
+}
+
+func describeQuorum(c *config.Config) string {
+	on := "off: every partition acts alone, as Heartbeat"
+	if c.Quorum.Enabled(len(c.Nodes)) {
+		on = fmt.Sprintf("on: a node holds groups only while it sees %d of the %d nodes", len(c.Nodes)/2+1, len(c.Nodes))
+	}
+	return fmt.Sprintf("%s (%s)", c.Quorum, on)
+}
+
+func describeProfile(c *config.Config) string {
+	p := c.Profile
+	if p == "" {
+		p = config.ProfileDefault
+	}
+	if p != config.ProfileSafe {
+		return string(p) + ": a silent peer's groups are taken over after deadtime"
+	}
+	return fmt.Sprintf("%s: a silent peer's groups are taken over only once it is fenced (or shown isolated by ping), then after safe_start_delay %s",
+		p, dur(c.SafeStartDelay))
+}
+
+func describeFence(f config.FenceConfig) string {
+	var how string
+	switch {
+	case len(f.Command) > 0:
+		how = "fence_command " + strings.Join(f.Command, " ") + " NODE"
+	case f.AWS != nil:
+		nodes := make([]string, 0, len(f.AWS.Instances))
+		for n, id := range f.AWS.Instances {
+			nodes = append(nodes, n+"="+id)
+		}
+		slices.Sort(nodes)
+		how = "fence_aws " + f.AWS.Action
+		if f.AWS.AllocationID != "" {
+			how += " " + f.AWS.AllocationID
+		}
+		how += " " + strings.Join(nodes, " ")
+		if f.AWS.Region != "" {
+			how += " region " + f.AWS.Region
+		}
+		if f.AWS.Endpoint != "" {
+			how += " endpoint " + f.AWS.Endpoint
+		}
+	default:
+		return "none: a silent peer is not fenced before a takeover"
+	}
+	return fmt.Sprintf("%s before taking over from a silent peer (fence_timeout %s, fence_retry %s)", how, dur(f.Timeout), dur(f.Retry))
+}
+
+// describePing is one line per ping, ping6 or ping_group line, then how
+// they are used.
+func describePing(c *config.Config) []string {
+	if len(c.Ping) == 0 {
+		return nil
+	}
+	var out []string
+	for _, p := range c.Ping {
+		hosts := make([]string, len(p.Hosts))
+		for i, h := range p.Hosts {
+			hosts[i] = h.String()
+		}
+		if p.Group {
+			out = append(out, fmt.Sprintf("group %s: %s (reachable when one answers)", p.Name, strings.Join(hosts, " ")))
+		} else {
+			out = append(out, strings.Join(hosts, " "))
+		}
+	}
+	takeover := "off: a node that reaches none of them does not take over from a silent peer"
+	if c.PingTakeover {
+		takeover = "on: a node takes over from a silent peer even when it reaches none of them"
+	}
+	return append(out, fmt.Sprintf("deadping %s; ping_takeover %s", dur(c.Deadping), takeover))
 }
 
 func row(w io.Writer, label, value string) {
@@ -203,7 +323,7 @@ func describeLogging(c *config.Config) string {
 		parts = append(parts, "syslog "+c.LogFacility)
 	}
 	if len(parts) == 0 {
-		return "stderr"
+		parts = append(parts, "stderr")
 	}
 	if c.Debug > 0 {
 		parts = append(parts, fmt.Sprintf("debug %d", c.Debug))
