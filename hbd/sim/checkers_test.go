@@ -112,6 +112,20 @@ func TestCheckersCanFail(t *testing.T) {
 			want: CheckDeadInTime, detail: "after its last packet", min: 8,
 		},
 		{
+			name: "dead-in-time: wide reloads, cores whose deadtime is thrice the longest a reload gives",
+			gen: func(seed uint64) Config {
+				c := RandomWideReloadConfig(seed)
+				c.Crashes = max(c.Crashes, 2)
+				return c
+			},
+			tamper: func(w *world) {
+				for _, cfg := range w.cfgs {
+					cfg.Deadtime, cfg.Initdead = 6*cfg.Deadtime, 12*cfg.Deadtime
+				}
+			},
+			want: CheckDeadInTime, detail: "after its last packet", min: 8,
+		},
+		{
 			name:   "preferred: cores that never fail back, checks expecting auto_failback on",
 			gen:    resources(config.FailbackOn, movers),
 			tamper: coreFailback(config.FailbackOff),

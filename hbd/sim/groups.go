@@ -90,7 +90,8 @@ type resState struct {
 	hearSince [][]time.Time
 	reloads   int // configurations drawn
 	lastDisr  time.Time
-	exclTold  bool // CheckExclusiveSet reported (once a run)
+	exclTold  bool                // CheckExclusiveSet reported (once a run)
+	failback  config.AutoFailback // of the newest configuration
 	// forbidden: since when a node holds a group its settings forbid
 	// there (zero: reported), settings.go.
 	forbidden map[[2]int]time.Time
@@ -103,6 +104,7 @@ type resState struct {
 // intervals), and the loser's scripts (a start in progress must end
 // before the stop: two ScriptMax).
 func (c Config) HealBound() time.Duration {
+	c = c.widest()
 	lost := c.MaxLostInARow
 	if lost < 0 {
 		lost = 3
@@ -116,6 +118,7 @@ func (c Config) HealBound() time.Duration {
 // failback stops and starts; a failed start moves on; a handoff nobody
 // answers is cancelled after deadtime.
 func (c Config) Settle() time.Duration {
+	c = c.widest()
 	return c.Initdead + 3*c.Deadtime + 4*c.ScriptMax + 6*c.Keepalive + c.FailureTimeout + c.FailbackDelay + 3*c.Deadtime*time.Duration(btoi(c.Quorum.Enabled(c.Nodes))) + c.safeSettle()
 }
 
@@ -132,6 +135,10 @@ func (w *world) setupGroups(names []string) {
 		return
 	}
 	w.rs.overlaps = make(map[[3]int]*overlap)
+	w.rs.failback = c.AutoFailback
+	for _, n := range w.nodes {
+		n.failback = c.AutoFailback
+	}
 	w.rs.hearSince = make([][]time.Time, c.Nodes)
 	for i := range w.rs.hearSince {
 		w.rs.hearSince[i] = make([]time.Time, c.Nodes)
@@ -368,10 +375,10 @@ func (w *world) checkOrdered(i, g int) {
 
 // checkStaysPut is Preferred for auto_failback off.
 func (w *world) checkStaysPut(i, g int) {
-	if w.c.AutoFailback != config.FailbackOff {
-		return
-	}
 	n := w.nodes[i]
+	if n.failback != config.FailbackOff || w.now.Sub(n.fbChanged) < w.c.Settle() {
+		return // (a failback begun before auto_failback off came may end)
+	}
 	if !n.joined || n.core.Stopping() || !n.core.HasQuorum() || n.gt[g].stopFailed || n.gt[g].run != n.run {
 		return // (not started by this run: a leftover found by a probe)
 	}
@@ -509,7 +516,7 @@ func (w *world) checkEnd() {
 		if gs, _ := w.nodes[holder].core.Group(key); gs.State != cluster.GroupRunning {
 			w.violate(CheckAvailable, fmt.Sprintf("%s runs on %s, whose core says %s", key, w.nodes[holder].name, gs.State))
 		}
-		if w.c.AutoFailback == config.FailbackOff {
+		if w.rs.failback == config.FailbackOff {
 			continue
 		}
 		p := w.rs.prefs[g]

@@ -55,7 +55,13 @@ func (w *world) reload() {
 	}
 	// Timings: keepalive between half and all of the run's (the run's
 	// figures stay the bounds the checks use), the same deadtime ratio.
-	ka := c.Keepalive / 4 * time.Duration(2+w.rng.IntN(3))
+	// With ReloadLonger, up to that many times the run's: the checks then
+	// take their bounds from the longest (Config.widest).
+	steps := 3
+	if c.ReloadLonger > 1 {
+		steps = 4*c.ReloadLonger - 1
+	}
+	ka := c.Keepalive / 4 * time.Duration(2+w.rng.IntN(steps))
 	dt := ka * (c.Deadtime / c.Keepalive)
 	names := make([]string, len(w.nodes))
 	for i, n := range w.nodes {
@@ -63,6 +69,10 @@ func (w *world) reload() {
 	}
 	groups := w.groupsConfig(names)
 	fb := c.AutoFailback
+	if c.ReloadFailback && !c.Safe {
+		fb = []config.AutoFailback{config.FailbackOn, config.FailbackOff, config.FailbackLegacy}[w.rng.IntN(3)]
+	}
+	w.rs.failback = fb
 	var desc []string
 	for g, key := range w.rs.keys {
 		if w.rs.inCfg[g] {
@@ -70,10 +80,15 @@ func (w *world) reload() {
 		}
 	}
 	w.rs.reloads++
-	w.trace("RELOAD #%d keepalive=%v deadtime=%v groups=[%s]", w.rs.reloads, ka, dt, strings.Join(desc, " "))
+	if c.ReloadFailback {
+		w.trace("RELOAD #%d keepalive=%v deadtime=%v auto_failback=%v groups=[%s]", w.rs.reloads, ka, dt, fb, strings.Join(desc, " "))
+	} else {
+		w.trace("RELOAD #%d keepalive=%v deadtime=%v groups=[%s]", w.rs.reloads, ka, dt, strings.Join(desc, " "))
+	}
 	for i := range w.nodes {
 		cfg := *w.cfgs[i]
 		cfg.Keepalive, cfg.Deadtime, cfg.Warntime = ka, dt, dt*2/3
+		cfg.Initdead = max(cfg.Initdead, 2*dt)
 		cfg.AutoFailback = fb
 		cfg.Groups = append([]config.Group(nil), groups...)
 		w.push(&event{at: w.now.Add(w.randDur(0, c.Deadtime/2)), kind: evApply, node: i, cfg: &cfg, frun: w.rs.reloads})
@@ -86,6 +101,9 @@ func (w *world) apply(e *event) {
 		return // a newer configuration reached this node first
 	}
 	n.reload = e.frun
+	if e.cfg.AutoFailback != n.failback {
+		n.failback, n.fbChanged = e.cfg.AutoFailback, w.now
+	}
 	w.cfgs[e.node] = e.cfg
 	w.disrupted()
 	if !n.alive {
@@ -173,5 +191,32 @@ func RandomQuorumConfig(seed uint64) Config {
 	c.ScriptMax = c.ScriptMin + time.Duration(r.Int64N(int64(c.Deadtime/3)))
 	c.ScriptMin = min(c.ScriptMin, c.ScriptMax)
 	c.Duration = c.QuietAfter + c.DownMax + c.Settle() + c.Keepalive
+	return c
+}
+
+// widest is c with the longest timings a reload may give it
+// (ReloadLonger): the bounds the checks use.
+func (c Config) widest() Config {
+	if c.ReloadLonger > 1 {
+		l := time.Duration(c.ReloadLonger)
+		c.Keepalive, c.Deadtime, c.Warntime = l*c.Keepalive, l*c.Deadtime, l*c.Warntime
+		c.Initdead = max(c.Initdead, 2*c.Deadtime)
+	}
+	return c
+}
+
+// RandomWideReloadConfig is a run of the resource, quorum, monitor or
+// safe generators (one in four each) with one to four rolling reloads
+// that may also lengthen the timings (up to twice the run's) and change
+// auto_failback, besides adding, removing and changing groups.
+func RandomWideReloadConfig(seed uint64) Config {
+	r := rand.New(rand.NewPCG(seed, 0x1de))
+	gens := []func(uint64) Config{RandomResourceConfig, RandomQuorumConfig, RandomMonitorConfig, RandomSafeConfig}
+	c := gens[r.IntN(len(gens))](seed)
+	c.Reloads = 1 + r.IntN(4)
+	c.ExtraGroups = 2
+	c.ReloadLonger = 2
+	c.ReloadFailback = true
+	c.Duration = max(c.Duration, c.QuietAfter+3*c.DownMax+c.Settle()+c.widest().Keepalive)
 	return c
 }

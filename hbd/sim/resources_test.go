@@ -254,3 +254,18 @@ func TestQuorumCheckerCanFail(t *testing.T) {
 	}
 	t.Logf("%d of %d runs reported", found, runs)
 }
+
+// TestWideReloads runs RandomWideReloadConfig seeds: rolling reloads that
+// lengthen or shorten the timings and change auto_failback and the
+// groups, on runs with quorum, monitor failures or profile safe; every
+// invariant holds, with its bounds taken from the longest timings.
+func TestWideReloads(t *testing.T) {
+	n := *reloadSeedsFlag
+	if n == 0 {
+		n = 100
+		if testing.Short() || raceEnabled {
+			n = 8
+		}
+	}
+	runSeeds(t, n, RandomWideReloadConfig, "TestWideReloads")
+}

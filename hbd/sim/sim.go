@@ -146,6 +146,13 @@ type Config struct {
 	// keys beyond Groups may be added by a reload. See reload.go.
 	Reloads     int
 	ExtraGroups int
+	// ReloadLonger > 1: a reload's keepalive (and deadtime, in the same
+	// ratio) may also be up to ReloadLonger times the run's, and the
+	// checks take their bounds from the longest (Config.widest).
+	// ReloadFailback: a reload also draws auto_failback anew (on, off or
+	// legacy; profile safe keeps it off).
+	ReloadLonger   int
+	ReloadFailback bool
 	// MonitorFailures: this many times (before QuietAfter) a random
 	// node's monitor gives up a group it runs (cluster.GroupFailure);
 	// FailureTimeout is the groups' failure_timeout (0: until cleanup;
@@ -254,6 +261,10 @@ type simNode struct {
 	// until then (faults.go); resumedAt: when it last resumed.
 	pausedUntil, resumedAt time.Time
 	suspended              bool
+	// failback: the auto_failback the checks expect of this node (its
+	// newest configuration's); fbChanged: when a reload changed it.
+	failback  config.AutoFailback
+	fbChanged time.Time
 	// skew is the node's clock minus the world's: a suspended machine's
 	// monotonic clock stood still (faults.go).
 	skew time.Duration
@@ -783,16 +794,17 @@ func (w *world) checkDeadInTime() {
 			v := w.views[xi][yi]
 			var bound time.Time
 			if v.heard {
-				d := w.c.Deadtime
+				wc := w.c.widest()
+				d := wc.Deadtime
 				if v.statusDt > d {
 					d = v.statusDt
 				}
 				if w.checkDeadtime > 0 {
 					d = w.checkDeadtime
 				}
-				bound = v.lastSeq.Add(d + w.c.Keepalive)
+				bound = v.lastSeq.Add(d + wc.Keepalive)
 			} else {
-				bound = x.started.Add(w.c.Initdead + w.c.Keepalive)
+				bound = x.started.Add(w.c.widest().Initdead + w.c.widest().Keepalive)
 			}
 			bound = w.stallBound(x, bound)
 			if !w.now.After(bound) {
