@@ -117,28 +117,28 @@ func (d *Daemon) unwatch(key string) {
 }
 
 // reannounce makes a kept group's addresses known again (a healed
-// partition: the other holder released, clients may still point at it).
-// g is the definition running here (cluster.Reannounce.Spec). Built-in IP
-// agents announce through their watch; otherwise every resource of the
-// group is started again, left to right: Heartbeat's contract makes start
-// idempotent, and an address script announces the address when it starts
-// (whatever its name).
+// partition, a peer that may have held a copy released it: clients may
+// still point at it). g is the definition running here
+// (cluster.Reannounce.Spec). hbd announces every address resource of the
+// group itself (the watch's keepers and announcers), whatever script
+// holds it; every other resource is started again, left to right
+// (Heartbeat's contract makes start idempotent; an Elastic IP agent
+// asserts the address again).
 func (d *Daemon) reannounce(key string, g config.Group) {
 	r := d.runner
-	if w := d.watches[key]; w != nil {
-		d.opsWG.Add(1)
-		go func() {
-			defer d.opsWG.Done()
-			if err := w.announce(d.opsCtx); err != nil {
-				d.log.Warnf("re-announce of %s: %v", key, err)
-			}
-		}()
-		return
-	}
+	w := d.watches[key]
 	d.opsWG.Add(1)
 	go func() {
 		defer d.opsWG.Done()
-		for _, res := range g.Resources {
+		if w != nil {
+			if err := w.announce(); err != nil && w.ctx.Err() == nil {
+				d.log.Warnf("re-announce of %s: %v", key, err)
+			}
+		}
+		for i, res := range g.Resources {
+			if w != nil && w.covered[i] {
+				continue
+			}
 			res := r.RunResource(d.opsCtx, res, harc.OpStart, 0)
 			if !res.OK() {
 				d.log.Warnf("re-announce of %s: %s", key, res.Describe())

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 
@@ -9,22 +10,33 @@ import (
 	"github.com/hbdproject/hbd/resources/agents"
 )
 
-// ipWatch keeps what one held group's built-in resources hold in place:
-// the IP agent's keeper puts back an address someone removed and
-// re-announces it periodically. It runs from a successful start until
-// the group is asked to stop.
+// ipWatch keeps what one held group's IP addresses in place and known:
+// the built-in IP agent's keeper puts back an address someone removed
+// and re-announces it periodically; an address a script holds (a
+// resource.d IPaddr2, an OCF IPaddr2, IPv6addr) hbd announces itself,
+// once when the watch begins (just after the start) and whenever the
+// core asks to announce the group again. It runs from a successful
+// start until the group is asked to stop.
 type ipWatch struct {
-	cancel context.CancelFunc
-	done   sync.WaitGroup
-	agents []agents.Keeper
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
+	keepers []agents.Keeper
+	// announcers are the addresses scripts hold; covered marks the
+	// group's resources (by index) that keepers or announcers announce.
+	announcers []agents.Announcer
+	covered    map[int]bool
 }
 
 // ipAgents returns in-process keepers for the group's resources that
-// hbd's own agents run and that offer one (IPaddr, IPaddr2), as the
-// registry of built-in agents says.
-func (d *Daemon) ipAgents(g config.Group) []agents.Keeper {
-	var out []agents.Keeper
-	for _, res := range g.Resources {
+// hbd's own agents run and that offer one (IPaddr, IPaddr2), and
+// announcers for the other resources the registry recognises as IP
+// addresses, whatever script runs them.
+func (d *Daemon) ipAgents(g config.Group) (keepers []agents.Keeper, announcers []agents.Announcer, covered map[int]bool) {
+	reg := d.opts.Load.Lookup.Agents
+	o := agents.KeepOptions{StateDir: d.rscTmp, Log: d.log.Logger}
+	covered = map[int]bool{}
+	for i, res := range g.Resources {
 		name := ""
 		switch {
 		case res.Script.Kind == config.ScriptBuiltin:
@@ -32,37 +44,57 @@ func (d *Daemon) ipAgents(g config.Group) []agents.Keeper {
 		case res.Script.Kind == config.ScriptFile && d.isSelf(res.Script.Path):
 			name = res.Name // resource.d/IPaddr2 -> hbd, as make install links it
 		}
-		a, ok := d.opts.Load.Lookup.Agents.Lookup(name)
-		if !ok || a.Keep == nil {
+		if a, ok := reg.Lookup(name); ok && a.Keep != nil {
+			k, err := a.Keep(name, res.Args, o)
+			if err != nil {
+				d.log.Warnf("%s: cannot watch the address: %v", res.Spec, err)
+				continue
+			}
+			keepers = append(keepers, k)
+			covered[i] = true
 			continue
 		}
-		k, err := a.Keep(name, res.Args, agents.KeepOptions{StateDir: d.rscTmp, Log: d.log.Logger})
-		if err != nil {
-			d.log.Warnf("%s: cannot watch the address: %v", res.Spec, err)
-			continue
+		an, ok, err := reg.Address(res.Name, res.Args, o)
+		switch {
+		case err != nil:
+			d.log.Warnf("%s: cannot announce the address: %v", res.Spec, err)
+		case ok:
+			announcers = append(announcers, an)
+			covered[i] = true
 		}
-		out = append(out, k)
 	}
-	return out
+	return keepers, announcers, covered
 }
 
 // startWatch begins watching the addresses of a group this node now
-// holds, with the definition it was started with (cluster.WatchGroup).
+// holds, with the definition it was started with (cluster.WatchGroup),
+// and announces at once the addresses its scripts put in place: their
+// start may not have (resource-agents' IPaddr2 sends nothing when the
+// address was there already).
 func (d *Daemon) startWatch(key string, g config.Group) {
 	if d.watches[key] != nil {
 		return
 	}
-	agents := d.ipAgents(g)
-	if len(agents) == 0 {
+	keepers, announcers, covered := d.ipAgents(g)
+	if len(keepers) == 0 && len(announcers) == 0 {
 		return
 	}
 	ctx, cancel := context.WithCancel(d.opsCtx)
-	w := &ipWatch{cancel: cancel, agents: agents}
-	for _, a := range agents {
+	w := &ipWatch{ctx: ctx, cancel: cancel, keepers: keepers, announcers: announcers, covered: covered}
+	for _, k := range keepers {
 		w.done.Add(1)
 		go func() {
 			defer w.done.Done()
-			_ = a.Keep(ctx)
+			_ = k.Keep(ctx)
+		}()
+	}
+	if len(announcers) > 0 {
+		w.done.Add(1)
+		go func() {
+			defer w.done.Done()
+			if err := announceAll(ctx, announcers); err != nil && ctx.Err() == nil {
+				d.log.Warnf("announcing the addresses of %s: %v", key, err)
+			}
 		}()
 	}
 	d.watches[key] = w
@@ -83,20 +115,39 @@ func (w *ipWatch) stop() {
 	}
 	w.cancel()
 	w.done.Wait()
-	for _, a := range w.agents {
+	for _, k := range w.keepers {
+		_ = k.Close()
+	}
+	for _, a := range w.announcers {
 		_ = a.Close()
 	}
 }
 
-// announce re-announces a kept group's built-in addresses at once.
-func (w *ipWatch) announce(ctx context.Context) error {
-	var first error
-	for _, a := range w.agents {
-		if err := a.Announce(ctx); err != nil && first == nil {
-			first = err
-		}
+// announce re-announces a kept group's addresses at once, every
+// address in parallel; it ends when the watch stops.
+func (w *ipWatch) announce() error {
+	all := make([]agents.Announcer, 0, len(w.keepers)+len(w.announcers))
+	for _, k := range w.keepers {
+		all = append(all, k)
 	}
-	return first
+	all = append(all, w.announcers...)
+	return announceAll(w.ctx, all)
+}
+
+// announceAll runs every announcer's burst at once and returns the first
+// error.
+func announceAll(ctx context.Context, list []agents.Announcer) error {
+	errs := make([]error, len(list))
+	var wg sync.WaitGroup
+	for i, a := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = a.Announce(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // isSelf tells whether path is (a link to) this hbd binary.

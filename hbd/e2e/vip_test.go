@@ -41,6 +41,12 @@ type vipLab struct {
 type span struct{ from, to time.Time }
 
 func newVipLab(t *testing.T, failback string) *vipLab {
+	return newVipLabWith(t, failback, "node1 IPaddr2::"+vip+"/24/eth0 rec::web\n", nil)
+}
+
+// newVipLabWith is newVipLab with another haresources and more scripts
+// for resource.d (name to content; rec is always there).
+func newVipLabWith(t *testing.T, failback, haresources string, scripts map[string]string) *vipLab {
 	g := newGroupLab(t, "vip")
 	v := &vipLab{groupLab: g, settles: true}
 	var err error
@@ -54,10 +60,14 @@ func newVipLab(t *testing.T, failback string) *vipLab {
 		if _, err := g.hosts[i].ServeWhom(":8080"); err != nil {
 			t.Fatal(err)
 		}
-		n := newHbdInLab(t, g.lab, g.hosts[i], fmt.Sprintf("node%d", i+1), cfg.String(), groupsAuthkeys(),
-			"node1 IPaddr2::"+vip+"/24/eth0 rec::web\n")
+		n := newHbdInLab(t, g.lab, g.hosts[i], fmt.Sprintf("node%d", i+1), cfg.String(), groupsAuthkeys(), haresources)
 		if err := os.WriteFile(filepath.Join(n.dir, "ha.d/resource.d/rec"), []byte(recScript(g.dir)), 0o755); err != nil {
 			t.Fatal(err)
+		}
+		for name, content := range scripts {
+			if err := os.WriteFile(filepath.Join(n.dir, "ha.d/resource.d", name), []byte(content), 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}
 		v.nodes[i] = n
 	}

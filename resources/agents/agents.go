@@ -50,6 +50,11 @@ type Agent struct {
 	// Keep, when set, returns an in-process Keeper of what a resource
 	// holds (an address on its interface) for a daemon that holds it.
 	Keep func(name string, args []string, o KeepOptions) (Keeper, error)
+	// Address, when set, recognises a resource that holds an IP address
+	// by its name and arguments, whoever runs it (this agent, a script of
+	// that name in resource.d, an OCF agent), and returns an Announcer of
+	// it; ok is false for a resource that is not an address.
+	Address func(name string, args []string, o KeepOptions) (a Announcer, ok bool, err error)
 	// Fence, when set, fences a node through the cloud API the agent
 	// drives; FenceMethod names it as ha.cf does (aws for fence_aws), and
 	// CheckFence checks a request's ids and region with the agent's own
@@ -88,15 +93,21 @@ type KeepOptions struct {
 	Log logrus.FieldLogger
 }
 
+// Announcer tells the network where an address held here is
+// (gratuitous ARP, unsolicited neighbour advertisement).
+type Announcer interface {
+	// Announce tells the network again where the resource is.
+	Announce(ctx context.Context) error
+	// Close releases what the announcer holds.
+	Close() error
+}
+
 // Keeper keeps what a started resource holds in place while its group
 // is held here.
 type Keeper interface {
+	Announcer
 	// Keep mends what goes missing until ctx is done.
 	Keep(ctx context.Context) error
-	// Announce tells the network again where the resource is.
-	Announce(ctx context.Context) error
-	// Close releases what the keeper holds.
-	Close() error
 }
 
 // Shown is how a list of agents shows a.
@@ -162,6 +173,26 @@ func (r *Registry) Program(base string) (Agent, bool) {
 		return Agent{}, false
 	}
 	return a, true
+}
+
+// Address returns an Announcer for a resource that holds an IP address
+// (a bare IP, IPaddr, IPaddr2, IPv6addr, ocf:heartbeat:IPaddr2 and the
+// like, built in or a script), as the first agent that recognises it
+// says; ok is false when no agent does. err says why a resource
+// recognised as an address cannot be announced (bad arguments).
+func (r *Registry) Address(name string, args []string, o KeepOptions) (a Announcer, ok bool, err error) {
+	if r == nil {
+		return nil, false, nil
+	}
+	for _, ag := range r.list {
+		if ag.Address == nil {
+			continue
+		}
+		if a, ok, err := ag.Address(name, args, o); ok || err != nil {
+			return a, ok, err
+		}
+	}
+	return nil, false, nil
 }
 
 // Fencer returns the agent that provides the fence method (aws).

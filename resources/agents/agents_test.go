@@ -1,6 +1,8 @@
 package agents
 
 import (
+	"context"
+	"errors"
 	"io"
 	"slices"
 	"testing"
@@ -89,5 +91,45 @@ func TestNewRefusesBadWiring(t *testing.T) {
 			}()
 			New(list...)
 		}()
+	}
+}
+
+type fakeAnnouncer string
+
+func (fakeAnnouncer) Announce(context.Context) error { return nil }
+func (fakeAnnouncer) Close() error                   { return nil }
+
+func TestRegistryAddress(t *testing.T) {
+	main := func(string, []string, io.Writer, io.Writer) int { return 0 }
+	addr := func(name string, args []string, _ KeepOptions) (Announcer, bool, error) {
+		switch {
+		case name != "IPaddr2" && name != "ocf:heartbeat:IPaddr2":
+			return nil, false, nil
+		case len(args) == 0:
+			return nil, true, errors.New("no address")
+		}
+		return fakeAnnouncer(args[0]), true, nil
+	}
+	r := New(Agent{Name: "service", Main: main}, Agent{Name: "IPaddr2", Main: main, Address: addr})
+	for _, tc := range []struct {
+		name string
+		args []string
+		want Announcer
+		ok   bool
+		err  bool
+	}{
+		{"IPaddr2", []string{"10.0.0.5"}, fakeAnnouncer("10.0.0.5"), true, false},
+		{"ocf:heartbeat:IPaddr2", []string{"ip=10.0.0.5"}, fakeAnnouncer("ip=10.0.0.5"), true, false},
+		{"IPaddr2", nil, nil, true, true},
+		{"service", []string{"nginx"}, nil, false, false},
+	} {
+		a, ok, err := r.Address(tc.name, tc.args, KeepOptions{})
+		if a != tc.want || ok != tc.ok || (err != nil) != tc.err {
+			t.Errorf("Address(%q, %q) = %v, %v, %v; want %v, %v, error %v", tc.name, tc.args, a, ok, err, tc.want, tc.ok, tc.err)
+		}
+	}
+	var none *Registry
+	if _, ok, err := none.Address("IPaddr2", []string{"10.0.0.5"}, KeepOptions{}); ok || err != nil {
+		t.Errorf("a nil registry recognised an address")
 	}
 }

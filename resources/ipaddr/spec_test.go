@@ -186,3 +186,43 @@ func TestMainArguments(t *testing.T) {
 		}
 	}
 }
+
+func TestAddressResources(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // the address announced; "" : not an address resource
+		err  bool
+	}{
+		{"IPaddr", []string{"10.0.0.5"}, "10.0.0.5", false},
+		{"IPaddr2", []string{"10.0.0.5/24/eth0"}, "10.0.0.5", false},
+		{"IPv6addr", []string{"fd00", "5/64/eth0"}, "fd00::5", false},
+		{"ocf:heartbeat:IPaddr2", []string{"ip=10.0.0.7", "cidr_netmask=24", "nic=eth0", "lvs_support=false"}, "10.0.0.7", false},
+		{"ocf:heartbeat:IPv6addr", []string{"ipv6addr=fd00", "7", "cidr_netmask=64"}, "fd00::7", false},
+		{"ocf:heartbeat:IPaddr2", []string{"cidr_netmask=24"}, "", true},
+		{"IPaddr2", []string{"not-an-ip"}, "", true},
+		{"apache", []string{"10.0.0.5"}, "", false},
+		{"ocf:heartbeat:apache", []string{"configfile=/etc/apache2.conf"}, "", false},
+		{"awseip", []string{"eipalloc-0123456789abcdef0"}, "", false},
+	} {
+		if !IsAddress(tc.name) {
+			if tc.want != "" || tc.err {
+				t.Errorf("IsAddress(%q) = false, want true", tc.name)
+			}
+			continue
+		}
+		if tc.want == "" && !tc.err {
+			t.Errorf("IsAddress(%q) = true, want false", tc.name)
+			continue
+		}
+		s, err := AddressSpec(tc.name, tc.args)
+		switch {
+		case tc.err && err == nil:
+			t.Errorf("AddressSpec(%q, %q) = %v, want an error", tc.name, tc.args, s)
+		case !tc.err && err != nil:
+			t.Errorf("AddressSpec(%q, %q): %v", tc.name, tc.args, err)
+		case !tc.err && s.Addr.String() != tc.want:
+			t.Errorf("AddressSpec(%q, %q).Addr = %s, want %s", tc.name, tc.args, s.Addr, tc.want)
+		}
+	}
+}
