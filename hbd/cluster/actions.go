@@ -78,10 +78,11 @@ type ProbeGroup struct {
 
 // Reannounce asks the daemon to announce the group's addresses again
 // (gratuitous ARP / unsolicited NA, EIP re-assert) without stopping it:
-// this node keeps a group another node held too (a healed partition).
-// Spec is the definition running here. Until the daemon has a dedicated
-// hook, re-running harc start of the group's idempotent address agents is
-// an acceptable way to do it; no OpDone is expected.
+// this node keeps a group another node held too (a healed partition), or
+// that a peer may have held a copy of and has released (a restart's
+// release before joining, a Heartbeat peer's shutdown). Spec is the
+// definition running here. The daemon announces every address resource
+// itself, whatever script runs it; no OpDone is expected.
 type Reannounce struct {
 	Group string
 	Spec  config.Group

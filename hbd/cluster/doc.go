@@ -179,7 +179,14 @@
 // first holder from the preferred node on (the rule's order), skipping
 // holders whose stop failed; every other holder stops it at once (no
 // handshake) and the keeper emits Reannounce when it sees the duplicate and
-// again when the other has released it. Announcements lost while a peer
+// again when the other has released it. A peer that may hold copies of
+// groups running here without saying so — it died to us (a partition,
+// a daemon killed with its addresses in place) or restarted, unless it
+// had stopped gracefully, or it is a Heartbeat peer that announced its
+// shutdown — makes this node emit Reannounce for every running group it
+// does not hold once it says what it holds (its next announcement, after
+// its release before joining; its shutdone): clients may still point at
+// it. Announcements lost while a peer
 // was dead to us are asked for again (hbd_ask).
 //
 // Graceful stop (Stop). Every held group is released (StopGroup, one at a

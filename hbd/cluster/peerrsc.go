@@ -18,14 +18,18 @@ type peerRsc struct {
 	failed    map[string]bool
 	stuck     map[string]bool // stop-failed there
 	want      map[string]string
-	stopping  bool      // announced a graceful shutdown
-	sentTo    bool      // we announced our groups since it was (re)heard
-	askedAt   time.Time // we last asked it to announce (hbd_ask)
-	epoch     uint64    // its latest announcement's hbd_epoch
-	seenMe    uint64    // the newest of our epochs it had seen then
-	echoed    uint64    // the last of its epochs we echoed (hbd_sync)
-	meSeq     uint64    // seq of its ask_resources info=me we serve
-	doneSeq   uint64    // seq of its last ask_resources info=done
+	stopping  bool // announced a graceful shutdown
+	// copies: it may still hold copies of groups held here (it died to
+	// us, restarted, or a Heartbeat peer announced its shutdown): once it
+	// says it holds them no more, this node announces them again.
+	copies  bool
+	sentTo  bool      // we announced our groups since it was (re)heard
+	askedAt time.Time // we last asked it to announce (hbd_ask)
+	epoch   uint64    // its latest announcement's hbd_epoch
+	seenMe  uint64    // the newest of our epochs it had seen then
+	echoed  uint64    // the last of its epochs we echoed (hbd_sync)
+	meSeq   uint64    // seq of its ask_resources info=me we serve
+	doneSeq uint64    // seq of its last ask_resources info=done
 	// hold is a Heartbeat peer's rsc_hold (holdBits), kept as Heartbeat
 	// keeps other_holds_resources: a full update replaces it, a partial
 	// one (mach_down) adds to it.
@@ -138,9 +142,37 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 	if _, ok := n.res.standbyFrom[p.name]; ok && r.hbd && seq > r.meSeq && m.Value(wire.FIsStable) == "1" {
 		delete(n.res.standbyFrom, p.name)
 	}
+	n.releasedCopies(p)
 	if (info == "shutdown" || m.Value(wire.FHbdStopping) == "1") && !r.stopping {
 		r.stopping = true
 		n.peerLeaving(p)
+	}
+	if info == "shutdown" && !r.hbd {
+		// Heartbeat gives everything up now (hb_giveup_resources),
+		// copies of our groups from a partition too; its shutdone says
+		// they are down.
+		r.copies = true
+	}
+}
+
+// releasedCopies: a peer that may have held copies of groups running here
+// (peerRsc.copies) says which it holds now (an announcement, its
+// shutdone). Every running group it does not hold is announced again
+// here: clients may still point at the peer (it answered ARP for the
+// address until its release before joining, or until its shutdown). A
+// group it still holds is a conflict, which resolveConflict announces
+// again once the peer has released it.
+func (n *Node) releasedCopies(p *peer) {
+	if !p.rsc.copies {
+		return
+	}
+	p.rsc.copies = false
+	for _, g := range n.res.groups {
+		if g.state != GroupRunning || g.conflict || p.rsc.held[g.key] {
+			continue
+		}
+		n.logf(LevelInfo, "%s holds no copy of resource group %s (any more): announcing it again", p.name, g.key)
+		n.out = append(n.out, Reannounce{Group: g.key, Spec: g.spec})
 	}
 }
 
@@ -149,6 +181,7 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 func (n *Node) peerShutdown(p *peer) {
 	n.recheck()
 	p.rsc.held = nil
+	n.releasedCopies(p)
 	if !p.rsc.stopping {
 		p.rsc.stopping = true
 		n.peerLeaving(p)
@@ -193,7 +226,10 @@ func (n *Node) peerDied(p *peer) {
 	// restarts (a new generation): Heartbeat sends status and resource
 	// messages for about 2 s after its shutdone, which must not make it
 	// eligible again (a failback to a node on its way out).
-	p.rsc = peerRsc{askedAt: n.now, stopping: p.rsc.stopping}
+	// Unless it stopped gracefully (it gave everything up), it may still
+	// hold copies of groups this node takes over now (a partition, a
+	// daemon killed with its addresses in place).
+	p.rsc = peerRsc{askedAt: n.now, stopping: p.rsc.stopping, copies: !p.rsc.stopping}
 	delete(n.res.standbyFrom, p.name)
 }
 
@@ -219,9 +255,11 @@ func (n *Node) peerRemoved(p *peer) {
 
 // peerRestarted: a new generation of the peer was heard (it restarted
 // before we declared it dead): forget what its previous run announced and
-// any handshake with it.
+// any handshake with it. Unless its previous run stopped gracefully, it
+// may hold copies of groups running here until its release before
+// joining (its daemon was killed, the addresses stayed).
 func (n *Node) peerRestarted(p *peer) {
-	p.rsc = peerRsc{askedAt: n.now}
+	p.rsc = peerRsc{askedAt: n.now, copies: !p.rsc.stopping}
 	delete(n.res.standbyFrom, p.name)
 }
 
