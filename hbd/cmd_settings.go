@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/ctl"
 )
 
@@ -145,16 +146,7 @@ func printGroups(w io.Writer, st ctl.Status) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "GROUP\tHOLDER\tSTATE\tSETTINGS\tNAMES")
 	for _, g := range st.Cluster.Groups {
-		var flags []string
-		if g.Disabled {
-			flags = append(flags, "disabled")
-		}
-		if g.MovedTo != "" {
-			flags = append(flags, "moved to "+g.MovedTo)
-		}
-		if g.MovedAway != "" {
-			flags = append(flags, "moved away from "+g.MovedAway)
-		}
+		flags := groupSettings(g)
 		if len(flags) == 0 {
 			flags = []string{"-"}
 		}
@@ -169,4 +161,19 @@ func printGroups(w io.Writer, st ctl.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", g.Key, holder, g.State, strings.Join(flags, ", "), strings.Join(names, " "))
 	}
 	tw.Flush()
+}
+
+// groupSettings lists a group's cluster-wide settings in words.
+func groupSettings(g cluster.GroupStatus) []string {
+	var flags []string
+	if g.Disabled {
+		flags = append(flags, "disabled")
+	}
+	if g.MovedTo != "" {
+		flags = append(flags, "moved to "+g.MovedTo)
+	}
+	if g.MovedAway != "" {
+		flags = append(flags, "moved away from "+g.MovedAway)
+	}
+	return flags
 }
