@@ -27,6 +27,7 @@ var goldenGenerators = []struct {
 	{"quorum", RandomQuorumConfig},
 	{"exclusive", RandomExclusiveConfig},
 	{"safe", RandomSafeConfig},
+	{"widereload", RandomWideReloadConfig},
 }
 
 // TestGoldenTraces pins what the core decides: the trace hash of a few
