@@ -15,6 +15,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/paths"
+	"github.com/hbdproject/hbd/resources/agents"
 )
 
 // runCheck is `hbd check [-c DIR] [--node NAME]`: load the configuration,
@@ -57,6 +58,11 @@ Exit status: 0 usable (warnings allowed), 1 errors, 2 usage error.`, stdout, std
 	// The scripts as Heartbeat ran them: a missing #! line, a file that
 	// is not executable, a shell script that does not parse.
 	for _, d := range harc.LintScripts(context.Background(), cfg, "") {
+		fmt.Fprintln(stderr, d.String())
+		warnings++
+	}
+	// What only the installed agents can say (an OCF agent's meta-data).
+	for _, d := range validateAgents(context.Background(), cfg, builtinAgents()) {
 		fmt.Fprintln(stderr, d.String())
 		warnings++
 	}
@@ -340,4 +346,26 @@ func dur(d time.Duration) string {
 		return fmt.Sprintf("%dms", d/time.Millisecond)
 	}
 	return d.String()
+}
+
+// validateAgents asks each agent that runs a resource of cfg and can
+// validate one (agents.Agent.Validate) about it: warnings at the
+// resource's haresources line.
+func validateAgents(ctx context.Context, cfg *config.Config, reg *agents.Registry) []config.Diag {
+	var out []config.Diag
+	for _, g := range cfg.Groups {
+		for _, r := range g.Resources {
+			if !r.Script.Builtin() {
+				continue
+			}
+			a, ok := reg.Lookup(r.Name)
+			if !ok || a.Validate == nil {
+				continue
+			}
+			for _, msg := range a.Validate(ctx, r.Name, r.Args) {
+				out = append(out, config.Diag{Pos: g.Pos, Severity: config.SevWarning, Msg: msg})
+			}
+		}
+	}
+	return out
 }

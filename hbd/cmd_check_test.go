@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/resources/builtin"
 )
 
 // sampleCopy copies etc/ha.d to a temp dir with authkeys at 0600.
@@ -142,5 +146,41 @@ func TestCheckWarnsAboutScripts(t *testing.T) {
 	want := "warning: resource nginx: " + nginx + " has no #! line"
 	if e := errOut.String(); !strings.Contains(e, want) || !strings.Contains(e, "make its first line #!/bin/sh") {
 		t.Errorf("stderr lacks %q and the fix:\n%s", want, e)
+	}
+}
+
+// TestCheckValidatesOCFParameters: an OCF resource's parameters are
+// checked against the installed agent's meta-data, as warnings at its
+// haresources line.
+func TestCheckValidatesOCFParameters(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "resource.d", "test")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	meta := `<?xml version="1.0"?><resource-agent name="IP"><parameters>` +
+		`<parameter name="ip" required="1"><content type="string"/></parameter>` +
+		`<parameter name="cidr_netmask"><content type="string"/></parameter></parameters></resource-agent>`
+	if err := os.WriteFile(filepath.Join(dir, "IP"), []byte("#!/bin/sh\necho '"+meta+"'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pos := config.Pos{File: "haresources", Line: 3}
+	res := func(args ...string) config.Resource {
+		return config.Resource{Name: "ocf:test:IP", Args: args, Script: config.Script{Kind: config.ScriptOCF, Name: "ocf", Path: filepath.Join(dir, "IP")}}
+	}
+	cfg := &config.Config{Groups: []config.Group{{Pos: pos, Resources: []config.Resource{
+		res("ip=10.0.0.5", "cidr_netmask=24"),
+		res("cidr_netmask=24", "nic=eth0"),
+		{Name: "service", Args: []string{"peer"}, Script: config.Script{Kind: config.ScriptBuiltin, Name: "service"}},
+	}}}}
+	ds := validateAgents(context.Background(), cfg, builtin.Agents(root))
+	want := []string{`the agent has no parameter "nic"`, "the required parameter ip is missing"}
+	if len(ds) != len(want) {
+		t.Fatalf("diags %v, want %d", ds, len(want))
+	}
+	for i, w := range want {
+		if ds[i].Pos != pos || ds[i].Severity != config.SevWarning || !strings.Contains(ds[i].Msg, w) {
+			t.Errorf("diag %d = %v, want a warning at %v saying %q", i, ds[i], pos, w)
+		}
 	}
 }

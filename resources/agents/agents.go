@@ -44,6 +44,11 @@ type Agent struct {
 	// Locate returns the program a Family's name stands for, checking
 	// that it is installed. The error is worded for a person.
 	Locate func(name string, args []string) (string, error)
+	// Validate, when set, checks a resource against what is installed
+	// on this machine (an OCF agent's parameters against its meta-data)
+	// and returns the problems, one sentence each. It may run programs:
+	// `hbd check` calls it, the daemon does not.
+	Validate func(ctx context.Context, name string, args []string) []string
 	// Main runs the agent as a resource script, `hbd agent NAME ARGS...
 	// OP`, and returns its exit code.
 	Main func(name string, args []string, stdout, stderr io.Writer) int

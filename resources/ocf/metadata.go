@@ -1,0 +1,106 @@
+package ocf
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// metadataTimeout bounds one `AGENT meta-data`.
+const metadataTimeout = 10 * time.Second
+
+// Metadata is what an agent's meta-data action says about its
+// parameters (the OCF resource agent API's <parameters> element).
+type Metadata struct {
+	Parameters []ParamInfo `xml:"parameters>parameter"`
+}
+
+// ParamInfo is one <parameter> of an agent's meta-data.
+type ParamInfo struct {
+	Name     string `xml:"name,attr"`
+	Required string `xml:"required,attr"` // "1" or "true": must be given
+	Content  struct {
+		Type string `xml:"type,attr"` // string, integer, boolean ...
+	} `xml:"content"`
+}
+
+func (p ParamInfo) required() bool { return p.Required == "1" || strings.EqualFold(p.Required, "true") }
+
+// ParseMetadata reads the XML an agent's meta-data action prints.
+func ParseMetadata(b []byte) (Metadata, error) {
+	var m Metadata
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	dec.Strict = false
+	if err := dec.Decode(&m); err != nil {
+		return Metadata{}, fmt.Errorf("meta-data is not OCF XML: %w", err)
+	}
+	return m, nil
+}
+
+// Metadata runs the agent's meta-data action and reads its parameters.
+func (a Agent) Metadata(ctx context.Context) (Metadata, error) {
+	if err := a.Check(); err != nil {
+		return Metadata{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, metadataTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, a.Path(), "meta-data")
+	cmd.Env = a.Env(os.Environ())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return Metadata{}, fmt.Errorf("%s meta-data: %w %s", a.Path(), err, strings.TrimSpace(stderr.String()))
+	}
+	m, err := ParseMetadata(out)
+	if err != nil {
+		return Metadata{}, fmt.Errorf("%s: %w", a.Path(), err)
+	}
+	return m, nil
+}
+
+// Validate checks the agent's parameters against its meta-data: every
+// parameter must be one the agent declares, every required one given,
+// integers and booleans well formed. Each problem is one sentence that
+// names the resource.
+func (m Metadata) Validate(a Agent) []string {
+	var out []string
+	known := make(map[string]ParamInfo, len(m.Parameters))
+	names := make([]string, 0, len(m.Parameters))
+	for _, p := range m.Parameters {
+		known[p.Name] = p
+		names = append(names, p.Name)
+	}
+	given := map[string]bool{}
+	for _, p := range a.Params {
+		given[p.Name] = true
+		info, ok := known[p.Name]
+		if !ok {
+			out = append(out, fmt.Sprintf("%s: the agent has no parameter %q (its parameters: %s)", a.spec(), p.Name, strings.Join(names, ", ")))
+			continue
+		}
+		switch info.Content.Type {
+		case "integer":
+			if _, err := strconv.ParseInt(p.Value, 10, 64); err != nil {
+				out = append(out, fmt.Sprintf("%s: %s=%q is not an integer", a.spec(), p.Name, p.Value))
+			}
+		case "boolean":
+			if !slices.Contains([]string{"true", "false", "yes", "no", "1", "0", "on", "off"}, strings.ToLower(p.Value)) {
+				out = append(out, fmt.Sprintf("%s: %s=%q is not a boolean (true or false)", a.spec(), p.Name, p.Value))
+			}
+		}
+	}
+	for _, p := range m.Parameters {
+		if p.required() && !given[p.Name] {
+			out = append(out, fmt.Sprintf("%s: the required parameter %s is missing (add ::%s=VALUE)", a.spec(), p.Name, p.Name))
+		}
+	}
+	return out
+}
