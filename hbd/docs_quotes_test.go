@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,7 +24,8 @@ import (
 
 // errorMutations break a copy of the sample the way each row of the
 // floating-IP guide's "Common errors" table says, keyed by the row's
-// first cell; each returns the node name to check as.
+// first cell; each returns the node name to check as, or "" when this
+// machine cannot show the row.
 var errorMutations = map[string]func(t *testing.T, dir string) string{
 	"authkeys readable by others": func(t *testing.T, dir string) string {
 		chmod(t, filepath.Join(dir, "authkeys"), 0o644)
@@ -59,6 +61,10 @@ var errorMutations = map[string]func(t *testing.T, dir string) string{
 		return "node1"
 	},
 	"an interface that does not exist (warning; `hbd run` refuses)": func(t *testing.T, dir string) string {
+		if _, err := net.InterfaceByName("eth1"); err == nil {
+			t.Log("this machine has an eth1: the guide's missing-interface row cannot be reproduced here")
+			return ""
+		}
 		editLine(t, dir, "ha.cf", "ucast eth0 10.0.0.11", "ucast eth1 10.0.0.11")
 		return "node1"
 	},
@@ -112,6 +118,9 @@ func checkErrorRows(t *testing.T, rows [][]string) []string {
 		}
 		dir := sampleCopy(t)
 		node := mutate(t, dir)
+		if node == "" {
+			continue
+		}
 		var out, errOut bytes.Buffer
 		runCheck([]string{"-c", dir, "--node", node, "--run-dir", t.TempDir()}, &out, &errOut)
 		got := theirInterfaces.ReplaceAllString(strings.ReplaceAll(errOut.String(), dir, "/tmp/ha.d"), "(it has: …)")
