@@ -108,7 +108,8 @@ type Daemon struct {
 	monitors     *monitor.Set         // ha.cf monitor lines of the groups held here
 	monitorFails chan monitor.Failure // groups a monitor gave up
 
-	hooks *hooks // rc.d hooks, bounded per event
+	hooks *hooks  // rc.d hooks, bounded per event
+	load  loadavg // the ld field of status messages (loadavg.go)
 
 	sbEvents chan cluster.Event // PingStatus and FenceDone (ping.go, fence.go)
 	pingStop context.CancelFunc // stops the ping prober (restarted on reload)
@@ -234,6 +235,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
+	defer d.load.close()
 	d.loop(ctx, sigs)
 	d.drain()
 	return nil
@@ -249,15 +251,6 @@ func keyring(cfg *config.Config) (*wire.Keyring, error) {
 		return nil, fmt.Errorf("authkeys: %w", err)
 	}
 	return kr, nil
-}
-
-// loadavg is /proc/loadavg without its newline, for the ld field.
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
 }
 
 // handleCtl runs on the control socket's goroutines: it hands the request

@@ -85,7 +85,7 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) {
 		case ev := <-d.sbEvents:
 			d.step(ev)
 		case now := <-timer.C:
-			d.step(cluster.Tick{Now: now, Load: loadavg()})
+			d.tick(now)
 		}
 		d.rearm(timer)
 	}
@@ -120,6 +120,11 @@ func (d *Daemon) rearm(t *time.Timer) {
 		}
 	}
 	t.Reset(next)
+}
+
+// tick tells the core the time: the timer of its next deadline fired.
+func (d *Daemon) tick(now time.Time) {
+	d.step(cluster.Tick{Now: now, Load: d.load.at(now)})
 }
 
 // receive feeds the core a verified message (intake.go).

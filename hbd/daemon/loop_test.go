@@ -178,7 +178,7 @@ func newTestDaemon(t *testing.T, cfg *config.Config, runner *fakeRunner) (*Daemo
 // newTestDaemonIn is newTestDaemon with its state directory (and its
 // configuration and run directories) in dir: what it kept there of an
 // earlier run is given to its core.
-func newTestDaemonIn(t *testing.T, cfg *config.Config, runner *fakeRunner, dir string) (*Daemon, *fakeLinks, *logBuffer) {
+func newTestDaemonIn(t testing.TB, cfg *config.Config, runner *fakeRunner, dir string) (*Daemon, *fakeLinks, *logBuffer) {
 	t.Helper()
 	buf := &logBuffer{}
 	lg, err := logging.New(logging.Options{Outputs: logging.Outputs{Debug: 1}, Stderr: buf})

@@ -1,0 +1,64 @@
+package daemon
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"time"
+)
+
+// loadavgPath is where the ld field of status messages comes from.
+const loadavgPath = "/proc/loadavg"
+
+// loadEvery is how often the ld field is read again. The kernel computes
+// the load averages every 5 s; reading the file on every tick (every
+// keepalive and every deadline) cost an open, a stat, two reads and a
+// close each time, and the allocations of os.ReadFile.
+const loadEvery = time.Second
+
+// loadavg keeps /proc/loadavg open and reads it again (one pread, into a
+// buffer of its own) at most once every loadEvery. Its zero value is
+// ready: the file is opened at the first read and again after an error.
+// It belongs to the event loop's goroutine.
+type loadavg struct {
+	f    *os.File
+	next time.Time
+	buf  [128]byte
+	last string // the line without its newline; "" when unreadable
+}
+
+// at returns the ld field as of now.
+func (l *loadavg) at(now time.Time) string {
+	if now.Before(l.next) {
+		return l.last
+	}
+	l.next = now.Add(loadEvery)
+	if l.f == nil {
+		f, err := os.Open(loadavgPath)
+		if err != nil {
+			l.last = ""
+			return ""
+		}
+		l.f = f
+	}
+	n, err := l.f.ReadAt(l.buf[:], 0)
+	if err != nil && err != io.EOF {
+		l.close()
+		l.last = ""
+		return ""
+	}
+	v := bytes.TrimSpace(l.buf[:n])
+	// The string is made only when the line changed (the comparison
+	// allocates nothing).
+	if string(v) != l.last {
+		l.last = string(v)
+	}
+	return l.last
+}
+
+func (l *loadavg) close() {
+	if l.f != nil {
+		_ = l.f.Close()
+		l.f = nil
+	}
+}

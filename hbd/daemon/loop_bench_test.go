@@ -1,0 +1,158 @@
+package daemon
+
+import (
+	"fmt"
+	"net/netip"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// countLinks counts what the loop sends and keeps nothing, as a socket
+// would (the real links copy a datagram before Send returns).
+type countLinks struct {
+	fakeLinks
+	sent, bytes atomic.Int64
+}
+
+func (c *countLinks) Send(b []byte) { c.sent.Add(1); c.bytes.Add(int64(len(b))) }
+
+func (c *countLinks) SendOn(_ string, b []byte) error { c.Send(b); return nil }
+
+// cpuTime is the CPU time this process has used so far.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// heartbeatPeer is node2 as the benchmark plays it: its datagrams, signed,
+// on a clock the benchmark moves.
+type heartbeatPeer struct {
+	keys *wire.Keyring
+	uuid [wire.UUIDLen]byte
+	seq  uint64
+}
+
+// datagram is node2's next message (kv, then the common fields) sent at
+// now, signed.
+func (p *heartbeatPeer) datagram(tb testing.TB, now time.Time, kv ...string) []byte {
+	p.seq++
+	m := &wire.Message{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m.Set(kv[i], kv[i+1])
+	}
+	m.Set(wire.FSrc, "node2")
+	m.SetUUID(wire.FSrcUUID, p.uuid)
+	m.Set(wire.FSeq, wire.Hex(p.seq))
+	m.Set(wire.FGeneration, "5")
+	m.Set(wire.FTimestamp, wire.UnixHex(now))
+	m.Set(wire.FLoad, "0.08 0.03 0.01 1/187 4242")
+	m.Set(wire.FTTL, "3")
+	b, err := p.keys.Encode(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// status is node2's status message at now, as an active hbd node sends
+// it every keepalive.
+func (p *heartbeatPeer) status(tb testing.TB, now time.Time) []byte {
+	return p.datagram(tb, now, wire.FType, wire.TStatus, wire.FStatus, cluster.StateActive, wire.FDeadtime, "28", wire.FProtocol, "1")
+}
+
+// BenchmarkLoopHeartbeat is one heartbeat in and one out through the code
+// the daemon's loop runs, at keepalive 10 ms, on a clock the benchmark
+// moves by one keepalive per heartbeat: node2's status is decoded and
+// verified (intake.verify), given to the core (receive), and the tick due
+// then (tick) makes the core send this node's status, which the loop
+// encodes and signs and hands to the links (fake: counted, not kept).
+// The two nodes have joined and node2's acknowledgements of this node's
+// messages and its own arrive as they would, so the figure is the steady
+// state. Only the goroutine hops (link → intake → loop) and the sockets
+// are left out. ns/op and allocs/op are per heartbeat in and out.
+func BenchmarkLoopHeartbeat(b *testing.B) {
+	cfg := loopConfig("node1", "node2")
+	cfg.Keepalive, cfg.Warntime, cfg.Deadtime = 10*time.Millisecond, 30*time.Millisecond, 40*time.Millisecond
+	d, _, _ := newTestDaemonIn(b, cfg, &fakeRunner{}, b.TempDir())
+	// Debug off, as by default: what is not written is not formatted.
+	d.log.SetLevel(logrus.InfoLevel)
+	links := &countLinks{}
+	d.links = links
+	peer := &heartbeatPeer{keys: d.keys, uuid: [wire.UUIDLen]byte{2}}
+	from := netip.MustParseAddrPort("192.0.2.2:694")
+	now := d.start
+	deliver := func(data []byte) {
+		m := d.intake.verify(link.Packet{Link: "eth0", From: from, Data: data, At: now})
+		if m == nil {
+			b.Fatal("node2's datagram did not verify")
+		}
+		d.receive(received{Link: "eth0", At: now, Msg: m})
+	}
+	heartbeat := func(data []byte) {
+		now = now.Add(cfg.Keepalive)
+		deliver(data)
+		d.tick(now)
+	}
+
+	// Join: node2 is heard, answers node1's reqnodes, and both run for
+	// longer than the start bonus.
+	d.tick(now)
+	deliver(peer.status(b, now))
+	deliver(peer.datagram(b, now, wire.FType, "repnodes", wire.FDest, "node1", "nodelist", "node1 node2 "))
+	for range int(2 * cluster.StartBonusFor / cfg.Keepalive) {
+		heartbeat(peer.status(b, now.Add(cfg.Keepalive)))
+	}
+	if st := d.core.Status(); st.State != cluster.StateActive {
+		b.Fatalf("node1 is %s, not active, after the warm-up", st.State)
+	}
+
+	// node2's datagrams are signed ahead, a batch at a time, off the clock.
+	const batch = 1024
+	var pkts [][]byte
+	sent0 := links.sent.Load()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var cpu, signing time.Duration
+	i := 0
+	for b.Loop() {
+		if i%batch == 0 {
+			b.StopTimer()
+			c0 := cpuTime(b)
+			pkts = pkts[:0]
+			for j := range batch {
+				pkts = append(pkts, peer.status(b, now.Add(time.Duration(j+1)*cfg.Keepalive)))
+			}
+			signing += cpuTime(b) - c0
+			b.StartTimer()
+		}
+		if i == 0 {
+			cpu = cpuTime(b)
+		}
+		heartbeat(pkts[i%batch])
+		i++
+	}
+	b.StopTimer()
+	if i > 0 {
+		cpu = cpuTime(b) - cpu - signing
+		b.ReportMetric(float64(links.sent.Load()-sent0)/float64(i), "sent/op")
+		// The process's CPU time (garbage collection included) is what
+		// idle costs; on a loaded machine ns/op, wall time, is inflated
+		// by the waits for a CPU and this much less.
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(i), "cpu-ns/op")
+	}
+	// Every heartbeat was taken, none dropped, and nobody died.
+	if st := d.core.Status(); st.State != cluster.StateActive || len(st.Dropped) > 0 || len(st.Peers) != 1 || st.Peers[0].State != cluster.StateActive {
+		b.Fatalf("at the end: %s", fmt.Sprintf("%+v", st))
+	}
+}
