@@ -169,6 +169,11 @@ func printSummary(w io.Writer, c *config.Config, warnings int) {
 		row(w, "insecure_auth", "no: hbd run refuses weak keys")
 	}
 	row(w, "logging", describeLogging(c))
+	if c.NoAutoReload {
+		row(w, "reload", "on SIGHUP only (autoreload off)")
+	} else {
+		row(w, "reload", "on SIGHUP, and on edits once the files are quiet and valid (autoreload on)")
+	}
 
 	fmt.Fprintln(w)
 	if len(c.Groups) == 0 {

@@ -10,7 +10,8 @@ import (
 // worded for an operator ("keepalive 1s -> 500ms", "group web added").
 type Change struct {
 	// Area says what a reload must redo: "timing", "nodes", "media",
-	// "auth", "logging", "groups", "other".
+	// "auth", "logging", "groups", "reload" (the watch of the files),
+	// "other".
 	Area string
 	Text string
 }
@@ -66,6 +67,9 @@ func Diff(old, new *Config) []Change {
 		if !slices.Contains(om, m) {
 			add("media", "medium added: %s", m)
 		}
+	}
+	if old.NoAutoReload != new.NoAutoReload {
+		add("reload", "autoreload %s -> %s", onOff(!old.NoAutoReload), onOff(!new.NoAutoReload))
 	}
 	if old.InsecureAuth != new.InsecureAuth {
 		add("auth", "insecure_auth %v -> %v", old.InsecureAuth, new.InsecureAuth)
@@ -195,4 +199,11 @@ func describeGroup(g Group) string {
 		parts = append(parts, r.Spec)
 	}
 	return strings.Join(parts, " ")
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

@@ -236,6 +236,7 @@ func (p *hacfParser) table() map[string]directive {
 		"resource_timeout": p.timeDir("resource_timeout TIME", &c.ResourceTimeout, nil),
 		"on_stop_failure":  {"on_stop_failure block|reboot", 1, 1, p.onStopFailure},
 		"insecure_auth":    p.boolDir("insecure_auth yes|no", &c.InsecureAuth),
+		"autoreload":       {"autoreload on|off", 1, 1, p.autoreload},
 		"monitor":          {monitorUsage, 1, -1, p.monitor},
 		"exclusive":        {exclusiveUsage, 2, -1, p.exclusive},
 		"conn_logd_time":   p.timeDir("conn_logd_time TIME", new(time.Duration), nil),
@@ -339,6 +340,16 @@ func (p *hacfParser) quorum(line int, args []string) {
 	default:
 		p.d.errorf(line, "quorum: %q is not auto, on or off", args[0])
 	}
+}
+
+// autoreload reads `autoreload on|off` (on by default).
+func (p *hacfParser) autoreload(line int, args []string) {
+	on, err := parseBool(args[0])
+	if err != nil {
+		p.d.errorf(line, "autoreload: %v", err)
+		return
+	}
+	p.c.NoAutoReload = !on
 }
 
 func (p *hacfParser) boolDir(usage string, dst *bool) directive {

@@ -496,3 +496,32 @@ func TestParseHaCfFailbackDelayAndQuorum(t *testing.T) {
 		}
 	}
 }
+
+func TestParseHaCfAutoreload(t *testing.T) {
+	tests := []struct {
+		in     string
+		off    bool
+		errMsg string
+	}{
+		{"", false, ""},
+		{"autoreload on\n", false, ""},
+		{"autoreload off\n", true, ""},
+		{"autoreload no\n", true, ""},
+		{"autoreload sometimes\n", false, "autoreload:"},
+	}
+	for _, tc := range tests {
+		c, diags := ParseHaCf("ha.cf", strings.NewReader(hacfBase+tc.in))
+		var errs []string
+		for _, d := range diags {
+			if d.Severity == SevError {
+				errs = append(errs, d.String())
+			}
+		}
+		if tc.errMsg == "" && len(errs) > 0 || tc.errMsg != "" && (len(errs) != 1 || !strings.Contains(errs[0], tc.errMsg)) {
+			t.Errorf("%q: errors %q, want %q", tc.in, errs, tc.errMsg)
+		}
+		if tc.errMsg == "" && c.NoAutoReload != tc.off {
+			t.Errorf("%q: NoAutoReload %v, want %v", tc.in, c.NoAutoReload, tc.off)
+		}
+	}
+}

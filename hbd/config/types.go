@@ -337,6 +337,11 @@ type Config struct {
 	// refused by `hbd run` (authpolicy.go).
 	InsecureAuth bool
 
+	// NoAutoReload is `autoreload off` (hbd extension): edits of the
+	// configuration directory are not applied by themselves; only SIGHUP
+	// (or a restart) reloads.
+	NoAutoReload bool
+
 	// Split brain (docs/split-brain.md). PingTakeover is ping_takeover:
 	// a node that reaches none of its ping nodes still takes over from a
 	// silent peer (default off: it does not).

@@ -92,6 +92,11 @@ type Daemon struct {
 	intake  *intake // decodes and verifies what the links receive
 	calls   chan ctlCall
 	reloads chan struct{}
+	// The watch of the configuration files (edit.go): stopped by
+	// `autoreload off`; held keeps an edit that removes groups waiting.
+	watchTiming watchTiming
+	watchStop   context.CancelFunc
+	held        removalHold
 
 	runner Runner
 	rscTmp string // the runner's HA_RSCTMP (built-in agents' records)
@@ -146,12 +151,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	d := &Daemon{opts: o, cfg: cfg, log: lg, start: time.Now(),
-		calls:      make(chan ctlCall),
-		reloads:    make(chan struct{}, 1),
-		ops:        make(chan cluster.OpDone, 16),
-		watches:    map[string]*ipWatch{},
-		unwatching: map[string]func(){},
-		sbEvents:   make(chan cluster.Event, sbEventQueue),
+		calls:       make(chan ctlCall),
+		reloads:     make(chan struct{}, 1),
+		watchTiming: defaultWatchTiming,
+		ops:         make(chan cluster.OpDone, 16),
+		watches:     map[string]*ipWatch{},
+		unwatching:  map[string]func(){},
+		sbEvents:    make(chan cluster.Event, sbEventQueue),
 	}
 	err = d.run(ctx)
 	if err != nil {
@@ -228,7 +234,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	}
 	d.log.Infof("Configuration validated. Starting heartbeat %s", d.opts.Version)
 
-	go watchConfig(ctx, d.opts.ConfigDir, d.reloads, d.log.Logger)
+	d.watchEdits(ctx)
 	d.startPing(ctx)
 
 	sigs := make(chan os.Signal, 4)

@@ -64,7 +64,7 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) {
 				if err := d.log.Reopen(); err != nil {
 					d.log.Warnf("reopen log files: %v", err)
 				}
-				d.reload(ctx, "SIGHUP")
+				d.reload(ctx, "SIGHUP", false)
 			default:
 				if stopping {
 					d.log.Infof("Already stopping: the resources are being released first.")
@@ -77,7 +77,7 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) {
 		case r := <-d.intake.out:
 			d.receive(r)
 		case <-d.reloads:
-			d.reload(ctx, "files changed")
+			d.reload(ctx, "files changed", true)
 		case c := <-d.calls:
 			c.reply <- d.answer(c.req)
 		case f := <-d.monitorFails:

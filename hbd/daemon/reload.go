@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hbdproject/hbd/harc"
@@ -30,8 +31,11 @@ func (d *Daemon) pendingChanges() ([]config.Change, []config.Diag) {
 
 // reload reads all three files again, validates them together and, only
 // if they are valid, applies what changed (applyConfig). An invalid edit
-// is reported line by line and the running configuration stays.
-func (d *Daemon) reload(ctx context.Context, why string) {
+// is reported line by line and the running configuration stays. An edit
+// noticed by the watcher (edited) that removes groups waits until they
+// have stayed gone for a quiet period (removalHold); SIGHUP applies at
+// once.
+func (d *Daemon) reload(ctx context.Context, why string, edited bool) {
 	cfg, diags := d.loadConfig()
 	if cfg == nil {
 		n := 0
@@ -47,7 +51,34 @@ func (d *Daemon) reload(ctx context.Context, why string) {
 	for _, dg := range diags {
 		d.log.Warn(dg.String())
 	}
+	if !edited {
+		d.held = removalHold{}
+	} else if !d.editReady(cfg, why, time.Now()) {
+		return
+	}
 	d.applyConfig(ctx, cfg, why)
+}
+
+// editReady says whether an edit may apply now; if it removes groups
+// that have not stayed gone for a quiet period yet, it logs that the edit
+// is held and asks for the reload again when the period is over.
+func (d *Daemon) editReady(cfg *config.Config, why string, now time.Time) bool {
+	removed := removedGroups(d.cfg, cfg)
+	ok, first, wait := d.held.ready(removed, now, d.watchTiming.quiet)
+	if ok {
+		return true
+	}
+	if first {
+		d.log.Infof("Configuration change (%s) held: group(s) %s gone from %s; the edit applies if they are still gone in %s (SIGHUP applies it at once)",
+			why, strings.Join(removed, ", "), config.HaresourcesFile, wait.Round(time.Millisecond))
+	}
+	time.AfterFunc(wait, func() {
+		select {
+		case d.reloads <- struct{}{}:
+		default:
+		}
+	})
+	return false
 }
 
 // reloadPlan is what a reload has prepared, before anything of it is in
@@ -112,6 +143,9 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, why string
 	}
 	if restartPing {
 		d.startPing(ctx)
+	}
+	if areas["reload"] {
+		d.watchEdits(ctx)
 	}
 	d.log.Infof("Configuration reloaded from %s", d.opts.ConfigDir)
 }

@@ -14,14 +14,26 @@ import (
 )
 
 // Reload timing. Editors save in bursts (write a temp file, rename it
-// over the original, chmod); several files are often saved together. The
-// watcher waits until the directory has been quiet for reloadDebounce,
-// and also compares the files' hashes every reloadPoll, because inotify
-// can overflow or be missing (NFS, some container bind mounts).
+// over the original, chmod), and an operator often edits the three files
+// one after the other: ha.cf's new node line before haresources' group.
+// The watcher waits until the directory has been quiet for
+// reloadQuiet before it asks for a reload (which applies only when the
+// three files validate together), and also compares the files' hashes
+// every reloadPoll, because inotify can overflow or be missing (NFS, some
+// container bind mounts). A group that an edit removes is stopped only if
+// it stays gone for one more reloadQuiet (removalHold).
 const (
-	reloadDebounce = 400 * time.Millisecond
-	reloadPoll     = 30 * time.Second
+	reloadQuiet = time.Second
+	reloadPoll  = 30 * time.Second
 )
+
+// watchTiming is the watcher's quiet period and poll interval (tests
+// shorten them).
+type watchTiming struct {
+	quiet, poll time.Duration
+}
+
+var defaultWatchTiming = watchTiming{quiet: reloadQuiet, poll: reloadPoll}
 
 // configFiles are the files whose change triggers a reload.
 func configFiles() []string {
@@ -58,20 +70,11 @@ func fingerprint(dir string) [32]byte {
 }
 
 // watchConfig sends on out (without blocking; one pending signal is
-// enough) whenever the configuration files in dir change, until ctx ends.
-func watchConfig(ctx context.Context, dir string, out chan<- struct{}, log logrus.FieldLogger) {
-	last := fingerprint(dir)
-	notify := func() {
-		sum := fingerprint(dir)
-		if sum == last {
-			return
-		}
-		last = sum
-		select {
-		case out <- struct{}{}:
-		default:
-		}
-	}
+// enough) whenever the configuration files in dir have changed and then
+// stayed unchanged for tm.quiet, until ctx ends.
+func watchConfig(ctx context.Context, dir string, tm watchTiming, out chan<- struct{}, log logrus.FieldLogger) {
+	last := fingerprint(dir) // the files as last reported (or at start)
+	var seen [32]byte        // the files when the quiet period began
 
 	var events <-chan fsnotify.Event
 	var errs <-chan error
@@ -80,16 +83,20 @@ func watchConfig(ctx context.Context, dir string, out chan<- struct{}, log logru
 		err = w.Add(dir)
 	}
 	if err != nil {
-		log.Warnf("cannot watch %s for changes (%v): edits are noticed every %s and on SIGHUP", dir, err, reloadPoll)
+		log.Warnf("cannot watch %s for changes (%v): edits are noticed every %s and on SIGHUP", dir, err, tm.poll)
 	} else {
 		defer w.Close()
 		events, errs = w.Events, w.Errors
 	}
 
-	poll := time.NewTicker(reloadPoll)
+	poll := time.NewTicker(tm.poll)
 	defer poll.Stop()
-	debounce := time.NewTimer(time.Hour)
-	debounce.Stop()
+	quiet := time.NewTimer(time.Hour)
+	quiet.Stop()
+	arm := func() {
+		seen = fingerprint(dir)
+		quiet.Reset(tm.quiet)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -100,18 +107,35 @@ func watchConfig(ctx context.Context, dir string, out chan<- struct{}, log logru
 				continue
 			}
 			if isConfigFile(ev.Name) {
-				debounce.Reset(reloadDebounce)
+				arm()
 			}
 		case err, ok := <-errs:
 			if !ok {
 				errs = nil
 				continue
 			}
-			log.Warnf("watching %s: %v (falling back to polling every %s)", dir, err, reloadPoll)
-		case <-debounce.C:
-			notify()
+			log.Warnf("watching %s: %v (falling back to polling every %s)", dir, err, tm.poll)
+		case <-quiet.C:
+			// Report only files that stayed the same for a whole quiet
+			// period: an event may have been missed (inotify overflow).
+			sum := fingerprint(dir)
+			if sum != seen {
+				seen = sum
+				quiet.Reset(tm.quiet)
+				continue
+			}
+			if sum == last {
+				continue
+			}
+			last = sum
+			select {
+			case out <- struct{}{}:
+			default:
+			}
 		case <-poll.C:
-			notify()
+			if fingerprint(dir) != last {
+				arm()
+			}
 		}
 	}
 }
