@@ -112,7 +112,11 @@ func TestCheckSummaryShowsEveryDirective(t *testing.T) {
 		},
 		"OnStopFailure": func(c *config.Config) string { c.OnStopFailure = "reboot"; return "on_stop_failure:  reboot" },
 		"InsecureAuth":  func(c *config.Config) string { c.InsecureAuth = true; return "insecure_auth:    yes" },
-		"PingTakeover":  func(c *config.Config) string { c.PingTakeover = true; return "ping_takeover on" },
+		"NoAutoReload": func(c *config.Config) string {
+			c.NoAutoReload = true
+			return "reload:           on SIGHUP only (autoreload off)"
+		},
+		"PingTakeover": func(c *config.Config) string { c.PingTakeover = true; return "ping_takeover on" },
 		"Fence": func(c *config.Config) string {
 			c.Fence.AWS, c.Fence.Command = &config.FenceAWS{Action: config.FenceAWSStop, Instances: map[string]string{"node1": "i-0aaa", "node2": "i-0bbb"}}, nil
 			return "fence_aws stop-instance node1=i-0aaa node2=i-0bbb"
