@@ -73,6 +73,10 @@ type groupLab struct {
 	lab   *netlab.Lab
 	dir   string
 	hosts [2]*netlab.Host
+	// handoff, when set, bounds a handover's stop-to-start time in
+	// assertHandover: the new holder starts on the old one's "done", a
+	// message away, never after a timeout.
+	handoff time.Duration
 }
 
 func newGroupLab(t *testing.T, name string) *groupLab {
@@ -167,6 +171,8 @@ func (g *groupLab) assertHandover(rec []recEvent, mark int, from, to, what strin
 		g.t.Errorf("%s: %s never stopped the group (record %v)", what, from, rec[mark:])
 	case from != "" && start.Before(stop):
 		g.t.Errorf("%s: %s started at %s, before %s stopped at %s", what, to, start.Format("15:04:05.000"), from, stop.Format("15:04:05.000"))
+	case from != "" && g.handoff > 0 && start.Sub(stop) > g.handoff:
+		g.t.Errorf("%s: %s started %s after %s stopped, bound %s", what, to, start.Sub(stop).Round(time.Millisecond), from, g.handoff)
 	case from == "":
 		g.t.Logf("%s: started on %s", what, to)
 	default:
@@ -183,6 +189,9 @@ var groupTiming = Timing{Keepalive: 200 * time.Millisecond, Warntime: 600 * time
 // acquire; standby and takeover both ways; graceful stop → at once.
 func TestGroupsMove(t *testing.T) {
 	g := newGroupLab(t, "groups")
+	// Handovers start on a message (about 10 ms here); a deadtime means
+	// a timeout was waited for; a second covers a loaded 2-core machine.
+	g.handoff = groupTiming.Deadtime + time.Second
 	cfg := g.hacf(groupTiming)
 	n1, n2 := g.hbdNode(0, cfg), g.hbdNode(1, cfg)
 	n1.start()
@@ -242,12 +251,18 @@ func TestGroupsMove(t *testing.T) {
 	}
 	for _, s := range steps {
 		mark = len(readRecord(t, g.dir))
+		asked := time.Now()
 		out, err := s.n.host.Exec(context.Background(), hbdBin, s.cmd, "--run-dir", filepath.Join(s.n.dir, "run"))
 		if err != nil {
 			t.Fatalf("%s: %v: %s", s.what, err, out)
 		}
 		rec = g.waitServing(s.to, mark+1, 15*time.Second)
 		g.assertHandover(rec, mark, s.from, s.to, s.what)
+		// A command moves the group in a few messages and the scripts'
+		// time (none here): well within a deadtime and the margin.
+		if took := time.Since(asked); took > groupTiming.Deadtime+2*time.Second {
+			t.Errorf("%s: the group moved %s after the command, bound %s", s.what, took.Round(time.Millisecond), groupTiming.Deadtime+2*time.Second)
+		}
 	}
 
 	// Graceful stop of the holder: the other takes over at once.
