@@ -37,6 +37,8 @@
 //	              ip-request, ip-request-resp); never for a duplicate, a copy
 //	              on another link, a replay or a stale generation
 //	Fence         fence a peer, then feed back FenceDone
+//	PersistSettings keep the cluster-wide operator settings in the
+//	              state directory (atomically), for New at the next start
 //	Exit          the graceful stop is complete: the daemon exits
 //
 // The simulation (hbd/sim) executes the same actions against a virtual
@@ -84,14 +86,17 @@
 // Who holds a group. Every node computes the same rule from the same
 // facts (membership and the peers' announcements; placement.go):
 //
-//	eligible(N, g): this node has quorum (or quorum is off); N is active
-//	                (joined), has announced its groups, is not stopping;
-//	                g did not fail on N; no group before g in its
-//	                exclusive set is held by or desired on N;
+//	eligible(N, g): this node has quorum (or quorum is off); g is not
+//	                disabled; N is active (joined), has announced its
+//	                groups, is not stopping, is not in standby (hbd node
+//	                standby); g was not moved away from N; g did not fail
+//	                on N; no group before g in its exclusive set is held
+//	                by or desired on N;
 //	willing(N, g):  eligible, N does not stand by for g (hb_standby), and
 //	                N reaches as many ping nodes as every other node
 //	                eligible for g;
 //	desired(g):
+//	  0. the node an operator moved g to (hbd group move), if eligible;
 //	  1. auto_failback on or legacy: the preferred node, if willing;
 //	  2. the current holder, if willing (a group does not move needlessly;
 //	     with auto_failback off this is "stays while its holder lives");
@@ -100,6 +105,16 @@
 //	  4. the first eligible node so (a node standing by still takes a
 //	     group nobody else can hold);
 //	  5. nobody.
+//
+// Operator settings (settings.go): node standby, group disabled, group
+// moved to or away from a node. Any node may change one (Command); each
+// setting carries its own version (a counter one above every version
+// the changing node knows, then its name), travels in every
+// announcement (hbd_settings) and is merged newest-wins, so both sides of
+// a healed partition agree; every change emits PersistSettings, and New
+// starts from the persisted copy (Options.Settings). A running group this
+// node may no longer hold by the settings is handed to desired(g) with the
+// standby handshake, or stopped at once when desired(g) is nobody.
 //
 // Exclusive groups (ha.cf `exclusive`, config.Config.Exclusive; the
 // first listed wins): N is not eligible for g while it holds, starts, or
@@ -258,6 +273,9 @@
 //	hbd_seen       NODE:EPOCH|… the newest epoch seen from each peer
 //	hbd_sync       1: the sender waits to start a group until every peer
 //	               announces again, having seen this epoch
+//	hbd_settings   KIND:VALUE:VERSION:ORIGIN:NAME|… the cluster-wide
+//	               operator settings it knows (settings.go); left out
+//	               while there are none
 //
 // and in status messages hbd_ping=REACHED/TOTAL (its ping nodes). The
 // names are hbd/wire's (wire.FHbd*).
@@ -283,8 +301,11 @@
 //	groups.go       a group's state, the node's resource state, recheck
 //	operations.go   boot (probe, release before join) and opDone: what
 //	                a StartGroup, StopGroup or ProbeGroup came back with
-//	commands.go     operator commands (standby, takeover, cleanup) and
-//	                ParseWhich, the one check of their argument
+//	commands.go     operator commands (standby, takeover, cleanup, and
+//	                the settings commands) and ParseWhich, the one check
+//	                of their argument
+//	settings.go     cluster-wide operator settings: versions, merge,
+//	                encoding, what they forbid this node
 //	peerrsc.go      what peers say about groups (resource, ask_resources,
 //	                hb_takeover, shutdone) and the named calls membership
 //	                makes: peerJoined, peerDied, peerRestarted, peerAdded,
