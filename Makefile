@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 FUZZTIME    ?= 60s
 
-.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim bench bench-go bench-net bench-flood clean
+.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim chaos bench bench-go bench-net bench-flood clean
 
 all: build
 
@@ -75,6 +75,19 @@ FIRST       ?=
 
 sim:
 	$(GO) test -count=1 -timeout 0 -run '^TestFreshSeeds$$' ./hbd/sim -v -freshseeds=$(SEEDS) $(if $(FIRST),-fresh=$(FIRST))
+
+# chaos: hbd/e2e's TestChaos (root, namespaces) for DURATION: a node pair
+# with a VIP and a client through random faults (cuts, kill -9, SIGTERM,
+# reloads, floods, loss), every promise checked after every step. SEED
+# replays a run (empty: a random one, printed first). `make test` runs
+# 12 steps of it. Figures: docs/benchmarks.md, "Chaos". Namespace tests
+# never overlap: the lock is the one every such test takes.
+SEED        ?=
+DURATION    ?= 10m
+
+chaos:
+	flock /tmp/hbd-netns.lock $(GO) test -count=1 -v -timeout 0 -run '^TestChaos$$' ./hbd/e2e \
+	  -args -chaos-duration=$(DURATION) $(if $(SEED),-chaos-seed=$(SEED))
 
 # bench: the Go micro-benchmarks, then the failover benchmark in network
 # namespaces (root; it installs heartbeat and keepalived when missing):
