@@ -258,6 +258,7 @@ func (c *chaosRun) reload(step, i int, ka time.Duration) {
 	if !strings.Contains(since, "keepalive") || strings.Contains(since, "refused") {
 		t.Errorf("step %d: %s's reload to keepalive %s:\n%s", step, n.name, hbref.Time(ka), since)
 	}
+	t.Logf("  reload: %s keepalive %s -> %s", n.name, hbref.Time(c.ka[i]), hbref.Time(ka))
 	c.ka[i] = ka
 }
 
