@@ -126,6 +126,9 @@ func TestReloadGroups(t *testing.T) {
 		n.write("ha.d/haresources", "node2 rec::db\n", 0o644)
 	}
 	waitFor(t, 15*time.Second, "node1 to release web", func() bool { return !running("node1", "web") })
+	if n := nodes[0].countLines("held: group(s) rec::web gone from haresources"); n != 1 {
+		t.Errorf("node1 logged the hold of the removal %d times, want once", n)
+	}
 	time.Sleep(2 * fast.Deadtime)
 
 	for _, e := range readRecord(t, rec)[before:] {
@@ -189,4 +192,32 @@ func TestSecondSIGTERM(t *testing.T) {
 	if n1.countLines("Already stopping") != 1 {
 		t.Error(`the log does not say the second SIGTERM was noted ("Already stopping")`)
 	}
+}
+
+// TestAutoreloadOff: with `autoreload off` an edit is not applied by
+// itself; SIGHUP applies it.
+func TestAutoreloadOff(t *testing.T) {
+	nodes := newCluster(t, []string{"node1"}, fast, "")
+	n1 := nodes[0]
+	hacf := n1.path("ha.d/ha.cf")
+	orig, err := os.ReadFile(hacf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1.write("ha.d/ha.cf", string(orig)+"autoreload off\n", 0o644)
+	n1.start()
+	waitFor(t, 10*time.Second, "node1 to say autoreload is off", func() bool {
+		return n1.countLines("autoreload off: edits of") == 1
+	})
+	n1.write("ha.d/ha.cf", strings.Replace(string(orig), "keepalive 200ms", "keepalive 300ms", 1)+"autoreload off\n", 0o644)
+	time.Sleep(3 * time.Second) // three quiet periods
+	if n := n1.countLines("Configuration change"); n != 0 {
+		t.Fatalf("an edit was applied with autoreload off (%d change lines)", n)
+	}
+	if err := n1.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "SIGHUP to apply the edit", func() bool {
+		return n1.countLines("Configuration change (SIGHUP): keepalive 200ms -> 300ms") == 1
+	})
 }
