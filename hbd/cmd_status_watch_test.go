@@ -123,7 +123,9 @@ func TestWatchRate(t *testing.T) {
 	w := &watcher{name: "mon", out: &bytes.Buffer{}, errOut: &bytes.Buffer{}, interval: 100 * time.Millisecond, now: time.Now,
 		fetch: func() (ctl.Status, error) { n++; return watchStatus(now), nil }}
 	w.run(ctx)
-	if n < 2 || n > 4 {
+	// At most one request per interval (4: at 0, 100, 200 and 300 ms);
+	// a loaded machine may make fewer, never more.
+	if n < 1 || n > 4 {
 		t.Errorf("%d status requests in 300ms at one per 100ms", n)
 	}
 }
