@@ -39,6 +39,9 @@
 //	Fence         fence a peer, then feed back FenceDone
 //	PersistSettings keep the cluster-wide operator settings in the
 //	              state directory (atomically), for New at the next start
+//	PeerGenerations keep the newest generation seen of each peer in the
+//	              state directory (atomically), for New at the next start
+//	              (Options.PeerGenerations)
 //	Exit          the graceful stop is complete: the daemon exits
 //
 // The simulation (hbd/sim) executes the same actions against a virtual
@@ -64,6 +67,17 @@
 // messages it sent (a bounded history) and sends them again on request,
 // and acknowledges peers' messages with NS_ackmsg about every 10 messages,
 // as Heartbeat does, so that a Heartbeat peer's history does not fill up.
+//
+// Replays. The highest generation seen of each peer survives this node's
+// restarts: the core emits PeerGenerations whenever it rises, the daemon
+// keeps it and gives it back (Options.PeerGenerations), and a message of
+// an older generation is dropped even before the peer is heard in this
+// run. A message whose ts (epoch seconds) is older than this node's clock
+// by more than deadtime + MaxClockSkew + TimestampResolution is dropped
+// as stale-timestamp (maxMessageAge): a capture cannot be replayed later,
+// even to a node that just restarted and tracks no seq of the peer yet.
+// NS_ messages carry no seq: they never make a peer alive, and their
+// handlers log at most NSLogBurst lines per peer per LogEvery.
 //
 // # Resource groups
 //
@@ -334,8 +348,8 @@
 //
 // The daemon's reader verifies the signature (hbd/wire) and hands Receive
 // to Step (node.go). receive (peer.go) drops what is malformed, from an
-// unknown node, of an older generation, a duplicate or a replay (each
-// counted by DropReason); a newer generation is a restart (peerRestarted);
+// unknown node, of an older generation, too old by its ts, a duplicate or
+// a replay (each counted by DropReason); a newer generation is a restart (peerRestarted);
 // the peer and the link are heard (hearLink; peerJoined if it was silent
 // or dead). A message for this node goes to dispatch, which emits RunHook
 // for hook types (hooks.go) and hands it on: status to onStatus (state

@@ -22,6 +22,12 @@
 //   - PeerState and RunHook run rc.d hooks (hooks.go), at most a few at a
 //     time per event, a few more queued, the rest dropped and counted.
 //   - Fence runs the fencing method (fence.go); FenceDone comes back.
+//   - PeerGenerations and PersistSettings replace a file of the state
+//     directory atomically (peergens.go, settings.go); at the next start
+//     newCore gives what they kept to the core.
+//   - A reload (reload.go) applies whole or not at all; the watch of the
+//     configuration files (watch.go, edit.go) reports an edit once the
+//     files are quiet and holds one that removes a group.
 //   - Exit ends the loop; the links are drained of the shutdown notice.
 //
 // The loop uses the links and the runner through two small interfaces
