@@ -48,13 +48,18 @@ func (d *Daemon) reload(ctx context.Context, why string, edited bool) {
 		d.log.Errorf("Configuration reload (%s) refused: %d error(s) in %s; the running configuration stays", why, n, d.opts.ConfigDir)
 		return
 	}
-	for _, dg := range diags {
-		d.log.Warn(dg.String())
+	if len(config.Diff(d.cfg, cfg)) == 0 {
+		d.held = removalHold{}
+		d.log.Debugf("Configuration reload (%s): nothing changed", why)
+		return
 	}
 	if !edited {
 		d.held = removalHold{}
 	} else if !d.editReady(cfg, why, time.Now()) {
 		return
+	}
+	for _, dg := range diags {
+		d.log.Warn(dg.String())
 	}
 	d.applyConfig(ctx, cfg, why)
 }
