@@ -127,6 +127,11 @@ type Options struct {
 	// BuiltinCommand + Script.AgentArg() + ARGS + OP. Empty: such
 	// resources fail with an error that says so.
 	BuiltinCommand []string
+	// InProcess runs the built-in agents that offer it (agents.Agent.Run:
+	// the IP address agents) in this process instead of through
+	// BuiltinCommand: no fork and exec between a handover's release and
+	// the address on its new node. Bounded by the same timeouts.
+	InProcess bool
 
 	// For the scripts' environment (see Runner.Environ): ha.cf logfile,
 	// debugfile, logfacility, debug, use_logd; NiceFailback is true unless
@@ -269,6 +274,8 @@ type script struct {
 	args []string // after path, op last
 	show string   // what "Running ..." prints: config.Script.String()
 	tag  string   // log tag of its output
+	// inproc, when set, runs the built-in agent in this process.
+	inproc *inProcess
 }
 
 // resolve finds the executable of a resource.
@@ -295,6 +302,9 @@ func (r *Runner) resolve(res config.Resource, op string) (script, error) {
 		}
 		s.path = r.opts.BuiltinCommand[0]
 		s.args = append(append([]string{}, r.opts.BuiltinCommand[1:]...), sc.AgentArg())
+		if a, ok := r.opts.Lookup.Agents.Lookup(sc.Name); ok && r.opts.InProcess && sc.Kind == config.ScriptBuiltin && a.Run != nil {
+			s.inproc = &inProcess{run: a.Run, name: sc.Name, args: append(append([]string{}, res.Args...), op)}
+		}
 	} else {
 		s.path = sc.Path
 	}
@@ -317,6 +327,9 @@ func (r *Runner) RunResource(ctx context.Context, res config.Resource, op string
 func (r *Runner) run(ctx context.Context, s script, timeout time.Duration) Result {
 	if timeout <= 0 {
 		timeout = r.opts.Timeout
+	}
+	if s.inproc != nil {
+		return r.runInProcess(ctx, s, timeout)
 	}
 	return Command{
 		Path:        s.path,
@@ -344,7 +357,7 @@ func (r *Runner) doScript(ctx context.Context, res config.Resource, op string) R
 	r.log.Infof("Running %s %s %s", s.show, argText, op)
 	out := r.run(ctx, s, 0)
 	if out.Err == nil && !out.TimedOut && !out.Canceled && out.Signal == 0 {
-		r.log.Debugf("%s %s %s done. RC=%d", s.show, argText, op, out.ExitCode)
+		r.log.Debugf("%s %s %s done. RC=%d (%.1f ms)", s.show, argText, op, out.ExitCode, ms(out.Duration))
 	}
 	if out.OK() {
 		return out
@@ -636,3 +649,6 @@ func (r *Runner) Status(ctx context.Context, g config.Group) (GroupStatus, error
 	}
 	return gs, errors.Join(errs...)
 }
+
+// ms is d in milliseconds, for the debug lines that time each phase.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -20,6 +20,9 @@ func (d *Daemon) newRunner(cfg *config.Config) (*harc.Runner, error) {
 	o.Log = d.log.Logger
 	o.StateDir = d.opts.StateDir
 	o.BuiltinCommand = d.opts.AgentCommand
+	// The IP agents run in this process: a handover's gap (the address
+	// gone from one node, not yet on the other) loses no fork and exec.
+	o.InProcess = true
 	// HA_RSCTMP is Heartbeat's /run/resource-agents for a node using the
 	// standard run directory. Nodes sharing one machine (tests, the demo)
 	// each get their own, or one node's agent records would be another's.
@@ -51,12 +54,14 @@ func (d *Daemon) runOp(op cluster.Op, key string, g config.Group) {
 	r := d.runner
 	unwatched := d.unwatching[key]
 	delete(d.unwatching, key)
+	asked := time.Now()
 	d.opsWG.Add(1)
 	go func() {
 		defer d.opsWG.Done()
 		if unwatched != nil {
 			unwatched() // no watcher or monitor check runs beside the operation
 		}
+		began := time.Now()
 		done := cluster.OpDone{Group: key, Op: op}
 		switch op {
 		case cluster.OpStart:
@@ -76,6 +81,8 @@ func (d *Daemon) runOp(op cluster.Op, key string, g config.Group) {
 			}
 		}
 		done.Now = time.Now()
+		d.log.Debugf("%s of %s: %s in %.1f ms (%.1f ms after the decision)", op, key, done.Result,
+			float64(done.Now.Sub(began).Microseconds())/1000, float64(done.Now.Sub(asked).Microseconds())/1000)
 		d.ops <- done
 	}()
 }

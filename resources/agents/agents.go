@@ -52,6 +52,11 @@ type Agent struct {
 	// Main runs the agent as a resource script, `hbd agent NAME ARGS...
 	// OP`, and returns its exit code.
 	Main func(name string, args []string, stdout, stderr io.Writer) int
+	// Run, when set, runs the agent as Main does but in the caller's
+	// process (the daemon, without a fork and exec): the same arguments,
+	// output and exit codes, bounded by ctx. An agent offers it only when
+	// it is safe there: no process-wide state, no blocking past ctx.
+	Run func(ctx context.Context, name string, args []string, o RunOptions) int
 	// Keep, when set, returns an in-process Keeper of what a resource
 	// holds (an address on its interface) for a daemon that holds it.
 	Keep func(name string, args []string, o KeepOptions) (Keeper, error)
@@ -96,6 +101,17 @@ type KeepOptions struct {
 	StateDir string
 	// Log receives the keeper's log lines.
 	Log logrus.FieldLogger
+}
+
+// RunOptions are what an agent run in the daemon's process gets in
+// place of a program's environment and standard files.
+type RunOptions struct {
+	// StateDir is the resource agents' scratch directory (HA_RSCTMP).
+	StateDir string
+	// Debug is HA_debug: log at debug level too.
+	Debug bool
+	// Stdout and Stderr receive what the program would print there.
+	Stdout, Stderr io.Writer
 }
 
 // Announcer tells the network where an address held here is

@@ -312,15 +312,16 @@ func (a *Agent) Status(ctx context.Context) (bool, error) {
 // returns, a second one in the background (cancelled by Stop and Close,
 // and skipped if the address is gone by then).
 func (a *Agent) Start(ctx context.Context) error {
-	if err := a.start(ctx); err != nil {
+	if err := a.start(ctx, a.burst.Count); err != nil {
 		return err
 	}
 	a.scheduleFollowup()
 	return nil
 }
 
-// start is Start without the second burst.
-func (a *Agent) start(ctx context.Context) error {
+// start is Start without the second burst, and with rounds rounds of
+// announcements in the first.
+func (a *Agent) start(ctx context.Context, rounds int) error {
 	a.cancelFollowup()
 	t, err := a.resolve()
 	if err != nil {
@@ -344,7 +345,7 @@ func (a *Agent) start(ctx context.Context) error {
 	} else if err := a.add(t); err != nil {
 		return err
 	}
-	_ = a.announce(ctx, a.burst.Count) // failures are logged; the address is there
+	_ = a.announce(ctx, rounds) // failures are logged; the address is there
 	return nil
 }
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/hbdproject/hbd/resources/agents"
 )
 
 // Exit codes of the executable form (LSB init-script codes, which is
@@ -52,6 +54,41 @@ func Usage(name string) string {
 // called from a program that is not this command), start sends the second
 // burst itself before returning.
 func Main(name string, args []string, stdout, stderr io.Writer) int {
+	debug := os.Getenv("HA_debug")
+	return run(context.Background(), name, args, stdout, stderr, runMode{stateDir: StateDirFromEnv(), debug: debug != "" && debug != "0"})
+}
+
+// runMode is how an operation runs: as a program (Main) or in the
+// process of a daemon that holds the address (Run).
+type runMode struct {
+	stateDir  string
+	debug     bool
+	inProcess bool
+}
+
+// Run runs the agent in the caller's process, as hbd's daemon does for a
+// built-in resource: Main's contract (the operation last; the same
+// output and exit codes), bounded by ctx, with o.StateDir as HA_RSCTMP.
+// Without a process to start, its start returns as soon as the address
+// is on and the first round of announcements is out; the rest of the
+// first burst and the second burst follow in the background (they stop
+// once the address is gone).
+func Run(ctx context.Context, name string, args []string, o agents.RunOptions) int {
+	dir := o.StateDir
+	if dir == "" {
+		dir = StateDirFromEnv()
+	}
+	stdout, stderr := o.Stdout, o.Stderr
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	return run(ctx, name, args, stdout, stderr, runMode{stateDir: dir, debug: o.Debug, inProcess: true})
+}
+
+func run(ctx context.Context, name string, args []string, stdout, stderr io.Writer, m runMode) int {
 	if !IsName(name) {
 		fmt.Fprintf(stderr, "%s: not an agent of this package (want %s or %s)\n", name, NameIPaddr, NameIPaddr2)
 		return ExitBadArgs
@@ -81,17 +118,22 @@ func Main(name string, args []string, stdout, stderr io.Writer) int {
 	log.SetOutput(stderr)
 	log.SetFormatter(lineFormatter{})
 	log.SetLevel(logrus.InfoLevel)
-	if d := os.Getenv("HA_debug"); d != "" && d != "0" {
+	if m.debug {
 		log.SetLevel(logrus.DebugLevel)
 	}
 	burst := Burst{}.withDefaults(spec)
-	a, err := New(spec, Options{Log: log, Burst: Burst{Count: burst.Count, Interval: burst.Interval, Second: -1}})
+	a, err := New(spec, Options{StateDir: m.stateDir, Log: log, Burst: Burst{Count: burst.Count, Interval: burst.Interval, Second: -1}})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s %s: %v\n", name, spec, err)
 		return ExitFailed
 	}
-	defer a.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	closeAgent := true
+	defer func() {
+		if closeAgent {
+			a.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 
 	switch op {
@@ -108,9 +150,20 @@ func Main(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "stopped")
 		return ExitNotRunning
 	case "start":
-		if err := a.start(ctx); err != nil {
+		rounds := burst.Count
+		if m.inProcess {
+			rounds = 1
+		}
+		began := time.Now()
+		if err := a.start(ctx, rounds); err != nil {
 			log.Errorf("%s%v", a.prefix, err)
 			return ExitFailed
+		}
+		log.Debugf("%s%s on and announced in %.1f ms", a.prefix, spec.Addr, float64(time.Since(began).Microseconds())/1000)
+		if m.inProcess {
+			closeAgent = false
+			go a.announceRest(burst)
+			return ExitOK
 		}
 		if burst.Second < 0 {
 			return ExitOK
@@ -141,6 +194,22 @@ func Main(name string, args []string, stdout, stderr io.Writer) int {
 		return ExitOK
 	}
 	return ExitUnimplemented
+}
+
+// announceRest sends, for a start run in a long-lived process, what a
+// start's first round left: the rest of the first burst, then the
+// second burst; then it closes the agent. Each round is sent only while
+// the address is still on its interface.
+func (a *Agent) announceRest(b Burst) {
+	defer a.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if b.Count > 1 && sleepCtx(ctx, b.Interval) {
+		_ = a.announce(ctx, b.Count-1)
+	}
+	if b.Second >= 0 && sleepCtx(ctx, b.Second) {
+		_ = a.announce(ctx, b.Count)
+	}
 }
 
 // spawnFollowup starts the helper that sends the second burst: this very

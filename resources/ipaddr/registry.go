@@ -17,7 +17,7 @@ func Agents() []agents.Agent {
 }
 
 func entry(name string) agents.Agent {
-	return agents.Agent{Name: name, Program: true, Check: check, Main: Main, Keep: keep, Address: address}
+	return agents.Agent{Name: name, Program: true, Check: check, Main: Main, Run: Run, Keep: keep, Address: address}
 }
 
 func check(name string, args []string) error {

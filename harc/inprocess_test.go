@@ -1,0 +1,72 @@
+package harc
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/resources/agents"
+)
+
+// TestBuiltinInProcess: with InProcess, a built-in agent that offers Run
+// runs in this process with the resource's arguments and the operation,
+// HA_RSCTMP's directory and its output kept and logged; status is read
+// from its stdout as from a script's; a run past the timeout ends
+// TimedOut without waiting for the agent; an agent without Run still
+// runs through BuiltinCommand.
+func TestBuiltinInProcess(t *testing.T) {
+	f := newFixture(t)
+	var gotArgs []string
+	var gotDir string
+	run := func(ctx context.Context, name string, args []string, o agents.RunOptions) int {
+		gotArgs, gotDir = append([]string{name}, args...), o.StateDir
+		switch args[len(args)-1] {
+		case "status":
+			fmt.Fprintln(o.Stdout, "running")
+			return 0
+		case "hang":
+			<-ctx.Done()
+			time.Sleep(time.Second) // a slow agent: Run does not wait for it
+			return 0
+		}
+		fmt.Fprint(o.Stderr, "INFO: first\nINFO: no newline")
+		return 4
+	}
+	main := func(string, []string, io.Writer, io.Writer) int { return 0 }
+	f.opts.Lookup.Agents = agents.New(agents.Agent{Name: "IPaddr2", Main: main, Run: run}, agents.Agent{Name: "service", Main: main})
+	f.opts.BuiltinCommand = []string{"/bin/sh", "-c", `echo "$@" > "$CTL/builtin"`, "hbd", "agent"}
+	f.opts.InProcess = true
+	r := f.runner()
+	ip := resourceOf("IPaddr2::10.0.0.1", config.Script{Kind: config.ScriptBuiltin, Name: "IPaddr2"})
+
+	res := r.RunResource(context.Background(), ip, OpStart, 0)
+	if res.ExitCode != 4 || res.PID != 0 || res.Output != "INFO: first\nINFO: no newline\n" {
+		t.Errorf("start: %+v", res)
+	}
+	if strings.Join(gotArgs, " ") != "IPaddr2 10.0.0.1 start" || gotDir != f.opts.RscTmp {
+		t.Errorf("ran %q with HA_RSCTMP %q, want %q", gotArgs, gotDir, f.opts.RscTmp)
+	}
+	if _, ok := f.log.find("INFO: first"); !ok || !strings.Contains(f.log.text(), fmt.Sprintf("IPaddr2[%d]", os.Getpid())) {
+		t.Errorf("the agent's output is not logged:\n%s", f.log.text())
+	}
+	if res := r.RunResource(context.Background(), ip, OpStatus, 0); !res.OK() || res.Stdout != "running\n" {
+		t.Errorf("status: %+v", res)
+	}
+	began := time.Now()
+	res = r.RunResource(context.Background(), ip, "hang", 100*time.Millisecond)
+	if !res.TimedOut || res.OK() || time.Since(began) > 600*time.Millisecond {
+		t.Errorf("hang: %+v after %s, want timed out at 100ms", res, time.Since(began))
+	}
+	if f.exists("builtin") {
+		t.Errorf("an in-process agent ran through BuiltinCommand")
+	}
+	svc := resourceOf("service::nginx", config.Script{Kind: config.ScriptBuiltin, Name: "service"})
+	if res := r.RunResource(context.Background(), svc, OpStart, 0); !res.OK() || !f.exists("builtin") {
+		t.Errorf("an agent without Run: %+v", res)
+	}
+}
