@@ -111,6 +111,8 @@ func Diff(old, new *Config) []Change {
 			add("groups", "group %s removed (was preferred on %s)", g.Key(), g.Preferred)
 		case !sameGroup(g, ng):
 			add("groups", "group %s changed: %s -> %s", g.Key(), describeGroup(g), describeGroup(ng))
+		case g.Name != ng.Name:
+			add("groups", "group %s name %q -> %q", g.Key(), g.Name, ng.Name)
 		}
 	}
 	for _, g := range new.Groups {

@@ -46,6 +46,8 @@ func TestDiff(t *testing.T) {
 		}},
 		{"group removed", func(c *Config) { c.Groups = nil },
 			[]string{"group IPaddr2::10.0.0.100/24/eth0 removed (was preferred on node1)"}},
+		{"group named", func(c *Config) { c.Groups[0].Name = "web" },
+			[]string{`group IPaddr2::10.0.0.100/24/eth0 name "" -> "web"`}},
 		{"autoreload", func(c *Config) { c.NoAutoReload = true }, []string{"autoreload on -> off"}},
 		{"logging", func(c *Config) { c.Debugfile = "/var/log/ha-debug"; c.Debug = 1 },
 			[]string{`debugfile "" -> "/var/log/ha-debug"`, "debug 0 -> 1"}},

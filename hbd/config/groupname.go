@@ -8,13 +8,18 @@ import (
 )
 
 // The names an operator gives a group (hbd group, hbd cleanup): its key as
-// Heartbeat prints it (the first resource), its haresources line number,
-// any of its resources as written, and any resource's script name (httpd,
-// IPaddr) — each of the last two only when no other group has it.
+// Heartbeat prints it (the first resource), its explicit name (a
+// `#hbd name NAME` comment line before its haresources line), its
+// haresources line number, any of its resources as written, and any
+// resource's script name (httpd, IPaddr) — each of the last two only when
+// no other group has it.
 
 // GroupNames lists the names group g answers to in c, its key first.
 func (c *Config) GroupNames(g Group) []string {
 	names := []string{g.Key()}
+	if g.Name != "" {
+		names = append(names, g.Name)
+	}
 	if g.Pos.Line > 0 {
 		names = append(names, strconv.Itoa(g.Pos.Line))
 	}
@@ -52,6 +57,11 @@ func (c *Config) FindGroup(name string) (Group, error) {
 	if g, ok := c.Group(name); ok {
 		return g, nil // the key wins over every other name
 	}
+	for _, g := range c.Groups {
+		if g.Name != "" && g.Name == name {
+			return g, nil // then an explicit name
+		}
+	}
 	var found []Group
 	for _, g := range c.Groups {
 		if slices.Contains(c.GroupNames(g)[1:], name) {
@@ -78,4 +88,81 @@ func (c *Config) GroupList() string {
 		fmt.Fprintf(&b, "\n  %d: %s", g.Pos.Line, strings.Join(c.GroupNames(g), ", "))
 	}
 	return b.String()
+}
+
+// groupNamer reads `#hbd name NAME` comment lines of haresources for the
+// group that follows.
+type groupNamer struct {
+	name string
+	line int
+}
+
+// comment reads a comment line (text starts at its '#').
+func (gn *groupNamer) comment(d *diags, line int, text string) {
+	f := strings.Fields(text)
+	if len(f) == 0 || f[0] != "#hbd" {
+		return // an ordinary comment
+	}
+	if len(f) != 3 || f[1] != "name" {
+		d.warnf(line, "unknown hbd comment %q: `#hbd name NAME` names the group on the next line; other comments should not start with `#hbd`", strings.TrimSpace(text))
+		return
+	}
+	if why := badGroupName(f[2]); why != "" {
+		d.errorf(line, "group name %q %s", f[2], why)
+		return
+	}
+	if gn.name != "" {
+		d.warnf(gn.line, "`#hbd name %s` names no group: another `#hbd name` follows on line %d", gn.name, line)
+	}
+	gn.name, gn.line = f[2], line
+}
+
+// take returns the name for the group starting now, and forgets it.
+func (gn *groupNamer) take() string {
+	name := gn.name
+	gn.name, gn.line = "", 0
+	return name
+}
+
+// end: the file is over.
+func (gn *groupNamer) end(d *diags) {
+	if gn.name != "" {
+		d.warnf(gn.line, "`#hbd name %s` names no group: no group line follows", gn.name)
+	}
+}
+
+// badGroupName says why name cannot be a group's explicit name ("" if it
+// can): a number would be read as a line number, `|` and `>` separate
+// group keys in announcements.
+func badGroupName(name string) string {
+	if _, err := strconv.Atoi(name); err == nil {
+		return "is a number, which names a group by its haresources line"
+	}
+	if strings.ContainsAny(name, "|>") {
+		return "contains `|` or `>`"
+	}
+	return ""
+}
+
+// checkGroupNames: explicit names are unique, and none is another group's
+// key.
+func checkGroupNames(d *diags, groups []Group) {
+	for i, g := range groups {
+		if g.Name == "" {
+			continue
+		}
+		for _, o := range groups[:i] {
+			switch {
+			case o.Name == g.Name:
+				d.errorf(g.Pos.Line, "group name %s is given twice (also to the group on line %d)", g.Name, o.Pos.Line)
+			case o.Key() == g.Name:
+				d.errorf(g.Pos.Line, "group name %s is the key of the group on line %d", g.Name, o.Pos.Line)
+			}
+		}
+		for _, o := range groups[i+1:] {
+			if o.Key() == g.Name {
+				d.errorf(g.Pos.Line, "group name %s is the key of the group on line %d", g.Name, o.Pos.Line)
+			}
+		}
+	}
 }

@@ -46,3 +46,44 @@ func TestFindGroup(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupExplicitNames(t *testing.T) {
+	const haresources = "#hbd name web\n" +
+		"node1 IPaddr2::10.0.0.10/24/eth0 httpd\n" +
+		"\n# the validator\n#hbd name validator\n" +
+		"node2 IPaddr2::10.0.0.11/24/eth0 \\\n  peer\n"
+	groups, diags := ParseHaresources("haresources", strings.NewReader(haresources), hbdAgents)
+	if len(diags) > 0 {
+		t.Fatalf("haresources: %v", diags)
+	}
+	c := &Config{Groups: groups}
+	for name, want := range map[string]string{"web": "IPaddr2::10.0.0.10/24/eth0", "validator": "IPaddr2::10.0.0.11/24/eth0", "6": "IPaddr2::10.0.0.11/24/eth0"} {
+		if g, err := c.FindGroup(name); err != nil || g.Key() != want {
+			t.Errorf("FindGroup(%q) = %s, %v; want %s", name, g.Key(), err, want)
+		}
+	}
+	if got := strings.Join(c.GroupNames(groups[1]), " "); got != "IPaddr2::10.0.0.11/24/eth0 validator 6 peer" {
+		t.Errorf("GroupNames = %q", got)
+	}
+
+	tests := []struct {
+		name, in string
+		want     []want
+	}{
+		{"ordinary comments", "# hbd is great\n#hbdx name y\nnode1 web\n", nil},
+		{"unknown hbd comment", "#hbd label web\nnode1 web\n", []want{w(1, "unknown hbd comment")}},
+		{"number", "#hbd name 2\nnode1 web\n", []want{e(1, `group name "2" is a number`)}},
+		{"separator", "#hbd name a|b\nnode1 web\n", []want{e(1, "contains `|` or `>`")}},
+		{"twice in a row", "#hbd name a\n#hbd name b\nnode1 web\n", []want{w(1, "`#hbd name a` names no group: another `#hbd name` follows on line 2")}},
+		{"at the end", "node1 web\n#hbd name a\n", []want{w(2, "`#hbd name a` names no group: no group line follows")}},
+		{"duplicate", "#hbd name a\nnode1 web\n#hbd name a\nnode2 db\n", []want{e(4, "group name a is given twice (also to the group on line 2)")}},
+		{"another key", "#hbd name db\nnode1 web\nnode2 db\n", []want{e(2, "group name db is the key of the group on line 3")}},
+		{"after a resource", "node1 web #hbd name a\nnode2 db\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, got := ParseHaresources("haresources", strings.NewReader(tt.in), hbdAgents)
+			checkDiags(t, got, tt.want)
+		})
+	}
+}

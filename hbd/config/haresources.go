@@ -16,6 +16,10 @@ import (
 // One logical line is one group: `NODE RES[::ARG...]...`. A line ending in
 // `\` continues on the next; `#` starts a comment, also after a resource.
 // Diagnostics about a group point at the line where the group starts.
+//
+// hbd reads one comment of its own (Heartbeat skips it as any comment):
+// `#hbd name NAME` on a line of its own names the group that starts on
+// the next line that is not blank or a comment (Group.Name).
 func ParseHaresources(name string, r io.Reader, reg *agents.Registry) ([]Group, []Diag) {
 	d := diags{file: name}
 	text, err := readAll(r)
@@ -28,10 +32,13 @@ func ParseHaresources(name string, r io.Reader, reg *agents.Registry) ([]Group, 
 		keyLine   = map[string]int{}
 		buf       []string
 		startLine int
+		names     groupNamer
 	)
 	flush := func() {
 		if len(buf) > 0 {
+			name := names.take()
 			if g, ok := parseGroup(&d, startLine, buf, reg); ok {
+				g.Name = name
 				if prev, dup := keyLine[g.Key()]; dup {
 					d.errorf(startLine, "group %s is defined twice (also on line %d); a resource group's first resource names it and must be unique", g.Key(), prev)
 				} else {
@@ -47,6 +54,9 @@ func ParseHaresources(name string, r io.Reader, reg *agents.Registry) ([]Group, 
 	for i, raw := range lines {
 		line := i + 1
 		if j := strings.IndexByte(raw, '#'); j >= 0 {
+			if strings.TrimSpace(raw[:j]) == "" && !continued {
+				names.comment(&d, line, raw[j:])
+			}
 			raw = raw[:j]
 		}
 		raw = strings.TrimRight(raw, " \t\r\f\v")
@@ -66,6 +76,8 @@ func ParseHaresources(name string, r io.Reader, reg *agents.Registry) ([]Group, 
 		d.warnf(startLine, "the file ends inside a `\\` continuation; the group is read as it stands")
 	}
 	flush()
+	names.end(&d)
+	checkGroupNames(&d, groups)
 	if len(groups) == 0 && !HasErrors(d.list) {
 		d.warnf(0, "no resource groups: hbd will exchange heartbeats but manage no resources")
 	}

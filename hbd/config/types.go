@@ -266,6 +266,9 @@ type Group struct {
 	Preferred string
 	Resources []Resource
 	Pos       Pos
+	// Name is the group's explicit name (`#hbd name NAME` before its
+	// haresources line), "" without one: see GroupNames.
+	Name string
 	// FailureTimeout is how long a failure of the group on a node (its
 	// monitor gave up: see Monitor) keeps the group off that node; 0 means
 	// until an operator runs `hbd cleanup GROUP`. Set by Load from the
