@@ -18,6 +18,9 @@ type scenNode struct {
 	alive   bool
 	gen     uint64
 	pending map[string]Op // group → op in flight
+	// settings: what its core last asked to persist (PersistSettings),
+	// given to its next start as the daemon's state directory does.
+	settings []Setting
 }
 
 // scenMsg is a message on its way to node to, on link.
@@ -74,7 +77,7 @@ func (s *scenario) run(line int, cmd []string) ([]string, error) {
 // at least min, at most max (0: no limit).
 var scenArgs = map[string]struct{ min, max int }{
 	"cluster": {2, 0}, "start": {2, 2}, "probe": {4, 0}, "done": {4, 0},
-	"tick": {2, 2}, "kill": {2, 2}, "stop": {2, 2}, "cmd": {3, 4},
+	"tick": {2, 2}, "kill": {2, 2}, "stop": {2, 2}, "cmd": {3, 5},
 	"fail": {4, 0}, "cut": {3, 3}, "heal": {1, 1}, "reload": {2, 0}, "status": {2, 2},
 }
 
@@ -85,7 +88,9 @@ var (
 		"probe": {"running": ResultRunning, "stopped": ResultStopped, "failed": ResultFailed},
 		"done":  {"ok": ResultOK, "failed": ResultFailed, "stop-failed": ResultStopFailed},
 	}
-	scenCommands = map[string]CommandKind{"standby": CmdStandby, "takeover": CmdTakeover, "cleanup": CmdCleanup}
+	scenCommands = map[string]CommandKind{"standby": CmdStandby, "takeover": CmdTakeover, "cleanup": CmdCleanup,
+		"node-standby": CmdNodeStandby, "node-online": CmdNodeOnline, "node-fenced": CmdNodeFenced,
+		"disable": CmdGroupDisable, "enable": CmdGroupEnable, "move": CmdGroupMove, "clear": CmdGroupClear}
 )
 
 func (s *scenario) exec(cmd []string) error {
@@ -159,11 +164,28 @@ func (s *scenario) exec(cmd []string) error {
 		if !ok {
 			return s.errorf(0, "unknown operator command %q", f[2])
 		}
-		which := ""
-		if len(f) > 3 {
-			which = f[3]
+		c := Command{Now: s.now, Kind: kind}
+		args := f[3:]
+		switch kind {
+		case CmdNodeStandby, CmdNodeOnline, CmdNodeFenced:
+			// cmd NODE node-standby|node-online|node-fenced [NODE]
+			if len(args) > 0 {
+				c.Node, args = args[0], args[1:]
+			}
+		default:
+			// cmd NODE standby|takeover|cleanup|disable|enable|clear [WHICH]
+			// cmd NODE move KEY [NODE]
+			if len(args) > 0 {
+				c.Which, args = args[0], args[1:]
+			}
+			if kind == CmdGroupMove && len(args) > 0 {
+				c.Node, args = args[0], args[1:]
+			}
 		}
-		s.step(n, Command{Now: s.now, Kind: kind, Which: which})
+		if len(args) > 0 {
+			return s.errorf(0, "cmd %s: one word too many (%q)", f[2], args[0])
+		}
+		s.step(n, c)
 	case "cut":
 		a, err := s.index(f[1])
 		if err != nil {
@@ -269,7 +291,7 @@ func (s *scenario) start(name string) error {
 	n.gen++
 	n.alive = true
 	n.pending = map[string]Op{}
-	n.core = New(Options{Config: s.cfgs[name], UUID: [16]byte{byte(len(name))}, Generation: n.gen, Now: s.now})
+	n.core = New(Options{Config: s.cfgs[name], UUID: [16]byte{byte(len(name))}, Generation: n.gen, Now: s.now, Settings: n.settings})
 	s.step(n, Tick{Now: s.now, Load: testLoad})
 	return nil
 }

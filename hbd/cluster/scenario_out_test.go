@@ -94,6 +94,7 @@ func (s *scenario) step(n *scenNode, ev Event) {
 		case RunHook:
 			act("HOOK %s src=%s", a.Event, a.Fields[wire.FSrc])
 		case PersistSettings:
+			n.settings = a.Settings
 			act("SETTINGS %s", settingsText(a.Settings))
 		case PeerGenerations:
 			act("GENERATIONS %s", peersOf(a.Generations))

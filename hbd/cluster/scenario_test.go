@@ -33,6 +33,10 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the sc
 //	kill NODE                  kill -9 (nothing more is sent)
 //	stop NODE                  graceful stop (SIGTERM)
 //	cmd NODE standby|takeover|cleanup [WHICH]
+//	cmd NODE disable|enable|clear KEY / cmd NODE move KEY [NODE]
+//	cmd NODE node-standby|node-online [NODE] / cmd NODE node-fenced NODE
+//	                           operator commands; the settings a node's
+//	                           core persists are given to its next start
 //	fail NODE KEY DETAIL…      the daemon's monitor gave the group up (GroupFailure)
 //	cut NODE NODE / heal       the network between two nodes
 //	status NODE                the node's groups
