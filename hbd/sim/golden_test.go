@@ -28,6 +28,7 @@ var goldenGenerators = []struct {
 	{"exclusive", RandomExclusiveConfig},
 	{"safe", RandomSafeConfig},
 	{"widereload", RandomWideReloadConfig},
+	{"settings", RandomSettingsConfig},
 }
 
 // TestGoldenTraces pins what the core decides: the trace hash of a few
