@@ -294,6 +294,7 @@ func (p *hacfParser) table() map[string]directive {
 		"memreserve":              {"memreserve PAGES", 1, 1, p.intDir("memreserve", new(int), 0, 1<<30)},
 	}
 	p.splitBrainTable(t)
+	p.etcdTable(t)
 	return t
 }
 
@@ -744,6 +745,7 @@ func (p *hacfParser) finish() {
 		p.d.errorf(0, "no nodes: add a `node NAME...` line listing every cluster node by its `uname -n` name")
 	}
 	p.finishSplitBrain()
+	p.finishEtcd()
 	if !p.failbackSet {
 		if p.niceFailback != nil {
 			c.AutoFailback = *p.niceFailback

@@ -188,6 +188,7 @@ func Load(dir string, opts LoadOptions) (*Config, []Diag) {
 	}
 
 	all = append(all, checkTrustedFiles(dir, cfg, groups)...)
+	all = append(all, checkEtcd(hacfPath, cfg, groups)...)
 	sortDiags(all, []string{hacfPath, authPath, resPath})
 	if cfg == nil || HasErrors(all) {
 		return nil, all

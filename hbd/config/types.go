@@ -319,6 +319,11 @@ type Config struct {
 
 	// hbd's own directives.
 
+	// Backend is the backend line (BackendHeartbeat by default); Etcd
+	// the etcd_ directives, meaningful with BackendEtcd (etcd.go).
+	Backend Backend
+	Etcd    Etcd
+
 	// ResourceTimeout bounds every resource script operation.
 	ResourceTimeout time.Duration
 

@@ -41,6 +41,11 @@ var samples = map[string]sample{
 	"fence_aws":     {line: "fence_aws stop-instance node1=i-0aaa node2=i-0bbb"},
 	"fence_timeout": {line: "fence_timeout 20"}, "fence_retry": {line: "fence_retry 2"},
 	"profile": {setup: "ping 10.0.0.1", line: "profile safe"}, "safe_start_delay": {line: "safe_start_delay 9"},
+	"backend":        {setup: "etcd_endpoints http://127.0.0.1:2379\nresource_timeout 10", line: "backend etcd"},
+	"etcd_endpoints": {line: "etcd_endpoints https://10.0.0.5:2379,https://10.0.0.6:2379"},
+	"etcd_prefix":    {line: "etcd_prefix /ha/prod/"}, "etcd_cacert": {line: "etcd_cacert /etc/ha.d/etcd-ca.pem"},
+	"etcd_cert": {line: "etcd_cert /etc/ha.d/etcd.pem"}, "etcd_key": {line: "etcd_key /etc/ha.d/etcd-key.pem"},
+	"etcd_lease": {line: "etcd_lease 90"},
 
 	"use_logd": {line: "use_logd on"}, "conn_logd_time": {line: "conn_logd_time 60"},
 	"compression": {line: "compression bz2"}, "compression_threshold": {line: "compression_threshold 8"},
@@ -61,10 +66,17 @@ var samples = map[string]sample{
 // exceptions are directives whose place in the lists the field check
 // cannot see, each with the reason (which the docs state).
 var exceptions = map[string]string{
-	"crm":           "accepted only as `off`: there is nothing to act on",
-	"pacemaker":     "accepted only as `off`: there is nothing to act on",
-	"use_logd":      "ignored by hbd itself, but passed to resource scripts as HA_LOGD, as Heartbeat does",
-	"insecure_auth": "acted on inside hbd/config: it decides whether Load refuses weak authkeys keys",
+	"crm":            "accepted only as `off`: there is nothing to act on",
+	"pacemaker":      "accepted only as `off`: there is nothing to act on",
+	"use_logd":       "ignored by hbd itself, but passed to resource scripts as HA_LOGD, as Heartbeat does",
+	"insecure_auth":  "acted on inside hbd/config: it decides whether Load refuses weak authkeys keys",
+	"backend":        "acted on inside hbd/config: Load checks the etcd backend and refuses it, since the daemon does not run it yet (docs/guide-etcd.md)",
+	"etcd_endpoints": "acted on inside hbd/config: Load checks the etcd backend and refuses it, since the daemon does not run it yet (docs/guide-etcd.md)",
+	"etcd_prefix":    "acted on inside hbd/config: Load checks the etcd backend and refuses it, since the daemon does not run it yet (docs/guide-etcd.md)",
+	"etcd_cacert":    "acted on inside hbd/config: Load checks the etcd backend and refuses it, since the daemon does not run it yet (docs/guide-etcd.md)",
+	"etcd_cert":      "acted on inside hbd/config: Load checks the etcd backend and refuses it, since the daemon does not run it yet (docs/guide-etcd.md)",
+	"etcd_key":       "acted on inside hbd/config: Load checks the etcd backend and refuses it, since the daemon does not run it yet (docs/guide-etcd.md)",
+	"etcd_lease":     "acted on inside hbd/config: Load checks the etcd backend and refuses it, since the daemon does not run it yet (docs/guide-etcd.md)",
 }
 
 // fieldsSetBy returns the Config fields that a directive's sample line

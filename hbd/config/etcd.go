@@ -1,0 +1,200 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Backend is the source of truth for who holds a group (ha.cf backend).
+type Backend string
+
+// The backends.
+const (
+	// BackendHeartbeat is Heartbeat's protocol: UDP heartbeats, peers'
+	// announcements and hbd's placement rule (the default).
+	BackendHeartbeat Backend = "heartbeat"
+	// BackendEtcd keeps each group's owner in etcd under a lease
+	// (docs/guide-etcd.md).
+	BackendEtcd Backend = "etcd"
+)
+
+// Defaults of the etcd directives.
+const (
+	DefaultEtcdPrefix = "/hbd/"
+	DefaultEtcdLease  = 60 * time.Second
+)
+
+// Etcd is the etcd backend's settings (the etcd_ directives).
+type Etcd struct {
+	// Endpoints are the etcd client URLs (http:// or https://).
+	Endpoints []string
+	// Prefix starts every key hbd writes; it ends with "/".
+	Prefix string
+	// CACert verifies the servers; Cert and Key authenticate this node.
+	// Empty: not used.
+	CACert, Cert, Key string
+	// Lease is the TTL of this node's lease: a node that cannot renew it
+	// stops its groups before it can expire.
+	Lease time.Duration
+	// Pos is the backend line; LeasePos the etcd_lease line (zero when
+	// the default applies).
+	Pos, LeasePos Pos
+}
+
+// etcdTable adds the backend and etcd directives to the ha.cf table.
+func (p *hacfParser) etcdTable(t map[string]directive) {
+	c := p.c
+	t["backend"] = directive{"backend heartbeat|etcd", 1, 1, p.backend}
+	t["etcd_endpoints"] = directive{"etcd_endpoints URL [URL...]", 1, -1, p.etcdEndpoints}
+	t["etcd_prefix"] = directive{"etcd_prefix /PREFIX/", 1, 1, p.etcdPrefix}
+	t["etcd_cacert"] = directive{"etcd_cacert PATH", 1, 1, p.path(&c.Etcd.CACert)}
+	t["etcd_cert"] = directive{"etcd_cert PATH", 1, 1, p.path(&c.Etcd.Cert)}
+	t["etcd_key"] = directive{"etcd_key PATH", 1, 1, p.path(&c.Etcd.Key)}
+	t["etcd_lease"] = p.timeDir("etcd_lease TIME", &c.Etcd.Lease, nil)
+}
+
+func (p *hacfParser) backend(line int, args []string) {
+	switch b := Backend(strings.ToLower(args[0])); b {
+	case BackendHeartbeat, BackendEtcd:
+		p.c.Backend = b
+	default:
+		p.d.errorf(line, "backend: unknown backend %q (heartbeat or etcd)", args[0])
+	}
+}
+
+func (p *hacfParser) etcdEndpoints(line int, args []string) {
+	var eps []string
+	for _, a := range args {
+		for _, s := range strings.Split(a, ",") {
+			if s == "" {
+				continue
+			}
+			u, err := url.Parse(s)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Port() == "" {
+				p.d.errorf(line, "etcd_endpoints: %q is not an etcd client URL (http://HOST:PORT or https://HOST:PORT)", s)
+				return
+			}
+			eps = append(eps, s)
+		}
+	}
+	p.c.Etcd.Endpoints = eps
+}
+
+func (p *hacfParser) etcdPrefix(line int, args []string) {
+	s := args[0]
+	if !strings.HasPrefix(s, "/") {
+		p.d.errorf(line, "etcd_prefix %q: must start with /", s)
+		return
+	}
+	if !strings.HasSuffix(s, "/") {
+		s += "/"
+	}
+	p.c.Etcd.Prefix = s
+}
+
+// finishEtcd applies the etcd defaults and cross-checks (after every line
+// was read). The lease check here knows resource_timeout only; Load checks
+// the longest group too (checkEtcdLease).
+func (p *hacfParser) finishEtcd() {
+	c := p.c
+	if c.Backend == "" {
+		c.Backend = BackendHeartbeat
+	}
+	if c.Etcd.Prefix == "" {
+		c.Etcd.Prefix = DefaultEtcdPrefix
+	}
+	if c.Etcd.Lease == 0 {
+		c.Etcd.Lease = DefaultEtcdLease
+	}
+	if l := p.seen["backend"]; l > 0 {
+		c.Etcd.Pos = Pos{p.d.file, l}
+	}
+	if l := p.seen["etcd_lease"]; l > 0 {
+		c.Etcd.LeasePos = Pos{p.d.file, l}
+	}
+	if c.Backend != BackendEtcd {
+		for _, name := range []string{"etcd_endpoints", "etcd_prefix", "etcd_cacert", "etcd_cert", "etcd_key", "etcd_lease"} {
+			if line, set := p.seen[name]; set {
+				p.d.warnf(line, "%s only applies with `backend etcd`", name)
+			}
+		}
+		return
+	}
+	line := p.seen["backend"]
+	if len(c.Etcd.Endpoints) == 0 {
+		p.d.errorf(line, "backend etcd needs etcd_endpoints: add `etcd_endpoints https://HOST:2379 ...` listing the etcd members")
+	}
+	if (c.Etcd.Cert == "") != (c.Etcd.Key == "") {
+		l := p.seen["etcd_cert"]
+		if l == 0 {
+			l = p.seen["etcd_key"]
+		}
+		p.d.errorf(l, "etcd_cert and etcd_key go together: set both (a client certificate and its key) or neither")
+	}
+	if c.Etcd.Lease < MinEtcdLease(c.ResourceTimeout, 1) {
+		p.d.errorf(p.leaseLine(), "%s", leaseTooShort(c, 1, ""))
+	}
+}
+
+// leaseLine is the line to blame for a short lease: etcd_lease, or
+// backend when the default applies.
+func (p *hacfParser) leaseLine() int {
+	if l := p.seen["etcd_lease"]; l > 0 {
+		return l
+	}
+	return p.seen["backend"]
+}
+
+// MinEtcdLease is the shortest etcd_lease that leaves a node cut off
+// from etcd time to stop a group of n resources, each stop bounded by
+// resourceTimeout, before its lease can expire: the slowest stop takes
+// at most half the lease, the other half covers renewals and the etcd
+// calls that time out before the node knows it is cut off
+// (hbd/etcdown, "Cut off").
+func MinEtcdLease(resourceTimeout time.Duration, n int) time.Duration {
+	if n < 1 {
+		n = 1
+	}
+	return 2 * time.Duration(n) * resourceTimeout
+}
+
+func leaseTooShort(c *Config, n int, group string) string {
+	what := "a one-resource group"
+	if group != "" {
+		what = fmt.Sprintf("group %s (%d resources)", group, n)
+	}
+	return fmt.Sprintf("etcd_lease %s is too short: stopping %s may take %s (resource_timeout %s per resource), and the lease must be at least twice that (%s) so that a node cut off from etcd stops its groups before its lease expires; raise etcd_lease or lower resource_timeout",
+		fmtDuration(c.Etcd.Lease), what, fmtDuration(time.Duration(n)*c.ResourceTimeout), fmtDuration(c.ResourceTimeout),
+		fmtDuration(MinEtcdLease(c.ResourceTimeout, n)))
+}
+
+// checkEtcd checks the etcd backend against the groups (the slowest stop)
+// and refuses it in this build: the daemon does not run the etcd
+// ownership loop yet (docs/guide-etcd.md).
+func checkEtcd(file string, c *Config, groups []Group) []Diag {
+	if c == nil || c.Backend != BackendEtcd {
+		return nil
+	}
+	d := diags{file: file}
+	line := c.Etcd.Pos.Line
+	longest := -1
+	for i := range groups {
+		if longest < 0 || len(groups[i].Resources) > len(groups[longest].Resources) {
+			longest = i
+		}
+	}
+	if longest >= 0 {
+		g := &groups[longest]
+		if n := len(g.Resources); n > 1 && c.Etcd.Lease < MinEtcdLease(c.ResourceTimeout, n) {
+			l := c.Etcd.LeasePos.Line
+			if l == 0 {
+				l = line
+			}
+			d.errorf(l, "%s", leaseTooShort(c, n, g.Key()))
+		}
+	}
+	d.errorf(line, "backend etcd is not available in this build yet: the daemon does not run the etcd ownership loop (docs/guide-etcd.md); use `backend heartbeat`")
+	return d.list
+}
