@@ -5,30 +5,35 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// clockTicks is USER_HZ, the unit of utime and stime in /proc (100 on
-// Linux everywhere that matters).
-const clockTicks = 100
-
-// Idle is a daemon's idle cost, averaged over its two nodes.
+// Idle is a daemon's idle cost, per node (node1, the holder, first) or
+// averaged over its two nodes.
 type Idle struct {
 	Daemon, Settings string
 	Duration         time.Duration
-	RSSKB            int     // per node (sum of its processes)
-	Procs            int     // per node
-	CPUPercent       float64 // per node, of one CPU
-	PacketsPerSec    float64 // frames both nodes sent, per second
+	RSSKB            int        // per node (sum of its processes), averaged
+	Procs            int        // per node, averaged
+	CPUPercent       [2]float64 // of each node, in % of one CPU
+	PacketsPerSec    float64    // frames both nodes sent, per second
 	Err              string
 }
 
 // IdleCost starts d's cluster with timing t, waits until it serves, and
 // then measures for dur with the client quiet: CPU time and RSS of the
 // daemon processes, and frames the nodes put on the bridge.
+//
+// CPU time is the time every thread of the daemon's processes spent on a
+// CPU (schedstat, in ns): on a loaded machine it grows a little with the
+// cache misses of a busy CPU, but not with the time spent waiting for
+// one, and it counts what utime and stime in clock ticks would round
+// away.
 func (rn *Runner) IdleCost(ctx context.Context, d Driver, t Timing, settings string, dur time.Duration) Idle {
 	r := rn.Rig
 	res := Idle{Daemon: d.Key(), Settings: settings, Duration: dur}
@@ -54,7 +59,7 @@ func (rn *Runner) IdleCost(ctx context.Context, d Driver, t Timing, settings str
 		return res
 	}
 	_ = sleepCtx(ctx, 500*time.Millisecond)
-	ticks0, err := rn.ticks(cl)
+	cpu0, err := rn.cpuTime(cl)
 	if err != nil {
 		res.Err = err.Error()
 		return res
@@ -69,7 +74,7 @@ func (rn *Runner) IdleCost(ctx context.Context, d Driver, t Timing, settings str
 		res.Err = err.Error()
 		return res
 	}
-	ticks1, err := rn.ticks(cl)
+	cpu1, err := rn.cpuTime(cl)
 	if err != nil {
 		res.Err = err.Error()
 		return res
@@ -80,13 +85,15 @@ func (rn *Runner) IdleCost(ctx context.Context, d Driver, t Timing, settings str
 		return res
 	}
 	el := time.Since(t0)
-	var cpu uint64
-	for pid, t1 := range ticks1 {
-		if t0, ok := ticks0[pid]; ok && t1 >= t0 {
-			cpu += t1 - t0
+	for i := range 2 {
+		var ns uint64
+		for pid, t1 := range cpu1[i] {
+			if t0, ok := cpu0[i][pid]; ok && t1 >= t0 {
+				ns += t1 - t0
+			}
 		}
+		res.CPUPercent[i] = float64(ns) / float64(el.Nanoseconds()) * 100
 	}
-	res.CPUPercent = float64(cpu) / clockTicks / el.Seconds() * 100 / 2
 	res.PacketsPerSec = float64(pk1-pk0) / el.Seconds()
 	for i := range 2 {
 		pids, err := cl.PIDs(i)
@@ -105,24 +112,54 @@ func (rn *Runner) IdleCost(ctx context.Context, d Driver, t Timing, settings str
 	return res
 }
 
-// ticks maps every daemon process of both nodes to its CPU ticks.
-func (rn *Runner) ticks(cl Cluster) (map[int]uint64, error) {
-	out := map[int]uint64{}
+// cpuTime maps every daemon process of each node to the CPU time of its
+// threads so far, in ns.
+func (rn *Runner) cpuTime(cl Cluster) ([2]map[int]uint64, error) {
+	var out [2]map[int]uint64
 	for i := range 2 {
+		out[i] = map[int]uint64{}
 		pids, err := cl.PIDs(i)
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		if len(pids) == 0 {
-			return nil, fmt.Errorf("%s: no daemon process found", rn.Rig.Names[i])
+			return out, fmt.Errorf("%s: no daemon process found", rn.Rig.Names[i])
 		}
 		for _, pid := range pids {
-			if st, err := readStat(pid); err == nil {
-				out[pid] = st.CPUTicks
+			if ns, err := threadsCPU(pid); err == nil {
+				out[i][pid] = ns
 			}
 		}
 	}
 	return out, nil
+}
+
+// threadsCPU is the time pid's threads have spent on a CPU, in ns: the
+// sum of the first field of /proc/PID/task/*/schedstat (a thread that
+// ended takes its time with it).
+func threadsCPU(pid int) (uint64, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	var sum uint64
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "schedstat"))
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			return 0, fmt.Errorf("%s/%s/schedstat: empty", dir, e.Name())
+		}
+		ns, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s/%s/schedstat: %w", dir, e.Name(), err)
+		}
+		sum += ns
+	}
+	return sum, nil
 }
 
 // sentFrames is the number of frames both nodes sent to the bridge so far

@@ -206,9 +206,9 @@ func (rep *Report) Markdown() string {
 	if len(rep.Idle) > 0 {
 		w("### Idle cost")
 		w("")
-		w("Both nodes up, the group on node1, no client. Per node: resident memory and processes of the daemon (resource scripts and the web server not counted), CPU time as a share of one CPU; frames per second both nodes put on the wire.")
+		w("Both nodes up, the group on node1, no client. Per node: resident memory and processes of the daemon (resource scripts and the web server not counted), and the CPU time every thread of its processes spent on a CPU (schedstat) as a share of one CPU, on node1 (the holder, keepalived's master) and node2; frames per second both nodes put on the wire.")
 		w("")
-		w("| daemon | settings | measured over | RSS per node | processes per node | CPU per node | frames/s (both nodes) |")
+		w("| daemon | settings | measured over | RSS per node | processes per node | CPU node1 / node2 | frames/s (both nodes) |")
 		w("| --- | --- | --- | --- | --- | --- | --- |")
 		for _, i := range rep.Idle {
 			label, t := rep.labelTiming(i.Daemon, i.Settings)
@@ -216,7 +216,7 @@ func (rep *Report) Markdown() string {
 				w("| %s | %s | — | error: %s | | | |", label, t, oneLine(i.Err))
 				continue
 			}
-			w("| %s | %s | %s | %.1f MB | %d | %.2f %% | %.0f |", label, t, i.Duration.Round(time.Second), float64(i.RSSKB)/1024, i.Procs, i.CPUPercent, i.PacketsPerSec)
+			w("| %s | %s | %s | %.1f MB | %d | %.3f %% / %.3f %% | %.0f |", label, t, i.Duration.Round(time.Second), float64(i.RSSKB)/1024, i.Procs, i.CPUPercent[0], i.CPUPercent[1], i.PacketsPerSec)
 		}
 		w("")
 	}

@@ -110,7 +110,7 @@ func list(s string) []string {
 func run() int {
 	n := flag.Int("n", 3, "runs per daemon, settings and scenario (interleaved)")
 	daemons := flag.String("daemons", "heartbeat,keepalived,keepalived-vip,hbd", "daemons to measure (comma-separated)")
-	scenarios := flag.String("scenarios", strings.Join(bench.Scenarios, ","), "scenarios (comma-separated)")
+	scenarios := flag.String("scenarios", strings.Join(bench.Scenarios, ","), "scenarios (comma-separated; \"\" runs none: the idle cost, soak and search only)")
 	settings := flag.String("settings", "matched,fastest", "settings (comma-separated)")
 	hbdBin := flag.String("hbd", "bin/hbd", "the hbd `program`")
 	hbdFast := flag.String("hbd-fast", "10ms/40ms", "hbd's fastest setting, KEEPALIVE/DEADTIME")
@@ -196,6 +196,11 @@ func run() int {
 		return 1
 	}
 
+	scs := list(*scenarios)
+	if scs == nil {
+		scs = []string{} // none, not the default list
+	}
+
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -212,7 +217,7 @@ func run() int {
 		}
 	}()
 	rep := bench.Bench(ctx, rig, drivers, bench.Options{
-		N: *n, Scenarios: list(*scenarios), Settings: sets, Idle: *idle,
+		N: *n, Scenarios: scs, Settings: sets, Idle: *idle,
 		Soak: *soak, SoakTiming: st, SoakLoss: *soakLoss,
 		SearchStep: *searchStep, SearchTiming: srt, SearchLosses: losses,
 		BusyCPUs: *busy, Logf: logf,
