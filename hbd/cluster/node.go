@@ -493,10 +493,10 @@ func (n *Node) appendCommon(m *wire.Message, withSeq bool) {
 	m.SetBinary(wire.FSrcUUID, n.uuid[:])
 	if withSeq {
 		n.seq++
-		m.Set(wire.FSeq, wire.Hex(n.seq))
+		m.SetHex(wire.FSeq, n.seq)
 	}
-	m.Set(wire.FGeneration, wire.Hex(n.gen))
-	m.Set(wire.FTimestamp, wire.UnixHex(n.now))
+	m.SetHex(wire.FGeneration, n.gen)
+	m.SetHex(wire.FTimestamp, unixSeconds(n.now))
 	if withSeq && n.load != "" {
 		m.Set(wire.FLoad, n.load)
 	}
@@ -523,10 +523,24 @@ func (n *Node) sendNS(m *wire.Message) {
 	n.out = append(n.out, Send{Msg: m})
 }
 
+// unixSeconds is t as the ts field counts it: epoch seconds, 0 before
+// 1970 (wire.UnixHex).
+func unixSeconds(t time.Time) uint64 {
+	return uint64(max(t.Unix(), 0))
+}
+
+// cloneMessage copies m, its values in one allocation.
 func cloneMessage(m *wire.Message) *wire.Message {
+	size := 0
+	for _, f := range m.Fields {
+		size += len(f.Value)
+	}
+	store := make([]byte, 0, size)
 	c := &wire.Message{Fields: make([]wire.Field, len(m.Fields))}
 	for i, f := range m.Fields {
-		c.Fields[i] = wire.Field{Name: f.Name, Type: f.Type, Value: append([]byte(nil), f.Value...)}
+		s := len(store)
+		store = append(store, f.Value...)
+		c.Fields[i] = wire.Field{Name: f.Name, Type: f.Type, Value: store[s:len(store):len(store)]}
 	}
 	return c
 }

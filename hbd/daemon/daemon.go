@@ -122,6 +122,8 @@ type Daemon struct {
 	hooks *hooks  // rc.d hooks, bounded per event
 	load  loadavg // the ld field of status messages (loadavg.go)
 
+	sendBuf []byte // the last message encoded (execute, Send)
+
 	sbEvents chan cluster.Event // PingStatus and FenceDone (ping.go, fence.go)
 	pingStop context.CancelFunc // stops the ping prober (restarted on reload)
 }

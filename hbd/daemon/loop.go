@@ -18,9 +18,10 @@ import (
 
 // Links is what the event loop uses of the heartbeat media (*link.Set).
 type Links interface {
-	// Send sends a signed message on every link.
+	// Send sends a signed message on every link. data is the caller's
+	// again when Send returns (the loop encodes into one buffer).
 	Send(data []byte)
-	// SendOn sends it on the named link only.
+	// SendOn sends it on the named link only, as Send.
 	SendOn(name string, data []byte) error
 	// Stats is what `hbd status` shows of each link.
 	Stats() map[string]link.LinkStats
@@ -145,11 +146,14 @@ func (d *Daemon) step(ev cluster.Event) {
 func (d *Daemon) execute(a cluster.Action) {
 	switch a := a.(type) {
 	case cluster.Send:
-		b, err := d.keys.Encode(a.Msg)
+		// The links copy what they are given, so one buffer serves
+		// every message.
+		b, err := d.keys.AppendEncode(d.sendBuf[:0], a.Msg)
 		if err != nil {
 			d.log.Errorf("cannot encode %s message: %v", a.Msg.Value(wire.FType), err)
 			return
 		}
+		d.sendBuf = b
 		if a.Link == "" {
 			d.links.Send(b)
 		} else if err := d.links.SendOn(a.Link, b); err != nil {

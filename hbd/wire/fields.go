@@ -148,8 +148,10 @@ func ParseUnixHex(s string) (time.Time, error) {
 	return time.Unix(int64(v), 0), nil
 }
 
-// SetHex sets a string field to Hex(v).
-func (m *Message) SetHex(name string, v uint64) { m.Set(name, Hex(v)) }
+// SetHex sets a string field to Hex(v), with no string in between.
+func (m *Message) SetHex(name string, v uint64) {
+	m.set(Field{Name: name, Type: String, Value: strconv.AppendUint(nil, v, 16)})
+}
 
 // HexValue returns a hex field's value; an absent field is an error.
 func (m *Message) HexValue(name string) (uint64, error) {

@@ -65,12 +65,20 @@ func (m *Message) SetBinary(name string, value []byte) {
 	m.set(Field{Name: name, Type: Binary, Value: append([]byte(nil), value...)})
 }
 
+// fieldsCap is the room a message built field by field starts with: a
+// status message has 11 fields, a resource announcement a few more, so
+// one allocation holds them instead of the five of append's doublings.
+const fieldsCap = 16
+
 func (m *Message) set(f Field) {
 	for i := range m.Fields {
 		if m.Fields[i].Name == f.Name {
 			m.Fields[i] = f
 			return
 		}
+	}
+	if m.Fields == nil {
+		m.Fields = make([]Field, 0, fieldsCap)
 	}
 	m.Fields = append(m.Fields, f)
 }
