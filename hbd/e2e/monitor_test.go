@@ -63,6 +63,20 @@ type monLab struct {
 
 const monGroup = "IPaddr2::" + vip + "/24/eth0"
 
+// Bounds of the monitor tests, from their monitor line (monLine): a failure is seen within an interval and a check's
+// timeout; the group's scripts (the VIP and the python web server, stop
+// and start) take about a second, monScripts with the margin a loaded
+// 2-core machine needs. Measured: restarts and moves 1.9-3.2 s.
+const (
+	monInterval = 300 * time.Millisecond
+	monTimeout  = 2 * time.Second
+	monScripts  = 5 * time.Second
+	monSeen     = monInterval + monTimeout + monScripts // kill to served again
+)
+
+// monLine is the monitor line of these tests, without its restart policy.
+var monLine = "monitor web interval=" + ms(monInterval) + " timeout=" + ms(monTimeout)
+
 func newMonLab(t *testing.T, monitorLine string) *monLab {
 	testenv.NeedCommands(t, "python3", "curl") // the web server, the monitor
 	python, err := exec.LookPath("python3")
@@ -191,13 +205,16 @@ func (m *monLab) restartHere(want int) {
 		m.t.Errorf("restart %d: status %+v", want, s)
 	}
 	m.t.Logf("restart %d: served again by node1 %s after the kill (%s)", want, back.Sub(killed).Round(time.Millisecond), s.LastFailureReason)
+	if d := back.Sub(killed); d > monSeen {
+		m.t.Errorf("restart %d: served again %s after the kill, bound %s", want, d.Round(time.Millisecond), monSeen)
+	}
 }
 
 // TestMonitorRestartsLocally: a real web server behind a VIP, monitored
 // every 300 ms. Killed behind hbd's back, it is restarted on the same
 // node, twice (restarts=2); the other node never starts it.
 func TestMonitorRestartsLocally(t *testing.T) {
-	m := newMonLab(t, "monitor web interval=300ms timeout=2s restarts=2 window=5m")
+	m := newMonLab(t, monLine+" restarts=2 window=5m")
 	m.served("node1", time.Now().Add(-time.Hour), 30*time.Second)
 	m.watched()
 	if s, ok := m.mon(m.nodes[0]); !ok || s.State != monitor.StateWatching || s.Group != monGroup {
@@ -234,6 +251,10 @@ func (m *monLab) failOver() time.Time {
 	killed := time.Now()
 	moved := m.served("node2", killed, 20*time.Second)
 	m.t.Logf("served by node2 %s after the kill past the threshold", moved.Sub(killed).Round(time.Millisecond))
+	// node1 stops the group, then node2 starts it: a message apart.
+	if d, bound := moved.Sub(killed), monSeen+groupTiming.Deadtime; d > bound {
+		m.t.Errorf("served by node2 %s after the kill, bound %s", d.Round(time.Millisecond), bound)
+	}
 	waitFor(m.t, 10*time.Second, "node1 to release the group", func() bool {
 		h, _ := m.nodes[1].holder()
 		return h == "node2" && m.webPID("node1") == 0
@@ -251,7 +272,7 @@ func (m *monLab) failOver() time.Time {
 // node1, the second moves the group to node2, and node1 (the preferred
 // node, auto_failback on) does not take it back until `hbd cleanup`.
 func TestMonitorFailsOver(t *testing.T) {
-	m := newMonLab(t, "monitor web interval=300ms timeout=2s restarts=1 window=5m")
+	m := newMonLab(t, monLine+" restarts=1 window=5m")
 	m.served("node1", time.Now().Add(-time.Hour), 30*time.Second)
 	m.watched()
 	m.restartHere(1)
@@ -274,6 +295,9 @@ func TestMonitorFailsOver(t *testing.T) {
 	}
 	back := m.served("node1", cleaned, 20*time.Second)
 	t.Logf("failback to node1 %s after hbd cleanup", back.Sub(cleaned).Round(time.Millisecond))
+	if d, bound := back.Sub(cleaned), groupTiming.Deadtime+monScripts; d > bound {
+		t.Errorf("failback to node1 %s after hbd cleanup, bound %s", d.Round(time.Millisecond), bound)
+	}
 	waitFor(t, 10*time.Second, "node1 to watch the group again", func() bool {
 		s, ok := m.mon(n1)
 		return ok && s.State == monitor.StateWatching && s.FailCount == 0
@@ -285,13 +309,15 @@ func TestMonitorFailsOver(t *testing.T) {
 // expired and node1, preferred with auto_failback on, takes it back by
 // itself.
 func TestMonitorFailureTimeout(t *testing.T) {
-	m := newMonLab(t, "monitor web interval=300ms timeout=2s restarts=0 failure_timeout=3s")
+	m := newMonLab(t, monLine+" restarts=0 failure_timeout=3s")
 	m.served("node1", time.Now().Add(-time.Hour), 30*time.Second)
 	m.watched()
 	moved := m.failOver()
 	back := m.served("node1", moved, 30*time.Second)
 	if d := back.Sub(moved); d < 2*time.Second {
 		t.Errorf("node1 took the group back %s after it moved, before the 3s failure timeout", d)
+	} else if bound := 3*time.Second + monSeen; d > bound {
+		t.Errorf("node1 took the group back %s after it moved, bound %s (failure_timeout=3s)", d.Round(time.Millisecond), bound)
 	} else {
 		t.Logf("node1 took the group back %s after it moved (failure_timeout=3s)", d.Round(time.Millisecond))
 	}
