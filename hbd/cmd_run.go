@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 
 	"github.com/hbdproject/hbd/hbd/daemon"
 	"github.com/hbdproject/hbd/hbd/paths"
@@ -36,6 +38,7 @@ Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error.`, stdout
 		fmt.Fprintf(stderr, "hbd: %v\n", err)
 		return 1
 	}
+	setMaxProcs()
 	err = daemon.Run(context.Background(), daemon.Options{
 		ConfigDir: *dir, Node: name, RunDir: *runDir, StateDir: *stateDir,
 		Version: version, Stderr: stderr,
@@ -54,4 +57,22 @@ Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error.`, stdout
 		return 1
 	}
 	return 0
+}
+
+// daemonProcs is the daemon's GOMAXPROCS unless the environment sets one.
+// The daemon's goroutines (link readers, the intake, the loop, the link
+// writers) hand each heartbeat on to one another; with one P a hand-off is
+// a switch between goroutines on one thread, while with more each one
+// wakes a spinning thread (a futex wake and a context switch) for a few
+// microseconds of work. Idle at keepalive 10 ms this halves the context
+// switches and cuts the CPU time by about a third (docs/benchmarks.md,
+// "Idle cost"). Resource scripts and agents are processes of their own,
+// not limited by it.
+const daemonProcs = 1
+
+// setMaxProcs applies daemonProcs, unless GOMAXPROCS is set.
+func setMaxProcs() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(daemonProcs)
+	}
 }
