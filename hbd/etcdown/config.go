@@ -1,0 +1,99 @@
+package etcdown
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/config"
+)
+
+// Runner starts and stops groups (the daemon runs harc). Start must
+// return when ctx ends (a start still running at stopBy is abandoned);
+// both are called from one goroutine at a time.
+type Runner interface {
+	Start(ctx context.Context, group string, token int64) error
+	Stop(ctx context.Context, group string) error
+}
+
+// Options configure an Owner.
+type Options struct {
+	// Node is this node's name; Nodes every node, in ha.cf order.
+	Node  string
+	Nodes []string
+	// Failback is auto_failback on (or legacy); Exclusive ha.cf's
+	// exclusive sets; Groups every group in haresources order.
+	Failback  bool
+	Exclusive [][]string
+	Groups    []cluster.PlacedGroup
+	// Prefix starts every key (ends with "/").
+	Prefix string
+	// TTL is the lease's (whole seconds, as etcd grants them).
+	TTL time.Duration
+	// SlowestStop bounds the stop of any group (resource_timeout times
+	// the resources of the longest group).
+	SlowestStop time.Duration
+	// Interval is how often the lease is renewed and the placement
+	// checked; 0: TTL/10.
+	Interval time.Duration
+	Runner   Runner
+	// Log gets the loop's messages; nil: discarded.
+	Log logrus.FieldLogger
+}
+
+// OptionsFromConfig returns the Options a validated configuration implies.
+func OptionsFromConfig(c *config.Config, r Runner) Options {
+	o := Options{
+		Node:        c.ThisNode,
+		Nodes:       c.Nodes,
+		Failback:    c.AutoFailback != config.FailbackOff,
+		Exclusive:   c.Exclusive,
+		Prefix:      c.Etcd.Prefix,
+		TTL:         c.Etcd.Lease,
+		SlowestStop: c.ResourceTimeout,
+		Runner:      r,
+	}
+	for _, g := range c.Groups {
+		o.Groups = append(o.Groups, cluster.PlacedGroup{Key: g.Key(), Preferred: g.Preferred})
+		if s := time.Duration(len(g.Resources)) * c.ResourceTimeout; s > o.SlowestStop {
+			o.SlowestStop = s
+		}
+	}
+	return o
+}
+
+// ClientConfig returns the etcd client configuration of ha.cf's etcd_
+// lines, with the TLS files loaded.
+func ClientConfig(c *config.Config) (clientv3.Config, error) {
+	cc := clientv3.Config{Endpoints: c.Etcd.Endpoints, DialTimeout: 5 * time.Second}
+	if c.Etcd.CACert == "" && c.Etcd.Cert == "" {
+		return cc, nil
+	}
+	t := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.Etcd.CACert != "" {
+		pem, err := os.ReadFile(c.Etcd.CACert)
+		if err != nil {
+			return cc, fmt.Errorf("etcd_cacert: %w", err)
+		}
+		t.RootCAs = x509.NewCertPool()
+		if !t.RootCAs.AppendCertsFromPEM(pem) {
+			return cc, fmt.Errorf("etcd_cacert %s: no PEM certificate in it", c.Etcd.CACert)
+		}
+	}
+	if c.Etcd.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(c.Etcd.Cert, c.Etcd.Key)
+		if err != nil {
+			return cc, fmt.Errorf("etcd_cert/etcd_key: %w", err)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	cc.TLS = t
+	return cc, nil
+}

@@ -1,0 +1,51 @@
+// Package etcdown owns resource groups through etcd leases: the etcd
+// backend's ownership loop (docs/guide-etcd.md).
+//
+// # Keys
+//
+// Each node holds one lease of TTL Options.TTL and writes, under it:
+//
+//	PREFIX members/NODE   NODE     its membership: the node is live while
+//	                               the key exists
+//	PREFIX owners/GROUP   NODE     its ownership of GROUP, created only if
+//	                               the key does not exist (a txn on
+//	                               CreateRevision == 0)
+//
+// The revision that created the owner key is the fencing token: it grows
+// with every change of owner, so a service can refuse a holder whose token
+// is older than one it has seen (HA_FENCING_TOKEN for the group's scripts).
+//
+// # Placement
+//
+// hbd's rule decides, not a race: every Options.Interval a node reads the
+// members and owners and asks cluster.Placement.Desired (the same rule as
+// the Heartbeat backend: preferred node, auto_failback, exclusive sets)
+// who should hold each group, with the live members as membership. It
+// campaigns only for the groups the rule gives it, starts one only after
+// its txn created the owner key, and releases (stop, then delete the key)
+// a group the rule gives to another live node.
+//
+// # Cut off
+//
+// The lease is renewed every Interval, apart from the loop, so a long
+// start does not delay renewals. After a renewal sent at t0 succeeds, the
+// lease lives on the servers until at least t0 + TTL. The node must have
+// stopped its groups by then, so it starts stopping them at
+//
+//	stopBy = t0 + TTL − SlowestStop − 2·Interval
+//
+// (2·Interval: one loop period, and one etcd call timing out) and starts
+// nothing that would still run then: a start's context ends at stopBy.
+// A node past stopBy drops its lease (a new one is granted once etcd
+// answers again; the old one is revoked if it still exists), so the
+// groups it held are free for others once the old lease expires or is
+// revoked — never before this node stopped them. hbd check requires
+// TTL ≥ 2·SlowestStop (config.MinEtcdLease), and Interval defaults to
+// TTL/10, so a node that renews normally is never near stopBy.
+//
+// # Files
+//
+//	owner.go   Owner, Run: the loop (renew, watchdog, reconcile)
+//	lease.go   the lease: grant, renew, the stop-by time
+//	config.go  Options and the client configuration from ha.cf
+package etcdown

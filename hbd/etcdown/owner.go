@@ -1,0 +1,325 @@
+package etcdown
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/hbdproject/hbd/hbd/cluster"
+)
+
+// Owner runs the ownership loop of one node.
+type Owner struct {
+	cli   *clientv3.Client
+	o     Options
+	lease *lease
+	log   logrus.FieldLogger
+
+	mu sync.Mutex
+	// held: the groups started here, with their fencing tokens.
+	held map[string]int64
+	// ownedBy: the lease each held group's owner key lives under.
+	ownedBy map[string]clientv3.LeaseID
+}
+
+// New returns an Owner using cli; Run starts it.
+func New(cli *clientv3.Client, o Options) *Owner {
+	if o.Interval <= 0 {
+		o.Interval = o.TTL / 10
+	}
+	log := o.Log
+	if log == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		log = l
+	}
+	return &Owner{
+		cli:     cli,
+		o:       o,
+		lease:   &lease{cli: cli, ttl: o.TTL, interval: o.Interval},
+		log:     log,
+		held:    map[string]int64{},
+		ownedBy: map[string]clientv3.LeaseID{},
+	}
+}
+
+// Held returns the groups this node runs, with their fencing tokens.
+func (w *Owner) Held() map[string]int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]int64, len(w.held))
+	for k, v := range w.held {
+		out[k] = v
+	}
+	return out
+}
+
+func (w *Owner) memberKey(node string) string { return w.o.Prefix + "members/" + node }
+func (w *Owner) ownerKey(group string) string { return w.o.Prefix + "owners/" + group }
+
+// stopBy is when this node must start stopping its groups: the lease
+// lives at least until `until`, and the slowest stop plus one loop
+// period and one call timeout must fit before it.
+func (w *Owner) stopBy(until time.Time) time.Time {
+	return until.Add(-w.o.SlowestStop - 2*w.o.Interval)
+}
+
+// Run runs the loop until ctx ends, then stops every group and revokes
+// the lease (a graceful stop: others take over at once).
+func (w *Owner) Run(ctx context.Context) error {
+	kctx, kcancel := context.WithCancel(ctx)
+	defer kcancel()
+	go w.lease.keep(kctx, func(err error) { w.log.Warnf("etcd: %v", err) })
+	t := time.NewTicker(w.o.Interval)
+	defer t.Stop()
+	for {
+		w.step(ctx)
+		select {
+		case <-ctx.Done():
+			w.shutdown()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// step is one pass of the loop: the watchdog, a lease if there is none,
+// then the placement.
+func (w *Owner) step(ctx context.Context) {
+	id, until := w.lease.current()
+	if id != 0 && !time.Now().Before(w.stopBy(until)) {
+		w.log.Errorf("etcd: lease %x not renewed in time (it may expire at %s): stopping every group", id, until.Format(time.RFC3339Nano))
+		w.stopAll(ctx)
+		w.lease.drop(id)
+		w.revokeLater(id)
+		return
+	}
+	w.stopOrphans(ctx, id)
+	if id == 0 {
+		if err := w.lease.grant(ctx); err != nil {
+			w.log.Warnf("etcd: %v", err)
+			return
+		}
+		id, _ = w.lease.current()
+		if err := w.putMember(ctx, id); err != nil {
+			w.log.Warnf("etcd: %v", err)
+			return
+		}
+	}
+	if err := w.reconcile(ctx, id); err != nil && ctx.Err() == nil {
+		w.log.Warnf("etcd: %v", err)
+	}
+}
+
+// stopOrphans stops the groups held under another lease than id (a lease
+// dropped as expired or not renewed in time).
+func (w *Owner) stopOrphans(ctx context.Context, id clientv3.LeaseID) {
+	for _, g := range w.heldKeys() {
+		w.mu.Lock()
+		l := w.ownedBy[g]
+		w.mu.Unlock()
+		if l != id {
+			w.stop(ctx, g)
+		}
+	}
+}
+
+func (w *Owner) putMember(ctx context.Context, id clientv3.LeaseID) error {
+	ctx, cancel := context.WithTimeout(ctx, w.o.Interval)
+	defer cancel()
+	if _, err := w.cli.Put(ctx, w.memberKey(w.o.Node), w.o.Node, clientv3.WithLease(id)); err != nil {
+		return fmt.Errorf("register as a member: %w", err)
+	}
+	return nil
+}
+
+// revokeLater revokes a dropped lease once etcd answers, so its keys go
+// before it would expire; a failure is harmless (it expires).
+func (w *Owner) revokeLater(id clientv3.LeaseID) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), w.o.TTL)
+		defer cancel()
+		_, _ = w.cli.Revoke(ctx, id)
+	}()
+}
+
+// view is what etcd says: the live members and each group's owner (node
+// and lease).
+type view struct {
+	live    []string
+	holder  map[string]string
+	leaseOf map[string]clientv3.LeaseID
+}
+
+func (w *Owner) read(ctx context.Context) (view, error) {
+	ctx, cancel := context.WithTimeout(ctx, w.o.Interval)
+	defer cancel()
+	resp, err := w.cli.Get(ctx, w.o.Prefix, clientv3.WithPrefix())
+	if err != nil {
+		return view{}, fmt.Errorf("read %s: %w", w.o.Prefix, err)
+	}
+	v := view{holder: map[string]string{}, leaseOf: map[string]clientv3.LeaseID{}}
+	for _, kv := range resp.Kvs {
+		dir, name := path.Split(string(kv.Key[len(w.o.Prefix):]))
+		switch dir {
+		case "members/":
+			v.live = append(v.live, name)
+		case "owners/":
+			v.holder[name] = string(kv.Value)
+			v.leaseOf[name] = clientv3.LeaseID(kv.Lease)
+		}
+	}
+	sort.Strings(v.live)
+	return v, nil
+}
+
+// reconcile brings what runs here to what the placement rule wants.
+func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
+	v, err := w.read(ctx)
+	if err != nil {
+		return err
+	}
+	desired := cluster.Placement{
+		Nodes: w.o.Nodes, Failback: w.o.Failback, Exclusive: w.o.Exclusive,
+		Groups: w.o.Groups, Live: v.live, Holders: v.holder,
+	}.Desired()
+	// Releases first, so that exclusive groups and failbacks free the
+	// place before anything starts.
+	for _, g := range w.heldKeys() {
+		if v.holder[g] != w.o.Node || v.leaseOf[g] != id {
+			w.log.Errorf("etcd: group %s is no longer owned by this node in etcd: stopping it", g)
+			w.stop(ctx, g)
+			continue
+		}
+		if d := desired[g]; d != w.o.Node {
+			w.log.Infof("etcd: releasing group %s (the placement rule gives it to %q)", g, d)
+			w.stop(ctx, g)
+			if err := w.release(ctx, g, id); err != nil {
+				return err
+			}
+		}
+	}
+	for _, pg := range w.o.Groups {
+		g := pg.Key
+		if desired[g] != w.o.Node || v.holder[g] != "" || w.isHeld(g) {
+			continue
+		}
+		if err := w.acquire(ctx, g, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// acquire creates g's owner key under lease id if nobody has, then
+// starts g with the creating revision as its fencing token.
+func (w *Owner) acquire(ctx context.Context, g string, id clientv3.LeaseID) error {
+	_, until := w.lease.current()
+	deadline := w.stopBy(until)
+	if !time.Now().Before(deadline) {
+		return nil // the watchdog acts at the next step
+	}
+	cctx, cancel := context.WithTimeout(ctx, w.o.Interval)
+	key := w.ownerKey(g)
+	resp, err := w.cli.Txn(cctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, w.o.Node, clientv3.WithLease(id))).
+		Commit()
+	cancel()
+	if err != nil {
+		return fmt.Errorf("acquire group %s: %w", g, err)
+	}
+	if !resp.Succeeded {
+		return nil // another node was first; the next read shows it
+	}
+	token := resp.Header.Revision
+	w.mu.Lock()
+	w.held[g], w.ownedBy[g] = token, id
+	w.mu.Unlock()
+	w.log.Infof("etcd: acquired group %s (fencing token %d): starting it", g, token)
+	sctx, scancel := context.WithDeadline(ctx, deadline)
+	defer scancel()
+	if err := w.o.Runner.Start(sctx, g, token); err != nil {
+		w.log.Errorf("etcd: start of group %s failed: %v", g, err)
+		w.stop(ctx, g)
+		return w.release(ctx, g, id)
+	}
+	return nil
+}
+
+// release deletes g's owner key if it is still this lease's.
+func (w *Owner) release(ctx context.Context, g string, id clientv3.LeaseID) error {
+	ctx, cancel := context.WithTimeout(ctx, w.o.Interval)
+	defer cancel()
+	key := w.ownerKey(g)
+	_, err := w.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.LeaseValue(key), "=", id)).
+		Then(clientv3.OpDelete(key)).
+		Commit()
+	if err != nil {
+		return fmt.Errorf("release group %s: %w", g, err)
+	}
+	return nil
+}
+
+// stop stops g here and forgets it. Stops get their own time (the
+// slowest stop), even when ctx has ended: a group is never left running.
+func (w *Owner) stop(_ context.Context, g string) {
+	ctx, cancel := context.WithTimeout(context.Background(), w.o.SlowestStop)
+	defer cancel()
+	if err := w.o.Runner.Stop(ctx, g); err != nil {
+		w.log.Errorf("etcd: stop of group %s failed: %v", g, err)
+	}
+	w.mu.Lock()
+	delete(w.held, g)
+	delete(w.ownedBy, g)
+	w.mu.Unlock()
+}
+
+func (w *Owner) stopAll(ctx context.Context) {
+	for _, g := range w.heldKeys() {
+		w.stop(ctx, g)
+	}
+}
+
+// shutdown stops every group, then revokes the lease so that the owner
+// and member keys go at once.
+func (w *Owner) shutdown() {
+	w.stopAll(context.Background())
+	if id, _ := w.lease.current(); id != 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), w.o.Interval)
+		defer cancel()
+		if _, err := w.cli.Revoke(ctx, id); err != nil {
+			w.log.Warnf("etcd: revoke lease %x: %v (it expires by itself)", id, err)
+		}
+		w.lease.drop(id)
+	}
+}
+
+func (w *Owner) isHeld(g string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.held[g]
+	return ok
+}
+
+// heldKeys lists the held groups in haresources order reversed (the last
+// line is stopped first, as a graceful stop does).
+func (w *Owner) heldKeys() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for i := len(w.o.Groups) - 1; i >= 0; i-- {
+		if _, ok := w.held[w.o.Groups[i].Key]; ok {
+			out = append(out, w.o.Groups[i].Key)
+		}
+	}
+	return out
+}

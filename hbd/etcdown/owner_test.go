@@ -1,0 +1,131 @@
+package etcdown
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/cluster"
+)
+
+func placed(key, pref string) cluster.PlacedGroup {
+	return cluster.PlacedGroup{Key: key, Preferred: pref}
+}
+
+var threeNodes = []string{"n1", "n2", "n3"}
+
+func startThree(t *testing.T, endpoints func(i int) []string) ([]*testNode, *record) {
+	t.Helper()
+	rec := &record{}
+	var nodes []*testNode
+	for i, name := range threeNodes {
+		nodes = append(nodes, startNode(t, name, endpoints(i), threeNodes, rec))
+	}
+	waitFor(t, 10*time.Second, "every group runs on its preferred node", placedAsPreferred(rec))
+	return nodes, rec
+}
+
+// TestTokensGrow: each start carries the revision that created the owner
+// key, so a later owner has a larger token.
+func TestTokensGrow(t *testing.T) {
+	c := startCluster(t)
+	nodes, rec := startThree(t, func(int) []string { return c.endpoints() })
+	first := nodes[0].owner.Held()["g1"]
+	if first == 0 {
+		t.Fatalf("n1 holds g1 without a token: %v", nodes[0].owner.Held())
+	}
+	nodes[0].stop()
+	waitFor(t, 2*time.Second, "n2 takes g1 after n1 stops", func() bool { return rec.running()["g1"] == "n2" })
+	if next := nodes[1].owner.Held()["g1"]; next <= first {
+		t.Errorf("n2's token %d is not above n1's %d", next, first)
+	}
+	checkNoOverlap(t, rec)
+}
+
+// TestKilledHolderReplaced: a holder that dies without a word (its lease
+// no longer renewed) is replaced once its lease expires, within the TTL
+// and a few loop periods, and not before.
+func TestKilledHolderReplaced(t *testing.T) {
+	c := startCluster(t)
+	nodes, rec := startThree(t, func(int) []string { return c.endpoints() })
+	killed := time.Now()
+	nodes[0].runner.kill([]string{"g1"})
+	nodes[0].cli.Close() // nothing of n1 reaches etcd any more
+	took := waitFor(t, testTTL+2*time.Second, "n2 takes g1 from the killed n1", func() bool {
+		return rec.running()["g1"] == "n2"
+	}).Sub(killed)
+	if took < testTTL-testInterval*3 {
+		t.Errorf("g1 was taken over %s after the kill, before n1's lease (%s) could expire", took, testTTL)
+	}
+	t.Logf("takeover after kill: %s (TTL %s)", took, testTTL)
+	checkNoOverlap(t, rec)
+}
+
+// TestCutOffHolderStopsFirst: a holder whose connection to etcd is cut
+// (its proxy closed) stops its groups before its lease can expire, so the
+// node that takes them over starts them after the stop.
+func TestCutOffHolderStopsFirst(t *testing.T) {
+	c := startCluster(t)
+	p := newProxy(t, strings.TrimPrefix(c.endpoints()[0], "http://"))
+	nodes, rec := startThree(t, func(i int) []string {
+		if i == 0 {
+			return []string{p.URL()}
+		}
+		return c.endpoints()
+	})
+	_ = nodes
+	cut := time.Now()
+	p.Close()
+	waitFor(t, testTTL+3*time.Second, "n2 takes g1 from the cut-off n1", func() bool { return rec.running()["g1"] == "n2" })
+	var stopped, started time.Time
+	for _, e := range rec.snapshot() {
+		if e.group == "g1" && e.node == "n1" && !e.start && e.at.After(cut) {
+			stopped = e.at
+		}
+		if e.group == "g1" && e.node == "n2" && e.start {
+			started = e.at
+		}
+	}
+	if stopped.IsZero() {
+		t.Fatal("n1 never stopped g1")
+	}
+	if d := stopped.Sub(cut); d > testTTL {
+		t.Errorf("n1 stopped g1 %s after the cut, later than the TTL %s", d, testTTL)
+	}
+	if !started.After(stopped) {
+		t.Errorf("n2 started g1 at %s, before n1 stopped it at %s", started.Format("15:04:05.000"), stopped.Format("15:04:05.000"))
+	}
+	t.Logf("cut-off n1 stopped g1 %s after the cut; n2 started it %s later", stopped.Sub(cut), started.Sub(stopped))
+	checkNoOverlap(t, rec)
+}
+
+// TestEtcdLost: one member lost changes nothing; all members lost make
+// every node stop its groups within the TTL and start nothing; etcd back
+// brings the groups back.
+func TestEtcdLost(t *testing.T) {
+	c := startCluster(t)
+	_, rec := startThree(t, func(int) []string { return c.endpoints() })
+
+	before := len(rec.snapshot())
+	c.stop(2)
+	time.Sleep(2 * testTTL)
+	if moved := rec.snapshot()[before:]; len(moved) > 0 {
+		t.Fatalf("with one etcd member lost the groups moved: %+v", moved)
+	}
+
+	c.stopAll()
+	lost := time.Now()
+	waitFor(t, testTTL, "every node stops its groups", func() bool { return len(rec.running()) == 0 })
+	time.Sleep(testTTL)
+	for _, e := range rec.snapshot() {
+		if e.start && e.at.After(lost) {
+			t.Errorf("%s started %s at %s with etcd gone", e.node, e.group, e.at.Format("15:04:05.000"))
+		}
+	}
+
+	c.startAll("existing")
+	back := time.Now()
+	waitFor(t, 4*testTTL+5*time.Second, "the groups come back", placedAsPreferred(rec))
+	t.Logf("groups back %s after etcd", time.Since(back))
+	checkNoOverlap(t, rec)
+}
