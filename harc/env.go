@@ -35,6 +35,9 @@ import (
 //	HA_DATEFMT      "%Y/%m/%d_%T ", the time format of shell log lines
 //	HA_NICEFAILBACK "yes" unless auto_failback is legacy (Options.NiceFailback)
 //
+// A Start, Stop or RunResource under WithFencingToken adds
+// HA_FENCING_TOKEN (fencing.go).
+//
 // Options.Env adds or overrides anything (ha.cf `env NAME=VALUE`, tests).
 //
 // Shell tools log with these: ha_log appends to HA_LOGFILE, ha_debug to

@@ -334,7 +334,7 @@ func (r *Runner) run(ctx context.Context, s script, timeout time.Duration) Resul
 	return Command{
 		Path:        s.path,
 		Args:        s.args,
-		Env:         r.opts.baseEnv(),
+		Env:         r.opts.baseEnv(fencingEnv(ctx)...),
 		Timeout:     timeout,
 		KillGrace:   r.opts.KillGrace,
 		OutputLimit: r.opts.OutputLimit,

@@ -532,6 +532,30 @@ env > "$CTL/env"
 	}
 }
 
+// TestFencingTokenEnvironment: a script run under WithFencingToken gets
+// HA_FENCING_TOKEN; one run without it does not.
+func TestFencingTokenEnvironment(t *testing.T) {
+	f := newFixture(t)
+	f.script("envdump", "#!/bin/sh\nenv > \"$CTL/env\"\n")
+	r := f.runner()
+	res := f.group("envdump").Resources[0]
+	for _, tt := range []struct {
+		ctx  context.Context
+		want string
+	}{
+		{WithFencingToken(context.Background(), 4711), "4711"},
+		{context.Background(), ""},
+	} {
+		if out := r.RunResource(tt.ctx, res, OpStart, 0); !out.OK() {
+			t.Fatalf("%+v", out)
+		}
+		env := readEnv(t, filepath.Join(f.ctl, "env"))
+		if got, ok := env[FencingTokenVar]; got != tt.want || ok != (tt.want != "") {
+			t.Errorf("HA_FENCING_TOKEN=%q (set: %v), want %q", got, ok, tt.want)
+		}
+	}
+}
+
 func readEnv(t *testing.T, path string) map[string]string {
 	t.Helper()
 	b, err := os.ReadFile(path)

@@ -47,5 +47,6 @@
 //
 //	owner.go   Owner, Run: the loop (renew, watchdog, reconcile)
 //	lease.go   the lease: grant, renew, the stop-by time
-//	config.go  Options and the client configuration from ha.cf
+//	config.go  Options, Runner and the client configuration from ha.cf
+//	harc.go    HarcRunner: groups run by harc with HA_FENCING_TOKEN
 package etcdown

@@ -249,7 +249,7 @@ func (f *fakeRunner) Start(_ context.Context, g string, token int64) error {
 	return nil
 }
 
-func (f *fakeRunner) Stop(_ context.Context, g string) error {
+func (f *fakeRunner) Stop(_ context.Context, g string, _ int64) error {
 	time.Sleep(f.stopTime)
 	f.mu.Lock()
 	defer f.mu.Unlock()

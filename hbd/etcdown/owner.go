@@ -274,7 +274,10 @@ func (w *Owner) release(ctx context.Context, g string, id clientv3.LeaseID) erro
 func (w *Owner) stop(_ context.Context, g string) {
 	ctx, cancel := context.WithTimeout(context.Background(), w.o.SlowestStop)
 	defer cancel()
-	if err := w.o.Runner.Stop(ctx, g); err != nil {
+	w.mu.Lock()
+	token := w.held[g]
+	w.mu.Unlock()
+	if err := w.o.Runner.Stop(ctx, g, token); err != nil {
 		w.log.Errorf("etcd: stop of group %s failed: %v", g, err)
 	}
 	w.mu.Lock()
