@@ -108,9 +108,10 @@ func runGroup(args []string, stdout, stderr io.Writer) int {
   move GROUP [NODE] run GROUP on NODE (or: keep it off the node holding it
                     now) until clear
   clear GROUP       end a move: the placement rule applies again
-GROUP is the group's key, its haresources line number, or a resource of it
-that no other group has (httpd, IPaddr2::10.0.0.5/24): hbd group list
-shows them.`, stdout, stderr)
+GROUP is the group's key, its name (a '#hbd name NAME' line before it in
+haresources), its haresources line number, or a resource of it that no
+other group has (httpd, IPaddr2::10.0.0.5/24): hbd group list shows them.
+An unknown or ambiguous name lists the groups (exit 1).`, stdout, stderr)
 	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
 	if code, ok := fs.parse(args); !ok {
 		return code

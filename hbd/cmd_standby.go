@@ -58,9 +58,11 @@ func groupCommand(cmd, verb, explain string, args []string, stdout, stderr io.Wr
 // (and retry the stop of a stop-failed group) so it may run here again.
 func runCleanup(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("cleanup", `usage: hbd cleanup [--run-dir DIR] [GROUP]
-Forgets that GROUP (its key, as hbd status shows it; every group when
-omitted) failed on this node, and retries the stop of a group whose stop
-failed, so that it may run here again.`, stdout, stderr)
+Forgets that GROUP (every group when omitted) failed on this node, and
+retries the stop of a group whose stop failed, so that it may run here
+again. GROUP is any of the group's names: its key, its #hbd name, its
+haresources line number, or a resource no other group has (hbd group list
+shows them); an unknown or ambiguous name lists the groups (exit 1).`, stdout, stderr)
 	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
 	if code, ok := fs.parse(args); !ok {
 		return code

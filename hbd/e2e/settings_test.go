@@ -101,10 +101,15 @@ func TestGroupsSettings(t *testing.T) {
 	g.stays(2*time.Second, "moved to node2, auto_failback on", "node2")
 	step("group clear", n2, "node2", "node1", "group", "clear", "rec")
 
-	// An unknown name is an error that lists the groups.
-	out, err := n1.host.Exec(context.Background(), hbdBin, "group", "--run-dir", filepath.Join(n1.dir, "run"), "disable", "nginx")
-	if err == nil || !strings.Contains(out, "1: rec::web, 1, rec") {
-		t.Errorf("hbd group disable nginx: %v: %s", err, out)
+	// cleanup takes the same names; an unknown name is an error that
+	// lists the groups, for every command.
+	n1.hbdCmd("cleanup", "rec")
+	for _, args := range [][]string{{"group", "disable", "nginx"}, {"cleanup", "nginx"}} {
+		full := append([]string{args[0], "--run-dir", filepath.Join(n1.dir, "run")}, args[1:]...)
+		out, err := n1.host.Exec(context.Background(), hbdBin, full...)
+		if err == nil || !strings.Contains(out, "1: rec::web, 1, rec") {
+			t.Errorf("hbd %s: %v: %s", strings.Join(args, " "), err, out)
+		}
 	}
 }
 
