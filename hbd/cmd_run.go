@@ -64,10 +64,10 @@ Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error.`, stdout
 // writers) hand each heartbeat on to one another; with one P a hand-off is
 // a switch between goroutines on one thread, while with more each one
 // wakes a spinning thread (a futex wake and a context switch) for a few
-// microseconds of work. Idle at keepalive 10 ms this halves the context
-// switches and cuts the CPU time by about a third (docs/benchmarks.md,
-// "Idle cost"). Resource scripts and agents are processes of their own,
-// not limited by it.
+// microseconds of work. Idle at keepalive 10 ms this cuts the context
+// switches by about 40 % and a node's CPU time by 20 to 25 %
+// (docs/benchmarks.md, "Idle cost at rest"). Resource scripts and agents
+// are processes of their own, not limited by it.
 const daemonProcs = 1
 
 // setMaxProcs applies daemonProcs, unless GOMAXPROCS is set.
