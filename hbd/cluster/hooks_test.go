@@ -107,3 +107,53 @@ func TestPeerStateActions(t *testing.T) {
 		check(t, "shutdone", n.Step(Receive{Now: at, Link: "eth0", Msg: peerMsg(gen2, 4, at, "t", "shutdone", "st", "dead")}), "node2=dead")
 	})
 }
+
+// TestNoHookForAMessageFromBeforeADeath: a peer declared dead that returns
+// with the same generation (a suspended machine) has its seq tracking
+// restarted at its first message after the return; a copy of a message it
+// sent before the death, resent later on another node's request, is a
+// replay (no hook, not acted on), while a seq never seen below the return
+// still comes once.
+func TestNoHookForAMessageFromBeforeADeath(t *testing.T) {
+	n := joined(t)
+	ask := func(seq uint64, at time.Time) Receive {
+		return Receive{Now: at, Link: "eth0", Msg: peerMsg(gen2, seq, at, "t", "ask_resources", "rsc_hold", "all", "info", "me")}
+	}
+	hooks := func(acts []Action) int {
+		c := 0
+		for _, a := range acts {
+			if _, ok := a.(RunHook); ok {
+				c++
+			}
+		}
+		return c
+	}
+	at := t0.Add(time.Second)
+	if got := hooks(n.Step(ask(4, at))); got != 1 {
+		t.Fatalf("ask_resources seq 4: %d hooks, want 1", got)
+	}
+	advanceTo(n, t0.Add(6*time.Second))
+	if p := n.peerByName("node2"); p.state != StateDead {
+		t.Fatalf("node2 is %s after 5 s of silence, want dead", p.state)
+	}
+	back := t0.Add(8 * time.Second)
+	n.Step(status2(gen2, 9, back, "active"))
+	steps := []struct {
+		seq   uint64
+		hooks int
+		log   string
+	}{
+		{4, 0, "WARN: should_drop_message: packet from node2 sent before it was declared dead (seq 4, then 4)"},
+		{6, 1, ""}, // sent while it was dead to us, never seen
+		{6, 0, ""},
+	}
+	for _, s := range steps {
+		acts := n.Step(ask(s.seq, back))
+		if got := hooks(acts); got != s.hooks {
+			t.Errorf("ask_resources seq %d after the return: %d hooks, want %d: %q", s.seq, got, s.hooks, render(acts))
+		}
+		if s.log != "" && !has(logs(acts), s.log) {
+			t.Errorf("ask_resources seq %d after the return: logs %q, want %q", s.seq, logs(acts), s.log)
+		}
+	}
+}

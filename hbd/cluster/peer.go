@@ -264,8 +264,18 @@ func (n *Node) receive(ev Receive) {
 		p.deadtime = 0
 		n.peerRestarted(p)
 	}
-	if p.state == StateDead && !restart && gen == p.deadGen && seq <= p.deadSeq {
-		n.drop(p, DropReplay, LevelWarn, "should_drop_message: old packet from dead node "+src+" (seq "+strconv.FormatUint(seq, 10)+")")
+	// A seq of this generation no newer than the last one seen before the
+	// peer was declared dead was sent before that: seen then, or lost for
+	// good. Tracking restarts when the peer returns (its first seq after
+	// the death), so the early window and the missing list do not cover
+	// these; without this check a copy resent on another node's request
+	// after the return would be taken as new and acted on twice.
+	if !restart && gen == p.deadGen && seq <= p.deadSeq {
+		if p.state == StateDead {
+			n.drop(p, DropReplay, LevelWarn, "should_drop_message: old packet from dead node "+src+" (seq "+strconv.FormatUint(seq, 10)+")")
+		} else {
+			n.drop(p, DropReplay, LevelWarn, "should_drop_message: packet from "+src+" sent before it was declared dead (seq "+strconv.FormatUint(seq, 10)+", then "+strconv.FormatUint(p.deadSeq, 10)+")")
+		}
 		return
 	}
 	switch n.track(p, seq, ev.Link) {

@@ -26,17 +26,7 @@ var knownFaultFailures = map[uint64]string{
 	457: "ordered: node3 starts a group node2 holds after a link is mended",
 }
 
-var knownSuspendFailures = map[uint64]string{
-	// node1's machine is suspended (four nodes); node2 declares it dead.
-	// When node1 resumes with the same generation, node2 sees it return
-	// and tracks its seqs afresh; node1 then resends older messages that
-	// a third node asks for again, and node2 takes them as new: it runs
-	// the ask_resources hook a second time for the same message (src, hg,
-	// seq) — and acts on a message it had acted on before.
-	174: "boundary: RunHook twice for a message resent after its sender returned",
-	// The same with hb_takeover after a suspend of node1 (three nodes).
-	195: "boundary: RunHook twice for a message resent after its sender returned",
-}
+var knownSuspendFailures = map[uint64]string{}
 
 // TestFaults runs RandomFaultConfig seeds: one-way cuts, link cuts and
 // paused daemons besides crashes, partitions, commands and failing
