@@ -73,9 +73,12 @@
 // keeps it and gives it back (Options.PeerGenerations), and a message of
 // an older generation is dropped even before the peer is heard in this
 // run. A message whose ts (epoch seconds) is older than this node's clock
-// by more than deadtime + MaxClockSkew + TimestampResolution is dropped
-// as stale-timestamp (maxMessageAge): a capture cannot be replayed later,
-// even to a node that just restarted and tracks no seq of the peer yet.
+// by more than deadtime + MaxClockSkew (a day) + TimestampResolution is
+// dropped as stale-timestamp (maxMessageAge): a capture cannot be
+// replayed a day later, even to a node that just restarted and tracks no
+// seq of the peer yet. The limit is wide because a refused peer looks
+// dead: a merely drifting clock must never make a node take a live
+// holder's groups. A drift past ClockWarnSkew is logged (WARN, hourly).
 // NS_ messages carry no seq: they never make a peer alive, and their
 // handlers log at most NSLogBurst lines per peer per LogEvery.
 //

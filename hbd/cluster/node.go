@@ -52,9 +52,19 @@ const (
 	// rate-limiting their log lines.
 	MaxUnknownNodes = 64
 	// MaxClockSkew is how far a peer's clock may lag behind this node's
-	// before its messages count as stale: Kerberos's default tolerance
-	// (300 s). See MaxMessageAge.
-	MaxClockSkew = 5 * time.Minute
+	// before its messages count as stale (see maxMessageAge). It is wide
+	// on purpose: a peer whose messages are refused looks dead, and a
+	// node that declares a live holder dead takes its groups, so the
+	// rule must never trip on a merely drifting clock. It still refuses
+	// a capture replayed a day later to a node that has just restarted
+	// (within a run, seq numbers refuse every replay).
+	MaxClockSkew = 24 * time.Hour
+	// ClockWarnSkew: a peer whose fresh messages are older than this
+	// (plus deadtime) by this node's clock gets a WARN line, once per
+	// ClockWarnEvery: the clocks have drifted apart (sync them; AWS calls
+	// fail past 5 minutes, and MaxClockSkew is the hard limit).
+	ClockWarnSkew  = 5 * time.Minute
+	ClockWarnEvery = time.Hour
 	// TimestampResolution: ts is whole epoch seconds (hex), in Heartbeat
 	// 3.0.6's messages as in hbd's, so a fresh message's ts may be up to
 	// this much behind the time it was sent.

@@ -56,6 +56,8 @@ type peer struct {
 
 	// The log budget of its NS_ messages (NSLogBurst per LogEvery).
 	nsLogSince time.Time
+	// skewWarned: when its clock's lag was last logged (ClockWarnSkew).
+	skewWarned time.Time
 	nsLogged   int
 	nsMuted    int
 }
@@ -211,9 +213,14 @@ func (n *Node) receive(ev Receive) {
 		n.drop(p, DropStaleGeneration, LevelError, "should_drop_message: attempted replay attack ["+src+"]? [gen = "+strconv.FormatUint(gen, 10)+", curgen = "+strconv.FormatUint(cur, 10)+"]")
 		return
 	}
-	if age := n.now.Sub(time.Unix(int64(ts), 0)); age > n.maxMessageAge() {
+	age := n.now.Sub(time.Unix(int64(ts), 0))
+	if age > n.maxMessageAge() {
 		n.drop(p, DropStaleTimestamp, LevelError, "should_drop_message: message from "+src+" sent "+age.Truncate(time.Second).String()+" ago (ts), more than "+n.maxMessageAge().String()+": replayed, or its clock lags (sync the clocks)")
 		return
+	}
+	if age > n.deadtime+ClockWarnSkew && (p.skewWarned.IsZero() || n.now.Sub(p.skewWarned) >= ClockWarnEvery) {
+		p.skewWarned = n.now
+		n.logf(LevelWarn, "Clock of node %s lags this node's by about %s (ts): synchronise the clocks (messages older than %s are refused as replays)", src, age.Truncate(time.Second), n.maxMessageAge())
 	}
 	if gen > p.genFloor {
 		p.genFloor = gen

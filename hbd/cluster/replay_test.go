@@ -83,14 +83,15 @@ func TestStaleTimestampRefused(t *testing.T) {
 	}{
 		{"fresh", 0, true},
 		{"from the future (clock ahead)", -time.Hour, true},
+		{"its clock drifted ten minutes behind", 10 * time.Minute, true},
 		{"old by the limit", limit, true},
 		{"older than the limit", limit + time.Second, false},
-		{"a day old", 24 * time.Hour, false},
+		{"two days old", 48 * time.Hour, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			n := booted(t)
-			at := t0.Add(2 * time.Hour)
+			at := t0.Add(72 * time.Hour)
 			n.Step(Tick{Now: at})
 			acts := n.Step(Receive{Now: at, Link: "eth0", Msg: peerMsg(gen2, 1, at.Add(-tc.age), "t", "status", "st", "init", "dt", "bb8", "protocol", "1")})
 			heard := n.Status().Peers[0].State != StateUnknown
@@ -99,6 +100,10 @@ func TestStaleTimestampRefused(t *testing.T) {
 			}
 			if d := n.Status().Peers[0].Dropped["stale-timestamp"]; (d == 1) == tc.accept {
 				t.Errorf("stale-timestamp drops %d", d)
+			}
+			warned := strings.Contains(strings.Join(render(acts), "\n"), "Clock of node node2 lags")
+			if want := tc.accept && tc.age > 3*time.Second+ClockWarnSkew; warned != want {
+				t.Errorf("clock warning %v, want %v (%q)", warned, want, render(acts))
 			}
 		})
 	}
