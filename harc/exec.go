@@ -37,6 +37,10 @@ const (
 	// and logged at debug level in the background, so the daemon never
 	// gets EPIPE, until the last writer closes the pipe.
 	DrainTimeout = 250 * time.Millisecond
+	// DrainMax bounds the whole wait for the output of a script that has
+	// exited, however long the pipes keep flowing (a daemon it left behind
+	// may keep writing to them: its start must not wait for that).
+	DrainMax = time.Second
 	// reapTimeout bounds the wait for a SIGKILLed process to be reaped
 	// (a process stuck in uninterruptible sleep cannot die at once).
 	reapTimeout = 5 * time.Second
@@ -146,11 +150,20 @@ type tail struct {
 	buf       []byte
 	truncated bool
 	sealed    bool
+	added     uint64 // lines added, sealed or not: tells a drain still flowing
+}
+
+// progress is how many lines have been added so far.
+func (t *tail) progress() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.added
 }
 
 func (t *tail) add(line []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.added++
 	if t.sealed {
 		return
 	}
@@ -266,17 +279,13 @@ func (c Command) Run(ctx context.Context) (res Result) {
 		}
 	}
 
-	// Wait for the output a little: everything the script wrote before it
-	// exited is in the pipes, but a daemon it started may hold them open.
-	drain := time.NewTimer(DrainTimeout)
-	defer drain.Stop()
-	for _, done := range []chan struct{}{outDone, errDone} {
-		select {
-		case <-done:
-		case <-drain.C:
-			drain.Reset(0) // the other one gets no extra time
-		}
-	}
+	// Wait for the output: everything the script wrote before it exited
+	// is in the pipes, but a daemon it started may hold them open. Read
+	// on while lines keep coming (a busy machine may need more than
+	// DrainTimeout for a full pipe: its last lines say why a script
+	// failed), and stop once the pipes stayed quiet for DrainTimeout or
+	// after DrainMax in all.
+	drainOutput(outDone, errDone, all.progress)
 	res.Output, res.Truncated = all.seal()
 	res.Stdout, _ = stdout.seal()
 
@@ -432,6 +441,32 @@ func procState(pid string) (byte, int, bool) {
 
 // readLines reads r to EOF, logging each line at debug level and adding it
 // to the tails, then closes r and done.
+// drainOutput waits until both readers are done, or their output has
+// been quiet for DrainTimeout (progress did not move), or DrainMax.
+func drainOutput(outDone, errDone <-chan struct{}, progress func() uint64) {
+	deadline := time.NewTimer(DrainMax)
+	defer deadline.Stop()
+	quiet := time.NewTicker(DrainTimeout)
+	defer quiet.Stop()
+	seen := progress()
+	for _, done := range []<-chan struct{}{outDone, errDone} {
+		for waiting := true; waiting; {
+			select {
+			case <-done:
+				waiting = false
+			case <-deadline.C:
+				return
+			case <-quiet.C:
+				now := progress()
+				if now == seen {
+					return
+				}
+				seen = now
+			}
+		}
+	}
+}
+
 func readLines(r io.ReadCloser, log logrus.FieldLogger, all, own *tail, done chan struct{}) {
 	defer close(done)
 	defer r.Close()

@@ -67,6 +67,9 @@ func (w *watcher) run(ctx context.Context) int {
 			w.draw(st, err, now)
 			last, drawn = key, now
 		}
+		if ctx.Err() != nil {
+			return 0 // Ctrl-C wins over a tick that is also due
+		}
 		select {
 		case <-ctx.Done():
 			return 0
