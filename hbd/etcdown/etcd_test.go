@@ -106,6 +106,17 @@ func (c *etcdCluster) startAll(state string) {
 	}
 }
 
+// leader is the index of the member that leads.
+func (c *etcdCluster) leader() int {
+	for i, e := range c.members {
+		if e != nil && e.Server.Leader() == e.Server.MemberID() {
+			return i
+		}
+	}
+	c.t.Fatal("no etcd member leads")
+	return -1
+}
+
 func (c *etcdCluster) stop(i int) {
 	if e := c.members[i]; e != nil {
 		e.Close()
