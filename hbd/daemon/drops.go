@@ -157,6 +157,19 @@ func (s dropSummary) String() string {
 		s.N, s.Reason.String(), s.Senders, s.For.Round(time.Second), strings.Join(top, ", "))
 }
 
+// anyOpen says whether a drop reason's summary window is open: only then
+// can summaries return anything.
+func (t *dropTable) anyOpen() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, rl := range t.reasons {
+		if rl.open {
+			return true
+		}
+	}
+	return false
+}
+
 // summaries closes every window at least dropSummaryEvery old and returns
 // the summaries of those that saw more drops.
 func (t *dropTable) summaries(now time.Time) []dropSummary {

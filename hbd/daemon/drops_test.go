@@ -99,6 +99,7 @@ func TestDropTableLogWindows(t *testing.T) {
 		r     wire.DropReason
 		full  bool     // add: logged in full
 		lines []string // summaries
+		shut  bool     // every window is closed after the step (anyOpen)
 	}
 	sig, mal := wire.DropBadSignature, wire.DropMalformed
 	steps := []step{
@@ -119,24 +120,30 @@ func TestDropTableLogWindows(t *testing.T) {
 		{at: 120 * time.Second, lines: []string{
 			"Dropped 1 packets (bad-signature) from 1 sources in the last 1m0s; top: 10.0.0.1 (claims to be x) 1",
 		}},
-		{at: 180 * time.Second},                              // bad-signature quiet a whole window: closes without a line
+		{at: 180 * time.Second, shut: true},                  // bad-signature quiet a whole window: closes without a line, and malformed's too
 		{at: 181 * time.Second, add: &y, r: sig, full: true}, // and logs its next drop in full
 	}
 	tb := newDropTable(dropTableSize)
+	if tb.anyOpen() {
+		t.Fatal("a new table has an open window")
+	}
 	for i, s := range steps {
 		now := t0.Add(s.at)
 		if s.add != nil {
 			if full := tb.add(*s.add, s.r, now); full != s.full {
 				t.Fatalf("step %d (%v %s from %s): logged in full %v, want %v", i, s.at, s.r, *s.add, full, s.full)
 			}
-			continue
+		} else {
+			var got []string
+			for _, sm := range tb.summaries(now) {
+				got = append(got, sm.String())
+			}
+			if strings.Join(got, "\n") != strings.Join(s.lines, "\n") {
+				t.Fatalf("step %d (%v): summaries\n%s\nwant\n%s", i, s.at, strings.Join(got, "\n"), strings.Join(s.lines, "\n"))
+			}
 		}
-		var got []string
-		for _, sm := range tb.summaries(now) {
-			got = append(got, sm.String())
-		}
-		if strings.Join(got, "\n") != strings.Join(s.lines, "\n") {
-			t.Fatalf("step %d (%v): summaries\n%s\nwant\n%s", i, s.at, strings.Join(got, "\n"), strings.Join(s.lines, "\n"))
+		if open := tb.anyOpen(); open == s.shut {
+			t.Fatalf("step %d (%v): a window open: %v, want %v", i, s.at, open, !s.shut)
 		}
 	}
 }

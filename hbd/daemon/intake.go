@@ -21,7 +21,8 @@ const (
 	peerQueue     = 1024
 	otherQueue    = 256
 	verifiedQueue = 64
-	// summaryCheck is how often the intake looks for drop summaries due.
+	// summaryCheck is how often the intake looks for drop summaries due,
+	// while a drop reason's summary window is open.
 	summaryCheck = time.Second
 	// sharedReadRate bounds the datagrams a second read from each socket
 	// that is not a ucast peer's own (link.Options.SharedReadRate): far
@@ -73,10 +74,14 @@ func (in *intake) linkOptions(log logrus.FieldLogger) link.Options {
 // setKeys makes kr verify every datagram from now on (a reload).
 func (in *intake) setKeys(kr *wire.Keyring) { in.keys.Store(kr) }
 
-// run verifies datagrams until ctx ends, peers' first.
+// run verifies datagrams until ctx ends, peers' first. It looks for drop
+// summaries due only while a summary window is open, so an intake that
+// drops nothing never wakes on its own.
 func (in *intake) run(ctx context.Context) {
-	tick := time.NewTicker(summaryCheck)
-	defer tick.Stop()
+	check := time.NewTimer(summaryCheck)
+	check.Stop()
+	defer check.Stop()
+	var checkC <-chan time.Time // nil (never ready) while no window is open
 	for {
 		var p link.Packet
 		select {
@@ -85,8 +90,13 @@ func (in *intake) run(ctx context.Context) {
 			select {
 			case p = <-in.peers:
 			case p = <-in.others:
-			case now := <-tick.C:
+			case now := <-checkC:
 				in.logSummaries(now)
+				checkC = nil
+				if in.drops.anyOpen() {
+					check.Reset(summaryCheck)
+					checkC = check.C
+				}
 				continue
 			case <-ctx.Done():
 				return
@@ -94,6 +104,10 @@ func (in *intake) run(ctx context.Context) {
 		}
 		m := in.verify(p)
 		if m == nil {
+			if checkC == nil {
+				check.Reset(summaryCheck)
+				checkC = check.C
+			}
 			continue
 		}
 		select {
