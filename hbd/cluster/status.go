@@ -232,6 +232,16 @@ func (n *Node) PeerView(name string) (state string, generation uint64, ok bool) 
 	return p.stateName(), p.gen, true
 }
 
+// Drops returns how many messages this node dropped for reason r (Status's
+// Dropped, one count without building a Status: the simulation asks after
+// every delivery in its clock runs).
+func (n *Node) Drops(r DropReason) uint64 {
+	if r < 0 || r >= numDropReasons {
+		return 0
+	}
+	return n.dropped[r]
+}
+
 // State returns this node's own state (init, up, active, dead) without
 // building a Status.
 func (n *Node) State() string { return n.state }

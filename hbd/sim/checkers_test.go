@@ -112,6 +112,32 @@ func TestCheckersCanFail(t *testing.T) {
 			want: CheckDeadInTime, detail: "after its last packet", min: 8,
 		},
 		{
+			name: "dead-in-time: with clock leaps, cores whose deadtime is twice the checked one",
+			gen:  RandomClockConfig,
+			tamper: func(w *world) {
+				w.checkDeadtime = w.c.Deadtime
+				for _, cfg := range w.cfgs {
+					cfg.Deadtime, cfg.Initdead = 2*cfg.Deadtime, 4*cfg.Deadtime
+				}
+			},
+			want: CheckDeadInTime, detail: "after its last packet", min: 8,
+		},
+		{
+			// The cores' stale limit (deadtime + MaxClockSkew + 1 s) a
+			// MaxClockSkew longer than the checks': messages from a wall
+			// clock stepped far behind are kept.
+			name: "clock: cores that keep messages older than the stale bound",
+			gen:  RandomClockConfig,
+			tamper: func(w *world) {
+				w.checkDeadtime = w.c.Deadtime
+				for _, cfg := range w.cfgs {
+					cfg.Deadtime += cluster.MaxClockSkew
+					cfg.Initdead += cluster.MaxClockSkew
+				}
+			},
+			want: CheckClock, detail: "dropped as stale: false, want true", min: 8,
+		},
+		{
 			name: "dead-in-time: wide reloads, cores whose deadtime is thrice the longest a reload gives",
 			gen: func(seed uint64) Config {
 				c := RandomWideReloadConfig(seed)

@@ -52,7 +52,20 @@ const (
 
 // calm: no fault that may get a live node declared dead (CheckCalm).
 func (c Config) calm() bool {
-	return c.Crashes == 0 && c.Partitions == 0 && c.OneWayCuts == 0 && c.LinkCuts == 0 && c.Pauses == 0 && c.Suspends == 0
+	return c.Crashes == 0 && c.Partitions == 0 && c.OneWayCuts == 0 && c.LinkCuts == 0 && c.Pauses == 0 && c.Suspends == 0 && c.ClockJumps == 0 && c.WallJumps == 0
+}
+
+// strictExclusive: the two sides of a partition never both hold a group
+// (CheckExclusive's zero tolerance). Fencing (profile safe) promises it
+// under every fault: a node is off before its groups start elsewhere.
+// Quorum promises it only for clean partitions with clocks that keep
+// time: a one-way or single-link cut can give both sides a majority, and
+// its wait after a death is a time that a pause or a clock leap cuts short.
+func (c Config) strictExclusive() bool {
+	if c.Safe {
+		return true
+	}
+	return c.Quorum.Enabled(c.Nodes) && c.OneWayCuts+c.LinkCuts+c.Pauses+c.Suspends+c.ClockJumps+c.WallJumps == 0
 }
 
 // setupFaults schedules the run's one-way cuts, link cuts and pauses
@@ -60,7 +73,7 @@ func (c Config) calm() bool {
 // and from, and its link in link ("": a one-way cut, every link).
 func (w *world) setupFaults(last time.Duration) {
 	c := w.c
-	if c.OneWayCuts+c.LinkCuts+c.Pauses+c.Suspends == 0 {
+	if c.OneWayCuts+c.LinkCuts+c.Pauses+c.Suspends+c.ClockJumps+c.WallJumps == 0 {
 		return
 	}
 	pair := func() (int, int) {
@@ -85,6 +98,7 @@ func (w *world) setupFaults(last time.Duration) {
 		at := Epoch.Add(w.randDur(c.Initdead, last))
 		w.push(&event{at: at, kind: evSuspend, node: w.rng.IntN(c.Nodes), dur: w.randDur(c.PauseMin, c.PauseMax)})
 	}
+	w.setupClocks(last)
 }
 
 func (w *world) faultEvent(e *event) {
@@ -191,7 +205,7 @@ func (w *world) deferOpDone(e *event) bool {
 // stallBound extends CheckDeadInTime's bound for an observer that was
 // paused: nobody is declared dead within the stall grace after its resume.
 func (w *world) stallBound(x *simNode, bound time.Time) time.Time {
-	bound = bound.Add(-x.skew)
+	bound = bound.Add(-(x.skew - x.leapt)) // (a leap only brings a death sooner)
 	if x.resumedAt.IsZero() {
 		return bound
 	}

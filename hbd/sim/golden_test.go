@@ -29,6 +29,7 @@ var goldenGenerators = []struct {
 	{"safe", RandomSafeConfig},
 	{"widereload", RandomWideReloadConfig},
 	{"settings", RandomSettingsConfig},
+	{"clocks", RandomClockConfig},
 }
 
 // TestGoldenTraces pins what the core decides: the trace hash of a few

@@ -221,7 +221,7 @@ func (w *world) down(i int) {
 	n := w.nodes[i]
 	n.alive = false
 	n.exiting = false
-	n.pausedUntil, n.resumedAt, n.suspended, n.skew = time.Time{}, time.Time{}, false, 0
+	n.pausedUntil, n.resumedAt, n.suspended, n.skew, n.leapt = time.Time{}, time.Time{}, false, 0, 0
 	w.push(&event{at: w.now.Add(w.randDur(w.c.DownMin, w.c.DownMax)), kind: evRestart, node: i})
 }
 
@@ -433,7 +433,7 @@ func (w *world) checkExclusive() {
 				}
 				hs := w.rs.hearSince[a][b]
 				ov := w.rs.overlaps[k]
-				if ov == nil && hs.IsZero() && (w.c.Quorum.Enabled(w.c.Nodes) || w.c.Safe) {
+				if ov == nil && hs.IsZero() && w.c.strictExclusive() {
 					ov = &overlap{began: w.now}
 					w.rs.overlaps[k] = ov
 					w.res.Conflicts++

@@ -17,8 +17,12 @@
 // RandomFaultConfig (faults.go) adds faults beyond symmetric partitions:
 // one-way cuts, single-link cuts and paused daemons that resume with a
 // backlog; RandomSuspendConfig suspended machines whose clock stands
-// still; there the weaker promises that still hold are checked (see
-// faults.go and docs/split-brain.md).
+// still; RandomClockConfig (clocks.go) leaps of one node's monotonic
+// clock and steps of its wall clock, with those faults, on safe,
+// exclusive, monitor and quorum runs. There the weaker promises that
+// still hold are checked (see faults.go, clocks.go and
+// docs/split-brain.md): Exclusive keeps its zero tolerance only with
+// fencing.
 package sim
 
 import (
@@ -102,6 +106,10 @@ type Config struct {
 	// to it are lost, and its monotonic clock does not count the time.
 	OneWayCuts, LinkCuts, Pauses, Suspends int
 	PauseMin, PauseMax                     time.Duration
+	// Clock faults (clocks.go): ClockJumps: a node's monotonic clock
+	// leaps ahead by [PauseMin, PauseMax]. WallJumps: a node's wall clock
+	// is stepped ahead or behind, and set right after [DownMin, DownMax].
+	ClockJumps, WallJumps int
 
 	// Resource groups (see groups.go): Groups > 0 gives the cluster that
 	// many haresources groups with random preferred nodes.
@@ -213,6 +221,9 @@ type Result struct {
 	// Faults that happened (faults.go): cuts (one-way and link) and
 	// pauses ended by a resume.
 	Cuts, Resumes int
+	// Clock faults (clocks.go): leaps of a monotonic clock, steps of a
+	// wall clock, and messages dropped as stale because of them.
+	Leaps, WallSteps, StaleDrops int
 	// SettingsEnd counts the runs whose settings CheckSettings judged at
 	// the end; MovedEnd the moved groups it judged there.
 	SettingsEnd, MovedEnd int
@@ -268,7 +279,11 @@ type simNode struct {
 	// skew is the node's clock minus the world's: a suspended machine's
 	// monotonic clock stood still (faults.go).
 	skew time.Duration
-	bd   boundaryState
+	// leapt is how far the node's monotonic clock leapt ahead in this run
+	// (part of skew); wall is its wall clock minus the world's (its
+	// machine's: it outlives a restart of the daemon) (clocks.go).
+	leapt, wall time.Duration
+	bd          boundaryState
 	// persisted: the settings the core last asked to persist (kept across
 	// its restarts, as the daemon's state directory keeps them).
 	persisted []cluster.Setting
@@ -586,6 +601,8 @@ func (w *world) handle(e *event) {
 		w.fenceDone(e)
 	case evCut, evUncut, evPause, evResume, evSuspend:
 		w.faultEvent(e)
+	case evLeap, evWallStep, evWallFix:
+		w.clockEvent(e)
 	case evRogue:
 		n := w.nodes[e.node]
 		if len(n.gt) > 0 {
@@ -732,11 +749,20 @@ func (w *world) deliver(e *event) {
 		return // (held while paused, for a run that died since)
 	}
 	y := w.nodes[e.from]
+	msg, stale := w.wallView(e)
 	if w.hooks.deaf == nil || !w.hooks.deaf(w, e) {
-		w.step(e.node, cluster.Receive{Now: w.clock(e.node), Link: e.link, Msg: e.msg}, func() string { return "recv " + e.link + " from " + y.name + ": " + summary(e.msg) })
+		clocks := w.c.ClockJumps+w.c.WallJumps > 0
+		var drops uint64
+		if clocks {
+			drops = staleDrops(x.core)
+		}
+		w.step(e.node, cluster.Receive{Now: w.clock(e.node), Link: e.link, Msg: msg}, func() string { return "recv " + e.link + " from " + y.name + ": " + summary(e.msg) })
+		if clocks && x.alive {
+			w.checkStale(e, stale, staleDrops(x.core) > drops)
+		}
 	}
-	if !x.alive {
-		return
+	if !x.alive || stale {
+		return // (a stale message is not heard: the checks do not count it)
 	}
 	typ := e.msg.Value("t")
 	if strings.HasPrefix(typ, "NS_") {
