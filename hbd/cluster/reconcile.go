@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -88,8 +90,10 @@ func (n *Node) reconcile() {
 			if n.exclHeldHere(g) != nil {
 				continue // released first (exclusive)
 			}
-			for peer, set := range r.takeovers {
-				if set[g.key] {
+			// (in the peers' order: map order would make the log, and
+			// so a replay, differ from run to run)
+			for _, peer := range slices.Sorted(maps.Keys(r.takeovers)) {
+				if r.takeovers[peer][g.key] {
 					n.logf(LevelInfo, "Taking over resource group %s (from %s)", g.key, peer)
 				}
 			}
