@@ -70,18 +70,25 @@ func TestChaos(t *testing.T) {
 	c.mark = time.Now()
 	c.first = c.mark
 	deadline := time.Now().Add(*chaosDuration)
+	// A broken promise is an error and the run goes on (the pair is
+	// whole again after every step); a pair that does not become whole
+	// again ends it.
+	var failed []string
 	for i := 1; ; i++ {
 		if *chaosDuration > 0 && !time.Now().Before(deadline) || *chaosDuration <= 0 && i > *chaosSteps {
 			break
 		}
 		s := c.plan.next()
+		was := c.broken
 		c.run(i, s)
-		if t.Failed() {
-			t.Logf("replay: -chaos-seed=%d (failed at step %d: %s)", seed, i, s)
-			break
+		if c.broken > was {
+			failed = append(failed, fmt.Sprintf("step %d (%s)", i, s))
 		}
 	}
 	c.summary()
+	if len(failed) > 0 {
+		t.Logf("replay: -chaos-seed=%d; failed: %s", seed, strings.Join(failed, "; "))
+	}
 }
 
 // chaosSeed is -chaos-seed, else $HBD_CHAOS_SEED, else a random seed.
@@ -122,6 +129,7 @@ type chaosRun struct {
 	ka [2]time.Duration
 
 	steps   int
+	broken  int // promises broken so far
 	rssMax  [2]uint64
 	perKind [chaosKinds]chaosKindStats
 }
@@ -175,7 +183,7 @@ func (c *chaosRun) run(i int, s chaosStep) {
 		case !n.proc.Exited():
 			t.Fatalf("step %d: %s did not exit 15 s after %v: %v", i, n.name, sig, err)
 		case s.kind == chaosTerm && err != nil:
-			t.Errorf("step %d: %s after SIGTERM: %v (want exit 0)", i, n.name, err)
+			c.errorf("step %d: %s after SIGTERM: %v (want exit 0)", i, n.name, err)
 		}
 		// The rest of the hold counts from the signal.
 		time.Sleep(time.Until(begin.Add(s.hold)))
@@ -212,6 +220,13 @@ func (c *chaosRun) target(holder bool) int {
 		return held
 	}
 	return 1 - held
+}
+
+// errorf reports a broken promise; the run goes on.
+func (c *chaosRun) errorf(format string, args ...any) {
+	c.t.Helper()
+	c.broken++
+	c.t.Errorf(format, args...)
 }
 
 func (c *chaosRun) must(err error) {
@@ -256,7 +271,7 @@ func (c *chaosRun) reload(step, i int, ka time.Duration) {
 		return strings.Contains(since, "Configuration reloaded from")
 	})
 	if !strings.Contains(since, "keepalive") || strings.Contains(since, "refused") {
-		t.Errorf("step %d: %s's reload to keepalive %s:\n%s", step, n.name, hbref.Time(ka), since)
+		c.errorf("step %d: %s's reload to keepalive %s:\n%s", step, n.name, hbref.Time(ka), since)
 	}
 	t.Logf("  reload: %s keepalive %s -> %s", n.name, hbref.Time(c.ka[i]), hbref.Time(ka))
 	c.ka[i] = ka
@@ -355,7 +370,7 @@ func (c *chaosRun) check(i int, s chaosStep, begin, faultEnd time.Time) {
 		st.unavail += d
 		worst = max(worst, d)
 		if d > chaosOutageLimit {
-			t.Errorf("step %d (%s): the client was not served for %s from %s (%s), want at most %s",
+			c.errorf("step %d (%s): the client was not served for %s from %s (%s), want at most %s",
 				i, s, d.Round(time.Millisecond), w.Start.Format("15:04:05.000"), w, chaosOutageLimit)
 		}
 	}
@@ -377,7 +392,7 @@ func (c *chaosRun) check(i int, s chaosStep, begin, faultEnd time.Time) {
 		both := to.Sub(from) - apart
 		heard += both
 		if both > chaosDualLimit {
-			t.Errorf("step %d (%s): the VIP was on %v for %s while they could hear each other (span %s), want at most %s",
+			c.errorf("step %d (%s): the VIP was on %v for %s while they could hear each other (span %s), want at most %s",
 				i, s, m.Holders, both.Round(time.Millisecond), m, chaosDualLimit)
 		}
 	}
@@ -390,7 +405,7 @@ func (c *chaosRun) check(i int, s chaosStep, begin, faultEnd time.Time) {
 		c.rssMax[j] = max(c.rssMax[j], r)
 		mem = append(mem, fmt.Sprintf("%s %d MB", n.name, r>>20))
 		if r > chaosMaxRSS {
-			t.Errorf("step %d (%s): %s's RSS is %d MB, want under %d MB", i, s, n.name, r>>20, chaosMaxRSS>>20)
+			c.errorf("step %d (%s): %s's RSS is %d MB, want under %d MB", i, s, n.name, r>>20, chaosMaxRSS>>20)
 		}
 	}
 	t.Logf("step %d: %s: fault %s, whole again %s later; longest unavailability %s, VIP on both %s apart and %s while hearing; RSS %s",
