@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -54,8 +55,9 @@ const chaosMaxRSS = 64 << 20
 // After every step the pair must be whole again within chaosSettle, and
 // the step must have kept every promise: no unavailability longer than
 // deadtime + 1 s, the VIP on both nodes while they could hear each other
-// for at most one deadtime, no hbd exited that the step did not stop, and
-// every hbd under 64 MB of RSS.
+// (both hbd running, the network delivering both ways: see reach) for at
+// most one deadtime, no hbd exited that the step did not stop, and every
+// hbd under 64 MB of RSS.
 //
 // The seed is printed first; -chaos-seed=N or HBD_CHAOS_SEED=N replays
 // the same steps. make chaos runs it for DURATION.
@@ -67,6 +69,11 @@ func TestChaos(t *testing.T) {
 
 	c := newChaosRun(t, seed)
 	c.step("both nodes started at once", "n1", 20*time.Second, true, c.start)
+	var err error
+	if c.reach, err = startReach(c.hosts[0], c.hosts[1]); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.reach.Stop)
 	c.mark = time.Now()
 	c.first = c.mark
 	deadline := time.Now().Add(*chaosDuration)
@@ -119,9 +126,11 @@ type chaosRun struct {
 	attacker *netlab.Host
 	packets  [][]byte
 
-	// apart are the spans in which the nodes could not hear each other
-	// (an hbd down, links cut): the VIP may be on both then.
-	apart []span
+	// down are the spans in which an hbd was down, and reach tells when
+	// the network did not deliver between the nodes: in either the
+	// nodes could not hear each other, and the VIP may be on both.
+	down  []span
+	reach *reach
 	// mark: the checks have covered the run up to here; first: the first
 	// step's start (the summary counts requests from there).
 	mark, first time.Time
@@ -168,7 +177,12 @@ func (c *chaosRun) run(i int, s chaosStep) {
 		c.must(c.lab.Cut(c.hosts[target]))
 		time.Sleep(s.hold)
 		c.must(c.lab.Heal(c.hosts[target]))
-		c.apart = append(c.apart, span{begin, time.Now()})
+		healed := time.Now()
+		defer func() {
+			f := c.reach.firstAfter(healed)
+			t.Logf("  after the heal the network delivered again to %s after %s, to %s after %s",
+				c.nodes[0].name, f[0].Round(time.Millisecond), c.nodes[1].name, f[1].Round(time.Millisecond))
+		}()
 	case chaosKill, chaosTerm:
 		sig := syscall.SIGKILL
 		if s.kind == chaosTerm {
@@ -188,7 +202,7 @@ func (c *chaosRun) run(i int, s chaosStep) {
 		// The rest of the hold counts from the signal.
 		time.Sleep(time.Until(begin.Add(s.hold)))
 		n.start()
-		c.apart = append(c.apart, span{begin, time.Now()})
+		c.down = append(c.down, span{begin, time.Now()})
 	case chaosReload:
 		c.reload(i, target, s.ka)
 		if s.both {
@@ -415,12 +429,24 @@ func (c *chaosRun) check(i int, s chaosStep, begin, faultEnd time.Time) {
 }
 
 // apartWithin is how much of [from, to) the nodes spent unable to hear
-// each other.
+// each other: an hbd down, or the network not delivering one way.
 func (c *chaosRun) apartWithin(from, to time.Time) time.Duration {
-	var d time.Duration
-	for _, a := range c.apart {
+	var in []span
+	for _, a := range append(c.reach.gaps(to), c.down...) {
 		if lo, hi := later(a.from, from), earlier(a.to, to); hi.After(lo) {
-			d += hi.Sub(lo)
+			in = append(in, span{lo, hi})
+		}
+	}
+	sort.Slice(in, func(i, j int) bool { return in[i].from.Before(in[j].from) })
+	var d time.Duration
+	var end time.Time // the union so far ends here
+	for _, a := range in {
+		if a.from.After(end) {
+			end = a.from
+		}
+		if a.to.After(end) {
+			d += a.to.Sub(end)
+			end = a.to
 		}
 	}
 	return d
