@@ -159,10 +159,13 @@
 //
 // When it starts a group. A node starts g only when desired(g) is itself
 // and, for every live peer: the peer has announced its groups (of its
-// current run), its latest announcement does not list g as held, an hbd
-// peer's latest announcement names this node as g's desired holder too
-// (hbd_want), and no standby handoff from that peer for g is under way
-// (acquire after its ask_resources info=done). So a group only moves away
+// current run), its latest announcement does not list g as held, no
+// message it sent after that announcement is missing (asked for again:
+// it may be a newer announcement, which a resent older done must not
+// outrun), an hbd peer's latest announcement names this node as g's
+// desired holder too (hbd_want), and no standby handoff from that peer
+// for g is under way (acquire after its ask_resources info=done). So a
+// group only moves away
 // from a live holder by that holder's decision: it released it and said
 // so; or the holder is dead (deadtime); or it announced a graceful
 // shutdown (at once, no deadtime: "Received shutdown notice").

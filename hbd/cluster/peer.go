@@ -390,6 +390,7 @@ func (n *Node) foundMissing(p *peer, seq uint64) bool {
 	}
 	wasFirst := i == 0
 	p.missing = append(p.missing[:i], p.missing[i+1:]...)
+	n.recheck() // canStart waits for the missing messages (missingAfter)
 	if len(p.missing) == 0 {
 		n.logf(LevelInfo, "No pkts missing from %s!", p.name)
 	}
@@ -521,6 +522,7 @@ func (n *Node) onNak(p *peer, m *wire.Message) {
 	i := sort.Search(len(p.missing), func(i int) bool { return p.missing[i].seq >= s })
 	if i < len(p.missing) && p.missing[i].seq == s {
 		p.missing = append(p.missing[:i], p.missing[i+1:]...)
+		n.recheck() // canStart waits for the missing messages (missingAfter)
 		if len(p.missing) == 0 {
 			n.logf(LevelInfo, "No pkts missing from %s!", p.name)
 		}

@@ -266,6 +266,14 @@ func (n *Node) canStart(g *group) bool {
 		if !r.announced || r.held[g.key] {
 			return false
 		}
+		// A message it sent after its latest announcement we have is
+		// missing (asked for again): it may be a newer announcement
+		// (it took the group back), which its resent older messages (a
+		// standby's done) must not outrun. Wait until it arrives or the
+		// peer says it is lost.
+		if missingAfter(p, r.seq) {
+			return false
+		}
 		if r.hbd && r.want[g.key] != n.name {
 			return false
 		}
@@ -283,4 +291,9 @@ func (n *Node) canStart(g *group) bool {
 		}
 	}
 	return true
+}
+
+// missingAfter: a seq of p newer than seq is missing.
+func missingAfter(p *peer, seq uint64) bool {
+	return len(p.missing) > 0 && p.missing[len(p.missing)-1].seq > seq
 }

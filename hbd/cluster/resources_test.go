@@ -408,3 +408,48 @@ func TestHeartbeatPeerStandbyIsCompleted(t *testing.T) {
 		t.Errorf("after the peer's hb_takeover: %q", got)
 	}
 }
+
+// TestStandbyDoneWaitsForNewerMessages: a peer's ask_resources info=done
+// that arrives resent, while a message the peer sent after it is still
+// missing, starts nothing until that message comes: it may say the peer
+// took the group back (it declared this node dead meanwhile). Once the
+// missing message is an announcement holding the group, nothing starts;
+// once the peer says it is lost for good (NS_nak_rexmit), the done stands.
+func TestStandbyDoneWaitsForNewerMessages(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		missing   []string // what the missing message turns out to be (nil: lost)
+		wantStart bool
+	}{
+		{"the peer took the group back", []string{"t", "resource", "rsc_hold", "local", "rtype", "full", "isstable", "0"}, false},
+		{"the message is lost for good", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, _ := joinWithHeartbeat(t, "node2", config.FailbackOn)
+			n := h.n
+			h.send("t", "resource", "rsc_hold", "local", "rtype", "full", "isstable", "1")
+			h.at(2 * time.Second)
+			h.send("t", "ask_resources", "rsc_hold", "all", "info", "me")
+			h.send("t", "resource", "rsc_hold", "none", "rtype", "full", "isstable", "0", "info", "standby")
+			done, took := h.seq+1, h.seq+2
+			h.seq += 2 // the done and the next message are lost for now
+			acts := h.send("t", "status", "st", "active", "dt", "1388", "protocol", "1")
+			if hasAction(acts, StartGroup{Group: webKey}) {
+				t.Fatalf("started before the peer's done: %q", render(acts))
+			}
+			acts = n.Step(Receive{Now: h.now, Link: "eth0", Msg: peerMsg(gen2, done, h.now, "t", "ask_resources", "rsc_hold", "all", "info", "done")})
+			if hasAction(acts, StartGroup{Group: webKey}) {
+				t.Fatalf("started on a resent done while a newer message is missing: %q", render(acts))
+			}
+			if tc.missing != nil {
+				acts = n.Step(Receive{Now: h.now, Link: "eth0", Msg: peerMsg(gen2, took, h.now, tc.missing...)})
+			} else {
+				acts = n.Step(Receive{Now: h.now, Link: "eth0", Msg: peerMsg(gen2, 0, h.now, "t", "NS_nak_rexmit", "firstseq", fmt.Sprintf("%x", took), "dest", "node1", "info", "seqno too low")})
+			}
+			acts = append(acts, advanceTo(n, h.now.Add(500*time.Millisecond))...)
+			if got := hasAction(acts, StartGroup{Group: webKey}); got != tc.wantStart {
+				t.Errorf("start %v once the missing message is settled, want %v: %q", got, tc.wantStart, render(acts))
+			}
+		})
+	}
+}

@@ -14,17 +14,7 @@ var faultSeedsFlag = flag.Int("faultseeds", 0, "number of seeds TestFaults runs 
 // and TestKnownFaultFailures asserts that these still fail, so that a
 // seed leaves the list (and joins the checked ones) once the core is
 // fixed.
-var knownFaultFailures = map[uint64]string{
-	// Three nodes, one link, node1 dead. node2 stands by for node3 (a
-	// takeover command) while a one-way cut hides it from node3; its
-	// "standby done" is lost in a cut of the only link between the two,
-	// node2 declares node3 dead and starts the group again, announcing
-	// it held; after the link is mended node3, which never declared node2
-	// dead, gets node2's messages resent out of order and starts the
-	// group while node2 holds it (Ordered, Exclusive while they hear each
-	// other): a resent older "done" seems to outweigh the newer "held".
-	457: "ordered: node3 starts a group node2 holds after a link is mended",
-}
+var knownFaultFailures = map[uint64]string{}
 
 var knownSuspendFailures = map[uint64]string{}
 
