@@ -20,6 +20,8 @@ func (d *Daemon) newRunner(cfg *config.Config) (*harc.Runner, error) {
 	o.Log = d.log.Logger
 	o.StateDir = d.opts.StateDir
 	o.BuiltinCommand = d.opts.AgentCommand
+	// The registry of built-in agents: which run in this process.
+	o.Lookup = d.opts.Load.Lookup
 	// The IP agents run in this process: a handover's gap (the address
 	// gone from one node, not yet on the other) loses no fork and exec.
 	o.InProcess = true
