@@ -21,14 +21,18 @@ func (n *Node) reconcileAfter(tick bool) {
 // acts: starts, stops, hands over, announces.
 func (n *Node) reconcile() {
 	r := &n.res
+	if r.stopping {
+		// Also with no group left: a reload may have removed and
+		// forgotten the last ones while the stop was releasing them, and
+		// the stop must still complete (shutdone, Exit).
+		n.expireFailures()
+		n.reconcileStop()
+		return
+	}
 	if len(r.groups) == 0 {
 		return
 	}
 	n.expireFailures()
-	if r.stopping {
-		n.reconcileStop()
-		return
-	}
 	n.reconcileRetired()
 	if !r.joined || n.state != StateActive {
 		return
