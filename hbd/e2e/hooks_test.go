@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hbdproject/hbd/hbd/internal/hbref"
 )
 
 // TestHooksOncePerMessage: two nodes joined by two links, so every
@@ -17,17 +15,7 @@ import (
 // state (status), never once per link.
 func TestHooksOncePerMessage(t *testing.T) {
 	g := newGroupLab(t, "hooks")
-	br1, err := g.lab.Bridge("br1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, h := range g.hosts {
-		if err := h.Join(br1, "eth1", br1.Addr(i+1)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := g.hacf(groupTiming)
-	cfg.Ucast = append(cfg.Ucast, hbref.Ucast{Iface: "eth1", Addr: br1.IP(1)}, hbref.Ucast{Iface: "eth1", Addr: br1.IP(2)})
+	cfg := g.twoLinks(t)
 	n1, n2 := g.hbdNode(0, cfg), g.hbdNode(1, cfg)
 	hooks := filepath.Join(n1.dir, "hooks.log")
 	if err := os.MkdirAll(filepath.Join(n1.dir, "ha.d/rc.d"), 0o755); err != nil {

@@ -15,11 +15,10 @@ import (
 	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
-// TestTwoLinks: two ucast links to the peer over two bridges (Heartbeat's
-// redundant media). Cutting one is logged and shown, and nothing fails
-// over; cutting both is the peer's death.
-func TestTwoLinks(t *testing.T) {
-	g := newGroupLab(t, "links")
+// twoLinks joins the lab's hosts on a second bridge (eth1) and gives the
+// ha.cf of a pair heard over both: ucast on eth0 and on eth1.
+func (g *groupLab) twoLinks(t *testing.T) hbref.HaCf {
+	t.Helper()
 	br1, err := g.lab.Bridge("br1")
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +30,15 @@ func TestTwoLinks(t *testing.T) {
 	}
 	cfg := g.hacf(groupTiming)
 	cfg.Ucast = append(cfg.Ucast, hbref.Ucast{Iface: "eth1", Addr: br1.IP(1)}, hbref.Ucast{Iface: "eth1", Addr: br1.IP(2)})
+	return cfg
+}
+
+// TestTwoLinks: two ucast links to the peer over two bridges (Heartbeat's
+// redundant media). Cutting one is logged and shown, and nothing fails
+// over; cutting both is the peer's death.
+func TestTwoLinks(t *testing.T) {
+	g := newGroupLab(t, "links")
+	cfg := g.twoLinks(t)
 	n1, n2 := g.hbdNode(0, cfg), g.hbdNode(1, cfg)
 	n1.start()
 	n2.start()
