@@ -246,17 +246,30 @@ func (n *Node) mergeSettings(from, text string) {
 		n.logf(LevelWarn, "Settings from %s ignored: %v", from, err)
 		return
 	}
-	changed := false
+	changed, full := false, 0
 	for _, s := range list {
+		if _, known := n.sets[settingKey{s.Kind, s.Name}]; !known && len(n.sets) >= MaxSettings {
+			full++ // a name never seen here, and the table is full
+			continue
+		}
 		if n.sets.merge(s) {
 			changed = true
 			n.logf(LevelInfo, "Setting from %s: %s (version %d by %s).", from, s.describe(), s.Version, s.Origin)
 		}
 	}
+	if full > 0 {
+		n.logf(LevelWarn, "Settings from %s: %d setting(s) of names not known here ignored: this node keeps at most %d", from, full, MaxSettings)
+	}
 	if changed {
 		n.settingsChanged()
 	}
 }
+
+// MaxSettings bounds the cluster-wide settings a node keeps. Settings
+// are kept for names this node's configuration may not have (a peer
+// reloaded first), so a peer's announcements could otherwise grow the
+// table, and the state file, without end.
+const MaxSettings = 1024
 
 // settingsChanged: the rule reads the settings, the peers hear of them in
 // the next announcement (the signature includes them), and the daemon
