@@ -27,6 +27,8 @@ type Owner struct {
 	held map[string]int64
 	// ownedBy: the lease each held group's owner key lives under.
 	ownedBy map[string]clientv3.LeaseID
+	// pending: a reload's update, applied at the next pass (Reconfigure).
+	pending *Update
 }
 
 // New returns an Owner using cli; Run starts it.
@@ -94,6 +96,7 @@ func (w *Owner) Run(ctx context.Context) error {
 // then the placement.
 func (w *Owner) step(ctx context.Context) {
 	id, until := w.lease.current()
+	w.applyPending(ctx, id)
 	if id != 0 && !time.Now().Before(w.stopBy(until)) {
 		w.log.Errorf("etcd: lease %x not renewed in time (it may expire at %s): stopping every group", id, until.Format(time.RFC3339Nano))
 		w.stopAll(ctx)

@@ -1,0 +1,65 @@
+package etcdown
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/cluster"
+)
+
+// TestSnapshotAndReconfigure: Snapshot shows the members, each group's
+// owner with the token its holder started it with, and this node's lease;
+// a reload that removes a group stops it and deletes its owner key, one
+// that changes a group restarts it under a new token.
+func TestSnapshotAndReconfigure(t *testing.T) {
+	c := startCluster(t)
+	rec := &record{}
+	nodes := []string{"n1", "n2"}
+	n1 := startNode(t, "n1", c.endpoints(), nodes, rec)
+	startNode(t, "n2", c.endpoints(), nodes, rec)
+	// g1 and g3 prefer n1, g2 n2.
+	waitFor(t, 10*time.Second, "groups placed", func() bool {
+		r := rec.running()
+		return r["g1"] == "n1" && r["g2"] == "n2" && r["g3"] == "n1"
+	})
+
+	ctx := context.Background()
+	s, err := n1.owner.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.Members, nodes) {
+		t.Errorf("members %v, want %v", s.Members, nodes)
+	}
+	if s.Lease == 0 || time.Until(s.Until) <= 0 || !s.StopBy.Before(s.Until) || time.Until(s.StopBy) <= 0 {
+		t.Errorf("lease %x until %s stop-by %s: want a live lease with stop-by ahead, before its end", s.Lease, s.Until, s.StopBy)
+	}
+	for _, g := range testGroups {
+		o := s.Owners[g]
+		want := map[string]string{"g1": "n1", "g2": "n2", "g3": "n1"}[g]
+		if o.Node != want || o.Token == 0 {
+			t.Errorf("owner of %s: %+v, want %s with a token", g, o, want)
+		}
+		if tok, held := s.Held[g]; held != (want == "n1") || held && tok != o.Token {
+			t.Errorf("held %s: %v (token %d), owner key token %d", g, held, tok, o.Token)
+		}
+	}
+
+	// A reload on n1 that drops g3 and changes g1.
+	old := s.Owners["g1"].Token
+	u := Update{Nodes: nodes, Failback: true, SlowestStop: testStop, Restart: []string{"g1"},
+		Groups: []cluster.PlacedGroup{placed("g1", "n1"), placed("g2", "n2")}}
+	n1.owner.Reconfigure(u)
+	waitFor(t, 5*time.Second, "g3 stopped and its key gone, g1 restarted", func() bool {
+		s, err := n1.owner.Snapshot(ctx)
+		if err != nil {
+			return false
+		}
+		_, g3 := s.Owners["g3"]
+		_, held3 := s.Held["g3"]
+		return !g3 && !held3 && s.Held["g1"] > old && s.Owners["g1"].Token == s.Held["g1"]
+	})
+	checkNoOverlap(t, rec)
+}

@@ -1,0 +1,71 @@
+package etcdown
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Snapshot is what `hbd status` shows of the etcd backend: this node's
+// lease and, as etcd has them, the live members and each group's owner.
+type Snapshot struct {
+	// Lease is this node's lease (0: none now); Until the time it lives
+	// at least until, StopBy when this node stops its groups unless the
+	// lease is renewed before (both zero without a lease).
+	Lease         int64
+	TTL           time.Duration
+	Until, StopBy time.Time
+	// Revision is etcd's revision when the keys were read.
+	Revision int64
+	// Members are the nodes with a live lease, sorted.
+	Members []string
+	// Owners maps a group key to its owner key: node and fencing token.
+	Owners map[string]OwnerKey
+	// Held maps the groups running here to their fencing tokens.
+	Held map[string]int64
+}
+
+// OwnerKey is a group's owner key as etcd has it.
+type OwnerKey struct {
+	Node string
+	// Token is the revision that created the key: the fencing token.
+	Token int64
+}
+
+// Snapshot reads the lease state from the loop and the members and owners
+// from etcd (one range request, bounded by the renewal interval). Safe
+// to call from any goroutine; on an etcd error the lease state and Held
+// are still filled in.
+func (w *Owner) Snapshot(ctx context.Context) (Snapshot, error) {
+	id, until := w.lease.current()
+	s := Snapshot{Lease: int64(id), TTL: w.o.TTL, Held: w.Held()}
+	if id != 0 {
+		s.Until = until
+		w.mu.Lock()
+		s.StopBy = w.stopBy(until)
+		w.mu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.o.Interval)
+	defer cancel()
+	resp, err := w.cli.Get(ctx, w.o.Prefix, clientv3.WithPrefix())
+	if err != nil {
+		return s, fmt.Errorf("read %s: %w", w.o.Prefix, err)
+	}
+	s.Revision = resp.Header.Revision
+	s.Owners = map[string]OwnerKey{}
+	for _, kv := range resp.Kvs {
+		dir, name := path.Split(string(kv.Key[len(w.o.Prefix):]))
+		switch dir {
+		case "members/":
+			s.Members = append(s.Members, name)
+		case "owners/":
+			s.Owners[name] = OwnerKey{Node: string(kv.Value), Token: kv.CreateRevision}
+		}
+	}
+	sort.Strings(s.Members)
+	return s, nil
+}
