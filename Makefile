@@ -91,7 +91,8 @@ chaos:
 
 # bench: the Go micro-benchmarks, then the failover benchmark in network
 # namespaces (root; it installs heartbeat and keepalived when missing):
-# hbd, Heartbeat 3.0.6 and keepalived in the same run, N runs per cell,
+# hbd (three rows: scripts, built-in IPaddr2, resource.d IPaddr2),
+# Heartbeat 3.0.6 and keepalived in the same run, N runs per cell,
 # an idle minute per daemon, a short soak (SOAK=10m for the full one).
 # Writes docs/benchmarks.md. BENCHFLAGS adds hbdbench flags (-h lists them).
 # Last, the flood benchmark (bench-flood, below).

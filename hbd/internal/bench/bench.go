@@ -36,19 +36,28 @@ type Options struct {
 // idle machine, and hbd at hbdFast).
 func DefaultSettings(hbdFast Timing) []SettingsSet {
 	return []SettingsSet{
-		{Name: "matched", Timing: map[string]Timing{
+		{Name: "matched", Timing: withHbd(map[string]Timing{
 			"heartbeat":      {Keepalive: time.Second, Deadtime: 3 * time.Second},
 			"keepalived":     {Advert: time.Second},
 			"keepalived-vip": {Advert: time.Second},
-			"hbd":            {Keepalive: time.Second, Deadtime: 3 * time.Second},
-		}},
-		{Name: "fastest", Timing: map[string]Timing{
+		}, Timing{Keepalive: time.Second, Deadtime: 3 * time.Second})},
+		{Name: "fastest", Timing: withHbd(map[string]Timing{
 			"heartbeat":      {Keepalive: 100 * time.Millisecond, Deadtime: 500 * time.Millisecond},
 			"keepalived":     {Advert: 10 * time.Millisecond},
 			"keepalived-vip": {Advert: 10 * time.Millisecond},
-			"hbd":            hbdFast,
-		}},
+		}, hbdFast)},
 	}
+}
+
+// HbdKeys are the keys of the hbd rows (Hbd.Key), which share a timing.
+var HbdKeys = []string{"hbd", "hbd-builtin", "hbd-resourced"}
+
+// withHbd sets t for every hbd row in m.
+func withHbd(m map[string]Timing, t Timing) map[string]Timing {
+	for _, k := range HbdKeys {
+		m[k] = t
+	}
+	return m
 }
 
 // MachineInfo describes this machine.

@@ -181,3 +181,43 @@ func TestWriteDoc(t *testing.T) {
 		t.Errorf("WriteDoc result:\n%s", s)
 	}
 }
+
+// TestHbdRows: the three hbd rows differ in their key, label and group.
+func TestHbdRows(t *testing.T) {
+	r := &Rig{Names: [2]string{"node1", "node2"}, VIP: "10.231.0.100", Prefix: 24}
+	tests := []struct {
+		res         HbdResources
+		key, label  string
+		haresources string
+		web         bool
+	}{
+		{HbdScripts, "hbd", "hbd", "node1 vip web\n", false},
+		{HbdBuiltin, "hbd-builtin", "hbd (built-in IPaddr2)", "node1 IPaddr2::10.231.0.100/24/eth0\n", true},
+		{HbdResourceD, "hbd-resourced", "hbd (resource.d IPaddr2)", "node1 IPaddr2::10.231.0.100/24/eth0\n", true},
+	}
+	keys := map[string]bool{}
+	for _, tt := range tests {
+		d := &Hbd{Resources: tt.res}
+		if got := d.Key(); got != tt.key {
+			t.Errorf("Key() = %q, want %q", got, tt.key)
+		}
+		if got := d.Label(); got != tt.label {
+			t.Errorf("%s: Label() = %q, want %q", tt.key, got, tt.label)
+		}
+		if got := d.haresources(r); got != tt.haresources {
+			t.Errorf("%s: haresources = %q, want %q", tt.key, got, tt.haresources)
+		}
+		if got := d.webEverywhere(); got != tt.web {
+			t.Errorf("%s: webEverywhere = %v, want %v", tt.key, got, tt.web)
+		}
+		keys[d.Key()] = true
+	}
+	// Every hbd row has a timing in every default settings set.
+	for _, s := range DefaultSettings(Timing{Keepalive: 10 * time.Millisecond, Deadtime: 40 * time.Millisecond}) {
+		for k := range keys {
+			if _, ok := s.Timing[k]; !ok {
+				t.Errorf("settings %s: no timing for %s", s.Name, k)
+			}
+		}
+	}
+}

@@ -109,7 +109,7 @@ func list(s string) []string {
 
 func run() int {
 	n := flag.Int("n", 3, "runs per daemon, settings and scenario (interleaved)")
-	daemons := flag.String("daemons", "heartbeat,keepalived,keepalived-vip,hbd", "daemons to measure (comma-separated)")
+	daemons := flag.String("daemons", "heartbeat,keepalived,keepalived-vip,hbd,hbd-builtin,hbd-resourced", "daemons to measure (comma-separated)")
 	scenarios := flag.String("scenarios", strings.Join(bench.Scenarios, ","), "scenarios (comma-separated; \"\" runs none: the idle cost, soak and search only)")
 	settings := flag.String("settings", "matched,fastest", "settings (comma-separated)")
 	hbdBin := flag.String("hbd", "bin/hbd", "the hbd `program`")
@@ -185,6 +185,10 @@ func run() int {
 			drivers = append(drivers, &bench.Keepalived{BuiltinVIP: true})
 		case "hbd":
 			drivers = append(drivers, &bench.Hbd{Bin: abs})
+		case "hbd-builtin":
+			drivers = append(drivers, &bench.Hbd{Bin: abs, Resources: bench.HbdBuiltin})
+		case "hbd-resourced":
+			drivers = append(drivers, &bench.Hbd{Bin: abs, Resources: bench.HbdResourceD})
 		default:
 			fmt.Fprintf(os.Stderr, "hbdbench: unknown daemon %q\n", k)
 			return 2
