@@ -18,6 +18,16 @@ type Placement struct {
 	Live []string
 	// Holders maps a group key to the node that holds it.
 	Holders map[string]string
+	// Standby: the nodes an operator put in standby (they may hold no
+	// group); Disabled: the groups an operator disabled (nobody may hold
+	// them); Moves: a group's move as SettingMove writes it (">NODE": to
+	// that node whenever it may hold the group, "!NODE": never on NODE).
+	Standby  map[string]bool
+	Disabled map[string]bool
+	Moves    map[string]string
+	// Failed maps a node to the groups that failed there: it is not
+	// eligible for them.
+	Failed map[string]map[string]bool
 }
 
 // PlacedGroup is a group as Placement sees it: its key and preferred node.
@@ -30,10 +40,11 @@ type PlacedGroup struct{ Key, Preferred string }
 func (p Placement) Desired() map[string]string {
 	f := facts{nodes: p.Nodes, quorum: true, failback: p.Failback, exclusive: p.Exclusive}
 	for _, g := range p.Groups {
-		f.groups = append(f.groups, groupFacts{key: g.Key, pref: g.Preferred})
+		to, away := parseMove(p.Moves[g.Key])
+		f.groups = append(f.groups, groupFacts{key: g.Key, pref: g.Preferred, disabled: p.Disabled[g.Key], moveTo: to, away: away})
 	}
 	for _, n := range p.Live {
-		m := memberFacts{name: n, active: true, held: map[string]bool{}}
+		m := memberFacts{name: n, active: true, offline: p.Standby[n], failed: p.Failed[n], held: map[string]bool{}}
 		for k, h := range p.Holders {
 			if h == n {
 				m.held[k] = true

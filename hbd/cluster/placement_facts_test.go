@@ -34,3 +34,41 @@ func TestPlacementDesired(t *testing.T) {
 		})
 	}
 }
+
+// TestPlacementSettings: the operator settings and failures a backend
+// records (standby, disable, move, failed) act as in the core.
+func TestPlacementSettings(t *testing.T) {
+	nodes := []string{"n1", "n2", "n3"}
+	groups := []PlacedGroup{{"web", "n1"}, {"db", "n2"}}
+	tests := []struct {
+		name string
+		p    Placement
+		want map[string]string
+	}{
+		{"standby holds nothing", Placement{Standby: map[string]bool{"n1": true}},
+			map[string]string{"web": "n2", "db": "n2"}},
+		{"every live node in standby: nobody", Placement{Standby: map[string]bool{"n1": true, "n2": true, "n3": true}},
+			map[string]string{"web": "", "db": ""}},
+		{"disabled runs nowhere", Placement{Disabled: map[string]bool{"db": true}},
+			map[string]string{"web": "n1", "db": ""}},
+		{"moved to a node stays there despite failback", Placement{Moves: map[string]string{"web": ">n3"}},
+			map[string]string{"web": "n3", "db": "n2"}},
+		{"moved to a node in standby: the rule as usual", Placement{Moves: map[string]string{"web": ">n3"}, Standby: map[string]bool{"n3": true}},
+			map[string]string{"web": "n1", "db": "n2"}},
+		{"moved away from a node", Placement{Moves: map[string]string{"web": "!n1"}},
+			map[string]string{"web": "n2", "db": "n2"}},
+		{"failed on the preferred node: the next", Placement{Failed: map[string]map[string]bool{"n1": {"web": true}}},
+			map[string]string{"web": "n2", "db": "n2"}},
+		{"failed everywhere: nobody", Placement{Failed: map[string]map[string]bool{"n1": {"web": true}, "n2": {"web": true}, "n3": {"web": true}}},
+			map[string]string{"web": "", "db": "n2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.p
+			p.Nodes, p.Failback, p.Groups, p.Live = nodes, true, groups, nodes
+			if got := p.Desired(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -178,7 +178,12 @@ func (ss settings) disabled(key string) bool { return ss.value(SettingDisabled, 
 
 // move returns the group's move: to a node, or away from one.
 func (ss settings) move(key string) (to, away string) {
-	v := ss.value(SettingMove, key)
+	return parseMove(ss.value(SettingMove, key))
+}
+
+// parseMove reads a SettingMove value: ">NODE" is a move to NODE, "!NODE"
+// away from it, anything else no move.
+func parseMove(v string) (to, away string) {
 	switch {
 	case strings.HasPrefix(v, ">"):
 		return v[1:], ""

@@ -41,6 +41,12 @@ type Options struct {
 	// SlowestStop bounds the stop of any group (resource_timeout times
 	// the resources of the longest group).
 	SlowestStop time.Duration
+	// FailbackDelay is failback_delay: a group returns to its preferred
+	// node once that node has been a member this long.
+	FailbackDelay time.Duration
+	// FailureTimeouts is each group's failure_timeout: how long a failed
+	// start keeps it off this node (0 or absent: until Owner.Cleanup).
+	FailureTimeouts map[string]time.Duration
 	// Interval is how often the lease is renewed and the placement
 	// checked; 0: TTL/10.
 	Interval time.Duration
@@ -60,9 +66,13 @@ func OptionsFromConfig(c *config.Config, r Runner) Options {
 		TTL:         c.Etcd.Lease,
 		SlowestStop: c.ResourceTimeout,
 		Runner:      r,
+
+		FailbackDelay:   c.FailbackDelay,
+		FailureTimeouts: map[string]time.Duration{},
 	}
 	for _, g := range c.Groups {
 		o.Groups = append(o.Groups, cluster.PlacedGroup{Key: g.Key(), Preferred: g.Preferred})
+		o.FailureTimeouts[g.Key()] = g.FailureTimeout
 		if s := time.Duration(len(g.Resources)) * c.ResourceTimeout; s > o.SlowestStop {
 			o.SlowestStop = s
 		}

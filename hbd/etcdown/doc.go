@@ -11,6 +11,21 @@
 //	                               the key does not exist (a txn on
 //	                               CreateRevision == 0)
 //
+// and, outside any lease, the operator settings (settings.go), which
+// every node's placement reads:
+//
+//	PREFIX settings/standby/NODE   1     NODE may hold no group
+//	PREFIX settings/disabled/GROUP 1     GROUP runs nowhere
+//	PREFIX settings/move/GROUP     >NODE GROUP goes to NODE (whenever
+//	                               !NODE NODE may hold it), or never to NODE
+//
+// and, under the lease of the node where a start failed (failures.go):
+//
+//	PREFIX failed/NODE/GROUP       1     NODE may not hold GROUP
+//
+// A group's key (its first resource) may hold slashes: it always ends a
+// key, and keys are split at their first slashes only (keys.go).
+//
 // The revision that created the owner key is the fencing token: it grows
 // with every change of owner, so a service can refuse a holder whose token
 // is older than one it has seen (HA_FENCING_TOKEN for the group's scripts).
@@ -20,10 +35,13 @@
 // hbd's rule decides, not a race: every Options.Interval a node reads the
 // members and owners and asks cluster.Placement.Desired (the same rule as
 // the Heartbeat backend: preferred node, auto_failback, exclusive sets)
-// who should hold each group, with the live members as membership. It
-// campaigns only for the groups the rule gives it, starts one only after
-// its txn created the owner key, and releases (stop, then delete the key)
-// a group the rule gives to another live node.
+// who should hold each group, with the live members as membership, the
+// operator settings and the failures. It campaigns only for the groups
+// the rule gives it, starts one only after its txn created the owner key,
+// and releases (stop, then delete the key) a group the rule gives to
+// another live node. With auto_failback and
+// failback_delay, a holder keeps a group whose preferred node joined less
+// than failback_delay ago (failback.go).
 //
 // # Cut off
 //
@@ -45,8 +63,12 @@
 //
 // # Files
 //
-//	owner.go   Owner, Run: the loop (renew, watchdog, reconcile)
-//	lease.go   the lease: grant, renew, the stop-by time
-//	config.go  Options, Runner and the client configuration from ha.cf
-//	harc.go    HarcRunner: groups run by harc with HA_FENCING_TOKEN
+//	owner.go     Owner, Run: the loop (renew, watchdog, reconcile)
+//	lease.go     the lease: grant, renew, the stop-by time
+//	config.go    Options, Runner and the client configuration from ha.cf
+//	keys.go      the keys and the view read from them
+//	settings.go  the operator settings: standby, disable, move
+//	failures.go  failed starts, recorded so a node does not retry them
+//	failback.go  failback_delay
+//	harc.go      HarcRunner: groups run by harc with HA_FENCING_TOKEN
 package etcdown

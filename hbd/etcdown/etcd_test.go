@@ -2,6 +2,7 @@ package etcdown
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -249,11 +250,24 @@ type fakeRunner struct {
 	stopTime time.Duration
 	mu       sync.Mutex
 	dead     bool
+	// failing: the groups whose start fails here; attempts lists when
+	// each start was asked for.
+	failing  map[string]bool
+	attempts map[string][]time.Time
 }
+
+var errStartFails = errors.New("the start fails on this node")
 
 func (f *fakeRunner) Start(_ context.Context, g string, token int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.attempts == nil {
+		f.attempts = map[string][]time.Time{}
+	}
+	f.attempts[g] = append(f.attempts[g], time.Now())
+	if f.failing[g] {
+		return errStartFails
+	}
 	if !f.dead {
 		f.rec.add(event{node: f.node, group: g, start: true, token: token, at: time.Now()})
 	}
@@ -303,6 +317,13 @@ var testGroups = []string{"g1", "g2", "g3"}
 
 func startNode(t *testing.T, name string, endpoints []string, nodes []string, rec *record) *testNode {
 	t.Helper()
+	return startNodeWith(t, name, endpoints, nodes, rec, nil)
+}
+
+// startNodeWith starts a node whose options and runner tweak changes
+// first (nil: none).
+func startNodeWith(t *testing.T, name string, endpoints []string, nodes []string, rec *record, tweak func(*Options, *fakeRunner)) *testNode {
+	t.Helper()
 	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
@@ -316,6 +337,9 @@ func startNode(t *testing.T, name string, endpoints []string, nodes []string, re
 	}
 	for i, g := range testGroups {
 		o.Groups = append(o.Groups, placed(g, nodes[i%len(nodes)]))
+	}
+	if tweak != nil {
+		tweak(&o, r)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &testNode{name: name, owner: New(cli, o), runner: r, cli: cli, cancel: cancel, done: make(chan struct{})}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path"
-	"sort"
 	"sync"
 	"time"
 
@@ -29,6 +27,18 @@ type Owner struct {
 	ownedBy map[string]clientv3.LeaseID
 	// pending: a reload's update, applied at the next pass (Reconfigure).
 	pending *Update
+	// failedUntil: the groups whose start failed here, with when the
+	// failure ends (zero: at Cleanup); failedLease: the lease their
+	// record in etcd was written under (failures.go).
+	failedUntil map[string]time.Time
+	failedLease map[string]clientv3.LeaseID
+
+	// wakeC asks the loop for a pass now (a setting changed).
+	wakeC chan struct{}
+	// Owned by the loop: when each member joined, and the failbacks
+	// whose delay was logged (failback.go).
+	joined         map[string]joinSeen
+	failbackLogged map[string]time.Time
 }
 
 // New returns an Owner using cli; Run starts it.
@@ -49,6 +59,19 @@ func New(cli *clientv3.Client, o Options) *Owner {
 		log:     log,
 		held:    map[string]int64{},
 		ownedBy: map[string]clientv3.LeaseID{},
+
+		failedUntil:    map[string]time.Time{},
+		failedLease:    map[string]clientv3.LeaseID{},
+		wakeC:          make(chan struct{}, 1),
+		failbackLogged: map[string]time.Time{},
+	}
+}
+
+// wake asks the loop for a pass now.
+func (w *Owner) wake() {
+	select {
+	case w.wakeC <- struct{}{}:
+	default:
 	}
 }
 
@@ -88,6 +111,7 @@ func (w *Owner) Run(ctx context.Context) error {
 			w.shutdown()
 			return nil
 		case <-t.C:
+		case <-w.wakeC:
 		}
 	}
 }
@@ -153,14 +177,6 @@ func (w *Owner) revokeLater(id clientv3.LeaseID) {
 	}()
 }
 
-// view is what etcd says: the live members and each group's owner (node
-// and lease).
-type view struct {
-	live    []string
-	holder  map[string]string
-	leaseOf map[string]clientv3.LeaseID
-}
-
 func (w *Owner) read(ctx context.Context) (view, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.o.Interval)
 	defer cancel()
@@ -168,19 +184,7 @@ func (w *Owner) read(ctx context.Context) (view, error) {
 	if err != nil {
 		return view{}, fmt.Errorf("read %s: %w", w.o.Prefix, err)
 	}
-	v := view{holder: map[string]string{}, leaseOf: map[string]clientv3.LeaseID{}}
-	for _, kv := range resp.Kvs {
-		dir, name := path.Split(string(kv.Key[len(w.o.Prefix):]))
-		switch dir {
-		case "members/":
-			v.live = append(v.live, name)
-		case "owners/":
-			v.holder[name] = string(kv.Value)
-			v.leaseOf[name] = clientv3.LeaseID(kv.Lease)
-		}
-	}
-	sort.Strings(v.live)
-	return v, nil
+	return parseView(w.o.Prefix, kvsOf(resp.Kvs)), nil
 }
 
 // reconcile brings what runs here to what the placement rule wants.
@@ -189,10 +193,22 @@ func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
 	if err != nil {
 		return err
 	}
-	desired := cluster.Placement{
+	if mine := w.failures(ctx, id); len(mine) > 0 {
+		if v.failed[w.o.Node] == nil {
+			v.failed[w.o.Node] = map[string]bool{}
+		}
+		for g := range mine {
+			v.failed[w.o.Node][g] = true
+		}
+	}
+	w.noteJoins(v)
+	p := cluster.Placement{
 		Nodes: w.o.Nodes, Failback: w.o.Failback, Exclusive: w.o.Exclusive,
 		Groups: w.o.Groups, Live: v.live, Holders: v.holder,
-	}.Desired()
+		Standby: v.standby, Disabled: v.disabled, Moves: v.moves, Failed: v.failed,
+	}
+	desired := p.Desired()
+	w.holdFailbacks(p, desired)
 	// Releases first, so that exclusive groups and failbacks free the
 	// place before anything starts.
 	for _, g := range w.heldKeys() {
@@ -252,6 +268,9 @@ func (w *Owner) acquire(ctx context.Context, g string, id clientv3.LeaseID) erro
 	if err := w.o.Runner.Start(sctx, g, token); err != nil {
 		w.log.Errorf("etcd: start of group %s failed: %v", g, err)
 		w.stop(ctx, g)
+		// The failure first: once the key is gone, the rule must not
+		// give the group back to this node.
+		w.recordFailure(ctx, g, id)
 		return w.release(ctx, g, id)
 	}
 	return nil

@@ -19,6 +19,9 @@ type Update struct {
 	Exclusive   [][]string
 	Groups      []cluster.PlacedGroup
 	SlowestStop time.Duration
+	// FailbackDelay and FailureTimeouts are Options'.
+	FailbackDelay   time.Duration
+	FailureTimeouts map[string]time.Duration
 	// Restart lists groups whose definition changed: held here, they are
 	// stopped and released, then placed again by the new rule.
 	Restart []string
@@ -31,6 +34,7 @@ func (w *Owner) Reconfigure(u Update) {
 	w.mu.Lock()
 	w.pending = &u
 	w.mu.Unlock()
+	w.wake()
 }
 
 // applyPending applies the update Reconfigure left, if any (from the
@@ -63,5 +67,6 @@ func (w *Owner) applyPending(ctx context.Context, id clientv3.LeaseID) {
 	w.mu.Lock()
 	w.o.Nodes, w.o.Failback, w.o.Exclusive = u.Nodes, u.Failback, u.Exclusive
 	w.o.Groups, w.o.SlowestStop = u.Groups, u.SlowestStop
+	w.o.FailbackDelay, w.o.FailureTimeouts = u.FailbackDelay, u.FailureTimeouts
 	w.mu.Unlock()
 }

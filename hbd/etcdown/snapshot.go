@@ -3,8 +3,6 @@ package etcdown
 import (
 	"context"
 	"fmt"
-	"path"
-	"sort"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -56,16 +54,11 @@ func (w *Owner) Snapshot(ctx context.Context) (Snapshot, error) {
 		return s, fmt.Errorf("read %s: %w", w.o.Prefix, err)
 	}
 	s.Revision = resp.Header.Revision
-	s.Owners = map[string]OwnerKey{}
-	for _, kv := range resp.Kvs {
-		dir, name := path.Split(string(kv.Key[len(w.o.Prefix):]))
-		switch dir {
-		case "members/":
-			s.Members = append(s.Members, name)
-		case "owners/":
-			s.Owners[name] = OwnerKey{Node: string(kv.Value), Token: kv.CreateRevision}
-		}
+	v := parseView(w.o.Prefix, kvsOf(resp.Kvs))
+	s.Members = v.live
+	s.Owners = make(map[string]OwnerKey, len(v.holder))
+	for g, node := range v.holder {
+		s.Owners[g] = OwnerKey{Node: node, Token: v.createdAt[g]}
 	}
-	sort.Strings(s.Members)
 	return s, nil
 }
