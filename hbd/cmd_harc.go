@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -36,9 +35,10 @@ commands:
   status GROUP      run each resource's status; print running/stopped and ALL, SOME or NONE
   listkeys [NODE]   list the groups' keys (those NODE prefers, if given)
 
-GROUP is the group's key (its first resource, e.g. IPaddr::10.0.0.100/24/eth0),
-its number in haresources (1, 2, ...), or its preferred node's name when that
-node prefers only one group.
+GROUP is any of the group's names, as for hbd group: its key (its first
+resource, e.g. IPaddr::10.0.0.100/24/eth0), its #hbd name, its number (its
+position among the groups of haresources: 1, 2, ...), or a resource no other
+group has.
 Exit status: 0 done, 1 failed, 2 usage error, 6 configuration error.`
 
 // runHarc is `hbd harc COMMAND [ARG]` (also the binary installed as harc).
@@ -100,7 +100,7 @@ func runHarc(args []string, stdout, stderr io.Writer) int {
 		return harcOK
 	}
 
-	g, err := findGroup(cfg, rest[0])
+	g, err := cfg.FindGroup(rest[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "hbd harc: %v\n", err)
 		return harcUsage
@@ -157,45 +157,6 @@ func runHarc(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return harcOK
-}
-
-// findGroup resolves an operator's GROUP argument: a key, a 1-based
-// number, or a node that prefers exactly one group.
-func findGroup(cfg *config.Config, arg string) (config.Group, error) {
-	if g, ok := cfg.Group(arg); ok {
-		return g, nil
-	}
-	if n, err := strconv.Atoi(arg); err == nil {
-		if n >= 1 && n <= len(cfg.Groups) {
-			return cfg.Groups[n-1], nil
-		}
-		return config.Group{}, fmt.Errorf("there is no group %d: haresources has %d", n, len(cfg.Groups))
-	}
-	var match []config.Group
-	for _, g := range cfg.Groups {
-		if strings.EqualFold(g.Preferred, arg) {
-			match = append(match, g)
-		}
-	}
-	switch len(match) {
-	case 1:
-		return match[0], nil
-	case 0:
-		return config.Group{}, fmt.Errorf("no group %q; the groups are: %s", arg, groupKeys(cfg.Groups))
-	default:
-		return config.Group{}, fmt.Errorf("node %s prefers %d groups (%s); name one by its key or number", arg, len(match), groupKeys(match))
-	}
-}
-
-func groupKeys(gs []config.Group) string {
-	keys := make([]string, len(gs))
-	for i, g := range gs {
-		keys[i] = g.Key()
-	}
-	if len(keys) == 0 {
-		return "(none)"
-	}
-	return strings.Join(keys, ", ")
 }
 
 func printGroupStatus(w io.Writer, g config.Group, gs harc.GroupStatus) {

@@ -92,7 +92,7 @@ func TestHarcCommands(t *testing.T) {
 		},
 		{args: []string{"status", "1"}, stdout: []string{": ALL", "A::x::y  running  status output says \"running\""}},
 		// Already running: nothing is started twice.
-		{args: []string{"takegroup", "node1"}, record: "", stderr: []string{"already running"}},
+		{args: []string{"takegroup", "B"}, record: "", stderr: []string{"already running"}},
 		{
 			args:   []string{"givegroup", "A::x::y"},
 			stdout: []string{"A::x::y stopped on node1"},
@@ -166,8 +166,9 @@ func TestHarcFailures(t *testing.T) {
 		{"no command", nil, 2, "usage: hbd harc"},
 		{"unknown command", []string{"frobgroup", "1"}, 2, "bad command line"},
 		{"missing group", []string{"takegroup"}, 2, "bad command line"},
-		{"no such group", []string{"status", "D"}, 2, `no group "D"; the groups are: A::x::y, C`},
+		{"no such group", []string{"status", "nginx"}, 2, "unknown resource group \"nginx\"\nresource groups (number: names, haresources line):\n  1: A::x::y, A, B (line 1)\n  2: C (line 2)"},
 		{"no such number", []string{"status", "3"}, 2, "there is no group 3"},
+		{"a node is no group's name", []string{"status", "node1"}, 2, `unknown resource group "node1"`},
 		{"bad flag", []string{"-x", "status", "1"}, 2, "flag provided but not defined"},
 	}
 	for _, tc := range tests {

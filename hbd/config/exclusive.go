@@ -1,12 +1,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
-const exclusiveUsage = "exclusive GROUP GROUP [GROUP...] (a haresources group key or 1-based group number; the first listed wins)"
+const exclusiveUsage = "exclusive GROUP GROUP [GROUP...] (a group of haresources by its key, name or number; the first listed wins)"
 
 // exclusive reads `exclusive GROUP GROUP...`: the words stay as written
 // until Load resolves them against haresources (resolveExclusive).
@@ -16,7 +16,7 @@ func (p *hacfParser) exclusive(line int, args []string) {
 }
 
 // resolveExclusive maps every word of the exclusive lines to a group key
-// (a key as haresources spells it, or a 1-based group number) and checks
+// (any of a group's names: FindGroupIn) and checks
 // that a group is in at most one set, at most once.
 func resolveExclusive(c *Config, groups []Group) []Diag {
 	if len(c.Exclusive) == 0 {
@@ -34,10 +34,13 @@ func resolveExclusive(c *Config, groups []Group) []Diag {
 		}
 		set := make([]string, 0, len(words))
 		for _, w := range words {
-			gi, err := findGroup(groups, w)
+			gi, warning, err := findGroup(groups, "exclusive", "", w)
 			if err != nil {
 				errorf(pos, "exclusive: %v", err)
 				continue
+			}
+			if warning != "" {
+				list = append(list, Diag{Pos: pos, Severity: SevWarning, Msg: warning})
 			}
 			key := groups[gi].Key()
 			if prev, dup := inSet[key]; dup {
@@ -69,28 +72,25 @@ func exclusiveString(sets [][]string) string {
 	return strings.Join(s, " ")
 }
 
-// findGroup finds the group a word of ha.cf names: its key as haresources
-// spells it (a bare IPv4 address stands for IPaddr::ADDRESS, as in
-// haresources), or its 1-based number. The error is worded for a person.
-func findGroup(groups []Group, w string) (int, error) {
-	if n, err := strconv.Atoi(w); err == nil {
-		if n < 1 || n > len(groups) {
-			return 0, fmt.Errorf("group number %d is out of range (haresources has %d groups)", n, len(groups))
+// findGroup is FindGroupIn for a word of ha.cf: the error is one line,
+// with the groups' keys rather than the list of every name, and a group
+// named by its number gets a warning.
+func findGroup(groups []Group, ctx, prefix, w string) (gi int, warning string, err error) {
+	gi, err = FindGroupIn(groups, w)
+	var ge *GroupError
+	if errors.As(err, &ge) {
+		keys := make([]string, len(groups))
+		for i, g := range groups {
+			keys[i] = g.Key()
 		}
-		return n - 1, nil
-	}
-	keys := make([]string, len(groups))
-	for i, g := range groups {
-		keys[i] = g.Key()
-		if keys[i] == w || isBareIPv4(w) && keys[i] == "IPaddr::"+w {
-			return i, nil
+		msg := ge.Msg
+		if len(keys) > 0 && !strings.Contains(msg, "did you mean") {
+			msg += " (groups: " + strings.Join(keys, " ") + ")"
 		}
+		return 0, "", errors.New(msg)
 	}
-	hint := ""
-	if s := closest(w, keys); s != "" {
-		hint = fmt.Sprintf("; did you mean %q?", s)
-	} else if len(keys) > 0 {
-		hint = fmt.Sprintf(" (groups: %s)", strings.Join(keys, " "))
+	if err != nil {
+		return 0, "", err
 	}
-	return 0, fmt.Errorf("%s is not a group of haresources (a group is named by its first resource, or by its number)%s", w, hint)
+	return gi, numberWarning(groups, gi, ctx, prefix, w), nil
 }

@@ -23,21 +23,27 @@ func TestLoadExclusive(t *testing.T) {
 		{name: "by key", lines: "exclusive IPaddr::10.0.0.1 IPaddr::10.0.0.2\n",
 			sets: [][]string{{"IPaddr::10.0.0.1", "IPaddr::10.0.0.2"}}},
 		{name: "bare address and number", lines: "exclusive 2 10.0.0.1\n",
-			sets: [][]string{{"IPaddr::10.0.0.2", "IPaddr::10.0.0.1"}}},
+			sets: [][]string{{"IPaddr::10.0.0.2", "IPaddr::10.0.0.1"}},
+			want: []want{w(4, "exclusive: 2 names a group by its number (its position in haresources), which names another group once a group is added or removed before it; write citizen")}},
+		{name: "by unique resources", lines: "exclusive peer citizen\n",
+			sets: [][]string{{"IPaddr::10.0.0.1", "IPaddr::10.0.0.2"}}},
 		{name: "three in one set", lines: "exclusive 1 2 3\n",
-			sets: [][]string{{"IPaddr::10.0.0.1", "IPaddr::10.0.0.2", "IPaddr::10.0.0.3"}}},
+			sets: [][]string{{"IPaddr::10.0.0.1", "IPaddr::10.0.0.2", "IPaddr::10.0.0.3"}},
+			want: []want{w(4, "exclusive: 1 names a group by its number"), w(4, "exclusive: 2 names"), w(4, "exclusive: 3 names a group by its number (its position in haresources), which names another group once a group is added or removed before it; write IPaddr::10.0.0.3")}},
 		{name: "one word only", lines: "exclusive 1\n", want: []want{e(4, "exclusive: wrong number of arguments (1)")}},
 		{name: "unknown group", lines: "\nexclusive 1 10.0.0.9\n",
-			want: []want{e(5, "exclusive: 10.0.0.9 is not a group of haresources (a group is named by its first resource, or by its number) (groups: IPaddr::10.0.0.1")}},
-		{name: "not a group key", lines: "exclusive 1 peer\n",
-			want: []want{e(4, "exclusive: peer is not a group of haresources")}},
-		{name: "number out of range", lines: "exclusive 1 4\n",
-			want: []want{e(4, "exclusive: group number 4 is out of range (haresources has 3 groups)")}},
-		{name: "number zero", lines: "exclusive 0 1\n",
-			want: []want{e(4, "group number 0 is out of range")}},
-		{name: "twice in one set", lines: "exclusive 1 10.0.0.1\n",
+			want: []want{e(5, `exclusive: unknown resource group "10.0.0.9" (groups: IPaddr::10.0.0.1 IPaddr::10.0.0.2 IPaddr::10.0.0.3)`), w(5, "exclusive: 1 names")}},
+		{name: "not a group", lines: "exclusive peer nginx\n",
+			want: []want{e(4, `exclusive: unknown resource group "nginx" (groups: IPaddr::10.0.0.1 IPaddr::10.0.0.2 IPaddr::10.0.0.3)`)}},
+		{name: "a resource of two groups", lines: "exclusive peer IPaddr\n",
+			want: []want{e(4, `exclusive: "IPaddr" is in more than one resource group: name the group by its key or name (groups: IPaddr::10.0.0.1 IPaddr::10.0.0.2 IPaddr::10.0.0.3)`)}},
+		{name: "number out of range", lines: "exclusive peer 4\n",
+			want: []want{e(4, "exclusive: there is no group 4: haresources has 3 groups (a number is a group's position among them)")}},
+		{name: "number zero", lines: "exclusive 0 peer\n",
+			want: []want{e(4, "there is no group 0")}},
+		{name: "twice in one set", lines: "exclusive peer 10.0.0.1\n",
 			want: []want{e(4, "exclusive: group IPaddr::10.0.0.1 is listed twice")}},
-		{name: "in two sets", lines: "exclusive 1 2\nexclusive 3 1\n",
+		{name: "in two sets", lines: "exclusive peer citizen\nexclusive 10.0.0.3 IPaddr::10.0.0.1\n",
 			want: []want{e(5, "exclusive: group IPaddr::10.0.0.1 is already in the exclusive set of line 4")}},
 	}
 	for _, tt := range tests {
@@ -55,7 +61,7 @@ func TestLoadExclusive(t *testing.T) {
 				}
 			}
 			checkDiags(t, got, tt.want)
-			if len(tt.want) > 0 {
+			if wantsError(tt.want) {
 				if cfg != nil {
 					t.Errorf("config returned despite errors")
 				}

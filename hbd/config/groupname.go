@@ -7,25 +7,128 @@ import (
 	"strings"
 )
 
-// The names an operator gives a group (hbd group, hbd cleanup): its key as
-// Heartbeat prints it (the first resource), its explicit name (a
-// `#hbd name NAME` comment line before its haresources line), its
-// haresources line number, any of its resources as written, and any
-// resource's script name (httpd, IPaddr) — each of the last two only when
-// no other group has it.
+// A group's names, the same wherever a group is named: ha.cf's
+// `exclusive` lines and `monitor ... group=`, and the operator's commands
+// (hbd group, hbd cleanup, hbd harc). FindGroupIn is the one resolver; in
+// order of precedence a group is named by
+//
+//   - its key as Heartbeat prints it (its first resource as haresources
+//     spells it; a bare IPv4 address stands for IPaddr::ADDRESS, as in
+//     haresources);
+//   - its explicit name (a `#hbd name NAME` comment line before its
+//     haresources line);
+//   - its number: its 1-based position among the groups of haresources,
+//     in file order;
+//   - any of its resources as written, or a resource's script name
+//     (httpd, IPaddr), when no other group has it.
+//
+// A number is a position, not a line number: a comment, a blank line, a
+// `#hbd name` line or a `\` continuation added above a group moves its
+// line, so a line number kept in ha.cf (`exclusive 3 5`) or in a runbook
+// would silently name another group, or none; a position changes only when
+// the groups themselves are added, removed or reordered. ha.cf should use
+// names all the same, and check warns when it does not (numberWarning).
+
+// FindGroupIn returns the index in groups of the group name designates
+// (see above). An unknown or ambiguous name is an error that lists the
+// groups and their names.
+func FindGroupIn(groups []Group, name string) (int, error) {
+	name = strings.TrimSpace(name)
+	for i, g := range groups {
+		if g.Key() == name || isBareIPv4(name) && g.Key() == "IPaddr::"+name {
+			return i, nil // the key wins over every other name
+		}
+	}
+	for i, g := range groups {
+		if g.Name != "" && g.Name == name {
+			return i, nil // then an explicit name
+		}
+	}
+	if n, err := strconv.Atoi(name); err == nil {
+		if n < 1 || n > len(groups) {
+			return 0, groupErrorf(groups, "there is no group %d: haresources has %d groups (a number is a group's position among them)", n, len(groups))
+		}
+		return n - 1, nil
+	}
+	var found []int
+	for i := range groups {
+		if slices.Contains(groupNames(groups, i)[1:], name) {
+			found = append(found, i)
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case len(groups) == 0:
+		return 0, &GroupError{Msg: fmt.Sprintf("unknown resource group %q: haresources has no group", name)}
+	case groupsNamed(groups, name) > 1:
+		return 0, groupErrorf(groups, "%q is in more than one resource group: name the group by its key or name", name)
+	}
+	hint := ""
+	var all []string
+	for i := range groups {
+		for _, n := range groupNames(groups, i) {
+			if _, err := strconv.Atoi(n); err != nil {
+				all = append(all, n) // a number is never what a typo meant
+			}
+		}
+	}
+	if s := closest(name, all); s != "" {
+		hint = fmt.Sprintf("; did you mean %q?", s)
+	}
+	return 0, groupErrorf(groups, "unknown resource group %q%s", name, hint)
+}
+
+// GroupError is FindGroupIn's error: what is wrong, in one line, and the
+// list of the groups with their names.
+type GroupError struct {
+	Msg  string
+	List string // GroupListOf the groups; "" when there is none
+}
+
+func (e *GroupError) Error() string {
+	if e.List == "" {
+		return e.Msg
+	}
+	return e.Msg + "\n" + e.List
+}
+
+func groupErrorf(groups []Group, format string, args ...any) *GroupError {
+	return &GroupError{Msg: fmt.Sprintf(format, args...), List: GroupListOf(groups)}
+}
+
+// FindGroup is FindGroupIn over c's groups.
+func (c *Config) FindGroup(name string) (Group, error) {
+	i, err := FindGroupIn(c.Groups, name)
+	if err != nil {
+		return Group{}, err
+	}
+	return c.Groups[i], nil
+}
 
 // GroupNames lists the names group g answers to in c, its key first.
 func (c *Config) GroupNames(g Group) []string {
+	for i := range c.Groups {
+		if c.Groups[i].Key() == g.Key() {
+			return groupNames(c.Groups, i)
+		}
+	}
+	return []string{g.Key()}
+}
+
+// groupNames lists the names groups[i] answers to: its key, its explicit
+// name, its number, then its resources and their script names that no
+// other group has.
+func groupNames(groups []Group, i int) []string {
+	g := groups[i]
 	names := []string{g.Key()}
 	if g.Name != "" {
 		names = append(names, g.Name)
 	}
-	if g.Pos.Line > 0 {
-		names = append(names, strconv.Itoa(g.Pos.Line))
-	}
+	names = append(names, strconv.Itoa(i+1))
 	for _, r := range g.Resources {
 		for _, name := range []string{r.Spec, r.Name} {
-			if name != "" && !slices.Contains(names, name) && c.groupsNamed(name) == 1 {
+			if name != "" && !slices.Contains(names, name) && groupsNamed(groups, name) == 1 {
 				names = append(names, name)
 			}
 		}
@@ -35,9 +138,9 @@ func (c *Config) GroupNames(g Group) []string {
 
 // groupsNamed counts the groups with a resource written, or a script
 // named, name.
-func (c *Config) groupsNamed(name string) int {
+func groupsNamed(groups []Group, name string) int {
 	count := 0
-	for _, g := range c.Groups {
+	for _, g := range groups {
 		for _, r := range g.Resources {
 			if r.Spec == name || r.Name == name {
 				count++
@@ -48,46 +151,40 @@ func (c *Config) groupsNamed(name string) int {
 	return count
 }
 
-// FindGroup returns the group an operator's name designates: its key,
-// its haresources line number, or a resource (as written, or its script
-// name) that no other group has. An unknown or ambiguous name is an error
-// that lists the groups and their names.
-func (c *Config) FindGroup(name string) (Group, error) {
-	name = strings.TrimSpace(name)
-	if g, ok := c.Group(name); ok {
-		return g, nil // the key wins over every other name
-	}
-	for _, g := range c.Groups {
-		if g.Name != "" && g.Name == name {
-			return g, nil // then an explicit name
-		}
-	}
-	var found []Group
-	for _, g := range c.Groups {
-		if slices.Contains(c.GroupNames(g)[1:], name) {
-			found = append(found, g)
-		}
-	}
-	switch {
-	case len(found) == 1:
-		return found[0], nil
-	case len(c.Groups) == 0:
-		return Group{}, fmt.Errorf("unknown resource group %q: haresources has no group", name)
-	case c.groupsNamed(name) > 1:
-		return Group{}, fmt.Errorf("%q is in more than one resource group: name the group by its key or line\n%s", name, c.GroupList())
-	}
-	return Group{}, fmt.Errorf("unknown resource group %q\n%s", name, c.GroupList())
-}
-
-// GroupList describes every group and its names, one a line (for error
+// GroupList describes every group of c and its names (for error
 // messages).
-func (c *Config) GroupList() string {
+func (c *Config) GroupList() string { return GroupListOf(c.Groups) }
+
+// GroupListOf describes every group, one a line: its number, its other
+// names and its haresources line.
+func GroupListOf(groups []Group) string {
 	var b strings.Builder
-	b.WriteString("resource groups (haresources line: names):")
-	for _, g := range c.Groups {
-		fmt.Fprintf(&b, "\n  %d: %s", g.Pos.Line, strings.Join(c.GroupNames(g), ", "))
+	b.WriteString("resource groups (number: names, haresources line):")
+	for i, g := range groups {
+		names := slices.DeleteFunc(groupNames(groups, i), func(n string) bool { return n == strconv.Itoa(i+1) })
+		fmt.Fprintf(&b, "\n  %d: %s (line %d)", i+1, strings.Join(names, ", "), g.Pos.Line)
 	}
 	return b.String()
+}
+
+// numberWarning is the warning for a group named by its number in ha.cf,
+// or "" when word is not a number: ctx is the line's directive (and
+// resource), prefix what precedes the word there ("group=" on a monitor
+// line). The number stays right only while no group is added, removed or
+// moved above it, and a name tells a reader which group is meant.
+func numberWarning(groups []Group, i int, ctx, prefix, word string) string {
+	if _, err := strconv.Atoi(strings.TrimSpace(word)); err != nil {
+		return ""
+	}
+	names := groupNames(groups, i)
+	better := names[0] // the key: always unique
+	if g := groups[i]; g.Name != "" {
+		better = g.Name
+	} else if len(names) > 2 {
+		better = names[2] // its first resource or script name no other group has
+	}
+	return fmt.Sprintf("%s: %s%s names a group by its number (its position in haresources), which names another group once a group is added or removed before it; write %s%s",
+		ctx, prefix, word, prefix, better)
 }
 
 // groupNamer reads `#hbd name NAME` comment lines of haresources for the
@@ -136,7 +233,7 @@ func (gn *groupNamer) end(d *diags) {
 // group keys in announcements.
 func badGroupName(name string) string {
 	if _, err := strconv.Atoi(name); err == nil {
-		return "is a number, which names a group by its haresources line"
+		return "is a number, which names a group by its position in haresources"
 	}
 	if strings.ContainsAny(name, "|>") {
 		return "contains `|` or `>`"

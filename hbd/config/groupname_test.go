@@ -20,8 +20,10 @@ func TestFindGroup(t *testing.T) {
 		name, want, err string
 	}{
 		{name: "IPaddr2::10.0.0.10/24/eth0", want: "IPaddr2::10.0.0.10/24/eth0"},
-		{name: "2", want: "IPaddr2::10.0.0.10/24/eth0"},
-		{name: "3", want: "IPaddr2::10.0.0.11/24/eth0"},
+		{name: "1", want: "IPaddr2::10.0.0.10/24/eth0"},
+		{name: "2", want: "IPaddr2::10.0.0.11/24/eth0"},
+		{name: "4", want: "IPaddr::10.0.0.13"},
+		{name: "10.0.0.12", want: "IPaddr::10.0.0.12"},
 		{name: "httpd", want: "IPaddr2::10.0.0.10/24/eth0"},
 		{name: "peer", want: "IPaddr2::10.0.0.11/24/eth0"},
 		{name: "peer::a", want: "IPaddr2::10.0.0.11/24/eth0"},
@@ -30,7 +32,8 @@ func TestFindGroup(t *testing.T) {
 		{name: "shared", err: `"shared" is in more than one resource group`},
 		{name: "IPaddr2", err: `"IPaddr2" is in more than one resource group`},
 		{name: "nginx", err: `unknown resource group "nginx"`},
-		{name: "1", err: `unknown resource group "1"`},
+		{name: "5", err: "there is no group 5: haresources has 4 groups"},
+		{name: "0", err: "there is no group 0"},
 	}
 	for _, tt := range tests {
 		g, err := c.FindGroup(tt.name)
@@ -38,7 +41,7 @@ func TestFindGroup(t *testing.T) {
 		case tt.err != "":
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("FindGroup(%q) = %s, %v; want error %q", tt.name, g.Key(), err, tt.err)
-			} else if !strings.Contains(err.Error(), "3: IPaddr2::10.0.0.11/24/eth0, 3, peer::a, peer, httpd2") {
+			} else if !strings.Contains(err.Error(), "2: IPaddr2::10.0.0.11/24/eth0, peer::a, peer, httpd2 (line 3)") {
 				t.Errorf("FindGroup(%q): the error does not list the groups and their names:\n%v", tt.name, err)
 			}
 		case err != nil || g.Key() != tt.want:
@@ -57,12 +60,12 @@ func TestGroupExplicitNames(t *testing.T) {
 		t.Fatalf("haresources: %v", diags)
 	}
 	c := &Config{Groups: groups}
-	for name, want := range map[string]string{"web": "IPaddr2::10.0.0.10/24/eth0", "validator": "IPaddr2::10.0.0.11/24/eth0", "6": "IPaddr2::10.0.0.11/24/eth0"} {
+	for name, want := range map[string]string{"web": "IPaddr2::10.0.0.10/24/eth0", "validator": "IPaddr2::10.0.0.11/24/eth0", "2": "IPaddr2::10.0.0.11/24/eth0"} {
 		if g, err := c.FindGroup(name); err != nil || g.Key() != want {
 			t.Errorf("FindGroup(%q) = %s, %v; want %s", name, g.Key(), err, want)
 		}
 	}
-	if got := strings.Join(c.GroupNames(groups[1]), " "); got != "IPaddr2::10.0.0.11/24/eth0 validator 6 peer" {
+	if got := strings.Join(c.GroupNames(groups[1]), " "); got != "IPaddr2::10.0.0.11/24/eth0 validator 2 peer" {
 		t.Errorf("GroupNames = %q", got)
 	}
 

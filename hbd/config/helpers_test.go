@@ -22,6 +22,16 @@ type want struct {
 }
 
 func e(line int, sub string) want { return want{line, SevError, sub} }
+
+// wantsError says whether ws expect an error (Load then returns no config).
+func wantsError(ws []want) bool {
+	for _, x := range ws {
+		if x.sev == SevError {
+			return true
+		}
+	}
+	return false
+}
 func w(line int, sub string) want { return want{line, SevWarning, sub} }
 
 // checkDiags asserts that got holds exactly the wanted diagnostics (each

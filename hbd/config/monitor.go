@@ -176,10 +176,13 @@ func resolveMonitors(c *Config, groups []Group) []Diag {
 		in := groups
 		first := 0 // index in groups of in[0]
 		if m.InGroup != "" {
-			gi, err := findGroup(groups, m.InGroup)
+			gi, warning, err := findGroup(groups, "monitor "+m.Resource, "group=", m.InGroup)
 			if err != nil {
 				d.errorf(line, "monitor %s: group=%s: %v", m.Resource, m.InGroup, err)
 				continue
+			}
+			if warning != "" {
+				d.warnf(line, "%s", warning)
 			}
 			in, first = groups[gi:gi+1], gi
 		}

@@ -96,7 +96,7 @@ func TestGroupsSettings(t *testing.T) {
 		return n1.peerState("node2") == "active" && n2.peerState("node1") == "active"
 	})
 	g.stays(3*time.Second, "disabled, after both restarts")
-	step("group enable, by line number", n1, "", "node1", "group", "enable", "1")
+	step("group enable, by number", n1, "", "node1", "group", "enable", "1")
 	step("group move to node2", n1, "node1", "node2", "group", "move", "rec::web", "node2")
 	g.stays(2*time.Second, "moved to node2, auto_failback on", "node2")
 	step("group clear", n2, "node2", "node1", "group", "clear", "rec")
@@ -107,7 +107,7 @@ func TestGroupsSettings(t *testing.T) {
 	for _, args := range [][]string{{"group", "disable", "nginx"}, {"cleanup", "nginx"}} {
 		full := append([]string{args[0], "--run-dir", filepath.Join(n1.dir, "run")}, args[1:]...)
 		out, err := n1.host.Exec(context.Background(), hbdBin, full...)
-		if err == nil || !strings.Contains(out, "1: rec::web, 1, rec") {
+		if err == nil || !strings.Contains(out, "1: rec::web, rec (line 1)") {
 			t.Errorf("hbd %s: %v: %s", strings.Join(args, " "), err, out)
 		}
 	}
