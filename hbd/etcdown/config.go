@@ -48,9 +48,13 @@ type Options struct {
 	// start keeps it off this node (0 or absent: until Owner.Cleanup).
 	FailureTimeouts map[string]time.Duration
 	// Interval is how often the lease is renewed and the placement
-	// checked; 0: TTL/10.
+	// checked again (from this node's copy of the keys: no request to
+	// etcd); 0: TTL/10.
 	Interval time.Duration
-	Runner   Runner
+	// SafetyPoll is how often the keys are read in full and the watch
+	// begun again, in case the watch missed a change; 0: TTL.
+	SafetyPoll time.Duration
+	Runner     Runner
 	// Log gets the loop's messages; nil: discarded.
 	Log logrus.FieldLogger
 }

@@ -32,16 +32,25 @@
 //
 // # Placement
 //
-// hbd's rule decides, not a race: every Options.Interval a node reads the
-// members and owners and asks cluster.Placement.Desired (the same rule as
+// hbd's rule decides, not a race: a node keeps a copy of the keys under
+// the prefix, fed by a watch (store.go, watch.go), and at every change and
+// every Options.Interval asks cluster.Placement.Desired (the same rule as
 // the Heartbeat backend: preferred node, auto_failback, exclusive sets)
 // who should hold each group, with the live members as membership, the
 // operator settings and the failures. It campaigns only for the groups
 // the rule gives it, starts one only after its txn created the owner key,
 // and releases (stop, then delete the key) a group the rule gives to
-// another live node. With auto_failback and
-// failback_delay, a holder keeps a group whose preferred node joined less
-// than failback_delay ago (failback.go).
+// another live node. With auto_failback and failback_delay, a holder
+// keeps a group whose preferred node joined less than failback_delay ago
+// (failback.go).
+//
+// # Requests
+//
+// At rest a node sends etcd one lease renewal per Interval and, every
+// Options.SafetyPoll (default: the TTL), one read of the whole prefix and
+// a new watch, in case the watch missed a change; it writes only to act.
+// So with the default TTL/10 renewals, a node sends about 12 requests per
+// TTL (TestQuietAtRest counts them).
 //
 // # Cut off
 //
@@ -67,6 +76,8 @@
 //	lease.go     the lease: grant, renew, the stop-by time
 //	config.go    Options, Runner and the client configuration from ha.cf
 //	keys.go      the keys and the view read from them
+//	store.go     this node's copy of the keys
+//	watch.go     the watch that keeps it, and the safety poll
 //	settings.go  the operator settings: standby, disable, move
 //	failures.go  failed starts, recorded so a node does not retry them
 //	failback.go  failback_delay

@@ -42,14 +42,25 @@ func freePort(t *testing.T) int {
 
 func startCluster(t *testing.T) *etcdCluster {
 	t.Helper()
-	c := &etcdCluster{t: t, dir: t.TempDir(), members: make([]*embed.Etcd, 3)}
-	for range 3 {
-		c.cports = append(c.cports, freePort(t))
-		c.pports = append(c.pports, freePort(t))
-	}
-	c.startAll("new")
+	c := &etcdCluster{t: t, members: make([]*embed.Etcd, 3)}
 	t.Cleanup(c.stopAll)
-	return c
+	// A free port may be taken by another process before a member binds
+	// it: try again with new ports.
+	for try := 1; ; try++ {
+		c.dir, c.cports, c.pports = t.TempDir(), nil, nil
+		for range 3 {
+			c.cports = append(c.cports, freePort(t))
+			c.pports = append(c.pports, freePort(t))
+		}
+		err := c.start("new")
+		if err == nil {
+			return c
+		}
+		c.stopAll()
+		if try == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+	}
 }
 
 func (c *etcdCluster) url(port int) url.URL {
@@ -91,10 +102,16 @@ func (c *etcdCluster) config(i int, state string) *embed.Config {
 // after stopAll) and waits until they serve.
 func (c *etcdCluster) startAll(state string) {
 	c.t.Helper()
+	if err := c.start(state); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *etcdCluster) start(state string) error {
 	for i := range c.members {
 		e, err := embed.StartEtcd(c.config(i, state))
 		if err != nil {
-			c.t.Fatalf("start etcd member %d: %v", i, err)
+			return fmt.Errorf("start etcd member %d: %w", i, err)
 		}
 		c.members[i] = e
 	}
@@ -102,9 +119,10 @@ func (c *etcdCluster) startAll(state string) {
 		select {
 		case <-e.Server.ReadyNotify():
 		case <-time.After(20 * time.Second):
-			c.t.Fatalf("etcd member %d not ready", i)
+			return fmt.Errorf("etcd member %d not ready", i)
 		}
 	}
+	return nil
 }
 
 // leader is the index of the member that leads.
@@ -309,6 +327,7 @@ type testNode struct {
 	owner  *Owner
 	runner *fakeRunner
 	cli    *clientv3.Client
+	rpcs   *rpcCount
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -324,7 +343,8 @@ func startNode(t *testing.T, name string, endpoints []string, nodes []string, re
 // first (nil: none).
 func startNodeWith(t *testing.T, name string, endpoints []string, nodes []string, rec *record, tweak func(*Options, *fakeRunner)) *testNode {
 	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
+	rpcs := &rpcCount{}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 2 * time.Second, Logger: zap.NewNop(), DialOptions: rpcs.dialOptions()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +362,7 @@ func startNodeWith(t *testing.T, name string, endpoints []string, nodes []string
 		tweak(&o, r)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &testNode{name: name, owner: New(cli, o), runner: r, cli: cli, cancel: cancel, done: make(chan struct{})}
+	n := &testNode{name: name, owner: New(cli, o), runner: r, cli: cli, rpcs: rpcs, cancel: cancel, done: make(chan struct{})}
 	go func() { defer close(n.done); _ = n.owner.Run(ctx) }()
 	t.Cleanup(func() { n.stop(); cli.Close() })
 	return n

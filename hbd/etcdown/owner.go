@@ -19,6 +19,8 @@ type Owner struct {
 	o     Options
 	lease *lease
 	log   logrus.FieldLogger
+	// store holds the keys under the prefix, kept by the watch.
+	store *store
 
 	mu sync.Mutex
 	// held: the groups started here, with their fencing tokens.
@@ -46,6 +48,9 @@ func New(cli *clientv3.Client, o Options) *Owner {
 	if o.Interval <= 0 {
 		o.Interval = o.TTL / 10
 	}
+	if o.SafetyPoll <= 0 {
+		o.SafetyPoll = o.TTL
+	}
 	log := o.Log
 	if log == nil {
 		l := logrus.New()
@@ -57,6 +62,7 @@ func New(cli *clientv3.Client, o Options) *Owner {
 		o:       o,
 		lease:   &lease{cli: cli, ttl: o.TTL, interval: o.Interval},
 		log:     log,
+		store:   newStore(o.Prefix),
 		held:    map[string]int64{},
 		ownedBy: map[string]clientv3.LeaseID{},
 
@@ -102,6 +108,7 @@ func (w *Owner) Run(ctx context.Context) error {
 	kctx, kcancel := context.WithCancel(ctx)
 	defer kcancel()
 	go w.lease.keep(kctx, func(err error) { w.log.Warnf("etcd: %v", err) })
+	go w.watch(kctx)
 	t := time.NewTicker(w.o.Interval)
 	defer t.Stop()
 	for {
@@ -161,9 +168,13 @@ func (w *Owner) stopOrphans(ctx context.Context, id clientv3.LeaseID) {
 func (w *Owner) putMember(ctx context.Context, id clientv3.LeaseID) error {
 	ctx, cancel := context.WithTimeout(ctx, w.o.Interval)
 	defer cancel()
-	if _, err := w.cli.Put(ctx, w.memberKey(w.o.Node), w.o.Node, clientv3.WithLease(id)); err != nil {
+	key := w.memberKey(w.o.Node)
+	resp, err := w.cli.Put(ctx, key, w.o.Node, clientv3.WithLease(id))
+	if err != nil {
 		return fmt.Errorf("register as a member: %w", err)
 	}
+	rev := resp.Header.Revision
+	w.store.wrote(kv{key: key, value: w.o.Node, lease: int64(id), created: rev}, rev, false)
 	return nil
 }
 
@@ -177,21 +188,11 @@ func (w *Owner) revokeLater(id clientv3.LeaseID) {
 	}()
 }
 
-func (w *Owner) read(ctx context.Context) (view, error) {
-	ctx, cancel := context.WithTimeout(ctx, w.o.Interval)
-	defer cancel()
-	resp, err := w.cli.Get(ctx, w.o.Prefix, clientv3.WithPrefix())
-	if err != nil {
-		return view{}, fmt.Errorf("read %s: %w", w.o.Prefix, err)
-	}
-	return parseView(w.o.Prefix, kvsOf(resp.Kvs)), nil
-}
-
 // reconcile brings what runs here to what the placement rule wants.
 func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
-	v, err := w.read(ctx)
-	if err != nil {
-		return err
+	v, loaded := w.store.view()
+	if !loaded {
+		return nil // the watch has not read the keys yet
 	}
 	if mine := w.failures(ctx, id); len(mine) > 0 {
 		if v.failed[w.o.Node] == nil {
@@ -259,6 +260,7 @@ func (w *Owner) acquire(ctx context.Context, g string, id clientv3.LeaseID) erro
 		return nil // another node was first; the next read shows it
 	}
 	token := resp.Header.Revision
+	w.store.wrote(kv{key: key, value: w.o.Node, lease: int64(id), created: token}, token, false)
 	w.mu.Lock()
 	w.held[g], w.ownedBy[g] = token, id
 	w.mu.Unlock()
@@ -281,12 +283,15 @@ func (w *Owner) release(ctx context.Context, g string, id clientv3.LeaseID) erro
 	ctx, cancel := context.WithTimeout(ctx, w.o.Interval)
 	defer cancel()
 	key := w.ownerKey(g)
-	_, err := w.cli.Txn(ctx).
+	resp, err := w.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.LeaseValue(key), "=", id)).
 		Then(clientv3.OpDelete(key)).
 		Commit()
 	if err != nil {
 		return fmt.Errorf("release group %s: %w", g, err)
+	}
+	if resp.Succeeded {
+		w.store.wrote(kv{key: key}, resp.Header.Revision, true)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 
-	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
@@ -101,15 +100,22 @@ func (w *Owner) Settings(ctx context.Context) ([]cluster.Setting, error) {
 
 // setting writes one setting; the empty value deletes its key.
 func (w *Owner) setting(ctx context.Context, dir, name, value string) error {
-	var err error
+	key := w.key(dir, name)
+	var rev int64
 	if value == "" {
-		_, err = w.cli.Delete(ctx, w.key(dir, name))
+		resp, err := w.cli.Delete(ctx, key)
+		if err != nil {
+			return fmt.Errorf("delete %s: %w", key, err)
+		}
+		rev = resp.Header.Revision
 	} else {
-		_, err = w.cli.Put(ctx, w.key(dir, name), value)
+		resp, err := w.cli.Put(ctx, key, value)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", key, err)
+		}
+		rev = resp.Header.Revision
 	}
-	if err != nil {
-		return fmt.Errorf("write %s%s: %w", dir, name, err)
-	}
+	w.store.wrote(kv{key: key, value: value}, rev, value == "")
 	w.wake()
 	return nil
 }
@@ -137,15 +143,6 @@ func flags(m map[string]bool) map[string]string {
 		if on {
 			out[k] = "1"
 		}
-	}
-	return out
-}
-
-// kvsOf converts etcd's key-values for parseView.
-func kvsOf(in []*mvccpb.KeyValue) []kv {
-	out := make([]kv, len(in))
-	for i, e := range in {
-		out[i] = kv{key: string(e.Key), value: string(e.Value), lease: e.Lease, created: e.CreateRevision}
 	}
 	return out
 }

@@ -121,7 +121,9 @@ func TestFailedStartNotRetried(t *testing.T) {
 		}))
 	}
 	want := map[string]string{"g1": "n2", "g2": "n2", "g3": "n3"}
-	waitFor(t, 10*time.Second, "g1 runs on n2", runningIs(rec, want))
+	waitFor(t, 10*time.Second, "g1 runs on n2 after it failed on n1", func() bool {
+		return len(nodes[0].runner.attemptsOf("g1")) > 0 && runningIs(rec, want)()
+	})
 	steady(t, rec, 10*testInterval, want)
 	if a := nodes[0].runner.attemptsOf("g1"); len(a) != 1 {
 		t.Errorf("n1 tried to start g1 %d times, want once", len(a))
