@@ -75,6 +75,7 @@
 //	owner.go     Owner, Run: the loop (renew, watchdog, reconcile)
 //	lease.go     the lease: grant, renew, the stop-by time
 //	config.go    Options, Runner and the client configuration from ha.cf
+//	dial.go      Dial: the client, its TLS set-up checked first
 //	keys.go      the keys and the view read from them
 //	store.go     this node's copy of the keys
 //	watch.go     the watch that keeps it, and the safety poll

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
@@ -28,6 +29,9 @@ type etcdCluster struct {
 	cports  []int
 	pports  []int
 	members []*embed.Etcd
+	// tls: the members serve clients and peers only over TLS with these
+	// files, and require a client certificate; nil: plain http.
+	tls *testPKI
 }
 
 func freePort(t *testing.T) int {
@@ -42,7 +46,14 @@ func freePort(t *testing.T) int {
 
 func startCluster(t *testing.T) *etcdCluster {
 	t.Helper()
-	c := &etcdCluster{t: t, members: make([]*embed.Etcd, 3)}
+	return startClusterTLS(t, nil)
+}
+
+// startClusterTLS starts a cluster serving only TLS with pki's files
+// (nil: plain http).
+func startClusterTLS(t *testing.T, pki *testPKI) *etcdCluster {
+	t.Helper()
+	c := &etcdCluster{t: t, members: make([]*embed.Etcd, 3), tls: pki}
 	t.Cleanup(c.stopAll)
 	// A free port may be taken by another process before a member binds
 	// it: try again with new ports.
@@ -64,7 +75,11 @@ func startCluster(t *testing.T) *etcdCluster {
 }
 
 func (c *etcdCluster) url(port int) url.URL {
-	return url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", port)}
+	scheme := "http"
+	if c.tls != nil {
+		scheme = "https"
+	}
+	return url.URL{Scheme: scheme, Host: fmt.Sprintf("127.0.0.1:%d", port)}
 }
 
 // endpoints are the members' client URLs.
@@ -95,6 +110,10 @@ func (c *etcdCluster) config(i int, state string) *embed.Config {
 	cfg.TickMs, cfg.ElectionMs = 50, 250
 	cfg.UnsafeNoFsync = true
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	if p := c.tls; p != nil {
+		info := transport.TLSInfo{CertFile: p.serverCert, KeyFile: p.serverKey, TrustedCAFile: p.caCert, ClientCertAuth: true}
+		cfg.ClientTLSInfo, cfg.PeerTLSInfo = info, info
+	}
 	return cfg
 }
 
