@@ -142,6 +142,7 @@ type procStat struct {
 	PID, PPID, PGID int
 	Comm            string
 	CPUTicks        uint64 // utime + stime
+	ChildTicks      uint64 // cutime + cstime: children waited for
 }
 
 func readStat(pid int) (procStat, error) {
@@ -154,7 +155,7 @@ func readStat(pid int) (procStat, error) {
 		return procStat{}, fmt.Errorf("/proc/%d/stat: no comm", pid)
 	}
 	f := strings.Fields(string(b[j+1:]))
-	if len(f) < 13 {
+	if len(f) < 15 {
 		return procStat{}, fmt.Errorf("/proc/%d/stat: short", pid)
 	}
 	st := procStat{PID: pid, Comm: string(b[i+1 : j])}
@@ -163,7 +164,36 @@ func readStat(pid int) (procStat, error) {
 	ut, _ := strconv.ParseUint(f[11], 10, 64)
 	stt, _ := strconv.ParseUint(f[12], 10, 64)
 	st.CPUTicks = ut + stt
+	cut, _ := strconv.ParseUint(f[13], 10, 64)
+	cst, _ := strconv.ParseUint(f[14], 10, 64)
+	st.ChildTicks = cut + cst
 	return st, nil
+}
+
+// descendants lists root and every process below it (by parent pid).
+// Resources that detach (setsid and exit, as the web script does) are
+// re-parented away and not counted.
+func descendants(root int) ([]int, error) {
+	parent := map[int]int{}
+	if _, err := findPIDs(func(st procStat) bool { parent[st.PID] = st.PPID; return false }); err != nil {
+		return nil, err
+	}
+	if _, ok := parent[root]; !ok {
+		return nil, nil
+	}
+	out := []int{root}
+	for pid := range parent {
+		// Bounded: a pid reused while /proc was read could make a loop.
+		p := parent[pid]
+		for depth := 0; depth < 64 && p > 1 && pid != root; depth++ {
+			if p == root {
+				out = append(out, pid)
+				break
+			}
+			p = parent[p]
+		}
+	}
+	return out, nil
 }
 
 // findPIDs lists the processes for which keep is true.

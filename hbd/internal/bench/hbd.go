@@ -185,11 +185,13 @@ func (c *hbdCluster) Standby(i int) error {
 	return err
 }
 
+// PIDs: hbd and whatever runs below it at the moment (a resource
+// script, an agent).
 func (c *hbdCluster) PIDs(i int) ([]int, error) {
 	if !c.procs[i].running() {
 		return nil, nil
 	}
-	return []int{c.procs[i].proc.PID}, nil
+	return descendants(c.procs[i].proc.PID)
 }
 
 func (c *hbdCluster) Deaths(i int) int {

@@ -29,11 +29,11 @@ type Idle struct {
 // then measures for dur with the client quiet: CPU time and RSS of the
 // daemon processes, and frames the nodes put on the bridge.
 //
-// CPU time is the time every thread of the daemon's processes spent on a
-// CPU (schedstat, in ns): on a loaded machine it grows a little with the
-// cache misses of a busy CPU, but not with the time spent waiting for
-// one, and it counts what utime and stime in clock ticks would round
-// away.
+// CPU time is the time every thread of every process of the daemon spent
+// on a CPU (schedstat, in ns), plus the clock ticks of its children that
+// ended meanwhile: on a loaded machine it grows a little with the cache
+// misses of a busy CPU, but not with the time spent waiting for one, and
+// it counts what utime and stime in clock ticks would round away.
 func (rn *Runner) IdleCost(ctx context.Context, d Driver, t Timing, settings string, dur time.Duration) Idle {
 	r := rn.Rig
 	res := Idle{Daemon: d.Key(), Settings: settings, Duration: dur}
@@ -88,8 +88,8 @@ func (rn *Runner) IdleCost(ctx context.Context, d Driver, t Timing, settings str
 	for i := range 2 {
 		var ns uint64
 		for pid, t1 := range cpu1[i] {
-			if t0, ok := cpu0[i][pid]; ok && t1 >= t0 {
-				ns += t1 - t0
+			if t0, ok := cpu0[i][pid]; ok {
+				ns += t1.since(t0)
 			}
 		}
 		res.CPUPercent[i] = float64(ns) / float64(el.Nanoseconds()) * 100
@@ -112,12 +112,34 @@ func (rn *Runner) IdleCost(ctx context.Context, d Driver, t Timing, settings str
 	return res
 }
 
-// cpuTime maps every daemon process of each node to the CPU time of its
-// threads so far, in ns.
-func (rn *Runner) cpuTime(cl Cluster) ([2]map[int]uint64, error) {
-	var out [2]map[int]uint64
+// cpuSample is what one daemon process has used so far.
+type cpuSample struct {
+	threadsNS  uint64 // its threads (schedstat), in ns
+	childTicks uint64 // its children that ended and were waited for, in clock ticks
+}
+
+// clockTick is the unit of /proc/PID/stat's times (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// since is the CPU time used from s0 to s, in ns.
+func (s cpuSample) since(s0 cpuSample) uint64 {
+	var ns uint64
+	if s.threadsNS >= s0.threadsNS {
+		ns += s.threadsNS - s0.threadsNS
+	}
+	if s.childTicks >= s0.childTicks {
+		ns += (s.childTicks - s0.childTicks) * uint64(clockTick)
+	}
+	return ns
+}
+
+// cpuTime maps every daemon process of each node to the CPU time it used
+// so far: its threads', and its children's that ended in the meantime (a
+// script the daemon ran and waited for).
+func (rn *Runner) cpuTime(cl Cluster) ([2]map[int]cpuSample, error) {
+	var out [2]map[int]cpuSample
 	for i := range 2 {
-		out[i] = map[int]uint64{}
+		out[i] = map[int]cpuSample{}
 		pids, err := cl.PIDs(i)
 		if err != nil {
 			return out, err
@@ -126,9 +148,15 @@ func (rn *Runner) cpuTime(cl Cluster) ([2]map[int]uint64, error) {
 			return out, fmt.Errorf("%s: no daemon process found", rn.Rig.Names[i])
 		}
 		for _, pid := range pids {
-			if ns, err := threadsCPU(pid); err == nil {
-				out[i][pid] = ns
+			ns, err := threadsCPU(pid)
+			if err != nil {
+				continue
 			}
+			st, err := readStat(pid)
+			if err != nil {
+				continue
+			}
+			out[i][pid] = cpuSample{threadsNS: ns, childTicks: st.ChildTicks}
 		}
 	}
 	return out, nil
