@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 FUZZTIME    ?= 60s
 
-.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim chaos bench bench-go bench-net bench-flood clean
+.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim chaos bench bench-go bench-net bench-part bench-merge bench-flood clean
 
 all: build
 
@@ -92,15 +92,19 @@ chaos:
 # bench: the Go micro-benchmarks, then the failover benchmark in network
 # namespaces (root; it installs heartbeat and keepalived when missing):
 # hbd (three rows: scripts, built-in IPaddr2, resource.d IPaddr2),
-# Heartbeat 3.0.6 and keepalived in the same run, N runs per cell,
-# an idle minute per daemon, a short soak (SOAK=10m for the full one).
-# Writes docs/benchmarks.md. BENCHFLAGS adds hbdbench flags (-h lists them).
-# Last, the flood benchmark (bench-flood, below).
+# Heartbeat 3.0.6 and keepalived in the same run, N runs per cell, IDLE
+# of idle cost per daemon and settings, the limit search (each setting of
+# a ladder SOAK long at 0 and 10 % loss, both CPUs busy) and the loss
+# search (SEARCHSTEP a step). It prints its expected duration first
+# (`bin/hbdbench -plan ...` prints only that). Writes docs/benchmarks.md.
+# BENCHFLAGS adds hbdbench flags (-h lists them). Last, the flood
+# benchmark (bench-flood, below).
 N           ?= 3
 SOAK        ?= 1m
 IDLE        ?= 1m
 SEARCHSTEP  ?= 30s
 BENCHFLAGS  ?=
+BENCHNET     = $(BIN)/hbdbench -hbd $(HBD) -n $(N) -soak $(SOAK) -idle $(IDLE) -search-step $(SEARCHSTEP)
 
 bench: bench-go bench-net bench-flood
 
@@ -109,7 +113,37 @@ bench-go:
 
 bench-net: build
 	$(GO) build -trimpath -o $(BIN)/hbdbench ./hbd/internal/bench/cmd/hbdbench
-	$(BIN)/hbdbench -hbd $(HBD) -n $(N) -soak $(SOAK) -idle $(IDLE) -search-step $(SEARCHSTEP) -out docs/benchmarks.md $(BENCHFLAGS)
+	$(BENCHNET) -out docs/benchmarks.md $(BENCHFLAGS)
+
+# The full run (N=5 SOAK=10m) takes hours: it can run in parts, at
+# different times, then be merged into docs/benchmarks.md:
+#   sudo make bench-part PART=fastest N=5 SOAK=10m   (one per part)
+#   make bench-merge
+# At N=5 SOAK=10m the scenario parts take about 25 to 40 minutes each;
+# a limit part (one daemon, one loss rate) from 10 minutes, when the
+# ladder's fastest setting holds, to 1h20m, when every setting runs its
+# whole step (hbdbench -plan prints the estimate of any set of flags).
+# Each part's flags follow the common ones, so they win; BENCHFLAGS comes
+# last. The parts are kept in $(BIN)/bench-parts (make clean removes them).
+BENCHPARTS                    = fastest matched1 matched2 limit0-hbd limit0-keepalived limit10-hbd limit10-keepalived
+BENCHPART_fastest             = -settings fastest -soak 0
+BENCHPART_matched1            = -settings matched -scenarios cut,kill9,stop -soak 0 -search-step 0
+BENCHPART_matched2            = -settings matched -scenarios failback,heal,standby -idle 0 -soak 0 -search-step 0
+BENCHLIMIT                    = -scenarios '' -idle 0 -search-step 0
+BENCHPART_limit0-hbd          = $(BENCHLIMIT) -daemons hbd-builtin -limit-losses 0
+BENCHPART_limit0-keepalived   = $(BENCHLIMIT) -daemons keepalived-vip -limit-losses 0
+BENCHPART_limit10-hbd         = $(BENCHLIMIT) -daemons hbd-builtin -limit-losses 10
+BENCHPART_limit10-keepalived  = $(BENCHLIMIT) -daemons keepalived-vip -limit-losses 10
+
+bench-part: build
+	@test -n "$(BENCHPART_$(PART))" || { echo "bench-part: PART must be one of: $(BENCHPARTS)"; exit 2; }
+	$(GO) build -trimpath -o $(BIN)/hbdbench ./hbd/internal/bench/cmd/hbdbench
+	@mkdir -p $(BIN)/bench-parts
+	$(BENCHNET) $(BENCHPART_$(PART)) -out '' -json $(BIN)/bench-parts/$(PART).json $(BENCHFLAGS)
+
+bench-merge:
+	$(GO) build -trimpath -o $(BIN)/hbdbench ./hbd/internal/bench/cmd/hbdbench
+	$(BIN)/hbdbench merge -out docs/benchmarks.md $(wildcard $(foreach p,$(BENCHPARTS),$(BIN)/bench-parts/$(p).json))
 
 # bench-flood: hbd/e2e's TestFlood as a benchmark (root, namespaces): one
 # node's heartbeat port flooded with unsigned datagrams for FLOODFOR from

@@ -14,20 +14,32 @@ import (
 
 // Options choose what a bench measures.
 type Options struct {
-	N          int           // runs per cell (3)
-	Scenarios  []string      // default Scenarios
-	Settings   []SettingsSet // default DefaultSettings
-	Idle       time.Duration // idle measurement per daemon and settings; 0 skips it
-	Soak       time.Duration // hbd soak at SoakTiming with SoakLoss; 0 skips it
-	SoakTiming Timing
-	SoakLoss   float64
-	// SearchStep is how long each loss rate of the search at SearchTiming
-	// runs; 0 skips the search.
+	N         int           // runs per cell (3)
+	Scenarios []string      // default Scenarios
+	Settings  []SettingsSet // default DefaultSettings
+	Idle      time.Duration // idle measurement per daemon and settings; 0 skips it
+	// Limit is the limit search (LimitSearch) for each daemon of
+	// Limit.Daemons that runs.
+	Limit LimitOptions
+	// SearchStep is how long each loss rate of the loss search at
+	// SearchTiming runs, for SearchDaemon; 0 skips the search.
 	SearchStep   time.Duration
 	SearchTiming Timing
 	SearchLosses []float64
-	BusyCPUs     int // busy loops during soak and search (runtime.NumCPU())
-	Logf         func(format string, args ...any)
+	SearchDaemon string
+	BusyCPUs     int // busy loops during the limit and loss searches (runtime.NumCPU())
+	// Flags are the command's settings, every one, as `-name value`:
+	// the report repeats them.
+	Flags []string
+	Logf  func(format string, args ...any)
+}
+
+// LimitOptions set up the limit search.
+type LimitOptions struct {
+	Step    time.Duration       // each setting's stretch; 0 skips the search
+	Losses  []float64           // percent, one search per loss rate
+	Daemons []string            // driver keys
+	Ladders map[string][]Timing // by driver key, fastest first
 }
 
 // DefaultSettings: matched (1 s / 3 s; advert_int 1) and each daemon's
@@ -84,6 +96,20 @@ func MachineInfo() Machine {
 	return m
 }
 
+// LoadAverage is /proc/loadavg's 1, 5 and 15 minute load averages ("" if
+// unreadable).
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
 // Bench runs everything opts asks for with the drivers that can run here,
 // in rig, and returns the report. It never fails as a whole: what could
 // not be measured is said in the report.
@@ -94,7 +120,8 @@ func Bench(ctx context.Context, rig *Rig, drivers []Driver, opts Options) *Repor
 	if opts.Scenarios == nil {
 		opts.Scenarios = Scenarios
 	}
-	rep := &Report{Started: time.Now(), Machine: MachineInfo(), N: opts.N, Settings: opts.Settings, Scenarios: opts.Scenarios, SearchStep: opts.SearchStep}
+	rep := &Report{N: opts.N, Settings: opts.Settings, Scenarios: opts.Scenarios, SearchStep: opts.SearchStep}
+	part := Part{Started: time.Now(), Machine: MachineInfo(), LoadStart: LoadAverage(), Flags: opts.Flags}
 	rn := &Runner{Rig: rig, Every: 10 * time.Millisecond, Logf: opts.Logf}
 	var live []Driver
 	for _, d := range drivers {
@@ -146,26 +173,29 @@ func Bench(ctx context.Context, rig *Rig, drivers []Driver, opts Options) *Repor
 			}
 		}
 	}
-	var hbd Driver
 	for _, d := range live {
-		if d.Key() == "hbd" {
-			hbd = d
+		ladder := opts.Limit.Ladders[d.Key()]
+		if opts.Limit.Step <= 0 || !slices.Contains(opts.Limit.Daemons, d.Key()) || len(ladder) == 0 {
+			continue
+		}
+		for _, loss := range opts.Limit.Losses {
+			if ctx.Err() != nil {
+				break
+			}
+			rep.Limits = append(rep.Limits, rn.LimitSearch(ctx, d, ladder, loss, opts.BusyCPUs, opts.Limit.Step))
 		}
 	}
-	if hbd != nil && opts.Soak > 0 && ctx.Err() == nil {
-		rn.logf("soak hbd %s, %v%% loss, %s …", opts.SoakTiming, opts.SoakLoss, opts.Soak)
-		rep.Soak = rn.SoakRun(ctx, hbd, opts.SoakTiming, opts.BusyCPUs, opts.Soak, []float64{opts.SoakLoss})
-	}
-	if hbd != nil && opts.SearchStep > 0 && len(opts.SearchLosses) > 0 && ctx.Err() == nil {
-		rn.logf("loss search hbd %s, %v, %s each …", opts.SearchTiming, opts.SearchLosses, opts.SearchStep)
-		rep.Search = rn.SoakRun(ctx, hbd, opts.SearchTiming, opts.BusyCPUs, opts.SearchStep, slices.Clone(opts.SearchLosses))
-	}
-	if hbd == nil && (opts.Soak > 0 || opts.SearchStep > 0) {
-		rep.Notes = append(rep.Notes, "soak and loss search not run: hbd is not part of this bench")
+	for _, d := range live {
+		if d.Key() != opts.SearchDaemon || opts.SearchStep <= 0 || len(opts.SearchLosses) == 0 || ctx.Err() != nil {
+			continue
+		}
+		rn.logf("loss search %s %s, %v, %s each …", d.Key(), opts.SearchTiming, opts.SearchLosses, opts.SearchStep)
+		rep.Search = rn.SoakRun(ctx, d, opts.SearchTiming, opts.BusyCPUs, opts.SearchStep, slices.Clone(opts.SearchLosses))
 	}
 	if ctx.Err() != nil {
 		rep.Notes = append(rep.Notes, "the bench was cut short: "+ctx.Err().Error())
 	}
-	rep.Finished = time.Now()
+	part.Finished, part.LoadEnd = time.Now(), LoadAverage()
+	rep.Parts = []Part{part}
 	return rep
 }

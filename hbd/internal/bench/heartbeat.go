@@ -21,16 +21,22 @@ const Secret = "benchSecret42-0123456789"
 // HaCf is the ha.cf the Heartbeat-style daemons (Heartbeat 3.0.6 and
 // hbd) run with: unicast on eth0 to both nodes, auto_failback on.
 func HaCf(names, ips [2]string, t Timing) hbref.HaCf {
-	initdead := 2 * t.Deadtime
-	if initdead < 10*time.Second && t.Deadtime >= time.Second {
-		initdead = 10 * time.Second
-	}
 	return hbref.HaCf{
-		Keepalive: t.Keepalive, Deadtime: t.Deadtime, Initdead: initdead,
+		Keepalive: t.Keepalive, Deadtime: t.Deadtime, Initdead: initdead(t),
 		UDPPort: 694, AutoFailback: "on",
 		Ucast: []hbref.Ucast{{Iface: "eth0", Addr: ips[0]}, {Iface: "eth0", Addr: ips[1]}},
 		Nodes: []string{names[0], names[1]},
 	}
+}
+
+// initdead is the bench's initdead for timing t: twice the deadtime, and
+// at least 10 s from a deadtime of 1 s up.
+func initdead(t Timing) time.Duration {
+	d := 2 * t.Deadtime
+	if d < 10*time.Second && t.Deadtime >= time.Second {
+		d = 10 * time.Second
+	}
+	return d
 }
 
 // Heartbeat drives Debian's Heartbeat 3.0.6 through hbref: each node is a

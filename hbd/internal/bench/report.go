@@ -29,21 +29,34 @@ type SettingsSet struct {
 	Timing map[string]Timing // by driver key
 }
 
-// Report is everything one bench measured.
+// Report is everything one bench measured; a report merged from parts
+// (Merge) has one Part for each.
 type Report struct {
-	Started, Finished time.Time
-	Machine           Machine
-	N                 int
-	Daemons           []DaemonInfo
-	Settings          []SettingsSet
-	Scenarios         []string
-	Runs              []Run
-	Idle              []Idle
-	Soak              []Soak
-	Search            []Soak
-	SearchStep        time.Duration
-	Notes             []string
+	Parts      []Part
+	N          int
+	Daemons    []DaemonInfo
+	Settings   []SettingsSet
+	Scenarios  []string
+	Runs       []Run
+	Idle       []Idle
+	Limits     []Limit
+	Search     []Soak
+	SearchStep time.Duration
+	Notes      []string
 }
+
+// Part is one run of the bench: when, where, under what load, with which
+// flags.
+type Part struct {
+	Started, Finished  time.Time
+	Machine            Machine
+	LoadStart, LoadEnd string // /proc/loadavg's 1, 5 and 15 minute figures
+	Flags              []string
+	Expected           string // what the plan said it would take (Plan.String)
+}
+
+// Took is how long the part ran.
+func (p Part) Took() time.Duration { return p.Finished.Sub(p.Started).Round(time.Second) }
 
 // Markers delimit the generated part of docs/benchmarks.md.
 const (
@@ -154,11 +167,7 @@ func (rep *Report) table(b *strings.Builder, pick func(Run) (time.Duration, bool
 func (rep *Report) Markdown() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	w("## Results of %s", rep.Started.Format("2006-01-02 15:04 MST"))
-	w("")
-	w("Machine: %d CPUs (%s), kernel %s. Run took %s. N = %d runs per cell, interleaved (each daemon in turn, run after run).",
-		rep.Machine.CPUs, rep.Machine.CPU, rep.Machine.Kernel, rep.Finished.Sub(rep.Started).Round(time.Second), rep.N)
-	w("")
+	rep.header(w)
 	for _, d := range rep.Daemons {
 		if d.Skipped != "" {
 			w("- **%s skipped**: %s", d.Label, d.Skipped)
@@ -206,7 +215,7 @@ func (rep *Report) Markdown() string {
 	if len(rep.Idle) > 0 {
 		w("### Idle cost")
 		w("")
-		w("Both nodes up, the group on node1, no client. Per node: resident memory and processes of the daemon (resource scripts and the web server not counted), and the CPU time every thread of its processes spent on a CPU (schedstat) as a share of one CPU, on node1 (the holder, keepalived's master) and node2; frames per second both nodes put on the wire.")
+		w("Both nodes up, the group on node1, no client, for the time in the third column. Per node: resident memory and processes of the daemon (every process of it: for hbd the daemon and whatever runs below it, for keepalived its parent and VRRP child, for Heartbeat its six; resources that detach, such as the web server, not counted), and the CPU time every thread of those processes spent on a CPU (`/proc/PID/task/*/schedstat`), plus the children they waited for meanwhile, as a share of one CPU, on node1 (the holder, keepalived's master) and node2; frames per second both nodes put on the wire.")
 		w("")
 		w("| daemon | settings | measured over | RSS per node | processes per node | CPU node1 / node2 | frames/s (both nodes) |")
 		w("| --- | --- | --- | --- | --- | --- | --- |")
@@ -220,35 +229,20 @@ func (rep *Report) Markdown() string {
 		}
 		w("")
 	}
-	if len(rep.Soak) > 0 || len(rep.Search) > 0 {
-		w("### Soak: random loss, both CPUs busy")
+	rep.limits(w)
+	if len(rep.Search) > 0 {
+		w("### Loss search")
 		w("")
-		w("Loss is on node1's link, each direction between the nodes loses that share of frames (nftables `numgen random`); two busy loops spin at normal priority. A false failover is an \"is dead\" line in either node's log or a change of the VIP's holders. \"chance\" is how many false deaths loss alone would cause (see the arithmetic above).")
+		w("One cluster, the loss on node1's link raised step by step (each direction between the nodes loses that share of frames, nftables `numgen random`), busy loops spinning at normal priority, until the first false failover: an \"is dead\" line in either node's log or a change of the VIP's holders. \"chance\" is how many false deaths loss alone would cause (see the arithmetic above).")
 		w("")
-		w("| daemon | timing | loss | duration | false deaths | holder changes | client switches | failed requests | chance |")
-		w("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-		for _, s := range append(append([]Soak(nil), rep.Soak...), rep.Search...) {
-			if s.Err != "" && s.Duration == 0 {
-				w("| %s | %s | %v %% | — | error: %s | | | | |", s.Daemon, s.Timing, s.Loss, oneLine(s.Err))
-				continue
-			}
-			serve := ""
-			if !s.Serving {
-				serve = " (group not serving)"
-			}
-			w("| %s | %s | %v %% | %s | %d | %d%s | %d | %d | %s |", s.Daemon, s.Timing, s.Loss, s.Duration.Round(time.Second),
-				s.Deaths, s.Changes, serve, s.Switches, s.Failed, chance(s.Expected))
+		soakTable(w, rep.Search)
+		last := rep.Search[len(rep.Search)-1]
+		if last.FalseFailovers() > 0 {
+			w("First false failover at %s: **%v %% loss** (steps of %s each).", last.Timing, last.Loss, rep.SearchStep.Round(time.Second))
+		} else {
+			w("No false failover at %s up to %v %% loss (steps of %s each).", last.Timing, last.Loss, rep.SearchStep.Round(time.Second))
 		}
 		w("")
-		if len(rep.Search) > 0 {
-			last := rep.Search[len(rep.Search)-1]
-			if last.FalseFailovers() > 0 {
-				w("First false failover at %s: **%v %% loss** (steps of %s each).", last.Timing, last.Loss, rep.SearchStep.Round(time.Second))
-			} else {
-				w("No false failover at %s up to %v %% loss (steps of %s each).", last.Timing, last.Loss, rep.SearchStep.Round(time.Second))
-			}
-			w("")
-		}
 	}
 	var notes []string
 	for _, r := range rep.Runs {
@@ -271,9 +265,133 @@ func (rep *Report) Markdown() string {
 	return b.String()
 }
 
+// header says when, where and how the bench ran: every part's machine,
+// load averages and flags.
+func (rep *Report) header(w func(string, ...any)) {
+	if len(rep.Parts) == 0 {
+		return
+	}
+	first := rep.Parts[0]
+	w("## Results of %s", first.Started.UTC().Format("2006-01-02 15:04 MST"))
+	w("")
+	w("N = %d runs per cell, interleaved (each daemon in turn, run after run).", rep.N)
+	w("")
+	if len(rep.Parts) == 1 {
+		p := first
+		w("Machine: %s. Run took %s; %s. Load average (1, 5, 15 min) at the start %s, at the end %s.",
+			p.Machine, p.Took(), p.expected(), orNone(p.LoadStart), orNone(p.LoadEnd))
+		w("")
+		w("Every setting of the run (hbdbench's flags): `%s`", strings.Join(p.Flags, " "))
+		w("")
+		return
+	}
+	var took time.Duration
+	for _, p := range rep.Parts {
+		took += p.Took()
+	}
+	w("Run in %d parts, %s in all, merged (`hbdbench merge`):", len(rep.Parts), took)
+	w("")
+	w("| part | started | took | machine | load average at the start / end (1, 5, 15 min) | every setting (hbdbench's flags) |")
+	w("| --- | --- | --- | --- | --- | --- |")
+	for i, p := range rep.Parts {
+		w("| %d | %s | %s; %s | %s | %s / %s | `%s` |", i+1, p.Started.UTC().Format("2006-01-02 15:04 MST"), p.Took(), p.expected(),
+			p.Machine, orNone(p.LoadStart), orNone(p.LoadEnd), strings.Join(p.Flags, " "))
+	}
+	w("")
+}
+
+func (p Part) expected() string {
+	if p.Expected == "" {
+		return "no estimate beforehand"
+	}
+	return "the estimate beforehand was " + p.Expected
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func (m Machine) String() string {
+	return fmt.Sprintf("%d CPUs (%s), kernel %s", m.CPUs, m.CPU, m.Kernel)
+}
+
+// limits renders the limit searches: a summary per daemon and loss rate,
+// then every step tried.
+func (rep *Report) limits(w func(string, ...any)) {
+	if len(rep.Limits) == 0 {
+		return
+	}
+	w("### The limit: the smallest setting free of false failovers")
+	w("")
+	w("For each daemon and loss rate, the settings of a ladder are tried from the fastest up, each on a fresh cluster for one step with the loss on node1's link (each direction between the nodes loses that share of frames, nftables `numgen random`) and busy loops spinning at normal priority on every CPU; a step ends at its first false failover (an \"is dead\" line in either log, for keepalived a backup entering MASTER state, or a change of the VIP's holders), and the first setting that lasts its whole step is the limit. \"chance\" is how many false deaths loss alone would cause in the time the step ran (see the arithmetic above).")
+	w("")
+	w("| daemon | loss | limit | step | settings tried, fastest first |")
+	w("| --- | --- | --- | --- | --- |")
+	for _, l := range rep.Limits {
+		label, _ := rep.labelTiming(l.Daemon, "")
+		lim := "none up to " + ladderTop(l)
+		if t, ok := l.Found(); ok {
+			lim = "**" + t.String() + "**"
+		}
+		var tried []string
+		for _, s := range l.Steps {
+			switch {
+			case s.Err != "" && s.Duration == 0:
+				tried = append(tried, fmt.Sprintf("%s: error", s.Timing))
+			case s.FalseFailovers() > 0:
+				tried = append(tried, fmt.Sprintf("%s: false failover after %s", s.Timing, s.Duration.Round(time.Second)))
+			case s.Err != "":
+				tried = append(tried, fmt.Sprintf("%s: cut short after %s", s.Timing, s.Duration.Round(time.Second)))
+			default:
+				tried = append(tried, fmt.Sprintf("%s: none in %s", s.Timing, s.Duration.Round(time.Second)))
+			}
+		}
+		w("| %s | %v %% | %s | %s | %s |", label, l.Loss, lim, l.Step, strings.Join(tried, "; "))
+	}
+	w("")
+	var steps []Soak
+	for _, l := range rep.Limits {
+		steps = append(steps, l.Steps...)
+	}
+	soakTable(w, steps)
+}
+
+// ladderTop is the slowest setting a search tried ("" if none).
+func ladderTop(l Limit) string {
+	if len(l.Steps) == 0 {
+		return "(nothing tried)"
+	}
+	return l.Steps[len(l.Steps)-1].Timing.String()
+}
+
+// soakTable renders stretches under loss, one a row.
+func soakTable(w func(string, ...any), ss []Soak) {
+	w("| daemon | timing | loss | ran | false deaths | holder changes | client switches | failed requests | chance |")
+	w("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, s := range ss {
+		if s.Err != "" && s.Duration == 0 {
+			w("| %s | %s | %v %% | — | error: %s | | | | |", s.Daemon, s.Timing, s.Loss, oneLine(s.Err))
+			continue
+		}
+		serve := ""
+		if !s.Serving {
+			serve = " (group not serving)"
+		}
+		w("| %s | %s | %v %% | %s of %s | %d | %d%s | %d | %d | %s |", s.Daemon, s.Timing, s.Loss, s.Duration.Round(time.Second), s.Step.Round(time.Second),
+			s.Deaths, s.Changes, serve, s.Switches, s.Failed, chance(s.Expected))
+	}
+	w("")
+}
+
 func chance(c ChanceBounds) string {
-	if c.High == 0 {
+	switch {
+	case c.High == 0:
 		return "0"
+	case c.Low == c.High:
+		return fmt.Sprintf("%.2g", c.High)
 	}
 	return fmt.Sprintf("%.2g–%.2g", c.Low, c.High)
 }

@@ -15,12 +15,13 @@ import (
 type Soak struct {
 	Daemon   string
 	Timing   Timing
-	Loss     float64 // percent, each direction
-	Duration time.Duration
-	Deaths   int // "is dead" lines, both nodes
-	Changes  int // holder changes of the VIP (address watch)
-	Switches int // changes of responder seen by the client
-	Failed   int // failed requests
+	Loss     float64       // percent, each direction
+	Step     time.Duration // how long the stretch was to last
+	Duration time.Duration // how long it lasted: less than Step when it ended at a false failover
+	Deaths   int           // "is dead" lines (keepalived: backups becoming master), both nodes
+	Changes  int           // holder changes of the VIP (address watch)
+	Switches int           // changes of responder seen by the client
+	Failed   int           // failed requests
 	Serving  bool
 	Expected ChanceBounds
 	Err      string
@@ -33,15 +34,31 @@ type ChanceBounds struct{ Low, High float64 }
 // change.
 func (s Soak) FalseFailovers() int { return s.Deaths + s.Changes }
 
+// Passed is whether the stretch ran its whole Step free of false
+// failovers.
+func (s Soak) Passed() bool { return s.Err == "" && s.FalseFailovers() == 0 }
+
 // ExpectedDeaths is how many false deaths random loss alone would cause in
-// dur, both directions together, when each heartbeat (sent every
-// keepalive) is lost with probability p and a node is declared dead after
-// `run` heartbeats in a row are lost: a run of `run` losses starts after
-// each heard heartbeat with probability (1-p)·p^run. With deadtime D and
-// keepalive K, a death needs D/K - 1 lost heartbeats when the next one is
+// dur, when each heartbeat is lost with probability p.
+//
+// Heartbeat-style (keepalive K, deadtime D): both nodes send every K, and
+// a node is declared dead after `run` heartbeats in a row are lost: a run
+// of `run` losses starts after each heard heartbeat with probability
+// (1-p)·p^run. A death needs D/K - 1 lost heartbeats when the next one is
 // late by a hair, D/K when timing is exact: the two bounds.
+//
+// VRRPv3 (advert_int A): only the master sends, so one direction counts;
+// the backup's master-down timer, 3·A plus a skew under A, fires after 3
+// adverts in a row are lost: both bounds are the same.
 func ExpectedDeaths(t Timing, p float64, dur time.Duration) ChanceBounds {
-	if t.Keepalive <= 0 || p <= 0 {
+	if p <= 0 {
+		return ChanceBounds{}
+	}
+	if t.Advert > 0 {
+		e := dur.Seconds() / t.Advert.Seconds() * (1 - p) * math.Pow(p, 3)
+		return ChanceBounds{Low: e, High: e}
+	}
+	if t.Keepalive <= 0 {
 		return ChanceBounds{}
 	}
 	beats := 2 * dur.Seconds() / t.Keepalive.Seconds()
@@ -72,14 +89,15 @@ func Busy(r *Rig, n int) (stop func(), err error) {
 
 // SoakRun keeps d's cluster at timing t under loss (percent, on node 0's
 // link: each direction between the nodes loses that much) for dur, after
-// it is up, and counts false failovers. With cpus > 0, that many busy
-// loops run meanwhile. steps, when given, are loss rates tried one after
-// another for dur each until the first false failover (the search); the
+// it is up, and counts false failovers; a stretch ends at its first
+// false failover. With cpus > 0, that many busy loops run meanwhile.
+// steps are loss rates tried one after another for dur each until the
+// first false failover (the loss search; the limit search gives one); the
 // result has one entry per step tried.
 func (rn *Runner) SoakRun(ctx context.Context, d Driver, t Timing, cpus int, dur time.Duration, steps []float64) []Soak {
 	r := rn.Rig
 	errOnly := func(err error) []Soak {
-		return []Soak{{Daemon: d.Key(), Timing: t, Err: err.Error()}}
+		return []Soak{{Daemon: d.Key(), Timing: t, Step: dur, Err: err.Error()}}
 	}
 	cl, err := d.Cluster(r, t)
 	if err != nil {
@@ -116,7 +134,7 @@ func (rn *Runner) SoakRun(ctx context.Context, d Driver, t Timing, cpus int, dur
 		if ctx.Err() != nil {
 			break
 		}
-		s := Soak{Daemon: d.Key(), Timing: t, Loss: loss, Serving: serving, Expected: ExpectedDeaths(t, loss/100, dur)}
+		s := Soak{Daemon: d.Key(), Timing: t, Loss: loss, Step: dur, Serving: serving}
 		if err := r.Lab.Loss(r.Nodes[0], loss); err != nil {
 			s.Err = err.Error()
 			out = append(out, s)
@@ -124,11 +142,15 @@ func (rn *Runner) SoakRun(ctx context.Context, d Driver, t Timing, cpus int, dur
 		}
 		d0 := cl.Deaths(0) + cl.Deaths(1)
 		from := time.Now()
-		if err := sleepCtx(ctx, dur); err != nil {
+		falseFailover := func() bool {
+			return cl.Deaths(0)+cl.Deaths(1) > d0 || holderChanges(o.w.Report().Spans, from, time.Now()) > 0
+		}
+		if err := holdUnless(ctx, dur, time.Second/2, falseFailover); err != nil {
 			s.Err = err.Error()
 		}
 		to := time.Now()
 		s.Duration = to.Sub(from)
+		s.Expected = ExpectedDeaths(t, loss/100, s.Duration)
 		s.Deaths = cl.Deaths(0) + cl.Deaths(1) - d0
 		var ps []netlab.Probe
 		for _, p := range o.p.Probes() {
@@ -144,12 +166,30 @@ func (rn *Runner) SoakRun(ctx context.Context, d Driver, t Timing, cpus int, dur
 		}
 		s.Changes = holderChanges(o.w.Report().Spans, from, to)
 		out = append(out, s)
-		rn.logf("soak %s %s loss %v%%: %d deaths, %d holder changes, %d failed requests", d.Key(), t, loss, s.Deaths, s.Changes, s.Failed)
+		rn.logf("soak %s %s loss %v%% for %s: %d deaths, %d holder changes, %d failed requests", d.Key(), t, loss, s.Duration.Round(time.Second), s.Deaths, s.Changes, s.Failed)
 		if s.FalseFailovers() > 0 {
 			break
 		}
 	}
 	return out
+}
+
+// holdUnless waits dur, looking every poll whether stop holds; it returns
+// early (nil) when it does, or ctx's error when ctx ends.
+func holdUnless(ctx context.Context, dur, poll time.Duration, stop func() bool) error {
+	end := time.Now().Add(dur)
+	for {
+		left := time.Until(end)
+		if left <= 0 {
+			return nil
+		}
+		if err := sleepCtx(ctx, min(poll, left)); err != nil {
+			return err
+		}
+		if stop() {
+			return nil
+		}
+	}
 }
 
 // holderChanges counts changes of the holder set between spans that start

@@ -181,6 +181,12 @@ func TestExpectedDeaths(t *testing.T) {
 	if c := ExpectedDeaths(ten, 0, time.Minute); c.High != 0 {
 		t.Errorf("no loss = %+v, want 0", c)
 	}
+	// keepalived at advert_int 1 s, 10 %, 10 minutes: 600 adverts from the
+	// master alone, 3 lost in a row.
+	c = ExpectedDeaths(Timing{Advert: time.Second}, 0.10, 10*time.Minute)
+	if want := 600 * 0.9 * 1e-3; !near(c.Low, want) || !near(c.High, want) {
+		t.Errorf("advert_int 1 at 10%% = %+v, want %g both", c, want)
+	}
 }
 
 func near(a, b float64) bool { return a > b*0.999 && a < b*1.001 }

@@ -2,8 +2,10 @@
 
 // Command hbdbench measures failover in network namespaces for hbd,
 // Debian's Heartbeat 3.0.6 and keepalived, in one run and the same
-// namespaces (`make bench`), and writes docs/benchmarks.md. `hbdbench web`
-// is the small web server the benchmark's resource scripts start.
+// namespaces (`make bench`), and writes docs/benchmarks.md. It prints the
+// run's expected duration first (-plan: only that). `hbdbench merge`
+// makes one report of parts run apart with -json; `hbdbench web` is the
+// small web server the benchmark's resource scripts start.
 package main
 
 import (
@@ -18,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,6 +40,9 @@ const intro = `# Benchmarks
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "web" {
 		os.Exit(web(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "merge" {
+		os.Exit(merge(os.Args[2:]))
 	}
 	os.Exit(run())
 }
@@ -81,50 +87,29 @@ func web(args []string) int {
 	return 0
 }
 
-func parseTiming(s string) (bench.Timing, error) {
-	a, b, ok := strings.Cut(s, "/")
-	if !ok {
-		return bench.Timing{}, fmt.Errorf("timing %q: want KEEPALIVE/DEADTIME, e.g. 10ms/40ms", s)
-	}
-	k, err := time.ParseDuration(a)
-	if err != nil {
-		return bench.Timing{}, err
-	}
-	d, err := time.ParseDuration(b)
-	if err != nil {
-		return bench.Timing{}, err
-	}
-	return bench.Timing{Keepalive: k, Deadtime: d}, nil
-}
-
-func list(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 func run() int {
 	n := flag.Int("n", 3, "runs per daemon, settings and scenario (interleaved)")
 	daemons := flag.String("daemons", "heartbeat,keepalived,keepalived-vip,hbd,hbd-builtin,hbd-resourced", "daemons to measure (comma-separated)")
-	scenarios := flag.String("scenarios", strings.Join(bench.Scenarios, ","), "scenarios (comma-separated; \"\" runs none: the idle cost, soak and search only)")
+	scenarios := flag.String("scenarios", strings.Join(bench.Scenarios, ","), "scenarios (comma-separated; \"\" runs none: the idle cost and searches only)")
 	settings := flag.String("settings", "matched,fastest", "settings (comma-separated)")
 	hbdBin := flag.String("hbd", "bin/hbd", "the hbd `program`")
 	hbdFast := flag.String("hbd-fast", "10ms/40ms", "hbd's fastest setting, KEEPALIVE/DEADTIME")
 	idle := flag.Duration("idle", time.Minute, "idle cost measurement per daemon and settings (0 skips)")
-	soak := flag.Duration("soak", time.Minute, "hbd soak under loss with busy CPUs (0 skips; the full one is 10m)")
-	soakTiming := flag.String("soak-timing", "10ms/100ms", "hbd timing for the soak")
-	soakLoss := flag.Float64("soak-loss", 10, "loss percent during the soak (each direction)")
-	searchStep := flag.Duration("search-step", 30*time.Second, "duration of each loss rate in the search (0 skips)")
-	searchTiming := flag.String("search-timing", "10ms/40ms", "hbd timing for the loss search")
-	searchLosses := flag.String("search-losses", "0,1,2,5,10,15,20,30", "loss rates (percent) the search tries, in order")
-	busy := flag.Int("busy", runtime.NumCPU(), "busy loops during soak and search")
+	soak := flag.Duration("soak", time.Minute, "each step of the limit search: how long a setting must stay free of false failovers under loss with busy CPUs (0 skips the search; the full one is 10m)")
+	limitLosses := flag.String("limit-losses", "0,10", "loss rates (percent, each direction) at which the limit search runs")
+	limitDaemons := flag.String("limit-daemons", "hbd-builtin,keepalived-vip", "daemons whose limit is searched, among -daemons (comma-separated)")
+	hbdLadder := flag.String("hbd-ladder", "5ms/20ms,10ms/30ms,10ms/40ms,10ms/60ms,10ms/100ms,20ms/200ms,100ms/500ms,1s/3s", "the limit search's settings for hbd and Heartbeat, KEEPALIVE/DEADTIME, fastest first")
+	kaLadder := flag.String("keepalived-ladder", "10ms,20ms,50ms,100ms,200ms,500ms,1s,2s", "the limit search's advert_int settings for keepalived, fastest first")
+	searchStep := flag.Duration("search-step", 30*time.Second, "duration of each loss rate in the loss search (0 skips)")
+	searchTiming := flag.String("search-timing", "10ms/40ms", "timing for the loss search, KEEPALIVE/DEADTIME")
+	searchLosses := flag.String("search-losses", "0,1,2,5,10,15,20,30", "loss rates (percent) the loss search tries, in order")
+	searchDaemon := flag.String("search-daemon", "hbd-builtin", "the daemon of the loss search, among -daemons")
+	busy := flag.Int("busy", runtime.NumCPU(), "busy loops during the limit and loss searches")
 	out := flag.String("out", "docs/benchmarks.md", "markdown `file` to write the results into (\"\" = print only)")
-	timeout := flag.Duration("timeout", 4*time.Hour, "give up after this long")
+	jsonOut := flag.String("json", "", "also write the results to `file` as JSON, for `hbdbench merge`")
+	timeout := flag.Duration("timeout", 8*time.Hour, "give up after this long")
 	quiet := flag.Bool("q", false, "no progress lines")
+	planOnly := flag.Bool("plan", false, "print what would run and its expected duration, then stop")
 	flag.Parse()
 
 	logf := func(format string, args ...any) {
@@ -132,77 +117,88 @@ func run() int {
 			fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
 		}
 	}
+	bad := func(err error) int {
+		fmt.Fprintln(os.Stderr, "hbdbench:", err)
+		return 2
+	}
+	fast, err := bench.ParseTiming(*hbdFast)
+	if err != nil {
+		return bad(fmt.Errorf("-hbd-fast: %w", err))
+	}
+	srt, err := bench.ParseTiming(*searchTiming)
+	if err != nil {
+		return bad(fmt.Errorf("-search-timing: %w", err))
+	}
+	losses, err := bench.ParsePercents(*searchLosses)
+	if err != nil {
+		return bad(fmt.Errorf("-search-losses: %w", err))
+	}
+	limLosses, err := bench.ParsePercents(*limitLosses)
+	if err != nil {
+		return bad(fmt.Errorf("-limit-losses: %w", err))
+	}
+	hl, err := bench.ParseLadder(*hbdLadder, false)
+	if err != nil {
+		return bad(fmt.Errorf("-hbd-ladder: %w", err))
+	}
+	kl, err := bench.ParseLadder(*kaLadder, true)
+	if err != nil {
+		return bad(fmt.Errorf("-keepalived-ladder: %w", err))
+	}
+	var sets []bench.SettingsSet
+	for _, s := range bench.DefaultSettings(fast) {
+		if slices.Contains(bench.List(*settings), s.Name) {
+			sets = append(sets, s)
+		}
+	}
+	abs, err := filepath.Abs(*hbdBin)
+	if err != nil {
+		abs = *hbdBin
+	}
+	var drivers []bench.Driver
+	var keys []string
+	ladders := map[string][]bench.Timing{}
+	for _, k := range bench.List(*daemons) {
+		d := driver(k, abs)
+		if d == nil {
+			return bad(fmt.Errorf("unknown daemon %q", k))
+		}
+		drivers, keys = append(drivers, d), append(keys, k)
+		ladders[k] = hl
+		if strings.HasPrefix(k, "keepalived") {
+			ladders[k] = kl
+		}
+	}
+	scs := bench.List(*scenarios)
+	if scs == nil {
+		scs = []string{} // none, not the default list
+	}
+	var flags []string
+	flag.VisitAll(func(f *flag.Flag) {
+		if f.Name != "q" && f.Name != "plan" {
+			flags = append(flags, fmt.Sprintf("-%s=%s", f.Name, f.Value))
+		}
+	})
+	opts := bench.Options{
+		N: *n, Scenarios: scs, Settings: sets, Idle: *idle,
+		Limit:      bench.LimitOptions{Step: *soak, Losses: limLosses, Daemons: bench.List(*limitDaemons), Ladders: ladders},
+		SearchStep: *searchStep, SearchTiming: srt, SearchLosses: losses, SearchDaemon: *searchDaemon,
+		BusyCPUs: *busy, Flags: flags, Logf: logf,
+	}
+	plan := bench.NewPlan(keys, opts)
+	fmt.Fprintf(os.Stderr, "hbdbench: expected duration %s\n", plan)
+	if *planOnly {
+		return 0
+	}
 	if os.Geteuid() != 0 {
 		fmt.Println("bench: skipped: network namespaces need root (run `sudo make bench`)")
 		return 0
 	}
 	installDeps(logf)
-
-	fast, err := parseTiming(*hbdFast)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hbdbench:", err)
-		return 2
-	}
-	st, err := parseTiming(*soakTiming)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hbdbench:", err)
-		return 2
-	}
-	srt, err := parseTiming(*searchTiming)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hbdbench:", err)
-		return 2
-	}
-	var losses []float64
-	for _, f := range list(*searchLosses) {
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "hbdbench: -search-losses:", err)
-			return 2
-		}
-		losses = append(losses, v)
-	}
-	var sets []bench.SettingsSet
-	for _, s := range bench.DefaultSettings(fast) {
-		for _, want := range list(*settings) {
-			if s.Name == want {
-				sets = append(sets, s)
-			}
-		}
-	}
-	var drivers []bench.Driver
-	abs, err := filepath.Abs(*hbdBin)
-	if err != nil {
-		abs = *hbdBin
-	}
-	for _, k := range list(*daemons) {
-		switch k {
-		case "heartbeat":
-			drivers = append(drivers, &bench.Heartbeat{})
-		case "keepalived":
-			drivers = append(drivers, &bench.Keepalived{})
-		case "keepalived-vip":
-			drivers = append(drivers, &bench.Keepalived{BuiltinVIP: true})
-		case "hbd":
-			drivers = append(drivers, &bench.Hbd{Bin: abs})
-		case "hbd-builtin":
-			drivers = append(drivers, &bench.Hbd{Bin: abs, Resources: bench.HbdBuiltin})
-		case "hbd-resourced":
-			drivers = append(drivers, &bench.Hbd{Bin: abs, Resources: bench.HbdResourceD})
-		default:
-			fmt.Fprintf(os.Stderr, "hbdbench: unknown daemon %q\n", k)
-			return 2
-		}
-	}
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hbdbench:", err)
 		return 1
-	}
-
-	scs := list(*scenarios)
-	if scs == nil {
-		scs = []string{} // none, not the default list
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
@@ -220,22 +216,85 @@ func run() int {
 			fmt.Fprintln(os.Stderr, "hbdbench: cleanup:", err)
 		}
 	}()
-	rep := bench.Bench(ctx, rig, drivers, bench.Options{
-		N: *n, Scenarios: scs, Settings: sets, Idle: *idle,
-		Soak: *soak, SoakTiming: st, SoakLoss: *soakLoss,
-		SearchStep: *searchStep, SearchTiming: srt, SearchLosses: losses,
-		BusyCPUs: *busy, Logf: logf,
-	})
+	rep := bench.Bench(ctx, rig, drivers, opts)
+	rep.Parts[0].Expected = plan.String()
+	return write(rep, *out, *jsonOut, logf)
+}
+
+// driver is the bench driver of daemon key (nil if there is none).
+func driver(key, hbd string) bench.Driver {
+	switch key {
+	case "heartbeat":
+		return &bench.Heartbeat{}
+	case "keepalived":
+		return &bench.Keepalived{}
+	case "keepalived-vip":
+		return &bench.Keepalived{BuiltinVIP: true}
+	case "hbd":
+		return &bench.Hbd{Bin: hbd}
+	case "hbd-builtin":
+		return &bench.Hbd{Bin: hbd, Resources: bench.HbdBuiltin}
+	case "hbd-resourced":
+		return &bench.Hbd{Bin: hbd, Resources: bench.HbdResourceD}
+	}
+	return nil
+}
+
+// write prints the report and writes it to out (markdown, between the
+// markers) and jsonOut (for merge), each when not "".
+func write(rep *bench.Report, out, jsonOut string, logf func(string, ...any)) int {
 	md := rep.Markdown()
 	fmt.Println(md)
-	if *out != "" {
-		if err := bench.WriteDoc(*out, intro, md); err != nil {
+	if jsonOut != "" {
+		if err := rep.WriteJSON(jsonOut); err != nil {
 			fmt.Fprintln(os.Stderr, "hbdbench:", err)
 			return 1
 		}
-		logf("wrote %s", *out)
+		logf("wrote %s", jsonOut)
+	}
+	if out != "" {
+		if err := bench.WriteDoc(out, intro, md); err != nil {
+			fmt.Fprintln(os.Stderr, "hbdbench:", err)
+			return 1
+		}
+		logf("wrote %s", out)
 	}
 	return 0
+}
+
+// merge makes one report of parts saved with -json.
+func merge(args []string) int {
+	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
+	out := fs.String("out", "docs/benchmarks.md", "markdown `file` to write the merged results into (\"\" = print only)")
+	jsonOut := fs.String("json", "", "also write the merged results to `file` as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: hbdbench merge [-out FILE] [-json FILE] PART.json...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	var parts []*bench.Report
+	for _, p := range fs.Args() {
+		rep, err := bench.ReadJSON(p)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hbdbench merge:", err)
+			return 1
+		}
+		parts = append(parts, rep)
+	}
+	rep, err := bench.Merge(parts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hbdbench merge:", err)
+		return 1
+	}
+	return write(rep, *out, *jsonOut, func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, format+"\n", args...)
+	})
 }
 
 // installDeps runs .ci/test-deps.sh (as root) when heartbeat or keepalived

@@ -1,0 +1,49 @@
+package bench
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseLadder(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		in      string
+		adverts bool
+		want    []Timing
+		err     string
+	}{
+		{"10ms/40ms, 10ms/100ms,1s/3s", false, []Timing{{Keepalive: 10 * ms, Deadtime: 40 * ms}, {Keepalive: 10 * ms, Deadtime: 100 * ms}, {Keepalive: time.Second, Deadtime: 3 * time.Second}}, ""},
+		{"10ms,500ms,2s", true, []Timing{{Advert: 10 * ms}, {Advert: 500 * ms}, {Advert: 2 * time.Second}}, ""},
+		{"10ms/100ms,10ms/40ms", false, nil, "not from the fastest up"},
+		{"1s,10ms", true, nil, "not from the fastest up"},
+		{"10ms/20ms", false, nil, "more than twice keepalive"},
+		{"10ms", false, nil, "KEEPALIVE/DEADTIME"},
+		{"15ms", true, nil, "multiple of 10ms"},
+		{"", true, nil, "empty ladder"},
+	}
+	for _, tt := range tests {
+		got, err := ParseLadder(tt.in, tt.adverts)
+		switch {
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("ParseLadder(%q) error = %v, want one saying %q", tt.in, err, tt.err)
+		case tt.err == "" && err != nil:
+			t.Errorf("ParseLadder(%q): %v", tt.in, err)
+		case tt.err == "" && !slices.Equal(got, tt.want):
+			t.Errorf("ParseLadder(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParsePercents(t *testing.T) {
+	if got, err := ParsePercents("0, 10,2.5"); err != nil || !slices.Equal(got, []float64{0, 10, 2.5}) {
+		t.Errorf("ParsePercents = %v, %v", got, err)
+	}
+	for _, bad := range []string{"-1", "101", "ten"} {
+		if _, err := ParsePercents(bad); err == nil {
+			t.Errorf("ParsePercents(%q) accepted", bad)
+		}
+	}
+}

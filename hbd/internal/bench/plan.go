@@ -1,0 +1,171 @@
+//go:build linux
+
+package bench
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Plan is what a bench will run and about how long it will take, so that
+// an operator knows before starting it. The per-run figures are a model
+// (startup, the scenario's observation, cleanup) fitted to runs on a
+// 2-CPU machine; the limit search's length depends on where the limit
+// lies, so it is given as a range: one full step per loss rate when the
+// fastest setting passes, every setting a full step at most.
+type Plan struct {
+	Runs               int           // scenario runs
+	Scenarios          time.Duration // all of them
+	Idle               time.Duration
+	LimitMin, LimitMax time.Duration
+	SearchMax          time.Duration // the loss search, at most
+}
+
+// Min and Max bound the whole bench.
+func (p Plan) Min() time.Duration { return p.Scenarios + p.Idle + p.LimitMin }
+func (p Plan) Max() time.Duration { return p.Scenarios + p.Idle + p.LimitMax + p.SearchMax }
+
+func (p Plan) String() string {
+	var parts []string
+	if p.Runs > 0 {
+		parts = append(parts, fmt.Sprintf("%d scenario runs %s", p.Runs, roundMin(p.Scenarios)))
+	}
+	if p.Idle > 0 {
+		parts = append(parts, "idle "+roundMin(p.Idle))
+	}
+	if p.LimitMax > 0 {
+		parts = append(parts, fmt.Sprintf("limit search %s to %s", roundMin(p.LimitMin), roundMin(p.LimitMax)))
+	}
+	if p.SearchMax > 0 {
+		parts = append(parts, "loss search at most "+roundMin(p.SearchMax))
+	}
+	total := roundMin(p.Min())
+	if p.Max() != p.Min() {
+		total += " to " + roundMin(p.Max())
+	}
+	if len(parts) == 0 {
+		return total
+	}
+	return total + " (" + strings.Join(parts, ", ") + ")"
+}
+
+// roundMin renders d to the minute ("1h05m", "7m"; "<1m").
+func roundMin(d time.Duration) string {
+	m := int(d.Round(time.Minute) / time.Minute)
+	switch {
+	case d > 0 && m == 0:
+		return "<1m"
+	case m >= 60:
+		return fmt.Sprintf("%dh%02dm", m/60, m%60)
+	}
+	return fmt.Sprintf("%dm", m)
+}
+
+// NewPlan estimates a bench of the daemons keys (driver keys) with opts.
+func NewPlan(keys []string, opts Options) Plan {
+	var p Plan
+	n := max(opts.N, 1)
+	for _, s := range opts.Settings {
+		for _, k := range keys {
+			t, ok := s.Timing[k]
+			if !ok {
+				continue
+			}
+			for _, sc := range opts.Scenarios {
+				p.Runs += n
+				p.Scenarios += time.Duration(n) * estimateRun(k, t, sc)
+			}
+			if opts.Idle > 0 {
+				p.Idle += opts.Idle + runSetup(k, t) + time.Second
+			}
+		}
+	}
+	if opts.Limit.Step > 0 {
+		for _, k := range keys {
+			ladder := opts.Limit.Ladders[k]
+			if !slices.Contains(opts.Limit.Daemons, k) || len(ladder) == 0 {
+				continue
+			}
+			for range opts.Limit.Losses {
+				p.LimitMin += opts.Limit.Step + runSetup(k, ladder[0])
+				for _, t := range ladder {
+					p.LimitMax += opts.Limit.Step + runSetup(k, t)
+				}
+			}
+		}
+	}
+	if opts.SearchStep > 0 && slices.Contains(keys, opts.SearchDaemon) {
+		p.SearchMax = time.Duration(len(opts.SearchLosses))*opts.SearchStep + runSetup(opts.SearchDaemon, opts.SearchTiming)
+	}
+	return p
+}
+
+// isKeepalived, isHeartbeat tell the daemons apart by key.
+func isKeepalived(key string) bool { return strings.HasPrefix(key, "keepalived") }
+func isHeartbeat(key string) bool  { return key == "heartbeat" }
+
+// startup is about how long both daemons take from their start until
+// node1 serves (before the quiet second that settles it).
+func startup(key string, t Timing) time.Duration {
+	switch {
+	case isKeepalived(key):
+		// Both start as backups; node1 becomes master after its
+		// master-down interval.
+		return 4 * t.Advert
+	case isHeartbeat(key):
+		// initdead before it takes the group.
+		return initdead(t) + 2*time.Second
+	}
+	return 500 * time.Millisecond
+}
+
+// stopTime is about how long a graceful stop takes to return.
+func stopTime(key string) time.Duration {
+	switch {
+	case isKeepalived(key):
+		return time.Second
+	case isHeartbeat(key):
+		return 3 * time.Second
+	}
+	return 200 * time.Millisecond
+}
+
+// runSetup is a run's cost besides its scenario: the cleanup, the start,
+// and the wait until node1 serves, settled.
+func runSetup(key string, t Timing) time.Duration {
+	return time.Second + startup(key, t) + quiet(t)
+}
+
+// estimateRun is about how long one run of scenario sc takes.
+func estimateRun(key string, t Timing, sc string) time.Duration {
+	q, det := quiet(t), t.Detect()
+	long := max(5*time.Second, 3*det)
+	var act time.Duration
+	switch sc {
+	case ScCut:
+		act = det + q
+	case ScStop:
+		act = stopTime(key) + q
+	case ScStandby:
+		if !isKeepalived(key) {
+			act = q
+		}
+	case ScFailback:
+		act = stopTime(key) + q + startup(key, t) + q
+	case ScKill9:
+		act = det + max(long, startup(key, t)+q)
+	case ScHeal:
+		act = det + max(time.Second, det) + max(long, q)
+		if !isHeartbeat(key) && !isKeepalived(key) {
+			break
+		}
+		if det >= time.Second {
+			// Heartbeat and keepalived at 1 s mostly leave the pair
+			// unsettled until the observation ends (40 s).
+			act = det + max(time.Second, det) + 40*time.Second
+		}
+	}
+	return runSetup(key, t) + act
+}

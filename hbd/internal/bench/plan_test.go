@@ -1,0 +1,68 @@
+//go:build linux
+
+package bench
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewPlan(t *testing.T) {
+	fast := Timing{Keepalive: 10 * time.Millisecond, Deadtime: 40 * time.Millisecond}
+	hl := []Timing{fast, {Keepalive: 10 * time.Millisecond, Deadtime: 100 * time.Millisecond}, {Keepalive: time.Second, Deadtime: 3 * time.Second}}
+	kl := []Timing{{Advert: 10 * time.Millisecond}, {Advert: time.Second}}
+	base := Options{
+		N: 5, Scenarios: Scenarios, Settings: DefaultSettings(fast), Idle: time.Minute,
+		Limit: LimitOptions{Step: 10 * time.Minute, Losses: []float64{0, 10}, Daemons: []string{"hbd-builtin", "keepalived-vip"},
+			Ladders: map[string][]Timing{"hbd-builtin": hl, "keepalived-vip": kl, "hbd": hl}},
+		SearchStep: 30 * time.Second, SearchTiming: fast, SearchLosses: []float64{0, 1, 2, 5, 10, 15, 20, 30}, SearchDaemon: "hbd-builtin",
+	}
+	keys := []string{"heartbeat", "keepalived", "keepalived-vip", "hbd", "hbd-builtin", "hbd-resourced"}
+	p := NewPlan(keys, base)
+	if want := 6 * 2 * 6 * 5; p.Runs != want {
+		t.Errorf("Runs = %d, want %d (scenarios × settings × daemons × N)", p.Runs, want)
+	}
+	// Idle: a minute per daemon and settings, plus each one's start.
+	if p.Idle < 12*time.Minute || p.Idle > 20*time.Minute {
+		t.Errorf("Idle = %s, want 12 minutes and the starts", p.Idle)
+	}
+	// The limit: one full step per loss rate and daemon at least (the
+	// fastest passes), every step of both ladders at most.
+	if p.LimitMin < 40*time.Minute || p.LimitMin > 42*time.Minute {
+		t.Errorf("LimitMin = %s, want 4 steps of 10m and their starts", p.LimitMin)
+	}
+	if p.LimitMax < 100*time.Minute || p.LimitMax > 105*time.Minute {
+		t.Errorf("LimitMax = %s, want 10 steps of 10m and their starts", p.LimitMax)
+	}
+	if p.SearchMax < 4*time.Minute || p.SearchMax > 5*time.Minute {
+		t.Errorf("SearchMax = %s, want 8 steps of 30s and a start", p.SearchMax)
+	}
+	if p.Min() >= p.Max() || !strings.Contains(p.String(), "360 scenario runs") {
+		t.Errorf("Plan %s: Min %s, Max %s", p, p.Min(), p.Max())
+	}
+
+	// A slower timing costs more, and nothing selected costs nothing.
+	if fastRun, slowRun := estimateRun("hbd", fast, ScCut), estimateRun("hbd", hl[2], ScCut); fastRun >= slowRun {
+		t.Errorf("a cut at 10ms/40ms (%s) should cost less than at 1s/3s (%s)", fastRun, slowRun)
+	}
+	none := base
+	none.Scenarios, none.Idle, none.Limit.Step, none.SearchStep = nil, 0, 0, 0
+	if p := NewPlan(keys, none); p.Max() != 0 || p.Runs != 0 {
+		t.Errorf("empty bench planned as %s", p)
+	}
+	// The limit and the loss search run only for daemons that run.
+	if p := NewPlan([]string{"heartbeat"}, base); p.LimitMax != 0 || p.SearchMax != 0 {
+		t.Errorf("Heartbeat alone planned a search: %s", p)
+	}
+}
+
+func TestRoundMin(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0m", 20 * time.Second: "<1m", 7*time.Minute + 10*time.Second: "7m", 65 * time.Minute: "1h05m", 7*time.Hour + 2*time.Minute: "7h02m",
+	} {
+		if got := roundMin(d); got != want {
+			t.Errorf("roundMin(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
