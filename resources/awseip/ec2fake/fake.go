@@ -3,6 +3,7 @@ package ec2fake
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -119,7 +120,8 @@ type Fake struct {
 	faults    []*Fault
 	calls     []Call
 	imds      []*IMDS
-	seq       int // request ids, association ids, tokens
+	extra     []*http.Server // Serve's and IMDS.Serve's, closed by Close
+	seq       int            // request ids, association ids, tokens
 	closed    bool
 }
 
@@ -149,11 +151,36 @@ func (f *Fake) Close() {
 	f.closed = true
 	close(f.done)
 	mds := slices.Clone(f.imds)
+	extra := slices.Clone(f.extra)
 	f.mu.Unlock()
+	for _, s := range extra {
+		_ = s.Close()
+	}
 	for _, m := range mds {
 		m.srv.Close()
 	}
 	f.srv.Close()
+}
+
+// Serve answers EC2 requests on l as well, until Close: l may be a
+// listener inside another network namespace, so that an agent running
+// there reaches the same fake (at the URL of l's address).
+func (f *Fake) Serve(l net.Listener) error {
+	return f.serveOn(l, http.HandlerFunc(f.serveEC2))
+}
+
+// serveOn serves h on l until Close; it refuses once the fake is closed.
+func (f *Fake) serveOn(l net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		l.Close()
+		return fmt.Errorf("ec2fake: closed")
+	}
+	f.extra = append(f.extra, srv)
+	go func() { _ = srv.Serve(l) }()
+	return nil
 }
 
 // Region is the region the fake's metadata servers report.

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -319,5 +320,55 @@ func TestIMDSProtocol(t *testing.T) {
 	}
 	if unanswered != 1 {
 		t.Errorf("%d unanswered calls recorded, want 1", unanswered)
+	}
+}
+
+// TestServe: the same fake answers on a listener of the caller's choosing
+// (a listener in another network namespace, in the e2e tests) for EC2 and
+// for an instance's metadata, with one state; Close stops those too.
+func TestServe(t *testing.T) {
+	f := New()
+	f.AddInstance("i-01", "10.0.0.1")
+	f.AddAddress("eipalloc-01", "198.51.100.1")
+	lEC2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lMD, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Serve(lEC2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.NewIMDS("i-01").Serve(lMD); err != nil {
+		t.Fatal(err)
+	}
+	c := ec2.New(ec2.Options{
+		Region: DefaultRegion, BaseEndpoint: aws.String("http://" + lEC2.Addr().String()),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDSERVE", "secret", ""),
+	})
+	if _, err := c.AssociateAddress(context.Background(), &ec2.AssociateAddressInput{AllocationId: aws.String("eipalloc-01"), InstanceId: aws.String("i-01")}); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := f.Address("eipalloc-01"); a.InstanceID != "i-01" {
+		t.Errorf("after AssociateAddress on the other listener: %+v", a)
+	}
+	req, _ := http.NewRequest(http.MethodPut, "http://"+lMD.Addr().String()+"/latest/api/token", nil)
+	req.Header.Set(TokenTTLHeader, "60")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(f.IMDSCalls("i-01")) != 1 {
+		t.Errorf("token PUT on the other listener: %d, calls %+v", resp.StatusCode, f.IMDSCalls("i-01"))
+	}
+	f.Close()
+	if _, err := http.Get("http://" + lEC2.Addr().String() + "/"); err == nil {
+		t.Error("the other listener still answers after Close")
+	}
+	if err := f.Serve(lEC2); err == nil {
+		t.Error("Serve after Close did not fail")
 	}
 }

@@ -3,6 +3,7 @@ package ec2fake
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -62,6 +63,12 @@ func (f *Fake) NewIMDS(instanceID string) *IMDS {
 // URL is the metadata endpoint (imds.Options.Endpoint,
 // AWS_EC2_METADATA_SERVICE_ENDPOINT).
 func (m *IMDS) URL() string { return m.srv.URL }
+
+// Serve answers this metadata server's requests on l as well, until the
+// Fake's Close (see Fake.Serve).
+func (m *IMDS) Serve(l net.Listener) error {
+	return m.f.serveOn(l, http.HandlerFunc(m.serve))
+}
 
 // InstanceID is the instance this server describes.
 func (m *IMDS) InstanceID() string { return m.instanceID }
