@@ -110,10 +110,17 @@ func groupsAuthkeys() string { return hbref.Authkeys("sha1", "groupsSecret-01234
 
 // hbdNode sets up hbd as node i+1 with the rec group preferred by node1.
 func (g *groupLab) hbdNode(i int, cfg hbref.HaCf) *hbdInLab {
-	n := newHbdInLab(g.t, g.lab, g.hosts[i], fmt.Sprintf("node%d", i+1), cfg.String(),
-		groupsAuthkeys(), "node1 rec::web\n")
-	if err := os.WriteFile(filepath.Join(n.dir, "ha.d/resource.d/rec"), []byte(recScript(g.dir)), 0o755); err != nil {
-		g.t.Fatal(err)
+	return g.node(i, cfg.String(), "node1 rec::web\n", map[string]string{"rec": recScript(g.dir)})
+}
+
+// node sets up hbd as node i+1 on host i with these ha.cf and haresources
+// and these resource.d scripts (name to content).
+func (g *groupLab) node(i int, hacf, haresources string, scripts map[string]string) *hbdInLab {
+	n := newHbdInLab(g.t, g.lab, g.hosts[i], fmt.Sprintf("node%d", i+1), hacf, groupsAuthkeys(), haresources)
+	for name, content := range scripts {
+		if err := os.WriteFile(filepath.Join(n.dir, "ha.d/resource.d", name), []byte(content), 0o755); err != nil {
+			g.t.Fatal(err)
+		}
 	}
 	return n
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -24,6 +25,8 @@ type hbdInLab struct {
 	name string
 	dir  string
 	proc *netlab.Proc
+	// env is added to the daemon's environment (and so its scripts').
+	env []string
 }
 
 func newHbdInLab(t *testing.T, lab *netlab.Lab, host *netlab.Host, name, hacf, authkeys, haresources string) *hbdInLab {
@@ -51,7 +54,11 @@ func newHbdInLab(t *testing.T, lab *netlab.Lab, host *netlab.Host, name, hacf, a
 
 func (n *hbdInLab) start() {
 	n.t.Helper()
-	p, err := n.host.Start(nil, hbdBin, "run", "-c", filepath.Join(n.dir, "ha.d"), "--node", n.name,
+	var setup func(*exec.Cmd)
+	if len(n.env) > 0 {
+		setup = func(c *exec.Cmd) { c.Env = append(os.Environ(), n.env...) }
+	}
+	p, err := n.host.Start(setup, hbdBin, "run", "-c", filepath.Join(n.dir, "ha.d"), "--node", n.name,
 		"--run-dir", filepath.Join(n.dir, "run"), "--state-dir", filepath.Join(n.dir, "state"))
 	if err != nil {
 		n.t.Fatal(err)

@@ -33,6 +33,51 @@ func (g *groupLab) twoLinks(t *testing.T) hbref.HaCf {
 	return cfg
 }
 
+// linkState is the state n sees peer's link in ("" if unknown).
+func (n *hbdInLab) linkState(peer, link string) string {
+	st, err := n.status()
+	if err != nil {
+		return ""
+	}
+	for _, p := range st.Cluster.Peers {
+		if p.Name == peer {
+			for _, l := range p.Links {
+				if l.Name == link {
+					return l.State
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// oneLinkDown cuts node1's link iface (of two) and heals it: watcher, the
+// other node, logs and shows the link dead but node1 alive, and nothing
+// is stopped or started meanwhile.
+func (g *groupLab) oneLinkDown(watcher *hbdInLab, iface string) {
+	t := g.t
+	t.Helper()
+	mark := len(readRecord(t, g.dir))
+	if err := g.lab.CutIface(g.hosts[0], iface); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "node2 to see link "+iface+" dead", func() bool { return watcher.linkState("node1", iface) == "dead" })
+	time.Sleep(2 * groupTiming.Deadtime)
+	if s := watcher.peerState("node1"); s != "active" {
+		t.Errorf("with one link left, node2 sees node1 %s", s)
+	}
+	if !strings.Contains(watcher.log(), "Link node1:"+iface+" dead.") {
+		t.Errorf(`node2's log lacks "Link node1:%s dead."`, iface)
+	}
+	if rec := readRecord(t, g.dir); len(rec) != mark {
+		t.Errorf("a single link's failure moved resources: %v", rec[mark:])
+	}
+	if err := g.lab.HealIface(g.hosts[0], iface); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "link "+iface+" up again", func() bool { return watcher.linkState("node1", iface) == "up" })
+}
+
 // TestTwoLinks: two ucast links to the peer over two bridges (Heartbeat's
 // redundant media). Cutting one is logged and shown, and nothing fails
 // over; cutting both is the peer's death.
@@ -47,49 +92,14 @@ func TestTwoLinks(t *testing.T) {
 			t.Logf("---- node1 ----\n%s\n---- node2 ----\n%s", n1.log(), n2.log())
 		}
 	})
-	linkState := func(n *hbdInLab, peer, link string) string {
-		st, err := n.status()
-		if err != nil {
-			return ""
-		}
-		for _, p := range st.Cluster.Peers {
-			if p.Name == peer {
-				for _, l := range p.Links {
-					if l.Name == link {
-						return l.State
-					}
-				}
-			}
-		}
-		return ""
-	}
 	g.waitServing("node1", 0, 20*time.Second)
 	waitFor(t, 10*time.Second, "both links up", func() bool {
-		return linkState(n2, "node1", "eth0") == "up" && linkState(n2, "node1", "eth1") == "up"
+		return n2.linkState("node1", "eth0") == "up" && n2.linkState("node1", "eth1") == "up"
 	})
 	mark := len(readRecord(t, g.dir))
+	g.oneLinkDown(n2, "eth0")
 
-	// One link fails: logged and shown, nobody dies, nothing moves.
-	if err := g.lab.CutIface(g.hosts[0], "eth0"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 10*time.Second, "node2 to see link eth0 dead", func() bool { return linkState(n2, "node1", "eth0") == "dead" })
-	time.Sleep(2 * groupTiming.Deadtime)
-	if s := n2.peerState("node1"); s != "active" {
-		t.Errorf("with one link left, node2 sees node1 %s", s)
-	}
-	if !strings.Contains(n2.log(), "Link node1:eth0 dead.") {
-		t.Error(`node2's log lacks "Link node1:eth0 dead."`)
-	}
-	if rec := readRecord(t, g.dir); len(rec) != mark {
-		t.Errorf("a single link's failure moved resources: %v", rec[mark:])
-	}
-
-	// The link comes back; then both fail: node1 is dead to node2.
-	if err := g.lab.HealIface(g.hosts[0], "eth0"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 10*time.Second, "link eth0 up again", func() bool { return linkState(n2, "node1", "eth0") == "up" })
+	// Then both fail: node1 is dead to node2.
 	if err := n1.proc.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -22,12 +22,17 @@ import (
 // webScript is a resource script that runs a real web server (python3's
 // http.server on :8080 of the node's namespace, answering with the
 // node's name) with a pid file, and whose monitor fetches a page.
-func webScript(python, dir string) string {
+func webScript(python, dir string) string { return serverScript(python, dir, "web") }
+
+// serverScript is webScript for a service called name: its pid file
+// (NAME.NODE.pid), document root and record lines carry the name, so two
+// such services can take turns on one node.
+func serverScript(python, dir, name string) string {
 	return fmt.Sprintf(`#!/bin/sh
-# web start|stop|status|monitor
+# %[3]s start|stop|status|monitor
 node=${HA_CURHOST:-$(uname -n)}
-pidf=%[2]s/web.$node.pid
-root=%[2]s/www.$node
+pidf=%[2]s/%[3]s.$node.pid
+root=%[2]s/www.%[3]s.$node
 alive() { [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; }
 case "$1" in
 start)
@@ -35,7 +40,7 @@ start)
 	mkdir -p "$root" && echo "$node" >"$root/index.html"
 	setsid %[1]s -m http.server 8080 --directory "$root" >/dev/null 2>&1 </dev/null &
 	echo $! >"$pidf"
-	echo "$(date +%%s.%%N) $node start web" >>%[2]s/record
+	echo "$(date +%%s.%%N) $node start %[3]s" >>%[2]s/record
 	for i in $(seq 100); do curl -fsS -m 1 -o /dev/null http://127.0.0.1:8080/ 2>/dev/null && exit 0; sleep 0.05; done
 	echo "web server did not answer" >&2; exit 1 ;;
 stop)
@@ -44,13 +49,13 @@ stop)
 		for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 	fi
 	rm -f "$pidf"
-	echo "$(date +%%s.%%N) $node stop web" >>%[2]s/record ;;
+	echo "$(date +%%s.%%N) $node stop %[3]s" >>%[2]s/record ;;
 status) if alive; then echo running; else echo stopped; fi ;;
 monitor) curl -fsS -m 1 -o /dev/null http://127.0.0.1:8080/ || exit 7 ;;
-*) echo "usage: web {start|stop|status|monitor}"; exit 1 ;;
+*) echo "usage: %[3]s {start|stop|status|monitor}"; exit 1 ;;
 esac
 exit 0
-`, python, dir)
+`, python, dir, name)
 }
 
 // monLab is vipLab's shape with the web server as the monitored resource.
