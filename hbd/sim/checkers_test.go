@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -197,6 +198,25 @@ func TestCheckersCanFail(t *testing.T) {
 			want:   CheckRestartSeen, detail: "one keepalive after", min: 8,
 		},
 		{
+			name: "joined: cores deaf to every node a change of the node set may add",
+			gen:  RandomNodeSetConfig,
+			tamper: func(w *world) {
+				spare := w.c.Nodes - w.c.Spare
+				w.hooks.deaf = func(w *world, e *event) bool { return e.node < spare && e.from >= spare }
+			},
+			want: CheckJoined, detail: "after they name each other", min: 16,
+		},
+		{
+			name: "exclusive: node-set changes with profile safe, cores without fencing",
+			gen:  nodeSetSafe,
+			tamper: func(w *world) {
+				for _, cfg := range w.cfgs {
+					cfg.Profile, cfg.Fence = config.ProfileDefault, config.FenceConfig{}
+				}
+			},
+			want: CheckExclusive, detail: "across a partition", min: 4,
+		},
+		{
 			name: "progress: a core that asks to be woken in the past",
 			gen:  RandomConfig,
 			tamper: func(w *world) {
@@ -267,4 +287,9 @@ func crashing(seed uint64) Config {
 	c := RandomConfig(2*seed + 1)
 	c.Crashes = max(c.Crashes, 2)
 	return c
+}
+
+// nodeSetSafe is RandomSafeConfig with changes of the node set.
+func nodeSetSafe(seed uint64) Config {
+	return withNodeChanges(RandomSafeConfig(seed), rand.New(rand.NewPCG(seed, 0x5afe5e7)))
 }

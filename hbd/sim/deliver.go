@@ -121,7 +121,7 @@ func (w *world) deliver(e *event) {
 		v.upRun, v.upAt = y.run, w.now
 	}
 	// Restart seen: the first packet of a new run of Y at this run of X.
-	if e.frun > 1 && e.frun == y.run && v.firstOfRun < e.frun && gen == y.gen {
+	if e.frun > 1 && e.frun == y.run && v.firstOfRun < e.frun && gen == y.gen && w.listed(e.node, e.from) {
 		v.firstOfRun = e.frun
 		w.res.RestartFirst++
 		if _, g, _ := x.core.PeerView(y.name); g != y.gen {

@@ -30,6 +30,7 @@ var goldenGenerators = []struct {
 	{"widereload", RandomWideReloadConfig},
 	{"settings", RandomSettingsConfig},
 	{"clocks", RandomClockConfig},
+	{"nodeset", RandomNodeSetConfig},
 }
 
 // TestGoldenTraces pins what the core decides: the trace hash of a few

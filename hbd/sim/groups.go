@@ -147,7 +147,7 @@ func (w *world) setupGroups(names []string) {
 	for g := 0; g < pool; g++ {
 		key := fmt.Sprintf("IPaddr::10.99.0.%d/24/eth0", 100+g)
 		w.rs.keys = append(w.rs.keys, key)
-		w.rs.prefs = append(w.rs.prefs, w.rng.IntN(c.Nodes))
+		w.rs.prefs = append(w.rs.prefs, w.rng.IntN(c.Nodes-c.Spare))
 		w.rs.inCfg = append(w.rs.inCfg, g < c.Groups)
 		w.rs.variant = append(w.rs.variant, 0)
 	}
@@ -359,10 +359,11 @@ func (w *world) hearing(a, b int) bool {
 	if !x.alive || !y.alive || !w.net.Reaches(a, b) || !w.net.Reaches(b, a) || w.paused(a) || w.paused(b) {
 		return false
 	}
-	sa, _, _ := x.core.PeerView(y.name)
-	sb, _, _ := y.core.PeerView(x.name)
+	sa, _, oka := x.core.PeerView(y.name)
+	sb, _, okb := y.core.PeerView(x.name)
 	ok := func(s string) bool { return s != cluster.StateDead && s != cluster.StateUnknown }
-	return ok(sa) && ok(sb)
+	// (a node its configuration does not name is no peer: not heard)
+	return oka && okb && ok(sa) && ok(sb)
 }
 
 func (w *world) checkOrdered(i, g int) {
@@ -433,7 +434,7 @@ func (w *world) checkExclusive() {
 				}
 				hs := w.rs.hearSince[a][b]
 				ov := w.rs.overlaps[k]
-				if ov == nil && hs.IsZero() && w.c.strictExclusive() {
+				if ov == nil && hs.IsZero() && w.c.strictExclusive() && w.listed(a, b) && w.listed(b, a) {
 					ov = &overlap{began: w.now}
 					w.rs.overlaps[k] = ov
 					w.res.Conflicts++
@@ -468,7 +469,7 @@ func (w *world) checkEnd() {
 	}
 	var healthy []int
 	for i, n := range w.nodes {
-		if n.alive && n.joined && !n.exiting {
+		if n.alive && n.joined && !n.exiting && (w.ns == nil || w.ns.member[i]) {
 			healthy = append(healthy, i)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 
 func (w *world) check3(e *event) {
 	x, y := w.nodes[e.node], w.nodes[e.from]
-	if !x.alive || x.run != e.run || !y.alive || y.run != e.frun || w.paused(e.node) {
+	if !x.alive || x.run != e.run || !y.alive || y.run != e.frun || w.paused(e.node) || !w.listed(e.node, e.from) {
 		return
 	}
 	v := w.views[e.node][e.from]
@@ -32,8 +32,8 @@ func (w *world) checkDeadInTime() {
 			continue
 		}
 		for yi, y := range w.nodes {
-			if xi == yi {
-				continue
+			if xi == yi || !w.listed(xi, yi) {
+				continue // (a node not named is no peer: never declared dead)
 			}
 			v := w.views[xi][yi]
 			var bound time.Time
@@ -50,7 +50,7 @@ func (w *world) checkDeadInTime() {
 			} else {
 				bound = x.started.Add(w.c.widest().Initdead + w.c.widest().Keepalive)
 			}
-			bound = w.stallBound(x, bound)
+			bound = w.stallBound(x, w.deadBound(xi, yi, bound))
 			if !w.now.After(bound) {
 				continue
 			}

@@ -49,7 +49,7 @@ func (w *world) reload() {
 				w.rs.variant[g]++
 			}
 			if w.rng.IntN(4) == 0 {
-				w.rs.prefs[g] = w.rng.IntN(c.Nodes)
+				w.rs.prefs[g] = w.randMember()
 			}
 		}
 	}
@@ -87,6 +87,12 @@ func (w *world) reload() {
 	}
 	for i := range w.nodes {
 		cfg := *w.cfgs[i]
+		if w.ns != nil {
+			// (the node's newest files, with the node line as edited)
+			cfg = *w.ns.pending[i]
+			cfg.Nodes = slices.Clone(w.ns.lists[i])
+			w.ns.pending[i] = &cfg
+		}
 		cfg.Keepalive, cfg.Deadtime, cfg.Warntime = ka, dt, dt*2/3
 		cfg.Initdead = max(cfg.Initdead, 2*dt)
 		cfg.AutoFailback = fb
@@ -101,6 +107,7 @@ func (w *world) apply(e *event) {
 		return // a newer configuration reached this node first
 	}
 	n.reload = e.frun
+	w.nodeSetApplied(e.node, w.cfgs[e.node], e.cfg)
 	if e.cfg.AutoFailback != n.failback {
 		n.failback, n.fbChanged = e.cfg.AutoFailback, w.now
 	}

@@ -269,3 +269,32 @@ func TestWideReloads(t *testing.T) {
 	}
 	runSeeds(t, n, RandomWideReloadConfig, "TestWideReloads")
 }
+
+var nodeSetSeedsFlag = flag.Int("nodesetseeds", 0, "number of seeds TestNodeSetChanges runs (default 200; 10 with -short or -race)")
+
+// TestNodeSetChanges runs RandomNodeSetConfig seeds: nodes added and
+// removed by rolling reloads (a removed node stopped first, crashing
+// during the change or stopped last), on resource, monitor, safe and
+// exclusive runs. Exclusive between nodes that name each other, Joined,
+// and the end-of-run checks (a removed node's groups held by exactly one
+// member) hold; each kind of change happened and the checks applied.
+func TestNodeSetChanges(t *testing.T) {
+	n := *nodeSetSeedsFlag
+	if n == 0 {
+		n = 200
+		if testing.Short() || raceEnabled {
+			n = 10
+		}
+	}
+	var added, removed, running, joined int
+	runSeeds(t, n, RandomNodeSetConfig, "TestNodeSetChanges", func(_ Config, r Result) {
+		added += r.NodesAdded
+		removed += r.NodesRemoved
+		running += r.RemovedRunning
+		joined += r.JoinJudged
+	})
+	t.Logf("%d nodes added, %d removed (%d of them running until every member removed them), %d pairs judged for Joined", added, removed, running, joined)
+	if *seedFlag == 0 && (added < n/4 || removed < n/8 || running == 0 || joined < n) {
+		t.Errorf("too few changes or checks: %d added, %d removed, %d removed while running, %d Joined judgements in %d runs", added, removed, running, joined, n)
+	}
+}

@@ -22,7 +22,9 @@
 // exclusive, monitor and quorum runs. There the weaker promises that
 // still hold are checked (see faults.go, clocks.go and
 // docs/split-brain.md): Exclusive keeps its zero tolerance only with
-// fencing.
+// fencing. RandomNodeSetConfig (nodeset.go) adds and removes nodes by
+// rolling reloads, with the weaker promises that hold while the nodes
+// disagree on the node set (CheckJoined).
 package sim
 
 import (
@@ -161,6 +163,10 @@ type Config struct {
 	// legacy; profile safe keeps it off).
 	ReloadLonger   int
 	ReloadFailback bool
+	// NodeChanges: this many times (before QuietAfter) the node set
+	// changes: a node is added or removed (nodeset.go). The last Spare of
+	// the Nodes are in no configuration at first and do not run.
+	NodeChanges, Spare int
 	// MonitorFailures: this many times (before QuietAfter) a random
 	// node's monitor gives up a group it runs (cluster.GroupFailure);
 	// FailureTimeout is the groups' failure_timeout (0: until cleanup;
@@ -227,6 +233,10 @@ type Result struct {
 	// SettingsEnd counts the runs whose settings CheckSettings judged at
 	// the end; MovedEnd the moved groups it judged there.
 	SettingsEnd, MovedEnd int
+	// Node-set changes (nodeset.go): nodes added and removed, removals
+	// of a node whose daemon ran until after every member removed it, and
+	// the pairs CheckJoined judged.
+	NodesAdded, NodesRemoved, RemovedRunning, JoinJudged int
 }
 
 // Invariant names.
@@ -339,6 +349,7 @@ type event struct {
 	// faults (faults.go)
 	dur       time.Duration
 	truthDone bool // an OpDone held for a paused core: its effect is done
+	note      string
 }
 
 type world struct {
@@ -360,6 +371,7 @@ type world struct {
 	statusHigh []uint64
 	tracing    bool
 	rs         resState
+	ns         *nodeSet // node-set changes (nodeset.go); nil without
 	hooks      hooks
 	hash       interface {
 		Write([]byte) (int, error)
@@ -460,6 +472,9 @@ func (w *world) setup() {
 		w.nodes = append(w.nodes, &simNode{name: name, uuid: u, gen: 0x6b020000 + uint64(i)*0x100})
 		w.views[i] = make([]view, c.Nodes)
 		w.lostRow[i] = make([]int, c.Nodes)
+		if i >= c.Nodes-c.Spare {
+			continue // a spare starts when a change of the node set adds it
+		}
 		at := Epoch
 		if c.StartSkew > 0 {
 			at = at.Add(w.randDur(0, c.StartSkew))
@@ -484,6 +499,7 @@ func (w *world) setup() {
 		w.push(&event{at: at.Add(w.randDur(c.DownMin, c.DownMax)), kind: evHeal})
 	}
 	w.setupFaults(last)
+	w.setupNodeSet(names, last)
 }
 
 func (w *world) randDur(lo, hi time.Duration) time.Duration {
@@ -557,6 +573,9 @@ func (w *world) handle(e *event) {
 		}
 		w.crash(e.node)
 	case evRestart:
+		if !w.restartAllowed(e.node) {
+			return
+		}
 		n := w.nodes[e.node]
 		n.run++
 		if n.run > 1 {
@@ -603,6 +622,8 @@ func (w *world) handle(e *event) {
 		w.faultEvent(e)
 	case evLeap, evWallStep, evWallFix:
 		w.clockEvent(e)
+	case evNodeSet, evNodePhase, evNodeStop:
+		w.nodeSetEvent(e)
 	case evRogue:
 		n := w.nodes[e.node]
 		if len(n.gt) > 0 {
@@ -615,6 +636,7 @@ func (w *world) handle(e *event) {
 	w.checkExclusive()
 	w.checkExclusiveSet()
 	w.checkSettingsHeld()
+	w.checkJoined()
 }
 
 func (w *world) schedule(i int) {
