@@ -40,7 +40,9 @@
 // operator settings and the failures. It campaigns only for the groups
 // the rule gives it, starts one only after its txn created the owner key,
 // and releases (stop, then delete the key) a group the rule gives to
-// another live node. With auto_failback and failback_delay, a holder
+// another live node. An owner key of its own lease that it did not know
+// of (a write whose answer a timeout lost) would block the group: the
+// node starts the group on it once etcd confirms the key, or deletes it. With auto_failback and failback_delay, a holder
 // keeps a group whose preferred node joined less than failback_delay ago
 // (failback.go).
 //

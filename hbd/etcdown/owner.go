@@ -228,7 +228,20 @@ func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
 	}
 	for _, pg := range w.o.Groups {
 		g := pg.Key
-		if desired[g] != w.o.Node || v.holder[g] != "" || w.isHeld(g) {
+		if w.isHeld(g) {
+			continue
+		}
+		if v.holder[g] == w.o.Node && v.leaseOf[g] == id {
+			// An owner key of this lease for a group not started here:
+			// a write whose answer was lost (a timeout after etcd
+			// committed it). Nobody else can take the group while it
+			// is there: start the group on it or delete it.
+			if err := w.orphan(ctx, g, id, v.createdAt[g], desired[g] == w.o.Node); err != nil {
+				return err
+			}
+			continue
+		}
+		if desired[g] != w.o.Node || v.holder[g] != "" {
 			continue
 		}
 		if err := w.acquire(ctx, g, id); err != nil {
@@ -236,6 +249,36 @@ func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
 		}
 	}
 	return nil
+}
+
+// orphan deals with g's owner key of lease id, created at revision rev,
+// that this node did not know it had: it starts g with rev as its token
+// if the rule gives g to this node and etcd confirms the key is still
+// that one (this node's copy may be behind), and deletes it otherwise.
+func (w *Owner) orphan(ctx context.Context, g string, id clientv3.LeaseID, rev int64, wanted bool) error {
+	if !wanted {
+		w.log.Warnf("etcd: group %s is owned by this node in etcd but not started here: releasing it", g)
+		return w.release(ctx, g, id)
+	}
+	_, until := w.lease.current()
+	deadline := w.stopBy(until)
+	if !time.Now().Before(deadline) {
+		return nil // the watchdog acts at the next step
+	}
+	cctx, cancel := context.WithTimeout(ctx, w.o.Interval)
+	key := w.ownerKey(g)
+	resp, err := w.cli.Txn(cctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", rev), clientv3.Compare(clientv3.LeaseValue(key), "=", id)).
+		Commit()
+	cancel()
+	if err != nil {
+		return fmt.Errorf("confirm the owner key of group %s: %w", g, err)
+	}
+	if !resp.Succeeded {
+		return nil // gone or replaced; the watch brings it
+	}
+	w.log.Warnf("etcd: group %s is owned by this node in etcd (a write whose answer was lost): starting it", g)
+	return w.run(ctx, g, rev, id, deadline)
 }
 
 // acquire creates g's owner key under lease id if nobody has, then
@@ -261,6 +304,12 @@ func (w *Owner) acquire(ctx context.Context, g string, id clientv3.LeaseID) erro
 	}
 	token := resp.Header.Revision
 	w.store.wrote(kv{key: key, value: w.o.Node, lease: int64(id), created: token}, token, false)
+	return w.run(ctx, g, token, id, deadline)
+}
+
+// run starts g, owned under lease id with token, here; the start must end
+// by deadline. A failed start is stopped, recorded and released.
+func (w *Owner) run(ctx context.Context, g string, token int64, id clientv3.LeaseID, deadline time.Time) error {
 	w.mu.Lock()
 	w.held[g], w.ownedBy[g] = token, id
 	w.mu.Unlock()

@@ -1,0 +1,49 @@
+package etcdown
+
+import (
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// TestOrphanOwnerKey: an owner key of a node's lease for a group the node
+// did not start (its write committed, the answer lost in a timeout) does
+// not block the group: the node deletes it when the rule gives the group
+// elsewhere (here: nowhere, disabled), and starts the group on it, with
+// the key's create revision as token, when the rule gives it the group.
+func TestOrphanOwnerKey(t *testing.T) {
+	c := startCluster(t)
+	rec := &record{}
+	n1 := startNode(t, "n1", c.endpoints(), []string{"n1"}, rec)
+	waitFor(t, 5*time.Second, "n1 runs g1", func() bool { return rec.running()["g1"] == "n1" })
+	if err := n1.owner.SetGroupDisabled(ctxT(t), "g1", true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "g1 stopped", func() bool { _, ok := rec.running()["g1"]; return !ok })
+
+	id, _ := n1.owner.lease.current()
+	orphan := func() int64 {
+		resp, err := n1.cli.Put(ctxT(t), "/hbd/owners/g1", "n1", clientv3.WithLease(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Header.Revision
+	}
+	orphan()
+	waitFor(t, 5*time.Second, "the orphan key of a disabled group deleted", func() bool {
+		resp, err := n1.cli.Get(ctxT(t), "/hbd/owners/g1")
+		return err == nil && len(resp.Kvs) == 0
+	})
+
+	// Enabled again, with an orphan key in place: the node adopts it.
+	// The key is written first, so that the node does not create its own.
+	rev := orphan()
+	if err := n1.owner.SetGroupDisabled(ctxT(t), "g1", false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "n1 runs g1 on the orphan key", func() bool { return rec.running()["g1"] == "n1" })
+	if got := n1.owner.Held()["g1"]; got != rev {
+		t.Errorf("g1 runs with token %d, want the orphan key's create revision %d", got, rev)
+	}
+}
