@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 FUZZTIME    ?= 60s
 
-.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim chaos bench bench-go bench-net bench-part bench-merge bench-flood clean
+.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim chaos bench bench-go bench-net bench-part bench-merge bench-flood bench-etcd clean
 
 all: build
 
@@ -160,6 +160,20 @@ bench-flood:
 	  echo "$$out" | grep -E '^(--- |ok|FAIL)|flood_test.go'; \
 	  [ $$rc -eq 0 ] || exit $$rc; \
 	done
+
+# bench-etcd: the etcd backend at scale (no root, no namespaces): an
+# embedded three-member etcd cluster and ETCDSIZES (NODESxGROUPS) node
+# processes of the ownership loop with a runner that only reports, lease
+# ETCDTTL; ETCDRUNS kill -9 per size, ETCDREST at rest. Prints a Markdown
+# table; figures: docs/benchmarks.md, "The etcd backend at scale".
+ETCDSIZES ?= 3x200,16x200
+ETCDTTL   ?= 10s
+ETCDRUNS  ?= 3
+ETCDREST  ?= 30s
+
+bench-etcd:
+	$(GO) build -trimpath -o $(BIN)/hbdetcdbench ./hbd/internal/etcdbench/cmd/hbdetcdbench
+	$(BIN)/hbdetcdbench -sizes $(ETCDSIZES) -ttl $(ETCDTTL) -runs $(ETCDRUNS) -rest $(ETCDREST)
 
 clean:
 	rm -rf $(BIN)
