@@ -214,7 +214,12 @@
 // first holder from the preferred node on (the rule's order), skipping
 // holders whose stop failed; every other holder stops it at once (no
 // handshake) and the keeper emits Reannounce when it sees the duplicate and
-// again when the other has released it. A peer that may hold copies of
+// again when the other has released it. Except with a Heartbeat peer back
+// from a partition (heartbeatGivesUp): Heartbeat 3.0.6 then gives up every
+// group and restarts, and never announces an address again, so this node
+// keeps its copy whoever prefers the group, emits Reannounce, and sends
+// hb_takeover so that a peer that does not restart stands by for it; after
+// heartbeatGiveUpWait with the copy still there, the rule applies. A peer that may hold copies of
 // groups running here without saying so — it died to us (a partition,
 // a daemon killed with its addresses in place) or restarted, unless it
 // had stopped gracefully, or it is a Heartbeat peer that announced its

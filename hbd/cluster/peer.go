@@ -48,6 +48,10 @@ type peer struct {
 	links []*link
 
 	rsc peerRsc // what it announced about resource groups (peerrsc.go)
+	// partitionAt: when it was heard again after it was declared dead,
+	// in the same run (a partition healed). A Heartbeat peer answers that
+	// by giving up every group and restarting (resolveConflict).
+	partitionAt time.Time
 
 	lost, recovered, late uint64
 	worst                 time.Duration
@@ -299,6 +303,7 @@ func (n *Node) receive(ev Receive) {
 	if p.state == StateDead && !restart && gen > 0 {
 		n.logf(LevelCrit, "Cluster node %s returning after partition.", p.name)
 		n.logf(LevelWarn, "Deadtime value may be too small.")
+		p.partitionAt = ev.Now
 	}
 	if !p.heard {
 		n.peerJoined(p)

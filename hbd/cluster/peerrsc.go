@@ -230,6 +230,7 @@ func (n *Node) peerDied(p *peer) {
 	// hold copies of groups this node takes over now (a partition, a
 	// daemon killed with its addresses in place).
 	p.rsc = peerRsc{askedAt: n.now, stopping: p.rsc.stopping, copies: !p.rsc.stopping}
+	p.partitionAt = time.Time{}
 	delete(n.res.standbyFrom, p.name)
 }
 
@@ -260,6 +261,7 @@ func (n *Node) peerRemoved(p *peer) {
 // joining (its daemon was killed, the addresses stayed).
 func (n *Node) peerRestarted(p *peer) {
 	p.rsc = peerRsc{askedAt: n.now, copies: !p.rsc.stopping}
+	p.partitionAt = time.Time{}
 	delete(n.res.standbyFrom, p.name)
 }
 

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/wire"
 )
 
 // reconcileAfter runs reconcile after an event that changed something it
@@ -220,6 +222,24 @@ func (n *Node) resolveConflict(g *group) bool {
 			break
 		}
 	}
+	if keeper != n.name && n.heartbeatGivesUp(n.peerByName(keeper)) {
+		if !g.conflict {
+			g.conflict = true
+			n.logf(LevelWarn, "Resource group %s is also held by %s, a Heartbeat node back from a partition: keeping it here, announcing it again and asking %s to stand by for it (hb_takeover)", g.key, keeper, keeper)
+			n.out = append(n.out, Reannounce{Group: g.key, Spec: g.spec})
+			// Its rc.d/hb_takeover runs hb_standby for the class relative
+			// to it, which gives its copy up with the standby handshake.
+			which := HoldForeign
+			if g.pref == n.name {
+				which = HoldLocal
+			}
+			m := &wire.Message{}
+			m.Set(wire.FType, wire.THBTakeover)
+			m.Set(wire.FRscHold, which)
+			n.sendMessage(m)
+		}
+		return true
+	}
 	if keeper == n.name {
 		if !g.conflict {
 			g.conflict = true
@@ -234,6 +254,36 @@ func (n *Node) resolveConflict(g *group) bool {
 	return true
 }
 
+// heartbeatGiveUpWait bounds how long this node keeps a copy of a group
+// that a Heartbeat peer back from a partition also holds, waiting for it
+// to give everything up (heartbeatGivesUp): 10 s, or two deadtimes if
+// longer. Heartbeat 3.0.6 announced its shutdown 2 to 3 s after the heal
+// in hbd/e2e's TestMixedHeal (deadtime 1 s); the wait only runs out when
+// the peer never saw this node die (a one-way cut), so it does not restart,
+// and then the usual rule applies.
+func (n *Node) heartbeatGiveUpWait() time.Duration {
+	return max(10*time.Second, 2*n.effectiveDeadtime())
+}
+
+// heartbeatGivesUp: p is a Heartbeat peer (no hbd_ fields) that is about
+// to give up every group it holds: it announced its shutdown, or it
+// came back from a partition less than heartbeatGiveUpWait ago. Heartbeat
+// 3.0.6 answers a partition's end ("Cluster node ... returning after
+// partition") by giving up all its resources and restarting (its log:
+// "Heartbeat shutdown in progress", "Heartbeat restart triggered"). A
+// copy held here is then the only one: releasing it would leave the group
+// down until the peer restarts and fails back, and its address with the
+// clients' ARP caches pointing at this node.
+func (n *Node) heartbeatGivesUp(p *peer) bool {
+	if p == nil || !p.rsc.announced || p.rsc.hbd || !n.live(p) {
+		return false
+	}
+	if p.rsc.stopping {
+		return true
+	}
+	return !p.partitionAt.IsZero() && n.now.Before(p.partitionAt.Add(n.heartbeatGiveUpWait()))
+}
+
 func (n *Node) resourceDeadline() time.Time {
 	var d time.Time
 	earliest := func(t time.Time) {
@@ -245,6 +295,13 @@ func (n *Node) resourceDeadline() time.Time {
 		earliest(t.deadline)
 	}
 	earliest(n.fenceDeadline())
+	for _, p := range n.peers {
+		if !p.partitionAt.IsZero() && p.rsc.announced && !p.rsc.hbd {
+			if end := p.partitionAt.Add(n.heartbeatGiveUpWait()); end.After(n.now) {
+				earliest(end)
+			}
+		}
+	}
 	for _, g := range n.res.groups {
 		if g.failed {
 			earliest(g.failedUntil)
