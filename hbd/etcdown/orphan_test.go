@@ -23,25 +23,24 @@ func TestOrphanOwnerKey(t *testing.T) {
 	waitFor(t, 5*time.Second, "g1 stopped", func() bool { _, ok := rec.running()["g1"]; return !ok })
 
 	id, _ := n1.owner.lease.current()
-	orphan := func() int64 {
-		resp, err := n1.cli.Put(ctxT(t), "/hbd/owners/g1", "n1", clientv3.WithLease(id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.Header.Revision
+	if _, err := n1.cli.Put(ctxT(t), "/hbd/owners/g1", "n1", clientv3.WithLease(id)); err != nil {
+		t.Fatal(err)
 	}
-	orphan()
 	waitFor(t, 5*time.Second, "the orphan key of a disabled group deleted", func() bool {
 		resp, err := n1.cli.Get(ctxT(t), "/hbd/owners/g1")
 		return err == nil && len(resp.Kvs) == 0
 	})
 
-	// Enabled again, with an orphan key in place: the node adopts it.
-	// The key is written first, so that the node does not create its own.
-	rev := orphan()
-	if err := n1.owner.SetGroupDisabled(ctxT(t), "g1", false); err != nil {
+	// Enabled again with an orphan key in place, in one transaction, so
+	// that the node sees both at once: it adopts the key.
+	resp, err := n1.cli.Txn(ctxT(t)).Then(
+		clientv3.OpPut("/hbd/owners/g1", "n1", clientv3.WithLease(id)),
+		clientv3.OpDelete("/hbd/settings/disabled/g1"),
+	).Commit()
+	if err != nil {
 		t.Fatal(err)
 	}
+	rev := resp.Header.Revision
 	waitFor(t, 5*time.Second, "n1 runs g1 on the orphan key", func() bool { return rec.running()["g1"] == "n1" })
 	if got := n1.owner.Held()["g1"]; got != rev {
 		t.Errorf("g1 runs with token %d, want the orphan key's create revision %d", got, rev)
