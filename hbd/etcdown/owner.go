@@ -29,6 +29,9 @@ type Owner struct {
 	ownedBy map[string]clientv3.LeaseID
 	// pending: a reload's update, applied at the next pass (Reconfigure).
 	pending *Update
+	// givenUp: the groups a monitor gave up, released at the next pass
+	// (GiveUp).
+	givenUp []string
 	// failedUntil: the groups whose start failed here, with when the
 	// failure ends (zero: at Cleanup); failedLease: the lease their
 	// record in etcd was written under (failures.go).

@@ -29,17 +29,27 @@ type Update struct {
 
 // Reconfigure hands the loop a new configuration; it applies at the
 // start of the next pass. A held group that the update removes or
-// restarts is stopped and its owner key deleted first.
+// restarts is stopped and its owner key deleted first. An update not
+// applied yet is replaced, its Restart list kept.
 func (w *Owner) Reconfigure(u Update) {
 	w.mu.Lock()
+	if w.pending != nil {
+		u.Restart = append(slices.Clone(w.pending.Restart), u.Restart...)
+	}
 	w.pending = &u
 	w.mu.Unlock()
 	w.wake()
 }
 
-// applyPending applies the update Reconfigure left, if any (from the
-// loop, at the start of a pass).
+// applyPending applies the update Reconfigure left, if any, and the
+// groups GiveUp was told of (from the loop, at the start of a pass).
 func (w *Owner) applyPending(ctx context.Context, id clientv3.LeaseID) {
+	w.applyUpdate(ctx, id)
+	w.applyGiveUps(ctx, id)
+}
+
+// applyUpdate applies the update Reconfigure left, if any.
+func (w *Owner) applyUpdate(ctx context.Context, id clientv3.LeaseID) {
 	w.mu.Lock()
 	u := w.pending
 	w.pending = nil
@@ -69,4 +79,39 @@ func (w *Owner) applyPending(ctx context.Context, id clientv3.LeaseID) {
 	w.o.Groups, w.o.SlowestStop = u.Groups, u.SlowestStop
 	w.o.FailbackDelay, w.o.FailureTimeouts = u.FailbackDelay, u.FailureTimeouts
 	w.mu.Unlock()
+}
+
+// GiveUp gives group up here: a monitor found it failing beyond its
+// restarts. At the next pass it is stopped, its owner key deleted and
+// its failure recorded as a failed start's is, so the placement rule
+// gives it to another node until the group's failure_timeout or Cleanup.
+func (w *Owner) GiveUp(group string) {
+	w.mu.Lock()
+	w.givenUp = append(w.givenUp, group)
+	w.mu.Unlock()
+	w.wake()
+}
+
+// applyGiveUps releases the groups given up and records their failures;
+// without a lease they wait for the next pass (the groups held under an
+// old lease are being stopped anyway).
+func (w *Owner) applyGiveUps(ctx context.Context, id clientv3.LeaseID) {
+	if id == 0 {
+		return
+	}
+	w.mu.Lock()
+	gs := w.givenUp
+	w.givenUp = nil
+	w.mu.Unlock()
+	for _, g := range gs {
+		if !w.isHeld(g) {
+			continue
+		}
+		w.log.Errorf("etcd: group %s given up by its monitor: stopping and releasing it; it may not run here until its failure expires or hbd cleanup", g)
+		w.stop(ctx, g)
+		w.recordFailure(ctx, g, id)
+		if err := w.release(ctx, g, id); err != nil {
+			w.log.Warnf("etcd: %v (the key goes with the lease)", err)
+		}
+	}
 }

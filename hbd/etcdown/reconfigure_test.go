@@ -63,3 +63,19 @@ func TestSnapshotAndReconfigure(t *testing.T) {
 	})
 	checkNoOverlap(t, rec)
 }
+
+// TestGiveUp: a group a monitor gave up stops here and goes to the next
+// node, and stays there despite auto_failback until it is cleaned up.
+func TestGiveUp(t *testing.T) {
+	c := startCluster(t)
+	nodes, rec := startThree(t, func(int) []string { return c.endpoints() })
+	nodes[0].owner.GiveUp("g1")
+	want := map[string]string{"g1": "n2", "g2": "n2", "g3": "n3"}
+	waitFor(t, 5*time.Second, "g1 on n2 after n1 gave it up", runningIs(rec, want))
+	steady(t, rec, 10*testInterval, want)
+	if err := nodes[0].owner.Cleanup(ctxT(t), "g1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "g1 back on n1 after cleanup", placedAsPreferred(rec))
+	checkNoOverlap(t, rec)
+}

@@ -3,6 +3,7 @@ package etcdown
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -25,6 +26,13 @@ type Snapshot struct {
 	Owners map[string]OwnerKey
 	// Held maps the groups running here to their fencing tokens.
 	Held map[string]int64
+	// The operator settings and failures as etcd has them: the nodes in
+	// standby, the disabled groups, each moved group's move (">NODE" to
+	// it, "!NODE" away from it), the nodes where each group failed.
+	Standby  []string
+	Disabled map[string]bool
+	Moves    map[string]string
+	FailedOn map[string][]string
 }
 
 // OwnerKey is a group's owner key as etcd has it.
@@ -59,6 +67,22 @@ func (w *Owner) Snapshot(ctx context.Context) (Snapshot, error) {
 	s.Owners = make(map[string]OwnerKey, len(v.holder))
 	for g, node := range v.holder {
 		s.Owners[g] = OwnerKey{Node: node, Token: v.createdAt[g]}
+	}
+	for n, on := range v.standby {
+		if on {
+			s.Standby = append(s.Standby, n)
+		}
+	}
+	sort.Strings(s.Standby)
+	s.Disabled, s.Moves = v.disabled, v.moves
+	s.FailedOn = map[string][]string{}
+	for n, gs := range v.failed {
+		for g := range gs {
+			s.FailedOn[g] = append(s.FailedOn[g], n)
+		}
+	}
+	for _, ns := range s.FailedOn {
+		sort.Strings(ns)
 	}
 	return s, nil
 }
