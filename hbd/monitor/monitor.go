@@ -164,6 +164,13 @@ func recKey(group, spec string) string { return group + "\x00" + spec }
 // of the group has succeeded here. A watch of the same key still running
 // is released first. The first checks come one interval after Hold.
 func (s *Set) Hold(g config.Group, mons []config.Monitor) {
+	s.HoldWith(context.Background(), g, mons)
+}
+
+// HoldWith is Hold with the values of parent (not its end) for every
+// check and restart: a group held under a fencing token restarts its
+// resources with HA_FENCING_TOKEN (harc.WithFencingToken).
+func (s *Set) HoldWith(parent context.Context, g config.Group, mons []config.Monitor) {
 	key := g.Key()
 	prev := s.Release(key)
 	if len(mons) == 0 {
@@ -175,7 +182,7 @@ func (s *Set) Hold(g config.Group, mons []config.Monitor) {
 		return
 	}
 	now := s.opts.Now()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
 	w := &watch{group: g, cancel: cancel, done: make(chan struct{})}
 	var watched []string
 	for _, m := range mons {

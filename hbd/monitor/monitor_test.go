@@ -21,9 +21,11 @@ import (
 // svcScript is a resource script managing a pretend service per name:
 // its marker file STATE/NAME.up. Every run is recorded in STATE/record.
 // STATE/NAME.broken makes start fail, STATE/NAME.hang makes monitor hang.
+// A run with a fencing token is recorded in STATE/tokens too.
 const svcScript = `#!/bin/sh
 st="$MON_STATE"; name="$1"; op="$2"
 echo "$name $op" >> "$st/record"
+[ -z "$HA_FENCING_TOKEN" ] || echo "$name $op $HA_FENCING_TOKEN" >> "$st/tokens"
 case "$op" in
 start) if [ -e "$st/$name.broken" ]; then echo "cannot start $name" >&2; exit 1; fi; touch "$st/$name.up";;
 stop) rm -f "$st/$name.up";;
@@ -237,6 +239,26 @@ func TestFailedMonitorRestartsTheResourceAndWhatFollowsIt(t *testing.T) {
 	for _, s := range []string{"Monitor of svc::b (group svc::a) failed", "Restarting svc::b here (restart 1 of 2", "Restarted svc::b svc::c here"} {
 		if !strings.Contains(l.logBuf.String(), s) {
 			t.Errorf("log lacks %q", s)
+		}
+	}
+}
+
+// TestHoldWithRestartsWithTheToken: a group held with a fencing token
+// restarts its resources with it; the watch does not end with the
+// context it was held with.
+func TestHoldWithRestartsWithTheToken(t *testing.T) {
+	l := newLab(t)
+	g := l.group("svc::a", "svc::b")
+	m := mon(g, 1, 100*time.Millisecond, 2, time.Minute)
+	ctx, cancel := context.WithCancel(harc.WithFencingToken(context.Background(), 42))
+	l.set.HoldWith(ctx, g, []config.Monitor{m})
+	cancel()
+	l.kill("b")
+	waitFor(t, 10*time.Second, "the restart", func() bool { return l.status(m).LocalRestarts == 1 })
+	b, _ := os.ReadFile(filepath.Join(l.state, "tokens"))
+	for _, want := range []string{"b monitor 42\n", "b stop 42\n", "b start 42\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("runs with a token:\n%s\nlack %q", b, want)
 		}
 	}
 }
