@@ -6,6 +6,9 @@ HBD         := $(BIN)/hbd
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 FUZZTIME    ?= 60s
+# TAGS=noetcd builds hbd without the etcd backend: no etcd client linked,
+# the Heartbeat backend's binary size and idle memory (docs/guide-etcd.md).
+TAGS        ?=
 
 .PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim chaos bench bench-go bench-net bench-part bench-merge bench-flood bench-etcd clean
 
@@ -13,11 +16,11 @@ all: build
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -o $(HBD) ./hbd
+	$(GO) build -trimpath $(if $(TAGS),-tags $(TAGS)) -o $(HBD) ./hbd
 
 # test: everything CI checks. Fails on the first failing step. As root it
 # first installs what the namespace and interop tests need (iproute2,
-# nftables, Debian's heartbeat and keepalived); without root those tests
+# nftables, Debian's heartbeat, keepalived and etcd-server); without root those tests
 # skip and say why.
 test: deps lint unit
 
@@ -37,6 +40,7 @@ tidy-check:
 
 vet:
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags noetcd ./hbd/daemon
 
 staticcheck:
 	$(GO) run $(STATICCHECK) $(PKGS)

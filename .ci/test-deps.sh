@@ -5,7 +5,7 @@
 #   .ci/test-deps.sh        quiet on success; one line when it installed something
 #   .ci/test-deps.sh -v     say what it checks
 #
-# Installing never starts a system-wide heartbeat or keepalived: a temporary
+# Installing never starts a system-wide heartbeat, keepalived or etcd: a temporary
 # policy-rc.d denies every service start, RUNLEVEL=1 is set for maintainer
 # scripts, and on a systemd machine both units are masked before the install.
 # Afterwards it checks that neither daemon runs in the host's namespaces and
@@ -16,8 +16,8 @@
 # not root, no apt-get — it says so); non-zero when an install failed.
 set -eu
 
-PACKAGES="iproute2 nftables iputils-ping iputils-arping procps util-linux psmisc curl net-tools heartbeat keepalived logrotate man-db groff-base systemd"
-DAEMONS="heartbeat keepalived"
+PACKAGES="iproute2 nftables iputils-ping iputils-arping procps util-linux psmisc curl net-tools heartbeat keepalived logrotate man-db groff-base systemd etcd-server"
+DAEMONS="heartbeat keepalived etcd"
 VERBOSE=0
 [ "${1:-}" = "-v" ] && VERBOSE=1
 

@@ -133,40 +133,26 @@ func printSummary(w io.Writer, c *config.Config, warnings int) {
 		}
 	}
 	row(w, "nodes", strings.Join(nodes, ", "))
-	for i, m := range c.Media {
-		label := ""
-		if i == 0 {
-			label = "media"
+	etcd := c.Backend == config.BackendEtcd
+	if etcd {
+		describeEtcd(w, c)
+	} else {
+		for i, m := range c.Media {
+			label := ""
+			if i == 0 {
+				label = "media"
+			}
+			row(w, label, describeMedium(m))
 		}
-		row(w, label, describeMedium(m))
+		row(w, "timings", fmt.Sprintf("keepalive %s, warntime %s, deadtime %s, initdead %s",
+			dur(c.Keepalive), dur(c.Warntime), dur(c.Deadtime), dur(c.Initdead)))
 	}
-	row(w, "timings", fmt.Sprintf("keepalive %s, warntime %s, deadtime %s, initdead %s",
-		dur(c.Keepalive), dur(c.Warntime), dur(c.Deadtime), dur(c.Initdead)))
 	row(w, "auto_failback", c.AutoFailback.String())
 	row(w, "failback_delay", durOrNone(c.FailbackDelay, "none: a failback starts as soon as the preferred node is back"))
 	row(w, "resource timeout", dur(c.ResourceTimeout))
 	row(w, "on_stop_failure", describeStopFailure(c.OnStopFailure))
-	row(w, "quorum", describeQuorum(c))
-	row(w, "profile", describeProfile(c))
-	row(w, "fencing", describeFence(c.Fence))
-	for i, p := range describePing(c) {
-		label := ""
-		if i == 0 {
-			label = "ping nodes"
-		}
-		row(w, label, p)
-	}
-	if k, ok := c.Auth.ActiveKey(); ok {
-		accepts := make([]string, len(c.Auth.Keys))
-		for i, k := range c.Auth.Keys {
-			accepts[i] = fmt.Sprintf("%d (%s)", k.Index, k.Method)
-		}
-		row(w, "authkeys", fmt.Sprintf("signs with key %d (%s); accepts %s", k.Index, k.Method, strings.Join(accepts, ", ")))
-	}
-	if c.InsecureAuth {
-		row(w, "insecure_auth", "yes: hbd run accepts weak keys (crc, short or sample secrets) with a warning")
-	} else {
-		row(w, "insecure_auth", "no: hbd run refuses weak keys")
+	if !etcd {
+		describeHeartbeat(w, c)
 	}
 	row(w, "logging", describeLogging(c))
 	if c.NoAutoReload {
@@ -204,6 +190,53 @@ func printSummary(w io.Writer, c *config.Config, warnings int) {
 	for _, set := range c.Exclusive {
 		fmt.Fprintf(w, "exclusive: %s never share a node; the first listed wins\n", strings.Join(set, ", "))
 	}
+}
+
+// describeHeartbeat writes the rows of what only the Heartbeat backend
+// uses: quorum, split-brain profile, fencing, ping nodes, authkeys.
+func describeHeartbeat(w io.Writer, c *config.Config) {
+	row(w, "quorum", describeQuorum(c))
+	row(w, "profile", describeProfile(c))
+	row(w, "fencing", describeFence(c.Fence))
+	for i, p := range describePing(c) {
+		label := ""
+		if i == 0 {
+			label = "ping nodes"
+		}
+		row(w, label, p)
+	}
+	if k, ok := c.Auth.ActiveKey(); ok {
+		accepts := make([]string, len(c.Auth.Keys))
+		for i, k := range c.Auth.Keys {
+			accepts[i] = fmt.Sprintf("%d (%s)", k.Index, k.Method)
+		}
+		row(w, "authkeys", fmt.Sprintf("signs with key %d (%s); accepts %s", k.Index, k.Method, strings.Join(accepts, ", ")))
+	}
+	if c.InsecureAuth {
+		row(w, "insecure_auth", "yes: hbd run accepts weak keys (crc, short or sample secrets) with a warning")
+	} else {
+		row(w, "insecure_auth", "no: hbd run refuses weak keys")
+	}
+}
+
+// describeEtcd writes the etcd backend's rows: where etcd is, and the
+// lease with the time a node cut off from it keeps to stop its groups.
+func describeEtcd(w io.Writer, c *config.Config) {
+	tls := "plain http"
+	switch {
+	case c.Etcd.Cert != "":
+		tls = "TLS with a client certificate"
+	case c.Etcd.CACert != "" || strings.HasPrefix(c.Etcd.Endpoints[0], "https:"):
+		tls = "TLS"
+	}
+	row(w, "backend", fmt.Sprintf("etcd at %s (%s), keys under %s; no heartbeats: membership is the set of live leases",
+		strings.Join(c.Etcd.Endpoints, " "), tls, c.Etcd.Prefix))
+	how := "etcd_lease"
+	if c.Etcd.LeasePos.Line == 0 {
+		how = "default: twice the slowest stop"
+	}
+	row(w, "etcd lease", fmt.Sprintf("%s (%s); a holder killed is replaced about a lease later; one cut off from etcd stops its groups before its lease can expire",
+		dur(c.Etcd.Lease), how))
 }
 
 func durOrNone(d time.Duration, none string) string {

@@ -65,6 +65,10 @@ func runNode(args []string, stdout, stderr io.Writer) int {
 }
 
 func printNodes(w io.Writer, st ctl.Status) {
+	if st.Etcd != nil {
+		printEtcdNodes(w, st)
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tSTATE\tSINCE\tLAST HEARD")
 	c := st.Cluster
@@ -144,6 +148,10 @@ An unknown or ambiguous name lists the groups (exit 1).`, stdout, stderr)
 }
 
 func printGroups(w io.Writer, st ctl.Status) {
+	if st.Etcd != nil {
+		printEtcdGroups(w, st)
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "GROUP\tHOLDER\tSTATE\tSETTINGS\tNAMES")
 	for _, g := range st.Cluster.Groups {

@@ -128,6 +128,10 @@ func counts(m map[string]uint64) string {
 // flags, the fences a takeover waits for, the monitors, then this node's
 // packet counters.
 func printStatus(w io.Writer, st ctl.Status, now time.Time) {
+	if st.Etcd != nil {
+		printEtcdStatus(w, st, now)
+		return
+	}
 	c := st.Cluster
 	fmt.Fprintf(w, "%s (this node): %s, generation %d, pid %d, up %s\n",
 		c.Node, c.State, c.Generation, st.PID, now.Sub(st.Started).Round(time.Second))

@@ -132,6 +132,7 @@ func changeKey(st ctl.Status) string {
 		Fences        []fence
 		StartsBlocked string
 		Ping          string
+		Etcd          *etcdKey `json:",omitempty"`
 	}{
 		Self: node{Name: c.Node, State: c.State, Generation: c.Generation}, Flags: selfFlags(c), PID: st.PID,
 		StartsBlocked: c.StartsBlocked, Ping: st.Ping,
@@ -154,8 +155,23 @@ func changeKey(st ctl.Status) string {
 	for _, f := range c.Fences {
 		v.Fences = append(v.Fences, fence{f.Node, f.InFlight, f.Attempts})
 	}
+	if e := st.Etcd; e != nil {
+		v.Etcd = &etcdKey{Lease: e.Lease, Members: e.Members, Standby: e.Standby, Groups: e.Groups, Unread: e.Error != "", Stopping: e.Stopping}
+	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// etcdKey is what of the etcd backend's status counts as a change: the
+// lease (a new one, or none), the members, the owners and tokens, whether
+// etcd answered; not the lease's remaining time.
+type etcdKey struct {
+	Lease    string
+	Members  []string
+	Standby  []string
+	Groups   []ctl.EtcdGroup
+	Unread   bool
+	Stopping bool
 }
 
 // isTerminal says whether f is a terminal (where the watch redraws in

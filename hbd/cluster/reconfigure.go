@@ -21,14 +21,6 @@ type Reconfigure struct {
 
 func (e Reconfigure) at() time.Time { return e.Now }
 
-// sameDefinition: the same resources, in the same order, resolved to the
-// same scripts (the preferred node may differ: that moves, not restarts).
-func sameDefinition(a, b config.Group) bool {
-	return slices.EqualFunc(a.Resources, b.Resources, func(x, y config.Resource) bool {
-		return x.Spec == y.Spec && x.Script == y.Script
-	})
-}
-
 // reconfigure applies a new configuration.
 func (n *Node) reconfigure(e Reconfigure) {
 	c := e.Config
@@ -216,7 +208,7 @@ func (n *Node) applyGroups(first bool) {
 			g.pref = cg.Preferred
 		}
 		switch {
-		case sameDefinition(g.spec, cg):
+		case config.SameDefinition(g.spec, cg):
 			g.spec, g.next = cg, nil
 		case g.holds() || g.state == GroupProbing:
 			spec := cg

@@ -11,7 +11,7 @@ import (
 type Change struct {
 	// Area says what a reload must redo: "timing", "nodes", "media",
 	// "auth", "logging", "groups", "reload" (the watch of the files),
-	// "other".
+	// "backend" (backend and the etcd_ lines), "other".
 	Area string
 	Text string
 }
@@ -54,6 +54,7 @@ func Diff(old, new *Config) []Change {
 		add("other", "quorum %s -> %s", old.Quorum, new.Quorum)
 	}
 	diffSplitBrain(old, new, add)
+	diffEtcd(old, new, add)
 	if old.UDPPort != new.UDPPort {
 		add("media", "udpport %d -> %d", old.UDPPort, new.UDPPort)
 	}
@@ -189,6 +190,15 @@ func findKey(keys []Key, idx int) (Key, bool) {
 		}
 	}
 	return Key{}, false
+}
+
+// SameDefinition: a and b have the same resources, in the same order,
+// resolved to the same scripts (the preferred node may differ: that moves
+// a group, it does not restart it).
+func SameDefinition(a, b Group) bool {
+	return slices.EqualFunc(a.Resources, b.Resources, func(x, y Resource) bool {
+		return x.Spec == y.Spec && x.Script == y.Script
+	})
 }
 
 func sameGroup(a, b Group) bool {

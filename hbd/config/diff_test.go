@@ -16,6 +16,8 @@ func baseConfig() *Config {
 		Auth:  Auth{Active: 1, Keys: []Key{{Index: 1, Method: "sha1", Secret: "s1"}}},
 		Groups: []Group{{Preferred: "node1", Resources: []Resource{
 			{Spec: "IPaddr2::10.0.0.100/24/eth0"}, {Spec: "nginx"}}}},
+		Backend: BackendHeartbeat,
+		Etcd:    Etcd{Endpoints: []string{"https://a:2379"}, Prefix: DefaultEtcdPrefix, Lease: 20 * time.Second},
 	}
 }
 
@@ -51,6 +53,12 @@ func TestDiff(t *testing.T) {
 		{"autoreload", func(c *Config) { c.NoAutoReload = true }, []string{"autoreload on -> off"}},
 		{"logging", func(c *Config) { c.Debugfile = "/var/log/ha-debug"; c.Debug = 1 },
 			[]string{`debugfile "" -> "/var/log/ha-debug"`, "debug 0 -> 1"}},
+		{"backend", func(c *Config) { c.Backend = BackendEtcd }, []string{"backend heartbeat -> etcd"}},
+		{"etcd lines", func(c *Config) {
+			c.Etcd.Endpoints = []string{"https://a:2379", "https://b:2379"}
+			c.Etcd.Prefix, c.Etcd.CACert, c.Etcd.Lease = "/ha/", "/etc/ha.d/ca.pem", 40*time.Second
+		}, []string{"etcd_endpoints https://a:2379 -> https://a:2379 https://b:2379", `etcd_prefix "/hbd/" -> "/ha/"`,
+			`etcd_cacert "" -> "/etc/ha.d/ca.pem"`, "etcd_lease 20s -> 40s"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

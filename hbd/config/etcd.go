@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,11 +21,10 @@ const (
 	BackendEtcd Backend = "etcd"
 )
 
-// Defaults of the etcd directives.
-const (
-	DefaultEtcdPrefix = "/hbd/"
-	DefaultEtcdLease  = 60 * time.Second
-)
+// DefaultEtcdPrefix is etcd_prefix's default. etcd_lease has no fixed
+// default: without the line it is MinEtcdLease of the longest group (in
+// whole seconds), the shortest lease that is safe.
+const DefaultEtcdPrefix = "/hbd/"
 
 // Etcd is the etcd backend's settings (the etcd_ directives).
 type Etcd struct {
@@ -36,7 +36,9 @@ type Etcd struct {
 	// Empty: not used.
 	CACert, Cert, Key string
 	// Lease is the TTL of this node's lease: a node that cannot renew it
-	// stops its groups before it can expire.
+	// stops its groups before it can expire. Whole seconds (etcd grants
+	// leases in seconds); without etcd_lease, MinEtcdLease of the longest
+	// group, set by Load (0 from ParseHaCf alone).
 	Lease time.Duration
 	// Pos is the backend line; LeasePos the etcd_lease line (zero when
 	// the default applies).
@@ -105,9 +107,6 @@ func (p *hacfParser) finishEtcd() {
 	if c.Etcd.Prefix == "" {
 		c.Etcd.Prefix = DefaultEtcdPrefix
 	}
-	if c.Etcd.Lease == 0 {
-		c.Etcd.Lease = DefaultEtcdLease
-	}
 	if l := p.seen["backend"]; l > 0 {
 		c.Etcd.Pos = Pos{p.d.file, l}
 	}
@@ -123,6 +122,9 @@ func (p *hacfParser) finishEtcd() {
 		return
 	}
 	line := p.seen["backend"]
+	for _, m := range c.Media {
+		p.d.warnf(m.Pos.Line, "%s is not used with `backend etcd`: membership is the set of nodes with a live etcd lease, and hbd sends no heartbeats", m.Kind)
+	}
 	if len(c.Etcd.Endpoints) == 0 {
 		p.d.errorf(line, "backend etcd needs etcd_endpoints: add `etcd_endpoints https://HOST:2379 ...` listing the etcd members")
 	}
@@ -133,18 +135,16 @@ func (p *hacfParser) finishEtcd() {
 		}
 		p.d.errorf(l, "etcd_cert and etcd_key go together: set both (a client certificate and its key) or neither")
 	}
-	if c.Etcd.Lease < MinEtcdLease(c.ResourceTimeout, 1) {
-		p.d.errorf(p.leaseLine(), "%s", leaseTooShort(c, 1, ""))
+	l, set := p.seen["etcd_lease"]
+	if !set {
+		return // the default: MinEtcdLease of the longest group (checkEtcd)
 	}
-}
-
-// leaseLine is the line to blame for a short lease: etcd_lease, or
-// backend when the default applies.
-func (p *hacfParser) leaseLine() int {
-	if l := p.seen["etcd_lease"]; l > 0 {
-		return l
+	switch {
+	case c.Etcd.Lease%time.Second != 0:
+		p.d.errorf(l, "etcd_lease %s: etcd grants leases in whole seconds; write a whole number of seconds", fmtDuration(c.Etcd.Lease))
+	case c.Etcd.Lease < MinEtcdLease(c.ResourceTimeout, 1):
+		p.d.errorf(l, "%s", leaseTooShort(c, 1, ""))
 	}
-	return p.seen["backend"]
 }
 
 // MinEtcdLease is the shortest etcd_lease that leaves a node cut off
@@ -152,12 +152,17 @@ func (p *hacfParser) leaseLine() int {
 // resourceTimeout, before its lease can expire: the slowest stop takes
 // at most half the lease, the other half covers renewals and the etcd
 // calls that time out before the node knows it is cut off
-// (hbd/etcdown, "Cut off").
+// (hbd/etcdown, "Cut off"). It is rounded up to whole seconds, as etcd
+// grants leases.
 func MinEtcdLease(resourceTimeout time.Duration, n int) time.Duration {
 	if n < 1 {
 		n = 1
 	}
-	return 2 * time.Duration(n) * resourceTimeout
+	d := 2 * time.Duration(n) * resourceTimeout
+	if r := d % time.Second; r != 0 {
+		d += time.Second - r
+	}
+	return d
 }
 
 func leaseTooShort(c *Config, n int, group string) string {
@@ -171,30 +176,52 @@ func leaseTooShort(c *Config, n int, group string) string {
 }
 
 // checkEtcd checks the etcd backend against the groups (the slowest stop)
-// and refuses it in this build: the daemon does not run the etcd
-// ownership loop yet (docs/guide-etcd.md).
+// and, without an etcd_lease line, sets the lease to the shortest safe
+// one: twice the slowest stop (MinEtcdLease of the longest group).
 func checkEtcd(file string, c *Config, groups []Group) []Diag {
 	if c == nil || c.Backend != BackendEtcd {
 		return nil
 	}
 	d := diags{file: file}
-	line := c.Etcd.Pos.Line
-	longest := -1
+	n, key := 1, ""
 	for i := range groups {
-		if longest < 0 || len(groups[i].Resources) > len(groups[longest].Resources) {
-			longest = i
+		if len(groups[i].Resources) > n {
+			n, key = len(groups[i].Resources), groups[i].Key()
 		}
 	}
-	if longest >= 0 {
-		g := &groups[longest]
-		if n := len(g.Resources); n > 1 && c.Etcd.Lease < MinEtcdLease(c.ResourceTimeout, n) {
-			l := c.Etcd.LeasePos.Line
-			if l == 0 {
-				l = line
-			}
-			d.errorf(l, "%s", leaseTooShort(c, n, g.Key()))
-		}
+	min := MinEtcdLease(c.ResourceTimeout, n)
+	switch {
+	case c.Etcd.LeasePos.Line == 0:
+		c.Etcd.Lease = min
+	case n > 1 && c.Etcd.Lease < min:
+		d.errorf(c.Etcd.LeasePos.Line, "%s", leaseTooShort(c, n, key))
 	}
-	d.errorf(line, "backend etcd is not available in this build yet: the daemon does not run the etcd ownership loop (docs/guide-etcd.md); use `backend heartbeat`")
 	return d.list
+}
+
+// diffEtcd lists changes of the backend and of the etcd_ lines (area
+// "backend"). The lease is compared as in force: without etcd_lease it
+// follows the longest group.
+func diffEtcd(old, new *Config, add func(area, format string, args ...any)) {
+	if old.Backend != new.Backend {
+		add("backend", "backend %s -> %s", old.Backend, new.Backend)
+	}
+	o, n := old.Etcd, new.Etcd
+	if !slices.Equal(o.Endpoints, n.Endpoints) {
+		add("backend", "etcd_endpoints %s -> %s", strings.Join(o.Endpoints, " "), strings.Join(n.Endpoints, " "))
+	}
+	strs := []struct{ name, old, new string }{
+		{"etcd_prefix", o.Prefix, n.Prefix},
+		{"etcd_cacert", o.CACert, n.CACert},
+		{"etcd_cert", o.Cert, n.Cert},
+		{"etcd_key", o.Key, n.Key},
+	}
+	for _, s := range strs {
+		if s.old != s.new {
+			add("backend", "%s %q -> %q", s.name, s.old, s.new)
+		}
+	}
+	if o.Lease != n.Lease {
+		add("backend", "etcd_lease %s -> %s", fmtDuration(o.Lease), fmtDuration(n.Lease))
+	}
 }

@@ -24,14 +24,21 @@ func TestEtcdDiagnostics(t *testing.T) {
 		{"endpoint without port", "backend etcd\nresource_timeout 10\netcd_endpoints https://10.0.0.5\n", []want{e(6, "not an etcd client URL"), e(4, "needs etcd_endpoints")}},
 		{"prefix relative", "backend etcd\n" + ep + "resource_timeout 10\netcd_prefix hbd\n", []want{e(7, "must start with /")}},
 		{"cert without key", "backend etcd\n" + ep + "resource_timeout 10\netcd_cert /etc/ha.d/c.pem\n", []want{e(7, "go together")}},
-		{"default lease too short", "backend etcd\n" + ep, []want{e(4, "etcd_lease 60s is too short")}},
+		{"default lease, default resource_timeout", "backend etcd\n" + ep, nil},
+		{"lease not whole seconds", "backend etcd\n" + ep + "resource_timeout 1\netcd_lease 2500ms\n", []want{e(7, "whole seconds")}},
+		{"media not used", "backend etcd\n" + ep + "resource_timeout 10\nbcast eth0\n", []want{w(7, "bcast is not used with `backend etcd`")}},
 		{"lease too short", "backend etcd\n" + ep + "resource_timeout 10\netcd_lease 19\n", []want{e(7, "at least twice that (20s)")}},
 		{"lease exactly twice", "backend etcd\n" + ep + "resource_timeout 10\netcd_lease 20\n", nil},
 		{"etcd lines without backend", ep + "etcd_lease 30\n", []want{w(4, "only applies with `backend etcd`"), w(5, "only applies")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, got := ParseHaCf("ha.cf", strings.NewReader(hacfBase+tt.in))
+			base := hacfBase
+			if strings.Contains(tt.in, "backend etcd") {
+				// No medium: the etcd backend sends no heartbeats.
+				base = strings.Replace(base, "ucast eth0 10.0.0.2", "# no medium", 1)
+			}
+			_, got := ParseHaCf("ha.cf", strings.NewReader(base+tt.in))
 			checkDiags(t, got, tt.want)
 		})
 	}
@@ -53,29 +60,31 @@ func TestEtcdValues(t *testing.T) {
 		t.Errorf("got backend %q %+v\nwant %+v", c.Backend, c.Etcd, want)
 	}
 	c, _ = ParseHaCf("ha.cf", strings.NewReader(hacfBase))
-	if c.Backend != BackendHeartbeat || c.Etcd.Prefix != DefaultEtcdPrefix || c.Etcd.Lease != DefaultEtcdLease {
+	if c.Backend != BackendHeartbeat || c.Etcd.Prefix != DefaultEtcdPrefix || c.Etcd.Lease != 0 {
 		t.Errorf("defaults: backend %q prefix %q lease %v", c.Backend, c.Etcd.Prefix, c.Etcd.Lease)
 	}
 }
 
-// TestLoadEtcd: Load holds the lease against the longest group and
-// refuses backend etcd, naming the backend line, since the daemon does
-// not run it yet.
+// TestLoadEtcd: Load holds etcd_lease against the longest group, naming
+// the etcd_lease line, and without that line sets the lease to twice the
+// longest group's stop.
 func TestLoadEtcd(t *testing.T) {
 	const base = "node node1 node2\nucast lo 127.0.0.1\nauto_failback on\nbackend etcd\netcd_endpoints http://127.0.0.1:2379\nresource_timeout 10\n"
 	tests := []struct {
 		name, extra, res string
 		want             []want
+		lease            time.Duration // of the config returned
 	}{
-		{"refused", "", "node1 web\n", []want{e(4, "not available in this build yet")}},
-		{"long group", "etcd_lease 30\n", "node1 web web web\n", []want{e(7, "group web (3 resources)"), e(4, "not available")}},
-		{"long group default lease", "", "node1 web web web web\n", []want{e(4, "group web (4 resources)"), e(4, "not available")}},
-		{"heartbeat", "", "node1 web web web web\n", nil},
+		{"default lease: one resource", "", "node1 web\n", nil, 20 * time.Second},
+		{"default lease: the longest group", "", "node1 web\nnode2 db web web web\n", nil, 80 * time.Second},
+		{"long group", "etcd_lease 30\n", "node1 web web web\n", []want{e(7, "group web (3 resources)")}, 0},
+		{"long group, lease enough", "etcd_lease 60\n", "node1 web web web\n", nil, 60 * time.Second},
+		{"heartbeat", "", "node1 web web web web\n", nil, time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			hacf := base + tt.extra
-			if tt.want == nil {
+			if tt.name == "heartbeat" {
 				hacf = strings.Replace(hacf, "backend etcd", "backend heartbeat", 1) + "etcd_lease 1\n"
 			}
 			dir := writeConfig(t, map[string]string{
@@ -83,6 +92,7 @@ func TestLoadEtcd(t *testing.T) {
 				AuthkeysFile:     "auth 1\n1 sha1 test-secret-0123456789\n",
 				HaresourcesFile:  tt.res,
 				"resource.d/web": "#!/bin/sh\n",
+				"resource.d/db":  "#!/bin/sh\n",
 			})
 			cfg, diags := Load(dir, LoadOptions{Node: "node1", Interfaces: func() ([]string, error) { return []string{"lo"}, nil }})
 			var ds []Diag
@@ -92,8 +102,14 @@ func TestLoadEtcd(t *testing.T) {
 				}
 			}
 			checkDiags(t, ds, tt.want)
+			if cfg == nil && tt.want == nil {
+				t.Fatalf("no config: %v", diags)
+			}
 			if (cfg != nil) != (tt.want == nil) {
-				t.Errorf("config returned: %v, want %v", cfg != nil, tt.want == nil)
+				t.Fatalf("config returned: %v, want %v", cfg != nil, tt.want == nil)
+			}
+			if cfg != nil && cfg.Etcd.Lease != tt.lease {
+				t.Errorf("lease %v, want %v", cfg.Etcd.Lease, tt.lease)
 			}
 		})
 	}

@@ -602,7 +602,7 @@ func (p *hacfParser) finish() {
 				fmtDuration(c.Warntime), fmtDuration(c.Deadtime))
 		}
 	}
-	if len(c.Media) == 0 {
+	if len(c.Media) == 0 && c.Backend != BackendEtcd {
 		p.d.errorf(0, "no heartbeat medium: add at least one `ucast IFACE PEER_IP` (or bcast IFACE, or mcast IFACE GROUP PORT TTL LOOP) line")
 	}
 	if len(c.Nodes) == 0 {

@@ -33,6 +33,11 @@ type Status struct {
 	GroupNames map[string][]string `json:"group_names,omitempty"`
 	// Nodes are ha.cf's nodes, in order.
 	Nodes []string `json:"nodes,omitempty"`
+	// Backend is ha.cf's backend ("heartbeat" or "etcd"); with etcd,
+	// Etcd is the ownership as etcd has it, and Cluster, Links and
+	// Rejected are empty (no Heartbeat core, no media).
+	Backend string      `json:"backend,omitempty"`
+	Etcd    *EtcdStatus `json:"etcd,omitempty"`
 }
 
 // DropStat is one sender's datagrams that the daemon rejected before

@@ -126,6 +126,10 @@ type Daemon struct {
 
 	sbEvents chan cluster.Event // PingStatus and FenceDone (ping.go, fence.go)
 	pingStop context.CancelFunc // stops the ping prober (restarted on reload)
+
+	// etcd is the etcd backend's side (etcd.go); nil with the Heartbeat
+	// backend, which has core, links and intake instead.
+	etcd *etcdBackend
 }
 
 type ctlCall struct {
@@ -187,6 +191,9 @@ func (d *Daemon) run(ctx context.Context) error {
 		return err
 	}
 	defer os.Remove(pidPath)
+	if d.cfg.Backend == config.BackendEtcd {
+		return d.runEtcd(ctx)
+	}
 
 	d.id, err = LoadIdentity(d.opts.StateDir, d.start)
 	if err != nil {
@@ -226,15 +233,10 @@ func (d *Daemon) run(ctx context.Context) error {
 	}
 	defer func() { d.links.Close() }() // the set in use at the end: a reload may replace it
 
-	srv, err := ctl.Listen(filepath.Join(d.opts.RunDir, ctl.SocketName))
+	srv, err := d.serveCtl(ctx)
 	if err != nil {
 		return err
 	}
-	go func() {
-		if err := srv.Serve(ctx, d.handleCtl); err != nil {
-			d.log.Errorf("control socket: %v", err)
-		}
-	}()
 	defer srv.Close()
 
 	if err := d.newCore(); err != nil {
@@ -253,6 +255,20 @@ func (d *Daemon) run(ctx context.Context) error {
 	d.loop(ctx, sigs)
 	d.drain()
 	return nil
+}
+
+// serveCtl opens the control socket and serves it until ctx ends.
+func (d *Daemon) serveCtl(ctx context.Context) (*ctl.Server, error) {
+	srv, err := ctl.Listen(filepath.Join(d.opts.RunDir, ctl.SocketName))
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		if err := srv.Serve(ctx, d.handleCtl); err != nil {
+			d.log.Errorf("control socket: %v", err)
+		}
+	}()
+	return srv, nil
 }
 
 func keyring(cfg *config.Config) (*wire.Keyring, error) {

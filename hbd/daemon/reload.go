@@ -114,6 +114,10 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, why string
 		areas[c.Area] = true
 		d.log.Infof("Configuration change (%s): %s", why, c)
 	}
+	if d.etcd != nil {
+		d.applyEtcdConfig(ctx, cfg, areas, why)
+		return
+	}
 	plan, err := d.prepareReload(ctx, cfg, areas)
 	if err != nil {
 		d.log.Errorf("Configuration reload (%s) refused: %v; nothing of it applied, the running configuration stays", why, err)
@@ -164,6 +168,9 @@ func coreAreas(areas map[string]bool) bool {
 // nothing in force; on an error nothing it made is left open.
 func (d *Daemon) prepareReload(ctx context.Context, cfg *config.Config, areas map[string]bool) (reloadPlan, error) {
 	var p reloadPlan
+	if areas["backend"] && cfg.Backend != d.cfg.Backend {
+		return p, fmt.Errorf("backend %s -> %s needs a restart of hbd", d.cfg.Backend, cfg.Backend)
+	}
 	if areas["logging"] {
 		if _, _, err := logging.ParseFacility(cfg.LogFacility); err != nil {
 			return p, fmt.Errorf("logfacility: %w", err)

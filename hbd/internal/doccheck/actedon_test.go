@@ -66,17 +66,10 @@ var samples = map[string]sample{
 // exceptions are directives whose place in the lists the field check
 // cannot see, each with the reason (which the docs state).
 var exceptions = map[string]string{
-	"crm":            "accepted only as `off`: there is nothing to act on",
-	"pacemaker":      "accepted only as `off`: there is nothing to act on",
-	"use_logd":       "ignored by hbd itself, but passed to resource scripts as HA_LOGD, as Heartbeat does",
-	"insecure_auth":  "acted on inside hbd/config: it decides whether Load refuses weak authkeys keys",
-	"backend":        "acted on inside hbd/config: Load checks the etcd backend and refuses it, since the daemon does not run it yet (docs/guide-etcd.md)",
-	"etcd_endpoints": "acted on inside hbd/config: Load checks the etcd backend and refuses it, since the daemon does not run it yet (docs/guide-etcd.md)",
-	"etcd_prefix":    "acted on inside hbd/config: Load checks the etcd backend and refuses it, since the daemon does not run it yet (docs/guide-etcd.md)",
-	"etcd_cacert":    "acted on inside hbd/config: Load checks the etcd backend and refuses it, since the daemon does not run it yet (docs/guide-etcd.md)",
-	"etcd_cert":      "acted on inside hbd/config: Load checks the etcd backend and refuses it, since the daemon does not run it yet (docs/guide-etcd.md)",
-	"etcd_key":       "acted on inside hbd/config: Load checks the etcd backend and refuses it, since the daemon does not run it yet (docs/guide-etcd.md)",
-	"etcd_lease":     "acted on inside hbd/config: Load checks the etcd backend and refuses it, since the daemon does not run it yet (docs/guide-etcd.md)",
+	"crm":           "accepted only as `off`: there is nothing to act on",
+	"pacemaker":     "accepted only as `off`: there is nothing to act on",
+	"use_logd":      "ignored by hbd itself, but passed to resource scripts as HA_LOGD, as Heartbeat does",
+	"insecure_auth": "acted on inside hbd/config: it decides whether Load refuses weak authkeys keys",
 }
 
 // fieldsSetBy returns the Config fields that a directive's sample line

@@ -1,0 +1,80 @@
+//go:build !noetcd
+
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/hbdproject/hbd/harc"
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/monitor"
+)
+
+// etcdRunner runs the groups the etcd ownership loop asks for
+// (etcdown.Runner): through harc, each operation with the group's fencing
+// token (HA_FENCING_TOKEN), and its monitor lines watched from a
+// successful start until the stop. It is called from the loop's
+// goroutine; set from the daemon's, on a reload.
+type etcdRunner struct {
+	monitors *monitor.Set
+
+	mu   sync.Mutex
+	harc *harc.Runner
+	cfg  *config.Config
+	// started: the definition each running group was started with, so
+	// that its stop is the same group's even after a reload changed it.
+	started map[string]config.Group
+}
+
+func newEtcdRunner(h *harc.Runner, cfg *config.Config, m *monitor.Set) *etcdRunner {
+	return &etcdRunner{monitors: m, harc: h, cfg: cfg, started: map[string]config.Group{}}
+}
+
+// set makes later operations use h and cfg (a reload).
+func (r *etcdRunner) set(h *harc.Runner, cfg *config.Config) {
+	r.mu.Lock()
+	r.harc, r.cfg = h, cfg
+	r.mu.Unlock()
+	r.monitors.SetRunner(h)
+}
+
+// Start starts the group (left to right) and, once it runs, watches its
+// monitor lines under the same token.
+func (r *etcdRunner) Start(ctx context.Context, key string, token int64) error {
+	r.mu.Lock()
+	h, cfg := r.harc, r.cfg
+	r.mu.Unlock()
+	g, ok := cfg.Group(key)
+	if !ok {
+		return fmt.Errorf("no group %s in %s", key, config.HaresourcesFile)
+	}
+	ctx = harc.WithFencingToken(ctx, token)
+	r.mu.Lock()
+	r.started[key] = g // a failed start is stopped (rolled back) as this group
+	r.mu.Unlock()
+	if err := h.Start(ctx, g); err != nil {
+		return err
+	}
+	r.monitors.HoldWith(ctx, g, cfg.GroupMonitors(key))
+	return nil
+}
+
+// Stop ends the group's monitoring, then stops it (right to left) as it
+// was started.
+func (r *etcdRunner) Stop(ctx context.Context, key string, token int64) error {
+	r.monitors.Release(key)()
+	r.mu.Lock()
+	h := r.harc
+	g, ok := r.started[key]
+	if !ok {
+		g, ok = r.cfg.Group(key)
+	}
+	delete(r.started, key)
+	r.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("no group %s in %s", key, config.HaresourcesFile)
+	}
+	return h.Stop(harc.WithFencingToken(ctx, token), g)
+}
