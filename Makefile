@@ -167,17 +167,20 @@ bench-flood:
 
 # bench-etcd: the etcd backend at scale (no root, no namespaces): an
 # embedded three-member etcd cluster and ETCDSIZES (NODESxGROUPS) node
-# processes of the ownership loop with a runner that only reports, lease
-# ETCDTTL; ETCDRUNS kill -9 per size, ETCDREST at rest. Prints a Markdown
-# table; figures: docs/benchmarks.md, "The etcd backend at scale".
+# processes, lease ETCDTTL; ETCDRUNS kill -9 per size, ETCDREST at rest.
+# Each node is the ownership loop with a runner that only reports, or,
+# with ETCDHBD=1, `hbd run` with backend etcd and a reporting script per
+# group. Prints a Markdown table; figures: docs/benchmarks.md, "The etcd
+# backend at scale".
 ETCDSIZES ?= 3x200,16x200
 ETCDTTL   ?= 10s
 ETCDRUNS  ?= 3
 ETCDREST  ?= 30s
+ETCDHBD   ?=
 
-bench-etcd:
+bench-etcd: $(if $(ETCDHBD),build)
 	$(GO) build -trimpath -o $(BIN)/hbdetcdbench ./hbd/internal/etcdbench/cmd/hbdetcdbench
-	$(BIN)/hbdetcdbench -sizes $(ETCDSIZES) -ttl $(ETCDTTL) -runs $(ETCDRUNS) -rest $(ETCDREST)
+	$(BIN)/hbdetcdbench -sizes $(ETCDSIZES) -ttl $(ETCDTTL) -runs $(ETCDRUNS) -rest $(ETCDREST) $(if $(ETCDHBD),-hbd $(abspath $(HBD)))
 
 clean:
 	rm -rf $(BIN)

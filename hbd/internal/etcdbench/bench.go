@@ -25,8 +25,9 @@ type Config struct {
 	// rest.
 	Runs int
 	Rest time.Duration
-	// Self is the harness binary, run as "Self node ..." for each node.
-	Self string
+	// Self is the harness binary, run as "Self node ..." for each node;
+	// Hbd, if set, the hbd binary, run as "hbd run" for each node instead.
+	Self, Hbd string
 	// Dir holds etcd's data.
 	Dir string
 	// Log gets progress lines.
@@ -207,27 +208,50 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	return r, nil
 }
 
-// start starts node name's process.
+// start starts node name's process: the loop alone, or hbd run.
 func (b *bench) start(name string) error {
-	cmd := exec.Command(b.cfg.Self, "node", "-name", name, "-nodes", strings.Join(b.names, ","),
-		"-groups", strconv.Itoa(b.cfg.Groups), "-endpoints", strings.Join(b.etcd.clients, ","), "-ttl", b.cfg.TTL.String())
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
+	n := &node{name: name, done: make(chan struct{})}
+	var events string
+	if b.cfg.Hbd != "" {
+		cmd, ev, err := b.hbdNode(name)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", name, err)
+		}
+		n.cmd, events = cmd, ev
+	} else {
+		n.cmd = exec.Command(b.cfg.Self, "node", "-name", name, "-nodes", strings.Join(b.names, ","),
+			"-groups", strconv.Itoa(b.cfg.Groups), "-endpoints", strings.Join(b.etcd.clients, ","), "-ttl", b.cfg.TTL.String())
+	}
+	n.cmd.Stderr = os.Stderr
+	out, err := n.cmd.StdoutPipe()
 	if err != nil {
 		return err
 	}
-	if err := cmd.Start(); err != nil {
+	if err := n.cmd.Start(); err != nil {
 		return fmt.Errorf("start node %s: %w", name, err)
 	}
-	n := &node{name: name, cmd: cmd, done: make(chan struct{})}
+	exited := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			b.tr.line(name, sc.Text())
+			if events == "" {
+				b.tr.line(name, sc.Text())
+			}
 		}
-		_ = cmd.Wait()
-		close(n.done)
+		_ = n.cmd.Wait()
+		close(exited)
 	}()
+	if events == "" {
+		go func() { <-exited; close(n.done) }()
+	} else {
+		go func() {
+			// The last lines a stop wrote are read before done.
+			stop := make(chan struct{})
+			go func() { <-exited; time.Sleep(50 * time.Millisecond); close(stop) }()
+			follow(events, stop, func(l string) { b.tr.line(name, l) })
+			close(n.done)
+		}()
+	}
 	b.nodes[name] = n
 	return nil
 }

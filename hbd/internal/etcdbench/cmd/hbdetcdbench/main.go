@@ -28,6 +28,7 @@ func main() {
 	ttl := fs.Duration("ttl", 10*time.Second, "the nodes' lease TTL (etcd_lease)")
 	runs := fs.Int("runs", 3, "kills per benchmark")
 	rest := fs.Duration("rest", 30*time.Second, "how long the cluster is measured at rest")
+	hbd := fs.String("hbd", "", "run each node as `hbd run` of this binary (backend etcd, a reporting script per group) instead of the ownership loop alone")
 	_ = fs.Parse(os.Args[1:])
 	self, err := os.Executable()
 	if err != nil {
@@ -50,7 +51,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		r, err := etcdbench.Run(ctx, etcdbench.Config{Nodes: nodes, Groups: groups, TTL: *ttl, Runs: *runs, Rest: *rest, Self: self, Dir: dir, Log: os.Stderr})
+		r, err := etcdbench.Run(ctx, etcdbench.Config{Nodes: nodes, Groups: groups, TTL: *ttl, Runs: *runs, Rest: *rest, Self: self, Hbd: *hbd, Dir: dir, Log: os.Stderr})
 		os.RemoveAll(dir)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", size, err)
