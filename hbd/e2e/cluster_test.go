@@ -18,10 +18,18 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
-// hbdBin is the binary under test, built once by TestMain.
-var hbdBin string
+// hbdBin is the binary under test, built once by TestMain (with the race
+// detector in CI: testenv.RaceBinaries). hbdPlainBin is the same without
+// the race detector (hbdBin itself when that is off), for the tests that
+// measure what the production build costs (TestFlood).
+var hbdBin, hbdPlainBin string
+
+// races collects the data races the hbd processes report: each test that
+// starts one fails with the races reported while it ran.
+var races *testenv.Races
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "hbd-e2e-bin-")
@@ -29,15 +37,29 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	hbdBin = filepath.Join(dir, "hbd")
-	out, err := exec.Command("go", "build", "-o", hbdBin, "github.com/hbdproject/hbd/hbd").CombinedOutput()
-	if err != nil {
+	os.Exit(runTests(m, dir))
+}
+
+func runTests(m *testing.M, dir string) int {
+	defer os.RemoveAll(dir)
+	hbdBin, hbdPlainBin = filepath.Join(dir, "hbd"), filepath.Join(dir, "hbd")
+	if out, err := testenv.Build(hbdBin, "github.com/hbdproject/hbd/hbd", testenv.RaceBinaries()); err != nil {
 		fmt.Fprintf(os.Stderr, "build hbd: %v\n%s", err, out)
-		os.Exit(1)
+		return 1
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	if testenv.RaceBinaries() {
+		hbdPlainBin = filepath.Join(dir, "hbd-plain")
+		if out, err := testenv.Build(hbdPlainBin, "github.com/hbdproject/hbd/hbd", false); err != nil {
+			fmt.Fprintf(os.Stderr, "build hbd: %v\n%s", err, out)
+			return 1
+		}
+	}
+	var err error
+	if races, err = testenv.WatchRaces(filepath.Join(dir, "races")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return races.Finish(m.Run())
 }
 
 // Timing is a node's ha.cf timings.
@@ -173,6 +195,7 @@ func (n *node) write(p, content string, mode os.FileMode) {
 
 func (n *node) start() {
 	n.t.Helper()
+	races.Check(n.t)
 	n.out = &bytes.Buffer{}
 	n.cmd = exec.Command(hbdBin, "run", "-c", n.path("ha.d"), "--node", n.name,
 		"--run-dir", n.path("run"), "--state-dir", n.path("state"))

@@ -27,6 +27,7 @@ type hbdInLab struct {
 	proc *netlab.Proc
 	// env is added to the daemon's environment (and so its scripts').
 	env []string
+	bin string // the hbd binary it runs (hbdBin unless set)
 }
 
 func newHbdInLab(t *testing.T, lab *netlab.Lab, host *netlab.Host, name, hacf, authkeys, haresources string) *hbdInLab {
@@ -54,11 +55,12 @@ func newHbdInLab(t *testing.T, lab *netlab.Lab, host *netlab.Host, name, hacf, a
 
 func (n *hbdInLab) start() {
 	n.t.Helper()
+	races.Check(n.t)
 	var setup func(*exec.Cmd)
 	if len(n.env) > 0 {
 		setup = func(c *exec.Cmd) { c.Env = append(os.Environ(), n.env...) }
 	}
-	p, err := n.host.Start(setup, hbdBin, "run", "-c", filepath.Join(n.dir, "ha.d"), "--node", n.name,
+	p, err := n.host.Start(setup, n.binary(), "run", "-c", filepath.Join(n.dir, "ha.d"), "--node", n.name,
 		"--run-dir", filepath.Join(n.dir, "run"), "--state-dir", filepath.Join(n.dir, "state"))
 	if err != nil {
 		n.t.Fatal(err)
@@ -66,9 +68,17 @@ func (n *hbdInLab) start() {
 	n.proc = p
 }
 
+// binary is the hbd binary n runs.
+func (n *hbdInLab) binary() string {
+	if n.bin == "" {
+		return hbdBin
+	}
+	return n.bin
+}
+
 func (n *hbdInLab) status() (ctl.Status, error) {
 	var st ctl.Status
-	out, err := n.host.Exec(context.Background(), hbdBin, "status", "--json", "--run-dir", filepath.Join(n.dir, "run"))
+	out, err := n.host.Exec(context.Background(), n.binary(), "status", "--json", "--run-dir", filepath.Join(n.dir, "run"))
 	if err != nil {
 		return st, err
 	}

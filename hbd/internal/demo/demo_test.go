@@ -20,13 +20,19 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/netlab"
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
-// Binaries built once by TestMain: hbd and this demo (the web server).
+// Binaries built once by TestMain: hbd (with the race detector in CI:
+// testenv.RaceBinaries) and this demo (the web server).
 var (
 	hbdBin  string
 	demoBin string
 )
+
+// races collects the data races the hbd processes report: each test that
+// runs the demo fails with the races reported while it ran.
+var races *testenv.Races
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "hbd-demo-test-bin-")
@@ -34,21 +40,27 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	os.Exit(runTests(m, dir))
+}
+
+func runTests(m *testing.M, dir string) int {
+	defer os.RemoveAll(dir)
 	hbdBin = filepath.Join(dir, "hbd")
 	demoBin = filepath.Join(dir, "hbd-demo")
-	for _, b := range []struct{ out, pkg string }{
-		{hbdBin, "github.com/hbdproject/hbd/hbd"},
-		{demoBin, "github.com/hbdproject/hbd/hbd/internal/demo"},
-	} {
-		if out, err := exec.Command("go", "build", "-o", b.out, b.pkg).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b.pkg, err, out)
-			os.RemoveAll(dir)
-			os.Exit(1)
-		}
+	if out, err := testenv.Build(hbdBin, "github.com/hbdproject/hbd/hbd", testenv.RaceBinaries()); err != nil {
+		fmt.Fprintf(os.Stderr, "build hbd: %v\n%s", err, out)
+		return 1
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	if out, err := exec.Command("go", "build", "-o", demoBin, "github.com/hbdproject/hbd/hbd/internal/demo").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build the demo: %v\n%s", err, out)
+		return 1
+	}
+	var err error
+	if races, err = testenv.WatchRaces(filepath.Join(dir, "races")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return races.Finish(m.Run())
 }
 
 func testPlan(t *testing.T, vip string) *Plan {

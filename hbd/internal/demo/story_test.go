@@ -60,6 +60,7 @@ func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the whole demo takes about 20 s")
 	}
+	races.Check(t)
 	cmd := exec.Command(demoBin, "run", "--hbd", hbdBin, "--hold", "500ms")
 	cmd.Env = append(os.Environ(), "KEEP=0", "NETNS=0")
 	out, err := cmd.CombinedOutput()
@@ -96,6 +97,7 @@ func TestDemo(t *testing.T) {
 // TestDemoInterrupted sends SIGINT (Ctrl-C) once both nodes run: the demo
 // must stop them and their web servers, remove its directory and exit 130.
 func TestDemoInterrupted(t *testing.T) {
+	races.Check(t)
 	cmd := exec.Command(demoBin, "run", "--hbd", hbdBin)
 	cmd.Env = append(os.Environ(), "KEEP=0", "NETNS=0")
 	stdout, err := cmd.StdoutPipe()
