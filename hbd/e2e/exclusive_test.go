@@ -72,6 +72,7 @@ func TestExclusiveGroups(t *testing.T) {
 	if err := g.lab.Cut(g.hosts[0]); err != nil {
 		t.Fatal(err)
 	}
+	died := time.Now()
 	if err := os.Remove(filepath.Join(g.dir, "state.node1.peer")); err != nil {
 		t.Fatal(err)
 	}
@@ -88,15 +89,30 @@ func TestExclusiveGroups(t *testing.T) {
 	if citizenStop.IsZero() || peerStart.IsZero() || peerStart.Before(citizenStop) {
 		t.Errorf("node2 must stop Citizen (%v) before it starts Peer (%v)", citizenStop, peerStart)
 	}
+	if d, bound := peerStart.Sub(died), takeoverBound(groupTiming); d > bound {
+		t.Errorf("node2 started Peer %s after node1 died, bound %s", d.Round(time.Millisecond), bound)
+	}
 
 	// node1 returns: Peer home, Citizen back on node2.
 	if err := g.lab.Heal(g.hosts[0]); err != nil {
 		t.Fatal(err)
 	}
+	mark = len(readRecord(t, g.dir))
+	restarted := time.Now()
 	n1.start()
 	waitFor(t, 30*time.Second, "Peer on node1 and Citizen on node2 again", func() bool {
 		return up("node1", "peer") && up("node2", "citizen") && !up("node2", "peer")
 	})
+	// Failback: node1 joins (within initdead), node2 releases Peer (a
+	// message away), node1 starts it.
+	for _, e := range readRecord(t, g.dir)[mark:] {
+		if e.node == "node1" && e.res == "peer" && e.op == "start" {
+			if d, bound := e.at.Sub(restarted), groupTiming.Initdead+groupTiming.Deadtime+2*stepMargin; d > bound {
+				t.Errorf("node1 started Peer %s after its restart, bound %s", d.Round(time.Millisecond), bound)
+			}
+			break
+		}
+	}
 
 	// node2's machine dies: node1 keeps Peer, Citizen stays down.
 	if err := n2.proc.Signal(syscall.SIGKILL); err != nil {

@@ -187,6 +187,34 @@ func (g *groupLab) assertHandover(rec []recEvent, mark int, from, to, what strin
 	}
 }
 
+// stepMargin is what a loaded 2-core machine, running race-built daemons
+// in CI, may add to a step's bound beyond the configured timings:
+// scheduling delays, the scripts' fork and exec, the record's writes.
+const stepMargin = 2 * time.Second
+
+// takeoverBound is the longest a takeover after the holder's death may
+// take with timings tm: deadtime, then the start.
+func takeoverBound(tm Timing) time.Duration { return tm.Deadtime + stepMargin }
+
+// assertStartedWithin checks that to started the group, in the record
+// after mark, no later than bound after the action at at. The first start
+// after mark counts: a later one would hide a slow first.
+func (g *groupLab) assertStartedWithin(rec []recEvent, mark int, to string, at time.Time, bound time.Duration, what string) {
+	g.t.Helper()
+	for _, e := range rec[mark:] {
+		if e.node != to || e.op != "start" {
+			continue
+		}
+		if d := e.at.Sub(at); d > bound {
+			g.t.Errorf("%s: %s started %s after the action, bound %s", what, to, d.Round(time.Millisecond), bound)
+		} else {
+			g.t.Logf("%s: %s started %s after the action (bound %s)", what, to, d.Round(time.Millisecond), bound)
+		}
+		return
+	}
+	g.t.Errorf("%s: %s never started the group (record %v)", what, to, rec[mark:])
+}
+
 var groupTiming = Timing{Keepalive: 200 * time.Millisecond, Warntime: 600 * time.Millisecond, Deadtime: time.Second, Initdead: 3 * time.Second}
 
 // TestGroupsMove: real hbd processes in namespaces and a resource that
@@ -225,22 +253,23 @@ func TestGroupsMove(t *testing.T) {
 		h, s := n2.holder()
 		return h == "node2" && s == "running"
 	})
-	if took := time.Since(died); took > groupTiming.Deadtime+3*time.Second {
-		t.Errorf("takeover took %s after the machine died (deadtime %s)", took, groupTiming.Deadtime)
-	}
 	rec = readRecord(t, g.dir)
 	g.assertHandover(rec, mark, "", "node2", "takeover from a dead node")
+	g.assertStartedWithin(rec, mark, "node2", died, takeoverBound(groupTiming), "takeover from a dead node")
 
 	// The machine comes back: node1's hbd finds the group running there,
 	// releases it before joining, then gets it back (auto_failback on)
-	// after node2 released it.
+	// after node2 released it: within initdead (node1 joins once it has
+	// heard node2, at once here) and the handover.
 	mark = len(rec)
 	if err := g.lab.Heal(g.hosts[0]); err != nil {
 		t.Fatal(err)
 	}
+	restarted := time.Now()
 	n1.start()
 	rec = g.waitServing("node1", mark+2, 20*time.Second)
 	g.assertHandover(rec, mark, "node2", "node1", "failback")
+	g.assertStartedWithin(rec, mark, "node1", restarted, groupTiming.Initdead+g.handoff+stepMargin, "failback")
 	if len(rec) > mark && !(rec[mark].node == "node1" && rec[mark].op == "stop") {
 		t.Errorf("node1 did not release what it found running before it joined: record %v", rec[mark:])
 	}
@@ -267,9 +296,7 @@ func TestGroupsMove(t *testing.T) {
 		g.assertHandover(rec, mark, s.from, s.to, s.what)
 		// A command moves the group in a few messages and the scripts'
 		// time (none here): well within a deadtime and the margin.
-		if took := time.Since(asked); took > groupTiming.Deadtime+2*time.Second {
-			t.Errorf("%s: the group moved %s after the command, bound %s", s.what, took.Round(time.Millisecond), groupTiming.Deadtime+2*time.Second)
-		}
+		g.assertStartedWithin(rec, mark, s.to, asked, groupTiming.Deadtime+stepMargin, s.what)
 	}
 
 	// Graceful stop of the holder: the other takes over at once.
@@ -280,9 +307,8 @@ func TestGroupsMove(t *testing.T) {
 	}
 	rec = g.waitServing("node2", mark+1, 15*time.Second)
 	g.assertHandover(rec, mark, "node1", "node2", "graceful stop")
-	if took := rec[len(rec)-1].at.Sub(stopped); took >= groupTiming.Deadtime {
-		t.Errorf("graceful stop: node2 started %s after SIGTERM, want before deadtime %s", took, groupTiming.Deadtime)
-	}
+	// The shutdown notice, not a deadtime, hands the group over.
+	g.assertStartedWithin(rec, mark, "node2", stopped, groupTiming.Deadtime, "graceful stop")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := n1.proc.Wait(ctx); err != nil && !strings.Contains(err.Error(), "exit status 0") {

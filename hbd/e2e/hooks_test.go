@@ -40,10 +40,12 @@ func TestHooksOncePerMessage(t *testing.T) {
 	// node2 asks for the group: one hb_takeover, then Heartbeat's
 	// handshake (ask_resources), each message on both links.
 	mark := len(readRecord(t, g.dir))
+	asked := time.Now()
 	if out, err := n2.host.Exec(context.Background(), hbdBin, "takeover", "--run-dir", filepath.Join(n2.dir, "run")); err != nil {
 		t.Fatalf("hbd takeover on node2: %v: %s", err, out)
 	}
-	g.waitServing("node2", mark+1, 15*time.Second)
+	rec := g.waitServing("node2", mark+1, 15*time.Second)
+	g.assertStartedWithin(rec, mark, "node2", asked, groupTiming.Deadtime+stepMargin, "hbd takeover on node2")
 	time.Sleep(groupTiming.Deadtime) // every hook that would run has run
 
 	b, err := os.ReadFile(hooks)

@@ -106,10 +106,12 @@ func TestTwoLinks(t *testing.T) {
 	if err := g.lab.Cut(g.hosts[0]); err != nil {
 		t.Fatal(err)
 	}
+	died := time.Now()
 	if err := os.Remove(filepath.Join(g.dir, "state.node1.web")); err != nil {
 		t.Fatal(err)
 	}
-	g.waitServing("node2", mark, 15*time.Second)
+	rec := g.waitServing("node2", mark, 15*time.Second)
+	g.assertStartedWithin(rec, mark, "node2", died, takeoverBound(groupTiming), "both links cut")
 	if !strings.Contains(n2.log(), "Link node1:eth1 dead.") {
 		t.Error(`node2's log lacks "Link node1:eth1 dead." after both links failed`)
 	}
@@ -151,10 +153,14 @@ func TestThreeNodes(t *testing.T) {
 	if err := g.lab.Cut(hosts[0]); err != nil {
 		t.Fatal(err)
 	}
+	died := time.Now()
 	if err := os.Remove(filepath.Join(g.dir, "state.node1.web")); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 15*time.Second, "a survivor to take over", func() bool { return len(readRecord(t, g.dir)) > mark })
+	// Three nodes have quorum: a dead node's group starts elsewhere two
+	// deadtimes after the death (docs/config.md, quorum), not at once.
+	g.assertStartedWithin(readRecord(t, g.dir), mark, "node2", died, takeoverBound(groupTiming)+2*groupTiming.Deadtime, "the holder died")
 	time.Sleep(3 * groupTiming.Deadtime) // time enough for a second, wrong successor
 	var starts []string
 	for _, e := range readRecord(t, g.dir)[mark:] {

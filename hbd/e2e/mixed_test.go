@@ -32,6 +32,24 @@ func TestMixedFailover(t *testing.T) {
 	}
 }
 
+// mixedHandoverBound bounds a handover between hbd and Heartbeat 3.0.6
+// with ha.cf cfg, from the command to the new holder's start: a deadtime
+// (Heartbeat answers some requests on its next status round) and
+// Heartbeat's own ResourceManager, a shell pipeline that takes about a
+// second, with the margin for each side.
+func mixedHandoverBound(cfg hbref.HaCf) time.Duration { return cfg.Deadtime + 3*stepMargin }
+
+// mixedTakeoverBound bounds a takeover after the holder's death (deadtime,
+// then the start through either daemon) in a mixed pair.
+func mixedTakeoverBound(cfg hbref.HaCf) time.Duration { return cfg.Deadtime + 3*stepMargin }
+
+// mixedFailbackBound bounds a failback from the restart of the preferred
+// node: Heartbeat holds back its first acquisition until initdead, then
+// the handover.
+func mixedFailbackBound(cfg hbref.HaCf) time.Duration {
+	return cfg.Initdead + mixedHandoverBound(cfg)
+}
+
 func mixedFailover(t *testing.T, hbdPreferred bool) {
 	g := newGroupLab(t, "mixed")
 	// Heartbeat's own floor: deadtime > 2 keepalive, initdead >= 10 s
@@ -82,24 +100,30 @@ func mixedFailover(t *testing.T, hbdPreferred bool) {
 	if err := g.lab.Cut(g.hosts[0]); err != nil {
 		t.Fatal(err)
 	}
+	died := time.Now()
 	if err := os.Remove(filepath.Join(g.dir, "state."+preferred+".web")); err != nil {
 		t.Fatal(err)
 	}
 	rec = g.waitServing(other, mark, 30*time.Second)
-	g.assertHandover(rec, mark, "", other, "takeover by "+map[bool]string{true: "Heartbeat", false: "hbd"}[hbdPreferred])
+	what := "takeover by " + map[bool]string{true: "Heartbeat", false: "hbd"}[hbdPreferred]
+	g.assertHandover(rec, mark, "", other, what)
+	g.assertStartedWithin(rec, mark, other, died, mixedTakeoverBound(cfg), what)
 
 	// It comes back: failback, the holder stops before the preferred node starts.
 	mark = len(rec)
 	if err := g.lab.Heal(g.hosts[0]); err != nil {
 		t.Fatal(err)
 	}
+	restarted := time.Now()
 	if hbdPreferred {
 		us.start()
 	} else if err := hb.StartDaemon(); err != nil {
 		t.Fatal(err)
 	}
 	rec = g.waitServing(preferred, mark+1, 60*time.Second)
-	g.assertHandover(rec, mark, other, preferred, "failback to "+map[bool]string{true: "hbd", false: "Heartbeat"}[hbdPreferred])
+	what = "failback to " + map[bool]string{true: "hbd", false: "Heartbeat"}[hbdPreferred]
+	g.assertHandover(rec, mark, other, preferred, what)
+	g.assertStartedWithin(rec, mark, preferred, restarted, mixedFailbackBound(cfg), what)
 
 	// Both still see each other active afterwards.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -121,6 +145,7 @@ func TestMixedMigrateNode(t *testing.T) {
 	hbref.Need(t)
 	g := newGroupLab(t, "migrate")
 	cfg := g.hacf(Timing{Keepalive: 500 * time.Millisecond, Warntime: time.Second, Deadtime: 2 * time.Second, Initdead: 10 * time.Second})
+	g.handoff = mixedHandoverBound(cfg) // heartbeat -k: node1's stop to node2's start
 	startHB := func(i int) *hbref.Node {
 		n, err := hbref.Start(g.lab, g.hosts[i], hbref.NodeConfig{
 			Name: fmt.Sprintf("node%d", i+1), HaCf: cfg.String(), Authkeys: groupsAuthkeys(),
@@ -197,11 +222,13 @@ func TestMixedMigrateNode(t *testing.T) {
 	}
 	for _, s := range steps {
 		mark := len(readRecord(t, g.dir))
+		asked := time.Now()
 		if out, err := hb1.Exec(ctx, s.script); err != nil {
 			t.Fatalf("%s: %v: %s", s.what, err, out)
 		}
 		rec = g.waitServing(s.to, mark+1, 30*time.Second)
 		g.assertHandover(rec, mark, s.from, s.to, s.what)
+		g.assertStartedWithin(rec, mark, s.to, asked, mixedHandoverBound(cfg), s.what)
 		time.Sleep(2 * time.Second) // let both sides finish the handshake
 	}
 	if log := hb1.Log(); strings.Contains(log, "Standby in progress") || strings.Contains(log, "Ignored standby message") {

@@ -44,6 +44,7 @@ func (g *groupLab) stays(d time.Duration, what string, nodes ...string) {
 // to node2 keeps it there until clear.
 func TestGroupsSettings(t *testing.T) {
 	g := newGroupLab(t, "settings")
+	g.handoff = groupTiming.Deadtime + time.Second // a message away, as in TestGroupsMove
 	cfg := g.hacf(groupTiming)
 	n1, n2 := g.hbdNode(0, cfg), g.hbdNode(1, cfg)
 	n1.start()
@@ -58,6 +59,7 @@ func TestGroupsSettings(t *testing.T) {
 	step := func(what string, n *hbdInLab, from, to string, args ...string) {
 		t.Helper()
 		mark := len(readRecord(t, g.dir))
+		asked := time.Now()
 		n.hbdCmd(args...)
 		grow := mark + 1 // a stop and a start
 		if from == "" {
@@ -65,6 +67,8 @@ func TestGroupsSettings(t *testing.T) {
 		}
 		rec := g.waitServing(to, grow, 15*time.Second)
 		g.assertHandover(rec, mark, from, to, what)
+		// A few messages and the scripts (none here), as for a command.
+		g.assertStartedWithin(rec, mark, to, asked, groupTiming.Deadtime+stepMargin, what)
 	}
 	restart := func(n *hbdInLab) {
 		t.Helper()
@@ -149,16 +153,20 @@ func TestMixedSettings(t *testing.T) {
 	time.Sleep(2 * time.Second) // Heartbeat's initial handshakes settle
 
 	mark := len(readRecord(t, g.dir))
+	asked := time.Now()
 	us.hbdCmd("node", "standby")
 	rec = g.waitServing("node2", mark+1, 30*time.Second)
 	g.assertHandover(rec, mark, "node1", "node2", "hbd node standby on the hbd node")
+	g.assertStartedWithin(rec, mark, "node2", asked, mixedHandoverBound(cfg), "hbd node standby on the hbd node")
 
 	us.hbdCmd("node", "online")
 	g.stays(5*time.Second, "online: Heartbeat keeps what it holds", "node2")
 	mark = len(readRecord(t, g.dir))
+	asked = time.Now()
 	us.hbdCmd("takeover")
 	rec = g.waitServing("node1", mark+1, 30*time.Second)
 	g.assertHandover(rec, mark, "node2", "node1", "hbd takeover")
+	g.assertStartedWithin(rec, mark, "node1", asked, mixedHandoverBound(cfg), "hbd takeover")
 	time.Sleep(2 * time.Second)
 
 	mark = len(readRecord(t, g.dir))
@@ -166,9 +174,11 @@ func TestMixedSettings(t *testing.T) {
 	waitFor(t, 10*time.Second, "the group to stop on hbd", func() bool { return len(g.running()) == 0 && len(readRecord(t, g.dir)) > mark })
 	g.stays(8*time.Second, "disabled: Heartbeat does not start it while hbd lives")
 	mark = len(readRecord(t, g.dir))
+	asked = time.Now()
 	us.hbdCmd("group", "enable", "rec")
 	rec = g.waitServing("node1", mark, 30*time.Second)
 	g.assertHandover(rec, mark, "", "node1", "group enable")
+	g.assertStartedWithin(rec, mark, "node1", asked, mixedHandoverBound(cfg), "group enable")
 	for _, l := range strings.Split(hb.Log(), "\n") {
 		if strings.Contains(l, "Both machines own") || strings.Contains(l, "No one owns") {
 			t.Logf("Heartbeat's audit: %s", l)

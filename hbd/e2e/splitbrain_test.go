@@ -26,7 +26,13 @@ func TestPingNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := g.hacf(groupTiming)
+	const deadping = time.Second
 	cfg.Extra = append(cfg.Extra, "ping 10.231.0.254", "deadping 1")
+	// A move starts on a message once the ping view changed: deadping
+	// (and one probe interval, a quarter of it) to notice the loss, a
+	// probe interval to notice the return; a deadtime bounds a handover.
+	g.handoff = groupTiming.Deadtime + time.Second
+	pingBound := deadping*5/4 + groupTiming.Deadtime + stepMargin
 	n1, n2 := g.hbdNode(0, cfg), g.hbdNode(1, cfg)
 	n1.start()
 	n2.start()
@@ -42,8 +48,10 @@ func TestPingNodes(t *testing.T) {
 	if err := g.lab.CutBetween(g.hosts[0], gw); err != nil {
 		t.Fatal(err)
 	}
+	cut := time.Now()
 	rec = g.waitServing("node2", mark, 20*time.Second)
 	g.assertHandover(rec, mark, "node1", "node2", "node1 lost its ping node")
+	g.assertStartedWithin(rec, mark, "node2", cut, pingBound, "node1 lost its ping node")
 	if s := n2.peerState("node1"); s != "active" {
 		t.Errorf("node2 sees node1 %s: the handover should not need a death", s)
 	}
@@ -56,8 +64,10 @@ func TestPingNodes(t *testing.T) {
 	if err := g.lab.HealBetween(g.hosts[0], gw); err != nil {
 		t.Fatal(err)
 	}
+	healed := time.Now()
 	rec = g.waitServing("node1", mark+1, 30*time.Second)
 	g.assertHandover(rec, mark, "node2", "node1", "node1 reaches its ping node again")
+	g.assertStartedWithin(rec, mark, "node1", healed, pingBound, "node1 reaches its ping node again")
 }
 
 // TestFenceCommand: a node whose peer went silent fences it with the
