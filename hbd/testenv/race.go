@@ -59,13 +59,16 @@ type Races struct {
 
 // WatchRaces creates dir and sets GORACE for the programs this process
 // starts from now on (the test binary's own race detector read GORACE when
-// it started and is unaffected). Other GORACE options are kept. Call it
-// from TestMain, before any test runs.
+// it started and is unaffected). Other GORACE options are kept. It also
+// sets atexit_sleep_ms=0: by default a race-enabled program sleeps a
+// second before it exits, which every `hbd status` a test polls with, and
+// every stop it waits for, would pay. Call it from TestMain, before any
+// test runs.
 func WatchRaces(dir string) (*Races, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("race reports: %w", err)
 	}
-	opts := strings.TrimSpace(os.Getenv("GORACE") + " log_path=" + filepath.Join(dir, "race"))
+	opts := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0 log_path=" + filepath.Join(dir, "race"))
 	if err := os.Setenv("GORACE", opts); err != nil {
 		return nil, fmt.Errorf("race reports: %w", err)
 	}

@@ -89,7 +89,7 @@ func TestRacesCatchesARace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g := os.Getenv("GORACE"); !strings.HasPrefix(g, "halt_on_error=0 log_path=") {
+	if g := os.Getenv("GORACE"); !strings.HasPrefix(g, "halt_on_error=0 atexit_sleep_ms=0 log_path=") {
 		t.Errorf("GORACE = %q, want the options kept and log_path added", g)
 	}
 
