@@ -10,7 +10,7 @@ FUZZTIME    ?= 60s
 # the Heartbeat backend's binary size and idle memory (docs/guide-etcd.md).
 TAGS        ?=
 
-.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim chaos bench bench-go bench-net bench-part bench-merge bench-flood bench-etcd clean
+.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim chaos bench bench-plan bench-go bench-net bench-part bench-merge bench-flood bench-etcd clean
 
 all: build
 
@@ -99,10 +99,10 @@ chaos:
 # Heartbeat 3.0.6 and keepalived in the same run, N runs per cell, IDLE
 # of idle cost per daemon and settings, the limit search (each setting of
 # a ladder SOAK long at 0 and 10 % loss, both CPUs busy) and the loss
-# search (SEARCHSTEP a step). It prints its expected duration first
-# (`bin/hbdbench -plan ...` prints only that). Writes docs/benchmarks.md.
-# BENCHFLAGS adds hbdbench flags (-h lists them). Last, the flood
-# benchmark (bench-flood, below).
+# search (SEARCHSTEP a step). bench-plan prints what bench-net will cost
+# before anything runs. Writes docs/benchmarks.md. BENCHFLAGS adds
+# hbdbench flags (-h lists them). Last, the flood benchmark (bench-flood,
+# below).
 N           ?= 3
 SOAK        ?= 1m
 IDLE        ?= 1m
@@ -110,7 +110,12 @@ SEARCHSTEP  ?= 30s
 BENCHFLAGS  ?=
 BENCHNET     = $(BIN)/hbdbench -hbd $(HBD) -n $(N) -soak $(SOAK) -idle $(IDLE) -search-step $(SEARCHSTEP)
 
-bench: bench-go bench-net bench-flood
+bench: bench-plan bench-go bench-net bench-flood
+
+# bench-plan: what bench-net will run and how long it should take.
+bench-plan:
+	$(GO) build -trimpath -o $(BIN)/hbdbench ./hbd/internal/bench/cmd/hbdbench
+	@$(BENCHNET) -plan $(BENCHFLAGS)
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

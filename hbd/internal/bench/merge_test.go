@@ -70,7 +70,7 @@ func TestMergeParts(t *testing.T) {
 		"0.10 0.20 0.30 / 1.00 0.50 0.40",
 		"`-daemons=keepalived-vip`",
 		"| hbd-builtin label | 10 % | **keepalive 10 ms / deadtime 100 ms** | 1m0s | keepalive 10 ms / deadtime 40 ms: false failover after 3s; keepalive 10 ms / deadtime 100 ms: none in 1m0s |",
-		"| hbd-builtin | keepalive 10 ms / deadtime 40 ms | 10 % | 3s of 1m0s | 1 |",
+		"| hbd-builtin label | keepalive 10 ms / deadtime 40 ms | 10 % | 3s of 1m0s | 1 |",
 		"| keepalived-vip label | advert_int 0.01 | 40 / 40 | 40 / 40 |  |",
 	} {
 		if !strings.Contains(md, want) {

@@ -235,7 +235,7 @@ func (rep *Report) Markdown() string {
 		w("")
 		w("One cluster, the loss on node1's link raised step by step (each direction between the nodes loses that share of frames, nftables `numgen random`), busy loops spinning at normal priority, until the first false failover: an \"is dead\" line in either node's log or a change of the VIP's holders. \"chance\" is how many false deaths loss alone would cause (see the arithmetic above).")
 		w("")
-		soakTable(w, rep.Search)
+		rep.soakTable(w, rep.Search)
 		last := rep.Search[len(rep.Search)-1]
 		if last.FalseFailovers() > 0 {
 			w("First false failover at %s: **%v %% loss** (steps of %s each).", last.Timing, last.Loss, rep.SearchStep.Round(time.Second))
@@ -331,7 +331,7 @@ func (rep *Report) limits(w func(string, ...any)) {
 	w("| daemon | loss | limit | step | settings tried, fastest first |")
 	w("| --- | --- | --- | --- | --- |")
 	for _, l := range rep.Limits {
-		label, _ := rep.labelTiming(l.Daemon, "")
+		label := rep.label(l.Daemon)
 		lim := "none up to " + ladderTop(l)
 		if t, ok := l.Found(); ok {
 			lim = "**" + t.String() + "**"
@@ -356,7 +356,7 @@ func (rep *Report) limits(w func(string, ...any)) {
 	for _, l := range rep.Limits {
 		steps = append(steps, l.Steps...)
 	}
-	soakTable(w, steps)
+	rep.soakTable(w, steps)
 }
 
 // ladderTop is the slowest setting a search tried ("" if none).
@@ -368,19 +368,19 @@ func ladderTop(l Limit) string {
 }
 
 // soakTable renders stretches under loss, one a row.
-func soakTable(w func(string, ...any), ss []Soak) {
+func (rep *Report) soakTable(w func(string, ...any), ss []Soak) {
 	w("| daemon | timing | loss | ran | false deaths | holder changes | client switches | failed requests | chance |")
 	w("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, s := range ss {
 		if s.Err != "" && s.Duration == 0 {
-			w("| %s | %s | %v %% | — | error: %s | | | | |", s.Daemon, s.Timing, s.Loss, oneLine(s.Err))
+			w("| %s | %s | %v %% | — | error: %s | | | | |", rep.label(s.Daemon), s.Timing, s.Loss, oneLine(s.Err))
 			continue
 		}
 		serve := ""
 		if !s.Serving {
 			serve = " (group not serving)"
 		}
-		w("| %s | %s | %v %% | %s of %s | %d | %d%s | %d | %d | %s |", s.Daemon, s.Timing, s.Loss, s.Duration.Round(time.Second), s.Step.Round(time.Second),
+		w("| %s | %s | %v %% | %s of %s | %d | %d%s | %d | %d | %s |", rep.label(s.Daemon), s.Timing, s.Loss, s.Duration.Round(time.Second), s.Step.Round(time.Second),
 			s.Deaths, s.Changes, serve, s.Switches, s.Failed, chance(s.Expected))
 	}
 	w("")
@@ -396,13 +396,18 @@ func chance(c ChanceBounds) string {
 	return fmt.Sprintf("%.2g–%.2g", c.Low, c.High)
 }
 
-func (rep *Report) labelTiming(daemon, settings string) (string, string) {
-	label := daemon
+// label is the row label of a daemon's key.
+func (rep *Report) label(daemon string) string {
 	for _, d := range rep.Daemons {
 		if d.Key == daemon {
-			label = d.Label
+			return d.Label
 		}
 	}
+	return daemon
+}
+
+func (rep *Report) labelTiming(daemon, settings string) (string, string) {
+	label := rep.label(daemon)
 	for _, s := range rep.Settings {
 		if s.Name == settings {
 			return label, s.Timing[daemon].String()
