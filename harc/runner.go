@@ -357,7 +357,7 @@ func (r *Runner) doScript(ctx context.Context, res config.Resource, op string) R
 	r.log.Infof("Running %s %s %s", s.show, argText, op)
 	out := r.run(ctx, s, 0)
 	if out.Err == nil && !out.TimedOut && !out.Canceled && out.Signal == 0 {
-		r.log.Debugf("%s %s %s done. RC=%d (%.1f ms)", s.show, argText, op, out.ExitCode, ms(out.Duration))
+		r.log.Debugf("%s %s %s done. RC=%d (%.1f ms%s)", s.show, argText, op, out.ExitCode, ms(out.Duration), sinceDecision(ctx, time.Now()))
 	}
 	if out.OK() {
 		return out

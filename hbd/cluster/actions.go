@@ -60,6 +60,10 @@ func (l Level) String() string {
 type StartGroup struct {
 	Group string
 	Spec  config.Group
+	// From names the peers the group is taken over from (declared dead,
+	// or gone by a graceful stop): the daemon logs how long the takeover
+	// took from this decision. Empty for a first start or a handover.
+	From []string
 }
 
 // StopGroup asks the daemon to run harc stop for the group, with the

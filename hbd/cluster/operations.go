@@ -106,10 +106,12 @@ func (n *Node) opDone(e OpDone) {
 	}
 }
 
-func (n *Node) startGroup(g *group) {
+// startGroup starts g here; from are the peers it is taken over from
+// (StartGroup.From).
+func (n *Node) startGroup(g *group, from []string) {
 	n.unwatch(g)
 	n.setState(g, GroupStarting)
-	n.out = append(n.out, StartGroup{Group: g.key, Spec: g.spec})
+	n.out = append(n.out, StartGroup{Group: g.key, Spec: g.spec, From: from})
 }
 
 func (n *Node) stopGroup(g *group) {

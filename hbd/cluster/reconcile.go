@@ -98,12 +98,14 @@ func (n *Node) reconcile() {
 			}
 			// (in the peers' order: map order would make the log, and
 			// so a replay, differ from run to run)
+			var from []string
 			for _, peer := range slices.Sorted(maps.Keys(r.takeovers)) {
 				if r.takeovers[peer][g.key] {
 					n.logf(LevelInfo, "Taking over resource group %s (from %s)", g.key, peer)
+					from = append(from, peer)
 				}
 			}
-			n.startGroup(g)
+			n.startGroup(g, from)
 		}
 	}
 	if len(handOver) > 0 && n.livePeers() > 0 {

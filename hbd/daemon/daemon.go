@@ -123,6 +123,10 @@ type Daemon struct {
 	load  loadavg // the ld field of status messages (loadavg.go)
 
 	sendBuf []byte // the last message encoded (execute, Send)
+	// stepAt is when the core was given the event whose actions are being
+	// executed: the moment of the decision, which the group operations'
+	// debug lines count their milliseconds from.
+	stepAt time.Time
 
 	sbEvents chan cluster.Event // PingStatus and FenceDone (ping.go, fence.go)
 	pingStop context.CancelFunc // stops the ping prober (restarted on reload)

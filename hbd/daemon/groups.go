@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hbdproject/hbd/harc"
@@ -51,12 +52,26 @@ func (d *Daemon) newRunner(cfg *config.Config) (*harc.Runner, error) {
 // stop does not cancel: releasing the groups is what a stop is for.
 //
 // g is the group's definition as the core knows it (for a stop, the one
-// it was started with, even if a reload has since changed or removed it).
-func (d *Daemon) runOp(op cluster.Op, key string, g config.Group) {
+// it was started with, even if a reload has since changed or removed it);
+// from are the peers a start takes the group over from
+// (cluster.StartGroup.From).
+//
+// Every resource's debug line says how long after the decision (the
+// event the core decided on) it was done: for a takeover, the time from
+// the peer declared dead to the address added and announced.
+func (d *Daemon) runOp(op cluster.Op, key string, g config.Group, from []string) {
 	r := d.runner
 	unwatched := d.unwatching[key]
 	delete(d.unwatching, key)
-	asked := time.Now()
+	asked := d.stepAt
+	if asked.IsZero() {
+		asked = time.Now()
+	}
+	decision := harc.Decision{At: asked}
+	if len(from) > 0 {
+		decision.What = "the takeover from " + strings.Join(from, ", ")
+	}
+	ctx := harc.WithDecision(d.opsCtx, decision)
 	d.opsWG.Add(1)
 	go func() {
 		defer d.opsWG.Done()
@@ -67,11 +82,11 @@ func (d *Daemon) runOp(op cluster.Op, key string, g config.Group) {
 		done := cluster.OpDone{Group: key, Op: op}
 		switch op {
 		case cluster.OpStart:
-			done.Result, done.Detail = startResult(r.Start(d.opsCtx, g))
+			done.Result, done.Detail = startResult(r.Start(ctx, g))
 		case cluster.OpStop:
-			done.Result, done.Detail = stopResult(r.Stop(d.opsCtx, g))
+			done.Result, done.Detail = stopResult(r.Stop(ctx, g))
 		case cluster.OpProbe:
-			st, err := r.Status(d.opsCtx, g)
+			st, err := r.Status(ctx, g)
 			switch {
 			case err != nil:
 				done.Result, done.Detail = cluster.ResultFailed, err.Error()
@@ -83,8 +98,8 @@ func (d *Daemon) runOp(op cluster.Op, key string, g config.Group) {
 			}
 		}
 		done.Now = time.Now()
-		d.log.Debugf("%s of %s: %s in %.1f ms (%.1f ms after the decision)", op, key, done.Result,
-			float64(done.Now.Sub(began).Microseconds())/1000, float64(done.Now.Sub(asked).Microseconds())/1000)
+		d.log.Debugf("%s of %s: %s in %.1f ms (%.1f ms after %s)", op, key, done.Result,
+			float64(done.Now.Sub(began).Microseconds())/1000, float64(done.Now.Sub(asked).Microseconds())/1000, decision.Label())
 		d.ops <- done
 	}()
 }

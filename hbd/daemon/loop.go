@@ -135,6 +135,7 @@ func (d *Daemon) receive(r received) {
 
 // step feeds one event to the core and executes what it asks for.
 func (d *Daemon) step(ev cluster.Event) {
+	d.stepAt = time.Now()
 	for _, a := range d.core.Step(ev) {
 		d.execute(a)
 	}
@@ -162,11 +163,11 @@ func (d *Daemon) execute(a cluster.Action) {
 	case cluster.Log:
 		d.logCore(a)
 	case cluster.StartGroup:
-		d.runOp(cluster.OpStart, a.Group, a.Spec)
+		d.runOp(cluster.OpStart, a.Group, a.Spec, a.From)
 	case cluster.StopGroup:
-		d.runOp(cluster.OpStop, a.Group, a.Spec)
+		d.runOp(cluster.OpStop, a.Group, a.Spec, nil)
 	case cluster.ProbeGroup:
-		d.runOp(cluster.OpProbe, a.Group, a.Spec)
+		d.runOp(cluster.OpProbe, a.Group, a.Spec, nil)
 	case cluster.WatchGroup:
 		d.startWatch(a.Group, a.Spec)
 		d.monitors.Hold(a.Spec, a.Monitors)
