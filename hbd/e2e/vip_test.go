@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,6 +32,7 @@ type vipLab struct {
 	nodes  [2]*hbdInLab
 	probe  *netlab.Prober
 	watch  *netlab.AddrWatch
+	track  *netlab.AddrEvents // exact add and remove times of the VIP
 	// quiet are the spans in which both nodes could hear each other: the
 	// VIP must never be on both then.
 	quiet []span
@@ -94,6 +96,10 @@ func (v *vipLab) start() {
 	if v.watch, err = netlab.WatchAddr(vip, 10*time.Millisecond, v.hosts[0], v.hosts[1]); err != nil {
 		v.t.Fatal(err)
 	}
+	if v.track, err = netlab.TrackAddr(vip, v.hosts[0], v.hosts[1]); err != nil {
+		v.t.Fatal(err)
+	}
+	v.t.Cleanup(v.track.Stop)
 }
 
 // served waits until the client is answered by host name (n1, n2).
@@ -124,9 +130,56 @@ func (v *vipLab) outage(since time.Time) time.Duration {
 	return worst
 }
 
+// handover is what the client and the address saw in one step.
+type handover struct {
+	out    time.Duration // longest unavailability the client saw
+	failed int           // failed requests
+	dark   time.Duration // the VIP on no node (tracked, exact)
+	both   time.Duration // the VIP on both nodes (tracked, exact)
+}
+
+func (h handover) String() string {
+	return fmt.Sprintf("unavailable %s, %d failed requests, VIP on no node %.1f ms, on both %.1f ms",
+		h.out.Round(time.Millisecond), h.failed, float64(h.dark.Microseconds())/1000, float64(h.both.Microseconds())/1000)
+}
+
+// seen is what the client and the address tracking saw from begin to now.
+func (v *vipLab) seen(begin time.Time) handover {
+	h := handover{out: v.outage(begin)}
+	for _, p := range v.probe.Probes() {
+		if !p.At.Before(begin) && !p.OK() {
+			h.failed++
+		}
+	}
+	if v.track == nil {
+		return h
+	}
+	evs, errs := v.track.Events()
+	if len(errs) > 0 {
+		v.t.Errorf("tracking the VIP: %v", errs)
+	}
+	for _, sp := range netlab.HolderSpans(evs, time.Now()) {
+		if sp.End.Before(begin) {
+			continue
+		}
+		start := sp.Start
+		if start.Before(begin) {
+			start = begin
+		}
+		d := sp.End.Sub(start)
+		switch len(sp.Holders) {
+		case 0:
+			h.dark += d
+		case 2:
+			h.both += d
+		}
+	}
+	return h
+}
+
 // step runs one scenario: act, then the client must be served by want
 // within limit of unavailability.
-func (v *vipLab) step(what, want string, limit time.Duration, quiet bool, act func()) {
+func (v *vipLab) step(what, want string, limit time.Duration, quiet bool, act func()) handover {
 	v.t.Helper()
 	begin := time.Now()
 	act()
@@ -136,14 +189,15 @@ func (v *vipLab) step(what, want string, limit time.Duration, quiet bool, act fu
 		v.stays(what, want, served)
 	}
 	v.settles = true
-	out := v.outage(begin)
-	v.t.Logf("%s: served by %s, unavailable %s", what, want, out.Round(time.Millisecond))
-	if out > limit {
-		v.t.Errorf("%s: unavailable for %s, want under %s", what, out, limit)
+	h := v.seen(begin)
+	v.t.Logf("%s: served by %s, %s", what, want, h)
+	if h.out > limit {
+		v.t.Errorf("%s: unavailable for %s, want under %s", what, h.out, limit)
 	}
 	if quiet {
 		v.quiet = append(v.quiet, span{begin, time.Now()})
 	}
+	return h
 }
 
 // stays checks that since the client was first served by want, it was
@@ -209,6 +263,29 @@ func vipTiming(t *testing.T) Timing {
 	return Timing{Keepalive: k, Warntime: d * 3 / 4, Deadtime: d, Initdead: groupTiming.Initdead}
 }
 
+// vipRuns repeats TestVIPFailover's handovers for a distribution.
+var vipRuns = flag.Int("vip.runs", 1, "how many times TestVIPFailover repeats its four handovers between live nodes (their distribution is logged)")
+
+// logHandovers logs the distribution of one kind of handover: failed
+// requests per run, and the VIP's time on no node (min / median / max).
+func logHandovers(t *testing.T, kind string, hs []handover) {
+	t.Helper()
+	var failed []string
+	var dark, both []time.Duration
+	total := 0
+	for _, h := range hs {
+		failed = append(failed, fmt.Sprint(h.failed))
+		total += h.failed
+		dark = append(dark, h.dark)
+		both = append(both, h.both)
+	}
+	slices.Sort(dark)
+	slices.Sort(both)
+	msOf := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
+	t.Logf("%s, N = %d: failed requests %s (%d in all); VIP on no node min / median / max %s / %s / %s ms; on both at most %s ms",
+		kind, len(hs), strings.Join(failed, " "), total, msOf(dark[0]), msOf(dark[len(dark)/2]), msOf(dark[len(dark)-1]), msOf(both[len(both)-1]))
+}
+
 // failbackDelay is ha.cf failback_delay's default: a returning preferred
 // node gets its group back only after it.
 const failbackDelay = 2 * time.Second
@@ -225,14 +302,23 @@ func TestVIPFailover(t *testing.T) {
 	n1, n2 := v.nodes[0], v.nodes[1]
 
 	v.step("both nodes started at once", "n1", 20*time.Second, true, v.start)
-	v.step("graceful stop of the holder", "n2", vipLimit, true, func() {
-		if err := n1.proc.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-	})
-	v.step("failback (auto_failback on)", "n1", vipLimit, true, n1.start)
-	v.step("hbd standby on the holder", "n2", vipLimit, true, func() { v.hbd(0, "standby") })
-	v.step("hbd takeover on node1", "n1", vipLimit, true, func() { v.hbd(0, "takeover") })
+	// The four handovers between live nodes, -vip.runs times: each
+	// should cost the client no request (keepalived's does not).
+	kinds := []string{"graceful stop of the holder", "failback (auto_failback on)", "hbd standby on the holder", "hbd takeover on node1"}
+	seen := map[string][]handover{}
+	for range max(*vipRuns, 1) {
+		seen[kinds[0]] = append(seen[kinds[0]], v.step(kinds[0], "n2", vipLimit, true, func() {
+			if err := n1.proc.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+		}))
+		seen[kinds[1]] = append(seen[kinds[1]], v.step(kinds[1], "n1", vipLimit, true, n1.start))
+		seen[kinds[2]] = append(seen[kinds[2]], v.step(kinds[2], "n2", vipLimit, true, func() { v.hbd(0, "standby") }))
+		seen[kinds[3]] = append(seen[kinds[3]], v.step(kinds[3], "n1", vipLimit, true, func() { v.hbd(0, "takeover") }))
+	}
+	for _, k := range kinds {
+		logHandovers(t, k, seen[k])
+	}
 
 	// Someone removes the held address by hand: hbd puts it back.
 	v.step("ip addr del of the held VIP", "n1", vipLimit, true, func() {

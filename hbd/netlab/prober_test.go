@@ -179,6 +179,10 @@ func TestWatchAddr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tr, err := TrackAddr(vip, a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
 	step := func(h *Host, op string) {
 		t.Helper()
 		if _, err := h.Exec(ctx, "ip", "addr", op, vip+"/24", "dev", "eth0"); err != nil {
@@ -192,6 +196,21 @@ func TestWatchAddr(t *testing.T) {
 	step(a, "del") // b
 	step(b, "del") // nobody
 	r := w.Stop()
+	tr.Stop()
+	evs, errs := tr.Events()
+	if len(errs) > 0 {
+		t.Fatalf("tracking: %v", errs)
+	}
+	var tracked []string
+	spans := HolderSpans(evs, time.Now())
+	for _, s := range spans {
+		tracked = append(tracked, strings.Join(s.Holders, "+"))
+	}
+	if got, want := strings.Join(tracked, " "), "a a+b b "; got != want {
+		t.Errorf("tracked holders %q, want %q (events %v)", got, want, evs)
+	} else if both := spans[1].End.Sub(spans[1].Start); both < 150*time.Millisecond || both > 400*time.Millisecond {
+		t.Errorf("tracked: on both for %s, want about 200 ms", both)
+	}
 	if r.Errors != 0 {
 		t.Fatalf("%d errors: %v", r.Errors, r.LastErr)
 	}
