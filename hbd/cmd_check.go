@@ -155,6 +155,11 @@ func printSummary(w io.Writer, c *config.Config, warnings int) {
 		describeHeartbeat(w, c)
 	}
 	row(w, "logging", describeLogging(c))
+	if c.NoRealtime {
+		row(w, "realtime", "off: the daemon runs at normal priority")
+	} else {
+		row(w, "realtime", fmt.Sprintf("on: the daemon's threads run SCHED_RR at priority %d", c.RealtimePriority()))
+	}
 	if c.NoAutoReload {
 		row(w, "reload", "on SIGHUP only (autoreload off)")
 	} else {

@@ -114,6 +114,14 @@ func TestCheckSummaryShowsEveryDirective(t *testing.T) {
 		},
 		"OnStopFailure": func(c *config.Config) string { c.OnStopFailure = "reboot"; return "on_stop_failure:  reboot" },
 		"InsecureAuth":  func(c *config.Config) string { c.InsecureAuth = true; return "insecure_auth:    yes" },
+		"NoRealtime": func(c *config.Config) string {
+			c.NoRealtime = true
+			return "realtime:         off: the daemon runs at normal priority"
+		},
+		"RTPrio": func(c *config.Config) string {
+			c.RTPrio = 7
+			return "realtime:         on: the daemon's threads run SCHED_RR at priority 7"
+		},
 		"NoAutoReload": func(c *config.Config) string {
 			c.NoAutoReload = true
 			return "reload:           on SIGHUP only (autoreload off)"

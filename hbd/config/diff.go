@@ -69,6 +69,9 @@ func Diff(old, new *Config) []Change {
 			add("media", "medium added: %s", m)
 		}
 	}
+	if o, n := old.RealtimePriority(), new.RealtimePriority(); o != n {
+		add("realtime", "real-time priority %d -> %d (0: realtime off)", o, n)
+	}
 	if old.NoAutoReload != new.NoAutoReload {
 		add("reload", "autoreload %s -> %s", onOff(!old.NoAutoReload), onOff(!new.NoAutoReload))
 	}

@@ -63,8 +63,6 @@ func ignoredDirectives() map[string]ignoreRule {
 		"compression_threshold":   always("hbd messages are small and never compressed"),
 		"traditional_compression": always("hbd messages are small and never compressed"),
 		"msgfmt":                  always("hbd chooses its wire format itself"),
-		"realtime":                always("hbd does not lock memory or run SCHED_FIFO; its timing does not depend on it"),
-		"rtprio":                  always("hbd does not run SCHED_FIFO"),
 		"coredumps":               always("core dumps follow the system settings (ulimit -c, core_pattern)"),
 		"coreroot":                always("core dumps follow the system settings (core_pattern)"),
 		"apiauth":                 always("hbd has no Heartbeat API; its control socket is root-only"),
@@ -236,7 +234,7 @@ func (p *hacfParser) table() map[string]directive {
 		"resource_timeout": p.timeDir("resource_timeout TIME", &c.ResourceTimeout, nil),
 		"on_stop_failure":  {"on_stop_failure block|reboot", 1, 1, p.onStopFailure},
 		"insecure_auth":    p.boolDir("insecure_auth yes|no", &c.InsecureAuth),
-		"autoreload":       {"autoreload on|off", 1, 1, p.autoreload},
+		"autoreload":       p.offDir("autoreload on|off", &c.NoAutoReload),
 		"monitor":          {monitorUsage, 1, -1, p.monitor},
 		"exclusive":        {exclusiveUsage, 2, -1, p.exclusive},
 		"conn_logd_time":   p.timeDir("conn_logd_time TIME", new(time.Duration), nil),
@@ -266,8 +264,8 @@ func (p *hacfParser) table() map[string]directive {
 		"autojoin":                {"autojoin none|other|any", 1, 1, p.enumDir("autojoin", &c.Autojoin, "none", "other", "any")},
 		"hbgenmethod":             {"hbgenmethod file|time", 1, 1, p.enumDir("hbgenmethod", new(string), "file", "time")},
 		"uuidfrom":                {"uuidfrom file|nodename", 1, 1, p.enumDir("uuidfrom", new(string), "file", "nodename")},
-		"realtime":                p.boolDir("realtime on|off", new(bool)),
-		"rtprio":                  {"rtprio N (1-99)", 1, 1, p.intDir("rtprio", new(int), 1, 99)},
+		"realtime":                p.offDir("realtime on|off", &c.NoRealtime),
+		"rtprio":                  {"rtprio N (1-99)", 1, 1, p.intDir("rtprio", &c.RTPrio, 1, 99)},
 		"coredumps":               p.boolDir("coredumps on|off", new(bool)),
 		"coreroot":                {"coreroot DIR", 1, 1, p.path(new(string))},
 		"apiauth":                 {"apiauth CLIENT uid=UIDS|gid=GIDS...", 2, -1, p.nothing},
@@ -343,17 +341,17 @@ func (p *hacfParser) quorum(line int, args []string) {
 	}
 }
 
-// autoreload reads `autoreload on|off` (on by default).
-func (p *hacfParser) autoreload(line int, args []string) {
-	on, err := parseBool(args[0])
-	if err != nil {
-		p.d.errorf(line, "autoreload: %v", err)
-		return
-	}
-	p.c.NoAutoReload = !on
+func (p *hacfParser) boolDir(usage string, dst *bool) directive {
+	return p.boolInto(usage, func(b bool) { *dst = b })
 }
 
-func (p *hacfParser) boolDir(usage string, dst *bool) directive {
+// offDir reads an on|off directive that is on by default into a field
+// that says it is off (NoAutoReload, NoRealtime).
+func (p *hacfParser) offDir(usage string, dst *bool) directive {
+	return p.boolInto(usage, func(b bool) { *dst = !b })
+}
+
+func (p *hacfParser) boolInto(usage string, set func(bool)) directive {
 	name, _, _ := strings.Cut(usage, " ")
 	return directive{usage, 1, 1, func(line int, args []string) {
 		b, err := parseBool(args[0])
@@ -361,7 +359,7 @@ func (p *hacfParser) boolDir(usage string, dst *bool) directive {
 			p.d.errorf(line, "%s: %v", name, err)
 			return
 		}
-		*dst = b
+		set(b)
 	}}
 }
 

@@ -182,8 +182,6 @@ func TestParseHaCfIgnored(t *testing.T) {
 		"compression_threshold":   "compression_threshold 2",
 		"traditional_compression": "traditional_compression off",
 		"msgfmt":                  "msgfmt netstring",
-		"realtime":                "realtime on",
-		"rtprio":                  "rtprio 50",
 		"coredumps":               "coredumps true",
 		"coreroot":                "coreroot /var/lib/heartbeat/cores",
 		"apiauth":                 "apiauth ipfail gid=haclient uid=hacluster",

@@ -345,6 +345,12 @@ type Config struct {
 	// refused by `hbd run` (authpolicy.go).
 	InsecureAuth bool
 
+	// NoRealtime is `realtime off`; RTPrio is rtprio (0: the default).
+	// With realtime on (the default, as in Heartbeat) the daemon runs
+	// SCHED_RR at RealtimePriority (hbd/daemon/realtime.go).
+	NoRealtime bool
+	RTPrio     int
+
 	// NoAutoReload is `autoreload off` (hbd extension): edits of the
 	// configuration directory are not applied by themselves; only SIGHUP
 	// (or a restart) reloads.
@@ -485,4 +491,21 @@ type FenceAWS struct {
 	Instances    map[string]string // node name → instance id
 	Region       string            // "" : from IMDS
 	Endpoint     string            // EC2 endpoint URL ("" : AWS's)
+}
+
+// DefaultRTPrio is the real-time priority without an rtprio line: the
+// lowest SCHED_RR priority, as Heartbeat 3.0.6 runs (ps shows its
+// processes RR at priority 1).
+const DefaultRTPrio = 1
+
+// RealtimePriority is the SCHED_RR priority the daemon runs at, 0 for
+// normal scheduling (realtime off).
+func (c *Config) RealtimePriority() int {
+	switch {
+	case c.NoRealtime:
+		return 0
+	case c.RTPrio > 0:
+		return c.RTPrio
+	}
+	return DefaultRTPrio
 }

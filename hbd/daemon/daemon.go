@@ -128,6 +128,8 @@ type Daemon struct {
 	// debug lines count their milliseconds from.
 	stepAt time.Time
 
+	rt rtSched // realtime, rtprio (realtime.go)
+
 	sbEvents chan cluster.Event // PingStatus and FenceDone (ping.go, fence.go)
 	pingStop context.CancelFunc // stops the ping prober (restarted on reload)
 
@@ -212,6 +214,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.startRealtime(ctx)
 	d.intake = newIntake(d.keys, d.log.Logger)
 	intakeCtx, intakeStop := context.WithCancel(context.Background()) // runs through a graceful stop
 	defer intakeStop()

@@ -147,6 +147,7 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, why string
 	}
 	restartPing := pingConfig(d.cfg) != pingConfig(cfg)
 	d.cfg = cfg
+	d.rt.want.Store(int32(cfg.RealtimePriority())) // in force at the next sweep
 	if coreAreas(areas) {
 		d.step(cluster.Reconfigure{Now: time.Now(), Config: cfg})
 	}

@@ -26,6 +26,9 @@ import (
 var (
 	floodFor     = flag.Duration("flood.for", 15*time.Second, "how long TestFlood floods")
 	floodSenders = flag.Int("flood.senders", 1, "how many goroutines, each with its own socket, TestFlood floods with")
+	// floodRealtime off measures the nodes at normal priority (ha.cf
+	// `realtime off`); on is hbd's default, SCHED_RR.
+	floodRealtime = flag.Bool("flood.realtime", true, "TestFlood's nodes run with ha.cf realtime on (false: realtime off)")
 )
 
 // Bounds TestFlood holds the flooded node to.
@@ -57,6 +60,9 @@ func TestFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := g.hacf(floodTiming)
+	if !*floodRealtime {
+		cfg.Extra = append(cfg.Extra, "realtime off")
+	}
 	n1, n2 := g.hbdNode(0, cfg), g.hbdNode(1, cfg)
 	// The budgets (memory, status latency, rate) are the production
 	// build's: the race detector's would blow them.
@@ -73,6 +79,17 @@ func TestFlood(t *testing.T) {
 		return n1.peerState("node2") == "active" && n2.peerState("node1") == "active"
 	})
 	time.Sleep(2 * time.Second) // settled: the baseline is a quiet node
+	// ha.cf realtime: every thread of the daemon runs SCHED_RR at
+	// priority 1 (normal scheduling with realtime off); a thread the Go
+	// runtime has just added is switched within a second.
+	policy := "RR/1"
+	if !*floodRealtime {
+		policy = "OTHER/0"
+	}
+	waitFor(t, 3*time.Second, "every thread of node1's hbd to run "+policy, func() bool {
+		got := threadPolicies(t, n1.proc.PID)
+		return len(got) == 1 && got[policy] > 0
+	})
 	mark := len(readRecord(t, g.dir))
 	rss0 := rss(t, n1.proc.PID)
 	lines0 := n1.logLines()
@@ -242,6 +259,36 @@ func flood(ctx context.Context, conn net.Conn, packets [][]byte, rng *rand.Rand,
 }
 
 // rss is the resident set size of process pid, in bytes.
+// threadPolicies counts the threads of process pid by scheduling policy
+// and real-time priority ("RR/1", "OTHER/0"), from /proc/PID/task/*/stat
+// (fields 40 and 41).
+func threadPolicies(t *testing.T, pid int) map[string]int {
+	t.Helper()
+	dir := filepath.Join("/proc", strconv.Itoa(pid), "task")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("threads of %d: %v", pid, err)
+	}
+	m := map[string]int{}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "stat"))
+		if err != nil {
+			continue // exited
+		}
+		i := strings.LastIndexByte(string(b), ')')
+		f := strings.Fields(string(b[i+1:])) // f[0] is field 3
+		if len(f) < 39 {
+			t.Fatalf("short stat line %q", b)
+		}
+		policy := map[string]string{"0": "OTHER", "1": "FIFO", "2": "RR"}[f[38]]
+		if policy == "" {
+			policy = f[38]
+		}
+		m[policy+"/"+f[37]]++
+	}
+	return m
+}
+
 func rss(t *testing.T, pid int) uint64 {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))

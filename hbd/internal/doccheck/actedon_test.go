@@ -50,7 +50,7 @@ var samples = map[string]sample{
 	"use_logd": {line: "use_logd on"}, "conn_logd_time": {line: "conn_logd_time 60"},
 	"compression": {line: "compression bz2"}, "compression_threshold": {line: "compression_threshold 8"},
 	"traditional_compression": {line: "traditional_compression on"}, "msgfmt": {line: "msgfmt netstring"},
-	"realtime": {line: "realtime on"}, "rtprio": {line: "rtprio 50"}, "coredumps": {line: "coredumps true"},
+	"realtime": {line: "realtime off"}, "rtprio": {line: "rtprio 50"}, "coredumps": {line: "coredumps true"},
 	"coreroot": {line: "coreroot /var/lib/heartbeat/cores"}, "apiauth": {line: "apiauth ipfail gid=haclient uid=hacluster"},
 	"serial": {line: "serial /dev/ttyS0"}, "baud": {line: "baud 19200"}, "watchdog": {line: "watchdog /dev/watchdog"},
 	"hbgenmethod": {line: "hbgenmethod time"}, "uuidfrom": {line: "uuidfrom nodename"},
@@ -70,6 +70,7 @@ var exceptions = map[string]string{
 	"pacemaker":     "accepted only as `off`: there is nothing to act on",
 	"use_logd":      "ignored by hbd itself, but passed to resource scripts as HA_LOGD, as Heartbeat does",
 	"insecure_auth": "acted on inside hbd/config: it decides whether Load refuses weak authkeys keys",
+	"rtprio":        "read through Config.RealtimePriority, which the daemon (hbd/daemon/realtime.go) and hbd check use",
 }
 
 // fieldsSetBy returns the Config fields that a directive's sample line
