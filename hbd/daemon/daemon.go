@@ -28,7 +28,8 @@
 //   - A reload (reload.go) applies whole or not at all; the watch of the
 //     configuration files (watch.go, edit.go) reports an edit once the
 //     files are quiet and holds one that removes a group.
-//   - Exit ends the loop; the links are drained of the shutdown notice.
+//   - Exit ends the loop. The shutdown notice has left by then: the links
+//     write on the caller's goroutine, so a Send is done when it returns.
 //
 // The loop uses the links and the runner through two small interfaces
 // (Links, Runner), so its tests drive it with fakes, without root.
@@ -259,9 +260,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	defer signal.Stop(sigs)
 
 	defer d.load.close()
-	d.loop(ctx, sigs)
-	d.drain()
-	return nil
+	return d.loop(ctx, sigs)
 }
 
 // serveCtl opens the control socket and serves it until ctx ends.

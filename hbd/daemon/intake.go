@@ -12,15 +12,19 @@ import (
 )
 
 // Queues between the links and the event loop. The links sort datagrams by
-// source address: those from ucast peers' addresses wait in peerQueue,
-// everything else (strangers, bcast and mcast) in otherQueue, which the
-// intake reads only when no peer datagram waits. A flood from anywhere but
-// a peer's address therefore fills otherQueue and is dropped there by the
-// reader, while the peers' heartbeats keep their own room and go first.
+// source address: those from ucast peers' addresses are verified on the
+// link's reader goroutine (intake.peer) and go to the loop at once;
+// everything else (strangers, bcast and mcast) waits in otherQueue for the
+// intake's goroutine. A flood from anywhere but a peer's address
+// therefore fills otherQueue and is dropped there by the reader, is never
+// verified on the loop, and the peers' heartbeats keep their own way in.
 const (
-	peerQueue     = 1024
-	otherQueue    = 256
-	verifiedQueue = 64
+	otherQueue = 256
+	// verifiedQueue holds verified messages the loop has not taken yet:
+	// seconds of every peer's heartbeats if the loop is held up (a
+	// reload), beyond which a peer's message is dropped and counted in
+	// the link's PeerDrops.
+	verifiedQueue = 1024
 	// summaryCheck is how often the intake looks for drop summaries due,
 	// while a drop reason's summary window is open.
 	summaryCheck = time.Second
@@ -40,27 +44,31 @@ type received struct {
 	Msg  *wire.Message
 }
 
-// intake decodes and verifies received datagrams on a goroutine of its
-// own, so that the event loop only ever sees messages signed with a key of
-// authkeys: a flood of garbage or forged datagrams costs the loop nothing,
-// and its drops are counted in a bounded table and logged in summaries
-// from here, never on the loop.
+// intake decodes and verifies received datagrams off the event loop, so
+// that the loop only ever sees messages signed with a key of authkeys: a
+// flood of garbage or forged datagrams costs the loop nothing, and its
+// drops are counted in a bounded table and logged in summaries from
+// here, never on the loop. Datagrams from peers' addresses are verified
+// on the links' reader goroutines (peer), the others on the intake's own
+// goroutine (run), which reads them only when it has nothing else to do.
 type intake struct {
 	keys   atomic.Pointer[wire.Keyring]
 	drops  *dropTable
 	log    logrus.FieldLogger
-	peers  chan link.Packet
 	others chan link.Packet
 	out    chan received
+	// dropped tells run that peer dropped a datagram, so that it looks
+	// for the drop summaries due.
+	dropped chan struct{}
 }
 
 func newIntake(keys *wire.Keyring, log logrus.FieldLogger) *intake {
 	in := &intake{
-		drops:  newDropTable(dropTableSize),
-		log:    log,
-		peers:  make(chan link.Packet, peerQueue),
-		others: make(chan link.Packet, otherQueue),
-		out:    make(chan received, verifiedQueue),
+		drops:   newDropTable(dropTableSize),
+		log:     log,
+		others:  make(chan link.Packet, otherQueue),
+		out:     make(chan received, verifiedQueue),
+		dropped: make(chan struct{}, 1),
 	}
 	in.keys.Store(keys)
 	return in
@@ -68,13 +76,35 @@ func newIntake(keys *wire.Keyring, log logrus.FieldLogger) *intake {
 
 // linkOptions are the link options that feed this intake.
 func (in *intake) linkOptions(log logrus.FieldLogger) link.Options {
-	return link.Options{Packets: in.peers, Others: in.others, Log: log, MaxDatagram: wire.MaxDatagram, SharedReadRate: sharedReadRate}
+	return link.Options{Peer: in.peer, Others: in.others, Log: log, MaxDatagram: wire.MaxDatagram, SharedReadRate: sharedReadRate}
+}
+
+// peer verifies a datagram from a peer's address on the link's reader
+// goroutine and hands the message to the loop: one goroutine hand-off
+// per heartbeat instead of two. It never blocks; false means the
+// message was dropped for a full queue (a datagram that fails to verify
+// was taken, counted in the drop table).
+func (in *intake) peer(p link.Packet) bool {
+	m := in.verify(p)
+	if m == nil {
+		select {
+		case in.dropped <- struct{}{}:
+		default: // run has been told already
+		}
+		return true
+	}
+	select {
+	case in.out <- received{Link: p.Link, At: p.At, Msg: m}:
+		return true
+	default:
+		return false
+	}
 }
 
 // setKeys makes kr verify every datagram from now on (a reload).
 func (in *intake) setKeys(kr *wire.Keyring) { in.keys.Store(kr) }
 
-// run verifies datagrams until ctx ends, peers' first. It looks for drop
+// run verifies the datagrams of others until ctx ends. It looks for drop
 // summaries due only while a summary window is open, so an intake that
 // drops nothing never wakes on its own.
 func (in *intake) run(ctx context.Context) {
@@ -85,22 +115,23 @@ func (in *intake) run(ctx context.Context) {
 	for {
 		var p link.Packet
 		select {
-		case p = <-in.peers:
-		default:
-			select {
-			case p = <-in.peers:
-			case p = <-in.others:
-			case now := <-checkC:
-				in.logSummaries(now)
-				checkC = nil
-				if in.drops.anyOpen() {
-					check.Reset(summaryCheck)
-					checkC = check.C
-				}
-				continue
-			case <-ctx.Done():
-				return
+		case p = <-in.others:
+		case <-in.dropped:
+			if checkC == nil {
+				check.Reset(summaryCheck)
+				checkC = check.C
 			}
+			continue
+		case now := <-checkC:
+			in.logSummaries(now)
+			checkC = nil
+			if in.drops.anyOpen() {
+				check.Reset(summaryCheck)
+				checkC = check.C
+			}
+			continue
+		case <-ctx.Done():
+			return
 		}
 		m := in.verify(p)
 		if m == nil {

@@ -53,8 +53,10 @@ var (
 	attackerAddr = netip.MustParseAddrPort("10.0.0.66:4000")
 )
 
-// TestIntakePeersFirst: with both queues full, the peer's datagrams are
-// verified and handed on before any stranger's is looked at.
+// TestIntakePeersFirst: with the strangers' queue full and its goroutine
+// not even running, the peer's datagrams are verified and handed on as
+// they are read; the strangers' are verified by the intake's goroutine,
+// and none gets through.
 func TestIntakePeersFirst(t *testing.T) {
 	kr := testKeyring(t, "the right secret")
 	forger := testKeyring(t, "a guessed secret")
@@ -64,24 +66,22 @@ func TestIntakePeersFirst(t *testing.T) {
 	}
 	const peers = 5
 	for i := range peers {
-		in.peers <- link.Packet{Link: "eth0", From: peerAddr, Data: heartbeat(t, kr, "node2", uint64(i+1)), At: t0.Add(time.Duration(i))}
+		if !in.peer(link.Packet{Link: "eth0", From: peerAddr, Data: heartbeat(t, kr, "node2", uint64(i+1)), At: t0.Add(time.Duration(i))}) {
+			t.Fatalf("peer message %d dropped", i)
+		}
 	}
-	// Unbuffered: when message i is taken, the intake holds at most
-	// message i+1, so no stranger's datagram may have been looked at
-	// before the last peer message is taken.
-	in.out = make(chan received)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go in.run(ctx)
 	for i := range peers {
 		r := <-in.out
 		if r.Msg.Value("src") != "node2" || r.Link != "eth0" || !r.At.Equal(t0.Add(time.Duration(i))) {
 			t.Fatalf("message %d: src %q link %q at %v", i, r.Msg.Value("src"), r.Link, r.At)
 		}
-		if listed, _ := in.drops.snapshot(); len(listed) > 0 && i < peers-1 {
-			t.Fatalf("%d strangers' datagrams were verified before peer message %d", len(listed), i+1)
-		}
 	}
+	if listed, _ := in.drops.snapshot(); len(listed) > 0 {
+		t.Fatalf("%d strangers' datagrams were verified without the intake's goroutine", len(listed))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go in.run(ctx)
 	waitUntil(t, "every forgery counted", func() bool {
 		listed, evicted := in.drops.snapshot()
 		return len(listed) == otherQueue && evicted == nil
@@ -101,13 +101,13 @@ func TestIntakeSetKeys(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go in.run(ctx)
-	in.peers <- link.Packet{From: peerAddr, Data: heartbeat(t, oldKey, "node2", 1)}
+	in.peer(link.Packet{From: peerAddr, Data: heartbeat(t, oldKey, "node2", 1)})
 	if r := <-in.out; r.Msg.Value("seq") != "1" {
 		t.Fatalf("got seq %q, want 1", r.Msg.Value("seq"))
 	}
 	in.setKeys(newKey)
-	in.peers <- link.Packet{From: peerAddr, Data: heartbeat(t, oldKey, "node2", 2)}
-	in.peers <- link.Packet{From: peerAddr, Data: heartbeat(t, newKey, "node2", 3)}
+	in.peer(link.Packet{From: peerAddr, Data: heartbeat(t, oldKey, "node2", 2)})
+	in.peer(link.Packet{From: peerAddr, Data: heartbeat(t, newKey, "node2", 3)})
 	if r := <-in.out; r.Msg.Value("seq") != "3" {
 		t.Fatalf("got seq %q, want 3", r.Msg.Value("seq"))
 	}
@@ -134,19 +134,17 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // while a peer's signed heartbeat arrives every 200 µs and is dropped if
 // its queue is full, as a link reader drops it.
 // "one-queue" is the former design, where strangers and peers shared one
-// queue; "peer-queue" is the intake's, where peers have their own. Each
+// queue; "reader" is the intake's, where a peer's datagram is verified as
+// it is read (intake.peer), on the reader's goroutine. Each
 // op is one peer heartbeat; reported: the share of peers' heartbeats lost
 // to a full queue, their delay through the intake (median and 99th
 // percentile), and the flood datagrams verified per second meanwhile.
 func BenchmarkIntakeFlood(b *testing.B) {
-	for _, mode := range []string{"one-queue", "peer-queue"} {
+	for _, mode := range []string{"one-queue", "reader"} {
 		b.Run(mode, func(b *testing.B) {
 			kr := testKeyring(b, "the right secret")
 			forger := testKeyring(b, "a guessed secret")
 			in := newIntake(kr, quietLog())
-			if mode == "one-queue" {
-				in.others = in.peers
-			}
 			forged := make([][]byte, 1024)
 			for i := range forged {
 				forged[i] = heartbeat(b, forger, fmt.Sprintf("fake%d", i), 1)
@@ -184,8 +182,15 @@ func BenchmarkIntakeFlood(b *testing.B) {
 			tick := time.NewTicker(200 * time.Microsecond)
 			for range b.N {
 				<-tick.C
+				p := link.Packet{Link: "eth0", From: peerAddr, Data: hb, At: time.Now()}
+				if mode == "reader" {
+					if !in.peer(p) {
+						lost++
+					}
+					continue
+				}
 				select {
-				case in.peers <- link.Packet{Link: "eth0", From: peerAddr, Data: hb, At: time.Now()}:
+				case in.others <- p:
 				default:
 					lost++
 				}

@@ -18,15 +18,14 @@ import (
 
 // Links is what the event loop uses of the heartbeat media (*link.Set).
 type Links interface {
-	// Send sends a signed message on every link. data is the caller's
-	// again when Send returns (the loop encodes into one buffer).
+	// Send sends a signed message on every link: written (or dropped)
+	// when it returns, so data is the caller's again (the loop encodes
+	// into one buffer) and nothing is left to wait for at the end.
 	Send(data []byte)
 	// SendOn sends it on the named link only, as Send.
 	SendOn(name string, data []byte) error
 	// Stats is what `hbd status` shows of each link.
 	Stats() map[string]link.LinkStats
-	// Drain waits until what was sent has left (a stop's last messages).
-	Drain(ctx context.Context) error
 	Close() error
 }
 
@@ -42,10 +41,17 @@ type Runner interface {
 
 // loop is the event loop: every event goes to the core (step), and the
 // core's actions are executed, until the core says Exit. It decides
-// nothing itself: what happens is the core's.
-func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
+// nothing itself: what happens is the core's. It fails only if its timer
+// cannot be made.
+func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
+	timer, err := newWakeTimer()
+	if err != nil {
+		return err
+	}
+	defer timer.close()
+	if err := timer.reset(0); err != nil {
+		return err
+	}
 	stopping := false
 	for !d.exit {
 		select {
@@ -90,37 +96,20 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) {
 		}
 		d.rearm(timer)
 	}
-}
-
-// drainTimeout bounds how long a stop waits for the last messages (the
-// shutdown notice) to leave.
-const drainTimeout = time.Second
-
-func (d *Daemon) drain() {
-	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-	defer cancel()
-	if err := d.links.Drain(ctx); err != nil {
-		d.log.Warnf("shutdown notice may not have been sent: %v", err)
-	}
+	return nil
 }
 
 // rearm sets the timer for the core's next deadline.
-func (d *Daemon) rearm(t *time.Timer) {
+func (d *Daemon) rearm(t *wakeTimer) {
 	nt := d.core.NextTick()
 	if nt.IsZero() {
 		nt = time.Now().Add(time.Second)
 	}
-	next := time.Until(nt)
-	if next < 0 {
-		next = 0
+	if err := t.reset(time.Until(nt)); err != nil {
+		// Never seen: the descriptor is the loop's own. The next event
+		// sets it again.
+		d.log.Errorf("event loop timer: %v", err)
 	}
-	if !t.Stop() {
-		select {
-		case <-t.C:
-		default:
-		}
-	}
-	t.Reset(next)
 }
 
 // tick tells the core the time: the timer of its next deadline fired.

@@ -29,9 +29,8 @@ import (
 type fakeLinks struct {
 	keys *wire.Keyring
 
-	mu      sync.Mutex
-	sent    []*wire.Message
-	drained bool
+	mu   sync.Mutex
+	sent []*wire.Message
 }
 
 func (f *fakeLinks) Send(b []byte) { f.record(b) }
@@ -50,13 +49,6 @@ func (f *fakeLinks) record(b []byte) {
 
 func (f *fakeLinks) Stats() map[string]link.LinkStats {
 	return map[string]link.LinkStats{"eth0": {}}
-}
-
-func (f *fakeLinks) Drain(context.Context) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.drained = true
-	return nil
 }
 
 func (f *fakeLinks) Close() error { return nil }
@@ -236,8 +228,9 @@ func newLoopRigIn(t *testing.T, cfg *config.Config, runner *fakeRunner, dir stri
 	r := &loopRig{t: t, d: d, links: links, runner: runner, sigs: make(chan os.Signal, 1), done: make(chan struct{}), gen2: 5}
 	go func() {
 		defer close(r.done)
-		d.loop(context.Background(), r.sigs)
-		d.drain()
+		if err := d.loop(context.Background(), r.sigs); err != nil {
+			t.Error(err)
+		}
 	}()
 	// Registered after newTestDaemon's cleanup, so it runs first: the
 	// loop ends before the daemon's goroutines are waited for.
@@ -259,9 +252,12 @@ func (r *loopRig) fromPeer(link_ string, seq uint64, kv ...string) {
 	r.deliver(link_, r.signed(seq, kv...))
 }
 
-// deliver hands a datagram to the intake as link would, arriving on link_.
+// deliver hands a datagram to the intake as a link reader would, arriving
+// on link_ from the peer's address.
 func (r *loopRig) deliver(link_ string, b []byte) {
-	r.d.intake.peers <- link.Packet{Link: link_, From: netip.MustParseAddrPort("192.0.2.3:694"), Data: b, At: time.Now()}
+	if !r.d.intake.peer(link.Packet{Link: link_, From: netip.MustParseAddrPort("192.0.2.3:694"), Data: b, At: time.Now()}) {
+		r.t.Fatal("the loop's queue is full")
+	}
 }
 
 // signed is a datagram of node2 (next seq, unless seq > 0), signed.
@@ -398,8 +394,8 @@ func TestLoopGroupLifecycle(t *testing.T) {
 	if monitorAtStop != monitor.StateIdle {
 		t.Errorf("monitor was %q when the stop ran, want %q (released first)", monitorAtStop, monitor.StateIdle)
 	}
-	if len(rig.links.sentOf("shutdone")) != 1 || !rig.links.drained {
-		t.Errorf("shutdone sent %d times, drained %v", len(rig.links.sentOf("shutdone")), rig.links.drained)
+	if n := len(rig.links.sentOf("shutdone")); n != 1 {
+		t.Errorf("shutdone sent %d times", n)
 	}
 }
 

@@ -11,17 +11,21 @@
 // the others are named "IFACE/KIND" ("eth0" and "eth0/mcast"), whatever the
 // order of the ha.cf lines.
 //
-// Each link has one socket per local address and port it listens on, one
-// reader goroutine per socket and one writer goroutine. Received datagrams
-// go to the caller's channel, dropped (and counted) when it is full; Send
-// only enqueues, dropping (and counting) when the link's queue is full, so
-// neither direction ever blocks the caller or the readers. A caller that
-// also gives Options.Others gets the datagrams from configured ucast peers'
-// addresses on one channel and all others on the second one, so that a
-// flood from an address ha.cf does not name cannot crowd out a peer's
-// heartbeats on their way to the caller. Before that, in the kernel, every
-// ucast peer has a receive socket of its own (see openPeerSockets), so
-// such a flood cannot make the kernel drop a peer's datagrams either.
+// Each link has one socket per local address and port it listens on and
+// one reader goroutine per socket. Received datagrams go to the caller's
+// channel, dropped (and counted) when it is full. Send writes on the
+// caller's goroutine, without waiting: a datagram the kernel has no room
+// for is dropped and counted, so neither direction ever blocks the caller
+// or the readers, and a datagram sent needs no hand-off to another
+// goroutine. A caller that also gives Options.Others gets the datagrams
+// from configured ucast peers' addresses on one channel (or, with
+// Options.Peer, on the reader's goroutine) and all others on the second
+// one, so that a flood from an address ha.cf does not name cannot crowd
+// out a peer's heartbeats on their way to the caller. Before that, in the
+// kernel, every ucast peer has a receive socket of its own (see
+// openPeerSockets), so such a flood cannot make the kernel drop a peer's
+// datagrams either. The system calls on the sockets bypass the runtime's
+// bookkeeping of blocking calls (rawsock.go).
 //
 // Sockets: a ucast link binds Medium.Local if given (hbd's extension, so
 // that nodes sharing a host each bind their own address at the same port),
@@ -42,6 +46,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,7 +62,9 @@ import (
 type Packet struct {
 	Link string         // link name, e.g. "eth0"
 	From netip.AddrPort // sender address and port
-	Data []byte         // the datagram; owned by the receiver
+	// Data is the datagram: the receiver's own on a channel; given to
+	// Options.Peer, valid only until it returns.
+	Data []byte
 	// At is when the datagram arrived: time.Now() taken by the reader
 	// goroutine as the read returned, moved back by the time the datagram
 	// waited in the socket buffer according to the kernel's SO_TIMESTAMPNS
@@ -69,9 +76,11 @@ type Packet struct {
 
 // LinkStats counts what happened on one link since Open.
 type LinkStats struct {
-	Sent         uint64 // datagrams written (one per destination)
-	SendErrors   uint64 // datagrams whose write failed
-	QueueDrops   uint64 // Send calls dropped because the link's queue was full
+	Sent       uint64 // datagrams written (one per destination)
+	SendErrors uint64 // datagrams whose write failed
+	// QueueDrops counts the datagrams not sent because the socket's send
+	// buffer was full (one per destination).
+	QueueDrops   uint64
 	Received     uint64 // datagrams read and delivered
 	ReceiveDrops uint64 // datagrams read but dropped because their channel was full
 	// PeerDrops counts the ReceiveDrops whose source is a ucast peer's
@@ -96,12 +105,16 @@ type Options struct {
 	// never delays or drops what arrives on Packets. When it is full the
 	// datagram is dropped and counted in ReceiveDrops.
 	Others chan<- Packet
+	// Peer, when set, is called on the reader's goroutine with every
+	// datagram from a ucast peer's address, instead of sending it to
+	// Packets: a caller that can check a datagram at once saves a
+	// goroutine hand-off and a copy. It must not block; it returns false
+	// when it dropped the datagram (counted in ReceiveDrops and
+	// PeerDrops). Packet.Data is valid only until it returns.
+	Peer func(Packet) bool
 	// Log gets the startup lines and rate-limited send errors. Nil
 	// discards them.
 	Log logrus.FieldLogger
-	// QueueLen is the length of each link's send queue; 0 means
-	// DefaultQueueLen.
-	QueueLen int
 	// ErrorLogInterval is the least time between two logged send errors to
 	// one destination; 0 means DefaultErrorLogInterval.
 	ErrorLogInterval time.Duration
@@ -119,10 +132,6 @@ type Options struct {
 }
 
 const (
-	// DefaultQueueLen is a link's send queue length: at one status message
-	// per keepalive plus the odd control message, 64 covers seconds of a
-	// stalled writer.
-	DefaultQueueLen = 64
 	// DefaultErrorLogInterval spaces out repeated send errors in the log:
 	// a cut cable fails every heartbeat, the log needs to say so once in a
 	// while, not every second.
@@ -152,30 +161,31 @@ type Set struct {
 type link struct {
 	plan  linkPlan
 	conns []*net.UDPConn
+	raws  []rawConn // conns' descriptors, for sendto
 	// peerConns are receive-only sockets, one per ucast peer, each bound
 	// like conns[peerSock[i]] and connected to the peer (openPeerSockets).
 	peerConns []*net.UDPConn
 	peerSock  []int
-	dsts      []netip.AddrPort // plan.Targets' destinations as given to the kernel
-	queue     chan []byte
+	dsts      []sockaddr // plan.Targets' destinations as given to the kernel
+
+	// mu serialises the senders: send's buffers and the send-error log.
+	mu       sync.Mutex
+	send     *sendState
+	failures map[netip.AddrPort]*sendFailure
+	every    time.Duration // least time between two logged send errors to one destination
 
 	sent, sendErrors, queueDrops, received, receiveDrops, peerDrops, kernelDrops atomic.Uint64
-	// pending counts datagrams queued and not yet written, for Drain.
-	pending atomic.Int64
 }
 
 // Open opens every medium as a link and starts its goroutines. They stop
 // on Close or when ctx is done. An interface that does not exist, or a
 // socket that cannot be set up, is an error naming the ha.cf line.
 func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error) {
-	if opts.Packets == nil {
+	if opts.Packets == nil && (opts.Peer == nil || opts.Others == nil) {
 		return nil, errors.New("link: Options.Packets is nil")
 	}
 	if len(media) == 0 {
 		return nil, errors.New("link: no media")
-	}
-	if opts.QueueLen <= 0 {
-		opts.QueueLen = DefaultQueueLen
 	}
 	if opts.ErrorLogInterval <= 0 {
 		opts.ErrorLogInterval = DefaultErrorLogInterval
@@ -197,9 +207,9 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 	s := &Set{byName: map[string]*link{}, log: log, done: make(chan struct{}), peers: map[netip.Addr]bool{}}
 	notedEPERM := false
 	for _, lp := range plans {
-		l := &link{plan: lp, queue: make(chan []byte, opts.QueueLen)}
+		l := &link{plan: lp, send: newSendState(), failures: map[netip.AddrPort]*sendFailure{}, every: opts.ErrorLogInterval}
 		for _, t := range lp.Targets {
-			l.dsts = append(l.dsts, sysAddrPort(t.Dst, lp.Iface))
+			l.dsts = append(l.dsts, toSockaddr(sysAddrPort(t.Dst, lp.Iface)))
 			if lp.Kind == config.Ucast || lp.Kind == config.Ucast6 {
 				s.peers[t.Dst.Addr().WithZone("")] = true
 			}
@@ -213,6 +223,12 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 				return nil, fmt.Errorf("link: %s: %s %s: %w", sp.Pos, lp.Kind, lp.Iface.Name, err)
 			}
 			l.conns = append(l.conns, c)
+			rc, err := newRawConn(c)
+			if err != nil {
+				s.closeConns()
+				return nil, fmt.Errorf("link: %s: %s %s: %w", sp.Pos, lp.Kind, lp.Iface.Name, err)
+			}
+			l.raws = append(l.raws, rc)
 			if so.deviceEPERM && !notedEPERM {
 				notedEPERM = true
 				log.Debugf("%s: SO_BINDTODEVICE not permitted (not root?): sockets are not bound to their interface", lp.Kind)
@@ -236,17 +252,26 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 	if others == nil {
 		others = opts.Packets
 	}
+	var readers []reader
 	for _, l := range s.links {
 		for i, c := range l.conns {
-			s.wg.Add(1)
-			go s.read(reader{l: l, sp: l.plan.Socks[i], c: c, size: readSize, rate: opts.SharedReadRate, out: opts.Packets, others: others})
+			readers = append(readers, reader{l: l, sp: l.plan.Socks[i], c: c, size: readSize, rate: opts.SharedReadRate, out: opts.Packets, others: others, peer: opts.Peer})
 		}
 		for i, c := range l.peerConns {
-			s.wg.Add(1)
-			go s.read(reader{l: l, sp: l.plan.Socks[l.peerSock[i]], c: c, size: readSize, out: opts.Packets, others: others})
+			readers = append(readers, reader{l: l, sp: l.plan.Socks[l.peerSock[i]], c: c, size: readSize, out: opts.Packets, others: others, peer: opts.Peer})
 		}
+	}
+	for i := range readers {
+		rc, err := newRawConn(readers[i].c)
+		if err != nil {
+			s.closeConns()
+			return nil, fmt.Errorf("link: %s: %w", readers[i].l.plan.Name, err)
+		}
+		readers[i].raw = rc
+	}
+	for _, r := range readers {
 		s.wg.Add(1)
-		go s.write(l, opts.ErrorLogInterval)
+		go s.read(r)
 	}
 	s.stopCtx = context.AfterFunc(ctx, func() { s.Close() })
 	return s, nil
@@ -300,20 +325,20 @@ func (s *Set) Links() []string {
 	return names
 }
 
-// Send queues data for every destination of every link. It never blocks:
-// a link whose queue is full drops it and counts a QueueDrop. data is
-// copied; the caller may reuse it.
+// Send writes data to every destination of every link. It never waits:
+// a datagram the kernel has no room for in the socket's send buffer is
+// dropped and counted as a QueueDrop. The caller may reuse data when Send
+// returns.
 func (s *Set) Send(data []byte) {
 	if s.closed.Load() {
 		return
 	}
-	d := slices.Clone(data)
 	for _, l := range s.links {
-		l.enqueue(d)
+		s.writeOne(l, data)
 	}
 }
 
-// SendOn queues data for the destinations of one link, like Send.
+// SendOn writes data to the destinations of one link, like Send.
 func (s *Set) SendOn(name string, data []byte) error {
 	l, ok := s.byName[name]
 	if !ok {
@@ -322,18 +347,8 @@ func (s *Set) SendOn(name string, data []byte) error {
 	if s.closed.Load() {
 		return nil
 	}
-	l.enqueue(slices.Clone(data))
+	s.writeOne(l, data)
 	return nil
-}
-
-func (l *link) enqueue(d []byte) {
-	l.pending.Add(1)
-	select {
-	case l.queue <- d:
-	default:
-		l.pending.Add(-1)
-		l.queueDrops.Add(1)
-	}
 }
 
 // Stats returns the counters of every link, by name.
@@ -386,27 +401,29 @@ type reader struct {
 	l    *link
 	sp   sockPlan
 	c    *net.UDPConn
+	raw  rawConn
 	size int // read buffer: the kernel clips a longer datagram to it
 	// rate is the most datagrams a second it reads; 0 means no limit.
 	rate        int
 	out, others chan<- Packet
+	peer        func(Packet) bool // Options.Peer
 }
 
 // readSlice is the time over which a reader's rate is kept: it reads at
 // most rate/100 datagrams in each slice of 10 ms, then waits for the next.
 const readSlice = 10 * time.Millisecond
 
-// read is the reader goroutine of one socket. It only reads, stamps and
-// sorts datagrams by source address (peers to out, the rest to others):
-// decoding happens on the receiving side, so the reader keeps up with the
-// socket however expensive a datagram is to verify. A reader with a rate
+// read is the reader goroutine of one socket. It reads, stamps and sorts
+// datagrams by source address (peers to out, or to the peer function,
+// the rest to others): the others are decoded on the receiving side, so
+// the reader keeps up with the socket however expensive a stranger's
+// datagram is to verify. A reader with a rate
 // pauses when it has read its share of a slice: a flood beyond the rate
 // is then dropped by the kernel, at no cost to this process.
 func (s *Set) read(r reader) {
 	defer s.wg.Done()
 	l := r.l
-	buf := make([]byte, r.size)
-	oob := make([]byte, oobSpace)
+	st := newRecvState(r.size, oobSpace)
 	perSlice := 0
 	if r.rate > 0 {
 		perSlice = max(1, r.rate/int(time.Second/readSlice))
@@ -417,7 +434,10 @@ func (s *Set) read(r reader) {
 	defer pause.Stop()
 	var overflows uint32 // the socket's SO_RXQ_OVFL counter as last seen
 	for {
-		n, oobn, _, from, err := r.c.ReadMsgUDPAddrPort(buf, oob)
+		err := r.raw.recvmsg(st)
+		if err == nil && st.errno != 0 {
+			err = st.errno
+		}
 		now := time.Now()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
@@ -436,7 +456,7 @@ func (s *Set) read(r reader) {
 				sliceStart, inSlice = time.Now(), 0
 			}
 		}
-		ci := parseCmsgs(oob[:oobn])
+		ci := parseCmsgs(st.oob[:st.oobn])
 		if ci.hasOverflows && ci.overflows != overflows {
 			l.kernelDrops.Add(uint64(ci.overflows - overflows)) // wraps as the kernel's counter does
 			overflows = ci.overflows
@@ -444,19 +464,34 @@ func (s *Set) read(r reader) {
 		if r.sp.Role == roleUnicast && ci.dst.IsValid() && (ci.dst.IsMulticast() || slices.Contains(r.sp.Broadcasts, ci.dst)) {
 			continue // belongs to a bcast or mcast link on the same port
 		}
+		from, scope := fromSockaddr(&st.from)
 		fromAddr := from.Addr().Unmap()
-		if fromAddr.Zone() != "" && ci.ifindex == l.plan.Iface.Index {
+		if scope != 0 {
 			// Name the zone ourselves: Go's index-to-name cache belongs
 			// to the process's network namespace, maybe not the socket's.
-			fromAddr = fromAddr.WithZone(l.plan.Iface.Name)
+			if int(scope) == l.plan.Iface.Index || ci.ifindex == l.plan.Iface.Index {
+				fromAddr = fromAddr.WithZone(l.plan.Iface.Name)
+			} else {
+				fromAddr = fromAddr.WithZone(strconv.Itoa(int(scope)))
+			}
 		}
 		p := Packet{
 			Link: l.plan.Name,
 			From: netip.AddrPortFrom(fromAddr, from.Port()),
-			Data: slices.Clone(buf[:n]),
+			Data: st.buf[:st.n],
 			At:   arrival(now, ci.kernelTime),
 		}
 		peer := s.peers[fromAddr.WithZone("")]
+		if peer && r.peer != nil {
+			if r.peer(p) {
+				l.received.Add(1)
+			} else {
+				l.receiveDrops.Add(1)
+				l.peerDrops.Add(1)
+			}
+			continue
+		}
+		p.Data = slices.Clone(p.Data)
 		dst := r.others
 		if peer {
 			dst = r.out
@@ -493,45 +528,32 @@ type sendFailure struct {
 	suppressed int
 }
 
-// write is the writer goroutine of one link.
-func (s *Set) write(l *link, every time.Duration) {
-	defer s.wg.Done()
-	failures := map[netip.AddrPort]*sendFailure{}
-	for {
-		var d []byte
-		select {
-		case <-s.done:
-			return
-		case d = <-l.queue:
-		}
-		closed := s.writeOne(l, d, failures, every)
-		l.pending.Add(-1)
-		if closed {
-			return
-		}
-	}
-}
-
-// writeOne sends one queued datagram to every destination of l; it
-// reports whether the sockets are closed.
-func (s *Set) writeOne(l *link, d []byte, failures map[netip.AddrPort]*sendFailure, every time.Duration) bool {
+// writeOne sends one datagram to every destination of l, without
+// waiting.
+func (s *Set) writeOne(l *link, d []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for i, t := range l.plan.Targets {
-		_, err := l.conns[t.Sock].WriteToUDPAddrPort(d, l.dsts[i])
+		err := l.raws[t.Sock].sendto(l.send, d, &l.dsts[i])
 		if err == nil {
 			l.sent.Add(1)
 			continue
 		}
 		if errors.Is(err, net.ErrClosed) {
-			return true
+			return
+		}
+		if errors.Is(err, syscall.EAGAIN) {
+			l.queueDrops.Add(1)
+			continue
 		}
 		l.sendErrors.Add(1)
-		f := failures[t.Dst]
+		f := l.failures[t.Dst]
 		if f == nil {
 			f = &sendFailure{}
-			failures[t.Dst] = f
+			l.failures[t.Dst] = f
 		}
 		now := time.Now()
-		if !f.logged.IsZero() && now.Sub(f.logged) < every {
+		if !f.logged.IsZero() && now.Sub(f.logged) < l.every {
 			f.suppressed++
 			continue
 		}
@@ -542,32 +564,6 @@ func (s *Set) writeOne(l *link, d []byte, failures map[netip.AddrPort]*sendFailu
 		entry.Errorf("%s_write: Unable to send HBcomm packet %s %s len=%d: %s",
 			l.plan.Kind, l.plan.Iface.Name, t.Dst, len(d), errText(err))
 		f.logged, f.suppressed = now, 0
-	}
-	return false
-}
-
-// Drain waits until every datagram queued so far has been written (or
-// failed), or ctx ends. A graceful stop uses it so the shutdown notice
-// leaves before the sockets close.
-func (s *Set) Drain(ctx context.Context) error {
-	t := time.NewTicker(time.Millisecond)
-	defer t.Stop()
-	for {
-		idle := true
-		for _, l := range s.links {
-			if l.pending.Load() > 0 {
-				idle = false
-				break
-			}
-		}
-		if idle {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("link: drain: %w", ctx.Err())
-		case <-t.C:
-		}
 	}
 }
 

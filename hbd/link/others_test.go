@@ -75,6 +75,44 @@ func TestOthersNilSharesPackets(t *testing.T) {
 	})
 }
 
+// TestPeerFunc: with Options.Peer, a peer's datagrams are given to it on
+// the reader's goroutine (Packets is not needed), a stranger's still go
+// to Others, and a datagram Peer refuses is counted as a PeerDrop.
+func TestPeerFunc(t *testing.T) {
+	port := freePort(t)
+	got := make(chan Packet, 16)
+	refuse := make(chan bool, 16)
+	peer := func(p Packet) bool {
+		if <-refuse {
+			return false
+		}
+		p.Data = bytes.Clone(p.Data) // valid only during the call
+		got <- p
+		return true
+	}
+	others := make(chan Packet, 16)
+	n1, n2 := twoNodes(t, port, Options{Peer: peer, Others: others}, Options{Packets: make(chan Packet, 16)})
+	c := stranger(t)
+	to := netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", port))
+	from2 := netip.MustParseAddrPort(fmt.Sprintf("127.0.0.2:%d", port))
+
+	refuse <- false
+	n2.Send([]byte("peer 1"))
+	expectPacket(t, got, []byte("peer 1"), "lo", from2)
+	if _, err := c.WriteToUDPAddrPort([]byte("stranger"), to); err != nil {
+		t.Fatal(err)
+	}
+	expectPacket(t, others, []byte("stranger"), "lo", c.LocalAddr().(*net.UDPAddr).AddrPort())
+	refuse <- true
+	n2.Send([]byte("peer 2"))
+	refuse <- false
+	n2.Send([]byte("peer 3"))
+	expectPacket(t, got, []byte("peer 3"), "lo", from2)
+	waitStats(t, n1, "lo", "the refused datagram counted as a PeerDrop", func(st LinkStats) bool {
+		return st.Received == 3 && st.ReceiveDrops == 1 && st.PeerDrops == 1
+	})
+}
+
 // TestMaxDatagramClips: a datagram longer than Options.MaxDatagram arrives
 // clipped to MaxDatagram+1 bytes; one that fits arrives whole.
 func TestMaxDatagramClips(t *testing.T) {
