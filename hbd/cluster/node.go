@@ -141,8 +141,11 @@ type Node struct {
 	gotRepnodes bool
 	reqnodesAt  time.Time
 
-	peers   []*peer
-	hist    []histEntry // oldest first, at most HistorySize
+	peers []*peer
+	// hist is a ring of the last HistorySize messages sent with a seq,
+	// oldest at histOld (0 until it is full); their seqs are consecutive.
+	hist    []histEntry
+	histOld int
 	dropped [numDropReasons]uint64
 	unknown map[string]time.Time // unknown node → last logged
 
@@ -157,6 +160,7 @@ type Node struct {
 type histEntry struct {
 	seq        uint64
 	msg        *wire.Message
+	store      []byte // msg's values (keep)
 	lastResend time.Time
 }
 
@@ -518,12 +522,59 @@ func (n *Node) appendCommon(m *wire.Message, withSeq bool) {
 // (status and every control message) goes through here.
 func (n *Node) sendMessage(m *wire.Message) {
 	n.appendCommon(m, true)
-	if len(n.hist) == HistorySize {
-		copy(n.hist, n.hist[1:])
-		n.hist = n.hist[:HistorySize-1]
+	var e *histEntry
+	if len(n.hist) < HistorySize {
+		n.hist = append(n.hist, histEntry{})
+		e = &n.hist[len(n.hist)-1]
+	} else {
+		e = &n.hist[n.histOld] // the oldest makes room, its buffers reused
+		n.histOld = (n.histOld + 1) % len(n.hist)
 	}
-	n.hist = append(n.hist, histEntry{seq: n.seq, msg: cloneMessage(m)})
+	e.keep(n.seq, m)
 	n.out = append(n.out, Send{Msg: m})
+}
+
+// keep makes e a copy of m, the message of seq, in e's own buffers: a
+// full history allocates nothing more.
+func (e *histEntry) keep(seq uint64, m *wire.Message) {
+	size := 0
+	for _, f := range m.Fields {
+		size += len(f.Value)
+	}
+	if cap(e.store) < size {
+		e.store = make([]byte, 0, size)
+	}
+	if e.msg == nil {
+		e.msg = &wire.Message{Fields: make([]wire.Field, 0, len(m.Fields))}
+	}
+	store, fields := e.store[:0], e.msg.Fields[:0]
+	for _, f := range m.Fields {
+		s := len(store)
+		store = append(store, f.Value...) // within cap: earlier values stay put
+		fields = append(fields, wire.Field{Name: f.Name, Type: f.Type, Value: store[s:len(store):len(store)]})
+	}
+	*e = histEntry{seq: seq, msg: e.msg, store: store}
+	e.msg.Fields = fields
+}
+
+// sent is the history's entry of seq; nil and whether seq is older than
+// the history when it is not kept.
+func (n *Node) sent(seq uint64) (e *histEntry, tooOld bool) {
+	if len(n.hist) == 0 {
+		return nil, true
+	}
+	oldest := n.hist[n.histOld].seq
+	if seq < oldest {
+		return nil, true
+	}
+	if seq-oldest >= uint64(len(n.hist)) {
+		return nil, false
+	}
+	e = &n.hist[(n.histOld+int(seq-oldest))%len(n.hist)]
+	if e.seq != seq {
+		return nil, false
+	}
+	return e, false
 }
 
 // sendNS sends a protocol message that has no seq (NS_ackmsg, NS_rexmit,

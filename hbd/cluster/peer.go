@@ -478,10 +478,6 @@ func (n *Node) onRexmit(p *peer, m *wire.Message) {
 		n.drop(p, DropMalformed, LevelError, "Invalid rexmit seqnos from "+p.name)
 		return
 	}
-	var low uint64
-	if len(n.hist) > 0 {
-		low = n.hist[0].seq
-	}
 	for s, done := first, 0; s <= last && done < MaxRexmitBatch; s, done = s+1, done+1 {
 		if s <= p.acked {
 			continue
@@ -490,12 +486,12 @@ func (n *Node) onRexmit(p *peer, m *wire.Message) {
 			n.nsLogf(p, LevelWarn, "Rexmit of seq %d requested. %d is max.", s, n.seq)
 			continue
 		}
-		if len(n.hist) == 0 || s < low {
+		e, tooOld := n.sent(s)
+		if tooOld {
 			n.nak(p, s, "seqno too low")
 			continue
 		}
-		e := &n.hist[s-low] // seqs in the history are consecutive
-		if e.seq != s {
+		if e == nil {
 			n.nak(p, s, "seqno not found")
 			continue
 		}
