@@ -260,6 +260,9 @@ func (d *Daemon) run(ctx context.Context) error {
 	defer signal.Stop(sigs)
 
 	defer d.load.close()
+	if err := releaseFilePages(); err != nil {
+		d.log.Debugf("%v", err)
+	}
 	return d.loop(ctx, sigs)
 }
 
