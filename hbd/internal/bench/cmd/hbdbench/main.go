@@ -107,7 +107,7 @@ func run() int {
 	busy := flag.Int("busy", runtime.NumCPU(), "busy loops during the limit and loss searches")
 	out := flag.String("out", "docs/benchmarks.md", "markdown `file` to write the results into (\"\" = print only)")
 	jsonOut := flag.String("json", "", "also write the results to `file` as JSON, for `hbdbench merge`")
-	timeout := flag.Duration("timeout", 8*time.Hour, "give up after this long")
+	timeout := flag.Duration("timeout", 0, "give up after this long (0: twice the longest estimate, at least an hour)")
 	quiet := flag.Bool("q", false, "no progress lines")
 	planOnly := flag.Bool("plan", false, "print what would run and its expected duration, then stop")
 	flag.Parse()
@@ -186,9 +186,14 @@ func run() int {
 		BusyCPUs: *busy, Flags: flags, Logf: logf,
 	}
 	plan := bench.NewPlan(keys, opts)
-	fmt.Fprintf(os.Stderr, "hbdbench: expected duration %s\n", plan)
+	now := time.Now().UTC()
+	fmt.Fprintf(os.Stderr, "hbdbench: expected duration %s: from now, done between %s and %s\n",
+		plan, now.Add(plan.Min()).Format("15:04"), now.Add(plan.Max()).Format("15:04 MST"))
 	if *planOnly {
 		return 0
+	}
+	if *timeout <= 0 {
+		*timeout = max(time.Hour, 2*plan.Max())
 	}
 	if os.Geteuid() != 0 {
 		fmt.Println("bench: skipped: network namespaces need root (run `sudo make bench`)")
