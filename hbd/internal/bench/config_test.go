@@ -4,6 +4,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -220,4 +221,52 @@ func TestHbdRows(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDescendants: a child of this process, and its own child, are the
+// process's; this process is not its child's.
+func TestDescendants(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// sh starts a sleep below itself and waits for it.
+	cmd := exec.CommandContext(ctx, "sh", "-c", "sleep 30 & echo $!; wait")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); _ = cmd.Wait() }()
+	line := make([]byte, 32)
+	n, err := out.Read(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grandchild := strings.TrimSpace(string(line[:n]))
+	pids, err := descendants(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := func(pids []int, pid string) bool {
+		for _, p := range pids {
+			if fmt.Sprint(p) == pid {
+				return true
+			}
+		}
+		return false
+	}
+	for _, want := range []string{fmt.Sprint(os.Getpid()), fmt.Sprint(cmd.Process.Pid), grandchild} {
+		if !has(pids, want) {
+			t.Errorf("descendants of this process %v lack %s", pids, want)
+		}
+	}
+	below, err := descendants(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if has(below, fmt.Sprint(os.Getpid())) || !has(below, grandchild) {
+		t.Errorf("descendants of the child = %v, want it and %s only", below, grandchild)
+	}
+	_ = exec.Command("kill", grandchild).Run()
 }
