@@ -2,9 +2,10 @@ package daemon
 
 import (
 	"bytes"
-	"io"
 	"os"
+	"syscall"
 	"time"
+	"unsafe"
 )
 
 // loadavgPath is where the ld field of status messages comes from.
@@ -19,9 +20,13 @@ const loadEvery = time.Second
 // loadavg keeps /proc/loadavg open and reads it again (one pread, into a
 // buffer of its own) at most once every loadEvery. Its zero value is
 // ready: the file is opened at the first read and again after an error.
-// It belongs to the event loop's goroutine.
+// It belongs to the event loop's goroutine. The pread is a raw system
+// call, as the links' are (hbd/link/rawsock.go): reading /proc/loadavg
+// never blocks, and a call through the runtime's blocking-call state
+// woke its monitor thread every second.
 type loadavg struct {
 	f    *os.File
+	rc   syscall.RawConn
 	next time.Time
 	buf  [128]byte
 	last string // the line without its newline; "" when unreadable
@@ -41,8 +46,21 @@ func (l *loadavg) at(now time.Time) string {
 		}
 		l.f = f
 	}
-	n, err := l.f.ReadAt(l.buf[:], 0)
-	if err != nil && err != io.EOF {
+	if l.rc == nil {
+		rc, err := l.f.SyscallConn()
+		if err != nil {
+			l.close()
+			l.last = ""
+			return ""
+		}
+		l.rc = rc
+	}
+	var n uintptr
+	var e syscall.Errno
+	err := l.rc.Control(func(fd uintptr) {
+		n, _, e = syscall.RawSyscall6(syscall.SYS_PREAD64, fd, uintptr(unsafe.Pointer(&l.buf[0])), uintptr(len(l.buf)), 0, 0, 0)
+	})
+	if err != nil || e != 0 {
 		l.close()
 		l.last = ""
 		return ""
@@ -59,6 +77,6 @@ func (l *loadavg) at(now time.Time) string {
 func (l *loadavg) close() {
 	if l.f != nil {
 		_ = l.f.Close()
-		l.f = nil
+		l.f, l.rc = nil, nil
 	}
 }
