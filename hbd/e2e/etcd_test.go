@@ -183,7 +183,8 @@ func (e *etcdLab) checkStatus(i int, holder string, members ...string) {
 // with -9 (and its machine gone) is replaced once its lease expires, not
 // before; the holder cut off from etcd alone stops its group before
 // another node starts it, and the client follows the VIP; a graceful stop
-// hands over at once.
+// hands over at once; hbd group move and clear, asked on any node, act
+// everywhere.
 func TestEtcdBackendVIP(t *testing.T) {
 	e := newEtcdLab(t)
 	e.startEtcd()
@@ -291,6 +292,29 @@ func TestEtcdBackendVIP(t *testing.T) {
 	defer cancel()
 	if err := e.nodes[0].proc.Wait(ctx); err != nil {
 		t.Errorf("node1 after SIGTERM: %v", err)
+	}
+	e.quiet = append(e.quiet, span{from, time.Now()})
+
+	// The operator's settings live in etcd: a move asked on node2 takes
+	// the group to node3 (node2's stop first); clear brings it back.
+	from = time.Now()
+	mark = e.mark()
+	e.nodes[1].hbdCmd("group", "move", "rec::web", "node3")
+	e.handover(mark, "node2", "node3", "hbd group move")
+	e.served("n3", from, 10*time.Second)
+	if out := e.nodes[2].hbdCmd("group", "list"); !strings.Contains(out, "moved-to:node3") {
+		t.Errorf("hbd group list on node3 lacks the move:\n%s", out)
+	}
+	// Cleared, the rule applies again: node1, the preferred node, is
+	// away, so the holder keeps the group.
+	mark = e.mark()
+	e.nodes[2].hbdCmd("group", "clear", "rec::web")
+	time.Sleep(3 * etcdInterval)
+	if out := e.nodes[1].hbdCmd("group", "list"); strings.Contains(out, "moved") || !strings.Contains(out, "node3") {
+		t.Errorf("hbd group list on node2 after clear: want node3 holding it, no move:\n%s", out)
+	}
+	if rec := readRecord(t, e.dir)[mark:]; len(rec) > 0 {
+		t.Errorf("hbd group clear moved the group: %v", rec)
 	}
 	e.quiet = append(e.quiet, span{from, time.Now()})
 
