@@ -109,6 +109,13 @@ func (n *Node) opDone(e OpDone) {
 // startGroup starts g here; from are the peers it is taken over from
 // (StartGroup.From).
 func (n *Node) startGroup(g *group, from []string) {
+	// This node now holds g: a standby flag it had for g is spent (it
+	// took g because no other node would). Kept, it would make this node
+	// unwilling to keep g, so the preferred node's return would move g
+	// back at once, past failback_delay, and that node's own standby
+	// would find nobody willing and be ignored. A standby that comes
+	// while g is starting is still honoured once it runs (opDone).
+	g.standby = false
 	n.unwatch(g)
 	n.setState(g, GroupStarting)
 	n.out = append(n.out, StartGroup{Group: g.key, Spec: g.spec, From: from})
