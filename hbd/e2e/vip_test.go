@@ -263,6 +263,19 @@ func vipTiming(t *testing.T) Timing {
 	return Timing{Keepalive: k, Warntime: d * 3 / 4, Deadtime: d, Initdead: groupTiming.Initdead}
 }
 
+// logTakeoverPaths logs, from both nodes' debug logs, how long after the
+// takeover was decided (the peer declared dead, or its shutdown notice)
+// each built-in IP agent's address was on and announced.
+func (v *vipLab) logTakeoverPaths() {
+	for _, n := range v.nodes {
+		for _, l := range strings.Split(n.log(), "\n") {
+			if strings.Contains(l, "builtin:IPaddr") && strings.Contains(l, "after the takeover from") {
+				v.t.Logf("takeover path on %s: %s", n.name, strings.TrimSpace(l))
+			}
+		}
+	}
+}
+
 // vipRuns repeats TestVIPFailover's handovers for a distribution.
 var vipRuns = flag.Int("vip.runs", 1, "how many times TestVIPFailover repeats its four handovers between live nodes (their distribution is logged)")
 
@@ -371,6 +384,7 @@ func TestVIPFailover(t *testing.T) {
 		})
 	})
 	v.checkExclusive()
+	v.logTakeoverPaths()
 }
 
 // TestVIPNoFailback: with auto_failback off the group stays where it is
