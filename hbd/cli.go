@@ -31,6 +31,13 @@ type cmdFlags struct {
 	usage  string // "usage: hbd NAME ..." and lines that explain it
 	stdout io.Writer
 	stderr io.Writer
+
+	// interspersed lets flags follow the arguments (`hbd node list
+	// --run-dir DIR`), as operators type them; args holds the arguments
+	// then. Commands that pass arguments on to scripts leave it off, so an
+	// argument that starts with '-' reaches the script untouched.
+	interspersed bool
+	args         []string
 }
 
 // newFlags starts the flags of command name; usage is its synopsis and
@@ -61,16 +68,50 @@ func (f *cmdFlags) printUsage(w io.Writer) {
 // parse parses args. When it returns false the command is over and exits
 // with code: 0 after -h, 2 after a bad flag.
 func (f *cmdFlags) parse(args []string) (code int, ok bool) {
-	err := f.Parse(args)
-	switch {
-	case err == nil:
-		return 0, true
-	case errors.Is(err, flag.ErrHelp):
-		f.printUsage(f.stdout)
-		return 0, false
-	default:
-		return f.usageError("%v", err), false
+	f.args = nil
+	for {
+		err := f.Parse(args)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			f.printUsage(f.stdout)
+			return 0, false
+		case err != nil:
+			return f.usageError("%v", err), false
+		}
+		rest := f.FlagSet.Args()
+		if !f.interspersed {
+			f.args = rest
+			return 0, true
+		}
+		i := 0
+		for i < len(rest) && (rest[i] == "-" || !strings.HasPrefix(rest[i], "-")) {
+			i++
+		}
+		f.args = append(f.args, rest[:i]...)
+		switch {
+		case i == len(rest):
+			return 0, true
+		case rest[i] == "--":
+			f.args = append(f.args, rest[i+1:]...)
+			return 0, true
+		}
+		args = rest[i:]
 	}
+}
+
+// Args is the arguments left after the flags (with interspersed, from
+// between and after them too).
+func (f *cmdFlags) Args() []string { return f.args }
+
+// NArg is len(Args()).
+func (f *cmdFlags) NArg() int { return len(f.args) }
+
+// Arg is Args()[i], or "" past the end.
+func (f *cmdFlags) Arg(i int) string {
+	if i < 0 || i >= len(f.args) {
+		return ""
+	}
+	return f.args[i]
 }
 
 // usageError prints "hbd NAME: " + the message and the usage on stderr,

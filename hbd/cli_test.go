@@ -130,3 +130,40 @@ func TestAgentHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestInterspersedFlags: a command that lets flags follow its arguments
+// takes them anywhere, keeps the arguments in order, and stops at "--"; one
+// that does not leaves everything after its first argument alone.
+func TestInterspersedFlags(t *testing.T) {
+	for _, tc := range []struct {
+		interspersed bool
+		args         []string
+		wantDir      string
+		wantArgs     []string
+	}{
+		{true, []string{"list"}, "/run/heartbeat", []string{"list"}},
+		{true, []string{"--run-dir", "/d", "list"}, "/d", []string{"list"}},
+		{true, []string{"list", "--run-dir", "/d"}, "/d", []string{"list"}},
+		{true, []string{"move", "--run-dir=/d", "web", "node2"}, "/d", []string{"move", "web", "node2"}},
+		{true, []string{"move", "web", "--", "--run-dir", "/d"}, "/run/heartbeat", []string{"move", "web", "--run-dir", "/d"}},
+		{true, []string{"standby", "-"}, "/run/heartbeat", []string{"standby", "-"}},
+		{false, []string{"start", "--run-dir", "/d"}, "/run/heartbeat", []string{"start", "--run-dir", "/d"}},
+	} {
+		var out, errOut bytes.Buffer
+		fs := newFlags("t", "usage: hbd t", &out, &errOut)
+		fs.interspersed = tc.interspersed
+		dir := fs.String("run-dir", "/run/heartbeat", "")
+		if code, ok := fs.parse(tc.args); !ok {
+			t.Fatalf("%q: parse failed with %d: %s", tc.args, code, errOut.String())
+		}
+		if *dir != tc.wantDir || strings.Join(fs.Args(), "|") != strings.Join(tc.wantArgs, "|") || fs.NArg() != len(tc.wantArgs) {
+			t.Errorf("%q: run-dir %q args %q, want %q %q", tc.args, *dir, fs.Args(), tc.wantDir, tc.wantArgs)
+		}
+	}
+	var out, errOut bytes.Buffer
+	fs := newFlags("t", "usage: hbd t", &out, &errOut)
+	fs.interspersed = true
+	if code, ok := fs.parse([]string{"list", "--bogus"}); ok || code != 2 {
+		t.Errorf("a bad flag after the arguments: ok %v code %d, want a usage error", ok, code)
+	}
+}

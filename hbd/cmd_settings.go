@@ -27,6 +27,7 @@ func runNode(args []string, stdout, stderr io.Writer) int {
   fenced NODE     your word that silent NODE is off: a takeover on this node
                   that waits for its fence goes ahead (logged as yours)
   list            each node's state: active, standby, dead ...`, stdout, stderr)
+	fs.interspersed = true
 	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
 	if code, ok := fs.parse(args); !ok {
 		return code
@@ -113,9 +114,10 @@ func runGroup(args []string, stdout, stderr io.Writer) int {
                     now) until clear
   clear GROUP       end a move: the placement rule applies again
 GROUP is the group's key, its name (a '#hbd name NAME' line before it in
-haresources), its haresources line number, or a resource of it that no
+haresources), its number (its position among the groups), or a resource of it that no
 other group has (httpd, IPaddr2::10.0.0.5/24): hbd group list shows them.
 An unknown or ambiguous name lists the groups (exit 1).`, stdout, stderr)
+	fs.interspersed = true
 	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
 	if code, ok := fs.parse(args); !ok {
 		return code

@@ -31,6 +31,7 @@ hb_takeover):
 // the daemon and say verb when it accepted it.
 func groupCommand(cmd, verb, explain string, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags(cmd, "usage: hbd "+cmd+" [--run-dir DIR] [all|foreign|local|failback]\n"+explain, stdout, stderr)
+	fs.interspersed = true
 	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
 	if code, ok := fs.parse(args); !ok {
 		return code
@@ -61,8 +62,9 @@ func runCleanup(args []string, stdout, stderr io.Writer) int {
 Forgets that GROUP (every group when omitted) failed on this node, and
 retries the stop of a group whose stop failed, so that it may run here
 again. GROUP is any of the group's names: its key, its #hbd name, its
-haresources line number, or a resource no other group has (hbd group list
+number (its position among the groups), or a resource no other group has (hbd group list
 shows them); an unknown or ambiguous name lists the groups (exit 1).`, stdout, stderr)
+	fs.interspersed = true
 	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
 	if code, ok := fs.parse(args); !ok {
 		return code

@@ -44,6 +44,7 @@ Exit status: 0 stopped, 2 usage error, 3 the daemon is not running.`, args, stdo
 // statusCommand is hbd status, or with watching on hbd mon.
 func statusCommand(name string, watching bool, usage string, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags(name, usage, stdout, stderr)
+	fs.interspersed = true
 	runDir := fs.String("run-dir", paths.RunDir, "the daemon's run `DIR` (control socket)")
 	asJSON, watch := new(bool), &watching
 	if !watching {
