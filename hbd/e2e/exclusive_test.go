@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -66,12 +65,7 @@ func TestExclusiveGroups(t *testing.T) {
 
 	// node1's machine dies.
 	mark := len(readRecord(t, g.dir))
-	if err := n1.proc.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.lab.Cut(g.hosts[0]); err != nil {
-		t.Fatal(err)
-	}
+	g.die(n1)
 	died := time.Now()
 	if err := os.Remove(filepath.Join(g.dir, "state.node1.peer")); err != nil {
 		t.Fatal(err)
@@ -115,12 +109,7 @@ func TestExclusiveGroups(t *testing.T) {
 	}
 
 	// node2's machine dies: node1 keeps Peer, Citizen stays down.
-	if err := n2.proc.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.lab.Cut(g.hosts[1]); err != nil {
-		t.Fatal(err)
-	}
+	g.die(n2)
 	if err := os.Remove(filepath.Join(g.dir, "state.node2.citizen")); err != nil {
 		t.Fatal(err)
 	}

@@ -125,6 +125,18 @@ func (g *groupLab) node(i int, hacf, haresources string, scripts map[string]stri
 	return n
 }
 
+// die kills n's daemon and cuts its host's links, as when its machine
+// dies: what it ran stays "running" there, as on a frozen machine.
+func (g *groupLab) die(n *hbdInLab) {
+	g.t.Helper()
+	if err := n.proc.Signal(syscall.SIGKILL); err != nil {
+		g.t.Fatal(err)
+	}
+	if err := g.lab.Cut(n.host); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
 // holder is who node n says holds the group, and in what state.
 func (n *hbdInLab) holder() (string, string) {
 	st, err := n.status()
@@ -242,12 +254,7 @@ func TestGroupsMove(t *testing.T) {
 	// The holder's machine dies: its daemon is killed and its link cut;
 	// its resource stays "running" there, as on a frozen machine.
 	mark := len(rec)
-	if err := n1.proc.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.lab.Cut(g.hosts[0]); err != nil {
-		t.Fatal(err)
-	}
+	g.die(n1)
 	died := time.Now()
 	waitFor(t, 15*time.Second, "node2 to take over", func() bool {
 		h, s := n2.holder()

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -100,12 +99,7 @@ func TestTwoLinks(t *testing.T) {
 	g.oneLinkDown(n2, "eth0")
 
 	// Then both fail: node1 is dead to node2.
-	if err := n1.proc.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.lab.Cut(g.hosts[0]); err != nil {
-		t.Fatal(err)
-	}
+	g.die(n1)
 	died := time.Now()
 	if err := os.Remove(filepath.Join(g.dir, "state.node1.web")); err != nil {
 		t.Fatal(err)
@@ -147,12 +141,7 @@ func TestThreeNodes(t *testing.T) {
 	})
 	g.waitServing("node1", 0, 20*time.Second)
 	mark := len(readRecord(t, g.dir))
-	if err := nodes[0].proc.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.lab.Cut(hosts[0]); err != nil {
-		t.Fatal(err)
-	}
+	g.die(nodes[0])
 	died := time.Now()
 	if err := os.Remove(filepath.Join(g.dir, "state.node1.web")); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -109,12 +108,7 @@ func TestSetupElasticIP(t *testing.T) {
 
 	// node1's machine dies. node2, in standby, holds nothing: the address
 	// stays where it was, and node2 never asks EC2 for it.
-	if err := n1.proc.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.lab.Cut(g.hosts[0]); err != nil {
-		t.Fatal(err)
-	}
+	g.die(n1)
 	waitFor(t, groupTiming.Deadtime+5*time.Second, "node2 to see node1 dead", func() bool { return n2.peerState("node1") == "dead" })
 	time.Sleep(2 * groupTiming.Deadtime)
 	if got, n := on(), associations(instance[1]); got != instance[0] || n != 0 {
@@ -223,12 +217,7 @@ func TestSetupExclusivePair(t *testing.T) {
 
 	// node1's machine dies.
 	mark := len(readRecord(t, g.dir))
-	if err := n1.proc.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.lab.Cut(g.hosts[0]); err != nil {
-		t.Fatal(err)
-	}
+	g.die(n1)
 	died := time.Now()
 	at := served(0, "node2", died, 30*time.Second)
 	bound := groupTiming.Deadtime + 2*setupScripts

@@ -111,12 +111,7 @@ func TestFenceCommand(t *testing.T) {
 	n1.start()
 	rec = g.waitServing("node1", mark+1, 20*time.Second)
 	mark = len(rec)
-	if err := n1.proc.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.lab.Cut(g.hosts[0]); err != nil {
-		t.Fatal(err)
-	}
+	g.die(n1)
 	if err := os.Remove(filepath.Join(g.dir, "state.node1.web")); err != nil {
 		t.Fatal(err)
 	}
