@@ -22,12 +22,7 @@ func TestExclusiveGroups(t *testing.T) {
 	cfg.Extra = append(cfg.Extra, "exclusive rec::peer rec::citizen")
 	var nodes [2]*hbdInLab
 	for i := range nodes {
-		n := newHbdInLab(t, g.lab, g.hosts[i], []string{"node1", "node2"}[i], cfg.String(), groupsAuthkeys(),
-			"node1 rec::peer\nnode2 rec::citizen\n")
-		if err := os.WriteFile(filepath.Join(n.dir, "ha.d/resource.d/rec"), []byte(recScript(g.dir)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		nodes[i] = n
+		nodes[i] = g.node(i, cfg.String(), "node1 rec::peer\nnode2 rec::citizen\n", map[string]string{"rec": recScript(g.dir)})
 	}
 	n1, n2 := nodes[0], nodes[1]
 	t.Cleanup(func() {

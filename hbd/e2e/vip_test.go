@@ -6,7 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -59,21 +59,14 @@ func newVipLabWith(t *testing.T, failback, haresources string, scripts map[strin
 	}
 	cfg := g.hacf(vipTiming(t))
 	cfg.AutoFailback = failback
+	all := map[string]string{"rec": recScript(g.dir)}
+	maps.Copy(all, scripts)
 	for i := range v.nodes {
 		// The web server runs all the time; the VIP decides who is reached.
 		if _, err := g.hosts[i].ServeWhom(":8080"); err != nil {
 			t.Fatal(err)
 		}
-		n := newHbdInLab(t, g.lab, g.hosts[i], fmt.Sprintf("node%d", i+1), cfg.String(), groupsAuthkeys(), haresources)
-		if err := os.WriteFile(filepath.Join(n.dir, "ha.d/resource.d/rec"), []byte(recScript(g.dir)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for name, content := range scripts {
-			if err := os.WriteFile(filepath.Join(n.dir, "ha.d/resource.d", name), []byte(content), 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		v.nodes[i] = n
+		v.nodes[i] = g.node(i, cfg.String(), haresources, all)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
