@@ -78,13 +78,7 @@ func newEtcdLab(t *testing.T) *etcdLab {
 		}
 		e.nodes[i] = n
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, n := range e.nodes {
-				t.Logf("---- %s ----\n%s", n.name, n.log())
-			}
-		}
-	})
+	logOnFailure(t, "", e.nodes[:]...)
 	return e
 }
 

@@ -25,11 +25,7 @@ func TestExclusiveGroups(t *testing.T) {
 		nodes[i] = g.node(i, cfg.String(), "node1 rec::peer\nnode2 rec::citizen\n", map[string]string{"rec": recScript(g.dir)})
 	}
 	n1, n2 := nodes[0], nodes[1]
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("---- node1 ----\n%s\n---- node2 ----\n%s\n---- record ----\n%v", n1.log(), n2.log(), readRecord(t, g.dir))
-		}
-	})
+	logOnFailure(t, g.dir, n1, n2)
 	up := func(node, res string) bool {
 		_, err := os.Stat(filepath.Join(g.dir, "state."+node+"."+res))
 		return err == nil

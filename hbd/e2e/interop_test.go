@@ -103,6 +103,22 @@ func (n *hbdInLab) log() string {
 	return string(b)
 }
 
+// logOnFailure logs each node's ha-debug when t has failed by its end,
+// then the resource record in recordDir unless that is "".
+func logOnFailure(t *testing.T, recordDir string, nodes ...*hbdInLab) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, n := range nodes {
+			t.Logf("---- %s ----\n%s", n.name, n.log())
+		}
+		if recordDir != "" {
+			t.Logf("---- record ----\n%v", readRecord(t, recordDir))
+		}
+	})
+}
+
 // TestInteropHeartbeat306 runs Debian's Heartbeat 3.0.6 and hbd side by
 // side in network namespaces with one ha.cf and one authkeys: each sees
 // the other active (cl_status on the Heartbeat node, hbd status on ours),

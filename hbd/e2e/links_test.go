@@ -86,11 +86,7 @@ func TestTwoLinks(t *testing.T) {
 	n1, n2 := g.hbdNode(0, cfg), g.hbdNode(1, cfg)
 	n1.start()
 	n2.start()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("---- node1 ----\n%s\n---- node2 ----\n%s", n1.log(), n2.log())
-		}
-	})
+	logOnFailure(t, "", n1, n2)
 	g.waitServing("node1", 0, 20*time.Second)
 	waitFor(t, 10*time.Second, "both links up", func() bool {
 		return n2.linkState("node1", "eth0") == "up" && n2.linkState("node1", "eth1") == "up"
@@ -132,13 +128,7 @@ func TestThreeNodes(t *testing.T) {
 		n.start()
 		nodes = append(nodes, n)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, n := range nodes {
-				t.Logf("---- %s ----\n%s", n.name, n.log())
-			}
-		}
-	})
+	logOnFailure(t, "", nodes...)
 	g.waitServing("node1", 0, 20*time.Second)
 	mark := len(readRecord(t, g.dir))
 	g.die(nodes[0])

@@ -49,11 +49,7 @@ func TestGroupsSettings(t *testing.T) {
 	n1, n2 := g.hbdNode(0, cfg), g.hbdNode(1, cfg)
 	n1.start()
 	n2.start()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("---- node1 ----\n%s\n---- node2 ----\n%s\n---- record ----\n%v", n1.log(), n2.log(), readRecord(t, g.dir))
-		}
-	})
+	logOnFailure(t, g.dir, n1, n2)
 	rec := g.waitServing("node1", 0, 20*time.Second)
 	g.assertHandover(rec, 0, "", "node1", "initial acquisition")
 	step := func(what string, n *hbdInLab, from, to string, args ...string) {

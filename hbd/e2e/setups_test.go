@@ -67,11 +67,7 @@ func TestSetupElasticIP(t *testing.T) {
 		nodes[i].env = []string{"AWS_ENDPOINT_URL_EC2=http://127.0.0.1:8773", "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:8774"}
 	}
 	n1, n2 := nodes[0], nodes[1]
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("---- node1 ----\n%s\n---- node2 ----\n%s\n---- record ----\n%v", n1.log(), n2.log(), readRecord(t, g.dir))
-		}
-	})
+	logOnFailure(t, g.dir, n1, n2)
 	on := func() string { a, _ := f.Address(alloc); return a.InstanceID }
 	associations := func(inst string) int {
 		c := 0
@@ -188,11 +184,7 @@ func TestSetupExclusivePair(t *testing.T) {
 	haresources := "node1 IPaddr2::" + vip + "/24/eth0 peer\nnode2 IPaddr2::" + vip2 + "/24/eth0 citizen\n"
 	scripts := map[string]string{"peer": serverScript(python, g.dir, "peer"), "citizen": serverScript(python, g.dir, "citizen")}
 	n1, n2 := g.node(0, cfg.String(), haresources, scripts), g.node(1, cfg.String(), haresources, scripts)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("---- node1 ----\n%s\n---- node2 ----\n%s\n---- record ----\n%v", n1.log(), n2.log(), readRecord(t, g.dir))
-		}
-	})
+	logOnFailure(t, g.dir, n1, n2)
 	n1.start()
 	n2.start()
 	var probes [2]*netlab.Prober

@@ -36,11 +36,7 @@ func TestPingNodes(t *testing.T) {
 	n1, n2 := g.hbdNode(0, cfg), g.hbdNode(1, cfg)
 	n1.start()
 	n2.start()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("---- node1 ----\n%s\n---- node2 ----\n%s", n1.log(), n2.log())
-		}
-	})
+	logOnFailure(t, "", n1, n2)
 	rec := g.waitServing("node1", 0, 20*time.Second)
 
 	// node1 loses the gateway, not node2.
@@ -86,11 +82,7 @@ func TestFenceCommand(t *testing.T) {
 	n1, n2 := g.hbdNode(0, cfg), g.hbdNode(1, cfg)
 	n1.start()
 	n2.start()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("---- node1 ----\n%s\n---- node2 ----\n%s", n1.log(), n2.log())
-		}
-	})
+	logOnFailure(t, "", n1, n2)
 	rec := g.waitServing("node1", 0, 20*time.Second)
 
 	// A graceful stop needs no fence.

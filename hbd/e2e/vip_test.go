@@ -68,13 +68,7 @@ func newVipLabWith(t *testing.T, failback, haresources string, scripts map[strin
 		}
 		v.nodes[i] = g.node(i, cfg.String(), haresources, all)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, n := range v.nodes {
-				t.Logf("---- %s ----\n%s", n.name, n.log())
-			}
-		}
-	})
+	logOnFailure(t, "", v.nodes[:]...)
 	return v
 }
 
