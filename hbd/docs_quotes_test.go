@@ -31,35 +31,17 @@ var errorMutations = map[string]func(t *testing.T, dir string) string{
 		chmod(t, filepath.Join(dir, "authkeys"), 0o644)
 		return "node1"
 	},
-	"a typo in a directive": func(t *testing.T, dir string) string {
-		editLine(t, dir, "ha.cf", "keepalive 1", "keepalived 1")
-		return "node1"
-	},
-	"a resource script that does not exist": func(t *testing.T, dir string) string {
-		editLine(t, dir, "haresources", "node1 IPaddr2::10.0.0.100/24/eth0 nginx", "node1 IPaddr2::10.0.0.100/24/eth0 nginx-proxy")
-		return "node1"
-	},
+	"a typo in a directive":                 edit("ha.cf", "keepalive 1", "keepalived 1"),
+	"a resource script that does not exist": edit("haresources", "node1 IPaddr2::10.0.0.100/24/eth0 nginx", "node1 IPaddr2::10.0.0.100/24/eth0 nginx-proxy"),
 	"a script that is not executable": func(t *testing.T, dir string) string {
 		chmod(t, filepath.Join(dir, "resource.d", "nginx"), 0o644)
 		return "node1"
 	},
 	"this node is not a `node` (host name differs)": func(*testing.T, string) string { return "web1" },
-	"deadtime too small": func(t *testing.T, dir string) string {
-		editLine(t, dir, "ha.cf", "deadtime 5", "deadtime 2")
-		return "node1"
-	},
-	"a unit Heartbeat does not know": func(t *testing.T, dir string) string {
-		editLine(t, dir, "ha.cf", "warntime 2", "warntime 2m")
-		return "node1"
-	},
-	"`auth` names a key that is not there": func(t *testing.T, dir string) string {
-		editLine(t, dir, "authkeys", "auth 1", "auth 2")
-		return "node1"
-	},
-	"Pacemaker mode": func(t *testing.T, dir string) string {
-		editLine(t, dir, "ha.cf", "crm off", "crm respawn")
-		return "node1"
-	},
+	"deadtime too small":                            edit("ha.cf", "deadtime 5", "deadtime 2"),
+	"a unit Heartbeat does not know":                edit("ha.cf", "warntime 2", "warntime 2m"),
+	"`auth` names a key that is not there":          edit("authkeys", "auth 1", "auth 2"),
+	"Pacemaker mode":                                edit("ha.cf", "crm off", "crm respawn"),
 	"an interface that does not exist (warning; `hbd run` refuses)": func(t *testing.T, dir string) string {
 		if _, err := net.InterfaceByName("eth1"); err == nil {
 			t.Log("this machine has an eth1: the guide's missing-interface row cannot be reproduced here")
@@ -68,6 +50,15 @@ var errorMutations = map[string]func(t *testing.T, dir string) string{
 		editLine(t, dir, "ha.cf", "ucast eth0 10.0.0.11", "ucast eth1 10.0.0.11")
 		return "node1"
 	},
+}
+
+// edit is the mutation that replaces the one line of the sample's file
+// that reads old, checked as node1.
+func edit(file, old, new string) func(*testing.T, string) string {
+	return func(t *testing.T, dir string) string {
+		editLine(t, dir, file, old, new)
+		return "node1"
+	}
 }
 
 func chmod(t *testing.T, p string, mode os.FileMode) {
