@@ -1,10 +1,7 @@
 package daemon
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,13 +18,12 @@ const peerGenerationsFile = "hbd_peer_generations"
 // file does not exist). A blank file is what a power loss can leave of a
 // write that never reached the disk: none kept, as when missing.
 func LoadPeerGenerations(dir string) (map[string]uint64, error) {
-	path := filepath.Join(dir, peerGenerationsFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	path, b, ok, err := readStateFile(dir, peerGenerationsFile)
 	if err != nil {
 		return nil, fmt.Errorf("read peer generations: %w", err)
+	}
+	if !ok {
+		return nil, nil
 	}
 	gens := map[string]uint64{}
 	for i, line := range strings.Split(string(b), "\n") {

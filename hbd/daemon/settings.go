@@ -1,10 +1,7 @@
 package daemon
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,13 +20,12 @@ const settingsFile = "hbd_settings"
 // LoadSettings reads the settings kept in dir (none when the file does
 // not exist).
 func LoadSettings(dir string) ([]cluster.Setting, error) {
-	path := filepath.Join(dir, settingsFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	path, b, ok, err := readStateFile(dir, settingsFile)
 	if err != nil {
 		return nil, fmt.Errorf("read settings: %w", err)
+	}
+	if !ok {
+		return nil, nil
 	}
 	list, err := cluster.ParseSettings(strings.Join(strings.Fields(string(b)), "|"))
 	if err != nil {

@@ -112,6 +112,18 @@ func parseGeneration(b []byte) (uint64, error) {
 	return 0, fmt.Errorf("generation %q is not a number (remove the file to start over)", s)
 }
 
+// readStateFile reads the file name in the state directory dir: its path,
+// its bytes, and whether it exists (a missing file is no error: nothing
+// kept yet).
+func readStateFile(dir, name string) (path string, b []byte, ok bool, err error) {
+	path = filepath.Join(dir, name)
+	b, err = os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return path, nil, false, nil
+	}
+	return path, b, err == nil, err
+}
+
 // writeFileAtomic replaces path with data: a temporary file, synced, is
 // renamed over it and the directory is synced, so that after a power loss
 // the file holds either the old or the new data, and the new name is on
