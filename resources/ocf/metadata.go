@@ -5,16 +5,21 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// metadataTimeout bounds one `AGENT meta-data`.
-const metadataTimeout = 10 * time.Second
+const (
+	// metadataTimeout bounds one `AGENT meta-data`.
+	metadataTimeout = 10 * time.Second
+	// maxMetadata bounds the meta-data read from an agent, far above the
+	// few kilobytes an agent prints.
+	maxMetadata = 1 << 20
+	// maxMetadataStderr bounds what an agent's stderr adds to an error.
+	maxMetadataStderr = 4 << 10
+)
 
 // Metadata is what an agent's meta-data action says about its
 // parameters (the OCF resource agent API's <parameters> element).
@@ -44,26 +49,49 @@ func ParseMetadata(b []byte) (Metadata, error) {
 	return m, nil
 }
 
-// Metadata runs the agent's meta-data action and reads its parameters.
+// Metadata runs the agent's meta-data action (Run: SIGTERM when
+// metadataTimeout ends) and reads its parameters. At most maxMetadata
+// bytes of its stdout are kept: an agent that prints without end fails
+// the check instead of filling memory.
 func (a Agent) Metadata(ctx context.Context) (Metadata, error) {
-	if err := a.Check(); err != nil {
-		return Metadata{}, err
-	}
 	ctx, cancel := context.WithTimeout(ctx, metadataTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, a.Path(), "meta-data")
-	cmd.Env = a.Env(os.Environ())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out := &capped{max: maxMetadata}
+	stderr := &capped{max: maxMetadataStderr}
+	code, err := a.Run(ctx, "meta-data", out, stderr)
 	if err != nil {
-		return Metadata{}, fmt.Errorf("%s meta-data: %w %s", a.Path(), err, strings.TrimSpace(stderr.String()))
+		return Metadata{}, err
 	}
-	m, err := ParseMetadata(out)
+	if code != Success {
+		return Metadata{}, fmt.Errorf("%s meta-data: exit status %d %s", a.Path(), code, strings.TrimSpace(stderr.buf.String()))
+	}
+	if out.over {
+		return Metadata{}, fmt.Errorf("%s meta-data: more than %d bytes", a.Path(), maxMetadata)
+	}
+	m, err := ParseMetadata(out.buf.Bytes())
 	if err != nil {
 		return Metadata{}, fmt.Errorf("%s: %w", a.Path(), err)
 	}
 	return m, nil
+}
+
+// capped keeps the first max bytes written to it and drops the rest,
+// noting that it did.
+type capped struct {
+	buf  bytes.Buffer
+	max  int
+	over bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	room := c.max - c.buf.Len()
+	if len(p) > room {
+		c.over = true
+		c.buf.Write(p[:max(room, 0)])
+		return len(p), nil
+	}
+	c.buf.Write(p)
+	return len(p), nil
 }
 
 // Validate checks the agent's parameters against its meta-data: every

@@ -2,6 +2,7 @@ package ocf
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +85,28 @@ func TestAgentMetadata(t *testing.T) {
 	a.Type = "Missing"
 	if _, err := a.Metadata(context.Background()); err == nil {
 		t.Error("no error for a missing agent")
+	}
+
+	// An agent that prints more than maxMetadata fails the check, and
+	// what was kept of it stays bounded.
+	long := fmt.Sprintf("#!/bin/sh\nhead -c %d /dev/zero\n", maxMetadata+1)
+	if err := os.WriteFile(filepath.Join(dir, "Long"), []byte(long), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a.Type = "Long"
+	if _, err := a.Metadata(context.Background()); err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("meta-data of %d bytes: error %v, want more than %d bytes", maxMetadata+1, err, maxMetadata)
+	}
+}
+
+func TestCapped(t *testing.T) {
+	c := &capped{max: 5}
+	for _, w := range []string{"abc", "defg", "hi"} {
+		if n, err := c.Write([]byte(w)); n != len(w) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", w, n, err)
+		}
+	}
+	if got := c.buf.String(); got != "abcde" || !c.over {
+		t.Errorf("kept %q, over %v; want \"abcde\", true", got, c.over)
 	}
 }
