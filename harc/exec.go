@@ -439,8 +439,6 @@ func procState(pid string) (byte, int, bool) {
 	return f[0][0], pg, true
 }
 
-// readLines reads r to EOF, logging each line at debug level and adding it
-// to the tails, then closes r and done.
 // drainOutput waits until both readers are done, or their output has
 // been quiet for DrainTimeout (progress did not move), or DrainMax.
 func drainOutput(outDone, errDone <-chan struct{}, progress func() uint64) {
@@ -467,6 +465,8 @@ func drainOutput(outDone, errDone <-chan struct{}, progress func() uint64) {
 	}
 }
 
+// readLines reads r to EOF, logging each line at debug level and adding it
+// to the tails, then closes r and done.
 func readLines(r io.ReadCloser, log logrus.FieldLogger, all, own *tail, done chan struct{}) {
 	defer close(done)
 	defer r.Close()
