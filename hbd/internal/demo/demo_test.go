@@ -51,7 +51,7 @@ func runTests(m *testing.M, dir string) int {
 		fmt.Fprintf(os.Stderr, "build hbd: %v\n%s", err, out)
 		return 1
 	}
-	if out, err := exec.Command("go", "build", "-o", demoBin, "github.com/hbdproject/hbd/hbd/internal/demo").CombinedOutput(); err != nil {
+	if out, err := testenv.Build(demoBin, "github.com/hbdproject/hbd/hbd/internal/demo", false); err != nil {
 		fmt.Fprintf(os.Stderr, "build the demo: %v\n%s", err, out)
 		return 1
 	}
