@@ -14,13 +14,7 @@ var clockSeedsFlag = flag.Int("clockseeds", 0, "number of seeds TestClocks runs 
 // with zero tolerance under fencing and the heal bound otherwise,
 // Ordered, Available, Preferred, CheckDeadInTime with the stall grace).
 func TestClocks(t *testing.T) {
-	n := *clockSeedsFlag
-	if n == 0 {
-		n = 400
-		if testing.Short() || raceEnabled {
-			n = 20
-		}
-	}
+	n := seedCount(*clockSeedsFlag, 400, 20)
 	var leaps, steps, stale int
 	runSeeds(t, n, RandomClockConfig, "TestClocks", func(_ Config, res Result) {
 		leaps += res.Leaps

@@ -14,13 +14,7 @@ var exclSeedsFlag = flag.Int("exclseeds", 0, "number of seeds TestExclusive runs
 // and Exclusive, Ordered, Available (relaxed: a lower group may stay down
 // when no node is free for it) and Preferred hold.
 func TestExclusive(t *testing.T) {
-	n := *exclSeedsFlag
-	if n == 0 {
-		n = 2000
-		if testing.Short() || raceEnabled {
-			n = 100
-		}
-	}
+	n := seedCount(*exclSeedsFlag, 2000, 100)
 	sum := runSeeds(t, n, RandomExclusiveConfig, "TestExclusive")
 	t.Logf("%d seeds: %d starts, %d stops, %d end checks", n, sum.Starts, sum.Stops, sum.EndChecks)
 }

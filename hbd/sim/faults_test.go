@@ -24,13 +24,7 @@ var knownSuspendFailures = map[uint64]string{}
 // Exclusive with the heal bound, Ordered, Available, Preferred,
 // CheckDeadInTime with the stall grace, CheckRestartSeen.
 func TestFaults(t *testing.T) {
-	n := *faultSeedsFlag
-	if n == 0 {
-		n = 600
-		if testing.Short() || raceEnabled {
-			n = 30
-		}
-	}
+	n := seedCount(*faultSeedsFlag, 600, 30)
 	sum := runSeeds(t, n, skipKnown(RandomFaultConfig, knownFaultFailures, n), "TestFaults")
 	if *seedFlag != 0 {
 		return
@@ -80,13 +74,7 @@ func TestKnownFaultFailures(t *testing.T) {
 // monotonic clock does not count the time) besides crashes, partitions,
 // commands and failing scripts, with the promises of TestFaults.
 func TestSuspends(t *testing.T) {
-	n := *faultSeedsFlag
-	if n == 0 {
-		n = 300
-		if testing.Short() || raceEnabled {
-			n = 15
-		}
-	}
+	n := seedCount(*faultSeedsFlag, 300, 15)
 	sum := runSeeds(t, n, skipKnown(RandomSuspendConfig, knownSuspendFailures, n), "TestSuspends")
 	if *seedFlag == 0 && sum.Resumes < n {
 		t.Errorf("%d runs had %d suspends: the faults did not happen as drawn", n, sum.Resumes)

@@ -19,13 +19,7 @@ var (
 // `-fresh=FIRST` runs the same range again. `make sim SEEDS=N` runs N
 // seeds this way across the cores and reports the rate.
 func TestFreshSeeds(t *testing.T) {
-	n := *freshSeedsFlag
-	if n == 0 {
-		n = 700
-		if testing.Short() || raceEnabled {
-			n = 70
-		}
-	}
+	n := seedCount(*freshSeedsFlag, 700, 70)
 	first := *freshFlag
 	if first == 0 {
 		// Far above the fixed seeds (1..a few thousand), readable.

@@ -14,13 +14,7 @@ var rseedsFlag = flag.Int("rseeds", 0, "number of seeds TestResources runs (defa
 // checks Exclusive, Ordered, Available and Preferred (groups.go) besides
 // the membership invariants.
 func TestResources(t *testing.T) {
-	n := *rseedsFlag
-	if n == 0 {
-		n = 2000
-		if testing.Short() || raceEnabled {
-			n = 300
-		}
-	}
+	n := seedCount(*rseedsFlag, 2000, 300)
 	var (
 		rean, healed int
 		maxHeal      time.Duration
@@ -111,14 +105,20 @@ var reloadSeedsFlag = flag.Int("reloadseeds", 0, "number of seeds TestReloads ru
 // TestResources does; the same invariants hold, and group actions carry
 // the definitions the nodes' configurations hold (CheckSpec).
 func TestReloads(t *testing.T) {
-	n := *reloadSeedsFlag
-	if n == 0 {
-		n = 1000
-		if testing.Short() || raceEnabled {
-			n = 15
-		}
-	}
+	n := seedCount(*reloadSeedsFlag, 1000, 15)
 	runSeeds(t, n, RandomReloadConfig, "TestReloads")
+}
+
+// seedCount is the number of seeds a test runs: flagged when its flag
+// sets one, else full, or short with -short or -race.
+func seedCount(flagged, full, short int) int {
+	switch {
+	case flagged != 0:
+		return flagged
+	case testing.Short() || raceEnabled:
+		return short
+	}
+	return full
 }
 
 // runSeeds runs seeds 1..n of gen in parallel (or only -seed), reports
@@ -208,13 +208,7 @@ func runSeedRange(t *testing.T, first uint64, n int, gen func(uint64) Config, te
 // by their monitor move to another node and come back only after their
 // failure_timeout or a cleanup, with every invariant holding.
 func TestMonitorFailures(t *testing.T) {
-	n := *reloadSeedsFlag
-	if n == 0 {
-		n = 1000
-		if testing.Short() || raceEnabled {
-			n = 25
-		}
-	}
+	n := seedCount(*reloadSeedsFlag, 1000, 25)
 	runSeeds(t, n, RandomMonitorConfig, "TestMonitorFailures")
 }
 
@@ -224,13 +218,7 @@ var quorumSeedsFlag = flag.Int("quorumseeds", 0, "number of seeds TestQuorum run
 // with partitions: Exclusive with zero tolerance across partitions,
 // Available (when a majority is up at the end), Ordered, Preferred.
 func TestQuorum(t *testing.T) {
-	n := *quorumSeedsFlag
-	if n == 0 {
-		n = 1200
-		if testing.Short() || raceEnabled {
-			n = 20
-		}
-	}
+	n := seedCount(*quorumSeedsFlag, 1200, 20)
 	runSeeds(t, n, RandomQuorumConfig, "TestQuorum")
 }
 
@@ -260,13 +248,7 @@ func TestQuorumCheckerCanFail(t *testing.T) {
 // groups, on runs with quorum, monitor failures or profile safe; every
 // invariant holds, with its bounds taken from the longest timings.
 func TestWideReloads(t *testing.T) {
-	n := *reloadSeedsFlag
-	if n == 0 {
-		n = 100
-		if testing.Short() || raceEnabled {
-			n = 8
-		}
-	}
+	n := seedCount(*reloadSeedsFlag, 100, 8)
 	runSeeds(t, n, RandomWideReloadConfig, "TestWideReloads")
 }
 
@@ -279,13 +261,7 @@ var nodeSetSeedsFlag = flag.Int("nodesetseeds", 0, "number of seeds TestNodeSetC
 // and the end-of-run checks (a removed node's groups held by exactly one
 // member) hold; each kind of change happened and the checks applied.
 func TestNodeSetChanges(t *testing.T) {
-	n := *nodeSetSeedsFlag
-	if n == 0 {
-		n = 200
-		if testing.Short() || raceEnabled {
-			n = 10
-		}
-	}
+	n := seedCount(*nodeSetSeedsFlag, 200, 10)
 	var added, removed, running, joined int
 	runSeeds(t, n, RandomNodeSetConfig, "TestNodeSetChanges", func(_ Config, r Result) {
 		added += r.NodesAdded

@@ -16,13 +16,7 @@ var safeSeedsFlag = flag.Int("safeseeds", 0, "number of seeds TestSafeProfile ru
 // included), Ordered, Available at the end of quiet runs, and groups do
 // not move while their holder lives (auto_failback off).
 func TestSafeProfile(t *testing.T) {
-	n := *safeSeedsFlag
-	if n == 0 {
-		n = 2000
-		if testing.Short() || raceEnabled {
-			n = 20
-		}
-	}
+	n := seedCount(*safeSeedsFlag, 2000, 20)
 	runSeeds(t, n, RandomSafeConfig, "TestSafeProfile")
 	// The runs do fence: count the fences of the first seeds.
 	fences := 0

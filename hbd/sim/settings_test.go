@@ -14,13 +14,7 @@ var sseedsFlag = flag.Int("sseeds", 0, "number of seeds TestSettings runs (defau
 // settings changed on random nodes among crashes, restarts and
 // partitions, checked by CheckSettings besides every resource invariant.
 func TestSettings(t *testing.T) {
-	n := *sseedsFlag
-	if n == 0 {
-		n = 2000
-		if testing.Short() || raceEnabled {
-			n = 300
-		}
-	}
+	n := seedCount(*sseedsFlag, 2000, 300)
 	var ends, moved int
 	runSeeds(t, n, RandomSettingsConfig, "TestSettings", func(_ Config, res Result) {
 		ends += res.SettingsEnd // (runSeeds calls this under its lock)
