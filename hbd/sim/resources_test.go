@@ -98,7 +98,7 @@ func TestResourcesDeterministic(t *testing.T) {
 	}
 }
 
-var reloadSeedsFlag = flag.Int("reloadseeds", 0, "number of seeds TestReloads runs (default 1000; 15 with -short or -race (TestReloads), 25 (TestMonitorFailures))")
+var reloadSeedsFlag = flag.Int("reloadseeds", 0, "number of seeds TestReloads and TestMonitorFailures run (default 1000; 15 and 25 with -short or -race), and TestWideReloads (default 100; 8)")
 
 // TestReloads runs RandomReloadConfig seeds: rolling reloads that add,
 // remove and change groups and change timings, on top of everything
@@ -212,7 +212,7 @@ func TestMonitorFailures(t *testing.T) {
 	runSeeds(t, n, RandomMonitorConfig, "TestMonitorFailures")
 }
 
-var quorumSeedsFlag = flag.Int("quorumseeds", 0, "number of seeds TestQuorum runs (default 2000; 12 with -short or -race)")
+var quorumSeedsFlag = flag.Int("quorumseeds", 0, "number of seeds TestQuorum runs (default 1200; 20 with -short or -race)")
 
 // TestQuorum: three and five nodes with quorum, over thousands of seeds
 // with partitions: Exclusive with zero tolerance across partitions,
