@@ -207,11 +207,11 @@ func (s Setting) describe() string {
 		}
 		return "resource group " + s.Name + " enabled"
 	case SettingMove:
-		switch {
-		case strings.HasPrefix(s.Value, ">"):
-			return "resource group " + s.Name + " moved to " + s.Value[1:]
-		case strings.HasPrefix(s.Value, "!"):
-			return "resource group " + s.Name + " moved away from " + s.Value[1:]
+		switch to, away := parseMove(s.Value); {
+		case to != "":
+			return "resource group " + s.Name + " moved to " + to
+		case away != "":
+			return "resource group " + s.Name + " moved away from " + away
 		}
 		return "resource group " + s.Name + " move cleared"
 	}
