@@ -17,7 +17,7 @@ func (w *world) send(from int, s cluster.Send) {
 	// (an old seq) does not tell the receiver anything new.
 	isStatus := false
 	if s.Msg.Value("t") == "status" {
-		if seq, _ := parseHex(s.Msg.Value("seq")); seq > w.statusHigh[from] {
+		if seq, _ := s.Msg.HexValue("seq"); seq > w.statusHigh[from] {
 			w.statusHigh[from] = seq
 			isStatus = true
 		}
@@ -110,11 +110,11 @@ func (w *world) deliver(e *event) {
 	v := &w.views[e.node][e.from]
 	v.heard = true
 	v.lastSeq = w.now
-	gen, _ := parseHex(e.msg.Value("hg"))
-	seq, _ := parseHex(e.msg.Value("seq"))
+	gen, _ := e.msg.HexValue("hg")
+	seq, _ := e.msg.HexValue("seq")
 	if typ == "status" && (gen > v.statusGen || gen == v.statusGen && seq > v.statusSeq) {
 		v.statusGen, v.statusSeq = gen, seq
-		dt, _ := parseHex(e.msg.Value("dt"))
+		dt, _ := e.msg.HexValue("dt")
 		v.statusDt = time.Duration(dt) * time.Millisecond
 	}
 	if typ == "status" && e.frun == y.run && (e.msg.Value("st") == cluster.StateUp || e.msg.Value("st") == cluster.StateActive) && v.upRun != y.run {

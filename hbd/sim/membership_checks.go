@@ -63,21 +63,3 @@ func (w *world) checkDeadInTime() {
 		}
 	}
 }
-
-func parseHex(s string) (uint64, bool) {
-	var v uint64
-	if s == "" {
-		return 0, false
-	}
-	for _, c := range s {
-		switch {
-		case c >= '0' && c <= '9':
-			v = v<<4 | uint64(c-'0')
-		case c >= 'a' && c <= 'f':
-			v = v<<4 | uint64(c-'a'+10)
-		default:
-			return 0, false
-		}
-	}
-	return v, true
-}
