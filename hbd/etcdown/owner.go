@@ -105,6 +105,14 @@ func (w *Owner) stopBy(until time.Time) time.Time {
 	return until.Add(-w.o.SlowestStop - 2*w.o.Interval)
 }
 
+// startBy is when a start begun now must end (the current lease's
+// stopBy), and false when that time has already passed.
+func (w *Owner) startBy() (time.Time, bool) {
+	_, until := w.lease.current()
+	deadline := w.stopBy(until)
+	return deadline, time.Now().Before(deadline)
+}
+
 // Run runs the loop until ctx ends, then stops every group and revokes
 // the lease (a graceful stop: others take over at once).
 func (w *Owner) Run(ctx context.Context) error {
@@ -263,9 +271,8 @@ func (w *Owner) orphan(ctx context.Context, g string, id clientv3.LeaseID, rev i
 		w.log.Warnf("etcd: group %s is owned by this node in etcd but not started here: releasing it", g)
 		return w.release(ctx, g, id)
 	}
-	_, until := w.lease.current()
-	deadline := w.stopBy(until)
-	if !time.Now().Before(deadline) {
+	deadline, ok := w.startBy()
+	if !ok {
 		return nil // the watchdog acts at the next step
 	}
 	cctx, cancel := context.WithTimeout(ctx, w.o.Interval)
@@ -287,9 +294,8 @@ func (w *Owner) orphan(ctx context.Context, g string, id clientv3.LeaseID, rev i
 // acquire creates g's owner key under lease id if nobody has, then
 // starts g with the creating revision as its fencing token.
 func (w *Owner) acquire(ctx context.Context, g string, id clientv3.LeaseID) error {
-	_, until := w.lease.current()
-	deadline := w.stopBy(until)
-	if !time.Now().Before(deadline) {
+	deadline, ok := w.startBy()
+	if !ok {
 		return nil // the watchdog acts at the next step
 	}
 	cctx, cancel := context.WithTimeout(ctx, w.o.Interval)
