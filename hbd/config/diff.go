@@ -95,16 +95,11 @@ func Diff(old, new *Config) []Change {
 			add("auth", "key %d removed", k.Index)
 		}
 	}
-	logs := []struct{ name, old, new string }{
-		{"logfile", old.Logfile, new.Logfile},
-		{"debugfile", old.Debugfile, new.Debugfile},
-		{"logfacility", old.LogFacility, new.LogFacility},
-	}
-	for _, l := range logs {
-		if l.old != l.new {
-			add("logging", "%s %q -> %q", l.name, l.old, l.new)
-		}
-	}
+	diffStrings("logging", add,
+		stringSetting{"logfile", old.Logfile, new.Logfile},
+		stringSetting{"debugfile", old.Debugfile, new.Debugfile},
+		stringSetting{"logfacility", old.LogFacility, new.LogFacility},
+	)
 	if old.Debug != new.Debug {
 		add("logging", "debug %d -> %d", old.Debug, new.Debug)
 	}
@@ -163,6 +158,20 @@ func diffMonitors(old, new *Config, add func(area, format string, args ...any)) 
 	for _, m := range new.Monitors {
 		if _, ok := find(old.Monitors, m); !ok {
 			add("monitors", "monitor of %s added: %s", m.Resource, m)
+		}
+	}
+}
+
+// stringSetting is one string directive as the old and the new
+// configuration give it.
+type stringSetting struct{ name, old, new string }
+
+// diffStrings lists, in area, each setting whose old and new values
+// differ; values are quoted (a path may be empty or hold spaces).
+func diffStrings(area string, add func(area, format string, args ...any), settings ...stringSetting) {
+	for _, s := range settings {
+		if s.old != s.new {
+			add(area, "%s %q -> %q", s.name, s.old, s.new)
 		}
 	}
 }

@@ -210,17 +210,12 @@ func diffEtcd(old, new *Config, add func(area, format string, args ...any)) {
 	if !slices.Equal(o.Endpoints, n.Endpoints) {
 		add("backend", "etcd_endpoints %s -> %s", strings.Join(o.Endpoints, " "), strings.Join(n.Endpoints, " "))
 	}
-	strs := []struct{ name, old, new string }{
-		{"etcd_prefix", o.Prefix, n.Prefix},
-		{"etcd_cacert", o.CACert, n.CACert},
-		{"etcd_cert", o.Cert, n.Cert},
-		{"etcd_key", o.Key, n.Key},
-	}
-	for _, s := range strs {
-		if s.old != s.new {
-			add("backend", "%s %q -> %q", s.name, s.old, s.new)
-		}
-	}
+	diffStrings("backend", add,
+		stringSetting{"etcd_prefix", o.Prefix, n.Prefix},
+		stringSetting{"etcd_cacert", o.CACert, n.CACert},
+		stringSetting{"etcd_cert", o.Cert, n.Cert},
+		stringSetting{"etcd_key", o.Key, n.Key},
+	)
 	if o.Lease != n.Lease {
 		add("backend", "etcd_lease %s -> %s", fmtDuration(o.Lease), fmtDuration(n.Lease))
 	}
