@@ -5,17 +5,24 @@ import (
 	"testing"
 )
 
+// groupsConfig is a configuration holding the groups of haresources,
+// which must parse without a diagnostic.
+func groupsConfig(t *testing.T, haresources string) *Config {
+	t.Helper()
+	groups, diags := ParseHaresources("haresources", strings.NewReader(haresources), hbdAgents)
+	if len(diags) > 0 {
+		t.Fatalf("haresources: %v", diags)
+	}
+	return &Config{Groups: groups}
+}
+
 func TestFindGroup(t *testing.T) {
 	const haresources = "# two groups\n" +
 		"node1 IPaddr2::10.0.0.10/24/eth0 httpd\n" +
 		"node2 IPaddr2::10.0.0.11/24/eth0 peer::a httpd2\n" +
 		"node2 10.0.0.12 shared\n" +
 		"node1 10.0.0.13 shared\n"
-	groups, diags := ParseHaresources("haresources", strings.NewReader(haresources), hbdAgents)
-	if len(diags) > 0 {
-		t.Fatalf("haresources: %v", diags)
-	}
-	c := &Config{Groups: groups}
+	c := groupsConfig(t, haresources)
 	tests := []struct {
 		name, want, err string
 	}{
@@ -55,17 +62,13 @@ func TestGroupExplicitNames(t *testing.T) {
 		"node1 IPaddr2::10.0.0.10/24/eth0 httpd\n" +
 		"\n# the validator\n#hbd name validator\n" +
 		"node2 IPaddr2::10.0.0.11/24/eth0 \\\n  peer\n"
-	groups, diags := ParseHaresources("haresources", strings.NewReader(haresources), hbdAgents)
-	if len(diags) > 0 {
-		t.Fatalf("haresources: %v", diags)
-	}
-	c := &Config{Groups: groups}
+	c := groupsConfig(t, haresources)
 	for name, want := range map[string]string{"web": "IPaddr2::10.0.0.10/24/eth0", "validator": "IPaddr2::10.0.0.11/24/eth0", "2": "IPaddr2::10.0.0.11/24/eth0"} {
 		if g, err := c.FindGroup(name); err != nil || g.Key() != want {
 			t.Errorf("FindGroup(%q) = %s, %v; want %s", name, g.Key(), err, want)
 		}
 	}
-	if got := strings.Join(c.GroupNames(groups[1]), " "); got != "IPaddr2::10.0.0.11/24/eth0 validator 2 peer" {
+	if got := strings.Join(c.GroupNames(c.Groups[1]), " "); got != "IPaddr2::10.0.0.11/24/eth0 validator 2 peer" {
 		t.Errorf("GroupNames = %q", got)
 	}
 
