@@ -40,7 +40,7 @@ type PlacedGroup struct{ Key, Preferred string }
 func (p Placement) Desired() map[string]string {
 	f := facts{nodes: p.Nodes, quorum: true, failback: p.Failback, exclusive: p.Exclusive}
 	for _, g := range p.Groups {
-		to, away := parseMove(p.Moves[g.Key])
+		to, away := ParseMove(p.Moves[g.Key])
 		f.groups = append(f.groups, groupFacts{key: g.Key, pref: g.Preferred, disabled: p.Disabled[g.Key], moveTo: to, away: away})
 	}
 	for _, n := range p.Live {

@@ -178,12 +178,12 @@ func (ss settings) disabled(key string) bool { return ss.value(SettingDisabled, 
 
 // move returns the group's move: to a node, or away from one.
 func (ss settings) move(key string) (to, away string) {
-	return parseMove(ss.value(SettingMove, key))
+	return ParseMove(ss.value(SettingMove, key))
 }
 
-// parseMove reads a SettingMove value: ">NODE" is a move to NODE, "!NODE"
+// ParseMove reads a SettingMove value: ">NODE" is a move to NODE, "!NODE"
 // away from it, anything else no move.
-func parseMove(v string) (to, away string) {
+func ParseMove(v string) (to, away string) {
 	switch {
 	case strings.HasPrefix(v, ">"):
 		return v[1:], ""
@@ -207,7 +207,7 @@ func (s Setting) describe() string {
 		}
 		return "resource group " + s.Name + " enabled"
 	case SettingMove:
-		switch to, away := parseMove(s.Value); {
+		switch to, away := ParseMove(s.Value); {
 		case to != "":
 			return "resource group " + s.Name + " moved to " + to
 		case away != "":

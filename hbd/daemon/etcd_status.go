@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/etcdown"
@@ -69,11 +70,7 @@ func (d *Daemon) etcdStatus(cfg *config.Config, owner *etcdown.Owner) ctl.Respon
 			eg.Running, eg.RunningToken = true, t
 		}
 		eg.Disabled, eg.FailedOn = snap.Disabled[k], snap.FailedOn[k]
-		if m := snap.Moves[k]; len(m) > 1 && m[0] == '>' {
-			eg.MovedTo = m[1:]
-		} else if len(m) > 1 && m[0] == '!' {
-			eg.MovedAway = m[1:]
-		}
+		eg.MovedTo, eg.MovedAway = cluster.ParseMove(snap.Moves[k])
 		es.Groups = append(es.Groups, eg)
 	}
 	b, err := json.Marshal(st)
