@@ -15,10 +15,10 @@ import (
 	"github.com/hbdproject/hbd/hbd/config"
 )
 
-// Runner starts and stops groups (HarcRunner: through harc), each with
-// the group's fencing token. Start must return when ctx ends (a start
-// still running at stopBy is abandoned); both are called from one
-// goroutine at a time.
+// Runner starts and stops groups (the daemon's runs them through harc),
+// each with the group's fencing token. Start must return when ctx ends
+// (a start still running at stopBy is abandoned); both are called from
+// one goroutine at a time.
 type Runner interface {
 	Start(ctx context.Context, group string, token int64) error
 	Stop(ctx context.Context, group string, token int64) error

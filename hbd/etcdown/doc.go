@@ -74,15 +74,16 @@
 //
 // # Files
 //
-//	owner.go     Owner, Run: the loop (renew, watchdog, reconcile)
-//	lease.go     the lease: grant, renew, the stop-by time
-//	config.go    Options, Runner and the client configuration from ha.cf
-//	dial.go      Dial: the client, its TLS set-up checked first
-//	keys.go      the keys and the view read from them
-//	store.go     this node's copy of the keys
-//	watch.go     the watch that keeps it, and the safety poll
-//	settings.go  the operator settings: standby, disable, move
-//	failures.go  failed starts, recorded so a node does not retry them
-//	failback.go  failback_delay
-//	harc.go      HarcRunner: groups run by harc with HA_FENCING_TOKEN
+//	owner.go         Owner, Run: the loop (renew, watchdog, reconcile)
+//	lease.go         the lease: grant, renew, the stop-by time
+//	config.go        Options, Runner and the client configuration from ha.cf
+//	dial.go          Dial: the client, its TLS set-up checked first
+//	keys.go          the keys and the view read from them
+//	store.go         this node's copy of the keys
+//	watch.go         the watch that keeps it, and the safety poll
+//	settings.go      the operator settings: standby, disable, move
+//	failures.go      failed starts, recorded so a node does not retry them
+//	failback.go      failback_delay
+//	snapshot.go      Snapshot: what hbd status shows
+//	reconfigure.go   Reconfigure, GiveUp: a reload's changes, a monitor's give-up
 package etcdown
