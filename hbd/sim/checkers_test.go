@@ -48,6 +48,13 @@ func TestCheckersCanFail(t *testing.T) {
 			}
 		}
 	}
+	// slowDeath gives the cores twice the deadtime the checks use.
+	slowDeath := func(w *world) {
+		w.checkDeadtime = w.c.Deadtime
+		for _, cfg := range w.cfgs {
+			cfg.Deadtime, cfg.Initdead = 2*cfg.Deadtime, 4*cfg.Deadtime
+		}
+	}
 	// startSpec rewrites the Spec of every StartGroup.
 	startSpec := func(edit func(w *world, s config.Group) config.Group) func(*world) {
 		return func(w *world) {
@@ -102,26 +109,16 @@ func TestCheckersCanFail(t *testing.T) {
 			want:   CheckExclusive, detail: "after they hear each other again", min: 4,
 		},
 		{
-			name: "dead-in-time: with pauses, cores whose deadtime is twice the checked one",
-			gen:  RandomFaultConfig,
-			tamper: func(w *world) {
-				w.checkDeadtime = w.c.Deadtime
-				for _, cfg := range w.cfgs {
-					cfg.Deadtime, cfg.Initdead = 2*cfg.Deadtime, 4*cfg.Deadtime
-				}
-			},
-			want: CheckDeadInTime, detail: "after its last packet", min: 8,
+			name:   "dead-in-time: with pauses, cores whose deadtime is twice the checked one",
+			gen:    RandomFaultConfig,
+			tamper: slowDeath,
+			want:   CheckDeadInTime, detail: "after its last packet", min: 8,
 		},
 		{
-			name: "dead-in-time: with clock leaps, cores whose deadtime is twice the checked one",
-			gen:  RandomClockConfig,
-			tamper: func(w *world) {
-				w.checkDeadtime = w.c.Deadtime
-				for _, cfg := range w.cfgs {
-					cfg.Deadtime, cfg.Initdead = 2*cfg.Deadtime, 4*cfg.Deadtime
-				}
-			},
-			want: CheckDeadInTime, detail: "after its last packet", min: 8,
+			name:   "dead-in-time: with clock leaps, cores whose deadtime is twice the checked one",
+			gen:    RandomClockConfig,
+			tamper: slowDeath,
+			want:   CheckDeadInTime, detail: "after its last packet", min: 8,
 		},
 		{
 			// The cores' stale limit (deadtime + MaxClockSkew + 1 s) a
