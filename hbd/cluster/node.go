@@ -537,24 +537,36 @@ func (n *Node) sendMessage(m *wire.Message) {
 // keep makes e a copy of m, the message of seq, in e's own buffers: a
 // full history allocates nothing more.
 func (e *histEntry) keep(seq uint64, m *wire.Message) {
+	if e.msg == nil {
+		e.msg = &wire.Message{}
+	}
+	fields, store := copyFields(e.msg.Fields, e.store, m)
+	*e = histEntry{seq: seq, msg: e.msg, store: store}
+	e.msg.Fields = fields
+}
+
+// copyFields copies m's fields into fields and their values into store,
+// both reused from their start when they are large enough (grown once
+// otherwise): the values share one allocation, and a buffer that holds
+// them allocates nothing.
+func copyFields(fields []wire.Field, store []byte, m *wire.Message) ([]wire.Field, []byte) {
 	size := 0
 	for _, f := range m.Fields {
 		size += len(f.Value)
 	}
-	if cap(e.store) < size {
-		e.store = make([]byte, 0, size)
+	if cap(store) < size {
+		store = make([]byte, 0, size)
 	}
-	if e.msg == nil {
-		e.msg = &wire.Message{Fields: make([]wire.Field, 0, len(m.Fields))}
+	if fields == nil || cap(fields) < len(m.Fields) {
+		fields = make([]wire.Field, 0, len(m.Fields))
 	}
-	store, fields := e.store[:0], e.msg.Fields[:0]
+	store, fields = store[:0], fields[:0]
 	for _, f := range m.Fields {
 		s := len(store)
 		store = append(store, f.Value...) // within cap: earlier values stay put
 		fields = append(fields, wire.Field{Name: f.Name, Type: f.Type, Value: store[s:len(store):len(store)]})
 	}
-	*e = histEntry{seq: seq, msg: e.msg, store: store}
-	e.msg.Fields = fields
+	return fields, store
 }
 
 // sent is the history's entry of seq; nil and whether seq is older than
@@ -592,18 +604,8 @@ func unixSeconds(t time.Time) uint64 {
 
 // cloneMessage copies m, its values in one allocation.
 func cloneMessage(m *wire.Message) *wire.Message {
-	size := 0
-	for _, f := range m.Fields {
-		size += len(f.Value)
-	}
-	store := make([]byte, 0, size)
-	c := &wire.Message{Fields: make([]wire.Field, len(m.Fields))}
-	for i, f := range m.Fields {
-		s := len(store)
-		store = append(store, f.Value...)
-		c.Fields[i] = wire.Field{Name: f.Name, Type: f.Type, Value: store[s:len(store):len(store)]}
-	}
-	return c
+	fields, _ := copyFields(nil, nil, m)
+	return &wire.Message{Fields: fields}
 }
 
 func (n *Node) peerByName(name string) *peer {
