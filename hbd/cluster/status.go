@@ -43,7 +43,8 @@ const (
 	// DropUnknownNode: src is not a `node` of ha.cf.
 	DropUnknownNode
 	// DropStaleTimestamp: ts older than this node's clock by more than
-	// MaxMessageAge (a packet captured long ago and replayed).
+	// deadtime + MaxClockSkew + TimestampResolution (a packet captured long
+	// ago and replayed).
 	DropStaleTimestamp
 	numDropReasons
 )

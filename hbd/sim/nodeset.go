@@ -125,7 +125,7 @@ func (w *world) randMember() int {
 	return m[w.rng.IntN(len(m))]
 }
 
-// names reports whether node x's configuration in force names node y.
+// listed reports whether node x's configuration in force names node y.
 func (w *world) listed(x, y int) bool {
 	return w.ns == nil || slices.Contains(w.cfgs[x].Nodes, w.nodes[y].name)
 }
