@@ -93,9 +93,9 @@ func (w *world) forbids(i, g int) string {
 func (w *world) movedTo(i, g int) int {
 	key := w.rs.keys[g]
 	for _, s := range w.nodes[i].core.Settings() {
-		if s.Kind == cluster.SettingMove && s.Name == key && len(s.Value) > 1 && s.Value[0] == '>' {
+		if to, _ := cluster.ParseMove(s.Value); s.Kind == cluster.SettingMove && s.Name == key && to != "" {
 			for j, n := range w.nodes {
-				if n.name == s.Value[1:] {
+				if n.name == to {
 					return j
 				}
 			}
