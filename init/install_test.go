@@ -25,6 +25,11 @@ func TestMakeInstall(t *testing.T) {
 		return r.out
 	}
 	install()
+	// The release build is one static binary (README): it runs on any
+	// Linux of its architecture, whatever C library is installed.
+	if err := staticELF(filepath.Join(dest, "usr/sbin/hbd")); err != nil {
+		t.Errorf("make install's hbd: %v", err)
+	}
 
 	type want struct {
 		mode os.FileMode // 0 for a symlink
