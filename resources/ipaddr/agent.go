@@ -91,7 +91,9 @@ type Agent struct {
 }
 
 // New returns an agent for spec. It opens a netlink handle (in
-// opts.Netns when given); Close releases it.
+// opts.Netns when given) for routing messages only: the library's default
+// also opens XFRM and netfilter sockets, which the agent never uses and
+// every start of the in-process agent would pay for. Close releases it.
 func New(spec Spec, opts Options) (*Agent, error) {
 	if !spec.Addr.IsValid() {
 		return nil, errors.New("ipaddr: spec without an address")
@@ -121,9 +123,9 @@ func New(spec Spec, opts Options) (*Agent, error) {
 		if err != nil {
 			return nil, fmt.Errorf("network namespace %s: %w", opts.Netns, err)
 		}
-		a.h, err = netlink.NewHandleAt(a.ns)
+		a.h, err = netlink.NewHandleAt(a.ns, unix.NETLINK_ROUTE)
 	} else {
-		a.h, err = netlink.NewHandle()
+		a.h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
 	}
 	if err != nil {
 		if a.ns.IsOpen() {
@@ -240,11 +242,20 @@ func (a *Agent) connectedRoute(link netlink.Link) (*netlink.Route, error) {
 
 // findOn returns our address on link, or nil.
 func (a *Agent) findOn(link netlink.Link) (*netlink.Addr, error) {
+	addrs, err := a.listOn(link)
+	if err != nil {
+		return nil, err
+	}
+	return a.pick(addrs), nil
+}
+
+// listOn lists the addresses of our family on link.
+func (a *Agent) listOn(link netlink.Link) ([]netlink.Addr, error) {
 	addrs, err := a.h.AddrList(link, a.family())
 	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
 		return nil, fmt.Errorf("list addresses of %s: %w", link.Attrs().Name, err)
 	}
-	return a.pick(addrs), nil
+	return addrs, nil
 }
 
 func (a *Agent) pick(addrs []netlink.Addr) *netlink.Addr {
@@ -312,7 +323,7 @@ func (a *Agent) Status(ctx context.Context) (bool, error) {
 // returns, a second one in the background (cancelled by Stop and Close,
 // and skipped if the address is gone by then).
 func (a *Agent) Start(ctx context.Context) error {
-	if err := a.start(ctx, a.burst.Count); err != nil {
+	if err := a.start(ctx, a.burst.Count, nil); err != nil {
 		return err
 	}
 	a.scheduleFollowup()
@@ -320,19 +331,23 @@ func (a *Agent) Start(ctx context.Context) error {
 }
 
 // start is Start without the second burst, and with rounds rounds of
-// announcements in the first.
-func (a *Agent) start(ctx context.Context, rounds int) error {
+// announcements in the first; steps (when not nil) notes its steps' times.
+func (a *Agent) start(ctx context.Context, rounds int, steps *stepTimes) error {
 	a.cancelFollowup()
 	t, err := a.resolve()
 	if err != nil {
 		return err
 	}
+	steps.mark("resolve")
 	name := t.link.Attrs().Name
-	have, err := a.findOn(t.link)
+	// One listing serves both the check and the label: nothing else
+	// stands between the decision and the address on the interface.
+	addrs, err := a.listOn(t.link)
 	if err != nil {
 		return err
 	}
-	if have != nil {
+	steps.mark("list")
+	if have := a.pick(addrs); have != nil {
 		_, ours, rerr := a.readRecord()
 		if rerr != nil {
 			return rerr
@@ -342,18 +357,22 @@ func (a *Agent) start(ctx context.Context, rounds int) error {
 		} else {
 			a.log.Infof("%s%s is already on %s and was not added by hbd: using it as it is (stop will leave it there)", a.prefix, a.spec.Addr, name)
 		}
-	} else if err := a.add(t); err != nil {
+	} else if err := a.add(t, addrs, steps); err != nil {
 		return err
 	}
-	_ = a.announce(ctx, rounds) // failures are logged; the address is there
+	// The first round goes out on the link just resolved: the address is
+	// on it (added, or found, a moment ago), no need to ask the kernel.
+	_ = a.announceOn(ctx, rounds, t.link) // failures are logged; the address is there
+	steps.mark("announce")
 	return nil
 }
 
-// add puts the address on t.link: record first, so an address hbd added
-// never lacks its record.
-func (a *Agent) add(t target) error {
+// add puts the address on t.link, whose addresses of our family are
+// addrs: record first, so an address hbd added never lacks its record.
+// steps (when not nil) notes the times of the record and the addition.
+func (a *Agent) add(t target, addrs []netlink.Addr, steps *stepTimes) error {
 	name := t.link.Attrs().Name
-	label, err := a.chooseLabel(t.link)
+	label, err := a.chooseLabel(t.link, addrs)
 	if err != nil {
 		return err
 	}
@@ -361,6 +380,7 @@ func (a *Agent) add(t target) error {
 	if err := a.writeRecord(rec); err != nil {
 		return err
 	}
+	steps.mark("record")
 	nla := &netlink.Addr{
 		IPNet: &net.IPNet{IP: net.IP(t.prefix.Addr().AsSlice()), Mask: net.CIDRMask(t.prefix.Bits(), t.prefix.Addr().BitLen())},
 		Label: label,
@@ -378,6 +398,7 @@ func (a *Agent) add(t target) error {
 		_ = a.removeRecord()
 		return fmt.Errorf("add %s to %s: %w", t.prefix, name, err)
 	}
+	steps.mark("add")
 	if label != "" {
 		a.log.Infof("%sadded %s to %s (label %s)", a.prefix, t.prefix, name, label)
 	} else {
@@ -387,9 +408,10 @@ func (a *Agent) add(t target) error {
 }
 
 // chooseLabel picks the IPv4 label: IFACE:LABEL when the spec names one,
-// else the first free IFACE:N; "" for IPv6 or when IFACE:N would not fit
-// the kernel's 15 characters.
-func (a *Agent) chooseLabel(link netlink.Link) (string, error) {
+// else the first free IFACE:N among the labels of addrs (link's IPv4
+// addresses); "" for IPv6 or when IFACE:N would not fit the kernel's 15
+// characters.
+func (a *Agent) chooseLabel(link netlink.Link, addrs []netlink.Addr) (string, error) {
 	if !a.spec.Addr.Is4() {
 		return "", nil
 	}
@@ -400,10 +422,6 @@ func (a *Agent) chooseLabel(link netlink.Link) (string, error) {
 			return "", fmt.Errorf("label %s is longer than 15 characters", l)
 		}
 		return l, nil
-	}
-	addrs, err := a.h.AddrList(link, netlink.FAMILY_V4)
-	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-		return "", fmt.Errorf("list addresses of %s: %w", name, err)
 	}
 	used := map[string]bool{}
 	for _, ad := range addrs {
@@ -490,6 +508,13 @@ func (a *Agent) Announce(ctx context.Context) error {
 // logged as warnings (naming the interface) and returned; they never undo
 // the address.
 func (a *Agent) announce(ctx context.Context, rounds int) error {
+	return a.announceOn(ctx, rounds, nil)
+}
+
+// announceOn is announce, with the first round sent on known without
+// looking the address up when known is not nil (the caller has just put
+// the address there).
+func (a *Agent) announceOn(ctx context.Context, rounds int, known netlink.Link) error {
 	sent := 0
 	var sock *packetSocket
 	defer func() {
@@ -508,10 +533,14 @@ func (a *Agent) announce(ctx context.Context, rounds int) error {
 				return ctx.Err()
 			}
 		}
-		link, _, err := a.where()
-		if err != nil {
-			a.log.Warnf("%sannounce: %v", a.prefix, err)
-			return err
+		link := known
+		known = nil
+		if link == nil {
+			var err error
+			if link, _, err = a.where(); err != nil {
+				a.log.Warnf("%sannounce: %v", a.prefix, err)
+				return err
+			}
 		}
 		if link == nil {
 			a.log.Debugf("%s%s is gone: announcements stop after %d", a.prefix, a.spec.Addr, sent)

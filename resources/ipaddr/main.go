@@ -122,11 +122,17 @@ func run(ctx context.Context, name string, args []string, stdout, stderr io.Writ
 		log.SetLevel(logrus.DebugLevel)
 	}
 	burst := Burst{}.withDefaults(spec)
+	var steps *stepTimes
+	if m.debug {
+		steps = newStepTimes()
+	}
+	began := time.Now()
 	a, err := New(spec, Options{StateDir: m.stateDir, Log: log, Burst: Burst{Count: burst.Count, Interval: burst.Interval, Second: -1}})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s %s: %v\n", name, spec, err)
 		return ExitFailed
 	}
+	steps.mark("netlink")
 	closeAgent := true
 	defer func() {
 		if closeAgent {
@@ -154,12 +160,11 @@ func run(ctx context.Context, name string, args []string, stdout, stderr io.Writ
 		if m.inProcess {
 			rounds = 1
 		}
-		began := time.Now()
-		if err := a.start(ctx, rounds); err != nil {
+		if err := a.start(ctx, rounds, steps); err != nil {
 			log.Errorf("%s%v", a.prefix, err)
 			return ExitFailed
 		}
-		log.Debugf("%s%s on and announced in %.1f ms", a.prefix, spec.Addr, float64(time.Since(began).Microseconds())/1000)
+		log.Debugf("%s%s on and announced in %.1f ms (%s ms)", a.prefix, spec.Addr, float64(time.Since(began).Microseconds())/1000, steps)
 		if m.inProcess {
 			closeAgent = false
 			go a.announceRest(burst)

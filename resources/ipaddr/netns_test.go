@@ -48,7 +48,7 @@ func (w tWriter) Write(p []byte) (int, error) {
 
 // addHost adds host name to lab, with eth0 on the lab's bridge carrying
 // addrs, and fails the test when it cannot.
-func addHost(t *testing.T, lab *netlab.Lab, name string, addrs ...string) *netlab.Host {
+func addHost(t testing.TB, lab *netlab.Lab, name string, addrs ...string) *netlab.Host {
 	t.Helper()
 	h, err := lab.Host(name, addrs...)
 	if err != nil {

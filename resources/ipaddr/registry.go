@@ -9,7 +9,8 @@ import (
 
 // Agents are the agent's entries in hbd's registry, one for each of its
 // names: hbd checks haresources with Parse, runs the agent with Main
-// (also when linked as resource.d/IPaddr or resource.d/IPaddr2), a
+// (also when linked as resource.d/IPaddr or resource.d/IPaddr2; its
+// start converges: an address already there is kept and announced), a
 // daemon that holds the address keeps it in place with Watch, and
 // announces every address resource, whoever runs it, with Address.
 func Agents() []agents.Agent {
@@ -17,7 +18,7 @@ func Agents() []agents.Agent {
 }
 
 func entry(name string) agents.Agent {
-	return agents.Agent{Name: name, Program: true, Check: check, Main: Main, Run: Run, Keep: keep, Address: address}
+	return agents.Agent{Name: name, Program: true, Check: check, Main: Main, Run: Run, Converges: true, Keep: keep, Address: address}
 }
 
 func check(name string, args []string) error {

@@ -148,10 +148,11 @@ func (a *Agent) mend(ctx context.Context) error {
 		return err
 	}
 	// Someone else may have put it back meanwhile.
-	if have, err := a.findOn(t.link); err != nil || have != nil {
+	addrs, err := a.listOn(t.link)
+	if err != nil || a.pick(addrs) != nil {
 		return err
 	}
-	if err := a.add(t); err != nil {
+	if err := a.add(t, addrs, nil); err != nil {
 		return err
 	}
 	a.log.Warnf("%s%s had vanished from %s while held (deleted by hand? networkd restarted?): re-added it and re-announced it",
