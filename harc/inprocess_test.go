@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +69,54 @@ func TestBuiltinInProcess(t *testing.T) {
 	svc := resourceOf("service::nginx", config.Script{Kind: config.ScriptBuiltin, Name: "service"})
 	if res := r.RunResource(context.Background(), svc, OpStart, 0); !res.OK() || !f.exists("builtin") {
 		t.Errorf("an agent without Run: %+v", res)
+	}
+}
+
+// TestStartSkipsStatusOfConvergingAgent: a group's start asks the status
+// of each resource first, except of a built-in agent whose start
+// converges (agents.Agent.Converges), which is started whatever it
+// would say, in process or through BuiltinCommand alike.
+func TestStartSkipsStatusOfConvergingAgent(t *testing.T) {
+	for _, inProcess := range []bool{true, false} {
+		for _, converges := range []bool{true, false} {
+			t.Run(fmt.Sprintf("in process %v, converges %v", inProcess, converges), func(t *testing.T) {
+				f := newFixture(t)
+				var ops []string
+				run := func(ctx context.Context, name string, args []string, o agents.RunOptions) int {
+					op := args[len(args)-1]
+					ops = append(ops, op)
+					if op == OpStatus {
+						fmt.Fprintln(o.Stdout, "stopped")
+						return 3
+					}
+					return 0
+				}
+				main := func(string, []string, io.Writer, io.Writer) int { return 0 }
+				f.opts.Lookup.Agents = agents.New(agents.Agent{Name: "IPaddr2", Main: main, Run: run, Converges: converges})
+				// The command form records each operation it runs, and
+				// says "stopped" to a status as the agent would.
+				f.opts.BuiltinCommand = []string{"/bin/sh", "-c", `for op; do :; done; echo "$op" >> "$CTL/ops"; [ "$op" != status ] || { echo stopped; exit 3; }`, "hbd", "agent"}
+				f.opts.InProcess = inProcess
+				r := f.runner()
+				ip := resourceOf("IPaddr2::10.0.0.1", config.Script{Kind: config.ScriptBuiltin, Name: "IPaddr2"})
+				if err := r.Start(context.Background(), config.Group{Preferred: "node1", Resources: []config.Resource{ip}}); err != nil {
+					t.Fatal(err)
+				}
+				if !inProcess {
+					b, err := os.ReadFile(filepath.Join(f.ctl, "ops"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					ops = strings.Fields(string(b))
+				}
+				want := "status start"
+				if converges {
+					want = "start"
+				}
+				if got := strings.Join(ops, " "); got != want {
+					t.Errorf("operations run: %q, want %q", got, want)
+				}
+			})
+		}
 	}
 }

@@ -276,6 +276,9 @@ type script struct {
 	tag  string   // log tag of its output
 	// inproc, when set, runs the built-in agent in this process.
 	inproc *inProcess
+	// converges: a built-in agent whose start needs no status check
+	// before it (agents.Agent.Converges).
+	converges bool
 }
 
 // resolve finds the executable of a resource.
@@ -302,8 +305,11 @@ func (r *Runner) resolve(res config.Resource, op string) (script, error) {
 		}
 		s.path = r.opts.BuiltinCommand[0]
 		s.args = append(append([]string{}, r.opts.BuiltinCommand[1:]...), sc.AgentArg())
-		if a, ok := r.opts.Lookup.Agents.Lookup(sc.Name); ok && r.opts.InProcess && sc.Kind == config.ScriptBuiltin && a.Run != nil {
-			s.inproc = &inProcess{run: a.Run, name: sc.Name, args: append(append([]string{}, res.Args...), op)}
+		if a, ok := r.opts.Lookup.Agents.Lookup(sc.Name); ok && sc.Kind == config.ScriptBuiltin {
+			s.converges = a.Converges
+			if r.opts.InProcess && a.Run != nil {
+				s.inproc = &inProcess{run: a.Run, name: sc.Name, args: append(append([]string{}, res.Args...), op)}
+			}
 		}
 	} else {
 		s.path = sc.Path
@@ -404,7 +410,11 @@ func groupLine(g config.Group) string {
 // Start acquires a group as Heartbeat's ResourceManager takegroup does:
 // "Acquiring resource group: NODE RES...", then, left to right, each
 // resource's status, and its start unless the status says it already runs
-// (Heartbeat's rule: what runs is not started twice).
+// (Heartbeat's rule: what runs is not started twice). A built-in agent
+// whose start converges (agents.Agent.Converges: the IP address agents,
+// which keep an address already there and announce it) is started without
+// the status check: its start is the check, and a takeover's address is
+// on its new node one operation sooner.
 //
 // If a start fails (non-zero exit, timeout, the script cannot be found),
 // Start logs "CRIT: Giving up resources due to failure of RES", stops the
@@ -428,14 +438,16 @@ func (r *Runner) Start(ctx context.Context, g config.Group) error {
 	defer unlock()
 	r.log.Infof("Acquiring resource group: %s", groupLine(g))
 	for i, res := range g.Resources {
-		st := r.resourceStatus(ctx, res)
-		if ctx.Err() != nil {
-			// Nothing of res was started: roll back what is left of it.
-			return r.interruptedStart(ctx, g, res, st.Result, g.Resources[:i])
-		}
-		if st.Running {
-			r.log.Infof("Resource %s is already running (%s); not starting it again", res.Spec, st.Reason)
-			continue
+		if !r.converges(res) {
+			st := r.resourceStatus(ctx, res)
+			if ctx.Err() != nil {
+				// Nothing of res was started: roll back what is left of it.
+				return r.interruptedStart(ctx, g, res, st.Result, g.Resources[:i])
+			}
+			if st.Running {
+				r.log.Infof("Resource %s is already running (%s); not starting it again", res.Spec, st.Reason)
+				continue
+			}
 		}
 		out := r.doScript(ctx, res, OpStart)
 		if out.OK() {
@@ -458,6 +470,13 @@ func (r *Runner) Start(ctx context.Context, g config.Group) error {
 		return se
 	}
 	return nil
+}
+
+// converges reports whether res is run by a built-in agent whose start
+// needs no status check before it.
+func (r *Runner) converges(res config.Resource) bool {
+	s, err := r.resolve(res, OpStart)
+	return err == nil && s.converges
 }
 
 // interruptedStart rolls back a start that ctx ended.

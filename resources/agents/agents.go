@@ -57,6 +57,12 @@ type Agent struct {
 	// output and exit codes, bounded by ctx. An agent offers it only when
 	// it is safe there: no process-wide state, no blocking past ctx.
 	Run func(ctx context.Context, name string, args []string, o RunOptions) int
+	// Converges says the agent's start brings about what it holds from
+	// any state (the address on its interface, whether or not it was
+	// there, and announced) and never starts a second copy of anything:
+	// a resource runner may start it without asking its status first,
+	// which is one operation less between a takeover and the service.
+	Converges bool
 	// Keep, when set, returns an in-process Keeper of what a resource
 	// holds (an address on its interface) for a daemon that holds it.
 	Keep func(name string, args []string, o KeepOptions) (Keeper, error)
