@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -59,6 +60,7 @@ func newVipLabWith(t *testing.T, failback, haresources string, scripts map[strin
 	}
 	cfg := g.hacf(vipTiming(t))
 	cfg.AutoFailback = failback
+	cfg.Extra = append(cfg.Extra, "debug 1")
 	all := map[string]string{"rec": recScript(g.dir)}
 	maps.Copy(all, scripts)
 	for i := range v.nodes {
@@ -67,10 +69,41 @@ func newVipLabWith(t *testing.T, failback, haresources string, scripts map[strin
 			t.Fatal(err)
 		}
 		v.nodes[i] = g.node(i, cfg.String(), haresources, all)
+		runOnTmpfs(t, v.nodes[i])
 	}
 	logOnFailure(t, "", v.nodes[:]...)
 	return v
 }
+
+// runOnTmpfs puts n's run directory on a tmpfs (/dev/shm), as /run is
+// on the machines hbd runs on: the IP agent's records (HA_RSCTMP, under
+// the run directory) are written on every start, before the address is
+// added, and a file created on the lab's disk filesystem can wait for
+// its journal (2 to 3 ms of a takeover on a busy machine), which a node
+// never does. Where /dev/shm is missing, the run directory stays.
+func runOnTmpfs(t *testing.T, n *hbdInLab) {
+	t.Helper()
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs("/dev/shm", &fs); err != nil || fs.Type != tmpfsMagic {
+		t.Logf("no tmpfs at /dev/shm: %s's run directory stays on the lab's filesystem", n.name)
+		return
+	}
+	dir, err := os.MkdirTemp("/dev/shm", "hbd-e2e-"+n.name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	run := filepath.Join(n.dir, "run")
+	if err := os.Remove(run); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(dir, run); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tmpfsMagic is statfs's f_type of a tmpfs (linux/magic.h TMPFS_MAGIC).
+const tmpfsMagic = 0x01021994
 
 func (v *vipLab) start() {
 	for _, n := range v.nodes {
@@ -145,6 +178,7 @@ func (v *vipLab) seen(begin time.Time) handover {
 	if len(errs) > 0 {
 		v.t.Errorf("tracking the VIP: %v", errs)
 	}
+	v.explainFailures(begin, evs)
 	for _, sp := range netlab.HolderSpans(evs, time.Now()) {
 		if sp.End.Before(begin) {
 			continue
@@ -162,6 +196,45 @@ func (v *vipLab) seen(begin time.Time) handover {
 		}
 	}
 	return h
+}
+
+// explainFailures logs each failed request since begin beside the VIP's
+// changes around it (from the kernel's notifications), so that a failure
+// reads as what it was: a request sent while the address was on no node
+// (its SYN reached the old holder after the address had gone: lost, and
+// retried only after 1 s), one in flight when the address moved, or a
+// slow answer from a node that held it throughout.
+func (v *vipLab) explainFailures(begin time.Time, evs []netlab.AddrEvent) {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%+.1f ms", float64(d.Microseconds())/1000) }
+	var failed []netlab.Probe
+	for _, p := range v.probe.Probes() {
+		if !p.At.Before(begin) && !p.OK() {
+			failed = append(failed, p)
+		}
+	}
+	if len(failed) > 5 {
+		// A detection time's worth (a cut, a kill -9): one line says it.
+		v.t.Logf("%d failed requests sent from %s to %s after the action, the first: %s",
+			len(failed), ms(failed[0].At.Sub(begin)), ms(failed[len(failed)-1].At.Sub(begin)), failed[0].Err)
+		return
+	}
+	for _, p := range failed {
+		var near []string
+		for _, e := range evs {
+			if d := e.At.Sub(p.At); d > -100*time.Millisecond && d < p.Took+100*time.Millisecond {
+				what := "removed from"
+				if e.Added {
+					what = "added to"
+				}
+				near = append(near, fmt.Sprintf("%s %s %s", what, e.Host, ms(d)))
+			}
+		}
+		if len(near) == 0 {
+			near = append(near, "no change of the VIP within 100 ms")
+		}
+		v.t.Logf("failed request sent at %s (%s after the action), failed after %.1f ms: %s; VIP %s",
+			p.At.Format("15:04:05.000000"), ms(p.At.Sub(begin)), float64(p.Took.Microseconds())/1000, p.Err, strings.Join(near, ", "))
+	}
 }
 
 // step runs one scenario: act, then the client must be served by want
@@ -252,11 +325,13 @@ func vipTiming(t *testing.T) Timing {
 
 // logTakeoverPaths logs, from both nodes' debug logs, how long after the
 // takeover was decided (the peer declared dead, or its shutdown notice)
-// each built-in IP agent's address was on and announced.
+// each built-in IP agent's address was on and announced, and every
+// start's own steps.
 func (v *vipLab) logTakeoverPaths() {
 	for _, n := range v.nodes {
 		for _, l := range strings.Split(n.log(), "\n") {
-			if strings.Contains(l, "builtin:IPaddr") && strings.Contains(l, "after the takeover from") {
+			if strings.Contains(l, "builtin:IPaddr") && strings.Contains(l, "after the takeover from") ||
+				strings.Contains(l, "on and announced in") {
 				v.t.Logf("takeover path on %s: %s", n.name, strings.TrimSpace(l))
 			}
 		}
