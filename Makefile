@@ -139,10 +139,11 @@ bench-net: build
 # whole step (hbdbench -plan prints the estimate of any set of flags).
 # Each part's flags follow the common ones, so they win; BENCHFLAGS comes
 # last. The parts are kept in $(BIN)/bench-parts (make clean removes them).
-BENCHPARTS                    = fastest matched1 matched2 limit0-hbd limit0-keepalived limit10-hbd limit10-keepalived
+BENCHPARTS                    = fastest matched1 matched2 detection limit0-hbd limit0-keepalived limit10-hbd limit10-keepalived
 BENCHPART_fastest             = -settings fastest -soak 0
 BENCHPART_matched1            = -settings matched -scenarios cut,kill9,stop -soak 0 -search-step 0
 BENCHPART_matched2            = -settings matched -scenarios failback,heal,standby -idle 0 -soak 0 -search-step 0
+BENCHPART_detection           = -settings detection -scenarios cut -idle 0 -soak 0 -search-step 0
 BENCHLIMIT                    = -scenarios '' -idle 0 -search-step 0
 BENCHPART_limit0-hbd          = $(BENCHLIMIT) -daemons hbd-builtin -limit-losses 0
 BENCHPART_limit0-keepalived   = $(BENCHLIMIT) -daemons keepalived-vip -limit-losses 0

@@ -61,6 +61,20 @@ func DefaultSettings(hbdFast Timing) []SettingsSet {
 	}
 }
 
+// EqualDetection is the "detection" settings: keepalived at advert_int
+// 0.01, whose backup declares the master down 3 × advert_int + skew after
+// its last advert (skew = (256 − priority) × advert_int / 256: 6.1 ms at
+// the backup's priority 100, 36.1 ms in all), and hbd at keepalive 10 ms
+// with hbdDetect's deadtime, counted from the last heartbeat as well
+// (10ms/36ms: the same detection time), so that a link cut compares what
+// each does once it knows, not how soon it knows.
+func EqualDetection(hbdDetect Timing) SettingsSet {
+	return SettingsSet{Name: "detection", Timing: withHbd(map[string]Timing{
+		"keepalived":     {Advert: 10 * time.Millisecond},
+		"keepalived-vip": {Advert: 10 * time.Millisecond},
+	}, hbdDetect)}
+}
+
 // HbdKeys are the keys of the hbd rows (Hbd.Key), which share a timing.
 var HbdKeys = []string{"hbd", "hbd-builtin", "hbd-resourced"}
 

@@ -213,8 +213,9 @@ func TestHbdRows(t *testing.T) {
 		}
 		keys[d.Key()] = true
 	}
-	// Every hbd row has a timing in every default settings set.
-	for _, s := range DefaultSettings(Timing{Keepalive: 10 * time.Millisecond, Deadtime: 40 * time.Millisecond}) {
+	// Every hbd row has a timing in every settings set.
+	fast := Timing{Keepalive: 10 * time.Millisecond, Deadtime: 40 * time.Millisecond}
+	for _, s := range append(DefaultSettings(fast), EqualDetection(fast)) {
 		for k := range keys {
 			if _, ok := s.Timing[k]; !ok {
 				t.Errorf("settings %s: no timing for %s", s.Name, k)

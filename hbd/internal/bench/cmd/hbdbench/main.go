@@ -91,9 +91,10 @@ func run() int {
 	n := flag.Int("n", 3, "runs per daemon, settings and scenario (interleaved)")
 	daemons := flag.String("daemons", "heartbeat,keepalived,keepalived-vip,hbd,hbd-builtin,hbd-resourced", "daemons to measure (comma-separated)")
 	scenarios := flag.String("scenarios", strings.Join(bench.Scenarios, ","), "scenarios (comma-separated; \"\" runs none: the idle cost and searches only)")
-	settings := flag.String("settings", "matched,fastest", "settings (comma-separated)")
+	settings := flag.String("settings", "matched,fastest", "settings (comma-separated): matched, fastest, detection (keepalived at advert_int 0.01, hbd at -hbd-detect)")
 	hbdBin := flag.String("hbd", "bin/hbd", "the hbd `program`")
 	hbdFast := flag.String("hbd-fast", "10ms/40ms", "hbd's fastest setting, KEEPALIVE/DEADTIME")
+	hbdDetect := flag.String("hbd-detect", "10ms/36ms", "hbd's setting in -settings detection, KEEPALIVE/DEADTIME: the deadtime that detects as soon as keepalived at advert_int 0.01 (3 × 10 ms + 6.1 ms of skew)")
 	idle := flag.Duration("idle", time.Minute, "idle cost measurement per daemon and settings (0 skips)")
 	soak := flag.Duration("soak", time.Minute, "each step of the limit search: how long a setting must stay free of false failovers under loss with busy CPUs (0 skips the search; the full one is 10m)")
 	limitLosses := flag.String("limit-losses", "0,10", "loss rates (percent, each direction) at which the limit search runs")
@@ -125,6 +126,10 @@ func run() int {
 	if err != nil {
 		return bad(fmt.Errorf("-hbd-fast: %w", err))
 	}
+	detect, err := bench.ParseTiming(*hbdDetect)
+	if err != nil {
+		return bad(fmt.Errorf("-hbd-detect: %w", err))
+	}
 	srt, err := bench.ParseTiming(*searchTiming)
 	if err != nil {
 		return bad(fmt.Errorf("-search-timing: %w", err))
@@ -146,7 +151,7 @@ func run() int {
 		return bad(fmt.Errorf("-keepalived-ladder: %w", err))
 	}
 	var sets []bench.SettingsSet
-	for _, s := range bench.DefaultSettings(fast) {
+	for _, s := range append(bench.DefaultSettings(fast), bench.EqualDetection(detect)) {
 		if slices.Contains(bench.List(*settings), s.Name) {
 			sets = append(sets, s)
 		}
