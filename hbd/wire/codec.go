@@ -161,35 +161,60 @@ func appendClassicLine(dst []byte, t FieldType, name string, value []byte) []byt
 // message Decode accepts re-encodes with the same key to the same bytes
 // when its auth field was the last field, as Heartbeat and hbd send it.
 func (kr *Keyring) Decode(b []byte) (*Message, error) {
-	fr, derr := parseFrame(b)
-	if derr != nil {
-		return nil, derr
+	m := &Message{}
+	if err := kr.DecodeInto(m, b); err != nil {
+		return nil, err
 	}
+	return m, nil
+}
+
+// DecodeInto is Decode into m, whose fields and storage it reuses (Reset):
+// once they are large enough, decoding allocates nothing. On error m is
+// empty.
+func (kr *Keyring) DecodeInto(m *Message, b []byte) error {
+	m.Reset()
+	if cap(m.Fields) == 0 {
+		m.Fields = make([]Field, 0, fieldsCap)
+	}
+	fr, derr := parseFrame(b, m.Fields)
+	if derr != nil {
+		return derr
+	}
+	if err := kr.verify(b, &fr); err != nil {
+		m.Fields = fr.fields[:0] // keeps the room a long message made
+		return err
+	}
+	fr.into(m)
+	return nil
+}
+
+// verify checks both signatures of the parsed frame of b.
+func (kr *Keyring) verify(b []byte, fr *frame) *DecodeError {
 	if fr.auth < 0 {
-		return nil, dropErr(DropNoAuth, fr.bodyEnd, "no %s field", FAuth)
+		return dropErr(DropNoAuth, fr.bodyEnd, "no %s field", FAuth)
 	}
 	if fr.trailer == nil {
-		return nil, dropErr(DropNoAuth, fr.bodyEnd, "no trailer after %q", frameEnd)
+		return dropErr(DropNoAuth, fr.bodyEnd, "no trailer after %q", frameEnd)
 	}
 	af := fr.fields[fr.auth]
 	if af.Type != String {
-		return nil, dropErr(DropMalformed, fr.authOff, "%s field is not a string", FAuth)
+		return dropErr(DropMalformed, fr.authOff, "%s field is not a string", FAuth)
 	}
 	aIdx, aHex, ok := splitDigest(af.Value)
 	if !ok {
-		return nil, dropErr(DropMalformed, fr.authOff, "%s field %q is not \"<index> <hex>\"", FAuth, clip(af.Value))
+		return dropErr(DropMalformed, fr.authOff, "%s field %q is not \"<index> <hex>\"", FAuth, clip(af.Value))
 	}
 	tIdx, tHex, ok := splitDigest(fr.trailer)
 	if !ok {
-		return nil, dropErr(DropMalformed, fr.bodyEnd, "trailer %q is not \"<index> <hex>\"", clip(fr.trailer))
+		return dropErr(DropMalformed, fr.bodyEnd, "trailer %q is not \"<index> <hex>\"", clip(fr.trailer))
 	}
 	as := kr.signer(aIdx)
 	if as == nil {
-		return nil, dropErr(DropUnknownKey, fr.authOff, "%s field names key %d, not in the keyring", FAuth, aIdx)
+		return dropErr(DropUnknownKey, fr.authOff, "%s field names key %d, not in the keyring", FAuth, aIdx)
 	}
 	ts := kr.signer(tIdx)
 	if ts == nil {
-		return nil, dropErr(DropUnknownKey, fr.bodyEnd, "trailer names key %d, not in the keyring", tIdx)
+		return dropErr(DropUnknownKey, fr.bodyEnd, "trailer names key %d, not in the keyring", tIdx)
 	}
 
 	var want [16 + maxDigestHex]byte
@@ -211,13 +236,13 @@ func (kr *Keyring) Decode(b []byte) (*Message, error) {
 
 	switch {
 	case !authOK && !trailerOK:
-		return nil, dropErr(DropBadSignature, fr.authOff, "%s field and trailer digests do not match", FAuth)
+		return dropErr(DropBadSignature, fr.authOff, "%s field and trailer digests do not match", FAuth)
 	case !authOK:
-		return nil, dropErr(DropBadSignature, fr.authOff, "%s field digest does not match (key %d)", FAuth, aIdx)
+		return dropErr(DropBadSignature, fr.authOff, "%s field digest does not match (key %d)", FAuth, aIdx)
 	case !trailerOK:
-		return nil, dropErr(DropBadSignature, fr.bodyEnd, "trailer digest does not match (key %d)", tIdx)
+		return dropErr(DropBadSignature, fr.bodyEnd, "trailer digest does not match (key %d)", tIdx)
 	}
-	return fr.message(), nil
+	return nil
 }
 
 func (kr *Keyring) signer(idx int) *signer {
@@ -279,10 +304,11 @@ type frame struct {
 	trailer []byte // trailer content, nil if the datagram ends at bodyEnd
 }
 
-// message turns the frame into a Message: the auth field is removed, the
-// values are copied into one allocation (so b is not kept), and the names
-// of well-known fields were not allocated at all (internName).
-func (fr *frame) message() *Message {
+// into makes m the frame's message: the auth field is removed and the
+// values are copied into m's store (so b is not kept); the names of
+// well-known fields were not allocated at all (internName). m.Fields is
+// fr.fields, m's own slice that parseFrame filled.
+func (fr *frame) into(m *Message) {
 	n := 0
 	for _, f := range fr.fields {
 		n += len(f.Value)
@@ -291,13 +317,13 @@ func (fr *frame) message() *Message {
 	if fr.auth >= 0 {
 		fields = append(fields[:fr.auth], fields[fr.auth+1:]...)
 	}
-	store := make([]byte, 0, n)
-	for i := range fields {
-		s := len(store)
-		store = append(store, fields[i].Value...)
-		fields[i].Value = store[s:len(store):len(store)]
+	if cap(m.store) < n {
+		m.store = make([]byte, 0, n)
 	}
-	return &Message{Fields: fields}
+	for i := range fields {
+		fields[i].Value = keep(m, fields[i].Value)
+	}
+	m.Fields = fields
 }
 
 type parser struct {
@@ -355,7 +381,8 @@ func (ps *parser) netstring() ([]byte, *DecodeError) {
 	return ps.b[i : i+n : i+n], nil
 }
 
-func parseFrame(b []byte) (frame, *DecodeError) {
+// parseFrame parses b; the frame's fields are appended to fields[:0].
+func parseFrame(b []byte, fields []Field) (frame, *DecodeError) {
 	if len(b) > MaxDatagram {
 		return frame{}, dropErr(DropOversized, 0, "datagram is %d bytes, more than %d", len(b), MaxDatagram)
 	}
@@ -366,7 +393,7 @@ func parseFrame(b []byte) (frame, *DecodeError) {
 	if err := ps.literal(frameStart); err != nil {
 		return frame{}, err
 	}
-	fr := frame{auth: -1, fields: make([]Field, 0, 16)}
+	fr := frame{auth: -1, fields: fields[:0]}
 	for {
 		if ps.p == len(b) {
 			return frame{}, dropErr(DropTruncated, ps.p, "datagram ends before %q", frameEnd)

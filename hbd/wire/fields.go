@@ -79,7 +79,10 @@ func Hex(v uint64) string { return strconv.FormatUint(v, 16) }
 
 // ParseHex parses a hex field value: 1 to 16 hex digits of either case
 // (leading zeros allowed), nothing else.
-func ParseHex(s string) (uint64, error) {
+func ParseHex(s string) (uint64, error) { return parseHex(s) }
+
+// parseHex is ParseHex of a value as a string or in place, as bytes.
+func parseHex[T ~string | ~[]byte](s T) (uint64, error) {
 	if len(s) == 0 || len(s) > 16 {
 		return 0, fmt.Errorf("wire: hex value %q: want 1 to 16 hex digits", s)
 	}
@@ -148,18 +151,27 @@ func ParseUnixHex(s string) (time.Time, error) {
 	return time.Unix(int64(v), 0), nil
 }
 
-// SetHex sets a string field to Hex(v), with no string in between.
+// SetHex sets a string field to Hex(v), formatted into m's storage.
 func (m *Message) SetHex(name string, v uint64) {
-	m.set(Field{Name: name, Type: String, Value: strconv.AppendUint(nil, v, 16)})
+	var b [16]byte
+	m.SetBytes(name, strconv.AppendUint(b[:0], v, 16))
+}
+
+// SetDecimal sets a string field to v in decimal (as Decimal renders
+// it), formatted into m's storage.
+func (m *Message) SetDecimal(name string, v int) {
+	var b [20]byte
+	m.SetBytes(name, strconv.AppendInt(b[:0], int64(v), 10))
 }
 
 // HexValue returns a hex field's value; an absent field is an error.
+// It reads the value in place: nothing is allocated unless it fails.
 func (m *Message) HexValue(name string) (uint64, error) {
-	s, ok := m.Get(name)
+	b, ok := m.Bytes(name)
 	if !ok {
 		return 0, fmt.Errorf("wire: no %s field", name)
 	}
-	v, err := ParseHex(s)
+	v, err := parseHex(b)
 	if err != nil {
 		return 0, fmt.Errorf("field %s: %w", name, err)
 	}

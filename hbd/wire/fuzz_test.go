@@ -10,6 +10,8 @@ import (
 // captures plus truncated and corrupted variants (crashers found earlier
 // live in testdata/fuzz/FuzzDecode). Properties checked:
 //   - Decode returns a message or a *DecodeError with a reason, never both;
+//   - DecodeInto a message that held another one gives the same message
+//     and error as Decode;
 //   - a frame the parser accepts renders back to exactly the input bytes;
 //   - a message that verifies re-encodes with the same key to the input
 //     (when the auth field was last and both digests name one key).
@@ -34,11 +36,22 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("###\n%%%\n4:1 00,"))
 	f.Add([]byte(">>>\nt=status\n<<<\n"))
 
+	reused := &Message{}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, kr := range rings {
 			m, err := kr.Decode(b)
 			if (m == nil) == (err == nil) {
 				t.Fatalf("message %v and error %v", m, err)
+			}
+			reused.Copy(statusMessage())
+			errInto := kr.DecodeInto(reused, b)
+			switch {
+			case (err == nil) != (errInto == nil) || err != nil && err.Error() != errInto.Error():
+				t.Fatalf("Decode: %v; DecodeInto: %v", err, errInto)
+			case err != nil && len(reused.Fields) != 0:
+				t.Fatalf("DecodeInto failed (%v) and left fields %+v", err, reused.Fields)
+			case err == nil && !reflect.DeepEqual(reused.Fields, m.Fields):
+				t.Fatalf("DecodeInto gave\n%+v\nDecode\n%+v", reused.Fields, m.Fields)
 			}
 			if err != nil {
 				if r := Reason(err); r <= DropNone || r >= NumDropReasons {
@@ -46,7 +59,7 @@ func FuzzDecode(f *testing.F) {
 				}
 				continue
 			}
-			fr, derr := parseFrame(b)
+			fr, derr := parseFrame(b, nil)
 			if derr != nil {
 				t.Fatalf("decoded but frame does not parse: %v", derr)
 			}
@@ -63,7 +76,7 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("re-encoded\n%q\nwant\n%q", again, b)
 			}
 		}
-		fr, derr := parseFrame(b)
+		fr, derr := parseFrame(b, nil)
 		if derr != nil {
 			return
 		}

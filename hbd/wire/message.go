@@ -27,6 +27,65 @@ type Field struct {
 // Message is an ordered set of fields. Names are unique: Set replaces.
 type Message struct {
 	Fields []Field
+	// store holds the values the setters copied, one after the other;
+	// Reset and Copy keep it for the next message, so a message built
+	// again and again in the same Message allocates nothing once its
+	// store is large enough.
+	store []byte
+}
+
+// storeCap is the room a message's store starts with: the values of a
+// status message (about 100 bytes) or a resource announcement fit.
+const storeCap = 256
+
+// Reset empties m and keeps its storage for the fields set next: the
+// values of the fields it had must no longer be used.
+func (m *Message) Reset() {
+	m.Fields = m.Fields[:0]
+	m.store = m.store[:0]
+}
+
+// Copy makes m a copy of src (fields and values), in m's own storage,
+// reused: nothing of src is shared, and a copy into a message whose
+// storage is large enough allocates nothing.
+func (m *Message) Copy(src *Message) {
+	if m == src {
+		return
+	}
+	size := 0
+	for _, f := range src.Fields {
+		size += len(f.Value)
+	}
+	if cap(m.store) < size {
+		m.store = make([]byte, 0, size)
+	}
+	if cap(m.Fields) < len(src.Fields) {
+		m.Fields = make([]Field, 0, len(src.Fields))
+	}
+	m.Reset()
+	for _, f := range src.Fields {
+		m.Fields = append(m.Fields, Field{Name: f.Name, Type: f.Type, Value: keep(m, f.Value)})
+	}
+}
+
+// Clone returns a copy of m that shares nothing with it.
+func (m *Message) Clone() *Message {
+	c := &Message{}
+	c.Copy(m)
+	return c
+}
+
+// keep copies a value to the end of m's store and returns the copy
+// (capacity clipped: appending to it cannot overwrite the next value).
+// A store that grows leaves the values kept before in the old array,
+// where they stay valid.
+func keep[T ~string | ~[]byte](m *Message, v T) []byte {
+	if m.store == nil {
+		m.store = make([]byte, 0, max(storeCap, len(v)))
+	}
+	s := len(m.store)
+	m.store = append(m.store, v...)
+	return m.store[s:len(m.store):len(m.store)]
 }
 
 // Get returns the value of a field and whether it is present.
@@ -55,14 +114,20 @@ func (m *Message) Bytes(name string) ([]byte, bool) {
 	return nil, false
 }
 
-// Set sets a string field, replacing an existing one in place or appending.
+// Set sets a string field, replacing an existing one in place or
+// appending. The value is copied into m's storage.
 func (m *Message) Set(name, value string) {
-	m.set(Field{Name: name, Type: String, Value: []byte(value)})
+	m.set(Field{Name: name, Type: String, Value: keep(m, value)})
 }
 
-// SetBinary sets a binary field (e.g. srcuuid).
+// SetBytes is Set with the value given as bytes (copied).
+func (m *Message) SetBytes(name string, value []byte) {
+	m.set(Field{Name: name, Type: String, Value: keep(m, value)})
+}
+
+// SetBinary sets a binary field (e.g. srcuuid). The value is copied.
 func (m *Message) SetBinary(name string, value []byte) {
-	m.set(Field{Name: name, Type: Binary, Value: append([]byte(nil), value...)})
+	m.set(Field{Name: name, Type: Binary, Value: keep(m, value)})
 }
 
 // fieldsCap is the room a message built field by field starts with: a
