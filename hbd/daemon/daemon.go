@@ -260,9 +260,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	defer signal.Stop(sigs)
 
 	defer d.load.close()
-	if err := releaseFilePages(); err != nil {
-		d.log.Debugf("%v", err)
-	}
+	releaseFilePages(ctx, d.log.Debugf)
 	return d.loop(ctx, sigs)
 }
 

@@ -3,67 +3,184 @@ package daemon
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 )
 
-// releaseFilePages drops this process's mappings of the pages of its
-// read-only file mappings (the program's code and constant data, the C
-// library's), once the start is done. They stay in the page cache, and
-// what the daemon runs from then on is mapped again as it runs. At start
-// the kernel maps code 64 KB around each page first run (fault-around)
-// and the start runs code from most of the program (every package's
-// init, the configuration parser, the agents' registry), so about 9 MB
-// of the program's 10 MB of code and tables were resident in a node that
-// runs a few hundred kilobytes of it; they count in its resident size.
+// filePages drops this process's mappings of the pages of its read-only
+// file mappings (the program's code and constant data, the C library's
+// in a dynamically linked build): once the start is done, and again
+// after every garbage collection. The pages stay in the page cache, and
+// what the daemon runs from then on is mapped again as it runs.
+//
+// Why: the kernel maps a file's pages 64 KB around each page faulted
+// (fault-around), so a page of code or of a type descriptor read once
+// keeps 16 pages resident. The start runs code from most of the program
+// (every package's init, the configuration parser, the agents'
+// registry): about 9 MB of the program's 10 MB of code and tables were
+// resident in a node that runs a few hundred kilobytes of it. And every
+// collection reads the type descriptor of the live objects and the stack
+// maps (in the pclntab) of every goroutine's frames, scattered over the
+// whole program: each one brought back 1 to 1.5 MB that the heartbeats
+// never use. The larger the program (the etcd client linked in), the
+// more 64 KB windows the same reads touch.
+//
 // A mapping with a page of its own (Anonymous in smaps: written, as the
-// dynamic loader writes relocations before it makes them read-only) is
-// left alone, as are writable ones: dropping such a page would lose what
-// was written.
-func releaseFilePages() error {
-	smaps, err := os.ReadFile("/proc/self/smaps")
+// dynamic loader writes relocations before it makes them read-only, or
+// as a debugger writes a breakpoint) is left alone, as are writable
+// ones: dropping such a page would lose what was written.
+type filePages struct {
+	r    *bufio.Reader // reused: a drop allocates next to nothing
+	drop []span
+}
+
+// span is one mapping to drop.
+type span struct{ lo, hi uint64 }
+
+func newFilePages() *filePages {
+	return &filePages{r: bufio.NewReaderSize(nil, 4096)}
+}
+
+// release drops the pages of the read-only file mappings that have no
+// page of the process's own.
+func (p *filePages) release() error {
+	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return fmt.Errorf("release file pages: %w", err)
 	}
-	type mapping struct {
-		lo, hi uint64
-		name   string
-	}
-	var cur *mapping
-	var drop []mapping
-	sc := bufio.NewScanner(bytes.NewReader(smaps))
-	for sc.Scan() {
-		f := bytes.Fields(sc.Bytes())
+	defer f.Close()
+	p.r.Reset(f)
+	defer p.r.Reset(nil) // the file is not kept
+	p.drop = p.drop[:0]
+	cur := false // the last mapping header is a candidate
+	var fs [6][]byte
+	err = eachLine(p.r, func(line []byte) {
+		f := fields(line, fs[:0])
 		if len(f) == 0 {
-			continue
+			return
 		}
 		if bytes.IndexByte(f[0], '-') > 0 && !bytes.HasSuffix(f[0], []byte(":")) {
 			// start-end perms offset dev inode [path]: a new mapping
-			cur = nil
-			if len(f) < 6 || len(f[1]) != 4 || f[1][1] != '-' || f[1][3] != 'p' || string(f[4]) == "0" || f[5][0] != '/' {
-				continue
+			var s span
+			s, cur = candidate(f)
+			if cur {
+				p.drop = append(p.drop, s)
 			}
-			start, end, _ := bytes.Cut(f[0], []byte("-"))
-			lo, err1 := strconv.ParseUint(string(start), 16, 64)
-			hi, err2 := strconv.ParseUint(string(end), 16, 64)
-			if err1 != nil || err2 != nil || hi <= lo {
-				continue
-			}
-			drop = append(drop, mapping{lo, hi, string(f[5])})
-			cur = &drop[len(drop)-1]
-			continue
+			return
 		}
-		if cur != nil && string(f[0]) == "Anonymous:" && len(f) > 1 && string(f[1]) != "0" {
-			drop = drop[:len(drop)-1] // it has pages of its own
-			cur = nil
+		if cur && string(f[0]) == "Anonymous:" && len(f) > 1 && string(f[1]) != "0" {
+			p.drop = p.drop[:len(p.drop)-1] // it has pages of its own
+			cur = false
 		}
+	})
+	if err != nil {
+		return fmt.Errorf("release file pages: read smaps: %w", err)
 	}
-	for _, m := range drop {
+	for _, m := range p.drop {
 		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, uintptr(m.lo), uintptr(m.hi-m.lo), syscall.MADV_DONTNEED); e != 0 {
-			return fmt.Errorf("release file pages: madvise %x-%x %s: %w", m.lo, m.hi, m.name, e)
+			return fmt.Errorf("release file pages: madvise %x-%x: %w", m.lo, m.hi, e)
 		}
 	}
 	return nil
 }
+
+// candidate reports the range of a mapping header's fields when it maps
+// a file privately and read-only.
+func candidate(f [][]byte) (span, bool) {
+	if len(f) < 6 || len(f[1]) != 4 || f[1][1] != '-' || f[1][3] != 'p' || string(f[4]) == "0" || f[5][0] != '/' {
+		return span{}, false
+	}
+	start, end, _ := bytes.Cut(f[0], []byte("-"))
+	lo, err1 := strconv.ParseUint(string(start), 16, 64)
+	hi, err2 := strconv.ParseUint(string(end), 16, 64)
+	if err1 != nil || err2 != nil || hi <= lo {
+		return span{}, false
+	}
+	return span{lo, hi}, true
+}
+
+// eachLine calls fn with each line of r, without its newline. A line
+// longer than r's buffer is cut there and the rest skipped: the fields
+// release reads all come first.
+func eachLine(r *bufio.Reader, fn func([]byte)) error {
+	for {
+		line, err := r.ReadSlice('\n')
+		if len(line) > 0 {
+			fn(bytes.TrimSuffix(line, []byte("\n")))
+		}
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = r.ReadSlice('\n')
+		}
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return err
+		}
+	}
+}
+
+// fields appends the space-separated fields of line to dst, up to its
+// capacity, without allocating.
+func fields(line []byte, dst [][]byte) [][]byte {
+	for len(line) > 0 && len(dst) < cap(dst) {
+		i := 0
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		line = line[i:]
+		if len(line) == 0 {
+			break
+		}
+		j := bytes.IndexAny(line, " \t")
+		if j < 0 {
+			j = len(line)
+		}
+		dst = append(dst, line[:j])
+		line = line[j:]
+	}
+	return dst
+}
+
+// releaseFilePages drops the file pages now, then after every garbage
+// collection until ctx ends; logf reports a failure.
+func releaseFilePages(ctx context.Context, logf func(string, ...any)) {
+	p := newFilePages()
+	drop := func() {
+		if err := p.release(); err != nil {
+			logf("%v", err)
+		}
+	}
+	drop()
+	afterEachGC(ctx, drop)
+}
+
+// afterEachGC calls f after every garbage collection until ctx ends: a
+// cleanup is attached to an object nothing references, which the next
+// collection finds unreachable, and each call attaches the next one. It
+// adds no timer and no wake-up: at rest, with little garbage, collections
+// are rare. f runs on the runtime's cleanup goroutine.
+func afterEachGC(ctx context.Context, f func()) {
+	var arm func()
+	arm = func() {
+		runtime.AddCleanup(&gcSentinel{}, func(struct{}) {
+			if ctx.Err() != nil {
+				return
+			}
+			f()
+			arm()
+		}, struct{}{})
+	}
+	arm()
+}
+
+// gcSentinel is the object afterEachGC lets go. It holds a pointer so
+// that it is not batched with other small objects by the tiny allocator
+// (whose block lives as long as any object in it).
+type gcSentinel struct{ _ *byte }

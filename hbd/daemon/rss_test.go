@@ -1,14 +1,20 @@
 package daemon
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"os"
+	"runtime"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // rssFileKB is this process's resident file-backed memory (RssFile).
-func rssFileKB(t *testing.T) int {
+func rssFileKB(t testing.TB) int {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
@@ -31,8 +37,9 @@ func rssFileKB(t *testing.T) int {
 // MB once its tests have run) leave its resident size, and the program
 // goes on running: what it needs is mapped again.
 func TestReleaseFilePages(t *testing.T) {
+	p := newFilePages()
 	before := rssFileKB(t)
-	if err := releaseFilePages(); err != nil {
+	if err := p.release(); err != nil {
 		t.Fatal(err)
 	}
 	after := rssFileKB(t)
@@ -40,8 +47,159 @@ func TestReleaseFilePages(t *testing.T) {
 		t.Errorf("RssFile %d kB -> %d kB: want it at least halved", before, after)
 	}
 	// Code and tables not run since are mapped back as they are used.
-	if err := releaseFilePages(); err != nil {
+	if err := p.release(); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("RssFile %d kB -> %d kB", before, after)
+}
+
+// mapFile maps the file at path read-only and privately, as the program's
+// own code is, and reads every page of it.
+func mapFile(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Munmap(b) })
+	var sum byte
+	for i := 0; i < len(b); i += os.Getpagesize() {
+		sum += b[i]
+	}
+	runtime.KeepAlive(sum)
+	return b
+}
+
+// TestReleaseFilePagesAfterGC: file pages read after the start leave the
+// resident size again once a collection has run, and no longer once ctx
+// has ended.
+func TestReleaseFilePagesAfterGC(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	releaseFilePages(ctx, t.Errorf)
+
+	mapped := mapFile(t, exe)
+	grown := rssFileKB(t)
+	want := grown - len(mapped)/1024/2 // at least half the file's pages gone
+	runtime.GC()
+	deadline := time.Now().Add(5 * time.Second)
+	for rssFileKB(t) > want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := rssFileKB(t); got > want {
+		t.Fatalf("RssFile %d kB with a %d kB file read, %d kB after a collection: want at most %d kB", grown, len(mapped)/1024, got, want)
+	}
+
+	cancel()
+	runtime.GC() // runs the cleanup armed before cancel, which stops there
+	mapFile(t, exe)
+	grown = rssFileKB(t)
+	runtime.GC()
+	time.Sleep(100 * time.Millisecond)
+	if got := rssFileKB(t); got < grown-len(mapped)/1024/2 {
+		t.Errorf("RssFile %d kB -> %d kB after a collection once ctx ended: want the pages left alone", grown, got)
+	}
+}
+
+// TestAfterEachGC: f runs once per collection, and not once ctx ends.
+func TestAfterEachGC(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := make(chan struct{}, 16)
+	afterEachGC(ctx, func() { calls <- struct{}{} })
+	for i := range 3 {
+		runtime.GC()
+		select {
+		case <-calls:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("collection %d: f not called", i+1)
+		}
+	}
+	cancel()
+	for range 3 {
+		runtime.GC()
+	}
+	select {
+	case <-calls:
+		t.Error("f called after ctx ended")
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+func TestEachLineFields(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	tests := []struct {
+		name, in string
+		want     []string // each line's fields, joined by |
+	}{
+		{"header", "00400000-00de8000 r-xp 00000000 fe:00 123   /usr/sbin/hbd\nAnonymous:  0 kB\n",
+			[]string{"00400000-00de8000|r-xp|00000000|fe:00|123|/usr/sbin/hbd", "Anonymous:|0|kB"}},
+		{"no final newline", "Rss: 4 kB", []string{"Rss:|4|kB"}},
+		{"anonymous mapping", "7f00-7f10 rw-p 00000000 00:00 0 \n", []string{"7f00-7f10|rw-p|00000000|00:00|0"}},
+		{"more than six fields", "a b c d e f g h\n", []string{"a|b|c|d|e|f"}},
+		{"a line longer than the buffer is cut", "1000-2000 r--p 0 fe:00 9 /" + long + "\nAnonymous: 4 kB\n",
+			[]string{"1000-2000|r--p|0|fe:00|9|/" + long[:4096-len("1000-2000 r--p 0 fe:00 9 /")], "Anonymous:|4|kB"}},
+		{"empty lines", "\n\nx\n", []string{"", "", "x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			var fs [6][]byte
+			err := eachLine(bufio.NewReaderSize(strings.NewReader(tt.in), 4096), func(line []byte) {
+				f := fields(line, fs[:0])
+				got = append(got, string(bytes.Join(f, []byte("|"))))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCandidate(t *testing.T) {
+	tests := []struct {
+		header string
+		want   bool
+	}{
+		{"00400000-00de8000 r-xp 00000000 fe:00 123 /usr/sbin/hbd", true},
+		{"00de8000-018f9000 r--p 009e8000 fe:00 123 /usr/sbin/hbd", true},
+		{"018f9000-01975000 rw-p 014f9000 fe:00 123 /usr/sbin/hbd", false}, // writable
+		{"7f00-7f10 r--s 00000000 fe:00 123 /dev/shm/x", false},            // shared
+		{"7f00-7f10 r--p 00000000 00:00 0", false},                         // anonymous
+		{"7ffd-7fff r-xp 00000000 00:00 0 [vdso]", false},
+		{"7f00-7f10 r--p 00000000 fe:00 5 [stack]", false},
+		{"7f10-7f00 r--p 00000000 fe:00 5 /x", false}, // empty range
+	}
+	for _, tt := range tests {
+		var fs [6][]byte
+		if _, got := candidate(fields([]byte(tt.header), fs[:0])); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.header, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkReleaseFilePages: one drop, as after every collection; its
+// allocations are garbage that brings the next collection nearer.
+func BenchmarkReleaseFilePages(b *testing.B) {
+	p := newFilePages()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.release(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
