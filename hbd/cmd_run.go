@@ -44,6 +44,7 @@ Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error.`, stdout
 		ConfigDir: *dir, Node: name, RunDir: *runDir, StateDir: *stateDir,
 		Version: version, Stderr: stderr,
 		Load: loadOptions(name, true), AgentCommand: agentCommand(),
+		Busy: busyProcs(),
 	})
 	var cerr *daemon.ConfigError
 	switch {
@@ -70,6 +71,30 @@ Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error.`, stdout
 // rest"). Resource scripts and agents are processes of their own, not
 // limited by it.
 const daemonProcs = 1
+
+// busyProcs is what the daemon calls when its first group operation
+// begins and when its last one ends (daemon.Options.Busy): GOMAXPROCS
+// goes to the number of CPUs (at least 2) meanwhile, and back to
+// daemonProcs after. A script's fork and exec keeps its thread and that
+// thread's P until the child has called exec (Go forks with a raw
+// CLONE_VFORK system call, which the scheduler does not see): with one P
+// each script start held every other goroutine, the event loop and the
+// other groups' starts, so a takeover of 32 groups began them one after
+// another (docs/benchmarks.md, "Scale of one takeover"). nil (GOMAXPROCS
+// stays) when the environment sets GOMAXPROCS.
+func busyProcs() func(busy bool) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return nil
+	}
+	n := max(2, runtime.NumCPU())
+	return func(busy bool) {
+		if busy {
+			runtime.GOMAXPROCS(n)
+		} else {
+			runtime.GOMAXPROCS(daemonProcs)
+		}
+	}
+}
 
 // daemonGCPercent is the daemon's GOGC unless the environment sets one.
 // Its live heap is a few MB and at rest it allocates a few hundred KB a

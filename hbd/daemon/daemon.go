@@ -69,6 +69,13 @@ type Options struct {
 	// AgentCommand runs a built-in agent (harc.Options.BuiltinCommand).
 	AgentCommand []string
 	Stderr       io.Writer
+	// Busy, when set, is called with true when the first group
+	// operation begins (a start, stop, probe or re-announcement) and
+	// with false when the last one running has ended: main gives the
+	// runtime more than its one P meanwhile (hbd/cmd_run.go), so that
+	// the operations of many groups, and the loop, run beside each
+	// other's scripts.
+	Busy func(busy bool)
 }
 
 // ConfigError is returned when the configuration is invalid; the command
@@ -110,7 +117,8 @@ type Daemon struct {
 	ops    chan cluster.OpDone
 	opsCtx context.Context // resource operations: not cancelled by a graceful stop
 	opsWG  sync.WaitGroup
-	exit   bool // the core said the graceful stop is complete
+	busy   busyGauge // operations in flight (Options.Busy)
+	exit   bool      // the core said the graceful stop is complete
 
 	watches map[string]*ipWatch // held groups whose addresses are watched
 	// unwatching waits, per group, until its ended watch and monitor
@@ -174,6 +182,7 @@ func Run(ctx context.Context, o Options) error {
 		reloads:     make(chan struct{}, 1),
 		watchTiming: defaultWatchTiming,
 		ops:         make(chan cluster.OpDone, 16),
+		busy:        busyGauge{set: o.Busy},
 		watches:     map[string]*ipWatch{},
 		unwatching:  map[string]func(){},
 		sbEvents:    make(chan cluster.Event, sbEventQueue),

@@ -73,8 +73,10 @@ func (d *Daemon) runOp(op cluster.Op, key string, g config.Group, from []string)
 	}
 	ctx := harc.WithDecision(d.opsCtx, decision)
 	d.opsWG.Add(1)
+	d.busy.begin()
 	go func() {
 		defer d.opsWG.Done()
+		defer d.busy.end()
 		if unwatched != nil {
 			unwatched() // no watcher or monitor check runs beside the operation
 		}
@@ -152,8 +154,10 @@ func (d *Daemon) reannounce(key string, g config.Group) {
 	r := d.runner
 	w := d.watches[key]
 	d.opsWG.Add(1)
+	d.busy.begin()
 	go func() {
 		defer d.opsWG.Done()
+		defer d.busy.end()
 		if w != nil {
 			if err := w.announce(); err != nil && w.ctx.Err() == nil {
 				d.log.Warnf("re-announce of %s: %v", key, err)
