@@ -10,7 +10,7 @@ FUZZTIME    ?= 60s
 # the Heartbeat backend's binary size and idle memory (docs/guide-etcd.md).
 TAGS        ?=
 
-.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim chaos bench bench-plan bench-go bench-net bench-part bench-merge bench-flood bench-etcd clean
+.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim chaos bench bench-plan bench-go bench-net bench-part bench-merge bench-flood bench-etcd bench-scale clean
 
 all: build
 
@@ -173,6 +173,20 @@ bench-flood:
 	@for n in $(FLOODSENDERS); do \
 	  out=$$(flock /tmp/hbd-netns.lock $(GO) test -count=1 -v -run '^TestFlood$$' ./hbd/e2e -args -flood.senders=$$n -flood.for=$(FLOODFOR) 2>&1); rc=$$?; \
 	  echo "$$out" | grep -E '^(--- |ok|FAIL)|flood_test.go'; \
+	  [ $$rc -eq 0 ] || exit $$rc; \
+	done
+
+# bench-scale: hbd/e2e's scale tests as a benchmark (root, namespaces):
+# SCALERUNS takeovers of 32 groups (an address and a script sleeping
+# SCALESLEEP each) by one node, for each sleep. Figures:
+# docs/benchmarks.md, "Scale of one takeover".
+SCALERUNS  ?= 5
+SCALESLEEP ?= 200ms 0s
+
+bench-scale:
+	@for s in $(SCALESLEEP); do \
+	  out=$$(flock /tmp/hbd-netns.lock $(GO) test -count=1 -v -run '^TestScaleGroups$$' ./hbd/e2e -args -scale.runs=$(SCALERUNS) -scale.sleep=$$s 2>&1); rc=$$?; \
+	  echo "$$out" | grep -E '^(--- |ok|FAIL)|scale_test.go'; \
 	  [ $$rc -eq 0 ] || exit $$rc; \
 	done
 
