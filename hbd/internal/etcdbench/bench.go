@@ -51,10 +51,12 @@ type Result struct {
 	// Placed: from the nodes' start to every group on its node.
 	Placed time.Duration
 	// Failover: for each run, from the kill -9 of a node to every one
-	// of its groups started on another node; Moved: how many groups that
-	// was. Failback: from its restart to all of them back.
-	Failover, Failback []time.Duration
-	Moved              []int
+	// of its groups started on another node; Takeover: from the first of
+	// those starts to the last (the new owners' claims and starts, without
+	// the lease); Moved: how many groups that was. Failback: from its
+	// restart to all of them back.
+	Failover, Takeover, Failback []time.Duration
+	Moved                        []int
 }
 
 // node is a running node process.
@@ -137,21 +139,24 @@ func (t *tracker) placed(nodes []string, groups int) int {
 }
 
 // movedSince: each of groups runs on a node other than dead, started
-// after t0; it returns the last of those starts.
-func (t *tracker) movedSince(groups []string, dead string, t0 time.Time) (time.Time, bool) {
+// after t0; it returns the first and the last of those starts.
+func (t *tracker) movedSince(groups []string, dead string, t0 time.Time) (first, last time.Time, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var last time.Time
 	for _, g := range groups {
 		n, ok := t.running[g]
-		if !ok || n == dead || !t.started[g].After(t0) {
-			return time.Time{}, false
+		at := t.started[g]
+		if !ok || n == dead || !at.After(t0) {
+			return time.Time{}, time.Time{}, false
 		}
-		if t.started[g].After(last) {
-			last = t.started[g]
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
 		}
 	}
-	return last, true
+	return first, last, true
 }
 
 type bench struct {
@@ -198,12 +203,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	for run := range cfg.Runs {
 		victim := b.names[run%len(b.names)]
-		fo, fb, moved, err := b.killOne(ctx, victim)
+		k, err := b.killOne(ctx, victim)
 		if err != nil {
 			return r, fmt.Errorf("run %d: %w", run+1, err)
 		}
-		r.Failover, r.Failback, r.Moved = append(r.Failover, fo), append(r.Failback, fb), append(r.Moved, moved)
-		b.logf("run %d: kill -9 %s: its %d groups elsewhere after %s; back %s after its restart", run+1, victim, moved, fo.Round(time.Millisecond), fb.Round(time.Millisecond))
+		r.Failover, r.Takeover = append(r.Failover, k.failover), append(r.Takeover, k.takeover)
+		r.Failback, r.Moved = append(r.Failback, k.failback), append(r.Moved, k.moved)
+		b.logf("run %d: kill -9 %s: its %d groups elsewhere after %s (first to last start %s); back %s after its restart",
+			run+1, victim, k.moved, k.failover.Round(time.Millisecond), k.takeover.Round(time.Millisecond), k.failback.Round(time.Millisecond))
 	}
 	return r, nil
 }
@@ -356,9 +363,15 @@ func (b *bench) usages() ([]usage, error) {
 	return append(out, u), nil
 }
 
+// kill is what one kill measured (Result's fields of one run).
+type kill struct {
+	failover, takeover, failback time.Duration
+	moved                        int
+}
+
 // killOne kills victim with SIGKILL, measures until its groups run
 // elsewhere, restarts it and measures until they are back.
-func (b *bench) killOne(ctx context.Context, victim string) (failover, failback time.Duration, moved int, err error) {
+func (b *bench) killOne(ctx context.Context, victim string) (kill, error) {
 	var groups []string
 	for i := range b.cfg.Groups {
 		if preferred(b.names, i) == victim {
@@ -368,28 +381,29 @@ func (b *bench) killOne(ctx context.Context, victim string) (failover, failback 
 	n := b.nodes[victim]
 	t0 := time.Now()
 	if err := n.cmd.Process.Kill(); err != nil {
-		return 0, 0, 0, err
+		return kill{}, err
 	}
 	<-n.done
 	b.tr.drop(victim)
-	var last time.Time
-	err = poll(ctx, 3*b.cfg.TTL+30*time.Second, "the killed node's groups elsewhere", func() bool {
+	var first, last time.Time
+	err := poll(ctx, 3*b.cfg.TTL+30*time.Second, "the killed node's groups elsewhere", func() bool {
 		var ok bool
-		last, ok = b.tr.movedSince(groups, victim, t0)
+		first, last, ok = b.tr.movedSince(groups, victim, t0)
 		return ok
 	})
 	if err != nil {
-		return 0, 0, 0, err
+		return kill{}, err
 	}
-	failover = last.Sub(t0)
+	k := kill{failover: last.Sub(t0), takeover: last.Sub(first), moved: len(groups)}
 	t1 := time.Now()
 	if err := b.start(victim); err != nil {
-		return 0, 0, 0, err
+		return kill{}, err
 	}
 	if err := b.waitPlaced(ctx); err != nil {
-		return 0, 0, 0, err
+		return kill{}, err
 	}
-	return failover, time.Since(t1), len(groups), nil
+	k.failback = time.Since(t1)
+	return k, nil
 }
 
 func pct(v float64) string      { return fmt.Sprintf("%.2f%%", 100*v) }
@@ -408,11 +422,11 @@ func spread[T cmp.Ordered](vs []T, f func(T) string) string {
 
 // Table writes results as a Markdown table.
 func Table(w io.Writer, rs []Result) {
-	fmt.Fprintln(w, "| nodes | groups | lease TTL | kill -9 → its groups elsewhere, ms (min / median / max) | restart → groups back, ms (min / median / max) | etcd requests/s at rest (all nodes) | node CPU at rest (min / median / max) | node RSS | etcd CPU / RSS (3 members, one process) |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Fprintln(w, "| nodes | groups | lease TTL | kill -9 → its groups elsewhere, ms (min / median / max) | of which first → last start, ms | restart → groups back, ms (min / median / max) | etcd requests/s at rest (all nodes) | node CPU at rest (min / median / max) | node RSS | etcd CPU / RSS (3 members, one process) |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range rs {
-		fmt.Fprintf(w, "| %d | %d | %s | %s (N=%d) | %s | %.2f | %s | %s | %s / %s |\n",
-			r.Nodes, r.Groups, r.TTL, spread(r.Failover, ms), len(r.Failover), spread(r.Failback, ms), r.ReqPerSec,
+		fmt.Fprintf(w, "| %d | %d | %s | %s (N=%d) | %s | %s | %.2f | %s | %s | %s / %s |\n",
+			r.Nodes, r.Groups, r.TTL, spread(r.Failover, ms), len(r.Failover), spread(r.Takeover, ms), spread(r.Failback, ms), r.ReqPerSec,
 			spread(r.NodeCPU, pct), spread(r.NodeRSS, mib), pct(r.EtcdCPU), mib(r.EtcdRSS))
 	}
 }
