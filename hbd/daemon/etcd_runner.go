@@ -15,8 +15,9 @@ import (
 // etcdRunner runs the groups the etcd ownership loop asks for
 // (etcdown.Runner): through harc, each operation with the group's fencing
 // token (HA_FENCING_TOKEN), and its monitor lines watched from a
-// successful start until the stop. It is called from the loop's
-// goroutine; set from the daemon's, on a reload.
+// successful start until the stop. The loop calls it for several groups
+// at once (harc.Runner and monitor.Set are safe for that); set is called
+// from the daemon's goroutine, on a reload.
 type etcdRunner struct {
 	monitors *monitor.Set
 

@@ -17,8 +17,10 @@ import (
 
 // Runner starts and stops groups (the daemon's runs them through harc),
 // each with the group's fencing token. Start must return when ctx ends
-// (a start still running at stopBy is abandoned); both are called from
-// one goroutine at a time.
+// (a start still running at stopBy is abandoned). Different groups are
+// started and stopped concurrently (maxParallel at a time; every held
+// group at once when the lease is about to expire); one group's Start and
+// Stop are never called at once.
 type Runner interface {
 	Start(ctx context.Context, group string, token int64) error
 	Stop(ctx context.Context, group string, token int64) error

@@ -37,14 +37,17 @@
 // every Options.Interval asks cluster.Placement.Desired (the same rule as
 // the Heartbeat backend: preferred node, auto_failback, exclusive sets)
 // who should hold each group, with the live members as membership, the
-// operator settings and the failures. It campaigns only for the groups
-// the rule gives it, starts one only after its txn created the owner key,
-// and releases (stop, then delete the key) a group the rule gives to
-// another live node. An owner key of its own lease that it did not know
-// of (a write whose answer a timeout lost) would block the group: the
-// node starts the group on it once etcd confirms the key, or deletes it. With auto_failback and failback_delay, a holder
-// keeps a group whose preferred node joined less than failback_delay ago
-// (failback.go).
+// operator settings and the failures. It campaigns only for the groups the
+// rule gives it, starts one only after its txn created the owner key, and
+// releases (stop, then delete the key) a group the rule gives to another
+// live node. Claims, starts and releases of different groups run in
+// parallel, maxParallel at a time (parallel.go), each claim its own txn so
+// that each group's token is its own key's revision. An owner key of its
+// own lease that it did not know of (a write whose answer a timeout lost)
+// would block the group: the node starts the group on it once etcd
+// confirms the key, or deletes it. With auto_failback and failback_delay,
+// a holder keeps a group whose preferred node joined less than
+// failback_delay ago (failback.go).
 //
 // # Requests
 //
@@ -63,8 +66,9 @@
 //
 //	stopBy = t0 + TTL − SlowestStop − 2·Interval
 //
-// (2·Interval: one loop period, and one etcd call timing out) and starts
-// nothing that would still run then: a start's context ends at stopBy.
+// (2·Interval: one loop period, and one etcd call timing out), every
+// group at once so that SlowestStop bounds them all, and starts nothing
+// that would still run then: a start's context ends at stopBy.
 // A node past stopBy drops its lease (a new one is granted once etcd
 // answers again; the old one is revoked if it still exists), so the
 // groups it held are free for others once the old lease expires or is
@@ -86,4 +90,5 @@
 //	failback.go      failback_delay
 //	snapshot.go      Snapshot: what hbd status shows
 //	reconfigure.go   Reconfigure, GiveUp: a reload's changes, a monitor's give-up
+//	parallel.go      each: the groups' claims, starts and stops, in parallel
 package etcdown

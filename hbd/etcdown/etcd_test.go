@@ -279,29 +279,38 @@ func overlaps(events []event) []string {
 	return bad
 }
 
-// fakeRunner runs groups by logging them; a stop takes stopTime. A dead
-// runner (its node was killed) does nothing more.
+// fakeRunner runs groups by logging them; a start takes startTime, a
+// stop stopTime. A dead runner (its node was killed) does nothing more.
 type fakeRunner struct {
-	node     string
-	rec      *record
-	stopTime time.Duration
-	mu       sync.Mutex
-	dead     bool
+	node      string
+	rec       *record
+	startTime time.Duration
+	stopTime  time.Duration
+	mu        sync.Mutex
+	dead      bool
 	// failing: the groups whose start fails here; attempts lists when
 	// each start was asked for.
 	failing  map[string]bool
 	attempts map[string][]time.Time
+	// starting: the starts under way; peak: the most at once.
+	starting, peak int
 }
 
 var errStartFails = errors.New("the start fails on this node")
 
 func (f *fakeRunner) Start(_ context.Context, g string, token int64) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.attempts == nil {
 		f.attempts = map[string][]time.Time{}
 	}
 	f.attempts[g] = append(f.attempts[g], time.Now())
+	f.starting++
+	f.peak = max(f.peak, f.starting)
+	f.mu.Unlock()
+	time.Sleep(f.startTime)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.starting--
 	if f.failing[g] {
 		return errStartFails
 	}
@@ -309,6 +318,13 @@ func (f *fakeRunner) Start(_ context.Context, g string, token int64) error {
 		f.rec.add(event{node: f.node, group: g, start: true, token: token, at: time.Now()})
 	}
 	return nil
+}
+
+// peakStarts is the most starts that ran at once.
+func (f *fakeRunner) peakStarts() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.peak
 }
 
 func (f *fakeRunner) Stop(_ context.Context, g string, _ int64) error {

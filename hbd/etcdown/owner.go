@@ -166,14 +166,16 @@ func (w *Owner) step(ctx context.Context) {
 // stopOrphans stops the groups held under another lease than id (a lease
 // dropped as expired or not renewed in time).
 func (w *Owner) stopOrphans(ctx context.Context, id clientv3.LeaseID) {
+	var old []string
 	for _, g := range w.heldKeys() {
 		w.mu.Lock()
 		l := w.ownedBy[g]
 		w.mu.Unlock()
 		if l != id {
-			w.stop(ctx, g)
+			old = append(old, g)
 		}
 	}
+	w.stopEach(ctx, old, maxParallel)
 }
 
 func (w *Owner) putMember(ctx context.Context, id clientv3.LeaseID) error {
@@ -222,44 +224,49 @@ func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
 	desired := p.Desired()
 	w.holdFailbacks(p, desired)
 	// Releases first, so that exclusive groups and failbacks free the
-	// place before anything starts.
-	for _, g := range w.heldKeys() {
+	// place before anything starts; a release that failed leaves the
+	// claims to the next pass.
+	err := each(w.heldKeys(), maxParallel, func(g string) error {
 		if v.holder[g] != w.o.Node || v.leaseOf[g] != id {
 			w.log.Errorf("etcd: group %s is no longer owned by this node in etcd: stopping it", g)
 			w.stop(ctx, g)
-			continue
+			return nil
 		}
 		if d := desired[g]; d != w.o.Node {
 			w.log.Infof("etcd: releasing group %s (the placement rule gives it to %q)", g, d)
 			w.stop(ctx, g)
-			if err := w.release(ctx, g, id); err != nil {
-				return err
-			}
+			return w.release(ctx, g, id)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	var claims []string
+	orphans := map[string]bool{}
 	for _, pg := range w.o.Groups {
 		g := pg.Key
-		if w.isHeld(g) {
-			continue
-		}
-		if v.holder[g] == w.o.Node && v.leaseOf[g] == id {
+		switch {
+		case w.isHeld(g):
+		case v.holder[g] == w.o.Node && v.leaseOf[g] == id:
 			// An owner key of this lease for a group not started here:
 			// a write whose answer was lost (a timeout after etcd
 			// committed it). Nobody else can take the group while it
 			// is there: start the group on it or delete it.
-			if err := w.orphan(ctx, g, id, v.createdAt[g], desired[g] == w.o.Node); err != nil {
-				return err
-			}
-			continue
-		}
-		if desired[g] != w.o.Node || v.holder[g] != "" {
-			continue
-		}
-		if err := w.acquire(ctx, g, id); err != nil {
-			return err
+			orphans[g] = true
+			claims = append(claims, g)
+		case desired[g] == w.o.Node && v.holder[g] == "":
+			claims = append(claims, g)
 		}
 	}
-	return nil
+	// Each claim is its own transaction, so each group's fencing token is
+	// the revision that created its own key.
+	return each(claims, maxParallel, func(g string) error {
+		if orphans[g] {
+			return w.orphan(ctx, g, id, v.createdAt[g], desired[g] == w.o.Node)
+		}
+		return w.acquire(ctx, g, id)
+	})
 }
 
 // orphan deals with g's owner key of lease id, created at revision rev,
@@ -371,16 +378,22 @@ func (w *Owner) stop(_ context.Context, g string) {
 	w.mu.Unlock()
 }
 
-func (w *Owner) stopAll(ctx context.Context) {
-	for _, g := range w.heldKeys() {
-		w.stop(ctx, g)
-	}
+// stopEach stops gs, at most limit at a time (< 1: all at once).
+func (w *Owner) stopEach(ctx context.Context, gs []string, limit int) {
+	_ = each(gs, limit, func(g string) error { w.stop(ctx, g); return nil })
 }
 
-// shutdown stops every group, then revokes the lease so that the owner
-// and member keys go at once.
+// stopAll stops every held group at once, not maxParallel at a time:
+// the watchdog calls it when the lease may expire after SlowestStop, and
+// every stop must fit in that time, however many groups run here.
+func (w *Owner) stopAll(ctx context.Context) {
+	w.stopEach(ctx, w.heldKeys(), 0)
+}
+
+// shutdown stops every group, maxParallel at a time, then revokes the
+// lease so that the owner and member keys go at once.
 func (w *Owner) shutdown() {
-	w.stopAll(context.Background())
+	w.stopEach(context.Background(), w.heldKeys(), maxParallel)
 	if id, _ := w.lease.current(); id != 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), w.o.Interval)
 		defer cancel()
@@ -399,7 +412,7 @@ func (w *Owner) isHeld(g string) bool {
 }
 
 // heldKeys lists the held groups in haresources order reversed (the last
-// line is stopped first, as a graceful stop does).
+// line's stop is begun first, as a graceful stop does).
 func (w *Owner) heldKeys() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -10,5 +10,6 @@
 // It measures, with every group on its preferred node: etcd's requests
 // per second at rest (from etcd's own gRPC metrics), each node's CPU and
 // memory (from /proc); then, for each run, the time from a node's kill -9
-// to every one of its groups started elsewhere.
+// to every one of its groups started elsewhere, and from the first of
+// those starts to the last (the takeover without the lease).
 package etcdbench

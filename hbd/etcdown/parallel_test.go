@@ -1,0 +1,109 @@
+package etcdown
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/cluster"
+)
+
+func TestEach(t *testing.T) {
+	for _, c := range []struct {
+		groups, limit, wantMax int
+		failing                int // how many calls fail
+	}{
+		{groups: 0, limit: 16, wantMax: 0},
+		{groups: 1, limit: 16, wantMax: 1},
+		{groups: 40, limit: 16, wantMax: 16},
+		{groups: 40, limit: 1, wantMax: 1},
+		{groups: 20, limit: 0, wantMax: 20},
+		{groups: 10, limit: 4, wantMax: 4, failing: 3},
+	} {
+		t.Run(fmt.Sprintf("%d groups, limit %d", c.groups, c.limit), func(t *testing.T) {
+			var gs []string
+			for i := range c.groups {
+				gs = append(gs, fmt.Sprintf("g%d", i))
+			}
+			var (
+				active, peak atomic.Int32
+				mu           sync.Mutex
+				called       = map[string]int{}
+			)
+			err := each(gs, c.limit, func(g string) error {
+				n := active.Add(1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				// Wait for the others that may run at once to begin.
+				for end := time.Now().Add(2 * time.Second); int(peak.Load()) < c.wantMax && time.Now().Before(end); {
+					time.Sleep(time.Millisecond)
+				}
+				active.Add(-1)
+				mu.Lock()
+				called[g]++
+				mu.Unlock()
+				var i int
+				fmt.Sscanf(g, "g%d", &i)
+				if i < c.failing {
+					return fmt.Errorf("%s: %w", g, errStartFails)
+				}
+				return nil
+			})
+			if int(peak.Load()) != c.wantMax {
+				t.Errorf("at most %d at once, want %d", peak.Load(), c.wantMax)
+			}
+			for _, g := range gs {
+				if called[g] != 1 {
+					t.Errorf("%s called %d times", g, called[g])
+				}
+			}
+			if got := errors.Is(err, errStartFails); got != (c.failing > 0) {
+				t.Errorf("error %v, want one of %d failures", err, c.failing)
+			}
+		})
+	}
+}
+
+// TestClaimsInParallel: a node that inherits many groups claims and
+// starts them in parallel, at most maxParallel at a time, each with the
+// revision that created its own owner key as its token.
+func TestClaimsInParallel(t *testing.T) {
+	const groups, startTime = 48, 100 * time.Millisecond
+	c := startCluster(t)
+	rec := &record{}
+	var gs []cluster.PlacedGroup
+	for i := range groups {
+		gs = append(gs, placed(fmt.Sprintf("g%02d", i), "n1"))
+	}
+	began := time.Now()
+	n := startNodeWith(t, "n1", c.endpoints(), []string{"n1"}, rec, func(o *Options, r *fakeRunner) {
+		o.Groups = gs
+		r.startTime = startTime
+	})
+	done := waitFor(t, 10*time.Second, "every group runs", func() bool { return len(rec.running()) == groups })
+	// One after another the starts alone would take groups × startTime.
+	if took, serial := done.Sub(began), groups*startTime; took >= serial/2 {
+		t.Errorf("%d starts of %s took %s, not in parallel (one after another: %s)", groups, startTime, took, serial)
+	}
+	if p := n.runner.peakStarts(); p < 2 || p > maxParallel {
+		t.Errorf("%d starts at once, want 2 to %d", p, maxParallel)
+	}
+	s, err := n.owner.Snapshot(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]string{}
+	for _, g := range gs {
+		tok := s.Held[g.Key]
+		if tok == 0 || tok != s.Owners[g.Key].Token {
+			t.Errorf("%s runs with token %d, its owner key was created at %d", g.Key, tok, s.Owners[g.Key].Token)
+		}
+		if other, ok := seen[tok]; ok {
+			t.Errorf("%s and %s share the token %d", g.Key, other, tok)
+		}
+		seen[tok] = g.Key
+	}
+}
