@@ -58,7 +58,7 @@ func newEtcdClient(cfg *config.Config) (*clientv3.Client, error) {
 // not end with the daemon's context: a stop releases the groups first.
 func (d *Daemon) startEtcdLoop(cli *clientv3.Client, cfg *config.Config) *etcdLoop {
 	o := etcdown.OptionsFromConfig(cfg, d.etcd.runner)
-	o.Log = d.log.Logger
+	o.Log, o.Started = d.log.Logger, d.start
 	ctx, stop := context.WithCancel(context.Background())
 	l := &etcdLoop{cli: cli, owner: etcdown.New(cli, o), stop: stop, done: make(chan struct{})}
 	d.log.Infof("Backend etcd: %s, prefix %s, lease %s (groups stopped %s before it would expire unrenewed)",
@@ -163,7 +163,7 @@ func (d *Daemon) serveEtcd(ctx context.Context, sigs <-chan os.Signal) {
 func etcdUpdate(cfg *config.Config) etcdown.Update {
 	o := etcdown.OptionsFromConfig(cfg, nil)
 	return etcdown.Update{Nodes: o.Nodes, Failback: o.Failback, Exclusive: o.Exclusive, Groups: o.Groups, SlowestStop: o.SlowestStop,
-		FailbackDelay: o.FailbackDelay, FailureTimeouts: o.FailureTimeouts}
+		FailbackDelay: o.FailbackDelay, FailureTimeouts: o.FailureTimeouts, InitDead: o.InitDead}
 }
 
 // applyEtcdConfig applies a valid configuration to a node with the etcd

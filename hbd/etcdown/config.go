@@ -46,6 +46,13 @@ type Options struct {
 	// FailbackDelay is failback_delay: a group returns to its preferred
 	// node once that node has been a member this long.
 	FailbackDelay time.Duration
+	// InitDead is ha.cf's initdead: for that long after Started, this
+	// node leaves a free group to its preferred node while that node has
+	// not come up yet (initdead.go); 0: no wait. Started is when the
+	// node started (the daemon's start, which a restart of the loop
+	// keeps); zero: when Run began.
+	InitDead time.Duration
+	Started  time.Time
 	// FailureTimeouts is each group's failure_timeout: how long a failed
 	// start keeps it off this node (0 or absent: until Owner.Cleanup).
 	FailureTimeouts map[string]time.Duration
@@ -75,6 +82,7 @@ func OptionsFromConfig(c *config.Config, r Runner) Options {
 
 		FailbackDelay:   c.FailbackDelay,
 		FailureTimeouts: map[string]time.Duration{},
+		InitDead:        c.Initdead,
 	}
 	for _, g := range c.Groups {
 		o.Groups = append(o.Groups, cluster.PlacedGroup{Key: g.Key(), Preferred: g.Preferred})

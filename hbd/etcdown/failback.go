@@ -39,7 +39,11 @@ func (w *Owner) noteJoins(v view) {
 	for n := range w.joined {
 		if _, ok := v.joinedAt[n]; !ok {
 			delete(w.joined, n)
+			w.left[n] = true // known absent (initdead.go)
 		}
+	}
+	for n := range v.joinedAt {
+		delete(w.left, n)
 	}
 }
 

@@ -41,9 +41,14 @@ type Owner struct {
 	// wakeC asks the loop for a pass now (a setting changed).
 	wakeC chan struct{}
 	// Owned by the loop: when each member joined, and the failbacks
-	// whose delay was logged (failback.go).
+	// whose delay was logged (failback.go); when this node started, the
+	// members seen leaving since, and the nodes whose initdead wait was
+	// logged (initdead.go).
 	joined         map[string]joinSeen
 	failbackLogged map[string]time.Time
+	started        time.Time
+	left           map[string]bool
+	initDeadLogged map[string]bool
 }
 
 // New returns an Owner using cli; Run starts it.
@@ -73,6 +78,9 @@ func New(cli *clientv3.Client, o Options) *Owner {
 		failedLease:    map[string]clientv3.LeaseID{},
 		wakeC:          make(chan struct{}, 1),
 		failbackLogged: map[string]time.Time{},
+		started:        o.Started,
+		left:           map[string]bool{},
+		initDeadLogged: map[string]bool{},
 	}
 }
 
@@ -116,6 +124,9 @@ func (w *Owner) startBy() (time.Time, bool) {
 // Run runs the loop until ctx ends, then stops every group and revokes
 // the lease (a graceful stop: others take over at once).
 func (w *Owner) Run(ctx context.Context) error {
+	if w.started.IsZero() {
+		w.started = time.Now()
+	}
 	kctx, kcancel := context.WithCancel(ctx)
 	defer kcancel()
 	go w.lease.keep(kctx, func(err error) { w.log.Warnf("etcd: %v", err) })
@@ -244,6 +255,7 @@ func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
 	}
 	var claims []string
 	orphans := map[string]bool{}
+	now := time.Now()
 	for _, pg := range w.o.Groups {
 		g := pg.Key
 		switch {
@@ -255,7 +267,7 @@ func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
 			// is there: start the group on it or delete it.
 			orphans[g] = true
 			claims = append(claims, g)
-		case desired[g] == w.o.Node && v.holder[g] == "":
+		case desired[g] == w.o.Node && v.holder[g] == "" && !w.awaitsPreferred(pg, v, now):
 			claims = append(claims, g)
 		}
 	}

@@ -19,9 +19,10 @@ type Update struct {
 	Exclusive   [][]string
 	Groups      []cluster.PlacedGroup
 	SlowestStop time.Duration
-	// FailbackDelay and FailureTimeouts are Options'.
+	// FailbackDelay, FailureTimeouts and InitDead are Options'.
 	FailbackDelay   time.Duration
 	FailureTimeouts map[string]time.Duration
+	InitDead        time.Duration
 	// Restart lists groups whose definition changed: held here, they are
 	// stopped and released, then placed again by the new rule.
 	Restart []string
@@ -77,7 +78,7 @@ func (w *Owner) applyUpdate(ctx context.Context, id clientv3.LeaseID) {
 	w.mu.Lock()
 	w.o.Nodes, w.o.Failback, w.o.Exclusive = u.Nodes, u.Failback, u.Exclusive
 	w.o.Groups, w.o.SlowestStop = u.Groups, u.SlowestStop
-	w.o.FailbackDelay, w.o.FailureTimeouts = u.FailbackDelay, u.FailureTimeouts
+	w.o.FailbackDelay, w.o.FailureTimeouts, w.o.InitDead = u.FailbackDelay, u.FailureTimeouts, u.InitDead
 	w.mu.Unlock()
 }
 
