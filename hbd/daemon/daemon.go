@@ -224,7 +224,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.startRealtime(ctx)
+	d.startRealtime()
 	d.intake = newIntake(d.keys, d.log.Logger)
 	intakeCtx, intakeStop := context.WithCancel(context.Background()) // runs through a graceful stop
 	defer intakeStop()

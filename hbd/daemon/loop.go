@@ -94,6 +94,7 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 		case now := <-timer.C:
 			d.tick(now)
 		}
+		d.rt.check(time.Now())
 		d.rearm(timer)
 	}
 	return nil

@@ -1,12 +1,11 @@
 package daemon
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
+	"runtime/metrics"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,32 +22,53 @@ import (
 // switched thread creates starts SCHED_OTHER at nice 0. That is what the
 // resource scripts, rc.d hooks and fence programs hbd runs must get (a
 // looping script must not outrank the machine's other work); the runtime's
-// later threads start that way too, and the next sweep (every
-// rtSweepEvery) switches them. Memory is not locked (mlockall): Go
-// reserves its heap in large arenas, and locking them multiplies the
-// resident size (docs/config.md has the figures).
+// later threads start that way too, and the event loop switches them when
+// it next wakes (check). Memory is not locked (mlockall): Go reserves its
+// heap in large arenas, and locking them multiplies the resident size
+// (docs/config.md has the figures).
+//
+// The check rides on the loop's own wake-ups (at least one per keepalive)
+// and costs no system call: it compares the runtime's count of its
+// threads (runtime/metrics) with the count at the last sweep, and lists
+// /proc/self/task only when that count changed, the priority asked for
+// changed, or rtSweepEvery passed. A sweep of its own every second woke
+// the process (and the runtime's monitor thread, which sleeps until the
+// next runtime timer) once more a second and read the directory each
+// time. The periodic sweep is the backstop for a thread that ends
+// (a goroutine that locked its thread and returns) while another starts
+// between two checks, which leaves the count as it was.
 
-// rtSweepEvery is how often new threads of the process are switched.
-const rtSweepEvery = time.Second
+// rtSweepEvery is how often the threads are listed whatever their count
+// says, and how soon a failed switch is tried again.
+const rtSweepEvery = 10 * time.Second
+
+// rtThreadsMetric is the runtime's count of the threads it owns.
+const rtThreadsMetric = "/sched/threads/total:threads"
 
 // rtSched applies a real-time priority to the process's threads; 0 is
-// normal scheduling (SCHED_OTHER). want is set by the event loop (start,
-// reload) and read by the sweeper goroutine.
+// normal scheduling (SCHED_OTHER). It belongs to the event loop's
+// goroutine.
 type rtSched struct {
-	want atomic.Int32
-	// Owned by the sweeper:
+	want int32 // the priority asked for (start, reload)
+	// report logs what a sweep did: the first time a priority is in
+	// force, and the first failure of each priority.
+	report func(prio int32, err error)
+
 	applied map[int]int32 // thread id -> what it was given
 	ever    bool          // a real-time priority was applied once
-	failed  int32         // the priority whose failure was reported
+	failed  int32         // the priority whose failure was reported (-1: none)
+	last    int32         // the priority in force after the last sweep that succeeded
+	swept   bool          // a sweep ran
+	tried   int32         // the priority of the last sweep
+	threads uint64        // the runtime's thread count at the last sweep
+	next    time.Time     // the next sweep whatever the count says
+	sample  [1]metrics.Sample
 }
 
-// startRealtime applies the configuration's real-time priority now, then
-// keeps new threads switched until ctx ends (a reload changes it with
-// rt.want).
-func (d *Daemon) startRealtime(ctx context.Context) {
-	d.rt.want.Store(int32(d.cfg.RealtimePriority()))
-	first := make(chan struct{})
-	go d.rt.run(ctx, func(prio int32, err error) {
+// startRealtime applies the configuration's real-time priority now; the
+// event loop keeps new threads switched (rt.check).
+func (d *Daemon) startRealtime() {
+	d.rt.init(func(prio int32, err error) {
 		switch {
 		case err != nil:
 			d.log.Warnf("realtime: cannot run SCHED_RR at priority %d (%v); the daemon's threads keep normal priority", prio, err)
@@ -57,41 +77,54 @@ func (d *Daemon) startRealtime(ctx context.Context) {
 		default:
 			d.log.Infof("realtime off: the daemon's threads run at normal priority")
 		}
-	}, first)
-	<-first
+	})
+	d.rt.want = int32(d.cfg.RealtimePriority())
+	d.rt.check(time.Now())
 }
 
-// run sweeps until ctx ends, logging what it did through report: the
-// first time a priority is in force, and the first failure of each.
-// first is closed after the first sweep.
-func (r *rtSched) run(ctx context.Context, report func(prio int32, err error), first chan<- struct{}) {
-	t := time.NewTicker(rtSweepEvery)
-	defer t.Stop()
-	last := int32(0) // threads start with normal scheduling
+func (r *rtSched) init(report func(prio int32, err error)) {
+	r.report = report
 	r.failed = -1
-	for {
-		prio := r.want.Load()
-		err := r.sweep(prio)
-		switch {
-		case err != nil && r.failed != prio:
-			r.failed = prio
-			report(prio, err)
-		case err == nil && prio != last:
-			r.failed = -1
-			report(prio, nil)
-		}
-		if err == nil {
-			last = prio
-		}
-		if first != nil {
-			close(first)
-			first = nil
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	r.sample[0].Name = rtThreadsMetric
+}
+
+// check sweeps when the priority asked for changed since the last sweep,
+// the runtime's count of threads changed, or the time for the periodic
+// sweep came; otherwise it costs a read of the runtime's counters.
+func (r *rtSched) check(now time.Time) {
+	if r.want == 0 && !r.ever && r.swept {
+		return // never switched: nothing to look after
+	}
+	metrics.Read(r.sample[:])
+	n := uint64(0)
+	if r.sample[0].Value.Kind() == metrics.KindUint64 {
+		n = r.sample[0].Value.Uint64()
+	}
+	r.checkCount(now, n)
+}
+
+// checkCount is check with the runtime's count of threads n. A sweep that
+// failed (no CAP_SYS_NICE) is tried again only at the periodic sweep or
+// when the count changes, not at every wake.
+func (r *rtSched) checkCount(now time.Time, n uint64) {
+	if r.swept && r.want == r.tried && n == r.threads && now.Before(r.next) {
+		return
+	}
+	prio := r.want
+	err := r.sweep(prio)
+	r.swept, r.tried, r.threads, r.next = true, prio, n, now.Add(rtSweepEvery)
+	switch {
+	case err != nil && r.failed != prio:
+		r.failed = prio
+		r.report(prio, err)
+	case err == nil && prio != r.last:
+		r.failed = -1
+		r.report(prio, nil)
+	case err == nil && r.failed == prio:
+		r.failed = -1
+	}
+	if err == nil {
+		r.last = prio
 	}
 }
 

@@ -1,12 +1,16 @@
 package daemon
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/metrics"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hbdproject/hbd/hbd/testenv"
 )
@@ -36,15 +40,7 @@ func TestRealtimeSweep(t *testing.T) {
 	// New threads: goroutines locked to threads of their own.
 	release := make(chan struct{})
 	defer close(release)
-	started := make(chan struct{})
-	for range 4 {
-		go func() {
-			runtime.LockOSThread()
-			started <- struct{}{}
-			<-release
-		}()
-		<-started
-	}
+	lockThreads(4, release)
 	if got := threadPolicies(t); len(got["OTHER/0"]) == 0 {
 		t.Errorf("threads created after the sweep: %v, want some SCHED_OTHER before the next sweep", got)
 	}
@@ -67,6 +63,92 @@ func TestRealtimeSweep(t *testing.T) {
 	if got := threadPolicies(t); len(got) != 1 || len(got["OTHER/0"]) == 0 {
 		t.Errorf("after a sweep at 0: %v, want every thread SCHED_OTHER", got)
 	}
+}
+
+// TestRealtimeCheck runs in a child process as TestRealtimeSweep does:
+// check sweeps at once when the priority asked for changes or the count
+// of threads it is given changes, and otherwise only once rtSweepEvery
+// has passed (threads added with the count given unchanged, as when one
+// ends while another starts, stay as they started until then).
+func TestRealtimeCheck(t *testing.T) {
+	if !testenv.InChild(t) {
+		testenv.NeedRoot(t, "SCHED_RR")
+		if out, err := testenv.RunAs(t, 0, 0); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return
+	}
+	var reports []string
+	var r rtSched
+	r.init(func(prio int32, err error) { reports = append(reports, fmt.Sprint(prio, err)) })
+	now := time.Now()
+	r.want = 3
+	r.check(now)
+	if got := threadPolicies(t); len(got) != 1 || len(got["RR/3"]) == 0 {
+		t.Fatalf("after the first check at 3: %v, want every thread RR/3", got)
+	}
+	if r.threads != threadCount() {
+		t.Errorf("check kept a count of %d threads, the runtime counts %d", r.threads, threadCount())
+	}
+	n := r.threads
+
+	release := make(chan struct{})
+	defer close(release)
+	steps := []struct {
+		name  string
+		at    time.Duration
+		count uint64
+		want  string // the policy of the threads added before the step
+	}{
+		{"count unchanged", time.Millisecond, n, "OTHER/0"},
+		{"count changed", 2 * time.Millisecond, n + 4, "RR/3"},
+		{"count unchanged again", rtSweepEvery / 2, n + 4, "OTHER/0"},
+		{"periodic sweep", rtSweepEvery + 2*time.Millisecond, n + 4, "RR/3"},
+	}
+	for _, st := range steps {
+		if st.want == "OTHER/0" {
+			lockThreads(4, release)
+		}
+		r.checkCount(now.Add(st.at), st.count)
+		got := threadPolicies(t)
+		if st.want == "RR/3" && (len(got) != 1 || len(got["RR/3"]) == 0) {
+			t.Errorf("%s: %v, want every thread RR/3", st.name, got)
+		}
+		if st.want == "OTHER/0" && len(got["OTHER/0"]) == 0 {
+			t.Errorf("%s: %v, want the threads added since the last sweep OTHER/0", st.name, got)
+		}
+	}
+
+	// A new priority is applied at once.
+	r.want = 0
+	r.checkCount(now.Add(rtSweepEvery+3*time.Millisecond), n+4)
+	if got := threadPolicies(t); len(got) != 1 || len(got["OTHER/0"]) == 0 {
+		t.Errorf("after a check at 0: %v, want every thread SCHED_OTHER", got)
+	}
+	if want := []string{"3 <nil>", "0 <nil>"}; !slices.Equal(reports, want) {
+		t.Errorf("reports %q, want %q", reports, want)
+	}
+}
+
+// lockThreads starts n goroutines that lock threads of their own until
+// release is closed: the runtime adds threads for them.
+func lockThreads(n int, release <-chan struct{}) {
+	started := make(chan struct{})
+	for range n {
+		go func() {
+			runtime.LockOSThread()
+			started <- struct{}{}
+			<-release
+		}()
+		<-started
+	}
+}
+
+// threadCount is the runtime's count of its threads, as check reads it.
+func threadCount() uint64 {
+	s := []metrics.Sample{{Name: rtThreadsMetric}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // threadPolicies groups this process's threads by "POLICY/PRIORITY".

@@ -147,7 +147,7 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, why string
 	}
 	restartPing := pingConfig(d.cfg) != pingConfig(cfg)
 	d.cfg = cfg
-	d.rt.want.Store(int32(cfg.RealtimePriority())) // in force at the next sweep
+	d.rt.want = int32(cfg.RealtimePriority()) // in force when the loop checks, after this event
 	if coreAreas(areas) {
 		d.step(cluster.Reconfigure{Now: time.Now(), Config: cfg})
 	}
