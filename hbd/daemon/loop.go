@@ -92,6 +92,7 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 		case ev := <-d.sbEvents:
 			d.step(ev)
 		case now := <-timer.C:
+			timer.fired()
 			d.tick(now)
 		}
 		d.rt.check(time.Now())
@@ -106,7 +107,7 @@ func (d *Daemon) rearm(t *wakeTimer) {
 	if nt.IsZero() {
 		nt = time.Now().Add(time.Second)
 	}
-	if err := t.reset(time.Until(nt)); err != nil {
+	if err := t.set(nt); err != nil {
 		// Never seen: the descriptor is the loop's own. The next event
 		// sets it again.
 		d.log.Errorf("event loop timer: %v", err)

@@ -18,12 +18,25 @@ import (
 // keepalive. The timerfd's system calls are made raw for the same reason
 // as the links' (hbd/link/rawsock.go): the runtime's bookkeeping of a
 // blocking call wakes the monitor too.
+//
+// An expiry costs no read of the descriptor: the poller watches it
+// edge-triggered, and the kernel signals every expiry, so the goroutine
+// stays in one wait for readiness for its whole life and turns each
+// signal into a send on C. (Reading the expiry count, as a plain read
+// loop does, took two reads per expiry, the second one failing with
+// EAGAIN before the wait.) And set leaves the timer alone when the
+// deadline is the one it is set for already: a received heartbeat
+// rarely moves the core's next deadline, which is usually its own next
+// status.
 type wakeTimer struct {
 	f  *os.File
 	rc syscall.RawConn
 	// C gets the time of each expiry; at most one waits in it.
 	C    chan time.Time
 	done chan struct{}
+	// armed is the deadline the timer is set for; zero once it fired
+	// (expired) or was set by duration. Owned by the loop's goroutine.
+	armed time.Time
 }
 
 func newWakeTimer() (*wakeTimer, error) {
@@ -42,33 +55,63 @@ func newWakeTimer() (*wakeTimer, error) {
 	return t, nil
 }
 
-// run reads the timerfd's expiries until it is closed.
+// run turns the timerfd's expiries into sends on C until it is closed.
+// The function given to the poller is called once before the first
+// wait, when an expiry may have come and gone unseen (the poller forgets
+// readiness that came before the wait began), so that call reads the
+// expiry count; every later call follows a signal of an expiry.
 func (t *wakeTimer) run() {
 	defer close(t.done)
-	var count [8]byte // the number of expiries since the last read
-	read := func(fd uintptr) bool {
-		_, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&count[0])), uintptr(len(count)))
-		for e == syscall.EINTR {
-			_, _, e = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&count[0])), uintptr(len(count)))
-		}
-		return e != syscall.EAGAIN
-	}
-	for {
-		if err := t.rc.Read(read); err != nil {
-			return // closed
+	first := true
+	_ = t.rc.Read(func(fd uintptr) bool {
+		if first {
+			first = false
+			if !expired(fd) {
+				return false // wait
+			}
 		}
 		select {
 		case t.C <- time.Now():
 		default: // one expiry waits already
 		}
-	}
+		return false // wait for the next one; an error (closed) ends the wait
+	})
 }
+
+// expired reads the expiry count of a non-blocking timerfd: whether it
+// expired since it was last read or set.
+func expired(fd uintptr) bool {
+	var count [8]byte
+	_, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&count[0])), uintptr(len(count)))
+	for e == syscall.EINTR {
+		_, _, e = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&count[0])), uintptr(len(count)))
+	}
+	return e == 0
+}
+
+// set sets the timer to expire at deadline, unless it is set for that
+// deadline already and has not fired.
+func (t *wakeTimer) set(deadline time.Time) error {
+	if !t.armed.IsZero() && t.armed.Equal(deadline) {
+		return nil
+	}
+	if err := t.reset(time.Until(deadline)); err != nil {
+		return err
+	}
+	t.armed = deadline
+	return nil
+}
+
+// fired is called by the loop when it takes an expiry from C: the
+// timer is set for nothing until the next set.
+func (t *wakeTimer) fired() { t.armed = time.Time{} }
 
 // reset sets the timer to expire once after d (at once for d <= 0),
 // replacing any earlier setting, and forgets an expiry not yet taken
-// (one that run had read already may still come: an early tick, which
-// the core takes as any other).
+// (one that run had signalled already may still come: an early tick,
+// which the core takes as any other).
 func (t *wakeTimer) reset(d time.Duration) error {
+	t.armed = time.Time{}
 	select {
 	case <-t.C:
 	default:
