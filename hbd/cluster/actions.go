@@ -10,6 +10,9 @@ type Action interface{ isAction() }
 
 // Send asks the daemon to sign and send a message. Link "" means every
 // link; otherwise only that one. Msg is complete except the auth field.
+// The action is a *Send: the node keeps its Sends and their messages in
+// storage it reuses after Recycle, and a pointer in an Action needs no
+// allocation of its own.
 type Send struct {
 	Msg  *wire.Message
 	Link string
@@ -21,8 +24,8 @@ type Log struct {
 	Msg   string
 }
 
-func (Send) isAction() {}
-func (Log) isAction()  {}
+func (*Send) isAction() {}
+func (Log) isAction()   {}
 
 // Level is a log line's severity.
 type Level int

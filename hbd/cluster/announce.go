@@ -116,7 +116,7 @@ func (n *Node) rscSignature() string {
 // (rsc_hold, rtype, isstable, info) and hbd's (doc.go).
 func (n *Node) announce(info string) {
 	h, s, f, w := n.rscFields()
-	m := &wire.Message{}
+	m := n.newMessage()
 	m.Set(wire.FType, wire.TResource)
 	if info == "mach_down" {
 		m.Set(wire.FRscHold, HoldForeign) // as Heartbeat's mach_down says it

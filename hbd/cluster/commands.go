@@ -74,7 +74,7 @@ func (n *Node) command(c Command) {
 				g.standby = false
 			}
 		}
-		m := &wire.Message{}
+		m := n.newMessage()
 		m.Set(wire.FType, wire.THBTakeover)
 		m.Set(wire.FRscHold, which)
 		n.sendMessage(m)

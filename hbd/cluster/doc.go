@@ -44,6 +44,15 @@
 //	              (Options.PeerGenerations)
 //	Exit          the graceful stop is complete: the daemon exits
 //
+// Storage. A Send is a *Send; its message is complete but for the
+// signature. Step's actions and their messages stay the caller's until it
+// calls Recycle, after which the next Step builds its own in the same
+// storage: the daemon recycles after executing them, so a steady-state
+// heartbeat allocates nothing; a caller that keeps a message copies it
+// (the simulation carries a Clone). The node keeps nothing of a message
+// it received, nor of one it handed out: its history of sent messages
+// (retransmissions) holds copies.
+//
 // The simulation (hbd/sim) executes the same actions against a virtual
 // network and clock; the scenario files print the ones a story needs.
 //

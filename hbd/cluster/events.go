@@ -21,6 +21,8 @@ type Tick struct {
 // Receive is a message from a peer. Now is its arrival time, taken by the
 // reader goroutine; Msg has been signature-verified; Link is the medium's
 // name (its interface, e.g. "eth0").
+// The node reads Msg during Step and keeps nothing of it (values it needs
+// are copied), so the caller may decode the next datagram into it.
 type Receive struct {
 	Now  time.Time
 	Link string

@@ -40,7 +40,7 @@ func fuzzSeeds() [][]byte {
 	conv := make([][]byte, len(names))
 	var all []byte
 	last := t0
-	record := func(from int, at time.Time, s Send) {
+	record := func(from int, at time.Time, s *Send) {
 		ctl := byte(min(at.Sub(last)/(100*time.Millisecond), 63)) << 2
 		if s.Link == "eth1" {
 			ctl |= 1
@@ -59,7 +59,7 @@ func fuzzSeeds() [][]byte {
 	deliver = func(from int, at time.Time, acts []Action) {
 		for _, a := range acts {
 			switch a := a.(type) {
-			case Send:
+			case *Send:
 				if from != 0 {
 					record(from, at, a)
 				}

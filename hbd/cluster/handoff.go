@@ -57,7 +57,7 @@ func (n *Node) beginHandoff(gs []*group) {
 	}
 	r.txn = t
 	n.logf(LevelInfo, "%s wants to go standby [%s]", n.name, which)
-	m := &wire.Message{}
+	m := n.newMessage()
 	m.Set(wire.FType, wire.TAskResources)
 	m.Set(wire.FRscHold, which)
 	m.Set(wire.FInfo, "me")
@@ -87,7 +87,7 @@ func (n *Node) progressHandoff() {
 	n.announce("standby") // isstable=0: the peer has not acquired yet
 	r.txn = nil
 	r.lastSig = n.rscSignature()
-	m := &wire.Message{}
+	m := n.newMessage()
 	m.Set(wire.FType, wire.TAskResources)
 	m.Set(wire.FRscHold, t.which)
 	m.Set(wire.FInfo, "done")
@@ -112,7 +112,7 @@ func (n *Node) progressAcquisitions() {
 			n.logf(LevelInfo, "Initial resource acquisition complete (auto_failback)")
 		}
 		n.announce("")
-		m := &wire.Message{}
+		m := n.newMessage()
 		m.Set(wire.FType, wire.TAskResources)
 		m.Set(wire.FRscHold, a.which)
 		m.Set(wire.FInfo, "done")

@@ -56,7 +56,7 @@ func render(acts []Action) []string {
 	var out []string
 	for _, a := range acts {
 		switch a := a.(type) {
-		case Send:
+		case *Send:
 			out = append(out, "send"+linkTag(a.Link)+" "+fields(a.Msg))
 		case Log:
 			out = append(out, a.Level.String()+": "+a.Msg)
@@ -108,7 +108,7 @@ func logs(acts []Action) []string {
 func sends(acts []Action) []*wire.Message {
 	var out []*wire.Message
 	for _, a := range acts {
-		if s, ok := a.(Send); ok {
+		if s, ok := a.(*Send); ok {
 			out = append(out, s.Msg)
 		}
 	}

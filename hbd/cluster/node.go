@@ -155,13 +155,29 @@ type Node struct {
 	sets settings
 
 	out []Action
+	box outbox
 }
 
 type histEntry struct {
 	seq        uint64
-	msg        *wire.Message
-	store      []byte // msg's values (keep)
+	msg        *wire.Message // a copy, in storage of its own (keep)
 	lastResend time.Time
+}
+
+// outbox holds the messages the node sends and their Send actions. Once
+// the caller has said that it keeps none of them (Recycle), the next Step
+// builds its messages in the same slots, and its actions in the same
+// slice, instead of allocating them again.
+type outbox struct {
+	slots []*outSlot
+	used  int
+	// recycled: the caller keeps nothing of the last Step's actions.
+	recycled bool
+}
+
+type outSlot struct {
+	send Send
+	msg  wire.Message
 }
 
 // New returns a node that has not sent anything yet; its first Tick
@@ -203,16 +219,20 @@ func hash32(parts ...string) uint32 {
 	return h.Sum32()
 }
 
-// Step feeds one event to the node and returns what to do.
+// Step feeds one event to the node and returns what to do. The actions
+// and the messages of their Sends are the caller's until it calls
+// Recycle; the node never changes them, and keeps none of them (what it
+// keeps of a sent message, for a retransmission, is a copy). The node
+// keeps nothing of a received message either (Receive).
 func (n *Node) Step(ev Event) []Action {
-	n.out = nil
+	n.beginStep()
 	if n.stopped {
 		return nil
 	}
 	if ev == nil {
 		return nil
 	}
-	now := ev.at()
+	now := eventTime(ev)
 	if t, ok := ev.(Tick); ok && t.Load != "" {
 		n.load = t.Load
 	}
@@ -259,10 +279,79 @@ func (n *Node) Step(ev Event) []Action {
 	return n.flush()
 }
 
-func (n *Node) flush() []Action {
-	out := n.out
-	n.out = nil
-	return out
+// Recycle says that the caller has done what the last Step returned and
+// keeps none of its actions, nor their messages: the next Step reuses
+// their storage, so a node in its steady state allocates nothing for
+// what it sends. A caller that keeps a message past Recycle copies it
+// first (wire.Message.Clone). Without Recycle every Step's actions and
+// messages are new.
+func (n *Node) Recycle() { n.box.recycled = true }
+
+// beginStep readies the action list and the outbox for a Step: reused
+// after Recycle, new otherwise (the caller may still hold the old ones).
+func (n *Node) beginStep() {
+	if n.box.recycled {
+		clear(n.out) // drops what the old actions referred to
+		n.out = n.out[:0]
+	} else {
+		n.out = nil
+		n.box.slots = nil
+	}
+	n.box.used = 0
+	n.box.recycled = false
+}
+
+func (n *Node) flush() []Action { return n.out }
+
+// newMessage returns an empty message to send in this Step, built in
+// the outbox.
+func (n *Node) newMessage() *wire.Message {
+	b := &n.box
+	if b.used == len(b.slots) {
+		b.slots = append(b.slots, &outSlot{})
+	}
+	sl := b.slots[b.used]
+	b.used++
+	sl.msg.Reset()
+	return &sl.msg
+}
+
+// emit asks the daemon to send m, a message of newMessage, on every link.
+func (n *Node) emit(m *wire.Message) {
+	for i := n.box.used - 1; i >= 0; i-- { // m is most often the newest
+		if sl := n.box.slots[i]; &sl.msg == m {
+			sl.send = Send{Msg: m}
+			n.out = append(n.out, &sl.send)
+			return
+		}
+	}
+	panic("cluster: emit of a message not built by newMessage")
+}
+
+// eventTime is when ev happened. (A type switch rather than a call of
+// ev's method: the event then stays on the caller's stack.)
+func eventTime(ev Event) time.Time {
+	switch e := ev.(type) {
+	case Tick:
+		return e.Now
+	case Receive:
+		return e.Now
+	case Stop:
+		return e.Now
+	case OpDone:
+		return e.Now
+	case Command:
+		return e.Now
+	case Reconfigure:
+		return e.Now
+	case GroupFailure:
+		return e.Now
+	case PingStatus:
+		return e.Now
+	case FenceDone:
+		return e.Now
+	}
+	panic("cluster: an event eventTime does not know")
 }
 
 func (n *Node) logf(l Level, format string, args ...any) {
@@ -283,7 +372,7 @@ func (n *Node) boot() {
 }
 
 func (n *Node) stop() {
-	m := &wire.Message{}
+	m := n.newMessage()
 	m.Set(wire.FType, wire.TShutdone)
 	m.Set(wire.FStatus, StateDead)
 	n.sendMessage(m)
@@ -455,7 +544,7 @@ func (n *Node) sendReqnodes() {
 		n.commNowUp()
 		return
 	}
-	m := &wire.Message{}
+	m := n.newMessage()
 	m.Set(wire.FType, wire.TReqNodes)
 	m.Set(wire.FDest, dest.name)
 	n.sendMessage(m)
@@ -472,7 +561,7 @@ func (n *Node) commNowUp() {
 	n.state = StateActive
 	n.sendStatus()
 	n.logf(LevelInfo, "Local status now set to: '%s'", StateActive)
-	m := &wire.Message{}
+	m := n.newMessage()
 	m.Set(wire.FType, wire.TStarting)
 	n.sendMessage(m)
 	n.joinedCluster()
@@ -485,10 +574,10 @@ func (n *Node) sendStatus() {
 	if !n.bonusOver {
 		dt += StartDeadtimeBonus
 	}
-	m := &wire.Message{}
+	m := n.newMessage()
 	m.Set(wire.FType, wire.TStatus)
 	m.Set(wire.FStatus, n.state)
-	m.Set(wire.FDeadtime, wire.Millis(dt))
+	m.SetMillis(wire.FDeadtime, dt)
 	m.Set(wire.FProtocol, "1")
 	n.sbStatusFields(m)
 	n.sendMessage(m)
@@ -498,8 +587,8 @@ func (n *Node) sendStatus() {
 // order: destuuid (when dest is set and its uuid known), src, srcuuid,
 // seq, hg, ts, ld, ttl. NS_ messages have no seq and no ld.
 func (n *Node) appendCommon(m *wire.Message, withSeq bool) {
-	if dest, ok := m.Get(wire.FDest); ok {
-		if p := n.peerByName(dest); p != nil && p.uuidKnown {
+	if dest, ok := m.Bytes(wire.FDest); ok {
+		if p := n.peerNamed(dest); p != nil && p.uuidKnown {
 			m.SetBinary(wire.FDestUUID, p.uuid[:])
 		}
 	}
@@ -514,7 +603,7 @@ func (n *Node) appendCommon(m *wire.Message, withSeq bool) {
 	if withSeq && n.load != "" {
 		m.Set(wire.FLoad, n.load)
 	}
-	m.Set(wire.FTTL, wire.Decimal(n.ttl))
+	m.SetDecimal(wire.FTTL, n.ttl)
 }
 
 // sendMessage gives a message its seq and common fields, keeps it for
@@ -531,42 +620,17 @@ func (n *Node) sendMessage(m *wire.Message) {
 		n.histOld = (n.histOld + 1) % len(n.hist)
 	}
 	e.keep(n.seq, m)
-	n.out = append(n.out, Send{Msg: m})
+	n.emit(m)
 }
 
-// keep makes e a copy of m, the message of seq, in e's own buffers: a
+// keep makes e a copy of m, the message of seq, in e's own storage: a
 // full history allocates nothing more.
 func (e *histEntry) keep(seq uint64, m *wire.Message) {
 	if e.msg == nil {
 		e.msg = &wire.Message{}
 	}
-	fields, store := copyFields(e.msg.Fields, e.store, m)
-	*e = histEntry{seq: seq, msg: e.msg, store: store}
-	e.msg.Fields = fields
-}
-
-// copyFields copies m's fields into fields and their values into store,
-// both reused from their start when they are large enough (grown once
-// otherwise): the values share one allocation, and a buffer that holds
-// them allocates nothing.
-func copyFields(fields []wire.Field, store []byte, m *wire.Message) ([]wire.Field, []byte) {
-	size := 0
-	for _, f := range m.Fields {
-		size += len(f.Value)
-	}
-	if cap(store) < size {
-		store = make([]byte, 0, size)
-	}
-	if fields == nil || cap(fields) < len(m.Fields) {
-		fields = make([]wire.Field, 0, len(m.Fields))
-	}
-	store, fields = store[:0], fields[:0]
-	for _, f := range m.Fields {
-		s := len(store)
-		store = append(store, f.Value...) // within cap: earlier values stay put
-		fields = append(fields, wire.Field{Name: f.Name, Type: f.Type, Value: store[s:len(store):len(store)]})
-	}
-	return fields, store
+	e.msg.Copy(m)
+	*e = histEntry{seq: seq, msg: e.msg}
 }
 
 // sent is the history's entry of seq; nil and whether seq is older than
@@ -593,7 +657,7 @@ func (n *Node) sent(seq uint64) (e *histEntry, tooOld bool) {
 // NS_nak_rexmit).
 func (n *Node) sendNS(m *wire.Message) {
 	n.appendCommon(m, false)
-	n.out = append(n.out, Send{Msg: m})
+	n.emit(m)
 }
 
 // unixSeconds is t as the ts field counts it: epoch seconds, 0 before
@@ -602,15 +666,14 @@ func unixSeconds(t time.Time) uint64 {
 	return uint64(max(t.Unix(), 0))
 }
 
-// cloneMessage copies m, its values in one allocation.
-func cloneMessage(m *wire.Message) *wire.Message {
-	fields, _ := copyFields(nil, nil, m)
-	return &wire.Message{Fields: fields}
-}
+func (n *Node) peerByName(name string) *peer { return findPeer(n, name) }
 
-func (n *Node) peerByName(name string) *peer {
+// peerNamed is peerByName of a name read in place from a message.
+func (n *Node) peerNamed(name []byte) *peer { return findPeer(n, name) }
+
+func findPeer[T ~string | ~[]byte](n *Node, name T) *peer {
 	for _, p := range n.peers {
-		if p.name == name {
+		if p.name == string(name) {
 			return p
 		}
 	}

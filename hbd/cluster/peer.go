@@ -183,30 +183,35 @@ func (n *Node) hearLink(p *peer, name string, at time.Time) {
 	}
 }
 
+// receive reads a message in place: a value is compared, parsed or
+// copied, never kept, and the node and type names come from this node's
+// configuration and the wire constants, so a heartbeat from a configured
+// node allocates nothing here.
 func (n *Node) receive(ev Receive) {
 	m := ev.Msg
-	src := m.Value(wire.FSrc)
-	if src == "" {
+	srcB, _ := m.Bytes(wire.FSrc)
+	if len(srcB) == 0 {
 		n.drop(nil, DropMalformed, 0, "")
 		return
 	}
-	if src == n.name {
+	if string(srcB) == n.name {
 		return // our own packets, looped back by a ucast to our address
 	}
-	p := n.peerByName(src)
+	p := n.peerNamed(srcB)
 	if p == nil {
-		n.unknownNode(src)
+		n.unknownNode(string(srcB))
 		return
 	}
-	typ := m.Value(wire.FType)
-	ts, tsErr := wire.ParseHex(m.Value(wire.FTimestamp))
+	src := p.name
+	typ := m.Type()
+	ts, tsErr := m.HexValue(wire.FTimestamp)
 	if typ == "" || tsErr != nil || ts == 0 {
 		n.drop(p, DropMalformed, LevelError, "process_clustermsg: missing from/ts/type from "+src)
 		return
 	}
 	var gen uint64
-	if s, ok := m.Get(wire.FGeneration); ok {
-		g, err := wire.ParseHex(s)
+	if _, ok := m.Bytes(wire.FGeneration); ok {
+		g, err := m.HexValue(wire.FGeneration)
 		if err != nil {
 			n.drop(p, DropMalformed, LevelError, "should_drop_message: bad generation number from "+src)
 			return
@@ -234,8 +239,8 @@ func (n *Node) receive(ev Receive) {
 		copy(p.uuid[:], u)
 		p.uuidKnown = true
 	}
-	dest := m.Value(wire.FDest)
-	toUs := dest == "" || dest == n.name
+	dest, _ := m.Bytes(wire.FDest)
+	toUs := len(dest) == 0 || string(dest) == n.name
 
 	if strings.HasPrefix(typ, "NS_") {
 		// No seq: no sequence tracking and, as a replay could not be told
@@ -256,7 +261,7 @@ func (n *Node) receive(ev Receive) {
 		return
 	}
 
-	seq, err := wire.ParseHex(m.Value(wire.FSeq))
+	seq, err := m.HexValue(wire.FSeq)
 	if err != nil || seq == 0 {
 		n.drop(p, DropMalformed, LevelError, "should_drop_message: bad sequence number from "+src)
 		return
@@ -426,15 +431,15 @@ func (n *Node) ackIfDue(p *peer, seq uint64) {
 }
 
 func (n *Node) sendAck(p *peer, seq uint64) {
-	m := &wire.Message{}
+	m := n.newMessage()
 	m.Set(wire.FType, wire.TAck)
 	m.Set(wire.FDest, p.name)
-	m.Set(wire.FAckSeq, wire.Hex(seq))
+	m.SetHex(wire.FAckSeq, seq)
 	n.sendNS(m)
 }
 
 func (n *Node) onAck(p *peer, m *wire.Message) {
-	a, err := wire.ParseHex(m.Value(wire.FAckSeq))
+	a, err := m.HexValue(wire.FAckSeq)
 	if err != nil {
 		n.drop(p, DropMalformed, LevelError, "NS_ackmsg with a bad ackseq from "+p.name)
 		return
@@ -458,7 +463,7 @@ func (n *Node) requestRexmits() {
 				continue
 			}
 			ms.next = n.now.Add(RexmitInterval)
-			m := &wire.Message{}
+			m := n.newMessage()
 			m.Set(wire.FType, wire.TRexmit)
 			m.Set(wire.FDest, p.name)
 			m.Set(wire.FFirstSeq, strconv.FormatUint(ms.seq, 10))
@@ -499,13 +504,15 @@ func (n *Node) onRexmit(p *peer, m *wire.Message) {
 			continue
 		}
 		e.lastResend = n.now
-		n.out = append(n.out, Send{Msg: cloneMessage(e.msg)})
+		m := n.newMessage()
+		m.Copy(e.msg) // the ring may reuse e's storage in this Step
+		n.emit(m)
 	}
 }
 
 func (n *Node) nak(p *peer, seq uint64, reason string) {
 	n.nsLogf(p, LevelError, "Cannot rexmit pkt %d for %s: %s", seq, p.name, reason)
-	m := &wire.Message{}
+	m := n.newMessage()
 	m.Set(wire.FType, wire.TNakRexmit)
 	m.Set(wire.FFirstSeq, wire.Hex(seq))
 	m.Set(wire.FDest, p.name)
@@ -550,7 +557,7 @@ func (n *Node) dispatch(p *peer, typ string, seq uint64, at time.Time, m *wire.M
 	case wire.THBTakeover:
 		n.onHBTakeover(p, m)
 	case wire.TReqNodes:
-		r := &wire.Message{}
+		r := n.newMessage()
 		r.Set(wire.FDest, p.name)
 		r.Set(wire.FType, wire.TRepNodes)
 		r.Set(wire.FNodeList, n.nodeList)
@@ -568,6 +575,23 @@ func (n *Node) dispatch(p *peer, typ string, seq uint64, at time.Time, m *wire.M
 	n.checkCommUp()
 }
 
+// statusOf is a status message's st: one of the State constants when it
+// is one (no allocation), a copy otherwise.
+func statusOf(m *wire.Message) string {
+	b, _ := m.Bytes(wire.FStatus)
+	switch string(b) {
+	case StateInit:
+		return StateInit
+	case StateUp:
+		return StateUp
+	case StateActive:
+		return StateActive
+	case StateDead:
+		return StateDead
+	}
+	return string(b)
+}
+
 func sameNodes(a, b string) bool {
 	x, y := strings.Fields(a), strings.Fields(b)
 	sort.Strings(x)
@@ -576,7 +600,7 @@ func sameNodes(a, b string) bool {
 }
 
 func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
-	st := m.Value(wire.FStatus)
+	st := statusOf(m)
 	if st == "" {
 		n.drop(p, DropMalformed, LevelError, "HBDoMsg_T_STATUS: status update without st field from "+p.name)
 		return
@@ -606,7 +630,7 @@ func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
 		n.recheck()
 		n.setPeerState(p, st)
 	}
-	if d, err := wire.ParseMillis(m.Value(wire.FDeadtime)); err == nil {
+	if d, err := m.MillisValue(wire.FDeadtime); err == nil {
 		p.deadtime = d
 	}
 	if at.After(p.lastStatus) {

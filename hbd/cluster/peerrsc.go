@@ -291,7 +291,7 @@ func (n *Node) onAskResources(p *peer, seq uint64, m *wire.Message) {
 		}
 		n.heartbeatPeerStandby(p, which, true)
 		n.res.standbyFrom[p.name] = which
-		r := &wire.Message{}
+		r := n.newMessage()
 		r.Set(wire.FType, wire.TAskResources)
 		r.Set(wire.FRscHold, which)
 		r.Set(wire.FInfo, "other")

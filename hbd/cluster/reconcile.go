@@ -235,7 +235,7 @@ func (n *Node) resolveConflict(g *group) bool {
 			if g.pref == n.name {
 				which = HoldLocal
 			}
-			m := &wire.Message{}
+			m := n.newMessage()
 			m.Set(wire.FType, wire.THBTakeover)
 			m.Set(wire.FRscHold, which)
 			n.sendMessage(m)

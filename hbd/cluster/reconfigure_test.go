@@ -196,7 +196,7 @@ func TestNewIsReconfigureOfAnEmptyNode(t *testing.T) {
 func actionText(acts []Action) string {
 	var b strings.Builder
 	for _, a := range acts {
-		if s, ok := a.(Send); ok {
+		if s, ok := a.(*Send); ok {
 			fmt.Fprintf(&b, "send%s %s\n", linkTag(s.Link), fields(s.Msg))
 			continue
 		}

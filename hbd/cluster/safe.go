@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -165,6 +166,9 @@ func (n *Node) sbDeadline() time.Time {
 // sbStatusFields adds this node's ping state to its status messages.
 func (n *Node) sbStatusFields(m *wire.Message) {
 	if n.sb.ping.known {
-		m.Set(wire.FHbdPing, fmt.Sprintf("%d/%d", n.sb.ping.reach, n.sb.ping.total))
+		var b [41]byte // two ints and the slash
+		v := strconv.AppendInt(b[:0], int64(n.sb.ping.reach), 10)
+		v = append(v, '/')
+		m.SetBytes(wire.FHbdPing, strconv.AppendInt(v, int64(n.sb.ping.total), 10))
 	}
 }

@@ -56,10 +56,10 @@ func (s *scenario) step(n *scenNode, ev Event) {
 	}
 	for _, a := range n.core.Step(ev) {
 		switch a := a.(type) {
-		case Send:
+		case *Send:
 			from, _ := s.index(n.name)
 			s.net.Send(from, a.Link, vnet.Fixed(scenDelay), func(to int, link string, after time.Duration) {
-				s.queue.Push(s.now.Add(after), scenMsg{to: s.names[to], link: link, msg: cloneMessage(a.Msg)})
+				s.queue.Push(s.now.Add(after), scenMsg{to: s.names[to], link: link, msg: a.Msg.Clone()})
 			})
 			if !scenQuiet[a.Msg.Value(wire.FType)] {
 				s.out.messages = append(s.out.messages, at+"send "+ownFields(a.Msg))

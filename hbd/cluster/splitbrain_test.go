@@ -83,7 +83,7 @@ func (s *sbNet) startNode(n *sbNode, edit func(c *config.Config)) {
 func (s *sbNet) step(n *sbNode, ev Event) {
 	for _, a := range n.core.Step(ev) {
 		switch a := a.(type) {
-		case Send:
+		case *Send:
 			for _, to := range s.names {
 				if to != n.name && !s.cut {
 					s.msgs = append(s.msgs, sbMsg{at: s.now.Add(2 * time.Millisecond), from: n.name, to: to, m: a.Msg})

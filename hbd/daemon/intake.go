@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,6 +61,10 @@ type intake struct {
 	// dropped tells run that peer dropped a datagram, so that it looks
 	// for the drop summaries due.
 	dropped chan struct{}
+	// msgs are messages to decode into (*wire.Message): the loop gives
+	// each back (release) once the core has taken it, so a heartbeat's
+	// decoding reuses the storage of an earlier one.
+	msgs sync.Pool
 }
 
 func newIntake(keys *wire.Keyring, log logrus.FieldLogger) *intake {
@@ -149,13 +154,23 @@ func (in *intake) run(ctx context.Context) {
 	}
 }
 
-// verify decodes p with the current keys; a datagram that fails is
-// counted and, if it opens its reason's log window, logged.
+// release gives back a message verify returned, once nothing refers
+// to it any more: the core keeps nothing of a message it received.
+func (in *intake) release(m *wire.Message) { in.msgs.Put(m) }
+
+// verify decodes p with the current keys into a released message, or a
+// new one; a datagram that fails is counted and, if it opens its
+// reason's log window, logged.
 func (in *intake) verify(p link.Packet) *wire.Message {
-	m, err := in.keys.Load().Decode(p.Data)
+	m, _ := in.msgs.Get().(*wire.Message)
+	if m == nil {
+		m = &wire.Message{}
+	}
+	err := in.keys.Load().DecodeInto(m, p.Data)
 	if err == nil {
 		return m
 	}
+	in.release(m)
 	r := wire.Reason(err)
 	k := dropKey{Claimed: claimedSource(p.Data), From: p.From.Addr()}
 	if in.drops.add(k, r, p.At) {

@@ -119,17 +119,24 @@ func (d *Daemon) tick(now time.Time) {
 	d.step(cluster.Tick{Now: now, Load: d.load.at(now)})
 }
 
-// receive feeds the core a verified message (intake.go).
+// receive feeds the core a verified message (intake.go), then gives it
+// back to the intake to decode another datagram into: the core keeps
+// nothing of it, and neither do the actions executed.
 func (d *Daemon) receive(r received) {
 	d.step(cluster.Receive{Now: r.At, Link: r.Link, Msg: r.Msg})
+	d.intake.release(r.Msg)
 }
 
-// step feeds one event to the core and executes what it asks for.
+// step feeds one event to the core and executes what it asks for. The
+// actions are done with when execute returns (a message is encoded into
+// sendBuf and copied by the links; what runs in the background took the
+// values it needs), so the core may reuse their storage (Recycle).
 func (d *Daemon) step(ev cluster.Event) {
 	d.stepAt = time.Now()
 	for _, a := range d.core.Step(ev) {
 		d.execute(a)
 	}
+	d.core.Recycle()
 }
 
 // execute performs one action of the core. Group operations, watches,
@@ -137,7 +144,7 @@ func (d *Daemon) step(ev cluster.Event) {
 // as events.
 func (d *Daemon) execute(a cluster.Action) {
 	switch a := a.(type) {
-	case cluster.Send:
+	case *cluster.Send:
 		// The links copy what they are given, so one buffer serves
 		// every message.
 		b, err := d.keys.AppendEncode(d.sendBuf[:0], a.Msg)

@@ -11,7 +11,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
@@ -71,6 +73,112 @@ func (p *heartbeatPeer) status(tb testing.TB, now time.Time) []byte {
 	return p.datagram(tb, now, wire.FType, wire.TStatus, wire.FStatus, cluster.StateActive, wire.FDeadtime, "28", wire.FProtocol, "1")
 }
 
+// heartbeatRig is a joined daemon, node1, and node2 as the benchmark
+// plays it, on a clock the rig moves by one keepalive per heartbeat.
+type heartbeatRig struct {
+	tb    testing.TB
+	d     *Daemon
+	links *countLinks
+	peer  *heartbeatPeer
+	from  netip.AddrPort
+	cfg   *config.Config
+	now   time.Time
+}
+
+// newHeartbeatRig returns node1 at keepalive 10 ms, joined with node2
+// (node2 heard, node1's reqnodes answered) and past the start bonus, so
+// that what follows is the steady state. Debug is off, as by default:
+// what is not written is not formatted.
+func newHeartbeatRig(tb testing.TB) *heartbeatRig {
+	cfg := loopConfig("node1", "node2")
+	cfg.Keepalive, cfg.Warntime, cfg.Deadtime = 10*time.Millisecond, 30*time.Millisecond, 40*time.Millisecond
+	d, _, _ := newTestDaemonIn(tb, cfg, &fakeRunner{}, tb.TempDir())
+	d.log.SetLevel(logrus.InfoLevel)
+	r := &heartbeatRig{
+		tb: tb, d: d, links: &countLinks{}, cfg: cfg, now: d.start,
+		peer: &heartbeatPeer{keys: d.keys, uuid: [wire.UUIDLen]byte{2}},
+		from: netip.MustParseAddrPort("192.0.2.2:694"),
+	}
+	d.links = r.links
+	d.tick(r.now)
+	r.deliver(r.peer.status(tb, r.now))
+	r.deliver(r.peer.datagram(tb, r.now, wire.FType, "repnodes", wire.FDest, "node1", "nodelist", "node1 node2 "))
+	for range int(2 * cluster.StartBonusFor / cfg.Keepalive) {
+		r.heartbeat(r.peer.status(tb, r.now.Add(cfg.Keepalive)))
+	}
+	if st := d.core.Status(); st.State != cluster.StateActive {
+		tb.Fatalf("node1 is %s, not active, after the warm-up", st.State)
+	}
+	return r
+}
+
+// deliver takes node2's datagram as the daemon does: verified on the
+// link's reader (intake.peer), taken from the loop's queue (receive).
+func (r *heartbeatRig) deliver(data []byte) {
+	if !r.d.intake.peer(link.Packet{Link: "eth0", From: r.from, Data: data, At: r.now}) {
+		r.tb.Fatal("the loop's queue is full")
+	}
+	select {
+	case m := <-r.d.intake.out:
+		r.d.receive(m)
+	default:
+		r.tb.Fatal("node2's datagram did not verify")
+	}
+}
+
+// heartbeat is one keepalive later: node2's datagram in, and the tick
+// due then, which sends node1's status.
+func (r *heartbeatRig) heartbeat(data []byte) {
+	r.now = r.now.Add(r.cfg.Keepalive)
+	r.deliver(data)
+	r.d.tick(r.now)
+}
+
+// statuses are node2's next n status messages, one keepalive apart,
+// signed ahead.
+func (r *heartbeatRig) statuses(n int) [][]byte {
+	pkts := make([][]byte, n)
+	for j := range pkts {
+		pkts[j] = r.peer.status(r.tb, r.now.Add(time.Duration(j+1)*r.cfg.Keepalive))
+	}
+	return pkts
+}
+
+// checkSteady fails unless both nodes are still active and nothing was
+// dropped: every heartbeat was taken.
+func (r *heartbeatRig) checkSteady() {
+	if st := r.d.core.Status(); st.State != cluster.StateActive || len(st.Dropped) > 0 || len(st.Peers) != 1 || st.Peers[0].State != cluster.StateActive {
+		r.tb.Fatalf("at the end: %s", fmt.Sprintf("%+v", st))
+	}
+}
+
+// TestHeartbeatAllocatesNothing: in the steady state a heartbeat in and
+// out through the loop's code (BenchmarkLoopHeartbeat's path: decode and
+// verify, the core's Step, encode and sign) allocates nothing. Allocation
+// counts are behaviour, not timing: asserting none is exact.
+func TestHeartbeatAllocatesNothing(t *testing.T) {
+	r := newHeartbeatRig(t)
+	const runs = 200             // twenty of node1's acknowledgements among them
+	pkts := r.statuses(runs + 1) // AllocsPerRun runs once more first
+	sent0 := r.links.sent.Load()
+	i := 0
+	allocs := testing.AllocsPerRun(runs, func() {
+		r.heartbeat(pkts[i])
+		i++
+	})
+	r.checkSteady()
+	if sent := r.links.sent.Load() - sent0; sent < int64(runs+1) {
+		t.Fatalf("node1 sent %d messages in %d heartbeats", sent, runs+1)
+	}
+	if testenv.RaceDetector {
+		t.Logf("%v allocations per heartbeat under the race detector, not checked: it allocates on its own, and AllocsPerRun counts those", allocs)
+		return
+	}
+	if allocs != 0 {
+		t.Errorf("a heartbeat allocates %v times, want 0", allocs)
+	}
+}
+
 // BenchmarkLoopHeartbeat is one heartbeat in and one out through the code
 // the daemon's loop runs, at keepalive 10 ms, on a clock the benchmark
 // moves by one keepalive per heartbeat: node2's status is decoded and
@@ -83,49 +191,12 @@ func (p *heartbeatPeer) status(tb testing.TB, now time.Time) []byte {
 // state. Only the goroutine switch (reader → loop) and the sockets are
 // left out. ns/op and allocs/op are per heartbeat in and out.
 func BenchmarkLoopHeartbeat(b *testing.B) {
-	cfg := loopConfig("node1", "node2")
-	cfg.Keepalive, cfg.Warntime, cfg.Deadtime = 10*time.Millisecond, 30*time.Millisecond, 40*time.Millisecond
-	d, _, _ := newTestDaemonIn(b, cfg, &fakeRunner{}, b.TempDir())
-	// Debug off, as by default: what is not written is not formatted.
-	d.log.SetLevel(logrus.InfoLevel)
-	links := &countLinks{}
-	d.links = links
-	peer := &heartbeatPeer{keys: d.keys, uuid: [wire.UUIDLen]byte{2}}
-	from := netip.MustParseAddrPort("192.0.2.2:694")
-	now := d.start
-	deliver := func(data []byte) {
-		if !d.intake.peer(link.Packet{Link: "eth0", From: from, Data: data, At: now}) {
-			b.Fatal("the loop's queue is full")
-		}
-		select {
-		case r := <-d.intake.out:
-			d.receive(r)
-		default:
-			b.Fatal("node2's datagram did not verify")
-		}
-	}
-	heartbeat := func(data []byte) {
-		now = now.Add(cfg.Keepalive)
-		deliver(data)
-		d.tick(now)
-	}
-
-	// Join: node2 is heard, answers node1's reqnodes, and both run for
-	// longer than the start bonus.
-	d.tick(now)
-	deliver(peer.status(b, now))
-	deliver(peer.datagram(b, now, wire.FType, "repnodes", wire.FDest, "node1", "nodelist", "node1 node2 "))
-	for range int(2 * cluster.StartBonusFor / cfg.Keepalive) {
-		heartbeat(peer.status(b, now.Add(cfg.Keepalive)))
-	}
-	if st := d.core.Status(); st.State != cluster.StateActive {
-		b.Fatalf("node1 is %s, not active, after the warm-up", st.State)
-	}
+	r := newHeartbeatRig(b)
 
 	// node2's datagrams are signed ahead, a batch at a time, off the clock.
 	const batch = 1024
 	var pkts [][]byte
-	sent0 := links.sent.Load()
+	sent0 := r.links.sent.Load()
 	b.ReportAllocs()
 	b.ResetTimer()
 	var cpu, signing time.Duration
@@ -134,30 +205,24 @@ func BenchmarkLoopHeartbeat(b *testing.B) {
 		if i%batch == 0 {
 			b.StopTimer()
 			c0 := cpuTime(b)
-			pkts = pkts[:0]
-			for j := range batch {
-				pkts = append(pkts, peer.status(b, now.Add(time.Duration(j+1)*cfg.Keepalive)))
-			}
+			pkts = r.statuses(batch)
 			signing += cpuTime(b) - c0
 			b.StartTimer()
 		}
 		if i == 0 {
 			cpu = cpuTime(b)
 		}
-		heartbeat(pkts[i%batch])
+		r.heartbeat(pkts[i%batch])
 		i++
 	}
 	b.StopTimer()
 	if i > 0 {
 		cpu = cpuTime(b) - cpu - signing
-		b.ReportMetric(float64(links.sent.Load()-sent0)/float64(i), "sent/op")
+		b.ReportMetric(float64(r.links.sent.Load()-sent0)/float64(i), "sent/op")
 		// The process's CPU time (garbage collection included) is what
 		// idle costs; on a loaded machine ns/op, wall time, is inflated
 		// by the waits for a CPU and this much less.
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(i), "cpu-ns/op")
 	}
-	// Every heartbeat was taken, none dropped, and nobody died.
-	if st := d.core.Status(); st.State != cluster.StateActive || len(st.Dropped) > 0 || len(st.Peers) != 1 || st.Peers[0].State != cluster.StateActive {
-		b.Fatalf("at the end: %s", fmt.Sprintf("%+v", st))
-	}
+	r.checkSteady()
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
-func (w *world) send(from int, s cluster.Send) {
+// send carries a copy of s's message: the core reuses the message once
+// its Step is done (Recycle).
+func (w *world) send(from int, s *cluster.Send) {
 	src := w.nodes[from]
 	// Only fresh status messages count for the loss bound: a resent one
 	// (an old seq) does not tell the receiver anything new.
@@ -22,8 +24,9 @@ func (w *world) send(from int, s cluster.Send) {
 			isStatus = true
 		}
 	}
+	sent := s.Msg.Clone()
 	w.net.Send(from, s.Link, lossModel{w: w, isStatus: isStatus}, func(to int, link string, after time.Duration) {
-		m, err := w.carry(s.Msg)
+		m, err := w.carry(sent)
 		if err != nil {
 			w.violate(CheckNoPanic, "codec: "+err.Error())
 			return
@@ -77,8 +80,8 @@ func (w *world) carry(m *wire.Message) (*wire.Message, error) {
 	if w.c.Codec != nil {
 		return w.c.Codec(m)
 	}
-	// Shared, not copied: cores never modify a message they received or
-	// one they returned in a Send (their history keeps its own copy).
+	// Shared by every copy that arrives: cores never modify a message
+	// they received, nor keep any of it.
 	return m, nil
 }
 

@@ -46,10 +46,10 @@ func TestSettingsCheckerCanFail(t *testing.T) {
 		}},
 		{"settings never sent", func(w *world) {
 			w.hooks.action = func(_ int, a cluster.Action) cluster.Action {
-				if s, ok := a.(cluster.Send); ok && s.Msg.Value(wire.FHbdSettings) != "" {
-					m := &wire.Message{Fields: append([]wire.Field(nil), s.Msg.Fields...)}
+				if s, ok := a.(*cluster.Send); ok && s.Msg.Value(wire.FHbdSettings) != "" {
+					m := s.Msg.Clone()
 					m.Del(wire.FHbdSettings)
-					return cluster.Send{Msg: m, Link: s.Link}
+					return &cluster.Send{Msg: m, Link: s.Link}
 				}
 				return a
 			}

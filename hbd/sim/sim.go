@@ -666,7 +666,7 @@ func (w *world) step(i int, ev cluster.Event, what func() string) {
 			if w.c.calm() && strings.HasSuffix(a.Msg, ": is dead") {
 				w.violate(CheckCalm, fmt.Sprintf("%s: %s", n.name, a.Msg))
 			}
-		case cluster.Send:
+		case *cluster.Send:
 			if w.tracing {
 				w.trace("  %s send%s %s", n.name, tag(a.Link), summary(a.Msg))
 			}
@@ -676,6 +676,9 @@ func (w *world) step(i int, ev cluster.Event, what func() string) {
 		}
 	}
 	w.checkBoundary(i, ev, acts)
+	// Nothing of acts is kept (send copies the messages it carries): the
+	// core builds the next Step's in the same storage, as in the daemon.
+	n.core.Recycle()
 	if n.alive && !n.joined && n.core.State() == cluster.StateActive {
 		n.joined = true
 	}

@@ -110,16 +110,28 @@ func Decimal(v int) string { return strconv.Itoa(v) }
 
 // Millis renders a duration as Heartbeat's dt field: whole milliseconds in
 // hex (5s -> "1388"). Negative durations render as "0".
-func Millis(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	return Hex(uint64(d / time.Millisecond))
+func Millis(d time.Duration) string { return Hex(uint64(max(d, 0) / time.Millisecond)) }
+
+// SetMillis sets a string field to Millis(d), formatted into m's storage.
+func (m *Message) SetMillis(name string, d time.Duration) {
+	m.SetHex(name, uint64(max(d, 0)/time.Millisecond))
 }
 
 // ParseMillis parses a dt value (milliseconds in hex).
-func ParseMillis(s string) (time.Duration, error) {
-	v, err := ParseHex(s)
+func ParseMillis(s string) (time.Duration, error) { return parseMillis(s) }
+
+// MillisValue is ParseMillis of a field's value, read in place (nothing
+// is allocated unless it fails); an absent field is an error.
+func (m *Message) MillisValue(name string) (time.Duration, error) {
+	b, ok := m.Bytes(name)
+	if !ok {
+		return 0, fmt.Errorf("wire: no %s field", name)
+	}
+	return parseMillis(b)
+}
+
+func parseMillis[T ~string | ~[]byte](s T) (time.Duration, error) {
+	v, err := parseHex(s)
 	if err != nil {
 		return 0, err
 	}

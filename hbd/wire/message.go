@@ -104,7 +104,46 @@ func (m *Message) Value(name string) string {
 	return v
 }
 
-// Bytes returns the raw value of a field (for binary fields).
+// Type returns the message's type (the t field): for the types of the T
+// constants that very constant, so reading it allocates nothing; a copy
+// of the value otherwise, "" when absent.
+func (m *Message) Type() string {
+	b, _ := m.Bytes(FType)
+	switch string(b) {
+	case TStatus:
+		return TStatus
+	case TAck:
+		return TAck
+	case TRexmit:
+		return TRexmit
+	case TNakRexmit:
+		return TNakRexmit
+	case TReqNodes:
+		return TReqNodes
+	case TRepNodes:
+		return TRepNodes
+	case TStarting:
+		return TStarting
+	case TResource:
+		return TResource
+	case TAskResources:
+		return TAskResources
+	case THBTakeover:
+		return THBTakeover
+	case TIPRequest:
+		return TIPRequest
+	case TIPRequestResp:
+		return TIPRequestResp
+	case TShutdone:
+		return TShutdone
+	case TStonith:
+		return TStonith
+	}
+	return string(b)
+}
+
+// Bytes returns the raw value of a field (for binary fields), in place:
+// it is m's, not a copy.
 func (m *Message) Bytes(name string) ([]byte, bool) {
 	for _, f := range m.Fields {
 		if f.Name == name {

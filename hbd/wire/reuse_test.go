@@ -93,9 +93,6 @@ func TestDecodeIntoReuses(t *testing.T) {
 // it into the same message allocate nothing. (Allocation counts are
 // behaviour, not timing: asserting none is exact.)
 func TestReuseAllocatesNothing(t *testing.T) {
-	if testenv.RaceDetector {
-		t.Skip("the race detector allocates on its own: AllocsPerRun counts those")
-	}
 	kr := mustKeyring(t, 3, Key{Index: 3, Method: MethodSHA1, Secret: "sha1 secret"})
 	src := statusMessage()
 	var built, decoded Message
@@ -126,7 +123,13 @@ func TestReuseAllocatesNothing(t *testing.T) {
 		}},
 	}
 	for _, c := range cases {
-		if n := testing.AllocsPerRun(100, c.run); n != 0 {
+		n := testing.AllocsPerRun(100, c.run)
+		if testenv.RaceDetector {
+			// It allocates on its own, and AllocsPerRun counts those.
+			t.Logf("%s: %v allocations under the race detector, not checked", c.name, n)
+			continue
+		}
+		if n != 0 {
 			t.Errorf("%s: %v allocations, want 0", c.name, n)
 		}
 	}
