@@ -3,169 +3,72 @@ package etcdown
 import (
 	"context"
 	"errors"
+	goflag "flag"
 	"fmt"
 	"io"
 	"net"
-	"net/url"
-	"path/filepath"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+
+	"github.com/hbdproject/hbd/hbd/internal/etcdtest"
 )
 
-// etcdCluster is a three-member etcd cluster in this process, on loopback
-// ports, in a temporary directory; its members can be stopped and started
-// again with their data.
-type etcdCluster struct {
-	t       *testing.T
-	dir     string
-	cports  []int
-	pports  []int
-	members []*embed.Etcd
-	// tls: the members serve clients and peers only over TLS with these
-	// files, and require a client certificate; nil: plain http.
-	tls *testPKI
+// The tests share one etcd cluster (sharedCluster), each test's keys
+// under its own prefix (testPrefix), and run in parallel where their
+// point is not a timing; a test that stops etcd members, or needs TLS,
+// starts its own (etcdtest.Start).
+var shared struct {
+	once sync.Once
+	dir  string
+	c    *etcdtest.Cluster
+	err  error
 }
 
-func freePort(t *testing.T) int {
+// sharedCluster is the cluster the tests share, started at its first use.
+func sharedCluster(t *testing.T) *etcdtest.Cluster {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	shared.once.Do(func() {
+		if shared.dir, shared.err = os.MkdirTemp("", "hbd-etcdown-test-"); shared.err == nil {
+			shared.c, shared.err = etcdtest.New(shared.dir, nil)
+		}
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return shared.c
 }
 
-func startCluster(t *testing.T) *etcdCluster {
-	t.Helper()
-	return startClusterTLS(t, nil)
-}
+// testPrefix keeps a test's keys apart in the shared cluster.
+func testPrefix(t *testing.T) string { return "/hbd/" + t.Name() + "/" }
 
-// startClusterTLS starts a cluster serving only TLS with pki's files
-// (nil: plain http).
-func startClusterTLS(t *testing.T, pki *testPKI) *etcdCluster {
-	t.Helper()
-	c := &etcdCluster{t: t, members: make([]*embed.Etcd, 3), tls: pki}
-	t.Cleanup(c.stopAll)
-	// A free port may be taken by another process before a member binds
-	// it: try again with new ports.
-	for try := 1; ; try++ {
-		c.dir, c.cports, c.pports = t.TempDir(), nil, nil
-		for range 3 {
-			c.cports = append(c.cports, freePort(t))
-			c.pports = append(c.pports, freePort(t))
-		}
-		err := c.start("new")
-		if err == nil {
-			return c
-		}
-		c.stopAll()
-		if try == 3 || !strings.Contains(err.Error(), "address already in use") {
-			t.Fatal(err)
+// TestMain stops the shared cluster after the tests, and runs up to 8
+// parallel tests at once unless -parallel says otherwise: they mostly wait
+// for leases and timers, and the default (GOMAXPROCS) would run them two
+// at a time on a 2-CPU machine.
+func TestMain(m *testing.M) {
+	goflag.Parse()
+	set := false
+	goflag.Visit(func(f *goflag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		if err := goflag.Set("test.parallel", "8"); err != nil {
+			panic(err)
 		}
 	}
-}
-
-func (c *etcdCluster) url(port int) url.URL {
-	scheme := "http"
-	if c.tls != nil {
-		scheme = "https"
+	code := m.Run()
+	if shared.c != nil {
+		shared.c.StopAll()
 	}
-	return url.URL{Scheme: scheme, Host: fmt.Sprintf("127.0.0.1:%d", port)}
-}
-
-// endpoints are the members' client URLs.
-func (c *etcdCluster) endpoints() []string {
-	var out []string
-	for _, p := range c.cports {
-		u := c.url(p)
-		out = append(out, u.String())
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
 	}
-	return out
-}
-
-func (c *etcdCluster) config(i int, state string) *embed.Config {
-	cfg := embed.NewConfig()
-	cfg.Name = fmt.Sprintf("m%d", i)
-	cfg.Dir = filepath.Join(c.dir, cfg.Name)
-	cu, pu := c.url(c.cports[i]), c.url(c.pports[i])
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{cu}, []url.URL{cu}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
-	var initial []string
-	for j, p := range c.pports {
-		u := c.url(p)
-		initial = append(initial, fmt.Sprintf("m%d=%s", j, u.String()))
-	}
-	cfg.InitialCluster = strings.Join(initial, ",")
-	cfg.InitialClusterToken = "hbd-test"
-	cfg.ClusterState = state
-	cfg.TickMs, cfg.ElectionMs = 50, 250
-	cfg.UnsafeNoFsync = true
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	if p := c.tls; p != nil {
-		info := transport.TLSInfo{CertFile: p.serverCert, KeyFile: p.serverKey, TrustedCAFile: p.caCert, ClientCertAuth: true}
-		cfg.ClientTLSInfo, cfg.PeerTLSInfo = info, info
-	}
-	return cfg
-}
-
-// startAll starts every member (state "new" the first time, "existing"
-// after stopAll) and waits until they serve.
-func (c *etcdCluster) startAll(state string) {
-	c.t.Helper()
-	if err := c.start(state); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-func (c *etcdCluster) start(state string) error {
-	for i := range c.members {
-		e, err := embed.StartEtcd(c.config(i, state))
-		if err != nil {
-			return fmt.Errorf("start etcd member %d: %w", i, err)
-		}
-		c.members[i] = e
-	}
-	for i, e := range c.members {
-		select {
-		case <-e.Server.ReadyNotify():
-		case <-time.After(20 * time.Second):
-			return fmt.Errorf("etcd member %d not ready", i)
-		}
-	}
-	return nil
-}
-
-// leader is the index of the member that leads.
-func (c *etcdCluster) leader() int {
-	for i, e := range c.members {
-		if e != nil && e.Server.Leader() == e.Server.MemberID() {
-			return i
-		}
-	}
-	c.t.Fatal("no etcd member leads")
-	return -1
-}
-
-func (c *etcdCluster) stop(i int) {
-	if e := c.members[i]; e != nil {
-		e.Close()
-		c.members[i] = nil
-	}
-}
-
-func (c *etcdCluster) stopAll() {
-	for i := range c.members {
-		c.stop(i)
-	}
+	os.Exit(code)
 }
 
 // proxy forwards TCP connections to one address until Close, which cuts
@@ -387,7 +290,7 @@ func startNodeWith(t *testing.T, name string, endpoints []string, nodes []string
 	log := logrus.New()
 	log.SetOutput(testWriter{t, name})
 	o := Options{
-		Log: log, Node: name, Nodes: nodes, Failback: true, Prefix: "/hbd/",
+		Log: log, Node: name, Nodes: nodes, Failback: true, Prefix: testPrefix(t),
 		TTL: testTTL, SlowestStop: testStop, Interval: testInterval, Runner: r,
 	}
 	for i, g := range testGroups {

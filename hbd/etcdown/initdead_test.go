@@ -20,10 +20,11 @@ func startsOf(rec *record) map[string][]string {
 // start only the groups they prefer: the first one up does not take the
 // others' groups while they come up (initdead), so no group starts twice.
 func TestStartTogetherNoFlap(t *testing.T) {
-	c := startCluster(t)
+	t.Parallel()
+	c := sharedCluster(t)
 	rec := &record{}
 	for _, name := range threeNodes {
-		startNodeWith(t, name, c.endpoints(), threeNodes, rec, func(o *Options, _ *fakeRunner) { o.InitDead = 5 * time.Second })
+		startNodeWith(t, name, c.Endpoints(), threeNodes, rec, func(o *Options, _ *fakeRunner) { o.InitDead = 5 * time.Second })
 		time.Sleep(3 * testInterval) // the earlier nodes' passes see the others absent
 	}
 	waitFor(t, 5*time.Second, "every group runs on its preferred node", placedAsPreferred(rec))
@@ -39,11 +40,12 @@ func TestStartTogetherNoFlap(t *testing.T) {
 // TestInitDeadEnds: a node alone takes the groups the others prefer once
 // initdead has passed since it started, not before.
 func TestInitDeadEnds(t *testing.T) {
+	t.Parallel()
 	const initDead = time.Second
-	c := startCluster(t)
+	c := sharedCluster(t)
 	rec := &record{}
 	began := time.Now()
-	startNodeWith(t, "n1", c.endpoints(), threeNodes, rec, func(o *Options, _ *fakeRunner) { o.InitDead = initDead })
+	startNodeWith(t, "n1", c.Endpoints(), threeNodes, rec, func(o *Options, _ *fakeRunner) { o.InitDead = initDead })
 	waitFor(t, 5*time.Second, "n1 runs g1", func() bool { return rec.running()["g1"] == "n1" })
 	all := waitFor(t, initDead+5*time.Second, "n1 runs every group", runningIs(rec, map[string]string{"g1": "n1", "g2": "n1", "g3": "n1"}))
 	for _, e := range rec.snapshot() {
@@ -58,11 +60,12 @@ func TestInitDeadEnds(t *testing.T) {
 // groups of a node known absent: one it saw leave, one in standby; the
 // group of a node never seen up stays free.
 func TestInitDeadKnownAbsent(t *testing.T) {
-	c := startCluster(t)
+	t.Parallel()
+	c := sharedCluster(t)
 	rec := &record{}
 	long := func(o *Options, _ *fakeRunner) { o.InitDead = time.Minute }
-	n1 := startNodeWith(t, "n1", c.endpoints(), threeNodes, rec, long)
-	n2 := startNodeWith(t, "n2", c.endpoints(), threeNodes, rec, long)
+	n1 := startNodeWith(t, "n1", c.Endpoints(), threeNodes, rec, long)
+	n2 := startNodeWith(t, "n2", c.Endpoints(), threeNodes, rec, long)
 	waitFor(t, 5*time.Second, "g1 and g2 on their nodes", runningIs(rec, map[string]string{"g1": "n1", "g2": "n2"}))
 
 	n2.stop() // gracefully: its lease revoked, n1 sees it leave

@@ -13,9 +13,10 @@ import (
 // elsewhere (here: nowhere, disabled), and starts the group on it, with
 // the key's create revision as token, when the rule gives it the group.
 func TestOrphanOwnerKey(t *testing.T) {
-	c := startCluster(t)
+	t.Parallel()
+	c := sharedCluster(t)
 	rec := &record{}
-	n1 := startNode(t, "n1", c.endpoints(), []string{"n1"}, rec)
+	n1 := startNode(t, "n1", c.Endpoints(), []string{"n1"}, rec)
 	waitFor(t, 5*time.Second, "n1 runs g1", func() bool { return rec.running()["g1"] == "n1" })
 	if err := n1.owner.SetGroupDisabled(ctxT(t), "g1", true); err != nil {
 		t.Fatal(err)
@@ -23,19 +24,20 @@ func TestOrphanOwnerKey(t *testing.T) {
 	waitFor(t, 5*time.Second, "g1 stopped", func() bool { _, ok := rec.running()["g1"]; return !ok })
 
 	id, _ := n1.owner.lease.current()
-	if _, err := n1.cli.Put(ctxT(t), "/hbd/owners/g1", "n1", clientv3.WithLease(id)); err != nil {
+	owners := n1.owner.ownerKey("g1")
+	if _, err := n1.cli.Put(ctxT(t), owners, "n1", clientv3.WithLease(id)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the orphan key of a disabled group deleted", func() bool {
-		resp, err := n1.cli.Get(ctxT(t), "/hbd/owners/g1")
+		resp, err := n1.cli.Get(ctxT(t), owners)
 		return err == nil && len(resp.Kvs) == 0
 	})
 
 	// Enabled again with an orphan key in place, in one transaction, so
 	// that the node sees both at once: it adopts the key.
 	resp, err := n1.cli.Txn(ctxT(t)).Then(
-		clientv3.OpPut("/hbd/owners/g1", "n1", clientv3.WithLease(id)),
-		clientv3.OpDelete("/hbd/settings/disabled/g1"),
+		clientv3.OpPut(owners, "n1", clientv3.WithLease(id)),
+		clientv3.OpDelete(n1.owner.key(dirDisabled, "g1")),
 	).Commit()
 	if err != nil {
 		t.Fatal(err)

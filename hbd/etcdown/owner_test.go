@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/internal/etcdtest"
 )
 
 func placed(key, pref string) cluster.PlacedGroup {
@@ -28,8 +29,9 @@ func startThree(t *testing.T, endpoints func(i int) []string) ([]*testNode, *rec
 // TestTokensGrow: each start carries the revision that created the owner
 // key, so a later owner has a larger token.
 func TestTokensGrow(t *testing.T) {
-	c := startCluster(t)
-	nodes, rec := startThree(t, func(int) []string { return c.endpoints() })
+	t.Parallel()
+	c := sharedCluster(t)
+	nodes, rec := startThree(t, func(int) []string { return c.Endpoints() })
 	first := nodes[0].owner.Held()["g1"]
 	if first == 0 {
 		t.Fatalf("n1 holds g1 without a token: %v", nodes[0].owner.Held())
@@ -46,8 +48,8 @@ func TestTokensGrow(t *testing.T) {
 // no longer renewed) is replaced once its lease expires, within the TTL
 // and a few loop periods, and not before.
 func TestKilledHolderReplaced(t *testing.T) {
-	c := startCluster(t)
-	nodes, rec := startThree(t, func(int) []string { return c.endpoints() })
+	c := sharedCluster(t)
+	nodes, rec := startThree(t, func(int) []string { return c.Endpoints() })
 	killed := time.Now()
 	nodes[0].runner.kill([]string{"g1"})
 	nodes[0].cli.Close() // nothing of n1 reaches etcd any more
@@ -65,13 +67,13 @@ func TestKilledHolderReplaced(t *testing.T) {
 // (its proxy closed) stops its groups before its lease can expire, so the
 // node that takes them over starts them after the stop.
 func TestCutOffHolderStopsFirst(t *testing.T) {
-	c := startCluster(t)
-	p := newProxy(t, strings.TrimPrefix(c.endpoints()[0], "http://"))
+	c := sharedCluster(t)
+	p := newProxy(t, strings.TrimPrefix(c.Endpoints()[0], "http://"))
 	nodes, rec := startThree(t, func(i int) []string {
 		if i == 0 {
 			return []string{p.URL()}
 		}
-		return c.endpoints()
+		return c.Endpoints()
 	})
 	_ = nodes
 	cut := time.Now()
@@ -103,17 +105,21 @@ func TestCutOffHolderStopsFirst(t *testing.T) {
 // every node stop its groups within the TTL and start nothing; etcd back
 // brings the groups back.
 func TestEtcdLost(t *testing.T) {
-	c := startCluster(t)
-	_, rec := startThree(t, func(int) []string { return c.endpoints() })
+	c := etcdtest.Start(t, nil) // its own: its members are stopped
+	_, rec := startThree(t, func(int) []string { return c.Endpoints() })
 
 	before := len(rec.snapshot())
-	c.stop(c.leader()) // the harder loss: an election must follow
+	leader, err := c.Leader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Stop(leader) // the harder loss: an election must follow
 	time.Sleep(2 * testTTL)
 	if moved := rec.snapshot()[before:]; len(moved) > 0 {
 		t.Fatalf("with one etcd member lost the groups moved: %+v", moved)
 	}
 
-	c.stopAll()
+	c.StopAll()
 	lost := time.Now()
 	waitFor(t, testTTL, "every node stops its groups", func() bool { return len(rec.running()) == 0 })
 	time.Sleep(testTTL)
@@ -123,7 +129,9 @@ func TestEtcdLost(t *testing.T) {
 		}
 	}
 
-	c.startAll("existing")
+	if err := c.StartAll(); err != nil {
+		t.Fatal(err)
+	}
 	back := time.Now()
 	waitFor(t, 4*testTTL+5*time.Second, "the groups come back", placedAsPreferred(rec))
 	t.Logf("groups back %s after etcd", time.Since(back))

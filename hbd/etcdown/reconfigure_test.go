@@ -14,11 +14,12 @@ import (
 // a reload that removes a group stops it and deletes its owner key, one
 // that changes a group restarts it under a new token.
 func TestSnapshotAndReconfigure(t *testing.T) {
-	c := startCluster(t)
+	t.Parallel()
+	c := sharedCluster(t)
 	rec := &record{}
 	nodes := []string{"n1", "n2"}
-	n1 := startNode(t, "n1", c.endpoints(), nodes, rec)
-	startNode(t, "n2", c.endpoints(), nodes, rec)
+	n1 := startNode(t, "n1", c.Endpoints(), nodes, rec)
+	startNode(t, "n2", c.Endpoints(), nodes, rec)
 	// g1 and g3 prefer n1, g2 n2.
 	waitFor(t, 10*time.Second, "groups placed", func() bool {
 		r := rec.running()
@@ -67,8 +68,9 @@ func TestSnapshotAndReconfigure(t *testing.T) {
 // TestGiveUp: a group a monitor gave up stops here and goes to the next
 // node, and stays there despite auto_failback until it is cleaned up.
 func TestGiveUp(t *testing.T) {
-	c := startCluster(t)
-	nodes, rec := startThree(t, func(int) []string { return c.endpoints() })
+	t.Parallel()
+	c := sharedCluster(t)
+	nodes, rec := startThree(t, func(int) []string { return c.Endpoints() })
 	nodes[0].owner.GiveUp("g1")
 	want := map[string]string{"g1": "n2", "g2": "n2", "g3": "n3"}
 	waitFor(t, 5*time.Second, "g1 on n2 after n1 gave it up", runningIs(rec, want))

@@ -63,8 +63,9 @@ func diff(before, after map[string]int) (map[string]int, int) {
 // placement is checked from the watched copy of the keys, without a
 // request.
 func TestQuietAtRest(t *testing.T) {
-	c := startCluster(t)
-	nodes, _ := startThree(t, func(int) []string { return c.endpoints() })
+	t.Parallel()
+	c := sharedCluster(t)
+	nodes, _ := startThree(t, func(int) []string { return c.Endpoints() })
 	time.Sleep(testInterval) // the last starts' writes settle
 	const window = 4 * time.Second
 	before := nodes[0].rpcs.snapshot()

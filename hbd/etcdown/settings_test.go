@@ -44,8 +44,9 @@ func ctxT(t *testing.T) context.Context {
 // holder; a node in standby holds nothing; each cleared, the rule as
 // usual.
 func TestSettings(t *testing.T) {
-	c := startCluster(t)
-	nodes, rec := startThree(t, func(int) []string { return c.endpoints() })
+	t.Parallel()
+	c := sharedCluster(t)
+	nodes, rec := startThree(t, func(int) []string { return c.Endpoints() })
 	asPreferred := map[string]string{"g1": "n1", "g2": "n2", "g3": "n3"}
 	steps := []struct {
 		name string
@@ -84,8 +85,9 @@ func TestSettings(t *testing.T) {
 
 // TestSettingsChecked: settings name a configured node and group.
 func TestSettingsChecked(t *testing.T) {
-	c := startCluster(t)
-	n := startNode(t, "n1", c.endpoints(), threeNodes, &record{})
+	t.Parallel()
+	c := sharedCluster(t)
+	n := startNode(t, "n1", c.Endpoints(), threeNodes, &record{})
 	ctx := ctxT(t)
 	for name, err := range map[string]error{
 		"standby of an unknown node":   n.owner.SetNodeStandby(ctx, "n9", true),
@@ -110,11 +112,12 @@ func TestSettingsChecked(t *testing.T) {
 // the failure; the group goes to the next node and does not come back
 // (no flapping), until the failure is cleaned up.
 func TestFailedStartNotRetried(t *testing.T) {
-	c := startCluster(t)
+	t.Parallel()
+	c := sharedCluster(t)
 	rec := &record{}
 	var nodes []*testNode
 	for _, name := range threeNodes {
-		nodes = append(nodes, startNodeWith(t, name, c.endpoints(), threeNodes, rec, func(_ *Options, r *fakeRunner) {
+		nodes = append(nodes, startNodeWith(t, name, c.Endpoints(), threeNodes, rec, func(_ *Options, r *fakeRunner) {
 			if name == "n1" {
 				r.failing = map[string]bool{"g1": true}
 			}
@@ -142,10 +145,11 @@ func TestFailedStartNotRetried(t *testing.T) {
 
 // TestFailureTimeout: a failure ends after the group's failure_timeout.
 func TestFailureTimeout(t *testing.T) {
+	t.Parallel()
 	const timeout = time.Second
-	c := startCluster(t)
+	c := sharedCluster(t)
 	rec := &record{}
-	n1 := startNodeWith(t, "n1", c.endpoints(), []string{"n1"}, rec, func(o *Options, r *fakeRunner) {
+	n1 := startNodeWith(t, "n1", c.Endpoints(), []string{"n1"}, rec, func(o *Options, r *fakeRunner) {
 		r.failing = map[string]bool{"g1": true}
 		o.FailureTimeouts = map[string]time.Duration{"g1": timeout}
 	})
@@ -159,11 +163,12 @@ func TestFailureTimeout(t *testing.T) {
 // TestFailbackDelay: a group goes back to its preferred node only once
 // that node has been a member for failback_delay.
 func TestFailbackDelay(t *testing.T) {
-	c := startCluster(t)
+	t.Parallel()
+	c := sharedCluster(t)
 	const delay = 1500 * time.Millisecond
 	rec := &record{}
 	start := func(name string) *testNode {
-		return startNodeWith(t, name, c.endpoints(), threeNodes[:2], rec, func(o *Options, _ *fakeRunner) { o.FailbackDelay = delay })
+		return startNodeWith(t, name, c.Endpoints(), threeNodes[:2], rec, func(o *Options, _ *fakeRunner) { o.FailbackDelay = delay })
 	}
 	start("n2")
 	waitFor(t, 5*time.Second, "n2 holds every group", runningIs(rec, map[string]string{"g1": "n2", "g2": "n2", "g3": "n2"}))
@@ -180,9 +185,10 @@ func TestFailbackDelay(t *testing.T) {
 // TestSlashInGroupKey: a group whose key holds slashes (an address with
 // its prefix length) is held steadily, not stopped as if lost.
 func TestSlashInGroupKey(t *testing.T) {
-	c := startCluster(t)
+	t.Parallel()
+	c := sharedCluster(t)
 	rec := &record{}
-	startNodeWith(t, "n1", c.endpoints(), []string{"n1"}, rec, func(o *Options, _ *fakeRunner) {
+	startNodeWith(t, "n1", c.Endpoints(), []string{"n1"}, rec, func(o *Options, _ *fakeRunner) {
 		o.Groups = []cluster.PlacedGroup{placed("IPaddr::10.0.0.1/24/eth0", "n1")}
 	})
 	want := map[string]string{"IPaddr::10.0.0.1/24/eth0": "n1"}

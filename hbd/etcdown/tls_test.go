@@ -18,6 +18,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/internal/etcdtest"
 )
 
 // testPKI is a CA and the certificates it signed, as PEM files: the etcd
@@ -106,9 +107,10 @@ func tlsConfig(endpoints []string, cacert, cert, key string) *config.Config {
 // owns its groups; a wrong CA, or no client certificate, is a clear
 // error.
 func TestTLS(t *testing.T) {
+	t.Parallel()
 	pki := newPKI(t, "hbd-test")
-	c := startClusterTLS(t, pki)
-	eps := c.endpoints()
+	c := etcdtest.Start(t, &etcdtest.TLS{CACert: pki.caCert, ServerCert: pki.serverCert, ServerKey: pki.serverKey})
+	eps := c.Endpoints()
 	for _, ep := range eps {
 		if !strings.HasPrefix(ep, "https://") {
 			t.Fatalf("endpoint %s is not TLS", ep)
