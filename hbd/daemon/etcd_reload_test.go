@@ -1,0 +1,306 @@
+//go:build !noetcd
+
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/hbdproject/hbd/hbd/internal/etcdtest"
+)
+
+// etcdNode is one hbd node with the etcd backend run in this process
+// (Run), whose groups are each a resource script that logs its starts
+// and stops, with the fencing token, in an events file.
+type etcdNode struct {
+	t                  *testing.T
+	dir, had           string
+	events, logfile    string
+	endpoints          []string
+	cancel             context.CancelFunc
+	done               chan error
+	logOffset, evCount int
+}
+
+// recScript is resource.d/rec: `rec NAME start|stop|status`; NAME runs
+// while its state file exists.
+const recScript = `#!/bin/sh
+state="%[1]s/$1"
+case "$2" in
+start) touch "$state"; echo "start $1 $HA_FENCING_TOKEN" >> %[2]s ;;
+stop) rm -f "$state"; echo "stop $1 $HA_FENCING_TOKEN" >> %[2]s ;;
+status|monitor) if [ -e "$state" ]; then echo running; else echo stopped; exit 3; fi ;;
+esac
+`
+
+func newEtcdNode(t *testing.T, endpoints []string) *etcdNode {
+	t.Helper()
+	// A short directory: the control socket's path must fit in 108 bytes.
+	dir, err := os.MkdirTemp("", "hbd-etcd-reload-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	n := &etcdNode{t: t, dir: dir, had: filepath.Join(dir, "ha.d"), events: filepath.Join(dir, "events"),
+		logfile: filepath.Join(dir, "ha-log"), endpoints: endpoints}
+	for _, d := range []string{filepath.Join(n.had, "resource.d"), filepath.Join(dir, "groups"), filepath.Join(dir, "run"), filepath.Join(dir, "state")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.write("resource.d/rec", fmt.Sprintf(recScript, filepath.Join(dir, "groups"), n.events), 0o755)
+	n.write("authkeys", "auth 1\n1 sha1 not-used-with-etcd\n", 0o600)
+	return n
+}
+
+func (n *etcdNode) write(name, text string, mode os.FileMode) {
+	n.t.Helper()
+	path := filepath.Join(n.had, name)
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(text), mode); err != nil {
+		n.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil { // as an editor saves
+		n.t.Fatal(err)
+	}
+}
+
+// hacf is ha.cf with the etcd backend under prefix, and extra lines.
+func (n *etcdNode) hacf(prefix string, extra ...string) string {
+	return fmt.Sprintf("logfile %s\nlogfacility none\nnode n1\nauto_failback on\nbackend etcd\netcd_endpoints %s\netcd_prefix %s\netcd_lease 6\nresource_timeout 1\n%s",
+		n.logfile, strings.Join(n.endpoints, " "), prefix, strings.Join(append(extra, ""), "\n"))
+}
+
+func (n *etcdNode) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel, n.done = cancel, make(chan error, 1)
+	go func() {
+		n.done <- Run(ctx, Options{ConfigDir: n.had, Node: "n1", RunDir: filepath.Join(n.dir, "run"),
+			StateDir: filepath.Join(n.dir, "state"), Version: "test", Stderr: io.Discard})
+	}()
+	n.t.Cleanup(n.stop)
+}
+
+// stop stops the node as SIGTERM does and waits for it.
+func (n *etcdNode) stop() {
+	if n.cancel == nil {
+		return
+	}
+	n.cancel()
+	n.cancel = nil
+	select {
+	case err := <-n.done:
+		if err != nil {
+			n.t.Errorf("hbd run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		n.t.Error("hbd run did not stop within 20s")
+	}
+}
+
+// recEvent is one line of the events file.
+type recEvent struct {
+	op, group string
+	token     int64
+}
+
+func (n *etcdNode) allEvents() []recEvent {
+	b, err := os.ReadFile(n.events)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		n.t.Fatal(err)
+	}
+	var out []recEvent
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 {
+			continue
+		}
+		tok, _ := strconv.ParseInt(f[2], 10, 64)
+		out = append(out, recEvent{f[0], f[1], tok})
+	}
+	return out
+}
+
+// newEvents returns the events since the last call (mark: from now on).
+func (n *etcdNode) newEvents() []recEvent {
+	all := n.allEvents()
+	out := all[min(n.evCount, len(all)):]
+	n.evCount = len(all)
+	return out
+}
+
+// running is what runs by the events file, with the tokens.
+func (n *etcdNode) running() map[string]int64 {
+	out := map[string]int64{}
+	for _, e := range n.allEvents() {
+		if e.op == "start" {
+			out[e.group] = e.token
+		} else {
+			delete(out, e.group)
+		}
+	}
+	return out
+}
+
+// logSince returns the log written since the last call.
+func (n *etcdNode) logSince() string {
+	b, _ := os.ReadFile(n.logfile)
+	out := string(b[min(n.logOffset, len(b)):])
+	n.logOffset = len(b)
+	return out
+}
+
+// within polls cond every 20 ms until it holds, for at most 15 s (a
+// shared machine's load slows the scripts).
+func within(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(15 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("not within 15s: %s", what)
+		}
+	}
+}
+
+// waitRunning waits until exactly want run, and returns their tokens.
+func (n *etcdNode) waitRunning(what string, want ...string) map[string]int64 {
+	n.t.Helper()
+	var got map[string]int64
+	within(n.t, what, func() bool {
+		got = n.running()
+		if len(got) != len(want) {
+			return false
+		}
+		for _, g := range want {
+			if _, ok := got[g]; !ok {
+				return false
+			}
+		}
+		return true
+	})
+	n.t.Logf("%s: running %v", what, got)
+	return got
+}
+
+// waitLog waits until the log written since the last logSince holds s.
+func (n *etcdNode) waitLog(s string) string {
+	n.t.Helper()
+	var seen strings.Builder
+	end := time.Now().Add(15 * time.Second)
+	for time.Now().Before(end) {
+		seen.WriteString(n.logSince())
+		if strings.Contains(seen.String(), s) {
+			return seen.String()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	n.t.Fatalf("the log never said %q; it said:\n%s", s, seen.String())
+	return ""
+}
+
+// ownerKeys lists the owner keys under prefix.
+func ownerKeys(t *testing.T, endpoints []string, prefix string) []string {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := cli.Get(ctx, prefix+"owners/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, kv := range resp.Kvs {
+		out = append(out, strings.TrimPrefix(string(kv.Key), prefix+"owners/"))
+	}
+	return out
+}
+
+// TestEtcdReload: with the etcd backend, an edit of haresources applies
+// to the running loop (a changed group restarted under a new token, a new
+// one started, the others untouched); an edit that does not validate, or
+// one that validates but cannot apply (an etcd_cacert that holds no
+// certificate), changes nothing, not even the part of it that could; a
+// change of etcd_prefix restarts the loop, every group placed again
+// under the new prefix.
+func TestEtcdReload(t *testing.T) {
+	c := etcdtest.Start(t, nil)
+	n := newEtcdNode(t, c.Endpoints())
+	n.write("ha.cf", n.hacf("/hbd-a/"), 0o644)
+	n.write("haresources", "n1 rec::a\nn1 rec::b\n", 0o644)
+	n.start()
+	before := n.waitRunning("started", "a", "b")
+	n.newEvents()
+	n.logSince()
+
+	// A valid edit: b gets a second resource, d is new.
+	n.write("haresources", "n1 rec::a\nn1 rec::b rec::c\nn1 rec::d\n", 0o644)
+	n.waitLog("Configuration reloaded")
+	after := n.waitRunning("b changed, d added", "a", "b", "c", "d")
+	if after["a"] != before["a"] {
+		t.Errorf("a restarted (token %d, then %d): the edit did not change it", before["a"], after["a"])
+	}
+	if after["b"] <= before["b"] || after["c"] != after["b"] {
+		t.Errorf("b restarted with token %d (before %d), c with %d: want one new, larger token for the group", after["b"], before["b"], after["c"])
+	}
+	for _, e := range n.newEvents() {
+		if e.group == "a" || e.group == "d" && e.op == "stop" {
+			t.Errorf("the edit made %s %s", e.op, e.group)
+		}
+	}
+
+	// Edits that do not apply: haresources naming a node ha.cf lacks (it
+	// does not validate), then ha.cf with an etcd_cacert that holds no
+	// certificate beside a new group e (it validates, but the new etcd
+	// client cannot be made). Nothing changes.
+	n.write("haresources", "n1 rec::a\nn9 rec::b rec::c\nn1 rec::d\n", 0o644)
+	n.waitLog("refused")
+	notPEM := filepath.Join(n.dir, "not-a-ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n.write("haresources", "n1 rec::a\nn1 rec::b rec::c\nn1 rec::d\nn1 rec::e\n", 0o644)
+	n.write("ha.cf", n.hacf("/hbd-a/", "etcd_cacert "+notPEM), 0o644)
+	logged := n.waitLog("nothing of it applied")
+	if !strings.Contains(logged, "etcd_cacert") {
+		t.Errorf("the refusal does not name etcd_cacert:\n%s", logged)
+	}
+	time.Sleep(time.Second) // a pass of the loop or more
+	if ev := n.newEvents(); len(ev) > 0 {
+		t.Errorf("refused edits started or stopped groups: %v", ev)
+	}
+
+	// A change of etcd_prefix (and the valid haresources with e): the loop
+	// restarts, its groups stopped and released, then placed again.
+	n.write("ha.cf", n.hacf("/hbd-b/"), 0o644)
+	n.waitLog("restarting the ownership loop")
+	moved := n.waitRunning("prefix changed", "a", "b", "c", "d", "e")
+	within(t, "the old prefix's owner keys gone", func() bool { return len(ownerKeys(t, c.Endpoints(), "/hbd-a/")) == 0 })
+	if got := ownerKeys(t, c.Endpoints(), "/hbd-b/"); len(got) != 4 { // a, b, d, e
+		t.Errorf("owner keys under the new prefix: %v, want a group's each", got)
+	}
+	stopped := map[string]bool{}
+	for _, e := range n.newEvents() {
+		if e.op == "stop" {
+			stopped[e.group] = true
+		}
+	}
+	for _, g := range []string{"a", "b", "c", "d"} {
+		if !stopped[g] || moved[g] <= after[g] {
+			t.Errorf("%s: stopped %v, token %d then %d: want it stopped and started again under a new token", g, stopped[g], after[g], moved[g])
+		}
+	}
+}
