@@ -58,7 +58,7 @@ func (w *Owner) holdFailbacks(p cluster.Placement, desired map[string]string) {
 	var without map[string]string // the rule without auto_failback
 	for _, g := range w.o.Groups {
 		to := desired[g.Key]
-		if to == w.o.Node || to != g.Preferred || !w.isHeld(g.Key) || p.Moves[g.Key] == ">"+to {
+		if movedTo, _ := cluster.ParseMove(p.Moves[g.Key]); to == w.o.Node || to != g.Preferred || !w.isHeld(g.Key) || movedTo == to {
 			continue
 		}
 		j, ok := w.joined[to]

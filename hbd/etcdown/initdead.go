@@ -27,7 +27,10 @@ func (w *Owner) awaitsPreferred(g cluster.PlacedGroup, v view, now time.Time) bo
 	if w.o.InitDead <= 0 || p == w.o.Node || !now.Before(w.started.Add(w.o.InitDead)) {
 		return false
 	}
-	if slices.Contains(v.live, p) || v.standby[p] || w.left[p] || v.moves[g.Key] == ">"+w.o.Node || !slices.Contains(w.o.Nodes, p) {
+	if movedTo, _ := cluster.ParseMove(v.moves[g.Key]); movedTo == w.o.Node {
+		return false
+	}
+	if slices.Contains(v.live, p) || v.standby[p] || w.left[p] || !slices.Contains(w.o.Nodes, p) {
 		return false
 	}
 	if !w.initDeadLogged[p] {
