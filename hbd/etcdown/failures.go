@@ -2,6 +2,7 @@ package etcdown
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -67,7 +68,14 @@ func (w *Owner) Cleanup(ctx context.Context, group string) error {
 		_, err = w.cli.Delete(ctx, w.failedKey(w.o.Node, group))
 	}
 	w.wake()
-	return err
+	if err != nil {
+		what := "group " + group
+		if group == "" {
+			what = "every group"
+		}
+		return fmt.Errorf("forget the failures of %s on %s in etcd: %w", what, w.o.Node, err)
+	}
+	return nil
 }
 
 // failures ends the failures whose failure_timeout has passed, writes

@@ -2,7 +2,9 @@ package etcdown
 
 import (
 	"context"
+	"errors"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,6 +100,11 @@ func TestSettingsChecked(t *testing.T) {
 		if err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := n.owner.Cleanup(cancelled, "g1"); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "forget the failures of group g1 on n1") {
+		t.Errorf("cleanup without etcd: %v, want the failure to forget wrapped around etcd's error", err)
 	}
 	if err := n.owner.SetNodeStandby(ctx, "", true); err != nil {
 		t.Fatal(err)
