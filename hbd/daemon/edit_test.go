@@ -162,7 +162,7 @@ func TestAutoreloadOff(t *testing.T) {
 
 	next := *cfg
 	next.NoAutoReload = false
-	d.applyConfig(ctx, &next, "SIGHUP")
+	d.applyConfig(ctx, &next, config.Diff(d.cfg, &next), "SIGHUP")
 	time.Sleep(50 * time.Millisecond)
 	edit("keepalive 3\n")
 	select {

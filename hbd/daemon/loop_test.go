@@ -424,7 +424,7 @@ func TestReloadRunnerBeforeCore(t *testing.T) {
 	next := *cfg
 	next.Groups = []config.Group{{Preferred: "node1", Resources: []config.Resource{{Spec: "web", Name: "web",
 		Script: config.Script{Kind: config.ScriptFile, Path: "/bin/true"}}}}}
-	d.applyConfig(context.Background(), &next, "test")
+	d.applyConfig(context.Background(), &next, config.Diff(d.cfg, &next), "test")
 	select {
 	case op := <-d.ops:
 		if op.Group != "web" || op.Op != cluster.OpProbe {

@@ -48,7 +48,8 @@ func (d *Daemon) reload(ctx context.Context, why string, edited bool) {
 		d.log.Errorf("Configuration reload (%s) refused: %d error(s) in %s; the running configuration stays", why, n, d.opts.ConfigDir)
 		return
 	}
-	if len(config.Diff(d.cfg, cfg)) == 0 {
+	changes := config.Diff(d.cfg, cfg)
+	if len(changes) == 0 {
 		d.held = removalHold{}
 		d.log.Debugf("Configuration reload (%s): nothing changed", why)
 		return
@@ -61,7 +62,7 @@ func (d *Daemon) reload(ctx context.Context, why string, edited bool) {
 	for _, dg := range diags {
 		d.log.Warn(dg.String())
 	}
-	d.applyConfig(ctx, cfg, why)
+	d.applyConfig(ctx, cfg, changes, why)
 }
 
 // editReady says whether an edit may apply now; if it removes groups
@@ -102,9 +103,9 @@ type reloadPlan struct {
 // binds twice). If any step fails, what was prepared is closed, nothing
 // changes, and the log says why. Only then is it all swapped in: logging,
 // keys, links (the old ones closed after the new ones are in place),
-// runner, the core's configuration, the ping prober.
-func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, why string) {
-	changes := config.Diff(d.cfg, cfg)
+// runner, the core's configuration, the ping prober. changes are
+// config.Diff(d.cfg, cfg), which the caller has computed.
+func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, changes []config.Change, why string) {
 	if len(changes) == 0 {
 		d.log.Debugf("Configuration reload (%s): nothing changed", why)
 		return

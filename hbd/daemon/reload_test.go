@@ -101,7 +101,7 @@ func TestReloadNewMediaFailKeepsEverything(t *testing.T) {
 	next.Keepalive = 200 * time.Millisecond
 	next.Auth = config.Auth{Active: 2, Keys: []config.Key{{Index: 2, Method: "sha256", Secret: "another secret long enough"}}}
 
-	d.applyConfig(context.Background(), &next, "test")
+	d.applyConfig(context.Background(), &next, config.Diff(d.cfg, &next), "test")
 
 	if d.links != Links(old) || d.cfg != cfg || d.keys != keys {
 		t.Errorf("after a refused reload: links replaced %v, config replaced %v, keys replaced %v", d.links != Links(old), d.cfg != cfg, d.keys != keys)
@@ -127,7 +127,7 @@ func TestReloadNewMediaSwapped(t *testing.T) {
 	peer, port := fakePeer(t)
 	next := *d.cfg
 	next.Media = []config.Medium{loMedium(port)}
-	d.applyConfig(context.Background(), &next, "test")
+	d.applyConfig(context.Background(), &next, config.Diff(d.cfg, &next), "test")
 	if d.links == Links(old) || d.cfg != &next {
 		t.Fatalf("the new media are not in use")
 	}
