@@ -78,8 +78,12 @@ func printNodes(w io.Writer, st ctl.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, nodeState(p.State, p.InStandby), stamp(p.Since), stamp(p.LastHeard))
 	}
 	tw.Flush()
-	if len(c.AwaitingFence) > 0 {
-		fmt.Fprintf(w, "A takeover here waits for a fence of: %s (hbd node fenced NODE once it is off)\n", strings.Join(c.AwaitingFence, " "))
+	if len(c.Fences) > 0 {
+		var nodes []string
+		for _, f := range c.Fences {
+			nodes = append(nodes, f.Node)
+		}
+		fmt.Fprintf(w, "A takeover here waits for a fence of: %s (hbd node fenced NODE once it is off)\n", strings.Join(nodes, " "))
 	}
 }
 

@@ -50,7 +50,7 @@ func TestNodeAndGroupCommands(t *testing.T) {
 		Peers: []cluster.PeerStatus{{Name: "node2", State: "active", Since: since, LastHeard: since}, {Name: "node3", State: "dead", InStandby: true}},
 		Groups: []cluster.GroupStatus{{Key: "IPaddr2::10.0.0.5/24", Holder: "node2", State: "running", Disabled: false, MovedTo: "node2"},
 			{Key: "IPaddr2::10.0.0.6/24", State: "stopped", Disabled: true}},
-		AwaitingFence: []string{"node3"}},
+		Fences: []cluster.FenceWait{{Node: "node3", Since: since}}},
 		GroupNames: map[string][]string{"IPaddr2::10.0.0.5/24": {"IPaddr2::10.0.0.5/24", "2", "httpd"}}}
 	dir, reqs := fakeDaemon(t, st, "")
 	tests := []struct {

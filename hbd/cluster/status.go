@@ -92,10 +92,8 @@ type Status struct {
 	// Settings are the cluster-wide operator settings as this node knows
 	// them (settings.go).
 	Settings []Setting `json:"settings,omitempty"`
-	// AwaitingFence lists the silent nodes a takeover here waits to see
-	// fenced (hbd node fenced NODE).
-	AwaitingFence []string `json:"awaiting_fence,omitempty"`
-	// Fences are AwaitingFence with where each wait stands, in ha.cf
+	// Fences are the silent nodes a takeover here waits to see fenced
+	// (hbd node fenced NODE), with where each wait stands, in ha.cf
 	// order: to be fenced, or (profile safe, no fencing method) to be
 	// heard again or confirmed off by the operator.
 	Fences []FenceWait `json:"fences,omitempty"`
@@ -172,19 +170,18 @@ func dropMap(c *[numDropReasons]uint64) map[string]uint64 {
 // Status returns a snapshot of this node and its peers.
 func (n *Node) Status() Status {
 	st := Status{
-		Node:          n.name,
-		State:         n.state,
-		Generation:    n.gen,
-		UUID:          formatUUID(n.uuid),
-		Seq:           n.seq,
-		Dropped:       dropMap(&n.dropped),
-		Groups:        n.groupStatus(),
-		Standby:       n.standbyState(),
-		Stopping:      n.res.stopping,
-		NoQuorum:      !n.hasQuorum(),
-		InStandby:     n.sets.nodeStandby(n.name),
-		Settings:      n.sets.list(),
-		AwaitingFence: n.AwaitingFence(),
+		Node:       n.name,
+		State:      n.state,
+		Generation: n.gen,
+		UUID:       formatUUID(n.uuid),
+		Seq:        n.seq,
+		Dropped:    dropMap(&n.dropped),
+		Groups:     n.groupStatus(),
+		Standby:    n.standbyState(),
+		Stopping:   n.res.stopping,
+		NoQuorum:   !n.hasQuorum(),
+		InStandby:  n.sets.nodeStandby(n.name),
+		Settings:   n.sets.list(),
 	}
 	for _, name := range n.cfg.Nodes {
 		if f := n.sb.fences[name]; f != nil {
