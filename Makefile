@@ -178,7 +178,8 @@ bench-flood:
 
 # bench-scale: hbd/e2e's scale tests as a benchmark (root, namespaces):
 # SCALERUNS takeovers of 32 groups (an address and a script sleeping
-# SCALESLEEP each) by one node, for each sleep. Figures:
+# SCALESLEEP each) by one node, for each sleep; then SCALERUNS deaths of
+# the holder in a five-node and a two-node cluster, in turn. Figures:
 # docs/benchmarks.md, "Scale of one takeover".
 SCALERUNS  ?= 5
 SCALESLEEP ?= 200ms 0s
@@ -189,6 +190,9 @@ bench-scale:
 	  echo "$$out" | grep -E '^(--- |ok|FAIL)|scale_test.go'; \
 	  [ $$rc -eq 0 ] || exit $$rc; \
 	done
+	@out=$$(flock /tmp/hbd-netns.lock $(GO) test -count=1 -v -run '^TestScaleNodes$$' ./hbd/e2e -args -scale.runs=$(SCALERUNS) 2>&1); rc=$$?; \
+	  echo "$$out" | grep -E '^(--- |ok|FAIL)|scale_test.go'; \
+	  exit $$rc
 
 # bench-etcd: the etcd backend at scale (no root, no namespaces): an
 # embedded three-member etcd cluster and ETCDSIZES (NODESxGROUPS) node

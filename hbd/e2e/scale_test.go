@@ -3,16 +3,19 @@
 package e2e
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/internal/hbref"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // The scale tests measure one takeover of many groups (TestScaleGroups)
@@ -176,4 +179,188 @@ func spread(ds []time.Duration) string {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return fmt.Sprintf("%.1f / %.1f / %.1f", msOf(s[0]), msOf(s[len(s)/2]), msOf(s[len(s)-1]))
+}
+
+// nodesLab is a cluster of hbd nodes in namespaces with one group, the
+// VIP (hbd's built-in IPaddr2) preferred by node1, a web server on every
+// node all the time, and a client requesting the VIP every 20 ms.
+type nodesLab struct {
+	t     *testing.T
+	lab   *netlab.Lab
+	hosts []*netlab.Host
+	nodes []*hbdInLab
+	probe *netlab.Prober
+	track *netlab.AddrEvents
+}
+
+func newNodesLab(t *testing.T, count int, tm Timing) *nodesLab {
+	l := &nodesLab{t: t, lab: netlab.NewT(t, fmt.Sprintf("nodes%d", count))}
+	cfg := hbref.HaCf{Keepalive: tm.Keepalive, Warntime: tm.Warntime, Deadtime: tm.Deadtime, Initdead: tm.Initdead,
+		UDPPort: 694, AutoFailback: "on"}
+	for i := range count {
+		h, err := l.lab.Host(fmt.Sprintf("n%d", i+1), fmt.Sprintf("10.231.0.%d/24", i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.ServeWhom(":8080"); err != nil {
+			t.Fatal(err)
+		}
+		l.hosts = append(l.hosts, h)
+		cfg.Ucast = append(cfg.Ucast, hbref.Ucast{Iface: "eth0", Addr: fmt.Sprintf("10.231.0.%d", i+1)})
+		cfg.Nodes = append(cfg.Nodes, fmt.Sprintf("node%d", i+1))
+	}
+	for i, h := range l.hosts {
+		n := newHbdInLab(t, l.lab, h, cfg.Nodes[i], cfg.String(), groupsAuthkeys(), "node1 IPaddr2::"+vip+"/24/eth0\n")
+		n.start()
+		l.nodes = append(l.nodes, n)
+	}
+	logOnFailure(t, "", l.nodes...)
+	client, err := l.lab.Host("c", "10.231.0.9/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.probe, err = l.lab.StartProber(client, vipURL, netlab.ProberOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if l.track, err = netlab.TrackAddr(vip, l.hosts...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.track.Stop)
+	return l
+}
+
+// settled waits until node1 alone holds the VIP and serves the client.
+func (l *nodesLab) settled(since time.Time) {
+	l.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := l.probe.WaitFor(ctx, since, "n1"); err != nil {
+		l.t.Fatal(err)
+	}
+	waitFor(l.t, 30*time.Second, "node1 alone to hold the VIP", func() bool {
+		hs, err := netlab.Holders(vip, l.hosts...)
+		return err == nil && len(hs) == 1 && hs[0] == "n1"
+	})
+}
+
+// takeover is what one death of the holder cost.
+type takeover struct {
+	unavailable time.Duration // the client's windows since the death, summed
+	started     time.Duration // from the death to the VIP on node2
+	// decided is from node2's decision to start (its log: the death
+	// verdict, or the end of the quorum's wait) to the VIP on and
+	// announced.
+	decided time.Duration
+}
+
+// die kills node1's machine (its daemon with kill -9, its port down) and
+// measures until node2 serves the client.
+func (l *nodesLab) die() takeover {
+	l.t.Helper()
+	heir := l.nodes[1]
+	from := len(heir.log())
+	begin := time.Now()
+	if err := l.nodes[0].proc.Signal(syscall.SIGKILL); err != nil {
+		l.t.Fatal(err)
+	}
+	if err := l.lab.Cut(l.hosts[0]); err != nil {
+		l.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := l.probe.WaitFor(ctx, begin, "n2"); err != nil {
+		l.t.Fatal(err)
+	}
+	var tk takeover
+	for _, w := range netlab.Windows(l.probe.Probes()) {
+		if !w.Start.Before(begin) && !w.Open() {
+			tk.unavailable += w.Duration()
+		}
+	}
+	evs, errs := l.track.Events()
+	if len(errs) > 0 {
+		l.t.Errorf("tracking the VIP: %v", errs)
+	}
+	for _, e := range evs {
+		if e.Host == "n2" && e.Added && e.At.After(begin) {
+			tk.started = e.At.Sub(begin)
+			break
+		}
+	}
+	var starts map[string]groupStart
+	waitFor(l.t, 10*time.Second, "node2's log of the start", func() bool {
+		starts = takeoverStarts(heir.log()[from:])
+		return len(starts) == 1
+	})
+	for _, s := range starts {
+		tk.decided = s.after
+	}
+	return tk
+}
+
+// revive brings node1's machine back; it releases what it still holds,
+// and the group fails back to it.
+func (l *nodesLab) revive() {
+	l.t.Helper()
+	n := l.nodes[0]
+	<-n.proc.Done()
+	if err := l.lab.Heal(l.hosts[0]); err != nil {
+		l.t.Fatal(err)
+	}
+	begin := time.Now()
+	n.start()
+	l.settled(begin)
+}
+
+// TestScaleNodes: a five-node cluster (quorum on, its default with three
+// or more nodes) against two nodes at the same timings: the holder's
+// machine dies, the next node takes the VIP. Runs of both clusters take
+// turns, so that a busy moment of the machine does not favour one. Two
+// nodes start the group at the death verdict; five wait two deadtimes
+// more (hbd/cluster's quorum.go: the cut-off node may still run it until
+// it notices it lost the majority and has stopped it), and nothing else:
+// the bound is the detection, that wait, and a loaded machine's second.
+func TestScaleNodes(t *testing.T) {
+	netlab.Skip(t)
+	sizes := []int{2, 5}
+	bounds := []time.Duration{
+		scaleTiming.Deadtime + time.Second,
+		3*scaleTiming.Deadtime + time.Second,
+	}
+	labs := make([]*nodesLab, len(sizes))
+	for i, n := range sizes {
+		labs[i] = newNodesLab(t, n, scaleTiming)
+	}
+	for _, l := range labs {
+		l.settled(time.Time{})
+	}
+	got := make([][]takeover, len(sizes))
+	for run := range *scaleRuns {
+		for i, l := range labs {
+			tk := l.die()
+			t.Logf("run %d, %d nodes: unavailable %.1f ms; death to the VIP on node2 %.1f ms; node2's decision to the VIP on and announced %.1f ms",
+				run+1, sizes[i], msOf(tk.unavailable), msOf(tk.started), msOf(tk.decided))
+			if tk.started > bounds[i] {
+				t.Errorf("run %d, %d nodes: the VIP was on node2 %s after the death, want under %s",
+					run+1, sizes[i], tk.started.Round(time.Millisecond), bounds[i])
+			}
+			got[i] = append(got[i], tk)
+		}
+		if run+1 < *scaleRuns {
+			for _, l := range labs {
+				l.revive()
+			}
+		}
+	}
+	for i, tks := range got {
+		if len(tks) < 2 {
+			break
+		}
+		var un, st, ad []time.Duration
+		for _, tk := range tks {
+			un, st, ad = append(un, tk.unavailable), append(st, tk.started), append(ad, tk.decided)
+		}
+		t.Logf("%d nodes, N = %d, keepalive %s / deadtime %s (ms, min / median / max): unavailable %s; death to the VIP on node2 %s; decision to the VIP on %s",
+			sizes[i], len(tks), scaleTiming.Keepalive, scaleTiming.Deadtime, spread(un), spread(st), spread(ad))
+	}
 }
