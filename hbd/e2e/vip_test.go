@@ -232,9 +232,32 @@ func (v *vipLab) explainFailures(begin time.Time, evs []netlab.AddrEvent) {
 		if len(near) == 0 {
 			near = append(near, "no change of the VIP within 100 ms")
 		}
-		v.t.Logf("failed request sent at %s (%s after the action), failed after %.1f ms: %s; VIP %s",
-			p.At.Format("15:04:05.000000"), ms(p.At.Sub(begin)), float64(p.Took.Microseconds())/1000, p.Err, strings.Join(near, ", "))
+		v.t.Logf("failed request sent at %s (%s after the action), failed after %.1f ms: %s; VIP %s: %s",
+			p.At.Format("15:04:05.000000"), ms(p.At.Sub(begin)), float64(p.Took.Microseconds())/1000, p.Err, strings.Join(near, ", "),
+			failureCause(p, netlab.HolderSpans(evs, time.Now())))
 	}
+}
+
+// failureCause says what a failed request met, from the VIP's holders
+// while it ran.
+func failureCause(p netlab.Probe, spans []netlab.Span) string {
+	end := p.At.Add(p.Took)
+	for i, sp := range spans {
+		if sp.End.Before(p.At) || sp.Start.After(p.At) {
+			continue
+		}
+		switch {
+		case len(sp.Holders) == 0:
+			return "sent while the VIP was on no node"
+		case i+1 < len(spans) && !spans[i+1].Start.After(end):
+			return "in flight when the VIP moved"
+		case i > 0 && len(spans[i-1].Holders) == 0 && p.At.Sub(sp.Start) < 5*time.Millisecond:
+			return fmt.Sprintf("sent %.1f ms after the VIP was added to %v, the client still pointing at its old holder?",
+				float64(p.At.Sub(sp.Start).Microseconds())/1000, sp.Holders)
+		}
+		return "no change of the VIP while it ran: a slow answer or a stalled client"
+	}
+	return "the VIP's holders unknown then"
 }
 
 // step runs one scenario: act, then the client must be served by want
