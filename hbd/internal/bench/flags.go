@@ -8,9 +8,15 @@ import (
 )
 
 // List splits a comma-separated flag value, dropping empty items.
-func List(s string) []string {
+func List(s string) []string { return split(s, ",") }
+
+// Lines splits a flag value of ha.cf lines, ';' between them, dropping
+// empty ones.
+func Lines(s string) []string { return split(s, ";") }
+
+func split(s, sep string) []string {
 	var out []string
-	for _, f := range strings.Split(s, ",") {
+	for _, f := range strings.Split(s, sep) {
 		if f = strings.TrimSpace(f); f != "" {
 			out = append(out, f)
 		}

@@ -7,6 +7,25 @@ import (
 	"time"
 )
 
+func TestLists(t *testing.T) {
+	tests := []struct {
+		split func(string) []string
+		in    string
+		want  []string
+	}{
+		{List, "", nil},
+		{List, "hbd, keepalived,,", []string{"hbd", "keepalived"}},
+		{Lines, "realtime off", []string{"realtime off"}},
+		{Lines, "realtime off; rtprio 5;", []string{"realtime off", "rtprio 5"}},
+		{Lines, "a,b;c", []string{"a,b", "c"}},
+	}
+	for _, tt := range tests {
+		if got := tt.split(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("split %q = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestParseLadder(t *testing.T) {
 	ms := time.Millisecond
 	tests := []struct {

@@ -47,6 +47,8 @@ type Hbd struct {
 	// Bin is the hbd program.
 	Bin       string
 	Resources HbdResources
+	// HaCf are lines added to the nodes' ha.cf ("realtime off").
+	HaCf []string
 }
 
 // hbdRows names each row: its key (-daemons) and its label.
@@ -101,7 +103,9 @@ func (d *Hbd) ipaddr2(r *Rig) string {
 
 func (d *Hbd) Cluster(r *Rig, t Timing) (Cluster, error) {
 	c := &hbdCluster{d: d, r: r}
-	cf := HaCf(r.Names, r.IPs(), t).String()
+	hc := HaCf(r.Names, r.IPs(), t)
+	hc.Extra = append(hc.Extra, d.HaCf...)
+	cf := hc.String()
 	for i := range 2 {
 		dir := filepath.Join(r.Dir, d.Key()+"-"+r.Names[i])
 		c.dirs[i] = dir

@@ -94,6 +94,7 @@ func run() int {
 	settings := flag.String("settings", "matched,fastest", "settings (comma-separated): matched, fastest, detection (keepalived at advert_int 0.01, hbd at -hbd-detect)")
 	hbdBin := flag.String("hbd", "bin/hbd", "the hbd `program`")
 	hbdFast := flag.String("hbd-fast", "10ms/40ms", "hbd's fastest setting, KEEPALIVE/DEADTIME")
+	hbdHacf := flag.String("hbd-hacf", "", "lines added to the ha.cf of hbd's nodes (';' between lines), e.g. \"realtime off\"")
 	hbdDetect := flag.String("hbd-detect", "10ms/36ms", "hbd's setting in -settings detection, KEEPALIVE/DEADTIME: the deadtime that detects as soon as keepalived at advert_int 0.01 (3 × 10 ms + 6.1 ms of skew)")
 	idle := flag.Duration("idle", time.Minute, "idle cost measurement per daemon and settings (0 skips)")
 	soak := flag.Duration("soak", time.Minute, "each step of the limit search: how long a setting must stay free of false failovers under loss with busy CPUs (0 skips the search; the full one is 10m)")
@@ -164,7 +165,7 @@ func run() int {
 	var keys []string
 	ladders := map[string][]bench.Timing{}
 	for _, k := range bench.List(*daemons) {
-		d := driver(k, abs)
+		d := driver(k, abs, bench.Lines(*hbdHacf))
 		if d == nil {
 			return bad(fmt.Errorf("unknown daemon %q", k))
 		}
@@ -232,7 +233,7 @@ func run() int {
 }
 
 // driver is the bench driver of daemon key (nil if there is none).
-func driver(key, hbd string) bench.Driver {
+func driver(key, hbd string, hacf []string) bench.Driver {
 	switch key {
 	case "heartbeat":
 		return &bench.Heartbeat{}
@@ -241,11 +242,11 @@ func driver(key, hbd string) bench.Driver {
 	case "keepalived-vip":
 		return &bench.Keepalived{BuiltinVIP: true}
 	case "hbd":
-		return &bench.Hbd{Bin: hbd}
+		return &bench.Hbd{Bin: hbd, HaCf: hacf}
 	case "hbd-builtin":
-		return &bench.Hbd{Bin: hbd, Resources: bench.HbdBuiltin}
+		return &bench.Hbd{Bin: hbd, Resources: bench.HbdBuiltin, HaCf: hacf}
 	case "hbd-resourced":
-		return &bench.Hbd{Bin: hbd, Resources: bench.HbdResourceD}
+		return &bench.Hbd{Bin: hbd, Resources: bench.HbdResourceD, HaCf: hacf}
 	}
 	return nil
 }
