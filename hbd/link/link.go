@@ -433,38 +433,26 @@ func (s *Set) read(r reader) {
 	pause := time.NewTimer(0)
 	defer pause.Stop()
 	var overflows uint32 // the socket's SO_RXQ_OVFL counter as last seen
-	for {
-		err := r.raw.recvmsg(st)
-		if err == nil && st.errno != 0 {
-			err = st.errno
-		}
+	got := func(i int) bool {
 		now := time.Now()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			if !s.wait(pause, 10*time.Millisecond) { // do not spin on a persistent error
-				return
-			}
-			continue
-		}
 		if perSlice > 0 {
 			if inSlice++; inSlice >= perSlice {
 				if !s.wait(pause, readSlice-now.Sub(sliceStart)) {
-					return
+					return false
 				}
 				sliceStart, inSlice = time.Now(), 0
 			}
 		}
-		ci := parseCmsgs(st.oob[:st.oobn])
+		data, oob, rawFrom := st.datagram(i)
+		ci := parseCmsgs(oob)
 		if ci.hasOverflows && ci.overflows != overflows {
 			l.kernelDrops.Add(uint64(ci.overflows - overflows)) // wraps as the kernel's counter does
 			overflows = ci.overflows
 		}
 		if r.sp.Role == roleUnicast && ci.dst.IsValid() && (ci.dst.IsMulticast() || slices.Contains(r.sp.Broadcasts, ci.dst)) {
-			continue // belongs to a bcast or mcast link on the same port
+			return true // belongs to a bcast or mcast link on the same port
 		}
-		from, scope := fromSockaddr(&st.from)
+		from, scope := fromSockaddr(rawFrom)
 		fromAddr := from.Addr().Unmap()
 		if scope != 0 {
 			// Name the zone ourselves: Go's index-to-name cache belongs
@@ -478,7 +466,7 @@ func (s *Set) read(r reader) {
 		p := Packet{
 			Link: l.plan.Name,
 			From: netip.AddrPortFrom(fromAddr, from.Port()),
-			Data: st.buf[:st.n],
+			Data: data,
 			At:   arrival(now, ci.kernelTime),
 		}
 		peer := s.peers[fromAddr.WithZone("")]
@@ -489,7 +477,7 @@ func (s *Set) read(r reader) {
 				l.receiveDrops.Add(1)
 				l.peerDrops.Add(1)
 			}
-			continue
+			return true
 		}
 		p.Data = slices.Clone(p.Data)
 		dst := r.others
@@ -504,6 +492,20 @@ func (s *Set) read(r reader) {
 			if peer {
 				l.peerDrops.Add(1)
 			}
+		}
+		return true
+	}
+	// An error other than EAGAIN (an ICMP error reported on a connected
+	// peer socket, a clipped control message): wait a little, so as not
+	// to spin on one that persists, then read on.
+	failed := func(syscall.Errno) bool { return s.wait(pause, 10*time.Millisecond) }
+	for {
+		err := r.raw.receive(st, got, failed)
+		if err == nil || errors.Is(err, net.ErrClosed) || s.closed.Load() {
+			return // got or failed saw the set closed, or the socket is
+		}
+		if !s.wait(pause, 10*time.Millisecond) {
+			return
 		}
 	}
 }

@@ -238,3 +238,55 @@ func TestSharedReadRate(t *testing.T) {
 	}
 	t.Logf("flood of %d: %d read, %d dropped by the kernel so far", flood, read, st.KernelDrops)
 }
+
+// TestQueuedDatagrams: datagrams that queue in the socket while the
+// reader is busy all arrive, in order, however many fill the batches of
+// recvmmsg (none, fewer than a batch, exactly one, more), and so does
+// one sent after the queue was drained.
+func TestQueuedDatagrams(t *testing.T) {
+	port := freePort(t)
+	got := make(chan string, 64)
+	held, hold := make(chan struct{}), make(chan struct{})
+	peer := func(p Packet) bool {
+		if string(p.Data) == "hold" { // keep the reader busy
+			held <- struct{}{}
+			<-hold
+			return true
+		}
+		got <- string(p.Data)
+		return true
+	}
+	_, n2 := twoNodes(t, port, Options{Peer: peer, Others: make(chan Packet, 16)}, Options{Packets: make(chan Packet, 16)})
+	for k := range 2*recvBatch + 2 {
+		n2.Send([]byte("hold"))
+		select {
+		case <-held:
+		case <-time.After(waitFor):
+			t.Fatalf("burst of %d: the reader never got the datagram that holds it", k)
+		}
+		for i := range k {
+			n2.Send(fmt.Appendf(nil, "%d/%d", i, k))
+		}
+		hold <- struct{}{}
+		for i := range k {
+			want := fmt.Sprintf("%d/%d", i, k)
+			select {
+			case g := <-got:
+				if g != want {
+					t.Fatalf("burst of %d: got %q, want %q", k, g, want)
+				}
+			case <-time.After(waitFor):
+				t.Fatalf("burst of %d: %q never arrived", k, want)
+			}
+		}
+		n2.Send([]byte("after"))
+		select {
+		case g := <-got:
+			if g != "after" {
+				t.Fatalf("after a burst of %d: got %q, want \"after\"", k, g)
+			}
+		case <-time.After(waitFor):
+			t.Fatalf("after a burst of %d: a datagram sent once the queue was drained never arrived", k)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // The datagram system calls below are made with syscall.RawSyscall6, not
@@ -80,58 +82,105 @@ func fromSockaddr(raw *syscall.RawSockaddrAny) (netip.AddrPort, uint32) {
 	return netip.AddrPort{}, 0
 }
 
-// recvmsg reads one datagram into p and its control messages into oob,
-// waiting (in the poller) until one is there; n is the datagram's length
-// clipped to len(p). The error is net.ErrClosed (wrapped) once the socket
-// is closed.
-func (c rawConn) recvmsg(st *recvState) error {
-	return c.rc.Read(st.read)
-}
+// recvBatch is the most datagrams one recvmmsg reads. Two are enough to
+// learn that the socket's queue is empty when fewer come: a reader that
+// read one datagram with recvmsg had to call it again, and get EAGAIN,
+// before it could wait for the next one.
+const recvBatch = 2
 
-// recvState holds a reader's buffers and the result of its last read, so
-// that the function given to the poller is made once per reader.
-type recvState struct {
+// recvSlot is the buffers of one datagram of a batch.
+type recvSlot struct {
 	buf, oob []byte
 	from     syscall.RawSockaddrAny
-	iov      syscall.Iovec
-	msg      syscall.Msghdr
-	n, oobn  int
-	errno    syscall.Errno
-	read     func(fd uintptr) bool
+	iov      unix.Iovec
+}
+
+// recvState holds a reader's buffers and the result of its last
+// recvmmsg.
+type recvState struct {
+	slots [recvBatch]recvSlot
+	hdrs  [recvBatch]unix.Mmsghdr
+	k     int // datagrams the last call read
+	errno syscall.Errno
 }
 
 func newRecvState(size, oobSize int) *recvState {
-	st := &recvState{buf: make([]byte, size), oob: make([]byte, oobSize)}
-	st.read = st.readFD
+	st := &recvState{}
+	for i := range st.slots {
+		st.slots[i].buf = make([]byte, size)
+		st.slots[i].oob = make([]byte, oobSize)
+	}
 	return st
 }
 
-// readFD is one non-blocking recvmsg; false asks the poller to wait for
-// the socket to be readable and call it again.
-func (st *recvState) readFD(fd uintptr) bool {
-	st.iov.Base = &st.buf[0]
-	st.iov.SetLen(len(st.buf))
-	st.msg = syscall.Msghdr{
-		Name:    (*byte)(unsafe.Pointer(&st.from)),
-		Namelen: syscall.SizeofSockaddrAny,
-		Iov:     &st.iov,
-		Iovlen:  1,
-		Control: &st.oob[0],
+// recv is one non-blocking recvmmsg of up to recvBatch datagrams: k is
+// how many came (0 with errno set, EAGAIN when the queue is empty).
+// Fewer than recvBatch means the queue was empty when the call returned.
+func (st *recvState) recv(fd uintptr) {
+	for i := range st.slots {
+		sl, h := &st.slots[i], &st.hdrs[i]
+		sl.iov.Base = &sl.buf[0]
+		sl.iov.SetLen(len(sl.buf))
+		h.Hdr = unix.Msghdr{
+			Name:    (*byte)(unsafe.Pointer(&sl.from)),
+			Namelen: syscall.SizeofSockaddrAny,
+			Iov:     &sl.iov,
+			Iovlen:  1,
+			Control: &sl.oob[0],
+		}
+		h.Hdr.SetControllen(len(sl.oob))
+		h.Len = 0
 	}
-	st.msg.SetControllen(len(st.oob))
-	r, _, e := syscall.RawSyscall6(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&st.msg)), syscall.MSG_DONTWAIT, 0, 0, 0)
+	r, _, e := syscall.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&st.hdrs[0])), recvBatch, syscall.MSG_DONTWAIT, 0, 0)
 	for e == syscall.EINTR { // the poller is edge-triggered: try again now, not at the next datagram
-		r, _, e = syscall.RawSyscall6(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&st.msg)), syscall.MSG_DONTWAIT, 0, 0, 0)
+		r, _, e = syscall.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&st.hdrs[0])), recvBatch, syscall.MSG_DONTWAIT, 0, 0)
 	}
-	if e == syscall.EAGAIN {
-		return false
-	}
-	st.errno = e
-	st.n, st.oobn = 0, 0
+	st.k, st.errno = 0, e
 	if e == 0 {
-		st.n, st.oobn = int(r), int(st.msg.Controllen)
+		st.k = int(r)
 	}
-	return true
+}
+
+// datagram is the i-th datagram of the last batch: its data (clipped to
+// the buffer), its control messages and its sender.
+func (st *recvState) datagram(i int) (data, oob []byte, from *syscall.RawSockaddrAny) {
+	sl, h := &st.slots[i], &st.hdrs[i]
+	return sl.buf[:min(int(h.Len), len(sl.buf))], sl.oob[:h.Hdr.Controllen], &sl.from
+}
+
+// receive calls got with every datagram the socket receives, until got
+// returns false or the socket is closed (net.ErrClosed, wrapped). It
+// stays in one wait of the poller for its whole life: the poller forgets
+// a readiness signalled before a wait begins, so a reader that returned
+// from the wait after each datagram had to try once more (EAGAIN) before
+// it could wait again. A batch shorter than recvBatch says the queue was
+// empty; a datagram that comes after it signals readiness during this
+// wait. failed is called with an error of recvmmsg other than EAGAIN;
+// false from it ends receive too.
+func (c rawConn) receive(st *recvState, got func(i int) bool, failed func(syscall.Errno) bool) error {
+	return c.rc.Read(func(fd uintptr) bool {
+		for {
+			st.recv(fd)
+			switch st.errno {
+			case 0:
+			case syscall.EAGAIN:
+				return false // wait
+			default:
+				if !failed(st.errno) {
+					return true
+				}
+				continue
+			}
+			for i := range st.k {
+				if !got(i) {
+					return true
+				}
+			}
+			if st.k < recvBatch {
+				return false // drained: wait
+			}
+		}
+	})
 }
 
 // sendState is a writer's last sendto, so that the function given to the
