@@ -30,6 +30,12 @@ type loadavg struct {
 	next time.Time
 	buf  [128]byte
 	last string // the line without its newline; "" when unreadable
+	// pread is preadFD, bound at the first read, and its results: the
+	// poller is handed this one function instead of a closure, which
+	// would be allocated at every read.
+	pread func(fd uintptr)
+	n     uintptr
+	errno syscall.Errno
 }
 
 // at returns the ld field as of now.
@@ -55,23 +61,27 @@ func (l *loadavg) at(now time.Time) string {
 		}
 		l.rc = rc
 	}
-	var n uintptr
-	var e syscall.Errno
-	err := l.rc.Control(func(fd uintptr) {
-		n, _, e = syscall.RawSyscall6(syscall.SYS_PREAD64, fd, uintptr(unsafe.Pointer(&l.buf[0])), uintptr(len(l.buf)), 0, 0, 0)
-	})
-	if err != nil || e != 0 {
+	if l.pread == nil {
+		l.pread = l.preadFD
+	}
+	err := l.rc.Control(l.pread)
+	if err != nil || l.errno != 0 {
 		l.close()
 		l.last = ""
 		return ""
 	}
-	v := bytes.TrimSpace(l.buf[:n])
+	v := bytes.TrimSpace(l.buf[:l.n])
 	// The string is made only when the line changed (the comparison
 	// allocates nothing).
 	if string(v) != l.last {
 		l.last = string(v)
 	}
 	return l.last
+}
+
+// preadFD reads the file from its start into buf (at).
+func (l *loadavg) preadFD(fd uintptr) {
+	l.n, _, l.errno = syscall.RawSyscall6(syscall.SYS_PREAD64, fd, uintptr(unsafe.Pointer(&l.buf[0])), uintptr(len(l.buf)), 0, 0, 0)
 }
 
 func (l *loadavg) close() {

@@ -95,10 +95,16 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 			timer.fired()
 			d.tick(now)
 		}
-		d.rt.check(time.Now())
-		d.rearm(timer)
+		d.settle(timer)
 	}
 	return nil
+}
+
+// settle is what the loop does after every event: the realtime check
+// and the timer set for the core's next deadline.
+func (d *Daemon) settle(t *wakeTimer) {
+	d.rt.check(time.Now())
+	d.rearm(t)
 }
 
 // rearm sets the timer for the core's next deadline.

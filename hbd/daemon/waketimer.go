@@ -37,6 +37,13 @@ type wakeTimer struct {
 	// armed is the deadline the timer is set for; zero once it fired
 	// (expired) or was set by duration. Owned by the loop's goroutine.
 	armed time.Time
+	// settime is setFD, bound once, and its argument and result: reset
+	// hands the poller this one function instead of a closure, which
+	// would be allocated at every reset (as hbd/link/rawsock.go's
+	// sendState does for a send).
+	settime func(fd uintptr)
+	its     unix.ItimerSpec
+	errno   syscall.Errno
 }
 
 func newWakeTimer() (*wakeTimer, error) {
@@ -51,6 +58,7 @@ func newWakeTimer() (*wakeTimer, error) {
 		return nil, fmt.Errorf("timerfd: %w", err)
 	}
 	t := &wakeTimer{f: f, rc: rc, C: make(chan time.Time, 1), done: make(chan struct{})}
+	t.settime = t.setFD
 	go t.run()
 	return t, nil
 }
@@ -117,17 +125,19 @@ func (t *wakeTimer) reset(d time.Duration) error {
 	default:
 	}
 	d = max(d, time.Nanosecond) // zero would disarm it
-	its := unix.ItimerSpec{Value: unix.NsecToTimespec(d.Nanoseconds())}
-	var e syscall.Errno
-	if err := t.rc.Control(func(fd uintptr) {
-		_, _, e = syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&its)), 0, 0, 0)
-	}); err != nil {
+	t.its = unix.ItimerSpec{Value: unix.NsecToTimespec(d.Nanoseconds())}
+	if err := t.rc.Control(t.settime); err != nil {
 		return fmt.Errorf("timerfd_settime: %w", err)
 	}
-	if e != 0 {
-		return fmt.Errorf("timerfd_settime: %w", e)
+	if t.errno != 0 {
+		return fmt.Errorf("timerfd_settime: %w", t.errno)
 	}
 	return nil
+}
+
+// setFD sets the timerfd to its (reset).
+func (t *wakeTimer) setFD(fd uintptr) {
+	_, _, t.errno = syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&t.its)), 0, 0, 0)
 }
 
 // close stops the timer and waits for its goroutine to return.

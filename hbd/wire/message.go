@@ -56,16 +56,29 @@ func (m *Message) Copy(src *Message) {
 	for _, f := range src.Fields {
 		size += len(f.Value)
 	}
-	if cap(m.store) < size {
-		m.store = make([]byte, 0, size)
+	// A message copied into again (a ring of sent messages) grows with
+	// room to spare: messages of one kind differ by a few bytes (seq,
+	// ld), and growing by exactly what each needs would allocate again
+	// and again. A first copy (Clone) takes what it needs.
+	if c := cap(m.store); c < size {
+		m.store = make([]byte, 0, grown(c, size))
 	}
-	if cap(m.Fields) < len(src.Fields) {
-		m.Fields = make([]Field, 0, len(src.Fields))
+	if c := cap(m.Fields); c < len(src.Fields) {
+		m.Fields = make([]Field, 0, grown(c, len(src.Fields)))
 	}
 	m.Reset()
 	for _, f := range src.Fields {
 		m.Fields = append(m.Fields, Field{Name: f.Name, Type: f.Type, Value: keep(m, f.Value)})
 	}
+}
+
+// grown is the capacity for need in place of one of had: need for a
+// first one, half as much again otherwise.
+func grown(had, need int) int {
+	if had == 0 {
+		return need
+	}
+	return need + need/2
 }
 
 // Clone returns a copy of m that shares nothing with it.

@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/hbdproject/hbd/hbd/testenv"
@@ -121,6 +122,23 @@ func TestReuseAllocatesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+	}
+	// A ring of sent messages copies into each entry messages a byte or
+	// two longer than the last it held (seq and ld grow): an entry that
+	// grew by exactly what each needs would allocate every time.
+	var growing []*Message
+	for i := range 100 {
+		m := statusMessage()
+		m.Set(FLoad, strings.Repeat("9", i))
+		growing = append(growing, m)
+	}
+	if n := testing.AllocsPerRun(1, func() {
+		var entry Message
+		for _, m := range growing {
+			entry.Copy(m)
+		}
+	}); !testenv.RaceDetector && n > 6 {
+		t.Errorf("copying 100 messages, each a byte longer, into one: %v allocations, want a few", n)
 	}
 	for _, c := range cases {
 		n := testing.AllocsPerRun(100, c.run)
