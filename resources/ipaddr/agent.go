@@ -347,6 +347,7 @@ func (a *Agent) start(ctx context.Context, rounds int, steps *stepTimes) error {
 		return err
 	}
 	steps.mark("list")
+	label, added := "", false
 	if have := a.pick(addrs); have != nil {
 		_, ours, rerr := a.readRecord()
 		if rerr != nil {
@@ -357,28 +358,38 @@ func (a *Agent) start(ctx context.Context, rounds int, steps *stepTimes) error {
 		} else {
 			a.log.Infof("%s%s is already on %s and was not added by hbd: using it as it is (stop will leave it there)", a.prefix, a.spec.Addr, name)
 		}
-	} else if err := a.add(t, addrs, steps); err != nil {
-		return err
+	} else {
+		if label, err = a.add(t, addrs, steps); err != nil {
+			return err
+		}
+		added = true
 	}
 	// The first round goes out on the link just resolved: the address is
 	// on it (added, or found, a moment ago), no need to ask the kernel.
 	_ = a.announceOn(ctx, rounds, t.link) // failures are logged; the address is there
 	steps.mark("announce")
+	if added {
+		// Said once the clients have been told: a log line is a write
+		// to a file, which would only hold the announcement back.
+		a.logAdded(t, label)
+	}
 	return nil
 }
 
 // add puts the address on t.link, whose addresses of our family are
-// addrs: record first, so an address hbd added never lacks its record.
-// steps (when not nil) notes the times of the record and the addition.
-func (a *Agent) add(t target, addrs []netlink.Addr, steps *stepTimes) error {
+// addrs, and returns its label: record first, so an address hbd added
+// never lacks its record. It logs nothing (logAdded does, once the
+// address is announced). steps (when not nil) notes the times of the
+// record and the addition.
+func (a *Agent) add(t target, addrs []netlink.Addr, steps *stepTimes) (string, error) {
 	name := t.link.Attrs().Name
 	label, err := a.chooseLabel(t.link, addrs)
 	if err != nil {
-		return err
+		return "", err
 	}
 	rec := record{Agent: a.spec.Agent, Addr: t.prefix.String(), Iface: name, Label: label, Added: time.Now().UTC(), PID: os.Getpid()}
 	if err := a.writeRecord(rec); err != nil {
-		return err
+		return "", err
 	}
 	steps.mark("record")
 	nla := &netlink.Addr{
@@ -396,15 +407,20 @@ func (a *Agent) add(t target, addrs []netlink.Addr, steps *stepTimes) error {
 	}
 	if err := a.h.AddrAdd(t.link, nla); err != nil {
 		_ = a.removeRecord()
-		return fmt.Errorf("add %s to %s: %w", t.prefix, name, err)
+		return "", fmt.Errorf("add %s to %s: %w", t.prefix, name, err)
 	}
 	steps.mark("add")
+	return label, nil
+}
+
+// logAdded says that add put the address on t.link with label.
+func (a *Agent) logAdded(t target, label string) {
+	name := t.link.Attrs().Name
 	if label != "" {
 		a.log.Infof("%sadded %s to %s (label %s)", a.prefix, t.prefix, name, label)
 	} else {
 		a.log.Infof("%sadded %s to %s", a.prefix, t.prefix, name)
 	}
-	return nil
 }
 
 // chooseLabel picks the IPv4 label: IFACE:LABEL when the spec names one,

@@ -152,9 +152,11 @@ func (a *Agent) mend(ctx context.Context) error {
 	if err != nil || a.pick(addrs) != nil {
 		return err
 	}
-	if err := a.add(t, addrs, nil); err != nil {
+	label, err := a.add(t, addrs, nil)
+	if err != nil {
 		return err
 	}
+	a.logAdded(t, label)
 	a.log.Warnf("%s%s had vanished from %s while held (deleted by hand? networkd restarted?): re-added it and re-announced it",
 		a.prefix, a.spec.Addr, t.link.Attrs().Name)
 	_ = a.announce(ctx, a.burst.Count)
