@@ -139,6 +139,8 @@ type Daemon struct {
 
 	rt rtSched // realtime, rtprio (realtime.go)
 
+	pages *pageRelease // drops the program's file pages (rss.go)
+
 	sbEvents chan cluster.Event // PingStatus and FenceDone (ping.go, fence.go)
 	pingStop context.CancelFunc // stops the ping prober (restarted on reload)
 
@@ -269,7 +271,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	defer signal.Stop(sigs)
 
 	defer d.load.close()
-	releaseFilePages(ctx, d.log.Debugf)
+	d.pages = startPageRelease(ctx, d.cfg.Initdead+d.cfg.Deadtime, d.log.Debugf)
 	return d.loop(ctx, sigs)
 }
 

@@ -103,6 +103,7 @@ func (d *Daemon) runOp(op cluster.Op, key string, g config.Group, from []string)
 		d.log.Debugf("%s of %s: %s in %.1f ms (%.1f ms after %s)", op, key, done.Result,
 			float64(done.Now.Sub(began).Microseconds())/1000, float64(done.Now.Sub(asked).Microseconds())/1000, decision.Label())
 		d.ops <- done
+		d.pages.request() // the operation ran code the heartbeats do not
 	}()
 }
 

@@ -63,6 +63,7 @@ func (d *Daemon) reload(ctx context.Context, why string, edited bool) {
 		d.log.Warn(dg.String())
 	}
 	d.applyConfig(ctx, cfg, changes, why)
+	d.pages.request() // parsing and applying ran code the heartbeats do not
 }
 
 // editReady says whether an edit may apply now; if it removes groups

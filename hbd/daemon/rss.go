@@ -9,14 +9,17 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 // filePages drops this process's mappings of the pages of its read-only
 // file mappings (the program's code and constant data, the C library's
 // in a dynamically linked build): once the start is done, and again
-// after every garbage collection. The pages stay in the page cache, and
+// whenever code the heartbeats do not run may have mapped some back
+// (startPageRelease says when). The pages stay in the page cache, and
 // what the daemon runs from then on is mapped again as it runs.
 //
 // Why: the kernel maps a file's pages 64 KB around each page faulted
@@ -148,17 +151,58 @@ func fields(line []byte, dst [][]byte) [][]byte {
 	return dst
 }
 
-// releaseFilePages drops the file pages now, then after every garbage
-// collection until ctx ends; logf reports a failure.
-func releaseFilePages(ctx context.Context, logf func(string, ...any)) {
+// pageRelease drops the file pages on request, on a goroutine of its
+// own; requests made while a drop runs make one more.
+type pageRelease struct {
+	req chan struct{}
+}
+
+// startPageRelease drops the file pages now, as the start is done, and
+// from then on until ctx ends: after every garbage collection, once
+// settle has passed (the daemon gives initdead plus deadtime: by then
+// every peer that is up has been heard or declared dead and the start's
+// takeovers are decided) and whenever request is called (after a group
+// operation or a reload: code the heartbeats do not run). logf reports a
+// failure.
+//
+// First it returns the heap the start freed to the system (a collection
+// and a scavenge, as debug.FreeOSMemory does): the package inits and the
+// configuration's parsing leave a few hundred KB of garbage that the
+// runtime would otherwise keep for later allocations.
+func startPageRelease(ctx context.Context, settle time.Duration, logf func(string, ...any)) *pageRelease {
+	debug.FreeOSMemory()
 	p := newFilePages()
-	drop := func() {
-		if err := p.release(); err != nil {
-			logf("%v", err)
-		}
+	if err := p.release(); err != nil {
+		logf("%v", err)
 	}
-	drop()
-	afterEachGC(ctx, drop)
+	r := &pageRelease{req: make(chan struct{}, 1)}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.req:
+				if err := p.release(); err != nil {
+					logf("%v", err)
+				}
+			}
+		}
+	}()
+	afterEachGC(ctx, r.request)
+	t := time.AfterFunc(settle, r.request)
+	context.AfterFunc(ctx, func() { t.Stop() })
+	return r
+}
+
+// request asks for a drop; it never blocks. A nil r does nothing.
+func (r *pageRelease) request() {
+	if r == nil {
+		return
+	}
+	select {
+	case r.req <- struct{}{}:
+	default: // one is pending
+	}
 }
 
 // afterEachGC calls f after every garbage collection until ctx ends: a

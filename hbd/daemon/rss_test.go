@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -79,38 +80,70 @@ func mapFile(t *testing.T, path string) []byte {
 	return b
 }
 
-// TestReleaseFilePagesAfterGC: file pages read after the start leave the
-// resident size again once a collection has run, and no longer once ctx
-// has ended.
-func TestReleaseFilePagesAfterGC(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	releaseFilePages(ctx, t.Errorf)
-
-	mapped := mapFile(t, exe)
-	grown := rssFileKB(t)
-	want := grown - len(mapped)/1024/2 // at least half the file's pages gone
-	runtime.GC()
+// dropped waits until the file pages read by mapFile (grown kB resident
+// then) have left the resident size, at least half of them.
+func dropped(t *testing.T, mapped []byte, grown int) bool {
+	t.Helper()
+	want := grown - len(mapped)/1024/2
 	deadline := time.Now().Add(5 * time.Second)
 	for rssFileKB(t) > want && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := rssFileKB(t); got > want {
-		t.Fatalf("RssFile %d kB with a %d kB file read, %d kB after a collection: want at most %d kB", grown, len(mapped)/1024, got, want)
+	return rssFileKB(t) <= want
+}
+
+// TestPageRelease: file pages read after the start leave the resident
+// size again once settled, after a collection and on request, and
+// no longer once ctx has ended.
+func TestPageRelease(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const settle = 300 * time.Millisecond
+	// No collection of its own may drop the pages before settle has passed.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	ctx, cancel := context.WithCancel(context.Background())
+	start := time.Now()
+	r := startPageRelease(ctx, settle, t.Errorf)
+
+	mapped := mapFile(t, exe)
+	grown := rssFileKB(t)
+	if !dropped(t, mapped, grown) || time.Since(start) < settle {
+		t.Fatalf("RssFile %d kB with a %d kB file read: not dropped once settled (%s), %d kB after %s",
+			grown, len(mapped)/1024, settle, rssFileKB(t), time.Since(start).Round(time.Millisecond))
+	}
+
+	steps := []struct {
+		name string
+		do   func()
+	}{
+		{"a collection", runtime.GC},
+		{"a request", r.request},
+	}
+	for _, s := range steps {
+		mapFile(t, exe)
+		grown := rssFileKB(t)
+		s.do()
+		if !dropped(t, mapped, grown) {
+			t.Fatalf("RssFile %d kB with a %d kB file read, %d kB after %s: want half of the file's pages gone", grown, len(mapped)/1024, rssFileKB(t), s.name)
+		}
 	}
 
 	cancel()
 	runtime.GC() // runs the cleanup armed before cancel, which stops there
-	mapFile(t, exe)
-	grown = rssFileKB(t)
-	runtime.GC()
-	time.Sleep(100 * time.Millisecond)
-	if got := rssFileKB(t); got < grown-len(mapped)/1024/2 {
-		t.Errorf("RssFile %d kB -> %d kB after a collection once ctx ended: want the pages left alone", grown, got)
+	time.Sleep(50 * time.Millisecond)
+	for _, s := range steps {
+		mapFile(t, exe)
+		grown := rssFileKB(t)
+		s.do()
+		time.Sleep(100 * time.Millisecond)
+		if got := rssFileKB(t); got < grown-len(mapped)/1024/2 {
+			t.Errorf("RssFile %d kB -> %d kB after %s once ctx ended: want the pages left alone", grown, got, s.name)
+		}
 	}
+	var none *pageRelease
+	none.request() // a daemon without it (the etcd backend)
 }
 
 // TestAfterEachGC: f runs once per collection, and not once ctx ends.
