@@ -161,7 +161,10 @@
 // running group at once (no handshake) and starts none. The majority
 // starts nothing for two deadtimes after an ungraceful death of a peer it
 // had heard (the cut-off node notices within a deadtime and stops its
-// groups meanwhile), and a node that regains quorum starts nothing for a
+// groups meanwhile), unless it fences that peer (fence_command,
+// fence_aws): then the fence's success, which every start waits for
+// anyway (safe.go), replaces the wait; and a node that regains quorum
+// starts nothing for a
 // deadtime (it hears the rest of the majority and what they hold first).
 // Without fencing, this holds when start and stop scripts end within
 // about a deadtime; the simulation checks it with zero tolerance.

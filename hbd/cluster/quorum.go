@@ -65,8 +65,16 @@ func (n *Node) checkQuorum() {
 // may still run groups until it notices it lost the majority (at most
 // deadtime after it last heard us) and has stopped them: no group is
 // started here before two deadtimes after its death.
+//
+// Not when it is being fenced (safe.go: sbPeerDead runs first): no group
+// starts before the fence succeeded, and a fenced node runs nothing, so
+// the wait would only delay the takeover past the fence.
 func (n *Node) fenceDeath(p *peer) {
 	if !n.quorumOn() || !p.heard || p.rsc.stopping || len(n.res.groups) == 0 || !n.hasQuorum() {
+		return
+	}
+	if n.cfg.Fence.Enabled() && n.sb.fences[p.name] != nil {
+		n.logf(LevelInfo, "Quorum: %s is fenced before any group starts here; no wait for it to notice it is cut off", p.name)
 		return
 	}
 	until := n.now.Add(2 * n.effectiveDeadtime())

@@ -64,7 +64,19 @@ func sbConfig(this string, edit func(c *config.Config)) *config.Config {
 }
 
 func newSBNet(t *testing.T, edit func(c *config.Config)) *sbNet {
-	s := &sbNet{t: t, now: t0, names: []string{"node1", "node2"}, nodes: map[string]*sbNode{}}
+	return newSBNetOf(t, []string{"node1", "node2"}, edit)
+}
+
+// newSBNetOf is newSBNet with these nodes (ha.cf's node lines).
+func newSBNetOf(t *testing.T, names []string, edit func(c *config.Config)) *sbNet {
+	s := &sbNet{t: t, now: t0, names: names, nodes: map[string]*sbNode{}}
+	all := edit
+	edit = func(c *config.Config) {
+		c.Nodes = names
+		if all != nil {
+			all(c)
+		}
+	}
 	for i, name := range s.names {
 		n := &sbNode{name: name, gen: uint64(0x100 * (i + 1)), running: map[string]bool{}}
 		s.nodes[name] = n
@@ -224,6 +236,49 @@ func TestFenceBeforeTakeover(t *testing.T) {
 	s.wantHolders("node2")
 	if len(n2.starts) != 1 || n2.starts[0].Before(okAt) {
 		t.Errorf("starts %v, want one after the fence at %v", n2.starts, okAt)
+	}
+}
+
+// TestFenceReplacesQuorumWait: three nodes have quorum, so a majority
+// node waits two deadtimes after a peer's death before it starts that
+// peer's groups (quorum.go), unless it fences the peer first: then the
+// group starts as soon as the fence succeeded.
+func TestFenceReplacesQuorumWait(t *testing.T) {
+	const deadtime = 3 * time.Second // testConfig's
+	tests := []struct {
+		name  string
+		edit  func(c *config.Config)
+		fence bool
+		// the start after the kill: no sooner than, and no later than
+		earliest, latest time.Duration
+	}{
+		{"quorum alone", nil, false, 3*deadtime - time.Second, 3*deadtime + time.Second},
+		{"fencing", withFence, true, deadtime, deadtime + 2*time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSBNetOf(t, []string{"node1", "node2", "node3"}, tt.edit)
+			s.run(15 * time.Second)
+			s.wantHolders("node1")
+			n2 := s.nodes["node2"]
+			killed := s.now
+			s.kill("node1")
+			s.run(deadtime + time.Second)
+			if tt.fence {
+				if len(n2.fences) != 1 || n2.fences[0] != "node1" {
+					t.Fatalf("fences asked = %v, want [node1]", n2.fences)
+				}
+				s.step(n2, FenceDone{Now: s.now, Node: "node1", OK: true, Detail: "exit status 0"})
+			}
+			s.run(3 * deadtime)
+			s.wantHolders("node2")
+			if len(n2.starts) != 1 {
+				t.Fatalf("node2 started %d times, want once", len(n2.starts))
+			}
+			if d := n2.starts[0].Sub(killed); d < tt.earliest || d > tt.latest {
+				t.Errorf("node2 started %s after the kill, want %s to %s\n%s", d, tt.earliest, tt.latest, strings.Join(n2.logs, "\n"))
+			}
+		})
 	}
 }
 
