@@ -6,7 +6,9 @@ import (
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
-// Event is something that happened to the node: fed to Node.Step.
+// Event is something that happened to the node: fed to Node.Step. A new
+// kind of event is named in eventTime too (node.go), which reads an
+// event's time without a call through the interface.
 type Event interface {
 	at() time.Time // when it happened: every event carries its time
 }

@@ -154,3 +154,14 @@ func TestRexmitWhileHistoryWraps(t *testing.T) {
 		t.Errorf("then sent %s, want a status", fmt.Sprint(fields(got[1])))
 	}
 }
+
+// TestEventTime: eventTime reads every kind of event's own time.
+func TestEventTime(t *testing.T) {
+	at := t0.Add(time.Second)
+	for _, ev := range []Event{Tick{Now: at}, Receive{Now: at}, Stop{Now: at}, OpDone{Now: at}, Command{Now: at},
+		Reconfigure{Now: at}, GroupFailure{Now: at}, PingStatus{Now: at}, FenceDone{Now: at}} {
+		if got := eventTime(ev); !got.Equal(at) || !got.Equal(ev.at()) {
+			t.Errorf("eventTime(%T) = %v, want %v", ev, got, at)
+		}
+	}
+}
