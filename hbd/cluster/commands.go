@@ -35,14 +35,19 @@ func normWhich(w string) (string, bool) {
 }
 
 // inClass says whether g is in class which relative to node.
-func inClass(g *group, which, node string) bool {
+func inClass(g *group, which, node string) bool { return InClass(which, g.pref, node) }
+
+// InClass says whether a group whose preferred node is pref is in class
+// which (a ParseWhich result) relative to node: every group for HoldAll,
+// those node prefers for HoldLocal, the others for HoldForeign.
+func InClass(which, pref, node string) bool {
 	switch which {
 	case HoldAll:
 		return true
 	case HoldLocal:
-		return g.pref == node
+		return pref == node
 	case HoldForeign:
-		return g.pref != node
+		return pref != node
 	}
 	return false
 }

@@ -28,6 +28,10 @@ type Placement struct {
 	// Failed maps a node to the groups that failed there: it is not
 	// eligible for them.
 	Failed map[string]map[string]bool
+	// StandsBy maps a node to the groups it stands by for (hb_standby,
+	// hb_takeover): it is not willing to hold them, and holds one only
+	// when no willing node may.
+	StandsBy map[string]map[string]bool
 }
 
 // PlacedGroup is a group as Placement sees it: its key and preferred node.
@@ -44,7 +48,7 @@ func (p Placement) Desired() map[string]string {
 		f.groups = append(f.groups, groupFacts{key: g.Key, pref: g.Preferred, disabled: p.Disabled[g.Key], moveTo: to, away: away})
 	}
 	for _, n := range p.Live {
-		m := memberFacts{name: n, active: true, offline: p.Standby[n], failed: p.Failed[n], held: map[string]bool{}}
+		m := memberFacts{name: n, active: true, offline: p.Standby[n], failed: p.Failed[n], standby: p.StandsBy[n], held: map[string]bool{}}
 		for k, h := range p.Holders {
 			if h == n {
 				m.held[k] = true

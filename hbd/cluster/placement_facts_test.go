@@ -59,6 +59,12 @@ func TestPlacementSettings(t *testing.T) {
 			map[string]string{"web": "n2", "db": "n2"}},
 		{"failed on the preferred node: the next", Placement{Failed: map[string]map[string]bool{"n1": {"web": true}}},
 			map[string]string{"web": "n2", "db": "n2"}},
+		{"standing by for a group: the next willing node, despite failback", Placement{StandsBy: map[string]map[string]bool{"n1": {"web": true}}, Holders: map[string]string{"web": "n1"}},
+			map[string]string{"web": "n2", "db": "n2"}},
+		{"standing by, nobody else willing: kept", Placement{StandsBy: map[string]map[string]bool{"n1": {"web": true}, "n2": {"web": true}, "n3": {"web": true}}, Holders: map[string]string{"web": "n1"}},
+			map[string]string{"web": "n1", "db": "n2"}},
+		{"standing by, the others not eligible: taken back", Placement{StandsBy: map[string]map[string]bool{"n1": {"web": true}}, Failed: map[string]map[string]bool{"n2": {"web": true}, "n3": {"web": true}}},
+			map[string]string{"web": "n1", "db": "n2"}},
 		{"failed everywhere: nobody", Placement{Failed: map[string]map[string]bool{"n1": {"web": true}, "n2": {"web": true}, "n3": {"web": true}}},
 			map[string]string{"web": "", "db": "n2"}},
 	}

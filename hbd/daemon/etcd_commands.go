@@ -18,7 +18,8 @@ const etcdCommandTimeout = 5 * time.Second
 
 // etcdCommand runs an operator command with the etcd backend: the
 // settings (hbd node standby|online, hbd group disable|enable|move|clear)
-// are keys in etcd that every node's placement reads, and hbd cleanup
+// and the groups a node stands by for (hbd standby, hbd takeover) are
+// keys in etcd that every node's placement reads, and hbd cleanup
 // forgets this node's failures there. It waits for etcd, so it runs off
 // the loop, with the configuration and loop of the moment it was asked.
 func etcdCommand(ctx context.Context, cfg *config.Config, owner *etcdown.Owner, req ctl.Request) ctl.Response {
@@ -38,8 +39,10 @@ func runEtcdCommand(ctx context.Context, cfg *config.Config, owner *etcdown.Owne
 		return ""
 	}
 	switch req.Cmd {
-	case "standby", "takeover":
-		return fmt.Errorf("%s is not available with `backend etcd`: use `hbd node standby` to hand over every group, `hbd group move GROUP NODE` for one", req.Cmd)
+	case "standby":
+		return owner.Standby(ctx, arg(0))
+	case "takeover":
+		return owner.Takeover(ctx, arg(0))
 	case "cleanup":
 		which := arg(0)
 		if which == cluster.HoldAll {

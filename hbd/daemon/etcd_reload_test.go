@@ -25,6 +25,7 @@ import (
 // and stops, with the fencing token, in an events file.
 type etcdNode struct {
 	t                  *testing.T
+	node               string // its name: n1 unless changed before start
 	dir, had           string
 	events, logfile    string
 	endpoints          []string
@@ -52,7 +53,7 @@ func newEtcdNode(t *testing.T, endpoints []string) *etcdNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	n := &etcdNode{t: t, dir: dir, had: filepath.Join(dir, "ha.d"), events: filepath.Join(dir, "events"),
+	n := &etcdNode{t: t, node: "n1", dir: dir, had: filepath.Join(dir, "ha.d"), events: filepath.Join(dir, "events"),
 		logfile: filepath.Join(dir, "ha-log"), endpoints: endpoints}
 	for _, d := range []string{filepath.Join(n.had, "resource.d"), filepath.Join(dir, "groups"), filepath.Join(dir, "run"), filepath.Join(dir, "state")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -86,7 +87,7 @@ func (n *etcdNode) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel, n.done = cancel, make(chan error, 1)
 	go func() {
-		n.done <- Run(ctx, Options{ConfigDir: n.had, Node: "n1", RunDir: filepath.Join(n.dir, "run"),
+		n.done <- Run(ctx, Options{ConfigDir: n.had, Node: n.node, RunDir: filepath.Join(n.dir, "run"),
 			StateDir: filepath.Join(n.dir, "state"), Version: "test", Stderr: io.Discard})
 	}()
 	n.t.Cleanup(n.stop)

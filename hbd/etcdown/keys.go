@@ -15,6 +15,7 @@ const (
 	dirMembers  = "members/"
 	dirOwners   = "owners/"
 	dirFailed   = "failed/"
+	dirYield    = "yield/"
 	dirStandby  = "settings/standby/"
 	dirDisabled = "settings/disabled/"
 	dirMove     = "settings/move/"
@@ -27,6 +28,11 @@ func (w *Owner) failedKey(node, group string) string {
 	return w.o.Prefix + dirFailed + node + "/" + group
 }
 
+// yieldKey records that node stands by for group (standby.go).
+func (w *Owner) yieldKey(node, group string) string {
+	return w.o.Prefix + dirYield + node + "/" + group
+}
+
 // view is what etcd says: the live members, each group's owner (node,
 // lease, the revision that created the key), the operator settings and
 // the failures.
@@ -35,8 +41,10 @@ type view struct {
 	// joinedAt: the revision that created each live member's key (a
 	// member that comes back gets a new one).
 	joinedAt map[string]int64
-	holder   map[string]string
-	leaseOf  map[string]clientv3.LeaseID
+	// memberLease: each live member's lease.
+	memberLease map[string]clientv3.LeaseID
+	holder      map[string]string
+	leaseOf     map[string]clientv3.LeaseID
 	// createdAt: the revision that created each owner key (the fencing
 	// token).
 	createdAt map[string]int64
@@ -44,6 +52,8 @@ type view struct {
 	disabled  map[string]bool
 	moves     map[string]string
 	failed    map[string]map[string]bool
+	// yield maps a node to the groups it stands by for (standby.go).
+	yield map[string]map[string]bool
 }
 
 // kv is one key's value as the view reads it.
@@ -60,7 +70,8 @@ func parseView(prefix string, kvs []kv) view {
 		joinedAt: map[string]int64{}, holder: map[string]string{}, leaseOf: map[string]clientv3.LeaseID{},
 		createdAt: map[string]int64{},
 		standby:   map[string]bool{}, disabled: map[string]bool{}, moves: map[string]string{},
-		failed: map[string]map[string]bool{},
+		failed: map[string]map[string]bool{}, yield: map[string]map[string]bool{},
+		memberLease: map[string]clientv3.LeaseID{},
 	}
 	for _, e := range kvs {
 		rest, ok := strings.CutPrefix(e.key, prefix)
@@ -71,6 +82,7 @@ func parseView(prefix string, kvs []kv) view {
 		case cut(&rest, dirMembers):
 			v.live = append(v.live, rest)
 			v.joinedAt[rest] = e.created
+			v.memberLease[rest] = clientv3.LeaseID(e.lease)
 		case cut(&rest, dirOwners):
 			v.holder[rest] = e.value
 			v.leaseOf[rest] = clientv3.LeaseID(e.lease)
@@ -82,18 +94,25 @@ func parseView(prefix string, kvs []kv) view {
 		case cut(&rest, dirMove):
 			v.moves[rest] = e.value
 		case cut(&rest, dirFailed):
-			node, group, ok := strings.Cut(rest, "/")
-			if !ok {
-				continue
-			}
-			if v.failed[node] == nil {
-				v.failed[node] = map[string]bool{}
-			}
-			v.failed[node][group] = true
+			addNodeGroup(v.failed, rest)
+		case cut(&rest, dirYield):
+			addNodeGroup(v.yield, rest)
 		}
 	}
 	sort.Strings(v.live)
 	return v
+}
+
+// addNodeGroup adds NODE/GROUP, the rest of a key, to m.
+func addNodeGroup(m map[string]map[string]bool, rest string) {
+	node, group, ok := strings.Cut(rest, "/")
+	if !ok {
+		return
+	}
+	if m[node] == nil {
+		m[node] = map[string]bool{}
+	}
+	m[node][group] = true
 }
 
 // cut removes dir from the front of *s if it is there.

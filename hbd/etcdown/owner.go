@@ -231,6 +231,7 @@ func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
 		Nodes: w.o.Nodes, Failback: w.o.Failback, Exclusive: w.o.Exclusive,
 		Groups: w.o.Groups, Live: v.live, Holders: v.holder,
 		Standby: v.standby, Disabled: v.disabled, Moves: v.moves, Failed: v.failed,
+		StandsBy: v.yield,
 	}
 	desired := p.Desired()
 	w.holdFailbacks(p, desired)
@@ -318,10 +319,11 @@ func (w *Owner) acquire(ctx context.Context, g string, id clientv3.LeaseID) erro
 		return nil // the watchdog acts at the next step
 	}
 	cctx, cancel := context.WithTimeout(ctx, w.o.Interval)
-	key := w.ownerKey(g)
+	key, yield := w.ownerKey(g), w.yieldKey(w.o.Node, g)
+	// Holding g spends this node's standby for it (standby.go).
 	resp, err := w.cli.Txn(cctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, w.o.Node, clientv3.WithLease(id))).
+		Then(clientv3.OpPut(key, w.o.Node, clientv3.WithLease(id)), clientv3.OpDelete(yield)).
 		Commit()
 	cancel()
 	if err != nil {
@@ -332,6 +334,7 @@ func (w *Owner) acquire(ctx context.Context, g string, id clientv3.LeaseID) erro
 	}
 	token := resp.Header.Revision
 	w.store.wrote(kv{key: key, value: w.o.Node, lease: int64(id), created: token}, token, false)
+	w.store.wrote(kv{key: yield}, token, true)
 	return w.run(ctx, g, token, id, deadline)
 }
 
