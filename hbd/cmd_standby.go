@@ -14,7 +14,12 @@ func runStandby(args []string, stdout, stderr io.Writer) int {
 	return groupCommand("standby", "Going standby", `Gives resource groups to the other node (Heartbeat's hb_standby):
   all                every group (the default)
   local              the groups whose preferred node is this one
-  foreign, failback  the others`, args, stdout, stderr)
+  foreign, failback  the others
+This node then stands by for them: they stay away, auto_failback or not,
+until hbd takeover here, until no other node may hold them, or until hbd
+restarts here. With backend etcd this is recorded in etcd, under this
+node's lease; refused (exit 1) when this node or every other node has
+no lease there.`, args, stdout, stderr)
 }
 
 // runTakeover is `hbd takeover [all|foreign|local|failback]`
@@ -24,7 +29,10 @@ func runTakeover(args []string, stdout, stderr io.Writer) int {
 hb_takeover):
   all                every group (the default)
   local              the groups whose preferred node is this one
-  foreign, failback  the others`, args, stdout, stderr)
+  foreign, failback  the others
+The other nodes then stand by for them. With backend etcd this is
+recorded in etcd; refused (exit 1) as hbd standby is, and while this
+node is in standby (hbd node standby).`, args, stdout, stderr)
 }
 
 // groupCommand is standby and takeover: send cmd with its one argument to

@@ -23,6 +23,12 @@
 //
 //	PREFIX failed/NODE/GROUP       1     NODE may not hold GROUP
 //
+// and, under NODE's lease, written by hbd standby there or hbd takeover
+// on another node (standby.go):
+//
+//	PREFIX yield/NODE/GROUP        1     NODE stands by for GROUP: it
+//	                               holds it only when no other node may
+//
 // A group's key (its first resource) may hold slashes: it always ends a
 // key, and keys are split at their first slashes only (keys.go).
 //
@@ -37,10 +43,11 @@
 // every Options.Interval asks cluster.Placement.Desired (the same rule as
 // the Heartbeat backend: preferred node, auto_failback, exclusive sets)
 // who should hold each group, with the live members as membership, the
-// operator settings and the failures. It campaigns only for the groups the
-// rule gives it, starts one only after its txn created the owner key, and
-// releases (stop, then delete the key) a group the rule gives to another
-// live node. Claims, starts and releases of different groups run in
+// operator settings, the failures and the groups each node stands by
+// for. It campaigns only for the groups the rule gives it, starts one
+// only after its txn created the owner key (the same txn deletes its
+// standby for the group), and releases (stop, then delete the key) a
+// group the rule gives to another live node. Claims, starts and releases of different groups run in
 // parallel, maxParallel at a time (parallel.go), each claim its own txn so
 // that each group's token is its own key's revision. An owner key of its
 // own lease that it did not know of (a write whose answer a timeout lost)
@@ -87,6 +94,7 @@
 //	watch.go         the watch that keeps it, and the safety poll
 //	settings.go      the operator settings: standby, disable, move
 //	failures.go      failed starts, recorded so a node does not retry them
+//	standby.go       Standby, Takeover: hb_standby and hb_takeover
 //	failback.go      failback_delay
 //	snapshot.go      Snapshot: what hbd status shows
 //	reconfigure.go   Reconfigure, GiveUp: a reload's changes, a monitor's give-up

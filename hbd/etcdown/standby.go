@@ -37,7 +37,7 @@ func (w *Owner) Standby(ctx context.Context, which string) error {
 	if err != nil {
 		return fmt.Errorf("standby: %w", err)
 	}
-	v, id, err := w.commandView("standby", which)
+	v, id, err := w.commandView(ctx, "standby", which)
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (w *Owner) Takeover(ctx context.Context, which string) error {
 	if err != nil {
 		return fmt.Errorf("takeover: %w", err)
 	}
-	v, id, err := w.commandView("takeover", which)
+	v, id, err := w.commandView(ctx, "takeover", which)
 	if err != nil {
 		return err
 	}
@@ -99,13 +99,19 @@ func (w *Owner) Takeover(ctx context.Context, which string) error {
 	return nil
 }
 
-// commandView is this node's copy of the keys and its lease, or why
-// command cmd for class which cannot act: this node is not a member, or
-// no other node is (the Heartbeat backend ignores the command then).
-func (w *Owner) commandView(cmd, which string) (view, clientv3.LeaseID, error) {
-	v, loaded := w.store.view()
+// commandView reads the keys from etcd (not this node's copy, which may
+// lag behind a member that just joined) and returns them with this
+// node's lease, or why command cmd for class which cannot act: this node
+// is not a member, or no other node is (the Heartbeat backend ignores
+// the command then).
+func (w *Owner) commandView(ctx context.Context, cmd, which string) (view, clientv3.LeaseID, error) {
+	resp, err := w.cli.Get(ctx, w.o.Prefix, clientv3.WithPrefix())
+	if err != nil {
+		return view{}, 0, fmt.Errorf("%s [%s]: read the members: %w", cmd, which, err)
+	}
+	v := parseView(w.o.Prefix, kvsOf(resp.Kvs))
 	id, _ := w.lease.current()
-	if !loaded || id == 0 || v.memberLease[w.o.Node] != id {
+	if id == 0 || v.memberLease[w.o.Node] != id {
 		w.log.Warnf("%s [%s] ignored: this node is not a member (no lease in etcd)", cmd, which)
 		return v, 0, fmt.Errorf("%s [%s] ignored: %s is not a member (it has no lease in etcd)", cmd, which, w.o.Node)
 	}
