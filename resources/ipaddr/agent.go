@@ -249,6 +249,21 @@ func (a *Agent) findOn(link netlink.Link) (*netlink.Addr, error) {
 	return a.pick(addrs), nil
 }
 
+// listFor lists what a start must see before it adds the address to
+// link: the addresses of our family on link or, for a spec without an
+// interface, on every interface, as Status looks (the address already on
+// another interface is there; a second copy would not be added).
+func (a *Agent) listFor(link netlink.Link) ([]netlink.Addr, error) {
+	if a.spec.Iface != "" {
+		return a.listOn(link)
+	}
+	addrs, err := a.h.AddrList(nil, a.family())
+	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+		return nil, fmt.Errorf("list addresses: %w", err)
+	}
+	return addrs, nil
+}
+
 // listOn lists the addresses of our family on link.
 func (a *Agent) listOn(link netlink.Link) ([]netlink.Addr, error) {
 	addrs, err := a.h.AddrList(link, a.family())
@@ -339,16 +354,24 @@ func (a *Agent) start(ctx context.Context, rounds int, steps *stepTimes) error {
 		return err
 	}
 	steps.mark("resolve")
-	name := t.link.Attrs().Name
 	// One listing serves both the check and the label: nothing else
 	// stands between the decision and the address on the interface.
-	addrs, err := a.listOn(t.link)
+	addrs, err := a.listFor(t.link)
 	if err != nil {
 		return err
 	}
 	steps.mark("list")
 	label, added := "", false
+	on := t.link // where the address is: the first round goes out there
 	if have := a.pick(addrs); have != nil {
+		name := t.link.Attrs().Name
+		if have.LinkIndex != t.link.Attrs().Index {
+			on = nil // found elsewhere: announce finds it, as it looks
+			name = fmt.Sprintf("interface #%d", have.LinkIndex)
+			if l, err := a.h.LinkByIndex(have.LinkIndex); err == nil {
+				name = l.Attrs().Name
+			}
+		}
 		_, ours, rerr := a.readRecord()
 		if rerr != nil {
 			return rerr
@@ -366,7 +389,7 @@ func (a *Agent) start(ctx context.Context, rounds int, steps *stepTimes) error {
 	}
 	// The first round goes out on the link just resolved: the address is
 	// on it (added, or found, a moment ago), no need to ask the kernel.
-	_ = a.announceOn(ctx, rounds, t.link) // failures are logged; the address is there
+	_ = a.announceOn(ctx, rounds, on) // failures are logged; the address is there
 	steps.mark("announce")
 	if added {
 		// Said once the clients have been told: a log line is a write

@@ -248,6 +248,39 @@ func TestLabelsAndResolvedInterface(t *testing.T) {
 	}
 }
 
+// TestStartWithoutInterfaceSeesEveryInterface: an address without an
+// interface that is already on some interface (here lo, as a direct
+// routing real server keeps it) is there for start as for status: start
+// uses it as it is, and adds no second copy on the interface whose route
+// covers it (harc starts the agent without asking its status first).
+func TestStartWithoutInterfaceSeesEveryInterface(t *testing.T) {
+	lab := netlab.NewT(t, t.Name())
+	a := addHost(t, lab, "a", "10.231.0.1/24")
+	ctx := context.Background()
+	if _, err := a.Exec(ctx, "ip", "addr", "add", vip4+"/32", "dev", "lo"); err != nil {
+		t.Fatal(err)
+	}
+	ag, hook := agentIn(t, a, t.TempDir(), quickBurst, vip4)
+	if up, err := ag.Status(ctx); err != nil || !up {
+		t.Fatalf("status = %v, %v; want running", up, err)
+	}
+	if err := ag.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := addrLine(t, a, vip4); l != "" {
+		t.Errorf("start added a second copy on eth0: %q", l)
+	}
+	if out, err := a.Exec(ctx, "ip", "-o", "addr", "show", "dev", "lo"); err != nil || !strings.Contains(out, " "+vip4+"/32") {
+		t.Errorf("the address left lo: %q, %v", out, err)
+	}
+	if !hasEntry(hook, logrus.InfoLevel, "is already on lo and was not added by hbd") {
+		t.Errorf("start did not say it found the address on lo")
+	}
+	if hasEntry(hook, logrus.DebugLevel, "gratuitous ARP") {
+		t.Errorf("start announced an address that is on lo")
+	}
+}
+
 func TestStopLeavesAddressItDidNotAdd(t *testing.T) {
 	lab := netlab.NewT(t, t.Name())
 	a := addHost(t, lab, "a", "10.231.0.1/24")
