@@ -268,6 +268,8 @@ type testNode struct {
 	rpcs   *rpcCount
 	cancel context.CancelFunc
 	done   chan struct{}
+	// logs: what its loop logged.
+	logs *logLines
 }
 
 var testGroups = []string{"g1", "g2", "g3"}
@@ -288,7 +290,8 @@ func startNodeWith(t *testing.T, name string, endpoints []string, nodes []string
 	}
 	r := &fakeRunner{node: name, rec: rec, stopTime: testStopTime}
 	log := logrus.New()
-	log.SetOutput(testWriter{t, name})
+	logs := &logLines{}
+	log.SetOutput(testWriter{t, name, logs})
 	o := Options{
 		Log: log, Node: name, Nodes: nodes, Failback: true, Prefix: testPrefix(t),
 		TTL: testTTL, SlowestStop: testStop, Interval: testInterval, Runner: r,
@@ -300,21 +303,45 @@ func startNodeWith(t *testing.T, name string, endpoints []string, nodes []string
 		tweak(&o, r)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &testNode{name: name, owner: New(cli, o), runner: r, cli: cli, rpcs: rpcs, cancel: cancel, done: make(chan struct{})}
+	n := &testNode{name: name, owner: New(cli, o), runner: r, cli: cli, rpcs: rpcs, cancel: cancel, done: make(chan struct{}), logs: logs}
 	go func() { defer close(n.done); _ = n.owner.Run(ctx) }()
 	t.Cleanup(func() { n.stop(); cli.Close() })
 	return n
 }
 
-// testWriter sends a node's log lines to the test's log.
+// testWriter sends a node's log lines to the test's log, and keeps them.
 type testWriter struct {
-	t    *testing.T
-	node string
+	t     *testing.T
+	node  string
+	lines *logLines
 }
 
 func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Logf("%s: %s", w.node, strings.TrimSpace(string(b)))
+	line := strings.TrimSpace(string(b))
+	w.t.Logf("%s: %s", w.node, line)
+	w.lines.mu.Lock()
+	w.lines.lines = append(w.lines.lines, line)
+	w.lines.mu.Unlock()
 	return len(b), nil
+}
+
+// logLines are the lines a node logged.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// with lists the lines that hold s.
+func (l *logLines) with(s string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range l.lines {
+		if strings.Contains(line, s) {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // stop stops the node gracefully and waits for it.

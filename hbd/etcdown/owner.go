@@ -237,7 +237,10 @@ func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
 	w.holdFailbacks(p, desired)
 	// Releases first, so that exclusive groups and failbacks free the
 	// place before anything starts; a release that failed leaves the
-	// claims to the next pass.
+	// claims to the next pass. v still shows the released owner keys:
+	// released keeps them from looking like orphans below.
+	var relMu sync.Mutex
+	released := map[string]bool{}
 	err := each(w.heldKeys(), maxParallel, func(g string) error {
 		if v.holder[g] != w.o.Node || v.leaseOf[g] != id {
 			w.log.Errorf("etcd: group %s is no longer owned by this node in etcd: stopping it", g)
@@ -247,7 +250,12 @@ func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
 		if d := desired[g]; d != w.o.Node {
 			w.log.Infof("etcd: releasing group %s (the placement rule gives it to %q)", g, d)
 			w.stop(ctx, g)
-			return w.release(ctx, g, id)
+			if err := w.release(ctx, g, id); err != nil {
+				return err
+			}
+			relMu.Lock()
+			released[g] = true
+			relMu.Unlock()
 		}
 		return nil
 	})
@@ -260,7 +268,7 @@ func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
 	for _, pg := range w.o.Groups {
 		g := pg.Key
 		switch {
-		case w.isHeld(g):
+		case w.isHeld(g), released[g]:
 		case v.holder[g] == w.o.Node && v.leaseOf[g] == id:
 			// An owner key of this lease for a group not started here:
 			// a write whose answer was lost (a timeout after etcd

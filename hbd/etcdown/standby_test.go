@@ -16,23 +16,23 @@ func TestStandbyTakeover(t *testing.T) {
 	t.Parallel()
 	c := sharedCluster(t)
 	nodes, rec := startThree(t, func(int) []string { return c.Endpoints() })
-	n1, n2 := nodes[0].owner, nodes[1].owner
+	n1, n2 := nodes[0], nodes[1]
 	steps := []struct {
 		name string
 		do   func() error
 		want map[string]string
 	}{
-		{"standby local on n1: g1 to the next node", func() error { return n1.Standby(ctxT(t), "local") },
+		{"standby local on n1: g1 to the next node", func() error { return n1.owner.Standby(ctxT(t), "local") },
 			map[string]string{"g1": "n2", "g2": "n2", "g3": "n3"}},
-		{"takeover local on n1: g1 back", func() error { return n1.Takeover(ctxT(t), "local") },
+		{"takeover local on n1: g1 back", func() error { return n1.owner.Takeover(ctxT(t), "local") },
 			map[string]string{"g1": "n1", "g2": "n2", "g3": "n3"}},
-		{"standby all on n2: g2 to the next node", func() error { return n2.Standby(ctxT(t), "all") },
+		{"standby all on n2: g2 to the next node", func() error { return n2.owner.Standby(ctxT(t), "all") },
 			map[string]string{"g1": "n1", "g2": "n3", "g3": "n3"}},
-		{"takeover foreign on n2: g1 and g3 to n2, g2 stays away", func() error { return n2.Takeover(ctxT(t), "foreign") },
+		{"takeover foreign on n2: g1 and g3 to n2, g2 stays away", func() error { return n2.owner.Takeover(ctxT(t), "foreign") },
 			map[string]string{"g1": "n2", "g2": "n3", "g3": "n2"}},
-		{"takeover (all) on n2: g2 too", func() error { return n2.Takeover(ctxT(t), "") },
+		{"takeover (all) on n2: g2 too", func() error { return n2.owner.Takeover(ctxT(t), "") },
 			map[string]string{"g1": "n2", "g2": "n2", "g3": "n2"}},
-		{"standby failback on n2: g1 and g3 to their preferred nodes", func() error { return n2.Standby(ctxT(t), "failback") },
+		{"standby failback on n2: g1 and g3 to their preferred nodes", func() error { return n2.owner.Standby(ctxT(t), "failback") },
 			map[string]string{"g1": "n1", "g2": "n2", "g3": "n3"}},
 	}
 	for _, s := range steps {
@@ -45,6 +45,24 @@ func TestStandbyTakeover(t *testing.T) {
 		steady(t, rec, 5*testInterval, s.want)
 	}
 	checkNoOverlap(t, rec)
+	for _, n := range nodes {
+		if lines := n.logs.with("Going standby"); n.name == "n3" && len(lines) > 0 {
+			t.Errorf("n3 logged a standby it was not asked for: %q", lines)
+		}
+		// A group released here is not mistaken, in the same pass, for
+		// an owner key this node did not know it had.
+		if lines := n.logs.with("not started here"); len(lines) > 0 {
+			t.Errorf("%s: %q", n.name, lines)
+		}
+	}
+	for _, want := range []string{"Going standby [local].", "Going standby [all].", "Going standby [foreign].",
+		"Taking over [local] resources from the other nodes (hb_takeover).",
+		"Taking over [foreign] resources from the other nodes (hb_takeover).",
+		"Taking over [all] resources from the other nodes (hb_takeover)."} {
+		if len(n1.logs.with(want))+len(n2.logs.with(want)) == 0 {
+			t.Errorf("nobody logged %q", want)
+		}
+	}
 }
 
 // TestStandbySpent: a node standing by for its groups takes them back
