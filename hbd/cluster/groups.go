@@ -115,6 +115,7 @@ func (n *Node) groupByKey(key string) *group {
 func (n *Node) setState(g *group, st string) {
 	g.state = st
 	g.since = n.now
+	n.view = nil // it says what this node holds (placementFacts)
 }
 
 // Group states, as this node sees its own copy of a group.

@@ -151,6 +151,10 @@ type Node struct {
 
 	res resources  // resource groups (groups.go)
 	sb  splitBrain // ping nodes, fencing, profile safe (safe.go)
+	// view is placementFacts' memo while reconcile walks the groups
+	// (viewKept); a group's state change forgets it (view.go).
+	view     *facts
+	viewKept bool
 	// sets are the cluster-wide operator settings (settings.go).
 	sets settings
 

@@ -41,6 +41,7 @@ func (n *Node) reconcile() {
 	}
 	n.checkQuorum()
 	var handOver []*group
+	n.keepView()
 	for _, g := range r.groups {
 		if g.removed || g.next != nil {
 			continue // being stopped (reconcileRetired)
@@ -108,6 +109,7 @@ func (n *Node) reconcile() {
 			n.startGroup(g, from)
 		}
 	}
+	n.forgetView()
 	if len(handOver) > 0 && n.livePeers() > 0 {
 		n.beginHandoff(handOver)
 	}

@@ -14,7 +14,7 @@ import (
 // arrive 2 ms after they are sent (unless the network is cut), scripts
 // take 50 ms, fences wait for the test to answer them.
 type sbNet struct {
-	t     *testing.T
+	t     testing.TB
 	now   time.Time
 	names []string
 	nodes map[string]*sbNode
@@ -68,7 +68,7 @@ func newSBNet(t *testing.T, edit func(c *config.Config)) *sbNet {
 }
 
 // newSBNetOf is newSBNet with these nodes (ha.cf's node lines).
-func newSBNetOf(t *testing.T, names []string, edit func(c *config.Config)) *sbNet {
+func newSBNetOf(t testing.TB, names []string, edit func(c *config.Config)) *sbNet {
 	s := &sbNet{t: t, now: t0, names: names, nodes: map[string]*sbNode{}}
 	all := edit
 	edit = func(c *config.Config) {

@@ -1,0 +1,41 @@
+package cluster
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/config"
+)
+
+// BenchmarkTickGroups is one tick of a node that holds n groups (each an
+// address) with its peer up, in the steady state: reconcile asks the
+// placement rule about every group on every tick, so its cost per group
+// is what many groups add to the loop's work per heartbeat.
+func BenchmarkTickGroups(b *testing.B) {
+	for _, count := range []int{1, 32} {
+		b.Run(fmt.Sprintf("groups=%d", count), func(b *testing.B) {
+			s := newSBNetOf(b, []string{"node1", "node2"}, func(c *config.Config) {
+				c.Groups = nil
+				for i := range count {
+					addr := fmt.Sprintf("10.0.0.%d", 100+i)
+					c.Groups = append(c.Groups, config.Group{Preferred: "node1",
+						Resources: []config.Resource{{Spec: "IPaddr::" + addr, Name: "IPaddr", Args: []string{addr}}}})
+				}
+			})
+			s.run(20 * time.Second)
+			n1 := s.nodes["node1"]
+			if len(n1.starts) != count {
+				b.Fatalf("node1 started %d groups, want %d", len(n1.starts), count)
+			}
+			// Ticks 100 ns apart: a second of them is ten million, and
+			// the peer, silent here, is not declared dead within them.
+			now := s.now
+			b.ReportAllocs()
+			for b.Loop() {
+				now = now.Add(100 * time.Nanosecond)
+				n1.core.Step(Tick{Now: now, Load: testLoad})
+			}
+		})
+	}
+}
