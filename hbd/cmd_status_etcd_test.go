@@ -60,11 +60,11 @@ func TestPrintEtcdStatus(t *testing.T) {
 func TestEtcdNodeAndGroupLists(t *testing.T) {
 	st := ctl.Status{Node: "n1", Nodes: []string{"n1", "n2", "n3"}, GroupNames: map[string][]string{"web": {"web", "httpd"}},
 		Etcd: &ctl.EtcdStatus{Members: []string{"n1", "n3"}, Standby: []string{"n3"},
-			Groups: []ctl.EtcdGroup{{Key: "web", Owner: "n1", Token: 5, Disabled: true}}}}
+			Groups: []ctl.EtcdGroup{{Key: "web", Owner: "n1", Token: 5, Disabled: true, StandsBy: []string{"n2", "n3"}}}}}
 	var b bytes.Buffer
 	printNodes(&b, st)
 	printGroups(&b, st)
-	for _, want := range []string{"n1    member (this node)", "n2    no lease", "n3    standby", "web    n1     5      disabled  httpd"} {
+	for _, want := range []string{"n1    member (this node)", "n2    no lease", "n3    standby", "web    n1     5      disabled,hb_standby:n2,hb_standby:n3  httpd"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("lists lack %q:\n%s", want, b.String())
 		}

@@ -47,4 +47,7 @@ type EtcdGroup struct {
 	MovedTo   string   `json:"moved_to,omitempty"`
 	MovedAway string   `json:"moved_away,omitempty"`
 	FailedOn  []string `json:"failed_on,omitempty"`
+	// StandsBy are the nodes that stand by for it (hbd standby there, or
+	// hbd takeover elsewhere): each holds it only when no other node may.
+	StandsBy []string `json:"stands_by,omitempty"`
 }

@@ -27,6 +27,17 @@ func (n *etcdNode) command(cmd string, args ...string) ctl.Response {
 	return resp
 }
 
+// status is n's hbd status with the etcd backend.
+func (n *etcdNode) status() ctl.EtcdStatus {
+	n.t.Helper()
+	var st ctl.Status
+	r := n.command("status")
+	if err := json.Unmarshal(r.Data, &st); err != nil || !r.OK || st.Etcd == nil {
+		n.t.Fatalf("hbd status: %s, %v, %+v", r.Error, err, st)
+	}
+	return *st.Etcd
+}
+
 // TestEtcdStandbyTakeover: with the etcd backend, hbd standby and hbd
 // takeover through the control socket move the groups of their class
 // (Heartbeat's log lines on the node asked), and with no other node
@@ -53,6 +64,9 @@ func TestEtcdStandbyTakeover(t *testing.T) {
 	n1.waitLog("Going standby [local].")
 	n2.waitRunning("a given to n2", "a", "b")
 	n1.waitRunning("n1 holds nothing")
+	if got := n2.status().Groups[0].StandsBy; !slices.Equal(got, []string{"n1"}) {
+		t.Errorf("hbd status on n2: a's nodes standing by %v, want [n1]", got)
+	}
 
 	if r := n1.command("takeover"); !r.OK {
 		t.Fatalf("takeover: %s", r.Error)
@@ -62,11 +76,7 @@ func TestEtcdStandbyTakeover(t *testing.T) {
 	n2.waitRunning("n2 holds nothing")
 
 	n2.stop()
-	within(t, "n1 sees n2 gone", func() bool {
-		var st ctl.Status
-		r := n1.command("status")
-		return r.OK && json.Unmarshal(r.Data, &st) == nil && st.Etcd != nil && slices.Equal(st.Etcd.Members, []string{"n1"})
-	})
+	within(t, "n1 sees n2 gone", func() bool { return slices.Equal(n1.status().Members, []string{"n1"}) })
 	for _, cmd := range []string{"standby", "takeover"} {
 		r := n1.command(cmd, "all")
 		if want := cmd + " [all] ignored: no other active node"; r.OK || !strings.Contains(r.Error, want) {

@@ -69,7 +69,7 @@ func (d *Daemon) etcdStatus(cfg *config.Config, owner *etcdown.Owner) ctl.Respon
 		if t, ok := snap.Held[k]; ok {
 			eg.Running, eg.RunningToken = true, t
 		}
-		eg.Disabled, eg.FailedOn = snap.Disabled[k], snap.FailedOn[k]
+		eg.Disabled, eg.FailedOn, eg.StandsBy = snap.Disabled[k], snap.FailedOn[k], snap.StandsBy[k]
 		eg.MovedTo, eg.MovedAway = cluster.ParseMove(snap.Moves[k])
 		es.Groups = append(es.Groups, eg)
 	}

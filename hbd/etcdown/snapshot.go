@@ -28,11 +28,13 @@ type Snapshot struct {
 	Held map[string]int64
 	// The operator settings and failures as etcd has them: the nodes in
 	// standby, the disabled groups, each moved group's move (">NODE" to
-	// it, "!NODE" away from it), the nodes where each group failed.
+	// it, "!NODE" away from it), the nodes where each group failed, and
+	// the nodes that stand by for each group (hbd standby, hbd takeover).
 	Standby  []string
 	Disabled map[string]bool
 	Moves    map[string]string
 	FailedOn map[string][]string
+	StandsBy map[string][]string
 }
 
 // OwnerKey is a group's owner key as etcd has it.
@@ -75,14 +77,20 @@ func (w *Owner) Snapshot(ctx context.Context) (Snapshot, error) {
 	}
 	sort.Strings(s.Standby)
 	s.Disabled, s.Moves = v.disabled, v.moves
-	s.FailedOn = map[string][]string{}
-	for n, gs := range v.failed {
+	s.FailedOn, s.StandsBy = byGroup(v.failed), byGroup(v.yield)
+	return s, nil
+}
+
+// byGroup turns NODE → its GROUPs into GROUP → its NODEs, sorted.
+func byGroup(m map[string]map[string]bool) map[string][]string {
+	out := map[string][]string{}
+	for n, gs := range m {
 		for g := range gs {
-			s.FailedOn[g] = append(s.FailedOn[g], n)
+			out[g] = append(out[g], n)
 		}
 	}
-	for _, ns := range s.FailedOn {
+	for _, ns := range out {
 		sort.Strings(ns)
 	}
-	return s, nil
+	return out
 }
