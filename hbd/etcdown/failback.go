@@ -80,7 +80,7 @@ func (w *Owner) holdFailbacks(p cluster.Placement, desired map[string]string) {
 		desired[g.Key] = w.o.Node
 		if w.failbackLogged[g.Key] != due {
 			w.failbackLogged[g.Key] = due
-			w.log.Infof("etcd: failback of group %s to %s in %s (failback_delay)", g.Key, to, due.Sub(now).Round(time.Millisecond))
+			w.log.Infof("etcd: failback of group %s to %s in %s (failback_delay; run hbd standby on %s to cancel)", g.Key, to, due.Sub(now).Round(time.Millisecond), to)
 		}
 	}
 }

@@ -92,6 +92,31 @@ func TestStandbySpent(t *testing.T) {
 	checkNoOverlap(t, rec)
 }
 
+// TestStandbyCancelsFailback: hbd standby on a preferred node that has
+// just joined cancels the failback failback_delay holds back, as the
+// log line planning it says.
+func TestStandbyCancelsFailback(t *testing.T) {
+	t.Parallel()
+	c := sharedCluster(t)
+	const delay = 1500 * time.Millisecond
+	two := threeNodes[:2]
+	rec := &record{}
+	start := func(name string) *testNode {
+		return startNodeWith(t, name, c.Endpoints(), two, rec, func(o *Options, _ *fakeRunner) { o.FailbackDelay = delay })
+	}
+	n2 := start("n2")
+	onN2 := map[string]string{"g1": "n2", "g2": "n2", "g3": "n2"}
+	waitFor(t, 5*time.Second, "n2 holds every group", runningIs(rec, onN2))
+	n1 := start("n1")
+	waitFor(t, 5*time.Second, "n2 plans the failback", func() bool {
+		return len(n2.logs.with("(failback_delay; run hbd standby on n1 to cancel)")) > 0
+	})
+	if err := n1.owner.Standby(ctxT(t), "local"); err != nil {
+		t.Fatal(err)
+	}
+	steady(t, rec, delay+5*testInterval, onN2)
+}
+
 // TestStandbyRefused: standby and takeover need this node to be a
 // member and another live member; takeover needs this node out of
 // standby; the class must be one of Heartbeat's. Refused, they change
