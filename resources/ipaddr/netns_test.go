@@ -254,16 +254,8 @@ func TestLabelsAndResolvedInterface(t *testing.T) {
 // uses it as it is, and adds no second copy on the interface whose route
 // covers it (harc starts the agent without asking its status first).
 func TestStartWithoutInterfaceSeesEveryInterface(t *testing.T) {
-	lab := netlab.NewT(t, t.Name())
-	a := addHost(t, lab, "a", "10.231.0.1/24")
+	a, ag, hook := foreignAddress(t, vip4+"/32", "lo", vip4)
 	ctx := context.Background()
-	if _, err := a.Exec(ctx, "ip", "addr", "add", vip4+"/32", "dev", "lo"); err != nil {
-		t.Fatal(err)
-	}
-	ag, hook := agentIn(t, a, t.TempDir(), quickBurst, vip4)
-	if up, err := ag.Status(ctx); err != nil || !up {
-		t.Fatalf("status = %v, %v; want running", up, err)
-	}
 	if err := ag.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -281,17 +273,25 @@ func TestStartWithoutInterfaceSeesEveryInterface(t *testing.T) {
 	}
 }
 
-func TestStopLeavesAddressItDidNotAdd(t *testing.T) {
+// foreignAddress is a host with addr put on dev by hand (not by hbd) and
+// an agent of args for it, whose status must say it runs.
+func foreignAddress(t *testing.T, addr, dev string, args ...string) (*netlab.Host, *Agent, *test.Hook) {
+	t.Helper()
 	lab := netlab.NewT(t, t.Name())
 	a := addHost(t, lab, "a", "10.231.0.1/24")
-	ctx := context.Background()
-	if _, err := a.Exec(ctx, "ip", "addr", "add", vip4+"/24", "dev", "eth0"); err != nil {
+	if _, err := a.Exec(context.Background(), "ip", "addr", "add", addr, "dev", dev); err != nil {
 		t.Fatal(err)
 	}
-	ag, hook := agentIn(t, a, t.TempDir(), quickBurst, vip4+"/24/eth0")
-	if up, err := ag.Status(ctx); err != nil || !up {
+	ag, hook := agentIn(t, a, t.TempDir(), quickBurst, args...)
+	if up, err := ag.Status(context.Background()); err != nil || !up {
 		t.Fatalf("status of a present address = %v, %v; want running", up, err)
 	}
+	return a, ag, hook
+}
+
+func TestStopLeavesAddressItDidNotAdd(t *testing.T) {
+	a, ag, hook := foreignAddress(t, vip4+"/24", "eth0", vip4+"/24/eth0")
+	ctx := context.Background()
 	// Starting it adopts nothing: it is used as it is and stays foreign.
 	if err := ag.Start(ctx); err != nil {
 		t.Fatal(err)
