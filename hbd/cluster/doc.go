@@ -63,10 +63,13 @@
 // daemon's reader stamped on the Receive event): a link silent for deadtime
 // is dead ("Link node2:eth0 dead."), a node silent on every link for
 // deadtime is dead ("node node2: is dead"); a node never heard is declared
-// dead initdead after this node started. Once every configured node has
-// been heard (or declared dead) the node asks one live peer for its node
-// list (reqnodes → repnodes), then goes active ("Comm_now_up(): updating
-// status to active") and sends `starting`.
+// dead initdead after this node started. A dead node heard again stays
+// dead until its next status; silent for deadtime again before one
+// comes (the partition is back), it is declared dead again, unless a
+// fence of it succeeded since it was last heard. Once every configured
+// node has been heard (or declared dead) the node asks one live peer for
+// its node list (reqnodes → repnodes), then goes active ("Comm_now_up():
+// updating status to active") and sends `starting`.
 //
 // Every message but the NS_ ones carries seq (one counter for all types)
 // and the generation hg. Per peer the core keeps the highest generation

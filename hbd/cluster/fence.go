@@ -51,6 +51,9 @@ func (n *Node) fence(name string, f *fencing) {
 
 func (n *Node) onFenceDone(e FenceDone) {
 	n.recheck()
+	if p := n.peerByName(e.Node); p != nil && e.OK {
+		p.fencedAt = n.now
+	}
 	f := n.sb.fences[e.Node]
 	if f == nil || !f.inFlight {
 		if e.OK {

@@ -434,7 +434,7 @@ func (n *Node) NextTick() time.Time {
 		earliest(n.start.Add(StartBonusFor))
 	}
 	for _, p := range n.peers {
-		if p.state != StateDead {
+		if p.state != StateDead || n.returnedDead(p) {
 			deadline(n.peerDeadline(p))
 		}
 		dt := n.effectiveDeadtime()
@@ -484,8 +484,15 @@ func (n *Node) peerDeadline(p *peer) time.Time {
 func (n *Node) checkTimeouts() {
 	now := n.now
 	for _, p := range n.peers {
-		if p.state != StateDead && !now.Before(n.peerDeadline(p)) {
+		if now.Before(n.peerDeadline(p)) {
+			continue
+		}
+		switch {
+		case p.state != StateDead, n.returnedDead(p):
 			n.markDead(p)
+		case p.heard:
+			// Heard again after its death, then fenced: it is off.
+			p.heard = false
 		}
 	}
 	for _, p := range n.peers {
@@ -497,6 +504,17 @@ func (n *Node) checkTimeouts() {
 			}
 		}
 	}
+}
+
+// returnedDead: p was declared dead and has been heard again since (a
+// partition healed), but it stays dead until its next status. Silent for
+// a deadtime again before one comes, it is dead again (checkTimeouts):
+// it may hold groups it took meanwhile and runs them until it notices it
+// is cut off, so this death waits or fences (peerDied, sbPeerDead) as the
+// first did. Not when a fence of it succeeded since it was last heard: it
+// is off.
+func (n *Node) returnedDead(p *peer) bool {
+	return p.state == StateDead && p.heard && !p.fencedAt.After(p.lastHeard)
 }
 
 // markDead declares a peer dead (silent for deadtime, or it announced a

@@ -52,6 +52,8 @@ type peer struct {
 	// in the same run (a partition healed). A Heartbeat peer answers that
 	// by giving up every group and restarting (resolveConflict).
 	partitionAt time.Time
+	// fencedAt: when a fence of it last succeeded (it was off then).
+	fencedAt time.Time
 
 	lost, recovered, late uint64
 	worst                 time.Duration
