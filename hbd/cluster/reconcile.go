@@ -32,6 +32,10 @@ func (n *Node) reconcile() {
 		return
 	}
 	if len(r.groups) == 0 {
+		// A standby handoff under way when a reload removed the last
+		// groups still ends: its release completes, or its deadline
+		// passes (NextTick would otherwise stay at that deadline).
+		n.progressHandoff()
 		return
 	}
 	n.expireFailures()
