@@ -87,6 +87,7 @@ func watchConfig(ctx context.Context, dir string, tm watchTiming, out chan<- str
 	} else {
 		defer w.Close()
 		events, errs = w.Events, w.Errors
+		log.Debugf("Watching %s for edits: a reload follows once the files stay unchanged for %s", dir, tm.quiet)
 	}
 
 	poll := time.NewTicker(tm.poll)
