@@ -105,36 +105,50 @@ func TestReuseChangesNothing(t *testing.T) {
 	}
 }
 
-// TestRexmitWhileHistoryWraps: a Step that resends the oldest message of
-// a full history and then sends a new one, which takes that entry's
-// place, still resends the message as it was sent.
+// TestRexmitWhileHistoryWraps: the history keeps a message as it was
+// sent while later Steps build theirs in the same reused storage; and a
+// Step that resends the oldest message of a full history and then sends
+// a new one, which takes that entry's place, still resends the message
+// as it was sent.
 func TestRexmitWhileHistoryWraps(t *testing.T) {
 	n := joined(t)
 	n.Recycle()
+	// The first message with a seq sent after a Recycle, as sent: its
+	// slot is reused by every later Step.
 	var first *wire.Message
+	var firstSeq uint64
 	at := t0.Add(200 * time.Millisecond)
 	seq2 := uint64(3) // joined consumed node2's 1..3
-	for n.seq < HistorySize {
-		for _, m := range sends(n.Step(Tick{Now: at})) {
-			if seq, _ := m.HexValue(wire.FSeq); seq == 1 {
-				first = m.Clone()
+	step := func(ev Event) {
+		for _, m := range sends(n.Step(ev)) {
+			if seq, err := m.HexValue(wire.FSeq); first == nil && err == nil {
+				first, firstSeq = m.Clone(), seq
 			}
 		}
 		n.Recycle()
+	}
+	for n.seq < HistorySize {
+		step(Tick{Now: at})
 		at = at.Add(time.Second)
 		// node2 stays alive and acknowledges nothing.
 		seq2++
-		n.Step(status2(gen2, seq2, at, StateActive))
-		n.Recycle()
+		step(status2(gen2, seq2, at, StateActive))
 	}
 	oldest, _ := n.sent(n.seq - HistorySize + 1)
 	if oldest == nil {
 		t.Fatal("the history is not full")
 	}
-	want := oldest.msg.Clone()
-	if first != nil && n.seq == HistorySize && fields(first) != fields(want) {
-		t.Fatalf("the history changed seq 1:\n%s\n%s", fields(first), fields(want))
+	if first == nil {
+		t.Fatal("nothing was sent")
 	}
+	kept, _ := n.sent(firstSeq)
+	if kept == nil {
+		t.Fatalf("seq %d is not in the history", firstSeq)
+	}
+	if fields(kept.msg) != fields(first) {
+		t.Fatalf("the history does not keep seq %d as sent:\n%s\nwant\n%s", firstSeq, fields(kept.msg), fields(first))
+	}
+	want := oldest.msg.Clone()
 	// The request arrives when the next status is due: the resend is
 	// built first, then the status takes the oldest entry's place.
 	rexmit := peerMsg(gen2, 0, at, "t", wire.TRexmit, "dest", "node1") // no seq: an NS_ message
