@@ -167,8 +167,8 @@
 // groups meanwhile), unless it fences that peer (fence_command,
 // fence_aws): then the fence's success, which every start waits for
 // anyway (safe.go), replaces the wait; and a node that regains quorum
-// starts nothing for a
-// deadtime (it hears the rest of the majority and what they hold first).
+// starts nothing for a deadtime (it hears the rest of the majority and
+// what they hold first).
 // Without fencing, this holds when start and stop scripts end within
 // about a deadtime; the simulation checks it with zero tolerance.
 //
