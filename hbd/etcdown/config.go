@@ -19,8 +19,8 @@ import (
 // each with the group's fencing token. Start must return when ctx ends
 // (a start still running at stopBy is abandoned). Different groups are
 // started and stopped concurrently (maxParallel at a time; every held
-// group at once when the lease is about to expire); one group's Start and
-// Stop are never called at once.
+// group at once when the lease is about to expire or is gone); one
+// group's Start and Stop are never called at once.
 type Runner interface {
 	Start(ctx context.Context, group string, token int64) error
 	Stop(ctx context.Context, group string, token int64) error

@@ -79,7 +79,9 @@
 // A node past stopBy drops its lease (a new one is granted once etcd
 // answers again; the old one is revoked if it still exists), so the
 // groups it held are free for others once the old lease expires or is
-// revoked — never before this node stopped them. hbd check requires
+// revoked — never before this node stopped them. The groups whose owner
+// keys are gone already (the lease expired, or was revoked by hand) are
+// stopped all at once too. hbd check requires
 // TTL ≥ 2·SlowestStop (config.MinEtcdLease), and Interval defaults to
 // TTL/10, so a node that renews normally is never near stopBy.
 //

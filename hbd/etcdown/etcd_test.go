@@ -195,8 +195,10 @@ type fakeRunner struct {
 	// each start was asked for.
 	failing  map[string]bool
 	attempts map[string][]time.Time
-	// starting: the starts under way; peak: the most at once.
-	starting, peak int
+	// starting: the starts under way; peak: the most at once; the same
+	// for the stops.
+	starting, peak         int
+	stopping, peakStopping int
 }
 
 var errStartFails = errors.New("the start fails on this node")
@@ -230,10 +232,22 @@ func (f *fakeRunner) peakStarts() int {
 	return f.peak
 }
 
+// peakStops is the most stops that ran at once.
+func (f *fakeRunner) peakStops() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.peakStopping
+}
+
 func (f *fakeRunner) Stop(_ context.Context, g string, _ int64) error {
+	f.mu.Lock()
+	f.stopping++
+	f.peakStopping = max(f.peakStopping, f.stopping)
+	f.mu.Unlock()
 	time.Sleep(f.stopTime)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.stopping--
 	if !f.dead {
 		f.rec.add(event{node: f.node, group: g, at: time.Now()})
 	}

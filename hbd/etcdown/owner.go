@@ -175,7 +175,7 @@ func (w *Owner) step(ctx context.Context) {
 }
 
 // stopOrphans stops the groups held under another lease than id (a lease
-// dropped as expired or not renewed in time).
+// dropped as expired or not renewed in time), all at once (stopLost).
 func (w *Owner) stopOrphans(ctx context.Context, id clientv3.LeaseID) {
 	var old []string
 	for _, g := range w.heldKeys() {
@@ -186,7 +186,15 @@ func (w *Owner) stopOrphans(ctx context.Context, id clientv3.LeaseID) {
 			old = append(old, g)
 		}
 	}
-	w.stopEach(ctx, old, maxParallel)
+	w.stopLost(ctx, old)
+}
+
+// stopLost stops gs, groups whose owner keys are gone or going, all at
+// once, not maxParallel at a time: another node may claim them as soon
+// as the keys are gone, so each stop must begin now, however many groups
+// run here (as stopAll's).
+func (w *Owner) stopLost(ctx context.Context, gs []string) {
+	w.stopEach(ctx, gs, 0)
 }
 
 func (w *Owner) putMember(ctx context.Context, id clientv3.LeaseID) error {
@@ -235,18 +243,24 @@ func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
 	}
 	desired := p.Desired()
 	w.holdFailbacks(p, desired)
-	// Releases first, so that exclusive groups and failbacks free the
+	// The held groups whose owner keys this lease lost stop first.
+	var lost, owned []string
+	for _, g := range w.heldKeys() {
+		if v.holder[g] != w.o.Node || v.leaseOf[g] != id {
+			w.log.Errorf("etcd: group %s is no longer owned by this node in etcd: stopping it", g)
+			lost = append(lost, g)
+		} else {
+			owned = append(owned, g)
+		}
+	}
+	w.stopLost(ctx, lost)
+	// Releases next, so that exclusive groups and failbacks free the
 	// place before anything starts; a release that failed leaves the
 	// claims to the next pass. v still shows the released owner keys:
 	// released keeps them from looking like orphans below.
 	var relMu sync.Mutex
 	released := map[string]bool{}
-	err := each(w.heldKeys(), maxParallel, func(g string) error {
-		if v.holder[g] != w.o.Node || v.leaseOf[g] != id {
-			w.log.Errorf("etcd: group %s is no longer owned by this node in etcd: stopping it", g)
-			w.stop(ctx, g)
-			return nil
-		}
+	err := each(owned, maxParallel, func(g string) error {
 		if d := desired[g]; d != w.o.Node {
 			w.log.Infof("etcd: releasing group %s (the placement rule gives it to %q)", g, d)
 			w.stop(ctx, g)

@@ -68,23 +68,31 @@ func TestEach(t *testing.T) {
 	}
 }
 
+// startAlone starts n1 alone with groups groups, n1 preferred by all,
+// its runner set by tweak, and waits until they all run; it returns the
+// node, the record, the groups and when the last one ran.
+func startAlone(t *testing.T, groups int, tweak func(*fakeRunner)) (*testNode, *record, []cluster.PlacedGroup, time.Time) {
+	t.Helper()
+	rec := &record{}
+	var gs []cluster.PlacedGroup
+	for i := range groups {
+		gs = append(gs, placed(fmt.Sprintf("g%02d", i), "n1"))
+	}
+	n := startNodeWith(t, "n1", sharedCluster(t).Endpoints(), []string{"n1"}, rec, func(o *Options, r *fakeRunner) {
+		o.Groups = gs
+		tweak(r)
+	})
+	done := waitFor(t, 10*time.Second, "every group runs", func() bool { return len(rec.running()) == groups })
+	return n, rec, gs, done
+}
+
 // TestClaimsInParallel: a node given many groups at once claims and
 // starts them in parallel, at most maxParallel at a time, each with the
 // revision that created its own owner key as its token.
 func TestClaimsInParallel(t *testing.T) {
 	t.Parallel()
 	const groups, startTime = 48, 100 * time.Millisecond
-	c := sharedCluster(t)
-	rec := &record{}
-	var gs []cluster.PlacedGroup
-	for i := range groups {
-		gs = append(gs, placed(fmt.Sprintf("g%02d", i), "n1"))
-	}
-	n := startNodeWith(t, "n1", c.Endpoints(), []string{"n1"}, rec, func(o *Options, r *fakeRunner) {
-		o.Groups = gs
-		r.startTime = startTime
-	})
-	done := waitFor(t, 10*time.Second, "every group runs", func() bool { return len(rec.running()) == groups })
+	n, _, gs, done := startAlone(t, groups, func(r *fakeRunner) { r.startTime = startTime })
 	// One after another the starts alone would take groups × startTime.
 	began := done
 	for _, g := range gs {
@@ -112,5 +120,31 @@ func TestClaimsInParallel(t *testing.T) {
 			t.Errorf("%s and %s share the token %d", g.Key, other, tok)
 		}
 		seen[tok] = g.Key
+	}
+}
+
+// TestLostGroupsStopAtOnce: a node whose lease is revoked under it (by
+// hand) loses its owner keys at once, and another node may claim its
+// groups: it stops every one of them at once, not maxParallel at a time.
+func TestLostGroupsStopAtOnce(t *testing.T) {
+	t.Parallel()
+	const groups = maxParallel + 4
+	n, rec, _, _ := startAlone(t, groups, func(r *fakeRunner) { r.stopTime = 500 * time.Millisecond })
+	id, _ := n.owner.lease.current()
+	revoked := time.Now()
+	if _, err := n.cli.Revoke(ctxT(t), id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "every group stopped", func() bool {
+		stopped := map[string]bool{}
+		for _, e := range rec.snapshot() {
+			if !e.start && e.at.After(revoked) {
+				stopped[e.group] = true
+			}
+		}
+		return len(stopped) == groups
+	})
+	if p := n.runner.peakStops(); p <= maxParallel {
+		t.Errorf("%d stops at once, want every one of the %d groups'", p, groups)
 	}
 }
