@@ -74,7 +74,8 @@ func (w *Owner) applyUpdate(ctx context.Context, id clientv3.LeaseID) {
 			}
 		}
 	}
-	// The loop alone reads the options, but Snapshot reads SlowestStop.
+	// The loop alone reads the options, but Snapshot reads SlowestStop
+	// and the commands the nodes and groups (configured).
 	w.mu.Lock()
 	w.o.Nodes, w.o.Failback, w.o.Exclusive = u.Nodes, u.Failback, u.Exclusive
 	w.o.Groups, w.o.SlowestStop = u.Groups, u.SlowestStop
@@ -115,4 +116,13 @@ func (w *Owner) applyGiveUps(ctx context.Context, id clientv3.LeaseID) {
 			w.log.Warnf("etcd: %v (the key goes with the lease)", err)
 		}
 	}
+}
+
+// configured returns the configured nodes and groups, for the commands,
+// which a reload may change meanwhile (applyUpdate replaces them, never
+// changes them in place).
+func (w *Owner) configured() ([]string, []cluster.PlacedGroup) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.o.Nodes, w.o.Groups
 }

@@ -81,3 +81,34 @@ func TestGiveUp(t *testing.T) {
 	waitFor(t, 5*time.Second, "g1 back on n1 after cleanup", placedAsPreferred(rec))
 	checkNoOverlap(t, rec)
 }
+
+// TestCommandsDuringReload: the commands read the nodes and groups while
+// a reload replaces them, and see one configuration or the other (go
+// test -race: without a data race).
+func TestCommandsDuringReload(t *testing.T) {
+	t.Parallel()
+	before := []cluster.PlacedGroup{placed("g1", "n1"), placed("g2", "n2")}
+	after := []cluster.PlacedGroup{placed("g1", "n1"), placed("g3", "n1")}
+	w := New(nil, Options{Node: "n1", Nodes: threeNodes, TTL: testTTL, Groups: before})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			gs := before
+			if i%2 == 0 {
+				gs = after
+			}
+			w.Reconfigure(Update{Nodes: threeNodes, Groups: gs})
+			w.applyUpdate(context.Background(), 0)
+		}
+	}()
+	for range 200 {
+		if got := w.inClass("local"); !slices.Equal(got, []string{"g1"}) && !slices.Equal(got, []string{"g1", "g3"}) {
+			t.Fatalf("local groups %v: neither configuration's", got)
+		}
+		if err := w.SetNodeStandby(context.Background(), "n4", true); err == nil {
+			t.Fatal("standby of an unknown node accepted")
+		}
+	}
+	<-done
+}

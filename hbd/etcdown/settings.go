@@ -24,7 +24,7 @@ func (w *Owner) SetNodeStandby(ctx context.Context, node string, on bool) error 
 	if node == "" {
 		node = w.o.Node
 	}
-	if !slices.Contains(w.o.Nodes, node) {
+	if nodes, _ := w.configured(); !slices.Contains(nodes, node) {
 		return fmt.Errorf("node standby: unknown node %s", node)
 	}
 	return w.setting(ctx, dirStandby, node, flag(on))
@@ -47,7 +47,7 @@ func (w *Owner) MoveGroup(ctx context.Context, group, node string) error {
 		return fmt.Errorf("group move: %w", err)
 	}
 	if node != "" {
-		if !slices.Contains(w.o.Nodes, node) {
+		if nodes, _ := w.configured(); !slices.Contains(nodes, node) {
 			return fmt.Errorf("group move %s: unknown node %s", group, node)
 		}
 		return w.setting(ctx, dirMove, group, ">"+node)
@@ -121,7 +121,8 @@ func (w *Owner) setting(ctx context.Context, dir, name, value string) error {
 }
 
 func (w *Owner) knownGroup(group string) error {
-	for _, g := range w.o.Groups {
+	_, groups := w.configured()
+	for _, g := range groups {
 		if g.Key == group {
 			return nil
 		}

@@ -125,7 +125,8 @@ func (w *Owner) commandView(ctx context.Context, cmd, which string) (view, clien
 // inClass lists the groups in class which relative to this node.
 func (w *Owner) inClass(which string) []string {
 	var out []string
-	for _, g := range w.o.Groups {
+	_, groups := w.configured()
+	for _, g := range groups {
 		if cluster.InClass(which, g.Preferred, w.o.Node) {
 			out = append(out, g.Key)
 		}
