@@ -162,9 +162,10 @@
 // node counts itself and its live peers; with fewer than a majority of
 // the ha.cf nodes nobody is eligible (as it sees it): it stops every
 // running group at once (no handshake) and starts none. The majority
-// starts nothing for two deadtimes after an ungraceful death of a peer it
-// had heard (the cut-off node notices within a deadtime and stops its
-// groups meanwhile), unless it fences that peer (fence_command,
+// starts nothing for two deadtimes after an ungraceful death of a peer
+// (the cut-off node notices within a deadtime and stops its groups
+// meanwhile; a peer declared dead at initdead too: it may have run groups
+// since before this node started), unless it fences that peer (fence_command,
 // fence_aws): then the fence's success, which every start waits for
 // anyway (safe.go), replaces the wait; and a node that regains quorum
 // starts nothing for a deadtime (it hears the rest of the majority and

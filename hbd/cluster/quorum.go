@@ -66,11 +66,17 @@ func (n *Node) checkQuorum() {
 // deadtime after it last heard us) and has stopped them: no group is
 // started here before two deadtimes after its death.
 //
+// Also a peer never heard in this run (declared dead at initdead): it may
+// have run groups since before this node started, on the other side of
+// a partition that another node of the majority heard it across until
+// just now: that node waits, but may already name this one the holder
+// of the peer's groups.
+//
 // Not when it is being fenced (safe.go: sbPeerDead runs first): no group
 // starts before the fence succeeded, and a fenced node runs nothing, so
 // the wait would only delay the takeover past the fence.
 func (n *Node) fenceDeath(p *peer) {
-	if !n.quorumOn() || !p.heard || p.rsc.stopping || len(n.res.groups) == 0 || !n.hasQuorum() {
+	if !n.quorumOn() || p.rsc.stopping || len(n.res.groups) == 0 || !n.hasQuorum() {
 		return
 	}
 	if n.cfg.Fence.Enabled() && n.sb.fences[p.name] != nil {
@@ -80,7 +86,11 @@ func (n *Node) fenceDeath(p *peer) {
 	until := n.now.Add(2 * n.effectiveDeadtime())
 	if until.After(n.res.fenceUntil) {
 		n.res.fenceUntil = until
-		n.logf(LevelInfo, "Quorum: %s may still run groups until it notices it is cut off; no group starts here before %d ms from now", p.name, (2 * n.effectiveDeadtime()).Milliseconds())
+		if p.heard {
+			n.logf(LevelInfo, "Quorum: %s may still run groups until it notices it is cut off; no group starts here before %d ms from now", p.name, (2 * n.effectiveDeadtime()).Milliseconds())
+		} else {
+			n.logf(LevelInfo, "Quorum: %s was not heard since this node started and may run groups elsewhere until it notices it is cut off; no group starts here before %d ms from now", p.name, (2 * n.effectiveDeadtime()).Milliseconds())
+		}
 	}
 }
 
