@@ -19,6 +19,9 @@ func (w *world) check3(e *event) {
 	if v.upRun != y.run || v.upAt.After(w.now) {
 		return // no up/active status of that run arrived in time: not applicable
 	}
+	if w.relistedAfter(e.node, e.from, v.upAt) {
+		return // x's configuration dropped y since, and named it again: x waits for y's next status
+	}
 	w.res.Checks3++
 	st, g, _ := x.core.PeerView(y.name)
 	if (st != cluster.StateUp && st != cluster.StateActive) || g != y.gen {

@@ -130,6 +130,13 @@ func (w *world) listed(x, y int) bool {
 	return w.ns == nil || slices.Contains(w.cfgs[x].Nodes, w.nodes[y].name)
 }
 
+// relistedAfter: x's configuration named y again after t, so x's core
+// forgot what it had heard of y before (a reload that removes a node
+// forgets it).
+func (w *world) relistedAfter(x, y int, t time.Time) bool {
+	return w.ns != nil && w.ns.listedAt[x][y].After(t)
+}
+
 func (w *world) nodeSetEvent(e *event) {
 	switch e.kind {
 	case evNodeSet:
