@@ -6,9 +6,10 @@ import "time"
 // NODE, or the built-in AWS fence (fence_aws), within fence_timeout, and
 // feed back a FenceDone. The core emits it when a peer that did not stop
 // gracefully is declared dead and fencing is configured, before any
-// group is taken over; no group starts here until the fence succeeded
-// (or the peer is heard again). A failed fence is retried every
-// fence_retry.
+// group is taken over (declared dead while this node had no group: when
+// a reload gives it its first groups); no group starts here until the
+// fence succeeded (or the peer is heard again). A failed fence is retried
+// every fence_retry.
 type Fence struct {
 	Node string
 }

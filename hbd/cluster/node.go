@@ -522,6 +522,7 @@ func (n *Node) returnedDead(p *peer) bool {
 // starts the takeover of its groups.
 func (n *Node) markDead(p *peer) {
 	n.logf(LevelWarn, "node %s: is dead", p.name)
+	p.deadGroupless = len(n.res.groups) == 0 && !(p.rsc.stopping && len(p.rsc.held) == 0)
 	n.sbPeerDead(p)
 	n.peerDied(p)
 	n.setPeerState(p, StateDead)

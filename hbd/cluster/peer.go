@@ -54,6 +54,9 @@ type peer struct {
 	partitionAt time.Time
 	// fencedAt: when a fence of it last succeeded (it was off then).
 	fencedAt time.Time
+	// deadGroupless: declared dead (not gracefully) while this node had
+	// no group, not heard since (guardGrouplessDeaths).
+	deadGroupless bool
 
 	lost, recovered, late uint64
 	worst                 time.Duration
@@ -316,6 +319,7 @@ func (n *Node) receive(ev Receive) {
 		n.peerJoined(p)
 	}
 	p.heard = true
+	p.deadGroupless = false
 	if ev.Now.After(p.lastHeard) {
 		p.lastHeard = ev.Now
 	}

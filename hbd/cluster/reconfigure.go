@@ -234,9 +234,32 @@ func (n *Node) applyGroups(first bool) {
 		}
 		n.logf(LevelInfo, "Resource group %s removed from the configuration", g.key)
 	}
+	hadNone := len(r.groups) == 0
 	r.groups = out
 	if len(r.groups) > 0 && n.state == StateActive && !r.joined {
 		r.joined = true // the first group of a node that had none
+	}
+	if hadNone && len(r.groups) > 0 {
+		n.guardGrouplessDeaths()
+	}
+}
+
+// guardGrouplessDeaths: the first groups of a node that had none. A peer
+// that died while it had none was neither fenced (sbPeerDead) nor waited
+// for (fenceDeath), which only matter to a node with groups; it may still
+// run these groups (its own configuration had them): it is fenced or
+// waited for now, as at its death.
+func (n *Node) guardGrouplessDeaths() {
+	for _, p := range n.peers {
+		if !p.deadGroupless {
+			continue
+		}
+		p.deadGroupless = false
+		if p.state != StateDead {
+			continue
+		}
+		n.sbPeerDead(p)
+		n.fenceDeath(p)
 	}
 }
 
