@@ -164,14 +164,14 @@
 // running group at once (no handshake) and starts none. The majority
 // starts nothing for two deadtimes after an ungraceful death of a peer
 // (the cut-off node notices within a deadtime and stops its groups
-// meanwhile; a peer declared dead at initdead too: it may have run groups
-// since before this node started), unless it fences that peer (fence_command,
-// fence_aws): then the fence's success, which every start waits for
-// anyway (safe.go), replaces the wait; and a node that regains quorum
-// starts nothing for a deadtime (it hears the rest of the majority and
-// what they hold first).
-// Without fencing, this holds when start and stop scripts end within
-// about a deadtime; the simulation checks it with zero tolerance.
+// meanwhile; a peer declared dead at initdead too: it may have run
+// groups since before this node started), unless it fences that peer
+// (fence_command, fence_aws): then the fence's success, which every
+// start waits for anyway (safe.go), replaces the wait; and a node that
+// regains quorum starts nothing for a deadtime (it hears the rest of the
+// majority and what they hold first). Without fencing, this holds when
+// start and stop scripts end within about a deadtime; the simulation
+// checks it with zero tolerance.
 //
 // When it starts a group. A node starts g only when desired(g) is itself
 // and, for every live peer: the peer has announced its groups (of its
