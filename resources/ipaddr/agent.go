@@ -254,20 +254,20 @@ func (a *Agent) findOn(link netlink.Link) (*netlink.Addr, error) {
 // interface, on every interface, as Status looks (the address already on
 // another interface is there; a second copy would not be added).
 func (a *Agent) listFor(link netlink.Link) ([]netlink.Addr, error) {
-	if a.spec.Iface != "" {
-		return a.listOn(link)
+	if a.spec.Iface == "" {
+		link = nil
 	}
-	addrs, err := a.h.AddrList(nil, a.family())
-	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-		return nil, fmt.Errorf("list addresses: %w", err)
-	}
-	return addrs, nil
+	return a.listOn(link)
 }
 
-// listOn lists the addresses of our family on link.
+// listOn lists the addresses of our family on link, or on every
+// interface when link is nil.
 func (a *Agent) listOn(link netlink.Link) ([]netlink.Addr, error) {
 	addrs, err := a.h.AddrList(link, a.family())
 	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+		if link == nil {
+			return nil, fmt.Errorf("list addresses: %w", err)
+		}
 		return nil, fmt.Errorf("list addresses of %s: %w", link.Attrs().Name, err)
 	}
 	return addrs, nil
@@ -308,9 +308,9 @@ func (a *Agent) where() (netlink.Link, *netlink.Addr, error) {
 		}
 		return link, ad, nil
 	}
-	addrs, err := a.h.AddrList(nil, a.family())
-	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-		return nil, nil, fmt.Errorf("list addresses: %w", err)
+	addrs, err := a.listOn(nil)
+	if err != nil {
+		return nil, nil, err
 	}
 	ad := a.pick(addrs)
 	if ad == nil {
@@ -447,8 +447,9 @@ func (a *Agent) logAdded(t target, label string) {
 }
 
 // chooseLabel picks the IPv4 label: IFACE:LABEL when the spec names one,
-// else the first free IFACE:N among the labels of addrs (link's IPv4
-// addresses); "" for IPv6 or when IFACE:N would not fit the kernel's 15
+// else the first IFACE:N that no address of addrs (IPv4 addresses that
+// include link's, and for a spec without an interface every interface's)
+// carries; "" for IPv6 or when IFACE:N would not fit the kernel's 15
 // characters.
 func (a *Agent) chooseLabel(link netlink.Link, addrs []netlink.Addr) (string, error) {
 	if !a.spec.Addr.Is4() {
