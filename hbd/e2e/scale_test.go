@@ -93,7 +93,6 @@ var scaleTiming = Timing{Keepalive: 50 * time.Millisecond, Warntime: 300 * time.
 // the death verdict, not the sum of them. The nodes take turns dying
 // (auto_failback off), so every run is one takeover.
 func TestScaleGroups(t *testing.T) {
-	hbref.Need(t)
 	g := newGroupLab(t, "scale")
 	sleep, count := *scaleSleep, *scaleGroups
 	cfg := g.hacf(scaleTiming)
