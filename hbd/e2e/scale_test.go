@@ -278,15 +278,20 @@ func (l *nodesLab) die() takeover {
 			tk.unavailable += w.Duration()
 		}
 	}
-	evs, errs := l.track.Events()
-	if len(errs) > 0 {
-		l.t.Errorf("tracking the VIP: %v", errs)
-	}
-	for _, e := range evs {
-		if e.Host == "n2" && e.Added && e.At.After(begin) {
-			tk.started = e.At.Sub(begin)
-			break
+	// The kernel's notification of the addition is read in the
+	// background: it may arrive after the client's answer from node2.
+	waitFor(l.t, 10*time.Second, "the VIP's addition on node2 to be seen", func() bool {
+		evs, _ := l.track.Events()
+		for _, e := range evs {
+			if e.Host == "n2" && e.Added && e.At.After(begin) {
+				tk.started = e.At.Sub(begin)
+				return true
+			}
 		}
+		return false
+	})
+	if _, errs := l.track.Events(); len(errs) > 0 {
+		l.t.Errorf("tracking the VIP: %v", errs)
 	}
 	var starts map[string]groupStart
 	waitFor(l.t, 10*time.Second, "node2's log of the start", func() bool {
