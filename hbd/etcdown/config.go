@@ -17,7 +17,8 @@ import (
 
 // Runner starts and stops groups (the daemon's runs them through harc),
 // each with the group's fencing token. Start must return when ctx ends
-// (a start still running at stopBy is abandoned). Different groups are
+// (the watchdog ends a start still running at stopBy, then stops the
+// group once Start has returned). Different groups are
 // started and stopped concurrently (maxParallel at a time; every held
 // group at once when the lease is about to expire or is gone); one
 // group's Start and Stop are never called at once.

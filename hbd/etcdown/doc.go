@@ -75,7 +75,11 @@
 //
 // (2·Interval: one loop period, and one etcd call timing out), every
 // group at once so that SlowestStop bounds them all, and starts nothing
-// that would still run then: a start's context ends at stopBy.
+// that would still run then. A watchdog apart from the loop, with its
+// own timer (watchdog.go), does it when stopBy arrives, whatever a pass
+// is doing: it ends the starts under way (a start cut short so is
+// stopped, not recorded as the group's failure: the lease failed, not
+// the group) and stops every group, those being released included.
 // A node past stopBy drops its lease (a new one is granted once etcd
 // answers again; the old one is revoked if it still exists), so the
 // groups it held are free for others once the old lease expires or is
@@ -87,7 +91,8 @@
 //
 // # Files
 //
-//	owner.go         Owner, Run: the loop (renew, watchdog, reconcile)
+//	owner.go         Owner, Run: the loop (renew, reconcile)
+//	watchdog.go      the watchdog: every group stopped at the stop-by time
 //	lease.go         the lease: grant, renew, the stop-by time
 //	config.go        Options, Runner and the client configuration from ha.cf
 //	dial.go          Dial: the client, its TLS set-up checked first

@@ -199,11 +199,18 @@ type fakeRunner struct {
 	// for the stops.
 	starting, peak         int
 	stopping, peakStopping int
+	// hanging: the groups whose start runs until its context ends (it
+	// is logged as running from when it begins), then fails; onStart,
+	// if set, is called as each start begins; stopBegun: when the last
+	// stop of each group began.
+	hanging   map[string]bool
+	onStart   func(group string)
+	stopBegun map[string]time.Time
 }
 
 var errStartFails = errors.New("the start fails on this node")
 
-func (f *fakeRunner) Start(_ context.Context, g string, token int64) error {
+func (f *fakeRunner) Start(ctx context.Context, g string, token int64) error {
 	f.mu.Lock()
 	if f.attempts == nil {
 		f.attempts = map[string][]time.Time{}
@@ -211,7 +218,21 @@ func (f *fakeRunner) Start(_ context.Context, g string, token int64) error {
 	f.attempts[g] = append(f.attempts[g], time.Now())
 	f.starting++
 	f.peak = max(f.peak, f.starting)
+	hang, onStart := f.hanging[g], f.onStart
+	if hang && !f.dead {
+		f.rec.add(event{node: f.node, group: g, start: true, token: token, at: time.Now()})
+	}
 	f.mu.Unlock()
+	if onStart != nil {
+		onStart(g)
+	}
+	if hang {
+		<-ctx.Done()
+		f.mu.Lock()
+		f.starting--
+		f.mu.Unlock()
+		return ctx.Err()
+	}
 	time.Sleep(f.startTime)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -243,6 +264,10 @@ func (f *fakeRunner) Stop(_ context.Context, g string, _ int64) error {
 	f.mu.Lock()
 	f.stopping++
 	f.peakStopping = max(f.peakStopping, f.stopping)
+	if f.stopBegun == nil {
+		f.stopBegun = map[string]time.Time{}
+	}
+	f.stopBegun[g] = time.Now()
 	f.mu.Unlock()
 	time.Sleep(f.stopTime)
 	f.mu.Lock()

@@ -2,6 +2,7 @@ package etcdown
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -37,6 +38,12 @@ type Owner struct {
 	// record in etcd was written under (failures.go).
 	failedUntil map[string]time.Time
 	failedLease map[string]clientv3.LeaseID
+	// starting: the starts under way, which the watchdog ends
+	// (watchdog.go); stopping: the stops under way, each closed when
+	// its stop has ended, so that a group is stopped once however many
+	// callers ask.
+	starting map[string]*startCall
+	stopping map[string]chan struct{}
 
 	// wakeC asks the loop for a pass now (a setting changed).
 	wakeC chan struct{}
@@ -76,6 +83,8 @@ func New(cli *clientv3.Client, o Options) *Owner {
 
 		failedUntil:    map[string]time.Time{},
 		failedLease:    map[string]clientv3.LeaseID{},
+		starting:       map[string]*startCall{},
+		stopping:       map[string]chan struct{}{},
 		wakeC:          make(chan struct{}, 1),
 		failbackLogged: map[string]time.Time{},
 		started:        o.Started,
@@ -108,17 +117,31 @@ func (w *Owner) ownerKey(group string) string { return w.o.Prefix + "owners/" + 
 
 // stopBy is when this node must start stopping its groups: the lease
 // lives at least until `until`, and the slowest stop plus one loop
-// period and one call timeout must fit before it.
+// period and one call timeout must fit before it. SlowestStop is read
+// under w.mu (a reload writes it): stopByLocked is for callers that hold
+// it.
 func (w *Owner) stopBy(until time.Time) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stopByLocked(until)
+}
+
+func (w *Owner) stopByLocked(until time.Time) time.Time {
 	return until.Add(-w.o.SlowestStop - 2*w.o.Interval)
 }
 
-// startBy is when a start begun now must end (the current lease's
-// stopBy), and false when that time has already passed.
-func (w *Owner) startBy() (time.Time, bool) {
-	_, until := w.lease.current()
-	deadline := w.stopBy(until)
-	return deadline, time.Now().Before(deadline)
+// mayStart tells whether lease id is the current one and its stop-by
+// time has not passed: a start begun now would be ended by the watchdog
+// at that time at the latest. mayStartLocked is for callers holding w.mu.
+func (w *Owner) mayStart(id clientv3.LeaseID) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.mayStartLocked(id)
+}
+
+func (w *Owner) mayStartLocked(id clientv3.LeaseID) bool {
+	cur, until := w.lease.current()
+	return cur == id && time.Now().Before(w.stopByLocked(until))
 }
 
 // Run runs the loop until ctx ends, then stops every group and revokes
@@ -131,12 +154,15 @@ func (w *Owner) Run(ctx context.Context) error {
 	defer kcancel()
 	go w.lease.keep(kctx, func(err error) { w.log.Warnf("etcd: %v", err) })
 	go w.watch(kctx)
+	dogDone := make(chan struct{})
+	go func() { defer close(dogDone); w.watchdog(kctx) }()
 	t := time.NewTicker(w.o.Interval)
 	defer t.Stop()
 	for {
 		w.step(ctx)
 		select {
 		case <-ctx.Done():
+			<-dogDone
 			w.shutdown()
 			return nil
 		case <-t.C:
@@ -145,18 +171,12 @@ func (w *Owner) Run(ctx context.Context) error {
 	}
 }
 
-// step is one pass of the loop: the watchdog, a lease if there is none,
-// then the placement.
+// step is one pass of the loop: the groups of a dropped lease stopped
+// (the watchdog, which runs apart from the loop, has begun their stops),
+// a lease if there is none, then the placement.
 func (w *Owner) step(ctx context.Context) {
-	id, until := w.lease.current()
+	id, _ := w.lease.current()
 	w.applyPending(ctx, id)
-	if id != 0 && !time.Now().Before(w.stopBy(until)) {
-		w.log.Errorf("etcd: lease %x not renewed in time (it may expire at %s): stopping every group", id, until.Format(time.RFC3339Nano))
-		w.stopAll(ctx)
-		w.lease.drop(id)
-		w.revokeLater(id)
-		return
-	}
 	w.stopOrphans(ctx, id)
 	if id == 0 {
 		if err := w.lease.grant(ctx); err != nil {
@@ -192,7 +212,7 @@ func (w *Owner) stopOrphans(ctx context.Context, id clientv3.LeaseID) {
 // stopLost stops gs, groups whose owner keys are gone or going, all at
 // once, not maxParallel at a time: another node may claim them as soon
 // as the keys are gone, so each stop must begin now, however many groups
-// run here (as stopAll's).
+// run here (as the watchdog's).
 func (w *Owner) stopLost(ctx context.Context, gs []string) {
 	w.stopEach(ctx, gs, 0)
 }
@@ -313,9 +333,8 @@ func (w *Owner) orphan(ctx context.Context, g string, id clientv3.LeaseID, rev i
 		w.log.Warnf("etcd: group %s is owned by this node in etcd but not started here: releasing it", g)
 		return w.release(ctx, g, id)
 	}
-	deadline, ok := w.startBy()
-	if !ok {
-		return nil // the watchdog acts at the next step
+	if !w.mayStart(id) {
+		return nil // the watchdog stops this lease's groups
 	}
 	cctx, cancel := context.WithTimeout(ctx, w.o.Interval)
 	key := w.ownerKey(g)
@@ -330,15 +349,14 @@ func (w *Owner) orphan(ctx context.Context, g string, id clientv3.LeaseID, rev i
 		return nil // gone or replaced; the watch brings it
 	}
 	w.log.Warnf("etcd: group %s is owned by this node in etcd (a write whose answer was lost): starting it", g)
-	return w.run(ctx, g, rev, id, deadline)
+	return w.run(ctx, g, rev, id)
 }
 
 // acquire creates g's owner key under lease id if nobody has, then
 // starts g with the creating revision as its fencing token.
 func (w *Owner) acquire(ctx context.Context, g string, id clientv3.LeaseID) error {
-	deadline, ok := w.startBy()
-	if !ok {
-		return nil // the watchdog acts at the next step
+	if !w.mayStart(id) {
+		return nil // the watchdog stops this lease's groups
 	}
 	cctx, cancel := context.WithTimeout(ctx, w.o.Interval)
 	key, yield := w.ownerKey(g), w.yieldKey(w.o.Node, g)
@@ -357,19 +375,40 @@ func (w *Owner) acquire(ctx context.Context, g string, id clientv3.LeaseID) erro
 	token := resp.Header.Revision
 	w.store.wrote(kv{key: key, value: w.o.Node, lease: int64(id), created: token}, token, false)
 	w.store.wrote(kv{key: yield}, token, true)
-	return w.run(ctx, g, token, id, deadline)
+	return w.run(ctx, g, token, id)
 }
 
-// run starts g, owned under lease id with token, here; the start must end
-// by deadline. A failed start is stopped, recorded and released.
-func (w *Owner) run(ctx context.Context, g string, token int64, id clientv3.LeaseID, deadline time.Time) error {
+// run starts g, owned under lease id with token, here, unless id is no
+// longer current or its stop-by time has passed; the watchdog ends the
+// start at that time (watchdog.go). A failed start is stopped, recorded
+// and released; a start the watchdog ended is only stopped: the lease,
+// not the group, failed, and the key goes with the lease.
+func (w *Owner) run(ctx context.Context, g string, token int64, id clientv3.LeaseID) error {
+	sctx, scancel := context.WithCancelCause(ctx)
+	defer scancel(nil)
+	call := &startCall{cancel: scancel, done: make(chan struct{})}
+	// Under w.mu, so that the watchdog, which drops the lease before it
+	// takes w.mu, either finds this start or keeps it from beginning.
 	w.mu.Lock()
+	if !w.mayStartLocked(id) {
+		w.mu.Unlock()
+		return nil
+	}
 	w.held[g], w.ownedBy[g] = token, id
+	w.starting[g] = call
 	w.mu.Unlock()
 	w.log.Infof("etcd: acquired group %s (fencing token %d): starting it", g, token)
-	sctx, scancel := context.WithDeadline(ctx, deadline)
-	defer scancel()
-	if err := w.o.Runner.Start(sctx, g, token); err != nil {
+	err := w.o.Runner.Start(sctx, g, token)
+	w.mu.Lock()
+	delete(w.starting, g)
+	close(call.done)
+	w.mu.Unlock()
+	if err != nil {
+		if errors.Is(context.Cause(sctx), errCutOff) {
+			w.log.Errorf("etcd: start of group %s ended: %v", g, errCutOff)
+			w.stop(ctx, g)
+			return nil
+		}
 		w.log.Errorf("etcd: start of group %s failed: %v", g, err)
 		w.stop(ctx, g)
 		// The failure first: once the key is gone, the rule must not
@@ -400,31 +439,48 @@ func (w *Owner) release(ctx context.Context, g string, id clientv3.LeaseID) erro
 
 // stop stops g here and forgets it. Stops get their own time (the
 // slowest stop), even when ctx has ended: a group is never left running.
+// A group already being stopped is waited for, not stopped twice; a
+// group whose start is under way is stopped once that start has
+// returned (the Runner never runs both at once).
 func (w *Owner) stop(_ context.Context, g string) {
-	ctx, cancel := context.WithTimeout(context.Background(), w.o.SlowestStop)
-	defer cancel()
 	w.mu.Lock()
-	token := w.held[g]
+	if ch, ok := w.stopping[g]; ok {
+		w.mu.Unlock()
+		<-ch
+		return
+	}
+	token, ok := w.held[g]
+	if !ok {
+		w.mu.Unlock()
+		return
+	}
+	stopped := make(chan struct{})
+	w.stopping[g] = stopped
+	slowest := w.o.SlowestStop
+	var started chan struct{}
+	if s := w.starting[g]; s != nil {
+		started = s.done
+	}
 	w.mu.Unlock()
+	if started != nil {
+		<-started
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), slowest)
+	defer cancel()
 	if err := w.o.Runner.Stop(ctx, g, token); err != nil {
 		w.log.Errorf("etcd: stop of group %s failed: %v", g, err)
 	}
 	w.mu.Lock()
 	delete(w.held, g)
 	delete(w.ownedBy, g)
+	delete(w.stopping, g)
+	close(stopped)
 	w.mu.Unlock()
 }
 
 // stopEach stops gs, at most limit at a time (< 1: all at once).
 func (w *Owner) stopEach(ctx context.Context, gs []string, limit int) {
 	_ = each(gs, limit, func(g string) error { w.stop(ctx, g); return nil })
-}
-
-// stopAll stops every held group at once, not maxParallel at a time:
-// the watchdog calls it when the lease may expire after SlowestStop, and
-// every stop must fit in that time, however many groups run here.
-func (w *Owner) stopAll(ctx context.Context) {
-	w.stopEach(ctx, w.heldKeys(), 0)
 }
 
 // shutdown stops every group, maxParallel at a time, then revokes the

@@ -53,9 +53,7 @@ func (w *Owner) Snapshot(ctx context.Context) (Snapshot, error) {
 	s := Snapshot{Lease: int64(id), TTL: w.o.TTL, Held: w.Held()}
 	if id != 0 {
 		s.Until = until
-		w.mu.Lock()
 		s.StopBy = w.stopBy(until)
-		w.mu.Unlock()
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.o.Interval)
 	defer cancel()
