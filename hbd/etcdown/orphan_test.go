@@ -11,7 +11,8 @@ import (
 // did not start (its write committed, the answer lost in a timeout) does
 // not block the group: the node deletes it when the rule gives the group
 // elsewhere (here: nowhere, disabled), and starts the group on it, with
-// the key's create revision as token, when the rule gives it the group.
+// the key's create revision as token, when the rule gives it the group;
+// holding it spends the node's standby for it, as a claim does.
 func TestOrphanOwnerKey(t *testing.T) {
 	t.Parallel()
 	c := sharedCluster(t)
@@ -34,9 +35,12 @@ func TestOrphanOwnerKey(t *testing.T) {
 	})
 
 	// Enabled again with an orphan key in place, in one transaction, so
-	// that the node sees both at once: it adopts the key.
+	// that the node sees both at once: it adopts the key. It stands by
+	// for g1, but no other node may hold it.
+	yield := n1.owner.yieldKey("n1", "g1")
 	resp, err := n1.cli.Txn(ctxT(t)).Then(
 		clientv3.OpPut(owners, "n1", clientv3.WithLease(id)),
+		clientv3.OpPut(yield, "1", clientv3.WithLease(id)),
 		clientv3.OpDelete(n1.owner.key(dirDisabled, "g1")),
 	).Commit()
 	if err != nil {
@@ -46,5 +50,10 @@ func TestOrphanOwnerKey(t *testing.T) {
 	waitFor(t, 5*time.Second, "n1 runs g1 on the orphan key", func() bool { return rec.running()["g1"] == "n1" })
 	if got := n1.owner.Held()["g1"]; got != rev {
 		t.Errorf("g1 runs with token %d, want the orphan key's create revision %d", got, rev)
+	}
+	if resp, err := n1.cli.Get(ctxT(t), yield); err != nil {
+		t.Fatal(err)
+	} else if len(resp.Kvs) > 0 {
+		t.Error("n1 runs g1 on the orphan key but still stands by for it")
 	}
 }

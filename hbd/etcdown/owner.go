@@ -337,9 +337,11 @@ func (w *Owner) orphan(ctx context.Context, g string, id clientv3.LeaseID, rev i
 		return nil // the watchdog stops this lease's groups
 	}
 	cctx, cancel := context.WithTimeout(ctx, w.o.Interval)
-	key := w.ownerKey(g)
+	key, yield := w.ownerKey(g), w.yieldKey(w.o.Node, g)
+	// Holding g spends this node's standby for it, as a claim does.
 	resp, err := w.cli.Txn(cctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", rev), clientv3.Compare(clientv3.LeaseValue(key), "=", id)).
+		Then(clientv3.OpDelete(yield)).
 		Commit()
 	cancel()
 	if err != nil {
@@ -348,6 +350,7 @@ func (w *Owner) orphan(ctx context.Context, g string, id clientv3.LeaseID, rev i
 	if !resp.Succeeded {
 		return nil // gone or replaced; the watch brings it
 	}
+	w.store.wrote(kv{key: yield}, resp.Header.Revision, true)
 	w.log.Warnf("etcd: group %s is owned by this node in etcd (a write whose answer was lost): starting it", g)
 	return w.run(ctx, g, rev, id)
 }
