@@ -87,6 +87,7 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 			d.reload(ctx, "files changed", true)
 		case c := <-d.calls:
 			c.reply <- d.answer(c.req)
+			d.pages.answered()
 		case f := <-d.monitorFails:
 			d.groupFailed(f)
 		case ev := <-d.sbEvents:
@@ -121,8 +122,11 @@ func (d *Daemon) rearm(t *wakeTimer) {
 }
 
 // tick tells the core the time: the timer of its next deadline fired.
+// It is also when the program's file pages are dropped if a drop is due
+// (rss.go).
 func (d *Daemon) tick(now time.Time) {
 	d.step(cluster.Tick{Now: now, Load: d.load.at(now)})
+	d.pages.wake(now)
 }
 
 // receive feeds the core a verified message (intake.go), then gives it

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -234,5 +235,57 @@ func BenchmarkReleaseFilePages(b *testing.B) {
 		if err := p.release(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestPeriodicPageRelease: over a minute of simulated timer wake-ups
+// through the loop's tick, the pages are dropped every dropEvery, and
+// dropAfterCalls after the last drop once a control request has been
+// answered.
+func TestPeriodicPageRelease(t *testing.T) {
+	tests := []struct {
+		name      string
+		keepalive time.Duration
+		calls     []time.Duration // when a control request is answered
+		want      []time.Duration // the wake-ups that ask for a drop
+	}{
+		{"keepalive 10ms", 10 * time.Millisecond, nil,
+			[]time.Duration{15 * time.Second, 30 * time.Second, 45 * time.Second, 60 * time.Second}},
+		{"keepalive 1s", time.Second, nil,
+			[]time.Duration{15 * time.Second, 30 * time.Second, 45 * time.Second, 60 * time.Second}},
+		{"a request after a drop", 10 * time.Millisecond, []time.Duration{16 * time.Second},
+			[]time.Duration{15 * time.Second, 20 * time.Second, 35 * time.Second, 50 * time.Second}},
+		{"requests soon after the start", time.Second, []time.Duration{3 * time.Second, 4 * time.Second},
+			[]time.Duration{5 * time.Second, 20 * time.Second, 35 * time.Second, 50 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, _, _ := newTestDaemon(t, loopConfig("node1", "node2"), &fakeRunner{})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			drops := make(chan struct{})
+			d.pages = newPageRelease(ctx, func() error { drops <- struct{}{}; return nil }, t.Errorf)
+			base := d.pages.base
+			var got []time.Duration
+			calls := tt.calls
+			for at := tt.keepalive; at <= time.Minute; at += tt.keepalive {
+				for len(calls) > 0 && calls[0] <= at {
+					d.pages.answered()
+					calls = calls[1:]
+				}
+				d.tick(base.Add(at))
+				if d.pages.last == at { // asked: wait for the drop
+					select {
+					case <-drops:
+						got = append(got, at)
+					case <-time.After(10 * time.Second):
+						t.Fatalf("at %s: a drop asked for did not run", at)
+					}
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("drops at %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
