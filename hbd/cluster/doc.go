@@ -169,7 +169,10 @@
 // (fence_command, fence_aws): then the fence's success, which every
 // start waits for anyway (safe.go), replaces the wait; and a node that
 // regains quorum starts nothing for a deadtime (it hears the rest of the
-// majority and what they hold first). Without fencing, this holds when
+// majority and what they hold first), or for two while a peer it does not
+// hear did not stop gracefully (the change that gave it the majority may
+// have cut that peer off just after it started a group the rest of the
+// majority has not heard of). Without fencing, this holds when
 // start and stop scripts end within about a deadtime; the simulation
 // checks it with zero tolerance.
 //

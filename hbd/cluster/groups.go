@@ -86,6 +86,7 @@ type resources struct {
 	syncAt      time.Time
 	noQuorum    bool      // quorum is on and lost (quorum.go)
 	fenceUntil  time.Time // no start before (a cut-off peer may run groups)
+	regainUntil time.Time // no start before while a peer dead here may run groups (quorum.go)
 }
 
 func (n *Node) initResources() {

@@ -47,6 +47,7 @@ func (n *Node) checkQuorum() {
 				r.fenceUntil = until
 			}
 			n.logf(LevelInfo, "Quorum regained: %d of %d nodes alive; no group starts here before %d ms from now (the other nodes of the majority are heard first)", alive, len(n.cfg.Nodes), n.effectiveDeadtime().Milliseconds())
+			n.regainWait()
 		} else {
 			n.logf(LevelCrit, "Quorum lost: only %d of %d nodes alive; releasing every resource group and starting none", alive, len(n.cfg.Nodes))
 		}
@@ -94,12 +95,46 @@ func (n *Node) fenceDeath(p *peer) {
 	}
 }
 
+// regainWait: the change of the partition that gave this node the
+// majority back may have cut off a peer that was dead here already. That
+// peer may hold a group it started just before the cut, which the rest of
+// the majority has not heard of, until it notices it lost the majority
+// (a deadtime after the cut) and has stopped it, as after a death
+// (fenceDeath). The nodes that heard it wait once they declare it dead,
+// but may already name this one the holder of its groups. So no group
+// starts here for two deadtimes while such a peer stays dead here; once
+// heard, it says what it holds. A peer that announced its graceful stop
+// holds nothing.
+func (n *Node) regainWait() {
+	p := n.deadMayHold()
+	if p == nil {
+		return
+	}
+	n.res.regainUntil = n.now.Add(2 * n.effectiveDeadtime())
+	n.logf(LevelInfo, "Quorum: %s is dead here and may run groups elsewhere until it notices it is cut off; no group starts here before %d ms from now unless it is heard first", p.name, (2 * n.effectiveDeadtime()).Milliseconds())
+}
+
+// deadMayHold returns the first peer dead here that did not announce a
+// graceful stop, or nil.
+func (n *Node) deadMayHold() *peer {
+	for _, p := range n.peers {
+		if !n.live(p) && !p.rsc.stopping {
+			return p
+		}
+	}
+	return nil
+}
+
 // fenced: starts wait for the cut-off peers to release.
-func (n *Node) fenced() bool { return n.now.Before(n.res.fenceUntil) }
+func (n *Node) fenced() bool { return !n.fenceDeadline().IsZero() }
 
 func (n *Node) fenceDeadline() time.Time {
-	if n.fenced() {
-		return n.res.fenceUntil
+	until := n.res.fenceUntil
+	if n.now.Before(n.res.regainUntil) && n.res.regainUntil.After(until) && n.deadMayHold() != nil {
+		until = n.res.regainUntil
+	}
+	if n.now.Before(until) {
+		return until
 	}
 	return time.Time{}
 }
