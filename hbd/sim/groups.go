@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,7 +43,11 @@ const (
 	// (a partition: with two nodes and no third party, both sides take the
 	// group, and nothing can prevent it) must end within HealBound after
 	// they hear each other again: one node releases, the other keeps the
-	// group and announces it again (Reannounce).
+	// group and announces it again (Reannounce). The bound runs once
+	// their configurations in force also agree on the node list and the
+	// group's preferred node: while a reload is half done each may be the
+	// keeper by its own (docs/split-brain.md, "Adding and removing
+	// nodes", promises only the weaker then).
 	CheckExclusive = "exclusive"
 	// CheckOrdered: a group is never started on a node while another node
 	// that hears it still holds the group (its stop has not finished).
@@ -77,7 +82,8 @@ type truth struct {
 
 type overlap struct {
 	began   time.Time
-	hearing bool // they heard each other when it began
+	hearing bool      // they heard each other when it began
+	agreed  time.Time // since when their configurations agree on its keeper (zero: they do not)
 	told    bool
 }
 
@@ -454,13 +460,51 @@ func (w *world) checkExclusive() {
 				if ov.hearing {
 					ov.told = true
 					w.violate(CheckExclusive, fmt.Sprintf("%s and %s both hold %s while they hear each other", w.nodes[a].name, w.nodes[b].name, w.rs.keys[g]))
-				} else if w.now.Sub(hs) > bound {
+					continue
+				}
+				if !w.sameKeeperRule(a, b, g) {
+					ov.agreed = time.Time{}
+					continue
+				}
+				if ov.agreed.IsZero() {
+					ov.agreed = w.now
+				}
+				if from := later(hs, ov.agreed); w.now.Sub(from) > bound {
 					ov.told = true
 					w.violate(CheckExclusive, fmt.Sprintf("%s and %s still both hold %s %s after they hear each other again (bound %s)", w.nodes[a].name, w.nodes[b].name, w.rs.keys[g], fmtDur(w.now.Sub(hs)), fmtDur(bound)))
 				}
 			}
 		}
 	}
+}
+
+// sameKeeperRule: nodes a and b pick the same keeper of group g after a
+// heal: their configurations in force have the same node list and the
+// same preferred node for g.
+func (w *world) sameKeeperRule(a, b, g int) bool {
+	ca, cb := w.cfgs[a], w.cfgs[b]
+	if !slices.Equal(ca.Nodes, cb.Nodes) {
+		return false
+	}
+	pa, oka := preferredOf(ca, w.rs.keys[g])
+	pb, okb := preferredOf(cb, w.rs.keys[g])
+	return oka == okb && pa == pb
+}
+
+func preferredOf(c *config.Config, key string) (string, bool) {
+	for _, g := range c.Groups {
+		if g.Key() == key {
+			return g.Preferred, true
+		}
+	}
+	return "", false
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func (w *world) checkEnd() {
