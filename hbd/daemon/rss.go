@@ -93,6 +93,30 @@ func (p *filePages) release() error {
 	return nil
 }
 
+// residentKB is the process's resident file-backed and shared memory in
+// kB (/proc/self/statm's third field: RssFile plus RssShmem; hbd maps no
+// shared memory), read through p's buffer.
+func (p *filePages) residentKB() (int, error) {
+	f, err := os.Open("/proc/self/statm")
+	if err != nil {
+		return 0, fmt.Errorf("resident file pages: %w", err)
+	}
+	defer f.Close()
+	p.r.Reset(f)
+	defer p.r.Reset(nil)
+	line, err := p.r.ReadSlice('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("resident file pages: read statm: %w", err)
+	}
+	var fs [3][]byte
+	if f := fields(line, fs[:0]); len(f) == 3 {
+		if n, err := strconv.Atoi(string(bytes.TrimSpace(f[2]))); err == nil {
+			return n * os.Getpagesize() / 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("resident file pages: statm %q: no third field", line)
+}
+
 // candidate reports the range of a mapping header's fields when it maps
 // a file privately and read-only.
 func candidate(f [][]byte) (span, bool) {
@@ -151,28 +175,35 @@ func fields(line []byte, dst [][]byte) [][]byte {
 	return dst
 }
 
-// How often the loop asks for a drop of its own (pageRelease.wake), and
-// how soon after the last one a control request may ask for another.
-// Collections are rare at rest (no allocation per heartbeat), so without
-// the periodic drop the pages read once (a status request, the address
-// check's netlink code, a collection's reads of type descriptors and
-// stack maps) would stay resident until the next one. A drop costs about
-// 0.3 ms of CPU (reading smaps), and what the heartbeats run is faulted
-// back in right after it.
+// How often the loop has the program's resident file pages checked
+// (pageRelease.wake), how soon after the last check a control request
+// may have them checked again, and by how much they must have grown for
+// a check to drop them. Collections are rare at rest (no allocation per
+// heartbeat), so without the checks the pages read once (a status
+// request, a collection's reads of type descriptors and stack maps)
+// would stay resident until the next one. A check reads
+// /proc/self/statm; a drop costs about 0.3 ms of CPU (reading smaps) and
+// as much again to fault back what the heartbeats run, so it is done
+// only when the pages have grown beyond the working set the heartbeats
+// keep mapped (four of the kernel's 64 KB fault-around windows).
 const (
 	dropEvery      = 15 * time.Second
 	dropAfterCalls = 5 * time.Second
+	dropGrowthKB   = 256
 )
 
 // pageRelease drops the file pages on request, on a goroutine of its
 // own; requests made while a drop runs make one more. The loop also
 // calls wake on each of its timer wake-ups and answered after each
-// control request: wake asks for a drop when one is due.
+// control request: wake has the pages checked when a check is due, and
+// the check drops them if they grew by more than dropGrowthKB since the
+// check after the last drop.
 type pageRelease struct {
-	req chan struct{}
+	req   chan struct{} // a drop
+	check chan struct{} // a check
 	// The loop's goroutine only (wake, answered):
 	base   time.Time     // the monotonic origin of last
-	last   time.Duration // since base: when wake last asked for a drop
+	last   time.Duration // since base: when wake last asked for a check
 	called bool          // a control request was answered since then
 }
 
@@ -181,8 +212,8 @@ type pageRelease struct {
 // settle has passed (the daemon gives initdead plus deadtime: by then
 // every peer that is up has been heard or declared dead and the start's
 // takeovers are decided), whenever request is called (after a group
-// operation or a reload: code the heartbeats do not run), and when wake
-// finds one due. logf reports a failure.
+// operation or a reload: code the heartbeats do not run), and when a
+// check that wake asks for finds them grown. logf reports a failure.
 //
 // First it returns the heap the start freed to the system (a collection
 // and a scavenge, as debug.FreeOSMemory does): the package inits and the
@@ -194,26 +225,41 @@ func startPageRelease(ctx context.Context, settle time.Duration, logf func(strin
 	if err := p.release(); err != nil {
 		logf("%v", err)
 	}
-	r := newPageRelease(ctx, p.release, logf)
+	r := newPageRelease(ctx, p.release, p.residentKB, logf)
 	afterEachGC(ctx, r.request)
 	t := time.AfterFunc(settle, r.request)
 	context.AfterFunc(ctx, func() { t.Stop() })
 	return r
 }
 
-// newPageRelease runs drop on request until ctx ends.
-func newPageRelease(ctx context.Context, drop func() error, logf func(string, ...any)) *pageRelease {
-	r := &pageRelease{req: make(chan struct{}, 1), base: time.Now()}
+// newPageRelease runs drop on request, and fileKB (the resident file
+// pages) on a check, until ctx ends.
+func newPageRelease(ctx context.Context, drop func() error, fileKB func() (int, error), logf func(string, ...any)) *pageRelease {
+	r := &pageRelease{req: make(chan struct{}, 1), check: make(chan struct{}, 1), base: time.Now()}
 	go func() {
+		ref := -1 // what a check compares with; -1: the next check sets it
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-r.req:
-				if err := drop(); err != nil {
+			case <-r.check:
+				kb, err := fileKB()
+				switch {
+				case err != nil:
 					logf("%v", err)
+					continue
+				case ref < 0 || kb < ref:
+					ref = kb
+					continue
+				case kb <= ref+dropGrowthKB:
+					continue
 				}
 			}
+			if err := drop(); err != nil {
+				logf("%v", err)
+			}
+			ref = -1 // the working set is faulted back by the next check
 		}
 	}()
 	return r
@@ -231,7 +277,7 @@ func (r *pageRelease) request() {
 }
 
 // wake is called by the loop with the time of each timer wake-up: it
-// asks for a drop when dropEvery has passed since the last one, or
+// asks for a check when dropEvery has passed since the last one, or
 // dropAfterCalls after a control request. It adds no timer of its own:
 // the heartbeats wake the loop at least every keepalive. A nil r does
 // nothing.
@@ -245,12 +291,15 @@ func (r *pageRelease) wake(now time.Time) {
 	}
 	r.called = false
 	r.last = now.Sub(r.base)
-	r.request()
+	select {
+	case r.check <- struct{}{}:
+	default: // one is pending
+	}
 }
 
 // answered is called by the loop after each control request: what it ran
-// (the status's encoding, a group command) is dropped at a wake-up
-// dropAfterCalls or more after the last drop. A nil r does nothing.
+// (the status's encoding, a group command) is checked for at a wake-up
+// dropAfterCalls or more after the last check. A nil r does nothing.
 func (r *pageRelease) answered() {
 	if r != nil {
 		r.called = true

@@ -239,34 +239,61 @@ func BenchmarkReleaseFilePages(b *testing.B) {
 }
 
 // TestPeriodicPageRelease: over a minute of simulated timer wake-ups
-// through the loop's tick, the pages are dropped every dropEvery, and
-// dropAfterCalls after the last drop once a control request has been
-// answered.
+// through the loop's tick, the resident file pages are checked every
+// dropEvery, and dropAfterCalls after the last check once a control
+// request has been answered; a check drops them when they have grown by
+// more than dropGrowthKB since the check after the last drop.
 func TestPeriodicPageRelease(t *testing.T) {
+	const s = time.Second
 	tests := []struct {
 		name      string
 		keepalive time.Duration
 		calls     []time.Duration // when a control request is answered
-		want      []time.Duration // the wake-ups that ask for a drop
+		checks    []time.Duration // the wake-ups that ask for a check
+		kb        []int           // what each check reads
+		drops     int             // how many drops the checks make
 	}{
-		{"keepalive 10ms", 10 * time.Millisecond, nil,
-			[]time.Duration{15 * time.Second, 30 * time.Second, 45 * time.Second, 60 * time.Second}},
-		{"keepalive 1s", time.Second, nil,
-			[]time.Duration{15 * time.Second, 30 * time.Second, 45 * time.Second, 60 * time.Second}},
-		{"a request after a drop", 10 * time.Millisecond, []time.Duration{16 * time.Second},
-			[]time.Duration{15 * time.Second, 20 * time.Second, 35 * time.Second, 50 * time.Second}},
-		{"requests soon after the start", time.Second, []time.Duration{3 * time.Second, 4 * time.Second},
-			[]time.Duration{5 * time.Second, 20 * time.Second, 35 * time.Second, 50 * time.Second}},
+		{"keepalive 10ms, steady", 10 * time.Millisecond, nil,
+			[]time.Duration{15 * s, 30 * s, 45 * s, 60 * s}, []int{4000, 4100, 4000, 4256}, 0},
+		{"keepalive 1s, grown", time.Second, nil,
+			[]time.Duration{15 * s, 30 * s, 45 * s, 60 * s}, []int{4000, 4200, 4300, 4300}, 1},
+		{"grown from the lowest", time.Second, nil,
+			[]time.Duration{15 * s, 30 * s, 45 * s, 60 * s}, []int{4000, 3800, 4100, 4000}, 1},
+		{"a request after a check", 10 * time.Millisecond, []time.Duration{16 * s},
+			[]time.Duration{15 * s, 20 * s, 35 * s, 50 * s}, []int{4000, 5000, 4000, 5000}, 2},
+		{"requests soon after the start", time.Second, []time.Duration{3 * s, 4 * s},
+			[]time.Duration{5 * s, 20 * s, 35 * s, 50 * s}, []int{4000, 4000, 4000, 4000}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d, _, _ := newTestDaemon(t, loopConfig("node1", "node2"), &fakeRunner{})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			drops := make(chan struct{})
-			d.pages = newPageRelease(ctx, func() error { drops <- struct{}{}; return nil }, t.Errorf)
+			// The goroutine's steps, one at a time: a check waits for the
+			// test to hand it what it reads.
+			steps, kbs := make(chan string), make(chan int)
+			d.pages = newPageRelease(ctx,
+				func() error { steps <- "drop"; return nil },
+				func() (int, error) { steps <- "check"; return <-kbs, nil },
+				t.Errorf)
 			base := d.pages.base
-			var got []time.Duration
+			var checks []time.Duration
+			drops := 0
+			// toCheck counts the drops the goroutine makes until its next
+			// check, and reports whether one came.
+			toCheck := func() bool {
+				for {
+					select {
+					case st := <-steps:
+						if st == "check" {
+							return true
+						}
+						drops++
+					case <-time.After(10 * time.Second):
+						return false
+					}
+				}
+			}
 			calls := tt.calls
 			for at := tt.keepalive; at <= time.Minute; at += tt.keepalive {
 				for len(calls) > 0 && calls[0] <= at {
@@ -274,18 +301,37 @@ func TestPeriodicPageRelease(t *testing.T) {
 					calls = calls[1:]
 				}
 				d.tick(base.Add(at))
-				if d.pages.last == at { // asked: wait for the drop
-					select {
-					case <-drops:
-						got = append(got, at)
-					case <-time.After(10 * time.Second):
-						t.Fatalf("at %s: a drop asked for did not run", at)
-					}
+				if d.pages.last != at { // no check asked for
+					continue
 				}
+				if !toCheck() {
+					t.Fatalf("at %s: no check", at)
+				}
+				kbs <- tt.kb[len(checks)%len(tt.kb)]
+				checks = append(checks, at)
 			}
-			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-				t.Errorf("drops at %v, want %v", got, tt.want)
+			// One more check, after the last one's drop if it made one;
+			// it reads less than any before it, so it drops nothing.
+			d.pages.check <- struct{}{}
+			if !toCheck() {
+				t.Fatal("no check after the last")
+			}
+			kbs <- 0
+			if fmt.Sprint(checks) != fmt.Sprint(tt.checks) || drops != tt.drops {
+				t.Errorf("checks at %v, %d drops; want %v, %d", checks, drops, tt.checks, tt.drops)
 			}
 		})
+	}
+}
+
+// TestResidentKB: the process's resident file pages, as /proc/self/status
+// gives them (RssFile, plus RssShmem: none in a test).
+func TestResidentKB(t *testing.T) {
+	got, err := newFilePages().residentKB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := rssFileKB(t); got < want/2 || got > want*2 {
+		t.Errorf("residentKB %d, RssFile %d kB", got, want)
 	}
 }
