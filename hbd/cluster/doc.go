@@ -163,7 +163,8 @@
 // the ha.cf nodes nobody is eligible (as it sees it): it stops every
 // running group at once (no handshake) and starts none. The majority
 // starts nothing for two deadtimes after an ungraceful death of a peer
-// (the cut-off node notices within a deadtime and stops its groups
+// (the cut-off node notices within a deadtime, or within the longer one
+// of a reload's transition it announced in hbd_dt, and stops its groups
 // meanwhile; a peer declared dead at initdead too: it may have run
 // groups since before this node started), unless it fences that peer
 // (fence_command, fence_aws): then the fence's success, which every
@@ -321,7 +322,9 @@
 //	               operator settings it knows (settings.go); left out
 //	               while there are none
 //
-// and in status messages hbd_ping=REACHED/TOTAL (its ping nodes). The
+// and in status messages hbd_ping=REACHED/TOTAL (its ping nodes) and,
+// while a reload's longer old deadtime is still in force there, hbd_dt
+// (that deadtime, ms: peers size their quorum wait by it). The
 // names are hbd/wire's (wire.FHbd*).
 //
 // A node announces (resource) when it joins, whenever any of these change,

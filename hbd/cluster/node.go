@@ -602,6 +602,10 @@ func (n *Node) sendStatus() {
 	m.Set(wire.FStatus, n.state)
 	m.SetMillis(wire.FDeadtime, dt)
 	m.Set(wire.FProtocol, "1")
+	if edt := n.effectiveDeadtime(); edt > n.deadtime {
+		// Peers size their quorum wait by it (cutOffWait).
+		m.SetMillis(wire.FHbdDeadtime, edt)
+	}
 	n.sbStatusFields(m)
 	n.sendMessage(m)
 }

@@ -26,6 +26,7 @@ type peer struct {
 	lastStatus time.Time // arrival of the last status (late heartbeat)
 	statusSeq  uint64
 	deadtime   time.Duration // dt the peer announces
+	oldDT      time.Duration // hbd_dt of its last status: the longer deadtime of a reload's transition (0: none)
 
 	gen uint64
 	// genFloor is the newest generation known of the peer, also from
@@ -282,7 +283,7 @@ func (n *Node) receive(ev Receive) {
 		p.missing = nil
 		p.acked = 0
 		p.lastStatus = time.Time{}
-		p.deadtime = 0
+		p.deadtime, p.oldDT = 0, 0
 		n.peerRestarted(p)
 	}
 	// A seq of this generation no newer than the last one seen before the
@@ -638,6 +639,12 @@ func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
 	}
 	if d, err := m.MillisValue(wire.FDeadtime); err == nil {
 		p.deadtime = d
+	}
+	p.oldDT = 0
+	if _, ok := m.Get(wire.FHbdDeadtime); ok { // mostly absent: MillisValue would build an error
+		if d, err := m.MillisValue(wire.FHbdDeadtime); err == nil {
+			p.oldDT = d
+		}
 	}
 	if at.After(p.lastStatus) {
 		p.lastStatus = at

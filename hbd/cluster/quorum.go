@@ -84,15 +84,27 @@ func (n *Node) fenceDeath(p *peer) {
 		n.logf(LevelInfo, "Quorum: %s is fenced before any group starts here; no wait for it to notice it is cut off", p.name)
 		return
 	}
-	until := n.now.Add(2 * n.effectiveDeadtime())
+	wait := n.cutOffWait(p)
+	until := n.now.Add(wait)
 	if until.After(n.res.fenceUntil) {
 		n.res.fenceUntil = until
 		if p.heard {
-			n.logf(LevelInfo, "Quorum: %s may still run groups until it notices it is cut off; no group starts here before %d ms from now", p.name, (2 * n.effectiveDeadtime()).Milliseconds())
+			n.logf(LevelInfo, "Quorum: %s may still run groups until it notices it is cut off; no group starts here before %d ms from now", p.name, wait.Milliseconds())
 		} else {
-			n.logf(LevelInfo, "Quorum: %s was not heard since this node started and may run groups elsewhere until it notices it is cut off; no group starts here before %d ms from now", p.name, (2 * n.effectiveDeadtime()).Milliseconds())
+			n.logf(LevelInfo, "Quorum: %s was not heard since this node started and may run groups elsewhere until it notices it is cut off; no group starts here before %d ms from now", p.name, wait.Milliseconds())
 		}
 	}
+}
+
+// cutOffWait is how long after its death here a cut-off peer may still
+// run groups: it notices it lost the majority within its deadtime, and
+// stops them within about a deadtime. Its deadtime is this node's, or
+// the longer one of a reload's transition it announced (hbd_dt: after a
+// reload shortened the deadtime it declares its peers dead late, and so
+// notices late too).
+func (n *Node) cutOffWait(p *peer) time.Duration {
+	dt := n.effectiveDeadtime()
+	return dt + max(dt, p.oldDT)
 }
 
 // regainWait: the change of the partition that gave this node the
@@ -110,8 +122,14 @@ func (n *Node) regainWait() {
 	if p == nil {
 		return
 	}
-	n.res.regainUntil = n.now.Add(2 * n.effectiveDeadtime())
-	n.logf(LevelInfo, "Quorum: %s is dead here and may run groups elsewhere until it notices it is cut off; no group starts here before %d ms from now unless it is heard first", p.name, (2 * n.effectiveDeadtime()).Milliseconds())
+	wait := n.cutOffWait(p)
+	for _, q := range n.peers {
+		if !n.live(q) && !q.rsc.stopping {
+			wait = max(wait, n.cutOffWait(q))
+		}
+	}
+	n.res.regainUntil = n.now.Add(wait)
+	n.logf(LevelInfo, "Quorum: %s is dead here and may run groups elsewhere until it notices it is cut off; no group starts here before %d ms from now unless it is heard first", p.name, wait.Milliseconds())
 }
 
 // deadMayHold returns the first peer dead here that did not announce a

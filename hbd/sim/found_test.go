@@ -20,6 +20,7 @@ var foundSeeds = []struct {
 	{"widereload", 827594599680, "profile safe: node3 declared node2 dead while a reload had left it no group, so it fenced nothing; the next reload gave it groups back and it started node2's group unfenced while node2 still stopped it"},
 	{"widereload", 577197441199, "five nodes, quorum: node4, cut off with node3, had declared node5 dead; a partition cut node5 off alone just after it started node4's group with node1's and node2's consent, and gave node4 the majority back; node4 waited one deadtime, node1 (not yet seeing node5 dead) named node4 the holder, and node4 started the group while node5, noticing its lost quorum, still stopped it"},
 	{"nodeset", 577197440793, "the simulation's own check: a partition left node1 and node2 both holding a group, and the removal of node4 had reached node2 but not node1, so each was the keeper by its own preferred node until node1 reloaded; the heal bound ran from the heal, not from when their configurations agreed"},
+	{"widereload", 1038283627222, "five nodes, quorum: node4 reloaded a shorter deadtime while the longer one of the reload before still applied, and so kept it for another 5.25 s; a partition cut node4 off, node2 (restarted since, at the new 1.5 s) waited two of its own deadtimes after node4's death and started node4's group while node4, slow to notice the lost quorum, still stopped it"},
 }
 
 func TestFoundSeeds(t *testing.T) {

@@ -49,6 +49,7 @@ const (
 	FHbdSeen       = "hbd_seen"       // NODE:EPOCH|...: the newest epoch seen of each peer
 	FHbdSync       = "hbd_sync"       // 1: answer with an announcement that saw this one
 	FHbdPing       = "hbd_ping"       // REACHED/TOTAL ping nodes (status)
+	FHbdDeadtime   = "hbd_dt"         // ms: a reload's longer old deadtime still in force there (status)
 	FHbdSettings   = "hbd_settings"   // KIND:VALUE:VERSION:ORIGIN:NAME|...: cluster-wide operator settings
 )
 
