@@ -337,8 +337,10 @@
 // The core is one Node; its files follow the seams of what it does.
 //
 //	node.go         Node, New, Step (the one entry point), time: NextTick,
-//	                status every keepalive, deadlines, markDead, joining
-//	                (reqnodes, commNowUp), sending with seq and history
+//	                deadlines, markDead, joining (reqnodes, commNowUp)
+//	send.go         what is sent: the outbox reused after Recycle, the
+//	                status every keepalive, the fields every message
+//	                carries, seq and the history of sent messages
 //	peer.go         membership per peer and link: receive (sequence,
 //	                generation, restart, duplicates, retransmission),
 //	                dispatch (one case per message type), onStatus

@@ -162,28 +162,6 @@ type Node struct {
 	box outbox
 }
 
-type histEntry struct {
-	seq        uint64
-	msg        *wire.Message // a copy, in storage of its own (keep)
-	lastResend time.Time
-}
-
-// outbox holds the messages the node sends and their Send actions. Once
-// the caller has said that it keeps none of them (Recycle), the next Step
-// builds its messages in the same slots, and its actions in the same
-// slice, instead of allocating them again.
-type outbox struct {
-	slots []*outSlot
-	used  int
-	// recycled: the caller keeps nothing of the last Step's actions.
-	recycled bool
-}
-
-type outSlot struct {
-	send Send
-	msg  wire.Message
-}
-
 // New returns a node that has not sent anything yet; its first Tick
 // (at o.Now, see NextTick) sends the first status messages. It is an
 // empty node given o.Config as a reload gives a running one its new
@@ -281,55 +259,6 @@ func (n *Node) Step(ev Event) []Action {
 		n.reconcileAfter(tick)
 	}
 	return n.flush()
-}
-
-// Recycle says that the caller has done what the last Step returned and
-// keeps none of its actions, nor their messages: the next Step reuses
-// their storage, so a node in its steady state allocates nothing for
-// what it sends. A caller that keeps a message past Recycle copies it
-// first (wire.Message.Clone). Without Recycle every Step's actions and
-// messages are new.
-func (n *Node) Recycle() { n.box.recycled = true }
-
-// beginStep readies the action list and the outbox for a Step: reused
-// after Recycle, new otherwise (the caller may still hold the old ones).
-func (n *Node) beginStep() {
-	if n.box.recycled {
-		clear(n.out) // drops what the old actions referred to
-		n.out = n.out[:0]
-	} else {
-		n.out = nil
-		n.box.slots = nil
-	}
-	n.box.used = 0
-	n.box.recycled = false
-}
-
-func (n *Node) flush() []Action { return n.out }
-
-// newMessage returns an empty message to send in this Step, built in
-// the outbox.
-func (n *Node) newMessage() *wire.Message {
-	b := &n.box
-	if b.used == len(b.slots) {
-		b.slots = append(b.slots, &outSlot{})
-	}
-	sl := b.slots[b.used]
-	b.used++
-	sl.msg.Reset()
-	return &sl.msg
-}
-
-// emit asks the daemon to send m, a message of newMessage, on every link.
-func (n *Node) emit(m *wire.Message) {
-	for i := n.box.used - 1; i >= 0; i-- { // m is most often the newest
-		if sl := n.box.slots[i]; &sl.msg == m {
-			sl.send = Send{Msg: m}
-			n.out = append(n.out, &sl.send)
-			return
-		}
-	}
-	panic("cluster: emit of a message not built by newMessage")
 }
 
 // eventTime is when ev happened. (A type switch rather than a call of
@@ -588,109 +517,6 @@ func (n *Node) commNowUp() {
 	m.Set(wire.FType, wire.TStarting)
 	n.sendMessage(m)
 	n.joinedCluster()
-}
-
-// --- sending ---
-
-func (n *Node) sendStatus() {
-	dt := n.deadtime
-	if !n.bonusOver {
-		dt += StartDeadtimeBonus
-	}
-	m := n.newMessage()
-	m.Set(wire.FType, wire.TStatus)
-	m.Set(wire.FStatus, n.state)
-	m.SetMillis(wire.FDeadtime, dt)
-	m.Set(wire.FProtocol, "1")
-	if edt := n.effectiveDeadtime(); edt > n.deadtime {
-		// Peers size their quorum wait by it (cutOffWait).
-		m.SetMillis(wire.FHbdDeadtime, edt)
-	}
-	n.sbStatusFields(m)
-	n.sendMessage(m)
-}
-
-// appendCommon adds the fields Heartbeat adds to every message, in its
-// order: destuuid (when dest is set and its uuid known), src, srcuuid,
-// seq, hg, ts, ld, ttl. NS_ messages have no seq and no ld.
-func (n *Node) appendCommon(m *wire.Message, withSeq bool) {
-	if dest, ok := m.Bytes(wire.FDest); ok {
-		if p := n.peerNamed(dest); p != nil && p.uuidKnown {
-			m.SetBinary(wire.FDestUUID, p.uuid[:])
-		}
-	}
-	m.Set(wire.FSrc, n.name)
-	m.SetBinary(wire.FSrcUUID, n.uuid[:])
-	if withSeq {
-		n.seq++
-		m.SetHex(wire.FSeq, n.seq)
-	}
-	m.SetHex(wire.FGeneration, n.gen)
-	m.SetHex(wire.FTimestamp, unixSeconds(n.now))
-	if withSeq && n.load != "" {
-		m.Set(wire.FLoad, n.load)
-	}
-	m.SetDecimal(wire.FTTL, n.ttl)
-}
-
-// sendMessage gives a message its seq and common fields, keeps it for
-// retransmission and sends it on every link. Every message with a seq
-// (status and every control message) goes through here.
-func (n *Node) sendMessage(m *wire.Message) {
-	n.appendCommon(m, true)
-	var e *histEntry
-	if len(n.hist) < HistorySize {
-		n.hist = append(n.hist, histEntry{})
-		e = &n.hist[len(n.hist)-1]
-	} else {
-		e = &n.hist[n.histOld] // the oldest makes room, its buffers reused
-		n.histOld = (n.histOld + 1) % len(n.hist)
-	}
-	e.keep(n.seq, m)
-	n.emit(m)
-}
-
-// keep makes e a copy of m, the message of seq, in e's own storage: a
-// full history allocates nothing more.
-func (e *histEntry) keep(seq uint64, m *wire.Message) {
-	if e.msg == nil {
-		e.msg = &wire.Message{}
-	}
-	e.msg.Copy(m)
-	*e = histEntry{seq: seq, msg: e.msg}
-}
-
-// sent is the history's entry of seq; nil and whether seq is older than
-// the history when it is not kept.
-func (n *Node) sent(seq uint64) (e *histEntry, tooOld bool) {
-	if len(n.hist) == 0 {
-		return nil, true
-	}
-	oldest := n.hist[n.histOld].seq
-	if seq < oldest {
-		return nil, true
-	}
-	if seq-oldest >= uint64(len(n.hist)) {
-		return nil, false
-	}
-	e = &n.hist[(n.histOld+int(seq-oldest))%len(n.hist)]
-	if e.seq != seq {
-		return nil, false
-	}
-	return e, false
-}
-
-// sendNS sends a protocol message that has no seq (NS_ackmsg, NS_rexmit,
-// NS_nak_rexmit).
-func (n *Node) sendNS(m *wire.Message) {
-	n.appendCommon(m, false)
-	n.emit(m)
-}
-
-// unixSeconds is t as the ts field counts it: epoch seconds, 0 before
-// 1970 (wire.UnixHex).
-func unixSeconds(t time.Time) uint64 {
-	return uint64(max(t.Unix(), 0))
 }
 
 func (n *Node) peerByName(name string) *peer { return findPeer(n, name) }
