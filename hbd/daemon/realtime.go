@@ -58,10 +58,9 @@ type rtSched struct {
 	ever    bool          // a real-time priority was applied once
 	failed  int32         // the priority whose failure was reported (-1: none)
 	last    int32         // the priority in force after the last sweep that succeeded
-	swept   bool          // a sweep ran
 	tried   int32         // the priority of the last sweep
 	threads uint64        // the runtime's thread count at the last sweep
-	next    time.Time     // the next sweep whatever the count says
+	next    time.Time     // the next sweep whatever the count says (zero: none ran)
 	sample  [1]metrics.Sample
 }
 
@@ -92,8 +91,8 @@ func (r *rtSched) init(report func(prio int32, err error)) {
 // the runtime's count of threads changed, or the time for the periodic
 // sweep came; otherwise it costs a read of the runtime's counters.
 func (r *rtSched) check(now time.Time) {
-	if r.want == 0 && !r.ever && r.swept {
-		return // never switched: nothing to look after
+	if r.want == 0 && !r.ever {
+		return // never switched: nothing to look after (sweep would do nothing)
 	}
 	metrics.Read(r.sample[:])
 	n := uint64(0)
@@ -107,12 +106,12 @@ func (r *rtSched) check(now time.Time) {
 // failed (no CAP_SYS_NICE) is tried again only at the periodic sweep or
 // when the count changes, not at every wake.
 func (r *rtSched) checkCount(now time.Time, n uint64) {
-	if r.swept && r.want == r.tried && n == r.threads && now.Before(r.next) {
+	if r.want == r.tried && n == r.threads && now.Before(r.next) { // a zero next: the first check sweeps
 		return
 	}
 	prio := r.want
 	err := r.sweep(prio)
-	r.swept, r.tried, r.threads, r.next = true, prio, n, now.Add(rtSweepEvery)
+	r.tried, r.threads, r.next = prio, n, now.Add(rtSweepEvery)
 	switch {
 	case err != nil && r.failed != prio:
 		r.failed = prio
