@@ -310,7 +310,9 @@ func (r *pageRelease) answered() {
 // cleanup is attached to an object nothing references, which the next
 // collection finds unreachable, and each call attaches the next one. It
 // adds no timer and no wake-up: at rest, with little garbage, collections
-// are rare. f runs on the runtime's cleanup goroutine.
+// are rare. f runs on the runtime's cleanup goroutine. The next sentinel is
+// armed before f is called: armed after, a collection started while f runs
+// could miss it (an object allocated during marking survives that cycle).
 func afterEachGC(ctx context.Context, f func()) {
 	var arm func()
 	arm = func() {
@@ -318,8 +320,8 @@ func afterEachGC(ctx context.Context, f func()) {
 			if ctx.Err() != nil {
 				return
 			}
-			f()
 			arm()
+			f()
 		}, struct{}{})
 	}
 	arm()
