@@ -19,4 +19,18 @@
 // address, stop removes the address only when that record exists. STATEDIR
 // is $HA_RSCTMP or /run/resource-agents, which lives as long as the
 // addresses do. docs/agents.md tells the whole story for users.
+//
+// Files:
+//
+//	agent.go      Agent, its options, New and Close, the namespace it works in
+//	locate.go     where the address goes (interface, prefix) and where it is
+//	startstop.go  Start (add, record, label) and Stop
+//	burst.go      when announcements go out: bursts, Announce, the second burst
+//	announce.go   what goes out: ARP and neighbour advertisement frames
+//	watch.go      Watch: keep the address in place while the group is held
+//	record.go     the records of the addresses hbd added
+//	steps.go      the times of a start's steps, for its debug line
+//	spec.go       the resource's arguments
+//	main.go       Main and Run: the agent as a resource script
+//	registry.go   its entries in hbd's registry of agents
 package ipaddr

@@ -1,0 +1,210 @@
+package ipaddr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Start puts the address on its interface (unless it is there already),
+// records that hbd added it, and announces it: a first burst before Start
+// returns, a second one in the background (cancelled by Stop and Close,
+// and skipped if the address is gone by then).
+func (a *Agent) Start(ctx context.Context) error {
+	if err := a.start(ctx, a.burst.Count, nil); err != nil {
+		return err
+	}
+	a.scheduleFollowup()
+	return nil
+}
+
+// start is Start without the second burst, and with rounds rounds of
+// announcements in the first; steps (when not nil) notes its steps' times.
+func (a *Agent) start(ctx context.Context, rounds int, steps *stepTimes) error {
+	a.cancelFollowup()
+	t, err := a.resolve()
+	if err != nil {
+		return err
+	}
+	steps.mark("resolve")
+	// One listing serves both the check and the label: nothing else
+	// stands between the decision and the address on the interface.
+	addrs, err := a.listFor(t.link)
+	if err != nil {
+		return err
+	}
+	steps.mark("list")
+	label, added := "", false
+	on := t.link // where the address is: the first round goes out there
+	if have := a.pick(addrs); have != nil {
+		name := t.link.Attrs().Name
+		if have.LinkIndex != t.link.Attrs().Index {
+			on = nil // found elsewhere: announce finds it, as it looks
+			name = fmt.Sprintf("interface #%d", have.LinkIndex)
+			if l, err := a.h.LinkByIndex(have.LinkIndex); err == nil {
+				name = l.Attrs().Name
+			}
+		}
+		_, ours, rerr := a.readRecord()
+		if rerr != nil {
+			return rerr
+		}
+		if ours {
+			a.log.Infof("%s%s is already on %s (added by hbd): announcing it again", a.prefix, a.spec.Addr, name)
+		} else {
+			a.log.Infof("%s%s is already on %s and was not added by hbd: using it as it is (stop will leave it there)", a.prefix, a.spec.Addr, name)
+		}
+	} else {
+		if label, err = a.add(t, addrs, steps); err != nil {
+			return err
+		}
+		added = true
+	}
+	// The first round goes out on the link just resolved: the address is
+	// on it (added, or found, a moment ago), no need to ask the kernel.
+	_ = a.announceOn(ctx, rounds, on) // failures are logged; the address is there
+	steps.mark("announce")
+	if added {
+		// Said once the clients have been told: a log line is a write
+		// to a file, which would only hold the announcement back.
+		a.logAdded(t, label)
+	}
+	return nil
+}
+
+// add puts the address on t.link, whose addresses of our family are
+// addrs, and returns its label: record first, so an address hbd added
+// never lacks its record. It logs nothing (logAdded does, once the
+// address is announced). steps (when not nil) notes the times of the
+// record and the addition.
+func (a *Agent) add(t target, addrs []netlink.Addr, steps *stepTimes) (string, error) {
+	name := t.link.Attrs().Name
+	label, err := a.chooseLabel(t.link, addrs)
+	if err != nil {
+		return "", err
+	}
+	rec := record{Agent: a.spec.Agent, Addr: t.prefix.String(), Iface: name, Label: label, Added: time.Now().UTC(), PID: os.Getpid()}
+	if err := a.writeRecord(rec); err != nil {
+		return "", err
+	}
+	steps.mark("record")
+	nla := &netlink.Addr{
+		IPNet: &net.IPNet{IP: net.IP(t.prefix.Addr().AsSlice()), Mask: net.CIDRMask(t.prefix.Bits(), t.prefix.Addr().BitLen())},
+		Label: label,
+	}
+	if a.spec.Addr.Is4() {
+		if a.spec.Broadcast.IsValid() {
+			nla.Broadcast = net.IP(a.spec.Broadcast.AsSlice())
+		}
+	} else {
+		// A floating address moves between nodes: duplicate address
+		// detection would only hold it back (tentative) for a second.
+		nla.Flags = unix.IFA_F_NODAD
+	}
+	if err := a.h.AddrAdd(t.link, nla); err != nil {
+		_ = a.removeRecord()
+		return "", fmt.Errorf("add %s to %s: %w", t.prefix, name, err)
+	}
+	steps.mark("add")
+	return label, nil
+}
+
+// logAdded says that add put the address on t.link with label.
+func (a *Agent) logAdded(t target, label string) {
+	name := t.link.Attrs().Name
+	if label != "" {
+		a.log.Infof("%sadded %s to %s (label %s)", a.prefix, t.prefix, name, label)
+	} else {
+		a.log.Infof("%sadded %s to %s", a.prefix, t.prefix, name)
+	}
+}
+
+// chooseLabel picks the IPv4 label: IFACE:LABEL when the spec names one,
+// else the first IFACE:N that no address of addrs (IPv4 addresses that
+// include link's, and for a spec without an interface every interface's)
+// carries; "" for IPv6 or when IFACE:N would not fit the kernel's 15
+// characters.
+func (a *Agent) chooseLabel(link netlink.Link, addrs []netlink.Addr) (string, error) {
+	if !a.spec.Addr.Is4() {
+		return "", nil
+	}
+	name := link.Attrs().Name
+	if a.spec.Label != "" {
+		l := name + ":" + a.spec.Label
+		if len(l) > 15 {
+			return "", fmt.Errorf("label %s is longer than 15 characters", l)
+		}
+		return l, nil
+	}
+	used := map[string]bool{}
+	for _, ad := range addrs {
+		used[ad.Label] = true
+	}
+	for n := 0; n < 1000; n++ {
+		l := name + ":" + strconv.Itoa(n)
+		if len(l) > 15 {
+			a.log.Debugf("%sno label: %s would exceed 15 characters", a.prefix, l)
+			return "", nil
+		}
+		if !used[l] {
+			return l, nil
+		}
+	}
+	return "", nil
+}
+
+// Stop removes the address if hbd added it (its record says so), and
+// forgets the record. An address hbd did not add is left in place, with a
+// warning; stopping an absent address succeeds.
+func (a *Agent) Stop(ctx context.Context) error {
+	a.cancelFollowup()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rec, ours, err := a.readRecord()
+	if err != nil {
+		return err
+	}
+	if !ours {
+		link, _, err := a.where()
+		if err != nil {
+			return err
+		}
+		if link != nil {
+			a.log.Warnf("%s%s is on %s but hbd did not add it (no record in %s): leaving it there",
+				a.prefix, a.spec.Addr, link.Attrs().Name, a.stateDir)
+		} else {
+			a.log.Infof("%s%s is not configured: nothing to stop", a.prefix, a.spec.Addr)
+		}
+		return nil
+	}
+	link, err := a.h.LinkByName(rec.Iface)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if !errors.As(err, &nf) {
+			return fmt.Errorf("interface %s: %w", rec.Iface, err)
+		}
+		a.log.Infof("%sinterface %s is gone, and %s with it", a.prefix, rec.Iface, a.spec.Addr)
+		return a.removeRecord()
+	}
+	have, err := a.findOn(link)
+	if err != nil {
+		return err
+	}
+	if have != nil {
+		if err := a.h.AddrDel(link, have); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("remove %s from %s: %w", have.IPNet, rec.Iface, err)
+		}
+		a.log.Infof("%sremoved %s from %s", a.prefix, have.IPNet, rec.Iface)
+	} else {
+		a.log.Infof("%s%s was already gone from %s", a.prefix, a.spec.Addr, rec.Iface)
+	}
+	return a.removeRecord()
+}
