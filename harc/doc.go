@@ -26,4 +26,16 @@
 // resources due to failure of ...", and "harc[PID]: info: Running
 // /etc/ha.d/rc.d/status status" for hooks. docs/harc.md tells the whole
 // story for users.
+//
+// Files:
+//
+//	options.go    Options, their defaults, the stop failure policies
+//	runner.go     Runner: finding and running one resource's script
+//	startstop.go  Start and Stop of a group: rollback, retries, reboot
+//	status.go     reading a status run, and the status of a group
+//	exec.go       Command: one script in its own process group
+//	inprocess.go  built-in agents run inside this process
+//	env.go        the scripts' environment; event.go the rc.d hooks
+//	errors.go     StartError and StopError; lint.go `hbd check`'s warnings
+//	decision.go   WithDecision; fencing.go WithFencingToken
 package harc

@@ -1,8 +1,12 @@
 package harc
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"regexp"
+
+	"github.com/hbdproject/hbd/hbd/config"
 )
 
 // StatusRule chooses how the result of `SCRIPT ARGS status` is read.
@@ -98,4 +102,84 @@ func stoppedForSure(r Result) (bool, string) {
 	default:
 		return true, fmt.Sprintf(`status output says neither "running" nor "OK" and its exit code is %d`, r.ExitCode)
 	}
+}
+
+// resourceStatus runs status and reads it under the runner's rule.
+func (r *Runner) resourceStatus(ctx context.Context, res config.Resource) ResourceStatus {
+	out := r.RunResource(ctx, res, OpStatus, 0)
+	running, why := ReadStatus(r.opts.StatusRule, out)
+	r.log.Debugf("Status of %s: %s (%s)", res.Spec, runningWord(running), why)
+	return ResourceStatus{Resource: res.Spec, Running: running, Reason: why, Result: out}
+}
+
+func runningWord(running bool) string {
+	if running {
+		return "running"
+	}
+	return "stopped"
+}
+
+// GroupState sums up a group's status as ResourceManager statgroup does.
+type GroupState int
+
+const (
+	GroupNone GroupState = iota // no resource runs (or the group is empty)
+	GroupSome                   // some run, some do not
+	GroupAll                    // every resource runs
+)
+
+func (s GroupState) String() string {
+	switch s {
+	case GroupAll:
+		return "ALL"
+	case GroupSome:
+		return "SOME"
+	default:
+		return "NONE"
+	}
+}
+
+// ResourceStatus is one resource's status.
+type ResourceStatus struct {
+	Resource string // its spec, as in haresources
+	Running  bool
+	Reason   string // how the status run was read
+	Result   Result // the status run
+}
+
+// GroupStatus is the status of every resource of a group.
+type GroupStatus struct {
+	Key       string
+	State     GroupState
+	Resources []ResourceStatus
+}
+
+// Status runs every resource's status, left to right, under the runner's
+// StatusRule. It does not wait for a Start or Stop of the group to finish.
+// A status that could not run or timed out counts as stopped (Heartbeat's
+// rule) and is also reported in the error; the GroupStatus is complete
+// either way.
+func (r *Runner) Status(ctx context.Context, g config.Group) (GroupStatus, error) {
+	gs := GroupStatus{Key: g.Key()}
+	var errs []error
+	running := 0
+	for _, res := range g.Resources {
+		st := r.resourceStatus(ctx, res)
+		gs.Resources = append(gs.Resources, st)
+		if st.Running {
+			running++
+		}
+		if o := st.Result; o.Err != nil || o.TimedOut || o.Canceled {
+			errs = append(errs, fmt.Errorf("status of %s: %s", res.Spec, o.Describe()))
+		}
+	}
+	switch {
+	case running == 0:
+		gs.State = GroupNone
+	case running == len(g.Resources):
+		gs.State = GroupAll
+	default:
+		gs.State = GroupSome
+	}
+	return gs, errors.Join(errs...)
 }
