@@ -72,6 +72,53 @@ func TestBuiltinInProcess(t *testing.T) {
 	}
 }
 
+// TestConverges: only a resource that runs as a built-in agent whose
+// start converges skips its status check, and only when the runner can
+// start built-in agents; a script on disk of the same name wins over the
+// agent when the resource is resolved at run time.
+func TestConverges(t *testing.T) {
+	builtin := func(name string) config.Script { return config.Script{Kind: config.ScriptBuiltin, Name: name} }
+	tests := []struct {
+		name      string
+		script    config.Script
+		onDisk    bool // resource.d/IPaddr2 exists
+		noBuiltin bool // the runner has no BuiltinCommand
+		want      bool
+	}{
+		{"converging agent", builtin("IPaddr2"), false, false, true},
+		{"other agent", builtin("service"), false, false, false},
+		{"unknown agent", builtin("nosuch"), false, false, false},
+		{"no BuiltinCommand", builtin("IPaddr2"), false, true, false},
+		{"resolved now to the agent", config.Script{}, false, false, true},
+		{"resolved now to a script", config.Script{}, true, false, false},
+		{"script file", config.Script{Kind: config.ScriptFile, Path: "/bin/true"}, false, false, false},
+		{"OCF agent", config.Script{Kind: config.ScriptOCF, Name: "IPaddr2", Path: "/bin/true"}, false, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			main := func(string, []string, io.Writer, io.Writer) int { return 0 }
+			f.opts.Lookup = config.Lookup{
+				InitDir: t.TempDir(),
+				Agents: agents.New(
+					agents.Agent{Name: "IPaddr2", Main: main, Converges: true},
+					agents.Agent{Name: "service", Main: main},
+				),
+			}
+			if !tt.noBuiltin {
+				f.opts.BuiltinCommand = []string{"/bin/true"}
+			}
+			if tt.onDisk {
+				f.script("IPaddr2", resScript)
+			}
+			res := resourceOf("IPaddr2::10.0.0.1", tt.script)
+			if got := f.runner().converges(res); got != tt.want {
+				t.Errorf("converges(%s) = %v, want %v", tt.name, got, tt.want)
+			}
+		})
+	}
+}
+
 // TestStartSkipsStatusOfConvergingAgent: a group's start asks the status
 // of each resource first, except of a built-in agent whose start
 // converges (agents.Agent.Converges), which is started whatever it

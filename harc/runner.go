@@ -131,20 +131,23 @@ type script struct {
 	tag  string   // log tag of its output
 	// inproc, when set, runs the built-in agent in this process.
 	inproc *inProcess
-	// converges: a built-in agent whose start needs no status check
-	// before it (agents.Agent.Converges).
-	converges bool
+}
+
+// scriptOf is what runs res: the script config.Load resolved, or for a
+// resource built by hand the one Lookup finds now.
+func (r *Runner) scriptOf(res config.Resource) (config.Script, error) {
+	if res.Script.Kind != config.ScriptNone {
+		return res.Script, nil
+	}
+	return r.opts.Lookup.Resolve(r.opts.ConfigDir, res.Name)
 }
 
 // resolve finds the executable of a resource.
 func (r *Runner) resolve(res config.Resource, op string) (script, error) {
 	s := script{tag: res.Name}
-	sc := res.Script
-	if sc.Kind == config.ScriptNone {
-		var err error
-		if sc, err = r.opts.Lookup.Resolve(r.opts.ConfigDir, res.Name); err != nil {
-			return s, err
-		}
+	sc, err := r.scriptOf(res)
+	if err != nil {
+		return s, err
 	}
 	s.show = sc.String()
 	if f := sc.File(); f != "" {
@@ -160,11 +163,8 @@ func (r *Runner) resolve(res config.Resource, op string) (script, error) {
 		}
 		s.path = r.opts.BuiltinCommand[0]
 		s.args = append(append([]string{}, r.opts.BuiltinCommand[1:]...), sc.AgentArg())
-		if a, ok := r.opts.Lookup.Agents.Lookup(sc.Name); ok && sc.Kind == config.ScriptBuiltin {
-			s.converges = a.Converges
-			if r.opts.InProcess && a.Run != nil {
-				s.inproc = &inProcess{run: a.Run, name: sc.Name, args: append(append([]string{}, res.Args...), op)}
-			}
+		if a, ok := r.opts.Lookup.Agents.Lookup(sc.Name); ok && sc.Kind == config.ScriptBuiltin && r.opts.InProcess && a.Run != nil {
+			s.inproc = &inProcess{run: a.Run, name: sc.Name, args: append(append([]string{}, res.Args...), op)}
 		}
 	} else {
 		s.path = sc.Path

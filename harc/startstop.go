@@ -75,10 +75,20 @@ func (r *Runner) Start(ctx context.Context, g config.Group) error {
 }
 
 // converges reports whether res is run by a built-in agent whose start
-// needs no status check before it.
+// needs no status check before it. It reads only the script's kind and
+// the agent's flag: a runner without BuiltinCommand cannot start the
+// agent, so its start is no check (resolve fails it, as the status run
+// before it does).
 func (r *Runner) converges(res config.Resource) bool {
-	s, err := r.resolve(res, OpStart)
-	return err == nil && s.converges
+	if len(r.opts.BuiltinCommand) == 0 {
+		return false
+	}
+	sc, err := r.scriptOf(res)
+	if err != nil || sc.Kind != config.ScriptBuiltin {
+		return false
+	}
+	a, ok := r.opts.Lookup.Agents.Lookup(sc.Name)
+	return ok && a.Converges
 }
 
 // interruptedStart rolls back a start that ctx ended.
