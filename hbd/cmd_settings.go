@@ -7,7 +7,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/ctl"
 )
 
@@ -161,10 +160,6 @@ func printGroups(w io.Writer, st ctl.Status) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "GROUP\tHOLDER\tSTATE\tSETTINGS\tNAMES")
 	for _, g := range st.Cluster.Groups {
-		flags := groupSettings(g)
-		if len(flags) == 0 {
-			flags = []string{"-"}
-		}
 		holder := g.Holder
 		if holder == "" {
 			holder = "-"
@@ -173,22 +168,7 @@ func printGroups(w io.Writer, st ctl.Status) {
 		if len(names) > 0 {
 			names = names[1:]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", g.Key, holder, g.State, strings.Join(flags, ", "), strings.Join(names, " "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", g.Key, holder, g.State, flags(settingFlags(g)), strings.Join(names, " "))
 	}
 	tw.Flush()
-}
-
-// groupSettings lists a group's cluster-wide settings in words.
-func groupSettings(g cluster.GroupStatus) []string {
-	var flags []string
-	if g.Disabled {
-		flags = append(flags, "disabled")
-	}
-	if g.MovedTo != "" {
-		flags = append(flags, "moved to "+g.MovedTo)
-	}
-	if g.MovedAway != "" {
-		flags = append(flags, "moved away from "+g.MovedAway)
-	}
-	return flags
 }

@@ -63,7 +63,7 @@ func TestNodeAndGroupCommands(t *testing.T) {
 		{[]string{"node", "standby", "node2"}, 0, []string{"Node node2: standby."}, "node standby node2"},
 		{[]string{"node", "online"}, 0, []string{"Node this node: online."}, "node online"},
 		{[]string{"node", "fenced", "node3"}, 0, []string{"fenced, on your word"}, "node fenced node3"},
-		{[]string{"group", "list"}, 0, []string{"IPaddr2::10.0.0.5/24  node2   running  moved to node2  2 httpd", "IPaddr2::10.0.0.6/24  -       stopped  disabled"}, ""},
+		{[]string{"group", "list"}, 0, []string{"IPaddr2::10.0.0.5/24  node2   running  moved-to:node2  2 httpd", "IPaddr2::10.0.0.6/24  -       stopped  disabled"}, ""},
 		{[]string{"group", "disable", "httpd"}, 0, []string{"Group httpd: disable."}, "group disable httpd"},
 		{[]string{"group", "move", "httpd", "node2"}, 0, []string{"Group httpd: move."}, "group move httpd node2"},
 		{[]string{"group", "move"}, 2, nil, ""},

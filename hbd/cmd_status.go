@@ -243,6 +243,23 @@ func flags(f []string) string {
 	return strings.Join(f, ",")
 }
 
+// settingFlags are a group's cluster-wide operator settings, as hbd
+// status and hbd group list show them: disabled, moved-to:NODE,
+// moved-away:NODE (one word each, for grep and awk).
+func settingFlags(g cluster.GroupStatus) []string {
+	var f []string
+	if g.Disabled {
+		f = append(f, "disabled")
+	}
+	if g.MovedTo != "" {
+		f = append(f, "moved-to:"+g.MovedTo)
+	}
+	if g.MovedAway != "" {
+		f = append(f, "moved-away:"+g.MovedAway)
+	}
+	return f
+}
+
 // selfFlags are this node's flags: operator standby, no quorum, stopping.
 func selfFlags(c cluster.Status) []string {
 	var f []string
@@ -258,19 +275,10 @@ func selfFlags(c cluster.Status) []string {
 	return f
 }
 
-// groupFlags are a group's operator settings (disabled, moved) and what
+// groupFlags are a group's operator settings (settingFlags) and what
 // holds it off a node here (failures, hb_standby, yielding).
 func groupFlags(g cluster.GroupStatus, now time.Time) []string {
-	var f []string
-	if g.Disabled {
-		f = append(f, "disabled")
-	}
-	if g.MovedTo != "" {
-		f = append(f, "moved-to:"+g.MovedTo)
-	}
-	if g.MovedAway != "" {
-		f = append(f, "moved-away:"+g.MovedAway)
-	}
+	f := settingFlags(g)
 	if g.Failed {
 		until := "until cleanup"
 		if !g.FailedUntil.IsZero() {

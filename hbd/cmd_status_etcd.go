@@ -65,10 +65,10 @@ func until(now time.Time, t *time.Time) string {
 }
 
 // etcdGroupFlags are a group's settings and failures as etcd has them:
-// groupFlags' words for the settings, then each node where it failed,
+// settingFlags' words for the settings, then each node where it failed,
 // then each node that stands by for it (hbd standby).
 func etcdGroupFlags(g ctl.EtcdGroup) []string {
-	f := groupFlags(cluster.GroupStatus{Disabled: g.Disabled, MovedTo: g.MovedTo, MovedAway: g.MovedAway}, time.Time{})
+	f := settingFlags(cluster.GroupStatus{Disabled: g.Disabled, MovedTo: g.MovedTo, MovedAway: g.MovedAway})
 	for _, n := range g.FailedOn {
 		f = append(f, "failed-on:"+n)
 	}
