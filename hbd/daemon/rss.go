@@ -202,9 +202,8 @@ type pageRelease struct {
 	req   chan struct{} // a drop
 	check chan struct{} // a check
 	// The loop's goroutine only (wake, answered):
-	base   time.Time     // the monotonic origin of last
-	last   time.Duration // since base: when wake last asked for a check
-	called bool          // a control request was answered since then
+	checked time.Time // when wake last asked for a check (at first: the start)
+	called  bool      // a control request was answered since then
 }
 
 // startPageRelease drops the file pages now, as the start is done, and
@@ -235,7 +234,7 @@ func startPageRelease(ctx context.Context, settle time.Duration, logf func(strin
 // newPageRelease runs drop on request, and fileKB (the resident file
 // pages) on a check, until ctx ends.
 func newPageRelease(ctx context.Context, drop func() error, fileKB func() (int, error), logf func(string, ...any)) *pageRelease {
-	r := &pageRelease{req: make(chan struct{}, 1), check: make(chan struct{}, 1), base: time.Now()}
+	r := &pageRelease{req: make(chan struct{}, 1), check: make(chan struct{}, 1), checked: time.Now()}
 	go func() {
 		ref := -1 // what a check compares with; -1: the next check sets it
 		for {
@@ -285,12 +284,12 @@ func (r *pageRelease) wake(now time.Time) {
 	if r == nil {
 		return
 	}
-	since := now.Sub(r.base) - r.last
+	since := now.Sub(r.checked)
 	if since < dropEvery && (!r.called || since < dropAfterCalls) {
 		return
 	}
 	r.called = false
-	r.last = now.Sub(r.base)
+	r.checked = now
 	select {
 	case r.check <- struct{}{}:
 	default: // one is pending

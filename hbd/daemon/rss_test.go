@@ -276,7 +276,7 @@ func TestPeriodicPageRelease(t *testing.T) {
 				func() error { steps <- "drop"; return nil },
 				func() (int, error) { steps <- "check"; return <-kbs, nil },
 				t.Errorf)
-			base := d.pages.base
+			base := d.pages.checked // no check yet: the start
 			var checks []time.Duration
 			drops := 0
 			// toCheck counts the drops the goroutine makes until its next
@@ -301,7 +301,7 @@ func TestPeriodicPageRelease(t *testing.T) {
 					calls = calls[1:]
 				}
 				d.tick(base.Add(at))
-				if d.pages.last != at { // no check asked for
+				if d.pages.checked.Sub(base) != at { // no check asked for
 					continue
 				}
 				if !toCheck() {
