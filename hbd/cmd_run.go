@@ -39,12 +39,13 @@ Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error.`, stdout
 		fmt.Fprintf(stderr, "hbd: %v\n", err)
 		return 1
 	}
+	keepProcessName()
 	runtimeSettings()
 	err = daemon.Run(context.Background(), daemon.Options{
 		ConfigDir: *dir, Node: name, RunDir: *runDir, StateDir: *stateDir,
 		Version: version, Stderr: stderr,
 		Load: loadOptions(name, true), AgentCommand: agentCommand(),
-		Busy: busyProcs(),
+		Busy: busyProcs(), ExecEtcd: execEtcd,
 	})
 	var cerr *daemon.ConfigError
 	switch {

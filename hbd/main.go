@@ -1,7 +1,10 @@
 // Command hbd is a Heartbeat-v1 style failover daemon.
 //
 // It is one binary with subcommands: `hbd check` validates /etc/ha.d,
-// `hbd run` is the daemon, and so on (`hbd help` lists them).
+// `hbd run` is the daemon, and so on (`hbd help` lists them). make build
+// builds it twice: bin/hbd with -tags noetcd, which links no etcd client
+// and hands `backend etcd` to bin/hbd-etcd, the same command built
+// without the tag, by executing it in its place (etcdexec.go).
 package main
 
 import (

@@ -76,6 +76,15 @@ type Options struct {
 	// the operations of many groups, and the loop, run beside each
 	// other's scripts.
 	Busy func(busy bool)
+	// ExecEtcd is what a build without the etcd backend (-tags noetcd,
+	// the installed hbd) does with a configuration that says `backend
+	// etcd`: it replaces this process with the program that has the
+	// backend (hbd-etcd, hbd/etcdexec.go) and returns only the reason it
+	// could not. Run calls it right after reading the configuration,
+	// before the log, the pid file, the sockets or anything else a new
+	// program would open again; the pid stays. Nil: such a build refuses
+	// `backend etcd`. A build with the backend never calls it.
+	ExecEtcd func() error
 }
 
 // ConfigError is returned when the configuration is invalid; the command
@@ -161,6 +170,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 	o.Load.Node, o.Load.Strict = o.Node, true
 	cfg, diags := config.Load(o.ConfigDir, o.Load)
+	if cfg != nil && cfg.Backend == config.BackendEtcd {
+		// Before the warnings: the program that runs the backend prints
+		// them.
+		if err := etcdElsewhere(o, cfg); err != nil {
+			return err
+		}
+	}
 	for _, d := range diags {
 		if d.Severity == config.SevWarning {
 			fmt.Fprintln(o.Stderr, d.String())

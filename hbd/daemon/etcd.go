@@ -80,6 +80,10 @@ func (l *etcdLoop) end() {
 	l.cli.Close()
 }
 
+// etcdElsewhere returns nil: this build runs the etcd backend itself
+// (etcd_none.go is the build that hands it on).
+func etcdElsewhere(Options, *config.Config) error { return nil }
+
 // runEtcd runs the node with the etcd backend until ctx ends or a
 // SIGTERM/SIGINT arrives; it returns once the loop has stopped every
 // group here and revoked the lease (others take over at once).

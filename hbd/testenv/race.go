@@ -30,12 +30,16 @@ func RaceBinaries() bool {
 }
 
 // Build builds the Go package pkg into the executable out, with -race
-// when race (most callers pass RaceBinaries()), and returns the go
-// command's output.
-func Build(out, pkg string, race bool) ([]byte, error) {
+// when race (most callers pass RaceBinaries()) and the build tags given
+// (noetcd builds hbd as make build does), and returns the go command's
+// output.
+func Build(out, pkg string, race bool, tags ...string) ([]byte, error) {
 	args := []string{"build", "-o", out}
 	if race {
 		args = append(args, "-race")
+	}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
 	}
 	b, err := exec.Command("go", append(args, pkg)...).CombinedOutput()
 	if err != nil {

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// etcdProgram is the program that runs `backend etcd`: this main package
+// built without -tags noetcd (make build's bin/hbd-etcd), installed
+// beside hbd (make install). The installed hbd is built with the tag, so
+// that a node with `backend heartbeat` links and initialises nothing of
+// etcd's client, gRPC or protobuf (docs/guide-etcd.md, "Two programs").
+const etcdProgram = "hbd-etcd"
+
+// execEtcd replaces this process with etcdProgram from the directory of
+// this executable, with the same arguments and environment, so that the
+// pid the init script or systemd started stays the daemon's
+// (daemon.Options.ExecEtcd). It returns only the reason it could not.
+func execEtcd() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("this hbd runs it as %s, beside itself, but cannot tell where it is: %w", etcdProgram, err)
+	}
+	if filepath.Base(exe) == etcdProgram {
+		// A build without the backend installed under its name would
+		// execute itself forever.
+		return fmt.Errorf("%s was built without the etcd backend (go build -tags noetcd); build it without that tag (make build)", exe)
+	}
+	path := filepath.Join(filepath.Dir(exe), etcdProgram)
+	err = syscall.Exec(path, os.Args, os.Environ())
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("this hbd (%s) runs it as %s, which is missing: install it beside hbd (make install does), or use `backend heartbeat`", exe, path)
+	}
+	return fmt.Errorf("this hbd (%s) runs it as %s: %w", exe, path, err)
+}
+
+// commLen is the longest name Linux keeps for a process (TASK_COMM_LEN
+// less the terminating zero).
+const commLen = 15
+
+// keepProcessName gives the process the name of its argv[0] when the
+// kernel named it otherwise: Linux names a process after the file it
+// executes, so after execEtcd the daemon would be "hbd-etcd" to ps,
+// pidof and the init script's start-stop-daemon --name (init/heartbeat),
+// which look for the "hbd" they started. Writing /proc/self/comm renames
+// the process (its first thread), whichever thread writes it. Without
+// /proc the name stays.
+func keepProcessName() {
+	want := filepath.Base(os.Args[0])
+	if len(want) > commLen {
+		want = want[:commLen]
+	}
+	b, err := os.ReadFile("/proc/self/comm")
+	if err != nil || strings.TrimSuffix(string(b), "\n") == want {
+		return
+	}
+	_ = os.WriteFile("/proc/self/comm", []byte(want), 0)
+}
