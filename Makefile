@@ -3,25 +3,30 @@
 GO          ?= go
 BIN         := bin
 HBD         := $(BIN)/hbd
+HBDETCD     := $(BIN)/hbd-etcd
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 FUZZTIME    ?= 60s
-# TAGS=noetcd builds hbd without the etcd backend: no etcd client linked,
-# the Heartbeat backend's binary size and idle memory (docs/guide-etcd.md).
-TAGS        ?=
 
 .PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim chaos bench bench-plan bench-go bench-net bench-part bench-merge bench-flood bench-etcd bench-scale clean
 
 all: build
 
-# build: one static binary (README). CGO_ENABLED=0: nothing in hbd needs
-# the C library; the Go resolver reads /etc/hosts, /etc/resolv.conf and
-# /etc/nsswitch.conf's hosts line (files, dns), os/user reads /etc/passwd
-# and /etc/group. Tests that build hbd with -race keep cgo: the race
-# detector needs it.
+# build: two static binaries of the one program (README). bin/hbd is
+# built with -tags noetcd: it links and initialises nothing of etcd's
+# client, gRPC or protobuf, which a node with `backend heartbeat` would
+# pay for in memory (docs/benchmarks.md, "The default build without
+# etcd"). bin/hbd-etcd is the same program with the etcd backend: hbd
+# becomes it (exec, same pid) when ha.cf says `backend etcd`, and
+# `go build ./hbd` gives it too (docs/guide-etcd.md, "Two programs").
+# CGO_ENABLED=0: nothing in hbd needs the C library; the Go resolver
+# reads /etc/hosts, /etc/resolv.conf and /etc/nsswitch.conf's hosts line
+# (files, dns), os/user reads /etc/passwd and /etc/group. Tests that
+# build hbd with -race keep cgo: the race detector needs it.
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath $(if $(TAGS),-tags $(TAGS)) -o $(HBD) ./hbd
+	CGO_ENABLED=0 $(GO) build -trimpath -tags noetcd -o $(HBD) ./hbd
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(HBDETCD) ./hbd
 
 # test: everything CI checks. Fails on the first failing step. As root it
 # first installs what the namespace and interop tests need (iproute2,
@@ -216,12 +221,14 @@ clean:
 	rm -rf $(BIN)
 
 # --- install and man pages ----------------------------------------------------
-# make install [DESTDIR=/tmp/root] [PREFIX=/usr]: the binary, its legacy
-# names, the service files, the man pages and the sample /etc/ha.d. Files
-# under /etc/ha.d and /etc/default/heartbeat are never overwritten (an
-# edited config survives a re-install); the binary, the links, the unit,
-# the init script, the logrotate file and the man pages are replaced.
-# Links point at the absolute $(SBINDIR)/hbd, as installed.
+# make install [DESTDIR=/tmp/root] [PREFIX=/usr]: the binaries, hbd's
+# legacy names, the service files, the man pages and the sample
+# /etc/ha.d. Files under /etc/ha.d and /etc/default/heartbeat are never
+# overwritten (an edited config survives a re-install); the binaries, the
+# links, the unit, the init script, the logrotate file and the man pages
+# are replaced. Links point at the absolute $(SBINDIR)/hbd, as installed.
+# hbd-etcd goes beside hbd, where hbd looks for it (its own directory,
+# hbd/etcdexec.go): no path is built in, so any PREFIX or DESTDIR works.
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 BINDIR     ?= $(PREFIX)/bin
@@ -248,6 +255,7 @@ install: build man
 	  $(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
 	  $(DESTDIR)$(HADIR)/resource.d
 	install -m 0755 $(HBD) $(DESTDIR)$(SBINDIR)/hbd
+	install -m 0755 $(HBDETCD) $(DESTDIR)$(SBINDIR)/hbd-etcd
 	@# Legacy names: cl_status, hb_standby and hb_takeover on PATH, the
 	@# latter two also where Heartbeat kept them; harc is an admin command.
 	ln -sfn $(SBINDIR)/hbd $(DESTDIR)$(SBINDIR)/harc

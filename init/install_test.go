@@ -25,10 +25,12 @@ func TestMakeInstall(t *testing.T) {
 		return r.out
 	}
 	install()
-	// The release build is one static binary (README): it runs on any
+	// The release build is two static binaries (README): they run on any
 	// Linux of its architecture, whatever C library is installed.
-	if err := staticELF(filepath.Join(dest, "usr/sbin/hbd")); err != nil {
-		t.Errorf("make install's hbd: %v", err)
+	for _, bin := range []string{"usr/sbin/hbd", "usr/sbin/hbd-etcd"} {
+		if err := staticELF(filepath.Join(dest, bin)); err != nil {
+			t.Errorf("make install's %s: %v", bin, err)
+		}
 	}
 
 	type want struct {
@@ -37,6 +39,7 @@ func TestMakeInstall(t *testing.T) {
 	}
 	files := map[string]want{
 		"usr/sbin/hbd":                         {0o755, "bin/hbd"},
+		"usr/sbin/hbd-etcd":                    {0o755, "bin/hbd-etcd"},
 		"usr/sbin/harc":                        {0, "/usr/sbin/hbd"},
 		"usr/bin/cl_status":                    {0, "/usr/sbin/hbd"},
 		"usr/bin/hb_standby":                   {0, "/usr/sbin/hbd"},
