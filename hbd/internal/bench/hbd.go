@@ -4,11 +4,13 @@ package bench
 
 import (
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,7 +73,29 @@ func (d *Hbd) Version() string {
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(string(out))
+	v := strings.TrimSpace(string(out))
+	if b := hbdBuild(d.Bin); b != "" {
+		v += ", " + b
+	}
+	return v
+}
+
+// hbdBuild says whether the hbd program links the etcd client, which
+// the idle memory depends on: "-tags noetcd" is make build's bin/hbd, the
+// installed program; a build without the tag (bin/hbd-etcd, go build
+// ./hbd) links and initialises it whatever the backend. "" when the
+// program carries no build information.
+func hbdBuild(bin string) string {
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		return ""
+	}
+	for _, s := range info.Settings {
+		if s.Key == "-tags" && slices.Contains(strings.Split(s.Value, ","), "noetcd") {
+			return "-tags noetcd"
+		}
+	}
+	return "etcd client linked (built without -tags noetcd)"
 }
 
 func (d *Hbd) Missing() string {
