@@ -2,7 +2,6 @@ package harc
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -298,10 +297,6 @@ func killIfAlive(pid int) {
 			_ = p.Kill()
 		}
 	}
-}
-
-func sameStrings(a, b []string) bool {
-	return fmt.Sprint(a) == fmt.Sprint(b)
 }
 
 // resourceOf builds a resource with a given script.

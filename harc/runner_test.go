@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func TestStartStopOrder(t *testing.T) {
 		"B status", "B start",
 		"C z status", "C z start",
 	}
-	if got := f.ops(true); !sameStrings(got, want) {
+	if got := f.ops(true); !slices.Equal(got, want) {
 		t.Fatalf("start ran %q, want %q", got, want)
 	}
 	for _, n := range []string{"A", "B", "C"} {
@@ -38,7 +39,7 @@ func TestStartStopOrder(t *testing.T) {
 		t.Fatalf("Stop: %v\n%s", err, f.log.text())
 	}
 	want = append(want, "C z stop", "B stop", "A x y stop")
-	if got := f.ops(true); !sameStrings(got, want) {
+	if got := f.ops(true); !slices.Equal(got, want) {
 		t.Fatalf("start+stop ran %q, want %q", got, want)
 	}
 
@@ -80,7 +81,7 @@ func TestStartSkipsWhatRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"A start", "C start"}
-	if got := f.ops(false); !sameStrings(got, want) {
+	if got := f.ops(false); !slices.Equal(got, want) {
 		t.Fatalf("ran %q, want %q", got, want)
 	}
 	if _, ok := f.log.find("Resource B is already running"); !ok {
@@ -147,7 +148,7 @@ func TestStartFailureRollsBack(t *testing.T) {
 				t.Errorf("StartError names %s rc %d timedOut %v; want %s rc %d timedOut %v",
 					se.Resource, se.Result.ExitCode, se.Result.TimedOut, tc.failed, tc.wantRC, tc.timedOut)
 			}
-			if got := f.ops(false); !sameStrings(got, tc.wantOps) {
+			if got := f.ops(false); !slices.Equal(got, tc.wantOps) {
 				t.Errorf("ran %q, want %q", got, tc.wantOps)
 			}
 			for _, n := range tc.specs {
@@ -256,7 +257,7 @@ func TestStopFailure(t *testing.T) {
 			os.Remove(f.rec)
 			tc.setup(f)
 			err := r.Stop(context.Background(), g)
-			if got := f.ops(false); !sameStrings(got, tc.wantOps) {
+			if got := f.ops(false); !slices.Equal(got, tc.wantOps) {
 				t.Errorf("ran %q, want %q", got, tc.wantOps)
 			}
 			text := f.log.text()
@@ -310,7 +311,7 @@ func TestStopFailureReboot(t *testing.T) {
 	if rerr != nil || strings.TrimSpace(string(b)) != "reboot -nf" {
 		t.Errorf("reboot command did not run (%v, %q)", rerr, b)
 	}
-	if got := f.ops(false); !sameStrings(got, []string{"A start", "A stop"}) {
+	if got := f.ops(false); !slices.Equal(got, []string{"A start", "A stop"}) {
 		t.Errorf("ran %q: StopRetries -1 means one stop run", got)
 	}
 	if !strings.Contains(f.log.text(), "CRIT: Resource STOP failure. Reboot required!") {
@@ -401,7 +402,7 @@ func TestCancelKillsAndRollsBack(t *testing.T) {
 		t.Fatalf("err = %v; want ErrStartFailed wrapping context.Canceled", err)
 	}
 	want := []string{"A start", "B start", "B stop", "A stop"}
-	if got := f.ops(false); !sameStrings(got, want) {
+	if got := f.ops(false); !slices.Equal(got, want) {
 		t.Errorf("ran %q, want %q", got, want)
 	}
 }
@@ -661,7 +662,7 @@ func TestSameGroupSerialized(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"A start", "A stop"}
-	if got := f.ops(false); !sameStrings(got, want) {
+	if got := f.ops(false); !slices.Equal(got, want) {
 		t.Errorf("ran %q, want %q", got, want)
 	}
 	if f.exists("A.on") {

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -31,18 +32,6 @@ func groupActions(acts []Action) []string {
 	return out
 }
 
-func sameList(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // TestWatchFromStartUntilNextOperation: the core says when the daemon
 // watches a group: from its successful start (WatchGroup, with the
 // definition started and its monitor lines) until just before its next
@@ -63,12 +52,12 @@ func TestWatchFromStartUntilNextOperation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := watchConfig()
 			h, acts := joinWithHeartbeatConfig(t, c)
-			if got := groupActions(acts); !sameList(got, []string{"start " + webKey}) {
+			if got := groupActions(acts); !slices.Equal(got, []string{"start " + webKey}) {
 				t.Fatalf("join: %q", got)
 			}
 			h.at(time.Second)
 			acts = h.n.Step(OpDone{Now: h.now, Group: webKey, Op: OpStart, Result: ResultOK})
-			if got := groupActions(acts); !sameList(got, []string{"watch " + webKey}) {
+			if got := groupActions(acts); !slices.Equal(got, []string{"watch " + webKey}) {
 				t.Fatalf("start done: %q", got)
 			}
 			for _, a := range acts {
@@ -89,7 +78,7 @@ func TestWatchFromStartUntilNextOperation(t *testing.T) {
 				}
 				acts = h.send("t", "ask_resources", "rsc_hold", "all", "info", "other")
 			}
-			if got := groupActions(acts); !sameList(got, []string{"unwatch " + webKey, "stop " + webKey}) {
+			if got := groupActions(acts); !slices.Equal(got, []string{"unwatch " + webKey, "stop " + webKey}) {
 				t.Fatalf("end: %q, want unwatch then stop", got)
 			}
 			acts = h.n.Step(OpDone{Now: h.now, Group: webKey, Op: OpStop, Result: ResultOK})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -224,7 +225,7 @@ func (a *Agent) announceRest(b Burst) {
 func spawnFollowup(args []string, op string) error {
 	argv := os.Args
 	n := len(argv)
-	if n < len(args)+1 || argv[n-1] != op || !equal(argv[n-len(args):], args) {
+	if n < len(args)+1 || argv[n-1] != op || !slices.Equal(argv[n-len(args):], args) {
 		return fmt.Errorf("command line %q does not end with the agent's arguments", argv)
 	}
 	exe, err := os.Executable()
@@ -239,18 +240,6 @@ func spawnFollowup(args []string, op string) error {
 		return fmt.Errorf("start helper: %w", err)
 	}
 	return cmd.Process.Release()
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // lineFormatter writes "LEVEL: message" lines, as Heartbeat's resource
