@@ -32,15 +32,7 @@ func (n *Node) rscHold() string {
 	if !prefers {
 		local = !n.heartbeatPeerHoldsForeign()
 	}
-	switch {
-	case local && foreign:
-		return HoldAll
-	case local:
-		return HoldLocal
-	case foreign:
-		return HoldForeign
-	}
-	return HoldNone
+	return holdClass(local, foreign)
 }
 
 // heartbeatPeerHoldsForeign: a live Heartbeat peer's rsc_hold includes

@@ -15,6 +15,21 @@ const (
 	HoldAll     = "all"
 )
 
+// holdClass names in rsc_hold's words what local and foreign say (their
+// meaning is the caller's: rscHold, classify): all for both, none for
+// neither.
+func holdClass(local, foreign bool) string {
+	switch {
+	case local && foreign:
+		return HoldAll
+	case local:
+		return HoldLocal
+	case foreign:
+		return HoldForeign
+	}
+	return HoldNone
+}
+
 // group is this node's view of one haresources group.
 type group struct {
 	key, pref string

@@ -33,15 +33,7 @@ func classify(gs []*group, node string) string {
 			foreign = true
 		}
 	}
-	switch {
-	case local && foreign:
-		return HoldAll
-	case local:
-		return HoldLocal
-	case foreign:
-		return HoldForeign
-	}
-	return HoldNone
+	return holdClass(local, foreign)
 }
 
 func (n *Node) beginHandoff(gs []*group) {
