@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 )
 
 // WatchOptions set how a Watch keeps the address held.
@@ -167,14 +168,27 @@ func (a *Agent) mend(ctx context.Context) error {
 // subscribe follows address events in the agent's namespace; stop ends
 // the subscription and drains its channel.
 func (a *Agent) subscribe() (<-chan netlink.AddrUpdate, func(), error) {
-	ch := make(chan netlink.AddrUpdate, 64)
+	return follow(func(ch chan netlink.AddrUpdate, done chan struct{}) error {
+		return netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{ErrorCallback: func(error) {}, Namespace: a.nsHandle()})
+	})
+}
+
+// subscribeLinks follows link events in the agent's namespace (with the
+// current state of every link first); stop ends the subscription and
+// drains its channel.
+func (a *Agent) subscribeLinks() (<-chan netlink.LinkUpdate, func(), error) {
+	return follow(func(ch chan netlink.LinkUpdate, done chan struct{}) error {
+		return netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{ErrorCallback: func(error) {}, ListExisting: true, Namespace: a.nsHandle()})
+	})
+}
+
+// follow makes a subscription's channel and calls subscribe with it; stop
+// ends the subscription and drains the channel, so that the library's
+// goroutine never blocks on a send nobody reads.
+func follow[T any](subscribe func(ch chan T, done chan struct{}) error) (<-chan T, func(), error) {
+	ch := make(chan T, 64)
 	done := make(chan struct{})
-	opts := netlink.AddrSubscribeOptions{ErrorCallback: func(error) {}}
-	if a.ns.IsOpen() {
-		ns := a.ns
-		opts.Namespace = &ns
-	}
-	if err := netlink.AddrSubscribeWithOptions(ch, done, opts); err != nil {
+	if err := subscribe(ch, done); err != nil {
 		close(done)
 		return nil, nil, err
 	}
@@ -188,26 +202,12 @@ func (a *Agent) subscribe() (<-chan netlink.AddrUpdate, func(), error) {
 	return ch, stop, nil
 }
 
-// subscribeLinks follows link events in the agent's namespace (with the
-// current state of every link first); stop ends the subscription.
-func (a *Agent) subscribeLinks() (<-chan netlink.LinkUpdate, func(), error) {
-	ch := make(chan netlink.LinkUpdate, 64)
-	done := make(chan struct{})
-	opts := netlink.LinkSubscribeOptions{ErrorCallback: func(error) {}, ListExisting: true}
-	if a.ns.IsOpen() {
-		ns := a.ns
-		opts.Namespace = &ns
+// nsHandle is the agent's namespace for a subscription, nil for the
+// caller's.
+func (a *Agent) nsHandle() *netns.NsHandle {
+	if !a.ns.IsOpen() {
+		return nil
 	}
-	if err := netlink.LinkSubscribeWithOptions(ch, done, opts); err != nil {
-		close(done)
-		return nil, nil, err
-	}
-	stop := func() {
-		close(done)
-		go func() {
-			for range ch {
-			}
-		}()
-	}
-	return ch, stop, nil
+	ns := a.ns
+	return &ns
 }
