@@ -153,33 +153,50 @@ func (v *vipLab) outage(since time.Time) time.Duration {
 // handover is what the client and the address saw in one step.
 type handover struct {
 	out    time.Duration // longest unavailability the client saw
-	failed int           // failed requests
+	failed int           // failed requests the address's move explains (or nothing explains)
+	stalls int           // failed requests that timed out with the VIP in place (netlab.CauseStall)
 	dark   time.Duration // the VIP on no node (tracked, exact)
 	both   time.Duration // the VIP on both nodes (tracked, exact)
 }
 
 func (h handover) String() string {
-	return fmt.Sprintf("unavailable %s, %d failed requests, VIP on no node %.1f ms, on both %.1f ms",
-		h.out.Round(time.Millisecond), h.failed, float64(h.dark.Microseconds())/1000, float64(h.both.Microseconds())/1000)
+	return fmt.Sprintf("unavailable %s, %d failed requests (and %d timed out with the VIP in place), VIP on no node %.1f ms, on both %.1f ms",
+		h.out.Round(time.Millisecond), h.failed, h.stalls, float64(h.dark.Microseconds())/1000, float64(h.both.Microseconds())/1000)
 }
 
 // seen is what the client and the address tracking saw from begin to now.
+// Each failed request is counted by what it met (netlab.FailureCause):
+// one that timed out while the VIP stayed on a holder the client had
+// reached since its last move is the client's or the server's stall,
+// counted apart; every other one, the handover's.
 func (v *vipLab) seen(begin time.Time) handover {
 	h := handover{out: v.outage(begin)}
-	for _, p := range v.probe.Probes() {
-		if !p.At.Before(begin) && !p.OK() {
-			h.failed++
-		}
-	}
+	probes := v.probe.Probes()
 	if v.track == nil {
+		for _, p := range probes {
+			if !p.At.Before(begin) && !p.OK() {
+				h.failed++
+			}
+		}
 		return h
 	}
 	evs, errs := v.track.Events()
 	if len(errs) > 0 {
 		v.t.Errorf("tracking the VIP: %v", errs)
 	}
-	v.explainFailures(begin, evs)
-	for _, sp := range netlab.HolderSpans(evs, time.Now()) {
+	spans := netlab.HolderSpans(evs, time.Now())
+	for _, p := range probes {
+		if p.At.Before(begin) || p.OK() {
+			continue
+		}
+		if netlab.FailureCause(p, spans, probes).Handover() {
+			h.failed++
+		} else {
+			h.stalls++
+		}
+	}
+	v.explainFailures(begin, evs, spans, probes)
+	for _, sp := range spans {
 		if sp.End.Before(begin) {
 			continue
 		}
@@ -199,15 +216,15 @@ func (v *vipLab) seen(begin time.Time) handover {
 }
 
 // explainFailures logs each failed request since begin beside the VIP's
-// changes around it (from the kernel's notifications), so that a failure
-// reads as what it was: a request sent while the address was on no node
-// (its SYN reached the old holder after the address had gone: lost, and
-// retried only after 1 s), one in flight when the address moved, or a
-// slow answer from a node that held it throughout.
-func (v *vipLab) explainFailures(begin time.Time, evs []netlab.AddrEvent) {
+// changes around it (from the kernel's notifications) and what it met
+// (netlab.FailureCause): sent while the address was on no node (its SYN
+// reached the old holder after the address had gone: lost, and retried
+// only after 1 s), in flight when the address moved, or a timeout while
+// the address stayed put.
+func (v *vipLab) explainFailures(begin time.Time, evs []netlab.AddrEvent, spans []netlab.Span, probes []netlab.Probe) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%+.1f ms", float64(d.Microseconds())/1000) }
 	var failed []netlab.Probe
-	for _, p := range v.probe.Probes() {
+	for _, p := range probes {
 		if !p.At.Before(begin) && !p.OK() {
 			failed = append(failed, p)
 		}
@@ -232,32 +249,11 @@ func (v *vipLab) explainFailures(begin time.Time, evs []netlab.AddrEvent) {
 		if len(near) == 0 {
 			near = append(near, "no change of the VIP within 100 ms")
 		}
-		v.t.Logf("failed request sent at %s (%s after the action), failed after %.1f ms: %s; VIP %s: %s",
+		c := netlab.FailureCause(p, spans, probes)
+		v.t.Logf("failed request sent at %s (%s after the action), failed after %.1f ms: %s; VIP %s: %s (%s)",
 			p.At.Format("15:04:05.000000"), ms(p.At.Sub(begin)), float64(p.Took.Microseconds())/1000, p.Err, strings.Join(near, ", "),
-			failureCause(p, netlab.HolderSpans(evs, time.Now())))
+			c, c.Describe())
 	}
-}
-
-// failureCause says what a failed request met, from the VIP's holders
-// while it ran.
-func failureCause(p netlab.Probe, spans []netlab.Span) string {
-	end := p.At.Add(p.Took)
-	for i, sp := range spans {
-		if sp.End.Before(p.At) || sp.Start.After(p.At) {
-			continue
-		}
-		switch {
-		case len(sp.Holders) == 0:
-			return "sent while the VIP was on no node"
-		case i+1 < len(spans) && !spans[i+1].Start.After(end):
-			return "in flight when the VIP moved"
-		case i > 0 && len(spans[i-1].Holders) == 0 && p.At.Sub(sp.Start) < 5*time.Millisecond:
-			return fmt.Sprintf("sent %.1f ms after the VIP was added to %v, the client still pointing at its old holder?",
-				float64(p.At.Sub(sp.Start).Microseconds())/1000, sp.Holders)
-		}
-		return "no change of the VIP while it ran: a slow answer or a stalled client"
-	}
-	return "the VIP's holders unknown then"
 }
 
 // step runs one scenario: act, then the client must be served by want
@@ -370,18 +366,19 @@ func logHandovers(t *testing.T, kind string, hs []handover) {
 	t.Helper()
 	var failed []string
 	var dark, both []time.Duration
-	total := 0
+	total, stalls := 0, 0
 	for _, h := range hs {
 		failed = append(failed, fmt.Sprint(h.failed))
 		total += h.failed
+		stalls += h.stalls
 		dark = append(dark, h.dark)
 		both = append(both, h.both)
 	}
 	slices.Sort(dark)
 	slices.Sort(both)
 	msOf := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
-	t.Logf("%s, N = %d: failed requests %s (%d in all); VIP on no node min / median / max %s / %s / %s ms; on both at most %s ms",
-		kind, len(hs), strings.Join(failed, " "), total, msOf(dark[0]), msOf(dark[len(dark)/2]), msOf(dark[len(dark)-1]), msOf(both[len(both)-1]))
+	t.Logf("%s, N = %d: failed requests %s (%d in all; and %d timed out with the VIP in place); VIP on no node min / median / max %s / %s / %s ms; on both at most %s ms",
+		kind, len(hs), strings.Join(failed, " "), total, stalls, msOf(dark[0]), msOf(dark[len(dark)/2]), msOf(dark[len(dark)-1]), msOf(both[len(both)-1]))
 }
 
 // failbackDelay is ha.cf failback_delay's default: a returning preferred

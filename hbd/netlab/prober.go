@@ -23,6 +23,9 @@ type Probe struct {
 	Status int           // HTTP status; 0 when the request failed
 	Whom   string        // X-Whom header, else the body's first line
 	Err    string        // why it failed ("" on an answer)
+	// TimedOut: it failed at its deadline (no answer in Timeout), not
+	// refused, reset or answered with an error.
+	TimedOut bool
 }
 
 // OK reports whether the probe got a 200 answer.
@@ -132,6 +135,8 @@ func (p *Prober) once() Probe {
 	fail := func(err error) Probe {
 		pr.Took = time.Since(pr.At)
 		pr.Err = err.Error()
+		var ne net.Error
+		pr.TimedOut = errors.As(err, &ne) && ne.Timeout()
 		return pr
 	}
 	var conn net.Conn
