@@ -143,24 +143,7 @@ func (rep *Report) ran() []DaemonInfo {
 
 // table renders one metric as daemon × settings rows and scenario columns.
 func (rep *Report) table(b *strings.Builder, pick func(Run) (time.Duration, bool), open func(Run) bool, countNone bool) {
-	fmt.Fprintf(b, "| daemon | settings |")
-	for _, sc := range rep.Scenarios {
-		fmt.Fprintf(b, " %s |", ScenarioTitle[sc])
-	}
-	b.WriteString("\n| --- | --- |" + strings.Repeat(" --- |", len(rep.Scenarios)) + "\n")
-	for _, s := range rep.Settings {
-		for _, d := range rep.ran() {
-			t, ok := s.Timing[d.Key]
-			if !ok {
-				continue
-			}
-			fmt.Fprintf(b, "| %s | %s |", d.Label, t)
-			for _, sc := range rep.Scenarios {
-				fmt.Fprintf(b, " %s |", cell(rep.runsOf(d.Key, s.Name, sc), pick, open, countNone))
-			}
-			b.WriteString("\n")
-		}
-	}
+	rep.tableOf(b, func(runs []Run) string { return cell(runs, pick, open, countNone) })
 }
 
 // Markdown renders the generated section.
@@ -211,6 +194,7 @@ func (rep *Report) Markdown() string {
 		w("")
 		rep.table(&b, func(r Run) (time.Duration, bool) { return time.Duration(r.Failed) * time.Millisecond, true }, nil, false)
 		w("")
+		rep.trackTables(&b)
 	}
 	if len(rep.Idle) > 0 {
 		w("### Idle cost")

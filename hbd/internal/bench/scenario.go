@@ -43,10 +43,13 @@ type Run struct {
 	Scenario string
 	Index    int
 	Figures
-	Final string // who served at the end
-	Err   string // the run could not be measured (setup failed); Figures are empty
-	Skip  bool   // the daemon cannot do this scenario
-	Notes []string
+	// Tracked: the address's exact moves and the failed requests' causes
+	// (nil when the tracking failed: see Notes).
+	Tracked *Tracked `json:",omitempty"`
+	Final   string   // who served at the end
+	Err     string   // the run could not be measured (setup failed); Figures are empty
+	Skip    bool     // the daemon cannot do this scenario
+	Notes   []string
 }
 
 // Runner runs scenarios in a rig.
@@ -74,7 +77,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// observe is a run's live record: the prober and the address watch.
+// observe is a run's live record: the prober, the address watch (10 ms
+// samples) and the address's tracking (the kernel's notifications).
 type observe struct {
 	p *netlab.Prober
 	w interface{ Report() netlab.AddrReport }
@@ -193,10 +197,12 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 	}
 	var probes []netlab.Probe
 	var spans []netlab.Span
+	var tracked []netlab.AddrEvent
+	var trackErrs []error
 	stopped := false
 	finish := func() {
 		if !stopped {
-			probes, spans = stop()
+			probes, spans, tracked, trackErrs = stop()
 			stopped = true
 		}
 	}
@@ -286,6 +292,22 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 	m.End = time.Now()
 	finish()
 	run.Figures = Measure(probes, spans, m)
+	if len(trackErrs) > 0 {
+		run.Notes = append(run.Notes, fmt.Sprintf("tracking the VIP failed: %v", trackErrs))
+	} else {
+		exact := netlab.HolderSpans(tracked, m.End)
+		tr := Track(probes, exact, m.From, m.End)
+		run.Tracked = &tr
+		if run.Failed <= 5 {
+			for _, p := range between(probes, m.From, m.End) {
+				if !p.OK() {
+					c := netlab.FailureCause(p, exact, probes)
+					run.Notes = append(run.Notes, fmt.Sprintf("request sent +%.1f ms failed after %.1f ms (%s): %s",
+						float64(p.At.Sub(m.Action).Microseconds())/1000, float64(p.Took.Microseconds())/1000, p.Err, c.Describe()))
+				}
+			}
+		}
+	}
 	if run.Windows > 1 {
 		var ws []string
 		for _, w := range netlab.Windows(between(probes, m.From, m.End)) {
@@ -326,9 +348,10 @@ func lastHolders(spans []netlab.Span) []string {
 	return spans[len(spans)-1].Holders
 }
 
-// observe starts the client prober and the address watch; stop ends both
-// and returns what they saw.
-func (rn *Runner) observe() (*observe, func() ([]netlab.Probe, []netlab.Span), error) {
+// observe starts the client prober, the address watch and the address's
+// tracking; stop ends them and returns what they saw: the probes, the
+// watch's spans, the tracked events and the tracking's errors.
+func (rn *Runner) observe() (*observe, func() ([]netlab.Probe, []netlab.Span, []netlab.AddrEvent, []error), error) {
 	r := rn.Rig
 	p, err := r.Lab.StartProber(r.Client, r.URL(), netlab.ProberOptions{})
 	if err != nil {
@@ -339,11 +362,22 @@ func (rn *Runner) observe() (*observe, func() ([]netlab.Probe, []netlab.Span), e
 		p.Stop()
 		return nil, nil, err
 	}
+	tr, err := netlab.TrackAddr(r.VIP, r.Nodes[0], r.Nodes[1])
+	if err != nil {
+		p.Stop()
+		w.Stop()
+		return nil, nil, err
+	}
 	// Holders are named by host; name them by node.
-	return &observe{p: p, w: &namedWatch{w, r}}, func() ([]netlab.Probe, []netlab.Span) {
+	return &observe{p: p, w: &namedWatch{w, r}}, func() ([]netlab.Probe, []netlab.Span, []netlab.AddrEvent, []error) {
 		ps := p.Stop()
 		rep := w.Stop()
-		return ps, renameSpans(rep.Spans, r)
+		tr.Stop()
+		evs, errs := tr.Events()
+		for i := range evs {
+			evs[i].Host = r.nodeName(evs[i].Host)
+		}
+		return ps, renameSpans(rep.Spans, r), evs, errs
 	}, nil
 }
 
