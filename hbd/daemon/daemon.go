@@ -186,7 +186,8 @@ func Run(ctx context.Context, o Options) error {
 		return &ConfigError{Diags: diags}
 	}
 
-	lg, err := logging.New(logging.Options{Outputs: outputs(cfg), Stderr: o.Stderr})
+	// Async: no log write holds up the event loop (logging.Options.Async).
+	lg, err := logging.New(logging.Options{Outputs: outputs(cfg), Stderr: o.Stderr, Async: true})
 	if err != nil {
 		return fmt.Errorf("logging: %w", err)
 	}

@@ -26,4 +26,13 @@
 // inode) and opened again, and Reopen (SIGHUP) reopens everything at once.
 // No output failure stops or blocks the daemon: the lines go to stderr, with
 // one WARN per failure.
+//
+// With Options.Async (the daemon's) a line is formatted in the caller and
+// written by one writer goroutine, in order, as Heartbeat's logd writes
+// for its daemons: a slow disk or a busy syslog daemon does not hold up
+// the caller. The queue is bounded (QueueLines) and drops nothing: a
+// caller waits only when the writer is that far behind. Sync, Apply,
+// Reopen and a CRIT line write everything logged before them first; Close
+// writes everything queued. Lines still queued when the process dies
+// without Close (a panic, a kill) are lost.
 package logging

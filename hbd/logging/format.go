@@ -66,12 +66,41 @@ func (f *Formatter) Format(e *logrus.Entry) ([]byte, error) {
 
 // appendLine appends the full line, newline included, to b.
 func (f *Formatter) appendLine(b []byte, e *logrus.Entry) []byte {
+	return f.record(b, e).text
+}
+
+// record formats e into b as appendLine does and returns the line with
+// what its syslog text needs (line.syslogText).
+func (f *Formatter) record(b []byte, e *logrus.Entry) line {
 	b = appendPrefix(b, e, f.Program, f.PID)
+	ln := line{level: e.Level, prefix: len(b), tagged: isTagged(e.Data)}
 	b = append(b, ' ')
 	b = e.Time.AppendFormat(b, TimeLayout)
 	b = append(b, ' ')
+	ln.body = len(b)
 	b = appendBody(b, e)
-	return append(b, '\n')
+	ln.text = append(b, '\n')
+	return ln
+}
+
+// line is one formatted line, with the offsets of its parts: the text
+// is "prefix time body\n", the prefix being "tag[pid]:".
+type line struct {
+	text         []byte
+	level        logrus.Level
+	prefix, body int     // end of the prefix, start of the body
+	tagged       bool    // written under its entry's own tag
+	buf          *[]byte // the pooled buffer text lives in
+}
+
+// syslogText is SyslogLine of the line's entry: the body, after the
+// prefix and a space for a tagged entry.
+func (ln line) syslogText() string {
+	body := ln.text[ln.body : len(ln.text)-1]
+	if !ln.tagged {
+		return string(body)
+	}
+	return string(ln.text[:ln.prefix]) + " " + string(body)
 }
 
 // appendPrefix appends "program[pid]:" for the daemon or for the entry's tag.

@@ -33,7 +33,21 @@ type Options struct {
 	// means the local syslog daemon. Tests point them at a unixgram
 	// socket of their own.
 	SyslogNetwork, SyslogAddr string
+
+	// Async hands each formatted line to a writer goroutine instead of
+	// writing it in the caller (Heartbeat's logd does the same for its
+	// daemons): a log file's write or a busy syslog daemon then never
+	// holds up the caller, such as the daemon's event loop between the
+	// release of an address and the message that lets the peer take it.
+	// The queue is bounded (QueueLines): a caller waits only when the
+	// writer is that far behind, and no line is dropped. Close writes
+	// every queued line before it closes the outputs; a CRIT line is
+	// written before its call returns, with every line before it.
+	Async bool
 }
+
+// QueueLines bounds an Async logger's queue of lines not yet written.
+const QueueLines = 1024
 
 // Logger is the daemon's logger: a *logrus.Logger (pass it on as a
 // logrus.FieldLogger) whose lines are written in Heartbeat's format to the
@@ -55,6 +69,10 @@ type Logger struct {
 	*logrus.Logger
 	r *router
 }
+
+// Sync waits until every line logged before it has been written (an
+// Async logger's queue; a synchronous one has nothing to wait for).
+func (l *Logger) Sync() { l.r.q.flush() }
 
 // New returns a Logger writing to the outputs of o. Files that cannot be
 // opened do not make it fail (see Logger); an unknown facility name does.
@@ -86,6 +104,9 @@ func New(o Options) (*Logger, error) {
 		ExitFunc:  os.Exit,
 	}
 	lg.AddHook(r)
+	if o.Async {
+		r.q = startQueue(QueueLines, r.write)
+	}
 	l := &Logger{Logger: lg, r: r}
 	if err := l.Apply(o.Outputs); err != nil {
 		return nil, err
@@ -103,6 +124,7 @@ func (l *Logger) Apply(out Outputs) error {
 		return fmt.Errorf("logfacility: %w", err)
 	}
 	l.Logger.SetLevel(levelFor(out))
+	l.r.q.flush() // lines logged before go to the outputs of their time
 	return l.r.apply(out, fac, useSyslog)
 }
 
@@ -121,12 +143,18 @@ func levelFor(out Outputs) logrus.Level {
 // Reopen closes and opens every log file again (on SIGHUP, after
 // logrotate) and reconnects to syslog if the connection was lost. A file
 // that still cannot be opened keeps its lines on stderr; the errors are
-// returned joined.
-func (l *Logger) Reopen() error { return l.r.reopen() }
+// returned joined. The lines logged before it are written first.
+func (l *Logger) Reopen() error {
+	l.r.q.flush()
+	return l.r.reopen()
+}
 
-// Close closes the files and the syslog connection. Lines logged after
-// Close go to stderr.
-func (l *Logger) Close() error { return l.r.close() }
+// Close writes what is queued, then closes the files and the syslog
+// connection. Lines logged after Close go to stderr.
+func (l *Logger) Close() error {
+	l.r.q.stop()
+	return l.r.close()
+}
 
 // WithTag returns an entry whose lines are written as coming from tag[pid]
 // (a resource script, harc, ResourceManager) instead of heartbeat[PID].
@@ -177,6 +205,7 @@ type router struct {
 	stderr    io.Writer
 	now       func() time.Time
 	net, addr string
+	q         *queue // nil: lines are written in the caller
 
 	mu        sync.Mutex
 	out       Outputs
@@ -191,45 +220,60 @@ var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b 
 
 func (r *router) Levels() []logrus.Level { return logrus.AllLevels }
 
+// Fire formats the entry into a line and writes it, or queues it for the
+// writer (Async): the line carries all the writer needs, since logrus
+// reuses the entry once Fire returns.
 func (r *router) Fire(e *logrus.Entry) error {
 	if r.now != nil {
 		e.Time = r.now()
 	}
 	bp := linePool.Get().(*[]byte)
-	line := r.form.appendLine((*bp)[:0], e)
-
-	r.mu.Lock()
-	r.route(e, line)
-	r.mu.Unlock()
-
-	if cap(line) <= 64<<10 {
-		*bp = line[:0]
-		linePool.Put(bp)
+	ln := r.form.record((*bp)[:0], e)
+	ln.buf = bp
+	if r.q.put(ln) {
+		if e.Level <= logrus.FatalLevel {
+			// A CRIT line often comes just before an exit or a
+			// crash: written, with all before it, before it returns.
+			r.q.flush()
+		}
+		return nil
 	}
+	r.write(ln)
 	return nil
+}
+
+// write routes one line to the outputs and gives its buffer back.
+func (r *router) write(ln line) {
+	r.mu.Lock()
+	r.route(ln)
+	r.mu.Unlock()
+	if cap(ln.text) <= 64<<10 {
+		*ln.buf = ln.text[:0]
+		linePool.Put(ln.buf)
+	}
 }
 
 // route writes one line; r.mu is held. A line goes to stderr when no
 // output is configured (and it is not a debug line at debug 0), or when an
 // output it was due to could not take it.
-func (r *router) route(e *logrus.Entry, line []byte) {
-	debug := e.Level >= logrus.DebugLevel
+func (r *router) route(ln line) {
+	debug := ln.level >= logrus.DebugLevel
 	main := !debug || r.out.Debug > 0
 	none := r.closed || (r.logfile == nil && r.debugfile == nil && r.syslog == nil)
 	failed := false
 	now := r.clock()
 	if r.logfile != nil && main {
-		failed = r.writeFile(r.logfile, line, now) || failed
+		failed = r.writeFile(r.logfile, ln.text, now) || failed
 	}
 	if r.debugfile != nil {
-		failed = r.writeFile(r.debugfile, line, now) || failed
+		failed = r.writeFile(r.debugfile, ln.text, now) || failed
 	}
 	if r.syslog != nil && main {
-		err := r.syslog.send(e, now)
+		err := r.syslog.sendText(ln.level, ln.syslogText(), now)
 		failed = r.settle("syslog", &r.syslog.failure, err) || failed
 	}
 	if failed || none && main {
-		_, _ = r.stderr.Write(line)
+		_, _ = r.stderr.Write(ln.text)
 	}
 }
 

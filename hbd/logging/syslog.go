@@ -111,6 +111,11 @@ func (h *SyslogHook) Levels() []logrus.Level { return logrus.AllLevels }
 func (h *SyslogHook) Fire(e *logrus.Entry) error { return h.send(e, time.Now()) }
 
 func (h *SyslogHook) send(e *logrus.Entry, now time.Time) error {
+	return h.sendText(e.Level, SyslogLine(e), now)
+}
+
+// sendText sends one line (SyslogLine's text) at level's severity.
+func (h *SyslogHook) sendText(level logrus.Level, line string, now time.Time) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.w == nil {
@@ -122,8 +127,7 @@ func (h *SyslogHook) send(e *logrus.Entry, now time.Time) error {
 		}
 	}
 	var err error
-	line := SyslogLine(e)
-	switch Severity(e.Level) {
+	switch Severity(level) {
 	case syslog.LOG_CRIT:
 		err = h.w.Crit(line)
 	case syslog.LOG_ERR:

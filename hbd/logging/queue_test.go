@@ -1,0 +1,190 @@
+package logging
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+func newAsyncLogger(t *testing.T, out Outputs, stderr *gateWriter) *Logger {
+	t.Helper()
+	o := Options{Outputs: out, PID: 4242, Now: fixedClock, Async: true}
+	if stderr != nil {
+		o.Stderr = stderr
+	}
+	l, err := New(o)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	return l
+}
+
+// gateWriter is a stderr whose writes wait while its gate is shut.
+type gateWriter struct {
+	lockedBuffer
+	open    chan struct{}
+	writing chan struct{} // gets a value when a write is waiting at the gate
+}
+
+func newGate() *gateWriter {
+	return &gateWriter{open: make(chan struct{}), writing: make(chan struct{}, 1)}
+}
+
+func (g *gateWriter) Write(p []byte) (int, error) {
+	select {
+	case g.writing <- struct{}{}:
+	default:
+	}
+	<-g.open
+	return g.lockedBuffer.Write(p)
+}
+
+// TestAsyncOrderAndClose: lines from several goroutines reach the file
+// each in its own order, none lost, by the time Close returns.
+func TestAsyncOrderAndClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ha-log")
+	l := newAsyncLogger(t, Outputs{Logfile: path}, nil)
+	const writers, each = 4, 2000
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				l.Infof("w%d %d", w, i)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	next := make([]int, writers)
+	got := lines(readFile(t, path))
+	for _, ln := range got {
+		var w, i int
+		if _, err := fmt.Sscanf(ln[strings.Index(ln, "info: ")+len("info: "):], "w%d %d", &w, &i); err != nil {
+			t.Fatalf("line %q: %v", ln, err)
+		}
+		if i != next[w] {
+			t.Fatalf("writer %d: line %d where %d was due", w, i, next[w])
+		}
+		next[w]++
+	}
+	if len(got) != writers*each {
+		t.Errorf("%d lines written, want %d", len(got), writers*each)
+	}
+	// After Close, lines go to stderr in the caller.
+	stderr := &lockedBuffer{}
+	l.r.stderr = stderr
+	l.Info("after close")
+	if !strings.Contains(stderr.String(), "info: after close") {
+		t.Errorf("a line after Close: stderr %q", stderr.String())
+	}
+}
+
+// TestAsyncBounded: with the writer stuck, a caller can queue QueueLines
+// lines and then waits (nothing is dropped); once the writer moves on,
+// every line arrives in order.
+func TestAsyncBounded(t *testing.T) {
+	gate := newGate()
+	l := newAsyncLogger(t, Outputs{}, gate) // no outputs: lines go to stderr
+	l.Info("line 0")
+	<-gate.writing // the writer holds line 0 at the gate
+	for i := 1; i <= QueueLines; i++ {
+		l.Infof("line %d", i)
+	}
+	returned := make(chan struct{})
+	go func() {
+		l.Infof("line %d", QueueLines+1)
+		close(returned)
+	}()
+	select {
+	case <-returned:
+		t.Fatal("a line was taken beyond the queue's bound while the writer was stuck")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(gate.open)
+	<-returned
+	l.Sync()
+	got := lines(gate.String())
+	if len(got) != QueueLines+2 {
+		t.Fatalf("%d lines written, want %d", len(got), QueueLines+2)
+	}
+	for i, ln := range got {
+		if !strings.HasSuffix(ln, fmt.Sprintf("info: line %d", i)) {
+			t.Fatalf("line %d is %q", i, ln)
+		}
+	}
+}
+
+// TestAsyncFlushPoints: Sync, a CRIT line, Apply and Reopen each write
+// what was logged before them first.
+func TestAsyncFlushPoints(t *testing.T) {
+	tests := []struct {
+		name string
+		act  func(l *Logger, dir string) error
+		want map[string]string // file in dir → its content after act
+	}{
+		{"sync", func(l *Logger, _ string) error { l.Info("one"); l.Sync(); return nil }, map[string]string{"a": "info: one"}},
+		{"crit", func(l *Logger, _ string) error { l.Info("one"); l.Crit("two"); return nil }, map[string]string{"a": "info: one\nCRIT: two"}},
+		{"apply", func(l *Logger, dir string) error {
+			l.Info("one")
+			err := l.Apply(Outputs{Logfile: filepath.Join(dir, "b")})
+			l.Info("two")
+			l.Sync()
+			return err
+		}, map[string]string{"a": "info: one", "b": "info: two"}},
+		{"reopen", func(l *Logger, _ string) error { l.Info("one"); return l.Reopen() }, map[string]string{"a": "info: one"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			l := newAsyncLogger(t, Outputs{Logfile: filepath.Join(dir, "a")}, nil)
+			if err := tc.act(l, dir); err != nil {
+				t.Fatal(err)
+			}
+			for p, want := range tc.want {
+				var body []string
+				for _, ln := range lines(readFile(t, filepath.Join(dir, p))) {
+					body = append(body, ln[len("heartbeat[4242]: 2012/11/21_15:12:44 "):])
+				}
+				if got := strings.Join(body, "\n"); got != want {
+					t.Errorf("%s: %q, want %q", p, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestSyslogTextOfLine: the syslog text cut from a formatted line is
+// SyslogLine's.
+func TestSyslogTextOfLine(t *testing.T) {
+	lg := logrus.New()
+	f := Formatter{Program: "heartbeat", PID: 4242}
+	tests := []struct {
+		name string
+		e    *logrus.Entry
+	}{
+		{"plain", &logrus.Entry{Logger: lg, Level: logrus.InfoLevel, Message: "Link node2:eth0 up.", Time: fixedTime}},
+		{"fields", &logrus.Entry{Logger: lg, Level: logrus.WarnLevel, Message: "late", Data: logrus.Fields{"ms": 12, "node": "a b"}, Time: fixedTime}},
+		{"tagged", &logrus.Entry{Logger: lg, Level: logrus.ErrorLevel, Message: "failed\n", Data: logrus.Fields{TagKey: "IPaddr2", TagPIDKey: 178, "rc": 1}, Time: fixedTime}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ln := f.record(nil, tc.e)
+			if got, want := ln.syslogText(), SyslogLine(tc.e); got != want {
+				t.Errorf("syslogText %q, SyslogLine %q", got, want)
+			}
+			if got, want := string(ln.text), string(f.appendLine(nil, tc.e)); got != want {
+				t.Errorf("record %q, appendLine %q", got, want)
+			}
+		})
+	}
+}
