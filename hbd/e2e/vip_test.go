@@ -167,8 +167,9 @@ func (h handover) String() string {
 // seen is what the client and the address tracking saw from begin to now.
 // Each failed request is counted by what it met (netlab.FailureCause):
 // one that timed out while the VIP stayed on a holder the client had
-// reached since its last move is the client's or the server's stall,
-// counted apart; every other one, the handover's.
+// reached since its last move, with no move within netlab.MoveGuard, is
+// the client's or the server's stall, counted apart; every other one,
+// the handover's.
 func (v *vipLab) seen(begin time.Time) handover {
 	h := handover{out: v.outage(begin)}
 	probes := v.probe.Probes()

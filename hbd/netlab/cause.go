@@ -3,6 +3,7 @@
 package netlab
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -28,13 +29,20 @@ const (
 	// pointing at the old holder (its neighbour entry not yet mended by
 	// the new holder's announcement).
 	CauseAfterMove Cause = "after move"
-	// CauseRefused: the address stayed put while the request ran and
-	// the holder refused, reset or answered it with an error: the
+	// CauseNearMove: the address moved within MoveGuard before the
+	// request was sent or after it failed. The tracked times are when
+	// the notifications were read, late on a busy machine: such a
+	// failure may have been in flight at the move, and it is counted
+	// against the handover, never as a stall.
+	CauseNearMove Cause = "near move"
+	// CauseRefused: the address stayed put (as for CauseStall) and the
+	// holder refused, reset or answered the request with an error: the
 	// service was not there, with the address.
 	CauseRefused Cause = "refused"
-	// CauseStall: the request timed out, the address stayed put while
-	// it ran, and a request sent after the address's last move (and
-	// before this one) had been answered: the path from the client to
+	// CauseStall: the request timed out, the address stayed put from
+	// MoveGuard before it was sent to MoveGuard after it failed, and a
+	// request sent after the address's last move (and before this one)
+	// had been answered: the path from the client to
 	// the holder was known good, so the client stalled or the server
 	// answered slowly; the address did not move.
 	CauseStall Cause = "stall"
@@ -44,7 +52,12 @@ const (
 )
 
 // Causes lists them in report order.
-var Causes = []Cause{CauseDark, CauseBoth, CauseMoved, CauseAfterMove, CauseRefused, CauseStall, CauseUnknown}
+var Causes = []Cause{CauseDark, CauseBoth, CauseMoved, CauseAfterMove, CauseNearMove, CauseRefused, CauseStall, CauseUnknown}
+
+// MoveGuard is how far from a move of the address a failure is still
+// put down to the move (CauseNearMove): the tracked times are read late
+// under load, by a few milliseconds and now and then by tens.
+const MoveGuard = 100 * time.Millisecond
 
 // Handover reports whether a failure of this cause counts against the
 // address's handover: every cause except CauseStall (an unknown one
@@ -62,10 +75,12 @@ func (c Cause) Describe() string {
 		return "in flight when the VIP moved"
 	case CauseAfterMove:
 		return "sent after the VIP moved, before any answer since: the client may still have pointed at the old holder"
+	case CauseNearMove:
+		return fmt.Sprintf("failed within %v of a move of the VIP (tracked times can be late under load)", MoveGuard)
 	case CauseRefused:
 		return "refused, reset or answered with an error by the VIP's holder, the VIP in place"
 	case CauseStall:
-		return "timed out with the VIP in place, its holder reached since its last move: a stalled client or a slow answer"
+		return fmt.Sprintf("timed out with the VIP in place (no move within %v), its holder reached since its last move: a stalled client or a slow answer", MoveGuard)
 	}
 	return "the VIP's holders unknown then"
 }
@@ -88,6 +103,9 @@ func FailureCause(p Probe, spans []Span, probes []Probe) Cause {
 			return CauseMoved
 		case !answeredSince(probes, sp.Start, p.At):
 			return CauseAfterMove
+		case i > 0 && p.At.Sub(sp.Start) < MoveGuard,
+			i+1 < len(spans) && spans[i+1].Start.Sub(end) < MoveGuard:
+			return CauseNearMove
 		case p.TimedOut:
 			return CauseStall
 		}

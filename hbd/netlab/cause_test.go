@@ -19,30 +19,33 @@ func TestFailureCause(t *testing.T) {
 	refused := func(at int) Probe {
 		return Probe{At: ms(at), Took: time.Millisecond, Err: "connection refused"}
 	}
-	// a holds the address from 0 to 100 ms, nobody from 100 to 104, b
-	// from 104 to 300 (the end of the record).
+	// a holds the address from 0 to 500 ms, nobody from 500 to 504, b
+	// from 504 to 1000 (the end of the record).
 	events := []AddrEvent{
 		{At: ms(0), Host: "a", Added: true},
-		{At: ms(100), Host: "a"},
-		{At: ms(104), Host: "b", Added: true},
+		{At: ms(500), Host: "a"},
+		{At: ms(504), Host: "b", Added: true},
 	}
-	spans := HolderSpans(events, ms(300))
-	answers := []Probe{ok(20, "a"), ok(40, "a"), ok(140, "b")}
+	spans := HolderSpans(events, ms(1000))
+	answers := []Probe{ok(20, "a"), ok(40, "a"), ok(300, "a"), ok(540, "b"), ok(700, "b")}
 	tests := []struct {
 		name string
 		p    Probe
 		want Cause
 	}{
 		{"before the tracking", timeout(-10, 200), CauseUnknown},
-		{"in flight at the release", timeout(95, 200), CauseMoved},
-		{"reset when the address moved", Probe{At: ms(99), Took: 3 * time.Millisecond, Err: "connection reset by peer"}, CauseMoved},
-		{"sent into the dark", timeout(101, 200), CauseDark},
-		{"sent just after the move, nothing answered since", timeout(110, 100), CauseAfterMove},
-		{"timed out with the address in place, reached since", timeout(160, 100), CauseStall},
-		{"refused with the address in place", refused(160), CauseRefused},
+		{"in flight at the release", timeout(495, 200), CauseMoved},
+		{"reset when the address moved", Probe{At: ms(499), Took: 3 * time.Millisecond, Err: "connection reset by peer"}, CauseMoved},
+		{"sent into the dark", timeout(501, 200), CauseDark},
+		{"sent just after the move, nothing answered since", timeout(510, 100), CauseAfterMove},
+		{"sent within the guard after a move", timeout(560, 100), CauseNearMove},
+		{"failed within the guard before a move", timeout(250, 200), CauseNearMove},
+		{"reset within the guard after a move", refused(580), CauseNearMove},
+		{"timed out with the address in place, reached since", timeout(720, 100), CauseStall},
+		{"refused with the address in place", refused(720), CauseRefused},
 		{"a stall before the first answer of a first holder", timeout(10, 50), CauseAfterMove},
 		{"a stall after the first answer of a first holder", timeout(30, 50), CauseStall},
-		{"after the end of the record", timeout(400, 200), CauseStall},
+		{"after the end of the record", timeout(1400, 200), CauseStall},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,7 +56,7 @@ func TestFailureCause(t *testing.T) {
 		})
 	}
 	// Two holders at once.
-	both := HolderSpans([]AddrEvent{{At: ms(0), Host: "a", Added: true}, {At: ms(50), Host: "b", Added: true}, {At: ms(60), Host: "a"}}, ms(300))
+	both := HolderSpans([]AddrEvent{{At: ms(0), Host: "a", Added: true}, {At: ms(50), Host: "b", Added: true}, {At: ms(60), Host: "a"}}, ms(1000))
 	if got := FailureCause(timeout(55, 1), both, nil); got != CauseBoth {
 		t.Errorf("sent while on two hosts: %q, want %q", got, CauseBoth)
 	}

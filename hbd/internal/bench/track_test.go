@@ -19,8 +19,9 @@ func TestTrack(t *testing.T) {
 	}, at(400))
 	// Probes every 20 ms: answered by node1 at 0, 20, 40; the one at
 	// 60 fails (in flight when the VIP moved); node2 answers from 80 on;
-	// the one at 160 times out with the VIP in place.
-	ps := probes(0, "111.2222.22")
+	// the one at 260 times out with the VIP in place (190 ms after its
+	// move).
+	ps := probes(0, "111.222222222.22")
 	for i := range ps {
 		if !ps[i].OK() {
 			ps[i].TimedOut = true
