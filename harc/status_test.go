@@ -1,8 +1,13 @@
 package harc
 
 import (
+	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadStatus(t *testing.T) {
@@ -76,5 +81,46 @@ func TestParseStopFailurePolicy(t *testing.T) {
 	}
 	if _, err := New(Options{Node: "n", OnStopFailure: 7}); err == nil {
 		t.Errorf("New accepted policy 7")
+	}
+}
+
+func TestGroupStatus(t *testing.T) {
+	f := newFixture(t, "A", "B")
+	r := f.runner()
+	g := f.group("A", "B")
+	for _, tc := range []struct {
+		on   []string
+		want GroupState
+	}{
+		{nil, GroupNone},
+		{[]string{"B"}, GroupSome},
+		{[]string{"A", "B"}, GroupAll},
+	} {
+		for _, n := range []string{"A", "B"} {
+			os.Remove(filepath.Join(f.ctl, n+".on"))
+		}
+		for _, n := range tc.on {
+			f.set(n+".on", "")
+		}
+		gs, err := r.Status(context.Background(), g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gs.State != tc.want || gs.Key != "A" || len(gs.Resources) != 2 {
+			t.Errorf("on %v: %+v, want %v", tc.on, gs, tc.want)
+		}
+		for _, rs := range gs.Resources {
+			wantOn := strings.Contains(strings.Join(tc.on, " "), rs.Resource)
+			if rs.Running != wantOn {
+				t.Errorf("on %v: %s running=%v (%s)", tc.on, rs.Resource, rs.Running, rs.Reason)
+			}
+		}
+	}
+	f.script("B", "#!/bin/sh\nsleep 5\n")
+	f.opts.Timeout = 200 * time.Millisecond
+	r = f.runner()
+	gs, err := r.Status(context.Background(), g)
+	if err == nil || gs.Resources[1].Running || !gs.Resources[1].Result.TimedOut {
+		t.Errorf("status timeout: %+v, %v", gs, err)
 	}
 }
