@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hbdproject/hbd/hbd/logging"
 	"github.com/sirupsen/logrus"
 )
 
@@ -163,7 +164,7 @@ func TestStartFailureRollsBack(t *testing.T) {
 			}
 			text := f.log.text()
 			crit, ok := f.log.find("Giving up resources due to failure of " + tc.failed)
-			if !ok || levelWord(crit) != "CRIT" {
+			if !ok || logging.LevelWord(crit.level) != "CRIT" {
 				t.Errorf("no CRIT Giving up line:\n%s", text)
 			}
 			if !tc.timedOut && !strings.Contains(text, "ERROR: Return code 7 from "+filepath.Join(f.dir, "resource.d", strings.Split(tc.failed, "::")[0])) {
@@ -179,21 +180,6 @@ func TestStartFailureRollsBack(t *testing.T) {
 			}
 		})
 	}
-}
-
-// levelWord is the word a line carries for its level.
-func levelWord(e logged) string {
-	switch e.level {
-	case logrus.FatalLevel, logrus.PanicLevel:
-		return "CRIT"
-	case logrus.ErrorLevel:
-		return "ERROR"
-	case logrus.WarnLevel:
-		return "WARN"
-	case logrus.InfoLevel:
-		return "info"
-	}
-	return "debug"
 }
 
 func TestStopFailure(t *testing.T) {
