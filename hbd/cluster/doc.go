@@ -341,9 +341,11 @@
 //	send.go         what is sent: the outbox reused after Recycle, the
 //	                status every keepalive, the fields every message
 //	                carries, seq and the history of sent messages
-//	peer.go         membership per peer and link: receive (sequence,
-//	                generation, restart, duplicates, retransmission),
-//	                dispatch (one case per message type), onStatus
+//	peer.go         membership per peer and link: receive (generation,
+//	                restart, age; the seq to track), dispatch (one case
+//	                per message type), onStatus
+//	seq.go          a peer's seqs: track (duplicates, replays, losses),
+//	                acks, retransmission requests and answers, naks
 //	hooks.go        RunHook and PeerState: what the daemon runs for
 //	                accepted messages and peer state changes
 //	events.go       the events (inputs); actions.go the actions (outputs)
