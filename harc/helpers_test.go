@@ -81,6 +81,12 @@ func newSink() (*logSink, *logrus.Logger) {
 	return s, l
 }
 
+// hangTimeout is the operation timeout of the tests in which one script
+// hangs until it is killed: every other script of the test must end well
+// within it, even on a loaded machine (a plain run of the test script has
+// taken over 300 ms under load 10 with the race detector on 2 cores).
+const hangTimeout = 2 * time.Second
+
 // fixture is a configuration directory with test resource scripts.
 type fixture struct {
 	t    *testing.T
@@ -246,6 +252,26 @@ func (f *fixture) records() []record {
 		out = append(out, record{at, w[1], w[2]})
 	}
 	return out
+}
+
+// waitOp waits until op ("NAME ARGS") has begun n times: the test script
+// records an operation before it does anything else.
+func (f *fixture) waitOp(op string, n int) {
+	f.t.Helper()
+	count := func() int {
+		k := 0
+		for _, o := range f.ops(true) {
+			if o == op {
+				k++
+			}
+		}
+		return k
+	}
+	for deadline := time.Now().Add(10 * time.Second); count() < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			f.t.Fatalf("%q not begun %d times in 10s; ran %q", op, n, f.ops(true))
+		}
+	}
 }
 
 // ops is the records as "NAME ARGS" strings, status runs left out unless

@@ -39,9 +39,10 @@ sleep 300
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each waits for its timeout
 			f := newFixture(t)
 			f.script("hang", tc.body)
-			f.opts.Timeout = 300 * time.Millisecond
+			f.opts.Timeout = hangTimeout
 			r := f.runner()
 			g := f.group("hang")
 			start := time.Now()
@@ -52,11 +53,11 @@ sleep 300
 			if !res.TimedOut || res.OK() || res.ExitCode != -1 {
 				t.Errorf("result %+v: want a timeout", res)
 			}
-			if res.Duration < 300*time.Millisecond || res.Duration > took {
+			if res.Duration < hangTimeout || res.Duration > took {
 				t.Errorf("Result.Duration %v; the run took %v", res.Duration, took)
 			}
-			if took < 300*time.Millisecond || took > 3*time.Second {
-				t.Errorf("took %v; want the 300ms timeout plus the 200ms grace at most, roughly", took)
+			if took < hangTimeout || took > hangTimeout+3*time.Second {
+				t.Errorf("took %v; want the %v timeout plus the 200ms grace at most, roughly", took, hangTimeout)
 			}
 			if alive(res.PID) {
 				t.Errorf("script %d still alive", res.PID)

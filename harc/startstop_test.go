@@ -118,7 +118,7 @@ func TestStartFailureRollsBack(t *testing.T) {
 		},
 		{
 			name:     "start times out",
-			setup:    func(f *fixture) { f.set("C.slowstart", "30"); f.opts.Timeout = 300 * time.Millisecond },
+			setup:    func(f *fixture) { f.set("C.slowstart", "30"); f.opts.Timeout = hangTimeout },
 			specs:    []string{"A", "B", "C"},
 			failed:   "C",
 			wantOps:  []string{"A start", "B start", "C start", "C stop", "B stop", "A stop"},
@@ -133,7 +133,7 @@ func TestStartFailureRollsBack(t *testing.T) {
 			r := f.runner()
 			start := time.Now()
 			err := r.Start(context.Background(), f.group(tc.specs...))
-			if time.Since(start) > 5*time.Second {
+			if time.Since(start) > hangTimeout+5*time.Second {
 				t.Errorf("Start took %v", time.Since(start))
 			}
 			if !errors.Is(err, ErrStartFailed) || errors.Is(err, ErrStopFailed) {
@@ -322,11 +322,15 @@ func TestCancelKillsAndRollsBack(t *testing.T) {
 	f.set("B.slowstart", "30")
 	r := f.runner()
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel)
-	start := time.Now()
-	err := r.Start(ctx, f.group("A", "B"))
-	if time.Since(start) > 3*time.Second {
-		t.Errorf("Start took %v after cancel", time.Since(start))
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Start(ctx, f.group("A", "B")) }()
+	f.waitOp("B start", 1) // cancel B's start, not A's
+	cancel()
+	canceled := time.Now()
+	err := <-done
+	if took := time.Since(canceled); took > 3*time.Second {
+		t.Errorf("Start took %v after cancel", took)
 	}
 	if !errors.Is(err, ErrStartFailed) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v; want ErrStartFailed wrapping context.Canceled", err)
@@ -344,7 +348,7 @@ func TestSameGroupSerialized(t *testing.T) {
 	g := f.group("A")
 	done := make(chan error, 1)
 	go func() { done <- r.Start(context.Background(), g) }()
-	time.Sleep(50 * time.Millisecond)
+	f.waitOp("A start", 1) // the start holds the group
 	if err := r.Stop(context.Background(), g); err != nil {
 		t.Fatal(err)
 	}
@@ -358,14 +362,20 @@ func TestSameGroupSerialized(t *testing.T) {
 	if f.exists("A.on") {
 		t.Errorf("A runs after start then stop")
 	}
-	// A busy group's lock gives up with ctx.
-	f.set("A.slowstart", "0.5")
-	go func() { done <- r.Start(context.Background(), g) }()
-	time.Sleep(50 * time.Millisecond)
+	// A busy group's lock gives up with ctx: a start that hangs until it
+	// is canceled holds the group.
+	f.set("A.slowstart", "30")
+	startCtx, stopStart := context.WithCancel(context.Background())
+	defer stopStart()
+	go func() { done <- r.Start(startCtx, g) }()
+	f.waitOp("A start", 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if err := r.Stop(ctx, g); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Stop on a busy group: %v", err)
 	}
-	<-done
+	stopStart()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("the hanging start, canceled: %v", err)
+	}
 }
