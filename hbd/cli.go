@@ -171,14 +171,16 @@ func agentCommand() []string {
 	return []string{exe, "agent"}
 }
 
-// runDirFromEnv is the default run directory of the commands that talk to
-// the daemon: $HBD_RUN_DIR lets the legacy commands, which take no flags
-// of ours, reach a daemon with a non-default one (tests, the demo).
-func runDirFromEnv() string {
+// runDirFlag adds --run-dir to a command that talks to the daemon. Its
+// default is $HBD_RUN_DIR when set, else paths.RunDir: the variable lets
+// the legacy commands, which take no flags of ours, reach a daemon with a
+// non-default one (tests, the demo).
+func (f *cmdFlags) runDirFlag() *string {
+	dir := paths.RunDir
 	if d := os.Getenv("HBD_RUN_DIR"); d != "" {
-		return d
+		dir = d
 	}
-	return paths.RunDir
+	return f.String("run-dir", dir, "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
 }
 
 // ctlTimeout bounds any operator command's wait for the daemon.

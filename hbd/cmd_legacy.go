@@ -39,7 +39,7 @@ Answers Heartbeat's cl_status queries from the running daemon's status:
   rscstatus                which groups this node holds: local, foreign, all, none, transition
   listhblinks NODE         the links to NODE
   hblinkstatus NODE LINK   the state of one link to NODE`, stdout, stderr)
-	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
+	runDir := fs.runDirFlag()
 	if code, ok := fs.parse(args); !ok {
 		return code
 	}

@@ -27,7 +27,7 @@ func runNode(args []string, stdout, stderr io.Writer) int {
                   that waits for its fence goes ahead (logged as yours)
   list            each node's state: active, standby, dead ...`, stdout, stderr)
 	fs.interspersed = true
-	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
+	runDir := fs.runDirFlag()
 	if code, ok := fs.parse(args); !ok {
 		return code
 	}
@@ -121,7 +121,7 @@ haresources), its number (its position among the groups), or a resource of it th
 other group has (httpd, IPaddr2::10.0.0.5/24): hbd group list shows them.
 An unknown or ambiguous name lists the groups (exit 1).`, stdout, stderr)
 	fs.interspersed = true
-	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
+	runDir := fs.runDirFlag()
 	if code, ok := fs.parse(args); !ok {
 		return code
 	}

@@ -40,7 +40,7 @@ node is in standby (hbd node standby).`, args, stdout, stderr)
 func groupCommand(cmd, verb, explain string, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags(cmd, "usage: hbd "+cmd+" [--run-dir DIR] [all|foreign|local|failback]\n"+explain, stdout, stderr)
 	fs.interspersed = true
-	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
+	runDir := fs.runDirFlag()
 	if code, ok := fs.parse(args); !ok {
 		return code
 	}
@@ -73,7 +73,7 @@ again. GROUP is any of the group's names: its key, its #hbd name, its
 number (its position among the groups), or a resource no other group has (hbd group list
 shows them); an unknown or ambiguous name lists the groups (exit 1).`, stdout, stderr)
 	fs.interspersed = true
-	runDir := fs.String("run-dir", runDirFromEnv(), "the daemon's run `DIR` ($HBD_RUN_DIR when set)")
+	runDir := fs.runDirFlag()
 	if code, ok := fs.parse(args); !ok {
 		return code
 	}
