@@ -171,6 +171,19 @@ func agentCommand() []string {
 	return []string{exe, "agent"}
 }
 
+// optionalArg is a command's one optional argument (what names it in the
+// error), def when it has none. More than one is a usage error: ok false,
+// and code is the exit code.
+func (f *cmdFlags) optionalArg(what, def string) (arg string, code int, ok bool) {
+	switch f.NArg() {
+	case 0:
+		return def, 0, true
+	case 1:
+		return f.Arg(0), 0, true
+	}
+	return "", f.usageError("one %s at most, got %d arguments", what, f.NArg()), false
+}
+
 // runDirFlag adds --run-dir to a command that talks to the daemon. Its
 // default is $HBD_RUN_DIR when set, else paths.RunDir: the variable lets
 // the legacy commands, which take no flags of ours, reach a daemon with a

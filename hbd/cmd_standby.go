@@ -44,13 +44,9 @@ func groupCommand(cmd, verb, explain string, args []string, stdout, stderr io.Wr
 	if code, ok := fs.parse(args); !ok {
 		return code
 	}
-	which := "all"
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		which = fs.Arg(0)
-	default:
-		return fs.usageError("one argument at most, got %d", fs.NArg())
+	which, code, ok := fs.optionalArg("argument", "all")
+	if !ok {
+		return code
 	}
 	if _, err := cluster.ParseWhich(which); err != nil {
 		return fs.usageError("%v", err)
@@ -77,13 +73,9 @@ shows them); an unknown or ambiguous name lists the groups (exit 1).`, stdout, s
 	if code, ok := fs.parse(args); !ok {
 		return code
 	}
-	which := "all"
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		which = fs.Arg(0)
-	default:
-		return fs.usageError("one GROUP at most, got %d arguments", fs.NArg())
+	which, code, ok := fs.optionalArg("GROUP", "all")
+	if !ok {
+		return code
 	}
 	if _, err := call(*runDir, ctl.Request{Cmd: "cleanup", Args: []string{which}}); err != nil {
 		fmt.Fprintf(stderr, "hbd cleanup: %v\n", err)
