@@ -79,18 +79,12 @@ func (n *Node) rexmitDelay(p *peer, seq uint64) time.Duration {
 	return time.Duration(h%uint32(RexmitInterval/time.Millisecond)) * time.Millisecond
 }
 
-// foundMissing removes seq from the missing list; it logs "No pkts
-// missing" when that empties it and acknowledges up to the new first gap.
+// foundMissing takes seq off the missing list (removeMissing) and, when
+// it was the first gap, acknowledges up to the new first one.
 func (n *Node) foundMissing(p *peer, seq uint64) bool {
-	i := sort.Search(len(p.missing), func(i int) bool { return p.missing[i].seq >= seq })
-	if i == len(p.missing) || p.missing[i].seq != seq {
+	wasFirst := len(p.missing) > 0 && p.missing[0].seq == seq
+	if !n.removeMissing(p, seq) {
 		return false
-	}
-	wasFirst := i == 0
-	p.missing = append(p.missing[:i], p.missing[i+1:]...)
-	n.recheck() // canStart waits for the missing messages (missingAfter)
-	if len(p.missing) == 0 {
-		n.logf(LevelInfo, "No pkts missing from %s!", p.name)
 	}
 	if wasFirst {
 		upTo := p.lastSeq
@@ -215,12 +209,20 @@ func (n *Node) onNak(p *peer, m *wire.Message) {
 		return
 	}
 	n.nsLogf(p, LevelError, "Irretrievably lost packet: node %s seq %d", p.name, s)
-	i := sort.Search(len(p.missing), func(i int) bool { return p.missing[i].seq >= s })
-	if i < len(p.missing) && p.missing[i].seq == s {
-		p.missing = append(p.missing[:i], p.missing[i+1:]...)
-		n.recheck() // canStart waits for the missing messages (missingAfter)
-		if len(p.missing) == 0 {
-			n.logf(LevelInfo, "No pkts missing from %s!", p.name)
-		}
+	n.removeMissing(p, s)
+}
+
+// removeMissing takes seq off p's missing list, if it is there; it logs
+// "No pkts missing" when that empties the list.
+func (n *Node) removeMissing(p *peer, seq uint64) bool {
+	i := sort.Search(len(p.missing), func(i int) bool { return p.missing[i].seq >= seq })
+	if i == len(p.missing) || p.missing[i].seq != seq {
+		return false
 	}
+	p.missing = append(p.missing[:i], p.missing[i+1:]...)
+	n.recheck() // canStart waits for the missing messages (missingAfter)
+	if len(p.missing) == 0 {
+		n.logf(LevelInfo, "No pkts missing from %s!", p.name)
+	}
+	return true
 }
