@@ -29,6 +29,10 @@ var shared struct {
 	dir  string
 	c    *etcdtest.Cluster
 	err  error
+
+	mu       sync.Mutex
+	prefixes map[*testing.T]string // each running test's prefix
+	runs     map[string]int        // the runs of each test name so far
 }
 
 // sharedCluster is the cluster the tests share, started at its first use.
@@ -45,8 +49,32 @@ func sharedCluster(t *testing.T) *etcdtest.Cluster {
 	return shared.c
 }
 
-// testPrefix keeps a test's keys apart in the shared cluster.
-func testPrefix(t *testing.T) string { return "/hbd/" + t.Name() + "/" }
+// testPrefix keeps a test's keys apart in the shared cluster: the test's
+// name, and from its second run on (-count) the run's number too, so that
+// a run never finds the keys an earlier one left (a node left in standby,
+// a failure record).
+func testPrefix(t *testing.T) string {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if p, ok := shared.prefixes[t]; ok {
+		return p
+	}
+	if shared.prefixes == nil {
+		shared.prefixes, shared.runs = map[*testing.T]string{}, map[string]int{}
+	}
+	shared.runs[t.Name()]++
+	p := "/hbd/" + t.Name() + "/"
+	if n := shared.runs[t.Name()]; n > 1 {
+		p = fmt.Sprintf("/hbd/%s#%d/", t.Name(), n)
+	}
+	shared.prefixes[t] = p
+	t.Cleanup(func() {
+		shared.mu.Lock()
+		delete(shared.prefixes, t)
+		shared.mu.Unlock()
+	})
+	return p
+}
 
 // TestMain stops the shared cluster after the tests, and runs up to 8
 // parallel tests at once unless -parallel says otherwise: they mostly wait
