@@ -136,6 +136,10 @@ type Node struct {
 	// reload, in force until dtFloorUntil (reconfigure.go).
 	dtFloor      time.Duration
 	dtFloorUntil time.Time
+	// waitFloor is the longer quorum wait of the configuration before a
+	// reload, in force until waitFloorUntil (lease.go).
+	waitFloor      time.Duration
+	waitFloorUntil time.Time
 
 	commUp      bool
 	gotRepnodes bool
@@ -160,6 +164,9 @@ type Node struct {
 
 	out []Action
 	box outbox
+	// scratch of the quorum lease (lease.go), reused
+	leaseBuf     []byte
+	leaseScratch []time.Time
 }
 
 // New returns a node that has not sent anything yet; its first Tick

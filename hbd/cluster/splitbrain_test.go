@@ -20,6 +20,10 @@ type sbNet struct {
 	nodes map[string]*sbNode
 	cut   bool
 	msgs  []sbMsg
+	// blocked, when set, drops what from sends to to (a one-way cut);
+	// rewrite, when set, changes a copy of each message from sends.
+	blocked func(from, to string) bool
+	rewrite func(from string, m *wire.Message)
 }
 
 type sbNode struct {
@@ -96,9 +100,14 @@ func (s *sbNet) step(n *sbNode, ev Event) {
 	for _, a := range n.core.Step(ev) {
 		switch a := a.(type) {
 		case *Send:
+			m := a.Msg
+			if s.rewrite != nil {
+				m = m.Clone()
+				s.rewrite(n.name, m)
+			}
 			for _, to := range s.names {
-				if to != n.name && !s.cut {
-					s.msgs = append(s.msgs, sbMsg{at: s.now.Add(2 * time.Millisecond), from: n.name, to: to, m: a.Msg})
+				if to != n.name && !s.cut && (s.blocked == nil || !s.blocked(n.name, to)) {
+					s.msgs = append(s.msgs, sbMsg{at: s.now.Add(2 * time.Millisecond), from: n.name, to: to, m: m})
 				}
 			}
 		case Log:
@@ -252,7 +261,9 @@ func TestFenceReplacesQuorumWait(t *testing.T) {
 		// the start after the kill: no sooner than, and no later than
 		earliest, latest time.Duration
 	}{
-		{"quorum alone", nil, false, 3*deadtime - time.Second, 3*deadtime + time.Second},
+		// detection, the others' statuses saying so (a keepalive), the
+		// quorum lease's wait (deadtime by default)
+		{"quorum alone", nil, false, 2 * deadtime, 2*deadtime + 2*time.Second},
 		{"fencing", withFence, true, deadtime, deadtime + 2*time.Second},
 	}
 	for _, tt := range tests {
