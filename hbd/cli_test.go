@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -165,5 +166,28 @@ func TestInterspersedFlags(t *testing.T) {
 	fs.interspersed = true
 	if code, ok := fs.parse([]string{"list", "--bogus"}); ok || code != 2 {
 		t.Errorf("a bad flag after the arguments: ok %v code %d, want a usage error", ok, code)
+	}
+}
+
+// TestRunDirFromEnvironment: every command that talks to a running daemon
+// looks for it in $HBD_RUN_DIR when no --run-dir is given, so an operator
+// who sets it once (as the init script's defaults file does) reaches the
+// daemon with any of them.
+func TestRunDirFromEnvironment(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "elsewhere")
+	t.Setenv("HBD_RUN_DIR", dir)
+	for _, args := range [][]string{
+		{"status"},
+		{"status", "--json"},
+		{"standby"},
+		{"group", "list"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := dispatch(args, &out, &errOut); code == 0 {
+			t.Errorf("%q with no daemon: exit 0", args)
+		}
+		if !strings.Contains(errOut.String(), dir) {
+			t.Errorf("%q: %q does not name $HBD_RUN_DIR %s", args, errOut.String(), dir)
+		}
 	}
 }

@@ -29,7 +29,7 @@ hbd runs from DIR, it also says what a reload would change.
 Exit status: 0 usable (warnings allowed), 1 errors, 2 usage error.`, stdout, stderr)
 	dir := fs.String("c", paths.ConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
-	runDir := fs.String("run-dir", paths.RunDir, "run `DIR` of a running hbd to compare with")
+	runDir := fs.runDirFlag()
 	if code, ok := fs.parse(args); !ok {
 		return code
 	}

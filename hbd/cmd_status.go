@@ -16,7 +16,6 @@ import (
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/logging"
-	"github.com/hbdproject/hbd/hbd/paths"
 )
 
 // runStatus is `hbd status [--run-dir DIR] [--json] [--watch [--interval D]]`.
@@ -45,7 +44,7 @@ Exit status: 0 stopped, 2 usage error, 3 the daemon is not running.`, args, stdo
 func statusCommand(name string, watching bool, usage string, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags(name, usage, stdout, stderr)
 	fs.interspersed = true
-	runDir := fs.String("run-dir", paths.RunDir, "the daemon's run `DIR` (control socket)")
+	runDir := fs.runDirFlag()
 	asJSON, watch := new(bool), &watching
 	if !watching {
 		asJSON = fs.Bool("json", false, "print the status as JSON")
