@@ -119,6 +119,10 @@ type Daemon struct {
 	// `autoreload off`; held keeps an edit that removes groups waiting.
 	watchTiming watchTiming
 	watchStop   context.CancelFunc
+	// configPolls is the watcher's clock: the loop sends on it every
+	// watchTiming.poll (pollConfig, at configPoll or later).
+	configPolls chan time.Time
+	configPoll  time.Time
 	held        removalHold
 
 	runner Runner
@@ -130,6 +134,8 @@ type Daemon struct {
 	exit   bool      // the core said the graceful stop is complete
 
 	watches map[string]*ipWatch // held groups whose addresses are watched
+	// keptCheck is when the watches' keepers look next (checkKept).
+	keptCheck time.Time
 	// unwatching waits, per group, until its ended watch and monitor
 	// checks have stopped; the group's next operation waits for it.
 	unwatching map[string]func()
@@ -200,6 +206,7 @@ func Run(ctx context.Context, o Options) error {
 		calls:       make(chan ctlCall),
 		reloads:     make(chan struct{}, 1),
 		watchTiming: defaultWatchTiming,
+		configPolls: make(chan time.Time, 1),
 		ops:         make(chan cluster.OpDone, 16),
 		busy:        busyGauge{set: o.Busy},
 		watches:     map[string]*ipWatch{},

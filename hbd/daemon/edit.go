@@ -30,7 +30,23 @@ func (d *Daemon) watchEdits(ctx context.Context) {
 	}
 	wctx, stop := context.WithCancel(ctx)
 	d.watchStop = stop
-	go watchConfig(wctx, d.opts.ConfigDir, d.watchTiming, d.reloads, d.log.Logger)
+	go watchConfig(wctx, d.opts.ConfigDir, d.watchTiming, d.configPolls, d.reloads, d.log.Logger)
+}
+
+// pollConfig is called by the loop at each of its timer's wake-ups (at
+// rest, this node's heartbeats): every watchTiming.poll it has the
+// watcher compare the files' hashes. The watcher then needs no ticker of
+// its own, whose expiries would wake the process, and the runtime's
+// monitor thread too, between two heartbeats.
+func (d *Daemon) pollConfig(now time.Time) {
+	if d.watchStop == nil || now.Before(d.configPoll) {
+		return
+	}
+	d.configPoll = now.Add(d.watchTiming.poll)
+	select {
+	case d.configPolls <- now:
+	default: // the last one is not taken yet
+	}
 }
 
 // removedGroups lists, sorted, the keys of old's groups that next lacks.

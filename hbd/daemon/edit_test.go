@@ -58,7 +58,7 @@ func watchBurst(t *testing.T) bool {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	lg, buf := testLogger()
-	go watchConfig(ctx, dir, watchTiming{quiet: quiet, poll: time.Hour}, out, lg)
+	go watchConfig(ctx, dir, watchTiming{quiet: quiet, poll: time.Hour}, nil, out, lg)
 	waitFor(t, func() bool { return strings.Contains(buf.String(), "Watching "+dir+" for edits") })
 
 	var (
@@ -211,5 +211,47 @@ func TestAutoreloadOff(t *testing.T) {
 	case <-d.reloads:
 	case <-time.After(5 * time.Second):
 		t.Fatal("an edit was not reported with autoreload on again")
+	}
+}
+
+// TestPollConfig: the loop's wake-ups have the configuration watcher
+// poll every watchTiming.poll while it runs, the first time at once, and
+// never block on a watcher that has not taken the last one.
+func TestPollConfig(t *testing.T) {
+	t0 := time.Now()
+	d := &Daemon{watchTiming: defaultWatchTiming, configPolls: make(chan time.Time, 1)}
+	d.pollConfig(t0) // autoreload off: no watcher
+	if len(d.configPolls) != 0 {
+		t.Fatal("polled with no watcher")
+	}
+	d.watchStop = func() {}
+	for _, step := range []struct {
+		at   time.Duration
+		want bool
+	}{
+		{0, true},
+		{time.Second, false},
+		{reloadPoll - time.Millisecond, false},
+		{reloadPoll, true},
+		{reloadPoll + time.Second, false},
+		{3 * reloadPoll, true},
+	} {
+		now := t0.Add(step.at)
+		d.pollConfig(now)
+		select {
+		case got := <-d.configPolls:
+			if !step.want || !got.Equal(now) {
+				t.Errorf("at +%v: polled with %v, want a poll: %v", step.at, got, step.want)
+			}
+		default:
+			if step.want {
+				t.Errorf("at +%v: no poll", step.at)
+			}
+		}
+	}
+	d.pollConfig(t0.Add(10 * reloadPoll))
+	d.pollConfig(t0.Add(20 * reloadPoll)) // the last one not taken: no block
+	if len(d.configPolls) != 1 {
+		t.Fatalf("%d polls pending", len(d.configPolls))
 	}
 }

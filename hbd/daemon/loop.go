@@ -123,10 +123,14 @@ func (d *Daemon) rearm(t *wakeTimer) {
 
 // tick tells the core the time: the timer of its next deadline fired.
 // It is also when the program's file pages are dropped if a drop is due
-// (rss.go).
+// (rss.go), when the IP agents' keepers look for their addresses
+// (checkKept) and when the configuration files are polled (pollConfig):
+// periodic chores ride on the heartbeats' wake-ups.
 func (d *Daemon) tick(now time.Time) {
 	d.step(cluster.Tick{Now: now, Load: d.load.at(now)})
 	d.pages.wake(now)
+	d.checkKept(now)
+	d.pollConfig(now)
 }
 
 // receive feeds the core a verified message (intake.go), then gives it

@@ -71,8 +71,10 @@ func fingerprint(dir string) [32]byte {
 
 // watchConfig sends on out (without blocking; one pending signal is
 // enough) whenever the configuration files in dir have changed and then
-// stayed unchanged for tm.quiet, until ctx ends.
-func watchConfig(ctx context.Context, dir string, tm watchTiming, out chan<- struct{}, log logrus.FieldLogger) {
+// stayed unchanged for tm.quiet, until ctx ends. It compares the files'
+// hashes whenever a time comes on polls (the event loop sends one every
+// tm.poll: Daemon.pollConfig); a nil polls never.
+func watchConfig(ctx context.Context, dir string, tm watchTiming, polls <-chan time.Time, out chan<- struct{}, log logrus.FieldLogger) {
 	last := fingerprint(dir) // the files as last reported (or at start)
 	var seen [32]byte        // the files when the quiet period began
 
@@ -90,8 +92,6 @@ func watchConfig(ctx context.Context, dir string, tm watchTiming, out chan<- str
 		log.Debugf("Watching %s for edits: a reload follows once the files stay unchanged for %s", dir, tm.quiet)
 	}
 
-	poll := time.NewTicker(tm.poll)
-	defer poll.Stop()
 	quiet := time.NewTimer(time.Hour)
 	quiet.Stop()
 	arm := func() {
@@ -133,7 +133,7 @@ func watchConfig(ctx context.Context, dir string, tm watchTiming, out chan<- str
 			case out <- struct{}{}:
 			default:
 			}
-		case <-poll.C:
+		case <-polls:
 			if fingerprint(dir) != last {
 				arm()
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/resources/agents"
@@ -22,6 +23,9 @@ type ipWatch struct {
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
 	keepers []agents.Keeper
+	// wakes are the keepers' clocks (agents.KeepOptions.Wake), one each:
+	// the loop sends on them from a heartbeat's wake-up (checkKept).
+	wakes []chan time.Time
 	// announcers are the addresses scripts hold; covered marks the
 	// group's resources (by index) that keepers or announcers announce.
 	announcers []agents.Announcer
@@ -32,7 +36,7 @@ type ipWatch struct {
 // hbd's own agents run and that offer one (IPaddr, IPaddr2), and
 // announcers for the other resources the registry recognises as IP
 // addresses, whatever script runs them.
-func (d *Daemon) ipAgents(g config.Group) (keepers []agents.Keeper, announcers []agents.Announcer, covered map[int]bool) {
+func (d *Daemon) ipAgents(g config.Group) (keepers []agents.Keeper, wakes []chan time.Time, announcers []agents.Announcer, covered map[int]bool) {
 	reg := d.opts.Load.Lookup.Agents
 	o := agents.KeepOptions{StateDir: d.rscTmp, Log: d.log.Logger}
 	covered = map[int]bool{}
@@ -45,12 +49,16 @@ func (d *Daemon) ipAgents(g config.Group) (keepers []agents.Keeper, announcers [
 			name = res.Name // resource.d/IPaddr2 -> hbd, as make install links it
 		}
 		if a, ok := reg.Lookup(name); ok && a.Keep != nil {
-			k, err := a.Keep(name, res.Args, o)
+			ko := o
+			wake := make(chan time.Time, 1)
+			ko.Wake = wake
+			k, err := a.Keep(name, res.Args, ko)
 			if err != nil {
 				d.log.Warnf("%s: cannot watch the address: %v", res.Spec, err)
 				continue
 			}
 			keepers = append(keepers, k)
+			wakes = append(wakes, wake)
 			covered[i] = true
 			continue
 		}
@@ -63,7 +71,7 @@ func (d *Daemon) ipAgents(g config.Group) (keepers []agents.Keeper, announcers [
 			covered[i] = true
 		}
 	}
-	return keepers, announcers, covered
+	return keepers, wakes, announcers, covered
 }
 
 // startWatch begins watching the addresses of a group this node now
@@ -75,12 +83,12 @@ func (d *Daemon) startWatch(key string, g config.Group) {
 	if d.watches[key] != nil {
 		return
 	}
-	keepers, announcers, covered := d.ipAgents(g)
+	keepers, wakes, announcers, covered := d.ipAgents(g)
 	if len(keepers) == 0 && len(announcers) == 0 {
 		return
 	}
 	ctx, cancel := context.WithCancel(d.opsCtx)
-	w := &ipWatch{ctx: ctx, cancel: cancel, keepers: keepers, announcers: announcers, covered: covered}
+	w := &ipWatch{ctx: ctx, cancel: cancel, keepers: keepers, wakes: wakes, announcers: announcers, covered: covered}
 	for _, k := range keepers {
 		w.done.Add(1)
 		go func() {
@@ -98,6 +106,27 @@ func (d *Daemon) startWatch(key string, g config.Group) {
 		}()
 	}
 	d.watches[key] = w
+}
+
+// checkKept is called by the loop at each of its timer's wake-ups (at
+// rest, this node's heartbeats): every agents.KeepCheck it has the
+// keepers look for what they keep. The keepers then need no timer of
+// their own, whose expiries would wake the process, and the runtime's
+// monitor thread too, between two heartbeats. At a keepalive longer
+// than KeepCheck they look at every heartbeat.
+func (d *Daemon) checkKept(now time.Time) {
+	if len(d.watches) == 0 || now.Before(d.keptCheck) {
+		return
+	}
+	d.keptCheck = now.Add(agents.KeepCheck)
+	for _, w := range d.watches {
+		for _, c := range w.wakes {
+			select {
+			case c <- now:
+			default: // the last one is not taken yet
+			}
+		}
+	}
 }
 
 // takeWatch removes a group's watch from the loop's bookkeeping; the

@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
 )
@@ -107,7 +108,16 @@ type KeepOptions struct {
 	StateDir string
 	// Log receives the keeper's log lines.
 	Log logrus.FieldLogger
+	// Wake, when set, is the keeper's clock: it looks for what it keeps
+	// each time one is sent (every KeepCheck), and uses no timer of its
+	// own. Nil: it keeps its own time.
+	Wake <-chan time.Time
 }
+
+// KeepCheck is how often a daemon that gives KeepOptions.Wake sends on
+// it: as often as a keeper looks by itself (resources/ipaddr's
+// DefaultCheck).
+const KeepCheck = 5 * time.Second
 
 // RunOptions are what an agent run in the daemon's process gets in
 // place of a program's environment and standard files.

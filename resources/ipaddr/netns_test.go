@@ -418,7 +418,18 @@ func TestWatchPutsBackDeletedAddress(t *testing.T) {
 	}
 }
 
+// TestWatchReannouncesPeriodically: the refresh mends a client's stale
+// entry, on the watch's own ticker and on a daemon's wake channel.
 func TestWatchReannouncesPeriodically(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wake bool
+	}{{"own-ticker", false}, {"wake-channel", true}} {
+		t.Run(tc.name, func(t *testing.T) { testWatchReannounces(t, tc.wake) })
+	}
+}
+
+func testWatchReannounces(t *testing.T, wake bool) {
 	lab := netlab.NewT(t, t.Name())
 	a := addHost(t, lab, "a", "10.231.0.1/24")
 	b := addHost(t, lab, "b", "10.231.0.2/24")
@@ -437,7 +448,30 @@ func TestWatchReannouncesPeriodically(t *testing.T) {
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- agA.Watch(wctx, WatchOptions{Check: time.Second, Refresh: 500 * time.Millisecond}) }()
+	o := WatchOptions{Check: time.Second, Refresh: 500 * time.Millisecond}
+	if wake {
+		// As the daemon does from its heartbeats: a time now and then,
+		// more often than Refresh.
+		ch := make(chan time.Time)
+		o.Wake = ch
+		go func() {
+			tk := time.NewTicker(200 * time.Millisecond)
+			defer tk.Stop()
+			for {
+				select {
+				case <-wctx.Done():
+					return
+				case now := <-tk.C:
+					select {
+					case ch <- now:
+					case <-wctx.Done():
+						return
+					}
+				}
+			}
+		}()
+	}
+	go func() { done <- agA.Watch(wctx, o) }()
 	var once sync.Once
 	stop := func() { once.Do(func() { cancel(); <-done }) }
 	defer stop()

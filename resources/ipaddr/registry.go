@@ -3,6 +3,7 @@ package ipaddr
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/hbdproject/hbd/resources/agents"
 )
@@ -35,14 +36,17 @@ func keep(name string, args []string, o agents.KeepOptions) (agents.Keeper, erro
 	if err != nil {
 		return nil, err
 	}
-	return keeper{a}, nil
+	return keeper{a, o.Wake}, nil
 }
 
 // keeper is an Agent as an agents.Keeper: Keep is Watch with the
-// default options.
-type keeper struct{ *Agent }
+// default intervals, woken by the daemon's wake channel if it gave one.
+type keeper struct {
+	*Agent
+	wake <-chan time.Time
+}
 
-func (k keeper) Keep(ctx context.Context) error { return k.Watch(ctx, WatchOptions{}) }
+func (k keeper) Keep(ctx context.Context) error { return k.Watch(ctx, WatchOptions{Wake: k.wake}) }
 
 // addressTypes are the resource names (or the TYPE of
 // ocf:PROVIDER:TYPE) whose resources put an IP address on an interface:

@@ -18,6 +18,14 @@ type WatchOptions struct {
 	// Refresh is how often the address is re-announced (one round) while
 	// held; 0 means DefaultRefresh (60 s), a negative value never.
 	Refresh time.Duration
+	// Wake, when set, replaces the watch's own tickers: each time
+	// received on it is a periodic check, and a refresh when Refresh has
+	// passed since the last one (by the times received). A daemon sends
+	// on it, every Check, from a wake-up it has anyway (a heartbeat), so
+	// that the checks add no wake-up of the process and no runtime timer
+	// (which would wake the runtime's monitor thread as well). Check is
+	// then only what the log says the retries' interval is.
+	Wake <-chan time.Time
 }
 
 // Watch keeps the address on its interface until ctx ends: it follows
@@ -35,13 +43,16 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 	if o.Refresh == 0 {
 		o.Refresh = DefaultRefresh
 	}
-	check := time.NewTicker(o.Check)
-	defer check.Stop()
-	var refresh <-chan time.Time
-	if o.Refresh > 0 {
-		t := time.NewTicker(o.Refresh)
+	check, refresh, lastRefresh := o.Wake, (<-chan time.Time)(nil), time.Now()
+	if check == nil {
+		t := time.NewTicker(o.Check)
 		defer t.Stop()
-		refresh = t.C
+		check = t.C
+		if o.Refresh > 0 {
+			t := time.NewTicker(o.Refresh)
+			defer t.Stop()
+			refresh = t.C
+		}
 	}
 
 	var updates <-chan netlink.AddrUpdate
@@ -122,16 +133,25 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 			} else {
 				mend()
 			}
-		case <-check.C:
+		case now := <-check:
 			if updates == nil {
 				subscribe()
 			}
 			mend()
-		case <-refresh:
-			if link, _, err := a.where(); err == nil && link != nil {
-				_ = a.announce(ctx, 1)
+			if o.Wake != nil && o.Refresh > 0 && now.Sub(lastRefresh) >= o.Refresh {
+				lastRefresh = now
+				a.refresh(ctx)
 			}
+		case <-refresh:
+			a.refresh(ctx)
 		}
+	}
+}
+
+// refresh re-announces the address (one round) if it is held.
+func (a *Agent) refresh(ctx context.Context) {
+	if link, _, err := a.where(); err == nil && link != nil {
+		_ = a.announce(ctx, 1)
 	}
 }
 
