@@ -19,11 +19,7 @@ func TestLoadavgOncePerSecond(t *testing.T) {
 		}
 	}
 	write("0.10 0.20 0.30 1/100 4242\n")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &loadavg{f: f}
+	l := &loadavg{file: newProcFile(path, 128)}
 	defer l.close()
 	t0 := time.Unix(1000, 0)
 	steps := []struct {

@@ -39,15 +39,16 @@ import (
 // as a debugger writes a breakpoint) is left alone, as are writable
 // ones: dropping such a page would lose what was written.
 type filePages struct {
-	r    *bufio.Reader // reused: a drop allocates next to nothing
-	drop []span
+	r     *bufio.Reader // reused: a drop allocates next to nothing
+	drop  []span
+	statm *procFile // kept open: a check every dropEvery
 }
 
 // span is one mapping to drop.
 type span struct{ lo, hi uint64 }
 
 func newFilePages() *filePages {
-	return &filePages{r: bufio.NewReaderSize(nil, 4096)}
+	return &filePages{r: bufio.NewReaderSize(nil, 4096), statm: newProcFile("/proc/self/statm", 128)}
 }
 
 // release drops the pages of the read-only file mappings that have no
@@ -97,16 +98,9 @@ func (p *filePages) release() error {
 // kB (/proc/self/statm's third field: RssFile plus RssShmem; hbd maps no
 // shared memory), read through p's buffer.
 func (p *filePages) residentKB() (int, error) {
-	f, err := os.Open("/proc/self/statm")
+	line, err := p.statm.read()
 	if err != nil {
 		return 0, fmt.Errorf("resident file pages: %w", err)
-	}
-	defer f.Close()
-	p.r.Reset(f)
-	defer p.r.Reset(nil)
-	line, err := p.r.ReadSlice('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return 0, fmt.Errorf("resident file pages: read statm: %w", err)
 	}
 	var fs [3][]byte
 	if f := fields(line, fs[:0]); len(f) == 3 {
