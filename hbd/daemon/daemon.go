@@ -295,6 +295,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	defer signal.Stop(sigs)
 
 	defer d.load.close()
+	defer d.rt.tasks.close()
 	d.pages = startPageRelease(ctx, d.cfg.Initdead+d.cfg.Deadtime, d.log.Debugf)
 	return d.loop(ctx, sigs)
 }

@@ -3,9 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
-	"os"
 	"runtime/metrics"
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -62,6 +60,8 @@ type rtSched struct {
 	threads uint64        // the runtime's thread count at the last sweep
 	next    time.Time     // the next sweep whatever the count says (zero: none ran)
 	sample  [1]metrics.Sample
+	tasks   taskDir // lists the threads (sweep)
+	tids    []int   // the last list, reused
 }
 
 // startRealtime applies the configuration's real-time priority now; the
@@ -135,10 +135,11 @@ func (r *rtSched) sweep(prio int32) error {
 	if prio == 0 && !r.ever {
 		return nil // never switched: leave the threads as started (nice included)
 	}
-	tids, err := threadIDs()
+	tids, err := r.tasks.list(r.tids)
 	if err != nil {
 		return err
 	}
+	r.tids = tids
 	now := make(map[int]int32, len(tids))
 	var first error
 	for _, tid := range tids {
@@ -167,19 +168,4 @@ func setThreadPriority(tid int, prio int32) error {
 		attr.Policy, attr.Priority = unix.SCHED_RR, uint32(prio)
 	}
 	return unix.SchedSetAttr(tid, &attr, 0)
-}
-
-// threadIDs lists the threads of this process.
-func threadIDs() ([]int, error) {
-	ents, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return nil, fmt.Errorf("threads: %w", err)
-	}
-	tids := make([]int, 0, len(ents))
-	for _, e := range ents {
-		if tid, err := strconv.Atoi(e.Name()); err == nil {
-			tids = append(tids, tid)
-		}
-	}
-	return tids, nil
 }

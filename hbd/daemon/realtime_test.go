@@ -156,10 +156,12 @@ func threadCount() uint64 {
 	return s[0].Value.Uint64()
 }
 
-// listThreads is threadIDs, failing t on an error.
+// listThreads lists the threads as a sweep does, failing t on an error.
 func listThreads(t *testing.T) []int {
 	t.Helper()
-	tids, err := threadIDs()
+	var td taskDir
+	defer td.close()
+	tids, err := td.list(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,10 +187,7 @@ func missed(before []int, got map[string][]int, want string) []int {
 // threadPolicies groups this process's threads by "POLICY/PRIORITY".
 func threadPolicies(t *testing.T) map[string][]int {
 	t.Helper()
-	tids, err := threadIDs()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tids := listThreads(t)
 	m := map[string][]int{}
 	for _, tid := range tids {
 		b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/stat")
