@@ -2,8 +2,8 @@ package daemon
 
 import "sync"
 
-// busyGauge counts the group operations in flight (runOp, reannounce)
-// and tells set when the first one begins (true) and when the last one
+// busyGauge counts the group operations in flight (runOp, reannounce;
+// with the etcd backend, etcdRunner's starts and stops) and tells set when the first one begins (true) and when the last one
 // has ended (false): main raises GOMAXPROCS meanwhile (Options.Busy).
 // The operations' goroutines end off the loop, hence the mutex; set is
 // called under it, so its calls never cross.

@@ -99,7 +99,7 @@ func (d *Daemon) runEtcd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.etcd = &etcdBackend{runner: newEtcdRunner(runner, d.cfg, d.monitors)}
+	d.etcd = &etcdBackend{runner: newEtcdRunner(runner, d.cfg, d.monitors, &d.busy)}
 
 	srv, err := d.serveCtl(ctx)
 	if err != nil {

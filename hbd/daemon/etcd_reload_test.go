@@ -29,6 +29,7 @@ type etcdNode struct {
 	dir, had           string
 	events, logfile    string
 	endpoints          []string
+	busy               func(bool) // Options.Busy
 	cancel             context.CancelFunc
 	done               chan error
 	logOffset, evCount int
@@ -88,7 +89,7 @@ func (n *etcdNode) start() {
 	n.cancel, n.done = cancel, make(chan error, 1)
 	go func() {
 		n.done <- Run(ctx, Options{ConfigDir: n.had, Node: n.node, RunDir: filepath.Join(n.dir, "run"),
-			StateDir: filepath.Join(n.dir, "state"), Version: "test", Stderr: io.Discard})
+			StateDir: filepath.Join(n.dir, "state"), Version: "test", Stderr: io.Discard, Busy: n.busy})
 	}()
 	n.t.Cleanup(n.stop)
 }

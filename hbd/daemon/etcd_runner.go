@@ -17,9 +17,14 @@ import (
 // token (HA_FENCING_TOKEN), and its monitor lines watched from a
 // successful start until the stop. The loop calls it for several groups
 // at once (harc.Runner and monitor.Set are safe for that); set is called
-// from the daemon's goroutine, on a reload.
+// from the daemon's goroutine, on a reload. Each start and stop counts
+// in the daemon's busy gauge, as the Heartbeat backend's operations do
+// (runOp): the runtime gets more than its one P while a script runs, so
+// that the groups started in parallel are not serialised at their
+// scripts' fork and exec.
 type etcdRunner struct {
 	monitors *monitor.Set
+	busy     *busyGauge
 
 	mu   sync.Mutex
 	harc *harc.Runner
@@ -29,8 +34,8 @@ type etcdRunner struct {
 	started map[string]config.Group
 }
 
-func newEtcdRunner(h *harc.Runner, cfg *config.Config, m *monitor.Set) *etcdRunner {
-	return &etcdRunner{monitors: m, harc: h, cfg: cfg, started: map[string]config.Group{}}
+func newEtcdRunner(h *harc.Runner, cfg *config.Config, m *monitor.Set, busy *busyGauge) *etcdRunner {
+	return &etcdRunner{monitors: m, busy: busy, harc: h, cfg: cfg, started: map[string]config.Group{}}
 }
 
 // set makes later operations use h and cfg (a reload).
@@ -44,6 +49,8 @@ func (r *etcdRunner) set(h *harc.Runner, cfg *config.Config) {
 // Start starts the group (left to right) and, once it runs, watches its
 // monitor lines under the same token.
 func (r *etcdRunner) Start(ctx context.Context, key string, token int64) error {
+	r.busy.begin()
+	defer r.busy.end()
 	r.mu.Lock()
 	h, cfg := r.harc, r.cfg
 	r.mu.Unlock()
@@ -65,6 +72,8 @@ func (r *etcdRunner) Start(ctx context.Context, key string, token int64) error {
 // Stop ends the group's monitoring, then stops it (right to left) as it
 // was started.
 func (r *etcdRunner) Stop(ctx context.Context, key string, token int64) error {
+	r.busy.begin()
+	defer r.busy.end()
 	r.monitors.Release(key)()
 	r.mu.Lock()
 	h := r.harc
