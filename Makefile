@@ -205,17 +205,19 @@ bench-scale:
 # processes, lease ETCDTTL; ETCDRUNS kill -9 per size, ETCDREST at rest.
 # Each node is the ownership loop with a runner that only reports, or,
 # with ETCDHBD=1, `hbd run` with backend etcd and a reporting script per
-# group. Prints a Markdown table; figures: docs/benchmarks.md, "The etcd
-# backend at scale".
+# group, whose start sleeps ETCDSLEEP (a duration, e.g. 200ms) if set.
+# Prints a Markdown table; figures: docs/benchmarks.md, "The etcd backend
+# at scale".
 ETCDSIZES ?= 3x200,16x200
 ETCDTTL   ?= 10s
 ETCDRUNS  ?= 3
 ETCDREST  ?= 30s
 ETCDHBD   ?=
+ETCDSLEEP ?=
 
 bench-etcd: $(if $(ETCDHBD),build)
 	$(GO) build -trimpath -o $(BIN)/hbdetcdbench ./hbd/internal/etcdbench/cmd/hbdetcdbench
-	$(BIN)/hbdetcdbench -sizes $(ETCDSIZES) -ttl $(ETCDTTL) -runs $(ETCDRUNS) -rest $(ETCDREST) $(if $(ETCDHBD),-hbd $(abspath $(HBD)))
+	$(BIN)/hbdetcdbench -sizes $(ETCDSIZES) -ttl $(ETCDTTL) -runs $(ETCDRUNS) -rest $(ETCDREST) $(if $(ETCDHBD),-hbd $(abspath $(HBD)) $(if $(ETCDSLEEP),-start-sleep $(ETCDSLEEP)))
 
 clean:
 	rm -rf $(BIN)

@@ -28,6 +28,9 @@ type Config struct {
 	// Self is the harness binary, run as "Self node ..." for each node;
 	// Hbd, if set, the hbd binary, run as "hbd run" for each node instead.
 	Self, Hbd string
+	// StartSleep, with Hbd: how long each group's start script sleeps
+	// before it reports the start (0: not at all).
+	StartSleep time.Duration
 	// Dir holds etcd's data.
 	Dir string
 	// Log gets progress lines.
@@ -54,9 +57,10 @@ type Result struct {
 	// of its groups started on another node; Takeover: from the first of
 	// those starts to the last (the new owners' claims and starts, without
 	// the lease); Moved: how many groups that was. Failback: from its
-	// restart to all of them back.
-	Failover, Takeover, Failback []time.Duration
-	Moved                        []int
+	// restart to all of them back. Begun (with Config.StartSleep): from
+	// the first of those groups' start scripts begun to the last.
+	Failover, Takeover, Failback, Begun []time.Duration
+	Moved                               []int
 }
 
 // node is a running node process.
@@ -73,6 +77,7 @@ type tracker struct {
 	mu      sync.Mutex
 	running map[string]string    // group → node
 	started map[string]time.Time // group → its last start
+	begun   map[string]time.Time // group → when its last start script began
 }
 
 func (t *tracker) line(nodeName, l string) {
@@ -91,6 +96,8 @@ func (t *tracker) line(nodeName, l string) {
 		return // a later start was read first
 	}
 	switch f[0] {
+	case "begin":
+		t.begun[g] = at
 	case "start":
 		t.running[g], t.started[g] = nodeName, at
 	case "stop":
@@ -138,6 +145,27 @@ func (t *tracker) placed(nodes []string, groups int) int {
 	return c
 }
 
+// begunSpread is from the first of groups' start scripts begun after t0
+// to the last; false unless every one has begun since t0.
+func (t *tracker) begunSpread(groups []string, t0 time.Time) (time.Duration, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var first, last time.Time
+	for _, g := range groups {
+		at := t.begun[g]
+		if !at.After(t0) {
+			return 0, false
+		}
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	return last.Sub(first), true
+}
+
 // movedSince: each of groups runs on a node other than dead, started
 // after t0; it returns the first and the last of those starts.
 func (t *tracker) movedSince(groups []string, dead string, t0 time.Time) (first, last time.Time, ok bool) {
@@ -182,7 +210,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	defer etcd.close()
 	b := &bench{cfg: cfg, etcd: etcd, nodes: map[string]*node{},
-		tr: &tracker{running: map[string]string{}, started: map[string]time.Time{}}}
+		tr: &tracker{running: map[string]string{}, started: map[string]time.Time{}, begun: map[string]time.Time{}}}
 	for i := range cfg.Nodes {
 		b.names = append(b.names, fmt.Sprintf("n%02d", i+1))
 	}
@@ -209,8 +237,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		r.Failover, r.Takeover = append(r.Failover, k.failover), append(r.Takeover, k.takeover)
 		r.Failback, r.Moved = append(r.Failback, k.failback), append(r.Moved, k.moved)
-		b.logf("run %d: kill -9 %s: its %d groups elsewhere after %s (first to last start %s); back %s after its restart",
-			run+1, victim, k.moved, k.failover.Round(time.Millisecond), k.takeover.Round(time.Millisecond), k.failback.Round(time.Millisecond))
+		begun := ""
+		if k.begun >= 0 {
+			r.Begun = append(r.Begun, k.begun)
+			begun = fmt.Sprintf(", start scripts begun within %s", k.begun.Round(time.Millisecond))
+		}
+		b.logf("run %d: kill -9 %s: its %d groups elsewhere after %s (first to last start %s%s); back %s after its restart",
+			run+1, victim, k.moved, k.failover.Round(time.Millisecond), k.takeover.Round(time.Millisecond), begun, k.failback.Round(time.Millisecond))
 	}
 	return r, nil
 }
@@ -366,6 +399,7 @@ func (b *bench) usages() ([]usage, error) {
 // kill is what one kill measured (Result's fields of one run).
 type kill struct {
 	failover, takeover, failback time.Duration
+	begun                        time.Duration // -1: not recorded
 	moved                        int
 }
 
@@ -394,7 +428,10 @@ func (b *bench) killOne(ctx context.Context, victim string) (kill, error) {
 	if err != nil {
 		return kill{}, err
 	}
-	k := kill{failover: last.Sub(t0), takeover: last.Sub(first), moved: len(groups)}
+	k := kill{failover: last.Sub(t0), takeover: last.Sub(first), begun: -1, moved: len(groups)}
+	if d, ok := b.tr.begunSpread(groups, t0); ok {
+		k.begun = d
+	}
 	t1 := time.Now()
 	if err := b.start(victim); err != nil {
 		return kill{}, err
@@ -428,5 +465,11 @@ func Table(w io.Writer, rs []Result) {
 		fmt.Fprintf(w, "| %d | %d | %s | %s (N=%d) | %s | %s | %.2f | %s | %s | %s / %s |\n",
 			r.Nodes, r.Groups, r.TTL, spread(r.Failover, ms), len(r.Failover), spread(r.Takeover, ms), spread(r.Failback, ms), r.ReqPerSec,
 			spread(r.NodeCPU, pct), spread(r.NodeRSS, mib), pct(r.EtcdCPU), mib(r.EtcdRSS))
+	}
+	for _, r := range rs {
+		if len(r.Begun) > 0 {
+			fmt.Fprintf(w, "\n%d x %d, start scripts sleeping %s: a kill's moved groups' start scripts all begun within %s ms (min / median / max, N=%d)\n",
+				r.Nodes, r.Groups, r.StartSleep, spread(r.Begun, ms), len(r.Begun))
+		}
 	}
 }

@@ -17,11 +17,14 @@ import (
 // stop, with the time, in the node's events file.
 
 // benchScript is resource.d/bench: `bench GROUP start|stop|status`. A
-// group runs while its state file exists.
+// group runs while its state file exists; with $SLEEP set
+// (Config.StartSleep), a start reports when it began, then sleeps that
+// many seconds.
 const benchScript = `#!/bin/sh
 s="$STATE/$1"
 case "$2" in
-start)  : > "$s"; echo "start $1 ${HA_FENCING_TOKEN:-0} $(date +%s%N)" >> "$EVENTS" ;;
+start)  if [ -n "$SLEEP" ]; then echo "begin $1 ${HA_FENCING_TOKEN:-0} $(date +%s%N)" >> "$EVENTS"; sleep "$SLEEP"; fi
+        : > "$s"; echo "start $1 ${HA_FENCING_TOKEN:-0} $(date +%s%N)" >> "$EVENTS" ;;
 stop)   rm -f "$s"; echo "stop $1 ${HA_FENCING_TOKEN:-0} $(date +%s%N)" >> "$EVENTS" ;;
 status|monitor) if [ -e "$s" ]; then echo running; else echo stopped; exit 3; fi ;;
 esac
@@ -74,6 +77,9 @@ func (b *bench) hbdNode(name string) (*exec.Cmd, string, error) {
 	cmd := exec.Command(b.cfg.Hbd, "run", "-c", had, "--node", name,
 		"--run-dir", filepath.Join(dir, "run"), "--state-dir", filepath.Join(dir, "state"))
 	cmd.Env = append(os.Environ(), "STATE="+state, "EVENTS="+events)
+	if b.cfg.StartSleep > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("SLEEP=%.3f", b.cfg.StartSleep.Seconds()))
+	}
 	return cmd, events, nil
 }
 

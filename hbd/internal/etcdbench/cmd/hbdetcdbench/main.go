@@ -29,6 +29,7 @@ func main() {
 	runs := fs.Int("runs", 3, "kills per benchmark")
 	rest := fs.Duration("rest", 30*time.Second, "how long the cluster is measured at rest")
 	hbd := fs.String("hbd", "", "run each node as `hbd run` of this binary (backend etcd, a reporting script per group) instead of the ownership loop alone")
+	sleep := fs.Duration("start-sleep", 0, "with -hbd: how long each group's start script sleeps before it reports the start")
 	_ = fs.Parse(os.Args[1:])
 	self, err := os.Executable()
 	if err != nil {
@@ -51,7 +52,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		r, err := etcdbench.Run(ctx, etcdbench.Config{Nodes: nodes, Groups: groups, TTL: *ttl, Runs: *runs, Rest: *rest, Self: self, Hbd: *hbd, Dir: dir, Log: os.Stderr})
+		r, err := etcdbench.Run(ctx, etcdbench.Config{Nodes: nodes, Groups: groups, TTL: *ttl, Runs: *runs, Rest: *rest, Self: self, Hbd: *hbd, StartSleep: *sleep, Dir: dir, Log: os.Stderr})
 		os.RemoveAll(dir)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", size, err)
