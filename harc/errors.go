@@ -1,6 +1,7 @@
 package harc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,6 +22,19 @@ var (
 	// both ErrStartFailed and ErrStopFailed.
 	ErrStopFailed = errors.New("resource group stop failed")
 )
+
+// ErrStopping is the cause (context.WithCancelCause) with which a caller
+// ends a start because the daemon is stopping in order, not because
+// anything failed: harc still kills the script and rolls the group back,
+// and Start still returns a *StartError (the group did not start), but
+// the script cut short and the rollback are logged as information, not
+// as errors.
+var ErrStopping = errors.New("hbd is stopping")
+
+// stopping says whether ctx was ended with ErrStopping.
+func stopping(ctx context.Context) bool {
+	return ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrStopping)
+}
 
 // lastLinesShown is how many output lines errors and CRIT lines quote.
 const lastLinesShown = 5

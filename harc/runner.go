@@ -223,14 +223,18 @@ func (r *Runner) doScript(ctx context.Context, res config.Resource, op string) R
 	if out.OK() {
 		return out
 	}
+	logf := r.log.Errorf
+	if out.Canceled && stopping(ctx) {
+		logf = r.log.Infof // cut short in order (ErrStopping): no fault
+	}
 	switch {
 	case out.TimedOut, out.Canceled, out.Signal != 0, out.Err != nil:
-		r.log.Errorf("%s %s %s: %s", s.show, argText, op, out.Describe())
+		logf("%s %s %s: %s", s.show, argText, op, out.Describe())
 	default:
-		r.log.Errorf("Return code %d from %s", out.ExitCode, s.show)
+		logf("Return code %d from %s", out.ExitCode, s.show)
 	}
 	if lines := out.LastLines(lastLinesShown); len(lines) > 0 {
-		r.log.Errorf("Last output of %s %s %s: %s", s.show, argText, op, quoteLines(lines))
+		logf("Last output of %s %s %s: %s", s.show, argText, op, quoteLines(lines))
 	}
 	return out
 }

@@ -92,8 +92,13 @@ func (r *Runner) converges(res config.Resource) bool {
 }
 
 // interruptedStart rolls back a start that ctx ended.
+// It is an error, unless ctx was ended with ErrStopping.
 func (r *Runner) interruptedStart(ctx context.Context, g config.Group, res config.Resource, out Result, started []config.Resource) error {
-	r.log.Errorf("Acquisition of resource group %s interrupted at %s (%v); releasing what was started", g.Key(), res.Spec, context.Cause(ctx))
+	logf := r.log.Errorf
+	if stopping(ctx) {
+		logf = r.log.Infof
+	}
+	logf("Acquisition of resource group %s interrupted at %s (%v); releasing what was started", g.Key(), res.Spec, context.Cause(ctx))
 	se := &StartError{Group: g.Key(), Node: r.opts.Node, Resource: res.Spec, Result: out}
 	if len(started) > 0 {
 		se.Rollback = r.stopResources(context.WithoutCancel(ctx), g, started)

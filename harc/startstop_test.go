@@ -317,27 +317,61 @@ func TestRollbackStopFailureIsBoth(t *testing.T) {
 	}
 }
 
+// TestCancelKillsAndRollsBack: a start whose context ends kills the
+// running script and stops what had started, right to left. Ended with
+// ErrStopping (the daemon stops in order), nothing of it is logged as an
+// error; ended otherwise, the interrupted script and the acquisition are.
 func TestCancelKillsAndRollsBack(t *testing.T) {
-	f := newFixture(t, "A", "B")
-	f.set("B.slowstart", "30")
-	r := f.runner()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- r.Start(ctx, f.group("A", "B")) }()
-	f.waitOp("B start", 1) // cancel B's start, not A's
-	cancel()
-	canceled := time.Now()
-	err := <-done
-	if took := time.Since(canceled); took > 3*time.Second {
-		t.Errorf("Start took %v after cancel", took)
+	tests := []struct {
+		name      string
+		cause     error // nil: a plain cancel (context.Canceled)
+		errorLogs bool
+	}{
+		{"cancelled", nil, true},
+		{"stopping in order", ErrStopping, false},
 	}
-	if !errors.Is(err, ErrStartFailed) || !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v; want ErrStartFailed wrapping context.Canceled", err)
-	}
-	want := []string{"A start", "B start", "B stop", "A stop"}
-	if got := f.ops(false); !slices.Equal(got, want) {
-		t.Errorf("ran %q, want %q", got, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, "A", "B")
+			f.set("B.slowstart", "30")
+			r := f.runner()
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			done := make(chan error, 1)
+			go func() { done <- r.Start(ctx, f.group("A", "B")) }()
+			f.waitOp("B start", 1) // cancel B's start, not A's
+			cancel(tt.cause)
+			canceled := time.Now()
+			err := <-done
+			if took := time.Since(canceled); took > 3*time.Second {
+				t.Errorf("Start took %v after cancel", took)
+			}
+			cause := context.Canceled
+			if tt.cause != nil {
+				cause = tt.cause
+			}
+			if !errors.Is(err, ErrStartFailed) || !errors.Is(err, cause) {
+				t.Fatalf("err = %v; want ErrStartFailed wrapping %v", err, cause)
+			}
+			want := []string{"A start", "B start", "B stop", "A stop"}
+			if got := f.ops(false); !slices.Equal(got, want) {
+				t.Errorf("ran %q, want %q", got, want)
+			}
+			var errs []string
+			for _, e := range f.log.all() {
+				if e.level <= logrus.ErrorLevel {
+					errs = append(errs, e.line)
+				}
+			}
+			if e, ok := f.log.find("interrupted at B"); !ok {
+				t.Errorf("no line says the acquisition was interrupted:\n%s", f.log.text())
+			} else if tt.errorLogs != (e.level == logrus.ErrorLevel) {
+				t.Errorf("%q logged at %s", e.line, e.level)
+			}
+			if tt.errorLogs != (len(errs) > 0) {
+				t.Errorf("error lines %q; want some: %v", errs, tt.errorLogs)
+			}
+		})
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/etcdown"
 	"github.com/hbdproject/hbd/hbd/logging"
@@ -58,7 +59,7 @@ func newEtcdClient(cfg *config.Config) (*clientv3.Client, error) {
 // not end with the daemon's context: a stop releases the groups first.
 func (d *Daemon) startEtcdLoop(cli *clientv3.Client, cfg *config.Config) *etcdLoop {
 	o := etcdown.OptionsFromConfig(cfg, d.etcd.runner)
-	o.Log, o.Started = d.log.Logger, d.start
+	o.Log, o.Started, o.Stopping = d.log.Logger, d.start, harc.ErrStopping
 	ctx, stop := context.WithCancel(context.Background())
 	l := &etcdLoop{cli: cli, owner: etcdown.New(cli, o), stop: stop, done: make(chan struct{})}
 	d.log.Infof("Backend etcd: %s, prefix %s, lease %s (groups stopped %s before it would expire unrenewed)",

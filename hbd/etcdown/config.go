@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -65,9 +66,17 @@ type Options struct {
 	// begun again, in case the watch missed a change; 0: TTL.
 	SafetyPoll time.Duration
 	Runner     Runner
+	// Stopping is the cause (context.Cause) with which the Runner's
+	// starts under way end when Run's context ends: an orderly stop,
+	// which the Runner may tell from a failure (hbd/daemon gives harc's
+	// ErrStopping); nil: ErrStopping.
+	Stopping error
 	// Log gets the loop's messages; nil: discarded.
 	Log logrus.FieldLogger
 }
+
+// ErrStopping is the default Options.Stopping.
+var ErrStopping = errors.New("the ownership loop is stopping")
 
 // OptionsFromConfig returns the Options a validated configuration implies.
 func OptionsFromConfig(c *config.Config, r Runner) Options {

@@ -231,8 +231,10 @@ type fakeRunner struct {
 	// is logged as running from when it begins), then fails; onStart,
 	// if set, is called as each start begins; stopBegun: when the last
 	// stop of each group began.
-	hanging   map[string]bool
-	onStart   func(group string)
+	hanging map[string]bool
+	onStart func(group string)
+	onCause func(group string, cause error) // a hung start's end
+
 	stopBegun map[string]time.Time
 }
 
@@ -258,7 +260,11 @@ func (f *fakeRunner) Start(ctx context.Context, g string, token int64) error {
 		<-ctx.Done()
 		f.mu.Lock()
 		f.starting--
+		onCause := f.onCause
 		f.mu.Unlock()
+		if onCause != nil {
+			onCause(g, context.Cause(ctx))
+		}
 		return ctx.Err()
 	}
 	time.Sleep(f.startTime)

@@ -66,6 +66,9 @@ func New(cli *clientv3.Client, o Options) *Owner {
 	if o.SafetyPoll <= 0 {
 		o.SafetyPoll = o.TTL
 	}
+	if o.Stopping == nil {
+		o.Stopping = ErrStopping
+	}
 	log := o.Log
 	if log == nil {
 		l := logrus.New()
@@ -385,10 +388,13 @@ func (w *Owner) acquire(ctx context.Context, g string, id clientv3.LeaseID) erro
 // longer current or its stop-by time has passed; the watchdog ends the
 // start at that time (watchdog.go). A failed start is stopped, recorded
 // and released; a start the watchdog ended is only stopped: the lease,
-// not the group, failed, and the key goes with the lease.
+// not the group, failed, and the key goes with the lease. So is a start
+// that ctx ended, with cause Options.Stopping: the loop stops, and its
+// shutdown revokes the lease.
 func (w *Owner) run(ctx context.Context, g string, token int64, id clientv3.LeaseID) error {
-	sctx, scancel := context.WithCancelCause(ctx)
+	sctx, scancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer scancel(nil)
+	defer context.AfterFunc(ctx, func() { scancel(w.o.Stopping) })()
 	call := &startCall{cancel: scancel, done: make(chan struct{})}
 	// Under w.mu, so that the watchdog, which drops the lease before it
 	// takes w.mu, either finds this start or keeps it from beginning.
@@ -407,8 +413,13 @@ func (w *Owner) run(ctx context.Context, g string, token int64, id clientv3.Leas
 	close(call.done)
 	w.mu.Unlock()
 	if err != nil {
-		if errors.Is(context.Cause(sctx), errCutOff) {
+		switch cause := context.Cause(sctx); {
+		case errors.Is(cause, errCutOff):
 			w.log.Errorf("etcd: start of group %s ended: %v", g, errCutOff)
+			w.stop(ctx, g)
+			return nil
+		case ctx.Err() != nil:
+			w.log.Infof("etcd: start of group %s ended: %v; stopping it in order", g, cause)
 			w.stop(ctx, g)
 			return nil
 		}

@@ -1,7 +1,9 @@
 package etcdown
 
 import (
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,4 +138,62 @@ func TestEtcdLost(t *testing.T) {
 	waitFor(t, 4*testTTL+5*time.Second, "the groups come back", placedAsPreferred(rec))
 	t.Logf("groups back %s after etcd", time.Since(back))
 	checkNoOverlap(t, rec)
+}
+
+// TestStopDuringStart: a start under way when the loop stops (a graceful
+// stop of hbd) ends with cause Options.Stopping, is stopped, and is not
+// the group's failure: nothing logs it failed, nothing records it.
+func TestStopDuringStart(t *testing.T) {
+	t.Parallel()
+	c := sharedCluster(t)
+	rec := &record{}
+	begun := make(chan struct{})
+	stopping := errors.New("hbd is stopping (test)")
+	var (
+		mu    sync.Mutex
+		cause error
+	)
+	n1 := startNodeWith(t, "n1", c.Endpoints(), threeNodes[:1], rec, func(o *Options, r *fakeRunner) {
+		o.Stopping = stopping
+		r.hanging = map[string]bool{"g1": true}
+		r.onCause = func(g string, err error) {
+			mu.Lock()
+			cause = err
+			mu.Unlock()
+		}
+		r.onStart = func(g string) {
+			if g == "g1" {
+				close(begun)
+			}
+		}
+	})
+	select {
+	case <-begun:
+	case <-time.After(10 * time.Second):
+		t.Fatal("n1 did not start g1")
+	}
+	n1.stop()
+	mu.Lock()
+	got := cause
+	mu.Unlock()
+	if got != stopping {
+		t.Errorf("the start ended with cause %v, want Options.Stopping", got)
+	}
+	if _, ok := rec.running()["g1"]; ok {
+		t.Error("g1 still runs after the stop")
+	}
+	n1.owner.mu.Lock()
+	failed := len(n1.owner.failedUntil)
+	n1.owner.mu.Unlock()
+	if failed > 0 {
+		t.Errorf("the stop recorded failures: %v", n1.owner.failedUntil)
+	}
+	for _, s := range []string{"failed", "record the failure"} {
+		if lines := n1.logs.with(s); len(lines) > 0 {
+			t.Errorf("logged %q", lines)
+		}
+	}
+	if len(n1.logs.with("start of group g1 ended: "+stopping.Error())) == 0 {
+		t.Error("no line says why the start of g1 ended")
+	}
 }
