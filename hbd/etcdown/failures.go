@@ -35,9 +35,10 @@ func (w *Owner) writeFailure(ctx context.Context, g string, id clientv3.LeaseID)
 	cctx, cancel := context.WithTimeout(ctx, w.o.Interval)
 	defer cancel()
 	if _, err := w.cli.Put(cctx, w.failedKey(w.o.Node, g), "1", clientv3.WithLease(id)); err != nil {
-		w.log.Warnf("etcd: record the failure of group %s: %v", g, err)
+		w.fails.failed("recording the failure of group "+g, fmt.Errorf("record the failure of group %s: %w", g, err))
 		return
 	}
+	w.fails.ok("recording the failure of group " + g)
 	w.mu.Lock()
 	if _, ok := w.failedUntil[g]; ok {
 		w.failedLease[g] = id

@@ -82,9 +82,10 @@ func (l *lease) drop(id clientv3.LeaseID) {
 	l.mu.Unlock()
 }
 
-// keep renews the lease every interval until ctx ends; it does not grant
-// one (the loop does, so that it knows when a lease is new).
-func (l *lease) keep(ctx context.Context, log func(error)) {
+// keep renews the lease every interval until ctx ends, and tells failed
+// or ok how each renewal went; it does not grant one (the loop does, so
+// that it knows when a lease is new).
+func (l *lease) keep(ctx context.Context, failed func(error), ok func()) {
 	t := time.NewTicker(l.interval)
 	defer t.Stop()
 	for {
@@ -94,8 +95,11 @@ func (l *lease) keep(ctx context.Context, log func(error)) {
 		case <-t.C:
 		}
 		if id, _ := l.current(); id != 0 {
-			if err := l.renew(ctx, id); err != nil && ctx.Err() == nil {
-				log(err)
+			switch err := l.renew(ctx, id); {
+			case err == nil:
+				ok()
+			case ctx.Err() == nil:
+				failed(err)
 			}
 		}
 	}

@@ -20,6 +20,8 @@ type Owner struct {
 	o     Options
 	lease *lease
 	log   logrus.FieldLogger
+	// fails logs the requests to etcd that fail, not at every pass.
+	fails *failureLog
 	// store holds the keys under the prefix, kept by the watch.
 	store *store
 
@@ -80,6 +82,7 @@ func New(cli *clientv3.Client, o Options) *Owner {
 		o:       o,
 		lease:   &lease{cli: cli, ttl: o.TTL, interval: o.Interval},
 		log:     log,
+		fails:   newFailureLog(log),
 		store:   newStore(o.Prefix),
 		held:    map[string]int64{},
 		ownedBy: map[string]clientv3.LeaseID{},
@@ -155,7 +158,13 @@ func (w *Owner) Run(ctx context.Context) error {
 	}
 	kctx, kcancel := context.WithCancel(ctx)
 	defer kcancel()
-	go w.lease.keep(kctx, func(err error) { w.log.Warnf("etcd: %v", err) })
+	go w.lease.keep(kctx, func(err error) {
+		if errors.Is(err, errLeaseGone) {
+			w.log.Warnf("etcd: %v", err) // once per lease
+			return
+		}
+		w.fails.failed("lease renewal", err)
+	}, func() { w.fails.ok("lease renewal") })
 	go w.watch(kctx)
 	dogDone := make(chan struct{})
 	go func() { defer close(dogDone); w.watchdog(kctx) }()
@@ -183,17 +192,22 @@ func (w *Owner) step(ctx context.Context) {
 	w.stopOrphans(ctx, id)
 	if id == 0 {
 		if err := w.lease.grant(ctx); err != nil {
-			w.log.Warnf("etcd: %v", err)
+			w.fails.failed("lease grant", err)
 			return
 		}
+		w.fails.ok("lease grant")
 		id, _ = w.lease.current()
 		if err := w.putMember(ctx, id); err != nil {
-			w.log.Warnf("etcd: %v", err)
+			w.fails.failed("membership", err)
 			return
 		}
+		w.fails.ok("membership")
 	}
-	if err := w.reconcile(ctx, id); err != nil && ctx.Err() == nil {
-		w.log.Warnf("etcd: %v", err)
+	switch err := w.reconcile(ctx, id); {
+	case err == nil:
+		w.fails.ok("placement")
+	case ctx.Err() == nil:
+		w.fails.failed("placement", err)
 	}
 }
 

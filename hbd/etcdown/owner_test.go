@@ -104,11 +104,12 @@ func TestCutOffHolderStopsFirst(t *testing.T) {
 }
 
 // TestEtcdLost: one member lost (the leader) changes nothing; all members lost make
-// every node stop its groups within the TTL and start nothing; etcd back
+// every node stop its groups within the TTL and start nothing, and log
+// the requests that keep failing once, not at every pass; etcd back
 // brings the groups back.
 func TestEtcdLost(t *testing.T) {
 	c := etcdtest.Start(t, nil) // its own: its members are stopped
-	_, rec := startThree(t, func(int) []string { return c.Endpoints() })
+	nodes, rec := startThree(t, func(int) []string { return c.Endpoints() })
 
 	before := len(rec.snapshot())
 	leader, err := c.Leader()
@@ -121,6 +122,10 @@ func TestEtcdLost(t *testing.T) {
 		t.Fatalf("with one etcd member lost the groups moved: %+v", moved)
 	}
 
+	logged := make([]int, len(nodes))
+	for i, n := range nodes {
+		logged[i] = len(n.logs.with(""))
+	}
 	c.StopAll()
 	lost := time.Now()
 	waitFor(t, testTTL, "every node stops its groups", func() bool { return len(rec.running()) == 0 })
@@ -128,6 +133,21 @@ func TestEtcdLost(t *testing.T) {
 	for _, e := range rec.snapshot() {
 		if e.start && e.at.After(lost) {
 			t.Errorf("%s started %s at %s with etcd gone", e.node, e.group, e.at.Format("15:04:05.000"))
+		}
+	}
+	// Each kind of request (renewal, grant, read, ...) fails at every
+	// pass, every testInterval: a line each time would be dozens.
+	for i, n := range nodes {
+		var warnings []string
+		for _, l := range n.logs.with("")[logged[i]:] {
+			if strings.Contains(l, "level=warning") {
+				warnings = append(warnings, l)
+			}
+		}
+		t.Logf("%s: %d warnings without etcd", n.name, len(warnings))
+		if len(warnings) > 8 {
+			t.Errorf("%s logged %d warnings without etcd, want one per kind of request:\n%s",
+				n.name, len(warnings), strings.Join(warnings, "\n"))
 		}
 	}
 

@@ -23,11 +23,12 @@ func (w *Owner) watch(ctx context.Context) {
 		rev, err := w.readAll(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				w.log.Warnf("etcd: %v", err)
+				w.fails.failed("reading the keys", err)
 			}
 			sleep(ctx, w.o.Interval)
 			continue
 		}
+		w.fails.ok("reading the keys")
 		w.wake()
 		w.follow(ctx, rev+1)
 	}
