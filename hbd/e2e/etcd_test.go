@@ -178,7 +178,7 @@ func (e *etcdLab) checkStatus(i int, holder string, members ...string) {
 // before; the holder cut off from etcd alone stops its group before
 // another node starts it, and the client follows the VIP; a graceful stop
 // hands over at once; hbd group move and clear, asked on any node, act
-// everywhere.
+// everywhere; hbd standby on the holder hands the group to another node.
 func TestEtcdBackendVIP(t *testing.T) {
 	e := newEtcdLab(t)
 	e.startEtcd()
@@ -309,6 +309,21 @@ func TestEtcdBackendVIP(t *testing.T) {
 	}
 	if rec := readRecord(t, e.dir)[mark:]; len(rec) > 0 {
 		t.Errorf("hbd group clear moved the group: %v", rec)
+	}
+	e.quiet = append(e.quiet, span{from, time.Now()})
+
+	// hbd standby on the holder (node3): the group goes to the other live
+	// node, node3's stop first, the client follows, and node3 stands by
+	// for it.
+	from = time.Now()
+	mark = e.mark()
+	e.nodes[2].hbdCmd("standby")
+	stop, start = e.handover(mark, "node3", "node2", "hbd standby")
+	at = e.served("n2", from, 10*time.Second)
+	t.Logf("hbd standby: node3 stopped %s after the command, node2 started %s after it, the client was served by node2 %s after it",
+		stop.Sub(from).Round(time.Millisecond), start.Sub(from).Round(time.Millisecond), at.Sub(from).Round(time.Millisecond))
+	if out := e.nodes[1].hbdCmd("group", "list"); !strings.Contains(out, "hb_standby:node3") {
+		t.Errorf("hbd group list on node2 after hbd standby on node3: want hb_standby:node3:\n%s", out)
 	}
 	e.quiet = append(e.quiet, span{from, time.Now()})
 
