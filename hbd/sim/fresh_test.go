@@ -12,6 +12,18 @@ var (
 	freshSeedsFlag = flag.Int("freshseeds", 0, "seeds TestFreshSeeds runs, shared among the generators (default 700; 70 with -short or -race)")
 )
 
+// freshOnlyGenerators are the generators TestFreshSeeds runs besides the
+// golden ones: one-way cuts and paused daemons (TestFaults), suspended
+// machines (TestSuspends). Their fixed seeds are pinned by those tests'
+// checks, not by a trace.
+var freshOnlyGenerators = []struct {
+	name string
+	gen  func(uint64) Config
+}{
+	{"faults", RandomFaultConfig},
+	{"suspends", RandomSuspendConfig},
+}
+
 // TestFreshSeeds runs every generator on a range of seeds that is new on
 // every run: the fixed seeds of the other tests pin what is known, these
 // look where nobody has looked yet. The range is logged first; a failing
@@ -25,18 +37,19 @@ func TestFreshSeeds(t *testing.T) {
 		// Far above the fixed seeds (1..a few thousand), readable.
 		first = 1_000_000 + rand.Uint64N(1<<40)
 	}
-	per := max(1, n/len(goldenGenerators))
+	gens := append(goldenGenerators[:len(goldenGenerators):len(goldenGenerators)], freshOnlyGenerators...)
+	per := max(1, n/len(gens))
 	if *seedFlag == 0 {
 		t.Logf("fresh seeds %d..%d, %d per generator (again: go test ./hbd/sim -run TestFreshSeeds -fresh=%d -freshseeds=%d)", first, first+uint64(per)-1, per, first, n)
 	}
 	start := time.Now()
-	for _, g := range goldenGenerators {
+	for _, g := range gens {
 		t.Run(g.name, func(t *testing.T) {
 			runSeedRange(t, first, per, g.gen, "TestFreshSeeds/"+g.name)
 		})
 	}
 	if *seedFlag == 0 {
 		el := time.Since(start)
-		t.Logf("%d seeds in %v: %.0f seeds/s", per*len(goldenGenerators), el.Round(time.Millisecond), float64(per*len(goldenGenerators))/el.Seconds())
+		t.Logf("%d seeds in %v: %.0f seeds/s", per*len(gens), el.Round(time.Millisecond), float64(per*len(gens))/el.Seconds())
 	}
 }
