@@ -31,8 +31,11 @@ func TestQuorumLeaseWait(t *testing.T) {
 		earliest, latest time.Duration
 		logLease         bool
 	}{
-		{"default wait", 0, nil, 2 * deadtime, 2*deadtime + keepalive + time.Second, true},
-		{"quorum_wait 200ms", 200 * time.Millisecond, nil, deadtime, deadtime + keepalive + 200*time.Millisecond + time.Second, true},
+		// detection (a deadtime after the last heartbeat, up to a
+		// keepalive before the kill), then the wait: node3 says at once
+		// that it declared node1 dead
+		{"default wait", 0, nil, 2*deadtime - keepalive, 2*deadtime + time.Second, true},
+		{"quorum_wait 200ms", 200 * time.Millisecond, nil, deadtime - keepalive + 200*time.Millisecond, deadtime + 200*time.Millisecond + time.Second, true},
 		{"a node without the lease", 200 * time.Millisecond, stripLease, 3*deadtime - time.Second, 3*deadtime + time.Second, false},
 	}
 	for _, tt := range tests {

@@ -470,6 +470,12 @@ func (n *Node) markDead(p *peer) {
 	p.missing = nil
 	p.acked = 0
 	p.deadGen = p.gen
+	if n.leaseOn() && n.booted {
+		// Say so at once (hbd_ack NODE:-): the others' wait for its
+		// groups ends a quorum wait after every live node said it
+		// (lease.go), not a keepalive later.
+		n.sendStatus()
+	}
 }
 
 func (n *Node) checkCommUp() {

@@ -323,8 +323,8 @@ func (l *nodesLab) revive() {
 // machine dies, the next node takes the VIP. Runs of the clusters take
 // turns, so that a busy moment of the machine does not favour one. Two
 // nodes start the group at the death verdict. Five wait until every
-// survivor said it declared the dead node dead too (their next status,
-// within a keepalive), then quorum_wait (hbd/cluster's lease.go: the dead
+// survivor said it declared the dead node dead too (a status each sends
+// at once), then quorum_wait (hbd/cluster's lease.go: the dead
 // node's quorum lease; its default is deadtime): the cut-off node may
 // still run the group until then. Five that fence the dead node
 // (fence_command) wait for the fence instead, which here succeeds at once
