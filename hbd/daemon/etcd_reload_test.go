@@ -56,6 +56,12 @@ func newEtcdNode(t *testing.T, endpoints []string) *etcdNode {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	n := &etcdNode{t: t, node: "n1", dir: dir, had: filepath.Join(dir, "ha.d"), events: filepath.Join(dir, "events"),
 		logfile: filepath.Join(dir, "ha-log"), endpoints: endpoints}
+	t.Cleanup(func() { // before the directory goes: a failure shows what the node did
+		if t.Failed() {
+			b, _ := os.ReadFile(n.logfile)
+			t.Logf("%s's log:\n%s", n.node, b)
+		}
+	})
 	for _, d := range []string{filepath.Join(n.had, "resource.d"), filepath.Join(dir, "groups"), filepath.Join(dir, "run"), filepath.Join(dir, "state")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
