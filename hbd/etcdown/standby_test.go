@@ -171,8 +171,11 @@ func TestStandbyRefused(t *testing.T) {
 	}
 	steady(t, rec, 5*testInterval, want)
 	resp, err := cli.Get(ctx, testPrefix(t)+dirYield, clientv3.WithPrefix(), clientv3.WithCountOnly())
-	if err != nil || resp.Count != 0 {
-		t.Errorf("after refused commands: %v keys under %s (%v), want none", resp.Count, dirYield, err)
+	if err != nil {
+		t.Fatalf("read %s: %v", dirYield, err)
+	}
+	if resp.Count != 0 {
+		t.Errorf("after refused commands: %d keys under %s, want none", resp.Count, dirYield)
 	}
 }
 
