@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/hbdproject/hbd/hbd/config"
 )
 
 // etcdProgram is the program that runs `backend etcd`: this main package
@@ -18,9 +20,14 @@ import (
 const etcdProgram = "hbd-etcd"
 
 // execEtcd replaces this process with etcdProgram from the directory of
-// this executable, with the same arguments and environment, so that the
-// pid the init script or systemd started stays the daemon's
-// (daemon.Options.ExecEtcd). It returns only the reason it could not.
+// this executable (its real path, symbolic links resolved, as
+// /proc/self/exe gives it; no PATH lookup), with the same arguments and
+// environment, so that the pid the init script or systemd started stays
+// the daemon's (daemon.Options.ExecEtcd). The program must pass the rule
+// hbd applies to every program it runs as root (config.CheckTrusted): a
+// hbd-etcd that someone else owns or could write to, or one that someone
+// else could put in a directory writable by others, is refused. It
+// returns only the reason it could not.
 func execEtcd() error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -32,7 +39,10 @@ func execEtcd() error {
 		return fmt.Errorf("%s was built without the etcd backend (go build -tags noetcd); build it without that tag (make build)", exe)
 	}
 	path := filepath.Join(filepath.Dir(exe), etcdProgram)
-	err = syscall.Exec(path, os.Args, os.Environ())
+	err = config.CheckTrusted(path)
+	if err == nil {
+		err = syscall.Exec(path, os.Args, os.Environ())
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("this hbd (%s) runs it as %s, which is missing: install it beside hbd (make install does), or use `backend heartbeat`", exe, path)
 	}

@@ -25,9 +25,10 @@ import (
 // (-tags noetcd, make build); with `backend etcd` it replaces itself with
 // hbd-etcd from its own directory, which keeps its pid and its name and
 // runs the group against etcd (an embedded cluster, no root needed).
-// Without hbd-etcd, or with a hbd-etcd built without the backend, it
-// refuses with exit 6 and an error at ha.cf's backend line that names
-// the program, before it writes a pid file.
+// Without hbd-etcd, with a hbd-etcd built without the backend, or with
+// one that others could write to, it refuses with exit 6 and an error at
+// ha.cf's backend line that names the program, before it writes a pid
+// file.
 func TestEtcdExec(t *testing.T) {
 	bin := t.TempDir()
 	hbd, hbdEtcd := filepath.Join(bin, "hbd"), filepath.Join(bin, "hbd-etcd")
@@ -70,11 +71,13 @@ func TestEtcdExec(t *testing.T) {
 
 	refusals := []struct {
 		name    string
-		install string // the file installed as hbd-etcd, "" none
+		install string      // the file installed as hbd-etcd, "" none
+		mode    os.FileMode // its mode, if not 0755
 		want    string
 	}{
-		{"missing", "", "runs it as " + hbdEtcd + ", which is missing"},
-		{"built without the backend", hbd, hbdEtcd + " was built without the etcd backend"},
+		{"missing", "", 0, "runs it as " + hbdEtcd + ", which is missing"},
+		{"built without the backend", hbd, 0, hbdEtcd + " was built without the etcd backend"},
+		{"writable by others", hbdBin, 0o757, hbdEtcd + " is writable by group or others"},
 	}
 	for _, tt := range refusals {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,6 +85,11 @@ func TestEtcdExec(t *testing.T) {
 			os.Remove(hbdEtcd)
 			if tt.install != "" {
 				copyFile(t, tt.install, hbdEtcd)
+			}
+			if tt.mode != 0 {
+				if err := os.Chmod(hbdEtcd, tt.mode); err != nil {
+					t.Fatal(err)
+				}
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
