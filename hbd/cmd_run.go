@@ -39,7 +39,10 @@ Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error.`, stdout
 		fmt.Fprintf(stderr, "hbd: %v\n", err)
 		return 1
 	}
-	keepProcessName()
+	if err := keepProcessName(procComm); err != nil {
+		fmt.Fprintf(stderr, "hbd: %v\n", err)
+		return 1
+	}
 	runtimeSettings()
 	err = daemon.Run(context.Background(), daemon.Options{
 		ConfigDir: *dir, Node: name, RunDir: *runDir, StateDir: *stateDir,

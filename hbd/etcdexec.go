@@ -49,25 +49,35 @@ func execEtcd() error {
 	return fmt.Errorf("this hbd (%s) runs it as %s: %w", exe, path, err)
 }
 
+// procComm is the process's name (proc(5)).
+const procComm = "/proc/self/comm"
+
 // commLen is the longest name Linux keeps for a process (TASK_COMM_LEN
 // less the terminating zero).
 const commLen = 15
 
 // keepProcessName gives the process the name of its argv[0] when the
-// kernel named it otherwise: Linux names a process after the file it
+// kernel named it otherwise (comm is procComm but for tests): Linux names a process after the file it
 // executes, so after execEtcd the daemon would be "hbd-etcd" to ps,
 // pidof and the init script's start-stop-daemon --name (init/heartbeat),
 // which look for the "hbd" they started. Writing /proc/self/comm renames
 // the process (its first thread), whichever thread writes it. Without
-// /proc the name stays.
-func keepProcessName() {
+// /proc the name stays (nothing could look it up there either). A rename
+// that fails is an error: the daemon would run under a name the init
+// script's stop does not find, and `service heartbeat stop` would say it
+// was not running while it kept its groups.
+func keepProcessName(comm string) error {
 	want := filepath.Base(os.Args[0])
 	if len(want) > commLen {
 		want = want[:commLen]
 	}
-	b, err := os.ReadFile("/proc/self/comm")
-	if err != nil || strings.TrimSuffix(string(b), "\n") == want {
-		return
+	b, err := os.ReadFile(comm)
+	have := strings.TrimSuffix(string(b), "\n")
+	if err != nil || have == want {
+		return nil
 	}
-	_ = os.WriteFile("/proc/self/comm", []byte(want), 0)
+	if err := os.WriteFile(comm, []byte(want), 0); err != nil {
+		return fmt.Errorf("the process is named %q, not %q as it was started (ps, pidof and start-stop-daemon --name look for that): %w", have, want, err)
+	}
+	return nil
 }
