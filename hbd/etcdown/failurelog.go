@@ -1,6 +1,7 @@
 package etcdown
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -56,7 +57,8 @@ func (f *failureLog) failed(kind string, err error) {
 	}
 }
 
-// ok ends a failure of kind, and logs that it ended.
+// ok ends a failure of kind, and logs that it ended with how many
+// failures were left out since the last line, which no later line counts.
 func (f *failureLog) ok(kind string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -65,5 +67,9 @@ func (f *failureLog) ok(kind string) {
 		return
 	}
 	delete(f.failing, kind)
-	f.log.Infof("etcd: %s works again (it failed from %s to %s)", kind, s.since.Format(time.RFC3339), f.now().Format(time.RFC3339))
+	left := ""
+	if s.left > 0 {
+		left = fmt.Sprintf("; %d more failures not logged", s.left)
+	}
+	f.log.Infof("etcd: %s works again (it failed from %s to %s%s)", kind, s.since.Format(time.RFC3339), f.now().Format(time.RFC3339), left)
 }

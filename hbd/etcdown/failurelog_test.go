@@ -12,7 +12,8 @@ import (
 
 // TestFailureLog: a failure of a kind is logged at once, then at most
 // once per failureLogEvery with how many were left out; its end is
-// logged once; kinds are apart.
+// logged once, with the failures left out since the last line; kinds are
+// apart.
 func TestFailureLog(t *testing.T) {
 	type step struct {
 		at   time.Duration // since the start
@@ -30,6 +31,8 @@ func TestFailureLog(t *testing.T) {
 			[]string{"etcd: down\""}},
 		{"repeats past the minute: counted", []step{{0, "grant", false}, {time.Second, "grant", false}, {2 * time.Second, "grant", false}, {61 * time.Second, "grant", false}},
 			[]string{"etcd: down\"", "2 more failures not logged"}},
+		{"repeats, then ok: the end counts them", []step{{0, "grant", false}, {time.Second, "grant", false}, {2 * time.Second, "grant", false}, {3 * time.Second, "grant", true}},
+			[]string{"etcd: down\"", "grant works again (it failed from 2026-12-06T09:00:00Z to 2026-12-06T09:00:03Z; 2 more failures not logged)"}},
 		{"ok without a failure: nothing", []step{{0, "grant", true}}, nil},
 		{"kinds apart", []step{{0, "grant", false}, {time.Second, "read", false}, {2 * time.Second, "read", true}, {3 * time.Second, "grant", false}},
 			[]string{"etcd: down\"", "etcd: down\"", "read works again"}},
