@@ -32,8 +32,9 @@ import (
 // The taker's side (leaseEnd). After the death of a peer that kept the
 // lease, a start no longer waits two deadtimes once every live peer's
 // latest status says it declared that peer dead too (all of them keeping
-// the lease): it waits the lease's wait after the latest of those
-// declarations (as this node learned them) and its own. Any other case
+// the lease): it waits the lease's wait (its own or the dead node's, the
+// longer) after the latest of those declarations (as this node learned
+// them) and its own. Any other case
 // (a Heartbeat peer, an hbd without the lease, a peer declared dead at
 // initdead, one heard again) keeps the two deadtimes.
 
@@ -261,6 +262,11 @@ func (n *Node) leaseHolds() bool {
 // leaseEnd is when the wait after p's death ends by the lease, if it
 // does: p kept the lease, is still unheard, and every live peer keeps
 // the lease and said it declared p dead.
+//
+// The wait is this node's or the one p announced, the longer
+// (deadWait): p stops what it runs within the shortest wait it knows of,
+// its own among them, whereas what p knows of this node's wait may be
+// older than a reload that shortened it here.
 func (n *Node) leaseEnd(p *peer) (time.Time, bool) {
 	if !p.cutLease || p.heard {
 		return time.Time{}, false
@@ -281,8 +287,11 @@ func (n *Node) leaseEnd(p *peer) (time.Time, bool) {
 			c = v.deadSince
 		}
 	}
-	return c.Add(n.leaseWait()), true
+	return c.Add(n.deadWait(p)), true
 }
+
+// deadWait is the wait after p's death by its lease (leaseEnd).
+func (n *Node) deadWait(p *peer) time.Duration { return max(n.leaseWait(), p.leaseWait) }
 
 // logLeaseEnds logs, before a start, each death whose wait the lease
 // ended sooner (once per death).

@@ -142,3 +142,41 @@ func TestQuorumLeaseAcks(t *testing.T) {
 		t.Errorf("a fresh ack of seq %d: ack at %d", n1.seq, p.ackSeq)
 	}
 }
+
+// TestQuorumLeaseShortenedWait: five nodes; node2 alone reloads a shorter
+// quorum_wait while node1, the holder, no longer hears it (node1 still
+// counts on node2's old wait). Long after the reload node1's sending is
+// cut: node2 takes the group over by node1's lease, but waits node1's
+// announced wait, so node1 has released the group first.
+func TestQuorumLeaseShortenedWait(t *testing.T) {
+	names := []string{"node1", "node2", "node3", "node4", "node5"}
+	edit := func(c *config.Config) {
+		c.Nodes = names
+		c.QuorumWait = 2 * time.Second
+		c.Keepalive = 100 * time.Millisecond
+	}
+	s := newSBNetOf(t, names, edit)
+	s.run(15 * time.Second)
+	s.wantHolders("node1")
+	cut := map[[2]string]bool{{"node2", "node1"}: true}
+	s.blocked = func(from, to string) bool { return cut[[2]string{from, to}] }
+	c := sbConfig("node2", edit)
+	c.QuorumWait = 200 * time.Millisecond
+	s.step(s.nodes["node2"], Reconfigure{Now: s.now, Config: c})
+	s.run(7 * time.Second) // past node2's deadtime and old wait
+	s.wantHolders("node1")
+	for _, to := range names[1:] {
+		cut[[2]string{"node1", to}] = true
+	}
+	for range 2000 {
+		s.run(5 * time.Millisecond)
+		if hs := s.holders(); len(hs) > 1 {
+			t.Fatalf("holders %v at +%s\nnode1:\n%s\nnode2:\n%s", hs, fmtSecs(s.now.Sub(t0)),
+				strings.Join(s.nodes["node1"].logs, "\n"), strings.Join(s.nodes["node2"].logs, "\n"))
+		}
+	}
+	s.wantHolders("node2")
+	if !s.nodes["node2"].logged("quorum lease ended the wait") {
+		t.Errorf("node2 did not take the group over by node1's lease:\n%s", strings.Join(s.nodes["node2"].logs, "\n"))
+	}
+}

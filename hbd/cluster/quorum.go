@@ -97,7 +97,7 @@ func (n *Node) fenceDeath(p *peer) {
 		if until.After(p.cutUntil) {
 			p.cutUntil = until
 		}
-		n.logf(LevelInfo, "Quorum: %s may still run groups until it notices it is cut off; no group starts here before %d ms from now, or %d ms after every other live node declared it dead too (its quorum lease)", p.name, wait.Milliseconds(), n.leaseWait().Milliseconds())
+		n.logf(LevelInfo, "Quorum: %s may still run groups until it notices it is cut off; no group starts here before %d ms from now, or %d ms after every other live node declared it dead too (its quorum lease)", p.name, wait.Milliseconds(), n.deadWait(p).Milliseconds())
 		return
 	}
 	if until.After(n.res.fenceUntil) {
