@@ -14,6 +14,7 @@ import (
 	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/daemon"
 	"github.com/hbdproject/hbd/hbd/paths"
 	"github.com/hbdproject/hbd/resources/agents"
 )
@@ -54,6 +55,15 @@ Exit status: 0 usable (warnings allowed), 1 errors, 2 usage error.`, stdout, std
 	if cfg == nil {
 		fmt.Fprintf(stderr, "hbd check: %s: %s, %s; fix the errors above\n", *dir, plural(errors, "error"), plural(warnings, "warning"))
 		return 1
+	}
+	// A build without the etcd backend hands it to hbd-etcd: say now what
+	// `hbd run` would refuse, before the init script starts it.
+	if cfg.Backend == config.BackendEtcd && !daemon.EtcdLinked {
+		if _, err := etcdProgramPath(); err != nil {
+			fmt.Fprintln(stderr, config.Diag{Pos: cfg.Etcd.Pos, Severity: config.SevError, Msg: "backend etcd: " + err.Error()}.String())
+			fmt.Fprintf(stderr, "hbd check: %s: %s, %s; fix the errors above\n", *dir, plural(errors+1, "error"), plural(warnings, "warning"))
+			return 1
+		}
 	}
 	// The scripts as Heartbeat ran them: a missing #! line, a file that
 	// is not executable, a shell script that does not parse.

@@ -29,24 +29,36 @@ const etcdProgram = "hbd-etcd"
 // else could put in a directory writable by others, is refused. It
 // returns only the reason it could not.
 func execEtcd() error {
+	path, err := etcdProgramPath()
+	if err == nil {
+		err = syscall.Exec(path, os.Args, os.Environ())
+		err = fmt.Errorf("this hbd runs it as %s: %w", path, err)
+	}
+	return err
+}
+
+// etcdProgramPath is the etcdProgram that execEtcd would execute, or why
+// it cannot: `hbd check` asks too, so that the init script's check before
+// a start says what `hbd run` would refuse.
+func etcdProgramPath() (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return fmt.Errorf("this hbd runs it as %s, beside itself, but cannot tell where it is: %w", etcdProgram, err)
+		return "", fmt.Errorf("this hbd runs it as %s, beside itself, but cannot tell where it is: %w", etcdProgram, err)
 	}
 	if filepath.Base(exe) == etcdProgram {
 		// A build without the backend installed under its name would
 		// execute itself forever.
-		return fmt.Errorf("%s was built without the etcd backend (go build -tags noetcd); build it without that tag (make build)", exe)
+		return "", fmt.Errorf("%s was built without the etcd backend (go build -tags noetcd); build it without that tag (make build)", exe)
 	}
 	path := filepath.Join(filepath.Dir(exe), etcdProgram)
 	err = config.CheckTrusted(path)
-	if err == nil {
-		err = syscall.Exec(path, os.Args, os.Environ())
-	}
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("this hbd (%s) runs it as %s, which is missing: install it beside hbd (make install does), or use `backend heartbeat`", exe, path)
+		return "", fmt.Errorf("this hbd (%s) runs it as %s, which is missing: install it beside hbd (make install does), or use `backend heartbeat`", exe, path)
 	}
-	return fmt.Errorf("this hbd (%s) runs it as %s: %w", exe, path, err)
+	if err != nil {
+		return "", fmt.Errorf("this hbd (%s) runs it as %s: %w", exe, path, err)
+	}
+	return path, nil
 }
 
 // procComm is the process's name (proc(5)).

@@ -28,6 +28,9 @@ import (
 // monitors of the groups held here, the logs, the control socket, the
 // reload. Nothing of this is made with `backend heartbeat`.
 
+// EtcdLinked says whether this build runs `backend etcd` itself.
+const EtcdLinked = true
+
 // etcdBackend is a node's etcd side.
 type etcdBackend struct {
 	runner *etcdRunner // outlives a restart of the loop

@@ -15,6 +15,9 @@ import (
 // program hbd-etcd, which this one becomes (Options.ExecEtcd;
 // docs/guide-etcd.md, "Two programs").
 
+// EtcdLinked says whether this build runs `backend etcd` itself.
+const EtcdLinked = false
+
 // etcdBackend is never made in this build.
 type etcdBackend struct{}
 

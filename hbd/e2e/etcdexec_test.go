@@ -104,6 +104,17 @@ func TestEtcdExec(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(run, ctl.PidFileName)); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("pid file after the refusal: %v", err)
 			}
+			if tt.install == hbd {
+				return // only running it tells what an hbd-etcd was built with
+			}
+			// hbd check, which the init script runs before a start, says so too.
+			out, err = exec.CommandContext(ctx, hbd, "check", "-c", had, "--node", "n1", "--run-dir", run).CombinedOutput()
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("hbd check: %v, want exit 1\n%s", err, out)
+			}
+			if !strings.Contains(string(out), backendLine) || !strings.Contains(string(out), tt.want) {
+				t.Errorf("hbd check's output does not say %q at %q:\n%s", tt.want, backendLine, out)
+			}
 		})
 	}
 
@@ -111,6 +122,9 @@ func TestEtcdExec(t *testing.T) {
 		races.Check(t)
 		os.Remove(hbdEtcd)
 		copyFile(t, hbdBin, hbdEtcd)
+		if out, err := exec.Command(hbd, "check", "-c", had, "--node", "n1", "--run-dir", run).CombinedOutput(); err != nil {
+			t.Fatalf("hbd check with hbd-etcd in place: %v\n%s", err, out)
+		}
 		var out bytes.Buffer
 		cmd := command(context.Background())
 		cmd.Stdout, cmd.Stderr = &out, &out
