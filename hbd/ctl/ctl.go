@@ -74,18 +74,38 @@ func Listen(path string) (*Server, error) {
 			return nil, fmt.Errorf("remove stale control socket: %w", err)
 		}
 	}
-	old := unix.Umask(0o177)
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	unix.Umask(old)
+	lc := net.ListenConfig{Control: ownerOnly}
+	l, err := lc.Listen(context.Background(), "unix", path)
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
+	ln := l.(*net.UnixListener)
+	// The mode bind gave has the umask taken off; 0600 whatever it is.
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("control socket mode: %w", err)
 	}
 	ln.SetUnlinkOnClose(true)
 	return &Server{ln: ln, path: path}, nil
+}
+
+// ownerOnly makes the socket mode 0600 before it is bound: Linux creates
+// a unix socket's file with the mode of the socket's own inode, less the
+// umask (unix_bind_bsd in
+// https://github.com/torvalds/linux/blob/master/net/unix/af_unix.c), so
+// the file is never open to others, not even between bind and chmod.
+// Setting the umask instead would set it for the whole process: a file
+// another goroutine creates meanwhile, a program it starts, would get it
+// too, and two Listens at once could leave it set for good.
+func ownerOnly(_, _ string, c syscall.RawConn) error {
+	var err error
+	if cerr := c.Control(func(fd uintptr) { err = unix.Fchmod(int(fd), 0o600) }); cerr != nil {
+		return fmt.Errorf("control socket mode: %w", cerr)
+	}
+	if err != nil {
+		return fmt.Errorf("control socket mode: %w", err)
+	}
+	return nil
 }
 
 // Path is where the socket lives.

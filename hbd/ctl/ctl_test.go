@@ -8,9 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/hbdproject/hbd/hbd/testenv"
 )
@@ -53,6 +56,47 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if !resp.OK || string(resp.Data) != `{"args":["foreign"],"cmd":"standby"}` {
 		t.Errorf("response = %+v %s", resp, resp.Data)
+	}
+}
+
+// TestListenKeepsTheUmask: Listen makes the socket 0600 whatever the
+// process's umask and leaves the umask as it was, also when Listens run
+// at once (tests run several daemons in one process): a umask left
+// changed would take the modes off every file the process creates later.
+func TestListenKeepsTheUmask(t *testing.T) {
+	const umask = 0o002 // a bind under it alone would give 0775
+	old := unix.Umask(umask)
+	t.Cleanup(func() { unix.Umask(old) })
+	dir := t.TempDir()
+	for round := range 300 {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range 4 {
+			path := filepath.Join(dir, fmt.Sprint(round, ".", i))
+			wg.Go(func() {
+				<-start
+				s, err := Listen(path)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer s.Close()
+				st, err := os.Stat(path)
+				if err != nil {
+					t.Error(err)
+				} else if st.Mode().Perm() != 0o600 {
+					t.Errorf("socket %s: mode %#o, want 0600", path, st.Mode().Perm())
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+		if got := unix.Umask(umask); got != umask {
+			t.Fatalf("after %d rounds of four Listens at once the umask is %#o, want %#o", round+1, got, umask)
+		}
 	}
 }
 
