@@ -92,7 +92,9 @@ func RunAs(t *testing.T, uid, gid uint32, env ...string) ([]byte, error) {
 	}
 	cmd := exec.Command(bin, "-test.run=^"+regexpQuote(t.Name())+"$", "-test.v", "-test.count=1")
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), childEnv+"="+t.Name()), env...)
+	// A child built with -race would sleep a second before it exits.
+	gorace := "GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")
+	cmd.Env = append(append(os.Environ(), childEnv+"="+t.Name(), gorace), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid, Groups: []uint32{}}}
 	out, err := cmd.CombinedOutput()
 	if err == nil && !strings.Contains(string(out), "--- PASS: "+t.Name()) {
@@ -129,21 +131,33 @@ func regexpQuote(name string) string {
 	return strings.Join(parts, "$/^")
 }
 
+// copyExecutable copies the executable from to the new file to, mode 0755
+// whatever the umask (another goroutine may have set it for the whole
+// process). The copy is open for writing under syscall.ForkLock held for
+// reading, which every fork of this process waits for: a program started
+// meanwhile (by a test running in parallel) would otherwise inherit the
+// descriptor until its own exec closed it, and an exec of the copy would
+// fail with "text file busy" (https://github.com/golang/go/issues/22315).
 func copyExecutable(from, to string) error {
 	in, err := os.Open(from)
 	if err != nil {
 		return fmt.Errorf("copy test binary: %w", err)
 	}
 	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
 	if err != nil {
 		return fmt.Errorf("copy test binary: %w", err)
 	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("copy test binary: %w", err)
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Chmod(0o755)
 	}
-	if err := out.Close(); err != nil {
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("copy test binary: %w", err)
 	}
 	return nil

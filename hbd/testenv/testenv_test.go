@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -94,6 +95,40 @@ func TestRunAs(t *testing.T) {
 	out, err := RunAs(t, Nobody, Nobody, "ROOTDIR="+dir)
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+// TestRunAsWhateverTheUmask: the child runs under a umask that takes
+// every execute bit off the files the process creates (as a umask set
+// for a moment by another goroutine of the test binary would).
+func TestRunAsWhateverTheUmask(t *testing.T) {
+	if InChild(t) {
+		return
+	}
+	NeedRoot(t, "to run a process as another user")
+	old := syscall.Umask(0o177)
+	defer syscall.Umask(old)
+	if out, err := RunAs(t, Nobody, Nobody); err != nil {
+		t.Fatalf("child under umask 0177: %v\n%s", err, out)
+	}
+}
+
+// TestRunAsInParallel: tests running in parallel each run a child; one
+// test's copy of the binary is never held open by another's child
+// (its exec would fail with "text file busy"). Without the fork lock in
+// copyExecutable this failed in about one run in seven.
+func TestRunAsInParallel(t *testing.T) {
+	for i := range 8 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			if InChild(t) {
+				return
+			}
+			NeedRoot(t, "to run a process as another user")
+			t.Parallel()
+			if out, err := RunAs(t, Nobody, Nobody); err != nil {
+				t.Fatalf("child: %v\n%s", err, out)
+			}
+		})
 	}
 }
 
