@@ -45,7 +45,29 @@ type etcdLoop struct {
 	owner *etcdown.Owner
 	stop  context.CancelFunc
 	done  chan struct{} // closed when the loop has released everything
+	cause *loopStop     // why it stops, for the starts it interrupts
 }
+
+// loopStop is the cause with which the ownership loop ends the starts it
+// interrupts (etcdown's Options.Stopping). harc takes it for
+// harc.ErrStopping: an orderly stop, whose script cut short and rollback
+// are information, not errors. Its text says why the loop stops, which
+// is known only then: hbd stops (harc.ErrStopping's own text), or a
+// reload restarts the loop.
+type loopStop struct{ why atomic.Pointer[string] }
+
+func (s *loopStop) Error() string {
+	if why := s.why.Load(); why != nil {
+		return *why
+	}
+	return harc.ErrStopping.Error()
+}
+
+func (s *loopStop) Is(target error) bool { return target == harc.ErrStopping }
+
+// reloadRestart is why a reload that changed the etcd_ lines stops the
+// loop it restarts.
+const reloadRestart = "a reload restarts the ownership loop (the etcd settings changed)"
 
 // etcdDialTimeout bounds etcdown.Dial's check of the TLS set-up.
 const etcdDialTimeout = 10 * time.Second
@@ -62,9 +84,10 @@ func newEtcdClient(cfg *config.Config) (*clientv3.Client, error) {
 // not end with the daemon's context: a stop releases the groups first.
 func (d *Daemon) startEtcdLoop(cli *clientv3.Client, cfg *config.Config) *etcdLoop {
 	o := etcdown.OptionsFromConfig(cfg, d.etcd.runner)
-	o.Log, o.Started, o.Stopping = d.log.Logger, d.start, harc.ErrStopping
+	cause := &loopStop{}
+	o.Log, o.Started, o.Stopping = d.log.Logger, d.start, cause
 	ctx, stop := context.WithCancel(context.Background())
-	l := &etcdLoop{cli: cli, owner: etcdown.New(cli, o), stop: stop, done: make(chan struct{})}
+	l := &etcdLoop{cli: cli, owner: etcdown.New(cli, o), stop: stop, done: make(chan struct{}), cause: cause}
 	d.log.Infof("Backend etcd: %s, prefix %s, lease %s (groups stopped %s before it would expire unrenewed)",
 		strings.Join(cfg.Etcd.Endpoints, " "), cfg.Etcd.Prefix, o.TTL, o.SlowestStop)
 	go func() {
@@ -77,8 +100,9 @@ func (d *Daemon) startEtcdLoop(cli *clientv3.Client, cfg *config.Config) *etcdLo
 }
 
 // end stops the loop (every group here stopped, the lease revoked) and
-// closes its client.
-func (l *etcdLoop) end() {
+// closes its client; why is what the starts it interrupts ended by.
+func (l *etcdLoop) end(why string) {
+	l.cause.why.Store(&why)
 	l.stop()
 	<-l.done
 	l.cli.Close()
@@ -219,7 +243,7 @@ func (d *Daemon) applyEtcdConfig(ctx context.Context, cfg *config.Config, areas 
 	d.etcd.runner.set(runner, cfg)
 	if cli != nil {
 		d.log.Infof("etcd: the etcd settings changed: restarting the ownership loop (this node's groups are stopped and released first, then placed again)")
-		d.etcd.loop.end()
+		d.etcd.loop.end(reloadRestart)
 		d.etcd.loop = d.startEtcdLoop(cli, cfg)
 	} else {
 		u := etcdUpdate(cfg)

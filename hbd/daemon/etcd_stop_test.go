@@ -25,23 +25,49 @@ esac
 // (Heartbeat's format, as an operator reads it) has no error and calls
 // nothing failed.
 func TestEtcdStopDuringStart(t *testing.T) {
+	n := hangingStart(t, "/hbd-stopstart/")
+	n.stop()
+	orderlyEnd(t, n, "hbd is stopping")
+}
+
+// TestEtcdReloadDuringStart: a reload that restarts the ownership loop
+// (a change of etcd_prefix) while a group's start runs ends the start as
+// an orderly stop too, and the log says a reload ended it, not a stop of
+// hbd.
+func TestEtcdReloadDuringStart(t *testing.T) {
+	n := hangingStart(t, "/hbd-reloadstart/")
+	n.write("ha.cf", n.hacf("/hbd-reloadstart-2/", "resource_timeout 10", "etcd_lease 20"), 0o644)
+	n.waitLog("start of group hang::a ended")
+	n.stop()
+	orderlyEnd(t, n, reloadRestart)
+}
+
+// hangingStart starts a node whose one group, hang::a, is starting (its
+// script has begun and runs until it is killed).
+func hangingStart(t *testing.T, prefix string) *etcdNode {
 	c := etcdtest.Start(t, nil)
 	n := newEtcdNode(t, c.Endpoints())
 	began := filepath.Join(n.dir, "began")
 	n.write("resource.d/hang", strings.ReplaceAll(hangScript, "%s", began), 0o755)
 	// The start must outlive the test's wait: resource_timeout 10.
-	n.write("ha.cf", n.hacf("/hbd-stopstart/", "resource_timeout 10", "etcd_lease 20"), 0o644)
+	n.write("ha.cf", n.hacf(prefix, "resource_timeout 10", "etcd_lease 20"), 0o644)
 	n.write("haresources", "n1 hang::a\n", 0o644)
 	n.start()
 	within(t, "the start of a begun", func() bool { _, err := os.Stat(began); return err == nil })
-	n.stop()
+	return n
+}
+
+// orderlyEnd checks the log of n: the start of hang::a ended because
+// of why, and no line is an error or calls anything failed.
+func orderlyEnd(t *testing.T, n *etcdNode, why string) {
+	t.Helper()
 	b, err := os.ReadFile(n.logfile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := string(b)
-	if !strings.Contains(log, "start of group hang::a ended: hbd is stopping") {
-		t.Errorf("the log does not say the start ended because hbd is stopping:\n%s", log)
+	if !strings.Contains(log, "start of group hang::a ended: "+why) {
+		t.Errorf("the log does not say the start ended because %s:\n%s", why, log)
 	}
 	for _, l := range strings.Split(log, "\n") {
 		if strings.Contains(l, "ERROR:") || strings.Contains(l, "CRIT:") || strings.Contains(strings.ToLower(l), "fail") {
