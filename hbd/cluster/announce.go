@@ -59,26 +59,58 @@ func (n *Node) stable() bool {
 	return true
 }
 
+// The lists of this node's resource announcement (hbd_held, hbd_standby,
+// hbd_failed, hbd_want), in this order in the signature.
+const (
+	listHeld = iota
+	listStandby
+	listFailed
+	listWant
+	numLists
+)
+
 func (n *Node) rscFields() (held, standby, failed, want string) {
-	var h, s, f, w []string
 	rule := n.placementFacts()
+	var out [numLists]string
+	for i := range out {
+		out[i] = string(n.appendRscList(nil, i, rule))
+	}
+	return out[listHeld], out[listStandby], out[listFailed], out[listWant]
+}
+
+// appendRscList appends list which (listHeld...) to b, its keys in
+// haresources order, `|`-separated; rule is the placement view.
+func (n *Node) appendRscList(b []byte, which int, rule *facts) []byte {
+	first := true
 	for _, g := range n.res.groups {
-		// A group added by a reload is listed while it is probed: it may
-		// run here already, and nobody may start it before we know.
-		if g.holds() || g.probeNew && g.state == GroupProbing {
-			h = append(h, g.key)
+		var in bool
+		switch which {
+		case listHeld:
+			// A group added by a reload is listed while it is probed: it
+			// may run here already, and nobody may start it before we
+			// know.
+			in = g.holds() || g.probeNew && g.state == GroupProbing
+		case listStandby:
+			in = g.standby
+		case listFailed:
+			in = g.failed
+		case listWant:
+			in = !g.removed
 		}
-		if g.standby {
-			s = append(s, g.key)
+		if !in {
+			continue
 		}
-		if g.failed {
-			f = append(f, g.key)
+		if !first {
+			b = append(b, '|')
 		}
-		if !g.removed {
-			w = append(w, g.key+">"+rule.desired(rule.group(g.key)))
+		first = false
+		b = append(b, g.key...)
+		if which == listWant {
+			b = append(b, '>')
+			b = append(b, rule.desired(rule.group(g.key))...)
 		}
 	}
-	return strings.Join(h, "|"), strings.Join(s, "|"), strings.Join(f, "|"), strings.Join(w, "|")
+	return b
 }
 
 func (n *Node) stopFailedList() string {
@@ -91,17 +123,36 @@ func (n *Node) stopFailedList() string {
 	return strings.Join(s, "|")
 }
 
-func (n *Node) rscSignature() string {
-	h, s, f, w := n.rscFields()
-	st := "0"
+// rscSignature is what this node's announcement says, in one string:
+// a change of it is a change to announce.
+func (n *Node) rscSignature() string { return string(n.appendRscSignature(nil)) }
+
+// rscChanged: the signature differs from the one last announced. It is
+// asked at every tick, so it builds the signature in the node's scratch
+// and allocates nothing.
+func (n *Node) rscChanged() bool {
+	n.sigBuf = n.appendRscSignature(n.sigBuf[:0])
+	return string(n.sigBuf) != n.res.lastSig
+}
+
+func (n *Node) appendRscSignature(b []byte) []byte {
+	b = append(b, n.rscHold()...)
+	b = append(b, ';')
 	if n.stable() {
-		st = "1"
+		b = append(b, '1')
+	} else {
+		b = append(b, '0')
 	}
-	sig := n.rscHold() + ";" + st + ";" + h + ";" + s + ";" + f + ";" + w
+	rule := n.placementFacts()
+	for i := range numLists {
+		b = append(b, ';')
+		b = n.appendRscList(b, i, rule)
+	}
 	if sets := n.settingsField(); sets != "" {
-		sig += ";" + sets
+		b = append(b, ';')
+		b = append(b, sets...)
 	}
-	return sig
+	return b
 }
 
 // announce sends this node's resource message: Heartbeat's fields
@@ -143,7 +194,7 @@ func (n *Node) announce(info string) {
 		m.Set(wire.FHbdSettings, sets)
 	}
 	n.res.epoch++
-	if sig := n.rscSignature(); sig != n.res.lastSig || n.res.stateEpoch == 0 {
+	if n.rscChanged() || n.res.stateEpoch == 0 {
 		n.res.stateEpoch = n.res.epoch
 	}
 	m.Set(wire.FHbdEpoch, wire.Hex(n.res.epoch))

@@ -48,7 +48,7 @@ func (n *Node) reconcileStop() {
 		}
 	}
 	if busy {
-		if r.joined && n.rscSignature() != r.lastSig {
+		if r.joined && n.rscChanged() {
 			n.announce("") // peers learn of each release at once
 		}
 		return

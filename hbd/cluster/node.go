@@ -159,8 +159,17 @@ type Node struct {
 	// (viewKept); a group's state change forgets it (view.go).
 	view     *facts
 	viewKept bool
-	// sets are the cluster-wide operator settings (settings.go).
-	sets settings
+	// viewBuf is the storage every view is built in (buildFacts), reused
+	// from one to the next: there is one view at a time, read at once.
+	viewBuf facts
+	// sets are the cluster-wide operator settings (settings.go);
+	// setsText is their hbd_settings field, "" until made again after a
+	// change (setsTextOK).
+	sets       settings
+	setsText   string
+	setsTextOK bool
+	// sigBuf is rscChanged's scratch.
+	sigBuf []byte
 
 	out []Action
 	box outbox

@@ -151,31 +151,54 @@ func (f *facts) exclBlocked(node string, g *groupFacts) bool {
 	return false
 }
 
-// fromPreferred is ha.cf's node order starting at g's preferred node,
-// wrapping.
-func (f *facts) fromPreferred(g *groupFacts) []string {
+// fromPreferred is the i-th node of ha.cf's node order starting at g's
+// preferred node, wrapping (i < len(f.nodes)).
+func (f *facts) fromPreferred(g *groupFacts, i int) string {
 	start := 0
-	for i, name := range f.nodes {
+	for j, name := range f.nodes {
 		if name == g.pref {
-			start = i
+			start = j
 		}
 	}
-	out := make([]string, 0, len(f.nodes))
-	for i := range f.nodes {
-		out = append(out, f.nodes[(start+i)%len(f.nodes)])
-	}
-	return out
+	return f.nodes[(start+i)%len(f.nodes)]
+}
+
+// holds: node holds g.
+func (f *facts) holds(node string, g *groupFacts) bool {
+	m := f.member(node)
+	return m != nil && m.held[g.key]
 }
 
 // holders lists the nodes holding g, from the preferred node on.
 func (f *facts) holders(g *groupFacts) []string {
 	var hs []string
-	for _, name := range f.fromPreferred(g) {
-		if m := f.member(name); m != nil && m.held[g.key] {
+	for i := range f.nodes {
+		if name := f.fromPreferred(g, i); f.holds(name, g) {
 			hs = append(hs, name)
 		}
 	}
 	return hs
+}
+
+// holderCount is len(f.holders(g)), counted without a list.
+func (f *facts) holderCount(g *groupFacts) int {
+	c := 0
+	for _, name := range f.nodes {
+		if f.holds(name, g) {
+			c++
+		}
+	}
+	return c
+}
+
+// firstHolder is f.holders(g)[0], "" when nobody holds g.
+func (f *facts) firstHolder(g *groupFacts) string {
+	for i := range f.nodes {
+		if name := f.fromPreferred(g, i); f.holds(name, g) {
+			return name
+		}
+	}
+	return ""
 }
 
 // desired is the placement rule (doc.go, "Who holds a group"):
@@ -187,23 +210,22 @@ func (f *facts) holders(g *groupFacts) []string {
 //     nobody else can hold);
 //  5. nobody ("").
 func (f *facts) desired(g *groupFacts) string {
-	order := f.fromPreferred(g)
 	if g.moveTo != "" && f.eligible(g.moveTo, g) {
 		return g.moveTo
 	}
 	if f.failback && f.willing(g.pref, g) {
 		return g.pref
 	}
-	if hs := f.holders(g); len(hs) > 0 && f.willing(hs[0], g) {
-		return hs[0]
+	if h := f.firstHolder(g); h != "" && f.willing(h, g) {
+		return h
 	}
-	for _, name := range order {
-		if f.willing(name, g) {
+	for i := range f.nodes {
+		if name := f.fromPreferred(g, i); f.willing(name, g) {
 			return name
 		}
 	}
-	for _, name := range order {
-		if f.eligible(name, g) {
+	for i := range f.nodes {
+		if name := f.fromPreferred(g, i); f.eligible(name, g) {
 			return name
 		}
 	}

@@ -128,7 +128,7 @@ func (n *Node) reconcile() {
 	if r.txn != nil && r.txn.releasing {
 		return // the release ends with its own announcement
 	}
-	if sig := n.rscSignature(); sig != r.lastSig || !n.announcedToAll() || n.mustAsk() || n.mustSync() {
+	if n.rscChanged() || !n.announcedToAll() || n.mustAsk() || n.mustSync() {
 		n.announce("")
 	}
 	r.needSync = false
@@ -213,8 +213,7 @@ func (n *Node) announcedToAll() bool {
 // announces (a healed partition): the keeper is the first holder from the
 // preferred node on; the other releases at once.
 func (n *Node) resolveConflict(g *group) bool {
-	hs := n.holders(g)
-	if len(hs) < 2 {
+	if n.holderCount(g) < 2 {
 		if g.conflict {
 			g.conflict = false
 			n.logf(LevelInfo, "Resource group %s is held here only again: announcing it again", g.key)
@@ -224,6 +223,7 @@ func (n *Node) resolveConflict(g *group) bool {
 	}
 	// A holder whose stop failed cannot release and may not even run the
 	// group: the keeper is the first holder that runs it normally.
+	hs := n.holders(g)
 	keeper := ""
 	for _, h := range hs {
 		if h == n.name || !n.peerByName(h).rsc.stuck[g.key] {

@@ -227,6 +227,7 @@ func (n *Node) Settings() []Setting { return n.sets.list() }
 // ParseSettings, which refuses them).
 func (n *Node) loadSettings(list []Setting) {
 	n.sets = make(settings)
+	n.setsTextOK = false
 	for _, s := range list {
 		if s.check() == nil {
 			n.sets.merge(s)
@@ -280,13 +281,20 @@ const MaxSettings = 1024
 // the next announcement (the signature includes them), and the daemon
 // keeps them.
 func (n *Node) settingsChanged() {
+	n.setsTextOK = false
 	n.recheck()
 	n.out = append(n.out, PersistSettings{Settings: n.sets.list()})
 }
 
 // settingsField is the hbd_settings field of this node's announcements
-// ("" when no setting was ever made: the field is left out).
-func (n *Node) settingsField() string { return FormatSettings(n.sets.list()) }
+// ("" when no setting was ever made: the field is left out). It is kept
+// until the settings change: the signature asks for it at every tick.
+func (n *Node) settingsField() string {
+	if !n.setsTextOK {
+		n.setsText, n.setsTextOK = FormatSettings(n.sets.list()), true
+	}
+	return n.setsText
+}
 
 // mustNotHold says why this node may not hold g under the settings, ""
 // when it may.

@@ -43,20 +43,31 @@ func (n *Node) keepView() { n.viewKept = true }
 // forgetView drops the kept view and keeps none from now on.
 func (n *Node) forgetView() { n.view, n.viewKept = nil, false }
 
+// buildFacts builds the view in the node's viewBuf, reusing its slices
+// and this node's sets from the view before: every reader uses a view at
+// once (placementFacts), and a build replaces the one before.
 func (n *Node) buildFacts() *facts {
-	f := &facts{
+	f := &n.viewBuf
+	var self memberFacts
+	if len(f.members) > 0 {
+		self = f.members[0] // this node's, always first: reuse its sets
+	}
+	groups, members := f.groups[:0], f.members[:0]
+	*f = facts{
 		nodes:     n.cfg.Nodes,
 		quorum:    n.hasQuorum(),
 		failback:  n.cfg.AutoFailback != config.FailbackOff,
 		ping:      len(n.cfg.Ping) > 0,
 		exclusive: n.cfg.Exclusive,
-		groups:    make([]groupFacts, 0, len(n.res.groups)),
-		members:   make([]memberFacts, 0, 1+len(n.peers)),
+		groups:    groups,
+		members:   members,
 	}
-	self := memberFacts{
+	self = memberFacts{
 		name:    n.name,
 		active:  n.res.joined && n.state == StateActive && !n.res.stopping,
 		offline: n.sets.nodeStandby(n.name),
+		held:    clearSet(self.held), probing: clearSet(self.probing),
+		failed: clearSet(self.failed), standby: clearSet(self.standby),
 	}
 	for _, g := range n.res.groups {
 		to, away := n.sets.move(g.key)
@@ -82,6 +93,12 @@ func (n *Node) buildFacts() *facts {
 	return f
 }
 
+// clearSet empties the set m for reuse (nil stays nil: addTo makes it).
+func clearSet(m map[string]bool) map[string]bool {
+	clear(m)
+	return m
+}
+
 // desired is the node the placement rule gives g to now ("" nobody).
 func (n *Node) desired(g *group) string {
 	f := n.placementFacts()
@@ -100,6 +117,12 @@ func (n *Node) willing(node string, g *group) bool {
 func (n *Node) holders(g *group) []string {
 	f := n.placementFacts()
 	return f.holders(f.group(g.key))
+}
+
+// holderCount is how many nodes hold g as this node knows it (holders).
+func (n *Node) holderCount(g *group) int {
+	f := n.placementFacts()
+	return f.holderCount(f.group(g.key))
 }
 
 // exclBlocked: a group before g in its exclusive set is held by, or
