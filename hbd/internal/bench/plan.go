@@ -153,7 +153,7 @@ func estimateRun(key string, t Timing, sc string) time.Duration {
 			act = q
 		}
 	case ScFailback:
-		act = stopTime(key) + q + startup(key, t) + q
+		act = stopTime(key) + q + failbackControl + startup(key, t) + q
 	case ScKill9:
 		act = det + max(long, startup(key, t)+q)
 	case ScHeal:

@@ -65,6 +65,31 @@ func (rn *Runner) logf(format string, args ...any) {
 	}
 }
 
+// failbackControl is how long a failback watches the requests before it
+// starts the preferred node again, the peer serving alone and nothing
+// moving: hbd's failback_delay (2 s by default), during which hbd keeps
+// the VIP on the peer after the start while keepalived preempts at once.
+// A request that fails then is the loaded machine's (the client or the
+// web server not run in time), and says how many of the failures with the
+// VIP in place after the start would have come without it.
+const failbackControl = 2 * time.Second
+
+// controlNotes lists the requests sent in [from, to] that failed, each
+// with how long before to it was sent, and their count.
+func controlNotes(probes []netlab.Probe, from, to time.Time) []string {
+	var notes []string
+	in := between(probes, from, to)
+	failed := 0
+	for _, p := range in {
+		if !p.OK() {
+			failed++
+			notes = append(notes, fmt.Sprintf("before the start, nothing moving: request sent -%.1f ms failed after %.1f ms (%s)",
+				float64(to.Sub(p.At).Microseconds())/1000, float64(p.Took.Microseconds())/1000, p.Err))
+		}
+	}
+	return append(notes, fmt.Sprintf("in the %s before the start, nothing moving: %d of %d requests failed", failbackControl, failed, len(in)))
+}
+
 // sleepCtx sleeps d or until ctx ends.
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -216,6 +241,7 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 	m := Marks{Every: rn.Every}
 	var whom string
 	var settled bool
+	var control [2]time.Time // the failback's quiet window before the start
 	switch sc {
 	case ScCut:
 		m.Action, m.Expect = time.Now(), r.Names[1]
@@ -251,7 +277,12 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 		if _, ok := rn.settle(ctx, o, time.Now(), r.Names[1], q, 0, 30*time.Second+3*t.Detect()); !ok {
 			return fail(fmt.Errorf("%s never served alone after %s stopped", r.Names[1], r.Names[0]))
 		}
+		control[0] = time.Now()
+		if err := sleepCtx(ctx, failbackControl); err != nil {
+			return fail(err)
+		}
 		m.Action, m.Expect, m.DupFrom = time.Now(), r.Names[0], time.Now()
+		control[1] = m.Action
 		if err := cl.Start(0); err != nil {
 			return fail(err)
 		}
@@ -291,6 +322,9 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 	m.From = m.Action
 	m.End = time.Now()
 	finish()
+	if !control[0].IsZero() {
+		run.Notes = append(run.Notes, controlNotes(probes, control[0], control[1])...)
+	}
 	run.Figures = Measure(probes, spans, m)
 	if len(trackErrs) > 0 {
 		run.Notes = append(run.Notes, fmt.Sprintf("tracking the VIP failed: %v", trackErrs))
