@@ -184,8 +184,8 @@ bench-flood:
 # bench-scale: hbd/e2e's scale tests as a benchmark (root, namespaces):
 # SCALERUNS takeovers of 32 groups (an address and a script sleeping
 # SCALESLEEP each) by one node, for each sleep; then SCALERUNS deaths of
-# the holder in a two-node, a five-node, a five-node with quorum_wait
-# 20ms and a fencing five-node cluster, in turn. Figures:
+# the holder in a two-node, a five-node and a fencing five-node cluster,
+# in turn. Figures:
 # docs/benchmarks.md, "Scale of one takeover".
 SCALERUNS  ?= 5
 SCALESLEEP ?= 200ms 0s

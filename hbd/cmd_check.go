@@ -274,11 +274,7 @@ func describeStopFailure(s string) string {
 func describeQuorum(c *config.Config) string {
 	on := "off: every partition acts alone, as Heartbeat"
 	if c.Quorum.Enabled(len(c.Nodes)) {
-		wait := "deadtime"
-		if c.QuorumWait > 0 {
-			wait = c.QuorumWait.String()
-		}
-		on = fmt.Sprintf("on: a node holds groups only while it sees %d of the %d nodes; quorum_wait %s", len(c.Nodes)/2+1, len(c.Nodes), wait)
+		on = fmt.Sprintf("on: a node holds groups only while it sees %d of the %d nodes", len(c.Nodes)/2+1, len(c.Nodes))
 	}
 	return fmt.Sprintf("%s (%s)", c.Quorum, on)
 }

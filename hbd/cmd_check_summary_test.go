@@ -110,11 +110,7 @@ func TestCheckSummaryShowsEveryDirective(t *testing.T) {
 		"FailbackDelay":   func(c *config.Config) string { c.FailbackDelay = 0; return "failback_delay:   none" },
 		"Quorum": func(c *config.Config) string {
 			c.Quorum = config.QuorumOn
-			return "quorum:           on (on: a node holds groups only while it sees 2 of the 2 nodes; quorum_wait deadtime)"
-		},
-		"QuorumWait": func(c *config.Config) string {
-			c.Quorum, c.QuorumWait = config.QuorumOn, 20*time.Millisecond
-			return "quorum_wait 20ms"
+			return "quorum:           on (on: a node holds groups only while it sees 2 of the 2 nodes)"
 		},
 		"OnStopFailure": func(c *config.Config) string { c.OnStopFailure = "reboot"; return "on_stop_failure:  reboot" },
 		"InsecureAuth":  func(c *config.Config) string { c.InsecureAuth = true; return "insecure_auth:    yes" },

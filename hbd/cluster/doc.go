@@ -166,11 +166,7 @@
 // (the cut-off node notices within a deadtime, or within the longer one
 // of a reload's transition it announced in hbd_dt, and stops its groups
 // meanwhile; a peer declared dead at initdead too: it may have run
-// groups since before this node started), unless the dead peer's quorum
-// lease ends the wait sooner (lease.go: every live peer said in its
-// status, hbd_ack, that it declared the dead one dead too, and
-// quorum_wait passed since the last of them; the dead one, counting its
-// peers' acks, has stopped its groups by then), or it fences that peer
+// groups since before this node started), unless it fences that peer
 // (fence_command, fence_aws): then the fence's success, which every
 // start waits for anyway (safe.go), replaces the wait; and a node that
 // regains quorum starts nothing for a deadtime (it hears the rest of the
@@ -328,10 +324,7 @@
 //
 // and in status messages hbd_ping=REACHED/TOTAL (its ping nodes) and,
 // while a reload's longer old deadtime is still in force there, hbd_dt
-// (that deadtime, ms: peers size their quorum wait by it); with quorum,
-// hbd_lease=DT:WAIT (its deadtime and quorum wait, ms hex) and
-// hbd_ack=NODE:GEN:SEQ|NODE:-|… (the newest seq it accepted of each peer
-// it hears, and the peers it declared dead: lease.go). The
+// (that deadtime, ms: peers size their quorum wait by it). The
 // names are hbd/wire's (wire.FHbd*).
 //
 // A node announces (resource) when it joins, whenever any of these change,
@@ -380,8 +373,6 @@
 //	exclusive.go    exclusive sets: no start beside another group of the set
 //	failures.go     failed starts and monitors, their expiry, failback delay
 //	quorum.go       quorum and the waits after a death or regaining it
-//	lease.go        the quorum lease: acks in statuses, when this node
-//	                must stop, when a dead peer's wait may end sooner
 //	safe.go, ping.go, fence.go
 //	                split-brain protection: profile safe, ping nodes,
 //	                fencing

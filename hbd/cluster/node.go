@@ -136,10 +136,6 @@ type Node struct {
 	// reload, in force until dtFloorUntil (reconfigure.go).
 	dtFloor      time.Duration
 	dtFloorUntil time.Time
-	// waitFloor is the longer quorum wait of the configuration before a
-	// reload, in force until waitFloorUntil (lease.go).
-	waitFloor      time.Duration
-	waitFloorUntil time.Time
 
 	commUp      bool
 	gotRepnodes bool
@@ -173,9 +169,6 @@ type Node struct {
 
 	out []Action
 	box outbox
-	// scratch of the quorum lease (lease.go), reused
-	leaseBuf     []byte
-	leaseScratch []time.Time
 }
 
 // New returns a node that has not sent anything yet; its first Tick
@@ -479,12 +472,6 @@ func (n *Node) markDead(p *peer) {
 	p.missing = nil
 	p.acked = 0
 	p.deadGen = p.gen
-	if n.leaseOn() && n.booted {
-		// Say so at once (hbd_ack NODE:-): the others' wait for its
-		// groups ends a quorum wait after every live node said it
-		// (lease.go), not a keepalive later.
-		n.sendStatus()
-	}
 }
 
 func (n *Node) checkCommUp() {

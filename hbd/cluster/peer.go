@@ -46,24 +46,6 @@ type peer struct {
 	acked      uint64 // highest of our seqs it acknowledged
 	ackTrigger uint64
 
-	// The quorum lease (lease.go), from its latest status: whether it
-	// keeps the lease (leaseKnown: a status of its run was read), its
-	// deadtime and wait; the newest of our seqs it heard (hbd_ack) and
-	// when we sent it; what it says of the other nodes.
-	leaseKnown bool
-	lease      bool
-	leaseDT    time.Duration
-	leaseWait  time.Duration
-	ackSeq     uint64
-	ackSent    time.Time
-	views      []peerView
-	// Its death here, waited for (fenceDeath): when, until when at most,
-	// and whether it kept the lease then (leaseEnd may end it sooner).
-	cutAt     time.Time
-	cutUntil  time.Time
-	cutLease  bool
-	cutLogged bool
-
 	links []*link
 
 	rsc peerRsc // what it announced about resource groups (peerrsc.go)
@@ -297,8 +279,6 @@ func (n *Node) receive(ev Receive) {
 		p.acked = 0
 		p.lastStatus = time.Time{}
 		p.deadtime, p.oldDT = 0, 0
-		p.leaseKnown, p.lease = false, false
-		p.views = p.views[:0]
 		n.peerRestarted(p)
 	}
 	// A seq of this generation no newer than the last one seen before the
@@ -456,6 +436,5 @@ func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
 		p.lastStatus = at
 	}
 	p.statusSeq = seq
-	n.leaseOnStatus(p, at, m)
 	n.sbOnStatus(p, at, m)
 }

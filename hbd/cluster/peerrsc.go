@@ -250,10 +250,6 @@ func (n *Node) peerAdded(p *peer) {
 // peerRemoved: a reload removed the peer: forget its handshakes and
 // takeovers.
 func (n *Node) peerRemoved(p *peer) {
-	// A wait for its death outlives it (it may still run groups).
-	if p.cutUntil.After(n.res.fenceUntil) {
-		n.res.fenceUntil = p.cutUntil
-	}
 	delete(n.res.standbyFrom, p.name)
 	delete(n.res.takeovers, p.name)
 }

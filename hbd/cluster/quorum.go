@@ -52,14 +52,11 @@ func (n *Node) checkQuorum() {
 			n.logf(LevelCrit, "Quorum lost: only %d of %d nodes alive; releasing every resource group and starting none", alive, len(n.cfg.Nodes))
 		}
 	}
-	if q && n.leaseHolds() {
+	if q {
 		return
 	}
 	for _, g := range r.groups {
 		if g.state == GroupRunning {
-			if q {
-				n.logf(LevelCrit, "Quorum lease expired: a majority of the other nodes may have declared this node dead (their acknowledgements are too old); releasing resource group %s", g.key)
-			}
 			n.stopGroup(g)
 		}
 	}
@@ -68,9 +65,7 @@ func (n *Node) checkQuorum() {
 // fenceDeath: with quorum, a peer declared dead (not a graceful stop)
 // may still run groups until it notices it lost the majority (at most
 // deadtime after it last heard us) and has stopped them: no group is
-// started here before two deadtimes after its death, or, when it kept
-// the quorum lease, before its lease ran out (leaseEnd: the wait is the
-// peer's, cutAt and cutUntil, and fenceDeadline takes the shorter).
+// started here before two deadtimes after its death.
 //
 // Also a peer never heard in this run (declared dead at initdead): it may
 // have run groups since before this node started, on the other side of
@@ -91,15 +86,6 @@ func (n *Node) fenceDeath(p *peer) {
 	}
 	wait := n.cutOffWait(p)
 	until := n.now.Add(wait)
-	if p.lease && p.heard {
-		// It kept the lease: the wait may end sooner (leaseEnd).
-		p.cutAt, p.cutLease, p.cutLogged = n.now, true, false
-		if until.After(p.cutUntil) {
-			p.cutUntil = until
-		}
-		n.logf(LevelInfo, "Quorum: %s may still run groups until it notices it is cut off; no group starts here before %d ms from now, or %d ms after every other live node declared it dead too (its quorum lease)", p.name, wait.Milliseconds(), n.deadWait(p).Milliseconds())
-		return
-	}
 	if until.After(n.res.fenceUntil) {
 		n.res.fenceUntil = until
 		if p.heard {
@@ -164,18 +150,6 @@ func (n *Node) fenceDeadline() time.Time {
 	until := n.res.fenceUntil
 	if n.now.Before(n.res.regainUntil) && n.res.regainUntil.After(until) && n.deadMayHold() != nil {
 		until = n.res.regainUntil
-	}
-	for _, p := range n.peers {
-		if !p.cutUntil.After(n.now) {
-			continue
-		}
-		end := p.cutUntil
-		if e, ok := n.leaseEnd(p); ok && e.Before(end) {
-			end = e
-		}
-		if end.After(until) {
-			until = end
-		}
 	}
 	if n.now.Before(until) {
 		return until

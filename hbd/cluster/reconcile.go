@@ -92,7 +92,7 @@ func (n *Node) reconcile() {
 			if n.desired(g) != n.name {
 				continue
 			}
-			if !n.canStart(g) || n.fenced() || !n.leaseAllowsStart() {
+			if !n.canStart(g) || n.fenced() {
 				continue
 			}
 			if g.failed {
@@ -110,7 +110,6 @@ func (n *Node) reconcile() {
 					from = append(from, peer)
 				}
 			}
-			n.logLeaseEnds()
 			n.startGroup(g, from)
 		}
 	}
@@ -304,9 +303,6 @@ func (n *Node) resourceDeadline() time.Time {
 		earliest(t.deadline)
 	}
 	earliest(n.fenceDeadline())
-	if _, hold, ok := n.leaseTimes(); ok && hold.After(n.now) && n.holdsAny() {
-		earliest(hold)
-	}
 	for _, p := range n.peers {
 		if !p.partitionAt.IsZero() && p.rsc.announced && !p.rsc.hbd {
 			if end := p.partitionAt.Add(n.heartbeatGiveUpWait()); end.After(n.now) {

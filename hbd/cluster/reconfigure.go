@@ -91,7 +91,6 @@ func (n *Node) applyTimings(old *config.Config) {
 	if old == nil {
 		return // the first configuration: nothing changed
 	}
-	n.leaseReload(old)
 	if oldKA != n.keepalive || oldDT != n.deadtime || old.Warntime != c.Warntime || old.Initdead != c.Initdead {
 		n.logf(LevelInfo, "Timings now: keepalive %d ms, warntime %d ms, deadtime %d ms, initdead %d ms", n.keepalive.Milliseconds(), n.warntime.Milliseconds(), n.deadtime.Milliseconds(), n.initdead.Milliseconds())
 	}

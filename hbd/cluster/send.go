@@ -15,7 +15,6 @@ import (
 type histEntry struct {
 	seq        uint64
 	msg        *wire.Message // a copy, in storage of its own (keep)
-	sentAt     time.Time     // when it was first sent (the lease: lease.go)
 	lastResend time.Time
 }
 
@@ -98,7 +97,6 @@ func (n *Node) sendStatus() {
 		// Peers size their quorum wait by it (cutOffWait).
 		m.SetMillis(wire.FHbdDeadtime, edt)
 	}
-	n.leaseStatusFields(m)
 	n.sbStatusFields(m)
 	n.sendMessage(m)
 }
@@ -140,7 +138,6 @@ func (n *Node) sendMessage(m *wire.Message) {
 		n.histOld = (n.histOld + 1) % len(n.hist)
 	}
 	e.keep(n.seq, m)
-	e.sentAt = n.now
 	n.emit(m)
 }
 

@@ -261,11 +261,6 @@ func (n *Node) Stopping() bool { return n.res.stopping }
 // quorum auto, or quorum off).
 func (n *Node) HasQuorum() bool { return n.hasQuorum() }
 
-// LeaseHolds reports whether this node's quorum lease lets it keep its
-// groups (lease.go; always true when quorum is off or no majority of the
-// other nodes keeps the lease).
-func (n *Node) LeaseHolds() bool { return n.leaseHolds() }
-
 // GroupStatus is one resource group in `hbd status`.
 type GroupStatus struct {
 	Key       string `json:"key"`

@@ -41,7 +41,6 @@ func Diff(old, new *Config) []Change {
 		{"initdead", old.Initdead, new.Initdead},
 		{"resource_timeout", old.ResourceTimeout, new.ResourceTimeout},
 		{"failback_delay", old.FailbackDelay, new.FailbackDelay},
-		{"quorum_wait", old.QuorumWait, new.QuorumWait},
 	}
 	for _, d := range durs {
 		if d.old.String() != d.new.String() {

@@ -247,7 +247,6 @@ func (p *hacfParser) table() map[string]directive {
 		"auto_failback":    {"auto_failback on|off|legacy", 1, 1, p.autoFailback},
 		"failback_delay":   {"failback_delay TIME", 1, 1, p.failbackDelay},
 		"quorum":           {"quorum auto|on|off", 1, 1, p.quorum},
-		"quorum_wait":      p.timeDir("quorum_wait TIME", &c.QuorumWait, nil),
 		"nice_failback":    {"nice_failback on|off (obsolete)", 1, 1, p.niceFailbackDir},
 		"logfile":          {"logfile PATH", 1, 1, p.path(&c.Logfile)},
 		"debugfile":        {"debugfile PATH", 1, 1, p.path(&c.Debugfile)},

@@ -48,9 +48,6 @@ func (c *Config) CheckTimings() error {
 	if c.Initdead < c.Deadtime {
 		bad = append(bad, fmt.Sprintf("initdead %v is less than deadtime %v", c.Initdead, c.Deadtime))
 	}
-	if c.QuorumWait < 0 {
-		bad = append(bad, fmt.Sprintf("quorum_wait %v is negative", c.QuorumWait))
-	}
 	if len(bad) > 0 {
 		return fmt.Errorf("timings: %s", strings.Join(bad, "; "))
 	}

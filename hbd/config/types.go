@@ -336,11 +336,6 @@ type Config struct {
 	// than a majority of the ha.cf nodes (itself included) alive releases
 	// its groups and starts none.
 	Quorum QuorumMode
-	// QuorumWait is quorum_wait: with quorum and no fencing, how long the
-	// majority waits, once every one of its nodes declared a node dead,
-	// before it starts that node's groups (hbd/cluster/lease.go); every
-	// start and stop of a group must end within half of it. 0: deadtime.
-	QuorumWait time.Duration
 	// OnStopFailure is on_stop_failure: "block" (default, also "") or
 	// "reboot".
 	OnStopFailure string

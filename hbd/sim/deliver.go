@@ -48,7 +48,7 @@ func (m lossModel) Arrive(from, to int, links []string) []string {
 	w := m.w
 	var deliver []string
 	for _, l := range links {
-		if w.rng.Float64() >= w.c.Loss && (w.c.UplinkLoss == 0 || from != 0 || w.rng.Float64() >= w.c.UplinkLoss) {
+		if w.rng.Float64() >= w.c.Loss {
 			deliver = append(deliver, l)
 		}
 	}

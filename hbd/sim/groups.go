@@ -386,8 +386,8 @@ func (w *world) checkStaysPut(i, g int) {
 	if n.failback != config.FailbackOff || w.now.Sub(n.fbChanged) < w.c.Settle() {
 		return // (a failback begun before auto_failback off came may end)
 	}
-	if !n.joined || n.core.Stopping() || !n.core.HasQuorum() || !n.core.LeaseHolds() || n.gt[g].stopFailed || n.gt[g].run != n.run {
-		return // (not started by this run: a leftover found by a probe; or the quorum lease expired)
+	if !n.joined || n.core.Stopping() || !n.core.HasQuorum() || n.gt[g].stopFailed || n.gt[g].run != n.run {
+		return // (not started by this run: a leftover found by a probe)
 	}
 	w.res.StaysPut++ // a stop by a live member: judged below
 	if gs, _ := n.core.Group(w.rs.keys[g]); gs.Standby || gs.Yielding || gs.Failed || w.staysPutExempt(i, g) {

@@ -198,35 +198,6 @@ func RandomQuorumConfig(seed uint64) Config {
 	c.ScriptMax = c.ScriptMin + time.Duration(r.Int64N(int64(c.Deadtime/3)))
 	c.ScriptMin = min(c.ScriptMin, c.ScriptMax)
 	c.Duration = c.QuietAfter + c.DownMax + c.Settle() + c.Keepalive
-	// Half of the runs set quorum_wait just above what their scripts need
-	// (a start and a stop each within half of it), far below deadtime:
-	// the quorum lease then carries the whole wait after a death. Its own
-	// stream of random numbers leaves the rest of the run as it was.
-	if w := rand.New(rand.NewPCG(seed, 0x9a1)); w.IntN(2) == 0 {
-		c.QuorumWait = 2*c.ScriptMax + time.Duration(w.Int64N(int64(c.Keepalive)))
-	}
-	return c
-}
-
-// RandomUplinkLossConfig is RandomQuorumConfig with no crash, partition
-// or command, node1's packets lost far more often than the others'
-// (UplinkLoss, its statuses still within MaxLostInARow: nobody is ever
-// declared dead, CheckCalm) and half of the runs with a short
-// quorum_wait, though longer than four network delays (what the quorum
-// lease needs to tell a late acknowledgement from a death). No node may
-// release a group because its quorum lease expired (Result.LeaseReleases):
-// quorum alone would not have made it release either. (No node is
-// declared dead, so the scripts' bound on quorum_wait does not apply.)
-func RandomUplinkLossConfig(seed uint64) Config {
-	c := RandomQuorumConfig(seed)
-	r := rand.New(rand.NewPCG(seed, 0x0b1))
-	c.Crashes, c.Partitions, c.Commands = 0, 0, 0
-	c.Links = 1
-	c.UplinkLoss = 0.3 + 0.4*r.Float64()
-	if r.IntN(2) == 0 {
-		c.QuorumWait = 4*c.DelayMax + c.Deadtime/250
-	}
-	c.Duration = c.QuietAfter + c.Settle()
 	return c
 }
 

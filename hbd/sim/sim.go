@@ -49,7 +49,6 @@ func (c Config) NodeConfig(name string, names, links []string) *config.Config {
 		ThisNode: name, Nodes: names,
 		Keepalive: c.Keepalive, Warntime: c.Warntime, Deadtime: c.Deadtime, Initdead: c.Initdead,
 		UDPPort: 694, Hopfudge: 1, AutoFailback: c.AutoFailback, FailbackDelay: c.FailbackDelay, Quorum: c.Quorum,
-		QuorumWait: c.QuorumWait,
 	}
 	cfg.SetTimingDefaults()
 	c.safeConfig(cfg)
@@ -75,10 +74,6 @@ type Config struct {
 
 	// Loss is the probability that one copy of a packet on one link is lost.
 	Loss float64
-	// UplinkLoss is the probability that a copy node1 sends is lost too,
-	// on top of Loss (its statuses still within MaxLostInARow): a loss
-	// that only one direction of its links sees.
-	UplinkLoss float64
 	// MaxLostInARow bounds the loss model: of one sender's status
 	// messages, at most MaxLostInARow in a row are lost (on every link) to
 	// one receiver; the next one is delivered on at least one link. This
@@ -130,9 +125,6 @@ type Config struct {
 	// CheckExclusive has no tolerance for partitions: the two sides of a
 	// partition never hold a group at once (see RandomQuorumConfig).
 	Quorum config.QuorumMode
-	// QuorumWait is ha.cf's quorum_wait (0: deadtime): the wait after
-	// the quorum lease of a dead node cleared (hbd/cluster/lease.go).
-	QuorumWait time.Duration
 	// Every script operation (start, stop of a group) takes a time in
 	// [ScriptMin, ScriptMax]; probes take up to ScriptMin.
 	ScriptMin, ScriptMax time.Duration
@@ -244,10 +236,6 @@ type Result struct {
 	// of a node whose daemon ran until after every member removed it, and
 	// the pairs CheckJoined judged.
 	NodesAdded, NodesRemoved, RemovedRunning, JoinJudged int
-	// The quorum lease (hbd/cluster/lease.go), as the cores logged it:
-	// deaths whose wait it ended early, and groups a node released
-	// because it expired while the node had quorum.
-	LeaseEnds, LeaseReleases int
 }
 
 // Invariant names.

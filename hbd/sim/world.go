@@ -414,7 +414,6 @@ func (w *world) step(i int, ev cluster.Event, what func() string) {
 			if w.c.calm() && strings.HasSuffix(a.Msg, ": is dead") {
 				w.violate(CheckCalm, fmt.Sprintf("%s: %s", n.name, a.Msg))
 			}
-			w.countLease(a.Msg)
 		case *cluster.Send:
 			if w.tracing {
 				w.trace("  %s send%s %s", n.name, tag(a.Link), summary(a.Msg))
@@ -444,15 +443,4 @@ func tag(l string) string {
 		return ""
 	}
 	return "[" + l + "]"
-}
-
-// countLease counts the quorum lease's log lines (Result.LeaseEnds,
-// LeaseReleases).
-func (w *world) countLease(msg string) {
-	switch {
-	case strings.Contains(msg, "quorum lease ended the wait"):
-		w.res.LeaseEnds++
-	case strings.HasPrefix(msg, "Quorum lease expired"):
-		w.res.LeaseReleases++
-	}
 }

@@ -51,8 +51,6 @@ const (
 	FHbdPing       = "hbd_ping"       // REACHED/TOTAL ping nodes (status)
 	FHbdDeadtime   = "hbd_dt"         // ms: a reload's longer old deadtime still in force there (status)
 	FHbdSettings   = "hbd_settings"   // KIND:VALUE:VERSION:ORIGIN:NAME|...: cluster-wide operator settings
-	FHbdLease      = "hbd_lease"      // DT:WAIT, ms hex: the sender keeps the quorum lease (status)
-	FHbdAck        = "hbd_ack"        // NODE:GEN:SEQ (hex) or NODE:-|...: the newest seq heard of each live peer, or dead (status)
 )
 
 // Message types (values of the "t" field) seen from Heartbeat 3.0.6.
@@ -83,10 +81,6 @@ func Hex(v uint64) string { return strconv.FormatUint(v, 16) }
 // ParseHex parses a hex field value: 1 to 16 hex digits of either case
 // (leading zeros allowed), nothing else.
 func ParseHex(s string) (uint64, error) { return parseHex(s) }
-
-// ParseHexBytes is ParseHex of a value read in place (nothing is
-// allocated unless it fails).
-func ParseHexBytes(b []byte) (uint64, error) { return parseHex(b) }
 
 // parseHex is ParseHex of a value as a string or in place, as bytes.
 func parseHex[T ~string | ~[]byte](s T) (uint64, error) {
@@ -126,9 +120,6 @@ func (m *Message) SetMillis(name string, d time.Duration) {
 
 // ParseMillis parses a dt value (milliseconds in hex).
 func ParseMillis(s string) (time.Duration, error) { return parseMillis(s) }
-
-// ParseMillisBytes is ParseMillis of a value read in place.
-func ParseMillisBytes(b []byte) (time.Duration, error) { return parseMillis(b) }
 
 // MillisValue is ParseMillis of a field's value, read in place (nothing
 // is allocated unless it fails); an absent field is an error.
