@@ -108,13 +108,14 @@ func (d *Daemon) settle(t *wakeTimer) {
 	d.rearm(t)
 }
 
-// rearm sets the timer for the core's next deadline.
+// rearm sets the timer for the core's next deadline, or sooner for the
+// keepers' check (keptCheckBy).
 func (d *Daemon) rearm(t *wakeTimer) {
 	nt := d.core.NextTick()
 	if nt.IsZero() {
 		nt = time.Now().Add(time.Second)
 	}
-	if err := t.set(nt); err != nil {
+	if err := t.set(d.keptCheckBy(nt)); err != nil {
 		// Never seen: the descriptor is the loop's own. The next event
 		// sets it again.
 		d.log.Errorf("event loop timer: %v", err)

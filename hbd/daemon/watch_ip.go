@@ -108,12 +108,26 @@ func (d *Daemon) startWatch(key string, g config.Group) {
 	d.watches[key] = w
 }
 
+// keptCheckBy is when the loop's timer must fire, nt being the core's
+// next deadline: at nt, or at the keepers' next check (keptCheck) when nt
+// is more than half a KeepCheck later than it. At rest the timer fires at
+// the heartbeats, so a short keepalive carries the checks with no wake-up
+// of their own; a long keepalive, or a core with nothing due, would leave
+// them a keepalive apart: the checks then wake the loop themselves, and
+// are never more than one and a half KeepCheck apart.
+func (d *Daemon) keptCheckBy(nt time.Time) time.Time {
+	if len(d.watches) > 0 && nt.After(d.keptCheck.Add(agents.KeepCheck/2)) {
+		return d.keptCheck
+	}
+	return nt
+}
+
 // checkKept is called by the loop at each of its timer's wake-ups (at
 // rest, this node's heartbeats): every agents.KeepCheck it has the
 // keepers look for what they keep. The keepers then need no timer of
 // their own, whose expiries would wake the process, and the runtime's
 // monitor thread too, between two heartbeats. At a keepalive longer
-// than KeepCheck they look at every heartbeat.
+// than KeepCheck the loop wakes for them (keptCheckBy).
 func (d *Daemon) checkKept(now time.Time) {
 	if len(d.watches) == 0 || now.Before(d.keptCheck) {
 		return

@@ -56,3 +56,32 @@ func TestCheckKept(t *testing.T) {
 		t.Fatalf("a1 holds %d times", len(a1))
 	}
 }
+
+// TestKeptCheckBy: the loop's timer fires for the keepers' check when the
+// core's next deadline is more than half a KeepCheck past it (a long
+// keepalive, a dead peer's silence), and at the core's deadline otherwise
+// or with no watch: the checks are never more than 1.5 KeepCheck apart.
+func TestKeptCheckBy(t *testing.T) {
+	t0 := time.Now()
+	check := t0.Add(agents.KeepCheck)
+	for _, c := range []struct {
+		name    string
+		watches bool
+		next    time.Duration // the core's next deadline, after t0
+		want    time.Time
+	}{
+		{"no watch, long keepalive", false, 30 * time.Second, t0.Add(30 * time.Second)},
+		{"heartbeat before the check", true, 2 * time.Second, t0.Add(2 * time.Second)},
+		{"heartbeat soon after the check", true, agents.KeepCheck + agents.KeepCheck/2, check.Add(agents.KeepCheck / 2)},
+		{"long keepalive", true, 30 * time.Second, check},
+		{"heartbeat just too late", true, agents.KeepCheck + agents.KeepCheck/2 + time.Millisecond, check},
+	} {
+		d := &Daemon{watches: map[string]*ipWatch{}, keptCheck: check}
+		if c.watches {
+			d.watches["a"] = &ipWatch{}
+		}
+		if got := d.keptCheckBy(t0.Add(c.next)); !got.Equal(c.want) {
+			t.Errorf("%s: timer at %v, want %v", c.name, got.Sub(t0), c.want.Sub(t0))
+		}
+	}
+}
