@@ -100,6 +100,28 @@ func TestListenKeepsTheUmask(t *testing.T) {
 	}
 }
 
+// TestOwnerOnlyAtBind: the file bind creates is 0600 already, before
+// Listen's chmod: under a umask that leaves the group and others' bits
+// (0o002), a bind alone would give 0775.
+func TestOwnerOnlyAtBind(t *testing.T) {
+	old := unix.Umask(0o002)
+	t.Cleanup(func() { unix.Umask(old) })
+	path := filepath.Join(t.TempDir(), SocketName)
+	lc := net.ListenConfig{Control: ownerOnly}
+	ln, err := lc.Listen(context.Background(), "unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := st.Mode().Perm(); mode != 0o600 {
+		t.Fatalf("socket file at bind: mode %#o, want 0600", mode)
+	}
+}
+
 func TestSecondDaemonRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), SocketName)
 	serve(t, path, func(context.Context, Request) Response { return Response{OK: true} })
