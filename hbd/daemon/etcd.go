@@ -86,6 +86,7 @@ func (d *Daemon) startEtcdLoop(cli *clientv3.Client, cfg *config.Config) *etcdLo
 	o := etcdown.OptionsFromConfig(cfg, d.etcd.runner)
 	cause := &loopStop{}
 	o.Log, o.Started, o.Stopping = d.log.Logger, d.start, cause
+	o.Wake = d.pages.wake // the loop's ticks stand for the heartbeats' wake-ups
 	ctx, stop := context.WithCancel(context.Background())
 	l := &etcdLoop{cli: cli, owner: etcdown.New(cli, o), stop: stop, done: make(chan struct{}), cause: cause}
 	d.log.Infof("Backend etcd: %s, prefix %s, lease %s (groups stopped %s before it would expire unrenewed)",
@@ -127,7 +128,9 @@ func (d *Daemon) runEtcd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.etcd = &etcdBackend{runner: newEtcdRunner(runner, d.cfg, d.monitors, &d.busy)}
+	// The runner's operations are the loop's; d.pages is set before the
+	// loop starts.
+	d.etcd = &etcdBackend{runner: newEtcdRunner(runner, d.cfg, d.monitors, &d.busy, func() { d.pages.request() })}
 
 	srv, err := d.serveCtl(ctx)
 	if err != nil {
@@ -136,6 +139,7 @@ func (d *Daemon) runEtcd(ctx context.Context) error {
 	}
 	defer srv.Close()
 	d.log.Infof("Configuration validated. Starting heartbeat %s", d.opts.Version)
+	d.pages = startPageRelease(ctx, d.cfg.Initdead+d.cfg.Deadtime, d.log.Debugf)
 	d.etcd.loop = d.startEtcdLoop(cli, d.cfg)
 	defer func() { d.etcd.loop.cli.Close() }()
 	d.watchEdits(ctx)
@@ -183,6 +187,7 @@ func (d *Daemon) serveEtcd(ctx context.Context, sigs <-chan os.Signal) {
 			d.reload(ctx, "files changed", true)
 		case c := <-d.calls:
 			d.answerEtcd(c)
+			d.pages.answered()
 		case f := <-d.monitorFails:
 			d.etcdGroupFailed(f)
 		case <-d.etcd.loop.done:

@@ -21,10 +21,13 @@ import (
 // in the daemon's busy gauge, as the Heartbeat backend's operations do
 // (runOp): the runtime gets more than its one P while a script runs, so
 // that the groups started in parallel are not serialised at their
-// scripts' fork and exec.
+// scripts' fork and exec. After each start and stop, ran is called: the
+// operation ran code the rest of the time does not (rss.go drops its
+// pages again).
 type etcdRunner struct {
 	monitors *monitor.Set
 	busy     *busyGauge
+	ran      func()
 
 	mu   sync.Mutex
 	harc *harc.Runner
@@ -34,8 +37,8 @@ type etcdRunner struct {
 	started map[string]config.Group
 }
 
-func newEtcdRunner(h *harc.Runner, cfg *config.Config, m *monitor.Set, busy *busyGauge) *etcdRunner {
-	return &etcdRunner{monitors: m, busy: busy, harc: h, cfg: cfg, started: map[string]config.Group{}}
+func newEtcdRunner(h *harc.Runner, cfg *config.Config, m *monitor.Set, busy *busyGauge, ran func()) *etcdRunner {
+	return &etcdRunner{monitors: m, busy: busy, ran: ran, harc: h, cfg: cfg, started: map[string]config.Group{}}
 }
 
 // set makes later operations use h and cfg (a reload).
@@ -51,6 +54,7 @@ func (r *etcdRunner) set(h *harc.Runner, cfg *config.Config) {
 func (r *etcdRunner) Start(ctx context.Context, key string, token int64) error {
 	r.busy.begin()
 	defer r.busy.end()
+	defer r.ran()
 	r.mu.Lock()
 	h, cfg := r.harc, r.cfg
 	r.mu.Unlock()
@@ -74,6 +78,7 @@ func (r *etcdRunner) Start(ctx context.Context, key string, token int64) error {
 func (r *etcdRunner) Stop(ctx context.Context, key string, token int64) error {
 	r.busy.begin()
 	defer r.busy.end()
+	defer r.ran()
 	r.monitors.Release(key)()
 	r.mu.Lock()
 	h := r.harc

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -191,13 +192,18 @@ const (
 // calls wake on each of its timer wake-ups and answered after each
 // control request: wake has the pages checked when a check is due, and
 // the check drops them if they grew by more than dropGrowthKB since the
-// check after the last drop.
+// check after the last drop. With the etcd backend (etcd.go), wake rides
+// on the ownership loop's ticks instead, and request follows each of its
+// groups' starts and stops.
 type pageRelease struct {
 	req   chan struct{} // a drop
 	check chan struct{} // a check
-	// The loop's goroutine only (wake, answered):
-	checked time.Time // when wake last asked for a check (at first: the start)
-	called  bool      // a control request was answered since then
+	// checked: when wake last asked for a check (at first: the start);
+	// one goroutine's at a time (wake's). called: a control request was
+	// answered since then; set by answered, which the etcd backend calls
+	// on another goroutine than wake (its ownership loop's ticks).
+	checked time.Time
+	called  atomic.Bool
 }
 
 // startPageRelease drops the file pages now, as the start is done, and
@@ -272,17 +278,18 @@ func (r *pageRelease) request() {
 // wake is called by the loop with the time of each timer wake-up: it
 // asks for a check when dropEvery has passed since the last one, or
 // dropAfterCalls after a control request. It adds no timer of its own:
-// the heartbeats wake the loop at least every keepalive. A nil r does
-// nothing.
+// the heartbeats wake the loop at least every keepalive (with the etcd
+// backend, the ownership loop ticks every renewal interval). A nil r
+// does nothing.
 func (r *pageRelease) wake(now time.Time) {
 	if r == nil {
 		return
 	}
 	since := now.Sub(r.checked)
-	if since < dropEvery && (!r.called || since < dropAfterCalls) {
+	if since < dropEvery && (!r.called.Load() || since < dropAfterCalls) {
 		return
 	}
-	r.called = false
+	r.called.Store(false)
 	r.checked = now
 	select {
 	case r.check <- struct{}{}:
@@ -295,7 +302,7 @@ func (r *pageRelease) wake(now time.Time) {
 // dropAfterCalls or more after the last check. A nil r does nothing.
 func (r *pageRelease) answered() {
 	if r != nil {
-		r.called = true
+		r.called.Store(true)
 	}
 }
 

@@ -144,7 +144,7 @@ func TestPageRelease(t *testing.T) {
 		}
 	}
 	var none *pageRelease
-	none.request() // a daemon without it (the etcd backend)
+	none.request() // a daemon without it (newTestDaemon's)
 }
 
 // TestAfterEachGC: f runs once per collection, and not once ctx ends.

@@ -73,6 +73,10 @@ type Options struct {
 	Stopping error
 	// Log gets the loop's messages; nil: discarded.
 	Log logrus.FieldLogger
+	// Wake, if set, is called on the loop's goroutine with the time of
+	// each of its Interval ticks: periodic chores of the caller's (hbd's
+	// file-page checks) ride on them rather than on a timer of their own.
+	Wake func(now time.Time)
 }
 
 // ErrStopping is the default Options.Stopping.

@@ -177,7 +177,10 @@ func (w *Owner) Run(ctx context.Context) error {
 			<-dogDone
 			w.shutdown()
 			return nil
-		case <-t.C:
+		case now := <-t.C:
+			if w.o.Wake != nil {
+				w.o.Wake(now)
+			}
 		case <-w.wakeC:
 		}
 	}
