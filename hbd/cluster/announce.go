@@ -69,11 +69,18 @@ const (
 	numLists
 )
 
+// rscFields builds the lists of an announcement about to be sent, and
+// keeps the holder it names for each group (group.wantSaid).
 func (n *Node) rscFields() (held, standby, failed, want string) {
 	rule := n.placementFacts()
 	var out [numLists]string
 	for i := range out {
 		out[i] = string(n.appendRscList(nil, i, rule))
+	}
+	for _, g := range n.res.groups {
+		if !g.removed {
+			g.wantSaid = rule.desired(rule.group(g.key))
+		}
 	}
 	return out[listHeld], out[listStandby], out[listFailed], out[listWant]
 }
@@ -193,6 +200,7 @@ func (n *Node) announce(info string) {
 	if sets := n.settingsField(); sets != "" {
 		m.Set(wire.FHbdSettings, sets)
 	}
+	n.res.reloaded = false
 	n.res.epoch++
 	if n.rscChanged() || n.res.stateEpoch == 0 {
 		n.res.stateEpoch = n.res.epoch

@@ -282,6 +282,13 @@
 //     it if it should move;
 //   - untouched: not touched.
 //
+// A group the reload gives this node does not start on the peers'
+// consent to the old configuration's want: the node announces its new
+// hbd_want first and starts only once every live hbd peer has answered
+// an announcement that says it (hbd_seen, hbd_sync). Two nodes
+// reloading at once, each to a configuration that gives the group to
+// itself, would otherwise both start it on the other's old consent.
+//
 // Group actions carry the definition to run (StartGroup.Spec,
 // StopGroup.Spec, ProbeGroup.Spec): the daemon never resolves a key
 // against its configuration. A group removed while this node's daemon was

@@ -69,6 +69,9 @@ type group struct {
 	// failbackAt: a failback of the running group to its preferred node
 	// is planned for then (failback_delay), logged once.
 	failbackAt time.Time
+	// wantSaid: the holder our latest announcement named (hbd_want), the
+	// one peers consented to or not.
+	wantSaid string
 }
 
 func (g *group) holds() bool {
@@ -97,6 +100,7 @@ type resources struct {
 	stateEpoch  uint64                     // of our latest announcement that changed what we said
 	dirty       bool                       // reconcile on the next event, not only on a tick
 	needSync    bool                       // a start waits for peers to see our epoch
+	reloaded    bool                       // a reload applied since our latest announcement
 	syncEpoch   uint64                     // epoch of our last hbd_sync request
 	syncAt      time.Time
 	noQuorum    bool      // quorum is on and lost (quorum.go)

@@ -353,6 +353,16 @@ func (n *Node) canStart(g *group) bool {
 			n.res.needSync = true
 			return false
 		}
+		// A reload gave g to us since our latest announcement (it
+		// changed g's preferred node, say): the peer's consent answered
+		// the want of our old configuration, and its own reload may be
+		// turning its want the other way at this very moment, on the
+		// strength of our old one (both would start). Announce the new
+		// want first and wait for the peer's answer to it.
+		if r.hbd && n.res.reloaded && g.wantSaid != n.name {
+			n.res.needSync = true
+			return false
+		}
 		// A standby handoff from it is under way: acquire after its
 		// ask_resources info=done, as Heartbeat does.
 		if w, ok := n.res.standbyFrom[p.name]; ok && inClass(g, w, p.name) {

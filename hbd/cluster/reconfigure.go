@@ -33,6 +33,7 @@ func (n *Node) reconfigure(e Reconfigure) {
 	}
 	n.recheck()
 	n.apply(c)
+	n.res.reloaded = true
 	n.logf(LevelInfo, "New configuration in force (%d node(s), %d resource group(s))", len(c.Nodes), len(c.Groups))
 }
 
