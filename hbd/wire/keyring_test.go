@@ -43,23 +43,27 @@ func TestMethodVectors(t *testing.T) {
 	}
 }
 
+// crcBitwise is Heartbeat's CRC computed a bit at a time, the reference
+// the table CRC is checked against.
+func crcBitwise(d []byte) uint32 {
+	var c uint32
+	for _, b := range d {
+		c ^= uint32(b) << 24
+		for range 8 {
+			if c&0x80000000 != 0 {
+				c = c<<1 ^ 0x04C11DB7
+			} else {
+				c <<= 1
+			}
+		}
+	}
+	return c ^ 0xffffffff
+}
+
 // TestCRCBitwise compares the table CRC with a bit-at-a-time reference on
 // inputs whose CRC has leading zero nibbles, and checks their rendering.
 func TestCRCBitwise(t *testing.T) {
-	ref := func(d []byte) uint32 {
-		var c uint32
-		for _, b := range d {
-			c ^= uint32(b) << 24
-			for range 8 {
-				if c&0x80000000 != 0 {
-					c = c<<1 ^ 0x04C11DB7
-				} else {
-					c <<= 1
-				}
-			}
-		}
-		return c ^ 0xffffffff
-	}
+	ref := crcBitwise
 	s, err := newSigner(Key{Index: 1, Method: MethodCRC})
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +85,27 @@ func TestCRCBitwise(t *testing.T) {
 	}
 	if short == 0 {
 		t.Fatal("no CRC with a leading zero nibble among the inputs")
+	}
+}
+
+// TestCRCSlices: the table CRC folds eight bytes at a time and the rest
+// one at a time; every length up to a few blocks, written whole or cut in
+// two anywhere, gives the bit-at-a-time CRC.
+func TestCRCSlices(t *testing.T) {
+	d := make([]byte, 70)
+	for i := range d {
+		d[i] = byte(i*151 + 7) // every bit position varies
+	}
+	for n := 0; n <= len(d); n++ {
+		want := crcBitwise(d[:n])
+		for cut := 0; cut <= n; cut++ {
+			var c crc32MSB
+			c.Write(d[:cut])
+			c.Write(d[cut:n])
+			if got := c.Sum32(); got != want {
+				t.Fatalf("%d bytes written as %d + %d: %08x, want %08x", n, cut, n-cut, got, want)
+			}
+		}
 	}
 }
 
