@@ -251,7 +251,10 @@
 //
 // Graceful stop (Stop). Every held group is released (StopGroup, one at a
 // time, the last haresources line first), each release announced
-// (hbd_stopping=1 lets hbd peers take each group at once); then resource rsc_hold=none isstable=0
+// (hbd_stopping=1 lets hbd peers take each group at once); a group a live
+// peer also holds (a healed partition) is released at once, beside the
+// one in turn, so a duplicate lasts one stop script, not every stop
+// before it; then resource rsc_hold=none isstable=0
 // info=shutdown, shutdone, and Exit. A second Stop changes nothing. With no
 // groups configured, Stop sends shutdone and Exit at once.
 //

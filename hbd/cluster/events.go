@@ -32,7 +32,8 @@ type Receive struct {
 }
 
 // Stop is a graceful stop (SIGTERM, hbd stop): the node releases every
-// group it holds (StopGroup, one at a time, last group first), announces
+// group it holds (StopGroup, one at a time, last group first; one a live
+// peer also holds at once), announces
 // it (resource info=shutdown), sends `shutdone` st=dead so its peers see
 // it dead at once and take over, emits Exit, and from then on does
 // nothing. A second Stop while stopping changes nothing. A group whose stop failed holds the

@@ -1,5 +1,7 @@
 package cluster
 
+import "strings"
+
 func (n *Node) beginStop() {
 	r := &n.res
 	r.dirty = true
@@ -23,7 +25,13 @@ func (n *Node) reconcileStop() {
 		stopping = stopping || g.state == GroupStopping
 	}
 	// One group at a time, the last of haresources first, as Heartbeat's
-	// ResourceManager gives them up.
+	// ResourceManager gives them up; but a group a live peer holds too (a
+	// healed partition) is released at once, beside the one in turn: the
+	// peer keeps its copy, and two holders of one address cost more than
+	// a slower stop. In turn, it would wait for every stop script before
+	// it.
+	n.keepView()
+	defer n.forgetView()
 	for i := len(r.groups) - 1; i >= 0; i-- {
 		g := r.groups[i]
 		switch g.state {
@@ -31,6 +39,13 @@ func (n *Node) reconcileStop() {
 			if !r.giveUpLog {
 				r.giveUpLog = true
 				n.logf(LevelInfo, "Giving up all HA resources.")
+			}
+			if n.holderCount(g) > 1 {
+				n.logf(LevelWarn, "Resource group %s is also held by %s: releasing it here at once (partition healed?)", g.key, strings.Join(n.otherHolders(g), " "))
+				g.yielding = true
+				n.stopGroup(g)
+				busy = true
+				continue
 			}
 			if !stopping {
 				n.stopGroup(g)

@@ -1,6 +1,10 @@
 package cluster
 
-import "github.com/hbdproject/hbd/hbd/config"
+import (
+	"slices"
+
+	"github.com/hbdproject/hbd/hbd/config"
+)
 
 // This node's side of the placement rule (placement.go): it takes the
 // facts from its state and asks the rule.
@@ -117,6 +121,11 @@ func (n *Node) willing(node string, g *group) bool {
 func (n *Node) holders(g *group) []string {
 	f := n.placementFacts()
 	return f.holders(f.group(g.key))
+}
+
+// otherHolders is holders(g) without this node.
+func (n *Node) otherHolders(g *group) []string {
+	return slices.DeleteFunc(n.holders(g), func(h string) bool { return h == n.name })
 }
 
 // holderCount is how many nodes hold g as this node knows it (holders).

@@ -22,6 +22,7 @@ var foundSeeds = []struct {
 	{"nodeset", 577197440793, "the simulation's own check: a partition left node1 and node2 both holding a group, and the removal of node4 had reached node2 but not node1, so each was the keeper by its own preferred node until node1 reloaded; the heal bound ran from the heal, not from when their configurations agreed"},
 	{"widereload", 788255204790, "two nodes, two reloads in a row: node1, on the second, had handed a group to node2, which on the first still named node1; node1 applied the third (the group back to node1) and started it at once on node2's old consent, while node2 applied the second (the group to node2) and started it on node1's old one: the wants crossed in flight"},
 	{"widereload", 1038283627222, "five nodes, quorum: node4 reloaded a shorter deadtime while the longer one of the reload before still applied, and so kept it for another 5.25 s; a partition cut node4 off, node2 (restarted since, at the new 1.5 s) waited two of its own deadtimes after node4's death and started node4's group while node4, slow to notice the lost quorum, still stopped it"},
+	{"reload", 780692001798, "two nodes: after a heal node1 and node2 both held two groups (node2 kept them) when node1 began a graceful stop; the stop released one group at a time, 7 s stop scripts each, so one duplicate outlived the heal bound by waiting for every stop before it"},
 }
 
 func TestFoundSeeds(t *testing.T) {
