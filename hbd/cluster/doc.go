@@ -232,7 +232,8 @@
 //
 // After a partition heals (two nodes hold a group): the keeper is the
 // first holder from the preferred node on (the rule's order), skipping
-// holders whose stop failed; every other holder stops it at once (no
+// holders whose stop failed and hbd holders stopping gracefully (they
+// release it anyway); every other holder stops it at once (no
 // handshake) and the keeper emits Reannounce when it sees the duplicate and
 // again when the other has released it. Except with a Heartbeat peer back
 // from a partition (heartbeatGivesUp): Heartbeat 3.0.6 then gives up every

@@ -221,11 +221,17 @@ func (n *Node) resolveConflict(g *group) bool {
 		return false
 	}
 	// A holder whose stop failed cannot release and may not even run the
-	// group: the keeper is the first holder that runs it normally.
+	// group: the keeper is the first holder that runs it normally. An hbd
+	// holder stopping gracefully releases it at once (reconcileStop):
+	// kept there, the group would end up on neither node.
 	hs := n.holders(g)
 	keeper := ""
 	for _, h := range hs {
-		if h == n.name || !n.peerByName(h).rsc.stuck[g.key] {
+		if h == n.name {
+			keeper = h
+			break
+		}
+		if p := n.peerByName(h); !p.rsc.stuck[g.key] && !(p.rsc.hbd && p.rsc.stopping) {
 			keeper = h
 			break
 		}
@@ -251,7 +257,7 @@ func (n *Node) resolveConflict(g *group) bool {
 	if keeper == n.name {
 		if !g.conflict {
 			g.conflict = true
-			n.logf(LevelWarn, "Resource group %s is also held by %s: keeping it here (partition healed?) and announcing it again", g.key, strings.Join(hs[1:], " "))
+			n.logf(LevelWarn, "Resource group %s is also held by %s: keeping it here (partition healed?) and announcing it again", g.key, strings.Join(n.otherHolders(g), " "))
 			n.out = append(n.out, Reannounce{Group: g.key, Spec: g.spec})
 		}
 		return true
