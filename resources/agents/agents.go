@@ -128,6 +128,11 @@ type RunOptions struct {
 	Debug bool
 	// Stdout and Stderr receive what the program would print there.
 	Stdout, Stderr io.Writer
+	// Drain, for a stop, says the release is planned (a graceful stop, a
+	// standby, a failback, a takeover command): an agent that holds an
+	// address may wait up to Drain for the connections in flight on it
+	// to finish before it removes it. 0: release at once.
+	Drain time.Duration
 }
 
 // Announcer tells the network where an address held here is

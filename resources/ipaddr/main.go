@@ -65,11 +65,13 @@ type runMode struct {
 	stateDir  string
 	debug     bool
 	inProcess bool
+	drain     time.Duration // a stop's drain bound (agents.RunOptions.Drain)
 }
 
 // Run runs the agent in the caller's process, as hbd's daemon does for a
 // built-in resource: Main's contract (the operation last; the same
 // output and exit codes), bounded by ctx, with o.StateDir as HA_RSCTMP.
+// A stop with o.Drain drains the address first (Agent.StopDrained).
 // Without a process to start, its start returns as soon as the address
 // is on and the first round of announcements is out; the rest of the
 // first burst and the second burst follow in the background (they stop
@@ -86,7 +88,7 @@ func Run(ctx context.Context, name string, args []string, o agents.RunOptions) i
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	return run(ctx, name, args, stdout, stderr, runMode{stateDir: dir, debug: o.Debug, inProcess: true})
+	return run(ctx, name, args, stdout, stderr, runMode{stateDir: dir, debug: o.Debug, inProcess: true, drain: o.Drain})
 }
 
 func run(ctx context.Context, name string, args []string, stdout, stderr io.Writer, m runMode) int {
@@ -182,7 +184,7 @@ func run(ctx context.Context, name string, args []string, stdout, stderr io.Writ
 		}
 		return ExitOK
 	case "stop":
-		if err := a.Stop(ctx); err != nil {
+		if err := a.StopDrained(ctx, m.drain); err != nil {
 			log.Errorf("%s%v", a.prefix, err)
 			return ExitFailed
 		}

@@ -163,7 +163,18 @@ func (a *Agent) chooseLabel(link netlink.Link, addrs []netlink.Addr) (string, er
 // Stop removes the address if hbd added it (its record says so), and
 // forgets the record. An address hbd did not add is left in place, with a
 // warning; stopping an absent address succeeds.
-func (a *Agent) Stop(ctx context.Context) error {
+func (a *Agent) Stop(ctx context.Context) error { return a.stop(ctx, 0) }
+
+// StopDrained is Stop for a planned release: before it removes the
+// address it drains it (drain.go), waiting up to bound until no TCP
+// connection on the address is mid-exchange. A busy address waits the
+// whole bound; a drain that cannot read the connections removes the
+// address at once.
+func (a *Agent) StopDrained(ctx context.Context, bound time.Duration) error {
+	return a.stop(ctx, bound)
+}
+
+func (a *Agent) stop(ctx context.Context, drain time.Duration) error {
 	a.cancelFollowup()
 	if err := ctx.Err(); err != nil {
 		return err
@@ -199,10 +210,23 @@ func (a *Agent) Stop(ctx context.Context) error {
 		return err
 	}
 	if have != nil {
+		var d drained
+		if drain > 0 {
+			d = a.drain(ctx, drain)
+		}
+		// Nothing between the drain's last check and the removal: a
+		// connection opened in between is the one it cannot save.
 		if err := a.h.AddrDel(link, have); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("remove %s from %s: %w", have.IPNet, rec.Iface, err)
 		}
-		a.log.Infof("%sremoved %s from %s", a.prefix, have.IPNet, rec.Iface)
+		switch {
+		case drain <= 0:
+			a.log.Infof("%sremoved %s from %s", a.prefix, have.IPNet, rec.Iface)
+		case d.err != nil:
+			a.log.Warnf("%sremoved %s from %s, %s", a.prefix, have.IPNet, rec.Iface, d)
+		default:
+			a.log.Infof("%sremoved %s from %s %s", a.prefix, have.IPNet, rec.Iface, d)
+		}
 	} else {
 		a.log.Infof("%s%s was already gone from %s", a.prefix, a.spec.Addr, rec.Iface)
 	}

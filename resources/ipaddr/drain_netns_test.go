@@ -1,0 +1,215 @@
+//go:build linux
+
+package ipaddr
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/hbdproject/hbd/hbd/netlab"
+)
+
+// slowServer answers each line of a connection ("req") with "ok" after
+// delay, and never answers "hang". It listens on every address of its
+// host (a dual-stack socket: connections to an IPv4 address are v4-mapped
+// AF_INET6 sockets, which the drain must see too).
+type slowServer struct {
+	ln    net.Listener
+	delay time.Duration
+	quit  chan struct{}
+	wg    sync.WaitGroup
+}
+
+func startSlowServer(t *testing.T, h *netlab.Host, port int, delay time.Duration) *slowServer {
+	t.Helper()
+	ln, err := h.Listen("tcp", fmt.Sprintf(":%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &slowServer{ln: ln, delay: delay, quit: make(chan struct{})}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.wg.Add(1)
+			go s.serve(c)
+		}
+	}()
+	t.Cleanup(func() {
+		close(s.quit)
+		ln.Close()
+		s.wg.Wait()
+	})
+	return s
+}
+
+func (s *slowServer) serve(c net.Conn) {
+	defer s.wg.Done()
+	defer c.Close()
+	go func() { <-s.quit; c.Close() }()
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if strings.TrimSpace(line) == "hang" {
+			<-s.quit
+			return
+		}
+		select {
+		case <-time.After(s.delay):
+		case <-s.quit:
+			return
+		}
+		if _, err := c.Write([]byte("ok\n")); err != nil {
+			return
+		}
+	}
+}
+
+// request sends one request on c and waits up to timeout for its answer.
+func request(c net.Conn, what string, timeout time.Duration) error {
+	c.SetDeadline(time.Now().Add(timeout))
+	if _, err := c.Write([]byte(what + "\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if line != "ok\n" {
+		return fmt.Errorf("answer %q", line)
+	}
+	return nil
+}
+
+// TestStopDrained: requests in flight when a planned release begins
+// (the server answers after 30 ms) fail when the address goes at once,
+// and all finish when it drains; an idle keep-alive connection does not
+// hold the drain, a request that is never answered holds it only to its
+// bound. Host b takes the address over as soon as a's stop returns, as a
+// peer does.
+func TestStopDrained(t *testing.T) {
+	tests := []struct {
+		name     string
+		drain    time.Duration
+		hang     bool // one more request that the server never answers
+		wantFail bool // the slow requests fail
+		wantFull bool // the drain ends at its bound
+	}{
+		{"at once", 0, false, true, false},
+		{"drained", 2 * time.Second, false, false, false},
+		{"bounded by a request never answered", 150 * time.Millisecond, true, false, true},
+	}
+	lab := netlab.NewT(t, t.Name())
+	a := addHost(t, lab, "a", "10.231.0.1/24")
+	b := addHost(t, lab, "b", "10.231.0.2/24")
+	c := addHost(t, lab, "c", "10.231.0.3/24")
+	const port = 8080
+	startSlowServer(t, a, port, 30*time.Millisecond)
+	startSlowServer(t, b, port, 30*time.Millisecond)
+	target := net.JoinHostPort(vip4, fmt.Sprint(port))
+	ctx := context.Background()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dirA, dirB := t.TempDir(), t.TempDir()
+			agA, hook := agentIn(t, a, dirA, quickBurst, vip4+"/24/eth0")
+			agB, _ := agentIn(t, b, dirB, quickBurst, vip4+"/24/eth0")
+			if err := agA.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// An idle keep-alive connection: one exchange, then quiet.
+			idle, err := c.Dial(ctx, "tcp", target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer idle.Close()
+			if err := request(idle, "req", time.Second); err != nil {
+				t.Fatalf("keep-alive request before the release: %v", err)
+			}
+			if tc.hang {
+				h, err := c.Dial(ctx, "tcp", target)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer h.Close()
+				if _, err := h.Write([]byte("hang\n")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Three slow requests, each on its own connection, in flight
+			// when the release begins.
+			const slow = 3
+			conns := make([]net.Conn, slow)
+			for i := range conns {
+				if conns[i], err = c.Dial(ctx, "tcp", target); err != nil {
+					t.Fatal(err)
+				}
+				defer conns[i].Close()
+			}
+			errs := make(chan error, slow)
+			for _, cn := range conns {
+				go func() { errs <- request(cn, "req", 500*time.Millisecond) }()
+			}
+			time.Sleep(10 * time.Millisecond) // the server has read them, and is thinking
+			began := time.Now()
+			if err := agA.StopDrained(ctx, tc.drain); err != nil {
+				t.Fatal(err)
+			}
+			took := time.Since(began)
+			if err := agB.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			failed := 0
+			for range slow {
+				if err := <-errs; err != nil {
+					failed++
+					t.Logf("slow request: %v", err)
+				}
+			}
+			t.Logf("stop took %v; %d of %d slow requests failed", took.Round(100*time.Microsecond), failed, slow)
+			if tc.wantFail && failed == 0 {
+				t.Errorf("no slow request failed with the address removed at once: the test cannot tell a drain from none")
+			}
+			if !tc.wantFail && failed > 0 {
+				t.Errorf("%d slow requests failed across a drained release", failed)
+			}
+			var line string
+			for _, e := range hook.AllEntries() {
+				if e.Level <= logrus.InfoLevel && strings.Contains(e.Message, "removed "+vip4) {
+					line = e.Message
+				}
+			}
+			t.Logf("log: %s", line)
+			switch {
+			case tc.drain == 0:
+			case tc.wantFull:
+				if took < tc.drain || took > tc.drain+time.Second || !strings.Contains(line, "the bound, with 1 connection still mid-exchange") {
+					t.Errorf("stop took %v, logged %q: want the bound %v to end the drain, one connection left", took, line, tc.drain)
+				}
+			default:
+				// Ended by the slow requests' answers, long before the
+				// bound: the idle connection did not hold it.
+				if took > tc.drain/2 || !strings.Contains(line, "after draining") || strings.Contains(line, "the bound") {
+					t.Errorf("stop took %v, logged %q: want the drain to end once the answers were out", took, line)
+				}
+			}
+			if err := agB.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
