@@ -172,3 +172,33 @@ func TestStartSkipsStatusOfConvergingAgent(t *testing.T) {
 		}
 	}
 }
+
+// TestStopDrain: the drain bound of a planned release (WithDrain) reaches
+// an in-process agent's stop; a stop without it, or with 0, drains not.
+func TestStopDrain(t *testing.T) {
+	f := newFixture(t)
+	var got []time.Duration
+	run := func(ctx context.Context, name string, args []string, o agents.RunOptions) int {
+		got = append(got, o.Drain)
+		return 0
+	}
+	main := func(string, []string, io.Writer, io.Writer) int { return 0 }
+	f.opts.Lookup.Agents = agents.New(agents.Agent{Name: "IPaddr2", Main: main, Run: run})
+	f.opts.BuiltinCommand = []string{"/bin/false"} // never run: the agent runs in process
+	f.opts.InProcess = true
+	r := f.runner()
+	g := config.Group{Preferred: "node1", Resources: []config.Resource{resourceOf("IPaddr2::10.0.0.1", config.Script{Kind: config.ScriptBuiltin, Name: "IPaddr2"})}}
+	for _, ctx := range []context.Context{
+		WithDrain(context.Background(), 150*time.Millisecond),
+		context.Background(),
+		WithDrain(context.Background(), 0),
+	} {
+		if err := r.Stop(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []time.Duration{150 * time.Millisecond, 0, 0}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the agent's stops drained %v, want %v", got, want)
+	}
+}
