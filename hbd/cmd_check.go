@@ -159,6 +159,7 @@ func printSummary(w io.Writer, c *config.Config, warnings int) {
 	}
 	row(w, "auto_failback", c.AutoFailback.String())
 	row(w, "failback_delay", durOrNone(c.FailbackDelay, "none: a failback starts as soon as the preferred node is back"))
+	row(w, "drain_time", durOrNone(c.DrainTime, "none: a planned release removes its addresses at once"))
 	row(w, "resource timeout", dur(c.ResourceTimeout))
 	row(w, "on_stop_failure", describeStopFailure(c.OnStopFailure))
 	if !etcd {

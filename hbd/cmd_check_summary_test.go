@@ -108,6 +108,7 @@ func TestCheckSummaryShowsEveryDirective(t *testing.T) {
 		"Deadping":        func(c *config.Config) string { c.Deadping = 44 * time.Second; return "deadping 44s" },
 		"ResourceTimeout": func(c *config.Config) string { c.ResourceTimeout = 33 * time.Second; return "resource timeout: 33s" },
 		"FailbackDelay":   func(c *config.Config) string { c.FailbackDelay = 0; return "failback_delay:   none" },
+		"DrainTime":       func(c *config.Config) string { c.DrainTime = 0; return "drain_time:       none: a planned release" },
 		"Quorum": func(c *config.Config) string {
 			c.Quorum = config.QuorumOn
 			return "quorum:           on (on: a node holds groups only while it sees 2 of the 2 nodes)"

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"time"
+
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/wire"
 )
@@ -75,6 +77,14 @@ type StartGroup struct {
 type StopGroup struct {
 	Group string
 	Spec  config.Group
+	// Drain is ha.cf's drain_time for a planned release (a graceful
+	// stop, a standby, a failback, a takeover command, a reload that
+	// removes or changes the group): the group's built-in addresses may
+	// wait that long for the connections in flight on them to finish.
+	// 0 for a release that must be at once (quorum lost, a partition's
+	// duplicate, a failure, a release before joining, a node that must
+	// not hold the group) and when drain_time is 0.
+	Drain time.Duration
 }
 
 // ProbeGroup asks the daemon to run harc status for the group.

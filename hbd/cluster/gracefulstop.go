@@ -48,7 +48,7 @@ func (n *Node) reconcileStop() {
 				continue
 			}
 			if !stopping {
-				n.stopGroup(g)
+				n.handOverGroup(g)
 				stopping = true
 			}
 			busy = true

@@ -1,5 +1,7 @@
 package cluster
 
+import "time"
+
 func (n *Node) probeGroups() {
 	for _, g := range n.res.groups {
 		n.setState(g, GroupProbing)
@@ -121,10 +123,17 @@ func (n *Node) startGroup(g *group, from []string) {
 	n.out = append(n.out, StartGroup{Group: g.key, Spec: g.spec, From: from})
 }
 
-func (n *Node) stopGroup(g *group) {
+// stopGroup releases g here at once (StopGroup without a drain).
+func (n *Node) stopGroup(g *group) { n.release(g, 0) }
+
+// handOverGroup releases g here as planned: its addresses may drain
+// for drain_time (StopGroup.Drain).
+func (n *Node) handOverGroup(g *group) { n.release(g, n.cfg.DrainTime) }
+
+func (n *Node) release(g *group, drain time.Duration) {
 	n.unwatch(g)
 	n.setState(g, GroupStopping)
-	n.out = append(n.out, StopGroup{Group: g.key, Spec: g.spec})
+	n.out = append(n.out, StopGroup{Group: g.key, Spec: g.spec, Drain: drain})
 }
 
 // watch has the daemon keep a group that now runs here (WatchGroup), with

@@ -306,7 +306,7 @@ func (n *Node) onAskResources(p *peer, seq uint64, m *wire.Message) {
 		t.releasing = true
 		for _, g := range n.res.groups {
 			if t.groups[g.key] && g.state == GroupRunning && n.desired(g) != n.name {
-				n.stopGroup(g)
+				n.handOverGroup(g)
 			}
 		}
 	case "done":

@@ -298,7 +298,7 @@ func (n *Node) settleDefinition(g *group) {
 func (n *Node) reconcileRetired() {
 	for _, g := range n.res.groups {
 		if (g.removed || g.next != nil) && g.state == GroupRunning {
-			n.stopGroup(g)
+			n.handOverGroup(g)
 		}
 	}
 }

@@ -44,6 +44,7 @@ type scenario struct {
 	queue   vnet.Queue[scenMsg]
 	failbck config.AutoFailback
 	fbDelay time.Duration
+	drain   time.Duration
 	quorum  config.QuorumMode
 	groups  []config.Group
 	excl    [][]string
@@ -233,6 +234,12 @@ func (s *scenario) cluster(settings, lines []string) error {
 				return err
 			}
 			s.fbDelay = d
+		case "drain_time":
+			d, err := s.duration(0, v)
+			if err != nil {
+				return err
+			}
+			s.drain = d
 		case "quorum":
 			if s.quorum, ok = scenQuorum[v]; !ok {
 				return s.errorf(0, "unknown quorum %q", v)
@@ -267,6 +274,7 @@ func (s *scenario) cluster(settings, lines []string) error {
 		c.AutoFailback = s.failbck
 		c.Groups = s.groups
 		c.FailbackDelay = s.fbDelay
+		c.DrainTime = s.drain
 		c.Quorum = s.quorum
 		c.Exclusive = s.excl
 		c.Media = []config.Medium{{Kind: config.Bcast, Iface: "eth0", Port: 694, Addr: netip.Addr{}}}

@@ -77,7 +77,7 @@ func (s *scenario) step(n *scenNode, ev Event) {
 			act("START %s%s", a.Group, specTail(a.Group, a.Spec))
 		case StopGroup:
 			n.pending[a.Group] = OpStop
-			act("STOP %s%s", a.Group, specTail(a.Group, a.Spec))
+			act("STOP %s%s%s", a.Group, specTail(a.Group, a.Spec), drainTail(a.Drain))
 		case ProbeGroup:
 			n.pending[a.Group] = OpProbe
 			act("PROBE %s%s", a.Group, specTail(a.Group, a.Spec))
@@ -196,4 +196,13 @@ func peersOf(gens map[string]uint64) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ",")
+}
+
+// drainTail is " drain=D" for a planned release that drains
+// (StopGroup.Drain), "" for one at once.
+func drainTail(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return " drain=" + d.String()
 }

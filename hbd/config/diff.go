@@ -41,6 +41,7 @@ func Diff(old, new *Config) []Change {
 		{"initdead", old.Initdead, new.Initdead},
 		{"resource_timeout", old.ResourceTimeout, new.ResourceTimeout},
 		{"failback_delay", old.FailbackDelay, new.FailbackDelay},
+		{"drain_time", old.DrainTime, new.DrainTime},
 	}
 	for _, d := range durs {
 		if d.old.String() != d.new.String() {

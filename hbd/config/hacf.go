@@ -21,6 +21,10 @@ const (
 	// DefaultFailbackDelay is failback_delay when ha.cf does not set it.
 	DefaultFailbackDelay = 2 * time.Second
 	DefaultHopfudge      = 1
+	// DefaultDrainTime is drain_time when ha.cf does not set it: a
+	// planned handover waits at most a tenth of a second for the
+	// requests in flight on its addresses.
+	DefaultDrainTime = 100 * time.Millisecond
 	// MinInitdead is the floor of the derived initdead: networks and
 	// switches (spanning tree) take a while to pass traffic after boot.
 	MinInitdead = 12 * time.Second
@@ -245,7 +249,8 @@ func (p *hacfParser) table() map[string]directive {
 		"mcast":            {"mcast IFACE GROUP PORT TTL LOOP", 5, 5, p.mcast(Mcast)},
 		"mcast6":           {"mcast6 IFACE GROUP PORT HOPS LOOP", 5, 5, p.mcast(Mcast6)},
 		"auto_failback":    {"auto_failback on|off|legacy", 1, 1, p.autoFailback},
-		"failback_delay":   {"failback_delay TIME", 1, 1, p.failbackDelay},
+		"failback_delay":   p.zeroTimeDir("failback_delay TIME", &c.FailbackDelay, &p.fbDelaySet),
+		"drain_time":       p.zeroTimeDir("drain_time TIME", &c.DrainTime, nil),
 		"quorum":           {"quorum auto|on|off", 1, 1, p.quorum},
 		"nice_failback":    {"nice_failback on|off (obsolete)", 1, 1, p.niceFailbackDir},
 		"logfile":          {"logfile PATH", 1, 1, p.path(&c.Logfile)},
@@ -298,7 +303,18 @@ func (p *hacfParser) table() map[string]directive {
 
 func (p *hacfParser) nothing(int, []string) {}
 
+// timeDir is a directive of one time, more than zero.
 func (p *hacfParser) timeDir(usage string, dst *time.Duration, set *bool) directive {
+	return p.durationDir(usage, dst, set, false)
+}
+
+// zeroTimeDir is timeDir for a time that may be 0 (no wait):
+// failback_delay, drain_time, safe_start_delay.
+func (p *hacfParser) zeroTimeDir(usage string, dst *time.Duration, set *bool) directive {
+	return p.durationDir(usage, dst, set, true)
+}
+
+func (p *hacfParser) durationDir(usage string, dst *time.Duration, set *bool, zeroOK bool) directive {
 	name, _, _ := strings.Cut(usage, " ")
 	return directive{usage, 1, 1, func(line int, args []string) {
 		d, err := parseTime(args[0])
@@ -306,7 +322,7 @@ func (p *hacfParser) timeDir(usage string, dst *time.Duration, set *bool) direct
 			p.d.errorf(line, "%s: %v", name, err)
 			return
 		}
-		if d <= 0 {
+		if d <= 0 && !zeroOK {
 			p.d.errorf(line, "%s %s: must be more than zero", name, args[0])
 			return
 		}
@@ -315,17 +331,6 @@ func (p *hacfParser) timeDir(usage string, dst *time.Duration, set *bool) direct
 			*set = true
 		}
 	}}
-}
-
-// failbackDelay reads failback_delay TIME (0 allowed: no hold-down).
-func (p *hacfParser) failbackDelay(line int, args []string) {
-	d, err := parseTime(args[0])
-	if err != nil {
-		p.d.errorf(line, "failback_delay: %v", err)
-		return
-	}
-	p.c.FailbackDelay = d
-	p.fbDelaySet = true
 }
 
 func (p *hacfParser) quorum(line int, args []string) {
@@ -561,6 +566,14 @@ func (p *hacfParser) finish() {
 	}
 	if !p.fbDelaySet {
 		c.FailbackDelay = DefaultFailbackDelay
+	}
+	if _, set := p.seen["drain_time"]; !set {
+		c.DrainTime = min(DefaultDrainTime, c.ResourceTimeout/2)
+	}
+	if c.DrainTime >= c.ResourceTimeout {
+		// The drain runs inside the stop, which resource_timeout bounds:
+		// a stop that times out is a failed stop.
+		p.d.errorf(p.seen["drain_time"], "drain_time %v must be less than resource_timeout (%v)", c.DrainTime, c.ResourceTimeout)
 	}
 	if _, ok := p.seen["hopfudge"]; !ok {
 		c.Hopfudge = DefaultHopfudge

@@ -42,6 +42,9 @@ func TestParseHaCfDiagnostics(t *testing.T) {
 		{"failback_delay zero allowed", "failback_delay 0", nil},
 		{"failback_delay garbage", "failback_delay soon", []want{e(4, `failback_delay: "soon" is not a time`)}},
 		{"failback_delay negative", "failback_delay -2", []want{e(4, `"-2" is negative`)}},
+		{"drain_time zero allowed", "drain_time 0", nil},
+		{"drain_time garbage", "drain_time soon", []want{e(4, `drain_time: "soon" is not a time`)}},
+		{"drain_time past resource_timeout", "resource_timeout 2\ndrain_time 2", []want{e(5, "drain_time 2s must be less than resource_timeout (2s)")}},
 		{"quorum on", "quorum on", nil},
 		{"quorum off", "quorum off", nil},
 		{"quorum bad", "quorum majority", []want{e(4, `quorum: "majority" is not auto, on or off`)}},
@@ -457,6 +460,32 @@ func TestFmtDuration(t *testing.T) {
 	} {
 		if got := fmtDuration(d); got != want {
 			t.Errorf("fmtDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestParseHaCfDrainTime(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", DefaultDrainTime},
+		{"drain_time 0\n", 0},
+		{"drain_time 250ms\n", 250 * time.Millisecond},
+		{"drain_time 1.5\n", 1500 * time.Millisecond},
+		// Not set: at most half of resource_timeout, so that the drain
+		// never makes a stop time out.
+		{"resource_timeout 100ms\n", 50 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		c, diags := ParseHaCf("ha.cf", strings.NewReader(hacfBase+tc.in))
+		for _, d := range diags {
+			if d.Severity == SevError {
+				t.Errorf("%q: %s", tc.in, d)
+			}
+		}
+		if c.DrainTime != tc.want {
+			t.Errorf("%q: drain_time %v, want %v", tc.in, c.DrainTime, tc.want)
 		}
 	}
 }

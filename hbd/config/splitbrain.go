@@ -31,7 +31,7 @@ func (p *hacfParser) splitBrainTable(t map[string]directive) {
 	t["fence_timeout"] = p.timeDir("fence_timeout TIME", &c.Fence.Timeout, nil)
 	t["fence_retry"] = p.timeDir("fence_retry TIME", &c.Fence.Retry, nil)
 	t["profile"] = directive{"profile default|safe", 1, 1, p.profile}
-	t["safe_start_delay"] = directive{"safe_start_delay TIME", 1, 1, p.safeStartDelay}
+	t["safe_start_delay"] = p.zeroTimeDir("safe_start_delay TIME", &p.c.SafeStartDelay, nil)
 }
 
 func (p *hacfParser) fenceCommand(line int, args []string) {
@@ -106,15 +106,6 @@ func (p *hacfParser) profile(line int, args []string) {
 	default:
 		p.d.errorf(line, "profile: unknown profile %q (default or safe)", args[0])
 	}
-}
-
-func (p *hacfParser) safeStartDelay(line int, args []string) {
-	d, err := parseTime(args[0])
-	if err != nil {
-		p.d.errorf(line, "safe_start_delay: %v", err)
-		return
-	}
-	p.c.SafeStartDelay = d
 }
 
 // finishSplitBrain applies the defaults and the cross-checks of the

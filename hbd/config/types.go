@@ -332,6 +332,12 @@ type Config struct {
 	// up and joined this long. 0: at once.
 	FailbackDelay time.Duration
 
+	// DrainTime is drain_time: how long a planned release of a built-in
+	// IP address (graceful stop, standby, failback, takeover command, a
+	// reload's removal) may wait for the TCP connections in flight on it
+	// before removing it. 0: at once.
+	DrainTime time.Duration
+
 	// Quorum is the quorum directive: with quorum, a node that sees fewer
 	// than a majority of the ha.cf nodes (itself included) alive releases
 	// its groups and starts none.

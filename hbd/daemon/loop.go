@@ -176,11 +176,11 @@ func (d *Daemon) execute(a cluster.Action) {
 	case cluster.Log:
 		d.logCore(a)
 	case cluster.StartGroup:
-		d.runOp(cluster.OpStart, a.Group, a.Spec, a.From)
+		d.runOp(cluster.OpStart, a.Group, a.Spec, a.From, 0)
 	case cluster.StopGroup:
-		d.runOp(cluster.OpStop, a.Group, a.Spec, nil)
+		d.runOp(cluster.OpStop, a.Group, a.Spec, nil, a.Drain)
 	case cluster.ProbeGroup:
-		d.runOp(cluster.OpProbe, a.Group, a.Spec, nil)
+		d.runOp(cluster.OpProbe, a.Group, a.Spec, nil, 0)
 	case cluster.WatchGroup:
 		d.startWatch(a.Group, a.Spec)
 		d.monitors.Hold(a.Spec, a.Monitors)

@@ -31,7 +31,7 @@ var samples = map[string]sample{
 	"monitor": {line: "monitor nginx interval=5s"}, "exclusive": {line: "exclusive 1 2"},
 	"udpport": {line: "udpport 700"}, "ucast": {line: "ucast eth1 10.0.1.2"}, "ucast6": {line: "ucast6 eth1 fd00::2"},
 	"bcast": {line: "bcast eth1"}, "mcast": {line: "mcast eth1 239.0.0.1 694 1 0"}, "mcast6": {line: "mcast6 eth1 ff02::1:2 694 1 0"},
-	"auto_failback": {line: "auto_failback off"}, "failback_delay": {line: "failback_delay 0"}, "quorum": {line: "quorum on"},
+	"auto_failback": {line: "auto_failback off"}, "failback_delay": {line: "failback_delay 0"}, "drain_time": {line: "drain_time 250ms"}, "quorum": {line: "quorum on"},
 	"nice_failback": {line: "nice_failback on"}, "logfile": {line: "logfile /var/log/ha-log"},
 	"debugfile": {line: "debugfile /var/log/ha-debug"}, "logfacility": {line: "logfacility local0"},
 	"debug": {line: "debug 3"}, "crm": {line: "crm off"}, "pacemaker": {line: "pacemaker off"},

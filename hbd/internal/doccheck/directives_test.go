@@ -155,6 +155,7 @@ func codeDefaults() []codeDefault {
 		{directive: "udpport", value: config.DefaultUDPPort},
 		{directive: "resource_timeout", value: config.DefaultResourceTimeout},
 		{directive: "failback_delay", value: config.DefaultFailbackDelay},
+		{directive: "drain_time", value: config.DefaultDrainTime},
 		{directive: "hopfudge", value: config.DefaultHopfudge},
 		{directive: "fence_timeout", value: config.DefaultFenceTimeout},
 		{directive: "fence_retry", value: config.DefaultFenceRetry},
