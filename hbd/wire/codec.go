@@ -80,6 +80,7 @@ func checkFields(fs []Field) error {
 	if len(fs)+1 > MaxFields {
 		return fmt.Errorf("wire: %d fields, at most %d allowed", len(fs), MaxFields-1)
 	}
+	var seen uint64 // nameBit of the names before
 	for i, f := range fs {
 		if !validName(f.Name) {
 			return fmt.Errorf("wire: invalid field name %q", f.Name)
@@ -90,6 +91,10 @@ func checkFields(fs []Field) error {
 		if f.Type != String && f.Type != Binary {
 			return fmt.Errorf("wire: field %q has unsupported type %d", f.Name, f.Type)
 		}
+		if bit := nameBit(f.Name); seen&bit == 0 {
+			seen |= bit
+			continue
+		}
 		for _, g := range fs[:i] {
 			if g.Name == f.Name {
 				return fmt.Errorf("wire: field %q given twice", f.Name)
@@ -99,6 +104,18 @@ func checkFields(fs []Field) error {
 	return nil
 }
 
+// nameBit is a bit per class of field name (its length, first and last
+// byte), for telling a new name apart from those a message has had so
+// far without comparing it with each: a name whose bit was not set by
+// the names before it is new; one whose bit was set may be a duplicate,
+// which only comparing it with the names before can tell. The weights
+// put the names of status and acknowledgement messages, auth included,
+// in distinct classes (TestNameBitsOfStatus), so checking them costs no
+// comparison. name is not empty (validName).
+func nameBit[T ~string | ~[]byte](name T) uint64 {
+	return 1 << ((uint(len(name)) + 2*uint(name[0]) + 11*uint(name[len(name)-1])) & 63)
+}
+
 // validName: 1..MaxNameLen printable ASCII bytes, no space, no '=', not
 // starting with '(' (which would read as a type tag in the classic text).
 func validName[T ~string | ~[]byte](n T) bool {
@@ -106,21 +123,22 @@ func validName[T ~string | ~[]byte](n T) bool {
 		return false
 	}
 	for i := 0; i < len(n); i++ {
-		if c := n[i]; c <= ' ' || c > '~' || c == '=' {
+		if !nameByte(n[i]) {
 			return false
 		}
 	}
 	return true
 }
 
-// appendFieldNetstring appends "<len>:(<type>)<name>=<value>,".
+// nameByte: a byte a field name may hold, printable ASCII but space and
+// '='.
+func nameByte(c byte) bool { return c > ' ' && c <= '~' && c != '=' }
+
+// appendFieldNetstring appends "<len>:(<type>)<name>=<value>,"; t is
+// String or Binary (checkFields), one digit.
 func appendFieldNetstring(dst []byte, t FieldType, name string, value []byte) []byte {
-	tag := strconv.Itoa(int(t)) // one digit for the types Encode allows
-	n := 1 + len(tag) + 1 + len(name) + 1 + len(value)
-	dst = strconv.AppendInt(dst, int64(n), 10)
-	dst = append(dst, ':', '(')
-	dst = append(dst, tag...)
-	dst = append(dst, ')')
+	dst = appendLen(dst, 3+len(name)+1+len(value))
+	dst = append(dst, ':', '(', '0'+byte(t), ')')
 	dst = append(dst, name...)
 	dst = append(dst, '=')
 	dst = append(dst, value...)
@@ -128,10 +146,22 @@ func appendFieldNetstring(dst []byte, t FieldType, name string, value []byte) []
 }
 
 func appendNetstring(dst, content []byte) []byte {
-	dst = strconv.AppendInt(dst, int64(len(content)), 10)
+	dst = appendLen(dst, len(content))
 	dst = append(dst, ':')
 	dst = append(dst, content...)
 	return append(dst, ',')
+}
+
+// appendLen appends n >= 0 in decimal; the lengths of most fields, and
+// key indexes, take the short ways.
+func appendLen(dst []byte, n int) []byte {
+	switch {
+	case n < 10:
+		return append(dst, '0'+byte(n))
+	case n < 100:
+		return append(dst, '0'+byte(n/10), '0'+byte(n%10))
+	}
+	return strconv.AppendInt(dst, int64(n), 10)
 }
 
 // appendClassicLine appends the field as the auth signature sees it:
@@ -184,7 +214,7 @@ func (kr *Keyring) DecodeInto(m *Message, b []byte) error {
 		m.Fields = fr.fields[:0] // keeps the room a long message made
 		return err
 	}
-	fr.into(m)
+	fr.into(m, b)
 	return nil
 }
 
@@ -227,9 +257,13 @@ func (kr *Keyring) verify(b []byte, fr *frame) *DecodeError {
 	}
 	st.h.Write(st.buf)
 	authOK := digestEqual(as.appendDigest(want[:0], st), aIdx, aHex)
-	as.put(st)
 
-	st = ts.get()
+	if ts == as { // as both signatures are made: one state serves both
+		st.h.Reset()
+	} else {
+		as.put(st)
+		st = ts.get()
+	}
 	st.h.Write(b[:fr.bodyEnd])
 	trailerOK := digestEqual(ts.appendDigest(want[:0], st), tIdx, tHex)
 	ts.put(st)
@@ -256,7 +290,7 @@ func (kr *Keyring) signer(idx int) *signer {
 // constant time (for equal lengths).
 func digestEqual(want []byte, idx int, got []byte) bool {
 	var prefix [8]byte
-	p := strconv.AppendInt(prefix[:0], int64(idx), 10)
+	p := appendLen(prefix[:0], idx)
 	p = append(p, ' ')
 	if !bytes.HasPrefix(want, p) {
 		return false
@@ -304,26 +338,36 @@ type frame struct {
 	trailer []byte // trailer content, nil if the datagram ends at bodyEnd
 }
 
-// into makes m the frame's message: the auth field is removed and the
-// values are copied into m's store (so b is not kept); the names of
-// well-known fields were not allocated at all (internName). m.Fields is
-// fr.fields, m's own slice that parseFrame filled.
-func (fr *frame) into(m *Message) {
-	n := 0
-	for _, f := range fr.fields {
-		n += len(f.Value)
-	}
+// into makes m the frame's message, parsed from b: the auth field is
+// removed and the values are copied into m's store (so b is not kept);
+// the names of well-known fields were not allocated at all (internName).
+// m.Fields is fr.fields, m's own slice that parseFrame filled. The values
+// are copied in one piece, b from the first value to the end of the
+// last, netstring framing and names included: one copy of some 250 bytes
+// costs less than a copy per value. A value's offset in b is told by its
+// capacity, which runs to the end of b (netstring).
+func (fr *frame) into(m *Message, b []byte) {
 	fields := fr.fields
 	if fr.auth >= 0 {
 		fields = append(fields[:fr.auth], fields[fr.auth+1:]...)
 	}
-	if cap(m.store) < n {
-		m.store = make([]byte, 0, n)
-	}
-	for i := range fields {
-		fields[i].Value = keep(m, fields[i].Value)
-	}
 	m.Fields = fields
+	if len(fields) == 0 {
+		return
+	}
+	offset := func(v []byte) int { return cap(b) - cap(v) }
+	lo := offset(fields[0].Value)
+	last := fields[len(fields)-1].Value
+	hi := offset(last) + len(last)
+	if cap(m.store) < hi-lo {
+		m.store = make([]byte, 0, hi-lo)
+	}
+	m.store = append(m.store[:0], b[lo:hi]...)
+	for i := range fields {
+		v := fields[i].Value
+		o := offset(v) - lo
+		fields[i].Value = m.store[o : o+len(v) : o+len(v)]
+	}
 }
 
 type parser struct {
@@ -378,7 +422,9 @@ func (ps *parser) netstring() ([]byte, *DecodeError) {
 		return nil, dropErr(DropMalformed, i+n, "netstring not terminated by ','")
 	}
 	ps.p = i + n + 1
-	return ps.b[i : i+n : i+n], nil
+	// The content's capacity runs to the end of b: frame.into tells
+	// where a value is in b by it.
+	return ps.b[i : i+n], nil
 }
 
 // parseFrame parses b; the frame's fields are appended to fields[:0].
@@ -394,6 +440,7 @@ func parseFrame(b []byte, fields []Field) (frame, *DecodeError) {
 		return frame{}, err
 	}
 	fr := frame{auth: -1, fields: fields[:0]}
+	var seen uint64 // nameBit of the names before
 	for {
 		if ps.p == len(b) {
 			return frame{}, dropErr(DropTruncated, ps.p, "datagram ends before %q", frameEnd)
@@ -416,9 +463,13 @@ func parseFrame(b []byte, fields []Field) (frame, *DecodeError) {
 		if len(fr.fields) == MaxFields {
 			return frame{}, dropErr(DropMalformed, off, "more than %d fields", MaxFields)
 		}
-		for _, g := range fr.fields {
-			if g.Name == f.Name {
-				return frame{}, dropErr(DropMalformed, off, "field %q given twice", f.Name)
+		if bit := nameBit(f.Name); seen&bit == 0 {
+			seen |= bit
+		} else {
+			for _, g := range fr.fields {
+				if g.Name == f.Name {
+					return frame{}, dropErr(DropMalformed, off, "field %q given twice", f.Name)
+				}
 			}
 		}
 		if f.Name == FAuth {
@@ -457,7 +508,15 @@ func parseField(c []byte, off int) (Field, *DecodeError) {
 		return Field{}, dropErr(DropMalformed, off, "bad field type tag")
 	}
 	rest := c[i+1:]
-	eq := bytes.IndexByte(rest, '=')
+	// The name ends at the first '=', a byte no name holds: one pass
+	// finds it, past the name's bytes, in place of a search for '='.
+	eq := 0
+	for eq < len(rest) && nameByte(rest[eq]) {
+		eq++
+	}
+	if eq == len(rest) || rest[eq] != '=' { // a byte no name holds, before any '='
+		eq = bytes.IndexByte(rest, '=')
+	}
 	if eq < 0 {
 		return Field{}, dropErr(DropMalformed, off, "field has no '='")
 	}

@@ -161,7 +161,7 @@ func (s *signer) put(st *macState) {
 
 // appendDigest appends "<index> <hex digest of what st.h has seen>" to dst.
 func (s *signer) appendDigest(dst []byte, st *macState) []byte {
-	dst = strconv.AppendInt(dst, int64(s.key.Index), 10)
+	dst = appendLen(dst, s.key.Index)
 	dst = append(dst, ' ')
 	if s.crc {
 		// Heartbeat prints the CRC with %x: no leading zeros.

@@ -27,10 +27,11 @@ type Field struct {
 // Message is an ordered set of fields. Names are unique: Set replaces.
 type Message struct {
 	Fields []Field
-	// store holds the values the setters copied, one after the other;
-	// Reset and Copy keep it for the next message, so a message built
-	// again and again in the same Message allocates nothing once its
-	// store is large enough.
+	// store holds the values the setters copied, one after the other
+	// (after DecodeInto: the stretch of the datagram that holds the
+	// values); Reset and Copy keep it for the next message, so a message
+	// built again and again in the same Message allocates nothing once
+	// its store is large enough.
 	store []byte
 }
 

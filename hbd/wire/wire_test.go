@@ -219,6 +219,7 @@ func TestEncodeErrors(t *testing.T) {
 		{"struct type", []Field{{Name: "s", Type: Struct}}},
 		{"list type", []Field{{Name: "l", Type: List}}},
 		{"duplicate", []Field{{Name: "a"}, {Name: "a"}}},
+		{"duplicate after many", append(manyFields(100), Field{Name: "f7"})},
 		{"too large", []Field{{Name: "big", Value: make([]byte, MaxDatagram)}}},
 		{"too many fields", manyFields(MaxFields)},
 	}
@@ -235,6 +236,22 @@ func TestEncodeErrors(t *testing.T) {
 	}
 	if _, err := kr.Encode(&Message{Fields: manyFields(MaxFields - 1)}); err != nil {
 		t.Fatalf("MaxFields-1 fields: %v", err)
+	}
+}
+
+// TestNameBitsOfStatus: the names of a status message and of an
+// acknowledgement, and auth, each have a class of their own (nameBit), so
+// checking them for duplicates compares no names.
+func TestNameBitsOfStatus(t *testing.T) {
+	names := []string{FType, FStatus, FDeadtime, FProtocol, FHbdDeadtime, FHbdPing, FDest, FDestUUID,
+		FSrc, FSrcUUID, FSeq, FGeneration, FTimestamp, FLoad, FTTL, FAckSeq, FAuth}
+	by := map[uint64]string{}
+	for _, n := range names {
+		b := nameBit(n)
+		if o, ok := by[b]; ok {
+			t.Errorf("%s and %s have the same class", o, n)
+		}
+		by[b] = n
 	}
 }
 
