@@ -53,7 +53,7 @@ const (
 // calm: no fault that may get a live node declared dead (CheckCalm); a
 // node removed from the configuration stops.
 func (c Config) calm() bool {
-	return c.Crashes == 0 && c.Partitions == 0 && c.OneWayCuts == 0 && c.LinkCuts == 0 && c.Pauses == 0 && c.Suspends == 0 && c.ClockJumps == 0 && c.WallJumps == 0 && c.NodeChanges == 0
+	return c.Crashes == 0 && c.Partitions == 0 && c.OneWayCuts == 0 && c.LinkCuts == 0 && c.Pauses == 0 && c.Suspends == 0 && c.ClockJumps == 0 && c.WallJumps == 0 && c.NodeChanges == 0 && c.MarkEpisodes == 0
 }
 
 // strictExclusive: the two sides of a partition never both hold a group
@@ -62,6 +62,7 @@ func (c Config) calm() bool {
 // Quorum promises it only for clean partitions with clocks that keep
 // time: a one-way or single-link cut can give both sides a majority, and
 // its wait after a death is a time that a pause or a clock leap cuts short.
+// The short one-way cuts of stale-mark episodes (stalemark.go) keep it.
 func (c Config) strictExclusive() bool {
 	if c.Safe {
 		return true

@@ -14,7 +14,7 @@ var (
 
 // freshOnlyGenerators are the generators TestFreshSeeds runs besides the
 // golden ones: one-way cuts and paused daemons (TestFaults), suspended
-// machines (TestSuspends). Their fixed seeds are pinned by those tests'
+// machines (TestSuspends), stale dead marks (TestStaleMarks). Their fixed seeds are pinned by those tests'
 // checks, not by a trace.
 var freshOnlyGenerators = []struct {
 	name string
@@ -22,6 +22,7 @@ var freshOnlyGenerators = []struct {
 }{
 	{"faults", RandomFaultConfig},
 	{"suspends", RandomSuspendConfig},
+	{"stalemark", RandomStaleMarkConfig},
 }
 
 // TestFreshSeeds runs every generator on a range of seeds that is new on

@@ -111,6 +111,10 @@ type Config struct {
 	// leaps ahead by [PauseMin, PauseMax]. WallJumps: a node's wall clock
 	// is stepped ahead or behind, and set right after [DownMin, DownMax].
 	ClockJumps, WallJumps int
+	// MarkEpisodes: this many episodes of one-way cuts around one node,
+	// timed around deadtime, in which nodes that declared it dead hear it
+	// again while others still read their mark (stalemark.go).
+	MarkEpisodes int
 
 	// Resource groups (see groups.go): Groups > 0 gives the cluster that
 	// many haresources groups with random preferred nodes.

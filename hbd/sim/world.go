@@ -247,6 +247,7 @@ func (w *world) setup() {
 		w.push(&event{at: at.Add(w.randDur(c.DownMin, c.DownMax)), kind: evHeal})
 	}
 	w.setupFaults(last)
+	w.setupMarkEpisodes()
 	w.setupNodeSet(names, last)
 }
 
