@@ -127,8 +127,16 @@ func (n *Node) startGroup(g *group, from []string) {
 func (n *Node) stopGroup(g *group) { n.release(g, 0) }
 
 // handOverGroup releases g here as planned: its addresses may drain
-// for drain_time (StopGroup.Drain).
-func (n *Node) handOverGroup(g *group) { n.release(g, n.cfg.DrainTime) }
+// for drain_time (StopGroup.Drain). Not a group that failed here, nor
+// without quorum: a graceful stop or a reload may come upon either, and
+// those releases are at once (groupFailed, checkQuorum).
+func (n *Node) handOverGroup(g *group) {
+	drain := n.cfg.DrainTime
+	if g.failed || !n.hasQuorum() {
+		drain = 0
+	}
+	n.release(g, drain)
+}
 
 func (n *Node) release(g *group, drain time.Duration) {
 	n.unwatch(g)
