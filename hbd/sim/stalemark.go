@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/cluster"
 )
 
 // Stale dead marks (RandomStaleMarkConfig): episodes of one-way cuts
@@ -17,11 +19,18 @@ import (
 //     them stops being heard by some of the nodes of F that still do not
 //     hear H: those keep the mark "H is dead" of R's last status they
 //     read, while R has withdrawn it and hears H;
-//   - in half of the episodes, one node of F that does not hear H again
-//     is not heard by H either, from up to a deadtime before the
-//     episode (H then needs nobody's consent there); in a third of them a
-//     monitor gives up a group on a node of the episode while the cuts
-//     change, so that a group may move in the middle of it.
+//   - in a third of the episodes H may start a group only from the
+//     middle of the episode on (it is disabled before and enabled on H
+//     just after the first cut), the nodes of F that do not hear H again
+//     stop hearing it a little later than the others, and H stops hearing
+//     each of them just before it declares H dead, keeping its last
+//     consent; R hears H again once they did. So H starts the group with
+//     R's consent while the others still read R's mark;
+//   - otherwise, in half of the episodes, one node of F that does not hear
+//     H again is not heard by H either, from up to a deadtime before the
+//     episode (H then needs nobody's consent there); in a third of all
+//     episodes a monitor gives up a group on a node of the episode while
+//     the cuts change, so that a group may move in the middle of it.
 //
 // This is the shape in which an acknowledgement-based lease went wrong
 // (hbd/cluster's TestQuorumStaleDeadMark): a node that the holder counts on
@@ -88,9 +97,36 @@ func (w *world) markEpisode(t0 time.Time) {
 	// R: the first r of F hear H again about a deadtime later.
 	r := 1 + w.rng.IntN(max(1, f-1))
 	back, still := far[:r], far[r:]
+	// In a third of the episodes H may start a group only once the nodes
+	// of F are cut off: the group, preferred by H, is disabled before
+	// and enabled on H just after the first cut, so a node of R has
+	// declared H dead before it could consent; those of F that still miss
+	// H stop hearing it a little later, and H stops hearing each of them
+	// just before it declares H dead (H keeps its last consent), and the
+	// nodes of R hear H again once they did.
+	consent := c.Groups > 0 && len(still) > 0 && w.rng.IntN(3) == 0
+	if consent {
+		g := w.rng.IntN(c.Groups)
+		for k, p := range w.rs.prefs {
+			if p == h && k < c.Groups {
+				g = k
+				break
+			}
+		}
+		key := w.rs.keys[g]
+		w.push(&event{at: t0.Add(-dt / 2), kind: evCommand, node: h, cmd: cluster.Command{Kind: cluster.CmdGroupDisable, Which: key}})
+		w.push(&event{at: t0.Add(w.randDur(0, dt/20)), kind: evCommand, node: h, cmd: cluster.Command{Kind: cluster.CmdGroupEnable, Which: key}})
+	}
 	cutAt := make(map[int]time.Time, f)
+	lastDeath := t0.Add(dt)
 	for _, x := range far {
 		at := t0.Add(w.randDur(0, ka))
+		if consent && !slices.Contains(back, x) {
+			at = t0.Add(w.randDur(dt/30, dt/10))
+			// H stops hearing x just before x declares H dead.
+			cut(x, h, at.Add(dt-w.randDur(0, dt/15)), w.randDur(dt/3, dt))
+			lastDeath = later(lastDeath, at.Add(dt))
+		}
 		cutAt[x] = at
 		if slices.Contains(back, x) {
 			continue // its heal is timed below
@@ -98,8 +134,12 @@ func (w *world) markEpisode(t0 time.Time) {
 		cut(h, x, at, w.randDur(maxCut*5/6, maxCut))
 	}
 	for _, m := range back {
-		// H heard again by m: around the time m declares it dead.
+		// H heard again by m: around the time m declares it dead (after
+		// the others did, with consent).
 		heal := t0.Add(dt + w.randDur(-dt/8, dt/3))
+		if consent {
+			heal = lastDeath.Add(w.randDur(0, dt/5))
+		}
 		cut(h, m, cutAt[m], max(heal.Sub(cutAt[m]), ka))
 		// m no longer heard by some of those that still miss H, from
 		// about the time its mark reached them.
@@ -110,7 +150,7 @@ func (w *world) markEpisode(t0 time.Time) {
 			cut(m, x, heal.Add(w.randDur(-dt/8, dt/8)), w.randDur(dt/2, dt))
 		}
 	}
-	if len(still) > 0 && w.rng.IntN(2) == 0 {
+	if !consent && len(still) > 0 && w.rng.IntN(2) == 0 {
 		// One that misses H is not heard by H either, from before.
 		x := still[w.rng.IntN(len(still))]
 		cut(x, h, t0.Add(-w.randDur(0, dt)), w.randDur(dt, maxCut))
@@ -124,7 +164,8 @@ func (w *world) markEpisode(t0 time.Time) {
 
 // RandomStaleMarkConfig is RandomQuorumConfig (three or five nodes,
 // quorum, one link) with stale-mark episodes (one to four) in place of
-// its crashes and partitions; its commands and failing scripts stay.
+// its crashes and partitions; its commands and failing scripts stay, and
+// one settings command is added.
 // Exclusive is checked with zero tolerance (see the top of this file).
 // Its own stream of random numbers leaves the rest of the run as
 // RandomQuorumConfig draws it.
@@ -134,6 +175,9 @@ func RandomStaleMarkConfig(seed uint64) Config {
 	c.Links = 1
 	c.Crashes, c.Partitions = 0, 0
 	c.MarkEpisodes = 1 + r.IntN(4)
+	// (an episode may disable and enable a group: the checks then read
+	// the operator settings, as with settings commands)
+	c.SettingsCommands = 1
 	// Keepalives of a sixth to a twelfth of the deadtime: a node hears
 	// another again, and says so, well within a deadtime.
 	ratio := 6 + r.IntN(7)
