@@ -182,6 +182,11 @@ func (c *connCheck) dump(seq uint32) (int, error) {
 	busy := 0
 	for {
 		n, _, err := unix.Recvfrom(c.fd, c.buf, 0)
+		if err == unix.EINTR {
+			// A socket with SO_RCVTIMEO is not restarted after a signal
+			// (signal(7)): the answer is still to come.
+			continue
+		}
 		if err != nil {
 			return 0, fmt.Errorf("sock_diag answer: %w", err)
 		}
