@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,15 +26,6 @@ type countLinks struct {
 func (c *countLinks) Send(b []byte) { c.sent.Add(1); c.bytes.Add(int64(len(b))) }
 
 func (c *countLinks) SendOn(_ string, b []byte) error { c.Send(b); return nil }
-
-// cpuTime is the CPU time this process has used so far.
-func cpuTime(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // heartbeatPeer is node2 as the benchmark plays it: its datagrams, signed,
 // on a clock the benchmark moves.
@@ -325,20 +315,20 @@ func benchLoopHeartbeat(b *testing.B, groups bool) {
 	for b.Loop() {
 		if i%batch == 0 {
 			b.StopTimer()
-			c0 := cpuTime(b)
+			c0 := testenv.CPUTime(b)
 			pkts = r.statuses(batch)
-			signing += cpuTime(b) - c0
+			signing += testenv.CPUTime(b) - c0
 			b.StartTimer()
 		}
 		if i == 0 {
-			cpu = cpuTime(b)
+			cpu = testenv.CPUTime(b)
 		}
 		r.heartbeat(pkts[i%batch])
 		i++
 	}
 	b.StopTimer()
 	if i > 0 {
-		cpu = cpuTime(b) - cpu - signing
+		cpu = testenv.CPUTime(b) - cpu - signing
 		b.ReportMetric(float64(r.links.sent.Load()-sent0)/float64(i), "sent/op")
 		// The process's CPU time (garbage collection included) is what
 		// idle costs; on a loaded machine ns/op, wall time, is inflated
