@@ -376,8 +376,10 @@
 //	                eligible, willing, desired, holders, exclusive sets,
 //	                ping nodes (table tests: placement_test.go)
 //	view.go         the facts this node takes from its state for the rule
-//	reconcile.go    reconcile after every event: what is against what the
-//	                rule wants; canStart (the peers' consent); conflicts
+//	reconcile.go    reconcile after an event that changed what it reads,
+//	                or a tick past a deadline it depends on (a tick with
+//	                neither skips it): what is against what the rule
+//	                wants; canStart (the peers' consent); conflicts
 //	handoff.go      handshakes: standby handoffs, acquisitions, takeovers
 //	gracefulstop.go Stop: release every group, shutdone, Exit
 //	announce.go     this node's resource message (rsc_hold, hbd_ fields)
@@ -404,8 +406,11 @@
 // changes become PeerState, ping counts go to ping.go), shutdone to
 // peerShutdown and markDead, resource, ask_resources and hb_takeover to
 // peerrsc.go, reqnodes and repnodes to joining. Then Step advances time
-// (advance, sbAdvance) and, if anything the rule reads changed (recheck),
-// runs reconcile.
+// (advance, sbAdvance) and, if anything the rule reads changed and asks
+// for it at once (recheck), runs reconcile; what may wait (touch: a seq
+// found missing, a link's state) is reconciled at the next tick. A
+// status that changes nothing (the peer's state, its ping count, no seq
+// missing) runs no reconcile, nor does the tick after it.
 //
 // # The path of a takeover
 //

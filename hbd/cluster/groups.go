@@ -106,6 +106,13 @@ type resources struct {
 	noQuorum    bool      // quorum is on and lost (quorum.go)
 	fenceUntil  time.Time // no start before (a cut-off peer may run groups)
 	regainUntil time.Time // no start before while a peer dead here may run groups (quorum.go)
+
+	// stale: something reconcile reads changed since it last ran, or it
+	// acted then; the next tick runs it (dirty: the next event does).
+	// due: from then on time alone may change what it does (zero: never).
+	// A tick with neither skips it (reconcileAfter).
+	stale bool
+	due   time.Time
 }
 
 func (n *Node) initResources() {
@@ -121,6 +128,13 @@ func (n *Node) initResources() {
 // rule or a start decision reads has changed.
 func (n *Node) recheck() {
 	n.res.dirty = true
+}
+
+// touch asks for a reconcile at the next tick: something reconcile reads
+// has changed, but nothing that must be acted on before (a tick comes
+// within a keepalive).
+func (n *Node) touch() {
+	n.res.stale = true
 }
 
 func (n *Node) groupByKey(key string) *group {

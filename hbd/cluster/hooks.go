@@ -33,5 +33,6 @@ func (n *Node) setPeerState(p *peer, st string) {
 	}
 	p.state = st
 	p.stateSince = n.now
+	n.touch()
 	n.out = append(n.out, PeerState{Node: p.name, State: st})
 }

@@ -166,6 +166,9 @@ type Node struct {
 	setsTextOK bool
 	// sigBuf is rscChanged's scratch.
 	sigBuf []byte
+	// everyTick makes every tick reconcile, as if none could be skipped
+	// (reconcileAfter): the tests compare a node with it and one without.
+	everyTick bool
 
 	out []Action
 	box outbox
@@ -193,6 +196,7 @@ func New(o Options) *Node {
 		unknown: make(map[string]time.Time),
 	}
 	n.initResources()
+	n.touch() // the first tick reconciles
 	n.loadSettings(o.Settings)
 	n.apply(c)
 	for _, p := range n.peers {
@@ -240,6 +244,13 @@ func (n *Node) Step(ev Event) []Action {
 	}
 	if !n.booted {
 		n.boot()
+	}
+	switch ev.(type) {
+	case Tick, Receive:
+		// What they change that reconcile reads says so itself (touch,
+		// recheck): mostly nothing, at rest.
+	default:
+		n.touch()
 	}
 	switch e := ev.(type) {
 	case Receive:
@@ -431,6 +442,7 @@ func (n *Node) checkTimeouts() {
 		case p.heard:
 			// Heard again after its death, then fenced: it is off.
 			p.heard = false
+			n.touch()
 		}
 	}
 	for _, p := range n.peers {
@@ -438,6 +450,7 @@ func (n *Node) checkTimeouts() {
 		for _, l := range p.links {
 			if l.state == LinkUp && !now.Before(l.lastHeard.Add(dt)) {
 				l.state = LinkDead
+				n.touch()
 				n.logf(LevelInfo, "Link %s:%s dead.", p.name, l.name)
 			}
 		}
@@ -459,6 +472,7 @@ func (n *Node) returnedDead(p *peer) bool {
 // graceful shutdown). The resources learn of it through peerDied, which
 // starts the takeover of its groups.
 func (n *Node) markDead(p *peer) {
+	n.touch()
 	n.logf(LevelWarn, "node %s: is dead", p.name)
 	p.deadGroupless = len(n.res.groups) == 0 && !(p.rsc.stopping && len(p.rsc.held) == 0)
 	n.sbPeerDead(p)
@@ -519,6 +533,7 @@ func (n *Node) commNowUp() {
 		return
 	}
 	n.logf(LevelInfo, "Comm_now_up(): updating status to active")
+	n.touch()
 	n.state = StateActive
 	n.sendStatus()
 	n.logf(LevelInfo, "Local status now set to: '%s'", StateActive)

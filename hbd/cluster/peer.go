@@ -180,6 +180,7 @@ func (n *Node) hearLink(p *peer, name string, at time.Time) {
 	}
 	if l.state != LinkUp {
 		l.state = LinkUp
+		n.touch()
 		n.logf(LevelInfo, "Link %s:%s up.", p.name, l.name)
 	}
 }
@@ -310,6 +311,7 @@ func (n *Node) receive(ev Receive) {
 		n.logf(LevelCrit, "Cluster node %s returning after partition.", p.name)
 		n.logf(LevelWarn, "Deadtime value may be too small.")
 		p.partitionAt = ev.Now
+		n.touch()
 	}
 	if !p.heard {
 		n.peerJoined(p)

@@ -260,6 +260,7 @@ func (n *Node) peerRemoved(p *peer) {
 // may hold copies of groups running here until its release before
 // joining (its daemon was killed, the addresses stayed).
 func (n *Node) peerRestarted(p *peer) {
+	n.touch()
 	p.rsc = peerRsc{askedAt: n.now, copies: !p.rsc.stopping}
 	p.partitionAt = time.Time{}
 	delete(n.res.standbyFrom, p.name)

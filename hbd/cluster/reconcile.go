@@ -10,13 +10,59 @@ import (
 )
 
 // reconcileAfter runs reconcile after an event that changed something it
-// reads (recheck), and after every Tick: decisions also depend on time
-// (handshake deadlines, asking again).
+// reads and asked for it at once (recheck), and on a Tick when something
+// it reads changed since it last ran (touch, and every event but a Tick
+// or a Receive), when it acted then (what it did may let it do more: a
+// group released lets another of its exclusive set start), or when time
+// reached a deadline it depends on (reconcileDeadline). A tick with none
+// of these would find what the last run found and do nothing: it is
+// skipped, which is most ticks of a node at rest.
 func (n *Node) reconcileAfter(tick bool) {
-	if tick || n.res.dirty {
-		n.res.dirty = false
-		n.reconcile()
+	r := &n.res
+	if !r.dirty && !(tick && (r.stale || n.everyTick || !r.due.IsZero() && !n.now.Before(r.due))) {
+		return
 	}
+	r.dirty, r.stale = false, false
+	acts := len(n.out)
+	n.reconcile()
+	if len(n.out) > acts {
+		r.stale = true
+	}
+	r.due = n.reconcileDeadline()
+}
+
+// reconcileDeadline is the earliest time after now at which the passing of
+// time alone can change what reconcile does (zero: none): every instant it
+// compares the clock with. It may be early (a reconcile then does
+// nothing), never late.
+func (n *Node) reconcileDeadline() time.Time {
+	var d time.Time
+	later := func(t time.Time) {
+		if t.After(n.now) && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	r := &n.res
+	// Handshake deadlines, failure expiry, planned failbacks, the waits
+	// for cut-off peers and for a Heartbeat peer back from a partition.
+	later(n.resourceDeadline())
+	later(r.fenceUntil)
+	later(r.regainUntil)
+	later(n.sb.holdUntil)
+	// The longer deadtime of a reload's transition (effectiveDeadtime).
+	later(n.dtFloorUntil)
+	// Asking again (mustAsk, mustSync).
+	later(r.syncAt.Add(2 * n.keepalive))
+	for _, p := range n.peers {
+		later(p.rsc.askedAt.Add(2 * n.keepalive))
+		if p.rsc.announced {
+			later(p.rsc.since.Add(n.cfg.FailbackDelay))
+		}
+		if !p.partitionAt.IsZero() {
+			later(p.partitionAt.Add(n.heartbeatGiveUpWait()))
+		}
+	}
+	return d
 }
 
 // reconcile compares what is with what the placement rule wants, and

@@ -137,6 +137,7 @@ func (n *Node) sbAdvance() {
 			continue
 		}
 		if !f.inFlight && !f.retryAt.IsZero() && !n.now.Before(f.retryAt) && n.cfg.Fence.Enabled() {
+			n.touch()
 			n.fence(name, f)
 		}
 	}

@@ -41,6 +41,7 @@ func (n *Node) track(p *peer, seq uint64, linkName string) seqVerdict {
 		return seqDuplicate
 	case seq > p.lastSeq:
 		nlost := seq - p.lastSeq - 1
+		n.touch() // canStart waits for the missing messages (missingAfter)
 		n.logf(LevelWarn, "%d lost packet(s) for [%s] [%d:%d]", nlost, p.name, p.lastSeq, seq)
 		p.lost += nlost
 		if nlost > SeqGap {
