@@ -12,13 +12,15 @@ import (
 
 // Announcement defaults: a burst of 5 rounds 200 ms apart on start, a
 // second burst 3 s after the first ends, and one round every 60 s while
-// a Watch holds the address.
+// a Watch holds the address. The Watch looks for the address every 60 s
+// while its netlink events are followed, every 5 s while they are not.
 const (
 	DefaultBurstCount    = 5
 	DefaultBurstInterval = 200 * time.Millisecond
 	DefaultSecondBurst   = 3 * time.Second
 	DefaultRefresh       = 60 * time.Second
 	DefaultCheck         = 5 * time.Second
+	DefaultFollowed      = 60 * time.Second
 )
 
 // Burst is the announcement policy of Start (and of a Watch that re-adds

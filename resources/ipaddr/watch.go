@@ -12,9 +12,19 @@ import (
 
 // WatchOptions set how a Watch keeps the address held.
 type WatchOptions struct {
-	// Check is how often the address is looked for even without a netlink
-	// event; 0 means DefaultCheck (5 s).
+	// Check is how often the address is looked for, even without a
+	// netlink event, while its events are not followed (no subscription,
+	// or it broke) or while it cannot be put back; 0 means DefaultCheck
+	// (5 s).
 	Check time.Duration
+	// Followed is how often it is looked for while its events are
+	// followed and the last look found it in place (or put it back); 0
+	// means DefaultFollowed (60 s). A deletion is then noticed by its
+	// event; a lost event ends the subscription (the kernel reports the
+	// overrun), and the look at that moment and the Check after it
+	// cover the gap, so looking every Check only repeats what the events
+	// say.
+	Followed time.Duration
 	// Refresh is how often the address is re-announced (one round) while
 	// held; 0 means DefaultRefresh (60 s), a negative value never.
 	Refresh time.Duration
@@ -29,8 +39,9 @@ type WatchOptions struct {
 }
 
 // Watch keeps the address on its interface until ctx ends: it follows
-// netlink address events (and looks every Check as well, in case events
-// were lost), and when the address has gone — someone ran `ip addr del`,
+// netlink address events, and looks as well every Followed while it
+// follows them, every Check while it does not or cannot put the address
+// back (lookClock); and when the address has gone — someone ran `ip addr del`,
 // networkd restarted, the interface was re-created — it puts it back,
 // announces it again (both bursts) and logs a WARN saying so. Every
 // Refresh it re-announces the address. Run it only while the group is
@@ -42,6 +53,9 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 	}
 	if o.Refresh == 0 {
 		o.Refresh = DefaultRefresh
+	}
+	if o.Followed <= 0 {
+		o.Followed = DefaultFollowed
 	}
 	check, refresh, lastRefresh := o.Wake, (<-chan time.Time)(nil), time.Now()
 	if check == nil {
@@ -82,18 +96,25 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 	wasUp := map[int]bool{}
 
 	var lastErr string
-	mend := func() {
-		if err := a.mend(ctx); err != nil {
+	var looks lookClock
+	// mend looks for the address and puts it back if it is missing; it
+	// returns the link that held it, nil when it was put back (and
+	// announced) or could not be.
+	mend := func() netlink.Link {
+		looks.looked(time.Now())
+		held, err := a.mend(ctx)
+		if err != nil {
 			if err.Error() != lastErr {
 				a.log.Warnf("%scannot put %s back: %v (trying again every %s)", a.prefix, a.spec.Addr, err, o.Check)
 			}
 			lastErr = err.Error()
-			return
+			return nil
 		}
 		if lastErr != "" {
 			a.log.Infof("%s%s is held again", a.prefix, a.spec.Addr)
 		}
 		lastErr = ""
+		return held
 	}
 	mend()
 	for {
@@ -102,12 +123,15 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 			return nil
 		case u, ok := <-updates:
 			if !ok {
-				// The subscription broke (socket error): fall back to
-				// the periodic check and subscribe again on its tick.
+				// The subscription broke (a socket error, or events
+				// lost to an overrun): look now, for what an event lost
+				// may have said, then every Check until the next check
+				// subscribes again.
 				if stopSub != nil {
 					stopSub()
 				}
 				updates, stopSub = nil, nil
+				mend()
 				continue
 			}
 			ip, _ := netip.AddrFromSlice(u.LinkAddress.IP)
@@ -128,7 +152,7 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 			}
 			if link, _, err := a.where(); err == nil && link != nil && link.Attrs().Index == idx && known {
 				a.log.Infof("%s%s is up again: announcing %s", a.prefix, u.Attrs().Name, a.spec.Addr)
-				_ = a.announce(ctx, a.burst.Count)
+				_ = a.announceOn(ctx, a.burst.Count, link)
 				a.scheduleFollowup()
 			} else {
 				mend()
@@ -137,10 +161,16 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 			if updates == nil {
 				subscribe()
 			}
-			mend()
-			if o.Wake != nil && o.Refresh > 0 && now.Sub(lastRefresh) >= o.Refresh {
+			refreshDue := o.Wake != nil && o.Refresh > 0 && now.Sub(lastRefresh) >= o.Refresh
+			if refreshDue {
 				lastRefresh = now
-				a.refresh(ctx)
+			}
+			if refreshDue || looks.due(now, updates != nil && lastErr == "", o.Check, o.Followed) {
+				// One look serves the refresh too: a round on the link
+				// that holds the address (one put back was announced).
+				if held := mend(); held != nil && refreshDue {
+					_ = a.announceOn(ctx, 1, held)
+				}
 			}
 		case <-refresh:
 			a.refresh(ctx)
@@ -148,41 +178,62 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 	}
 }
 
+// lookClock says when a Watch looks for its address again.
+type lookClock struct {
+	last time.Time // the last look
+}
+
+func (c *lookClock) looked(now time.Time) { c.last = now }
+
+// due says whether a check at now looks: always while the address events
+// are not followed or the address could not be put back (settled false),
+// else once followed has passed since the last look. A check that comes
+// at most a tenth of check early counts as on time: the daemon's wakes
+// are its heartbeats, which need not fall exactly a check apart.
+func (c *lookClock) due(now time.Time, settled bool, check, followed time.Duration) bool {
+	if !settled {
+		return true
+	}
+	return now.Sub(c.last) >= followed-check/10
+}
+
 // refresh re-announces the address (one round) if it is held.
 func (a *Agent) refresh(ctx context.Context) {
 	if link, _, err := a.where(); err == nil && link != nil {
-		_ = a.announce(ctx, 1)
+		_ = a.announceOn(ctx, 1, link)
 	}
 }
 
-// mend puts the address back if it is missing, and re-announces it.
-func (a *Agent) mend(ctx context.Context) error {
+// mend puts the address back if it is missing, and re-announces it. It
+// returns the link that holds the address when it was in place, nil when
+// it was put back or the context ended.
+func (a *Agent) mend(ctx context.Context) (netlink.Link, error) {
 	link, _, err := a.where()
 	if err != nil || link != nil {
-		return err
+		return link, err
 	}
 	if ctx.Err() != nil {
-		return nil
+		return nil, nil
 	}
 	t, err := a.resolve()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Someone else may have put it back meanwhile.
 	addrs, err := a.listOn(t.link)
 	if err != nil || a.pick(addrs) != nil {
-		return err
+		return nil, err
 	}
 	label, err := a.add(t, addrs, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a.logAdded(t, label)
 	a.log.Warnf("%s%s had vanished from %s while held (deleted by hand? networkd restarted?): re-added it and re-announced it",
 		a.prefix, a.spec.Addr, t.link.Attrs().Name)
 	_ = a.announce(ctx, a.burst.Count)
 	a.scheduleFollowup()
-	return nil
+	return nil, nil
 }
 
 // subscribe follows address events in the agent's namespace; stop ends
