@@ -166,6 +166,12 @@ type Node struct {
 	setsTextOK bool
 	// sigBuf is rscChanged's scratch.
 	sigBuf []byte
+	// next is NextTick's answer, kept until the next Step (nextOK): it
+	// reads only the node's state, which only Step changes, and it is
+	// asked twice an event (by the daemon after a Step, by the stall
+	// check at the start of the next).
+	next   time.Time
+	nextOK bool
 	// everyTick makes every tick reconcile, as if none could be skipped
 	// (reconcileAfter): the tests compare a node with it and one without.
 	everyTick bool
@@ -278,6 +284,7 @@ func (n *Node) Step(ev Event) []Action {
 		_, tick := ev.(Tick)
 		n.reconcileAfter(tick)
 	}
+	n.nextOK = false
 	return n.flush()
 }
 
@@ -361,6 +368,13 @@ func (n *Node) advance(stalled bool) {
 // NextTick returns when the core next needs a Tick: the next status, the
 // next deadline, the next retransmit request. Zero after Stop.
 func (n *Node) NextTick() time.Time {
+	if !n.nextOK {
+		n.next, n.nextOK = n.nextTick(), true
+	}
+	return n.next
+}
+
+func (n *Node) nextTick() time.Time {
 	if n.stopped {
 		return time.Time{}
 	}
