@@ -79,7 +79,7 @@ func (n *Node) rscFields() (held, standby, failed, want string) {
 	}
 	for _, g := range n.res.groups {
 		if !g.removed {
-			g.wantSaid = rule.desired(rule.group(g.key))
+			g.wantSaid = rule.desired(rule.of(g))
 		}
 	}
 	return out[listHeld], out[listStandby], out[listFailed], out[listWant]
@@ -114,7 +114,7 @@ func (n *Node) appendRscList(b []byte, which int, rule *facts) []byte {
 		b = append(b, g.key...)
 		if which == listWant {
 			b = append(b, '>')
-			b = append(b, rule.desired(rule.group(g.key))...)
+			b = append(b, rule.desired(rule.of(g))...)
 		}
 	}
 	return b

@@ -72,6 +72,9 @@ type group struct {
 	// wantSaid: the holder our latest announcement named (hbd_want), the
 	// one peers consented to or not.
 	wantSaid string
+	// viewAt is the group's index in the latest placement view built
+	// (buildFacts, facts.of).
+	viewAt int
 }
 
 func (g *group) holds() bool {

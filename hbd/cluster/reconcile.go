@@ -190,7 +190,7 @@ func (n *Node) initialAcquired() bool {
 		if g.removed || g.next != nil {
 			continue
 		}
-		if rule.desired(rule.group(g.key)) == n.name && g.state != GroupRunning && g.state != GroupFailed && g.state != GroupStopFailed {
+		if rule.desired(rule.of(g)) == n.name && g.state != GroupRunning && g.state != GroupFailed && g.state != GroupStopFailed {
 			return false
 		}
 	}

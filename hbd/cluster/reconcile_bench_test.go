@@ -103,6 +103,31 @@ func BenchmarkTickGroups(b *testing.B) {
 	}
 }
 
+// BenchmarkReconcileGroups is BenchmarkTickGroups with a reconcile at
+// every tick (everyTick), as after an event that changed something it
+// reads: what the placement rule and the resource signature cost per
+// reconcile with n groups held.
+func BenchmarkReconcileGroups(b *testing.B) {
+	for _, count := range []int{1, 32} {
+		b.Run(fmt.Sprintf("groups=%d", count), func(b *testing.B) {
+			core, now := holdingNode(b, count)
+			core.everyTick = true
+			b.ReportAllocs()
+			var cpu time.Duration
+			i := 0
+			for b.Loop() {
+				if i == 0 {
+					cpu = testenv.CPUTime(b)
+				}
+				now = now.Add(100 * time.Nanosecond)
+				core.Step(Tick{Now: now, Load: testLoad})
+				i++
+			}
+			reportCPU(b, testenv.CPUTime(b)-cpu, i)
+		})
+	}
+}
+
 // BenchmarkReceiveGroups is one status received from the live peer by a
 // node that holds n groups, in the steady state, when it changes nothing
 // (the peer's state and ping count are what they were, no seq is

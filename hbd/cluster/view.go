@@ -75,6 +75,7 @@ func (n *Node) buildFacts() *facts {
 	}
 	for _, g := range n.res.groups {
 		to, away := n.sets.move(g.key)
+		g.viewAt = len(f.groups)
 		f.groups = append(f.groups, groupFacts{key: g.key, pref: g.pref, removed: g.removed,
 			disabled: n.sets.disabled(g.key), moveTo: to, away: away})
 		addTo(&self.held, g.key, g.holds())
@@ -97,6 +98,17 @@ func (n *Node) buildFacts() *facts {
 	return f
 }
 
+// of is g's facts in the view f: at g's place in it (group.viewAt) when
+// f was built from the groups as they are, found by key otherwise. The
+// rule asks about each group a few times per reconcile: a search by key
+// for every question made a reconcile quadratic in the groups.
+func (f *facts) of(g *group) *groupFacts {
+	if i := g.viewAt; i < len(f.groups) && f.groups[i].key == g.key {
+		return &f.groups[i]
+	}
+	return f.group(g.key)
+}
+
 // clearSet empties the set m for reuse (nil stays nil: addTo makes it).
 func clearSet(m map[string]bool) map[string]bool {
 	clear(m)
@@ -106,13 +118,13 @@ func clearSet(m map[string]bool) map[string]bool {
 // desired is the node the placement rule gives g to now ("" nobody).
 func (n *Node) desired(g *group) string {
 	f := n.placementFacts()
-	return f.desired(f.group(g.key))
+	return f.desired(f.of(g))
 }
 
 // willing: node is willing to hold g now (placement.go).
 func (n *Node) willing(node string, g *group) bool {
 	f := n.placementFacts()
-	return f.willing(node, f.group(g.key))
+	return f.willing(node, f.of(g))
 }
 
 // holders lists the nodes holding g as this node knows it (itself, and
@@ -120,7 +132,7 @@ func (n *Node) willing(node string, g *group) bool {
 // the preferred node on.
 func (n *Node) holders(g *group) []string {
 	f := n.placementFacts()
-	return f.holders(f.group(g.key))
+	return f.holders(f.of(g))
 }
 
 // otherHolders is holders(g) without this node.
@@ -131,14 +143,14 @@ func (n *Node) otherHolders(g *group) []string {
 // holderCount is how many nodes hold g as this node knows it (holders).
 func (n *Node) holderCount(g *group) int {
 	f := n.placementFacts()
-	return f.holderCount(f.group(g.key))
+	return f.holderCount(f.of(g))
 }
 
 // exclBlocked: a group before g in its exclusive set is held by, or
 // placed on, node (placement.go).
 func (n *Node) exclBlocked(node string, g *group) bool {
 	f := n.placementFacts()
-	return f.exclBlocked(node, f.group(g.key))
+	return f.exclBlocked(node, f.of(g))
 }
 
 // addTo adds key to the set *m (made on first use) when in is true.
