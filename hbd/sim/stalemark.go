@@ -23,18 +23,19 @@ import (
 //     middle of the episode on (it is disabled before and enabled on H
 //     just after the first cut), the nodes of F that do not hear H again
 //     stop hearing it a little later than the others, and H stops hearing
-//     each of them just before it declares H dead, keeping its last
-//     consent; R hears H again once they did. So H starts the group with
-//     R's consent while the others still read R's mark;
+//     each of them just before that node declares H dead, keeping its
+//     last consent; R hears H again once they did. So H starts the group
+//     with R's consent while the others still read R's mark;
 //   - otherwise, in half of the episodes, one node of F that does not hear
 //     H again is not heard by H either, from up to a deadtime before the
 //     episode (H then needs nobody's consent there); in a third of all
 //     episodes a monitor gives up a group on a node of the episode while
 //     the cuts change, so that a group may move in the middle of it.
 //
-// This is the shape in which an acknowledgement-based lease went wrong
-// (hbd/cluster's TestQuorumStaleDeadMark): a node that the holder counts on
-// has said the holder was dead, and a third node still reads that.
+// This is the shape in which acknowledgement-based leases went wrong
+// (hbd/cluster's TestQuorumStaleDeadMark, and TestQuorumStaleMarkBeforeHolding
+// for the third case): a node that the holder counts on has said the
+// holder was dead, and a third node still reads that.
 //
 // Every cut of an episode lasts at most one and a half deadtimes
 // (markCutHalves), and the next episode begins a deadtime after the last cut
