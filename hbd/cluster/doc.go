@@ -165,8 +165,11 @@
 // starts nothing for two deadtimes after an ungraceful death of a peer
 // (the cut-off node notices within a deadtime, or within the longer one
 // of a reload's transition it announced in hbd_dt, and stops its groups
-// meanwhile; a peer declared dead at initdead too: it may have run
-// groups since before this node started), unless it fences that peer
+// meanwhile, all at once, also in the middle of a graceful stop; a peer
+// that announced its graceful stop and fell silent still listing groups
+// counts as ungraceful: a partition cut it off before it released them;
+// a peer declared dead at initdead too: it may have run groups since
+// before this node started), unless it fences that peer
 // (fence_command, fence_aws): then the fence's success, which every
 // start waits for anyway (safe.go), replaces the wait; and a node that
 // regains quorum starts nothing for a deadtime (it hears the rest of the

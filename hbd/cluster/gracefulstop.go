@@ -20,6 +20,10 @@ func (n *Node) beginStop() {
 
 func (n *Node) reconcileStop() {
 	r := &n.res
+	// Cut off from the majority, it releases everything at once, as
+	// outside a stop: the majority takes its groups two deadtimes after
+	// it falls silent, whatever it announced.
+	n.checkQuorum()
 	busy, stopping := false, false
 	for _, g := range r.groups {
 		stopping = stopping || g.state == GroupStopping

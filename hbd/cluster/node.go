@@ -488,7 +488,7 @@ func (n *Node) returnedDead(p *peer) bool {
 func (n *Node) markDead(p *peer) {
 	n.touch()
 	n.logf(LevelWarn, "node %s: is dead", p.name)
-	p.deadGroupless = len(n.res.groups) == 0 && !(p.rsc.stopping && len(p.rsc.held) == 0)
+	p.deadGroupless = len(n.res.groups) == 0 && !p.rsc.gaveUp()
 	n.sbPeerDead(p)
 	n.peerDied(p)
 	n.setPeerState(p, StateDead)

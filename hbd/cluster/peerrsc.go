@@ -54,6 +54,12 @@ func holdBits(w string) int {
 	return 0
 }
 
+// gaveUp: the peer stopped gracefully and holds nothing by its latest
+// word (its shutdone, or a stopping announcement that lists no group).
+// One that announced its stop and fell silent still listing groups (a
+// partition cut it off in the middle of its stop) may still run them.
+func (r *peerRsc) gaveUp() bool { return r.stopping && len(r.held) == 0 }
+
 func splitSet(s string) map[string]bool {
 	m := make(map[string]bool)
 	for _, k := range strings.Split(s, "|") {
@@ -216,20 +222,22 @@ func (n *Node) peerDied(p *peer) {
 	if len(n.res.groups) == 0 {
 		return
 	}
-	n.fenceDeath(p)
-	if !p.rsc.stopping {
-		n.peerLeaving(p)
-	} else {
+	gaveUp := p.rsc.gaveUp()
+	n.fenceDeath(p, gaveUp)
+	switch {
+	case gaveUp:
 		n.logf(LevelInfo, "Dead node %s gave up resources.", p.name)
+	case !p.rsc.stopping:
+		n.peerLeaving(p)
 	}
-	// A node that announced its graceful stop stays stopping until it
-	// restarts (a new generation): Heartbeat sends status and resource
-	// messages for about 2 s after its shutdone, which must not make it
-	// eligible again (a failback to a node on its way out).
-	// Unless it stopped gracefully (it gave everything up), it may still
+	// A node that gave everything up stays stopping until it restarts (a
+	// new generation): Heartbeat sends status and resource messages for
+	// about 2 s after its shutdone, which must not make it eligible again
+	// (a failback to a node on its way out). Any other node may still
 	// hold copies of groups this node takes over now (a partition, a
-	// daemon killed with its addresses in place).
-	p.rsc = peerRsc{askedAt: n.now, stopping: p.rsc.stopping, copies: !p.rsc.stopping}
+	// daemon killed with its addresses in place, a stop cut off before
+	// it released everything): it is dead as after a crash.
+	p.rsc = peerRsc{askedAt: n.now, stopping: gaveUp, copies: !gaveUp}
 	p.partitionAt = time.Time{}
 	delete(n.res.standbyFrom, p.name)
 }

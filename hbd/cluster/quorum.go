@@ -25,7 +25,9 @@ func (n *Node) hasQuorum() bool {
 
 // checkQuorum logs quorum changes and, without quorum, stops every
 // running group at once (no handshake: nobody may take them from us
-// either). Starting groups are stopped when their start ends.
+// either), also in the middle of a graceful stop (the majority waits
+// for this node as after a crash). Starting groups are stopped when
+// their start ends.
 func (n *Node) checkQuorum() {
 	r := &n.res
 	if !r.joined {
@@ -62,8 +64,10 @@ func (n *Node) checkQuorum() {
 	}
 }
 
-// fenceDeath: with quorum, a peer declared dead (not a graceful stop)
-// may still run groups until it notices it lost the majority (at most
+// fenceDeath: with quorum, a peer declared dead that had not given
+// every group up (gaveUp: a crash, a partition, also one in the middle
+// of a graceful stop, which releases everything at once when it loses
+// the majority) may still run groups until it notices it lost the majority (at most
 // deadtime after it last heard us) and has stopped them: no group is
 // started here before two deadtimes after its death.
 //
@@ -76,8 +80,8 @@ func (n *Node) checkQuorum() {
 // Not when it is being fenced (safe.go: sbPeerDead runs first): no group
 // starts before the fence succeeded, and a fenced node runs nothing, so
 // the wait would only delay the takeover past the fence.
-func (n *Node) fenceDeath(p *peer) {
-	if !n.quorumOn() || p.rsc.stopping || len(n.res.groups) == 0 || !n.hasQuorum() {
+func (n *Node) fenceDeath(p *peer, gaveUp bool) {
+	if !n.quorumOn() || gaveUp || len(n.res.groups) == 0 || !n.hasQuorum() {
 		return
 	}
 	if n.cfg.Fence.Enabled() && n.sb.fences[p.name] != nil {

@@ -260,7 +260,7 @@ func (n *Node) guardGrouplessDeaths() {
 			continue
 		}
 		n.sbPeerDead(p)
-		n.fenceDeath(p)
+		n.fenceDeath(p, false) // (deadGroupless: it had not given up everything)
 	}
 }
 

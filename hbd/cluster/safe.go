@@ -38,8 +38,7 @@ func (n *Node) sbPeerDead(p *peer) {
 	if len(n.res.groups) == 0 {
 		return
 	}
-	graceful := p.rsc.stopping && len(p.rsc.held) == 0
-	if graceful {
+	if p.rsc.gaveUp() {
 		n.holdStarts(p.name, "it stopped gracefully")
 		return
 	}

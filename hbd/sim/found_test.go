@@ -9,7 +9,7 @@ import (
 // bug they caught so that every run replays them: the fixed seeds of the
 // other tests did not reach these stories.
 var foundSeeds = []struct {
-	gen    string // a goldenGenerators name
+	gen    string // a goldenGenerators or freshOnlyGenerators name
 	seed   uint64
 	caught string
 }{
@@ -23,11 +23,12 @@ var foundSeeds = []struct {
 	{"widereload", 788255204790, "two nodes, two reloads in a row: node1, on the second, had handed a group to node2, which on the first still named node1; node1 applied the third (the group back to node1) and started it at once on node2's old consent, while node2 applied the second (the group to node2) and started it on node1's old one: the wants crossed in flight"},
 	{"widereload", 1038283627222, "five nodes, quorum: node4 reloaded a shorter deadtime while the longer one of the reload before still applied, and so kept it for another 5.25 s; a partition cut node4 off, node2 (restarted since, at the new 1.5 s) waited two of its own deadtimes after node4's death and started node4's group while node4, slow to notice the lost quorum, still stopped it"},
 	{"reload", 780692001798, "two nodes: after a heal node1 and node2 both held two groups (node2 kept them) when node1 began a graceful stop; the stop released one group at a time, 7 s stop scripts each, so one duplicate outlived the heal bound by waiting for every stop before it"},
+	{"stopcut", 154, "three nodes, quorum: node2 stopped gracefully holding four groups and a partition cut it off after its first release; node3 took node2's silence for the end of its stop (it had announced hbd_stopping=1) and started every group at once without the quorum wait, while node2, cut off, kept releasing them one at a time without noticing it had lost the majority"},
 }
 
 func TestFoundSeeds(t *testing.T) {
-	gens := make(map[string]func(uint64) Config, len(goldenGenerators))
-	for _, g := range goldenGenerators {
+	gens := make(map[string]func(uint64) Config, len(goldenGenerators)+len(freshOnlyGenerators))
+	for _, g := range append(goldenGenerators[:len(goldenGenerators):len(goldenGenerators)], freshOnlyGenerators...) {
 		gens[g.name] = g.gen
 	}
 	for _, f := range foundSeeds {

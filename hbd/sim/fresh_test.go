@@ -14,8 +14,9 @@ var (
 
 // freshOnlyGenerators are the generators TestFreshSeeds runs besides the
 // golden ones: one-way cuts and paused daemons (TestFaults), suspended
-// machines (TestSuspends), stale dead marks (TestStaleMarks). Their fixed seeds are pinned by those tests'
-// checks, not by a trace.
+// machines (TestSuspends), stale dead marks (TestStaleMarks), graceful
+// stops cut off by partitions (stopcut). Their fixed seeds are pinned by
+// those tests' checks or by TestFoundSeeds, not by a trace.
 var freshOnlyGenerators = []struct {
 	name string
 	gen  func(uint64) Config
@@ -23,6 +24,7 @@ var freshOnlyGenerators = []struct {
 	{"faults", RandomFaultConfig},
 	{"suspends", RandomSuspendConfig},
 	{"stalemark", RandomStaleMarkConfig},
+	{"stopcut", RandomStopCutConfig},
 }
 
 // TestFreshSeeds runs every generator on a range of seeds that is new on

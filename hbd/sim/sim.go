@@ -96,6 +96,10 @@ type Config struct {
 	// Partitions: this many times the nodes are split in two random
 	// groups that cannot hear each other, healed after [DownMin, DownMax].
 	Partitions int
+	// StopCuts: this many times the node running the most groups stops
+	// gracefully and, within half a deadtime, a partition cuts it off
+	// from every other node (stopcut.go), healed after [DownMin, DownMax].
+	StopCuts int
 	// Faults beyond those (faults.go), each healed after [DownMin,
 	// DownMax]: OneWayCuts: one node stops hearing another, which still
 	// hears it. LinkCuts: one medium fails between two nodes, both ways.

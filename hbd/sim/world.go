@@ -249,6 +249,7 @@ func (w *world) setup() {
 	w.setupFaults(last)
 	w.setupMarkEpisodes()
 	w.setupNodeSet(names, last)
+	w.setupStopCuts(last)
 }
 
 func (w *world) randDur(lo, hi time.Duration) time.Duration {
@@ -373,6 +374,8 @@ func (w *world) handle(e *event) {
 		w.clockEvent(e)
 	case evNodeSet, evNodePhase, evNodeStop:
 		w.nodeSetEvent(e)
+	case evStopCut:
+		w.stopCut()
 	case evRogue:
 		n := w.nodes[e.node]
 		if len(n.gt) > 0 {
