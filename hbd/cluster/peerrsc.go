@@ -264,12 +264,13 @@ func (n *Node) peerRemoved(p *peer) {
 
 // peerRestarted: a new generation of the peer was heard (it restarted
 // before we declared it dead): forget what its previous run announced and
-// any handshake with it. Unless its previous run stopped gracefully, it
-// may hold copies of groups running here until its release before
-// joining (its daemon was killed, the addresses stayed).
+// any handshake with it. Unless its previous run gave everything up
+// (gaveUp: a stop whose end we did not hear may have been cut short by a
+// kill), it may hold copies of groups running here until its release
+// before joining (its daemon was killed, the addresses stayed).
 func (n *Node) peerRestarted(p *peer) {
 	n.touch()
-	p.rsc = peerRsc{askedAt: n.now, copies: !p.rsc.stopping}
+	p.rsc = peerRsc{askedAt: n.now, copies: !p.rsc.gaveUp()}
 	p.partitionAt = time.Time{}
 	delete(n.res.standbyFrom, p.name)
 }
