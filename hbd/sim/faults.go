@@ -53,7 +53,7 @@ const (
 // calm: no fault that may get a live node declared dead (CheckCalm); a
 // node removed from the configuration stops.
 func (c Config) calm() bool {
-	return c.Crashes == 0 && c.Partitions == 0 && c.OneWayCuts == 0 && c.LinkCuts == 0 && c.Pauses == 0 && c.Suspends == 0 && c.ClockJumps == 0 && c.WallJumps == 0 && c.NodeChanges == 0 && c.MarkEpisodes == 0
+	return c.Crashes == 0 && c.Partitions == 0 && c.OneWayCuts == 0 && c.LinkCuts == 0 && c.Pauses == 0 && c.Suspends == 0 && c.ClockJumps == 0 && c.WallJumps == 0 && c.NodeChanges == 0 && c.MarkEpisodes == 0 && c.StopCuts == 0
 }
 
 // strictExclusive: the two sides of a partition never both hold a group
