@@ -135,7 +135,7 @@ func (n *Node) stopFailedList() string {
 func (n *Node) rscSignature() string { return string(n.appendRscSignature(nil)) }
 
 // rscChanged: the signature differs from the one last announced. It is
-// asked at every tick, so it builds the signature in the node's scratch
+// asked at every reconcile, so it builds the signature in the node's scratch
 // and allocates nothing.
 func (n *Node) rscChanged() bool {
 	n.sigBuf = n.appendRscSignature(n.sigBuf[:0])

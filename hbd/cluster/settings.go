@@ -288,7 +288,7 @@ func (n *Node) settingsChanged() {
 
 // settingsField is the hbd_settings field of this node's announcements
 // ("" when no setting was ever made: the field is left out). It is kept
-// until the settings change: the signature asks for it at every tick.
+// until the settings change: the signature asks for it at every reconcile.
 func (n *Node) settingsField() string {
 	if !n.setsTextOK {
 		n.setsText, n.setsTextOK = FormatSettings(n.sets.list()), true
