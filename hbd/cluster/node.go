@@ -105,6 +105,12 @@ type Options struct {
 	// Settings are the cluster-wide operator settings this node persisted
 	// in an earlier run (PersistSettings), if any.
 	Settings []Setting
+	// CheckSkips makes the node check its own shortcut (simulation and
+	// tests): a tick that would skip reconcile, because nothing it reads
+	// changed (reconcileAfter), runs it anyway, and the node panics if
+	// that run did anything: a change reconcile reads that did not ask
+	// for it. It costs what the shortcut saves.
+	CheckSkips bool
 }
 
 // Node is one cluster member's state machine. It is not safe for
@@ -172,9 +178,8 @@ type Node struct {
 	// check at the start of the next).
 	next   time.Time
 	nextOK bool
-	// everyTick makes every tick reconcile, as if none could be skipped
-	// (reconcileAfter): the tests compare a node with it and one without.
-	everyTick bool
+
+	checkSkips bool // Options.CheckSkips
 
 	out []Action
 	box outbox
@@ -200,6 +205,8 @@ func New(o Options) *Node {
 		now:     o.Now,
 		state:   StateInit,
 		unknown: make(map[string]time.Time),
+
+		checkSkips: o.CheckSkips,
 	}
 	n.initResources()
 	n.touch() // the first tick reconciles

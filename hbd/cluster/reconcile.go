@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -19,7 +20,10 @@ import (
 // skipped, which is most ticks of a node at rest.
 func (n *Node) reconcileAfter(tick bool) {
 	r := &n.res
-	if !r.dirty && !(tick && (r.stale || n.everyTick || !r.due.IsZero() && !n.now.Before(r.due))) {
+	if !r.dirty && !(tick && (r.stale || !r.due.IsZero() && !n.now.Before(r.due))) {
+		if tick && n.checkSkips {
+			n.checkSkip()
+		}
 		return
 	}
 	r.dirty, r.stale = false, false
@@ -29,6 +33,24 @@ func (n *Node) reconcileAfter(tick bool) {
 		r.stale = true
 	}
 	r.due = n.reconcileDeadline()
+}
+
+// checkSkip runs the reconcile a tick skips (Options.CheckSkips) and
+// panics if it did anything.
+func (n *Node) checkSkip() {
+	acts := len(n.out)
+	n.reconcile()
+	if len(n.out) == acts {
+		return
+	}
+	what := fmt.Sprintf("%T", n.out[acts])
+	switch a := n.out[acts].(type) {
+	case *Send:
+		what = "send " + a.Msg.Type()
+	case Log:
+		what = "log: " + a.Msg
+	}
+	panic(fmt.Sprintf("cluster: %s skipped a reconcile at a tick that had something to do (%s): something it reads changed without touch or recheck", n.name, what))
 }
 
 // reconcileDeadline is the earliest time after now at which the passing of

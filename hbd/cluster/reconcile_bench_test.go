@@ -104,14 +104,14 @@ func BenchmarkTickGroups(b *testing.B) {
 }
 
 // BenchmarkReconcileGroups is BenchmarkTickGroups with a reconcile at
-// every tick (everyTick), as after an event that changed something it
-// reads: what the placement rule and the resource signature cost per
-// reconcile with n groups held.
+// every tick (the check of Options.CheckSkips), as after an event that
+// changed something it reads: what the placement rule and the resource
+// signature cost per reconcile with n groups held.
 func BenchmarkReconcileGroups(b *testing.B) {
 	for _, count := range []int{1, 32} {
 		b.Run(fmt.Sprintf("groups=%d", count), func(b *testing.B) {
 			core, now := holdingNode(b, count)
-			core.everyTick = true
+			core.checkSkips = true
 			b.ReportAllocs()
 			var cpu time.Duration
 			i := 0

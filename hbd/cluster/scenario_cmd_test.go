@@ -299,7 +299,7 @@ func (s *scenario) start(name string) error {
 	n.gen++
 	n.alive = true
 	n.pending = map[string]Op{}
-	n.core = New(Options{Config: s.cfgs[name], UUID: [16]byte{byte(len(name))}, Generation: n.gen, Now: s.now, Settings: n.settings})
+	n.core = New(Options{Config: s.cfgs[name], UUID: [16]byte{byte(len(name))}, Generation: n.gen, Now: s.now, Settings: n.settings, CheckSkips: true})
 	s.step(n, Tick{Now: s.now, Load: testLoad})
 	return nil
 }

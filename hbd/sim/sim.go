@@ -192,6 +192,11 @@ type Config struct {
 	// (a real wire format) instead of a deep copy.
 	Codec func(*wire.Message) (*wire.Message, error)
 
+	// CheckSkips has every node check the ticks on which it skips
+	// reconcile (cluster.Options.CheckSkips): a tick that skipped one
+	// with something to do is a panic, so a violation (CheckNoPanic).
+	CheckSkips bool
+
 	// Trace keeps the trace lines (for printing a failure).
 	Trace bool
 	// Hash computes Result.Hash, a hash of the trace (determinism checks).

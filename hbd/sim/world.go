@@ -336,7 +336,7 @@ func (w *world) handle(e *event) {
 		w.statusHigh[e.node] = 0
 		n.exiting, n.joined = false, false
 		n.bd = boundaryState{}
-		n.core = cluster.New(cluster.Options{Config: w.cfgs[e.node], UUID: n.uuid, Generation: n.gen, Now: w.clock(e.node), Settings: n.persisted})
+		n.core = cluster.New(cluster.Options{Config: w.cfgs[e.node], UUID: n.uuid, Generation: n.gen, Now: w.clock(e.node), Settings: n.persisted, CheckSkips: w.c.CheckSkips})
 		for g := range n.gt {
 			if _, ok := w.cfgs[e.node].Group(w.rs.keys[g]); !ok && n.gt[g].up {
 				n.gt[g].orphan = true
