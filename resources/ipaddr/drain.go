@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -51,6 +52,8 @@ const (
 	inetDiagInfo        = 2 // reply attribute: struct tcp_info
 	inetDiagBCSCond     = 7 // filter op: the local address matches
 	sizeofInetDiagReqV2 = 56
+	sizeofInetDiagReq   = 60 // the compat request, struct inet_diag_req
+	tcpdiagGetSock      = 18 // its message type, TCPDIAG_GETSOCK
 	sizeofInetDiagMsg   = 72
 	sizeofRtAttr        = 4
 )
@@ -65,9 +68,11 @@ var (
 // diagConn is one TCP socket on the address, as sock_diag reports it.
 type diagConn struct {
 	state          uint8
+	retrans        uint8  // retransmissions or probes since the peer last answered (SYN-ACKs for a request socket)
 	rqueue, wqueue uint32 // unread bytes received; bytes sent and not acknowledged, or not sent yet
 	info           unix.TCPInfo
-	infoLen        int // bytes of info the kernel filled (0: none, a request socket)
+	infoLen        int            // bytes of info the kernel filled (0: none, a request socket)
+	peer           netip.AddrPort // the remote end
 }
 
 // midExchange says whether a connection is in the middle of an exchange
@@ -83,40 +88,89 @@ type diagConn struct {
 //   - established and data received more recently than data sent (the
 //     times tcp_info gives, in ms): a request read and not yet answered.
 //
-// An established connection whose last data went out and was
-// acknowledged is idle (an HTTP keep-alive between requests): it does
-// not hold the drain. The judgement is a request/response one: a
+// A connection whose peer has stopped acknowledging (being retransmitted
+// or probed) is not waited for. An established connection whose last
+// data went out and was acknowledged is idle (an HTTP keep-alive between
+// requests): it does not hold the drain either. The judgement is a request/response one: a
 // connection that received a request in the same millisecond (jiffy) as
 // it sent its previous answer, and is slow to answer it, reads idle; a
 // connection opened and never used reads busy until the bound.
-func (c *diagConn) midExchange() bool {
+func (c *diagConn) midExchange() bool { return c.why() != "" }
+
+// why is midExchange's reason, "" for a connection that is not.
+func (c *diagConn) why() string {
+	if c.retrans > 0 {
+		// The peer has stopped acknowledging (gone, or cut off): the
+		// next retransmission is at least 400 ms away, and a FIN_WAIT1
+		// orphan of an earlier cut would retransmit for minutes.
+		return ""
+	}
 	switch c.state {
-	case tcpSynSent, tcpSynRecv, tcpNewSynRecv, tcpFinWait1, tcpLastAck, tcpClosing:
-		return true
+	case tcpSynSent, tcpSynRecv, tcpNewSynRecv:
+		return "being opened"
+	case tcpFinWait1, tcpLastAck, tcpClosing:
+		return "its FIN not acknowledged"
 	case tcpEstablished, tcpCloseWait:
 	default:
-		return false
+		return ""
 	}
-	if c.rqueue > 0 || c.wqueue > 0 {
-		return true
+	switch {
+	case c.rqueue > 0:
+		return fmt.Sprintf("%d bytes unread", c.rqueue)
+	case c.wqueue > 0:
+		return fmt.Sprintf("%d bytes not acknowledged", c.wqueue)
+	case c.infoLen < tcpInfoLastRecvEnd:
+		return "no tcp_info" // nothing to judge by: the bound decides
+	case c.infoLen >= tcpInfoDataSegsOutEnd && c.info.Data_segs_out == 0:
+		return "nothing sent yet"
+	case c.info.Last_data_recv < c.info.Last_data_sent:
+		return fmt.Sprintf("received %d ms ago, sent %d ms ago", c.info.Last_data_recv, c.info.Last_data_sent)
 	}
-	if c.infoLen < tcpInfoLastRecvEnd {
-		return true // nothing to judge by: the bound decides
+	return ""
+}
+
+// String names the connection for a log line: its peer, state and why
+// it is mid-exchange.
+func (c *diagConn) String() string {
+	return fmt.Sprintf("%s %s (%s)", c.peer, tcpStateName(c.state), c.why())
+}
+
+func tcpStateName(s uint8) string {
+	switch s {
+	case tcpEstablished:
+		return "ESTABLISHED"
+	case tcpSynSent:
+		return "SYN_SENT"
+	case tcpSynRecv, tcpNewSynRecv:
+		return "SYN_RECV"
+	case tcpFinWait1:
+		return "FIN_WAIT1"
+	case tcpCloseWait:
+		return "CLOSE_WAIT"
+	case tcpLastAck:
+		return "LAST_ACK"
+	case tcpClosing:
+		return "CLOSING"
 	}
-	if c.infoLen >= tcpInfoDataSegsOutEnd && c.info.Data_segs_out == 0 {
-		return true
-	}
-	return c.info.Last_data_recv < c.info.Last_data_sent
+	return fmt.Sprintf("state %d", s)
 }
 
 // connCheck counts the connections mid-exchange on one address through a
 // sock_diag socket of the agent's namespace.
 type connCheck struct {
 	fd       int
-	requests [][]byte // one dump per family: an IPv4 address also has v4-mapped sockets of AF_INET6 listeners
+	requests [][]byte // the dumps of one check
+	v2       [][]byte // for an IPv4 address, the two dumps to fall back on
 	seq      uint32
 	buf      []byte
+	// busyConns are the first connections mid-exchange of the last
+	// check, for the log line of a drain its bound ended.
+	busyConns []string
 }
+
+// maxBusyShown is how many of the connections that held a drain to its
+// bound its log line names.
+const maxBusyShown = 3
 
 // openConnCheck opens a sock_diag socket in the agent's namespace for
 // the agent's address.
@@ -144,10 +198,20 @@ func (a *Agent) openConnCheck() (*connCheck, error) {
 		c.close()
 		return nil, fmt.Errorf("sock_diag bind: %w", err)
 	}
+	// A dump walks the kernel's whole table of established sockets (all
+	// namespaces share it): 262144 buckets took about 1.3 ms here. An
+	// IPv6 address needs one dump; an IPv4 one has AF_INET sockets and
+	// the v4-mapped ones of AF_INET6 listeners, which the compat request
+	// (TCPDIAG_GETSOCK, both families) finds in one walk, the two-dumps
+	// way only in two. A connection opened during the last walk, in a
+	// part of the table the walk has passed, is not seen: the shorter the
+	// walk, the fewer such.
 	addr := a.spec.Addr
-	c.requests = append(c.requests, diagRequest(unix.AF_INET6, addr))
 	if addr.Is4() {
-		c.requests = append(c.requests, diagRequest(unix.AF_INET, addr))
+		c.requests = [][]byte{diagRequestCompat(addr)}
+		c.v2 = [][]byte{diagRequest(unix.AF_INET6, addr), diagRequest(unix.AF_INET, addr)}
+	} else {
+		c.requests = [][]byte{diagRequest(unix.AF_INET6, addr)}
 	}
 	return c, nil
 }
@@ -160,8 +224,19 @@ func (c *connCheck) close() {
 }
 
 // busy returns how many connections on the address are mid-exchange.
+// A kernel that refuses the compat request is asked with two dumps.
 func (c *connCheck) busy() (int, error) {
+	n, err := c.check()
+	if err != nil && c.v2 != nil {
+		c.requests, c.v2 = c.v2, nil
+		n, err = c.check()
+	}
+	return n, err
+}
+
+func (c *connCheck) check() (int, error) {
 	n := 0
+	c.busyConns = c.busyConns[:0]
 	for _, req := range c.requests {
 		c.seq++
 		binary.NativeEndian.PutUint32(req[8:], c.seq)
@@ -208,13 +283,16 @@ func (c *connCheck) dump(seq uint32) (int, error) {
 					}
 				}
 				return 0, errors.New("sock_diag: error answer")
-			case unix.SOCK_DIAG_BY_FAMILY:
+			case unix.SOCK_DIAG_BY_FAMILY, tcpdiagGetSock:
 				conn, err := parseDiagMsg(m.data)
 				if err != nil {
 					return 0, err
 				}
 				if conn.midExchange() {
 					busy++
+					if len(c.busyConns) < maxBusyShown {
+						c.busyConns = append(c.busyConns, conn.String())
+					}
 				}
 			}
 		}
@@ -248,7 +326,14 @@ func parseDiagMsg(b []byte) (diagConn, error) {
 		return diagConn{}, fmt.Errorf("sock_diag: inet_diag_msg of %d bytes", len(b))
 	}
 	ne := binary.NativeEndian
-	c := diagConn{state: b[1], rqueue: ne.Uint32(b[56:]), wqueue: ne.Uint32(b[60:])}
+	c := diagConn{state: b[1], retrans: b[3], rqueue: ne.Uint32(b[56:]), wqueue: ne.Uint32(b[60:])}
+	// struct inet_diag_sockid at 4: sport, dport (big endian), src, dst.
+	dport := binary.BigEndian.Uint16(b[6:])
+	if b[0] == unix.AF_INET {
+		c.peer = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[24:28])), dport)
+	} else {
+		c.peer = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[24:40])).Unmap(), dport)
+	}
 	attrs := b[sizeofInetDiagMsg:]
 	for len(attrs) >= sizeofRtAttr {
 		l := int(ne.Uint16(attrs))
@@ -271,6 +356,31 @@ func align4(n int) int { return (n + 3) &^ 3 }
 // in the kernel (an AF_INET condition also matches the v4-mapped
 // addresses of AF_INET6 sockets); the sequence number is set per request.
 func diagRequest(family uint8, addr netip.Addr) []byte {
+	b := diagMessage(unix.SOCK_DIAG_BY_FAMILY, sizeofInetDiagReqV2, addr)
+	r := b[unix.SizeofNlMsghdr:]
+	r[0] = family
+	r[1] = unix.IPPROTO_TCP
+	r[2] = 1 << (inetDiagInfo - 1)
+	binary.NativeEndian.PutUint32(r[4:], drainStates)
+	return b
+}
+
+// diagRequestCompat is the request of Linux's first inet_diag interface
+// (struct inet_diag_req): one dump of the TCP sockets of both families
+// whose local address is addr, in drainStates, with their tcp_info.
+func diagRequestCompat(addr netip.Addr) []byte {
+	b := diagMessage(tcpdiagGetSock, sizeofInetDiagReq, addr)
+	r := b[unix.SizeofNlMsghdr:]
+	r[0] = unix.AF_INET // not read: the compat dump is of every family
+	r[3] = 1 << (inetDiagInfo - 1)
+	// id (struct inet_diag_sockid, 48 bytes) at 4 stays zero
+	binary.NativeEndian.PutUint32(r[52:], drainStates)
+	return b
+}
+
+// diagMessage is a dump request of type typ: a request header of hdrLen
+// bytes for the caller to fill, then the filter on the local address.
+func diagMessage(typ uint16, hdrLen int, addr netip.Addr) []byte {
 	ab := addr.AsSlice()
 	condFamily := uint8(unix.AF_INET6)
 	if addr.Is4() {
@@ -290,18 +400,13 @@ func diagRequest(family uint8, addr netip.Addr) []byte {
 	copy(bc[12:], ab)
 
 	attrLen := sizeofRtAttr + len(bc)
-	total := unix.SizeofNlMsghdr + sizeofInetDiagReqV2 + align4(attrLen)
+	total := unix.SizeofNlMsghdr + hdrLen + align4(attrLen)
 	b := make([]byte, total)
 	ne := binary.NativeEndian
 	ne.PutUint32(b[0:], uint32(total))
-	ne.PutUint16(b[4:], unix.SOCK_DIAG_BY_FAMILY)
+	ne.PutUint16(b[4:], typ)
 	ne.PutUint16(b[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
-	r := b[unix.SizeofNlMsghdr:]
-	r[0] = family
-	r[1] = unix.IPPROTO_TCP
-	r[2] = 1 << (inetDiagInfo - 1)
-	ne.PutUint32(r[4:], drainStates)
-	at := r[sizeofInetDiagReqV2:]
+	at := b[unix.SizeofNlMsghdr+hdrLen:]
 	ne.PutUint16(at[0:], uint16(attrLen))
 	ne.PutUint16(at[2:], inetDiagReqBytecode)
 	copy(at[sizeofRtAttr:], bc)
@@ -310,14 +415,19 @@ func diagRequest(family uint8, addr netip.Addr) []byte {
 
 // drained is what a drain did, for the release's log line.
 type drained struct {
-	waited time.Duration
-	busy   int  // connections mid-exchange at the last check
-	full   bool // the bound ended the drain
-	err    error
+	waited  time.Duration
+	checks  int
+	busy    int      // connections mid-exchange at the last check
+	shown   []string // the first of them
+	full    bool     // the bound ended the drain
+	err     error
+	last    time.Time     // when the last check ended
+	removal time.Duration // from the last check to the address removed (the caller's)
 }
 
 func (d drained) String() string {
-	ms := float64(d.waited.Microseconds()) / 1000
+	ms := func(t time.Duration) float64 { return float64(t.Microseconds()) / 1000 }
+	how := fmt.Sprintf("%d checks, removed %.2f ms after the last", d.checks, ms(d.removal))
 	switch {
 	case d.err != nil:
 		return fmt.Sprintf("not drained (%v)", d.err)
@@ -326,9 +436,9 @@ func (d drained) String() string {
 		if d.busy == 1 {
 			conns = "connection"
 		}
-		return fmt.Sprintf("after draining %.1f ms, the bound, with %d %s still mid-exchange", ms, d.busy, conns)
+		return fmt.Sprintf("after draining %.1f ms, the bound (%s), with %d %s still mid-exchange: %s", ms(d.waited), how, d.busy, conns, strings.Join(d.shown, ", "))
 	default:
-		return fmt.Sprintf("after draining %.1f ms", ms)
+		return fmt.Sprintf("after draining %.1f ms (%s)", ms(d.waited), how)
 	}
 }
 
@@ -346,20 +456,16 @@ func (a *Agent) drain(ctx context.Context, bound time.Duration) drained {
 	}
 	defer c.close()
 	deadline := began.Add(bound)
-	for {
+	for checks := 1; ; checks++ {
 		n, err := c.busy()
 		now := time.Now()
-		d := drained{waited: now.Sub(began), busy: n, err: err}
+		d := drained{waited: now.Sub(began), checks: checks, busy: n, err: err, last: now}
 		if err != nil || n == 0 {
 			return d
 		}
 		left := deadline.Sub(now)
-		if left <= 0 || ctx.Err() != nil {
-			d.full = true
-			return d
-		}
-		if !sleepCtx(ctx, min(DrainPoll, left)) {
-			d.full = true
+		if left <= 0 || ctx.Err() != nil || !sleepCtx(ctx, min(DrainPoll, left)) {
+			d.full, d.shown = true, c.busyConns
 			return d
 		}
 	}

@@ -19,8 +19,9 @@ import (
 
 // slowServer answers each line of a connection ("req") with "ok" after
 // delay, and never answers "hang". It listens on every address of its
-// host (a dual-stack socket: connections to an IPv4 address are v4-mapped
-// AF_INET6 sockets, which the drain must see too).
+// host: with network "tcp" a dual-stack socket (connections to an IPv4
+// address are v4-mapped AF_INET6 sockets, which the drain must see too),
+// with "tcp4" an AF_INET one.
 type slowServer struct {
 	ln    net.Listener
 	delay time.Duration
@@ -28,9 +29,9 @@ type slowServer struct {
 	wg    sync.WaitGroup
 }
 
-func startSlowServer(t *testing.T, h *netlab.Host, port int, delay time.Duration) *slowServer {
+func startSlowServer(t testing.TB, h *netlab.Host, network string, port int, delay time.Duration) *slowServer {
 	t.Helper()
-	ln, err := h.Listen("tcp", fmt.Sprintf(":%d", port))
+	ln, err := h.Listen(network, fmt.Sprintf(":%d", port))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +119,13 @@ func TestStopDrained(t *testing.T) {
 	a := addHost(t, lab, "a", "10.231.0.1/24")
 	b := addHost(t, lab, "b", "10.231.0.2/24")
 	c := addHost(t, lab, "c", "10.231.0.3/24")
-	const port = 8080
-	startSlowServer(t, a, port, 30*time.Millisecond)
-	startSlowServer(t, b, port, 30*time.Millisecond)
+	const port, port4 = 8080, 8081
+	for _, h := range []*netlab.Host{a, b} {
+		startSlowServer(t, h, "tcp", port, 30*time.Millisecond)
+		startSlowServer(t, h, "tcp4", port4, 30*time.Millisecond)
+	}
 	target := net.JoinHostPort(vip4, fmt.Sprint(port))
+	target4 := net.JoinHostPort(vip4, fmt.Sprint(port4))
 	ctx := context.Background()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,11 +155,16 @@ func TestStopDrained(t *testing.T) {
 				}
 			}
 			// Three slow requests, each on its own connection, in flight
-			// when the release begins.
+			// when the release begins: two to the dual-stack server, one
+			// to the IPv4 one.
 			const slow = 3
 			conns := make([]net.Conn, slow)
 			for i := range conns {
-				if conns[i], err = c.Dial(ctx, "tcp", target); err != nil {
+				to := target
+				if i == slow-1 {
+					to = target4
+				}
+				if conns[i], err = c.Dial(ctx, "tcp", to); err != nil {
 					t.Fatal(err)
 				}
 				defer conns[i].Close()
@@ -197,7 +206,7 @@ func TestStopDrained(t *testing.T) {
 			switch {
 			case tc.drain == 0:
 			case tc.wantFull:
-				if took < tc.drain || took > tc.drain+time.Second || !strings.Contains(line, "the bound, with 1 connection still mid-exchange") {
+				if took < tc.drain || took > tc.drain+time.Second || !strings.Contains(line, "with 1 connection still mid-exchange") {
 					t.Errorf("stop took %v, logged %q: want the bound %v to end the drain, one connection left", took, line, tc.drain)
 				}
 			default:
@@ -209,6 +218,68 @@ func TestStopDrained(t *testing.T) {
 			}
 			if err := agB.Stop(ctx); err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// BenchmarkConnCheck times one look of a drain at the address's
+// connections (both dumps, filtered in the kernel), with 200 idle
+// keep-alive connections on the address and 200 on another one of the
+// host, which the filter skips.
+//
+//	flock /tmp/hbd-netns.lock go test ./resources/ipaddr -run '^$' -bench ConnCheck
+func BenchmarkConnCheck(b *testing.B) {
+	lab := netlab.NewT(b, b.Name())
+	a := addHost(b, lab, "a", "10.231.0.1/24")
+	c := addHost(b, lab, "c", "10.231.0.3/24")
+	spec, err := Parse(NameIPaddr2, []string{vip4 + "/24/eth0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ag, err := New(spec, Options{StateDir: b.TempDir(), Netns: a.Path()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ag.Close()
+	if err := ag.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	startSlowServer(b, a, "tcp", 8080, 0)
+	for _, to := range []string{vip4, "10.231.0.1"} {
+		for range 200 {
+			cn, err := c.Dial(context.Background(), "tcp", net.JoinHostPort(to, "8080"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cn.Close()
+			if err := request(cn, "req", 5*time.Second); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		two  bool
+	}{{"one dump", false}, {"two dumps", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			cc, err := ag.openConnCheck()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cc.close()
+			if bc.two {
+				cc.requests, cc.v2 = cc.v2, nil
+			}
+			b.ResetTimer()
+			for range b.N {
+				n, err := cc.busy()
+				if err != nil || n != 0 {
+					b.Fatalf("busy = %d, %v; want 0 (every connection idle)", n, err)
+				}
+			}
+			if !bc.two && cc.v2 == nil {
+				b.Log("the kernel refused the compat request: two dumps")
 			}
 		})
 	}

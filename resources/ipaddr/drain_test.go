@@ -27,6 +27,9 @@ func TestMidExchange(t *testing.T) {
 		{"FIN_WAIT1: our FIN not acknowledged", diagConn{state: tcpFinWait1, info: info(3, 5, 1), infoLen: full}, true},
 		{"LAST_ACK", diagConn{state: tcpLastAck, infoLen: full}, true},
 		{"CLOSING", diagConn{state: tcpClosing, infoLen: full}, true},
+		{"FIN_WAIT1 retransmitted to a peer gone (an orphan of an earlier cut)", diagConn{state: tcpFinWait1, retrans: 3, infoLen: full}, false},
+		{"SYN_RECV whose SYN-ACK was retransmitted", diagConn{state: tcpSynRecv, retrans: 1}, false},
+		{"established, answer retransmitted", diagConn{state: tcpEstablished, retrans: 1, wqueue: 900, info: info(1, 5, 0), infoLen: full}, false},
 		{"FIN_WAIT2: all we sent acknowledged", diagConn{state: 5, infoLen: full}, false},
 		{"TIME_WAIT", diagConn{state: 6}, false},
 		{"LISTEN with a backlog", diagConn{state: 10, rqueue: 3}, false},
@@ -47,6 +50,25 @@ func TestMidExchange(t *testing.T) {
 				t.Errorf("midExchange = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestDiagRequestCompat checks the one-dump request of an IPv4 address
+// against struct inet_diag_req: its extension and states, then the same
+// filter as diagRequest's.
+func TestDiagRequestCompat(t *testing.T) {
+	ne := binary.NativeEndian
+	a := netip.MustParseAddr("10.0.0.5")
+	b, v2 := diagRequestCompat(a), diagRequest(unix.AF_INET, a)
+	if int(ne.Uint32(b)) != len(b) || ne.Uint16(b[4:]) != tcpdiagGetSock || ne.Uint16(b[6:]) != unix.NLM_F_REQUEST|unix.NLM_F_DUMP {
+		t.Fatalf("header % x", b[:8])
+	}
+	r := b[unix.SizeofNlMsghdr:]
+	if r[3] != 1<<(inetDiagInfo-1) || ne.Uint32(r[52:]) != drainStates {
+		t.Errorf("inet_diag_req: ext %#x states %#x", r[3], ne.Uint32(r[52:]))
+	}
+	if got, want := b[unix.SizeofNlMsghdr+sizeofInetDiagReq:], v2[unix.SizeofNlMsghdr+sizeofInetDiagReqV2:]; !bytes.Equal(got, want) {
+		t.Errorf("filter % x, want % x", got, want)
 	}
 }
 

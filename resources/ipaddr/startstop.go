@@ -219,6 +219,9 @@ func (a *Agent) stop(ctx context.Context, drain time.Duration) error {
 		if err := a.h.AddrDel(link, have); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("remove %s from %s: %w", have.IPNet, rec.Iface, err)
 		}
+		if !d.last.IsZero() {
+			d.removal = time.Since(d.last)
+		}
 		switch {
 		case drain <= 0:
 			a.log.Infof("%sremoved %s from %s", a.prefix, have.IPNet, rec.Iface)
