@@ -56,12 +56,14 @@ type Env struct {
 	Port   int    // the web server's port
 	Web    string // the program that serves (hbdbench, run as `PROG web ...`)
 	State  string // directory for the web server's pid file and log
+	// WebDelay is how long the web server takes to answer (0: at once).
+	WebDelay time.Duration
 }
 
 // String renders bench.env.
 func (e Env) String() string {
-	return fmt.Sprintf("# bench.env: read by the bench resource scripts (vip, web)\nVIP=%s\nVIPLEN=%d\nDEV=%s\nNODE=%s\nPORT=%d\nWEB=%s\nSTATE=%s\nmkdir -p \"$STATE\"\n",
-		shq(e.VIP), e.Prefix, shq(e.Dev), shq(e.Node), e.Port, shq(e.Web), shq(e.State))
+	return fmt.Sprintf("# bench.env: read by the bench resource scripts (vip, web)\nVIP=%s\nVIPLEN=%d\nDEV=%s\nNODE=%s\nPORT=%d\nWEB=%s\nWEBDELAY=%s\nSTATE=%s\nmkdir -p \"$STATE\"\n",
+		shq(e.VIP), e.Prefix, shq(e.Dev), shq(e.Node), e.Port, shq(e.Web), e.WebDelay, shq(e.State))
 }
 
 // shq quotes s for sh.
@@ -110,7 +112,7 @@ case "$1" in
 start)
 	running && exit 0
 	rm -f "$PIDF"
-	setsid "$WEB" web -name "$NODE" -listen ":$PORT" -pidfile "$PIDF" </dev/null >>"$STATE/web.log" 2>&1 &
+	setsid "$WEB" web -name "$NODE" -listen ":$PORT" -delay "${WEBDELAY:-0s}" -pidfile "$PIDF" </dev/null >>"$STATE/web.log" 2>&1 &
 	i=0
 	while [ ! -s "$PIDF" ] && [ $i -lt 500 ]; do sleep 0.005; i=$((i+1)); done
 	running || { echo "web: did not start" >&2; exit 1; }

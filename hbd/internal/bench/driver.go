@@ -60,6 +60,9 @@ type Rig struct {
 	Port   int
 	Web    string // the program serving `web` (this binary)
 	Dir    string // scratch directory (the lab's)
+	// WebDelay is how long the web server takes to answer each request
+	// (0: at once): a request in flight when the address moves.
+	WebDelay time.Duration
 }
 
 // NewRig builds the lab: hosts n1, n2 (10.231.0.1, .2) and client (.10).
@@ -103,7 +106,7 @@ func (r *Rig) IPs() [2]string { return [2]string{r.IP(0), r.IP(1)} }
 
 // Env is node i's bench.env with state kept in state.
 func (r *Rig) Env(i int, state string) Env {
-	return Env{VIP: r.VIP, Prefix: r.Prefix, Dev: "eth0", Node: r.Names[i], Port: r.Port, Web: r.Web, State: state}
+	return Env{VIP: r.VIP, Prefix: r.Prefix, Dev: "eth0", Node: r.Names[i], Port: r.Port, Web: r.Web, WebDelay: r.WebDelay, State: state}
 }
 
 // DropVIP removes the VIP from both nodes (cleanup between runs).

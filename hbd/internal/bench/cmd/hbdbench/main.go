@@ -54,6 +54,7 @@ func web(args []string) int {
 	name := fs.String("name", "", "node `NAME` to answer with")
 	listen := fs.String("listen", ":8080", "`ADDR` to listen on")
 	pidfile := fs.String("pidfile", "", "write the pid to `FILE` once listening")
+	delay := fs.Duration("delay", 0, "answer each request after this long")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -73,7 +74,15 @@ func web(args []string) int {
 			return 1
 		}
 	}
-	srv := &http.Server{Handler: netlab.WhomHandler(*name), ReadHeaderTimeout: 5 * time.Second}
+	h := netlab.WhomHandler(*name)
+	if *delay > 0 {
+		whom := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(*delay)
+			whom.ServeHTTP(w, r)
+		})
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
@@ -95,6 +104,7 @@ func run() int {
 	hbdBin := flag.String("hbd", "bin/hbd", "the hbd `program`")
 	hbdFast := flag.String("hbd-fast", "10ms/40ms", "hbd's fastest setting, KEEPALIVE/DEADTIME")
 	hbdHacf := flag.String("hbd-hacf", "", "lines added to the ha.cf of hbd's nodes (';' between lines), e.g. \"realtime off\"")
+	webDelay := flag.Duration("web-delay", 0, "the web server answers each request after this long (0: at once), e.g. 30ms: requests in flight when the address moves")
 	hbdDetect := flag.String("hbd-detect", "10ms/36ms", "hbd's setting in -settings detection, KEEPALIVE/DEADTIME: the deadtime that detects as soon as keepalived at advert_int 0.01 (3 × 10 ms + 6.1 ms of skew)")
 	idle := flag.Duration("idle", time.Minute, "idle cost measurement per daemon and settings (0 skips)")
 	soak := flag.Duration("soak", time.Minute, "each step of the limit search: how long a setting must stay free of false failovers under loss with busy CPUs (0 skips the search; the full one is 10m)")
@@ -222,6 +232,7 @@ func run() int {
 		fmt.Printf("bench: skipped: cannot build the network namespaces: %v\n", err)
 		return 0
 	}
+	rig.WebDelay = *webDelay
 	defer func() {
 		if err := rig.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, "hbdbench: cleanup:", err)
