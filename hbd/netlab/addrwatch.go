@@ -27,6 +27,44 @@ func Holders(addr string, hosts ...*Host) ([]string, error) {
 	return out, nil
 }
 
+// bracketedHolders is one sample for AddrWatch: the hosts that held addr
+// at the moment the last host was read. The hosts are read one after
+// another, which takes time (a namespace each), so a plain pass can see
+// both ends of a handover that happened between two reads: the old
+// holder before it removed the address and the new one after it added
+// it. So every host but the last is read again afterwards, in reverse
+// order, and counts only when both reads found the address: it then held
+// it throughout, the last host's read included.
+func bracketedHolders(addr string, hosts []*Host) ([]string, error) {
+	first := make([]bool, len(hosts))
+	for i, h := range hosts {
+		has, err := h.HasAddr(addr)
+		if err != nil {
+			return nil, err
+		}
+		first[i] = has
+	}
+	var out []string
+	last := len(hosts) - 1
+	if first[last] {
+		out = append(out, hosts[last].Name)
+	}
+	for i := last - 1; i >= 0; i-- {
+		if !first[i] {
+			continue
+		}
+		has, err := hosts[i].HasAddr(addr)
+		if err != nil {
+			return nil, err
+		}
+		if has {
+			out = append(out, hosts[i].Name)
+		}
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
 // Span is a stretch of time during which the same set of hosts held an
 // address.
 type Span struct {
@@ -55,7 +93,8 @@ type AddrWatch struct {
 }
 
 // WatchAddr starts sampling every interval (10 ms when 0) which of hosts
-// hold addr, until Stop (at most 10^6 samples). Use it to show that a VIP
+// hold addr (bracketedHolders: a sample never shows two holders that
+// only a handover between two reads put there), until Stop (at most 10^6 samples). Use it to show that a VIP
 // is never on two nodes at once.
 func WatchAddr(addr string, every time.Duration, hosts ...*Host) (*AddrWatch, error) {
 	if _, err := parseAddr(addr); err != nil {
@@ -78,7 +117,7 @@ func (w *AddrWatch) loop() {
 	defer t.Stop()
 	for range 1000000 {
 		now := time.Now()
-		holders, err := Holders(w.addr, w.hosts...)
+		holders, err := bracketedHolders(w.addr, w.hosts)
 		w.mu.Lock()
 		w.samples++
 		if err != nil {
