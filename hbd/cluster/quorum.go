@@ -119,8 +119,8 @@ func (n *Node) cutOffWait(p *peer) time.Duration {
 // (fenceDeath). The nodes that heard it wait once they declare it dead,
 // but may already name this one the holder of its groups. So no group
 // starts here for two deadtimes while such a peer stays dead here; once
-// heard, it says what it holds. A peer that announced its graceful stop
-// holds nothing.
+// heard, it says what it holds. A peer that gave everything up (gaveUp)
+// holds nothing; one whose graceful stop was cut off may.
 func (n *Node) regainWait() {
 	p := n.deadMayHold()
 	if p == nil {
@@ -128,7 +128,7 @@ func (n *Node) regainWait() {
 	}
 	wait := n.cutOffWait(p)
 	for _, q := range n.peers {
-		if !n.live(q) && !q.rsc.stopping {
+		if !n.live(q) && !q.rsc.gaveUp() {
 			wait = max(wait, n.cutOffWait(q))
 		}
 	}
@@ -136,11 +136,11 @@ func (n *Node) regainWait() {
 	n.logf(LevelInfo, "Quorum: %s is dead here and may run groups elsewhere until it notices it is cut off; no group starts here before %d ms from now unless it is heard first", p.name, wait.Milliseconds())
 }
 
-// deadMayHold returns the first peer dead here that did not announce a
-// graceful stop, or nil.
+// deadMayHold returns the first peer dead here that did not give
+// everything up (gaveUp), or nil.
 func (n *Node) deadMayHold() *peer {
 	for _, p := range n.peers {
-		if !n.live(p) && !p.rsc.stopping {
+		if !n.live(p) && !p.rsc.gaveUp() {
 			return p
 		}
 	}
