@@ -27,6 +27,23 @@ var freshOnlyGenerators = []struct {
 	{"stopcut", RandomStopCutConfig},
 }
 
+// freshFirst is the first fresh seed: -fresh, or a random one far above
+// the fixed seeds (1..a few thousand), readable.
+func freshFirst() uint64 {
+	if *freshFlag != 0 {
+		return *freshFlag
+	}
+	return 1_000_000 + rand.Uint64N(1<<40)
+}
+
+// everyGenerator is the golden generators and the fresh-only ones.
+func everyGenerator() []struct {
+	name string
+	gen  func(uint64) Config
+} {
+	return append(goldenGenerators[:len(goldenGenerators):len(goldenGenerators)], freshOnlyGenerators...)
+}
+
 // TestFreshSeeds runs every generator on a range of seeds that is new on
 // every run: the fixed seeds of the other tests pin what is known, these
 // look where nobody has looked yet. The range is logged first; a failing
@@ -35,12 +52,8 @@ var freshOnlyGenerators = []struct {
 // seeds this way across the cores and reports the rate.
 func TestFreshSeeds(t *testing.T) {
 	n := seedCount(*freshSeedsFlag, 700, 70)
-	first := *freshFlag
-	if first == 0 {
-		// Far above the fixed seeds (1..a few thousand), readable.
-		first = 1_000_000 + rand.Uint64N(1<<40)
-	}
-	gens := append(goldenGenerators[:len(goldenGenerators):len(goldenGenerators)], freshOnlyGenerators...)
+	first := freshFirst()
+	gens := everyGenerator()
 	per := max(1, n/len(gens))
 	if *seedFlag == 0 {
 		t.Logf("fresh seeds %d..%d, %d per generator (again: go test ./hbd/sim -run TestFreshSeeds -fresh=%d -freshseeds=%d)", first, first+uint64(per)-1, per, first, n)
