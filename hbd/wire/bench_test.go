@@ -1,9 +1,9 @@
 package wire
 
 import (
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // The status message of statusMessage (the fields Heartbeat 3.0.6 sends,
@@ -15,20 +15,12 @@ import (
 // cpuPerOp starts counting the process's CPU time; the function it
 // returns, called once b.Loop is done, reports it per op.
 func cpuPerOp(b *testing.B) func() {
-	start := cpuTime(b)
+	start := testenv.CPUTime(b)
 	return func() {
 		if b.N > 0 {
-			b.ReportMetric(float64((cpuTime(b)-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64((testenv.CPUTime(b)-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	}
-}
-
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func BenchmarkEncode(b *testing.B) {
