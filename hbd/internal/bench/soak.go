@@ -168,6 +168,11 @@ func (rn *Runner) SoakRun(ctx context.Context, d Driver, t Timing, cpus int, dur
 		out = append(out, s)
 		rn.logf("soak %s %s loss %v%% for %s: %d deaths, %d holder changes, %d failed requests", d.Key(), t, loss, s.Duration.Round(time.Second), s.Deaths, s.Changes, s.Failed)
 		if s.FalseFailovers() > 0 {
+			// What the daemons said of it (late heartbeats, the death)
+			// tells the network's losses from the daemon's own delays.
+			for i, name := range r.Names {
+				rn.logf("soak: the end of %s's log:\n%s", name, cl.Tail(i))
+			}
 			break
 		}
 	}
