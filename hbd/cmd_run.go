@@ -71,9 +71,9 @@ Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error.`, stdout
 // on one thread, while with more each one wakes a spinning thread (a
 // futex wake and a context switch) for a few microseconds of work. Idle
 // at keepalive 10 ms this cut the context switches by about 40 % and a
-// node's CPU time by 20 to 25 % (docs/benchmarks.md, "Idle cost at
-// rest"). Resource scripts and agents are processes of their own, not
-// limited by it.
+// node's CPU time by 20 to 25 % (docs/benchmarks-history.md, "Idle
+// cost at rest"). Resource scripts and agents are processes of their
+// own, not limited by it.
 const daemonProcs = 1
 
 // busyProcs is what the daemon calls when its first group operation
@@ -104,7 +104,8 @@ func busyProcs() func(busy bool) {
 // Its live heap is a few MB and at rest it allocates a few hundred KB a
 // second, so a collection at 50 % growth instead of 100 % comes every few
 // seconds at a cost of well under a millisecond, and keeps about 1 MB
-// less resident (docs/benchmarks.md, "Idle cost at rest, continued").
+// less resident (docs/benchmarks-history.md, "Idle cost at rest,
+// continued").
 const daemonGCPercent = 50
 
 // runtimeSettings applies daemonProcs and daemonGCPercent, unless the

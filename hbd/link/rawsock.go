@@ -21,7 +21,8 @@ import (
 // idle, and the monitor then polls every 20 µs until the process is idle
 // again, or hands the goroutine's processor to another thread. At one
 // datagram in and one out every 10 ms, those wake-ups cost more CPU time
-// than the heartbeats themselves (docs/benchmarks.md, "Idle cost at rest").
+// than the heartbeats themselves (docs/benchmarks-history.md, "Idle cost
+// at rest").
 
 // rawConn is a socket's descriptor as the poller sees it.
 type rawConn struct {

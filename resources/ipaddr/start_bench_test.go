@@ -18,7 +18,8 @@ import (
 // address, in a namespace: the in-process start (address added, first
 // round of announcements out), with the address removed again between
 // iterations. It reports the median and the slowest start beside the
-// mean (ns/op), as the takeover path's figure in docs/benchmarks.md.
+// mean (ns/op), as the takeover path's figure in docs/benchmarks-history.md
+// ("The start without its status check").
 //
 //	flock /tmp/hbd-netns.lock go test ./resources/ipaddr -run '^$' -bench RunStart -benchtime 200x
 func BenchmarkRunStart(b *testing.B) {
