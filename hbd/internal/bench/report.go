@@ -217,7 +217,7 @@ func (rep *Report) Markdown() string {
 	if len(rep.Search) > 0 {
 		w("### Loss search")
 		w("")
-		w("One cluster, the loss on node1's link raised step by step (each direction between the nodes loses that share of frames, nftables `numgen random`), busy loops spinning at normal priority, until the first false failover: an \"is dead\" line in either node's log or a change of the VIP's holders. \"chance\" is how many false deaths loss alone would cause (see the arithmetic above).")
+		w("One cluster, the loss on node1's link raised step by step (each direction between the nodes loses that share of frames, nftables `numgen random`), busy loops spinning at normal priority, until the first false failover: an \"is dead\" line in either node's log or a change of the VIP's holders. \"chance\" is how many false deaths loss alone would cause (the arithmetic: [The limit, and how long the search runs](#the-limit-and-how-long-the-search-runs)).")
 		w("")
 		rep.soakTable(w, rep.Search)
 		last := rep.Search[len(rep.Search)-1]
@@ -310,7 +310,7 @@ func (rep *Report) limits(w func(string, ...any)) {
 	}
 	w("### The limit: the smallest setting free of false failovers")
 	w("")
-	w("For each daemon and loss rate, the settings of a ladder are tried from the fastest up, each on a fresh cluster for one step with the loss on node1's link (each direction between the nodes loses that share of frames, nftables `numgen random`) and busy loops spinning at normal priority on every CPU; a step ends at its first false failover (an \"is dead\" line in either log, for keepalived a backup entering MASTER state, or a change of the VIP's holders), and the first setting that lasts its whole step is the limit. \"chance\" is how many false deaths loss alone would cause in the time the step ran (see the arithmetic above).")
+	w("For each daemon and loss rate, the settings of a ladder are tried from the fastest up, each on a fresh cluster for one step with the loss on node1's link (each direction between the nodes loses that share of frames, nftables `numgen random`) and busy loops spinning at normal priority on every CPU; a step ends at its first false failover (an \"is dead\" line in either log, for keepalived a backup entering MASTER state, or a change of the VIP's holders), and the first setting that lasts its whole step is the limit. \"chance\" is how many false deaths loss alone would cause in the time the step ran (the arithmetic: [The limit, and how long the search runs](#the-limit-and-how-long-the-search-runs)).")
 	w("")
 	w("| daemon | loss | limit | step | settings tried, fastest first |")
 	w("| --- | --- | --- | --- | --- |")
