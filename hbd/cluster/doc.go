@@ -258,7 +258,8 @@
 // (hbd_stopping=1 lets hbd peers take each group at once); a group a live
 // peer also holds (a healed partition) is released at once, beside the
 // one in turn, so a duplicate lasts one stop script, not every stop
-// before it; then resource rsc_hold=none isstable=0
+// before it, and so is a group whose monitor fails meanwhile (without a
+// drain: its service is gone); then resource rsc_hold=none isstable=0
 // info=shutdown, shutdone, and Exit. A second Stop changes nothing. With no
 // groups configured, Stop sends shutdone and Exit at once.
 //

@@ -49,7 +49,10 @@ func (n *Node) groupFailed(e GroupFailure) {
 	g.lastErr = detail
 	n.recordFailure(g)
 	n.logf(LevelError, "Resource group %s failed here (%s): releasing it; this node will not take it back %s", g.key, detail, n.failureLasts(g))
-	if g.state == GroupRunning && !n.res.stopping {
+	if g.state == GroupRunning {
+		// At once, and without a drain, during a graceful stop too: the
+		// stop releases one group at a time, and a failed service must
+		// not keep its address until its turn comes.
 		n.stopGroup(g)
 	}
 	// Starting: released once the start has ended (reconcile); stopping:
