@@ -172,27 +172,39 @@ func fields(line []byte, dst [][]byte) [][]byte {
 
 // How often the loop has the program's resident file pages checked
 // (pageRelease.wake), how soon after the last check a control request
-// may have them checked again, and by how much they must have grown for
-// a check to drop them. Collections are rare at rest (no allocation per
-// heartbeat), so without the checks the pages read once (a status
-// request, a collection's reads of type descriptors and stack maps)
-// would stay resident until the next one. A check reads
-// /proc/self/statm; a drop costs about 0.3 ms of CPU (reading smaps) and
-// as much again to fault back what the heartbeats run, so it is done
-// only when the pages have grown beyond the working set the heartbeats
-// keep mapped (four of the kernel's 64 KB fault-around windows).
+// may have them checked again, and by how much they must have grown over
+// what the last drop left for a check to drop them. Collections are rare
+// at rest (no allocation per heartbeat), so without the checks the pages
+// read once (a status request, a collection's reads of type descriptors
+// and stack maps) would stay resident until the next drop. A check reads
+// /proc/self/statm.
+//
+// A drop costs about 1 ms of CPU at rest: 0.3 to 0.9 ms itself (reading
+// smaps and the madvise, run cold) and about as much again to fault back
+// what the heartbeats run. So the bound leaves alone what the heartbeats
+// and the chores on their wake-ups keep mapped, whose code runs again at
+// their next turn. Over what a drop leaves (1.2 MB with -tags noetcd)
+// that was 1.7 to 2.1 MB at keepalive 1 s with the configuration poll of
+// every 30 s, 3.0 to 3.2 MB on a node holding an address once the IP
+// agent's look of every minute had run, about 3 MB at 10 ms; a
+// collection mapped 1.5 to 4 MB more. With a bound of 256 KB over the
+// first check after a drop, polls and looks made most of the drops, each
+// faulting the heartbeats' pages back; with 4 MB over what the last drop
+// left, mostly collections do (docs/benchmarks-history.md, "Fewer page
+// drops at rest"). Counted from the drop rather than from a later check,
+// the bound does not grow when a collection comes between the two.
 const (
 	dropEvery      = 15 * time.Second
 	dropAfterCalls = 5 * time.Second
-	dropGrowthKB   = 256
+	dropGrowthKB   = 4096
 )
 
 // pageRelease drops the file pages on request, on a goroutine of its
 // own; requests made while a drop runs make one more. The loop also
 // calls wake on each of its timer wake-ups and answered after each
 // control request: wake has the pages checked when a check is due, and
-// the check drops them if they grew by more than dropGrowthKB since the
-// check after the last drop. With the etcd backend (etcd.go), wake rides
+// the check drops them if they grew by more than dropGrowthKB over what
+// the last drop left. With the etcd backend (etcd.go), wake rides
 // on the ownership loop's ticks instead, and request follows each of its
 // groups' starts and stops.
 type pageRelease struct {
@@ -207,12 +219,16 @@ type pageRelease struct {
 }
 
 // startPageRelease drops the file pages now, as the start is done, and
-// from then on until ctx ends: after every garbage collection, once
-// settle has passed (the daemon gives initdead plus deadtime: by then
-// every peer that is up has been heard or declared dead and the start's
-// takeovers are decided), whenever request is called (after a group
-// operation or a reload: code the heartbeats do not run), and when a
-// check that wake asks for finds them grown. logf reports a failure.
+// from then on until ctx ends: once settle has passed (the daemon gives
+// initdead plus deadtime: by then every peer that is up has been heard or
+// declared dead and the start's takeovers are decided), whenever request
+// is called (after a group operation or a reload: code the heartbeats do
+// not run), and when a check that wake asks for finds them grown. logf
+// reports a failure. After every garbage collection the pages are
+// checked at once rather than dropped: a collection reads type
+// descriptors and stack maps all over the program, which a check finds
+// grown past the bound (then it drops them, sooner than the next
+// periodic check would), but not every time.
 //
 // First it returns the heap the start freed to the system (a collection
 // and a scavenge, as debug.FreeOSMemory does): the package inits and the
@@ -224,19 +240,26 @@ func startPageRelease(ctx context.Context, settle time.Duration, logf func(strin
 	if err := p.release(); err != nil {
 		logf("%v", err)
 	}
-	r := newPageRelease(ctx, p.release, p.residentKB, logf)
-	afterEachGC(ctx, r.request)
+	floor, err := p.residentKB()
+	if err != nil {
+		logf("%v", err)
+		floor = -1
+	}
+	r := newPageRelease(ctx, p.release, p.residentKB, floor, logf)
+	afterEachGC(ctx, r.checkNow)
 	t := time.AfterFunc(settle, r.request)
 	context.AfterFunc(ctx, func() { t.Stop() })
 	return r
 }
 
 // newPageRelease runs drop on request, and fileKB (the resident file
-// pages) on a check, until ctx ends.
-func newPageRelease(ctx context.Context, drop func() error, fileKB func() (int, error), logf func(string, ...any)) *pageRelease {
+// pages) on a check and right after each drop, until ctx ends. floorKB is
+// what the drop before it left (-1: unknown; the first check's reading
+// stands for it).
+func newPageRelease(ctx context.Context, drop func() error, fileKB func() (int, error), floorKB int, logf func(string, ...any)) *pageRelease {
 	r := &pageRelease{req: make(chan struct{}, 1), check: make(chan struct{}, 1), checked: time.Now()}
 	go func() {
-		ref := -1 // what a check compares with; -1: the next check sets it
+		floor := floorKB // what the last drop left
 		for {
 			select {
 			case <-ctx.Done():
@@ -248,20 +271,32 @@ func newPageRelease(ctx context.Context, drop func() error, fileKB func() (int, 
 				case err != nil:
 					logf("%v", err)
 					continue
-				case ref < 0 || kb < ref:
-					ref = kb
+				case floor < 0:
+					floor = kb
 					continue
-				case kb <= ref+dropGrowthKB:
+				case kb <= floor+dropGrowthKB:
 					continue
 				}
 			}
 			if err := drop(); err != nil {
 				logf("%v", err)
 			}
-			ref = -1 // the working set is faulted back by the next check
+			if kb, err := fileKB(); err != nil {
+				logf("%v", err)
+			} else {
+				floor = kb
+			}
 		}
 	}()
 	return r
+}
+
+// checkNow asks for a check; it never blocks.
+func (r *pageRelease) checkNow() {
+	select {
+	case r.check <- struct{}{}:
+	default: // one is pending
+	}
 }
 
 // request asks for a drop; it never blocks. A nil r does nothing.
@@ -291,10 +326,7 @@ func (r *pageRelease) wake(now time.Time) {
 	}
 	r.called.Store(false)
 	r.checked = now
-	select {
-	case r.check <- struct{}{}:
-	default: // one is pending
-	}
+	r.checkNow()
 }
 
 // answered is called by the loop after each control request: what it ran

@@ -242,53 +242,65 @@ func BenchmarkReleaseFilePages(b *testing.B) {
 // through the loop's tick, the resident file pages are checked every
 // dropEvery, and dropAfterCalls after the last check once a control
 // request has been answered; a check drops them when they have grown by
-// more than dropGrowthKB since the check after the last drop.
+// more than dropGrowthKB over what the last drop left (before any drop
+// of its own: what the start's left, or else what the first check read).
 func TestPeriodicPageRelease(t *testing.T) {
-	const s = time.Second
+	const s, g, f = time.Second, dropGrowthKB, 1000 // f: what a drop leaves
 	tests := []struct {
 		name      string
 		keepalive time.Duration
+		floor     int             // what the start's drop left
 		calls     []time.Duration // when a control request is answered
 		checks    []time.Duration // the wake-ups that ask for a check
 		kb        []int           // what each check reads
 		drops     int             // how many drops the checks make
 	}{
-		{"keepalive 10ms, steady", 10 * time.Millisecond, nil,
-			[]time.Duration{15 * s, 30 * s, 45 * s, 60 * s}, []int{4000, 4100, 4000, 4256}, 0},
-		{"keepalive 1s, grown", time.Second, nil,
-			[]time.Duration{15 * s, 30 * s, 45 * s, 60 * s}, []int{4000, 4200, 4300, 4300}, 1},
-		{"grown from the lowest", time.Second, nil,
-			[]time.Duration{15 * s, 30 * s, 45 * s, 60 * s}, []int{4000, 3800, 4100, 4000}, 1},
-		{"a request after a check", 10 * time.Millisecond, []time.Duration{16 * s},
-			[]time.Duration{15 * s, 20 * s, 35 * s, 50 * s}, []int{4000, 5000, 4000, 5000}, 2},
-		{"requests soon after the start", time.Second, []time.Duration{3 * s, 4 * s},
-			[]time.Duration{5 * s, 20 * s, 35 * s, 50 * s}, []int{4000, 4000, 4000, 4000}, 0},
+		{"keepalive 10ms, steady", 10 * time.Millisecond, f, nil,
+			[]time.Duration{15 * s, 30 * s, 45 * s, 60 * s}, []int{f + g/2, f + g, f + g/2, f + g}, 0},
+		{"keepalive 1s, grown", time.Second, f, nil,
+			[]time.Duration{15 * s, 30 * s, 45 * s, 60 * s}, []int{f + g/2, f + g/2, f + g + 1, f + g/2}, 1},
+		{"what the last drop left", time.Second, 2 * f, nil,
+			[]time.Duration{15 * s, 30 * s, 45 * s, 60 * s}, []int{2*f + g + 1, f + g + 1, f + g/2, 3 * f}, 2},
+		{"unknown until the first check", time.Second, -1, nil,
+			[]time.Duration{15 * s, 30 * s, 45 * s, 60 * s}, []int{f + g, f + 2*g, f + 2*g + 1, f + g/2}, 1},
+		{"a request after a check", 10 * time.Millisecond, f, []time.Duration{16 * s},
+			[]time.Duration{15 * s, 20 * s, 35 * s, 50 * s}, []int{f, f + 2*g, f, f + 2*g}, 2},
+		{"requests soon after the start", time.Second, f, []time.Duration{3 * s, 4 * s},
+			[]time.Duration{5 * s, 20 * s, 35 * s, 50 * s}, []int{f, f, f, f}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d, _, _ := newTestDaemon(t, loopConfig("node1", "node2"), &fakeRunner{})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			// The goroutine's steps, one at a time: a check waits for the
-			// test to hand it what it reads.
+			// The goroutine's steps, one at a time: a reading waits for
+			// the test to hand it what it reads.
 			steps, kbs := make(chan string), make(chan int)
 			d.pages = newPageRelease(ctx,
 				func() error { steps <- "drop"; return nil },
-				func() (int, error) { steps <- "check"; return <-kbs, nil },
-				t.Errorf)
+				func() (int, error) { steps <- "read"; return <-kbs, nil },
+				tt.floor, t.Errorf)
 			base := d.pages.checked // no check yet: the start
 			var checks []time.Duration
 			drops := 0
 			// toCheck counts the drops the goroutine makes until its next
-			// check, and reports whether one came.
+			// check, hands the reading right after each drop f, and
+			// reports whether a check came.
 			toCheck := func() bool {
+				afterDrop := false
 				for {
 					select {
 					case st := <-steps:
-						if st == "check" {
+						switch {
+						case st == "drop":
+							drops++
+							afterDrop = true
+						case afterDrop:
+							afterDrop = false
+							kbs <- f
+						default:
 							return true
 						}
-						drops++
 					case <-time.After(10 * time.Second):
 						return false
 					}
