@@ -110,7 +110,9 @@ chaos:
 # of idle cost per daemon and settings, the limit search (each setting of
 # a ladder SOAK long at 0 and 10 % loss, both CPUs busy) and the loss
 # search (SEARCHSTEP a step). bench-plan prints what bench-net will cost
-# before anything runs. Writes docs/benchmarks.md. BENCHFLAGS adds
+# before anything runs. Writes docs/benchmarks.md and the run's data,
+# docs/benchmarks.json (hbd/internal/bench's TestDocIsTheData holds the
+# page to it). BENCHFLAGS adds
 # hbdbench flags (-h lists them). Last, the flood benchmark (bench-flood,
 # below).
 N           ?= 3
@@ -132,7 +134,7 @@ bench-go:
 
 bench-net: build
 	$(GO) build -trimpath -o $(BIN)/hbdbench ./hbd/internal/bench/cmd/hbdbench
-	$(BENCHNET) -out docs/benchmarks.md $(BENCHFLAGS)
+	$(BENCHNET) -out docs/benchmarks.md -json docs/benchmarks.json $(BENCHFLAGS)
 
 # The full run (N=5 SOAK=10m) takes hours: it can run in parts, at
 # different times, then be merged into docs/benchmarks.md:
@@ -163,7 +165,7 @@ bench-part: build
 
 bench-merge:
 	$(GO) build -trimpath -o $(BIN)/hbdbench ./hbd/internal/bench/cmd/hbdbench
-	$(BIN)/hbdbench merge -out docs/benchmarks.md $(wildcard $(foreach p,$(BENCHPARTS),$(BIN)/bench-parts/$(p).json))
+	$(BIN)/hbdbench merge -out docs/benchmarks.md -json docs/benchmarks.json $(wildcard $(foreach p,$(BENCHPARTS),$(BIN)/bench-parts/$(p).json))
 
 # bench-flood: hbd/e2e's TestFlood as a benchmark (root, namespaces): one
 # node's heartbeat port flooded with unsigned datagrams for FLOODFOR from
