@@ -36,32 +36,27 @@ func Holders(addr string, hosts ...*Host) ([]string, error) {
 // order, and counts only when both reads found the address: it then held
 // it throughout, the last host's read included.
 func bracketedHolders(addr string, hosts []*Host) ([]string, error) {
-	first := make([]bool, len(hosts))
-	for i, h := range hosts {
-		has, err := h.HasAddr(addr)
-		if err != nil {
-			return nil, err
-		}
-		first[i] = has
+	first, err := Holders(addr, hosts...)
+	if err != nil {
+		return nil, err
 	}
-	var out []string
 	last := len(hosts) - 1
-	if first[last] {
-		out = append(out, hosts[last].Name)
-	}
+	held := make([]bool, len(hosts))
+	held[last] = slices.Contains(first, hosts[last].Name)
 	for i := last - 1; i >= 0; i-- {
-		if !first[i] {
+		if !slices.Contains(first, hosts[i].Name) {
 			continue
 		}
-		has, err := hosts[i].HasAddr(addr)
-		if err != nil {
+		if held[i], err = hosts[i].HasAddr(addr); err != nil {
 			return nil, err
 		}
-		if has {
-			out = append(out, hosts[i].Name)
+	}
+	var out []string
+	for i, h := range hosts {
+		if held[i] {
+			out = append(out, h.Name)
 		}
 	}
-	slices.Reverse(out)
 	return out, nil
 }
 
@@ -94,8 +89,8 @@ type AddrWatch struct {
 
 // WatchAddr starts sampling every interval (10 ms when 0) which of hosts
 // hold addr (bracketedHolders: a sample never shows two holders that
-// only a handover between two reads put there), until Stop (at most 10^6 samples). Use it to show that a VIP
-// is never on two nodes at once.
+// only a handover between two reads put there), until Stop (at most 10^6
+// samples). Use it to show that a VIP is never on two nodes at once.
 func WatchAddr(addr string, every time.Duration, hosts ...*Host) (*AddrWatch, error) {
 	if _, err := parseAddr(addr); err != nil {
 		return nil, err
