@@ -228,24 +228,7 @@ func (rep *Report) Markdown() string {
 		}
 		w("")
 	}
-	var notes []string
-	for _, r := range rep.Runs {
-		for _, n := range r.Notes {
-			notes = append(notes, fmt.Sprintf("%s %s %s #%d: %s", r.Daemon, r.Settings, r.Scenario, r.Index, oneLine(n)))
-		}
-		if r.Err != "" {
-			notes = append(notes, fmt.Sprintf("%s %s %s #%d failed: %s", r.Daemon, r.Settings, r.Scenario, r.Index, clip(oneLine(r.Err), 400)))
-		}
-	}
-	notes = append(notes, rep.Notes...)
-	if len(notes) > 0 {
-		w("### Notes from the runs")
-		w("")
-		for _, n := range notes {
-			w("- %s", n)
-		}
-		w("")
-	}
+	rep.notesSection(w)
 	return b.String()
 }
 

@@ -87,7 +87,7 @@ func controlNotes(probes []netlab.Probe, from, to time.Time) []string {
 				float64(to.Sub(p.At).Microseconds())/1000, float64(p.Took.Microseconds())/1000, p.Err))
 		}
 	}
-	return append(notes, fmt.Sprintf("in the %s before the start, nothing moving: %d of %d requests failed", failbackControl, failed, len(in)))
+	return append(notes, controlNote{Window: failbackControl, Failed: failed, All: len(in)}.String())
 }
 
 // sleepCtx sleeps d or until ctx ends.
@@ -260,7 +260,7 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 			err = cl.Standby(0)
 		}
 		if err == nil {
-			run.Notes = append(run.Notes, fmt.Sprintf("the %s command returned after %s", sc, time.Since(m.Action).Round(time.Millisecond)))
+			run.Notes = append(run.Notes, commandNote{Command: sc, Took: time.Since(m.Action)}.String())
 		}
 		if errors.Is(err, errors.ErrUnsupported) {
 			run.Skip = true
@@ -332,12 +332,15 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 		exact := netlab.HolderSpans(tracked, m.End)
 		tr := Track(probes, exact, m.From, m.End)
 		run.Tracked = &tr
-		if run.Failed <= 5 {
+		if run.Failed <= noteRequestsMax {
 			for _, p := range between(probes, m.From, m.End) {
 				if !p.OK() {
-					c := netlab.FailureCause(p, exact, probes)
-					run.Notes = append(run.Notes, fmt.Sprintf("request sent +%.1f ms failed after %.1f ms (%s): %s",
-						float64(p.At.Sub(m.Action).Microseconds())/1000, float64(p.Took.Microseconds())/1000, p.Err, c.Describe()))
+					run.Notes = append(run.Notes, requestNote{
+						Sent:  float64(p.At.Sub(m.Action).Microseconds()) / 1000,
+						Took:  float64(p.Took.Microseconds()) / 1000,
+						Err:   p.Err,
+						Cause: netlab.FailureCause(p, exact, probes),
+					}.String())
 				}
 			}
 		}
