@@ -209,7 +209,7 @@ func (rep *Report) Markdown() string {
 				w("| %s | %s | — | error: %s | | | |", label, t, oneLine(i.Err))
 				continue
 			}
-			w("| %s | %s | %s | %.1f MB | %d | %.3f %% / %.3f %% | %.0f |", label, t, i.Duration.Round(time.Second), float64(i.RSSKB)/1024, i.Procs, i.CPUPercent[0], i.CPUPercent[1], i.PacketsPerSec)
+			w("| %s | %s | %s | %.1f MB | %d | %s %% / %s %% | %.0f |", label, t, i.Duration.Round(time.Second), float64(i.RSSKB)/1024, i.Procs, cpuShare(i.CPUPercent[0]), cpuShare(i.CPUPercent[1]), i.PacketsPerSec)
 		}
 		w("")
 	}
@@ -381,6 +381,16 @@ func (rep *Report) labelTiming(daemon, settings string) (string, string) {
 		}
 	}
 	return label, settings
+}
+
+// cpuShare renders a share of a CPU in percent to three decimals, or to
+// four below 0.1 %, where three would leave one or two significant
+// digits (the idle cost at a keepalive of 1 s is a few hundredths).
+func cpuShare(pct float64) string {
+	if pct < 0.1 {
+		return fmt.Sprintf("%.4f", pct)
+	}
+	return fmt.Sprintf("%.3f", pct)
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
