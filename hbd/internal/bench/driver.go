@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -94,6 +95,36 @@ func NewRig(ctx context.Context, web string) (*Rig, error) {
 
 // Close removes everything the rig started.
 func (r *Rig) Close() error { return r.Lab.Close() }
+
+// Keep copies the regular files of the rig's scratch directory (every
+// daemon's configuration and logs, the scripts' state and notify.log)
+// into dir, which must not exist yet, so that they outlive Close.
+func (r *Rig) Keep(dir string) error {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fmt.Errorf("keep the lab's files: %w", err)
+	}
+	return filepath.WalkDir(r.Dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(r.Dir, p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, rel)
+		switch {
+		case e.IsDir():
+			return os.MkdirAll(dst, 0o755)
+		case !e.Type().IsRegular():
+			return nil // sockets, fifos, links: nothing to read later
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+}
 
 // URL is what the client requests.
 func (r *Rig) URL() string { return fmt.Sprintf("http://%s:%d/", r.VIP, r.Port) }

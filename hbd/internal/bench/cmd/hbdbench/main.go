@@ -120,6 +120,7 @@ func run() int {
 	out := flag.String("out", "docs/benchmarks.md", "markdown `file` to write the results into (\"\" = print only)")
 	jsonOut := flag.String("json", "", "also write the results to `file` as JSON, for `hbdbench merge`")
 	timeout := flag.Duration("timeout", 0, "give up after this long (0: twice the longest estimate, at least an hour)")
+	keep := flag.String("keep", "", "copy the lab's files (every node's configuration and logs) into `DIR`, which must not exist, before they are removed")
 	quiet := flag.Bool("q", false, "no progress lines")
 	planOnly := flag.Bool("plan", false, "print what would run and its expected duration, then stop")
 	flag.Parse()
@@ -191,7 +192,7 @@ func run() int {
 	}
 	var flags []string
 	flag.VisitAll(func(f *flag.Flag) {
-		if f.Name != "q" && f.Name != "plan" {
+		if f.Name != "q" && f.Name != "plan" && f.Name != "keep" {
 			flags = append(flags, fmt.Sprintf("-%s=%s", f.Name, f.Value))
 		}
 	})
@@ -234,6 +235,13 @@ func run() int {
 	}
 	rig.WebDelay = *webDelay
 	defer func() {
+		if *keep != "" {
+			if err := rig.Keep(*keep); err != nil {
+				fmt.Fprintln(os.Stderr, "hbdbench:", err)
+			} else {
+				logf("kept the lab's files in %s", *keep)
+			}
+		}
 		if err := rig.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, "hbdbench: cleanup:", err)
 		}
