@@ -181,6 +181,13 @@ func TestWriteDoc(t *testing.T) {
 	if !strings.Contains(s, "edited by hand") || !strings.Contains(s, "second") || strings.Contains(s, "first") || !strings.Contains(s, "after") {
 		t.Errorf("WriteDoc result:\n%s", s)
 	}
+	// The same section written again leaves the file as it was.
+	if err := WriteDoc(p, "# Intro\n", "second\n"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ = os.ReadFile(p); string(b) != s {
+		t.Errorf("WriteDoc of the same section changed the file:\n%q\nthen\n%q", s, b)
+	}
 }
 
 // TestHbdRows: the three hbd rows differ in their key, label and group.

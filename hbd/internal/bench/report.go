@@ -415,7 +415,13 @@ func WriteDoc(path, intro, section string) error {
 	i, j := strings.Index(text, BeginMarker), strings.Index(text, EndMarker)
 	switch {
 	case i >= 0 && j > i:
-		text = text[:i] + gen + text[j+len(EndMarker):]
+		// One blank line after the end marker, however many were there:
+		// writing the same section again leaves the file as it was.
+		rest := strings.TrimLeft(text[j+len(EndMarker):], "\n")
+		text = text[:i] + gen
+		if rest != "" {
+			text += "\n" + rest
+		}
 		text = strings.TrimRight(text, "\n") + "\n"
 	default:
 		text = strings.TrimRight(intro, "\n") + "\n\n" + gen

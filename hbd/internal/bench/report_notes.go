@@ -48,7 +48,7 @@ func (rep *Report) notesSection(w func(string, ...any)) {
 	}
 	w("### Notes from the runs")
 	w("")
-	w("By cell, what the runs noted beyond the tables above; every note of every run as it was written is in docs/benchmarks.json. **Failed requests noted**: each failed request of the runs with at most %d (a run with more counts them only in \"Failed requests by what they met\"), grouped by cause and by how it failed (the end of its error): how many, how long they took to fail, when they were sent after the action (after the heal for a partition), ms, and in which runs. **Windows**: the windows without service of a run that had more than one, each as when it began after the action, the node answering before → after it, and how long it lasted.", noteRequestsMax)
+	w("By cell, what the runs noted beyond the tables above; every note of every run as it was written is in docs/benchmarks.json. **Failed requests noted**: each failed request of the runs with at most %d (a run with more counts them only in \"Failed requests by what they met\"), grouped by cause and by how it failed (the end of its error): how many, how many ms each took to fail, how many ms after the action (after the heal, for a partition) each was sent, and in which runs. **Windows**: the windows without service of a run that had more than one, each as when it began after the action, the node answering before → after it, and how long it lasted.", noteRequestsMax)
 	w("")
 	for _, c := range cells {
 		w("%s", c)
