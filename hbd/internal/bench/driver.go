@@ -39,6 +39,9 @@ type Cluster interface {
 	Stop(i int) error    // graceful stop; returns when the daemon is gone
 	Kill(i int) error    // kill -9 of the daemon only (resources stay)
 	Standby(i int) error // give the group away (errors.ErrUnsupported)
+	// Takeover has node i ask the other node for the group
+	// (errors.ErrUnsupported).
+	Takeover(i int) error
 	// PIDs lists node i's daemon processes (for RSS and CPU time).
 	PIDs(i int) ([]int, error)
 	// Deaths counts "is dead" lines in node i's logs so far (-1: unknown).

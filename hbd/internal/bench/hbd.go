@@ -206,10 +206,14 @@ func (c *hbdCluster) Start(i int) error {
 func (c *hbdCluster) Stop(i int) error { return c.procs[i].term(60 * time.Second) }
 func (c *hbdCluster) Kill(i int) error { return c.procs[i].kill() }
 
-func (c *hbdCluster) Standby(i int) error {
+func (c *hbdCluster) Standby(i int) error  { return c.groupCommand(i, "standby") }
+func (c *hbdCluster) Takeover(i int) error { return c.groupCommand(i, "takeover") }
+
+// groupCommand runs `hbd CMD all` on node i (standby, takeover).
+func (c *hbdCluster) groupCommand(i int, cmd string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := c.r.Nodes[i].Exec(ctx, c.d.Bin, "standby", "--run-dir", filepath.Join(c.dirs[i], "run"), "all")
+	_, err := c.r.Nodes[i].Exec(ctx, c.d.Bin, cmd, "--run-dir", filepath.Join(c.dirs[i], "run"), "all")
 	return err
 }
 

@@ -100,10 +100,15 @@ func (c *hbCluster) Start(i int) error { return c.h.nodes[i].StartDaemon() }
 func (c *hbCluster) Stop(i int) error  { return c.h.nodes[i].Stop() }
 func (c *hbCluster) Kill(i int) error  { return c.h.nodes[i].KillDaemon() }
 
-func (c *hbCluster) Standby(i int) error {
+func (c *hbCluster) Standby(i int) error  { return c.groupCommand(i, "hb_standby") }
+func (c *hbCluster) Takeover(i int) error { return c.groupCommand(i, "hb_takeover") }
+
+// groupCommand runs Heartbeat's /usr/share/heartbeat/CMD all on node i
+// (hb_standby, hb_takeover).
+func (c *hbCluster) groupCommand(i int, cmd string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := c.h.nodes[i].Exec(ctx, "/usr/share/heartbeat/hb_standby", "all")
+	_, err := c.h.nodes[i].Exec(ctx, "/usr/share/heartbeat/"+cmd, "all")
 	return err
 }
 

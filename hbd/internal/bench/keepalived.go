@@ -121,7 +121,8 @@ func (c *kaCluster) Start(i int) error {
 func (c *kaCluster) Stop(i int) error { return c.procs[i].term(60 * time.Second) }
 func (c *kaCluster) Kill(i int) error { return c.procs[i].kill() }
 
-func (c *kaCluster) Standby(int) error { return errors.ErrUnsupported }
+func (c *kaCluster) Standby(int) error  { return errors.ErrUnsupported }
+func (c *kaCluster) Takeover(int) error { return errors.ErrUnsupported }
 
 // PIDs: keepalived's parent and its VRRP child (one process group).
 func (c *kaCluster) PIDs(i int) ([]int, error) {

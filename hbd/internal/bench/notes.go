@@ -78,7 +78,8 @@ func (n requestNote) how() string {
 	return n.Err
 }
 
-// commandNote is how long a stop or standby command took to return.
+// commandNote is how long a stop, standby or takeover command took to
+// return.
 type commandNote struct {
 	Command string
 	Took    time.Duration

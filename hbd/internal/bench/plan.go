@@ -148,7 +148,7 @@ func estimateRun(key string, t Timing, sc string) time.Duration {
 		act = det + q
 	case ScStop:
 		act = stopTime(key) + q
-	case ScStandby:
+	case ScStandby, ScTakeover:
 		if !isKeepalived(key) {
 			act = q
 		}

@@ -20,7 +20,7 @@ func TestNewPlan(t *testing.T) {
 	}
 	keys := []string{"heartbeat", "keepalived", "keepalived-vip", "hbd", "hbd-builtin", "hbd-resourced"}
 	p := NewPlan(keys, base)
-	if want := 6 * 2 * 6 * 5; p.Runs != want {
+	if want := 7 * 2 * 6 * 5; p.Runs != want {
 		t.Errorf("Runs = %d, want %d (scenarios × settings × daemons × N)", p.Runs, want)
 	}
 	// Idle: a minute per daemon and settings, plus each one's start.
@@ -38,7 +38,7 @@ func TestNewPlan(t *testing.T) {
 	if p.SearchMax < 4*time.Minute || p.SearchMax > 5*time.Minute {
 		t.Errorf("SearchMax = %s, want 8 steps of 30s and a start", p.SearchMax)
 	}
-	if p.Min() >= p.Max() || !strings.Contains(p.String(), "360 scenario runs") {
+	if p.Min() >= p.Max() || !strings.Contains(p.String(), "420 scenario runs") {
 		t.Errorf("Plan %s: Min %s, Max %s", p, p.Min(), p.Max())
 	}
 

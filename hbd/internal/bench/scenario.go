@@ -21,10 +21,11 @@ const (
 	ScFailback = "failback" // the preferred node comes back (auto_failback on / preempt)
 	ScHeal     = "heal"     // partition between the nodes, both take the VIP, heal
 	ScStandby  = "standby"  // the holder gives the group away (hb_standby / hbd standby)
+	ScTakeover = "takeover" // the other node asks for the group (hb_takeover / hbd takeover)
 )
 
 // Scenarios lists them in report order.
-var Scenarios = []string{ScCut, ScKill9, ScStop, ScFailback, ScHeal, ScStandby}
+var Scenarios = []string{ScCut, ScKill9, ScStop, ScFailback, ScHeal, ScStandby, ScTakeover}
 
 // ScenarioTitle is a scenario's column title.
 var ScenarioTitle = map[string]string{
@@ -34,6 +35,7 @@ var ScenarioTitle = map[string]string{
 	ScFailback: "failback",
 	ScHeal:     "partition heals",
 	ScStandby:  "standby",
+	ScTakeover: "takeover command",
 }
 
 // Run is one measured run.
@@ -252,12 +254,15 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 		survivor := m.Expect
 		whom, settled = rn.settleHolders(ctx, o, m.Action, m.Expect, q, 0, 30*time.Second+3*t.Detect(),
 			func(hs []string) bool { return slices.Contains(hs, survivor) })
-	case ScStop, ScStandby:
+	case ScStop, ScStandby, ScTakeover:
 		m.Action, m.Expect, m.DupFrom = time.Now(), r.Names[1], time.Now()
-		if sc == ScStop {
+		switch sc {
+		case ScStop:
 			err = cl.Stop(0)
-		} else {
+		case ScStandby:
 			err = cl.Standby(0)
+		default:
+			err = cl.Takeover(1)
 		}
 		if err == nil {
 			run.Notes = append(run.Notes, commandNote{Command: sc, Took: time.Since(m.Action)}.String())
