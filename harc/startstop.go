@@ -12,7 +12,10 @@ import (
 // Start acquires a group as Heartbeat's ResourceManager takegroup does:
 // "Acquiring resource group: NODE RES...", then, left to right, each
 // resource's status, and its start unless the status says it already runs
-// (Heartbeat's rule: what runs is not started twice). A built-in agent
+// (Heartbeat's rule: what runs is not started twice). The statuses are
+// read one after another from the moment the acquisition begins, each
+// beside the start before it (lookahead.go): only the first is on the
+// acquisition's path. A built-in agent
 // whose start converges (agents.Agent.Converges: the IP address agents,
 // which keep an address already there and announce it) is started without
 // the status check: its start is the check, and a takeover's address is
@@ -39,10 +42,15 @@ func (r *Runner) Start(ctx context.Context, g config.Group) error {
 	}
 	defer unlock()
 	r.log.Infof("Acquiring resource group: %s", groupLine(g))
+	la := r.lookAhead(ctx, g)
+	// la.stop ends the checks to come before a rollback (no status runs
+	// beside its stops) and, deferred, before Start returns.
+	defer la.stop()
 	for i, res := range g.Resources {
-		if !r.converges(res) {
-			st := r.resourceStatus(ctx, res)
+		if st, ok := la.status(i); ok {
+			r.logStatus(st)
 			if ctx.Err() != nil {
+				la.stop()
 				// Nothing of res was started: roll back what is left of it.
 				return r.interruptedStart(ctx, g, res, st.Result, g.Resources[:i])
 			}
@@ -61,6 +69,7 @@ func (r *Runner) Start(ctx context.Context, g config.Group) error {
 		if out.PID == 0 {
 			started = g.Resources[:i]
 		}
+		la.stop()
 		if ctx.Err() != nil {
 			return r.interruptedStart(ctx, g, res, out, started)
 		}

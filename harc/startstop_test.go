@@ -21,13 +21,22 @@ func TestStartStopOrder(t *testing.T) {
 	if err := r.Start(context.Background(), g); err != nil {
 		t.Fatalf("Start: %v\n%s", err, f.log.text())
 	}
-	want := []string{
-		"A x y status", "A x y start",
-		"B status", "B start",
-		"C z status", "C z start",
-	}
-	if got := f.ops(true); !slices.Equal(got, want) {
+	// The starts left to right; each resource's status before its start,
+	// the statuses left to right too (one at a time, beside the starts).
+	want := []string{"A x y start", "B start", "C z start"}
+	if got := f.ops(false); !slices.Equal(got, want) {
 		t.Fatalf("start ran %q, want %q", got, want)
+	}
+	all := f.ops(true)
+	statuses := slices.DeleteFunc(slices.Clone(all), func(op string) bool { return !strings.HasSuffix(op, " status") })
+	if w := []string{"A x y status", "B status", "C z status"}; !slices.Equal(statuses, w) {
+		t.Fatalf("statuses ran %q, want %q", statuses, w)
+	}
+	for _, start := range want {
+		st := strings.TrimSuffix(start, "start") + "status"
+		if i, j := slices.Index(all, st), slices.Index(all, start); i < 0 || i > j {
+			t.Errorf("%q not before %q in %q", st, start, all)
+		}
 	}
 	for _, n := range []string{"A", "B", "C"} {
 		if !f.exists(n + ".on") {
@@ -38,7 +47,7 @@ func TestStartStopOrder(t *testing.T) {
 		t.Fatalf("Stop: %v\n%s", err, f.log.text())
 	}
 	want = append(want, "C z stop", "B stop", "A x y stop")
-	if got := f.ops(true); !slices.Equal(got, want) {
+	if got := f.ops(false); !slices.Equal(got, want) {
 		t.Fatalf("start+stop ran %q, want %q", got, want)
 	}
 
@@ -85,6 +94,64 @@ func TestStartSkipsWhatRuns(t *testing.T) {
 	}
 	if _, ok := f.log.find("Resource B is already running"); !ok {
 		t.Errorf("no line says B already runs:\n%s", f.log.text())
+	}
+}
+
+// TestStatusReadBesideStart: the next resource's status runs while the
+// start before it does, and its line is logged in Heartbeat's order all
+// the same (after the start before it is done).
+func TestStatusReadBesideStart(t *testing.T) {
+	f := newFixture(t, "A", "B")
+	f.set("A.slowstart", "0.5")
+	r := f.runner()
+	if err := r.Start(context.Background(), f.group("A", "B")); err != nil {
+		t.Fatalf("Start: %v\n%s", err, f.log.text())
+	}
+	at := map[string]float64{}
+	for _, rec := range f.records() {
+		at[rec.name+" "+rec.args] = rec.at
+	}
+	if at["B status"] >= at["A start"]+0.4 {
+		t.Errorf("B's status began %.3f s after A's start began: not beside it (A's start takes 0.5 s)", at["B status"]-at["A start"])
+	}
+	if at["B start"] < at["A start"]+0.5 {
+		t.Errorf("B started %.3f s after A's start began, before A's start ended", at["B start"]-at["A start"])
+	}
+	text := f.log.text()
+	done := strings.Index(text, "/A  start done. RC=0")
+	status := strings.Index(text, "Status of B: stopped")
+	if done < 0 || status < done {
+		t.Errorf("\"Status of B\" not logged after A's start is done:\n%s", text)
+	}
+}
+
+// TestFailedStartEndsLookahead: a start that fails ends the status check
+// running beside it (its script killed) before the rollback and before
+// Start returns.
+func TestFailedStartEndsLookahead(t *testing.T) {
+	f := newFixture(t, "A", "B", "C")
+	f.set("A.slowstart", "0.2")
+	f.set("A.failstart", "")
+	f.set("B.slowstatus", "30")
+	f.opts.Timeout = hangTimeout
+	r := f.runner()
+	began := time.Now()
+	err := r.Start(context.Background(), f.group("A", "B", "C"))
+	if took := time.Since(began); took > hangTimeout {
+		t.Errorf("Start took %v: it waited for B's status", took)
+	}
+	var se *StartError
+	if !errors.As(err, &se) || se.Resource != "A" {
+		t.Fatalf("err = %v; want a StartError of A", err)
+	}
+	if got, want := f.ops(false), []string{"A start", "A stop"}; !slices.Equal(got, want) {
+		t.Errorf("ran %q, want %q", got, want)
+	}
+	if all := f.ops(true); !slices.Contains(all, "B status") || slices.Contains(all, "C status") {
+		t.Errorf("ran %q: want B's status begun beside A's start, C's never", all)
+	}
+	if _, ok := f.log.find("Status of B"); ok {
+		t.Errorf("B's status, cut short, was logged:\n%s", f.log.text())
 	}
 }
 

@@ -104,12 +104,23 @@ func stoppedForSure(r Result) (bool, string) {
 	}
 }
 
-// resourceStatus runs status and reads it under the runner's rule.
+// resourceStatus runs status, reads it under the runner's rule and logs
+// what it says.
 func (r *Runner) resourceStatus(ctx context.Context, res config.Resource) ResourceStatus {
+	st := r.runStatus(ctx, res)
+	r.logStatus(st)
+	return st
+}
+
+// runStatus runs status and reads it under the runner's rule.
+func (r *Runner) runStatus(ctx context.Context, res config.Resource) ResourceStatus {
 	out := r.RunResource(ctx, res, OpStatus, 0)
 	running, why := ReadStatus(r.opts.StatusRule, out)
-	r.log.Debugf("Status of %s: %s (%s)", res.Spec, runningWord(running), why)
 	return ResourceStatus{Resource: res.Spec, Running: running, Reason: why, Result: out}
+}
+
+func (r *Runner) logStatus(st ResourceStatus) {
+	r.log.Debugf("Status of %s: %s (%s)", st.Resource, runningWord(st.Running), st.Reason)
 }
 
 func runningWord(running bool) string {
