@@ -1,11 +1,9 @@
 package harc
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -30,16 +28,9 @@ const (
 	// DefaultOutputLimit is how much of a script's output (the end of it)
 	// a Result keeps.
 	DefaultOutputLimit = 64 << 10
-	// DrainTimeout is how long Run keeps reading a script's output after
-	// the script itself has exited. A start script often leaves a daemon
-	// behind that inherited its stdout; the pipe then never reaches EOF,
-	// and Run must not wait for it. The rest of that output is still read
-	// and logged at debug level in the background, so the daemon never
-	// gets EPIPE, until the last writer closes the pipe.
-	DrainTimeout = 250 * time.Millisecond
-	// DrainMax bounds the whole wait for the output of a script that has
-	// exited, however long the pipes keep flowing (a daemon it left behind
-	// may keep writing to them: its start must not wait for that).
+	// DrainMax bounds the wait for the output a script wrote before it
+	// exited, however long the pipes keep flowing (a daemon it left
+	// behind may keep writing to them: its start must not wait for that).
 	DrainMax = time.Second
 	// reapTimeout bounds the wait for a SIGKILLed process to be reaped
 	// (a process stuck in uninterruptible sleep cannot die at once).
@@ -150,20 +141,11 @@ type tail struct {
 	buf       []byte
 	truncated bool
 	sealed    bool
-	added     uint64 // lines added, sealed or not: tells a drain still flowing
-}
-
-// progress is how many lines have been added so far.
-func (t *tail) progress() uint64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.added
 }
 
 func (t *tail) add(line []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.added++
 	if t.sealed {
 		return
 	}
@@ -247,10 +229,9 @@ func (c Command) Run(ctx context.Context) (res Result) {
 	if c.Log != nil {
 		log = logging.WithTag(c.Log, tag, pid)
 	}
-	outDone := make(chan struct{})
-	errDone := make(chan struct{})
-	go readLines(outR, log, all, stdout, outDone)
-	go readLines(errR, log, all, nil, errDone)
+	outP, errP := newPipeReader(outR), newPipeReader(errR)
+	go outP.read(log, all, stdout)
+	go errP.read(log, all, nil)
 
 	waitDone := make(chan struct{})
 	var waitErr error
@@ -279,13 +260,10 @@ func (c Command) Run(ctx context.Context) (res Result) {
 		}
 	}
 
-	// Wait for the output: everything the script wrote before it exited
-	// is in the pipes, but a daemon it started may hold them open. Read
-	// on while lines keep coming (a busy machine may need more than
-	// DrainTimeout for a full pipe: its last lines say why a script
-	// failed), and stop once the pipes stayed quiet for DrainTimeout or
-	// after DrainMax in all.
-	drainOutput(outDone, errDone, all.progress)
+	// Everything the script wrote before it exited is in the pipes, but a
+	// daemon it started may hold them open: read what they hold now, and
+	// no more (pipe.go).
+	drainPipes(DrainMax, outP, errP)
 	res.Output, res.Truncated = all.seal()
 	res.Stdout, _ = stdout.seal()
 
@@ -437,62 +415,6 @@ func procState(pid string) (byte, int, bool) {
 		return 0, 0, false
 	}
 	return f[0][0], pg, true
-}
-
-// drainOutput waits until both readers are done, or their output has
-// been quiet for DrainTimeout (progress did not move), or DrainMax.
-func drainOutput(outDone, errDone <-chan struct{}, progress func() uint64) {
-	deadline := time.NewTimer(DrainMax)
-	defer deadline.Stop()
-	quiet := time.NewTicker(DrainTimeout)
-	defer quiet.Stop()
-	seen := progress()
-	for _, done := range []<-chan struct{}{outDone, errDone} {
-		for waiting := true; waiting; {
-			select {
-			case <-done:
-				waiting = false
-			case <-deadline.C:
-				return
-			case <-quiet.C:
-				now := progress()
-				if now == seen {
-					return
-				}
-				seen = now
-			}
-		}
-	}
-}
-
-// readLines reads r to EOF, logging each line at debug level and adding it
-// to the tails, then closes r and done.
-func readLines(r io.ReadCloser, log logrus.FieldLogger, all, own *tail, done chan struct{}) {
-	defer close(done)
-	defer r.Close()
-	br := bufio.NewReaderSize(r, maxLine)
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			if line[len(line)-1] != '\n' {
-				// The end of a line too long for one piece, or a
-				// last line without newline: each piece is a line
-				// of its own, added in one go so that the other
-				// stream's lines never land inside it.
-				line = append(line[:len(line):len(line)], '\n')
-			}
-			all.add(line)
-			if own != nil {
-				own.add(line)
-			}
-			if log != nil {
-				log.Debug(strings.TrimRight(string(line), "\r\n"))
-			}
-		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			return
-		}
-	}
 }
 
 func baseName(p string) string {

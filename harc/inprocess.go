@@ -73,7 +73,7 @@ func (r *Runner) runInProcess(ctx context.Context, s script, timeout time.Durati
 }
 
 // lineWriter is an agent's stdout or stderr: whole lines go to the
-// tails and the log, as readLines does for a script's pipes.
+// tails and the log, as pipeReader does for a script's pipes.
 type lineWriter struct {
 	mu       sync.Mutex
 	log      logrus.FieldLogger

@@ -146,6 +146,38 @@ echo started
 	}
 }
 
+// TestDrainReadsWhatTheScriptWrote: a start script that leaves behind a
+// process writing to its stdout (a line every 50 ms, so the pipe is never
+// quiet) returns once what the script wrote is read, without waiting for
+// that process; what the script wrote before it exited, more than a
+// pipe's buffer, is all there.
+func TestDrainReadsWhatTheScriptWrote(t *testing.T) {
+	f := newFixture(t)
+	f.script("chatty", `#!/bin/sh
+(while :; do echo daemon; sleep 0.05; done) &
+echo $! > "$CTL/daemon"
+i=0
+while [ $i -lt 3000 ]; do echo "line $i of the script's own output"; i=$((i+1)); done
+echo LAST
+`)
+	f.opts.OutputLimit = 1 << 20
+	r := f.runner()
+	res := r.RunResource(context.Background(), f.group("chatty").Resources[0], OpStart, 0)
+	pid := readPID(t, filepath.Join(f.ctl, "daemon"))
+	t.Cleanup(func() { killIfAlive(pid) })
+	if !res.OK() {
+		t.Fatalf("%+v", res)
+	}
+	if res.Duration >= DrainMax {
+		t.Errorf("took %v: waited for the output of the process the script left behind", res.Duration)
+	}
+	for _, w := range []string{"line 0 of", "line 2999 of", "LAST\n"} {
+		if !strings.Contains(res.Stdout, w) {
+			t.Errorf("stdout lacks %q (%d bytes, ends %q)", w, len(res.Stdout), res.Stdout[max(0, len(res.Stdout)-60):])
+		}
+	}
+}
+
 func TestArgumentsAndEnvironment(t *testing.T) {
 	f := newFixture(t)
 	f.script("envdump", `#!/bin/sh
