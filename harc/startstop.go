@@ -48,7 +48,7 @@ func (r *Runner) Start(ctx context.Context, g config.Group) error {
 	defer la.stop()
 	for i, res := range g.Resources {
 		if st, ok := la.status(i); ok {
-			r.logStatus(st)
+			r.logStatus(ctx, st)
 			if ctx.Err() != nil {
 				la.stop()
 				// Nothing of res was started: roll back what is left of it.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/hbdproject/hbd/hbd/config"
 )
@@ -108,7 +109,7 @@ func stoppedForSure(r Result) (bool, string) {
 // what it says.
 func (r *Runner) resourceStatus(ctx context.Context, res config.Resource) ResourceStatus {
 	st := r.runStatus(ctx, res)
-	r.logStatus(st)
+	r.logStatus(ctx, st)
 	return st
 }
 
@@ -116,11 +117,14 @@ func (r *Runner) resourceStatus(ctx context.Context, res config.Resource) Resour
 func (r *Runner) runStatus(ctx context.Context, res config.Resource) ResourceStatus {
 	out := r.RunResource(ctx, res, OpStatus, 0)
 	running, why := ReadStatus(r.opts.StatusRule, out)
-	return ResourceStatus{Resource: res.Spec, Running: running, Reason: why, Result: out}
+	return ResourceStatus{Resource: res.Spec, Running: running, Reason: why, Result: out, done: time.Now()}
 }
 
-func (r *Runner) logStatus(st ResourceStatus) {
-	r.log.Debugf("Status of %s: %s (%s)", st.Resource, runningWord(st.Running), st.Reason)
+// logStatus logs what a status said, how long it took, and under
+// WithDecision how long after the decision it was read.
+func (r *Runner) logStatus(ctx context.Context, st ResourceStatus) {
+	r.log.Debugf("Status of %s: %s (%s; %.1f ms%s)", st.Resource, runningWord(st.Running), st.Reason,
+		ms(st.Result.Duration), sinceDecision(ctx, st.done))
 }
 
 func runningWord(running bool) string {
@@ -156,6 +160,8 @@ type ResourceStatus struct {
 	Running  bool
 	Reason   string // how the status run was read
 	Result   Result // the status run
+
+	done time.Time // when it was read
 }
 
 // GroupStatus is the status of every resource of a group.
