@@ -41,7 +41,8 @@ func TestBusyGauge(t *testing.T) {
 }
 
 // TestLoopBusyDuringOperations: the daemon is busy while a group
-// operation runs (Options.Busy), and idle again once every one has ended.
+// operation runs (Options.Busy), and idle again once every one has ended
+// and the loop has taken the start's result.
 func TestLoopBusyDuringOperations(t *testing.T) {
 	runner := &fakeRunner{}
 	d, _, _ := newTestDaemon(t, loopConfig("node1"), runner)
@@ -58,8 +59,13 @@ func TestLoopBusyDuringOperations(t *testing.T) {
 	}
 	d.busy.mu.Unlock()
 	close(release)
-	<-d.ops
 	d.opsWG.Wait()
+	d.busy.mu.Lock()
+	if !slices.Equal(calls, []bool{true}) {
+		t.Errorf("both ended, the start's result not taken: set calls %v, want [true]", calls)
+	}
+	d.busy.mu.Unlock()
+	d.opFinished(<-d.ops)
 	d.busy.mu.Lock()
 	defer d.busy.mu.Unlock()
 	if !slices.Equal(calls, []bool{true, false}) {

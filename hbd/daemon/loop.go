@@ -63,8 +63,8 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 				d.step(cluster.Stop{Now: time.Now()})
 				ctx = context.WithoutCancel(ctx)
 			}
-		case op := <-d.ops:
-			d.step(op)
+		case done := <-d.ops:
+			d.opFinished(done)
 		case s := <-sigs:
 			switch s {
 			case syscall.SIGHUP:

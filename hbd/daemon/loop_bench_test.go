@@ -146,7 +146,7 @@ func (r *heartbeatRig) takeOps() {
 	for {
 		select {
 		case op := <-r.d.ops:
-			r.d.step(op)
+			r.d.opFinished(op)
 			r.d.settle(r.timer)
 		default:
 			return
@@ -163,7 +163,7 @@ func (r *heartbeatRig) waitOps(done func() bool) {
 		}
 		select {
 		case op := <-r.d.ops:
-			r.d.step(op)
+			r.d.opFinished(op)
 			r.d.settle(r.timer)
 		case <-time.After(time.Millisecond):
 		}
