@@ -15,9 +15,20 @@ type Action interface{ isAction() }
 // The action is a *Send: the node keeps its Sends and their messages in
 // storage it reuses after Recycle, and a pointer in an Action needs no
 // allocation of its own.
+//
+// Routine says that the message tells its receivers nothing but that
+// this node is still there: a status identical to the one before it but
+// for its seq, ts and ld, sent while every peer and every link is up, or
+// an acknowledgement. A receiver may read it at its own next wake-up
+// instead of waking for it (liveness counts from its arrival time, not
+// from when it is read), as long as it reads the routine messages of a
+// link before any later message of that link. Anything else (a status
+// with a new state, every control message, a retransmission) is sent
+// with Routine false and read at once.
 type Send struct {
-	Msg  *wire.Message
-	Link string
+	Msg     *wire.Message
+	Link    string
+	Routine bool
 }
 
 // Log is one log line, in Heartbeat's words.

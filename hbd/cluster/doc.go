@@ -80,6 +80,16 @@
 // and acknowledges peers' messages with NS_ackmsg about every 10 messages,
 // as Heartbeat does, so that a Heartbeat peer's history does not fill up.
 //
+// Routine messages. A status that repeats the last one but for seq, ts and
+// ld, sent while every peer is alive with every link up as at the last
+// status, and every acknowledgement, is a routine Send (Send.Routine): it
+// tells nobody anything but that this node is there. The daemon marks it
+// on the wire (hbd_routine=1, its first field) and a receiver may read it
+// at its own next wake-up instead of waking for it; liveness counts from its arrival time, so nothing but the moment it is
+// read changes. A status after any change (its own fields, a peer's state,
+// generation or links) is read at once, so a partition that heals, a
+// restarted peer or a new state is news without delay.
+//
 // Replays. The highest generation seen of each peer survives this node's
 // restarts: the core emits PeerGenerations whenever it rises, the daemon
 // keeps it and gives it back (Options.PeerGenerations), and a message of

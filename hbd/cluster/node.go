@@ -148,6 +148,12 @@ type Node struct {
 	reqnodesAt  time.Time
 
 	peers []*peer
+	// lastStatus is the own fields of the last status sent (sendStatus),
+	// once lastStatusOK, and lastStatusView the peers as it saw them
+	// (peersView): the next one equal to both may be routine.
+	lastStatus     wire.Message
+	lastStatusOK   bool
+	lastStatusView uint64
 	// hist is a ring of the last HistorySize messages sent with a seq,
 	// oldest at histOld (0 until it is full); their seqs are consecutive.
 	hist    []histEntry

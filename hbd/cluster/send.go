@@ -71,11 +71,12 @@ func (n *Node) newMessage() *wire.Message {
 	return &sl.msg
 }
 
-// emit asks the daemon to send m, a message of newMessage, on every link.
-func (n *Node) emit(m *wire.Message) {
+// emit asks the daemon to send m, a message of newMessage, on every link;
+// routine as Send.Routine says.
+func (n *Node) emit(m *wire.Message, routine bool) {
 	for i := n.box.used - 1; i >= 0; i-- { // m is most often the newest
 		if sl := n.box.slots[i]; &sl.msg == m {
-			sl.send = Send{Msg: m}
+			sl.send = Send{Msg: m, Routine: routine}
 			n.out = append(n.out, &sl.send)
 			return
 		}
@@ -98,7 +99,67 @@ func (n *Node) sendStatus() {
 		m.SetMillis(wire.FHbdDeadtime, edt)
 	}
 	n.sbStatusFields(m)
-	n.sendMessage(m)
+	n.sendSeq(m, n.statusRoutine(m))
+}
+
+// statusRoutine tells whether the status m (its own fields, before the
+// common ones) is routine (Send.Routine): the same fields as the last
+// status sent, while every peer is alive and every link of every peer up
+// in this node's view, as they were when the last status was sent, each
+// peer of the same generation. A peer this node does not hear, or hears on
+// fewer links, may not hear this node either (a partition healing), and a
+// peer just heard again or restarted may not have heard this node yet:
+// the status that tells it must be read at once, not at its next wake-up.
+// It keeps m's fields and the peers' view for the next status.
+func (n *Node) statusRoutine(m *wire.Message) bool {
+	heard, view := n.peersView()
+	routine := n.lastStatusOK && heard && view == n.lastStatusView && sameFields(m.Fields, n.lastStatus.Fields)
+	n.lastStatus.Copy(m)
+	n.lastStatusOK, n.lastStatusView = true, view
+	return routine
+}
+
+// peersView says whether every peer is alive (neither dead nor never
+// heard) with every link up, and sums up what can change of it without
+// changing that (a peer's generation, its alive state, its links) in
+// view: a different view since the last status means news for a peer.
+func (n *Node) peersView() (heard bool, view uint64) {
+	heard = true
+	h := uint64(14695981039346656037) // FNV-64a
+	mix := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h = (h ^ uint64(s[i])) * 1099511628211
+		}
+		h = (h ^ 0xff) * 1099511628211
+	}
+	for _, p := range n.peers {
+		if p.state == "" || p.state == StateDead {
+			heard = false
+		}
+		mix(p.state)
+		h = (h ^ p.gen) * 1099511628211
+		for _, l := range p.links {
+			if l.state != LinkUp {
+				heard = false
+			}
+			mix(l.name)
+			mix(l.state)
+		}
+	}
+	return heard, h
+}
+
+// sameFields compares two field lists, names, types, values and order.
+func sameFields(a, b []wire.Field) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].Type != b[i].Type || string(a[i].Value) != string(b[i].Value) {
+			return false
+		}
+	}
+	return true
 }
 
 // appendCommon adds the fields Heartbeat adds to every message, in its
@@ -126,8 +187,13 @@ func (n *Node) appendCommon(m *wire.Message, withSeq bool) {
 
 // sendMessage gives a message its seq and common fields, keeps it for
 // retransmission and sends it on every link. Every message with a seq
-// (status and every control message) goes through here.
-func (n *Node) sendMessage(m *wire.Message) {
+// (status and every control message) goes through here, or through
+// sendSeq.
+func (n *Node) sendMessage(m *wire.Message) { n.sendSeq(m, false) }
+
+// sendSeq is sendMessage with Send.Routine given: only a status may be
+// routine (statusRoutine).
+func (n *Node) sendSeq(m *wire.Message, routine bool) {
 	n.appendCommon(m, true)
 	var e *histEntry
 	if len(n.hist) < HistorySize {
@@ -138,7 +204,7 @@ func (n *Node) sendMessage(m *wire.Message) {
 		n.histOld = (n.histOld + 1) % len(n.hist)
 	}
 	e.keep(n.seq, m)
-	n.emit(m)
+	n.emit(m, routine)
 }
 
 // keep makes e a copy of m, the message of seq, in e's own storage: a
@@ -172,10 +238,11 @@ func (n *Node) sent(seq uint64) (e *histEntry, tooOld bool) {
 }
 
 // sendNS sends a protocol message that has no seq (NS_ackmsg, NS_rexmit,
-// NS_nak_rexmit).
-func (n *Node) sendNS(m *wire.Message) {
+// NS_nak_rexmit); routine as Send.Routine says (an acknowledgement only
+// trims the receiver's history of sent messages: it can wait).
+func (n *Node) sendNS(m *wire.Message, routine bool) {
 	n.appendCommon(m, false)
-	n.emit(m)
+	n.emit(m, routine)
 }
 
 // unixSeconds is t as the ts field counts it: epoch seconds, 0 before

@@ -118,7 +118,7 @@ func (n *Node) sendAck(p *peer, seq uint64) {
 	m.Set(wire.FType, wire.TAck)
 	m.Set(wire.FDest, p.name)
 	m.SetHex(wire.FAckSeq, seq)
-	n.sendNS(m)
+	n.sendNS(m, true)
 }
 
 func (n *Node) onAck(p *peer, m *wire.Message) {
@@ -151,7 +151,7 @@ func (n *Node) requestRexmits() {
 			m.Set(wire.FDest, p.name)
 			m.Set(wire.FFirstSeq, strconv.FormatUint(ms.seq, 10))
 			m.Set(wire.FLastSeq, strconv.FormatUint(ms.seq, 10))
-			n.sendNS(m)
+			n.sendNS(m, false)
 		}
 	}
 }
@@ -189,7 +189,7 @@ func (n *Node) onRexmit(p *peer, m *wire.Message) {
 		e.lastResend = n.now
 		m := n.newMessage()
 		m.Copy(e.msg) // the ring may reuse e's storage in this Step
-		n.emit(m)
+		n.emit(m, false)
 	}
 }
 
@@ -200,7 +200,7 @@ func (n *Node) nak(p *peer, seq uint64, reason string) {
 	m.Set(wire.FFirstSeq, wire.Hex(seq))
 	m.Set(wire.FDest, p.name)
 	m.Set(wire.FInfo, reason)
-	n.sendNS(m)
+	n.sendNS(m, false)
 }
 
 func (n *Node) onNak(p *peer, m *wire.Message) {

@@ -162,7 +162,15 @@ func (d *Daemon) execute(a cluster.Action) {
 	case *cluster.Send:
 		// The links copy what they are given, so one buffer serves
 		// every message.
-		b, err := d.keys.AppendEncode(d.sendBuf[:0], a.Msg)
+		// A routine message is marked so that its receivers may read it
+		// at their own next wake-up (hbd/link's package doc).
+		var b []byte
+		var err error
+		if a.Routine {
+			b, err = d.keys.AppendEncodeRoutine(d.sendBuf[:0], a.Msg)
+		} else {
+			b, err = d.keys.AppendEncode(d.sendBuf[:0], a.Msg)
+		}
 		if err != nil {
 			d.log.Errorf("cannot encode %s message: %v", a.Msg.Value(wire.FType), err)
 			return

@@ -46,7 +46,28 @@ func (kr *Keyring) Encode(m *Message) ([]byte, error) {
 // AppendEncode is Encode appending to dst (which may be reused between
 // calls to avoid allocating). On error dst is returned unchanged.
 func (kr *Keyring) AppendEncode(dst []byte, m *Message) ([]byte, error) {
-	if err := checkFields(m.Fields); err != nil {
+	return kr.appendEncode(dst, m, false)
+}
+
+// AppendEncodeRoutine is AppendEncode of a routine message (one its
+// receivers may read at their next wake-up rather than at once): the
+// field FHbdRoutine=1 comes first, before m's, so that the datagram
+// begins with RoutinePrefix, which a receiver's kernel can test without
+// parsing it. The field is signed as any other; Heartbeat keeps it as an
+// unknown field. m must not have it.
+func (kr *Keyring) AppendEncodeRoutine(dst []byte, m *Message) ([]byte, error) {
+	return kr.appendEncode(dst, m, true)
+}
+
+// routineField is the first field of a routine message.
+var routineField = Field{Name: FHbdRoutine, Type: String, Value: []byte("1")}
+
+// RoutinePrefix is how every routine datagram begins (AppendEncodeRoutine):
+// the frame's start and the routine field.
+var RoutinePrefix = string(appendFieldNetstring([]byte(frameStart), routineField.Type, routineField.Name, routineField.Value))
+
+func (kr *Keyring) appendEncode(dst []byte, m *Message, routine bool) ([]byte, error) {
+	if err := checkFields(m.Fields, routine); err != nil {
 		return dst, err
 	}
 	s := kr.active
@@ -56,6 +77,11 @@ func (kr *Keyring) AppendEncode(dst []byte, m *Message) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, frameStart...)
 	st.buf = st.buf[:0]
+	if routine {
+		f := &routineField
+		dst = appendFieldNetstring(dst, f.Type, f.Name, f.Value)
+		st.buf = appendClassicLine(st.buf, f.Type, f.Name, f.Value)
+	}
 	for _, f := range m.Fields {
 		dst = appendFieldNetstring(dst, f.Type, f.Name, f.Value)
 		st.buf = appendClassicLine(st.buf, f.Type, f.Name, f.Value)
@@ -76,11 +102,17 @@ func (kr *Keyring) AppendEncode(dst []byte, m *Message) ([]byte, error) {
 	return dst, nil
 }
 
-func checkFields(fs []Field) error {
-	if len(fs)+1 > MaxFields {
-		return fmt.Errorf("wire: %d fields, at most %d allowed", len(fs), MaxFields-1)
-	}
+// checkFields checks the fields to encode, after the routine field if
+// routine.
+func checkFields(fs []Field, routine bool) error {
+	lead := 0
 	var seen uint64 // nameBit of the names before
+	if routine {
+		lead, seen = 1, nameBit(FHbdRoutine)
+	}
+	if len(fs)+lead+1 > MaxFields {
+		return fmt.Errorf("wire: %d fields, at most %d allowed", len(fs)+lead, MaxFields-1)
+	}
 	for i, f := range fs {
 		if !validName(f.Name) {
 			return fmt.Errorf("wire: invalid field name %q", f.Name)
@@ -94,6 +126,9 @@ func checkFields(fs []Field) error {
 		if bit := nameBit(f.Name); seen&bit == 0 {
 			seen |= bit
 			continue
+		}
+		if routine && f.Name == FHbdRoutine {
+			return fmt.Errorf("wire: field %q given twice", f.Name)
 		}
 		for _, g := range fs[:i] {
 			if g.Name == f.Name {

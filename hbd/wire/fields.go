@@ -50,6 +50,7 @@ const (
 	FHbdSync       = "hbd_sync"       // 1: answer with an announcement that saw this one
 	FHbdPing       = "hbd_ping"       // REACHED/TOTAL ping nodes (status)
 	FHbdDeadtime   = "hbd_dt"         // ms: a reload's longer old deadtime still in force there (status)
+	FHbdRoutine    = "hbd_routine"    // 1: a routine message, first of its fields (AppendEncodeRoutine)
 	FHbdSettings   = "hbd_settings"   // KIND:VALUE:VERSION:ORIGIN:NAME|...: cluster-wide operator settings
 )
 
