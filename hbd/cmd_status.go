@@ -196,6 +196,9 @@ func printStatus(w io.Writer, st ctl.Status, now time.Time) {
 			l := st.Links[n]
 			fmt.Fprintf(w, "  %s: sent %d, received %d, send errors %d, queue drops %d, receive drops %d (from peers %d), kernel drops %d\n",
 				n, l.Sent, l.Received, l.SendErrors, l.QueueDrops, l.ReceiveDrops, l.PeerDrops, l.KernelDrops)
+			if l.Steered {
+				fmt.Fprintf(w, "    routine heartbeats read at wake-ups %d, routine floods %d\n", l.RoutineRead, l.Floods)
+			}
 		}
 	}
 }

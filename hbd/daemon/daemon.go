@@ -51,6 +51,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/link"
 	"github.com/hbdproject/hbd/hbd/logging"
 	"github.com/hbdproject/hbd/hbd/monitor"
 	"github.com/hbdproject/hbd/hbd/wire"
@@ -147,6 +148,9 @@ type Daemon struct {
 	load  loadavg // the ld field of status messages (loadavg.go)
 
 	sendBuf []byte // the last message encoded (execute, Send)
+	// drainFn is drained, bound once: the links' Drain is handed it at
+	// every step without allocating.
+	drainFn func(link.Packet)
 	// stepAt is when the core was given the event whose actions are being
 	// executed: the moment of the decision, which the group operations'
 	// debug lines count their milliseconds from.

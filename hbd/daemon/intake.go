@@ -90,12 +90,8 @@ func (in *intake) linkOptions(log logrus.FieldLogger) link.Options {
 // message was dropped for a full queue (a datagram that fails to verify
 // was taken, counted in the drop table).
 func (in *intake) peer(p link.Packet) bool {
-	m := in.verify(p)
+	m := in.check(p)
 	if m == nil {
-		select {
-		case in.dropped <- struct{}{}:
-		default: // run has been told already
-		}
 		return true
 	}
 	select {
@@ -104,6 +100,20 @@ func (in *intake) peer(p link.Packet) bool {
 	default:
 		return false
 	}
+}
+
+// check verifies a datagram from a peer's address off the intake's
+// goroutine: a datagram that fails is counted, and run told to look for
+// drop summaries.
+func (in *intake) check(p link.Packet) *wire.Message {
+	m := in.verify(p)
+	if m == nil {
+		select {
+		case in.dropped <- struct{}{}:
+		default: // run has been told already
+		}
+	}
+	return m
 }
 
 // setKeys makes kr verify every datagram from now on (a reload).

@@ -24,6 +24,10 @@ type Links interface {
 	Send(data []byte)
 	// SendOn sends it on the named link only, as Send.
 	SendOn(name string, data []byte) error
+	// Drain gives fn what the links' routine sockets hold: the peers'
+	// routine messages, read at this node's wake-ups instead of waking it
+	// (hbd/link's package doc). Data is valid until fn returns.
+	Drain(fn func(link.Packet))
 	// Stats is what `hbd status` shows of each link.
 	Stats() map[string]link.LinkStats
 	Close() error
@@ -48,6 +52,7 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 	if err != nil {
 		return err
 	}
+	d.drainFn = d.drained
 	defer timer.close()
 	if err := timer.reset(0); err != nil {
 		return err
@@ -142,11 +147,39 @@ func (d *Daemon) receive(r received) {
 	d.intake.release(r.Msg)
 }
 
-// step feeds one event to the core and executes what it asks for. The
-// actions are done with when execute returns (a message is encoded into
-// sendBuf and copied by the links; what runs in the background took the
-// values it needs), so the core may reuse their storage (Recycle).
+// step feeds one event to the core and executes what it asks for, after
+// the peers' routine messages that wait in the links (drain): those came
+// before the event, and the core takes a peer's messages in the order
+// they came. The actions are done with when execute returns (a message is
+// encoded into sendBuf and copied by the links; what runs in the
+// background took the values it needs), so the core may reuse their
+// storage (Recycle).
 func (d *Daemon) step(ev cluster.Event) {
+	d.drain()
+	d.stepOnly(ev)
+}
+
+// drain feeds the core the routine messages that wait in the links.
+func (d *Daemon) drain() {
+	if d.links != nil && d.drainFn != nil {
+		d.links.Drain(d.drainFn)
+	}
+}
+
+// drained is a routine datagram of Drain: verified on the loop (a routine
+// message is a status or an acknowledgement, cheap to verify; one that
+// fails is counted as the intake counts any) and given to the core.
+func (d *Daemon) drained(p link.Packet) {
+	m := d.intake.check(p)
+	if m == nil {
+		return
+	}
+	d.stepOnly(cluster.Receive{Now: p.At, Link: p.Link, Msg: m})
+	d.intake.release(m)
+}
+
+// stepOnly is step without the drain.
+func (d *Daemon) stepOnly(ev cluster.Event) {
 	d.stepAt = time.Now()
 	for _, a := range d.core.Step(ev) {
 		d.execute(a)

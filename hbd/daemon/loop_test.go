@@ -31,9 +31,28 @@ type fakeLinks struct {
 
 	mu   sync.Mutex
 	sent []*wire.Message
+	// routine waits for the next Drain, as in a routine socket.
+	routine []link.Packet
 }
 
 func (f *fakeLinks) Send(b []byte) { f.record(b) }
+
+func (f *fakeLinks) Drain(fn func(link.Packet)) {
+	f.mu.Lock()
+	ps := f.routine
+	f.routine = nil
+	f.mu.Unlock()
+	for _, p := range ps {
+		fn(p)
+	}
+}
+
+// queueRoutine puts a routine datagram where the next Drain finds it.
+func (f *fakeLinks) queueRoutine(p link.Packet) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.routine = append(f.routine, p)
+}
 
 func (f *fakeLinks) SendOn(_ string, b []byte) error { f.record(b); return nil }
 
@@ -300,6 +319,35 @@ func TestLoopPacketInSendOut(t *testing.T) {
 	waitFor(t, func() bool { return len(r.links.sentOf("repnodes")) == 1 })
 	if m := r.links.sentOf("repnodes")[0]; m.Value("dest") != "node2" || m.Value("nodelist") != "node1 node2 " {
 		t.Errorf("repnodes %v", m)
+	}
+}
+
+// TestLoopDrainsRoutineFirst: a routine status waiting in the links is
+// given to the core before the message that woke the loop, so the core
+// sees node2's messages in the order sent (no gap, nothing asked for
+// again), and a routine datagram that fails to verify is dropped.
+func TestLoopDrainsRoutineFirst(t *testing.T) {
+	r := newLoopRig(t, loopConfig("node1", "node2"), &fakeRunner{})
+	waitFor(t, func() bool { return len(r.links.sentOf("status")) > 0 }) // booted
+	peer := func() ctl.Status {
+		var st ctl.Status
+		if err := json.Unmarshal(r.call(ctl.Request{Cmd: "status"}).Data, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	r.fromPeer("eth0", 0, "t", "status", "st", "init", "dt", "7d0", "protocol", "1")
+	waitFor(t, func() bool { p := peer().Cluster.Peers; return len(p) == 1 && p[0].Seq == 1 })
+	from := netip.MustParseAddrPort("192.0.2.3:694")
+	r.links.queueRoutine(link.Packet{Link: "eth0", From: from, Data: []byte("###\nforged"), At: time.Now()})
+	r.links.queueRoutine(link.Packet{Link: "eth0", From: from, Data: r.signed(0, "t", "status", "st", "up", "dt", "7d0", "protocol", "1"), At: time.Now()})
+	r.fromPeer("eth0", 0, "t", "reqnodes", "dest", "node1")
+	waitFor(t, func() bool { return len(r.links.sentOf("repnodes")) == 1 })
+	if p := peer().Cluster.Peers; len(p) != 1 || p[0].Seq != 3 || p[0].Lost != 0 || p[0].Recovered != 0 {
+		t.Errorf("peer status %+v: want seq 3 and nothing lost", p)
+	}
+	if rej, _ := r.d.intake.drops.snapshot(); len(rej) != 1 {
+		t.Errorf("rejected %+v, want the forged routine datagram", rej)
 	}
 }
 

@@ -22,10 +22,31 @@
 // Options.Peer, on the reader's goroutine) and all others on the second
 // one, so that a flood from an address ha.cf does not name cannot crowd
 // out a peer's heartbeats on their way to the caller. Before that, in the
-// kernel, every ucast peer has a receive socket of its own (see
-// openPeerSockets), so such a flood cannot make the kernel drop a peer's
-// datagrams either. The system calls on the sockets bypass the runtime's
-// bookkeeping of blocking calls (rawsock.go).
+// kernel, every ucast peer has a receive socket of its own, so such a
+// flood cannot make the kernel drop a peer's datagrams either. The system
+// calls on the sockets bypass the runtime's bookkeeping of blocking calls
+// (rawsock.go).
+//
+// One wake-up per keepalive. A peer's routine messages (its status when
+// nothing changed, its acknowledgements: cluster.Send.Routine) begin with
+// wire.RoutinePrefix. On a ucast link the kernel sorts the datagrams
+// itself (steer.go): the shared socket and, per peer, its own socket and
+// a routine socket share the address and port (SO_REUSEPORT), and a
+// classic BPF program picks the socket: a peer's routine datagrams go to
+// its routine socket, which is outside the runtime's poller, so their
+// arrival wakes nobody; the caller reads them at the start of each of its
+// own wake-ups (Set.Drain), before the event that woke it, so a peer's
+// routine message always reaches the caller before any later message of
+// that peer on that link. The peer's other datagrams go to its own socket
+// and are read at once, strangers' to the shared socket. A node at rest
+// thus wakes once a keepalive (its own timer), not twice. A routine socket
+// flooded with datagrams forged with a peer's address is read at once
+// for as long as the flood lasts (routine.go). Where the kernel refuses
+// the program, or another process's socket shares the address and port,
+// the link opens as before steering (one warning): each peer's own socket
+// is connected to it (openPeerSockets) and every datagram is read at
+// once. bcast and mcast links are not steered: their datagrams reach
+// every socket bound to the address, and every one is read at once.
 //
 // Sockets: a ucast link binds Medium.Local if given (hbd's extension, so
 // that nodes sharing a host each bind their own address at the same port),
@@ -54,6 +75,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	"github.com/hbdproject/hbd/hbd/config"
 )
@@ -90,6 +112,15 @@ type LinkStats struct {
 	// socket's receive buffer was full (SO_RXQ_OVFL), as learnt with the
 	// next datagram read from that socket.
 	KernelDrops uint64
+	// RoutineRead counts the routine datagrams read at the caller's
+	// wake-ups (Set.Drain), among Received.
+	RoutineRead uint64
+	// Floods counts the times a routine socket was found flooded and read
+	// at once for a while (routine.go).
+	Floods uint64
+	// Steered says that the kernel sorts the link's datagrams (steer.go);
+	// false for bcast and mcast links, and where the kernel refused it.
+	Steered bool
 }
 
 // Options configures Open.
@@ -129,6 +160,14 @@ type Options struct {
 	// a flood costs this process a bounded share of the CPU. Each peer's
 	// own socket is read without limit.
 	SharedReadRate int
+
+	// noSteering opens every link as without the kernel's steering;
+	// attachSteering, when set, attaches the steering program instead of
+	// the kernel's setsockopt (tests).
+	noSteering     bool
+	attachSteering func(fd int, prog []unix.SockFilter) error
+	// quietFor replaces the const quietFor when set (tests).
+	quietFor time.Duration
 }
 
 const (
@@ -150,6 +189,16 @@ type Set struct {
 	// Open.
 	peers map[netip.Addr]bool
 
+	// readSize is the read buffer of every socket; routineReader is the
+	// reader of a flooded routine socket but for its link, socket and
+	// counter (startPoll).
+	readSize      int
+	routineReader reader
+	quietFor      time.Duration // routine.go
+	// drainMu keeps Drain and Close apart: they both change the routine
+	// sockets' flood mode.
+	drainMu sync.Mutex
+
 	closed    atomic.Bool
 	done      chan struct{}
 	closeOnce sync.Once
@@ -166,7 +215,10 @@ type link struct {
 	// like conns[peerSock[i]] and connected to the peer (openPeerSockets).
 	peerConns []*net.UDPConn
 	peerSock  []int
-	dsts      []sockaddr // plan.Targets' destinations as given to the kernel
+	// routine are the peers' routine sockets, when the kernel steers the
+	// link's datagrams (steer.go); owned by the goroutine that calls Drain.
+	routine []*routineSock
+	dsts    []sockaddr // plan.Targets' destinations as given to the kernel
 
 	// mu serialises the senders: send's buffers and the send-error log.
 	mu       sync.Mutex
@@ -174,7 +226,7 @@ type link struct {
 	failures map[netip.AddrPort]*sendFailure
 	every    time.Duration // least time between two logged send errors to one destination
 
-	sent, sendErrors, queueDrops, received, receiveDrops, peerDrops, kernelDrops atomic.Uint64
+	sent, sendErrors, queueDrops, received, receiveDrops, peerDrops, kernelDrops, routineRead, floods atomic.Uint64
 }
 
 // Open opens every medium as a link and starts its goroutines. They stop
@@ -204,8 +256,11 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 	if err != nil {
 		return nil, fmt.Errorf("link: %w", err)
 	}
-	s := &Set{byName: map[string]*link{}, log: log, done: make(chan struct{}), peers: map[netip.Addr]bool{}}
-	notedEPERM := false
+	s := &Set{byName: map[string]*link{}, log: log, done: make(chan struct{}), peers: map[netip.Addr]bool{}, readSize: readSize, quietFor: quietFor}
+	if opts.quietFor > 0 {
+		s.quietFor = opts.quietFor
+	}
+	notedEPERM, notedSteering := false, false
 	for _, lp := range plans {
 		l := &link{plan: lp, send: newSendState(), failures: map[netip.AddrPort]*sendFailure{}, every: opts.ErrorLogInterval}
 		for _, t := range lp.Targets {
@@ -216,27 +271,28 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 		}
 		s.links = append(s.links, l)
 		s.byName[lp.Name] = l
-		for _, sp := range lp.Socks {
-			c, so, err := openSocket(ctx, lp.Iface, sp)
-			if err != nil {
-				s.closeConns()
-				return nil, fmt.Errorf("link: %s: %s %s: %w", sp.Pos, lp.Kind, lp.Iface.Name, err)
+		steered := false
+		if steering := l.steerable() && !opts.noSteering; steering {
+			attach := opts.attachSteering
+			if attach == nil {
+				attach = attachSteering
 			}
-			l.conns = append(l.conns, c)
-			rc, err := newRawConn(c)
-			if err != nil {
-				s.closeConns()
-				return nil, fmt.Errorf("link: %s: %s %s: %w", sp.Pos, lp.Kind, lp.Iface.Name, err)
-			}
-			l.raws = append(l.raws, rc)
-			if so.deviceEPERM && !notedEPERM {
-				notedEPERM = true
-				log.Debugf("%s: SO_BINDTODEVICE not permitted (not root?): sockets are not bound to their interface", lp.Kind)
+			err := l.openSteered(ctx, attach, &notedEPERM, log)
+			if err == nil {
+				steered = true
+			} else {
+				l.closeSockets()
+				if !notedSteering {
+					notedSteering = true
+					log.Warnf("%s %s: every heartbeat wakes the daemon: %v", lp.Kind, lp.Iface.Name, err)
+				}
 			}
 		}
-		if err := l.openPeerSockets(ctx); err != nil {
-			s.closeConns()
-			return nil, fmt.Errorf("link: %w", err)
+		if !steered {
+			if err := l.openPlain(ctx, &notedEPERM, log); err != nil {
+				s.closeConns()
+				return nil, err
+			}
 		}
 		for _, sk := range lp.Skipped {
 			log.Debugf("%s: not sending to %s on %s: our own address", lp.Kind, sk, lp.Iface.Name)
@@ -252,6 +308,7 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 	if others == nil {
 		others = opts.Packets
 	}
+	s.routineReader = reader{size: readSize, out: opts.Packets, others: others, peer: opts.Peer}
 	var readers []reader
 	for _, l := range s.links {
 		for i, c := range l.conns {
@@ -303,7 +360,7 @@ func (l *link) openPeerSockets(ctx context.Context) error {
 			continue
 		}
 		seen[p] = true
-		c, _, err := openSocket(ctx, l.plan.Iface, sp)
+		c, _, err := openSocket(ctx, l.plan.Iface, sp, false)
 		if err != nil {
 			return fmt.Errorf("%s: %s %s: socket for peer %s: %w", sp.Pos, l.plan.Kind, l.plan.Iface.Name, p.addr, err)
 		}
@@ -363,6 +420,9 @@ func (s *Set) Stats() map[string]LinkStats {
 			ReceiveDrops: l.receiveDrops.Load(),
 			PeerDrops:    l.peerDrops.Load(),
 			KernelDrops:  l.kernelDrops.Load(),
+			RoutineRead:  l.routineRead.Load(),
+			Floods:       l.floods.Load(),
+			Steered:      len(l.routine) > 0,
 		}
 	}
 	return m
@@ -392,6 +452,17 @@ func (s *Set) closeConns() error {
 				errs = append(errs, fmt.Errorf("link %s: %w", l.plan.Name, err))
 			}
 		}
+		s.drainMu.Lock()
+		for _, r := range l.routine {
+			if r.poll != nil {
+				r.stopPoll() // its reader returns
+			}
+			if err := unix.Close(r.fd); err != nil {
+				errs = append(errs, fmt.Errorf("link %s: %w", l.plan.Name, err))
+			}
+		}
+		l.routine = nil
+		s.drainMu.Unlock()
 	}
 	return errors.Join(errs...)
 }
@@ -407,6 +478,20 @@ type reader struct {
 	rate        int
 	out, others chan<- Packet
 	peer        func(Packet) bool // Options.Peer
+	count       *atomic.Uint64    // when set, counts the datagrams read
+	// quit, when set and closed, ends the reader at its socket's next
+	// error (a flooded routine socket's file, closed: routine.go).
+	quit <-chan struct{}
+}
+
+// quitting tells whether r's quit is closed.
+func (r *reader) quitting() bool {
+	select {
+	case <-r.quit:
+		return true
+	default:
+		return false
+	}
 }
 
 // readSlice is the time over which a reader's rate is kept: it reads at
@@ -443,32 +528,18 @@ func (s *Set) read(r reader) {
 				sliceStart, inSlice = time.Now(), 0
 			}
 		}
-		data, oob, rawFrom := st.datagram(i)
-		ci := parseCmsgs(oob)
+		p, ci, ok := s.packet(l, r.sp, st, i, now)
 		if ci.hasOverflows && ci.overflows != overflows {
 			l.kernelDrops.Add(uint64(ci.overflows - overflows)) // wraps as the kernel's counter does
 			overflows = ci.overflows
 		}
-		if r.sp.Role == roleUnicast && ci.dst.IsValid() && (ci.dst.IsMulticast() || slices.Contains(r.sp.Broadcasts, ci.dst)) {
-			return true // belongs to a bcast or mcast link on the same port
+		if r.count != nil {
+			r.count.Add(1)
 		}
-		from, scope := fromSockaddr(rawFrom)
-		fromAddr := from.Addr().Unmap()
-		if scope != 0 {
-			// Name the zone ourselves: Go's index-to-name cache belongs
-			// to the process's network namespace, maybe not the socket's.
-			if int(scope) == l.plan.Iface.Index || ci.ifindex == l.plan.Iface.Index {
-				fromAddr = fromAddr.WithZone(l.plan.Iface.Name)
-			} else {
-				fromAddr = fromAddr.WithZone(strconv.Itoa(int(scope)))
-			}
+		if !ok {
+			return true
 		}
-		p := Packet{
-			Link: l.plan.Name,
-			From: netip.AddrPortFrom(fromAddr, from.Port()),
-			Data: data,
-			At:   arrival(now, ci.kernelTime),
-		}
+		fromAddr := p.From.Addr()
 		peer := s.peers[fromAddr.WithZone("")]
 		if peer && r.peer != nil {
 			if r.peer(p) {
@@ -501,13 +572,42 @@ func (s *Set) read(r reader) {
 	failed := func(syscall.Errno) bool { return s.wait(pause, 10*time.Millisecond) }
 	for {
 		err := r.raw.receive(st, got, failed)
-		if err == nil || errors.Is(err, net.ErrClosed) || s.closed.Load() {
+		if err == nil || errors.Is(err, net.ErrClosed) || s.closed.Load() || r.quitting() {
 			return // got or failed saw the set closed, or the socket is
 		}
 		if !s.wait(pause, 10*time.Millisecond) {
 			return
 		}
 	}
+}
+
+// packet is the i-th datagram of st's last batch, read from a socket
+// of l planned as sp, as a Packet (its Data in st's buffer), with what its
+// control messages say; false when the datagram is not the link's (a
+// broadcast or multicast one on a unicast socket).
+func (s *Set) packet(l *link, sp sockPlan, st *recvState, i int, now time.Time) (Packet, cmsgInfo, bool) {
+	data, oob, rawFrom := st.datagram(i)
+	ci := parseCmsgs(oob)
+	if sp.Role == roleUnicast && ci.dst.IsValid() && (ci.dst.IsMulticast() || slices.Contains(sp.Broadcasts, ci.dst)) {
+		return Packet{}, ci, false // belongs to a bcast or mcast link on the same port
+	}
+	from, scope := fromSockaddr(rawFrom)
+	fromAddr := from.Addr().Unmap()
+	if scope != 0 {
+		// Name the zone ourselves: Go's index-to-name cache belongs
+		// to the process's network namespace, maybe not the socket's.
+		if int(scope) == l.plan.Iface.Index || ci.ifindex == l.plan.Iface.Index {
+			fromAddr = fromAddr.WithZone(l.plan.Iface.Name)
+		} else {
+			fromAddr = fromAddr.WithZone(strconv.Itoa(int(scope)))
+		}
+	}
+	return Packet{
+		Link: l.plan.Name,
+		From: netip.AddrPortFrom(fromAddr, from.Port()),
+		Data: data,
+		At:   arrival(now, ci.kernelTime),
+	}, ci, true
 }
 
 // wait waits for d (nothing if d <= 0) on t; false means the set closed.

@@ -128,7 +128,7 @@ func TestNetnsUcast6(t *testing.T) {
 			expectPacket(t, chB, []byte("a6"), "eth0", want(tc.addrA))
 			expectPacket(t, chA, []byte("b6"), "eth0", want(tc.addrB))
 			waitStats(t, sa, "eth0", "one datagram sent", func(st LinkStats) bool {
-				return st == LinkStats{Sent: 1, Received: 1}
+				return st == LinkStats{Sent: 1, Received: 1, Steered: true}
 			})
 			sa.Close()
 			sb.Close()

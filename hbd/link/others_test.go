@@ -150,12 +150,12 @@ func TestPeerSockets(t *testing.T) {
 	}
 	port = freePort(t)
 	sp := sockPlan{Bind: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", port)), Role: roleUnicast}
-	shared, _, err := openSocket(context.Background(), lo, sp)
+	shared, _, err := openSocket(context.Background(), lo, sp, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer shared.Close()
-	mine, _, err := openSocket(context.Background(), lo, sp)
+	mine, _, err := openSocket(context.Background(), lo, sp, false)
 	if err != nil {
 		t.Fatal(err)
 	}

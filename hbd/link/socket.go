@@ -47,13 +47,16 @@ type sockOpts struct {
 //     IP_PKTINFO / IPV6_RECVPKTINFO (to tell unicast from broadcast and
 //     multicast on a wildcard socket), SO_TIMESTAMPNS (see Packet.At) and
 //     SO_RXQ_OVFL (LinkStats.KernelDrops).
-func openSocket(ctx context.Context, iface ifaceInfo, sp sockPlan) (*net.UDPConn, sockOpts, error) {
+//
+// reusePort sets SO_REUSEPORT too: the socket joins the steered group of
+// its address and port (steer.go).
+func openSocket(ctx context.Context, iface ifaceInfo, sp sockPlan, reusePort bool) (*net.UDPConn, sockOpts, error) {
 	var so sockOpts
 	v4 := sp.Bind.Addr().Is4()
 	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
-			serr = configure(int(fd), iface.Name, v4, sp.Role == roleBroadcast, &so)
+			serr = configure(int(fd), iface.Name, v4, sp.Role == roleBroadcast, reusePort, &so)
 		})
 		if err != nil {
 			return err
@@ -78,9 +81,14 @@ func openSocket(ctx context.Context, iface ifaceInfo, sp sockPlan) (*net.UDPConn
 	return conn, so, nil
 }
 
-func configure(fd int, iface string, v4, broadcast bool, so *sockOpts) error {
+func configure(fd int, iface string, v4, broadcast, reusePort bool, so *sockOpts) error {
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 		return fmt.Errorf("SO_REUSEADDR: %w", err)
+	}
+	if reusePort {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			return fmt.Errorf("SO_REUSEPORT: %w", err)
+		}
 	}
 	if err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, iface); err != nil {
 		if !errors.Is(err, unix.EPERM) {
@@ -115,6 +123,48 @@ func configure(fd int, iface string, v4, broadcast bool, so *sockOpts) error {
 		return fmt.Errorf("IPV6_RECVPKTINFO: %w", err)
 	}
 	return nil
+}
+
+// openRawSocket is openSocket for a unicast socket that stays out of the
+// runtime's poller (a routine socket, steer.go): a non-blocking descriptor
+// of its own, configured and bound as openSocket does, with SO_REUSEPORT.
+func openRawSocket(iface ifaceInfo, sp sockPlan) (int, error) {
+	v4 := sp.Bind.Addr().Is4()
+	family := unix.AF_INET6
+	if v4 {
+		family = unix.AF_INET
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
+	if err != nil {
+		return -1, fmt.Errorf("socket: %w", err)
+	}
+	var so sockOpts
+	if err := configure(fd, iface.Name, v4, false, true, &so); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	if !v4 {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("IPV6_V6ONLY: %w", err)
+		}
+	}
+	ap := sysAddrPort(sp.Bind, iface)
+	var sa unix.Sockaddr
+	if v4 {
+		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	} else {
+		sa6 := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+		if ap.Addr().Zone() != "" {
+			sa6.ZoneId = uint32(iface.Index)
+		}
+		sa = sa6
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("bind %s: %w", sp.Bind, err)
+	}
+	return fd, nil
 }
 
 // joinGroup joins the multicast group on the interface and sets the

@@ -1,0 +1,365 @@
+package link
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/hbdproject/hbd/hbd/config"
+)
+
+// Flood handling of the routine sockets (steer.go). A routine socket is
+// read at the caller's wake-ups (Set.Drain); between two of them its
+// buffer holds a few hundred datagrams. The mark is public, so a flood of
+// marked datagrams forged with a peer's source address could fill it and
+// make the kernel drop the peer's real statuses. A drain that reads more
+// than floodDrain datagrams, or learns of a kernel drop, therefore puts the
+// socket in the runtime's poller (a reader goroutine on a duplicate of its
+// descriptor, as the peer's own socket has); once the drains have seen no
+// more than quietDrain datagrams between two wake-ups for quietFor, the
+// reader stops and the socket is read at wake-ups again. At most the
+// statuses of one wake-up's interval can be lost to such a flood; deadtime
+// is always several keepalives.
+const (
+	floodDrain = 32
+	quietDrain = 4
+	quietFor   = 5 * time.Second
+)
+
+// routineSock is a peer's routine socket: a descriptor out of the poller.
+type routineSock struct {
+	fd int
+	sp sockPlan
+	st *recvState
+	// overflows is the SO_RXQ_OVFL counter as last seen by Drain.
+	overflows uint32
+	// poll is the reader of flood mode (nil when read at wake-ups), its
+	// file (a duplicate descriptor) and count the datagrams it read;
+	// seen is count at the last Drain and quietSince when the drains
+	// began to find it quiet.
+	poll       *os.File
+	pollQuit   chan struct{}
+	pollDone   chan struct{}
+	count      atomic.Uint64
+	seen       uint64
+	quietSince time.Time
+}
+
+// steerable: a ucast link with a peer to steer for.
+func (l *link) steerable() bool {
+	if l.plan.Kind != config.Ucast && l.plan.Kind != config.Ucast6 {
+		return false
+	}
+	for _, t := range l.plan.Targets {
+		if l.plan.Socks[t.Sock].Role == roleUnicast {
+			return true
+		}
+	}
+	return false
+}
+
+// openPlain opens the link's sockets without steering: one per local
+// address and port, and a connected one per ucast peer
+// (openPeerSockets).
+func (l *link) openPlain(ctx context.Context, notedEPERM *bool, log logrus.FieldLogger) error {
+	lp := l.plan
+	for _, sp := range lp.Socks {
+		if err := l.openShared(ctx, sp, false, notedEPERM, log); err != nil {
+			return err
+		}
+	}
+	if err := l.openPeerSockets(ctx); err != nil {
+		return fmt.Errorf("link: %w", err)
+	}
+	return nil
+}
+
+// openShared opens the socket of sp that sends (conns, raws).
+func (l *link) openShared(ctx context.Context, sp sockPlan, reusePort bool, notedEPERM *bool, log logrus.FieldLogger) error {
+	lp := l.plan
+	c, so, err := openSocket(ctx, lp.Iface, sp, reusePort)
+	if err != nil {
+		return fmt.Errorf("link: %s: %s %s: %w", sp.Pos, lp.Kind, lp.Iface.Name, err)
+	}
+	l.conns = append(l.conns, c)
+	rc, err := newRawConn(c)
+	if err != nil {
+		return fmt.Errorf("link: %s: %s %s: %w", sp.Pos, lp.Kind, lp.Iface.Name, err)
+	}
+	l.raws = append(l.raws, rc)
+	if so.deviceEPERM && !*notedEPERM {
+		*notedEPERM = true
+		log.Debugf("%s: SO_BINDTODEVICE not permitted (not root?): sockets are not bound to their interface", lp.Kind)
+	}
+	return nil
+}
+
+// openSteered opens the link's sockets with steering (steer.go): for each
+// local address and port with peers, the shared socket, then per peer its
+// own socket (peerConns) and its routine socket (routine), all in one
+// reuseport group, and the program that sorts the datagrams among them.
+// It fails if the kernel refuses any of it, or if the group has sockets
+// of another process (the program picks sockets by their index in the
+// group: only a group of this link's sockets alone has the indexes it
+// expects).
+func (l *link) openSteered(ctx context.Context, attach func(int, []unix.SockFilter) error, notedEPERM *bool, log logrus.FieldLogger) error {
+	lp := l.plan
+	for i, sp := range lp.Socks {
+		var peers []netip.Addr
+		for _, t := range lp.Targets {
+			if t.Sock == i && sp.Role == roleUnicast && !containsAddr(peers, t.Dst.Addr()) {
+				peers = append(peers, t.Dst.Addr())
+			}
+		}
+		if err := l.openShared(ctx, sp, len(peers) > 0, notedEPERM, log); err != nil {
+			return err
+		}
+		if len(peers) == 0 {
+			continue
+		}
+		var sp2 []steerPeer
+		for k, a := range peers {
+			c, _, err := openSocket(ctx, lp.Iface, sp, true)
+			if err != nil {
+				return fmt.Errorf("socket for peer %s: %w", a, err)
+			}
+			l.peerConns = append(l.peerConns, c)
+			l.peerSock = append(l.peerSock, i)
+			fd, err := openRawSocket(lp.Iface, sp)
+			if err != nil {
+				return fmt.Errorf("routine socket for peer %s: %w", a, err)
+			}
+			l.routine = append(l.routine, &routineSock{fd: fd, sp: sp})
+			sp2 = append(sp2, steerPeer{addr: a, own: uint32(1 + 2*k), routine: uint32(2 + 2*k)})
+		}
+		if n, err := socketsBoundTo(sysAddrPort(sp.Bind, lp.Iface)); err != nil {
+			return err
+		} else if n != 1+2*len(peers) {
+			return fmt.Errorf("%d sockets bound to %s, %d of them this link's: another process shares the address", n, sp.Bind, 1+2*len(peers))
+		}
+		prog, err := steerProgram(sp.Bind.Addr().Is4(), sp2, 0)
+		if err != nil {
+			return err
+		}
+		rc, err := l.conns[len(l.conns)-1].SyscallConn()
+		if err != nil {
+			return fmt.Errorf("steering: %w", err)
+		}
+		var aerr error
+		if err := rc.Control(func(fd uintptr) { aerr = attach(int(fd), prog) }); err != nil {
+			return fmt.Errorf("steering: %w", err)
+		}
+		if aerr != nil {
+			return aerr
+		}
+	}
+	return nil
+}
+
+func containsAddr(as []netip.Addr, a netip.Addr) bool {
+	for _, b := range as {
+		if b == a {
+			return true
+		}
+	}
+	return false
+}
+
+// closeSockets closes every socket of the link and forgets them (a
+// steering that failed half-way).
+func (l *link) closeSockets() {
+	for _, c := range l.conns {
+		c.Close()
+	}
+	for _, c := range l.peerConns {
+		c.Close()
+	}
+	for _, r := range l.routine {
+		unix.Close(r.fd)
+	}
+	l.conns, l.raws, l.peerConns, l.peerSock, l.routine = nil, nil, nil, nil, nil
+}
+
+// socketsBoundTo counts the UDP sockets of this thread's network namespace
+// bound to ap (/proc/thread-self/net/udp or udp6).
+func socketsBoundTo(ap netip.AddrPort) (int, error) {
+	name := "/proc/thread-self/net/udp"
+	if !ap.Addr().Is4() {
+		name += "6"
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, fmt.Errorf("steering: %w", err)
+	}
+	defer f.Close()
+	want := procAddr(ap)
+	n := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) > 1 && fs[1] == want {
+			n++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("steering: %s: %w", name, err)
+	}
+	return n, nil
+}
+
+// procAddr writes ap as /proc/net/udp's local_address column does: the
+// address as 32-bit words in the machine's byte order, each in upper-case
+// hex, then the port in hex.
+func procAddr(ap netip.AddrPort) string {
+	var b []byte
+	if a := ap.Addr(); a.Is4() {
+		v := a.As4()
+		b = v[:]
+	} else {
+		v := a.As16()
+		b = v[:]
+	}
+	var sb strings.Builder
+	for i := 0; i < len(b); i += 4 {
+		var w [4]byte
+		binary.BigEndian.PutUint32(w[:], binary.NativeEndian.Uint32(b[i:i+4]))
+		sb.WriteString(strings.ToUpper(hex.EncodeToString(w[:])))
+	}
+	sb.WriteString(":")
+	p := strings.ToUpper(strconv.FormatUint(uint64(ap.Port()), 16))
+	sb.WriteString(strings.Repeat("0", 4-len(p)) + p)
+	return sb.String()
+}
+
+// Drain reads what waits in every routine socket of every link (steer.go)
+// and gives each datagram to fn, in the order each socket received them;
+// Packet.Data is valid only until fn returns. The caller calls it at the
+// start of every wake-up, before it acts on the event that woke it: a
+// peer's routine message sent before a message that wakes the caller is
+// then read first. Drain is called from one goroutine only. A socket in
+// flood mode is read by its reader goroutine instead (to Options.Peer or
+// Packets, as a peer's own socket is).
+func (s *Set) Drain(fn func(Packet)) {
+	s.drainMu.Lock()
+	defer s.drainMu.Unlock()
+	if s.closed.Load() {
+		return
+	}
+	var now time.Time
+	for _, l := range s.links {
+		for _, r := range l.routine {
+			if r.poll != nil {
+				if now.IsZero() {
+					now = time.Now()
+				}
+				s.pollQuiet(l, r, now)
+				continue
+			}
+			if n, over := s.drainOne(l, r, fn); n > floodDrain || over {
+				s.startPoll(l, r)
+			}
+		}
+	}
+}
+
+// drainOne reads r until it is empty: how many datagrams it read and
+// whether the kernel dropped any since the last read.
+func (s *Set) drainOne(l *link, r *routineSock, fn func(Packet)) (n int, over bool) {
+	if r.st == nil {
+		r.st = newRecvState(s.readSize, oobSpace)
+	}
+	st := r.st
+	for {
+		st.recv(uintptr(r.fd))
+		if st.errno != 0 || st.k == 0 {
+			return n, over
+		}
+		now := time.Now()
+		for i := range st.k {
+			n++
+			p, ci, ok := s.packet(l, r.sp, st, i, now)
+			if ci.hasOverflows && ci.overflows != r.overflows {
+				l.kernelDrops.Add(uint64(ci.overflows - r.overflows))
+				r.overflows, over = ci.overflows, true
+			}
+			if !ok {
+				continue
+			}
+			l.received.Add(1)
+			l.routineRead.Add(1)
+			fn(p)
+		}
+		if st.k < recvBatch {
+			return n, over
+		}
+	}
+}
+
+// startPoll puts r in flood mode: a reader goroutine on a duplicate of its
+// descriptor, in the runtime's poller.
+func (s *Set) startPoll(l *link, r *routineSock) {
+	fd, err := unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		s.log.Warnf("%s %s: cannot read a flooded routine socket at once: dup: %v", l.plan.Kind, l.plan.Iface.Name, err)
+		return
+	}
+	f := os.NewFile(uintptr(fd), "routine") // non-blocking: the poller watches it
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		s.log.Warnf("%s %s: cannot read a flooded routine socket at once: %v", l.plan.Kind, l.plan.Iface.Name, err)
+		return
+	}
+	l.floods.Add(1)
+	s.log.Warnf("%s %s: more routine heartbeats than a peer sends (a flood?): reading them at once", l.plan.Kind, l.plan.Iface.Name)
+	r.poll, r.pollQuit, r.pollDone, r.seen, r.quietSince = f, make(chan struct{}), make(chan struct{}), r.count.Load(), time.Time{}
+	rd := s.routineReader
+	rd.l, rd.sp, rd.raw, rd.count, rd.quit = l, r.sp, rawConn{rc: rc}, &r.count, r.pollQuit
+	done := r.pollDone
+	s.wg.Add(1)
+	go func() {
+		defer close(done)
+		s.read(rd)
+	}()
+}
+
+// pollQuiet ends r's flood mode once the drains have found it quiet for
+// quietFor.
+func (s *Set) pollQuiet(l *link, r *routineSock, now time.Time) {
+	c := r.count.Load()
+	busy := c-r.seen > quietDrain
+	r.seen = c
+	switch {
+	case busy:
+		r.quietSince = time.Time{}
+		return
+	case r.quietSince.IsZero():
+		r.quietSince = now
+		return
+	case now.Sub(r.quietSince) < s.quietFor:
+		return
+	}
+	r.stopPoll()
+	s.log.Infof("%s %s: routine heartbeats back to normal: read at wake-ups again", l.plan.Kind, l.plan.Iface.Name)
+}
+
+// stopPoll ends r's flood mode: closing the file takes the duplicate
+// descriptor out of the poller, which wakes the reader with an error; quit
+// tells it to return then.
+func (r *routineSock) stopPoll() {
+	close(r.pollQuit)
+	r.poll.Close()
+	<-r.pollDone
+	r.poll, r.pollQuit, r.pollDone = nil, nil, nil
+}
