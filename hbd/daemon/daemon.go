@@ -149,8 +149,12 @@ type Daemon struct {
 
 	sendBuf []byte // the last message encoded (execute, Send)
 	// drainFn is drained, bound once: the links' Drain is handed it at
-	// every step without allocating.
-	drainFn func(link.Packet)
+	// every step without allocating. drainBefore is the arrival of the
+	// received message being stepped (zero for other events), and
+	// drainedLater the routine messages that came after it (step).
+	drainFn      func(link.Packet)
+	drainBefore  time.Time
+	drainedLater []received
 	// stepAt is when the core was given the event whose actions are being
 	// executed: the moment of the decision, which the group operations'
 	// debug lines count their milliseconds from.

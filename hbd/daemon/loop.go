@@ -150,13 +150,25 @@ func (d *Daemon) receive(r received) {
 // step feeds one event to the core and executes what it asks for, after
 // the peers' routine messages that wait in the links (drain): those came
 // before the event, and the core takes a peer's messages in the order
-// they came. The actions are done with when execute returns (a message is
-// encoded into sendBuf and copied by the links; what runs in the
-// background took the values it needs), so the core may reuse their
-// storage (Recycle).
+// they came. A routine message that came after a received message the
+// loop is about to give the core (it waited in the loop's queue while the
+// routine one arrived) follows it instead. The actions are done with when
+// execute returns (a message is encoded into sendBuf and copied by the
+// links; what runs in the background took the values it needs), so the
+// core may reuse their storage (Recycle).
 func (d *Daemon) step(ev cluster.Event) {
+	d.drainBefore = time.Time{}
+	if r, ok := ev.(cluster.Receive); ok {
+		d.drainBefore = r.Now
+	}
 	d.drain()
 	d.stepOnly(ev)
+	for i, r := range d.drainedLater {
+		d.stepOnly(cluster.Receive{Now: r.At, Link: r.Link, Msg: r.Msg})
+		d.intake.release(r.Msg)
+		d.drainedLater[i] = received{}
+	}
+	d.drainedLater = d.drainedLater[:0]
 }
 
 // drain feeds the core the routine messages that wait in the links.
@@ -168,10 +180,16 @@ func (d *Daemon) drain() {
 
 // drained is a routine datagram of Drain: verified on the loop (a routine
 // message is a status or an acknowledgement, cheap to verify; one that
-// fails is counted as the intake counts any) and given to the core.
+// fails is counted as the intake counts any) and given to the core, or
+// kept for after the event being stepped if it came after it
+// (drainBefore).
 func (d *Daemon) drained(p link.Packet) {
 	m := d.intake.check(p)
 	if m == nil {
+		return
+	}
+	if !d.drainBefore.IsZero() && p.At.After(d.drainBefore) {
+		d.drainedLater = append(d.drainedLater, received{Link: p.Link, At: p.At, Msg: m})
 		return
 	}
 	d.stepOnly(cluster.Receive{Now: p.At, Link: p.Link, Msg: m})

@@ -351,6 +351,36 @@ func TestLoopDrainsRoutineFirst(t *testing.T) {
 	}
 }
 
+// TestStepOrdersRoutineByArrival: step gives the core the routine messages
+// that came before the received message it steps, then that message,
+// then those that came after it (they arrived while it waited in the
+// loop's queue): node2's seqs reach the core in the order sent.
+func TestStepOrdersRoutineByArrival(t *testing.T) {
+	d, links, _ := newTestDaemon(t, loopConfig("node1", "node2"), &fakeRunner{})
+	d.drainFn = d.drained
+	r := &loopRig{t: t, d: d, links: links, gen2: 5}
+	t0 := time.Now()
+	d.step(cluster.Tick{Now: t0})
+	msg := func(seq uint64, st string) *wire.Message {
+		m, err := d.keys.Decode(r.signed(seq, "t", "status", "st", st, "dt", "7d0", "protocol", "1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	d.step(cluster.Receive{Now: t0.Add(time.Millisecond), Link: "eth0", Msg: msg(1, "init")})
+	from := netip.MustParseAddrPort("192.0.2.3:694")
+	links.queueRoutine(link.Packet{Link: "eth0", From: from, Data: r.signed(2, "t", "status", "st", "up", "dt", "7d0", "protocol", "1"), At: t0.Add(2 * time.Millisecond)})
+	links.queueRoutine(link.Packet{Link: "eth0", From: from, Data: r.signed(4, "t", "status", "st", "up", "dt", "7d0", "protocol", "1"), At: t0.Add(4 * time.Millisecond)})
+	d.step(cluster.Receive{Now: t0.Add(3 * time.Millisecond), Link: "eth0", Msg: msg(3, "up")})
+	if p := d.core.Status().Peers; len(p) != 1 || p[0].Seq != 4 || p[0].Lost != 0 || p[0].Recovered != 0 {
+		t.Errorf("peer %+v: want seq 4, nothing lost", p)
+	}
+	if len(d.drainedLater) != 0 {
+		t.Errorf("%d routine messages left after the step", len(d.drainedLater))
+	}
+}
+
 // TestLoopHooksFromCore: hooks run as the core says, once per accepted
 // message (not once per link) and once per change of a peer's state.
 func TestLoopHooksFromCore(t *testing.T) {
