@@ -482,6 +482,12 @@ type reader struct {
 	// quit, when set and closed, ends the reader at its socket's next
 	// error (a flooded routine socket's file, closed: routine.go).
 	quit <-chan struct{}
+	// overflows is the socket's SO_RXQ_OVFL counter as counted already
+	// (a routine socket drained before: routine.go); when the reader
+	// returns it leaves the counter as it counted it in overflowsOut, if
+	// set.
+	overflows    uint32
+	overflowsOut *uint32
 }
 
 // quitting tells whether r's quit is closed.
@@ -517,7 +523,10 @@ func (s *Set) read(r reader) {
 	inSlice := 0
 	pause := time.NewTimer(0)
 	defer pause.Stop()
-	var overflows uint32 // the socket's SO_RXQ_OVFL counter as last seen
+	overflows := r.overflows // the socket's SO_RXQ_OVFL counter as last seen
+	if r.overflowsOut != nil {
+		defer func() { *r.overflowsOut = overflows }()
+	}
 	got := func(i int) bool {
 		now := time.Now()
 		if perSlice > 0 {

@@ -326,6 +326,7 @@ func (s *Set) startPoll(l *link, r *routineSock) {
 	r.poll, r.pollQuit, r.pollDone, r.seen, r.quietSince = f, make(chan struct{}), make(chan struct{}), r.count.Load(), time.Time{}
 	rd := s.routineReader
 	rd.l, rd.sp, rd.raw, rd.count, rd.quit = l, r.sp, rawConn{rc: rc}, &r.count, r.pollQuit
+	rd.overflows, rd.overflowsOut = r.overflows, &r.overflows // r.overflows is the reader's until pollDone
 	done := r.pollDone
 	s.wg.Add(1)
 	go func() {
