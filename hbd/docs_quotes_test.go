@@ -243,7 +243,7 @@ func guideStatus(now time.Time) ctl.Status {
 				Since: now.Add(-5929 * time.Millisecond),
 			}},
 		},
-		Links: map[string]link.LinkStats{"eth0": {Sent: 23, Received: 18}},
+		Links: map[string]link.LinkStats{"eth0": {Sent: 23, Received: 18, RoutineRead: 7, Steered: true}},
 	}
 }
 
