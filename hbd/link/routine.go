@@ -42,8 +42,12 @@ type routineSock struct {
 	fd int
 	sp sockPlan
 	st *recvState
-	// overflows is the SO_RXQ_OVFL counter as last seen by Drain.
+	// overflows is the SO_RXQ_OVFL counter as last seen by Drain;
+	// unsettled is true from the end of a flood mode to the next
+	// datagram drained, which may still tell of drops during the flood:
+	// those do not start another.
 	overflows uint32
+	unsettled bool
 	// poll is the reader of flood mode (nil when read at wake-ups), its
 	// file (a duplicate descriptor) and count the datagrams it read;
 	// seen is count at the last Drain and quietSince when the drains
@@ -291,8 +295,9 @@ func (s *Set) drainOne(l *link, r *routineSock, fn func(Packet)) (n int, over bo
 			p, ci, ok := s.packet(l, r.sp, st, i, now)
 			if ci.hasOverflows && ci.overflows != r.overflows {
 				l.kernelDrops.Add(uint64(ci.overflows - r.overflows))
-				r.overflows, over = ci.overflows, true
+				r.overflows, over = ci.overflows, over || !r.unsettled
 			}
+			r.unsettled = false
 			if !ok {
 				continue
 			}
@@ -352,6 +357,7 @@ func (s *Set) pollQuiet(l *link, r *routineSock, now time.Time) {
 		return
 	}
 	r.stopPoll()
+	r.unsettled = true
 	s.log.Infof("%s %s: routine heartbeats back to normal: read at wake-ups again", l.plan.Kind, l.plan.Iface.Name)
 }
 

@@ -150,6 +150,9 @@ func TestRoutineFlood(t *testing.T) {
 	if got := drained(n1); len(got) != 1 || got[0] != "127.0.0.2 after" {
 		t.Errorf("drained %q after the flood, want the routine datagram", got)
 	}
+	if st := n1.Stats()["lo"]; st.Floods != 1 {
+		t.Errorf("stats %+v: want the one flood", st)
+	}
 }
 
 // routineSocks is every routine socket of s.
