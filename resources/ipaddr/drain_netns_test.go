@@ -224,6 +224,49 @@ func TestStopDrained(t *testing.T) {
 	}
 }
 
+// TestConnCheckOpens: a drain's count of the connections opened is its
+// agent's namespace's: a connection to another host leaves it, one to
+// the agent's host moves it.
+func TestConnCheckOpens(t *testing.T) {
+	lab := netlab.NewT(t, t.Name())
+	a := addHost(t, lab, "a", "10.231.0.1/24")
+	b := addHost(t, lab, "b", "10.231.0.2/24")
+	c := addHost(t, lab, "c", "10.231.0.3/24")
+	const port = 8080
+	for _, h := range []*netlab.Host{a, b} {
+		startSlowServer(t, h, "tcp", port, 0)
+	}
+	ag, _ := agentIn(t, a, t.TempDir(), quickBurst, vip4+"/24/eth0")
+	cc, err := ag.openConnCheck()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.close()
+	dial := func(h *netlab.Host) {
+		t.Helper()
+		conn, err := c.Dial(context.Background(), "tcp", net.JoinHostPort(h.IP(), fmt.Sprint(port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := request(conn, "req", time.Second); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+	}
+	before, ok := cc.opens()
+	if !ok {
+		t.Fatal("the namespace's TCP opens cannot be read")
+	}
+	dial(b)
+	if n, _ := cc.opens(); n != before {
+		t.Errorf("a connection to b moved a's count from %d to %d", before, n)
+	}
+	dial(a)
+	if n, _ := cc.opens(); n != before+1 {
+		t.Errorf("a connection to a moved a's count from %d to %d, want %d", before, n, before+1)
+	}
+}
+
 // BenchmarkConnCheck times one look of a drain at the address's
 // connections (both dumps, filtered in the kernel), with 200 idle
 // keep-alive connections on the address and 200 on another one of the

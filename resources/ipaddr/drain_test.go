@@ -107,3 +107,31 @@ func TestDiagRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestTCPOpens reads ActiveOpens plus PassiveOpens from /proc/net/snmp's
+// text, found by the names of the Tcp header line.
+func TestTCPOpens(t *testing.T) {
+	const ip = "Ip: Forwarding DefaultTTL\nIp: 1 64\n"
+	tests := []struct {
+		name string
+		text string
+		want uint64
+		ok   bool
+	}{
+		{"kernel 6.18", ip + "Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs\n" +
+			"Tcp: 1 200 120000 -1 418259 115936 300661 24085 0 7601802\nUdp: InDatagrams\nUdp: 5\n", 418259 + 115936, true},
+		{"columns in another order", "Tcp: PassiveOpens MaxConn ActiveOpens\nTcp: 7 -1 3\n", 10, true},
+		{"no Tcp values line", ip + "Tcp: ActiveOpens PassiveOpens\n", 0, false},
+		{"a counter missing", "Tcp: ActiveOpens CurrEstab\nTcp: 3 1\n", 0, false},
+		{"not a number", "Tcp: ActiveOpens PassiveOpens\nTcp: 3 x\n", 0, false},
+		{"empty", "", 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := tcpOpens([]byte(tc.text))
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("tcpOpens = %d, %v; want %d, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
