@@ -69,30 +69,28 @@ func newVipLabWith(t *testing.T, failback, haresources string, scripts map[strin
 			t.Fatal(err)
 		}
 		v.nodes[i] = g.node(i, cfg.String(), haresources, all)
-		runOnTmpfs(t, v.nodes[i])
+		runOnTmpfs(t, g.lab, v.nodes[i])
 	}
 	logOnFailure(t, "", v.nodes[:]...)
 	return v
 }
 
-// runOnTmpfs puts n's run directory on a tmpfs (/dev/shm), as /run is
-// on the machines hbd runs on: the IP agent's records (HA_RSCTMP, under
-// the run directory) are written on every start, before the address is
-// added, and a file created on the lab's disk filesystem can wait for
-// its journal (2 to 3 ms of a takeover on a busy machine), which a node
-// never does. Where /dev/shm is missing, the run directory stays.
-func runOnTmpfs(t *testing.T, n *hbdInLab) {
+// runOnTmpfs puts n's run directory on a tmpfs (netlab's Lab.RunDir), as
+// /run is on the machines hbd runs on: the IP agent's records (HA_RSCTMP,
+// under the run directory) are written on every start, before the
+// address is added, and a file created on the lab's disk filesystem can
+// wait for its journal, which a node's never does. Where /dev/shm is not
+// a tmpfs, the run directory stays.
+func runOnTmpfs(t *testing.T, lab *netlab.Lab, n *hbdInLab) {
 	t.Helper()
-	var fs syscall.Statfs_t
-	if err := syscall.Statfs("/dev/shm", &fs); err != nil || fs.Type != tmpfsMagic {
-		t.Logf("no tmpfs at /dev/shm: %s's run directory stays on the lab's filesystem", n.name)
-		return
-	}
-	dir, err := os.MkdirTemp("/dev/shm", "hbd-e2e-"+n.name+"-")
+	dir, tmpfs, err := lab.RunDir(n.name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	if !tmpfs {
+		t.Logf("no tmpfs at /dev/shm: %s's run directory stays on the lab's filesystem", n.name)
+		return
+	}
 	run := filepath.Join(n.dir, "run")
 	if err := os.Remove(run); err != nil {
 		t.Fatal(err)
@@ -101,9 +99,6 @@ func runOnTmpfs(t *testing.T, n *hbdInLab) {
 		t.Fatal(err)
 	}
 }
-
-// tmpfsMagic is statfs's f_type of a tmpfs (linux/magic.h TMPFS_MAGIC).
-const tmpfsMagic = 0x01021994
 
 func (v *vipLab) start() {
 	for _, n := range v.nodes {

@@ -504,6 +504,36 @@ func (l *Lab) Dir() (string, error) {
 	return d, nil
 }
 
+// RunDir makes a directory for a daemon's run directory (a node's
+// /run): on a tmpfs (/dev/shm) as /run is on the machines the daemons
+// run on, or, where /dev/shm is not one, in the lab's scratch directory
+// (Dir). It reports which. Close removes it. A file created on the
+// lab's disk filesystem can wait for its journal: hbd's IP agent writes
+// its record there before it adds the address, 0.4 to 3 ms of a takeover
+// on ext4 against about 0.07 ms on a tmpfs.
+func (l *Lab) RunDir(name string) (dir string, tmpfs bool, err error) {
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs("/dev/shm", &fs); err != nil || fs.Type != tmpfsMagic {
+		d, err := l.Dir()
+		if err != nil {
+			return "", false, err
+		}
+		dir, err := os.MkdirTemp(d, name+"-run-")
+		return dir, false, err
+	}
+	dir, err = os.MkdirTemp("/dev/shm", l.ID+"-"+name+"-")
+	if err != nil {
+		return "", false, fmt.Errorf("run directory: %w", err)
+	}
+	if err := l.OnClose(func() error { return os.RemoveAll(dir) }); err != nil {
+		return "", false, err
+	}
+	return dir, true, nil
+}
+
+// tmpfsMagic is statfs's f_type of a tmpfs (linux/magic.h TMPFS_MAGIC).
+const tmpfsMagic = 0x01021994
+
 // OnClose registers fn to run in Close, after every process and namespace
 // of the lab is gone (last registered, first run): the place to remove
 // files that processes in the lab used. On a closed lab fn runs at once.
@@ -610,6 +640,12 @@ func Sweep(prefix string) error {
 		}
 		if err := os.RemoveAll(filepath.Join(os.TempDir(), id)); err != nil {
 			errs = append(errs, err)
+		}
+		runDirs, _ := filepath.Glob(filepath.Join("/dev/shm", id+"-*")) // RunDir's
+		for _, d := range runDirs {
+			if err := os.RemoveAll(d); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		if err := os.Remove(filepath.Join(markerDir, id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)

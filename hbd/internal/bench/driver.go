@@ -67,6 +67,8 @@ type Rig struct {
 	// WebDelay is how long the web server takes to answer each request
 	// (0: at once): a request in flight when the address moves.
 	WebDelay time.Duration
+
+	runDirs map[string]string // RunDir's, by name
 }
 
 // NewRig builds the lab: hosts n1, n2 (10.231.0.1, .2) and client (.10).
@@ -94,6 +96,25 @@ func NewRig(ctx context.Context, web string) (*Rig, error) {
 		return fail(err)
 	}
 	return r, nil
+}
+
+// RunDir is the run directory of the daemon named name (its row and
+// node), made on its first use and kept for the rig's life: on a tmpfs,
+// as /run is on a real node, where /dev/shm is one (netlab's Lab.RunDir).
+// hbd's IP agent writes its record there before it adds the address.
+func (r *Rig) RunDir(name string) (string, error) {
+	if d, ok := r.runDirs[name]; ok {
+		return d, nil
+	}
+	d, _, err := r.Lab.RunDir(name)
+	if err != nil {
+		return "", err
+	}
+	if r.runDirs == nil {
+		r.runDirs = map[string]string{}
+	}
+	r.runDirs[name] = d
+	return d, nil
 }
 
 // Close removes everything the rig started.

@@ -133,7 +133,12 @@ func (d *Hbd) Cluster(r *Rig, t Timing) (Cluster, error) {
 	for i := range 2 {
 		dir := filepath.Join(r.Dir, d.Key()+"-"+r.Names[i])
 		c.dirs[i] = dir
-		for _, s := range []string{"ha.d/resource.d", "run", "state", "log", "res", "rsctmp"} {
+		run, err := r.RunDir(d.Key() + "-" + r.Names[i])
+		if err != nil {
+			return nil, err
+		}
+		c.runDirs[i] = run
+		for _, s := range []string{"ha.d/resource.d", "state", "log", "res", "rsctmp"} {
 			if err := os.MkdirAll(filepath.Join(dir, s), 0o755); err != nil {
 				return nil, err
 			}
@@ -170,10 +175,13 @@ func (c *hbdCluster) env(i int) []string {
 }
 
 type hbdCluster struct {
-	d     *Hbd
-	r     *Rig
-	dirs  [2]string
-	procs [2]procNode
+	d    *Hbd
+	r    *Rig
+	dirs [2]string
+	// runDirs are the nodes' run directories (--run-dir: the control
+	// socket, the IP agent's records), on a tmpfs where there is one.
+	runDirs [2]string
+	procs   [2]procNode
 }
 
 func (c *hbdCluster) Start(i int) error {
@@ -189,7 +197,7 @@ func (c *hbdCluster) Start(i int) error {
 	}
 	env := c.env(i)
 	p, err := c.r.Nodes[i].Start(func(cmd *exec.Cmd) { cmd.Env = env }, c.d.Bin, "run", "-c", filepath.Join(dir, "ha.d"), "--node", c.r.Names[i],
-		"--run-dir", filepath.Join(dir, "run"), "--state-dir", filepath.Join(dir, "state"))
+		"--run-dir", c.runDirs[i], "--state-dir", filepath.Join(dir, "state"))
 	if err != nil {
 		return err
 	}
@@ -213,7 +221,7 @@ func (c *hbdCluster) Takeover(i int) error { return c.groupCommand(i, "takeover"
 func (c *hbdCluster) groupCommand(i int, cmd string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := c.r.Nodes[i].Exec(ctx, c.d.Bin, cmd, "--run-dir", filepath.Join(c.dirs[i], "run"), "all")
+	_, err := c.r.Nodes[i].Exec(ctx, c.d.Bin, cmd, "--run-dir", c.runDirs[i], "all")
 	return err
 }
 
