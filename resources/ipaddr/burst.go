@@ -78,16 +78,15 @@ func (a *Agent) announce(ctx context.Context, rounds int) error {
 // looking the address up when known is not nil (the caller has just put
 // the address there).
 func (a *Agent) announceOn(ctx context.Context, rounds int, known netlink.Link) error {
-	sent := 0
-	var sock *packetSocket
+	r := round{a: a}
 	defer func() {
-		if sock != nil {
+		if r.sock != nil {
 			// Closing an AF_PACKET socket waits for the kernel's RCU
 			// grace period (packet_release calls synchronize_net): 4 to
 			// 20 ms on a loaded 2-CPU machine. The frames are out by
 			// then, so nothing needs to wait for it: a start returns as
 			// soon as its address is on and announced.
-			go sock.close()
+			go r.sock.close()
 		}
 	}()
 	for i := 0; i < rounds; i++ {
@@ -96,49 +95,76 @@ func (a *Agent) announceOn(ctx context.Context, rounds int, known netlink.Link) 
 				return ctx.Err()
 			}
 		}
-		link := known
+		more, err := r.send(known)
 		known = nil
-		if link == nil {
-			var err error
-			if link, _, err = a.where(); err != nil {
-				a.log.Warnf("%sannounce: %v", a.prefix, err)
-				return err
-			}
-		}
-		if link == nil {
-			a.log.Debugf("%s%s is gone: announcements stop after %d", a.prefix, a.spec.Addr, sent)
-			return nil
-		}
-		attrs := link.Attrs()
-		if len(attrs.HardwareAddr) != 6 || attrs.RawFlags&unix.IFF_NOARP != 0 {
-			a.log.Debugf("%s%s has no Ethernet address or does not ARP: nothing to announce", a.prefix, attrs.Name)
-			return nil
-		}
-		if attrs.Flags&net.FlagUp == 0 || attrs.OperState == netlink.OperDown {
-			a.log.Debugf("%s%s is down: no announcements until it is up again", a.prefix, attrs.Name)
-			return nil
-		}
-		if sock == nil {
-			if err := a.inNS(func() (err error) { sock, err = openPacketSocket(); return err }); err != nil {
-				a.log.Warnf("%sannounce on %s: %v", a.prefix, attrs.Name, err)
-				return err
-			}
-		}
-		for _, f := range frames(attrs.HardwareAddr, a.spec.Addr) {
-			if err := sock.send(attrs.Index, f); err != nil {
-				err = fmt.Errorf("send on %s: %w", attrs.Name, err)
-				a.log.Warnf("%sannounce: %v", a.prefix, err)
-				return err
-			}
-			sent++
+		if err != nil || !more {
+			return err
 		}
 	}
 	kind := "gratuitous ARP (request and reply)"
 	if a.spec.Addr.Is6() {
 		kind = "unsolicited neighbour advertisement"
 	}
-	a.log.Debugf("%sannounced %s: %d %s packets", a.prefix, a.spec.Addr, sent, kind)
+	a.log.Debugf("%sannounced %s: %d %s packets", a.prefix, a.spec.Addr, r.sent, kind)
 	return nil
+}
+
+// round sends the rounds of one announceOn, on one packet socket.
+type round struct {
+	a    *Agent
+	sock *packetSocket
+	sent int // frames
+}
+
+// send sends one round: on known when not nil (the caller has just put
+// the address there), else on the link that holds the address, looked
+// up now. It reports whether more rounds may follow (false: the address
+// is gone, or its link cannot announce).
+func (r *round) send(known netlink.Link) (bool, error) {
+	a := r.a
+	link := known
+	if link == nil {
+		// The look and the sends are one step for a stop of the
+		// address (lockAnnounce).
+		unlock, err := a.lockAnnounce(unix.LOCK_SH)
+		if err != nil {
+			a.log.Warnf("%sannounce: %v", a.prefix, err)
+			return false, err
+		}
+		defer unlock()
+		if link, _, err = a.where(); err != nil {
+			a.log.Warnf("%sannounce: %v", a.prefix, err)
+			return false, err
+		}
+	}
+	if link == nil {
+		a.log.Debugf("%s%s is gone: announcements stop after %d", a.prefix, a.spec.Addr, r.sent)
+		return false, nil
+	}
+	attrs := link.Attrs()
+	if len(attrs.HardwareAddr) != 6 || attrs.RawFlags&unix.IFF_NOARP != 0 {
+		a.log.Debugf("%s%s has no Ethernet address or does not ARP: nothing to announce", a.prefix, attrs.Name)
+		return false, nil
+	}
+	if attrs.Flags&net.FlagUp == 0 || attrs.OperState == netlink.OperDown {
+		a.log.Debugf("%s%s is down: no announcements until it is up again", a.prefix, attrs.Name)
+		return false, nil
+	}
+	if r.sock == nil {
+		if err := a.inNS(func() (err error) { r.sock, err = openPacketSocket(); return err }); err != nil {
+			a.log.Warnf("%sannounce on %s: %v", a.prefix, attrs.Name, err)
+			return false, err
+		}
+	}
+	for _, f := range frames(attrs.HardwareAddr, a.spec.Addr) {
+		if err := r.sock.send(attrs.Index, f); err != nil {
+			err = fmt.Errorf("send on %s: %w", attrs.Name, err)
+			a.log.Warnf("%sannounce: %v", a.prefix, err)
+			return false, err
+		}
+		r.sent++
+	}
+	return true, nil
 }
 
 // scheduleFollowup starts the second burst in the background.

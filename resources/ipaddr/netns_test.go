@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/sirupsen/logrus/hooks/test"
+	"golang.org/x/sys/unix"
 
 	"github.com/hbdproject/hbd/hbd/netlab"
 )
@@ -635,4 +637,46 @@ func followupRunning(t *testing.T, h *netlab.Host) bool {
 		}
 	}
 	return false
+}
+
+// TestRoundWaitsForRemoval: a round of announcements that comes while a
+// stop of the address holds the announcement lock (from before its drain
+// to the removal) waits for it, then finds the address gone and sends
+// nothing, even from another Agent of the same address, as the rounds
+// after a daemon's in-process start are.
+func TestRoundWaitsForRemoval(t *testing.T) {
+	lab := netlab.NewT(t, t.Name())
+	h := addHost(t, lab, "a", "10.231.0.1/24")
+	dir := t.TempDir()
+	ctx := context.Background()
+	starter, _ := agentIn(t, h, dir, quickBurst, vip4+"/24/eth0")
+	if err := starter.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stopping, err := starter.lockAnnounce(unix.LOCK_EX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, hook := agentIn(t, h, dir, quickBurst, vip4+"/24/eth0")
+	done := make(chan error, 1)
+	go func() { done <- other.announce(ctx, 1) }()
+	select {
+	case err := <-done:
+		t.Fatalf("the round did not wait for the stop holding the lock (returned %v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if _, err := h.Exec(ctx, "ip", "addr", "del", vip4+"/24", "dev", "eth0"); err != nil {
+		t.Fatal(err)
+	}
+	stopping()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var said []string
+	for _, e := range hook.AllEntries() {
+		said = append(said, e.Message)
+	}
+	if !slices.ContainsFunc(said, func(m string) bool { return strings.Contains(m, "is gone: announcements stop after 0") }) {
+		t.Errorf("the round after the removal: %q, want it to find the address gone and send nothing", said)
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hbdproject/hbd/hbd/paths"
 )
 
@@ -84,4 +86,39 @@ func (a *Agent) removeRecord() error {
 		return fmt.Errorf("remove record: %w", err)
 	}
 	return nil
+}
+
+// lockAnnounce takes the lock that keeps the announcements of the address
+// and its removal apart (how: unix.LOCK_SH for a round of
+// announcements, unix.LOCK_EX for a stop, from before its drain until the
+// address is gone) and returns its release. A round that found the
+// address in place and was held up before it sent would otherwise
+// announce an address this node has just given up, after the node taking
+// it over has announced it, and the clients would send to this node until
+// that node's next round (200 ms later by default). The rounds that
+// follow a start run on another Agent than the stop's (in the
+// background of a daemon's in-process start, or in the executable's
+// follow-up process), so the lock is a file beside the record,
+// STATEDIR/hbd-ipaddr/ADDR.lock, kept once made. Without the records'
+// directory (nothing recorded here yet) there is nothing to keep apart:
+// the release is a no-op.
+func (a *Agent) lockAnnounce(how int) (func(), error) {
+	f, err := os.OpenFile(a.recordPath()+".lock", os.O_RDONLY|os.O_CREATE, 0o644)
+	if errors.Is(err, os.ErrNotExist) {
+		return func() {}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("announcement lock: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), how)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("announcement lock: %w", err)
+	}
+	return func() { f.Close() }, nil // closing the file releases the lock
 }

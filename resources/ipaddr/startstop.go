@@ -210,13 +210,21 @@ func (a *Agent) stop(ctx context.Context, drain time.Duration) error {
 		return err
 	}
 	if have != nil {
+		// No round of announcements between here and the removal: one
+		// that looked before it would send after it (lockAnnounce).
+		unlock, err := a.lockAnnounce(unix.LOCK_EX)
+		if err != nil {
+			return err
+		}
 		var d drained
 		if drain > 0 {
 			d = a.drain(ctx, drain)
 		}
 		// Nothing between the drain's last check and the removal: a
 		// connection opened in between is the one it cannot save.
-		if err := a.h.AddrDel(link, have); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENOENT) {
+		err = a.h.AddrDel(link, have)
+		unlock()
+		if err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("remove %s from %s: %w", have.IPNet, rec.Iface, err)
 		}
 		if !d.last.IsZero() {
