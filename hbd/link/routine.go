@@ -150,7 +150,7 @@ func (l *link) openSteered(ctx context.Context, attach func(int, []unix.SockFilt
 		if n, err := socketsBoundTo(sysAddrPort(sp.Bind, lp.Iface)); err != nil {
 			return err
 		} else if n != 1+2*len(peers) {
-			return fmt.Errorf("%d sockets bound to %s, %d of them this link's: another process shares the address", n, sp.Bind, 1+2*len(peers))
+			return fmt.Errorf("%d sockets bound to %s, %d of them this link's: others share the address (another process, or the links a reload replaces, which stay open until the new ones are)", n, sp.Bind, 1+2*len(peers))
 		}
 		prog, err := steerProgram(sp.Bind.Addr().Is4(), sp2, 0)
 		if err != nil {
