@@ -34,15 +34,18 @@ type sockOpts struct {
 //     processes get EPERM; the socket then stays unbound to the device
 //     (the loopback demo runs that way) and the caller logs it once.
 //   - SO_REUSEADDR, as Heartbeat, so that links on different interfaces can
-//     all bind the wildcard address at udpport. hbd deliberately does NOT
-//     set SO_REUSEPORT (Heartbeat does): with it the kernel load-balances
-//     unicast datagrams among all sockets sharing the address and port, so
-//     two hbd nodes on one host (or a stale process) would each silently
-//     receive only part of the other's heartbeats. Without it, two sockets
-//     that would share one address and port fail at bind with "address
-//     already in use", unless both set SO_REUSEADDR, where Linux delivers
-//     unicast to one of them only: that is why nodes sharing a host each
-//     bind their own local address (Medium.Local).
+//     all bind the wildcard address at udpport. SO_REUSEPORT (which
+//     Heartbeat sets everywhere) only with reusePort, for the sockets of a
+//     steered ucast link (steer.go): without a program the kernel
+//     load-balances unicast datagrams among all sockets sharing the
+//     address and port, so two hbd nodes on one host (or a stale process)
+//     would each silently receive only part of the other's heartbeats;
+//     with the steering program the link checks first that no other socket
+//     shares them. Without it, two sockets that would share one address
+//     and port fail at bind with "address already in use", unless both set
+//     SO_REUSEADDR, where Linux delivers unicast to one of them only: that
+//     is why nodes sharing a host each bind their own local address
+//     (Medium.Local).
 //   - SO_BROADCAST (bcast), IP_TOS / IPV6_TCLASS = IPTOS_LOWDELAY,
 //     IP_PKTINFO / IPV6_RECVPKTINFO (to tell unicast from broadcast and
 //     multicast on a wildcard socket), SO_TIMESTAMPNS (see Packet.At) and
