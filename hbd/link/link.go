@@ -164,10 +164,8 @@ type Options struct {
 	// own socket is read without limit.
 	SharedReadRate int
 
-	// noSteering opens every link as without the kernel's steering;
 	// attachSteering, when set, attaches the steering program instead of
 	// the kernel's setsockopt (tests).
-	noSteering     bool
 	attachSteering func(fd int, prog []unix.SockFilter) error
 	// quietFor replaces the const quietFor when set (tests).
 	quietFor time.Duration
@@ -275,7 +273,7 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 		s.links = append(s.links, l)
 		s.byName[lp.Name] = l
 		steered := false
-		if steering := l.steerable() && !opts.noSteering; steering {
+		if l.steerable() {
 			attach := opts.attachSteering
 			if attach == nil {
 				attach = attachSteering

@@ -277,7 +277,9 @@ func (s *Set) Drain(fn func(Packet)) {
 	}
 }
 
-// drainOne reads r until it is empty: how many datagrams it read and
+// drainOne reads r until it is empty, or until it has read more than
+// floodDrain datagrams (a flood may come faster than the caller takes
+// them: the rest is left for flood mode's reader): how many it read and
 // whether the kernel dropped any since the last read.
 func (s *Set) drainOne(l *link, r *routineSock, fn func(Packet)) (n int, over bool) {
 	if r.st == nil {
@@ -305,7 +307,7 @@ func (s *Set) drainOne(l *link, r *routineSock, fn func(Packet)) (n int, over bo
 			l.routineRead.Add(1)
 			fn(p)
 		}
-		if st.k < recvBatch {
+		if st.k < recvBatch || n > floodDrain {
 			return n, over
 		}
 	}
