@@ -48,6 +48,11 @@ type routineSock struct {
 	// those do not start another.
 	overflows uint32
 	unsettled bool
+	// emptySince is a moment the socket's queue was known empty after
+	// (a read that came short began then, or the socket was bound): what
+	// a drain reads arrived later, whatever the kernel's wall-clock stamp
+	// says. Zero when unknown (after a flood mode).
+	emptySince time.Time
 	// poll is the reader of flood mode (nil when read at wake-ups), its
 	// file (a duplicate descriptor) and count the datagrams it read;
 	// seen is count at the last Drain and quietSince when the drains
@@ -140,11 +145,12 @@ func (l *link) openSteered(ctx context.Context, attach func(int, []unix.SockFilt
 			}
 			l.peerConns = append(l.peerConns, c)
 			l.peerSock = append(l.peerSock, i)
+			opened := time.Now()
 			fd, err := openRawSocket(lp.Iface, sp)
 			if err != nil {
 				return fmt.Errorf("routine socket for peer %s: %w", a, err)
 			}
-			l.routine = append(l.routine, &routineSock{fd: fd, sp: sp})
+			l.routine = append(l.routine, &routineSock{fd: fd, sp: sp, emptySince: opened})
 			sp2 = append(sp2, steerPeer{addr: a, own: uint32(1 + 2*k), routine: uint32(2 + 2*k)})
 		}
 		if n, err := socketsBoundTo(sysAddrPort(sp.Bind, lp.Iface)); err != nil {
@@ -287,7 +293,11 @@ func (s *Set) drainOne(l *link, r *routineSock, fn func(Packet)) (n int, over bo
 	}
 	st := r.st
 	for {
+		before, since := time.Now(), r.emptySince
 		st.recv(uintptr(r.fd))
+		if st.errno != 0 || st.k < recvBatch {
+			r.emptySince = before
+		}
 		if st.errno != 0 || st.k == 0 {
 			return n, over
 		}
@@ -295,6 +305,9 @@ func (s *Set) drainOne(l *link, r *routineSock, fn func(Packet)) (n int, over bo
 		for i := range st.k {
 			n++
 			p, ci, ok := s.packet(l, r.sp, st, i, now)
+			if !since.IsZero() {
+				p.At = arrivalAfter(now, ci.kernelTime, since)
+			}
 			if ci.hasOverflows && ci.overflows != r.overflows {
 				l.kernelDrops.Add(uint64(ci.overflows - r.overflows))
 				r.overflows, over = ci.overflows, over || !r.unsettled
@@ -307,10 +320,33 @@ func (s *Set) drainOne(l *link, r *routineSock, fn func(Packet)) (n int, over bo
 			l.routineRead.Add(1)
 			fn(p)
 		}
+		// A drain that has read more than a peer sends between two
+		// wake-ups stops there: the caller's loop must not be held for as
+		// long as a flood outpaces it. The flood mode's reader takes the
+		// rest.
 		if st.k < recvBatch || n > floodDrain {
 			return n, over
 		}
 	}
+}
+
+// arrivalAfter is arrival for a datagram that came after since (the
+// queue was empty then): it may have waited longer than maxKernelAge (a
+// routine socket waits for the caller's next wake-up, a keepalive or
+// more), and its arrival is kept within since and now whatever the wall
+// clock did meanwhile.
+func arrivalAfter(now, kernel, since time.Time) time.Time {
+	if kernel.IsZero() {
+		return now
+	}
+	age := now.Sub(kernel) // wall clock difference
+	if age <= 0 {
+		return now
+	}
+	if waited := now.Sub(since); age > waited {
+		return since
+	}
+	return now.Add(-age)
 }
 
 // startPoll puts r in flood mode: a reader goroutine on a duplicate of its
@@ -359,7 +395,7 @@ func (s *Set) pollQuiet(l *link, r *routineSock, now time.Time) {
 		return
 	}
 	r.stopPoll()
-	r.unsettled = true
+	r.unsettled, r.emptySince = true, time.Time{}
 	s.log.Infof("%s %s: routine heartbeats back to normal: read at wake-ups again", l.plan.Kind, l.plan.Iface.Name)
 }
 

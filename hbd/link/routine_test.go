@@ -1,0 +1,98 @@
+package link
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
+)
+
+// spin busies the caller for about d, as the verification of a drained
+// datagram does on the caller's loop.
+func spin(d time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); {
+	}
+}
+
+// TestDrainReturnsDuringFlood: a flood of routine datagrams forged with
+// the peer's address, sent for as long as the drain lasts, does not hold
+// Drain (and the caller's loop, which sends no heartbeat meanwhile): a
+// drain stops after floodDrain datagrams and the flood mode's reader takes
+// the rest.
+func TestDrainReturnsDuringFlood(t *testing.T) {
+	n1, _, port := steeredPair(t, Options{Packets: make(chan Packet, 4096)})
+	spoof, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		testenv.Skip(t, "%v", err)
+	}
+	defer spoof.Close()
+	to := netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", port))
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		b := routineMsg("forged")
+		for end := time.Now().Add(3 * time.Second); !stop.Load() && time.Now().Before(end); {
+			spoof.WriteToUDPAddrPort(b, to)
+		}
+	}()
+	defer func() { stop.Store(true); wg.Wait() }()
+	time.Sleep(20 * time.Millisecond) // the flood fills the routine socket
+	n := 0
+	n1.Drain(func(Packet) { n++; spin(3 * time.Microsecond) })
+	if n > floodDrain+recvBatch {
+		t.Errorf("Drain read %d datagrams of a flood, want at most %d", n, floodDrain+recvBatch)
+	}
+	if st := n1.Stats()["lo"]; st.Floods != 1 {
+		t.Errorf("stats %+v: want one flood", st)
+	}
+}
+
+// TestDrainedArrivalAfterWait: a routine datagram waits in its socket
+// until the caller's next wake-up, a keepalive or more (here longer than
+// maxKernelAge); its At is still when it arrived (the daemon orders
+// drained messages by it), not when it was read.
+func TestDrainedArrivalAfterWait(t *testing.T) {
+	n1, n2, _ := steeredPair(t, Options{Packets: make(chan Packet, 16)})
+	sent := time.Now()
+	n2.Send(routineMsg("r"))
+	time.Sleep(maxKernelAge + 300*time.Millisecond)
+	var at time.Time
+	n1.Drain(func(p Packet) { at = p.At })
+	if at.IsZero() {
+		t.Fatal("nothing drained")
+	}
+	if d := at.Sub(sent); d < 0 || d > 100*time.Millisecond {
+		t.Errorf("drained At is %v after the send, want its arrival", d)
+	}
+}
+
+// TestArrivalAfter: a drained datagram's arrival is taken from the
+// kernel's stamp whatever its age, but kept after the moment its socket
+// was last found empty and before the read, whatever the wall clock did.
+func TestArrivalAfter(t *testing.T) {
+	now := time.Now()
+	since := now.Add(-5 * time.Second)
+	wall := func(d time.Duration) time.Time { return now.Round(0).Add(-d) } // a kernel stamp: no monotonic reading
+	for _, tc := range []struct {
+		name   string
+		kernel time.Time
+		want   time.Duration // before now
+	}{
+		{"no stamp", time.Time{}, 0},
+		{"fresh", wall(time.Millisecond), time.Millisecond},
+		{"waited longer than maxKernelAge", wall(4 * time.Second), 4 * time.Second},
+		{"stamped before the socket was empty (clock stepped forward)", wall(time.Minute), 5 * time.Second},
+		{"stamped in the future (clock stepped back)", wall(-time.Second), 0},
+	} {
+		if got := now.Sub(arrivalAfter(now, tc.kernel, since)); got != tc.want {
+			t.Errorf("%s: arrival %v before now, want %v", tc.name, got, tc.want)
+		}
+	}
+}
