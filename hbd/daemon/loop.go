@@ -168,13 +168,21 @@ func (d *Daemon) step(ev cluster.Event) {
 		d.intake.release(r.Msg)
 		d.drainedLater[i] = received{}
 	}
-	d.drainedLater = d.drainedLater[:0]
+	d.drainedLater, d.drainBefore = d.drainedLater[:0], time.Time{}
 }
 
 // drain feeds the core the routine messages that wait in the links.
 func (d *Daemon) drain() {
-	if d.links != nil && d.drainFn != nil {
-		d.links.Drain(d.drainFn)
+	if d.links != nil {
+		d.drainFrom(d.links)
+	}
+}
+
+// drainFrom feeds the core the routine messages that wait in ls, outside
+// a step (a reload's old media): all of them at once.
+func (d *Daemon) drainFrom(ls Links) {
+	if d.drainFn != nil {
+		ls.Drain(d.drainFn)
 	}
 }
 

@@ -137,6 +137,10 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, changes []
 	if plan.links != nil {
 		old := d.links
 		d.links = plan.links
+		// The peers' routine messages that came before the new media
+		// opened wait in the old ones' routine sockets (what comes now
+		// goes to the new sockets): the core takes them before they close.
+		d.drainFrom(old)
 		if err := old.Close(); err != nil {
 			d.log.Warnf("closing the old media: %v", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/wire"
 )
 
 // loMedium is a ucast link on the loopback interface from 127.0.0.1 to a
@@ -142,5 +144,55 @@ func TestReloadNewMediaSwapped(t *testing.T) {
 	}
 	if heartbeats(t, d, oldPeer) {
 		t.Error("a heartbeat on the old media after the reload")
+	}
+}
+
+// TestReloadReadsOldRoutine: a routine status of the peer that waits in
+// the old media's routine socket when a reload replaces the media reaches
+// the core before the old media close (it would be lost with them: a seq
+// missing from the peer, logged as lost).
+func TestReloadReadsOldRoutine(t *testing.T) {
+	d, old, peer, _ := reloadRig(t)
+	d.drainFn = d.drained
+	if !old.Stats()["lo"].Steered {
+		t.Fatalf("link %+v: not steered", old.Stats()["lo"])
+	}
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: peer.LocalAddr().(*net.UDPAddr).Port}
+	status := func(seq uint64, routine bool) []byte {
+		m := &wire.Message{}
+		for _, kv := range [][2]string{{"t", "status"}, {"st", "up"}, {"dt", "7d0"}, {"protocol", "1"}, {"src", "node2"}, {"hg", "5"}, {"ttl", "3"}} {
+			m.Set(kv[0], kv[1])
+		}
+		m.Set("seq", strconv.FormatUint(seq, 16))
+		m.Set("ts", strconv.FormatInt(time.Now().Unix(), 16))
+		encode := d.keys.AppendEncode
+		if routine {
+			encode = d.keys.AppendEncodeRoutine
+		}
+		b, err := encode(nil, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if _, err := peer.WriteToUDP(status(1, false), to); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-d.intake.out:
+		d.receive(r)
+	case <-time.After(2 * time.Second):
+		t.Fatal("the peer's first status did not come")
+	}
+	if _, err := peer.WriteToUDP(status(2, true), to); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // it waits in the routine socket
+	_, port := fakePeer(t)
+	next := *d.cfg
+	next.Media = []config.Medium{loMedium(port)}
+	d.applyConfig(context.Background(), &next, config.Diff(d.cfg, &next), "test")
+	if p := d.core.Status().Peers; len(p) != 1 || p[0].Seq != 2 {
+		t.Errorf("peers %+v: want node2 at seq 2, its routine status read before the old media closed", p)
 	}
 }
