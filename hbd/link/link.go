@@ -42,13 +42,13 @@
 // thus wakes once a keepalive (its own timer), not twice. A routine socket
 // flooded with datagrams forged with a peer's address is read at once
 // for as long as the flood lasts (routine.go). Where the kernel refuses
-// the program, or other sockets share the address and port (another
-// process's, or those of the set a reload of the media replaces: open
-// until the new set is, so a reload that changes the media leaves its
-// ucast links unsteered until the next start), the link opens as before
-// steering (one warning): each peer's own socket
-// is connected to it (openPeerSockets) and every datagram is read at
-// once. bcast and mcast links are not steered: their datagrams reach
+// the program, or other sockets that could join the group share the
+// address and port (another process's, or those of a steered set that a
+// reload of the media replaces: open until the new set is, so such a
+// reload leaves its ucast links unsteered until the next reload of the
+// media; steergroup.go), the link opens as before steering (one warning):
+// each peer's own socket is connected to it (openPeerSockets) and every
+// datagram is read at once. bcast and mcast links are not steered: their datagrams reach
 // every socket bound to the address, and every one is read at once.
 //
 // Sockets: a ucast link binds Medium.Local if given (hbd's extension, so

@@ -141,22 +141,7 @@ func TestNetnsUcast6(t *testing.T) {
 // sockets apart: without it, the kernel would hand every datagram to one of
 // them and half the packets would carry the wrong link name.
 func TestNetnsBindToDevice(t *testing.T) {
-	lab := netlab.NewT(t, t.Name())
-	a := labHost(t, lab, "a", nsA4+"/24")
-	b := labHost(t, lab, "b", nsB4+"/24")
-	br1, err := lab.Bridge("br1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, j := range []struct {
-		h    *netlab.Host
-		addr string
-	}{{a, nsA41 + "/24"}, {b, nsB41 + "/24"}} {
-		if err := j.h.Join(br1, "eth1", j.addr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitReady(t, a, b)
+	a, b := twoBridges(t)
 	const port = 694
 	chA, chB := make(chan Packet, 64), make(chan Packet, 64)
 	media := []config.Medium{
@@ -184,6 +169,29 @@ func TestNetnsBindToDevice(t *testing.T) {
 	sa.Send([]byte("one-cut"))
 	expectPacket(t, chB, []byte("one-cut"), "eth0", ap(nsA4, port))
 	waitStats(t, sa, "eth1", "a send error with eth1 down", func(st LinkStats) bool { return st.SendErrors == 1 })
+}
+
+// twoBridges makes two hosts with eth0 on one bridge and eth1 on another
+// (IPv4 only).
+func twoBridges(t *testing.T) (a, b *netlab.Host) {
+	t.Helper()
+	lab := netlab.NewT(t, t.Name())
+	a = labHost(t, lab, "a", nsA4+"/24")
+	b = labHost(t, lab, "b", nsB4+"/24")
+	br1, err := lab.Bridge("br1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range []struct {
+		h    *netlab.Host
+		addr string
+	}{{a, nsA41 + "/24"}, {b, nsB41 + "/24"}} {
+		if err := j.h.Join(br1, "eth1", j.addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitReady(t, a, b)
+	return a, b
 }
 
 func TestNetnsBcast(t *testing.T) {

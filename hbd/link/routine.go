@@ -1,7 +1,6 @@
 package link
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -153,10 +152,10 @@ func (l *link) openSteered(ctx context.Context, attach func(int, []unix.SockFilt
 			l.routine = append(l.routine, &routineSock{fd: fd, sp: sp, emptySince: opened})
 			sp2 = append(sp2, steerPeer{addr: a, own: uint32(1 + 2*k), routine: uint32(2 + 2*k)})
 		}
-		if n, err := socketsBoundTo(sysAddrPort(sp.Bind, lp.Iface)); err != nil {
+		if n, err := groupSockets(sysAddrPort(sp.Bind, lp.Iface), l.conns[len(l.conns)-1]); err != nil {
 			return err
 		} else if n != 1+2*len(peers) {
-			return fmt.Errorf("%d sockets bound to %s, %d of them this link's: others share the address (another process, or the links a reload replaces, which stay open until the new ones are)", n, sp.Bind, 1+2*len(peers))
+			return fmt.Errorf("%d sockets that could join the group bound to %s, %d of them this link's: others share the address (another process, or the steered links a reload replaces, which stay open until the new ones are)", n, sp.Bind, 1+2*len(peers))
 		}
 		prog, err := steerProgram(sp.Bind.Addr().Is4(), sp2, 0)
 		if err != nil {
@@ -199,33 +198,6 @@ func (l *link) closeSockets() {
 		unix.Close(r.fd)
 	}
 	l.conns, l.raws, l.peerConns, l.peerSock, l.routine = nil, nil, nil, nil, nil
-}
-
-// socketsBoundTo counts the UDP sockets of this thread's network namespace
-// bound to ap (/proc/thread-self/net/udp or udp6).
-func socketsBoundTo(ap netip.AddrPort) (int, error) {
-	name := "/proc/thread-self/net/udp"
-	if !ap.Addr().Is4() {
-		name += "6"
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return 0, fmt.Errorf("steering: %w", err)
-	}
-	defer f.Close()
-	want := procAddr(ap)
-	n := 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fs := strings.Fields(sc.Text())
-		if len(fs) > 1 && fs[1] == want {
-			n++
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("steering: %s: %w", name, err)
-	}
-	return n, nil
 }
 
 // procAddr writes ap as /proc/net/udp's local_address column does: the

@@ -1,6 +1,7 @@
 package link
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus/hooks/test"
 	"golang.org/x/sys/unix"
 
+	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/hbdproject/hbd/hbd/wire"
 )
@@ -231,5 +233,50 @@ func TestProcAddr(t *testing.T) {
 		if got := procAddr(netip.MustParseAddrPort(tc.ap)); got != tc.want {
 			t.Errorf("procAddr(%s) = %s, want %s", tc.ap, got, tc.want)
 		}
+	}
+}
+
+// TestSteeringBesideUnsteered: media opened beside a set that does not
+// steer (a reload's, before the old set closes) steer: that set's sockets
+// cannot join the new group. So the second reload of the media after a
+// start steers again.
+func TestSteeringBesideUnsteered(t *testing.T) {
+	port := freePort(t)
+	media := []config.Medium{
+		ucast("lo", "127.0.0.1", "127.0.0.1", port, 10),
+		ucast("lo", "127.0.0.2", "127.0.0.1", port, 11),
+	}
+	plain, err := Open(context.Background(), media, Options{Packets: make(chan Packet, 16), attachSteering: func(int, []unix.SockFilter) error {
+		return errors.New("SO_ATTACH_REUSEPORT_CBPF: operation not supported")
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if plain.Stats()["lo"].Steered {
+		t.Fatalf("the set with a refused program steers")
+	}
+	peers := make(chan Packet, 16)
+	n1, err := Open(context.Background(), media, Options{Packets: peers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n1.Close()
+	if !n1.Stats()["lo"].Steered {
+		t.Fatalf("not steered beside a set that does not steer")
+	}
+	plain.Close()
+	n2, err := Open(context.Background(), []config.Medium{
+		ucast("lo", "127.0.0.1", "127.0.0.2", port, 10),
+		ucast("lo", "127.0.0.2", "127.0.0.2", port, 11),
+	}, Options{Packets: make(chan Packet, 16)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n2.Close()
+	n2.Send(routineMsg("r"))
+	expectNone(t, peers, routineMsg("r"), 50*time.Millisecond)
+	if got := drained(n1); len(got) != 1 || got[0] != "127.0.0.2 r" {
+		t.Errorf("drained %q, want the routine datagram", got)
 	}
 }
