@@ -122,7 +122,8 @@ func logOnFailure(t *testing.T, recordDir string, nodes ...*hbdInLab) {
 // TestInteropHeartbeat306 runs Debian's Heartbeat 3.0.6 and hbd side by
 // side in network namespaces with one ha.cf and one authkeys: each sees
 // the other active (cl_status on the Heartbeat node, hbd status on ours),
-// and each notices when the other is killed.
+// still after four deadtimes at rest, and each notices when the other is
+// killed.
 func TestInteropHeartbeat306(t *testing.T) {
 	hbref.Need(t)
 	lab := netlab.NewT(t, "interop")
@@ -182,6 +183,29 @@ func TestInteropHeartbeat306(t *testing.T) {
 	}
 	if log := hb.DebugLog(); strings.Contains(log, "Invalid authentication") || strings.Contains(log, "bad auth") {
 		t.Errorf("Heartbeat complained about hbd's authentication")
+	}
+	// At rest hbd's statuses are routine (hbd_routine=1 first): Heartbeat
+	// keeps taking them for four deadtimes, and hbd reads Heartbeat's
+	// unmarked ones at once, through node1's own socket.
+	time.Sleep(4 * 3 * time.Second)
+	if out, _ := hb.ClStatus("nodestatus", "node2"); strings.TrimSpace(out) != "active" {
+		t.Errorf("cl_status nodestatus node2 = %q after four deadtimes at rest", out)
+	}
+	for _, bad := range []string{"node2: is dead", "lost packet"} {
+		if strings.Contains(hb.DebugLog(), bad) {
+			t.Errorf("Heartbeat's log has %q at rest", bad)
+		}
+	}
+	if st, err = us.status(); err != nil {
+		t.Fatal(err)
+	}
+	if ls := st.Links["eth0"]; !ls.Steered || ls.RoutineRead != 0 || ls.Received < 10 {
+		t.Errorf("hbd's link eth0 %+v: want steered, Heartbeat's statuses read at once", ls)
+	}
+	for _, p := range st.Cluster.Peers {
+		if p.Lost != 0 {
+			t.Errorf("hbd lost %d of %s's messages at rest", p.Lost, p.Name)
+		}
 	}
 
 	// kill -9 of hbd: Heartbeat declares node2 dead.
