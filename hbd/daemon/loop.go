@@ -91,6 +91,10 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 		case <-d.reloads:
 			d.reload(ctx, "files changed", true)
 		case c := <-d.calls:
+			// What waits in the routine sockets came before the request:
+			// a status answered without it would show a peer as last
+			// heard up to a keepalive ago.
+			d.drain()
 			c.reply <- d.answer(c.req)
 			d.pages.answered()
 		case f := <-d.monitorFails:

@@ -351,6 +351,28 @@ func TestLoopDrainsRoutineFirst(t *testing.T) {
 	}
 }
 
+// TestStatusDrainsRoutine: a control request is answered after the
+// routine messages waiting in the links, so hbd status shows a peer's
+// last routine status even when nothing else woke the loop since.
+func TestStatusDrainsRoutine(t *testing.T) {
+	r := newLoopRig(t, loopConfig("node1", "node2"), &fakeRunner{})
+	waitFor(t, func() bool { return len(r.links.sentOf("status")) > 0 }) // booted
+	peers := func() []cluster.PeerStatus {
+		var st ctl.Status
+		if err := json.Unmarshal(r.call(ctl.Request{Cmd: "status"}).Data, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Cluster.Peers
+	}
+	r.fromPeer("eth0", 0, "t", "status", "st", "init", "dt", "7d0", "protocol", "1")
+	waitFor(t, func() bool { p := peers(); return len(p) == 1 && p[0].Seq == 1 })
+	from := netip.MustParseAddrPort("192.0.2.3:694")
+	r.links.queueRoutine(link.Packet{Link: "eth0", From: from, Data: r.signed(0, "t", "status", "st", "up", "dt", "7d0", "protocol", "1"), At: time.Now()})
+	if p := peers(); len(p) != 1 || p[0].Seq != 2 {
+		t.Errorf("peer status %+v: want the routine status (seq 2) read before the answer", p)
+	}
+}
+
 // TestStepOrdersRoutineByArrival: step gives the core the routine messages
 // that came before the received message it steps, then that message,
 // then those that came after it (they arrived while it waited in the
