@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -126,7 +127,7 @@ func (l *link) openSteered(ctx context.Context, attach func(int, []unix.SockFilt
 	for i, sp := range lp.Socks {
 		var peers []netip.Addr
 		for _, t := range lp.Targets {
-			if t.Sock == i && sp.Role == roleUnicast && !containsAddr(peers, t.Dst.Addr()) {
+			if t.Sock == i && sp.Role == roleUnicast && !slices.Contains(peers, t.Dst.Addr()) {
 				peers = append(peers, t.Dst.Addr())
 			}
 		}
@@ -174,15 +175,6 @@ func (l *link) openSteered(ctx context.Context, attach func(int, []unix.SockFilt
 		}
 	}
 	return nil
-}
-
-func containsAddr(as []netip.Addr, a netip.Addr) bool {
-	for _, b := range as {
-		if b == a {
-			return true
-		}
-	}
-	return false
 }
 
 // closeSockets closes every socket of the link and forgets them (a
