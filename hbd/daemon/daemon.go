@@ -149,12 +149,11 @@ type Daemon struct {
 
 	sendBuf []byte // the last message encoded (execute, Send)
 	// drainFn is drained, bound once: the links' Drain is handed it at
-	// every step without allocating. drainBefore is the arrival of the
-	// received message being stepped (zero for other events), and
-	// drainedLater the routine messages that came after it (step).
-	drainFn      func(link.Packet)
-	drainBefore  time.Time
-	drainedLater []received
+	// every step without allocating. pending is what a wake-up took from
+	// the links and the loop's queue before its event, ordered by arrival
+	// (collect).
+	drainFn func(link.Packet)
+	pending []received
 	// stepAt is when the core was given the event whose actions are being
 	// executed: the moment of the decision, which the group operations'
 	// debug lines count their milliseconds from.

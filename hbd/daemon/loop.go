@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 
@@ -151,61 +152,105 @@ func (d *Daemon) receive(r received) {
 	d.intake.release(r.Msg)
 }
 
-// step feeds one event to the core and executes what it asks for, after
-// the peers' routine messages that wait in the links (drain): those came
-// before the event, and the core takes a peer's messages in the order
-// they came. A routine message that came after a received message the
-// loop is about to give the core (it waited in the loop's queue while the
-// routine one arrived) follows it instead. The actions are done with when
-// execute returns (a message is encoded into sendBuf and copied by the
-// links; what runs in the background took the values it needs), so the
-// core may reuse their storage (Recycle).
+// step feeds one event to the core and executes what it asks for. The
+// peers' messages that wait for the loop come first (collect): they
+// arrived before the event, and the core takes a peer's messages in the
+// order they came. For a received message, those that came after it
+// (they arrived while it waited in the loop's queue) follow it instead.
+// The actions are done with when execute returns (a message is encoded
+// into sendBuf and copied by the links; what runs in the background took
+// the values it needs), so the core may reuse their storage (Recycle).
 func (d *Daemon) step(ev cluster.Event) {
-	d.drainBefore = time.Time{}
+	d.collect()
+	var before time.Time // zero: everything collected goes first
 	if r, ok := ev.(cluster.Receive); ok {
-		d.drainBefore = r.Now
+		before = r.Now
 	}
-	d.drain()
+	i := 0
+	for ; i < len(d.pending) && (before.IsZero() || !d.pending[i].At.After(before)); i++ {
+		d.stepReceived(d.pending[i])
+	}
 	d.stepOnly(ev)
-	for i, r := range d.drainedLater {
-		d.stepOnly(cluster.Receive{Now: r.At, Link: r.Link, Msg: r.Msg})
-		d.intake.release(r.Msg)
-		d.drainedLater[i] = received{}
+	for ; i < len(d.pending); i++ {
+		d.stepReceived(d.pending[i])
 	}
-	d.drainedLater, d.drainBefore = d.drainedLater[:0], time.Time{}
+	d.donePending()
 }
 
-// drain feeds the core the routine messages that wait in the links.
+// drain feeds the core the peers' messages that wait for the loop
+// (collect), outside a step: all of them, in the order they came.
 func (d *Daemon) drain() {
+	d.collect()
+	for _, r := range d.pending {
+		d.stepReceived(r)
+	}
+	d.donePending()
+}
+
+// collect gathers in pending the peers' messages that wait for the loop,
+// ordered by arrival: what the links hold for it (Drain: the routine
+// messages, and what a peer's own socket holds that its reader has not
+// taken) and, when that gave anything, what waits in the loop's queue,
+// where a peer's earlier message may be while a later routine one waited
+// in the links. Drain hands on or gives everything of a peer that came
+// before the last message it gives, so a peer's messages reach the core
+// in the order they arrived, whatever way each took. The queue is taken
+// as it is now: no more than its bound, and what comes meanwhile stays for
+// the loop's next turn.
+func (d *Daemon) collect() {
 	if d.links != nil {
-		d.drainFrom(d.links)
+		d.collectFrom(d.links)
 	}
 }
 
-// drainFrom feeds the core the routine messages that wait in ls, outside
-// a step (a reload's old media): all of them at once.
+// collectFrom is collect from the links ls (a reload's old media, or the
+// node's).
+func (d *Daemon) collectFrom(ls Links) {
+	if d.drainFn == nil {
+		return
+	}
+	ls.Drain(d.drainFn)
+	if len(d.pending) == 0 {
+		return
+	}
+	for n := len(d.intake.out); n > 0; n-- {
+		d.pending = append(d.pending, <-d.intake.out)
+	}
+	if len(d.pending) > 1 {
+		slices.SortStableFunc(d.pending, func(a, b received) int { return a.At.Compare(b.At) })
+	}
+}
+
+// drainFrom feeds the core the messages that wait in ls, outside a step
+// (a reload's old media): all of them at once.
 func (d *Daemon) drainFrom(ls Links) {
-	if d.drainFn != nil {
-		ls.Drain(d.drainFn)
+	d.collectFrom(ls)
+	for _, r := range d.pending {
+		d.stepReceived(r)
+	}
+	d.donePending()
+}
+
+// donePending empties pending once its messages are stepped.
+func (d *Daemon) donePending() {
+	clear(d.pending)
+	d.pending = d.pending[:0]
+}
+
+// drained is a datagram of Drain: verified on the loop (a routine message
+// is a status or an acknowledgement, cheap to verify; one that fails is
+// counted as the intake counts any) and kept in pending.
+func (d *Daemon) drained(p link.Packet) {
+	if m := d.intake.check(p); m != nil {
+		d.pending = append(d.pending, received{Link: p.Link, At: p.At, Msg: m})
 	}
 }
 
-// drained is a routine datagram of Drain: verified on the loop (a routine
-// message is a status or an acknowledgement, cheap to verify; one that
-// fails is counted as the intake counts any) and given to the core, or
-// kept for after the event being stepped if it came after it
-// (drainBefore).
-func (d *Daemon) drained(p link.Packet) {
-	m := d.intake.check(p)
-	if m == nil {
-		return
-	}
-	if !d.drainBefore.IsZero() && p.At.After(d.drainBefore) {
-		d.drainedLater = append(d.drainedLater, received{Link: p.Link, At: p.At, Msg: m})
-		return
-	}
-	d.stepOnly(cluster.Receive{Now: p.At, Link: p.Link, Msg: m})
-	d.intake.release(m)
+// stepReceived feeds the core a received message and gives it back to
+// the intake.
+func (d *Daemon) stepReceived(r received) {
+	d.stepOnly(cluster.Receive{Now: r.At, Link: r.Link, Msg: r.Msg})
+	d.intake.release(r.Msg)
 }
 
 // stepOnly is step without the drain.

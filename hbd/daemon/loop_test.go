@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -378,17 +379,10 @@ func TestStatusDrainsRoutine(t *testing.T) {
 // then those that came after it (they arrived while it waited in the
 // loop's queue): node2's seqs reach the core in the order sent.
 func TestStepOrdersRoutineByArrival(t *testing.T) {
-	d, links, _ := newTestDaemon(t, loopConfig("node1", "node2"), &fakeRunner{})
-	d.drainFn = d.drained
-	r := &loopRig{t: t, d: d, links: links, gen2: 5}
-	t0 := time.Now()
-	d.step(cluster.Tick{Now: t0})
+	r, _, t0 := newStepRig(t)
+	d, links := r.d, r.links
 	msg := func(seq uint64, st string) *wire.Message {
-		m, err := d.keys.Decode(r.signed(seq, "t", "status", "st", st, "dt", "7d0", "protocol", "1"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
+		return mustDecode(t, d, r.signed(seq, "t", "status", "st", st, "dt", "7d0", "protocol", "1"))
 	}
 	d.step(cluster.Receive{Now: t0.Add(time.Millisecond), Link: "eth0", Msg: msg(1, "init")})
 	from := netip.MustParseAddrPort("192.0.2.3:694")
@@ -398,9 +392,57 @@ func TestStepOrdersRoutineByArrival(t *testing.T) {
 	if p := d.core.Status().Peers; len(p) != 1 || p[0].Seq != 4 || p[0].Lost != 0 || p[0].Recovered != 0 {
 		t.Errorf("peer %+v: want seq 4, nothing lost", p)
 	}
-	if len(d.drainedLater) != 0 {
-		t.Errorf("%d routine messages left after the step", len(d.drainedLater))
+	if len(d.pending) != 0 {
+		t.Errorf("%d routine messages left after the step", len(d.pending))
 	}
+}
+
+// TestStepTakesQueuedBeforeDrained: a tick that finds a routine message
+// of node2 in the links while node2's earlier message (not routine) still
+// waits in the loop's queue gives the core the queued one first: no gap
+// is logged, nothing is asked for again.
+func TestStepTakesQueuedBeforeDrained(t *testing.T) {
+	r, logs, t0 := newStepRig(t)
+	d, links := r.d, r.links
+	from := netip.MustParseAddrPort("192.0.2.3:694")
+	status := func(seq uint64, st string) []byte {
+		return r.signed(seq, "t", "status", "st", st, "dt", "7d0", "protocol", "1")
+	}
+	d.step(cluster.Receive{Now: t0.Add(time.Millisecond), Link: "eth0", Msg: mustDecode(t, d, status(1, "init"))})
+	if !d.intake.peer(link.Packet{Link: "eth0", From: from, Data: status(2, "up"), At: t0.Add(2 * time.Millisecond)}) {
+		t.Fatal("the loop's queue is full")
+	}
+	links.queueRoutine(link.Packet{Link: "eth0", From: from, Data: status(3, "up"), At: t0.Add(3 * time.Millisecond)})
+	d.step(cluster.Tick{Now: t0.Add(4 * time.Millisecond)})
+	if p := d.core.Status().Peers; len(p) != 1 || p[0].Seq != 3 || p[0].Lost != 0 || p[0].Recovered != 0 {
+		t.Errorf("peer %+v: want seq 3, nothing lost", p)
+	}
+	if strings.Contains(logs.String(), "lost packet") {
+		t.Errorf("a gap was logged:\n%s", logs)
+	}
+	if len(d.intake.out) != 0 || len(d.pending) != 0 {
+		t.Errorf("%d messages left in the queue, %d pending, after the step", len(d.intake.out), len(d.pending))
+	}
+}
+
+// newStepRig is a daemon of node1 and node2 whose loop is not started,
+// for tests that step it themselves; it has stepped a first tick at t0.
+func newStepRig(t *testing.T) (r *loopRig, logs *logBuffer, t0 time.Time) {
+	d, links, logs := newTestDaemon(t, loopConfig("node1", "node2"), &fakeRunner{})
+	d.drainFn = d.drained
+	t0 = time.Now()
+	d.step(cluster.Tick{Now: t0})
+	return &loopRig{t: t, d: d, links: links, gen2: 5}, logs, t0
+}
+
+// mustDecode is a signed datagram of the test's keys, decoded.
+func mustDecode(t *testing.T, d *Daemon, b []byte) *wire.Message {
+	t.Helper()
+	m, err := d.keys.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // TestLoopHooksFromCore: hooks run as the core says, once per accepted

@@ -38,7 +38,11 @@
 // own wake-ups (Set.Drain), before the event that woke it, so a peer's
 // routine message always reaches the caller before any later message of
 // that peer on that link. The peer's other datagrams go to its own socket
-// and are read at once, strangers' to the shared socket. A node at rest
+// and are read at once, strangers' to the shared socket. Drain reads the
+// peer's own socket too, after its routine one, under a lock its reader
+// goroutine holds while it hands a datagram on: a datagram of the peer
+// that came before a routine one Drain gives is never still on its way,
+// and the caller orders the two ways by Packet.At. A node at rest
 // thus wakes once a keepalive (its own timer), not twice. A routine socket
 // flooded with datagrams forged with a peer's address is read at once
 // for as long as the flood lasts (routine.go). Where the kernel refuses
@@ -216,6 +220,9 @@ type link struct {
 	// like conns[peerSock[i]] and connected to the peer (openPeerSockets).
 	peerConns []*net.UDPConn
 	peerSock  []int
+	// peerOwn is, for each of peerConns, what Drain shares of it when the
+	// link is steered (nil otherwise).
+	peerOwn []*ownSock
 	// routine are the peers' routine sockets, when the kernel steers the
 	// link's datagrams (steer.go); owned by the goroutine that calls Drain.
 	routine []*routineSock
@@ -316,7 +323,7 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 			readers = append(readers, reader{l: l, sp: l.plan.Socks[i], c: c, size: readSize, rate: opts.SharedReadRate, out: opts.Packets, others: others, peer: opts.Peer})
 		}
 		for i, c := range l.peerConns {
-			readers = append(readers, reader{l: l, sp: l.plan.Socks[l.peerSock[i]], c: c, size: readSize, out: opts.Packets, others: others, peer: opts.Peer})
+			readers = append(readers, reader{l: l, sp: l.plan.Socks[l.peerSock[i]], c: c, size: readSize, out: opts.Packets, others: others, peer: opts.Peer, own: l.peerOwn[i]})
 		}
 	}
 	for i := range readers {
@@ -367,6 +374,7 @@ func (l *link) openPeerSockets(ctx context.Context) error {
 		}
 		l.peerConns = append(l.peerConns, c)
 		l.peerSock = append(l.peerSock, t.Sock)
+		l.peerOwn = append(l.peerOwn, nil)
 		if err := connectAnyPort(c, p.addr, l.plan.Iface); err != nil {
 			return fmt.Errorf("%s: %s %s: socket for peer %s: %w", sp.Pos, l.plan.Kind, l.plan.Iface.Name, p.addr, err)
 		}
@@ -489,6 +497,10 @@ type reader struct {
 	// set.
 	overflows    uint32
 	overflowsOut *uint32
+	// own, when set, is the steered peer's own socket this reader reads:
+	// its lock is held across each batch and its counter is the
+	// overflows counted, as Drain reads the socket too.
+	own *ownSock
 }
 
 // quitting tells whether r's quit is closed.
@@ -524,9 +536,13 @@ func (s *Set) read(r reader) {
 	inSlice := 0
 	pause := time.NewTimer(0)
 	defer pause.Stop()
-	overflows := r.overflows // the socket's SO_RXQ_OVFL counter as last seen
+	overflows := &r.overflows // the socket's SO_RXQ_OVFL counter as last seen
+	var mu *sync.Mutex
+	if r.own != nil {
+		overflows, mu = &r.own.overflows, &r.own.mu
+	}
 	if r.overflowsOut != nil {
-		defer func() { *r.overflowsOut = overflows }()
+		defer func() { *r.overflowsOut = *overflows }()
 	}
 	got := func(i int) bool {
 		now := time.Now()
@@ -539,9 +555,9 @@ func (s *Set) read(r reader) {
 			}
 		}
 		p, ci, ok := s.packet(l, r.sp, st, i, now)
-		if ci.hasOverflows && ci.overflows != overflows {
-			l.kernelDrops.Add(uint64(ci.overflows - overflows)) // wraps as the kernel's counter does
-			overflows = ci.overflows
+		if ci.hasOverflows && ci.overflows != *overflows {
+			l.kernelDrops.Add(uint64(ci.overflows - *overflows)) // wraps as the kernel's counter does
+			*overflows = ci.overflows
 		}
 		if r.count != nil {
 			r.count.Add(1)
@@ -581,7 +597,7 @@ func (s *Set) read(r reader) {
 	// to spin on one that persists, then read on.
 	failed := func(syscall.Errno) bool { return s.wait(pause, 10*time.Millisecond) }
 	for {
-		err := r.raw.receive(st, got, failed)
+		err := r.raw.receive(st, mu, got, failed)
 		if err == nil || errors.Is(err, net.ErrClosed) || s.closed.Load() || r.quitting() {
 			return // got or failed saw the set closed, or the socket is
 		}

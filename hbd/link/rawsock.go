@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -157,31 +158,62 @@ func (st *recvState) datagram(i int) (data, oob []byte, from *syscall.RawSockadd
 // it could wait again. A batch shorter than recvBatch says the queue was
 // empty; a datagram that comes after it signals readiness during this
 // wait. failed is called with an error of recvmmsg other than EAGAIN;
-// false from it ends receive too.
-func (c rawConn) receive(st *recvState, got func(i int) bool, failed func(syscall.Errno) bool) error {
+// false from it ends receive too. mu, when set, is held from each read
+// to the last got of its batch (a steered peer's own socket, which Drain
+// reads too: ownSock), never while failed waits.
+func (c rawConn) receive(st *recvState, mu *sync.Mutex, got func(i int) bool, failed func(syscall.Errno) bool) error {
 	return c.rc.Read(func(fd uintptr) bool {
 		for {
-			st.recv(fd)
-			switch st.errno {
-			case 0:
-			case syscall.EAGAIN:
-				return false // wait
-			default:
+			if mu != nil {
+				mu.Lock()
+			}
+			next := readBatch(st, fd, got)
+			if mu != nil {
+				mu.Unlock()
+			}
+			switch next {
+			case batchWait:
+				return false
+			case batchEnd:
+				return true
+			case batchFailed:
 				if !failed(st.errno) {
 					return true
 				}
-				continue
-			}
-			for i := range st.k {
-				if !got(i) {
-					return true
-				}
-			}
-			if st.k < recvBatch {
-				return false // drained: wait
 			}
 		}
 	})
+}
+
+// batchNext is what receive does after a batch.
+type batchNext int
+
+const (
+	batchMore   batchNext = iota // read again: the batch was full
+	batchWait                    // the queue is empty: wait for readiness
+	batchEnd                     // got said stop
+	batchFailed                  // recvmmsg failed (st.errno)
+)
+
+// readBatch reads one batch from fd and gives it to got.
+func readBatch(st *recvState, fd uintptr, got func(i int) bool) batchNext {
+	st.recv(fd)
+	switch st.errno {
+	case 0:
+	case syscall.EAGAIN:
+		return batchWait
+	default:
+		return batchFailed
+	}
+	for i := range st.k {
+		if !got(i) {
+			return batchEnd
+		}
+	}
+	if st.k < recvBatch {
+		return batchWait
+	}
+	return batchMore
 }
 
 // sendState is a writer's last sendto, so that the function given to the

@@ -5,12 +5,15 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -63,6 +66,33 @@ type routineSock struct {
 	count      atomic.Uint64
 	seen       uint64
 	quietSince time.Time
+	// own is the peer's own socket, read after the routine one (drainOwn).
+	own *ownSock
+}
+
+// ownSock is a steered peer's own socket as Drain reads it. Its reader
+// goroutine holds mu from each read until it has handed the batch on
+// (Options.Peer or Packets), and Drain holds it while it reads the socket
+// itself: once Drain has read it, every datagram of the peer that came
+// before has been handed on or given to Drain's fn, whatever the reader
+// goroutine was doing (not yet woken, or verifying one). overflows is the
+// socket's SO_RXQ_OVFL counter as counted by either.
+type ownSock struct {
+	mu        sync.Mutex
+	rc        syscall.RawConn
+	st        *recvState
+	recv      func(fd uintptr) // st.recv, bound once
+	overflows uint32
+}
+
+func newOwnSock(c *net.UDPConn) (*ownSock, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	o := &ownSock{rc: rc}
+	o.recv = func(fd uintptr) { o.st.recv(fd) }
+	return o, nil
 }
 
 // steerable: a ucast link with a peer to steer for.
@@ -143,14 +173,19 @@ func (l *link) openSteered(ctx context.Context, attach func(int, []unix.SockFilt
 			if err != nil {
 				return fmt.Errorf("socket for peer %s: %w", a, err)
 			}
+			own, err := newOwnSock(c)
 			l.peerConns = append(l.peerConns, c)
 			l.peerSock = append(l.peerSock, i)
+			l.peerOwn = append(l.peerOwn, own)
+			if err != nil {
+				return fmt.Errorf("socket for peer %s: %w", a, err)
+			}
 			opened := time.Now()
 			fd, err := openRawSocket(lp.Iface, sp)
 			if err != nil {
 				return fmt.Errorf("routine socket for peer %s: %w", a, err)
 			}
-			l.routine = append(l.routine, &routineSock{fd: fd, sp: sp, emptySince: opened})
+			l.routine = append(l.routine, &routineSock{fd: fd, sp: sp, emptySince: opened, own: own})
 			sp2 = append(sp2, steerPeer{addr: a, own: uint32(1 + 2*k), routine: uint32(2 + 2*k)})
 		}
 		if n, err := groupSockets(sysAddrPort(sp.Bind, lp.Iface), l.conns[len(l.conns)-1]); err != nil {
@@ -189,7 +224,7 @@ func (l *link) closeSockets() {
 	for _, r := range l.routine {
 		unix.Close(r.fd)
 	}
-	l.conns, l.raws, l.peerConns, l.peerSock, l.routine = nil, nil, nil, nil, nil
+	l.conns, l.raws, l.peerConns, l.peerSock, l.peerOwn, l.routine = nil, nil, nil, nil, nil, nil
 }
 
 // procAddr writes ap as /proc/net/udp's local_address column does: the
@@ -216,12 +251,18 @@ func procAddr(ap netip.AddrPort) string {
 	return sb.String()
 }
 
-// Drain reads what waits in every routine socket of every link (steer.go)
-// and gives each datagram to fn, in the order each socket received them;
-// Packet.Data is valid only until fn returns. The caller calls it at the
-// start of every wake-up, before it acts on the event that woke it: a
-// peer's routine message sent before a message that wakes the caller is
-// then read first. Drain is called from one goroutine only. A socket in
+// Drain reads what waits in every routine socket of every link (steer.go),
+// then in the peer's own socket, and gives each datagram to fn, in the
+// order each socket received them (not across the two: Packet.At says
+// when each arrived); Packet.Data is valid only until fn returns. The
+// caller calls it at the start of every wake-up, before it acts on the
+// event that woke it: a peer's routine message sent before a message
+// that wakes the caller is then read first. And once Drain returns, every
+// datagram of a peer that arrived before the last one it gave fn has been
+// given to fn or handed on by a reader goroutine (to Options.Peer or
+// Packets): a caller that also takes what waits in its own queue, and
+// orders it all by Packet.At, has every peer's messages in the order they
+// arrived. Drain is called from one goroutine only. A routine socket in
 // flood mode is read by its reader goroutine instead (to Options.Peer or
 // Packets, as a peer's own socket is).
 func (s *Set) Drain(fn func(Packet)) {
@@ -238,11 +279,10 @@ func (s *Set) Drain(fn func(Packet)) {
 					now = time.Now()
 				}
 				s.pollQuiet(l, r, now)
-				continue
-			}
-			if n, over := s.drainOne(l, r, fn); n > floodDrain || over {
+			} else if n, over := s.drainOne(l, r, fn); n > floodDrain || over {
 				s.startPoll(l, r)
 			}
+			s.drainOwn(l, r, fn)
 		}
 	}
 }
@@ -290,6 +330,44 @@ func (s *Set) drainOne(l *link, r *routineSock, fn func(Packet)) (n int, over bo
 		// rest.
 		if st.k < recvBatch || n > floodDrain {
 			return n, over
+		}
+	}
+}
+
+// drainOwn reads what waits in r's peer's own socket, after its routine
+// socket: a non-routine datagram of the peer that came before a routine
+// one just read may still wait there (its reader goroutine not woken yet)
+// or be in its reader's hands (Drain waits for it to be handed on). Like
+// drainOne it stops after floodDrain datagrams: the reader goroutine takes
+// the rest.
+func (s *Set) drainOwn(l *link, r *routineSock, fn func(Packet)) {
+	o := r.own
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.st == nil {
+		o.st = newRecvState(s.readSize, oobSpace)
+	}
+	st := o.st
+	for n := 0; n <= floodDrain; {
+		if err := o.rc.Control(o.recv); err != nil || st.errno != 0 || st.k == 0 {
+			return // closed, or empty
+		}
+		now := time.Now()
+		for i := range st.k {
+			n++
+			p, ci, ok := s.packet(l, r.sp, st, i, now)
+			if ci.hasOverflows && ci.overflows != o.overflows {
+				l.kernelDrops.Add(uint64(ci.overflows - o.overflows))
+				o.overflows = ci.overflows
+			}
+			if !ok {
+				continue
+			}
+			l.received.Add(1)
+			fn(p)
+		}
+		if st.k < recvBatch {
+			return
 		}
 	}
 }

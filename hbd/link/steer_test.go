@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -278,5 +280,71 @@ func TestSteeringBesideUnsteered(t *testing.T) {
 	expectNone(t, peers, routineMsg("r"), 50*time.Millisecond)
 	if got := drained(n1); len(got) != 1 || got[0] != "127.0.0.2 r" {
 		t.Errorf("drained %q, want the routine datagram", got)
+	}
+}
+
+// TestDrainWaitsForOwnSocket: a peer's datagram that is not routine and
+// came before a routine one is handed on or given to Drain's fn by the
+// time Drain returns, whether its reader goroutine is busy with an
+// earlier one (Drain waits for it) or has not read it yet (Drain reads
+// it): ordered by arrival, the peer's datagrams are then in the order
+// sent.
+func TestDrainWaitsForOwnSocket(t *testing.T) {
+	type got struct {
+		data string
+		at   time.Time
+	}
+	var mu sync.Mutex
+	var log []got
+	note := func(p Packet) {
+		mu.Lock()
+		defer mu.Unlock()
+		log = append(log, got{strings.TrimPrefix(string(p.Data), wire.RoutinePrefix), p.At})
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	peer := func(p Packet) bool {
+		if string(p.Data) == "u0" {
+			close(entered)
+			<-release
+		}
+		note(p)
+		return true
+	}
+	n1, n2, _ := steeredPair(t, Options{Peer: peer, Others: make(chan Packet, 16)})
+	n2.Send([]byte("u0"))
+	select {
+	case <-entered:
+	case <-time.After(waitFor):
+		t.Fatal("u0 never reached the reader")
+	}
+	n2.Send([]byte("u1")) // waits in the socket: its reader is busy with u0
+	n2.Send(routineMsg("r2"))
+	time.Sleep(20 * time.Millisecond) // both in their sockets
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n1.Drain(note)
+	}()
+	select {
+	case <-done:
+		close(release)
+		t.Fatal("Drain returned while the reader still held an earlier datagram of the peer")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-done:
+	case <-time.After(waitFor):
+		t.Fatal("Drain did not return once the reader was done")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.SortStableFunc(log, func(a, b got) int { return a.at.Compare(b.at) })
+	var order []string
+	for _, g := range log {
+		order = append(order, g.data)
+	}
+	if want := []string{"u0", "u1", "r2"}; !slices.Equal(order, want) {
+		t.Errorf("by arrival when Drain returned: %q, want %q", order, want)
 	}
 }
