@@ -282,6 +282,9 @@ func (d *Daemon) run(ctx context.Context) error {
 		return fmt.Errorf("heartbeat media: %w", err)
 	}
 	defer func() { d.links.Close() }() // the set in use at the end: a reload may replace it
+	if d.links.SharedAddress() {
+		d.warnShared()
+	}
 
 	srv, err := d.serveCtl(ctx)
 	if err != nil {

@@ -31,6 +31,10 @@ type Links interface {
 	Drain(fn func(link.Packet))
 	// Stats is what `hbd status` shows of each link.
 	Stats() map[string]link.LinkStats
+	// SharedAddress says that a ucast link opened unsteered because
+	// other sockets shared its address: the media opened again once
+	// those are closed steer (hbd/link's package doc).
+	SharedAddress() bool
 	Close() error
 }
 

@@ -73,6 +73,8 @@ func (f *fakeLinks) Stats() map[string]link.LinkStats {
 
 func (f *fakeLinks) Close() error { return nil }
 
+func (f *fakeLinks) SharedAddress() bool { return false }
+
 // sentOf returns the messages of type typ sent so far.
 func (f *fakeLinks) sentOf(typ string) []*wire.Message {
 	f.mu.Lock()

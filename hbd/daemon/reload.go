@@ -135,14 +135,9 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, changes []
 		d.intake.setKeys(plan.keys)
 	}
 	if plan.links != nil {
-		old := d.links
-		d.links = plan.links
-		// The peers' routine messages that came before the new media
-		// opened wait in the old ones' routine sockets (what comes now
-		// goes to the new sockets): the core takes them before they close.
-		d.drainFrom(old)
-		if err := old.Close(); err != nil {
-			d.log.Warnf("closing the old media: %v", err)
+		d.swapLinks(plan.links)
+		if plan.links.SharedAddress() {
+			d.resteer(ctx, cfg.Media)
 		}
 	}
 	// The runner comes before the core sees the configuration, so the
@@ -164,6 +159,47 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, changes []
 		d.watchEdits(ctx)
 	}
 	d.log.Infof("Configuration reloaded from %s", d.opts.ConfigDir)
+}
+
+// swapLinks puts ls in use and closes the links it replaces. The peers'
+// messages that came before ls opened wait in the old links' routine
+// sockets (what comes now goes to the new sockets): the core takes them
+// before they close.
+func (d *Daemon) swapLinks(ls Links) {
+	old := d.links
+	d.links = ls
+	d.drainFrom(old)
+	if err := old.Close(); err != nil {
+		d.log.Warnf("closing the old media: %v", err)
+	}
+}
+
+// resteer opens media again once the links a reload replaced are closed:
+// the new ones opened beside them, on the same addresses and ports, so
+// their ucast links could not steer (every heartbeat would wake the node
+// until the next reload of the media). The links in use stay open until
+// the others are, so heartbeats go out and are read throughout. If the
+// address is still shared (another process's sockets), the links in use
+// stay.
+func (d *Daemon) resteer(ctx context.Context, media []config.Medium) {
+	ls, err := d.openLinks(context.WithoutCancel(ctx), media)
+	if err != nil {
+		d.log.Warnf("new media opened again to steer them: %v; every heartbeat wakes the daemon until the next reload of the media", err)
+		return
+	}
+	if ls.SharedAddress() {
+		ls.Close()
+		d.warnShared()
+		return
+	}
+	d.swapLinks(ls)
+	d.log.Infof("new media opened again once the old ones closed: steered")
+}
+
+// warnShared says that links in use are not steered because another
+// process's sockets share their address.
+func (d *Daemon) warnShared() {
+	d.log.Warnf("heartbeat media: other sockets share a ucast address and port (another process's?): every heartbeat wakes the daemon")
 }
 
 // coreAreas says whether a change in these areas concerns the core.

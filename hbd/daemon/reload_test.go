@@ -158,23 +158,7 @@ func TestReloadReadsOldRoutine(t *testing.T) {
 		t.Fatalf("link %+v: not steered", old.Stats()["lo"])
 	}
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: peer.LocalAddr().(*net.UDPAddr).Port}
-	status := func(seq uint64, routine bool) []byte {
-		m := &wire.Message{}
-		for _, kv := range [][2]string{{"t", "status"}, {"st", "up"}, {"dt", "7d0"}, {"protocol", "1"}, {"src", "node2"}, {"hg", "5"}, {"ttl", "3"}} {
-			m.Set(kv[0], kv[1])
-		}
-		m.Set("seq", strconv.FormatUint(seq, 16))
-		m.Set("ts", strconv.FormatInt(time.Now().Unix(), 16))
-		encode := d.keys.AppendEncode
-		if routine {
-			encode = d.keys.AppendEncodeRoutine
-		}
-		b, err := encode(nil, m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	status := func(seq uint64, routine bool) []byte { return peerStatus(t, d, seq, routine) }
 	if _, err := peer.WriteToUDP(status(1, false), to); err != nil {
 		t.Fatal(err)
 	}
@@ -194,5 +178,95 @@ func TestReloadReadsOldRoutine(t *testing.T) {
 	d.applyConfig(context.Background(), &next, config.Diff(d.cfg, &next), "test")
 	if p := d.core.Status().Peers; len(p) != 1 || p[0].Seq != 2 {
 		t.Errorf("peers %+v: want node2 at seq 2, its routine status read before the old media closed", p)
+	}
+}
+
+// peerStatus is node2's status seq, signed, marked routine if asked.
+func peerStatus(t *testing.T, d *Daemon, seq uint64, routine bool) []byte {
+	t.Helper()
+	m := &wire.Message{}
+	for _, kv := range [][2]string{{"t", "status"}, {"st", "up"}, {"dt", "7d0"}, {"protocol", "1"}, {"src", "node2"}, {"hg", "5"}, {"ttl", "3"}} {
+		m.Set(kv[0], kv[1])
+	}
+	m.Set("seq", strconv.FormatUint(seq, 16))
+	m.Set("ts", strconv.FormatInt(time.Now().Unix(), 16))
+	encode := d.keys.AppendEncode
+	if routine {
+		encode = d.keys.AppendEncodeRoutine
+	}
+	b, err := encode(nil, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestReloadSteersAgain: a reload of the media whose ucast link keeps its
+// address and port opens the new link beside the old steered one, which
+// it cannot steer then; once the old one is closed it is opened again,
+// steered. Meanwhile the peer's statuses, sent every millisecond (routine
+// ones and others), all reach the core in order, and this node's reach
+// the peer after.
+func TestReloadSteersAgain(t *testing.T) {
+	d, old, peer, buf := reloadRig(t)
+	d.drainFn = d.drained
+	if !old.Stats()["lo"].Steered {
+		t.Fatalf("link %+v: not steered", old.Stats()["lo"])
+	}
+	port := peer.LocalAddr().(*net.UDPAddr).Port
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+	stop, sent := make(chan struct{}), make(chan uint64, 1)
+	go func() {
+		seq := uint64(0)
+		defer func() { sent <- seq }()
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			seq++
+			if _, err := peer.WriteToUDP(peerStatus(t, d, seq, seq%4 != 0), to); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	take := func() { // what a loop would do with what came
+		for {
+			select {
+			case r := <-d.intake.out:
+				d.receive(r)
+			default:
+				d.drain()
+				return
+			}
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	take()
+	next := *d.cfg
+	next.Media = []config.Medium{loMedium(port), {Kind: config.Ucast, Iface: "lo", Addr: netip.MustParseAddr("127.0.0.3"), Local: netip.MustParseAddr("127.0.0.1"), Port: port}}
+	d.applyConfig(context.Background(), &next, config.Diff(d.cfg, &next), "test")
+	if st := d.links.Stats()["lo"]; !st.Steered {
+		t.Errorf("link %+v after the reload: not steered", st)
+	}
+	time.Sleep(20 * time.Millisecond)
+	take()
+	close(stop)
+	last := <-sent
+	time.Sleep(20 * time.Millisecond)
+	take()
+	p := d.core.Status().Peers
+	if len(p) != 1 || p[0].Seq != last || p[0].Lost != 0 {
+		t.Errorf("peers %+v: want node2 at seq %d, nothing lost", p, last)
+	}
+	if strings.Contains(buf.String(), "every heartbeat wakes") {
+		t.Errorf("warned of unsteered links:\n%s", buf)
+	}
+	if !heartbeats(t, d, peer) {
+		t.Error("no heartbeat on the new media")
 	}
 }

@@ -48,12 +48,17 @@
 // for as long as the flood lasts (routine.go). Where the kernel refuses
 // the program, or other sockets that could join the group share the
 // address and port (another process's, or those of a steered set that a
-// reload of the media replaces: open until the new set is, so such a
-// reload leaves its ucast links unsteered until the next reload of the
-// media; steergroup.go), the link opens as before steering (one warning):
+// reload of the media replaces, open until the new set is: steergroup.go,
+// Set.SharedAddress), the link opens as before steering (one warning):
 // each peer's own socket is connected to it (openPeerSockets) and every
-// datagram is read at once. bcast and mcast links are not steered: their datagrams reach
-// every socket bound to the address, and every one is read at once.
+// datagram is read at once. Such a set's sockets do not count against a
+// steered group bound beside it, so a caller that opens the media again
+// once the old set is closed is steered again; while both are open, a
+// peer's datagram reaches one of them (a steered group of IPv4 sockets,
+// bound last, comes first), and each is read: at once, or at the caller's
+// wake-ups from a routine socket. bcast and mcast links are
+// not steered: their datagrams reach every socket bound to the address,
+// and every one is read at once.
 //
 // Sockets: a ucast link binds Medium.Local if given (hbd's extension, so
 // that nodes sharing a host each bind their own address at the same port),
@@ -204,6 +209,10 @@ type Set struct {
 	// sockets' flood mode.
 	drainMu sync.Mutex
 
+	// shared says that a ucast link opened unsteered because other
+	// sockets shared its address (SharedAddress).
+	shared bool
+
 	closed    atomic.Bool
 	done      chan struct{}
 	closeOnce sync.Once
@@ -290,7 +299,17 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 				steered = true
 			} else {
 				l.closeSockets()
-				if !notedSteering {
+				shared := errors.Is(err, errShared)
+				s.shared = s.shared || shared
+				switch {
+				case notedSteering:
+				case shared:
+					// Either a reload's (the caller opens the
+					// media again once the old ones are closed) or
+					// another process's, which the caller says.
+					notedSteering = true
+					log.Infof("%s %s: not steered: %v", lp.Kind, lp.Iface.Name, err)
+				default:
 					notedSteering = true
 					log.Warnf("%s %s: every heartbeat wakes the daemon: %v", lp.Kind, lp.Iface.Name, err)
 				}
@@ -416,6 +435,13 @@ func (s *Set) SendOn(name string, data []byte) error {
 	s.writeOne(l, data)
 	return nil
 }
+
+// SharedAddress tells whether a ucast link opened unsteered because
+// other sockets that could join its group shared its address and port
+// (steergroup.go): another process's, or those of the set a reload
+// replaces, still open while this one opened. Once those are closed, the
+// same media opened again steer.
+func (s *Set) SharedAddress() bool { return s.shared }
 
 // Stats returns the counters of every link, by name.
 func (s *Set) Stats() map[string]LinkStats {

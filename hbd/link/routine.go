@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -191,7 +192,7 @@ func (l *link) openSteered(ctx context.Context, attach func(int, []unix.SockFilt
 		if n, err := groupSockets(sysAddrPort(sp.Bind, lp.Iface), l.conns[len(l.conns)-1]); err != nil {
 			return err
 		} else if n != 1+2*len(peers) {
-			return fmt.Errorf("%d sockets that could join the group bound to %s, %d of them this link's: others share the address (another process, or the steered links a reload replaces, which stay open until the new ones are)", n, sp.Bind, 1+2*len(peers))
+			return fmt.Errorf("%d sockets that could join the group bound to %s, %d of them this link's: %w", n, sp.Bind, 1+2*len(peers), errShared)
 		}
 		prog, err := steerProgram(sp.Bind.Addr().Is4(), sp2, 0)
 		if err != nil {
@@ -211,6 +212,10 @@ func (l *link) openSteered(ctx context.Context, attach func(int, []unix.SockFilt
 	}
 	return nil
 }
+
+// errShared is openSteered's error when sockets other than the link's
+// share its address and port.
+var errShared = errors.New("others share the address (another process, or the steered links a reload replaces, which stay open until the new ones are)")
 
 // closeSockets closes every socket of the link and forgets them (a
 // steering that failed half-way).

@@ -183,8 +183,8 @@ func TestSteeringRefused(t *testing.T) {
 		return errors.New("SO_ATTACH_REUSEPORT_CBPF: operation not supported")
 	}
 	n1, n2 := twoNodes(t, port, Options{Packets: peers, Log: log, attachSteering: refuse}, Options{Packets: make(chan Packet, 16)})
-	if st := n1.Stats()["lo"]; st.Steered {
-		t.Fatalf("stats %+v: steered", st)
+	if st := n1.Stats()["lo"]; st.Steered || n1.SharedAddress() {
+		t.Fatalf("stats %+v, shared address %v: steered, or refused for a shared address", st, n1.SharedAddress())
 	}
 	if l := n1.byName["lo"]; len(l.peerConns) != 1 || len(l.routine) != 0 {
 		t.Fatalf("%d peer sockets, %d routine sockets; want 1 and 0", len(l.peerConns), len(l.routine))
@@ -216,8 +216,8 @@ func TestSteeringSharedAddress(t *testing.T) {
 	}
 	defer unix.Close(fd)
 	n1, _ := twoNodes(t, port, Options{Packets: make(chan Packet, 16)}, Options{Packets: make(chan Packet, 16)})
-	if st := n1.Stats()["lo"]; st.Steered {
-		t.Errorf("steered with a foreign socket in the group")
+	if st := n1.Stats()["lo"]; st.Steered || !n1.SharedAddress() {
+		t.Errorf("steered %v, shared address %v, with a foreign socket in the group", st.Steered, n1.SharedAddress())
 	}
 }
 
