@@ -23,7 +23,7 @@ const waitFor = 5 * time.Second
 
 // freePort returns a UDP port free on 127.0.0.1, 127.0.0.2 and ::1 at the
 // time of the call.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	for range 50 {
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})

@@ -1,6 +1,7 @@
 package link
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
@@ -94,5 +96,24 @@ func TestArrivalAfter(t *testing.T) {
 		if got := now.Sub(arrivalAfter(now, tc.kernel, since)); got != tc.want {
 			t.Errorf("%s: arrival %v before now, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// BenchmarkDrainEmpty is the cost of a wake-up's Drain at rest: one peer
+// whose sockets hold nothing.
+func BenchmarkDrainEmpty(b *testing.B) {
+	port := freePort(b)
+	s, err := Open(context.Background(), []config.Medium{ucast("lo", "127.0.0.2", "127.0.0.1", port, 10)}, Options{Packets: make(chan Packet, 16)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if !s.Stats()["lo"].Steered {
+		b.Skip("the kernel does not steer")
+	}
+	fn := func(Packet) { b.Fatal("a datagram drained") }
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Drain(fn)
 	}
 }
