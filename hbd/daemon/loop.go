@@ -194,13 +194,15 @@ func (d *Daemon) drain() {
 // collect gathers in pending the peers' messages that wait for the loop,
 // ordered by arrival: what the links hold for it (Drain: the routine
 // messages, and what a peer's own socket holds that its reader has not
-// taken) and, when that gave anything, what waits in the loop's queue,
-// where a peer's earlier message may be while a later routine one waited
-// in the links. Drain hands on or gives everything of a peer that came
-// before the last message it gives, so a peer's messages reach the core
-// in the order they arrived, whatever way each took. The queue is taken
-// as it is now: no more than its bound, and what comes meanwhile stays for
-// the loop's next turn.
+// taken) and what waits in the loop's queue, where a peer's earlier
+// message may be while a later routine one waited in the links. Drain
+// hands on or gives everything of a peer that came before the last
+// message it gives, so a peer's messages reach the core in the order they
+// arrived, whatever way each took. And the event after them sees all that
+// came before it: a tick that the loop's select took before a waiting
+// status (it picks among ready cases at random) does not find its sender
+// silent. The queue is taken as it is now: no more than its bound, and
+// what comes meanwhile stays for the loop's next turn.
 func (d *Daemon) collect() {
 	if d.links != nil {
 		d.collectFrom(d.links)
@@ -214,9 +216,6 @@ func (d *Daemon) collectFrom(ls Links) {
 		return
 	}
 	ls.Drain(d.drainFn)
-	if len(d.pending) == 0 {
-		return
-	}
 	for n := len(d.intake.out); n > 0; n-- {
 		d.pending = append(d.pending, <-d.intake.out)
 	}

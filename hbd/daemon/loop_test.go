@@ -427,6 +427,33 @@ func TestStepTakesQueuedBeforeDrained(t *testing.T) {
 	}
 }
 
+// TestTickTakesQueuedFirst: a tick that the loop's select takes while a
+// status of node2 waits in the loop's queue (not routine: nothing waits
+// in the links) gives the core that status first, so node2 is not found
+// silent for longer than deadtime.
+func TestTickTakesQueuedFirst(t *testing.T) {
+	r, logs, t0 := newStepRig(t)
+	d := r.d
+	status := func(seq uint64) []byte {
+		return r.signed(seq, "t", "status", "st", "up", "dt", "7d0", "protocol", "1")
+	}
+	d.step(cluster.Receive{Now: t0.Add(time.Millisecond), Link: "eth0", Msg: mustDecode(t, d, status(1))})
+	dead := t0.Add(time.Millisecond + d.cfg.Deadtime)
+	for now := t0.Add(d.cfg.Keepalive); now.Before(dead); now = now.Add(d.cfg.Keepalive) {
+		d.step(cluster.Tick{Now: now}) // on time: no stall
+	}
+	if !d.intake.peer(link.Packet{Link: "eth0", From: netip.MustParseAddrPort("192.0.2.3:694"), Data: status(2), At: dead.Add(-time.Millisecond)}) {
+		t.Fatal("the loop's queue is full")
+	}
+	d.step(cluster.Tick{Now: dead.Add(time.Millisecond)})
+	if strings.Contains(logs.String(), "is dead") {
+		t.Errorf("node2 declared dead with its status waiting in the queue:\n%s", logs)
+	}
+	if p := d.core.Status().Peers; len(p) != 1 || p[0].Seq != 2 {
+		t.Errorf("peer %+v: want seq 2", p)
+	}
+}
+
 // newStepRig is a daemon of node1 and node2 whose loop is not started,
 // for tests that step it themselves; it has stepped a first tick at t0.
 func newStepRig(t *testing.T) (r *loopRig, logs *logBuffer, t0 time.Time) {
