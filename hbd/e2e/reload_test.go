@@ -6,6 +6,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // TestReloadOnEdit edits a running node's configuration the way an
@@ -220,4 +223,57 @@ func TestAutoreloadOff(t *testing.T) {
 	waitFor(t, 5*time.Second, "SIGHUP to apply the edit", func() bool {
 		return n1.countLines("Configuration change (SIGHUP): keepalive 200ms -> 300ms") == 1
 	})
+}
+
+// TestReloadMediaSteered: a reload of the media that keeps the link's
+// address and port (a ucast line added) opens the new link beside the old
+// one, where it cannot steer, and opens it again once the old one is
+// closed: the link ends steered, and neither node declares the other dead
+// meanwhile, at deadtime four keepalives.
+func TestReloadMediaSteered(t *testing.T) {
+	tm := Timing{Keepalive: 50 * time.Millisecond, Warntime: 150 * time.Millisecond, Deadtime: 200 * time.Millisecond, Initdead: 2 * time.Second}
+	nodes := newCluster(t, []string{"node1", "node2"}, tm, "")
+	n1, n2 := nodes[0], nodes[1]
+	n1.start()
+	n2.start()
+	waitFor(t, 10*time.Second, "both nodes active", func() bool {
+		return n1.peerState("node2") == "active" && n2.peerState("node1") == "active"
+	})
+	link := func() link.LinkStats {
+		st, err := n1.status()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Links["lo"]
+	}
+	if !link().Steered {
+		testenv.Skip(t, "the kernel does not steer node1's link")
+	}
+	hacf := n1.path("ha.d/ha.cf")
+	orig, err := os.ReadFile(hacf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(hacf, append(orig, "ucast lo 127.0.0.9 127.0.0.1\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the reload in node1's log", func() bool {
+		return n1.countLines("Configuration reloaded from") == 1
+	})
+	if n1.countLines("opened again once the old ones closed: steered") != 1 {
+		t.Errorf("node1 did not open the media again to steer them")
+	}
+	before := link()
+	if !before.Steered {
+		t.Fatalf("link %+v after the reload: not steered", before)
+	}
+	time.Sleep(2 * tm.Deadtime)
+	if after := link(); after.RoutineRead <= before.RoutineRead {
+		t.Errorf("no routine heartbeat read at wake-ups after the reload: %d, then %d", before.RoutineRead, after.RoutineRead)
+	}
+	for _, n := range nodes {
+		if line, _, ok := n.logLine("is dead"); ok {
+			t.Errorf("%s: %s", n.name, line)
+		}
+	}
 }
