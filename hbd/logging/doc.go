@@ -30,9 +30,14 @@
 // With Options.Async (the daemon's) a line is formatted in the caller and
 // written by one writer goroutine, in order, as Heartbeat's logd writes
 // for its daemons: a slow disk or a busy syslog daemon does not hold up
-// the caller. The queue is bounded (QueueLines) and drops nothing: a
-// caller waits only when the writer is that far behind. Sync, Apply,
-// Reopen and a CRIT line write everything logged before them first; Close
-// writes everything queued. Lines still queued when the process dies
-// without Close (a panic, a kill) are lost.
+// the caller, and neither does an output that stops taking lines for good
+// (a pipe nobody reads, a syslog daemon that hung, a file on a hung
+// mount). The queue is bounded (QueueLines); a line that finds it full is
+// dropped and counted, never waited for, and a WARN says how many before
+// the next line written. Sync, Apply, Reopen and a CRIT line write
+// everything logged before them first, waiting for that at most
+// FlushWait; Close writes everything queued, waiting at most CloseWait. A
+// write that has not returned after StuckAfter is said once on another
+// output, by one goroutine that does nothing else. Lines still queued when
+// the process dies without Close (a panic, a kill) are lost.
 package logging

@@ -27,6 +27,7 @@ const RetryInterval = 30 * time.Second
 // holds its lock around every call.
 type fileOutput struct {
 	path    string
+	what    string // "log file PATH", as messages name it
 	f       *os.File
 	fi      os.FileInfo // of f, to notice a rename or removal
 	failure             // non-zero while the file cannot be written
@@ -59,7 +60,7 @@ func (o *failure) due(now time.Time) bool {
 }
 
 func newFileOutput(path string, now time.Time) *fileOutput {
-	o := &fileOutput{path: path}
+	o := &fileOutput{path: path, what: "log file " + path}
 	_ = o.open(now)
 	return o
 }

@@ -7,6 +7,7 @@ import (
 	"log/syslog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -39,15 +40,42 @@ type Options struct {
 	// daemons): a log file's write or a busy syslog daemon then never
 	// holds up the caller, such as the daemon's event loop between the
 	// release of an address and the message that lets the peer take it.
-	// The queue is bounded (QueueLines): a caller waits only when the
-	// writer is that far behind, and no line is dropped. Close writes
-	// every queued line before it closes the outputs; a CRIT line is
-	// written before its call returns, with every line before it.
+	// Nor does an output that stops taking lines (a pipe nobody reads, a
+	// syslog daemon that hung, a file on a hung mount): the queue is
+	// bounded (QueueLines) and a line that finds it full is dropped and
+	// counted, never waited for; a WARN says how many went, in order,
+	// once the output takes lines again. Sync, Apply, Reopen and a CRIT
+	// line wait for the writer at most FlushWait, Close at most
+	// CloseWait; a write that has not returned after StuckAfter is said
+	// once on another output (stderr, or syslog when stderr is the one).
 	Async bool
+
+	// FlushWait, CloseWait and StuckAfter replace the defaults of the
+	// same names when set (tests shorten them).
+	FlushWait, CloseWait, StuckAfter time.Duration
 }
 
 // QueueLines bounds an Async logger's queue of lines not yet written.
 const QueueLines = 1024
+
+// FlushWait is how long Sync, Apply, Reopen and a CRIT line wait for an
+// Async logger's writer before they return (ErrStuck; what they asked for
+// is still done, in order, once the writer is free). A writer that keeps
+// up writes a full queue in 4 to 8 ms (BenchmarkInfoToFileAsync: 4 to 8
+// µs a line to a file on a loaded 2-CPU VM); the daemon's loop must not
+// stop for more than a fraction of a deadtime (40 ms at the smallest
+// settings, 10 ms of it already gone between two heartbeats). After one wait ran out, the next ones do not wait at all
+// until the writer has finished its write: a stuck output costs one wait.
+const FlushWait = 10 * time.Millisecond
+
+// CloseWait is how long Close waits for an Async logger's writer to write
+// what is queued: the daemon exits after it, its resources released, and
+// must exit even when its log output is stuck for good.
+const CloseWait = 2 * time.Second
+
+// StuckAfter is how long a write of an Async logger's writer runs before
+// it is said, once, on another output.
+const StuckAfter = 5 * time.Second
 
 // Logger is the daemon's logger: a *logrus.Logger (pass it on as a
 // logrus.FieldLogger) whose lines are written in Heartbeat's format to the
@@ -71,8 +99,9 @@ type Logger struct {
 }
 
 // Sync waits until every line logged before it has been written (an
-// Async logger's queue; a synchronous one has nothing to wait for).
-func (l *Logger) Sync() { l.r.q.flush() }
+// Async logger's queue; a synchronous one has nothing to wait for), at
+// most FlushWait: ErrStuck when the writer has not got there by then.
+func (l *Logger) Sync() error { return l.r.q.do(opFlush, nil, l.r.flushWait) }
 
 // New returns a Logger writing to the outputs of o. Files that cannot be
 // opened do not make it fail (see Logger); an unknown facility name does.
@@ -87,11 +116,15 @@ func New(o Options) (*Logger, error) {
 		o.Stderr = os.Stderr
 	}
 	r := &router{
-		form:   Formatter{Program: o.Program, PID: o.PID},
-		stderr: o.Stderr,
-		now:    o.Now,
-		net:    o.SyslogNetwork,
-		addr:   o.SyslogAddr,
+		form:       Formatter{Program: o.Program, PID: o.PID},
+		stderr:     o.Stderr,
+		now:        o.Now,
+		net:        o.SyslogNetwork,
+		addr:       o.SyslogAddr,
+		flushWait:  orDefault(o.FlushWait, FlushWait),
+		closeWait:  orDefault(o.CloseWait, CloseWait),
+		stderrName: "stderr",
+		syslogName: "syslog",
 	}
 	lg := &logrus.Logger{
 		// Lines are written by the router hook; Out only gets what
@@ -105,10 +138,13 @@ func New(o Options) (*Logger, error) {
 	}
 	lg.AddHook(r)
 	if o.Async {
-		r.q = startQueue(QueueLines, r.write)
+		r.w = newWatch(orDefault(o.StuckAfter, StuckAfter), r.sayStuck)
+		r.q = startQueue(QueueLines, r.write, r.dropReport, r.w)
 	}
 	l := &Logger{Logger: lg, r: r}
-	if err := l.Apply(o.Outputs); err != nil {
+	// A stuck output (ErrStuck) does not stop the daemon from starting:
+	// the outputs are set up once the writer is free.
+	if err := l.Apply(o.Outputs); err != nil && !errors.Is(err, ErrStuck) {
 		return nil, err
 	}
 	return l, nil
@@ -124,8 +160,25 @@ func (l *Logger) Apply(out Outputs) error {
 		return fmt.Errorf("logfacility: %w", err)
 	}
 	l.Logger.SetLevel(levelFor(out))
-	l.r.q.flush() // lines logged before go to the outputs of their time
-	return l.r.apply(out, fac, useSyslog)
+	if useSyslog {
+		l.r.sysTarget.Store(&fac)
+	} else {
+		l.r.sysTarget.Store(nil)
+	}
+	// Made by the writer after the lines logged before: they go to the
+	// outputs of their time.
+	err = l.r.q.do(opApply, func() error { return l.r.apply(out, fac, useSyslog) }, l.r.flushWait)
+	if errors.Is(err, ErrStuck) {
+		return fmt.Errorf("new log outputs are used once the current write returns: %w", err)
+	}
+	return err
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 // levelFor is the most verbose level anything will be written at.
@@ -143,16 +196,26 @@ func levelFor(out Outputs) logrus.Level {
 // Reopen closes and opens every log file again (on SIGHUP, after
 // logrotate) and reconnects to syslog if the connection was lost. A file
 // that still cannot be opened keeps its lines on stderr; the errors are
-// returned joined. The lines logged before it are written first.
+// returned joined. The lines logged before it are written first. An
+// Async logger waits for its writer at most FlushWait (ErrStuck; the
+// files are reopened once the writer is free).
 func (l *Logger) Reopen() error {
-	l.r.q.flush()
-	return l.r.reopen()
+	err := l.r.q.do(opReopen, l.r.reopen, l.r.flushWait)
+	if errors.Is(err, ErrStuck) {
+		return fmt.Errorf("log files are reopened once the current write returns: %w", err)
+	}
+	return err
 }
 
 // Close writes what is queued, then closes the files and the syslog
-// connection. Lines logged after Close go to stderr.
+// connection. Lines logged after Close go to stderr. An Async logger
+// waits for its writer at most CloseWait: if it is still in a write then,
+// Close returns ErrStuck and leaves the outputs to the writer, and lines
+// logged after it are dropped (counted) instead.
 func (l *Logger) Close() error {
-	l.r.q.stop()
+	if !l.r.q.stop(l.r.closeWait) {
+		return fmt.Errorf("close log outputs: lines still queued: %w", ErrStuck)
+	}
 	return l.r.close()
 }
 
@@ -206,6 +269,14 @@ type router struct {
 	now       func() time.Time
 	net, addr string
 	q         *queue // nil: lines are written in the caller
+	w         *watch // times the writer's writes; nil with q
+
+	flushWait, closeWait   time.Duration
+	stderrName, syslogName string // what w names them (their addresses are used)
+	// sysTarget is the syslog facility while syslog is an output (as of
+	// the latest Apply, made yet or not), for saying that stderr is
+	// stuck on a connection of its own (the stuck writer holds r.mu).
+	sysTarget atomic.Pointer[syslog.Priority]
 
 	mu        sync.Mutex
 	out       Outputs
@@ -230,16 +301,33 @@ func (r *router) Fire(e *logrus.Entry) error {
 	bp := linePool.Get().(*[]byte)
 	ln := r.form.record((*bp)[:0], e)
 	ln.buf = bp
-	if r.q.put(ln) {
-		if e.Level <= logrus.FatalLevel {
-			// A CRIT line often comes just before an exit or a
-			// crash: written, with all before it, before it returns.
-			r.q.flush()
-		}
+	if e.Level <= logrus.FatalLevel {
+		r.putCrit(ln)
 		return nil
 	}
-	r.write(ln)
+	switch r.q.put(ln, 0) {
+	case queued:
+	case dropped:
+		recycle(ln)
+	default:
+		r.write(ln)
+	}
 	return nil
+}
+
+// putCrit queues a CRIT line, which often comes just before an exit or a
+// crash: it waits for room, and then until it is written with all before
+// it, at most FlushWait in all.
+func (r *router) putCrit(ln line) {
+	t0 := time.Now()
+	switch r.q.put(ln, r.flushWait) {
+	case queued:
+		_ = r.q.do(opFlush, nil, max(r.flushWait-time.Since(t0), time.Nanosecond))
+	case dropped:
+		recycle(ln)
+	default:
+		r.write(ln)
+	}
 }
 
 // write routes one line to the outputs and gives its buffer back.
@@ -247,10 +335,51 @@ func (r *router) write(ln line) {
 	r.mu.Lock()
 	r.route(ln)
 	r.mu.Unlock()
-	if cap(ln.text) <= 64<<10 {
+	recycle(ln)
+}
+
+// recycle gives a line's buffer back to the pool.
+func recycle(ln line) {
+	if ln.buf != nil && cap(ln.text) <= 64<<10 {
 		*ln.buf = ln.text[:0]
 		linePool.Put(ln.buf)
 	}
+}
+
+// dropReport is the line that says n lines were dropped between first and
+// last: written where they were lost, before the lines after them.
+func (r *router) dropReport(n int, first, last time.Time) line {
+	bp := linePool.Get().(*[]byte)
+	e := &logrus.Entry{Time: r.clock(), Level: logrus.WarnLevel, Message: fmt.Sprintf(
+		"Log output did not keep up: %d lines dropped over %s (from %s), the queue of %d lines full",
+		n, last.Sub(first).Round(time.Millisecond), first.Format(TimeLayout), QueueLines)}
+	ln := r.form.record((*bp)[:0], e)
+	ln.buf = bp
+	return ln
+}
+
+// sayStuck says, on another output than the stuck one, that a write has
+// not returned for a while: on stderr, or on syslog (a connection of its
+// own) when stderr is the one. It runs on the watch's goroutine, never
+// under r.mu, which the stuck writer holds.
+func (r *router) sayStuck(what string, stuck time.Duration) {
+	e := &logrus.Entry{Time: r.clock(), Level: logrus.WarnLevel, Message: fmt.Sprintf(
+		"Log output %s: a write has not returned for %s; lines wait in a queue of %d, then are dropped and counted until it does",
+		what, stuck.Round(time.Millisecond), QueueLines)}
+	if what != r.stderrName {
+		_, _ = r.stderr.Write(r.form.appendLine(nil, e))
+		return
+	}
+	fac := r.sysTarget.Load()
+	if fac == nil {
+		return // no other output
+	}
+	w, err := syslog.Dial(r.net, r.addr, *fac|syslog.LOG_WARNING, r.form.Program)
+	if err != nil {
+		return
+	}
+	_ = w.Warning(SyslogLine(e))
+	_ = w.Close()
 }
 
 // route writes one line; r.mu is held. A line goes to stderr when no
@@ -269,10 +398,12 @@ func (r *router) route(ln line) {
 		failed = r.writeFile(r.debugfile, ln.text, now) || failed
 	}
 	if r.syslog != nil && main {
+		r.w.at(&r.syslogName)
 		err := r.syslog.sendText(ln.level, ln.syslogText(), now)
-		failed = r.settle("syslog", &r.syslog.failure, err) || failed
+		failed = r.settle(r.syslogName, &r.syslog.failure, err) || failed
 	}
 	if failed || none && main {
+		r.w.at(&r.stderrName)
 		_, _ = r.stderr.Write(ln.text)
 	}
 }
@@ -280,7 +411,8 @@ func (r *router) route(ln line) {
 // writeFile writes to one file and reports whether the line must go to
 // stderr instead.
 func (r *router) writeFile(f *fileOutput, line []byte, now time.Time) bool {
-	return r.settle("log file "+f.path, &f.failure, f.write(line, now))
+	r.w.at(&f.what)
+	return r.settle(f.what, &f.failure, f.write(line, now))
 }
 
 // settle does the once-per-episode reporting after a write to an output:
@@ -312,6 +444,7 @@ func (r *router) report(what string, st *failure) {
 // notice writes one line of the logger's own to stderr; r.mu is held.
 func (r *router) notice(level logrus.Level, format string, args ...any) {
 	e := &logrus.Entry{Time: r.clock(), Level: level, Message: fmt.Sprintf(format, args...)}
+	r.w.at(&r.stderrName)
 	_, _ = r.stderr.Write(r.form.appendLine(nil, e))
 }
 
@@ -339,7 +472,7 @@ func (r *router) apply(out Outputs, fac syslog.Priority, useSyslog bool) error {
 			return nil
 		}
 		f := newFileOutput(path, now)
-		r.report("log file "+path, &f.failure)
+		r.report(f.what, &f.failure)
 		return f
 	}
 	// A path used for both logfile and debugfile is one file: write
@@ -358,7 +491,7 @@ func (r *router) apply(out Outputs, fac syslog.Priority, useSyslog bool) error {
 	if useSyslog && sys == nil {
 		sys = &SyslogHook{network: r.net, addr: r.addr, tag: r.form.Program, facility: fac}
 		if err := sys.dial(now); err != nil {
-			r.report("syslog", &sys.failure)
+			r.report(r.syslogName, &sys.failure)
 		}
 	}
 	r.out, r.logfile, r.debugfile, r.syslog, r.facility, r.closed = out, logfile, debugfile, sys, fac, false
@@ -389,13 +522,13 @@ func (r *router) reopen() error {
 			continue
 		}
 		if err := f.open(now); err != nil {
-			r.report("log file "+f.path, &f.failure)
+			r.report(f.what, &f.failure)
 			errs = append(errs, fmt.Errorf("reopen log file: %w", err))
 		}
 	}
 	if r.syslog != nil {
 		if err := r.syslog.reconnect(now); err != nil {
-			r.report("syslog", &r.syslog.failure)
+			r.report(r.syslogName, &r.syslog.failure)
 			errs = append(errs, err)
 		}
 	}
@@ -415,5 +548,6 @@ func (r *router) close() error {
 		errs = append(errs, r.syslog.Close())
 	}
 	r.logfile, r.debugfile, r.syslog, r.closed = nil, nil, nil, true
+	r.sysTarget.Store(nil)
 	return errors.Join(errs...)
 }

@@ -1,8 +1,10 @@
 package logging
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +25,19 @@ func newAsyncLogger(t *testing.T, out Outputs, stderr *gateWriter) *Logger {
 	}
 	t.Cleanup(func() { _ = l.Close() })
 	return l
+}
+
+// drain waits until the writer has written everything logged so far,
+// failing the test after 20 s.
+func drain(t *testing.T, l *Logger) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for l.r.q.do(opFlush, nil, time.Second) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the writer did not catch up within 20s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // gateWriter is a stderr whose writes wait while its gate is shut.
@@ -50,7 +65,7 @@ func (g *gateWriter) Write(p []byte) (int, error) {
 func TestAsyncOrderAndClose(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ha-log")
 	l := newAsyncLogger(t, Outputs{Logfile: path}, nil)
-	const writers, each = 4, 2000
+	const writers, each = 4, QueueLines / 4 // within the queue: nothing dropped
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Add(1)
@@ -89,38 +104,48 @@ func TestAsyncOrderAndClose(t *testing.T) {
 	}
 }
 
-// TestAsyncBounded: with the writer stuck, a caller can queue QueueLines
-// lines and then waits (nothing is dropped); once the writer moves on,
-// every line arrives in order.
-func TestAsyncBounded(t *testing.T) {
+// TestAsyncDropsWhenFull: with the writer stuck, a caller queues
+// QueueLines lines and then goes on without waiting, its lines dropped and
+// counted; once the writer moves on, the queued lines arrive in order
+// (none dropped while the writer only lagged), then one WARN with the
+// count, then the lines logged after.
+func TestAsyncDropsWhenFull(t *testing.T) {
+	const extra = 500
 	gate := newGate()
 	l := newAsyncLogger(t, Outputs{}, gate) // no outputs: lines go to stderr
 	l.Info("line 0")
 	<-gate.writing // the writer holds line 0 at the gate
-	for i := 1; i <= QueueLines; i++ {
-		l.Infof("line %d", i)
-	}
 	returned := make(chan struct{})
 	go func() {
-		l.Infof("line %d", QueueLines+1)
-		close(returned)
+		defer close(returned)
+		for i := 1; i <= QueueLines+extra; i++ {
+			l.Infof("line %d", i)
+		}
 	}()
 	select {
 	case <-returned:
-		t.Fatal("a line was taken beyond the queue's bound while the writer was stuck")
-	case <-time.After(50 * time.Millisecond):
+	case <-time.After(10 * time.Second):
+		t.Fatal("a caller waited for a stuck writer")
 	}
 	close(gate.open)
-	<-returned
-	l.Sync()
+	drain(t, l)
+	l.Info("after")
+	drain(t, l)
 	got := lines(gate.String())
-	if len(got) != QueueLines+2 {
-		t.Fatalf("%d lines written, want %d", len(got), QueueLines+2)
+	if len(got) != QueueLines+3 {
+		t.Fatalf("%d lines written, want %d:\n%s", len(got), QueueLines+3, strings.Join(got[max(len(got)-5, 0):], "\n"))
 	}
-	for i, ln := range got {
+	for i, ln := range got[:QueueLines+1] {
 		if !strings.HasSuffix(ln, fmt.Sprintf("info: line %d", i)) {
 			t.Fatalf("line %d is %q", i, ln)
 		}
+	}
+	want := regexp.MustCompile(fmt.Sprintf(`^heartbeat\[4242\]: 2012/11/21_15:12:44 WARN: Log output did not keep up: %d lines dropped over \d\S* \(from \S+\), the queue of %d lines full$`, extra, QueueLines))
+	if ln := got[QueueLines+1]; !want.MatchString(ln) {
+		t.Errorf("report %q, want %s", ln, want)
+	}
+	if ln := got[QueueLines+2]; !strings.HasSuffix(ln, "info: after") {
+		t.Errorf("last line %q", ln)
 	}
 }
 
@@ -132,14 +157,13 @@ func TestAsyncFlushPoints(t *testing.T) {
 		act  func(l *Logger, dir string) error
 		want map[string]string // file in dir → its content after act
 	}{
-		{"sync", func(l *Logger, _ string) error { l.Info("one"); l.Sync(); return nil }, map[string]string{"a": "info: one"}},
+		{"sync", func(l *Logger, _ string) error { l.Info("one"); return l.Sync() }, map[string]string{"a": "info: one"}},
 		{"crit", func(l *Logger, _ string) error { l.Info("one"); l.Crit("two"); return nil }, map[string]string{"a": "info: one\nCRIT: two"}},
 		{"apply", func(l *Logger, dir string) error {
 			l.Info("one")
 			err := l.Apply(Outputs{Logfile: filepath.Join(dir, "b")})
 			l.Info("two")
-			l.Sync()
-			return err
+			return errors.Join(err, l.Sync())
 		}, map[string]string{"a": "info: one", "b": "info: two"}},
 		{"reopen", func(l *Logger, _ string) error { l.Info("one"); return l.Reopen() }, map[string]string{"a": "info: one"}},
 	}
