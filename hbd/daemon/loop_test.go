@@ -247,6 +247,13 @@ func newLoopRig(t *testing.T, cfg *config.Config, runner *fakeRunner) *loopRig {
 func newLoopRigIn(t *testing.T, cfg *config.Config, runner *fakeRunner, dir string) *loopRig {
 	t.Helper()
 	d, links, _ := newTestDaemonIn(t, cfg, runner, dir)
+	return startLoopRig(t, d, links, runner)
+}
+
+// startLoopRig runs d's loop (made by newTestDaemon, sending on links)
+// until the test ends.
+func startLoopRig(t *testing.T, d *Daemon, links *fakeLinks, runner *fakeRunner) *loopRig {
+	t.Helper()
 	r := &loopRig{t: t, d: d, links: links, runner: runner, sigs: make(chan os.Signal, 1), done: make(chan struct{}), gen2: 5}
 	go func() {
 		defer close(r.done)

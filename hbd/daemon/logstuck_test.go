@@ -1,0 +1,168 @@
+package daemon
+
+import (
+	"cmp"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/logging"
+)
+
+// timedLinks records when each status (heartbeat) went out.
+type timedLinks struct {
+	*fakeLinks
+	mu sync.Mutex
+	at []time.Time
+}
+
+func (l *timedLinks) Send(b []byte) {
+	l.fakeLinks.Send(b)
+	if m, err := l.keys.Decode(b); err == nil && m.Value("t") == "status" {
+		l.mu.Lock()
+		l.at = append(l.at, time.Now())
+		l.mu.Unlock()
+	}
+}
+
+// gaps are the spans of [from, to] with no heartbeat sent, longest first.
+func (l *timedLinks) gaps(from, to time.Time) [][2]time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out [][2]time.Time
+	last := from
+	for _, at := range l.at {
+		if at.Before(from) || at.After(to) {
+			continue
+		}
+		out = append(out, [2]time.Time{last, at})
+		last = at
+	}
+	out = append(out, [2]time.Time{last, to})
+	slices.SortFunc(out, func(a, b [2]time.Time) int { return cmp.Compare(b[1].Sub(b[0]), a[1].Sub(a[0])) })
+	return out
+}
+
+// fullPipe returns the write end of a pipe in blocking mode (as a stderr
+// inherited from a supervisor is) that is full, so that the next write(2)
+// blocks, and a function that starts reading it and returns what it read
+// so far.
+func fullPipe(t *testing.T) (*os.File, func() func() string) {
+	t.Helper()
+	var fds [2]int
+	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := syscall.Write(fds[1], []byte("filler\n")); errors.Is(err, syscall.EAGAIN) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.SetNonblock(fds[1], false); err != nil {
+		t.Fatal(err)
+	}
+	w, r := os.NewFile(uintptr(fds[1]), "stderr"), os.NewFile(uintptr(fds[0]), "reader")
+	read := &logBuffer{}
+	var once sync.Once
+	t.Cleanup(func() {
+		_ = w.Close()
+		once.Do(func() { _ = r.Close() })
+	})
+	return w, func() func() string {
+		once.Do(func() {
+			go func() {
+				defer r.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := r.Read(buf)
+					_, _ = read.Write(buf[:n])
+					if err != nil {
+						return
+					}
+				}
+			}()
+		})
+		return read.String
+	}
+}
+
+// TestStuckLogKeepsHeartbeats: with the log's only output a pipe nobody
+// reads (the stderr of a supervisor whose log collector hung), the loop
+// keeps sending heartbeats at keepalive through a flood of lines (a
+// script's output, logged from another goroutine), SIGHUPs (which reopen
+// the log) and a peer going silent and coming back: the peer never misses
+// a deadtime of them (unless the test itself was not run meanwhile). Once the pipe is read again, the log says how many
+// lines were dropped.
+func TestStuckLogKeepsHeartbeats(t *testing.T) {
+	cfg := loopConfig("node1", "node2")
+	// Deadtime: 25 keepalives, for a loop slowed down by the race detector
+	// on a loaded machine; a loop held by its log misses it by far.
+	cfg.Keepalive, cfg.Warntime, cfg.Deadtime, cfg.Initdead = 10*time.Millisecond, 100*time.Millisecond, 250*time.Millisecond, 250*time.Millisecond
+	runner := &fakeRunner{}
+	d, links, _ := newTestDaemon(t, cfg, runner)
+	stderr, unstick := fullPipe(t)
+	lg, err := logging.New(logging.Options{Outputs: logging.Outputs{Debug: 1}, Stderr: stderr, Async: true, CloseWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lg.Close() }) // after the loop has ended
+	d.log = lg
+	tl := &timedLinks{fakeLinks: links}
+	d.links = tl
+	r := startLoopRig(t, d, links, runner)
+	waitFor(t, func() bool { return len(links.sentOf("status")) > 0 }) // booted
+
+	from := time.Now()
+	var flood sync.WaitGroup
+	flood.Go(func() {
+		script := lg.WithTag("IPaddr2", 4321)
+		for i := range 5 * logging.QueueLines {
+			script.Infof("output line %d", i)
+		}
+	})
+	// The test's own steps, every keepalive, tell a loop that is held
+	// from a process that is not run at all (a loaded machine).
+	const window = 2 * time.Second // 8 deadtimes
+	var steps []time.Time
+	for i := 0; time.Since(from) < window; i++ {
+		steps = append(steps, time.Now())
+		if i < 40 || i > 80 { // silent for 400 ms: dead, then back
+			r.fromPeer("eth0", 0, "t", "status", "st", "active", "dt", "fa", "protocol", "1")
+		}
+		if i%10 == 5 {
+			select {
+			case r.sigs <- syscall.SIGHUP:
+			default:
+			}
+		}
+		time.Sleep(cfg.Keepalive)
+	}
+	to := time.Now()
+	flood.Wait()
+	gaps := tl.gaps(from, to)
+	t.Logf("%d heartbeats in %s, the longest gap %s", len(gaps)-1, to.Sub(from).Round(time.Millisecond), gaps[0][1].Sub(gaps[0][0]).Round(time.Millisecond))
+	for _, g := range gaps {
+		if g[1].Sub(g[0]) < cfg.Deadtime {
+			break
+		}
+		ran := 0
+		for _, s := range steps {
+			if s.After(g[0]) && s.Before(g[1]) {
+				ran++
+			}
+		}
+		if ran >= 5 {
+			t.Errorf("no heartbeat for %s (deadtime %s) while the log was stuck, and the test took %d steps meanwhile", g[1].Sub(g[0]), cfg.Deadtime, ran)
+		}
+	}
+
+	read := unstick()
+	waitFor(t, func() bool { return strings.Contains(read(), "WARN: Log output did not keep up: ") })
+}
