@@ -63,11 +63,34 @@ func BenchmarkInfoToFileAsync(b *testing.B) {
 	for b.Loop() {
 		l.Info("Link node2:eth0 up.")
 		if n++; n%(QueueLines/2) == 0 {
-			_ = l.Sync()
+			for l.Sync() != nil { // behind by more than FlushWait allows
+				time.Sleep(100 * time.Microsecond)
+			}
 		}
 	}
 	l.Close()
 	b.ReportMetric(float64(l.r.q.dropped.Load())/float64(n), "dropped/op")
+}
+
+// BenchmarkInfoDropped is what a line costs its caller while the output
+// is stuck (a full pipe nobody reads as stderr) and the queue is full: it
+// is dropped and counted.
+func BenchmarkInfoDropped(b *testing.B) {
+	p := newStuckPipe(b)
+	l, err := New(Options{Stderr: p.w, PID: 4242, Async: true, CloseWait: time.Millisecond, StuckAfter: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.unstick(); _ = l.Close() })
+	for range QueueLines + 1 {
+		l.Info("Link node2:eth0 up.")
+	}
+	d0 := l.r.q.dropped.Load()
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Info("Link node2:eth0 up.")
+	}
+	b.ReportMetric(float64(l.r.q.dropped.Load()-d0)/float64(b.N), "dropped/op")
 }
 
 // BenchmarkInfoLatency reports what one info line to a logfile costs its

@@ -24,7 +24,7 @@ type stuckPipe struct {
 	done chan struct{}
 }
 
-func newStuckPipe(t *testing.T) *stuckPipe {
+func newStuckPipe(t testing.TB) *stuckPipe {
 	t.Helper()
 	var fds [2]int
 	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
