@@ -24,6 +24,8 @@ type lookahead struct {
 	done   chan struct{}
 	ready  []chan struct{} // per resource, closed once its status is in st; nil: none is read
 	st     []ResourceStatus
+	// ahead: begun by Prepare, before the start (prefetch.go).
+	ahead bool
 }
 
 // lookAhead begins the status checks of g's resources whose start needs
@@ -66,6 +68,16 @@ func (la *lookahead) status(i int) (ResourceStatus, bool) {
 	}
 	<-la.ready[i]
 	return la.st[i], true
+}
+
+// none says that no resource's start needs a status.
+func (la *lookahead) none() bool {
+	for _, c := range la.ready {
+		if c != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // stop ends the checks still to come, killing a status script in

@@ -21,6 +21,11 @@ const (
 	DefaultEventTimeout = 60 * time.Second
 	// DefaultRebootTimeout bounds the reboot command of StopFailureReboot.
 	DefaultRebootTimeout = 30 * time.Second
+	// DefaultPrefetchMaxAge is Options.PrefetchMaxAge's default: longer
+	// than a holder's planned release takes (its stop scripts, ha.cf's
+	// drain_time), short enough that an answer read ahead still says
+	// what is true when the start comes.
+	DefaultPrefetchMaxAge = 10 * time.Second
 )
 
 // DefaultRebootCommand is what StopFailureReboot runs, as Heartbeat does:
@@ -101,6 +106,10 @@ type Options struct {
 
 	// StatusRule says how status output is read (StatusHeartbeat).
 	StatusRule StatusRule
+
+	// PrefetchMaxAge bounds how old a status read ahead by Prepare may be
+	// when Start uses it; default DefaultPrefetchMaxAge.
+	PrefetchMaxAge time.Duration
 
 	// EventTimeout bounds one rc.d hook; default DefaultEventTimeout.
 	EventTimeout time.Duration

@@ -35,6 +35,14 @@ type Runner struct {
 
 	mu    sync.Mutex
 	locks map[string]chan struct{}
+
+	// The statuses read ahead (prefetch.go), under pmu: per group, the
+	// one Prepare began, until a start or stop of the group; changes
+	// counts the operations that may have changed any resource
+	// (RunResource of anything but status or monitor).
+	pmu        sync.Mutex
+	prefetches map[string]*prefetch
+	changes    uint64
 }
 
 // New returns a Runner with o's defaults filled in.
@@ -83,6 +91,9 @@ func New(o Options) (*Runner, error) {
 	default:
 		return nil, fmt.Errorf("harc: unknown status rule %d", int(o.StatusRule))
 	}
+	if o.PrefetchMaxAge <= 0 {
+		o.PrefetchMaxAge = DefaultPrefetchMaxAge
+	}
 	if o.EventTimeout <= 0 {
 		o.EventTimeout = DefaultEventTimeout
 	}
@@ -96,10 +107,11 @@ func New(o Options) (*Runner, error) {
 		o.PID = os.Getpid()
 	}
 	return &Runner{
-		opts:  o,
-		log:   logging.WithTag(o.Log, "ResourceManager", o.PID),
-		harc:  logging.WithTag(o.Log, "harc", o.PID),
-		locks: make(map[string]chan struct{}),
+		opts:       o,
+		log:        logging.WithTag(o.Log, "ResourceManager", o.PID),
+		harc:       logging.WithTag(o.Log, "harc", o.PID),
+		locks:      make(map[string]chan struct{}),
+		prefetches: make(map[string]*prefetch),
 	}, nil
 }
 
@@ -178,6 +190,12 @@ func (r *Runner) resolve(res config.Resource, op string) (script, error) {
 // with Options.Timeout unless timeout > 0. It logs nothing but the
 // script's output (at debug level); Start and Stop add Heartbeat's lines.
 func (r *Runner) RunResource(ctx context.Context, res config.Resource, op string, timeout time.Duration) Result {
+	if op != OpStatus && op != "monitor" {
+		// Counted as it begins and as it ends: statuses read ahead
+		// while it ran do not serve a start either.
+		r.changed()
+		defer r.changed()
+	}
 	s, err := r.resolve(res, op)
 	if err != nil {
 		return Result{Path: res.Name, Args: append(append([]string{}, res.Args...), op), ExitCode: -1, Err: err}

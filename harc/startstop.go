@@ -15,7 +15,9 @@ import (
 // (Heartbeat's rule: what runs is not started twice). The statuses are
 // read one after another from the moment the acquisition begins, each
 // beside the start before it (lookahead.go): only the first is on the
-// acquisition's path. A built-in agent
+// acquisition's path, and not even that one when Prepare read them
+// ahead (while a peer released the group) and they are still valid
+// (prefetch.go). A built-in agent
 // whose start converges (agents.Agent.Converges: the IP address agents,
 // which keep an address already there and announce it) is started without
 // the status check: its start is the check, and a takeover's address is
@@ -42,13 +44,32 @@ func (r *Runner) Start(ctx context.Context, g config.Group) error {
 	}
 	defer unlock()
 	r.log.Infof("Acquiring resource group: %s", groupLine(g))
-	la := r.lookAhead(ctx, g)
+	began := time.Now()
+	la := r.takePrefetch(g, began)
+	if la != nil {
+		// Read ahead under the daemon's context: Start's ends them too.
+		defer context.AfterFunc(ctx, la.cancel)()
+	} else {
+		la = r.lookAhead(ctx, g)
+	}
 	// la.stop ends the checks to come before a rollback (no status runs
 	// beside its stops) and, deferred, before Start returns.
 	defer la.stop()
+	var ahead, read int
 	for i, res := range g.Resources {
 		if st, ok := la.status(i); ok {
-			r.logStatus(ctx, st)
+			switch {
+			case la.ahead && r.usable(st, time.Now()):
+				ahead++
+				r.log.Debugf("Status of %s: %s (%s; %.1f ms, read ahead: %s)", st.Resource, runningWord(st.Running), st.Reason,
+					ms(st.Result.Duration), readWhen(began, st.done))
+			case la.ahead:
+				st = r.runStatus(ctx, res) // in doubt: read it again
+				fallthrough
+			default:
+				read++
+				r.logStatus(ctx, st)
+			}
 			if ctx.Err() != nil {
 				la.stop()
 				// Nothing of res was started: roll back what is left of it.
@@ -80,6 +101,8 @@ func (r *Runner) Start(ctx context.Context, g config.Group) error {
 		}
 		return se
 	}
+	now := time.Now()
+	r.log.Debugf("Acquired resource group %s in %.1f ms%s (statuses: %d read ahead, %d read by the start)", key, ms(now.Sub(began)), sinceDecision(ctx, now), ahead, read)
 	return nil
 }
 
@@ -141,6 +164,7 @@ func (r *Runner) Stop(ctx context.Context, g config.Group) error {
 		return err
 	}
 	defer unlock()
+	r.forget(g.Key())
 	return r.stopResources(ctx, g, g.Resources)
 }
 
