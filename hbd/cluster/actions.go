@@ -104,6 +104,21 @@ type ProbeGroup struct {
 	Spec  config.Group
 }
 
+// PrepareGroup says that a live peer (From) is releasing a group this
+// node will then start: its graceful stop, or the standby handshake of
+// its standby, a failback or a takeover command. The daemon may read the
+// group's statuses now, beside the peer's stop scripts, and let the
+// StartGroup that follows use what it read while it is still valid
+// (harc's Prepare). A status read changes nothing, so reading early is
+// safe; no OpDone is expected and the core waits for nothing. Spec is
+// the definition the start will run. Emitted once per release: again only
+// after the group stopped being released to this node.
+type PrepareGroup struct {
+	Group string
+	Spec  config.Group
+	From  string
+}
+
 // Reannounce asks the daemon to announce the group's addresses again
 // (gratuitous ARP / unsolicited NA, EIP re-assert) without stopping it:
 // this node keeps a group another node held too (a healed partition), or
@@ -182,6 +197,7 @@ type Exit struct{}
 func (StartGroup) isAction()      {}
 func (StopGroup) isAction()       {}
 func (ProbeGroup) isAction()      {}
+func (PrepareGroup) isAction()    {}
 func (Reannounce) isAction()      {}
 func (WatchGroup) isAction()      {}
 func (UnwatchGroup) isAction()    {}

@@ -22,6 +22,9 @@
 //	StartGroup    run harc start (Spec), then feed back OpDone
 //	StopGroup     run harc stop (Spec: the definition started), then OpDone
 //	ProbeGroup    run harc status (Spec), then OpDone
+//	PrepareGroup  a live peer (From) releases a group this node starts
+//	              next: read its statuses now (harc Prepare), for the
+//	              StartGroup that follows; no OpDone
 //	WatchGroup    the group's start succeeded: watch its built-in
 //	              addresses and run its monitor lines (Monitors) until
 //	              UnwatchGroup; a monitor that gives up comes back as

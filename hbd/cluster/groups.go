@@ -72,6 +72,10 @@ type group struct {
 	// wantSaid: the holder our latest announcement named (hbd_want), the
 	// one peers consented to or not.
 	wantSaid string
+	// prepared is the peer whose release of the group this node told
+	// the daemon to prepare its start for (PrepareGroup); "" when no
+	// peer is releasing it to this node.
+	prepared string
 	// viewAt is the group's index in the latest placement view built
 	// (buildFacts, facts.of).
 	viewAt int

@@ -118,6 +118,7 @@ func (n *Node) startGroup(g *group, from []string) {
 	// would find nobody willing and be ignored. A standby that comes
 	// while g is starting is still honoured once it runs (opDone).
 	g.standby = false
+	g.prepared = ""
 	n.unwatch(g)
 	n.setState(g, GroupStarting)
 	n.out = append(n.out, StartGroup{Group: g.key, Spec: g.spec, From: from})

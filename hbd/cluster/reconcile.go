@@ -158,9 +158,11 @@ func (n *Node) reconcile() {
 				g.conflict = false
 			}
 			if n.desired(g) != n.name {
+				g.prepared = ""
 				continue
 			}
 			if !n.canStart(g) || n.fenced() {
+				n.prepareStart(g)
 				continue
 			}
 			if g.failed {

@@ -90,6 +90,8 @@ func actionKey(a Action) string {
 		return "stop " + a.Group
 	case ProbeGroup:
 		return "probe " + a.Group
+	case PrepareGroup:
+		return "prepare " + a.Group
 	case Reannounce:
 		return "reannounce " + a.Group
 	}
@@ -274,6 +276,9 @@ func TestHeartbeatTakeoverRequest(t *testing.T) {
 	acts = h.send("t", "ask_resources", "rsc_hold", "local", "info", "other")
 	if !hasAction(acts, StopGroup{Group: webKey}) {
 		t.Fatalf("no release: %q", render(acts))
+	}
+	if hasAction(acts, PrepareGroup{Group: webKey}) {
+		t.Errorf("the releasing node prepared the group's start: %q", render(acts))
 	}
 	if gs, _ := n.Group(webKey); !gs.Standby {
 		t.Errorf("not standing by: %+v", gs)

@@ -81,6 +81,8 @@ func (s *scenario) step(n *scenNode, ev Event) {
 		case ProbeGroup:
 			n.pending[a.Group] = OpProbe
 			act("PROBE %s%s", a.Group, specTail(a.Group, a.Spec))
+		case PrepareGroup:
+			act("PREPARE %s%s from %s", a.Group, specTail(a.Group, a.Spec), a.From)
 		case WatchGroup:
 			act("WATCH %s", a.Group)
 		case UnwatchGroup:

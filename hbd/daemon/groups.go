@@ -121,6 +121,16 @@ func (d *Daemon) opFinished(done cluster.OpDone) {
 	d.pages.request()
 }
 
+// prepare has the runner read a group's statuses ahead of its start
+// (cluster.PrepareGroup): a peer is releasing the group to this node, and
+// the reads run beside its stop scripts instead of after them. The
+// StartGroup that follows uses what was read while it is valid; harc
+// decides that, and reads again otherwise. Nothing comes back to the core.
+func (d *Daemon) prepare(a cluster.PrepareGroup) {
+	d.log.Debugf("%s releases resource group %s to this node: reading its statuses ahead of the start", a.From, a.Group)
+	d.runner.Prepare(d.opsCtx, a.Spec)
+}
+
 func startResult(err error) (cluster.Result, string) {
 	switch {
 	case err == nil:

@@ -44,6 +44,9 @@ type Runner interface {
 	Start(ctx context.Context, g config.Group) error
 	Stop(ctx context.Context, g config.Group) error
 	Status(ctx context.Context, g config.Group) (harc.GroupStatus, error)
+	// Prepare reads g's statuses in the background for the Start of g
+	// that follows, and returns at once (harc.Runner.Prepare).
+	Prepare(ctx context.Context, g config.Group)
 	RunResource(ctx context.Context, res config.Resource, op string, timeout time.Duration) harc.Result
 	RunEvent(ctx context.Context, event string, fields map[string]string) error
 }
@@ -300,6 +303,8 @@ func (d *Daemon) execute(a cluster.Action) {
 		d.runOp(cluster.OpStop, a.Group, a.Spec, nil, a.Drain)
 	case cluster.ProbeGroup:
 		d.runOp(cluster.OpProbe, a.Group, a.Spec, nil, 0)
+	case cluster.PrepareGroup:
+		d.prepare(a)
 	case cluster.WatchGroup:
 		d.startWatch(a.Group, a.Spec)
 		d.monitors.Hold(a.Spec, a.Monitors)

@@ -123,6 +123,10 @@ func (f *fakeRunner) Status(_ context.Context, g config.Group) (harc.GroupStatus
 	return harc.GroupStatus{State: harc.GroupNone}, nil
 }
 
+func (f *fakeRunner) Prepare(_ context.Context, g config.Group) {
+	f.note("prepare " + g.Key())
+}
+
 func (f *fakeRunner) RunResource(_ context.Context, res config.Resource, op string, _ time.Duration) harc.Result {
 	f.note(op + " " + res.Spec)
 	return harc.Result{}

@@ -15,6 +15,8 @@ import (
 //     before its UnwatchGroup, and no UnwatchGroup of a group not watched;
 //   - Exit leaves no group watched;
 //   - Reannounce carries the group's Spec;
+//   - PrepareGroup carries the group's Spec, names a peer as the node
+//     releasing it, and never comes for a group running here (watched);
 //   - PeerState says what the core's view of the peer is after the step;
 //   - RunHook comes only from a Receive of a message of that type, from a
 //     peer of the generation the core knows, and once per message (src,
@@ -64,6 +66,14 @@ func (w *world) checkBoundary(i int, ev cluster.Event, acts []cluster.Action) {
 			w.checkUnwatched(b, bad, "StopGroup", a.Group)
 		case cluster.ProbeGroup:
 			w.checkUnwatched(b, bad, "ProbeGroup", a.Group)
+		case cluster.PrepareGroup:
+			if a.Spec.Key() != a.Group {
+				bad("PrepareGroup %s carries the Spec of %q", a.Group, a.Spec.Key())
+			}
+			w.checkUnwatched(b, bad, "PrepareGroup", a.Group)
+			if a.From == "" || a.From == n.name {
+				bad("PrepareGroup %s names %q as the releasing peer", a.Group, a.From)
+			}
 		case cluster.Reannounce:
 			if a.Spec.Key() != a.Group {
 				bad("Reannounce %s carries the Spec of %q", a.Group, a.Spec.Key())

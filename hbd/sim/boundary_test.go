@@ -57,6 +57,20 @@ func TestCheckBoundary(t *testing.T) {
 		{"peer state the core does not see", []step{
 			{cluster.Tick{}, []cluster.Action{cluster.PeerState{Node: "n2", State: "active"}}},
 		}, "PeerState n2=active"},
+		{"prepare, then start", []step{
+			{cluster.Tick{}, []cluster.Action{cluster.PrepareGroup{Group: "web", Spec: web, From: "n2"}}},
+			{cluster.Tick{}, []cluster.Action{cluster.StartGroup{Group: "web", Spec: web}}},
+		}, ""},
+		{"prepare without its spec", []step{
+			{cluster.Tick{}, []cluster.Action{cluster.PrepareGroup{Group: "web", From: "n2"}}},
+		}, "PrepareGroup web carries the Spec"},
+		{"prepare of a group running here", []step{
+			{startOK, []cluster.Action{cluster.WatchGroup{Group: "web", Spec: web}}},
+			{cluster.Tick{}, []cluster.Action{cluster.PrepareGroup{Group: "web", Spec: web, From: "n2"}}},
+		}, "PrepareGroup web while it is watched"},
+		{"prepare of its own release", []step{
+			{cluster.Tick{}, []cluster.Action{cluster.PrepareGroup{Group: "web", Spec: web, From: "n1"}}},
+		}, `names "n1" as the releasing peer`},
 		{"hook once", []step{{recv, []cluster.Action{hook}}}, ""},
 		{"hook twice for one message", []step{{recv, []cluster.Action{hook}}, {recv, []cluster.Action{hook}}}, "twice for the message n2/0/1"},
 		{"hook without a message", []step{{cluster.Tick{}, []cluster.Action{hook}}}, "not on a Receive"},

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -227,6 +228,7 @@ func (w *world) down(i int) {
 	n := w.nodes[i]
 	n.alive = false
 	n.exiting = false
+	n.prepared = nil
 	n.pausedUntil, n.resumedAt, n.suspended, n.skew, n.leapt = time.Time{}, time.Time{}, false, 0, 0
 	w.push(&event{at: w.now.Add(w.randDur(w.c.DownMin, w.c.DownMax)), kind: evRestart, node: i})
 }
@@ -238,6 +240,10 @@ func (w *world) resourceAction(i int, a cluster.Action) {
 		g := w.groupIndex(a.Group)
 		w.checkSpec(i, a.Group, a.Spec, cluster.OpStart)
 		w.res.Starts++
+		if spec, ok := n.prepared[a.Group]; ok && reflect.DeepEqual(spec, a.Spec) {
+			w.res.PreparedStarts++
+		}
+		delete(n.prepared, a.Group)
 		w.trace("  %s START %s", n.name, a.Group)
 		w.checkOrdered(i, g)
 		if w.c.SettingsCommands > 0 {
@@ -252,6 +258,7 @@ func (w *world) resourceAction(i int, a cluster.Action) {
 		}
 		w.push(&event{at: w.now.Add(w.randDur(w.c.ScriptMin, w.c.ScriptMax)), kind: evOpDone, node: i, run: n.run, boot: n.boot, group: g, op: cluster.OpStart, result: res, frun: t.serial})
 	case cluster.StopGroup:
+		delete(n.prepared, a.Group)
 		g := w.groupIndex(a.Group)
 		w.checkSpec(i, a.Group, a.Spec, cluster.OpStop)
 		w.res.Stops++
@@ -271,6 +278,14 @@ func (w *world) resourceAction(i int, a cluster.Action) {
 		w.checkSpec(i, a.Group, a.Spec, cluster.OpProbe)
 		w.trace("  %s PROBE %s", n.name, a.Group)
 		w.push(&event{at: w.now.Add(w.randDur(0, w.c.ScriptMin)), kind: evOpDone, node: i, run: n.run, boot: n.boot, group: g, op: cluster.OpProbe, frun: -1})
+	case cluster.PrepareGroup:
+		// Not traced: a status read ahead changes nothing the cores see,
+		// and the golden traces stay as they were.
+		w.res.Prepares++
+		if n.prepared == nil {
+			n.prepared = make(map[string]config.Group)
+		}
+		n.prepared[a.Group] = a.Spec
 	case cluster.Reannounce:
 		w.res.Reannounces++
 		w.trace("  %s REANNOUNCE %s", n.name, a.Group)

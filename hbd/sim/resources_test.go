@@ -44,6 +44,10 @@ func TestResources(t *testing.T) {
 			{"stops judged by Preferred with auto_failback off", sum.StaysPut, n / 20},
 			{"restarts seen at their first packet", sum.RestartFirst, n / 3},
 			{"restarts seen a keepalive later", sum.Checks3, n / 3},
+			// Graceful stops, standbys and failbacks announce their
+			// release to the taker, and most end in its start.
+			{"starts that followed a PrepareGroup", sum.PreparedStarts, n / 4},
+			{"twice the starts that followed a PrepareGroup, against the PrepareGroups", 2 * sum.PreparedStarts, sum.Prepares},
 		} {
 			if f.got < f.want {
 				t.Errorf("%s: %d in %d runs, want at least %d", f.what, f.got, n, f.want)
@@ -171,6 +175,8 @@ func runSeedRange(t *testing.T, first uint64, n int, gen func(uint64) Config, te
 				mu.Lock()
 				sum.Events += res.Events
 				sum.Starts += res.Starts
+				sum.Prepares += res.Prepares
+				sum.PreparedStarts += res.PreparedStarts
 				sum.Stops += res.Stops
 				sum.EndChecks += res.EndChecks
 				sum.Conflicts += res.Conflicts
@@ -197,7 +203,7 @@ func runSeedRange(t *testing.T, first uint64, n int, gen func(uint64) Config, te
 		fail(failCfg[i], failed[i])
 	}
 	el := time.Since(start)
-	t.Logf("%d seeds in %v (%.0f seeds/s), %d events, %d starts, %d stops, %d partition duplicates, end checks in %d runs", n, el.Round(time.Millisecond), float64(n)/el.Seconds(), sum.Events, sum.Starts, sum.Stops, sum.Conflicts, sum.EndChecks)
+	t.Logf("%d seeds in %v (%.0f seeds/s), %d events, %d starts (%d after a PrepareGroup, of %d), %d stops, %d partition duplicates, end checks in %d runs", n, el.Round(time.Millisecond), float64(n)/el.Seconds(), sum.Events, sum.Starts, sum.PreparedStarts, sum.Prepares, sum.Stops, sum.Conflicts, sum.EndChecks)
 	if len(failed) == 0 && sum.Starts > 0 && sum.EndChecks < n/2 {
 		t.Errorf("the end-of-run checks applied in only %d of %d runs", sum.EndChecks, n)
 	}

@@ -229,7 +229,12 @@ type Result struct {
 	// auto_failback off branch of CheckPreferred judged, PreferredEnd the
 	// groups the end-of-run branch judged.
 	Starts, Stops, Reannounces, Conflicts, EndChecks int
-	StaysPut, PreferredEnd                           int
+	// Prepares counts PrepareGroup actions, PreparedStarts the starts
+	// that followed one on the same node run, for the same group and
+	// definition, with no stop of the group between (the starts the
+	// daemon's statuses read ahead serve).
+	Prepares, PreparedStarts int
+	StaysPut, PreferredEnd   int
 	// HealResolved counts duplicates of a partition that ended once the
 	// nodes heard each other again; MaxHealResolve is the longest time
 	// that took (from hearing each other to one node's stop finishing).

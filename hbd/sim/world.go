@@ -44,6 +44,9 @@ type simNode struct {
 	// machine's: it outlives a restart of the daemon) (clocks.go).
 	leapt, wall time.Duration
 	bd          boundaryState
+	// prepared: the definitions of the groups this run was told to
+	// prepare the start of (PrepareGroup), until their start or stop.
+	prepared map[string]config.Group
 	// persisted: the settings the core last asked to persist (kept across
 	// its restarts, as the daemon's state directory keeps them).
 	persisted []cluster.Setting
