@@ -187,11 +187,9 @@ func (d *Daemon) step(ev cluster.Event) {
 // drain feeds the core the peers' messages that wait for the loop
 // (collect), outside a step: all of them, in the order they came.
 func (d *Daemon) drain() {
-	d.collect()
-	for _, r := range d.pending {
-		d.stepReceived(r)
+	if d.links != nil {
+		d.drainFrom(d.links)
 	}
-	d.donePending()
 }
 
 // collect gathers in pending the peers' messages that wait for the loop,
