@@ -27,7 +27,7 @@ type Options struct {
 	Outputs
 	Program string           // name in front of every line; "heartbeat" if empty
 	PID     int              // pid in brackets; os.Getpid() if 0
-	Stderr  io.Writer        // fallback output; os.Stderr if nil
+	Stderr  io.Writer        // fallback output; os.Stderr if nil; with Async, safe for concurrent writes
 	Now     func() time.Time // clock for line times; entries keep their own time if nil
 
 	// SyslogNetwork and SyslogAddr are syslog.Dial's target; both empty
@@ -127,11 +127,10 @@ func New(o Options) (*Logger, error) {
 		syslogName: "syslog",
 	}
 	lg := &logrus.Logger{
-		// Lines are written by the router hook; Out only gets what
-		// the formatter renders for callers of Entry.String and the
-		// like, so it discards.
+		// Lines are written by the router hook; Out discards, and
+		// the formatter renders nothing for it (see outFormatter).
 		Out:       io.Discard,
-		Formatter: &r.form,
+		Formatter: outFormatter{&r.form},
 		Hooks:     make(logrus.LevelHooks),
 		Level:     logrus.InfoLevel,
 		ExitFunc:  os.Exit,
@@ -172,6 +171,20 @@ func (l *Logger) Apply(out Outputs) error {
 		return fmt.Errorf("new log outputs are used once the current write returns: %w", err)
 	}
 	return err
+}
+
+// outFormatter is a Logger's logrus formatter. After the hooks have
+// fired, logrus formats every entry again for Out, its pooled Buffer set:
+// the router hook has written the line already and Out discards, so that
+// is skipped (a tenth of a microsecond a line, on the caller). Entry.String
+// and Entry.Bytes, which format without a Buffer, still get the line.
+type outFormatter struct{ f *Formatter }
+
+func (o outFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	if e.Buffer != nil {
+		return nil, nil
+	}
+	return o.f.Format(e)
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -140,6 +140,18 @@ func TestFieldsAndTags(t *testing.T) {
 	}
 }
 
+// TestEntryStringFormats: an entry of a Logger renders as its line with
+// Entry.String, though logrus's own write of it to Out renders nothing.
+func TestEntryStringFormats(t *testing.T) {
+	l, _ := newTestLogger(t, Outputs{})
+	e := l.WithTag("IPaddr2", 9).WithField("rc", 1)
+	e.Time, e.Level, e.Message = fixedTime, logrus.ErrorLevel, "failed"
+	got, err := e.String()
+	if want := "IPaddr2[9]: 2012/11/21_15:12:44 ERROR: failed rc=1\n"; err != nil || got != want {
+		t.Errorf("String() = %q, %v; want %q", got, err, want)
+	}
+}
+
 func TestRouting(t *testing.T) {
 	const (
 		dbg  = "heartbeat[4242]: 2012/11/21_15:12:44 debug: d\n"
