@@ -202,7 +202,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	// Async: no log write holds up the event loop (logging.Options.Async).
-	lg, err := logging.New(logging.Options{Outputs: outputs(cfg), Stderr: o.Stderr, Async: true})
+	// A wait for a slow or stuck writer (a CRIT line, SIGHUP's reopen)
+	// delays a heartbeat by at most one keepalive.
+	lg, err := logging.New(logging.Options{Outputs: outputs(cfg), Stderr: o.Stderr, Async: true,
+		FlushWait: min(logging.FlushWait, cfg.Keepalive)})
 	if err != nil {
 		return fmt.Errorf("logging: %w", err)
 	}

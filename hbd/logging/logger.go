@@ -66,6 +66,7 @@ const QueueLines = 1024
 // stop for more than a fraction of a deadtime (40 ms at the smallest
 // settings, 10 ms of it already gone between two heartbeats). After one wait ran out, the next ones do not wait at all
 // until the writer has finished its write: a stuck output costs one wait.
+// The daemon waits one keepalive instead when that is shorter.
 const FlushWait = 10 * time.Millisecond
 
 // CloseWait is how long Close waits for an Async logger's writer to write
