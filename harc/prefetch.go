@@ -31,19 +31,22 @@ type prefetch struct {
 // itself, as without Prepare. A new Prepare of g replaces the one before.
 //
 // ctx bounds the reads (a daemon's operations context); Start's own
-// context bounds them too once it uses them.
-func (r *Runner) Prepare(ctx context.Context, g config.Group) {
+// context bounds them too once it uses them. The channel returned is
+// closed once no read of this Prepare runs any more (at once when there
+// is nothing to read): a daemon that counts its operations in flight
+// counts these reads too.
+func (r *Runner) Prepare(ctx context.Context, g config.Group) <-chan struct{} {
 	now := time.Now()
 	key := g.Key()
 	if r.busy(key) {
 		// A start or stop of g runs: what is read now may not hold once
 		// it ends, and a start reads its own.
-		return
+		return closed()
 	}
 	la := r.lookAhead(ctx, g)
 	if la.none() {
 		la.stop()
-		return // no status to read: nothing to gain
+		return closed() // no status to read: nothing to gain
 	}
 	la.ahead = true
 	r.pmu.Lock()
@@ -57,6 +60,15 @@ func (r *Runner) Prepare(ctx context.Context, g config.Group) {
 		}
 	}
 	r.prefetches[key] = &prefetch{spec: g, began: now, changes: r.changes, la: la}
+	return la.done
+}
+
+// closed returns a channel closed from the start: Prepare's answer when
+// it reads nothing.
+func closed() <-chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
 }
 
 // takePrefetch returns the statuses read ahead for a start of g when they

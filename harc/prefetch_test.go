@@ -48,8 +48,13 @@ func TestPrepareReadsAheadOfStart(t *testing.T) {
 			}
 			r := f.runner()
 			g := f.group("A", "B")
-			r.Prepare(context.Background(), g)
+			done := r.Prepare(context.Background(), g)
 			if !slow {
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					t.Fatal("Prepare's channel not closed 10 s after it")
+				}
 				waitPrepared(t, r, g.Key())
 				if got, want := f.statuses(), []string{"A status", "B status"}; !slices.Equal(got, want) {
 					t.Fatalf("Prepare read %q, want %q", got, want)
@@ -244,7 +249,11 @@ func TestPrepareWhileTheGroupIsBusy(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- r.Start(context.Background(), g) }()
 	f.waitOp("A start", 1)
-	r.Prepare(context.Background(), g)
+	select {
+	case <-r.Prepare(context.Background(), g):
+	default:
+		t.Error("Prepare's channel is open, though it reads nothing")
+	}
 	if err := <-done; err != nil {
 		t.Fatalf("Start: %v\n%s", err, f.log.text())
 	}

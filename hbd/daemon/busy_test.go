@@ -72,3 +72,30 @@ func TestLoopBusyDuringOperations(t *testing.T) {
 		t.Errorf("after both ended: set calls %v, want [true false]", calls)
 	}
 }
+
+// TestPrepareCountsAsBusy: the statuses a PrepareGroup has read keep the
+// daemon busy until the runner says they have ended, and the daemon's
+// operations (opsWG) wait for them.
+func TestPrepareCountsAsBusy(t *testing.T) {
+	runner := &fakeRunner{prepareDone: make(chan struct{})}
+	d, _, _ := newTestDaemon(t, loopConfig("node1"), runner)
+	var calls []bool
+	d.busy = busyGauge{set: func(busy bool) { calls = append(calls, busy) }}
+	spec := config.Group{Preferred: "node2", Resources: []config.Resource{{Spec: "web", Name: "web"}}}
+	d.execute(cluster.PrepareGroup{Group: spec.Key(), Spec: spec, From: "node2"})
+	d.busy.mu.Lock()
+	if !slices.Equal(calls, []bool{true}) {
+		t.Errorf("while the reads run: set calls %v, want [true]", calls)
+	}
+	d.busy.mu.Unlock()
+	if got, want := runner.callList(), []string{"prepare web"}; !slices.Equal(got, want) {
+		t.Errorf("runner calls %q, want %q", got, want)
+	}
+	close(runner.prepareDone)
+	d.opsWG.Wait()
+	d.busy.mu.Lock()
+	defer d.busy.mu.Unlock()
+	if !slices.Equal(calls, []bool{true, false}) {
+		t.Errorf("after the reads: set calls %v, want [true false]", calls)
+	}
+}

@@ -16,7 +16,8 @@
 //     background through the Runner (harc) with the Spec the action
 //     carries; their results come back as OpDone events (groups.go).
 //   - PrepareGroup has the Runner read the group's statuses ahead of the
-//     start that follows (harc's Prepare); nothing comes back (groups.go).
+//     start that follows (harc's Prepare), counted as an operation in
+//     flight until the reads end; nothing comes back (groups.go).
 //   - WatchGroup starts the watch of the group's built-in addresses
 //     (watch_ip.go) and its monitor lines (monitor.go); UnwatchGroup ends
 //     both, and the group's next operation waits until they have stopped.

@@ -125,10 +125,20 @@ func (d *Daemon) opFinished(done cluster.OpDone) {
 // (cluster.PrepareGroup): a peer is releasing the group to this node, and
 // the reads run beside its stop scripts instead of after them. The
 // StartGroup that follows uses what was read while it is valid; harc
-// decides that, and reads again otherwise. Nothing comes back to the core.
+// decides that, and reads again otherwise. Nothing comes back to the
+// core. The reads count as an operation in flight (busy: their forks
+// must not hold the loop's only P) until they end, and the daemon's exit
+// waits for them as for any operation.
 func (d *Daemon) prepare(a cluster.PrepareGroup) {
 	d.log.Debugf("%s releases resource group %s to this node: reading its statuses ahead of the start", a.From, a.Group)
-	d.runner.Prepare(d.opsCtx, a.Spec)
+	d.opsWG.Add(1)
+	d.busy.begin()
+	done := d.runner.Prepare(d.opsCtx, a.Spec)
+	go func() {
+		defer d.opsWG.Done()
+		defer d.busy.end()
+		<-done
+	}()
 }
 
 func startResult(err error) (cluster.Result, string) {

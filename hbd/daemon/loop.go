@@ -45,8 +45,9 @@ type Runner interface {
 	Stop(ctx context.Context, g config.Group) error
 	Status(ctx context.Context, g config.Group) (harc.GroupStatus, error)
 	// Prepare reads g's statuses in the background for the Start of g
-	// that follows, and returns at once (harc.Runner.Prepare).
-	Prepare(ctx context.Context, g config.Group)
+	// that follows, and returns at once (harc.Runner.Prepare); the
+	// channel is closed once the reads have ended.
+	Prepare(ctx context.Context, g config.Group) <-chan struct{}
 	RunResource(ctx context.Context, res config.Resource, op string, timeout time.Duration) harc.Result
 	RunEvent(ctx context.Context, event string, fields map[string]string) error
 }

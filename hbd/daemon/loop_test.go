@@ -92,7 +92,8 @@ func (f *fakeLinks) sentOf(typ string) []*wire.Message {
 // are found stopped; starts and stops succeed. before, if set, runs at the
 // start of every call (under no lock).
 type fakeRunner struct {
-	before func(call string)
+	before      func(call string)
+	prepareDone chan struct{} // what Prepare returns (nil: a closed channel)
 
 	mu    sync.Mutex
 	calls []string
@@ -123,8 +124,15 @@ func (f *fakeRunner) Status(_ context.Context, g config.Group) (harc.GroupStatus
 	return harc.GroupStatus{State: harc.GroupNone}, nil
 }
 
-func (f *fakeRunner) Prepare(_ context.Context, g config.Group) {
+// Prepare returns prepareDone, or a closed channel when it is nil.
+func (f *fakeRunner) Prepare(_ context.Context, g config.Group) <-chan struct{} {
 	f.note("prepare " + g.Key())
+	if f.prepareDone != nil {
+		return f.prepareDone
+	}
+	done := make(chan struct{})
+	close(done)
+	return done
 }
 
 func (f *fakeRunner) RunResource(_ context.Context, res config.Resource, op string, _ time.Duration) harc.Result {
