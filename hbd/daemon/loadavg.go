@@ -8,11 +8,15 @@ import (
 // loadavgPath is where the ld field of status messages comes from.
 const loadavgPath = "/proc/loadavg"
 
-// loadEvery is how often the ld field is read again. The kernel computes
-// the load averages every 5 s; reading the file on every tick (every
-// keepalive and every deadline) cost an open, a stat, two reads and a
-// close each time, and the allocations of os.ReadFile.
-const loadEvery = time.Second
+// loadEvery is how often the ld field is read again: as often as the
+// kernel computes the load averages (every 5 s), so a status carries
+// averages at most one computation behind. Reading the file on every tick
+// (every keepalive and every deadline) cost an open, a stat, two reads
+// and a close each time, and the allocations of os.ReadFile; read once a
+// second, its pread (the kernel formats the line anew each time) was
+// still about 5 % of a wake-up's CPU at keepalive 1 s, which wakes once a
+// second (docs/benchmarks-history.md, "A cold wake-up, piece by piece").
+const loadEvery = 5 * time.Second
 
 // loadavg reads /proc/loadavg again (a procFile: kept open, one pread)
 // at most once every loadEvery. Its zero value is ready. It belongs to

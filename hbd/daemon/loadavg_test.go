@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// TestLoadavgOncePerSecond: the ld field is read again only loadEvery
-// after the last read, and a changed file is seen then.
-func TestLoadavgOncePerSecond(t *testing.T) {
+// TestLoadavgEvery: the ld field is read again only loadEvery after the
+// last read, and a changed file is seen then.
+func TestLoadavgEvery(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "loadavg")
 	write := func(s string) {
 		t.Helper()
@@ -31,7 +31,7 @@ func TestLoadavgOncePerSecond(t *testing.T) {
 		{500 * time.Millisecond, "0.50 0.20 0.30 2/100 4243\n", "0.10 0.20 0.30 1/100 4242"},
 		{loadEvery - time.Nanosecond, "", "0.10 0.20 0.30 1/100 4242"},
 		{loadEvery, "", "0.50 0.20 0.30 2/100 4243"},
-		{loadEvery + time.Second/2, "1.00 1.00 1.00 3/100 5000\n", "0.50 0.20 0.30 2/100 4243"},
+		{loadEvery + loadEvery/2, "1.00 1.00 1.00 3/100 5000\n", "0.50 0.20 0.30 2/100 4243"},
 		{2 * loadEvery, "", "1.00 1.00 1.00 3/100 5000"},
 	}
 	for _, s := range steps {
@@ -59,6 +59,6 @@ func TestLoadavgProc(t *testing.T) {
 	}
 	allocs := testing.AllocsPerRun(100, func() { l.at(now) })
 	if allocs != 0 {
-		t.Errorf("reading the ld field within a second allocates %v times", allocs)
+		t.Errorf("reading the ld field within loadEvery allocates %v times", allocs)
 	}
 }
