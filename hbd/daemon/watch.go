@@ -73,8 +73,11 @@ func fingerprint(dir string) [32]byte {
 // enough) whenever the configuration files in dir have changed and then
 // stayed unchanged for tm.quiet, until ctx ends. It compares the files'
 // hashes whenever a time comes on polls (the event loop sends one every
-// tm.poll: Daemon.pollConfig); a nil polls never.
+// tm.poll: Daemon.pollConfig) and their statx stamps moved since the last
+// poll's hash (configStamp); a nil polls never.
 func watchConfig(ctx context.Context, dir string, tm watchTiming, polls <-chan time.Time, out chan<- struct{}, log logrus.FieldLogger) {
+	stamp := newConfigStamp(dir) // what the poll compares first
+	stamp.taken(time.Now())
 	last := fingerprint(dir) // the files as last reported (or at start)
 	var seen [32]byte        // the files when the quiet period began
 
@@ -133,7 +136,11 @@ func watchConfig(ctx context.Context, dir string, tm watchTiming, polls <-chan t
 			case out <- struct{}{}:
 			default:
 			}
-		case <-polls:
+		case now := <-polls:
+			if stamp.unchanged() {
+				continue // as at the last poll's hash (configStamp)
+			}
+			stamp.taken(now)
 			if fingerprint(dir) != last {
 				arm()
 			}
