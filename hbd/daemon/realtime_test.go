@@ -132,6 +132,56 @@ func TestRealtimeCheck(t *testing.T) {
 	}
 }
 
+// TestRealtimeCountEvery runs in a child process as TestRealtimeSweep
+// does: check reads the runtime's count of threads at most every
+// rtCountEvery, so threads added meanwhile are switched at the first check
+// after it, and a new priority asked for is applied at once whatever the
+// time.
+func TestRealtimeCountEvery(t *testing.T) {
+	if !testenv.InChild(t) {
+		testenv.NeedRoot(t, "SCHED_RR")
+		if out, err := testenv.RunAs(t, 0, 0); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return
+	}
+	var r rtSched
+	r.init(func(int32, error) {})
+	now := time.Now()
+	r.want = 3
+	r.check(now)
+	release := make(chan struct{})
+	defer close(release)
+	steps := []struct {
+		name string
+		at   time.Duration
+		want string // the policy of the threads added before the step
+	}{
+		{"within rtCountEvery", rtCountEvery / 2, "OTHER/0"},
+		{"rtCountEvery after the last read", rtCountEvery, "RR/3"},
+		{"within rtCountEvery again", rtCountEvery + time.Millisecond, "OTHER/0"},
+		{"rtCountEvery after the last read again", 2 * rtCountEvery, "RR/3"},
+	}
+	for _, st := range steps {
+		lockThreads(2, release)
+		before := listThreads(t)
+		r.check(now.Add(st.at))
+		got := threadPolicies(t)
+		if st.want == "RR/3" && (len(got["RR/3"]) == 0 || len(missed(before, got, "RR/3")) > 0) {
+			t.Errorf("%s: %v, want every thread RR/3", st.name, got)
+		}
+		if st.want == "OTHER/0" && len(got["OTHER/0"]) == 0 {
+			t.Errorf("%s: %v, want the threads added since the last read OTHER/0", st.name, got)
+		}
+	}
+	r.want = 4
+	before := listThreads(t)
+	r.check(now.Add(2*rtCountEvery + time.Millisecond))
+	if got := threadPolicies(t); len(got["RR/4"]) == 0 || len(missed(before, got, "RR/4")) > 0 {
+		t.Errorf("a new priority within rtCountEvery: %v, want every thread RR/4", got)
+	}
+}
+
 // lockThreads starts goroutines that lock threads of their own until
 // release is closed, as many as it takes for the runtime to add n
 // threads: the first may take threads it had idle, which a sweep may
