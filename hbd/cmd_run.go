@@ -100,21 +100,31 @@ func busyProcs() func(busy bool) {
 	}
 }
 
-// daemonGCPercent is the daemon's GOGC unless the environment sets one.
-// Its live heap is a few MB and at rest it allocates a few hundred KB a
-// second, so a collection at 50 % growth instead of 100 % comes every few
-// seconds at a cost of well under a millisecond, and keeps about 1 MB
-// less resident (docs/benchmarks-history.md, "Idle cost at rest,
-// continued").
-const daemonGCPercent = 50
+// daemonGCPercent is the daemon's heap growth between two collections
+// (paceGC) unless the environment sets GOGC or GOMEMLIMIT. Its live heap
+// is a few MB, so a collection at 50 % growth instead of 100 % costs well
+// under a millisecond when it comes and keeps about 1 MB less resident
+// (docs/benchmarks-history.md, "Idle cost at rest, continued").
+// daemonGCMinGrowth is the least growth allowed: a live heap of 1 MB
+// would otherwise be collected every 500 KB.
+const (
+	daemonGCPercent   = 50
+	daemonGCMinGrowth = 1 << 20
+)
 
-// runtimeSettings applies daemonProcs and daemonGCPercent, unless the
-// environment sets GOMAXPROCS or GOGC.
+// runtimeSettings applies daemonProcs, unless the environment sets
+// GOMAXPROCS, and paces the collections (paceGC), unless it sets GOGC
+// (then the runtime does as it says) or GOMEMLIMIT (a limit of the
+// operator's own: GOGC is then daemonGCPercent).
 func runtimeSettings() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(daemonProcs)
 	}
-	if os.Getenv("GOGC") == "" {
+	switch {
+	case os.Getenv("GOGC") != "":
+	case os.Getenv("GOMEMLIMIT") != "":
 		debug.SetGCPercent(daemonGCPercent)
+	default:
+		paceGC(daemonGCPercent, daemonGCMinGrowth)
 	}
 }

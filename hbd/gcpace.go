@@ -1,0 +1,93 @@
+package main
+
+import (
+	"math"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+)
+
+// paceGC makes the daemon's collections come from its growth alone, as
+// GOGC=growthPercent would, without the one the runtime forces when two
+// minutes passed without any: at rest the daemon makes next to no garbage
+// (none per heartbeat), so that collection was the only one, every two
+// minutes, and with what follows it (the type descriptors and stack maps
+// it reads mapped back from the program file, then a drop of those pages,
+// rss.go) it was about a sixth of a node's idle CPU at keepalive 1 s
+// (docs/benchmarks-history.md, "A cold wake-up, piece by piece").
+//
+// The runtime forces that collection whenever GOGC is on. So GOGC is off,
+// and a memory limit set anew after every collection stands in for it:
+// the live heap plus growthPercent of it (at least minGrowth), plus what
+// the runtime holds outside the heap and some spare room (set). The
+// runtime collects when it holds that much, as it would at GOGC's goal,
+// and returns free pages beyond it to the system. The limit is set from a cleanup
+// of an object nothing references, which each collection finds
+// unreachable (as afterEachGC in hbd/daemon does): no goroutine, no timer.
+func paceGC(growthPercent int, minGrowth uint64) {
+	debug.SetGCPercent(-1)
+	p := &gcPacer{percent: uint64(growthPercent), min: minGrowth}
+	for _, name := range []string{"/memory/classes/total:bytes", "/memory/classes/heap/released:bytes",
+		"/memory/classes/heap/free:bytes", "/gc/heap/live:bytes", "/memory/classes/heap/objects:bytes",
+		"/memory/classes/heap/unused:bytes"} {
+		p.samples = append(p.samples, metrics.Sample{Name: name})
+	}
+	p.set()
+	p.arm()
+}
+
+// gcPacer sets the memory limit after each collection (paceGC).
+type gcPacer struct {
+	percent, min uint64
+	samples      []metrics.Sample
+}
+
+// arm has the next collection call set, then arm again.
+func (p *gcPacer) arm() {
+	runtime.AddCleanup(&gcSentinel{}, func(p *gcPacer) {
+		p.arm() // first: a collection that starts while set runs must not be missed
+		p.set()
+	}, p)
+}
+
+// set sets the memory limit for the next collection: what the runtime
+// holds outside the heap (stacks, its own structures), the live heap and
+// the growth allowed, up to gcRetain of the heap's spare room (free pages
+// it kept, unused room in spans, garbage not swept yet when this runs),
+// plus the runtime's headroom under a limit. Counted from what it holds,
+// each collection's garbage, not swept yet, raised the next limit; not
+// counted at all, the spare room put the runtime over the limit at once
+// and it collected without end while it returned the pages.
+func (p *gcPacer) set() {
+	metrics.Read(p.samples)
+	var v [6]uint64
+	for i, s := range p.samples {
+		if s.Value.Kind() != metrics.KindUint64 {
+			// Never seen (the names are the runtime's own): leave the
+			// runtime as GOGC would.
+			debug.SetMemoryLimit(math.MaxInt64)
+			debug.SetGCPercent(int(p.percent))
+			return
+		}
+		v[i] = s.Value.Uint64()
+	}
+	total, released, free, live, objects, unused := v[0], v[1], v[2], v[3], v[4], v[5]
+	held := total - min(released, total)
+	// spare: heap held but not live (free pages, spans of unused room and
+	// of garbage not swept yet when this runs).
+	spare := free + unused + objects - min(live, objects)
+	lim := held - min(spare, held) + live + min(spare, gcRetain) + max(live*p.percent/100, p.min)
+	// The runtime aims its collections at the limit less a headroom of
+	// its own (3 % of it, 1 MB at least): added here, so that the growth
+	// allowed is what paceGC says.
+	lim += max(lim*4/100, 1<<20)
+	debug.SetMemoryLimit(int64(min(lim, math.MaxInt64)))
+}
+
+// gcRetain is how much spare room in the heap the limit allows (set).
+const gcRetain = 1 << 20
+
+// gcSentinel is the object whose cleanup follows each collection. It holds
+// a pointer so that the tiny allocator does not batch it with other small
+// objects (whose block lives as long as any object in it).
+type gcSentinel struct{ _ *byte }

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"testing"
+	"time"
+)
+
+// gcPaceChild marks the child process that TestPaceGC runs itself in: the
+// pacing changes the whole process's collector.
+const gcPaceChild = "HBD_TEST_PACE_GC"
+
+// TestPaceGC: with paceGC, GOGC is off (so the runtime never forces a
+// collection), garbage is still collected as it grows, and a live heap
+// that grows raises the limit with it instead of collecting without end.
+func TestPaceGC(t *testing.T) {
+	if os.Getenv(gcPaceChild) == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestPaceGC$", "-test.v")
+		cmd.Env = append(os.Environ(), gcPaceChild+"=1", "GOGC=", "GOMEMLIMIT=")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		t.Logf("%s", out)
+		return
+	}
+	paceGC(50, 1<<20)
+	if p := debug.SetGCPercent(-1); p != -1 {
+		t.Fatalf("GOGC %d after paceGC, want off", p)
+	}
+	gcs := func() uint32 {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.NumGC
+	}
+	samples := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	held := func() uint64 {
+		metrics.Read(samples)
+		return samples[0].Value.Uint64() - samples[1].Value.Uint64()
+	}
+
+	// Garbage: 1 GB made and dropped in 4 KB pieces.
+	n0, peak := gcs(), uint64(0)
+	var keep []byte
+	for i := range 1024 << 8 {
+		keep = make([]byte, 4096)
+		keep[0] = byte(i)
+		if i%1024 == 0 {
+			peak = max(peak, held())
+		}
+	}
+	_ = keep
+	t.Logf("garbage: %d collections, %d MB held at the most, limit %d MB", gcs()-n0, peak>>20, debug.SetMemoryLimit(-1)>>20)
+	if n := gcs() - n0; n < 40 || n > 4000 {
+		t.Errorf("1 GB of garbage: %d collections, want them as it grows (40 to 4000)", n)
+	}
+	if peak > 128<<20 {
+		t.Errorf("1 GB of garbage: %d MB held at the most, want it collected as it grew (under 128 MB)", peak>>20)
+	}
+	if lim := debug.SetMemoryLimit(-1); lim > 48<<20 {
+		t.Errorf("1 GB of garbage: memory limit %d MB, want it set from the live heap, not raised by the garbage (under 48 MB)", lim>>20)
+	}
+
+	// A live heap growing to 64 MB: collections at each 50 % of growth,
+	// about a dozen, not one per allocation.
+	n0 = gcs()
+	live := make([][]byte, 0, 1024)
+	for range 1024 {
+		live = append(live, make([]byte, 64<<10))
+	}
+	t.Logf("live heap: %d collections, %d MB held", gcs()-n0, held()>>20)
+	if n := gcs() - n0; n > 100 {
+		t.Errorf("a live heap grown to 64 MB: %d collections, want the limit raised with it (under 100)", n)
+	}
+	// The limit follows the live heap: after a collection (its cleanup
+	// runs soon after it), above what the runtime holds.
+	runtime.GC()
+	deadline := time.Now().Add(5 * time.Second)
+	for debug.SetMemoryLimit(-1) < int64(held()) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if lim := debug.SetMemoryLimit(-1); lim < int64(held()) {
+		t.Errorf("memory limit %d MB under the %d MB held, 5 s after a collection", lim>>20, held()>>20)
+	}
+	runtime.KeepAlive(live)
+
+	// The live heap dropped and its pages returned: the limit follows it
+	// down (it is not what was held before).
+	live = nil
+	runtime.GC()
+	debug.FreeOSMemory()
+	deadline = time.Now().Add(5 * time.Second)
+	for debug.SetMemoryLimit(-1) > 32<<20 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if lim := debug.SetMemoryLimit(-1); lim > 32<<20 {
+		t.Errorf("memory limit %d MB after the 64 MB live heap went, want it set from what is held now (%d MB)", lim>>20, held()>>20)
+	}
+}
