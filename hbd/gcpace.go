@@ -18,7 +18,8 @@ import (
 //
 // The runtime forces that collection whenever GOGC is on. So GOGC is off,
 // and a memory limit set anew after every collection stands in for it:
-// the live heap plus growthPercent of it (at least minGrowth), plus what
+// the live heap plus growthPercent of what a collection scans (at least
+// minGrowth), plus what
 // the runtime holds outside the heap and some spare room (set). The
 // runtime collects when it holds that much, as it would at GOGC's goal,
 // and returns free pages beyond it to the system. The limit is set from a cleanup
@@ -29,7 +30,7 @@ func paceGC(growthPercent int, minGrowth uint64) {
 	p := &gcPacer{percent: uint64(growthPercent), min: minGrowth}
 	for _, name := range []string{"/memory/classes/total:bytes", "/memory/classes/heap/released:bytes",
 		"/memory/classes/heap/free:bytes", "/gc/heap/live:bytes", "/memory/classes/heap/objects:bytes",
-		"/memory/classes/heap/unused:bytes"} {
+		"/memory/classes/heap/unused:bytes", "/gc/scan/stack:bytes", "/gc/scan/globals:bytes"} {
 		p.samples = append(p.samples, metrics.Sample{Name: name})
 	}
 	p.set()
@@ -60,7 +61,7 @@ func (p *gcPacer) arm() {
 // and it collected without end while it returned the pages.
 func (p *gcPacer) set() {
 	metrics.Read(p.samples)
-	var v [6]uint64
+	var v [8]uint64
 	for i, s := range p.samples {
 		if s.Value.Kind() != metrics.KindUint64 {
 			// Never seen (the names are the runtime's own): leave the
@@ -71,12 +72,15 @@ func (p *gcPacer) set() {
 		}
 		v[i] = s.Value.Uint64()
 	}
-	total, released, free, live, objects, unused := v[0], v[1], v[2], v[3], v[4], v[5]
+	total, released, free, live, objects, unused, stacks, globals := v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
 	held := total - min(released, total)
 	// spare: heap held but not live (free pages, spans of unused room and
 	// of garbage not swept yet when this runs).
 	spare := free + unused + objects - min(live, objects)
-	lim := held - min(spare, held) + live + min(spare, gcRetain) + max(live*p.percent/100, p.min)
+	// The growth is GOGC's: a share of what a collection scans (the live
+	// heap, the goroutines' stacks, the program's globals).
+	growth := max((live+stacks+globals)*p.percent/100, p.min)
+	lim := held - min(spare, held) + live + min(spare, gcRetain) + growth
 	// The runtime aims its collections at the limit less a headroom of
 	// its own (3 % of it, 1 MB at least): added here, so that the growth
 	// allowed is what paceGC says.
