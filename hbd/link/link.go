@@ -103,8 +103,9 @@ type Packet struct {
 	// goroutine as the read returned, moved back by the time the datagram
 	// waited in the socket buffer according to the kernel's SO_TIMESTAMPNS
 	// stamp (at most a couple of seconds; ignored if the wall clock
-	// stepped). It carries a monotonic clock reading, so it can be
-	// compared with time.Now() safely.
+	// stepped), and never before the datagram its socket queued ahead of
+	// it (arrivalOrder). It carries a monotonic clock reading, so it can
+	// be compared with time.Now() safely.
 	At time.Time
 }
 
@@ -563,9 +564,10 @@ func (s *Set) read(r reader) {
 	pause := time.NewTimer(0)
 	defer pause.Stop()
 	overflows := &r.overflows // the socket's SO_RXQ_OVFL counter as last seen
+	order := new(arrivalOrder)
 	var mu *sync.Mutex
 	if r.own != nil {
-		overflows, mu = &r.own.overflows, &r.own.mu
+		overflows, order, mu = &r.own.overflows, &r.own.order, &r.own.mu
 	}
 	if r.overflowsOut != nil {
 		defer func() { *r.overflowsOut = *overflows }()
@@ -591,6 +593,7 @@ func (s *Set) read(r reader) {
 		if !ok {
 			return true
 		}
+		p.At = order.next(p.At)
 		fromAddr := p.From.Addr()
 		peer := s.peers[fromAddr.WithZone("")]
 		if peer && r.peer != nil {

@@ -67,6 +67,8 @@ type routineSock struct {
 	count      atomic.Uint64
 	seen       uint64
 	quietSince time.Time
+	// order keeps the arrivals drainOne gives in the socket's order.
+	order arrivalOrder
 	// own is the peer's own socket, read after the routine one (drainOwn).
 	own *ownSock
 }
@@ -77,13 +79,15 @@ type routineSock struct {
 // itself: once Drain has read it, every datagram of the peer that came
 // before has been handed on or given to Drain's fn, whatever the reader
 // goroutine was doing (not yet woken, or verifying one). overflows is the
-// socket's SO_RXQ_OVFL counter as counted by either.
+// socket's SO_RXQ_OVFL counter as counted by either, and order the
+// arrivals given by either.
 type ownSock struct {
 	mu        sync.Mutex
 	rc        syscall.RawConn
 	st        *recvState
 	recv      func(fd uintptr) // st.recv, bound once
 	overflows uint32
+	order     arrivalOrder
 }
 
 func newOwnSock(c *net.UDPConn) (*ownSock, error) {
@@ -317,6 +321,7 @@ func (s *Set) drainOne(l *link, r *routineSock, fn func(Packet)) (n int, over bo
 			if !since.IsZero() {
 				p.At = arrivalAfter(now, ci.kernelTime, since)
 			}
+			p.At = r.order.next(p.At)
 			if ci.hasOverflows && ci.overflows != r.overflows {
 				l.kernelDrops.Add(uint64(ci.overflows - r.overflows))
 				r.overflows, over = ci.overflows, over || !r.unsettled
@@ -368,6 +373,7 @@ func (s *Set) drainOwn(l *link, r *routineSock, fn func(Packet)) {
 			if !ok {
 				continue
 			}
+			p.At = o.order.next(p.At)
 			l.received.Add(1)
 			fn(p)
 		}

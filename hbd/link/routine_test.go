@@ -117,3 +117,44 @@ func BenchmarkDrainEmpty(b *testing.B) {
 		s.Drain(fn)
 	}
 }
+
+// TestArrivalOrderWallClockStepBack: the wall clock steps back by a
+// second between two datagrams a socket queued, read in one batch. The
+// first one's kernel stamp is then in the future (stamped at the read),
+// the second's is not: by their stamps alone the second came first.
+// Stamped in the socket's order, neither arrives before the one queued
+// ahead of it, whichever way the socket is read (at once, or drained at
+// a wake-up), and a datagram queued later keeps its own later stamp.
+func TestArrivalOrderWallClockStepBack(t *testing.T) {
+	now := time.Now()
+	since := now.Add(-50 * time.Millisecond)
+	wall := func(d time.Duration) time.Time { return now.Round(0).Add(d) } // a kernel stamp: no monotonic reading
+	// Queued 30 ms and 20 ms before the read, by the clock of their
+	// time: the step back of 1 s came between the two.
+	first, second := wall(-30*time.Millisecond+time.Second), wall(-20*time.Millisecond)
+	for _, tc := range []struct {
+		name  string
+		stamp func(kernel time.Time) time.Time
+	}{
+		{"read at once", func(k time.Time) time.Time { return arrival(now, k) }},
+		{"drained", func(k time.Time) time.Time { return arrivalAfter(now, k, since) }},
+	} {
+		a1, a2 := tc.stamp(first), tc.stamp(second)
+		if !a2.Before(a1) {
+			t.Fatalf("%s: the stamps alone are in order (%v, %v): the case tests nothing", tc.name, now.Sub(a1), now.Sub(a2))
+		}
+		var o arrivalOrder
+		o1, o2 := o.next(a1), o.next(a2)
+		if o2.Before(o1) {
+			t.Errorf("%s: the second datagram arrives %v before the first", tc.name, o1.Sub(o2))
+		}
+		if !o1.Equal(a1) {
+			t.Errorf("%s: the first datagram's arrival moved by %v", tc.name, o1.Sub(a1))
+		}
+		// A third one, after both, keeps its own stamp.
+		a3 := now.Add(time.Millisecond)
+		if o3 := o.next(a3); !o3.Equal(a3) {
+			t.Errorf("%s: a later datagram's arrival moved by %v", tc.name, o3.Sub(a3))
+		}
+	}
+}

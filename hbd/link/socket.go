@@ -315,3 +315,22 @@ func arrival(now, kernel time.Time) time.Time {
 	}
 	return now.Add(-age)
 }
+
+// arrivalOrder keeps the arrivals given to one socket's datagrams in the
+// order the socket queued them. A socket's queue is first in, first out,
+// but the stamps come from the wall clock: a step back between two
+// datagrams' kernel stamps can give the later one the earlier arrival
+// (the first one's age is then negative, so it is stamped at the read),
+// and a caller that orders what several sockets gave by Packet.At would
+// put them the wrong way round. A datagram is stamped no earlier than the
+// one before it on the same socket.
+type arrivalOrder struct{ last time.Time }
+
+// next returns at, or the previous datagram's arrival when at is earlier.
+func (o *arrivalOrder) next(at time.Time) time.Time {
+	if at.Before(o.last) {
+		return o.last
+	}
+	o.last = at
+	return at
+}
