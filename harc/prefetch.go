@@ -14,6 +14,7 @@ type prefetch struct {
 	spec    config.Group
 	began   time.Time
 	changes uint64 // the runner's changes when it began
+	ended   uint64 // the starts and stops of the group ended when it began
 	la      *lookahead
 }
 
@@ -36,9 +37,8 @@ type prefetch struct {
 // is nothing to read): a daemon that counts its operations in flight
 // counts these reads too.
 func (r *Runner) Prepare(ctx context.Context, g config.Group) <-chan struct{} {
-	now := time.Now()
-	key := g.Key()
-	if r.busy(key) {
+	c := r.counts(g.Key())
+	if c.busy {
 		// A start or stop of g runs: what is read now may not hold once
 		// it ends, and a start reads its own.
 		return closed()
@@ -48,18 +48,45 @@ func (r *Runner) Prepare(ctx context.Context, g config.Group) <-chan struct{} {
 		la.stop()
 		return closed() // no status to read: nothing to gain
 	}
+	return r.keep(g, c, la)
+}
+
+// prefetchCounts is what may change a group's statuses, as counted
+// before Prepare's first read begins: an operation that begins, or a
+// start or stop of the group that ends, after that (even before the
+// reads are kept) makes them unusable.
+type prefetchCounts struct {
+	began   time.Time
+	busy    bool   // a start or stop of the group runs
+	changes uint64 // the runner's changes
+	ended   uint64 // the starts and stops of the group ended
+}
+
+func (r *Runner) counts(key string) prefetchCounts {
+	c := prefetchCounts{began: time.Now()}
+	r.pmu.Lock()
+	c.changes = r.changes
+	r.pmu.Unlock()
+	c.busy, c.ended = r.busy(key)
+	return c
+}
+
+// keep keeps la, the reads of g's statuses begun after c was counted,
+// for the next Start of g, and returns the channel closed when they end.
+func (r *Runner) keep(g config.Group, c prefetchCounts, la *lookahead) <-chan struct{} {
+	key := g.Key()
 	la.ahead = true
 	r.pmu.Lock()
 	defer r.pmu.Unlock()
 	// Expired entries go: the map holds at most one per group, and none
 	// for long.
 	for k, p := range r.prefetches {
-		if k == key || now.Sub(p.began) > r.opts.PrefetchMaxAge {
+		if k == key || c.began.Sub(p.began) > r.opts.PrefetchMaxAge {
 			p.la.cancel()
 			delete(r.prefetches, k)
 		}
 	}
-	r.prefetches[key] = &prefetch{spec: g, began: now, changes: r.changes, la: la}
+	r.prefetches[key] = &prefetch{spec: g, began: c.began, changes: c.changes, ended: c.ended, la: la}
 	return la.done
 }
 
@@ -77,10 +104,11 @@ func closed() <-chan struct{} {
 // between forgot it (forget).
 func (r *Runner) takePrefetch(g config.Group, now time.Time) *lookahead {
 	key := g.Key()
+	_, ended := r.busy(key)
 	r.pmu.Lock()
 	p := r.prefetches[key]
 	delete(r.prefetches, key)
-	valid := p != nil && p.changes == r.changes &&
+	valid := p != nil && p.changes == r.changes && p.ended == ended &&
 		now.Sub(p.began) <= r.opts.PrefetchMaxAge && reflect.DeepEqual(p.spec, g)
 	r.pmu.Unlock()
 	if p == nil {
@@ -106,11 +134,12 @@ func (r *Runner) forget(key string) {
 	}
 }
 
-// busy says whether a start or stop of group key holds its lock now.
-func (r *Runner) busy(key string) bool {
+// busy says whether a start or stop of group key holds its lock now, and
+// how many have ended.
+func (r *Runner) busy(key string) (bool, uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.locks[key]) > 0
+	return len(r.locks[key]) > 0, r.ended[key]
 }
 
 // changed counts an operation that may have changed any resource.

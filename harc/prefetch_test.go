@@ -266,3 +266,53 @@ func TestPrepareWhileTheGroupIsBusy(t *testing.T) {
 		t.Errorf("%d kept, want none", n)
 	}
 }
+
+// TestPrepareRaceWithAChange: what may change a status while Prepare
+// sets up its reads (between the moment it counts what could change them
+// and the moment it keeps the reads) makes them unusable too: an
+// operation on a resource, or a start of the group, that ran after a
+// status was read and ended before the reads were kept. Prepare's steps
+// are taken one by one here, the change between them: the start that
+// follows reads again, sees A running, and does not start it twice.
+func TestPrepareRaceWithAChange(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(f *fixture, r *Runner)
+		ran    []string // starts, the change's included
+	}{
+		{"a resource operation", func(f *fixture, r *Runner) {
+			if res := r.RunResource(context.Background(), f.group("A").Resources[0], OpStart, 0); !res.OK() {
+				f.t.Fatal(res.Describe())
+			}
+		}, []string{"A start"}},
+		{"a start of the group", func(f *fixture, r *Runner) {
+			if err := r.Start(context.Background(), f.group("A")); err != nil {
+				f.t.Fatal(err)
+			}
+		}, []string{"A start"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, "A")
+			r := f.runner()
+			g := f.group("A")
+			c := r.counts(g.Key())
+			la := r.lookAhead(context.Background(), g)
+			select {
+			case <-la.done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the status read did not end in 10 s")
+			}
+			if st, ok := la.status(0); !ok || st.Running {
+				t.Fatalf("A's status read ahead: %+v, %v; want stopped", st, ok)
+			}
+			tc.change(f, r)
+			r.keep(g, c, la)
+			if err := r.Start(context.Background(), g); err != nil {
+				t.Fatalf("Start: %v\n%s", err, f.log.text())
+			}
+			if got := f.ops(false); !slices.Equal(got, tc.ran) {
+				t.Errorf("ran %q, want %q: the stale \"stopped\" read ahead was used", got, tc.ran)
+			}
+		})
+	}
+}

@@ -35,6 +35,9 @@ type Runner struct {
 
 	mu    sync.Mutex
 	locks map[string]chan struct{}
+	// ended counts, per group, the starts and stops that have ended
+	// (under mu): statuses read ahead while one ran serve no later start.
+	ended map[string]uint64
 
 	// The statuses read ahead (prefetch.go), under pmu: per group, the
 	// one Prepare began, until a start or stop of the group; changes
@@ -111,6 +114,7 @@ func New(o Options) (*Runner, error) {
 		log:        logging.WithTag(o.Log, "ResourceManager", o.PID),
 		harc:       logging.WithTag(o.Log, "harc", o.PID),
 		locks:      make(map[string]chan struct{}),
+		ended:      make(map[string]uint64),
 		prefetches: make(map[string]*prefetch),
 	}, nil
 }
@@ -129,7 +133,12 @@ func (r *Runner) lock(ctx context.Context, key string) (func(), error) {
 	r.mu.Unlock()
 	select {
 	case ch <- struct{}{}:
-		return func() { <-ch }, nil
+		return func() {
+			r.mu.Lock()
+			r.ended[key]++
+			r.mu.Unlock()
+			<-ch
+		}, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("group %s is busy with another operation: %w", key, context.Cause(ctx))
 	}
