@@ -232,6 +232,14 @@ func (q *queue) drop() {
 	q.dropped.Add(1)
 }
 
+// droppedLines is the number of lines dropped since the queue started.
+func (q *queue) droppedLines() uint64 {
+	if q == nil {
+		return 0
+	}
+	return q.dropped.Load()
+}
+
 // putReport queues the report of the lines dropped so far, ahead of the
 // line its caller is about to put. It reports false when there is no room
 // for both (the drops stay counted).

@@ -148,6 +148,7 @@ func TestStuckOutputNeverHoldsTheCaller(t *testing.T) {
 		unstick func()
 		written func() []string // what the output took, in order
 		said    func() string   // where a stuck write is said ("" = nowhere)
+		stuck   string          // the output Health names as stuck
 	}
 	tests := []struct {
 		name string
@@ -155,14 +156,14 @@ func TestStuckOutputNeverHoldsTheCaller(t *testing.T) {
 	}{
 		{"stderr pipe nobody reads", func(t *testing.T) rig {
 			p := newStuckPipe(t)
-			return rig{opts: Options{Stderr: p.w}, unstick: p.unstick, written: p.lines}
+			return rig{opts: Options{Stderr: p.w}, unstick: p.unstick, written: p.lines, stuck: "stderr"}
 		}},
 		{"syslog socket nobody reads", func(t *testing.T) rig {
 			s := newStuckSyslog(t)
 			stderr := &lockedBuffer{}
 			return rig{
 				opts:    Options{Outputs: Outputs{Facility: "local0"}, SyslogNetwork: "unixgram", SyslogAddr: s.path, Stderr: stderr},
-				unstick: s.unstick, written: s.lines, said: stderr.String,
+				unstick: s.unstick, written: s.lines, said: stderr.String, stuck: "syslog",
 			}
 		}},
 		{"stderr stuck, syslog working", func(t *testing.T) rig {
@@ -178,7 +179,8 @@ func TestStuckOutputNeverHoldsTheCaller(t *testing.T) {
 					SyslogNetwork: "unixgram", SyslogAddr: s.path, Stderr: p.w,
 				},
 				unstick: p.unstick, written: s.lines,
-				said: func() string { return strings.Join(s.lines(), "\n") },
+				said:  func() string { return strings.Join(s.lines(), "\n") },
+				stuck: "stderr",
 			}
 		}},
 	}
@@ -240,6 +242,10 @@ func TestStuckOutputNeverHoldsTheCaller(t *testing.T) {
 				}
 			}
 
+			if h := healthOf(t, l); h.Stuck != rg.stuck || h.Dropped == 0 {
+				t.Errorf("while stuck: Health %+v, want %s stuck and lines dropped", h, rg.stuck)
+			}
+
 			rg.unstick()
 			drain(t, l)
 			l.Info("line " + strconv.Itoa(n))
@@ -279,6 +285,9 @@ func TestStuckOutputNeverHoldsTheCaller(t *testing.T) {
 			}
 			if written+droppedN != n+1 {
 				t.Errorf("%d lines written and %d counted as dropped, want %d in all", written, droppedN, n+1)
+			}
+			if h := healthOf(t, l); h != (Health{Dropped: uint64(droppedN)}) {
+				t.Errorf("once unstuck: Health %+v, want the %d lines reported dropped and nothing stuck", h, droppedN)
 			}
 			if err := l.Close(); err != nil {
 				t.Errorf("Close once unstuck: %v", err)

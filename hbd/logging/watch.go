@@ -79,6 +79,25 @@ func (w *watch) end() {
 	w.what.Store(nil)
 }
 
+// stuck names the output of the current write and when it began, if it
+// began StuckAfter or more before now; "" otherwise. what is read before
+// since: a write that ends meanwhile and the next one's start can make it
+// say too little, never that a write just begun is late.
+func (w *watch) stuck(now time.Time) (string, time.Time) {
+	if w == nil {
+		return "", time.Time{}
+	}
+	what := w.what.Load()
+	if what == nil {
+		return "", time.Time{}
+	}
+	began := w.base.Add(time.Duration(w.since.Load()))
+	if now.Sub(began) < w.after {
+		return "", time.Time{}
+	}
+	return *what, began
+}
+
 // stop ends the watch's goroutine (once the writer has ended).
 func (w *watch) stop() {
 	if w != nil {
