@@ -24,7 +24,8 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 Shows the cluster as the running daemon knows it: every node with its state,
 flags (standby ...) and links, every resource group with its holder, state
 and flags (disabled, moved, failed ...), the fences a takeover waits for,
-the monitors, and the packets this node dropped or rejected.
+the monitors, the packets this node dropped or rejected, and, if any, the
+log lines it dropped and a log write that has not returned for 5s or more.
 With --watch (or as `+"`hbd mon`"+`) it shows the status again whenever it
 changes, like crm_mon: redrawn in place on a terminal, one full status per
 change in plain text otherwise; Ctrl-C stops it.
@@ -123,10 +124,10 @@ func counts(m map[string]uint64) string {
 	return strings.Join(parts, " ")
 }
 
-// printStatus writes the cluster as this node knows it: every node with
-// its state, flags and links, every group with its holder, state and
-// flags, the fences a takeover waits for, the monitors, then this node's
-// packet counters.
+// printStatus writes the cluster as this node knows it: the log's trouble
+// if it has any (printLog), every node with its state, flags and links,
+// every group with its holder, state and flags, the fences a takeover
+// waits for, the monitors, then this node's packet counters.
 func printStatus(w io.Writer, st ctl.Status, now time.Time) {
 	if st.Etcd != nil {
 		printEtcdStatus(w, st, now)
@@ -138,6 +139,7 @@ func printStatus(w io.Writer, st ctl.Status, now time.Time) {
 	if st.Ping != "" {
 		fmt.Fprintf(w, "ping nodes reachable: %s\n", st.Ping)
 	}
+	printLog(w, st.Log, now)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nNODE\tSTATE\tFLAGS\tLAST HEARD\tGENERATION\tLOST\tLATE\tDROPPED")
 	fmt.Fprintf(tw, "%s\t%s\t%s\tthis node\t%d\t\t\t\n", c.Node, c.State, flags(selfFlags(c)), c.Generation)

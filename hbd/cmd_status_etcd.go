@@ -23,6 +23,7 @@ func printEtcdStatus(w io.Writer, st ctl.Status, now time.Time) {
 		state = "stopping"
 	}
 	fmt.Fprintf(w, "%s (this node): %s, backend etcd, pid %d, up %s\n", st.Node, state, st.PID, now.Sub(st.Started).Round(time.Second))
+	printLog(w, st.Log, now)
 	fmt.Fprintf(w, "etcd: %s, prefix %s\n", strings.Join(e.Endpoints, " "), e.Prefix)
 	if e.Lease == "" {
 		fmt.Fprintf(w, "lease: none (TTL %s): this node holds no group until etcd grants one\n", e.TTL)

@@ -98,8 +98,9 @@ func (w *watcher) draw(st ctl.Status, err error, now time.Time) {
 
 // changeKey is what of a status counts as a change for the watch: node
 // and link states, flags, group holders, states, flags and errors,
-// failures, fences, monitors' states and failure counts, ping. Times and
-// packet counters, which move all the time, are left out.
+// failures, fences, monitors' states and failure counts, ping, whether the
+// log dropped lines and where a log write is stuck. Times and counters,
+// which move all the time, are left out.
 func changeKey(st ctl.Status) string {
 	c := st.Cluster
 	type link struct{ Name, State string }
@@ -132,10 +133,12 @@ func changeKey(st ctl.Status) string {
 		Fences        []fence
 		StartsBlocked string
 		Ping          string
+		LogDropping   bool     // lines dropped: not how many, which moves
+		LogStuck      string   // the output a write is stuck at
 		Etcd          *etcdKey `json:",omitempty"`
 	}{
 		Self: node{Name: c.Node, State: c.State, Generation: c.Generation}, Flags: selfFlags(c), PID: st.PID,
-		StartsBlocked: c.StartsBlocked, Ping: st.Ping,
+		StartsBlocked: c.StartsBlocked, Ping: st.Ping, LogDropping: st.Log.Dropped > 0, LogStuck: st.Log.Stuck,
 	}
 	for _, p := range c.Peers {
 		n := node{Name: p.Name, State: p.State, Standby: p.InStandby, Generation: p.Generation}

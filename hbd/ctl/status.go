@@ -5,6 +5,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/logging"
 	"github.com/hbdproject/hbd/hbd/monitor"
 )
 
@@ -28,6 +29,10 @@ type Status struct {
 	Monitors []monitor.ResourceStatus `json:"monitors,omitempty"`
 	// Ping is "REACHABLE/TOTAL" of this node's ping nodes ("" without).
 	Ping string `json:"ping,omitempty"`
+	// Log is how the daemon's log writer is doing: the lines it dropped
+	// since the start and the write that has not returned, if any;
+	// absent when nothing was dropped and nothing is stuck.
+	Log logging.Health `json:"log,omitzero"`
 	// GroupNames are the names each group answers to (hbd group, hbd
 	// cleanup), by key, its key first (config.Config.GroupNames).
 	GroupNames map[string][]string `json:"group_names,omitempty"`

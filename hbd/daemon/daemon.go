@@ -369,6 +369,7 @@ func (d *Daemon) answer(req ctl.Request) ctl.Response {
 			Generation: d.id.Generation,
 			Monitors:   d.monitors.Status(d.cfg.Monitors),
 			Ping:       d.core.PingView(),
+			Log:        d.log.Health(),
 			Nodes:      d.cfg.Nodes,
 			GroupNames: make(map[string][]string),
 		}

@@ -57,7 +57,7 @@ func (d *Daemon) etcdStatus(cfg *config.Config, owner *etcdown.Owner) ctl.Respon
 	st := ctl.Status{
 		Node: cfg.ThisNode, PID: os.Getpid(), Started: d.start, ConfigDir: d.opts.ConfigDir,
 		Monitors: d.monitors.Status(cfg.Monitors), Nodes: cfg.Nodes, GroupNames: map[string][]string{},
-		Backend: string(config.BackendEtcd), Etcd: es,
+		Backend: string(config.BackendEtcd), Etcd: es, Log: d.log.Health(),
 	}
 	for _, g := range cfg.Groups {
 		k := g.Key()

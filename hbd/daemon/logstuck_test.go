@@ -2,15 +2,19 @@ package daemon
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"os"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/logging"
 )
 
@@ -166,3 +170,73 @@ func TestStuckLogKeepsHeartbeats(t *testing.T) {
 	read := unstick()
 	waitFor(t, func() bool { return strings.Contains(read(), "WARN: Log output did not keep up: ") })
 }
+
+// TestStuckLogInStatus: the status answer says nothing of the log while
+// all is well; with the log's only output a pipe nobody reads, it names
+// the stuck output (the loop answers: the read does not wait for the
+// writer) and counts the lines dropped; once the pipe is read the write
+// is no longer stuck and the count is what the log's WARNs say went.
+func TestStuckLogInStatus(t *testing.T) {
+	status := func(r *loopRig) (ctl.Status, map[string]json.RawMessage) {
+		t.Helper()
+		resp := r.call(ctl.Request{Cmd: "status"})
+		var st ctl.Status
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(resp.Data, &st); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(resp.Data, &raw); err != nil {
+			t.Fatal(err)
+		}
+		return st, raw
+	}
+
+	well := newLoopRig(t, loopConfig("node1", "node2"), &fakeRunner{})
+	waitFor(t, func() bool { return len(well.links.sentOf("status")) > 0 })
+	if st, raw := status(well); !st.Log.IsZero() || raw["log"] != nil {
+		t.Errorf("all well, the status has log %s", raw["log"])
+	}
+
+	const stuckAfter = 100 * time.Millisecond
+	d, links, _ := newTestDaemon(t, loopConfig("node1", "node2"), &fakeRunner{})
+	stderr, unstick := fullPipe(t)
+	lg, err := logging.New(logging.Options{Outputs: logging.Outputs{Debug: 1}, Stderr: stderr, Async: true,
+		StuckAfter: stuckAfter, CloseWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lg.Close() }) // after the loop has ended
+	d.log = lg
+	from := time.Now()
+	r := startLoopRig(t, d, links, &fakeRunner{})
+	waitFor(t, func() bool { return len(links.sentOf("status")) > 0 }) // booted
+	script := lg.WithTag("IPaddr2", 4321)
+	for i := range 2 * logging.QueueLines {
+		script.Infof("output line %d", i)
+	}
+	var st ctl.Status
+	waitFor(t, func() bool { st, _ = status(r); return st.Log.Stuck != "" })
+	if st.Log.Stuck != "stderr" || st.Log.Dropped < logging.QueueLines-1 {
+		t.Errorf("stuck: log %+v, want stderr stuck and at least %d lines dropped", st.Log, logging.QueueLines-1)
+	}
+	if st.Log.StuckSince.Before(from.Add(-time.Second)) || time.Since(st.Log.StuckSince) < stuckAfter {
+		t.Errorf("stuck since %s, the daemon started %s ago", st.Log.StuckSince, time.Since(from))
+	}
+
+	read := unstick()
+	var reported uint64
+	waitFor(t, func() bool {
+		st, _ = status(r)
+		reported = 0
+		for _, m := range droppedRE.FindAllStringSubmatch(read(), -1) {
+			n, _ := strconv.ParseUint(m[1], 10, 64)
+			reported += n
+		}
+		return st.Log.Stuck == "" && reported == st.Log.Dropped
+	})
+	if st.Log.Dropped == 0 || !st.Log.StuckSince.IsZero() {
+		t.Errorf("unstuck: log %+v, want the %d lines dropped and nothing stuck", st.Log, reported)
+	}
+}
+
+var droppedRE = regexp.MustCompile(`WARN: Log output did not keep up: (\d+) lines dropped`)
