@@ -52,6 +52,8 @@ func TestStatusShowsLog(t *testing.T) {
 	base := ctl.Status{PID: 42, Started: started, Cluster: cluster.Status{Node: "node1", State: "active"}}
 	sick := base
 	sick.Log = logging.Health{Dropped: 7, Stuck: "stderr", StuckSince: started}
+	etcd := ctl.Status{Node: "node1", PID: 42, Started: started, Backend: "etcd", Etcd: &ctl.EtcdStatus{Endpoints: []string{"http://127.0.0.1:2379"}, Prefix: "/hbd"},
+		Log: logging.Health{Dropped: 1}}
 	tests := []struct {
 		name     string
 		st       ctl.Status
@@ -61,6 +63,7 @@ func TestStatusShowsLog(t *testing.T) {
 		{"all well", base, "", ""},
 		{"dropped and stuck", sick, "log: 7 lines dropped since the start (the output did not keep up); a write to stderr has not returned for 1h0m0s",
 			`{"dropped":7,"stuck":"stderr","stuck_since":"` + started.Format(time.RFC3339Nano) + `"}`},
+		{"etcd backend, dropped", etcd, "log: 1 line dropped since the start (the output did not keep up)", `{"dropped":1}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
