@@ -80,7 +80,9 @@ func (p *gcPacer) set() {
 	// The growth is GOGC's: a share of what a collection scans (the live
 	// heap, the goroutines' stacks, the program's globals).
 	growth := max((live+stacks+globals)*p.percent/100, p.min)
-	lim := held - min(spare, held) + live + min(spare, gcRetain) + growth
+	// held less spare is what the runtime holds outside the heap and the
+	// live heap: the live heap is in it once.
+	lim := held - min(spare, held) + min(spare, gcRetain) + growth
 	// The runtime aims its collections at the limit less a headroom of
 	// its own (3 % of it, 1 MB at least): added here, so that the growth
 	// allowed is what paceGC says.

@@ -86,6 +86,13 @@ func TestPaceGC(t *testing.T) {
 	if lim := debug.SetMemoryLimit(-1); lim < int64(held()) {
 		t.Errorf("memory limit %d MB under the %d MB held, 5 s after a collection", lim>>20, held()>>20)
 	}
+	// And well under what is held plus the live heap once more: the
+	// growth allowed is half the live heap (a 64 MB live heap held as
+	// about 71 MB gave limits of 89 to 108 MB; counted twice, 137 to
+	// 176 MB).
+	if lim, most := debug.SetMemoryLimit(-1), held()*7/4+4<<20; lim > int64(most) {
+		t.Errorf("memory limit %d MB with %d MB held, want at most %d MB: 50 %% of growth", lim>>20, held()>>20, most>>20)
+	}
 	runtime.KeepAlive(live)
 
 	// The live heap dropped and its pages returned: the limit follows it
