@@ -127,3 +127,21 @@ func BenchmarkInfoLatency(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHealth reads an Async logger's Health while its writer is
+// held in a write: what each `hbd status` costs the daemon's loop.
+func BenchmarkHealth(b *testing.B) {
+	gate := newGate()
+	l, err := New(Options{Stderr: gate, PID: 4242, Async: true, CloseWait: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	defer close(gate.open)
+	l.Info("held")
+	<-gate.writing
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = l.Health()
+	}
+}
