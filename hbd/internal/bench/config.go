@@ -71,19 +71,40 @@ func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'
 
 // VIPScript is the floating address as a Heartbeat-style resource script
 // (start|stop|status, status printing running/stopped): `ip addr` plus
-// gratuitous ARP. arping sends its first packet at once and then waits,
-// so it runs in the background, detached from the caller's output.
+// gratuitous ARP. arping sends its first packet at once and then one a
+// second, so it runs in the background, detached from the caller's
+// output. Its pid is kept, and stop ends it before removing the address,
+// as resource-agents' IPaddr2 ends its send_arp: an arping left running
+// on the old holder announces the address with that node's MAC after the
+// address has moved, and points the clients back at a node that no
+// longer has it until the new holder's next announcement (the 60 to
+// 160 ms of failed requests about a second after a graceful stop,
+// docs/benchmarks-history.md).
 const VIPScript = `#!/bin/sh
 # vip: the benchmark's floating address (ip addr + gratuitous ARP).
 # Heartbeat-style resource script: vip start|stop|status.
 . "$(dirname "$0")/../bench.env"
+ARPF="$STATE/arping.pid"
 has() { ip -o addr show dev "$DEV" | grep -q " $VIP/"; }
+# noarp ends the arping that start left running, if it still runs (the
+# pid checked against its command line: a pid may have been reused).
+noarp() {
+	[ -s "$ARPF" ] || return 0
+	pid=$(cat "$ARPF")
+	case "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" in
+	*arping*) kill "$pid" 2>/dev/null ;;
+	esac
+	rm -f "$ARPF"
+}
 case "$1" in
 start)
 	ip addr add "$VIP/$VIPLEN" dev "$DEV" 2>/dev/null || has || exit 1
+	noarp
 	setsid arping -q -U -c 3 -I "$DEV" "$VIP" </dev/null >/dev/null 2>&1 &
+	echo $! >"$ARPF"
 	exit 0 ;;
 stop)
+	noarp
 	ip addr del "$VIP/$VIPLEN" dev "$DEV" 2>/dev/null
 	has && exit 1
 	exit 0 ;;

@@ -95,6 +95,30 @@ func TestKeepalivedConf(t *testing.T) {
 // TestWebScript runs the web resource script with a stand-in server
 // (sleep with a pid file): start is idempotent, status reads
 // running/stopped the way Heartbeat does, stop ends the process.
+// benchScript writes the bench's resource scripts for env under ha and
+// returns a function that runs resource.d/NAME with an operation (with
+// vars added to the environment) and returns its output, failing the test
+// if it fails.
+func benchScript(t *testing.T, ha string, env Env, name string, vars ...string) func(op string) string {
+	t.Helper()
+	if err := writeResources(ha, env); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(ha, "resource.d", name)
+	return func(op string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, script, op)
+		cmd.Env = append(os.Environ(), vars...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v: %s", name, op, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+}
+
 func TestWebScript(t *testing.T) {
 	dir := t.TempDir()
 	ha := filepath.Join(dir, "ha.d")
@@ -105,20 +129,7 @@ func TestWebScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := Env{VIP: "10.231.0.100", Prefix: 24, Dev: "eth0", Node: "node1", Port: 8080, Web: server, State: filepath.Join(dir, "state")}
-	if err := writeResources(ha, env); err != nil {
-		t.Fatal(err)
-	}
-	web := filepath.Join(ha, "resource.d", "web")
-	run := func(op string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, web, op).CombinedOutput()
-		if err != nil {
-			t.Fatalf("web %s: %v: %s", op, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	run := benchScript(t, ha, env, "web")
 	if got := run("status"); got != "stopped" {
 		t.Fatalf("status before start = %q, want stopped", got)
 	}
@@ -144,6 +155,118 @@ func TestWebScript(t *testing.T) {
 		t.Errorf("server pid %s still runs after stop", pid)
 	}
 	run("stop") // stopping a stopped server is fine
+}
+
+// TestVIPScript runs the vip script against stand-ins for ip and arping
+// (a file for the interface's addresses; an arping that records its pid
+// and stays up as the real one does for its 3 packets): a stop ends the
+// arping its start left running, and nothing else.
+func TestVIPScript(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fakes := map[string]string{
+		// ip addr add|del ADDR dev DEV, ip -o addr show dev DEV.
+		"ip": `#!/bin/sh
+A="$FAKE/addrs"; touch "$A"
+case "$*" in
+"addr add "*) grep -qx "$3" "$A" && exit 2; echo "$3" >>"$A" ;;
+"addr del "*) grep -qx "$3" "$A" || exit 2; grep -vx "$3" "$A" >"$A.new"; mv "$A.new" "$A" ;;
+"-o addr show "*) while read -r a; do echo "2: eth0    inet $a scope global eth0"; done <"$A" ;;
+*) exit 1 ;;
+esac
+`,
+		// Up for at most 30 s, as the real one is for its 3 packets.
+		"arping": `#!/bin/sh
+echo $$ >>"$FAKE/arpings"
+i=0
+while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
+`,
+	}
+	for name, text := range fakes {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(text), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := Env{VIP: "10.231.0.100", Prefix: 24, Dev: "eth0", Node: "node1", Port: 8080, Web: "/bin/true", State: filepath.Join(dir, "state")}
+	run := benchScript(t, filepath.Join(dir, "ha.d"), env, "vip", "PATH="+bin+":"+os.Getenv("PATH"), "FAKE="+dir)
+	// arpings is the pids the stand-in recorded, once it has started.
+	arpings := func(n int) []string {
+		t.Helper()
+		for range 400 {
+			b, _ := os.ReadFile(filepath.Join(dir, "arpings"))
+			if f := strings.Fields(string(b)); len(f) >= n {
+				return f
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Fatalf("arping did not start %d times", n)
+		return nil
+	}
+	alive := func(pid string) bool {
+		b, err := os.ReadFile("/proc/" + pid + "/cmdline")
+		return err == nil && len(b) > 0 // a zombie has no command line
+	}
+	gone := func(pid string) bool {
+		for range 400 {
+			if !alive(pid) {
+				return true
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return false
+	}
+	t.Cleanup(func() {
+		b, _ := os.ReadFile(filepath.Join(dir, "arpings"))
+		for _, pid := range strings.Fields(string(b)) {
+			_ = exec.Command("kill", "-9", pid).Run()
+		}
+	})
+
+	// A process that is not arping, under a stale pid file: left alone.
+	other := exec.Command("sleep", "30")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
+	if err := os.MkdirAll(env.State, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(env.State, "arping.pid"), []byte(fmt.Sprint(other.Process.Pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run("stop") // nothing held: fine
+	if !alive(fmt.Sprint(other.Process.Pid)) {
+		t.Fatal("stop killed a process that is not its arping")
+	}
+
+	run("start")
+	if got := run("status"); got != "running" {
+		t.Fatalf("status after start = %q, want running", got)
+	}
+	first := arpings(1)[0]
+	run("stop")
+	if got := run("status"); got != "stopped" {
+		t.Errorf("status after stop = %q, want stopped", got)
+	}
+	if !gone(first) {
+		t.Errorf("arping %s still runs after stop: it would announce the address from a node that no longer has it", first)
+	}
+
+	// A second start while the first arping runs ends it: one announcer.
+	run("start")
+	second := arpings(2)[1]
+	run("start")
+	third := arpings(3)[2]
+	if !gone(second) {
+		t.Errorf("arping %s of the first start still runs after the second", second)
+	}
+	run("stop")
+	if !gone(third) {
+		t.Errorf("arping %s still runs after stop", third)
+	}
 }
 
 func TestBenchEnv(t *testing.T) {
