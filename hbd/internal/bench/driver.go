@@ -53,6 +53,35 @@ type Cluster interface {
 	Clean() error
 }
 
+// partitionReturns is a Cluster whose logs say when a node hears again a
+// peer it had declared dead without the peer having restarted: a false
+// death, a partition however short (Heartbeat's and hbd's "Cluster node
+// NAME returning after partition."). keepalived logs nothing of the kind.
+type partitionReturns interface {
+	// Returns counts such lines in node i's logs so far.
+	Returns(i int) int
+}
+
+// returningLine is the part of that log line the count looks for.
+const returningLine = " returning after partition."
+
+// returns is both nodes' count of partitionReturns, and false for a
+// cluster that cannot tell.
+func returns(cl Cluster) (int, bool) {
+	pr, ok := cl.(partitionReturns)
+	if !ok {
+		return 0, false
+	}
+	return pr.Returns(0) + pr.Returns(1), true
+}
+
+// falseDeathNote is a run's note that its nodes went through n false
+// deaths after the action: what was on both nodes then was the heal of
+// a partition, not the handover's doing.
+func falseDeathNote(n int) string {
+	return fmt.Sprintf("a false death after the action: a node heard again, %d time(s), a peer it had declared dead (\"returning after partition\"); the VIP on both nodes then is that partition's heal", n)
+}
+
 // Rig is the bench's network: two nodes and a client on one bridge.
 type Rig struct {
 	Lab    *netlab.Lab

@@ -239,6 +239,13 @@ func (c *hbdCluster) Deaths(i int) int {
 	return countLines(": is dead", filepath.Join(d, "ha-log"), filepath.Join(d, "ha-debug"))
 }
 
+// Returns counts the times node i heard again a peer it had declared
+// dead (partitionReturns).
+func (c *hbdCluster) Returns(i int) int {
+	d := filepath.Join(c.dirs[i], "log")
+	return countLines(returningLine, filepath.Join(d, "ha-log"), filepath.Join(d, "ha-debug"))
+}
+
 func (c *hbdCluster) Tail(i int) string {
 	t := tailFile(filepath.Join(c.dirs[i], "log", "ha-log"), 25)
 	if p := c.procs[i].proc; p != nil {

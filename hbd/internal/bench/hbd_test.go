@@ -3,9 +3,11 @@
 package bench
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +51,45 @@ func TestHbdBuild(t *testing.T) {
 				t.Errorf("hbdBuild = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestFalseDeaths: the count of a node's "returning after partition"
+// lines, which the scenarios compare before and after the action.
+func TestFalseDeaths(t *testing.T) {
+	dir := t.TempDir()
+	c := &hbdCluster{}
+	for i := range 2 {
+		c.dirs[i] = filepath.Join(dir, fmt.Sprint(i))
+		if err := os.MkdirAll(filepath.Join(c.dirs[i], "log"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(i int, file string, lines ...string) {
+		t.Helper()
+		p := filepath.Join(c.dirs[i], "log", file)
+		if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, ok := returns(c); !ok || n != 0 {
+		t.Fatalf("returns with no logs = %d, %v; want 0, true", n, ok)
+	}
+	const back = "heartbeat[19903]: 2026/12/06_21:45:22 CRIT: Cluster node node1 returning after partition."
+	write(1, "ha-debug",
+		"heartbeat[19903]: 2026/12/06_21:45:22 WARN: node node1: is dead",
+		back,
+		"heartbeat[19903]: 2026/12/06_21:45:22 CRIT: Late heartbeat: Node node1: interval 80 ms (> deadtime)",
+		back)
+	write(1, "ha-log", back) // the same lines at a lower level: not added up
+	write(0, "ha-log", "heartbeat[7616]: 2026/12/06_21:45:25 info: Received shutdown notice from 'node2'.")
+	if n, ok := returns(c); !ok || n != 2 {
+		t.Errorf("returns = %d, %v; want 2, true", n, ok)
+	}
+	if _, ok := returns(&kaCluster{}); ok {
+		t.Error("keepalived's cluster says it can count false deaths")
+	}
+	if note := falseDeathNote(2); !strings.Contains(note, "2 time(s)") {
+		t.Errorf("note %q does not say how many", note)
 	}
 }

@@ -133,6 +133,13 @@ func (c *hbCluster) Deaths(i int) int {
 	return countLines(": is dead", filepath.Join(d, "ha-log"), filepath.Join(d, "ha-debug"))
 }
 
+// Returns counts the times node i heard again a peer it had declared
+// dead (partitionReturns).
+func (c *hbCluster) Returns(i int) int {
+	d := filepath.Join(c.h.nodes[i].Dir, "log")
+	return countLines(returningLine, filepath.Join(d, "ha-log"), filepath.Join(d, "ha-debug"))
+}
+
 func (c *hbCluster) Tail(i int) string {
 	return tailFile(filepath.Join(c.h.nodes[i].Dir, "log", "ha-log"), 25)
 }

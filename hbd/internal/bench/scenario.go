@@ -240,6 +240,9 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 	}
 	q := quiet(t)
 	long := max(5*time.Second, 3*t.Detect())
+	// A false death after the action is noted (a heal and a cut have
+	// their own partitions).
+	returns0, _ := returns(cl)
 	m := Marks{Every: rn.Every}
 	var whom string
 	var settled bool
@@ -286,6 +289,7 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 		if err := sleepCtx(ctx, failbackControl); err != nil {
 			return fail(err)
 		}
+		returns0, _ = returns(cl)
 		m.Action, m.Expect, m.DupFrom = time.Now(), r.Names[0], time.Now()
 		control[1] = m.Action
 		if err := cl.Start(0); err != nil {
@@ -327,6 +331,9 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 	m.From = m.Action
 	m.End = time.Now()
 	finish()
+	if r1, ok := returns(cl); ok && sc != ScHeal && sc != ScCut && r1 > returns0 {
+		run.Notes = append(run.Notes, falseDeathNote(r1-returns0))
+	}
 	if !control[0].IsZero() {
 		run.Notes = append(run.Notes, controlNotes(probes, control[0], control[1])...)
 	}
