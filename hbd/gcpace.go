@@ -30,7 +30,7 @@ func paceGC(growthPercent int, minGrowth uint64) {
 	p := &gcPacer{percent: uint64(growthPercent), min: minGrowth}
 	for _, name := range []string{"/memory/classes/total:bytes", "/memory/classes/heap/released:bytes",
 		"/memory/classes/heap/free:bytes", "/gc/heap/live:bytes", "/memory/classes/heap/objects:bytes",
-		"/memory/classes/heap/unused:bytes", "/gc/scan/stack:bytes", "/gc/scan/globals:bytes"} {
+		"/gc/scan/stack:bytes", "/gc/scan/globals:bytes"} {
 		p.samples = append(p.samples, metrics.Sample{Name: name})
 	}
 	p.set()
@@ -52,16 +52,16 @@ func (p *gcPacer) arm() {
 }
 
 // set sets the memory limit for the next collection: what the runtime
-// holds outside the heap (stacks, its own structures), the live heap and
-// the growth allowed, up to gcRetain of the heap's spare room (free pages
-// it kept, unused room in spans, garbage not swept yet when this runs),
-// plus the runtime's headroom under a limit. Counted from what it holds,
+// holds outside the heap (stacks, its own structures, the unused room in
+// spans), the live heap and the growth allowed, up to gcRetain of the
+// heap's spare room (free pages it kept, garbage not swept yet when this
+// runs), plus the runtime's headroom under a limit. Counted from what it holds,
 // each collection's garbage, not swept yet, raised the next limit; not
 // counted at all, the spare room put the runtime over the limit at once
 // and it collected without end while it returned the pages.
 func (p *gcPacer) set() {
 	metrics.Read(p.samples)
-	var v [8]uint64
+	var v [7]uint64
 	for i, s := range p.samples {
 		if s.Value.Kind() != metrics.KindUint64 {
 			// Never seen (the names are the runtime's own): leave the
@@ -72,11 +72,16 @@ func (p *gcPacer) set() {
 		}
 		v[i] = s.Value.Uint64()
 	}
-	total, released, free, live, objects, unused, stacks, globals := v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+	total, released, free, live, objects, stacks, globals := v[0], v[1], v[2], v[3], v[4], v[5], v[6]
 	held := total - min(released, total)
-	// spare: heap held but not live (free pages, spans of unused room and
-	// of garbage not swept yet when this runs).
-	spare := free + unused + objects - min(live, objects)
+	// spare: heap held that a collection gives back (free pages, garbage
+	// not swept yet when this runs). The unused room in spans that hold
+	// live objects is not spare: no collection gives it back while they
+	// live, and the runtime counts it outside the heap when it aims at
+	// the limit. Left out of the limit, it put the heap's goal under the
+	// live heap once the heap was fragmented (small objects, a few of
+	// which stay), and every allocation began a collection.
+	spare := free + objects - min(live, objects)
 	// The growth is GOGC's: a share of what a collection scans (the live
 	// heap, the goroutines' stacks, the program's globals).
 	growth := max((live+stacks+globals)*p.percent/100, p.min)

@@ -14,18 +14,28 @@ import (
 // pacing changes the whole process's collector.
 const gcPaceChild = "HBD_TEST_PACE_GC"
 
+// inParent runs the test t in a child process, with GOGC and GOMEMLIMIT
+// unset and env added, and reports true; in that child it reports false.
+func inParent(t *testing.T, env ...string) bool {
+	t.Helper()
+	if os.Getenv(gcPaceChild) != "" {
+		return false
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
+	cmd.Env = append(append(os.Environ(), gcPaceChild+"=1", "GOGC=", "GOMEMLIMIT="), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+	return true
+}
+
 // TestPaceGC: with paceGC, GOGC is off (so the runtime never forces a
 // collection), garbage is still collected as it grows, and a live heap
 // that grows raises the limit with it instead of collecting without end.
 func TestPaceGC(t *testing.T) {
-	if os.Getenv(gcPaceChild) == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestPaceGC$", "-test.v")
-		cmd.Env = append(os.Environ(), gcPaceChild+"=1", "GOGC=", "GOMEMLIMIT=")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
-		t.Logf("%s", out)
+	if inParent(t) {
 		return
 	}
 	paceGC(50, 1<<20)
@@ -107,4 +117,58 @@ func TestPaceGC(t *testing.T) {
 	if lim := debug.SetMemoryLimit(-1); lim > 32<<20 {
 		t.Errorf("memory limit %d MB after the 64 MB live heap went, want it set from what is held now (%d MB)", lim>>20, held()>>20)
 	}
+}
+
+// fragKept holds the live objects TestPaceGCFragmented scatters.
+var fragKept [][]byte
+
+// TestPaceGCFragmented: a heap whose live objects are scattered over
+// spans mostly empty (what a burst of small objects, a few of which
+// stay, leaves) still has a goal above its live heap: a trickle of
+// allocations (1 KB a millisecond for a second) brings a collection or
+// two, as at GOGC 50, not one per allocation. A limit that left the
+// spans' unused room out of what the runtime holds outside the heap
+// put the heap's goal under the live heap: about 1,000 collections.
+func TestPaceGCFragmented(t *testing.T) {
+	if inParent(t, "GOMAXPROCS=1") {
+		return
+	}
+	paceGC(50, 1<<20)
+	gcs := func() uint32 {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.NumGC
+	}
+	// 16 MB of 64-byte objects, all live at first, then one in 16 kept:
+	// about 1 MB live in spans that are mostly unused room.
+	fragKept = make([][]byte, 16<<20/64)
+	for i := range fragKept {
+		fragKept[i] = make([]byte, 64)
+	}
+	for i := range fragKept {
+		if i%16 != 0 {
+			fragKept[i] = nil
+		}
+	}
+	// Two collections, the second on a heap swept, and time for the
+	// limit to be set after it.
+	runtime.GC()
+	runtime.GC()
+	time.Sleep(50 * time.Millisecond)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	n0 := gcs()
+	var sink []byte
+	for i := range 1000 {
+		sink = make([]byte, 1024)
+		sink[0] = byte(i)
+		time.Sleep(time.Millisecond)
+	}
+	_ = sink
+	n := gcs() - n0
+	t.Logf("fragmented heap (%d KB in use, %d KB allocated): %d collections over a trickle of 1 MB in 1 s", ms.HeapInuse>>10, ms.HeapAlloc>>10, n)
+	if n > 50 {
+		t.Errorf("%d collections over a trickle of 1 MB, want a few (GOGC 50 makes 1 or 2)", n)
+	}
+	runtime.KeepAlive(fragKept)
 }
