@@ -36,6 +36,10 @@ type Links interface {
 	// those are closed steer (hbd/link's package doc).
 	SharedAddress() bool
 	Close() error
+	// CloseDrain closes the links once fn has had every peer's message
+	// that waits in their sockets and their readers have handed on what
+	// they read (a reload's old media).
+	CloseDrain(fn func(link.Packet)) error
 }
 
 // Runner is what the event loop uses of the resource runner
@@ -226,8 +230,8 @@ func (d *Daemon) collectFrom(ls Links) {
 	}
 }
 
-// drainFrom feeds the core the messages that wait in ls, outside a step
-// (a reload's old media): all of them at once.
+// drainFrom feeds the core the messages that wait in ls and in pending,
+// outside a step (a reload's media): all of them at once.
 func (d *Daemon) drainFrom(ls Links) {
 	d.collectFrom(ls)
 	for _, r := range d.pending {

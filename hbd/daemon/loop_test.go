@@ -73,6 +73,11 @@ func (f *fakeLinks) Stats() map[string]link.LinkStats {
 
 func (f *fakeLinks) Close() error { return nil }
 
+func (f *fakeLinks) CloseDrain(fn func(link.Packet)) error {
+	f.Drain(fn)
+	return nil
+}
+
 func (f *fakeLinks) SharedAddress() bool { return false }
 
 // sentOf returns the messages of type typ sent so far.

@@ -162,16 +162,23 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, changes []
 }
 
 // swapLinks puts ls in use and closes the links it replaces. The peers'
-// messages that came before ls opened wait in the old links' routine
-// sockets (what comes now goes to the new sockets): the core takes them
-// before they close.
+// messages that came before ls opened wait in the old links' sockets
+// (what comes now goes to the new sockets), in their readers or in the
+// loop's queue: the core takes them all, in the order they arrived, with
+// what has come to ls meanwhile, as the loop's next turn would.
 func (d *Daemon) swapLinks(ls Links) {
 	old := d.links
 	d.links = ls
-	d.drainFrom(old)
-	if err := old.Close(); err != nil {
+	var err error
+	if d.drainFn != nil {
+		err = old.CloseDrain(d.drainFn)
+	} else {
+		err = old.Close()
+	}
+	if err != nil {
 		d.log.Warnf("closing the old media: %v", err)
 	}
+	d.drainFrom(ls)
 }
 
 // resteer opens media again once the links a reload replaced are closed:
