@@ -23,14 +23,7 @@ import (
 // have (the test was held up), the watcher was right to report and the
 // burst is tried again.
 func TestWatchConfigWaitsForQuiet(t *testing.T) {
-	const attempts = 5
-	for i := 1; i <= attempts; i++ {
-		if watchBurst(t) {
-			return
-		}
-		t.Logf("attempt %d: the test was held up for a quiet period during the burst; again", i)
-	}
-	t.Fatalf("held up for a quiet period in each of %d bursts: the machine is too loaded to tell", attempts)
+	untilTold(t, "for a quiet period during the burst", watchBurst)
 }
 
 // watchBurst writes a burst to a watched directory and checks how it is

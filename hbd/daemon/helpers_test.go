@@ -48,3 +48,18 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// untilTold runs try, at most five times, until it tells: false from it
+// means the test was held up in a way (heldUp says which) that proves
+// nothing either way on a loaded machine.
+func untilTold(t *testing.T, heldUp string, try func(*testing.T) bool) {
+	t.Helper()
+	const attempts = 5
+	for i := 1; i <= attempts; i++ {
+		if try(t) {
+			return
+		}
+		t.Logf("attempt %d: the test was held up %s; again", i, heldUp)
+	}
+	t.Fatalf("held up %s in each of %d attempts: the machine is too loaded to tell", heldUp, attempts)
+}
