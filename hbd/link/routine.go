@@ -347,9 +347,10 @@ func (s *Set) drainOne(l *link, r *routineSock, fn func(Packet)) (n int, over bo
 // drainOwn reads what waits in r's peer's own socket, after its routine
 // socket: a non-routine datagram of the peer that came before a routine
 // one just read may still wait there (its reader goroutine not woken yet)
-// or be in its reader's hands (Drain waits for it to be handed on). Like
-// drainOne it stops after floodDrain datagrams: the reader goroutine takes
-// the rest.
+// or be in its reader's hands (Drain waits for it to be handed on). It
+// reads at most floodDrain datagrams (a multiple of recvBatch), each
+// verified by fn on the caller's loop: the reader goroutine takes the
+// rest of a flood.
 func (s *Set) drainOwn(l *link, r *routineSock, fn func(Packet)) {
 	o := r.own
 	o.mu.Lock()
@@ -358,7 +359,7 @@ func (s *Set) drainOwn(l *link, r *routineSock, fn func(Packet)) {
 		o.st = newRecvState(s.readSize, oobSpace)
 	}
 	st := o.st
-	for n := 0; n <= floodDrain; {
+	for n := 0; n < floodDrain; {
 		if err := o.rc.Control(o.recv); err != nil || st.errno != 0 || st.k == 0 {
 			return // closed, or empty
 		}

@@ -283,6 +283,31 @@ func TestSteeringBesideUnsteered(t *testing.T) {
 	}
 }
 
+// heldReader opens a steered pair whose first node's reader gives each
+// datagram of the peer to note, and has the peer send "u0": it returns
+// once the reader holds u0, which it keeps until release is closed.
+func heldReader(t *testing.T, note func(Packet)) (n1, n2 *Set, release chan struct{}) {
+	t.Helper()
+	entered, release := make(chan struct{}), make(chan struct{})
+	peer := func(p Packet) bool {
+		if string(p.Data) == "u0" {
+			close(entered)
+			<-release
+		}
+		note(p)
+		return true
+	}
+	n1, n2, _ = steeredPair(t, Options{Peer: peer, Others: make(chan Packet, 16)})
+	n2.Send([]byte("u0"))
+	select {
+	case <-entered:
+	case <-time.After(waitFor):
+		close(release)
+		t.Fatal("u0 never reached the reader")
+	}
+	return n1, n2, release
+}
+
 // TestDrainWaitsForOwnSocket: a peer's datagram that is not routine and
 // came before a routine one is handed on or given to Drain's fn by the
 // time Drain returns, whether its reader goroutine is busy with an
@@ -301,22 +326,7 @@ func TestDrainWaitsForOwnSocket(t *testing.T) {
 		defer mu.Unlock()
 		log = append(log, got{strings.TrimPrefix(string(p.Data), wire.RoutinePrefix), p.At})
 	}
-	entered, release := make(chan struct{}), make(chan struct{})
-	peer := func(p Packet) bool {
-		if string(p.Data) == "u0" {
-			close(entered)
-			<-release
-		}
-		note(p)
-		return true
-	}
-	n1, n2, _ := steeredPair(t, Options{Peer: peer, Others: make(chan Packet, 16)})
-	n2.Send([]byte("u0"))
-	select {
-	case <-entered:
-	case <-time.After(waitFor):
-		t.Fatal("u0 never reached the reader")
-	}
+	n1, n2, release := heldReader(t, note)
 	n2.Send([]byte("u1")) // waits in the socket: its reader is busy with u0
 	n2.Send(routineMsg("r2"))
 	time.Sleep(20 * time.Millisecond) // both in their sockets
@@ -346,5 +356,38 @@ func TestDrainWaitsForOwnSocket(t *testing.T) {
 	}
 	if want := []string{"u0", "u1", "r2"}; !slices.Equal(order, want) {
 		t.Errorf("by arrival when Drain returned: %q, want %q", order, want)
+	}
+}
+
+// TestDrainOwnReadsAtMostFloodDrain: a flood of a peer's own socket
+// (datagrams forged with its address) costs a Drain at most floodDrain
+// datagrams of it, each verified on the caller's loop; its reader takes
+// the rest. The reader is held on the first datagram while the rest
+// queue, and slow after it, so that Drain finds most of them waiting.
+func TestDrainOwnReadsAtMostFloodDrain(t *testing.T) {
+	// A reader slower than Drain's wait for its lock.
+	n1, n2, release := heldReader(t, func(Packet) { time.Sleep(time.Millisecond) })
+	const flood = 4 * floodDrain
+	for i := range flood {
+		n2.Send(fmt.Appendf(nil, "f%d", i))
+	}
+	time.Sleep(20 * time.Millisecond) // all in the socket
+	drained := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n1.Drain(func(Packet) { drained++ })
+	}()
+	// Drain waits for the reader's batch; once it has waited this long,
+	// the lock goes to it before the reader's next batch.
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	select {
+	case <-done:
+	case <-time.After(waitFor):
+		t.Fatal("Drain did not return")
+	}
+	if drained > floodDrain || drained == 0 {
+		t.Errorf("Drain gave %d of %d datagrams waiting in the peer's own socket, want 1 to %d", drained, flood, floodDrain)
 	}
 }
