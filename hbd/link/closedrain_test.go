@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -65,6 +66,65 @@ func TestCloseDrainLosesNothing(t *testing.T) {
 					t.Fatalf("round %d: got %q, want each of %q once", round, got, want)
 				}
 				mu.Unlock()
+			}
+		})
+	}
+}
+
+// TestCloseDrainUnderFlood: a peer's socket flooded faster than its
+// reader hands datagrams on (datagrams forged with the peer's address)
+// never runs empty, yet CloseDrain returns while the flood goes on: the
+// readers stop after the batch in hand once the set closes, and what
+// is left is read as Drain reads it, a bounded number. The caller is the
+// event loop, between two heartbeats.
+func TestCloseDrainUnderFlood(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		attach func(int, []unix.SockFilter) error
+	}{
+		{"steered", nil},
+		{"not steered", func(int, []unix.SockFilter) error { return unix.EOPNOTSUPP }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A reader much slower than the sender: 100 µs a datagram.
+			slow := func(Packet) bool { time.Sleep(100 * time.Microsecond); return true }
+			n1, n2 := twoNodes(t, freePort(t), Options{Peer: slow, Others: make(chan Packet, 16), attachSteering: tc.attach},
+				Options{Packets: make(chan Packet, 16)})
+			stop, flooded := make(chan struct{}), make(chan bool, 1)
+			go func() {
+				// Bounded: 10 s at the most, or until CloseDrain returns.
+				end := time.Now().Add(10 * time.Second)
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						flooded <- false
+						return
+					default:
+					}
+					if time.Now().After(end) {
+						flooded <- true // ran to its end: CloseDrain did not return
+						return
+					}
+					n2.Send([]byte("flood"))
+				}
+			}()
+			time.Sleep(100 * time.Millisecond) // the socket full, the reader behind
+			closed := make(chan error, 1)
+			go func() { closed <- n1.CloseDrain(func(Packet) {}) }()
+			var err error
+			select {
+			case err = <-closed:
+				close(stop)
+			case ended := <-flooded:
+				if ended {
+					t.Fatal("CloseDrain did not return while the flood went on (10 s)")
+				}
+			}
+			if <-flooded {
+				t.Error("the flood ran to its end before CloseDrain returned")
+			}
+			if err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

@@ -485,8 +485,9 @@ func (s *Set) Close() error {
 // a reload replaces holds what the peers sent before the new set was
 // bound, read by nobody yet (an unsteered set's sockets, whose readers may
 // not have run meanwhile, or a steered set's routine sockets). Its reader
-// goroutines stop first, once they have read their sockets empty and
-// handed it all on (Options.Peer or Packets); then every socket is read
+// goroutines stop first, once they have handed on (Options.Peer or
+// Packets) what they have read: the batch in hand, or all that waited
+// in a socket that runs empty first; then every socket is read
 // as Drain reads it, at most floodDrain datagrams each (more is a flood,
 // not what a peer sends while a set is replaced), and the peers'
 // datagrams are given to fn, in the order each socket received them
@@ -511,8 +512,9 @@ func (s *Set) CloseDrain(fn func(Packet)) error {
 
 // stopReaders ends every reader goroutine of a closed set and waits for
 // them, its sockets left open: a read deadline in the past wakes a reader
-// waiting in the poller, which returns once it has read its socket empty
-// (receive), and a flooded routine socket's reader returns when its
+// waiting in the poller, which returns once its socket is empty or at the
+// end of the batch in hand (read: the set is closed), whichever comes
+// first, and a flooded routine socket's reader returns when its
 // duplicate descriptor closes (stopPoll).
 func (s *Set) stopReaders() {
 	past := time.Unix(1, 0)
@@ -671,7 +673,7 @@ func (s *Set) read(r reader) {
 	if r.overflowsOut != nil {
 		defer func() { *r.overflowsOut = *overflows }()
 	}
-	got := func(i int) bool {
+	hand := func(i int) bool {
 		now := time.Now()
 		if perSlice > 0 {
 			if inSlice++; inSlice >= perSlice {
@@ -719,6 +721,13 @@ func (s *Set) read(r reader) {
 			}
 		}
 		return true
+	}
+	// Once the set is closed, the reader stops after the batch in hand:
+	// a socket flooded faster than it is read never runs empty, and
+	// CloseDrain, on the caller's loop, waits for the readers (what is
+	// left is read there, a bounded number).
+	got := func(i int) bool {
+		return hand(i) && (i < st.k-1 || !s.closed.Load())
 	}
 	// An error other than EAGAIN (an ICMP error reported on a connected
 	// peer socket, a clipped control message): wait a little, so as not
