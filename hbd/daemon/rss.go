@@ -216,6 +216,8 @@ type pageRelease struct {
 	// on another goroutine than wake (its ownership loop's ticks).
 	checked time.Time
 	called  atomic.Bool
+	// drops counts the drops done, each once what it left has been read.
+	drops atomic.Uint64
 }
 
 // startPageRelease drops the file pages now, as the start is done, and
@@ -286,6 +288,7 @@ func newPageRelease(ctx context.Context, drop func() error, fileKB func() (int, 
 			} else {
 				floor = kb
 			}
+			r.drops.Add(1)
 		}
 	}()
 	return r
