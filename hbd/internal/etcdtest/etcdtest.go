@@ -169,9 +169,17 @@ func (c *Cluster) Leader() (int, error) {
 	return -1, errors.New("no etcd member leads")
 }
 
-// Stop stops member i.
+// Stop stops member i. A member that never became ready (no quorum: the
+// others did not start, or not in time on a loaded machine) has its
+// server stopped first: embed.Etcd.Close waits for the member to serve
+// clients before it stops the server, which such a member never does.
 func (c *Cluster) Stop(i int) {
 	if e := c.members[i]; e != nil {
+		select {
+		case <-e.Server.ReadyNotify():
+		default:
+			e.Server.HardStop() // Close stops it again: a no-op then
+		}
 		e.Close()
 		c.members[i] = nil
 	}
