@@ -165,6 +165,10 @@ type Daemon struct {
 	rt rtSched // realtime, rtprio (realtime.go)
 
 	pages *pageRelease // drops the program's file pages (rss.go)
+	// reopenStuck: a reopen of the log files found the log output stuck
+	// and was left to the writer; said once until a reopen is done again
+	// (reopenLog).
+	reopenStuck bool
 
 	sbEvents chan cluster.Event // PingStatus and FenceDone (ping.go, fence.go)
 	pingStop context.CancelFunc // stops the ping prober (restarted on reload)

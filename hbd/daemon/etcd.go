@@ -174,9 +174,7 @@ func (d *Daemon) serveEtcd(ctx context.Context, sigs <-chan os.Signal) {
 				beginStop()
 				break
 			}
-			if err := d.log.Reopen(); err != nil {
-				d.log.Warnf("reopen log files: %v", err)
-			}
+			d.reopenLog()
 			if !d.etcd.stopping.Load() {
 				d.reload(ctx, "SIGHUP", false)
 			}

@@ -240,3 +240,36 @@ func TestStuckLogInStatus(t *testing.T) {
 }
 
 var droppedRE = regexp.MustCompile(`WARN: Log output did not keep up: (\d+) lines dropped`)
+
+// TestStuckLogReopenSaidOnce: SIGHUPs while the log output is stuck leave
+// each reopen to the writer and say so once, not once per SIGHUP; once the
+// output moves and a reopen is done, a later stall is said again.
+func TestStuckLogReopenSaidOnce(t *testing.T) {
+	d, _, _ := newTestDaemon(t, loopConfig("node1", "node2"), &fakeRunner{})
+	stderr, unstick := fullPipe(t)
+	lg, err := logging.New(logging.Options{Stderr: stderr, Async: true, FlushWait: 10 * time.Millisecond, CloseWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lg.Close() })
+	d.log = lg
+	lg.Infof("the line the writer is stuck on")
+	for range 5 {
+		d.reopenLog()
+	}
+	if !d.reopenStuck {
+		t.Fatal("the reopens did not find the output stuck")
+	}
+	read := unstick()
+	waitFor(t, func() bool { return strings.Contains(read(), "reopen log files") })
+	if err := lg.Sync(); err != nil {
+		t.Fatalf("sync once the output moves: %v", err)
+	}
+	if n := strings.Count(read(), "reopen log files"); n != 1 {
+		t.Errorf("%d lines say the reopen was left to the writer, want 1:\n%s", n, read())
+	}
+	d.reopenLog()
+	if d.reopenStuck {
+		t.Error("a reopen done with the output moving still counts as stuck")
+	}
+}

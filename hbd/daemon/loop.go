@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"os"
 	"slices"
 	"syscall"
@@ -86,9 +87,7 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 		case s := <-sigs:
 			switch s {
 			case syscall.SIGHUP:
-				if err := d.log.Reopen(); err != nil {
-					d.log.Warnf("reopen log files: %v", err)
-				}
+				d.reopenLog()
 				d.reload(ctx, "SIGHUP", false)
 			default:
 				if stopping {
@@ -350,5 +349,25 @@ func (d *Daemon) logCore(a cluster.Log) {
 		lg.Error(a.Msg)
 	default:
 		logging.Crit(lg, a.Msg)
+	}
+}
+
+// reopenLog reopens the log files (SIGHUP after logrotate). While the log
+// output is stuck the reopen is left to the writer, done once its current
+// write returns; that is said once until a reopen is done again, not at
+// every SIGHUP, each of which would add a line to a queue that is full
+// already and bring out hundreds of the same line once the output moves.
+func (d *Daemon) reopenLog() {
+	err := d.log.Reopen()
+	switch {
+	case err == nil:
+		d.reopenStuck = false
+	case errors.Is(err, logging.ErrStuck):
+		if !d.reopenStuck {
+			d.log.Warnf("reopen log files: %v", err)
+		}
+		d.reopenStuck = true
+	default:
+		d.log.Warnf("reopen log files: %v", err)
 	}
 }
