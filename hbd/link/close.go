@@ -107,7 +107,7 @@ func (s *Set) drainConn(l *link, sp sockPlan, c *net.UDPConn, st *recvState, fn 
 		return
 	}
 	recv := func(fd uintptr) { st.recv(fd) }
-	for n := 0; n <= floodDrain; {
+	for n := 0; n < floodDrain; {
 		if err := rc.Control(recv); err != nil || st.errno != 0 || st.k == 0 {
 			return // closed, or empty
 		}
