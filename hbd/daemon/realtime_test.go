@@ -22,11 +22,7 @@ import (
 // next sweep switches the threads (never the programs); a sweep at 0
 // switches them back.
 func TestRealtimeSweep(t *testing.T) {
-	if !testenv.InChild(t) {
-		testenv.NeedRoot(t, "SCHED_RR")
-		if out, err := testenv.RunAs(t, 0, 0); err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
+	if !inRootChild(t) {
 		return
 	}
 	var r rtSched
@@ -71,11 +67,7 @@ func TestRealtimeSweep(t *testing.T) {
 // has passed (threads added with the count given unchanged, as when one
 // ends while another starts, stay as they started until then).
 func TestRealtimeCheck(t *testing.T) {
-	if !testenv.InChild(t) {
-		testenv.NeedRoot(t, "SCHED_RR")
-		if out, err := testenv.RunAs(t, 0, 0); err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
+	if !inRootChild(t) {
 		return
 	}
 	var reports []string
@@ -138,11 +130,7 @@ func TestRealtimeCheck(t *testing.T) {
 // after it, and a new priority asked for is applied at once whatever the
 // time.
 func TestRealtimeCountEvery(t *testing.T) {
-	if !testenv.InChild(t) {
-		testenv.NeedRoot(t, "SCHED_RR")
-		if out, err := testenv.RunAs(t, 0, 0); err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
+	if !inRootChild(t) {
 		return
 	}
 	var r rtSched
@@ -264,4 +252,20 @@ func statPolicy(t *testing.T, stat string) string {
 		name = f[38]
 	}
 	return name + "/" + f[37]
+}
+
+// inRootChild reports whether the test runs in the child that testenv
+// starts as root, where it does its work (its threads' scheduling is the
+// child's own); in the parent it runs that child, says how it ended, and
+// reports false.
+func inRootChild(t *testing.T) bool {
+	t.Helper()
+	if testenv.InChild(t) {
+		return true
+	}
+	testenv.NeedRoot(t, "SCHED_RR")
+	if out, err := testenv.RunAs(t, 0, 0); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return false
 }
