@@ -36,10 +36,23 @@ import (
 // the same rollback runs, detached from ctx but bounded by the timeouts:
 // a half-started group is never left behind. A failed rollback makes the
 // error ErrStopFailed too: the group then still counts as held here.
+//
+// Under WithAbandon, the caller may call the start off until its first
+// start script begins (Abandon): the status script in progress is
+// killed, the resources found running are stopped again as in a
+// rollback, and Start returns an *AbandonError (ErrAbandoned).
 func (r *Runner) Start(ctx context.Context, g config.Group) error {
 	key := g.Key()
+	ctx, ab, end, ok := armAbandon(ctx)
+	defer end()
+	if !ok {
+		return r.abandonedStart(ctx, g, "", nil)
+	}
 	unlock, err := r.lock(ctx, key)
 	if err != nil {
+		if abandoned(ctx) {
+			return r.abandonedStart(ctx, g, "", nil)
+		}
 		return err
 	}
 	defer unlock()
@@ -79,6 +92,10 @@ func (r *Runner) Start(ctx context.Context, g config.Group) error {
 				r.log.Infof("Resource %s is already running (%s); not starting it again", res.Spec, st.Reason)
 				continue
 			}
+		}
+		if !ab.commit() {
+			la.stop()
+			return r.abandonedStart(ctx, g, res.Spec, g.Resources[:i])
 		}
 		out := r.doScript(ctx, res, OpStart)
 		if out.OK() {
@@ -126,6 +143,9 @@ func (r *Runner) converges(res config.Resource) bool {
 // interruptedStart rolls back a start that ctx ended.
 // It is an error, unless ctx was ended with ErrStopping.
 func (r *Runner) interruptedStart(ctx context.Context, g config.Group, res config.Resource, out Result, started []config.Resource) error {
+	if abandoned(ctx) {
+		return r.abandonedStart(ctx, g, res.Spec, started)
+	}
 	logf := r.log.Errorf
 	if stopping(ctx) {
 		logf = r.log.Infof
@@ -136,6 +156,22 @@ func (r *Runner) interruptedStart(ctx context.Context, g config.Group, res confi
 		se.Rollback = r.stopResources(context.WithoutCancel(ctx), g, started)
 	}
 	return se
+}
+
+// abandonedStart ends a start called off (Abandon) before any start
+// script of it began, at resource at ("" before it began): found are the
+// resources its statuses found running, stopped again, right to left.
+func (r *Runner) abandonedStart(ctx context.Context, g config.Group, at string, found []config.Resource) error {
+	e := &AbandonError{Group: g.Key(), Node: r.opts.Node, At: at}
+	if at == "" {
+		r.log.Infof("Acquisition of resource group %s abandoned before it began", e.Group)
+		return e
+	}
+	r.log.Infof("Acquisition of resource group %s abandoned at %s: no start script had begun", e.Group, at)
+	if len(found) > 0 {
+		e.Rollback = r.stopResources(context.WithoutCancel(ctx), g, found)
+	}
+	return e
 }
 
 // Stop releases a group as Heartbeat's ResourceManager givegroup does:
