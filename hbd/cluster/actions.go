@@ -104,6 +104,19 @@ type ProbeGroup struct {
 	Spec  config.Group
 }
 
+// AbandonStart calls off the start of the group under way here: since
+// the core decided it, Peer, declared dead, was heard again (back from a
+// partition or a stall, or restarted; not after a graceful stop), or
+// Peer announced that it holds the group. The daemon calls the start
+// off if none of its start scripts has begun (its statuses are still
+// being read): its OpDone then says ResultAbandoned. Otherwise the start
+// runs to its end and its OpDone says how it ended, as without
+// AbandonStart. Emitted at most once per start.
+type AbandonStart struct {
+	Group string
+	Peer  string
+}
+
 // PrepareGroup says that a live peer (From) is releasing a group this
 // node will then start: its graceful stop, or the standby handshake of
 // its standby, a failback or a takeover command. The daemon may read the
@@ -198,6 +211,7 @@ func (StartGroup) isAction()      {}
 func (StopGroup) isAction()       {}
 func (ProbeGroup) isAction()      {}
 func (PrepareGroup) isAction()    {}
+func (AbandonStart) isAction()    {}
 func (Reannounce) isAction()      {}
 func (WatchGroup) isAction()      {}
 func (UnwatchGroup) isAction()    {}

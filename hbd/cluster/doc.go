@@ -22,6 +22,10 @@
 //	StartGroup    run harc start (Spec), then feed back OpDone
 //	StopGroup     run harc stop (Spec: the definition started), then OpDone
 //	ProbeGroup    run harc status (Spec), then OpDone
+//	AbandonStart  call off the start of the group under way if none of
+//	              its start scripts has begun: a peer declared dead is
+//	              heard again, or a peer says it holds the group; its
+//	              OpDone says ResultAbandoned then, or how it ended
 //	PrepareGroup  a live peer (From) releases a group this node starts
 //	              next: read its statuses now (harc Prepare), for the
 //	              StartGroup that follows; no OpDone
@@ -200,8 +204,10 @@
 // it may be a newer announcement, which a resent older done must not
 // outrun), an hbd peer's latest announcement names this node as g's
 // desired holder too (hbd_want), and no standby handoff from that peer
-// for g is under way (acquire after its ask_resources info=done). So a
-// group only moves away
+// for g is under way (acquire after its ask_resources info=done); and no
+// peer declared dead has been heard again without the status that makes
+// it live (it may hold g: the start waits until it is live and has
+// announced, or is declared dead again). So a group only moves away
 // from a live holder by that holder's decision: it released it and said
 // so; or the holder is dead (deadtime); or it announced a graceful
 // shutdown (at once, no deadtime: "Received shutdown notice").
@@ -380,6 +386,8 @@
 //	groups.go       a group's state, the node's resource state, recheck
 //	operations.go   boot (probe, release before join) and opDone: what
 //	                a StartGroup, StopGroup or ProbeGroup came back with
+//	abandon.go      calling off a start a returning peer or a peer's
+//	                announcement made wrong (AbandonStart)
 //	commands.go     operator commands (standby, takeover, cleanup, and
 //	                the settings commands) and ParseWhich, the one check
 //	                of their argument
@@ -442,7 +450,10 @@
 // safe.go, quorum.go; nothing of its exclusive set runs here:
 // exclusive.go) and startGroup (operations.go) emits StartGroup. The
 // daemon runs harc start and feeds back OpDone; opDone marks the group
-// running and emits WatchGroup; the next reconcile logs "mach_down
+// running and emits WatchGroup (a start called off with AbandonStart
+// before its first start script, abandon.go, comes back as
+// ResultAbandoned: the group is stopped, not failed, and the rule
+// decides again); the next reconcile logs "mach_down
 // takeover complete" (progressTakeovers, handoff.go) and announce
 // (announce.go) tells the peers what this node now holds.
 package cluster

@@ -89,6 +89,10 @@ const (
 	// ResultRunning and ResultStopped answer OpProbe.
 	ResultRunning
 	ResultStopped
+	// ResultAbandoned: a start called off by AbandonStart before any of
+	// its start scripts began: nothing of it runs (what its statuses
+	// found running was stopped again), and it did not fail.
+	ResultAbandoned
 )
 
 func (r Result) String() string {
@@ -103,6 +107,8 @@ func (r Result) String() string {
 		return "running"
 	case ResultStopped:
 		return "stopped"
+	case ResultAbandoned:
+		return "abandoned"
 	}
 	return "result?"
 }

@@ -76,6 +76,11 @@ type group struct {
 	// the daemon to prepare its start for (PrepareGroup); "" when no
 	// peer is releasing it to this node.
 	prepared string
+	// takeover: the start under way takes the group over from a peer
+	// (StartGroup.From); abandoning: why it was called off since
+	// (AbandonStart; abandon.go), "" while it was not.
+	takeover   bool
+	abandoning string
 	// viewAt is the group's index in the latest placement view built
 	// (buildFacts, facts.of).
 	viewAt int

@@ -95,6 +95,17 @@ func fields(m *wire.Message) string {
 	return b.String()
 }
 
+// actionsOf returns the actions of acts of type T.
+func actionsOf[T Action](acts []Action) []T {
+	var out []T
+	for _, a := range acts {
+		if x, ok := a.(T); ok {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 func logs(acts []Action) []string {
 	var out []string
 	for _, a := range acts {

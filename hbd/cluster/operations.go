@@ -69,8 +69,15 @@ func (n *Node) opDone(e OpDone) {
 		if g.state != GroupStarting {
 			return
 		}
+		why, takeover := g.abandoning, g.takeover
+		g.takeover, g.abandoning = false, ""
 		switch e.Result {
+		case ResultAbandoned:
+			n.startAbandoned(g, why, takeover)
 		case ResultOK:
+			if why != "" {
+				n.logf(LevelInfo, "%s of resource group %s not abandoned: its start script had begun when %s", startWord(takeover), g.key, why)
+			}
 			n.setState(g, GroupRunning)
 			n.watch(g)
 			// g.standby stays: an operator's standby that came while the
@@ -119,6 +126,7 @@ func (n *Node) startGroup(g *group, from []string) {
 	// while g is starting is still honoured once it runs (opDone).
 	g.standby = false
 	g.prepared = ""
+	g.takeover, g.abandoning = len(from) > 0, ""
 	n.unwatch(g)
 	n.setState(g, GroupStarting)
 	n.out = append(n.out, StartGroup{Group: g.key, Spec: g.spec, From: from})

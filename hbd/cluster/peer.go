@@ -268,6 +268,11 @@ func (n *Node) receive(ev Receive) {
 		n.drop(p, DropMalformed, LevelError, "should_drop_message: bad sequence number from "+src)
 		return
 	}
+	// A peer declared dead that is heard again (back from a partition or
+	// a stall, restarted, or first heard after initdead) may hold groups:
+	// starts under way here are called off below (peerReturned), unless
+	// it had given everything up (a graceful stop).
+	back := p.state == StateDead && !p.heard && !p.rsc.gaveUp()
 	restart := false
 	if gen > p.gen {
 		if p.gen > 0 {
@@ -312,6 +317,9 @@ func (n *Node) receive(ev Receive) {
 		n.logf(LevelWarn, "Deadtime value may be too small.")
 		p.partitionAt = ev.Now
 		n.touch()
+	}
+	if back {
+		n.peerReturned(p)
 	}
 	if !p.heard {
 		n.peerJoined(p)

@@ -149,6 +149,7 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 		delete(n.res.standbyFrom, p.name)
 	}
 	n.releasedCopies(p)
+	n.peerHolds(p)
 	if (info == "shutdown" || m.Value(wire.FHbdStopping) == "1") && !r.stopping {
 		r.stopping = true
 		n.peerLeaving(p)

@@ -8,17 +8,6 @@ import (
 	"github.com/hbdproject/hbd/hbd/config"
 )
 
-// prepares returns the PrepareGroup actions of acts.
-func prepares(acts []Action) []PrepareGroup {
-	var out []PrepareGroup
-	for _, a := range acts {
-		if p, ok := a.(PrepareGroup); ok {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // TestPrepareGroupWhileThePeerReleases: node1 is told to prepare the
 // start of a group a Heartbeat node2 releases to it, once, as soon as the
 // release is announced (its shutdown notice, its standby's or failback's
@@ -79,11 +68,11 @@ func TestPrepareGroupWhileThePeerReleases(t *testing.T) {
 			acts := h.send(c.holds...)
 			acts = append(acts, advanceTo(n, h.now.Add(300*time.Millisecond))...)
 			h.now = n.now
-			if p := prepares(acts); len(p) > 0 || hasAction(acts, StartGroup{Group: webKey}) {
+			if p := actionsOf[PrepareGroup](acts); len(p) > 0 || hasAction(acts, StartGroup{Group: webKey}) {
 				t.Fatalf("node2 only holds the group, yet: %q", render(acts))
 			}
 			acts = h.send(c.release...)
-			p := prepares(acts)
+			p := actionsOf[PrepareGroup](acts)
 			if len(p) != 1 {
 				t.Fatalf("release announced: %d PrepareGroup, want 1: %q", len(p), render(acts))
 			}
@@ -101,7 +90,7 @@ func TestPrepareGroupWhileThePeerReleases(t *testing.T) {
 				acts = append(acts, advanceTo(n, h.now.Add(100*time.Millisecond))...)
 				h.now = n.now
 			}
-			if len(prepares(acts)) != 0 {
+			if len(actionsOf[PrepareGroup](acts)) != 0 {
 				t.Errorf("prepared again in the same release: %q", render(acts))
 			}
 			acts = h.send(c.end...)
@@ -117,7 +106,7 @@ func TestPrepareGroupWhileThePeerReleases(t *testing.T) {
 			if !reflect.DeepEqual(start.Spec, want.Spec) {
 				t.Errorf("the start runs %+v, the prepare read %+v", start.Spec, want.Spec)
 			}
-			if len(prepares(acts)) != 0 {
+			if len(actionsOf[PrepareGroup](acts)) != 0 {
 				t.Errorf("prepared with the start: %q", render(acts))
 			}
 		})
@@ -132,7 +121,7 @@ func TestNoPrepareForAnotherClass(t *testing.T) {
 	h.send("t", "resource", "rsc_hold", "local", "rtype", "full", "isstable", "1")
 	h.at(time.Second)
 	acts := h.send("t", "ask_resources", "rsc_hold", "foreign", "info", "me")
-	if p := prepares(acts); len(p) != 0 {
+	if p := actionsOf[PrepareGroup](acts); len(p) != 0 {
 		t.Errorf("prepared for a release of another class: %+v", p)
 	}
 }

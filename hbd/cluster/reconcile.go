@@ -397,13 +397,19 @@ func (n *Node) resourceDeadline() time.Time {
 	return d
 }
 
-// canStart: no live peer holds g or has not told us what it holds, and
-// every live hbd peer's rule gives g to this node too.
+// canStart: no live peer holds g or has not told us what it holds, no
+// peer declared dead is coming back (returning), and every live hbd
+// peer's rule gives g to this node too.
 func (n *Node) canStart(g *group) bool {
 	if !n.sbMayStart(g) {
 		return false
 	}
+	back := false
 	for _, p := range n.peers {
+		if returning(p) {
+			back = true
+			continue
+		}
 		if !n.live(p) {
 			continue
 		}
@@ -445,7 +451,7 @@ func (n *Node) canStart(g *group) bool {
 			return false
 		}
 	}
-	return true
+	return !back
 }
 
 // missingAfter: a seq of p newer than seq is missing.

@@ -87,7 +87,7 @@ var (
 	scenQuorum   = map[string]config.QuorumMode{"auto": config.QuorumAuto, "on": config.QuorumOn, "off": config.QuorumOff}
 	scenResults  = map[string]map[string]Result{
 		"probe": {"running": ResultRunning, "stopped": ResultStopped, "failed": ResultFailed},
-		"done":  {"ok": ResultOK, "failed": ResultFailed, "stop-failed": ResultStopFailed},
+		"done":  {"ok": ResultOK, "failed": ResultFailed, "stop-failed": ResultStopFailed, "abandoned": ResultAbandoned},
 	}
 	scenCommands = map[string]CommandKind{"standby": CmdStandby, "takeover": CmdTakeover, "cleanup": CmdCleanup,
 		"node-standby": CmdNodeStandby, "node-online": CmdNodeOnline, "node-fenced": CmdNodeFenced,

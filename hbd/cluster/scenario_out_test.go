@@ -83,6 +83,8 @@ func (s *scenario) step(n *scenNode, ev Event) {
 			act("PROBE %s%s", a.Group, specTail(a.Group, a.Spec))
 		case PrepareGroup:
 			act("PREPARE %s%s from %s", a.Group, specTail(a.Group, a.Spec), a.From)
+		case AbandonStart:
+			act("ABANDON %s (%s heard again)", a.Group, a.Peer)
 		case WatchGroup:
 			act("WATCH %s", a.Group)
 		case UnwatchGroup:

@@ -28,7 +28,8 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the sc
 //	exclusive KEY KEY [KEY…]                          (an exclusive set, first wins)
 //	start NODE                 the daemon starts (probes follow)
 //	probe NODE KEY running|stopped|failed [DETAIL…]   answers a pending probe
-//	done NODE KEY ok|failed|stop-failed [DETAIL…]     ends the pending start or stop
+//	done NODE KEY ok|failed|stop-failed|abandoned [DETAIL…]
+//	                           ends the pending start or stop
 //	tick DURATION              time passes (heartbeats; every message arrives after 5 ms)
 //	kill NODE                  kill -9 (nothing more is sent)
 //	stop NODE                  graceful stop (SIGTERM)
@@ -49,8 +50,9 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the sc
 //
 // Output: status prints the node's groups. Every other command prints
 // what the nodes did in up to three sections, each in time order:
-// "actions:" (START, STOP, PROBE, WATCH, UNWATCH, REANNOUNCE, FENCE, a
-// peer's new state as PEER, HOOK, SETTINGS, GENERATIONS, EXIT), "log:"
+// "actions:" (START, STOP, PROBE, ABANDON, WATCH, UNWATCH, REANNOUNCE,
+// FENCE, a peer's new state as PEER, HOOK, SETTINGS, GENERATIONS, EXIT),
+// "log:"
 // (the log lines except the membership chatter: links, status updates,
 // lost packets) and "messages:" (resource and control messages, without
 // heartbeats and without the fields that differ with every run or every

@@ -17,28 +17,36 @@ import (
 //   - Reannounce carries the group's Spec;
 //   - PrepareGroup carries the group's Spec, names a peer as the node
 //     releasing it, and never comes for a group running here (watched);
+//   - AbandonStart comes only while a start of the group runs (a
+//     StartGroup without its OpDone yet), at most once per start, and
+//     names a peer;
 //   - PeerState says what the core's view of the peer is after the step;
 //   - RunHook comes only from a Receive of a message of that type, from a
 //     peer of the generation the core knows, and once per message (src,
 //     hg, seq) per run, however the network duplicates it.
 //
-// None of these actions is traced: the golden traces stay as they were.
+// None of these actions but AbandonStart is traced.
 const CheckBoundary = "boundary"
 
 // boundaryState is one daemon run's view of the boundary actions.
 type boundaryState struct {
 	watched map[string]bool
 	hooks   map[string]bool // src/hg/seq of the messages a hook ran for
+	// starting: the groups whose start runs (true once called off)
+	starting map[string]bool
 }
 
 func (w *world) checkBoundary(i int, ev cluster.Event, acts []cluster.Action) {
 	n := w.nodes[i]
 	b := &n.bd
 	if b.watched == nil {
-		b.watched, b.hooks = map[string]bool{}, map[string]bool{}
+		b.watched, b.hooks, b.starting = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	}
 	bad := func(format string, args ...any) {
 		w.violate(CheckBoundary, n.name+": "+fmt.Sprintf(format, args...))
+	}
+	if op, ok := ev.(cluster.OpDone); ok && op.Op == cluster.OpStart {
+		delete(b.starting, op.Group)
 	}
 	peerStates := map[string]string{}
 	for _, a := range acts {
@@ -62,6 +70,19 @@ func (w *world) checkBoundary(i int, ev cluster.Event, acts []cluster.Action) {
 			delete(b.watched, a.Group)
 		case cluster.StartGroup:
 			w.checkUnwatched(b, bad, "StartGroup", a.Group)
+			b.starting[a.Group] = false
+		case cluster.AbandonStart:
+			called, ok := b.starting[a.Group]
+			switch {
+			case !ok:
+				bad("AbandonStart %s, whose start does not run", a.Group)
+			case called:
+				bad("AbandonStart %s twice for one start", a.Group)
+			}
+			if a.Peer == "" || a.Peer == n.name {
+				bad("AbandonStart %s names %q as the peer heard again", a.Group, a.Peer)
+			}
+			b.starting[a.Group] = true
 		case cluster.StopGroup:
 			w.checkUnwatched(b, bad, "StopGroup", a.Group)
 		case cluster.ProbeGroup:

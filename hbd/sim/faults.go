@@ -167,7 +167,7 @@ func (w *world) paused(i int) bool {
 // tick is dropped: the resume brings its own). It reports whether it did.
 func (w *world) deferPaused(e *event) bool {
 	switch e.kind {
-	case evTick, evDeliver, evCommand, evApply, evMonitor, evFence, evCrash:
+	case evTick, evDeliver, evCommand, evApply, evMonitor, evFence, evCrash, evStartScript:
 	case evOpDone:
 		if !w.paused(e.node) || !w.nodes[e.node].suspended {
 			return false // a paused daemon's script ends: see deferOpDone

@@ -71,7 +71,10 @@ const (
 )
 
 type truth struct {
-	up         bool
+	up bool
+	// reading: a start reads its statuses (Config.StatusMin): its start
+	// script has not begun.
+	reading    bool
 	run        int // the daemon run that started it
 	serial     int // the newest operation; older ones end without effect
 	stopFailed bool
@@ -109,14 +112,14 @@ type resState struct {
 // the heal and the resource announcements (a keepalive and two delays),
 // the resends of lost ones (MaxLostInARow+1 keepalives and two rexmit
 // intervals), and the loser's scripts (a start in progress must end
-// before the stop: two ScriptMax).
+// before the stop: its statuses and two ScriptMax).
 func (c Config) HealBound() time.Duration {
 	c = c.widest()
 	lost := c.MaxLostInARow
 	if lost < 0 {
 		lost = 3
 	}
-	return time.Duration(lost+2)*c.Keepalive + 2*c.DelayMax + 2*cluster.RexmitInterval + 2*c.ScriptMax
+	return time.Duration(lost+2)*c.Keepalive + 2*c.DelayMax + 2*cluster.RexmitInterval + 2*c.ScriptMax + c.StatusMax
 }
 
 // Settle is how long after the last disruption the end-of-run checks
@@ -126,7 +129,7 @@ func (c Config) HealBound() time.Duration {
 // answers is cancelled after deadtime.
 func (c Config) Settle() time.Duration {
 	c = c.widest()
-	return c.Initdead + 3*c.Deadtime + 4*c.ScriptMax + 6*c.Keepalive + c.FailureTimeout + c.FailbackDelay + 3*c.Deadtime*time.Duration(btoi(c.Quorum.Enabled(c.Nodes))) + c.safeSettle()
+	return c.Initdead + 3*c.Deadtime + 4*c.ScriptMax + 2*c.StatusMax + 6*c.Keepalive + c.FailureTimeout + c.FailbackDelay + 3*c.Deadtime*time.Duration(btoi(c.Quorum.Enabled(c.Nodes))) + c.safeSettle()
 }
 
 func btoi(b bool) int {
@@ -250,13 +253,25 @@ func (w *world) resourceAction(i int, a cluster.Action) {
 			w.checkSettingsStart(i, g)
 		}
 		t := &n.gt[g]
-		t.up, t.run, t.stopFailed, t.orphan = true, n.run, false, false
 		t.serial++
-		res := cluster.ResultOK
-		if w.rng.Float64() < w.c.StartFail {
-			res = cluster.ResultFailed
+		if w.c.StatusMax > 0 {
+			t.reading = true
+			w.push(&event{at: w.now.Add(w.randDur(w.c.StatusMin, w.c.StatusMax)), kind: evStartScript, node: i, run: n.run, boot: n.boot, group: g, frun: t.serial})
+			break
 		}
-		w.push(&event{at: w.now.Add(w.randDur(w.c.ScriptMin, w.c.ScriptMax)), kind: evOpDone, node: i, run: n.run, boot: n.boot, group: g, op: cluster.OpStart, result: res, frun: t.serial})
+		w.beginStart(i, g)
+	case cluster.AbandonStart:
+		g := w.groupIndex(a.Group)
+		t := &n.gt[g]
+		w.res.Abandons++
+		w.trace("  %s ABANDON %s (%s heard again)", n.name, a.Group, a.Peer)
+		if !t.reading {
+			break // its start script has begun: it runs to its end
+		}
+		w.res.Abandoned++
+		t.reading = false
+		t.serial++ // its start script never begins
+		w.push(&event{at: w.now, kind: evOpDone, node: i, run: n.run, boot: n.boot, group: g, op: cluster.OpStart, result: cluster.ResultAbandoned, frun: t.serial})
 	case cluster.StopGroup:
 		delete(n.prepared, a.Group)
 		g := w.groupIndex(a.Group)
@@ -298,6 +313,35 @@ func (w *world) resourceAction(i int, a cluster.Action) {
 		n.persisted = a.Settings
 		w.trace("  %s PERSIST %s", n.name, cluster.FormatSettings(a.Settings))
 	}
+}
+
+// beginStart: node i's start script of group g begins (the group runs
+// from now on); its OpDone comes after [ScriptMin, ScriptMax].
+func (w *world) beginStart(i, g int) {
+	n := w.nodes[i]
+	t := &n.gt[g]
+	t.up, t.run, t.stopFailed, t.orphan, t.reading = true, n.run, false, false, false
+	res := cluster.ResultOK
+	if w.rng.Float64() < w.c.StartFail {
+		res = cluster.ResultFailed
+	}
+	w.push(&event{at: w.now.Add(w.randDur(w.c.ScriptMin, w.c.ScriptMax)), kind: evOpDone, node: i, run: n.run, boot: n.boot, group: g, op: cluster.OpStart, result: res, frun: t.serial})
+}
+
+// startScript: a start's statuses are read (Config.StatusMin); its start
+// script begins, unless the start was abandoned, the machine crashed
+// or the daemon that ran it is gone (its statuses died with it).
+func (w *world) startScript(e *event) {
+	n := w.nodes[e.node]
+	t := &n.gt[e.group]
+	if e.boot != n.boot || e.frun != t.serial || !t.reading {
+		return
+	}
+	t.reading = false
+	if !n.alive || n.run != e.run {
+		return
+	}
+	w.beginStart(e.node, e.group)
 }
 
 func (w *world) opDone(e *event) {

@@ -136,6 +136,11 @@ type Config struct {
 	// Every script operation (start, stop of a group) takes a time in
 	// [ScriptMin, ScriptMax]; probes take up to ScriptMin.
 	ScriptMin, ScriptMax time.Duration
+	// A start first reads its resources' statuses for a time in
+	// [StatusMin, StatusMax] (0: its start script begins at once), during
+	// which nothing of the group runs yet and an AbandonStart calls it
+	// off (ResultAbandoned); after it, the start script runs as above.
+	StatusMin, StatusMax time.Duration
 	// StartFail and StopFail are the probabilities that a start fails
 	// (rolled back) and that a stop fails (the group may still run).
 	StartFail, StopFail float64
@@ -234,7 +239,11 @@ type Result struct {
 	// definition, with no stop of the group between (the starts the
 	// daemon's statuses read ahead serve).
 	Prepares, PreparedStarts int
-	StaysPut, PreferredEnd   int
+	// Abandons counts the AbandonStart actions, Abandoned those that
+	// came while the start still read its statuses (the others came too
+	// late: its start script had begun).
+	Abandons, Abandoned    int
+	StaysPut, PreferredEnd int
 	// HealResolved counts duplicates of a partition that ended once the
 	// nodes heard each other again; MaxHealResolve is the longest time
 	// that took (from hearing each other to one node's stop finishing).

@@ -80,6 +80,7 @@ const (
 	evReload
 	evApply
 	evMonitor
+	evStartScript // a start's statuses are read: its start script begins
 )
 
 // event is one entry of the queue: what happens (kind) to node at time at.
@@ -361,6 +362,8 @@ func (w *world) handle(e *event) {
 		w.check3(e)
 	case evOpDone:
 		w.opDone(e)
+	case evStartScript:
+		w.startScript(e)
 	case evCommand:
 		w.command(e)
 	case evReload:
