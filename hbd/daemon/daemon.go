@@ -51,6 +51,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
@@ -143,6 +144,9 @@ type Daemon struct {
 	// unwatching waits, per group, until its ended watch and monitor
 	// checks have stopped; the group's next operation waits for it.
 	unwatching map[string]func()
+	// starts calls off, per group, the start under way (AbandonStart)
+	// until its OpDone is stepped.
+	starts map[string]*harc.Abandon
 
 	monitors     *monitor.Set         // ha.cf monitor lines of the groups held here
 	monitorFails chan monitor.Failure // groups a monitor gave up
@@ -228,6 +232,7 @@ func Run(ctx context.Context, o Options) error {
 		busy:        busyGauge{set: o.Busy},
 		watches:     map[string]*ipWatch{},
 		unwatching:  map[string]func(){},
+		starts:      map[string]*harc.Abandon{},
 		sbEvents:    make(chan cluster.Event, sbEventQueue),
 	}
 	err = d.run(ctx)

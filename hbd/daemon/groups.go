@@ -72,6 +72,11 @@ func (d *Daemon) runOp(op cluster.Op, key string, g config.Group, from []string,
 		decision.What = "the takeover from " + strings.Join(from, ", ")
 	}
 	ctx := harc.WithDrain(harc.WithDecision(d.opsCtx, decision), drain)
+	if op == cluster.OpStart {
+		ab := new(harc.Abandon)
+		d.starts[key] = ab
+		ctx = harc.WithAbandon(ctx, ab)
+	}
 	d.opsWG.Add(1)
 	d.busy.begin() // ended by the loop, with the result (opFinished)
 	go func() {
@@ -116,6 +121,9 @@ func (d *Daemon) runOp(op cluster.Op, key string, g config.Group, from []string,
 // and the release reached the peer 0.3 to 0.7 ms later than it does now
 // (docs/benchmarks-history.md, "Handover without a failed request").
 func (d *Daemon) opFinished(done cluster.OpDone) {
+	if done.Op == cluster.OpStart {
+		delete(d.starts, done.Group)
+	}
 	d.step(done)
 	d.busy.end()
 	d.pages.request()
@@ -141,12 +149,30 @@ func (d *Daemon) prepare(a cluster.PrepareGroup) {
 	}()
 }
 
+// abandonStart calls off the start of a group under way
+// (cluster.AbandonStart): harc runs none of its start scripts if none has
+// begun (its OpDone then says ResultAbandoned); otherwise the start runs
+// to its end.
+func (d *Daemon) abandonStart(a cluster.AbandonStart) {
+	ab := d.starts[a.Group]
+	switch {
+	case ab == nil:
+		d.log.Debugf("start of %s not called off (news of %s): it does not run", a.Group, a.Peer)
+	case ab.Abandon():
+		d.log.Debugf("start of %s called off (news of %s): no start script had begun", a.Group, a.Peer)
+	default:
+		d.log.Debugf("start of %s not called off (news of %s): a start script has begun", a.Group, a.Peer)
+	}
+}
+
 func startResult(err error) (cluster.Result, string) {
 	switch {
 	case err == nil:
 		return cluster.ResultOK, ""
 	case errors.Is(err, harc.ErrStopFailed):
 		return cluster.ResultStopFailed, err.Error()
+	case errors.Is(err, harc.ErrAbandoned):
+		return cluster.ResultAbandoned, err.Error()
 	default:
 		return cluster.ResultFailed, err.Error()
 	}

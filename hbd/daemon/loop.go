@@ -307,6 +307,8 @@ func (d *Daemon) execute(a cluster.Action) {
 		d.runOp(cluster.OpProbe, a.Group, a.Spec, nil, 0)
 	case cluster.PrepareGroup:
 		d.prepare(a)
+	case cluster.AbandonStart:
+		d.abandonStart(a)
 	case cluster.WatchGroup:
 		d.startWatch(a.Group, a.Spec)
 		d.monitors.Hold(a.Spec, a.Monitors)

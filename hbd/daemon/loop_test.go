@@ -229,6 +229,7 @@ func newTestDaemonIn(t testing.TB, cfg *config.Config, runner *fakeRunner, dir s
 		ops:        make(chan cluster.OpDone, 16),
 		watches:    map[string]*ipWatch{},
 		unwatching: map[string]func(){},
+		starts:     map[string]*harc.Abandon{},
 		sbEvents:   make(chan cluster.Event, sbEventQueue),
 		opsCtx:     ctx,
 		runner:     runner,
