@@ -16,22 +16,31 @@ import (
 // nothing at all when all is well.
 func TestPrintLog(t *testing.T) {
 	now := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	out := func(name string, dropped uint64, since time.Time) logging.OutputHealth {
+		return logging.OutputHealth{Output: name, Dropped: dropped, StuckSince: since}
+	}
+	outs := func(o ...logging.OutputHealth) logging.Health { return logging.Health{Outputs: o} }
 	tests := []struct {
 		name string
 		h    logging.Health
 		want string
 	}{
 		{"all well", logging.Health{}, ""},
-		{"one dropped", logging.Health{Dropped: 1}, "log: 1 line dropped since the start (the output did not keep up)\n"},
-		{"dropped", logging.Health{Dropped: 2048}, "log: 2048 lines dropped since the start (the output did not keep up)\n"},
-		{"stuck", logging.Health{Stuck: "log file /var/log/ha-log", StuckSince: now.Add(-65 * time.Second)},
-			"log: a write to log file /var/log/ha-log has not returned for 1m5s\n"},
-		{"both", logging.Health{Dropped: 3, Stuck: "stderr", StuckSince: now.Add(-5400 * time.Millisecond)},
-			"log: 3 lines dropped since the start (the output did not keep up); a write to stderr has not returned for 5s\n"},
-		{"clock behind the daemon's", logging.Health{Stuck: "syslog", StuckSince: now.Add(time.Minute)},
-			"log: a write to syslog has not returned for 0s\n"},
-		{"a path with control characters", logging.Health{Stuck: "log file /tmp/\x1b[2Jx", StuckSince: now},
-			"log: a write to log file /tmp/\\x1b[2Jx has not returned for 0s\n"},
+		{"one dropped", outs(out("syslog", 1, time.Time{})), "log: syslog: 1 line dropped (it did not keep up)\n"},
+		{"dropped", outs(out("stderr", 2048, time.Time{})), "log: stderr: 2048 lines dropped (it did not keep up)\n"},
+		{"stuck", outs(out("log file /var/log/ha-log", 0, now.Add(-65*time.Second))),
+			"log: log file /var/log/ha-log: a write has not returned for 1m5s\n"},
+		{"both", outs(out("stderr", 3, now.Add(-5400*time.Millisecond))),
+			"log: stderr: 3 lines dropped (it did not keep up); a write has not returned for 5s\n"},
+		{"two outputs", outs(out("stderr", 3, time.Time{}), out("syslog", 1024, now.Add(-time.Minute))),
+			"log: stderr: 3 lines dropped (it did not keep up)\nlog: syslog: 1024 lines dropped (it did not keep up); a write has not returned for 1m0s\n"},
+		{"clock behind the daemon's", outs(out("syslog", 0, now.Add(time.Minute))),
+			"log: syslog: a write has not returned for 0s\n"},
+		{"a path with control characters", outs(out("log file /tmp/\x1b[2Jx", 0, now)),
+			"log: log file /tmp/\\x1b[2Jx: a write has not returned for 0s\n"},
+		{"an older daemon: its sums", logging.Health{Dropped: 3, Stuck: "stderr", StuckSince: now.Add(-5400 * time.Millisecond)},
+			"log: stderr: 3 lines dropped (it did not keep up); a write has not returned for 5s\n"},
+		{"an older daemon, dropped only", logging.Health{Dropped: 2}, "log: 2 lines dropped (it did not keep up)\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,9 +60,9 @@ func TestStatusShowsLog(t *testing.T) {
 	started := time.Now().Add(-time.Hour)
 	base := ctl.Status{PID: 42, Started: started, Cluster: cluster.Status{Node: "node1", State: "active"}}
 	sick := base
-	sick.Log = logging.Health{Dropped: 7, Stuck: "stderr", StuckSince: started}
+	sick.Log = logging.Health{Outputs: []logging.OutputHealth{{Output: "stderr", Dropped: 7, StuckSince: started}}, Dropped: 7, Stuck: "stderr", StuckSince: started}
 	etcd := ctl.Status{Node: "node1", PID: 42, Started: started, Backend: "etcd", Etcd: &ctl.EtcdStatus{Endpoints: []string{"http://127.0.0.1:2379"}, Prefix: "/hbd"},
-		Log: logging.Health{Dropped: 1}}
+		Log: logging.Health{Outputs: []logging.OutputHealth{{Output: "syslog", Dropped: 1}}, Dropped: 1}}
 	tests := []struct {
 		name     string
 		st       ctl.Status
@@ -61,9 +70,9 @@ func TestStatusShowsLog(t *testing.T) {
 		wantJSON string // the log object; "" = no "log" key
 	}{
 		{"all well", base, "", ""},
-		{"dropped and stuck", sick, "log: 7 lines dropped since the start (the output did not keep up); a write to stderr has not returned for 1h0m0s",
-			`{"dropped":7,"stuck":"stderr","stuck_since":"` + started.Format(time.RFC3339Nano) + `"}`},
-		{"etcd backend, dropped", etcd, "log: 1 line dropped since the start (the output did not keep up)", `{"dropped":1}`},
+		{"dropped and stuck", sick, "log: stderr: 7 lines dropped (it did not keep up); a write has not returned for 1h0m0s",
+			`{"dropped":7,"outputs":[{"dropped":7,"output":"stderr","stuck_since":"` + started.Format(time.RFC3339Nano) + `"}],"stuck":"stderr","stuck_since":"` + started.Format(time.RFC3339Nano) + `"}`},
+		{"etcd backend, dropped", etcd, "log: syslog: 1 line dropped (it did not keep up)", `{"dropped":1,"outputs":[{"dropped":1,"output":"syslog"}]}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,27 +118,39 @@ func TestStatusShowsLog(t *testing.T) {
 	}
 }
 
-// TestChangeKeyLog: the watch redraws when the log starts dropping lines
-// or a write gets stuck (or unstuck), not for each line dropped.
+// TestChangeKeyLog: the watch redraws when an output starts dropping
+// lines or a write gets stuck (or unstuck), not for each line dropped.
 func TestChangeKeyLog(t *testing.T) {
 	st := ctl.Status{PID: 42, Cluster: cluster.Status{Node: "node1", State: "active"}}
-	with := func(h logging.Health) ctl.Status { s := st; s.Log = h; return s }
+	with := func(o ...logging.OutputHealth) ctl.Status {
+		s := st
+		s.Log = logging.Health{Outputs: o}
+		for _, x := range o {
+			s.Log.Dropped += x.Dropped
+		}
+		return s
+	}
 	since := time.Now()
+	dropping := func(name string, n uint64) logging.OutputHealth {
+		return logging.OutputHealth{Output: name, Dropped: n}
+	}
+	stuck := func(name string) logging.OutputHealth { return logging.OutputHealth{Output: name, StuckSince: since} }
 	tests := []struct {
 		name    string
-		a, b    logging.Health
+		a, b    ctl.Status
 		changed bool
 	}{
-		{"all well", logging.Health{}, logging.Health{}, false},
-		{"starts dropping", logging.Health{}, logging.Health{Dropped: 1}, true},
-		{"drops more", logging.Health{Dropped: 1}, logging.Health{Dropped: 5000}, false},
-		{"gets stuck", logging.Health{Dropped: 1}, logging.Health{Dropped: 1, Stuck: "stderr", StuckSince: since}, true},
-		{"stuck elsewhere", logging.Health{Stuck: "stderr", StuckSince: since}, logging.Health{Stuck: "syslog", StuckSince: since}, true},
-		{"unstuck", logging.Health{Stuck: "stderr", StuckSince: since}, logging.Health{}, true},
+		{"all well", with(), with(), false},
+		{"starts dropping", with(), with(dropping("stderr", 1)), true},
+		{"drops more", with(dropping("stderr", 1)), with(dropping("stderr", 5000)), false},
+		{"another starts dropping", with(dropping("stderr", 1)), with(dropping("stderr", 1), dropping("syslog", 1)), true},
+		{"gets stuck", with(dropping("syslog", 1)), with(logging.OutputHealth{Output: "syslog", Dropped: 1, StuckSince: since}), true},
+		{"stuck elsewhere", with(stuck("stderr")), with(stuck("syslog")), true},
+		{"unstuck", with(stuck("stderr")), with(), true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := changeKey(with(tc.a)) != changeKey(with(tc.b)); got != tc.changed {
+			if got := changeKey(tc.a) != changeKey(tc.b); got != tc.changed {
 				t.Errorf("changed = %v, want %v", got, tc.changed)
 			}
 		})
@@ -141,7 +162,7 @@ func TestChangeKeyLog(t *testing.T) {
 func TestConfigDocLogLine(t *testing.T) {
 	now := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
 	var b bytes.Buffer
-	printLog(&b, logging.Health{Dropped: 2048, Stuck: "log file /var/log/ha-log", StuckSince: now.Add(-65 * time.Second)}, now)
+	printLog(&b, logging.Health{Outputs: []logging.OutputHealth{{Output: "syslog", Dropped: 2048, StuckSince: now.Add(-65 * time.Second)}}}, now)
 	quote := "`" + strings.TrimSuffix(b.String(), "\n") + "`"
 	if !strings.Contains(readDoc(t, "docs/config.md"), quote) {
 		t.Errorf("docs/config.md does not quote %s", quote)

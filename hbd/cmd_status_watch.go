@@ -133,12 +133,11 @@ func changeKey(st ctl.Status) string {
 		Fences        []fence
 		StartsBlocked string
 		Ping          string
-		LogDropping   bool     // lines dropped: not how many, which moves
-		LogStuck      string   // the output a write is stuck at
+		Log           string   // the outputs dropping lines or stuck (logKey)
 		Etcd          *etcdKey `json:",omitempty"`
 	}{
 		Self: node{Name: c.Node, State: c.State, Generation: c.Generation}, Flags: selfFlags(c), PID: st.PID,
-		StartsBlocked: c.StartsBlocked, Ping: st.Ping, LogDropping: st.Log.Dropped > 0, LogStuck: st.Log.Stuck,
+		StartsBlocked: c.StartsBlocked, Ping: st.Ping, Log: logKey(st.Log),
 	}
 	for _, p := range c.Peers {
 		n := node{Name: p.Name, State: p.State, Standby: p.InStandby, Generation: p.Generation}

@@ -213,8 +213,7 @@ func Run(ctx context.Context, o Options) error {
 	// Async: no log write holds up the event loop (logging.Options.Async).
 	// A wait for a slow or stuck writer (a CRIT line, SIGHUP's reopen)
 	// delays a heartbeat by at most one keepalive.
-	lg, err := logging.New(logging.Options{Outputs: outputs(cfg), Stderr: o.Stderr, Async: true,
-		FlushWait: min(logging.FlushWait, cfg.Keepalive)})
+	lg, err := logging.New(logging.Options{Outputs: outputs(cfg), Stderr: o.Stderr, Async: true})
 	if err != nil {
 		return fmt.Errorf("logging: %w", err)
 	}
@@ -243,7 +242,8 @@ func Run(ctx context.Context, o Options) error {
 }
 
 func outputs(cfg *config.Config) logging.Outputs {
-	return logging.Outputs{Logfile: cfg.Logfile, Debugfile: cfg.Debugfile, Facility: cfg.LogFacility, Debug: cfg.Debug}
+	return logging.Outputs{Logfile: cfg.Logfile, Debugfile: cfg.Debugfile, Facility: cfg.LogFacility, Debug: cfg.Debug,
+		Keepalive: cfg.Keepalive}
 }
 
 func (d *Daemon) run(ctx context.Context) error {

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -241,32 +243,57 @@ func TestStuckLogInStatus(t *testing.T) {
 
 var droppedRE = regexp.MustCompile(`WARN: Log output did not keep up: (\d+) lines dropped`)
 
-// TestStuckLogReopenSaidOnce: SIGHUPs while the log output is stuck leave
-// each reopen to the writer and say so once, not once per SIGHUP; once the
-// output moves and a reopen is done, a later stall is said again.
+// TestStuckLogReopenSaidOnce: SIGHUPs while a log output is stuck (a
+// syslog socket nobody reads) leave its reopen to its writer and say so
+// once, not once per SIGHUP; once the output moves and a reopen is done,
+// a later stall is said again.
 func TestStuckLogReopenSaidOnce(t *testing.T) {
 	d, _, _ := newTestDaemon(t, loopConfig("node1", "node2"), &fakeRunner{})
-	stderr, unstick := fullPipe(t)
-	lg, err := logging.New(logging.Options{Stderr: stderr, Async: true, FlushWait: 10 * time.Millisecond, CloseWait: 100 * time.Millisecond})
+	path := filepath.Join(t.TempDir(), "log")
+	sock, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sock.Close() })
+	lg, err := logging.New(logging.Options{Outputs: logging.Outputs{Facility: "local0"}, SyslogNetwork: "unixgram", SyslogAddr: path,
+		Stderr: &logBuffer{}, Async: true, FlushWait: 10 * time.Millisecond, StuckAfter: 50 * time.Millisecond, CloseWait: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = lg.Close() })
 	d.log = lg
-	lg.Infof("the line the writer is stuck on")
+	// Fill the socket, a line a millisecond, until a write waits: the
+	// queue then has room for the lines about the reopens.
+	for i := 0; lg.Health().Stuck != "syslog"; i++ {
+		if i == 20_000 {
+			t.Fatal("syslog never got stuck")
+		}
+		lg.Infof("filling %d", i)
+		time.Sleep(time.Millisecond)
+	}
 	for range 5 {
 		d.reopenLog()
 	}
 	if !d.reopenStuck {
 		t.Fatal("the reopens did not find the output stuck")
 	}
-	read := unstick()
-	waitFor(t, func() bool { return strings.Contains(read(), "reopen log files") })
+	read := &logBuffer{}
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := sock.Read(buf)
+			if err != nil {
+				return
+			}
+			_, _ = read.Write(append(buf[:n:n], '\n'))
+		}
+	}()
+	waitFor(t, func() bool { return strings.Contains(read.String(), "reopen log files") })
 	if err := lg.Sync(); err != nil {
 		t.Fatalf("sync once the output moves: %v", err)
 	}
-	if n := strings.Count(read(), "reopen log files"); n != 1 {
-		t.Errorf("%d lines say the reopen was left to the writer, want 1:\n%s", n, read())
+	if n := strings.Count(read.String(), "reopen log files"); n != 1 {
+		t.Errorf("%d lines say the reopen was left to the writer, want 1:\n%s", n, read.String())
 	}
 	d.reopenLog()
 	if d.reopenStuck {

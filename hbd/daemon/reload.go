@@ -125,7 +125,7 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, changes []
 		d.log.Errorf("Configuration reload (%s) refused: %v; nothing of it applied, the running configuration stays", why, err)
 		return
 	}
-	if areas["logging"] {
+	if areas["logging"] || cfg.Keepalive != d.cfg.Keepalive { // the keepalive bounds the waits for the log
 		if err := d.log.Apply(outputs(cfg)); err != nil {
 			d.log.Warnf("new logging settings: %v", err)
 		}

@@ -69,7 +69,7 @@ func BenchmarkInfoToFileAsync(b *testing.B) {
 		}
 	}
 	l.Close()
-	b.ReportMetric(float64(l.r.q.dropped.Load())/float64(n), "dropped/op")
+	b.ReportMetric(float64(l.Health().Dropped)/float64(n), "dropped/op")
 }
 
 // BenchmarkInfoDropped is what a line costs its caller while the output
@@ -85,12 +85,12 @@ func BenchmarkInfoDropped(b *testing.B) {
 	for range QueueLines + 1 {
 		l.Info("Link node2:eth0 up.")
 	}
-	d0 := l.r.q.dropped.Load()
+	d0 := l.Health().Dropped
 	b.ReportAllocs()
 	for b.Loop() {
 		l.Info("Link node2:eth0 up.")
 	}
-	b.ReportMetric(float64(l.r.q.dropped.Load()-d0)/float64(b.N), "dropped/op")
+	b.ReportMetric(float64(l.Health().Dropped-d0)/float64(b.N), "dropped/op")
 }
 
 // BenchmarkInfoLatency reports what one info line to a logfile costs its
@@ -111,21 +111,30 @@ func BenchmarkInfoLatency(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer l.Close()
-			took := make([]time.Duration, 0, b.N)
-			for b.Loop() {
-				t0 := time.Now()
-				l.Info("Link node2:eth0 up.")
-				took = append(took, time.Since(t0))
-				if len(took)%32 == 0 {
-					l.Sync()
-				}
-			}
-			slices.Sort(took)
-			b.ReportMetric(float64(took[len(took)/2].Nanoseconds()), "p50-ns")
-			b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds()), "p99-ns")
-			b.ReportMetric(float64(took[len(took)-1].Nanoseconds()), "max-ns")
+			callerCost(b, l)
 		})
 	}
+}
+
+// callerCost logs info lines in bursts of 32, after which the writers
+// catch up (Sync, not counted), and reports what one line cost the
+// caller at the median, the 99th percentile and the worst.
+func callerCost(b *testing.B, l *Logger) {
+	took := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		t0 := time.Now()
+		l.Info("Link node2:eth0 up.")
+		took = append(took, time.Since(t0))
+		if len(took)%32 == 0 {
+			for l.Sync() != nil { // behind by more than FlushWait allows
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(took[len(took)*99/100].Nanoseconds()), "p99-ns")
+	b.ReportMetric(float64(took[len(took)-1].Nanoseconds()), "max-ns")
 }
 
 // BenchmarkHealth reads an Async logger's Health while its writer is

@@ -27,17 +27,26 @@
 // No output failure stops or blocks the daemon: the lines go to stderr, with
 // one WARN per failure.
 //
-// With Options.Async (the daemon's) a line is formatted in the caller and
-// written by one writer goroutine, in order, as Heartbeat's logd writes
-// for its daemons: a slow disk or a busy syslog daemon does not hold up
-// the caller, and neither does an output that stops taking lines for good
-// (a pipe nobody reads, a syslog daemon that hung, a file on a hung
-// mount). The queue is bounded (QueueLines); a line that finds it full is
-// dropped and counted, never waited for, and a WARN says how many before
-// the next line written. Sync, Apply, Reopen and a CRIT line write
-// everything logged before them first, waiting for that at most
-// FlushWait; Close writes everything queued, waiting at most CloseWait. A
-// write that has not returned after StuckAfter is said once on another
-// output, by one goroutine that does nothing else. Lines still queued when
-// the process dies without Close (a panic, a kill) are lost.
+// With Options.Async (the daemon's) a line is formatted once, in the
+// caller, and each output (logfile, debugfile, syslog, stderr) has a
+// writer goroutine of its own that writes it, in order, as Heartbeat's
+// logd writes for its daemons: a slow disk or a busy syslog daemon does
+// not hold up the caller, and neither does an output that stops taking
+// lines for good (a pipe nobody reads, a syslog daemon that hung, a file
+// on a hung mount), which holds up no other output either. Each output's
+// queue is bounded (QueueLines); a line that finds it full is dropped
+// there and counted, never waited for, and a WARN in that output says how
+// many before the next line written to it. The logger's own lines (those
+// reports, the notices of failed or stuck outputs) are never counted, so
+// they cannot feed on each other. Sync, Reopen and a CRIT line write
+// everything logged before them first, waiting for that at most FlushWait
+// (or Outputs.Keepalive when shorter): an output that is not stuck
+// reopens at once, a stuck one once its write returns. Apply waits for no
+// writer. Close writes everything queued, waiting at most CloseWait. A
+// write that has not returned after StuckAfter is said once on the other
+// outputs. Lines still queued when the process dies without Close (a
+// panic, a kill) are lost.
+//
+// Outputs.DebugMillis gives the debug file's times milliseconds
+// (TimeLayoutMillis); every other output keeps Heartbeat's whole seconds.
 package logging

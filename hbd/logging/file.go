@@ -23,7 +23,7 @@ const RetryInterval = 30 * time.Second
 // copytruncate) is noticed on the next write by comparing the path's inode
 // with the open file's, and the path is opened again. A file that cannot be
 // opened or written is closed and marked failed: its lines go to stderr
-// until it can be opened again. Not safe for concurrent use: the router
+// until it can be opened again. Not safe for concurrent use: its sink
 // holds its lock around every call.
 type fileOutput struct {
 	path    string
@@ -57,12 +57,6 @@ func (o *failure) succeeded() bool {
 // due says whether a failed output should be tried again now.
 func (o *failure) due(now time.Time) bool {
 	return now.Sub(o.lastTry) >= RetryInterval || now.Before(o.lastTry)
-}
-
-func newFileOutput(path string, now time.Time) *fileOutput {
-	o := &fileOutput{path: path, what: "log file " + path}
-	_ = o.open(now)
-	return o
 }
 
 // open opens the path for appending, closing what was open before.

@@ -23,6 +23,11 @@ const (
 // TimeLayout is Heartbeat's timestamp: 2012/11/21_15:12:44 (local time).
 const TimeLayout = "2006/01/02_15:04:05"
 
+// TimeLayoutMillis is TimeLayout with milliseconds,
+// 2012/11/21_15:12:44.017: the debug file's times with
+// Outputs.DebugMillis.
+const TimeLayoutMillis = TimeLayout + ".000"
+
 // LevelWord is the word Heartbeat prints for a level: debug, info, WARN,
 // ERROR, CRIT. logrus has no critical level: CRIT is logrus.FatalLevel
 // (logged without exiting by Crit) and PanicLevel; TraceLevel prints as
@@ -66,36 +71,38 @@ func (f *Formatter) Format(e *logrus.Entry) ([]byte, error) {
 
 // appendLine appends the full line, newline included, to b.
 func (f *Formatter) appendLine(b []byte, e *logrus.Entry) []byte {
-	return f.record(b, e).text
+	var ln line
+	f.record(&ln, b, e, false)
+	return ln.text
 }
 
-// record formats e into b as appendLine does and returns the line with
-// what its syslog text needs (line.syslogText).
-func (f *Formatter) record(b []byte, e *logrus.Entry) line {
+// record formats e into b as appendLine does, into ln with what its
+// syslog text needs (line.syslogText). With ms the time carries
+// milliseconds (TimeLayoutMillis).
+func (f *Formatter) record(ln *line, b []byte, e *logrus.Entry, ms bool) {
 	b = appendPrefix(b, e, f.Program, f.PID)
-	ln := line{level: e.Level, prefix: len(b), tagged: isTagged(e.Data)}
+	ln.level, ln.prefix, ln.tagged, ln.msAt = e.Level, len(b), isTagged(e.Data), 0
 	b = append(b, ' ')
 	b = e.Time.AppendFormat(b, TimeLayout)
+	if ms {
+		ln.msAt = len(b)
+		b = appendMillis(b, e.Time)
+	}
 	b = append(b, ' ')
 	ln.body = len(b)
 	b = appendBody(b, e)
 	ln.text = append(b, '\n')
-	return ln
 }
 
-// line is one formatted line, with the offsets of its parts: the text
-// is "prefix time body\n", the prefix being "tag[pid]:".
-type line struct {
-	text         []byte
-	level        logrus.Level
-	prefix, body int     // end of the prefix, start of the body
-	tagged       bool    // written under its entry's own tag
-	buf          *[]byte // the pooled buffer text lives in
+// appendMillis appends ".mmm", the milliseconds of t.
+func appendMillis(b []byte, t time.Time) []byte {
+	ms := t.Nanosecond() / int(time.Millisecond)
+	return append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
 }
 
 // syslogText is SyslogLine of the line's entry: the body, after the
 // prefix and a space for a tagged entry.
-func (ln line) syslogText() string {
+func (ln *line) syslogText() string {
 	body := ln.text[ln.body : len(ln.text)-1]
 	if !ln.tagged {
 		return string(body)

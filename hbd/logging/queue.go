@@ -7,33 +7,35 @@ import (
 	"time"
 )
 
-// ErrStuck is returned by a wait for the writer (Sync, Apply, Reopen,
-// Close) that ran out: the writer is still in a write (or behind by more
-// than the wait allows). What was asked is done once it returns.
+// ErrStuck is returned by a wait for an output's writer (Sync, Reopen,
+// Close, a CRIT line) that ran out: the writer is still in a write (or
+// behind by more than the wait allows). What was asked is done once it
+// returns.
 var ErrStuck = errors.New("the log output did not keep up")
 
-// queue hands lines to one writer goroutine, in order, at most its
-// capacity ahead of it. No caller waits for the writer beyond a bound: a
-// line that finds the queue full is dropped and counted, and a WARN
-// saying how many goes out before the next line written after them (or as
-// soon as the writer has caught up). Flushes and changes of outputs are
+// queue hands the lines of one output to its writer goroutine, in order,
+// at most its capacity ahead of it. No caller waits for the writer beyond
+// a bound: a line that finds the queue full is dropped and counted, and a
+// WARN saying how many goes out before the next line written after them
+// (or as soon as the writer has caught up). Flushes and reopens are
 // requests the writer handles in order with the lines; their callers wait
-// for them at most a bound, and a change the writer could not be handed
-// in time is kept (the latest of each kind) and made as soon as it can.
-// A nil queue writes nothing: put reports notQueued, do runs its function
-// in the caller.
+// for them at most a bound, and a reopen the writer could not be handed
+// in time is kept and made as soon as it can. A nil queue writes
+// nothing: put reports notQueued, ask runs its function in the caller.
+//
+// put, ask and stop run under the router's lock (put and ask for
+// reading, stop for writing): no line is put once the queue is stopped.
 type queue struct {
-	lines chan line
+	lines chan *line
 	reqs  chan *request
 	wake  chan struct{} // a wait ran out: see to the kept changes
 	done  chan struct{} // closed when the writer has ended
 
-	write  func(line)                              // writes one line
-	report func(n int, first, last time.Time) line // formats a drop report
-	w      *watch                                  // times each write of the writer
+	write  func(*line)                              // writes one line
+	report func(n int, first, last time.Time) *line // formats a drop report
+	w      *watch                                   // times each write of the writer
 
-	mu      sync.RWMutex // held for reading by put, for writing by stop
-	stopped bool
+	stopped bool // set by stop, under the router's write lock
 
 	dropping atomic.Bool   // lines were dropped and not yet reported
 	dropped  atomic.Uint64 // lines dropped in all
@@ -49,24 +51,24 @@ type queue struct {
 	stuck atomic.Bool
 
 	pendMu  sync.Mutex
-	pending [opKinds]func() error // changes not handed to the writer in time
+	pending func() error // a reopen not handed to the writer in time
 	pends   atomic.Bool
 }
 
+// reqSlots is how many requests may wait for the writer: more is a
+// writer that is stuck, and a reopen is then kept instead.
+const reqSlots = 4
+
 // An op is what a request asks the writer to do after the lines before
-// it. Changes not handed over in time are made in this order, the latest
-// of each kind only: outputs switched, then reopened.
+// it.
 type op int
 
 const (
-	opApply op = iota
-	opReopen
-	opKinds
-	opFlush = opKinds // nothing but the lines before it
+	opFlush  op = iota // nothing but the lines before it
+	opReopen           // reopen the output; kept when not handed over
 )
 
 type request struct {
-	op   op
 	fn   func() error
 	err  error
 	done chan struct{}
@@ -78,23 +80,27 @@ type putResult int
 const (
 	notQueued putResult = iota // no writer: the caller writes it
 	queued
-	dropped // counted: the queue was full (or the writer is gone and stuck)
+	dropped // counted (unless own): the queue was full, or the writer is gone and stuck
 )
 
-// startQueue starts the writer, which calls write for each line and report
-// to format the line that says how many were dropped; w (which may be
-// nil) times each of the writer's writes.
-func startQueue(capacity int, write func(line), report func(int, time.Time, time.Time) line, w *watch) *queue {
+// startQueue starts the writer, which calls first (may be nil) before
+// anything else, write for each line, report to format the line that
+// says how many were dropped, and last once it has written everything
+// and is ending; w (which may be nil) times each of its writes.
+func startQueue(capacity int, first func(), write func(*line), report func(int, time.Time, time.Time) *line, last func(), w *watch) *queue {
 	q := &queue{
-		lines: make(chan line, capacity), reqs: make(chan *request), wake: make(chan struct{}, 1), done: make(chan struct{}),
+		lines: make(chan *line, capacity), reqs: make(chan *request, reqSlots), wake: make(chan struct{}, 1), done: make(chan struct{}),
 		write: write, report: report, w: w,
 	}
-	go q.run()
+	go q.run(first, last)
 	return q
 }
 
-func (q *queue) run() {
+func (q *queue) run(first, last func()) {
 	defer close(q.done)
+	if first != nil {
+		_ = q.guard(func() error { first(); return nil })
+	}
 	for {
 		if q.pends.Load() {
 			q.runPending()
@@ -103,6 +109,10 @@ func (q *queue) run() {
 		case ln, ok := <-q.lines:
 			if !ok {
 				q.reportDrops()
+				q.w.stop()
+				if last != nil {
+					last()
+				}
 				return
 			}
 			q.writeLine(ln)
@@ -130,17 +140,18 @@ func (q *queue) run() {
 
 // writeLine writes one line and, when it was the last one queued, the
 // report of lines dropped after it.
-func (q *queue) writeLine(ln line) {
+func (q *queue) writeLine(ln *line) {
 	q.w.begin()
 	q.write(ln)
 	q.w.end()
+	ln.release()
 	q.unstuck()
 	if len(q.lines) == 0 && q.dropping.Load() {
 		q.reportDrops()
 	}
 }
 
-// guard runs fn (a change of outputs) under the watch.
+// guard runs fn (a reopen) under the watch.
 func (q *queue) guard(fn func() error) error {
 	q.w.begin()
 	err := fn()
@@ -156,7 +167,7 @@ func (q *queue) unstuck() {
 }
 
 // setStuck records that a wait ran out, and wakes the writer so that it
-// clears that as soon as it is free (and makes the kept changes).
+// clears that as soon as it is free (and makes the kept reopen).
 func (q *queue) setStuck() {
 	q.stuck.Store(true)
 	select {
@@ -167,36 +178,32 @@ func (q *queue) setStuck() {
 
 func (q *queue) runPending() {
 	q.pendMu.Lock()
-	ops := q.pending
-	q.pending = [opKinds]func() error{}
+	fn := q.pending
+	q.pending = nil
 	q.pends.Store(false)
 	q.pendMu.Unlock()
-	for _, fn := range ops {
-		if fn != nil {
-			_ = q.guard(fn) // failures are reported by the outputs themselves
-		}
+	if fn != nil {
+		_ = q.guard(fn) // failures are reported by the outputs themselves
 	}
 }
 
 // put queues ln without waiting for the writer, except that with wait > 0
 // (a CRIT line) it waits that long for room when the queue is full.
-func (q *queue) put(ln line, wait time.Duration) putResult {
+func (q *queue) put(ln *line, wait time.Duration) putResult {
 	if q == nil {
 		return notQueued
 	}
-	q.mu.RLock()
-	defer q.mu.RUnlock()
 	if q.stopped {
 		if q.ended() {
 			return notQueued
 		}
 		// Closed while the writer is stuck: writing in the caller
 		// would wait for it too.
-		q.drop()
+		q.drop(ln)
 		return dropped
 	}
-	if q.dropping.Load() && !q.putReport() {
-		q.drop()
+	if !ln.own && q.dropping.Load() && !q.putReport() {
+		q.drop(ln)
 		return dropped
 	}
 	select {
@@ -214,12 +221,15 @@ func (q *queue) put(ln line, wait time.Duration) putResult {
 			q.setStuck()
 		}
 	}
-	q.drop()
+	q.drop(ln)
 	return dropped
 }
 
-// drop counts one line dropped.
-func (q *queue) drop() {
+// drop counts one line dropped, unless it is one of the logger's own.
+func (q *queue) drop(ln *line) {
+	if ln.own {
+		return
+	}
 	now := time.Now()
 	q.dropMu.Lock()
 	if q.drops == 0 {
@@ -259,6 +269,7 @@ func (q *queue) putReport() bool {
 		q.dropping.Store(false)
 		return true
 	default:
+		ln.release()
 		return false
 	}
 }
@@ -272,77 +283,87 @@ func (q *queue) reportDrops() {
 	q.dropping.Store(false)
 	q.dropMu.Unlock()
 	if n > 0 {
+		ln := q.report(n, first, last)
 		q.w.begin()
-		q.write(q.report(n, first, last))
+		q.write(ln)
 		q.w.end()
+		ln.release()
 	}
 }
 
-// do has the writer write every line put before it and then run fn (nil:
-// nothing more), waiting at most wait. When the wait runs out it returns
-// ErrStuck; fn is still run by the writer, after the lines before it, or
-// (when it could not even be handed over) kept as the latest of its kind
-// and run as soon as the writer is free.
-func (q *queue) do(o op, fn func() error, wait time.Duration) error {
+// ask hands the writer a request to write every line put before it and
+// then run fn (nil: nothing more), without waiting: await waits for it.
+// With no writer (a nil queue, or one that has ended) fn runs in the
+// caller and ask returns its error with a nil request. A writer known to
+// be stuck, or with requests waiting already, is not handed it: ask
+// returns ErrStuck, and keeps a reopen to be made once the writer is free.
+func (q *queue) ask(o op, fn func() error) (*request, error) {
+	run := func() error {
+		if fn == nil {
+			return nil
+		}
+		return fn()
+	}
 	if q == nil {
-		if fn == nil {
-			return nil
-		}
-		return fn()
+		return nil, run()
 	}
-	if q.isStopped() {
+	if q.stopped {
 		if !q.ended() {
-			return ErrStuck
+			// Writing what is queued, then ending: its end is
+			// what to wait for, unless a wait ran out already.
+			if q.stuck.Load() {
+				return nil, ErrStuck
+			}
+			return &request{done: q.done}, nil
 		}
-		if fn == nil {
-			return nil
-		}
-		return fn() // after Close: the caller writes, as put's callers do
+		return nil, run() // after Close: the caller writes, as put's callers do
 	}
-	if q.stuck.Load() {
-		q.keep(o, fn)
-		q.setStuck()
-		return ErrStuck
-	}
-	r := &request{op: o, fn: fn, done: make(chan struct{})}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case q.reqs <- r:
-	case <-q.done:
-		if fn == nil {
-			return nil
+	if !q.stuck.Load() {
+		r := &request{fn: fn, done: make(chan struct{})}
+		select {
+		case q.reqs <- r:
+			return r, nil
+		default:
 		}
-		return fn()
-	case <-t.C:
-		q.keep(o, fn)
-		q.setStuck()
-		return ErrStuck
+	}
+	if o == opReopen {
+		q.keep(fn)
+	}
+	q.setStuck()
+	return nil, ErrStuck
+}
+
+// await waits for a request of ask until timeout is closed: ErrStuck then
+// (the writer still does it, in order).
+func (q *queue) await(r *request, timeout <-chan struct{}) error {
+	if r == nil {
+		return nil
 	}
 	select {
 	case <-r.done:
 		return r.err
-	case <-t.C:
+	case <-q.done:
+		select {
+		case <-r.done:
+			return r.err
+		default:
+			return nil // ended with the request unread: nothing left to wait for
+		}
+	case <-timeout:
 		q.setStuck()
 		return ErrStuck
 	}
 }
 
-// keep stores a change for the writer to make when it is free.
-func (q *queue) keep(o op, fn func() error) {
-	if fn == nil || o >= opKinds {
+// keep stores a reopen for the writer to make when it is free.
+func (q *queue) keep(fn func() error) {
+	if fn == nil {
 		return
 	}
 	q.pendMu.Lock()
-	q.pending[o] = fn
+	q.pending = fn
 	q.pends.Store(true)
 	q.pendMu.Unlock()
-}
-
-func (q *queue) isStopped() bool {
-	q.mu.RLock()
-	defer q.mu.RUnlock()
-	return q.stopped
 }
 
 // ended reports whether the writer has ended.
@@ -355,26 +376,13 @@ func (q *queue) ended() bool {
 	}
 }
 
-// stop has the writer write what is queued and end, waiting at most wait;
-// it reports whether the writer ended. Later puts report notQueued once it
-// has (dropped while it has not). Calling it again is harmless.
-func (q *queue) stop(wait time.Duration) bool {
-	if q == nil {
-		return true
+// stop has the writer write what is queued and end, without waiting for
+// it (wait on done). Later puts report notQueued once it has ended
+// (dropped while it has not). Calling it again is harmless.
+func (q *queue) stop() {
+	if q == nil || q.stopped {
+		return
 	}
-	q.mu.Lock()
-	if !q.stopped {
-		q.stopped = true
-		close(q.lines)
-	}
-	q.mu.Unlock()
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-q.done:
-		q.w.stop()
-		return true
-	case <-t.C:
-		return false
-	}
+	q.stopped = true
+	close(q.lines)
 }

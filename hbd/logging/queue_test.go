@@ -32,7 +32,7 @@ func newAsyncLogger(t *testing.T, out Outputs, stderr *gateWriter) *Logger {
 func drain(t *testing.T, l *Logger) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for l.r.q.do(opFlush, nil, time.Second) != nil {
+	for l.Sync() != nil {
 		if time.Now().After(deadline) {
 			t.Fatal("the writer did not catch up within 20s")
 		}
@@ -97,7 +97,7 @@ func TestAsyncOrderAndClose(t *testing.T) {
 	}
 	// After Close, lines go to stderr in the caller.
 	stderr := &lockedBuffer{}
-	l.r.stderr = stderr
+	l.r.stderr.out = stderr
 	l.Info("after close")
 	if !strings.Contains(stderr.String(), "info: after close") {
 		t.Errorf("a line after Close: stderr %q", stderr.String())
@@ -202,7 +202,8 @@ func TestSyslogTextOfLine(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ln := f.record(nil, tc.e)
+			var ln line
+			f.record(&ln, nil, tc.e, false)
 			if got, want := ln.syslogText(), SyslogLine(tc.e); got != want {
 				t.Errorf("syslogText %q, SyslogLine %q", got, want)
 			}

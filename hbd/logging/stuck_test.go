@@ -92,7 +92,7 @@ type stuckSyslog struct {
 	got  []string
 }
 
-func newStuckSyslog(t *testing.T) *stuckSyslog {
+func newStuckSyslog(t testing.TB) *stuckSyslog {
 	t.Helper()
 	s := &stuckSyslog{path: filepath.Join(t.TempDir(), "log")}
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: s.path, Net: "unixgram"})
@@ -146,9 +146,11 @@ func TestStuckOutputNeverHoldsTheCaller(t *testing.T) {
 	type rig struct {
 		opts    Options
 		unstick func()
-		written func() []string // what the output took, in order
+		written func() []string // what the stuck output took, in order
 		said    func() string   // where a stuck write is said ("" = nowhere)
 		stuck   string          // the output Health names as stuck
+		other   string          // another output, as Health names it ("" = none)
+		wrote   func() []string // what it took, in order
 	}
 	tests := []struct {
 		name string
@@ -168,8 +170,10 @@ func TestStuckOutputNeverHoldsTheCaller(t *testing.T) {
 		}},
 		{"stderr stuck, syslog working", func(t *testing.T) rig {
 			// The logfile cannot be opened: its lines go to stderr,
-			// which is stuck; syslog gets them too, and the word
-			// that stderr is stuck.
+			// which is stuck; syslog gets them all the same, and the
+			// word that stderr is stuck. That word also goes to the
+			// logfile, so to stderr: the logger's own line, which
+			// stderr drops without counting it.
 			p := newStuckPipe(t)
 			s := newStuckSyslog(t)
 			s.unstick()
@@ -178,9 +182,10 @@ func TestStuckOutputNeverHoldsTheCaller(t *testing.T) {
 					Outputs:       Outputs{Logfile: filepath.Join(t.TempDir(), "missing", "ha-log"), Facility: "local0"},
 					SyslogNetwork: "unixgram", SyslogAddr: s.path, Stderr: p.w,
 				},
-				unstick: p.unstick, written: s.lines,
+				unstick: p.unstick, written: p.lines,
 				said:  func() string { return strings.Join(s.lines(), "\n") },
 				stuck: "stderr",
+				other: "syslog", wrote: s.lines,
 			}
 		}},
 	}
@@ -249,51 +254,63 @@ func TestStuckOutputNeverHoldsTheCaller(t *testing.T) {
 			rg.unstick()
 			drain(t, l)
 			l.Info("line " + strconv.Itoa(n))
-			deadline := time.Now().Add(20 * time.Second)
-			var got []string
-			for {
-				got = rg.written()
-				if len(got) > 0 && strings.HasSuffix(got[len(got)-1], "info: line "+strconv.Itoa(n)) {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the last line never came; %d lines, the last %q", len(got), got[max(len(got)-3, 0):])
-				}
-				time.Sleep(10 * time.Millisecond)
+			h := checkWritten(t, l, rg.stuck, rg.written, n+1, true)
+			if rg.other != "" {
+				checkWritten(t, l, rg.other, rg.wrote, n+1, false)
 			}
-			written, droppedN, reports, next := 0, 0, 0, -1
-			for _, ln := range got {
-				if m := dropRE.FindStringSubmatch(ln); m != nil {
-					k, _ := strconv.Atoi(m[1])
-					droppedN += k
-					reports++
-					continue
-				}
-				m := lineRE.FindStringSubmatch(ln)
-				if m == nil {
-					continue // the logger's own notices
-				}
-				i, _ := strconv.Atoi(m[1])
-				if i <= next {
-					t.Fatalf("line %d after line %d", i, next)
-				}
-				next = i
-				written++
-			}
-			if reports == 0 || droppedN == 0 {
-				t.Errorf("no report of dropped lines; %d written", written)
-			}
-			if written+droppedN != n+1 {
-				t.Errorf("%d lines written and %d counted as dropped, want %d in all", written, droppedN, n+1)
-			}
-			if h := healthOf(t, l); h != (Health{Dropped: uint64(droppedN)}) {
-				t.Errorf("once unstuck: Health %+v, want the %d lines reported dropped and nothing stuck", h, droppedN)
+			if h.Stuck != "" {
+				t.Errorf("once unstuck: %+v, want nothing stuck", h)
 			}
 			if err := l.Close(); err != nil {
 				t.Errorf("Close once unstuck: %v", err)
 			}
 		})
 	}
+}
+
+// checkWritten waits until what output took ends with "line N-1", then
+// checks that the lines 0 to N-1 it took are in order, and that those it
+// did not are counted in its drop reports (some at least, if dropping),
+// as many as Health says it dropped: the logger's own lines are never
+// counted. It returns that Health.
+func checkWritten(t *testing.T, l *Logger, output string, written func() []string, n int, dropping bool) Health {
+	t.Helper()
+	last := "info: line " + strconv.Itoa(n-1)
+	var got []string
+	waitUntil(t, output+" never got the last line", func() bool {
+		got = written()
+		return len(got) > 0 && strings.HasSuffix(got[len(got)-1], last)
+	})
+	wrote, droppedN, reports, next := 0, 0, 0, -1
+	for _, ln := range got {
+		if m := dropRE.FindStringSubmatch(ln); m != nil {
+			k, _ := strconv.Atoi(m[1])
+			droppedN += k
+			reports++
+			continue
+		}
+		m := lineRE.FindStringSubmatch(ln)
+		if m == nil {
+			continue // the logger's own notices
+		}
+		i, _ := strconv.Atoi(m[1])
+		if i <= next {
+			t.Fatalf("%s: line %d after line %d", output, i, next)
+		}
+		next = i
+		wrote++
+	}
+	if dropping && (reports == 0 || droppedN == 0) {
+		t.Errorf("%s: no report of dropped lines; %d written", output, wrote)
+	}
+	if wrote+droppedN != n {
+		t.Errorf("%s: %d lines written and %d counted as dropped, want %d in all", output, wrote, droppedN, n)
+	}
+	h := healthOf(t, l)
+	if o := outputOf(h, output); o.Dropped != uint64(droppedN) {
+		t.Errorf("%s: Health %+v, want the %d lines it reported dropped", output, h, droppedN)
+	}
+	return h
 }
 
 // TestCloseWhileStuckIsBounded: Close waits CloseWait for a stuck writer,
@@ -323,7 +340,7 @@ func TestCloseWhileStuckIsBounded(t *testing.T) {
 	p.unstick()
 	// The writer ends once it has written what was queued.
 	select {
-	case <-l.r.q.done:
+	case <-l.r.stderr.q.done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the writer did not end once unstuck")
 	}
@@ -338,39 +355,109 @@ func TestCloseWhileStuckIsBounded(t *testing.T) {
 	}
 }
 
-// TestApplyAndReopenWhileStuck: Apply and Reopen return ErrStuck at once
-// while the writer is stuck, and take effect once it is free: the lines
-// after them go to the new log file.
+// waitUntil polls cond every 10 ms, failing the test after 20 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20s: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stuckOn logs lines until Health says the output named what is stuck in
+// a write.
+func stuckOn(t *testing.T, l *Logger, what string) {
+	t.Helper()
+	i := 0
+	waitUntil(t, what+" never got stuck", func() bool {
+		for range 50 {
+			l.Infof("filling %d", i)
+			i++
+		}
+		return !outputOf(healthOf(t, l), what).StuckSince.IsZero()
+	})
+}
+
+// TestApplyAndReopenWhileStuck: with syslog stuck (a socket nobody
+// reads), Reopen and Apply do not wait for it: the log file is reopened
+// and the new one written at once, while syslog still is; Reopen says
+// syslog reopens once its write returns, and it gets its lines, the ones
+// it dropped counted, once it is read again.
 func TestApplyAndReopenWhileStuck(t *testing.T) {
-	p := newStuckPipe(t)
-	l, err := New(Options{Stderr: p.w, PID: 4242, Now: fixedClock, Async: true, StuckAfter: time.Hour})
+	sl := newStuckSyslog(t)
+	dir := t.TempDir()
+	a, b, debug := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "debug")
+	out := Outputs{Logfile: a, Facility: "local0"}
+	l, err := New(Options{Outputs: out, PID: 4242, Now: fixedClock, Async: true, Stderr: &lockedBuffer{},
+		SyslogNetwork: "unixgram", SyslogAddr: sl.path, StuckAfter: 100 * time.Millisecond, CloseWait: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = l.Close() })
-	l.Info("to stderr") // the writer blocks on it
-	path := filepath.Join(t.TempDir(), "ha-log")
-	for _, f := range []func() error{
-		func() error { return l.Apply(Outputs{Logfile: filepath.Join(t.TempDir(), "other")}) },
-		func() error { return l.Apply(Outputs{Logfile: path}) }, // the latest wins
-		l.Reopen,
-	} {
-		t0 := time.Now()
-		if err := f(); !errors.Is(err, ErrStuck) {
-			t.Errorf("while stuck: %v, want ErrStuck", err)
-		}
-		if d := time.Since(t0); d > time.Second {
-			t.Errorf("took %s while stuck", d)
-		}
+	stuckOn(t, l, "syslog")
+	for i := range QueueLines {
+		l.Infof("more %d", i) // syslog's queue fills and drops
 	}
-	l.Info("to the file")
-	p.unstick()
+
+	if err := os.Rename(a, a+".1"); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	err = l.Reopen()
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("Reopen took %s", d)
+	}
+	if !errors.Is(err, ErrStuck) || !strings.Contains(err.Error(), "syslog is reopened once its current write returns") {
+		t.Errorf("Reopen: %v, want ErrStuck for syslog", err)
+	}
+	if strings.Contains(err.Error(), "log file") {
+		t.Errorf("Reopen: %v; the log file is not stuck", err)
+	}
+	if _, err := os.Stat(a); err != nil {
+		t.Errorf("the log file was not reopened at once: %v", err)
+	}
+	l.Info("after reopen")
+	waitUntil(t, "the reopened log file never got the line", func() bool { return strings.Contains(readFile(t, a), "info: after reopen\n") })
+
+	out.Logfile, out.Debugfile = b, debug
+	t0 = time.Now()
+	if err := l.Apply(out); err != nil {
+		t.Errorf("Apply while syslog is stuck: %v", err)
+	}
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("Apply took %s", d)
+	}
+	l.Info("after apply")
+	for _, p := range []string{b, debug} {
+		waitUntil(t, p+" never got the line", func() bool { return strings.Contains(readFile(t, p), "info: after apply\n") })
+	}
+	if got := readFile(t, a); strings.Contains(got, "after apply") {
+		t.Errorf("the old log file got a line after Apply:\n%s", got)
+	}
+	if h := healthOf(t, l); h.Stuck != "syslog" || outputOf(h, "log file "+b) != (OutputHealth{Output: "log file " + b}) {
+		t.Errorf("Health %+v, want syslog stuck and nothing of the log file", h)
+	}
+
+	sl.unstick()
 	drain(t, l)
-	if got := readFile(t, path); !strings.HasSuffix(got, "info: to the file\n") {
-		t.Errorf("log file %q", got)
+	l.Info("last")
+	var got []string
+	waitUntil(t, "syslog never got the last line", func() bool {
+		got = sl.lines()
+		return len(got) > 0 && strings.HasSuffix(got[len(got)-1], "info: last")
+	})
+	dropped := 0
+	for _, ln := range got {
+		if m := dropRE.FindStringSubmatch(ln); m != nil {
+			k, _ := strconv.Atoi(m[1])
+			dropped += k
+		}
 	}
-	if err := l.Sync(); err != nil {
-		t.Errorf("Sync once unstuck: %v", err)
+	if h := healthOf(t, l); dropped == 0 || outputOf(h, "syslog").Dropped != uint64(dropped) || h.Stuck != "" {
+		t.Errorf("syslog reported %d lines dropped; Health %+v", dropped, h)
 	}
 }
 
@@ -402,9 +489,7 @@ func TestStuckMemoryBounded(t *testing.T) {
 	if grew := int64(after) - int64(before); grew > 8<<20 {
 		t.Errorf("heap grew by %d bytes over %d lines dropped", grew, n)
 	}
-	l.r.q.dropMu.Lock()
-	drops := l.r.q.drops
-	l.r.q.dropMu.Unlock()
+	drops := l.Health().Dropped
 	if drops < n {
 		t.Errorf("%d lines counted as dropped, want at least %d", drops, n)
 	}

@@ -6,30 +6,29 @@ import (
 	"time"
 )
 
-// watch notices a write of the writer goroutine that has not returned for
-// a while (to a pipe nobody reads, a syslog daemon that stopped reading,
-// a file on a hung mount) and has it said once, on another output, by one
-// goroutine of its own. The writer arms a timer before each write and
-// stops it after: nothing runs while writes return in time, and no
-// goroutine is started per write. If the saying blocks too (every output
-// is stuck), that one goroutine waits, and later stuck writes go unsaid.
+// watch notices a write of an output's writer goroutine that has not
+// returned for a while (to a pipe nobody reads, a syslog daemon that
+// stopped reading, a file on a hung mount) and has it said once, on the
+// other outputs, by one goroutine of its own. The writer arms a timer
+// before each write and stops it after: nothing runs while writes return
+// in time, and no goroutine is started per write.
 type watch struct {
 	after time.Duration
 	timer *time.Timer
 	base  time.Time
 	since atomic.Int64           // when the current write began, ns after base
 	what  atomic.Pointer[string] // the output being written; nil between writes
-	any   string                 // what for a write not yet at an output
+	name  string                 // the output's name
 	say   func(what string, stuck time.Duration)
 
 	quit     chan struct{}
 	stopOnce sync.Once
 }
 
-// newWatch starts a watch that calls say for a write that has not
-// returned after the given time.
-func newWatch(after time.Duration, say func(what string, stuck time.Duration)) *watch {
-	w := &watch{after: after, base: time.Now(), any: "the log outputs", say: say, quit: make(chan struct{})}
+// newWatch starts a watch of the output named what that calls say for a
+// write that has not returned after the given time.
+func newWatch(after time.Duration, what string, say func(what string, stuck time.Duration)) *watch {
+	w := &watch{after: after, base: time.Now(), name: what, say: say, quit: make(chan struct{})}
 	w.timer = time.NewTimer(after)
 	w.timer.Stop()
 	go w.run()
@@ -53,21 +52,14 @@ func (w *watch) run() {
 	}
 }
 
-// begin marks the start of a write; what it writes to is set by at.
+// begin marks the start of a write.
 func (w *watch) begin() {
 	if w == nil {
 		return
 	}
 	w.since.Store(int64(time.Since(w.base)))
-	w.what.Store(&w.any)
+	w.what.Store(&w.name)
 	w.timer.Reset(w.after)
-}
-
-// at names the output the current write is at.
-func (w *watch) at(what *string) {
-	if w != nil {
-		w.what.Store(what)
-	}
 }
 
 // end marks the end of a write.
@@ -98,7 +90,7 @@ func (w *watch) stuck(now time.Time) (string, time.Time) {
 	return *what, began
 }
 
-// stop ends the watch's goroutine (once the writer has ended).
+// stop ends the watch's goroutine (when the writer ends).
 func (w *watch) stop() {
 	if w != nil {
 		w.stopOnce.Do(func() { close(w.quit) })
