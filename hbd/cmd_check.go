@@ -377,7 +377,11 @@ func describeLogging(c *config.Config) string {
 		parts = append(parts, "logfile "+c.Logfile)
 	}
 	if c.Debugfile != "" {
-		parts = append(parts, "debugfile "+c.Debugfile)
+		d := "debugfile " + c.Debugfile
+		if c.DebugfileMS {
+			d += " (times in milliseconds)"
+		}
+		parts = append(parts, d)
 	}
 	if c.LogFacility != "" && c.LogFacility != "none" {
 		parts = append(parts, "syslog "+c.LogFacility)

@@ -94,8 +94,12 @@ func TestCheckSummaryShowsEveryDirective(t *testing.T) {
 			c.AutoFailback = config.FailbackLegacy
 			return "auto_failback:    legacy"
 		},
-		"Logfile":     func(c *config.Config) string { c.Logfile = "/var/log/hbd-x"; return "logfile /var/log/hbd-x" },
-		"Debugfile":   func(c *config.Config) string { c.Debugfile = "/var/log/hbd-d"; return "debugfile /var/log/hbd-d" },
+		"Logfile":   func(c *config.Config) string { c.Logfile = "/var/log/hbd-x"; return "logfile /var/log/hbd-x" },
+		"Debugfile": func(c *config.Config) string { c.Debugfile = "/var/log/hbd-d"; return "debugfile /var/log/hbd-d" },
+		"DebugfileMS": func(c *config.Config) string {
+			c.Debugfile, c.DebugfileMS = "/var/log/hbd-d", true
+			return "debugfile /var/log/hbd-d (times in milliseconds)"
+		},
 		"LogFacility": func(c *config.Config) string { c.LogFacility = "daemon"; return "syslog daemon" },
 		"Debug": func(c *config.Config) string {
 			c.Debug = 2

@@ -104,6 +104,9 @@ func Diff(old, new *Config) []Change {
 	if old.Debug != new.Debug {
 		add("logging", "debug %d -> %d", old.Debug, new.Debug)
 	}
+	if old.DebugfileMS != new.DebugfileMS {
+		add("logging", "debugfile_ms %s -> %s", onOff(old.DebugfileMS), onOff(new.DebugfileMS))
+	}
 	for _, g := range old.Groups {
 		ng, ok := new.Group(g.Key())
 		switch {

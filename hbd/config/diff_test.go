@@ -51,8 +51,8 @@ func TestDiff(t *testing.T) {
 		{"group named", func(c *Config) { c.Groups[0].Name = "web" },
 			[]string{`group IPaddr2::10.0.0.100/24/eth0 name "" -> "web"`}},
 		{"autoreload", func(c *Config) { c.NoAutoReload = true }, []string{"autoreload on -> off"}},
-		{"logging", func(c *Config) { c.Debugfile = "/var/log/ha-debug"; c.Debug = 1 },
-			[]string{`debugfile "" -> "/var/log/ha-debug"`, "debug 0 -> 1"}},
+		{"logging", func(c *Config) { c.Debugfile = "/var/log/ha-debug"; c.Debug = 1; c.DebugfileMS = true },
+			[]string{`debugfile "" -> "/var/log/ha-debug"`, "debug 0 -> 1", "debugfile_ms off -> on"}},
 		{"backend", func(c *Config) { c.Backend = BackendEtcd }, []string{"backend heartbeat -> etcd"}},
 		{"etcd lines", func(c *Config) {
 			c.Etcd.Endpoints = []string{"https://a:2379", "https://b:2379"}

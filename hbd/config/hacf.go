@@ -255,6 +255,7 @@ func (p *hacfParser) table() map[string]directive {
 		"nice_failback":    {"nice_failback on|off (obsolete)", 1, 1, p.niceFailbackDir},
 		"logfile":          {"logfile PATH", 1, 1, p.path(&c.Logfile)},
 		"debugfile":        {"debugfile PATH", 1, 1, p.path(&c.Debugfile)},
+		"debugfile_ms":     p.boolDir("debugfile_ms on|off", &c.DebugfileMS),
 		"logfacility":      {"logfacility FACILITY|none", 1, 1, p.logfacility},
 		"use_logd":         p.boolDir("use_logd on|off", &c.UseLogd),
 		"debug":            {"debug LEVEL (0-255)", 1, 1, p.intDir("debug level", &c.Debug, 0, 255)},
@@ -574,6 +575,9 @@ func (p *hacfParser) finish() {
 		// The drain runs inside the stop, which resource_timeout bounds:
 		// a stop that times out is a failed stop.
 		p.d.errorf(p.seen["drain_time"], "drain_time %v must be less than resource_timeout (%v)", c.DrainTime, c.ResourceTimeout)
+	}
+	if c.DebugfileMS && c.Debugfile == "" {
+		p.d.warnf(p.seen["debugfile_ms"], "debugfile_ms on without a debugfile line: no line has milliseconds (only the debug file's do)")
 	}
 	if _, ok := p.seen["hopfudge"]; !ok {
 		c.Hopfudge = DefaultHopfudge

@@ -42,6 +42,10 @@ func TestParseHaCfDiagnostics(t *testing.T) {
 		{"failback_delay zero allowed", "failback_delay 0", nil},
 		{"failback_delay garbage", "failback_delay soon", []want{e(4, `failback_delay: "soon" is not a time`)}},
 		{"failback_delay negative", "failback_delay -2", []want{e(4, `"-2" is negative`)}},
+		{"debugfile_ms with a debugfile", "debugfile /var/log/ha-debug\ndebugfile_ms on", nil},
+		{"debugfile_ms off alone", "debugfile_ms off", nil},
+		{"debugfile_ms without a debugfile", "debugfile_ms yes", []want{w(4, "debugfile_ms on without a debugfile line")}},
+		{"debugfile_ms garbage", "debugfile_ms 3ms", []want{e(4, "debugfile_ms: ")}},
 		{"drain_time zero allowed", "drain_time 0", nil},
 		{"drain_time garbage", "drain_time soon", []want{e(4, `drain_time: "soon" is not a time`)}},
 		{"drain_time past resource_timeout", "resource_timeout 2\ndrain_time 2", []want{e(5, "drain_time 2s must be less than resource_timeout (2s)")}},
@@ -264,6 +268,7 @@ ping 10.0.0.254
 ping_group gw 10.0.0.253 10.0.0.252
 respawn hacluster /bin/true x
 deadping 20
+debugfile_ms on
 `
 	c, diags := ParseHaCf("ha.cf", strings.NewReader(in))
 	for _, d := range diags {
@@ -277,6 +282,7 @@ deadping 20
 	}{
 		{"Logfile", c.Logfile, "/var/log/ha-log"},
 		{"Debugfile", c.Debugfile, "/var/log/ha-debug"},
+		{"DebugfileMS", c.DebugfileMS, true},
 		{"LogFacility", c.LogFacility, "local3"},
 		{"Debug", c.Debug, 2},
 		{"Keepalive", c.Keepalive, 500 * time.Millisecond},

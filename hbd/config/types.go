@@ -302,6 +302,7 @@ type Config struct {
 
 	Logfile     string
 	Debugfile   string
+	DebugfileMS bool   // debugfile_ms (hbd extension): the debug file's times with milliseconds
 	LogFacility string // "" when unset; "none" disables syslog
 	UseLogd     bool
 	Debug       int

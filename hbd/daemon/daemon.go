@@ -243,7 +243,7 @@ func Run(ctx context.Context, o Options) error {
 
 func outputs(cfg *config.Config) logging.Outputs {
 	return logging.Outputs{Logfile: cfg.Logfile, Debugfile: cfg.Debugfile, Facility: cfg.LogFacility, Debug: cfg.Debug,
-		Keepalive: cfg.Keepalive}
+		DebugMillis: cfg.DebugfileMS, Keepalive: cfg.Keepalive}
 }
 
 func (d *Daemon) run(ctx context.Context) error {
