@@ -9,13 +9,12 @@ import (
 	"github.com/hbdproject/hbd/hbd/config"
 )
 
-// prefetch is a group's statuses read ahead of its start (Prepare).
+// prefetch is a group's statuses read ahead of its start (Prepare), with
+// the counts taken before its reads began.
 type prefetch struct {
-	spec    config.Group
-	began   time.Time
-	changes uint64 // the runner's changes when it began
-	ended   uint64 // the starts and stops of the group ended when it began
-	la      *lookahead
+	spec config.Group
+	prefetchCounts
+	la *lookahead
 }
 
 // Prepare begins reading, in the background, the statuses a start of g
@@ -37,8 +36,8 @@ type prefetch struct {
 // is nothing to read): a daemon that counts its operations in flight
 // counts these reads too.
 func (r *Runner) Prepare(ctx context.Context, g config.Group) <-chan struct{} {
-	c := r.counts(g.Key())
-	if c.busy {
+	c, busy := r.counts(g.Key())
+	if busy {
 		// A start or stop of g runs: what is read now may not hold once
 		// it ends, and a start reads its own.
 		return closed()
@@ -57,18 +56,19 @@ func (r *Runner) Prepare(ctx context.Context, g config.Group) <-chan struct{} {
 // reads are kept) makes them unusable.
 type prefetchCounts struct {
 	began   time.Time
-	busy    bool   // a start or stop of the group runs
 	changes uint64 // the runner's changes
 	ended   uint64 // the starts and stops of the group ended
 }
 
-func (r *Runner) counts(key string) prefetchCounts {
-	c := prefetchCounts{began: time.Now()}
+// counts counts now for group key, and says whether a start or stop of
+// it runs.
+func (r *Runner) counts(key string) (c prefetchCounts, busy bool) {
+	c.began = time.Now()
 	r.pmu.Lock()
 	c.changes = r.changes
 	r.pmu.Unlock()
-	c.busy, c.ended = r.busy(key)
-	return c
+	busy, c.ended = r.busy(key)
+	return c, busy
 }
 
 // keep keeps la, the reads of g's statuses begun after c was counted,
@@ -86,7 +86,7 @@ func (r *Runner) keep(g config.Group, c prefetchCounts, la *lookahead) <-chan st
 			delete(r.prefetches, k)
 		}
 	}
-	r.prefetches[key] = &prefetch{spec: g, began: c.began, changes: c.changes, ended: c.ended, la: la}
+	r.prefetches[key] = &prefetch{spec: g, prefetchCounts: c, la: la}
 	return la.done
 }
 

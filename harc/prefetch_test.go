@@ -295,7 +295,7 @@ func TestPrepareRaceWithAChange(t *testing.T) {
 			f := newFixture(t, "A")
 			r := f.runner()
 			g := f.group("A")
-			c := r.counts(g.Key())
+			c, _ := r.counts(g.Key())
 			la := r.lookAhead(context.Background(), g)
 			select {
 			case <-la.done:
