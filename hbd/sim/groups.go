@@ -341,6 +341,7 @@ func (w *world) startScript(e *event) {
 	if !n.alive || n.run != e.run {
 		return
 	}
+	w.checkOrdered(e.node, e.group) // (again: the script begins now)
 	w.beginStart(e.node, e.group)
 }
 
