@@ -157,10 +157,11 @@ type Daemon struct {
 	sendBuf []byte // the last message encoded (execute, Send)
 	// drainFn is drained, bound once: the links' Drain is handed it at
 	// every step without allocating. pending is what a wake-up took from
-	// the links and the loop's queue before its event, ordered by arrival
-	// (collect).
+	// the links and the loop's queue before its event, in the order sent
+	// (collect, order).
 	drainFn func(link.Packet)
 	pending []received
+	order   sendOrder
 	// stepAt is when the core was given the event whose actions are being
 	// executed: the moment of the decision, which the group operations'
 	// debug lines count their milliseconds from.

@@ -38,11 +38,19 @@ const (
 )
 
 // received is a datagram that decoded and verified, as the event loop
-// gets it.
+// gets it: Gen and Seq are when its sender sent it (sendKey, order.go),
+// read where it was verified.
 type received struct {
-	Link string
-	At   time.Time
-	Msg  *wire.Message
+	Link     string
+	At       time.Time
+	Msg      *wire.Message
+	Gen, Seq uint64
+}
+
+// receivedOf is p, verified as m.
+func receivedOf(p link.Packet, m *wire.Message) received {
+	gen, seq := sendKey(m)
+	return received{Link: p.Link, At: p.At, Msg: m, Gen: gen, Seq: seq}
 }
 
 // intake decodes and verifies received datagrams off the event loop, so
@@ -95,7 +103,7 @@ func (in *intake) peer(p link.Packet) bool {
 		return true
 	}
 	select {
-	case in.out <- received{Link: p.Link, At: p.At, Msg: m}:
+	case in.out <- receivedOf(p, m):
 		return true
 	default:
 		return false
@@ -157,7 +165,7 @@ func (in *intake) run(ctx context.Context) {
 			continue
 		}
 		select {
-		case in.out <- received{Link: p.Link, At: p.At, Msg: m}:
+		case in.out <- receivedOf(p, m):
 		case <-ctx.Done():
 			return
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"slices"
 	"syscall"
 	"time"
 
@@ -155,37 +154,32 @@ func (d *Daemon) tick(now time.Time) {
 	d.pollConfig(now)
 }
 
-// receive feeds the core a verified message (intake.go), then gives it
-// back to the intake to decode another datagram into: the core keeps
-// nothing of it, and neither do the actions executed.
+// receive feeds the core a verified message (intake.go) with the peers'
+// messages that wait for the loop (collect), in the order collect puts
+// them, then gives each back to the intake to decode another datagram
+// into: the core keeps nothing of it, and neither do the actions
+// executed.
 func (d *Daemon) receive(r received) {
-	d.step(cluster.Receive{Now: r.At, Link: r.Link, Msg: r.Msg})
-	d.intake.release(r.Msg)
+	d.pending = append(d.pending, r)
+	d.collect()
+	d.stepPending()
 }
 
 // step feeds one event to the core and executes what it asks for. The
 // peers' messages that wait for the loop come first (collect): they
-// arrived before the event, and the core takes a peer's messages in the
-// order they came. For a received message, those that came after it
-// (they arrived while it waited in the loop's queue) follow it instead.
+// arrived before the event. A received message is one of them (receive).
 // The actions are done with when execute returns (a message is encoded
 // into sendBuf and copied by the links; what runs in the background took
 // the values it needs), so the core may reuse their storage (Recycle).
 func (d *Daemon) step(ev cluster.Event) {
+	if r, ok := ev.(cluster.Receive); ok && r.Msg != nil {
+		gen, seq := sendKey(r.Msg)
+		d.receive(received{Link: r.Link, At: r.Now, Msg: r.Msg, Gen: gen, Seq: seq})
+		return
+	}
 	d.collect()
-	var before time.Time // zero: everything collected goes first
-	if r, ok := ev.(cluster.Receive); ok {
-		before = r.Now
-	}
-	i := 0
-	for ; i < len(d.pending) && (before.IsZero() || !d.pending[i].At.After(before)); i++ {
-		d.stepReceived(d.pending[i])
-	}
+	d.stepPending()
 	d.stepOnly(ev)
-	for ; i < len(d.pending); i++ {
-		d.stepReceived(d.pending[i])
-	}
-	d.donePending()
 }
 
 // drain feeds the core the peers' messages that wait for the loop
@@ -196,18 +190,17 @@ func (d *Daemon) drain() {
 	}
 }
 
-// collect gathers in pending the peers' messages that wait for the loop,
-// ordered by arrival: what the links hold for it (Drain: the routine
-// messages, and what a peer's own socket holds that its reader has not
-// taken) and what waits in the loop's queue, where a peer's earlier
-// message may be while a later routine one waited in the links. Drain
-// hands on or gives everything of a peer that came before the last
-// message it gives, so a peer's messages reach the core in the order they
-// arrived, whatever way each took. And the event after them sees all that
-// came before it: a tick that the loop's select took before a waiting
-// status (it picks among ready cases at random) does not find its sender
-// silent. The queue is taken as it is now: no more than its bound, and
-// what comes meanwhile stays for the loop's next turn.
+// collect gathers in pending the peers' messages that wait for the loop:
+// what the links hold for it (Drain: the routine messages, and what a
+// peer's own socket holds that its reader has not taken) and what waits
+// in the loop's queue, where a peer's earlier message may be while a
+// later routine one waited in the links. They are put in the order their
+// senders sent them (order.go): a peer's by its seq, whatever way each
+// took and whatever the clock did. And the event after them sees all
+// that came before it: a tick that the loop's select took before a
+// waiting status (it picks among ready cases at random) does not find its
+// sender silent. The queue is taken as it is now: no more than its bound,
+// and what comes meanwhile stays for the loop's next turn.
 func (d *Daemon) collect() {
 	if d.links != nil {
 		d.collectFrom(d.links)
@@ -215,17 +208,29 @@ func (d *Daemon) collect() {
 }
 
 // collectFrom is collect from the links ls (a reload's old media, or the
-// node's).
+// node's). When a peer's seqs have a gap, what it sent before the
+// messages in hand has arrived, and may be on its way still (read from
+// another socket after them, or in a reader's hands): the links and the
+// queue are read once more.
 func (d *Daemon) collectFrom(ls Links) {
 	if d.drainFn == nil {
 		return
 	}
+	d.take(ls)
+	d.order.setPeers(d.cfg.Nodes, d.cfg.ThisNode)
+	if d.order.arrange(d.pending) {
+		d.take(ls)
+		d.order.arrange(d.pending)
+	}
+	d.order.given()
+}
+
+// take appends to pending what the links ls hold for the loop and what
+// waits in its queue.
+func (d *Daemon) take(ls Links) {
 	ls.Drain(d.drainFn)
 	for n := len(d.intake.out); n > 0; n-- {
 		d.pending = append(d.pending, <-d.intake.out)
-	}
-	if len(d.pending) > 1 {
-		slices.SortStableFunc(d.pending, func(a, b received) int { return a.At.Compare(b.At) })
 	}
 }
 
@@ -233,14 +238,15 @@ func (d *Daemon) collectFrom(ls Links) {
 // outside a step (a reload's media): all of them at once.
 func (d *Daemon) drainFrom(ls Links) {
 	d.collectFrom(ls)
+	d.stepPending()
+}
+
+// stepPending feeds the core the messages of pending, in its order, and
+// empties it.
+func (d *Daemon) stepPending() {
 	for _, r := range d.pending {
 		d.stepReceived(r)
 	}
-	d.donePending()
-}
-
-// donePending empties pending once its messages are stepped.
-func (d *Daemon) donePending() {
 	clear(d.pending)
 	d.pending = d.pending[:0]
 }
@@ -250,7 +256,7 @@ func (d *Daemon) donePending() {
 // counted as the intake counts any) and kept in pending.
 func (d *Daemon) drained(p link.Packet) {
 	if m := d.intake.check(p); m != nil {
-		d.pending = append(d.pending, received{Link: p.Link, At: p.At, Msg: m})
+		d.pending = append(d.pending, receivedOf(p, m))
 	}
 }
 
