@@ -42,7 +42,8 @@
 // peer's own socket too, after its routine one, under a lock its reader
 // goroutine holds while it hands a datagram on: a datagram of the peer
 // that came before a routine one Drain gives is never still on its way,
-// and the caller orders the two ways by Packet.At. A node at rest
+// and the caller orders the two ways (by Packet.At, or better by the
+// order the peer sent them in: hbd/daemon's order.go). A node at rest
 // thus wakes once a keepalive (its own timer), not twice. A routine socket
 // flooded with datagrams forged with a peer's address is read at once
 // for as long as the flood lasts (routine.go). Where the kernel refuses
@@ -341,7 +342,11 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 			readers = append(readers, reader{l: l, sp: l.plan.Socks[i], c: c, size: readSize, rate: opts.SharedReadRate, out: opts.Packets, others: others, peer: opts.Peer})
 		}
 		for i, c := range l.peerConns {
-			readers = append(readers, reader{l: l, sp: l.plan.Socks[l.peerSock[i]], c: c, size: readSize, out: opts.Packets, others: others, peer: opts.Peer, own: l.peerOwn[i]})
+			r := reader{l: l, sp: l.plan.Socks[l.peerSock[i]], c: c, size: readSize, out: opts.Packets, others: others, peer: opts.Peer}
+			if own := l.peerOwn[i]; own != nil {
+				r.shared = &own.sockShare
+			}
+			readers = append(readers, r)
 		}
 	}
 	for i := range readers {

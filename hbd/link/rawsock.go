@@ -159,8 +159,8 @@ func (st *recvState) datagram(i int) (data, oob []byte, from *syscall.RawSockadd
 // empty; a datagram that comes after it signals readiness during this
 // wait. failed is called with an error of recvmmsg other than EAGAIN;
 // false from it ends receive too. mu, when set, is held from each read
-// to the last got of its batch (a steered peer's own socket, which Drain
-// reads too: ownSock), never while failed waits.
+// to the last got of its batch (a socket Drain reads too: sockShare),
+// never while failed waits.
 func (c rawConn) receive(st *recvState, mu *sync.Mutex, got func(i int) bool, failed func(syscall.Errno) bool) error {
 	return c.rc.Read(func(fd uintptr) bool {
 		for {

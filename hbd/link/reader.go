@@ -27,16 +27,19 @@ type reader struct {
 	// quit, when set and closed, ends the reader at its socket's next
 	// error (a flooded routine socket's file, closed: routine.go).
 	quit <-chan struct{}
-	// overflows is the socket's SO_RXQ_OVFL counter as counted already
-	// (a routine socket drained before: routine.go); when the reader
-	// returns it leaves the counter as it counted it in overflowsOut, if
-	// set.
-	overflows    uint32
-	overflowsOut *uint32
-	// own, when set, is the steered peer's own socket this reader reads:
-	// its lock is held across each batch and its counter is the
-	// overflows counted, as Drain reads the socket too.
-	own *ownSock
+	// shared, when set, is what the reader shares with Drain, which reads
+	// the socket too (a steered peer's own socket, or its routine socket
+	// in flood mode): its lock is held across each batch, and the socket's
+	// SO_RXQ_OVFL counter as counted and the arrivals given are its.
+	shared *sockShare
+}
+
+// sockShare is what a reader goroutine and Drain share of a socket they
+// both read: mu is held from each read until the batch is handed on.
+type sockShare struct {
+	mu        sync.Mutex
+	overflows uint32
+	order     arrivalOrder
 }
 
 // quitting tells whether r's quit is closed.
@@ -72,15 +75,14 @@ func (s *Set) read(r reader) {
 	inSlice := 0
 	pause := time.NewTimer(0)
 	defer pause.Stop()
-	overflows := &r.overflows // the socket's SO_RXQ_OVFL counter as last seen
-	order := new(arrivalOrder)
+	sh := r.shared
 	var mu *sync.Mutex
-	if r.own != nil {
-		overflows, order, mu = &r.own.overflows, &r.own.order, &r.own.mu
+	if sh == nil {
+		sh = new(sockShare) // the reader's alone
+	} else {
+		mu = &sh.mu
 	}
-	if r.overflowsOut != nil {
-		defer func() { *r.overflowsOut = *overflows }()
-	}
+	overflows, order := &sh.overflows, &sh.order // the socket's SO_RXQ_OVFL counter as last seen
 	hand := func(i int) bool {
 		now := time.Now()
 		if perSlice > 0 {

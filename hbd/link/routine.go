@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -46,11 +45,13 @@ type routineSock struct {
 	fd int
 	sp sockPlan
 	st *recvState
-	// overflows is the SO_RXQ_OVFL counter as last seen by Drain;
-	// unsettled is true from the end of a flood mode to the next
-	// datagram drained, which may still tell of drops during the flood:
-	// those do not start another.
-	overflows uint32
+	// sockShare is the SO_RXQ_OVFL counter as last seen and the order of
+	// the arrivals given, by Drain or, in flood mode, by the reader,
+	// which holds its lock across each batch (Drain reads the socket then
+	// too, under the lock). unsettled is true from the end of a flood
+	// mode to the next datagram drained, which may still tell of drops
+	// during the flood: those do not start another.
+	sockShare
 	unsettled bool
 	// emptySince is a moment the socket's queue was known empty after
 	// (a read that came short began then, or the socket was bound): what
@@ -67,8 +68,6 @@ type routineSock struct {
 	count      atomic.Uint64
 	seen       uint64
 	quietSince time.Time
-	// order keeps the arrivals drainOne gives in the socket's order.
-	order arrivalOrder
 	// own is the peer's own socket, read after the routine one (drainOwn).
 	own *ownSock
 }
@@ -82,12 +81,10 @@ type routineSock struct {
 // socket's SO_RXQ_OVFL counter as counted by either, and order the
 // arrivals given by either.
 type ownSock struct {
-	mu        sync.Mutex
-	rc        syscall.RawConn
-	st        *recvState
-	recv      func(fd uintptr) // st.recv, bound once
-	overflows uint32
-	order     arrivalOrder
+	sockShare
+	rc   syscall.RawConn
+	st   *recvState
+	recv func(fd uintptr) // st.recv, bound once
 }
 
 func newOwnSock(c *net.UDPConn) (*ownSock, error) {
@@ -269,11 +266,20 @@ func procAddr(ap netip.AddrPort) string {
 // that wakes the caller is then read first. And once Drain returns, every
 // datagram of a peer that arrived before the last one it gave fn has been
 // given to fn or handed on by a reader goroutine (to Options.Peer or
-// Packets): a caller that also takes what waits in its own queue, and
-// orders it all by Packet.At, has every peer's messages in the order they
-// arrived. Drain is called from one goroutine only. A routine socket in
-// flood mode is read by its reader goroutine instead (to Options.Peer or
-// Packets, as a peer's own socket is).
+// Packets): a caller that also takes what waits in its own queue has
+// every peer's messages that came before that one. Packet.At orders them
+// by arrival, but it rests on the kernel's wall-clock stamps (a clock
+// step can misplace one): a caller that can read the order the peer sent
+// them in should use it (hbd/daemon: its seq), and a datagram of the peer
+// that arrives while Drain runs may be handed on before an earlier one
+// Drain did not find; a caller that sees a gap in that order and calls
+// Drain again, after taking what waits in its queue, has that earlier one
+// too. Drain is called from one goroutine only. A routine socket in
+// flood mode is read at once by its reader goroutine too (to Options.Peer
+// or Packets, as a peer's own socket is), and by Drain under the lock
+// that reader holds across each batch, as the peer's own socket is: what
+// the reader read before has been handed on when Drain returns, and what
+// waited in the socket, up to floodDrain datagrams, has been given to fn.
 func (s *Set) Drain(fn func(Packet)) {
 	s.drainMu.Lock()
 	defer s.drainMu.Unlock()
@@ -288,12 +294,28 @@ func (s *Set) Drain(fn func(Packet)) {
 					now = time.Now()
 				}
 				s.pollQuiet(l, r, now)
+			}
+			if r.poll != nil {
+				s.drainFlooded(l, r, fn)
 			} else if n, over := s.drainOne(l, r, fn); n > floodDrain || over {
 				s.startPoll(l, r)
 			}
 			s.drainOwn(l, r, fn)
 		}
 	}
+}
+
+// drainFlooded reads r in flood mode as drainOne does, under the lock its
+// reader goroutine holds across each batch: a routine datagram of the
+// peer that came before one of its other datagrams is then never in the
+// reader's hands, nor still in the socket behind fewer than floodDrain
+// datagrams, while the other one is given to the caller. What it reads
+// counts as the reader's for the end of the flood mode (pollQuiet).
+func (s *Set) drainFlooded(l *link, r *routineSock, fn func(Packet)) {
+	r.mu.Lock()
+	n, _ := s.drainOne(l, r, fn)
+	r.mu.Unlock()
+	r.count.Add(uint64(n))
 }
 
 // drainOne reads r until it is empty, or until it has read more than
@@ -423,7 +445,7 @@ func (s *Set) startPoll(l *link, r *routineSock) {
 	r.poll, r.pollQuit, r.pollDone, r.seen, r.quietSince = f, make(chan struct{}), make(chan struct{}), r.count.Load(), time.Time{}
 	rd := s.routineReader
 	rd.l, rd.sp, rd.raw, rd.count, rd.quit = l, r.sp, rawConn{rc: rc}, &r.count, r.pollQuit
-	rd.overflows, rd.overflowsOut = r.overflows, &r.overflows // r.overflows is the reader's until pollDone
+	rd.shared = &r.sockShare
 	done := r.pollDone
 	s.wg.Add(1)
 	go func() {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/testenv"
+	"github.com/hbdproject/hbd/hbd/wire"
 )
 
 // spin busies the caller for about d, as the verification of a drained
@@ -155,6 +158,61 @@ func TestArrivalOrderWallClockStepBack(t *testing.T) {
 		a3 := now.Add(time.Millisecond)
 		if o3 := o.next(a3); !o3.Equal(a3) {
 			t.Errorf("%s: a later datagram's arrival moved by %v", tc.name, o3.Sub(a3))
+		}
+	}
+}
+
+// TestDrainWaitsForFloodReader: with the peer's routine socket in flood
+// mode, a routine datagram of the peer that came before one of its
+// other datagrams is handed on or given to Drain's fn by the time Drain
+// returns, whether the flood's reader holds it (Drain waits for it) or
+// it still waits in the socket behind the one the reader holds (Drain
+// reads it), while the other datagram was handed on at once.
+func TestDrainWaitsForFloodReader(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	note := func(p Packet) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, strings.TrimPrefix(string(p.Data), wire.RoutinePrefix))
+	}
+	noted := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+	entered, held := make(chan struct{}), make(chan struct{})
+	release := sync.OnceFunc(func() { close(held) })
+	defer release()
+	peer := func(p Packet) bool {
+		if string(p.Data) == wire.RoutinePrefix+"r0" {
+			close(entered)
+			<-held
+		}
+		note(p)
+		return true
+	}
+	n1, n2, _ := steeredPair(t, Options{Peer: peer, Others: make(chan Packet, 16)})
+	n1.drainMu.Lock()
+	n1.startPoll(n1.links[0], n1.links[0].routine[0]) // as a flood would
+	n1.drainMu.Unlock()
+	n2.Send(routineMsg("r0"))
+	select {
+	case <-entered:
+	case <-time.After(waitFor):
+		t.Fatal("r0 never reached the flood's reader")
+	}
+	n2.Send(routineMsg("r1")) // waits in the socket: the reader holds r0
+	n2.Send([]byte("u2"))     // read at once
+	for deadline := time.Now().Add(waitFor); !slices.Contains(noted(), "u2"); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("u2 never handed on")
+		}
+	}
+	drainWhileHeld(t, n1, note, release)
+	for _, s := range []string{"r0", "r1"} {
+		if !slices.Contains(noted(), s) {
+			t.Errorf("%s not handed on when Drain returned (noted %q)", s, noted())
 		}
 	}
 }

@@ -330,23 +330,7 @@ func TestDrainWaitsForOwnSocket(t *testing.T) {
 	n2.Send([]byte("u1")) // waits in the socket: its reader is busy with u0
 	n2.Send(routineMsg("r2"))
 	time.Sleep(20 * time.Millisecond) // both in their sockets
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		n1.Drain(note)
-	}()
-	select {
-	case <-done:
-		close(release)
-		t.Fatal("Drain returned while the reader still held an earlier datagram of the peer")
-	case <-time.After(100 * time.Millisecond):
-	}
-	close(release)
-	select {
-	case <-done:
-	case <-time.After(waitFor):
-		t.Fatal("Drain did not return once the reader was done")
-	}
+	drainWhileHeld(t, n1, note, func() { close(release) })
 	mu.Lock()
 	defer mu.Unlock()
 	slices.SortStableFunc(log, func(a, b got) int { return a.at.Compare(b.at) })
@@ -356,6 +340,30 @@ func TestDrainWaitsForOwnSocket(t *testing.T) {
 	}
 	if want := []string{"u0", "u1", "r2"}; !slices.Equal(order, want) {
 		t.Errorf("by arrival when Drain returned: %q, want %q", order, want)
+	}
+}
+
+// drainWhileHeld calls s.Drain(fn) while a reader goroutine of s holds
+// an earlier datagram of the peer until release is called: Drain must
+// not return before, and must once it is called.
+func drainWhileHeld(t *testing.T, s *Set, fn func(Packet), release func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Drain(fn)
+	}()
+	select {
+	case <-done:
+		release()
+		t.Fatal("Drain returned while the reader still held an earlier datagram of the peer")
+	case <-time.After(100 * time.Millisecond):
+	}
+	release()
+	select {
+	case <-done:
+	case <-time.After(waitFor):
+		t.Fatal("Drain did not return once the reader was done")
 	}
 }
 
