@@ -138,3 +138,49 @@ func TestReloadChangesTheWait(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnLinesNeverCounted: with stderr held and its queue full, the
+// logger's own lines that stderr drops (the notice that a log file
+// cannot be opened, the word that stderr is stuck, sent to that log file
+// and so to stderr) are not counted; the callers' lines are, exactly,
+// and the report once stderr moves says that many.
+func TestOwnLinesNeverCounted(t *testing.T) {
+	const extra = 10
+	gate := newGate()
+	l, err := New(Options{Stderr: gate, PID: 4242, Now: fixedClock, Async: true, StuckAfter: 50 * time.Millisecond, CloseWait: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	l.Info("held") // the writer waits at the gate with it
+	<-gate.writing
+	for i := range QueueLines {
+		l.Infof("line %d", i)
+	}
+	// The file cannot be opened: its writer says so on stderr, which is
+	// full.
+	if err := l.Apply(Outputs{Logfile: filepath.Join(t.TempDir(), "missing", "ha-log")}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range extra {
+		l.Infof("extra %d", i) // to the log file, and so to stderr
+	}
+	if err := l.Sync(); !errors.Is(err, ErrStuck) || strings.Contains(err.Error(), "log file") {
+		t.Fatalf("Sync: %v, want stderr stuck and the log file's writer done", err)
+	}
+	waitUntil(t, "stderr never found stuck", func() bool { return healthOf(t, l).Stuck == "stderr" })
+	time.Sleep(200 * time.Millisecond) // the word that it is stuck went to the log file, then to stderr
+	if got := outputOf(healthOf(t, l), "stderr").Dropped; got != extra {
+		t.Errorf("stderr dropped %d lines, want the %d of the caller", got, extra)
+	}
+	close(gate.open)
+	drain(t, l)
+	got := gate.String()
+	m := dropRE.FindAllStringSubmatch(got, -1)
+	if len(m) != 1 || m[0][1] != strconv.Itoa(extra) {
+		t.Errorf("drop reports %q, want one of %d lines:\n%s", m, extra, got)
+	}
+	if n := strings.Count(got, "info: line "); n != QueueLines {
+		t.Errorf("%d of the %d queued lines written", n, QueueLines)
+	}
+}

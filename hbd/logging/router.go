@@ -159,28 +159,56 @@ func (r *router) dropReport(n int, first, last time.Time, ms bool) *line {
 
 // sayStuck says on the other outputs (stderr when there are none) that a
 // write to stuck has not returned for a while. It runs on stuck's watch
-// goroutine; the lines are queued like any other, so an output stuck too
-// holds up none of it.
+// goroutine. The line is queued like any other, so an output stuck too
+// holds up none of it; an output whose queue is full is tried again
+// every sayRetry, sayTries times at most, so that a flood of lines that
+// fills every queue does not lose the one line that explains it.
 func (r *router) sayStuck(stuck *sink, d time.Duration) {
 	e := &logrus.Entry{Time: r.clock(), Level: logrus.WarnLevel, Message: fmt.Sprintf(
 		"Log output %s: a write has not returned for %s; lines wait in a queue of %d, then are dropped and counted until it does",
 		stuck.name, d.Round(time.Millisecond), QueueLines)}
 	r.mu.RLock()
-	defer r.mu.RUnlock()
 	to := slices.DeleteFunc(r.rt.outputs(), func(s *sink) bool { return s == stuck })
 	if len(to) == 0 && stuck != r.stderr {
 		to = append(to, r.stderr)
 	}
 	if len(to) == 0 {
+		r.mu.RUnlock()
 		return // no other output
 	}
 	ln := newLine(int32(len(to)))
 	ln.own = true
 	r.form.record(ln, ln.text[:0], e, r.rt.ms)
-	for _, s := range to {
-		s.deliver(ln, 0)
+	r.mu.RUnlock()
+	for try := 0; len(to) > 0; try++ {
+		if try > 0 {
+			time.Sleep(sayRetry)
+		}
+		left := to[:0]
+		r.mu.RLock()
+		for _, s := range to {
+			switch s.q.put(ln, 0) {
+			case queued:
+			case dropped:
+				if try < sayTries-1 {
+					left = append(left, s)
+					continue
+				}
+				ln.release()
+			default: // its writer has ended: closed since
+				ln.release()
+			}
+		}
+		r.mu.RUnlock()
+		to = left
 	}
 }
+
+// sayRetry and sayTries bound sayStuck's tries at a full queue: a second.
+const (
+	sayRetry = 10 * time.Millisecond
+	sayTries = 100
+)
 
 func (r *router) clock() time.Time {
 	if r.now != nil {

@@ -401,6 +401,12 @@ func TestApplyAndReopenWhileStuck(t *testing.T) {
 	for i := range QueueLines {
 		l.Infof("more %d", i) // syslog's queue fills and drops
 	}
+	// The log file's writer catches up: behind, a reopen would wait for
+	// it longer than FlushWait too.
+	waitUntil(t, "the log file never caught up", func() bool {
+		err := l.Sync()
+		return errors.Is(err, ErrStuck) && !strings.Contains(err.Error(), "log file")
+	})
 
 	if err := os.Rename(a, a+".1"); err != nil {
 		t.Fatal(err)
