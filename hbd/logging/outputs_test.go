@@ -184,3 +184,34 @@ func TestOwnLinesNeverCounted(t *testing.T) {
 		t.Errorf("%d of the %d queued lines written", n, QueueLines)
 	}
 }
+
+// TestHealthDuringApply: Health, read while reloads open and close
+// outputs, sees each output whole (the race detector checks).
+func TestHealthDuringApply(t *testing.T) {
+	dir := t.TempDir()
+	l, err := New(Options{PID: 4242, Stderr: &lockedBuffer{}, Async: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 50 {
+			if err := l.Apply(Outputs{Logfile: filepath.Join(dir, strconv.Itoa(i%3))}); err != nil {
+				t.Error(err)
+			}
+			l.Info("x")
+		}
+	}()
+	for {
+		if h := l.Health(); !h.IsZero() {
+			t.Errorf("Health %+v with every output keeping up", h)
+		}
+		select {
+		case <-done:
+			return
+		default:
+		}
+	}
+}

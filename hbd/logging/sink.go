@@ -52,8 +52,8 @@ func (r *router) newSyslogSink(fac syslog.Priority) *sink {
 // start gives an Async logger's sink its writer, which runs open first;
 // a synchronous one's open runs at once.
 func (r *router) start(s *sink, open func()) {
-	r.addLive(s)
 	if !r.async {
+		r.addLive(s)
 		if open != nil {
 			open()
 		}
@@ -62,6 +62,7 @@ func (r *router) start(s *sink, open func()) {
 	s.w = newWatch(r.stuckAfter, s.name, func(_ string, d time.Duration) { r.sayStuck(s, d) })
 	report := func(n int, first, last time.Time) *line { return r.dropReport(n, first, last, s.ms.Load()) }
 	s.q = startQueue(QueueLines, open, s.write, report, s.end, s.w)
+	r.addLive(s) // once complete: Health reads it (its writer ends only once stopped)
 }
 
 // deliver hands ln (one of its refs) to the output: queued, or dropped
