@@ -38,6 +38,16 @@ type heartbeatPeer struct {
 // datagram is node2's next message (kv, then the common fields) sent at
 // now, signed.
 func (p *heartbeatPeer) datagram(tb testing.TB, now time.Time, kv ...string) []byte {
+	b, err := p.keys.Encode(p.message(now, kv...))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// message is node2's next message (kv, then the common fields) sent at
+// now.
+func (p *heartbeatPeer) message(now time.Time, kv ...string) *wire.Message {
 	p.seq++
 	m := &wire.Message{}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -50,17 +60,18 @@ func (p *heartbeatPeer) datagram(tb testing.TB, now time.Time, kv ...string) []b
 	m.Set(wire.FTimestamp, wire.UnixHex(now))
 	m.Set(wire.FLoad, "0.08 0.03 0.01 1/187 4242")
 	m.Set(wire.FTTL, "3")
-	b, err := p.keys.Encode(m)
+	return m
+}
+
+// status is node2's status message at now, as an active hbd node sends
+// it every keepalive: a routine one (wire.RoutinePrefix).
+func (p *heartbeatPeer) status(tb testing.TB, now time.Time) []byte {
+	m := p.message(now, wire.FType, wire.TStatus, wire.FStatus, cluster.StateActive, wire.FDeadtime, "28", wire.FProtocol, "1")
+	b, err := p.keys.AppendEncodeRoutine(nil, m)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return b
-}
-
-// status is node2's status message at now, as an active hbd node sends
-// it every keepalive.
-func (p *heartbeatPeer) status(tb testing.TB, now time.Time) []byte {
-	return p.datagram(tb, now, wire.FType, wire.TStatus, wire.FStatus, cluster.StateActive, wire.FDeadtime, "28", wire.FProtocol, "1")
 }
 
 // heartbeatRig is a joined daemon, node1, and node2 as the benchmark

@@ -566,7 +566,9 @@ func parseField(c []byte, off int) (Field, *DecodeError) {
 }
 
 // internName returns a constant string for the field names Heartbeat
-// sends, so decoding them does not allocate.
+// and hbd send, so decoding them does not allocate: every routine status
+// of an hbd peer begins with hbd_routine, and a name made a string anew
+// would be an allocation per heartbeat received.
 func internName(b []byte) string {
 	switch string(b) {
 	case FType:
@@ -599,6 +601,50 @@ func internName(b []byte) string {
 		return FDestUUID
 	case FAckSeq:
 		return FAckSeq
+	case FNodeList:
+		return FNodeList
+	case FDelNodeList:
+		return FDelNodeList
+	case FRscHold:
+		return FRscHold
+	case FRType:
+		return FRType
+	case FIsStable:
+		return FIsStable
+	case FInfo:
+		return FInfo
+	case FFirstSeq:
+		return FFirstSeq
+	case FLastSeq:
+		return FLastSeq
+	case FHbdHeld:
+		return FHbdHeld
+	case FHbdStandby:
+		return FHbdStandby
+	case FHbdFailed:
+		return FHbdFailed
+	case FHbdWant:
+		return FHbdWant
+	case FHbdStopFailed:
+		return FHbdStopFailed
+	case FHbdStopping:
+		return FHbdStopping
+	case FHbdAsk:
+		return FHbdAsk
+	case FHbdEpoch:
+		return FHbdEpoch
+	case FHbdSeen:
+		return FHbdSeen
+	case FHbdSync:
+		return FHbdSync
+	case FHbdPing:
+		return FHbdPing
+	case FHbdDeadtime:
+		return FHbdDeadtime
+	case FHbdRoutine:
+		return FHbdRoutine
+	case FHbdSettings:
+		return FHbdSettings
 	}
 	return string(b)
 }

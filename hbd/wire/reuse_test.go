@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/hbdproject/hbd/hbd/testenv"
 )
@@ -40,6 +41,24 @@ func TestReuseKeepsValuesApart(t *testing.T) {
 	_ = append(v, "XXXX"...)
 	if got, _ := m.Get(FSrc); got != "a-much-longer-node-name-than-node1" {
 		t.Errorf("append to t's value overwrote src: %q", got)
+	}
+}
+
+// TestInternNames: every field name Heartbeat or hbd sends is decoded
+// as the package's constant, not as a string made anew (an allocation).
+func TestInternNames(t *testing.T) {
+	for _, name := range []string{
+		FType, FStatus, FDeadtime, FProtocol, FSrc, FSrcUUID, FSeq, FGeneration, FTimestamp, FLoad, FTTL, FAuth,
+		FDest, FDestUUID, FAckSeq, FNodeList, FDelNodeList, FRscHold, FRType, FIsStable, FInfo, FFirstSeq, FLastSeq,
+		FHbdHeld, FHbdStandby, FHbdFailed, FHbdWant, FHbdStopFailed, FHbdStopping, FHbdAsk, FHbdEpoch, FHbdSeen,
+		FHbdSync, FHbdPing, FHbdDeadtime, FHbdRoutine, FHbdSettings,
+	} {
+		if got := internName([]byte(name)); unsafe.StringData(got) != unsafe.StringData(name) {
+			t.Errorf("%q is made a string anew", name)
+		}
+	}
+	if got := internName([]byte("x_other")); got != "x_other" {
+		t.Errorf("an unknown name comes back as %q", got)
 	}
 }
 
@@ -98,6 +117,13 @@ func TestReuseAllocatesNothing(t *testing.T) {
 	src := statusMessage()
 	var built, decoded Message
 	var buf []byte
+	hbdStatus := statusMessage()
+	hbdStatus.Set(FHbdPing, "1/1")
+	hbdStatus.Set(FHbdDeadtime, "28")
+	routine, err := kr.AppendEncodeRoutine(nil, hbdStatus)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		run  func()
@@ -119,6 +145,12 @@ func TestReuseAllocatesNothing(t *testing.T) {
 		}},
 		{"decode", func() {
 			if err := kr.DecodeInto(&decoded, buf); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		// An hbd peer's routine status: its mark and hbd's own fields.
+		{"decode routine", func() {
+			if err := kr.DecodeInto(&decoded, routine); err != nil {
 				t.Fatal(err)
 			}
 		}},
