@@ -107,7 +107,8 @@ type AbandonError struct {
 	Group string // the group's key
 	Node  string // this node
 	// At is the resource whose status or start was next when the start
-	// was called off ("" when it was called off before it began).
+	// was called off (the last one when every status had been read; ""
+	// when it was called off before it began).
 	At string
 	// Rollback is nil when every resource found running was stopped
 	// again (or none was); otherwise the *StopError of the one that did

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 )
 
 // TestAbandonDuringStatus: a start called off while its first status
@@ -144,5 +147,52 @@ func TestAbandonRacesCommit(t *testing.T) {
 		case !took && (err != nil || !started):
 			t.Fatalf("round %d: Abandon false, yet err = %v, start script ran %v", i, err, started)
 		}
+	}
+}
+
+// abandonOn calls a off when a line containing sub is logged.
+type abandonOn struct {
+	sub  string
+	a    *Abandon
+	took chan bool
+}
+
+func (h *abandonOn) Levels() []logrus.Level { return logrus.AllLevels }
+
+func (h *abandonOn) Fire(e *logrus.Entry) error {
+	if strings.Contains(e.Message, h.sub) {
+		h.took <- h.a.Abandon()
+	}
+	return nil
+}
+
+// TestAbandonAfterLastStatus: every resource is found running, and the
+// start is called off after the last status was read, before Start
+// returns. Abandon says true, so Start must say ErrAbandoned and stop
+// again what it found running: a nil error would leave the group held
+// here while its caller was told the start was called off.
+func TestAbandonAfterLastStatus(t *testing.T) {
+	f := newFixture(t, "A", "B")
+	f.set("A.on", "")
+	f.set("B.on", "")
+	ab := new(Abandon)
+	h := &abandonOn{sub: "Resource B is already running", a: ab, took: make(chan bool, 1)}
+	f.opts.Log.(*logrus.Logger).AddHook(h)
+	r := f.runner()
+	err := r.Start(WithAbandon(context.Background(), ab), f.group("A", "B"))
+	var took bool
+	select {
+	case took = <-h.took:
+	default:
+		t.Fatalf("no line said B was found running:\n%s", f.log.text())
+	}
+	if !took {
+		t.Fatal("Abandon after the last status, before Start returned: false")
+	}
+	if !errors.Is(err, ErrAbandoned) || errors.Is(err, ErrStopFailed) {
+		t.Fatalf("err = %v; want ErrAbandoned, its rollback done", err)
+	}
+	if want, got := []string{"B stop", "A stop"}, f.ops(false); !slices.Equal(got, want) {
+		t.Errorf("ran %q, want %q", got, want)
 	}
 }

@@ -118,6 +118,12 @@ func (r *Runner) Start(ctx context.Context, g config.Group) error {
 		}
 		return se
 	}
+	if !ab.commit() {
+		// Called off after the last status: every resource was found
+		// running, none started. Stop them again, as the caller was told.
+		la.stop()
+		return r.abandonedStart(ctx, g, lastSpec(g), g.Resources)
+	}
 	now := time.Now()
 	r.log.Debugf("Acquired resource group %s in %.1f ms%s (statuses: %d read ahead, %d read by the start)", key, ms(now.Sub(began)), sinceDecision(ctx, now), ahead, read)
 	return nil
@@ -156,6 +162,14 @@ func (r *Runner) interruptedStart(ctx context.Context, g config.Group, res confi
 		se.Rollback = r.stopResources(context.WithoutCancel(ctx), g, started)
 	}
 	return se
+}
+
+// lastSpec is the spec of g's last resource, "" when it has none.
+func lastSpec(g config.Group) string {
+	if len(g.Resources) == 0 {
+		return ""
+	}
+	return g.Resources[len(g.Resources)-1].Spec
 }
 
 // abandonedStart ends a start called off (Abandon) before any start
