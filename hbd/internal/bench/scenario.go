@@ -430,13 +430,23 @@ func (rn *Runner) observe() (*observe, func() ([]netlab.Probe, []netlab.Span, []
 	}, nil
 }
 
-// reset kills the daemons, removes their resources and forgets the
-// client's ARP entries, so every run starts alike.
+// reset kills the daemons, removes their resources and forgets every
+// host's ARP entries, so every run starts alike. The nodes' entries
+// matter as much as the client's: a node cut off from its peer queues
+// what its daemon sends there while the peer's address does not resolve,
+// and the kernel delivers that queue once the link is back and the
+// address resolves, up to a second later, which may be after the next
+// daemon has started. Heartbeat 3.0.6 takes such a datagram, the dead hbd's
+// heartbeat with its later generation, for its peer's, and then drops
+// every message of the real peer as a replay for the whole run: it never
+// settles. Flushing the entries drops what they queued.
 func (rn *Runner) reset(cl Cluster) error {
 	r := rn.Rig
 	err := cl.Clean()
 	r.DropVIP()
-	_, _ = r.Client.Exec(context.Background(), "ip", "neigh", "flush", "all")
+	for _, h := range append(r.Nodes[:], r.Client) {
+		_, _ = h.Exec(context.Background(), "ip", "neigh", "flush", "all")
+	}
 	return err
 }
 
