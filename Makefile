@@ -8,7 +8,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 FUZZTIME    ?= 60s
 
-.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim chaos bench bench-plan bench-go bench-net bench-part bench-merge bench-flood bench-etcd bench-scale clean
+.PHONY: all build test deps lint fmt-check tidy-check vet staticcheck unit demo fuzz sim chaos bench bench-plan bench-go bench-net bench-part bench-plan-parts bench-merge bench-flood bench-etcd bench-scale clean
 
 all: build
 
@@ -110,9 +110,9 @@ chaos:
 # of idle cost per daemon and settings, the limit search (each setting of
 # a ladder SOAK long at 0 and 10 % loss, both CPUs busy) and the loss
 # search (SEARCHSTEP a step). bench-plan prints what bench-net will cost
-# before anything runs. Writes docs/benchmarks.md and the run's data,
-# docs/benchmarks.json (hbd/internal/bench's TestDocIsTheData holds the
-# page to it). BENCHFLAGS adds
+# before anything runs. Writes docs/benchmarks.md (BENCHOUT) and the
+# run's data, docs/benchmarks.json (BENCHJSON; hbd/internal/bench's
+# TestDocIsTheData holds the page to it). BENCHFLAGS adds
 # hbdbench flags (-h lists them). Last, the flood benchmark (bench-flood,
 # below).
 N           ?= 3
@@ -120,6 +120,8 @@ SOAK        ?= 1m
 IDLE        ?= 1m
 SEARCHSTEP  ?= 30s
 BENCHFLAGS  ?=
+BENCHOUT    ?= docs/benchmarks.md
+BENCHJSON   ?= docs/benchmarks.json
 BENCHNET     = $(BIN)/hbdbench -hbd $(HBD) -n $(N) -soak $(SOAK) -idle $(IDLE) -search-step $(SEARCHSTEP)
 
 bench: bench-plan bench-go bench-net bench-flood
@@ -134,7 +136,7 @@ bench-go:
 
 bench-net: build
 	$(GO) build -trimpath -o $(BIN)/hbdbench ./hbd/internal/bench/cmd/hbdbench
-	$(BENCHNET) -out docs/benchmarks.md -json docs/benchmarks.json $(BENCHFLAGS)
+	$(BENCHNET) -out $(BENCHOUT) -json $(BENCHJSON) $(BENCHFLAGS)
 
 # The full run (N=5 SOAK=10m) takes hours: it can run in parts, at
 # different times, then be merged into docs/benchmarks.md:
@@ -149,7 +151,7 @@ bench-net: build
 BENCHPARTS                    = fastest matched1 matched2 detection limit0-hbd limit0-keepalived limit10-hbd limit10-keepalived
 BENCHPART_fastest             = -settings fastest -soak 0
 BENCHPART_matched1            = -settings matched -scenarios cut,kill9,stop -soak 0 -search-step 0
-BENCHPART_matched2            = -settings matched -scenarios failback,heal,standby -idle 0 -soak 0 -search-step 0
+BENCHPART_matched2            = -settings matched -scenarios failback,heal,standby,takeover -idle 0 -soak 0 -search-step 0
 BENCHPART_detection           = -settings detection -scenarios cut -idle 0 -soak 0 -search-step 0
 BENCHLIMIT                    = -scenarios '' -idle 0 -search-step 0
 BENCHPART_limit0-hbd          = $(BENCHLIMIT) -daemons hbd-builtin -limit-losses 0
@@ -163,9 +165,16 @@ bench-part: build
 	@mkdir -p $(BIN)/bench-parts
 	$(BENCHNET) $(BENCHPART_$(PART)) -out '' -json $(BIN)/bench-parts/$(PART).json $(BENCHFLAGS)
 
-bench-merge:
+# bench-plan-parts: bench-plan of each part in turn.
+bench-plan-parts:
 	$(GO) build -trimpath -o $(BIN)/hbdbench ./hbd/internal/bench/cmd/hbdbench
-	$(BIN)/hbdbench merge -out docs/benchmarks.md -json docs/benchmarks.json $(wildcard $(foreach p,$(BENCHPARTS),$(BIN)/bench-parts/$(p).json))
+	@$(foreach p,$(BENCHPARTS),printf '%-19s ' $(p); $(BENCHNET) $(BENCHPART_$(p)) -plan $(BENCHFLAGS) 2>&1 | sed 's/^hbdbench: expected duration //; s/: from now.*//';)
+
+bench-merge:
+	@missing=; for p in $(BENCHPARTS); do [ -f $(BIN)/bench-parts/$$p.json ] || missing="$$missing $$p"; done; \
+	  [ -z "$$missing" ] || { echo "bench-merge: no part$$missing in $(BIN)/bench-parts (run each with make bench-part PART=…)"; exit 2; }
+	$(GO) build -trimpath -o $(BIN)/hbdbench ./hbd/internal/bench/cmd/hbdbench
+	$(BIN)/hbdbench merge -out $(BENCHOUT) -json $(BENCHJSON) $(foreach p,$(BENCHPARTS),$(BIN)/bench-parts/$(p).json)
 
 # bench-flood: hbd/e2e's TestFlood as a benchmark (root, namespaces): one
 # node's heartbeat port flooded with unsigned datagrams for FLOODFOR from

@@ -213,3 +213,12 @@ func Bench(ctx context.Context, rig *Rig, drivers []Driver, opts Options) *Repor
 	rep.Parts = []Part{part}
 	return rep
 }
+
+// hbdbench's defaults, as flag values: the full run's daemons, settings,
+// and the limit search's daemons and loss rates (percent).
+const (
+	DefaultDaemons       = "heartbeat,keepalived,keepalived-vip,hbd,hbd-builtin,hbd-resourced"
+	DefaultSettingsNames = "matched,fastest"
+	DefaultLimitDaemons  = "hbd-builtin,keepalived-vip"
+	DefaultLimitLosses   = "0,10"
+)

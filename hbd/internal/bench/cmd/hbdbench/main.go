@@ -98,9 +98,9 @@ func web(args []string) int {
 
 func run() int {
 	n := flag.Int("n", 3, "runs per daemon, settings and scenario (interleaved)")
-	daemons := flag.String("daemons", "heartbeat,keepalived,keepalived-vip,hbd,hbd-builtin,hbd-resourced", "daemons to measure (comma-separated)")
+	daemons := flag.String("daemons", bench.DefaultDaemons, "daemons to measure (comma-separated)")
 	scenarios := flag.String("scenarios", strings.Join(bench.Scenarios, ","), "scenarios (comma-separated; \"\" runs none: the idle cost and searches only)")
-	settings := flag.String("settings", "matched,fastest", "settings (comma-separated): matched, fastest, detection (keepalived at advert_int 0.01, hbd at -hbd-detect)")
+	settings := flag.String("settings", bench.DefaultSettingsNames, "settings (comma-separated): matched, fastest, detection (keepalived at advert_int 0.01, hbd at -hbd-detect)")
 	hbdBin := flag.String("hbd", "bin/hbd", "the hbd `program`")
 	hbdFast := flag.String("hbd-fast", "10ms/40ms", "hbd's fastest setting, KEEPALIVE/DEADTIME")
 	hbdHacf := flag.String("hbd-hacf", "", "lines added to the ha.cf of hbd's nodes (';' between lines), e.g. \"realtime off\"")
@@ -108,8 +108,8 @@ func run() int {
 	hbdDetect := flag.String("hbd-detect", "10ms/36ms", "hbd's setting in -settings detection, KEEPALIVE/DEADTIME: the deadtime that detects as soon as keepalived at advert_int 0.01 (3 × 10 ms + 6.1 ms of skew)")
 	idle := flag.Duration("idle", time.Minute, "idle cost measurement per daemon and settings (0 skips)")
 	soak := flag.Duration("soak", time.Minute, "each step of the limit search: how long a setting must stay free of false failovers under loss with busy CPUs (0 skips the search; the full one is 10m)")
-	limitLosses := flag.String("limit-losses", "0,10", "loss rates (percent, each direction) at which the limit search runs")
-	limitDaemons := flag.String("limit-daemons", "hbd-builtin,keepalived-vip", "daemons whose limit is searched, among -daemons (comma-separated)")
+	limitLosses := flag.String("limit-losses", bench.DefaultLimitLosses, "loss rates (percent, each direction) at which the limit search runs")
+	limitDaemons := flag.String("limit-daemons", bench.DefaultLimitDaemons, "daemons whose limit is searched, among -daemons (comma-separated)")
 	hbdLadder := flag.String("hbd-ladder", "5ms/20ms,10ms/30ms,10ms/40ms,10ms/60ms,10ms/100ms,20ms/200ms,100ms/500ms,1s/3s", "the limit search's settings for hbd and Heartbeat, KEEPALIVE/DEADTIME, fastest first")
 	kaLadder := flag.String("keepalived-ladder", "10ms,20ms,50ms,100ms,200ms,500ms,1s,2s", "the limit search's advert_int settings for keepalived, fastest first")
 	searchStep := flag.Duration("search-step", 30*time.Second, "duration of each loss rate in the loss search (0 skips)")
