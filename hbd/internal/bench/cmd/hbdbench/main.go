@@ -111,7 +111,7 @@ func run() int {
 	limitLosses := flag.String("limit-losses", bench.DefaultLimitLosses, "loss rates (percent, each direction) at which the limit search runs")
 	limitDaemons := flag.String("limit-daemons", bench.DefaultLimitDaemons, "daemons whose limit is searched, among -daemons (comma-separated)")
 	hbdLadder := flag.String("hbd-ladder", "5ms/20ms,10ms/30ms,10ms/40ms,10ms/60ms,10ms/100ms,20ms/200ms,100ms/500ms,1s/3s", "the limit search's settings for hbd and Heartbeat, KEEPALIVE/DEADTIME, fastest first")
-	kaLadder := flag.String("keepalived-ladder", "10ms,20ms,50ms,100ms,200ms,500ms,1s,2s", "the limit search's advert_int settings for keepalived, fastest first")
+	kaLadder := flag.String("keepalived-ladder", "10ms,20ms,50ms,100ms,200ms,500ms,1s,2s,5s", "the limit search's advert_int settings for keepalived, fastest first")
 	searchStep := flag.Duration("search-step", 30*time.Second, "duration of each loss rate in the loss search (0 skips)")
 	searchTiming := flag.String("search-timing", "10ms/40ms", "timing for the loss search, KEEPALIVE/DEADTIME")
 	searchLosses := flag.String("search-losses", "0,1,2,5,10,15,20,30", "loss rates (percent) the loss search tries, in order")
