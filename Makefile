@@ -122,6 +122,11 @@ SEARCHSTEP  ?= 30s
 BENCHFLAGS  ?=
 BENCHOUT    ?= docs/benchmarks.md
 BENCHJSON   ?= docs/benchmarks.json
+# BENCHLOCK: bench-net and bench-part take the lab's lock, as every
+# namespace test does, for their whole length (a part, up to 1h30m), so
+# that nothing else runs in namespaces beside a measurement. Empty when
+# the caller already holds it.
+BENCHLOCK   ?= flock /tmp/hbd-netns.lock
 BENCHNET     = $(BIN)/hbdbench -hbd $(HBD) -n $(N) -soak $(SOAK) -idle $(IDLE) -search-step $(SEARCHSTEP)
 
 bench: bench-plan bench-go bench-net bench-flood
@@ -136,18 +141,22 @@ bench-go:
 
 bench-net: build
 	$(GO) build -trimpath -o $(BIN)/hbdbench ./hbd/internal/bench/cmd/hbdbench
-	$(BENCHNET) -out $(BENCHOUT) -json $(BENCHJSON) $(BENCHFLAGS)
+	$(BENCHLOCK) $(BENCHNET) -out $(BENCHOUT) -json $(BENCHJSON) $(BENCHFLAGS)
 
 # The full run (N=5 SOAK=10m) takes hours: it can run in parts, at
-# different times, then be merged into docs/benchmarks.md:
+# different times, then be merged into docs/benchmarks.md (the sequence,
+# with each part's estimate on the 2-CPU machine: docs/benchmarks.md,
+# "How long the full run takes"):
+#   rm -rf $(BIN)/bench-parts
 #   sudo make bench-part PART=fastest N=5 SOAK=10m   (one per part)
 #   make bench-merge
-# At N=5 SOAK=10m the scenario parts take about 25 to 40 minutes each;
+# At N=5 SOAK=10m the scenario parts take about 35 to 45 minutes each;
 # a limit part (one daemon, one loss rate) from 10 minutes, when the
-# ladder's fastest setting holds, to 1h20m, when every setting runs its
-# whole step (hbdbench -plan prints the estimate of any set of flags).
+# ladder's fastest setting holds, to 1h20m or 1h31m, when every setting
+# runs its whole step; bench-plan-parts prints each part's estimate.
 # Each part's flags follow the common ones, so they win; BENCHFLAGS comes
-# last. The parts are kept in $(BIN)/bench-parts (make clean removes them).
+# last. The parts are kept in $(BIN)/bench-parts (make clean removes
+# them); bench-merge stops when one is missing.
 BENCHPARTS                    = fastest matched1 matched2 detection limit0-hbd limit0-keepalived limit10-hbd limit10-keepalived
 BENCHPART_fastest             = -settings fastest -soak 0
 BENCHPART_matched1            = -settings matched -scenarios cut,kill9,stop -soak 0 -search-step 0
@@ -163,7 +172,7 @@ bench-part: build
 	@test -n "$(BENCHPART_$(PART))" || { echo "bench-part: PART must be one of: $(BENCHPARTS)"; exit 2; }
 	$(GO) build -trimpath -o $(BIN)/hbdbench ./hbd/internal/bench/cmd/hbdbench
 	@mkdir -p $(BIN)/bench-parts
-	$(BENCHNET) $(BENCHPART_$(PART)) -out '' -json $(BIN)/bench-parts/$(PART).json $(BENCHFLAGS)
+	$(BENCHLOCK) $(BENCHNET) $(BENCHPART_$(PART)) -out '' -json $(BIN)/bench-parts/$(PART).json $(BENCHFLAGS)
 
 # bench-plan-parts: bench-plan of each part in turn.
 bench-plan-parts:
