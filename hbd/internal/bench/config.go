@@ -211,6 +211,11 @@ type KeepalivedConf struct {
 	BuiltinVIP bool
 	Notify     string // path of the notify script (ignored when BuiltinVIP)
 	RouterID   int    // virtual_router_id
+	// RTPriority, when above 0, runs the VRRP process SCHED_RR at that
+	// priority (vrrp_rt_priority), as hbd and Heartbeat run theirs with
+	// `realtime on` (rtprio 1): without it, keepalived's adverts wait
+	// behind the limit search's busy loops and hbd's do not.
+	RTPriority int
 }
 
 // String renders keepalived.conf.
@@ -222,6 +227,9 @@ func (c KeepalivedConf) String() string {
 	w("\trouter_id %s", c.Node)
 	w("\tvrrp_version 3")
 	w("\tscript_user root")
+	if c.RTPriority > 0 {
+		w("\tvrrp_rt_priority %d", c.RTPriority)
+	}
 	w("}")
 	w("vrrp_instance bench {")
 	w("\tstate BACKUP")

@@ -59,10 +59,10 @@ func TestHaCf(t *testing.T) {
 
 func TestKeepalivedConf(t *testing.T) {
 	base := KeepalivedConf{Node: "node1", Dev: "eth0", Src: "10.231.0.1", Peers: []string{"10.231.0.2"},
-		Priority: 150, Advert: 10 * time.Millisecond, VIP: "10.231.0.100/24", RouterID: 51, Notify: "/x/notify"}
+		Priority: 150, Advert: 10 * time.Millisecond, VIP: "10.231.0.100/24", RouterID: 51, Notify: "/x/notify", RTPriority: 1}
 	scripts := base.String()
 	for _, w := range []string{"vrrp_version 3", "unicast_src_ip 10.231.0.1", "\t\t10.231.0.2\n", "advert_int 0.01",
-		"priority 150", "state BACKUP", `notify_master "/x/notify master"`, `notify_stop "/x/notify stop"`, PlaceholderVIP + " dev lo"} {
+		"priority 150", "state BACKUP", "vrrp_rt_priority 1", `notify_master "/x/notify master"`, `notify_stop "/x/notify stop"`, PlaceholderVIP + " dev lo"} {
 		if !strings.Contains(scripts, w) {
 			t.Errorf("keepalived.conf (scripts) lacks %q:\n%s", w, scripts)
 		}

@@ -69,7 +69,8 @@ func (k *Keepalived) Cluster(r *Rig, t Timing) (Cluster, error) {
 			Node: r.Names[i], Dev: "eth0", Src: r.IP(i), Peers: []string{r.IP(1 - i)},
 			Priority: 150 - 50*i, Advert: t.Advert, RouterID: 51,
 			VIP: fmt.Sprintf("%s/%d", r.VIP, r.Prefix), BuiltinVIP: k.BuiltinVIP,
-			Notify: filepath.Join(dir, "ha.d", "resource.d", "notify"),
+			Notify:     filepath.Join(dir, "ha.d", "resource.d", "notify"),
+			RTPriority: 1,
 		}
 		if err := os.WriteFile(filepath.Join(dir, "keepalived.conf"), []byte(conf.String()), 0o644); err != nil {
 			return nil, err
