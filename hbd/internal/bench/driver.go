@@ -33,6 +33,13 @@ type Driver interface {
 	Cluster(r *Rig, t Timing) (Cluster, error)
 }
 
+// Lacking is what a driver whose daemon has no command for some
+// scenarios (keepalived: no standby, no takeover) implements, so that
+// those runs are skipped before a cluster is set up for nothing.
+type Lacking interface {
+	Lacks(sc string) bool
+}
+
 // Cluster is one configured pair of nodes. Node 0 is the preferred one.
 type Cluster interface {
 	Start(i int) error   // start the daemon on node i

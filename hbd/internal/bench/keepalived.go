@@ -122,6 +122,10 @@ func (c *kaCluster) Start(i int) error {
 func (c *kaCluster) Stop(i int) error { return c.procs[i].term(60 * time.Second) }
 func (c *kaCluster) Kill(i int) error { return c.procs[i].kill() }
 
+// Lacks: keepalived has no command that gives the VIP away or asks
+// for it (Standby, Takeover).
+func (*Keepalived) Lacks(sc string) bool { return sc == ScStandby || sc == ScTakeover }
+
 func (c *kaCluster) Standby(int) error  { return errors.ErrUnsupported }
 func (c *kaCluster) Takeover(int) error { return errors.ErrUnsupported }
 

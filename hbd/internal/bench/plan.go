@@ -151,9 +151,7 @@ func estimateRun(key string, t Timing, sc string) time.Duration {
 	case ScStop:
 		act = stopTime(key) + q
 	case ScStandby, ScTakeover:
-		if !isKeepalived(key) {
-			act = q
-		}
+		act = q
 	case ScFailback:
 		// Heartbeat restarted beside a running peer hears it at once:
 		// no initdead.
@@ -182,6 +180,10 @@ func estimateRun(key string, t Timing, sc string) time.Duration {
 			// heal.
 			act = det + max(time.Second, det) + 15*time.Second
 		}
+	}
+	if isKeepalived(key) && (sc == ScStandby || sc == ScTakeover) {
+		// Skipped before any setup (Keepalived.Lacks).
+		return 0
 	}
 	return runSetup(key, t) + act
 }

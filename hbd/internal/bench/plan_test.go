@@ -46,6 +46,14 @@ func TestNewPlan(t *testing.T) {
 	if fastRun, slowRun := estimateRun("hbd", fast, ScCut), estimateRun("hbd", hl[2], ScCut); fastRun >= slowRun {
 		t.Errorf("a cut at 10ms/40ms (%s) should cost less than at 1s/3s (%s)", fastRun, slowRun)
 	}
+	// keepalived's standby and takeover are skipped before any setup.
+	ka := Timing{Advert: time.Second}
+	if c := estimateRun("keepalived", ka, ScStandby) + estimateRun("keepalived-vip", ka, ScTakeover); c != 0 {
+		t.Errorf("keepalived's standby and takeover planned at %s, want nothing", c)
+	}
+	if !(&Keepalived{}).Lacks(ScTakeover) || (&Keepalived{}).Lacks(ScStop) {
+		t.Error("keepalived should lack the takeover command and not the graceful stop")
+	}
 	none := base
 	none.Scenarios, none.Idle, none.Limit.Step, none.SearchStep = nil, 0, 0, 0
 	if p := NewPlan(keys, none); p.Max() != 0 || p.Runs != 0 {

@@ -204,6 +204,10 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 		run.Err = err.Error()
 		return run
 	}
+	if l, ok := d.(Lacking); ok && l.Lacks(sc) {
+		run.Skip = true
+		return run
+	}
 	cl, err := d.Cluster(r, t)
 	if err != nil {
 		return fail(err)
