@@ -22,18 +22,24 @@ import (
 // first, then the state change, so a test that sees the state sees the
 // line too), with the time and the node, in a file both nodes write (they share the
 // machine's filesystem), and keeps its state in a per-node file.
-func recScript(dir string) string {
+func recScript(dir string) string { return recScriptStatus(dir, "") }
+
+// recScriptStatus is recScript whose status first runs the shell
+// commands before (which may use $node, $1 and $dir).
+func recScriptStatus(dir, before string) string {
 	return fmt.Sprintf(`#!/bin/sh
 # rec NAME start|stop|status
 node=${HA_CURHOST:-$(uname -n)}
-state=%[1]s/state.$node.$1
+dir=%[1]s
+state=$dir/state.$node.$1
 case "$2" in
-start) echo "$(date +%%s.%%N) $node start $1" >>%[1]s/record; touch "$state" ;;
-stop) echo "$(date +%%s.%%N) $node stop $1" >>%[1]s/record; rm -f "$state" ;;
-status) if [ -e "$state" ]; then echo running; else echo stopped; fi ;;
+start) echo "$(date +%%s.%%N) $node start $1" >>$dir/record; touch "$state" ;;
+stop) echo "$(date +%%s.%%N) $node stop $1" >>$dir/record; rm -f "$state" ;;
+status) %[2]s
+	if [ -e "$state" ]; then echo running; else echo stopped; fi ;;
 esac
 exit 0
-`, dir)
+`, dir, before)
 }
 
 // recEvent is one line of the record.
