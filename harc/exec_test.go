@@ -2,10 +2,11 @@ package harc
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // A script the kernel will not execute (no "#!" line) runs through the
@@ -24,7 +25,7 @@ func TestScriptWithoutInterpreterLine(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "nginx")
-			if err := os.WriteFile(p, []byte(tc.script), 0o755); err != nil {
+			if err := testenv.WriteExecutable(p, []byte(tc.script), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			res := Command{Path: p, Args: []string{"a", "start"}}.Run(context.Background())

@@ -17,6 +17,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/logging"
 	"github.com/hbdproject/hbd/hbd/paths"
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // logSink keeps every log entry as the line the Heartbeat formatter writes.
@@ -171,7 +172,7 @@ func newFixture(t *testing.T, names ...string) *fixture {
 func (f *fixture) script(name, body string) string {
 	f.t.Helper()
 	p := filepath.Join(f.dir, paths.ResourceDir, name)
-	if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+	if err := testenv.WriteExecutable(p, []byte(body), 0o755); err != nil {
 		f.t.Fatal(err)
 	}
 	return p
@@ -181,10 +182,7 @@ func (f *fixture) script(name, body string) string {
 func (f *fixture) hook(event, body string, mode os.FileMode) {
 	f.t.Helper()
 	p := filepath.Join(f.dir, paths.RcDir, event)
-	if err := os.WriteFile(p, []byte(body), mode); err != nil {
-		f.t.Fatal(err)
-	}
-	if err := os.Chmod(p, mode); err != nil {
+	if err := testenv.WriteExecutable(p, []byte(body), mode); err != nil {
 		f.t.Fatal(err)
 	}
 }

@@ -131,13 +131,34 @@ func regexpQuote(name string) string {
 	return strings.Join(parts, "$/^")
 }
 
+// WriteExecutable writes data to the file path (made, or emptied first)
+// with exactly mode whatever the umask (another goroutine may have set it
+// for the whole process), for a test to run it. The file is open for
+// writing under syscall.ForkLock held for reading, which every fork of
+// this process waits for: a program started meanwhile (by a test running
+// in parallel) would otherwise inherit the descriptor until its own exec
+// closed it, and an exec of the file would fail with "text file busy"
+// (https://github.com/golang/go/issues/22315).
+func WriteExecutable(path string, data []byte, mode os.FileMode) error {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // copyExecutable copies the executable from to the new file to, mode 0755
-// whatever the umask (another goroutine may have set it for the whole
-// process). The copy is open for writing under syscall.ForkLock held for
-// reading, which every fork of this process waits for: a program started
-// meanwhile (by a test running in parallel) would otherwise inherit the
-// descriptor until its own exec closed it, and an exec of the copy would
-// fail with "text file busy" (https://github.com/golang/go/issues/22315).
+// whatever the umask, open for writing under syscall.ForkLock as
+// WriteExecutable's file is.
 func copyExecutable(from, to string) error {
 	in, err := os.Open(from)
 	if err != nil {
