@@ -38,7 +38,7 @@ func TestEtcdBusyDuringOperations(t *testing.T) {
 	n.write("haresources", "n1 rec::a\nn1 rec::b\n", 0o644)
 	n.start()
 	n.waitRunning("started", "a", "b")
-	within(t, "idle after the starts", idle)
+	n.within("idle after the starts", idle)
 	started := recorded()
 	n.stop()
 	got := recorded()

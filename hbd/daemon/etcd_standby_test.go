@@ -76,7 +76,7 @@ func TestEtcdStandbyTakeover(t *testing.T) {
 	n2.waitRunning("n2 holds nothing")
 
 	n2.stop()
-	within(t, "n1 sees n2 gone", func() bool { return slices.Equal(n1.status().Members, []string{"n1"}) })
+	n1.within("n1 sees n2 gone", func() bool { return slices.Equal(n1.status().Members, []string{"n1"}) })
 	for _, cmd := range []string{"standby", "takeover"} {
 		r := n1.command(cmd, "all")
 		if want := cmd + " [all] ignored: no other active node"; r.OK || !strings.Contains(r.Error, want) {

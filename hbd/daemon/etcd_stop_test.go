@@ -53,7 +53,7 @@ func hangingStart(t *testing.T, prefix string) *etcdNode {
 	n.write("ha.cf", n.hacf(prefix, "resource_timeout 10", "etcd_lease 20"), 0o644)
 	n.write("haresources", "n1 hang::a\n", 0o644)
 	n.start()
-	within(t, "the start of a begun", func() bool { _, err := os.Stat(began); return err == nil })
+	n.within("the start of a begun", func() bool { _, err := os.Stat(began); return err == nil })
 	return n
 }
 
