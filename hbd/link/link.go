@@ -104,7 +104,10 @@ type Packet struct {
 	// stamp (at most a couple of seconds; ignored if the wall clock
 	// stepped), and never before the datagram its socket queued ahead of
 	// it (arrivalOrder). It carries a monotonic clock reading, so it can
-	// be compared with time.Now() safely.
+	// be compared with time.Now() safely. The kernel turns its stamps on
+	// for the whole system a moment after the first socket asks for them
+	// (from a work queue): a datagram that comes before is stamped when
+	// it is read, which only the first moments after a start can see.
 	At time.Time
 }
 

@@ -43,7 +43,52 @@ func steeredPair(t *testing.T, opts1 Options) (n1, n2 *Set, port int) {
 	if !n1.Stats()["lo"].Steered {
 		testenv.Skip(t, "the kernel does not steer (SO_ATTACH_REUSEPORT_CBPF refused)")
 	}
+	stampsOnArrival(t)
 	return n1, n2, port
+}
+
+// stampsOnArrival waits until the kernel stamps datagrams as they arrive
+// (Packet.At). It turns its receive stamps on for the whole system when
+// a first socket asks for them (SO_TIMESTAMPNS), from a work queue, and
+// off when the last one closes: until that work has run, a datagram is
+// stamped when it is read, and arrivals compared across sockets come in
+// the order of the reads. A test that has just opened sockets that ask
+// for them, while no other socket of the system does, waits for it before
+// it sends what it compares; its sockets keep the stamps on from then.
+func stampsOnArrival(t *testing.T) {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) }); err != nil || serr != nil {
+		t.Fatalf("SO_TIMESTAMPNS: %v %v", err, serr)
+	}
+	to := c.LocalAddr().(*net.UDPAddr).AddrPort()
+	buf, oob := make([]byte, 8), make([]byte, oobSpace)
+	for deadline := time.Now().Add(waitFor); ; {
+		if _, err := c.WriteToUDPAddrPort([]byte("p"), to); err != nil {
+			t.Fatal(err)
+		}
+		sent := time.Now() // loopback delivers (and stamps) on send
+		time.Sleep(5 * time.Millisecond)
+		_, oobn, _, _, err := c.ReadMsgUDPAddrPort(buf, oob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k := parseCmsgs(oob[:oobn]).kernelTime; !k.IsZero() && k.Before(sent.Add(2*time.Millisecond)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the kernel did not stamp datagrams on arrival within %v", waitFor)
+		}
+	}
 }
 
 // TestSteering: a routine datagram from the peer waits for Drain; any
