@@ -164,7 +164,7 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, changes []
 // swapLinks puts ls in use and closes the links it replaces. The peers'
 // messages that came before ls opened wait in the old links' sockets
 // (what comes now goes to the new sockets), in their readers or in the
-// loop's queue: the core takes them all, in the order they arrived, with
+// loop's queue: the core takes them all, in the order they were sent, with
 // what has come to ls meanwhile, as the loop's next turn would.
 func (d *Daemon) swapLinks(ls Links) {
 	old := d.links
