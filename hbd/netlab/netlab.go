@@ -590,6 +590,20 @@ func killNS(ctx context.Context, ns string) error {
 	}
 }
 
+// sweepNS kills the processes of a dead lab's namespace ns and deletes
+// it. Another sweeper (a test starting beside this one) may delete ns
+// meanwhile: a failure after which ns is gone is that, not an error.
+func sweepNS(ctx context.Context, ns string) error {
+	err := killNS(ctx, ns)
+	if err == nil {
+		_, err = runCmd(ctx, nil, "ip", "netns", "del", ns)
+	}
+	if _, serr := os.Stat(filepath.Join(netnsDir, ns)); err != nil && errors.Is(serr, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
 // Sweep removes namespaces left by labs whose creating process is gone:
 // every namespace whose name starts with prefix (which must start with
 // Prefix, "hbdt") and belongs to a dead lab loses its processes (SIGKILL)
@@ -617,11 +631,7 @@ func Sweep(prefix string) error {
 			continue
 		}
 		dead[id] = true
-		if err := killNS(ctx, ns); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if _, err := runCmd(ctx, nil, "ip", "netns", "del", ns); err != nil {
+		if err := sweepNS(ctx, ns); err != nil {
 			errs = append(errs, err)
 		}
 	}

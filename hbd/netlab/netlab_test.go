@@ -312,6 +312,43 @@ func TestSweep(t *testing.T) {
 	}
 }
 
+// TestSweepConcurrent: labs starting at once all sweep the same dead
+// lab's namespaces; each must take the others' deletions in its stride.
+func TestSweepConcurrent(t *testing.T) {
+	Skip(t)
+	for round := 0; round < 3; round++ {
+		lab, err := New(context.Background(), "sweepc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hosts(t, lab, "a", "b", "c")
+		if err := os.WriteFile(filepath.Join(markerDir, lab.ID), []byte("999999999 1 crashed\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		const sweepers = 6
+		errc := make(chan error, sweepers)
+		start := make(chan struct{})
+		for range sweepers {
+			go func() {
+				<-start
+				errc <- Sweep(lab.ID)
+			}()
+		}
+		close(start)
+		for range sweepers {
+			if err := <-errc; err != nil {
+				t.Errorf("round %d: a sweeper beside others: %v", round, err)
+			}
+		}
+		if n := labNamespaces(t, lab.ID); len(n) != 0 {
+			t.Errorf("round %d: Sweep left %v", round, n)
+		}
+		if err := lab.Close(); err != nil {
+			t.Errorf("Close after Sweep: %v", err)
+		}
+	}
+}
+
 func TestNames(t *testing.T) {
 	lab := NewT(t, "names")
 	for _, bad := range []string{"", "Node1", "sw", "a-b", "waytoolongname1"} {
