@@ -4,11 +4,13 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/etcdown"
 	"github.com/hbdproject/hbd/hbd/monitor"
 )
 
@@ -67,7 +69,15 @@ func (r *etcdRunner) Start(ctx context.Context, key string, token int64) error {
 	r.started[key] = g // a failed start is stopped (rolled back) as this group
 	r.mu.Unlock()
 	if err := h.Start(ctx, g); err != nil {
-		return err
+		if ctx.Err() == nil || !errors.Is(err, harc.ErrStartFailed) || errors.Is(err, harc.ErrStopFailed) {
+			return err
+		}
+		// harc rolled back the start ctx ended and everything stopped:
+		// the loop must not run the group's stops a second time.
+		r.mu.Lock()
+		delete(r.started, key)
+		r.mu.Unlock()
+		return rolledBack{err}
 	}
 	r.monitors.HoldWith(ctx, g, cfg.GroupMonitors(key))
 	return nil
@@ -93,3 +103,10 @@ func (r *etcdRunner) Stop(ctx context.Context, key string, token int64) error {
 	}
 	return h.Stop(harc.WithFencingToken(ctx, token), g)
 }
+
+// rolledBack is a start that harc rolled back when its context ended:
+// etcdown.ErrRolledBack, with harc's error and text.
+type rolledBack struct{ error }
+
+func (e rolledBack) Is(target error) bool { return target == etcdown.ErrRolledBack }
+func (e rolledBack) Unwrap() error        { return e.error }

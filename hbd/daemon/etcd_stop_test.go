@@ -58,7 +58,8 @@ func hangingStart(t *testing.T, prefix string) *etcdNode {
 }
 
 // orderlyEnd checks the log of n: the start of hang::a ended because
-// of why, and no line is an error or calls anything failed.
+// of why, the start was rolled back and the group not stopped again
+// after that, and no line is an error or calls anything failed.
 func orderlyEnd(t *testing.T, n *etcdNode, why string) {
 	t.Helper()
 	b, err := os.ReadFile(n.logfile)
@@ -68,6 +69,18 @@ func orderlyEnd(t *testing.T, n *etcdNode, why string) {
 	log := string(b)
 	if !strings.Contains(log, "start of group hang::a ended: "+why) {
 		t.Errorf("the log does not say the start ended because %s:\n%s", why, log)
+	}
+	const released = "Releasing resource group: n1 hang::a"
+	if !strings.Contains(log, released) {
+		t.Errorf("the start that ran was not rolled back:\n%s", log)
+	}
+	// harc releases before the loop logs the end: nothing after that
+	// line, up to the next start, releases the group a second time.
+	for _, after := range strings.Split(log, "start of group hang::a ended")[1:] {
+		after, _, _ = strings.Cut(after, "acquired group hang::a")
+		if strings.Contains(after, released) {
+			t.Errorf("hang::a released again after its start's rollback:\n%s", log)
+		}
 	}
 	for _, l := range strings.Split(log, "\n") {
 		if strings.Contains(l, "ERROR:") || strings.Contains(l, "CRIT:") || strings.Contains(strings.ToLower(l), "fail") {

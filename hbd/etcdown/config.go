@@ -23,10 +23,19 @@ import (
 // started and stopped concurrently (maxParallel at a time; every held
 // group at once when the lease is about to expire or is gone); one
 // group's Start and Stop are never called at once.
+//
+// A Start that fails is followed by a Stop of the group (a half-started
+// group is never left behind), unless its error is ErrRolledBack: the
+// Start itself stopped again all it had started, and a second stop
+// would run the group's stop scripts twice.
 type Runner interface {
 	Start(ctx context.Context, group string, token int64) error
 	Stop(ctx context.Context, group string, token int64) error
 }
+
+// ErrRolledBack marks (errors.Is) the error of a Start that stopped
+// again, before it returned, everything of the group it had started.
+var ErrRolledBack = errors.New("the start was rolled back")
 
 // Options configure an Owner.
 type Options struct {

@@ -233,12 +233,14 @@ type fakeRunner struct {
 	starting, peak         int
 	stopping, peakStopping int
 	// hanging: the groups whose start runs until its context ends (it
-	// is logged as running from when it begins), then fails; onStart,
+	// is logged as running from when it begins), then fails, and, with
+	// rollsBack, logs its stop and says so (ErrRolledBack); onStart,
 	// if set, is called as each start begins; stopBegun: when the last
 	// stop of each group began.
-	hanging map[string]bool
-	onStart func(group string)
-	onCause func(group string, cause error) // a hung start's end
+	hanging   map[string]bool
+	rollsBack bool
+	onStart   func(group string)
+	onCause   func(group string, cause error) // a hung start's end
 
 	stopBegun map[string]time.Time
 }
@@ -265,10 +267,16 @@ func (f *fakeRunner) Start(ctx context.Context, g string, token int64) error {
 		<-ctx.Done()
 		f.mu.Lock()
 		f.starting--
-		onCause := f.onCause
+		onCause, rollsBack := f.onCause, f.rollsBack
+		if rollsBack && !f.dead {
+			f.rec.add(event{node: f.node, group: g, at: time.Now()})
+		}
 		f.mu.Unlock()
 		if onCause != nil {
 			onCause(g, context.Cause(ctx))
+		}
+		if rollsBack {
+			return fmt.Errorf("start of %s rolled back: %w (%w)", g, ctx.Err(), ErrRolledBack)
 		}
 		return ctx.Err()
 	}

@@ -403,8 +403,8 @@ func (w *Owner) acquire(ctx context.Context, g string, id clientv3.LeaseID) erro
 
 // run starts g, owned under lease id with token, here, unless id is no
 // longer current or its stop-by time has passed; the watchdog ends the
-// start at that time (watchdog.go). A failed start is stopped, recorded
-// and released; a start the watchdog ended is only stopped: the lease,
+// start at that time (watchdog.go). A failed start is stopped (unless
+// it rolled itself back: ErrRolledBack), recorded and released; a start the watchdog ended is only stopped: the lease,
 // not the group, failed, and the key goes with the lease. So is a start
 // that ctx ended, with cause Options.Stopping: the loop stops, and its
 // shutdown revokes the lease.
@@ -427,6 +427,11 @@ func (w *Owner) run(ctx context.Context, g string, token int64, id clientv3.Leas
 	err := w.o.Runner.Start(sctx, g, token)
 	w.mu.Lock()
 	delete(w.starting, g)
+	if errors.Is(err, ErrRolledBack) {
+		// Nothing of g runs here: forgotten before a stop waiting
+		// for this start can see it (stop checks held again).
+		w.forgetLocked(g)
+	}
 	close(call.done)
 	w.mu.Unlock()
 	if err != nil {
@@ -434,6 +439,9 @@ func (w *Owner) run(ctx context.Context, g string, token int64, id clientv3.Leas
 		case errors.Is(cause, errCutOff):
 			w.log.Errorf("etcd: start of group %s ended: %v", g, errCutOff)
 			w.stop(ctx, g)
+			return nil
+		case ctx.Err() != nil && errors.Is(err, ErrRolledBack):
+			w.log.Infof("etcd: start of group %s ended: %v; it stopped what it had started", g, cause)
 			return nil
 		case ctx.Err() != nil:
 			w.log.Infof("etcd: start of group %s ended: %v; stopping it in order", g, cause)
@@ -472,7 +480,8 @@ func (w *Owner) release(ctx context.Context, g string, id clientv3.LeaseID) erro
 // slowest stop), even when ctx has ended: a group is never left running.
 // A group already being stopped is waited for, not stopped twice; a
 // group whose start is under way is stopped once that start has
-// returned (the Runner never runs both at once).
+// returned (the Runner never runs both at once), unless that start
+// rolled itself back (ErrRolledBack).
 func (w *Owner) stop(_ context.Context, g string) {
 	w.mu.Lock()
 	if ch, ok := w.stopping[g]; ok {
@@ -495,18 +504,28 @@ func (w *Owner) stop(_ context.Context, g string) {
 	w.mu.Unlock()
 	if started != nil {
 		<-started
+		w.mu.Lock()
+		_, ok = w.held[g] // not when the start rolled itself back
+		w.mu.Unlock()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), slowest)
-	defer cancel()
-	if err := w.o.Runner.Stop(ctx, g, token); err != nil {
-		w.log.Errorf("etcd: stop of group %s failed: %v", g, err)
+	if ok {
+		ctx, cancel := context.WithTimeout(context.Background(), slowest)
+		defer cancel()
+		if err := w.o.Runner.Stop(ctx, g, token); err != nil {
+			w.log.Errorf("etcd: stop of group %s failed: %v", g, err)
+		}
 	}
 	w.mu.Lock()
-	delete(w.held, g)
-	delete(w.ownedBy, g)
+	w.forgetLocked(g)
 	delete(w.stopping, g)
 	close(stopped)
 	w.mu.Unlock()
+}
+
+// forgetLocked forgets g, which no longer runs here. Called with w.mu held.
+func (w *Owner) forgetLocked(g string) {
+	delete(w.held, g)
+	delete(w.ownedBy, g)
 }
 
 // stopEach stops gs, at most limit at a time (< 1: all at once).

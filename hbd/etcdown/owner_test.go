@@ -161,10 +161,27 @@ func TestEtcdLost(t *testing.T) {
 }
 
 // TestStopDuringStart: a start under way when the loop stops (a graceful
-// stop of hbd) ends with cause Options.Stopping, is stopped, and is not
-// the group's failure: nothing logs it failed, nothing records it.
+// stop of hbd) ends with cause Options.Stopping, is stopped once, and is
+// not the group's failure: nothing logs it failed, nothing records it. A
+// start that rolls itself back (ErrRolledBack) is not stopped again.
 func TestStopDuringStart(t *testing.T) {
 	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		rollsBack bool
+		says      string
+	}{
+		{"stopped by the loop", false, "stopping it in order"},
+		{"rolled back by the start", true, "it stopped what it had started"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			stopDuringStart(t, tt.rollsBack, tt.says)
+		})
+	}
+}
+
+func stopDuringStart(t *testing.T, rollsBack bool, says string) {
 	c := sharedCluster(t)
 	rec := &record{}
 	begun := make(chan struct{})
@@ -176,6 +193,7 @@ func TestStopDuringStart(t *testing.T) {
 	n1 := startNodeWith(t, "n1", c.Endpoints(), threeNodes[:1], rec, func(o *Options, r *fakeRunner) {
 		o.Stopping = stopping
 		r.hanging = map[string]bool{"g1": true}
+		r.rollsBack = rollsBack
 		r.onCause = func(g string, err error) {
 			mu.Lock()
 			cause = err
@@ -202,6 +220,15 @@ func TestStopDuringStart(t *testing.T) {
 	if _, ok := rec.running()["g1"]; ok {
 		t.Error("g1 still runs after the stop")
 	}
+	var stops int
+	for _, e := range rec.snapshot() {
+		if e.group == "g1" && !e.start {
+			stops++
+		}
+	}
+	if stops != 1 {
+		t.Errorf("g1 was stopped %d times, want once", stops)
+	}
 	n1.owner.mu.Lock()
 	failed := len(n1.owner.failedUntil)
 	n1.owner.mu.Unlock()
@@ -213,7 +240,7 @@ func TestStopDuringStart(t *testing.T) {
 			t.Errorf("logged %q", lines)
 		}
 	}
-	if len(n1.logs.with("start of group g1 ended: "+stopping.Error())) == 0 {
-		t.Error("no line says why the start of g1 ended")
+	if len(n1.logs.with("start of group g1 ended: "+stopping.Error()+"; "+says)) == 0 {
+		t.Errorf("no line says why the start of g1 ended and %q", says)
 	}
 }
