@@ -47,8 +47,11 @@ func printEtcdStatus(w io.Writer, st ctl.Status, now time.Time) {
 			if g.Owner != "" {
 				owner, token = g.Owner, fmt.Sprint(g.Token)
 			}
-			if g.Running {
+			switch {
+			case g.Running:
 				here = fmt.Sprintf("running (token %d)", g.RunningToken)
+			case g.Starting:
+				here = fmt.Sprintf("starting (token %d)", g.RunningToken)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.Key, g.Preferred, owner, token, flags(etcdGroupFlags(g)), here)
 		}

@@ -23,6 +23,7 @@ func TestPrintEtcdStatus(t *testing.T) {
 			{Key: "web", Preferred: "n1", Owner: "n1", Token: 17, Running: true, RunningToken: 17},
 			{Key: "db", Preferred: "n2", Owner: "n2", Token: 9, MovedTo: "n2", FailedOn: []string{"n1"}},
 			{Key: "old", Preferred: "n1", Disabled: true},
+			{Key: "api", Preferred: "n1", Owner: "n1", Token: 21, Starting: true, RunningToken: 21},
 		},
 	}}
 	var b bytes.Buffer
@@ -35,6 +36,7 @@ func TestPrintEtcdStatus(t *testing.T) {
 		"web    n1         n1     17     -                         running (token 17)",
 		"db     n2         n2     9      moved-to:n2,failed-on:n1  -",
 		"old    n1         -      -      disabled                  -",
+		"api    n1         n1     21     -                         starting (token 21)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)

@@ -37,8 +37,11 @@ type EtcdGroup struct {
 	// revision that created the key: the fencing token.
 	Owner string `json:"owner,omitempty"`
 	Token int64  `json:"token,omitempty"`
-	// Running: it runs on this node (started under RunningToken).
+	// Running: it runs on this node (its start has ended); Starting:
+	// its start is under way here. RunningToken is the fencing token it
+	// runs, or is being started, under.
 	Running      bool  `json:"running,omitempty"`
+	Starting     bool  `json:"starting,omitempty"`
 	RunningToken int64 `json:"running_token,omitempty"`
 	// Disabled, MovedTo, MovedAway: the operator's settings of the group;
 	// FailedOn the nodes where it failed (a start or a monitor), which may

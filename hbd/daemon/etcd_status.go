@@ -68,6 +68,8 @@ func (d *Daemon) etcdStatus(cfg *config.Config, owner *etcdown.Owner) ctl.Respon
 		}
 		if t, ok := snap.Held[k]; ok {
 			eg.Running, eg.RunningToken = true, t
+		} else if t, ok := snap.Starting[k]; ok {
+			eg.Starting, eg.RunningToken = true, t
 		}
 		eg.Disabled, eg.FailedOn, eg.StandsBy = snap.Disabled[k], snap.FailedOn[k], snap.StandsBy[k]
 		eg.MovedTo, eg.MovedAway = cluster.ParseMove(snap.Moves[k])

@@ -151,9 +151,16 @@ func (e *etcdLab) handover(mark int, from, to, what string) (stop, start time.Ti
 
 // checkStatus: node i's `hbd status --json` shows members as the
 // members and holder as the owner of the group, with the token it runs
-// it under.
+// it under. The holder's status says running once its start has ended,
+// which may be just after its last script recorded its start: waited for.
 func (e *etcdLab) checkStatus(i int, holder string, members ...string) {
 	e.t.Helper()
+	if e.nodes[i].name == holder {
+		waitFor(e.t, 5*time.Second, holder+"'s status to say the group runs", func() bool {
+			st, err := e.nodes[i].status()
+			return err == nil && st.Etcd != nil && len(st.Etcd.Groups) == 1 && st.Etcd.Groups[0].Running
+		})
+	}
 	st, err := e.nodes[i].status()
 	if err != nil {
 		e.t.Fatalf("hbd status on %s: %v", e.nodes[i].name, err)

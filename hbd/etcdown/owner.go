@@ -107,7 +107,8 @@ func (w *Owner) wake() {
 	}
 }
 
-// Held returns the groups this node runs, with their fencing tokens.
+// Held returns the groups this node holds, with their fencing tokens:
+// those it runs and those whose start is under way.
 func (w *Owner) Held() map[string]int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -164,6 +164,7 @@ func TestEtcdLost(t *testing.T) {
 // stop of hbd) ends with cause Options.Stopping, is stopped once, and is
 // not the group's failure: nothing logs it failed, nothing records it. A
 // start that rolls itself back (ErrRolledBack) is not stopped again.
+// While it runs, the snapshot shows the group starting, not held.
 func TestStopDuringStart(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -209,6 +210,12 @@ func stopDuringStart(t *testing.T, rollsBack bool, says string) {
 	case <-begun:
 	case <-time.After(10 * time.Second):
 		t.Fatal("n1 did not start g1")
+	}
+	// hbd status: g1 is starting, not running, until its start ends.
+	if s, err := n1.owner.Snapshot(ctxT(t)); err != nil {
+		t.Error(err)
+	} else if _, held := s.Held["g1"]; held || s.Starting["g1"] == 0 {
+		t.Errorf("during its start, g1 is held %v, starting under token %d; want starting, not held", held, s.Starting["g1"])
 	}
 	n1.stop()
 	mu.Lock()

@@ -24,8 +24,10 @@ type Snapshot struct {
 	Members []string
 	// Owners maps a group key to its owner key: node and fencing token.
 	Owners map[string]OwnerKey
-	// Held maps the groups running here to their fencing tokens.
-	Held map[string]int64
+	// Held maps the groups running here (their start has ended) to
+	// their fencing tokens; Starting the groups whose start is under
+	// way here to theirs.
+	Held, Starting map[string]int64
 	// The operator settings and failures as etcd has them: the nodes in
 	// standby, the disabled groups, each moved group's move (">NODE" to
 	// it, "!NODE" away from it), the nodes where each group failed, and
@@ -50,7 +52,8 @@ type OwnerKey struct {
 // are still filled in.
 func (w *Owner) Snapshot(ctx context.Context) (Snapshot, error) {
 	id, until := w.lease.current()
-	s := Snapshot{Lease: int64(id), TTL: w.o.TTL, Held: w.Held()}
+	s := Snapshot{Lease: int64(id), TTL: w.o.TTL}
+	s.Held, s.Starting = w.heldAndStarting()
 	if id != 0 {
 		s.Until = until
 		s.StopBy = w.stopBy(until)
@@ -77,6 +80,22 @@ func (w *Owner) Snapshot(ctx context.Context) (Snapshot, error) {
 	s.Disabled, s.Moves = v.disabled, v.moves
 	s.FailedOn, s.StandsBy = byGroup(v.failed), byGroup(v.yield)
 	return s, nil
+}
+
+// heldAndStarting splits the held groups into those started and those
+// whose start is under way, each with its fencing token.
+func (w *Owner) heldAndStarting() (held, starting map[string]int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	held, starting = map[string]int64{}, map[string]int64{}
+	for g, token := range w.held {
+		if _, ok := w.starting[g]; ok {
+			starting[g] = token
+		} else {
+			held[g] = token
+		}
+	}
+	return held, starting
 }
 
 // byGroup turns NODE → its GROUPs into GROUP → its NODEs, sorted.
