@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"time"
 
 	"github.com/hbdproject/hbd/hbd/daemon"
 	"github.com/hbdproject/hbd/hbd/paths"
@@ -106,10 +107,12 @@ func busyProcs() func(busy bool) {
 // under a millisecond when it comes and keeps about 1 MB less resident
 // (docs/benchmarks-history.md, "Idle cost at rest, continued").
 // daemonGCMinGrowth is the least growth allowed: a live heap of 1 MB
-// would otherwise be collected every 500 KB.
+// would otherwise be collected every 500 KB. daemonGCQuiet is how long
+// without a collection ends a burst, in which the runtime paces (paceGC).
 const (
 	daemonGCPercent   = 50
 	daemonGCMinGrowth = 1 << 20
+	daemonGCQuiet     = 10 * time.Second
 )
 
 // runtimeSettings applies daemonProcs, unless the environment sets
@@ -125,6 +128,6 @@ func runtimeSettings() {
 	case os.Getenv("GOMEMLIMIT") != "":
 		debug.SetGCPercent(daemonGCPercent)
 	default:
-		paceGC(daemonGCPercent, daemonGCMinGrowth)
+		paceGC(daemonGCPercent, daemonGCMinGrowth, daemonGCQuiet)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"time"
 )
 
 // paceGC makes the daemon's collections come from its growth alone, as
@@ -25,12 +26,24 @@ import (
 // and returns free pages beyond it to the system. The limit is set from a cleanup
 // of an object nothing references, which each collection finds
 // unreachable (as afterEachGC in hbd/daemon does): no goroutine, no timer.
-func paceGC(growthPercent int, minGrowth uint64) {
+//
+// In a burst the limit comes too late: goroutines grow their stacks
+// faster than collections come, and the cleanup that sets the limit waits
+// behind the runnable goroutines (GOMAXPROCS is 1 in the daemon), so the
+// memory outside the heap passes the limit and every allocation meanwhile
+// begins a collection (25 back to back in 30 ms in a takeover of 32
+// groups). So when more than one collection ran since the limit was last
+// set, set hands the pacing back to the runtime (GOGC=growthPercent, no
+// limit) and takes it again at the first collection that comes after
+// quiet without any: the burst is over. The cost is that collection: at
+// rest it is the one the runtime forces after two minutes, at most one a
+// burst.
+func paceGC(growthPercent int, minGrowth uint64, quiet time.Duration) {
 	debug.SetGCPercent(-1)
-	p := &gcPacer{percent: uint64(growthPercent), min: minGrowth}
+	p := &gcPacer{percent: uint64(growthPercent), min: minGrowth, quiet: quiet}
 	for _, name := range []string{"/memory/classes/total:bytes", "/memory/classes/heap/released:bytes",
 		"/memory/classes/heap/free:bytes", "/gc/heap/live:bytes", "/memory/classes/heap/objects:bytes",
-		"/gc/scan/stack:bytes", "/gc/scan/globals:bytes"} {
+		"/gc/scan/stack:bytes", "/gc/scan/globals:bytes", "/gc/cycles/total:gc-cycles"} {
 		p.samples = append(p.samples, metrics.Sample{Name: name})
 	}
 	p.set()
@@ -40,7 +53,11 @@ func paceGC(growthPercent int, minGrowth uint64) {
 // gcPacer sets the memory limit after each collection (paceGC).
 type gcPacer struct {
 	percent, min uint64
+	quiet        time.Duration // without a collection: a burst is over
 	samples      []metrics.Sample
+	cycles       uint64    // collections counted when set last ran
+	last         time.Time // when set last ran (zero: never)
+	runtime      bool      // the runtime paces (GOGC on, no limit): a burst
 }
 
 // arm has the next collection call set, then arm again.
@@ -59,9 +76,13 @@ func (p *gcPacer) arm() {
 // each collection's garbage, not swept yet, raised the next limit; not
 // counted at all, the spare room put the runtime over the limit at once
 // and it collected without end while it returned the pages.
+//
+// If more than one collection ran since set last ran, the limit came late
+// (a burst, paceGC): the runtime paces, as GOGC would, until a collection
+// comes p.quiet or more after the one before it.
 func (p *gcPacer) set() {
 	metrics.Read(p.samples)
-	var v [7]uint64
+	var v [8]uint64
 	for i, s := range p.samples {
 		if s.Value.Kind() != metrics.KindUint64 {
 			// Never seen (the names are the runtime's own): leave the
@@ -72,7 +93,20 @@ func (p *gcPacer) set() {
 		}
 		v[i] = s.Value.Uint64()
 	}
-	total, released, free, live, objects, stacks, globals := v[0], v[1], v[2], v[3], v[4], v[5], v[6]
+	total, released, free, live, objects, stacks, globals, cycles := v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+	now := time.Now()
+	late := !p.last.IsZero() && cycles > p.cycles+1
+	quiet := p.last.IsZero() || now.Sub(p.last) >= p.quiet
+	p.cycles, p.last = cycles, now
+	switch {
+	case late && !p.runtime:
+		debug.SetGCPercent(int(p.percent))
+		debug.SetMemoryLimit(math.MaxInt64)
+		p.runtime = true
+		return
+	case p.runtime && (late || !quiet):
+		return
+	}
 	held := total - min(released, total)
 	// spare: heap held that a collection gives back (free pages, garbage
 	// not swept yet when this runs). The unused room in spans that hold
@@ -93,6 +127,11 @@ func (p *gcPacer) set() {
 	// allowed is what paceGC says.
 	lim += max(lim*4/100, 1<<20)
 	debug.SetMemoryLimit(int64(min(lim, math.MaxInt64)))
+	if p.runtime {
+		// Off after the limit is set: never a moment with neither.
+		debug.SetGCPercent(-1)
+		p.runtime = false
+	}
 }
 
 // gcRetain is how much spare room in the heap the limit allows (set).

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"os/exec"
 	"runtime"
@@ -31,6 +32,29 @@ func inParent(t *testing.T, env ...string) bool {
 	return true
 }
 
+// testGCQuiet is paceGC's quiet in the tests: how long without a
+// collection ends a burst.
+const testGCQuiet = 100 * time.Millisecond
+
+// limitAgain waits for paceGC to pace by a limit again, should the
+// allocations before it have been a burst (the runtime paced): a
+// collection after testGCQuiet without any.
+func limitAgain(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(2 * testGCQuiet)
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+		gogc := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+		metrics.Read(gogc)
+		if debug.SetMemoryLimit(-1) < math.MaxInt64 && int64(gogc[0].Value.Uint64()) <= 0 {
+			return
+		}
+	}
+	t.Fatalf("no memory limit 5 s after a burst: paceGC did not take the pacing back")
+}
+
 // TestPaceGC: with paceGC, GOGC is off (so the runtime never forces a
 // collection), garbage is still collected as it grows, and a live heap
 // that grows raises the limit with it instead of collecting without end.
@@ -38,7 +62,7 @@ func TestPaceGC(t *testing.T) {
 	if inParent(t) {
 		return
 	}
-	paceGC(50, 1<<20)
+	paceGC(50, 1<<20, testGCQuiet)
 	if p := debug.SetGCPercent(-1); p != -1 {
 		t.Fatalf("GOGC %d after paceGC, want off", p)
 	}
@@ -64,6 +88,7 @@ func TestPaceGC(t *testing.T) {
 		}
 	}
 	_ = keep
+	limitAgain(t)
 	t.Logf("garbage: %d collections, %d MB held at the most, limit %d MB", gcs()-n0, peak>>20, debug.SetMemoryLimit(-1)>>20)
 	if n := gcs() - n0; n < 40 || n > 4000 {
 		t.Errorf("1 GB of garbage: %d collections, want them as it grows (40 to 4000)", n)
@@ -88,7 +113,7 @@ func TestPaceGC(t *testing.T) {
 	}
 	// The limit follows the live heap: after a collection (its cleanup
 	// runs soon after it), above what the runtime holds.
-	runtime.GC()
+	limitAgain(t)
 	deadline := time.Now().Add(5 * time.Second)
 	for debug.SetMemoryLimit(-1) < int64(held()) && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
@@ -133,7 +158,7 @@ func TestPaceGCFragmented(t *testing.T) {
 	if inParent(t, "GOMAXPROCS=1") {
 		return
 	}
-	paceGC(50, 1<<20)
+	paceGC(50, 1<<20, testGCQuiet)
 	gcs := func() uint32 {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
