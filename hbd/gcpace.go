@@ -78,8 +78,8 @@ func (p *gcPacer) arm() {
 // and it collected without end while it returned the pages.
 //
 // If more than one collection ran since set last ran, the limit came late
-// (a burst, paceGC): the runtime paces, as GOGC would, until a collection
-// comes p.quiet or more after the one before it.
+// (a burst, paceGC): the runtime paces, as GOGC would, until set runs
+// p.quiet or more after it last ran.
 func (p *gcPacer) set() {
 	metrics.Read(p.samples)
 	var v [8]uint64
@@ -104,7 +104,11 @@ func (p *gcPacer) set() {
 		debug.SetMemoryLimit(math.MaxInt64)
 		p.runtime = true
 		return
-	case p.runtime && (late || !quiet):
+	case p.runtime && !quiet:
+		// A collection that comes after quiet ends the burst even if
+		// it counts as two: a sentinel armed while a collection marks
+		// lives through it, so after a burst the first quiet collection
+		// can find a sentinel armed two collections before.
 		return
 	}
 	held := total - min(released, total)

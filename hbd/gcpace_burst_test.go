@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"regexp"
 	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"sync"
 	"testing"
@@ -23,13 +26,18 @@ const gcBurstMode = "HBD_TEST_GC_BURST"
 // stacks grow the memory the runtime holds outside the heap past the limit
 // set after the last collection, and the cleanup that sets it anew waits
 // behind the runnable goroutines (GOMAXPROCS=1, as in the daemon): with a
-// limit alone, every allocation meanwhile began a collection.
+// limit alone, every allocation meanwhile began a collection. And after
+// each burst, the first collection after a quiet time gives the pacing
+// back to the limit: one collection, not one every two minutes.
 func TestPaceGCStackBurst(t *testing.T) {
 	if mode := os.Getenv(gcBurstMode); mode != "" {
 		if mode == "pace" {
-			paceGC(50, 1<<20, time.Second)
+			paceGC(50, 1<<20, burstQuiet)
 		}
 		fmt.Printf("burst: %d collections\n", stackBurst())
+		if mode == "pace" {
+			fmt.Printf("limit taken back: %d of %d\n", limitAfterBursts(), burstRounds)
+		}
 		return
 	}
 	counts := map[string]int{}
@@ -49,11 +57,49 @@ func TestPaceGCStackBurst(t *testing.T) {
 			t.Fatalf("%s: no count in the child's output:\n%s", mode, out)
 		}
 		counts[mode], _ = strconv.Atoi(string(m[1]))
+		if mode == "pace" {
+			m = regexp.MustCompile(`limit taken back: (\d+) of`).FindSubmatch(out)
+			if m == nil || string(m[1]) != strconv.Itoa(burstRounds) {
+				t.Errorf("paceGC did not take the pacing back at every first collection after a burst and a quiet time:\n%s", out)
+			}
+		}
 	}
 	t.Logf("collections over the burst: GOGC=50 %d, paceGC %d", counts["gogc"], counts["pace"])
 	if most := 2*counts["gogc"] + 10; counts["pace"] > most {
 		t.Errorf("paceGC: %d collections over the burst, GOGC=50: %d; want at most %d", counts["pace"], counts["gogc"], most)
 	}
+}
+
+// burstQuiet is paceGC's quiet in TestPaceGCStackBurst; burstRounds is
+// how many bursts limitAfterBursts runs.
+const (
+	burstQuiet  = 200 * time.Millisecond
+	burstRounds = 10
+)
+
+// limitAfterBursts runs burstRounds bursts, each followed by a quiet time
+// and one collection, and reports after how many of them paceGC set a
+// memory limit again (and turned GOGC off) without another collection.
+func limitAfterBursts() int {
+	gogc := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	paced := func() bool {
+		metrics.Read(gogc)
+		return debug.SetMemoryLimit(-1) < math.MaxInt64 && int64(gogc[0].Value.Uint64()) < 0
+	}
+	n := 0
+	for range burstRounds {
+		stackBurst()
+		time.Sleep(2 * burstQuiet)
+		runtime.GC()
+		deadline := time.Now().Add(2 * time.Second)
+		for !paced() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if paced() {
+			n++
+		}
+	}
+	return n
 }
 
 // stackBurst runs 256 goroutines that each grow a stack of about 256 KB
