@@ -109,13 +109,7 @@ func TestRealtimeCheck(t *testing.T) {
 		}
 		before := listThreads(t)
 		r.checkCount(now.Add(st.at), st.count)
-		got := threadPolicies(t)
-		if st.want == "RR/3" && (len(got["RR/3"]) == 0 || len(missed(before, got, "RR/3")) > 0) {
-			t.Errorf("%s: %v, want every thread RR/3", st.name, got)
-		}
-		if st.want == "OTHER/0" && len(got["OTHER/0"]) == 0 {
-			t.Errorf("%s: %v, want the threads added since the last sweep OTHER/0", st.name, got)
-		}
+		checkStep(t, st.name, st.want, before, "sweep")
 	}
 
 	// A new priority is applied at once.
@@ -159,13 +153,7 @@ func TestRealtimeCountEvery(t *testing.T) {
 		lockThreads(2, release)
 		before := listThreads(t)
 		r.check(now.Add(st.at))
-		got := threadPolicies(t)
-		if st.want == "RR/3" && (len(got["RR/3"]) == 0 || len(missed(before, got, "RR/3")) > 0) {
-			t.Errorf("%s: %v, want every thread RR/3", st.name, got)
-		}
-		if st.want == "OTHER/0" && len(got["OTHER/0"]) == 0 {
-			t.Errorf("%s: %v, want the threads added since the last read OTHER/0", st.name, got)
-		}
+		checkStep(t, st.name, st.want, before, "read")
 	}
 	r.want = 4
 	before := listThreads(t)
@@ -200,6 +188,21 @@ func threadCount() uint64 {
 }
 
 // listThreads lists the threads as a sweep does, failing t on an error.
+// checkStep checks the threads' policies after a step of a realtime test:
+// "RR/3", every thread listed before the step switched (at least one);
+// "OTHER/0", some thread added since the last sweep or read (since says
+// which) still SCHED_OTHER.
+func checkStep(t *testing.T, name, want string, before []int, since string) {
+	t.Helper()
+	got := threadPolicies(t)
+	if want == "RR/3" && (len(got["RR/3"]) == 0 || len(missed(before, got, "RR/3")) > 0) {
+		t.Errorf("%s: %v, want every thread RR/3", name, got)
+	}
+	if want == "OTHER/0" && len(got["OTHER/0"]) == 0 {
+		t.Errorf("%s: %v, want the threads added since the last %s OTHER/0", name, got, since)
+	}
+}
+
 func listThreads(t *testing.T) []int {
 	t.Helper()
 	var td taskDir
