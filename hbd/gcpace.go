@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"time"
 )
 
@@ -40,18 +41,31 @@ import (
 // burst.
 func paceGC(growthPercent int, minGrowth uint64, quiet time.Duration) {
 	debug.SetGCPercent(-1)
+	p := newGCPacer(growthPercent, minGrowth, quiet)
+	p.set()
+	p.arm()
+}
+
+// newGCPacer is paceGC's pacer, before its first set.
+func newGCPacer(growthPercent int, minGrowth uint64, quiet time.Duration) *gcPacer {
 	p := &gcPacer{percent: uint64(growthPercent), min: minGrowth, quiet: quiet}
 	for _, name := range []string{"/memory/classes/total:bytes", "/memory/classes/heap/released:bytes",
 		"/memory/classes/heap/free:bytes", "/gc/heap/live:bytes", "/memory/classes/heap/objects:bytes",
 		"/gc/scan/stack:bytes", "/gc/scan/globals:bytes", "/gc/cycles/total:gc-cycles"} {
 		p.samples = append(p.samples, metrics.Sample{Name: name})
 	}
-	p.set()
-	p.arm()
+	return p
 }
 
-// gcPacer sets the memory limit after each collection (paceGC).
+// gcPacer sets the memory limit after each collection (paceGC). The
+// runtime may run two cleanups at once (it runs them on up to a quarter
+// of GOMAXPROCS goroutines: a busy daemon on 8 CPUs, or GOMAXPROCS set
+// so), and set's SetGCPercent(-1) waits for a collection's marking, long
+// enough for the next one's cleanup to begin: mu makes the sets one at a
+// time, so that none sees the pacing half handed over (GOGC off with no
+// limit would never collect again, and no cleanup would come to mend it).
 type gcPacer struct {
+	mu           sync.Mutex
 	percent, min uint64
 	quiet        time.Duration // without a collection: a burst is over
 	samples      []metrics.Sample
@@ -81,6 +95,8 @@ func (p *gcPacer) arm() {
 // (a burst, paceGC): the runtime paces, as GOGC would, until set runs
 // p.quiet or more after it last ran.
 func (p *gcPacer) set() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	metrics.Read(p.samples)
 	var v [8]uint64
 	for i, s := range p.samples {
