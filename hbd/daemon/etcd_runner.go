@@ -69,11 +69,12 @@ func (r *etcdRunner) Start(ctx context.Context, key string, token int64) error {
 	r.started[key] = g // a failed start is stopped (rolled back) as this group
 	r.mu.Unlock()
 	if err := h.Start(ctx, g); err != nil {
-		if ctx.Err() == nil || !errors.Is(err, harc.ErrStartFailed) || errors.Is(err, harc.ErrStopFailed) {
+		if !errors.Is(err, harc.ErrStartFailed) || errors.Is(err, harc.ErrStopFailed) {
 			return err
 		}
-		// harc rolled back the start ctx ended and everything stopped:
-		// the loop must not run the group's stops a second time.
+		// harc rolled back the start, whether it failed or ctx ended
+		// it, and everything it had started stopped: the loop must not
+		// run the group's stops a second time.
 		r.mu.Lock()
 		delete(r.started, key)
 		r.mu.Unlock()
@@ -104,7 +105,8 @@ func (r *etcdRunner) Stop(ctx context.Context, key string, token int64) error {
 	return h.Stop(harc.WithFencingToken(ctx, token), g)
 }
 
-// rolledBack is a start that harc rolled back when its context ended:
+// rolledBack is a start that harc rolled back (it failed, or its context
+// ended) with every stop of the rollback successful:
 // etcdown.ErrRolledBack, with harc's error and text.
 type rolledBack struct{ error }
 
