@@ -21,9 +21,11 @@
 // Outputs follow ha.cf (see Logger for the routing): logfile, debugfile,
 // logfacility (syslog, through SyslogHook, which sends "LEVEL: message"
 // only, tagged with the program name), stderr when none is set. Files are
-// opened O_APPEND|O_CREATE with FileMode 0640; a file renamed or removed by
-// logrotate is noticed on the next line (its path no longer names the open
-// inode) and opened again, and Reopen (SIGHUP) reopens everything at once.
+// opened O_APPEND|O_CREATE with FileMode 0640 (a FIFO only by an Async
+// logger, whose writer waits for its reader instead of the caller); a
+// file renamed or removed by logrotate is noticed on the next line (its
+// path no longer names the open inode) and opened again, and Reopen
+// (SIGHUP) reopens everything at once.
 // No output failure stops or blocks the daemon: the lines go to stderr, with
 // one WARN per failure.
 //

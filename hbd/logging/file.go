@@ -28,6 +28,7 @@ const RetryInterval = 30 * time.Second
 type fileOutput struct {
 	path    string
 	what    string // "log file PATH", as messages name it
+	pipes   bool   // a FIFO is taken: its writes hold up a writer goroutine, never the caller
 	f       *os.File
 	fi      os.FileInfo // of f, to notice a rename or removal
 	failure             // non-zero while the file cannot be written
@@ -72,9 +73,12 @@ func (o *fileOutput) open(now time.Time) error {
 		_ = f.Close()
 		return o.fail(fmt.Errorf("stat %s: %w", o.path, err), now)
 	}
-	if !fi.Mode().IsRegular() && fi.Mode()&fs.ModeCharDevice == 0 {
-		// A FIFO or socket could block the daemon; a directory
-		// cannot be written anyway (open already refused it).
+	if !fi.Mode().IsRegular() && fi.Mode()&fs.ModeCharDevice == 0 && (!o.pipes || fi.Mode()&fs.ModeNamedPipe == 0) {
+		// A FIFO could block the caller of a synchronous logger
+		// once its reader stops reading (an Async logger's writer
+		// blocks instead, and its caller drops and counts); a
+		// socket cannot be opened anyway, nor a directory
+		// written (open already refused it).
 		_ = f.Close()
 		return o.fail(fmt.Errorf("open %s: not a regular file (%s)", o.path, fi.Mode().Type()), now)
 	}

@@ -37,7 +37,7 @@ func (r *router) newStderrSink(w io.Writer) *sink {
 }
 
 func (r *router) newFileSink(path string) *sink {
-	s := &sink{r: r, name: "log file " + path, key: "file " + path, file: &fileOutput{path: path, what: "log file " + path}}
+	s := &sink{r: r, name: "log file " + path, key: "file " + path, file: &fileOutput{path: path, what: "log file " + path, pipes: r.async}}
 	r.start(s, s.open)
 	return s
 }
