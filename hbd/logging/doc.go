@@ -43,11 +43,14 @@
 // they cannot feed on each other. Sync, Reopen and a CRIT line write
 // everything logged before them first, waiting for that at most FlushWait
 // (or Outputs.Keepalive when shorter): an output that is not stuck
-// reopens at once, a stuck one once its write returns. Apply waits for no
-// writer. Close writes everything queued, waiting at most CloseWait. A
-// write that has not returned after StuckAfter is said once on the other
-// outputs. Lines still queued when the process dies without Close (a
-// panic, a kill) are lost.
+// reopens at once, a stuck one once its write returns. Apply waits for
+// no writer; an output it removes writes what is queued and closes,
+// unless a later Apply names it again first and takes it back as it is;
+// beyond three removed outputs stuck in a write, the older ones' queued
+// lines are dropped and counted. Close writes everything queued, waiting
+// at most CloseWait. A write that has not returned after StuckAfter is
+// said once on the other outputs. Lines still queued when the process
+// dies without Close (a panic, a kill) are lost.
 //
 // Outputs.DebugMillis gives the debug file's times milliseconds
 // (TimeLayoutMillis); every other output keeps Heartbeat's whole seconds.

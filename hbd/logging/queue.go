@@ -23,8 +23,9 @@ var ErrStuck = errors.New("the log output did not keep up")
 // in time is kept and made as soon as it can. A nil queue writes
 // nothing: put reports notQueued, ask runs its function in the caller.
 //
-// put, ask and stop run under the router's lock (put and ask for
-// reading, stop for writing): no line is put once the queue is stopped.
+// put, ask, stop, retire and revive run under the router's lock (put and
+// ask for reading, the others for writing): no line is put once the queue
+// is stopped or retired.
 type queue struct {
 	lines chan *line
 	reqs  chan *request
@@ -36,6 +37,14 @@ type queue struct {
 	w      *watch                                   // times each write of the writer
 
 	stopped bool // set by stop, under the router's write lock
+
+	// retiring is set by retire (a reload no longer uses the output)
+	// and cleared by revive (a later one uses it again): the writer
+	// ends once it has written what is queued, unless revived first.
+	// endMu orders the writer's decision to end (ending) with revive.
+	retiring atomic.Bool
+	endMu    sync.Mutex
+	ending   bool
 
 	dropping atomic.Bool   // lines were dropped and not yet reported
 	dropped  atomic.Uint64 // lines dropped in all
@@ -105,14 +114,14 @@ func (q *queue) run(first, last func()) {
 		if q.pends.Load() {
 			q.runPending()
 		}
+		if q.retiring.Load() && q.retired() {
+			q.finish(last)
+			return
+		}
 		select {
 		case ln, ok := <-q.lines:
 			if !ok {
-				q.reportDrops()
-				q.w.stop()
-				if last != nil {
-					last()
-				}
+				q.finish(last)
 				return
 			}
 			q.writeLine(ln)
@@ -135,6 +144,24 @@ func (q *queue) run(first, last func()) {
 			// not yet scheduled): it is free now.
 			q.unstuck()
 		}
+	}
+}
+
+// retired reports whether the writer is to end now: retired, and with
+// nothing left to write. Once it says so, revive fails.
+func (q *queue) retired() bool {
+	q.endMu.Lock()
+	defer q.endMu.Unlock()
+	q.ending = q.retiring.Load() && len(q.lines) == 0
+	return q.ending
+}
+
+// finish reports what was dropped and not yet said, and ends the output.
+func (q *queue) finish(last func()) {
+	q.reportDrops()
+	q.w.stop()
+	if last != nil {
+		last()
 	}
 }
 
@@ -193,12 +220,12 @@ func (q *queue) put(ln *line, wait time.Duration) putResult {
 	if q == nil {
 		return notQueued
 	}
-	if q.stopped {
+	if q.stopped || q.retiring.Load() {
 		if q.ended() {
 			return notQueued
 		}
-		// Closed while the writer is stuck: writing in the caller
-		// would wait for it too.
+		// Closed or retired while the writer is stuck: writing in
+		// the caller would wait for it too.
 		q.drop(ln)
 		return dropped
 	}
@@ -307,6 +334,9 @@ func (q *queue) ask(o op, fn func() error) (*request, error) {
 	if q == nil {
 		return nil, run()
 	}
+	if q.retiring.Load() && q.ended() {
+		return nil, run()
+	}
 	if q.stopped {
 		if !q.ended() {
 			// Writing what is queued, then ending: its end is
@@ -374,6 +404,49 @@ func (q *queue) ended() bool {
 	default:
 		return false
 	}
+}
+
+// retire has the writer write what is queued and end, unless revive
+// comes first, without waiting for it (wait on done). The lines queued
+// stay queued: they are the output's, whatever a later reload does.
+func (q *queue) retire() {
+	q.endMu.Lock()
+	q.retiring.Store(true)
+	q.endMu.Unlock()
+	select { // see to it now, if the writer waits for work
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// shed drops and counts the lines queued, for a retired queue whose
+// writer is stuck.
+func (q *queue) shed() {
+	for {
+		select {
+		case ln, ok := <-q.lines:
+			if !ok {
+				return
+			}
+			q.drop(ln)
+			ln.release()
+		default:
+			return
+		}
+	}
+}
+
+// revive takes back a retired queue whose writer has not begun to end:
+// it goes on writing as if it had never been retired. It reports false
+// when the writer ends (or has ended) already.
+func (q *queue) revive() bool {
+	q.endMu.Lock()
+	defer q.endMu.Unlock()
+	if q.ending {
+		return false
+	}
+	q.retiring.Store(false)
+	return true
 }
 
 // stop has the writer write what is queued and end, without waiting for

@@ -251,6 +251,9 @@ func (r *router) apply(out Outputs, fac syslog.Priority, useSyslog bool) error {
 			delete(old, key)
 			return s
 		}
+		if s := r.revive(key); s != nil {
+			return s
+		}
 		return make()
 	}
 	// A path used for both logfile and debugfile is one file: write
@@ -277,7 +280,46 @@ func (r *router) apply(out Outputs, fac syslog.Priority, useSyslog bool) error {
 	for _, s := range old {
 		errs = append(errs, s.retire())
 	}
+	r.shedRetired()
 	return errors.Join(errs...)
+}
+
+// retiredQueues is how many retired outputs may hold their queued lines
+// while stuck in a write: as many as a reload can retire at once.
+const retiredQueues = 3
+
+// shedRetired bounds what retired outputs hold, whatever the reloads:
+// beyond the retiredQueues opened last, a retired one stuck in a write has the
+// lines queued for it dropped and counted (said in it if the write ever
+// returns) instead of kept. Its writer stays until that write returns,
+// holding one line. The router's write lock is held.
+func (r *router) shedRetired() {
+	var retired []*sink
+	for _, s := range r.liveSinks() { // oldest first
+		if s.q != nil && s.q.retiring.Load() {
+			retired = append(retired, s)
+		}
+	}
+	now := time.Now()
+	for _, s := range retired[:max(0, len(retired)-retiredQueues)] {
+		if what, _ := s.w.stuck(now); what != "" {
+			s.q.shed()
+		}
+	}
+}
+
+// revive takes back the output of key that an earlier reload retired,
+// if its writer has not ended yet (it is behind, or stuck in a write):
+// so a reload back and forth while an output hangs leaves at most one
+// writer for it, holding at most one queue of lines, not one per
+// reload. The router's write lock is held.
+func (r *router) revive(key string) *sink {
+	for _, s := range r.liveSinks() {
+		if s.key == key && s.q != nil && s.q.retiring.Load() && s.q.revive() {
+			return s
+		}
+	}
+	return nil
 }
 
 // reopen reopens every output at once, each by its own writer: one that

@@ -154,11 +154,12 @@ func (s *sink) end() {
 }
 
 // retire stops an output that is no longer used: its writer writes what
-// is queued, then closes it; without a writer it is closed at once. The
-// router's write lock is held.
+// is queued, then closes it, unless a later reload takes it back first
+// (revive); without a writer it is closed at once. The router's write
+// lock is held.
 func (s *sink) retire() error {
 	if s.q != nil {
-		s.q.stop()
+		s.q.retire()
 		return nil
 	}
 	s.r.removeLive(s)

@@ -1,0 +1,189 @@
+package logging
+
+import (
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReloadsWhileHungAreBounded: reloads back and forth between a log
+// file that hangs (a FIFO nobody reads) and another one leave at most one
+// writer for the hung file, holding at most one queue of lines, however
+// many there are: goroutines and heap do not grow with the reloads. No
+// line is lost uncounted: once the FIFO is read, each file has the lines
+// logged while it was the log file, in order, or counts them dropped.
+func TestReloadsWhileHungAreBounded(t *testing.T) {
+	fifo := newHungFIFO(t)
+	other := filepath.Join(t.TempDir(), "ha-log.other")
+	hung, moved := Outputs{Logfile: fifo.path}, Outputs{Logfile: other}
+	l, err := New(Options{Outputs: hung, PID: 4242, Now: fixedClock, Async: true, Stderr: &lockedBuffer{},
+		StuckAfter: 100 * time.Millisecond, CloseWait: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+
+	pad := strings.Repeat("x", 200)
+	next := 0
+	var toHung, toOther []int // the lines logged while each was the log file
+	logLines := func(k int, to *[]int) {
+		for range k {
+			l.Infof("line %d %s", next, pad)
+			*to = append(*to, next)
+			next++
+		}
+	}
+	// The pipe and the queue fill: the writer is stuck in a write.
+	logLines(2*QueueLines, &toHung)
+	waitUntil(t, "the log file never got stuck", func() bool { return healthOf(t, l).Stuck == "log file "+fifo.path })
+
+	goroutines, before := runtime.NumGoroutine(), liveHeap()
+	const reloads = 50
+	for range reloads {
+		if err := l.Apply(moved); err != nil {
+			t.Fatal(err)
+		}
+		logLines(10, &toOther)
+		if err := l.Apply(hung); err != nil {
+			t.Fatal(err)
+		}
+		logLines(QueueLines+10, &toHung) // more than a queue
+	}
+	// The other file's writers end once written; the hung one's stays.
+	var now int
+	waitUntil(t, "goroutines grew with the reloads", func() bool {
+		now = runtime.NumGoroutine()
+		return now <= goroutines+2
+	})
+	if grew := int64(liveHeap()) - int64(before); grew > 4<<20 {
+		t.Errorf("heap grew by %d bytes over %d reloads while the log file hung", grew, 2*reloads)
+	}
+	h := healthOf(t, l)
+	if len(h.Outputs) != 1 || h.Outputs[0].Output != "log file "+fifo.path {
+		t.Errorf("Health %+v, want the hung log file once", h)
+	}
+
+	fifo.drain()
+	drain(t, l)
+	l.Info("line " + strconv.Itoa(next))
+	toHung = append(toHung, next)
+	last := "info: line " + strconv.Itoa(next)
+	waitUntil(t, "the FIFO never got the last line", func() bool { return strings.Contains(fifo.got.String(), last+"\n") })
+	checkLines(t, "log file "+fifo.path, fifo.lines(), toHung, outputOf(healthOf(t, l), "log file "+fifo.path).Dropped)
+	checkLines(t, other, lines(readFile(t, other)), toOther, 0)
+}
+
+var numberedRE = regexp.MustCompile(`info: line (\d+)`)
+
+// checkLines checks that got has lines of want only, in order, and that
+// those it lacks are as many as its drop reports say, and as dropped.
+func checkLines(t *testing.T, what string, got []string, want []int, dropped uint64) {
+	t.Helper()
+	mine := make(map[int]bool, len(want))
+	for _, i := range want {
+		mine[i] = true
+	}
+	wrote, reported, last := 0, 0, -1
+	for _, ln := range got {
+		if m := dropRE.FindStringSubmatch(ln); m != nil {
+			k, _ := strconv.Atoi(m[1])
+			reported += k
+			continue
+		}
+		m := numberedRE.FindStringSubmatch(ln)
+		if m == nil {
+			continue // the logger's own notices
+		}
+		i, _ := strconv.Atoi(m[1])
+		if !mine[i] || i <= last {
+			t.Fatalf("%s: line %d after line %d; not one of its lines, or out of order", what, i, last)
+		}
+		last = i
+		wrote++
+	}
+	if wrote+reported != len(want) || uint64(reported) != dropped {
+		t.Errorf("%s: %d lines written, %d reported dropped (Health: %d), want %d in all", what, wrote, reported, dropped, len(want))
+	}
+}
+
+// TestReloadsToManyHungFilesAreBounded: reloads from one hung log file
+// to the next (each a FIFO nobody reads, on a mount that hangs) keep the
+// queued lines of a few of the retired files only: the heap does not
+// grow with them. The lines of the others are dropped and counted, and
+// once each FIFO is read it has its lines, in order, or a WARN that
+// counts them.
+func TestReloadsToManyHungFilesAreBounded(t *testing.T) {
+	const files = 16
+	fifos := make([]*hungFIFO, files)
+	for i := range fifos {
+		fifos[i] = newHungFIFO(t)
+	}
+	l, err := New(Options{PID: 4242, Now: fixedClock, Async: true, Stderr: &lockedBuffer{},
+		StuckAfter: 20 * time.Millisecond, CloseWait: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	before := liveHeap()
+	pad := strings.Repeat("x", 1000)
+	next := 0
+	logged := make([][]int, files)
+	for i, f := range fifos {
+		if err := l.Apply(Outputs{Logfile: f.path}); err != nil {
+			t.Fatal(err)
+		}
+		// 64 KiB fill the pipe, a queue's worth waits behind.
+		for range QueueLines + 100 {
+			l.Infof("line %d %s", next, pad)
+			logged[i] = append(logged[i], next)
+			next++
+		}
+		waitUntil(t, "a log file never got stuck", func() bool { return !outputOf(healthOf(t, l), "log file "+f.path).StuckSince.IsZero() })
+	}
+	if err := l.Apply(Outputs{Logfile: filepath.Join(t.TempDir(), "ha-log")}); err != nil {
+		t.Fatal(err)
+	}
+	// Each queue holds over 1 MiB of lines: all of them kept would be
+	// 20 MiB, retiredQueues of them 5.
+	grew := int64(liveHeap()) - int64(before)
+	t.Logf("heap grew by %d bytes with %d hung log files retired", grew, files)
+	if grew > 8<<20 {
+		t.Errorf("heap grew by %d bytes with %d hung log files retired", grew, files)
+	}
+	for i, f := range fifos {
+		f.drain()
+		// Its last line is the count of those it dropped, written
+		// once its queue is empty, the last thing its writer does.
+		var got []string
+		waitUntil(t, "a FIFO never got the count of its lines dropped", func() bool {
+			got = f.lines()
+			return len(got) > 0 && dropRE.MatchString(got[len(got)-1])
+		})
+		checkLines(t, f.path, got, logged[i], countDropped(got))
+	}
+}
+
+// countDropped is what the drop reports among got say.
+func countDropped(got []string) uint64 {
+	var n uint64
+	for _, ln := range got {
+		if m := dropRE.FindStringSubmatch(ln); m != nil {
+			k, _ := strconv.ParseUint(m[1], 10, 64)
+			n += k
+		}
+	}
+	return n
+}
+
+// liveHeap is the heap in use once collected, the lines pooled included.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC() // and the lines the first left pooled
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
