@@ -191,6 +191,11 @@ func newID() (string, error) {
 	return "", errors.New("no free lab id after 20 tries")
 }
 
+// writeMarker writes lab id's marker whole: into a file of its own, then
+// renamed to the marker's name. A sweeper starting beside the lab reads
+// the marker as it may be at any moment; written in place, it would find
+// it empty, take the lab for a dead one and remove its marker and
+// directories (and the next sweep its namespaces).
 func writeMarker(id, name string) error {
 	if err := os.MkdirAll(markerDir, 0o755); err != nil {
 		return fmt.Errorf("lab marker: %w", err)
@@ -199,8 +204,17 @@ func writeMarker(id, name string) error {
 	if err != nil {
 		return fmt.Errorf("lab marker: %w", err)
 	}
-	body := fmt.Sprintf("%d %d %s\n", os.Getpid(), st, name)
-	if err := os.WriteFile(filepath.Join(markerDir, id), []byte(body), 0o644); err != nil {
+	f, err := os.CreateTemp(markerDir, "."+id+"-*") // not a lab's name: Sweep passes it by
+	if err != nil {
+		return fmt.Errorf("lab marker: %w", err)
+	}
+	_, err = fmt.Fprintf(f, "%d %d %s\n", os.Getpid(), st, name)
+	err = errors.Join(err, f.Chmod(0o644), f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(markerDir, id))
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
 		return fmt.Errorf("lab marker: %w", err)
 	}
 	return nil
