@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/logging"
 )
@@ -82,21 +83,27 @@ func fullPipe(t *testing.T) (*os.File, func() func() string) {
 		once.Do(func() { _ = r.Close() })
 	})
 	return w, func() func() string {
-		once.Do(func() {
-			go func() {
-				defer r.Close()
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := r.Read(buf)
-					_, _ = read.Write(buf[:n])
-					if err != nil {
-						return
-					}
-				}
-			}()
-		})
+		once.Do(func() { readAll(r, read, func() { _ = r.Close() }) })
 		return read.String
 	}
+}
+
+// readAll reads f into read, in a goroutine, until a read fails (f or
+// its write end is closed), then runs then (if not nil).
+func readAll(f *os.File, read *logBuffer, then func()) {
+	go func() {
+		if then != nil {
+			defer then()
+		}
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := f.Read(buf)
+			_, _ = read.Write(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
 }
 
 // TestStuckLogKeepsHeartbeats: with the log's only output a pipe nobody
@@ -111,19 +118,8 @@ func TestStuckLogKeepsHeartbeats(t *testing.T) {
 	// Deadtime: 25 keepalives, for a loop slowed down by the race detector
 	// on a loaded machine; a loop held by its log misses it by far.
 	cfg.Keepalive, cfg.Warntime, cfg.Deadtime, cfg.Initdead = 10*time.Millisecond, 100*time.Millisecond, 250*time.Millisecond, 250*time.Millisecond
-	runner := &fakeRunner{}
-	d, links, _ := newTestDaemon(t, cfg, runner)
 	stderr, unstick := fullPipe(t)
-	lg, err := logging.New(logging.Options{Outputs: logging.Outputs{Debug: 1}, Stderr: stderr, Async: true, CloseWait: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = lg.Close() }) // after the loop has ended
-	d.log = lg
-	tl := &timedLinks{fakeLinks: links}
-	d.links = tl
-	r := startLoopRig(t, d, links, runner)
-	waitFor(t, func() bool { return len(links.sentOf("status")) > 0 }) // booted
+	r, tl, lg := loggedLoopRig(t, cfg, logging.Options{Outputs: logging.Outputs{Debug: 1}, Stderr: stderr, Async: true, CloseWait: 100 * time.Millisecond})
 
 	from := time.Now()
 	var flood sync.WaitGroup
@@ -133,13 +129,45 @@ func TestStuckLogKeepsHeartbeats(t *testing.T) {
 			script.Infof("output line %d", i)
 		}
 	})
-	// The test's own steps, every keepalive, tell a loop that is held
-	// from a process that is not run at all (a loaded machine).
-	const window = 2 * time.Second // 8 deadtimes
+	steps := peerSteps(r, from, cfg.Keepalive)
+	to := time.Now()
+	flood.Wait()
+	noDeadtimeMissed(t, tl, from, to, steps, cfg.Deadtime)
+
+	read := unstick()
+	waitFor(t, func() bool { return strings.Contains(read(), "WARN: Log output did not keep up: ") })
+}
+
+// loggedLoopRig runs the loop of a daemon of cfg whose log is a logger
+// of o, with its heartbeats timed, once it has booted.
+func loggedLoopRig(t *testing.T, cfg *config.Config, o logging.Options) (*loopRig, *timedLinks, *logging.Logger) {
+	t.Helper()
+	runner := &fakeRunner{}
+	d, links, _ := newTestDaemon(t, cfg, runner)
+	lg, err := logging.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lg.Close() }) // after the loop has ended
+	d.log = lg
+	tl := &timedLinks{fakeLinks: links}
+	d.links = tl
+	r := startLoopRig(t, d, links, runner)
+	waitFor(t, func() bool { return len(links.sentOf("status")) > 0 }) // booted
+	return r, tl, lg
+}
+
+// peerSteps has the peer send its heartbeats every keepalive for 2 s
+// from from, but for 40 keepalives (dead, then back), and sends a SIGHUP
+// every 10 (which reopens the log). It returns when it took each step:
+// they tell a loop that is held from a process that is not run at all
+// (a loaded machine).
+func peerSteps(r *loopRig, from time.Time, keepalive time.Duration) []time.Time {
+	const window = 2 * time.Second
 	var steps []time.Time
 	for i := 0; time.Since(from) < window; i++ {
 		steps = append(steps, time.Now())
-		if i < 40 || i > 80 { // silent for 400 ms: dead, then back
+		if i < 40 || i > 80 {
 			r.fromPeer("eth0", 0, "t", "status", "st", "active", "dt", "fa", "protocol", "1")
 		}
 		if i%10 == 5 {
@@ -148,14 +176,21 @@ func TestStuckLogKeepsHeartbeats(t *testing.T) {
 			default:
 			}
 		}
-		time.Sleep(cfg.Keepalive)
+		time.Sleep(keepalive)
 	}
-	to := time.Now()
-	flood.Wait()
+	return steps
+}
+
+// noDeadtimeMissed fails the test if no heartbeat went out for a
+// deadtime or more between from and to while the test itself ran (took
+// at least 5 of its steps): a loop held up, not a process that was not
+// run at all.
+func noDeadtimeMissed(t *testing.T, tl *timedLinks, from, to time.Time, steps []time.Time, deadtime time.Duration) {
+	t.Helper()
 	gaps := tl.gaps(from, to)
 	t.Logf("%d heartbeats in %s, the longest gap %s", len(gaps)-1, to.Sub(from).Round(time.Millisecond), gaps[0][1].Sub(gaps[0][0]).Round(time.Millisecond))
 	for _, g := range gaps {
-		if g[1].Sub(g[0]) < cfg.Deadtime {
+		if g[1].Sub(g[0]) < deadtime {
 			break
 		}
 		ran := 0
@@ -165,12 +200,9 @@ func TestStuckLogKeepsHeartbeats(t *testing.T) {
 			}
 		}
 		if ran >= 5 {
-			t.Errorf("no heartbeat for %s (deadtime %s) while the log was stuck, and the test took %d steps meanwhile", g[1].Sub(g[0]), cfg.Deadtime, ran)
+			t.Errorf("no heartbeat for %s (deadtime %s) while the log was stuck, and the test took %d steps meanwhile", g[1].Sub(g[0]), deadtime, ran)
 		}
 	}
-
-	read := unstick()
-	waitFor(t, func() bool { return strings.Contains(read(), "WARN: Log output did not keep up: ") })
 }
 
 // TestStuckLogInStatus: the status answer says nothing of the log while
