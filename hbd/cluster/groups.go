@@ -107,7 +107,7 @@ type resources struct {
 	awaitDone   string // we released [which] and wait for the peer's done
 	standbyFrom map[string]string
 	acqs        []*acquisition
-	takeovers   map[string]map[string]bool // dead/stopped peer → its groups
+	takeovers   map[string]map[string]bool // dead/stopped peer → its groups (true: started here since)
 	epoch       uint64                     // of our latest announcement
 	stateEpoch  uint64                     // of our latest announcement that changed what we said
 	dirty       bool                       // reconcile on the next event, not only on a tick

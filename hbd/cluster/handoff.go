@@ -113,7 +113,13 @@ func (n *Node) progressAcquisitions() {
 	r.acqs = nil
 }
 
-func (n *Node) progressTakeovers() {
+// progressTakeovers logs "mach_down takeover complete" for each dead or
+// stopped peer whose groups are taken over: none of them is starting or
+// still to start here, and one at least runs here. atEnd: also forget a
+// takeover that took nothing over; only at the end of reconcile, once it
+// has begun the starts it decided (before them, a group it is about to
+// start is not yet starting, and another may look unwanted).
+func (n *Node) progressTakeovers(atEnd bool) {
 	r := &n.res
 	if len(r.takeovers) == 0 || n.anyStarting() || !n.allAnnounced() {
 		return
@@ -127,12 +133,25 @@ func (n *Node) progressTakeovers() {
 	for _, name := range names {
 		mine, waiting := false, false
 		for _, g := range r.groups {
-			if !r.takeovers[name][g.key] {
+			ran, ok := r.takeovers[name][g.key]
+			if !ok {
 				continue
 			}
-			if g.holds() {
+			switch {
+			case g.state == GroupStopping && ran:
+				mine = true // taken over, released since (a conflict)
+			case g.state == GroupStopping:
+				// Being released here, not started since the peer
+				// left. One that is ours once released (a failback's
+				// stop when the preferred node died again) is still to
+				// be taken over; one released for good (to a peer, or
+				// no node may hold it: quorum lost) is not taken over.
+				if n.desired(g) == n.name {
+					waiting = true
+				}
+			case g.holds():
 				mine = true
-			} else if !g.failed && n.desired(g) == n.name {
+			case !g.failed && n.desired(g) == n.name:
 				waiting = true // ours to take, not started yet
 			}
 		}
@@ -142,10 +161,22 @@ func (n *Node) progressTakeovers() {
 		if mine {
 			n.logf(LevelInfo, "mach_down takeover complete for node %s.", name)
 			took = true
+		} else if !atEnd {
+			continue
 		}
 		delete(r.takeovers, name)
 	}
 	if took {
 		n.announce("mach_down")
+	}
+}
+
+// tookOver records that g, started here, is taken over for every
+// takeover that includes it.
+func (n *Node) tookOver(g *group) {
+	for _, set := range n.res.takeovers {
+		if _, ok := set[g.key]; ok {
+			set[g.key] = true
+		}
 	}
 }

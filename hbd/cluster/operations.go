@@ -79,6 +79,7 @@ func (n *Node) opDone(e OpDone) {
 				n.logf(LevelInfo, "%s of resource group %s not abandoned: its start script had begun when %s", startWord(takeover), g.key, why)
 			}
 			n.setState(g, GroupRunning)
+			n.tookOver(g)
 			n.watch(g)
 			// g.standby stays: an operator's standby that came while the
 			// group was starting is honoured once it runs.

@@ -204,7 +204,7 @@ func (n *Node) peerLeaving(p *peer) {
 	set := make(map[string]bool)
 	for _, g := range n.res.groups {
 		if g.pref == p.name || p.rsc.held[g.key] {
-			set[g.key] = true
+			set[g.key] = false // not started here since (tookOver)
 		}
 	}
 	if len(set) == 0 {

@@ -112,6 +112,11 @@ func (n *Node) reconcile() {
 		return
 	}
 	n.checkQuorum()
+	// A takeover whose last start has just ended is complete before this
+	// run decides anything else (a release of what it took, a failback):
+	// Heartbeat's mach_down says so once its takegroup is done, whatever
+	// comes after. The run's end checks again, for what it changed.
+	n.progressTakeovers(false)
 	var handOver []*group
 	n.keepView()
 	for _, g := range r.groups {
@@ -175,7 +180,7 @@ func (n *Node) reconcile() {
 			// so a replay, differ from run to run)
 			var from []string
 			for _, peer := range slices.Sorted(maps.Keys(r.takeovers)) {
-				if r.takeovers[peer][g.key] {
+				if _, ok := r.takeovers[peer][g.key]; ok {
 					n.logf(LevelInfo, "Taking over resource group %s (from %s)", g.key, peer)
 					from = append(from, peer)
 				}
@@ -189,7 +194,7 @@ func (n *Node) reconcile() {
 	}
 	n.progressHandoff()
 	n.progressAcquisitions()
-	n.progressTakeovers()
+	n.progressTakeovers(true)
 	if !r.initialDone && n.initialAcquired() {
 		r.initialDone = true
 		n.logf(LevelInfo, "Local Resource acquisition completed.")
