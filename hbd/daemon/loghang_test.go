@@ -151,6 +151,33 @@ func readFileString(t *testing.T, path string) string {
 	return string(b)
 }
 
+// hungLogDaemon is a daemon of cfg (no loop: the test steps it) whose
+// log file is a FIFO nobody reads, written by an Async logger (FlushWait
+// flushWait; 0: the default) whose writer is stuck in a write to it.
+func hungLogDaemon(t *testing.T, cfg *config.Config, flushWait time.Duration) (*Daemon, *logging.Logger, string) {
+	t.Helper()
+	fifo, _ := hungFIFO(t)
+	cfg.Logfile = fifo
+	d, _, _ := newTestDaemon(t, cfg, &fakeRunner{})
+	lg, err := logging.New(logging.Options{Outputs: outputs(cfg), Stderr: &logBuffer{},
+		Async: true, FlushWait: flushWait, StuckAfter: 50 * time.Millisecond, CloseWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lg.Close() })
+	d.log = lg
+	for i := 0; lg.Health().Stuck != "log file "+fifo; i++ {
+		if i == 20_000 {
+			t.Fatal("the log file never got stuck")
+		}
+		lg.Infof("filling %d", i)
+		if i%64 == 63 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return d, lg, fifo
+}
+
 // TestReloadSetsTheLogWait: while the log file hangs, a reload does not
 // wait for it, and the keepalive it sets bounds how long a SIGHUP's
 // reopen waits for the log from then on: lowered, raised (up to the
@@ -170,29 +197,9 @@ func TestReloadSetsTheLogWait(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fifo, drain := hungFIFO(t)
-			t.Cleanup(func() { drain() })
 			cfg := loopConfig("node1", "node2")
-			cfg.Keepalive, cfg.Logfile = tc.keepalive, fifo
-			d, _, _ := newTestDaemon(t, cfg, &fakeRunner{})
-			lg, err := logging.New(logging.Options{Outputs: outputs(cfg), Stderr: &logBuffer{},
-				Async: true, FlushWait: 5 * time.Second, StuckAfter: 50 * time.Millisecond, CloseWait: 100 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = lg.Close() })
-			d.log = lg
-			logName := "log file " + fifo
-			for i := 0; lg.Health().Stuck != logName; i++ {
-				if i == 20_000 {
-					t.Fatal("the log file never got stuck")
-				}
-				lg.Infof("filling %d", i)
-				if i%64 == 63 {
-					time.Sleep(time.Millisecond)
-				}
-			}
-
+			cfg.Keepalive = tc.keepalive
+			d, _, _ := hungLogDaemon(t, cfg, 5*time.Second)
 			next := *d.cfg
 			next.Keepalive = tc.reloaded
 			next.Warntime += time.Second // a change even when the keepalive is kept
@@ -215,4 +222,41 @@ func TestReloadSetsTheLogWait(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReloadsAwayFromHungLogFile: reloads that move the log file off a
+// FIFO nobody reads and back, again and again, each return at once and
+// leave one writer for it: the status lists it once; the other file
+// gets the lines of the reloads that set it.
+func TestReloadsAwayFromHungLogFile(t *testing.T) {
+	d, lg, fifo := hungLogDaemon(t, loopConfig("node1", "node2"), 0)
+	logName := "log file " + fifo
+	other := filepath.Join(t.TempDir(), "ha-log.other")
+	const reloads = 40
+	for i := range reloads {
+		next := *d.cfg
+		next.Logfile = other
+		if i%2 == 1 {
+			next.Logfile = fifo
+		}
+		t0 := time.Now()
+		d.applyConfig(context.Background(), &next, config.Diff(d.cfg, &next), "test")
+		if took := time.Since(t0); took > time.Second {
+			t.Errorf("reload %d took %s while the log file hung", i, took)
+		}
+		if d.cfg != &next {
+			t.Fatalf("reload %d was not applied", i)
+		}
+	}
+	time.Sleep(150 * time.Millisecond) // a writer left stuck by a reload shows in the status by now
+	h := lg.Health()
+	if len(h.Outputs) != 1 || h.Outputs[0].Output != logName || h.Stuck != logName {
+		t.Errorf("status log %+v, want the hung log file, once", h)
+	}
+	// Its writer writes them, then closes it (the last reload set the
+	// FIFO again).
+	waitFor(t, func() bool {
+		b, _ := os.ReadFile(other) // not there until its writer has opened it
+		return strings.Count(string(b), "info: Configuration change (test): logfile") == reloads/2
+	})
 }
