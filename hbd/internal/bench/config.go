@@ -79,7 +79,9 @@ func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'
 // address has moved, and points the clients back at a node that no
 // longer has it until the new holder's next announcement (the 60 to
 // 160 ms of failed requests about a second after a graceful stop,
-// docs/benchmarks-history.md).
+// docs/benchmarks-history.md). quiet ends that arping alone and keeps
+// the address: for a caller whose peer may announce the address before
+// this node's stop has run (keepalived's notify script, NotifyScript).
 const VIPScript = `#!/bin/sh
 # vip: the benchmark's floating address (ip addr + gratuitous ARP).
 # Heartbeat-style resource script: vip start|stop|status.
@@ -111,8 +113,11 @@ stop)
 status)
 	if has; then echo running; else echo stopped; fi
 	exit 0 ;;
+quiet)
+	noarp
+	exit 0 ;;
 *)
-	echo "usage: $0 start|stop|status" >&2
+	echo "usage: $0 start|stop|status|quiet" >&2
 	exit 2 ;;
 esac
 `
@@ -158,19 +163,27 @@ esac
 `
 
 // NotifyScript is keepalived's notify script: the same two resources,
-// started in order on MASTER, stopped in reverse on anything else.
+// started in order on MASTER, stopped in reverse on anything else. On
+// anything else it first ends the gratuitous ARPs the vip start left
+// running (vip quiet), at once, before the web server's stop: the new
+// master announces the address without waiting for this node's stop, and
+// an announcement of the old master's after it points the clients back
+// at a node about to drop the address until the new master's next one,
+// a second later.
 const NotifyScript = `#!/bin/sh
 # notify: keepalived notify_* script running the bench resources.
 # keepalived runs notify scripts without waiting for them, and SIGTERMs
 # those still running when it stops (notify_stop included). So the
 # script records the state it was told at once, then ignores SIGTERM and
 # works detached, under a lock (which the web server must not inherit),
-# towards the state recorded last.
+# towards the state recorded last. Leaving MASTER, it stops announcing
+# the address at once: the new master is already announcing it.
 trap '' TERM INT HUP
 D="$(dirname "$0")"
 . "$D/../bench.env"
 if [ -z "${BENCH_DETACHED:-}" ]; then
 	echo "$1" >"$STATE/notify.want"
+	[ "$1" = master ] || "$D/vip" quiet
 	BENCH_DETACHED=1 setsid "$0" "$@" </dev/null >>"$STATE/notify.log" 2>&1 &
 	exit 0
 fi

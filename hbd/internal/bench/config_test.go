@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -255,17 +256,85 @@ while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
 		t.Errorf("arping %s still runs after stop: it would announce the address from a node that no longer has it", first)
 	}
 
+	// quiet ends the arping and keeps the address.
+	run("start")
+	quieted := arpings(2)[1]
+	run("quiet")
+	if !gone(quieted) {
+		t.Errorf("arping %s still runs after quiet", quieted)
+	}
+	if got := run("status"); got != "running" {
+		t.Errorf("status after quiet = %q, want running: quiet keeps the address", got)
+	}
+	run("stop")
+
 	// A second start while the first arping runs ends it: one announcer.
 	run("start")
-	second := arpings(2)[1]
+	second := arpings(3)[2]
 	run("start")
-	third := arpings(3)[2]
+	third := arpings(4)[3]
 	if !gone(second) {
 		t.Errorf("arping %s of the first start still runs after the second", second)
 	}
 	run("stop")
 	if !gone(third) {
 		t.Errorf("arping %s still runs after stop", third)
+	}
+}
+
+// TestNotifyScript runs keepalived's notify script against stand-ins
+// for the vip and web scripts that record their calls: MASTER starts
+// vip then web; anything else ends the announcements before the notify
+// script returns to keepalived, then stops web then vip.
+func TestNotifyScript(t *testing.T) {
+	dir := t.TempDir()
+	ha := filepath.Join(dir, "ha.d")
+	env := Env{VIP: "10.231.0.100", Prefix: 24, Dev: "eth0", Node: "node1", Port: 8080, Web: "/bin/true", State: filepath.Join(dir, "state")}
+	notify := benchScript(t, ha, env, "notify")
+	calls := filepath.Join(dir, "calls")
+	for _, name := range []string{"vip", "web"} {
+		// Each call is recorded; a stop takes a while, as the web
+		// server's does.
+		rec := fmt.Sprintf("#!/bin/sh\necho \"%s $1\" >>%s\n[ \"$1\" = stop ] && sleep 0.1\nexit 0\n", name, shq(calls))
+		if err := os.WriteFile(filepath.Join(ha, "resource.d", name), []byte(rec), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() []string {
+		b, _ := os.ReadFile(calls)
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	// wait returns the calls once there are n (the script works detached).
+	wait := func(n int) []string {
+		t.Helper()
+		for range 1000 {
+			if got := read(); len(got) >= n && got[0] != "" {
+				return got
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Fatalf("calls = %q, want %d of them", read(), n)
+		return nil
+	}
+	tests := []struct {
+		state string
+		now   []string // done before notify returns
+		want  []string
+	}{
+		{"master", nil, []string{"vip start", "web start"}},
+		{"backup", []string{"vip quiet"}, []string{"vip quiet", "web stop", "vip stop"}},
+		{"fault", []string{"vip quiet"}, []string{"vip quiet", "web stop", "vip stop"}},
+		{"stop", []string{"vip quiet"}, []string{"vip quiet", "web stop", "vip stop"}},
+	}
+	for _, tt := range tests {
+		_ = os.Remove(calls)
+		notify(tt.state)
+		if got := read(); tt.now != nil && !slices.Equal(got[:min(len(got), len(tt.now))], tt.now) {
+			t.Errorf("notify %s: calls when it returned = %q, want %q first", tt.state, got, tt.now)
+		}
+		if got := wait(len(tt.want)); !slices.Equal(got, tt.want) {
+			t.Errorf("notify %s: calls = %q, want %q", tt.state, got, tt.want)
+		}
 	}
 }
 
