@@ -482,7 +482,8 @@ func (w *Owner) release(ctx context.Context, g string, id clientv3.LeaseID) erro
 // A group already being stopped is waited for, not stopped twice; a
 // group whose start is under way is stopped once that start has
 // returned (the Runner never runs both at once), unless that start
-// rolled itself back (ErrRolledBack).
+// rolled itself back (ErrRolledBack) or the group is held again since
+// under another start.
 func (w *Owner) stop(_ context.Context, g string) {
 	w.mu.Lock()
 	if ch, ok := w.stopping[g]; ok {
@@ -505,8 +506,12 @@ func (w *Owner) stop(_ context.Context, g string) {
 	w.mu.Unlock()
 	if started != nil {
 		<-started
+		// Not when the start rolled itself back, nor when the loop has
+		// held g again since under a new start (another token): that
+		// hold is not this stop's, and its start may still run.
 		w.mu.Lock()
-		_, ok = w.held[g] // not when the start rolled itself back
+		now, held := w.held[g]
+		ok = held && now == token && w.starting[g] == nil
 		w.mu.Unlock()
 	}
 	if ok {
@@ -517,7 +522,9 @@ func (w *Owner) stop(_ context.Context, g string) {
 		}
 	}
 	w.mu.Lock()
-	w.forgetLocked(g)
+	if ok {
+		w.forgetLocked(g)
+	}
 	delete(w.stopping, g)
 	close(stopped)
 	w.mu.Unlock()
