@@ -117,8 +117,11 @@ type Daemon struct {
 	id    Identity
 	start time.Time
 
-	intake  *intake // decodes and verifies what the links receive
-	calls   chan ctlCall
+	intake *intake // decodes and verifies what the links receive
+	calls  chan ctlCall
+	// ctlWait bounds a control request's wait for the event loop (0:
+	// ctlWaitDefault).
+	ctlWait time.Duration
 	reloads chan struct{}
 	// The watch of the configuration files (edit.go): stopped by
 	// `autoreload off`; held keeps an edit that removes groups waiting.
@@ -352,20 +355,41 @@ func keyring(cfg *config.Config) (*wire.Keyring, error) {
 	return kr, nil
 }
 
+// ctlWaitDefault is how long a control request waits for the event loop:
+// a loop that does not take it or answer by then is stuck or far behind.
+// It is under the operator commands' own wait (10 s), so that they print
+// this answer, not a timeout of theirs, and under the socket's deadline
+// (30 s), so that the answer is written.
+const ctlWaitDefault = 8 * time.Second
+
 // handleCtl runs on the control socket's goroutines: it hands the request
-// to the event loop, which owns every piece of state.
+// to the event loop, which owns every piece of state, and waits for the
+// answer at most ctlWait: a stuck loop holds neither the caller nor a
+// goroutine and a connection of the socket for ever. A request the loop
+// has not taken by then is dropped (nothing was done); one it took may
+// still apply, and the answer says so.
 func (d *Daemon) handleCtl(ctx context.Context, req ctl.Request) ctl.Response {
+	wait := d.ctlWait
+	if wait <= 0 {
+		wait = ctlWaitDefault
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
 	c := ctlCall{req: req, reply: make(chan ctl.Response, 1)}
 	select {
 	case d.calls <- c:
 	case <-ctx.Done():
 		return ctl.Response{Error: "hbd is shutting down"}
+	case <-t.C:
+		return ctl.Response{Error: fmt.Sprintf("hbd's event loop did not take the request within %v (stuck or far behind): nothing was done", wait)}
 	}
 	select {
 	case r := <-c.reply:
 		return r
 	case <-ctx.Done():
 		return ctl.Response{Error: "hbd is shutting down"}
+	case <-t.C:
+		return ctl.Response{Error: fmt.Sprintf("hbd's event loop took the request but did not answer within %v: it may still apply", wait)}
 	}
 }
 
