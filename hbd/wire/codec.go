@@ -619,6 +619,8 @@ func internName(b []byte) string {
 		return FLastSeq
 	case FHbdHeld:
 		return FHbdHeld
+	case FHbdStarting:
+		return FHbdStarting
 	case FHbdStandby:
 		return FHbdStandby
 	case FHbdFailed:

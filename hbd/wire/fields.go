@@ -39,6 +39,7 @@ const (
 // keys.
 const (
 	FHbdHeld       = "hbd_held"       // groups the sender holds
+	FHbdStarting   = "hbd_starting"   // of those, the ones whose start is under way (it may still be called off)
 	FHbdStandby    = "hbd_standby"    // groups it stands by for
 	FHbdFailed     = "hbd_failed"     // groups that failed there
 	FHbdWant       = "hbd_want"       // KEY>NODE|...: its desired holder of every group

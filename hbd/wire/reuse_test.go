@@ -50,7 +50,7 @@ func TestInternNames(t *testing.T) {
 	for _, name := range []string{
 		FType, FStatus, FDeadtime, FProtocol, FSrc, FSrcUUID, FSeq, FGeneration, FTimestamp, FLoad, FTTL, FAuth,
 		FDest, FDestUUID, FAckSeq, FNodeList, FDelNodeList, FRscHold, FRType, FIsStable, FInfo, FFirstSeq, FLastSeq,
-		FHbdHeld, FHbdStandby, FHbdFailed, FHbdWant, FHbdStopFailed, FHbdStopping, FHbdAsk, FHbdEpoch, FHbdSeen,
+		FHbdHeld, FHbdStarting, FHbdStandby, FHbdFailed, FHbdWant, FHbdStopFailed, FHbdStopping, FHbdAsk, FHbdEpoch, FHbdSeen,
 		FHbdSync, FHbdPing, FHbdDeadtime, FHbdRoutine, FHbdSettings,
 	} {
 		if got := internName([]byte(name)); unsafe.StringData(got) != unsafe.StringData(name) {
