@@ -10,7 +10,10 @@ package cluster
 // runs, the group is "not held, not failed" here (ResultAbandoned), and
 // the rule decides again once the peers have said what they hold. Once a
 // start script has begun the start ends as usual, and a duplicate is
-// resolved as after any partition (resolveConflict).
+// resolved as after any partition (resolveConflict). A start under way is
+// announced as such (hbd_starting): a peer that runs the group keeps its
+// copy until this one runs, since a call-off would leave the group on
+// neither node.
 
 // peerReturned: p, declared dead, is heard again (a fresh message of
 // its run, or of a new run; not after a graceful stop that gave

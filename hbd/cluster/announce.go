@@ -60,18 +60,21 @@ func (n *Node) stable() bool {
 }
 
 // The lists of this node's resource announcement (hbd_held, hbd_standby,
-// hbd_failed, hbd_want), in this order in the signature.
+// hbd_failed, hbd_want, hbd_starting), in this order in the signature
+// (of hbd_starting, only what appendStaleStarting says).
 const (
 	listHeld = iota
 	listStandby
 	listFailed
 	listWant
+	listStarting
 	numLists
 )
 
-// rscFields builds the lists of an announcement about to be sent, and
-// keeps the holder it names for each group (group.wantSaid).
-func (n *Node) rscFields() (held, standby, failed, want string) {
+// rscFields builds the lists of an announcement about to be sent, indexed
+// by listHeld..., and keeps the holder it names for each group
+// (group.wantSaid).
+func (n *Node) rscFields() [numLists]string {
 	rule := n.placementFacts()
 	var out [numLists]string
 	for i := range out {
@@ -82,7 +85,7 @@ func (n *Node) rscFields() (held, standby, failed, want string) {
 			g.wantSaid = rule.desired(rule.of(g))
 		}
 	}
-	return out[listHeld], out[listStandby], out[listFailed], out[listWant]
+	return out
 }
 
 // appendRscList appends list which (listHeld...) to b, its keys in
@@ -103,6 +106,11 @@ func (n *Node) appendRscList(b []byte, which int, rule *facts) []byte {
 			in = g.failed
 		case listWant:
 			in = !g.removed
+		case listStarting:
+			// Held, but the start may still be called off (abandon.go)
+			// and leave no copy: a peer holding the group keeps its own
+			// copy until this one runs (resolveConflict).
+			in = g.state == GroupStarting
 		}
 		if !in {
 			continue
@@ -153,6 +161,10 @@ func (n *Node) appendRscSignature(b []byte) []byte {
 	rule := n.placementFacts()
 	for i := range numLists {
 		b = append(b, ';')
+		if i == listStarting {
+			b = n.appendStaleStarting(b)
+			continue
+		}
 		b = n.appendRscList(b, i, rule)
 	}
 	if sets := n.settingsField(); sets != "" {
@@ -162,10 +174,38 @@ func (n *Node) appendRscSignature(b []byte) []byte {
 	return b
 }
 
+// appendStaleStarting appends to b the groups our latest announcement
+// listed as starting that no longer start here and that a live peer holds
+// too: that peer keeps its copy while it reads ours as starting
+// (resolveConflict), so the end of the start must be announced. The end
+// of a start nobody else holds changes nothing a peer decides: it is told
+// with the next announcement (at the latest when this node is stable
+// again), not in one of its own.
+func (n *Node) appendStaleStarting(b []byte) []byte {
+	for _, g := range n.res.groups {
+		if !g.saidStarting || g.state == GroupStarting || !n.heldByPeer(g) {
+			continue
+		}
+		b = append(b, g.key...)
+		b = append(b, '|')
+	}
+	return b
+}
+
+// heldByPeer: a live peer's latest announcement lists g as held.
+func (n *Node) heldByPeer(g *group) bool {
+	for _, p := range n.peers {
+		if n.live(p) && p.rsc.held[g.key] {
+			return true
+		}
+	}
+	return false
+}
+
 // announce sends this node's resource message: Heartbeat's fields
 // (rsc_hold, rtype, isstable, info) and hbd's (doc.go).
 func (n *Node) announce(info string) {
-	h, s, f, w := n.rscFields()
+	lists := n.rscFields()
 	m := n.newMessage()
 	m.Set(wire.FType, wire.TResource)
 	if info == "mach_down" {
@@ -184,10 +224,13 @@ func (n *Node) announce(info string) {
 	if info != "" {
 		m.Set(wire.FInfo, info)
 	}
-	m.Set(wire.FHbdHeld, h)
-	m.Set(wire.FHbdStandby, s)
-	m.Set(wire.FHbdFailed, f)
-	m.Set(wire.FHbdWant, w)
+	m.Set(wire.FHbdHeld, lists[listHeld])
+	if st := lists[listStarting]; st != "" {
+		m.Set(wire.FHbdStarting, st)
+	}
+	m.Set(wire.FHbdStandby, lists[listStandby])
+	m.Set(wire.FHbdFailed, lists[listFailed])
+	m.Set(wire.FHbdWant, lists[listWant])
 	if n.res.stopping {
 		m.Set(wire.FHbdStopping, "1")
 	}
@@ -220,6 +263,9 @@ func (n *Node) announce(info string) {
 		n.res.syncEpoch, n.res.syncAt = n.res.epoch, n.now
 	}
 	n.sendMessage(m)
+	for _, g := range n.res.groups {
+		g.saidStarting = g.state == GroupStarting
+	}
 	n.res.lastSig = n.rscSignature()
 	for _, p := range n.peers {
 		if n.live(p) {

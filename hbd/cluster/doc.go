@@ -342,6 +342,10 @@
 //
 //	hbd_held       groups the sender holds (starting, running, stopping,
 //	               stop-failed)
+//	hbd_starting   of those, the ones whose start is under way (it may
+//	               still be called off, abandon.go); left out while there
+//	               are none. A holder gives its copy up to a starting one
+//	               only once it runs (resolveConflict)
 //	hbd_standby    groups it stands by for
 //	hbd_failed     groups that failed to start there
 //	hbd_want       KEY>NODE|… its desired holder of every group ("" nobody)
@@ -361,10 +365,12 @@
 // (that deadtime, ms: peers size their quorum wait by it). The
 // names are hbd/wire's (wire.FHbd*).
 //
-// A node announces (resource) when it joins, whenever any of these change,
-// to every peer newly heard (restart, return after a partition), and when
-// asked. Announcements carry the seq of the message: an older one arriving
-// after a newer one is ignored.
+// A node announces (resource) when it joins, whenever any of these change
+// (the end of a start only when a live peer holds the group too: otherwise
+// hbd_starting says it with the next announcement), to every peer newly
+// heard (restart, return after a partition), and when asked. Announcements
+// carry the seq of the message: an older one arriving after a newer one is
+// ignored.
 //
 // # Files
 //

@@ -81,6 +81,9 @@ type group struct {
 	// (AbandonStart; abandon.go), "" while it was not.
 	takeover   bool
 	abandoning string
+	// saidStarting: our latest announcement listed the group as starting
+	// (hbd_starting).
+	saidStarting bool
 	// viewAt is the group's index in the latest placement view built
 	// (buildFacts, facts.of).
 	viewAt int

@@ -14,6 +14,7 @@ type peerRsc struct {
 	seq       uint64    // seq of the message applied (older ones are ignored)
 	hbd       bool      // it sends hbd_ fields (an hbd node)
 	held      map[string]bool
+	starting  map[string]bool // of held, those whose start is under way (hbd peers)
 	standby   map[string]bool
 	failed    map[string]bool
 	stuck     map[string]bool // stop-failed there
@@ -86,6 +87,10 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 	if held, ok := m.Get(wire.FHbdHeld); ok {
 		r.hbd = true
 		r.held = splitSet(held)
+		r.starting = nil // (mostly empty: no map made then)
+		if st := m.Value(wire.FHbdStarting); st != "" {
+			r.starting = splitSet(st)
+		}
 		r.standby = splitSet(m.Value(wire.FHbdStandby))
 		r.failed = splitSet(m.Value(wire.FHbdFailed))
 		r.stuck = splitSet(m.Value(wire.FHbdStopFailed))
@@ -114,7 +119,7 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 				held[g.key] = true
 			}
 		}
-		r.held = held
+		r.held, r.starting = held, nil
 		switch bits := holdBits(hold); {
 		case m.Value(wire.FRType) == "full" || bits == 0:
 			r.hold = bits

@@ -285,7 +285,12 @@ func (n *Node) announcedToAll() bool {
 
 // resolveConflict handles a group this node runs that a live peer also
 // announces (a healed partition): the keeper is the first holder from the
-// preferred node on; the other releases at once.
+// preferred node on; the other releases at once. A peer whose copy is
+// still starting (hbd_starting) is no keeper yet: its start may be called
+// off (abandon.go) and leave no copy, so this node keeps its running one
+// until the peer's runs (then the rule above applies) or is gone. Both
+// copies exist already, so waiting makes no new duplicate; it lasts at
+// most the rest of the peer's start longer.
 func (n *Node) resolveConflict(g *group) bool {
 	if n.holderCount(g) < 2 {
 		if g.conflict {
@@ -298,17 +303,25 @@ func (n *Node) resolveConflict(g *group) bool {
 	// A holder whose stop failed cannot release and may not even run the
 	// group: the keeper is the first holder that runs it normally. An hbd
 	// holder stopping gracefully releases it at once (reconcileStop):
-	// kept there, the group would end up on neither node.
-	hs := n.holders(g)
-	keeper := ""
-	for _, h := range hs {
+	// kept there, the group would end up on neither node. A holder whose
+	// copy is still starting keeps it only once it runs (waiting names
+	// it meanwhile).
+	keeper, waiting := "", ""
+	for _, h := range n.holders(g) {
 		if h == n.name {
 			keeper = h
 			break
 		}
-		if p := n.peerByName(h); !p.rsc.stuck[g.key] && !(p.rsc.hbd && p.rsc.stopping) {
+		p := n.peerByName(h)
+		if p.rsc.stuck[g.key] || p.rsc.hbd && p.rsc.stopping {
+			continue
+		}
+		if !p.rsc.starting[g.key] {
 			keeper = h
 			break
+		}
+		if waiting == "" {
+			waiting = h
 		}
 	}
 	if keeper != n.name && n.heartbeatGivesUp(n.peerByName(keeper)) {
@@ -332,7 +345,11 @@ func (n *Node) resolveConflict(g *group) bool {
 	if keeper == n.name {
 		if !g.conflict {
 			g.conflict = true
-			n.logf(LevelWarn, "Resource group %s is also held by %s: keeping it here (partition healed?) and announcing it again", g.key, strings.Join(n.otherHolders(g), " "))
+			if waiting != "" {
+				n.logf(LevelWarn, "Resource group %s is also being started by %s, which keeps it once it runs: keeping it here until then (the start may still be called off) and announcing it again", g.key, waiting)
+			} else {
+				n.logf(LevelWarn, "Resource group %s is also held by %s: keeping it here (partition healed?) and announcing it again", g.key, strings.Join(n.otherHolders(g), " "))
+			}
 			n.out = append(n.out, Reannounce{Group: g.key, Spec: g.spec})
 		}
 		return true
