@@ -230,6 +230,17 @@ func (n *Node) PeerView(name string) (state string, generation uint64, ok bool) 
 	return p.stateName(), p.gen, true
 }
 
+// PeerHolds says whether a peer's latest announcement, as this node
+// applied it, lists group key as held, and as starting (hbd_starting);
+// false for a peer it does not see alive (the simulation's checks).
+func (n *Node) PeerHolds(name, key string) (held, starting bool) {
+	p := n.peerByName(name)
+	if p == nil || !n.live(p) {
+		return false, false
+	}
+	return p.rsc.held[key], p.rsc.starting[key]
+}
+
 // Drops returns how many messages this node dropped for reason r (Status's
 // Dropped, one count without building a Status: the simulation asks after
 // every delivery in its clock runs).

@@ -2,12 +2,14 @@ package sim
 
 import (
 	"flag"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/wire"
 )
 
 var abandonSeedsFlag = flag.Int("abandonseeds", 0, "number of seeds TestAbandonSeeds runs (default 400; 30 with -short or -race)")
@@ -97,4 +99,149 @@ func TestAbandonSeeds(t *testing.T) {
 	if abandoned < n/10 || abandoned == abandons {
 		t.Errorf("%d runs: %d AbandonStart, %d before the start script: want some of both (at least %d before)", n, abandons, abandoned, n/10)
 	}
+}
+
+// gapStory is falseDeathStory with auto_failback off and the group held
+// by the node that does not come first for it: the preferred node
+// crashes at 3 s (the other takes the group over) and is back at 6 s
+// (the group stays put); at 9 s the holder stalls for 700 ms, the
+// preferred node takes it for dead and begins the takeover, and hears it
+// again while the takeover still reads its statuses.
+func gapStory() (Config, func(*world)) {
+	c, _ := falseDeathStory()
+	c.AutoFailback = config.FailbackOff
+	c.DownMin, c.DownMax = 3*time.Second, 3*time.Second
+	return c, func(w *world) {
+		pref := w.rs.prefs[0]
+		w.c.Crashes, w.c.Pauses = 1, 1 // (drawn none at setup: the checks know of them)
+		w.push(&event{at: Epoch.Add(3 * time.Second), kind: evCrash, node: pref})
+		w.push(&event{at: Epoch.Add(9 * time.Second), kind: evPause, node: 1 - pref, dur: 700 * time.Millisecond})
+	}
+}
+
+// TestAbandonGapStory: the preferred node calls its takeover off, and the
+// holder, which would give the group up to the preferred node's copy once
+// it runs, keeps its own while that copy is announced as starting
+// (hbd_starting): the group never leaves it. With the field stripped from
+// every announcement (a peer that cannot say "starting"), the holder
+// releases the group to a start that is then called off (CheckYield), and
+// the group is down until the preferred node starts it again.
+func TestAbandonGapStory(t *testing.T) {
+	c, story := gapStory()
+	res := runTampered(c, story)
+	if len(res.Violations) > 0 || res.Abandoned != 1 || res.EndChecks == 0 {
+		t.Fatalf("violations %v, %d abandoned (want 1), end checked %v\n%s",
+			res.Violations, res.Abandoned, res.EndChecks > 0, strings.Join(res.Trace, "\n"))
+	}
+	kept := false
+	for _, l := range res.Trace {
+		kept = kept || strings.Contains(l, "which keeps it once it runs: keeping it here until then")
+	}
+	if !kept {
+		t.Errorf("the holder did not say it keeps the group while the peer's copy starts:\n%s", strings.Join(res.Trace, "\n"))
+	}
+
+	old := runTampered(c, func(w *world) {
+		story(w)
+		w.hooks.action = stripStarting
+	})
+	yielded := false
+	for _, v := range old.Violations {
+		yielded = yielded || v.Invariant == CheckYield
+	}
+	if old.Abandoned != 1 || !yielded {
+		t.Fatalf("the story without hbd_starting: %d abandoned, violations %v; want the group released to a start called off\n%s", old.Abandoned, old.Violations, strings.Join(old.Trace, "\n"))
+	}
+	if old.Stops <= res.Stops || old.Starts <= res.Starts {
+		t.Errorf("without hbd_starting: %d starts and %d stops; with it: %d and %d; want more of both without", old.Starts, old.Stops, res.Starts, res.Stops)
+	}
+	t.Logf("without hbd_starting: %v", old.Violations)
+}
+
+// TestFlappingLink: the link between two nodes flaps at about the
+// deadtime (down a little more than a deadtime, up for a while), so that
+// each cut starts a takeover that reads its statuses and each mend calls
+// it off. The calls-off end with the flapping: at most one per mend, none
+// once the link has stayed up for a deadtime, and at the end the group
+// runs on exactly one node (CheckAvailable), with every other promise of
+// RandomFaultConfig held throughout.
+func TestFlappingLink(t *testing.T) {
+	const flaps = 8
+	var stops, oldStops int
+	for _, tc := range []struct {
+		down, up float64 // × deadtime
+		fb       config.AutoFailback
+	}{
+		{1.1, 0.5, config.FailbackOff}, {1.1, 1, config.FailbackOn}, {1.25, 1, config.FailbackOff},
+		{1.5, 2, config.FailbackOn}, {1.5, 0.5, config.FailbackOff}, {2.5, 1, config.FailbackOff},
+		{2.5, 3, config.FailbackOn},
+	} {
+		for seed := uint64(1); seed <= 4; seed++ {
+			c, _ := falseDeathStory()
+			c.Seed, c.Trace = seed, false
+			c.AutoFailback = tc.fb
+			c.StatusMin, c.StatusMax = c.Deadtime/2, 2*c.Deadtime
+			down := time.Duration(tc.down * float64(c.Deadtime))
+			up := time.Duration(tc.up * float64(c.Deadtime))
+			c.DownMin, c.DownMax = 2*time.Second, 2*time.Second
+			first := 6 * time.Second
+			// The preferred node crashes at 2 s and is back at 4 s: with
+			// auto_failback off the group stays on the other node, which
+			// does not come first for it.
+			flap := func(w *world) {
+				w.c.Crashes, w.c.Partitions = 1, flaps // (drawn none at setup: pushed here)
+				w.push(&event{at: Epoch.Add(2 * time.Second), kind: evCrash, node: w.rs.prefs[0]})
+				at := first
+				for range flaps {
+					w.push(&event{at: Epoch.Add(at), kind: evPartition, part: []bool{true, false}})
+					w.push(&event{at: Epoch.Add(at + down), kind: evHeal})
+					at += down + up
+				}
+			}
+			lastMend := first + flaps*(down+up) - up
+			c.Duration = lastMend + c.Settle() + time.Second
+			var calls []time.Duration
+			res := runTampered(c, func(w *world) {
+				flap(w)
+				w.hooks.action = func(_ int, a cluster.Action) cluster.Action {
+					if _, ok := a.(cluster.AbandonStart); ok {
+						calls = append(calls, w.now.Sub(Epoch))
+					}
+					return a
+				}
+			})
+			name := fmt.Sprintf("down %.2f up %.2f deadtimes, auto_failback %v, seed %d", tc.down, tc.up, tc.fb, seed)
+			if len(res.Violations) > 0 || res.EndChecks == 0 {
+				t.Errorf("%s: violations %v, end checked %v", name, res.Violations, res.EndChecks > 0)
+				continue
+			}
+			if len(calls) > flaps {
+				t.Errorf("%s: %d calls-off for %d mends", name, len(calls), flaps)
+			}
+			for _, at := range calls {
+				if at > lastMend+c.Deadtime {
+					t.Errorf("%s: a call-off at %s, after the link stayed up from %s", name, at, lastMend)
+				}
+			}
+			t.Logf("%s: %d calls-off (%d before the start script), %d starts, %d stops", name, len(calls), res.Abandoned, res.Starts, res.Stops)
+			stops += res.Stops
+			old := runTampered(c, func(w *world) {
+				flap(w)
+				w.hooks.action = stripStarting
+			})
+			oldStops += old.Stops
+		}
+	}
+	// (for the record: a holder that gives its copy up to a starting one
+	// stops the group more often while the link flaps)
+	t.Logf("stops in all runs: %d; with hbd_starting stripped: %d", stops, oldStops)
+}
+
+// stripStarting is a hooks.action that removes hbd_starting from every
+// message sent: peers that cannot tell a starting copy from a running one.
+func stripStarting(_ int, a cluster.Action) cluster.Action {
+	if s, ok := a.(*cluster.Send); ok {
+		s.Msg.Del(wire.FHbdStarting)
+	}
+	return a
 }

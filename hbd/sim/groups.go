@@ -68,6 +68,16 @@ const (
 	// or it retries a failed stop: groups do not move while their holder
 	// lives.
 	CheckPreferred = "preferred"
+	// CheckYield: a node that is not stopping releases a group because a
+	// peer keeps it (a heal) only to a copy whose start script has begun:
+	// when no other node it sees alive holds the group, none of those
+	// whose latest announcement it applied lists the group as held may
+	// still be reading the statuses of a start of it, a start that may
+	// yet be called off (cluster.AbandonStart) and leave the group on no
+	// node. (A node it does not know to hold the group does not count: a
+	// message still to come, or behind in the backlog of a pause, may
+	// say that the copy it yields to is gone and another node starts.)
+	CheckYield = "yield"
 )
 
 type truth struct {
@@ -281,6 +291,7 @@ func (w *world) resourceAction(i int, a cluster.Action) {
 		if !w.retired(i, a.Group, a.Spec) {
 			w.checkStaysPut(i, g)
 		}
+		w.checkYield(i, g)
 		t := &n.gt[g]
 		t.serial++
 		res := cluster.ResultOK
@@ -432,11 +443,45 @@ func (w *world) hearing(a, b int) bool {
 	return oka && okb && ok(sa) && ok(sb)
 }
 
+// seesAlive: node i's core sees node j alive (not dead, not unknown).
+func (w *world) seesAlive(i, j int) bool {
+	s, _, ok := w.nodes[i].core.PeerView(w.nodes[j].name)
+	return ok && s != cluster.StateDead && s != cluster.StateUnknown
+}
+
 func (w *world) checkOrdered(i, g int) {
 	for j := range w.nodes {
 		if j != i && w.holds(j, g) && w.hearing(i, j) {
 			w.violate(CheckOrdered, fmt.Sprintf("%s starts %s while %s still holds it", w.nodes[i].name, w.rs.keys[g], w.nodes[j].name))
 		}
+	}
+}
+
+// checkYield is CheckYield, at node i's stop of group g.
+func (w *world) checkYield(i, g int) {
+	n := w.nodes[i]
+	if gs, _ := n.core.Group(w.rs.keys[g]); !gs.Yielding || n.core.Stopping() {
+		return
+	}
+	reading := ""
+	for j := range w.nodes {
+		// (the nodes it sees alive: the one it yields to may not see it
+		// alive yet, a paused node reading its backlog)
+		if j == i || !w.nodes[j].alive || !w.seesAlive(i, j) {
+			continue
+		}
+		if w.holds(j, g) {
+			return // a copy that runs keeps it
+		}
+		if held, _ := n.core.PeerHolds(w.nodes[j].name, w.rs.keys[g]); !held {
+			continue
+		}
+		if gt := w.nodes[j].gt; len(gt) > g && gt[g].reading {
+			reading = w.nodes[j].name
+		}
+	}
+	if reading != "" {
+		w.violate(CheckYield, fmt.Sprintf("%s releases %s to %s, whose start still reads its statuses", n.name, w.rs.keys[g], reading))
 	}
 }
 
