@@ -79,24 +79,33 @@ func TestHungLogFileKeepsTheLoop(t *testing.T) {
 	r, tl, lg := loggedLoopRig(t, cfg, logging.Options{Outputs: logging.Outputs{Logfile: fifo, Debugfile: debug, Keepalive: cfg.Keepalive},
 		Stderr: &logBuffer{}, Async: true, StuckAfter: 100 * time.Millisecond, CloseWait: 100 * time.Millisecond})
 
-	from := time.Now()
 	const n = 5 * logging.QueueLines // 300 KiB: more than the pipe and the queue
 	var flood sync.WaitGroup
 	flood.Go(func() {
 		script := lg.WithTag("IPaddr2", 4321)
 		for i := range n {
 			script.Infof("output line %d", i)
-			if i%64 == 63 {
+			if i%16 == 15 {
 				time.Sleep(time.Millisecond) // the debug file keeps up
 			}
 		}
 	})
+	// The log file is stuck in a write before the first SIGHUP: its
+	// reopen is the one said to wait.
+	logName := "log file " + fifo
+	for i := 0; lg.Health().Stuck != logName; i++ {
+		if i == 1000 {
+			t.Fatal("the log file never got stuck")
+		}
+		r.fromPeer("eth0", 0, "t", "status", "st", "active", "dt", "fa", "protocol", "1")
+		time.Sleep(cfg.Keepalive)
+	}
+	from := time.Now()
 	steps := peerSteps(r, from, cfg.Keepalive)
 	to := time.Now()
 	flood.Wait()
 	noDeadtimeMissed(t, tl, from, to, steps, cfg.Deadtime)
 
-	logName := "log file " + fifo
 	var h logging.Health
 	waitFor(t, func() bool { h = logStatus(t, r); return h.Stuck == logName })
 	if outputHealth(h, logName).Dropped == 0 {
