@@ -97,12 +97,26 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 
 	var lastErr string
 	var looks lookClock
+	// seen is the link the last look found the address on, while link
+	// events are followed: any link event forgets it (the interface may
+	// have gone, come back or been renamed). While it is known, a look
+	// asks only whether the address is still on it, with a dump read in
+	// place (addrLook), which allocates nothing.
+	var seen netlink.Link
+	look := newAddrLook()
+	defer look.close()
 	// mend looks for the address and puts it back if it is missing; it
 	// returns the link that held it, nil when it was put back (and
 	// announced) or could not be.
 	mend := func() netlink.Link {
 		looks.looked(time.Now())
+		if seen != nil && links != nil {
+			if ok, err := look.heldOn(a, seen.Attrs().Index); err == nil && ok {
+				return seen
+			}
+		}
 		held, err := a.mend(ctx)
+		seen = held
 		if err != nil {
 			if err.Error() != lastErr {
 				a.log.Warnf("%scannot put %s back: %v (trying again every %s)", a.prefix, a.spec.Addr, err, o.Check)
@@ -139,6 +153,7 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 				mend()
 			}
 		case u, ok := <-links:
+			seen = nil
 			if !ok {
 				links = nil
 				continue
