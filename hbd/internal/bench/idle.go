@@ -25,6 +25,15 @@ type Idle struct {
 	Err              string
 }
 
+// idleSettle is how long IdleCost waits after the cluster serves before it
+// measures: past initdead and a deadtime, when a node ends its start's
+// one-off work (hbd drops the file pages its start read then), so that
+// the figure is the cost at rest and not a share of the start's. A timing
+// without a deadtime (keepalived's) settles for half a second.
+func idleSettle(t Timing) time.Duration {
+	return initdead(t) + t.Deadtime + 500*time.Millisecond
+}
+
 // IdleCost starts d's cluster with timing t, waits until it serves, and
 // then measures for dur with the client quiet: CPU time and RSS of the
 // daemon processes, and frames the nodes put on the bridge.
@@ -58,7 +67,7 @@ func (rn *Runner) IdleCost(ctx context.Context, d Driver, t Timing, settings str
 		res.Err = err.Error()
 		return res
 	}
-	_ = sleepCtx(ctx, 500*time.Millisecond)
+	_ = sleepCtx(ctx, idleSettle(t))
 	cpu0, err := rn.cpuTime(cl)
 	if err != nil {
 		res.Err = err.Error()

@@ -78,7 +78,7 @@ func NewPlan(keys []string, opts Options) Plan {
 				p.Scenarios += time.Duration(n) * estimateRun(k, t, sc)
 			}
 			if opts.Idle > 0 {
-				p.Idle += opts.Idle + runSetup(k, t) + time.Second
+				p.Idle += opts.Idle + runSetup(k, t) + idleSettle(t) + 500*time.Millisecond
 			}
 		}
 	}

@@ -74,3 +74,21 @@ func TestRoundMin(t *testing.T) {
 		}
 	}
 }
+
+// The idle measurement starts once a node is past initdead and a deadtime,
+// when hbd's start has done its one-off work.
+func TestIdleSettle(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		t    Timing
+		want time.Duration
+	}{
+		{"matched", Timing{Keepalive: time.Second, Deadtime: 3 * time.Second}, 13500 * time.Millisecond},
+		{"fastest", Timing{Keepalive: 10 * time.Millisecond, Deadtime: 40 * time.Millisecond}, 620 * time.Millisecond},
+		{"keepalived", Timing{Advert: 10 * time.Millisecond}, 500 * time.Millisecond},
+	} {
+		if got := idleSettle(tc.t); got != tc.want {
+			t.Errorf("%s: idleSettle = %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
