@@ -242,7 +242,10 @@ type Result struct {
 	// Abandons counts the AbandonStart actions, Abandoned those that
 	// came while the start still read its statuses (the others came too
 	// late: its start script had begun).
-	Abandons, Abandoned    int
+	Abandons, Abandoned int
+	// Unheld is the time groups ran on no node, summed over the groups,
+	// from each one's first start on (unheld.go).
+	Unheld                 time.Duration
 	StaysPut, PreferredEnd int
 	// HealResolved counts duplicates of a partition that ended once the
 	// nodes heard each other again; MaxHealResolve is the longest time

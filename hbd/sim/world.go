@@ -129,6 +129,7 @@ type world struct {
 	tracing    bool
 	rs         resState
 	ns         *nodeSet // node-set changes (nodeset.go); nil without
+	unheld     unheldTally
 	hooks      hooks
 	hash       interface {
 		Write([]byte) (int, error)
@@ -190,10 +191,12 @@ func (w *world) run() (res Result) {
 		if !ok || e.at.After(end) {
 			break
 		}
+		w.tallyUnheld(e.at)
 		w.now = e.at
 		w.res.Events++
 		w.handle(e)
 	}
+	w.tallyUnheld(end)
 	w.now = end
 	w.checkEnd()
 	return w.res
