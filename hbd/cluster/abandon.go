@@ -1,5 +1,7 @@
 package cluster
 
+import "maps"
+
 // Calling a start off. A start decided on what this node knew then may
 // turn out to be wrong before its first start script has begun (its
 // statuses are still being read): a peer declared dead was alive all
@@ -17,16 +19,96 @@ package cluster
 
 // peerReturned: p, declared dead, is heard again (a fresh message of
 // its run, or of a new run; not after a graceful stop that gave
-// everything up). Every start under way is called off, not only the
-// takeovers from p: what p holds now is unknown until it says so (it may
+// everything up). What p holds now is unknown until it says so (it may
 // have started groups while it was cut off, and a restarted daemon may
-// have left its groups running until its release before joining).
+// have left its groups running until its release before joining): every
+// start under way of a group p may hold is called off, not only the
+// takeovers from p. A start of a group p cannot hold (cannotHold) goes
+// on: a call-off would only leave the group down until the rule starts
+// it again.
 func (n *Node) peerReturned(p *peer) {
 	for _, g := range n.res.groups {
-		if g.state == GroupStarting {
-			n.abandonStart(g, p, p.name+" was heard again")
+		if g.state != GroupStarting {
+			continue
 		}
+		if why := n.cannotHold(p, g); why != "" {
+			n.logf(LevelInfo, "%s of resource group %s goes on: %s, heard again, cannot hold it (%s)", startWord(g.takeover), g.key, p.name, why)
+			continue
+		}
+		n.abandonStart(g, p, p.name+" was heard again")
 	}
+}
+
+// lastWord is what a peer said of the groups in its latest announcement
+// before it was declared dead (peer.rsc is forgotten then): enough to
+// tell, when it is heard again, which groups it cannot hold (cannotHold).
+type lastWord struct {
+	known bool // an announcement of its run (gen) came before its death
+	gen   uint64
+	// reloads is this node's count of reloads applied (resources.reloads)
+	// when the word was kept.
+	reloads  int
+	held     map[string]bool // held there (starting, running, stopping, stop-failed)
+	failed   map[string]bool // failed there (hbd_failed)
+	stopping bool            // its graceful stop was under way (it starts nothing more)
+}
+
+// keepLastWord keeps p's latest announcement as its last word, at its
+// death. A peer heard again and declared dead again without a new
+// announcement keeps the word it had: it is still its latest.
+func (n *Node) keepLastWord(p *peer) {
+	r := &p.rsc
+	if !r.announced || !r.hbd {
+		if !r.announced && p.word.known && p.word.gen == p.gen {
+			return
+		}
+		p.word = lastWord{} // a Heartbeat peer says nothing of its failures
+		return
+	}
+	p.word = lastWord{known: true, gen: p.gen, reloads: n.res.reloads, held: maps.Clone(r.held), failed: maps.Clone(r.failed), stopping: r.stopping}
+}
+
+// cannotHold says why p, declared dead and heard again, cannot hold g
+// now ("" when it may: the start of g here is called off).
+//
+// The safety argument. p holds g now only if it held g by its last word
+// (the copy may still run: a partition, a stall), or started g since. It
+// starts g only when its own rule gives g to it, which needs it eligible
+// for g (placement.go). Two facts of its last word make it not eligible
+// for as long as they last, whatever it has learnt since:
+//
+//   - g failed there, and g has no failure_timeout: only hbd cleanup on
+//     p lifts it (failures are of a run, and the daemon's next run
+//     forgets them: a restart since is a new run, see below);
+//   - its graceful stop was under way: a stopping run starts nothing.
+//
+// So when p did not hold g by its last word and one of these was true, p
+// cannot hold g. In doubt the start is called off: p said nothing of its
+// groups in this run (no announcement before its death, or a Heartbeat
+// peer, which does not announce its failures); p restarted since (the
+// run heard now is not the one that spoke: the runs between, cut off
+// from this node, may have run anything, and leftovers of a killed run
+// run until its successor releases them before joining); or this node
+// reloaded since (p may have reloaded too, and a new configuration may
+// give g a failure_timeout). Left are the changes made on p alone while
+// it was cut off, which this node cannot see: an hbd cleanup of g there,
+// or a reload there alone that gave g a failure_timeout. Either lets p
+// start g; its announcement, sent to every node it hears again, then
+// says it holds g, and the start here is called off as for any announced
+// copy (peerHolds) if its start script has not begun; if it has, the
+// duplicate is resolved as after any partition (resolveConflict).
+func (n *Node) cannotHold(p *peer, g *group) string {
+	w := &p.word
+	if !w.known || w.gen != p.gen || w.reloads != n.res.reloads || w.held[g.key] {
+		return ""
+	}
+	switch {
+	case w.stopping:
+		return "its graceful stop was under way, and it did not hold it"
+	case w.failed[g.key] && g.spec.FailureTimeout == 0 && (g.next == nil || g.next.FailureTimeout == 0):
+		return "it failed there, until hbd cleanup"
+	}
+	return ""
 }
 
 // peerHolds: p's latest announcement lists what it holds: a start under

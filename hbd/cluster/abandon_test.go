@@ -125,3 +125,102 @@ func TestRestartedPeerCallsStartOff(t *testing.T) {
 		t.Errorf("web is %s, want starting", gs.State)
 	}
 }
+
+// TestCallOffOnlyWhatThePeerMayHold: node2, an hbd node that prefers web,
+// says in its latest announcement that it does not hold web and why it
+// does not take it (web failed there, or it stands by for it), and node1
+// starts web. node2 falls silent, is declared dead, and is heard again
+// while node1's start still runs: the start is called off only when node2
+// may hold web by what it said, and in every case of doubt.
+func TestCallOffOnlyWhatThePeerMayHold(t *testing.T) {
+	failed := []string{"hbd_failed", webKey, "hbd_standby", ""}
+	standby := []string{"hbd_failed", "", "hbd_standby", webKey}
+	for _, tc := range []struct {
+		name    string
+		word    []string // node2's last announcement's hbd_failed and hbd_standby
+		timeout time.Duration
+		reload  bool   // node1 reloads while node2 is dead
+		gen     uint64 // node2's generation when heard again
+		callOff bool
+	}{
+		{"failed there", failed, 0, false, gen2, false},
+		{"stands by for it", standby, 0, false, gen2, true},
+		{"failed there, with a failure_timeout", failed, time.Minute, false, gen2, true},
+		{"failed there, restarted since", failed, 0, false, gen2 + 1, true},
+		{"failed there, node1 reloaded since", failed, 0, true, gen2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := groupConfig("node1", "node2", config.FailbackOn)
+			c.Groups[0].FailureTimeout = tc.timeout
+			h, _ := joinWithHeartbeatConfig(t, c)
+			h.at(200 * time.Millisecond)
+			kv := []string{"t", "resource", "rsc_hold", "none", "rtype", "full", "isstable", "1", "hbd_held", "",
+				"hbd_want", webKey + ">node1", "hbd_epoch", "1", "hbd_seen", "node1:ffffffffffffffff"}
+			acts := h.send(append(kv, tc.word...)...)
+			if !hasAction(acts, StartGroup{Group: webKey}) {
+				t.Fatalf("node2 does not take web and consents: node1 did not start it: %q", render(acts))
+			}
+			acts = advanceTo(h.n, t0.Add(5*time.Second))
+			if !has(logs(acts), "WARN: node node2: is dead") {
+				t.Fatalf("node2 silent for 5 s: not declared dead: %q", logs(acts))
+			}
+			if tc.reload {
+				h.n.Step(Reconfigure{Now: t0.Add(5 * time.Second), Config: groupConfig("node1", "node2", config.FailbackOn)})
+			}
+			h.at(5100 * time.Millisecond)
+			acts = h.n.Step(Receive{Now: h.now, Link: "eth0", Msg: peerMsg(tc.gen, 100, h.now, "t", "status", "st", "active", "dt", "1388", "protocol", "1")})
+			got := actionsOf[AbandonStart](acts)
+			if tc.callOff != (len(got) == 1) || len(got) > 1 {
+				t.Fatalf("node2 heard again: abandons %v, want a call-off: %v; all: %q", got, tc.callOff, render(acts))
+			}
+			goesOn := has(logs(acts), "info: Start of resource group "+webKey+" goes on: node2, heard again, cannot hold it (it failed there, until hbd cleanup)")
+			if goesOn == tc.callOff {
+				t.Errorf("the line that says the start goes on: %v, want %v: %q", goesOn, !tc.callOff, logs(acts))
+			}
+			if gs, _ := h.n.Group(webKey); gs.State != GroupStarting {
+				t.Errorf("web is %s, want starting (its start ends with its OpDone)", gs.State)
+			}
+		})
+	}
+}
+
+// TestLastWordKept: the last word of a peer is its latest announcement
+// before its death; a peer declared dead again without a new announcement
+// keeps the one it had, a restart forgets it (a new run), and a peer that
+// stopped gracefully and still held a group may hold only that group.
+func TestLastWordKept(t *testing.T) {
+	h, _ := joinWithHeartbeat(t, "node2", config.FailbackOn)
+	n := h.n
+	p := n.peerByName("node2")
+	g := n.groupByKey(webKey)
+	p.rsc = peerRsc{announced: true, hbd: true, failed: map[string]bool{webKey: true}}
+	n.keepLastWord(p)
+	if why := n.cannotHold(p, g); why == "" {
+		t.Fatalf("web failed on node2 by its last word: cannotHold says it may hold it")
+	}
+	p.rsc = peerRsc{} // forgotten at its death; declared dead again, no word since
+	n.keepLastWord(p)
+	if why := n.cannotHold(p, g); why == "" {
+		t.Errorf("declared dead again without a new word: the last word was lost")
+	}
+	p.gen++
+	n.keepLastWord(p)
+	if why := n.cannotHold(p, g); why != "" {
+		t.Errorf("a new run of node2 kept its old run's word: %q", why)
+	}
+	p.rsc = peerRsc{announced: true, hbd: true, stopping: true, held: map[string]bool{"other": true}}
+	n.keepLastWord(p)
+	if why := n.cannotHold(p, g); why == "" {
+		t.Errorf("node2 stopping gracefully, web not held: cannotHold says it may hold web")
+	}
+	p.rsc.held[webKey] = true
+	n.keepLastWord(p)
+	if why := n.cannotHold(p, g); why != "" {
+		t.Errorf("node2 stopping gracefully and holding web: cannotHold says %q", why)
+	}
+	p.rsc = peerRsc{announced: true, failed: map[string]bool{webKey: true}} // a Heartbeat peer
+	n.keepLastWord(p)
+	if why := n.cannotHold(p, g); why != "" {
+		t.Errorf("a Heartbeat peer's word: cannotHold says %q", why)
+	}
+}

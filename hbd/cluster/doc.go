@@ -23,9 +23,10 @@
 //	StopGroup     run harc stop (Spec: the definition started), then OpDone
 //	ProbeGroup    run harc status (Spec), then OpDone
 //	AbandonStart  call off the start of the group under way if none of
-//	              its start scripts has begun: a peer declared dead is
-//	              heard again, or a peer says it holds the group; its
-//	              OpDone says ResultAbandoned then, or how it ended
+//	              its start scripts has begun: a peer declared dead that
+//	              may hold the group is heard again, or a peer says it
+//	              holds the group; its OpDone says ResultAbandoned then,
+//	              or how it ended
 //	PrepareGroup  a live peer (From) releases a group this node starts
 //	              next: read its statuses now (harc Prepare), for the
 //	              StartGroup that follows; no OpDone
@@ -211,6 +212,29 @@
 // from a live holder by that holder's decision: it released it and said
 // so; or the holder is dead (deadtime); or it announced a graceful
 // shutdown (at once, no deadtime: "Received shutdown notice").
+//
+// Calling a start off (abandon.go). A start under way whose start script
+// has not begun is called off (AbandonStart) when a peer says it holds
+// the group, and when a peer declared dead is heard again that may hold
+// it: what that peer holds is unknown until it announces. It may hold g
+// only if it held g by its last word (its latest announcement before its
+// death: the copy may still run) or started g since, which needs it
+// eligible for g. Two facts of its last word keep it not eligible
+// whatever it has learnt since: g failed there and has no
+// failure_timeout (only hbd cleanup lifts it), or its graceful stop was
+// under way (a stopping run starts nothing). When one holds and it did not
+// hold g, the start goes on ("Start of resource group g goes on: node2,
+// heard again, cannot hold it (...)"). Every doubt calls the start off:
+// no word (no announcement of its run before its death, or a Heartbeat
+// peer, which does not announce its failures), a restart since (the runs
+// between may have run anything, and a killed run's leftovers run until
+// its successor's release before joining), a reload here since (the peer
+// may have reloaded too). Left are changes made on the peer alone while
+// it was cut off (an hbd cleanup of g there, or a reload there alone that
+// gave g a failure_timeout): it may start g then, and its announcement,
+// sent as soon as it hears this node, calls the start off if its script
+// has not begun (testdata/calloffcleanup.txt); if it has, the duplicate
+// is resolved as after any partition.
 //
 // Flap damping. A failback — the holder is willing to keep a running
 // group but auto_failback prefers the returning preferred node — waits

@@ -116,6 +116,7 @@ type resources struct {
 	dirty       bool                       // reconcile on the next event, not only on a tick
 	needSync    bool                       // a start waits for peers to see our epoch
 	reloaded    bool                       // a reload applied since our latest announcement
+	reloads     int                        // reloads applied (a peer's last word, abandon.go)
 	syncEpoch   uint64                     // epoch of our last hbd_sync request
 	syncAt      time.Time
 	noQuorum    bool      // quorum is on and lost (quorum.go)

@@ -503,6 +503,7 @@ func (n *Node) markDead(p *peer) {
 	n.logf(LevelWarn, "node %s: is dead", p.name)
 	p.deadGroupless = len(n.res.groups) == 0 && !p.rsc.gaveUp()
 	n.sbPeerDead(p)
+	n.keepLastWord(p)
 	n.peerDied(p)
 	n.setPeerState(p, StateDead)
 	p.heard = false

@@ -49,6 +49,8 @@ type peer struct {
 	links []*link
 
 	rsc peerRsc // what it announced about resource groups (peerrsc.go)
+	// word: what its latest announcement before its death said (abandon.go).
+	word lastWord
 	// partitionAt: when it was heard again after it was declared dead,
 	// in the same run (a partition healed). A Heartbeat peer answers that
 	// by giving up every group and restarting (resolveConflict).

@@ -34,6 +34,7 @@ func (n *Node) reconfigure(e Reconfigure) {
 	n.recheck()
 	n.apply(c)
 	n.res.reloaded = true
+	n.res.reloads++
 	n.logf(LevelInfo, "New configuration in force (%d node(s), %d resource group(s))", len(c.Nodes), len(c.Groups))
 }
 
