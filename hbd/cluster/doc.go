@@ -483,7 +483,9 @@
 // running and emits WatchGroup (a start called off with AbandonStart
 // before its first start script, abandon.go, comes back as
 // ResultAbandoned: the group is stopped, not failed, and the rule
-// decides again); the next reconcile logs "mach_down
-// takeover complete" (progressTakeovers, handoff.go) and announce
-// (announce.go) tells the peers what this node now holds.
+// decides again); once no group of the dead peer's is starting or still
+// to start here, the next reconcile logs "mach_down takeover complete"
+// (progressTakeovers, handoff.go: starts of other groups do not hold it
+// back) and announce (announce.go) tells the peers what this node now
+// holds.
 package cluster

@@ -115,13 +115,15 @@ func (n *Node) progressAcquisitions() {
 
 // progressTakeovers logs "mach_down takeover complete" for each dead or
 // stopped peer whose groups are taken over: none of them is starting or
-// still to start here, and one at least runs here. atEnd: also forget a
+// still to start here, and one at least runs here. Only that peer's
+// groups count: a start of another group under way here (its own, or
+// another peer's) does not hold the line back. atEnd: also forget a
 // takeover that took nothing over; only at the end of reconcile, once it
 // has begun the starts it decided (before them, a group it is about to
 // start is not yet starting, and another may look unwanted).
 func (n *Node) progressTakeovers(atEnd bool) {
 	r := &n.res
-	if len(r.takeovers) == 0 || n.anyStarting() || !n.allAnnounced() {
+	if len(r.takeovers) == 0 || !n.allAnnounced() {
 		return
 	}
 	names := make([]string, 0, len(r.takeovers))
@@ -149,6 +151,8 @@ func (n *Node) progressTakeovers(atEnd bool) {
 				if n.desired(g) == n.name {
 					waiting = true
 				}
+			case g.state == GroupStarting:
+				waiting = true // taken over once its start has ended
 			case g.holds():
 				mine = true
 			case !g.failed && n.desired(g) == n.name:
