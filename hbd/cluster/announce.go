@@ -107,10 +107,13 @@ func (n *Node) appendRscList(b []byte, which int, rule *facts) []byte {
 		case listWant:
 			in = !g.removed
 		case listStarting:
-			// Held, but the start may still be called off (abandon.go)
-			// and leave no copy: a peer holding the group keeps its own
-			// copy until this one runs (resolveConflict).
-			in = g.state == GroupStarting
+			// Held, but no copy to keep: the start may still be called
+			// off (abandon.go) and leave none, a group new in the
+			// configuration is only probed (found stopped, it is not
+			// held), and one a probe found running is being released.
+			// A peer holding the group keeps its own copy until this
+			// one runs (resolveConflict).
+			in = g.state == GroupStarting || g.probeNew && g.state == GroupProbing || g.bootRelease && g.state == GroupStopping
 		}
 		if !in {
 			continue

@@ -366,10 +366,13 @@
 //
 //	hbd_held       groups the sender holds (starting, running, stopping,
 //	               stop-failed)
-//	hbd_starting   of those, the ones whose start is under way (it may
-//	               still be called off, abandon.go); left out while there
-//	               are none. A holder gives its copy up to a starting one
-//	               only once it runs (resolveConflict)
+//	hbd_starting   of those, the ones that are no copy to keep yet: a
+//	               start under way (it may still be called off,
+//	               abandon.go), a group new in the configuration being
+//	               probed, one being released because a probe found it
+//	               running; left out while there are none. A holder
+//	               gives its copy up to such a one only once it runs
+//	               (resolveConflict)
 //	hbd_standby    groups it stands by for
 //	hbd_failed     groups that failed to start there
 //	hbd_want       KEY>NODE|… its desired holder of every group ("" nobody)
