@@ -22,6 +22,9 @@ type line struct {
 	// dropped is not counted, and never reported, so that they cannot
 	// feed on each other.
 	own bool
+	// reports is, for a report of lines dropped queued for an output
+	// (putReport), how many it counts; 0 for any other line.
+	reports int
 
 	refs     atomic.Int32 // outputs not yet done with the line
 	fellBack atomic.Bool  // handed to stderr after an output failed
@@ -35,6 +38,7 @@ func newLine(refs int32) *line {
 	ln.refs.Store(refs)
 	ln.fellBack.Store(false)
 	ln.own = false
+	ln.reports = 0
 	return ln
 }
 

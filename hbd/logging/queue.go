@@ -290,6 +290,7 @@ func (q *queue) putReport() bool {
 		return true
 	}
 	ln := q.report(q.drops, q.first, q.last)
+	ln.reports = q.drops
 	select {
 	case q.lines <- ln:
 		q.drops = 0
@@ -420,19 +421,34 @@ func (q *queue) retire() {
 }
 
 // shed drops and counts the lines queued, for a retired queue whose
-// writer is stuck.
+// writer is stuck. A report of lines dropped before stays queued, in
+// order: it is the only place their count is said (its lines were
+// counted once, and are not counted again). endMu keeps the writer
+// from ending while the queue is briefly empty (retired).
 func (q *queue) shed() {
-	for {
+	q.endMu.Lock()
+	defer q.endMu.Unlock()
+	var reports []*line
+	for drained := false; !drained; {
 		select {
 		case ln, ok := <-q.lines:
-			if !ok {
-				return
+			switch {
+			case !ok:
+				return // stopped (never a retired output): nothing is put back
+			case ln.reports > 0:
+				reports = append(reports, ln)
+			default:
+				q.drop(ln)
+				ln.release()
 			}
-			q.drop(ln)
-			ln.release()
 		default:
-			return
+			drained = true
 		}
+	}
+	for _, ln := range reports {
+		// Room: the queue was just emptied, and nothing is put in
+		// a retired one (the router's lock is held).
+		q.lines <- ln
 	}
 }
 

@@ -1,11 +1,13 @@
 package logging
 
 import (
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -186,4 +188,79 @@ func liveHeap() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
+}
+
+// TestShedKeepsADropReport: a retired output whose writer is stuck has
+// its queued lines shed (dropped and counted), but a report of lines
+// dropped earlier, queued among them, is the only place their count is
+// said: once the write returns, the output has each line logged to it,
+// or a report that counts it, and the reports say as many as were
+// dropped.
+func TestShedKeepsADropReport(t *testing.T) {
+	gate := make(chan struct{})          // a receive lets one write return
+	writing := make(chan struct{}, 1024) // a value for each write begun
+	var mu sync.Mutex
+	var got []string
+	write := func(ln *line) {
+		writing <- struct{}{}
+		<-gate
+		mu.Lock()
+		got = append(got, string(ln.text))
+		mu.Unlock()
+	}
+	report := func(n int, _, _ time.Time) *line {
+		ln := newLine(1)
+		ln.own = true
+		ln.text = fmt.Appendf(ln.text[:0], "dropped %d", n)
+		return ln
+	}
+	const capacity = 4
+	q := startQueue(capacity, nil, write, report, nil, nil)
+	next := 0
+	put := func(want putResult) {
+		t.Helper()
+		ln := newLine(1)
+		ln.text = fmt.Appendf(ln.text[:0], "line %d", next)
+		next++
+		if r := q.put(ln, 0); r != want {
+			t.Fatalf("line %d: put %v, want %v", next-1, r, want)
+		}
+		if want == dropped {
+			ln.release()
+		}
+	}
+	put(queued)
+	<-writing // line 0 in its write
+	for range capacity {
+		put(queued)
+	}
+	put(dropped) // the queue is full
+	// Two writes return: room for the report and the next line.
+	for range 2 {
+		gate <- struct{}{}
+		<-writing
+	}
+	put(queued) // queued behind the report of the line dropped
+	q.retire()
+	q.shed()
+	close(gate)
+	select {
+	case <-q.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the retired writer did not end")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	wrote, reported := 0, 0
+	for _, s := range got {
+		var k int
+		if _, err := fmt.Sscanf(s, "dropped %d", &k); err == nil {
+			reported += k
+			continue
+		}
+		wrote++
+	}
+	if wrote+reported != next || uint64(reported) != q.droppedLines() {
+		t.Errorf("written %q: %d lines and %d reported dropped (dropped: %d), want %d lines in all", got, wrote, reported, q.droppedLines(), next)
+	}
 }
