@@ -77,7 +77,12 @@
 // fence of it succeeded since it was last heard. Once every configured
 // node has been heard (or declared dead) the node asks one live peer for
 // its node list (reqnodes → repnodes), then goes active ("Comm_now_up():
-// updating status to active") and sends `starting`.
+// updating status to active") and sends `starting`. It asks every second
+// as Heartbeat does, but after ReqnodesPatience unanswered requests it
+// logs once (WARN) that the peer does not seem to hear it and what to
+// check in ha.cf, and waits twice as long before each next request, up
+// to ReqnodesRetryMax (join.go); it stays up, taking no group, until an
+// answer comes.
 //
 // Every message but the NS_ ones carries seq (one counter for all types)
 // and the generation hg. Per peer the core keeps the highest generation
@@ -404,7 +409,10 @@
 // The core is one Node; its files follow the seams of what it does.
 //
 //	node.go         Node, New, Step (the one entry point), time: NextTick,
-//	                deadlines, markDead, joining (reqnodes, commNowUp)
+//	                deadlines, markDead
+//	join.go         joining: the node list request (reqnodes, retried
+//	                with a back-off and one warning while no repnodes
+//	                comes), commNowUp
 //	send.go         what is sent: the outbox reused after Recycle, the
 //	                status every keepalive, the fields every message
 //	                carries, seq and the history of sent messages

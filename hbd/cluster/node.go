@@ -37,8 +37,6 @@ const (
 	// as Heartbeat does but never obeys it (see peerDeadline).
 	StartDeadtimeBonus = 2 * time.Second
 	StartBonusFor      = 5 * time.Second
-	// ReqnodesRetry: reqnodes is sent again this often until repnodes comes.
-	ReqnodesRetry = time.Second
 	// LogEvery: a drop log line is written at most once per peer and
 	// reason (and per unknown node) in this interval.
 	LogEvery = time.Minute
@@ -145,7 +143,7 @@ type Node struct {
 
 	commUp      bool
 	gotRepnodes bool
-	reqnodesAt  time.Time
+	join        joinWait // the node list request (join.go)
 
 	peers []*peer
 	// lastStatus is the own fields of the last status sent (sendStatus),
@@ -354,7 +352,7 @@ func (n *Node) stop() {
 }
 
 // advance does what time asks for: status messages, timeouts, retransmit
-// requests, the reqnodes retry.
+// requests, the node list request (join.go).
 func (n *Node) advance(stalled bool) {
 	now := n.now
 	if !n.bonusOver && !now.Before(n.start.Add(StartBonusFor)) {
@@ -373,9 +371,7 @@ func (n *Node) advance(stalled bool) {
 	}
 	n.requestRexmits()
 	n.checkCommUp()
-	if n.commUp && !n.gotRepnodes && !now.Before(n.reqnodesAt) {
-		n.sendReqnodes()
-	}
+	n.askNodes()
 }
 
 // NextTick returns when the core next needs a Tick: the next status, the
@@ -424,7 +420,7 @@ func (n *Node) nextTick() time.Time {
 		}
 	}
 	if n.commUp && !n.gotRepnodes {
-		earliest(n.reqnodesAt)
+		earliest(n.join.next)
 	}
 	if d := n.resourceDeadline(); !d.IsZero() {
 		earliest(d)
@@ -514,61 +510,6 @@ func (n *Node) markDead(p *peer) {
 	p.missing = nil
 	p.acked = 0
 	p.deadGen = p.gen
-}
-
-func (n *Node) checkCommUp() {
-	if n.commUp || n.state != StateUp || !n.bootReleased() {
-		return
-	}
-	for _, p := range n.peers {
-		if !p.heard && p.state != StateDead {
-			return
-		}
-	}
-	n.commUp = true
-	n.sendReqnodes()
-}
-
-// sendReqnodes asks the first live peer for its node list (Heartbeat's
-// send_reqnodes_msg); with no live peer, communication is up at once.
-func (n *Node) sendReqnodes() {
-	if n.gotRepnodes {
-		return
-	}
-	var dest *peer
-	for _, p := range n.peers {
-		if p.state != StateDead {
-			dest = p
-			break
-		}
-	}
-	if dest == nil {
-		n.gotRepnodes = true
-		n.commNowUp()
-		return
-	}
-	m := n.newMessage()
-	m.Set(wire.FType, wire.TReqNodes)
-	m.Set(wire.FDest, dest.name)
-	n.sendMessage(m)
-	n.reqnodesAt = n.now.Add(ReqnodesRetry)
-}
-
-// commNowUp makes this node active and announces it (Heartbeat's
-// comm_now_up); joinedCluster starts the initial resource acquisition.
-func (n *Node) commNowUp() {
-	if n.state != StateUp {
-		return
-	}
-	n.logf(LevelInfo, "Comm_now_up(): updating status to active")
-	n.touch()
-	n.state = StateActive
-	n.sendStatus()
-	n.logf(LevelInfo, "Local status now set to: '%s'", StateActive)
-	m := n.newMessage()
-	m.Set(wire.FType, wire.TStarting)
-	n.sendMessage(m)
-	n.joinedCluster()
 }
 
 func (n *Node) peerByName(name string) *peer { return findPeer(n, name) }

@@ -199,7 +199,10 @@ func (n *Node) receive(ev Receive) {
 		return
 	}
 	if string(srcB) == n.name {
-		return // our own packets, looped back by a ucast to our address
+		// Our own packets: heard back on a bcast or mcast link, or where
+		// what a ucast link sends to a peer's address reaches this node.
+		n.heardOwn(ev.Link)
+		return
 	}
 	p := n.peerNamed(srcB)
 	if p == nil {
@@ -372,10 +375,7 @@ func (n *Node) dispatch(p *peer, typ string, seq uint64, at time.Time, m *wire.M
 		if nl := m.Value(wire.FNodeList); !sameNodes(nl, n.nodeList) {
 			n.logf(LevelWarn, "%s lists the nodes [%s], ha.cf here lists [%s]; keeping ha.cf", p.name, strings.TrimSpace(nl), strings.TrimSpace(n.nodeList))
 		}
-		if n.commUp && !n.gotRepnodes {
-			n.gotRepnodes = true
-			n.commNowUp()
-		}
+		n.gotNodes(p)
 	}
 	n.checkCommUp()
 }

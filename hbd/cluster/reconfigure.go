@@ -33,6 +33,7 @@ func (n *Node) reconfigure(e Reconfigure) {
 	}
 	n.recheck()
 	n.apply(c)
+	n.askAgain() // while it waits for repnodes: the media may have been fixed
 	n.res.reloaded = true
 	n.res.reloads++
 	n.logf(LevelInfo, "New configuration in force (%d node(s), %d resource group(s))", len(c.Nodes), len(c.Groups))

@@ -133,6 +133,7 @@ func (n *Node) onAck(p *peer, m *wire.Message) {
 	}
 	if a > p.acked {
 		p.acked = a
+		n.heardBy(p)
 	}
 }
 
