@@ -302,7 +302,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	}
 	defer func() { d.links.Close() }() // the set in use at the end: a reload may replace it
 	if d.links.SharedAddress() {
-		d.warnShared()
+		d.warnShared(d.cfg.Media)
 	}
 
 	srv, err := d.serveCtl(ctx)

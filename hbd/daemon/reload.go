@@ -196,7 +196,7 @@ func (d *Daemon) resteer(ctx context.Context, media []config.Medium) {
 	}
 	if ls.SharedAddress() {
 		ls.Close()
-		d.warnShared()
+		d.warnShared(media)
 		return
 	}
 	d.swapLinks(ls)
@@ -204,9 +204,20 @@ func (d *Daemon) resteer(ctx context.Context, media []config.Medium) {
 }
 
 // warnShared says that links in use are not steered because another
-// process's sockets share their address.
-func (d *Daemon) warnShared() {
-	d.log.Warnf("heartbeat media: other sockets share a ucast address and port (another process's?): every heartbeat wakes the daemon")
+// process's sockets share their address and port, and what that costs
+// besides the wake-ups: the kernel gives each datagram to one of the
+// sockets only, so two nodes of one host that both bind the wildcard
+// address (ucast lines without LOCAL) may not hear each other at all. It
+// names the first such line of media.
+func (d *Daemon) warnShared(media []config.Medium) {
+	where := ""
+	for _, m := range media {
+		if (m.Kind == config.Ucast || m.Kind == config.Ucast6) && !m.Local.IsValid() && m.Pos.File != "" {
+			where = " (" + m.Pos.String() + ": no LOCAL address)"
+			break
+		}
+	}
+	d.log.Warnf("heartbeat media: another process's sockets share a ucast address and port of this node%s: the kernel gives each datagram to one of them only, so if it is another node's hbd the two may not hear each other (nodes that share a host each bind their own address: ucast IFACE PEER LOCAL); and every heartbeat wakes the daemon", where)
 }
 
 // coreAreas says whether a change in these areas concerns the core.
