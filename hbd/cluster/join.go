@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -111,7 +112,7 @@ func (n *Node) askNodes() {
 	}
 	if w.sent == ReqnodesPatience && !w.warned {
 		w.warned = true
-		n.logf(LevelWarn, "%s", n.noAnswerText(dest))
+		n.warnNoAnswer(dest)
 	}
 	m := n.newMessage()
 	m.Set(wire.FType, wire.TReqNodes)
@@ -158,32 +159,19 @@ func (n *Node) askAgain() {
 	n.join.to = ""
 }
 
-// noAnswerText is the WARN line of a peer that is heard but does not
+// warnNoAnswer logs the WARN line of a peer that is heard but does not
 // answer: what is missing, what it costs, what to check.
-func (n *Node) noAnswerText(p *peer) string {
+func (n *Node) warnNoAnswer(p *peer) {
 	w := &n.join
-	var b strings.Builder
-	b.WriteString("No answer (repnodes) from ")
-	b.WriteString(p.name)
-	b.WriteString(" to ")
-	b.WriteString(strconv.Itoa(w.sent))
-	b.WriteString(" node list requests (reqnodes) in ")
-	b.WriteString(n.now.Sub(w.first).Round(time.Millisecond).String())
-	b.WriteString(": it is heard here but does not seem to hear this node, which stays up and takes no resource group until it does (asking again at most every ")
-	b.WriteString(ReqnodesRetryMax.String())
-	b.WriteString("). Check on both nodes the media lines of ")
-	b.WriteString(mediaWhere(n.cfg.Media))
-	b.WriteString(": each ucast line names the other node's address, and nodes that share a host each bind their own (ucast IFACE PEER LOCAL); and whether ")
-	b.WriteString(p.name)
-	b.WriteString(" logs that it drops this node's packets (authkeys differ?).")
+	own := ""
 	if w.ownOn != "" {
-		b.WriteString(" This node hears its own messages on ")
-		b.WriteString(w.ownOn)
-		b.WriteString(": what it sends to ")
-		b.WriteString(p.name)
-		b.WriteString("'s address comes back to it.")
+		own = fmt.Sprintf(" This node hears its own messages on %s: what it sends to %s's address comes back to it.", w.ownOn, p.name)
 	}
-	return b.String()
+	n.logf(LevelWarn, "No answer (repnodes) from %s to %d node list requests (reqnodes) in %v: "+
+		"it is heard here but does not seem to hear this node, which stays up and takes no resource group until it does (asking again at most every %v). "+
+		"Check on both nodes the media lines of %s: each ucast line names the other node's address, and nodes that share a host each bind their own (ucast IFACE PEER LOCAL); "+
+		"and whether %s logs that it drops this node's packets (authkeys differ?).%s",
+		p.name, w.sent, n.now.Sub(w.first).Round(time.Millisecond), ReqnodesRetryMax, mediaWhere(n.cfg.Media), p.name, own)
 }
 
 // mediaWhere names the ha.cf lines of the media ("/etc/ha.d/ha.cf lines
