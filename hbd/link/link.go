@@ -328,7 +328,15 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 			log.Debugf("%s: not sending to %s on %s: our own address", lp.Kind, sk, lp.Iface.Name)
 		}
 		if len(lp.Targets) == 0 {
-			log.Infof("%s: started on port %d interface %s (receive only)", lp.Kind, lp.Socks[0].Bind.Port(), lp.Iface.Name)
+			// Every line named an address of this node's: nothing is
+			// sent on this link. Right for a one-node cluster; with
+			// peers, they never hear this node on it (several nodes on
+			// one host whose lines lack LOCAL: 127.0.0.1 is on lo).
+			var own []string
+			for _, sk := range lp.Skipped {
+				own = append(own, sk.Addr().String())
+			}
+			log.Warnf("%s: started on port %d interface %s (receive only): every address its lines name is this node's own (%s), so it sends no heartbeat there and no peer hears this node on it; nodes that share a host each give their lines their own address (ucast IFACE PEER LOCAL)", lp.Kind, lp.Socks[0].Bind.Port(), lp.Iface.Name, strings.Join(own, ", "))
 		}
 		for _, t := range lp.Targets {
 			log.Infof("%s: started on port %d interface %s to %s", lp.Kind, t.Dst.Port(), lp.Iface.Name, t.Dst.Addr())

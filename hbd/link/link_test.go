@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
+	"github.com/sirupsen/logrus/hooks/test"
 	"golang.org/x/sys/unix"
 
 	"github.com/hbdproject/hbd/hbd/config"
@@ -431,6 +433,51 @@ func TestSocketOptions(t *testing.T) {
 			}
 			if dev != "lo" {
 				t.Errorf("bound to device %q, want lo", dev)
+			}
+		})
+	}
+}
+
+// A ucast link whose every line names an address of this node's sends
+// nothing: that is said once, at WARN, with the addresses; a link with a
+// peer to send to says nothing of the kind.
+func TestReceiveOnlyUcastWarns(t *testing.T) {
+	port := freePort(t)
+	for _, tc := range []struct {
+		name  string
+		media []config.Medium
+		warn  bool
+	}{
+		{"own address only", []config.Medium{ucast("lo", "127.0.0.1", "", port, 9)}, true},
+		{"own and a peer", []config.Medium{ucast("lo", "127.0.0.1", "", port, 9), ucast("lo", "127.0.0.2", "", port, 10)}, false},
+		{"peer with LOCAL", []config.Medium{ucast("lo", "127.0.0.2", "127.0.0.1", port, 9)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log, hook := test.NewNullLogger()
+			s, err := Open(context.Background(), tc.media, Options{Packets: make(chan Packet, 4), Log: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var warned []string
+			for _, e := range hook.AllEntries() {
+				if e.Level == logrus.WarnLevel && strings.Contains(e.Message, "receive only") {
+					warned = append(warned, e.Message)
+				}
+			}
+			if !tc.warn {
+				if len(warned) != 0 {
+					t.Errorf("warned %q", warned)
+				}
+				return
+			}
+			if len(warned) != 1 {
+				t.Fatalf("warnings %q, want one", warned)
+			}
+			for _, want := range []string{"interface lo (receive only)", "this node's own (127.0.0.1)", "ucast IFACE PEER LOCAL"} {
+				if !strings.Contains(warned[0], want) {
+					t.Errorf("warning %q does not say %q", warned[0], want)
+				}
 			}
 		})
 	}
