@@ -71,26 +71,23 @@ const (
 	numLists
 )
 
-// rscFields builds the lists of an announcement about to be sent, indexed
-// by listHeld..., and keeps the holder it names for each group
-// (group.wantSaid).
-func (n *Node) rscFields() [numLists]string {
-	rule := n.placementFacts()
+// rscFields builds the lists of an announcement, indexed by listHeld...;
+// want names each group's holder in hbd_want.
+func (n *Node) rscFields(want func(*group) string) [numLists]string {
 	var out [numLists]string
 	for i := range out {
-		out[i] = string(n.appendRscList(nil, i, rule))
-	}
-	for _, g := range n.res.groups {
-		if !g.removed {
-			g.wantSaid = rule.desired(rule.of(g))
-		}
+		out[i] = string(n.appendRscList(nil, i, want))
 	}
 	return out
 }
 
+// wantOf is the holder hbd_want names for g: the one the rule desires.
+func (f *facts) wantOf(g *group) string { return f.desired(f.of(g)) }
+
 // appendRscList appends list which (listHeld...) to b, its keys in
-// haresources order, `|`-separated; rule is the placement view.
-func (n *Node) appendRscList(b []byte, which int, rule *facts) []byte {
+// haresources order, `|`-separated; want names each group's holder in
+// hbd_want.
+func (n *Node) appendRscList(b []byte, which int, want func(*group) string) []byte {
 	first := true
 	for _, g := range n.res.groups {
 		var in bool
@@ -125,7 +122,7 @@ func (n *Node) appendRscList(b []byte, which int, rule *facts) []byte {
 		b = append(b, g.key...)
 		if which == listWant {
 			b = append(b, '>')
-			b = append(b, rule.desired(rule.of(g))...)
+			b = append(b, want(g)...)
 		}
 	}
 	return b
@@ -149,6 +146,9 @@ func (n *Node) rscSignature() string { return string(n.appendRscSignature(nil)) 
 // asked at every reconcile, so it builds the signature in the node's scratch
 // and allocates nothing.
 func (n *Node) rscChanged() bool {
+	if n.res.unsent.tries > 0 {
+		return true // what the peers last heard is older than the signature kept
+	}
 	n.sigBuf = n.appendRscSignature(n.sigBuf[:0])
 	return string(n.sigBuf) != n.res.lastSig
 }
@@ -168,7 +168,7 @@ func (n *Node) appendRscSignature(b []byte) []byte {
 			b = n.appendStaleStarting(b)
 			continue
 		}
-		b = n.appendRscList(b, i, rule)
+		b = n.appendRscList(b, i, rule.wantOf)
 	}
 	if sets := n.settingsField(); sets != "" {
 		b = append(b, ';')
@@ -205,67 +205,116 @@ func (n *Node) heldByPeer(g *group) bool {
 	return false
 }
 
-// announce sends this node's resource message: Heartbeat's fields
-// (rsc_hold, rtype, isstable, info) and hbd's (doc.go).
-func (n *Node) announce(info string) {
-	lists := n.rscFields()
-	m := n.newMessage()
+// annFields are the values of a resource announcement: announce takes
+// them from the node, worstAnnouncements at their longest.
+type annFields struct {
+	info       string // "", standby, shutdown or mach_down
+	hold       string // rsc_hold (mach_down says foreign)
+	stable     bool
+	lists      [numLists]string
+	stopping   bool
+	stopFailed string
+	ask        string
+	settings   string
+	epoch      uint64
+	seen       string
+	sync       bool
+}
+
+// fill sets m's fields: Heartbeat's (rsc_hold, rtype, isstable, info),
+// then hbd's (doc.go), in the order peers read them.
+func (a *annFields) fill(m *wire.Message) {
 	m.Set(wire.FType, wire.TResource)
-	if info == "mach_down" {
+	if a.info == "mach_down" {
 		m.Set(wire.FRscHold, HoldForeign) // as Heartbeat's mach_down says it
 	} else {
-		m.Set(wire.FRscHold, n.rscHold())
-	}
-	if info != "mach_down" {
+		m.Set(wire.FRscHold, a.hold)
 		m.Set(wire.FRType, "full")
 		st := "0"
-		if n.stable() {
+		if a.stable {
 			st = "1"
 		}
 		m.Set(wire.FIsStable, st)
 	}
-	if info != "" {
-		m.Set(wire.FInfo, info)
+	if a.info != "" {
+		m.Set(wire.FInfo, a.info)
 	}
-	m.Set(wire.FHbdHeld, lists[listHeld])
-	if st := lists[listStarting]; st != "" {
+	m.Set(wire.FHbdHeld, a.lists[listHeld])
+	if st := a.lists[listStarting]; st != "" {
 		m.Set(wire.FHbdStarting, st)
 	}
-	m.Set(wire.FHbdStandby, lists[listStandby])
-	m.Set(wire.FHbdFailed, lists[listFailed])
-	m.Set(wire.FHbdWant, lists[listWant])
-	if n.res.stopping {
+	m.Set(wire.FHbdStandby, a.lists[listStandby])
+	m.Set(wire.FHbdFailed, a.lists[listFailed])
+	m.Set(wire.FHbdWant, a.lists[listWant])
+	if a.stopping {
 		m.Set(wire.FHbdStopping, "1")
 	}
-	if sf := n.stopFailedList(); sf != "" {
-		m.Set(wire.FHbdStopFailed, sf)
+	if a.stopFailed != "" {
+		m.Set(wire.FHbdStopFailed, a.stopFailed)
 	}
-	if ask := n.askList(); ask != "" {
-		m.Set(wire.FHbdAsk, ask)
+	if a.ask != "" {
+		m.Set(wire.FHbdAsk, a.ask)
 	}
-	if sets := n.settingsField(); sets != "" {
-		m.Set(wire.FHbdSettings, sets)
+	if a.settings != "" {
+		m.Set(wire.FHbdSettings, a.settings)
 	}
-	n.res.reloaded = false
-	n.res.epoch++
-	if n.rscChanged() || n.res.stateEpoch == 0 {
-		n.res.stateEpoch = n.res.epoch
+	m.Set(wire.FHbdEpoch, wire.Hex(a.epoch))
+	if a.seen != "" {
+		m.Set(wire.FHbdSeen, a.seen)
 	}
-	m.Set(wire.FHbdEpoch, wire.Hex(n.res.epoch))
+	if a.sync {
+		m.Set(wire.FHbdSync, "1")
+	}
+}
+
+// seenList is hbd_seen: the newest epoch of each live peer's
+// announcements.
+func (n *Node) seenList() string {
 	var seen []string
 	for _, p := range n.peers {
 		if n.live(p) && p.rsc.epoch != 0 {
 			seen = append(seen, p.name+":"+wire.Hex(p.rsc.epoch))
 		}
 	}
-	if len(seen) > 0 {
-		m.Set(wire.FHbdSeen, strings.Join(seen, "|"))
+	return strings.Join(seen, "|")
+}
+
+// announce sends this node's resource message: Heartbeat's fields
+// (rsc_hold, rtype, isstable, info) and hbd's (doc.go). One that would
+// not fit a datagram is not sent (sendFitting): nothing of it counts as
+// said (announceUnsent).
+func (n *Node) announce(info string) {
+	rule := n.placementFacts()
+	a := annFields{info: info, hold: n.rscHold(), stable: n.stable(), lists: n.rscFields(rule.wantOf),
+		stopping: n.res.stopping, stopFailed: n.stopFailedList(), ask: n.askList(), settings: n.settingsField(),
+		epoch: n.res.epoch + 1, seen: n.seenList(), sync: n.res.needSync}
+	m := n.newMessage()
+	a.fill(m)
+	size, ok := n.sendFitting(m)
+	if !ok {
+		n.announceUnsent(size, len(a.settings))
+		return
+	}
+	// Sent: what it says is what the peers will have heard.
+	for _, g := range n.res.groups {
+		if !g.removed {
+			g.wantSaid = rule.wantOf(g)
+		}
+	}
+	for _, p := range n.peers {
+		if n.toAsk(p) {
+			p.rsc.askedAt = n.now
+		}
+	}
+	n.res.reloaded = false
+	n.res.epoch++
+	if n.rscChanged() || n.res.stateEpoch == 0 {
+		n.res.stateEpoch = n.res.epoch
 	}
 	if n.res.needSync {
-		m.Set(wire.FHbdSync, "1")
 		n.res.syncEpoch, n.res.syncAt = n.res.epoch, n.now
 	}
-	n.sendMessage(m)
+	n.announceSent(size)
 	for _, g := range n.res.groups {
 		g.saidStarting = g.state == GroupStarting
 	}

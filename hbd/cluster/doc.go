@@ -402,7 +402,11 @@
 // hbd_starting says it with the next announcement), to every peer newly
 // heard (restart, return after a partition), and when asked. Announcements
 // carry the seq of the message: an older one arriving after a newer one is
-// ignored.
+// ignored. One longer than a datagram (wire.MaxDatagram, measured with
+// wire.SignedLen) is not sent and counts as unsaid: ERROR (at most once
+// per LogEvery), no seq used, no start while a peer is up, and the next
+// reconcile tries again (annsize.go; CheckAnnouncement refuses, at load
+// time, a configuration whose worst case does not fit).
 //
 // # Files
 //
@@ -449,6 +453,8 @@
 //	handoff.go      handshakes: standby handoffs, acquisitions, takeovers
 //	gracefulstop.go Stop: release every group, shutdone, Exit
 //	announce.go     this node's resource message (rsc_hold, hbd_ fields)
+//	annsize.go      its size: the worst case checked at load time, and
+//	                an announcement too long to send
 //	exclusive.go    exclusive sets: no start beside another group of the set
 //	failures.go     failed starts and monitors, their expiry, failback delay
 //	quorum.go       quorum and the waits after a death or regaining it

@@ -123,6 +123,9 @@ type resources struct {
 	fenceUntil  time.Time // no start before (a cut-off peer may run groups)
 	regainUntil time.Time // no start before while a peer dead here may run groups (quorum.go)
 
+	// unsent: our announcements too long to send (annsize.go).
+	unsent unsentAnnouncement
+
 	// stale: something reconcile reads changed since it last ran, or it
 	// acted then; the next tick runs it (dirty: the next event does).
 	// due: from then on time alone may change what it does (zero: never).

@@ -246,7 +246,7 @@ func (n *Node) Step(ev Event) []Action {
 	}
 	now := eventTime(ev)
 	if t, ok := ev.(Tick); ok && t.Load != "" {
-		n.load = t.Load
+		n.load = t.Load[:min(len(t.Load), maxLoadLen)] // (the announcement's bound)
 	}
 	stalled := false
 	if n.booted {

@@ -75,6 +75,10 @@ func (n *Node) reconcileDeadline() time.Time {
 	later(n.dtFloorUntil)
 	// Asking again (mustAsk, mustSync).
 	later(r.syncAt.Add(2 * n.keepalive))
+	// Saying again that an announcement does not fit (announceUnsent).
+	if r.unsent.tries > 0 {
+		later(r.unsent.loggedAt.Add(LogEvery))
+	}
 	for _, p := range n.peers {
 		later(p.rsc.askedAt.Add(2 * n.keepalive))
 		if p.rsc.announced {
@@ -249,7 +253,7 @@ func (n *Node) allAnnounced() bool {
 // ask it again, at most every two keepalives.
 func (n *Node) mustAsk() bool {
 	for _, p := range n.peers {
-		if n.live(p) && p.state == StateActive && !p.rsc.announced && n.now.Sub(p.rsc.askedAt) >= 2*n.keepalive {
+		if n.toAsk(p) && n.now.Sub(p.rsc.askedAt) >= 2*n.keepalive {
 			return true
 		}
 	}
@@ -263,15 +267,20 @@ func (n *Node) mustSync() bool {
 	return r.needSync && (r.syncEpoch < r.stateEpoch || n.now.Sub(r.syncAt) >= 2*n.keepalive)
 }
 
+// askList is hbd_ask: the peers to ask to announce their groups again.
 func (n *Node) askList() string {
 	var names []string
 	for _, p := range n.peers {
-		if n.live(p) && p.state == StateActive && !p.rsc.announced {
+		if n.toAsk(p) {
 			names = append(names, p.name)
-			p.rsc.askedAt = n.now
 		}
 	}
 	return strings.Join(names, "|")
+}
+
+// toAsk: p is live and joined, and has not announced its groups.
+func (n *Node) toAsk(p *peer) bool {
+	return n.live(p) && p.state == StateActive && !p.rsc.announced
 }
 
 func (n *Node) announcedToAll() bool {
@@ -424,6 +433,12 @@ func (n *Node) resourceDeadline() time.Time {
 // peer's rule gives g to this node too.
 func (n *Node) canStart(g *group) bool {
 	if !n.sbMayStart(g) {
+		return false
+	}
+	// Our latest announcement was too long to send: the live peers do
+	// not know what we hold and want now, and their consent answered
+	// what they last heard.
+	if n.res.unsent.tries > 0 && n.livePeers() > 0 {
 		return false
 	}
 	back := false

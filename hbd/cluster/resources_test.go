@@ -47,17 +47,19 @@ func joinWithHeartbeat(t *testing.T, pref string, fb config.AutoFailback) (*hbPe
 }
 
 // joinWithHeartbeatConfig is joinWithHeartbeat with node1's configuration
-// given (one group, webKey).
+// given: every group's probe is answered (stopped).
 func joinWithHeartbeatConfig(t *testing.T, c *config.Config) (*hbPeer, []Action) {
 	t.Helper()
 	n := New(Options{Config: c, UUID: uuid1, Generation: 0x6b02633b, Now: t0})
 	acts := n.Step(Tick{Now: t0, Load: testLoad})
-	if !hasAction(acts, ProbeGroup{Group: webKey}) {
-		t.Fatalf("boot: no probe: %q", render(acts))
-	}
 	h := &hbPeer{t: t, n: n}
 	h.at(10 * time.Millisecond)
-	n.Step(OpDone{Now: h.now, Group: webKey, Op: OpProbe, Result: ResultStopped})
+	for _, g := range c.Groups {
+		if !hasAction(acts, ProbeGroup{Group: g.Key()}) {
+			t.Fatalf("boot: no probe of %s: %q", g.Key(), render(acts))
+		}
+		n.Step(OpDone{Now: h.now, Group: g.Key(), Op: OpProbe, Result: ResultStopped})
+	}
 	h.send("t", "status", "st", "init", "dt", "1388", "protocol", "1")
 	h.send("t", "status", "st", "up", "dt", "1388", "protocol", "1")
 	var all []Action

@@ -195,6 +195,30 @@ func (n *Node) sendMessage(m *wire.Message) { n.sendSeq(m, false) }
 // routine (statusRoutine).
 func (n *Node) sendSeq(m *wire.Message, routine bool) {
 	n.appendCommon(m, true)
+	n.keepAndEmit(m, routine)
+}
+
+// sendFitting is sendMessage for a message that may be too long for one
+// datagram (an announcement: its lists grow with the groups, its
+// hbd_settings with the operator's settings). m, signed with the longest
+// signature any key makes (wire.SignedLen), is sent when it fits
+// wire.MaxDatagram; otherwise nothing is sent or kept and its seq is
+// given back, so that peers see no gap for a message that never left.
+// It returns m's signed length and whether it was sent.
+func (n *Node) sendFitting(m *wire.Message) (int, bool) {
+	n.appendCommon(m, true)
+	size := wire.SignedLen(m)
+	if size > wire.MaxDatagram {
+		n.seq--
+		return size, false
+	}
+	n.keepAndEmit(m, false)
+	return size, true
+}
+
+// keepAndEmit keeps m, which has its seq and common fields, for
+// retransmission and sends it on every link.
+func (n *Node) keepAndEmit(m *wire.Message, routine bool) {
 	var e *histEntry
 	if len(n.hist) < HistorySize {
 		n.hist = append(n.hist, histEntry{})
