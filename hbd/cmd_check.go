@@ -42,7 +42,7 @@ Exit status: 0 usable (warnings allowed), 1 errors, 2 usage error.`, stdout, std
 		fmt.Fprintf(stderr, "hbd check: %v\n", err)
 		return 1
 	}
-	cfg, diags := config.Load(*dir, loadOptions(name, false))
+	cfg, diags := daemon.LoadConfig(*dir, loadOptions(name, false))
 	warnings, errors := 0, 0
 	for _, d := range diags {
 		fmt.Fprintln(stderr, d.String())

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/daemon"
 	"github.com/hbdproject/hbd/hbd/paths"
 	initfiles "github.com/hbdproject/hbd/init"
 )
@@ -302,7 +303,7 @@ func warnConfig(stderr io.Writer, setup serviceSetup) {
 		fmt.Fprintf(stderr, "hbd install: warning: %v\n", err)
 		return
 	}
-	cfg, diags := config.Load(setup.configDir, loadOptions(name, false))
+	cfg, diags := daemon.LoadConfig(setup.configDir, loadOptions(name, false))
 	if cfg != nil {
 		return
 	}

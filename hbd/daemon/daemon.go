@@ -157,7 +157,8 @@ type Daemon struct {
 	hooks *hooks  // rc.d hooks, bounded per event
 	load  loadavg // the ld field of status messages (loadavg.go)
 
-	sendBuf []byte // the last message encoded (execute, Send)
+	sendBuf     []byte      // the last message encoded (execute, Send)
+	encodeFails encodeFails // messages that could not be (encodefail.go)
 	// drainFn is drained, bound once: the links' Drain is handed it at
 	// every step without allocating. pending is what a wake-up took from
 	// the links and the loop's queue before its event, in the order sent
@@ -197,7 +198,7 @@ func Run(ctx context.Context, o Options) error {
 		o.Stderr = os.Stderr
 	}
 	o.Load.Node, o.Load.Strict = o.Node, true
-	cfg, diags := config.Load(o.ConfigDir, o.Load)
+	cfg, diags := LoadConfig(o.ConfigDir, o.Load)
 	if cfg != nil && cfg.Backend == config.BackendEtcd {
 		// Before the warnings: the program that runs the backend prints
 		// them.

@@ -294,7 +294,7 @@ func (d *Daemon) execute(a cluster.Action) {
 			b, err = d.keys.AppendEncode(d.sendBuf[:0], a.Msg)
 		}
 		if err != nil {
-			d.log.Errorf("cannot encode %s message: %v", a.Msg.Value(wire.FType), err)
+			d.encodeFailed(a.Msg.Value(wire.FType), err)
 			return
 		}
 		d.sendBuf = b

@@ -16,7 +16,23 @@ import (
 
 // loadConfig reads the node's configuration directory as `hbd run` does.
 func (d *Daemon) loadConfig() (*config.Config, []config.Diag) {
-	return config.Load(d.opts.ConfigDir, d.opts.Load)
+	return LoadConfig(d.opts.ConfigDir, d.opts.Load)
+}
+
+// LoadConfig reads and checks a configuration directory as the daemon
+// does, at its start and at every reload: config.Load, then what only the
+// core can tell, that its resource announcement fits one datagram with
+// these groups and nodes (cluster.CheckAnnouncement; the Heartbeat
+// backend only). A Config comes back only when there is no error.
+func LoadConfig(dir string, o config.LoadOptions) (*config.Config, []config.Diag) {
+	cfg, diags := config.Load(dir, o)
+	if cfg == nil || cfg.Backend == config.BackendEtcd {
+		return cfg, diags
+	}
+	if errs := cluster.CheckAnnouncement(cfg); len(errs) > 0 {
+		return nil, append(diags, errs...)
+	}
+	return cfg, diags
 }
 
 // pendingChanges validates the files on disk and says what a reload would

@@ -3,11 +3,13 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 )
 
@@ -20,11 +22,75 @@ var reloadFiles = map[string]string{
 	"resource.d/rec": "#!/bin/sh\nexit 0\n",
 }
 
+// reloadLoad reads a configuration as hbd run does (Strict), on a
+// machine whose one interface is lo.
+var reloadLoad = config.LoadOptions{Node: "node1", Strict: true, Interfaces: func() ([]string, error) { return []string{"lo"}, nil }}
+
+// writeConfigFile writes one file of a configuration directory, with the
+// mode hbd run asks of it.
+func writeConfigFile(t *testing.T, dir, name, text string) {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mode := os.FileMode(0o644)
+	if name == "authkeys" {
+		mode = 0o600
+	} else if strings.HasPrefix(name, "resource.d/") {
+		mode = 0o755
+	}
+	if err := os.WriteFile(path, []byte(text), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeConfigDir is a new configuration directory of files.
+func writeConfigDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		writeConfigFile(t, dir, name, text)
+	}
+	return dir
+}
+
+// groupLines is a haresources of n groups preferring node1, one a line,
+// each keyed by a resource spec of keyLen bytes.
+func groupLines(n, keyLen int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "node1 rec::%0*d\n", keyLen-5, i)
+	}
+	return b.String()
+}
+
+// announcementLimit is how many groups of groupLines(_, keyLen) fit one
+// resource announcement with reloadFiles' ha.cf, as the core counts them.
+func announcementLimit(t *testing.T, keyLen int) int {
+	t.Helper()
+	files := maps.Clone(reloadFiles)
+	files["haresources"] = groupLines(400, keyLen)
+	cfg, diags := config.Load(writeConfigDir(t, files), reloadLoad)
+	if cfg == nil {
+		t.Fatalf("the configuration does not load: %v", diags)
+	}
+	fit, size := cluster.AnnouncementFit(cfg)
+	if fit == len(cfg.Groups) {
+		t.Fatalf("400 groups of %d-byte keys fit one announcement (%d bytes)", keyLen, size)
+	}
+	return fit
+}
+
 // TestReloadErrorKeepsConfig: a reload of files one of which does not
 // validate (ha.cf, authkeys, haresources: each), read as hbd run reads
 // them (Strict), is refused; the log names the file and the line, and
 // the running configuration and keys stay.
 func TestReloadErrorKeepsConfig(t *testing.T) {
+	// Keys so long that a few groups fill an announcement: were the
+	// reload taken, its probes would not outnumber the test daemon's
+	// queue of results.
+	fit := announcementLimit(t, 1500)
 	for _, tt := range []struct {
 		name, file, text string
 		line             int
@@ -35,37 +101,18 @@ func TestReloadErrorKeepsConfig(t *testing.T) {
 		{"haresources: an unknown node", "haresources", "node1 rec::a\nnode9 rec::b\n", 2},
 		{"haresources: a script not found", "haresources", "node1 rec::a\nnode2 nosuch::b\n", 2},
 		{"haresources: a group twice", "haresources", "node1 rec::a\nnode2 rec::a\n", 2},
+		{"haresources: too many groups for one announcement", "haresources", groupLines(fit+1, 1500), fit + 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			write := func(name, text string) {
-				t.Helper()
-				path := filepath.Join(dir, name)
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				mode := os.FileMode(0o644)
-				if name == "authkeys" {
-					mode = 0o600
-				} else if strings.HasPrefix(name, "resource.d/") {
-					mode = 0o755
-				}
-				if err := os.WriteFile(path, []byte(text), mode); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for name, text := range reloadFiles {
-				write(name, text)
-			}
-			load := config.LoadOptions{Node: "node1", Strict: true, Interfaces: func() ([]string, error) { return []string{"lo"}, nil }}
-			cfg, diags := config.Load(dir, load)
+			dir := writeConfigDir(t, reloadFiles)
+			cfg, diags := config.Load(dir, reloadLoad)
 			if cfg == nil {
 				t.Fatalf("the valid configuration does not load: %v", diags)
 			}
 			d, _, buf := newTestDaemonIn(t, cfg, &fakeRunner{}, dir)
-			d.opts.Load = load
+			d.opts.Load = reloadLoad
 			keys := d.keys
-			write(tt.file, tt.text)
+			writeConfigFile(t, dir, tt.file, tt.text)
 			d.reload(context.Background(), "test", true)
 			if d.cfg != cfg || d.keys != keys {
 				t.Errorf("after a refused reload: config replaced %v, keys replaced %v", d.cfg != cfg, d.keys != keys)
