@@ -55,6 +55,14 @@ func (l *addrLook) open(a *Agent) error {
 			_ = unix.Close(fd)
 			return fmt.Errorf("netlink socket: %w", err)
 		}
+		// Connected to the kernel, the socket takes messages from the
+		// kernel alone: a process of the namespace allowed to send to
+		// other netlink sockets cannot slip it an answer (read does not
+		// see who sent what it reads).
+		if err := unix.Connect(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+			_ = unix.Close(fd)
+			return fmt.Errorf("netlink socket: %w", err)
+		}
 		l.fd = fd
 		l.buf = make([]byte, lookBuf)
 		return nil

@@ -3,8 +3,10 @@ package ipaddr
 import (
 	"encoding/binary"
 	"net/netip"
+	"os"
 	"testing"
 
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -107,5 +109,51 @@ func TestAddrLookScan(t *testing.T) {
 				t.Errorf("done %v held %v, want %v %v", d, held, tc.wantDone, tc.wantHeld)
 			}
 		})
+	}
+}
+
+// TestAddrLookTakesTheKernelsAnswerOnly: a message another netlink socket
+// sends to the look's socket (which root, or any process with
+// CAP_NET_ADMIN in the namespace, may do), shaped as the answer to the
+// look's next dump and listing the address, is not taken for the
+// kernel's answer: the address, on no interface, is not held. It runs in
+// the test's own namespace and only reads its addresses.
+func TestAddrLookTakesTheKernelsAnswerOnly(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("sending to another netlink socket needs CAP_NET_ADMIN")
+	}
+	vip := netip.MustParseAddr("10.231.254.77") // on no interface here
+	a := &Agent{spec: Spec{Addr: vip}, ns: netns.None()}
+	l := newAddrLook()
+	defer l.close()
+	if err := l.open(a); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(l.fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Pid: sa.(*unix.SockaddrNetlink).Pid}
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		t.Fatal(err)
+	}
+	const index = 1
+	next := l.seq + 1
+	forged := join(dumpMsg(unix.RTM_NEWADDR, unix.NLM_F_MULTI, next, addrBody(index, 0, unix.IFA_LOCAL, vip.AsSlice())),
+		dumpMsg(unix.NLMSG_DONE, unix.NLM_F_MULTI, next, u32(0)))
+	if err := unix.Sendto(fd, forged, 0, to); err != nil {
+		t.Logf("the forged answer was refused: %v", err)
+	}
+	held, err := l.heldOn(a, index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held {
+		t.Errorf("%s, on no interface, is held on interface %d: the look took another socket's message for the kernel's answer", vip, index)
 	}
 }
