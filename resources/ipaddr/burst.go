@@ -78,8 +78,22 @@ func (a *Agent) announce(ctx context.Context, rounds int) error {
 // looking the address up when known is not nil (the caller has just put
 // the address there).
 func (a *Agent) announceOn(ctx context.Context, rounds int, known netlink.Link) error {
+	return a.announceWith(ctx, rounds, known, nil)
+}
+
+// announceWith is announceOn on the packet socket *kept when kept is not
+// nil: opened into it if it is nil, and left open for the caller's next
+// announcement (Watch's refreshes); the caller closes it when done.
+func (a *Agent) announceWith(ctx context.Context, rounds int, known netlink.Link, kept **packetSocket) error {
 	r := round{a: a}
+	if kept != nil {
+		r.sock = *kept
+	}
 	defer func() {
+		if kept != nil {
+			*kept = r.sock
+			return
+		}
 		if r.sock != nil {
 			// Closing an AF_PACKET socket waits for the kernel's RCU
 			// grace period (packet_release calls synchronize_net): 4 to

@@ -431,6 +431,29 @@ func TestWatchReannouncesPeriodically(t *testing.T) {
 	}
 }
 
+// wakeEvery sends the time on the channel it returns every d, until ctx
+// ends: a Watch's Wake, as the daemon sends from its heartbeats.
+func wakeEvery(ctx context.Context, d time.Duration) <-chan time.Time {
+	ch := make(chan time.Time)
+	go func() {
+		tk := time.NewTicker(d)
+		defer tk.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tk.C:
+				select {
+				case ch <- now:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return ch
+}
+
 func testWatchReannounces(t *testing.T, wake bool) {
 	lab := netlab.NewT(t, t.Name())
 	a := addHost(t, lab, "a", "10.231.0.1/24")
@@ -454,24 +477,7 @@ func testWatchReannounces(t *testing.T, wake bool) {
 	if wake {
 		// As the daemon does from its heartbeats: a time now and then,
 		// more often than Refresh.
-		ch := make(chan time.Time)
-		o.Wake = ch
-		go func() {
-			tk := time.NewTicker(200 * time.Millisecond)
-			defer tk.Stop()
-			for {
-				select {
-				case <-wctx.Done():
-					return
-				case now := <-tk.C:
-					select {
-					case ch <- now:
-					case <-wctx.Done():
-						return
-					}
-				}
-			}
-		}()
+		o.Wake = wakeEvery(wctx, 200*time.Millisecond)
 	}
 	go func() { done <- agA.Watch(wctx, o) }()
 	var once sync.Once

@@ -95,6 +95,20 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 	}
 	wasUp := map[int]bool{}
 
+	// The refreshes send on one packet socket, kept open while the watch
+	// runs. Closing one waits for the kernel's RCU grace period
+	// (packet_release calls synchronize_net), milliseconds in which the
+	// runtime's monitor thread, woken by the system call, polls every 20
+	// µs or so: opened and closed at every refresh, that wait came once a
+	// minute on a node at rest. Bound to nothing and of protocol 0, the
+	// socket receives no frame.
+	var sock *packetSocket
+	defer func() {
+		if sock != nil {
+			go sock.close() // as announceOn does: nothing needs to wait for it
+		}
+	}()
+
 	var lastErr string
 	var looks lookClock
 	// seen is the link the last look found the address on, while link
@@ -167,7 +181,7 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 			}
 			if link, _, err := a.where(); err == nil && link != nil && link.Attrs().Index == idx && known {
 				a.log.Infof("%s%s is up again: announcing %s", a.prefix, u.Attrs().Name, a.spec.Addr)
-				_ = a.announceOn(ctx, a.burst.Count, link)
+				_ = a.announceWith(ctx, a.burst.Count, link, &sock)
 				a.scheduleFollowup()
 			} else {
 				mend()
@@ -184,11 +198,11 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 				// One look serves the refresh too: a round on the link
 				// that holds the address (one put back was announced).
 				if held := mend(); held != nil && refreshDue {
-					_ = a.announceOn(ctx, 1, held)
+					_ = a.announceWith(ctx, 1, held, &sock)
 				}
 			}
 		case <-refresh:
-			a.refresh(ctx)
+			a.refresh(ctx, &sock)
 		}
 	}
 }
@@ -212,10 +226,11 @@ func (c *lookClock) due(now time.Time, settled bool, check, followed time.Durati
 	return now.Sub(c.last) >= followed-check/10
 }
 
-// refresh re-announces the address (one round) if it is held.
-func (a *Agent) refresh(ctx context.Context) {
+// refresh re-announces the address (one round) if it is held, on the
+// packet socket *sock (announceWith).
+func (a *Agent) refresh(ctx context.Context, sock **packetSocket) {
 	if link, _, err := a.where(); err == nil && link != nil {
-		_ = a.announceOn(ctx, 1, link)
+		_ = a.announceWith(ctx, 1, link, sock)
 	}
 }
 
