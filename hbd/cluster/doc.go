@@ -210,10 +210,11 @@
 // it may be a newer announcement, which a resent older done must not
 // outrun), an hbd peer's latest announcement names this node as g's
 // desired holder too (hbd_want), and no standby handoff from that peer
-// for g is under way (acquire after its ask_resources info=done); and no
-// peer declared dead has been heard again without the status that makes
-// it live (it may hold g: the start waits until it is live and has
-// announced, or is declared dead again). So a group only moves away
+// for g is under way (acquire after its ask_resources info=done, or
+// once the request lapses, below); and no peer declared dead has been
+// heard again without the status that makes it live (it may hold g: the
+// start waits until it is live and has announced, or is declared dead
+// again). So a group only moves away
 // from a live holder by that holder's decision: it released it and said
 // so; or the holder is dead (deadtime); or it announced a graceful
 // shutdown (at once, no deadtime: "Received shutdown notice").
@@ -258,7 +259,13 @@
 // the peer acquires, then sends resource … isstable=1 and ask_resources
 // info=done ("Other node completed standby takeover"). A handoff nobody
 // answers within deadtime is cancelled (and retried while the rule still
-// wants it). hb_standby W sets this node's standby flag for the groups in
+// wants it). A request overtaken by a later message of its sender that
+// ends it (its done, a newer request, an hbd peer's announcement saying
+// isstable=1) is not served: it would wait for a done already gone. A
+// served request whose done never comes lapses: after Heartbeat's hour
+// for a Heartbeat peer (its rsc_hold drops the groups before it stops
+// them), after the longer of 30 s and four deadtimes for an hbd peer (its
+// announcements list a group until its stop ends). hb_standby W sets this node's standby flag for the groups in
 // W (relative to itself); hb_takeover W clears its own flags for W and
 // sends hb_takeover; a peer receiving it stands by for the groups in W
 // relative to the sender (Heartbeat's rc.d/hb_takeover: all→all,

@@ -108,7 +108,7 @@ type resources struct {
 	txn         *handoff
 	pendingWhy  string // which of a standby command, for the next handoff
 	awaitDone   string // we released [which] and wait for the peer's done
-	standbyFrom map[string]string
+	standbyFrom map[string]standbyReq
 	acqs        []*acquisition
 	takeovers   map[string]map[string]bool // dead/stopped peer → its groups (true: started here since)
 	epoch       uint64                     // of our latest announcement
@@ -136,7 +136,7 @@ type resources struct {
 
 func (n *Node) initResources() {
 	r := &n.res
-	r.standbyFrom = make(map[string]string)
+	r.standbyFrom = make(map[string]standbyReq)
 	r.takeovers = make(map[string]map[string]bool)
 	// Epochs of this run are above every epoch of an earlier run (a peer's
 	// hbd_seen may still name one), as generations only grow.

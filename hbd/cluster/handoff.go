@@ -24,6 +24,53 @@ type acquisition struct {
 	groups      map[string]bool
 }
 
+// standbyReq is a peer's standby request this node serves (its
+// ask_resources info=me, answered info=other): the groups of class which
+// (relative to the peer) wait for its info=done before they start here,
+// until the request lapses at until (standbyLapse).
+type standbyReq struct {
+	which string
+	until time.Time
+}
+
+// heartbeatStandbyLapse is how long a Heartbeat peer's standby request we
+// serve waits for its done: Heartbeat's own bound on a standby under way
+// (HB_STANDBY_RSC_TO_MS in hb_resource.c), after which it cancels the
+// standby itself ("No reply to standby request. Standby request
+// cancelled.").
+const heartbeatStandbyLapse = time.Hour
+
+// standbyLapse is how long the standby request of p, served now, waits
+// for p's done. A Heartbeat peer announces rsc_hold without the groups
+// before it stops them (go_standby sends its resource message first):
+// only its done says they are down, so the wait is Heartbeat's own hour.
+// An hbd peer lists a group as held until its stop has ended (stops under
+// way included) and starts nothing here without naming this node in
+// hbd_want: canStart checks both on every start, so dropping the request
+// only drops Heartbeat's order (acquire after the done), never a guard.
+// Its wait is the longer of 30 s and four deadtimes: past any normal
+// release, short against a group left down.
+func (n *Node) standbyLapse(p *peer) time.Duration {
+	if !p.rsc.hbd {
+		return heartbeatStandbyLapse
+	}
+	return max(30*time.Second, 4*n.effectiveDeadtime())
+}
+
+// expireStandbyRequests drops the standby requests whose done has not
+// come by their lapse (the done was lost for good, or a retransmitted
+// request came after it): the peer's groups start here again by the rule.
+func (n *Node) expireStandbyRequests() {
+	for _, p := range n.peers {
+		req, ok := n.res.standbyFrom[p.name]
+		if !ok || n.now.Before(req.until) {
+			continue
+		}
+		delete(n.res.standbyFrom, p.name)
+		n.logf(LevelWarn, "No reply to standby request of %s [%s]: its done did not come; standby request cancelled", p.name, req.which)
+	}
+}
+
 func classify(gs []*group, node string) string {
 	local, foreign := false, false
 	for _, g := range gs {

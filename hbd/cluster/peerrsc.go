@@ -31,6 +31,9 @@ type peerRsc struct {
 	echoed  uint64    // the last of its epochs we echoed (hbd_sync)
 	meSeq   uint64    // seq of its ask_resources info=me we serve
 	doneSeq uint64    // seq of its last ask_resources info=done
+	// stableSeq: seq of its newest announcement that said isstable=1,
+	// for an hbd peer only (every handoff it began before is over).
+	stableSeq uint64
 	// hold is a Heartbeat peer's rsc_hold (holdBits), kept as Heartbeat
 	// keeps other_holds_resources: a full update replaces it, a partial
 	// one (mach_down) adds to it.
@@ -75,6 +78,12 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 	// Recorded even while this node has no groups: a reload may give it
 	// some, and the rule needs what the peers said.
 	r := &p.rsc
+	_, hbd := m.Get(wire.FHbdHeld)
+	if hbd && m.Value(wire.FIsStable) == "1" {
+		// Also from an overtaken announcement: what it says of the
+		// peer's handoffs then is still true.
+		n.peerStable(p, seq)
+	}
 	if r.announced && seq < r.seq {
 		return // overtaken by a newer announcement
 	}
@@ -84,7 +93,8 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 	r.announced = true
 	r.seq = seq
 	info := m.Value(wire.FInfo)
-	if held, ok := m.Get(wire.FHbdHeld); ok {
+	if hbd {
+		held := m.Value(wire.FHbdHeld)
 		r.hbd = true
 		r.held = splitSet(held)
 		r.starting = nil // (mostly empty: no map made then)
@@ -145,14 +155,6 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 			r.sentTo = false // it waits until we have seen its state
 		}
 	}
-	// An hbd peer says isstable=1 only once its handoff is over (its done
-	// is late). A Heartbeat peer's isstable is not about its standby: it
-	// says isstable=1 in the middle of one (when our announcement made it
-	// consider us stable again), and waits for our done; only its own
-	// done ends the handoff.
-	if _, ok := n.res.standbyFrom[p.name]; ok && r.hbd && seq > r.meSeq && m.Value(wire.FIsStable) == "1" {
-		delete(n.res.standbyFrom, p.name)
-	}
 	n.releasedCopies(p)
 	n.peerHolds(p)
 	if (info == "shutdown" || m.Value(wire.FHbdStopping) == "1") && !r.stopping {
@@ -165,6 +167,34 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 		// they are down.
 		r.copies = true
 	}
+}
+
+// peerStable: an hbd peer said isstable=1 in its announcement seq. It
+// says so only once every handoff it began before is over (its txn is
+// done or cancelled: handoff.go sends isstable=0 from its info=me to its
+// done): a request of it we serve and whose done is late ends here, and
+// one that arrives later with a lower seq (a retransmission, a reordered
+// packet) is not served (staleRequest). A Heartbeat peer's isstable is
+// not about its standby: it says isstable=1 in the middle of one (when
+// our announcement made it consider us stable again), and waits for our
+// done; only its own done ends the handoff.
+func (n *Node) peerStable(p *peer, seq uint64) {
+	r := &p.rsc
+	if seq > r.stableSeq {
+		r.stableSeq = seq
+	}
+	if _, ok := n.res.standbyFrom[p.name]; ok && seq > r.meSeq {
+		delete(n.res.standbyFrom, p.name)
+	}
+}
+
+// staleRequest: a peer's ask_resources info=me of seq is older than one
+// of its later messages that ends it: its done, a newer request, or (an
+// hbd peer) an announcement saying isstable=1. Served, it would wait for
+// a done that was sent before it arrived, or never comes, and keep the
+// peer's groups from starting here.
+func staleRequest(r *peerRsc, seq uint64) bool {
+	return seq < r.doneSeq || seq < r.meSeq || seq < r.stableSeq
 }
 
 // releasedCopies: a peer that may have held copies of groups running here
@@ -291,8 +321,9 @@ func (n *Node) onAskResources(p *peer, seq uint64, m *wire.Message) {
 	}
 	switch m.Value(wire.FInfo) {
 	case "me":
-		if seq < p.rsc.doneSeq {
-			return // overtaken by its done: that handoff is over
+		if staleRequest(&p.rsc, seq) {
+			n.logf(LevelInfo, "Ignored standby request [%s] from %s: its later messages say that handoff is over", which, p.name)
+			return
 		}
 		p.rsc.meSeq = seq
 		n.logf(LevelInfo, "%s wants to go standby [%s]", p.name, which)
@@ -306,7 +337,7 @@ func (n *Node) onAskResources(p *peer, seq uint64, m *wire.Message) {
 			}
 		}
 		n.heartbeatPeerStandby(p, which, true)
-		n.res.standbyFrom[p.name] = which
+		n.res.standbyFrom[p.name] = standbyReq{which: which, until: n.now.Add(n.standbyLapse(p))}
 		r := n.newMessage()
 		r.Set(wire.FType, wire.TAskResources)
 		r.Set(wire.FRscHold, which)
@@ -329,7 +360,8 @@ func (n *Node) onAskResources(p *peer, seq uint64, m *wire.Message) {
 		if seq > p.rsc.doneSeq {
 			p.rsc.doneSeq = seq
 		}
-		if w, ok := n.res.standbyFrom[p.name]; ok && seq > p.rsc.meSeq {
+		if req, ok := n.res.standbyFrom[p.name]; ok && seq > p.rsc.meSeq {
+			w := req.which
 			delete(n.res.standbyFrom, p.name)
 			n.logf(LevelInfo, "standby: acquire [%s] resources from %s", w, p.name)
 			a := &acquisition{from: p.name, which: w, groups: make(map[string]bool)}

@@ -32,7 +32,7 @@ func (n *Node) releasingPeer(g *group) string {
 		if p.rsc.stopping {
 			return p.name
 		}
-		if w, ok := n.res.standbyFrom[p.name]; ok && inClass(g, w, p.name) {
+		if req, ok := n.res.standbyFrom[p.name]; ok && inClass(g, req.which, p.name) {
 			return p.name
 		}
 	}

@@ -95,6 +95,9 @@ func (n *Node) reconcileDeadline() time.Time {
 // acts: starts, stops, hands over, announces.
 func (n *Node) reconcile() {
 	r := &n.res
+	// First, on every path: its lapse is among the deadlines NextTick
+	// keeps (resourceDeadline), which must not stay in the past.
+	n.expireStandbyRequests()
 	if r.stopping {
 		// Also with no group left: a reload may have removed and
 		// forgotten the last ones while the stop was releasing them, and
@@ -417,6 +420,9 @@ func (n *Node) resourceDeadline() time.Time {
 			}
 		}
 	}
+	for _, req := range n.res.standbyFrom {
+		earliest(req.until)
+	}
 	for _, g := range n.res.groups {
 		if g.failed {
 			earliest(g.failedUntil)
@@ -483,8 +489,9 @@ func (n *Node) canStart(g *group) bool {
 			return false
 		}
 		// A standby handoff from it is under way: acquire after its
-		// ask_resources info=done, as Heartbeat does.
-		if w, ok := n.res.standbyFrom[p.name]; ok && inClass(g, w, p.name) {
+		// ask_resources info=done, as Heartbeat does (or once the request
+		// lapsed: expireStandbyRequests).
+		if req, ok := n.res.standbyFrom[p.name]; ok && inClass(g, req.which, p.name) {
 			return false
 		}
 	}

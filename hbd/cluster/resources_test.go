@@ -147,19 +147,9 @@ func TestHeartbeatPeerHoldsItsGroupNothingStarts(t *testing.T) {
 // Heartbeat's failback, initiated by the holder, as the captures in
 // hbd/wire/testdata/captures show it: node2 holds node1's group when node1 (hbd) joins.
 func TestHeartbeatHolderFailsBackToHbd(t *testing.T) {
-	n := New(Options{Config: groupConfig("node1", "node1", config.FailbackOn), UUID: uuid1, Generation: 0x6b02633b, Now: t0})
-	n.Step(Tick{Now: t0, Load: testLoad})
-	h := &hbPeer{t: t, n: n}
-	h.at(10 * time.Millisecond)
-	n.Step(OpDone{Now: h.now, Group: webKey, Op: OpProbe, Result: ResultStopped})
-	h.send("t", "status", "st", "active", "dt", "bb8", "protocol", "1")
-	h.send("dest", "node1", "t", "repnodes", "nodelist", "node1 node2 ", "delnodelist", " ")
-	acts := h.send("t", "resource", "rsc_hold", "all", "rtype", "full", "isstable", "1")
-	if hasAction(acts, StartGroup{Group: webKey}) {
-		t.Fatal("node1 started a group node2 holds")
-	}
-	h.at(400 * time.Millisecond)
-	acts = h.send("t", "ask_resources", "rsc_hold", "foreign", "info", "me")
+	h := heartbeatHolder(t)
+	n := h.n
+	acts := h.send("t", "ask_resources", "rsc_hold", "foreign", "info", "me")
 	wantLogs(t, acts, "info: node2 wants to go standby [foreign]")
 	if got := heartbeatFields(acts, "ask_resources"); len(got) != 1 || got[0] != "t=ask_resources rsc_hold=foreign info=other" {
 		t.Errorf("answer: %q", got)
@@ -186,6 +176,26 @@ func TestHeartbeatHolderFailsBackToHbd(t *testing.T) {
 	if !has(logs(acts), "info: Standby resource acquisition done [foreign].") || !has(logs(acts), "info: Initial resource acquisition complete (auto_failback)") {
 		t.Errorf("logs: %q", logs(acts))
 	}
+}
+
+// heartbeatHolder boots node1 (hbd) with its own group, which a
+// Heartbeat node2, active, holds (rsc_hold=all isstable=1); the clock is
+// at 400 ms.
+func heartbeatHolder(t *testing.T) *hbPeer {
+	t.Helper()
+	n := New(Options{Config: groupConfig("node1", "node1", config.FailbackOn), UUID: uuid1, Generation: 0x6b02633b, Now: t0})
+	n.Step(Tick{Now: t0, Load: testLoad})
+	h := &hbPeer{t: t, n: n}
+	h.at(10 * time.Millisecond)
+	n.Step(OpDone{Now: h.now, Group: webKey, Op: OpProbe, Result: ResultStopped})
+	h.send("t", "status", "st", "active", "dt", "bb8", "protocol", "1")
+	h.send("dest", "node1", "t", "repnodes", "nodelist", "node1 node2 ", "delnodelist", " ")
+	acts := h.send("t", "resource", "rsc_hold", "all", "rtype", "full", "isstable", "1")
+	if hasAction(acts, StartGroup{Group: webKey}) {
+		t.Fatal("node1 started a group node2 holds")
+	}
+	h.at(400 * time.Millisecond)
+	return h
 }
 
 // hbd holds a Heartbeat node's group (it had died) and gives it back when

@@ -18,6 +18,7 @@ type scenNode struct {
 	alive   bool
 	gen     uint64
 	pending map[string]Op // group → op in flight
+	lastSeq uint64        // the highest seq it sent in this run (retransmission)
 	// settings: what its core last asked to persist (PersistSettings),
 	// given to its next start as the daemon's state directory does.
 	settings []Setting
@@ -49,12 +50,22 @@ type scenario struct {
 	groups  []config.Group
 	excl    [][]string
 	out     scenOutput
+	// sent: each node's latest message of each type and info, and its
+	// link (resend); losses: the messages lost on their way (lose).
+	sent   map[string]scenMsg
+	losses []scenLoss
+}
+
+// scenLoss: every copy of from's messages of type typ (and info, when
+// set) to node to is lost, retransmissions included.
+type scenLoss struct {
+	from, to, typ, info string
 }
 
 const scenDelay = 5 * time.Millisecond
 
 func newScenario(file string) *scenario {
-	return &scenario{file: file, now: t0, nodes: map[string]*scenNode{}}
+	return &scenario{file: file, now: t0, nodes: map[string]*scenNode{}, sent: map[string]scenMsg{}}
 }
 
 // errorf is a mistake in the scenario, at the given line of the current
@@ -80,6 +91,7 @@ var scenArgs = map[string]struct{ min, max int }{
 	"cluster": {2, 0}, "start": {2, 2}, "probe": {4, 0}, "done": {4, 0},
 	"tick": {2, 2}, "kill": {2, 2}, "stop": {2, 2}, "cmd": {3, 5},
 	"fail": {4, 0}, "cut": {3, 3}, "heal": {1, 1}, "reload": {2, 0}, "status": {2, 2},
+	"resend": {3, 4}, "lose": {4, 5},
 }
 
 var (
@@ -199,6 +211,19 @@ func (s *scenario) exec(cmd []string) error {
 		s.net.Cut(a, b)
 	case "heal":
 		s.net.Heal()
+	case "resend":
+		return s.resend(f[1], f[2:])
+	case "lose":
+		for _, name := range f[1:3] {
+			if _, err := s.index(name); err != nil {
+				return err
+			}
+		}
+		l := scenLoss{from: f[1], to: f[2], typ: f[3]}
+		if len(f) > 4 {
+			l.info = f[4]
+		}
+		s.losses = append(s.losses, l)
 	case "reload":
 		return s.reload(f[1], f[2:], cmd[1:])
 	case "status":
@@ -299,6 +324,7 @@ func (s *scenario) start(name string) error {
 	n.gen++
 	n.alive = true
 	n.pending = map[string]Op{}
+	n.lastSeq = 0
 	n.core = New(Options{Config: s.cfgs[name], UUID: [16]byte{byte(len(name))}, Generation: n.gen, Now: s.now, Settings: n.settings, CheckSkips: true})
 	s.step(n, Tick{Now: s.now, Load: testLoad})
 	return nil
@@ -372,6 +398,44 @@ func (s *scenario) reload(name string, settings, lines []string) error {
 	}
 	s.step(n, Reconfigure{Now: s.now, Config: &c})
 	return nil
+}
+
+// resend sends node name's latest message of type what[0] (and info
+// what[1]) again, unchanged (its seq too), to every node that hears it: a
+// retransmission, as another node's NS_rexmit makes it.
+func (s *scenario) resend(name string, what []string) error {
+	n, err := s.running(name)
+	if err != nil {
+		return err
+	}
+	info := ""
+	if len(what) > 1 {
+		info = what[1]
+	}
+	m, ok := s.sent[sentKey(name, what[0], info)]
+	if !ok {
+		return s.errorf(0, "%s sent no %s message with info %q", name, what[0], info)
+	}
+	s.out.messages = append(s.out.messages, "+"+fmtSecs(s.now.Sub(t0))+" "+n.name+" resend "+ownFields(m.msg))
+	s.transmit(name, m.link, m.msg)
+	return nil
+}
+
+// sentKey names a node's message of a type and info (scenario.sent).
+func sentKey(node, typ, info string) string { return node + " " + typ + " " + info }
+
+// transmit puts copies of m, sent by node from on link, on their way to
+// the nodes that hear it, unless a loss takes them.
+func (s *scenario) transmit(from, link string, m *wire.Message) {
+	i, _ := s.index(from)
+	s.net.Send(i, link, vnet.Fixed(scenDelay), func(to int, link string, after time.Duration) {
+		for _, l := range s.losses {
+			if l.from == from && l.to == s.names[to] && l.typ == m.Value(wire.FType) && (l.info == "" || l.info == m.Value(wire.FInfo)) {
+				return
+			}
+		}
+		s.queue.Push(s.now.Add(after), scenMsg{to: s.names[to], link: link, msg: m.Clone()})
+	})
 }
 
 // status prints node n's view of the groups.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/config"
-	"github.com/hbdproject/hbd/hbd/sim/vnet"
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
@@ -57,10 +56,11 @@ func (s *scenario) step(n *scenNode, ev Event) {
 	for _, a := range n.core.Step(ev) {
 		switch a := a.(type) {
 		case *Send:
-			from, _ := s.index(n.name)
-			s.net.Send(from, a.Link, vnet.Fixed(scenDelay), func(to int, link string, after time.Duration) {
-				s.queue.Push(s.now.Add(after), scenMsg{to: s.names[to], link: link, msg: a.Msg.Clone()})
-			})
+			s.transmit(n.name, a.Link, a.Msg)
+			s.sent[sentKey(n.name, a.Msg.Value(wire.FType), a.Msg.Value(wire.FInfo))] = scenMsg{link: a.Link, msg: a.Msg.Clone()}
+			if s.retransmission(n, a.Msg) {
+				continue
+			}
 			if !scenQuiet[a.Msg.Value(wire.FType)] {
 				s.out.messages = append(s.out.messages, at+"send "+ownFields(a.Msg))
 			}
@@ -109,6 +109,21 @@ func (s *scenario) step(n *scenNode, ev Event) {
 			act("%T %+v", a, a)
 		}
 	}
+}
+
+// retransmission: node n sent m's seq before (in this run of its
+// daemon), so m is resent on a peer's request (NS_rexmit); it records
+// the seq otherwise.
+func (s *scenario) retransmission(n *scenNode, m *wire.Message) bool {
+	seq, err := m.HexValue(wire.FSeq)
+	if err != nil {
+		return false // no seq (NS_ messages)
+	}
+	if seq <= n.lastSeq {
+		return true
+	}
+	n.lastSeq = seq
+	return false
 }
 
 // specTail shows a group action's definition when it is more than its key

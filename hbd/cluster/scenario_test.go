@@ -40,6 +40,12 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the sc
 //	                           core persists are given to its next start
 //	fail NODE KEY DETAIL…      the daemon's monitor gave the group up (GroupFailure)
 //	cut NODE NODE / heal       the network between two nodes
+//	resend NODE TYPE [INFO]    NODE's latest TYPE message (with that info)
+//	                           again, seq and all: a retransmission another
+//	                           node asked for, which every node hears
+//	lose NODE NODE TYPE [INFO] from now on every copy of the first node's
+//	                           TYPE messages (with that info) to the second
+//	                           is lost, retransmissions included
 //	status NODE                the node's groups
 //	reload NODE [nodes=…] [failback=…] [keepalive=D] [deadtime=D] [warntime=D] [initdead=D] [this=NAME]
 //	group PREFERRED KEY [MORE RESOURCES…]   (the block's other lines; none: groups unchanged,
@@ -55,8 +61,9 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the sc
 // "log:"
 // (the log lines except the membership chatter: links, status updates,
 // lost packets) and "messages:" (resource and control messages, without
-// heartbeats and without the fields that differ with every run or every
-// announcement: sequence numbers, generations, timestamps, epochs).
+// heartbeats, without retransmissions of a message sent before, and
+// without the fields that differ with every run or every announcement:
+// sequence numbers, generations, timestamps, epochs).
 func TestScenarios(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.txt")
 	if err != nil || len(files) == 0 {
