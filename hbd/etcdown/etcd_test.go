@@ -345,6 +345,18 @@ const (
 	testStopTime = 100 * time.Millisecond
 )
 
+// testMove bounds a wait for the nodes to place a group anew (a give-up,
+// a setting, a reload, a node stopped or started). Unloaded it takes a
+// few passes, each etcd request with testInterval to answer and a failed
+// one tried again at the next pass. But a loaded machine (go test -race
+// beside other work) can starve the in-process etcd long enough that a
+// node's renewals miss its stop-by time: the node drops its lease and
+// stops its groups, and the others may place them again only once its
+// keys have expired, testTTL after its last renewal. The bound allows
+// two such lease lifetimes on top of the passes; a group that never
+// moves still fails the wait, only later.
+const testMove = 2*testTTL + 20*testInterval
+
 // testNode is one hbd node running the ownership loop.
 type testNode struct {
 	name   string

@@ -27,7 +27,7 @@ func TestStartTogetherNoFlap(t *testing.T) {
 		startNodeWith(t, name, c.Endpoints(), threeNodes, rec, func(o *Options, _ *fakeRunner) { o.InitDead = 5 * time.Second })
 		time.Sleep(3 * testInterval) // the earlier nodes' passes see the others absent
 	}
-	waitFor(t, 5*time.Second, "every group runs on its preferred node", placedAsPreferred(rec))
+	waitFor(t, testMove, "every group runs on its preferred node", placedAsPreferred(rec))
 	steady(t, rec, 3*testInterval, map[string]string{"g1": "n1", "g2": "n2", "g3": "n3"})
 	for g, on := range startsOf(rec) {
 		if len(on) != 1 {
@@ -46,8 +46,8 @@ func TestInitDeadEnds(t *testing.T) {
 	rec := &record{}
 	began := time.Now()
 	startNodeWith(t, "n1", c.Endpoints(), threeNodes, rec, func(o *Options, _ *fakeRunner) { o.InitDead = initDead })
-	waitFor(t, 5*time.Second, "n1 runs g1", func() bool { return rec.running()["g1"] == "n1" })
-	all := waitFor(t, initDead+5*time.Second, "n1 runs every group", runningIs(rec, map[string]string{"g1": "n1", "g2": "n1", "g3": "n1"}))
+	waitFor(t, testMove, "n1 runs g1", func() bool { return rec.running()["g1"] == "n1" })
+	all := waitFor(t, initDead+testMove, "n1 runs every group", runningIs(rec, map[string]string{"g1": "n1", "g2": "n1", "g3": "n1"}))
 	for _, e := range rec.snapshot() {
 		if e.start && e.group != "g1" && e.at.Sub(began) < initDead {
 			t.Errorf("%s started %s after n1's start, within initdead %s", e.group, e.at.Sub(began), initDead)
@@ -66,16 +66,16 @@ func TestInitDeadKnownAbsent(t *testing.T) {
 	long := func(o *Options, _ *fakeRunner) { o.InitDead = time.Minute }
 	n1 := startNodeWith(t, "n1", c.Endpoints(), threeNodes, rec, long)
 	n2 := startNodeWith(t, "n2", c.Endpoints(), threeNodes, rec, long)
-	waitFor(t, 5*time.Second, "g1 and g2 on their nodes", runningIs(rec, map[string]string{"g1": "n1", "g2": "n2"}))
+	waitFor(t, testMove, "g1 and g2 on their nodes", runningIs(rec, map[string]string{"g1": "n1", "g2": "n2"}))
 
 	n2.stop() // gracefully: its lease revoked, n1 sees it leave
 	want := map[string]string{"g1": "n1", "g2": "n1"}
-	waitFor(t, 5*time.Second, "n1 takes g2 from n2, seen leaving", runningIs(rec, want))
+	waitFor(t, testMove, "n1 takes g2 from n2, seen leaving", runningIs(rec, want))
 	steady(t, rec, 5*testInterval, want) // g3's n3 was never up: it waits
 
 	if err := n1.owner.SetNodeStandby(ctxT(t), "n3", true); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "n1 takes g3, its node in standby", runningIs(rec, map[string]string{"g1": "n1", "g2": "n1", "g3": "n1"}))
+	waitFor(t, testMove, "n1 takes g3, its node in standby", runningIs(rec, map[string]string{"g1": "n1", "g2": "n1", "g3": "n1"}))
 	checkNoOverlap(t, rec)
 }

@@ -2,7 +2,6 @@ package etcdown
 
 import (
 	"testing"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -18,18 +17,18 @@ func TestOrphanOwnerKey(t *testing.T) {
 	c := sharedCluster(t)
 	rec := &record{}
 	n1 := startNode(t, "n1", c.Endpoints(), []string{"n1"}, rec)
-	waitFor(t, 5*time.Second, "n1 runs g1", func() bool { return rec.running()["g1"] == "n1" })
+	waitFor(t, testMove, "n1 runs g1", func() bool { return rec.running()["g1"] == "n1" })
 	if err := n1.owner.SetGroupDisabled(ctxT(t), "g1", true); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "g1 stopped", func() bool { _, ok := rec.running()["g1"]; return !ok })
+	waitFor(t, testMove, "g1 stopped", func() bool { _, ok := rec.running()["g1"]; return !ok })
 
 	id, _ := n1.owner.lease.current()
 	owners := n1.owner.ownerKey("g1")
 	if _, err := n1.cli.Put(ctxT(t), owners, "n1", clientv3.WithLease(id)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the orphan key of a disabled group deleted", func() bool {
+	waitFor(t, testMove, "the orphan key of a disabled group deleted", func() bool {
 		resp, err := n1.cli.Get(ctxT(t), owners)
 		return err == nil && len(resp.Kvs) == 0
 	})
@@ -47,7 +46,7 @@ func TestOrphanOwnerKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	rev := resp.Header.Revision
-	waitFor(t, 5*time.Second, "n1 runs g1 on the orphan key", func() bool { return rec.running()["g1"] == "n1" })
+	waitFor(t, testMove, "n1 runs g1 on the orphan key", func() bool { return rec.running()["g1"] == "n1" })
 	if got := n1.owner.Held()["g1"]; got != rev {
 		t.Errorf("g1 runs with token %d, want the orphan key's create revision %d", got, rev)
 	}

@@ -39,7 +39,7 @@ func TestTokensGrow(t *testing.T) {
 		t.Fatalf("n1 holds g1 without a token: %v", nodes[0].owner.Held())
 	}
 	nodes[0].stop()
-	waitFor(t, 2*time.Second, "n2 takes g1 after n1 stops", func() bool { return rec.running()["g1"] == "n2" })
+	waitFor(t, testMove, "n2 takes g1 after n1 stops", func() bool { return rec.running()["g1"] == "n2" })
 	if next := nodes[1].owner.Held()["g1"]; next <= first {
 		t.Errorf("n2's token %d is not above n1's %d", next, first)
 	}

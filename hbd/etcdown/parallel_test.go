@@ -135,7 +135,7 @@ func TestLostGroupsStopAtOnce(t *testing.T) {
 	if _, err := n.cli.Revoke(ctxT(t), id); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "every group stopped", func() bool {
+	waitFor(t, testMove, "every group stopped", func() bool {
 		stopped := map[string]bool{}
 		for _, e := range rec.snapshot() {
 			if !e.start && e.at.After(revoked) {

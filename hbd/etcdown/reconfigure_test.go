@@ -57,7 +57,7 @@ func TestSnapshotAndReconfigure(t *testing.T) {
 	u := Update{Nodes: nodes, Failback: true, SlowestStop: testStop, Restart: []string{"g1"},
 		Groups: []cluster.PlacedGroup{placed("g1", "n1"), placed("g2", "n2")}}
 	n1.owner.Reconfigure(u)
-	waitFor(t, 5*time.Second, "g3 stopped and its key gone, g1 restarted", func() bool {
+	waitFor(t, testMove, "g3 stopped and its key gone, g1 restarted", func() bool {
 		s, err := n1.owner.Snapshot(ctx)
 		if err != nil {
 			return false
@@ -77,12 +77,12 @@ func TestGiveUp(t *testing.T) {
 	nodes, rec := startThree(t, func(int) []string { return c.Endpoints() })
 	nodes[0].owner.GiveUp("g1")
 	want := map[string]string{"g1": "n2", "g2": "n2", "g3": "n3"}
-	waitFor(t, 5*time.Second, "g1 on n2 after n1 gave it up", runningIs(rec, want))
+	waitFor(t, testMove, "g1 on n2 after n1 gave it up", runningIs(rec, want))
 	steady(t, rec, 10*testInterval, want)
 	if err := nodes[0].owner.Cleanup(ctxT(t), "g1"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "g1 back on n1 after cleanup", placedAsPreferred(rec))
+	waitFor(t, testMove, "g1 back on n1 after cleanup", placedAsPreferred(rec))
 	checkNoOverlap(t, rec)
 }
 

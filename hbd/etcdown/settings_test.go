@@ -73,7 +73,7 @@ func TestSettings(t *testing.T) {
 		if err := s.do(nodes[2].owner); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		waitFor(t, 5*time.Second, s.name, runningIs(rec, s.want))
+		waitFor(t, testMove, s.name, runningIs(rec, s.want))
 		// The setting holds: the loop of every node has passed again
 		// several times and changed nothing.
 		steady(t, rec, 5*testInterval, s.want)
@@ -146,7 +146,7 @@ func TestFailedStartNotRetried(t *testing.T) {
 	if err := nodes[0].owner.Cleanup(ctxT(t), "g1"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "g1 back on n1 after cleanup", placedAsPreferred(rec))
+	waitFor(t, testMove, "g1 back on n1 after cleanup", placedAsPreferred(rec))
 	checkNoOverlap(t, rec)
 }
 
@@ -160,7 +160,7 @@ func TestFailureTimeout(t *testing.T) {
 		r.failing = map[string]bool{"g1": true}
 		o.FailureTimeouts = map[string]time.Duration{"g1": timeout}
 	})
-	waitFor(t, 5*time.Second, "a second start of g1 after failure_timeout", func() bool { return len(n1.runner.attemptsOf("g1")) >= 2 })
+	waitFor(t, timeout+testMove, "a second start of g1 after failure_timeout", func() bool { return len(n1.runner.attemptsOf("g1")) >= 2 })
 	a := n1.runner.attemptsOf("g1")
 	if d := a[1].Sub(a[0]); d < timeout {
 		t.Errorf("g1 tried again %s after its failure, within failure_timeout %s", d, timeout)
@@ -178,10 +178,10 @@ func TestFailbackDelay(t *testing.T) {
 		return startNodeWith(t, name, c.Endpoints(), threeNodes[:2], rec, func(o *Options, _ *fakeRunner) { o.FailbackDelay = delay })
 	}
 	start("n2")
-	waitFor(t, 5*time.Second, "n2 holds every group", runningIs(rec, map[string]string{"g1": "n2", "g2": "n2", "g3": "n2"}))
+	waitFor(t, testMove, "n2 holds every group", runningIs(rec, map[string]string{"g1": "n2", "g2": "n2", "g3": "n2"}))
 	joined := time.Now()
 	start("n1")
-	back := waitFor(t, delay+3*time.Second, "g1 and g3 back on n1", runningIs(rec, map[string]string{"g1": "n1", "g2": "n2", "g3": "n1"}))
+	back := waitFor(t, delay+testMove, "g1 and g3 back on n1", runningIs(rec, map[string]string{"g1": "n1", "g2": "n2", "g3": "n1"}))
 	if d := back.Sub(joined); d < delay {
 		t.Errorf("failback %s after n1 joined, before failback_delay %s", d, delay)
 	}
@@ -199,6 +199,6 @@ func TestSlashInGroupKey(t *testing.T) {
 		o.Groups = []cluster.PlacedGroup{placed("IPaddr::10.0.0.1/24/eth0", "n1")}
 	})
 	want := map[string]string{"IPaddr::10.0.0.1/24/eth0": "n1"}
-	waitFor(t, 5*time.Second, "the group runs", runningIs(rec, want))
+	waitFor(t, testMove, "the group runs", runningIs(rec, want))
 	steady(t, rec, 5*testInterval, want)
 }

@@ -40,7 +40,7 @@ func TestStandbyTakeover(t *testing.T) {
 		if err := s.do(); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		waitFor(t, 5*time.Second, s.name, runningIs(rec, s.want))
+		waitFor(t, testMove, s.name, runningIs(rec, s.want))
 		// It holds: auto_failback does not undo it.
 		steady(t, rec, 5*testInterval, s.want)
 	}
@@ -87,10 +87,10 @@ func TestStandbySpent(t *testing.T) {
 		t.Fatal(err)
 	}
 	onN2 := map[string]string{"g1": "n2", "g2": "n2", "g3": "n2"}
-	waitFor(t, 5*time.Second, "every group on n2", runningIs(rec, onN2))
+	waitFor(t, testMove, "every group on n2", runningIs(rec, onN2))
 	steady(t, rec, 5*testInterval, onN2)
 	n2.stop()
-	waitFor(t, 5*time.Second, "every group back on n1, n2 gone", runningIs(rec, map[string]string{"g1": "n1", "g2": "n1", "g3": "n1"}))
+	waitFor(t, testMove, "every group back on n1, n2 gone", runningIs(rec, map[string]string{"g1": "n1", "g2": "n1", "g3": "n1"}))
 	startNode(t, "n2", c.Endpoints(), two, rec)
 	back := map[string]string{"g1": "n1", "g2": "n2", "g3": "n1"}
 	waitFor(t, 10*time.Second, "g2 back on n2, g1 and g3 kept by n1", runningIs(rec, back))
@@ -112,9 +112,9 @@ func TestStandbyCancelsFailback(t *testing.T) {
 	}
 	n2 := start("n2")
 	onN2 := map[string]string{"g1": "n2", "g2": "n2", "g3": "n2"}
-	waitFor(t, 5*time.Second, "n2 holds every group", runningIs(rec, onN2))
+	waitFor(t, testMove, "n2 holds every group", runningIs(rec, onN2))
 	n1 := start("n1")
-	waitFor(t, 5*time.Second, "n2 plans the failback", func() bool {
+	waitFor(t, testMove, "n2 plans the failback", func() bool {
 		return len(n2.logs.with("(failback_delay; run hbd standby on n1 to cancel)")) > 0
 	})
 	if err := n1.owner.Standby(ctxT(t), "local"); err != nil {
@@ -165,7 +165,7 @@ func TestStandbyRefused(t *testing.T) {
 	if err := n2.owner.SetNodeStandby(ctx, "", true); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "n2 in standby holds nothing", runningIs(rec, want))
+	waitFor(t, testMove, "n2 in standby holds nothing", runningIs(rec, want))
 	if err := n2.owner.Takeover(ctx, "all"); err == nil || !strings.Contains(err.Error(), "n2 is in standby: run hbd node online first") {
 		t.Errorf("takeover on a node in standby: %v", err)
 	}
@@ -198,7 +198,7 @@ func TestStandbyExclusive(t *testing.T) {
 		t.Fatal(err)
 	}
 	swapped := map[string]string{"g1": "n2", "g2": "n1", "g3": "n2"}
-	waitFor(t, 5*time.Second, "g1 and g3 on n2, g2 on n1", runningIs(rec, swapped))
+	waitFor(t, testMove, "g1 and g3 on n2, g2 on n1", runningIs(rec, swapped))
 	steady(t, rec, 5*testInterval, swapped)
 	checkNoOverlap(t, rec)
 	running := map[string]string{}

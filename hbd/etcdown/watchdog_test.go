@@ -35,14 +35,14 @@ func TestCutOffDuringStart(t *testing.T) {
 		}
 	})
 	startNode(t, "n2", c.Endpoints(), nodes, rec)
-	waitFor(t, 5*time.Second, "the groups on their preferred nodes", func() bool {
+	waitFor(t, testMove, "the groups on their preferred nodes", func() bool {
 		r := rec.running()
 		return r["g1"] == "n1" && r["g2"] == "n2" && r["g3"] == "n1"
 	})
 	if err := n1.owner.SetGroupDisabled(ctxT(t), "g3", true); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "g3 stopped", func() bool { _, ok := rec.running()["g3"]; return !ok })
+	waitFor(t, testMove, "g3 stopped", func() bool { _, ok := rec.running()["g3"]; return !ok })
 	n1.runner.mu.Lock()
 	n1.runner.hanging = map[string]bool{"g3": true}
 	n1.runner.mu.Unlock()
