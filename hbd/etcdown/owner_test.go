@@ -1,6 +1,7 @@
 package etcdown
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -211,10 +212,17 @@ func stopDuringStart(t *testing.T, rollsBack bool, says string) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("n1 did not start g1")
 	}
-	// hbd status: g1 is starting, not running, until its start ends.
-	if s, err := n1.owner.Snapshot(ctxT(t)); err != nil {
-		t.Error(err)
-	} else if _, held := s.Held["g1"]; held || s.Starting["g1"] == 0 {
+	// hbd status: g1 is starting, not running, until its start ends. A
+	// snapshot's reads have the node's short request timeout: on a
+	// starved machine one may run out, so it is retried (the start
+	// lasts until n1 stops).
+	var s Snapshot
+	waitFor(t, testMove, "a snapshot", func() bool {
+		var err error
+		s, err = n1.owner.Snapshot(context.Background())
+		return err == nil
+	})
+	if _, held := s.Held["g1"]; held || s.Starting["g1"] == 0 {
 		t.Errorf("during its start, g1 is held %v, starting under token %d; want starting, not held", held, s.Starting["g1"])
 	}
 	n1.stop()
