@@ -297,7 +297,7 @@ func (d *Daemon) run(ctx context.Context) error {
 
 	// The links outlive a cancelled ctx: a stop still sends the releases
 	// and the shutdown notice.
-	d.links, err = d.openLinks(context.WithoutCancel(ctx), d.cfg.Media)
+	d.links, err = d.openLinks(context.WithoutCancel(ctx), d.cfg)
 	if err != nil {
 		return fmt.Errorf("heartbeat media: %w", err)
 	}

@@ -153,7 +153,7 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, changes []
 	if plan.links != nil {
 		d.swapLinks(plan.links)
 		if plan.links.SharedAddress() {
-			d.resteer(ctx, cfg.Media)
+			d.resteer(ctx, cfg)
 		}
 	}
 	// The runner comes before the core sees the configuration, so the
@@ -204,15 +204,15 @@ func (d *Daemon) swapLinks(ls Links) {
 // the others are, so heartbeats go out and are read throughout. If the
 // address is still shared (another process's sockets), the links in use
 // stay.
-func (d *Daemon) resteer(ctx context.Context, media []config.Medium) {
-	ls, err := d.openLinks(context.WithoutCancel(ctx), media)
+func (d *Daemon) resteer(ctx context.Context, cfg *config.Config) {
+	ls, err := d.openLinks(context.WithoutCancel(ctx), cfg)
 	if err != nil {
 		d.log.Warnf("new media opened again to steer them: %v; every heartbeat wakes the daemon until the next reload of the media", err)
 		return
 	}
 	if ls.SharedAddress() {
 		ls.Close()
-		d.warnShared(media)
+		d.warnShared(cfg.Media)
 		return
 	}
 	d.swapLinks(ls)
@@ -273,7 +273,7 @@ func (d *Daemon) prepareReload(ctx context.Context, cfg *config.Config, areas ma
 		p.runner = r
 	}
 	if areas["media"] {
-		ls, err := d.openLinks(context.WithoutCancel(ctx), cfg.Media)
+		ls, err := d.openLinks(context.WithoutCancel(ctx), cfg)
 		if err != nil {
 			return p, fmt.Errorf("new media: %w (the old ones stay open)", err)
 		}
@@ -282,9 +282,13 @@ func (d *Daemon) prepareReload(ctx context.Context, cfg *config.Config, areas ma
 	return p, nil
 }
 
-// openLinks opens a link set for media, feeding this daemon's intake.
-func (d *Daemon) openLinks(ctx context.Context, media []config.Medium) (Links, error) {
-	ls, err := link.Open(ctx, media, d.intake.linkOptions(d.log.Logger))
+// openLinks opens a link set for cfg's media, feeding this daemon's
+// intake. A node that ha.cf lists alone has no peer to reach, so links it
+// sends nothing on are no fault (link.Options.Alone).
+func (d *Daemon) openLinks(ctx context.Context, cfg *config.Config) (Links, error) {
+	opts := d.intake.linkOptions(d.log.Logger)
+	opts.Alone = len(cfg.Nodes) <= 1
+	ls, err := link.Open(ctx, cfg.Media, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -50,7 +50,7 @@ func reloadRig(t *testing.T) (*Daemon, *link.Set, *net.UDPConn, *logBuffer) {
 	cfg := loopConfig("node1", "node2")
 	cfg.Media = []config.Medium{loMedium(port)}
 	d, _, buf := newTestDaemon(t, cfg, &fakeRunner{})
-	ls, err := d.openLinks(context.Background(), cfg.Media)
+	ls, err := d.openLinks(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

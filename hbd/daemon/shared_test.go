@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"context"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -41,6 +43,52 @@ func TestWarnSharedNamesTheLineWithoutLocal(t *testing.T) {
 			}
 			if n := strings.Count(out, "\n"); n != 1 {
 				t.Errorf("%d lines logged, want 1: %q", n, out)
+			}
+		})
+	}
+}
+
+// A ucast link whose only line names this node's own address sends
+// nothing. The daemon warns of it only when ha.cf lists a peer, which
+// then never hears this node; a node listed alone (a one-node cluster)
+// says it at info level, and no WARN of the media is logged.
+func TestReceiveOnlyWarnsOnlyWithPeers(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		nodes []string
+		warn  bool
+	}{
+		{"one node", []string{"node1"}, false},
+		{"two nodes", []string{"node1", "node2"}, true},
+		{"three nodes", []string{"node1", "node2", "node3"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			probe, err := net.ListenUDP("udp4", &net.UDPAddr{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := probe.LocalAddr().(*net.UDPAddr).Port
+			probe.Close()
+			cfg := loopConfig(tc.nodes...)
+			cfg.Media = []config.Medium{{Kind: config.Ucast, Iface: "lo", Addr: netip.MustParseAddr("127.0.0.1"), Port: port}}
+			d, _, buf := newTestDaemon(t, cfg, &fakeRunner{})
+			ls, err := d.openLinks(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ls.Close()
+			if err := d.log.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			if !strings.Contains(out, "(receive only)") {
+				t.Fatalf("log %q does not say the link is receive only", out)
+			}
+			if warned := strings.Contains(out, "WARN: ucast: started"); warned != tc.warn {
+				t.Errorf("warned %v, want %v: %q", warned, tc.warn, out)
+			}
+			if !tc.warn && strings.Contains(out, "WARN") {
+				t.Errorf("a WARN logged for a one-node cluster: %q", out)
 			}
 		})
 	}

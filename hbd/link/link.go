@@ -169,6 +169,11 @@ type Options struct {
 	// bytes, so the caller can still tell it was too long, and a queue of
 	// them holds bounded memory.
 	MaxDatagram int
+	// Alone says that this node has no peer to reach (ha.cf lists it
+	// alone): a ucast link whose every line names this node's own address
+	// is then what the configuration means, said at info level; with
+	// peers it is warned of, since none hears this node on that link.
+	Alone bool
 	// SharedReadRate is the most datagrams a second read from each socket
 	// that is not a ucast peer's own (see openPeerSockets); 0 means no
 	// limit. Beyond it the kernel drops them (counted in KernelDrops), so
@@ -329,14 +334,19 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 		}
 		if len(lp.Targets) == 0 {
 			// Every line named an address of this node's: nothing is
-			// sent on this link. Right for a one-node cluster; with
-			// peers, they never hear this node on it (several nodes on
-			// one host whose lines lack LOCAL: 127.0.0.1 is on lo).
+			// sent on this link. Right for a one-node cluster (info);
+			// with peers, they never hear this node on it (several
+			// nodes on one host whose lines lack LOCAL: 127.0.0.1 is on
+			// lo), which is warned of.
 			var own []string
 			for _, sk := range lp.Skipped {
 				own = append(own, sk.Addr().String())
 			}
-			log.Warnf("%s: started on port %d interface %s (receive only): every address its lines name is this node's own (%s), so it sends no heartbeat there and no peer hears this node on it; nodes that share a host each give their lines their own address (ucast IFACE PEER LOCAL)", lp.Kind, lp.Socks[0].Bind.Port(), lp.Iface.Name, strings.Join(own, ", "))
+			if opts.Alone {
+				log.Infof("%s: started on port %d interface %s (receive only): every address its lines name is this node's own (%s), and ha.cf lists no other node", lp.Kind, lp.Socks[0].Bind.Port(), lp.Iface.Name, strings.Join(own, ", "))
+			} else {
+				log.Warnf("%s: started on port %d interface %s (receive only): every address its lines name is this node's own (%s), so it sends no heartbeat there and no peer hears this node on it; nodes that share a host each give their lines their own address (ucast IFACE PEER LOCAL)", lp.Kind, lp.Socks[0].Bind.Port(), lp.Iface.Name, strings.Join(own, ", "))
+			}
 		}
 		for _, t := range lp.Targets {
 			log.Infof("%s: started on port %d interface %s to %s", lp.Kind, t.Dst.Port(), lp.Iface.Name, t.Dst.Addr())

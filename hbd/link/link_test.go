@@ -439,44 +439,55 @@ func TestSocketOptions(t *testing.T) {
 }
 
 // A ucast link whose every line names an address of this node's sends
-// nothing: that is said once, at WARN, with the addresses; a link with a
-// peer to send to says nothing of the kind.
+// nothing: when the node has peers that is said once, at WARN, with the
+// addresses; when it has none (Alone) it is what ha.cf means and is said
+// at info level. A link with a peer to send to says nothing of the kind.
 func TestReceiveOnlyUcastWarns(t *testing.T) {
 	port := freePort(t)
 	for _, tc := range []struct {
 		name  string
 		media []config.Medium
-		warn  bool
+		alone bool
+		level logrus.Level // of the "receive only" line; 0 (panic): none
 	}{
-		{"own address only", []config.Medium{ucast("lo", "127.0.0.1", "", port, 9)}, true},
-		{"own and a peer", []config.Medium{ucast("lo", "127.0.0.1", "", port, 9), ucast("lo", "127.0.0.2", "", port, 10)}, false},
-		{"peer with LOCAL", []config.Medium{ucast("lo", "127.0.0.2", "127.0.0.1", port, 9)}, false},
+		{"own address only, with peers", []config.Medium{ucast("lo", "127.0.0.1", "", port, 9)}, false, logrus.WarnLevel},
+		{"own address only, alone", []config.Medium{ucast("lo", "127.0.0.1", "", port, 9)}, true, logrus.InfoLevel},
+		{"own and a peer", []config.Medium{ucast("lo", "127.0.0.1", "", port, 9), ucast("lo", "127.0.0.2", "", port, 10)}, false, 0},
+		{"own and a peer, alone", []config.Medium{ucast("lo", "127.0.0.1", "", port, 9), ucast("lo", "127.0.0.2", "", port, 10)}, true, 0},
+		{"peer with LOCAL", []config.Medium{ucast("lo", "127.0.0.2", "127.0.0.1", port, 9)}, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			log, hook := test.NewNullLogger()
-			s, err := Open(context.Background(), tc.media, Options{Packets: make(chan Packet, 4), Log: log})
+			s, err := Open(context.Background(), tc.media, Options{Packets: make(chan Packet, 4), Log: log, Alone: tc.alone})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			var warned []string
+			var said []*logrus.Entry
 			for _, e := range hook.AllEntries() {
-				if e.Level == logrus.WarnLevel && strings.Contains(e.Message, "receive only") {
-					warned = append(warned, e.Message)
+				if strings.Contains(e.Message, "receive only") {
+					said = append(said, e)
 				}
 			}
-			if !tc.warn {
-				if len(warned) != 0 {
-					t.Errorf("warned %q", warned)
+			if tc.level == 0 {
+				if len(said) != 0 {
+					t.Errorf("said %q", said[0].Message)
 				}
 				return
 			}
-			if len(warned) != 1 {
-				t.Fatalf("warnings %q, want one", warned)
+			if len(said) != 1 {
+				t.Fatalf("%d lines say receive only, want one", len(said))
 			}
-			for _, want := range []string{"interface lo (receive only)", "this node's own (127.0.0.1)", "ucast IFACE PEER LOCAL"} {
-				if !strings.Contains(warned[0], want) {
-					t.Errorf("warning %q does not say %q", warned[0], want)
+			if said[0].Level != tc.level {
+				t.Errorf("%q logged at %s, want %s", said[0].Message, said[0].Level, tc.level)
+			}
+			want := []string{"interface lo (receive only)", "this node's own (127.0.0.1)", "ucast IFACE PEER LOCAL"}
+			if tc.alone {
+				want = []string{"interface lo (receive only)", "this node's own (127.0.0.1)", "no other node"}
+			}
+			for _, w := range want {
+				if !strings.Contains(said[0].Message, w) {
+					t.Errorf("%q does not say %q", said[0].Message, w)
 				}
 			}
 		})
