@@ -16,7 +16,8 @@ import (
 // until Cleanup); a new lease (after a cut-off) gets the records written
 // again, a restart forgets them.
 
-// recordFailure records that g failed here.
+// recordFailure records that g failed here, and writes it under lease id
+// (0: none yet; failures writes it under the next one).
 func (w *Owner) recordFailure(ctx context.Context, g string, id clientv3.LeaseID) {
 	var until time.Time
 	if d := w.o.FailureTimeouts[g]; d > 0 {
@@ -26,7 +27,9 @@ func (w *Owner) recordFailure(ctx context.Context, g string, id clientv3.LeaseID
 	w.failedUntil[g] = until
 	delete(w.failedLease, g)
 	w.mu.Unlock()
-	w.writeFailure(ctx, g, id)
+	if id != 0 {
+		w.writeFailure(ctx, g, id)
+	}
 }
 
 // writeFailure writes g's failure record under lease id; a failure is

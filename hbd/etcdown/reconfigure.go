@@ -87,33 +87,48 @@ func (w *Owner) applyUpdate(ctx context.Context, id clientv3.LeaseID) {
 // restarts. At the next pass it is stopped, its owner key deleted and
 // its failure recorded as a failed start's is, so the placement rule
 // gives it to another node until the group's failure_timeout or Cleanup.
+// The failure is recorded even if the group no longer runs here by then
+// (the watchdog stopped it when the lease was lost): the monitor's word
+// stands, or the node would take the group again under its next lease.
 func (w *Owner) GiveUp(group string) {
 	w.mu.Lock()
-	w.givenUp = append(w.givenUp, group)
+	if !slices.Contains(w.givenUp, group) {
+		w.givenUp = append(w.givenUp, group)
+	}
 	w.mu.Unlock()
 	w.wake()
 }
 
-// applyGiveUps releases the groups given up and records their failures;
-// without a lease they wait for the next pass (the groups held under an
-// old lease are being stopped anyway).
+// applyGiveUps stops the groups given up, records their failures and
+// releases their owner keys of lease id. Without a lease (id 0) the
+// failures are recorded here at once and written to etcd under the next
+// lease (failures), before that lease's first placement; the owner keys
+// go with the old lease.
 func (w *Owner) applyGiveUps(ctx context.Context, id clientv3.LeaseID) {
-	if id == 0 {
-		return
-	}
 	w.mu.Lock()
 	gs := w.givenUp
 	w.givenUp = nil
 	w.mu.Unlock()
 	for _, g := range gs {
-		if !w.isHeld(g) {
+		if err := w.knownGroup(g); err != nil {
+			w.log.Warnf("etcd: give-up of group %s ignored: %v (a reload removed it)", g, err)
 			continue
 		}
-		w.log.Errorf("etcd: group %s given up by its monitor: stopping and releasing it; it may not run here until its failure expires or hbd cleanup", g)
+		w.mu.Lock()
+		_, held := w.held[g]
+		owned := w.ownedBy[g]
+		w.mu.Unlock()
+		if held {
+			w.log.Errorf("etcd: group %s given up by its monitor: stopping and releasing it; it may not run here until its failure expires or hbd cleanup", g)
+		} else {
+			w.log.Errorf("etcd: group %s given up by its monitor (it was stopped here since): it may not run here until its failure expires or hbd cleanup", g)
+		}
 		w.stop(ctx, g)
 		w.recordFailure(ctx, g, id)
-		if err := w.release(ctx, g, id); err != nil {
-			w.log.Warnf("etcd: %v (the key goes with the lease)", err)
+		if held && id != 0 && owned == id {
+			if err := w.release(ctx, g, id); err != nil {
+				w.log.Warnf("etcd: %v (the key goes with the lease)", err)
+			}
 		}
 	}
 }

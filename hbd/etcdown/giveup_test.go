@@ -1,0 +1,96 @@
+package etcdown
+
+import (
+	"testing"
+	"time"
+)
+
+// startsOn counts the starts of group on node in the log since from.
+func startsOn(rec *record, node, group string, from time.Time) int {
+	n := 0
+	for _, e := range rec.snapshot() {
+		if e.start && e.node == node && e.group == group && !e.at.Before(from) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestGiveUpWhileLeaseLost: a group given up while the loop is busy (a
+// start that hangs) is stopped by the watchdog before the pass that
+// would apply the give-up, because the node's lease was lost meanwhile.
+// The give-up still holds: the node does not start the group again under
+// its new lease, and records the failure there, so the group goes to the
+// other node once it comes up. The interleaving is forced: the loop is
+// held in g3's hanging start until the watchdog ends it, which it does
+// only after the lease was revoked, after GiveUp.
+func TestGiveUpWhileLeaseLost(t *testing.T) {
+	t.Parallel()
+	c := sharedCluster(t)
+	rec := &record{}
+	nodes := []string{"n1", "n2"}
+	hung := make(chan struct{}, 1)
+	// n1 alone first: it holds every group. g3's first start hangs
+	// until the watchdog ends it; its later starts do not.
+	n1 := startNodeWith(t, "n1", c.Endpoints(), nodes, rec, func(_ *Options, r *fakeRunner) {
+		r.hanging = map[string]bool{"g3": true}
+		r.onStart = func(g string) {
+			if g != "g3" {
+				return
+			}
+			r.mu.Lock()
+			first := r.hanging[g]
+			r.hanging = nil
+			r.mu.Unlock()
+			if first {
+				hung <- struct{}{}
+			}
+		}
+	})
+	select {
+	case <-hung:
+	case <-time.After(testMove):
+		t.Fatal("n1 did not start g3")
+	}
+	// g1 and g2 were claimed in the pass that hangs, or before it.
+	waitFor(t, testMove, "g1 and g2 running on n1", func() bool {
+		r := rec.running()
+		return r["g1"] == "n1" && r["g2"] == "n1"
+	})
+	old, _ := n1.owner.lease.current()
+	if old == 0 {
+		t.Fatal("n1 runs groups without a lease")
+	}
+	givenUp := time.Now()
+	n1.owner.GiveUp("g1")
+	if _, err := n1.cli.Revoke(ctxT(t), old); err != nil {
+		t.Fatal(err)
+	}
+	// The watchdog stops g1 (the renewal finds the lease gone), the
+	// loop gets a new lease and passes again.
+	waitFor(t, testMove, "n1 stops g1 and holds a new lease", func() bool {
+		id, _ := n1.owner.lease.current()
+		_, running := rec.running()["g1"]
+		return id != 0 && id != old && !running
+	})
+	time.Sleep(10 * testInterval)
+	if n := startsOn(rec, "n1", "g1", givenUp); n > 0 {
+		t.Fatalf("n1 started g1 %d times after its monitor gave it up", n)
+	}
+	n1.owner.mu.Lock()
+	_, failed := n1.owner.failedUntil["g1"]
+	n1.owner.mu.Unlock()
+	if !failed {
+		t.Fatal("n1 did not record g1's give-up as a failure")
+	}
+	// The failure is in etcd under the new lease: n2, once up, takes g1
+	// (and g2, its own), and n1 does not take g1 back.
+	startNode(t, "n2", c.Endpoints(), nodes, rec)
+	want := map[string]string{"g1": "n2", "g2": "n2", "g3": "n1"}
+	waitFor(t, testMove, "g1 on n2", runningIs(rec, want))
+	steady(t, rec, 10*testInterval, want)
+	if n := startsOn(rec, "n1", "g1", givenUp); n > 0 {
+		t.Errorf("n1 started g1 %d times after its monitor gave it up", n)
+	}
+	checkNoOverlap(t, rec)
+}
