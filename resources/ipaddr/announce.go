@@ -2,9 +2,12 @@ package ipaddr
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -126,15 +129,25 @@ func openPacketSocket() (*packetSocket, error) {
 	return &packetSocket{fd: fd}, nil
 }
 
-// send writes one whole Ethernet frame out of interface ifindex.
+// send writes one whole Ethernet frame out of interface ifindex: a raw
+// system call (rawcall.go) that does not wait, the frame queued on the
+// interface or dropped with an error; a full send buffer (EAGAIN, which
+// two frames a minute never meet) is waited for through the runtime.
 func (s *packetSocket) send(ifindex int, frame []byte) error {
-	sa := &unix.SockaddrLinklayer{
-		Ifindex:  ifindex,
+	sa := unix.RawSockaddrLinklayer{
+		Family:   unix.AF_PACKET,
+		Ifindex:  int32(ifindex),
 		Protocol: htons(binary.BigEndian.Uint16(frame[12:14])),
 		Halen:    6,
 	}
 	copy(sa.Addr[:], frame[0:6])
-	return unix.Sendto(s.fd, frame, 0, sa)
+	err := sendNoWait(syscall.RawSyscall6, s.fd, frame, unsafe.Pointer(&sa), unix.SizeofSockaddrLinklayer)
+	if !errors.Is(err, unix.EAGAIN) {
+		return err
+	}
+	to := &unix.SockaddrLinklayer{Ifindex: ifindex, Protocol: sa.Protocol, Halen: 6}
+	copy(to.Addr[:], frame[0:6])
+	return unix.Sendto(s.fd, frame, 0, to)
 }
 
 func (s *packetSocket) close() error { return unix.Close(s.fd) }

@@ -16,12 +16,16 @@ import (
 // many addresses the interfaces hold; the library's AddrList parses every
 // address into an Addr (about 1 KB each) and LinkByName the link (about
 // 8 KB), so that 32 held groups on one interface, each looking once a
-// minute, made about 1.3 MB of garbage a minute at rest.
+// minute, made about 1.3 MB of garbage a minute at rest. Its request
+// and reads are raw system calls where the kernel lets them be (rawcall.go):
+// the kernel answers a dump's request, and each read of its part, before
+// the system call returns, so neither waits.
 type addrLook struct {
-	fd  int // -1: not open
-	seq uint32
-	req [unix.NLMSG_HDRLEN + unix.SizeofIfAddrmsg]byte
-	buf []byte
+	fd   int // -1: not open
+	call sysCall
+	seq  uint32
+	req  [unix.NLMSG_HDRLEN + unix.SizeofIfAddrmsg]byte
+	buf  []byte
 }
 
 // lookBuf is the size of the look's buffer. The kernel sizes a part of a
@@ -31,8 +35,8 @@ type addrLook struct {
 // been cut short (read), and the look is then left to where.
 const lookBuf = 8 << 10
 
-// lookTimeout bounds a read of the dump's answer: a look never blocks the
-// Watch for long, whatever the kernel does.
+// lookTimeout bounds a look's wait for the dump's answer: a look never
+// blocks the Watch for long, whatever the kernel does.
 const lookTimeout = time.Second
 
 var errLookTruncated = errors.New("address dump: a part larger than the buffer")
@@ -44,11 +48,6 @@ func (l *addrLook) open(a *Agent) error {
 	return a.inNS(func() error {
 		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 		if err != nil {
-			return fmt.Errorf("netlink socket: %w", err)
-		}
-		tv := unix.NsecToTimeval(lookTimeout.Nanoseconds())
-		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-			_ = unix.Close(fd)
 			return fmt.Errorf("netlink socket: %w", err)
 		}
 		if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
@@ -64,6 +63,7 @@ func (l *addrLook) open(a *Agent) error {
 			return fmt.Errorf("netlink socket: %w", err)
 		}
 		l.fd = fd
+		l.call = lookCall()
 		l.buf = make([]byte, lookBuf)
 		return nil
 	})
@@ -97,13 +97,14 @@ func (l *addrLook) heldOn(a *Agent, index int) (bool, error) {
 	ne.PutUint32(r[12:], 0)
 	clear(r[unix.NLMSG_HDRLEN:])
 	r[unix.NLMSG_HDRLEN] = byte(a.family())
-	if _, err := unix.Write(l.fd, r); err != nil {
+	if err := sendNoWait(l.call, l.fd, r, nil, 0); err != nil {
 		l.close()
 		return false, fmt.Errorf("address dump: %w", err)
 	}
 	held := false
+	deadline := time.Now().Add(lookTimeout)
 	for {
-		n, err := l.read()
+		n, err := l.read(deadline)
 		if err != nil {
 			// What is left of the dump would be read as the next
 			// look's answer: that look opens a socket of its own.
@@ -123,20 +124,48 @@ func (l *addrLook) heldOn(a *Agent, index int) (bool, error) {
 }
 
 // read reads one part of the dump into l.buf, without the allocation of
-// a source address that unix.Recvfrom makes.
-func (l *addrLook) read() (int, error) {
+// a source address that unix.Recvfrom makes. The kernel has queued the
+// part by then (the request's system call, or the read before it, made
+// it); if it has not, read waits for it (poll, through the runtime) until
+// deadline.
+func (l *addrLook) read(deadline time.Time) (int, error) {
 	for {
-		n, err := unix.Read(l.fd, l.buf)
+		n, err := recvNoWait(l.call, l.fd, l.buf)
 		switch {
-		case errors.Is(err, unix.EINTR):
+		case errors.Is(err, unix.EAGAIN):
+			if err := l.wait(deadline); err != nil {
+				return 0, err
+			}
 			continue
 		case err != nil:
 			return 0, fmt.Errorf("address dump: %w", err)
+		case n == 0:
+			return 0, errors.New("address dump: an empty read")
 		case n == len(l.buf):
 			// Possibly cut short: a read gives what fits and drops the rest.
 			return 0, errLookTruncated
 		}
 		return n, nil
+	}
+}
+
+// wait waits until the look's socket has something to read, or an
+// error, or deadline has passed (an error).
+func (l *addrLook) wait(deadline time.Time) error {
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("address dump: no answer within %s", lookTimeout)
+		}
+		fds := []unix.PollFd{{Fd: int32(l.fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(left.Milliseconds())+1)
+		switch {
+		case errors.Is(err, unix.EINTR):
+		case err != nil:
+			return fmt.Errorf("address dump: poll: %w", err)
+		case n > 0:
+			return nil
+		}
 	}
 }
 

@@ -14,6 +14,23 @@ import (
 	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
+// sendWakes sends n times on a Watch's wake channel, each taken by the
+// Watch, and fails the test if one is not taken within 30 s of the
+// first. One timer for all the wakes: a timer each would be allocations
+// counted as the looks'.
+func sendWakes(t *testing.T, wake chan<- time.Time, n int) {
+	t.Helper()
+	limit := time.NewTimer(30 * time.Second)
+	defer limit.Stop()
+	for range n {
+		select {
+		case wake <- time.Now():
+		case <-limit.C:
+			t.Fatal("the Watch takes no wake")
+		}
+	}
+}
+
 // TestWatchLookAllocatesNothing: a Watch's periodic look at rest, on an
 // interface that holds many addresses (as a node holding 32 groups does),
 // allocates next to nothing: it asks whether the address is still on the
@@ -52,19 +69,7 @@ func TestWatchLookAllocatesNothing(t *testing.T) {
 		}
 	}
 	defer stop()
-	// One timer for all the wakes of a call: a timer each would be
-	// allocations counted as the looks'.
-	send := func(n int) {
-		limit := time.NewTimer(30 * time.Second)
-		defer limit.Stop()
-		for range n {
-			select {
-			case wake <- time.Now():
-			case <-limit.C:
-				t.Fatal("the Watch takes no wake")
-			}
-		}
-	}
+	send := func(n int) { sendWakes(t, wake, n) }
 	// The link events of the subscription's start (every link, listed)
 	// come first; then the looks settle on the link.
 	time.Sleep(300 * time.Millisecond)
