@@ -6,7 +6,8 @@
 // Each node holds one lease of TTL Options.TTL and writes, under it:
 //
 //	PREFIX members/NODE   NODE     its membership: the node is live while
-//	                               the key exists
+//	                               the key exists (written again at the
+//	                               next pass if it is missing)
 //	PREFIX owners/GROUP   NODE     its ownership of GROUP, created only if
 //	                               the key does not exist (a txn on
 //	                               CreateRevision == 0)

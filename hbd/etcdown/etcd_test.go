@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/hbdproject/hbd/hbd/internal/etcdtest"
 )
@@ -378,11 +379,11 @@ func startNode(t *testing.T, name string, endpoints []string, nodes []string, re
 }
 
 // startNodeWith starts a node whose options and runner tweak changes
-// first (nil: none).
-func startNodeWith(t *testing.T, name string, endpoints []string, nodes []string, rec *record, tweak func(*Options, *fakeRunner)) *testNode {
+// first (nil: none), its client dialled with dial too.
+func startNodeWith(t *testing.T, name string, endpoints []string, nodes []string, rec *record, tweak func(*Options, *fakeRunner), dial ...grpc.DialOption) *testNode {
 	t.Helper()
 	rpcs := &rpcCount{}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 2 * time.Second, Logger: zap.NewNop(), DialOptions: rpcs.dialOptions()})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 2 * time.Second, Logger: zap.NewNop(), DialOptions: append(rpcs.dialOptions(), dial...)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -189,7 +189,9 @@ func (w *Owner) Run(ctx context.Context) error {
 
 // step is one pass of the loop: the groups of a dropped lease stopped
 // (the watchdog, which runs apart from the loop, has begun their stops),
-// a lease if there is none, then the placement.
+// a lease if there is none, the member key under it if this node's copy
+// of the keys lacks it (a write that failed or timed out, a key deleted
+// by hand), then the placement.
 func (w *Owner) step(ctx context.Context) {
 	id, _ := w.lease.current()
 	w.applyPending(ctx, id)
@@ -201,6 +203,8 @@ func (w *Owner) step(ctx context.Context) {
 		}
 		w.fails.ok("lease grant")
 		id, _ = w.lease.current()
+	}
+	if !w.store.has(w.memberKey(w.o.Node), int64(id)) {
 		if err := w.putMember(ctx, id); err != nil {
 			w.fails.failed("membership", err)
 			return

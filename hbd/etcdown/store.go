@@ -77,6 +77,14 @@ func (s *store) wrote(e kv, rev int64, deleted bool) {
 	s.set(entry{kv: e, rev: rev, deleted: deleted})
 }
 
+// has tells whether key is live under lease in the store.
+func (s *store) has(key string, lease int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.keys[key]
+	return ok && !e.deleted && e.lease == lease
+}
+
 // view reads the live keys (false until the first full read).
 func (s *store) view() (view, bool) {
 	s.mu.Lock()
