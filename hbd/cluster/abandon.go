@@ -46,7 +46,8 @@ type lastWord struct {
 	known bool // an announcement of its run (gen) came before its death
 	gen   uint64
 	// reloads is this node's count of reloads applied (resources.reloads)
-	// when the word was kept.
+	// when the announcement was applied, not when the peer died: a reload
+	// here between the two is one since its last word too.
 	reloads  int
 	held     map[string]bool // held there (starting, running, stopping, stop-failed)
 	failed   map[string]bool // failed there (hbd_failed)
@@ -65,7 +66,7 @@ func (n *Node) keepLastWord(p *peer) {
 		p.word = lastWord{} // a Heartbeat peer says nothing of its failures
 		return
 	}
-	p.word = lastWord{known: true, gen: p.gen, reloads: n.res.reloads, held: maps.Clone(r.held), failed: maps.Clone(r.failed), stopping: r.stopping}
+	p.word = lastWord{known: true, gen: p.gen, reloads: r.reloads, held: maps.Clone(r.held), failed: maps.Clone(r.failed), stopping: r.stopping}
 }
 
 // cannotHold says why p, declared dead and heard again, cannot hold g

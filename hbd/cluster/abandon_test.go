@@ -139,15 +139,18 @@ func TestCallOffOnlyWhatThePeerMayHold(t *testing.T) {
 		name    string
 		word    []string // node2's last announcement's hbd_failed and hbd_standby
 		timeout time.Duration
-		reload  bool   // node1 reloads while node2 is dead
-		gen     uint64 // node2's generation when heard again
-		callOff bool
+		// reloadAt: node1 reloads then (0: never): after node2's last
+		// word, while node2 is alive or once it is dead.
+		reloadAt time.Duration
+		gen      uint64 // node2's generation when heard again
+		callOff  bool
 	}{
-		{"failed there", failed, 0, false, gen2, false},
-		{"stands by for it", standby, 0, false, gen2, true},
-		{"failed there, with a failure_timeout", failed, time.Minute, false, gen2, true},
-		{"failed there, restarted since", failed, 0, false, gen2 + 1, true},
-		{"failed there, node1 reloaded since", failed, 0, true, gen2, true},
+		{"failed there", failed, 0, 0, gen2, false},
+		{"stands by for it", standby, 0, 0, gen2, true},
+		{"failed there, with a failure_timeout", failed, time.Minute, 0, gen2, true},
+		{"failed there, restarted since", failed, 0, 0, gen2 + 1, true},
+		{"failed there, node1 reloaded since (node2 dead)", failed, 0, 5 * time.Second, gen2, true},
+		{"failed there, node1 reloaded since (node2 not yet dead)", failed, 0, time.Second, gen2, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := groupConfig("node1", "node2", config.FailbackOn)
@@ -160,12 +163,23 @@ func TestCallOffOnlyWhatThePeerMayHold(t *testing.T) {
 			if !hasAction(acts, StartGroup{Group: webKey}) {
 				t.Fatalf("node2 does not take web and consents: node1 did not start it: %q", render(acts))
 			}
+			reload := func() {
+				if tc.reloadAt != 0 {
+					h.n.Step(Reconfigure{Now: t0.Add(tc.reloadAt), Config: groupConfig("node1", "node2", config.FailbackOn)})
+				}
+			}
+			if tc.reloadAt != 0 && tc.reloadAt < 5*time.Second {
+				if acts := advanceTo(h.n, t0.Add(tc.reloadAt)); has(logs(acts), "WARN: node node2: is dead") {
+					t.Fatalf("node2 declared dead before node1's reload at %v: %q", tc.reloadAt, logs(acts))
+				}
+				reload()
+			}
 			acts = advanceTo(h.n, t0.Add(5*time.Second))
 			if !has(logs(acts), "WARN: node node2: is dead") {
 				t.Fatalf("node2 silent for 5 s: not declared dead: %q", logs(acts))
 			}
-			if tc.reload {
-				h.n.Step(Reconfigure{Now: t0.Add(5 * time.Second), Config: groupConfig("node1", "node2", config.FailbackOn)})
+			if tc.reloadAt == 5*time.Second {
+				reload()
 			}
 			h.at(5100 * time.Millisecond)
 			acts = h.n.Step(Receive{Now: h.now, Link: "eth0", Msg: peerMsg(tc.gen, 100, h.now, "t", "status", "st", "active", "dt", "1388", "protocol", "1")})

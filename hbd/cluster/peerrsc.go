@@ -34,6 +34,10 @@ type peerRsc struct {
 	// stableSeq: seq of its newest announcement that said isstable=1,
 	// for an hbd peer only (every handoff it began before is over).
 	stableSeq uint64
+	// reloads: this node's count of reloads applied (resources.reloads)
+	// when that announcement was applied: a reload since then may have
+	// changed what the peer may hold (abandon.go).
+	reloads int
 	// hold is a Heartbeat peer's rsc_hold (holdBits), kept as Heartbeat
 	// keeps other_holds_resources: a full update replaces it, a partial
 	// one (mach_down) adds to it.
@@ -92,6 +96,7 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 	}
 	r.announced = true
 	r.seq = seq
+	r.reloads = n.res.reloads
 	info := m.Value(wire.FInfo)
 	if hbd {
 		held := m.Value(wire.FHbdHeld)
