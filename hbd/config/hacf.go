@@ -408,7 +408,10 @@ func validNodeName(n string) string {
 		return "is longer than 100 characters"
 	case strings.ContainsAny(n, ",;"):
 		return "contains a comma or semicolon; separate node names with spaces"
-	case strings.ContainsAny(n, "/\\:=\"'"):
+	case strings.ContainsAny(n, "/\\:=\"'|>"):
+		// `|`, `>` and `:` also separate the node names in the lists
+		// of the messages between nodes (hbd_want KEY>NODE|…, hbd_seen
+		// NODE:EPOCH|…).
 		return "contains a character a host name cannot have"
 	case strings.ContainsFunc(n, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsGraphic(r) }):
 		return "contains a control character or a space; a node name is its host name (uname -n)"

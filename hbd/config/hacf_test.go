@@ -102,6 +102,8 @@ func TestParseHaCfDiagnostics(t *testing.T) {
 		{"node comma", "node node3,node4", []want{e(4, "contains a comma or semicolon; separate node names with spaces")}},
 		{"node twice", "node NODE2", []want{w(4, "node node2 is listed twice (also on line 1)")}},
 		{"node bad char", "node a/b", []want{e(4, "contains a character")}},
+		{"node pipe", "node node|3", []want{e(4, `node "node|3" contains a character a host name cannot have`)}},
+		{"node angle bracket", "node node>3", []want{e(4, `node "node>3" contains a character a host name cannot have`)}},
 		{"node escape sequence", "node node3\x1b[2J", []want{e(4, `node "node3\x1b[2J" contains a control character`)}},
 		{"node NUL", "node no\x00de", []want{e(4, "contains a control character")}},
 		{"node bidi override", "node node\u202e3", []want{e(4, "contains a control character")}},

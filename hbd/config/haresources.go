@@ -102,6 +102,14 @@ func parseGroup(d *diags, line int, words []string, reg *agents.Registry) (Group
 		return g, false
 	}
 	ok := true
+	// The first resource is the group's key, which names the group in
+	// the lists of the messages between nodes (hbd_held, hbd_want ...),
+	// `|`-separated: a key with a `|` would read there as two groups,
+	// and no peer would see the group held or consented to.
+	if strings.Contains(words[1], "|") {
+		d.errorf(line, "group key %q (the group's first resource) contains \"|\", which separates group keys in the messages between nodes; put a resource without \"|\" first", words[1])
+		ok = false
+	}
 	for _, w := range words[1:] {
 		res, err := parseResource(w, reg)
 		if err != nil {
