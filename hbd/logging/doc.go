@@ -46,11 +46,15 @@
 // reopens at once, a stuck one once its write returns. Apply waits for
 // no writer; an output it removes writes what is queued and closes,
 // unless a later Apply names it again first and takes it back as it is;
-// beyond three removed outputs stuck in a write, the older ones' queued
-// lines are dropped and counted. Close writes everything queued, waiting
-// at most CloseWait. A write that has not returned after StuckAfter is
-// said once on the other outputs. Lines still queued when the process
-// dies without Close (a panic, a kill) are lost.
+// beyond three removed outputs stuck in a write, the older ones are given
+// up: their queued lines are dropped and counted (a WARN on the outputs in
+// use and on stderr says how many), and their write is interrupted so
+// that their writer ends, where the kernel allows it (a FIFO, a pipe, a
+// terminal; a regular file's write on a hung mount keeps its writer until
+// it returns, and syslog's until the send does). Close writes everything
+// queued, waiting at most CloseWait. A write that has not returned after
+// StuckAfter is said once on the other outputs. Lines still queued when
+// the process dies without Close (a panic, a kill) are lost.
 //
 // Outputs.DebugMillis gives the debug file's times milliseconds
 // (TimeLayoutMillis); every other output keeps Heartbeat's whole seconds.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -32,6 +33,10 @@ type fileOutput struct {
 	f       *os.File
 	fi      os.FileInfo // of f, to notice a rename or removal
 	failure             // non-zero while the file cannot be written
+
+	// cur is f, for interrupt, which runs while the writer is in a
+	// write and so does not take the sink's lock.
+	cur atomic.Pointer[os.File]
 }
 
 // failure is the state of an output that cannot be written, shared by files
@@ -83,6 +88,7 @@ func (o *fileOutput) open(now time.Time) error {
 		return o.fail(fmt.Errorf("open %s: not a regular file (%s)", o.path, fi.Mode().Type()), now)
 	}
 	o.f, o.fi = f, fi
+	o.cur.Store(f)
 	return nil
 }
 
@@ -90,9 +96,28 @@ func (o *fileOutput) close() error {
 	if o.f == nil {
 		return nil
 	}
+	o.cur.Store(nil)
 	err := o.f.Close()
 	o.f, o.fi = nil, nil
 	return err
+}
+
+// interruptible reports whether a write to the open file that waits can
+// be made to return (interrupt): the runtime polls a FIFO, a pipe or a
+// terminal, and their writes wait in the poller, not in the kernel; a
+// regular file's write on a hung mount waits in the kernel until the
+// mount answers. False when no file is open.
+func (o *fileOutput) interruptible() bool {
+	f := o.cur.Load()
+	return f != nil && f.SetWriteDeadline(time.Time{}) == nil
+}
+
+// interrupt makes a write to the open file that waits return at once
+// with an error, and every later write fail, where interruptible.
+func (o *fileOutput) interrupt() {
+	if f := o.cur.Load(); f != nil {
+		_ = f.SetWriteDeadline(time.Unix(1, 0))
+	}
 }
 
 // rotated reports whether the path no longer names the open file.

@@ -3,6 +3,7 @@ package logging
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sirupsen/logrus"
 )
@@ -22,9 +23,11 @@ type line struct {
 	// dropped is not counted, and never reported, so that they cannot
 	// feed on each other.
 	own bool
-	// reports is, for a report of lines dropped queued for an output
-	// (putReport), how many it counts; 0 for any other line.
+	// reports is, for a report of lines dropped (putReport,
+	// reportDrops), how many it counts, and since when the first of
+	// them was; 0 for any other line.
 	reports int
+	since   time.Time
 
 	refs     atomic.Int32 // outputs not yet done with the line
 	fellBack atomic.Bool  // handed to stderr after an output failed

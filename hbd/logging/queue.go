@@ -45,6 +45,8 @@ type queue struct {
 	retiring atomic.Bool
 	endMu    sync.Mutex
 	ending   bool
+	// givenUp is set by giveUp: a retired output to be written no more.
+	givenUp atomic.Bool
 
 	dropping atomic.Bool   // lines were dropped and not yet reported
 	dropped  atomic.Uint64 // lines dropped in all
@@ -290,7 +292,7 @@ func (q *queue) putReport() bool {
 		return true
 	}
 	ln := q.report(q.drops, q.first, q.last)
-	ln.reports = q.drops
+	ln.reports, ln.since = q.drops, q.first
 	select {
 	case q.lines <- ln:
 		q.drops = 0
@@ -303,20 +305,31 @@ func (q *queue) putReport() bool {
 }
 
 // reportDrops writes the report of the lines dropped so far, on the
-// writer, once everything queued before them is written.
+// writer, once everything queued before them is written. An output given
+// up is written no more: its count stays for takeDrops.
 func (q *queue) reportDrops() {
-	q.dropMu.Lock()
-	n, first, last := q.drops, q.first, q.last
-	q.drops = 0
-	q.dropping.Store(false)
-	q.dropMu.Unlock()
-	if n > 0 {
+	if q.givenUp.Load() {
+		return
+	}
+	if n, first, last := q.takeDrops(); n > 0 {
 		ln := q.report(n, first, last)
+		ln.reports, ln.since = n, first
 		q.w.begin()
 		q.write(ln)
 		q.w.end()
 		ln.release()
 	}
+}
+
+// takeDrops returns the lines dropped and not yet reported, and when the
+// first and the latest of them were, and counts them as reported.
+func (q *queue) takeDrops() (n int, first, last time.Time) {
+	q.dropMu.Lock()
+	defer q.dropMu.Unlock()
+	n, first, last = q.drops, q.first, q.last
+	q.drops = 0
+	q.dropping.Store(false)
+	return n, first, last
 }
 
 // ask hands the writer a request to write every line put before it and
@@ -429,21 +442,16 @@ func (q *queue) shed() {
 	q.endMu.Lock()
 	defer q.endMu.Unlock()
 	var reports []*line
-	for drained := false; !drained; {
-		select {
-		case ln, ok := <-q.lines:
-			switch {
-			case !ok:
-				return // stopped (never a retired output): nothing is put back
-			case ln.reports > 0:
-				reports = append(reports, ln)
-			default:
-				q.drop(ln)
-				ln.release()
-			}
-		default:
-			drained = true
+	stopped := q.empty(func(ln *line) {
+		if ln.reports > 0 {
+			reports = append(reports, ln)
+			return
 		}
+		q.drop(ln)
+		ln.release()
+	})
+	if stopped {
+		return // never a retired output: nothing is put back
 	}
 	for _, ln := range reports {
 		// Room: the queue was just emptied, and nothing is put in
@@ -452,13 +460,68 @@ func (q *queue) shed() {
 	}
 }
 
+// giveUp drops and counts the lines queued, for a retired output whose
+// writer is to write nothing more to it: the reports of lines dropped
+// before too, their count going back to the drops not yet reported
+// (which the writer says elsewhere as it ends), and a reopen kept for
+// later. A later revive fails. endMu keeps the writer from ending while
+// the queue is briefly empty, as in shed.
+func (q *queue) giveUp() {
+	q.endMu.Lock()
+	defer q.endMu.Unlock()
+	q.givenUp.Store(true)
+	q.empty(func(ln *line) {
+		if ln.reports > 0 {
+			q.unreport(ln.reports, ln.since)
+		} else {
+			q.drop(ln)
+		}
+		ln.release()
+	})
+	q.pendMu.Lock()
+	q.pending = nil
+	q.pends.Store(false)
+	q.pendMu.Unlock()
+}
+
+// empty hands f each line queued until there is none; it reports true
+// if the queue was stopped.
+func (q *queue) empty(f func(*line)) (stopped bool) {
+	for {
+		select {
+		case ln, ok := <-q.lines:
+			if !ok {
+				return true
+			}
+			f(ln)
+		default:
+			return false
+		}
+	}
+}
+
+// unreport counts again as not reported n lines dropped since since,
+// whose report will not be written: they were counted in dropped once.
+func (q *queue) unreport(n int, since time.Time) {
+	q.dropMu.Lock()
+	if q.drops == 0 || since.Before(q.first) {
+		q.first = since
+	}
+	if q.drops == 0 {
+		q.last = since
+	}
+	q.drops += n
+	q.dropping.Store(true)
+	q.dropMu.Unlock()
+}
+
 // revive takes back a retired queue whose writer has not begun to end:
 // it goes on writing as if it had never been retired. It reports false
-// when the writer ends (or has ended) already.
+// when the writer ends (or has ended) already, or was given up.
 func (q *queue) revive() bool {
 	q.endMu.Lock()
 	defer q.endMu.Unlock()
-	if q.ending {
+	if q.ending || q.givenUp.Load() {
 		return false
 	}
 	q.retiring.Store(false)

@@ -75,15 +75,16 @@ func TestReloadsWhileHungAreBounded(t *testing.T) {
 	toHung = append(toHung, next)
 	last := "info: line " + strconv.Itoa(next)
 	waitUntil(t, "the FIFO never got the last line", func() bool { return strings.Contains(fifo.got.String(), last+"\n") })
-	checkLines(t, "log file "+fifo.path, fifo.lines(), toHung, outputOf(healthOf(t, l), "log file "+fifo.path).Dropped)
-	checkLines(t, other, lines(readFile(t, other)), toOther, 0)
+	checkLines(t, "log file "+fifo.path, fifo.lines(), toHung, outputOf(healthOf(t, l), "log file "+fifo.path).Dropped, 0)
+	checkLines(t, other, lines(readFile(t, other)), toOther, 0, 0)
 }
 
 var numberedRE = regexp.MustCompile(`info: line (\d+)`)
 
 // checkLines checks that got has lines of want only, in order, and that
-// those it lacks are as many as its drop reports say, and as dropped.
-func checkLines(t *testing.T, what string, got []string, want []int, dropped uint64) {
+// those it lacks are as many as its drop reports say, and as dropped, and
+// elsewhere, the lines a WARN elsewhere counts (an output given up).
+func checkLines(t *testing.T, what string, got []string, want []int, dropped uint64, elsewhere int) {
 	t.Helper()
 	mine := make(map[int]bool, len(want))
 	for _, i := range want {
@@ -107,24 +108,29 @@ func checkLines(t *testing.T, what string, got []string, want []int, dropped uin
 		last = i
 		wrote++
 	}
-	if wrote+reported != len(want) || uint64(reported) != dropped {
-		t.Errorf("%s: %d lines written, %d reported dropped (Health: %d), want %d in all", what, wrote, reported, dropped, len(want))
+	if wrote+reported+elsewhere != len(want) || uint64(reported) != dropped {
+		t.Errorf("%s: %d lines written, %d reported dropped (Health: %d), %d elsewhere, want %d in all", what, wrote, reported, dropped, elsewhere, len(want))
 	}
 }
 
 // TestReloadsToManyHungFilesAreBounded: reloads from one hung log file
-// to the next (each a FIFO nobody reads, on a mount that hangs) keep the
-// queued lines of a few of the retired files only: the heap does not
-// grow with them. The lines of the others are dropped and counted, and
-// once each FIFO is read it has its lines, in order, or a WARN that
-// counts them.
+// to the next (each a FIFO nobody reads, as a file on a mount that hangs)
+// keep the writers and queued lines of a few of the retired files only:
+// goroutines and heap do not grow with the reloads. The others are given
+// up: their writes are interrupted, their writers end, and a WARN on the
+// log file in use and on stderr counts the lines each lost. Once each
+// FIFO is read it has its lines, in order, and those it lacks are
+// counted: by a WARN in it (the files kept) or by the one that gave it
+// up.
 func TestReloadsToManyHungFilesAreBounded(t *testing.T) {
 	const files = 16
 	fifos := make([]*hungFIFO, files)
 	for i := range fifos {
 		fifos[i] = newHungFIFO(t)
 	}
-	l, err := New(Options{PID: 4242, Now: fixedClock, Async: true, Stderr: &lockedBuffer{},
+	goroutines := runtime.NumGoroutine()
+	stderr := &lockedBuffer{}
+	l, err := New(Options{PID: 4242, Now: fixedClock, Async: true, Stderr: stderr,
 		StuckAfter: 20 * time.Millisecond, CloseWait: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -146,27 +152,72 @@ func TestReloadsToManyHungFilesAreBounded(t *testing.T) {
 		}
 		waitUntil(t, "a log file never got stuck", func() bool { return !outputOf(healthOf(t, l), "log file "+f.path).StuckSince.IsZero() })
 	}
-	if err := l.Apply(Outputs{Logfile: filepath.Join(t.TempDir(), "ha-log")}); err != nil {
+	final := filepath.Join(t.TempDir(), "ha-log")
+	if err := l.Apply(Outputs{Logfile: final}); err != nil {
 		t.Fatal(err)
+	}
+	// A writer and its watch for stderr, for the log file in use and
+	// for each retired file kept.
+	bound := goroutines + 2*(2+retiredQueues)
+	now := runtime.NumGoroutine()
+	for deadline := time.Now().Add(20 * time.Second); now > bound; now = runtime.NumGoroutine() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines with %d hung log files retired, %d before the logger: want at most %d", now, files, goroutines, bound)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	// Each queue holds over 1 MiB of lines: all of them kept would be
 	// 20 MiB, retiredQueues of them 5.
 	grew := int64(liveHeap()) - int64(before)
-	t.Logf("heap grew by %d bytes with %d hung log files retired", grew, files)
+	t.Logf("heap grew by %d bytes, %d goroutines (%d before), with %d hung log files retired", grew, now, goroutines, files)
 	if grew > 8<<20 {
 		t.Errorf("heap grew by %d bytes with %d hung log files retired", grew, files)
 	}
+
+	gaveUp := givenUp(stderr.String())
+	if len(gaveUp) != files-retiredQueues {
+		t.Errorf("%d log files given up, want %d: %v", len(gaveUp), files-retiredQueues, gaveUp)
+	}
+	// The last reload gave up the oldest of the files kept before it.
+	if last := fifos[files-retiredQueues-1].path; givenUp(readFile(t, final))[last] == 0 {
+		t.Errorf("the log file in use does not say %s was given up: %q", last, readFile(t, final))
+	}
 	for i, f := range fifos {
 		f.drain()
+		var got []string
+		if n, ok := gaveUp[f.path]; ok {
+			// Given up: the pipe holds what it took before it
+			// hung, and nothing comes after.
+			waitUntil(t, "a FIFO given up lacks lines its WARN does not count", func() bool {
+				got = f.lines()
+				return len(got)+n >= len(logged[i])
+			})
+			checkLines(t, f.path, got, logged[i], 0, n)
+			continue
+		}
 		// Its last line is the count of those it dropped, written
 		// once its queue is empty, the last thing its writer does.
-		var got []string
 		waitUntil(t, "a FIFO never got the count of its lines dropped", func() bool {
 			got = f.lines()
 			return len(got) > 0 && dropRE.MatchString(got[len(got)-1])
 		})
-		checkLines(t, f.path, got, logged[i], countDropped(got))
+		checkLines(t, f.path, got, logged[i], countDropped(got), 0)
 	}
+}
+
+var givenUpRE = regexp.MustCompile(`WARN: Log output log file (\S+) given up: .*; (\d+) lines dropped over `)
+
+// givenUp is what the WARNs of log files given up in log say: how many
+// lines each lost.
+func givenUp(log string) map[string]int {
+	m := map[string]int{}
+	for _, ln := range lines(log) {
+		if g := givenUpRE.FindStringSubmatch(ln); g != nil {
+			n, _ := strconv.Atoi(g[2])
+			m[g[1]] += n
+		}
+	}
+	return m
 }
 
 // countDropped is what the drop reports among got say.
@@ -262,5 +313,110 @@ func TestShedKeepsADropReport(t *testing.T) {
 	}
 	if wrote+reported != next || uint64(reported) != q.droppedLines() {
 		t.Errorf("written %q: %d lines and %d reported dropped (dropped: %d), want %d lines in all", got, wrote, reported, q.droppedLines(), next)
+	}
+}
+
+// TestGiveUpCountsEveryLineNotWritten: a retired queue given up drops
+// what is queued, a report of lines dropped before included, writes
+// nothing more once its current write returns (not even a report), and
+// cannot be revived; what it did not write is all in the count its
+// output's end says elsewhere (takeDrops), and counted once in dropped.
+func TestGiveUpCountsEveryLineNotWritten(t *testing.T) {
+	gate := make(chan struct{})
+	writing := make(chan struct{}, 1024)
+	var mu sync.Mutex
+	var got []string
+	write := func(ln *line) {
+		writing <- struct{}{}
+		<-gate
+		mu.Lock()
+		got = append(got, string(ln.text))
+		mu.Unlock()
+	}
+	report := func(n int, _, _ time.Time) *line {
+		ln := newLine(1)
+		ln.own = true
+		ln.text = fmt.Appendf(ln.text[:0], "dropped %d", n)
+		return ln
+	}
+	const capacity = 4
+	q := startQueue(capacity, nil, write, report, nil, nil)
+	next := 0
+	put := func(want putResult) {
+		t.Helper()
+		ln := newLine(1)
+		ln.text = fmt.Appendf(ln.text[:0], "line %d", next)
+		next++
+		if r := q.put(ln, 0); r != want {
+			t.Fatalf("line %d: put %v, want %v", next-1, r, want)
+		}
+		if want == dropped {
+			ln.release()
+		}
+	}
+	put(queued)
+	<-writing // line 0 in its write
+	for range capacity {
+		put(queued)
+	}
+	put(dropped)
+	put(dropped)
+	for range 2 {
+		gate <- struct{}{}
+		<-writing
+	}
+	put(queued) // behind the report of the two dropped
+	q.retire()
+	q.giveUp()
+	if q.revive() {
+		t.Error("a queue given up was revived")
+	}
+	close(gate)
+	select {
+	case <-q.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the writer given up did not end")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range got {
+		if strings.HasPrefix(s, "dropped") {
+			t.Errorf("a queue given up wrote a report: %q", got)
+		}
+	}
+	// Lines 0 to 2 were written (0 and 1 let through, 2 in its write).
+	n, _, _ := q.takeDrops()
+	if len(got)+n != next || q.droppedLines() != uint64(n) {
+		t.Errorf("written %q, %d counted to say (dropped: %d), want %d lines in all", got, n, q.droppedLines(), next)
+	}
+}
+
+// A write that waits can be interrupted where the runtime polls the
+// file (a FIFO); a regular file's cannot, and nothing open has nothing
+// to interrupt.
+func TestInterruptible(t *testing.T) {
+	regular := filepath.Join(t.TempDir(), "ha-log")
+	for _, tc := range []struct {
+		name string
+		path string
+		open bool
+		want bool
+	}{
+		{"FIFO", newHungFIFO(t).path, true, true},
+		{"regular file", regular, true, false},
+		{"nothing open", regular, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &fileOutput{path: tc.path, pipes: true}
+			if tc.open {
+				if err := o.open(time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				defer o.close()
+			}
+			if got := o.interruptible(); got != tc.want {
+				t.Errorf("interruptible %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

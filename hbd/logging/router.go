@@ -159,17 +159,34 @@ func (r *router) dropReport(n int, first, last time.Time, ms bool) *line {
 
 // sayStuck says on the other outputs (stderr when there are none) that a
 // write to stuck has not returned for a while. It runs on stuck's watch
-// goroutine. The line is queued like any other, so an output stuck too
-// holds up none of it; an output whose queue is full is tried again
-// every sayRetry, sayTries times at most, so that a flood of lines that
-// fills every queue does not lose the one line that explains it.
+// goroutine.
 func (r *router) sayStuck(stuck *sink, d time.Duration) {
-	e := &logrus.Entry{Time: r.clock(), Level: logrus.WarnLevel, Message: fmt.Sprintf(
+	r.sayElsewhere(stuck, false, fmt.Sprintf(
 		"Log output %s: a write has not returned for %s; lines wait in a queue of %d, then are dropped and counted until it does",
-		stuck.name, d.Round(time.Millisecond), QueueLines)}
+		stuck.name, d.Round(time.Millisecond), QueueLines))
+}
+
+// sayGivenUp says on the outputs in use and on stderr how many lines an
+// output given up lost (sink.giveUp), since it can say it no more. It
+// runs on that output's writer as it ends.
+func (r *router) sayGivenUp(s *sink, n int, first, last time.Time) {
+	r.sayElsewhere(s, true, fmt.Sprintf(
+		"Log output %s given up: no longer in use, and a write to it did not return; %d lines dropped over %s (from %s), not written to it",
+		s.name, n, last.Sub(first).Round(time.Millisecond), first.Format(TimeLayout)))
+}
+
+// sayElsewhere says msg, a WARN of the logger's own about the output
+// about, on the outputs in use but that one, and on stderr as well when
+// asked to or when there are none. The line is queued like any other,
+// so an output stuck too holds up none of it; an output whose queue is
+// full is tried again every sayRetry, sayTries times at most, so that a
+// flood of lines that fills every queue does not lose the one line that
+// explains it.
+func (r *router) sayElsewhere(about *sink, stderr bool, msg string) {
+	e := &logrus.Entry{Time: r.clock(), Level: logrus.WarnLevel, Message: msg}
 	r.mu.RLock()
-	to := slices.DeleteFunc(r.rt.outputs(), func(s *sink) bool { return s == stuck })
-	if len(to) == 0 && stuck != r.stderr {
+	to := slices.DeleteFunc(r.rt.outputs(), func(s *sink) bool { return s == about })
+	if (stderr || len(to) == 0) && about != r.stderr {
 		to = append(to, r.stderr)
 	}
 	if len(to) == 0 {
@@ -204,7 +221,7 @@ func (r *router) sayStuck(stuck *sink, d time.Duration) {
 	}
 }
 
-// sayRetry and sayTries bound sayStuck's tries at a full queue: a second.
+// sayRetry and sayTries bound sayElsewhere's tries at a full queue: a second.
 const (
 	sayRetry = 10 * time.Millisecond
 	sayTries = 100
@@ -284,15 +301,23 @@ func (r *router) apply(out Outputs, fac syslog.Priority, useSyslog bool) error {
 	return errors.Join(errs...)
 }
 
-// retiredQueues is how many retired outputs may hold their queued lines
-// while stuck in a write: as many as a reload can retire at once.
+// retiredQueues is how many retired outputs may keep their writers and
+// queued lines while stuck in a write: as many as a reload can retire at
+// once.
 const retiredQueues = 3
 
-// shedRetired bounds what retired outputs hold, whatever the reloads:
-// beyond the retiredQueues opened last, a retired one stuck in a write has the
-// lines queued for it dropped and counted (said in it if the write ever
-// returns) instead of kept. Its writer stays until that write returns,
-// holding one line. The router's write lock is held.
+// shedRetired bounds what retired outputs hold, whatever the reloads.
+// Beyond the retiredQueues opened last, a retired one whose writer is in
+// a write is given up if that write can be interrupted (sink.giveUp: a
+// FIFO, a pipe, a terminal): the lines queued for it are dropped and
+// counted, said on the outputs in use and on stderr, and its writer
+// ends. One that cannot be interrupted (a regular file on a hung mount)
+// and is stuck (StuckAfter) has the lines queued for it dropped and
+// counted (said in it if the write ever returns) instead of kept; its
+// writer stays until that write returns, holding one line. A retired
+// writer between writes is left to finish. It runs at every Apply and
+// whenever a write is found stuck, so a retired output that hangs after
+// the last reload is seen to as well. The router's write lock is held.
 func (r *router) shedRetired() {
 	var retired []*sink
 	for _, s := range r.liveSinks() { // oldest first
@@ -302,6 +327,9 @@ func (r *router) shedRetired() {
 	}
 	now := time.Now()
 	for _, s := range retired[:max(0, len(retired)-retiredQueues)] {
+		if !s.w.writing() || s.giveUp() {
+			continue
+		}
 		if what, _ := s.w.stuck(now); what != "" {
 			s.q.shed()
 		}

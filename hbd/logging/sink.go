@@ -59,7 +59,14 @@ func (r *router) start(s *sink, open func()) {
 		}
 		return
 	}
-	s.w = newWatch(r.stuckAfter, s.name, func(_ string, d time.Duration) { r.sayStuck(s, d) })
+	s.w = newWatch(r.stuckAfter, s.name, func(_ string, d time.Duration) {
+		r.sayStuck(s, d)
+		// A retired output stuck since the last reload is given
+		// up now if it is one too many (shedRetired).
+		r.mu.Lock()
+		r.shedRetired()
+		r.mu.Unlock()
+	})
 	report := func(n int, first, last time.Time) *line { return r.dropReport(n, first, last, s.ms.Load()) }
 	s.q = startQueue(QueueLines, open, s.write, report, s.end, s.w)
 	r.addLive(s) // once complete: Health reads it (its writer ends only once stopped)
@@ -87,7 +94,21 @@ func (s *sink) write(ln *line) {
 	var err error
 	switch {
 	case s.file != nil:
-		err = s.settle(&s.file.failure, s.file.write(ln.textFor(s.ms.Load(), &s.scratch), now))
+		err = s.file.write(ln.textFor(s.ms.Load(), &s.scratch), now)
+		if err != nil && s.q != nil && s.q.givenUp.Load() {
+			// Interrupted (giveUp): the line is lost, not failed
+			// over to stderr, and counted with the others (a
+			// report's lines, which were counted, go back to the
+			// count to say).
+			s.mu.Unlock()
+			if ln.reports > 0 {
+				s.q.unreport(ln.reports, ln.since)
+			} else {
+				s.q.drop(ln)
+			}
+			return
+		}
+		err = s.settle(&s.file.failure, err)
 	case s.sys != nil:
 		err = s.settle(&s.sys.failure, s.sys.sendText(ln.level, ln.syslogText(), now))
 	default:
@@ -144,13 +165,41 @@ func (s *sink) reopen() error {
 func (s *sink) end() {
 	s.r.removeLive(s)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	switch {
 	case s.file != nil:
 		_ = s.file.close()
 	case s.sys != nil:
 		_ = s.sys.Close()
 	}
+	s.mu.Unlock()
+	if s.q != nil && s.q.givenUp.Load() {
+		if n, first, last := s.q.takeDrops(); n > 0 {
+			s.r.sayGivenUp(s, n, first, last)
+		}
+	}
+}
+
+// giveUp ends a retired output whose writer is in a write that does not
+// return: what is queued for it is dropped and counted (queue.giveUp),
+// the write is interrupted, and the writer ends, saying elsewhere how
+// many lines the output lost (end). Only a log file the runtime polls
+// (a FIFO, a pipe, a terminal) can be interrupted: for any other output
+// (a regular file on a hung mount, whose write returns only when the
+// mount answers; syslog, which log/syslog keeps locked through a send)
+// it reports false and changes nothing. The router's write lock is held.
+func (s *sink) giveUp() bool {
+	if s.q == nil || s.file == nil {
+		return false
+	}
+	if s.q.givenUp.Load() {
+		return true
+	}
+	if !s.file.interruptible() {
+		return false
+	}
+	s.q.giveUp()
+	s.file.interrupt()
+	return true
 }
 
 // retire stops an output that is no longer used: its writer writes what

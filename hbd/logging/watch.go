@@ -71,6 +71,9 @@ func (w *watch) end() {
 	w.what.Store(nil)
 }
 
+// writing reports whether a write is under way.
+func (w *watch) writing() bool { return w != nil && w.what.Load() != nil }
+
 // stuck names the output of the current write and when it began, if it
 // began StuckAfter or more before now; "" otherwise. what is read before
 // since: a write that ends meanwhile and the next one's start can make it
