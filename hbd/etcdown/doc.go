@@ -20,7 +20,9 @@
 //	PREFIX settings/move/GROUP     >NODE GROUP goes to NODE (whenever
 //	                               !NODE NODE may hold it), or never to NODE
 //
-// and, under the lease of the node where a start failed (failures.go):
+// and, under the lease of the node where a start failed or a monitor
+// gave the group up (failures.go), written and deleted at each pass to
+// follow the failures the node knows of:
 //
 //	PREFIX failed/NODE/GROUP       1     NODE may not hold GROUP
 //

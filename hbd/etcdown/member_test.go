@@ -1,53 +1,6 @@
 package etcdown
 
-import (
-	"context"
-	"strings"
-	"sync"
-	"testing"
-
-	"go.etcd.io/etcd/api/v3/etcdserverpb"
-	"google.golang.org/grpc"
-)
-
-// dropPuts holds the first n Puts of keys under prefix, unsent, until
-// their context ends: a request lost on its way to etcd, whose call
-// times out.
-type dropPuts struct {
-	prefix  string
-	mu      sync.Mutex
-	n       int
-	dropped int
-}
-
-func (d *dropPuts) take(key string) bool {
-	if !strings.HasPrefix(key, d.prefix) {
-		return false
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.dropped >= d.n {
-		return false
-	}
-	d.dropped++
-	return true
-}
-
-func (d *dropPuts) count() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.dropped
-}
-
-func (d *dropPuts) dialOption() grpc.DialOption {
-	return grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		if p, ok := req.(*etcdserverpb.PutRequest); ok && d.take(string(p.Key)) {
-			<-ctx.Done()
-			return ctx.Err()
-		}
-		return invoker(ctx, method, req, reply, cc, opts...)
-	})
-}
+import "testing"
 
 // TestMemberPutLost: a node whose membership write fails after its lease
 // was granted writes it again at a later pass, and so becomes a member
@@ -57,7 +10,7 @@ func TestMemberPutLost(t *testing.T) {
 	t.Parallel()
 	c := sharedCluster(t)
 	rec := &record{}
-	drop := &dropPuts{prefix: testPrefix(t) + dirMembers, n: 2}
+	drop := &rpcHook{prefix: testPrefix(t) + dirMembers, n: 2, f: lost}
 	startNodeWith(t, "n1", c.Endpoints(), []string{"n1"}, rec, nil, drop.dialOption())
 	want := map[string]string{"g1": "n1", "g2": "n1", "g3": "n1"}
 	waitFor(t, testMove, "n1 a member, running every group", runningIs(rec, want))

@@ -35,11 +35,10 @@ type Owner struct {
 	// givenUp: the groups a monitor gave up, released at the next pass
 	// (GiveUp).
 	givenUp []string
-	// failedUntil: the groups whose start failed here, with when the
-	// failure ends (zero: at Cleanup); failedLease: the lease their
-	// record in etcd was written under (failures.go).
+	// failedUntil: the groups whose start failed here or that a
+	// monitor gave up here, with when the failure ends (zero: at
+	// Cleanup) (failures.go).
 	failedUntil map[string]time.Time
-	failedLease map[string]clientv3.LeaseID
 	// starting: the starts under way, which the watchdog ends
 	// (watchdog.go); stopping: the stops under way, each closed when
 	// its stop has ended, so that a group is stopped once however many
@@ -88,7 +87,6 @@ func New(cli *clientv3.Client, o Options) *Owner {
 		ownedBy: map[string]clientv3.LeaseID{},
 
 		failedUntil:    map[string]time.Time{},
-		failedLease:    map[string]clientv3.LeaseID{},
 		starting:       map[string]*startCall{},
 		stopping:       map[string]chan struct{}{},
 		wakeC:          make(chan struct{}, 1),
@@ -271,14 +269,9 @@ func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
 	if !loaded {
 		return nil // the watch has not read the keys yet
 	}
-	if mine := w.failures(ctx, id); len(mine) > 0 {
-		if v.failed[w.o.Node] == nil {
-			v.failed[w.o.Node] = map[string]bool{}
-		}
-		for g := range mine {
-			v.failed[w.o.Node][g] = true
-		}
-	}
+	// This node's failures are what it knows, which its records in etcd
+	// follow (failures), not what its copy of the keys shows yet.
+	v.failed[w.o.Node] = w.failures(ctx, id, v.failed[w.o.Node])
 	w.noteJoins(v)
 	p := cluster.Placement{
 		Nodes: w.o.Nodes, Failback: w.o.Failback, Exclusive: w.o.Exclusive,

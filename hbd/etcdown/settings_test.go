@@ -150,20 +150,41 @@ func TestFailedStartNotRetried(t *testing.T) {
 	checkNoOverlap(t, rec)
 }
 
-// TestFailureTimeout: a failure ends after the group's failure_timeout.
+// TestFailureTimeout: a failure ends after the group's failure_timeout,
+// also when the first delete of its record in etcd is lost (the record
+// would keep the group off the node).
 func TestFailureTimeout(t *testing.T) {
 	t.Parallel()
+	for _, tt := range []struct {
+		name     string
+		lostDels int
+	}{
+		{"record deleted", 0},
+		{"record's delete lost once", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			failureTimeout(t, tt.lostDels)
+		})
+	}
+}
+
+func failureTimeout(t *testing.T, lostDels int) {
 	const timeout = time.Second
 	c := sharedCluster(t)
 	rec := &record{}
+	del := &rpcHook{del: true, prefix: testPrefix(t) + dirFailed, n: lostDels, f: lost}
 	n1 := startNodeWith(t, "n1", c.Endpoints(), []string{"n1"}, rec, func(o *Options, r *fakeRunner) {
 		r.failing = map[string]bool{"g1": true}
 		o.FailureTimeouts = map[string]time.Duration{"g1": timeout}
-	})
+	}, del.dialOption())
 	waitFor(t, timeout+testMove, "a second start of g1 after failure_timeout", func() bool { return len(n1.runner.attemptsOf("g1")) >= 2 })
 	a := n1.runner.attemptsOf("g1")
 	if d := a[1].Sub(a[0]); d < timeout {
 		t.Errorf("g1 tried again %s after its failure, within failure_timeout %s", d, timeout)
+	}
+	if n := del.count(); n != lostDels {
+		t.Errorf("%d deletes lost, want %d", n, lostDels)
 	}
 }
 
