@@ -70,8 +70,9 @@ func (w *Owner) deleteFailure(ctx context.Context, g string) {
 	w.store.wrote(kv{key: key}, resp.Header.Revision, true)
 }
 
-// Cleanup forgets the failures of group ("" every group) on this node:
-// it may hold them again.
+// Cleanup forgets the failures of group ("" every group) on this node,
+// those of the give-ups the loop has yet to apply too: it may hold them
+// again.
 func (w *Owner) Cleanup(ctx context.Context, group string) error {
 	if group != "" {
 		if err := w.knownGroup(group); err != nil {
@@ -84,6 +85,7 @@ func (w *Owner) Cleanup(ctx context.Context, group string) error {
 			delete(w.failedUntil, g)
 		}
 	}
+	w.cleanGiveUpsLocked(group)
 	w.mu.Unlock()
 	var resp *clientv3.DeleteResponse
 	var err error

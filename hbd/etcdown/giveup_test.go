@@ -1,6 +1,7 @@
 package etcdown
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
@@ -91,6 +92,55 @@ func TestGiveUpWhileLeaseLost(t *testing.T) {
 	steady(t, rec, 10*testInterval, want)
 	if n := startsOn(rec, "n1", "g1", givenUp); n > 0 {
 		t.Errorf("n1 started g1 %d times after its monitor gave it up", n)
+	}
+	checkNoOverlap(t, rec)
+}
+
+// TestCleanupAfterPendingGiveUp: hbd cleanup of a group whose give-up the
+// loop has not applied yet (it is busy in a start) comes after the
+// give-up, as the operator ran it: the group is stopped and released
+// once, its failure is not recorded, and the node may run it again. The
+// loop is held in g3's start until the test lets it go.
+func TestCleanupAfterPendingGiveUp(t *testing.T) {
+	t.Parallel()
+	c := sharedCluster(t)
+	rec := &record{}
+	held, gate := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	n1 := startNodeWith(t, "n1", c.Endpoints(), []string{"n1", "n2"}, rec, func(_ *Options, r *fakeRunner) {
+		r.onStart = func(g string) {
+			if g != "g3" {
+				return
+			}
+			once.Do(func() {
+				close(held)
+				<-gate
+			})
+		}
+	})
+	select {
+	case <-held:
+	case <-time.After(testMove):
+		t.Fatal("n1 did not start g3")
+	}
+	waitFor(t, testMove, "g1 running on n1", func() bool { return rec.running()["g1"] == "n1" })
+	from := time.Now()
+	n1.owner.GiveUp("g1")
+	if err := n1.owner.Cleanup(ctxT(t), "g1"); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	waitFor(t, testMove, "g1 stopped on n1 and started there again", func() bool {
+		return startsOn(rec, "n1", "g1", from) > 0 && rec.running()["g1"] == "n1"
+	})
+	n1.owner.mu.Lock()
+	_, failed := n1.owner.failedUntil["g1"]
+	n1.owner.mu.Unlock()
+	if failed {
+		t.Error("n1 recorded the failure of g1 that hbd cleanup forgot")
+	}
+	if on, err := failureRecorded(t, n1, "g1"); err != nil || on {
+		t.Errorf("n1's failure of g1 in etcd: %v (%v), want none", on, err)
 	}
 	checkNoOverlap(t, rec)
 }

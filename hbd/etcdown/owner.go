@@ -34,7 +34,7 @@ type Owner struct {
 	pending *Update
 	// givenUp: the groups a monitor gave up, released at the next pass
 	// (GiveUp).
-	givenUp []string
+	givenUp []giveUp
 	// failedUntil: the groups whose start failed here or that a
 	// monitor gave up here, with when the failure ends (zero: at
 	// Cleanup) (failures.go).

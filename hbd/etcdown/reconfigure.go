@@ -90,13 +90,35 @@ func (w *Owner) applyUpdate(ctx context.Context, id clientv3.LeaseID) {
 // The failure is recorded even if the group no longer runs here by then
 // (the watchdog stopped it when the lease was lost): the monitor's word
 // stands, or the node would take the group again under its next lease.
+// A Cleanup before that pass comes after the give-up: the group is still
+// stopped and released, but no failure is recorded.
 func (w *Owner) GiveUp(group string) {
 	w.mu.Lock()
-	if !slices.Contains(w.givenUp, group) {
-		w.givenUp = append(w.givenUp, group)
+	i := slices.IndexFunc(w.givenUp, func(u giveUp) bool { return u.group == group })
+	if i < 0 {
+		w.givenUp = append(w.givenUp, giveUp{group: group, failed: true})
+	} else {
+		w.givenUp[i].failed = true
 	}
 	w.mu.Unlock()
 	w.wake()
+}
+
+// giveUp is a give-up the loop has yet to apply; failed is false once a
+// Cleanup of the group came after it.
+type giveUp struct {
+	group  string
+	failed bool
+}
+
+// cleanGiveUpsLocked makes the pending give-ups of group ("" every
+// group) forget their failures. Called with w.mu held.
+func (w *Owner) cleanGiveUpsLocked(group string) {
+	for i := range w.givenUp {
+		if group == "" || w.givenUp[i].group == group {
+			w.givenUp[i].failed = false
+		}
+	}
 }
 
 // applyGiveUps stops the groups given up, records their failures and
@@ -106,10 +128,11 @@ func (w *Owner) GiveUp(group string) {
 // go with the old lease.
 func (w *Owner) applyGiveUps(ctx context.Context, id clientv3.LeaseID) {
 	w.mu.Lock()
-	gs := w.givenUp
+	us := w.givenUp
 	w.givenUp = nil
 	w.mu.Unlock()
-	for _, g := range gs {
+	for _, u := range us {
+		g := u.group
 		if err := w.knownGroup(g); err != nil {
 			w.log.Warnf("etcd: give-up of group %s ignored: %v (a reload removed it)", g, err)
 			continue
@@ -118,13 +141,20 @@ func (w *Owner) applyGiveUps(ctx context.Context, id clientv3.LeaseID) {
 		_, held := w.held[g]
 		owned := w.ownedBy[g]
 		w.mu.Unlock()
-		if held {
+		switch {
+		case !u.failed && held:
+			w.log.Warnf("etcd: group %s given up by its monitor, then cleaned up: stopping and releasing it; it may run here again", g)
+		case !u.failed:
+			continue
+		case held:
 			w.log.Errorf("etcd: group %s given up by its monitor: stopping and releasing it; it may not run here until its failure expires or hbd cleanup", g)
-		} else {
+		default:
 			w.log.Errorf("etcd: group %s given up by its monitor (it was stopped here since): it may not run here until its failure expires or hbd cleanup", g)
 		}
 		w.stop(ctx, g)
-		w.recordFailure(ctx, g, id)
+		if u.failed {
+			w.recordFailure(ctx, g, id)
+		}
 		if held && id != 0 && owned == id {
 			if err := w.release(ctx, g, id); err != nil {
 				w.log.Warnf("etcd: %v (the key goes with the lease)", err)
