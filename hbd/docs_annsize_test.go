@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
@@ -47,5 +48,35 @@ func TestConfigDocAnnouncementLimit(t *testing.T) {
 	}
 	if quoted := strings.Join(strings.Fields(d[0].String()), " "); !strings.Contains(md, quoted) {
 		t.Errorf("docs/config.md does not quote the error as the check says it:\n%s", quoted)
+	}
+}
+
+// TestOperationsDocSettingsRefused: the refusal docs/operations.md quotes
+// is the core's, word for word, in the case it describes: two nodes
+// (node2 down), as many groups of 30-byte keys as the load check lets
+// in, each disabled and enabled again in turn until a command is refused.
+func TestOperationsDocSettingsRefused(t *testing.T) {
+	md := strings.Join(strings.Fields(readDoc(t, "docs/operations.md")), " ")
+	c := annsizeConfig(400, 30)
+	fit, _ := cluster.AnnouncementFit(c)
+	c.Groups = c.Groups[:fit]
+	n := cluster.New(cluster.Options{Config: c, Now: time.Unix(0, 0)})
+	var err error
+	var sub string
+	for i := 0; i < fit && err == nil; i++ {
+		for _, k := range []cluster.CommandKind{cluster.CmdGroupDisable, cluster.CmdGroupEnable} {
+			cmd := cluster.Command{Kind: k, Which: c.Groups[i].Key()}
+			if err = n.CheckSettingsCommand(cmd); err != nil {
+				sub = map[cluster.CommandKind]string{cluster.CmdGroupDisable: "disable", cluster.CmdGroupEnable: "enable"}[k]
+				break
+			}
+			n.Step(cmd)
+		}
+	}
+	if err == nil {
+		t.Fatal("no command refused")
+	}
+	if quoted := "hbd group " + sub + ": " + err.Error(); !strings.Contains(md, quoted) {
+		t.Errorf("docs/operations.md does not quote the refusal as the core says it:\n%s", quoted)
 	}
 }

@@ -18,9 +18,11 @@ import (
 //
 // A configuration is checked when it is loaded (CheckAnnouncement): the
 // announcement of a node that holds, starts, stands by for and failed
-// every group, built by the code that builds every announcement, must
-// fit. At run time, what the check cannot bound (the operator's settings,
-// hbd_settings) may still make one too long: the node then sends nothing
+// every group, built by the code that builds every announcement, with
+// SettingsReserve bytes of operator settings (hbd_settings), must fit.
+// The settings get what the worst case leaves (settingsroom.go); the
+// peers' settings from two sides of a partition may together take more,
+// and make one too long at run time: the node then sends nothing
 // (sendFitting), counts nothing of it as said, starts no group while a
 // peer is up, and logs it at most once per LogEvery (announceUnsent).
 
@@ -73,9 +75,9 @@ const maxLoadLen = 128
 // node name as the holder of each, asks and has seen every peer, and
 // every number it sends has its most digits; signed with the longest
 // signature any auth method makes (so that authkeys cannot change the
-// answer). It returns nil, or one error that names the haresources line
-// of the first group that does not fit. The operator's settings
-// (hbd_settings) are not counted: the node checks at run time.
+// answer), and SettingsReserve bytes of operator settings (hbd_settings).
+// It returns nil, or one error that names the haresources line of the
+// first group that does not fit.
 func CheckAnnouncement(c *config.Config) []config.Diag {
 	if len(c.Groups) == 0 {
 		return nil
@@ -86,21 +88,23 @@ func CheckAnnouncement(c *config.Config) []config.Diag {
 	}
 	g := c.Groups[fit]
 	return []config.Diag{{Pos: g.Pos, Severity: config.SevError, Msg: fmt.Sprintf(
-		"the resource groups do not fit one announcement from this line on: %d groups; at most %d fit in one datagram (%d bytes; with all %d, a node's resource message could take %d bytes: "+
+		"the resource groups do not fit one announcement from this line on: %d groups; at most %d fit in one datagram (%d bytes, %d of them kept for the operator's settings; with all %d, a node's resource message could take %d bytes: "+
 			"every group held, starting, in standby and failed, its key in 5 lists). Shorten the group keys (each line's first resource) or the node names, or split the groups between clusters",
-		len(c.Groups), fit, wire.MaxDatagram, len(c.Groups), size)}}
+		len(c.Groups), fit, wire.MaxDatagram, SettingsReserve, len(c.Groups), size)}}
 }
 
 // AnnouncementFit returns how many of c's groups, from the first, fit
 // one announcement in the worst case (CheckAnnouncement), and the
-// worst-case length of the announcement with all of them. c must be a
+// worst-case length of the announcement with all of them (and
+// SettingsReserve bytes of settings). c must be a
 // valid configuration (config.Load's).
 func AnnouncementFit(c *config.Config) (fit, size int) {
 	n := worstNode(c)
 	all := n.res.groups
+	reserve := strings.Repeat("x", SettingsReserve)
 	measure := func(k int) int {
 		n.res.groups = all[:k]
-		return n.worstAnnouncementLen()
+		return n.worstAnnouncementLen(reserve)
 	}
 	size = measure(len(all))
 	if size <= wire.MaxDatagram {
@@ -143,10 +147,10 @@ func worstNode(c *config.Config) *Node {
 }
 
 // worstAnnouncementLen is the signed length of the longest of
-// worstAnnouncements.
-func (n *Node) worstAnnouncementLen() int {
+// worstAnnouncements with this hbd_settings.
+func (n *Node) worstAnnouncementLen(settings string) int {
 	longest := 0
-	for _, m := range n.worstAnnouncements() {
+	for _, m := range n.worstAnnouncements(settings) {
 		longest = max(longest, wire.SignedLen(m))
 	}
 	return longest
@@ -154,14 +158,14 @@ func (n *Node) worstAnnouncementLen() int {
 
 // worstAnnouncements are worstNode's announcements of every kind (info),
 // built as announce builds one, naming the longest node name as every
-// group's holder.
-func (n *Node) worstAnnouncements() []*wire.Message {
+// group's holder, with settings as hbd_settings.
+func (n *Node) worstAnnouncements(settings string) []*wire.Message {
 	holder := longestName(n.cfg.Nodes...)
 	want := func(*group) string { return holder }
 	var out []*wire.Message
 	for _, info := range []string{"", "standby", "shutdown", "mach_down"} {
 		a := annFields{info: info, hold: longestName(HoldNone, HoldLocal, HoldForeign, HoldAll), stable: true, lists: n.rscFields(want),
-			stopping: n.res.stopping, stopFailed: n.stopFailedList(), ask: n.askList(), settings: n.settingsField(),
+			stopping: n.res.stopping, stopFailed: n.stopFailedList(), ask: n.askList(), settings: settings,
 			epoch: math.MaxUint64, seen: n.seenList(), sync: n.res.needSync}
 		m := &wire.Message{}
 		a.fill(m)

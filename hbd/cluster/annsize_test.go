@@ -49,7 +49,7 @@ func longestKeys(t *testing.T) []*wire.Keyring {
 func worstEncodes(t *testing.T, c *config.Config) bool {
 	t.Helper()
 	for _, kr := range longestKeys(t) {
-		for _, m := range worstNode(c).worstAnnouncements() {
+		for _, m := range worstNode(c).worstAnnouncements(strings.Repeat("x", SettingsReserve)) {
 			if _, err := kr.Encode(m); err != nil {
 				return false
 			}
@@ -70,7 +70,7 @@ func TestCheckAnnouncementEdge(t *testing.T) {
 		keyLen   int
 		min, max int // M, roughly: each key is in 5 lists
 	}{
-		{"30-byte keys, two nodes", []string{"node1", "node2"}, 30, 85, 110},
+		{"30-byte keys, two nodes", []string{"node1", "node2"}, 30, 75, 100},
 		{"30-byte keys, a long node name", []string{"node1", "node2", "a-node-of-a-much-longer-name.example.com"}, 30, 60, 90},
 		{"12-byte keys", []string{"node1", "node2"}, 12, 180, 260},
 		{"200-byte keys", []string{"node1", "node2"}, 200, 12, 17},

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -109,57 +108,21 @@ func (n *Node) command(c Command) {
 	}
 }
 
-// settingsCommand changes a cluster-wide setting (settings.go). The
-// daemon has checked the names; the core checks them again, as a command
-// may race a reload.
+// settingsCommand changes a cluster-wide setting (settings.go), unless
+// its name is unknown or the settings have no room for it
+// (settingsroom.go): then it logs why and changes nothing.
 func (n *Node) settingsCommand(c Command) {
-	switch c.Kind {
-	case CmdNodeStandby, CmdNodeOnline:
-		node := c.Node
-		if node == "" {
-			node = n.name
-		}
-		if !slices.Contains(n.cfg.Nodes, node) {
-			n.logf(LevelError, "%s: unknown node %s", c.Kind, node)
-			return
-		}
-		value := "" // online
-		if c.Kind == CmdNodeStandby {
-			value = "1"
-		}
-		n.changeSetting(SettingStandby, node, value)
+	kind, name, value, err := n.settingOf(c)
+	if err != nil {
+		n.logf(LevelError, "%v", err)
 		return
 	}
-	g := n.groupByKey(c.Which)
-	if g == nil || g.removed {
-		n.logf(LevelError, "%s: unknown resource group %s", c.Kind, c.Which)
+	s := n.nextSetting(kind, name, value)
+	if err := n.settingFits(s); err != nil {
+		n.logf(LevelError, "Operator: %s %v", s.describe(), err)
 		return
 	}
-	switch c.Kind {
-	case CmdGroupDisable:
-		n.changeSetting(SettingDisabled, g.key, "1")
-	case CmdGroupEnable:
-		n.changeSetting(SettingDisabled, g.key, "")
-	case CmdGroupClear:
-		n.changeSetting(SettingMove, g.key, "")
-	case CmdGroupMove:
-		if c.Node != "" {
-			if !slices.Contains(n.cfg.Nodes, c.Node) {
-				n.logf(LevelError, "%s: unknown node %s", c.Kind, c.Node)
-				return
-			}
-			n.changeSetting(SettingMove, g.key, ">"+c.Node)
-			return
-		}
-		hs := n.holders(g)
-		if len(hs) == 0 {
-			n.logf(LevelError, "%s %s: no node holds it; name the node to move it to", c.Kind, g.key)
-			return
-		}
-		n.changeSetting(SettingMove, g.key, "!"+hs[0])
-	default:
-		n.logf(LevelError, "unknown command %d", int(c.Kind))
-	}
+	n.changeSetting(s)
 }
 
 // goStandby marks the groups in class which (relative to node rel) as

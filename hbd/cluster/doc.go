@@ -168,6 +168,52 @@
 // node may no longer hold by the settings is handed to desired(g) with the
 // standby handshake, or stopped at once when desired(g) is nobody.
 //
+// A cleared setting (online, enable, clear) is kept as an empty value so
+// that an older set of it, still held by a node that has not heard the
+// clear (cut off, down), does not come back when that node is heard
+// again: the clear is newer and wins. Once no node can bring an older
+// value back, the cleared setting says nothing an absent one does not,
+// and it is dropped (settingsgc.go); kept for good, those of a cluster
+// whose operators move and clear groups, or whose group keys change with
+// its reloads, would fill its announcements. A node drops cleared setting
+// s when every peer of its configuration acknowledged it: the latest
+// announcement heard from the peer (of its current run, or of its last
+// one before it died; none yet after it was heard restarting) either
+// carries s's setting at s's version or a newer one, or carries no
+// version of it while its newest setting is at least as new as s (the
+// peer holds no older value, and a change it makes later gets a version
+// above s, so it wins over a copy of s another node still holds); or the
+// peer is a Heartbeat node (it keeps no settings). What a peer announced
+// is what it persisted (PersistSettings comes before the Send in the
+// same Step, and the daemon executes actions in order), so a dead peer
+// restarts with no older value either. A peer never heard, or one added
+// by a reload, holds the clear back until it announces: a cut-off node
+// that still holds the older value keeps every other node's copy of the
+// clear until it has taken it. The newest setting a node holds is never
+// dropped, cleared or not: its next change's version is one above the
+// newest it holds and must stay above every version it acknowledged (a
+// Lamport clock); that costs one cleared setting at most. A cleared
+// setting of a name not held here, from a peer that has not dropped it
+// yet while every peer acknowledged it, is not taken unless it is newer
+// than every setting held here (it is then the newest): it would be
+// dropped at once, and taken back it would wait for acknowledgements
+// that the peers which dropped it no longer send. Not covered: a node
+// that comes back with a state file older than its last announcement (a
+// restored backup), or a node in a peer's configuration but not in this
+// one's (the middle of a reload that adds it); either may bring back a
+// value older than a clear that every node of this configuration dropped.
+//
+// The settings must fit the announcement (settingsroom.go): the load
+// check keeps SettingsReserve bytes for them in the worst case, and they
+// may take all that the worst case leaves (SettingsRoom). An operator's
+// command that would make hbd_settings longer is refused, logged, and
+// changes nothing (the daemon asks CheckSettingsCommand first, so that
+// the CLI gets the error); one that clears a setting is always taken. A
+// peer's settings are taken whatever their length (the newest version
+// must win everywhere): two sides of a partition that each filled the
+// room may together go past it, and then the announcement waits
+// (annsize.go) until an operator clears some.
+//
 // Exclusive groups (ha.cf `exclusive`, config.Config.Exclusive; the
 // first listed wins): N is not eligible for g while it holds, starts, or
 // is desired(h) of a group h listed before g in g's set, so the higher
@@ -396,8 +442,9 @@
 //	hbd_sync       1: the sender waits to start a group until every peer
 //	               announces again, having seen this epoch
 //	hbd_settings   KIND:VALUE:VERSION:ORIGIN:NAME|… the cluster-wide
-//	               operator settings it knows (settings.go); left out
-//	               while there are none
+//	               operator settings it holds (settings.go; cleared ones
+//	               until every node has them); left out while there are
+//	               none
 //
 // and in status messages hbd_ping=REACHED/TOTAL (its ping nodes) and,
 // while a reload's longer old deadtime is still in force there, hbd_dt
@@ -413,7 +460,8 @@
 // wire.SignedLen) is not sent and counts as unsaid: ERROR (at most once
 // per LogEvery), no seq used, no start while a peer is up, and the next
 // reconcile tries again (annsize.go; CheckAnnouncement refuses, at load
-// time, a configuration whose worst case does not fit).
+// time, a configuration whose worst case, with SettingsReserve bytes of
+// settings, does not fit).
 //
 // # Files
 //
@@ -445,6 +493,10 @@
 //	                of their argument
 //	settings.go     cluster-wide operator settings: versions, merge,
 //	                encoding, what they forbid this node
+//	settingsgc.go   what each peer announced of them, and the cleared
+//	                settings every peer acknowledged, dropped
+//	settingsroom.go their room in an announcement: the commands that
+//	                would not fit, refused
 //	peerrsc.go      what peers say about groups (resource, ask_resources,
 //	                hb_takeover, shutdone) and the named calls membership
 //	                makes: peerJoined, peerDied, peerRestarted, peerAdded,

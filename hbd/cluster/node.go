@@ -174,6 +174,11 @@ type Node struct {
 	sets       settings
 	setsText   string
 	setsTextOK bool
+	// setsRoom is the most bytes hbd_settings may take in this
+	// configuration (SettingsRoom), worked out when a command first
+	// needs it (setsRoomOK) and again after a reload.
+	setsRoom   int
+	setsRoomOK bool
 	// sigBuf is rscChanged's scratch.
 	sigBuf []byte
 	// next is NextTick's answer, kept until the next Step (nextOK): it

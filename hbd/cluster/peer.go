@@ -49,6 +49,8 @@ type peer struct {
 	links []*link
 
 	rsc peerRsc // what it announced about resource groups (peerrsc.go)
+	// sets: the settings its latest announcement carried (settingsgc.go).
+	sets peerSettings
 	// word: what its latest announcement before its death said (abandon.go).
 	word lastWord
 	// partitionAt: when it was heard again after it was declared dead,

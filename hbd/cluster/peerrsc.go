@@ -115,9 +115,7 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 				r.want[kv[:i]] = kv[i+1:]
 			}
 		}
-		if sets := m.Value(wire.FHbdSettings); sets != "" {
-			n.mergeSettings(p.name, sets)
-		}
+		n.peerSettingsHeard(p, true, m.Value(wire.FHbdSettings))
 	} else {
 		hold := m.Value(wire.FRscHold)
 		held := make(map[string]bool)
@@ -135,6 +133,7 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 			}
 		}
 		r.held, r.starting = held, nil
+		n.peerSettingsHeard(p, false, "")
 		switch bits := holdBits(hold); {
 		case m.Value(wire.FRType) == "full" || bits == 0:
 			r.hold = bits
@@ -312,6 +311,7 @@ func (n *Node) peerRemoved(p *peer) {
 func (n *Node) peerRestarted(p *peer) {
 	n.touch()
 	p.rsc = peerRsc{askedAt: n.now, copies: !p.rsc.gaveUp()}
+	p.sets = peerSettings{} // its new run may have started from another state file
 	p.partitionAt = time.Time{}
 	delete(n.res.standbyFrom, p.name)
 }

@@ -33,6 +33,9 @@ func (n *Node) reconfigure(e Reconfigure) {
 	}
 	n.recheck()
 	n.apply(c)
+	if n.pruneSettings() > 0 { // a removed peer acknowledges nothing more
+		n.settingsChanged()
+	}
 	n.askAgain() // while it waits for repnodes: the media may have been fixed
 	n.res.reloaded = true
 	n.res.reloads++
@@ -65,6 +68,7 @@ func checkConfig(c *config.Config, name string) error {
 func (n *Node) apply(c *config.Config) {
 	old := n.cfg
 	n.cfg = c
+	n.setsRoomOK = false
 	n.applyTimings(old)
 	n.applyNodes(old == nil)
 	n.applyLinks()

@@ -20,7 +20,10 @@ import (
 // higher wins everywhere, whatever order they arrive in: after a partition
 // heals, each setting ends up as its newest change, on both sides. A
 // cleared setting (online, enable, clear) is kept as an empty value, so
-// that an older set never comes back.
+// that an older set never comes back, until every node has it
+// (settingsgc.go). The settings must fit what an announcement has room
+// for (settingsroom.go): a command that would make them longer is
+// refused.
 
 // Setting kinds.
 const (
@@ -235,40 +238,13 @@ func (n *Node) loadSettings(list []Setting) {
 	}
 }
 
-// changeSetting is an operator's change made on this node: a version
-// above every one known here, this node as origin.
-func (n *Node) changeSetting(kind, name, value string) {
-	s := Setting{Kind: kind, Name: name, Value: value, Version: n.sets.maxVersion() + 1, Origin: n.name}
+// changeSetting takes s, an operator's change made on this node
+// (nextSetting).
+func (n *Node) changeSetting(s Setting) {
 	n.sets.merge(s)
 	n.logf(LevelInfo, "Operator: %s (setting version %d).", s.describe(), s.Version)
+	n.pruneSettings() // the newest setting held before may go now
 	n.settingsChanged()
-}
-
-// mergeSettings takes the newer of a peer's settings (its announcement's
-// hbd_settings); a malformed field is logged and ignored.
-func (n *Node) mergeSettings(from, text string) {
-	list, err := ParseSettings(text)
-	if err != nil {
-		n.logf(LevelWarn, "Settings from %s ignored: %v", from, err)
-		return
-	}
-	changed, full := false, 0
-	for _, s := range list {
-		if _, known := n.sets[settingKey{s.Kind, s.Name}]; !known && len(n.sets) >= MaxSettings {
-			full++ // a name never seen here, and the table is full
-			continue
-		}
-		if n.sets.merge(s) {
-			changed = true
-			n.logf(LevelInfo, "Setting from %s: %s (version %d by %s).", from, s.describe(), s.Version, s.Origin)
-		}
-	}
-	if full > 0 {
-		n.logf(LevelWarn, "Settings from %s: %d setting(s) of names not known here ignored: this node keeps at most %d", from, full, MaxSettings)
-	}
-	if changed {
-		n.settingsChanged()
-	}
 }
 
 // MaxSettings bounds the cluster-wide settings a node keeps. Settings

@@ -186,7 +186,7 @@ func TestPeerSettingsBounded(t *testing.T) {
 	for i := range MaxSettings + 10 {
 		list = append(list, Setting{Kind: SettingDisabled, Name: "IPaddr::10.0." + strconv.Itoa(i/250) + "." + strconv.Itoa(i%250), Value: "1", Version: uint64(i + 1), Origin: "node2"})
 	}
-	n.mergeSettings("node2", FormatSettings(list))
+	n.mergeSettings("node2", list)
 	if got := len(n.Settings()); got != MaxSettings {
 		t.Fatalf("%d settings kept, want %d", got, MaxSettings)
 	}
@@ -195,7 +195,7 @@ func TestPeerSettingsBounded(t *testing.T) {
 	}
 	first := list[0]
 	first.Value, first.Version = "", uint64(MaxSettings+100)
-	n.mergeSettings("node2", FormatSettings([]Setting{first}))
+	n.mergeSettings("node2", []Setting{first})
 	if n.sets.disabled(first.Name) {
 		t.Errorf("a newer version of a kept name was refused when the table was full")
 	}

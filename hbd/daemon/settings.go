@@ -49,7 +49,8 @@ func saveSettings(dir string, list []cluster.Setting) error {
 
 // settingsCommand turns `hbd node ...` and `hbd group ...` into a core
 // command, resolving the operator's names against the configuration in
-// force; a name it does not know is the caller's error.
+// force; a name it does not know is the caller's error, and so is a
+// setting the settings have no room for (cluster.CheckSettingsCommand).
 func settingsCommand(cfg *config.Config, core *cluster.Node, req ctl.Request) (cluster.Command, error) {
 	if len(req.Args) == 0 {
 		return cluster.Command{}, fmt.Errorf("%s: no subcommand", req.Cmd)
@@ -73,7 +74,7 @@ func settingsCommand(cfg *config.Config, core *cluster.Node, req ctl.Request) (c
 			return c, err
 		}
 		c.Node = n
-		return c, nil
+		return c, checkRoom(core, c)
 	case "node fenced":
 		c.Kind = cluster.CmdNodeFenced
 		n, err := node(0)
@@ -102,7 +103,7 @@ func settingsCommand(cfg *config.Config, core *cluster.Node, req ctl.Request) (c
 	}
 	c.Which = g.Key()
 	if c.Kind != cluster.CmdGroupMove {
-		return c, nil
+		return c, checkRoom(core, c)
 	}
 	if c.Node, err = node(1); err != nil {
 		return c, err
@@ -112,7 +113,16 @@ func settingsCommand(cfg *config.Config, core *cluster.Node, req ctl.Request) (c
 			return c, fmt.Errorf("group move %s: no node holds it; name the node to move it to", args[0])
 		}
 	}
-	return c, nil
+	return c, checkRoom(core, c)
+}
+
+// checkRoom is core.CheckSettingsCommand; nil without a core (etcd keeps
+// the settings there, not in announcements).
+func checkRoom(core *cluster.Node, c cluster.Command) error {
+	if core == nil {
+		return nil
+	}
+	return core.CheckSettingsCommand(c)
 }
 
 func orNone(list []string) string {

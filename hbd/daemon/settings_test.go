@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -77,5 +78,49 @@ func TestSettingsCommand(t *testing.T) {
 		case err != nil || got != tt.want:
 			t.Errorf("%s: %+v, %v; want %+v", tt.cmd, got, err, tt.want)
 		}
+	}
+}
+
+// TestSettingsCommandNoRoom: once the settings fill what an announcement
+// has room for, `hbd group disable` is the caller's error, naming the
+// limit, and the core is not asked to change anything; `hbd group
+// enable` of a disabled group still goes through.
+func TestSettingsCommandNoRoom(t *testing.T) {
+	cfg := &config.Config{ThisNode: "node1", Nodes: []string{"node1", "node2"}, UDPPort: 694, Hopfudge: 1}
+	cfg.SetTimingDefaults()
+	for i := range 400 {
+		cfg.Groups = append(cfg.Groups, config.Group{Preferred: "node1", Pos: config.Pos{Line: i + 1},
+			Resources: []config.Resource{{Spec: fmt.Sprintf("rec::%025d", i), Name: "rec"}}})
+	}
+	fit, _ := cluster.AnnouncementFit(cfg)
+	cfg.Groups = cfg.Groups[:fit]
+	core := cluster.New(cluster.Options{Config: cfg, Now: time.Now()})
+	run := func(cmd string) error {
+		f := strings.Fields(cmd)
+		c, err := settingsCommand(cfg, core, ctl.Request{Cmd: f[0], Args: f[1:]})
+		if err == nil {
+			core.Step(c)
+		}
+		return err
+	}
+	var err error
+	i := 0
+	for ; i < fit && err == nil; i++ {
+		err = run(fmt.Sprintf("group disable %d", i+1))
+	}
+	if err == nil {
+		t.Fatalf("all %d groups disabled", fit)
+	}
+	if want := fmt.Sprintf("a resource announcement has room for with this configuration (at least %d", cluster.SettingsReserve); !strings.Contains(err.Error(), want) {
+		t.Errorf("group disable %d: %v; want the limit", i, err)
+	}
+	if g, _ := core.Group(cfg.Groups[i-1].Key()); g.Disabled {
+		t.Errorf("group %d disabled although refused", i)
+	}
+	if err := run("group enable 1"); err != nil {
+		t.Errorf("group enable 1: %v", err)
+	}
+	if g, _ := core.Group(cfg.Groups[0].Key()); g.Disabled {
+		t.Errorf("group 1 still disabled")
 	}
 }

@@ -19,7 +19,8 @@ const (
 	// settings forbids there (disabled, this node in standby, moved away
 	// from it); a node does not keep holding such a group longer than
 	// SettingsBound; at the end of a quiet run every live node has the
-	// same settings, no disabled group runs, a standby node holds nothing,
+	// same settings (with every node up, no cleared one but the newest),
+	// no disabled group runs, a standby node holds nothing,
 	// a group moved away from a node does not run there, and a group
 	// moved to a healthy node that may hold it runs there.
 	CheckSettings = "settings"
@@ -155,6 +156,20 @@ func (w *world) checkSettingsEnd(healthy []int) {
 		}
 	}
 	w.res.SettingsEnd++
+	if len(healthy) == len(w.nodes) && w.ns == nil {
+		// Every node heard every other: each cleared setting was
+		// acknowledged everywhere, and only the newest may stay.
+		w.res.ClearedEnd++
+		cleared := 0
+		for _, s := range first.core.Settings() {
+			if s.Value == "" {
+				cleared++
+			}
+		}
+		if cleared > 1 {
+			w.violate(CheckSettings, fmt.Sprintf("%d cleared settings kept at the end of a quiet run with every node up: %q", cleared, want))
+		}
+	}
 	for g, key := range w.rs.keys {
 		if !w.rs.inCfg[g] {
 			continue

@@ -15,15 +15,16 @@ var sseedsFlag = flag.Int("sseeds", 0, "number of seeds TestSettings runs (defau
 // partitions, checked by CheckSettings besides every resource invariant.
 func TestSettings(t *testing.T) {
 	n := seedCount(*sseedsFlag, 2000, 300)
-	var ends, moved int
+	var ends, moved, cleared int
 	runSeeds(t, n, RandomSettingsConfig, "TestSettings", func(_ Config, res Result) {
 		ends += res.SettingsEnd // (runSeeds calls this under its lock)
 		moved += res.MovedEnd
+		cleared += res.ClearedEnd
 	})
 	if *seedFlag == 0 {
-		t.Logf("settings judged at the end of %d runs, moved groups judged there: %d", ends, moved)
-		if ends < n/3 || moved < n/20 {
-			t.Errorf("CheckSettings judged too little: %d runs at the end, %d moved groups, in %d runs", ends, moved, n)
+		t.Logf("settings judged at the end of %d runs (%d with every node up), moved groups judged there: %d", ends, cleared, moved)
+		if ends < n/3 || moved < n/20 || cleared < n/5 {
+			t.Errorf("CheckSettings judged too little: %d runs at the end (%d with every node up), %d moved groups, in %d runs", ends, cleared, moved, n)
 		}
 	}
 }

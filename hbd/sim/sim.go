@@ -260,8 +260,10 @@ type Result struct {
 	// wall clock, and messages dropped as stale because of them.
 	Leaps, WallSteps, StaleDrops int
 	// SettingsEnd counts the runs whose settings CheckSettings judged at
-	// the end; MovedEnd the moved groups it judged there.
-	SettingsEnd, MovedEnd int
+	// the end; MovedEnd the moved groups it judged there; ClearedEnd the
+	// runs where every node was up then (no cleared setting but the
+	// newest may stay).
+	SettingsEnd, MovedEnd, ClearedEnd int
 	// Node-set changes (nodeset.go): nodes added and removed, removals
 	// of a node whose daemon ran until after every member removed it, and
 	// the pairs CheckJoined judged.
