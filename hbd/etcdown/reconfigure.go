@@ -29,9 +29,10 @@ type Update struct {
 }
 
 // Reconfigure hands the loop a new configuration; it applies at the
-// start of the next pass. A held group that the update removes or
-// restarts is stopped and its owner key deleted first. An update not
-// applied yet is replaced, its Restart list kept.
+// start of the next pass. A group that the update removes or restarts
+// forgets its failure here; held, it is stopped and its owner key
+// deleted first. An update not applied yet is replaced, its Restart list
+// kept.
 func (w *Owner) Reconfigure(u Update) {
 	w.mu.Lock()
 	if w.pending != nil {
@@ -62,6 +63,22 @@ func (w *Owner) applyUpdate(ctx context.Context, id clientv3.LeaseID) {
 		return !slices.Contains(u.Restart, g) &&
 			slices.ContainsFunc(u.Groups, func(pg cluster.PlacedGroup) bool { return pg.Key == g })
 	}
+	// A group changed or removed forgets its failure here, and the
+	// give-ups not applied yet forget theirs: they were the old
+	// definition's (as with the Heartbeat backend, hbd/cluster/doc.go).
+	w.mu.Lock()
+	for g := range w.failedUntil {
+		if !kept(g) {
+			w.log.Infof("etcd: group %s was changed or removed by a reload: its failure here is forgotten", g)
+			delete(w.failedUntil, g)
+		}
+	}
+	for _, p := range w.givenUp {
+		if !kept(p.group) {
+			w.cleanGiveUpsLocked(p.group)
+		}
+	}
+	w.mu.Unlock()
 	for _, g := range w.heldKeys() {
 		if kept(g) {
 			continue

@@ -116,3 +116,30 @@ func TestCommandsDuringReload(t *testing.T) {
 	}
 	<-done
 }
+
+// TestReloadForgetsFailure: a reload that changes a group forgets its
+// failure here, as with the Heartbeat backend (the failure was the old
+// definition's): the group comes back to its preferred node.
+func TestReloadForgetsFailure(t *testing.T) {
+	t.Parallel()
+	c := sharedCluster(t)
+	rec := &record{}
+	nodes := []string{"n1", "n2"}
+	n1 := startNodeWith(t, "n1", c.Endpoints(), nodes, rec, func(_ *Options, r *fakeRunner) {
+		r.failing = map[string]bool{"g1": true}
+	})
+	startNode(t, "n2", c.Endpoints(), nodes, rec)
+	waitFor(t, testMove, "g1 on n2 after its start failed on n1", func() bool {
+		return len(n1.runner.attemptsOf("g1")) > 0 && rec.running()["g1"] == "n2"
+	})
+	n1.runner.mu.Lock()
+	n1.runner.failing = nil
+	n1.runner.mu.Unlock()
+	configured, groups := n1.owner.configured()
+	n1.owner.Reconfigure(Update{Nodes: configured, Failback: true, SlowestStop: testStop, Groups: groups, Restart: []string{"g1"}})
+	waitFor(t, testMove, "g1 back on n1, its failure record gone", func() bool {
+		on, err := failureRecorded(t, n1, "g1")
+		return err == nil && !on && rec.running()["g1"] == "n1"
+	})
+	checkNoOverlap(t, rec)
+}
