@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/harc"
+	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/daemon"
@@ -171,6 +172,7 @@ func printSummary(w io.Writer, c *config.Config, warnings int) {
 	} else {
 		row(w, "realtime", fmt.Sprintf("on: the daemon's threads run SCHED_RR at priority %d", c.RealtimePriority()))
 	}
+	row(w, "quiet_passive", describeQuiet(c))
 	if c.NoAutoReload {
 		row(w, "reload", "on SIGHUP only (autoreload off)")
 	} else {
@@ -369,6 +371,21 @@ func describeMedium(m config.Medium) string {
 	default:
 		return fmt.Sprintf("%s %s port %d", m.Kind, m.Iface, m.Port)
 	}
+}
+
+// describeQuiet says what quiet_passive does with c's timings: how often
+// a node that holds nothing sends its status, and how late its peer then
+// notices its death.
+func describeQuiet(c *config.Config) string {
+	s, why := cluster.QuietInterval(c)
+	switch {
+	case c.NoQuietPassive:
+		return "off: a node that holds nothing sends its status every keepalive"
+	case s == 0:
+		return "on, but never in force here (" + why + ")"
+	}
+	return fmt.Sprintf("on: a node that holds nothing sends its status every %s (its peer notices its death within %s)",
+		s, time.Duration(int64(c.Deadtime)*int64(s/c.Keepalive)))
 }
 
 func describeLogging(c *config.Config) string {

@@ -127,6 +127,10 @@ func TestCheckSummaryShowsEveryDirective(t *testing.T) {
 			c.RTPrio = 7
 			return "realtime:         on: the daemon's threads run SCHED_RR at priority 7"
 		},
+		"NoQuietPassive": func(c *config.Config) string {
+			c.NoQuietPassive = true
+			return "quiet_passive:    off: a node that holds nothing sends its status every keepalive"
+		},
 		"NoAutoReload": func(c *config.Config) string {
 			c.NoAutoReload = true
 			return "reload:           on SIGHUP only (autoreload off)"

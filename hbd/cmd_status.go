@@ -144,10 +144,7 @@ func printStatus(w io.Writer, st ctl.Status, now time.Time) {
 	fmt.Fprintln(tw, "\nNODE\tSTATE\tFLAGS\tLAST HEARD\tGENERATION\tLOST\tLATE\tDROPPED")
 	fmt.Fprintf(tw, "%s\t%s\t%s\tthis node\t%d\t\t\t\n", c.Node, c.State, flags(selfFlags(c)), c.Generation)
 	for _, p := range c.Peers {
-		var f []string
-		if p.InStandby {
-			f = append(f, "standby")
-		}
+		f := peerFlags(p, now)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", p.Name, p.State, flags(f), ago(now, p.LastHeard), p.Generation,
 			p.Lost, p.Late, counts(p.Dropped))
 		for _, l := range p.Links {
@@ -275,6 +272,27 @@ func selfFlags(c cluster.Status) []string {
 	}
 	if c.Stopping {
 		f = append(f, "stopping")
+	}
+	if c.Quiet > 0 {
+		f = append(f, "quiet("+c.Quiet.String()+")")
+	}
+	return f
+}
+
+// peerFlags are what `hbd status` says of a peer beside its state: in
+// standby; quiet (holding nothing, it sends its status every Quiet) with
+// the time it is declared dead if not heard before.
+func peerFlags(p cluster.PeerStatus, now time.Time) []string {
+	var f []string
+	if p.InStandby {
+		f = append(f, "standby")
+	}
+	if p.Quiet > 0 {
+		q := "quiet(" + p.Quiet.String()
+		if !p.DeadAt.IsZero() {
+			q += ",dead-in-" + max(p.DeadAt.Sub(now), 0).Round(time.Millisecond).String()
+		}
+		f = append(f, q+")")
 	}
 	return f
 }

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hbdproject/hbd/hbd/wire"
 )
@@ -174,6 +176,8 @@ func (n *Node) appendRscSignature(b []byte) []byte {
 		b = append(b, ';')
 		b = append(b, sets...)
 	}
+	b = append(b, ';')
+	b = strconv.AppendInt(b, int64(n.quietHonoured()), 10)
 	return b
 }
 
@@ -219,6 +223,7 @@ type annFields struct {
 	epoch      uint64
 	seen       string
 	sync       bool
+	quietMax   time.Duration // hbd_quietmax (0: left out)
 }
 
 // fill sets m's fields: Heartbeat's (rsc_hold, rtype, isstable, info),
@@ -265,6 +270,9 @@ func (a *annFields) fill(m *wire.Message) {
 	if a.sync {
 		m.Set(wire.FHbdSync, "1")
 	}
+	if a.quietMax > 0 {
+		m.SetMillis(wire.FHbdQuietMax, a.quietMax)
+	}
 }
 
 // seenList is hbd_seen: the newest epoch of each live peer's
@@ -287,10 +295,19 @@ func (n *Node) announce(info string) {
 	rule := n.placementFacts()
 	a := annFields{info: info, hold: n.rscHold(), stable: n.stable(), lists: n.rscFields(rule.wantOf),
 		stopping: n.res.stopping, stopFailed: n.stopFailedList(), ask: n.askList(), settings: n.settingsField(),
-		epoch: n.res.epoch + 1, seen: n.seenList(), sync: n.res.needSync}
+		epoch: n.res.epoch + 1, seen: n.seenList(), sync: n.res.needSync, quietMax: n.quietHonoured()}
 	m := n.newMessage()
 	a.fill(m)
 	size, ok := n.sendFitting(m)
+	if !ok && a.quietMax > 0 {
+		// hbd_quietmax is left out first (and out of the load-time worst
+		// case, worstAnnouncements): without it the peer only keeps
+		// sending its status every keepalive.
+		a.quietMax = 0
+		m.Reset()
+		a.fill(m)
+		size, ok = n.sendFitting(m)
+	}
 	if !ok {
 		n.announceUnsent(size, len(a.settings))
 		return

@@ -167,6 +167,8 @@ func (n *Node) worstAnnouncements(settings string) []*wire.Message {
 		a := annFields{info: info, hold: longestName(HoldNone, HoldLocal, HoldForeign, HoldAll), stable: true, lists: n.rscFields(want),
 			stopping: n.res.stopping, stopFailed: n.stopFailedList(), ask: n.askList(), settings: settings,
 			epoch: math.MaxUint64, seen: n.seenList(), sync: n.res.needSync}
+		// (No hbd_quietmax: announce leaves it out of an announcement
+		// that would not fit with it.)
 		m := &wire.Message{}
 		a.fill(m)
 		n.seq = math.MaxUint64 - 1 // appendCommon's next: the most digits

@@ -117,6 +117,87 @@
 // NS_ messages carry no seq: they never make a peer alive, and their
 // handlers log at most NSLogBurst lines per peer per LogEvery.
 //
+// # Quiet passive
+//
+// A node that holds nothing sends its status every S instead of every
+// keepalive (quiet.go, ha.cf quiet_passive, on by default): its peer, the
+// holder, then reads a tenth of the statuses it read before, which at
+// rest is about a third of its work per keepalive.
+//
+// Who. A node of a cluster of exactly two nodes, quorum off
+// (config.QuorumMode.Enabled false), no fencing and not profile safe, a
+// deadtime of at most QuietMaxRatio keepalives (a quiet node reads its
+// peer's statuses once a deadtime, and hbd/link takes more than 32 at
+// one wake-up for a flood), whose peer is an hbd node whose latest announcement of its current run
+// says hbd_quietmax (the longest interval it honours: QuietFactor of its
+// own keepalives; left out with quiet_passive off there, so either node
+// turns it off for both; Heartbeat and older hbd nodes never say it), and
+// while: this node is active, holds, starts, stops and probes no group
+// and no group is desired here; no standby, handoff, acquisition or
+// takeover is under way; no seq is missing either way (a peer's
+// NS_rexmit wakes it); the start bonus and initdead are over; no reload
+// transition (effectiveDeadtime is deadtime); no fence, quorum or
+// safe-start wait; the peer is alive, active and heard on every link it
+// was heard on; and for a deadtime nothing but routine messages went out
+// and nothing reconcile reads changed (touch, recheck: a peer's state,
+// generation, links, announcement or seqs; every event but a Tick, a
+// Receive or a PingStatus that changes nothing).
+//
+// How. It then puts hbd_quiet=S (ms) in its statuses for a deadtime, at
+// the normal rate (a status that differs from the last only in hbd_quiet
+// is no news that resets the calm), and then sends its status every S.
+// S = k × keepalive, k = QuietFactor (10) lowered so that k × deadtime ≤
+// max(deadtime, QuietNoticeMax (30 s, Heartbeat's default deadtime)), and
+// no more than the peer's hbd_quietmax; k < 2 means never (keepalive 2 s /
+// deadtime 30 s stays as it is): 10 s at 1 s / 3 s, 100 ms at 10 ms /
+// 40 ms, 3 s at 1 s / 10 s.
+//
+// The peer. A status carrying hbd_quiet=S with keepalive < S ≤
+// QuietFactor × keepalive (the receiver's own; anything else is ignored
+// with a WARN once per LogEvery) makes the receiver wait deadtime × S /
+// keepalive after the peer was last heard before it declares the peer,
+// or one of its links, dead: as many statuses lost in a row as without
+// quiet. Late-heartbeat warnings scale likewise. The next status without
+// the field (an older one, by seq, is not read) ends it. hbd status shows
+// it (PeerStatus.Quiet, DeadAt).
+//
+// Waking. Anything but routine work in a Step (quietAfterStep) ends
+// quiet at once: a message to send that is not routine, a group to start,
+// stop or probe, an operator command, a reload, a peer's state or
+// generation change, a link down, a message of the peer other than a
+// status, a missing seq either way. A status without hbd_quiet goes out
+// at once, the next ones every keepalive.
+//
+// Why it is safe. Failover is unchanged: the quiet node holds nothing,
+// still hears the holder every keepalive and declares it dead a deadtime
+// after it was last heard, as before (the daemon reads routine statuses
+// at its next wake-up, with their arrival times, so a quiet node wakes at
+// its deadlines and S only). What is later is only the holder noticing
+// the death of its quiet peer (or of a link from it): up to k × deadtime
+// instead of deadtime (30 s at 1 s / 3 s; keepalived's master never
+// notices its backup's death). In a cluster of two without quorum the
+// holder keeps its groups whether its peer lives or not, so nothing it
+// holds depends on that notice; what waits for it is a move of a group to
+// the dead node (hb_standby, node standby, group move): the holder's
+// handoff request goes unanswered, so the group stays where it is,
+// running, until the death is noticed, and the rule then decides as it
+// would have at once (TestQuietMoveToDeadPassive). Not with three nodes: a passive
+// node whose death is noticed late could be chosen as the taker of a dead
+// holder's groups. Not with quorum: the holder would count a dead quiet
+// peer towards its majority for longer. Not with fencing or profile safe:
+// in a partition each side fences the other a deadtime after it last
+// heard it, and a quiet passive would fence the holder k × deadtime
+// before the holder even noticed, turning every partition into a
+// failover. A partition otherwise goes as before: the passive takes the
+// groups after deadtime; when it heals, both hold them and the
+// announcements resolve it (resolveConflict), whether or not the holder
+// had noticed. The announcing deadtime makes the switch safe against
+// loss: a receiver that got none of the statuses that said hbd_quiet has
+// missed a deadtime of statuses and has declared the peer dead already,
+// as it would have without quiet; the quiet node's next status makes it
+// live again, and the holder's announcement to a peer heard again wakes
+// it.
+//
 // # Resource groups
 //
 // Every node knows every haresources group (its key is the first
@@ -445,10 +526,16 @@
 //	               operator settings it holds (settings.go; cleared ones
 //	               until every node has them); left out while there are
 //	               none
+//	hbd_quietmax   ms: the longest status interval it honours from a
+//	               quiet peer ("Quiet passive"); left out with
+//	               quiet_passive off, and from an announcement that
+//	               would not fit one datagram with it (and so from the
+//	               worst case CheckAnnouncement counts)
 //
-// and in status messages hbd_ping=REACHED/TOTAL (its ping nodes) and,
+// and in status messages hbd_ping=REACHED/TOTAL (its ping nodes),
 // while a reload's longer old deadtime is still in force there, hbd_dt
-// (that deadtime, ms: peers size their quorum wait by it). The
+// (that deadtime, ms: peers size their quorum wait by it), and while it
+// announces or keeps quiet, hbd_quiet (its status interval, ms). The
 // names are hbd/wire's (wire.FHbd*).
 //
 // A node announces (resource) when it joins, whenever any of these change
@@ -523,6 +610,8 @@
 //	reconfigure.go  Reconfigure, and the path New takes too: an empty node
 //	                given its first configuration (timings, peers, links,
 //	                groups), which must be complete (config.CheckTimings)
+//	quiet.go        quiet passive: a node that holds nothing sends its
+//	                status less often; the peer's longer deadline
 //	status.go       Status, GroupStatus and Timings for `hbd status`
 //
 // # The path of a received packet

@@ -190,6 +190,8 @@ type Node struct {
 
 	checkSkips bool // Options.CheckSkips
 
+	q quietState // quiet passive (quiet.go)
+
 	out []Action
 	box outbox
 }
@@ -298,7 +300,9 @@ func (n *Node) Step(ev Event) []Action {
 		n.advance(stalled)
 		n.sbAdvance()
 		_, tick := ev.(Tick)
+		disturbed := n.res.dirty || n.res.stale
 		n.reconcileAfter(tick)
+		n.quietAfterStep(disturbed)
 	}
 	n.nextOK = false
 	return n.flush()
@@ -366,9 +370,9 @@ func (n *Node) advance(stalled bool) {
 	}
 	if !now.Before(n.nextStatus) {
 		n.sendStatus()
-		n.nextStatus = n.nextStatus.Add(n.keepalive)
+		n.nextStatus = n.nextStatus.Add(n.statusInterval())
 		if !n.nextStatus.After(now) {
-			n.nextStatus = now.Add(n.keepalive)
+			n.nextStatus = now.Add(n.statusInterval())
 		}
 	}
 	if !stalled && !now.Before(n.graceUntil) {
@@ -414,7 +418,7 @@ func (n *Node) nextTick() time.Time {
 		if p.state != StateDead || n.returnedDead(p) {
 			deadline(n.peerDeadline(p))
 		}
-		dt := n.effectiveDeadtime()
+		dt := n.peerDeadtime(p)
 		for _, l := range p.links {
 			if l.state == LinkUp {
 				deadline(l.lastHeard.Add(dt))
@@ -440,7 +444,7 @@ func (n *Node) nextTick() time.Time {
 }
 
 // peerDeadline is when a peer not yet dead is declared dead: deadtime
-// after it was last heard, or initdead after start for a peer not heard
+// after it was last heard (scaled while it is quiet: peerDeadtime), or initdead after start for a peer not heard
 // since start (or since it was declared dead). The deadtime is this
 // node's own (all nodes are configured with the same one): the dt a peer
 // announces is shown in status but not obeyed, since a Heartbeat peer
@@ -455,7 +459,7 @@ func (n *Node) peerDeadline(p *peer) time.Time {
 		}
 		return from.Add(n.initdead)
 	}
-	return p.lastHeard.Add(n.effectiveDeadtime())
+	return p.lastHeard.Add(n.peerDeadtime(p))
 }
 
 func (n *Node) checkTimeouts() {
@@ -474,7 +478,7 @@ func (n *Node) checkTimeouts() {
 		}
 	}
 	for _, p := range n.peers {
-		dt := n.effectiveDeadtime()
+		dt := n.peerDeadtime(p)
 		for _, l := range p.links {
 			if l.state == LinkUp && !now.Before(l.lastHeard.Add(dt)) {
 				l.state = LinkDead
@@ -515,6 +519,7 @@ func (n *Node) markDead(p *peer) {
 	p.missing = nil
 	p.acked = 0
 	p.deadGen = p.gen
+	p.quietEvery = 0
 }
 
 func (n *Node) peerByName(name string) *peer { return findPeer(n, name) }

@@ -27,6 +27,10 @@ type peer struct {
 	statusSeq  uint64
 	deadtime   time.Duration // dt the peer announces
 	oldDT      time.Duration // hbd_dt of its last status: the longer deadtime of a reload's transition (0: none)
+	// quietEvery is the hbd_quiet of its last status (0: none, or not
+	// honoured): it sends its status this often (quiet.go).
+	quietEvery  time.Duration
+	quietWarned time.Time // when a bad hbd_quiet was last logged
 
 	gen uint64
 	// genFloor is the newest generation known of the peer, also from
@@ -292,6 +296,7 @@ func (n *Node) receive(ev Receive) {
 		p.acked = 0
 		p.lastStatus = time.Time{}
 		p.deadtime, p.oldDT = 0, 0
+		p.quietEvery = 0
 		n.peerRestarted(p)
 	}
 	// A seq of this generation no newer than the last one seen before the
@@ -416,15 +421,16 @@ func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
 		return // an older status, arriving late
 	}
 	if !p.lastStatus.IsZero() && at.After(p.lastStatus) {
+		// Scaled while its previous status said it was quiet.
 		iv := at.Sub(p.lastStatus)
 		ms := iv.Milliseconds()
 		switch {
-		case ms > n.deadtime.Milliseconds():
+		case ms > n.quietScaled(n.deadtime, p).Milliseconds():
 			// Heartbeat 3.0.6 also declares the node dead here; hbd does
 			// not: the packet in hand proves it is alive.
 			p.late++
 			n.logf(LevelCrit, "Late heartbeat: Node %s: interval %d ms (> deadtime)", p.name, ms)
-		case ms > n.warntime.Milliseconds():
+		case ms > n.quietScaled(n.warntime, p).Milliseconds():
 			p.late++
 			n.logf(LevelWarn, "Late heartbeat: Node %s: interval %d ms", p.name, ms)
 		}
@@ -449,6 +455,7 @@ func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
 	if at.After(p.lastStatus) {
 		p.lastStatus = at
 	}
+	n.readQuiet(p, m)
 	p.statusSeq = seq
 	n.sbOnStatus(p, at, m)
 }

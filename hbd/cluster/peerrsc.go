@@ -38,6 +38,9 @@ type peerRsc struct {
 	// when that announcement was applied: a reload since then may have
 	// changed what the peer may hold (abandon.go).
 	reloads int
+	// quietMax is its hbd_quietmax: the longest status interval it
+	// honours from this node while quiet (0: none; quiet.go).
+	quietMax time.Duration
 	// hold is a Heartbeat peer's rsc_hold (holdBits), kept as Heartbeat
 	// keeps other_holds_resources: a full update replaces it, a partial
 	// one (mach_down) adds to it.
@@ -116,6 +119,12 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 			}
 		}
 		n.peerSettingsHeard(p, true, m.Value(wire.FHbdSettings))
+		r.quietMax = 0
+		if _, ok := m.Get(wire.FHbdQuietMax); ok {
+			if d, err := m.MillisValue(wire.FHbdQuietMax); err == nil && d > 0 {
+				r.quietMax = d
+			}
+		}
 	} else {
 		hold := m.Value(wire.FRscHold)
 		held := make(map[string]bool)

@@ -150,6 +150,7 @@ var scenVolatile = map[string]bool{
 	wire.FSrc: true, wire.FSrcUUID: true, wire.FSeq: true, wire.FGeneration: true,
 	wire.FTimestamp: true, wire.FLoad: true, wire.FTTL: true, wire.FDestUUID: true,
 	wire.FAckSeq: true, wire.FFirstSeq: true, wire.FLastSeq: true, wire.FHbdEpoch: true,
+	wire.FHbdQuietMax: true,
 }
 
 // ownFields renders a message without its volatile fields; hbd_seen

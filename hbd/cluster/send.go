@@ -74,6 +74,9 @@ func (n *Node) newMessage() *wire.Message {
 // emit asks the daemon to send m, a message of newMessage, on every link;
 // routine as Send.Routine says.
 func (n *Node) emit(m *wire.Message, routine bool) {
+	if !routine && !n.q.exempt {
+		n.q.news = true // (quiet.go)
+	}
 	for i := n.box.used - 1; i >= 0; i-- { // m is most often the newest
 		if sl := n.box.slots[i]; &sl.msg == m {
 			sl.send = Send{Msg: m, Routine: routine}
@@ -99,7 +102,12 @@ func (n *Node) sendStatus() {
 		m.SetMillis(wire.FHbdDeadtime, edt)
 	}
 	n.sbStatusFields(m)
-	n.sendSeq(m, n.statusRoutine(m))
+	n.quietStatusField(m)
+	routine, calm := n.statusRoutine(m)
+	n.q.exempt = calm && !routine
+	n.sendSeq(m, routine)
+	n.q.exempt = false
+	n.q.lastStatusAt = n.now
 }
 
 // statusRoutine tells whether the status m (its own fields, before the
@@ -110,13 +118,17 @@ func (n *Node) sendStatus() {
 // fewer links, may not hear this node either (a partition healing), and a
 // peer just heard again or restarted may not have heard this node yet:
 // the status that tells it must be read at once, not at its next wake-up.
-// It keeps m's fields and the peers' view for the next status.
-func (n *Node) statusRoutine(m *wire.Message) bool {
+// It keeps m's fields and the peers' view for the next status. calm
+// says whether it would be routine but for hbd_quiet (quiet.go: going
+// quiet, or quiet with another interval, is no news that wakes it).
+func (n *Node) statusRoutine(m *wire.Message) (routine, calm bool) {
 	heard, view := n.peersView()
-	routine := n.lastStatusOK && heard && view == n.lastStatusView && sameFields(m.Fields, n.lastStatus.Fields)
+	calm = n.lastStatusOK && heard && view == n.lastStatusView
+	routine = calm && sameFields(m.Fields, n.lastStatus.Fields)
+	calm = routine || calm && sameFieldsBut(m.Fields, n.lastStatus.Fields, wire.FHbdQuiet)
 	n.lastStatus.Copy(m)
 	n.lastStatusOK, n.lastStatusView = true, view
-	return routine
+	return routine, calm
 }
 
 // peersView says whether every peer is alive (neither dead nor never
@@ -160,6 +172,27 @@ func sameFields(a, b []wire.Field) bool {
 		}
 	}
 	return true
+}
+
+// sameFieldsBut is sameFields of a and b without their fields named
+// name.
+func sameFieldsBut(a, b []wire.Field, name string) bool {
+	i, j := 0, 0
+	for {
+		for i < len(a) && a[i].Name == name {
+			i++
+		}
+		for j < len(b) && b[j].Name == name {
+			j++
+		}
+		if i == len(a) || j == len(b) {
+			return i == len(a) && j == len(b)
+		}
+		if a[i].Name != b[j].Name || a[i].Type != b[j].Type || string(a[i].Value) != string(b[j].Value) {
+			return false
+		}
+		i, j = i+1, j+1
+	}
 }
 
 // appendCommon adds the fields Heartbeat adds to every message, in its

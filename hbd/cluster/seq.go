@@ -161,6 +161,7 @@ func (n *Node) requestRexmits() {
 // firstseq and lastseq are decimal; a seq we no longer have is answered
 // with NS_nak_rexmit.
 func (n *Node) onRexmit(p *peer, m *wire.Message) {
+	n.q.news = true // the peer misses our messages: a quiet node wakes
 	first, err1 := strconv.ParseUint(m.Value(wire.FFirstSeq), 10, 64)
 	last, err2 := strconv.ParseUint(m.Value(wire.FLastSeq), 10, 64)
 	if err1 != nil || err2 != nil || first == 0 || first > last {

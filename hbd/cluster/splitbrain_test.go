@@ -22,6 +22,10 @@ type sbNet struct {
 	msgs  []sbMsg
 	// blocked, when set, drops what from sends to to (a one-way cut).
 	blocked func(from, to string) bool
+	// lose, when set, drops one message from from to to; alter, when
+	// set, changes a copy of every message from from before it goes out.
+	lose  func(from, to string, m *wire.Message) bool
+	alter func(from string, m *wire.Message)
 }
 
 type sbNode struct {
@@ -34,6 +38,8 @@ type sbNode struct {
 	fences  []string // nodes it asked to fence, in order
 	starts  []time.Time
 	logs    []string
+	// statuses: when it sent each status, and its hbd_quiet ("": none).
+	statuses []sbStatus
 	// persisted: the settings its core last asked to keep (given back to
 	// its next start, as the daemon's state directory does).
 	persisted []Setting
@@ -43,6 +49,11 @@ type sbMsg struct {
 	at       time.Time
 	from, to string
 	m        *wire.Message
+}
+
+type sbStatus struct {
+	at    time.Time
+	quiet string
 }
 
 type sbOp struct {
@@ -98,9 +109,17 @@ func (s *sbNet) step(n *sbNode, ev Event) {
 	for _, a := range n.core.Step(ev) {
 		switch a := a.(type) {
 		case *Send:
+			m := a.Msg
+			if m.Type() == wire.TStatus {
+				n.statuses = append(n.statuses, sbStatus{at: s.now, quiet: m.Value(wire.FHbdQuiet)})
+			}
+			if s.alter != nil {
+				m = m.Clone()
+				s.alter(n.name, m)
+			}
 			for _, to := range s.names {
-				if to != n.name && !s.cut && (s.blocked == nil || !s.blocked(n.name, to)) {
-					s.msgs = append(s.msgs, sbMsg{at: s.now.Add(2 * time.Millisecond), from: n.name, to: to, m: a.Msg})
+				if to != n.name && !s.cut && (s.blocked == nil || !s.blocked(n.name, to)) && (s.lose == nil || !s.lose(n.name, to, m)) {
+					s.msgs = append(s.msgs, sbMsg{at: s.now.Add(2 * time.Millisecond), from: n.name, to: to, m: m})
 				}
 			}
 		case Log:

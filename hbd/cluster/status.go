@@ -100,6 +100,9 @@ type Status struct {
 	// StartsBlocked says why no resource group may start here now, ""
 	// when nothing holds starts back (fences, safe_start_delay, ping).
 	StartsBlocked string `json:"starts_blocked,omitempty"`
+	// Quiet is this node's status interval while it is quiet (holding
+	// nothing: quiet_passive), 0 otherwise.
+	Quiet time.Duration `json:"quiet,omitempty"`
 }
 
 // FenceWait is one silent peer a takeover waits for.
@@ -123,8 +126,14 @@ type PeerStatus struct {
 	Seq        uint64    `json:"seq"` // last in-order seq received
 	// Deadtime is the silence after which the peer is declared dead: our
 	// own deadtime (a peer's announced dt is not obeyed: see
-	// Node.peerDeadline).
+	// Node.peerDeadline), times Quiet / keepalive while it is quiet.
 	Deadtime time.Duration `json:"deadtime"`
+	// Quiet is the status interval the peer said it keeps while it holds
+	// nothing (hbd_quiet), 0 while it sends every keepalive.
+	Quiet time.Duration `json:"quiet,omitempty"`
+	// DeadAt is when it is declared dead if nothing more is heard of it
+	// (zero once it is dead).
+	DeadAt time.Time `json:"dead_at,omitzero"`
 	// Lost counts seqs that were missing when a later one arrived;
 	// Recovered how many of those arrived afterwards (late or resent).
 	Lost      uint64            `json:"lost"`
@@ -183,6 +192,9 @@ func (n *Node) Status() Status {
 		InStandby:  n.sets.nodeStandby(n.name),
 		Settings:   n.sets.list(),
 	}
+	if n.q.phase == quietOn {
+		st.Quiet = n.q.every
+	}
 	for _, name := range n.cfg.Nodes {
 		if f := n.sb.fences[name]; f != nil {
 			st.Fences = append(st.Fences, FenceWait{Node: name, Since: f.since, InFlight: f.inFlight, Attempts: f.attempts,
@@ -199,7 +211,8 @@ func (n *Node) Status() Status {
 			LastHeard:     p.lastHeard,
 			Generation:    p.gen,
 			Seq:           p.lastSeq,
-			Deadtime:      n.effectiveDeadtime(),
+			Deadtime:      n.peerDeadtime(p),
+			Quiet:         p.quietEvery,
 			Lost:          p.lost,
 			Recovered:     p.recovered,
 			Missing:       len(p.missing),
@@ -211,6 +224,9 @@ func (n *Node) Status() Status {
 		}
 		if p.uuidKnown {
 			ps.UUID = formatUUID(p.uuid)
+		}
+		if p.state != StateDead || n.returnedDead(p) {
+			ps.DeadAt = n.peerDeadline(p)
 		}
 		for _, l := range p.links {
 			ps.Links = append(ps.Links, LinkStatus{Name: l.name, State: l.stateName(), LastHeard: l.lastHeard})

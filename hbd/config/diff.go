@@ -73,6 +73,9 @@ func Diff(old, new *Config) []Change {
 	if o, n := old.RealtimePriority(), new.RealtimePriority(); o != n {
 		add("realtime", "real-time priority %d -> %d (0: realtime off)", o, n)
 	}
+	if old.NoQuietPassive != new.NoQuietPassive {
+		add("quiet_passive", "quiet_passive %s -> %s", onOff(!old.NoQuietPassive), onOff(!new.NoQuietPassive))
+	}
 	if old.NoAutoReload != new.NoAutoReload {
 		add("reload", "autoreload %s -> %s", onOff(!old.NoAutoReload), onOff(!new.NoAutoReload))
 	}

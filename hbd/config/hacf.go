@@ -239,6 +239,7 @@ func (p *hacfParser) table() map[string]directive {
 		"on_stop_failure":  {"on_stop_failure block|reboot", 1, 1, p.onStopFailure},
 		"insecure_auth":    p.boolDir("insecure_auth yes|no", &c.InsecureAuth),
 		"autoreload":       p.offDir("autoreload on|off", &c.NoAutoReload),
+		"quiet_passive":    p.offDir("quiet_passive on|off", &c.NoQuietPassive),
 		"monitor":          {monitorUsage, 1, -1, p.monitor},
 		"exclusive":        {exclusiveUsage, 2, -1, p.exclusive},
 		"conn_logd_time":   p.timeDir("conn_logd_time TIME", new(time.Duration), nil),
@@ -352,7 +353,7 @@ func (p *hacfParser) boolDir(usage string, dst *bool) directive {
 }
 
 // offDir reads an on|off directive that is on by default into a field
-// that says it is off (NoAutoReload, NoRealtime).
+// that says it is off (NoAutoReload, NoRealtime, NoQuietPassive).
 func (p *hacfParser) offDir(usage string, dst *bool) directive {
 	return p.boolInto(usage, func(b bool) { *dst = !b })
 }

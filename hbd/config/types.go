@@ -363,6 +363,12 @@ type Config struct {
 	// (or a restart) reloads.
 	NoAutoReload bool
 
+	// NoQuietPassive is `quiet_passive off` (hbd extension): this node
+	// never sends its status less often while it holds nothing, and does
+	// not tell its peer that it honours a peer that does (hbd/cluster's
+	// doc, "Quiet passive"), so neither node of the pair goes quiet.
+	NoQuietPassive bool
+
 	// Split brain (docs/split-brain.md). PingTakeover is ping_takeover:
 	// a node that reaches none of its ping nodes still takes over from a
 	// silent peer (default off: it does not).

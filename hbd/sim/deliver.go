@@ -119,6 +119,8 @@ func (w *world) deliver(e *event) {
 		v.statusGen, v.statusSeq = gen, seq
 		dt, _ := e.msg.HexValue("dt")
 		v.statusDt = time.Duration(dt) * time.Millisecond
+		q, _ := e.msg.HexValue("hbd_quiet")
+		v.statusQuiet = time.Duration(q) * time.Millisecond
 	}
 	if typ == "status" && e.frun == y.run && (e.msg.Value("st") == cluster.StateUp || e.msg.Value("st") == cluster.StateActive) && v.upRun != y.run {
 		v.upRun, v.upAt = y.run, w.now

@@ -49,6 +49,11 @@ func (w *world) checkDeadInTime() {
 				if w.checkDeadtime > 0 {
 					d = w.checkDeadtime
 				}
+				if v.statusQuiet > 0 {
+					// Y is quiet: its deadline is as many statuses away
+					// (by X's keepalive, at least the run's base one).
+					d = d * (v.statusQuiet / time.Millisecond) / (w.c.Keepalive / time.Millisecond)
+				}
 				bound = v.lastSeq.Add(d + wc.Keepalive)
 			} else {
 				bound = x.started.Add(w.c.widest().Initdead + w.c.widest().Keepalive)

@@ -54,14 +54,17 @@ type simNode struct {
 
 // view is what observer X's current run has received from peer Y.
 type view struct {
-	heard      bool
-	lastSeq    time.Time // arrival of the last packet with a seq
-	statusGen  uint64
-	statusSeq  uint64
-	statusDt   time.Duration
-	firstOfRun int // Y's run whose first packet has been checked
-	upAt       time.Time
-	upRun      int
+	heard     bool
+	lastSeq   time.Time // arrival of the last packet with a seq
+	statusGen uint64
+	statusSeq uint64
+	statusDt  time.Duration
+	// statusQuiet: the hbd_quiet of that status (0: none): X waits
+	// deadtime × statusQuiet / keepalive before it declares Y dead.
+	statusQuiet time.Duration
+	firstOfRun  int // Y's run whose first packet has been checked
+	upAt        time.Time
+	upRun       int
 }
 
 type kind int

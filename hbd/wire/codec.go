@@ -647,6 +647,10 @@ func internName(b []byte) string {
 		return FHbdRoutine
 	case FHbdSettings:
 		return FHbdSettings
+	case FHbdQuiet:
+		return FHbdQuiet
+	case FHbdQuietMax:
+		return FHbdQuietMax
 	}
 	return string(b)
 }

@@ -243,7 +243,7 @@ func TestEncodeErrors(t *testing.T) {
 // acknowledgement, and auth, each have a class of their own (nameBit), so
 // checking them for duplicates compares no names.
 func TestNameBitsOfStatus(t *testing.T) {
-	names := []string{FType, FStatus, FDeadtime, FProtocol, FHbdDeadtime, FHbdPing, FHbdRoutine, FDest, FDestUUID,
+	names := []string{FType, FStatus, FDeadtime, FProtocol, FHbdDeadtime, FHbdPing, FHbdRoutine, FHbdQuiet, FDest, FDestUUID,
 		FSrc, FSrcUUID, FSeq, FGeneration, FTimestamp, FLoad, FTTL, FAckSeq, FAuth}
 	by := map[uint64]string{}
 	for _, n := range names {

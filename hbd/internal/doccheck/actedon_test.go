@@ -27,7 +27,7 @@ var samples = map[string]sample{
 	"node": {line: "node node3"}, "keepalive": {line: "keepalive 3"}, "deadtime": {line: "deadtime 40"},
 	"warntime": {line: "warntime 5"}, "initdead": {line: "initdead 90"}, "deadping": {line: "deadping 20"},
 	"resource_timeout": {line: "resource_timeout 60"}, "on_stop_failure": {line: "on_stop_failure reboot"},
-	"insecure_auth": {line: "insecure_auth yes"}, "autoreload": {line: "autoreload off"},
+	"insecure_auth": {line: "insecure_auth yes"}, "autoreload": {line: "autoreload off"}, "quiet_passive": {line: "quiet_passive off"},
 	"monitor": {line: "monitor nginx interval=5s"}, "exclusive": {line: "exclusive 1 2"},
 	"udpport": {line: "udpport 700"}, "ucast": {line: "ucast eth1 10.0.1.2"}, "ucast6": {line: "ucast6 eth1 fd00::2"},
 	"bcast": {line: "bcast eth1"}, "mcast": {line: "mcast eth1 239.0.0.1 694 1 0"}, "mcast6": {line: "mcast6 eth1 ff02::1:2 694 1 0"},

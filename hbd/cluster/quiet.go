@@ -1,0 +1,310 @@
+package cluster
+
+import (
+	"fmt"
+	"math/bits"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// Quiet passive (doc.go, "Quiet passive"): a node that holds nothing, in
+// a pair with an hbd peer that honours it, sends its status every S
+// instead of every keepalive; the peer then waits deadtime × S /
+// keepalive before it declares it dead.
+
+const (
+	// QuietFactor is the most keepalives a quiet node's status interval
+	// spans (k), and the most a node honours of a quiet peer's: the
+	// peer's own status reading then costs a tenth of what it does.
+	QuietFactor = 10
+	// QuietNoticeMax bounds how late the holder may notice the death of
+	// its quiet peer: k × deadtime stays within max(deadtime,
+	// QuietNoticeMax), Heartbeat's default deadtime. Where k falls under
+	// 2 (a deadtime above QuietNoticeMax / 2) no node goes quiet.
+	QuietNoticeMax = 30 * time.Second
+	// QuietMaxRatio bounds deadtime / keepalive for a quiet node: it
+	// wakes about once a deadtime, at its peer's deadline, and reads the
+	// peer's routine statuses that came meanwhile in one go; the links
+	// take more than 32 of them at one wake-up for a flood (hbd/link).
+	QuietMaxRatio = 16
+)
+
+type quietPhase int
+
+const (
+	quietOff        quietPhase = iota
+	quietAnnouncing            // its statuses say hbd_quiet at the normal rate
+	quietOn                    // its status goes out every q.every
+)
+
+// quietState is this node's side of it.
+type quietState struct {
+	phase quietPhase
+	// every is S while announcing or quiet.
+	every time.Duration
+	// calmSince: since when every condition to go quiet has held and
+	// nothing but routine messages went out (zero: not calm now).
+	calmSince time.Time
+	// announcedAt: the first status that said hbd_quiet in this phase.
+	announcedAt time.Time
+	// lastStatusAt: when the last status went out.
+	lastStatusAt time.Time
+	// news: this Step sent something that is not routine (emit), or a
+	// peer asked for a message again; exempt: the status being emitted
+	// differs from the last one only in hbd_quiet.
+	news   bool
+	exempt bool
+}
+
+// quietHonoured is the longest status interval this node honours from a
+// quiet peer (hbd_quietmax of its announcements), 0 with quiet_passive
+// off: then neither node of the pair goes quiet.
+func (n *Node) quietHonoured() time.Duration {
+	if n.cfg.NoQuietPassive {
+		return 0
+	}
+	return QuietFactor * n.keepalive
+}
+
+// QuietInterval is the status interval a node of c sends while quiet
+// (S = k × keepalive, k = QuietFactor lowered so that k × deadtime ≤
+// max(deadtime, QuietNoticeMax)), when its peer honours that long an
+// interval; 0 and why when c lets no node go quiet: quiet_passive off,
+// not two nodes, quorum, fencing or profile safe (see doc.go), a
+// deadtime of more than QuietMaxRatio keepalives, k < 2.
+func QuietInterval(c *config.Config) (time.Duration, string) {
+	switch {
+	case c.NoQuietPassive:
+		return 0, "quiet_passive off"
+	case len(c.Nodes) != 2:
+		return 0, "not a pair of nodes"
+	case c.Quorum.Enabled(len(c.Nodes)):
+		return 0, "quorum on"
+	case c.Fence.Enabled() || c.Profile == config.ProfileSafe:
+		return 0, "fencing or profile safe"
+	case c.Deadtime > QuietMaxRatio*c.Keepalive:
+		return 0, fmt.Sprintf("deadtime above %d keepalives", QuietMaxRatio)
+	}
+	k := time.Duration(QuietFactor)
+	if lim := max(c.Deadtime, QuietNoticeMax); k*c.Deadtime > lim {
+		k = lim / c.Deadtime
+	}
+	if k < 2 {
+		return 0, fmt.Sprintf("deadtime above %s", QuietNoticeMax/2)
+	}
+	return k * c.Keepalive, ""
+}
+
+// quietEvery is S, the status interval this node would use while quiet:
+// QuietInterval, no longer than its peer honours; 0 when it may not go
+// quiet at all (QuietInterval's reasons, a peer that does not honour
+// it).
+func (n *Node) quietEvery() time.Duration {
+	if len(n.peers) != 1 {
+		return 0
+	}
+	s, _ := QuietInterval(n.cfg)
+	s = min(s, n.peers[0].rsc.quietMax)
+	if s < 2*n.keepalive {
+		return 0
+	}
+	return s
+}
+
+// quietCheap is the part of quietMay asked after every event: it fails
+// at once on a node that holds a group.
+func (n *Node) quietCheap() bool {
+	if n.stopped || n.state != StateActive || len(n.peers) != 1 || n.cfg.NoQuietPassive {
+		return false
+	}
+	for _, g := range n.res.groups {
+		if g.state != GroupStopped && g.state != GroupFailed {
+			return false // held, starting, stopping, probing
+		}
+	}
+	p := n.peers[0]
+	if !n.live(p) || p.state != StateActive || len(p.missing) > 0 || !p.rsc.announced || !p.rsc.hbd || p.rsc.quietMax == 0 {
+		return false
+	}
+	for _, l := range p.links {
+		if l.state != LinkUp {
+			return false
+		}
+	}
+	return true
+}
+
+// quietMay: every condition to go quiet holds now (but the calm, which
+// quietAfterStep counts). What it reads changes only with events that
+// wake a quiet node anyway (quietAfterStep), so it is asked only on the
+// way into quiet, not while quiet.
+func (n *Node) quietMay() bool {
+	r := &n.res
+	if !n.bonusOver || !r.joined || !r.initialDone || n.now.Before(n.start.Add(n.initdead)) ||
+		n.effectiveDeadtime() != n.deadtime || r.stopping || r.txn != nil || r.pendingWhy != "" ||
+		r.awaitDone != "" || len(r.standbyFrom) > 0 || len(r.acqs) > 0 || len(r.takeovers) > 0 ||
+		r.unsent.tries > 0 || r.needSync || n.now.Before(r.fenceUntil) || n.now.Before(r.regainUntil) ||
+		len(n.sb.fences) > 0 || n.now.Before(n.sb.holdUntil) {
+		return false
+	}
+	rule := n.placementFacts()
+	for _, g := range r.groups {
+		if rule.wantOf(g) == n.name {
+			return false // it is to start here: its start is not far
+		}
+	}
+	return true
+}
+
+// quietAfterStep runs at the end of every Step: anything but routine
+// work in it wakes a quiet node (its status goes out at once, without
+// hbd_quiet, and then every keepalive), and a node calm for a deadtime
+// announces hbd_quiet for a deadtime, then goes quiet. disturbed says
+// that something reconcile reads changed in this Step (touch, recheck:
+// a peer's state, generation, links or announcement, a missing seq,
+// any event but a Tick or a Receive).
+func (n *Node) quietAfterStep(disturbed bool) {
+	q := &n.q
+	disturbed = disturbed || q.news || n.actedBeyondSends()
+	q.news = false
+	if disturbed || !n.quietCheap() {
+		q.calmSince = time.Time{}
+		n.wakeQuiet()
+		return
+	}
+	if q.phase == quietOn {
+		return
+	}
+	s := n.quietEvery()
+	if s == 0 || !n.quietMay() || q.phase == quietAnnouncing && s != q.every {
+		q.calmSince = time.Time{}
+		n.wakeQuiet()
+		return
+	}
+	if q.calmSince.IsZero() {
+		q.calmSince = n.now
+		return
+	}
+	switch q.phase {
+	case quietOff:
+		if n.now.Sub(q.calmSince) >= n.deadtime {
+			q.phase, q.every, q.announcedAt = quietAnnouncing, s, time.Time{}
+		}
+	case quietAnnouncing:
+		if !q.announcedAt.IsZero() && n.now.Sub(q.announcedAt) >= n.deadtime {
+			q.phase = quietOn
+			n.nextStatus = q.lastStatusAt.Add(s)
+			if !n.nextStatus.After(n.now) {
+				n.nextStatus = n.now.Add(s)
+			}
+			n.logf(LevelInfo, "Holding no resource group: status every %d ms instead of %d ms (quiet_passive)", s.Milliseconds(), n.keepalive.Milliseconds())
+		}
+	}
+}
+
+// actedBeyondSends: this Step asked for something but messages and log
+// lines (a group operation, a hook, a fence...).
+func (n *Node) actedBeyondSends() bool {
+	for _, a := range n.out {
+		switch a.(type) {
+		case *Send, Log, PeerGenerations:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// wakeQuiet ends quiet (or its announcement): a status without hbd_quiet
+// goes out at once, the next ones every keepalive.
+func (n *Node) wakeQuiet() {
+	q := &n.q
+	if q.phase == quietOff {
+		return
+	}
+	was := q.phase
+	q.phase, q.every, q.announcedAt = quietOff, 0, time.Time{}
+	if was == quietOn {
+		n.logf(LevelInfo, "Status every %d ms again", n.keepalive.Milliseconds())
+	}
+	if n.booted && !n.stopped {
+		n.sendStatus()
+		n.nextStatus = n.now.Add(n.keepalive)
+	}
+}
+
+// statusInterval is the time from one status to the next.
+func (n *Node) statusInterval() time.Duration {
+	if n.q.phase == quietOn {
+		return n.q.every
+	}
+	return n.keepalive
+}
+
+// quietStatusField adds hbd_quiet to a status while this node announces
+// or is quiet.
+func (n *Node) quietStatusField(m *wire.Message) {
+	q := &n.q
+	if q.phase == quietOff {
+		return
+	}
+	m.SetMillis(wire.FHbdQuiet, q.every)
+	if q.announcedAt.IsZero() {
+		q.announcedAt = n.now
+	}
+}
+
+// readQuiet takes a fresh status's hbd_quiet: the peer sends its status
+// every S from now on, S more than one and at most QuietFactor of this
+// node's keepalives; another value is ignored (WARN, once per LogEvery):
+// such a peer may then be declared dead.
+func (n *Node) readQuiet(p *peer, m *wire.Message) {
+	if _, ok := m.Get(wire.FHbdQuiet); !ok {
+		if p.quietEvery != 0 {
+			p.quietEvery = 0
+			n.logf(LevelInfo, "%s sends its status every keepalive again", p.name)
+		}
+		return
+	}
+	s, err := m.MillisValue(wire.FHbdQuiet)
+	if err != nil || s <= n.keepalive || s > QuietFactor*n.keepalive {
+		p.quietEvery = 0
+		if p.quietWarned.IsZero() || n.now.Sub(p.quietWarned) >= LogEvery {
+			p.quietWarned = n.now
+			n.logf(LevelWarn, "%s says it sends its status every %q ms (hbd_quiet): not more than one and at most %d of this node's keepalives (%d ms); ignored, so it is declared dead after %d ms of silence", p.name, m.Value(wire.FHbdQuiet), QuietFactor, n.keepalive.Milliseconds(), n.effectiveDeadtime().Milliseconds())
+		}
+		return
+	}
+	if s != p.quietEvery {
+		n.logf(LevelInfo, "%s holds nothing: its status may come only every %d ms (hbd_quiet); it is declared dead after %d ms of silence", p.name, s.Milliseconds(), scaleBy(n.effectiveDeadtime(), s, n.keepalive).Milliseconds())
+	}
+	p.quietEvery = s
+}
+
+// peerDeadtime is the silence after which p (and each of its links) is
+// declared dead: the deadtime in force, times S / keepalive while its
+// last status said hbd_quiet=S (the same number of statuses lost).
+func (n *Node) peerDeadtime(p *peer) time.Duration {
+	return n.quietScaled(n.effectiveDeadtime(), p)
+}
+
+// quietScaled is d scaled for p's status interval (late heartbeats too).
+func (n *Node) quietScaled(d time.Duration, p *peer) time.Duration {
+	if p.quietEvery == 0 {
+		return d
+	}
+	return scaleBy(d, p.quietEvery, n.keepalive)
+}
+
+// scaleBy is d × num / den without overflow (num / den is at most
+// QuietFactor, so the result fits).
+func scaleBy(d, num, den time.Duration) time.Duration {
+	hi, lo := bits.Mul64(uint64(d), uint64(num))
+	if hi >= uint64(den) {
+		return time.Duration(1<<63 - 1)
+	}
+	q, _ := bits.Div64(hi, lo, uint64(den))
+	return time.Duration(min(q, 1<<63-1))
+}
