@@ -2,6 +2,7 @@ package etcdown
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -15,6 +16,28 @@ func startsOn(rec *record, node, group string, from time.Time) int {
 		}
 	}
 	return n
+}
+
+// holdLoopInStart waits for n1, alone, to run every group, then has
+// its loop held in a new start of g3: g3 is disabled, arm makes its next
+// start hold the loop (its onStart signals held), and g3 is enabled
+// again. Every other group runs on n1 by then.
+func holdLoopInStart(t *testing.T, n1 *testNode, rec *record, arm func(), held <-chan struct{}) {
+	t.Helper()
+	waitFor(t, testMove, "every group on n1", runningIs(rec, map[string]string{"g1": "n1", "g2": "n1", "g3": "n1"}))
+	if err := n1.owner.SetGroupDisabled(ctxT(t), "g3", true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, testMove, "g3 stopped", func() bool { _, ok := rec.running()["g3"]; return !ok })
+	arm()
+	if err := n1.owner.SetGroupDisabled(ctxT(t), "g3", false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-held:
+	case <-time.After(testMove):
+		t.Fatal("n1 did not start g3 again")
+	}
 }
 
 // TestGiveUpWhileLeaseLost: a group given up while the loop is busy (a
@@ -31,33 +54,26 @@ func TestGiveUpWhileLeaseLost(t *testing.T) {
 	rec := &record{}
 	nodes := []string{"n1", "n2"}
 	hung := make(chan struct{}, 1)
-	// n1 alone first: it holds every group. g3's first start hangs
+	// n1 alone first: it holds every group. Then g3's next start hangs
 	// until the watchdog ends it; its later starts do not.
 	n1 := startNodeWith(t, "n1", c.Endpoints(), nodes, rec, func(_ *Options, r *fakeRunner) {
-		r.hanging = map[string]bool{"g3": true}
 		r.onStart = func(g string) {
-			if g != "g3" {
-				return
-			}
 			r.mu.Lock()
 			first := r.hanging[g]
-			r.hanging = nil
+			if first {
+				r.hanging = nil
+			}
 			r.mu.Unlock()
 			if first {
 				hung <- struct{}{}
 			}
 		}
 	})
-	select {
-	case <-hung:
-	case <-time.After(testMove):
-		t.Fatal("n1 did not start g3")
-	}
-	// g1 and g2 were claimed in the pass that hangs, or before it.
-	waitFor(t, testMove, "g1 and g2 running on n1", func() bool {
-		r := rec.running()
-		return r["g1"] == "n1" && r["g2"] == "n1"
-	})
+	holdLoopInStart(t, n1, rec, func() {
+		n1.runner.mu.Lock()
+		n1.runner.hanging = map[string]bool{"g3": true}
+		n1.runner.mu.Unlock()
+	}, hung)
 	old, _ := n1.owner.lease.current()
 	if old == 0 {
 		t.Fatal("n1 runs groups without a lease")
@@ -105,31 +121,28 @@ func TestCleanupAfterPendingGiveUp(t *testing.T) {
 	t.Parallel()
 	c := sharedCluster(t)
 	rec := &record{}
-	held, gate := make(chan struct{}), make(chan struct{})
-	var once sync.Once
+	held, gate := make(chan struct{}, 1), make(chan struct{})
+	var armed atomic.Bool
 	n1 := startNodeWith(t, "n1", c.Endpoints(), []string{"n1", "n2"}, rec, func(_ *Options, r *fakeRunner) {
 		r.onStart = func(g string) {
-			if g != "g3" {
-				return
-			}
-			once.Do(func() {
-				close(held)
+			if g == "g3" && armed.CompareAndSwap(true, false) {
+				held <- struct{}{}
 				<-gate
-			})
+			}
 		}
 	})
-	select {
-	case <-held:
-	case <-time.After(testMove):
-		t.Fatal("n1 did not start g3")
-	}
-	waitFor(t, testMove, "g1 running on n1", func() bool { return rec.running()["g1"] == "n1" })
+	// Run before the node's own cleanup stops it: a test that fails
+	// with the loop held must not leave it held.
+	var open sync.Once
+	release := func() { open.Do(func() { close(gate) }) }
+	t.Cleanup(release)
+	holdLoopInStart(t, n1, rec, func() { armed.Store(true) }, held)
 	from := time.Now()
 	n1.owner.GiveUp("g1")
 	if err := n1.owner.Cleanup(ctxT(t), "g1"); err != nil {
 		t.Fatal(err)
 	}
-	close(gate)
+	release()
 	waitFor(t, testMove, "g1 stopped on n1 and started there again", func() bool {
 		return startsOn(rec, "n1", "g1", from) > 0 && rec.running()["g1"] == "n1"
 	})
