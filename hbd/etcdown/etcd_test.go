@@ -161,15 +161,27 @@ type event struct {
 	at          time.Time
 }
 
-// record is the shared log of every node's starts and stops.
+// record is the shared log of every node's starts and stops; onAdd, if
+// set, is called with each event as it is logged.
 type record struct {
 	mu     sync.Mutex
 	events []event
+	onAdd  func(event)
 }
 
 func (r *record) add(e event) {
 	r.mu.Lock()
 	r.events = append(r.events, e)
+	onAdd := r.onAdd
+	r.mu.Unlock()
+	if onAdd != nil {
+		onAdd(e)
+	}
+}
+
+func (r *record) setOnAdd(f func(event)) {
+	r.mu.Lock()
+	r.onAdd = f
 	r.mu.Unlock()
 }
 
@@ -241,6 +253,7 @@ type fakeRunner struct {
 	hanging   map[string]bool
 	rollsBack bool
 	onStart   func(group string)
+	onStop    func(group string)              // called as each stop begins
 	onCause   func(group string, cause error) // a hung start's end
 
 	stopBegun map[string]time.Time
@@ -316,7 +329,11 @@ func (f *fakeRunner) Stop(_ context.Context, g string, _ int64) error {
 		f.stopBegun = map[string]time.Time{}
 	}
 	f.stopBegun[g] = time.Now()
+	onStop := f.onStop
 	f.mu.Unlock()
+	if onStop != nil {
+		onStop(g)
+	}
 	time.Sleep(f.stopTime)
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -12,11 +12,12 @@ import (
 // stop-by time is acted on when it arrives whatever a pass is doing (a
 // start that lasts, releases, calls that time out): at the current
 // lease's stop-by time it drops the lease, ends the starts under way
-// and stops every group held here, all at once. It also stops, at each
-// wake-up, the groups held under a lease that is no longer the current
-// one (one the servers no longer knew at a renewal). It shares with the
-// loop only the lease (lease.go) and, under w.mu, held, starting and
-// stopping.
+// and stops every group held here, all at once, and only then revokes
+// the lease, which frees the groups for the other nodes. It also stops,
+// at each wake-up, the groups held under a lease that is no longer the
+// current one (one the servers no longer knew at a renewal). It shares
+// with the loop only the lease (lease.go) and, under w.mu, held,
+// starting and stopping.
 
 // errCutOff ends a start the watchdog cut short.
 var errCutOff = errors.New("cut short: this node's lease was not renewed in time, or is gone")
@@ -35,13 +36,18 @@ func (w *Owner) watchdog(ctx context.Context) {
 	defer t.Stop()
 	for {
 		id, until := w.lease.current()
+		var dropped clientv3.LeaseID
 		if id != 0 && !time.Now().Before(w.stopBy(until)) {
 			w.log.Errorf("etcd: lease %x not renewed in time (it may expire at %s): stopping every group", id, until.Format(time.RFC3339Nano))
 			w.lease.drop(id)
-			w.revokeLater(id)
-			id = 0
+			dropped, id = id, 0
 		}
 		w.stopNotOf(id)
+		if dropped != 0 {
+			// Only once its groups have stopped: the revoke frees
+			// them for the other nodes at once.
+			w.revokeLater(dropped)
+		}
 		wait := w.o.Interval
 		if id != 0 {
 			wait = min(wait, time.Until(w.stopBy(until)))

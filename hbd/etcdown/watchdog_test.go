@@ -1,10 +1,15 @@
 package etcdown
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
 )
 
 // TestCutOffDuringStart: a node cut off from etcd while a start hangs
@@ -102,5 +107,70 @@ func TestCutOffDuringStart(t *testing.T) {
 	if failed {
 		t.Error("the start of g3 cut short by the lease was recorded as g3 failing on n1")
 	}
+	checkNoOverlap(t, rec)
+}
+
+// cutLeases fails a client's lease renewals and grants while cut is
+// set; its other requests go through.
+type cutLeases struct{ cut atomic.Bool }
+
+func (c *cutLeases) dialOptions() []grpc.DialOption {
+	errCut := errors.New("lease requests cut by the test")
+	return []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			if c.cut.Load() && method == "/etcdserverpb.Lease/LeaseGrant" {
+				return errCut
+			}
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}),
+		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			if c.cut.Load() && method == "/etcdserverpb.Lease/LeaseKeepAlive" {
+				return nil, errCut
+			}
+			return streamer(ctx, desc, cc, method, opts...)
+		}),
+	}
+}
+
+// TestCutOffRevokesAfterStops: a node whose renewals fail while etcd
+// still answers its other requests drops its lease at its stop-by time
+// and revokes it only once its groups have stopped: the revoke frees
+// them for the other nodes at once. n1's stop of g1 lasts until n2
+// starts g1, or 900 ms: a revoke sent with the stops would let n2 start
+// g1 while n1 still runs it.
+func TestCutOffRevokesAfterStops(t *testing.T) {
+	t.Parallel()
+	c := sharedCluster(t)
+	rec := &record{}
+	nodes := []string{"n1", "n2"}
+	leases := &cutLeases{}
+	n1 := startNodeWith(t, "n1", c.Endpoints(), nodes, rec, func(o *Options, _ *fakeRunner) {
+		o.SlowestStop = time.Second
+	}, leases.dialOptions()...)
+	startNode(t, "n2", c.Endpoints(), nodes, rec)
+	waitFor(t, testMove, "the groups on their preferred nodes", runningIs(rec, map[string]string{"g1": "n1", "g2": "n2", "g3": "n1"}))
+	n2Started := make(chan struct{})
+	var once sync.Once
+	rec.setOnAdd(func(e event) {
+		if e.start && e.node == "n2" && e.group == "g1" {
+			once.Do(func() { close(n2Started) })
+		}
+	})
+	n1.runner.mu.Lock()
+	n1.runner.onStop = func(g string) {
+		if g != "g1" {
+			return
+		}
+		select {
+		case <-n2Started:
+		case <-time.After(900 * time.Millisecond):
+		}
+	}
+	n1.runner.mu.Unlock()
+	leases.cut.Store(true)
+	waitFor(t, testTTL+testMove, "n2 runs g1 and g3", func() bool {
+		r := rec.running()
+		return r["g1"] == "n2" && r["g3"] == "n2"
+	})
 	checkNoOverlap(t, rec)
 }
