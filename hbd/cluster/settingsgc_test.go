@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/wire"
 )
 
 func TestPeerSettingsAcked(t *testing.T) {
@@ -186,6 +187,10 @@ func TestSettingsCommandRefusedPastRoom(t *testing.T) {
 	if room < SettingsReserve || room > SettingsReserve+200 {
 		t.Fatalf("room %d with %d groups, want the reserve (%d) and less than a group more", room, fit, SettingsReserve)
 	}
+	if w := worstNode(c); w.worstAnnouncementLen(strings.Repeat("x", room)) > wire.MaxDatagram ||
+		w.worstAnnouncementLen(strings.Repeat("x", room+1)) <= wire.MaxDatagram {
+		t.Errorf("room %d: the worst case with as many bytes of settings does not fit, or one more does", room)
+	}
 	n := New(Options{Config: c, UUID: uuid1, Generation: 1, Now: t0})
 	n.Step(Tick{Now: t0, Load: testLoad})
 	kept := c.Groups[0].Key()
@@ -262,5 +267,41 @@ func TestSettingsPrunedAfterPeerRemoval(t *testing.T) {
 	n.Step(Command{Now: t0, Kind: CmdGroupDisable, Which: c.Groups[0].Key()})
 	if v := n.sets[settingKey{SettingDisabled, c.Groups[0].Key()}].Version; v != top+1 {
 		t.Errorf("the next change has version %d, want %d", v, top+1)
+	}
+}
+
+// TestClearDroppedNotTakenBack: node1 drops a cleared setting once node2
+// carries it and node3 carries none but a newer one; node2's next
+// announcement, still carrying it, does not bring it back (no change, no
+// log, nothing persisted). While node3 announces the older set, the
+// clear stays.
+func TestClearDroppedNotTakenBack(t *testing.T) {
+	c := testConfig("node1")
+	c.Nodes = []string{"node1", "node2", "node3"}
+	n := New(Options{Config: c, UUID: uuid1, Generation: 1, Now: t0, Settings: []Setting{
+		{Kind: SettingMove, Name: "g", Version: 5, Origin: "node2"},
+		{Kind: SettingDisabled, Name: "h", Value: "1", Version: 6, Origin: "node2"},
+	}})
+	p2, p3 := n.peerByName("node2"), n.peerByName("node3")
+	older := "move:>node3:3:node3:g|disabled:1:6:node2:h"
+	heard := func(p *peer, text string) []Action {
+		n.out = n.out[:0]
+		n.peerSettingsHeard(p, true, text)
+		return n.out
+	}
+	heard(p2, "move::5:node2:g|disabled:1:6:node2:h")
+	if acts := heard(p3, older); len(acts) != 0 || len(n.Settings()) != 2 {
+		t.Fatalf("node3 holds the older set, yet: %q, %q", render(acts), FormatSettings(n.Settings()))
+	}
+	acts := heard(p3, "disabled:1:6:node2:h")
+	if got := FormatSettings(n.Settings()); got != "disabled:1:6:node2:h" || len(actionsOf[PersistSettings](acts)) != 1 {
+		t.Fatalf("after node3's acknowledgement: %q, %q", got, render(acts))
+	}
+	if acts := heard(p2, "move::5:node2:g|disabled:1:6:node2:h"); len(acts) != 0 || len(n.Settings()) != 1 {
+		t.Errorf("node2's copy of the dropped clear was taken back: %q, %q", render(acts), FormatSettings(n.Settings()))
+	}
+	// A clear newer than every setting held is the newest: taken, kept.
+	if heard(p2, "move::7:node2:g|disabled:1:6:node2:h"); FormatSettings(n.Settings()) != "disabled:1:6:node2:h|move::7:node2:g" {
+		t.Errorf("the newest clear is not kept: %q", FormatSettings(n.Settings()))
 	}
 }

@@ -25,8 +25,16 @@ const SettingsReserve = 2048
 // SettingsReserve when c passes CheckAnnouncement; 0 when not even an
 // empty field fits. c must be a valid configuration (config.Load's).
 func SettingsRoom(c *config.Config) int {
-	n := worstNode(c)
-	fits := func(l int) bool { return n.worstAnnouncementLen(strings.Repeat("x", l)) <= wire.MaxDatagram }
+	// A message's signed length is the sum of its fields': the worst case
+	// without hbd_settings, plus what the field adds.
+	base := worstNode(c).worstAnnouncementLen("")
+	filler := strings.Repeat("x", wire.MaxDatagram)
+	var empty wire.Message
+	fits := func(l int) bool {
+		var m wire.Message
+		m.Set(wire.FHbdSettings, filler[:l])
+		return base+wire.SignedLen(&m)-wire.SignedLen(&empty) <= wire.MaxDatagram
+	}
 	if !fits(1) {
 		return 0
 	}
