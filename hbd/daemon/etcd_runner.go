@@ -35,7 +35,8 @@ type etcdRunner struct {
 	harc *harc.Runner
 	cfg  *config.Config
 	// started: the definition each running group was started with, so
-	// that its stop is the same group's even after a reload changed it.
+	// that its stop is the same group's even after a reload changed it;
+	// kept after a stop that failed, for the stop's retry.
 	started map[string]config.Group
 }
 
@@ -97,12 +98,19 @@ func (r *etcdRunner) Stop(ctx context.Context, key string, token int64) error {
 	if !ok {
 		g, ok = r.cfg.Group(key)
 	}
-	delete(r.started, key)
 	r.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("no group %s in %s", key, config.HaresourcesFile)
 	}
-	return h.Stop(harc.WithFencingToken(ctx, token), g)
+	if err := h.Stop(harc.WithFencingToken(ctx, token), g); err != nil {
+		// Still started: a retry (hbd cleanup) stops the same
+		// definition, even after a reload changed or removed it.
+		return err
+	}
+	r.mu.Lock()
+	delete(r.started, key)
+	r.mu.Unlock()
+	return nil
 }
 
 // rolledBack is a start that harc rolled back (it failed, or its context

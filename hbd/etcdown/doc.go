@@ -104,6 +104,7 @@
 //	watch.go         the watch that keeps it, and the safety poll
 //	settings.go      the operator settings: standby, disable, move
 //	failures.go      failed starts, recorded so a node does not retry them
+//	stopfailed.go    a stop that fails before a release: the key is kept
 //	failurelog.go    requests to etcd that keep failing, logged once a minute
 //	standby.go       Standby, Takeover: hb_standby and hb_takeover
 //	failback.go      failback_delay

@@ -257,9 +257,16 @@ type fakeRunner struct {
 	onCause   func(group string, cause error) // a hung start's end
 
 	stopBegun map[string]time.Time
+	// failingStop: the groups whose stop fails here (they go on
+	// running); stops counts the stops asked for, by group.
+	failingStop map[string]bool
+	stops       map[string]int
 }
 
-var errStartFails = errors.New("the start fails on this node")
+var (
+	errStartFails = errors.New("the start fails on this node")
+	errStopFails  = errors.New("the stop fails on this node")
+)
 
 func (f *fakeRunner) Start(ctx context.Context, g string, token int64) error {
 	f.mu.Lock()
@@ -330,6 +337,10 @@ func (f *fakeRunner) Stop(_ context.Context, g string, _ int64) error {
 	}
 	f.stopBegun[g] = time.Now()
 	onStop := f.onStop
+	if f.stops == nil {
+		f.stops = map[string]int{}
+	}
+	f.stops[g]++
 	f.mu.Unlock()
 	if onStop != nil {
 		onStop(g)
@@ -338,6 +349,9 @@ func (f *fakeRunner) Stop(_ context.Context, g string, _ int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.stopping--
+	if f.failingStop[g] {
+		return errStopFails
+	}
 	if !f.dead {
 		f.rec.add(event{node: f.node, group: g, at: time.Now()})
 	}

@@ -72,7 +72,8 @@ func (w *Owner) deleteFailure(ctx context.Context, g string) {
 
 // Cleanup forgets the failures of group ("" every group) on this node,
 // those of the give-ups the loop has yet to apply too: it may hold them
-// again.
+// again. A group whose stop failed is stopped again at the next pass
+// (stopfailed.go).
 func (w *Owner) Cleanup(ctx context.Context, group string) error {
 	if group != "" {
 		if err := w.knownGroup(group); err != nil {
@@ -86,6 +87,7 @@ func (w *Owner) Cleanup(ctx context.Context, group string) error {
 		}
 	}
 	w.cleanGiveUpsLocked(group)
+	w.cleanStopsLocked(group)
 	w.mu.Unlock()
 	var resp *clientv3.DeleteResponse
 	var err error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,6 +46,12 @@ type Owner struct {
 	// callers ask.
 	starting map[string]*startCall
 	stopping map[string]chan struct{}
+	// stopFailed: the held groups whose stop before a release failed,
+	// kept with their owner keys until Cleanup retries the stop
+	// (stopfailed.go); cleanStops: the groups ("" every group) whose
+	// stop a Cleanup asked to retry at the next pass.
+	stopFailed map[string]bool
+	cleanStops []string
 
 	// wakeC asks the loop for a pass now (a setting changed).
 	wakeC chan struct{}
@@ -89,6 +96,7 @@ func New(cli *clientv3.Client, o Options) *Owner {
 		failedUntil:    map[string]time.Time{},
 		starting:       map[string]*startCall{},
 		stopping:       map[string]chan struct{}{},
+		stopFailed:     map[string]bool{},
 		wakeC:          make(chan struct{}, 1),
 		failbackLogged: map[string]time.Time{},
 		started:        o.Started,
@@ -299,9 +307,11 @@ func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
 	var relMu sync.Mutex
 	released := map[string]bool{}
 	err := each(owned, maxParallel, func(g string) error {
-		if d := desired[g]; d != w.o.Node {
+		if d := desired[g]; d != w.o.Node && !w.isStopFailed(g) {
 			w.log.Infof("etcd: releasing group %s (the placement rule gives it to %q)", g, d)
-			w.stop(ctx, g)
+			if !w.stopToRelease(ctx, g) {
+				return nil
+			}
 			if err := w.release(ctx, g, id); err != nil {
 				return err
 			}
@@ -447,10 +457,13 @@ func (w *Owner) run(ctx context.Context, g string, token int64, id clientv3.Leas
 			return nil
 		}
 		w.log.Errorf("etcd: start of group %s failed: %v", g, err)
-		w.stop(ctx, g)
+		stopped := w.stopToRelease(ctx, g)
 		// The failure first: once the key is gone, the rule must not
 		// give the group back to this node.
 		w.recordFailure(ctx, g, id)
+		if !stopped {
+			return nil
+		}
 		return w.release(ctx, g, id)
 	}
 	return nil
@@ -474,24 +487,39 @@ func (w *Owner) release(ctx context.Context, g string, id clientv3.LeaseID) erro
 	return nil
 }
 
-// stop stops g here and forgets it. Stops get their own time (the
-// slowest stop), even when ctx has ended: a group is never left running.
-// A group already being stopped is waited for, not stopped twice; a
-// group whose start is under way is stopped once that start has
+// stop stops g here and forgets it, whether its stop fails or not: its
+// owner key is gone or going (a lost lease, a lost key, a graceful
+// stop), so keeping it held here would protect nothing. Stops get their
+// own time (the slowest stop), even when ctx has ended: a group is never
+// left running. A group already being stopped is waited for, not stopped
+// twice; a group whose start is under way is stopped once that start has
 // returned (the Runner never runs both at once), unless that start
 // rolled itself back (ErrRolledBack) or the group is held again since
 // under another start.
 func (w *Owner) stop(_ context.Context, g string) {
+	_ = w.stopAs(g, false)
+}
+
+// stopAs is stop; with keep, a group whose stop fails stays held,
+// stop-failed (stopToRelease). It returns the stop's error, or
+// errStopFailed when it waited for another caller's stop that left the
+// group stop-failed.
+func (w *Owner) stopAs(g string, keep bool) error {
 	w.mu.Lock()
 	if ch, ok := w.stopping[g]; ok {
 		w.mu.Unlock()
 		<-ch
-		return
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.stopFailed[g] {
+			return errStopFailed
+		}
+		return nil
 	}
 	token, ok := w.held[g]
 	if !ok {
 		w.mu.Unlock()
-		return
+		return nil
 	}
 	stopped := make(chan struct{})
 	w.stopping[g] = stopped
@@ -511,26 +539,36 @@ func (w *Owner) stop(_ context.Context, g string) {
 		ok = held && now == token && w.starting[g] == nil
 		w.mu.Unlock()
 	}
+	var err error
 	if ok {
 		ctx, cancel := context.WithTimeout(context.Background(), slowest)
 		defer cancel()
-		if err := w.o.Runner.Stop(ctx, g, token); err != nil {
+		err = w.o.Runner.Stop(ctx, g, token)
+		switch {
+		case err != nil && keep:
+			w.log.Errorf("etcd: stop of group %s failed: %v; it stays held here with its owner key, so that no other node starts it, until hbd cleanup %s stops it", g, err, g)
+		case err != nil:
 			w.log.Errorf("etcd: stop of group %s failed: %v", g, err)
 		}
 	}
 	w.mu.Lock()
-	if ok {
+	switch {
+	case ok && err != nil && keep:
+		w.stopFailed[g] = true
+	case ok:
 		w.forgetLocked(g)
 	}
 	delete(w.stopping, g)
 	close(stopped)
 	w.mu.Unlock()
+	return err
 }
 
 // forgetLocked forgets g, which no longer runs here. Called with w.mu held.
 func (w *Owner) forgetLocked(g string) {
 	delete(w.held, g)
 	delete(w.ownedBy, g)
+	delete(w.stopFailed, g)
 }
 
 // stopEach stops gs, at most limit at a time (< 1: all at once).
@@ -560,7 +598,8 @@ func (w *Owner) isHeld(g string) bool {
 }
 
 // heldKeys lists the held groups in haresources order reversed (the last
-// line's stop is begun first, as a graceful stop does).
+// line's stop is begun first, as a graceful stop does), then, sorted,
+// those a reload removed whose stop failed (stopfailed.go).
 func (w *Owner) heldKeys() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -570,5 +609,15 @@ func (w *Owner) heldKeys() []string {
 			out = append(out, w.o.Groups[i].Key)
 		}
 	}
-	return out
+	if len(out) == len(w.held) {
+		return out
+	}
+	var removed []string
+	for g := range w.held {
+		if !slices.Contains(out, g) {
+			removed = append(removed, g)
+		}
+	}
+	slices.Sort(removed)
+	return append(out, removed...)
 }

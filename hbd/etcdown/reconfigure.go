@@ -43,11 +43,13 @@ func (w *Owner) Reconfigure(u Update) {
 	w.wake()
 }
 
-// applyPending applies the update Reconfigure left, if any, and the
-// groups GiveUp was told of (from the loop, at the start of a pass).
+// applyPending applies the update Reconfigure left, if any, the groups
+// GiveUp was told of and the stops Cleanup asked to retry (from the
+// loop, at the start of a pass).
 func (w *Owner) applyPending(ctx context.Context, id clientv3.LeaseID) {
 	w.applyUpdate(ctx, id)
 	w.applyGiveUps(ctx, id)
+	w.applyCleanStops(ctx, id)
 }
 
 // applyUpdate applies the update Reconfigure left, if any.
@@ -84,7 +86,9 @@ func (w *Owner) applyUpdate(ctx context.Context, id clientv3.LeaseID) {
 			continue
 		}
 		w.log.Infof("etcd: group %s was changed or removed by a reload: stopping it", g)
-		w.stop(ctx, g)
+		if !w.stopToRelease(ctx, g) {
+			continue
+		}
 		if id != 0 {
 			if err := w.release(ctx, g, id); err != nil {
 				w.log.Warnf("etcd: %v (the key goes with the lease)", err)
@@ -168,11 +172,11 @@ func (w *Owner) applyGiveUps(ctx context.Context, id clientv3.LeaseID) {
 		default:
 			w.log.Errorf("etcd: group %s given up by its monitor (it was stopped here since): it may not run here until its failure expires or hbd cleanup", g)
 		}
-		w.stop(ctx, g)
+		stopped := w.stopToRelease(ctx, g)
 		if u.failed {
 			w.recordFailure(ctx, g, id)
 		}
-		if held && id != 0 && owned == id {
+		if stopped && held && id != 0 && owned == id {
 			if err := w.release(ctx, g, id); err != nil {
 				w.log.Warnf("etcd: %v (the key goes with the lease)", err)
 			}
