@@ -46,6 +46,7 @@ type scenario struct {
 	failbck config.AutoFailback
 	fbDelay time.Duration
 	drain   time.Duration
+	ka, dt  time.Duration // keepalive, deadtime (0: testConfig's)
 	quorum  config.QuorumMode
 	groups  []config.Group
 	excl    [][]string
@@ -265,6 +266,16 @@ func (s *scenario) cluster(settings, lines []string) error {
 				return err
 			}
 			s.drain = d
+		case "keepalive", "deadtime":
+			d, err := s.duration(0, v)
+			if err != nil {
+				return err
+			}
+			if k == "keepalive" {
+				s.ka = d
+			} else {
+				s.dt = d
+			}
 		case "quorum":
 			if s.quorum, ok = scenQuorum[v]; !ok {
 				return s.errorf(0, "unknown quorum %q", v)
@@ -302,6 +313,13 @@ func (s *scenario) cluster(settings, lines []string) error {
 		c.DrainTime = s.drain
 		c.Quorum = s.quorum
 		c.Exclusive = s.excl
+		if s.ka > 0 {
+			c.Keepalive = s.ka
+		}
+		if s.dt > 0 {
+			c.Deadtime, c.Warntime = s.dt, s.dt
+			c.Initdead = max(c.Initdead, s.dt)
+		}
 		c.Media = []config.Medium{{Kind: config.Bcast, Iface: "eth0", Port: 694, Addr: netip.Addr{}}}
 		s.cfgs[name] = c
 	}

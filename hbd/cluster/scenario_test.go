@@ -23,6 +23,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the sc
 // error naming the file and line):
 //
 //	cluster nodes=node1,node2 [failback=on|off|legacy] [failback_delay=D] [quorum=auto|on|off]
+//	        [keepalive=D] [deadtime=D]                (default 1s, 3s; warntime is deadtime)
 //	                                                    then one line per group:
 //	group PREFERRED KEY [MORE…] [failure_timeout=D]    (the block's other lines)
 //	exclusive KEY KEY [KEY…]                          (an exclusive set, first wins)
