@@ -335,7 +335,8 @@
 // current run), its latest announcement does not list g as held, no
 // message it sent after that announcement is missing (asked for again:
 // it may be a newer announcement, which a resent older done must not
-// outrun), an hbd peer's latest announcement names this node as g's
+// outrun; an hbd peer is asked to announce again once it is overdue,
+// below), an hbd peer's latest announcement names this node as g's
 // desired holder too (hbd_want), and no standby handoff from that peer
 // for g is under way (acquire after its ask_resources info=done, or
 // once the request lapses, below); and no peer declared dead has been
@@ -345,6 +346,46 @@
 // from a live holder by that holder's decision: it released it and said
 // so; or the holder is dead (deadtime); or it announced a graceful
 // shutdown (at once, no deadtime: "Received shutdown notice").
+//
+// A message lost for good (seq.go). A peer resends a missing message
+// on every request (NS_rexmit, every RexmitInterval) until it leaves its
+// history of HistorySize messages, and only then answers NS_nak_rexmit:
+// a start waiting for a message lost on every try would wait
+// HistorySize keepalives (about 500 s at keepalive 1 s). So once a seq
+// an hbd peer sent after its latest announcement has been asked for
+// RexmitPatience times in vain (about a second), this node asks the peer
+// to announce again (hbd_ask, at most every two keepalives while the
+// seq stays overdue) and the start waits for that announcement instead,
+// then reads it as every announcement, with every check above. Why this
+// cannot start a group twice: a message changes what this node may start
+// only by what it says of the sender's groups, and what each type could
+// say is said again, or its loss is harmless:
+//
+//   - resource: the new announcement is a whole statement (held,
+//     starting, failed, stop-failed, standby, want, settings, stopping)
+//     made after the missing one, which could only have said an older
+//     state;
+//   - ask_resources info=done: it only ends a wait (a served standby
+//     request), never allows what an announcement forbids; lost, the
+//     request holds the peer's groups back until an announcement of the
+//     peer says isstable=1 (it says so only once every handoff it began
+//     is over) or the request lapses;
+//   - ask_resources info=me or other: unanswered, the handoff is
+//     cancelled after a deadtime and its holder keeps its groups;
+//   - hb_takeover: this node does not stand by for the groups: none of
+//     them moves for it;
+//   - shutdone: the peer falls silent and is declared dead a deadtime
+//     later, its death graceful or not by what its announcements said;
+//   - status: the next one says the peer's state again; the other types
+//     (starting, reqnodes, repnodes, ip-request…) say nothing of groups
+//     that this node reads.
+//
+// The missing seq is still asked for; arriving late, it is read as any
+// late message (an announcement older than the one applied is ignored).
+// A Heartbeat peer ignores hbd_ask and announces only on a change: a
+// start still waits for its missing message or its NAK (Heartbeat keeps
+// 500 messages as well), which for its standby done is shorter than that
+// request's lapse of an hour anyway.
 //
 // Calling a start off (abandon.go). A start under way whose start script
 // has not begun is called off (AbandonStart) when a peer says it holds

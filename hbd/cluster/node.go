@@ -31,6 +31,11 @@ const (
 	RexmitGuard = RexmitInterval - 10*time.Millisecond
 	// MaxRexmitBatch bounds the messages resent for one request.
 	MaxRexmitBatch = 50
+	// RexmitPatience: once a seq an hbd peer sent after its latest
+	// announcement has been asked for this many times in vain, the node
+	// asks the peer to announce again (hbd_ask) rather than wait for the
+	// seq, or for its NAK once it leaves the peer's history (seq.go).
+	RexmitPatience = 4
 	// StartDeadtimeBonus is added to the dt a node announces during its
 	// first StartBonusFor (Heartbeat sends dt=deadtime+2000 ms for 5 s
 	// after start, then a status with the plain deadtime). hbd sends it

@@ -252,8 +252,9 @@ func (n *Node) allAnnounced() bool {
 }
 
 // mustAsk: a joined peer has not announced its groups (its announcement
-// was lost while it was dead to us, or sent before its restart was seen):
-// ask it again, at most every two keepalives.
+// was lost while it was dead to us, or sent before its restart was seen),
+// or a message it sent after its announcement is overdue: ask it again,
+// at most every two keepalives.
 func (n *Node) mustAsk() bool {
 	for _, p := range n.peers {
 		if n.toAsk(p) && n.now.Sub(p.rsc.askedAt) >= 2*n.keepalive {
@@ -281,9 +282,11 @@ func (n *Node) askList() string {
 	return strings.Join(names, "|")
 }
 
-// toAsk: p is live and joined, and has not announced its groups.
+// toAsk: p is live and joined, and has not announced its groups, or a
+// message it sent after its latest announcement is overdue
+// (overdueAnnouncement).
 func (n *Node) toAsk(p *peer) bool {
-	return n.live(p) && p.state == StateActive && !p.rsc.announced
+	return n.live(p) && p.state == StateActive && (!p.rsc.announced || n.overdueAnnouncement(p))
 }
 
 func (n *Node) announcedToAll() bool {
@@ -463,8 +466,9 @@ func (n *Node) canStart(g *group) bool {
 		// A message it sent after its latest announcement we have is
 		// missing (asked for again): it may be a newer announcement
 		// (it took the group back), which its resent older messages (a
-		// standby's done) must not outrun. Wait until it arrives or the
-		// peer says it is lost.
+		// standby's done) must not outrun. Wait until it arrives, the
+		// peer says it is lost, or (an hbd peer, asked once the seq is
+		// overdue: overdueAnnouncement) a newer announcement comes.
 		if missingAfter(p, r.seq) {
 			return false
 		}

@@ -13,6 +13,7 @@ import (
 type missingSeq struct {
 	seq  uint64
 	next time.Time // when to ask for it (again)
+	asks int       // how many times it was asked for
 }
 
 // seqVerdict is what track makes of a message's seq.
@@ -147,6 +148,10 @@ func (n *Node) requestRexmits() {
 				continue
 			}
 			ms.next = n.now.Add(RexmitInterval)
+			ms.asks++
+			if ms.asks >= RexmitPatience && n.overdueAnnouncement(p) {
+				n.recheck() // ask it to announce again (toAsk, mustAsk)
+			}
 			m := n.newMessage()
 			m.Set(wire.FType, wire.TRexmit)
 			m.Set(wire.FDest, p.name)
@@ -155,6 +160,28 @@ func (n *Node) requestRexmits() {
 			n.sendNS(m, false)
 		}
 	}
+}
+
+// overdueAnnouncement: p is an hbd peer and a seq it sent after its
+// latest announcement we have has been asked for RexmitPatience times in
+// vain. Every start here waits for that seq (missingAfter), which may be
+// lost for good: only p's history of HistorySize messages moving past it
+// would end the wait (its NAK), some HistorySize keepalives later. p is
+// asked to announce again instead (hbd_ask, toAsk): an announcement newer
+// than the missing seq says all that seq could have said of p's groups
+// (doc.go, "A message lost for good"). A Heartbeat peer ignores hbd_ask:
+// starts wait for the seq or its NAK.
+func (n *Node) overdueAnnouncement(p *peer) bool {
+	r := &p.rsc
+	if !r.hbd || !r.announced {
+		return false
+	}
+	for i := len(p.missing) - 1; i >= 0 && p.missing[i].seq > r.seq; i-- {
+		if p.missing[i].asks >= RexmitPatience {
+			return true
+		}
+	}
+	return false
 }
 
 // onRexmit resends what a peer asks for (Heartbeat's process_rexmit):
