@@ -40,6 +40,9 @@ type Agent struct {
 	ns       netns.NsHandle // netns.None(): the caller's namespace
 	h        *netlink.Handle
 	prefix   string // "IPaddr2 10.0.0.5/24/eth0: " for log lines
+	// events are the subscriptions a Watch shares with the other agents
+	// of its namespace; nil: a Watch subscribes on its own.
+	events *events
 
 	mu       sync.Mutex
 	cancelFU context.CancelFunc // pending second burst

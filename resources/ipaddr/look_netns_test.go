@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +32,32 @@ func sendWakes(t *testing.T, wake chan<- time.Time, n int) {
 	}
 }
 
+// runWatch runs ag's Watch with o in a goroutine of its own, which calls
+// started first when it is not nil, and returns stop: it ends the Watch
+// and fails the test unless the Watch returned nil. stop may be called
+// more than once; the test's cleanup calls it too.
+func runWatch(t *testing.T, ag *Agent, o WatchOptions, started func()) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		if started != nil {
+			started()
+		}
+		done <- ag.Watch(ctx, o)
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Watch returned %v, want nil after cancel", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
 // TestWatchLookAllocatesNothing: a Watch's periodic look at rest, on an
 // interface that holds many addresses (as a node holding 32 groups does),
 // allocates next to nothing: it asks whether the address is still on the
@@ -51,24 +78,9 @@ func TestWatchLookAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	wake := make(chan time.Time)
-	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
 	// Followed of a nanosecond: every wake is a look. No refresh: its
 	// announcements are not the look.
-	go func() {
-		done <- ag.Watch(wctx, WatchOptions{Check: time.Second, Followed: time.Nanosecond, Refresh: -1, Wake: wake})
-	}()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Watch returned %v, want nil after cancel", err)
-			}
-		}
-	}
-	defer stop()
+	stop := runWatch(t, ag, WatchOptions{Check: time.Second, Followed: time.Nanosecond, Refresh: -1, Wake: wake}, nil)
 	send := func(n int) { sendWakes(t, wake, n) }
 	// The link events of the subscription's start (every link, listed)
 	// come first; then the looks settle on the link.

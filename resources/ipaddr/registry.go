@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vishvananda/netns"
+
 	"github.com/hbdproject/hbd/resources/agents"
 )
 
@@ -14,11 +16,17 @@ import (
 // start converges: an address already there is kept and announced), a
 // daemon that holds the address keeps it in place with Watch, and
 // announces every address resource, whoever runs it, with Address.
+// The keepers of both names share one subscription per kind of netlink
+// event (events), in the caller's namespace.
 func Agents() []agents.Agent {
-	return []agents.Agent{entry(NameIPaddr), entry(NameIPaddr2)}
+	ev := newEvents(netns.None())
+	return []agents.Agent{entry(NameIPaddr, ev), entry(NameIPaddr2, ev)}
 }
 
-func entry(name string) agents.Agent {
+func entry(name string, ev *events) agents.Agent {
+	keep := func(name string, args []string, o agents.KeepOptions) (agents.Keeper, error) {
+		return keep(name, args, o, ev)
+	}
 	return agents.Agent{Name: name, Program: true, Check: check, Main: Main, Run: Run, Converges: true, Keep: keep, Address: address}
 }
 
@@ -27,7 +35,7 @@ func check(name string, args []string) error {
 	return err
 }
 
-func keep(name string, args []string, o agents.KeepOptions) (agents.Keeper, error) {
+func keep(name string, args []string, o agents.KeepOptions, ev *events) (agents.Keeper, error) {
 	spec, err := Parse(name, args)
 	if err != nil {
 		return nil, err
@@ -36,6 +44,7 @@ func keep(name string, args []string, o agents.KeepOptions) (agents.Keeper, erro
 	if err != nil {
 		return nil, err
 	}
+	a.events = ev // New made it in the caller's namespace, as ev's
 	return keeper{a, o.Wake}, nil
 }
 

@@ -88,15 +88,10 @@ func testWatchAtRest(t *testing.T, goTool, spec string, frames int) {
 		t.Fatal(err)
 	}
 	wake := make(chan time.Time)
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
 	ids := make(chan int, 1)
 	// Every wake is a look and a refresh (one round), as the minute's is.
-	go func() {
-		ids <- goroutineID()
-		done <- ag.Watch(wctx, WatchOptions{Check: time.Second, Followed: time.Nanosecond, Refresh: time.Nanosecond, Wake: wake})
-	}()
+	stop := runWatch(t, ag, WatchOptions{Check: time.Second, Followed: time.Nanosecond, Refresh: time.Nanosecond, Wake: wake},
+		func() { ids <- goroutineID() })
 	watchID := <-ids
 	if watchID < 0 {
 		t.Fatal("no goroutine id in the Watch goroutine's stack trace")
@@ -123,10 +118,7 @@ func testWatchAtRest(t *testing.T, goTool, spec string, frames int) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("watch: %v", err)
-	}
+	stop()
 	if sent := txPackets(t, h) - before; sent < frames*looks {
 		t.Fatalf("%d frames sent during %d refreshes, want at least %d: the refreshes did not happen", sent, looks, frames*looks)
 	}

@@ -87,12 +87,26 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 	}()
 	// Link events: when the interface comes back up (cable, VM restore,
 	// networkd), the address is announced again at once.
-	links, stopLinks, err := a.subscribeLinks()
-	if err != nil {
-		a.log.Warnf("%scannot follow link events (%v): a link coming back up is announced by the periodic refresh only", a.prefix, err)
-	} else {
-		defer stopLinks()
+	// A subscription that broke (events lost to an overrun) is followed
+	// again at the next check.
+	var links <-chan netlink.LinkUpdate
+	var stopLinks func()
+	followLinks := func() error {
+		ch, stop, err := a.subscribeLinks()
+		if err == nil {
+			links, stopLinks = ch, stop
+		}
+		return err
 	}
+	if err := followLinks(); err != nil {
+		a.log.Warnf("%scannot follow link events (%v): a link coming back up is announced by the periodic refresh only", a.prefix, err)
+	}
+	defer func() {
+		if stopLinks != nil {
+			stopLinks()
+		}
+	}()
+	linksBroke := false
 	wasUp := map[int]bool{}
 
 	// The refreshes send on one packet socket, kept open while the watch
@@ -169,7 +183,8 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 		case u, ok := <-links:
 			seen = nil
 			if !ok {
-				links = nil
+				stopLinks()
+				links, stopLinks, linksBroke = nil, nil, true
 				continue
 			}
 			up := u.Attrs().Flags&net.FlagUp != 0 && u.Attrs().OperState != netlink.OperDown
@@ -189,6 +204,9 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 		case now := <-check:
 			if updates == nil {
 				subscribe()
+			}
+			if linksBroke && followLinks() == nil {
+				linksBroke = false
 			}
 			refreshDue := o.Wake != nil && o.Refresh > 0 && now.Sub(lastRefresh) >= o.Refresh
 			if refreshDue {
@@ -266,21 +284,42 @@ func (a *Agent) mend(ctx context.Context) (netlink.Link, error) {
 	return nil, nil
 }
 
-// subscribe follows address events in the agent's namespace; stop ends
-// the subscription and drains its channel.
+// subscribe follows address events in the agent's namespace, on the
+// agent's shared subscription (events) if it has one; stop ends the
+// following and drains its channel.
 func (a *Agent) subscribe() (<-chan netlink.AddrUpdate, func(), error) {
-	return follow(func(ch chan netlink.AddrUpdate, done chan struct{}) error {
-		return netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{ErrorCallback: func(error) {}, Namespace: a.nsHandle()})
-	})
+	if a.events != nil {
+		return a.events.addrs.follow()
+	}
+	return follow(addrSubscription(a.nsHandle()))
 }
 
 // subscribeLinks follows link events in the agent's namespace (with the
-// current state of every link first); stop ends the subscription and
+// current state of every link first), on the agent's shared
+// subscription (events) if it has one; stop ends the following and
 // drains its channel.
 func (a *Agent) subscribeLinks() (<-chan netlink.LinkUpdate, func(), error) {
-	return follow(func(ch chan netlink.LinkUpdate, done chan struct{}) error {
-		return netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{ErrorCallback: func(error) {}, ListExisting: true, Namespace: a.nsHandle()})
-	})
+	if a.events != nil {
+		return a.events.links.follow()
+	}
+	return follow(linkSubscription(a.nsHandle()))
+}
+
+// addrSubscription starts the library's subscription to the address
+// events of namespace ns (nil: the caller's).
+func addrSubscription(ns *netns.NsHandle) func(ch chan netlink.AddrUpdate, done chan struct{}) error {
+	return func(ch chan netlink.AddrUpdate, done chan struct{}) error {
+		return netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{ErrorCallback: func(error) {}, Namespace: ns})
+	}
+}
+
+// linkSubscription starts the library's subscription to the link events
+// of namespace ns (nil: the caller's), the current state of every link
+// first.
+func linkSubscription(ns *netns.NsHandle) func(ch chan netlink.LinkUpdate, done chan struct{}) error {
+	return func(ch chan netlink.LinkUpdate, done chan struct{}) error {
+		return netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{ErrorCallback: func(error) {}, ListExisting: true, Namespace: ns})
+	}
 }
 
 // follow makes a subscription's channel and calls subscribe with it; stop
