@@ -48,6 +48,8 @@ func printEtcdStatus(w io.Writer, st ctl.Status, now time.Time) {
 				owner, token = g.Owner, fmt.Sprint(g.Token)
 			}
 			switch {
+			case g.StopFailed:
+				here = fmt.Sprintf("stop-failed (token %d)", g.RunningToken)
 			case g.Running:
 				here = fmt.Sprintf("running (token %d)", g.RunningToken)
 			case g.Starting:

@@ -24,6 +24,7 @@ func TestPrintEtcdStatus(t *testing.T) {
 			{Key: "db", Preferred: "n2", Owner: "n2", Token: 9, MovedTo: "n2", FailedOn: []string{"n1"}},
 			{Key: "old", Preferred: "n1", Disabled: true},
 			{Key: "api", Preferred: "n1", Owner: "n1", Token: 21, Starting: true, RunningToken: 21},
+			{Key: "mail", Preferred: "n2", Owner: "n1", Token: 23, Running: true, StopFailed: true, RunningToken: 23},
 		},
 	}}
 	var b bytes.Buffer
@@ -37,6 +38,7 @@ func TestPrintEtcdStatus(t *testing.T) {
 		"db     n2         n2     9      moved-to:n2,failed-on:n1  -",
 		"old    n1         -      -      disabled                  -",
 		"api    n1         n1     21     -                         starting (token 21)",
+		"mail   n2         n1     23     -                         stop-failed (token 23)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)

@@ -38,10 +38,13 @@ type EtcdGroup struct {
 	Owner string `json:"owner,omitempty"`
 	Token int64  `json:"token,omitempty"`
 	// Running: it runs on this node (its start has ended); Starting:
-	// its start is under way here. RunningToken is the fencing token it
-	// runs, or is being started, under.
+	// its start is under way here; StopFailed: its stop failed here and
+	// it is kept, with its owner key, until hbd cleanup (Running too).
+	// RunningToken is the fencing token it runs, or is being started,
+	// under.
 	Running      bool  `json:"running,omitempty"`
 	Starting     bool  `json:"starting,omitempty"`
+	StopFailed   bool  `json:"stop_failed,omitempty"`
 	RunningToken int64 `json:"running_token,omitempty"`
 	// Disabled, MovedTo, MovedAway: the operator's settings of the group;
 	// FailedOn the nodes where it failed (a start or a monitor), which may

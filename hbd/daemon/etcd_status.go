@@ -67,7 +67,7 @@ func (d *Daemon) etcdStatus(cfg *config.Config, owner *etcdown.Owner) ctl.Respon
 			eg.Owner, eg.Token = o.Node, o.Token
 		}
 		if t, ok := snap.Held[k]; ok {
-			eg.Running, eg.RunningToken = true, t
+			eg.Running, eg.StopFailed, eg.RunningToken = true, snap.StopFailed[k], t
 		} else if t, ok := snap.Starting[k]; ok {
 			eg.Starting, eg.RunningToken = true, t
 		}

@@ -62,6 +62,11 @@ func TestEtcdStopFailedRetriedAsStarted(t *testing.T) {
 	if !slices.Contains(ownerKeys(t, c.Endpoints(), prefix), "sticky::a") {
 		t.Error("the owner key of sticky::a was released though its stop failed")
 	}
+	for _, g := range n.status().Groups {
+		if g.Key == "sticky::a" && (!g.StopFailed || !g.Running) {
+			t.Errorf("hbd status shows sticky::a %+v, want running and stop-failed", g)
+		}
+	}
 	if err := os.Remove(stuck); err != nil {
 		t.Fatal(err)
 	}

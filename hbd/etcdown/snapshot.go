@@ -26,8 +26,10 @@ type Snapshot struct {
 	Owners map[string]OwnerKey
 	// Held maps the groups running here (their start has ended) to
 	// their fencing tokens; Starting the groups whose start is under
-	// way here to theirs.
+	// way here to theirs. StopFailed are the held groups whose stop
+	// failed, kept until hbd cleanup (stopfailed.go).
 	Held, Starting map[string]int64
+	StopFailed     map[string]bool
 	// The operator settings and failures as etcd has them: the nodes in
 	// standby, the disabled groups, each moved group's move (">NODE" to
 	// it, "!NODE" away from it), the nodes where each group failed, and
@@ -53,7 +55,7 @@ type OwnerKey struct {
 func (w *Owner) Snapshot(ctx context.Context) (Snapshot, error) {
 	id, until := w.lease.current()
 	s := Snapshot{Lease: int64(id), TTL: w.o.TTL}
-	s.Held, s.Starting = w.heldAndStarting()
+	s.Held, s.Starting, s.StopFailed = w.heldAndStarting()
 	if id != 0 {
 		s.Until = until
 		s.StopBy = w.stopBy(until)
@@ -84,10 +86,10 @@ func (w *Owner) Snapshot(ctx context.Context) (Snapshot, error) {
 
 // heldAndStarting splits the held groups into those started and those
 // whose start is under way, each with its fencing token.
-func (w *Owner) heldAndStarting() (held, starting map[string]int64) {
+func (w *Owner) heldAndStarting() (held, starting map[string]int64, stopFailed map[string]bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	held, starting = map[string]int64{}, map[string]int64{}
+	held, starting, stopFailed = map[string]int64{}, map[string]int64{}, map[string]bool{}
 	for g, token := range w.held {
 		if _, ok := w.starting[g]; ok {
 			starting[g] = token
@@ -95,7 +97,10 @@ func (w *Owner) heldAndStarting() (held, starting map[string]int64) {
 			held[g] = token
 		}
 	}
-	return held, starting
+	for g := range w.stopFailed {
+		stopFailed[g] = true
+	}
+	return held, starting, stopFailed
 }
 
 // byGroup turns NODE → its GROUPs into GROUP → its NODEs, sorted.

@@ -12,6 +12,16 @@ func (f *fakeRunner) stopsOf(g string) int {
 	return f.stops[g]
 }
 
+// stoppedSince tells whether node logged a stop of group since from.
+func stoppedSince(rec *record, node, group string, from time.Time) bool {
+	for _, e := range rec.snapshot() {
+		if !e.start && e.node == node && e.group == group && !e.at.Before(from) {
+			return true
+		}
+	}
+	return false
+}
+
 // TestStopFailedKeepsKey: a group whose stop fails when its node
 // releases it stays held there with its owner key, so that the node the
 // rule gives it to does not start it while it may still run; the node
@@ -66,6 +76,9 @@ func stopFailedKeepsKey(t *testing.T, release func(*testing.T, *testNode), want 
 	if got := n1.owner.Held()["g1"]; got != token {
 		t.Errorf("n1 holds g1 under token %d, want %d (its stop failed)", got, token)
 	}
+	if s, _ := n1.owner.Snapshot(ctxT(t)); !s.StopFailed["g1"] || s.Held["g1"] != token {
+		t.Errorf("n1's snapshot: held %v, stop-failed %v; want g1 held under token %d, stop-failed", s.Held, s.StopFailed, token)
+	}
 	resp, err := n1.cli.Get(ctxT(t), n1.owner.ownerKey("g1"))
 	if err != nil {
 		t.Fatal(err)
@@ -79,11 +92,15 @@ func stopFailedKeepsKey(t *testing.T, release func(*testing.T, *testNode), want 
 	n1.runner.mu.Lock()
 	n1.runner.failingStop = nil
 	n1.runner.mu.Unlock()
+	from := time.Now()
 	if err := n1.owner.Cleanup(ctxT(t), "g1"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, testMove, "g1 placed after the cleanup", func() bool {
-		return n1.runner.stopsOf("g1") == 2 && runningIs(rec, want)()
+	waitFor(t, testMove, "g1 stopped on n1, then placed", func() bool {
+		return stoppedSince(rec, "n1", "g1", from) && n1.runner.stopsOf("g1") == 2 && runningIs(rec, want)()
 	})
+	if s, _ := n1.owner.Snapshot(ctxT(t)); s.StopFailed["g1"] {
+		t.Error("n1's snapshot shows g1 stop-failed after its stop succeeded")
+	}
 	checkNoOverlap(t, rec)
 }
