@@ -80,13 +80,13 @@ const (
 	NSLogBurst = 20
 )
 
-// Stall detection (memberlist's idea). The core always asks for a Tick
-// within one keepalive (the next status). An event that comes more than
+// Stall detection (memberlist's idea). An event that comes more than
 // StallFactor keepalives after the time NextTick asked for means this
 // node's own loop did not run (VM pause, CPU starvation, a stopped
 // process): on such an event no peer and no link is declared dead, and
-// for StallGraceFactor keepalives afterwards neither — long enough for
-// every live peer's next status to arrive.
+// for StallGraceFactor keepalives afterwards neither (StallGraceFactor
+// status intervals of the slowest quiet peer: quiet.go) — long enough
+// for every live peer's next status to arrive.
 const (
 	StallFactor      = 1
 	StallGraceFactor = 2
@@ -141,6 +141,9 @@ type Node struct {
 	nextStatus time.Time
 	bonusOver  bool
 	graceUntil time.Time
+	// stallAt: when this node's own loop was last found stalled; a quiet
+	// peer's grace runs StallGraceFactor of its S from then (peerGrace).
+	stallAt time.Time
 	// dtFloor is the longer deadtime of the configuration before a
 	// reload, in force until dtFloorUntil (reconfigure.go).
 	dtFloor      time.Duration
@@ -264,8 +267,9 @@ func (n *Node) Step(ev Event) []Action {
 	if n.booted {
 		if late := now.Sub(n.NextTick()); late > StallFactor*n.keepalive {
 			stalled = true
+			n.stallAt = now
 			n.graceUntil = now.Add(StallGraceFactor * n.keepalive)
-			n.logf(LevelWarn, "Our own loop ran %d ms late (stalled?): no node is declared dead before %d ms from now", late.Milliseconds(), (StallGraceFactor * n.keepalive).Milliseconds())
+			n.logf(LevelWarn, "Our own loop ran %d ms late (stalled?): no node is declared dead before %d ms from now", late.Milliseconds(), (StallGraceFactor * n.slowestPeerInterval()).Milliseconds())
 		}
 	}
 	if now.After(n.now) {
@@ -380,7 +384,7 @@ func (n *Node) advance(stalled bool) {
 			n.nextStatus = now.Add(n.statusInterval())
 		}
 	}
-	if !stalled && !now.Before(n.graceUntil) {
+	if !stalled {
 		n.checkTimeouts()
 	}
 	n.requestRexmits()
@@ -410,9 +414,9 @@ func (n *Node) nextTick() time.Time {
 			t = c
 		}
 	}
-	deadline := func(c time.Time) {
-		if c.Before(n.graceUntil) {
-			c = n.graceUntil
+	deadline := func(p *peer, c time.Time) {
+		if g := n.peerGrace(p); c.Before(g) {
+			c = g
 		}
 		earliest(c)
 	}
@@ -421,12 +425,12 @@ func (n *Node) nextTick() time.Time {
 	}
 	for _, p := range n.peers {
 		if p.state != StateDead || n.returnedDead(p) {
-			deadline(n.peerDeadline(p))
+			deadline(p, n.peerDeadline(p))
 		}
 		dt := n.peerDeadtime(p)
 		for _, l := range p.links {
 			if l.state == LinkUp {
-				deadline(l.lastHeard.Add(dt))
+				deadline(p, l.lastHeard.Add(dt))
 			}
 		}
 		for _, ms := range p.missing {
@@ -464,13 +468,35 @@ func (n *Node) peerDeadline(p *peer) time.Time {
 		}
 		return from.Add(n.initdead)
 	}
-	return p.lastHeard.Add(n.peerDeadtime(p))
+	d := p.lastHeard.Add(n.peerDeadtime(p))
+	if !p.quietNewsAt.IsZero() && p.quietEvery != 0 {
+		// News went to the quiet peer: a live one wakes and answers with
+		// its status within a deadtime and a keepalive, even when the news
+		// was lost (it reads the gap at its next wake-up).
+		edt := n.effectiveDeadtime()
+		d = minTime(d, maxTime(p.quietNewsAt.Add(2*edt+n.keepalive), p.lastHeard.Add(edt)))
+	}
+	return d
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func (n *Node) checkTimeouts() {
 	now := n.now
 	for _, p := range n.peers {
-		if now.Before(n.peerDeadline(p)) {
+		if now.Before(n.peerDeadline(p)) || now.Before(n.peerGrace(p)) {
 			continue
 		}
 		switch {
@@ -483,6 +509,9 @@ func (n *Node) checkTimeouts() {
 		}
 	}
 	for _, p := range n.peers {
+		if now.Before(n.peerGrace(p)) {
+			continue
+		}
 		dt := n.peerDeadtime(p)
 		for _, l := range p.links {
 			if l.state == LinkUp && !now.Before(l.lastHeard.Add(dt)) {
@@ -524,7 +553,7 @@ func (n *Node) markDead(p *peer) {
 	p.missing = nil
 	p.acked = 0
 	p.deadGen = p.gen
-	p.quietEvery = 0
+	p.quietEvery, p.quietDT, p.quietNewsAt = 0, 0, time.Time{}
 }
 
 func (n *Node) peerByName(name string) *peer { return findPeer(n, name) }

@@ -30,7 +30,9 @@ type peer struct {
 	// quietEvery is the hbd_quiet of its last status (0: none, or not
 	// honoured): it sends its status this often (quiet.go).
 	quietEvery  time.Duration
-	quietWarned time.Time // when a bad hbd_quiet was last logged
+	quietDT     time.Duration // the deadtime scaled for it when it came
+	quietNewsAt time.Time     // when this node first sent it news since its last status (zero: none)
+	quietWarned time.Time     // when a bad hbd_quiet was last logged
 
 	gen uint64
 	// genFloor is the newest generation known of the peer, also from
@@ -366,10 +368,13 @@ func (n *Node) dispatch(p *peer, typ string, seq uint64, at time.Time, m *wire.M
 			n.markDead(p)
 		}
 	case wire.TResource:
+		n.quietAwake(p, seq)
 		n.onResource(p, seq, m)
 	case wire.TAskResources:
+		n.quietAwake(p, seq)
 		n.onAskResources(p, seq, m)
 	case wire.THBTakeover:
+		n.quietAwake(p, seq)
 		n.onHBTakeover(p, m)
 	case wire.TReqNodes:
 		r := n.newMessage()

@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/config"
@@ -59,13 +60,44 @@ type quietState struct {
 }
 
 // quietHonoured is the longest status interval this node honours from a
-// quiet peer (hbd_quietmax of its announcements), 0 with quiet_passive
-// off: then neither node of the pair goes quiet.
+// quiet peer (hbd_quietmax of its announcements), 0 unless its own
+// configuration lets a node of the pair go quiet (quietBlocked): then
+// neither node of the pair goes quiet, and a peer's hbd_quiet is not
+// honoured here either.
 func (n *Node) quietHonoured() time.Duration {
-	if n.cfg.NoQuietPassive {
+	if quietBlocked(n.cfg) != "" {
 		return 0
 	}
 	return QuietFactor * n.keepalive
+}
+
+// quietBlocked says why c lets no node of the pair go quiet nor honour
+// a quiet peer ("": it does; the timings aside): quiet_passive off, not
+// two nodes, quorum, fencing or profile safe (doc.go, "Quiet passive").
+func quietBlocked(c *config.Config) string {
+	switch {
+	case c.NoQuietPassive:
+		return "quiet_passive off"
+	case len(c.Nodes) != 2:
+		return "not a pair of nodes"
+	case c.Quorum.Enabled(len(c.Nodes)):
+		return "quorum on"
+	case c.Fence.Enabled() || c.Profile == config.ProfileSafe:
+		return "fencing or profile safe"
+	}
+	return ""
+}
+
+// peerBusy: p holds (or starts) one of this node's groups, by its
+// announcements as the placement rule reads them.
+func (n *Node) peerBusy(p *peer) bool {
+	f := n.placementFacts()
+	for _, g := range n.res.groups {
+		if slices.Contains(f.holders(f.of(g)), p.name) {
+			return true
+		}
+	}
+	return false
 }
 
 // QuietInterval is the status interval a node of c sends while quiet
@@ -75,16 +107,10 @@ func (n *Node) quietHonoured() time.Duration {
 // not two nodes, quorum, fencing or profile safe (see doc.go), a
 // deadtime of more than QuietMaxRatio keepalives, k < 2.
 func QuietInterval(c *config.Config) (time.Duration, string) {
-	switch {
-	case c.NoQuietPassive:
-		return 0, "quiet_passive off"
-	case len(c.Nodes) != 2:
-		return 0, "not a pair of nodes"
-	case c.Quorum.Enabled(len(c.Nodes)):
-		return 0, "quorum on"
-	case c.Fence.Enabled() || c.Profile == config.ProfileSafe:
-		return 0, "fencing or profile safe"
-	case c.Deadtime > QuietMaxRatio*c.Keepalive:
+	if why := quietBlocked(c); why != "" {
+		return 0, why
+	}
+	if c.Deadtime > QuietMaxRatio*c.Keepalive {
 		return 0, fmt.Sprintf("deadtime above %d keepalives", QuietMaxRatio)
 	}
 	k := time.Duration(QuietFactor)
@@ -125,7 +151,7 @@ func (n *Node) quietCheap() bool {
 		}
 	}
 	p := n.peers[0]
-	if !n.live(p) || p.state != StateActive || len(p.missing) > 0 || !p.rsc.announced || !p.rsc.hbd || p.rsc.quietMax == 0 {
+	if !n.live(p) || p.state != StateActive || len(p.missing) > 0 || !p.rsc.announced || !p.rsc.hbd || p.rsc.quietMax == 0 || !n.peerBusy(p) {
 		return false
 	}
 	for _, l := range p.links {
@@ -193,7 +219,7 @@ func (n *Node) quietAfterStep(disturbed bool) {
 			q.phase, q.every, q.announcedAt = quietAnnouncing, s, time.Time{}
 		}
 	case quietAnnouncing:
-		if !q.announcedAt.IsZero() && n.now.Sub(q.announcedAt) >= n.deadtime {
+		if !q.announcedAt.IsZero() && n.now.Sub(q.announcedAt) >= n.quietAnnounceFor() {
 			q.phase = quietOn
 			n.nextStatus = q.lastStatusAt.Add(s)
 			if !n.nextStatus.After(n.now) {
@@ -202,6 +228,18 @@ func (n *Node) quietAfterStep(disturbed bool) {
 			n.logf(LevelInfo, "Holding no resource group: status every %d ms instead of %d ms (quiet_passive)", s.Milliseconds(), n.keepalive.Milliseconds())
 		}
 	}
+}
+
+// quietAnnounceFor is how long a node says hbd_quiet at the normal rate
+// before it slows down: the longest deadtime either node may apply (its
+// own, the one its peer announces, the peer's reload transition), so
+// that a peer that missed every such status has declared it dead anyway.
+func (n *Node) quietAnnounceFor() time.Duration {
+	d := n.deadtime
+	if len(n.peers) == 1 {
+		d = max(d, n.peers[0].deadtime, n.peers[0].oldDT)
+	}
+	return d
 }
 
 // actedBeyondSends: this Step asked for something but messages and log
@@ -261,33 +299,51 @@ func (n *Node) quietStatusField(m *wire.Message) {
 // node's keepalives; another value is ignored (WARN, once per LogEvery):
 // such a peer may then be declared dead.
 func (n *Node) readQuiet(p *peer, m *wire.Message) {
+	p.quietNewsAt = time.Time{}
 	if _, ok := m.Get(wire.FHbdQuiet); !ok {
 		if p.quietEvery != 0 {
-			p.quietEvery = 0
+			p.quietEvery, p.quietDT = 0, 0
 			n.logf(LevelInfo, "%s sends its status every keepalive again", p.name)
 		}
 		return
 	}
+	if n.quietHonoured() == 0 {
+		p.quietEvery, p.quietDT = 0, 0
+		return
+	}
 	s, err := m.MillisValue(wire.FHbdQuiet)
 	if err != nil || s <= n.keepalive || s > QuietFactor*n.keepalive {
-		p.quietEvery = 0
+		p.quietEvery, p.quietDT = 0, 0
 		if p.quietWarned.IsZero() || n.now.Sub(p.quietWarned) >= LogEvery {
 			p.quietWarned = n.now
 			n.logf(LevelWarn, "%s says it sends its status every %q ms (hbd_quiet): not more than one and at most %d of this node's keepalives (%d ms); ignored, so it is declared dead after %d ms of silence", p.name, m.Value(wire.FHbdQuiet), QuietFactor, n.keepalive.Milliseconds(), n.effectiveDeadtime().Milliseconds())
 		}
 		return
 	}
+	dt := scaleBy(n.effectiveDeadtime(), s, n.keepalive)
 	if s != p.quietEvery {
-		n.logf(LevelInfo, "%s holds nothing: its status may come only every %d ms (hbd_quiet); it is declared dead after %d ms of silence", p.name, s.Milliseconds(), scaleBy(n.effectiveDeadtime(), s, n.keepalive).Milliseconds())
+		n.logf(LevelInfo, "%s holds nothing: its status may come only every %d ms (hbd_quiet); it is declared dead after %d ms of silence", p.name, s.Milliseconds(), dt.Milliseconds())
 	}
-	p.quietEvery = s
+	p.quietEvery, p.quietDT = s, dt
 }
 
 // peerDeadtime is the silence after which p (and each of its links) is
 // declared dead: the deadtime in force, times S / keepalive while its
 // last status said hbd_quiet=S (the same number of statuses lost).
 func (n *Node) peerDeadtime(p *peer) time.Duration {
-	return n.quietScaled(n.effectiveDeadtime(), p)
+	if p.quietEvery == 0 {
+		return n.effectiveDeadtime()
+	}
+	return max(n.effectiveDeadtime(), p.quietDT)
+}
+
+// quietAwake: p sent a message other than a status and newer than its
+// last status: a quiet node wakes before it sends any (emit), so its
+// deadline is the normal one again.
+func (n *Node) quietAwake(p *peer, seq uint64) {
+	if p.quietEvery != 0 && seq > p.statusSeq {
+		p.quietDT = 0 // (quietEvery stays for the late-heartbeat check of its next status)
+	}
 }
 
 // quietScaled is d scaled for p's status interval (late heartbeats too).
@@ -307,4 +363,52 @@ func scaleBy(d, num, den time.Duration) time.Duration {
 	}
 	q, _ := bits.Div64(hi, lo, uint64(den))
 	return time.Duration(min(q, 1<<63-1))
+}
+
+// peerGrace is when p may be declared dead again after this node's own
+// loop stalled: StallGraceFactor keepalives after the stall
+// (graceUntil), or StallGraceFactor of p's S while p is quiet (its next
+// status may be that far).
+func (n *Node) peerGrace(p *peer) time.Time {
+	g := n.graceUntil
+	if p.quietDT > 0 && !n.stallAt.IsZero() {
+		if q := n.stallAt.Add(StallGraceFactor * p.quietEvery); q.After(g) {
+			g = q
+		}
+	}
+	return g
+}
+
+// slowestPeerInterval is the longest time between two statuses of a live
+// peer: the keepalive, or a quiet peer's S (the stall grace covers it).
+func (n *Node) slowestPeerInterval() time.Duration {
+	d := n.keepalive
+	for _, p := range n.peers {
+		if p.quietDT > 0 {
+			d = max(d, p.quietEvery)
+		}
+	}
+	return d
+}
+
+// quietNews: this node sends m, not routine, to every peer: a quiet peer
+// wakes when it reads it (any message but a status).
+func (n *Node) quietNews(m *wire.Message) {
+	if m.Type() == wire.TStatus {
+		return
+	}
+	for _, p := range n.peers {
+		if p.quietEvery != 0 && p.quietNewsAt.IsZero() {
+			p.quietNewsAt = n.now
+		}
+	}
+}
+
+// quietShown is the status interval `hbd status` shows for p: its
+// hbd_quiet while its deadline is scaled for it.
+func (p *peer) quietShown() time.Duration {
+	if p.quietDT == 0 {
+		return 0
+	}
+	return p.quietEvery
 }

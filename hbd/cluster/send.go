@@ -76,6 +76,7 @@ func (n *Node) newMessage() *wire.Message {
 func (n *Node) emit(m *wire.Message, routine bool) {
 	if !routine && !n.q.exempt {
 		n.q.news = true // (quiet.go)
+		n.quietNews(m)
 	}
 	for i := n.box.used - 1; i >= 0; i-- { // m is most often the newest
 		if sl := n.box.slots[i]; &sl.msg == m {

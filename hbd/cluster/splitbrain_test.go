@@ -26,6 +26,9 @@ type sbNet struct {
 	// set, changes a copy of every message from from before it goes out.
 	lose  func(from, to string, m *wire.Message) bool
 	alter func(from string, m *wire.Message)
+	// skew, when set, puts each node's clock ahead of the network's by
+	// skew[name] (a monotonic clock that leapt).
+	skew map[string]time.Duration
 }
 
 type sbNode struct {
@@ -155,7 +158,7 @@ func (s *sbNet) run(d time.Duration) {
 				continue
 			}
 			if to.alive && !s.cut {
-				s.step(to, Receive{Now: s.now, Link: "eth0", Msg: m.m})
+				s.step(to, Receive{Now: s.now.Add(s.skew[m.to]), Link: "eth0", Msg: m.m})
 			}
 		}
 		s.msgs = append(keep, s.msgs...)
@@ -164,6 +167,7 @@ func (s *sbNet) run(d time.Duration) {
 			if !n.alive {
 				continue
 			}
+			now := s.now.Add(s.skew[name])
 			var later []sbOp
 			for _, o := range n.ops {
 				if o.at.After(s.now) {
@@ -180,14 +184,34 @@ func (s *sbNet) run(d time.Duration) {
 				if o.stop {
 					n.running[o.key] = false
 				}
-				s.step(n, OpDone{Now: s.now, Group: o.key, Op: o.op, Result: res})
+				s.step(n, OpDone{Now: now, Group: o.key, Op: o.op, Result: res})
 			}
 			n.ops = later
-			if nt := n.core.NextTick(); !nt.After(s.now) {
-				s.step(n, Tick{Now: s.now, Load: testLoad})
+			if nt := n.core.NextTick(); !nt.After(now) {
+				s.step(n, Tick{Now: now, Load: testLoad})
 			}
 		}
 	}
+}
+
+// runUntilHolds runs the net in 250 ms steps, for at most 50 s, until n
+// runs the group.
+func (s *sbNet) runUntilHolds(n *sbNode) {
+	for range 200 {
+		s.run(250 * time.Millisecond)
+		if n.running[sbKey] {
+			return
+		}
+	}
+}
+
+// killAndTake kills victim's machine and runs the net until taker runs
+// the group: how long that took, and whether it did within 50 s.
+func (s *sbNet) killAndTake(victim string, taker *sbNode) (time.Duration, bool) {
+	s.kill(victim)
+	killed := s.now
+	s.runUntilHolds(taker)
+	return s.now.Sub(killed), taker.running[sbKey]
 }
 
 // kill is kill -9 of a node's machine: its scripts die with it.

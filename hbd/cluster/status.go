@@ -212,7 +212,7 @@ func (n *Node) Status() Status {
 			Generation:    p.gen,
 			Seq:           p.lastSeq,
 			Deadtime:      n.peerDeadtime(p),
-			Quiet:         p.quietEvery,
+			Quiet:         p.quietShown(),
 			Lost:          p.lost,
 			Recovered:     p.recovered,
 			Missing:       len(p.missing),

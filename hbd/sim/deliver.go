@@ -121,6 +121,9 @@ func (w *world) deliver(e *event) {
 		v.statusDt = time.Duration(dt) * time.Millisecond
 		q, _ := e.msg.HexValue("hbd_quiet")
 		v.statusQuiet = time.Duration(q) * time.Millisecond
+		if q > 0 {
+			w.res.QuietStatuses++
+		}
 	}
 	if typ == "status" && e.frun == y.run && (e.msg.Value("st") == cluster.StateUp || e.msg.Value("st") == cluster.StateActive) && v.upRun != y.run {
 		v.upRun, v.upAt = y.run, w.now

@@ -206,12 +206,13 @@ func (w *world) deferOpDone(e *event) bool {
 
 // stallBound extends CheckDeadInTime's bound for an observer that was
 // paused: nobody is declared dead within the stall grace after its resume.
-func (w *world) stallBound(x *simNode, bound time.Time) time.Time {
+func (w *world) stallBound(x *simNode, bound time.Time, quiet time.Duration) time.Time {
 	bound = bound.Add(-(x.skew - x.leapt)) // (a leap only brings a death sooner)
 	if x.resumedAt.IsZero() {
 		return bound
 	}
-	grace := x.resumedAt.Add(time.Duration(cluster.StallGraceFactor+1) * w.c.Keepalive)
+	// A quiet peer's grace is StallGraceFactor of its status interval.
+	grace := x.resumedAt.Add(time.Duration(cluster.StallGraceFactor+1) * max(w.c.Keepalive, quiet))
 	if grace.After(bound) {
 		return grace
 	}

@@ -15,7 +15,8 @@ var (
 // freshOnlyGenerators are the generators TestFreshSeeds runs besides the
 // golden ones: one-way cuts and paused daemons (TestFaults), suspended
 // machines (TestSuspends), stale dead marks (TestStaleMarks), graceful
-// stops cut off by partitions (stopcut). Their fixed seeds are pinned by
+// stops cut off by partitions (stopcut), calm runs with a quiet passive
+// (TestQuietPassive). Their fixed seeds are pinned by
 // those tests' checks or by TestFoundSeeds, not by a trace.
 var freshOnlyGenerators = []struct {
 	name string
@@ -25,6 +26,7 @@ var freshOnlyGenerators = []struct {
 	{"suspends", RandomSuspendConfig},
 	{"stalemark", RandomStaleMarkConfig},
 	{"stopcut", RandomStopCutConfig},
+	{"quietpassive", RandomQuietPassiveConfig},
 }
 
 // freshFirst is the first fresh seed: -fresh, or a random one far above

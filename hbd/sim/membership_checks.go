@@ -58,7 +58,7 @@ func (w *world) checkDeadInTime() {
 			} else {
 				bound = x.started.Add(w.c.widest().Initdead + w.c.widest().Keepalive)
 			}
-			bound = w.stallBound(x, w.deadBound(xi, yi, bound))
+			bound = w.stallBound(x, w.deadBound(xi, yi, bound), v.statusQuiet)
 			if !w.now.After(bound) {
 				continue
 			}

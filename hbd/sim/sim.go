@@ -24,7 +24,9 @@
 // docs/split-brain.md): Exclusive keeps its zero tolerance only with
 // fencing. RandomNodeSetConfig (nodeset.go) adds and removes nodes by
 // rolling reloads, with the weaker promises that hold while the nodes
-// disagree on the node set (CheckJoined).
+// disagree on the node set (CheckJoined). RandomQuietPassiveConfig
+// (quietpassive.go) makes calm two-node runs in which the node that
+// holds nothing goes quiet, so that CheckCalm judges its rarer statuses.
 //
 // This file holds what a caller sees: Config, Result, the membership
 // invariants and Run. world.go plays a run: the nodes, the events of the
@@ -268,6 +270,10 @@ type Result struct {
 	// of a node whose daemon ran until after every member removed it, and
 	// the pairs CheckJoined judged.
 	NodesAdded, NodesRemoved, RemovedRunning, JoinJudged int
+	// QuietStatuses counts the statuses a node received, newer than the
+	// last one it had of that peer, that said hbd_quiet (the peer was
+	// quiet or said it would be: hbd/cluster's quiet passive).
+	QuietStatuses int
 }
 
 // Invariant names.
