@@ -120,9 +120,11 @@
 // # Quiet passive
 //
 // A node that holds nothing sends its status every S instead of every
-// keepalive (quiet.go, ha.cf quiet_passive, on by default): its peer, the
-// holder, then reads a tenth of the statuses it read before, which at
-// rest is about a third of its work per keepalive.
+// keepalive (quiet.go, ha.cf quiet_passive, on by default): it wakes
+// about once a deadtime instead of every keepalive, and its peer, the
+// holder, decodes and verifies a tenth of the statuses it did (measured:
+// docs/benchmarks-history.md, "The passive's status every ten
+// keepalives").
 //
 // Both sides' configuration. Only in a cluster of exactly two nodes,
 // quorum off (config.QuorumMode.Enabled false), no fencing and not
