@@ -3,7 +3,6 @@ package cluster
 import (
 	"fmt"
 	"math/bits"
-	"slices"
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/config"
@@ -93,7 +92,7 @@ func quietBlocked(c *config.Config) string {
 func (n *Node) peerBusy(p *peer) bool {
 	f := n.placementFacts()
 	for _, g := range n.res.groups {
-		if slices.Contains(f.holders(f.of(g)), p.name) {
+		if f.holds(p.name, f.of(g)) {
 			return true
 		}
 	}
