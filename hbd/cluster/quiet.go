@@ -9,10 +9,113 @@ import (
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
-// Quiet passive (doc.go, "Quiet passive"): a node that holds nothing, in
-// a pair with an hbd peer that honours it, sends its status every S
-// instead of every keepalive; the peer then waits deadtime × S /
-// keepalive before it declares it dead.
+// Quiet passive. A node that holds nothing sends its status every S
+// instead of every keepalive (ha.cf quiet_passive, on by default): it wakes
+// about once a deadtime instead of every keepalive, and its peer, the
+// holder, decodes and verifies a tenth of the statuses it did (measured:
+// docs/benchmarks-history.md, "The passive's status every ten
+// keepalives").
+//
+// Both sides' configuration. Only in a cluster of exactly two nodes,
+// quorum off (config.QuorumMode.Enabled false), no fencing and not
+// profile safe, with quiet_passive on (quietBlocked): a node whose own
+// configuration fails any of these neither goes quiet, nor announces
+// hbd_quietmax (the longest interval it honours: QuietFactor of its own
+// keepalives), nor honours a peer's hbd_quiet; so either node turns it
+// off for both, whatever the other's configuration says. Heartbeat and
+// older hbd nodes never announce hbd_quietmax.
+//
+// Who goes quiet. A node whose deadtime is at most QuietMaxRatio
+// keepalives (a quiet node reads its peer's statuses about once a
+// deadtime, and hbd/link takes more than 32 at one wake-up for a flood),
+// whose peer is an hbd node whose latest announcement of its current run
+// says hbd_quietmax, and while: this node is active, holds, starts, stops
+// and probes no group and no group is desired here; its peer holds or
+// starts one of the groups (by its announcements: two quiet nodes are
+// never possible, and the quiet one always has a holder to hear every
+// keepalive); no standby, handoff, acquisition or takeover is under way;
+// no seq is missing either way (a peer's NS_rexmit wakes it); the start
+// bonus and initdead are over; no reload transition (effectiveDeadtime
+// is deadtime); no fence, quorum or safe-start wait; the peer is alive,
+// active and heard on every link it was heard on; and for a deadtime
+// nothing but routine messages went out and nothing reconcile reads
+// changed (touch, recheck: a peer's state, generation, links,
+// announcement or seqs; every event but a Tick, a Receive or a
+// PingStatus that changes nothing).
+//
+// How. It then puts hbd_quiet=S (ms) in its statuses at the normal rate
+// for the longest deadtime either node may apply (its own, the dt its
+// peer announces, the peer's hbd_dt: quietAnnounceFor; a status that
+// differs from the last only in hbd_quiet is no news that resets the
+// calm), and then sends its status every S. S = k × keepalive, k =
+// QuietFactor (10) lowered so that k × deadtime ≤ max(deadtime,
+// QuietNoticeMax (30 s, Heartbeat's default deadtime)), and no more than
+// the peer's hbd_quietmax; k < 2 means never (keepalive 2 s / deadtime
+// 30 s stays as it is): 10 s at 1 s / 3 s, 100 ms at 10 ms / 40 ms, 3 s
+// at 1 s / 10 s.
+//
+// The peer. A status carrying hbd_quiet=S with keepalive < S ≤
+// QuietFactor × keepalive (the receiver's own; anything else is ignored
+// with a WARN once per LogEvery) makes the receiver wait deadtime × S /
+// keepalive (as it stands when the status comes, never less than the
+// deadtime in force: a later reload does not stretch it) after the peer
+// was last heard before it declares the peer, or one of its links, dead:
+// as many statuses lost in a row as without quiet. Late-heartbeat
+// warnings scale likewise. It ends with the next status without the
+// field (an older one, by seq, is not read) and, for the deadline, with
+// any message of the peer other than a status and newer than its last
+// status (a quiet node wakes before it sends one). Once this node has
+// sent news (any message but a status and an acknowledgement) to a quiet
+// peer, its deadline is at most 2 × deadtime + keepalive after that
+// (never less than a deadtime after it was last heard): a live quiet
+// node wakes when it reads the news, or, if the news was lost, when it
+// reads the gap it left with this node's next status, within a deadtime.
+// So whatever waits on the quiet peer (a handoff to it, a group that
+// fails here and has no other candidate) waits about as long as without
+// quiet. A stall of this node's own loop holds deaths back for
+// StallGraceFactor of the slowest quiet peer's S. hbd status shows it
+// (PeerStatus.Quiet, DeadAt).
+//
+// Waking. Anything but routine work in a Step (quietAfterStep) ends
+// quiet at once: a message to send that is not routine, a group to start,
+// stop or probe, an operator command, a reload, a peer's state or
+// generation change, a link down, a message of the peer other than a
+// status, a missing seq either way. A status without hbd_quiet goes out
+// at once, the next ones every keepalive.
+//
+// Why it is safe. Failover is unchanged: the quiet node holds nothing,
+// still hears the holder every keepalive and declares it dead a deadtime
+// after it was last heard, as before (the daemon reads routine statuses
+// at its next wake-up, with their arrival times, so a quiet node wakes at
+// its deadlines and S only); and the holder is never quiet in its peer's
+// eyes (it holds a group, so it never goes quiet, and a node that becomes
+// the holder wakes first, its announcement ending the scaled deadline at
+// the receiver even when its statuses are lost). What is later is only
+// the holder noticing the death of its quiet peer (or of a link from it)
+// while it has nothing to tell it: up to k × deadtime instead of
+// deadtime (30 s at 1 s / 3 s; keepalived's master never notices its
+// backup's death). In a cluster of two without quorum the holder keeps
+// its groups whether its peer lives or not, so nothing it holds depends
+// on that notice; whatever would need the peer sends it news first, which
+// bounds the wait as above (a move of a group to the dead node: the
+// handoff request goes unanswered and the group stays where it runs,
+// TestQuietMoveToDeadPassive). Not with three nodes: a passive node whose
+// death is noticed late could be chosen as the taker of a dead holder's
+// groups. Not with quorum: the holder would count a dead quiet peer
+// towards its majority for longer. Not with fencing or profile safe: in
+// a partition each side fences the other a deadtime after it last heard
+// it, and a quiet passive would fence the holder k × deadtime before the
+// holder even noticed, turning every partition into a failover. A
+// partition otherwise goes as before: the passive takes the groups after
+// deadtime; when it heals, both hold them and the announcements resolve
+// it (resolveConflict), whether or not the holder had noticed. The
+// announcing phase makes the switch safe against loss: a receiver that
+// got none of the statuses that said hbd_quiet has missed a deadtime of
+// statuses (its own, or longer) and has declared the peer dead already,
+// as it would have without quiet; the quiet node's next status makes it
+// live again, and the holder's announcement to a peer heard again wakes
+// it. The simulation's calm runs with a quiet node (RandomQuietPassiveConfig)
+// check that no quiet node is ever declared dead.
 
 const (
 	// QuietFactor is the most keepalives a quiet node's status interval
@@ -72,7 +175,7 @@ func (n *Node) quietHonoured() time.Duration {
 
 // quietBlocked says why c lets no node of the pair go quiet nor honour
 // a quiet peer ("": it does; the timings aside): quiet_passive off, not
-// two nodes, quorum, fencing or profile safe (doc.go, "Quiet passive").
+// two nodes, quorum, fencing or profile safe (the comment at the top of this file).
 func quietBlocked(c *config.Config) string {
 	switch {
 	case c.NoQuietPassive:

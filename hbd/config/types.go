@@ -366,7 +366,7 @@ type Config struct {
 	// NoQuietPassive is `quiet_passive off` (hbd extension): this node
 	// never sends its status less often while it holds nothing, and does
 	// not tell its peer that it honours a peer that does (hbd/cluster's
-	// doc, "Quiet passive"), so neither node of the pair goes quiet.
+	// quiet.go), so neither node of the pair goes quiet.
 	NoQuietPassive bool
 
 	// Split brain (docs/split-brain.md). PingTakeover is ping_takeover:
