@@ -8,10 +8,10 @@ import (
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
-// TestReviewQuietPassiveAllocs: the passive's steady state (quiet, its
+// TestQuietPassiveAllocs: the passive's steady state (quiet, its
 // holder's statuses coming in) allocates nothing per heartbeat, as the
 // holder's does (TestTickAllocatesNothing).
-func TestReviewQuietPassiveAllocs(t *testing.T) {
+func TestQuietPassiveAllocs(t *testing.T) {
 	s := holdingNet(t, 1)
 	s.run(40 * time.Second)
 	n1, n2 := s.nodes["node1"].core, s.nodes["node2"].core

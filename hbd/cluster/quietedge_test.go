@@ -9,8 +9,9 @@ import (
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
-// Hostile review of quiet passive: each test here is a defect that
-// FINDINGS.md describes.
+// Quiet passive at its edges: each test is a way a quiet node could be
+// declared dead falsely, or make a group wait or run twice, each compared
+// with quiet_passive off under the same faults.
 
 // Rolling change from two nodes to three: node1 and node3 already have
 // the three-node ha.cf (quorum auto: on), node2 still the two-node one.
@@ -20,7 +21,7 @@ import (
 // deadtime. node2 dies, then node1 and node3 lose each other: node1 must
 // lose quorum and release the group a deadtime later, as it does with
 // quiet_passive off.
-func TestReviewQuietHonouredUnderQuorum(t *testing.T) {
+func TestQuietHonouredUnderQuorum(t *testing.T) {
 	released := map[bool]time.Duration{}
 	for _, quiet := range []bool{false, true} {
 		s := newSBNetOf(t, []string{"node1", "node3", "node2"}, func(c *config.Config) {
@@ -73,7 +74,7 @@ func TestReviewQuietHonouredUnderQuorum(t *testing.T) {
 // those four are lost, node1 sees a gap of about 3 s + S = 13 s and
 // declares node2 dead, where without quiet it tolerates five statuses
 // lost in a row. Compared with the same losses and quiet_passive off.
-func TestReviewQuietAnnounceShorterThanPeerDeadtime(t *testing.T) {
+func TestQuietAnnounceShorterThanPeerDeadtime(t *testing.T) {
 	for _, quiet := range []bool{false, true} {
 		s := newSBNet(t, func(c *config.Config) {
 			c.NoQuietPassive = !quiet
@@ -107,7 +108,7 @@ func TestReviewQuietAnnounceShorterThanPeerDeadtime(t *testing.T) {
 // is deadtime × S / keepalive with the *new* keepalive and node2's old
 // S (10 s), and the reload's longer old deadtime (3 s): 300 s instead of
 // the documented k × deadtime (30 s, or 10 s at the new settings).
-func TestReviewQuietHolderReloadShorterKeepalive(t *testing.T) {
+func TestQuietHolderReloadShorterKeepalive(t *testing.T) {
 	s := newSBNet(t, nil)
 	s.run(30 * time.Second)
 	n1, n2 := s.nodes["node1"], s.nodes["node2"]
@@ -142,7 +143,7 @@ func TestReviewQuietHolderReloadShorterKeepalive(t *testing.T) {
 // 200 ms / 3 s, or to 100 ms / 1 s) while node2 is quiet (S = 10 s), and
 // the announcement that tells node2 of node1's new hbd_quietmax (2 s, 1 s)
 // is lost (or not). node2 must not be declared dead.
-func TestReviewQuietHolderReloadAnnouncementLost(t *testing.T) {
+func TestQuietHolderReloadAnnouncementLost(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		ka, dt time.Duration
@@ -185,7 +186,7 @@ func TestReviewQuietHolderReloadAnnouncementLost(t *testing.T) {
 // to node2, which it still believes alive: the group runs nowhere until
 // node1 notices node2's death. Compared with quiet_passive off: how long
 // the group runs on no node after the failure.
-func TestReviewQuietMonitorFailureAfterPassiveDeath(t *testing.T) {
+func TestQuietMonitorFailureAfterPassiveDeath(t *testing.T) {
 	unheld := map[bool]time.Duration{}
 	for _, quiet := range []bool{false, true} {
 		s := newSBNet(t, func(c *config.Config) {
@@ -230,7 +231,7 @@ func TestReviewQuietMonitorFailureAfterPassiveDeath(t *testing.T) {
 // quiet_passive off; instead it names node2, which it still believes
 // alive (it honours node2's hbd_quiet), as the taker, and the group runs
 // nowhere until node3 notices node2's death.
-func TestReviewQuietHonouredByThirdNodeTakeover(t *testing.T) {
+func TestQuietHonouredByThirdNodeTakeover(t *testing.T) {
 	took := map[bool]time.Duration{}
 	for _, quiet := range []bool{false, true} {
 		s := newSBNetOf(t, []string{"node1", "node2", "node3"}, func(c *config.Config) {
@@ -282,7 +283,7 @@ func (s *sbNet) runSkewed(d time.Duration, skew map[string]time.Duration) {
 // up to S = 10 keepalives later. Without quiet no leap causes a death;
 // with it, a leap of more than (k-1) × deadtime (20 s at 1 s / 3 s;
 // 300 ms at 10 ms / 40 ms) makes node1 declare the live node2 dead.
-func TestReviewQuietHolderClockLeap(t *testing.T) {
+func TestQuietHolderClockLeap(t *testing.T) {
 	for _, quiet := range []bool{false, true} {
 		for _, leap := range []time.Duration{5 * time.Second, 25 * time.Second, 60 * time.Second} {
 			s := newSBNet(t, func(c *config.Config) { c.NoQuietPassive = !quiet })
@@ -304,7 +305,7 @@ func TestReviewQuietHolderClockLeap(t *testing.T) {
 
 // failback_delay 20 s to a preferred node that holds nothing meanwhile
 // (and may go quiet): the failback comes when it came with quiet off.
-func TestReviewQuietFailbackDelay(t *testing.T) {
+func TestQuietFailbackDelay(t *testing.T) {
 	back := map[bool]time.Duration{}
 	for _, quiet := range []bool{false, true} {
 		edit := func(c *config.Config) {
@@ -342,7 +343,7 @@ func TestReviewQuietFailbackDelay(t *testing.T) {
 // group over after a deadtime; node1 never noticed node2's death, its
 // deadline being 30 s): the duplicate ends as fast as with quiet off,
 // and one node holds the group in the end.
-func TestReviewQuietPartitionHeal(t *testing.T) {
+func TestQuietPartitionHeal(t *testing.T) {
 	resolved := map[bool]time.Duration{}
 	for _, quiet := range []bool{false, true} {
 		for _, oneWay := range []bool{false, true} {
@@ -388,7 +389,7 @@ func TestReviewQuietPartitionHeal(t *testing.T) {
 // the group on node2. The rule names node1 (preferred, believed alive)
 // as the holder, and the group runs nowhere until node2 notices node1's
 // death; with quiet off node2 starts it at once.
-func TestReviewQuietBothQuietEnable(t *testing.T) {
+func TestQuietBothQuietEnable(t *testing.T) {
 	started := map[bool]time.Duration{}
 	for _, quiet := range []bool{false, true} {
 		s := newSBNet(t, func(c *config.Config) { c.NoQuietPassive = !quiet })
@@ -424,7 +425,7 @@ func TestReviewQuietBothQuietEnable(t *testing.T) {
 // deadtime after node1's last message instead of a deadtime. node1's
 // announcement that it holds the group arrived, but only a status ends
 // quiet on the receiving side.
-func TestReviewQuietHolderWakeStatusLost(t *testing.T) {
+func TestQuietHolderWakeStatusLost(t *testing.T) {
 	took := map[bool]time.Duration{}
 	for _, quiet := range []bool{false, true} {
 		s := newSBNet(t, func(c *config.Config) { c.NoQuietPassive = !quiet })
@@ -436,14 +437,7 @@ func TestReviewQuietHolderWakeStatusLost(t *testing.T) {
 		if quiet && (n1.core.Status().Quiet == 0 || n2.core.Status().Quiet == 0) {
 			t.Logf("not both quiet: node1 %v, node2 %v", n1.core.Status().Quiet, n2.core.Status().Quiet)
 		}
-		lost := 0
-		s.lose = func(from, _ string, m *wire.Message) bool {
-			if from == "node1" && m.Type() == wire.TStatus && m.Value(wire.FHbdQuiet) == "" && lost < 3 {
-				lost++
-				return true
-			}
-			return false
-		}
+		lost := s.loseAwakeStatuses("node1", 3)
 		s.step(n1, Command{Now: s.now, Kind: CmdGroupEnable, Which: sbKey})
 		enabled := s.now
 		s.run(300 * time.Millisecond)
@@ -455,7 +449,7 @@ func TestReviewQuietHolderWakeStatusLost(t *testing.T) {
 				}
 			}
 			ps := peerStatusOf(n2.core, "node1")
-			t.Logf("lost %d; node2 sees node1 quiet %v deadtime %v", lost, ps.Quiet, ps.Deadtime)
+			t.Logf("lost %d; node2 sees node1 quiet %v deadtime %v", *lost, ps.Quiet, ps.Deadtime)
 		}
 		var held bool
 		took[quiet], held = s.killAndTake("node1", n2)
@@ -476,7 +470,7 @@ func TestReviewQuietHolderWakeStatusLost(t *testing.T) {
 // receiving side, not node2's announcement that it holds the group), so
 // the failover back to node1 comes k × deadtime after node2's last
 // message instead of a deadtime.
-func TestReviewQuietNewHolderWakeStatusLost(t *testing.T) {
+func TestQuietNewHolderWakeStatusLost(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		cmd  Command
@@ -493,14 +487,7 @@ func TestReviewQuietNewHolderWakeStatusLost(t *testing.T) {
 				if quiet != (n2.core.Status().Quiet > 0) {
 					t.Fatalf("quiet %v: node2 quiet %v", quiet, n2.core.Status().Quiet)
 				}
-				lost := 0
-				s.lose = func(from, _ string, m *wire.Message) bool {
-					if from == "node2" && m.Type() == wire.TStatus && m.Value(wire.FHbdQuiet) == "" && lost < 2 {
-						lost++
-						return true
-					}
-					return false
-				}
+				s.loseAwakeStatuses("node2", 2)
 				cmd := tc.cmd
 				cmd.Now = s.now
 				s.step(n1, cmd)
@@ -524,7 +511,7 @@ func TestReviewQuietNewHolderWakeStatusLost(t *testing.T) {
 // hbd; the field is authenticated, and in bounds): its peer believes it
 // and waits k × deadtime before it takes the group over, although the
 // holder's own announcements say it holds the group.
-func TestReviewQuietClaimedByHolder(t *testing.T) {
+func TestQuietClaimedByHolder(t *testing.T) {
 	s := newSBNet(t, func(c *config.Config) { c.NoQuietPassive = c.ThisNode == "node2" })
 	s.alter = func(from string, m *wire.Message) {
 		if from == "node1" && m.Type() == wire.TStatus {
@@ -541,4 +528,19 @@ func TestReviewQuietClaimedByHolder(t *testing.T) {
 	if d := s.now.Sub(killed); d > 4*time.Second {
 		t.Errorf("node2 took over %v after the holder's crash (it honoured the holder's hbd_quiet: quiet %v, deadtime %v)", d, ps.Quiet, ps.Deadtime)
 	}
+}
+
+// loseAwakeStatuses has the network drop the first n statuses from that
+// carry no hbd_quiet (those of a node awake); it returns the count lost
+// so far.
+func (s *sbNet) loseAwakeStatuses(from string, n int) *int {
+	lost := 0
+	s.lose = func(src, _ string, m *wire.Message) bool {
+		if src == from && m.Type() == wire.TStatus && m.Value(wire.FHbdQuiet) == "" && lost < n {
+			lost++
+			return true
+		}
+		return false
+	}
+	return &lost
 }
