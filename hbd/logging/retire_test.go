@@ -248,43 +248,8 @@ func liveHeap() uint64 {
 // or a report that counts it, and the reports say as many as were
 // dropped.
 func TestShedKeepsADropReport(t *testing.T) {
-	gate := make(chan struct{})          // a receive lets one write return
-	writing := make(chan struct{}, 1024) // a value for each write begun
-	var mu sync.Mutex
-	var got []string
-	write := func(ln *line) {
-		writing <- struct{}{}
-		<-gate
-		mu.Lock()
-		got = append(got, string(ln.text))
-		mu.Unlock()
-	}
-	report := func(n int, _, _ time.Time) *line {
-		ln := newLine(1)
-		ln.own = true
-		ln.text = fmt.Appendf(ln.text[:0], "dropped %d", n)
-		return ln
-	}
-	const capacity = 4
-	q := startQueue(capacity, nil, write, report, nil, nil)
-	next := 0
-	put := func(want putResult) {
-		t.Helper()
-		ln := newLine(1)
-		ln.text = fmt.Appendf(ln.text[:0], "line %d", next)
-		next++
-		if r := q.put(ln, 0); r != want {
-			t.Fatalf("line %d: put %v, want %v", next-1, r, want)
-		}
-		if want == dropped {
-			ln.release()
-		}
-	}
-	put(queued)
-	<-writing // line 0 in its write
-	for range capacity {
-		put(queued)
-	}
+	r := newGatedQueue(t)
+	gate, writing, q, put := r.gate, r.writing, r.q, r.put
 	put(dropped) // the queue is full
 	// Two writes return: room for the report and the next line.
 	for range 2 {
@@ -300,8 +265,7 @@ func TestShedKeepsADropReport(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the retired writer did not end")
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got, next := r.written(), r.next
 	wrote, reported := 0, 0
 	for _, s := range got {
 		var k int
@@ -322,43 +286,8 @@ func TestShedKeepsADropReport(t *testing.T) {
 // cannot be revived; what it did not write is all in the count its
 // output's end says elsewhere (takeDrops), and counted once in dropped.
 func TestGiveUpCountsEveryLineNotWritten(t *testing.T) {
-	gate := make(chan struct{})
-	writing := make(chan struct{}, 1024)
-	var mu sync.Mutex
-	var got []string
-	write := func(ln *line) {
-		writing <- struct{}{}
-		<-gate
-		mu.Lock()
-		got = append(got, string(ln.text))
-		mu.Unlock()
-	}
-	report := func(n int, _, _ time.Time) *line {
-		ln := newLine(1)
-		ln.own = true
-		ln.text = fmt.Appendf(ln.text[:0], "dropped %d", n)
-		return ln
-	}
-	const capacity = 4
-	q := startQueue(capacity, nil, write, report, nil, nil)
-	next := 0
-	put := func(want putResult) {
-		t.Helper()
-		ln := newLine(1)
-		ln.text = fmt.Appendf(ln.text[:0], "line %d", next)
-		next++
-		if r := q.put(ln, 0); r != want {
-			t.Fatalf("line %d: put %v, want %v", next-1, r, want)
-		}
-		if want == dropped {
-			ln.release()
-		}
-	}
-	put(queued)
-	<-writing // line 0 in its write
-	for range capacity {
-		put(queued)
-	}
+	r := newGatedQueue(t)
+	gate, writing, q, put := r.gate, r.writing, r.q, r.put
 	put(dropped)
 	put(dropped)
 	for range 2 {
@@ -377,8 +306,7 @@ func TestGiveUpCountsEveryLineNotWritten(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the writer given up did not end")
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got, next := r.written(), r.next
 	for _, s := range got {
 		if strings.HasPrefix(s, "dropped") {
 			t.Errorf("a queue given up wrote a report: %q", got)
@@ -419,4 +347,65 @@ func TestInterruptible(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gatedQueue is a queue of capacity 4 whose writes each wait for a
+// receive on gate (writing gets a value as each begins) and whose drop
+// reports say "dropped N": line 0 is in its write and the queue is full
+// when newGatedQueue returns.
+type gatedQueue struct {
+	t       *testing.T
+	gate    chan struct{}
+	writing chan struct{}
+	q       *queue
+	next    int // lines put so far
+
+	mu  sync.Mutex
+	got []string // what the writes wrote
+}
+
+func newGatedQueue(t *testing.T) *gatedQueue {
+	r := &gatedQueue{t: t, gate: make(chan struct{}), writing: make(chan struct{}, 1024)}
+	write := func(ln *line) {
+		r.writing <- struct{}{}
+		<-r.gate
+		r.mu.Lock()
+		r.got = append(r.got, string(ln.text))
+		r.mu.Unlock()
+	}
+	report := func(n int, _, _ time.Time) *line {
+		ln := newLine(1)
+		ln.own = true
+		ln.text = fmt.Appendf(ln.text[:0], "dropped %d", n)
+		return ln
+	}
+	const capacity = 4
+	r.q = startQueue(capacity, nil, write, report, nil, nil)
+	r.put(queued)
+	<-r.writing // line 0 in its write
+	for range capacity {
+		r.put(queued)
+	}
+	return r
+}
+
+// put queues the next line and checks the queue's answer.
+func (r *gatedQueue) put(want putResult) {
+	r.t.Helper()
+	ln := newLine(1)
+	ln.text = fmt.Appendf(ln.text[:0], "line %d", r.next)
+	r.next++
+	if got := r.q.put(ln, 0); got != want {
+		r.t.Fatalf("line %d: put %v, want %v", r.next-1, got, want)
+	}
+	if want == dropped {
+		ln.release()
+	}
+}
+
+// written is what the writes wrote so far.
+func (r *gatedQueue) written() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.got...)
 }
