@@ -319,8 +319,8 @@ func (n *Node) announce(info string) {
 		}
 	}
 	for _, p := range n.peers {
-		if n.toAsk(p) {
-			p.rsc.askedAt = n.now
+		if n.askNow(p) {
+			p.rsc.askedAt, p.rsc.askedKeys = n.now, n.res.keysAdded
 		}
 	}
 	n.res.reloaded = false

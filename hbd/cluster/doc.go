@@ -438,6 +438,19 @@
 //     it if it should move;
 //   - untouched: not touched.
 //
+// What a peer announces is kept for the groups configured here only
+// (peerrsc.go, groupSet): a key this node does not have says nothing it
+// acts on, and kept it would hold up to a datagram's worth of memory per
+// list; that the peer listed another group held is kept as one bit
+// (heldOther: it may still run it, so it has not given everything up). A
+// reload forgets what the peers said of the groups it removed, and
+// learns what they hold of those it added (rekeyPeers): a Heartbeat
+// peer by its hold class, as its next announcement would say; an hbd
+// peer is asked to announce again (hbd_ask, at once, then at most every
+// two keepalives until it does), and until then one that listed another
+// group held is taken to hold every added group, so that none starts
+// here while it may run there.
+//
 // A group the reload gives this node does not start on the peers'
 // consent to the old configuration's want: the node announces its new
 // hbd_want first and starts only once every live hbd peer has answered

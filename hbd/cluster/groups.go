@@ -117,6 +117,7 @@ type resources struct {
 	needSync    bool                       // a start waits for peers to see our epoch
 	reloaded    bool                       // a reload applied since our latest announcement
 	reloads     int                        // reloads applied (a peer's last word, abandon.go)
+	keysAdded   int                        // reloads when one last added a group (rekeyPeers)
 	syncEpoch   uint64                     // epoch of our last hbd_sync request
 	syncAt      time.Time
 	noQuorum    bool      // quorum is on and lost (quorum.go)

@@ -1,6 +1,9 @@
 package cluster
 
 import (
+	"bytes"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,7 +16,10 @@ type peerRsc struct {
 	since     time.Time // when that first announcement arrived (failback_delay)
 	seq       uint64    // seq of the message applied (older ones are ignored)
 	hbd       bool      // it sends hbd_ fields (an hbd node)
+	// The groups it holds, starts, stands by for, failed, failed to stop,
+	// wants where: only those configured here (groupSet).
 	held      map[string]bool
+	heldOther bool            // it also listed groups held that are not configured here
 	starting  map[string]bool // of held, those whose start is under way (hbd peers)
 	standby   map[string]bool
 	failed    map[string]bool
@@ -26,11 +32,14 @@ type peerRsc struct {
 	copies  bool
 	sentTo  bool      // we announced our groups since it was (re)heard
 	askedAt time.Time // we last asked it to announce (hbd_ask)
-	epoch   uint64    // its latest announcement's hbd_epoch
-	seenMe  uint64    // the newest of our epochs it had seen then
-	echoed  uint64    // the last of its epochs we echoed (hbd_sync)
-	meSeq   uint64    // seq of its ask_resources info=me we serve
-	doneSeq uint64    // seq of its last ask_resources info=done
+	// askedKeys: resources.keysAdded when we last asked it (a reload
+	// here since has added groups it is to be asked about).
+	askedKeys int
+	epoch     uint64 // its latest announcement's hbd_epoch
+	seenMe    uint64 // the newest of our epochs it had seen then
+	echoed    uint64 // the last of its epochs we echoed (hbd_sync)
+	meSeq     uint64 // seq of its ask_resources info=me we serve
+	doneSeq   uint64 // seq of its last ask_resources info=done
 	// stableSeq: seq of its newest announcement that said isstable=1,
 	// for an hbd peer only (every handoff it began before is over).
 	stableSeq uint64
@@ -68,22 +77,87 @@ func holdBits(w string) int {
 // gaveUp: the peer stopped gracefully and holds nothing by its latest
 // word (its shutdone, or a stopping announcement that lists no group).
 // One that announced its stop and fell silent still listing groups (a
-// partition cut it off in the middle of its stop) may still run them.
-func (r *peerRsc) gaveUp() bool { return r.stopping && len(r.held) == 0 }
+// partition cut it off in the middle of its stop) may still run them,
+// also groups not configured here: a reload may add them.
+func (r *peerRsc) gaveUp() bool { return r.stopping && !r.holdsAny() }
 
-func splitSet(s string) map[string]bool {
-	m := make(map[string]bool)
-	for _, k := range strings.Split(s, "|") {
-		if k != "" {
-			m[k] = true
+// holdsAny: the peer's latest announcement listed a group it holds,
+// configured here or not.
+func (r *peerRsc) holdsAny() bool { return len(r.held) > 0 || r.heldOther }
+
+// keySet is groupSet of field f of m.
+func (n *Node) keySet(m *wire.Message, f string) map[string]bool {
+	b, _ := m.Bytes(f)
+	set, _ := n.groupSet(b)
+	return set
+}
+
+// configuredKey is the key of the group configured here that k names
+// ("" if none): stored instead of k, a key kept from a message shares no
+// memory with it.
+func (n *Node) configuredKey(k []byte) string {
+	for _, g := range n.res.groups {
+		if g.key == string(k) {
+			return g.key
 		}
 	}
-	return m
+	return ""
+}
+
+// groupSet is the set of groups configured here that list (KEY|KEY|...)
+// names; other says whether it named any other. A peer's configuration
+// may differ from this node's (a reload under way on either node, or a
+// peer that lies): a key no group has here says nothing this node acts
+// on, and kept it would hold up to a datagram's worth of memory. What a
+// peer holds of a group a reload adds here is learnt again then
+// (rekeyPeers). nil when list names no configured group.
+func (n *Node) groupSet(list []byte) (set map[string]bool, other bool) {
+	for k := range bytes.SplitSeq(list, []byte("|")) {
+		if len(k) == 0 {
+			continue
+		}
+		key := n.configuredKey(k)
+		if key == "" {
+			other = true
+			continue
+		}
+		if set == nil {
+			set = make(map[string]bool)
+		}
+		set[key] = true
+	}
+	return set, other
+}
+
+// wantMap is hbd_want (KEY>NODE|...) for the groups configured here, as
+// groupSet. A node not configured here is kept as "": it is not this
+// node, which is all the want is read for (canStart).
+func (n *Node) wantMap(list []byte) map[string]string {
+	var want map[string]string
+	for kv := range bytes.SplitSeq(list, []byte("|")) {
+		i := bytes.LastIndexByte(kv, '>')
+		if i <= 0 {
+			continue
+		}
+		key := n.configuredKey(kv[:i])
+		if key == "" {
+			continue
+		}
+		node := ""
+		if j := slices.Index(n.cfg.Nodes, string(kv[i+1:])); j >= 0 {
+			node = n.cfg.Nodes[j]
+		}
+		if want == nil {
+			want = make(map[string]string)
+		}
+		want[key] = node
+	}
+	return want
 }
 
 func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 	// Recorded even while this node has no groups: a reload may give it
-	// some, and the rule needs what the peers said.
+	// some (rekeyPeers learns then what the peers hold of them).
 	r := &p.rsc
 	_, hbd := m.Get(wire.FHbdHeld)
 	if hbd && m.Value(wire.FIsStable) == "1" {
@@ -102,22 +176,15 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 	r.reloads = n.res.reloads
 	info := m.Value(wire.FInfo)
 	if hbd {
-		held := m.Value(wire.FHbdHeld)
+		held, _ := m.Bytes(wire.FHbdHeld)
 		r.hbd = true
-		r.held = splitSet(held)
-		r.starting = nil // (mostly empty: no map made then)
-		if st := m.Value(wire.FHbdStarting); st != "" {
-			r.starting = splitSet(st)
-		}
-		r.standby = splitSet(m.Value(wire.FHbdStandby))
-		r.failed = splitSet(m.Value(wire.FHbdFailed))
-		r.stuck = splitSet(m.Value(wire.FHbdStopFailed))
-		r.want = make(map[string]string)
-		for _, kv := range strings.Split(m.Value(wire.FHbdWant), "|") {
-			if i := strings.LastIndexByte(kv, '>'); i > 0 {
-				r.want[kv[:i]] = kv[i+1:]
-			}
-		}
+		r.held, r.heldOther = n.groupSet(held)
+		r.starting = n.keySet(m, wire.FHbdStarting)
+		r.standby = n.keySet(m, wire.FHbdStandby)
+		r.failed = n.keySet(m, wire.FHbdFailed)
+		r.stuck = n.keySet(m, wire.FHbdStopFailed)
+		want, _ := m.Bytes(wire.FHbdWant)
+		r.want = n.wantMap(want)
 		n.peerSettingsHeard(p, true, m.Value(wire.FHbdSettings))
 		r.quietMax = 0
 		if _, ok := m.Get(wire.FHbdQuietMax); ok {
@@ -141,7 +208,7 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 				held[g.key] = true
 			}
 		}
-		r.held, r.starting = held, nil
+		r.held, r.starting, r.heldOther = held, nil, false
 		n.peerSettingsHeard(p, false, "")
 		switch bits := holdBits(hold); {
 		case m.Value(wire.FRType) == "full" || bits == 0:
@@ -180,6 +247,70 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 		// they are down.
 		r.copies = true
 	}
+}
+
+// rekeyPeers: a reload changed the groups configured here (before: the
+// groups before it). What the peers announced is kept for the groups
+// configured now only (groupSet): of a group no longer configured, only
+// that it is held there is kept (heldOther). What each holds of a group
+// the reload added is learnt again:
+//   - a Heartbeat peer holds those its hold class names, as onResource
+//     reads it;
+//   - an hbd peer is asked to announce again (toAsk: keysAdded). Until it
+//     does, one whose announcement listed groups held that were not
+//     configured here (heldOther) is taken to hold every new group: its
+//     own configuration may have had them first. No group it may run
+//     starts here meanwhile (canStart), and the rule leaves such a group
+//     where it may run. One that listed none holds none of them.
+func (n *Node) rekeyPeers(before []*group) {
+	var added []*group
+	for _, g := range n.res.groups {
+		if !slices.Contains(before, g) {
+			added = append(added, g)
+		}
+	}
+	for _, p := range n.peers {
+		n.dropUnconfigured(&p.rsc)
+	}
+	if len(added) == 0 {
+		return
+	}
+	n.res.keysAdded = n.res.reloads
+	for _, p := range n.peers {
+		r := &p.rsc
+		class := HoldAll
+		switch {
+		case !r.announced:
+			continue
+		case !r.hbd:
+			class = holdClass(r.hold&holdLocalBit != 0, r.hold&holdForeignBit != 0)
+		case !r.heldOther:
+			continue
+		}
+		for _, g := range added {
+			if !inClass(g, class, p.name) {
+				continue
+			}
+			if r.held == nil {
+				r.held = make(map[string]bool)
+			}
+			r.held[g.key] = true
+		}
+	}
+}
+
+// dropUnconfigured forgets what r says of groups not configured here (a
+// reload removed them), but that it holds one.
+func (n *Node) dropUnconfigured(r *peerRsc) {
+	gone := func(key string, _ bool) bool { return n.groupByKey(key) == nil }
+	held := len(r.held)
+	if maps.DeleteFunc(r.held, gone); len(r.held) < held {
+		r.heldOther = true
+	}
+	for _, m := range []map[string]bool{r.starting, r.standby, r.failed, r.stuck} {
+		maps.DeleteFunc(m, gone)
+	}
+	maps.DeleteFunc(r.want, func(key, _ string) bool { return n.groupByKey(key) == nil })
 }
 
 // peerStable: an hbd peer said isstable=1 in its announcement seq. It
@@ -235,7 +366,7 @@ func (n *Node) releasedCopies(p *peer) {
 // holds nothing any more.
 func (n *Node) peerShutdown(p *peer) {
 	n.recheck()
-	p.rsc.held = nil
+	p.rsc.held, p.rsc.heldOther = nil, false
 	n.releasedCopies(p)
 	if !p.rsc.stopping {
 		p.rsc.stopping = true

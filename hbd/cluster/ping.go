@@ -127,7 +127,7 @@ func (n *Node) pingEvidence(p *peer) bool {
 	if len(n.cfg.Ping) == 0 || n.cfg.PingTakeover || pp == nil || !pp.isolated() || n.pingIsolated() || n.sb.pingSince.IsZero() {
 		return false
 	}
-	if !p.rsc.announced || len(p.rsc.held) > 0 {
+	if !p.rsc.announced || p.rsc.holdsAny() {
 		return false
 	}
 	return pp.isolatedAt.Sub(n.sb.pingSince) >= n.deadtime

@@ -275,7 +275,7 @@ func (n *Node) mustSync() bool {
 func (n *Node) askList() string {
 	var names []string
 	for _, p := range n.peers {
-		if n.toAsk(p) {
+		if n.askNow(p) {
 			names = append(names, p.name)
 		}
 	}
@@ -284,9 +284,26 @@ func (n *Node) askList() string {
 
 // toAsk: p is live and joined, and has not announced its groups, or a
 // message it sent after its latest announcement is overdue
-// (overdueAnnouncement).
+// (overdueAnnouncement), or (an hbd peer) its latest announcement came
+// before a reload here added groups (rekeyPeers).
 func (n *Node) toAsk(p *peer) bool {
-	return n.live(p) && p.state == StateActive && (!p.rsc.announced || n.overdueAnnouncement(p))
+	if !n.live(p) || p.state != StateActive {
+		return false
+	}
+	r := &p.rsc
+	return !r.announced || n.overdueAnnouncement(p) || r.hbd && r.reloads < n.res.keysAdded
+}
+
+// askNow: p is to be named in hbd_ask now (toAsk). One asked only
+// because a reload here added groups is named once after the reload,
+// then at most every two keepalives: it answers every announcement that
+// names it, and a reload sends a few at once (its probes, its releases).
+func (n *Node) askNow(p *peer) bool {
+	if !n.toAsk(p) {
+		return false
+	}
+	r := &p.rsc
+	return !r.announced || n.overdueAnnouncement(p) || r.askedKeys < n.res.keysAdded || n.now.Sub(r.askedAt) >= 2*n.keepalive
 }
 
 func (n *Node) announcedToAll() bool {

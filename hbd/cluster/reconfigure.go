@@ -32,6 +32,7 @@ func (n *Node) reconfigure(e Reconfigure) {
 		return
 	}
 	n.recheck()
+	before := n.res.groups // (apply builds a new slice)
 	n.apply(c)
 	if n.pruneSettings() > 0 { // a removed peer acknowledges nothing more
 		n.settingsChanged()
@@ -39,6 +40,7 @@ func (n *Node) reconfigure(e Reconfigure) {
 	n.askAgain() // while it waits for repnodes: the media may have been fixed
 	n.res.reloaded = true
 	n.res.reloads++
+	n.rekeyPeers(before)
 	n.logf(LevelInfo, "New configuration in force (%d node(s), %d resource group(s))", len(c.Nodes), len(c.Groups))
 }
 
