@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"maps"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -208,5 +209,40 @@ func TestReloadForgetsRemovedGroupsOfPeers(t *testing.T) {
 	}
 	if !r.holdsAny() || r.gaveUp() {
 		t.Errorf("node2 holds any %v, gave up %v: it may still run web", r.holdsAny(), r.gaveUp())
+	}
+}
+
+// TestPeerListsReadInPlace: reading an announcement allocates no more
+// when its lists name many groups and nodes this node does not have
+// (hbd_held and the other group lists, hbd_want, hbd_ask, hbd_seen):
+// they are read where they lie, and only what concerns this node is
+// kept. Measured in bytes allocated per announcement, few names against
+// 2000 of each.
+func TestPeerListsReadInPlace(t *testing.T) {
+	h, _ := joinWithHeartbeat(t, "node2", config.FailbackOff)
+	p := h.n.peerByName("node2")
+	seq := uint64(100)
+	perAnnouncement := func(others int) uint64 {
+		extra := strings.Repeat("other|", others)
+		kv := append(hbdAnnouncement(extra+webKey, extra, extra, extra, extra, strings.Repeat("x>node2|", others)+webKey+">node2"),
+			"hbd_ask", extra+"node3", "hbd_epoch", "1", "hbd_seen", strings.Repeat("nodeX:1|", others)+"node1:1")
+		m := peerMsg(gen2, 1, h.now, kv...)
+		const runs = 50
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range runs {
+			seq++
+			h.n.onResource(p, seq, m)
+		}
+		runtime.ReadMemStats(&after)
+		return (after.TotalAlloc - before.TotalAlloc) / runs
+	}
+	perAnnouncement(1) // (first use: maps grown once)
+	few, many := perAnnouncement(1), perAnnouncement(2000)
+	if many > few+256 {
+		t.Errorf("%d bytes allocated per announcement with 2000 names of each kind not configured here, %d with one", many, few)
+	}
+	if !p.rsc.held[webKey] || !p.rsc.heldOther || p.rsc.want[webKey] != "node2" || p.rsc.seenMe != 1 {
+		t.Errorf("the configured group's entries were not read: %+v", p.rsc)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/wire"
@@ -159,7 +158,7 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 	// Recorded even while this node has no groups: a reload may give it
 	// some (rekeyPeers learns then what the peers hold of them).
 	r := &p.rsc
-	_, hbd := m.Get(wire.FHbdHeld)
+	_, hbd := m.Bytes(wire.FHbdHeld)
 	if hbd && m.Value(wire.FIsStable) == "1" {
 		// Also from an overtaken announcement: what it says of the
 		// peer's handoffs then is still true.
@@ -217,17 +216,21 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 			r.hold |= bits
 		}
 	}
-	for _, name := range strings.Split(m.Value(wire.FHbdAsk), "|") {
-		if name == n.name {
+	// (hbd_ask and hbd_seen are read in place: only this node's entry
+	// matters, and the others are as many as one datagram holds.)
+	ask, _ := m.Bytes(wire.FHbdAsk)
+	for name := range bytes.SplitSeq(ask, []byte("|")) {
+		if string(name) == n.name {
 			r.sentTo = false // it missed our announcement: send it again
 		}
 	}
 	if e, err := wire.ParseHex(m.Value(wire.FHbdEpoch)); err == nil {
 		r.epoch = e
 		r.seenMe = 0
-		for _, kv := range strings.Split(m.Value(wire.FHbdSeen), "|") {
-			if name, v, ok := strings.Cut(kv, ":"); ok && name == n.name {
-				r.seenMe, _ = wire.ParseHex(v)
+		seen, _ := m.Bytes(wire.FHbdSeen)
+		for kv := range bytes.SplitSeq(seen, []byte("|")) {
+			if name, v, ok := bytes.Cut(kv, []byte(":")); ok && string(name) == n.name {
+				r.seenMe, _ = wire.ParseHex(string(v))
 			}
 		}
 		if m.Value(wire.FHbdSync) == "1" && e > r.echoed {
