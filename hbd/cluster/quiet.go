@@ -55,11 +55,14 @@ import (
 // at 1 s / 10 s.
 //
 // The peer. A status carrying hbd_quiet=S with keepalive < S ≤
-// QuietFactor × keepalive (the receiver's own; anything else is ignored
-// with a WARN once per LogEvery) makes the receiver wait deadtime × S /
-// keepalive (as it stands when the status comes, never less than the
-// deadtime in force: a later reload does not stretch it) after the peer
-// was last heard before it declares the peer, or one of its links, dead:
+// QuietFactor × keepalive (the receiver's own), from a peer whose
+// latest announcement of its current run is an hbd one that lists no
+// group held there, configured here or not (peerRsc.holdsNothing;
+// anything else is ignored, with a WARN once per LogEvery but before
+// any announcement), makes the receiver wait deadtime × S / keepalive
+// (as it stands when the status comes, never less than the deadtime in
+// force: a later reload does not stretch it) after the peer was last
+// heard before it declares the peer, or one of its links, dead:
 // as many statuses lost in a row as without quiet. Late-heartbeat
 // warnings scale likewise. It ends with the next status without the
 // field (an older one, by seq, is not read) and, for the deadline, with
@@ -90,13 +93,28 @@ import (
 // its deadlines and S only); and the holder is never quiet in its peer's
 // eyes (it holds a group, so it never goes quiet, and a node that becomes
 // the holder wakes first, its announcement ending the scaled deadline at
-// the receiver even when its statuses are lost). What is later is only
-// the holder noticing the death of its quiet peer (or of a link from it)
-// while it has nothing to tell it: up to k × deadtime instead of
-// deadtime (30 s at 1 s / 3 s; keepalived's master never notices its
-// backup's death). In a cluster of two without quorum the holder keeps
-// its groups whether its peer lives or not, so nothing it holds depends
-// on that notice; whatever would need the peer sends it news first, which
+// the receiver even when its statuses are lost). Nor is a holder whose
+// statuses say hbd_quiet all the same (a bug, another build) believed:
+// its own announcements list what it holds, and the receiver ignores
+// the field while the latest of them lists anything. The rule reads the
+// peer's own word, not the receiver's view of who holds what (its
+// placement facts, read against its own groups): that view can go stale
+// while a reload changes the groups on one node before the other, and
+// refusing a true quiet node's claim is a false death. The peer's word
+// does not refuse one: a node announces every change of what it holds,
+// goes quiet only after a deadtime in which it sent nothing but routine
+// messages, and says hbd_quiet for a deadtime more, so its latest
+// announcement, listing nothing, went out a deadtime before its first
+// hbd_quiet and two before its first status at S; a receiver that has
+// not got it has a missing seq once any later status arrives, and its
+// ask for it wakes the quiet node (so does the hbd_ask that follows
+// asks in vain). What is later is only the holder noticing the death of
+// its quiet peer (or of a link from it) while it has nothing to tell
+// it: up to k × deadtime instead of deadtime (30 s at 1 s / 3 s;
+// keepalived's master never notices its backup's death). In a cluster
+// of two without quorum the holder keeps its groups whether its peer
+// lives or not, so nothing it holds depends on that notice; whatever
+// would need the peer sends it news first, which
 // bounds the wait as above (a move of a group to the dead node: the
 // handoff request goes unanswered and the group stays where it runs,
 // TestQuietMoveToDeadPassive). Not with three nodes: a passive node whose
@@ -398,8 +416,9 @@ func (n *Node) quietStatusField(m *wire.Message) {
 
 // readQuiet takes a fresh status's hbd_quiet: the peer sends its status
 // every S from now on, S more than one and at most QuietFactor of this
-// node's keepalives; another value is ignored (WARN, once per LogEvery):
-// such a peer may then be declared dead.
+// node's keepalives, while its latest announcement says it holds nothing
+// (holdsNothing); another value, or a holder's claim, is ignored (WARN,
+// once per LogEvery): such a peer may then be declared dead.
 func (n *Node) readQuiet(p *peer, m *wire.Message) {
 	p.quietNewsAt = time.Time{}
 	if _, ok := m.Get(wire.FHbdQuiet); !ok {
@@ -422,11 +441,30 @@ func (n *Node) readQuiet(p *peer, m *wire.Message) {
 		}
 		return
 	}
+	if !p.rsc.holdsNothing() {
+		p.quietEvery, p.quietDT = 0, 0
+		if p.rsc.announced && (p.quietWarned.IsZero() || n.now.Sub(p.quietWarned) >= LogEvery) {
+			p.quietWarned = n.now
+			n.logf(LevelWarn, "%s says it sends its status every %d ms (hbd_quiet) while its latest announcement lists groups it holds: ignored, so it is declared dead after %d ms of silence", p.name, s.Milliseconds(), n.effectiveDeadtime().Milliseconds())
+		}
+		return
+	}
 	dt := scaleBy(n.effectiveDeadtime(), s, n.keepalive)
 	if s != p.quietEvery {
 		n.logf(LevelInfo, "%s holds nothing: its status may come only every %d ms (hbd_quiet); it is declared dead after %d ms of silence", p.name, s.Milliseconds(), dt.Milliseconds())
 	}
 	p.quietEvery, p.quietDT = s, dt
+}
+
+// holdsNothing: the peer's latest announcement of its current run is an
+// hbd one that lists no group held there (starting and stop-failed ones
+// are listed held), configured here or not (holdsAny): only then is its
+// hbd_quiet believed (readQuiet). It is the peer's own word, not this
+// node's reading of it against its own groups (the placement rule's view
+// of who holds what): a reload that changes the groups on one node first
+// does not change it.
+func (r *peerRsc) holdsNothing() bool {
+	return r.announced && r.hbd && !r.holdsAny()
 }
 
 // peerDeadtime is the silence after which p (and each of its links) is

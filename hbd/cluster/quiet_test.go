@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -323,8 +324,9 @@ func TestQuietIntervalBounds(t *testing.T) {
 		{"", 0, 3 * time.Second},
 	} {
 		n := joined(t)
+		announceHolding(n, 4, 1, "")
 		at := t0.Add(time.Second)
-		acts := n.Step(Receive{Now: at, Link: "eth0", Msg: peerMsg(gen2, 4, at, "t", "status", "st", "up", "dt", "bb8", "protocol", "1", wire.FHbdQuiet, tc.value)})
+		acts := n.Step(Receive{Now: at, Link: "eth0", Msg: peerMsg(gen2, 5, at, "t", "status", "st", "up", "dt", "bb8", "protocol", "1", wire.FHbdQuiet, tc.value)})
 		ps := peerStatusOf(n, "node2")
 		if ps.Quiet != tc.quiet || ps.Deadtime != tc.deadtime || !ps.DeadAt.Equal(at.Add(tc.deadtime)) {
 			t.Errorf("hbd_quiet=%s: quiet %v, deadtime %v, dead at +%v; want %v, %v", tc.value, ps.Quiet, ps.Deadtime, ps.DeadAt.Sub(at), tc.quiet, tc.deadtime)
@@ -335,7 +337,7 @@ func TestQuietIntervalBounds(t *testing.T) {
 		}
 		// Once a minute at most.
 		at = at.Add(time.Second)
-		acts = n.Step(Receive{Now: at, Link: "eth0", Msg: peerMsg(gen2, 5, at, "t", "status", "st", "up", "dt", "bb8", "protocol", "1", wire.FHbdQuiet, tc.value)})
+		acts = n.Step(Receive{Now: at, Link: "eth0", Msg: peerMsg(gen2, 6, at, "t", "status", "st", "up", "dt", "bb8", "protocol", "1", wire.FHbdQuiet, tc.value)})
 		if strings.Contains(strings.Join(logs(acts), "\n"), "ignored") {
 			t.Errorf("hbd_quiet=%s: warned again within a minute", tc.value)
 		}
@@ -346,6 +348,67 @@ func TestQuietIntervalBounds(t *testing.T) {
 		if l := logs(advanceTo(n, at.Add(tc.deadtime))); !strings.Contains(strings.Join(l, "\n"), "node node2: is dead") {
 			t.Errorf("hbd_quiet=%s: not dead after %v: %q", tc.value, tc.deadtime, l)
 		}
+	}
+}
+
+// announceHolding has node2 announce (seq, as its announcement number
+// epoch) that it holds the groups in held ("a|b|"; "" for none), as an
+// hbd node does.
+func announceHolding(n *Node, seq, epoch uint64, held string) {
+	at := t0.Add(500 * time.Millisecond)
+	n.Step(Receive{Now: at, Link: "eth0", Msg: peerMsg(gen2, seq, at, "t", "resource", "rsc_hold", "none", "rtype", "full", "isstable", "1",
+		"hbd_held", held, "hbd_want", "", "hbd_epoch", fmt.Sprint(epoch))})
+}
+
+// A peer's hbd_quiet is believed only while its latest announcement
+// lists no group held there, configured here or not: not before its
+// first announcement, not from a holder, and no more once an
+// announcement says it holds one; again once one says it holds nothing.
+func TestQuietClaimNeedsNoHoldings(t *testing.T) {
+	status := func(n *Node, seq uint64, at time.Time) []Action {
+		return n.Step(Receive{Now: at, Link: "eth0", Msg: peerMsg(gen2, seq, at, "t", "status", "st", "active", "dt", "bb8", "protocol", "1", wire.FHbdQuiet, "2710")})
+	}
+	for _, tc := range []struct {
+		name   string
+		anns   []string // node2's announcements' hbd_held, in order (nil: none)
+		quiet  time.Duration
+		warned bool
+	}{
+		{name: "no announcement yet", quiet: 0},
+		{name: "holds nothing", anns: []string{""}, quiet: 10 * time.Second},
+		{name: "holds a group", anns: []string{"web|"}, quiet: 0, warned: true},
+		{name: "holds a group this node does not have", anns: []string{"other|"}, quiet: 0, warned: true},
+		{name: "held, then released", anns: []string{"web|", ""}, quiet: 10 * time.Second},
+		{name: "released, then held", anns: []string{"", "web|"}, quiet: 0, warned: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := joined(t)
+			seq := uint64(4)
+			for i, held := range tc.anns {
+				announceHolding(n, seq, uint64(i+1), held)
+				seq++
+			}
+			at := t0.Add(time.Second)
+			acts := status(n, seq, at)
+			ps := peerStatusOf(n, "node2")
+			if ps.Quiet != tc.quiet {
+				t.Errorf("quiet %v, want %v", ps.Quiet, tc.quiet)
+			}
+			warned := strings.Contains(strings.Join(logs(acts), "\n"), "while its latest announcement lists groups it holds")
+			if warned != tc.warned {
+				t.Errorf("warned %v, want %v: %q", warned, tc.warned, logs(acts))
+			}
+			dt := 3 * time.Second
+			if tc.quiet != 0 {
+				dt = 30 * time.Second
+			}
+			if l := logs(advanceTo(n, at.Add(dt-time.Millisecond))); strings.Contains(strings.Join(l, "\n"), "is dead") {
+				t.Errorf("dead before %v", dt)
+			}
+			if l := logs(advanceTo(n, at.Add(dt))); !strings.Contains(strings.Join(l, "\n"), "node node2: is dead") {
+				t.Errorf("not dead %v after its last status: %q", dt, l)
+			}
+		})
 	}
 }
 

@@ -508,25 +508,33 @@ func TestQuietNewHolderWakeStatusLost(t *testing.T) {
 }
 
 // A holder whose statuses say hbd_quiet (a buggy or other version of
-// hbd; the field is authenticated, and in bounds): its peer believes it
-// and waits k × deadtime before it takes the group over, although the
-// holder's own announcements say it holds the group.
+// hbd; the field is authenticated, and in bounds) while its own
+// announcements say it holds the group. Whatever its peer's
+// quiet_passive, the peer keeps the plain deadtime for it and takes the
+// group over about a deadtime after the crash, not k × deadtime; a peer
+// with quiet_passive on says once that it ignores the claim.
 func TestQuietClaimedByHolder(t *testing.T) {
-	s := newSBNet(t, func(c *config.Config) { c.NoQuietPassive = c.ThisNode == "node2" })
-	s.alter = func(from string, m *wire.Message) {
-		if from == "node1" && m.Type() == wire.TStatus {
-			m.SetMillis(wire.FHbdQuiet, 10*time.Second)
+	for _, passiveQuiet := range []bool{false, true} {
+		s := newSBNet(t, func(c *config.Config) { c.NoQuietPassive = c.ThisNode == "node2" && !passiveQuiet })
+		s.alter = func(from string, m *wire.Message) {
+			if from == "node1" && m.Type() == wire.TStatus {
+				m.SetMillis(wire.FHbdQuiet, 10*time.Second)
+			}
 		}
-	}
-	s.run(20 * time.Second)
-	s.wantHolders("node1")
-	n2 := s.nodes["node2"]
-	ps := peerStatusOf(n2.core, "node1")
-	s.kill("node1")
-	killed := s.now
-	s.runUntilHolds(n2)
-	if d := s.now.Sub(killed); d > 4*time.Second {
-		t.Errorf("node2 took over %v after the holder's crash (it honoured the holder's hbd_quiet: quiet %v, deadtime %v)", d, ps.Quiet, ps.Deadtime)
+		s.run(20 * time.Second)
+		s.wantHolders("node1")
+		n2 := s.nodes["node2"]
+		ps := peerStatusOf(n2.core, "node1")
+		if ps.Quiet != 0 || ps.Deadtime != 3*time.Second {
+			t.Errorf("quiet_passive %v on node2: it sees the holder quiet %v, deadtime %v; want 0, 3s", passiveQuiet, ps.Quiet, ps.Deadtime)
+		}
+		if warned := n2.logged("while its latest announcement lists groups it holds"); warned != passiveQuiet {
+			t.Errorf("quiet_passive %v on node2: warned of the claim %v\n%s", passiveQuiet, warned, strings.Join(n2.logs, "\n"))
+		}
+		took, held := s.killAndTake("node1", n2)
+		if !held || took > 4*time.Second {
+			t.Errorf("quiet_passive %v on node2: it took over %v after the holder's crash (held %v), want about a deadtime", passiveQuiet, took, held)
+		}
 	}
 }
 
