@@ -34,14 +34,24 @@ import (
 // starts one of the groups (by its announcements: two quiet nodes are
 // never possible, and the quiet one always has a holder to hear every
 // keepalive); no standby, handoff, acquisition or takeover is under way;
-// no seq is missing either way (a peer's NS_rexmit wakes it); the start
-// bonus and initdead are over; no reload transition (effectiveDeadtime
-// is deadtime); no fence, quorum or safe-start wait; the peer is alive,
-// active and heard on every link it was heard on; and for a deadtime
-// nothing but routine messages went out and nothing reconcile reads
-// changed (touch, recheck: a peer's state, generation, links,
-// announcement or seqs; every event but a Tick, a Receive or a
-// PingStatus that changes nothing).
+// no seq is missing either way (a peer's NS_rexmit wakes it); initdead
+// is over; no reload transition (effectiveDeadtime is deadtime); no
+// fence, quorum or safe-start wait; the peer is alive, active and heard
+// on every link it was heard on; and for a deadtime nothing but routine
+// messages went out and nothing reconcile reads changed (touch, recheck:
+// a peer's state, generation, links, announcement or seqs; every event
+// but a Tick, a Receive or a PingStatus that changes nothing).
+//
+// Not the start bonus (the longer dt a node announces for its first
+// StartBonusFor, as Heartbeat does): hbd never obeys the dt a peer
+// announces (peerDeadline), and a quiet node's peer scales its own
+// deadtime, so the bonus changes no deadline of either node; it only
+// makes the quiet node announce hbd_quiet longer while its peer is in
+// its own bonus (quietAnnounceFor), which is safe. The status that ends
+// the bonus differs from the last one in dt only, and is no news that
+// wakes a quiet node (statusRoutine). So at 10 ms / 40 ms a passive
+// restarted beside a holder goes quiet a few deadtimes after its
+// initdead, not after 5 s.
 //
 // How. It then puts hbd_quiet=S (ms) in its statuses at the normal rate
 // for the longest deadtime either node may apply (its own, the dt its
@@ -288,7 +298,7 @@ func (n *Node) quietCheap() bool {
 // way into quiet, not while quiet.
 func (n *Node) quietMay() bool {
 	r := &n.res
-	if !n.bonusOver || !r.joined || !r.initialDone || n.now.Before(n.start.Add(n.initdead)) ||
+	if !r.joined || !r.initialDone || n.now.Before(n.start.Add(n.initdead)) ||
 		n.effectiveDeadtime() != n.deadtime || r.stopping || r.txn != nil || r.pendingWhy != "" ||
 		r.awaitDone != "" || len(r.standbyFrom) > 0 || len(r.acqs) > 0 || len(r.takeovers) > 0 ||
 		r.unsent.tries > 0 || r.needSync || n.now.Before(r.fenceUntil) || n.now.Before(r.regainUntil) ||

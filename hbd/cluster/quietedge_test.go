@@ -552,3 +552,40 @@ func (s *sbNet) loseAwakeStatuses(from string, n int) *int {
 	}
 	return &lost
 }
+
+// At keepalive 10 ms / deadtime 40 ms / initdead 80 ms the passive,
+// restarted beside a holder long up, goes quiet within a few deadtimes of
+// its initdead, not after the start bonus (StartBonusFor, 5 s): hbd never
+// obeys the dt a node announces, so the bonus delays nothing a peer
+// decides. The status that ends the bonus (the plain dt) does not wake
+// it, and neither node declares the other dead.
+func TestQuietBeforeStartBonusEnds(t *testing.T) {
+	edit := func(c *config.Config) {
+		c.Keepalive, c.Deadtime, c.Warntime, c.Initdead = 10*time.Millisecond, 40*time.Millisecond, 20*time.Millisecond, 80*time.Millisecond
+	}
+	s := newSBNet(t, edit)
+	s.run(10 * time.Second)
+	s.wantHolders("node1")
+	n1, n2 := s.nodes["node1"], s.nodes["node2"]
+	s.kill("node2")
+	s.run(time.Second)
+	s.startNode(n2, edit)
+	restarted := s.now
+	n2.logs = nil
+	n1.logs = nil
+	s.run(2 * time.Second)
+	quietAt := n2.loggedAt("Holding no resource group")
+	if quietAt.IsZero() || quietAt.Sub(restarted) > time.Second {
+		t.Fatalf("node2 restarted at +%s, quiet at %v: want within a second\n%s", fmtSecs(restarted.Sub(t0)), quietAt, strings.Join(n2.logs, "\n"))
+	}
+	s.run(StartBonusFor)
+	if n2.logged("Status every 10 ms again") || n2.core.Status().Quiet != 100*time.Millisecond {
+		t.Errorf("node2 woke at the end of its start bonus (quiet %v)\n%s", n2.core.Status().Quiet, strings.Join(n2.logs, "\n"))
+	}
+	for _, n := range []*sbNode{n1, n2} {
+		if n.logged("is dead") {
+			t.Errorf("%s declared its peer dead\n%s", n.name, strings.Join(n.logs, "\n"))
+		}
+	}
+	s.wantHolders("node1")
+}

@@ -120,13 +120,15 @@ func (n *Node) sendStatus() {
 // peer just heard again or restarted may not have heard this node yet:
 // the status that tells it must be read at once, not at its next wake-up.
 // It keeps m's fields and the peers' view for the next status. calm
-// says whether it would be routine but for hbd_quiet (quiet.go: going
-// quiet, or quiet with another interval, is no news that wakes it).
+// says whether it would be routine but for hbd_quiet and dt (quiet.go:
+// going quiet, or quiet with another interval, is no news that wakes it;
+// nor is the end of the start bonus, the only change of dt that no
+// reload brings, and a reload wakes it anyway).
 func (n *Node) statusRoutine(m *wire.Message) (routine, calm bool) {
 	heard, view := n.peersView()
 	calm = n.lastStatusOK && heard && view == n.lastStatusView
 	routine = calm && sameFields(m.Fields, n.lastStatus.Fields)
-	calm = routine || calm && sameFieldsBut(m.Fields, n.lastStatus.Fields, wire.FHbdQuiet)
+	calm = routine || calm && sameFieldsBut(m.Fields, n.lastStatus.Fields, wire.FHbdQuiet, wire.FDeadtime)
 	n.lastStatus.Copy(m)
 	n.lastStatusOK, n.lastStatusView = true, view
 	return routine, calm
@@ -176,14 +178,14 @@ func sameFields(a, b []wire.Field) bool {
 }
 
 // sameFieldsBut is sameFields of a and b without their fields named
-// name.
-func sameFieldsBut(a, b []wire.Field, name string) bool {
+// name or name2.
+func sameFieldsBut(a, b []wire.Field, name, name2 string) bool {
 	i, j := 0, 0
 	for {
-		for i < len(a) && a[i].Name == name {
+		for i < len(a) && (a[i].Name == name || a[i].Name == name2) {
 			i++
 		}
-		for j < len(b) && b[j].Name == name {
+		for j < len(b) && (b[j].Name == name || b[j].Name == name2) {
 			j++
 		}
 		if i == len(a) || j == len(b) {
