@@ -29,6 +29,10 @@ type Links interface {
 	// routine messages, read at this node's wake-ups instead of waking it
 	// (hbd/link's package doc). Data is valid until fn returns.
 	Drain(fn func(link.Packet))
+	// SetKeepalive tells the links the peers' new status interval (a
+	// reload that keeps the media): a flooded routine socket goes back to
+	// being read at wake-ups by it.
+	SetKeepalive(d time.Duration)
 	// Stats is what `hbd status` shows of each link.
 	Stats() map[string]link.LinkStats
 	// SharedAddress says that a ucast link opened unsteered because

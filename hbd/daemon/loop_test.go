@@ -80,6 +80,8 @@ func (f *fakeLinks) CloseDrain(fn func(link.Packet)) error {
 
 func (f *fakeLinks) SharedAddress() bool { return false }
 
+func (f *fakeLinks) SetKeepalive(time.Duration) {}
+
 // sentOf returns the messages of type typ sent so far.
 func (f *fakeLinks) sentOf(typ string) []*wire.Message {
 	f.mu.Lock()

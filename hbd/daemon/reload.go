@@ -155,6 +155,8 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, changes []
 		if plan.links.SharedAddress() {
 			d.resteer(ctx, cfg)
 		}
+	} else if cfg.Keepalive != d.cfg.Keepalive {
+		d.links.SetKeepalive(cfg.Keepalive)
 	}
 	// The runner comes before the core sees the configuration, so the
 	// operations it asks for at once run with the new settings.
@@ -288,6 +290,7 @@ func (d *Daemon) prepareReload(ctx context.Context, cfg *config.Config, areas ma
 func (d *Daemon) openLinks(ctx context.Context, cfg *config.Config) (Links, error) {
 	opts := d.intake.linkOptions(d.log.Logger)
 	opts.Alone = len(cfg.Nodes) <= 1
+	opts.Keepalive = cfg.Keepalive
 	ls, err := link.Open(ctx, cfg.Media, opts)
 	if err != nil {
 		return nil, err

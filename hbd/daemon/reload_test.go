@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -144,6 +145,40 @@ func TestReloadNewMediaSwapped(t *testing.T) {
 	}
 	if heartbeats(t, d, oldPeer) {
 		t.Error("a heartbeat on the old media after the reload")
+	}
+}
+
+// keepaliveLinks records the keepalives the daemon gives its links.
+type keepaliveLinks struct {
+	Links
+	set []time.Duration
+}
+
+func (l *keepaliveLinks) SetKeepalive(d time.Duration) {
+	l.set = append(l.set, d)
+	l.Links.SetKeepalive(d)
+}
+
+// TestReloadKeepaliveReachesLinks: a reload of the keepalive that keeps
+// the media tells them the new one (a flooded routine socket's return to
+// wake-up reads counts by it); one that changes nothing of the timings
+// does not.
+func TestReloadKeepaliveReachesLinks(t *testing.T) {
+	d, _, _, _ := reloadRig(t)
+	links := &keepaliveLinks{Links: d.links}
+	d.links = links
+	same := *d.cfg
+	same.Warntime += time.Millisecond
+	d.applyConfig(context.Background(), &same, config.Diff(d.cfg, &same), "test")
+	next := *d.cfg
+	next.Keepalive = 2 * d.cfg.Keepalive
+	next.Deadtime, next.Initdead = 10*next.Keepalive, 20*next.Keepalive
+	d.applyConfig(context.Background(), &next, config.Diff(d.cfg, &next), "test")
+	if d.cfg != &next || d.links != Links(links) {
+		t.Fatal("the reload did not apply, or replaced the media")
+	}
+	if want := []time.Duration{next.Keepalive}; !slices.Equal(links.set, want) {
+		t.Errorf("keepalives given to the links %v, want %v", links.set, want)
 	}
 }
 

@@ -181,6 +181,13 @@ type Options struct {
 	// own socket is read without limit.
 	SharedReadRate int
 
+	// Keepalive is the peers' status interval: a routine socket in flood
+	// mode is read at wake-ups again once the drains find no more than a
+	// few of its datagrams per keepalive of the time between two of them
+	// (routine.go). 0: a few per drain, however far apart. SetKeepalive
+	// changes it.
+	Keepalive time.Duration
+
 	// attachSteering, when set, attaches the steering program instead of
 	// the kernel's setsockopt (tests).
 	attachSteering func(fd int, prog []unix.SockFilter) error
@@ -213,6 +220,7 @@ type Set struct {
 	readSize      int
 	routineReader reader
 	quietFor      time.Duration // routine.go
+	keepalive     atomic.Int64  // Options.Keepalive, ns (SetKeepalive)
 	// drainMu keeps Drain and Close apart: they both change the routine
 	// sockets' flood mode.
 	drainMu sync.Mutex
@@ -282,6 +290,7 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 		return nil, fmt.Errorf("link: %w", err)
 	}
 	s := &Set{byName: map[string]*link{}, log: log, done: make(chan struct{}), peers: map[netip.Addr]bool{}, readSize: readSize, quietFor: quietFor}
+	s.keepalive.Store(int64(opts.Keepalive))
 	if opts.quietFor > 0 {
 		s.quietFor = opts.quietFor
 	}

@@ -30,10 +30,13 @@ import (
 // than floodDrain datagrams, or learns of a kernel drop, therefore puts the
 // socket in the runtime's poller (a reader goroutine on a duplicate of its
 // descriptor, as the peer's own socket has); once the drains have seen no
-// more than quietDrain datagrams between two wake-ups for quietFor, the
-// reader stops and the socket is read at wake-ups again. At most the
-// statuses of one wake-up's interval can be lost to such a flood; deadtime
-// is always several keepalives.
+// more than quietDrain datagrams per keepalive (Options.Keepalive) of the
+// time between two of them for quietFor, the reader stops and the socket
+// is read at wake-ups again. Per keepalive, not per wake-up: a quiet node
+// (hbd/cluster's quiet passive) wakes once every few keepalives and then
+// finds as many of its peer's statuses. At most the statuses of one
+// wake-up's interval can be lost to such a flood; deadtime is always
+// several keepalives.
 const (
 	floodDrain = 32
 	quietDrain = 4
@@ -60,13 +63,14 @@ type routineSock struct {
 	emptySince time.Time
 	// poll is the reader of flood mode (nil when read at wake-ups), its
 	// file (a duplicate descriptor) and count the datagrams it read;
-	// seen is count at the last Drain and quietSince when the drains
-	// began to find it quiet.
+	// seen is count at the last Drain, seenAt when that was, and
+	// quietSince when the drains began to find it quiet.
 	poll       *os.File
 	pollQuit   chan struct{}
 	pollDone   chan struct{}
 	count      atomic.Uint64
 	seen       uint64
+	seenAt     time.Time
 	quietSince time.Time
 	// own is the peer's own socket, read after the routine one (drainOwn).
 	own *ownSock
@@ -442,7 +446,7 @@ func (s *Set) startPoll(l *link, r *routineSock) {
 	}
 	l.floods.Add(1)
 	s.log.Warnf("%s %s: more routine heartbeats than a peer sends (a flood?): reading them at once", l.plan.Kind, l.plan.Iface.Name)
-	r.poll, r.pollQuit, r.pollDone, r.seen, r.quietSince = f, make(chan struct{}), make(chan struct{}), r.count.Load(), time.Time{}
+	r.poll, r.pollQuit, r.pollDone, r.seen, r.seenAt, r.quietSince = f, make(chan struct{}), make(chan struct{}), r.count.Load(), time.Now(), time.Time{}
 	rd := s.routineReader
 	rd.l, rd.sp, rd.raw, rd.count, rd.quit = l, r.sp, rawConn{rc: rc}, &r.count, r.pollQuit
 	rd.shared = &r.sockShare
@@ -458,8 +462,8 @@ func (s *Set) startPoll(l *link, r *routineSock) {
 // quietFor.
 func (s *Set) pollQuiet(l *link, r *routineSock, now time.Time) {
 	c := r.count.Load()
-	busy := c-r.seen > quietDrain
-	r.seen = c
+	busy := c-r.seen > quietAllowance(now.Sub(r.seenAt), time.Duration(s.keepalive.Load()))
+	r.seen, r.seenAt = c, now
 	switch {
 	case busy:
 		r.quietSince = time.Time{}
@@ -474,6 +478,22 @@ func (s *Set) pollQuiet(l *link, r *routineSock, now time.Time) {
 	r.unsettled, r.emptySince = true, time.Time{}
 	s.log.Infof("%s %s: routine heartbeats back to normal: read at wake-ups again", l.plan.Kind, l.plan.Iface.Name)
 }
+
+// quietAllowance is the most datagrams a routine socket in flood mode may
+// have read over the interval between two drains for the drains to find it
+// quiet: quietDrain per keepalive of the interval, and never less than
+// quietDrain (a drain a keepalive or less after the last, or an unknown
+// keepalive).
+func quietAllowance(interval, keepalive time.Duration) uint64 {
+	if keepalive <= 0 || interval <= keepalive {
+		return quietDrain
+	}
+	return uint64(quietDrain * (interval / keepalive))
+}
+
+// SetKeepalive changes Options.Keepalive (a reload of the timings that
+// keeps the media).
+func (s *Set) SetKeepalive(d time.Duration) { s.keepalive.Store(int64(d)) }
 
 // stopPoll ends r's flood mode: closing the file takes the duplicate
 // descriptor out of the poller, which wakes the reader with an error; quit

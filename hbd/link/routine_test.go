@@ -216,3 +216,76 @@ func TestDrainWaitsForFloodReader(t *testing.T) {
 		}
 	}
 }
+
+// TestQuietAllowance: what a routine socket in flood mode may have read
+// between two drains and still be quiet grows with the time between
+// them, by keepalives.
+func TestQuietAllowance(t *testing.T) {
+	const ka = 10 * time.Millisecond
+	for _, tc := range []struct {
+		interval, keepalive time.Duration
+		want                uint64
+	}{
+		{0, ka, quietDrain},
+		{ka / 2, ka, quietDrain},
+		{ka, ka, quietDrain},
+		{ka + ka/2, ka, quietDrain},
+		{2 * ka, ka, 2 * quietDrain},
+		{10 * ka, ka, 10 * quietDrain},
+		{time.Hour, ka, 360_000 * quietDrain},
+		{time.Hour, 0, quietDrain}, // keepalive unknown: per drain
+		{-time.Second, ka, quietDrain},
+	} {
+		if got := quietAllowance(tc.interval, tc.keepalive); got != tc.want {
+			t.Errorf("interval %v, keepalive %v: %d, want %d", tc.interval, tc.keepalive, got, tc.want)
+		}
+	}
+}
+
+// TestFloodModeEndsWithRareDrains: a node that drains once every ten
+// keepalives (a quiet passive) finds ten of its peer's statuses each time;
+// its routine socket leaves flood mode after quietFor all the same,
+// unless the keepalive is unknown (a few per drain, as before). A flood
+// that goes on at ten datagrams a keepalive keeps it in flood mode.
+func TestFloodModeEndsWithRareDrains(t *testing.T) {
+	const (
+		ka       = 20 * time.Millisecond
+		every    = 10 * ka
+		quietFor = 300 * time.Millisecond
+	)
+	for _, tc := range []struct {
+		name      string
+		keepalive time.Duration
+		perDrain  int // datagrams the peer sends between two drains
+		ends      bool
+	}{
+		{"statuses of ten keepalives", ka, 10, true},
+		{"keepalive unknown", 0, 10, false},
+		{"a flood of ten a keepalive", ka, 100, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n1, n2, _ := steeredPair(t, Options{Packets: make(chan Packet, 4096), quietFor: quietFor, Keepalive: tc.keepalive})
+			r := n1.links[0].routine[0]
+			n1.drainMu.Lock()
+			n1.startPoll(n1.links[0], r) // as a flood would
+			n1.drainMu.Unlock()
+			// Long enough for quietFor several times over; bounded.
+			end := time.Now().Add(5 * quietFor)
+			if tc.ends {
+				end = time.Now().Add(waitFor)
+			}
+			drains := 0
+			for r.poll != nil && time.Now().Before(end) {
+				for i := range tc.perDrain {
+					n2.Send(routineMsg(fmt.Sprint("s", drains, ".", i)))
+				}
+				time.Sleep(every)
+				drained(n1)
+				drains++
+			}
+			if ended := r.poll == nil; ended != tc.ends {
+				t.Errorf("flood mode ended %v after %d drains %v apart, want %v", ended, drains, every, tc.ends)
+			}
+		})
+	}
+}
