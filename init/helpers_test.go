@@ -3,7 +3,6 @@ package initfiles_test
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,17 +92,6 @@ func run(t *testing.T, env []string, timeout time.Duration, name string, args ..
 	return result{code: cmd.ProcessState.ExitCode(), out: buf.String()}
 }
 
-// freeUDPPort is a loopback UDP port free right now.
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
 // node is a one-node configuration on loopback with a resource group of
 // one test resource, `slow`, whose stop takes stopDelay: it records its
 // starts and stops in DIR/slow.log.
@@ -134,7 +122,7 @@ udpport %d
 ucast lo 127.0.0.1 127.0.0.1
 node n1
 auto_failback on
-`, n.path("ha-log"), n.path("ha-debug"), freeUDPPort(t))
+`, n.path("ha-log"), n.path("ha-debug"), testenv.FreeUDPPort(t))
 	slow := fmt.Sprintf(`#!/bin/sh
 case "$1" in
 start) touch %[1]s/slow.on; echo start >> %[1]s/slow.log ;;

@@ -206,13 +206,19 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	for _, d := range diags {
-		if d.Severity == config.SevWarning {
-			fmt.Fprintln(o.Stderr, d.String())
-		}
-	}
 	if cfg == nil {
+		// The caller prints every line, warnings with the errors.
 		return &ConfigError{Diags: diags}
+	}
+	// The warnings are said on stderr, for the operator who starts the
+	// daemon by hand, and logged below; when the log has no output of
+	// its own it is stderr, and logging says them there once.
+	if !outputs(cfg).ToStderr() {
+		for _, d := range diags {
+			if d.Severity == config.SevWarning {
+				fmt.Fprintln(o.Stderr, d.String())
+			}
+		}
 	}
 
 	// Async: no log write holds up the event loop (logging.Options.Async).

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // TestLoadConfigAnnouncementEdge: a haresources whose groups fit one
@@ -25,7 +26,7 @@ func TestLoadConfigAnnouncementEdge(t *testing.T) {
 			t.Run(fmt.Sprintf("%d groups of %d-byte keys", n, keyLen), func(t *testing.T) {
 				files := maps.Clone(reloadFiles)
 				files["haresources"] = groupLines(n, keyLen)
-				dir := writeConfigDir(t, files)
+				dir := testenv.WriteConfigDir(t, files)
 				cfg, diags := LoadConfig(dir, reloadLoad)
 				if n == fit {
 					if cfg == nil || len(cfg.Groups) != n {

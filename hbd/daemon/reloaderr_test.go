@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // reloadFiles is a valid configuration of node1 (ha.cf, authkeys,
@@ -25,35 +25,6 @@ var reloadFiles = map[string]string{
 // reloadLoad reads a configuration as hbd run does (Strict), on a
 // machine whose one interface is lo.
 var reloadLoad = config.LoadOptions{Node: "node1", Strict: true, Interfaces: func() ([]string, error) { return []string{"lo"}, nil }}
-
-// writeConfigFile writes one file of a configuration directory, with the
-// mode hbd run asks of it.
-func writeConfigFile(t *testing.T, dir, name, text string) {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	mode := os.FileMode(0o644)
-	if name == "authkeys" {
-		mode = 0o600
-	} else if strings.HasPrefix(name, "resource.d/") {
-		mode = 0o755
-	}
-	if err := os.WriteFile(path, []byte(text), mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// writeConfigDir is a new configuration directory of files.
-func writeConfigDir(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, text := range files {
-		writeConfigFile(t, dir, name, text)
-	}
-	return dir
-}
 
 // groupLines is a haresources of n groups preferring node1, one a line,
 // each keyed by a resource spec of keyLen bytes.
@@ -71,7 +42,7 @@ func announcementLimit(t *testing.T, keyLen int) int {
 	t.Helper()
 	files := maps.Clone(reloadFiles)
 	files["haresources"] = groupLines(400, keyLen)
-	cfg, diags := config.Load(writeConfigDir(t, files), reloadLoad)
+	cfg, diags := config.Load(testenv.WriteConfigDir(t, files), reloadLoad)
 	if cfg == nil {
 		t.Fatalf("the configuration does not load: %v", diags)
 	}
@@ -104,7 +75,7 @@ func TestReloadErrorKeepsConfig(t *testing.T) {
 		{"haresources: too many groups for one announcement", "haresources", groupLines(fit+1, 1500), fit + 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeConfigDir(t, reloadFiles)
+			dir := testenv.WriteConfigDir(t, reloadFiles)
 			cfg, diags := config.Load(dir, reloadLoad)
 			if cfg == nil {
 				t.Fatalf("the valid configuration does not load: %v", diags)
@@ -112,7 +83,7 @@ func TestReloadErrorKeepsConfig(t *testing.T) {
 			d, _, buf := newTestDaemonIn(t, cfg, &fakeRunner{}, dir)
 			d.opts.Load = reloadLoad
 			keys := d.keys
-			writeConfigFile(t, dir, tt.file, tt.text)
+			testenv.WriteConfigFile(t, dir, tt.file, tt.text)
 			d.reload(context.Background(), "test", true)
 			if d.cfg != cfg || d.keys != keys {
 				t.Errorf("after a refused reload: config replaced %v, keys replaced %v", d.cfg != cfg, d.keys != keys)

@@ -34,7 +34,6 @@ func bootSystemd(t *testing.T) *machine {
 	if _, err := os.Stat(systemdBin); err != nil {
 		testenv.Skip(t, "%s is not installed (run .ci/test-deps.sh as root)", systemdBin)
 	}
-	conf := t.TempDir()
 	files := map[string]string{
 		"ha.cf":       "node hbdtest\nucast lo 127.0.0.1\nkeepalive 1\nwarntime 2\ndeadtime 4\ninitdead 4\nauto_failback on\ndebug 1\n",
 		"authkeys":    "auth 1\n1 sha1 0123456789abcdef0123456789abcdef\n",
@@ -43,22 +42,7 @@ func bootSystemd(t *testing.T) *machine {
 			"start) echo up >$m ;;\nstop) rm -f $m ;;\n" +
 			"status) if [ -e $m ]; then echo running; else echo stopped; fi ;;\nesac\n",
 	}
-	for name, body := range files {
-		p := filepath.Join(conf, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		mode := os.FileMode(0o644)
-		switch {
-		case name == "authkeys":
-			mode = 0o600
-		case strings.HasPrefix(name, "resource.d/"):
-			mode = 0o755
-		}
-		if err := os.WriteFile(p, []byte(body), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	conf := testenv.WriteConfigDir(t, files)
 	unit, err := filepath.Abs("../../init/heartbeat.service")
 	if err != nil {
 		t.Fatal(err)

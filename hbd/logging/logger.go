@@ -28,6 +28,14 @@ type Outputs struct {
 	Keepalive time.Duration
 }
 
+// ToStderr says whether these outputs leave the log on stderr: with no
+// logfile, debugfile nor syslog facility, every line but debug ones
+// goes there.
+func (o Outputs) ToStderr() bool {
+	_, useSyslog, err := ParseFacility(o.Facility)
+	return o.Logfile == "" && o.Debugfile == "" && (!useSyslog || err != nil)
+}
+
 // Options configure a Logger. Only Outputs change after New (with Apply).
 type Options struct {
 	Outputs

@@ -1,0 +1,59 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
+)
+
+// TestStartSaysEachWarningOnce: a node started by hand with a warning in
+// its configuration (a one-node cluster, haresources empty) says it once
+// on stderr, whether the log goes there too (no logfile, no syslog) or to
+// a file of its own, which has it once as well.
+func TestStartSaysEachWarningOnce(t *testing.T) {
+	const warning = "no resource groups"
+	logfile := filepath.Join(t.TempDir(), "ha-log")
+	for _, tc := range []struct {
+		name, logging string
+		inFile        int // the warning's lines in logfile
+	}{
+		{"log on stderr", "logfacility none\n", 0},
+		{"log in a file", "logfacility none\nlogfile " + logfile + "\n", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := testenv.WriteConfigDir(t, map[string]string{
+				"ha.cf":       fmt.Sprintf("node node1\nkeepalive 1\ndeadtime 10\nudpport %d\nucast lo 127.0.0.1\nauto_failback on\n%s", testenv.FreeUDPPort(t), tc.logging),
+				"authkeys":    reloadFiles["authkeys"],
+				"haresources": "",
+			})
+			var stderr bytes.Buffer
+			// (cancelled: the node starts, logs what it logs at its
+			// start, and stops at once)
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			err := Run(ctx, Options{ConfigDir: dir, Node: "node1", RunDir: t.TempDir(), StateDir: t.TempDir(), Load: reloadLoad, Stderr: &stderr})
+			if err != nil {
+				t.Fatalf("run: %v; stderr:\n%s", err, stderr.String())
+			}
+			if n := strings.Count(stderr.String(), warning); n != 1 {
+				t.Errorf("stderr says %q %d times, want once:\n%s", warning, n, stderr.String())
+			}
+			if tc.inFile == 0 {
+				return
+			}
+			b, err := os.ReadFile(logfile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(string(b), warning); n != tc.inFile {
+				t.Errorf("logfile says %q %d times, want %d:\n%s", warning, n, tc.inFile, b)
+			}
+		})
+	}
+}
