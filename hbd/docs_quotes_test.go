@@ -50,6 +50,14 @@ var errorMutations = map[string]func(t *testing.T, dir string) string{
 		editLine(t, dir, "ha.cf", "ucast eth0 10.0.0.11", "ucast eth1 10.0.0.11")
 		return "node1"
 	},
+	"a log directory that does not exist (warning; the log goes to stderr)": func(t *testing.T, dir string) string {
+		if _, err := os.Stat("/var/log/ha"); err == nil {
+			t.Log("this machine has a /var/log/ha: the guide's missing-log-directory row cannot be reproduced here")
+			return ""
+		}
+		editLine(t, dir, "ha.cf", "logfile     /var/log/ha-log", "logfile     /var/log/ha/ha-log")
+		return "node1"
+	},
 }
 
 // edit is the mutation that replaces the one line of the sample's file

@@ -132,6 +132,7 @@ func Load(dir string, opts LoadOptions) (*Config, []Diag) {
 		all = append(all, p.d.list...)
 		all = append(all, checkThisNode(hacfPath, p, node)...)
 		all = append(all, checkInterfaces(cfg, opts)...)
+		all = append(all, checkLogFiles(hacfPath, p)...)
 		all = append(all, checkFenceAWS(cfg, opts.Lookup.Agents)...)
 		all = append(all, checkFenceCommand(cfg)...)
 	}
@@ -246,7 +247,7 @@ func checkInterfaces(c *Config, opts LoadOptions) []Diag {
 		if opts.Strict {
 			d.errorf(m.Pos.Line, "%s; fix the name or bring the interface up before starting hbd", msg)
 		} else {
-			d.warnf(m.Pos.Line, "%s; `hbd run` refuses to start like this", msg)
+			d.warnf(m.Pos.Line, "%s; `hbd run` refuses to start like this: fix the name or bring the interface up before starting hbd", msg)
 		}
 	}
 	return d.list

@@ -150,6 +150,16 @@ func TestLoadErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(initDir, "noexec"), []byte("#!/bin/sh\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// logDir holds a directory (as a log path, wrong) and a file (as a
+	// log directory, wrong); logDir/missing does not exist.
+	logDir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(logDir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(logDir, "file"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs := func(lines ...string) string { return hacf + strings.Join(lines, "\n") + "\n" }
 	tests := []struct {
 		name    string
 		files   map[string]string
@@ -219,6 +229,35 @@ func TestLoadErrors(t *testing.T) {
 			files: map[string]string{HaCfFile: "node node1\nucast nosuchif0 10.0.0.2\nucast nosuchif0 10.0.0.3\nauto_failback on\n", AuthkeysFile: auth, HaresourcesFile: ""},
 			opts:  LoadOptions{Strict: true},
 			want:  []want{e(2, "interface nosuchif0 does not exist on this machine"), w(0, "no resource groups")},
+		},
+		{
+			name:  "log files where they can be written",
+			files: map[string]string{HaCfFile: logs("logfile "+logDir+"/ha-log", "debugfile "+logDir+"/sub/ha-debug"), AuthkeysFile: auth, HaresourcesFile: "node1 web\n", "resource.d/web": "#!/bin/sh\n"},
+		},
+		{
+			name: "log directory missing",
+			files: map[string]string{HaCfFile: logs("logfile "+logDir+"/missing/ha-log", "debugfile "+logDir+"/missing/ha-debug"),
+				AuthkeysFile: auth, HaresourcesFile: "node1 web\n", "resource.d/web": "#!/bin/sh\n"},
+			want: []want{
+				w(4, "logfile "+logDir+"/missing/ha-log: directory "+logDir+"/missing does not exist; hbd logs to stderr instead until it does: create it (mkdir -p "+logDir+"/missing) or fix the path"),
+				w(5, "debugfile "+logDir+"/missing/ha-debug: directory "+logDir+"/missing does not exist"),
+			},
+		},
+		{
+			name:  "log directory missing strict",
+			files: map[string]string{HaCfFile: logs("logfile " + logDir + "/missing/ha-log"), AuthkeysFile: auth, HaresourcesFile: "node1 web\n", "resource.d/web": "#!/bin/sh\n"},
+			opts:  LoadOptions{Strict: true},
+			want:  []want{w(4, "directory "+logDir+"/missing does not exist")},
+		},
+		{
+			name:  "log directory a file",
+			files: map[string]string{HaCfFile: logs("debugfile " + logDir + "/file/ha-debug"), AuthkeysFile: auth, HaresourcesFile: "node1 web\n", "resource.d/web": "#!/bin/sh\n"},
+			want:  []want{w(4, "debugfile "+logDir+"/file/ha-debug: "+logDir+"/file is not a directory; hbd logs to stderr instead: fix the path")},
+		},
+		{
+			name:  "log file a directory",
+			files: map[string]string{HaCfFile: logs("logfile " + logDir + "/sub"), AuthkeysFile: auth, HaresourcesFile: "node1 web\n", "resource.d/web": "#!/bin/sh\n"},
+			want:  []want{w(4, "logfile "+logDir+"/sub is a directory; hbd logs to stderr instead: name a file in it")},
 		},
 		{
 			name:  "errors in every file",
