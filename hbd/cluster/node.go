@@ -430,7 +430,7 @@ func (n *Node) nextTick() time.Time {
 		dt := n.peerDeadtime(p)
 		for _, l := range p.links {
 			if l.state == LinkUp {
-				deadline(p, l.lastHeard.Add(dt))
+				deadline(p, p.linkDeadline(l, dt))
 			}
 		}
 		for _, ms := range p.missing {
@@ -476,7 +476,7 @@ func (n *Node) peerDeadline(p *peer) time.Time {
 		edt := n.effectiveDeadtime()
 		d = minTime(d, maxTime(p.quietNewsAt.Add(2*edt+n.keepalive), p.lastHeard.Add(edt)))
 	}
-	return d
+	return maxTime(d, p.quietFloor)
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -514,7 +514,7 @@ func (n *Node) checkTimeouts() {
 		}
 		dt := n.peerDeadtime(p)
 		for _, l := range p.links {
-			if l.state == LinkUp && !now.Before(l.lastHeard.Add(dt)) {
+			if l.state == LinkUp && !now.Before(p.linkDeadline(l, dt)) {
 				l.state = LinkDead
 				n.touch()
 				n.logf(LevelInfo, "Link %s:%s dead.", p.name, l.name)
@@ -553,7 +553,7 @@ func (n *Node) markDead(p *peer) {
 	p.missing = nil
 	p.acked = 0
 	p.deadGen = p.gen
-	p.quietEvery, p.quietDT, p.quietNewsAt = 0, 0, time.Time{}
+	p.quietEvery, p.quietDT, p.quietNewsAt, p.quietFloor = 0, 0, time.Time{}, time.Time{}
 }
 
 func (n *Node) peerByName(name string) *peer { return findPeer(n, name) }

@@ -33,6 +33,9 @@ type peer struct {
 	quietDT     time.Duration // the deadtime scaled for it when it came
 	quietNewsAt time.Time     // when this node first sent it news since its last status (zero: none)
 	quietWarned time.Time     // when a bad hbd_quiet was last logged
+	// quietFloor: no deadline of it or of its links before this, once a
+	// scaled deadline ended (quietEnded).
+	quietFloor time.Time
 
 	gen uint64
 	// genFloor is the newest generation known of the peer, also from
@@ -298,7 +301,9 @@ func (n *Node) receive(ev Receive) {
 		p.acked = 0
 		p.lastStatus = time.Time{}
 		p.deadtime, p.oldDT = 0, 0
+		was := n.peerDeadtime(p)
 		p.quietEvery = 0
+		n.quietEnded(p, was)
 		n.peerRestarted(p)
 	}
 	// A seq of this generation no newer than the last one seen before the

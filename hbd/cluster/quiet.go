@@ -77,9 +77,14 @@ import (
 // warnings scale likewise. It ends with the next status without the
 // field (an older one, by seq, is not read) and, for the deadline, with
 // any message of the peer other than a status and newer than its last
-// status (a quiet node wakes before it sends one). Once this node has
-// sent news (any message but a status and an acknowledgement) to a quiet
-// peer, its deadline is at most 2 × deadtime + keepalive after that
+// status (a quiet node wakes before it sends one). When it ends, what
+// was heard of the peer before is not judged by the plain deadtime at
+// once (its other links' last statuses were quiet ones; a routine status
+// read at this node's next wake-up may be older than a deadtime): no
+// deadline of the peer or of its links comes before a deadtime after
+// that moment (quietEnded). Once this node has sent news (any message
+// but a status and an acknowledgement) to a quiet peer, its deadline is
+// at most 2 × deadtime + keepalive after that
 // (never less than a deadtime after it was last heard): a live quiet
 // node wakes when it reads the news, or, if the news was lost, when it
 // reads the gap it left with this node's next status, within a deadtime.
@@ -430,6 +435,12 @@ func (n *Node) quietStatusField(m *wire.Message) {
 // (holdsNothing); another value, or a holder's claim, is ignored (WARN,
 // once per LogEvery): such a peer may then be declared dead.
 func (n *Node) readQuiet(p *peer, m *wire.Message) {
+	was := n.peerDeadtime(p)
+	n.readQuietField(p, m)
+	n.quietEnded(p, was)
+}
+
+func (n *Node) readQuietField(p *peer, m *wire.Message) {
 	p.quietNewsAt = time.Time{}
 	if _, ok := m.Get(wire.FHbdQuiet); !ok {
 		if p.quietEvery != 0 {
@@ -492,8 +503,32 @@ func (n *Node) peerDeadtime(p *peer) time.Duration {
 // deadline is the normal one again.
 func (n *Node) quietAwake(p *peer, seq uint64) {
 	if p.quietEvery != 0 && seq > p.statusSeq {
+		was := n.peerDeadtime(p)
 		p.quietDT = 0 // (quietEvery stays for the late-heartbeat check of its next status)
+		n.quietEnded(p, was)
 	}
+}
+
+// quietEnded: p's deadtime was was and may now be shorter (its scaled
+// deadline ended: a status without hbd_quiet, a claim no longer believed,
+// another of its messages, its restart; or a shorter S). What was heard
+// of it before is not judged by the shorter one: its other links' last
+// quiet statuses, or an older status read late with newer ones (a
+// routine status waits for this node's next wake-up). So no deadline of
+// p or of its links comes before a deadtime (in force now) after this
+// moment: it proved alive now, and its next statuses come every
+// keepalive on every link. A real death is noticed at most a deadtime
+// later, once.
+func (n *Node) quietEnded(p *peer, was time.Duration) {
+	if dt := n.peerDeadtime(p); dt < was {
+		p.quietFloor = maxTime(p.quietFloor, n.now.Add(dt))
+	}
+}
+
+// linkDeadline is when link l of p is declared dead, its deadtime dt
+// (peerDeadtime).
+func (p *peer) linkDeadline(l *link, dt time.Duration) time.Time {
+	return maxTime(l.lastHeard.Add(dt), p.quietFloor)
 }
 
 // quietScaled is d scaled for p's status interval (late heartbeats too).

@@ -38,11 +38,15 @@ type fakeLinks struct {
 
 func (f *fakeLinks) Send(b []byte) { f.record(b) }
 
-func (f *fakeLinks) Drain(fn func(link.Packet)) {
-	f.mu.Lock()
-	ps := f.routine
-	f.routine = nil
-	f.mu.Unlock()
+func (f *fakeLinks) Drain(fn func(link.Packet)) { takeRoutine(&f.mu, &f.routine, fn) }
+
+// takeRoutine empties *q under mu and gives fn what it held, in order:
+// the Drain of a fake routine socket.
+func takeRoutine(mu *sync.Mutex, q *[]link.Packet, fn func(link.Packet)) {
+	mu.Lock()
+	ps := *q
+	*q = nil
+	mu.Unlock()
 	for _, p := range ps {
 		fn(p)
 	}
