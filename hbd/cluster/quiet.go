@@ -442,7 +442,7 @@ func (n *Node) readQuiet(p *peer, m *wire.Message) {
 
 func (n *Node) readQuietField(p *peer, m *wire.Message) {
 	p.quietNewsAt = time.Time{}
-	if _, ok := m.Get(wire.FHbdQuiet); !ok {
+	if _, ok := m.Bytes(wire.FHbdQuiet); !ok { // (Get would copy the value)
 		if p.quietEvery != 0 {
 			p.quietEvery, p.quietDT = 0, 0
 			n.logf(LevelInfo, "%s sends its status every keepalive again", p.name)

@@ -32,24 +32,52 @@ func TestQuietPassiveAllocs(t *testing.T) {
 	if status == nil {
 		t.Fatal("node1 sent no status")
 	}
-	next := n2.peerByName("node1").lastSeq + 1
+	receiveAllocsNone(t, n2, "node1", status, s.now, "a quiet passive's Receive of a routine status")
+	if n2.Status().Quiet == 0 {
+		t.Error("node2 woke")
+	}
+}
+
+// TestQuietHolderAllocs: the holder's Receive of its quiet peer's status
+// (hbd_quiet read, the scaled deadline kept) allocates nothing either.
+func TestQuietHolderAllocs(t *testing.T) {
+	s := holdingNet(t, 1)
+	var status *wire.Message
+	s.alter = func(from string, m *wire.Message) {
+		if from == "node2" && m.Type() == wire.TStatus && m.Value(wire.FHbdQuiet) != "" {
+			status = m.Clone()
+		}
+	}
+	s.run(40 * time.Second)
+	n1 := s.nodes["node1"].core
+	if status == nil || peerStatusOf(n1, "node2").Quiet == 0 {
+		t.Fatal("node2 is not quiet")
+	}
+	receiveAllocsNone(t, n1, "node2", status, s.now, "the holder's Receive of a quiet status")
+	if peerStatusOf(n1, "node2").Quiet == 0 {
+		t.Error("node1 no longer sees node2 quiet")
+	}
+}
+
+// receiveAllocsNone has n receive copies of status from peer, each with
+// the next seq, a millisecond apart from now, and fails the test if a
+// Receive allocates (what says what is measured).
+func receiveAllocsNone(t *testing.T, n *Node, peer string, status *wire.Message, now time.Time, what string) {
+	t.Helper()
+	next := n.peerByName(peer).lastSeq + 1
 	msgs := make([]*wire.Message, 300)
 	for i := range msgs {
 		msgs[i] = status.Clone()
 		msgs[i].SetHex(wire.FSeq, next+uint64(i))
 	}
-	now := s.now
 	i := 0
 	allocs := testing.AllocsPerRun(100, func() {
 		now = now.Add(time.Millisecond)
-		n2.Step(Receive{Now: now, Link: "eth0", Msg: msgs[i]})
+		n.Step(Receive{Now: now, Link: "eth0", Msg: msgs[i]})
 		i++
 	})
-	t.Logf("a quiet passive's Receive of a routine status allocates %v times", allocs)
+	t.Logf("%s allocates %v times", what, allocs)
 	if allocs != 0 && !testenv.RaceDetector {
-		t.Errorf("a quiet passive's Receive of a routine status allocates %v times, want 0", allocs)
-	}
-	if n2.Status().Quiet == 0 {
-		t.Error("node2 woke")
+		t.Errorf("%s allocates %v times, want 0", what, allocs)
 	}
 }
