@@ -56,8 +56,9 @@ import (
 // How. It then puts hbd_quiet=S (ms) in its statuses at the normal rate
 // for the longest deadtime either node may apply (its own, the dt its
 // peer announces, the peer's hbd_dt: quietAnnounceFor; a status that
-// differs from the last only in hbd_quiet is no news that resets the
-// calm), and then sends its status every S. S = k × keepalive, k =
+// differs from the last only in hbd_quiet, or in dt at the end of the
+// start bonus, is no news that resets the calm), and then sends its
+// status every S. S = k × keepalive, k =
 // QuietFactor (10) lowered so that k × deadtime ≤ max(deadtime,
 // QuietNoticeMax (30 s, Heartbeat's default deadtime)), and no more than
 // the peer's hbd_quietmax; k < 2 means never (keepalive 2 s / deadtime
@@ -84,10 +85,10 @@ import (
 // deadline of the peer or of its links comes before a deadtime after
 // that moment (quietEnded). Once this node has sent news (any message
 // but a status and an acknowledgement) to a quiet peer, its deadline is
-// at most 2 × deadtime + keepalive after that
-// (never less than a deadtime after it was last heard): a live quiet
-// node wakes when it reads the news, or, if the news was lost, when it
-// reads the gap it left with this node's next status, within a deadtime.
+// at most 2 × deadtime + keepalive after that (never less than a
+// deadtime after it was last heard): a live quiet node wakes when it
+// reads the news, or, if the news was lost, when it reads the gap it
+// left with this node's next status, within a deadtime.
 // So whatever waits on the quiet peer (a handoff to it, a group that
 // fails here and has no other candidate) waits about as long as without
 // quiet. A stall of this node's own loop holds deaths back for
@@ -129,9 +130,9 @@ import (
 // keepalived's master never notices its backup's death). In a cluster
 // of two without quorum the holder keeps its groups whether its peer
 // lives or not, so nothing it holds depends on that notice; whatever
-// would need the peer sends it news first, which
-// bounds the wait as above (a move of a group to the dead node: the
-// handoff request goes unanswered and the group stays where it runs,
+// would need the peer sends it news first, which bounds the wait as
+// above (a move of a group to the dead node: the handoff request goes
+// unanswered and the group stays where it runs,
 // TestQuietMoveToDeadPassive). Not with three nodes: a passive node whose
 // death is noticed late could be chosen as the taker of a dead holder's
 // groups. Not with quorum: the holder would count a dead quiet peer
