@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"github.com/vishvananda/netns"
 
 	"github.com/hbdproject/hbd/hbd/netlab"
 )
@@ -57,10 +58,12 @@ func txPackets(t *testing.T, h *netlab.Host) int {
 // each such call wakes the runtime's monitor thread from its sleep when
 // the process was idle, and the monitor then polls every 20 µs or so
 // until the process is idle again. The runtime's execution trace shows
-// every entersyscall as a goroutine going from Running to Syscall; the
-// Watch's goroutine must show none over 40 looks and refreshes, for an
-// IPv4 address (a gratuitous ARP request and reply a round) and an IPv6
-// one (an unsolicited neighbour advertisement).
+// every entersyscall as a goroutine going from Running to Syscall, with
+// its stack; the agent's code must show none over 40 looks and
+// refreshes, the first ones after the Watch's start included (their
+// sockets are opened at the start), for an IPv4 address (a gratuitous
+// ARP request and reply a round) and an IPv6 one (an unsolicited
+// neighbour advertisement).
 func TestWatchAtRestLeavesTheRuntimeAlone(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -82,6 +85,7 @@ func testWatchAtRest(t *testing.T, goTool, spec string, frames int) {
 	h := addHost(t, lab, "a", "10.231.0.1/24", "fd00:231::1/64")
 	ctx := context.Background()
 	ag, _ := agentIn(t, h, t.TempDir(), quickBurst, spec)
+	ag.events = nsEvents(t, h) // as a daemon's agents follow events
 	// A debug line would be written (a system call) at every refresh.
 	ag.log.(*logrus.Entry).Logger.SetLevel(logrus.InfoLevel)
 	if err := ag.Start(ctx); err != nil {
@@ -97,10 +101,10 @@ func testWatchAtRest(t *testing.T, goTool, spec string, frames int) {
 		t.Fatal("no goroutine id in the Watch goroutine's stack trace")
 	}
 	send := func(n int) { sendWakes(t, wake, n) }
-	// The link events of the subscription's start come first (the look
-	// then asks the library); then the looks settle on the link.
-	time.Sleep(300 * time.Millisecond)
-	send(10)
+	// The links the subscription starts with come first (each makes
+	// the Watch ask the library where the address is); the looks at rest
+	// follow, the first of them traced.
+	linksRead(t, h, ag.events, wake)
 
 	const looks = 40
 	before := txPackets(t, h)
@@ -130,26 +134,105 @@ func testWatchAtRest(t *testing.T, goTool, spec string, frames int) {
 		t.Fatalf("go tool trace: %v: %s", err, stderr.String())
 	}
 	goID := fmt.Sprintf(" GoID=%d ", watchID)
-	var events, syscalls int
-	var first string
+	events := 0
 	for line := range strings.Lines(out.String()) {
-		if !strings.Contains(line, goID) {
-			continue
+		if strings.Contains(line, goID) {
+			events++
 		}
-		events++
-		if strings.Contains(line, "Running->Syscall") {
-			if syscalls == 0 {
-				first = strings.TrimSpace(line)
+	}
+	all, n, first := agentSyscalls(out.String())
+	// The trace shows the Watch's goroutine (when it waits for a wake
+	// that comes later) and the system calls of the trace's own writer:
+	// else it is not read right.
+	if events == 0 || all == 0 {
+		t.Fatalf("%d events of the Watch's goroutine (%d) and %d system calls in the trace over %d looks: the trace is not read right", events, watchID, all, looks)
+	}
+	if n > 0 {
+		t.Errorf("the agent entered %d system calls through the runtime over %d looks and refreshes at rest (first:\n%s)", n, looks, first)
+	}
+}
+
+// agentSyscalls counts the system calls through the runtime (a goroutine
+// going from Running to Syscall) that the parsed trace shows: all of
+// them, and n made by this package's code, on the Watch's goroutine or
+// on one it started (inNS), with the stack of the first. The agent's
+// entry into its namespace (netns.Set in inNS) is the test's: a
+// daemon's agents work in its own namespace and make none.
+func agentSyscalls(parsed string) (all, n int, first string) {
+	const pkg = "github.com/hbdproject/hbd/resources/ipaddr."
+	var stack strings.Builder
+	in := false
+	end := func() {
+		all++
+		st := stack.String()
+		if strings.Contains(st, pkg) && !strings.Contains(st, "netns.Set") {
+			if n == 0 {
+				first = st
 			}
-			syscalls++
+			n++
+		}
+		stack.Reset()
+	}
+	for line := range strings.Lines(parsed) {
+		switch {
+		case strings.Contains(line, "Running->Syscall"):
+			in = true
+		case in && (strings.HasPrefix(line, "Stack=") || strings.TrimSpace(line) == ""):
+			in = false
+			end()
+		case in:
+			stack.WriteString(line)
 		}
 	}
-	// The Watch's goroutine waits for each wake and runs after it: the
-	// trace holds its transitions, else the filter reads the wrong lines.
-	if events < looks {
-		t.Fatalf("%d events of the Watch's goroutine (%d) in the trace over %d looks: the trace does not show it", events, watchID, looks)
+	if in {
+		end()
 	}
-	if syscalls > 0 {
-		t.Errorf("the Watch's goroutine entered %d system calls through the runtime over %d looks and refreshes at rest (first: %s)", syscalls, looks, first)
+	return all, n, first
+}
+
+// nsEvents is the shared subscriptions of host h's namespace.
+func nsEvents(t *testing.T, h *netlab.Host) *events {
+	t.Helper()
+	ns, err := netns.GetFromPath(h.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	return newEvents(ns)
+}
+
+// linksRead returns once the Watch that follows ev's link events has
+// read every link of host h's namespace and is waiting in its loop
+// again: the links are all in the subscription's state, no follower
+// has one left to read, and the Watch has taken a wake. The wake is
+// dated before the Watch's start, so that it neither looks nor
+// refreshes.
+func linksRead(t *testing.T, h *netlab.Host, ev *events, wake chan<- time.Time) {
+	t.Helper()
+	out, err := h.Exec(context.Background(), "ip", "-o", "link", "show")
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := strings.Count(strings.TrimSpace(out), "\n") + 1
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ev.links.mu.Lock()
+		read := len(ev.links.kept) >= links && len(ev.links.follows) > 0
+		for f := range ev.links.follows {
+			read = read && len(f.ch) == 0
+		}
+		ev.links.mu.Unlock()
+		if read {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Watch has not read the %d links of the namespace within 10 s", links)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case wake <- time.Time{}:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the Watch takes no wake")
 	}
 }

@@ -122,6 +122,17 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 			go sock.close() // as announceOn does: nothing needs to wait for it
 		}
 	}()
+	// It and the look's socket (below) are opened now, among the
+	// start's system calls: opened at the first refresh and look, a
+	// minute later on a node at rest, their socket, bind, connect and
+	// uname would go through the runtime's bookkeeping of a blocking
+	// call and wake its monitor thread (rawcall.go). One that cannot be
+	// opened now is opened at its first use, which says why it cannot.
+	if o.Refresh > 0 {
+		if err := a.inNS(func() (err error) { sock, err = openPacketSocket(); return err }); err != nil {
+			a.log.Debugf("%srefresh: %v (opened again at the first refresh)", a.prefix, err)
+		}
+	}
 
 	var lastErr string
 	var looks lookClock
@@ -133,6 +144,9 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 	var seen netlink.Link
 	look := newAddrLook()
 	defer look.close()
+	if err := look.open(a); err != nil {
+		a.log.Debugf("%slook: %v (opened again at the first look)", a.prefix, err)
+	}
 	// mend looks for the address and puts it back if it is missing; it
 	// returns the link that held it, nil when it was put back (and
 	// announced) or could not be.
