@@ -1,6 +1,8 @@
 package ipaddr
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/vishvananda/netlink"
@@ -28,13 +30,56 @@ func newEvents(ns netns.NsHandle) *events {
 	}
 	e := &events{}
 	e.addrs.subscribe = addrSubscription(nsp)
-	e.links.subscribe = linkSubscription(nsp)
-	// A Watch follows links from their current state on (wasUp): one
-	// that begins to follow after the others gets the last update of
-	// every link first, as its own subscription's listing gave it.
+	// A Watch follows links from their current state on (wasUp): every
+	// follower, the first too, gets the latest update of every link
+	// first (kept), then the updates as they come. The subscription does
+	// not list the links itself (the library's ListExisting): that
+	// listing came as updates like any other, and a host with more
+	// links than a follower's channel holds dropped its first follower
+	// before it had read them.
+	e.links.subscribe = linkSubscription(nsp, false)
+	e.links.list = linkList(nsp)
 	e.links.state = linkState
 	return e
 }
+
+// linkList lists the links of namespace ns (nil: the caller's) as the
+// updates that would announce them.
+func linkList(ns *netns.NsHandle) func() ([]netlink.LinkUpdate, error) {
+	return func() ([]netlink.LinkUpdate, error) {
+		h := &netlink.Handle{} // the caller's namespace
+		if ns != nil {
+			var err error
+			if h, err = netlink.NewHandleAt(*ns, unix.NETLINK_ROUTE); err != nil {
+				return nil, fmt.Errorf("list links: %w", err)
+			}
+			defer h.Close()
+		}
+		var links []netlink.Link
+		var err error
+		// A dump that a change interrupted is taken again: links it
+		// left out may have changed before the subscription began.
+		for range listTries {
+			if links, err = h.LinkList(); !errors.Is(err, netlink.ErrDumpInterrupted) {
+				break
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list links: %w", err)
+		}
+		ups := make([]netlink.LinkUpdate, len(links))
+		for i, l := range links {
+			at := l.Attrs()
+			ups[i].Header.Type = unix.RTM_NEWLINK
+			ups[i].Index, ups[i].Flags = int32(at.Index), at.RawFlags
+			ups[i].Link = l
+		}
+		return ups, nil
+	}
+}
+
+// listTries bounds the dumps of linkList that changes interrupt.
+const listTries = 5
 
 // linkState keeps in state what a Watch reads of a link update (its
 // index, name, flags and operational state), the latest of each link,
@@ -66,6 +111,10 @@ type hub[T any] struct {
 	subscribe func(ch chan T, done chan struct{}) error
 	// state, when set, keeps what a new follower is given first.
 	state func(state map[int]T, u T)
+	// list, when set with state, is what state starts from: listed once
+	// the subscription runs, so that an update that comes meanwhile is
+	// applied after it, in order.
+	list func() ([]T, error)
 
 	mu      sync.Mutex
 	gen     uint64 // of the subscription running, if any
@@ -90,10 +139,22 @@ func (h *hub[T]) follow() (<-chan T, func(), error) {
 			close(stop)
 			return nil, nil, err
 		}
+		kept := map[int]T{}
+		if h.list != nil && h.state != nil {
+			now, err := h.list()
+			if err != nil {
+				close(stop)
+				go drain(ch)
+				return nil, nil, err
+			}
+			for _, u := range now {
+				h.state(kept, u)
+			}
+		}
 		h.gen++
 		h.stop, h.follows = stop, map[*follower[T]]struct{}{}
 		if h.state != nil {
-			h.kept = map[int]T{}
+			h.kept = kept
 		}
 		go h.pump(ch, h.gen)
 	}
@@ -160,4 +221,11 @@ func (h *hub[T]) pump(ch <-chan T, gen uint64) {
 		close(f.ch)
 	}
 	h.end()
+}
+
+// drain reads ch until the library closes it, so that its goroutine
+// never blocks on a send nobody reads.
+func drain[T any](ch <-chan T) {
+	for range ch {
+	}
 }

@@ -4,6 +4,8 @@ package ipaddr
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -169,5 +171,151 @@ func TestWatchFollowsLinksAgainAfterABreak(t *testing.T) {
 	defer mu.Unlock()
 	if lib.calls != 2 {
 		t.Errorf("%d link subscriptions, want 2", lib.calls)
+	}
+}
+
+// TestManyLinks: on a host with more links than a follower's channel
+// holds (50 veth pairs, 100 interfaces), the first follower of the link events
+// gets every link, and is not dropped for them however late it reads;
+// and a Watch there keeps following, and puts its address back when it
+// is deleted.
+func TestManyLinks(t *testing.T) {
+	const pairs = 50
+	h, ev := hostEvents(t)
+	err := h.Do(func() error {
+		for i := range pairs {
+			v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: fmt.Sprintf("va%d", i)}, PeerName: fmt.Sprintf("vb%d", i)}
+			if err := netlink.LinkAdd(v); err != nil {
+				return fmt.Errorf("add veth pair %d: %w", i, err)
+			}
+			if err := netlink.LinkSetUp(v); err != nil {
+				return fmt.Errorf("set veth %d up: %w", i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.Exec(context.Background(), "ip", "-o", "link", "show")
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := strings.Count(strings.TrimSpace(out), "\n") + 1
+	if links <= followCap+pairs/2 {
+		t.Fatalf("%d links in the namespace, want more than %d", links, followCap+pairs/2)
+	}
+
+	ch, stop, err := ev.links.follow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read late: whatever was to come has come.
+	time.Sleep(500 * time.Millisecond)
+	seen := map[int]bool{}
+	for len(seen) < links {
+		select {
+		case u, ok := <-ch:
+			if !ok {
+				t.Fatalf("the first follower was dropped after %d of the %d links", len(seen), links)
+			}
+			seen[u.Attrs().Index] = true
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the first follower got %d of the %d links within 5 s", len(seen), links)
+		}
+	}
+	stop()
+	waitSubscribed(t, h, 0)
+
+	ctx := context.Background()
+	ag, hook := agentIn(t, h, t.TempDir(), quickBurst, vip4+"/24/eth0")
+	ag.events = ev
+	if err := ag.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runWatch(t, ag, WatchOptions{Check: time.Minute, Followed: time.Minute, Refresh: -1}, nil)
+	waitSubscribed(t, h, 2)
+	// The Watch has read every link when none is left in its channel.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ev.links.mu.Lock()
+		follows, left := len(ev.links.follows), 0
+		for f := range ev.links.follows {
+			left += len(f.ch)
+		}
+		ev.links.mu.Unlock()
+		if follows == 0 {
+			t.Fatal("the Watch was dropped from the link events")
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Watch has %d link updates left to read 10 s after its start", left)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := h.Exec(ctx, "ip", "addr", "del", vip4+"/24", "dev", "eth0"); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for !strings.Contains(addrLine(t, h, vip4), vip4) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not put back within 10 s of its deletion", vip4)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, e := range hook.AllEntries() {
+		if strings.Contains(e.Message, "cannot follow") {
+			t.Errorf("the Watch says: %s", e.Message)
+		}
+	}
+}
+
+// A Watch that cannot follow link events at its start (a listing of the
+// links that failed, say) says so and tries again at its next check.
+func TestWatchFollowsLinksAfterAFailedStart(t *testing.T) {
+	h, ev := hostEvents(t)
+	var mu sync.Mutex
+	tries := 0
+	list := ev.links.list
+	ev.links.list = func() ([]netlink.LinkUpdate, error) {
+		mu.Lock()
+		tries++
+		first := tries == 1
+		mu.Unlock()
+		if first {
+			return nil, errors.New("dump interrupted")
+		}
+		return list()
+	}
+	ctx := context.Background()
+	ag, hook := agentIn(t, h, t.TempDir(), quickBurst, vip4+"/24/eth0")
+	ag.events = ev
+	if err := ag.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wake := make(chan time.Time)
+	runWatch(t, ag, WatchOptions{Check: time.Second, Refresh: -1, Wake: wake}, nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sendWakes(t, wake, 1)
+		ev.links.mu.Lock()
+		following := len(ev.links.follows)
+		ev.links.mu.Unlock()
+		if following == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the Watch does not follow link events 10 s after a failed start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	said := false
+	for _, e := range hook.AllEntries() {
+		said = said || strings.Contains(e.Message, "cannot follow link events (dump interrupted)")
+	}
+	if !said {
+		t.Error("the Watch did not say it could not follow link events at its start")
 	}
 }

@@ -2,6 +2,7 @@ package ipaddr
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -251,5 +252,77 @@ func TestHubGivesALateFollowerTheLinks(t *testing.T) {
 	case u := <-late:
 		t.Errorf("more than the links' state replayed: %+v", u.Attrs())
 	default:
+	}
+}
+
+// The first follower gets the links listed at the subscription's start
+// first, however many (more than a follower's channel holds for
+// updates), then the updates that came meanwhile, in order; it is not
+// dropped for the listing. A listing that fails ends the subscription
+// it began, and the next follow starts over.
+func TestHubListsTheLinksFirst(t *testing.T) {
+	var lib fakeSub[netlink.LinkUpdate]
+	const links = 2*followCap + 5
+	var listed []netlink.LinkUpdate
+	for i := range links {
+		listed = append(listed, linkUpdate(unix.RTM_NEWLINK, i+1, fmt.Sprintf("d%d", i), true))
+	}
+	listErr := errors.New("dump interrupted")
+	h := &hub[netlink.LinkUpdate]{subscribe: lib.subscribe, state: linkState,
+		list: func() ([]netlink.LinkUpdate, error) {
+			if listErr != nil {
+				return nil, listErr
+			}
+			// An update that comes while the links are listed.
+			lib.ch <- linkUpdate(unix.RTM_NEWLINK, 1, "d0", false)
+			return listed, nil
+		}}
+	if _, _, err := h.follow(); err == nil {
+		t.Fatal("follow succeeded although the listing failed")
+	}
+	if !isClosed(lib.done) {
+		t.Fatal("the subscription of a failed listing is not ended")
+	}
+	close(lib.ch) // as the library does once done is closed
+	listErr = nil
+
+	ch, stop, err := h.follow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	if lib.calls != 2 {
+		t.Fatalf("%d subscriptions, want 2", lib.calls)
+	}
+	up := map[int]bool{}
+	for range links + 1 {
+		u, ok := recvWithin(t, ch)
+		if !ok {
+			t.Fatalf("the follower was dropped after %d updates of the %d links listed", len(up), links)
+		}
+		up[u.Attrs().Index] = u.Attrs().Flags&net.FlagUp != 0
+	}
+	if len(up) != links || up[1] {
+		t.Errorf("the follower read %d links (link 1 up: %v), want %d with link 1 down after the update", len(up), up[1], links)
+	}
+}
+
+// linkList without a namespace lists the caller's links (a daemon's
+// agents work in its own namespace), loopback among them, each as an
+// RTM_NEWLINK update with its index.
+func TestLinkListHere(t *testing.T) {
+	ups, err := linkList(nil)()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := false
+	for _, u := range ups {
+		if u.Header.Type != unix.RTM_NEWLINK || int(u.Index) != u.Attrs().Index {
+			t.Errorf("link %s listed as type %d, index %d (its own %d)", u.Attrs().Name, u.Header.Type, u.Index, u.Attrs().Index)
+		}
+		lo = lo || u.Attrs().Flags&net.FlagLoopback != 0
+	}
+	if !lo {
+		t.Errorf("no loopback among the %d links listed", len(ups))
 	}
 }

@@ -98,15 +98,18 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 		}
 		return err
 	}
+	// One that cannot be followed at the start is tried again at each
+	// check, as after a break.
+	linksBroke := false
 	if err := followLinks(); err != nil {
 		a.log.Warnf("%scannot follow link events (%v): a link coming back up is announced by the periodic refresh only", a.prefix, err)
+		linksBroke = true
 	}
 	defer func() {
 		if stopLinks != nil {
 			stopLinks()
 		}
 	}()
-	linksBroke := false
 	wasUp := map[int]bool{}
 
 	// The refreshes send on one packet socket, kept open while the watch
@@ -137,8 +140,9 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 	var lastErr string
 	var looks lookClock
 	// seen is the link the last look found the address on, while link
-	// events are followed: any link event forgets it (the interface may
-	// have gone, come back or been renamed). While it is known, a look
+	// events are followed: an event of that link forgets it (the
+	// interface may have gone, come back or been renamed), as does the
+	// end of the events. While it is known, a look
 	// asks only whether the address is still on it, with a dump read in
 	// place (addrLook), which allocates nothing.
 	var seen netlink.Link
@@ -195,8 +199,8 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 				mend()
 			}
 		case u, ok := <-links:
-			seen = nil
 			if !ok {
+				seen = nil
 				stopLinks()
 				links, stopLinks, linksBroke = nil, nil, true
 				continue
@@ -205,10 +209,25 @@ func (a *Agent) Watch(ctx context.Context, o WatchOptions) error {
 			idx := u.Attrs().Index
 			prev, known := wasUp[idx]
 			wasUp[idx] = up
+			// Another link than the one the address was last seen on
+			// changes nothing for it: it is still there (its deletion
+			// would come as an address event), and the look goes on
+			// asking that link alone. The links the Watch starts with,
+			// however many, then cost no look.
+			if seen != nil && seen.Attrs().Index != idx {
+				continue
+			}
+			seen = nil
 			if !up || (known && prev) {
 				continue
 			}
-			if link, _, err := a.where(); err == nil && link != nil && link.Attrs().Index == idx && known {
+			// A link first seen (the links the Watch starts with, or a
+			// new one) may be where the address goes: mend looks.
+			if !known {
+				mend()
+				continue
+			}
+			if link, _, err := a.where(); err == nil && link != nil && link.Attrs().Index == idx {
 				a.log.Infof("%s%s is up again: announcing %s", a.prefix, u.Attrs().Name, a.spec.Addr)
 				_ = a.announceWith(ctx, a.burst.Count, link, &sock)
 				a.scheduleFollowup()
@@ -316,7 +335,7 @@ func (a *Agent) subscribeLinks() (<-chan netlink.LinkUpdate, func(), error) {
 	if a.events != nil {
 		return a.events.links.follow()
 	}
-	return follow(linkSubscription(a.nsHandle()))
+	return follow(linkSubscription(a.nsHandle(), true))
 }
 
 // addrSubscription starts the library's subscription to the address
@@ -328,11 +347,11 @@ func addrSubscription(ns *netns.NsHandle) func(ch chan netlink.AddrUpdate, done 
 }
 
 // linkSubscription starts the library's subscription to the link events
-// of namespace ns (nil: the caller's), the current state of every link
-// first.
-func linkSubscription(ns *netns.NsHandle) func(ch chan netlink.LinkUpdate, done chan struct{}) error {
+// of namespace ns (nil: the caller's), with the current state of every
+// link first when listExisting.
+func linkSubscription(ns *netns.NsHandle, listExisting bool) func(ch chan netlink.LinkUpdate, done chan struct{}) error {
 	return func(ch chan netlink.LinkUpdate, done chan struct{}) error {
-		return netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{ErrorCallback: func(error) {}, ListExisting: true, Namespace: ns})
+		return netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{ErrorCallback: func(error) {}, ListExisting: listExisting, Namespace: ns})
 	}
 }
 
@@ -348,10 +367,7 @@ func follow[T any](subscribe func(ch chan T, done chan struct{}) error) (<-chan 
 	}
 	stop := func() {
 		close(done)
-		go func() {
-			for range ch {
-			}
-		}()
+		go drain(ch)
 	}
 	return ch, stop, nil
 }
