@@ -29,6 +29,11 @@ type sbNet struct {
 	// skew, when set, puts each node's clock ahead of the network's by
 	// skew[name] (a monotonic clock that leapt).
 	skew map[string]time.Duration
+	// routine, when set, plays the daemon's routine sockets: a routine
+	// message waits there for its receiver's next step, and a Tick for
+	// which the receiver's RoutineCanWait says true leaves it waiting
+	// (routinedue_test.go).
+	routine *sbRoutine
 }
 
 type sbNode struct {
@@ -52,6 +57,7 @@ type sbMsg struct {
 	at       time.Time
 	from, to string
 	m        *wire.Message
+	routine  bool
 }
 
 type sbStatus struct {
@@ -109,6 +115,9 @@ func (s *sbNet) startNode(n *sbNode, edit func(c *config.Config)) {
 }
 
 func (s *sbNet) step(n *sbNode, ev Event) {
+	if s.routine != nil {
+		s.routine.before(s, n, ev)
+	}
 	for _, a := range n.core.Step(ev) {
 		switch a := a.(type) {
 		case *Send:
@@ -122,7 +131,7 @@ func (s *sbNet) step(n *sbNode, ev Event) {
 			}
 			for _, to := range s.names {
 				if to != n.name && !s.cut && (s.blocked == nil || !s.blocked(n.name, to)) && (s.lose == nil || !s.lose(n.name, to, m)) {
-					s.msgs = append(s.msgs, sbMsg{at: s.now.Add(2 * time.Millisecond), from: n.name, to: to, m: m})
+					s.msgs = append(s.msgs, sbMsg{at: s.now.Add(2 * time.Millisecond), from: n.name, to: to, m: m, routine: a.Routine})
 				}
 			}
 		case Log:
@@ -158,6 +167,10 @@ func (s *sbNet) run(d time.Duration) {
 				continue
 			}
 			if to.alive && !s.cut {
+				if s.routine != nil && m.routine {
+					s.routine.arrive(m.to, Receive{Now: s.now.Add(s.skew[m.to]), Link: "eth0", Msg: m.m})
+					continue
+				}
 				s.step(to, Receive{Now: s.now.Add(s.skew[m.to]), Link: "eth0", Msg: m.m})
 			}
 		}

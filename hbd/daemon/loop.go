@@ -152,10 +152,28 @@ func (d *Daemon) rearm(t *wakeTimer) {
 // (checkKept) and when the configuration files are polled (pollConfig):
 // periodic chores ride on the heartbeats' wake-ups.
 func (d *Daemon) tick(now time.Time) {
-	d.step(cluster.Tick{Now: now, Load: d.load.at(now)})
+	ev := cluster.Tick{Now: now, Load: d.load.at(now)}
+	if d.routineCanWait(now) {
+		d.stepOnly(ev)
+	} else {
+		d.step(ev)
+	}
 	d.pages.wake(now)
 	d.checkKept(now)
 	d.pollConfig(now)
+}
+
+// routineCanWait says whether the Tick at now may go without reading the
+// links' routine sockets first: the core says it does what it would do
+// with what they hold (a quiet peer's next status is not due yet, and no
+// deadline of a peer or a link comes before it: cluster's RoutineCanWait),
+// and nothing waits in the loop's queue or in pending, which collect would
+// have put in order with them. A peer's message that comes meanwhile wakes
+// the loop, and its receive reads them first as ever. At rest beside a
+// quiet peer, nine wake-ups in ten then make no system call to read
+// sockets that are empty.
+func (d *Daemon) routineCanWait(now time.Time) bool {
+	return len(d.intake.out) == 0 && len(d.pending) == 0 && d.core.RoutineCanWait(now)
 }
 
 // receive feeds the core a verified message (intake.go) with the peers'

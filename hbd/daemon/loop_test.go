@@ -32,13 +32,20 @@ type fakeLinks struct {
 
 	mu   sync.Mutex
 	sent []*wire.Message
-	// routine waits for the next Drain, as in a routine socket.
+	// routine waits for the next Drain, as in a routine socket; drains
+	// counts the Drains.
 	routine []link.Packet
+	drains  int
 }
 
 func (f *fakeLinks) Send(b []byte) { f.record(b) }
 
-func (f *fakeLinks) Drain(fn func(link.Packet)) { takeRoutine(&f.mu, &f.routine, fn) }
+func (f *fakeLinks) Drain(fn func(link.Packet)) {
+	f.mu.Lock()
+	f.drains++
+	f.mu.Unlock()
+	takeRoutine(&f.mu, &f.routine, fn)
+}
 
 // takeRoutine empties *q under mu and gives fn what it held, in order:
 // the Drain of a fake routine socket.
