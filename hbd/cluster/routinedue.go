@@ -6,12 +6,32 @@ import "time"
 // reading the peers' routine messages (Send.Routine) that wait for this
 // node (the daemon's routine sockets, hbd/link): the Tick then does what
 // it would have done with them, and they are read later, at a wake-up
-// for anything else or at a Tick for which this says false. It says so
-// only before routineDue, by now and by the time this node has reached
-// (an event stepped before the Tick may have come later than its Now).
-func (n *Node) RoutineCanWait(now time.Time) bool {
+// for anything else or at a Tick for which this says false. readAt is
+// when the caller last began to read them (zero: never); what it reads
+// later arrived after that.
+//
+// It says so only before routineDue and less than a deadtime (the one
+// in force, unscaled) after readAt, by now and by the time this node has
+// reached (an event stepped before the Tick may have come later than its
+// Now). The second bound keeps what is read younger than a deadtime and
+// a keepalive: a message of a peer that arrived at a sets the peer's and
+// its link's deadlines at least a deadtime after a (even a status that
+// ends its quiet, which shrinks the peer's deadtime from k deadtimes to
+// one), and every message read arrived after readAt, while this node's
+// time stays before readAt plus a deadtime until they are read (a
+// Receive does not move it past the message's arrival). A quiet peer
+// that woke and whose first status without hbd_quiet was lost sends
+// routine statuses every keepalive that say it is not quiet any more:
+// read so, they never make a death. The floor on the peer's deadlines
+// when its quiet ends (quietEnded) keeps that too, and its other links';
+// the bound keeps any message from waiting up to S to be read.
+func (n *Node) RoutineCanWait(now, readAt time.Time) bool {
 	due := n.routineDue()
-	return !due.IsZero() && now.Before(due) && n.now.Before(due)
+	if due.IsZero() || readAt.IsZero() {
+		return false
+	}
+	due = minTime(due, readAt.Add(n.effectiveDeadtime()))
+	return now.Before(due) && n.now.Before(due)
 }
 
 // routineDue is the earliest time at which a peer's routine message not
@@ -57,7 +77,7 @@ func (n *Node) routineDue() time.Time {
 			if l.state != LinkUp {
 				return time.Time{}
 			}
-			earliest(l.lastHeard.Add(dt))
+			earliest(p.linkDeadline(l, dt))
 		}
 	}
 	return due

@@ -166,6 +166,11 @@ type Daemon struct {
 	drainFn func(link.Packet)
 	pending []received
 	order   sendOrder
+	// routineRead is when the links' routine sockets were last read
+	// (take), by readClock (nil: time.Now; the tests' own clock); zero
+	// since the links were swapped (a reload's new media).
+	routineRead time.Time
+	readClock   func() time.Time
 	// stepAt is when the core was given the event whose actions are being
 	// executed: the moment of the decision, which the group operations'
 	// debug lines count their milliseconds from.

@@ -165,15 +165,15 @@ func (d *Daemon) tick(now time.Time) {
 
 // routineCanWait says whether the Tick at now may go without reading the
 // links' routine sockets first: the core says it does what it would do
-// with what they hold (a quiet peer's next status is not due yet, and no
-// deadline of a peer or a link comes before it: cluster's RoutineCanWait),
-// and nothing waits in the loop's queue or in pending, which collect would
-// have put in order with them. A peer's message that comes meanwhile wakes
-// the loop, and its receive reads them first as ever. At rest beside a
-// quiet peer, nine wake-ups in ten then make no system call to read
-// sockets that are empty.
+// with what they hold (a quiet peer's next status is not due yet, no
+// deadline of a peer or a link comes before it, and they were read less
+// than a deadtime ago: cluster's RoutineCanWait), and nothing waits in
+// the loop's queue or in pending, which collect would have put in order
+// with them. A peer's message that comes meanwhile wakes the loop, and
+// its receive reads them first as ever. At rest beside a quiet peer, most
+// wake-ups then make no system call to read sockets that are empty.
 func (d *Daemon) routineCanWait(now time.Time) bool {
-	return len(d.intake.out) == 0 && len(d.pending) == 0 && d.core.RoutineCanWait(now)
+	return len(d.intake.out) == 0 && len(d.pending) == 0 && d.core.RoutineCanWait(now, d.routineRead)
 }
 
 // receive feeds the core a verified message (intake.go) with the peers'
@@ -250,6 +250,14 @@ func (d *Daemon) collectFrom(ls Links) {
 // take appends to pending what the links ls hold for the loop and what
 // waits in its queue.
 func (d *Daemon) take(ls Links) {
+	if ls == d.links {
+		// What a later Drain reads arrived after this.
+		if d.readClock != nil {
+			d.routineRead = d.readClock()
+		} else {
+			d.routineRead = time.Now()
+		}
+	}
 	ls.Drain(d.drainFn)
 	for n := len(d.intake.out); n > 0; n-- {
 		d.pending = append(d.pending, <-d.intake.out)

@@ -186,7 +186,7 @@ func (d *Daemon) applyConfig(ctx context.Context, cfg *config.Config, changes []
 // what has come to ls meanwhile, as the loop's next turn would.
 func (d *Daemon) swapLinks(ls Links) {
 	old := d.links
-	d.links = ls
+	d.links, d.routineRead = ls, time.Time{}
 	var err error
 	if d.drainFn != nil {
 		err = old.CloseDrain(d.drainFn)
