@@ -31,7 +31,7 @@ func (w *world) send(from int, s *cluster.Send) {
 			w.violate(CheckNoPanic, "codec: "+err.Error())
 			return
 		}
-		w.push(&event{at: w.now.Add(after), kind: evDeliver, node: to, from: from, frun: src.run, link: link, msg: m})
+		w.push(&event{at: w.now.Add(after), kind: evDeliver, node: to, from: from, frun: src.run, link: link, msg: m, routine: s.Routine})
 	})
 }
 
@@ -90,15 +90,28 @@ func (w *world) deliver(e *event) {
 	if !x.alive || e.run != 0 && e.run != x.run {
 		return // (held while paused, for a run that died since)
 	}
+	if w.waitRoutine(e) {
+		return
+	}
+	// What waited comes first, before this delivery's stale count.
+	w.readRoutine(e.node, nil)
+	if !x.alive || e.run != 0 && e.run != x.run {
+		return
+	}
 	y := w.nodes[e.from]
 	msg, stale := w.wallView(e)
+	now, at := w.clock(e.node), w.now
+	if !e.arrived.IsZero() {
+		// Read after it waited (routine.go): as it arrived.
+		msg, stale, now, at = e.viewed, e.stale, e.clock, e.arrived
+	}
 	if w.hooks.deaf == nil || !w.hooks.deaf(w, e) {
 		clocks := w.c.ClockJumps+w.c.WallJumps > 0
 		var drops uint64
 		if clocks {
 			drops = staleDrops(x.core)
 		}
-		w.step(e.node, cluster.Receive{Now: w.clock(e.node), Link: e.link, Msg: msg}, func() string { return "recv " + e.link + " from " + y.name + ": " + summary(e.msg) })
+		w.step(e.node, cluster.Receive{Now: now, Link: e.link, Msg: msg}, func() string { return "recv " + e.link + " from " + y.name + ": " + summary(e.msg) })
 		if clocks && x.alive {
 			w.checkStale(e, stale, staleDrops(x.core) > drops)
 		}
@@ -112,7 +125,7 @@ func (w *world) deliver(e *event) {
 	}
 	v := &w.views[e.node][e.from]
 	v.heard = true
-	v.lastSeq = w.now
+	v.lastSeq = at
 	gen, _ := e.msg.HexValue("hg")
 	seq, _ := e.msg.HexValue("seq")
 	if typ == "status" && (gen > v.statusGen || gen == v.statusGen && seq > v.statusSeq) {
@@ -126,7 +139,7 @@ func (w *world) deliver(e *event) {
 		}
 	}
 	if typ == "status" && e.frun == y.run && (e.msg.Value("st") == cluster.StateUp || e.msg.Value("st") == cluster.StateActive) && v.upRun != y.run {
-		v.upRun, v.upAt = y.run, w.now
+		v.upRun, v.upAt = y.run, at
 	}
 	// Restart seen: the first packet of a new run of Y at this run of X.
 	if e.frun > 1 && e.frun == y.run && v.firstOfRun < e.frun && gen == y.gen && w.listed(e.node, e.from) {

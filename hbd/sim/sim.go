@@ -199,6 +199,14 @@ type Config struct {
 	// (a real wire format) instead of a deep copy.
 	Codec func(*wire.Message) (*wire.Message, error)
 
+	// RoutineReads has every node read its peers' routine messages
+	// (cluster.Send.Routine) as the daemon reads its routine sockets: one
+	// that arrives waits for the receiver's next step and is given to it
+	// first, with its arrival time, unless that step is a Tick for which
+	// the receiver's RoutineCanWait says true (routine.go). Off, every
+	// message is given to its receiver as it arrives.
+	RoutineReads bool
+
 	// CheckSkips has every node check the ticks on which it skips
 	// reconcile (cluster.Options.CheckSkips): a tick that skipped one
 	// with something to do is a panic, so a violation (CheckNoPanic).
@@ -274,6 +282,11 @@ type Result struct {
 	// last one it had of that peer, that said hbd_quiet (the peer was
 	// quiet or said it would be: hbd/cluster's quiet passive).
 	QuietStatuses int
+	// RoutineWaits counts the Ticks stepped without reading the routine
+	// messages that waited (Config.RoutineReads), RoutineLate is the
+	// longest a routine message waited to be read.
+	RoutineWaits int
+	RoutineLate  time.Duration
 }
 
 // Invariant names.

@@ -28,6 +28,11 @@ type simNode struct {
 	gt      []truth
 	joined  bool // the current run went active
 	reload  int  // the newest reload applied here (reload.go)
+	// routine: the routine messages that wait for its next step, and
+	// when its current run last read them (Config.RoutineReads,
+	// routine.go).
+	routine     []*event
+	routineRead time.Time
 	// pausedUntil: the daemon (suspended: the whole machine) is stopped
 	// until then (faults.go); resumedAt: when it last resumed.
 	pausedUntil, resumedAt time.Time
@@ -96,7 +101,16 @@ type event struct {
 	frun int
 	link string
 	msg  *wire.Message
-	part []bool
+	// routine: msg was sent as a routine message (Config.RoutineReads);
+	// arrived, clock, viewed and stale, once it waits for its receiver
+	// (routine.go): the world's time and the receiver's clock when it
+	// arrived, and msg as the receiver's wall clock saw it then
+	// (wallView).
+	routine        bool
+	arrived, clock time.Time
+	viewed         *wire.Message
+	stale          bool
+	part           []bool
 	// resource events
 	group  int
 	op     cluster.Op
@@ -113,7 +127,10 @@ type event struct {
 // world is one run: the nodes, the virtual network and clock, the event
 // queue, and what the checks have seen so far.
 type world struct {
-	c       Config
+	c Config
+	// reading: the steps under way give a node the routine messages
+	// that waited for it (routine.go).
+	reading bool
 	rng     *rand.Rand
 	cfgs    []*config.Config
 	nodes   []*simNode
@@ -345,6 +362,7 @@ func (w *world) handle(e *event) {
 		n.started = w.now
 		w.statusHigh[e.node] = 0
 		n.exiting, n.joined = false, false
+		n.routine, n.routineRead = nil, time.Time{}
 		n.bd = boundaryState{}
 		n.core = cluster.New(cluster.Options{Config: w.cfgs[e.node], UUID: n.uuid, Generation: n.gen, Now: w.clock(e.node), Settings: n.persisted, CheckSkips: w.c.CheckSkips})
 		for g := range n.gt {
@@ -413,6 +431,7 @@ func (w *world) schedule(i int) {
 }
 
 func (w *world) step(i int, ev cluster.Event, what func() string) {
+	w.readRoutine(i, ev)
 	n := w.nodes[i]
 	if w.tracing {
 		w.trace("%s#%d %s", n.name, n.run, what())
@@ -445,6 +464,9 @@ func (w *world) step(i int, ev cluster.Event, what func() string) {
 	n.core.Recycle()
 	if n.alive && !n.joined && n.core.State() == cluster.StateActive {
 		n.joined = true
+	}
+	if w.reading {
+		return // the event they come before checks and schedules (routine.go)
 	}
 	if next := w.nextTick(i); !next.IsZero() && !next.After(w.now) {
 		w.violate(CheckProgress, fmt.Sprintf("%s NextTick %v is not after now", n.name, next.Sub(w.now)))
