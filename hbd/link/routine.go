@@ -265,9 +265,11 @@ func procAddr(ap netip.AddrPort) string {
 // then in the peer's own socket, and gives each datagram to fn, in the
 // order each socket received them (not across the two: Packet.At says
 // when each arrived); Packet.Data is valid only until fn returns. The
-// caller calls it at the start of every wake-up, before it acts on the
-// event that woke it: a peer's routine message sent before a message
-// that wakes the caller is then read first. And once Drain returns, every
+// caller calls it at the start of a wake-up, before it acts on the event
+// that woke it (a wake-up of its own timer may go without it while
+// nothing the routine sockets can hold matters yet: hbd/daemon's tick):
+// a peer's routine message sent before a message that wakes the caller
+// is then read first. And once Drain returns, every
 // datagram of a peer that arrived before the last one it gave fn has been
 // given to fn or handed on by a reader goroutine (to Options.Peer or
 // Packets): a caller that also takes what waits in its own queue has
