@@ -6,6 +6,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
@@ -134,5 +135,58 @@ func TestTickReadsRoutineWithQueued(t *testing.T) {
 	}
 	if ps := r.d.core.Status().Peers; ps[0].Seq != r.peer.seq || ps[0].Lost != 0 {
 		t.Errorf("node1 sees node2 %+v, want seq %d and nothing lost", ps[0], r.peer.seq)
+	}
+}
+
+// TestQuietPeerTicksAllocateNothing: the holder's ticks beside a quiet
+// peer (most of them without the routine sockets' read, every tenth with
+// the peer's status in them, read, decoded, verified and stepped)
+// allocate nothing but the ld text, as TestHeartbeatAllocatesNothing
+// asks of a heartbeat. The peer's statuses are signed ahead and put in
+// the fake routine sockets as prepared slices, so the fake allocates
+// nothing either. Counted over 100 ticks, the least of a few rounds (see
+// TestHeartbeatAllocatesNothing).
+func TestQuietPeerTicksAllocateNothing(t *testing.T) {
+	r := quietRig(t)
+	const ticks, rounds = 100, 5
+	loadReads := int(ticks*r.cfg.Keepalive/loadEvery) + 1
+	least := -1.0
+	for range rounds {
+		// AllocsPerRun runs once more first: statuses for twice the ticks.
+		var batches [][]link.Packet
+		for j := 1; j <= 2*ticks/10; j++ {
+			at := r.now.Add(time.Duration(10*j)*r.cfg.Keepalive - 4*time.Millisecond)
+			b := r.quietStatus(at, true)
+			batches = append(batches, []link.Packet{{Link: "eth0", From: r.from, Data: b, At: at}, {Link: "eth1", From: r.from, Data: b, At: at}})
+		}
+		i, k := 0, 0
+		allocs := testing.AllocsPerRun(1, func() {
+			for range ticks {
+				i++
+				r.now = r.now.Add(r.cfg.Keepalive)
+				if i%10 == 0 {
+					r.links.mu.Lock()
+					r.links.routine = batches[k]
+					r.links.mu.Unlock()
+					k++
+				}
+				r.d.tick(r.now)
+				r.d.settle(r.timer)
+			}
+		})
+		if least < 0 || allocs < least {
+			least = allocs
+		}
+	}
+	r.checkSteady()
+	if ps := r.d.core.Status().Peers; ps[0].Quiet != 100*time.Millisecond || ps[0].Seq != r.peer.seq {
+		t.Errorf("node1 sees node2 %+v, want quiet 100ms, seq %d", ps[0], r.peer.seq)
+	}
+	if testenv.RaceDetector {
+		t.Logf("%v allocations in %d ticks under the race detector, not checked", least, ticks)
+		return
+	}
+	if least > float64(loadReads) {
+		t.Errorf("%d ticks beside a quiet peer allocate %v times (the least of %d rounds), want at most %d (the ld text)", ticks, least, rounds, loadReads)
 	}
 }
