@@ -11,7 +11,8 @@ import "math/rand/v2"
 // RandomReloadConfig, RandomSettingsConfig and RandomMonitorConfig (one
 // in four each, drawn from a stream of its own), with their commands,
 // settings commands, reloads, monitor failures, failing scripts, loss
-// (bounded as CheckCalm requires), duplicates and jitter.
+// (bounded as CheckCalm requires), duplicates and jitter. Routine
+// messages are read as the daemon reads them (Config.RoutineReads).
 func RandomQuietPassiveConfig(seed uint64) Config {
 	r := rand.New(rand.NewPCG(seed, 0x9b1e7))
 	gens := []func(uint64) Config{RandomResourceConfig, RandomReloadConfig, RandomSettingsConfig, RandomMonitorConfig}
@@ -20,5 +21,6 @@ func RandomQuietPassiveConfig(seed uint64) Config {
 	c.OneWayCuts, c.LinkCuts, c.Pauses, c.Suspends = 0, 0, 0, 0
 	c.ClockJumps, c.WallJumps, c.NodeChanges, c.MarkEpisodes, c.Spare = 0, 0, 0, 0, 0
 	c.Nodes, c.Groups = 2, 1
+	c.RoutineReads = true // the holder's ticks beside a quiet peer, as the daemon steps them
 	return c
 }
