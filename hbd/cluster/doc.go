@@ -1,8 +1,8 @@
 // Package cluster is hbd's core: a pure, deterministic state machine for
 // membership and resource groups.
 //
-// The daemon feeds it events (Tick, Receive, Stop, OpDone, Command,
-// Reconfigure, GroupFailure, PingStatus, FenceDone) and executes the
+// The daemon feeds it events (Tick, Receive, RoutineFlood, Stop, OpDone,
+// Command, Reconfigure, GroupFailure, PingStatus, FenceDone) and executes the
 // actions it returns. The core has no goroutines, does no I/O, never
 // reads the clock and draws no random numbers: every time it uses comes
 // from an event, so the same events in the same order give the same actions.

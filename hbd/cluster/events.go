@@ -42,9 +42,23 @@ type Stop struct {
 	Now time.Time
 }
 
+// RoutineFlood says that the links found, at this wake-up's read of the
+// peers' routine datagrams (hbd/link's Set.Drain), more of them than a
+// peer sends, or datagrams the kernel dropped: a burst forged with a
+// peer's address may have filled the socket, and the kernel dropped the
+// peer's statuses since the previous read, which for a quiet node is
+// about a deadtime ago. The daemon sends it before it feeds the core
+// what that read gave. From then on the links read that socket at once,
+// so a live peer is heard again within a keepalive or its S.
+type RoutineFlood struct {
+	Now time.Time
+}
+
 func (e Tick) at() time.Time    { return e.Now }
 func (e Receive) at() time.Time { return e.Now }
 func (e Stop) at() time.Time    { return e.Now }
+
+func (e RoutineFlood) at() time.Time { return e.Now }
 
 // Op is a resource group operation the daemon runs through harc.
 type Op int

@@ -279,7 +279,7 @@ func (n *Node) Step(ev Event) []Action {
 		n.boot()
 	}
 	switch ev.(type) {
-	case Tick, Receive:
+	case Tick, Receive, RoutineFlood:
 		// What they change that reconcile reads says so itself (touch,
 		// recheck): mostly nothing, at rest.
 	default:
@@ -302,6 +302,8 @@ func (n *Node) Step(ev Event) []Action {
 		n.groupFailed(e)
 	case PingStatus:
 		n.onPingStatus(e)
+	case RoutineFlood:
+		n.routineFlood()
 	case FenceDone:
 		n.onFenceDone(e)
 	}
@@ -336,6 +338,8 @@ func eventTime(ev Event) time.Time {
 	case GroupFailure:
 		return e.Now
 	case PingStatus:
+		return e.Now
+	case RoutineFlood:
 		return e.Now
 	case FenceDone:
 		return e.Now
@@ -476,7 +480,7 @@ func (n *Node) peerDeadline(p *peer) time.Time {
 		edt := n.effectiveDeadtime()
 		d = minTime(d, maxTime(p.quietNewsAt.Add(2*edt+n.keepalive), p.lastHeard.Add(edt)))
 	}
-	return maxTime(d, p.quietFloor)
+	return maxTime(d, p.deadFloor)
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -553,7 +557,7 @@ func (n *Node) markDead(p *peer) {
 	p.missing = nil
 	p.acked = 0
 	p.deadGen = p.gen
-	p.quietEvery, p.quietDT, p.quietNewsAt, p.quietFloor = 0, 0, time.Time{}, time.Time{}
+	p.quietEvery, p.quietDT, p.quietNewsAt, p.deadFloor, p.floodGrant = 0, 0, time.Time{}, time.Time{}, time.Time{}
 }
 
 func (n *Node) peerByName(name string) *peer { return findPeer(n, name) }

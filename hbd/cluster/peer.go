@@ -33,9 +33,12 @@ type peer struct {
 	quietDT     time.Duration // the deadtime scaled for it when it came
 	quietNewsAt time.Time     // when this node first sent it news since its last status (zero: none)
 	quietWarned time.Time     // when a bad hbd_quiet was last logged
-	// quietFloor: no deadline of it or of its links before this, once a
-	// scaled deadline ended (quietEnded).
-	quietFloor time.Time
+	// deadFloor: no deadline of it or of its links before this: its
+	// scaled deadline ended (quietEnded), or the links found a flood of
+	// routine datagrams (routineFlood, at floodGrant: once per time it is
+	// heard).
+	deadFloor  time.Time
+	floodGrant time.Time
 
 	gen uint64
 	// genFloor is the newest generation known of the peer, also from

@@ -40,7 +40,8 @@ import (
 // on every link it was heard on; and for a deadtime nothing but routine
 // messages went out and nothing reconcile reads changed (touch, recheck:
 // a peer's state, generation, links, announcement or seqs; every event
-// but a Tick, a Receive or a PingStatus that changes nothing).
+// but a Tick, a Receive, a RoutineFlood or a PingStatus that changes
+// nothing).
 //
 // Not the start bonus (the longer dt a node announces for its first
 // StartBonusFor, as Heartbeat does): hbd never obeys the dt a peer
@@ -522,14 +523,14 @@ func (n *Node) quietAwake(p *peer, seq uint64) {
 // later, once.
 func (n *Node) quietEnded(p *peer, was time.Duration) {
 	if dt := n.peerDeadtime(p); dt < was {
-		p.quietFloor = maxTime(p.quietFloor, n.now.Add(dt))
+		p.deadFloor = maxTime(p.deadFloor, n.now.Add(dt))
 	}
 }
 
 // linkDeadline is when link l of p is declared dead, its deadtime dt
 // (peerDeadtime).
 func (p *peer) linkDeadline(l *link, dt time.Duration) time.Time {
-	return maxTime(l.lastHeard.Add(dt), p.quietFloor)
+	return maxTime(l.lastHeard.Add(dt), p.deadFloor)
 }
 
 // quietScaled is d scaled for p's status interval (late heartbeats too).

@@ -29,6 +29,10 @@ type Links interface {
 	// routine messages, read at this node's wake-ups instead of waking it
 	// (hbd/link's package doc). Data is valid until fn returns.
 	Drain(fn func(link.Packet))
+	// TakeFloods is how many times the Drains since the last call found
+	// a routine socket flooded: the peers' statuses since the previous
+	// Drain may have been dropped (hbd/link's Set.TakeFloods).
+	TakeFloods() int
 	// SetKeepalive tells the links the peers' new status interval (a
 	// reload that keeps the media): a flooded routine socket goes back to
 	// being read at wake-ups by it.
@@ -233,7 +237,8 @@ func (d *Daemon) collect() {
 // node's). When a peer's seqs have a gap, what it sent before the
 // messages in hand has arrived, and may be on its way still (read from
 // another socket after them, or in a reader's hands): the links and the
-// queue are read once more.
+// queue are read once more. A drain that found a routine socket flooded
+// tells the core (RoutineFlood) before it judges its peers by what came.
 func (d *Daemon) collectFrom(ls Links) {
 	if d.drainFn == nil {
 		return
@@ -245,6 +250,9 @@ func (d *Daemon) collectFrom(ls Links) {
 		d.order.arrange(d.pending)
 	}
 	d.order.given()
+	if ls.TakeFloods() > 0 {
+		d.stepOnly(cluster.RoutineFlood{Now: time.Now()})
+	}
 }
 
 // take appends to pending what the links ls hold for the loop and what

@@ -36,6 +36,16 @@ type fakeLinks struct {
 	// counts the Drains.
 	routine []link.Packet
 	drains  int
+	// floods is what the next TakeFloods says.
+	floods int
+}
+
+func (f *fakeLinks) TakeFloods() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.floods
+	f.floods = 0
+	return n
 }
 
 func (f *fakeLinks) Send(b []byte) { f.record(b) }

@@ -221,6 +221,7 @@ type Set struct {
 	routineReader reader
 	quietFor      time.Duration // routine.go
 	keepalive     atomic.Int64  // Options.Keepalive, ns (SetKeepalive)
+	floodsFound   atomic.Int64  // flood modes begun since TakeFloods (routine.go)
 	// drainMu keeps Drain and Close apart: they both change the routine
 	// sockets' flood mode.
 	drainMu sync.Mutex

@@ -34,9 +34,14 @@ import (
 // time between two of them for quietFor, the reader stops and the socket
 // is read at wake-ups again. Per keepalive, not per wake-up: a quiet node
 // (hbd/cluster's quiet passive) wakes once every few keepalives and then
-// finds as many of its peer's statuses. At most the statuses of one
-// wake-up's interval can be lost to such a flood; deadtime is always
-// several keepalives.
+// finds as many of its peer's statuses. A burst that lands between two
+// drains can fill the socket's buffer, and the kernel then drops every
+// datagram of the peer behind it until the next drain: the statuses of
+// one wake-up's interval, which for a quiet node is about a deadtime.
+// The drain that finds the flood says so (TakeFloods), and the caller's
+// core then declares no peer dead for a deadtime (hbd/cluster's
+// RoutineFlood), within which flood mode has read the peer's next
+// statuses at once.
 const (
 	floodDrain = 32
 	quietDrain = 4
@@ -304,6 +309,7 @@ func (s *Set) Drain(fn func(Packet)) {
 			if r.poll != nil {
 				s.drainFlooded(l, r, fn)
 			} else if n, over := s.drainOne(l, r, fn); n > floodDrain || over {
+				s.floodsFound.Add(1)
 				s.startPoll(l, r)
 			}
 			s.drainOwn(l, r, fn)
@@ -492,6 +498,14 @@ func quietAllowance(interval, keepalive time.Duration) uint64 {
 	}
 	return uint64(quietDrain * (interval / keepalive))
 }
+
+// TakeFloods is how many times, since the last call, a Drain found a
+// routine socket flooded (more than floodDrain datagrams, or a kernel
+// drop) and began its flood mode. The statuses the socket's peer sent
+// since the previous Drain may then be lost: the kernel dropped what
+// came behind the burst while the socket was full. Called after Drain,
+// before the caller judges its peers by what the drain gave.
+func (s *Set) TakeFloods() int { return int(s.floodsFound.Swap(0)) }
 
 // SetKeepalive changes Options.Keepalive (a reload of the timings that
 // keeps the media).

@@ -1,0 +1,47 @@
+package daemon
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFloodedDrainDelaysDeath: node2's last status came at the rig's
+// now; at the wake-up of its deadline (40 ms later) the drain finds a
+// routine socket flooded (TakeFloods): the statuses it sent since may
+// have been dropped by the kernel. The core hears of it before it judges
+// node2, which is not declared dead then; silent on, it is declared dead
+// a deadtime after the flood. Without the flood it dies at its deadline.
+func TestFloodedDrainDelaysDeath(t *testing.T) {
+	for _, flooded := range []bool{false, true} {
+		r := newHeartbeatRig(t, false)
+		r.d.drainFn = r.d.drained
+		hook := &lineHook{}
+		r.d.log.Logger.AddHook(hook)
+		ka, last := r.cfg.Keepalive, r.now
+		deadAt := time.Duration(0)
+		for i := 1; i <= 12 && deadAt == 0; i++ {
+			at := last.Add(time.Duration(i) * ka)
+			if flooded && i == 4 {
+				r.links.mu.Lock()
+				r.links.floods = 1
+				r.links.mu.Unlock()
+			}
+			r.d.tick(at)
+			r.d.settle(r.timer)
+			if len(hook.matching("node node2: is dead")) > 0 {
+				deadAt = at.Sub(last)
+			}
+		}
+		want := 4 * ka // the deadline
+		if flooded {
+			want = 7 * ka // a deadtime after the flood found at the previous wake-up's time
+		}
+		if deadAt != want {
+			t.Errorf("flooded %v: node2 declared dead %v after its last status, want %v\n%s", flooded, deadAt, want, strings.Join(hook.lines, "\n"))
+		}
+		if warned := len(hook.matching("Routine heartbeats flooded")) > 0; warned != flooded {
+			t.Errorf("flooded %v: flood logged %v", flooded, warned)
+		}
+	}
+}
