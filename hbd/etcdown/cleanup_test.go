@@ -30,7 +30,7 @@ func startThreeHooked(t *testing.T, hooks ...*rpcHook) ([]*testNode, *record) {
 		}
 		nodes = append(nodes, n)
 	}
-	waitFor(t, 10*time.Second, "every group runs on its preferred node", placedAsPreferred(rec))
+	waitFor(t, testMove, "every group runs on its preferred node", placedAsPreferred(rec))
 	return nodes, rec
 }
 
@@ -52,7 +52,7 @@ func TestCleanupDuringFailureWrite(t *testing.T) {
 	var n1 *testNode
 	cleaned := make(chan error, 1)
 	hook := &rpcHook{prefix: testPrefix(t) + dirFailed + "n1/", n: 1, f: func(_ context.Context, send func() error) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testMove)
 		defer cancel()
 		cleaned <- n1.owner.Cleanup(ctx, "g1")
 		return send()

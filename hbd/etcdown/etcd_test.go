@@ -81,8 +81,8 @@ func testPrefix(t *testing.T) string {
 // parallel tests at once unless -parallel says otherwise: they mostly wait
 // for leases and timers, and the default (GOMAXPROCS) would run them two
 // at a time on a 2-CPU machine. More at once starve the in-process etcd
-// when the CPU is short: every request of the loops has testInterval
-// (200 ms) to answer, and leases time out. With -race beside three busy
+// when the CPU is short: every request of the loops has testInterval to
+// answer, and leases time out. With -race beside three busy
 // loops on the 2-CPU machine (load 5 to 7), 8 at once failed 42 tests in
 // 2 runs of the package; 3 at once failed 2 in 4 runs, both of them tests
 // that start a cluster of their own.
@@ -369,11 +369,17 @@ func (f *fakeRunner) kill(groups []string) {
 	f.dead = true
 }
 
-// Test timings: etcd grants whole seconds.
+// Test timings (etcd grants whole seconds). testInterval is also every
+// etcd request's timeout, and a node stops its groups once its renewals
+// have failed for testTTL − testStop − 2·testInterval (3.7 s): on a
+// loaded 2-CPU machine (go test -race beside builds, load 10 to 17) the
+// in-process etcd answers some requests only after several hundred
+// milliseconds, and with a TTL of 2 s and 200 ms requests (1.3 s to stop)
+// nodes lost their leases and the groups moved under the tests.
 const (
-	testTTL      = 2 * time.Second
+	testTTL      = 5 * time.Second
 	testStop     = 300 * time.Millisecond
-	testInterval = 200 * time.Millisecond
+	testInterval = 500 * time.Millisecond
 	testStopTime = 100 * time.Millisecond
 )
 

@@ -24,7 +24,7 @@ func TestStartTogetherNoFlap(t *testing.T) {
 	c := sharedCluster(t)
 	rec := &record{}
 	for _, name := range threeNodes {
-		startNodeWith(t, name, c.Endpoints(), threeNodes, rec, func(o *Options, _ *fakeRunner) { o.InitDead = 5 * time.Second })
+		startNodeWith(t, name, c.Endpoints(), threeNodes, rec, func(o *Options, _ *fakeRunner) { o.InitDead = time.Minute })
 		time.Sleep(3 * testInterval) // the earlier nodes' passes see the others absent
 	}
 	waitFor(t, testMove, "every group runs on its preferred node", placedAsPreferred(rec))

@@ -25,7 +25,7 @@ func startThree(t *testing.T, endpoints func(i int) []string) ([]*testNode, *rec
 	for i, name := range threeNodes {
 		nodes = append(nodes, startNode(t, name, endpoints(i), threeNodes, rec))
 	}
-	waitFor(t, 10*time.Second, "every group runs on its preferred node", placedAsPreferred(rec))
+	waitFor(t, testMove, "every group runs on its preferred node", placedAsPreferred(rec))
 	return nodes, rec
 }
 
@@ -56,7 +56,7 @@ func TestKilledHolderReplaced(t *testing.T) {
 	killed := time.Now()
 	nodes[0].runner.kill([]string{"g1"})
 	nodes[0].cli.Close() // nothing of n1 reaches etcd any more
-	took := waitFor(t, testTTL+2*time.Second, "n2 takes g1 from the killed n1", func() bool {
+	took := waitFor(t, testTTL+testMove, "n2 takes g1 from the killed n1", func() bool {
 		return rec.running()["g1"] == "n2"
 	}).Sub(killed)
 	if took < testTTL-testInterval*3 {
@@ -81,7 +81,7 @@ func TestCutOffHolderStopsFirst(t *testing.T) {
 	_ = nodes
 	cut := time.Now()
 	p.Close()
-	waitFor(t, testTTL+3*time.Second, "n2 takes g1 from the cut-off n1", func() bool { return rec.running()["g1"] == "n2" })
+	waitFor(t, testTTL+testMove, "n2 takes g1 from the cut-off n1", func() bool { return rec.running()["g1"] == "n2" })
 	var stopped, started time.Time
 	for _, e := range rec.snapshot() {
 		if e.group == "g1" && e.node == "n1" && !e.start && e.at.After(cut) {
@@ -156,7 +156,7 @@ func TestEtcdLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	back := time.Now()
-	waitFor(t, 4*testTTL+5*time.Second, "the groups come back", placedAsPreferred(rec))
+	waitFor(t, testTTL+testMove, "the groups come back", placedAsPreferred(rec))
 	t.Logf("groups back %s after etcd", time.Since(back))
 	checkNoOverlap(t, rec)
 }
@@ -209,7 +209,7 @@ func stopDuringStart(t *testing.T, rollsBack bool, says string) {
 	})
 	select {
 	case <-begun:
-	case <-time.After(10 * time.Second):
+	case <-time.After(testMove):
 		t.Fatal("n1 did not start g1")
 	}
 	// hbd status: g1 is starting, not running, until its start ends. A
@@ -250,7 +250,9 @@ func stopDuringStart(t *testing.T, rollsBack bool, says string) {
 	if failed > 0 {
 		t.Errorf("the stop recorded failures: %v", n1.owner.failedUntil)
 	}
-	for _, s := range []string{"failed", "record the failure"} {
+	// Only lines about g1: a request to etcd that failed under load and
+	// works again says "it failed from", which is not the group's.
+	for _, s := range []string{"g1 failed", "record the failure"} {
 		if lines := n1.logs.with(s); len(lines) > 0 {
 			t.Errorf("logged %q", lines)
 		}

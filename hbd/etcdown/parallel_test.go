@@ -88,7 +88,7 @@ func startAlone(t *testing.T, groups int, tweak func(*fakeRunner)) (*testNode, *
 // runAll waits until all groups groups of rec run.
 func runAll(t *testing.T, rec *record, groups int) {
 	t.Helper()
-	waitFor(t, 10*time.Second, "every group runs", func() bool { return len(rec.running()) == groups })
+	waitFor(t, testMove, "every group runs", func() bool { return len(rec.running()) == groups })
 }
 
 // TestClaimsInParallel: a node given many groups at once claims and

@@ -21,7 +21,7 @@ func TestSnapshotAndReconfigure(t *testing.T) {
 	n1 := startNode(t, "n1", c.Endpoints(), nodes, rec)
 	startNode(t, "n2", c.Endpoints(), nodes, rec)
 	// g1 and g3 prefer n1, g2 n2.
-	waitFor(t, 10*time.Second, "groups placed", func() bool {
+	waitFor(t, testMove, "groups placed", func() bool {
 		r := rec.running()
 		return r["g1"] == "n1" && r["g2"] == "n2" && r["g3"] == "n1"
 	})
@@ -31,7 +31,7 @@ func TestSnapshotAndReconfigure(t *testing.T) {
 	ctx := context.Background()
 	var s Snapshot
 	var err error
-	waitFor(t, 10*time.Second, "a snapshot", func() bool {
+	waitFor(t, testMove, "a snapshot", func() bool {
 		s, err = n1.owner.Snapshot(ctx)
 		return err == nil
 	})

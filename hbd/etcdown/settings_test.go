@@ -35,7 +35,7 @@ func runningIs(rec *record, want map[string]string) func() bool {
 }
 
 func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testMove)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -131,7 +131,7 @@ func TestFailedStartNotRetried(t *testing.T) {
 		}))
 	}
 	want := map[string]string{"g1": "n2", "g2": "n2", "g3": "n3"}
-	waitFor(t, 10*time.Second, "g1 runs on n2 after it failed on n1", func() bool {
+	waitFor(t, testMove, "g1 runs on n2 after it failed on n1", func() bool {
 		return len(nodes[0].runner.attemptsOf("g1")) > 0 && runningIs(rec, want)()
 	})
 	steady(t, rec, 10*testInterval, want)

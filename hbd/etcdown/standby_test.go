@@ -82,7 +82,7 @@ func TestStandbySpent(t *testing.T) {
 	rec := &record{}
 	n1 := startNode(t, "n1", c.Endpoints(), two, rec)
 	n2 := startNode(t, "n2", c.Endpoints(), two, rec)
-	waitFor(t, 10*time.Second, "the groups on their preferred nodes", runningIs(rec, map[string]string{"g1": "n1", "g2": "n2", "g3": "n1"}))
+	waitFor(t, testMove, "the groups on their preferred nodes", runningIs(rec, map[string]string{"g1": "n1", "g2": "n2", "g3": "n1"}))
 	if err := n1.owner.Standby(ctxT(t), "all"); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestStandbySpent(t *testing.T) {
 	waitFor(t, testMove, "every group back on n1, n2 gone", runningIs(rec, map[string]string{"g1": "n1", "g2": "n1", "g3": "n1"}))
 	startNode(t, "n2", c.Endpoints(), two, rec)
 	back := map[string]string{"g1": "n1", "g2": "n2", "g3": "n1"}
-	waitFor(t, 10*time.Second, "g2 back on n2, g1 and g3 kept by n1", runningIs(rec, back))
+	waitFor(t, testMove, "g2 back on n2, g1 and g3 kept by n1", runningIs(rec, back))
 	steady(t, rec, 5*testInterval, back)
 	checkNoOverlap(t, rec)
 }
@@ -133,7 +133,7 @@ func TestStandbyRefused(t *testing.T) {
 	rec := &record{}
 	n1 := startNode(t, "n1", c.Endpoints(), threeNodes, rec)
 	want := map[string]string{"g1": "n1", "g2": "n1", "g3": "n1"}
-	waitFor(t, 10*time.Second, "n1 alone holds every group", runningIs(rec, want))
+	waitFor(t, testMove, "n1 alone holds every group", runningIs(rec, want))
 
 	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
@@ -161,7 +161,7 @@ func TestStandbyRefused(t *testing.T) {
 
 	n2 := startNode(t, "n2", c.Endpoints(), threeNodes, rec)
 	withN2 := map[string]string{"g1": "n1", "g2": "n2", "g3": "n1"}
-	waitFor(t, 10*time.Second, "g2 on n2", runningIs(rec, withN2))
+	waitFor(t, testMove, "g2 on n2", runningIs(rec, withN2))
 	if err := n2.owner.SetNodeStandby(ctx, "", true); err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestStandbyExclusive(t *testing.T) {
 			o.Exclusive = [][]string{{"g1", "g2"}}
 		}))
 	}
-	waitFor(t, 10*time.Second, "the groups on their preferred nodes", runningIs(rec, map[string]string{"g1": "n1", "g2": "n2", "g3": "n1"}))
+	waitFor(t, testMove, "the groups on their preferred nodes", runningIs(rec, map[string]string{"g1": "n1", "g2": "n2", "g3": "n1"}))
 	if err := nodes[0].owner.Standby(ctxT(t), "local"); err != nil {
 		t.Fatal(err)
 	}

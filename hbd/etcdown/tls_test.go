@@ -129,7 +129,7 @@ func TestTLS(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = New(cli, o).Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, 10*time.Second, "n1 runs g1 over TLS", func() bool { return rec.running()["g1"] == "n1" })
+	waitFor(t, testMove, "n1 runs g1 over TLS", func() bool { return rec.running()["g1"] == "n1" })
 
 	other := newPKI(t, "another")
 	for _, tt := range []struct {

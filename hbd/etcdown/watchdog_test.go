@@ -56,7 +56,7 @@ func TestCutOffDuringStart(t *testing.T) {
 	go func() {
 		var last time.Time
 		defer func() { untilC <- last }()
-		end := time.Now().Add(testTTL + 10*time.Second)
+		end := time.Now().Add(2*testTTL + testMove)
 		for time.Now().Before(end) {
 			id, until := n1.owner.lease.current()
 			if id == 0 && !last.IsZero() {
@@ -76,10 +76,10 @@ func TestCutOffDuringStart(t *testing.T) {
 	var cut time.Time
 	select {
 	case cut = <-cutC:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testMove):
 		t.Fatal("n1 did not start g3 again")
 	}
-	waitFor(t, testTTL+5*time.Second, "n2 takes g1 and g3", func() bool {
+	waitFor(t, testTTL+testMove, "n2 takes g1 and g3", func() bool {
 		r := rec.running()
 		return r["g1"] == "n2" && r["g3"] == "n2"
 	})

@@ -1,8 +1,12 @@
 // Package etcdtest starts an etcd cluster in the test's process, for the
 // tests of the etcd backend (hbd/etcdown, hbd/daemon): three members on
 // loopback ports, their data in a temporary directory, with short
-// timings (heartbeat 50 ms, election 250 ms) and no fsync, so that a
-// cluster is up in well under a second. Members can be stopped and
+// timings (heartbeat 50 ms, election 500 ms) and no fsync, so that a
+// cluster is up in about a second. A stall of the members' process
+// longer than the election timeout (a loaded machine, go test -race)
+// makes a follower call an election, and no request is answered until
+// it ends: the timeout is kept above such stalls, and well below the
+// lease TTLs of the tests. Members can be stopped and
 // started again with their data; TLS makes them serve clients and peers
 // only over TLS and require a client certificate.
 package etcdtest
@@ -122,7 +126,7 @@ func (c *Cluster) config(i int, state string) *embed.Config {
 	cfg.InitialCluster = strings.Join(initial, ",")
 	cfg.InitialClusterToken = "hbd-test"
 	cfg.ClusterState = state
-	cfg.TickMs, cfg.ElectionMs = 50, 250
+	cfg.TickMs, cfg.ElectionMs = 50, 500
 	cfg.UnsafeNoFsync = true
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	if p := c.tls; p != nil {

@@ -32,7 +32,7 @@ func TestStopNeverReady(t *testing.T) {
 	select {
 	case <-e.Server.ReadyNotify():
 		t.Fatal("one member of three ready")
-	case <-time.After(500 * time.Millisecond): // two elections of 250 ms
+	case <-time.After(time.Second): // two elections of 500 ms
 	}
 	stopped := make(chan struct{})
 	go func() {
