@@ -52,14 +52,56 @@ func (w *Owner) MoveGroup(ctx context.Context, group, node string) error {
 		}
 		return w.setting(ctx, dirMove, group, ">"+node)
 	}
-	resp, err := w.cli.Get(ctx, w.key(dirOwners, group))
-	if err != nil {
-		return fmt.Errorf("group move %s: read its owner: %w", group, err)
+	return w.moveAway(ctx, group)
+}
+
+// moveTries bounds moveAway's transactions while the holder it reads
+// keeps changing.
+const moveTries = 5
+
+// moveAway moves group away from the node that holds it when the move
+// is written: one transaction writes !HOLDER only if the owner key is
+// still the one HOLDER was read from (its create revision, the fencing
+// token), so that a handover between the read and the write cannot
+// leave the move naming the node that held it before. The first try
+// takes the holder from this node's copy of the keys, so that it is
+// usually the only request; a try whose key changed reads it anew in
+// the same transaction and tries again with it.
+func (w *Owner) moveAway(ctx context.Context, group string) error {
+	owner, move := w.key(dirOwners, group), w.key(dirMove, group)
+	cur, _ := w.store.get(owner)
+	for range moveTries {
+		if cur.created == 0 {
+			// Nobody holds it as far as this node knows: etcd says.
+			resp, err := w.cli.Get(ctx, owner)
+			if err != nil {
+				return fmt.Errorf("group move %s: read its owner: %w", group, err)
+			}
+			if len(resp.Kvs) == 0 {
+				return fmt.Errorf("group move %s: no node holds it; name the node to move it to", group)
+			}
+			cur = kvOf(resp.Kvs[0])
+		}
+		value := "!" + cur.value
+		resp, err := w.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(owner), "=", cur.created)).
+			Then(clientv3.OpPut(move, value)).
+			Else(clientv3.OpGet(owner)).
+			Commit()
+		if err != nil {
+			return fmt.Errorf("group move %s: write %s: %w", group, move, err)
+		}
+		if resp.Succeeded {
+			w.store.wrote(kv{key: move, value: value}, resp.Header.Revision, false)
+			w.wake()
+			return nil
+		}
+		cur = kv{}
+		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+			cur = kvOf(kvs[0])
+		}
 	}
-	if len(resp.Kvs) == 0 {
-		return fmt.Errorf("group move %s: no node holds it; name the node to move it to", group)
-	}
-	return w.setting(ctx, dirMove, group, "!"+string(resp.Kvs[0].Value))
+	return fmt.Errorf("group move %s: its holder changed at each of %d tries; try again", group, moveTries)
 }
 
 // ClearMove forgets group's move: the placement rule as usual.

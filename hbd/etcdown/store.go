@@ -85,6 +85,17 @@ func (s *store) has(key string, lease int64) bool {
 	return ok && !e.deleted && e.lease == lease
 }
 
+// get returns key's value if it is live in the store.
+func (s *store) get(key string) (kv, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.keys[key]
+	if !ok || e.deleted {
+		return kv{}, false
+	}
+	return e.kv, true
+}
+
 // view reads the live keys (false until the first full read).
 func (s *store) view() (view, bool) {
 	s.mu.Lock()
