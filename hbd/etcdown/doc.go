@@ -27,7 +27,8 @@
 //	PREFIX failed/NODE/GROUP       1     NODE may not hold GROUP
 //
 // and, under NODE's lease, written by hbd standby there or hbd takeover
-// on another node (standby.go):
+// on another node, and by NODE again under its next lease if it loses
+// one (standby.go):
 //
 //	PREFIX yield/NODE/GROUP        1     NODE stands by for GROUP: it
 //	                               holds it only when no other node may

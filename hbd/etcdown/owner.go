@@ -64,6 +64,11 @@ type Owner struct {
 	started        time.Time
 	left           map[string]bool
 	initDeadLogged map[string]bool
+	// Owned by the loop: the groups this node stood by for under lease
+	// yieldsOf when it last saw its member key there, written again
+	// under the next lease (standby.go).
+	yields   []string
+	yieldsOf clientv3.LeaseID
 }
 
 // New returns an Owner using cli; Run starts it.
@@ -217,6 +222,7 @@ func (w *Owner) step(ctx context.Context) {
 		}
 		w.fails.ok("membership")
 	}
+	w.noteYields(id)
 	switch err := w.reconcile(ctx, id); {
 	case err == nil:
 		w.fails.ok("placement")
@@ -248,9 +254,14 @@ func (w *Owner) stopLost(ctx context.Context, gs []string) {
 	w.stopEach(ctx, gs, 0)
 }
 
+// putMember writes this node's member key under lease id, after the
+// standby flags it had under the lease before, if any (carryYields).
 func (w *Owner) putMember(ctx context.Context, id clientv3.LeaseID) error {
 	ctx, cancel := context.WithTimeout(ctx, w.o.Interval)
 	defer cancel()
+	if err := w.carryYields(ctx, id); err != nil {
+		return err
+	}
 	key := w.memberKey(w.o.Node)
 	resp, err := w.cli.Put(ctx, key, w.o.Node, clientv3.WithLease(id))
 	if err != nil {

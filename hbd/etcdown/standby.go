@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -164,5 +165,48 @@ func (w *Owner) commitAs(ctx context.Context, node string, lease clientv3.LeaseI
 		}
 	}
 	w.wake()
+	return nil
+}
+
+// noteYields remembers the groups this node stands by for under lease
+// id, while its copy of the keys shows its member key there (not when
+// the lease is gone and the watch brought the deletion of its keys).
+func (w *Owner) noteYields(id clientv3.LeaseID) {
+	ok, gs := w.store.leased(w.memberKey(w.o.Node), w.yieldKey(w.o.Node, ""), int64(id))
+	if ok {
+		w.yields, w.yieldsOf = gs, id
+	}
+}
+
+// carryYields writes under lease id the standby flags this node had
+// under the lease before (noteYields), for the groups still configured,
+// so that its new member key never shows it willing to hold them.
+func (w *Owner) carryYields(ctx context.Context, id clientv3.LeaseID) error {
+	if w.yieldsOf == 0 || w.yieldsOf == id {
+		return nil
+	}
+	var ops []clientv3.Op
+	var carried []string
+	for _, g := range w.yields {
+		if w.knownGroup(g) == nil {
+			ops = append(ops, clientv3.OpPut(w.yieldKey(w.o.Node, g), "1", clientv3.WithLease(id)))
+			carried = append(carried, g)
+		}
+	}
+	for len(ops) > 0 {
+		chunk := ops[:min(len(ops), maxTxnOps)]
+		ops = ops[len(chunk):]
+		resp, err := w.cli.Txn(ctx).Then(chunk...).Commit()
+		if err != nil {
+			return fmt.Errorf("write again the standby of this node under its new lease: %w", err)
+		}
+		for _, op := range chunk {
+			w.store.wrote(kv{key: string(op.KeyBytes()), value: "1", lease: int64(id)}, resp.Header.Revision, false)
+		}
+	}
+	if len(carried) > 0 {
+		w.log.Infof("etcd: new lease %x: this node stands by again for %s, as under its lease before", id, strings.Join(carried, " "))
+	}
+	w.yieldsOf = id
 	return nil
 }

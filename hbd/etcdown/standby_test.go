@@ -213,3 +213,43 @@ func TestStandbyExclusive(t *testing.T) {
 		}
 	}
 }
+
+// TestStandbyOutlivesLease: a node whose lease changes under it (here
+// revoked by hand; a cut-off from etcd does the same) still stands by
+// for the groups it stood by for: it writes its flags again under its
+// new lease, and the groups stay where hbd standby sent them, despite
+// auto_failback.
+func TestStandbyOutlivesLease(t *testing.T) {
+	t.Parallel()
+	c := sharedCluster(t)
+	two := threeNodes[:2]
+	rec := &record{}
+	n1 := startNode(t, "n1", c.Endpoints(), two, rec)
+	startNode(t, "n2", c.Endpoints(), two, rec)
+	waitFor(t, testMove, "the groups on their preferred nodes", runningIs(rec, map[string]string{"g1": "n1", "g2": "n2", "g3": "n1"}))
+	if err := n1.owner.Standby(ctxT(t), "local"); err != nil {
+		t.Fatal(err)
+	}
+	away := map[string]string{"g1": "n2", "g2": "n2", "g3": "n2"}
+	waitFor(t, testMove, "g1 and g3 on n2", runningIs(rec, away))
+	old, _ := n1.owner.lease.current()
+	if _, err := n1.cli.Revoke(ctxT(t), old); err != nil {
+		t.Fatal(err)
+	}
+	var id clientv3.LeaseID
+	waitFor(t, testMove, "n1 a member again under a new lease", func() bool {
+		id, _ = n1.owner.lease.current()
+		return id != 0 && id != old && n1.owner.store.has(n1.owner.memberKey("n1"), int64(id))
+	})
+	steady(t, rec, 10*testInterval, away)
+	for _, g := range []string{"g1", "g3"} {
+		resp, err := n1.cli.Get(ctxT(t), n1.owner.yieldKey("n1", g))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Kvs) != 1 || resp.Kvs[0].Lease != int64(id) {
+			t.Errorf("n1's standby for %s: %v, want it under n1's new lease %x", g, resp.Kvs, id)
+		}
+	}
+	checkNoOverlap(t, rec)
+}

@@ -2,6 +2,7 @@ package etcdown
 
 import (
 	"sort"
+	"strings"
 	"sync"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -83,6 +84,26 @@ func (s *store) has(key string, lease int64) bool {
 	defer s.mu.Unlock()
 	e, ok := s.keys[key]
 	return ok && !e.deleted && e.lease == lease
+}
+
+// leased tells, from one state of the store, whether key is live under
+// lease, and lists the live keys under prefix of that lease, with the
+// prefix cut off.
+func (s *store) leased(key, prefix string, lease int64) (bool, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.keys[key]
+	if !ok || e.deleted || e.lease != lease {
+		return false, nil
+	}
+	var out []string
+	for k, e := range s.keys {
+		if rest, ok := strings.CutPrefix(k, prefix); ok && !e.deleted && e.lease == lease {
+			out = append(out, rest)
+		}
+	}
+	sort.Strings(out)
+	return true, out
 }
 
 // get returns key's value if it is live in the store.
