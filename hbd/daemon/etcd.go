@@ -37,6 +37,12 @@ type etcdBackend struct {
 	// stopping: a graceful stop is under way (SIGTERM).
 	stopping atomic.Bool
 	loop     *etcdLoop
+	// next: the client of the loop a reload restarts with new etcd_
+	// settings, started with the configuration of then once loop has
+	// ended (its groups stopped and released, which may wait for a
+	// cleanup: shutdown.go in hbd/etcdown) while the daemon serves its
+	// socket.
+	next *clientv3.Client
 }
 
 // etcdLoop is one run of the ownership loop, with its etcd client.
@@ -100,13 +106,12 @@ func (d *Daemon) startEtcdLoop(cli *clientv3.Client, cfg *config.Config) *etcdLo
 	return l
 }
 
-// end stops the loop (every group here stopped, the lease revoked) and
-// closes its client; why is what the starts it interrupts ended by.
+// end begins to stop the loop (every group here stopped, the lease
+// revoked); done is closed once it has. why is what the starts it
+// interrupts ended by.
 func (l *etcdLoop) end(why string) {
 	l.cause.why.Store(&why)
 	l.stop()
-	<-l.done
-	l.cli.Close()
 }
 
 // etcdElsewhere returns nil: this build runs the etcd backend itself
@@ -189,7 +194,16 @@ func (d *Daemon) serveEtcd(ctx context.Context, sigs <-chan os.Signal) {
 		case f := <-d.monitorFails:
 			d.etcdGroupFailed(f)
 		case <-d.etcd.loop.done:
-			return
+			next := d.etcd.next
+			d.etcd.next = nil
+			if next == nil || d.etcd.stopping.Load() {
+				if next != nil {
+					next.Close()
+				}
+				return
+			}
+			d.etcd.loop.cli.Close()
+			d.etcd.loop = d.startEtcdLoop(next, d.cfg)
 		}
 	}
 }
@@ -209,8 +223,9 @@ func etcdUpdate(cfg *config.Config) etcdown.Update {
 // new groups and placement settings (a group whose resources changed is
 // stopped and placed again) or, when the etcd_ lines changed, restarted:
 // this node's groups are stopped and its lease revoked, then the new loop
-// places them again with the new lease. A change of backend needs a
-// restart of hbd.
+// places them again with the new lease (meanwhile the daemon serves its
+// socket: a stop that fails keeps the old loop until hbd cleanup). A
+// change of backend needs a restart of hbd.
 func (d *Daemon) applyEtcdConfig(ctx context.Context, cfg *config.Config, areas map[string]bool, why string) {
 	refuse := func(err error) {
 		d.log.Errorf("Configuration reload (%s) refused: %v; nothing of it applied, the running configuration stays", why, err)
@@ -244,11 +259,19 @@ func (d *Daemon) applyEtcdConfig(ctx context.Context, cfg *config.Config, areas 
 	}
 	d.runner = runner
 	d.etcd.runner.set(runner, cfg)
-	if cli != nil {
+	switch {
+	case cli != nil:
 		d.log.Infof("etcd: the etcd settings changed: restarting the ownership loop (this node's groups are stopped and released first, then placed again)")
-		d.etcd.loop.end(reloadRestart)
-		d.etcd.loop = d.startEtcdLoop(cli, cfg)
-	} else {
+		if d.etcd.next != nil {
+			d.etcd.next.Close() // a restart under way: these settings replace its own
+		} else {
+			d.etcd.loop.end(reloadRestart)
+		}
+		d.etcd.next = cli
+	case d.etcd.next != nil:
+		// A restart under way: the new loop starts with this
+		// configuration.
+	default:
 		u := etcdUpdate(cfg)
 		for _, g := range cfg.Groups {
 			if old, ok := d.cfg.Group(g.Key()); ok && !config.SameDefinition(old, g) {
