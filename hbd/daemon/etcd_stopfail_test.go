@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -81,5 +82,80 @@ func TestEtcdStopFailedRetriedAsStarted(t *testing.T) {
 	want := []string{"stop a", "start a", "start c"}
 	if !slices.Equal(got, want) {
 		t.Errorf("scripts run after the cleanup: %q, want %q", got, want)
+	}
+}
+
+// TestEtcdStopFailedWaits: with the etcd backend, a group whose stop
+// fails when hbd stops (SIGTERM), or when a reload restarts the loop
+// (a change of etcd_prefix), keeps its owner key: the stop, or the
+// restart, waits, and the daemon serves its socket meanwhile, until
+// hbd cleanup stops the group.
+func TestEtcdStopFailedWaits(t *testing.T) {
+	c := etcdtest.Start(t, nil)
+	for _, tt := range []struct {
+		name   string
+		prefix string
+		begin  func(n *etcdNode) (cancel func())
+		after  func(t *testing.T, n *etcdNode)
+	}{
+		{"hbd stops", "/hbd-stopfail-stop/", func(n *etcdNode) func() {
+			// SIGTERM, which hbd run takes (signal.Notify): a
+			// cancelled context would close the control socket too.
+			// No other test runs meanwhile (this one is not parallel).
+			n.cancel = nil // this test waits for the stop itself
+			return func() {
+				if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, func(t *testing.T, n *etcdNode) {
+			select {
+			case err := <-n.done:
+				if err != nil {
+					t.Errorf("hbd run: %v", err)
+				}
+			case <-time.After(waitAtMost):
+				t.Fatal("hbd did not stop after the cleanup")
+			}
+		}},
+		{"a reload restarts the loop", "/hbd-stopfail-restart/", func(n *etcdNode) func() {
+			return func() { n.write("ha.cf", n.hacf("/hbd-stopfail-restart-new/"), 0o644) }
+		}, func(t *testing.T, n *etcdNode) {
+			n.waitRunning("a started again by the new loop", "a")
+			if !slices.Contains(ownerKeys(t, c.Endpoints(), "/hbd-stopfail-restart-new/"), "sticky::a") {
+				t.Error("no owner key of sticky::a under the new prefix")
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newEtcdNode(t, c.Endpoints())
+			stuck := filepath.Join(n.dir, "stop-fails")
+			n.write("resource.d/sticky", fmt.Sprintf(stickyScript, filepath.Join(n.dir, "groups"), stuck, n.events), 0o755)
+			n.write("ha.cf", n.hacf(tt.prefix), 0o644)
+			n.write("haresources", "n1 sticky::a\n", 0o644)
+			n.start()
+			n.waitRunning("a started", "a")
+			if err := os.WriteFile(stuck, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tt.begin(n)()
+			n.waitLog("shutdown waits: resource group sticky::a failed to stop")
+			if !slices.Contains(ownerKeys(t, c.Endpoints(), tt.prefix), "sticky::a") {
+				t.Error("the owner key of sticky::a was released though its stop failed")
+			}
+			if st := n.status(); len(st.Members) != 0 {
+				t.Errorf("members %v while n1 waits for its stop, want none", st.Members)
+			}
+			if err := os.Remove(stuck); err != nil {
+				t.Fatal(err)
+			}
+			if r := n.command("cleanup", "sticky::a"); !r.OK {
+				t.Fatalf("hbd cleanup sticky::a: %s", r.Error)
+			}
+			tt.after(t, n)
+			if slices.Contains(ownerKeys(t, c.Endpoints(), tt.prefix), "sticky::a") {
+				t.Error("the owner key of sticky::a is still there after its stop")
+			}
+		})
 	}
 }

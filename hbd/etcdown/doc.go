@@ -96,6 +96,7 @@
 // # Files
 //
 //	owner.go         Owner, Run: the loop (renew, reconcile)
+//	shutdown.go      the graceful stop, which waits for a failed stop
 //	watchdog.go      the watchdog: every group stopped at the stop-by time
 //	lease.go         the lease: grant, renew, the stop-by time
 //	config.go        Options, Runner and the client configuration from ha.cf

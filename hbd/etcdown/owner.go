@@ -163,12 +163,15 @@ func (w *Owner) mayStartLocked(id clientv3.LeaseID) bool {
 }
 
 // Run runs the loop until ctx ends, then stops every group and revokes
-// the lease (a graceful stop: others take over at once).
+// the lease (a graceful stop: others take over at once); a group whose
+// stop fails keeps it waiting (shutdown.go).
 func (w *Owner) Run(ctx context.Context) error {
 	if w.started.IsZero() {
 		w.started = time.Now()
 	}
-	kctx, kcancel := context.WithCancel(ctx)
+	// The renewals, the watch and the watchdog outlive ctx: they go on
+	// through the shutdown, which may wait for a stop-failed group.
+	kctx, kcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer kcancel()
 	go w.lease.keep(kctx, func(err error) {
 		if errors.Is(err, errLeaseGone) {
@@ -186,8 +189,10 @@ func (w *Owner) Run(ctx context.Context) error {
 		w.step(ctx)
 		select {
 		case <-ctx.Done():
+			w.shutdown(kctx)
+			kcancel()
 			<-dogDone
-			w.shutdown()
+			w.revoke()
 			return nil
 		case now := <-t.C:
 			if w.o.Wake != nil {
@@ -425,8 +430,9 @@ func (w *Owner) acquire(ctx context.Context, g string, id clientv3.LeaseID) erro
 // start at that time (watchdog.go). A failed start is stopped (unless
 // it rolled itself back: ErrRolledBack), recorded and released; a start the watchdog ended is only stopped: the lease,
 // not the group, failed, and the key goes with the lease. So is a start
-// that ctx ended, with cause Options.Stopping: the loop stops, and its
-// shutdown revokes the lease.
+// that ctx ended, with cause Options.Stopping (the loop stops, and its
+// shutdown revokes the lease), except that if that stop fails the group
+// stays held, stop-failed, and the shutdown waits for it (shutdown.go).
 func (w *Owner) run(ctx context.Context, g string, token int64, id clientv3.LeaseID) error {
 	sctx, scancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer scancel(nil)
@@ -464,7 +470,7 @@ func (w *Owner) run(ctx context.Context, g string, token int64, id clientv3.Leas
 			return nil
 		case ctx.Err() != nil:
 			w.log.Infof("etcd: start of group %s ended: %v; stopping it in order", g, cause)
-			w.stop(ctx, g)
+			w.stopToRelease(ctx, g)
 			return nil
 		}
 		w.log.Errorf("etcd: start of group %s failed: %v", g, err)
@@ -499,10 +505,9 @@ func (w *Owner) release(ctx context.Context, g string, id clientv3.LeaseID) erro
 }
 
 // stop stops g here and forgets it, whether its stop fails or not: its
-// owner key is gone or going (a lost lease, a lost key, a graceful
-// stop), so keeping it held here would protect nothing. Stops get their
-// own time (the slowest stop), even when ctx has ended: a group is never
-// left running. A group already being stopped is waited for, not stopped
+// owner key is gone or going (a lost lease, a lost key), so keeping it
+// held here would protect nothing. Stops get their own time (the
+// slowest stop), even when ctx has ended: a group is never left running. A group already being stopped is waited for, not stopped
 // twice; a group whose start is under way is stopped once that start has
 // returned (the Runner never runs both at once), unless that start
 // rolled itself back (ErrRolledBack) or the group is held again since
@@ -585,20 +590,6 @@ func (w *Owner) forgetLocked(g string) {
 // stopEach stops gs, at most limit at a time (< 1: all at once).
 func (w *Owner) stopEach(ctx context.Context, gs []string, limit int) {
 	_ = each(gs, limit, func(g string) error { w.stop(ctx, g); return nil })
-}
-
-// shutdown stops every group, maxParallel at a time, then revokes the
-// lease so that the owner and member keys go at once.
-func (w *Owner) shutdown() {
-	w.stopEach(context.Background(), w.heldKeys(), maxParallel)
-	if id, _ := w.lease.current(); id != 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), w.o.Interval)
-		defer cancel()
-		if _, err := w.cli.Revoke(ctx, id); err != nil {
-			w.log.Warnf("etcd: revoke lease %x: %v (it expires by itself)", id, err)
-		}
-		w.lease.drop(id)
-	}
 }
 
 func (w *Owner) isHeld(g string) bool {

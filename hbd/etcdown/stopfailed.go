@@ -15,9 +15,9 @@ import (
 // the Heartbeat backend (hbd/cluster/doc.go, "Failures"): it stays held
 // here with its owner key, so that no other node starts it while it may
 // still run here, and the loop leaves it alone (no release, no stop at
-// every pass) until hbd cleanup retries the stop. A stop-failed group
-// whose owner key goes anyway (a lost lease, the key deleted by hand, a
-// graceful stop, which revokes the lease) is stopped once more, then
+// every pass) until hbd cleanup retries the stop; a graceful stop waits
+// for it (shutdown.go). A stop-failed group whose owner key goes anyway
+// (a lost lease, the key deleted by hand) is stopped once more, then
 // forgotten whatever the outcome.
 
 // errStopFailed: a stop this caller waited for left the group
