@@ -397,6 +397,7 @@ const testMove = 2*testTTL + 20*testInterval
 
 // testNode is one hbd node running the ownership loop.
 type testNode struct {
+	t      *testing.T
 	name   string
 	owner  *Owner
 	runner *fakeRunner
@@ -439,7 +440,7 @@ func startNodeWith(t *testing.T, name string, endpoints []string, nodes []string
 		tweak(&o, r)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &testNode{name: name, owner: New(cli, o), runner: r, cli: cli, rpcs: rpcs, cancel: cancel, done: make(chan struct{}), logs: logs}
+	n := &testNode{t: t, name: name, owner: New(cli, o), runner: r, cli: cli, rpcs: rpcs, cancel: cancel, done: make(chan struct{}), logs: logs}
 	go func() { defer close(n.done); _ = n.owner.Run(ctx) }()
 	t.Cleanup(func() { n.stop(); cli.Close() })
 	return n
@@ -480,10 +481,16 @@ func (l *logLines) with(s string) []string {
 	return out
 }
 
-// stop stops the node gracefully and waits for it.
+// stop stops the node gracefully and waits for it, for testMove at most:
+// a node whose stop waits for a group whose stop failed (a test that
+// failed before its cleanup) would wait for ever.
 func (n *testNode) stop() {
 	n.cancel()
-	<-n.done
+	select {
+	case <-n.done:
+	case <-time.After(testMove):
+		n.t.Errorf("%s did not stop within %s", n.name, testMove)
+	}
 }
 
 // waitFor polls cond until it holds or timeout passes.
