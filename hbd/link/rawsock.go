@@ -260,3 +260,19 @@ func (c rawConn) sendto(st *sendState, data []byte, to *sockaddr) error {
 	}
 	return nil
 }
+
+// SO_MEMINFO's array (linux/sock_diag.h): its length, and the index of
+// the socket's count of datagrams the kernel dropped (a full buffer).
+const (
+	skMemInfoVars  = 9
+	skMemInfoDrops = 8
+)
+
+// sockMemInfo is SO_MEMINFO of fd (sk_rmem_alloc, sk_rcvbuf, ... the
+// drops), and whether the kernel gave all of it.
+func sockMemInfo(fd int) ([skMemInfoVars]uint32, bool) {
+	var mi [skMemInfoVars]uint32
+	l := uint32(unsafe.Sizeof(mi))
+	_, _, e := syscall.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_MEMINFO, uintptr(unsafe.Pointer(&mi[0])), uintptr(unsafe.Pointer(&l)), 0)
+	return mi, e == 0 && l == uint32(unsafe.Sizeof(mi))
+}

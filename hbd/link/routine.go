@@ -27,8 +27,9 @@ import (
 // buffer holds a few hundred datagrams. The mark is public, so a flood of
 // marked datagrams forged with a peer's source address could fill it and
 // make the kernel drop the peer's real statuses. A drain that reads more
-// than floodDrain datagrams, or learns of a kernel drop, therefore puts the
-// socket in the runtime's poller (a reader goroutine on a duplicate of its
+// than floodDrain datagrams, or learns of a kernel drop (a datagram's
+// SO_RXQ_OVFL, or, after a drain that read anything, the socket's own
+// count: dropped), therefore puts the socket in the runtime's poller (a reader goroutine on a duplicate of its
 // descriptor, as the peer's own socket has); once the drains have seen no
 // more than quietDrain datagrams per keepalive (Options.Keepalive) of the
 // time between two of them for quietFor, the reader stops and the socket
@@ -77,6 +78,8 @@ type routineSock struct {
 	seen       uint64
 	seenAt     time.Time
 	quietSince time.Time
+	// drops is the socket's drop count (SO_MEMINFO) as last seen.
+	drops uint32
 	// own is the peer's own socket, read after the routine one (drainOwn).
 	own *ownSock
 }
@@ -308,13 +311,30 @@ func (s *Set) Drain(fn func(Packet)) {
 			}
 			if r.poll != nil {
 				s.drainFlooded(l, r, fn)
-			} else if n, over := s.drainOne(l, r, fn); n > floodDrain || over {
+			} else if n, over := s.drainOne(l, r, fn); n > floodDrain || over || n > 0 && r.dropped() {
 				s.floodsFound.Add(1)
 				s.startPoll(l, r)
 			}
 			s.drainOwn(l, r, fn)
 		}
 	}
+}
+
+// dropped: the kernel dropped datagrams of r since the last look, by the
+// socket's own count (SO_MEMINFO). A datagram's SO_RXQ_OVFL tells of
+// drops only when one is queued after them; a few large datagrams forged
+// to fill the buffer exactly leave none, and the peer's statuses behind
+// them are dropped unseen. Asked after a drain that read something: a
+// buffer that was full holds what filled it until a drain reads it.
+func (r *routineSock) dropped() bool {
+	mi, ok := sockMemInfo(r.fd)
+	if !ok {
+		return false
+	}
+	d := mi[skMemInfoDrops]
+	was := r.drops
+	r.drops = d
+	return d != was
 }
 
 // drainFlooded reads r in flood mode as drainOne does, under the lock its
@@ -484,6 +504,7 @@ func (s *Set) pollQuiet(l *link, r *routineSock, now time.Time) {
 	}
 	r.stopPoll()
 	r.unsettled, r.emptySince = true, time.Time{}
+	r.dropped() // what the flood made the kernel drop starts no other
 	s.log.Infof("%s %s: routine heartbeats back to normal: read at wake-ups again", l.plan.Kind, l.plan.Iface.Name)
 }
 

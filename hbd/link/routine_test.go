@@ -289,3 +289,25 @@ func TestFloodModeEndsWithRareDrains(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSockMemInfo is the cost of the look at a routine socket's
+// drop count that a drain which read anything makes (dropped).
+func BenchmarkSockMemInfo(b *testing.B) {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	f, err := c.File()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := sockMemInfo(fd); !ok {
+			b.Fatal("SO_MEMINFO refused")
+		}
+	}
+}
