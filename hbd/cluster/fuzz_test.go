@@ -212,7 +212,7 @@ func checkBounded(t *testing.T, n *Node, cfg *config.Config) {
 		if len(p.missing) > MaxMissing {
 			t.Fatalf("peer %s: %d missing seqs, bound %d", p.name, len(p.missing), MaxMissing)
 		}
-		for what, m := range map[string]int{"held": len(p.rsc.held), "standby": len(p.rsc.standby), "failed": len(p.rsc.failed), "stuck": len(p.rsc.stuck), "want": len(p.rsc.want)} {
+		for what, m := range map[string]int{"held": len(p.rsc.held), "starting": len(p.rsc.starting), "standby": len(p.rsc.standby), "failed": len(p.rsc.failed), "stuck": len(p.rsc.stuck), "want": len(p.rsc.want)} {
 			if m > groups {
 				t.Fatalf("peer %s: %d groups remembered as %s, the configuration has %d", p.name, m, what, groups)
 			}
