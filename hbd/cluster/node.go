@@ -351,6 +351,19 @@ func (n *Node) logf(l Level, format string, args ...any) {
 	n.out = append(n.out, Log{Level: l, Msg: fmt.Sprintf(format, args...)})
 }
 
+// maxLoggedText is how much of a text a peer sent a log line quotes; the
+// rest (up to a datagram's worth) is counted, not written.
+const maxLoggedText = 256
+
+// clipped is s as a log line quotes a peer's text: its first
+// maxLoggedText bytes, and its length when it is longer.
+func clipped(s string) string {
+	if len(s) <= maxLoggedText {
+		return s
+	}
+	return fmt.Sprintf("%s... (%d bytes)", s[:maxLoggedText], len(s))
+}
+
 // boot sends the first status messages, as Heartbeat does at start:
 // st=init, then st=up (the periodic status follows at once).
 func (n *Node) boot() {

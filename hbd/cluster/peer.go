@@ -136,7 +136,7 @@ func (n *Node) unknownNode(src string) {
 		return
 	}
 	n.unknown[src] = n.now
-	n.logf(LevelError, "process_status_message: bad node [%s] in message", src)
+	n.logf(LevelError, "process_status_message: bad node [%s] in message", clipped(src))
 }
 
 // maxMessageAge is how old (by this node's clock) a message's ts may
@@ -393,7 +393,7 @@ func (n *Node) dispatch(p *peer, typ string, seq uint64, at time.Time, m *wire.M
 		n.sendMessage(r)
 	case wire.TRepNodes:
 		if nl := m.Value(wire.FNodeList); !sameNodes(nl, n.nodeList) {
-			n.logf(LevelWarn, "%s lists the nodes [%s], ha.cf here lists [%s]; keeping ha.cf", p.name, strings.TrimSpace(nl), strings.TrimSpace(n.nodeList))
+			n.logf(LevelWarn, "%s lists the nodes [%s], ha.cf here lists [%s]; keeping ha.cf", p.name, clipped(strings.TrimSpace(nl)), strings.TrimSpace(n.nodeList))
 		}
 		n.gotNodes(p)
 	}
@@ -452,7 +452,7 @@ func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
 		}
 	}
 	if st != p.state {
-		n.logf(LevelInfo, "Status update for node %s: status %s", p.name, st)
+		n.logf(LevelInfo, "Status update for node %s: status %s", p.name, clipped(st))
 		n.recheck()
 		n.setPeerState(p, st)
 	}

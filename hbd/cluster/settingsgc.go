@@ -117,7 +117,7 @@ func (n *Node) peerSettingsHeard(p *peer, hbd bool, text string) {
 	if text != "" {
 		var err error
 		if list, err = ParseSettings(text); err != nil {
-			n.logf(LevelWarn, "Settings from %s ignored: %v", p.name, err)
+			n.logf(LevelWarn, "Settings from %s ignored: %s", p.name, clipped(err.Error()))
 			p.sets = peerSettings{} // what it holds is not known
 			return
 		}
@@ -149,7 +149,7 @@ func (n *Node) mergeSettings(from string, list []Setting) bool {
 				top, any = s, true
 			}
 			changed = true
-			n.logf(LevelInfo, "Setting from %s: %s (version %d by %s).", from, s.describe(), s.Version, s.Origin)
+			n.logf(LevelInfo, "Setting from %s: %s (version %d by %s).", from, clipped(s.describe()), s.Version, clipped(s.Origin))
 		}
 	}
 	if full > 0 {
