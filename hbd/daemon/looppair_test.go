@@ -47,6 +47,9 @@ type pairEnd struct {
 	// deaf, when set, makes Drain give nothing (a drain skipped): to
 	// check that a test can fail.
 	deaf atomic.Bool
+	// wall, when set, stamps what Drain gives as hbd/link does under a
+	// wall clock that steps (wallClock).
+	wall atomic.Pointer[wallClock]
 }
 
 type pairNet struct {
@@ -85,6 +88,10 @@ func (e *pairEnd) SendOn(_ string, b []byte) error { e.Send(b); return nil }
 func (e *pairEnd) Drain(fn func(link.Packet)) {
 	e.drains.Add(1)
 	if e.deaf.Load() {
+		return
+	}
+	if w := e.wall.Load(); w != nil {
+		w.drain(&e.mu, &e.routine, fn)
 		return
 	}
 	takeRoutine(&e.mu, &e.routine, fn)

@@ -373,7 +373,7 @@ func (s *Set) drainOne(l *link, r *routineSock, fn func(Packet)) (n int, over bo
 			n++
 			p, ci, ok := s.packet(l, r.sp, st, i, now)
 			if !since.IsZero() {
-				p.At = arrivalAfter(now, ci.kernelTime, since)
+				p.At = ArrivalAfter(now, ci.kernelTime, since, WallStep(since, now))
 			}
 			p.At = r.order.next(p.At)
 			if ci.hasOverflows && ci.overflows != r.overflows {
@@ -438,23 +438,65 @@ func (s *Set) drainOwn(l *link, r *routineSock, fn func(Packet)) {
 	}
 }
 
-// arrivalAfter is arrival for a datagram that came after since (the
-// queue was empty then): it may have waited longer than maxKernelAge (a
-// routine socket waits for the caller's next wake-up, a keepalive or
-// more), and its arrival is kept within since and now whatever the wall
-// clock did meanwhile.
-func arrivalAfter(now, kernel, since time.Time) time.Time {
+// ArrivalAfter is the arrival of a routine datagram read at now that came
+// after since (its socket was found empty then), kernel its kernel stamp
+// (zero: none). It may have waited longer than maxKernelAge (a routine
+// socket waits for the caller's next wake-up, a keepalive or a
+// deadtime), and its arrival is kept within since and now.
+//
+// The stamp is a wall-clock reading. When the wall clock stepped by more
+// than maxWallStep while the socket waited (step, WallStep), a datagram
+// that came before the step reads step older by its stamp, one that came
+// after it does not: of the two readings, the later one that falls
+// within since and now is taken. Taken as it stands, the stamp of a
+// holder's status that waited across an NTP step forward of most of a
+// deadtime (under ntpd's 128 ms threshold at keepalive 10 ms) would put
+// it near since, a deadtime before the quiet passive's read, which would
+// then take over from a live holder. Nor is the read time (now) taken for
+// every datagram: a quiet passive reads at its holder's deadline, and a
+// status stamped then arrives as late as the deadline it should have
+// moved. Exported for tests of the daemon whose in-process links stamp as
+// these do.
+func ArrivalAfter(now, kernel, since time.Time, step time.Duration) time.Time {
 	if kernel.IsZero() {
 		return now
 	}
 	age := now.Sub(kernel) // wall clock difference
+	waited := now.Sub(since)
+	if step > maxWallStep || step < -maxWallStep {
+		younger, older := age-step, age // came before the step, after it
+		if step < 0 {
+			younger, older = older, younger
+		}
+		switch {
+		case younger >= 0 && younger <= waited:
+			age = younger
+		case older >= 0 && older <= waited:
+			age = older
+		default:
+			age = younger
+		}
+	}
 	if age <= 0 {
 		return now
 	}
-	if waited := now.Sub(since); age > waited {
+	if age > waited {
 		return since
 	}
 	return now.Add(-age)
+}
+
+// maxWallStep is the most the wall clock may move apart from the
+// monotonic clock while a routine datagram waits, for its kernel stamp to
+// be taken as it stands: an NTP slew (at most 500 ppm) moves it by under
+// 2 ms over a wait of 3 s.
+const maxWallStep = 5 * time.Millisecond
+
+// WallStep is how far the wall clock stepped between since and now beyond
+// the time that passed, both read by time.Now (with a monotonic reading):
+// 0 when it did not step, or when either lacks a monotonic reading.
+func WallStep(since, now time.Time) time.Duration {
+	return now.Round(0).Sub(since.Round(0)) - now.Sub(since)
 }
 
 // startPoll puts r in flood mode: a reader goroutine on a duplicate of its

@@ -81,24 +81,60 @@ func TestDrainedArrivalAfterWait(t *testing.T) {
 // TestArrivalAfter: a drained datagram's arrival is taken from the
 // kernel's stamp whatever its age, but kept after the moment its socket
 // was last found empty and before the read, whatever the wall clock did.
+// When the wall clock stepped by more than maxWallStep while the socket
+// waited, the datagram arrives when it came, whether it came before the
+// step (its stamp off by the step) or after it, where only one reading
+// fits within the wait; where both fit, at the later one. A step within
+// maxWallStep leaves the stamp believed. The first stepped case is a
+// quiet passive's at keepalive 50 ms / deadtime 200 ms: its holder's
+// status came 150 ms before the read, the socket empty 200 ms before it,
+// and the wall clock stepped forward by 175 ms between the two, so the
+// stamp says 325 ms.
 func TestArrivalAfter(t *testing.T) {
 	now := time.Now()
-	since := now.Add(-5 * time.Second)
 	wall := func(d time.Duration) time.Time { return now.Round(0).Add(-d) } // a kernel stamp: no monotonic reading
+	const ms = time.Millisecond
 	for _, tc := range []struct {
 		name   string
+		waited time.Duration // since the socket was found empty
 		kernel time.Time
+		step   time.Duration
 		want   time.Duration // before now
 	}{
-		{"no stamp", time.Time{}, 0},
-		{"fresh", wall(time.Millisecond), time.Millisecond},
-		{"waited longer than maxKernelAge", wall(4 * time.Second), 4 * time.Second},
-		{"stamped before the socket was empty (clock stepped forward)", wall(time.Minute), 5 * time.Second},
-		{"stamped in the future (clock stepped back)", wall(-time.Second), 0},
+		{"no stamp", 5 * time.Second, time.Time{}, 0, 0},
+		{"fresh", 5 * time.Second, wall(ms), 0, ms},
+		{"waited longer than maxKernelAge", 5 * time.Second, wall(4 * time.Second), 0, 4 * time.Second},
+		{"stamped before the socket was empty (clock stepped forward)", 5 * time.Second, wall(time.Minute), 0, 5 * time.Second},
+		{"stamped in the future (clock stepped back)", 5 * time.Second, wall(-time.Second), 0, 0},
+		{"a step forward after it came", 200 * ms, wall(325 * ms), 175 * ms, 150 * ms},
+		{"the same step unsaid", 200 * ms, wall(325 * ms), 0, 200 * ms},
+		{"a step forward before it came", 200 * ms, wall(20 * ms), 175 * ms, 20 * ms},
+		{"a step forward, both readings fit", 200 * ms, wall(150 * ms), 50 * ms, 100 * ms},
+		{"a step forward of just over the bound", 200 * ms, wall(156 * ms), maxWallStep + ms, 150 * ms},
+		{"a slew within the bound", 200 * ms, wall(153 * ms), 3 * ms, 153 * ms},
+		{"a step back after it came", 200 * ms, wall(-850 * ms), -time.Second, 150 * ms},
+		{"a step back before it came", 200 * ms, wall(100 * ms), -time.Second, 100 * ms},
+		{"a step back, both readings fit", 200 * ms, wall(100 * ms), -50 * ms, 100 * ms},
+		{"no reading fits (steps both ways)", 200 * ms, wall(500 * ms), 175 * ms, 200 * ms},
 	} {
-		if got := now.Sub(arrivalAfter(now, tc.kernel, since)); got != tc.want {
+		if got := now.Sub(ArrivalAfter(now, tc.kernel, now.Add(-tc.waited), tc.step)); got != tc.want {
 			t.Errorf("%s: arrival %v before now, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestWallStep: two readings of time.Now with no step between them show
+// none (within what separates the two clocks' reads in one time.Now), nor
+// do readings without a monotonic one.
+func TestWallStep(t *testing.T) {
+	since := time.Now()
+	time.Sleep(10 * time.Millisecond)
+	now := time.Now()
+	if step := WallStep(since, now); step > time.Millisecond || step < -time.Millisecond {
+		t.Errorf("WallStep over 10 ms of no step: %v", step)
+	}
+	if step := WallStep(since.Round(0), now); step != 0 {
+		t.Errorf("WallStep without since's monotonic reading: %v, want 0", step)
 	}
 }
 
@@ -140,7 +176,7 @@ func TestArrivalOrderWallClockStepBack(t *testing.T) {
 		stamp func(kernel time.Time) time.Time
 	}{
 		{"read at once", func(k time.Time) time.Time { return arrival(now, k) }},
-		{"drained", func(k time.Time) time.Time { return arrivalAfter(now, k, since) }},
+		{"drained", func(k time.Time) time.Time { return ArrivalAfter(now, k, since, 0) }},
 	} {
 		a1, a2 := tc.stamp(first), tc.stamp(second)
 		if !a2.Before(a1) {
