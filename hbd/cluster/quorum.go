@@ -160,3 +160,42 @@ func (n *Node) fenceDeadline() time.Time {
 	}
 	return time.Time{}
 }
+
+// extendQuorumWaits: a reload lengthened the deadtime in force from
+// oldDT to dt' while a quorum wait (fenceUntil, regainUntil) is pending.
+// The wait was computed with oldDT as the time a cut-off peer takes to
+// notice it lost the majority (its deadtime after it last heard us) and
+// then to stop its groups (about a deadtime): two oldDT. The peer
+// reloads too, before or after this node:
+//   - before it declared us dead: it notices a deadtime dt' after the
+//     cut, up to dt'-oldDT later than the wait assumed, and its stop's
+//     bound grows by as much: it is done within two dt', so the wait
+//     moves by twice the difference;
+//   - after it declared us dead: it noticed under oldDT and only its stop
+//     may be later, within the same two dt';
+//   - never (it reloads after the wait ends): it stays within two oldDT.
+//
+// A peer that reloaded before this node computed the wait is the first
+// case: the wait used oldDT and grows here. What is not covered is a
+// peer whose reload comes a whole wait before this node's (a deadtime
+// differing across the cluster for that long). A shortened deadtime moves
+// nothing: the old one stays in force for a deadtime (applyTimings).
+func (n *Node) extendQuorumWaits(oldDT time.Duration) {
+	diff := n.effectiveDeadtime() - oldDT
+	if diff <= 0 {
+		return
+	}
+	r := &n.res
+	extended := false
+	if n.now.Before(r.fenceUntil) {
+		r.fenceUntil = r.fenceUntil.Add(2 * diff)
+		extended = true
+	}
+	if n.now.Before(r.regainUntil) {
+		r.regainUntil = r.regainUntil.Add(2 * diff)
+		extended = true
+	}
+	if extended {
+		n.logf(LevelInfo, "Quorum: the deadtime grew by %d ms; no group starts here before %d ms from now (a cut-off node notices and stops later too)", diff.Milliseconds(), maxTime(r.fenceUntil, r.regainUntil).Sub(n.now).Milliseconds())
+	}
+}

@@ -85,6 +85,7 @@ func (n *Node) apply(c *config.Config) {
 func (n *Node) applyTimings(old *config.Config) {
 	c := n.cfg
 	oldKA, oldDT := n.keepalive, n.deadtime
+	oldEff := n.effectiveDeadtime()
 	n.keepalive, n.deadtime, n.warntime, n.initdead = c.Keepalive, c.Deadtime, c.Warntime, c.Initdead
 	n.ttl = len(c.Nodes) + c.Hopfudge
 	if next := n.now.Add(n.keepalive); next.Before(n.nextStatus) {
@@ -97,6 +98,7 @@ func (n *Node) applyTimings(old *config.Config) {
 		}
 		n.dtFloor, n.dtFloorUntil = floor, n.now.Add(floor)
 	}
+	n.extendQuorumWaits(oldEff)
 	if old == nil {
 		return // the first configuration: nothing changed
 	}
