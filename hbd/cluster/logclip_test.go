@@ -22,6 +22,7 @@ func TestLogLinesClipPeerText(t *testing.T) {
 		{"status", []string{"t", "status", "st", long}, "", "info: Status update for node node2: status yyy"},
 		{"node list", []string{"dest", "node1", "t", "repnodes", "nodelist", "node1 node2 " + long, "delnodelist", " "}, "", "WARN: node2 lists the nodes [node1 node2 yyy"},
 		{"malformed setting", []string{"t", "resource", "rsc_hold", "none", "rtype", "full", "isstable", "1", "hbd_held", "", "hbd_settings", "disabled:1:zz:node2:" + long}, "", "WARN: Settings from node2 ignored: setting \"disabled:1:zz:node2:yyy"},
+		{"quiet interval", []string{"t", "status", "st", "active", "hbd_quiet", long}, "", "WARN: node2 says it sends its status every \"yyy"},
 		{"setting", []string{"t", "resource", "rsc_hold", "none", "rtype", "full", "isstable", "1", "hbd_held", "", "hbd_settings", "disabled:1:1:node2:" + long}, "", "info: Setting from node2: resource group yyy"},
 	}
 	for _, tc := range cases {

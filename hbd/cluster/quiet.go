@@ -460,7 +460,7 @@ func (n *Node) readQuietField(p *peer, m *wire.Message) {
 		p.quietEvery, p.quietDT = 0, 0
 		if p.quietWarned.IsZero() || n.now.Sub(p.quietWarned) >= LogEvery {
 			p.quietWarned = n.now
-			n.logf(LevelWarn, "%s says it sends its status every %q ms (hbd_quiet): not more than one and at most %d of this node's keepalives (%d ms); ignored, so it is declared dead after %d ms of silence", p.name, m.Value(wire.FHbdQuiet), QuietFactor, n.keepalive.Milliseconds(), n.effectiveDeadtime().Milliseconds())
+			n.logf(LevelWarn, "%s says it sends its status every %q ms (hbd_quiet): not more than one and at most %d of this node's keepalives (%d ms); ignored, so it is declared dead after %d ms of silence", p.name, clipped(m.Value(wire.FHbdQuiet)), QuietFactor, n.keepalive.Milliseconds(), n.effectiveDeadtime().Milliseconds())
 		}
 		return
 	}
