@@ -266,11 +266,14 @@ func (d *Daemon) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	pidPath, err := writePidFile(d.opts.RunDir)
+	pid, note, err := takePidFile(d.opts.RunDir)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(pidPath)
+	defer pid.release()
+	if note != "" {
+		d.log.Info(note)
+	}
 	if d.cfg.Backend == config.BackendEtcd {
 		return d.runEtcd(ctx)
 	}

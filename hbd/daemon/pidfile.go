@@ -3,55 +3,279 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"golang.org/x/sys/unix"
 )
 
-// writePidFile records our pid in dir, refusing when another live
-// process owns the file (two daemons in one run directory would fight
-// over the control socket and the resources).
-func writePidFile(dir string) (string, error) {
+// pidFile is the daemon's pid file (Heartbeat's format: the pid and a
+// newline), held under an exclusive flock for the daemon's whole life.
+// The kernel drops the lock when the process exits, even a kill -9, and
+// before its parent reaps it: a lock that can be taken means no hbd runs
+// from the file, whatever pid it names.
+type pidFile struct {
+	path string
+	f    *os.File
+}
+
+// pidFileTries bounds the retries when the file is replaced between
+// the open and the lock (an hbd that stops removes it).
+const pidFileTries = 5
+
+// takePidFile locks dir's pid file and writes our pid in it, refusing
+// when another hbd runs from dir (two daemons in one run directory would
+// fight over the control socket and the resources). note, when not
+// empty, says what the file named before and why it did not count.
+func takePidFile(dir string) (p *pidFile, note string, err error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", fmt.Errorf("run directory: %w", err)
+		return nil, "", fmt.Errorf("run directory: %w", err)
 	}
 	path := filepath.Join(dir, ctl.PidFileName)
-	if b, err := os.ReadFile(path); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid != os.Getpid() && alive(pid) {
-			return "", fmt.Errorf("hbd is already running with pid %d (%s)", pid, path)
+	for range pidFileTries {
+		p, note, err := lockPidFile(path)
+		if p != nil || err != nil {
+			return p, note, err
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("read pid file: %w", err)
 	}
-	if err := writeFileAtomic(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-		return "", fmt.Errorf("write pid file: %w", err)
-	}
-	return path, nil
+	return nil, "", fmt.Errorf("pid file %s: replaced %d times while being locked; is another hbd starting and stopping?", path, pidFileTries)
 }
 
-// alive tells whether pid is a running process (EPERM means it exists).
-func alive(pid int) bool {
-	err := unix.Kill(pid, 0)
-	return err == nil || errors.Is(err, unix.EPERM)
+// lockPidFile is one try of takePidFile: nil, nil when path was replaced
+// or removed between the open and the lock.
+func lockPidFile(path string) (*pidFile, string, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return nil, "", fmt.Errorf("pid file: %w", err)
+	}
+	if err := flockExiting(f); err != nil {
+		old, _ := readPid(f)
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, "", fmt.Errorf("hbd is already running with pid %s: it holds the lock on %s", describePid(old), path)
+		}
+		return nil, "", fmt.Errorf("pid file %s: lock: %w", path, err)
+	}
+	if !samePath(f, path) {
+		f.Close()
+		return nil, "", nil
+	}
+	note, err := checkUnlocked(f, path)
+	if err != nil {
+		f.Close()
+		return nil, "", err
+	}
+	b := []byte(strconv.Itoa(os.Getpid()) + "\n")
+	// In place, not replaced: the lock is on this file. Written before the
+	// truncation, so a reader never finds the file empty once it had a pid.
+	_, err = f.WriteAt(b, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(b)))
+	}
+	if err != nil {
+		f.Close()
+		return nil, "", fmt.Errorf("write pid file %s: %w", path, err)
+	}
+	return &pidFile{path: path, f: f}, note, nil
 }
 
-// ReadPid returns the pid recorded in dir's pid file, if that process runs.
-func ReadPid(dir string) (int, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ctl.PidFileName))
+// exitingWait bounds the wait for the lock of an hbd that is exiting.
+const exitingWait = 2 * time.Second
+
+// flockExiting takes f's lock. While the pid it names is a zombie or
+// gone, it waits for the lock up to exitingWait: a multi-threaded
+// process shows as a zombie once its first thread has exited, and the
+// kernel drops its lock when the last one has, a few milliseconds later.
+func flockExiting(f *os.File) error {
+	deadline := time.Now().Add(exitingWait)
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline) {
+			return err
+		}
+		pid, ok := readPid(f)
+		if !ok {
+			return err
+		}
+		if p := inspectPid(pid); !p.gone && p.state != "Z" && p.state != "X" {
+			return err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// checkUnlocked judges the pid a file we locked names: an hbd that
+// wrote it without a lock (an older hbd) may still run. A pid that is
+// gone, a zombie, or another program (the pid reused) does not count.
+func checkUnlocked(f *os.File, path string) (string, error) {
+	pid, ok := readPid(f)
+	if !ok || pid == os.Getpid() {
+		return "", nil
+	}
+	p := inspectPid(pid)
+	switch {
+	case p.gone:
+		return fmt.Sprintf("pid file %s named pid %d, which no longer runs; taken over", path, pid), nil
+	case p.state == "Z" || p.state == "X":
+		return fmt.Sprintf("pid file %s named pid %d, which has exited (%s, not yet reaped by its parent); taken over", path, pid, p), nil
+	case p.hbd:
+		return "", fmt.Errorf("hbd is already running with pid %d (%s): %s names it, without the lock a running hbd holds (an hbd from before the lock?); stop it first",
+			pid, p, path)
+	}
+	return fmt.Sprintf("pid file %s named pid %d, which is another program now (%s); taken over", path, pid, p), nil
+}
+
+// release removes the pid file and drops the lock, in that order: a
+// start that opened the file before the removal finds it replaced.
+func (p *pidFile) release() {
+	if p == nil {
+		return
+	}
+	os.Remove(p.path)
+	p.f.Close()
+}
+
+// samePath tells whether f is still the file at path.
+func samePath(f *os.File, path string) bool {
+	fi, err := f.Stat()
 	if err != nil {
-		return 0, fmt.Errorf("hbd is not running: %w", err)
+		return false
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	pi, err := os.Lstat(path)
+	return err == nil && os.SameFile(fi, pi)
+}
+
+// readPid reads the pid f holds, from its start.
+func readPid(f *os.File) (int, bool) {
+	b := make([]byte, 32)
+	n, err := f.ReadAt(b, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:n])))
+	return pid, err == nil && pid > 0
+}
+
+// describePid is a pid with what /proc says of it, for the messages.
+func describePid(pid int) string {
+	if pid <= 0 {
+		return "unknown (the pid file is empty or unreadable)"
+	}
+	p := inspectPid(pid)
+	if p.gone {
+		return strconv.Itoa(pid) + " (not in /proc: another pid namespace?)"
+	}
+	return fmt.Sprintf("%d (%s)", pid, p)
+}
+
+// procPid is what /proc tells of a process.
+type procPid struct {
+	gone  bool   // no such process
+	state string // the state letter of /proc/PID/stat ("" when unread)
+	comm  string // its name
+	exe   string // the program it runs, when readable
+	// hbd: it has our name, or runs this program (the same file, or one
+	// of the same name); also true when /proc cannot tell, so that a
+	// process of unknown kind blocks a start rather than being run over.
+	hbd     bool
+	unknown string // why /proc could not tell
+}
+
+func (p procPid) String() string {
+	if p.unknown != "" {
+		return p.unknown
+	}
+	s := "state " + p.state + " (" + stateName(p.state) + "), named " + strconv.Quote(p.comm)
+	if p.exe != "" {
+		s += ", running " + p.exe
+	}
+	return s
+}
+
+// inspectPid reads /proc/PID: its state, name and program.
+func inspectPid(pid int) procPid {
+	dir := "/proc/" + strconv.Itoa(pid)
+	b, err := os.ReadFile(dir + "/stat")
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ESRCH) {
+		return procPid{gone: true}
+	}
+	state, comm, ok := parseStat(b)
+	if err != nil || !ok {
+		// No /proc to ask: a live process is taken to be an hbd.
+		e := unix.Kill(pid, 0)
+		if e != nil && !errors.Is(e, unix.EPERM) {
+			return procPid{gone: true}
+		}
+		why := "malformed"
+		if err != nil {
+			why = err.Error()
+		}
+		return procPid{hbd: true, unknown: fmt.Sprintf("alive; %s/stat cannot tell what it is: %s", dir, why)}
+	}
+	p := procPid{state: state, comm: comm}
+	exe, exeErr := os.Readlink(dir + "/exe")
+	if exeErr == nil {
+		p.exe = exe
+	}
+	selfComm := ""
+	if sb, err := os.ReadFile("/proc/self/stat"); err == nil {
+		_, selfComm, _ = parseStat(sb)
+	}
+	// Its name is the first test; its program, when we may read it (not
+	// another user's without root), the second.
+	p.hbd = comm == selfComm || exeErr == nil && sameProgram(dir+"/exe", exe)
+	return p
+}
+
+// sameProgram: the process runs our executable, or one with its name
+// (an upgrade replaced the file: the old one shows as "(deleted)").
+func sameProgram(procExe, exe string) bool {
+	self, err := os.Readlink("/proc/self/exe")
 	if err != nil {
-		return 0, fmt.Errorf("pid file %s: %w", filepath.Join(dir, ctl.PidFileName), err)
+		return false
 	}
-	if !alive(pid) {
-		return 0, fmt.Errorf("hbd is not running (stale pid %d)", pid)
+	if a, err := os.Stat(procExe); err == nil {
+		if b, err := os.Stat("/proc/self/exe"); err == nil && os.SameFile(a, b) {
+			return true
+		}
 	}
-	return pid, nil
+	return filepath.Base(strings.TrimSuffix(exe, " (deleted)")) == filepath.Base(strings.TrimSuffix(self, " (deleted)"))
+}
+
+// parseStat takes the state and name from /proc/PID/stat: "PID (COMM) S
+// ...", where COMM may itself hold spaces and parentheses.
+func parseStat(b []byte) (state, comm string, ok bool) {
+	s := string(b)
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open || len(s) < end+3 {
+		return "", "", false
+	}
+	return s[end+2 : end+3], s[open+1 : end], true
+}
+
+// stateName is proc(5)'s word for a state letter.
+func stateName(s string) string {
+	switch s {
+	case "R":
+		return "running"
+	case "S":
+		return "sleeping"
+	case "D":
+		return "waiting on disk"
+	case "T", "t":
+		return "stopped"
+	case "Z":
+		return "zombie"
+	case "X":
+		return "dead"
+	case "I":
+		return "idle"
+	}
+	return "unknown state"
 }

@@ -1,44 +1,236 @@
 package daemon
 
 import (
+	"bufio"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/ctl"
 )
 
-func TestPidFile(t *testing.T) {
-	dir := t.TempDir()
-	path, err := writePidFile(dir)
+// pidHelperEnv makes this test binary a stand-in hbd (TestPidFileHelper):
+// "lock" takes the pid file as the daemon does, "plain" writes its pid
+// the way an hbd without the lock did. It says "ready" on stdout, then
+// waits until its stdin closes (or a minute passes).
+const pidHelperEnv = "HBD_TEST_PIDFILE_HELPER"
+
+func TestPidFileHelper(t *testing.T) {
+	mode, dir := os.Getenv(pidHelperEnv), os.Getenv(pidHelperEnv+"_DIR")
+	if mode == "" {
+		t.Skip("a helper process of TestPidFile")
+	}
+	switch mode {
+	case "lock":
+		if _, _, err := takePidFile(dir); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+	case "plain":
+		if err := os.WriteFile(filepath.Join(dir, ctl.PidFileName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+	}
+	fmt.Println("ready")
+	done := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+	}
+	os.Exit(0)
+}
+
+// startPidHelper runs the helper in mode over dir; it is killed and
+// reaped at the end of the test.
+func startPidHelper(t *testing.T, mode, dir string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPidFileHelper$")
+	cmd.Env = append(os.Environ(), pidHelperEnv+"="+mode, pidHelperEnv+"_DIR="+dir)
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pid, err := ReadPid(dir); err != nil || pid != os.Getpid() {
-		t.Fatalf("ReadPid = %d, %v", pid, err)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if strings.TrimSpace(line) != "ready" {
+		t.Fatalf("helper %s: %q, %v", mode, line, err)
+	}
+	return cmd
+}
 
-	// A live other process owns the file: refuse.
-	cmd := exec.Command("sleep", "30")
+// zombieHelper is a setup of TestPidFile: the helper in mode, killed
+// with SIGKILL and not reaped.
+func zombieHelper(mode string) func(t *testing.T, dir string) int {
+	return func(t *testing.T, dir string) int {
+		cmd := startPidHelper(t, mode, dir)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, cmd.Process.Pid, "Z")
+		return cmd.Process.Pid
+	}
+}
+
+// startSleep runs a process that is not an hbd.
+func startSleep(t *testing.T) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("sleep", "60")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	if err := os.WriteFile(path, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
+	return cmd
+}
+
+func writePid(t *testing.T, dir string, pid int) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, ctl.PidFileName), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := writePidFile(dir); err == nil || !strings.Contains(err.Error(), "already running") {
-		t.Fatalf("writePidFile over a live pid: %v", err)
-	}
+}
 
-	// The process is gone: the stale file is taken over.
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
-	if _, err := writePidFile(dir); err != nil {
-		t.Fatalf("writePidFile over a stale pid: %v", err)
+// waitState waits until /proc says pid is in state.
+func waitState(t *testing.T, pid int, state string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if p := inspectPid(pid); p.state == state {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d never reached state %s: %s", pid, state, inspectPid(pid))
+		}
 	}
-	if _, err := ReadPid(filepath.Join(dir, "nope")); err == nil {
-		t.Fatal("ReadPid of a missing file: want error")
+}
+
+// TestPidFile: what a pid file names blocks a start only when it is a
+// running hbd: one that holds the file's lock, or an hbd that wrote it
+// without a lock; a zombie (killed, not yet reaped), a pid reused by
+// another program, a pid gone or a file without a pid do not.
+func TestPidFile(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// setup prepares dir and returns the pid the file names (0: none).
+		setup   func(t *testing.T, dir string) int
+		refused bool
+		want    []string // in the error, or in the note of a takeover
+	}{
+		{"a live hbd holds the lock", func(t *testing.T, dir string) int {
+			return startPidHelper(t, "lock", dir).Process.Pid
+		}, true, []string{"already running with pid", "holds the lock on", "state ", `named "`}},
+		{"an hbd without the lock", func(t *testing.T, dir string) int {
+			return startPidHelper(t, "plain", dir).Process.Pid
+		}, true, []string{"already running with pid", "without the lock", "state ", `named "`}},
+		{"a zombie hbd, killed and not yet reaped", zombieHelper("lock"), false, []string{"has exited", "state Z (zombie)", "not yet reaped", "taken over"}},
+		{"a zombie hbd that held no lock", zombieHelper("plain"), false, []string{"has exited", "state Z (zombie)", "not yet reaped", "taken over"}},
+		{"a pid reused by another program", func(t *testing.T, dir string) int {
+			pid := startSleep(t).Process.Pid
+			writePid(t, dir, pid)
+			return pid
+		}, false, []string{"another program now", `named "sleep"`, "taken over"}},
+		{"a pid gone", func(t *testing.T, dir string) int {
+			cmd := startSleep(t)
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			writePid(t, dir, cmd.Process.Pid)
+			return cmd.Process.Pid
+		}, false, []string{"no longer runs", "taken over"}},
+		{"an empty file", func(t *testing.T, dir string) int {
+			writePid(t, dir, 0)
+			return 0
+		}, false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			pid := tc.setup(t, dir)
+			path := filepath.Join(dir, ctl.PidFileName)
+			p, note, err := takePidFile(dir)
+			if tc.refused {
+				if err == nil {
+					p.release()
+					t.Fatalf("started over pid %d", pid)
+				}
+				for _, w := range append(tc.want, strconv.Itoa(pid), path) {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error lacks %q: %v", w, err)
+					}
+				}
+				if b, _ := os.ReadFile(path); strings.TrimSpace(string(b)) != strconv.Itoa(pid) {
+					t.Errorf("a refused start changed the pid file to %q", b)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			defer p.release()
+			for _, w := range tc.want {
+				if !strings.Contains(note, w) {
+					t.Errorf("note lacks %q: %q", w, note)
+				}
+			}
+			if b, _ := os.ReadFile(path); string(b) != strconv.Itoa(os.Getpid())+"\n" {
+				t.Errorf("pid file holds %q, want our pid", b)
+			}
+		})
+	}
+}
+
+// TestPidFileRelease: a second start beside a running one is refused,
+// even in the same process; the release removes the file and frees it.
+func TestPidFileRelease(t *testing.T) {
+	dir := t.TempDir()
+	p, _, err := takePidFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := takePidFile(dir); err == nil || !strings.Contains(err.Error(), "holds the lock") {
+		t.Fatalf("second take: %v", err)
+	}
+	p.release()
+	if _, err := os.Stat(filepath.Join(dir, ctl.PidFileName)); !os.IsNotExist(err) {
+		t.Errorf("pid file after release: %v", err)
+	}
+	p, _, err = takePidFile(dir)
+	if err != nil {
+		t.Fatalf("take after release: %v", err)
+	}
+	p.release()
+}
+
+func TestParseStat(t *testing.T) {
+	for _, tc := range []struct{ in, state, comm string }{
+		{"123 (hbd) S 1 123 123 0", "S", "hbd"},
+		{"7 (a) (b) Z) Z 1 2", "Z", "a) (b) Z"},
+		{"9 (sp ace) R", "R", "sp ace"},
+	} {
+		state, comm, ok := parseStat([]byte(tc.in))
+		if !ok || state != tc.state || comm != tc.comm {
+			t.Errorf("parseStat(%q) = %q, %q, %v", tc.in, state, comm, ok)
+		}
+	}
+	for _, bad := range []string{"", "123 hbd S", "1 (x)"} {
+		if _, _, ok := parseStat([]byte(bad)); ok {
+			t.Errorf("parseStat(%q) ok", bad)
+		}
 	}
 }
