@@ -172,7 +172,7 @@ func (n *Node) appendRscSignature(b []byte) []byte {
 		}
 		b = n.appendRscList(b, i, rule.wantOf)
 	}
-	if sets := n.settingsField(); sets != "" {
+	if sets, _ := n.settingsField(); sets != "" {
 		b = append(b, ';')
 		b = append(b, sets...)
 	}
@@ -220,6 +220,7 @@ type annFields struct {
 	stopFailed string
 	ask        string
 	settings   string
+	setsPart   bool // settings leaves some out (hbd_setspart)
 	epoch      uint64
 	seen       string
 	sync       bool
@@ -263,6 +264,9 @@ func (a *annFields) fill(m *wire.Message) {
 	if a.settings != "" {
 		m.Set(wire.FHbdSettings, a.settings)
 	}
+	if a.setsPart {
+		m.Set(wire.FHbdSetsPart, "1")
+	}
 	m.Set(wire.FHbdEpoch, wire.Hex(a.epoch))
 	if a.seen != "" {
 		m.Set(wire.FHbdSeen, a.seen)
@@ -293,8 +297,9 @@ func (n *Node) seenList() string {
 // said (announceUnsent).
 func (n *Node) announce(info string) {
 	rule := n.placementFacts()
+	sets, setsPart := n.settingsField()
 	a := annFields{info: info, hold: n.rscHold(), stable: n.stable(), lists: n.rscFields(rule.wantOf),
-		stopping: n.res.stopping, stopFailed: n.stopFailedList(), ask: n.askList(), settings: n.settingsField(),
+		stopping: n.res.stopping, stopFailed: n.stopFailedList(), ask: n.askList(), settings: sets, setsPart: setsPart,
 		epoch: n.res.epoch + 1, seen: n.seenList(), sync: n.res.needSync, quietMax: n.quietHonoured()}
 	m := n.newMessage()
 	a.fill(m)

@@ -20,11 +20,13 @@ import (
 // announcement of a node that holds, starts, stands by for and failed
 // every group, built by the code that builds every announcement, with
 // SettingsReserve bytes of operator settings (hbd_settings), must fit.
-// The settings get what the worst case leaves (settingsroom.go); the
-// peers' settings from two sides of a partition may together take more,
-// and make one too long at run time: the node then sends nothing
-// (sendFitting), counts nothing of it as said, starts no group while a
-// peer is up, and logs it at most once per LogEvery (announceUnsent).
+// The settings get what the worst case leaves (settingsroom.go): when
+// they take more (a partition's sides, a hostile peer), what the peers
+// fed the table gives way (announcedSettings), never the announcement.
+// One too long at run time all the same (a configuration the load check
+// did not see) is not sent (sendFitting): the node counts nothing of it
+// as said, starts no group while a peer is up, and logs it at most once
+// per LogEvery (announceUnsent).
 
 // unsentAnnouncement is the state of an announcement too long to send.
 type unsentAnnouncement struct {

@@ -214,11 +214,18 @@
 // may take all that the worst case leaves (SettingsRoom). An operator's
 // command that would make hbd_settings longer is refused, logged, and
 // changes nothing (the daemon asks CheckSettingsCommand first, so that
-// the CLI gets the error); one that clears a setting is always taken. A
-// peer's settings are taken whatever their length (the newest version
-// must win everywhere): two sides of a partition that each filled the
-// room may together go past it, and then the announcement waits
-// (annsize.go) until an operator clears some.
+// the CLI gets the error); one that clears a setting is always taken.
+// Only the settings of names configured here count (the others are a
+// peer's, whose configuration may differ). A peer's settings are taken
+// whatever their total length (the newest version must win everywhere)
+// within the caps of the table (settingscap.go: a setting's name, value
+// and origin, the table's count and bytes; what is over them is refused
+// with a WARN at most once per LogEvery per peer, never kept, announced
+// or persisted). Two sides of a partition that each filled the room, or
+// a hostile peer, may together go past it: the announcement then carries
+// the settings of configured names first, then the newest, as many as
+// fit, and says it left some out (hbd_setspart), so that no peer reads a
+// setting it lacks as acknowledged; it is always sent.
 //
 // Exclusive groups (ha.cf `exclusive`, config.Config.Exclusive; the
 // first listed wins): N is not eligible for g while it holds, starts, or
@@ -505,6 +512,8 @@
 //	               operator settings it holds (settings.go; cleared ones
 //	               until every node has them); left out while there are
 //	               none
+//	hbd_setspart   1: hbd_settings leaves some of them out (they take
+//	               more than an announcement has room for)
 //	hbd_quietmax   ms: the longest status interval it honours from a
 //	               quiet peer ("Quiet passive"); left out with
 //	               quiet_passive off, and from an announcement that
@@ -562,7 +571,10 @@
 //	settingsgc.go   what each peer announced of them, and the cleared
 //	                settings every peer acknowledged, dropped
 //	settingsroom.go their room in an announcement: the commands that
-//	                would not fit, refused
+//	                would not fit, refused; what an announcement carries
+//	                when they take more
+//	settingscap.go  the caps of the table: what a peer or a state file
+//	                may put in it
 //	peerrsc.go      what peers say about groups (resource, ask_resources,
 //	                hb_takeover, shutdone) and the named calls membership
 //	                makes: peerJoined, peerDied, peerRestarted, peerAdded,

@@ -178,10 +178,13 @@ type Node struct {
 	viewBuf facts
 	// sets are the cluster-wide operator settings (settings.go);
 	// setsText is their hbd_settings field, "" until made again after a
-	// change (setsTextOK).
-	sets       settings
-	setsText   string
-	setsTextOK bool
+	// change (setsTextOK) or under another configuration (setsTextCfg);
+	// setsPartial: it leaves some out (announcedSettings).
+	sets        settingsTable
+	setsText    string
+	setsTextOK  bool
+	setsTextCfg *config.Config
+	setsPartial bool
 	// setsRoom is the most bytes hbd_settings may take in this
 	// configuration (SettingsRoom), worked out when a command first
 	// needs it (setsRoomOK) and again after a reload.
@@ -229,7 +232,7 @@ func New(o Options) *Node {
 	}
 	n.initResources()
 	n.touch() // the first tick reconciles
-	n.loadSettings(o.Settings)
+	n.loadSettings(c, o.Settings)
 	n.apply(c)
 	for _, p := range n.peers {
 		p.genFloor = o.PeerGenerations[p.name]

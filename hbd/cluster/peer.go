@@ -63,6 +63,10 @@ type peer struct {
 	rsc peerRsc // what it announced about resource groups (peerrsc.go)
 	// sets: the settings its latest announcement carried (settingsgc.go).
 	sets peerSettings
+	// setsWarned: when settings it announced were last refused in a log
+	// line; setsRefused: how many were refused since (settingsRefused).
+	setsWarned  time.Time
+	setsRefused int
 	// word: what its latest announcement before its death said (abandon.go).
 	word lastWord
 	// partitionAt: when it was heard again after it was declared dead,

@@ -184,7 +184,7 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 		r.stuck = n.keySet(m, wire.FHbdStopFailed)
 		want, _ := m.Bytes(wire.FHbdWant)
 		r.want = n.wantMap(want)
-		n.peerSettingsHeard(p, true, m.Value(wire.FHbdSettings))
+		n.peerSettingsHeard(p, true, m.Value(wire.FHbdSettings), m.Value(wire.FHbdSetsPart) == "1")
 		r.quietMax = 0
 		if _, ok := m.Get(wire.FHbdQuietMax); ok {
 			if d, err := m.MillisValue(wire.FHbdQuietMax); err == nil && d > 0 {
@@ -208,7 +208,7 @@ func (n *Node) onResource(p *peer, seq uint64, m *wire.Message) {
 			}
 		}
 		r.held, r.starting, r.heldOther = held, nil, false
-		n.peerSettingsHeard(p, false, "")
+		n.peerSettingsHeard(p, false, "", false)
 		switch bits := holdBits(hold); {
 		case m.Value(wire.FRType) == "full" || bits == 0:
 			r.hold = bits

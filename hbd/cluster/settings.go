@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/hbdproject/hbd/hbd/config"
 )
 
 // Cluster-wide operator settings: a node in standby, a group disabled, a
@@ -23,7 +25,9 @@ import (
 // that an older set never comes back, until every node has it
 // (settingsgc.go). The settings must fit what an announcement has room
 // for (settingsroom.go): a command that would make them longer is
-// refused.
+// refused. What a peer announces is bounded (settingscap.go), and when
+// it fills more than an announcement has room for, the announcement
+// carries the settings this node acts on first (announcedSettings).
 
 // Setting kinds.
 const (
@@ -225,23 +229,30 @@ func (s Setting) describe() string {
 // by kind and name.
 func (n *Node) Settings() []Setting { return n.sets.list() }
 
-// loadSettings takes the settings persisted by an earlier run (New);
-// malformed ones are skipped (the daemon reads the file with
-// ParseSettings, which refuses them).
-func (n *Node) loadSettings(list []Setting) {
-	n.sets = make(settings)
+// loadSettings takes the settings persisted by an earlier run (New),
+// of configuration c; malformed ones, and those the caps refuse, are
+// skipped (the daemon reads the file with ParseSettings, which refuses
+// malformed ones, and CapSettings, which says what the caps refuse).
+func (n *Node) loadSettings(c *config.Config, list []Setting) {
+	n.sets = newSettingsTable()
 	n.setsTextOK = false
+	configured := configuredIn(c)
 	for _, s := range list {
 		if s.check() == nil {
-			n.sets.merge(s)
+			n.sets.admit(n.own(s), configured)
 		}
 	}
 }
 
 // changeSetting takes s, an operator's change made on this node
-// (nextSetting).
+// (nextSetting): its names are configured here and its room was checked
+// (settingFits), so the caps take it, evicting settings of names not
+// configured here if need be; it is kept even past them (a clear, always
+// taken, when settings of configured names fill the table).
 func (n *Node) changeSetting(s Setting) {
-	n.sets.merge(s)
+	if taken, _ := n.sets.admit(s, n.configured); !taken {
+		n.sets.put(s)
+	}
 	n.logf(LevelInfo, "Operator: %s (setting version %d).", s.describe(), s.Version)
 	n.pruneSettings() // the newest setting held before may go now
 	n.settingsChanged()
@@ -263,13 +274,16 @@ func (n *Node) settingsChanged() {
 }
 
 // settingsField is the hbd_settings field of this node's announcements
-// ("" when no setting was ever made: the field is left out). It is kept
-// until the settings change: the signature asks for it at every reconcile.
-func (n *Node) settingsField() string {
-	if !n.setsTextOK {
-		n.setsText, n.setsTextOK = FormatSettings(n.sets.list()), true
+// ("" when no setting was ever made: the field is left out), and whether
+// it leaves some settings out (announcedSettings). It is kept until the
+// settings or the configuration change: the signature asks for it at
+// every reconcile.
+func (n *Node) settingsField() (string, bool) {
+	if !n.setsTextOK || n.setsTextCfg != n.cfg {
+		n.setsText, n.setsPartial = n.announcedSettings()
+		n.setsTextOK, n.setsTextCfg = true, n.cfg
 	}
-	return n.setsText
+	return n.setsText, n.setsPartial
 }
 
 // mustNotHold says why this node may not hold g under the settings, ""

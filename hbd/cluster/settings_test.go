@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -174,29 +173,5 @@ func TestOperatorFenced(t *testing.T) {
 	s.wantHolders("node2")
 	if !n2.logged("on the operator's word") {
 		t.Errorf("the takeover is not logged as the operator's decision:\n%s", strings.Join(n2.logs, "\n"))
-	}
-}
-
-// TestPeerSettingsBounded: a peer's announcements cannot grow the table
-// past MaxSettings with names never seen here; a newer version of a name
-// already kept still comes in when the table is full.
-func TestPeerSettingsBounded(t *testing.T) {
-	n := booted(t)
-	var list []Setting
-	for i := range MaxSettings + 10 {
-		list = append(list, Setting{Kind: SettingDisabled, Name: "IPaddr::10.0." + strconv.Itoa(i/250) + "." + strconv.Itoa(i%250), Value: "1", Version: uint64(i + 1), Origin: "node2"})
-	}
-	n.mergeSettings("node2", list)
-	if got := len(n.Settings()); got != MaxSettings {
-		t.Fatalf("%d settings kept, want %d", got, MaxSettings)
-	}
-	if !strings.Contains(strings.Join(logs(n.out), "\n"), "10 setting(s) of names not known here ignored") {
-		t.Errorf("no warning of the ignored settings: %q", logs(n.out))
-	}
-	first := list[0]
-	first.Value, first.Version = "", uint64(MaxSettings+100)
-	n.mergeSettings("node2", []Setting{first})
-	if n.sets.disabled(first.Name) {
-		t.Errorf("a newer version of a kept name was refused when the table was full")
 	}
 }

@@ -11,16 +11,22 @@ import (
 // "A cleared setting").
 
 // peerSettings is what a peer's latest announcement said of the settings.
+// Its strings are those of the announcement's field: one announcement's
+// worth per peer, replaced by the next.
 type peerSettings struct {
 	heard bool     // an announcement of it arrived (of its current run, or of its last before it died)
 	hbd   bool     // an hbd node (a Heartbeat node keeps no settings)
-	sets  settings // its settings, by kind and name
+	sets  settings // its settings, by kind and name (those within the caps)
 	max   uint64   // the highest version among them
+	// partial: it left settings out (hbd_setspart): one it did not list
+	// may be one it holds.
+	partial bool
 }
 
-// record replaces what p's latest announcement said of the settings.
-func (ps *peerSettings) record(hbd bool, list []Setting) {
-	*ps = peerSettings{heard: true, hbd: hbd}
+// record replaces what p's latest announcement said of the settings:
+// list, all of them or part (partial).
+func (ps *peerSettings) record(hbd bool, list []Setting, partial bool) {
+	*ps = peerSettings{heard: true, hbd: hbd, partial: partial}
 	if len(list) == 0 {
 		return
 	}
@@ -43,7 +49,7 @@ func (ps *peerSettings) acked(s Setting) bool {
 	if cur, ok := ps.sets[settingKey{s.Kind, s.Name}]; ok {
 		return !s.newer(cur)
 	}
-	return ps.max >= s.Version
+	return !ps.partial && ps.max >= s.Version
 }
 
 // clearAcked: every peer of the configuration acknowledged s.
@@ -60,7 +66,7 @@ func (n *Node) clearAcked(s Setting) bool {
 // setting held here, and the bytes those settings take in hbd_settings.
 func (n *Node) unacked() (peers []string, bytes int) {
 	waiting := make(map[string]bool)
-	for _, s := range n.sets {
+	for _, s := range n.sets.settings {
 		if s.Value != "" || n.clearAcked(s) {
 			continue
 		}
@@ -96,9 +102,9 @@ func (ss settings) newest() (settingKey, bool) {
 func (n *Node) pruneSettings() int {
 	top, _ := n.sets.newest()
 	dropped := 0
-	for k, s := range n.sets {
+	for k, s := range n.sets.settings {
 		if s.Value == "" && k != top && n.clearAcked(s) {
-			delete(n.sets, k)
+			n.sets.del(k)
 			dropped++
 		}
 	}
@@ -109,74 +115,119 @@ func (n *Node) pruneSettings() int {
 }
 
 // peerSettingsHeard takes the hbd_settings field of p's latest
-// announcement (hbd: p is an hbd node): it records what p holds, merges
-// the newer of its settings (a malformed field is logged and ignored)
-// and drops what every peer now acknowledged.
-func (n *Node) peerSettingsHeard(p *peer, hbd bool, text string) {
+// announcement (hbd: p is an hbd node; partial: its hbd_setspart): it
+// records what p holds, merges the newer of its settings (a malformed
+// field is ignored; what the caps refuse is not kept) and drops what
+// every peer now acknowledged. Either is logged at most once per
+// LogEvery (settingsRefused).
+func (n *Node) peerSettingsHeard(p *peer, hbd bool, text string, partial bool) {
 	var list []Setting
 	if text != "" {
 		var err error
 		if list, err = ParseSettings(text); err != nil {
-			n.logf(LevelWarn, "Settings from %s ignored: %s", p.name, clipped(err.Error()))
+			n.settingsRefused(p, 0, clipped(err.Error()))
 			p.sets = peerSettings{} // what it holds is not known
 			return
 		}
 	}
-	p.sets.record(hbd, list)
-	changed := n.mergeSettings(p.name, list)
+	within := list[:0]
+	refused, why := 0, ""
+	for _, s := range list {
+		if w := s.overCap(); w != "" {
+			if refused++; why == "" {
+				why = w + ": " + clipped(s.String())
+			}
+			continue
+		}
+		within = append(within, s)
+	}
+	p.sets.record(hbd, within, partial)
+	changed, full := n.mergeSettings(p.name, within)
+	if full > 0 {
+		if refused += full; why == "" {
+			why = errNoRoom
+		}
+	}
+	if refused > 0 {
+		n.settingsRefused(p, refused, why)
+	}
 	if n.pruneSettings() > 0 || changed {
 		n.settingsChanged()
 	}
 }
 
-// mergeSettings takes the newer of a peer's settings; it reports whether
-// any was taken.
-func (n *Node) mergeSettings(from string, list []Setting) bool {
-	changed, full := false, 0
+// settingsRefused: p announced count settings the caps refuse, the
+// first of them for why; or (count 0) a malformed field, why says how.
+// Either is logged at most once per LogEvery per peer; a line of refused
+// settings counts those since the last one.
+func (n *Node) settingsRefused(p *peer, count int, why string) {
+	p.setsRefused += count
+	if !p.setsWarned.IsZero() && n.now.Sub(p.setsWarned) < LogEvery {
+		return
+	}
+	p.setsWarned = n.now
+	if count == 0 {
+		n.logf(LevelWarn, "Settings from %s ignored: %s", p.name, why)
+		return
+	}
+	n.logf(LevelWarn, "Settings from %s: %d refused (%s), none of them kept or announced; "+
+		"a setting's name takes at most %d bytes, its value %d, its origin %d, and this node keeps at most %d settings and %d bytes of them",
+		p.name, p.setsRefused, why, MaxSettingName, MaxSettingValue, MaxSettingOrigin, MaxSettings, MaxSettingsBytes)
+	p.setsRefused = 0
+}
+
+// mergeSettingsLogged bounds the settings one announcement takes that
+// are logged one by one; the rest are counted in one line.
+const mergeSettingsLogged = 8
+
+// mergeSettings takes the newer of a peer's settings (within the caps:
+// settingsTable.admit); it reports whether any was taken, and how many
+// the table had no room for.
+func (n *Node) mergeSettings(from string, list []Setting) (changed bool, full int) {
 	topKey, any := n.sets.newest()
-	top := n.sets[topKey]
+	top := n.sets.settings[topKey]
+	taken := 0
 	for _, s := range list {
-		_, known := n.sets[settingKey{s.Kind, s.Name}]
+		cur, known := n.sets.settings[settingKey{s.Kind, s.Name}]
 		switch {
+		case known && !s.newer(cur):
+			continue
 		case !known && s.Value == "" && any && !s.newer(top) && n.clearAcked(s):
 			continue // dropped here already (or never needed)
-		case !known && len(n.sets) >= MaxSettings:
-			full++ // a name never seen here, and the table is full
+		}
+		ok, why := n.sets.admit(n.own(s), n.configured)
+		if why != "" {
+			full++
 			continue
 		}
-		if n.sets.merge(s) {
-			if !any || s.newer(top) {
-				top, any = s, true
-			}
-			changed = true
+		if !ok {
+			continue
+		}
+		if !any || s.newer(top) {
+			top, any = s, true
+		}
+		changed = true
+		if taken++; taken <= mergeSettingsLogged {
 			n.logf(LevelInfo, "Setting from %s: %s (version %d by %s).", from, clipped(s.describe()), s.Version, clipped(s.Origin))
 		}
 	}
-	if full > 0 {
-		n.logf(LevelWarn, "Settings from %s: %d setting(s) of names not known here ignored: this node keeps at most %d", from, full, MaxSettings)
+	if taken > mergeSettingsLogged {
+		n.logf(LevelInfo, "Settings from %s: %d more taken.", from, taken-mergeSettingsLogged)
 	}
-	return changed
+	return changed, full
 }
 
-// settingsLenWith is the length of hbd_settings once s is taken.
+// settingsLenWith is the length in hbd_settings of the settings of
+// names configured here once s (of one) is taken: the part every
+// announcement carries (announcedSettings).
 func (n *Node) settingsLenWith(s Setting) int {
-	l, k := 0, settingKey{s.Kind, s.Name}
-	if _, ok := n.sets[k]; !ok {
-		l = len(s.String())
-		if len(n.sets) > 0 {
-			l++ // its separator
+	l, k := s.size(), settingKey{s.Kind, s.Name}
+	for key, cur := range n.sets.settings {
+		if key != k && n.configured(cur) {
+			l += cur.size()
 		}
 	}
-	for key, cur := range n.sets {
-		if key == k {
-			cur = s
-		}
-		l += len(cur.String())
-	}
-	if len(n.sets) > 1 {
-		l += len(n.sets) - 1
-	}
-	return l
+	return l - 1 // no separator after the last
 }
 
 // joinNames is names space-separated, "none" when empty.

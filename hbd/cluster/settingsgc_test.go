@@ -34,7 +34,7 @@ func TestPeerSettingsAcked(t *testing.T) {
 	} {
 		var ps peerSettings
 		if tt.heard {
-			ps.record(tt.hbd, tt.list)
+			ps.record(tt.hbd, tt.list, false)
 		}
 		if got := ps.acked(clear5); got != tt.want {
 			t.Errorf("%s: acked %v, want %v", tt.name, got, tt.want)
@@ -84,7 +84,7 @@ func TestSettingsChurnStaysBounded(t *testing.T) {
 		}
 		s.run(time.Second)
 		for _, name := range nodes {
-			l := len(s.nodes[name].core.settingsField())
+			l := len(FormatSettings(s.nodes[name].core.Settings()))
 			longest = max(longest, l)
 			if room := SettingsRoom(cfg); l > room {
 				t.Fatalf("round %d: %s's settings take %d bytes, past their room (%d)", r, name, l, room)
@@ -135,7 +135,7 @@ func TestClearReachesCutOffPeer(t *testing.T) {
 	s.step(n2, Command{Now: s.now, Kind: CmdNodeOnline, Node: "node3"}) // the newest setting now
 	s.run(20 * time.Second)
 	for _, n := range []*sbNode{n1, n2} {
-		cur, ok := n.core.sets[settingKey{SettingMove, sbKey}]
+		cur, ok := n.core.sets.settings[settingKey{SettingMove, sbKey}]
 		if !ok || cur.Value != "" {
 			t.Fatalf("%s dropped the clear while node3 is cut off (%v): %q", n.name, ok, FormatSettings(n.core.Settings()))
 		}
@@ -149,7 +149,7 @@ func TestClearReachesCutOffPeer(t *testing.T) {
 	s.blocked = nil
 	s.run(20 * time.Second)
 	for _, n := range []*sbNode{n1, n2, n3} {
-		if _, ok := n.core.sets[settingKey{SettingMove, sbKey}]; ok {
+		if _, ok := n.core.sets.settings[settingKey{SettingMove, sbKey}]; ok {
 			t.Errorf("%s still keeps the move after the heal: %q", n.name, FormatSettings(n.core.Settings()))
 		}
 		if got := FormatSettings(n.core.Settings()); got != FormatSettings(n1.core.Settings()) || len(n.core.Settings()) != 1 {
@@ -205,13 +205,13 @@ func TestSettingsCommandRefusedPastRoom(t *testing.T) {
 				break
 			}
 			n.Step(cmd)
-			if l := len(n.settingsField()); l > room {
+			if l := len(FormatSettings(n.Settings())); l > room {
 				t.Fatalf("settings of %d bytes, past the room of %d", l, room)
 			}
 		}
 	}
 	if refused == nil {
-		t.Fatalf("every command fit: %d bytes of settings", len(n.settingsField()))
+		t.Fatalf("every command fit: %d bytes of settings", len(FormatSettings(n.Settings())))
 	}
 	for _, want := range []string{"refused", fmt.Sprintf("more than the %d bytes", room), fmt.Sprintf("at least %d", SettingsReserve), "waiting for: node2"} {
 		if !strings.Contains(refused.Error(), want) {
@@ -265,7 +265,7 @@ func TestSettingsPrunedAfterPeerRemoval(t *testing.T) {
 		t.Errorf("the drop is not persisted: %q", render(acts))
 	}
 	n.Step(Command{Now: t0, Kind: CmdGroupDisable, Which: c.Groups[0].Key()})
-	if v := n.sets[settingKey{SettingDisabled, c.Groups[0].Key()}].Version; v != top+1 {
+	if v := n.sets.settings[settingKey{SettingDisabled, c.Groups[0].Key()}].Version; v != top+1 {
 		t.Errorf("the next change has version %d, want %d", v, top+1)
 	}
 }
@@ -286,7 +286,7 @@ func TestClearDroppedNotTakenBack(t *testing.T) {
 	older := "move:>node3:3:node3:g|disabled:1:6:node2:h"
 	heard := func(p *peer, text string) []Action {
 		n.out = n.out[:0]
-		n.peerSettingsHeard(p, true, text)
+		n.peerSettingsHeard(p, true, text, false)
 		return n.out
 	}
 	heard(p2, "move::5:node2:g|disabled:1:6:node2:h")

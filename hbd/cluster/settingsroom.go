@@ -100,7 +100,7 @@ func (n *Node) settingOf(c Command) (kind, name, value string, err error) {
 // settingFits says why this node's settings have no room for s (nil when
 // they have).
 func (n *Node) settingFits(s Setting) error {
-	if cur, ok := n.sets[settingKey{s.Kind, s.Name}]; ok && cur.Value != "" && s.Value == "" {
+	if cur, ok := n.sets.settings[settingKey{s.Kind, s.Name}]; ok && cur.Value != "" && s.Value == "" {
 		return nil // a clear: always taken
 	}
 	l, room := n.settingsLenWith(s), n.settingsRoom()
@@ -108,7 +108,7 @@ func (n *Node) settingFits(s Setting) error {
 		return nil
 	}
 	waiting, cleared := n.unacked()
-	return fmt.Errorf("refused: the cluster-wide settings would take %d bytes, more than the %d bytes a resource announcement has room for with this configuration "+
+	return fmt.Errorf("refused: the settings of this configuration's nodes and groups would take %d bytes, more than the %d bytes a resource announcement has room for with this configuration "+
 		"(at least %d, a datagram being %d bytes); cleared settings not yet acknowledged by every node take %d bytes (waiting for: %s). "+
 		"Enable, clear or put online what is no longer needed, or start the nodes waited for",
 		l, room, SettingsReserve, wire.MaxDatagram, cleared, joinNames(waiting))
@@ -130,4 +130,65 @@ func (n *Node) CheckSettingsCommand(c Command) error {
 // be: a version above every one known here, this node as origin.
 func (n *Node) nextSetting(kind, name, value string) Setting {
 	return Setting{Kind: kind, Name: name, Value: value, Version: n.sets.maxVersion() + 1, Origin: n.name}
+}
+
+// announcedSettings is the hbd_settings field of this node's
+// announcements, and whether it leaves settings out. Every setting held
+// when they fit the room (settingsRoom); otherwise what a peer fed the
+// table gives way, never the announcement: the settings of names
+// configured here first (the operator's commands keep those within the
+// room), then the newest, as many as fit beside hbd_setspart, which
+// tells the peers that a setting left out is not one this node lacks
+// (peerSettings.acked).
+func (n *Node) announcedSettings() (string, bool) {
+	list := n.sets.list()
+	room := n.settingsRoom()
+	if n.sets.bytes-1 <= room {
+		return FormatSettings(list), false
+	}
+	type entry struct {
+		s          Setting
+		configured bool
+	}
+	order := make([]entry, len(list))
+	for i, s := range list {
+		order[i] = entry{s, n.configured(s)}
+	}
+	slices.SortStableFunc(order, func(a, b entry) int {
+		switch {
+		case a.configured != b.configured:
+			if a.configured {
+				return -1
+			}
+			return 1
+		case a.s.newer(b.s):
+			return -1
+		case b.s.newer(a.s):
+			return 1
+		}
+		return 0
+	})
+	budget := room - setsPartCost()
+	keep := make(map[settingKey]bool)
+	used := -1 // the first setting has no separator
+	for _, e := range order {
+		if l := e.s.size(); used+l <= budget {
+			used += l
+			keep[settingKey{e.s.Kind, e.s.Name}] = true
+		}
+	}
+	out := list[:0]
+	for _, s := range list {
+		if keep[settingKey{s.Kind, s.Name}] {
+			out = append(out, s)
+		}
+	}
+	return FormatSettings(out), true
+}
+
+// setsPartCost is what hbd_setspart adds to a message's signed length.
+func setsPartCost() int {
+	var with, without wire.Message
+	with.Set(wire.FHbdSetsPart, "1")
+	return wire.SignedLen(&with) - wire.SignedLen(&without)
 }

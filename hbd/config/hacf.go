@@ -402,11 +402,15 @@ func (p *hacfParser) path(dst *string) func(int, []string) {
 	}
 }
 
+// MaxNodeName is the longest node name, in bytes: a node name is a host
+// name (uname -n), at most 64 bytes on Linux (HOST_NAME_MAX).
+const MaxNodeName = 100
+
 // validNodeName reports what is wrong with a node name, or "".
 func validNodeName(n string) string {
 	switch {
-	case len(n) > 100:
-		return "is longer than 100 characters"
+	case len(n) > MaxNodeName:
+		return fmt.Sprintf("is longer than %d characters", MaxNodeName)
 	case strings.ContainsAny(n, ",;"):
 		return "contains a comma or semicolon; separate node names with spaces"
 	case strings.ContainsAny(n, "/\\:=\"'|>"):

@@ -482,9 +482,12 @@ func (d *Daemon) answer(req ctl.Request) ctl.Response {
 // directory kept of earlier runs: the operator settings and the newest
 // generation seen of each peer.
 func (d *Daemon) newCore() error {
-	sets, err := LoadSettings(d.opts.StateDir)
+	sets, warning, err := LoadSettings(d.opts.StateDir, d.cfg)
 	if err != nil {
 		return err
+	}
+	if warning != "" {
+		d.log.Warnf("%s", warning)
 	}
 	gens, err := LoadPeerGenerations(d.opts.StateDir)
 	if err != nil {

@@ -56,6 +56,9 @@ type pairNet struct {
 	mu sync.Mutex
 	// filter, when set, decides each datagram (from the sender's name).
 	filter func(from string, routine bool, m *wire.Message) verdict
+	// alter, when set, may change a datagram (from the sender's name):
+	// when it says so, m is signed again and sent in its place.
+	alter func(from string, m *wire.Message) bool
 }
 
 func (e *pairEnd) Send(b []byte) {
@@ -65,10 +68,15 @@ func (e *pairEnd) Send(b []byte) {
 		panic("undecodable datagram: " + err.Error())
 	}
 	e.net.mu.Lock()
-	f := e.net.filter
+	f, alter := e.net.filter, e.net.alter
 	e.net.mu.Unlock()
 	if f != nil && f(e.name, routine, m) == dropIt {
 		return
+	}
+	if alter != nil && alter(e.name, m) {
+		if b, err = e.keys.Encode(m); err != nil {
+			panic("altered datagram: " + err.Error())
+		}
 	}
 	for _, ln := range []string{"eth0", "eth1"} {
 		p := link.Packet{Link: ln, From: e.addr, Data: bytes.Clone(b), At: time.Now()}

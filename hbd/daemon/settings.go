@@ -1,10 +1,16 @@
 package daemon
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
@@ -17,21 +23,80 @@ import (
 // restarts even when no peer is up to tell it.
 const settingsFile = "hbd_settings"
 
+// maxSettingsLine bounds a line of the settings file kept in memory: the
+// longest setting the caps take, with room. A longer line is over a cap
+// (an older version's file, a corruption, a hand edit): it is read past
+// and dropped, not kept whole.
+const maxSettingsLine = cluster.MaxSettingName + cluster.MaxSettingValue + cluster.MaxSettingOrigin + 64
+
 // LoadSettings reads the settings kept in dir (none when the file does
-// not exist).
-func LoadSettings(dir string) ([]cluster.Setting, error) {
-	path, b, ok, err := readStateFile(dir, settingsFile)
+// not exist) for a node of cfg. What the caps refuse (cluster.
+// SettingsCapper: an over-long line or setting, more than the table
+// keeps) is dropped and said in warning, which names the file; the rest
+// is kept. A malformed setting refuses the file: fix or remove it.
+func LoadSettings(dir string, cfg *config.Config) (list []cluster.Setting, warning string, err error) {
+	path := filepath.Join(dir, settingsFile)
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("read settings: %w", err)
+		return nil, "", fmt.Errorf("read settings: %w", err)
 	}
-	if !ok {
-		return nil, nil
+	defer f.Close()
+	sc := cluster.NewSettingsCapper(cfg)
+	r := bufio.NewReader(f)
+	for lineNo := 1; ; lineNo++ {
+		line, long, err := readCappedLine(r, maxSettingsLine)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, "", fmt.Errorf("read settings: %s: %w", path, err)
+		}
+		if long > 0 {
+			sc.Refuse(fmt.Sprintf("line %d", lineNo), fmt.Sprintf("%d bytes, more than the %d of the longest setting", long, maxSettingsLine))
+		} else {
+			for _, text := range strings.FieldsFunc(line, func(r rune) bool { return r == '|' || unicode.IsSpace(r) }) {
+				s, perr := cluster.ParseSetting(text)
+				if perr != nil {
+					return nil, "", fmt.Errorf("%s:%d: %w (fix or remove the file)", path, lineNo, perr)
+				}
+				sc.Add(s)
+			}
+		}
+		if err != nil { // io.EOF
+			break
+		}
 	}
-	list, err := cluster.ParseSettings(strings.Join(strings.Fields(string(b)), "|"))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w (fix or remove the file)", path, err)
+	if sc.Refused > 0 {
+		warning = fmt.Sprintf("%s: %d setting(s) dropped, over the caps of the settings table (a name of at most %d bytes, a value of %d, an origin of %d; at most %d settings and %d bytes in all): %s; the rest is kept",
+			path, sc.Refused, cluster.MaxSettingName, cluster.MaxSettingValue, cluster.MaxSettingOrigin, cluster.MaxSettings, cluster.MaxSettingsBytes, strings.Join(sc.Examples, "; "))
 	}
-	return list, nil
+	return sc.Settings(), warning, nil
+}
+
+// readCappedLine reads one line of r without its newline: the line, or
+// when it is longer than limit nothing of it but its length (long), read
+// past. The error is r's, io.EOF at the end.
+func readCappedLine(r *bufio.Reader, limit int) (line string, long int, err error) {
+	var b []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		n := len(chunk)
+		if err == nil {
+			n-- // the newline
+		}
+		switch {
+		case long > 0:
+			long += n
+		case len(b)+n > limit:
+			long = len(b) + n
+			b = nil
+		default:
+			b = append(b, chunk[:n]...)
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return string(b), long, err
+		}
+	}
 }
 
 // saveSettings replaces the settings kept in dir atomically.

@@ -16,8 +16,9 @@ import (
 
 func TestSettingsFile(t *testing.T) {
 	dir := t.TempDir()
-	if got, err := LoadSettings(dir); err != nil || got != nil {
-		t.Fatalf("LoadSettings of an empty dir = %v, %v; want none", got, err)
+	cfg := settingsConfig()
+	if got, warn, err := LoadSettings(dir, cfg); err != nil || got != nil || warn != "" {
+		t.Fatalf("LoadSettings of an empty dir = %v, %q, %v; want none", got, warn, err)
 	}
 	want := []cluster.Setting{
 		{Kind: cluster.SettingDisabled, Name: "IPaddr2::10.0.0.5/24/eth0", Value: "1", Version: 3, Origin: "node2"},
@@ -27,25 +28,107 @@ func TestSettingsFile(t *testing.T) {
 	if err := saveSettings(dir, want); err != nil {
 		t.Fatal(err)
 	}
-	got, err := LoadSettings(dir)
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Fatalf("LoadSettings after saveSettings = %+v, %v; want %+v", got, err, want)
+	got, warn, err := LoadSettings(dir, cfg)
+	if err != nil || warn != "" || !reflect.DeepEqual(got, want) {
+		t.Fatalf("LoadSettings after saveSettings = %+v, %q, %v; want %+v", got, warn, err, want)
 	}
 	if err := os.WriteFile(filepath.Join(dir, settingsFile), []byte("standby:2:1:node1:node2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadSettings(dir); err == nil || !strings.Contains(err.Error(), "fix or remove the file") {
+	if _, _, err := LoadSettings(dir, cfg); err == nil || !strings.Contains(err.Error(), "fix or remove the file") {
 		t.Errorf("LoadSettings of a bad file: %v; want an error naming the file", err)
 	}
 }
 
-func TestSettingsCommand(t *testing.T) {
+// settingsConfig is a two-node configuration of two groups.
+func settingsConfig() *config.Config {
 	cfg := &config.Config{ThisNode: "node1", Nodes: []string{"node1", "node2"}, UDPPort: 694, Hopfudge: 1}
 	cfg.SetTimingDefaults()
 	cfg.Groups = []config.Group{
 		{Preferred: "node1", Pos: config.Pos{Line: 2}, Resources: []config.Resource{{Spec: "IPaddr2::10.0.0.5/24", Name: "IPaddr2"}, {Spec: "httpd", Name: "httpd"}}},
 		{Preferred: "node2", Pos: config.Pos{Line: 3}, Resources: []config.Resource{{Spec: "IPaddr2::10.0.0.6/24", Name: "IPaddr2"}}},
 	}
+	return cfg
+}
+
+// TestSettingsFileOverCaps: a settings file over the caps (an older
+// version's, a corruption, a hand edit) is read with one warning that
+// names the file and what was dropped; what the caps take is kept, the
+// settings of configured names whatever their place in the file. A
+// table written from what a hostile peer filled stays within the caps.
+func TestSettingsFileOverCaps(t *testing.T) {
+	cfg := settingsConfig()
+	mine := []string{"disabled:1:3:node2:IPaddr2::10.0.0.5/24", "standby:1:4:node1:node2"}
+	junk := func(i, nameLen int) string {
+		name := fmt.Sprintf("IPaddr::%06d", i)
+		return fmt.Sprintf("move:>%s:%x:%s:%s", strings.Repeat("v", config.MaxNodeName), 1<<40+i, strings.Repeat("o", config.MaxNodeName), name+strings.Repeat("n", nameLen-len(name)))
+	}
+	for _, tt := range []struct {
+		name     string
+		lines    []string
+		wantWarn []string
+	}{
+		{"an older version's table of a peer's 1024 settings of a datagram each", func() []string {
+			var l []string
+			for i := range cluster.MaxSettings {
+				l = append(l, junk(i, 16<<10))
+			}
+			return append(l, mine...)
+		}(), []string{"1024 setting(s) dropped", "line 1: 16", "more than the"}},
+		{"1024 settings at the caps", func() []string {
+			var l []string
+			for i := range cluster.MaxSettings {
+				l = append(l, junk(i, cluster.MaxSettingName))
+			}
+			return append(l, mine...)
+		}(), []string{"setting(s) dropped", "no room"}},
+		{"a value over its cap", append([]string{"move:>" + strings.Repeat("n", config.MaxNodeName+1) + ":5:node1:IPaddr2::10.0.0.6/24"}, mine...),
+			[]string{"1 setting(s) dropped", "a value of 102 bytes"}},
+		{"a line of a megabyte", append([]string{strings.Repeat("x", 1<<20)}, mine...), []string{"1 setting(s) dropped", "line 1: 1048576 bytes"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, settingsFile)
+			if err := os.WriteFile(path, []byte(strings.Join(tt.lines, "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, warn, err := LoadSettings(dir, cfg)
+			if err != nil {
+				t.Fatalf("LoadSettings refused the file: %v", err)
+			}
+			for _, w := range append([]string{path + ": "}, tt.wantWarn...) {
+				if !strings.Contains(warn, w) {
+					t.Errorf("the warning does not say %q: %.500s", w, warn)
+				}
+			}
+			if len(warn) > 2000 {
+				t.Errorf("a warning of %d bytes", len(warn))
+			}
+			text := cluster.FormatSettings(got)
+			for _, m := range mine {
+				if !strings.Contains(text, m) {
+					t.Errorf("%s was dropped", m)
+				}
+			}
+			if len(got) > cluster.MaxSettings || len(text) > cluster.MaxSettingsBytes {
+				t.Errorf("kept %d settings, %d bytes", len(got), len(text))
+			}
+			// Written back, the file is within the caps.
+			if err := saveSettings(dir, got); err != nil {
+				t.Fatal(err)
+			}
+			if fi, err := os.Stat(path); err != nil || fi.Size() > cluster.MaxSettingsBytes {
+				t.Errorf("the file written back: %v, %v", fi.Size(), err)
+			}
+			if again, warn, err := LoadSettings(dir, cfg); err != nil || warn != "" || !reflect.DeepEqual(again, got) {
+				t.Errorf("read back: %d settings, %q, %v", len(again), warn, err)
+			}
+		})
+	}
+}
+
+func TestSettingsCommand(t *testing.T) {
+	cfg := settingsConfig()
 	core := cluster.New(cluster.Options{Config: cfg, Now: time.Now()})
 	tests := []struct {
 		cmd  string

@@ -647,6 +647,8 @@ func internName(b []byte) string {
 		return FHbdRoutine
 	case FHbdSettings:
 		return FHbdSettings
+	case FHbdSetsPart:
+		return FHbdSetsPart
 	case FHbdQuiet:
 		return FHbdQuiet
 	case FHbdQuietMax:

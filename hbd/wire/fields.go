@@ -53,6 +53,7 @@ const (
 	FHbdDeadtime   = "hbd_dt"         // ms: a reload's longer old deadtime still in force there (status)
 	FHbdRoutine    = "hbd_routine"    // 1: a routine message, first of its fields (AppendEncodeRoutine)
 	FHbdSettings   = "hbd_settings"   // KIND:VALUE:VERSION:ORIGIN:NAME|...: cluster-wide operator settings
+	FHbdSetsPart   = "hbd_setspart"   // 1: hbd_settings lists only part of the settings the sender holds
 	FHbdQuiet      = "hbd_quiet"      // ms: the sender, holding nothing, sends its status this often (status)
 	FHbdQuietMax   = "hbd_quietmax"   // ms: the longest hbd_quiet interval the sender honours (announcement)
 )

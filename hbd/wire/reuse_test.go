@@ -51,7 +51,7 @@ func TestInternNames(t *testing.T) {
 		FType, FStatus, FDeadtime, FProtocol, FSrc, FSrcUUID, FSeq, FGeneration, FTimestamp, FLoad, FTTL, FAuth,
 		FDest, FDestUUID, FAckSeq, FNodeList, FDelNodeList, FRscHold, FRType, FIsStable, FInfo, FFirstSeq, FLastSeq,
 		FHbdHeld, FHbdStarting, FHbdStandby, FHbdFailed, FHbdWant, FHbdStopFailed, FHbdStopping, FHbdAsk, FHbdEpoch, FHbdSeen,
-		FHbdSync, FHbdPing, FHbdDeadtime, FHbdRoutine, FHbdSettings, FHbdQuiet, FHbdQuietMax,
+		FHbdSync, FHbdPing, FHbdDeadtime, FHbdRoutine, FHbdSettings, FHbdSetsPart, FHbdQuiet, FHbdQuietMax,
 	} {
 		if got := internName([]byte(name)); unsafe.StringData(got) != unsafe.StringData(name) {
 			t.Errorf("%q is made a string anew", name)

@@ -1,0 +1,329 @@
+package cluster
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// hostileSetting is setting i of a peer that fills the table: a name of
+// nameLen bytes, the longest value and origin the caps take (plus
+// valueOver and originOver bytes), a version above anything an operator
+// makes.
+func hostileSetting(i, nameLen, valueOver, originOver int) Setting {
+	name := fmt.Sprintf("IPaddr::%06d", i)
+	name += strings.Repeat("n", max(0, nameLen-len(name)))
+	return Setting{Kind: SettingMove, Name: name, Value: ">" + strings.Repeat("v", MaxSettingValue-1+valueOver),
+		Version: 1<<40 + uint64(i), Origin: strings.Repeat("o", MaxSettingOrigin+originOver)}
+}
+
+func hostileList(count, nameLen, valueOver, originOver int) []Setting {
+	list := make([]Setting, count)
+	for i := range list {
+		list[i] = hostileSetting(i, nameLen, valueOver, originOver)
+	}
+	return list
+}
+
+// heldBytes counts the bytes of the strings the table holds, and fails t
+// when one of them lies in text (a string kept from a datagram keeps the
+// whole of it alive).
+func heldBytes(t *testing.T, n *Node, text string) int {
+	t.Helper()
+	lo := uintptr(unsafe.Pointer(unsafe.StringData(text)))
+	hi := lo + uintptr(len(text))
+	held := 0
+	for _, s := range n.sets.settings {
+		for _, str := range []string{s.Kind, s.Name, s.Value, s.Origin} {
+			held += len(str)
+			if p := uintptr(unsafe.Pointer(unsafe.StringData(str))); len(str) > 0 && p >= lo && p < hi {
+				t.Fatalf("a kept string shares the announcement's memory: %.60q", str)
+			}
+		}
+	}
+	return held
+}
+
+// TestSettingCaps: every cap takes a setting at its length and refuses
+// one a byte longer.
+func TestSettingCaps(t *testing.T) {
+	ok := Setting{Kind: SettingMove, Name: strings.Repeat("k", MaxSettingName), Value: "!" + strings.Repeat("n", config.MaxNodeName),
+		Version: 1, Origin: strings.Repeat("o", config.MaxNodeName)}
+	for _, tt := range []struct {
+		name string
+		edit func(s *Setting)
+		want string
+	}{
+		{"every field at its cap", func(*Setting) {}, ""},
+		{"name", func(s *Setting) { s.Name += "k" }, "a name of 4097 bytes"},
+		{"value", func(s *Setting) { s.Value += "n" }, "a value of 102 bytes"},
+		{"origin", func(s *Setting) { s.Origin += "o" }, "an origin of 101 bytes"},
+	} {
+		s := ok
+		tt.edit(&s)
+		if got := s.overCap(); !strings.HasPrefix(got, tt.want) || (tt.want == "") != (got == "") {
+			t.Errorf("%s: overCap %q, want %q", tt.name, got, tt.want)
+		}
+		if s.size() != len(s.String())+1 {
+			t.Errorf("%s: size %d, want %d", tt.name, s.size(), len(s.String())+1)
+		}
+	}
+}
+
+// TestSettingNameCapAboveEveryKey: a group key as long as
+// MaxSettingName fails the load check, so every key that loads, and
+// every setting an hbd node makes of one, is within the cap.
+func TestSettingNameCapAboveEveryKey(t *testing.T) {
+	longest := 0
+	for _, l := range []int{MaxSettingName / 2, MaxSettingName*2/3 - 100, MaxSettingName - 8, MaxSettingName} {
+		key := "IPaddr::" + strings.Repeat("1", l-len("IPaddr::"))
+		c := sbConfig("a", func(c *config.Config) {
+			c.Nodes = []string{"a", "b"}
+			c.Groups = []config.Group{{Preferred: "a", Resources: []config.Resource{{Spec: key, Name: "IPaddr", Args: []string{key[8:]}}}}}
+		})
+		if CheckAnnouncement(c) == nil {
+			longest = l
+		}
+	}
+	if longest == 0 || longest >= MaxSettingName {
+		t.Fatalf("the longest key that loads has %d bytes, want some, under the cap (%d)", longest, MaxSettingName)
+	}
+}
+
+// TestPeerSettingsAttack: what a peer holding the authkeys can feed the
+// table, in one announcement or one setting an announcement: the table
+// stays within its caps (count and bytes, counted as held strings), holds
+// no byte of the announcements, persists no more, refuses what is over
+// a cap with one WARN line per LogEvery naming the peer, and this node's
+// own settings field still fits its room.
+func TestPeerSettingsAttack(t *testing.T) {
+	maxSize := hostileList(MaxSettings, MaxSettingName, 0, 0)
+	for _, tt := range []struct {
+		name      string
+		batches   [][]Setting
+		wantKept  int // -1: as many as the caps take
+		wantWarn  string
+		wantCount string // in the warning
+	}{
+		{"1024 maximum-size settings in one announcement", [][]Setting{maxSize}, -1, "Settings from node2: ", "refused (" + errNoRoom},
+		{"1024 maximum-size settings, one an announcement", one(maxSize), -1, "Settings from node2: ", "refused (" + errNoRoom},
+		{"1200 small settings", [][]Setting{smallList(MaxSettings + 176)}, MaxSettings, "Settings from node2: 176 refused", errNoRoom},
+		{"over-long names", [][]Setting{hostileList(50, MaxSettingName+1, 0, 0)}, 0, "Settings from node2: 50 refused", "a name of 4097 bytes"},
+		{"over-long values", [][]Setting{hostileList(50, 20, 1, 0)}, 0, "Settings from node2: 50 refused", "a value of 102 bytes"},
+		{"over-long origins", [][]Setting{hostileList(50, 20, 0, 1)}, 0, "Settings from node2: 50 refused", "an origin of 101 bytes"},
+		{"a name of a datagram", [][]Setting{hostileList(1, wire.MaxDatagram, 0, 0)}, 0, "Settings from node2: 1 refused", "a name of 16384 bytes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n := New(Options{Config: sbConfig("node1", nil), UUID: uuid1, Generation: 1, Now: t0})
+			p := n.peerByName("node2")
+			var warns []string
+			var persisted []Setting
+			for _, list := range tt.batches {
+				text := FormatSettings(list)
+				n.out = n.out[:0]
+				n.peerSettingsHeard(p, true, text, false)
+				for _, l := range logs(n.out) {
+					if strings.HasPrefix(l, "WARN: ") {
+						warns = append(warns, l)
+					}
+				}
+				if ps := actionsOf[PersistSettings](n.out); len(ps) > 0 {
+					persisted = ps[len(ps)-1].Settings
+				}
+				if held := heldBytes(t, n, text); held > MaxSettingsBytes {
+					t.Fatalf("the table holds %d bytes, past its cap (%d)", held, MaxSettingsBytes)
+				}
+			}
+			kept := len(n.Settings())
+			if kept > MaxSettings || n.sets.bytes > MaxSettingsBytes || (tt.wantKept >= 0 && kept != tt.wantKept) || (tt.wantKept < 0 && kept == 0) {
+				t.Errorf("kept %d settings of %d bytes, want %d (at most %d and %d bytes)", kept, n.sets.bytes, tt.wantKept, MaxSettings, MaxSettingsBytes)
+			}
+			if l := len(FormatSettings(n.Settings())); l+1 != n.sets.bytes && kept > 0 {
+				t.Errorf("the table counts %d bytes, its text has %d", n.sets.bytes, l)
+			}
+			if len(FormatSettings(persisted)) > MaxSettingsBytes || len(persisted) != kept {
+				t.Errorf("persisted %d settings, %d bytes; want the %d kept", len(persisted), len(FormatSettings(persisted)), kept)
+			}
+			for _, s := range n.Settings() {
+				if s.overCap() != "" {
+					t.Errorf("kept a setting over a cap: %.80s", s.String())
+				}
+			}
+			if len(warns) != 1 || !strings.HasPrefix(warns[0], "WARN: "+tt.wantWarn) || !strings.Contains(warns[0], tt.wantCount) || len(warns[0]) > 2*maxLoggedText+400 {
+				t.Errorf("warnings %.600q, want one starting %q, saying %q", warns, tt.wantWarn, tt.wantCount)
+			}
+			field, partial := n.settingsField()
+			if l, room := len(field), n.settingsRoom(); l > room || partial != (n.sets.bytes-1 > room) {
+				t.Errorf("hbd_settings of %d bytes (partial %v), room %d", l, partial, room)
+			}
+			// A minute on, a refusal is said again, with the count since.
+			n.now = n.now.Add(LogEvery)
+			n.out = n.out[:0]
+			n.peerSettingsHeard(p, true, FormatSettings(hostileList(3, MaxSettingName+1, 0, 0)), false)
+			if got := strings.Join(logs(n.out), "\n"); !strings.Contains(got, "Settings from node2: ") || !strings.Contains(got, " refused (") {
+				t.Errorf("no warning a minute on: %q", got)
+			}
+		})
+	}
+}
+
+// smallList is count settings of some 40 bytes each.
+func smallList(count int) []Setting {
+	list := make([]Setting, count)
+	for i := range list {
+		list[i] = Setting{Kind: SettingDisabled, Name: fmt.Sprintf("IPaddr::%06d", i), Value: "1", Version: uint64(i + 1), Origin: "node2"}
+	}
+	return list
+}
+
+// one makes each setting an announcement of its own.
+func one(list []Setting) [][]Setting {
+	out := make([][]Setting, len(list))
+	for i, s := range list {
+		out[i] = []Setting{s}
+	}
+	return out
+}
+
+// TestConfiguredSettingEvictsPeerFill: a table a peer filled keeps out
+// no setting of a name configured here: a peer's and the operator's
+// change take the place of the oldest settings of other names, and the
+// newest of those stays (the floor of the next version).
+func TestConfiguredSettingEvictsPeerFill(t *testing.T) {
+	n := New(Options{Config: sbConfig("node1", nil), UUID: uuid1, Generation: 1, Now: t0})
+	n.Step(Tick{Now: t0, Load: testLoad})
+	p := n.peerByName("node2")
+	n.peerSettingsHeard(p, true, FormatSettings(hostileList(MaxSettings, MaxSettingName, 0, 0)), false)
+	full := len(n.Settings())
+	top, _ := n.sets.newest()
+	n.peerSettingsHeard(p, true, "disabled:1:5:node2:"+sbKey, false)
+	if !n.sets.disabled(sbKey) {
+		t.Fatalf("a peer's setting of a configured group is refused by a full table")
+	}
+	if err := n.CheckSettingsCommand(Command{Kind: CmdNodeStandby, Node: "node2"}); err != nil {
+		t.Fatalf("the operator's command is refused for a peer's settings: %v", err)
+	}
+	n.Step(Command{Now: t0, Kind: CmdNodeStandby, Node: "node2"})
+	if !n.sets.nodeStandby("node2") || n.sets.bytes > MaxSettingsBytes || len(n.Settings()) > MaxSettings || len(n.Settings()) < full {
+		t.Errorf("standby node2 %v, table of %d settings, %d bytes (was %d settings)", n.sets.nodeStandby("node2"), len(n.Settings()), n.sets.bytes, full)
+	}
+	if _, ok := n.sets.settings[top]; !ok {
+		t.Errorf("the newest setting was evicted")
+	}
+	field, partial := n.settingsField()
+	if !partial || !strings.Contains(field, "disabled:1:5:node2:"+sbKey) || !strings.Contains(field, "standby:1:") {
+		t.Errorf("the announced settings (partial %v) do not carry the configured ones first: %.200q", partial, field)
+	}
+}
+
+// TestPartialSettingsAckNothing: a cleared setting a peer did not list
+// in a partial announcement is not acknowledged by it, however new its
+// other settings.
+func TestPartialSettingsAckNothing(t *testing.T) {
+	clear5 := Setting{Kind: SettingMove, Name: "g", Version: 5, Origin: "node1"}
+	newer := []Setting{{Kind: SettingDisabled, Name: "h", Version: 9, Origin: "node2"}}
+	for _, partial := range []bool{false, true} {
+		var ps peerSettings
+		ps.record(true, newer, partial)
+		if got := ps.acked(clear5); got == partial {
+			t.Errorf("partial %v: acked %v", partial, got)
+		}
+	}
+}
+
+// TestOwnAnnouncementSurvivesHostilePeer: node3 holds the authkeys and
+// announces the largest table it can, again and again; node1 and node2
+// keep a bounded table, every announcement node1 makes fits one
+// datagram, node2 hears that node1 holds the group, and an operator's
+// setting made on node2 still reaches node1 and takes effect there.
+func TestOwnAnnouncementSurvivesHostilePeer(t *testing.T) {
+	s := newSBNetOf(t, []string{"node1", "node2", "node3"}, nil)
+	n1, n2 := s.nodes["node1"], s.nodes["node2"]
+	// Its table is newer in every round: each one it announces again.
+	round, announced := 0, 0
+	s.alter = func(from string, m *wire.Message) {
+		if from != "node3" || m.Type() != wire.TResource {
+			return
+		}
+		announced++
+		list := hostileList(MaxSettings, MaxSettingName, 0, 0)
+		for i := range list {
+			list[i].Version += uint64(round) << 20
+		}
+		m.Set(wire.FHbdSettings, FormatSettings(list))
+	}
+	var tooLong int
+	lose := func(from, _ string, m *wire.Message) bool {
+		if from == "node1" && m.Type() == wire.TResource && wire.SignedLen(m) > wire.MaxDatagram {
+			tooLong++
+		}
+		return false
+	}
+	s.lose = lose
+	s.run(20 * time.Second)
+	s.wantHolders("node1")
+	// node3 announces again whenever it is asked; a restart of node2
+	// asks every node.
+	round++
+	s.kill("node2")
+	s.run(5 * time.Second)
+	s.startNode(n2, nil)
+	s.run(15 * time.Second)
+	s.wantHolders("node1")
+	if announced < 2 {
+		t.Fatalf("node3 announced %d times", announced)
+	}
+	for _, n := range []*sbNode{n1, n2} {
+		if b := n.core.sets.bytes; b > MaxSettingsBytes || len(n.core.Settings()) > MaxSettings || len(FormatSettings(n.persisted)) > MaxSettingsBytes {
+			t.Errorf("%s keeps %d settings, %d bytes, persisted %d bytes", n.name, len(n.core.Settings()), b, len(FormatSettings(n.persisted)))
+		}
+	}
+	if tooLong > 0 || n1.logged("Resource announcement not sent") {
+		t.Fatalf("node1 made %d announcements too long to send", tooLong)
+	}
+	if st := n2.core.Status(); st.Groups[0].Holder != "node1" {
+		t.Errorf("node2 reads the group's holder as %q, want node1", st.Groups[0].Holder)
+	}
+	s.step(n2, Command{Now: s.now, Kind: CmdGroupDisable, Which: sbKey})
+	s.run(3 * time.Second)
+	s.wantHolders()
+	if !n1.core.sets.disabled(sbKey) {
+		t.Errorf("node2's disable did not reach node1")
+	}
+}
+
+// FuzzPeerSettings: whatever a peer's hbd_settings holds, the table
+// stays within its caps, counts its bytes right, and the field this
+// node announces fits its room.
+func FuzzPeerSettings(f *testing.F) {
+	f.Add("disabled:1:5:node2:"+sbKey+"|standby:1:6:node2:node1", false)
+	f.Add("move:>node2:7:node2:"+strings.Repeat("k", MaxSettingName+1), true)
+	f.Add("move::ffffffffffffffff:node2:g|move:!x:1:"+strings.Repeat("o", 101)+":h", false)
+	f.Fuzz(func(t *testing.T, text string, partial bool) {
+		n := New(Options{Config: sbConfig("node1", nil), UUID: uuid1, Generation: 1, Now: t0})
+		p := n.peerByName("node2")
+		// The text, then as many copies of it as fill the table.
+		for i := range 3 {
+			n.peerSettingsHeard(p, true, text, partial)
+			text = strings.ReplaceAll(text, ":node2:", fmt.Sprintf(":node2:%d", i))
+		}
+		sum := 0
+		for _, s := range n.sets.settings {
+			if s.overCap() != "" || s.check() != nil {
+				t.Fatalf("kept %.100q", s.String())
+			}
+			sum += s.size()
+		}
+		if sum != n.sets.bytes || sum > MaxSettingsBytes || len(n.sets.settings) > MaxSettings {
+			t.Fatalf("%d settings of %d bytes, counted %d", len(n.sets.settings), sum, n.sets.bytes)
+		}
+		if field, _ := n.settingsField(); len(field) > n.settingsRoom() {
+			t.Fatalf("hbd_settings of %d bytes, room %d", len(field), n.settingsRoom())
+		}
+	})
+}
