@@ -130,17 +130,22 @@ func (n *Node) drop(p *peer, r DropReason, l Level, msg string) {
 	n.out = append(n.out, Log{Level: l, Msg: msg})
 }
 
-func (n *Node) unknownNode(src string) {
+// unknownNode: a message from src, a node not configured here. Its
+// name is remembered (MaxUnknownNodes of them) by its first
+// maxLoggedText bytes, all a log line quotes of it: a datagram-long name
+// is no node's.
+func (n *Node) unknownNode(src []byte) {
 	n.dropped[DropUnknownNode]++
-	last, seen := n.unknown[src]
+	key := src[:min(len(src), maxLoggedText)]
+	last, seen := n.unknown[string(key)]
 	if seen && n.now.Sub(last) < LogEvery {
 		return
 	}
 	if !seen && len(n.unknown) >= MaxUnknownNodes {
 		return
 	}
-	n.unknown[src] = n.now
-	n.logf(LevelError, "process_status_message: bad node [%s] in message", clipped(src))
+	n.unknown[string(key)] = n.now
+	n.logf(LevelError, "process_status_message: bad node [%s] in message", clipped(string(src)))
 }
 
 // maxMessageAge is how old (by this node's clock) a message's ts may
@@ -224,7 +229,7 @@ func (n *Node) receive(ev Receive) {
 	}
 	p := n.peerNamed(srcB)
 	if p == nil {
-		n.unknownNode(string(srcB))
+		n.unknownNode(srcB)
 		return
 	}
 	src := p.name

@@ -297,6 +297,42 @@ func TestOwnAnnouncementSurvivesHostilePeer(t *testing.T) {
 	}
 }
 
+// TestLastVersionRefusesCommands: a peer announced a setting at the last
+// version there is; an operator's change, which would wrap to version 0
+// (which no node takes), is refused with why, and changes nothing.
+func TestLastVersionRefusesCommands(t *testing.T) {
+	n := New(Options{Config: sbConfig("node1", nil), UUID: uuid1, Generation: 1, Now: t0})
+	n.Step(Tick{Now: t0, Load: testLoad})
+	n.peerSettingsHeard(n.peerByName("node2"), true, "disabled:1:ffffffffffffffff:node2:IPaddr::10.9.9.9", false)
+	cmd := Command{Now: t0, Kind: CmdNodeStandby, Node: "node2"}
+	if err := n.CheckSettingsCommand(cmd); err == nil || !strings.Contains(err.Error(), "last version") {
+		t.Fatalf("CheckSettingsCommand: %v, want a refusal for the last version", err)
+	}
+	n.Step(cmd)
+	if n.sets.nodeStandby("node2") {
+		t.Errorf("the change was taken")
+	}
+}
+
+// TestUnknownNodeNamesBounded: messages from many unknown nodes of
+// datagram-long names keep at most MaxUnknownNodes names of at most
+// maxLoggedText bytes each.
+func TestUnknownNodeNamesBounded(t *testing.T) {
+	n := joined(t)
+	for i := range 2 * MaxUnknownNodes {
+		m := peerMsg(gen2, 4, t0, "t", "status", "st", "up")
+		m.Set(wire.FSrc, fmt.Sprintf("%04d", i)+strings.Repeat("x", wire.MaxDatagram))
+		n.Step(Receive{Now: t0.Add(time.Second), Link: "eth0", Msg: m})
+	}
+	held := 0
+	for k := range n.unknown {
+		held += len(k)
+	}
+	if len(n.unknown) > MaxUnknownNodes || held > MaxUnknownNodes*maxLoggedText {
+		t.Errorf("%d unknown names of %d bytes kept", len(n.unknown), held)
+	}
+}
+
 // FuzzPeerSettings: whatever a peer's hbd_settings holds, the table
 // stays within its caps, counts its bytes right, and the field this
 // node announces fits its room.
