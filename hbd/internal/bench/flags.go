@@ -102,3 +102,51 @@ func CheckLadder(ladder []Timing) error {
 	}
 	return nil
 }
+
+// Labelled is one item of a flag of labelled values (LABEL=VALUE).
+type Labelled struct{ Label, Value string }
+
+// ParseLabelled reads comma-separated LABEL=VALUE items; an item without
+// a label is labelled prefix and its position (hbd1, hbd2…). Labels are
+// 1 to 32 letters, digits, '.', '_' or '-', each used once and none of
+// reserved.
+func ParseLabelled(s, prefix string, reserved ...string) ([]Labelled, error) {
+	var out []Labelled
+	seen := map[string]bool{}
+	for _, r := range reserved {
+		seen[r] = true
+	}
+	for i, f := range List(s) {
+		l, v, ok := strings.Cut(f, "=")
+		if !ok {
+			l, v = fmt.Sprintf("%s%d", prefix, i+1), f
+		}
+		l, v = strings.TrimSpace(l), strings.TrimSpace(v)
+		if !labelOK(l) {
+			return nil, fmt.Errorf("label %q: want 1 to 32 letters, digits, '.', '_' or '-'", l)
+		}
+		if v == "" {
+			return nil, fmt.Errorf("%s: no value", l)
+		}
+		if seen[l] {
+			return nil, fmt.Errorf("label %q used twice (or reserved)", l)
+		}
+		seen[l] = true
+		out = append(out, Labelled{Label: l, Value: v})
+	}
+	return out, nil
+}
+
+func labelOK(l string) bool {
+	if l == "" || len(l) > 32 {
+		return false
+	}
+	for _, c := range l {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}

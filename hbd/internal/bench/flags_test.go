@@ -66,3 +66,34 @@ func TestParsePercents(t *testing.T) {
 		}
 	}
 }
+
+func TestParseLabelled(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []Labelled
+		bad  string // part of the error; "" for none
+	}{
+		{"old=/tmp/a,new=/tmp/b", []Labelled{{"old", "/tmp/a"}, {"new", "/tmp/b"}}, ""},
+		{"/tmp/a, /tmp/b", []Labelled{{"hbd1", "/tmp/a"}, {"hbd2", "/tmp/b"}}, ""},
+		{"x=/tmp/a,/tmp/b", []Labelled{{"x", "/tmp/a"}, {"hbd2", "/tmp/b"}}, ""},
+		{"", nil, ""},
+		{"a=/x,a=/y", nil, "used twice"},
+		{"keepalived=/x", nil, "used twice (or reserved)"},
+		{"a b=/x", nil, "label"},
+		{"=/x", nil, "label"},
+		{"a=", nil, "no value"},
+		{strings.Repeat("l", 33) + "=/x", nil, "label"},
+	}
+	for _, tt := range tests {
+		got, err := ParseLabelled(tt.in, "hbd", "keepalived")
+		if tt.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.bad) {
+				t.Errorf("ParseLabelled(%q) = %v, %v; want an error with %q", tt.in, got, err, tt.bad)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("ParseLabelled(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+}

@@ -124,6 +124,7 @@ func (rn *Runner) IdleCost(ctx context.Context, d Driver, t Timing, settings str
 // cpuSample is what one daemon process has used so far.
 type cpuSample struct {
 	threadsNS  uint64 // its threads (schedstat), in ns
+	slices     uint64 // its threads' timeslices: the times one was put on a CPU
 	childTicks uint64 // its children that ended and were waited for, in clock ticks
 }
 
@@ -157,7 +158,7 @@ func (rn *Runner) cpuTime(cl Cluster) ([2]map[int]cpuSample, error) {
 			return out, fmt.Errorf("%s: no daemon process found", rn.Rig.Names[i])
 		}
 		for _, pid := range pids {
-			ns, err := threadsCPU(pid)
+			ns, sl, err := threadsCPU(pid)
 			if err != nil {
 				continue
 			}
@@ -165,38 +166,50 @@ func (rn *Runner) cpuTime(cl Cluster) ([2]map[int]cpuSample, error) {
 			if err != nil {
 				continue
 			}
-			out[i][pid] = cpuSample{threadsNS: ns, childTicks: st.ChildTicks}
+			out[i][pid] = cpuSample{threadsNS: ns, slices: sl, childTicks: st.ChildTicks}
 		}
 	}
 	return out, nil
 }
 
-// threadsCPU is the time pid's threads have spent on a CPU, in ns: the
-// sum of the first field of /proc/PID/task/*/schedstat (a thread that
-// ended takes its time with it).
-func threadsCPU(pid int) (uint64, error) {
+// threadsCPU is the time pid's threads have spent on a CPU, in ns, and
+// the timeslices they ran: the sums of the first and third fields of
+// /proc/PID/task/*/schedstat (a thread that ended takes its own with it).
+func threadsCPU(pid int) (ns, slices uint64, err error) {
 	dir := fmt.Sprintf("/proc/%d/task", pid)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	var sum uint64
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "schedstat"))
 		if err != nil {
 			continue // the thread ended
 		}
-		f := strings.Fields(string(b))
-		if len(f) == 0 {
-			return 0, fmt.Errorf("%s/%s/schedstat: empty", dir, e.Name())
-		}
-		ns, err := strconv.ParseUint(f[0], 10, 64)
+		t, s, err := parseSchedstat(b)
 		if err != nil {
-			return 0, fmt.Errorf("%s/%s/schedstat: %w", dir, e.Name(), err)
+			return 0, 0, fmt.Errorf("%s/%s/schedstat: %w", dir, e.Name(), err)
 		}
-		sum += ns
+		ns += t
+		slices += s
 	}
-	return sum, nil
+	return ns, slices, nil
+}
+
+// parseSchedstat reads a thread's schedstat line: its time on a CPU (ns),
+// its time waiting for one, and its timeslices.
+func parseSchedstat(b []byte) (ns, slices uint64, err error) {
+	f := strings.Fields(string(b))
+	if len(f) != 3 {
+		return 0, 0, fmt.Errorf("want 3 fields, got %q", b)
+	}
+	if ns, err = strconv.ParseUint(f[0], 10, 64); err != nil {
+		return 0, 0, err
+	}
+	if slices, err = strconv.ParseUint(f[2], 10, 64); err != nil {
+		return 0, 0, err
+	}
+	return ns, slices, nil
 }
 
 // sentFrames is the number of frames both nodes sent to the bridge so far

@@ -4,8 +4,10 @@
 // Debian's Heartbeat 3.0.6 and keepalived, in one run and the same
 // namespaces (`make bench`), and writes docs/benchmarks.md. It prints the
 // run's expected duration first (-plan: only that). `hbdbench merge`
-// makes one report of parts run apart with -json; `hbdbench web` is the
-// small web server the benchmark's resource scripts start.
+// makes one report of parts run apart with -json; `hbdbench idle`
+// measures several idle pairs side by side over the same windows (old and
+// new hbd builds beside keepalived); `hbdbench web` is the small web
+// server the benchmark's resource scripts start.
 package main
 
 import (
@@ -43,6 +45,9 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "merge" {
 		os.Exit(merge(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "idle" {
+		os.Exit(idle(os.Args[2:]))
 	}
 	os.Exit(run())
 }
