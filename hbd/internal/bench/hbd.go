@@ -4,9 +4,11 @@ package bench
 
 import (
 	"context"
+	"crypto/sha256"
 	"debug/buildinfo"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,7 +79,45 @@ func (d *Hbd) Version() string {
 	if b := hbdBuild(d.Bin); b != "" {
 		v += ", " + b
 	}
+	if id := fileID(d.Bin); id != "" {
+		v += ", " + id
+	}
 	return v
+}
+
+// fileID tells one program file from another whatever it says of
+// itself (every build of the tree says "hbd dev"): the first 12 hex
+// digits of its SHA-256, and the commit it was built from when its build
+// information has one ("" when it cannot be read).
+func fileID(bin string) string {
+	f, err := os.Open(bin)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	id := fmt.Sprintf("sha256 %x", h.Sum(nil)[:6])
+	if info, err := buildinfo.ReadFile(bin); err == nil {
+		rev, modified := "", ""
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value
+			}
+		}
+		if rev != "" {
+			id += ", vcs.revision " + rev
+			if modified == "true" {
+				id += " (modified)"
+			}
+		}
+	}
+	return id
 }
 
 // hbdBuild says whether the hbd program links the etcd client, which

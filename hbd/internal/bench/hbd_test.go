@@ -93,3 +93,25 @@ func TestFalseDeaths(t *testing.T) {
 		t.Errorf("note %q does not say how many", note)
 	}
 }
+
+// TestVersionTellsBuildsApart: two different hbd programs are told apart
+// in the report's header, though both say "hbd dev".
+func TestVersionTellsBuildsApart(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	for i, p := range []string{a, b} {
+		s := fmt.Sprintf("#!/bin/sh\n# build %d\necho hbd dev\n", i)
+		if err := os.WriteFile(p, []byte(s), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	va, vb := (&Hbd{Bin: a}).Version(), (&Hbd{Bin: b}).Version()
+	if va == vb {
+		t.Errorf("two different programs both reported as %q", va)
+	}
+	for _, v := range []string{va, vb} {
+		if !strings.HasPrefix(v, "hbd dev, sha256 ") || len(v) != len("hbd dev, sha256 ")+12 {
+			t.Errorf("version %q: want the program's words and the first 12 hex digits of its SHA-256", v)
+		}
+	}
+}
