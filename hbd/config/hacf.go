@@ -437,7 +437,11 @@ func (p *hacfParser) node(line int, args []string) {
 		}
 		n = strings.ToLower(n) // as Heartbeat: node names are compared in lower case
 		if prev, ok := p.nodeLine[n]; ok {
-			p.d.warnf(line, "node %s is listed twice (also on line %d)", n, prev)
+			where := fmt.Sprintf(" (also on line %d)", prev)
+			if prev == line {
+				where = " on this line"
+			}
+			p.d.warnf(line, "node %s is listed twice%s; hbd counts it once: remove the repeat", n, where)
 			continue
 		}
 		p.nodeLine[n] = line

@@ -100,7 +100,8 @@ func TestParseHaCfDiagnostics(t *testing.T) {
 		{"mcast6 hops", "mcast6 eth0 ff02::1:2 694 300 0", []want{e(4, "mcast6 hops 300 is out of range")}},
 		// nodes
 		{"node comma", "node node3,node4", []want{e(4, "contains a comma or semicolon; separate node names with spaces")}},
-		{"node twice", "node NODE2", []want{w(4, "node node2 is listed twice (also on line 1)")}},
+		{"node twice", "node NODE2", []want{w(4, "node node2 is listed twice (also on line 1); hbd counts it once: remove the repeat")}},
+		{"node twice on a line", "node a A", []want{w(4, "node a is listed twice on this line; hbd counts it once: remove the repeat")}},
 		{"node bad char", "node a/b", []want{e(4, "contains a character")}},
 		{"node pipe", "node node|3", []want{e(4, `node "node|3" contains a character a host name cannot have`)}},
 		{"node angle bracket", "node node>3", []want{e(4, `node "node>3" contains a character a host name cannot have`)}},
