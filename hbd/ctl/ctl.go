@@ -181,8 +181,12 @@ func Call(ctx context.Context, path string, req Request) (Response, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
-		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+		switch {
+		case errors.Is(err, syscall.ENOENT):
 			return Response{}, fmt.Errorf("hbd is not running (no control socket at %s)", path)
+		case errors.Is(err, syscall.ECONNREFUSED):
+			// The socket of an hbd that was killed: the next start removes it.
+			return Response{}, fmt.Errorf("hbd is not running (nothing answers on %s, left by an hbd that did not stop cleanly)", path)
 		}
 		return Response{}, fmt.Errorf("connect to hbd: %w", err)
 	}

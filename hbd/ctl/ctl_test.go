@@ -149,11 +149,23 @@ func TestStaleSocketReplaced(t *testing.T) {
 	}
 }
 
+// TestNotRunning: no socket, and a socket nobody listens on (as a kill
+// -9 leaves it), each said as it is.
 func TestNotRunning(t *testing.T) {
 	path := filepath.Join(t.TempDir(), SocketName)
 	_, err := Call(context.Background(), path, Request{Cmd: "status"})
-	if err == nil || !strings.Contains(err.Error(), "not running") {
-		t.Fatalf("err = %v, want 'hbd is not running'", err)
+	if err == nil || !strings.Contains(err.Error(), "hbd is not running (no control socket at "+path+")") {
+		t.Fatalf("no socket: err = %v, want 'hbd is not running (no control socket ...)'", err)
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetUnlinkOnClose(false)
+	ln.Close()
+	_, err = Call(context.Background(), path, Request{Cmd: "status"})
+	if err == nil || !strings.Contains(err.Error(), "hbd is not running (nothing answers on "+path+", left by an hbd that did not stop cleanly)") {
+		t.Fatalf("stale socket: err = %v, want 'hbd is not running (nothing answers ...)'", err)
 	}
 }
 
