@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,18 +21,29 @@ import (
 	"github.com/hbdproject/hbd/resources/agents"
 )
 
-// runCheck is `hbd check [-c DIR] [--node NAME]`: load the configuration,
-// print every problem, and summarize the cluster it describes. Exit 0 when
-// it is usable (warnings allowed), 1 on errors, 2 on a usage error.
+// runCheck is `hbd check [-c DIR] [--node NAME]`: load the configuration
+// as `hbd run` would, print every problem, and summarize the cluster it
+// describes. Exit 0 when run would start with it (warnings allowed), 1
+// on errors, 2 on a usage error.
 func runCheck(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("check", `usage: hbd check [-c DIR] [--node NAME] [--run-dir DIR]
+	fs := newFlags("check", `usage: hbd check [-c DIR] [--node NAME] [--run-dir DIR] [--state-dir DIR] [--files-only]
 Checks ha.cf, authkeys and haresources in DIR like `+"`nginx -t`"+`, prints every
 error and warning as FILE:LINE: message, and summarizes the cluster. When an
 hbd runs from DIR, it also says what a reload would change.
+Every reason `+"`hbd run`"+` would refuse to start with these files on this machine is
+an error: a weak key, a medium on an interface this machine lacks (even one
+that is made later at boot: start hbd after it), a bcast interface without a
+broadcast address, a ucast LOCAL address no interface has; as root, also a
+run or state directory hbd cannot write and a state file it cannot read. A
+running hbd is no error (run refuses a second one). --files-only checks the
+files for another machine: what depends on this one's interfaces is a warning
+and the directories are not looked at.
 Exit status: 0 usable (warnings allowed), 1 errors, 2 usage error.`, stdout, stderr)
 	dir := fs.String("c", paths.ConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
 	runDir := fs.runDirFlag()
+	stateDir := fs.String("state-dir", paths.StateDir, "the daemon's state `DIR` (hb_uuid, hb_generation)")
+	filesOnly := fs.Bool("files-only", false, "check the files for another machine: not this one's interfaces, addresses and directories")
 	if code, ok := fs.parse(args); !ok {
 		return code
 	}
@@ -43,7 +55,9 @@ Exit status: 0 usable (warnings allowed), 1 errors, 2 usage error.`, stdout, std
 		fmt.Fprintf(stderr, "hbd check: %v\n", err)
 		return 1
 	}
-	cfg, diags := daemon.LoadConfig(*dir, loadOptions(name, false))
+	opts := loadOptions(name, true)
+	opts.AnyMachine = *filesOnly
+	cfg, diags := daemon.LoadConfig(*dir, opts)
 	warnings, errors := 0, 0
 	for _, d := range diags {
 		fmt.Fprintln(stderr, d.String())
@@ -53,18 +67,13 @@ Exit status: 0 usable (warnings allowed), 1 errors, 2 usage error.`, stdout, std
 			warnings++
 		}
 	}
-	if cfg == nil {
+	if cfg != nil {
+		e, w := startRefusals(stderr, cfg, *runDir, *stateDir, *filesOnly)
+		errors, warnings = errors+e, warnings+w
+	}
+	if cfg == nil || errors > 0 {
 		fmt.Fprintf(stderr, "hbd check: %s: %s, %s; fix the errors above\n", *dir, plural(errors, "error"), plural(warnings, "warning"))
 		return 1
-	}
-	// A build without the etcd backend hands it to hbd-etcd: say now what
-	// `hbd run` would refuse, before the init script starts it.
-	if cfg.Backend == config.BackendEtcd && !daemon.EtcdLinked {
-		if _, err := etcdProgramPath(); err != nil {
-			fmt.Fprintln(stderr, config.Diag{Pos: cfg.Etcd.Pos, Severity: config.SevError, Msg: "backend etcd: " + err.Error()}.String())
-			fmt.Fprintf(stderr, "hbd check: %s: %s, %s; fix the errors above\n", *dir, plural(errors+1, "error"), plural(warnings, "warning"))
-			return 1
-		}
 	}
 	// The scripts as Heartbeat ran them: a missing #! line, a file that
 	// is not executable, a shell script that does not parse.
@@ -80,6 +89,33 @@ Exit status: 0 usable (warnings allowed), 1 errors, 2 usage error.`, stdout, std
 	printSummary(stdout, cfg, warnings)
 	printPending(stdout, *dir, *runDir)
 	return 0
+}
+
+// startRefusals prints what `hbd run` would refuse after reading cfg,
+// beyond the files themselves, and how many errors and warnings: a build without the
+// etcd backend without the program that has it, and, as root (whom hbd
+// runs as) and unless filesOnly, the run and state directories
+// (daemon.CheckDirs).
+func startRefusals(stderr io.Writer, cfg *config.Config, runDir, stateDir string, filesOnly bool) (errs, warns int) {
+	// A build without the etcd backend hands it to hbd-etcd: say now what
+	// `hbd run` would refuse, before the init script starts it.
+	if cfg.Backend == config.BackendEtcd && !daemon.EtcdLinked {
+		if _, err := etcdProgramPath(); err != nil {
+			fmt.Fprintln(stderr, config.Diag{Pos: cfg.Etcd.Pos, Severity: config.SevError, Msg: "backend etcd: " + err.Error()}.String())
+			errs++
+		}
+	}
+	if filesOnly || os.Geteuid() != 0 {
+		return errs, 0
+	}
+	dirErrs, dirWarnings := daemon.CheckDirs(runDir, stateDir, cfg)
+	for _, err := range dirErrs {
+		fmt.Fprintf(stderr, "hbd check: %v\n", err)
+	}
+	for _, w := range dirWarnings {
+		fmt.Fprintf(stderr, "hbd check: warning: %s\n", w)
+	}
+	return errs + len(dirErrs), len(dirWarnings)
 }
 
 // printPending shows, when an hbd runs from the same directory, what a

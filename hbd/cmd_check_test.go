@@ -13,8 +13,30 @@ import (
 	"github.com/hbdproject/hbd/resources/builtin"
 )
 
-// sampleCopy copies etc/ha.d to a temp dir with authkeys at 0600.
+// sampleCopy copies etc/ha.d to a temp dir with authkeys at 0600 and
+// its placeholder secret replaced, as its comment tells the reader to
+// (hbd check and hbd run refuse the placeholder).
 func sampleCopy(t *testing.T) string {
+	t.Helper()
+	dir := rawSampleCopy(t)
+	editLine(t, dir, "authkeys", "1 sha1 "+samplePlaceholder, "1 sha1 "+sampleSecret)
+	return dir
+}
+
+// The sample's placeholder secret, and what sampleCopy puts instead.
+const (
+	samplePlaceholder = "REPLACE-ME-with-a-long-random-secret-0123456789"
+	sampleSecret      = "replaced-with-a-long-random-secret-0123456789"
+)
+
+// tempDirs are the --run-dir and --state-dir flags of a command under
+// test: directories of its own, not the machine's.
+func tempDirs(t *testing.T) []string {
+	return []string{"--run-dir", t.TempDir(), "--state-dir", t.TempDir()}
+}
+
+// rawSampleCopy copies etc/ha.d to a temp dir with authkeys at 0600.
+func rawSampleCopy(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
 	src := "../etc/ha.d"
@@ -46,7 +68,7 @@ func TestCheckSample(t *testing.T) {
 	for _, node := range []string{"node1", "node2"} {
 		var out, errOut bytes.Buffer
 		// --node and -node are both accepted by the flag package.
-		if rc := runCheck([]string{"-c", dir, "--node", node}, &out, &errOut); rc != 0 {
+		if rc := runCheck(append([]string{"-c", dir, "--node", node}, tempDirs(t)...), &out, &errOut); rc != 0 {
 			t.Fatalf("%s: exit %d, stderr:\n%s", node, rc, errOut.String())
 		}
 		s := out.String()
@@ -64,27 +86,36 @@ func TestCheckSample(t *testing.T) {
 				t.Errorf("%s: summary lacks %q:\n%s", node, want, s)
 			}
 		}
-		if strings.Contains(s, "REPLACE-ME") {
+		if strings.Contains(s, sampleSecret) {
 			t.Errorf("summary prints the secret:\n%s", s)
-		}
-		if want := filepath.Join(dir, "authkeys") + ":19: warning: key 1: the secret is the sample's placeholder"; !strings.Contains(errOut.String(), want) {
-			t.Errorf("%s: stderr lacks %q:\n%s", node, want, errOut.String())
 		}
 	}
 }
 
-// TestRunRefusesWhatCheckWarnsAbout: the sample's placeholder secret is a
-// warning for check (above) and an error that stops run, naming the line.
-func TestRunRefusesWhatCheckWarnsAbout(t *testing.T) {
-	dir := sampleCopy(t)
-	var out, errOut bytes.Buffer
-	rc := runRun([]string{"-c", dir, "--node", "node1", "--run-dir", t.TempDir(), "--state-dir", t.TempDir()}, &out, &errOut)
-	if rc != exitNotConfigured {
-		t.Fatalf("exit %d, want %d; stderr:\n%s", rc, exitNotConfigured, errOut.String())
-	}
+// TestCheckAndRunRefuseThePlaceholder: the sample's placeholder secret,
+// left as shipped, fails check and stops run, each naming the line and
+// the insecure_auth way out.
+func TestCheckAndRunRefuseThePlaceholder(t *testing.T) {
+	dir := rawSampleCopy(t)
 	want := filepath.Join(dir, "authkeys") + ":19: key 1: the secret is the sample's placeholder"
+	var out, errOut bytes.Buffer
+	if rc := runCheck(append([]string{"-c", dir, "--node", "node1"}, tempDirs(t)...), &out, &errOut); rc != 1 {
+		t.Errorf("check: exit %d, want 1; stderr:\n%s", rc, errOut.String())
+	}
 	if e := errOut.String(); !strings.Contains(e, want) || !strings.Contains(e, "insecure_auth yes") {
-		t.Errorf("stderr lacks %q and the insecure_auth way out:\n%s", want, e)
+		t.Errorf("check's stderr lacks %q and the insecure_auth way out:\n%s", want, e)
+	}
+	if strings.Contains(out.String()+errOut.String(), samplePlaceholder) {
+		t.Errorf("check prints the secret:\n%s%s", out.String(), errOut.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	rc := runRun(append([]string{"-c", dir, "--node", "node1"}, tempDirs(t)...), &out, &errOut)
+	if rc != exitNotConfigured {
+		t.Fatalf("run: exit %d, want %d; stderr:\n%s", rc, exitNotConfigured, errOut.String())
+	}
+	if e := errOut.String(); !strings.Contains(e, want) || !strings.Contains(e, "insecure_auth yes") {
+		t.Errorf("run's stderr lacks %q and the insecure_auth way out:\n%s", want, e)
 	}
 }
 
@@ -100,7 +131,7 @@ func TestCheckErrors(t *testing.T) {
 	}
 	lines := bytes.Count(b, []byte("\n"))
 	var out, errOut bytes.Buffer
-	rc := runCheck([]string{"-c", dir, "-node", "node1"}, &out, &errOut)
+	rc := runCheck(append([]string{"-c", dir, "-node", "node1"}, tempDirs(t)...), &out, &errOut)
 	if rc != 1 {
 		t.Fatalf("exit %d, want 1", rc)
 	}
@@ -140,7 +171,7 @@ func TestCheckWarnsAboutScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	if rc := runCheck([]string{"-c", dir, "--node", "node1"}, &out, &errOut); rc != 0 {
+	if rc := runCheck(append([]string{"-c", dir, "--node", "node1"}, tempDirs(t)...), &out, &errOut); rc != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", rc, errOut.String())
 	}
 	want := "warning: resource nginx: " + nginx + " has no #! line"

@@ -303,7 +303,7 @@ func warnConfig(stderr io.Writer, setup serviceSetup) {
 		fmt.Fprintf(stderr, "hbd install: warning: %v\n", err)
 		return
 	}
-	cfg, diags := daemon.LoadConfig(setup.configDir, loadOptions(name, false))
+	cfg, diags := daemon.LoadConfig(setup.configDir, loadOptions(name, true))
 	if cfg != nil {
 		return
 	}

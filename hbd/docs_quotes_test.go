@@ -37,12 +37,13 @@ var errorMutations = map[string]func(t *testing.T, dir string) string{
 		chmod(t, filepath.Join(dir, "resource.d", "nginx"), 0o644)
 		return "node1"
 	},
-	"this node is not a `node` (host name differs)": func(*testing.T, string) string { return "web1" },
-	"deadtime too small":                            edit("ha.cf", "deadtime 5", "deadtime 2"),
-	"a unit Heartbeat does not know":                edit("ha.cf", "warntime 2", "warntime 2m"),
-	"`auth` names a key that is not there":          edit("authkeys", "auth 1", "auth 2"),
-	"Pacemaker mode":                                edit("ha.cf", "crm off", "crm respawn"),
-	"an interface that does not exist (warning; `hbd run` refuses)": func(t *testing.T, dir string) string {
+	"this node is not a `node` (host name differs)":    func(*testing.T, string) string { return "web1" },
+	"deadtime too small":                               edit("ha.cf", "deadtime 5", "deadtime 2"),
+	"a unit Heartbeat does not know":                   edit("ha.cf", "warntime 2", "warntime 2m"),
+	"`auth` names a key that is not there":             edit("authkeys", "auth 1", "auth 2"),
+	"Pacemaker mode":                                   edit("ha.cf", "crm off", "crm respawn"),
+	"the sample's placeholder secret left in authkeys": edit("authkeys", "1 sha1 "+sampleSecret, "1 sha1 "+samplePlaceholder),
+	"an interface that does not exist": func(t *testing.T, dir string) string {
 		if _, err := net.InterfaceByName("eth1"); err == nil {
 			t.Log("this machine has an eth1: the guide's missing-interface row cannot be reproduced here")
 			return ""
@@ -121,7 +122,7 @@ func checkErrorRows(t *testing.T, rows [][]string) []string {
 			continue
 		}
 		var out, errOut bytes.Buffer
-		runCheck([]string{"-c", dir, "--node", node, "--run-dir", t.TempDir()}, &out, &errOut)
+		runCheck(append([]string{"-c", dir, "--node", node}, tempDirs(t)...), &out, &errOut)
 		got := theirInterfaces.ReplaceAllString(strings.ReplaceAll(errOut.String(), dir, "/tmp/ha.d"), "(it has: …)")
 		want := theirInterfaces.ReplaceAllString(strings.TrimSuffix(strings.TrimPrefix(row[1], "`"), "`"), "(it has: …)")
 		if !slices.Contains(strings.Split(got, "\n"), want) {
@@ -152,7 +153,7 @@ func TestCheckErrorRowsFails(t *testing.T) {
 }
 
 // theirWarnings matches what only this machine warns about: an interface
-// of the sample it does not have.
+// of the sample it does not have (a warning with --files-only).
 const theirWarnings = "does not exist on this machine"
 
 // checkOutput runs `hbd check ARGS` on a copy of the sample (chmod 600
@@ -168,8 +169,13 @@ func checkOutput(t *testing.T, args []string) string {
 			args[i] = dir
 		}
 	}
+	args = append(args, tempDirs(t)...)
+	if _, err := net.InterfaceByName("eth0"); err != nil {
+		// The sample's eth0 is not here: check it for its machines.
+		args = append(args, "--files-only")
+	}
 	var out, errOut bytes.Buffer
-	runCheck(append(args, "--run-dir", t.TempDir()), &out, &errOut)
+	runCheck(args, &out, &errOut)
 	var lines []string
 	dropped := 0
 	for _, l := range strings.Split(strings.TrimRight(errOut.String(), "\n"), "\n") {

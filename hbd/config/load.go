@@ -88,10 +88,14 @@ func (l Lookup) Resolve(dir, name string) (Script, error) {
 type LoadOptions struct {
 	// Node is this node's name (uname -n, or --node).
 	Node string
-	// Strict applies `hbd run`'s rules: what `hbd check` only warns about
-	// because run refuses it becomes an error (a medium on an interface
-	// this machine does not have, a weak authkeys key).
+	// Strict applies `hbd run`'s rules: what a lenient reader (harc)
+	// only warns about because run refuses it becomes an error (a medium
+	// on an interface this machine does not have, a weak authkeys key).
 	Strict bool
+	// AnyMachine checks the files for a machine other than this one
+	// (`hbd check --files-only`): what depends on this machine's
+	// interfaces stays a warning even when Strict.
+	AnyMachine bool
 	// Lookup finds resource scripts.
 	Lookup Lookup
 	// Interfaces lists this machine's network interfaces; nil means
@@ -244,10 +248,10 @@ func checkInterfaces(c *Config, opts LoadOptions) []Diag {
 		}
 		reported[m.Iface] = true
 		msg := fmt.Sprintf("%s: interface %s does not exist on this machine (it has: %s)", m.Kind, m.Iface, strings.Join(have, ", "))
-		if opts.Strict {
-			d.errorf(m.Pos.Line, "%s; fix the name or bring the interface up before starting hbd", msg)
+		if opts.Strict && !opts.AnyMachine {
+			d.errorf(m.Pos.Line, "%s; hbd run refuses to start while it is missing: fix the name, or start hbd once it exists (one made at boot, a VLAN, a bond or a bridge: order the heartbeat service after it)", msg)
 		} else {
-			d.warnf(m.Pos.Line, "%s; `hbd run` refuses to start like this: fix the name or bring the interface up before starting hbd", msg)
+			d.warnf(m.Pos.Line, "%s; `hbd run` refuses to start on a machine without it: fix the name or bring the interface up before starting hbd", msg)
 		}
 	}
 	return d.list

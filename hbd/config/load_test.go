@@ -231,6 +231,12 @@ func TestLoadErrors(t *testing.T) {
 			want:  []want{e(2, "interface nosuchif0 does not exist on this machine"), w(0, "no resource groups")},
 		},
 		{
+			name:  "interface missing strict for another machine",
+			files: map[string]string{HaCfFile: "node node1\nucast nosuchif0 10.0.0.2\nauto_failback on\n", AuthkeysFile: auth, HaresourcesFile: ""},
+			opts:  LoadOptions{Strict: true, AnyMachine: true},
+			want:  []want{w(2, "`hbd run` refuses to start on a machine without it"), w(0, "no resource groups")},
+		},
+		{
 			name:  "log files where they can be written",
 			files: map[string]string{HaCfFile: logs("logfile "+logDir+"/ha-log", "debugfile "+logDir+"/sub/ha-debug"), AuthkeysFile: auth, HaresourcesFile: "node1 web\n", "resource.d/web": "#!/bin/sh\n"},
 		},

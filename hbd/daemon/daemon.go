@@ -41,6 +41,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -266,6 +267,15 @@ func (d *Daemon) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// Its warnings are logged where run meets them (newCore).
+	if errs, _ := CheckDirs(d.opts.RunDir, d.opts.StateDir, d.cfg); len(errs) > 0 {
+		// One line: the log writes an error with its newlines escaped.
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		return errors.New(strings.Join(msgs, "; "))
+	}
 	pid, note, err := takePidFile(d.opts.RunDir)
 	if err != nil {
 		return err

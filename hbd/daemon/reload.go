@@ -23,16 +23,23 @@ func (d *Daemon) loadConfig() (*config.Config, []config.Diag) {
 // does, at its start and at every reload: config.Load, then what only the
 // core can tell, that its resource announcement fits one datagram with
 // these groups and nodes (cluster.CheckAnnouncement; the Heartbeat
-// backend only). A Config comes back only when there is no error.
+// backend only). Strict, and unless AnyMachine, the media are also
+// checked against this machine as opening them would (link.Check): a
+// start or a reload that would fail there is refused here, line by line.
+// A Config comes back only when there is no error.
 func LoadConfig(dir string, o config.LoadOptions) (*config.Config, []config.Diag) {
 	cfg, diags := config.Load(dir, o)
 	if cfg == nil || cfg.Backend == config.BackendEtcd {
 		return cfg, diags
 	}
-	if errs := cluster.CheckAnnouncement(cfg); len(errs) > 0 {
+	errs := cluster.CheckAnnouncement(cfg)
+	if o.Strict && !o.AnyMachine {
+		errs = append(errs, link.Check(cfg.Media)...)
+	}
+	if config.HasErrors(errs) {
 		return nil, append(diags, errs...)
 	}
-	return cfg, diags
+	return cfg, append(diags, errs...)
 }
 
 // pendingChanges validates the files on disk and says what a reload would

@@ -41,28 +41,48 @@ type Identity struct {
 // wiped (a reinstall, a tmpfs) — a peer would otherwise drop every packet
 // of the restarted node as stale.
 func LoadIdentity(dir string, now time.Time) (Identity, error) {
-	var id Identity
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return id, fmt.Errorf("state directory: %w", err)
+		return Identity{}, fmt.Errorf("state directory: %w", err)
 	}
-	up := filepath.Join(dir, uuidFile)
-	b, err := os.ReadFile(up)
-	switch {
-	case err == nil && len(b) == 16:
-		copy(id.UUID[:], b)
-	case err == nil:
-		return id, fmt.Errorf("%s: %d bytes, want a 16-byte node uuid (remove it to make a new one)", up, len(b))
-	case errors.Is(err, fs.ErrNotExist):
+	id, haveUUID, err := readIdentity(dir)
+	if err != nil {
+		return id, err
+	}
+	if !haveUUID {
 		if _, err := rand.Read(id.UUID[:]); err != nil {
 			return id, fmt.Errorf("new node uuid: %w", err)
 		}
 		id.UUID[6] = id.UUID[6]&0x0f | 0x40 // version 4
 		id.UUID[8] = id.UUID[8]&0x3f | 0x80 // RFC 4122 variant
-		if err := writeFileAtomic(up, id.UUID[:], 0o644); err != nil {
+		if err := writeFileAtomic(filepath.Join(dir, uuidFile), id.UUID[:], 0o644); err != nil {
 			return id, fmt.Errorf("save node uuid: %w", err)
 		}
+	}
+	id.Generation = id.Previous + 1
+	if epoch := uint64(now.Unix()); epoch > id.Generation {
+		id.Generation = epoch
+	}
+	if err := writeFileAtomic(filepath.Join(dir, generationFile), []byte(strconv.FormatUint(id.Generation, 10)+"\n"), 0o644); err != nil {
+		return id, fmt.Errorf("save generation: %w", err)
+	}
+	return id, nil
+}
+
+// readIdentity reads what dir keeps of the node's identity, writing
+// nothing: the UUID (haveUUID false when none is kept yet) and the
+// generation stored (Previous).
+func readIdentity(dir string) (id Identity, haveUUID bool, err error) {
+	up := filepath.Join(dir, uuidFile)
+	b, err := os.ReadFile(up)
+	switch {
+	case err == nil && len(b) == 16:
+		copy(id.UUID[:], b)
+		haveUUID = true
+	case err == nil:
+		return id, false, fmt.Errorf("%s: %d bytes, want a 16-byte node uuid (remove it to make a new one)", up, len(b))
+	case errors.Is(err, fs.ErrNotExist):
 	default:
-		return id, fmt.Errorf("read node uuid: %w", err)
+		return id, false, fmt.Errorf("read node uuid: %w", err)
 	}
 
 	gp := filepath.Join(dir, generationFile)
@@ -71,21 +91,14 @@ func LoadIdentity(dir string, now time.Time) (Identity, error) {
 	case err == nil:
 		prev, perr := parseGeneration(b)
 		if perr != nil {
-			return id, fmt.Errorf("%s: %w", gp, perr)
+			return id, haveUUID, fmt.Errorf("%s: %w", gp, perr)
 		}
 		id.Previous = prev
 	case errors.Is(err, fs.ErrNotExist):
 	default:
-		return id, fmt.Errorf("read generation: %w", err)
+		return id, haveUUID, fmt.Errorf("read generation: %w", err)
 	}
-	id.Generation = id.Previous + 1
-	if epoch := uint64(now.Unix()); epoch > id.Generation {
-		id.Generation = epoch
-	}
-	if err := writeFileAtomic(gp, []byte(strconv.FormatUint(id.Generation, 10)+"\n"), 0o644); err != nil {
-		return id, fmt.Errorf("save generation: %w", err)
-	}
-	return id, nil
+	return id, haveUUID, nil
 }
 
 // parseGeneration accepts hbd's decimal text and, for a file left by

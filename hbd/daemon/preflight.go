@@ -1,0 +1,90 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/ctl"
+	"golang.org/x/sys/unix"
+)
+
+// CheckDirs says what `hbd run` refuses about its run directory and,
+// with the Heartbeat backend, its state directory, without writing in
+// either: a directory that cannot be created or written, a pid file that
+// is not a file, a state file it cannot read back (hb_uuid,
+// hb_generation, the operator settings, the peers' generations). Run
+// calls it before anything else, so that `hbd check`, which calls it
+// too, refuses the same with the same words. A running hbd is no
+// refusal here: check is run beside one, to see what a reload would do.
+// warnings are what run would start with and log (settings dropped over
+// the caps of the settings table).
+func CheckDirs(runDir, stateDir string, cfg *config.Config) (errs []error, warnings []string) {
+	if err := checkWritableDir("run directory", runDir); err != nil {
+		errs = append(errs, err)
+	} else if fi, err := os.Lstat(filepath.Join(runDir, ctl.PidFileName)); err == nil && !fi.Mode().IsRegular() {
+		errs = append(errs, fmt.Errorf("pid file %s is a %s, not a file; remove it", filepath.Join(runDir, ctl.PidFileName), kind(fi.Mode())))
+	}
+	if cfg.Backend == config.BackendEtcd {
+		return errs, nil
+	}
+	if err := checkWritableDir("state directory", stateDir); err != nil {
+		return append(errs, err), nil
+	}
+	if _, _, err := readIdentity(stateDir); err != nil {
+		errs = append(errs, err)
+	}
+	if _, warning, err := LoadSettings(stateDir, cfg); err != nil {
+		errs = append(errs, err)
+	} else if warning != "" {
+		warnings = append(warnings, warning)
+	}
+	if _, err := LoadPeerGenerations(stateDir); err != nil {
+		errs = append(errs, err)
+	}
+	return errs, warnings
+}
+
+// checkWritableDir: dir is a directory this process may write in, or
+// one it may create (its nearest existing parent is).
+func checkWritableDir(what, dir string) error {
+	for p := dir; ; {
+		fi, err := os.Stat(p)
+		switch {
+		case err == nil && !fi.IsDir():
+			return fmt.Errorf("%s %s: %s is not a directory", what, dir, p)
+		case err == nil:
+			if err := unix.Access(p, unix.W_OK|unix.X_OK); err != nil {
+				if p == dir {
+					return fmt.Errorf("%s %s is not writable: %w", what, dir, err)
+				}
+				return fmt.Errorf("%s %s cannot be created: %s is not writable: %w", what, dir, p, err)
+			}
+			return nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("%s %s: %w", what, dir, err)
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return nil
+		}
+		p = parent
+	}
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	}
+	return "special file"
+}
