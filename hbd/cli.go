@@ -14,6 +14,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/daemon"
 	"github.com/hbdproject/hbd/hbd/paths"
 	"github.com/hbdproject/hbd/resources/agents"
 	"github.com/hbdproject/hbd/resources/builtin"
@@ -200,11 +201,19 @@ func (f *cmdFlags) runDirFlag() *string {
 const ctlTimeout = 10 * time.Second
 
 // call sends one request to the daemon of runDir; a refusal by the daemon
-// is an error.
+// is an error. No socket to answer is ctl.ErrNotRunning only while no hbd
+// holds the pid file's lock: one that does runs, and is said to.
 func call(runDir string, req ctl.Request) (ctl.Response, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ctlTimeout)
 	defer cancel()
-	resp, err := ctl.Call(ctx, filepath.Join(runDir, ctl.SocketName), req)
+	sock := filepath.Join(runDir, ctl.SocketName)
+	resp, err := ctl.Call(ctx, sock, req)
+	if errors.Is(err, ctl.ErrNotRunning) {
+		if pid, held := daemon.PidFileHolder(runDir); held {
+			return resp, fmt.Errorf("hbd runs with pid %d (it holds the lock on %s) but nothing answers on its control socket %s; stop it with SIGTERM (service heartbeat stop) and start it again",
+				pid, filepath.Join(runDir, ctl.PidFileName), sock)
+		}
+	}
 	if err != nil {
 		return resp, err
 	}

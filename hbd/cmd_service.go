@@ -376,8 +376,12 @@ func runUninstall(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stdout, "removed the heartbeat service (%s): %s\n", platformWord(platform), strings.Join(removed, " "))
-	if _, err := os.Stat(filepath.Join(paths.RunDir, ctl.PidFileName)); err == nil {
-		fmt.Fprintf(stdout, "hbd may still be running (%s exists); it was not stopped\n", filepath.Join(paths.RunDir, ctl.PidFileName))
+	pidPath := filepath.Join(paths.RunDir, ctl.PidFileName)
+	if pid, held := daemon.PidFileHolder(paths.RunDir); held {
+		fmt.Fprintf(stdout, "hbd is still running (pid %d holds the lock on %s); it was not stopped\n", pid, pidPath)
+	} else if _, err := os.Stat(pidPath); err == nil {
+		// An older hbd held no lock: the file alone cannot tell.
+		fmt.Fprintf(stdout, "hbd may still be running (%s exists); it was not stopped\n", pidPath)
 	}
 	return 0
 }

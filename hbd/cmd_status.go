@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,7 +30,8 @@ log lines it dropped and a log write that has not returned for 5s or more.
 With --watch (or as `+"`hbd mon`"+`) it shows the status again whenever it
 changes, like crm_mon: redrawn in place on a terminal, one full status per
 change in plain text otherwise; Ctrl-C stops it.
-Exit status: 0 shown, 1 bad reply, 2 usage error, 3 the daemon is not running.`, args, stdout, stderr)
+Exit status: 0 shown, 1 no answer or a bad reply (a daemon that runs but does not
+answer, or refuses), 2 usage error, 3 the daemon is not running.`, args, stdout, stderr)
 }
 
 // runMon is `hbd mon`: `hbd status --watch`, as crm_mon is Pacemaker's.
@@ -38,7 +40,8 @@ func runMon(args []string, stdout, stderr io.Writer) int {
 The same as `+"`hbd status --watch`"+`: the cluster as the running daemon knows
 it, shown again whenever it changes, like crm_mon: redrawn in place on a
 terminal, one full status per change in plain text otherwise; Ctrl-C stops it.
-Exit status: 0 stopped, 2 usage error, 3 the daemon is not running.`, args, stdout, stderr)
+Exit status: 0 stopped, 1 no answer at first (a daemon that runs but does not
+answer, or refuses), 2 usage error, 3 the daemon is not running.`, args, stdout, stderr)
 }
 
 // statusCommand is hbd status, or with watching on hbd mon.
@@ -75,7 +78,7 @@ func statusCommand(name string, watching bool, usage string, args []string, stdo
 	resp, err := call(*runDir, ctl.Request{Cmd: "status"})
 	if err != nil {
 		fmt.Fprintf(stderr, "hbd %s: %v\n", name, err)
-		return 3 // LSB: program is not running
+		return noAnswerCode(err)
 	}
 	if *asJSON {
 		var v any
@@ -95,6 +98,16 @@ func statusCommand(name string, watching bool, usage string, args []string, stdo
 	}
 	printStatus(stdout, st, time.Now())
 	return 0
+}
+
+// noAnswerCode is the exit status of a status command the daemon did not
+// answer: 3 (LSB "program is not running") only when it does not run; a
+// daemon that runs and does not answer, or refuses, is 1.
+func noAnswerCode(err error) int {
+	if errors.Is(err, ctl.ErrNotRunning) {
+		return 3
+	}
+	return 1
 }
 
 func ago(now, t time.Time) string {

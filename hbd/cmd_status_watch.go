@@ -42,8 +42,8 @@ type watcher struct {
 	now      func() time.Time
 }
 
-// run shows the status until ctx ends; 3 when the daemon does not answer
-// the first time (as `hbd status`), 0 otherwise. A daemon that stops
+// run shows the status until ctx ends; 3 or 1 when the daemon does not
+// answer the first time (as `hbd status`), 0 otherwise. A daemon that stops
 // answering later is shown as such, and watched for until it is back.
 func (w *watcher) run(ctx context.Context) int {
 	var last string // the change key of what is shown
@@ -56,7 +56,7 @@ func (w *watcher) run(ctx context.Context) int {
 		st, err := w.fetch()
 		if err != nil && first {
 			fmt.Fprintf(w.errOut, "hbd %s: %v\n", w.name, err)
-			return 3
+			return noAnswerCode(err)
 		}
 		first = false
 		key := "down: " + fmt.Sprint(err)

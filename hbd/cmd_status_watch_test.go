@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,8 @@ func TestWatch(t *testing.T) {
 		s.Cluster.StartsBlocked = "node2 is not fenced yet"
 		return s
 	}}
-	down := fetched{err: errors.New("hbd is not running (no control socket at /run/heartbeat/hbd.sock)")}
+	down := fetched{err: fmt.Errorf("%w (no control socket at /run/heartbeat/hbd.sock)", ctl.ErrNotRunning)}
+	stuck := fetched{err: errors.New("hbd's event loop did not take the request within 8s (stuck or far behind): nothing was done")}
 	tests := []struct {
 		name   string
 		seq    []fetched
@@ -70,6 +72,7 @@ func TestWatch(t *testing.T) {
 		{name: "daemon goes away and comes back", seq: []fetched{same, down, down, same},
 			shown: []string{"node2   running", "hbd does not answer: hbd is not running", "node2   running"}},
 		{name: "not running at first", seq: []fetched{down}, code: 3, stderr: "hbd status: hbd is not running"},
+		{name: "running but not answering at first", seq: []fetched{stuck}, code: 1, stderr: "hbd status: hbd's event loop did not take the request"},
 		{name: "terminal", seq: []fetched{same, failedOver}, tty: true, shown: []string{"node2   running", "node1   running"}},
 	}
 	for _, tc := range tests {

@@ -176,6 +176,10 @@ func authorize(c *net.UnixConn) error {
 	return nil
 }
 
+// ErrNotRunning is Call's error when no daemon listens on the socket:
+// the socket is missing, or nothing answers on it.
+var ErrNotRunning = errors.New("hbd is not running")
+
 // Call sends one request to the daemon whose socket is at path.
 func Call(ctx context.Context, path string, req Request) (Response, error) {
 	var d net.Dialer
@@ -183,10 +187,10 @@ func Call(ctx context.Context, path string, req Request) (Response, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, syscall.ENOENT):
-			return Response{}, fmt.Errorf("hbd is not running (no control socket at %s)", path)
+			return Response{}, fmt.Errorf("%w (no control socket at %s)", ErrNotRunning, path)
 		case errors.Is(err, syscall.ECONNREFUSED):
 			// The socket of an hbd that was killed: the next start removes it.
-			return Response{}, fmt.Errorf("hbd is not running (nothing answers on %s, left by an hbd that did not stop cleanly)", path)
+			return Response{}, fmt.Errorf("%w (nothing answers on %s, left by an hbd that did not stop cleanly)", ErrNotRunning, path)
 		}
 		return Response{}, fmt.Errorf("connect to hbd: %w", err)
 	}

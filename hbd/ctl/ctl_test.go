@@ -3,6 +3,7 @@ package ctl
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -154,7 +155,7 @@ func TestStaleSocketReplaced(t *testing.T) {
 func TestNotRunning(t *testing.T) {
 	path := filepath.Join(t.TempDir(), SocketName)
 	_, err := Call(context.Background(), path, Request{Cmd: "status"})
-	if err == nil || !strings.Contains(err.Error(), "hbd is not running (no control socket at "+path+")") {
+	if !errors.Is(err, ErrNotRunning) || !strings.Contains(err.Error(), "hbd is not running (no control socket at "+path+")") {
 		t.Fatalf("no socket: err = %v, want 'hbd is not running (no control socket ...)'", err)
 	}
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
@@ -164,7 +165,7 @@ func TestNotRunning(t *testing.T) {
 	ln.SetUnlinkOnClose(false)
 	ln.Close()
 	_, err = Call(context.Background(), path, Request{Cmd: "status"})
-	if err == nil || !strings.Contains(err.Error(), "hbd is not running (nothing answers on "+path+", left by an hbd that did not stop cleanly)") {
+	if !errors.Is(err, ErrNotRunning) || !strings.Contains(err.Error(), "hbd is not running (nothing answers on "+path+", left by an hbd that did not stop cleanly)") {
 		t.Fatalf("stale socket: err = %v, want 'hbd is not running (nothing answers ...)'", err)
 	}
 }

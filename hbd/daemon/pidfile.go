@@ -279,3 +279,41 @@ func stateName(s string) string {
 	}
 	return "unknown state"
 }
+
+// PidFileHolder tells which process holds the lock on dir's pid file, as
+// /proc/locks says, without touching the lock: a running hbd (of this
+// version) whatever its control socket does.
+func PidFileHolder(dir string) (pid int, held bool) {
+	b, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return 0, false
+	}
+	return lockHolder(string(b), filepath.Join(dir, ctl.PidFileName))
+}
+
+// lockHolder finds the flock of the file at path in locks (the text of
+// /proc/locks: "1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF", a
+// waiter's line with "->" after the number).
+func lockHolder(locks, path string) (int, bool) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(locks, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || f[1] != "FLOCK" {
+			continue
+		}
+		var maj, minor uint32
+		var ino uint64
+		if _, err := fmt.Sscanf(f[5], "%x:%x:%d", &maj, &minor, &ino); err != nil {
+			continue
+		}
+		if ino != st.Ino || maj != unix.Major(st.Dev) || minor != unix.Minor(st.Dev) {
+			continue
+		}
+		pid, err := strconv.Atoi(f[4])
+		return pid, err == nil
+	}
+	return 0, false
+}

@@ -234,3 +234,33 @@ func TestParseStat(t *testing.T) {
 		}
 	}
 }
+
+// TestPidFileHolder: /proc/locks names the hbd that holds the pid file,
+// ours or another process's; nobody once released, nor for a file
+// written without the lock.
+func TestPidFileHolder(t *testing.T) {
+	dir := t.TempDir()
+	if pid, held := PidFileHolder(dir); held {
+		t.Fatalf("no pid file: held by %d", pid)
+	}
+	p, _, err := takePidFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid, held := PidFileHolder(dir); !held || pid != os.Getpid() {
+		t.Errorf("our lock: %d, %v; want %d", pid, held, os.Getpid())
+	}
+	p.release()
+	if pid, held := PidFileHolder(dir); held {
+		t.Errorf("released: held by %d", pid)
+	}
+	other := startPidHelper(t, "lock", dir).Process.Pid
+	if pid, held := PidFileHolder(dir); !held || pid != other {
+		t.Errorf("the helper's lock: %d, %v; want %d", pid, held, other)
+	}
+	plain := t.TempDir()
+	startPidHelper(t, "plain", plain)
+	if pid, held := PidFileHolder(plain); held {
+		t.Errorf("a file without the lock: held by %d", pid)
+	}
+}
