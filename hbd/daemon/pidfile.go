@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pidFile is the daemon's pid file (Heartbeat's format: the pid and a
+// pidFile is the daemon's pid file (the pid in decimal and a
 // newline), held under an exclusive flock for the daemon's whole life.
 // The kernel drops the lock when the process exits, even a kill -9, and
 // before its parent reaps it: a lock that can be taken means no hbd runs
