@@ -25,6 +25,7 @@ type agreeCase struct {
 	refused bool
 	want    string
 	root    bool // only root sees it (check looks at the directories as root)
+	longRun bool // the run directory is 100 bytes deeper
 }
 
 func withHacf(line string) func(map[string]string) {
@@ -99,6 +100,8 @@ var agreeCases = []agreeCase{
 		want: "is not a directory"},
 	{name: "a file instead of the run directory", dirs: fileInstead("run"), refused: true, root: true,
 		want: "is not a directory"},
+	{name: "a run directory too long for a socket", longRun: true, refused: true, root: true,
+		want: "a unix socket's path may have; use a shorter run directory"},
 	{name: "a directory instead of the pid file", dirs: func(t *testing.T, run, _ string) {
 		if err := os.Mkdir(filepath.Join(run, ctl.PidFileName), 0o755); err != nil {
 			t.Fatal(err)
@@ -124,6 +127,9 @@ func TestCheckAgreesWithRun(t *testing.T) {
 			}
 			dir := testenv.WriteConfigDir(t, files)
 			run, state := t.TempDir(), t.TempDir()
+			if tc.longRun {
+				run = filepath.Join(run, strings.Repeat("d", 100))
+			}
 			if tc.dirs != nil {
 				tc.dirs(t, run, state)
 			}

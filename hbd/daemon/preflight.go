@@ -15,7 +15,7 @@ import (
 // CheckDirs says what `hbd run` refuses about its run directory and,
 // with the Heartbeat backend, its state directory, without writing in
 // either: a directory that cannot be created or written, a pid file that
-// is not a file, a state file it cannot read back (hb_uuid,
+// is not a file, a control socket path too long to bind, a state file it cannot read back (hb_uuid,
 // hb_generation, the operator settings, the peers' generations). Run
 // calls it before anything else, so that `hbd check`, which calls it
 // too, refuses the same with the same words. A running hbd is no
@@ -27,6 +27,9 @@ func CheckDirs(runDir, stateDir string, cfg *config.Config) (errs []error, warni
 		errs = append(errs, err)
 	} else if fi, err := os.Lstat(filepath.Join(runDir, ctl.PidFileName)); err == nil && !fi.Mode().IsRegular() {
 		errs = append(errs, fmt.Errorf("pid file %s is a %s, not a file; remove it", filepath.Join(runDir, ctl.PidFileName), kind(fi.Mode())))
+	}
+	if sock := filepath.Join(runDir, ctl.SocketName); len(sock) > maxSocketPath {
+		errs = append(errs, fmt.Errorf("control socket %s: %d bytes, more than the %d a unix socket's path may have; use a shorter run directory", sock, len(sock), maxSocketPath))
 	}
 	if cfg.Backend == config.BackendEtcd {
 		return errs, nil
@@ -47,6 +50,10 @@ func CheckDirs(runDir, stateDir string, cfg *config.Config) (errs []error, warni
 	}
 	return errs, warnings
 }
+
+// maxSocketPath is the longest path a unix socket may be bound to on
+// Linux (sun_path, 108 bytes with the terminating zero).
+const maxSocketPath = 107
 
 // checkWritableDir: dir is a directory this process may write in, or
 // one it may create (its nearest existing parent is).
