@@ -68,7 +68,7 @@ Exit status: 0 usable (warnings allowed), 1 errors, 2 usage error.`, stdout, std
 		}
 	}
 	if cfg != nil {
-		e, w := startRefusals(stderr, cfg, *runDir, *stateDir, *filesOnly)
+		e, w := startRefusals(stderr, cfg, *runDir, *stateDir, *filesOnly, os.Geteuid())
 		errors, warnings = errors+e, warnings+w
 	}
 	if cfg == nil || errors > 0 {
@@ -94,9 +94,9 @@ Exit status: 0 usable (warnings allowed), 1 errors, 2 usage error.`, stdout, std
 // startRefusals prints what `hbd run` would refuse after reading cfg,
 // beyond the files themselves, and how many errors and warnings: a build without the
 // etcd backend without the program that has it, and, as root (whom hbd
-// runs as) and unless filesOnly, the run and state directories
-// (daemon.CheckDirs).
-func startRefusals(stderr io.Writer, cfg *config.Config, runDir, stateDir string, filesOnly bool) (errs, warns int) {
+// runs as: euid 0) and unless filesOnly, the run and state directories
+// (daemon.CheckDirs); as another user, a note that they were not.
+func startRefusals(stderr io.Writer, cfg *config.Config, runDir, stateDir string, filesOnly bool, euid int) (errs, warns int) {
 	// A build without the etcd backend hands it to hbd-etcd: say now what
 	// `hbd run` would refuse, before the init script starts it.
 	if cfg.Backend == config.BackendEtcd && !daemon.EtcdLinked {
@@ -105,7 +105,11 @@ func startRefusals(stderr io.Writer, cfg *config.Config, runDir, stateDir string
 			errs++
 		}
 	}
-	if filesOnly || os.Geteuid() != 0 {
+	if filesOnly {
+		return errs, 0
+	}
+	if euid != 0 {
+		fmt.Fprintf(stderr, "hbd check: note: run as uid %d, not root: the run and state directories (%s, %s) were not checked; hbd run, as root, creates and writes them\n", euid, runDir, stateDir)
 		return errs, 0
 	}
 	dirErrs, dirWarnings := daemon.CheckDirs(runDir, stateDir, cfg)

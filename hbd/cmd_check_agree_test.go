@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/daemon"
 	"github.com/hbdproject/hbd/hbd/testenv"
@@ -197,5 +198,33 @@ func TestCheckFilesOnly(t *testing.T) {
 				t.Errorf("--files-only looked at the directories:\n%s", errOut.String())
 			}
 		})
+	}
+}
+
+// TestCheckDirsAsAnotherUser: as a user other than root, check does not
+// judge the directories (hbd run, as root, may well write where this
+// user cannot) and says so; as root it does.
+func TestCheckDirsAsAnotherUser(t *testing.T) {
+	cfg, diags := config.Load(testenv.WriteConfigDir(t, soloFiles), loadOptions("solo", true))
+	if cfg == nil {
+		t.Fatal(diags)
+	}
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		euid       int
+		errs       int
+		want, lack string
+	}{
+		{1000, 0, "hbd check: note: run as uid 1000, not root: the run and state directories (" + notDir, "is not a directory"},
+		{0, 2, "is not a directory", "note:"},
+	} {
+		var errOut bytes.Buffer
+		errs, _ := startRefusals(&errOut, cfg, notDir, notDir, false, tc.euid)
+		if errs != tc.errs || !strings.Contains(errOut.String(), tc.want) || strings.Contains(errOut.String(), tc.lack) {
+			t.Errorf("euid %d: %d errors, want %d, saying %q and not %q:\n%s", tc.euid, errs, tc.errs, tc.want, tc.lack, errOut.String())
+		}
 	}
 }

@@ -181,7 +181,7 @@ func checkOutput(t *testing.T, args []string) string {
 	for _, l := range strings.Split(strings.TrimRight(errOut.String(), "\n"), "\n") {
 		if strings.Contains(l, theirWarnings) {
 			dropped++
-		} else if l != "" {
+		} else if l != "" && !strings.HasPrefix(l, "hbd check: note: ") { // not root: directories not checked
 			lines = append(lines, l)
 		}
 	}
