@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/ctl"
 )
 
 // legacyName maps the names Heartbeat users type to hbd commands: the
@@ -50,7 +52,12 @@ Answers Heartbeat's cl_status queries from the running daemon's status:
 	st, err := fetchStatus(*runDir)
 	if args[0] == "hbstatus" {
 		if err != nil {
+			// Heartbeat's words for any daemon it cannot ask; why, when
+			// it is not that none runs (one stuck, or refusing), on stderr.
 			fmt.Fprintln(stdout, "Heartbeat is stopped on this machine.")
+			if !errors.Is(err, ctl.ErrNotRunning) {
+				fmt.Fprintf(stderr, "cl_status: %v\n", err)
+			}
 			return 1
 		}
 		fmt.Fprintln(stdout, "Heartbeat is running on this machine.")
