@@ -125,7 +125,9 @@ type LinkStats struct {
 	PeerDrops uint64
 	// KernelDrops counts the datagrams the kernel dropped because a
 	// socket's receive buffer was full (SO_RXQ_OVFL), as learnt with the
-	// next datagram read from that socket.
+	// next datagram read from that socket, or, for a routine socket, by
+	// the socket's own count (SO_MEMINFO) a drain looks at (routine.go):
+	// each drop once.
 	KernelDrops uint64
 	// RoutineRead counts the routine datagrams read at the caller's
 	// wake-ups (Set.Drain), among Received.

@@ -19,7 +19,8 @@ import (
 // node 2's statuses that follow it. The next wake-up's drain must say
 // that it found a flood (TakeFloods: the caller's core then gives node 2
 // a deadtime before it judges it), and node 2's statuses after that
-// drain come at once (flood mode).
+// drain come at once (flood mode). The link's
+// KernelDrops then counts every datagram the kernel dropped, once.
 func TestFloodBetweenRareDrains(t *testing.T) {
 	n1, n2, spoof, to, peers := drainedPair(t)
 	if f := n1.TakeFloods(); f != 0 {
@@ -52,8 +53,13 @@ func TestFloodBetweenRareDrains(t *testing.T) {
 		select {
 		case p := <-peers:
 			if string(p.Data) == string(routineMsg("status 3")) {
+				// Status 3 came after every drop and told of them all.
 				st := n1.Stats()["lo"]
-				t.Logf("kernel drops %d, floods %d", st.KernelDrops, st.Floods)
+				_, _, drops := meminfo(t, n1.routineSocks()[0].fd)
+				t.Logf("kernel drops %d (the socket's count %d), floods %d", st.KernelDrops, drops, st.Floods)
+				if drops == 0 || st.KernelDrops != uint64(drops) {
+					t.Errorf("KernelDrops %d, the routine socket dropped %d", st.KernelDrops, drops)
+				}
 				return
 			}
 		case <-deadline:
@@ -148,12 +154,27 @@ func exactFill(t *testing.T, maxSize int) {
 		}
 	})
 	floods := n1.TakeFloods()
-	t.Logf("the drain read %d forged datagrams; node 2's statuses %q; floods reported %d", forged, got, floods)
+	_, _, drops := meminfo(t, fd)
+	st := n1.Stats()["lo"]
+	t.Logf("the drain read %d forged datagrams; node 2's statuses %q; floods reported %d; kernel drops %d, the socket's count %d", forged, got, floods, st.KernelDrops, drops)
 	if len(got) < 2 && floods != 1 {
 		t.Errorf("node 2's statuses were dropped (%d of 2 given) and the drain reported %d floods, want 1: the daemon cannot know it lost them", len(got), floods)
 	}
 	if len(got) == 2 {
 		t.Logf("the fill left room for node 2's statuses: it proved nothing")
+	}
+	// No datagram told of these drops (none came after them): the
+	// socket's own count did, and hbd status shows it.
+	if st.KernelDrops != uint64(drops) {
+		t.Errorf("KernelDrops %d, the routine socket dropped %d", st.KernelDrops, drops)
+	}
+	// A status queued now carries the same count (SO_RXQ_OVFL), read in
+	// flood mode or by the next drain: it is not counted again.
+	n2.Send(routineMsg("status 5"))
+	time.Sleep(50 * time.Millisecond)
+	drained(n1)
+	if st := n1.Stats()["lo"]; st.KernelDrops != uint64(drops) {
+		t.Errorf("after node 2's next status, KernelDrops %d, the routine socket dropped %d", st.KernelDrops, drops)
 	}
 }
 

@@ -37,9 +37,28 @@ type reader struct {
 // sockShare is what a reader goroutine and Drain share of a socket they
 // both read: mu is held from each read until the batch is handed on.
 type sockShare struct {
-	mu        sync.Mutex
-	overflows uint32
-	order     arrivalOrder
+	mu    sync.Mutex
+	drops uint32 // the socket's drop count as last seen (moreDrops)
+	order arrivalOrder
+}
+
+// moreDrops takes drops, a reading of the socket's count of the
+// datagrams the kernel dropped for a full buffer (a datagram's
+// SO_RXQ_OVFL: the count when it was queued; or SO_MEMINFO's: the count
+// now), and adds to l's KernelDrops what it has counted beyond the
+// count as last seen: whether it did. Readings of the one counter come
+// in any order (a datagram queued before a drop may be read after the
+// socket's count was looked at), so one that is not ahead of the last
+// (modulo 2^32, as the kernel's counter wraps) counts nothing: no drop
+// is counted twice.
+func (sh *sockShare) moreDrops(l *link, drops uint32) bool {
+	d := drops - sh.drops
+	if int32(d) <= 0 {
+		return false
+	}
+	l.kernelDrops.Add(uint64(d))
+	sh.drops = drops
+	return true
 }
 
 // quitting tells whether r's quit is closed.
@@ -82,7 +101,7 @@ func (s *Set) read(r reader) {
 	} else {
 		mu = &sh.mu
 	}
-	overflows, order := &sh.overflows, &sh.order // the socket's SO_RXQ_OVFL counter as last seen
+	order := &sh.order
 	hand := func(i int) bool {
 		now := time.Now()
 		if perSlice > 0 {
@@ -94,9 +113,8 @@ func (s *Set) read(r reader) {
 			}
 		}
 		p, ci, ok := s.packet(l, r.sp, st, i, now)
-		if ci.hasOverflows && ci.overflows != *overflows {
-			l.kernelDrops.Add(uint64(ci.overflows - *overflows)) // wraps as the kernel's counter does
-			*overflows = ci.overflows
+		if ci.hasOverflows {
+			sh.moreDrops(l, ci.overflows)
 		}
 		if r.count != nil {
 			r.count.Add(1)

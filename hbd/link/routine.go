@@ -54,14 +54,12 @@ type routineSock struct {
 	fd int
 	sp sockPlan
 	st *recvState
-	// sockShare is the SO_RXQ_OVFL counter as last seen and the order of
-	// the arrivals given, by Drain or, in flood mode, by the reader,
-	// which holds its lock across each batch (Drain reads the socket then
-	// too, under the lock). unsettled is true from the end of a flood
-	// mode to the next datagram drained, which may still tell of drops
-	// during the flood: those do not start another.
+	// sockShare is the socket's drop count as last seen (by a
+	// datagram's SO_RXQ_OVFL or the socket's SO_MEMINFO: the same
+	// counter) and the order of the arrivals given, by Drain or, in flood
+	// mode, by the reader, which holds its lock across each batch (Drain
+	// reads the socket then too, under the lock).
 	sockShare
-	unsettled bool
 	// emptySince is a moment the socket's queue was known empty after
 	// (a read that came short began then, or the socket was bound): what
 	// a drain reads arrived later, whatever the kernel's wall-clock stamp
@@ -78,8 +76,6 @@ type routineSock struct {
 	seen       uint64
 	seenAt     time.Time
 	quietSince time.Time
-	// drops is the socket's drop count (SO_MEMINFO) as last seen.
-	drops uint32
 	// own is the peer's own socket, read after the routine one (drainOwn).
 	own *ownSock
 }
@@ -89,7 +85,7 @@ type routineSock struct {
 // (Options.Peer or Packets), and Drain holds it while it reads the socket
 // itself: once Drain has read it, every datagram of the peer that came
 // before has been handed on or given to Drain's fn, whatever the reader
-// goroutine was doing (not yet woken, or verifying one). overflows is the
+// goroutine was doing (not yet woken, or verifying one). drops is the
 // socket's SO_RXQ_OVFL counter as counted by either, and order the
 // arrivals given by either.
 type ownSock struct {
@@ -311,7 +307,7 @@ func (s *Set) Drain(fn func(Packet)) {
 			}
 			if r.poll != nil {
 				s.drainFlooded(l, r, fn)
-			} else if n, over := s.drainOne(l, r, fn); n > floodDrain || over || n > 0 && r.dropped() {
+			} else if n, over := s.drainOne(l, r, fn); n > floodDrain || over || n > 0 && r.dropped(l) {
 				s.floodsFound.Add(1)
 				s.startPoll(l, r)
 			}
@@ -321,20 +317,19 @@ func (s *Set) Drain(fn func(Packet)) {
 }
 
 // dropped: the kernel dropped datagrams of r since the last look, by the
-// socket's own count (SO_MEMINFO). A datagram's SO_RXQ_OVFL tells of
-// drops only when one is queued after them; a few large datagrams forged
-// to fill the buffer exactly leave none, and the peer's statuses behind
-// them are dropped unseen. Asked after a drain that read something: a
-// buffer that was full holds what filled it until a drain reads it.
-func (r *routineSock) dropped() bool {
+// socket's own count (SO_MEMINFO), which are then counted in the link's
+// KernelDrops. A datagram's SO_RXQ_OVFL tells of drops only when one is
+// queued after them; a few large datagrams forged to fill the buffer
+// exactly leave none, and the peer's statuses behind them are dropped
+// unseen. Asked after a drain that read something (a buffer that was
+// full holds what filled it until a drain reads it), and when flood
+// mode ends, with no reader.
+func (r *routineSock) dropped(l *link) bool {
 	mi, ok := sockMemInfo(r.fd)
 	if !ok {
 		return false
 	}
-	d := mi[skMemInfoDrops]
-	was := r.drops
-	r.drops = d
-	return d != was
+	return r.moreDrops(l, mi[skMemInfoDrops])
 }
 
 // drainFlooded reads r in flood mode as drainOne does, under the lock its
@@ -376,11 +371,9 @@ func (s *Set) drainOne(l *link, r *routineSock, fn func(Packet)) (n int, over bo
 				p.At = ArrivalAfter(now, ci.kernelTime, since, WallStep(since, now))
 			}
 			p.At = r.order.next(p.At)
-			if ci.hasOverflows && ci.overflows != r.overflows {
-				l.kernelDrops.Add(uint64(ci.overflows - r.overflows))
-				r.overflows, over = ci.overflows, over || !r.unsettled
+			if ci.hasOverflows && r.moreDrops(l, ci.overflows) {
+				over = true
 			}
-			r.unsettled = false
 			if !ok {
 				continue
 			}
@@ -421,9 +414,8 @@ func (s *Set) drainOwn(l *link, r *routineSock, fn func(Packet)) {
 		for i := range st.k {
 			n++
 			p, ci, ok := s.packet(l, r.sp, st, i, now)
-			if ci.hasOverflows && ci.overflows != o.overflows {
-				l.kernelDrops.Add(uint64(ci.overflows - o.overflows))
-				o.overflows = ci.overflows
+			if ci.hasOverflows {
+				o.moreDrops(l, ci.overflows)
 			}
 			if !ok {
 				continue
@@ -545,8 +537,10 @@ func (s *Set) pollQuiet(l *link, r *routineSock, now time.Time) {
 		return
 	}
 	r.stopPoll()
-	r.unsettled, r.emptySince = true, time.Time{}
-	r.dropped() // what the flood made the kernel drop starts no other
+	r.emptySince = time.Time{}
+	// What the flood made the kernel drop is counted now (the datagrams
+	// still queued carry older counts) and starts no other.
+	r.dropped(l)
 	s.log.Infof("%s %s: routine heartbeats back to normal: read at wake-ups again", l.plan.Kind, l.plan.Iface.Name)
 }
 
