@@ -44,14 +44,20 @@ type Stop struct {
 
 // RoutineFlood says that the links found, at this wake-up's read of the
 // peers' routine datagrams (hbd/link's Set.Drain), more of them than a
-// peer sends, or datagrams the kernel dropped: a burst forged with a
-// peer's address may have filled the socket, and the kernel dropped the
-// peer's statuses since the previous read, which for a quiet node is
-// about a deadtime ago. The daemon sends it before it feeds the core
-// what that read gave. From then on the links read that socket at once,
-// so a live peer is heard again within a keepalive or its S.
+// peer sends, or datagrams the kernel dropped, on the links named: a
+// burst forged with a peer's address may have filled the socket, and the
+// kernel dropped the peer's statuses on that link since the previous
+// read, which for a quiet node is about a deadtime ago. The daemon sends
+// it before it feeds the core what that read gave. From then on the
+// links read that socket at once, so a live peer is heard there again
+// within a keepalive or its S. The peers heard on those links get a
+// deadtime before they may be declared dead (flood.go); the others'
+// deadlines stand.
 type RoutineFlood struct {
 	Now time.Time
+	// Links are the names of the flooded links (Receive.Link's). The
+	// core reads them during Step and keeps nothing of them.
+	Links []string
 }
 
 func (e Tick) at() time.Time    { return e.Now }

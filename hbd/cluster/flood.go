@@ -1,18 +1,29 @@
 package cluster
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
-// routineFlood: the links found a flood of routine datagrams at this
-// wake-up's read (RoutineFlood): what the peers sent since the previous
-// read may have been dropped by the kernel, behind a burst forged with
-// their address. A live peer's statuses are read at once from now on, so
-// no deadline of a live peer or of its links comes before its deadtime
-// (scaled while it is quiet) from now: as many of its statuses may be
-// lost from now as without the flood. Granted once per time the peer is
-// heard: a peer that is really dead is declared dead at most one
-// deadtime later than without the flood, however many floods follow.
-func (n *Node) routineFlood() {
+// routineFlood: the links found a flood of routine datagrams on the links
+// named at this wake-up's read (RoutineFlood): what the peers sent there
+// since the previous read may have been dropped by the kernel, behind a
+// burst forged with their address. A live peer's statuses on those links
+// are read at once from now on, so no deadline of a live peer heard on
+// one of them (its link up there), nor of those links of it, comes before
+// its deadtime (scaled while it is quiet) from now: as many of its
+// statuses may be lost from now as without the flood. A peer whose links
+// there are dead or were never up gets nothing: it was silent on them
+// before the read the flood spoilt (a drain that found no flood read all
+// it sent), so its other links alone keep it alive, and its death comes
+// on time; nor do its other links, whose statuses the flood did not
+// touch. Granted once per time the peer is heard: a peer that is really
+// dead is declared dead at most one deadtime later than without the
+// flood, however many floods follow, on any link.
+func (n *Node) routineFlood(links []string) {
 	var longest time.Duration
+	var granted []string
 	for _, p := range n.peers {
 		if p.state == StateDead || !p.heard {
 			continue // initdead, or dead already
@@ -21,11 +32,23 @@ func (n *Node) routineFlood() {
 			continue // not heard since its last grant
 		}
 		dt := n.peerDeadtime(p)
+		until := n.now.Add(dt)
+		hit := false
+		for _, l := range p.links {
+			if l.state == LinkUp && slices.Contains(links, l.name) {
+				l.floodFloor = maxTime(l.floodFloor, until)
+				hit = true
+			}
+		}
+		if !hit {
+			continue
+		}
 		p.floodGrant = n.now
-		p.deadFloor = maxTime(p.deadFloor, n.now.Add(dt))
+		p.floodFloor = maxTime(p.floodFloor, until)
 		longest = max(longest, dt)
+		granted = append(granted, p.name)
 	}
 	if longest > 0 {
-		n.logf(LevelWarn, "Routine heartbeats flooded: the peers' statuses since the last read may have been dropped; no node is declared dead before %d ms from now", longest.Milliseconds())
+		n.logf(LevelWarn, "Routine heartbeats flooded on %s: the statuses since the last read may have been dropped there; %s not declared dead before %d ms from now", strings.Join(links, ", "), strings.Join(granted, ", "), longest.Milliseconds())
 	}
 }

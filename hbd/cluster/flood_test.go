@@ -8,51 +8,105 @@ import (
 	"time"
 )
 
-// TestRoutineFloodGrace: keepalive 1 s, deadtime 3 s; node2's last
-// status came at +1 s. A flood found by the links (RoutineFlood) just
-// before its deadline gives it a deadtime from then, once per time it is
-// heard: dead or alive, and whatever floods follow.
+// TestRoutineFloodGrace: keepalive 1 s, deadtime 3 s, links eth0 and
+// eth1; node2's statuses came at +1 s on the links named (heard0) and
+// later ones as listed. A flood found by the links (RoutineFlood) on a
+// link node2 is heard on (its link up there), just before its deadline,
+// gives it a deadtime from then, once per time it is heard: dead or
+// alive, and whatever floods follow, on any link. A flood on a link it
+// is not heard on (never, or no more: that link dead) gives it nothing,
+// and its links other than the flooded one die on time.
 func TestRoutineFloodGrace(t *testing.T) {
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	type flood struct {
+		at    time.Duration
+		links []string
+	}
+	type heard struct {
+		at   time.Duration
+		link string
+	}
+	eth0 := []string{"eth0"}
+	ms := time.Millisecond
 	for _, tc := range []struct {
 		name   string
-		floods []time.Duration // RoutineFlood at these times
-		heard  []time.Duration // node2's statuses
+		heard0 []string // links node2's status at +1 s came on
+		floods []flood
+		heard  []heard         // node2's later statuses
 		warns  int             // grants logged
 		dead   time.Duration   // node2 declared dead at
+		links  []time.Duration // its links eth0, eth1 declared dead at (0: not checked)
 	}{
-		{"no flood", nil, nil, 0, 4 * time.Second},
-		{"a flood just before the deadline", []time.Duration{3950 * time.Millisecond}, nil, 1, 6950 * time.Millisecond},
-		{"a second flood, not heard since: no more grace", []time.Duration{3950 * time.Millisecond, 6 * time.Second}, nil, 1, 6950 * time.Millisecond},
-		{"heard after the flood, then a flood again", []time.Duration{3950 * time.Millisecond, 7 * time.Second}, []time.Duration{4500 * time.Millisecond}, 2, 10 * time.Second},
+		{name: "no flood", heard0: eth0, dead: 4 * time.Second},
+		{name: "a flood just before the deadline", heard0: eth0, floods: []flood{{3950 * ms, eth0}}, warns: 1, dead: 6950 * ms},
+		{name: "a second flood, not heard since: no more grace", heard0: eth0, floods: []flood{{3950 * ms, eth0}, {6 * time.Second, eth0}}, warns: 1, dead: 6950 * ms},
+		{name: "heard after the flood, then a flood again", heard0: eth0, floods: []flood{{3950 * ms, eth0}, {7 * time.Second, eth0}}, heard: []heard{{4500 * ms, "eth0"}}, warns: 2, dead: 10 * time.Second},
+		{name: "a flood on a link it is no longer heard on (since +0.1 s)", heard0: []string{"eth1"}, floods: []flood{{3950 * ms, eth0}}, dead: 4 * time.Second},
+		{name: "a flood on both links, heard on one", heard0: []string{"eth1"}, floods: []flood{{3950 * ms, []string{"eth0", "eth1"}}}, warns: 1, dead: 6950 * ms},
+		{
+			name: "a flood on a link dead before it", heard0: []string{"eth0", "eth1"},
+			heard:  []heard{{2 * time.Second, "eth1"}, {3 * time.Second, "eth1"}, {4 * time.Second, "eth1"}},
+			floods: []flood{{6950 * ms, eth0}}, dead: 7 * time.Second, links: []time.Duration{4 * time.Second, 7 * time.Second},
+		},
+		{
+			name: "heard on both, a flood on one: the other link dies on time", heard0: []string{"eth0", "eth1"},
+			floods: []flood{{3950 * ms, eth0}}, warns: 1, dead: 6950 * ms, links: []time.Duration{6950 * ms, 4 * time.Second},
+		},
+		{
+			name: "a second flood on the other link, not heard since: no more grace", heard0: []string{"eth0", "eth1"},
+			floods: []flood{{3950 * ms, eth0}, {6 * time.Second, []string{"eth1"}}}, warns: 1, dead: 6950 * ms, links: []time.Duration{6950 * ms, 4 * time.Second},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n := joined(t)
-			n.Step(status2(gen2, 4, at(time.Second), "active"))
+			n := joined(t, "eth0", "eth1")
+			for _, l := range tc.heard0 {
+				r := status2(gen2, 4, at(time.Second), "active")
+				r.Link = l
+				n.Step(r)
+			}
 			type ev struct {
 				at    time.Duration
-				flood bool
+				flood []string
+				link  string
 			}
 			var evs []ev
 			for _, f := range tc.floods {
-				evs = append(evs, ev{f, true})
+				evs = append(evs, ev{at: f.at, flood: f.links})
 			}
 			for _, h := range tc.heard {
-				evs = append(evs, ev{h, false})
+				evs = append(evs, ev{at: h.at, link: h.link})
 			}
 			slices.SortFunc(evs, func(a, b ev) int { return cmp.Compare(a.at, b.at) })
 			var all []string
+			linkDead := map[string]time.Duration{}
+			watch := func(now time.Duration, l []string) {
+				for _, line := range l {
+					for _, name := range []string{"eth0", "eth1"} {
+						if strings.Contains(line, "Link node2:"+name+" dead.") {
+							linkDead[name] = now
+						}
+					}
+				}
+				all = append(all, l...)
+			}
+			step := func(until time.Duration) {
+				for next := n.NextTick(); !next.After(at(until)); next = n.NextTick() {
+					watch(next.Sub(t0), logs(n.Step(Tick{Now: next})))
+				}
+			}
 			seq := uint64(5)
 			for _, e := range evs {
-				all = append(all, logs(advanceTo(n, at(e.at-time.Millisecond)))...)
-				if e.flood {
-					all = append(all, logs(n.Step(RoutineFlood{Now: at(e.at)}))...)
+				step(e.at - time.Millisecond)
+				if e.flood != nil {
+					watch(e.at, logs(n.Step(RoutineFlood{Now: at(e.at), Links: e.flood})))
 				} else {
-					all = append(all, logs(n.Step(status2(gen2, seq, at(e.at), "active")))...)
+					r := status2(gen2, seq, at(e.at), "active")
+					r.Link = e.link
+					watch(e.at, logs(n.Step(r)))
 					seq++
 				}
 			}
-			all = append(all, logs(advanceTo(n, at(tc.dead-time.Millisecond)))...)
+			step(tc.dead - time.Millisecond)
 			text := strings.Join(all, "\n")
 			if strings.Contains(text, "is dead") {
 				t.Fatalf("node2 dead before +%v:\n%s", tc.dead, text)
@@ -60,8 +114,15 @@ func TestRoutineFloodGrace(t *testing.T) {
 			if w := strings.Count(text, "Routine heartbeats flooded"); w != tc.warns {
 				t.Errorf("%d grants logged, want %d:\n%s", w, tc.warns, text)
 			}
-			if l := strings.Join(logs(advanceTo(n, at(tc.dead))), "\n"); !strings.Contains(l, "node node2: is dead") {
+			step(tc.dead)
+			if l := strings.Join(all, "\n"); !strings.Contains(l, "node node2: is dead") {
 				t.Errorf("node2 not dead at +%v: %q", tc.dead, l)
+			}
+			step(tc.dead + 5*time.Second)
+			for i, want := range tc.links {
+				if name := []string{"eth0", "eth1"}[i]; want != 0 && linkDead[name] != want {
+					t.Errorf("link %s declared dead at +%v, want +%v:\n%s", name, linkDead[name], want, strings.Join(all, "\n"))
+				}
 			}
 		})
 	}

@@ -306,7 +306,7 @@ func (n *Node) Step(ev Event) []Action {
 	case PingStatus:
 		n.onPingStatus(e)
 	case RoutineFlood:
-		n.routineFlood()
+		n.routineFlood(e.Links)
 	case FenceDone:
 		n.onFenceDone(e)
 	}
@@ -496,7 +496,7 @@ func (n *Node) peerDeadline(p *peer) time.Time {
 		edt := n.effectiveDeadtime()
 		d = minTime(d, maxTime(p.quietNewsAt.Add(2*edt+n.keepalive), p.lastHeard.Add(edt)))
 	}
-	return maxTime(d, p.deadFloor)
+	return maxTime(maxTime(d, p.deadFloor), p.floodFloor)
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -573,7 +573,10 @@ func (n *Node) markDead(p *peer) {
 	p.missing = nil
 	p.acked = 0
 	p.deadGen = p.gen
-	p.quietEvery, p.quietDT, p.quietNewsAt, p.deadFloor, p.floodGrant = 0, 0, time.Time{}, time.Time{}, time.Time{}
+	p.quietEvery, p.quietDT, p.quietNewsAt, p.deadFloor, p.floodFloor, p.floodGrant = 0, 0, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	for _, l := range p.links {
+		l.floodFloor = time.Time{}
+	}
 }
 
 func (n *Node) peerByName(name string) *peer { return findPeer(n, name) }

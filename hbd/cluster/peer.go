@@ -34,10 +34,12 @@ type peer struct {
 	quietNewsAt time.Time     // when this node first sent it news since its last status (zero: none)
 	quietWarned time.Time     // when a bad hbd_quiet was last logged
 	// deadFloor: no deadline of it or of its links before this: its
-	// scaled deadline ended (quietEnded), or the links found a flood of
-	// routine datagrams (routineFlood, at floodGrant: once per time it is
-	// heard).
+	// scaled deadline ended (quietEnded). floodFloor: no deadline of it
+	// before this: the links found a flood of routine datagrams on a link
+	// it was heard on (routineFlood, at floodGrant: once per time it is
+	// heard; that link's own floor is the link's floodFloor).
 	deadFloor  time.Time
+	floodFloor time.Time
 	floodGrant time.Time
 
 	gen uint64
@@ -96,6 +98,9 @@ type link struct {
 	name      string
 	state     string // "" (never heard), up, dead
 	lastHeard time.Time
+	// floodFloor: not declared dead before this: its routine datagrams
+	// were found flooded (routineFlood).
+	floodFloor time.Time
 }
 
 func (p *peer) stateName() string {

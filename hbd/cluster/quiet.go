@@ -530,7 +530,7 @@ func (n *Node) quietEnded(p *peer, was time.Duration) {
 // linkDeadline is when link l of p is declared dead, its deadtime dt
 // (peerDeadtime).
 func (p *peer) linkDeadline(l *link, dt time.Duration) time.Time {
-	return maxTime(l.lastHeard.Add(dt), p.deadFloor)
+	return maxTime(maxTime(l.lastHeard.Add(dt), p.deadFloor), l.floodFloor)
 }
 
 // quietScaled is d scaled for p's status interval (late heartbeats too).

@@ -7,13 +7,15 @@ import (
 )
 
 // TestFloodedDrainDelaysDeath: node2's last status came at the rig's
-// now; at the wake-up of its deadline (40 ms later) the drain finds a
-// routine socket flooded (TakeFloods): the statuses it sent since may
-// have been dropped by the kernel. The core hears of it before it judges
-// node2, which is not declared dead then; silent on, it is declared dead
-// a deadtime after the flood. Without the flood it dies at its deadline.
+// now, on eth0; at the wake-up of its deadline (40 ms later) the drain
+// finds a routine socket flooded (TakeFloods): the statuses it sent
+// there since may have been dropped by the kernel. The core hears of it,
+// with the flooded link's name, before it judges node2: flooded on eth0,
+// node2 is not declared dead then; silent on, it is declared dead a
+// deadtime after the flood. Without the flood, or with one on eth1,
+// where node2 is not heard, it dies at its deadline.
 func TestFloodedDrainDelaysDeath(t *testing.T) {
-	for _, flooded := range []bool{false, true} {
+	for _, flooded := range [][]string{nil, {"eth0"}, {"eth1"}} {
 		r := newHeartbeatRig(t, false)
 		r.d.drainFn = r.d.drained
 		hook := &lineHook{}
@@ -22,9 +24,9 @@ func TestFloodedDrainDelaysDeath(t *testing.T) {
 		deadAt := time.Duration(0)
 		for i := 1; i <= 12 && deadAt == 0; i++ {
 			at := last.Add(time.Duration(i) * ka)
-			if flooded && i == 4 {
+			if flooded != nil && i == 4 {
 				r.links.mu.Lock()
-				r.links.floods = 1
+				r.links.floods = flooded
 				r.links.mu.Unlock()
 			}
 			r.d.tick(at)
@@ -33,15 +35,16 @@ func TestFloodedDrainDelaysDeath(t *testing.T) {
 				deadAt = at.Sub(last)
 			}
 		}
+		grace := len(flooded) > 0 && flooded[0] == "eth0"
 		want := 4 * ka // the deadline
-		if flooded {
+		if grace {
 			want = 7 * ka // a deadtime after the flood found at the previous wake-up's time
 		}
 		if deadAt != want {
-			t.Errorf("flooded %v: node2 declared dead %v after its last status, want %v\n%s", flooded, deadAt, want, strings.Join(hook.lines, "\n"))
+			t.Errorf("flooded %q: node2 declared dead %v after its last status, want %v\n%s", flooded, deadAt, want, strings.Join(hook.lines, "\n"))
 		}
-		if warned := len(hook.matching("Routine heartbeats flooded")) > 0; warned != flooded {
-			t.Errorf("flooded %v: flood logged %v", flooded, warned)
+		if warned := len(hook.matching("Routine heartbeats flooded on eth0")) > 0; warned != grace {
+			t.Errorf("flooded %q: flood logged %v", flooded, warned)
 		}
 	}
 }

@@ -29,10 +29,11 @@ type Links interface {
 	// routine messages, read at this node's wake-ups instead of waking it
 	// (hbd/link's package doc). Data is valid until fn returns.
 	Drain(fn func(link.Packet))
-	// TakeFloods is how many times the Drains since the last call found
-	// a routine socket flooded: the peers' statuses since the previous
-	// Drain may have been dropped (hbd/link's Set.TakeFloods).
-	TakeFloods() int
+	// TakeFloods appends to dst the names of the links on which the
+	// Drains since the last call found a routine socket flooded: the
+	// peers' statuses there since the previous Drain may have been
+	// dropped (hbd/link's Set.TakeFloods).
+	TakeFloods(dst []string) []string
 	// SetKeepalive tells the links the peers' new status interval (a
 	// reload that keeps the media): a flooded routine socket goes back to
 	// being read at wake-ups by it.
@@ -250,8 +251,8 @@ func (d *Daemon) collectFrom(ls Links) {
 		d.order.arrange(d.pending)
 	}
 	d.order.given()
-	if ls.TakeFloods() > 0 {
-		d.stepOnly(cluster.RoutineFlood{Now: time.Now()})
+	if fl := ls.TakeFloods(nil); len(fl) > 0 {
+		d.stepOnly(cluster.RoutineFlood{Now: time.Now(), Links: fl})
 	}
 }
 

@@ -37,15 +37,15 @@ type fakeLinks struct {
 	routine []link.Packet
 	drains  int
 	// floods is what the next TakeFloods says.
-	floods int
+	floods []string
 }
 
-func (f *fakeLinks) TakeFloods() int {
+func (f *fakeLinks) TakeFloods(dst []string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n := f.floods
-	f.floods = 0
-	return n
+	dst = append(dst, f.floods...)
+	f.floods = nil
+	return dst
 }
 
 func (f *fakeLinks) Send(b []byte) { f.record(b) }

@@ -112,7 +112,7 @@ func (e *pairEnd) Close() error                          { return nil }
 func (e *pairEnd) CloseDrain(fn func(link.Packet)) error { e.Drain(fn); return nil }
 func (e *pairEnd) SharedAddress() bool                   { return false }
 func (e *pairEnd) SetKeepalive(time.Duration)            {}
-func (e *pairEnd) TakeFloods() int                       { return 0 }
+func (e *pairEnd) TakeFloods(dst []string) []string      { return dst }
 
 // pairConfig is name's configuration in a pair node1/node2 where node1
 // holds the group "web".

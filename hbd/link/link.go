@@ -223,7 +223,6 @@ type Set struct {
 	routineReader reader
 	quietFor      time.Duration // routine.go
 	keepalive     atomic.Int64  // Options.Keepalive, ns (SetKeepalive)
-	floodsFound   atomic.Int64  // flood modes begun since TakeFloods (routine.go)
 	// drainMu keeps Drain and Close apart: they both change the routine
 	// sockets' flood mode.
 	drainMu sync.Mutex
@@ -263,6 +262,9 @@ type link struct {
 	every    time.Duration // least time between two logged send errors to one destination
 
 	sent, sendErrors, queueDrops, received, receiveDrops, peerDrops, kernelDrops, routineRead, floods atomic.Uint64
+	// floodFound: a Drain began a flood mode on the link since TakeFloods
+	// (routine.go).
+	floodFound atomic.Bool
 }
 
 // Open opens every medium as a link and starts its goroutines. They stop

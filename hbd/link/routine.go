@@ -308,7 +308,7 @@ func (s *Set) Drain(fn func(Packet)) {
 			if r.poll != nil {
 				s.drainFlooded(l, r, fn)
 			} else if n, over := s.drainOne(l, r, fn); n > floodDrain || over || n > 0 && r.dropped(l) {
-				s.floodsFound.Add(1)
+				l.floodFound.Store(true)
 				s.startPoll(l, r)
 			}
 			s.drainOwn(l, r, fn)
@@ -556,13 +556,23 @@ func quietAllowance(interval, keepalive time.Duration) uint64 {
 	return uint64(quietDrain * (interval / keepalive))
 }
 
-// TakeFloods is how many times, since the last call, a Drain found a
-// routine socket flooded (more than floodDrain datagrams, or a kernel
-// drop) and began its flood mode. The statuses the socket's peer sent
-// since the previous Drain may then be lost: the kernel dropped what
-// came behind the burst while the socket was full. Called after Drain,
-// before the caller judges its peers by what the drain gave.
-func (s *Set) TakeFloods() int { return int(s.floodsFound.Swap(0)) }
+// TakeFloods appends to dst the name of each link on which, since the
+// last call, a Drain found a routine socket flooded (more than
+// floodDrain datagrams, or a kernel drop) and began its flood mode, each
+// once, in the order of the media, and returns the result (dst as it was
+// when there is none: no allocation). The statuses the socket's peer
+// sent on that link since the previous Drain may then be lost: the
+// kernel dropped what came behind the burst while the socket was full.
+// Called after Drain, from the same goroutine, before the caller judges
+// its peers by what the drain gave.
+func (s *Set) TakeFloods(dst []string) []string {
+	for _, l := range s.links {
+		if l.floodFound.Swap(false) && !slices.Contains(dst, l.plan.Name) {
+			dst = append(dst, l.plan.Name)
+		}
+	}
+	return dst
+}
 
 // SetKeepalive changes Options.Keepalive (a reload of the timings that
 // keeps the media).
