@@ -12,8 +12,11 @@ import (
 // burst forged with their address. A live peer's statuses on those links
 // are read at once from now on, so no deadline of a live peer heard on
 // one of them (its link up there), nor of those links of it, comes before
-// its deadtime (scaled while it is quiet) from now: as many of its
-// statuses may be lost from now as without the flood. A peer whose links
+// its deadtime (scaled while it is quiet) from now, until it is heard
+// again there: as many of its statuses may be lost from now as without
+// the flood, and what it sends after this moment is judged as without
+// the flood (a floor kept past it would hold a death back by the
+// deadtime scaled when it was quiet, after it woke). A peer whose links
 // there are dead or were never up gets nothing: it was silent on them
 // before the read the flood spoilt (a drain that found no flood read all
 // it sent), so its other links alone keep it alive, and its death comes
@@ -36,15 +39,14 @@ func (n *Node) routineFlood(links []string) {
 		hit := false
 		for _, l := range p.links {
 			if l.state == LinkUp && slices.Contains(links, l.name) {
-				l.floodFloor = maxTime(l.floodFloor, until)
+				l.floodFloor, l.floodAt = until, n.now
 				hit = true
 			}
 		}
 		if !hit {
 			continue
 		}
-		p.floodGrant = n.now
-		p.floodFloor = maxTime(p.floodFloor, until)
+		p.floodGrant, p.floodFloor = n.now, until
 		longest = max(longest, dt)
 		granted = append(granted, p.name)
 	}

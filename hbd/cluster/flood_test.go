@@ -127,3 +127,45 @@ func TestRoutineFloodGrace(t *testing.T) {
 		})
 	}
 }
+
+// TestRoutineFloodGraceQuietPeer: node2 quiet (S = 10 s, so its deadline
+// is 30 s after it was last heard, at +1 s). A flood on eth0 at +5 s
+// gives it a scaled deadtime from then: +35 s. That floor stands only
+// while nothing newer says otherwise: once node2 is heard after the
+// flood, or its quiet ends (a status without hbd_quiet, even one that
+// arrived before the flood and is read after it), it is judged as
+// without the flood, and a death comes a deadtime after, not 30 s.
+func TestRoutineFloodGraceQuietPeer(t *testing.T) {
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name  string
+		after []Receive     // node2's statuses, stepped after the flood
+		dead  time.Duration // node2 declared dead at
+	}{
+		{"silent", nil, 35 * time.Second},
+		{"heard quiet after the flood", []Receive{quietStatus2(6, at(11*time.Second), "eth0", "2710")}, 41 * time.Second},
+		{"woke after the flood", []Receive{quietStatus2(6, at(6*time.Second), "eth0", "")}, 9 * time.Second},
+		{"woke before the flood, read after it", []Receive{quietStatus2(6, at(4900*ms), "eth0", "")}, 8 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := joinedQuiet(t, "eth0")
+			var all []string
+			all = append(all, logs(advanceTo(n, at(5*time.Second-ms)))...)
+			all = append(all, logs(n.Step(RoutineFlood{Now: at(5 * time.Second), Links: []string{"eth0"}}))...)
+			for _, r := range tc.after {
+				if r.Now.After(at(5 * time.Second)) {
+					all = append(all, logs(advanceTo(n, r.Now.Add(-ms)))...)
+				}
+				all = append(all, logs(n.Step(r))...)
+			}
+			all = append(all, logs(advanceTo(n, at(tc.dead-ms)))...)
+			if text := strings.Join(all, "\n"); strings.Contains(text, "is dead") || !strings.Contains(text, "Routine heartbeats flooded on eth0") {
+				t.Fatalf("before +%v: node2 dead, or no grant logged:\n%s", tc.dead, text)
+			}
+			if l := strings.Join(logs(advanceTo(n, at(tc.dead))), "\n"); !strings.Contains(l, "node node2: is dead") {
+				t.Errorf("node2 not dead at +%v (dead at %v): %q", tc.dead, peerStatusOf(n, "node2").DeadAt.Sub(t0), l)
+			}
+		})
+	}
+}

@@ -496,7 +496,10 @@ func (n *Node) peerDeadline(p *peer) time.Time {
 		edt := n.effectiveDeadtime()
 		d = minTime(d, maxTime(p.quietNewsAt.Add(2*edt+n.keepalive), p.lastHeard.Add(edt)))
 	}
-	return maxTime(maxTime(d, p.deadFloor), p.floodFloor)
+	if !p.lastHeard.After(p.floodGrant) {
+		d = maxTime(d, p.floodFloor) // (not heard since a flood's grant)
+	}
+	return maxTime(d, p.deadFloor)
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -575,7 +578,7 @@ func (n *Node) markDead(p *peer) {
 	p.deadGen = p.gen
 	p.quietEvery, p.quietDT, p.quietNewsAt, p.deadFloor, p.floodFloor, p.floodGrant = 0, 0, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	for _, l := range p.links {
-		l.floodFloor = time.Time{}
+		l.floodFloor, l.floodAt = time.Time{}, time.Time{}
 	}
 }
 

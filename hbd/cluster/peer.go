@@ -35,9 +35,10 @@ type peer struct {
 	quietWarned time.Time     // when a bad hbd_quiet was last logged
 	// deadFloor: no deadline of it or of its links before this: its
 	// scaled deadline ended (quietEnded). floodFloor: no deadline of it
-	// before this: the links found a flood of routine datagrams on a link
-	// it was heard on (routineFlood, at floodGrant: once per time it is
-	// heard; that link's own floor is the link's floodFloor).
+	// before this, until it is heard again: the links found a flood of
+	// routine datagrams on a link it was heard on (routineFlood, at
+	// floodGrant: once per time it is heard; that link's own floor is the
+	// link's floodFloor).
 	deadFloor  time.Time
 	floodFloor time.Time
 	floodGrant time.Time
@@ -98,9 +99,10 @@ type link struct {
 	name      string
 	state     string // "" (never heard), up, dead
 	lastHeard time.Time
-	// floodFloor: not declared dead before this: its routine datagrams
-	// were found flooded (routineFlood).
-	floodFloor time.Time
+	// floodFloor: not declared dead before this, until heard on it after
+	// floodAt: its routine datagrams were found flooded then
+	// (routineFlood).
+	floodFloor, floodAt time.Time
 }
 
 func (p *peer) stateName() string {

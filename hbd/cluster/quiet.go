@@ -520,17 +520,29 @@ func (n *Node) quietAwake(p *peer, seq uint64) {
 // p or of its links comes before a deadtime (in force now) after this
 // moment: it proved alive now, and its next statuses come every
 // keepalive on every link. A real death is noticed at most a deadtime
-// later, once.
+// later, once. The floors of a flood's grant (routineFlood), given for
+// the deadtime it had then, come down to the same moment: what the flood
+// dropped before is covered by this floor, and its statuses from now on
+// are read at once.
 func (n *Node) quietEnded(p *peer, was time.Duration) {
 	if dt := n.peerDeadtime(p); dt < was {
-		p.deadFloor = maxTime(p.deadFloor, n.now.Add(dt))
+		until := n.now.Add(dt)
+		p.deadFloor = maxTime(p.deadFloor, until)
+		p.floodFloor = minTime(p.floodFloor, until)
+		for _, l := range p.links {
+			l.floodFloor = minTime(l.floodFloor, until)
+		}
 	}
 }
 
 // linkDeadline is when link l of p is declared dead, its deadtime dt
 // (peerDeadtime).
 func (p *peer) linkDeadline(l *link, dt time.Duration) time.Time {
-	return maxTime(maxTime(l.lastHeard.Add(dt), p.deadFloor), l.floodFloor)
+	d := maxTime(l.lastHeard.Add(dt), p.deadFloor)
+	if !l.lastHeard.After(l.floodAt) {
+		d = maxTime(d, l.floodFloor) // (not heard there since a flood's grant)
+	}
+	return d
 }
 
 // quietScaled is d scaled for p's status interval (late heartbeats too).
