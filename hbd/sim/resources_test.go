@@ -187,6 +187,9 @@ func runSeedRange(t *testing.T, first uint64, n int, gen func(uint64) Config, te
 				sum.HealResolved += res.HealResolved
 				sum.Cuts += res.Cuts
 				sum.Resumes += res.Resumes
+				sum.FloodBursts += res.FloodBursts
+				sum.FloodDrops += res.FloodDrops
+				sum.FloodsFound += res.FloodsFound
 				for _, f := range each {
 					f(c, res)
 				}

@@ -22,6 +22,11 @@ func (w *world) waitRoutine(e *event) bool {
 	if !w.c.RoutineReads || !e.routine || !e.arrived.IsZero() {
 		return false
 	}
+	if drop, now := w.floodRoute(e); drop {
+		return true
+	} else if now {
+		return false
+	}
 	x := w.nodes[e.node]
 	e.run, e.arrived, e.clock = x.run, w.now, w.clock(e.node)
 	e.viewed, e.stale = w.wallView(e)
@@ -30,7 +35,8 @@ func (w *world) waitRoutine(e *event) bool {
 }
 
 // readRoutine gives node i's core what waits for it before ev, unless ev
-// is a Tick that may go without it.
+// is a Tick that may go without it; first the floods that read found
+// (flood.go).
 func (w *world) readRoutine(i int, ev cluster.Event) {
 	x := w.nodes[i]
 	if !w.c.RoutineReads {
@@ -43,12 +49,16 @@ func (w *world) readRoutine(i int, ev cluster.Event) {
 		return
 	}
 	x.routineRead = w.clock(i)
-	if len(x.routine) == 0 {
+	floods := w.floodsRead(i)
+	if len(x.routine) == 0 && len(floods) == 0 {
 		return
 	}
 	waiting := x.routine
 	x.routine = nil
 	w.reading = true
+	if len(floods) > 0 {
+		w.stepFlood(i, floods)
+	}
 	for _, e := range waiting {
 		w.res.RoutineLate = max(w.res.RoutineLate, w.now.Sub(e.arrived))
 		w.deliver(e)

@@ -27,6 +27,10 @@
 // disagree on the node set (CheckJoined). RandomQuietPassiveConfig
 // (quietpassive.go) makes calm two-node runs in which the node that
 // holds nothing goes quiet, so that CheckCalm judges its rarer statuses.
+// RandomFloodCalmConfig and RandomFloodConfig (flood.go) flood the
+// nodes' routine sockets with forged bursts that make the kernel drop
+// statuses until the next read: no false death in calm runs, deaths in
+// time (with the flood's grace) in runs with crashes.
 //
 // This file holds what a caller sees: Config, Result, the membership
 // invariants and Run. world.go plays a run: the nodes, the events of the
@@ -207,6 +211,12 @@ type Config struct {
 	// message is given to its receiver as it arrives.
 	RoutineReads bool
 
+	// Floods: this many episodes (before QuietAfter) of bursts of
+	// forged routine datagrams at one node's routine socket for one peer
+	// on one link, which make the kernel drop the peer's routine messages
+	// there until the node reads it (flood.go). With RoutineReads only.
+	Floods int
+
 	// CheckSkips has every node check the ticks on which it skips
 	// reconcile (cluster.Options.CheckSkips): a tick that skipped one
 	// with something to do is a panic, so a violation (CheckNoPanic).
@@ -287,6 +297,9 @@ type Result struct {
 	// longest a routine message waited to be read.
 	RoutineWaits int
 	RoutineLate  time.Duration
+	// Floods (flood.go): bursts that landed at a running node, routine
+	// messages they made the kernel drop, reads that found a flood.
+	FloodBursts, FloodDrops, FloodsFound int
 }
 
 // Invariant names.

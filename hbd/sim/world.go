@@ -148,7 +148,8 @@ type world struct {
 	statusHigh []uint64
 	tracing    bool
 	rs         resState
-	ns         *nodeSet // node-set changes (nodeset.go); nil without
+	ns         *nodeSet    // node-set changes (nodeset.go); nil without
+	fl         *floodState // floods of routine sockets (flood.go); nil without
 	unheld     unheldTally
 	hooks      hooks
 	hash       interface {
@@ -171,6 +172,9 @@ type hooks struct {
 	// stopLag: a stop script tells the core it is done this long before
 	// the group's processes really end.
 	stopLag time.Duration
+	// floodUntold: a read that finds a flood does not tell the core
+	// (flood.go), as before cluster.RoutineFlood.
+	floodUntold bool
 }
 
 // clock is node i's own time (the world's, unless a suspend held it).
@@ -277,6 +281,7 @@ func (w *world) setup() {
 	w.setupMarkEpisodes()
 	w.setupNodeSet(names, last)
 	w.setupStopCuts(last)
+	w.setupFloods(last)
 }
 
 func (w *world) randDur(lo, hi time.Duration) time.Duration {
@@ -406,6 +411,8 @@ func (w *world) handle(e *event) {
 		w.nodeSetEvent(e)
 	case evStopCut:
 		w.stopCut()
+	case evFloodBurst:
+		w.floodBurst(e)
 	case evRogue:
 		n := w.nodes[e.node]
 		if len(n.gt) > 0 {
