@@ -52,7 +52,9 @@ type Stop struct {
 // links read that socket at once, so a live peer is heard there again
 // within a keepalive or its S. The peers heard on those links get a
 // deadtime before they may be declared dead (flood.go); the others'
-// deadlines stand.
+// deadlines stand. It judges nothing and leaves the node's time as it
+// is (Now only dates the grace): the messages of the same read, stepped
+// after it, may show a peer alive that the grace does not cover.
 type RoutineFlood struct {
 	Now time.Time
 	// Links are the names of the flooded links (Receive.Link's). The

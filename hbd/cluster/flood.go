@@ -24,7 +24,13 @@ import (
 // touch. Granted once per time the peer is heard: a peer that is really
 // dead is declared dead at most one deadtime later than without the
 // flood, however many floods follow, on any link.
-func (n *Node) routineFlood(links []string) {
+//
+// It judges nothing (Step): the daemon steps it before the messages the
+// same read gave, which arrived before it and may show a peer alive, or
+// a link of it, that no grace covers; and it leaves the node's time
+// where it was, so that stepping those messages judges nothing either
+// before the event that woke the daemon, at at or later.
+func (n *Node) routineFlood(at time.Time, links []string) {
 	var longest time.Duration
 	var granted []string
 	for _, p := range n.peers {
@@ -35,18 +41,18 @@ func (n *Node) routineFlood(links []string) {
 			continue // not heard since its last grant
 		}
 		dt := n.peerDeadtime(p)
-		until := n.now.Add(dt)
+		until := at.Add(dt)
 		hit := false
 		for _, l := range p.links {
 			if l.state == LinkUp && slices.Contains(links, l.name) {
-				l.floodFloor, l.floodAt = until, n.now
+				l.floodFloor, l.floodAt = until, at
 				hit = true
 			}
 		}
 		if !hit {
 			continue
 		}
-		p.floodGrant, p.floodFloor = n.now, until
+		p.floodGrant, p.floodFloor = at, until
 		longest = max(longest, dt)
 		granted = append(granted, p.name)
 	}

@@ -134,7 +134,8 @@ func TestRoutineFloodGrace(t *testing.T) {
 // while nothing newer says otherwise: once node2 is heard after the
 // flood, or its quiet ends (a status without hbd_quiet, even one that
 // arrived before the flood and is read after it), it is judged as
-// without the flood, and a death comes a deadtime after, not 30 s.
+// without the flood, and a death comes a deadtime after its status,
+// not 30 s after the flood.
 func TestRoutineFloodGraceQuietPeer(t *testing.T) {
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 	ms := time.Millisecond
@@ -146,7 +147,7 @@ func TestRoutineFloodGraceQuietPeer(t *testing.T) {
 		{"silent", nil, 35 * time.Second},
 		{"heard quiet after the flood", []Receive{quietStatus2(6, at(11*time.Second), "eth0", "2710")}, 41 * time.Second},
 		{"woke after the flood", []Receive{quietStatus2(6, at(6*time.Second), "eth0", "")}, 9 * time.Second},
-		{"woke before the flood, read after it", []Receive{quietStatus2(6, at(4900*ms), "eth0", "")}, 8 * time.Second},
+		{"woke before the flood, read after it", []Receive{quietStatus2(6, at(4900*ms), "eth0", "")}, 7900 * ms},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := joinedQuiet(t, "eth0")
@@ -168,4 +169,71 @@ func TestRoutineFloodGraceQuietPeer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRoutineFloodJudgesNothing: a drain that finds a flood gives the
+// core RoutineFlood before the messages it read, which arrived earlier.
+// The flood judges no peer and no link: the statuses read with it show
+// node2 alive, even where the flood gives it no grace (a flood on its
+// dead link; a second flood before it was heard since the first).
+func TestRoutineFloodJudgesNothing(t *testing.T) {
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	ms := time.Millisecond
+	type step struct {
+		at    time.Duration
+		flood []string // a read that found a flood on these links
+		read  []heardAt
+	}
+	for _, tc := range []struct {
+		name   string
+		links  []string
+		before []heardAt // node2's statuses stepped as they came
+		reads  []step
+	}{
+		{
+			name: "a flood on its dead link, its statuses on the other read with it", links: []string{"eth0", "eth1"},
+			before: []heardAt{{time.Second, "eth0"}, {time.Second, "eth1"}, {2 * time.Second, "eth1"}, {3 * time.Second, "eth1"}, {4 * time.Second, "eth1"}, {5 * time.Second, "eth1"}},
+			reads:  []step{{8 * time.Second, []string{"eth0"}, []heardAt{{6 * time.Second, "eth1"}, {7 * time.Second, "eth1"}}}},
+		},
+		{
+			name: "a second flood before it was heard since the first", links: []string{"eth0"},
+			before: []heardAt{{time.Second, "eth0"}},
+			reads: []step{
+				{3500 * ms, []string{"eth0"}, []heardAt{{2 * time.Second, "eth0"}, {3 * time.Second, "eth0"}}},
+				{6500 * ms, []string{"eth0"}, []heardAt{{4 * time.Second, "eth0"}, {5 * time.Second, "eth0"}, {6 * time.Second, "eth0"}}},
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := joined(t, tc.links...)
+			seq := uint64(4)
+			hear := func(h heardAt) []string {
+				r := status2(gen2, seq, at(h.at), "active")
+				r.Link = h.link
+				seq++
+				return logs(n.Step(r))
+			}
+			var all []string
+			for _, h := range tc.before {
+				all = append(all, logs(advanceTo(n, at(h.at-ms)))...)
+				all = append(all, hear(h)...)
+			}
+			for _, s := range tc.reads {
+				all = append(all, logs(advanceTo(n, at(s.at-ms)))...)
+				all = append(all, logs(n.Step(RoutineFlood{Now: at(s.at), Links: s.flood}))...)
+				for _, h := range s.read {
+					all = append(all, hear(h)...)
+				}
+				all = append(all, logs(n.Step(Tick{Now: at(s.at), Load: testLoad}))...)
+			}
+			if text := strings.Join(all, "\n"); strings.Contains(text, "is dead") || strings.Contains(text, "eth1 dead") {
+				t.Errorf("node2 (or its live link) declared dead though the read showed it alive:\n%s", text)
+			}
+		})
+	}
+}
+
+type heardAt struct {
+	at   time.Duration
+	link string
 }

@@ -262,6 +262,16 @@ func (n *Node) Step(ev Event) []Action {
 	if ev == nil {
 		return nil
 	}
+	if f, ok := ev.(RoutineFlood); ok {
+		// Only floors (flood.go): nothing is judged, nor does the node's
+		// time move, before the messages the drain read, which arrived
+		// before it, are stepped.
+		if n.booted {
+			n.routineFlood(maxTime(f.Now, n.now), f.Links)
+			n.nextOK = false
+		}
+		return n.flush()
+	}
 	now := eventTime(ev)
 	if t, ok := ev.(Tick); ok && t.Load != "" {
 		n.load = t.Load[:min(len(t.Load), maxLoadLen)] // (the announcement's bound)
@@ -305,8 +315,6 @@ func (n *Node) Step(ev Event) []Action {
 		n.groupFailed(e)
 	case PingStatus:
 		n.onPingStatus(e)
-	case RoutineFlood:
-		n.routineFlood(e.Links)
 	case FenceDone:
 		n.onFenceDone(e)
 	}
