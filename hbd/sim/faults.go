@@ -51,9 +51,12 @@ const (
 )
 
 // calm: no fault that may get a live node declared dead (CheckCalm); a
-// node removed from the configuration stops.
+// node removed from the configuration stops. Link cuts of the first of
+// several links only (CutFirstLinkOnly) leave every node heard on the
+// others.
 func (c Config) calm() bool {
-	return c.Crashes == 0 && c.Partitions == 0 && c.OneWayCuts == 0 && c.LinkCuts == 0 && c.Pauses == 0 && c.Suspends == 0 && c.ClockJumps == 0 && c.WallJumps == 0 && c.NodeChanges == 0 && c.MarkEpisodes == 0 && c.StopCuts == 0
+	cuts := c.LinkCuts == 0 || c.CutFirstLinkOnly && c.Links > 1
+	return c.Crashes == 0 && c.Partitions == 0 && c.OneWayCuts == 0 && cuts && c.Pauses == 0 && c.Suspends == 0 && c.ClockJumps == 0 && c.WallJumps == 0 && c.NodeChanges == 0 && c.MarkEpisodes == 0 && c.StopCuts == 0
 }
 
 // strictExclusive: the two sides of a partition never both hold a group
@@ -87,6 +90,9 @@ func (w *world) setupFaults(last time.Duration) {
 		link := ""
 		if k >= c.OneWayCuts {
 			link = w.net.Links()[w.rng.IntN(len(w.net.Links()))]
+			if c.CutFirstLinkOnly {
+				link = w.net.Links()[0]
+			}
 		}
 		at := Epoch.Add(w.randDur(c.Initdead, last))
 		w.push(&event{at: at, kind: evCut, node: a, from: b, link: link})

@@ -204,6 +204,20 @@ func RandomFloodCalmConfig(seed uint64) Config {
 	return c
 }
 
+// RandomFloodCutConfig is RandomFloodCalmConfig on two links, the first
+// of which is cut between the nodes one to three times (for one to
+// three deadtimes each), so that a flood may land on a dead link while
+// the peer's statuses come on the other: still no node may be declared
+// dead (CheckCalm: the cuts leave the second link).
+func RandomFloodCutConfig(seed uint64) Config {
+	c := RandomFloodCalmConfig(seed)
+	r := rand.New(rand.NewPCG(seed, 0xc0f100d))
+	c.Links, c.CutFirstLinkOnly = 2, true
+	c.LinkCuts = 1 + r.IntN(3)
+	c.DownMin, c.DownMax = c.Deadtime, 3*c.Deadtime
+	return c
+}
+
 // RandomFloodConfig is RandomResourceConfig (crashes, partitions, two
 // to four nodes) with routine messages read as the daemon reads them and
 // one to four flood episodes: a dead peer is declared dead in time

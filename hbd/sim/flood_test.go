@@ -32,6 +32,22 @@ func TestFloodCalm(t *testing.T) {
 	}
 }
 
+// TestFloodCut runs RandomFloodCutConfig seeds: calm runs whose first
+// link is cut now and then while floods land on either; no node may be
+// declared dead (CheckCalm), also where a flood on the cut link gives no
+// grace and the peer's statuses on the other link come with it.
+func TestFloodCut(t *testing.T) {
+	n := seedCount(*floodSeedsFlag, 400, 40)
+	sum := runSeeds(t, n, RandomFloodCutConfig, "TestFloodCut")
+	if *seedFlag != 0 {
+		return
+	}
+	t.Logf("%d runs: %d cuts, %d bursts, %d drops, %d floods found", n, sum.Cuts, sum.FloodBursts, sum.FloodDrops, sum.FloodsFound)
+	if sum.Cuts == 0 || sum.FloodsFound == 0 {
+		t.Errorf("no cut or no flood found in %d runs: the runs judged nothing", n)
+	}
+}
+
 // TestFlood runs RandomFloodConfig seeds: crashes, partitions and
 // resource groups on two to four nodes, with floods; a dead peer is
 // declared dead in time (CheckDeadInTime, at most a deadtime later after

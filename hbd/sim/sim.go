@@ -117,6 +117,10 @@ type Config struct {
 	// to it are lost, and its monotonic clock does not count the time.
 	OneWayCuts, LinkCuts, Pauses, Suspends int
 	PauseMin, PauseMax                     time.Duration
+	// CutFirstLinkOnly: the link cuts hit the first link only; with
+	// more than one link every node is heard on the others, and
+	// CheckCalm applies.
+	CutFirstLinkOnly bool
 	// Clock faults (clocks.go): ClockJumps: a node's monotonic clock
 	// leaps ahead by [PauseMin, PauseMax]. WallJumps: a node's wall clock
 	// is stepped ahead or behind, and set right after [DownMin, DownMax].
