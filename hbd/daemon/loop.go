@@ -252,7 +252,11 @@ func (d *Daemon) collectFrom(ls Links) {
 	}
 	d.order.given()
 	if fl := ls.TakeFloods(nil); len(fl) > 0 {
-		d.stepOnly(cluster.RoutineFlood{Now: time.Now(), Links: fl})
+		at := time.Now()
+		if ls == d.links {
+			at = d.routineRead // (when the drain that found it began)
+		}
+		d.stepOnly(cluster.RoutineFlood{Now: at, Links: fl})
 	}
 }
 
