@@ -246,8 +246,11 @@
 // running group at once (no handshake) and starts none. The majority
 // starts nothing for two deadtimes after an ungraceful death of a peer
 // (the cut-off node notices within a deadtime, or within the longer one
-// of a reload's transition it announced in hbd_dt, and stops its groups
-// meanwhile, all at once, also in the middle of a graceful stop; a peer
+// it announced in its latest status, dt or hbd_dt: a reload there
+// lengthened it first, or shortened it and the old one still applies;
+// after a node lengthened its deadtime, a peer silent for the old one
+// does not count for its majority until the peers have heard the new
+// one; and it stops its groups meanwhile, all at once, also in the middle of a graceful stop; a peer
 // that announced its graceful stop and fell silent still listing groups
 // counts as ungraceful: a partition cut it off before it released them;
 // a peer declared dead at initdead too: it may have run groups since
@@ -425,7 +428,11 @@
 // configuration stays). Timings take effect at once: the next status goes
 // out within one new keepalive, and a shorter deadtime only applies one
 // old deadtime after the reload (peers still sending at the old rate are
-// not declared dead meanwhile). auto_failback applies at the next
+// not declared dead meanwhile); with quorum, a longer one counts for the
+// quorum only once the peers have heard it (one new keepalive, the old
+// deadtime and the longest the peers announced, at most the new one:
+// they size their wait for this node, should it be cut off, by the
+// deadtime it announced). auto_failback applies at the next
 // decision. A removed peer is forgotten; an added one is expected and,
 // if never heard, declared dead initdead after the reload. Groups:
 //
@@ -521,8 +528,9 @@
 //	               worst case CheckAnnouncement counts)
 //
 // and in status messages hbd_ping=REACHED/TOTAL (its ping nodes),
-// while a reload's longer old deadtime is still in force there, hbd_dt
-// (that deadtime, ms: peers size their quorum wait by it), and while it
+// while a reload's longer old deadtime is still in force there and,
+// with quorum, while dt carries the start bonus, hbd_dt (the deadtime it
+// applies, ms: peers size their quorum wait by it), and while it
 // announces or keeps quiet, hbd_quiet (its status interval, ms). The
 // names are hbd/wire's (wire.FHbd*).
 //

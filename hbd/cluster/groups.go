@@ -120,9 +120,10 @@ type resources struct {
 	keysAdded   int                        // reloads when one last added a group (rekeyPeers)
 	syncEpoch   uint64                     // epoch of our last hbd_sync request
 	syncAt      time.Time
-	noQuorum    bool      // quorum is on and lost (quorum.go)
-	fenceUntil  time.Time // no start before (a cut-off peer may run groups)
-	regainUntil time.Time // no start before while a peer dead here may run groups (quorum.go)
+	noQuorum    bool          // quorum is on and lost (quorum.go)
+	fenceUntil  time.Time     // no start before (a cut-off peer may run groups)
+	regainUntil time.Time     // no start before while a peer dead here may run groups (quorum.go)
+	waitDT      time.Duration // clusterDeadtime the pending waits were sized with (quorumWaitsFollow)
 
 	// unsent: our announcements too long to send (annsize.go).
 	unsent unsentAnnouncement

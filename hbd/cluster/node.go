@@ -148,6 +148,11 @@ type Node struct {
 	// reload, in force until dtFloorUntil (reconfigure.go).
 	dtFloor      time.Duration
 	dtFloorUntil time.Time
+	// dtCeil is the shorter deadtime of the configuration before a
+	// reload that lengthened it: until dtCeilUntil, a peer silent for it
+	// does not count for the quorum (quorum.go: holdLongerDeadtime).
+	dtCeil      time.Duration
+	dtCeilUntil time.Time
 
 	commUp      bool
 	gotRepnodes bool
@@ -473,6 +478,10 @@ func (n *Node) nextTick() time.Time {
 	}
 	if n.dtFloorUntil.After(n.now) {
 		earliest(n.dtFloorUntil)
+	}
+	if n.dtCeilUntil.After(n.now) {
+		earliest(n.dtCeilUntil)
+		n.heldSilences(earliest)
 	}
 	if d := n.sbDeadline(); !d.IsZero() {
 		earliest(d)

@@ -26,7 +26,7 @@ type peer struct {
 	lastStatus time.Time // arrival of the last status (late heartbeat)
 	statusSeq  uint64
 	deadtime   time.Duration // dt the peer announces
-	oldDT      time.Duration // hbd_dt of its last status: the longer deadtime of a reload's transition (0: none)
+	hbdDT      time.Duration // hbd_dt of its last status: the deadtime it applies, when dt says otherwise (0: none)
 	// quietEvery is the hbd_quiet of its last status (0: none, or not
 	// honoured): it sends its status this often (quiet.go).
 	quietEvery  time.Duration
@@ -319,7 +319,7 @@ func (n *Node) receive(ev Receive) {
 		p.missing = nil
 		p.acked = 0
 		p.lastStatus = time.Time{}
-		p.deadtime, p.oldDT = 0, 0
+		p.deadtime, p.hbdDT = 0, 0
 		was := n.peerDeadtime(p)
 		p.quietEvery = 0
 		n.quietEnded(p, was)
@@ -365,6 +365,9 @@ func (n *Node) receive(ev Receive) {
 	p.heard = true
 	p.deadGroupless = false
 	if ev.Now.After(p.lastHeard) {
+		if n.heldSilent(p) {
+			n.recheck() // it counts for the quorum again
+		}
 		p.lastHeard = ev.Now
 	}
 	n.hearLink(p, ev.Link, ev.Now)
@@ -472,14 +475,18 @@ func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
 		n.recheck()
 		n.setPeerState(p, st)
 	}
+	said := peerDeadtimeSaid(p)
 	if d, err := m.MillisValue(wire.FDeadtime); err == nil {
 		p.deadtime = d
 	}
-	p.oldDT = 0
+	p.hbdDT = 0
 	if _, ok := m.Get(wire.FHbdDeadtime); ok { // mostly absent: MillisValue would build an error
 		if d, err := m.MillisValue(wire.FHbdDeadtime); err == nil {
-			p.oldDT = d
+			p.hbdDT = d
 		}
+	}
+	if peerDeadtimeSaid(p) != said {
+		n.quorumWaitsFollow()
 	}
 	if at.After(p.lastStatus) {
 		p.lastStatus = at

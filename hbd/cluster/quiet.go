@@ -374,7 +374,7 @@ func (n *Node) quietAfterStep(disturbed bool) {
 func (n *Node) quietAnnounceFor() time.Duration {
 	d := n.deadtime
 	if len(n.peers) == 1 {
-		d = max(d, n.peers[0].deadtime, n.peers[0].oldDT)
+		d = max(d, n.peers[0].deadtime, n.peers[0].hbdDT)
 	}
 	return d
 }

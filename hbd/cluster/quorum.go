@@ -14,13 +14,20 @@ func (n *Node) hasQuorum() bool {
 	if !n.quorumOn() {
 		return true
 	}
+	return 2*n.quorumAlive() > len(n.cfg.Nodes)
+}
+
+// quorumAlive counts this node and the peers that count for the quorum:
+// live ones, but one silent for the shorter deadtime a reload's longer
+// one is held back for (holdLongerDeadtime).
+func (n *Node) quorumAlive() int {
 	alive := 1
 	for _, p := range n.peers {
-		if n.live(p) {
+		if n.live(p) && !n.heldSilent(p) {
 			alive++
 		}
 	}
-	return 2*alive > len(n.cfg.Nodes)
+	return alive
 }
 
 // checkQuorum logs quorum changes and, without quorum, stops every
@@ -36,12 +43,7 @@ func (n *Node) checkQuorum() {
 	q := n.hasQuorum()
 	if q != !r.noQuorum {
 		r.noQuorum = !q
-		alive := 1
-		for _, p := range n.peers {
-			if n.live(p) {
-				alive++
-			}
-		}
+		alive := n.quorumAlive()
 		if q {
 			// Peers of the majority not heard yet may hold groups: hear
 			// them (every live one within a deadtime) before any start.
@@ -88,7 +90,7 @@ func (n *Node) fenceDeath(p *peer, gaveUp bool) {
 		n.logf(LevelInfo, "Quorum: %s is fenced before any group starts here; no wait for it to notice it is cut off", p.name)
 		return
 	}
-	wait := n.cutOffWait(p)
+	wait := n.cutOffWait()
 	until := n.now.Add(wait)
 	if until.After(n.res.fenceUntil) {
 		n.res.fenceUntil = until
@@ -103,12 +105,128 @@ func (n *Node) fenceDeath(p *peer, gaveUp bool) {
 // cutOffWait is how long after its death here a cut-off peer may still
 // run groups: it notices it lost the majority within its deadtime, and
 // stops them within about a deadtime. Its deadtime is this node's, or
-// the longer one of a reload's transition it announced (hbd_dt: after a
-// reload shortened the deadtime it declares its peers dead late, and so
-// notices late too).
-func (n *Node) cutOffWait(p *peer) time.Duration {
+// the longest one a node of the cluster may apply (clusterDeadtime): it
+// announced a longer one (a reload there lengthened it before one here
+// did, or one here never will; or shortened it and the longer old one
+// still applies there: it declares its peers dead late, and so notices
+// late too), or it holds a longer one back and counts a peer for the
+// quorum as long as what that peer said it applies (holdLongerDeadtime).
+// One that lengthened its deadtime and has not been heard saying so
+// still counts its peers for the quorum as long as the old one, or
+// theirs. Should the
+// longest grow while the wait is pending, the wait grows with it
+// (quorumWaitsFollow).
+// It is asked as a wait is set, and records the longest it used
+// (waitDT): the same as the pending waits', if longer.
+func (n *Node) cutOffWait() time.Duration {
+	r := &n.res
+	cd := n.clusterDeadtime()
+	if n.now.Before(r.fenceUntil) || n.now.Before(r.regainUntil) {
+		cd = max(cd, r.waitDT)
+	}
+	r.waitDT = cd
 	dt := n.effectiveDeadtime()
-	return dt + max(dt, p.oldDT)
+	return dt + max(dt, cd)
+}
+
+// clusterDeadtime is the longest deadtime a node of the cluster may
+// apply, as far as this node knows: its own and the one each peer said
+// (peerDeadtimeSaid).
+func (n *Node) clusterDeadtime() time.Duration {
+	d := n.effectiveDeadtime()
+	for _, p := range n.peers {
+		d = max(d, peerDeadtimeSaid(p))
+	}
+	return d
+}
+
+// quorumWaitsFollow: the longest deadtime of the cluster
+// (clusterDeadtime) may have changed: a peer said another one, or a
+// reload here changed this node's. A pending quorum wait was sized with
+// the longest as it stood (waitDT): a cut-off node may notice as much
+// later as it grew since, so the wait grows by as much. It never shrinks.
+func (n *Node) quorumWaitsFollow() {
+	r := &n.res
+	cd := n.clusterDeadtime()
+	if !n.now.Before(r.fenceUntil) && !n.now.Before(r.regainUntil) {
+		r.waitDT = cd // no wait pending: the next one is sized with cd
+		return
+	}
+	if cd <= r.waitDT {
+		return
+	}
+	diff := cd - r.waitDT
+	r.waitDT = cd
+	if n.now.Before(r.fenceUntil) {
+		r.fenceUntil = r.fenceUntil.Add(diff)
+	}
+	if n.now.Before(r.regainUntil) {
+		r.regainUntil = r.regainUntil.Add(diff)
+	}
+	n.logf(LevelInfo, "Quorum: a node may now apply a deadtime of %d ms, %d ms longer; no group starts here before %d ms from now (a cut-off node notices later too)", cd.Milliseconds(), diff.Milliseconds(), maxTime(r.fenceUntil, r.regainUntil).Sub(n.now).Milliseconds())
+}
+
+// peerDeadtimeSaid is the deadtime p applies, as its latest status said
+// it: hbd_dt when present (with quorum an hbd node sends it whenever its
+// dt is not the one it applies: Heartbeat's start bonus, a reload's
+// transition), else dt (a Heartbeat node's dt includes its start bonus:
+// longer than needed then, never shorter). It counts up to
+// maxPeerDeadtime.
+func peerDeadtimeSaid(p *peer) time.Duration {
+	d := p.deadtime
+	if p.hbdDT != 0 {
+		d = p.hbdDT
+	}
+	return min(d, maxPeerDeadtime)
+}
+
+// maxPeerDeadtime bounds the deadtime a peer announces where this node
+// waits for it (cutOffWait): far beyond any sensible configuration, and
+// short enough that the sum of waits cannot overflow a time.Duration.
+const maxPeerDeadtime = 24 * time.Hour
+
+// holdLongerDeadtime: with quorum, a reload lengthened the deadtime from
+// was (in force until now) to that of the new configuration. The peers
+// size their wait for this node, should a partition cut it off, by the
+// longest deadtime they know of (cutOffWait): one that has not heard the
+// longer one expects it to notice the lost majority within was (or
+// within its own deadtime, if longer). So, until every peer has heard a
+// status with the new deadtime or declared this node dead, a peer silent
+// for was, or for the deadtime it said it applies if longer
+// (heldDeadtime), does not count for the quorum here: a node never
+// notices the loss of quorum later than its peers assume. The first such
+// status goes out within a new keepalive (applyTimings), and a peer that
+// hears none of them for its own deadtime declares this node dead; a cut
+// after that is noticed with the new deadtime, which every peer still of
+// the majority has heard by then. A peer's deadtime is the one it
+// announced (peerDeadtimeSaid), and counts up to the new one (a peer
+// that waits at least that long already expects the new one).
+//
+// Only the quorum counts so: peers are declared dead after the new
+// deadtime at once, as without quorum, since a peer that reloaded first
+// may send its statuses less often already (this node may not have heard
+// that yet). The cost: while it holds, the loss of the statuses of a
+// majority of the peers for was makes this node release its groups (and
+// start none for a deadtime once it hears them again), as the longer
+// deadtime would not.
+func (n *Node) holdLongerDeadtime(was time.Duration) {
+	target := n.effectiveDeadtime()
+	if !n.quorumOn() || target <= was {
+		return
+	}
+	if n.now.Before(n.dtCeilUntil) {
+		was = min(was, n.dtCeil) // an earlier one still held: the peers may expect its
+	}
+	peerDT := was
+	for _, p := range n.peers {
+		peerDT = max(peerDT, peerDeadtimeSaid(p))
+	}
+	until := n.now.Add(n.keepalive + was + min(peerDT, target))
+	if n.now.Before(n.dtCeilUntil) {
+		until = maxTime(until, n.dtCeilUntil)
+	}
+	n.dtCeil, n.dtCeilUntil = was, until
+	n.logf(LevelInfo, "Quorum: deadtime now %d ms; for %d ms a peer silent for %d ms, or for the deadtime it applies if longer, does not count for the quorum (the other nodes hear the new one first: until then they expect this node to notice a lost majority as soon as before)", target.Milliseconds(), until.Sub(n.now).Milliseconds(), was.Milliseconds())
 }
 
 // regainWait: the change of the partition that gave this node the
@@ -126,12 +244,7 @@ func (n *Node) regainWait() {
 	if p == nil {
 		return
 	}
-	wait := n.cutOffWait(p)
-	for _, q := range n.peers {
-		if !n.live(q) && !q.rsc.gaveUp() {
-			wait = max(wait, n.cutOffWait(q))
-		}
-	}
+	wait := n.cutOffWait()
 	n.res.regainUntil = n.now.Add(wait)
 	n.logf(LevelInfo, "Quorum: %s is dead here and may run groups elsewhere until it notices it is cut off; no group starts here before %d ms from now unless it is heard first", p.name, wait.Milliseconds())
 }
@@ -161,41 +274,32 @@ func (n *Node) fenceDeadline() time.Time {
 	return time.Time{}
 }
 
-// extendQuorumWaits: a reload lengthened the deadtime in force from
-// oldDT to dt' while a quorum wait (fenceUntil, regainUntil) is pending.
-// The wait was computed with oldDT as the time a cut-off peer takes to
-// notice it lost the majority (its deadtime after it last heard us) and
-// then to stop its groups (about a deadtime): two oldDT. The peer
-// reloads too, before or after this node:
-//   - before it declared us dead: it notices a deadtime dt' after the
-//     cut, up to dt'-oldDT later than the wait assumed, and its stop's
-//     bound grows by as much: it is done within two dt', so the wait
-//     moves by twice the difference;
-//   - after it declared us dead: it noticed under oldDT and only its stop
-//     may be later, within the same two dt';
-//   - never (it reloads after the wait ends): it stays within two oldDT.
-//
-// A peer that reloaded before this node computed the wait is the first
-// case: the wait used oldDT and grows here. What is not covered is a
-// peer whose reload comes a whole wait before this node's (a deadtime
-// differing across the cluster for that long). A shortened deadtime moves
-// nothing: the old one stays in force for a deadtime (applyTimings).
-func (n *Node) extendQuorumWaits(oldDT time.Duration) {
-	diff := n.effectiveDeadtime() - oldDT
-	if diff <= 0 {
+// heldDeadtime is the silence after which p no longer counts for the
+// quorum while a longer deadtime is held back (holdLongerDeadtime): the
+// shorter one, or the one p said it applies if longer, up to the one in
+// force.
+func (n *Node) heldDeadtime(p *peer) time.Duration {
+	return min(n.effectiveDeadtime(), max(n.dtCeil, peerDeadtimeSaid(p)))
+}
+
+// heldSilent: p, live, does not count for the quorum: a longer deadtime
+// is held back, and p has been silent for heldDeadtime.
+func (n *Node) heldSilent(p *peer) bool {
+	return n.now.Before(n.dtCeilUntil) && !n.now.Before(p.lastHeard.Add(n.heldDeadtime(p)))
+}
+
+// heldSilences gives at every time at which a live peer stops counting
+// for the quorum while a longer deadtime is held back (NextTick,
+// reconcileDeadline: the quorum is checked then).
+func (n *Node) heldSilences(at func(time.Time)) {
+	if !n.now.Before(n.dtCeilUntil) || !n.quorumOn() {
 		return
 	}
-	r := &n.res
-	extended := false
-	if n.now.Before(r.fenceUntil) {
-		r.fenceUntil = r.fenceUntil.Add(2 * diff)
-		extended = true
-	}
-	if n.now.Before(r.regainUntil) {
-		r.regainUntil = r.regainUntil.Add(2 * diff)
-		extended = true
-	}
-	if extended {
-		n.logf(LevelInfo, "Quorum: the deadtime grew by %d ms; no group starts here before %d ms from now (a cut-off node notices and stops later too)", diff.Milliseconds(), maxTime(r.fenceUntil, r.regainUntil).Sub(n.now).Milliseconds())
+	for _, p := range n.peers {
+		if n.live(p) {
+			if t := p.lastHeard.Add(n.heldDeadtime(p)); t.After(n.now) && t.Before(n.dtCeilUntil) {
+				at(t)
+			}
+		}
 	}
 }

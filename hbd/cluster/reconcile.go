@@ -71,8 +71,11 @@ func (n *Node) reconcileDeadline() time.Time {
 	later(r.fenceUntil)
 	later(r.regainUntil)
 	later(n.sb.holdUntil)
-	// The longer deadtime of a reload's transition (effectiveDeadtime).
+	// The longer deadtime of a reload's transition (effectiveDeadtime),
+	// the shorter one the quorum counts with (holdLongerDeadtime).
 	later(n.dtFloorUntil)
+	later(n.dtCeilUntil)
+	n.heldSilences(later)
 	// Asking again (mustAsk, mustSync).
 	later(r.syncAt.Add(2 * n.keepalive))
 	// Saying again that an announcement does not fit (announceUnsent).

@@ -81,7 +81,9 @@ func (n *Node) apply(c *config.Config) {
 // once, without a pause in heartbeats or a false death: the next status
 // goes out no later than one new keepalive from now, and a shorter
 // deadtime applies only after one old deadtime (peers reload too, and
-// until they do they send at their old rate).
+// until they do they send at their old rate). With quorum, a longer
+// deadtime counts for the quorum only once the peers have heard it
+// (holdLongerDeadtime).
 func (n *Node) applyTimings(old *config.Config) {
 	c := n.cfg
 	oldKA, oldDT := n.keepalive, n.deadtime
@@ -98,10 +100,11 @@ func (n *Node) applyTimings(old *config.Config) {
 		}
 		n.dtFloor, n.dtFloorUntil = floor, n.now.Add(floor)
 	}
-	n.extendQuorumWaits(oldEff)
 	if old == nil {
 		return // the first configuration: nothing changed
 	}
+	n.holdLongerDeadtime(oldEff)
+	n.quorumWaitsFollow()
 	if oldKA != n.keepalive || oldDT != n.deadtime || old.Warntime != c.Warntime || old.Initdead != c.Initdead {
 		n.logf(LevelInfo, "Timings now: keepalive %d ms, warntime %d ms, deadtime %d ms, initdead %d ms", n.keepalive.Milliseconds(), n.warntime.Milliseconds(), n.deadtime.Milliseconds(), n.initdead.Milliseconds())
 	}
@@ -111,7 +114,8 @@ func (n *Node) applyTimings(old *config.Config) {
 }
 
 // effectiveDeadtime is the deadtime in force: the configured one, or the
-// longer old one during a reload's transition.
+// longer old one during a reload's transition. Its status announces it
+// (hbd_dt, when it is not the dt it says).
 func (n *Node) effectiveDeadtime() time.Duration {
 	if n.now.Before(n.dtFloorUntil) && n.dtFloor > n.deadtime {
 		return n.dtFloor

@@ -98,9 +98,12 @@ func (n *Node) sendStatus() {
 	m.Set(wire.FStatus, n.state)
 	m.SetMillis(wire.FDeadtime, dt)
 	m.Set(wire.FProtocol, "1")
-	if edt := n.effectiveDeadtime(); edt > n.deadtime {
-		// Peers size their quorum wait by it (cutOffWait).
-		m.SetMillis(wire.FHbdDeadtime, edt)
+	if td := n.effectiveDeadtime(); td > n.deadtime || td != dt && n.quorumOn() {
+		// The deadtime this node applies where dt says otherwise: a
+		// reload's longer old one and, with quorum, the plain one while
+		// dt carries the start bonus (Heartbeat's figure). Peers size
+		// their quorum wait by it (cutOffWait).
+		m.SetMillis(wire.FHbdDeadtime, td)
 	}
 	n.sbStatusFields(m)
 	n.quietStatusField(m)
@@ -123,7 +126,8 @@ func (n *Node) sendStatus() {
 // says whether it would be routine but for hbd_quiet and dt (quiet.go:
 // going quiet, or quiet with another interval, is no news that wakes it;
 // nor is the end of the start bonus, the only change of dt that no
-// reload brings, and a reload wakes it anyway).
+// reload brings, and a reload wakes it anyway; with quorum, which keeps
+// every node from going quiet, the bonus's end also drops hbd_dt).
 func (n *Node) statusRoutine(m *wire.Message) (routine, calm bool) {
 	heard, view := n.peersView()
 	calm = n.lastStatusOK && heard && view == n.lastStatusView

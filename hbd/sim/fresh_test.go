@@ -16,7 +16,8 @@ var (
 // golden ones: one-way cuts and paused daemons (TestFaults), suspended
 // machines (TestSuspends), stale dead marks (TestStaleMarks), graceful
 // stops cut off by partitions (stopcut), calm runs with a quiet passive
-// (TestQuietPassive). Their fixed seeds are pinned by
+// (TestQuietPassive), reloads that reach one node long before the others
+// (TestLeadReloads). Their fixed seeds are pinned by
 // those tests' checks or by TestFoundSeeds, not by a trace.
 var freshOnlyGenerators = []struct {
 	name string
@@ -27,6 +28,7 @@ var freshOnlyGenerators = []struct {
 	{"stalemark", RandomStaleMarkConfig},
 	{"stopcut", RandomStopCutConfig},
 	{"quietpassive", RandomQuietPassiveConfig},
+	{"leadreload", RandomLeadReloadConfig},
 }
 
 // freshFirst is the first fresh seed: -fresh, or a random one far above

@@ -85,6 +85,11 @@ func (w *world) reload() {
 	} else {
 		w.trace("RELOAD #%d keepalive=%v deadtime=%v groups=[%s]", w.rs.reloads, ka, dt, strings.Join(desc, " "))
 	}
+	first, lag := -1, time.Duration(0)
+	if c.ReloadLag > 0 {
+		first, lag = w.rng.IntN(len(w.nodes)), w.randDur(0, c.ReloadLag)
+		w.trace("RELOAD #%d reaches %s first, the others %v later", w.rs.reloads, names[first], lag)
+	}
 	for i := range w.nodes {
 		cfg := *w.cfgs[i]
 		if w.ns != nil {
@@ -97,7 +102,11 @@ func (w *world) reload() {
 		cfg.Initdead = max(cfg.Initdead, 2*dt)
 		cfg.AutoFailback = fb
 		cfg.Groups = append([]config.Group(nil), groups...)
-		w.push(&event{at: w.now.Add(w.randDur(0, c.Deadtime/2)), kind: evApply, node: i, cfg: &cfg, frun: w.rs.reloads})
+		at := w.now.Add(w.randDur(0, c.Deadtime/2))
+		if first >= 0 && i != first {
+			at = at.Add(lag)
+		}
+		w.push(&event{at: at, kind: evApply, node: i, cfg: &cfg, frun: w.rs.reloads})
 	}
 }
 
@@ -225,5 +234,22 @@ func RandomWideReloadConfig(seed uint64) Config {
 	c.ReloadLonger = 2
 	c.ReloadFailback = true
 	c.Duration = max(c.Duration, c.QuietAfter+3*c.DownMax+c.Settle()+c.widest().Keepalive)
+	return c
+}
+
+// RandomLeadReloadConfig is RandomQuorumConfig with one to four rolling
+// reloads (as RandomWideReloadConfig's: timings up to twice the run's)
+// that reach one node first and the others up to eight deadtimes later
+// (ReloadLag), and more partitions: the node that reloaded first, cut
+// off, runs other timings than the majority that waits for it.
+func RandomLeadReloadConfig(seed uint64) Config {
+	c := RandomQuorumConfig(seed)
+	r := rand.New(rand.NewPCG(seed, 0x1ead))
+	c.Reloads = 1 + r.IntN(4)
+	c.ExtraGroups = 2
+	c.ReloadLonger = 2
+	c.ReloadLag = time.Duration(1+r.IntN(8)) * c.Deadtime
+	c.Partitions += 1 + r.IntN(2)
+	c.Duration = max(c.Duration, c.QuietAfter+c.ReloadLag+3*c.DownMax+c.Settle()+c.widest().Keepalive)
 	return c
 }

@@ -31,6 +31,9 @@
 // nodes' routine sockets with forged bursts that make the kernel drop
 // statuses until the next read: no false death in calm runs, deaths in
 // time (with the flood's grace) in runs with crashes.
+// RandomLeadReloadConfig (reload.go) makes quorum runs whose reloads
+// reach one node up to eight deadtimes before the others, with
+// partitions that may cut that node off.
 //
 // This file holds what a caller sees: Config, Result, the membership
 // invariants and Run. world.go plays a run: the nodes, the events of the
@@ -185,6 +188,10 @@ type Config struct {
 	// legacy; profile safe keeps it off).
 	ReloadLonger   int
 	ReloadFailback bool
+	// ReloadLag > 0: each reload reaches one random node first, and the
+	// others up to ReloadLag later (an operator reloading one node, then
+	// the rest).
+	ReloadLag time.Duration
 	// NodeChanges: this many times (before QuietAfter) the node set
 	// changes: a node is added or removed (nodeset.go). The last Spare of
 	// the Nodes are in no configuration at first and do not run.

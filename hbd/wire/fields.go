@@ -50,7 +50,7 @@ const (
 	FHbdSeen       = "hbd_seen"       // NODE:EPOCH|...: the newest epoch seen of each peer
 	FHbdSync       = "hbd_sync"       // 1: answer with an announcement that saw this one
 	FHbdPing       = "hbd_ping"       // REACHED/TOTAL ping nodes (status)
-	FHbdDeadtime   = "hbd_dt"         // ms: a reload's longer old deadtime still in force there (status)
+	FHbdDeadtime   = "hbd_dt"         // ms: the deadtime the sender applies where dt says otherwise: a reload's longer old one, the plain one during the start bonus (status)
 	FHbdRoutine    = "hbd_routine"    // 1: a routine message, first of its fields (AppendEncodeRoutine)
 	FHbdSettings   = "hbd_settings"   // KIND:VALUE:VERSION:ORIGIN:NAME|...: cluster-wide operator settings
 	FHbdSetsPart   = "hbd_setspart"   // 1: hbd_settings lists only part of the settings the sender holds
