@@ -276,7 +276,7 @@ func (d *Daemon) run(ctx context.Context) error {
 		}
 		return errors.New(strings.Join(msgs, "; "))
 	}
-	pid, note, err := takePidFile(d.opts.RunDir)
+	pid, note, err := takePidFile(d.opts.RunDir, d.opts.StateDir)
 	if err != nil {
 		return err
 	}

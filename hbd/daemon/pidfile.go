@@ -16,28 +16,61 @@ import (
 )
 
 // pidFile is the daemon's pid file (the pid in decimal and a
-// newline), held under an exclusive flock for the daemon's whole life.
-// The kernel drops the lock when the process exits, even a kill -9, and
-// before its parent reaps it: a lock that can be taken means no hbd runs
-// from the file, whatever pid it names.
+// newline), held under an exclusive flock for the daemon's whole life,
+// and the same in the state directory's lock file. The kernel drops a
+// lock when the process exits, even a kill -9, and before its parent
+// reaps it: a lock that can be taken means no hbd runs from the file,
+// whatever pid it names.
 type pidFile struct {
 	path string
 	f    *os.File
+	// state is the lock file in the state directory (nil without one).
+	// A service manager removes the run directory when the unit stops
+	// (systemd's RuntimeDirectory), also under an hbd that outlived a
+	// stop that timed out; the state directory stays, and its lock keeps
+	// refusing a second hbd while that one still releases its groups.
+	state *pidFile
 }
+
+// StateLockName is the lock file in the state directory.
+const StateLockName = "hbd.lock"
 
 // pidFileTries bounds the retries when the file is replaced between
 // the open and the lock (an hbd that stops removes it).
 const pidFileTries = 5
 
-// takePidFile locks dir's pid file and writes our pid in it, refusing
-// when another hbd runs from dir (two daemons in one run directory would
-// fight over the control socket and the resources). note, when not
-// empty, says what the file named before and why it did not count.
-func takePidFile(dir string) (p *pidFile, note string, err error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+// takePidFile locks the state directory's lock file (when stateDir is
+// not empty), then runDir's pid file, and writes our pid in both,
+// refusing when another hbd runs from either (two daemons of one node
+// would fight over the control socket and the resources). note, when
+// not empty, says what a file named before and why it did not count.
+func takePidFile(runDir, stateDir string) (p *pidFile, note string, err error) {
+	var state *pidFile
+	if stateDir != "" {
+		if err := os.MkdirAll(stateDir, 0o750); err != nil {
+			return nil, "", fmt.Errorf("state directory: %w", err)
+		}
+		state, note, err = lockRetrying(filepath.Join(stateDir, StateLockName))
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	if err := os.MkdirAll(runDir, 0o750); err != nil {
+		state.release()
 		return nil, "", fmt.Errorf("run directory: %w", err)
 	}
-	path := filepath.Join(dir, ctl.PidFileName)
+	p, runNote, err := lockRetrying(filepath.Join(runDir, ctl.PidFileName))
+	if err != nil {
+		state.release()
+		return nil, "", err
+	}
+	p.state = state
+	return p, joinNotes(note, runNote), nil
+}
+
+// lockRetrying locks the file at path, trying again when it is replaced
+// while being locked.
+func lockRetrying(path string) (*pidFile, string, error) {
 	for range pidFileTries {
 		p, note, err := lockPidFile(path)
 		if p != nil || err != nil {
@@ -45,6 +78,14 @@ func takePidFile(dir string) (p *pidFile, note string, err error) {
 		}
 	}
 	return nil, "", fmt.Errorf("pid file %s: replaced %d times while being locked; is another hbd starting and stopping?", path, pidFileTries)
+}
+
+// joinNotes joins the non-empty notes with "; ".
+func joinNotes(a, b string) string {
+	if a == "" || b == "" {
+		return a + b
+	}
+	return a + "; " + b
 }
 
 // lockPidFile is one try of takePidFile: nil, nil when path was replaced
@@ -131,14 +172,16 @@ func checkUnlocked(f *os.File, path string) (string, error) {
 	return fmt.Sprintf("pid file %s named pid %d, which is another program now (%s); taken over", path, pid, p), nil
 }
 
-// release removes the pid file and drops the lock, in that order: a
-// start that opened the file before the removal finds it replaced.
+// release removes the pid file and drops its lock, in that order (a
+// start that opened the file before the removal finds it replaced),
+// then does the same with the state directory's lock file.
 func (p *pidFile) release() {
 	if p == nil {
 		return
 	}
 	os.Remove(p.path)
 	p.f.Close()
+	p.state.release()
 }
 
 // samePath tells whether f is still the file at path.

@@ -17,9 +17,11 @@ import (
 )
 
 // pidHelperEnv makes this test binary a stand-in hbd (TestPidFileHelper):
-// "lock" takes the pid file as the daemon does, "plain" writes its pid
-// the way an hbd without the lock did. It says "ready" on stdout, then
-// waits until its stdin closes (or a minute passes).
+// "lock" takes the pid file as the daemon does (with the state
+// directory's lock file too when pidHelperEnv+"_STATE" names one),
+// "plain" writes its pid the way an hbd without the lock did. It says
+// "ready" on stdout, then waits until its stdin closes (or a minute
+// passes).
 const pidHelperEnv = "HBD_TEST_PIDFILE_HELPER"
 
 func TestPidFileHelper(t *testing.T) {
@@ -29,7 +31,7 @@ func TestPidFileHelper(t *testing.T) {
 	}
 	switch mode {
 	case "lock":
-		if _, _, err := takePidFile(dir); err != nil {
+		if _, _, err := takePidFile(dir, os.Getenv(pidHelperEnv+"_STATE")); err != nil {
 			fmt.Println(err)
 			os.Exit(1)
 		}
@@ -49,12 +51,18 @@ func TestPidFileHelper(t *testing.T) {
 	os.Exit(0)
 }
 
-// startPidHelper runs the helper in mode over dir; it is killed and
-// reaped at the end of the test.
+// startPidHelper runs the helper in mode over the run directory dir; it
+// is killed and reaped at the end of the test.
 func startPidHelper(t *testing.T, mode, dir string) *exec.Cmd {
 	t.Helper()
+	return startStateHelper(t, mode, dir, "")
+}
+
+// startStateHelper is startPidHelper with a state directory as well.
+func startStateHelper(t *testing.T, mode, dir, stateDir string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPidFileHelper$")
-	cmd.Env = append(os.Environ(), pidHelperEnv+"="+mode, pidHelperEnv+"_DIR="+dir)
+	cmd.Env = append(os.Environ(), pidHelperEnv+"="+mode, pidHelperEnv+"_DIR="+dir, pidHelperEnv+"_STATE="+stateDir)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +171,7 @@ func TestPidFile(t *testing.T) {
 			dir := t.TempDir()
 			pid := tc.setup(t, dir)
 			path := filepath.Join(dir, ctl.PidFileName)
-			p, note, err := takePidFile(dir)
+			p, note, err := takePidFile(dir, "")
 			if tc.refused {
 				if err == nil {
 					p.release()
@@ -199,18 +207,18 @@ func TestPidFile(t *testing.T) {
 // even in the same process; the release removes the file and frees it.
 func TestPidFileRelease(t *testing.T) {
 	dir := t.TempDir()
-	p, _, err := takePidFile(dir)
+	p, _, err := takePidFile(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := takePidFile(dir); err == nil || !strings.Contains(err.Error(), "holds the lock") {
+	if _, _, err := takePidFile(dir, ""); err == nil || !strings.Contains(err.Error(), "holds the lock") {
 		t.Fatalf("second take: %v", err)
 	}
 	p.release()
 	if _, err := os.Stat(filepath.Join(dir, ctl.PidFileName)); !os.IsNotExist(err) {
 		t.Errorf("pid file after release: %v", err)
 	}
-	p, _, err = takePidFile(dir)
+	p, _, err = takePidFile(dir, "")
 	if err != nil {
 		t.Fatalf("take after release: %v", err)
 	}
@@ -243,7 +251,7 @@ func TestPidFileHolder(t *testing.T) {
 	if pid, held := PidFileHolder(dir); held {
 		t.Fatalf("no pid file: held by %d", pid)
 	}
-	p, _, err := takePidFile(dir)
+	p, _, err := takePidFile(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,4 +271,88 @@ func TestPidFileHolder(t *testing.T) {
 	if pid, held := PidFileHolder(plain); held {
 		t.Errorf("a file without the lock: held by %d", pid)
 	}
+}
+
+// TestPidFileRunDirRemoved: a service manager may remove the run
+// directory, pid file and all, under a running hbd (systemd does when a
+// stop outlasts its timeout and hbd, never killed, still releases its
+// groups). The state directory's lock still refuses a second hbd while
+// that one runs, and frees the node once it is gone.
+func TestPidFileRunDirRemoved(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		remove func(t *testing.T, runDir, stateDir string)
+	}{
+		{"the run directory removed", func(t *testing.T, runDir, _ string) {
+			if err := os.RemoveAll(runDir); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"the pid file replaced by an empty one", func(t *testing.T, runDir, _ string) {
+			path := filepath.Join(runDir, ctl.PidFileName)
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			top := t.TempDir()
+			runDir, stateDir := filepath.Join(top, "run"), filepath.Join(top, "state")
+			first := startStateHelper(t, "lock", runDir, stateDir)
+			tc.remove(t, runDir, stateDir)
+			lock := filepath.Join(stateDir, StateLockName)
+			p, _, err := takePidFile(runDir, stateDir)
+			if err == nil {
+				p.release()
+				t.Fatalf("a second hbd started while hbd %d, which holds %s, still runs", first.Process.Pid, lock)
+			}
+			for _, w := range []string{"already running with pid " + strconv.Itoa(first.Process.Pid), lock} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q: %v", w, err)
+				}
+			}
+			if err := first.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			_ = first.Wait()
+			p, note, err := takePidFile(runDir, stateDir)
+			if err != nil {
+				t.Fatalf("once hbd %d is gone: %v", first.Process.Pid, err)
+			}
+			if !strings.Contains(note, "no longer runs") {
+				t.Errorf("note lacks the pid that no longer runs: %q", note)
+			}
+			for _, f := range []string{lock, filepath.Join(runDir, ctl.PidFileName)} {
+				if b, _ := os.ReadFile(f); string(b) != strconv.Itoa(os.Getpid())+"\n" {
+					t.Errorf("%s holds %q, want our pid", f, b)
+				}
+			}
+			p.release()
+			for _, f := range []string{lock, filepath.Join(runDir, ctl.PidFileName)} {
+				if _, err := os.Stat(f); !os.IsNotExist(err) {
+					t.Errorf("%s after release: %v", f, err)
+				}
+			}
+		})
+	}
+}
+
+// TestPidFileRefusedFreesStateLock: a start refused by the run
+// directory's pid file (an hbd of another state directory, or of before
+// the state lock) leaves the state directory's lock free.
+func TestPidFileRefusedFreesStateLock(t *testing.T) {
+	top := t.TempDir()
+	runDir, stateDir := filepath.Join(top, "run"), filepath.Join(top, "state")
+	startPidHelper(t, "lock", runDir)
+	if _, _, err := takePidFile(runDir, stateDir); err == nil || !strings.Contains(err.Error(), filepath.Join(runDir, ctl.PidFileName)) {
+		t.Fatalf("beside an hbd holding the run directory's pid file: %v", err)
+	}
+	p, _, err := takePidFile(filepath.Join(top, "run2"), stateDir)
+	if err != nil {
+		t.Fatalf("the state lock after a refused start: %v", err)
+	}
+	p.release()
 }
