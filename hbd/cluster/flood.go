@@ -44,7 +44,10 @@ func (n *Node) routineFlood(at time.Time, links []string) {
 		until := at.Add(dt)
 		hit := false
 		for _, l := range p.links {
-			if l.state == LinkUp && slices.Contains(links, l.name) {
+			// Up there, and heard there since that link's last grant: a
+			// link only an earlier flood's floor keeps up showed nothing
+			// of the peer since, and gives no more.
+			if l.state == LinkUp && l.lastHeard.After(l.floodAt) && slices.Contains(links, l.name) {
 				l.floodFloor, l.floodAt = until, at
 				hit = true
 			}

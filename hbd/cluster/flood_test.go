@@ -53,6 +53,11 @@ func TestRoutineFloodGrace(t *testing.T) {
 			floods: []flood{{3950 * ms, eth0}}, warns: 1, dead: 6950 * ms, links: []time.Duration{6950 * ms, 4 * time.Second},
 		},
 		{
+			name: "a second flood on a link only the first one's floor keeps up: no more grace", heard0: []string{"eth0", "eth1"},
+			heard:  []heard{{2 * time.Second, "eth1"}, {3 * time.Second, "eth1"}, {5 * time.Second, "eth1"}},
+			floods: []flood{{3950 * ms, eth0}, {6500 * ms, eth0}}, warns: 1, dead: 8 * time.Second, links: []time.Duration{6950 * ms, 8 * time.Second},
+		},
+		{
 			name: "a second flood on the other link, not heard since: no more grace", heard0: []string{"eth0", "eth1"},
 			floods: []flood{{3950 * ms, eth0}, {6 * time.Second, []string{"eth1"}}}, warns: 1, dead: 6950 * ms, links: []time.Duration{6950 * ms, 4 * time.Second},
 		},
