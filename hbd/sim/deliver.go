@@ -4,6 +4,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -126,6 +127,9 @@ func (w *world) deliver(e *event) {
 	v := &w.views[e.node][e.from]
 	v.heard = true
 	v.lastSeq = at
+	if k := slices.Index(w.net.Links(), e.link); k >= 0 && k < len(v.onLink) {
+		v.onLink[k] = at
+	}
 	gen, _ := e.msg.HexValue("hg")
 	seq, _ := e.msg.HexValue("seq")
 	if typ == "status" && (gen > v.statusGen || gen == v.statusGen && seq > v.statusSeq) {

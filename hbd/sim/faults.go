@@ -56,7 +56,7 @@ const (
 // others.
 func (c Config) calm() bool {
 	cuts := c.LinkCuts == 0 || c.CutFirstLinkOnly && c.Links > 1
-	return c.Crashes == 0 && c.Partitions == 0 && c.OneWayCuts == 0 && cuts && c.Pauses == 0 && c.Suspends == 0 && c.ClockJumps == 0 && c.WallJumps == 0 && c.NodeChanges == 0 && c.MarkEpisodes == 0 && c.StopCuts == 0
+	return c.Crashes == 0 && c.FloodDeaths == 0 && c.Partitions == 0 && c.OneWayCuts == 0 && cuts && c.Pauses == 0 && c.Suspends == 0 && c.ClockJumps == 0 && c.WallJumps == 0 && c.NodeChanges == 0 && c.MarkEpisodes == 0 && c.StopCuts == 0
 }
 
 // strictExclusive: the two sides of a partition never both hold a group

@@ -53,12 +53,17 @@ type floodKey struct {
 	link       string
 }
 
-// floodState is a run's floods: the sockets, and when each node's
-// current run found a flood (for CheckDeadInTime).
+// floodState is a run's floods: the sockets, and when and on which link
+// each node's current run found a flood (for CheckDeadInTime).
 type floodState struct {
 	socks map[floodKey]*floodSock
-	found [][]time.Time // by node, in order
-	runs  []int         // the run found belongs to
+	found [][]floodFound // by node, in order
+	runs  []int          // the run found belongs to
+}
+
+type floodFound struct {
+	at   time.Time
+	link int // index in the network's links
 }
 
 // setupFloods schedules the run's bursts (none: no random number is
@@ -67,10 +72,10 @@ type floodState struct {
 // apart.
 func (w *world) setupFloods(last time.Duration) {
 	c := w.c
-	if c.Floods == 0 || c.Nodes < 2 || c.Links == 0 {
+	if c.Floods+c.FloodDeaths == 0 || c.Nodes < 2 || c.Links == 0 {
 		return
 	}
-	w.fl = &floodState{socks: map[floodKey]*floodSock{}, found: make([][]time.Time, c.Nodes), runs: make([]int, c.Nodes)}
+	w.fl = &floodState{socks: map[floodKey]*floodSock{}, found: make([][]floodFound, c.Nodes), runs: make([]int, c.Nodes)}
 	for range c.Floods {
 		node := w.rng.IntN(c.Nodes)
 		peer := (node + 1 + w.rng.IntN(c.Nodes-1)) % c.Nodes
@@ -80,6 +85,23 @@ func (w *world) setupFloods(last time.Duration) {
 			w.push(&event{at: at, kind: evFloodBurst, node: node, from: peer, link: link})
 			at = at.Add(w.randDur(c.Keepalive, 3*c.Deadtime))
 		}
+	}
+	if c.Links < 2 {
+		return
+	}
+	// A death behind a flood on a link of the dead node's that was dead
+	// already: its peer's grace, if it gave one, would come too late
+	// (floodBound). The cut outlasts the window floodBound allows.
+	for range c.FloodDeaths {
+		node := w.rng.IntN(c.Nodes)
+		peer := (node + 1 + w.rng.IntN(c.Nodes-1)) % c.Nodes
+		link := w.net.Links()[w.rng.IntN(c.Links)]
+		cut := Epoch.Add(w.randDur(c.Initdead, last))
+		crash := cut.Add(c.Deadtime + (cluster.QuietFactor+2)*c.Keepalive + w.randDur(0, c.Deadtime))
+		w.push(&event{at: cut, kind: evCut, node: node, from: peer, link: link})
+		w.push(&event{at: crash, kind: evCrash, node: peer})
+		w.push(&event{at: crash.Add(c.Keepalive + w.randDur(0, c.Keepalive/2)), kind: evFloodBurst, node: node, from: peer, link: link})
+		w.push(&event{at: crash.Add(2 * c.Deadtime), kind: evUncut, node: node, from: peer, link: link})
 	}
 }
 
@@ -140,7 +162,11 @@ func (w *world) floodsRead(i int) []string {
 		return nil
 	}
 	var links []string
-	for _, l := range w.net.Links() {
+	x := w.nodes[i]
+	if w.fl.runs[i] != x.run {
+		w.fl.found[i], w.fl.runs[i] = nil, x.run
+	}
+	for k, l := range w.net.Links() {
 		for p := range w.nodes {
 			s := w.fl.socks[floodKey{i, p, l}]
 			if s == nil || s.run != w.nodes[i].run {
@@ -151,6 +177,7 @@ func (w *world) floodsRead(i int) []string {
 				s.full, s.mode = false, true
 				if !slices.Contains(links, l) {
 					links = append(links, l)
+					w.fl.found[i] = append(w.fl.found[i], floodFound{w.now, k})
 				}
 			case s.mode && !w.now.Before(s.modeUntil):
 				s.mode = false
@@ -158,11 +185,6 @@ func (w *world) floodsRead(i int) []string {
 		}
 	}
 	if len(links) > 0 {
-		x := w.nodes[i]
-		if w.fl.runs[i] != x.run {
-			w.fl.found[i], w.fl.runs[i] = nil, x.run
-		}
-		w.fl.found[i] = append(w.fl.found[i], w.now)
 		w.res.FloodsFound++
 	}
 	return links
@@ -177,16 +199,25 @@ func (w *world) stepFlood(i int, links []string) {
 	w.step(i, cluster.RoutineFlood{Now: w.clock(i), Links: links}, func() string { return "routine flood on " + strings.Join(links, ",") })
 }
 
-// floodBound is CheckDeadInTime's bound for x's peer last heard at
-// lastSeq, bound without floods, d its deadtime as the check scales it:
-// a deadtime and a keepalive after the first flood x found since.
-func (w *world) floodBound(xi int, lastSeq, bound time.Time, d time.Duration) time.Time {
+// floodBound is CheckDeadInTime's bound for x's peer y, bound without
+// floods, d its deadtime as the check scales it: a deadtime and a
+// keepalive after the first flood x found since it last heard y, on a
+// link it heard y on lately (within d and S, the longest status interval
+// of a quiet peer, and a keepalive: its link there was up). A flood on a
+// link x has not heard y on for longer gives no grace: the core that
+// gave one would be late.
+func (w *world) floodBound(xi, yi int, bound time.Time, d time.Duration) time.Time {
 	if w.fl == nil || w.fl.runs[xi] != w.nodes[xi].run {
 		return bound
 	}
-	for _, at := range w.fl.found[xi] {
-		if at.After(lastSeq) {
-			return later(bound, at.Add(d+w.c.widest().Keepalive))
+	v := &w.views[xi][yi]
+	ka := w.c.widest().Keepalive
+	for _, f := range w.fl.found[xi] {
+		if !f.at.After(v.lastSeq) || f.link >= len(v.onLink) {
+			continue
+		}
+		if h := v.onLink[f.link]; !h.IsZero() && f.at.Sub(h) <= d+(cluster.QuietFactor+1)*ka {
+			return later(bound, f.at.Add(d+ka))
 		}
 	}
 	return bound
@@ -227,5 +258,8 @@ func RandomFloodConfig(seed uint64) Config {
 	r := rand.New(rand.NewPCG(seed, 0xf100d))
 	c.RoutineReads = true
 	c.Floods = 1 + r.IntN(4)
+	if r.IntN(2) == 0 {
+		c.Links, c.FloodDeaths = 2, 1+r.IntN(2)
+	}
 	return c
 }

@@ -54,7 +54,7 @@ func (w *world) checkDeadInTime() {
 					// (by X's keepalive, at least the run's base one).
 					d = d * (v.statusQuiet / time.Millisecond) / (w.c.Keepalive / time.Millisecond)
 				}
-				bound = w.floodBound(xi, v.lastSeq, v.lastSeq.Add(d+wc.Keepalive), d)
+				bound = w.floodBound(xi, yi, v.lastSeq.Add(d+wc.Keepalive), d)
 			} else {
 				bound = x.started.Add(w.c.widest().Initdead + w.c.widest().Keepalive)
 			}

@@ -226,7 +226,11 @@ type Config struct {
 	// forged routine datagrams at one node's routine socket for one peer
 	// on one link, which make the kernel drop the peer's routine messages
 	// there until the node reads it (flood.go). With RoutineReads only.
-	Floods int
+	// FloodDeaths: this many times one link between two nodes is cut,
+	// the second node crashes a while later (its link there dead at the
+	// first), and a burst on the cut link lands at the first node just
+	// after the second's last status (flood.go).
+	Floods, FloodDeaths int
 
 	// CheckSkips has every node check the ticks on which it skips
 	// reconcile (cluster.Options.CheckSkips): a tick that skipped one

@@ -59,8 +59,11 @@ type simNode struct {
 
 // view is what observer X's current run has received from peer Y.
 type view struct {
-	heard     bool
-	lastSeq   time.Time // arrival of the last packet with a seq
+	heard   bool
+	lastSeq time.Time // arrival of the last packet with a seq
+	// onLink: the arrival of the last packet with a seq on each link
+	// (by its index in the network's links, at most 3): flood.go.
+	onLink    [3]time.Time
 	statusGen uint64
 	statusSeq uint64
 	statusDt  time.Duration
