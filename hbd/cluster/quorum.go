@@ -282,10 +282,14 @@ func (n *Node) heldDeadtime(p *peer) time.Duration {
 	return min(n.effectiveDeadtime(), max(n.dtCeil, peerDeadtimeSaid(p)))
 }
 
-// heldSilent: p, live, does not count for the quorum: a longer deadtime
-// is held back, and p has been silent for heldDeadtime.
+// heldSilent: p, live, does not count for the quorum: it fell silent for
+// heldDeadtime while a longer deadtime was held back, and has not been
+// heard since. The end of the hold does not make it count again: until
+// heard it is as far from the quorum as a dead peer, which it becomes
+// after the longer deadtime.
 func (n *Node) heldSilent(p *peer) bool {
-	return n.now.Before(n.dtCeilUntil) && !n.now.Before(p.lastHeard.Add(n.heldDeadtime(p)))
+	at := p.lastHeard.Add(n.heldDeadtime(p))
+	return at.Before(n.dtCeilUntil) && !n.now.Before(at)
 }
 
 // heldSilences gives at every time at which a live peer stops counting

@@ -124,6 +124,16 @@ func TestQuorumWaitAfterEarlyReload(t *testing.T) {
 			if takeover < tc.soonest || takeover > tc.latest {
 				t.Errorf("the majority took the group over at +%v, want between +%v and +%v", takeover, tc.soonest, tc.latest)
 			}
+			// The cut-off node loses the quorum once: the end of its hold
+			// does not count its silent peers back in.
+			lost, regained := 0, 0
+			for _, l := range res.Trace {
+				lost += strings.Count(l, "Quorum lost")
+				regained += strings.Count(l, "Quorum regained")
+			}
+			if lost != 1 || regained != 1 {
+				t.Errorf("quorum lost %d times and regained %d times, want once each (the cut, the heal)", lost, regained)
+			}
 			if t.Failed() {
 				t.Logf("trace:\n%s", strings.Join(res.Trace, "\n"))
 			}
