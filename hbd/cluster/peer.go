@@ -27,6 +27,7 @@ type peer struct {
 	statusSeq  uint64
 	deadtime   time.Duration // dt the peer announces
 	hbdDT      time.Duration // hbd_dt of its last status: the deadtime it applies, when dt says otherwise (0: none)
+	dtWarnAt   time.Time     // when its deadtime beyond peerDeadtimeBound was last warned of
 	// quietEvery is the hbd_quiet of its last status (0: none, or not
 	// honoured): it sends its status this often (quiet.go).
 	quietEvery  time.Duration
@@ -475,7 +476,7 @@ func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
 		n.recheck()
 		n.setPeerState(p, st)
 	}
-	said := peerDeadtimeSaid(p)
+	said := n.peerDeadtimeSaid(p)
 	if d, err := m.MillisValue(wire.FDeadtime); err == nil {
 		p.deadtime = d
 	}
@@ -485,7 +486,10 @@ func (n *Node) onStatus(p *peer, seq uint64, at time.Time, m *wire.Message) {
 			p.hbdDT = d
 		}
 	}
-	if peerDeadtimeSaid(p) != said {
+	if n.quorumOn() {
+		n.warnPeerDeadtime(p)
+	}
+	if n.peerDeadtimeSaid(p) != said {
 		n.quorumWaitsFollow()
 	}
 	if at.After(p.lastStatus) {

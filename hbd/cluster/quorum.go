@@ -1,6 +1,9 @@
 package cluster
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // quorumOn: this cluster uses quorum (config.QuorumMode: auto is on with
 // three or more nodes).
@@ -126,7 +129,7 @@ func (n *Node) cutOffWait() time.Duration {
 	}
 	r.waitDT = cd
 	dt := n.effectiveDeadtime()
-	return dt + max(dt, cd)
+	return addSat(dt, max(dt, cd))
 }
 
 // clusterDeadtime is the longest deadtime a node of the cluster may
@@ -135,7 +138,7 @@ func (n *Node) cutOffWait() time.Duration {
 func (n *Node) clusterDeadtime() time.Duration {
 	d := n.effectiveDeadtime()
 	for _, p := range n.peers {
-		d = max(d, peerDeadtimeSaid(p))
+		d = max(d, n.peerDeadtimeSaid(p))
 	}
 	return d
 }
@@ -171,19 +174,47 @@ func (n *Node) quorumWaitsFollow() {
 // dt is not the one it applies: Heartbeat's start bonus, a reload's
 // transition), else dt (a Heartbeat node's dt includes its start bonus:
 // longer than needed then, never shorter). It counts up to
-// maxPeerDeadtime.
-func peerDeadtimeSaid(p *peer) time.Duration {
+// peerDeadtimeBound: one peer (broken, hostile, or with a typo in its
+// ha.cf) cannot stall every takeover of the cluster.
+func (n *Node) peerDeadtimeSaid(p *peer) time.Duration {
 	d := p.deadtime
 	if p.hbdDT != 0 {
 		d = p.hbdDT
 	}
-	return min(d, maxPeerDeadtime)
+	return min(d, n.peerDeadtimeBound())
 }
 
-// maxPeerDeadtime bounds the deadtime a peer announces where this node
-// waits for it (cutOffWait): far beyond any sensible configuration, and
-// short enough that the sum of waits cannot overflow a time.Duration.
-const maxPeerDeadtime = 24 * time.Hour
+// peerDeadtimeBound is the longest deadtime of a peer this node's waits
+// count (peerDeadtimeSaid): four times its own, or its initdead if
+// longer. A reload that lengthens the deadtime more than that is done in
+// steps (docs/config.md): beyond it a cut-off peer may notice later than
+// the wait assumes.
+func (n *Node) peerDeadtimeBound() time.Duration {
+	return max(4*n.effectiveDeadtime(), n.initdead)
+}
+
+// warnPeerDeadtime: p said a deadtime beyond peerDeadtimeBound (WARN at
+// most once per LogEvery per peer).
+func (n *Node) warnPeerDeadtime(p *peer) {
+	d := p.deadtime
+	if p.hbdDT != 0 {
+		d = p.hbdDT
+	}
+	b := n.peerDeadtimeBound()
+	if d <= b || !p.dtWarnAt.IsZero() && n.now.Sub(p.dtWarnAt) < LogEvery {
+		return
+	}
+	p.dtWarnAt = n.now
+	n.logf(LevelWarn, "%s says it applies a deadtime of %d ms: more than this node counts in its quorum waits (%d ms: four times its own deadtime, or its initdead); lengthen a deadtime in steps", p.name, d.Milliseconds(), b.Milliseconds())
+}
+
+// addSat is a+b, saturated at the longest time.Duration (both >= 0).
+func addSat(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
 
 // holdLongerDeadtime: with quorum, a reload lengthened the deadtime from
 // was (in force until now) to that of the new configuration. The peers
@@ -219,7 +250,7 @@ func (n *Node) holdLongerDeadtime(was time.Duration) {
 	}
 	peerDT := was
 	for _, p := range n.peers {
-		peerDT = max(peerDT, peerDeadtimeSaid(p))
+		peerDT = max(peerDT, n.peerDeadtimeSaid(p))
 	}
 	until := n.now.Add(n.keepalive + was + min(peerDT, target))
 	if n.now.Before(n.dtCeilUntil) {
@@ -279,7 +310,7 @@ func (n *Node) fenceDeadline() time.Time {
 // shorter one, or the one p said it applies if longer, up to the one in
 // force.
 func (n *Node) heldDeadtime(p *peer) time.Duration {
-	return min(n.effectiveDeadtime(), max(n.dtCeil, peerDeadtimeSaid(p)))
+	return min(n.effectiveDeadtime(), max(n.dtCeil, n.peerDeadtimeSaid(p)))
 }
 
 // heldSilent: p, live, does not count for the quorum: it fell silent for

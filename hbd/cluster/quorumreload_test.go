@@ -124,8 +124,10 @@ func TestStatusSaysDeadtimeDuringBonusWithQuorum(t *testing.T) {
 
 // peerDeadtimeSaid takes hbd_dt over dt (an hbd node's dt may carry the
 // start bonus, which it does not apply), dt alone from a Heartbeat node,
-// and bounds what a peer says.
+// and bounds what a peer says by this node's configuration: four times
+// its deadtime (3 s), or its initdead (10 s) if longer.
 func TestPeerDeadtimeSaid(t *testing.T) {
+	n := joined(t)
 	for _, tc := range []struct {
 		name      string
 		dt, hbdDT time.Duration
@@ -134,11 +136,15 @@ func TestPeerDeadtimeSaid(t *testing.T) {
 		{"dt alone", 6 * time.Second, 0, 6 * time.Second},
 		{"bonus with hbd_dt", 5 * time.Second, 3 * time.Second, 3 * time.Second},
 		{"reload's longer old one", 2 * time.Second, 4 * time.Second, 4 * time.Second},
-		{"absurd", 1 << 62, 0, maxPeerDeadtime},
-		{"absurd hbd_dt", time.Second, 1 << 62, maxPeerDeadtime},
+		{"beyond the bound", 13 * time.Second, 0, 12 * time.Second},
+		{"absurd", 1 << 62, 0, 12 * time.Second},
+		{"absurd hbd_dt", time.Second, 1 << 62, 12 * time.Second},
 	} {
-		if got := peerDeadtimeSaid(&peer{deadtime: tc.dt, hbdDT: tc.hbdDT}); got != tc.want {
+		if got := n.peerDeadtimeSaid(&peer{deadtime: tc.dt, hbdDT: tc.hbdDT}); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
+	}
+	if got := addSat(1<<62, 1<<62); got != 1<<63-1 {
+		t.Errorf("addSat overflowed: %v", got)
 	}
 }
