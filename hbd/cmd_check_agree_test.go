@@ -95,8 +95,9 @@ var agreeCases = []agreeCase{
 		want: `hb_generation: generation "twelve" is not a number (remove the file to start over)`},
 	{name: "hbd_peer_generations garbled", dirs: writeIn("hbd_peer_generations", "node2\n"), refused: true, root: true,
 		want: "hbd_peer_generations:1: want NODE GENERATION (fix or remove the file)"},
-	{name: "hbd_settings garbled", dirs: writeIn("hbd_settings", "no such setting\n"), refused: true, root: true,
-		want: `hbd_settings:1: setting "no": want KIND:VALUE:VERSION:ORIGIN:NAME (fix or remove the file)`},
+	// A garbled settings line is dropped with a warning (the start goes on).
+	{name: "hbd_settings garbled", dirs: writeIn("hbd_settings", "no such setting\n"), root: true,
+		want: `hbd_settings: 1 setting(s) dropped, malformed or over the caps`},
 	{name: "a file instead of the state directory", dirs: fileInstead("state"), refused: true, root: true,
 		want: "is not a directory"},
 	{name: "a file instead of the run directory", dirs: fileInstead("run"), refused: true, root: true,

@@ -24,7 +24,7 @@ func TestLogLinesClipPeerText(t *testing.T) {
 		{"malformed setting", []string{"t", "resource", "rsc_hold", "none", "rtype", "full", "isstable", "1", "hbd_held", "", "hbd_settings", "disabled:1:zz:node2:" + long}, "", "WARN: Settings from node2 ignored: setting \"disabled:1:zz:node2:yyy"},
 		{"quiet interval", []string{"t", "status", "st", "active", "hbd_quiet", long}, "", "WARN: node2 says it sends its status every \"yyy"},
 		{"setting", []string{"t", "resource", "rsc_hold", "none", "rtype", "full", "isstable", "1", "hbd_held", "", "hbd_settings", "disabled:1:1:node2:" + long[:MaxSettingName]}, "", "info: Setting from node2: resource group yyy"},
-		{"over-long setting", []string{"t", "resource", "rsc_hold", "none", "rtype", "full", "isstable", "1", "hbd_held", "", "hbd_settings", "disabled:1:1:node2:" + long}, "", "WARN: Settings from node2: 1 refused (a name of 5000 bytes (at most 4096): disabled:1:1:node2:yyy"},
+		{"over-long setting", []string{"t", "resource", "rsc_hold", "none", "rtype", "full", "isstable", "1", "hbd_held", "", "hbd_settings", "disabled:1:1:node2:" + long}, "", "WARN: Settings from node2: 1 refused (a name of 5000 bytes (at most 4096): \"disabled:1:1:node2:yyy"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/wire"
@@ -50,7 +53,11 @@ func (s Setting) size() int {
 	return len(s.Kind) + len(s.Value) + hex + len(s.Origin) + len(s.Name) + 5
 }
 
-// overCap says which of a setting's caps s is over, "" when none.
+// overCap says which of a setting's caps s is over, "" when none: its
+// lengths, and its characters. No legitimate name, value or origin holds
+// white space or a control character (a group key is a haresources word,
+// a node name a host name), and the state file keeps a setting a line:
+// one with a newline would write lines of a peer's choosing there.
 func (s Setting) overCap() string {
 	switch {
 	case len(s.Name) > MaxSettingName:
@@ -59,6 +66,25 @@ func (s Setting) overCap() string {
 		return fmt.Sprintf("a value of %d bytes (at most %d)", len(s.Value), MaxSettingValue)
 	case len(s.Origin) > MaxSettingOrigin:
 		return fmt.Sprintf("an origin of %d bytes (at most %d)", len(s.Origin), MaxSettingOrigin)
+	}
+	for _, f := range []struct{ what, v string }{{"name", s.Name}, {"value", s.Value}, {"origin", s.Origin}} {
+		if why := badText(f.v); why != "" {
+			return "a " + f.what + " " + why
+		}
+	}
+	return ""
+}
+
+// badText says what makes v no name, value or origin of a setting: a
+// byte that is not UTF-8, white space or a control character ("" when
+// none).
+func badText(v string) string {
+	if !utf8.ValidString(v) {
+		return "that is not UTF-8"
+	}
+	if i := strings.IndexFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(v[i:])
+		return fmt.Sprintf("holding white space or a control character (%U at byte %d)", r, i)
 	}
 	return ""
 }
@@ -187,12 +213,12 @@ func NewSettingsCapper(c *config.Config) *SettingsCapper {
 // Add takes s, or counts it refused.
 func (sc *SettingsCapper) Add(s Setting) {
 	if err := s.check(); err != nil {
-		sc.Refuse(s.String(), err.Error())
+		sc.Refuse(strconv.Quote(s.String()), err.Error())
 		return
 	}
 	evicted := sc.t.evicted
 	if _, why := sc.t.admit(s, sc.configured); why != "" {
-		sc.Refuse(s.String(), why)
+		sc.Refuse(strconv.Quote(s.String()), why)
 	}
 	for range sc.t.evicted - evicted {
 		sc.Refuse("a setting of a name not configured here", "dropped for "+s.String())

@@ -363,3 +363,27 @@ func FuzzPeerSettings(f *testing.F) {
 		}
 	})
 }
+
+// TestPeerSettingWithSpaceRefused: a peer's setting whose name, value or
+// origin holds white space or a control character (a field carries any
+// byte but its netstring's end) is refused: it would write lines of the
+// peer's choosing into the state file, and no legitimate one has any.
+func TestPeerSettingWithSpaceRefused(t *testing.T) {
+	for _, text := range []string{
+		"disabled:1:5:node2:junk x", "disabled:1:5:node2:junk\tx", "disabled:1:5:node2:junk\u00a0x",
+		"disabled:1:5:node2:junk\rx", "disabled:1:5:node2:junk\nstandby:1:6:node1:node1", "disabled:1:5:node2:junk\x1b[2Jx",
+		"disabled:1:5:node2:junk\xffx", "move:>no de:5:node2:g", "disabled:1:5:no\tde2:g",
+	} {
+		n := New(Options{Config: sbConfig("node1", nil), UUID: uuid1, Generation: 1, Now: t0})
+		n.Step(Tick{Now: t0, Load: testLoad})
+		n.out = nil
+		n.peerSettingsHeard(n.peerByName("node2"), true, text, false)
+		if len(n.Settings()) != 0 || len(actionsOf[PersistSettings](n.out)) != 0 {
+			t.Errorf("%q: kept %q", text, FormatSettings(n.Settings()))
+		}
+		warn := strings.Join(logs(n.out), "\n")
+		if !strings.Contains(warn, "WARN: Settings from node2: 1 refused (a ") || strings.ContainsAny(warn, "\t\r\x1b") || strings.IndexByte(warn, 0xff) >= 0 || strings.Count(warn, "\n") != 0 {
+			t.Errorf("%q: warning %q", text, warn)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -135,7 +136,7 @@ func (n *Node) peerSettingsHeard(p *peer, hbd bool, text string, partial bool) {
 	for _, s := range list {
 		if w := s.overCap(); w != "" {
 			if refused++; why == "" {
-				why = w + ": " + clipped(s.String())
+				why = w + ": " + strconv.Quote(clipped(s.String()))
 			}
 			continue
 		}

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
@@ -30,10 +29,12 @@ const settingsFile = "hbd_settings"
 const maxSettingsLine = cluster.MaxSettingName + cluster.MaxSettingValue + cluster.MaxSettingOrigin + 64
 
 // LoadSettings reads the settings kept in dir (none when the file does
-// not exist) for a node of cfg. What the caps refuse (cluster.
-// SettingsCapper: an over-long line or setting, more than the table
-// keeps) is dropped and said in warning, which names the file; the rest
-// is kept. A malformed setting refuses the file: fix or remove it.
+// not exist) for a node of cfg: a setting a line (or `|`-separated, as
+// hbd_settings carries them). What is malformed, and what the caps
+// refuse (cluster.SettingsCapper: an over-long line or setting, more
+// than the table keeps), is dropped and said in warning, which names the
+// file and the lines; the rest is kept. The file is never refused whole:
+// a node that cannot start keeps nobody's settings.
 func LoadSettings(dir string, cfg *config.Config) (list []cluster.Setting, warning string, err error) {
 	path := filepath.Join(dir, settingsFile)
 	f, err := os.Open(path)
@@ -54,10 +55,14 @@ func LoadSettings(dir string, cfg *config.Config) (list []cluster.Setting, warni
 		if long > 0 {
 			sc.Refuse(fmt.Sprintf("line %d", lineNo), fmt.Sprintf("%d bytes, more than the %d of the longest setting", long, maxSettingsLine))
 		} else {
-			for _, text := range strings.FieldsFunc(line, func(r rune) bool { return r == '|' || unicode.IsSpace(r) }) {
+			for _, text := range strings.Split(line, "|") {
+				if text = strings.TrimSpace(text); text == "" {
+					continue
+				}
 				s, perr := cluster.ParseSetting(text)
 				if perr != nil {
-					return nil, "", fmt.Errorf("%s:%d: %w (fix or remove the file)", path, lineNo, perr)
+					sc.Refuse(fmt.Sprintf("line %d", lineNo), perr.Error())
+					continue
 				}
 				sc.Add(s)
 			}
@@ -67,7 +72,7 @@ func LoadSettings(dir string, cfg *config.Config) (list []cluster.Setting, warni
 		}
 	}
 	if sc.Refused > 0 {
-		warning = fmt.Sprintf("%s: %d setting(s) dropped, over the caps of the settings table (a name of at most %d bytes, a value of %d, an origin of %d; at most %d settings and %d bytes in all): %s; the rest is kept",
+		warning = fmt.Sprintf("%s: %d setting(s) dropped, malformed or over the caps of the settings table (a name of at most %d bytes, a value of %d, an origin of %d, none holding white space; at most %d settings and %d bytes in all): %s; the rest is kept",
 			path, sc.Refused, cluster.MaxSettingName, cluster.MaxSettingValue, cluster.MaxSettingOrigin, cluster.MaxSettings, cluster.MaxSettingsBytes, strings.Join(sc.Examples, "; "))
 	}
 	return sc.Settings(), warning, nil

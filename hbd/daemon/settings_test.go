@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
@@ -35,8 +36,37 @@ func TestSettingsFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, settingsFile), []byte("standby:2:1:node1:node2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := LoadSettings(dir, cfg); err == nil || !strings.Contains(err.Error(), "fix or remove the file") {
-		t.Errorf("LoadSettings of a bad file: %v; want an error naming the file", err)
+	// A malformed setting is dropped with a warning naming the file and
+	// the line; the rest is kept.
+	bad := "standby:2:1:node1:node2\nstandby:1:4:node1:node2\n"
+	if err := os.WriteFile(filepath.Join(dir, settingsFile), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, warn, err = LoadSettings(dir, cfg)
+	if err != nil || len(got) != 1 || !strings.Contains(warn, filepath.Join(dir, settingsFile)+": 1 setting(s) dropped") || !strings.Contains(warn, "line 1: setting") {
+		t.Errorf("LoadSettings of a file with a bad line: %v, %q, %v; want the good line and a warning naming the file and the line", got, warn, err)
+	}
+}
+
+// TestStateFileSpaceInName: a state file holding a setting whose name
+// has white space (written by an older version, which took it from a
+// peer) is read, not refused: the start goes on.
+func TestStateFileSpaceInName(t *testing.T) {
+	cfg := settingsConfig()
+	for _, name := range []string{"junk x", "junk\tx", "junk\u00a0x", "junk\u0085x", "junk\rx", "junk\vx", "junk\nx"} {
+		dir := t.TempDir()
+		if err := saveSettings(dir, []cluster.Setting{{Kind: cluster.SettingDisabled, Name: name, Value: "1", Version: 5, Origin: "node2"}}); err != nil {
+			t.Fatal(err)
+		}
+		got, warn, err := LoadSettings(dir, cfg)
+		if err != nil || warn == "" {
+			t.Errorf("%q: %v, %q; want a warning", name, err, warn)
+		}
+		for _, s := range got {
+			if strings.ContainsFunc(s.Name, unicode.IsSpace) {
+				t.Errorf("%q: kept %q", name, s.Name)
+			}
+		}
 	}
 }
 
