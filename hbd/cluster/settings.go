@@ -238,7 +238,7 @@ func (n *Node) loadSettings(c *config.Config, list []Setting) {
 	n.setsTextOK = false
 	configured := configuredIn(c)
 	for _, s := range list {
-		if s.check() == nil {
+		if s.check() == nil && s.versionOver(0) == "" {
 			n.sets.admit(n.own(s), configured)
 		}
 	}

@@ -44,7 +44,32 @@ const (
 	// datagrams is room for four sides. An operator's clear, always
 	// taken (settingFits), may go past it by its own length.
 	MaxSettingsBytes = 4 * wire.MaxDatagram
+	// MaxSettingVersionStep bounds how far above the highest version
+	// known here (before the announcement, or the state file, that
+	// brings it) a setting's version may be, and MaxSettingVersion
+	// bounds it whatever is known. A version counts the operator's
+	// changes, one at a time: no operator reaches either. Without them
+	// one setting at the last version there is (of a name nobody
+	// configures, kept and passed on by every node) would leave no
+	// newer version to any operator's change, anywhere, for good; a
+	// peer can now climb at most MaxSettingVersionStep an announcement,
+	// 2^30 of them to MaxSettingVersion.
+	MaxSettingVersionStep = 1 << 32
+	MaxSettingVersion     = 1 << 62
 )
+
+// versionOver says why s's version is refused when the highest version
+// known is top ("" when it is not).
+func (s Setting) versionOver(top uint64) string {
+	limit := uint64(MaxSettingVersion)
+	if top < MaxSettingVersion-MaxSettingVersionStep {
+		limit = top + MaxSettingVersionStep
+	}
+	if s.Version <= limit {
+		return ""
+	}
+	return fmt.Sprintf("a version of %x, more than %x (%x above the highest known here, %x at most)", s.Version, limit, uint64(MaxSettingVersionStep), uint64(MaxSettingVersion))
+}
 
 // size is the bytes s takes in hbd_settings, with its separator (in the
 // state file: with its newline).
@@ -214,6 +239,10 @@ func NewSettingsCapper(c *config.Config) *SettingsCapper {
 func (sc *SettingsCapper) Add(s Setting) {
 	if err := s.check(); err != nil {
 		sc.Refuse(strconv.Quote(s.String()), err.Error())
+		return
+	}
+	if why := s.versionOver(0); why != "" {
+		sc.Refuse(strconv.Quote(s.String()), why)
 		return
 	}
 	evicted := sc.t.evicted

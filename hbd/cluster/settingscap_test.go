@@ -19,7 +19,7 @@ func hostileSetting(i, nameLen, valueOver, originOver int) Setting {
 	name := fmt.Sprintf("IPaddr::%06d", i)
 	name += strings.Repeat("n", max(0, nameLen-len(name)))
 	return Setting{Kind: SettingMove, Name: name, Value: ">" + strings.Repeat("v", MaxSettingValue-1+valueOver),
-		Version: 1<<40 + uint64(i), Origin: strings.Repeat("o", MaxSettingOrigin+originOver)}
+		Version: 1<<20 + uint64(i), Origin: strings.Repeat("o", MaxSettingOrigin+originOver)}
 }
 
 func hostileList(count, nameLen, valueOver, originOver int) []Setting {
@@ -297,16 +297,43 @@ func TestOwnAnnouncementSurvivesHostilePeer(t *testing.T) {
 	}
 }
 
-// TestLastVersionRefusesCommands: a peer announced a setting at the last
-// version there is; an operator's change, which would wrap to version 0
-// (which no node takes), is refused with why, and changes nothing.
-func TestLastVersionRefusesCommands(t *testing.T) {
+// TestUnreachableVersionsRefused: a peer's setting at a version no
+// operator reaches (the last there is, over MaxSettingVersion, more than
+// MaxSettingVersionStep above the highest known before its
+// announcement, also by climbing within one announcement) is refused,
+// and the operator's commands go on; one at the step is taken. A table
+// at MaxSettingVersion all the same refuses the command with why.
+func TestUnreachableVersionsRefused(t *testing.T) {
+	const top = 0x10
+	for _, tt := range []struct {
+		text string
+		kept int
+	}{
+		{"disabled:1:ffffffffffffffff:node2:junk::not-a-group", 1},
+		{fmt.Sprintf("disabled:1:%x:node2:junk", uint64(MaxSettingVersion)+1), 1},
+		{fmt.Sprintf("disabled:1:%x:node2:junk", top+MaxSettingVersionStep+1), 1},
+		{fmt.Sprintf("disabled:1:%x:node2:junk", top+MaxSettingVersionStep), 2},
+		{fmt.Sprintf("disabled:1:%x:node2:a|disabled:1:%x:node2:b", top+MaxSettingVersionStep, top+2*MaxSettingVersionStep), 2},
+	} {
+		n := New(Options{Config: sbConfig("node1", nil), UUID: uuid1, Generation: 1, Now: t0,
+			Settings: []Setting{{Kind: SettingDisabled, Name: "old", Value: "1", Version: top, Origin: "node2"}}})
+		n.Step(Tick{Now: t0, Load: testLoad})
+		n.peerSettingsHeard(n.peerByName("node2"), true, tt.text, false)
+		if got := len(n.Settings()); got != tt.kept {
+			t.Errorf("%s: kept %d settings, want %d: %q", tt.text, got, tt.kept, FormatSettings(n.Settings()))
+		}
+		for _, cmd := range []Command{{Now: t0, Kind: CmdNodeStandby, Node: "node2"}, {Now: t0, Kind: CmdGroupDisable, Which: sbKey}} {
+			if err := n.CheckSettingsCommand(cmd); err != nil {
+				t.Errorf("%s: %v refused: %v", tt.text, cmd.Kind, err)
+			}
+		}
+	}
 	n := New(Options{Config: sbConfig("node1", nil), UUID: uuid1, Generation: 1, Now: t0})
 	n.Step(Tick{Now: t0, Load: testLoad})
-	n.peerSettingsHeard(n.peerByName("node2"), true, "disabled:1:ffffffffffffffff:node2:IPaddr::10.9.9.9", false)
+	n.sets.put(Setting{Kind: SettingDisabled, Name: "junk", Value: "1", Version: MaxSettingVersion, Origin: "node2"})
 	cmd := Command{Now: t0, Kind: CmdNodeStandby, Node: "node2"}
-	if err := n.CheckSettingsCommand(cmd); err == nil || !strings.Contains(err.Error(), "last version") {
-		t.Fatalf("CheckSettingsCommand: %v, want a refusal for the last version", err)
+	if err := n.CheckSettingsCommand(cmd); err == nil || !strings.Contains(err.Error(), "the highest any node takes") {
+		t.Fatalf("CheckSettingsCommand at the cap: %v, want a refusal", err)
 	}
 	n.Step(cmd)
 	if n.sets.nodeStandby("node2") {

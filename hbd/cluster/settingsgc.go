@@ -133,8 +133,13 @@ func (n *Node) peerSettingsHeard(p *peer, hbd bool, text string, partial bool) {
 	}
 	within := list[:0]
 	refused, why := 0, ""
+	top := n.sets.maxVersion()
 	for _, s := range list {
-		if w := s.overCap(); w != "" {
+		w := s.overCap()
+		if w == "" {
+			w = s.versionOver(top)
+		}
+		if w != "" {
 			if refused++; why == "" {
 				why = w + ": " + strconv.Quote(clipped(s.String()))
 			}

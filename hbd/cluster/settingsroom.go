@@ -2,9 +2,9 @@ package cluster
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hbdproject/hbd/hbd/config"
@@ -101,10 +101,12 @@ func (n *Node) settingOf(c Command) (kind, name, value string, err error) {
 // settingFits says why this node's settings have no room for s (nil when
 // they have).
 func (n *Node) settingFits(s Setting) error {
-	if top, ok := n.sets.newest(); ok && n.sets.settings[top].Version == math.MaxUint64 {
-		// The next version would wrap to 0, which no node takes.
-		return fmt.Errorf("refused: setting %s holds the last version there is (%x, from %s): no change can be newer; stop every node and remove the hbd_settings file of its state directory",
-			clipped(top.kind+" "+top.name), uint64(math.MaxUint64), clipped(n.sets.settings[top].Origin))
+	if top, ok := n.sets.newest(); ok && n.sets.settings[top].Version >= MaxSettingVersion {
+		// The next version would be over every node's cap
+		// (versionOver): only 2^30 announcements of a hostile peer
+		// reach it.
+		return fmt.Errorf("refused: setting %s holds version %x, the highest any node takes (from %s): no change can be newer; stop every node and remove the hbd_settings file of its state directory",
+			strconv.Quote(clipped(top.kind+" "+top.name)), n.sets.settings[top].Version, strconv.Quote(clipped(n.sets.settings[top].Origin)))
 	}
 	if cur, ok := n.sets.settings[settingKey{s.Kind, s.Name}]; ok && cur.Value != "" && s.Value == "" {
 		return nil // a clear: always taken

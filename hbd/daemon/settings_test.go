@@ -91,7 +91,7 @@ func TestSettingsFileOverCaps(t *testing.T) {
 	mine := []string{"disabled:1:3:node2:IPaddr2::10.0.0.5/24", "standby:1:4:node1:node2"}
 	junk := func(i, nameLen int) string {
 		name := fmt.Sprintf("IPaddr::%06d", i)
-		return fmt.Sprintf("move:>%s:%x:%s:%s", strings.Repeat("v", config.MaxNodeName), 1<<40+i, strings.Repeat("o", config.MaxNodeName), name+strings.Repeat("n", nameLen-len(name)))
+		return fmt.Sprintf("move:>%s:%x:%s:%s", strings.Repeat("v", config.MaxNodeName), 1<<20+i, strings.Repeat("o", config.MaxNodeName), name+strings.Repeat("n", nameLen-len(name)))
 	}
 	for _, tt := range []struct {
 		name     string
@@ -114,6 +114,8 @@ func TestSettingsFileOverCaps(t *testing.T) {
 		}(), []string{"setting(s) dropped", "no room"}},
 		{"a value over its cap", append([]string{"move:>" + strings.Repeat("n", config.MaxNodeName+1) + ":5:node1:IPaddr2::10.0.0.6/24"}, mine...),
 			[]string{"1 setting(s) dropped", "a value of 102 bytes"}},
+		{"a version no operator reaches", append([]string{"disabled:1:ffffffffffffffff:node2:junk"}, mine...),
+			[]string{"1 setting(s) dropped", "a version of ffffffffffffffff"}},
 		{"a line of a megabyte", append([]string{strings.Repeat("x", 1<<20)}, mine...), []string{"1 setting(s) dropped", "line 1: 1048576 bytes"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

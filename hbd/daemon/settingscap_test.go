@@ -42,10 +42,10 @@ func TestPairHostilePeerSettings(t *testing.T) {
 		for i := range 3 {
 			name := fmt.Sprintf("IPaddr::%03d-%d", hostile, i)
 			list = append(list, cluster.Setting{Kind: cluster.SettingMove, Name: name + strings.Repeat("n", cluster.MaxSettingName-len(name)),
-				Value: ">node2", Version: uint64(1<<40 + hostile), Origin: "node2"})
+				Value: ">node2", Version: uint64(1<<20 + hostile), Origin: "node2"})
 		}
 		list = append(list, cluster.Setting{Kind: cluster.SettingMove, Name: fmt.Sprintf("g%d", hostile),
-			Value: ">" + strings.Repeat("v", config.MaxNodeName+1), Version: uint64(1<<40 + hostile), Origin: "node2"})
+			Value: ">" + strings.Repeat("v", config.MaxNodeName+1), Version: uint64(1<<20 + hostile), Origin: "node2"})
 		m.Set(wire.FHbdSettings, cluster.FormatSettings(list))
 		return true
 	}
