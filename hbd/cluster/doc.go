@@ -169,8 +169,9 @@
 // setting carries its own version (a counter one above every version
 // the changing node knows, then its name), travels in every
 // announcement (hbd_settings) and is merged newest-wins, so both sides of
-// a healed partition agree; every change emits PersistSettings, and New
-// starts from the persisted copy (Options.Settings). A running group this
+// a healed partition agree; a change emits PersistSettings (an
+// operator's at once, a peer's at most once per SettingsSaveEvery), and
+// New starts from the persisted copy (Options.Settings). A running group this
 // node may no longer hold by the settings is handed to desired(g) with the
 // standby handshake, or stopped at once when desired(g) is nobody.
 //
@@ -190,9 +191,9 @@
 // peer holds no older value, and a change it makes later gets a version
 // above s, so it wins over a copy of s another node still holds); or the
 // peer is a Heartbeat node (it keeps no settings). What a peer announced
-// is what it persisted (PersistSettings comes before the Send in the
-// same Step, and the daemon executes actions in order), so a dead peer
-// restarts with no older value either. A peer never heard, or one added
+// is what it persisted (its announcements carry the settings of its last
+// PersistSettings, which comes before the Send, and the daemon executes
+// actions in order), so a dead peer restarts with no older value either. A peer never heard, or one added
 // by a reload, holds the clear back until it announces: a cut-off node
 // that still holds the older value keeps every other node's copy of the
 // clear until it has taken it. The newest setting a node holds is never

@@ -190,6 +190,13 @@ type Node struct {
 	setsTextOK  bool
 	setsTextCfg *config.Config
 	setsPartial bool
+	// setsSaved are the settings last persisted (PersistSettings), those
+	// the announcements carry; setsDirty: the table changed since;
+	// setsSaveAt: the earliest time of the next persist
+	// (settingsChanged).
+	setsSaved  []Setting
+	setsDirty  bool
+	setsSaveAt time.Time
 	// setsRoom is the most bytes hbd_settings may take in this
 	// configuration (SettingsRoom), worked out when a command first
 	// needs it (setsRoomOK) and again after a reload.
@@ -394,6 +401,9 @@ func (n *Node) boot() {
 }
 
 func (n *Node) stop() {
+	if n.setsDirty {
+		n.persistSettings()
+	}
 	m := n.newMessage()
 	m.Set(wire.FType, wire.TShutdone)
 	m.Set(wire.FStatus, StateDead)
@@ -485,6 +495,9 @@ func (n *Node) nextTick() time.Time {
 	}
 	if d := n.sbDeadline(); !d.IsZero() {
 		earliest(d)
+	}
+	if n.setsDirty {
+		earliest(n.setsSaveAt)
 	}
 	return t
 }

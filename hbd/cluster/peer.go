@@ -71,6 +71,8 @@ type peer struct {
 	// line; setsRefused: how many were refused since (settingsRefused).
 	setsWarned  time.Time
 	setsRefused int
+	// The log budget of the settings taken from it (settingTaken).
+	takenLog logBudget
 	// word: what its latest announcement before its death said (abandon.go).
 	word lastWord
 	// partitionAt: when it was heard again after it was declared dead,
@@ -89,11 +91,35 @@ type peer struct {
 	logged                [numDropReasons]time.Time
 
 	// The log budget of its NS_ messages (NSLogBurst per LogEvery).
-	nsLogSince time.Time
+	nsLog logBudget
 	// skewWarned: when its clock's lag was last logged (ClockWarnSkew).
 	skewWarned time.Time
-	nsLogged   int
-	nsMuted    int
+}
+
+// logBudget bounds the lines of one kind logged per LogEvery: those past
+// the burst are counted, and the count said when the next interval's
+// first line is written.
+type logBudget struct {
+	since         time.Time
+	logged, muted int
+}
+
+// allow says whether one more line may be written now, within burst per
+// LogEvery; at the first of an interval, muted says how many the last
+// one held back (if any).
+func (b *logBudget) allow(now time.Time, burst int, muted func(int)) bool {
+	if b.since.IsZero() || now.Sub(b.since) >= LogEvery {
+		if b.muted > 0 {
+			muted(b.muted)
+		}
+		*b = logBudget{since: now}
+	}
+	if b.logged >= burst {
+		b.muted++
+		return false
+	}
+	b.logged++
+	return true
 }
 
 type link struct {
@@ -181,18 +207,11 @@ func (n *Node) peerGenerations() map[string]uint64 {
 // at most NSLogBurst lines per LogEvery; the lines past it are counted and
 // the count logged when the next interval's first line is written.
 func (n *Node) nsLogf(p *peer, l Level, format string, args ...any) {
-	if p.nsLogSince.IsZero() || n.now.Sub(p.nsLogSince) >= LogEvery {
-		if p.nsMuted > 0 {
-			n.logf(LevelWarn, "%d log line(s) about NS_ messages from %s suppressed", p.nsMuted, p.name)
-		}
-		p.nsLogSince, p.nsLogged, p.nsMuted = n.now, 0, 0
+	if p.nsLog.allow(n.now, NSLogBurst, func(muted int) {
+		n.logf(LevelWarn, "%d log line(s) about NS_ messages from %s suppressed", muted, p.name)
+	}) {
+		n.logf(l, format, args...)
 	}
-	if p.nsLogged >= NSLogBurst {
-		p.nsMuted++
-		return
-	}
-	p.nsLogged++
-	n.logf(l, format, args...)
 }
 
 // hearLink records a packet on a link (also duplicates, which is how a

@@ -78,6 +78,10 @@ func (n *Node) reconcileDeadline() time.Time {
 	n.heldSilences(later)
 	// Asking again (mustAsk, mustSync).
 	later(r.syncAt.Add(2 * n.keepalive))
+	// Persisting the settings, then announcing them (settingsChanged).
+	if n.setsDirty {
+		later(n.setsSaveAt)
+	}
 	// Saying again that an announcement does not fit (announceUnsent).
 	if r.unsent.tries > 0 {
 		later(r.unsent.loggedAt.Add(LogEvery))
@@ -98,6 +102,9 @@ func (n *Node) reconcileDeadline() time.Time {
 // acts: starts, stops, hands over, announces.
 func (n *Node) reconcile() {
 	r := &n.res
+	if n.setsDirty && !n.now.Before(n.setsSaveAt) {
+		n.persistSettings()
+	}
 	// First, on every path: its lapse is among the deadlines NextTick
 	// keeps (resourceDeadline), which must not stay in the past.
 	n.expireStandbyRequests()

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hbdproject/hbd/hbd/config"
 )
@@ -242,6 +243,7 @@ func (n *Node) loadSettings(c *config.Config, list []Setting) {
 			n.sets.admit(n.own(s), configured)
 		}
 	}
+	n.setsSaved = n.sets.list()
 }
 
 // changeSetting takes s, an operator's change made on this node
@@ -255,7 +257,8 @@ func (n *Node) changeSetting(s Setting) {
 	}
 	n.logf(LevelInfo, "Operator: %s (setting version %d).", s.describe(), s.Version)
 	n.pruneSettings() // the newest setting held before may go now
-	n.settingsChanged()
+	n.recheck()
+	n.persistSettings() // the operator's word goes out at once
 }
 
 // MaxSettings bounds the cluster-wide settings a node keeps. Settings
@@ -264,13 +267,33 @@ func (n *Node) changeSetting(s Setting) {
 // table, and the state file, without end.
 const MaxSettings = 1024
 
-// settingsChanged: the rule reads the settings, the peers hear of them in
-// the next announcement (the signature includes them), and the daemon
-// keeps them.
+// SettingsSaveEvery bounds how often the settings a peer changes are
+// persisted: each time is a write of the state file and two fsyncs on
+// the daemon's loop, and a peer (hostile, broken, looping) may change
+// them with every announcement it sends.
+const SettingsSaveEvery = time.Second
+
+// settingsChanged: the rule reads the settings at once; the daemon keeps
+// them, and the peers hear of them (the signature includes them), at
+// once if SettingsSaveEvery has passed since they were last persisted,
+// otherwise then (reconcile), and at a graceful stop. What a node
+// announces is what it persisted (settingsgc.go): the announcements
+// carry the settings last persisted (setsSaved).
 func (n *Node) settingsChanged() {
-	n.setsTextOK = false
 	n.recheck()
-	n.out = append(n.out, PersistSettings{Settings: n.sets.list()})
+	n.setsDirty = true
+	if !n.now.Before(n.setsSaveAt) {
+		n.persistSettings()
+	}
+}
+
+// persistSettings has the daemon keep the settings, and makes them what
+// the announcements carry.
+func (n *Node) persistSettings() {
+	n.setsSaved = n.sets.list()
+	n.setsDirty, n.setsTextOK = false, false
+	n.setsSaveAt = n.now.Add(SettingsSaveEvery)
+	n.out = append(n.out, PersistSettings{Settings: n.setsSaved})
 }
 
 // settingsField is the hbd_settings field of this node's announcements

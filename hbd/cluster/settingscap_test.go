@@ -139,6 +139,13 @@ func TestPeerSettingsAttack(t *testing.T) {
 					t.Fatalf("the table holds %d bytes, past its cap (%d)", held, MaxSettingsBytes)
 				}
 			}
+			// What changed within SettingsSaveEvery of the last persist is
+			// persisted then.
+			n.out = n.out[:0]
+			n.Step(Tick{Now: n.now.Add(SettingsSaveEvery), Load: testLoad})
+			if ps := actionsOf[PersistSettings](n.out); len(ps) > 0 {
+				persisted = ps[len(ps)-1].Settings
+			}
 			kept := len(n.Settings())
 			if kept > MaxSettings || n.sets.bytes > MaxSettingsBytes || (tt.wantKept >= 0 && kept != tt.wantKept) || (tt.wantKept < 0 && kept == 0) {
 				t.Errorf("kept %d settings of %d bytes, want %d (at most %d and %d bytes)", kept, n.sets.bytes, tt.wantKept, MaxSettings, MaxSettingsBytes)
@@ -412,5 +419,52 @@ func TestPeerSettingWithSpaceRefused(t *testing.T) {
 		if !strings.Contains(warn, "WARN: Settings from node2: 1 refused (a ") || strings.ContainsAny(warn, "\t\r\x1b") || strings.IndexByte(warn, 0xff) >= 0 || strings.Count(warn, "\n") != 0 {
 			t.Errorf("%q: warning %q", text, warn)
 		}
+	}
+}
+
+// TestPeerSettingsVolumeBounded: a peer that announces, again and again,
+// junk settings each time newer (names nobody configures, within every
+// cap) gets at most settingsTakenLogged lines a LogEvery, and this node
+// persists its table at most once per SettingsSaveEvery (a write and two
+// fsyncs each), announcing only what it persisted; the last change is
+// persisted once the interval is over.
+func TestPeerSettingsVolumeBounded(t *testing.T) {
+	n := New(Options{Config: sbConfig("node1", nil), UUID: uuid1, Generation: 1, Now: t0})
+	n.Step(Tick{Now: t0, Load: testLoad})
+	p := n.peerByName("node2")
+	const rounds, each, every = 1000, 20, 50 * time.Millisecond // 50 s in all
+	lines, persists := 0, 0
+	var last []Setting
+	for r := range rounds {
+		now := t0.Add(time.Duration(r) * every)
+		acts := advanceTo(n, now)
+		n.now = now
+		n.out = n.out[:0]
+		list := make([]Setting, each)
+		for i := range list {
+			list[i] = Setting{Kind: SettingDisabled, Name: fmt.Sprintf("junk::%d", i), Value: "1", Version: uint64(r*each + i + 1), Origin: "node2"}
+		}
+		n.peerSettingsHeard(p, true, FormatSettings(list), false)
+		for _, a := range append(acts, n.out...) {
+			switch a := a.(type) {
+			case Log:
+				if strings.Contains(a.Msg, "Setting") {
+					lines++
+				}
+			case PersistSettings:
+				persists++
+				last = a.Settings
+			}
+		}
+		if field, _ := n.settingsField(); field != FormatSettings(last) {
+			t.Fatalf("round %d: announces %.80q, persisted %.80q", r, field, FormatSettings(last))
+		}
+	}
+	if lines > 2*settingsTakenLogged || persists > int(time.Duration(rounds)*every/SettingsSaveEvery)+1 {
+		t.Errorf("%d announcements in 50 s: %d log lines, %d PersistSettings", rounds, lines, persists)
+	}
+	acts := advanceTo(n, n.now.Add(SettingsSaveEvery))
+	if ps := actionsOf[PersistSettings](acts); len(ps) != 1 || FormatSettings(ps[0].Settings) != FormatSettings(n.Settings()) {
+		t.Errorf("the last change is not persisted: %q", render(acts))
 	}
 }

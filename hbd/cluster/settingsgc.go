@@ -148,7 +148,7 @@ func (n *Node) peerSettingsHeard(p *peer, hbd bool, text string, partial bool) {
 		within = append(within, s)
 	}
 	p.sets.record(hbd, within, partial)
-	changed, full := n.mergeSettings(p.name, within)
+	changed, full := n.mergeSettings(p, within)
 	if full > 0 {
 		if refused += full; why == "" {
 			why = errNoRoom
@@ -182,17 +182,27 @@ func (n *Node) settingsRefused(p *peer, count int, why string) {
 	p.setsRefused = 0
 }
 
-// mergeSettingsLogged bounds the settings one announcement takes that
-// are logged one by one; the rest are counted in one line.
-const mergeSettingsLogged = 8
+// settingsTakenLogged bounds the settings taken from one peer that are
+// logged one by one in a LogEvery; the rest are counted, and the count
+// said with the first line of the next.
+const settingsTakenLogged = 8
 
-// mergeSettings takes the newer of a peer's settings (within the caps:
+// settingTaken logs that s, from p, was taken, within p's budget
+// (settingsTakenLogged).
+func (n *Node) settingTaken(p *peer, s Setting) {
+	if p.takenLog.allow(n.now, settingsTakenLogged, func(muted int) {
+		n.logf(LevelInfo, "Settings from %s: %d more taken, not logged one by one.", p.name, muted)
+	}) {
+		n.logf(LevelInfo, "Setting from %s: %s (version %d by %s).", p.name, clipped(s.describe()), s.Version, clipped(s.Origin))
+	}
+}
+
+// mergeSettings takes the newer of p's settings (within the caps:
 // settingsTable.admit); it reports whether any was taken, and how many
 // the table had no room for.
-func (n *Node) mergeSettings(from string, list []Setting) (changed bool, full int) {
+func (n *Node) mergeSettings(p *peer, list []Setting) (changed bool, full int) {
 	topKey, any := n.sets.newest()
 	top := n.sets.settings[topKey]
-	taken := 0
 	for _, s := range list {
 		cur, known := n.sets.settings[settingKey{s.Kind, s.Name}]
 		switch {
@@ -213,12 +223,7 @@ func (n *Node) mergeSettings(from string, list []Setting) (changed bool, full in
 			top, any = s, true
 		}
 		changed = true
-		if taken++; taken <= mergeSettingsLogged {
-			n.logf(LevelInfo, "Setting from %s: %s (version %d by %s).", from, clipped(s.describe()), s.Version, clipped(s.Origin))
-		}
-	}
-	if taken > mergeSettingsLogged {
-		n.logf(LevelInfo, "Settings from %s: %d more taken.", from, taken-mergeSettingsLogged)
+		n.settingTaken(p, s)
 	}
 	return changed, full
 }

@@ -261,7 +261,13 @@ func TestSettingsPrunedAfterPeerRemoval(t *testing.T) {
 	if got := FormatSettings(n.Settings()); len(n.Settings()) != 1 || !strings.Contains(got, fmt.Sprintf(":%x:", top)) {
 		t.Errorf("after node2's removal: %q, want the newest (version %d) only", got, top)
 	}
-	if len(actionsOf[PersistSettings](acts)) != 1 {
+	// Persisted at most once per SettingsSaveEvery: the operator's
+	// commands were persisted at t0.
+	if len(actionsOf[PersistSettings](acts)) != 0 || n.NextTick().After(t0.Add(SettingsSaveEvery)) {
+		t.Errorf("the drop is persisted at once, or not planned: %q, next tick %v", render(acts), n.NextTick().Sub(t0))
+	}
+	acts = advanceTo(n, t0.Add(SettingsSaveEvery))
+	if ps := actionsOf[PersistSettings](acts); len(ps) != 1 || len(ps[0].Settings) != 1 {
 		t.Errorf("the drop is not persisted: %q", render(acts))
 	}
 	n.Step(Command{Now: t0, Kind: CmdGroupDisable, Which: c.Groups[0].Key()})

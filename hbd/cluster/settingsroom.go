@@ -141,17 +141,21 @@ func (n *Node) nextSetting(kind, name, value string) Setting {
 }
 
 // announcedSettings is the hbd_settings field of this node's
-// announcements, and whether it leaves settings out. Every setting held
-// when they fit the room (settingsRoom); otherwise what a peer fed the
+// announcements, and whether it leaves settings out: of the settings
+// last persisted (setsSaved). Every one when they fit the room (settingsRoom); otherwise what a peer fed the
 // table gives way, never the announcement: the settings of names
 // configured here first (the operator's commands keep those within the
 // room), then the newest, as many as fit beside hbd_setspart, which
 // tells the peers that a setting left out is not one this node lacks
 // (peerSettings.acked).
 func (n *Node) announcedSettings() (string, bool) {
-	list := n.sets.list()
+	list := n.setsSaved
+	bytes := 0
+	for _, s := range list {
+		bytes += s.size()
+	}
 	room := n.settingsRoom()
-	if n.sets.bytes-1 <= room {
+	if bytes-1 <= room {
 		return FormatSettings(list), false
 	}
 	type entry struct {
@@ -185,7 +189,7 @@ func (n *Node) announcedSettings() (string, bool) {
 			keep[settingKey{e.s.Kind, e.s.Name}] = true
 		}
 	}
-	out := list[:0]
+	out := make([]Setting, 0, len(keep))
 	for _, s := range list {
 		if keep[settingKey{s.Kind, s.Name}] {
 			out = append(out, s)
