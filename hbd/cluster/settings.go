@@ -239,7 +239,7 @@ func (n *Node) loadSettings(c *config.Config, list []Setting) {
 	n.setsTextOK = false
 	configured := configuredIn(c)
 	for _, s := range list {
-		if s.check() == nil && s.versionOver(0) == "" {
+		if s.check() == nil && s.versionOver(MaxSettingVersion) == "" {
 			n.sets.admit(n.own(s), configured)
 		}
 	}

@@ -45,9 +45,10 @@ const (
 	// taken (settingFits), may go past it by its own length.
 	MaxSettingsBytes = 4 * wire.MaxDatagram
 	// MaxSettingVersionStep bounds how far above the highest version
-	// known here (before the announcement, or the state file, that
-	// brings it) a setting's version may be, and MaxSettingVersion
-	// bounds it whatever is known. A version counts the operator's
+	// known here (before the announcement that brings it) a peer's
+	// setting's version may be, and MaxSettingVersion bounds it
+	// whatever is known (and a state file's: this node wrote it, after
+	// the same admission). A version counts the operator's
 	// changes, one at a time: no operator reaches either. Without them
 	// one setting at the last version there is (of a name nobody
 	// configures, kept and passed on by every node) would leave no
@@ -79,10 +80,12 @@ func (s Setting) size() int {
 }
 
 // overCap says which of a setting's caps s is over, "" when none: its
-// lengths, and its characters. No legitimate name, value or origin holds
-// white space or a control character (a group key is a haresources word,
-// a node name a host name), and the state file keeps a setting a line:
-// one with a newline would write lines of a peer's choosing there.
+// lengths, and white space. No legitimate name, value or origin holds
+// any (a group key is a haresources word, which strings.Fields splits at
+// every white space rune; a node name is a host name), and the state
+// file keeps a setting a line: one with a newline would write lines of a
+// peer's choosing there. Other bytes are a group key's as haresources
+// spells it (any, UTF-8 or not).
 func (s Setting) overCap() string {
 	switch {
 	case len(s.Name) > MaxSettingName:
@@ -100,16 +103,12 @@ func (s Setting) overCap() string {
 	return ""
 }
 
-// badText says what makes v no name, value or origin of a setting: a
-// byte that is not UTF-8, white space or a control character ("" when
-// none).
+// badText says what makes v no name, value or origin of a setting:
+// white space, where strings.Fields would split it ("" when none).
 func badText(v string) string {
-	if !utf8.ValidString(v) {
-		return "that is not UTF-8"
-	}
-	if i := strings.IndexFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+	if i := strings.IndexFunc(v, unicode.IsSpace); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(v[i:])
-		return fmt.Sprintf("holding white space or a control character (%U at byte %d)", r, i)
+		return fmt.Sprintf("holding white space (%U at byte %d)", r, i)
 	}
 	return ""
 }
@@ -241,7 +240,7 @@ func (sc *SettingsCapper) Add(s Setting) {
 		sc.Refuse(strconv.Quote(s.String()), err.Error())
 		return
 	}
-	if why := s.versionOver(0); why != "" {
+	if why := s.versionOver(MaxSettingVersion); why != "" {
 		sc.Refuse(strconv.Quote(s.String()), why)
 		return
 	}

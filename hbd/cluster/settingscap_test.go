@@ -399,26 +399,82 @@ func FuzzPeerSettings(f *testing.F) {
 }
 
 // TestPeerSettingWithSpaceRefused: a peer's setting whose name, value or
-// origin holds white space or a control character (a field carries any
-// byte but its netstring's end) is refused: it would write lines of the
-// peer's choosing into the state file, and no legitimate one has any.
+// origin holds white space (a field carries any byte but its netstring's
+// end) is refused: it would write lines of the peer's choosing into the
+// state file, and no legitimate one has any (haresources splits at every
+// white space rune). Other bytes are a group key's (a Latin-1 path, a
+// control character): taken.
 func TestPeerSettingWithSpaceRefused(t *testing.T) {
-	for _, text := range []string{
-		"disabled:1:5:node2:junk x", "disabled:1:5:node2:junk\tx", "disabled:1:5:node2:junk\u00a0x",
-		"disabled:1:5:node2:junk\rx", "disabled:1:5:node2:junk\nstandby:1:6:node1:node1", "disabled:1:5:node2:junk\x1b[2Jx",
-		"disabled:1:5:node2:junk\xffx", "move:>no de:5:node2:g", "disabled:1:5:no\tde2:g",
+	for _, tt := range []struct {
+		text string
+		kept bool
+	}{
+		{"disabled:1:5:node2:junk x", false}, {"disabled:1:5:node2:junk\tx", false}, {"disabled:1:5:node2:junk\u00a0x", false},
+		{"disabled:1:5:node2:junk\u0085x", false}, {"disabled:1:5:node2:junk\rx", false},
+		{"disabled:1:5:node2:junk\nstandby:1:6:node1:node1", false},
+		{"move:>no de:5:node2:g", false}, {"disabled:1:5:no\tde2:g", false},
+		{"disabled:1:5:node2:Filesystem::/srv/donn\xe9es", true}, {"disabled:1:5:node2:junk\x01x", true},
 	} {
 		n := New(Options{Config: sbConfig("node1", nil), UUID: uuid1, Generation: 1, Now: t0})
 		n.Step(Tick{Now: t0, Load: testLoad})
 		n.out = nil
-		n.peerSettingsHeard(n.peerByName("node2"), true, text, false)
-		if len(n.Settings()) != 0 || len(actionsOf[PersistSettings](n.out)) != 0 {
-			t.Errorf("%q: kept %q", text, FormatSettings(n.Settings()))
+		n.peerSettingsHeard(n.peerByName("node2"), true, tt.text, false)
+		if kept := len(n.Settings()) == 1; kept != tt.kept || len(actionsOf[PersistSettings](n.out)) != len(n.Settings()) {
+			t.Errorf("%q: kept %q, want kept %v", tt.text, FormatSettings(n.Settings()), tt.kept)
 		}
 		warn := strings.Join(logs(n.out), "\n")
-		if !strings.Contains(warn, "WARN: Settings from node2: 1 refused (a ") || strings.ContainsAny(warn, "\t\r\x1b") || strings.IndexByte(warn, 0xff) >= 0 || strings.Count(warn, "\n") != 0 {
-			t.Errorf("%q: warning %q", text, warn)
+		if !tt.kept && (!strings.Contains(warn, "WARN: Settings from node2: 1 refused (a ") || strings.ContainsAny(warn, "\t\r") || strings.Count(warn, "\n") != 0) {
+			t.Errorf("%q: warning %q", tt.text, warn)
 		}
+	}
+}
+
+// TestNonUTF8GroupKeySettings: haresources takes a group key that is
+// not UTF-8 (a Latin-1 path): an operator's disable of it reaches the
+// peer and survives the state file.
+func TestNonUTF8GroupKeySettings(t *testing.T) {
+	const key = "Filesystem::/dev/sdb1::/srv/donn\xe9es::ext4"
+	s := newSBNet(t, func(c *config.Config) {
+		c.Groups[0].Resources = []config.Resource{{Spec: key, Name: "Filesystem", Args: []string{"/dev/sdb1", "/srv/donn\xe9es", "ext4"}}}
+	})
+	s.run(15 * time.Second)
+	n1, n2 := s.nodes["node1"], s.nodes["node2"]
+	s.step(n1, Command{Now: s.now, Kind: CmdGroupDisable, Which: key})
+	s.run(3 * time.Second)
+	if !n1.core.sets.disabled(key) || !n2.core.sets.disabled(key) {
+		t.Fatalf("node1's disable of group %q: node1 %v, node2 %v", key, n1.core.sets.disabled(key), n2.core.sets.disabled(key))
+	}
+	sc := NewSettingsCapper(n1.core.cfg)
+	for _, st := range n1.core.Settings() {
+		sc.Add(st)
+	}
+	if len(sc.Settings()) != len(n1.core.Settings()) {
+		t.Errorf("the state file's reading drops the disable: %v", sc.Examples)
+	}
+}
+
+// TestVersionStepSurvivesRestart: a peer's setting within the allowed
+// climb is taken, the operator's next change is one above it, and both
+// come back from the state file at the next start.
+func TestVersionStepSurvivesRestart(t *testing.T) {
+	cfg := sbConfig("node1", nil)
+	n := New(Options{Config: cfg, UUID: uuid1, Generation: 1, Now: t0})
+	n.Step(Tick{Now: t0, Load: testLoad})
+	n.peerSettingsHeard(n.peerByName("node2"), true, fmt.Sprintf("disabled:1:%x:node2:junk::x", uint64(MaxSettingVersionStep)), false)
+	n.Step(Command{Now: t0, Kind: CmdNodeStandby, Node: "node2"})
+	if !n.sets.nodeStandby("node2") {
+		t.Fatalf("the operator's standby was not taken")
+	}
+	sc := NewSettingsCapper(cfg)
+	for _, s := range n.Settings() {
+		sc.Add(s)
+	}
+	if sc.Refused > 0 {
+		t.Errorf("reading back the state file drops %d setting(s): %v", sc.Refused, sc.Examples)
+	}
+	m := New(Options{Config: cfg, UUID: uuid1, Generation: 2, Now: t0, Settings: sc.Settings()})
+	if !m.sets.nodeStandby("node2") || len(m.Settings()) != 2 {
+		t.Errorf("after a restart: %q", FormatSettings(m.Settings()))
 	}
 }
 
