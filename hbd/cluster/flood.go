@@ -37,7 +37,7 @@ func (n *Node) routineFlood(at time.Time, links []string) {
 		if p.state == StateDead || !p.heard {
 			continue // initdead, or dead already
 		}
-		if !p.floodGrant.IsZero() && !p.lastHeard.After(p.floodGrant) {
+		if !p.lastHeard.After(p.floodGrant) {
 			continue // not heard since its last grant
 		}
 		dt := n.peerDeadtime(p)
@@ -59,7 +59,7 @@ func (n *Node) routineFlood(at time.Time, links []string) {
 		longest = max(longest, dt)
 		granted = append(granted, p.name)
 	}
-	if longest > 0 {
+	if len(granted) > 0 {
 		n.logf(LevelWarn, "Routine heartbeats flooded on %s: the statuses since the last read may have been dropped there; %s not declared dead before %d ms from now", strings.Join(links, ", "), strings.Join(granted, ", "), longest.Milliseconds())
 	}
 }

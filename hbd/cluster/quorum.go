@@ -177,11 +177,16 @@ func (n *Node) quorumWaitsFollow() {
 // peerDeadtimeBound: one peer (broken, hostile, or with a typo in its
 // ha.cf) cannot stall every takeover of the cluster.
 func (n *Node) peerDeadtimeSaid(p *peer) time.Duration {
-	d := p.deadtime
+	return min(p.deadtimeSaid(), n.peerDeadtimeBound())
+}
+
+// deadtimeSaid is the deadtime p says it applies: its hbd_dt when it
+// sends one (dt keeps Heartbeat's start bonus), else its dt.
+func (p *peer) deadtimeSaid() time.Duration {
 	if p.hbdDT != 0 {
-		d = p.hbdDT
+		return p.hbdDT
 	}
-	return min(d, n.peerDeadtimeBound())
+	return p.deadtime
 }
 
 // peerDeadtimeBound is the longest deadtime of a peer this node's waits
@@ -196,10 +201,7 @@ func (n *Node) peerDeadtimeBound() time.Duration {
 // warnPeerDeadtime: p said a deadtime beyond peerDeadtimeBound (WARN at
 // most once per LogEvery per peer).
 func (n *Node) warnPeerDeadtime(p *peer) {
-	d := p.deadtime
-	if p.hbdDT != 0 {
-		d = p.hbdDT
-	}
+	d := p.deadtimeSaid()
 	b := n.peerDeadtimeBound()
 	if d <= b || !p.dtWarnAt.IsZero() && n.now.Sub(p.dtWarnAt) < LogEvery {
 		return

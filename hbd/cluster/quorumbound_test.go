@@ -31,7 +31,14 @@ func TestHugePeerDeadtimeKeepsQuorumWait(t *testing.T) {
 			n2 := s.nodes["node2"]
 			killed := s.now
 			s.kill("node1")
-			s.run(3*deadtime + 2*time.Second)
+			// Declared dead a deadtime after the cut, then a wait of a
+			// deadtime plus node1's said one, bounded to four of this
+			// node's (peerDeadtimeBound): node2 starts the group
+			// within 6 deadtimes of the cut, never before 3.
+			s.run(6*deadtime + 2*time.Second)
+			if len(n2.starts) == 0 {
+				t.Fatalf("node2 never took node1's group over: the bounded quorum wait did not end\n%s", strings.Join(n2.logs, "\n"))
+			}
 			for _, at := range n2.starts {
 				if d := at.Sub(killed); d < 3*deadtime-time.Second {
 					t.Errorf("node2 started node1's group %s after node1 was cut off, before the quorum wait (two deadtimes after its death)\n%s", d, strings.Join(n2.logs, "\n"))

@@ -235,14 +235,12 @@ func (n *Node) Settings() []Setting { return n.sets.list() }
 // skipped (the daemon reads the file with ParseSettings, which refuses
 // malformed ones, and CapSettings, which says what the caps refuse).
 func (n *Node) loadSettings(c *config.Config, list []Setting) {
-	n.sets = newSettingsTable()
-	n.setsTextOK = false
-	configured := configuredIn(c)
+	sc := NewSettingsCapper(c)
 	for _, s := range list {
-		if s.check() == nil && s.versionOver(MaxSettingVersion) == "" {
-			n.sets.admit(n.own(s), configured)
-		}
+		sc.Add(n.own(s))
 	}
+	n.sets = sc.t
+	n.setsTextOK = false
 	n.setsSaved = n.sets.list()
 }
 

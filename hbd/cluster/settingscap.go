@@ -268,6 +268,8 @@ func (sc *SettingsCapper) Settings() []Setting { return sc.t.list() }
 // a copy, so that a setting kept from a datagram or a file keeps
 // nothing else of it alive.
 func (n *Node) own(s Setting) Setting {
+	// A known word becomes the constant of the same text, so that no
+	// string of the peer's datagram is kept; anything else is a copy.
 	switch s.Kind {
 	case SettingStandby:
 		s.Kind = SettingStandby

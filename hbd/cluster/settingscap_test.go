@@ -377,11 +377,14 @@ func FuzzPeerSettings(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string, partial bool) {
 		n := New(Options{Config: sbConfig("node1", nil), UUID: uuid1, Generation: 1, Now: t0})
 		p := n.peerByName("node2")
-		// The text, then as many copies of it as fill the table.
+		// The text, then two copies of it under other origins.
 		for i := range 3 {
 			n.peerSettingsHeard(p, true, text, partial)
 			text = strings.ReplaceAll(text, ":node2:", fmt.Sprintf(":node2:%d", i))
 		}
+		// What is announced is what was saved, at most once a
+		// SettingsSaveEvery: save all three now.
+		n.persistSettings()
 		sum := 0
 		for _, s := range n.sets.settings {
 			if s.overCap() != "" || s.check() != nil {

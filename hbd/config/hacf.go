@@ -403,7 +403,9 @@ func (p *hacfParser) path(dst *string) func(int, []string) {
 }
 
 // MaxNodeName is the longest node name, in bytes: a node name is a host
-// name (uname -n), at most 64 bytes on Linux (HOST_NAME_MAX).
+// name (uname -n), at most 64 bytes on Linux (HOST_NAME_MAX); 100 leaves
+// room above it, and the settings' caps (hbd/cluster/settingscap.go)
+// are sized from it.
 const MaxNodeName = 100
 
 // validNodeName reports what is wrong with a node name, or "".
