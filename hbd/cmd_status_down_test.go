@@ -91,7 +91,8 @@ func TestStatusWhenNotAnswered(t *testing.T) {
 
 // TestClStatusHbstatusWhenNotAnswered: cl_status hbstatus says what
 // Heartbeat says of a daemon it cannot ask, exit 1; why, on stderr, only
-// when a daemon runs (the pid file's lock held) or answers with a refusal.
+// when a daemon runs (the pid file's lock held). (A refusal's words are
+// TestStatusWhenNotAnswered's.)
 func TestClStatusHbstatusWhenNotAnswered(t *testing.T) {
 	for _, tc := range []struct {
 		name   string

@@ -50,7 +50,7 @@ func takePidFile(runDir, stateDir string) (p *pidFile, note string, err error) {
 		if err := os.MkdirAll(stateDir, 0o750); err != nil {
 			return nil, "", fmt.Errorf("state directory: %w", err)
 		}
-		state, note, err = lockRetrying(filepath.Join(stateDir, StateLockName))
+		state, note, err = lockRetrying(filepath.Join(stateDir, StateLockName), false)
 		if err != nil {
 			return nil, "", err
 		}
@@ -59,7 +59,7 @@ func takePidFile(runDir, stateDir string) (p *pidFile, note string, err error) {
 		state.release()
 		return nil, "", fmt.Errorf("run directory: %w", err)
 	}
-	p, runNote, err := lockRetrying(filepath.Join(runDir, ctl.PidFileName))
+	p, runNote, err := lockRetrying(filepath.Join(runDir, ctl.PidFileName), true)
 	if err != nil {
 		state.release()
 		return nil, "", err
@@ -69,10 +69,13 @@ func takePidFile(runDir, stateDir string) (p *pidFile, note string, err error) {
 }
 
 // lockRetrying locks the file at path, trying again when it is replaced
-// while being locked.
-func lockRetrying(path string) (*pidFile, string, error) {
+// while being locked. legacy says that an hbd from before the lock may
+// have written the file without locking it (the run directory's pid
+// file; no such hbd wrote the state directory's lock file, whose pid,
+// once the lock is ours, is no running hbd's).
+func lockRetrying(path string, legacy bool) (*pidFile, string, error) {
 	for range pidFileTries {
-		p, note, err := lockPidFile(path)
+		p, note, err := lockPidFile(path, legacy)
 		if p != nil || err != nil {
 			return p, note, err
 		}
@@ -90,7 +93,7 @@ func joinNotes(a, b string) string {
 
 // lockPidFile is one try of takePidFile: nil, nil when path was replaced
 // or removed between the open and the lock.
-func lockPidFile(path string) (*pidFile, string, error) {
+func lockPidFile(path string, legacy bool) (*pidFile, string, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return nil, "", fmt.Errorf("pid file: %w", err)
@@ -107,7 +110,7 @@ func lockPidFile(path string) (*pidFile, string, error) {
 		f.Close()
 		return nil, "", nil
 	}
-	note, err := checkUnlocked(f, path)
+	note, err := checkUnlocked(f, path, legacy)
 	if err != nil {
 		f.Close()
 		return nil, "", err
@@ -152,9 +155,10 @@ func flockExiting(f *os.File) error {
 }
 
 // checkUnlocked judges the pid a file we locked names: an hbd that
-// wrote it without a lock (an older hbd) may still run. A pid that is
-// gone, a zombie, or another program (the pid reused) does not count.
-func checkUnlocked(f *os.File, path string) (string, error) {
+// wrote it without a lock (an older hbd, when legacy) may still run. A
+// pid that is gone, a zombie, or another program (the pid reused) does
+// not count, nor does an hbd when no unlocked writer can have been.
+func checkUnlocked(f *os.File, path string, legacy bool) (string, error) {
 	pid, ok := readPid(f)
 	if !ok || pid == os.Getpid() {
 		return "", nil
@@ -165,6 +169,8 @@ func checkUnlocked(f *os.File, path string) (string, error) {
 		return fmt.Sprintf("pid file %s named pid %d, which no longer runs; taken over", path, pid), nil
 	case p.state == "Z" || p.state == "X":
 		return fmt.Sprintf("pid file %s named pid %d, which has exited (%s, not yet reaped by its parent); taken over", path, pid, p), nil
+	case p.hbd && !legacy:
+		return fmt.Sprintf("%s named pid %d, an hbd that does not hold its lock (%s); taken over", path, pid, p), nil
 	case p.hbd:
 		return "", fmt.Errorf("hbd is already running with pid %d (%s): %s names it, without the lock a running hbd holds (an hbd from before the lock?); stop it first",
 			pid, p, path)

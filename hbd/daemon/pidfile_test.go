@@ -356,3 +356,25 @@ func TestPidFileRefusedFreesStateLock(t *testing.T) {
 	}
 	p.release()
 }
+
+// TestStateLockNamesAnUnlockedHbd: the state directory's lock file,
+// left by an hbd killed with -9, names a pid that an hbd not holding
+// the lock has now (an `hbd status`, a pid reused). No hbd ever wrote
+// that file without locking it, so the start goes on, saying so.
+func TestStateLockNamesAnUnlockedHbd(t *testing.T) {
+	runDir, stateDir := t.TempDir(), t.TempDir()
+	pid := startPidHelper(t, "plain", t.TempDir()).Process.Pid
+	if err := os.WriteFile(filepath.Join(stateDir, StateLockName), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, note, err := takePidFile(runDir, stateDir)
+	if err != nil {
+		t.Fatalf("refused over a lock file that no running daemon holds: %v", err)
+	}
+	defer p.release()
+	for _, w := range []string{strconv.Itoa(pid), "does not hold its lock", "taken over"} {
+		if !strings.Contains(note, w) {
+			t.Errorf("note lacks %q: %q", w, note)
+		}
+	}
+}
