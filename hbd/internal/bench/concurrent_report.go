@@ -107,9 +107,5 @@ func load1(load string) string {
 // cellText is an error on one line, at most 200 bytes of it, for a table
 // cell.
 func cellText(s string) string {
-	s = oneLine(s)
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return strings.ReplaceAll(s, "|", "/")
+	return strings.ReplaceAll(clip(oneLine(s), 200), "|", "/")
 }

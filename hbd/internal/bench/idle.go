@@ -95,13 +95,7 @@ func (rn *Runner) IdleCost(ctx context.Context, d Driver, t Timing, settings str
 	}
 	el := time.Since(t0)
 	for i := range 2 {
-		var ns uint64
-		for pid, t1 := range cpu1[i] {
-			if t0, ok := cpu0[i][pid]; ok {
-				ns += t1.since(t0)
-			}
-		}
-		res.CPUPercent[i] = float64(ns) / float64(el.Nanoseconds()) * 100
+		res.CPUPercent[i], _ = nodeUse(cpu0[i], cpu1[i], el)
 	}
 	res.PacketsPerSec = float64(pk1-pk0) / el.Seconds()
 	for i := range 2 {
