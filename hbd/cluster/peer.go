@@ -67,9 +67,10 @@ type peer struct {
 	rsc peerRsc // what it announced about resource groups (peerrsc.go)
 	// sets: the settings its latest announcement carried (settingsgc.go).
 	sets peerSettings
-	// setsWarned: when settings it announced were last refused in a log
-	// line; setsRefused: how many were refused since (settingsRefused).
-	setsWarned  time.Time
+	// The log budget of the refusals of settings it announced (one line
+	// per LogEvery); setsRefused: how many were refused since the last
+	// line (settingsRefused).
+	setsLog     logBudget
 	setsRefused int
 	// The log budget of the settings taken from it (settingTaken).
 	takenLog logBudget

@@ -179,6 +179,49 @@ func TestPeerSettingsAttack(t *testing.T) {
 	}
 }
 
+// TestSettingsRefusedOncePerLogEvery: a peer's refused settings and
+// malformed fields are said in one WARN line per LogEvery at most, and
+// the settings refused while the lines were held back are counted in
+// the next one.
+func TestSettingsRefusedOncePerLogEvery(t *testing.T) {
+	over := func(count int) string { return FormatSettings(hostileList(count, MaxSettingName+1, 0, 0)) }
+	const malformed = "disabled:1:zz:node2:x"
+	steps := []struct {
+		after time.Duration
+		text  string
+		want  string // the WARN line's start after "Settings from node2", "" for none
+	}{
+		{0, over(2), ": 2 refused ("},
+		{time.Second, over(3), ""},
+		{time.Second, malformed, ""},
+		{LogEvery, over(1), ": 4 refused ("},
+		{time.Second, malformed, ""},
+		{LogEvery, malformed, " ignored: "},
+		{0, over(1), ""},
+		{LogEvery - time.Nanosecond, over(2), ""},
+		{time.Nanosecond, over(1), ": 4 refused ("},
+	}
+	n := New(Options{Config: sbConfig("node1", nil), UUID: uuid1, Generation: 1, Now: t0})
+	p := n.peerByName("node2")
+	for i, st := range steps {
+		n.now = n.now.Add(st.after)
+		n.out = n.out[:0]
+		n.peerSettingsHeard(p, true, st.text, false)
+		var warns []string
+		for _, l := range logs(n.out) {
+			if strings.HasPrefix(l, "WARN: ") {
+				warns = append(warns, l)
+			}
+		}
+		switch {
+		case st.want == "" && len(warns) != 0:
+			t.Errorf("step %d: %.200q, want no warning", i, warns)
+		case st.want != "" && (len(warns) != 1 || !strings.HasPrefix(warns[0], "WARN: Settings from node2"+st.want)):
+			t.Errorf("step %d: %.200q, want one warning starting %q", i, warns, "Settings from node2"+st.want)
+		}
+	}
+}
+
 // smallList is count settings of some 40 bytes each.
 func smallList(count int) []Setting {
 	list := make([]Setting, count)

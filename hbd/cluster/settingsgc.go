@@ -168,10 +168,11 @@ func (n *Node) peerSettingsHeard(p *peer, hbd bool, text string, partial bool) {
 // settings counts those since the last one.
 func (n *Node) settingsRefused(p *peer, count int, why string) {
 	p.setsRefused += count
-	if !p.setsWarned.IsZero() && n.now.Sub(p.setsWarned) < LogEvery {
+	// A line held back is not counted as such: the settings it would
+	// have said refused are in the next line's count (setsRefused).
+	if !p.setsLog.allow(n.now, 1, func(int) {}) {
 		return
 	}
-	p.setsWarned = n.now
 	if count == 0 {
 		n.logf(LevelWarn, "Settings from %s ignored: %s", p.name, why)
 		return
