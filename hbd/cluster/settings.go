@@ -250,7 +250,7 @@ func (n *Node) loadSettings(c *config.Config, list []Setting) {
 // configured here if need be; it is kept even past them (a clear, always
 // taken, when settings of configured names fill the table).
 func (n *Node) changeSetting(s Setting) {
-	if taken, _ := n.sets.admit(s, n.configured); !taken {
+	if taken, _, _ := n.sets.admit(s, n.configured); !taken {
 		n.sets.put(s)
 	}
 	n.logf(LevelInfo, "Operator: %s (setting version %d).", s.describe(), s.Version)

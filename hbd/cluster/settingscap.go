@@ -116,8 +116,7 @@ func badText(v string) string {
 // settingsTable is the settings with the bytes they take (size).
 type settingsTable struct {
 	settings
-	bytes   int
-	evicted int // settings evictOther dropped
+	bytes int
 }
 
 func newSettingsTable() settingsTable { return settingsTable{settings: make(settings)} }
@@ -144,30 +143,33 @@ func (t *settingsTable) del(k settingKey) {
 var errNoRoom = fmt.Sprintf("no room: the table keeps at most %d settings and %d bytes", MaxSettings, MaxSettingsBytes)
 
 // admit takes s when it is newer than the version held, within the
-// caps: it reports whether it took s, and why not when a cap refused it
-// ("" when s is simply not newer). A setting of a configured name
-// (configured) takes the place of the oldest settings of names not
-// configured here, the newest setting held aside (its version is the
-// floor of the next one made here, settingsgc.go).
-func (t *settingsTable) admit(s Setting, configured func(Setting) bool) (bool, string) {
+// caps: it reports whether it took s, how many settings it dropped to
+// make room, and why not when a cap refused it ("" when s is simply not
+// newer). A setting of a configured name (configured) takes the place
+// of the oldest settings of names not configured here, the newest
+// setting held aside (its version is the floor of the next one made
+// here, settingsgc.go); those dropped stay dropped even when there is
+// still no room for s.
+func (t *settingsTable) admit(s Setting, configured func(Setting) bool) (taken bool, evicted int, why string) {
 	if why := s.overCap(); why != "" {
-		return false, why
+		return false, 0, why
 	}
 	k := settingKey{s.Kind, s.Name}
 	grow, count := s.size(), 1
 	if cur, ok := t.settings[k]; ok {
 		if !s.newer(cur) {
-			return false, ""
+			return false, 0, ""
 		}
 		grow, count = grow-cur.size(), 0
 	}
 	for len(t.settings)+count > MaxSettings || t.bytes+grow > MaxSettingsBytes {
 		if !configured(s) || !t.evictOther(configured) {
-			return false, errNoRoom
+			return false, evicted, errNoRoom
 		}
+		evicted++
 	}
 	t.put(s)
-	return true, ""
+	return true, evicted, ""
 }
 
 // evictOther drops the oldest setting of a name not configured here but
@@ -183,7 +185,6 @@ func (t *settingsTable) evictOther(configured func(Setting) bool) bool {
 	}
 	if found {
 		t.del(settingKey{victim.Kind, victim.Name})
-		t.evicted++
 	}
 	return found
 }
@@ -244,11 +245,11 @@ func (sc *SettingsCapper) Add(s Setting) {
 		sc.Refuse(strconv.Quote(s.String()), why)
 		return
 	}
-	evicted := sc.t.evicted
-	if _, why := sc.t.admit(s, sc.configured); why != "" {
+	_, evicted, why := sc.t.admit(s, sc.configured)
+	if why != "" {
 		sc.Refuse(strconv.Quote(s.String()), why)
 	}
-	for range sc.t.evicted - evicted {
+	for range evicted {
 		sc.Refuse("a setting of a name not configured here", "dropped for "+s.String())
 	}
 }

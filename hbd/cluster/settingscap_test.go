@@ -222,6 +222,77 @@ func TestSettingsRefusedOncePerLogEvery(t *testing.T) {
 	}
 }
 
+// TestAdmitCountsEvictions: admit says how many settings of names not
+// configured it dropped to make room for one of a configured name, also
+// when there is still no room for it then, and the capper reading a
+// state file counts each of them.
+func TestAdmitCountsEvictions(t *testing.T) {
+	// fill is count settings of 64 bytes each, versions from 1 up, the
+	// first `others` of names not configured ("o" ones).
+	fill := func(count, others int) []Setting {
+		list := make([]Setting, count)
+		for i := range list {
+			prefix := "c"
+			if i < others {
+				prefix = "o"
+			}
+			list[i] = Setting{Kind: SettingDisabled, Name: fmt.Sprintf("%s%06d", prefix, i), Value: "1", Version: uint64(i + 1), Origin: "node2"}
+			list[i].Name += strings.Repeat("n", 64-list[i].size())
+		}
+		return list
+	}
+	configured := func(s Setting) bool { return !strings.HasPrefix(s.Name, "o") }
+	small := Setting{Kind: SettingDisabled, Name: "c-new", Value: "1", Version: 1 << 20, Origin: "node1"}
+	long := Setting{Kind: SettingDisabled, Name: strings.Repeat("c", MaxSettingName), Value: "1", Version: 1 << 20, Origin: "node1"}
+	byteFull := MaxSettingsBytes / 64
+	for _, tt := range []struct {
+		name        string
+		held        []Setting
+		s           Setting
+		wantTaken   bool
+		wantEvicted int
+		wantWhy     string
+	}{
+		{"room", fill(10, 10), small, true, 0, ""},
+		{"count full", fill(MaxSettings, MaxSettings), small, true, 1, ""},
+		{"bytes full", fill(byteFull, byteFull), long, true, (long.size() + 63) / 64, ""},
+		{"bytes full, two others", fill(byteFull, 2), long, false, 2, errNoRoom},
+		{"not configured", fill(MaxSettings, MaxSettings), Setting{Kind: SettingDisabled, Name: "o-new", Value: "1", Version: 1 << 20, Origin: "node1"}, false, 0, errNoRoom},
+		{"over a cap", fill(MaxSettings, MaxSettings), hostileSetting(0, MaxSettingName+1, 0, 0), false, 0, "a name of 4097 bytes (at most 4096)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tab := newSettingsTable()
+			for _, h := range tt.held {
+				tab.put(h)
+			}
+			before := len(tab.settings)
+			taken, evicted, why := tab.admit(tt.s, configured)
+			if taken != tt.wantTaken || evicted != tt.wantEvicted || why != tt.wantWhy {
+				t.Errorf("admit = %v, %d, %q; want %v, %d, %q", taken, evicted, why, tt.wantTaken, tt.wantEvicted, tt.wantWhy)
+			}
+			if gone := before - len(tab.settings); taken && gone != evicted-1 || !taken && gone != evicted {
+				t.Errorf("%d settings gone from the table, admit says %d dropped (taken %v)", gone, evicted, taken)
+			}
+			if len(tab.settings) > MaxSettings || tab.bytes > MaxSettingsBytes {
+				t.Errorf("the table holds %d settings of %d bytes, past its caps", len(tab.settings), tab.bytes)
+			}
+			sc := &SettingsCapper{t: newSettingsTable(), configured: configured}
+			for _, h := range tt.held {
+				sc.Add(h)
+			}
+			refused := sc.Refused
+			sc.Add(tt.s)
+			want := tt.wantEvicted
+			if !tt.wantTaken {
+				want++
+			}
+			if got := sc.Refused - refused; got != want {
+				t.Errorf("the capper counts %d refused or dropped, want %d: %q", got, want, sc.Examples)
+			}
+		})
+	}
+}
+
 // smallList is count settings of some 40 bytes each.
 func smallList(count int) []Setting {
 	list := make([]Setting, count)

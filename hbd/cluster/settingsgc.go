@@ -212,7 +212,7 @@ func (n *Node) mergeSettings(p *peer, list []Setting) (changed bool, full int) {
 		case !known && s.Value == "" && any && !s.newer(top) && n.clearAcked(s):
 			continue // dropped here already (or never needed)
 		}
-		ok, why := n.sets.admit(n.own(s), n.configured)
+		ok, _, why := n.sets.admit(n.own(s), n.configured)
 		if why != "" {
 			full++
 			continue
