@@ -140,7 +140,7 @@ func idle(args []string) int {
 			break
 		}
 	}
-	fmt.Printf("## Idle pairs side by side (settings %s)\n\nMachine: %s.\n\n", set.Name, machine())
+	fmt.Printf("## Idle pairs side by side (settings %s)\n\nMachine: %s.\n\n", set.Name, bench.MachineInfo())
 	for _, p := range pairs {
 		fmt.Printf("- %s: %s (%s)\n", p.Label, p.Driver.Version(), p.Timing)
 	}
@@ -155,10 +155,4 @@ func idle(args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// machine describes this machine in a line.
-func machine() string {
-	m := bench.MachineInfo()
-	return fmt.Sprintf("%d CPUs, %s, kernel %s", m.CPUs, m.CPU, m.Kernel)
 }
