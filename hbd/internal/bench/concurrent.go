@@ -54,17 +54,30 @@ type IdleWindow struct {
 // PairRig is the rig pair j runs in at rotation rot among n rigs: each
 // window of a series moves every pair to another rig, so that what a
 // position costs (its namespaces' names, its start order) falls on each
-// pair in turn.
-func PairRig(j, rot, n int) int { return ((j+rot)%n + n) % n }
+// pair in turn. There is none when there are no rigs.
+func PairRig(j, rot, n int) (int, error) {
+	if n <= 0 {
+		return 0, fmt.Errorf("no rig for pair %d among %d rigs", j, n)
+	}
+	return ((j+rot)%n + n) % n, nil
+}
 
 // ConcurrentIdle starts every pair in a rig of its own (pair j in rigs
 // [PairRig(j, rot, len(rigs))]), all at once, waits until each serves and
 // has settled, and then measures every node of every pair over the same
 // window: the CPU time of every thread (schedstat) and its timeslices at
 // the window's start and end, the frames the pair sent, its RSS. It stops
-// every pair before it returns. There must be as many rigs as pairs.
+// every pair before it returns. There must be as many rigs as pairs:
+// when there are not, every pair fails at once.
 func ConcurrentIdle(ctx context.Context, rigs []*Rig, pairs []IdlePair, rot int, window time.Duration, logf func(string, ...any)) IdleWindow {
 	res := IdleWindow{Rotation: rot, Window: window, Pairs: make([]PairIdle, len(pairs))}
+	for j, p := range pairs {
+		res.Pairs[j].Label = p.Label
+	}
+	if len(rigs) != len(pairs) {
+		res.setErr(fmt.Errorf("%d rigs for %d pairs", len(rigs), len(pairs)))
+		return res
+	}
 	type live struct {
 		rn *Runner
 		cl Cluster
@@ -72,12 +85,13 @@ func ConcurrentIdle(ctx context.Context, rigs []*Rig, pairs []IdlePair, rot int,
 	runs := make([]live, len(pairs))
 	settle := time.Duration(0)
 	for j, p := range pairs {
-		res.Pairs[j] = PairIdle{Label: p.Label, Rig: PairRig(j, rot, len(rigs))}
-		if len(rigs) != len(pairs) {
-			res.Pairs[j].Err = fmt.Sprintf("%d rigs for %d pairs", len(rigs), len(pairs))
+		rig, err := PairRig(j, rot, len(rigs))
+		if err != nil {
+			res.Pairs[j].Err = err.Error()
 			continue
 		}
-		rn := &Runner{Rig: rigs[res.Pairs[j].Rig], Every: 10 * time.Millisecond, Logf: logf}
+		res.Pairs[j].Rig = rig
+		rn := &Runner{Rig: rigs[rig], Every: 10 * time.Millisecond, Logf: logf}
 		cl, err := p.Driver.Cluster(rn.Rig, p.Timing)
 		if err != nil {
 			res.Pairs[j].Err = err.Error()

@@ -3,6 +3,8 @@
 package bench
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -20,9 +22,9 @@ func TestPairRig(t *testing.T) {
 		for rot := range n {
 			rigs := map[int]bool{}
 			for j := range n {
-				r := PairRig(j, rot, n)
-				if r < 0 || r >= n {
-					t.Fatalf("PairRig(%d, %d, %d) = %d: out of range", j, rot, n, r)
+				r, err := PairRig(j, rot, n)
+				if err != nil || r < 0 || r >= n {
+					t.Fatalf("PairRig(%d, %d, %d) = %d, %v: want a rig", j, rot, n, r, err)
 				}
 				if rigs[r] {
 					t.Fatalf("n=%d rotation %d: rig %d given twice", n, rot, r)
@@ -37,8 +39,31 @@ func TestPairRig(t *testing.T) {
 			}
 		}
 	}
-	if got := PairRig(0, -1, 3); got != 2 {
-		t.Errorf("PairRig(0, -1, 3) = %d, want 2", got)
+	if got, err := PairRig(0, -1, 3); got != 2 || err != nil {
+		t.Errorf("PairRig(0, -1, 3) = %d, %v; want 2", got, err)
+	}
+	for _, n := range []int{0, -1} {
+		if got, err := PairRig(0, 0, n); err == nil {
+			t.Errorf("PairRig(0, 0, %d) = %d, want an error", n, got)
+		}
+	}
+}
+
+// TestConcurrentIdleRigCount: with as many rigs as pairs missing, every
+// pair fails at once, saying so, with no window waited.
+func TestConcurrentIdleRigCount(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pairs := []IdlePair{{Label: "a", Driver: &Hbd{}}, {Label: "b", Driver: &Hbd{}}}
+	for _, rigs := range [][]*Rig{nil, {{}}, {{}, {}, {}}} {
+		w := ConcurrentIdle(ctx, rigs, pairs, 0, time.Hour, t.Logf)
+		want := fmt.Sprintf("%d rigs for 2 pairs", len(rigs))
+		if len(w.Pairs) != 2 || w.Pairs[0].Err != want || w.Pairs[1].Err != want || w.Pairs[1].Label != "b" {
+			t.Errorf("%d rigs: %+v, want each pair failed with %q", len(rigs), w.Pairs, want)
+		}
+	}
+	if ctx.Err() != nil {
+		t.Errorf("the windows were waited: %v", ctx.Err())
 	}
 }
 
