@@ -28,6 +28,24 @@ func holdPidLock(t *testing.T, dir string) {
 	}
 }
 
+// refusingDaemon serves dir's control socket, as a daemon that is
+// stopping does: every query refused, until the test ends.
+func refusingDaemon(t *testing.T, dir string) {
+	srv, err := ctl.Listen(filepath.Join(dir, ctl.SocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ctx, func(context.Context, ctl.Request) ctl.Response {
+			return ctl.Response{Error: "hbd is shutting down"}
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
 // TestStatusWhenNotAnswered: hbd status exits 3 (LSB: not running) only
 // when no hbd runs; one that holds the pid file's lock while its socket
 // is gone or dead, or that answers with a refusal, is 1, and says so.
@@ -40,21 +58,6 @@ func TestStatusWhenNotAnswered(t *testing.T) {
 		}
 		ln.SetUnlinkOnClose(false)
 		ln.Close()
-	}
-	refusing := func(t *testing.T, dir string) {
-		srv, err := ctl.Listen(filepath.Join(dir, ctl.SocketName))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = srv.Serve(ctx, func(context.Context, ctl.Request) ctl.Response {
-				return ctl.Response{Error: "hbd is shutting down"}
-			})
-		}()
-		t.Cleanup(func() { cancel(); <-done })
 	}
 	for _, tc := range []struct {
 		name  string
@@ -73,7 +76,7 @@ func TestStatusWhenNotAnswered(t *testing.T) {
 		{"the lock held, a dead socket", []func(*testing.T, string){holdPidLock, deadSocket}, 1,
 			"but nothing answers on its control socket"},
 		{"a dead socket, no lock", []func(*testing.T, string){deadSocket}, 3, "hbd status: hbd is not running (nothing answers on "},
-		{"a refusal", []func(*testing.T, string){refusing}, 1, "hbd status: hbd is shutting down"},
+		{"a refusal", []func(*testing.T, string){refusingDaemon}, 1, "hbd status: hbd is shutting down"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -89,28 +92,39 @@ func TestStatusWhenNotAnswered(t *testing.T) {
 	}
 }
 
-// TestClStatusHbstatusWhenNotAnswered: cl_status hbstatus says what
-// Heartbeat says of a daemon it cannot ask, exit 1; why, on stderr, only
-// when a daemon runs (the pid file's lock held). (A refusal's words are
-// TestStatusWhenNotAnswered's.)
-func TestClStatusHbstatusWhenNotAnswered(t *testing.T) {
+// TestClStatusWhenNotAnswered: cl_status hbstatus says what Heartbeat
+// says of a daemon it cannot ask, exit 1, and why on stderr only when a
+// daemon runs (the pid file's lock held, or one answers with a
+// refusal); every other query fails with exit 1, saying why on stderr
+// and nothing on stdout.
+func TestClStatusWhenNotAnswered(t *testing.T) {
+	const stopped = "Heartbeat is stopped on this machine.\n"
+	runs := "cl_status: hbd runs with pid " + strconv.Itoa(os.Getpid())
 	for _, tc := range []struct {
 		name   string
-		lock   bool
-		stderr string
+		setup  func(*testing.T, string)
+		query  []string
+		stdout string
+		stderr string // "": none
 	}{
-		{"none runs", false, ""},
-		{"one runs without a socket", true, "cl_status: hbd runs with pid " + strconv.Itoa(os.Getpid())},
+		{"hbstatus, none runs", nil, []string{"hbstatus"}, stopped, ""},
+		{"hbstatus, one runs without a socket", holdPidLock, []string{"hbstatus"}, stopped, runs},
+		{"hbstatus, a refusal", refusingDaemon, []string{"hbstatus"}, stopped, "cl_status: hbd is shutting down\n"},
+		{"listnodes, none runs", nil, []string{"listnodes"}, "", "cl_status: hbd is not running"},
+		{"listnodes, a refusal", refusingDaemon, []string{"listnodes"}, "", "cl_status: hbd is shutting down\n"},
+		{"nodestatus, a refusal", refusingDaemon, []string{"nodestatus", "node1"}, "", "cl_status: hbd is shutting down\n"},
+		{"rscstatus, a refusal", refusingDaemon, []string{"rscstatus"}, "", "cl_status: hbd is shutting down\n"},
+		{"hblinkstatus, a refusal", refusingDaemon, []string{"hblinkstatus", "node2", "eth0"}, "", "cl_status: hbd is shutting down\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if tc.lock {
-				holdPidLock(t, dir)
+			if tc.setup != nil {
+				tc.setup(t, dir)
 			}
 			var out, errOut bytes.Buffer
-			code := runClStatus([]string{"--run-dir", dir, "hbstatus"}, &out, &errOut)
-			if code != 1 || out.String() != "Heartbeat is stopped on this machine.\n" {
-				t.Errorf("exit %d, stdout %q; want 1 and Heartbeat's line", code, out.String())
+			code := runClStatus(append([]string{"--run-dir", dir}, tc.query...), &out, &errOut)
+			if code != 1 || out.String() != tc.stdout {
+				t.Errorf("exit %d, stdout %q; want 1 and %q", code, out.String(), tc.stdout)
 			}
 			if tc.stderr == "" && errOut.Len() > 0 || !strings.Contains(errOut.String(), tc.stderr) {
 				t.Errorf("stderr %q, want %q", errOut.String(), tc.stderr)
