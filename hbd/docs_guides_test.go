@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -208,7 +209,9 @@ func TestCheckGuideConfigFails(t *testing.T) {
 
 // runQuickStart runs a quick start's lines in a fresh copy of the
 // repository's etc/ha.d, with the file modes git gives a clone (0644, or
-// 0755 for executables): `chmod MODE PATH` is applied, `sed -i ...` is
+// 0755 for executables) and its media on an interface no machine has (a
+// reader's machine need not have the sample's eth0): `chmod MODE PATH`
+// is applied, `sed -i ...` is
 // run by sh in the clone, `bin/hbd ARGS` runs
 // this hbd and must exit 0; `make build` is this test's own build, and
 // lines with sudo need root and a running cluster, so they are left to
@@ -240,6 +243,18 @@ func runQuickStart(t *testing.T, block string) []string {
 		return os.Chmod(dst, mode) // whatever the umask
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	hacf := filepath.Join(clone, "etc", "ha.d", "ha.cf")
+	b, err := os.ReadFile(hacf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := sampleMedium.ReplaceAll(b, []byte("${1}hbdnosuch0"))
+	if bytes.Equal(elsewhere, b) {
+		t.Fatal("etc/ha.d/ha.cf: no medium on eth0 to move elsewhere")
+	}
+	if err := os.WriteFile(hacf, elsewhere, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Chdir(clone)
@@ -281,6 +296,9 @@ func runQuickStart(t *testing.T, block string) []string {
 	return problems
 }
 
+// sampleMedium is a media line of the sample's ha.cf on eth0.
+var sampleMedium = regexp.MustCompile(`(?m)^(\s*(?:ucast|bcast|mcast)6?\s+)eth0\b`)
+
 // quickStart returns the README's quick start block: the one after the
 // <!-- hbd-quickstart --> marker.
 func quickStart(t *testing.T) string {
@@ -300,9 +318,9 @@ func TestQuickStart(t *testing.T) {
 	}
 }
 
-// TestQuickStartFails: without its chmod, or without its secret, the
-// quick start's check fails on a fresh clone; an unknown step is
-// reported.
+// TestQuickStartFails: without its chmod, without its secret, or held
+// against the interfaces of a machine that lacks the sample's, the quick
+// start's check fails on a fresh clone; an unknown step is reported.
 func TestQuickStartFails(t *testing.T) {
 	without := func(step string) string {
 		var kept []string
@@ -318,6 +336,9 @@ func TestQuickStartFails(t *testing.T) {
 	})
 	t.Run("without the secret", func(t *testing.T) {
 		wantProblems(t, runQuickStart(t, without("sed ")), []string{"exits 1", "the secret is the sample's placeholder"})
+	})
+	t.Run("on this machine's interfaces", func(t *testing.T) {
+		wantProblems(t, runQuickStart(t, strings.ReplaceAll(quickStart(t), " --files-only", "")), []string{"exits 1", "interface hbdnosuch0 does not exist on this machine"})
 	})
 	t.Run("unknown step", func(t *testing.T) {
 		wantProblems(t, runQuickStart(t, "bin/hbd check -c etc/ha.d --node node1\ncp a b\n"), []string{`"cp a b": the test does not know how to run this`, "exits 1"})
