@@ -13,9 +13,10 @@ import (
 
 // The docs_*_test.go files hold the documentation against the binary:
 // the commands and flags of hbd(8) (docs_man_test.go), the commands the
-// pages tell the reader to type (this file), the configuration files of
-// the guides and the README's quick start (docs_guides_test.go), and
-// what the guides quote hbd printing (docs_quotes_test.go).
+// pages tell the reader to type, as root where they ask the daemon (this
+// file), the configuration files of the guides and the README's quick
+// start (docs_guides_test.go), and what the guides quote hbd printing
+// (docs_quotes_test.go).
 // hbd/internal/doccheck holds the checks that need no CLI.
 
 // repoRoot is the repository's top directory, seen from this package.
@@ -108,6 +109,56 @@ func TestDocCommands(t *testing.T) {
 	if n < 50 {
 		t.Errorf("found only %d hbd commands in the pages: is the extraction broken?", n)
 	}
+}
+
+// askers are the commands of cli that ask the running daemon over its
+// root-only control socket: those that take --run-dir, but run (which
+// makes the socket) and check (which only looks at the directory).
+func askers(cli doccheck.CLI) map[string]bool {
+	out := map[string]bool{}
+	for c, flags := range cli {
+		if _, ok := flags["run-dir"]; ok && c != "run" && c != "check" {
+			out[c] = true
+		}
+	}
+	return out
+}
+
+// checkDocRoot finds the command lines a page has the reader type (shell
+// blocks, prompted lines) that ask the daemon without being root: the
+// control socket refuses anybody else, and cl_status hbstatus would say
+// the daemon is stopped.
+func checkDocRoot(askers map[string]bool, name, md string) []string {
+	var problems []string
+	for _, inv := range doccheck.Invocations(md) {
+		if inv.Typed && !inv.Root && len(inv.Args) > 0 && askers[inv.Args[0]] {
+			problems = append(problems, fmt.Sprintf("%s:%d: %q asks the daemon, which answers root only: sudo, or a # prompt", name, inv.Line, inv.Text))
+		}
+	}
+	return problems
+}
+
+func TestDocDaemonCommandsAsRoot(t *testing.T) {
+	ask := askers(binaryCLI(t))
+	for _, c := range []string{"status", "standby", "cl_status", "node", "group"} {
+		if !ask[c] {
+			t.Fatalf("%s is not among the commands that ask the daemon (%v): did its flags change?", c, ask)
+		}
+	}
+	for name, md := range markdownPages(t) {
+		for _, p := range checkDocRoot(ask, name, md) {
+			t.Error(p)
+		}
+	}
+}
+
+func TestCheckDocRootFails(t *testing.T) {
+	ask := askers(doccheck.CLI{"run": {"run-dir": true}, "check": {"run-dir": true}, "status": {"run-dir": true}, "cl_status": {"run-dir": true}, "standby": {"run-dir": true}, "agent": {}})
+	md := "```sh\nsudo hbd status\nbin/hbd check -c etc/ha.d\nhbd agent IPaddr2 10.0.0.5/24/eth0 status\n```\n" +
+		"```\n# cl_status hbstatus\n$ hbd run -c /tmp/x\n```\nRun `hbd status` (root only).\n"
+	wantProblems(t, checkDocRoot(ask, "page.md", md), nil)
+	md += "```\n$ cl_status listnodes\n```\n```sh\nhb_standby all && hbd status --json\n```\n"
+	wantProblems(t, checkDocRoot(ask, "page.md", md), []string{`page.md:12: "cl_status listnodes" asks the daemon`, `page.md:15: "hb_standby all" asks the daemon`, `page.md:15: "hbd status --json" asks the daemon`})
 }
 
 // TestCheckDocCommandsFails: an unknown command or flag in a shell block,

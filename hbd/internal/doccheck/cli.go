@@ -111,6 +111,10 @@ type Invocation struct {
 	Args []string
 	Line int
 	Text string
+	// Typed: a line of a shell block or a prompted line, for the reader
+	// to type (not a code span of the prose); Root: typed as root (sudo,
+	// or a "#" prompt).
+	Typed, Root bool
 }
 
 // Invocations returns the hbd command lines a Markdown page tells the
@@ -124,22 +128,23 @@ func Invocations(md string) []Invocation {
 	for _, b := range Blocks(md) {
 		shell := b.Info == "sh" || b.Info == "bash" || b.Info == "shell"
 		for i, l := range strings.Split(b.Body, "\n") {
+			rootPrompt := false
 			if !shell {
 				var ok bool
-				if l, ok = unprompt(l); !ok {
+				if l, rootPrompt, ok = unprompt(l); !ok {
 					continue
 				}
 			}
 			for _, seg := range splitShell(stripComment(l)) {
-				if args, ok := hbdArgs(seg); ok {
-					out = append(out, Invocation{Args: args, Line: b.Line + 1 + i, Text: strings.TrimSpace(seg)})
+				if args, sudo, ok := hbdArgs(seg); ok {
+					out = append(out, Invocation{Args: args, Line: b.Line + 1 + i, Text: strings.TrimSpace(seg), Typed: true, Root: sudo || rootPrompt})
 				}
 			}
 		}
 	}
 	for _, c := range InlineCode(md) {
-		if args, ok := hbdArgs(c.Text); ok {
-			out = append(out, Invocation{Args: args, Line: c.Line, Text: c.Text})
+		if args, sudo, ok := hbdArgs(c.Text); ok {
+			out = append(out, Invocation{Args: args, Line: c.Line, Text: c.Text, Root: sudo})
 		}
 	}
 	return out
@@ -158,12 +163,14 @@ func withoutGenerated(md string) string {
 
 var prompt = regexp.MustCompile(`^\s*(?:[\w.-]*\$|#)\s+`)
 
-func unprompt(l string) (string, bool) {
+// unprompt returns a prompted line's command, and whether the prompt is
+// root's ("# ").
+func unprompt(l string) (cmd string, root, ok bool) {
 	loc := prompt.FindStringIndex(l)
 	if loc == nil {
-		return "", false
+		return "", false, false
 	}
-	return l[loc[1]:], true
+	return l[loc[1]:], strings.TrimSpace(l[:loc[1]]) == "#", true
 }
 
 func stripComment(l string) string {
@@ -191,27 +198,28 @@ func splitShell(l string) []string {
 }
 
 // hbdArgs returns the words after the program of a command line that runs
-// hbd, after sudo and VAR=value prefixes; ok is false for any other
-// program.
-func hbdArgs(line string) ([]string, bool) {
+// hbd, after sudo and VAR=value prefixes, and whether sudo was one; ok is
+// false for any other program.
+func hbdArgs(line string) (args []string, sudo, ok bool) {
 	f := strings.Fields(line)
 	for len(f) > 0 && (f[0] == "sudo" || strings.Contains(f[0], "=") && !strings.HasPrefix(f[0], "-")) {
+		sudo = sudo || f[0] == "sudo"
 		f = f[1:]
 	}
 	if len(f) == 0 {
-		return nil, false
+		return nil, false, false
 	}
 	if len(f) > 1 && strings.HasSuffix(f[1], ":") {
-		return nil, false // a message quoted ("hbd status: hbd is not running ..."), not a command
+		return nil, false, false // a message quoted ("hbd status: hbd is not running ..."), not a command
 	}
 	prog := filepath.Base(f[0])
 	if prog == "hbd" && (f[0] == "hbd" || strings.Contains(f[0], "/")) {
-		return f[1:], true
+		return f[1:], sudo, true
 	}
 	if cmd, ok := legacy[prog]; ok {
-		return append([]string{cmd}, f[1:]...), true
+		return append([]string{cmd}, f[1:]...), sudo, true
 	}
-	return nil, false
+	return nil, false, false
 }
 
 // CLI is what the binary says about itself: each command (as `hbd help`

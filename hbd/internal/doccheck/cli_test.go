@@ -69,20 +69,25 @@ func TestBlocks(t *testing.T) {
 
 func TestInvocations(t *testing.T) {
 	md := "```sh\nsudo hbd check -c /etc/ha.d && sudo systemctl start heartbeat   # then hbd status\nHBD_RUN_DIR=/tmp/r hb_standby all\n```\n" +
-		"```\n$ hbd status --json\nnode1$ sudo cl_status hbstatus\nhbd frob\n```\n" +
+		"```\n$ hbd status --json\nnode1$ sudo cl_status hbstatus\n# hbd mon\nhbd frob\n```\n" +
 		"Run `hbd harc status 1`, not `hbd_ping=R/T` or `hbd status: hbd is not running`.\n"
-	var got [][]string
-	for _, inv := range Invocations(md) {
-		got = append(got, inv.Args)
+	type typed struct {
+		args        []string
+		typed, root bool
 	}
-	want := [][]string{
-		{"check", "-c", "/etc/ha.d"},
-		{"standby", "all"},
-		{"status", "--json"},
-		{"cl_status", "hbstatus"},
-		{"harc", "status", "1"},
+	var got []typed
+	for _, inv := range Invocations(md) {
+		got = append(got, typed{inv.Args, inv.Typed, inv.Root})
+	}
+	want := []typed{
+		{[]string{"check", "-c", "/etc/ha.d"}, true, true},
+		{[]string{"standby", "all"}, true, false},
+		{[]string{"status", "--json"}, true, false},
+		{[]string{"cl_status", "hbstatus"}, true, true},
+		{[]string{"mon"}, true, true},
+		{[]string{"harc", "status", "1"}, false, false},
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Invocations = %q, want %q", got, want)
+		t.Errorf("Invocations = %+v, want %+v", got, want)
 	}
 }
