@@ -13,7 +13,7 @@ import (
 
 // The docs_*_test.go files hold the documentation against the binary:
 // the commands and flags of hbd(8) (docs_man_test.go), the commands the
-// pages tell the reader to type, as root where they ask the daemon (this
+// pages tell the reader to type, as root where they need it (this
 // file), the configuration files of the guides and the README's quick
 // start (docs_guides_test.go), and what the guides quote hbd printing
 // (docs_quotes_test.go).
@@ -111,54 +111,76 @@ func TestDocCommands(t *testing.T) {
 	}
 }
 
-// askers are the commands of cli that ask the running daemon over its
-// root-only control socket: those that take --run-dir, but run (which
-// makes the socket) and check (which only looks at the directory).
-func askers(cli doccheck.CLI) map[string]bool {
-	out := map[string]bool{}
-	for c, flags := range cli {
-		if _, ok := flags["run-dir"]; ok && c != "run" && c != "check" {
-			out[c] = true
+// rootOnly says whether an hbd command line (the words after the
+// program) needs root: it asks the running daemon over its root-only
+// control socket (a command that takes --run-dir, but run, which makes
+// the socket, and check, which only looks at the directory), or it reads
+// the configuration at its default, /etc/ha.d, whose authkeys only root
+// may read (a command that takes -c, given none and no --print).
+func rootOnly(cli doccheck.CLI, args []string) bool {
+	cmd := "run"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd = args[0]
+	}
+	flags := cli[cmd]
+	if _, ok := flags["run-dir"]; ok && cmd != "run" && cmd != "check" {
+		return true
+	}
+	if _, ok := flags["c"]; !ok {
+		return false
+	}
+	for _, a := range args {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && (name == "c" || name == "config" || name == "print" || name == "h" || name == "help") {
+			return false
 		}
 	}
-	return out
+	return true
 }
 
 // checkDocRoot finds the command lines a page has the reader type (shell
-// blocks, prompted lines) that ask the daemon without being root: the
-// control socket refuses anybody else, and cl_status hbstatus would say
-// the daemon is stopped.
-func checkDocRoot(askers map[string]bool, name, md string) []string {
+// blocks, prompted lines) that need root (rootOnly) without sudo or a
+// root prompt: the control socket refuses anybody else, cl_status
+// hbstatus would say the daemon is stopped, and check or harc would not
+// read /etc/ha.d/authkeys.
+func checkDocRoot(cli doccheck.CLI, name, md string) []string {
 	var problems []string
 	for _, inv := range doccheck.Invocations(md) {
-		if inv.Typed && !inv.Root && len(inv.Args) > 0 && askers[inv.Args[0]] {
-			problems = append(problems, fmt.Sprintf("%s:%d: %q asks the daemon, which answers root only: sudo, or a # prompt", name, inv.Line, inv.Text))
+		if inv.Typed && !inv.Root && rootOnly(cli, inv.Args) {
+			problems = append(problems, fmt.Sprintf("%s:%d: %q needs root: sudo, or a # prompt", name, inv.Line, inv.Text))
 		}
 	}
 	return problems
 }
 
-func TestDocDaemonCommandsAsRoot(t *testing.T) {
-	ask := askers(binaryCLI(t))
-	for _, c := range []string{"status", "standby", "cl_status", "node", "group"} {
-		if !ask[c] {
-			t.Fatalf("%s is not among the commands that ask the daemon (%v): did its flags change?", c, ask)
+func TestDocRootCommands(t *testing.T) {
+	cli := binaryCLI(t)
+	for _, args := range [][]string{{"status"}, {"standby"}, {"cl_status", "hbstatus"}, {"node", "list"}, {"group", "list"}, {"check"}, {"harc", "status", "1"}} {
+		if !rootOnly(cli, args) {
+			t.Fatalf("hbd %s is not found to need root: did its flags change?", strings.Join(args, " "))
 		}
 	}
 	for name, md := range markdownPages(t) {
-		for _, p := range checkDocRoot(ask, name, md) {
+		for _, p := range checkDocRoot(cli, name, md) {
 			t.Error(p)
 		}
 	}
 }
 
 func TestCheckDocRootFails(t *testing.T) {
-	ask := askers(doccheck.CLI{"run": {"run-dir": true}, "check": {"run-dir": true}, "status": {"run-dir": true}, "cl_status": {"run-dir": true}, "standby": {"run-dir": true}, "agent": {}})
-	md := "```sh\nsudo hbd status\nbin/hbd check -c etc/ha.d\nhbd agent IPaddr2 10.0.0.5/24/eth0 status\n```\n" +
-		"```\n# cl_status hbstatus\n$ hbd run -c /tmp/x\n```\nRun `hbd status` (root only).\n"
-	wantProblems(t, checkDocRoot(ask, "page.md", md), nil)
-	md += "```\n$ cl_status listnodes\n```\n```sh\nhb_standby all && hbd status --json\n```\n"
-	wantProblems(t, checkDocRoot(ask, "page.md", md), []string{`page.md:12: "cl_status listnodes" asks the daemon`, `page.md:15: "hb_standby all" asks the daemon`, `page.md:15: "hbd status --json" asks the daemon`})
+	cli := doccheck.CLI{
+		"run": {"c": true, "run-dir": true}, "check": {"c": true, "run-dir": true}, "harc": {"c": true, "v": false},
+		"install": {"c": true, "config": true, "print": false},
+		"status":  {"run-dir": true}, "cl_status": {"run-dir": true}, "standby": {"run-dir": true}, "agent": {},
+	}
+	md := "```sh\nsudo hbd status\nbin/hbd check -c etc/ha.d\nhbd agent IPaddr2 10.0.0.5/24/eth0 status\nhbd install --print\n```\n" +
+		"```\n# cl_status hbstatus\n$ hbd harc -c=/tmp/ha.d status 1\n$ hbd check -h\n```\nRun `hbd status` (root only).\n"
+	wantProblems(t, checkDocRoot(cli, "page.md", md), nil)
+	md += "```\n$ cl_status listnodes\n```\n```sh\nhb_standby all && hbd status --json\nhbd check\nharc -v status 1\n```\n"
+	wantProblems(t, checkDocRoot(cli, "page.md", md), []string{
+		`page.md:14: "cl_status listnodes" needs root`, `page.md:17: "hb_standby all" needs root`, `page.md:17: "hbd status --json" needs root`,
+		`page.md:18: "hbd check" needs root`, `page.md:19: "harc -v status 1" needs root`,
+	})
 }
 
 // TestCheckDocCommandsFails: an unknown command or flag in a shell block,
