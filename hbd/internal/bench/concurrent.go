@@ -30,7 +30,7 @@ type NodeIdle struct {
 // PairIdle is one pair's cost over a window.
 type PairIdle struct {
 	Label        string
-	Rig          int // which of the rigs it ran in (its position)
+	Rig          int // which of the rigs it ran in (its position); -1: none
 	Nodes        [2]NodeIdle
 	FramesPerSec float64 // frames both nodes sent
 	Elapsed      time.Duration
@@ -72,7 +72,7 @@ func PairRig(j, rot, n int) (int, error) {
 func ConcurrentIdle(ctx context.Context, rigs []*Rig, pairs []IdlePair, rot int, window time.Duration, logf func(string, ...any)) IdleWindow {
 	res := IdleWindow{Rotation: rot, Window: window, Pairs: make([]PairIdle, len(pairs))}
 	for j, p := range pairs {
-		res.Pairs[j].Label = p.Label
+		res.Pairs[j] = PairIdle{Label: p.Label, Rig: -1}
 	}
 	if len(rigs) != len(pairs) {
 		res.setErr(fmt.Errorf("%d rigs for %d pairs", len(rigs), len(pairs)))

@@ -21,7 +21,11 @@ func IdleWindowsMarkdown(ws []IdleWindow, ref string) string {
 		b.WriteString("| pair | rig | node1 CPU | node2 CPU | timeslices/s node1 / node2 | frames/s | RSS node1 / node2 |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, p := range w.Pairs {
 			if p.Err != "" {
-				fmt.Fprintf(&b, "| %s | %d | failed: %s | | | | |\n", p.Label, p.Rig, cellText(p.Err))
+				rig := "—"
+				if p.Rig >= 0 {
+					rig = fmt.Sprint(p.Rig)
+				}
+				fmt.Fprintf(&b, "| %s | %s | failed: %s | | | | |\n", p.Label, rig, cellText(p.Err))
 				continue
 			}
 			fmt.Fprintf(&b, "| %s | %d | %.4f %% | %.4f %% | %.2f / %.2f | %.1f | %.1f / %.1f MB |\n",

@@ -58,8 +58,11 @@ func TestConcurrentIdleRigCount(t *testing.T) {
 	for _, rigs := range [][]*Rig{nil, {{}}, {{}, {}, {}}} {
 		w := ConcurrentIdle(ctx, rigs, pairs, 0, time.Hour, t.Logf)
 		want := fmt.Sprintf("%d rigs for 2 pairs", len(rigs))
-		if len(w.Pairs) != 2 || w.Pairs[0].Err != want || w.Pairs[1].Err != want || w.Pairs[1].Label != "b" {
-			t.Errorf("%d rigs: %+v, want each pair failed with %q", len(rigs), w.Pairs, want)
+		if len(w.Pairs) != 2 || w.Pairs[0].Err != want || w.Pairs[1].Err != want || w.Pairs[1].Label != "b" || w.Pairs[0].Rig != -1 {
+			t.Errorf("%d rigs: %+v, want each pair failed with %q, in no rig", len(rigs), w.Pairs, want)
+		}
+		if md := IdleWindowsMarkdown([]IdleWindow{w}, ""); !strings.Contains(md, "| a | — | failed: "+want+" |") {
+			t.Errorf("%d rigs: the report does not say pair a failed in no rig:\n%s", len(rigs), md)
 		}
 	}
 	if ctx.Err() != nil {
