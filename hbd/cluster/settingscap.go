@@ -151,8 +151,8 @@ var errNoRoom = fmt.Sprintf("no room: the table keeps at most %d settings and %d
 // here, settingsgc.go); those dropped stay dropped even when there is
 // still no room for s.
 func (t *settingsTable) admit(s Setting, configured func(Setting) bool) (taken bool, evicted int, why string) {
-	if why := s.overCap(); why != "" {
-		return false, 0, why
+	if w := s.overCap(); w != "" {
+		return false, 0, w
 	}
 	k := settingKey{s.Kind, s.Name}
 	grow, count := s.size(), 1
