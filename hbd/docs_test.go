@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,12 +86,31 @@ func wantProblems(t *testing.T, got, want []string) {
 	}
 }
 
+// binarySubcommands asks the binary, as binaryCLI does, for the words
+// each command takes first after its flags (doccheck.UsageWords).
+func binarySubcommands(t *testing.T, cli doccheck.CLI) doccheck.Subcommands {
+	t.Helper()
+	subs := doccheck.Subcommands{}
+	for c := range cli {
+		var out, errOut bytes.Buffer
+		dispatch([]string{c, "-h"}, &out, &errOut)
+		if words, ok := doccheck.UsageWords(c, out.String()+errOut.String()); ok {
+			subs[c] = words
+		}
+	}
+	return subs
+}
+
 // checkDocCommands finds the hbd commands of a page that the CLI does
-// not have.
-func checkDocCommands(cli doccheck.CLI, name, md string) []string {
+// not have: an unknown command, flag, or first word after the flags.
+func checkDocCommands(cli doccheck.CLI, subs doccheck.Subcommands, name, md string) []string {
 	var problems []string
 	for _, inv := range doccheck.Invocations(md) {
-		if err := cli.Check(inv.Args); err != nil {
+		err := cli.Check(inv.Args)
+		if err == nil {
+			err = cli.CheckWord(inv.Args, subs)
+		}
+		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s:%d: %q: %v", name, inv.Line, inv.Text, err))
 		}
 	}
@@ -99,10 +119,25 @@ func checkDocCommands(cli doccheck.CLI, name, md string) []string {
 
 func TestDocCommands(t *testing.T) {
 	cli := binaryCLI(t)
+	subs := binarySubcommands(t, cli)
+	// What the usage texts say, read right: a list, the list a
+	// placeholder stands for, none, any.
+	for _, w := range []struct {
+		cmd, word string
+		takes     bool
+	}{{"node", "fenced", true}, {"group", "move", true}, {"harc", "takegroup", true}, {"cl_status", "hblinkstatus", true},
+		{"standby", "failback", true}, {"status", "all", false}, {"node", "frob", false}} {
+		if got := slices.Contains(subs[w.cmd], w.word); got != w.takes {
+			t.Fatalf("hbd %s takes %q: %v, want %v (words %q): did its usage's form change?", w.cmd, w.word, got, w.takes, subs[w.cmd])
+		}
+	}
+	if _, listed := subs["agent"]; listed {
+		t.Fatalf("hbd agent takes only %q first, want any agent name", subs["agent"])
+	}
 	n := 0
 	for name, md := range markdownPages(t) {
 		n += len(doccheck.Invocations(md))
-		for _, p := range checkDocCommands(cli, name, md) {
+		for _, p := range checkDocCommands(cli, subs, name, md) {
 			t.Error(p)
 		}
 	}
@@ -209,10 +244,15 @@ func TestCheckDocCommandsFails(t *testing.T) {
 		{"legacy name", "```sh\nhb_standby --force\n```\n", []string{`hbd standby has no flag "--force"`}},
 		{"code span", "Use `hbd install --print` to see it.\n", []string{`hbd has no command "install"`}},
 		{"daemon flag", "Use `hbd --nodes node1`.\n", []string{`hbd run has no flag "--nodes"`}},
+		{"synopsis words", "Run `hbd standby [all\\|local]`, `hb_standby foreign` or `hbd standby NODE|all`; `hbd harc -v takegroup 1`.\n", nil},
+		{"unknown first word", "```sh\nhbd harc -v tkaegroup 1\n```\n", []string{`hbd harc takes status, takegroup, not "tkaegroup"`}},
+		{"one of several unknown", "Use `hb_standby [all|remote]`.\n", []string{`hbd standby takes all, foreign, local, not "remote"`}},
+		{"no argument taken", "```sh\nhbd status all\n```\n", []string{`hbd status takes no argument, not "all"`}},
 	}
+	subs := doccheck.Subcommands{"status": nil, "standby": {"all", "foreign", "local"}, "harc": {"status", "takegroup"}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantProblems(t, checkDocCommands(cli, "page.md", tt.md), tt.problems)
+			wantProblems(t, checkDocCommands(cli, subs, "page.md", tt.md), tt.problems)
 		})
 	}
 }

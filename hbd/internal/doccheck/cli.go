@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -233,36 +234,139 @@ type CLI map[string]map[string]bool
 // and "--x" alike, "-x=v" or "-x v" for a flag with a value. Placeholders
 // in the synopsis style of the docs ("[-c DIR]") are read too.
 func (c CLI) Check(args []string) error {
+	_, _, err := c.split(args)
+	return err
+}
+
+// split reads an invocation as Check does and returns its command and
+// the first word after the command's flags ("" when none, or when the
+// command is a placeholder).
+func (c CLI) split(args []string) (cmd, first string, err error) {
 	var words []string
 	for _, a := range args {
 		if a = strings.Trim(a, "[]"); a != "" && a != "|" && a != "…" && a != "..." {
 			words = append(words, a)
 		}
 	}
-	cmd := "run" // hbd alone, or with run's flags, is the daemon
+	cmd = "run" // hbd alone, or with run's flags, is the daemon
 	if len(words) > 0 && !strings.HasPrefix(words[0], "-") {
 		cmd, words = words[0], words[1:]
 	}
 	if strings.ToUpper(cmd) == cmd {
-		return nil // a placeholder: hbd COMMAND -h
+		return cmd, "", nil // a placeholder: hbd COMMAND -h
 	}
 	flags, ok := c[cmd]
 	if !ok {
-		return fmt.Errorf("hbd has no command %q", cmd)
+		return cmd, "", fmt.Errorf("hbd has no command %q", cmd)
 	}
 	for i := 0; i < len(words); i++ {
 		w := words[i]
-		if w == "--" || !strings.HasPrefix(w, "-") || w == "-" {
-			return nil
+		if w == "--" || w == "-" {
+			return cmd, "", nil
+		}
+		if !strings.HasPrefix(w, "-") {
+			return cmd, w, nil
 		}
 		name, _, hasValue := strings.Cut(strings.TrimLeft(w, "-"), "=")
 		takes, known := flags[name]
 		if !known {
-			return fmt.Errorf("hbd %s has no flag %q", cmd, w)
+			return cmd, "", fmt.Errorf("hbd %s has no flag %q", cmd, w)
 		}
 		if takes && !hasValue {
 			i++ // its value
 		}
 	}
+	return cmd, "", nil
+}
+
+// Subcommands are the words each command takes first after its flags
+// (UsageWords); a command that is not in it takes any.
+type Subcommands map[string][]string
+
+// CheckWord says what is wrong with the first word after an
+// invocation's flags: one that its command does not take (hbd node
+// frob). The docs' synopsis style is read too: "[all|local]" and
+// "standby|online" name several words, and upper-case placeholders
+// (NODE, …) stand for any.
+func (c CLI) CheckWord(args []string, subs Subcommands) error {
+	cmd, first, err := c.split(args)
+	if err != nil || first == "" {
+		return err
+	}
+	allowed, ok := subs[cmd]
+	if !ok {
+		return nil
+	}
+	for _, w := range strings.Split(first, "|") {
+		w = strings.Trim(w, `\[]`)
+		if w == "" || strings.ToUpper(w) == w || slices.Contains(allowed, w) {
+			continue
+		}
+		if len(allowed) == 0 {
+			return fmt.Errorf("hbd %s takes no argument, not %q", cmd, w)
+		}
+		return fmt.Errorf("hbd %s takes %s, not %q", cmd, strings.Join(allowed, ", "), w)
+	}
 	return nil
+}
+
+var (
+	// usageLine is a synopsis line of a usage text: "usage: hbd node
+	// [--run-dir DIR] standby|online [NODE]" or its continuation
+	// "       hbd node ... list".
+	usageLine = regexp.MustCompile(`^(?:usage:)?\s*hbd ([a-z][a-z_]*)\b(.*)$`)
+	// listLine is an indented line of a usage text that starts with a
+	// word it explains ("  takegroup GROUP   start the group here").
+	listLine = regexp.MustCompile(`^  ([a-z][a-z0-9_-]*)\b`)
+)
+
+// UsageWords reads a command's usage text (its -h output) for the words
+// it takes first after its flags, and ok false when it takes any (its
+// first argument is a placeholder such as GROUP or NAME, or the text
+// says nothing). A placeholder that the text lists in indented lines
+// ("COMMAND [ARG]", then "  takegroup GROUP ...") stands for their
+// first words; the text's example lines ("  hbd agent ...") are no
+// such list. A command whose synopsis has no argument takes none.
+func UsageWords(cmd, usage string) (words []string, ok bool) {
+	var list []string
+	for _, l := range strings.Split(usage, "\n") {
+		if strings.HasPrefix(l, "options:") {
+			break
+		}
+		if m := listLine.FindStringSubmatch(l); m != nil && m[1] != "hbd" {
+			list = append(list, m[1])
+		}
+	}
+	synopses := 0
+	for _, l := range strings.Split(usage, "\n") {
+		m := usageLine.FindStringSubmatch(l)
+		if m == nil || m[1] != cmd || strings.HasPrefix(l, "  hbd") {
+			continue
+		}
+		synopses++
+		rest := m[2]
+		for prev := ""; prev != rest; {
+			prev, rest = rest, usageOption.ReplaceAllString(rest, "")
+		}
+		f := strings.Fields(rest)
+		if len(f) == 0 {
+			continue // no argument
+		}
+		first := strings.Trim(f[0], "[]")
+		if first == "" || strings.HasPrefix(first, "-") || strings.HasPrefix(first, "(") {
+			continue // a form of flags only (agent --list), or a note
+		}
+		if strings.ToUpper(first) == first {
+			if len(list) == 0 {
+				return nil, false
+			}
+			words = append(words, list...)
+			continue
+		}
+		words = append(words, strings.Split(first, "|")...)
+	}
+	if synopses == 0 {
+		return nil, false
+	}
+	return words, true
 }

@@ -91,3 +91,28 @@ func TestInvocations(t *testing.T) {
 		t.Errorf("Invocations = %+v, want %+v", got, want)
 	}
 }
+
+func TestUsageWords(t *testing.T) {
+	tests := []struct {
+		name, cmd, usage string
+		words            []string
+		ok               bool
+	}{
+		{"alternatives over several lines", "node", "usage: hbd node [--run-dir DIR] standby|online [NODE]\n       hbd node [--run-dir DIR] fenced NODE\n       hbd node [--run-dir DIR] list\n  standby [NODE]  put NODE\n                  wide: it holds\n\noptions:\n  -run-dir DIR\n",
+			[]string{"standby", "online", "fenced", "list"}, true},
+		{"optional words", "standby", "usage: hbd standby [--run-dir DIR] [all|foreign|local|failback]\n  all   every group\n", []string{"all", "foreign", "local", "failback"}, true},
+		{"a placeholder listed below", "harc", "usage: hbd harc [-c DIR] [-v] [--timeout T] COMMAND [ARG]\nRuns.\n\ncommands:\n  takegroup GROUP   start\n  status GROUP      run\n\noptions:\n  -c DIR\n",
+			[]string{"takegroup", "status"}, true},
+		{"a placeholder not listed", "agent", "usage: hbd agent NAME ARGS... start|stop\n       hbd agent --list | --programs\nRuns, e.g.\n  hbd agent IPaddr2 10.0.0.5/24/eth0 start\n", nil, false},
+		{"no argument, nested options", "status", "usage: hbd status [--run-dir DIR] [--json] [--watch [--interval D]]\nShows.\n", nil, true},
+		{"no synopsis", "frob", "frob does things\n", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			words, ok := UsageWords(tt.cmd, tt.usage)
+			if !reflect.DeepEqual(words, tt.words) || ok != tt.ok {
+				t.Errorf("UsageWords = %q, %v; want %q, %v", words, ok, tt.words, tt.ok)
+			}
+		})
+	}
+}
