@@ -149,9 +149,10 @@ func TestDocCommands(t *testing.T) {
 // rootOnly says whether an hbd command line (the words after the
 // program) needs root: it asks the running daemon over its root-only
 // control socket (a command that takes --run-dir, but run, which makes
-// the socket, and check, which only looks at the directory), or it reads
+// the socket, and check, which only looks at the directory); it reads
 // the configuration at its default, /etc/ha.d, whose authkeys only root
-// may read (a command that takes -c, given none and no --print).
+// may read (a command that takes -c, given none and no --print); or it
+// is the daemon, writing the default run or state directory.
 func rootOnly(cli doccheck.CLI, args []string) bool {
 	cmd := "run"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -164,13 +165,19 @@ func rootOnly(cli doccheck.CLI, args []string) bool {
 	if _, ok := flags["c"]; !ok {
 		return false
 	}
+	given := map[string]bool{}
 	for _, a := range args {
-		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if strings.HasPrefix(a, "-") && (name == "c" || name == "config" || name == "print" || name == "h" || name == "help") {
-			return false
+		if name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); strings.HasPrefix(a, "-") {
+			given[name] = true
 		}
 	}
-	return true
+	switch {
+	case given["h"] || given["help"] || given["print"]:
+		return false
+	case cmd == "run":
+		return !given["run-dir"] || !given["state-dir"] || !given["c"] && !given["config"]
+	}
+	return !given["c"] && !given["config"]
 }
 
 // checkDocRoot finds the command lines a page has the reader type (shell
@@ -190,7 +197,7 @@ func checkDocRoot(cli doccheck.CLI, name, md string) []string {
 
 func TestDocRootCommands(t *testing.T) {
 	cli := binaryCLI(t)
-	for _, args := range [][]string{{"status"}, {"standby"}, {"cl_status", "hbstatus"}, {"node", "list"}, {"group", "list"}, {"check"}, {"harc", "status", "1"}} {
+	for _, args := range [][]string{{"status"}, {"standby"}, {"cl_status", "hbstatus"}, {"node", "list"}, {"group", "list"}, {"check"}, {"harc", "status", "1"}, {"run", "-c", "/etc/ha.d"}} {
 		if !rootOnly(cli, args) {
 			t.Fatalf("hbd %s is not found to need root: did its flags change?", strings.Join(args, " "))
 		}
@@ -204,17 +211,18 @@ func TestDocRootCommands(t *testing.T) {
 
 func TestCheckDocRootFails(t *testing.T) {
 	cli := doccheck.CLI{
-		"run": {"c": true, "run-dir": true}, "check": {"c": true, "run-dir": true}, "harc": {"c": true, "v": false},
+		"run": {"c": true, "run-dir": true, "state-dir": true}, "check": {"c": true, "run-dir": true}, "harc": {"c": true, "v": false},
 		"install": {"c": true, "config": true, "print": false},
 		"status":  {"run-dir": true}, "cl_status": {"run-dir": true}, "standby": {"run-dir": true}, "agent": {},
 	}
 	md := "```sh\nsudo hbd status\nbin/hbd check -c etc/ha.d\nhbd agent IPaddr2 10.0.0.5/24/eth0 status\nhbd install --print\n```\n" +
-		"```\n# cl_status hbstatus\n$ hbd harc -c=/tmp/ha.d status 1\n$ hbd check -h\n```\nRun `hbd status` (root only).\n"
+		"```\n# cl_status hbstatus\n$ hbd harc -c=/tmp/ha.d status 1\n$ hbd check -h\n$ hbd run -c /tmp/x --run-dir /tmp/r --state-dir /tmp/s\n```\n" +
+		"Run `hbd status` (root only).\n"
 	wantProblems(t, checkDocRoot(cli, "page.md", md), nil)
-	md += "```\n$ cl_status listnodes\n```\n```sh\nhb_standby all && hbd status --json\nhbd check\nharc -v status 1\n```\n"
+	md += "```\n$ cl_status listnodes\n```\n```sh\nhb_standby all && hbd status --json\nhbd check\nharc -v status 1\nhbd run -c /tmp/x\n```\n"
 	wantProblems(t, checkDocRoot(cli, "page.md", md), []string{
-		`page.md:14: "cl_status listnodes" needs root`, `page.md:17: "hb_standby all" needs root`, `page.md:17: "hbd status --json" needs root`,
-		`page.md:18: "hbd check" needs root`, `page.md:19: "harc -v status 1" needs root`,
+		`page.md:15: "cl_status listnodes" needs root`, `page.md:18: "hb_standby all" needs root`, `page.md:18: "hbd status --json" needs root`,
+		`page.md:19: "hbd check" needs root`, `page.md:20: "harc -v status 1" needs root`, `page.md:21: "hbd run -c /tmp/x" needs root`,
 	})
 }
 
