@@ -35,10 +35,11 @@ import (
 // begins a collection (25 back to back in 30 ms in a takeover of 32
 // groups). So when more than one collection ran since the limit was last
 // set, set hands the pacing back to the runtime (GOGC=growthPercent, no
-// limit) and takes it again at the first collection that comes after
-// quiet without any: the burst is over. The cost is that collection: at
-// rest it is the one the runtime forces after two minutes, at most one a
-// burst.
+// limit) and takes it again once quiet has passed without a collection:
+// the burst is over. It takes it at the first collection after the quiet
+// time, or, with none by then, from a one-shot timer (takeBack) that
+// fires once per burst: waiting for a collection at rest meant waiting
+// for the one the runtime forces after two minutes while GOGC is on.
 func paceGC(growthPercent int, minGrowth uint64, quiet time.Duration) {
 	debug.SetGCPercent(-1)
 	p := newGCPacer(growthPercent, minGrowth, quiet)
@@ -72,6 +73,9 @@ type gcPacer struct {
 	cycles       uint64    // collections counted when set last ran
 	last         time.Time // when set last ran (zero: never)
 	runtime      bool      // the runtime paces (GOGC on, no limit): a burst
+	// back takes the pacing back from the runtime once a burst has been
+	// quiet for p.quiet (takeBack); nil until the first burst.
+	back *time.Timer
 }
 
 // arm has the next collection call set, then arm again.
@@ -93,10 +97,28 @@ func (p *gcPacer) arm() {
 //
 // If more than one collection ran since set last ran, the limit came late
 // (a burst, paceGC): the runtime paces, as GOGC would, until set runs
-// p.quiet or more after it last ran.
-func (p *gcPacer) set() {
+// p.quiet or more after it last ran, or until takeBack finds the burst
+// p.quiet over without a collection.
+func (p *gcPacer) set() { p.update(false) }
+
+// takeBack is called by the timer p.back, started when the runtime was
+// given the pacing: once p.quiet has passed since set last ran, with no
+// collection since, the burst is over and the limit is set again, as the
+// first collection after the quiet time would set it. Without it that
+// collection, at rest, was the one the runtime forces after two minutes
+// with GOGC on: at every start (the package inits and the daemon's start
+// are a burst) and after every takeover, with the drop of the program's
+// file pages that follows a collection (hbd/daemon's rss.go) and their
+// faults back. The timer fires once per burst, not at rest.
+func (p *gcPacer) takeBack() { p.update(true) }
+
+// update is set (timer false) or takeBack (timer true).
+func (p *gcPacer) update(timer bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if timer && !p.runtime {
+		return // taken back by a collection meanwhile
+	}
 	metrics.Read(p.samples)
 	var v [8]uint64
 	for i, s := range p.samples {
@@ -109,8 +131,23 @@ func (p *gcPacer) set() {
 		}
 		v[i] = s.Value.Uint64()
 	}
-	total, released, free, live, objects, stacks, globals, cycles := v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+	cycles := v[7]
 	now := time.Now()
+	if timer {
+		switch wait := p.quiet - now.Sub(p.last); {
+		case cycles != p.cycles:
+			// A collection whose set has not run yet: the burst may go
+			// on, and that set judges it.
+			p.back.Reset(p.quiet)
+			return
+		case wait > 0:
+			p.back.Reset(wait)
+			return
+		}
+		p.last = now
+		p.setLimit(v)
+		return
+	}
 	late := !p.last.IsZero() && cycles > p.cycles+1
 	quiet := p.last.IsZero() || now.Sub(p.last) >= p.quiet
 	p.cycles, p.last = cycles, now
@@ -119,6 +156,11 @@ func (p *gcPacer) set() {
 		debug.SetGCPercent(int(p.percent))
 		debug.SetMemoryLimit(math.MaxInt64)
 		p.runtime = true
+		if p.back == nil {
+			p.back = time.AfterFunc(p.quiet, p.takeBack)
+		} else {
+			p.back.Reset(p.quiet)
+		}
 		return
 	case p.runtime && !quiet:
 		// A collection that comes after quiet ends the burst even if
@@ -127,6 +169,13 @@ func (p *gcPacer) set() {
 		// can find a sentinel armed two collections before.
 		return
 	}
+	p.setLimit(v)
+}
+
+// setLimit sets the memory limit from v, the values of p.samples, and
+// turns GOGC off if the runtime paced. It is update's, under p.mu.
+func (p *gcPacer) setLimit(v [8]uint64) {
+	total, released, free, live, objects, stacks, globals := v[0], v[1], v[2], v[3], v[4], v[5], v[6]
 	held := total - min(released, total)
 	// spare: heap held that a collection gives back (free pages, garbage
 	// not swept yet when this runs). The unused room in spans that hold
@@ -151,6 +200,7 @@ func (p *gcPacer) set() {
 		// Off after the limit is set: never a moment with neither.
 		debug.SetGCPercent(-1)
 		p.runtime = false
+		p.back.Stop()
 	}
 }
 

@@ -197,3 +197,57 @@ func TestPaceGCFragmented(t *testing.T) {
 	}
 	runtime.KeepAlive(fragKept)
 }
+
+// TestPaceGCTakesBackWithoutCollection: after a burst, in which the
+// runtime paces (GOGC on), the pacing goes back to a limit once the
+// pacer's quiet time has passed with no collection, without waiting for
+// one. At rest the first collection after a burst is the one the runtime
+// forces every two minutes while GOGC is on: waiting for it cost a
+// collection, a drop of the program's file pages and their faults back,
+// two minutes after every start. And not before the quiet time: a burst
+// that still collects stays the runtime's.
+func TestPaceGCTakesBackWithoutCollection(t *testing.T) {
+	if inParent(t) {
+		return
+	}
+	debug.SetGCPercent(-1)
+	gogc := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	read := func() (paced bool, cycles uint64) {
+		metrics.Read(gogc)
+		return debug.SetMemoryLimit(-1) < math.MaxInt64 && int64(gogc[0].Value.Uint64()) < 0, gogc[1].Value.Uint64()
+	}
+	const quiet = 300 * time.Millisecond
+	p := newGCPacer(50, 1<<20, quiet) // its collections' cleanups are not armed: set is called here
+	for round := range 3 {
+		p.set() // a limit
+		if paced, _ := read(); !paced {
+			t.Fatalf("round %d: no limit after set", round)
+		}
+		runtime.GC()
+		runtime.GC()
+		start := time.Now()
+		p.set() // two collections since the last set: a burst
+		paced, c0 := read()
+		if paced {
+			t.Fatalf("round %d: a limit still set after a burst: want the runtime to pace", round)
+		}
+		deadline := start.Add(20 * quiet)
+		for !paced && time.Now().Before(deadline) {
+			time.Sleep(quiet / 20)
+			paced, _ = read()
+			if paced && time.Since(start) < quiet*9/10 {
+				t.Fatalf("round %d: the limit was taken back %v after the burst, before the quiet time (%v)", round, time.Since(start), quiet)
+			}
+		}
+		_, c1 := read()
+		if !paced {
+			t.Fatalf("round %d: no limit %v after a burst with no collection since: the pacing was not taken back", round, 20*quiet)
+		}
+		if c1 != c0 {
+			t.Logf("round %d: %d collections came meanwhile (not the pacer's)", round, c1-c0)
+		}
+		if lim := debug.SetMemoryLimit(-1); lim > 64<<20 {
+			t.Errorf("round %d: limit %d MB taken back for a heap of a few MB", round, lim>>20)
+		}
+	}
+}
