@@ -18,13 +18,25 @@ import (
 // (LSB: "program is not configured").
 const exitNotConfigured = 6
 
+// exitAlreadyRunning is `hbd run`'s exit status when another hbd of
+// this node runs (it holds the pid file's or the state directory's
+// lock): nothing was started or changed. It is in LSB's range for an
+// application's own codes (150-199); 0-7 have LSB meanings that do not
+// fit and systemd keeps 200 and above. init/heartbeat.service lists it
+// in RestartPreventExitStatus: the other hbd may be releasing its
+// groups for minutes after a stop that outlasted TimeoutStopSec, and a
+// retry every RestartSec until the start limit would only fill the
+// journal.
+const exitAlreadyRunning = 150
+
 // runRun is `hbd run` (or hbd with no command): the daemon, in the
 // foreground, until SIGTERM or SIGINT.
 func runRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run", `usage: hbd run [-c DIR] [--node NAME] [--run-dir DIR] [--state-dir DIR]
 Runs the daemon in the foreground (hbd with no command does the same) until
 SIGTERM or SIGINT; SIGHUP, or a change in DIR, reloads the configuration.
-Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error.`, stdout, stderr)
+Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error,
+150 another hbd of this node runs (not started).`, stdout, stderr)
 	dir := fs.String("c", paths.ConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
 	runDir := fs.String("run-dir", paths.RunDir, "`DIR` for the pid file and the control socket")
@@ -49,9 +61,10 @@ Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error.`, stdout
 		ConfigDir: *dir, Node: name, RunDir: *runDir, StateDir: *stateDir,
 		Version: version, Stderr: stderr,
 		Load: loadOptions(name, true), AgentCommand: agentCommand(),
-		Busy: busyProcs(), ExecEtcd: execEtcd,
+		Busy: busyProcs(), ExecEtcd: execEtcd, Ready: readyNotifier(stderr),
 	})
 	var cerr *daemon.ConfigError
+	var running *daemon.RunningError
 	switch {
 	case errors.As(err, &cerr):
 		for _, d := range cerr.Diags {
@@ -59,6 +72,14 @@ Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error.`, stdout
 		}
 		fmt.Fprintln(stderr, "hbd: configuration error, not started")
 		return exitNotConfigured
+	case errors.As(err, &running):
+		fmt.Fprintf(stderr, "hbd: %v\n", err)
+		stop := ""
+		if running.Pid > 0 {
+			stop = fmt.Sprintf(", or stop it with kill -TERM %d", running.Pid)
+		}
+		fmt.Fprintf(stderr, "hbd: not started (exit status %d): another hbd of this node runs; it may still be releasing its groups after a stop that timed out (`hbd status` answers while it runs): wait for it to exit%s\n", exitAlreadyRunning, stop)
+		return exitAlreadyRunning
 	case err != nil:
 		fmt.Fprintf(stderr, "hbd: %v\n", err)
 		return 1

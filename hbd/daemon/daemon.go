@@ -91,6 +91,12 @@ type Options struct {
 	// program would open again; the pid stays. Nil: such a build refuses
 	// `backend etcd`. A build with the backend never calls it.
 	ExecEtcd func() error
+	// Ready, when set, is called once, when the daemon serves: its pid
+	// file and state lock taken, its media and control socket open, its
+	// core made, before its loop runs (main tells the service manager,
+	// hbd/sdnotify.go). A start refused or failed before then never
+	// calls it, so that the manager sees the start fail.
+	Ready func()
 }
 
 // ConfigError is returned when the configuration is invalid; the command
@@ -340,6 +346,7 @@ func (d *Daemon) run(ctx context.Context) error {
 		return err
 	}
 	d.log.Infof("Configuration validated. Starting heartbeat %s", d.opts.Version)
+	d.ready()
 
 	d.watchEdits(ctx)
 	d.startPing(ctx)
@@ -352,6 +359,13 @@ func (d *Daemon) run(ctx context.Context) error {
 	defer d.rt.tasks.close()
 	d.pages = startPageRelease(ctx, d.cfg.Initdead+d.cfg.Deadtime, d.log.Debugf)
 	return d.loop(ctx, sigs)
+}
+
+// ready tells Options.Ready that the daemon serves.
+func (d *Daemon) ready() {
+	if d.opts.Ready != nil {
+		d.opts.Ready()
+	}
 }
 
 // serveCtl opens the control socket and serves it until ctx ends.

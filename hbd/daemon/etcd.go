@@ -144,6 +144,7 @@ func (d *Daemon) runEtcd(ctx context.Context) error {
 	}
 	defer srv.Close()
 	d.log.Infof("Configuration validated. Starting heartbeat %s", d.opts.Version)
+	d.ready()
 	d.pages = startPageRelease(ctx, d.cfg.Initdead+d.cfg.Deadtime, d.log.Debugf)
 	d.etcd.loop = d.startEtcdLoop(cli, d.cfg)
 	defer func() { d.etcd.loop.cli.Close() }()

@@ -32,6 +32,20 @@ type pidFile struct {
 	state *pidFile
 }
 
+// RunningError is a start refused because another hbd runs from the
+// same run or state directory: it holds the lock of Path, or (an hbd
+// from before the lock) Path names it. The refused start changed
+// nothing; a service manager should not retry it (hbd run exits with a
+// status of its own, cmd_run.go), since the other hbd may run for as
+// long as its groups take to stop.
+type RunningError struct {
+	Pid  int    // the other hbd's pid, 0 when the file names none
+	Path string // the file it holds
+	msg  string
+}
+
+func (e *RunningError) Error() string { return e.msg }
+
 // StateLockName is the lock file in the state directory.
 const StateLockName = "hbd.lock"
 
@@ -102,7 +116,8 @@ func lockPidFile(path string, legacy bool) (*pidFile, string, error) {
 		old, _ := readPid(f)
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, "", fmt.Errorf("hbd is already running with pid %s: it holds the lock on %s", describePid(old), path)
+			return nil, "", &RunningError{Pid: old, Path: path,
+				msg: fmt.Sprintf("hbd is already running with pid %s: it holds the lock on %s", describePid(old), path)}
 		}
 		return nil, "", fmt.Errorf("pid file %s: lock: %w", path, err)
 	}
@@ -172,8 +187,9 @@ func checkUnlocked(f *os.File, path string, legacy bool) (string, error) {
 	case p.hbd && !legacy:
 		return fmt.Sprintf("%s named pid %d, an hbd that does not hold its lock (%s); taken over", path, pid, p), nil
 	case p.hbd:
-		return "", fmt.Errorf("hbd is already running with pid %d (%s): %s names it, without the lock a running hbd holds (an hbd from before the lock?); stop it first",
-			pid, p, path)
+		return "", &RunningError{Pid: pid, Path: path,
+			msg: fmt.Sprintf("hbd is already running with pid %d (%s): %s names it, without the lock a running hbd holds (an hbd from before the lock?); stop it first",
+				pid, p, path)}
 	}
 	return fmt.Sprintf("pid file %s named pid %d, which is another program now (%s); taken over", path, pid, p), nil
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -182,6 +183,10 @@ func TestPidFile(t *testing.T) {
 						t.Errorf("error lacks %q: %v", w, err)
 					}
 				}
+				var re *RunningError
+				if !errors.As(err, &re) || re.Pid != pid || re.Path != path {
+					t.Errorf("the refusal is %#v, want a RunningError naming pid %d and %s", err, pid, path)
+				}
 				if b, _ := os.ReadFile(path); strings.TrimSpace(string(b)) != strconv.Itoa(pid) {
 					t.Errorf("a refused start changed the pid file to %q", b)
 				}
@@ -313,6 +318,9 @@ func TestPidFileRunDirRemoved(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error lacks %q: %v", w, err)
 				}
+			}
+			if re := (*RunningError)(nil); !errors.As(err, &re) || re.Pid != first.Process.Pid || re.Path != lock {
+				t.Errorf("the refusal is %#v, want a RunningError naming pid %d and %s", err, first.Process.Pid, lock)
 			}
 			if err := first.Process.Kill(); err != nil {
 				t.Fatal(err)

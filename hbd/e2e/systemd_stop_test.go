@@ -9,17 +9,23 @@ import (
 // TestSystemdStopTimeoutThenStart: the unit never SIGKILLs hbd, so a
 // stop that outlasts TimeoutStopSec leaves it running, still releasing
 // its group. The run directory must stay (RuntimeDirectoryPreserve=yes):
-// the running hbd keeps its pid file and control socket, and a
-// `systemctl start` then must not run a second hbd beside it.
+// the running hbd keeps its pid file and control socket. What the
+// operator sees is what the unit's comments say: the stop exits 0 and
+// leaves the unit failed with Result=timeout; a `systemctl start` then
+// fails at once (Type=notify), with exit status 150 and the running
+// hbd's pid in the journal, and is not retried (no loop every
+// RestartSec up to the start limit); once that hbd has exited, a start
+// works.
 func TestSystemdStopTimeoutThenStart(t *testing.T) {
 	m := bootSystemd(t)
-	// The group's stop takes 30 s; the unit waits 3 s for a stop.
+	// The group's stop takes 20 s; the unit waits 3 s for a stop (twice:
+	// SIGTERM, then a final SIGTERM).
 	m.must("sh", "-c", `cat >/etc/ha.d/resource.d/marker <<'S'
 #!/bin/sh
 m=/run/hbd-test-marker
 case "$1" in
 start) echo up >$m ;;
-stop) sleep 30; rm -f $m ;;
+stop) sleep 20; rm -f $m ;;
 status) if [ -e $m ]; then echo running; else echo stopped; fi ;;
 esac
 S
@@ -31,8 +37,14 @@ systemctl daemon-reload`)
 	first := m.mainPID()
 	out, err := m.run("systemctl", "stop", "heartbeat")
 	t.Logf("systemctl stop: %v %s", err, out)
+	if err != nil {
+		t.Errorf("systemctl stop of a stop that timed out: %v, want exit 0 as the unit's comments say", err)
+	}
+	if show := m.must("systemctl", "show", "-p", "ActiveState,Result", "heartbeat"); !strings.Contains(show, "ActiveState=failed") || !strings.Contains(show, "Result=timeout") {
+		t.Errorf("after a stop that timed out the unit shows %q, want failed with Result=timeout", show)
+	}
 	if _, err := m.run("kill", "-0", first); err != nil {
-		t.Fatalf("hbd %s did not outlive a stop of 3 s over a group stop of 30 s; journal:\n%s", first, m.journal())
+		t.Fatalf("hbd %s did not outlive a stop of 2 x 3 s over a group stop of 20 s; journal:\n%s", first, m.journal())
 	}
 	if _, err := m.run("test", "-S", "/run/heartbeat/hbd.sock"); err != nil {
 		rd, _ := m.run("sh", "-c", "ls -la /run/heartbeat 2>&1")
@@ -40,10 +52,12 @@ systemctl daemon-reload`)
 	}
 	out, err = m.run("systemctl", "start", "heartbeat")
 	t.Logf("systemctl start: %v %s", err, out)
-	// A start refused runs again every RestartSec (2 s): watch for 5 s.
-	// Each refused start is an hbd process for the moment it takes to
-	// find the lock held, so a second daemon is one that stays: the same
-	// pid, other than the first's, seen running a second apart.
+	if err == nil {
+		t.Errorf("systemctl start beside hbd %s, still releasing, reported success", first)
+	}
+	// A refused start retried would run again every RestartSec (2 s):
+	// watch for 5 s. A second daemon is one that stays: the same pid,
+	// other than the first's, seen running a second apart.
 	seen := map[string]time.Time{}
 	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
 		ps, _ := m.run("sh", "-c", "pgrep -a -x hbd || true")
@@ -59,7 +73,27 @@ systemctl daemon-reload`)
 			}
 		}
 	}
-	if j := m.journal(); !strings.Contains(j, "already running with pid "+first) {
-		t.Errorf("the journal does not say the start was refused for hbd %s:\n%s", first, j)
+	if show := m.must("systemctl", "show", "-p", "NRestarts,ExecMainStatus,ActiveState", "heartbeat"); !strings.Contains(show, "NRestarts=0") ||
+		!strings.Contains(show, "ExecMainStatus=150") || !strings.Contains(show, "ActiveState=failed") {
+		t.Errorf("after a refused start the unit shows %q, want failed, exit status 150, no restart", show)
+	}
+	j := m.journal()
+	for _, want := range []string{"already running with pid " + first, "kill -TERM " + first} {
+		if !strings.Contains(j, want) {
+			t.Errorf("the journal does not say the start was refused for hbd %s (%q):\n%s", first, want, j)
+		}
+	}
+	if n := strings.Count(j, "already running with pid "+first); n > 2 { // the log line and stderr's
+		t.Errorf("the refusal is in the journal %d times: retried", n)
+	}
+
+	m.waitFor("hbd "+first+" to finish releasing and exit", 60*time.Second, func() bool {
+		_, err := m.run("kill", "-0", first)
+		return err != nil
+	})
+	m.must("systemctl", "start", "heartbeat")
+	m.waitFor("the group to be acquired again", 30*time.Second, m.holdsGroup)
+	if pid := m.mainPID(); pid == first || pid == "0" {
+		t.Errorf("MainPID after the second start is %s", pid)
 	}
 }
