@@ -16,6 +16,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/daemon"
 	"github.com/hbdproject/hbd/hbd/paths"
+	"github.com/hbdproject/hbd/hbd/ping"
 	"github.com/hbdproject/hbd/resources/agents"
 	"github.com/hbdproject/hbd/resources/builtin"
 )
@@ -160,7 +161,12 @@ func agentProgram(argv0 string) (agents.Agent, bool) {
 
 // loadOptions are the config.Load options every command uses.
 func loadOptions(node string, strict bool) config.LoadOptions {
-	return config.LoadOptions{Node: node, Strict: strict, Lookup: config.Lookup{Agents: builtinAgents()}}
+	o := config.LoadOptions{Node: node, Strict: strict, Lookup: config.Lookup{Agents: builtinAgents()}}
+	if strict {
+		// What hbd run loads, it pings with.
+		o.ICMP = ping.CanListen
+	}
+	return o
 }
 
 // agentCommand is how harc runs a built-in agent: this very binary.

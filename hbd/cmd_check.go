@@ -57,6 +57,11 @@ Exit status: 0 usable (warnings allowed), 1 errors, 2 usage error.`, stdout, std
 	}
 	opts := loadOptions(name, true)
 	opts.AnyMachine = *filesOnly
+	if os.Geteuid() != 0 {
+		// hbd run, as root, may open the raw ICMP socket this user
+		// cannot: not judged here (startRefusals says so).
+		opts.ICMP = nil
+	}
 	cfg, diags := daemon.LoadConfig(*dir, opts)
 	warnings, errors := 0, 0
 	for _, d := range diags {
@@ -110,6 +115,9 @@ func startRefusals(stderr io.Writer, cfg *config.Config, runDir, stateDir string
 	}
 	if euid != 0 {
 		fmt.Fprintf(stderr, "hbd check: note: run as uid %d, not root: the run and state directories (%s, %s) were not checked; hbd run, as root, creates and writes them\n", euid, runDir, stateDir)
+		if len(cfg.Ping) > 0 && cfg.Backend != config.BackendEtcd {
+			fmt.Fprintf(stderr, "hbd check: note: nor whether hbd run may open the ICMP socket its ping nodes need (%s:%d): check as root\n", cfg.Ping[0].Pos.File, cfg.Ping[0].Pos.Line)
+		}
 		return errs, 0
 	}
 	dirErrs, dirWarnings := daemon.CheckDirs(runDir, stateDir, cfg)

@@ -109,6 +109,9 @@ var agreeCases = []agreeCase{
 			t.Fatal(err)
 		}
 	}, refused: true, root: true, want: "heartbeat.pid is a directory, not a file; remove it"},
+	// Root may open a raw ICMP socket (without CAP_NET_RAW it may not:
+	// TestCheckAgreesWithRunWithoutNetRaw).
+	{name: "ping nodes root can ping", edit: withHacf("ping 127.0.0.1\nping_group g 127.0.0.2 ::1"), root: true},
 }
 
 // TestCheckAgreesWithRun: hbd check fails wherever hbd run refuses to
@@ -227,5 +230,15 @@ func TestCheckDirsAsAnotherUser(t *testing.T) {
 		if errs != tc.errs || !strings.Contains(errOut.String(), tc.want) || strings.Contains(errOut.String(), tc.lack) {
 			t.Errorf("euid %d: %d errors, want %d, saying %q and not %q:\n%s", tc.euid, errs, tc.errs, tc.want, tc.lack, errOut.String())
 		}
+		if strings.Contains(errOut.String(), "ICMP") {
+			t.Errorf("euid %d: a note on ping nodes without any:\n%s", tc.euid, errOut.String())
+		}
+	}
+	// With ping nodes, what was not judged includes their ICMP socket.
+	cfg.Ping = []config.PingGroup{{Name: "10.0.0.1", Pos: config.Pos{File: "/etc/ha.d/ha.cf", Line: 9}}}
+	var errOut bytes.Buffer
+	startRefusals(&errOut, cfg, notDir, notDir, false, 1000)
+	if want := "nor whether hbd run may open the ICMP socket its ping nodes need (/etc/ha.d/ha.cf:9): check as root"; !strings.Contains(errOut.String(), want) {
+		t.Errorf("as uid 1000 with ping nodes, the note lacks %q:\n%s", want, errOut.String())
 	}
 }

@@ -101,6 +101,10 @@ type LoadOptions struct {
 	// Interfaces lists this machine's network interfaces; nil means
 	// net.Interfaces.
 	Interfaces func() ([]string, error)
+	// ICMP tries to open, and closes, the ICMP socket the ping nodes of
+	// one family (IPv6 when v6) are pinged with (ping.CanListen); nil
+	// means the ping nodes are not checked (a reader that never pings).
+	ICMP func(v6 bool) error
 }
 
 func systemInterfaces() ([]string, error) {
@@ -136,6 +140,7 @@ func Load(dir string, opts LoadOptions) (*Config, []Diag) {
 		all = append(all, p.d.list...)
 		all = append(all, checkThisNode(hacfPath, p, node)...)
 		all = append(all, checkInterfaces(cfg, opts)...)
+		all = append(all, checkPingSockets(cfg, opts)...)
 		all = append(all, checkLogFiles(hacfPath, p)...)
 		all = append(all, checkFenceAWS(cfg, opts.Lookup.Agents)...)
 		all = append(all, checkFenceCommand(cfg)...)

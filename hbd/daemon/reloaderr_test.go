@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -67,6 +68,8 @@ func TestReloadErrorKeepsConfig(t *testing.T) {
 		line             int
 	}{
 		{"ha.cf: a bad value", "ha.cf", reloadFiles["ha.cf"] + "keepalive fast\n", 8},
+		// (the ICMP socket cannot be opened: d.opts.Load.ICMP)
+		{"ha.cf: ping nodes this machine cannot ping", "ha.cf", reloadFiles["ha.cf"] + "ping 127.0.0.1\n", 8},
 		{"authkeys: an unknown method", "authkeys", "auth 1\n1 sha1 a-secret-long-enough-0123\n2 nosuchmethod another-secret-0123\n", 3},
 		{"authkeys: the active key missing", "authkeys", "auth 2\n1 sha1 a-secret-long-enough-0123\n", 1},
 		{"haresources: an unknown node", "haresources", "node1 rec::a\nnode9 rec::b\n", 2},
@@ -82,6 +85,7 @@ func TestReloadErrorKeepsConfig(t *testing.T) {
 			}
 			d, _, buf := newTestDaemonIn(t, cfg, &fakeRunner{}, dir)
 			d.opts.Load = reloadLoad
+			d.opts.Load.ICMP = func(bool) error { return errors.New("operation not permitted") }
 			keys := d.keys
 			testenv.WriteConfigFile(t, dir, tt.file, tt.text)
 			d.reload(context.Background(), "test", true)

@@ -174,6 +174,20 @@ type conn struct {
 	proto int
 }
 
+// CanListen opens, and closes, the ICMP socket a prober would use to
+// ping hosts of one family (IPv6 when v6): nil when it can, or why not
+// (no CAP_NET_RAW for a raw socket, and net.ipv4.ping_group_range not
+// allowing an unprivileged one). hbd check and hbd run ask before
+// starting, so that ping nodes that could never be pinged refuse the
+// start instead of leaving the node with no ping nodes watched.
+func CanListen(v6 bool) error {
+	c, err := listen(v6)
+	if err != nil {
+		return err
+	}
+	return c.c.Close()
+}
+
 // listen opens an ICMP socket for one family, unprivileged first.
 func listen(v6 bool) (*conn, error) {
 	udp, raw, proto := "udp4", "ip4:icmp", 1
