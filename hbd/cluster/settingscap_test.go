@@ -641,3 +641,85 @@ func TestPeerSettingsVolumeBounded(t *testing.T) {
 		t.Errorf("the last change is not persisted: %q", render(acts))
 	}
 }
+
+// TestFreshNodeLearnsAgreedVersions: a node that knows no setting (new,
+// reinstalled, its state file removed) learns the cluster's settings
+// whatever their versions (within MaxSettingVersion) once more than
+// half of the peers that may know settings announced them, from the
+// lowest of their highest versions: a hostile peer's junk above that by
+// more than MaxSettingVersionStep stays refused, and a hostile peer
+// alone is not enough. A node that knows a setting keeps the step above
+// its own highest version.
+func TestFreshNodeLearnsAgreedVersions(t *testing.T) {
+	high := uint64(1<<32 + 5)
+	honest := FormatSettings([]Setting{
+		{Kind: SettingStandby, Name: "node2", Value: "1", Version: high, Origin: "node2"},
+		{Kind: SettingDisabled, Name: sbKey, Value: "1", Version: high + 2, Origin: "node2"},
+	})
+	junk := func(v uint64) string { return fmt.Sprintf("disabled:1:%x:node3:junk", v) }
+	type say struct{ peer, text string }
+	for _, tt := range []struct {
+		name  string
+		nodes []string
+		known []Setting // node1's table at its start
+		says  []say
+		learn bool // node2's standby and the group's disable taken
+		junk  bool // the junk setting taken
+		late  bool // the says come once the peers not heard are declared dead
+	}{
+		{"two nodes: the one peer", []string{"node1", "node2"}, nil,
+			[]say{{"node2", honest}}, true, false, false},
+		{"three nodes: one peer of two", []string{"node1", "node2", "node3"}, nil,
+			[]say{{"node2", honest}, {"node2", honest}}, false, false, false},
+		{"three nodes: both peers", []string{"node1", "node2", "node3"}, nil,
+			[]say{{"node2", honest}, {"node3", honest}}, true, false, false},
+		{"three nodes: a hostile peer's junk above the other's", []string{"node1", "node2", "node3"}, nil,
+			[]say{{"node3", junk(MaxSettingVersion)}, {"node2", honest}, {"node3", junk(MaxSettingVersion)}, {"node3", junk(high + MaxSettingVersionStep + 3)}}, true, false, false},
+		{"three nodes: junk within the step of the lowest is a setting like another", []string{"node1", "node2", "node3"}, nil,
+			[]say{{"node3", honest + "|" + junk(high+2)}, {"node2", honest}, {"node3", honest + "|" + junk(high+2)}}, true, true, false},
+		{"three nodes: a hostile peer alone, the other silent", []string{"node1", "node2", "node3"}, nil,
+			[]say{{"node3", junk(1 << 50)}, {"node3", junk(1 << 50)}, {"node3", junk(1 << 50)}}, false, false, false},
+		{"three nodes: another fresh node neither agrees nor blocks", []string{"node1", "node2", "node3"}, nil,
+			[]say{{"node3", ""}, {"node2", honest}}, true, false, false},
+		{"two nodes: over MaxSettingVersion, refused all the same", []string{"node1", "node2"}, nil,
+			[]say{{"node2", junk(MaxSettingVersion + 1)}}, false, false, false},
+		{"three nodes: the other peer down since the start", []string{"node1", "node2", "node3"}, nil,
+			[]say{{"node2", honest}}, true, false, true},
+		// What a fresh node risks: the live peers are all it has to go by
+		// (it would start groups on their word too); the junk stays here
+		// (a node that knows a setting refuses it from this one).
+		{"three nodes: a hostile peer alone, the other down since the start", []string{"node1", "node2", "node3"}, nil,
+			[]say{{"node3", junk(1 << 50)}}, false, true, true},
+		{"four nodes: two of three peers agree, the third down", []string{"node1", "node2", "node3", "node4"}, nil,
+			[]say{{"node3", honest}, {"node2", honest}}, true, false, true},
+		{"a node that knows a setting keeps its own base", []string{"node1", "node2"},
+			[]Setting{{Kind: SettingMove, Name: sbKey, Value: "", Version: 3, Origin: "node1"}},
+			[]say{{"node2", honest}}, false, false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := sbConfig("node1", func(c *config.Config) { c.Nodes = tt.nodes })
+			n := New(Options{Config: cfg, UUID: uuid1, Generation: 1, Now: t0, Settings: tt.known})
+			n.Step(Tick{Now: t0, Load: testLoad})
+			if tt.late {
+				later := t0.Add(2*cfg.Initdead + cfg.Deadtime)
+				for at := t0; !at.After(later); at = at.Add(cfg.Keepalive) {
+					n.Step(Tick{Now: at, Load: testLoad})
+				}
+				for _, p := range n.peers {
+					if p.state != StateDead {
+						t.Fatalf("%s is %q at %v, want dead", p.name, p.state, later)
+					}
+				}
+			}
+			for _, s := range tt.says {
+				n.peerSettingsHeard(n.peerByName(s.peer), true, s.text, false)
+			}
+			if got := n.sets.nodeStandby("node2") && n.sets.disabled(sbKey); got != tt.learn {
+				t.Errorf("node2 in standby and the group disabled: %v, want %v; table %q", got, tt.learn, FormatSettings(n.Settings()))
+			}
+			if got := n.sets.disabled("junk"); got != tt.junk {
+				t.Errorf("junk taken: %v, want %v; table %q", got, tt.junk, FormatSettings(n.Settings()))
+			}
+		})
+	}
+}

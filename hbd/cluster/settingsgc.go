@@ -22,6 +22,10 @@ type peerSettings struct {
 	// partial: it left settings out (hbd_setspart): one it did not list
 	// may be one it holds.
 	partial bool
+	// claimed is the highest version it announced within the caps but
+	// the version step (claimedTop): what it says it knows, whether or
+	// not this node took it (agreedTop).
+	claimed uint64
 }
 
 // record replaces what p's latest announcement said of the settings:
@@ -131,13 +135,20 @@ func (n *Node) peerSettingsHeard(p *peer, hbd bool, text string, partial bool) {
 			return
 		}
 	}
+	claimed := claimedTop(list)
+	top := n.sets.maxVersion()
+	if len(n.sets.settings) == 0 {
+		top = n.agreedTop(p, hbd, claimed)
+	}
 	within := list[:0]
 	refused, why := 0, ""
-	top := n.sets.maxVersion()
 	for _, s := range list {
 		w := s.overCap()
 		if w == "" {
 			w = s.versionOver(top)
+			if w != "" && len(n.sets.settings) == 0 {
+				w += "; this node knows no setting yet and takes versions beyond that once more than half its peers have announced settings at least that high"
+			}
 		}
 		if w != "" {
 			if refused++; why == "" {
@@ -148,6 +159,7 @@ func (n *Node) peerSettingsHeard(p *peer, hbd bool, text string, partial bool) {
 		within = append(within, s)
 	}
 	p.sets.record(hbd, within, partial)
+	p.sets.claimed = claimed
 	changed, full := n.mergeSettings(p, within)
 	if full > 0 {
 		if refused += full; why == "" {
@@ -160,6 +172,66 @@ func (n *Node) peerSettingsHeard(p *peer, hbd bool, text string, partial bool) {
 	if n.pruneSettings() > 0 || changed {
 		n.settingsChanged()
 	}
+}
+
+// claimedTop is the highest version in list of a setting within the
+// caps and under MaxSettingVersion, 0 when none.
+func claimedTop(list []Setting) uint64 {
+	var top uint64
+	for _, s := range list {
+		if s.overCap() == "" && s.versionOver(MaxSettingVersion) == "" {
+			top = max(top, s.Version)
+		}
+	}
+	return top
+}
+
+// agreedTop is the highest version a node that knows no setting (a new
+// node, one reinstalled, one whose state file was removed) counts as
+// known when it reads p's announcement (hbd, claiming claimed): the
+// lowest of the highest versions its hbd peers announce, once more than
+// half of the peers that may know settings have announced theirs; 0
+// before. A peer heard to be a Heartbeat node, or to know no setting
+// either (another fresh node), neither agrees nor counts; one not heard
+// yet counts against until it is declared dead (initdead after the
+// start): once the peers that are up have all announced, their lowest
+// highest version counts, as every live peer's announcement is what
+// the node waits for before it starts a group. With the version step
+// (versionOver) it learns what the cluster holds, whatever versions a
+// history of climbs left it (within MaxSettingVersion); one peer alone
+// among others cannot raise it, its junk versions over the lowest of
+// theirs by more than the step are refused as before. The rule is for an
+// empty table only: a node that knows a setting keeps its own highest
+// version as the base, so that junk one node took cannot spread by
+// agreement. In a two-node cluster the one peer is more than half: a
+// fresh node learns from it alone, as it learns every other setting.
+func (n *Node) agreedTop(p *peer, hbd bool, claimed uint64) uint64 {
+	heard, keepers := 0, len(n.peers)
+	low := uint64(0)
+	for _, q := range n.peers {
+		qHeard, qHbd, qClaimed := q.sets.heard, q.sets.hbd, q.sets.claimed
+		if q == p {
+			qHeard, qHbd, qClaimed = true, hbd, claimed
+		}
+		switch {
+		case !qHeard && q.state == StateDead:
+			keepers-- // down since this node started: it tells nothing
+			continue
+		case !qHeard:
+			continue
+		case !qHbd || qClaimed == 0:
+			keepers-- // it knows no setting either
+			continue
+		}
+		if heard == 0 || qClaimed < low {
+			low = qClaimed
+		}
+		heard++
+	}
+	if heard == 0 || 2*heard <= keepers {
+		return 0
+	}
+	return low
 }
 
 // settingsRefused: p announced count settings the caps refuse, the
