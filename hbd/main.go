@@ -37,6 +37,7 @@ func commands() []command {
 		{"cleanup", "forget a group's failure here so it may run here again: cleanup [GROUP]", runCleanup},
 		{"node", "node standby|online [NODE], node list: standby cluster wide, from any node", runNode},
 		{"group", "group list|disable|enable|move|clear GROUP [NODE]: cluster wide, from any node", runGroup},
+		{"settings", "settings list, settings clear KIND NAME: the cluster-wide settings table, also of names not configured here", runSettings},
 		{"cl_status", "Heartbeat's cl_status queries (hbstatus, listnodes, nodestatus ...)", runClStatus},
 		{"harc", "run a resource group's scripts by hand as the daemon would (takegroup, givegroup, status, listkeys)", runHarc},
 		{"agent", "run a built-in resource agent: agent IPaddr2 10.0.0.5/24/eth0 start", runAgent},

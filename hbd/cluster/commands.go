@@ -103,6 +103,8 @@ func (n *Node) command(c Command) {
 		}
 	case CmdNodeFenced:
 		n.operatorFenced(c.Node)
+	case CmdSettingsClearOthers:
+		n.clearOthers()
 	default:
 		n.settingsCommand(c)
 	}

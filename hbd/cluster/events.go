@@ -180,6 +180,15 @@ const (
 	// for its fence (fencing failing, or profile safe without a fencing
 	// method) goes ahead.
 	CmdNodeFenced
+	// CmdSettingClear clears the setting of kind Setting and name Which
+	// held here, whatever the name: one this configuration lacks (junk
+	// a hostile or broken peer announced, a removed group's) as well as
+	// one it has. The clear spreads and is dropped once every node has
+	// it, as online, enable and clear are (settingsgc.go).
+	CmdSettingClear
+	// CmdSettingsClearOthers clears, in one change, every setting in
+	// force here of a name this configuration lacks.
+	CmdSettingsClearOthers
 )
 
 func (k CommandKind) String() string {
@@ -204,6 +213,10 @@ func (k CommandKind) String() string {
 		return "group clear"
 	case CmdNodeFenced:
 		return "node fenced"
+	case CmdSettingClear:
+		return "settings clear"
+	case CmdSettingsClearOthers:
+		return "settings clear --unconfigured"
 	}
 	return "command?"
 }
@@ -218,6 +231,9 @@ type Command struct {
 	Kind  CommandKind
 	Which string
 	Node  string
+	// Setting is the kind of setting CmdSettingClear clears
+	// (SettingStandby, SettingDisabled, SettingMove).
+	Setting string
 }
 
 // GroupFailure says a held group (not GroupFailed: that name is the

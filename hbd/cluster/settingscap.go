@@ -189,9 +189,9 @@ func (t *settingsTable) evictOther(configured func(Setting) bool) bool {
 	return found
 }
 
-// configuredIn is whether c configures the name of a setting: a node
+// ConfiguredIn is whether c configures the name of a setting: a node
 // (standby), a group (disabled, move).
-func configuredIn(c *config.Config) func(Setting) bool {
+func ConfiguredIn(c *config.Config) func(Setting) bool {
 	keys := make(map[string]bool, len(c.Groups))
 	for _, g := range c.Groups {
 		keys[g.Key()] = true
@@ -232,7 +232,7 @@ const cappedExamples = 3
 
 // NewSettingsCapper returns an empty capper for a node of c.
 func NewSettingsCapper(c *config.Config) *SettingsCapper {
-	return &SettingsCapper{t: newSettingsTable(), configured: configuredIn(c)}
+	return &SettingsCapper{t: newSettingsTable(), configured: ConfiguredIn(c)}
 }
 
 // Add takes s, or counts it refused.

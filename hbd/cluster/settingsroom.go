@@ -69,6 +69,12 @@ func (n *Node) settingOf(c Command) (kind, name, value string, err error) {
 			return SettingStandby, node, "1", nil
 		}
 		return SettingStandby, node, "", nil // online
+	case CmdSettingClear:
+		cur, ok := n.sets.settings[settingKey{c.Setting, c.Which}]
+		if !ok || cur.Value == "" {
+			return "", "", "", fmt.Errorf("%s: no setting %s %s in force here (hbd settings lists them)", c.Kind, c.Setting, strconv.Quote(clipped(c.Which)))
+		}
+		return cur.Kind, cur.Name, "", nil
 	case CmdGroupDisable, CmdGroupEnable, CmdGroupClear, CmdGroupMove:
 	default:
 		return "", "", "", fmt.Errorf("unknown command %d", int(c.Kind))
@@ -123,7 +129,7 @@ func (n *Node) settingFits(s Setting) error {
 }
 
 // CheckSettingsCommand says why settings command c (CmdNodeStandby ...
-// CmdGroupClear) would be refused now: an unknown name, or no room for
+// CmdGroupClear, CmdSettingClear) would be refused now: an unknown name, or no room for
 // the setting it makes (settingFits). Nothing changes; Step with the
 // command, right after, refuses it for the same reason or takes it.
 func (n *Node) CheckSettingsCommand(c Command) error {

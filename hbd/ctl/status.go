@@ -68,3 +68,17 @@ type Pending struct {
 	Changes   []string `json:"changes,omitempty"`
 	Errors    []string `json:"errors,omitempty"`
 }
+
+// SettingRow is one cluster-wide setting as `hbd settings list` shows
+// it. Name, Value and Origin are as the daemon shows them: as they are
+// when printable text, Go-quoted in ASCII otherwise (a peer's junk may
+// hold any byte but white space: bytes a terminal acts on, or not UTF-8,
+// which JSON would not carry).
+type SettingRow struct {
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Value      string `json:"value"`
+	Version    uint64 `json:"version"`
+	Origin     string `json:"origin"`
+	Configured bool   `json:"configured"` // this node's configuration has the name
+}

@@ -473,14 +473,10 @@ func (d *Daemon) answer(req ctl.Request) ctl.Response {
 		}
 		d.step(cluster.Command{Now: time.Now(), Kind: kind, Which: which})
 		return ctl.Response{OK: true}
+	case "settings":
+		return d.answerSettings(req)
 	case "node", "group":
-		c, err := settingsCommand(d.cfg, d.core, req)
-		if err != nil {
-			return ctl.Response{Error: err.Error()}
-		}
-		c.Now = time.Now()
-		d.step(c)
-		return ctl.Response{OK: true}
+		return d.stepSettingsCommand(req)
 	case "pending":
 		changes, diags := d.pendingChanges()
 		p := ctl.Pending{ConfigDir: d.opts.ConfigDir}

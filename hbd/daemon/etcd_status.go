@@ -31,6 +31,8 @@ func (d *Daemon) answerEtcd(c ctlCall) {
 	case "node", "group", "cleanup", "standby", "takeover":
 		cfg, owner := d.cfg, d.etcd.loop.owner
 		go func() { c.reply <- etcdCommand(context.Background(), cfg, owner, c.req) }()
+	case "settings":
+		c.reply <- ctl.Response{Error: "settings clear is not used with `backend etcd`: etcd keeps the settings, which hbd node and hbd group change"}
 	default:
 		c.reply <- ctl.Response{Error: fmt.Sprintf("unknown command %q", c.req.Cmd)}
 	}

@@ -117,8 +117,8 @@ func saveSettings(dir string, list []cluster.Setting) error {
 	return nil
 }
 
-// settingsCommand turns `hbd node ...` and `hbd group ...` into a core
-// command, resolving the operator's names against the configuration in
+// settingsCommand turns `hbd node ...`, `hbd group ...` and `hbd
+// settings clear` into a core command, resolving the operator's names against the configuration in
 // force; a name it does not know is the caller's error, and so is a
 // setting the settings have no room for (cluster.CheckSettingsCommand).
 func settingsCommand(cfg *config.Config, core *cluster.Node, req ctl.Request) (cluster.Command, error) {
@@ -158,6 +158,28 @@ func settingsCommand(cfg *config.Config, core *cluster.Node, req ctl.Request) (c
 		}
 		c.Node = n
 		return c, nil
+	case "settings clear":
+		// Any setting held, by its kind and name as hbd settings lists
+		// them: also one of a name this configuration lacks.
+		if len(args) != 2 {
+			return c, fmt.Errorf("settings clear: want KIND NAME (KIND: %s, %s or %s)", cluster.SettingStandby, cluster.SettingDisabled, cluster.SettingMove)
+		}
+		switch args[0] {
+		case cluster.SettingStandby, cluster.SettingDisabled, cluster.SettingMove:
+		default:
+			return c, fmt.Errorf("settings clear: unknown kind %q (want %s, %s or %s)", args[0], cluster.SettingStandby, cluster.SettingDisabled, cluster.SettingMove)
+		}
+		c.Kind, c.Setting, c.Which = cluster.CmdSettingClear, args[0], args[1]
+		if core != nil {
+			// The name as hbd settings list shows it, or as it is.
+			for _, s := range core.Settings() {
+				if s.Kind == c.Setting && ShownText(s.Name) == c.Which {
+					c.Which = s.Name
+					break
+				}
+			}
+		}
+		return c, checkRoom(core, c)
 	case "group disable", "group enable", "group move", "group clear":
 		c.Kind = map[string]cluster.CommandKind{"disable": cluster.CmdGroupDisable, "enable": cluster.CmdGroupEnable,
 			"move": cluster.CmdGroupMove, "clear": cluster.CmdGroupClear}[sub]
