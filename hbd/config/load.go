@@ -142,6 +142,7 @@ func Load(dir string, opts LoadOptions) (*Config, []Diag) {
 		all = append(all, checkInterfaces(cfg, opts)...)
 		all = append(all, checkPingSockets(cfg, opts)...)
 		all = append(all, checkLogFiles(hacfPath, p)...)
+		all = append(all, checkEtcdFiles(hacfPath, p, opts)...)
 		all = append(all, checkFenceAWS(cfg, opts.Lookup.Agents)...)
 		all = append(all, checkFenceCommand(cfg)...)
 	}

@@ -251,8 +251,8 @@ func ownerKeys(t *testing.T, endpoints []string, prefix string) []string {
 // TestEtcdReload: with the etcd backend, an edit of haresources applies
 // to the running loop (a changed group restarted under a new token, a new
 // one started, the others untouched); an edit that does not validate, or
-// one that validates but cannot apply (an etcd_cacert that holds no
-// certificate), changes nothing, not even the part of it that could; a
+// one that validates but cannot apply (https:// endpoints of members that
+// speak http), changes nothing, not even the part of it that could; a
 // change of etcd_prefix restarts the loop, every group placed again
 // under the new prefix.
 func TestEtcdReload(t *testing.T) {
@@ -282,21 +282,18 @@ func TestEtcdReload(t *testing.T) {
 	}
 
 	// Edits that do not apply: haresources naming a node ha.cf lacks (it
-	// does not validate), then ha.cf with an etcd_cacert that holds no
-	// certificate beside a new group e (it validates, but the new etcd
-	// client cannot be made). Nothing changes: no group stops or starts
-	// until the prefix change below restarts them all.
+	// does not validate), then ha.cf with the endpoints as https:// beside
+	// a new group e (it validates, but the new etcd client cannot be made:
+	// the members speak plain http, and the TLS handshake fails). Nothing
+	// changes: no group stops or starts until the prefix change below
+	// restarts them all.
 	n.write("haresources", "n1 rec::a\nn9 rec::b rec::c\nn1 rec::d\n", 0o644)
 	n.waitLog("refused")
-	notPEM := filepath.Join(n.dir, "not-a-ca.pem")
-	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	n.write("haresources", "n1 rec::a\nn1 rec::b rec::c\nn1 rec::d\nn1 rec::e\n", 0o644)
-	n.write("ha.cf", n.hacf("/hbd-a/", "etcd_cacert "+notPEM), 0o644)
+	n.write("ha.cf", strings.ReplaceAll(n.hacf("/hbd-a/"), "http://", "https://"), 0o644)
 	logged := n.waitLog("nothing of it applied")
-	if !strings.Contains(logged, "etcd_cacert") {
-		t.Errorf("the refusal does not name etcd_cacert:\n%s", logged)
+	if want := strings.Replace(n.endpoints[0], "http://", "https://", 1) + ": TLS handshake"; !strings.Contains(logged, want) {
+		t.Errorf("the refusal does not say %q:\n%s", want, logged)
 	}
 
 	// A change of etcd_prefix (and the valid haresources with e): the loop

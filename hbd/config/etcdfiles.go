@@ -1,0 +1,56 @@
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"os"
+)
+
+// checkEtcdFiles checks the files that etcd_cacert, etcd_cert and
+// etcd_key name, on this machine: `hbd run` loads them before it talks
+// to etcd, and a file missing or not what its line says would only show
+// then. Errors when strict (check, run), warnings otherwise (harc, which
+// does not use them); nothing for files meant for another machine
+// (`hbd check --files-only`).
+func checkEtcdFiles(hacfPath string, p *hacfParser, opts LoadOptions) []Diag {
+	c := p.c
+	if c.Backend != BackendEtcd || opts.AnyMachine {
+		return nil
+	}
+	d := diags{file: hacfPath}
+	report := d.warnf
+	if opts.Strict {
+		report = d.errorf
+	}
+	if path := c.Etcd.CACert; path != "" {
+		b, err := os.ReadFile(path)
+		switch {
+		case err != nil:
+			report(p.seen["etcd_cacert"], "etcd_cacert: %v: copy there the certificate of the CA that signed the etcd members' certificates", err)
+		case !x509.NewCertPool().AppendCertsFromPEM(b):
+			report(p.seen["etcd_cacert"], "etcd_cacert %s: no PEM certificate in it: it must be the CA's certificate (ca.pem), not a key or a request", path)
+		}
+	}
+	if c.Etcd.Cert == "" || c.Etcd.Key == "" {
+		return d.list // neither, or one alone: an error of finishEtcd
+	}
+	cert, certErr := os.ReadFile(c.Etcd.Cert)
+	if certErr != nil {
+		report(p.seen["etcd_cert"], "etcd_cert: %v: copy there this node's client certificate, signed by the CA the etcd members trust", certErr)
+	}
+	key, keyErr := os.ReadFile(c.Etcd.Key)
+	if keyErr != nil {
+		report(p.seen["etcd_key"], "etcd_key: %v: copy there the key of this node's client certificate (etcd_cert)", keyErr)
+	}
+	if certErr == nil && keyErr == nil {
+		if _, err := tls.X509KeyPair(cert, key); err != nil {
+			report(p.seen["etcd_cert"], "etcd_cert %s and etcd_key %s: %v: they must be a PEM certificate and its own key", c.Etcd.Cert, c.Etcd.Key, err)
+		}
+	}
+	if fi, err := os.Stat(c.Etcd.Key); err == nil {
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			d.warnf(p.seen["etcd_key"], "etcd_key %s: mode %04o lets group/others read this node's private key; chmod 600 %s", c.Etcd.Key, perm, c.Etcd.Key)
+		}
+	}
+	return d.list
+}
