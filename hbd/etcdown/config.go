@@ -49,6 +49,10 @@ type Options struct {
 	Groups    []cluster.PlacedGroup
 	// Prefix starts every key (ends with "/").
 	Prefix string
+	// User is this node's etcd user when etcd's authentication is on:
+	// the common name of its client certificate ("" without one). Only
+	// for messages: a refused request names it.
+	User string
 	// TTL is the lease's (whole seconds, as etcd grants them).
 	TTL time.Duration
 	// SlowestStop bounds the stop of any group (resource_timeout times
@@ -99,6 +103,7 @@ func OptionsFromConfig(c *config.Config, r Runner) Options {
 		Failback:    c.AutoFailback != config.FailbackOff,
 		Exclusive:   c.Exclusive,
 		Prefix:      c.Etcd.Prefix,
+		User:        certUser(c.Etcd.Cert),
 		TTL:         c.Etcd.Lease,
 		SlowestStop: c.ResourceTimeout,
 		Runner:      r,

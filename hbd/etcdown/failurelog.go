@@ -22,6 +22,9 @@ const failureLogEvery = time.Minute
 type failureLog struct {
 	log logrus.FieldLogger
 	now func() time.Time
+	// explain adds to an error what the operator needs to fix it
+	// (authHint); nil: nothing.
+	explain func(error) error
 
 	mu      sync.Mutex
 	failing map[string]*failing
@@ -41,6 +44,9 @@ func newFailureLog(log logrus.FieldLogger) *failureLog {
 // failed logs err, a failure of kind, unless one was logged less than
 // failureLogEvery ago.
 func (f *failureLog) failed(kind string, err error) {
+	if f.explain != nil {
+		err = f.explain(err)
+	}
 	now := f.now()
 	f.mu.Lock()
 	defer f.mu.Unlock()

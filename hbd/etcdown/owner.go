@@ -88,12 +88,14 @@ func New(cli *clientv3.Client, o Options) *Owner {
 		l.SetOutput(io.Discard)
 		log = l
 	}
+	fails := newFailureLog(log)
+	fails.explain = func(err error) error { return explained(err, o.User, o.Prefix) }
 	return &Owner{
 		cli:     cli,
 		o:       o,
 		lease:   &lease{cli: cli, ttl: o.TTL, interval: o.Interval},
 		log:     log,
-		fails:   newFailureLog(log),
+		fails:   fails,
 		store:   newStore(o.Prefix),
 		held:    map[string]int64{},
 		ownedBy: map[string]clientv3.LeaseID{},

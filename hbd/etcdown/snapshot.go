@@ -64,7 +64,7 @@ func (w *Owner) Snapshot(ctx context.Context) (Snapshot, error) {
 	defer cancel()
 	resp, err := w.cli.Get(ctx, w.o.Prefix, clientv3.WithPrefix())
 	if err != nil {
-		return s, fmt.Errorf("read %s: %w", w.o.Prefix, err)
+		return s, explained(fmt.Errorf("read %s: %w", w.o.Prefix, err), w.o.User, w.o.Prefix)
 	}
 	s.Revision = resp.Header.Revision
 	v := parseView(w.o.Prefix, kvsOf(resp.Kvs))

@@ -1,0 +1,69 @@
+package etcdown
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+)
+
+// With etcd's authentication on, a node whose etcd user is missing or
+// lacks the role only hears "etcdserver: permission denied", whatever
+// is missing. authHint says which user needs what, so that the log line
+// and `hbd status` point at the etcdctl commands that fix it.
+
+// authHint returns what to add to err, a request's error, when etcd's
+// authentication refused it: user is this node's etcd user (the common
+// name of its client certificate, "" without one), prefix etcd_prefix.
+// "" for any other error.
+func authHint(err error, user, prefix string) string {
+	switch {
+	case errors.Is(err, rpctypes.ErrUserEmpty):
+		return fmt.Sprintf(" (etcd's authentication is on and this node has no etcd user: give it a client certificate, etcd_cert and etcd_key, whose common name is an etcd user with readwrite on %s)", prefix)
+	case !errors.Is(err, rpctypes.ErrPermissionDenied):
+		return ""
+	case user == "":
+		return fmt.Sprintf(" (etcd's authentication is on: this node's etcd user, the common name of its client certificate, must exist and have a role with readwrite on %s)", prefix)
+	}
+	return fmt.Sprintf(" (etcd's authentication is on and this node's etcd user, %s, must exist and have a role with readwrite on %s: `etcdctl user add %s --no-password`, `etcdctl role grant-permission ROLE --prefix=true readwrite %s`, `etcdctl user grant-role %s ROLE`)",
+		user, prefix, user, prefix, user)
+}
+
+// explained is err with authHint's words added, if any; nil stays nil.
+func explained(err error, user, prefix string) error {
+	if h := authHint(err, user, prefix); h != "" {
+		return fmt.Errorf("%w%s", err, h)
+	}
+	return err
+}
+
+// certUser returns the common name of the first certificate in the PEM
+// file at path: the etcd user of a client authenticated by it. "" when
+// path is empty or holds no certificate (ha.cf's checks say why).
+func certUser(path string) string {
+	if path == "" {
+		return ""
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			return ""
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return ""
+		}
+		return c.Subject.CommonName
+	}
+}
