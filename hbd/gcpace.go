@@ -102,14 +102,15 @@ func (p *gcPacer) arm() {
 func (p *gcPacer) set() { p.update(false) }
 
 // takeBack is called by the timer p.back, started when the runtime was
-// given the pacing: once p.quiet has passed since set last ran, with no
-// collection since, the burst is over and the limit is set again, as the
+// given the pacing: once p.quiet has passed since set last ran with no
+// collection since (a collection whose set has not run counts from when
+// the timer finds it), the burst is over and the limit is set again, as the
 // first collection after the quiet time would set it. Without it that
 // collection, at rest, was the one the runtime forces after two minutes
 // with GOGC on: at every start (the package inits and the daemon's start
 // are a burst) and after every takeover, with the drop of the program's
 // file pages that follows a collection (hbd/daemon's rss.go) and their
-// faults back. The timer fires once per burst, not at rest.
+// faults back. The timer fires once or twice per burst, not at rest.
 func (p *gcPacer) takeBack() { p.update(true) }
 
 // update is set (timer false) or takeBack (timer true).
@@ -136,8 +137,14 @@ func (p *gcPacer) update(timer bool) {
 	if timer {
 		switch wait := p.quiet - now.Sub(p.last); {
 		case cycles != p.cycles:
-			// A collection whose set has not run yet: the burst may go
-			// on, and that set judges it.
+			// A collection whose set has not run: counted as seen now,
+			// and the burst over once a quiet time passes without
+			// another. Its set may never run before the next
+			// collection (a sentinel allocated while a collection marks
+			// lives through it; at a start, FreeOSMemory's collection
+			// right after the burst's), which at rest is the one the
+			// runtime forces after two minutes.
+			p.cycles, p.last = cycles, now
 			p.back.Reset(p.quiet)
 			return
 		case wait > 0:

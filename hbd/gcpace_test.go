@@ -251,3 +251,40 @@ func TestPaceGCTakesBackWithoutCollection(t *testing.T) {
 		}
 	}
 }
+
+// TestPaceGCTakesBackAfterUnseenCollection: a collection whose set does
+// not run (its sentinel lived through it, as one allocated while a
+// collection marks does; at a start, FreeOSMemory's collection right
+// after the burst) must not keep the pacing the runtime's: the timer
+// counts it as seen and takes the pacing back a quiet time later, rather
+// than waiting for a set that may come only with the next collection (at
+// rest, the one the runtime forces after two minutes).
+func TestPaceGCTakesBackAfterUnseenCollection(t *testing.T) {
+	if inParent(t) {
+		return
+	}
+	debug.SetGCPercent(-1)
+	gogc := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	paced := func() bool {
+		metrics.Read(gogc)
+		return debug.SetMemoryLimit(-1) < math.MaxInt64 && int64(gogc[0].Value.Uint64()) < 0
+	}
+	const quiet = 200 * time.Millisecond
+	p := newGCPacer(50, 1<<20, quiet) // its collections' cleanups are not armed: set is called here
+	p.set()
+	runtime.GC()
+	runtime.GC()
+	p.set() // a burst: the runtime paces, the timer runs
+	if paced() {
+		t.Fatal("a limit still set after a burst")
+	}
+	runtime.GC() // a collection whose set does not run
+	start := time.Now()
+	deadline := start.Add(20 * quiet)
+	for !paced() && time.Now().Before(deadline) {
+		time.Sleep(quiet / 10)
+	}
+	if !paced() {
+		t.Fatalf("no limit %v after the last collection (quiet %v): the timer waits for a set that has not come", 20*quiet, quiet)
+	}
+}
