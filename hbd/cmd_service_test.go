@@ -24,7 +24,7 @@ func TestServiceFilesForSetup(t *testing.T) {
 		{"unit", unit, []string{
 			installedMarker + "\n",
 			"\nExecStart=/opt/hbd/bin/hbd run -c ${HBD_CONFIG_DIR} --node=${HBD_NODE} $HBD_OPTS\n",
-			"exec /opt/hbd/bin/hbd check -c",
+			"\nType=notify\n",
 			"\nEnvironment=HBD_CONFIG_DIR=/srv/ha.d HBD_NODE=alpha\n",
 		}},
 		{"script", script, []string{

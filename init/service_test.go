@@ -150,7 +150,7 @@ ls -AR /etc/systemd/system
 		"installed the heartbeat service (systemd): /etc/systemd/system/heartbeat.service runs `" + hbdBin + " run -c " + n.conf + "`",
 		"# Written by `hbd install`",
 		"ExecStart=" + hbdBin + " run -c ${HBD_CONFIG_DIR}",
-		"exec " + hbdBin + " check -c",
+		"Type=notify\n",
 		"Environment=HBD_CONFIG_DIR=" + n.conf + " HBD_NODE=\n",
 		"KillMode=process",
 		"wants: /etc/systemd/system/heartbeat.service",

@@ -97,3 +97,33 @@ systemctl daemon-reload`)
 		t.Errorf("MainPID after the second start is %s", pid)
 	}
 }
+
+// TestSystemdConfigErrorNotRetried: a configuration hbd refuses makes
+// `systemctl start` fail at once, the journal names the FILE:LINE, and
+// systemd does not start it again every RestartSec up to the start
+// limit (exit status 6, RestartPreventExitStatus; no ExecStartPre,
+// whose failures systemd retries whatever that says). Fixed, it starts.
+func TestSystemdConfigErrorNotRetried(t *testing.T) {
+	m := bootSystemd(t)
+	m.must("sh", "-c", "cp /etc/ha.d/ha.cf /root/ha.cf.good && echo 'keepalive fast' >>/etc/ha.d/ha.cf")
+	out, err := m.run("systemctl", "start", "heartbeat")
+	t.Logf("systemctl start: %v %s", err, out)
+	if err == nil {
+		t.Errorf("systemctl start with a bad ha.cf reported success")
+	}
+	time.Sleep(5 * time.Second) // two RestartSec
+	if show := m.must("systemctl", "show", "-p", "NRestarts,ExecMainStatus,ActiveState", "heartbeat"); !strings.Contains(show, "NRestarts=0") ||
+		!strings.Contains(show, "ExecMainStatus=6") || !strings.Contains(show, "ActiveState=failed") {
+		t.Errorf("after a start refused for the configuration the unit shows %q, want failed, exit status 6, no restart", show)
+	}
+	j := m.journal()
+	if !strings.Contains(j, "/etc/ha.d/ha.cf:") || !strings.Contains(j, "keepalive") {
+		t.Errorf("the journal does not name the bad line:\n%s", j)
+	}
+	if n := strings.Count(j, "configuration error, not started"); n != 1 {
+		t.Errorf("the refusal is in the journal %d times, want once:\n%s", n, j)
+	}
+	m.must("cp", "/root/ha.cf.good", "/etc/ha.d/ha.cf")
+	m.must("systemctl", "start", "heartbeat")
+	m.waitFor("the group to be acquired once fixed", 30*time.Second, m.holdsGroup)
+}
