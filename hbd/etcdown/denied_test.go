@@ -23,13 +23,12 @@ import (
 func TestAuthRefused(t *testing.T) {
 	t.Parallel()
 	pki := newPKI(t, "hbd-auth")
-	c := etcdtest.Start(t, &etcdtest.TLS{CACert: pki.caCert, ServerCert: pki.serverCert, ServerKey: pki.serverKey})
+	c := etcdtest.Start(t, pki.members)
 	eps := c.Endpoints()
-	client := []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	rootCert, rootKey := pki.issue(t, "root", 10, client)
-	nodeCert, nodeKey := pki.issue(t, "n1", 11, client)
+	rootCert, rootKey := pki.Issue(t, "root", x509.ExtKeyUsageClientAuth)
+	nodeCert, nodeKey := pki.Issue(t, "n1", x509.ExtKeyUsageClientAuth)
 
-	admin, err := Dial(context.Background(), tlsConfig(eps, pki.caCert, rootCert, rootKey))
+	admin, err := Dial(context.Background(), tlsConfig(eps, pki.CACert, rootCert, rootKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +51,7 @@ func TestAuthRefused(t *testing.T) {
 		}
 	}
 
-	cli, err := Dial(ctx, tlsConfig(eps, pki.caCert, nodeCert, nodeKey))
+	cli, err := Dial(ctx, tlsConfig(eps, pki.CACert, nodeCert, nodeKey))
 	if err != nil {
 		t.Fatal(err)
 	}

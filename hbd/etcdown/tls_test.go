@@ -2,19 +2,9 @@ package etcdown
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
@@ -24,77 +14,19 @@ import (
 // testPKI is a CA and the certificates it signed, as PEM files: the etcd
 // members' (server and peer, for 127.0.0.1) and an hbd node's (client).
 type testPKI struct {
-	caCert                string
-	serverCert, serverKey string
+	*etcdtest.PKI
+	members               *etcdtest.TLS
 	clientCert, clientKey string
-	ca                    *x509.Certificate
-	caKey                 *ecdsa.PrivateKey
-	dir                   string
 }
 
-// newPKI makes a CA and, signed by it, a server and a client certificate.
+// newPKI makes a CA and, signed by it, the members' and a client
+// certificate.
 func newPKI(t *testing.T, name string) *testPKI {
 	t.Helper()
-	p := &testPKI{dir: t.TempDir()}
-	key := genKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name + " CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.ca, err = x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.caKey = key
-	p.caCert = p.write(t, "ca.pem", "CERTIFICATE", der)
-	p.serverCert, p.serverKey = p.issue(t, "etcd", 2, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth})
-	p.clientCert, p.clientKey = p.issue(t, "hbd-node", 3, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth})
+	p := &testPKI{PKI: etcdtest.NewPKI(t, name)}
+	p.members = p.Members(t)
+	p.clientCert, p.clientKey = p.Issue(t, "hbd-node", x509.ExtKeyUsageClientAuth)
 	return p
-}
-
-func genKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-// issue signs a certificate for 127.0.0.1 with the given uses and writes
-// it and its key.
-func (p *testPKI) issue(t *testing.T, name string, serial int64, use []x509.ExtKeyUsage) (cert, key string) {
-	t.Helper()
-	k := genKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: use,
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &k.PublicKey, p.caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.write(t, name+".pem", "CERTIFICATE", der), p.write(t, name+"-key.pem", "EC PRIVATE KEY", kder)
-}
-
-func (p *testPKI) write(t *testing.T, name, kind string, der []byte) string {
-	t.Helper()
-	path := filepath.Join(p.dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // tlsConfig is the configuration of ha.cf's etcd_ lines.
@@ -109,7 +41,7 @@ func tlsConfig(endpoints []string, cacert, cert, key string) *config.Config {
 func TestTLS(t *testing.T) {
 	t.Parallel()
 	pki := newPKI(t, "hbd-test")
-	c := etcdtest.Start(t, &etcdtest.TLS{CACert: pki.caCert, ServerCert: pki.serverCert, ServerKey: pki.serverKey})
+	c := etcdtest.Start(t, pki.members)
 	eps := c.Endpoints()
 	for _, ep := range eps {
 		if !strings.HasPrefix(ep, "https://") {
@@ -117,7 +49,7 @@ func TestTLS(t *testing.T) {
 		}
 	}
 
-	cli, err := Dial(context.Background(), tlsConfig(eps, pki.caCert, pki.clientCert, pki.clientKey))
+	cli, err := Dial(context.Background(), tlsConfig(eps, pki.CACert, pki.clientCert, pki.clientKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,10 +69,10 @@ func TestTLS(t *testing.T) {
 		cacert, cert, key string
 		want              string
 	}{
-		{"a CA that did not sign the servers' certificates", other.caCert, pki.clientCert, pki.clientKey, "certificate signed by unknown authority"},
+		{"a CA that did not sign the servers' certificates", other.CACert, pki.clientCert, pki.clientKey, "certificate signed by unknown authority"},
 		{"no etcd_ TLS file: the system's CAs", "", "", "", "certificate signed by unknown authority"},
-		{"no client certificate", pki.caCert, "", "", "certificate required"},
-		{"a client certificate of another CA", pki.caCert, other.clientCert, other.clientKey, "etcd_cert"},
+		{"no client certificate", pki.CACert, "", "", "certificate required"},
+		{"a client certificate of another CA", pki.CACert, other.clientCert, other.clientKey, "etcd_cert"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cli, err := Dial(context.Background(), tlsConfig(eps, tt.cacert, tt.cert, tt.key))
