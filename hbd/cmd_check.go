@@ -220,7 +220,11 @@ func printSummary(w io.Writer, c *config.Config, warnings int) {
 	} else {
 		row(w, "realtime", fmt.Sprintf("on: the daemon's threads run SCHED_RR at priority %d", c.RealtimePriority()))
 	}
-	row(w, "quiet_passive", describeQuiet(c))
+	if !etcd {
+		// Status packets, which quiet_passive spaces out, are the
+		// Heartbeat backend's: with etcd nothing is sent.
+		row(w, "quiet_passive", describeQuiet(c))
+	}
 	if c.NoAutoReload {
 		row(w, "reload", "on SIGHUP only (autoreload off)")
 	} else {

@@ -185,3 +185,24 @@ func TestCheckSummaryShowsEveryDirective(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckSummaryEtcd: with backend etcd the summary describes etcd and
+// leaves out what only the Heartbeat backend does (media, timings,
+// quiet_passive: nothing is sent).
+func TestCheckSummaryEtcd(t *testing.T) {
+	c := summaryConfig(t)
+	if !strings.Contains(summaryOf(c), "quiet_passive:") {
+		t.Fatalf("the Heartbeat backend's summary has no quiet_passive line:\n%s", summaryOf(c))
+	}
+	c.Backend = config.BackendEtcd
+	c.Etcd = config.Etcd{Endpoints: []string{"https://10.0.0.11:2379"}, Prefix: "/hbd/", Cert: "/etc/ha.d/etcd/node1.pem", Lease: 20 * time.Second}
+	got := summaryOf(c)
+	if !strings.Contains(got, "backend:          etcd at https://10.0.0.11:2379 (TLS with a client certificate), keys under /hbd/") {
+		t.Errorf("no backend line:\n%s", got)
+	}
+	for _, hb := range []string{"quiet_passive:", "media:", "timings:"} {
+		if strings.Contains(got, hb) {
+			t.Errorf("the etcd summary has %q:\n%s", hb, got)
+		}
+	}
+}
