@@ -45,8 +45,9 @@ const (
 	// taken (settingFits), may go past it by its own length.
 	MaxSettingsBytes = 4 * wire.MaxDatagram
 	// MaxSettingVersionStep bounds how far above the highest version
-	// known here (before the announcement that brings it) a peer's
-	// setting's version may be, and MaxSettingVersion bounds it
+	// known here (before the announcement that brings it; or what more
+	// than half of the peers agree on, agreedTop) a peer's setting's
+	// version may be, and MaxSettingVersion bounds it
 	// whatever is known (and a state file's: this node wrote it, after
 	// the same admission). A version counts the operator's
 	// changes, one at a time: no operator reaches either. Without them
@@ -57,6 +58,11 @@ const (
 	// 2^30 of them to MaxSettingVersion.
 	MaxSettingVersionStep = 1 << 32
 	MaxSettingVersion     = 1 << 62
+	// MaxAgreedVersion bounds how high what the peers agree on
+	// (agreedTop) may raise the base of the step: above it, the climb
+	// is MaxSettingVersionStep an announcement again, 2^29 of them to
+	// MaxSettingVersion, whoever agrees.
+	MaxAgreedVersion = MaxSettingVersion / 2
 )
 
 // versionOver says why s's version is refused when the highest version

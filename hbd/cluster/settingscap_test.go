@@ -421,27 +421,35 @@ func TestOwnAnnouncementSurvivesHostilePeer(t *testing.T) {
 // TestUnreachableVersionsRefused: a peer's setting at a version no
 // operator reaches (the last there is, over MaxSettingVersion, more than
 // MaxSettingVersionStep above the highest known before its
-// announcement, also by climbing within one announcement) is refused,
+// announcement, also by climbing within one announcement; or, where the
+// peer is the majority, above MaxAgreedVersion by more) is refused,
 // and the operator's commands go on; one at the step is taken. A table
 // at MaxSettingVersion all the same refuses the command with why.
 func TestUnreachableVersionsRefused(t *testing.T) {
 	const top = 0x10
+	three := []string{"node1", "node2", "node3"} // node2 alone is no majority
+	two := []string{"node1", "node2"}            // node2 is: agreedTop, up to MaxAgreedVersion
 	for _, tt := range []struct {
-		text string
-		kept int
+		nodes []string
+		text  string
+		kept  int
 	}{
-		{"disabled:1:ffffffffffffffff:node2:junk::not-a-group", 1},
-		{fmt.Sprintf("disabled:1:%x:node2:junk", uint64(MaxSettingVersion)+1), 1},
-		{fmt.Sprintf("disabled:1:%x:node2:junk", top+MaxSettingVersionStep+1), 1},
-		{fmt.Sprintf("disabled:1:%x:node2:junk", top+MaxSettingVersionStep), 2},
-		{fmt.Sprintf("disabled:1:%x:node2:a|disabled:1:%x:node2:b", top+MaxSettingVersionStep, top+2*MaxSettingVersionStep), 2},
+		{three, "disabled:1:ffffffffffffffff:node2:junk::not-a-group", 1},
+		{three, fmt.Sprintf("disabled:1:%x:node2:junk", uint64(MaxSettingVersion)+1), 1},
+		{three, fmt.Sprintf("disabled:1:%x:node2:junk", top+MaxSettingVersionStep+1), 1},
+		{three, fmt.Sprintf("disabled:1:%x:node2:junk", top+MaxSettingVersionStep), 2},
+		{three, fmt.Sprintf("disabled:1:%x:node2:a|disabled:1:%x:node2:b", top+MaxSettingVersionStep, top+2*MaxSettingVersionStep), 2},
+		{two, "disabled:1:ffffffffffffffff:node2:junk::not-a-group", 1},
+		{two, fmt.Sprintf("disabled:1:%x:node2:junk", uint64(MaxSettingVersion)), 1},
+		{two, fmt.Sprintf("disabled:1:%x:node2:junk", uint64(MaxAgreedVersion+MaxSettingVersionStep+1)), 1},
+		{two, fmt.Sprintf("disabled:1:%x:node2:junk", uint64(MaxAgreedVersion+MaxSettingVersionStep)), 2},
 	} {
-		n := New(Options{Config: sbConfig("node1", nil), UUID: uuid1, Generation: 1, Now: t0,
+		n := New(Options{Config: sbConfig("node1", func(c *config.Config) { c.Nodes = tt.nodes }), UUID: uuid1, Generation: 1, Now: t0,
 			Settings: []Setting{{Kind: SettingDisabled, Name: "old", Value: "1", Version: top, Origin: "node2"}}})
 		n.Step(Tick{Now: t0, Load: testLoad})
 		n.peerSettingsHeard(n.peerByName("node2"), true, tt.text, false)
 		if got := len(n.Settings()); got != tt.kept {
-			t.Errorf("%s: kept %d settings, want %d: %q", tt.text, got, tt.kept, FormatSettings(n.Settings()))
+			t.Errorf("%d nodes, %s: kept %d settings, want %d: %q", len(tt.nodes), tt.text, got, tt.kept, FormatSettings(n.Settings()))
 		}
 		for _, cmd := range []Command{{Now: t0, Kind: CmdNodeStandby, Node: "node2"}, {Now: t0, Kind: CmdGroupDisable, Which: sbKey}} {
 			if err := n.CheckSettingsCommand(cmd); err != nil {
@@ -643,13 +651,14 @@ func TestPeerSettingsVolumeBounded(t *testing.T) {
 }
 
 // TestFreshNodeLearnsAgreedVersions: a node that knows no setting (new,
-// reinstalled, its state file removed) learns the cluster's settings
-// whatever their versions (within MaxSettingVersion) once more than
-// half of the peers that may know settings announced them, from the
-// lowest of their highest versions: a hostile peer's junk above that by
-// more than MaxSettingVersionStep stays refused, and a hostile peer
-// alone is not enough. A node that knows a setting keeps the step above
-// its own highest version.
+// reinstalled, its state file removed), or one that was down while the
+// cluster's versions climbed, learns the cluster's settings whatever
+// their versions (up to MaxAgreedVersion) once more than half of the
+// peers that may know settings announced them, from the lowest of their
+// highest versions, also after it took the low ones from the first peer
+// heard: a hostile peer's junk above that by more than
+// MaxSettingVersionStep stays refused, and a hostile peer alone among
+// others is not enough.
 func TestFreshNodeLearnsAgreedVersions(t *testing.T) {
 	high := uint64(1<<32 + 5)
 	honest := FormatSettings([]Setting{
@@ -692,9 +701,16 @@ func TestFreshNodeLearnsAgreedVersions(t *testing.T) {
 			[]say{{"node3", junk(1 << 50)}}, false, true, true},
 		{"four nodes: two of three peers agree, the third down", []string{"node1", "node2", "node3", "node4"}, nil,
 			[]say{{"node3", honest}, {"node2", honest}}, true, false, true},
-		{"a node that knows a setting keeps its own base", []string{"node1", "node2"},
+		{"a node that knows a setting, back from down time through a climb", []string{"node1", "node2", "node3"},
 			[]Setting{{Kind: SettingMove, Name: sbKey, Value: "", Version: 3, Origin: "node1"}},
-			[]say{{"node2", honest}}, false, false, false},
+			[]say{{"node2", honest}, {"node3", honest}}, true, false, false},
+		{"a node that knows a setting, one peer of two", []string{"node1", "node2", "node3"},
+			[]Setting{{Kind: SettingMove, Name: sbKey, Value: "", Version: 3, Origin: "node1"}},
+			[]say{{"node2", honest}, {"node2", honest}}, false, false, false},
+		{"mixed versions: the low ones first, the high ones once both peers announce", []string{"node1", "node2", "node3"}, nil,
+			[]say{{"node2", honest + "|standby::5:node3:node3"}, {"node3", honest + "|standby::5:node3:node3"}}, true, false, false},
+		{"two nodes: agreement stops at MaxAgreedVersion", []string{"node1", "node2"}, nil,
+			[]say{{"node2", junk(MaxSettingVersion)}}, false, false, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := sbConfig("node1", func(c *config.Config) { c.Nodes = tt.nodes })

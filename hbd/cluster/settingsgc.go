@@ -137,17 +137,16 @@ func (n *Node) peerSettingsHeard(p *peer, hbd bool, text string, partial bool) {
 	}
 	claimed := claimedTop(list)
 	top := n.sets.maxVersion()
-	if len(n.sets.settings) == 0 {
-		top = n.agreedTop(p, hbd, claimed)
+	if agreed := min(n.agreedTop(p, hbd, claimed), MaxAgreedVersion); agreed > top {
+		top = agreed
 	}
 	within := list[:0]
 	refused, why := 0, ""
 	for _, s := range list {
 		w := s.overCap()
 		if w == "" {
-			w = s.versionOver(top)
-			if w != "" && len(n.sets.settings) == 0 {
-				w += "; this node knows no setting yet and takes versions beyond that once more than half its peers have announced settings at least that high"
+			if w = s.versionOver(top); w != "" {
+				w += "; versions above that are taken once more than half of the peers not known to be down announce settings that high"
 			}
 		}
 		if w != "" {
@@ -186,25 +185,24 @@ func claimedTop(list []Setting) uint64 {
 	return top
 }
 
-// agreedTop is the highest version a node that knows no setting (a new
-// node, one reinstalled, one whose state file was removed) counts as
-// known when it reads p's announcement (hbd, claiming claimed): the
-// lowest of the highest versions its hbd peers announce, once more than
-// half of the peers that may know settings have announced theirs; 0
-// before. A peer heard to be a Heartbeat node, or to know no setting
-// either (another fresh node), neither agrees nor counts; one not heard
-// yet counts against until it is declared dead (initdead after the
-// start): once the peers that are up have all announced, their lowest
-// highest version counts, as every live peer's announcement is what
-// the node waits for before it starts a group. With the version step
-// (versionOver) it learns what the cluster holds, whatever versions a
-// history of climbs left it (within MaxSettingVersion); one peer alone
-// among others cannot raise it, its junk versions over the lowest of
-// theirs by more than the step are refused as before. The rule is for an
-// empty table only: a node that knows a setting keeps its own highest
-// version as the base, so that junk one node took cannot spread by
-// agreement. In a two-node cluster the one peer is more than half: a
-// fresh node learns from it alone, as it learns every other setting.
+// agreedTop is the highest version the peers agree this node should
+// count as known when it reads p's announcement (hbd, claiming claimed):
+// the lowest of the highest versions its hbd peers announce, once more
+// than half of the peers that may know settings have announced theirs;
+// 0 before. A peer heard to be a Heartbeat node, or to know no setting
+// (a fresh node), neither agrees nor counts; one not heard yet counts
+// against until it is declared dead (initdead after the start): once
+// the peers that are up have all announced, their lowest highest
+// version counts, as every live peer's announcement is what a node
+// waits for before it starts a group. Above this node's own highest
+// version it raises the base of the version step (peerSettingsHeard),
+// up to MaxAgreedVersion: so a node that knows no setting (new,
+// reinstalled, its state file removed), or one that was down while the
+// cluster's versions climbed, learns what the cluster holds, while one
+// peer alone among others cannot raise it. Agreement is only as good as
+// the peers: a key holder may sign as any of them, and in a cluster of
+// two the one peer is the majority (docs/operations.md says what that
+// costs; MaxAgreedVersion bounds it).
 func (n *Node) agreedTop(p *peer, hbd bool, claimed uint64) uint64 {
 	heard, keepers := 0, len(n.peers)
 	low := uint64(0)
