@@ -129,10 +129,14 @@ func (n *Node) settingFits(s Setting) error {
 }
 
 // CheckSettingsCommand says why settings command c (CmdNodeStandby ...
-// CmdGroupClear, CmdSettingClear) would be refused now: an unknown name, or no room for
+// CmdGroupClear, CmdSettingClear, CmdSettingsClearOthers) would be
+// refused now: an unknown name, or no room for
 // the setting it makes (settingFits). Nothing changes; Step with the
 // command, right after, refuses it for the same reason or takes it.
 func (n *Node) CheckSettingsCommand(c Command) error {
+	if c.Kind == CmdSettingsClearOthers {
+		return n.checkClearOthers()
+	}
 	kind, name, value, err := n.settingOf(c)
 	if err != nil {
 		return err

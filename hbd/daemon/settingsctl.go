@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,16 +48,38 @@ func (d *Daemon) answerSettings(req ctl.Request) ctl.Response {
 	case "list":
 		rows = settingRows(d.core.Settings(), configured)
 	case "clear-unconfigured":
-		var others []cluster.Setting
-		for _, s := range d.core.Settings() {
-			if s.Value != "" && !configured(s) {
-				others = append(others, s)
+		// The answer is what the core cleared: all of them, or none and
+		// why (checkClearOthers).
+		inForce := func() map[string]cluster.Setting {
+			m := map[string]cluster.Setting{}
+			for _, s := range d.core.Settings() {
+				if s.Value != "" && !configured(s) {
+					m[s.Kind+" "+s.Name] = s
+				}
+			}
+			return m
+		}
+		before := inForce()
+		if len(before) == 0 {
+			break
+		}
+		c := cluster.Command{Now: time.Now(), Kind: cluster.CmdSettingsClearOthers}
+		if err := d.core.CheckSettingsCommand(c); err != nil {
+			return ctl.Response{Error: err.Error()}
+		}
+		d.step(c)
+		after := inForce()
+		var cleared []cluster.Setting
+		for k, s := range before {
+			if _, still := after[k]; !still {
+				cleared = append(cleared, s)
 			}
 		}
-		rows = settingRows(others, configured)
-		if len(others) > 0 {
-			d.step(cluster.Command{Now: time.Now(), Kind: cluster.CmdSettingsClearOthers})
+		if len(after) > 0 {
+			return ctl.Response{Error: fmt.Sprintf("settings clear --unconfigured: %d of %d setting(s) still in force (the log says why)", len(after), len(before))}
 		}
+		slices.SortFunc(cleared, func(a, b cluster.Setting) int { return strings.Compare(a.Kind+" "+a.Name, b.Kind+" "+b.Name) })
+		rows = settingRows(cleared, configured)
 	default:
 		return d.stepSettingsCommand(req)
 	}

@@ -36,21 +36,12 @@ func TestShownText(t *testing.T) {
 // is kept in the state file; a kind or setting it does not know is the
 // caller's error.
 func TestAnswerSettings(t *testing.T) {
-	dir := testenv.WriteConfigDir(t, reloadFiles)
-	cfg, diags := config.Load(dir, reloadLoad)
-	if cfg == nil {
-		t.Fatal(diags)
-	}
-	junk := []cluster.Setting{
+	d, cfg, dir := daemonWithSettings(t, []cluster.Setting{
 		{Kind: cluster.SettingDisabled, Name: "rec::a", Value: "1", Version: 3, Origin: "node1"},
 		{Kind: cluster.SettingDisabled, Name: "junk::1", Value: "1", Version: 4, Origin: "node2"},
 		{Kind: cluster.SettingStandby, Name: "ghost", Value: "1", Version: 5, Origin: "node2"},
 		{Kind: cluster.SettingMove, Name: "junk\x1b[2J", Value: ">node2", Version: 6, Origin: "node2"},
-	}
-	if err := saveSettings(dir, junk); err != nil {
-		t.Fatal(err)
-	}
-	d, _, _ := newTestDaemonIn(t, cfg, &fakeRunner{}, dir)
+	})
 	list := func() map[string]ctl.SettingRow {
 		t.Helper()
 		r := d.answerSettings(ctl.Request{Cmd: "settings", Args: []string{"list"}})
@@ -111,4 +102,39 @@ func TestAnswerSettings(t *testing.T) {
 			t.Errorf("the state file keeps %s in force", s)
 		}
 	}
+}
+
+// TestClearUnconfiguredAtTheCap: with a setting at the last version a
+// node takes, no clear can be newer: clear-unconfigured is refused with
+// why, clears nothing, and lists nothing as cleared.
+func TestClearUnconfiguredAtTheCap(t *testing.T) {
+	d, _, _ := daemonWithSettings(t, []cluster.Setting{
+		{Kind: cluster.SettingDisabled, Name: "junk::1", Value: "1", Version: 4, Origin: "node2"},
+		{Kind: cluster.SettingStandby, Name: "ghost", Value: "1", Version: cluster.MaxSettingVersion, Origin: "node2"},
+	})
+	r := d.answerSettings(ctl.Request{Cmd: "settings", Args: []string{"clear-unconfigured"}})
+	if r.OK || !strings.Contains(r.Error, "the highest any node takes") || len(r.Data) > 0 {
+		t.Errorf("clear-unconfigured at the cap: %+v, want a refusal saying why", r)
+	}
+	for _, s := range d.core.Settings() {
+		if s.Value == "" {
+			t.Errorf("%s cleared although refused", s)
+		}
+	}
+}
+
+// daemonWithSettings is a test daemon of reloadFiles whose state file
+// held list at its start; its configuration and directory.
+func daemonWithSettings(t *testing.T, list []cluster.Setting) (*Daemon, *config.Config, string) {
+	t.Helper()
+	dir := testenv.WriteConfigDir(t, reloadFiles)
+	cfg, diags := config.Load(dir, reloadLoad)
+	if cfg == nil {
+		t.Fatal(diags)
+	}
+	if err := saveSettings(dir, list); err != nil {
+		t.Fatal(err)
+	}
+	d, _, _ := newTestDaemonIn(t, cfg, &fakeRunner{}, dir)
+	return d, cfg, dir
 }
