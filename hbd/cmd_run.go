@@ -76,9 +76,9 @@ Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error,
 		fmt.Fprintf(stderr, "hbd: %v\n", err)
 		stop := ""
 		if running.Pid > 0 {
-			stop = fmt.Sprintf(", or stop it with kill -TERM %d", running.Pid)
+			stop = fmt.Sprintf("; if it is not already stopping (`hbd status` says), kill -TERM %d stops it", running.Pid)
 		}
-		fmt.Fprintf(stderr, "hbd: not started (exit status %d): another hbd of this node runs; it may still be releasing its groups after a stop that timed out (`hbd status` answers while it runs): wait for it to exit%s\n", exitAlreadyRunning, stop)
+		fmt.Fprintf(stderr, "hbd: not started (exit status %d): another hbd of this node runs; it may still be releasing its groups after a stop that timed out (then a resource script's stop holds it up; `hbd status` answers while it runs): wait for it to exit%s\n", exitAlreadyRunning, stop)
 		return exitAlreadyRunning
 	case err != nil:
 		fmt.Fprintf(stderr, "hbd: %v\n", err)
