@@ -16,8 +16,9 @@ import (
 // the commands and flags of hbd(8) (docs_man_test.go), the commands the
 // pages tell the reader to type, as root where they need it (this
 // file), the configuration files of the guides and the README's quick
-// start (docs_guides_test.go), and what the guides quote hbd printing
-// (docs_quotes_test.go).
+// start (docs_guides_test.go), what the guides quote hbd printing
+// (docs_quotes_test.go), and the etcd guide's etcdctl commands, run
+// against etcd (docs_etcd_test.go).
 // hbd/internal/doccheck holds the checks that need no CLI.
 
 // repoRoot is the repository's top directory, seen from this package.
