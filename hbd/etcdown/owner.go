@@ -326,7 +326,7 @@ func (w *Owner) reconcile(ctx context.Context, id clientv3.LeaseID) error {
 	released := map[string]bool{}
 	err := each(owned, maxParallel, func(g string) error {
 		if d := desired[g]; d != w.o.Node && !w.isStopFailed(g) {
-			w.log.Infof("etcd: releasing group %s (the placement rule gives it to %q)", g, d)
+			w.log.Infof("etcd: releasing group %s (%s)", g, givenTo(d))
 			if !w.stopToRelease(ctx, g) {
 				return nil
 			}
@@ -624,4 +624,14 @@ func (w *Owner) heldKeys() []string {
 	}
 	slices.Sort(removed)
 	return append(out, removed...)
+}
+
+// givenTo says where the placement rule puts a group this node
+// releases: a node, or none (the group disabled, every node that may
+// hold it in standby, standing by or failed there).
+func givenTo(node string) string {
+	if node == "" {
+		return "the placement rule gives it to no node now"
+	}
+	return fmt.Sprintf("the placement rule gives it to %q", node)
 }

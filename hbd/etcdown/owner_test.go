@@ -261,3 +261,14 @@ func stopDuringStart(t *testing.T, rollsBack bool, says string) {
 		t.Errorf("no line says why the start of g1 ended and %q", says)
 	}
 }
+
+func TestGivenTo(t *testing.T) {
+	for _, tt := range []struct{ node, want string }{
+		{"node2", `the placement rule gives it to "node2"`},
+		{"", "the placement rule gives it to no node now"},
+	} {
+		if got := givenTo(tt.node); got != tt.want {
+			t.Errorf("givenTo(%q) = %q, want %q", tt.node, got, tt.want)
+		}
+	}
+}
