@@ -67,8 +67,8 @@ func TestCheckAgreesWithRunWithoutNetRaw(t *testing.T) {
 	}{
 		{"check", append([]string{"check", "-c", dir, "--node", "solo"}, dirs...), 1,
 			[]string{line, "hbd run refuses to start with ping nodes it cannot ping", "CAP_NET_RAW", "ping_group_range"}},
-		{"run", append([]string{"run", "-c", dir, "--node", "solo"}, dirs...), exitNotConfigured,
-			[]string{line, "hbd run refuses to start", "configuration error, not started"}},
+		{"run", append([]string{"run", "-c", dir, "--node", "solo"}, dirs...), exitMachineNotReady,
+			[]string{line, "hbd run refuses to start", "this machine is not ready for the configuration, not started"}},
 		{"check --files-only", []string{"check", "-c", dir, "--node", "solo", "--files-only"}, 0,
 			[]string{"ha.cf:8: warning: ping: 127.0.0.1 cannot be pinged from here", "`hbd run` refuses to start on a machine that does not allow it"}},
 	} {

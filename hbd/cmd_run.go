@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/daemon"
 	"github.com/hbdproject/hbd/hbd/paths"
 )
@@ -17,6 +18,22 @@ import (
 // exitNotConfigured is Heartbeat's exit code for a configuration error
 // (LSB: "program is not configured").
 const exitNotConfigured = 6
+
+// exitMachineNotReady is `hbd run`'s exit status when every error of the
+// configuration is about this machine's state (config.Diag.Machine: an
+// interface not there yet, the etcd certificates not yet written): the
+// generic failure, which init/heartbeat.service retries every
+// RestartSec up to its start limit, where 6 (the files are wrong) is
+// never retried.
+const exitMachineNotReady = 1
+
+// configStatus is the exit status of a start refused for diags.
+func configStatus(diags []config.Diag) int {
+	if config.OnlyMachine(diags) {
+		return exitMachineNotReady
+	}
+	return exitNotConfigured
+}
 
 // exitAlreadyRunning is `hbd run`'s exit status when another hbd of
 // this node runs (it holds the pid file's or the state directory's
@@ -35,8 +52,10 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run", `usage: hbd run [-c DIR] [--node NAME] [--run-dir DIR] [--state-dir DIR]
 Runs the daemon in the foreground (hbd with no command does the same) until
 SIGTERM or SIGINT; SIGHUP, or a change in DIR, reloads the configuration.
-Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error,
-150 another hbd of this node runs (not started).`, stdout, stderr)
+Exit status: 0 stopped, 1 failed (also a refusal about this machine's
+state: an interface, the host name, a file ha.cf names, missing), 2 usage
+error, 6 configuration error, 150 another hbd of this node runs (not
+started).`, stdout, stderr)
 	dir := fs.String("c", paths.ConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
 	runDir := fs.String("run-dir", paths.RunDir, "`DIR` for the pid file and the control socket")
@@ -70,8 +89,13 @@ Exit status: 0 stopped, 1 failed, 2 usage error, 6 configuration error,
 		for _, d := range cerr.Diags {
 			fmt.Fprintln(stderr, d.String())
 		}
-		fmt.Fprintln(stderr, "hbd: configuration error, not started")
-		return exitNotConfigured
+		code := configStatus(cerr.Diags)
+		if code == exitMachineNotReady {
+			fmt.Fprintf(stderr, "hbd: this machine is not ready for the configuration, not started (exit status %d: a service manager may retry)\n", code)
+		} else {
+			fmt.Fprintln(stderr, "hbd: configuration error, not started")
+		}
+		return code
 	case errors.As(err, &running):
 		fmt.Fprintf(stderr, "hbd: %v\n", err)
 		stop := ""

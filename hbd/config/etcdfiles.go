@@ -20,7 +20,7 @@ func checkEtcdFiles(hacfPath string, p *hacfParser, opts LoadOptions) []Diag {
 	d := diags{file: hacfPath}
 	report := d.warnf
 	if opts.Strict {
-		report = d.errorf
+		report = d.machinef
 	}
 	if path := c.Etcd.CACert; path != "" {
 		b, err := os.ReadFile(path)

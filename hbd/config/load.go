@@ -227,7 +227,7 @@ func checkThisNode(file string, p *hacfParser, node string) []Diag {
 	case len(p.c.Nodes) == 0:
 		// ParseHaCf already says there are no node lines.
 	case !slices.Contains(p.c.Nodes, node):
-		d.errorf(p.firstNodeLine, "this node %q is not listed in a `node` line (nodes: %s); add it, or run with --node NAME if `uname -n` is not its cluster name",
+		d.machinef(p.firstNodeLine, "this node %q is not listed in a `node` line (nodes: %s); add it, or run with --node NAME if `uname -n` is not its cluster name",
 			node, strings.Join(p.c.Nodes, ", "))
 	}
 	return d.list
@@ -255,7 +255,7 @@ func checkInterfaces(c *Config, opts LoadOptions) []Diag {
 		reported[m.Iface] = true
 		msg := fmt.Sprintf("%s: interface %s does not exist on this machine (it has: %s)", m.Kind, m.Iface, strings.Join(have, ", "))
 		if opts.Strict && !opts.AnyMachine {
-			d.errorf(m.Pos.Line, "%s; hbd run refuses to start while it is missing: fix the name, or start hbd once it exists (one made at boot, a VLAN, a bond or a bridge: order the heartbeat service after it)", msg)
+			d.machinef(m.Pos.Line, "%s; hbd run refuses to start while it is missing: fix the name, or start hbd once it exists (one made at boot, a VLAN, a bond or a bridge: order the heartbeat service after it)", msg)
 		} else {
 			d.warnf(m.Pos.Line, "%s; `hbd run` refuses to start on a machine without it: fix the name or bring the interface up before starting hbd", msg)
 		}

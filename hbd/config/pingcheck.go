@@ -34,7 +34,7 @@ func checkPingSockets(c *Config, opts LoadOptions) []Diag {
 			msg := fmt.Sprintf("%s: %s cannot be pinged from here: %v", directive, h, err)
 			fix := fmt.Sprintf("run hbd as root with CAP_NET_RAW (a unit's CapabilityBoundingSet or a container that drops it must give it back), or allow hbd's group unprivileged %s ping sockets (sysctl net.ipv4.ping_group_range), or remove the ping lines", family)
 			if opts.Strict && !opts.AnyMachine {
-				d.errorf(pg.Pos.Line, "%s; hbd run refuses to start with ping nodes it cannot ping: %s", msg, fix)
+				d.machinef(pg.Pos.Line, "%s; hbd run refuses to start with ping nodes it cannot ping: %s", msg, fix)
 			} else {
 				d.warnf(pg.Pos.Line, "%s; `hbd run` refuses to start on a machine that does not allow it: %s", msg, fix)
 			}

@@ -170,11 +170,11 @@ func checkFenceCommand(c *Config) []Diag {
 	fi, err := os.Stat(prog)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		d.errorf(c.Fence.Pos.Line, "fence_command: program %s does not exist; without it no silent peer is fenced and none of its groups is taken over: install it or fix the path", prog)
+		d.machinef(c.Fence.Pos.Line, "fence_command: program %s does not exist; without it no silent peer is fenced and none of its groups is taken over: install it or fix the path", prog)
 	case err != nil:
-		d.errorf(c.Fence.Pos.Line, "fence_command: cannot use program %s: %v", prog, err)
+		d.machinef(c.Fence.Pos.Line, "fence_command: cannot use program %s: %v", prog, err)
 	case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
-		d.errorf(c.Fence.Pos.Line, "fence_command: program %s is not an executable file (chmod 755 %s)", prog, prog)
+		d.machinef(c.Fence.Pos.Line, "fence_command: program %s is not an executable file (chmod 755 %s)", prog, prog)
 	}
 	return d.list
 }

@@ -42,6 +42,13 @@ type Diag struct {
 	Pos      Pos
 	Severity Severity
 	Msg      string
+	// Machine marks an error about this machine's state rather than
+	// what the files say: a medium's interface missing, the host name
+	// not a node, the etcd certificate files or the fence program not
+	// there, the ICMP socket refused. It may pass by itself (at boot,
+	// an interface brought up a moment later), so `hbd run` exits with
+	// a status a service manager retries.
+	Machine bool
 }
 
 func (d Diag) String() string {

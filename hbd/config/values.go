@@ -170,8 +170,30 @@ func (d *diags) errorf(line int, format string, args ...any) {
 	d.list = append(d.list, Diag{Pos: Pos{File: d.file, Line: line}, Severity: SevError, Msg: fmt.Sprintf(format, args...)})
 }
 
+// machinef adds an error about this machine's state (Diag.Machine).
+func (d *diags) machinef(line int, format string, args ...any) {
+	d.errorf(line, format, args...)
+	d.list[len(d.list)-1].Machine = true
+}
+
 func (d *diags) warnf(line int, format string, args ...any) {
 	d.list = append(d.list, Diag{Pos: Pos{File: d.file, Line: line}, Severity: SevWarning, Msg: fmt.Sprintf(format, args...)})
+}
+
+// OnlyMachine reports whether ds has errors and every one of them is
+// about this machine's state (Diag.Machine), none about the files.
+func OnlyMachine(ds []Diag) bool {
+	errs := false
+	for _, d := range ds {
+		if d.Severity != SevError {
+			continue
+		}
+		if !d.Machine {
+			return false
+		}
+		errs = true
+	}
+	return errs
 }
 
 // HasErrors reports whether any of ds is an error (not a warning).

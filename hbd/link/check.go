@@ -16,7 +16,8 @@ import (
 // cannot send from (asked of the kernel by binding a UDP socket to it on
 // an unused port, closed at once). A medium on an interface this
 // machine lacks is left out: config.Load reports those, once per
-// interface.
+// interface. What may change on this machine (an address not assigned
+// yet) is marked config.Diag.Machine; what ha.cf says wrong is not.
 func Check(media []config.Medium) []config.Diag {
 	return check(media, lookupIface, probeBind)
 }
@@ -30,7 +31,9 @@ func check(media []config.Medium, lookup func(string) (ifaceInfo, error), bind f
 		}
 		lp := &linkPlan{Kind: m.Kind, Iface: ifi}
 		if err := lp.add(m); err != nil {
-			out = append(out, config.Diag{Pos: m.Pos, Severity: config.SevError, Msg: fmt.Sprintf("%s %s: %v", m.Kind, m.Iface, err)})
+			var nb noBroadcastError
+			out = append(out, config.Diag{Pos: m.Pos, Severity: config.SevError, Msg: fmt.Sprintf("%s %s: %v", m.Kind, m.Iface, err),
+				Machine: errors.As(err, &nb)})
 			continue
 		}
 		local := m.Local.Unmap()
@@ -38,7 +41,7 @@ func check(media []config.Medium, lookup func(string) (ifaceInfo, error), bind f
 			continue
 		}
 		if err := bind(zoned(local, m.Iface)); errors.Is(err, syscall.EADDRNOTAVAIL) {
-			out = append(out, config.Diag{Pos: m.Pos, Severity: config.SevError,
+			out = append(out, config.Diag{Pos: m.Pos, Severity: config.SevError, Machine: true,
 				Msg: fmt.Sprintf("%s %s: local address %s is not an address of this machine, so hbd cannot send from it (%v); fix the address or add it to an interface",
 					m.Kind, m.Iface, local, err)})
 		}

@@ -36,19 +36,22 @@ func TestCheck(t *testing.T) {
 		name string
 		m    config.Medium
 		want string // "" for no error
+		// machine: the error is about this machine's state
+		// (config.Diag.Machine), not what ha.cf says.
+		machine bool
 	}{
-		{"ucast", config.Medium{Kind: config.Ucast, Iface: "eth0", Addr: netip.MustParseAddr("10.0.0.2"), Port: 694}, ""},
-		{"ucast from an address here", config.Medium{Kind: config.Ucast, Iface: "eth0", Addr: netip.MustParseAddr("10.0.0.2"), Local: netip.MustParseAddr("10.0.0.1"), Port: 694}, ""},
+		{"ucast", config.Medium{Kind: config.Ucast, Iface: "eth0", Addr: netip.MustParseAddr("10.0.0.2"), Port: 694}, "", false},
+		{"ucast from an address here", config.Medium{Kind: config.Ucast, Iface: "eth0", Addr: netip.MustParseAddr("10.0.0.2"), Local: netip.MustParseAddr("10.0.0.1"), Port: 694}, "", false},
 		{"ucast from an address not here", config.Medium{Kind: config.Ucast, Iface: "eth0", Addr: netip.MustParseAddr("10.0.0.2"), Local: netip.MustParseAddr("10.0.0.9"), Port: 694},
-			"ha.cf:7: ucast eth0: local address 10.0.0.9 is not an address of this machine, so hbd cannot send from it (listen udp: bind: cannot assign requested address)"},
-		{"ucast from a loopback address not on lo", config.Medium{Kind: config.Ucast, Iface: "lo", Addr: netip.MustParseAddr("127.0.0.2"), Local: netip.MustParseAddr("127.0.0.9"), Port: 694}, ""},
+			"ha.cf:7: ucast eth0: local address 10.0.0.9 is not an address of this machine, so hbd cannot send from it (listen udp: bind: cannot assign requested address)", true},
+		{"ucast from a loopback address not on lo", config.Medium{Kind: config.Ucast, Iface: "lo", Addr: netip.MustParseAddr("127.0.0.2"), Local: netip.MustParseAddr("127.0.0.9"), Port: 694}, "", false},
 		{"ucast from another family", config.Medium{Kind: config.Ucast, Iface: "eth0", Addr: netip.MustParseAddr("10.0.0.2"), Local: netip.MustParseAddr("fe80::1"), Port: 694},
-			"ha.cf:7: ucast eth0: local address fe80::1 and peer 10.0.0.2 are of different families"},
-		{"bcast", config.Medium{Kind: config.Bcast, Iface: "eth0", Port: 694}, ""},
+			"ha.cf:7: ucast eth0: local address fe80::1 and peer 10.0.0.2 are of different families", false},
+		{"bcast", config.Medium{Kind: config.Bcast, Iface: "eth0", Port: 694}, "", false},
 		{"bcast without a broadcast address", config.Medium{Kind: config.Bcast, Iface: "lo", Port: 694},
-			"ha.cf:7: bcast lo: interface lo has no IPv4 broadcast address"},
-		{"mcast", config.Medium{Kind: config.Mcast, Iface: "eth0", Addr: netip.MustParseAddr("239.0.0.1"), Port: 694}, ""},
-		{"interface missing: config.Load says it", config.Medium{Kind: config.Bcast, Iface: "eth9", Port: 694}, ""},
+			"ha.cf:7: bcast lo: interface lo has no IPv4 broadcast address", true},
+		{"mcast", config.Medium{Kind: config.Mcast, Iface: "eth0", Addr: netip.MustParseAddr("239.0.0.1"), Port: 694}, "", false},
+		{"interface missing: config.Load says it", config.Medium{Kind: config.Bcast, Iface: "eth9", Port: 694}, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.m.Pos = pos
@@ -61,6 +64,9 @@ func TestCheck(t *testing.T) {
 			}
 			if len(ds) != 1 || ds[0].Severity != config.SevError || !strings.HasPrefix(ds[0].String(), tc.want) {
 				t.Fatalf("got %v, want one error starting %q", ds, tc.want)
+			}
+			if ds[0].Machine != tc.machine {
+				t.Errorf("Machine = %v, want %v", ds[0].Machine, tc.machine)
 			}
 		})
 	}

@@ -15,6 +15,15 @@ import (
 // renames a link.
 var kindOrder = []config.MediumKind{config.Ucast, config.Ucast6, config.Bcast, config.Mcast, config.Mcast6}
 
+// noBroadcastError is a bcast medium's interface without an IPv4
+// broadcast address: this machine's state (its address may come a
+// moment later, from DHCP at boot), not a fault of ha.cf.
+type noBroadcastError struct{ iface string }
+
+func (e noBroadcastError) Error() string {
+	return fmt.Sprintf("interface %s has no IPv4 broadcast address", e.iface)
+}
+
 // sockRole says which datagrams a receive socket accepts.
 type sockRole int
 
@@ -220,7 +229,7 @@ func (lp *linkPlan) add(m config.Medium) error {
 	case config.Bcast:
 		bc, ok := lp.Iface.broadcast()
 		if !ok {
-			return fmt.Errorf("interface %s has no IPv4 broadcast address", iface)
+			return noBroadcastError{iface: iface}
 		}
 		// Bound to the broadcast address, the socket hears only broadcasts,
 		// never the unicast traffic of a ucast link on the same port.

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"maps"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/testenv"
+)
+
+// TestConfigStatus: a start refused only for this machine's state exits
+// 1, which the service manager retries; any error in what the files say
+// exits 6, never retried, even beside errors about the machine.
+func TestConfigStatus(t *testing.T) {
+	file := config.Diag{Severity: config.SevError, Msg: "keepalive: not a duration"}
+	machine := config.Diag{Severity: config.SevError, Msg: "bcast: interface eth7 does not exist", Machine: true}
+	warning := config.Diag{Severity: config.SevWarning, Msg: "no resource groups"}
+	for _, tc := range []struct {
+		name  string
+		diags []config.Diag
+		want  int
+	}{
+		{"a file error", []config.Diag{file}, exitNotConfigured},
+		{"a machine error", []config.Diag{machine}, exitMachineNotReady},
+		{"machine errors and a warning", []config.Diag{warning, machine, machine}, exitMachineNotReady},
+		{"a file error beside a machine error", []config.Diag{machine, file}, exitNotConfigured},
+		{"a file error after a warning", []config.Diag{warning, file}, exitNotConfigured},
+		// A refusal with no error line at all (none is made today) is
+		// not about the machine: not retried.
+		{"no error", []config.Diag{warning}, exitNotConfigured},
+		{"nothing", nil, exitNotConfigured},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := configStatus(tc.diags); got != tc.want {
+				t.Errorf("configStatus = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRunStatusPerRefusal: `hbd run` refused by its configuration exits
+// 1 when every error is about this machine's state (a medium's
+// interface or address, the node's name, the fence program) and 6 when
+// the files say something wrong, and its last line says which.
+func TestRunStatusPerRefusal(t *testing.T) {
+	absent := filepath.Join(t.TempDir(), "absent")
+	for _, tc := range []struct {
+		name string
+		edit func(map[string]string)
+		node string
+		rc   int
+		want string
+	}{
+		{"an unknown directive", withHacf("no_such_directive 1"), "solo", exitNotConfigured, `unknown directive "no_such_directive"`},
+		{"a short key", withAuthkeys("auth 1\n1 sha1 short\n"), "solo", exitNotConfigured, "the secret has 5 characters"},
+		{"an interface missing", withHacf("bcast nosuchif0"), "solo", exitMachineNotReady, "interface nosuchif0 does not exist on this machine"},
+		{"no broadcast address", withHacf("bcast lo"), "solo", exitMachineNotReady, "interface lo has no IPv4 broadcast address"},
+		{"a local address missing", withHacf("ucast lo 127.0.0.2 192.0.2.77"), "solo", exitMachineNotReady, "local address 192.0.2.77 is not an address of this machine"},
+		{"this node not in ha.cf", nil, "other", exitMachineNotReady, `this node "other" is not listed`},
+		{"the fence program missing", withHacf("fence_command " + absent), "solo", exitMachineNotReady, "fence_command: program " + absent + " does not exist"},
+		{"an interface missing and an unknown directive", func(f map[string]string) {
+			withHacf("bcast nosuchif0")(f)
+			withHacf("no_such_directive 1")(f)
+		}, "solo", exitNotConfigured, `unknown directive "no_such_directive"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := maps.Clone(soloFiles)
+			if tc.edit != nil {
+				tc.edit(files)
+			}
+			dir := testenv.WriteConfigDir(t, files)
+			var out, errOut bytes.Buffer
+			rc := runRun([]string{"-c", dir, "--node", tc.node, "--run-dir", t.TempDir(), "--state-dir", t.TempDir()}, &out, &errOut)
+			e := errOut.String()
+			if rc != tc.rc || !strings.Contains(e, tc.want) {
+				t.Fatalf("run: exit %d, want %d saying %q; stderr:\n%s", rc, tc.rc, tc.want, e)
+			}
+			last := "hbd: configuration error, not started"
+			if tc.rc == exitMachineNotReady {
+				last = "hbd: this machine is not ready for the configuration, not started (exit status 1: a service manager may retry)"
+			}
+			if !strings.HasSuffix(e, last+"\n") {
+				t.Errorf("run's stderr does not end with %q:\n%s", last, e)
+			}
+		})
+	}
+}
