@@ -98,6 +98,36 @@ systemctl daemon-reload`)
 	}
 }
 
+// TestSystemdMachineRefusalRetried: at boot a medium's interface may
+// appear a moment after hbd starts (a VLAN, a bond, a NIC renamed
+// late). hbd refuses to start without it, with exit status 1, not 6:
+// the unit retries it every RestartSec, and once the interface is there
+// hbd runs, with nobody's help.
+func TestSystemdMachineRefusalRetried(t *testing.T) {
+	m := bootSystemd(t)
+	m.must("sh", "-c", "echo 'bcast hb0' >>/etc/ha.d/ha.cf")
+	out, err := m.run("systemctl", "start", "heartbeat")
+	t.Logf("systemctl start without hb0: %v %s", err, out)
+	m.must("ip", "link", "add", "hb0", "type", "veth", "peer", "name", "hb0p")
+	m.must("ip", "addr", "add", "10.99.0.1/24", "brd", "+", "dev", "hb0")
+	m.must("ip", "link", "set", "hb0p", "up")
+	m.must("ip", "link", "set", "hb0", "up")
+	m.waitFor("the unit to run once hb0 is there", 20*time.Second, func() bool {
+		s, _ := m.run("systemctl", "is-active", "heartbeat")
+		return s == "active"
+	})
+	if show := m.must("systemctl", "show", "-p", "NRestarts", "heartbeat"); show == "NRestarts=0" {
+		t.Errorf("the unit runs without a restart: was hb0 there at the first start?")
+	}
+	j := m.journal()
+	for _, want := range []string{"interface hb0 does not exist on this machine", "this machine is not ready for the configuration, not started (exit status 1"} {
+		if !strings.Contains(j, want) {
+			t.Errorf("the journal lacks %q:\n%s", want, j)
+		}
+	}
+	m.waitFor("the group to be acquired", 30*time.Second, m.holdsGroup)
+}
+
 // TestSystemdConfigErrorNotRetried: a configuration hbd refuses makes
 // `systemctl start` fail at once, the journal names the FILE:LINE, and
 // systemd does not start it again every RestartSec up to the start
