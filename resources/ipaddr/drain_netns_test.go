@@ -343,3 +343,154 @@ func cpuTime(b *testing.B) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestReleaseHandsOver: a connection a client opens while the address is
+// on no node (its SYN reaches the old holder after the removal) is
+// answered by the new holder at once when the old holder's release hands
+// its frames over, and only after TCP's retry a second later when it
+// does not (a plain drained stop): the test tells the two apart. IPv4
+// (a gratuitous ARP names the new holder) and IPv6 (a neighbour
+// advertisement). On a node whose kernel forwards, the release hands
+// nothing over (its own stack routes the frames once the address is
+// gone: a handover would deliver them twice).
+func TestReleaseHandsOver(t *testing.T) {
+	lab := netlab.NewT(t, t.Name())
+	hosts := map[string]*netlab.Host{}
+	for i, name := range []string{"a", "b", "c"} {
+		hosts[name] = addHost(t, lab, name, fmt.Sprintf("10.231.0.%d/24", i+1), fmt.Sprintf("fd00:231::%d/64", i+1))
+	}
+	a, b, c := hosts["a"], hosts["b"], hosts["c"]
+	const port = 8080
+	startNamedServer(t, a, port, "a")
+	startNamedServer(t, b, port, "b")
+	for _, vip := range []string{vip4, vip6} {
+		for _, mode := range []string{"handover", "plain"} {
+			t.Run(vip+"/"+mode, func(t *testing.T) {
+				releaseHandsOver(t, a, b, c, vip, net.JoinHostPort(vip, fmt.Sprint(port)), mode)
+			})
+		}
+	}
+	t.Run(vip4+"/router", func(t *testing.T) {
+		ctx := context.Background()
+		const fwd = "net.ipv4.conf.eth0.forwarding"
+		if out, err := a.Exec(ctx, "sysctl", "-w", fwd+"=1"); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		defer a.Exec(ctx, "sysctl", "-w", fwd+"=0")
+		releaseHandsOver(t, a, b, c, vip4, net.JoinHostPort(vip4, fmt.Sprint(port)), "router")
+	})
+}
+
+// releaseHandsOver releases vip on a (mode "handover" or "router":
+// Release; "plain": StopDrained) while c connects to target, with b
+// taking the address over 100 ms later.
+func releaseHandsOver(t *testing.T, a, b, c *netlab.Host, vip, target, mode string) {
+	ctx := context.Background()
+	hand := mode == "handover"
+	bits := "/24/eth0"
+	if strings.Contains(vip, ":") {
+		bits = "/64/eth0"
+	}
+	agA, hook := agentIn(t, a, t.TempDir(), quickBurst, vip+bits)
+	agB, _ := agentIn(t, b, t.TempDir(), quickBurst, vip+bits)
+	if err := agA.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if who, err := ask(ctx, c, target, 2*time.Second); err != nil || who != "a" {
+		t.Fatalf("before the release: %q, %v; want a's answer", who, err)
+	}
+	var handed func() int
+	var err error
+	if mode == "plain" {
+		err = agA.StopDrained(ctx, 50*time.Millisecond)
+	} else {
+		handed, err = agA.Release(ctx, 50*time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode == "router" && handed != nil {
+		t.Error("a release on a node that forwards handed over")
+	}
+	if mode == "router" && !hasEntry(hook, logrus.DebugLevel, "no handover") {
+		t.Error("no debug line saying why there was no handover")
+	}
+	// A client that connects now: its SYN goes to a's MAC.
+	type answer struct {
+		who  string
+		err  error
+		took time.Duration
+	}
+	got := make(chan answer, 1)
+	sent := time.Now()
+	go func() {
+		who, err := ask(ctx, c, target, 3*time.Second)
+		got <- answer{who, err, time.Since(sent)}
+	}()
+	time.Sleep(100 * time.Millisecond) // the SYN has reached a
+	if err := agB.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-got
+	t.Logf("connected %v after the removal: %q, %v", r.took.Round(time.Millisecond), r.who, r.err)
+	if r.err != nil || r.who != "b" {
+		t.Fatalf("the client's request: %q, %v; want b's answer", r.who, r.err)
+	}
+	// TCP sends its SYN again after a second: well under that is the
+	// first SYN, passed on.
+	const retry = 900 * time.Millisecond
+	if hand {
+		if r.took > retry {
+			t.Errorf("answered after %v with a handover: want the first SYN passed on to b at once", r.took)
+		}
+		if n := handed(); n < 1 {
+			t.Errorf("the handover passed on %d frames, want the SYN at least", n)
+		}
+		if !hasEntry(hook, logrus.DebugLevel, "passed on to it") {
+			t.Error("no debug line of the handover")
+		}
+	} else if mode == "plain" && r.took < retry {
+		t.Errorf("answered after %v without a handover: the test cannot tell one from none", r.took)
+	}
+	if err := agB.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startNamedServer answers each connection to port on h with name and
+// closes it.
+func startNamedServer(t *testing.T, h *netlab.Host, port int, name string) {
+	t.Helper()
+	ln, err := h.Listen("tcp", fmt.Sprintf(":%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			cn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = cn.Write([]byte(name + "\n"))
+			cn.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+}
+
+// ask connects from c to target and returns the server's name.
+func ask(ctx context.Context, c *netlab.Host, target string, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cn, err := c.Dial(ctx, "tcp", target)
+	if err != nil {
+		return "", err
+	}
+	defer cn.Close()
+	_ = cn.SetDeadline(time.Now().Add(timeout))
+	line, err := bufio.NewReader(cn).ReadString('\n')
+	return strings.TrimSpace(line), err
+}

@@ -184,7 +184,13 @@ func run(ctx context.Context, name string, args []string, stdout, stderr io.Writ
 		}
 		return ExitOK
 	case "stop":
-		if err := a.StopDrained(ctx, m.drain); err != nil {
+		stop := a.StopDrained
+		if m.inProcess && m.drain > 0 {
+			// A planned release in a process that lives on: hand over
+			// the frames that reach this node after the removal.
+			stop = func(ctx context.Context, d time.Duration) error { _, err := a.Release(ctx, d); return err }
+		}
+		if err := stop(ctx, m.drain); err != nil {
 			log.Errorf("%s%v", a.prefix, err)
 			return ExitFailed
 		}

@@ -163,7 +163,7 @@ func (a *Agent) chooseLabel(link netlink.Link, addrs []netlink.Addr) (string, er
 // Stop removes the address if hbd added it (its record says so), and
 // forgets the record. An address hbd did not add is left in place, with a
 // warning; stopping an absent address succeeds.
-func (a *Agent) Stop(ctx context.Context) error { return a.stop(ctx, 0) }
+func (a *Agent) Stop(ctx context.Context) error { return a.stop(ctx, 0, false) }
 
 // StopDrained is Stop for a planned release: before it removes the
 // address it drains it (drain.go), waiting up to bound until no TCP
@@ -171,10 +171,26 @@ func (a *Agent) Stop(ctx context.Context) error { return a.stop(ctx, 0) }
 // whole bound; a drain that cannot read the connections removes the
 // address at once.
 func (a *Agent) StopDrained(ctx context.Context, bound time.Duration) error {
-	return a.stop(ctx, bound)
+	return a.stop(ctx, bound, false)
 }
 
-func (a *Agent) stop(ctx context.Context, drain time.Duration) error {
+// Release is StopDrained for a process that lives on after it (hbd's
+// daemon): it also hands over (handover.go), in the background, the
+// frames that reach this node for the address after its removal, to the
+// node that announces it next. Handed reports, once the handover has
+// ended, how many frames it passed on (for tests); nil without one.
+func (a *Agent) Release(ctx context.Context, bound time.Duration) (handed func() int, err error) {
+	if err := a.stop(ctx, bound, true); err != nil {
+		return nil, err
+	}
+	h := a.handedOver
+	if h == nil {
+		return nil, nil
+	}
+	return func() int { <-h.done; return h.passed }, nil
+}
+
+func (a *Agent) stop(ctx context.Context, drain time.Duration, hand bool) error {
 	a.cancelFollowup()
 	if err := ctx.Err(); err != nil {
 		return err
@@ -216,6 +232,14 @@ func (a *Agent) stop(ctx context.Context, drain time.Duration) error {
 		if err != nil {
 			return err
 		}
+		var ho *handover
+		if hand {
+			// Open before the drain, so that the removal follows the
+			// drain's last check at once.
+			if ho, err = a.openHandover(link); err != nil {
+				a.log.Warnf("%sno handover: %v", a.prefix, err)
+			}
+		}
 		var d drained
 		if drain > 0 {
 			d = a.drain(ctx, drain)
@@ -223,9 +247,17 @@ func (a *Agent) stop(ctx context.Context, drain time.Duration) error {
 		// Nothing between the drain's last check and the removal: a
 		// connection opened in between is the one it cannot save.
 		err = a.h.AddrDel(link, have)
+		removed := time.Now()
 		unlock()
 		if err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENOENT) {
+			if ho != nil {
+				ho.cancel()
+			}
 			return fmt.Errorf("remove %s from %s: %w", have.IPNet, rec.Iface, err)
+		}
+		if ho != nil {
+			ho.start(removed)
+			a.handedOver = ho
 		}
 		if !d.last.IsZero() {
 			d.removal = time.Since(d.last)
