@@ -53,6 +53,7 @@ func (r *Runner) runInProcess(ctx context.Context, s script, timeout time.Durati
 	go func() {
 		done <- s.inproc.run(runCtx, s.inproc.name, s.inproc.args, agents.RunOptions{
 			StateDir: r.opts.RscTmp, Debug: r.opts.Debug > 0, Stdout: outW, Stderr: errW, Drain: drainOf(ctx),
+			Linger: r.opts.Linger,
 		})
 	}()
 	select {

@@ -127,6 +127,9 @@ type Options struct {
 	// BuiltinCommand: no fork and exec between a handover's release and
 	// the address on its new node. Bounded by the same timeouts.
 	InProcess bool
+	// Linger is agents.RunOptions.Linger for the agents run in this
+	// process: told of the work they leave running after an operation.
+	Linger func(done <-chan struct{})
 
 	// For the scripts' environment (see Runner.Environ): ha.cf logfile,
 	// debugfile, logfacility, debug, use_logd; NiceFailback is true unless

@@ -26,6 +26,10 @@ func (d *Daemon) newRunner(cfg *config.Config) (*harc.Runner, error) {
 	// The IP agents run in this process: a handover's gap (the address
 	// gone from one node, not yet on the other) loses no fork and exec.
 	o.InProcess = true
+	// A planned release's handover (resources/ipaddr) outlives its stop
+	// by up to a second: the exit waits for it as for an operation, so
+	// that a graceful stop hands over too.
+	o.Linger = d.linger
 	// HA_RSCTMP is Heartbeat's /run/resource-agents for a node using the
 	// standard run directory. Nodes sharing one machine (tests, the demo)
 	// each get their own, or one node's agent records would be another's.
@@ -233,6 +237,17 @@ func (d *Daemon) reannounce(key string, g config.Group) {
 				d.log.Warnf("re-announce of %s: %s", key, res.Describe())
 			}
 		}
+	}()
+}
+
+// linger counts work an in-process agent left running after its
+// operation (harc.Options.Linger) as an operation until done is closed.
+// It is called from within an operation, so the count is not zero.
+func (d *Daemon) linger(done <-chan struct{}) {
+	d.opsWG.Add(1)
+	go func() {
+		defer d.opsWG.Done()
+		<-done
 	}()
 }
 

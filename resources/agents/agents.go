@@ -133,6 +133,12 @@ type RunOptions struct {
 	// address may wait up to Drain for the connections in flight on it
 	// to finish before it removes it. 0: release at once.
 	Drain time.Duration
+	// Linger, when not nil, is told of work the agent leaves running
+	// after it returns (a planned release's handover of the frames that
+	// reach the old holder: resources/ipaddr), done closed when that
+	// work ends (by itself, within a bound), so that the process can
+	// wait for it before it exits.
+	Linger func(done <-chan struct{})
 }
 
 // Announcer tells the network where an address held here is

@@ -45,6 +45,7 @@ const (
 	handoverHeldBytes = 256 << 10
 	handoverMax       = 1024
 	handoverReadMax   = 64 << 10 // larger frames are dropped, not passed on
+	handoverReadCap   = 16384    // frames read in all: more ends the handover (a flood)
 
 	// vnetHdrLen is the virtio_net_hdr the socket reads before each
 	// frame and sends before each frame it passes on (PACKET_VNET_HDR):
@@ -72,6 +73,7 @@ type handover struct {
 	heard   time.Duration    // removal to the new holder's announcement (its kernel stamp)
 	held    [][]byte
 	bytes   int
+	read    int // frames read, of any kind
 	passed  int
 	dropped int
 	ours    bool // this node holds the address again
@@ -347,6 +349,8 @@ func (h *handover) run() {
 	}
 	h.dropped += len(h.held)
 	switch {
+	case h.ours:
+		h.log.Debugf("%shandover: %s is this node's again; frames sent here after its removal: %d passed on, %d dropped", h.prefix, h.addr, h.passed, h.dropped)
 	case readErr != nil:
 		h.log.Warnf("%shandover of %s on %s: %v (%d frames passed on)", h.prefix, h.addr, h.ifname, readErr, h.passed)
 	case h.taker != nil:
@@ -367,10 +371,28 @@ func (h *handover) readAll(buf, oob []byte) error {
 		if err != nil {
 			return err
 		}
+		h.read++
+		if h.read > handoverReadCap {
+			return errors.New("too many frames for the address: a flood?")
+		}
 		ll, _ := from.(*unix.SockaddrLinklayer)
 		at, stamped := stampOf(oob[:oobn])
-		if flags&unix.MSG_TRUNC != 0 || n < vnetHdrLen || ll == nil || ll.Pkttype == unix.PACKET_OUTGOING || !stamped || !at.After(h.removed) {
-			continue // too big, ours, or maybe taken by this node's stack
+		if flags&unix.MSG_TRUNC != 0 || n < vnetHdrLen || ll == nil {
+			continue // too big to pass on
+		}
+		if ll.Pkttype == unix.PACKET_OUTGOING {
+			// This node announcing the address again (a start here,
+			// whichever agent runs it): it holds it, its own stack
+			// takes its frames, and the handover ends, the frames it
+			// held dropped. Unstamped counts too: ending is the safe
+			// side.
+			if classify(buf[vnetHdrLen:n], h.addr) == frameAnnounce && (!stamped || at.After(h.removed)) {
+				h.ours = true
+			}
+			continue
+		}
+		if !stamped || !at.After(h.removed) {
+			continue // maybe taken by this node's stack
 		}
 		h.frame(buf[:n], ll.Pkttype, at)
 	}
@@ -399,6 +421,9 @@ func (h *handover) frame(m []byte, pkttype uint8, at time.Time) {
 		if pkttype != unix.PACKET_HOST {
 			return // not sent to this node's MAC: not this node's to pass on
 		}
+		if h.oursAgain() {
+			return
+		}
 		if h.taker != nil {
 			h.pass(m)
 			return
@@ -416,11 +441,7 @@ func (h *handover) frame(m []byte, pkttype uint8, at time.Time) {
 // unless this node holds the address again (then the handover ends: its
 // own stack takes the frames).
 func (h *handover) pass(m []byte) {
-	if h.ours {
-		return
-	}
-	if _, err := os.Stat(h.record); err == nil {
-		h.ours = true
+	if h.oursAgain() {
 		h.dropped++
 		return
 	}
@@ -439,6 +460,18 @@ func (h *handover) pass(m []byte) {
 	}
 	h.passed++
 	h.last = time.Now()
+}
+
+// oursAgain says whether this node holds the address again: its record
+// is back (a start here writes it before it adds the address, so a frame
+// read after the addition finds it). Once true, it stays true.
+func (h *handover) oursAgain() bool {
+	if !h.ours {
+		if _, err := os.Stat(h.record); err == nil {
+			h.ours = true
+		}
+	}
+	return h.ours
 }
 
 // stampOf reads the kernel's receive time (SCM_TIMESTAMPNS) from a

@@ -66,12 +66,16 @@ type runMode struct {
 	debug     bool
 	inProcess bool
 	drain     time.Duration // a stop's drain bound (agents.RunOptions.Drain)
+	// linger is told of a release's handover (agents.RunOptions.Linger).
+	linger func(done <-chan struct{})
 }
 
 // Run runs the agent in the caller's process, as hbd's daemon does for a
 // built-in resource: Main's contract (the operation last; the same
 // output and exit codes), bounded by ctx, with o.StateDir as HA_RSCTMP.
-// A stop with o.Drain drains the address first (Agent.StopDrained).
+// A stop with o.Drain drains the address first and hands over what
+// reaches this node after the removal (Agent.Release), telling o.Linger
+// of the handover.
 // Without a process to start, its start returns as soon as the address
 // is on and the first round of announcements is out; the rest of the
 // first burst and the second burst follow in the background (they stop
@@ -88,7 +92,7 @@ func Run(ctx context.Context, name string, args []string, o agents.RunOptions) i
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	return run(ctx, name, args, stdout, stderr, runMode{stateDir: dir, debug: o.Debug, inProcess: true, drain: o.Drain})
+	return run(ctx, name, args, stdout, stderr, runMode{stateDir: dir, debug: o.Debug, inProcess: true, drain: o.Drain, linger: o.Linger})
 }
 
 func run(ctx context.Context, name string, args []string, stdout, stderr io.Writer, m runMode) int {
@@ -193,6 +197,9 @@ func run(ctx context.Context, name string, args []string, stdout, stderr io.Writ
 		if err := stop(ctx, m.drain); err != nil {
 			log.Errorf("%s%v", a.prefix, err)
 			return ExitFailed
+		}
+		if h := a.handedOver; h != nil && m.linger != nil {
+			m.linger(h.done)
 		}
 		return ExitOK
 	case "announce":
