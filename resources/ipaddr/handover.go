@@ -73,6 +73,8 @@ type handover struct {
 	heard   time.Duration    // removal to the new holder's announcement (its kernel stamp)
 	held    [][]byte
 	bytes   int
+	buf     []byte // read buffer, made before the removal (nothing to allocate after it)
+	oob     []byte
 	read    int // frames read, of any kind
 	passed  int
 	dropped int
@@ -98,6 +100,7 @@ func (a *Agent) openHandover(link netlink.Link) (*handover, error) {
 	h := &handover{
 		ifindex: attrs.Index, ifname: attrs.Name, own: attrs.HardwareAddr, addr: a.spec.Addr,
 		record: a.recordPath(), log: a.log, prefix: a.prefix, done: make(chan struct{}),
+		buf: make([]byte, vnetHdrLen+handoverReadMax), oob: make([]byte, unix.CmsgSpace(16)),
 	}
 	routes := false
 	if err := a.inNS(func() (err error) {
@@ -328,8 +331,6 @@ func (h *handover) run() {
 	defer close(h.done)
 	defer unix.Close(h.fd)
 	end := h.removed.Add(HandoverFor)
-	buf := make([]byte, vnetHdrLen+handoverReadMax)
-	oob := make([]byte, unix.CmsgSpace(16))
 	var readErr error
 	for !h.ours && readErr == nil && h.passed < handoverMax {
 		now := time.Now()
@@ -345,7 +346,7 @@ func (h *handover) run() {
 			readErr = err
 			break
 		}
-		readErr = h.readAll(buf, oob)
+		readErr = h.readAll(h.buf, h.oob)
 	}
 	h.dropped += len(h.held)
 	switch {
