@@ -416,22 +416,7 @@ func releaseHandsOver(t *testing.T, a, b, c *netlab.Host, vip, target, mode stri
 		t.Error("no debug line saying why there was no handover")
 	}
 	// A client that connects now: its SYN goes to a's MAC.
-	type answer struct {
-		who  string
-		err  error
-		took time.Duration
-	}
-	got := make(chan answer, 1)
-	sent := time.Now()
-	go func() {
-		who, err := ask(ctx, c, target, 3*time.Second)
-		got <- answer{who, err, time.Since(sent)}
-	}()
-	time.Sleep(100 * time.Millisecond) // the SYN has reached a
-	if err := agB.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r := <-got
+	r := askWhileTaking(t, c, target, agB)
 	t.Logf("connected %v after the removal: %q, %v", r.took.Round(time.Millisecond), r.who, r.err)
 	if r.err != nil || r.who != "b" {
 		t.Fatalf("the client's request: %q, %v; want b's answer", r.who, r.err)
@@ -455,6 +440,32 @@ func releaseHandsOver(t *testing.T, a, b, c *netlab.Host, vip, target, mode stri
 	if err := agB.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// answer is what a client's request got, and when.
+type answer struct {
+	who  string
+	err  error
+	took time.Duration
+}
+
+// askWhileTaking has c connect to target now (the address on no node)
+// and taker start the address 100 ms later (the SYN has reached the old
+// holder by then), and returns c's answer.
+func askWhileTaking(t *testing.T, c *netlab.Host, target string, taker *Agent) answer {
+	t.Helper()
+	ctx := context.Background()
+	got := make(chan answer, 1)
+	sent := time.Now()
+	go func() {
+		who, err := ask(ctx, c, target, 3*time.Second)
+		got <- answer{who, err, time.Since(sent)}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if err := taker.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return <-got
 }
 
 // startNamedServer answers each connection to port on h with name and

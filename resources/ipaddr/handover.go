@@ -67,19 +67,20 @@ type handover struct {
 	log     logrus.FieldLogger
 	prefix  string
 
-	removed time.Time        // the removal acknowledged: frames stamped later are passed on
-	last    time.Time        // the new holder's announcement, or the last frame passed on
-	taker   net.HardwareAddr // the new holder, once it has announced
-	heard   time.Duration    // removal to the new holder's announcement (its kernel stamp)
-	held    [][]byte
-	bytes   int
-	buf     []byte // read buffer, made before the removal (nothing to allocate after it)
-	oob     []byte
-	read    int // frames read, of any kind
-	passed  int
-	dropped int
-	ours    bool // this node holds the address again
-	done    chan struct{}
+	removed   time.Time        // the removal acknowledged: frames stamped later are passed on
+	last      time.Time        // the new holder's announcement, or the last frame passed on
+	taker     net.HardwareAddr // the new holder, once it has announced
+	heard     time.Duration    // removal to the new holder's announcement (its kernel stamp)
+	held      [][]byte
+	bytes     int
+	buf       []byte // read buffer, made before the removal (nothing to allocate after it)
+	oob       []byte
+	read      int // frames read, of any kind
+	passed    int
+	dropped   int
+	ours      bool // this node holds the address again
+	contested bool // another MAC announced the address after the new holder
+	done      chan struct{}
 }
 
 // openHandover opens the handover's socket on link, for the agent's
@@ -283,7 +284,12 @@ const (
 	frameAnnounce // the address announced, by the frame's source
 )
 
-// classify says what frame is for a handover of addr.
+// classify says what frame is for a handover of addr. An announcement is
+// only what every client on the segment sees and follows: a gratuitous
+// ARP (sender and target address both addr, from the sender's own
+// Ethernet address, to the broadcast address), or an unsolicited
+// neighbour advertisement of addr to all nodes; an ARP frame sent to
+// this node alone names nobody the clients will go to.
 func classify(frame []byte, addr netip.Addr) int {
 	if len(frame) < 14 {
 		return frameOther
@@ -292,7 +298,8 @@ func classify(frame []byte, addr netip.Addr) int {
 	case etherTypeARP:
 		p := frame[14:]
 		if addr.Is4() && len(p) >= 28 && binary.BigEndian.Uint16(p[2:4]) == 0x0800 && p[4] == 6 && p[5] == 4 &&
-			netip.AddrFrom4([4]byte(p[14:18])) == addr {
+			string(frame[0:6]) == string(ethBroadcast) && string(frame[6:12]) == string(p[8:14]) &&
+			netip.AddrFrom4([4]byte(p[14:18])) == addr && netip.AddrFrom4([4]byte(p[24:28])) == addr {
 			return frameAnnounce
 		}
 	case 0x0800:
@@ -307,6 +314,7 @@ func classify(frame []byte, addr netip.Addr) int {
 			return frameToAddr
 		}
 		if len(frame) >= 78 && frame[20] == unix.IPPROTO_ICMPV6 && frame[54] == icmpv6NA &&
+			string(frame[0:6]) == string(allNodesMAC) && netip.AddrFrom16([16]byte(frame[38:54])) == allNodes &&
 			netip.AddrFrom16([16]byte(frame[62:78])) == addr {
 			return frameAnnounce
 		}
@@ -332,7 +340,7 @@ func (h *handover) run() {
 	defer unix.Close(h.fd)
 	end := h.removed.Add(HandoverFor)
 	var readErr error
-	for !h.ours && readErr == nil && h.passed < handoverMax {
+	for !h.ours && !h.contested && readErr == nil && h.passed < handoverMax {
 		now := time.Now()
 		wait := end.Sub(now)
 		if h.taker != nil {
@@ -352,6 +360,9 @@ func (h *handover) run() {
 	switch {
 	case h.ours:
 		h.log.Debugf("%shandover: %s is this node's again; frames sent here after its removal: %d passed on, %d dropped", h.prefix, h.addr, h.passed, h.dropped)
+	case h.contested:
+		h.log.Debugf("%shandover: %s announced by %s, then by another node; frames sent here after its removal: %d passed on to %s, %d dropped",
+			h.prefix, h.addr, h.taker, h.passed, h.taker, h.dropped)
 	case readErr != nil:
 		h.log.Warnf("%shandover of %s on %s: %v (%d frames passed on)", h.prefix, h.addr, h.ifname, readErr, h.passed)
 	case h.taker != nil:
@@ -364,7 +375,7 @@ func (h *handover) run() {
 
 // readAll reads what the socket holds, and passes on or holds each frame.
 func (h *handover) readAll(buf, oob []byte) error {
-	for !h.ours {
+	for !h.ours && !h.contested {
 		n, oobn, flags, from, err := unix.Recvmsg(h.fd, buf, oob, unix.MSG_DONTWAIT)
 		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 			return nil
@@ -407,7 +418,14 @@ func (h *handover) frame(m []byte, pkttype uint8, at time.Time) {
 	switch classify(f, h.addr) {
 	case frameAnnounce:
 		src := net.HardwareAddr(f[6:12])
-		if h.taker != nil || string(src) == string(h.own) {
+		if string(src) == string(h.own) || string(src) == string(h.taker) {
+			return
+		}
+		if h.taker != nil {
+			// A second node announces the address: the clients follow
+			// the latest, and which one holds it is not this node's to
+			// judge. The handover ends.
+			h.contested = true
 			return
 		}
 		h.taker = append(net.HardwareAddr(nil), src...)

@@ -45,6 +45,14 @@ func TestHandoverFilter(t *testing.T) {
 	client4, client6 := netip.MustParseAddr("10.1.2.9"), netip.MustParseAddr("fd00::9")
 	arpAsk := garp(arpRequest, mac, client4) // a client's ARP: sender is the client
 	copy(arpAsk[14+24:14+28], v4.AsSlice())
+	unicastReply := garp(arpReply, mac, v4) // to this node alone: no client sees it
+	copy(unicastReply[0:6], net.HardwareAddr{2, 0, 0, 0, 0, 7})
+	holderAsks := garp(arpRequest, mac, v4) // the holder's kernel asking for a client
+	copy(holderAsks[14+24:14+28], client4.AsSlice())
+	otherSender := garp(arpRequest, mac, v4) // sender hardware address not the frame's source
+	copy(otherSender[6:12], net.HardwareAddr{2, 0, 0, 0, 0, 8})
+	unicastNA := unsolicitedNA(mac, v6)
+	copy(unicastNA[0:6], net.HardwareAddr{2, 0, 0, 0, 0, 7})
 	ipv4Other := ipFrame(mac, client4, v4)
 	binary.BigEndian.PutUint16(ipv4Other[12:14], 0x88cc) // not IP
 	tests := []struct {
@@ -52,22 +60,27 @@ func TestHandoverFilter(t *testing.T) {
 		addr  netip.Addr
 		frame []byte
 		want  int
+		kept  bool // the kernel's filter keeps it (for classify to judge) though it is no announcement
 	}{
-		{"gratuitous ARP request", v4, garp(arpRequest, mac, v4), frameAnnounce},
-		{"gratuitous ARP reply", v4, garp(arpReply, mac, v4), frameAnnounce},
-		{"another address's ARP", v4, garp(arpRequest, mac, other4), frameOther},
-		{"a client asking for the address", v4, arpAsk, frameOther},
-		{"IPv4 to the address", v4, ipFrame(mac, client4, v4), frameToAddr},
-		{"IPv4 to another address", v4, ipFrame(mac, client4, other4), frameOther},
-		{"IPv4 from the address", v4, ipFrame(mac, v4, client4), frameOther},
-		{"another ethertype", v4, ipv4Other, frameOther},
-		{"IPv6 to an IPv4 address's handover", v4, ipFrame(mac, client6, v6), frameOther},
-		{"short frame", v4, make([]byte, 10), frameOther},
-		{"neighbour advertisement", v6, unsolicitedNA(mac, v6), frameAnnounce},
-		{"another address's advertisement", v6, unsolicitedNA(mac, other6), frameOther},
-		{"IPv6 to the address", v6, ipFrame(mac, client6, v6), frameToAddr},
-		{"IPv6 to another address", v6, ipFrame(mac, client6, other6), frameOther},
-		{"ARP at an IPv6 address's handover", v6, garp(arpRequest, mac, v4), frameOther},
+		{"gratuitous ARP request", v4, garp(arpRequest, mac, v4), frameAnnounce, false},
+		{"gratuitous ARP reply", v4, garp(arpReply, mac, v4), frameAnnounce, false},
+		{"another address's ARP", v4, garp(arpRequest, mac, other4), frameOther, false},
+		{"a client asking for the address", v4, arpAsk, frameOther, false},
+		{"an ARP reply to this node alone", v4, unicastReply, frameOther, true},
+		{"the holder asking for a client", v4, holderAsks, frameOther, true},
+		{"a sender that is not the frame's source", v4, otherSender, frameOther, true},
+		{"an advertisement to this node alone", v6, unicastNA, frameOther, true},
+		{"IPv4 to the address", v4, ipFrame(mac, client4, v4), frameToAddr, false},
+		{"IPv4 to another address", v4, ipFrame(mac, client4, other4), frameOther, false},
+		{"IPv4 from the address", v4, ipFrame(mac, v4, client4), frameOther, false},
+		{"another ethertype", v4, ipv4Other, frameOther, false},
+		{"IPv6 to an IPv4 address's handover", v4, ipFrame(mac, client6, v6), frameOther, false},
+		{"short frame", v4, make([]byte, 10), frameOther, false},
+		{"neighbour advertisement", v6, unsolicitedNA(mac, v6), frameAnnounce, false},
+		{"another address's advertisement", v6, unsolicitedNA(mac, other6), frameOther, false},
+		{"IPv6 to the address", v6, ipFrame(mac, client6, v6), frameToAddr, false},
+		{"IPv6 to another address", v6, ipFrame(mac, client6, other6), frameOther, false},
+		{"ARP at an IPv6 address's handover", v6, garp(arpRequest, mac, v4), frameOther, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,8 +100,8 @@ func TestHandoverFilter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if (kept > 0) != (tc.want != frameOther) {
-				t.Errorf("filter keeps %d bytes, want kept=%v", kept, tc.want != frameOther)
+			if want := tc.want != frameOther || tc.kept; (kept > 0) != want {
+				t.Errorf("filter keeps %d bytes, want kept=%v", kept, want)
 			}
 			if got := classify(tc.frame, tc.addr); got != tc.want {
 				t.Errorf("classify = %d, want %d", got, tc.want)
@@ -131,5 +144,14 @@ func TestHandoverStopsWhenOursAgain(t *testing.T) {
 	h2.frame(append(make([]byte, vnetHdrLen), garp(arpReply, own, v4)...), unix.PACKET_BROADCAST, time.Now())
 	if h2.taker != nil {
 		t.Errorf("this node's own announcement taken for the new holder's")
+	}
+	h2.frame(append(make([]byte, vnetHdrLen), garp(arpRequest, taker, v4)...), unix.PACKET_BROADCAST, time.Now())
+	h2.frame(append(make([]byte, vnetHdrLen), garp(arpReply, taker, v4)...), unix.PACKET_BROADCAST, time.Now())
+	if h2.taker.String() != taker.String() || h2.contested {
+		t.Errorf("new holder %v, contested %v after its request and reply: want %v, not contested", h2.taker, h2.contested, taker)
+	}
+	h2.frame(append(make([]byte, vnetHdrLen), garp(arpRequest, net.HardwareAddr{2, 0, 0, 0, 0, 3}, v4)...), unix.PACKET_BROADCAST, time.Now())
+	if !h2.contested {
+		t.Errorf("a second node's announcement did not end the handover")
 	}
 }
