@@ -46,6 +46,7 @@ const (
 	handoverMax       = 1024
 	handoverReadMax   = 64 << 10 // larger frames are dropped, not passed on
 	handoverReadCap   = 16384    // frames read in all: more ends the handover (a flood)
+	handoverSkipMax   = 256      // frames queued at the removal, dropped on the release's path
 
 	// vnetHdrLen is the virtio_net_hdr the socket reads before each
 	// frame and sends before each frame it passes on (PACKET_VNET_HDR):
@@ -326,7 +327,31 @@ func classify(frame []byte, addr netip.Addr) int {
 // removal was acknowledged.
 func (h *handover) start(removed time.Time) {
 	h.removed = removed
+	h.skipQueued()
 	go h.run()
+}
+
+// skipQueued drops, unread by the handover, the frames the socket holds
+// once the removal has been acknowledged: this node's stack may have
+// taken any of them, and their kernel stamps cannot always tell. The
+// first socket that asks for receive stamps turns them on only a moment
+// later (the kernel defers it to a work item), and the kernel stamps a
+// frame queued before then when it is read, after the removal. A frame
+// is queued to the socket before the stack looks it up, so every frame
+// the stack took was queued before the acknowledgement; one queued after
+// this point came after the removal. At most handoverSkipMax are read
+// here, on the release's path; the rest are judged by their stamps.
+func (h *handover) skipQueued() {
+	for range handoverSkipMax {
+		_, _, _, _, err := unix.Recvmsg(h.fd, h.buf, h.oob, unix.MSG_DONTWAIT)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		h.read++
+	}
 }
 
 // cancel closes a handover that will not start (the removal failed).
