@@ -323,12 +323,11 @@ func classify(frame []byte, addr netip.Addr) int {
 	return frameOther
 }
 
-// start begins the handover in the background: removed is when the
-// removal was acknowledged.
-func (h *handover) start(removed time.Time) {
+// begin marks when the removal was acknowledged and drops what the
+// socket held then; run, once the address's record is gone, is the rest.
+func (h *handover) begin(removed time.Time) {
 	h.removed = removed
 	h.skipQueued()
-	go h.run()
 }
 
 // skipQueued drops, unread by the handover, the frames the socket holds

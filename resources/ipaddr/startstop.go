@@ -225,6 +225,7 @@ func (a *Agent) stop(ctx context.Context, drain time.Duration, hand bool) error 
 	if err != nil {
 		return err
 	}
+	var ho *handover
 	if have != nil {
 		// No round of announcements between here and the removal: one
 		// that looked before it would send after it (lockAnnounce).
@@ -232,7 +233,6 @@ func (a *Agent) stop(ctx context.Context, drain time.Duration, hand bool) error 
 		if err != nil {
 			return err
 		}
-		var ho *handover
 		if hand {
 			// Open before the drain, so that the removal follows the
 			// drain's last check at once.
@@ -256,8 +256,7 @@ func (a *Agent) stop(ctx context.Context, drain time.Duration, hand bool) error 
 			return fmt.Errorf("remove %s from %s: %w", have.IPNet, rec.Iface, err)
 		}
 		if ho != nil {
-			ho.start(removed)
-			a.handedOver = ho
+			ho.begin(removed)
 		}
 		if !d.last.IsZero() {
 			d.removal = time.Since(d.last)
@@ -273,5 +272,17 @@ func (a *Agent) stop(ctx context.Context, drain time.Duration, hand bool) error 
 	} else {
 		a.log.Infof("%s%s was already gone from %s", a.prefix, a.spec.Addr, rec.Iface)
 	}
-	return a.removeRecord()
+	// The handover runs only once the record is gone: a record there
+	// tells it this node holds the address again (oursAgain).
+	if err := a.removeRecord(); err != nil {
+		if ho != nil {
+			ho.cancel()
+		}
+		return err
+	}
+	if ho != nil {
+		go ho.run()
+		a.handedOver = ho
+	}
+	return nil
 }
