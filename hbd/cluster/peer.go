@@ -27,7 +27,7 @@ type peer struct {
 	statusSeq  uint64
 	deadtime   time.Duration // dt the peer announces
 	hbdDT      time.Duration // hbd_dt of its last status: the deadtime it applies, when dt says otherwise (0: none)
-	dtWarnAt   time.Time     // when its deadtime beyond peerDeadtimeBound was last warned of
+	dtWarn     logBudget     // warnings of its deadtime beyond peerDeadtimeBound
 	// quietEvery is the hbd_quiet of its last status (0: none, or not
 	// honoured): it sends its status this often (quiet.go).
 	quietEvery  time.Duration

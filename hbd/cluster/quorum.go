@@ -203,10 +203,9 @@ func (n *Node) peerDeadtimeBound() time.Duration {
 func (n *Node) warnPeerDeadtime(p *peer) {
 	d := p.deadtimeSaid()
 	b := n.peerDeadtimeBound()
-	if d <= b || !p.dtWarnAt.IsZero() && n.now.Sub(p.dtWarnAt) < LogEvery {
+	if d <= b || !p.dtWarn.allow(n.now, 1, func(int) {}) {
 		return
 	}
-	p.dtWarnAt = n.now
 	n.logf(LevelWarn, "%s says it applies a deadtime of %d ms: more than this node counts in its quorum waits (%d ms: four times its own deadtime, or its initdead); lengthen a deadtime in steps", p.name, d.Milliseconds(), b.Milliseconds())
 }
 

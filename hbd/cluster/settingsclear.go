@@ -5,9 +5,9 @@ import (
 	"strconv"
 )
 
-// othersInForce are the settings in force here of names this
+// OthersInForce are the settings in force here of names this
 // configuration lacks: what CmdSettingsClearOthers clears.
-func (n *Node) othersInForce() []Setting {
+func (n *Node) OthersInForce() []Setting {
 	var out []Setting
 	for _, s := range n.sets.list() {
 		if s.Value != "" && !n.configured(s) {
@@ -21,7 +21,7 @@ func (n *Node) othersInForce() []Setting {
 // no such setting, or versions for all its clears would pass
 // MaxSettingVersion (it clears all or none).
 func (n *Node) checkClearOthers() error {
-	others := n.othersInForce()
+	others := n.OthersInForce()
 	if len(others) == 0 {
 		return fmt.Errorf("%s: no setting in force of a name this configuration lacks", CmdSettingsClearOthers)
 	}
@@ -43,7 +43,7 @@ func (n *Node) checkClearOthers() error {
 // or none (checkClearOthers): one log line and one write of the state
 // file, whatever their number.
 func (n *Node) clearOthers() {
-	others := n.othersInForce()
+	others := n.OthersInForce()
 	if err := n.checkClearOthers(); err != nil {
 		level := LevelError
 		if len(others) == 0 {

@@ -52,10 +52,8 @@ func (d *Daemon) answerSettings(req ctl.Request) ctl.Response {
 		// why (checkClearOthers).
 		inForce := func() map[string]cluster.Setting {
 			m := map[string]cluster.Setting{}
-			for _, s := range d.core.Settings() {
-				if s.Value != "" && !configured(s) {
-					m[s.Kind+" "+s.Name] = s
-				}
+			for _, s := range d.core.OthersInForce() {
+				m[s.Kind+" "+s.Name] = s
 			}
 			return m
 		}
