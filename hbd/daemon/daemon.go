@@ -154,6 +154,10 @@ type Daemon struct {
 	// unwatching waits, per group, until its ended watch and monitor
 	// checks have stopped; the group's next operation waits for it.
 	unwatching map[string]func()
+	// reannouncing is, per group, closed when its last re-announce has
+	// ended: the next one waits for it (a script's start never runs
+	// twice at once).
+	reannouncing map[string]chan struct{}
 	// starts calls off, per group, the start under way (AbandonStart)
 	// until its OpDone is stepped.
 	starts map[string]*harc.Abandon

@@ -67,6 +67,7 @@ func (d *Daemon) runOp(op cluster.Op, key string, g config.Group, from []string,
 	r := d.runner
 	unwatched := d.unwatching[key]
 	delete(d.unwatching, key)
+	delete(d.reannouncing, key) // unwatched waits for it
 	asked := d.stepAt
 	if asked.IsZero() {
 		asked = time.Now()
@@ -214,15 +215,34 @@ func (d *Daemon) unwatch(key string) {
 // group itself (the watch's keepers and announcers), whatever script
 // holds it; every other resource is started again, left to right
 // (Heartbeat's contract makes start idempotent; an Elastic IP agent
-// asserts the address again).
+// asserts the address again). The group's next operation (runOp) waits
+// until the re-announce has ended: a stop run beside a start run again
+// would leave the resource running here after its release. A second
+// re-announce of the group waits for the first.
 func (d *Daemon) reannounce(key string, g config.Group) {
 	r := d.runner
 	w := d.watches[key]
+	before, ended := d.reannouncing[key], make(chan struct{})
+	if d.reannouncing == nil {
+		d.reannouncing = map[string]chan struct{}{}
+	}
+	d.reannouncing[key] = ended
+	prev := d.unwatching[key]
+	d.unwatching[key] = func() {
+		if prev != nil {
+			prev()
+		}
+		<-ended
+	}
 	d.opsWG.Add(1)
 	d.busy.begin()
 	go func() {
 		defer d.opsWG.Done()
 		defer d.busy.end()
+		defer close(ended)
+		if before != nil {
+			<-before
+		}
 		if w != nil {
 			if err := w.announce(); err != nil && w.ctx.Err() == nil {
 				d.log.Warnf("re-announce of %s: %v", key, err)
@@ -232,6 +252,7 @@ func (d *Daemon) reannounce(key string, g config.Group) {
 			if w != nil && w.covered[i] {
 				continue
 			}
+			d.log.Infof("Re-announcing resource group %s: running %s start again", key, res.Spec)
 			res := r.RunResource(d.opsCtx, res, harc.OpStart, 0)
 			if !res.OK() {
 				d.log.Warnf("re-announce of %s: %s", key, res.Describe())

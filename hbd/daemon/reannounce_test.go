@@ -1,0 +1,99 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/config"
+)
+
+// reannounceScript is a resource script whose start waits for the file
+// "go" in its directory (at most 10 s) before the resource runs; every
+// operation is appended to "ops".
+const reannounceScript = `#!/bin/sh
+d=$(dirname "$0")
+case "$2" in
+start)
+	echo start-begin >> "$d/ops"
+	i=0
+	while [ ! -e "$d/go" ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done
+	touch "$d/running"
+	echo start-end >> "$d/ops"
+	;;
+stop) rm -f "$d/running"; echo stop >> "$d/ops" ;;
+status) if [ -e "$d/running" ]; then echo running; else echo stopped; exit 3; fi ;;
+esac
+exit 0
+`
+
+// TestReannounceIsOrdered: a re-announce runs a script resource's start
+// again. A release of the group asked for while that start still runs
+// must stop the resource after it, not beside it, or the resource runs
+// on here after the group was released (and started on the peer it was
+// released to); a second re-announce must not run the start a second
+// time at once.
+func TestReannounceIsOrdered(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		then    func(spec config.Group) cluster.Action
+		want    []string
+		running bool
+	}{
+		{"release", func(spec config.Group) cluster.Action { return cluster.StopGroup{Group: spec.Key(), Spec: spec} },
+			[]string{"start-begin", "start-end", "stop"}, false},
+		{"again", func(spec config.Group) cluster.Action { return cluster.Reannounce{Group: spec.Key(), Spec: spec} },
+			[]string{"start-begin", "start-end", "start-begin", "start-end"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			script := filepath.Join(dir, "svc")
+			if err := os.WriteFile(script, []byte(reannounceScript), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cfg := loopConfig("node1", "node2")
+			spec := config.Group{Preferred: "node1", Resources: []config.Resource{{Spec: "svc::x", Name: "svc", Args: []string{"x"},
+				Script: config.Script{Kind: config.ScriptFile, Path: script}}}}
+			cfg.Groups = []config.Group{spec}
+			d, _, _ := newTestDaemon(t, cfg, &fakeRunner{})
+			r, err := d.newRunner(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.runner = r
+
+			d.execute(cluster.Reannounce{Group: spec.Key(), Spec: spec})
+			waitFor(t, func() bool { _, err := os.Stat(filepath.Join(dir, "ops")); return err == nil })
+			d.execute(tc.then(spec))
+			// What does not wait for the first start runs now, while
+			// that start waits for "go".
+			select {
+			case done := <-d.ops:
+				t.Logf("an operation ended while the re-announce's start still ran: %+v", done)
+			case <-time.After(300 * time.Millisecond):
+			}
+			if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			d.opsWG.Wait()
+
+			b, err := os.ReadFile(filepath.Join(dir, "ops"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ops := strings.Fields(string(b)); !slices.Equal(ops, tc.want) {
+				t.Errorf("operations %q, want %q", ops, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "running")); (err == nil) != tc.running {
+				t.Errorf("the resource runs: %v, want %v", err == nil, tc.running)
+			}
+		})
+	}
+}
