@@ -64,7 +64,7 @@ func takePidFile(runDir, stateDir string) (p *pidFile, note string, err error) {
 		if err := os.MkdirAll(stateDir, 0o750); err != nil {
 			return nil, "", fmt.Errorf("state directory: %w", err)
 		}
-		state, note, err = lockRetrying(filepath.Join(stateDir, StateLockName), false)
+		state, note, err = lockRetrying(filepath.Join(stateDir, StateLockName), stateLockWhat, false)
 		if err != nil {
 			return nil, "", err
 		}
@@ -73,7 +73,7 @@ func takePidFile(runDir, stateDir string) (p *pidFile, note string, err error) {
 		state.release()
 		return nil, "", fmt.Errorf("run directory: %w", err)
 	}
-	p, runNote, err := lockRetrying(filepath.Join(runDir, ctl.PidFileName), true)
+	p, runNote, err := lockRetrying(filepath.Join(runDir, ctl.PidFileName), pidFileWhat, true)
 	if err != nil {
 		state.release()
 		return nil, "", err
@@ -82,19 +82,26 @@ func takePidFile(runDir, stateDir string) (p *pidFile, note string, err error) {
 	return p, joinNotes(note, runNote), nil
 }
 
+// What the messages call each file takePidFile locks.
+const (
+	pidFileWhat   = "pid file"
+	stateLockWhat = "state directory's lock file"
+)
+
 // lockRetrying locks the file at path, trying again when it is replaced
-// while being locked. legacy says that an hbd from before the lock may
+// while being locked; what names the file in the errors and the note
+// (pidFileWhat, stateLockWhat). legacy says that an hbd from before the lock may
 // have written the file without locking it (the run directory's pid
 // file; no such hbd wrote the state directory's lock file, whose pid,
 // once the lock is ours, is no running hbd's).
-func lockRetrying(path string, legacy bool) (*pidFile, string, error) {
+func lockRetrying(path, what string, legacy bool) (*pidFile, string, error) {
 	for range pidFileTries {
-		p, note, err := lockPidFile(path, legacy)
+		p, note, err := lockPidFile(path, what, legacy)
 		if p != nil || err != nil {
 			return p, note, err
 		}
 	}
-	return nil, "", fmt.Errorf("pid file %s: replaced %d times while being locked; is another hbd starting and stopping?", path, pidFileTries)
+	return nil, "", fmt.Errorf("%s %s: replaced %d times while being locked; is another hbd starting and stopping?", what, path, pidFileTries)
 }
 
 // joinNotes joins the non-empty notes with "; ".
@@ -107,10 +114,10 @@ func joinNotes(a, b string) string {
 
 // lockPidFile is one try of takePidFile: nil, nil when path was replaced
 // or removed between the open and the lock.
-func lockPidFile(path string, legacy bool) (*pidFile, string, error) {
+func lockPidFile(path, what string, legacy bool) (*pidFile, string, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
 	if err != nil {
-		return nil, "", fmt.Errorf("pid file: %w", err)
+		return nil, "", fmt.Errorf("%s: %w", what, err) // the error names path
 	}
 	if err := flockExiting(f); err != nil {
 		old, _ := readPid(f)
@@ -119,13 +126,13 @@ func lockPidFile(path string, legacy bool) (*pidFile, string, error) {
 			return nil, "", &RunningError{Pid: old, Path: path,
 				msg: fmt.Sprintf("hbd is already running with pid %s: it holds the lock on %s", describePid(old), path)}
 		}
-		return nil, "", fmt.Errorf("pid file %s: lock: %w", path, err)
+		return nil, "", fmt.Errorf("%s %s: lock: %w", what, path, err)
 	}
 	if !samePath(f, path) {
 		f.Close()
 		return nil, "", nil
 	}
-	note, err := checkUnlocked(f, path, legacy)
+	note, err := checkUnlocked(f, path, what, legacy)
 	if err != nil {
 		f.Close()
 		return nil, "", err
@@ -139,7 +146,7 @@ func lockPidFile(path string, legacy bool) (*pidFile, string, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, "", fmt.Errorf("write pid file %s: %w", path, err)
+		return nil, "", fmt.Errorf("write %s %s: %w", what, path, err)
 	}
 	return &pidFile{path: path, f: f}, note, nil
 }
@@ -173,7 +180,7 @@ func flockExiting(f *os.File) error {
 // wrote it without a lock (an older hbd, when legacy) may still run. A
 // pid that is gone, a zombie, or another program (the pid reused) does
 // not count, nor does an hbd when no unlocked writer can have been.
-func checkUnlocked(f *os.File, path string, legacy bool) (string, error) {
+func checkUnlocked(f *os.File, path, what string, legacy bool) (string, error) {
 	pid, ok := readPid(f)
 	if !ok || pid == os.Getpid() {
 		return "", nil
@@ -181,17 +188,17 @@ func checkUnlocked(f *os.File, path string, legacy bool) (string, error) {
 	p := inspectPid(pid)
 	switch {
 	case p.gone:
-		return fmt.Sprintf("pid file %s named pid %d, which no longer runs; taken over", path, pid), nil
+		return fmt.Sprintf("%s %s named pid %d, which no longer runs; taken over", what, path, pid), nil
 	case p.state == "Z" || p.state == "X":
-		return fmt.Sprintf("pid file %s named pid %d, which has exited (%s, not yet reaped by its parent); taken over", path, pid, p), nil
+		return fmt.Sprintf("%s %s named pid %d, which has exited (%s, not yet reaped by its parent); taken over", what, path, pid, p), nil
 	case p.hbd && !legacy:
-		return fmt.Sprintf("%s named pid %d, an hbd that does not hold its lock (%s); taken over", path, pid, p), nil
+		return fmt.Sprintf("%s %s named pid %d, an hbd that does not hold its lock (%s); taken over", what, path, pid, p), nil
 	case p.hbd:
 		return "", &RunningError{Pid: pid, Path: path,
 			msg: fmt.Sprintf("hbd is already running with pid %d (%s): %s names it, without the lock a running hbd holds (an hbd from before the lock?); stop it first",
 				pid, p, path)}
 	}
-	return fmt.Sprintf("pid file %s named pid %d, which is another program now (%s); taken over", path, pid, p), nil
+	return fmt.Sprintf("%s %s named pid %d, which is another program now (%s); taken over", what, path, pid, p), nil
 }
 
 // release removes the pid file and drops its lock, in that order (a
@@ -230,7 +237,7 @@ func readPid(f *os.File) (int, bool) {
 // describePid is a pid with what /proc says of it, for the messages.
 func describePid(pid int) string {
 	if pid <= 0 {
-		return "unknown (the pid file is empty or unreadable)"
+		return "unknown (the file is empty or unreadable)"
 	}
 	p := inspectPid(pid)
 	if p.gone {

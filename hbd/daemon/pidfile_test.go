@@ -386,3 +386,67 @@ func TestStateLockNamesAnUnlockedHbd(t *testing.T) {
 		}
 	}
 }
+
+// TestPidFileErrorsNameTheFile: an error or a note about one of the two
+// files takePidFile locks names that file as what it is, the run
+// directory's pid file or the state directory's lock file, never the
+// one for the other.
+func TestPidFileErrorsNameTheFile(t *testing.T) {
+	spoilDir := func(t *testing.T, path string) {
+		if err := os.Mkdir(path, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nameGone := func(t *testing.T, path string) {
+		cmd := startSleep(t)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if err := os.WriteFile(path, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		// state: the finding is about the state directory's lock file,
+		// else the run directory's pid file.
+		state bool
+		// setup prepares the file at path; refused: the start is
+		// refused (else it goes on with a note).
+		setup   func(t *testing.T, path string)
+		refused bool
+	}{
+		{"the pid file a directory", false, spoilDir, true},
+		{"the state lock a directory", true, spoilDir, true},
+		{"the pid file names a pid gone", false, nameGone, false},
+		{"the state lock names a pid gone", true, nameGone, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runDir, stateDir := t.TempDir(), t.TempDir()
+			path, want, not := filepath.Join(runDir, ctl.PidFileName), pidFileWhat, stateLockWhat
+			if tc.state {
+				path, want, not = filepath.Join(stateDir, StateLockName), stateLockWhat, pidFileWhat
+			}
+			tc.setup(t, path)
+			p, note, err := takePidFile(runDir, stateDir)
+			said := note
+			if tc.refused {
+				if err == nil {
+					p.release()
+					t.Fatalf("started with %s a directory", path)
+				}
+				said = err.Error()
+			} else {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				p.release()
+			}
+			if !strings.Contains(said, want) || !strings.Contains(said, path) {
+				t.Errorf("%q does not name the %s %s", said, want, path)
+			}
+			if strings.Contains(said, not) {
+				t.Errorf("%q calls it the %s", said, not)
+			}
+		})
+	}
+}
