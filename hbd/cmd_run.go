@@ -21,7 +21,8 @@ const exitNotConfigured = 6
 
 // exitMachineNotReady is `hbd run`'s exit status when every error of the
 // configuration is about this machine's state (config.Diag.Machine: an
-// interface not there yet, the etcd certificates not yet written): the
+// interface not there yet, the etcd certificates not yet written, the
+// host name not yet set): the
 // generic failure, which init/heartbeat.service retries every
 // RestartSec up to its start limit, where 6 (the files are wrong) is
 // never retried.
@@ -53,9 +54,9 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 Runs the daemon in the foreground (hbd with no command does the same) until
 SIGTERM or SIGINT; SIGHUP, or a change in DIR, reloads the configuration.
 Exit status: 0 stopped, 1 failed (also a refusal about this machine's
-state: an interface, the host name, a file ha.cf names, missing), 2 usage
-error, 6 configuration error, 150 another hbd of this node runs (not
-started).`, stdout, stderr)
+state: an interface or address, the host name not set yet, an etcd
+certificate file, missing), 2 usage error, 6 configuration error, 150
+another hbd of this node runs (not started).`, stdout, stderr)
 	dir := fs.String("c", paths.ConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
 	runDir := fs.String("run-dir", paths.RunDir, "`DIR` for the pid file and the control socket")

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"crypto/x509"
 	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/internal/etcdtest"
 	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
@@ -43,10 +45,21 @@ func TestConfigStatus(t *testing.T) {
 
 // TestRunStatusPerRefusal: `hbd run` refused by its configuration exits
 // 1 when every error is about this machine's state (a medium's
-// interface or address, the node's name, the fence program) and 6 when
-// the files say something wrong, and its last line says which.
+// interface or address, a host name not set yet, an etcd file not
+// there yet) and 6 when the files say something wrong (a node name
+// that is not this node's, a program or a script they name missing, an
+// etcd certificate that is not its key's), and its last line says which;
+// `hbd check` says the same.
 func TestRunStatusPerRefusal(t *testing.T) {
 	absent := filepath.Join(t.TempDir(), "absent")
+	pki := etcdtest.NewPKI(t, "hbd-exit")
+	cert, _ := pki.Issue(t, "solo", x509.ExtKeyUsageClientAuth)
+	_, otherKey := pki.Issue(t, "other", x509.ExtKeyUsageClientAuth)
+	etcd := func(lines string) func(map[string]string) {
+		return func(f map[string]string) {
+			f["ha.cf"] = "node solo\nauto_failback on\nlogfacility none\nbackend etcd\netcd_endpoints https://127.0.0.1:2379\n" + lines
+		}
+	}
 	for _, tc := range []struct {
 		name string
 		edit func(map[string]string)
@@ -59,8 +72,15 @@ func TestRunStatusPerRefusal(t *testing.T) {
 		{"an interface missing", withHacf("bcast nosuchif0"), "solo", exitMachineNotReady, "interface nosuchif0 does not exist on this machine"},
 		{"no broadcast address", withHacf("bcast lo"), "solo", exitMachineNotReady, "interface lo has no IPv4 broadcast address"},
 		{"a local address missing", withHacf("ucast lo 127.0.0.2 192.0.2.77"), "solo", exitMachineNotReady, "local address 192.0.2.77 is not an address of this machine"},
-		{"this node not in ha.cf", nil, "other", exitMachineNotReady, `this node "other" is not listed`},
-		{"the fence program missing", withHacf("fence_command " + absent), "solo", exitMachineNotReady, "fence_command: program " + absent + " does not exist"},
+		{"this machine's name not set yet", nil, "localhost", exitMachineNotReady, `this machine's name is "localhost"`},
+		{"this node not in ha.cf", nil, "other", exitNotConfigured, `this node "other" is not listed`},
+		{"a typo in the node line", func(f map[string]string) {
+			f["ha.cf"] = strings.Replace(f["ha.cf"], "node solo\n", "node sol\n", 1)
+		}, "solo", exitNotConfigured, `this node "solo" is not listed in a ` + "`node`" + ` line (nodes: sol)`},
+		{"the fence program missing", withHacf("fence_command " + absent), "solo", exitNotConfigured, "fence_command: program " + absent + " does not exist"},
+		{"a resource script missing", func(f map[string]string) { f["haresources"] = "solo nosuchscript\n" }, "solo", exitNotConfigured, "cannot locate resource script nosuchscript"},
+		{"etcd's certificate not there yet", etcd("etcd_cert " + absent + "\netcd_key " + otherKey + "\n"), "solo", exitMachineNotReady, "etcd_cert: open " + absent},
+		{"etcd's certificate with another's key", etcd("etcd_cert " + cert + "\netcd_key " + otherKey + "\n"), "solo", exitNotConfigured, "they must be a PEM certificate and its own key"},
 		{"an interface missing and an unknown directive", func(f map[string]string) {
 			withHacf("bcast nosuchif0")(f)
 			withHacf("no_such_directive 1")(f)
@@ -84,6 +104,10 @@ func TestRunStatusPerRefusal(t *testing.T) {
 			}
 			if !strings.HasSuffix(e, last+"\n") {
 				t.Errorf("run's stderr does not end with %q:\n%s", last, e)
+			}
+			var checkOut, checkErr bytes.Buffer
+			if rc := runCheck([]string{"-c", dir, "--node", tc.node}, &checkOut, &checkErr); rc != 1 || !strings.Contains(checkErr.String(), tc.want) {
+				t.Errorf("check: exit %d, want 1 saying %q; stderr:\n%s", rc, tc.want, checkErr.String())
 			}
 		})
 	}

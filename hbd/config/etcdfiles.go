@@ -11,24 +11,27 @@ import (
 // to etcd, and a file missing or not what its line says would only show
 // then. Errors when strict (check, run), warnings otherwise (harc, which
 // does not use them); nothing for files meant for another machine
-// (`hbd check --files-only`).
+// (`hbd check --files-only`). A file that cannot be read is about this
+// machine's state (Diag.Machine: an agent may write it a moment later);
+// one that is there but wrong (no certificate in it, a certificate and a
+// key that do not match) is an error in the files.
 func checkEtcdFiles(hacfPath string, p *hacfParser, opts LoadOptions) []Diag {
 	c := p.c
 	if c.Backend != BackendEtcd || opts.AnyMachine {
 		return nil
 	}
 	d := diags{file: hacfPath}
-	report := d.warnf
+	missing, wrong := d.warnf, d.warnf
 	if opts.Strict {
-		report = d.machinef
+		missing, wrong = d.machinef, d.errorf
 	}
 	if path := c.Etcd.CACert; path != "" {
 		b, err := os.ReadFile(path)
 		switch {
 		case err != nil:
-			report(p.seen["etcd_cacert"], "etcd_cacert: %v: copy there the certificate of the CA that signed the etcd members' certificates", err)
+			missing(p.seen["etcd_cacert"], "etcd_cacert: %v: copy there the certificate of the CA that signed the etcd members' certificates", err)
 		case !x509.NewCertPool().AppendCertsFromPEM(b):
-			report(p.seen["etcd_cacert"], "etcd_cacert %s: no PEM certificate in it: it must be the CA's certificate (ca.pem), not a key or a request", path)
+			wrong(p.seen["etcd_cacert"], "etcd_cacert %s: no PEM certificate in it: it must be the CA's certificate (ca.pem), not a key or a request", path)
 		}
 	}
 	if c.Etcd.Cert == "" || c.Etcd.Key == "" {
@@ -36,15 +39,15 @@ func checkEtcdFiles(hacfPath string, p *hacfParser, opts LoadOptions) []Diag {
 	}
 	cert, certErr := os.ReadFile(c.Etcd.Cert)
 	if certErr != nil {
-		report(p.seen["etcd_cert"], "etcd_cert: %v: copy there this node's client certificate, signed by the CA the etcd members trust", certErr)
+		missing(p.seen["etcd_cert"], "etcd_cert: %v: copy there this node's client certificate, signed by the CA the etcd members trust", certErr)
 	}
 	key, keyErr := os.ReadFile(c.Etcd.Key)
 	if keyErr != nil {
-		report(p.seen["etcd_key"], "etcd_key: %v: copy there the key of this node's client certificate (etcd_cert)", keyErr)
+		missing(p.seen["etcd_key"], "etcd_key: %v: copy there the key of this node's client certificate (etcd_cert)", keyErr)
 	}
 	if certErr == nil && keyErr == nil {
 		if _, err := tls.X509KeyPair(cert, key); err != nil {
-			report(p.seen["etcd_cert"], "etcd_cert %s and etcd_key %s: %v: they must be a PEM certificate and its own key", c.Etcd.Cert, c.Etcd.Key, err)
+			wrong(p.seen["etcd_cert"], "etcd_cert %s and etcd_key %s: %v: they must be a PEM certificate and its own key", c.Etcd.Cert, c.Etcd.Key, err)
 		}
 	}
 	if fi, err := os.Stat(c.Etcd.Key); err == nil {

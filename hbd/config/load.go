@@ -226,11 +226,30 @@ func checkThisNode(file string, p *hacfParser, node string) []Diag {
 		d.errorf(0, "no node name to check against: pass --node NAME")
 	case len(p.c.Nodes) == 0:
 		// ParseHaCf already says there are no node lines.
-	case !slices.Contains(p.c.Nodes, node):
-		d.machinef(p.firstNodeLine, "this node %q is not listed in a `node` line (nodes: %s); add it, or run with --node NAME if `uname -n` is not its cluster name",
+	case slices.Contains(p.c.Nodes, node):
+	case unsetHostname(node):
+		// The machine's name is not set yet (at boot, before the
+		// hostname or DHCP is applied): a retry may find it set.
+		d.machinef(p.firstNodeLine, "this machine's name is %q, what it is called before its own name is set; hbd run refuses to start until `uname -n` is one of the nodes (%s): set it (hostnamectl hostname NAME), or run with --node NAME",
+			node, strings.Join(p.c.Nodes, ", "))
+	default:
+		// A typo in a node line or in --node, or files meant for
+		// another machine: a retry meets the same names.
+		d.errorf(p.firstNodeLine, "this node %q is not listed in a `node` line (nodes: %s); add it, or run with --node NAME if `uname -n` is not its cluster name",
 			node, strings.Join(p.c.Nodes, ", "))
 	}
 	return d.list
+}
+
+// unsetHostname: name is what a machine is called before its own name is
+// set: the kernel's "(none)", systemd's fallback "localhost" and the
+// loopback names of /etc/hosts.
+func unsetHostname(name string) bool {
+	switch strings.ToLower(name) {
+	case "(none)", "localhost", "localhost.localdomain", "localhost6", "localhost6.localdomain6":
+		return true
+	}
+	return false
 }
 
 func checkInterfaces(c *Config, opts LoadOptions) []Diag {

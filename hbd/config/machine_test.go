@@ -8,18 +8,26 @@ import (
 )
 
 // TestLoadMachineDiags: the errors about this machine's state (an
-// interface, the host name, the etcd files, the fence program, the ICMP
+// interface, a host name not set yet, an etcd file missing, the ICMP
 // socket) are marked Machine, and OnlyMachine holds only when every
-// error is of that kind; an error in what the files say is never
-// marked, alone or beside one that is.
+// error is of that kind; an error in what the files say (a node name
+// that is not this one's, a fence program or a resource script missing,
+// an etcd file that is there but wrong) is never marked, alone or beside
+// one that is.
 func TestLoadMachineDiags(t *testing.T) {
 	base := "node node1 node2\nucast lo 127.0.0.1\nauto_failback on\n"
 	tmp := t.TempDir()
 	missing := filepath.Join(tmp, "absent")
 	plain := filepath.Join(tmp, "plain")
-	if err := os.WriteFile(plain, []byte("#!/bin/sh\n"), 0o644); err != nil {
-		t.Fatal(err)
+	cert, key := pemPair(t, "node1")
+	_, otherKey := pemPair(t, "node2")
+	for name, body := range map[string][]byte{plain: []byte("#!/bin/sh\n"), "cert.pem": cert, "key.pem": key, "other-key.pem": otherKey} {
+		if err := os.WriteFile(filepath.Join(tmp, filepath.Base(name)), body, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
+	etcd := "backend etcd\netcd_endpoints https://127.0.0.1:2379\n"
+	inTmp := func(name string) string { return filepath.Join(tmp, name) }
 	for _, tc := range []struct {
 		name  string
 		lines string
@@ -30,11 +38,18 @@ func TestLoadMachineDiags(t *testing.T) {
 	}{
 		{"in order", "", "node1", nil, 0, 0},
 		{"an interface missing", "bcast eth7\n", "node1", nil, 1, 0},
-		{"this host not a node", "", "node3", nil, 1, 0},
-		{"the fence program missing", "fence_command " + missing + "\n", "node1", nil, 1, 0},
-		{"the fence program not executable", "fence_command " + plain + "\n", "node1", nil, 1, 0},
+		// A name not set yet may be set by the next try; one that is
+		// set and not a node is a typo on either side.
+		{"this machine's name not set yet", "", "localhost", nil, 1, 0},
+		{"the kernel's name not set yet", "", "(none)", nil, 1, 0},
+		{"this host not a node", "", "node3", nil, 0, 1},
+		{"the fence program missing", "fence_command " + missing + "\n", "node1", nil, 0, 1},
+		{"the fence program not executable", "fence_command " + plain + "\n", "node1", nil, 0, 1},
 		{"the ICMP socket refused", "ping 10.0.0.1\n", "node1", func(bool) error { return errors.New("operation not permitted") }, 1, 0},
-		{"etcd's CA file missing", "backend etcd\netcd_endpoints https://127.0.0.1:2379\netcd_cacert " + missing + "\n", "node1", nil, 1, 0},
+		{"etcd's CA file missing", etcd + "etcd_cacert " + missing + "\n", "node1", nil, 1, 0},
+		{"etcd's key missing", etcd + "etcd_cert " + inTmp("cert.pem") + "\netcd_key " + missing + "\n", "node1", nil, 1, 0},
+		{"etcd's CA file holds no certificate", etcd + "etcd_cacert " + inTmp("key.pem") + "\n", "node1", nil, 0, 1},
+		{"etcd's certificate with another's key", etcd + "etcd_cert " + inTmp("cert.pem") + "\netcd_key " + inTmp("other-key.pem") + "\n", "node1", nil, 0, 1},
 		{"a bad value", "keepalive often\n", "node1", nil, 0, 1},
 		{"a bad combination", "fence_command /bin/true\nfence_aws stop-instance node1=i-1 node2=i-2\n", "node1", nil, 0, 1},
 		{"a bad value and an interface missing", "keepalive often\nbcast eth7\n", "node1", nil, 1, 1},

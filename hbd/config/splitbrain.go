@@ -160,7 +160,8 @@ func (p *hacfParser) finishSplitBrain() {
 // checkFenceCommand makes sure fence_command names an executable regular
 // file. A fence that cannot run fails every attempt, and no group of a
 // silent peer is ever taken over: better said by `hbd check` than found
-// out during an outage.
+// out during an outage. Like a resource script that is missing, it is an
+// error in the files (a retry finds the same), not in the machine's state.
 func checkFenceCommand(c *Config) []Diag {
 	if len(c.Fence.Command) == 0 {
 		return nil
@@ -170,11 +171,11 @@ func checkFenceCommand(c *Config) []Diag {
 	fi, err := os.Stat(prog)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		d.machinef(c.Fence.Pos.Line, "fence_command: program %s does not exist; without it no silent peer is fenced and none of its groups is taken over: install it or fix the path", prog)
+		d.errorf(c.Fence.Pos.Line, "fence_command: program %s does not exist; without it no silent peer is fenced and none of its groups is taken over: install it or fix the path", prog)
 	case err != nil:
-		d.machinef(c.Fence.Pos.Line, "fence_command: cannot use program %s: %v", prog, err)
+		d.errorf(c.Fence.Pos.Line, "fence_command: cannot use program %s: %v", prog, err)
 	case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
-		d.machinef(c.Fence.Pos.Line, "fence_command: program %s is not an executable file (chmod 755 %s)", prog, prog)
+		d.errorf(c.Fence.Pos.Line, "fence_command: program %s is not an executable file (chmod 755 %s)", prog, prog)
 	}
 	return d.list
 }

@@ -43,11 +43,15 @@ type Diag struct {
 	Severity Severity
 	Msg      string
 	// Machine marks an error about this machine's state rather than
-	// what the files say: a medium's interface missing, the host name
-	// not a node, the etcd certificate files or the fence program not
-	// there, the ICMP socket refused. It may pass by itself (at boot,
-	// an interface brought up a moment later), so `hbd run` exits with
-	// a status a service manager retries.
+	// what the files say: a medium's interface or local address
+	// missing, a host name not set yet ("localhost"), a file etcd_cacert,
+	// etcd_cert or etcd_key names not there, the ICMP socket refused.
+	// It may pass by itself (at boot, an interface brought up or a
+	// certificate written a moment later), so `hbd run` exits with a
+	// status a service manager retries. What a retry would meet again is
+	// not marked: a host name set but not a node (a typo on either
+	// side), a program or script the files name missing, an etcd file
+	// that is there but wrong.
 	Machine bool
 }
 
