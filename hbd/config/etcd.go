@@ -35,6 +35,11 @@ type Etcd struct {
 	// CACert verifies the servers; Cert and Key authenticate this node.
 	// Empty: not used.
 	CACert, Cert, Key string
+	// User is the common name of Cert's certificate, the etcd user this
+	// node is when etcd's authentication is on, read by Load from the
+	// certificate and key it checked on this machine; empty when it did
+	// not (no etcd_cert, or the files were not checked or are wrong).
+	User string
 	// Lease is the TTL of this node's lease: a node that cannot renew it
 	// stops its groups before it can expire. Whole seconds (etcd grants
 	// leases in seconds); without etcd_lease, MinEtcdLease of the longest

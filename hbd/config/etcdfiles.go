@@ -46,8 +46,10 @@ func checkEtcdFiles(hacfPath string, p *hacfParser, opts LoadOptions) []Diag {
 		missing(p.seen["etcd_key"], "etcd_key: %v: copy there the key of this node's client certificate (etcd_cert)", keyErr)
 	}
 	if certErr == nil && keyErr == nil {
-		if _, err := tls.X509KeyPair(cert, key); err != nil {
+		if pair, err := tls.X509KeyPair(cert, key); err != nil {
 			wrong(p.seen["etcd_cert"], "etcd_cert %s and etcd_key %s: %v: they must be a PEM certificate and its own key", c.Etcd.Cert, c.Etcd.Key, err)
+		} else if leaf, err := x509.ParseCertificate(pair.Certificate[0]); err == nil {
+			c.Etcd.User = leaf.Subject.CommonName
 		}
 	}
 	if fi, err := os.Stat(c.Etcd.Key); err == nil {

@@ -96,7 +96,18 @@ func TestLoadEtcdFiles(t *testing.T) {
 				HaresourcesFile:  "node1 web\n",
 				"resource.d/web": "#!/bin/sh\n",
 			})
-			_, diags := Load(dir, LoadOptions{Node: "node1", Strict: tt.strict, AnyMachine: tt.any})
+			cfg, diags := Load(dir, LoadOptions{Node: "node1", Strict: tt.strict, AnyMachine: tt.any})
+			if cfg != nil {
+				// The etcd user is the common name of the certificate
+				// checked with its key; none when not checked here.
+				user := "node1"
+				if tt.any {
+					user = ""
+				}
+				if cfg.Etcd.User != user {
+					t.Errorf("Etcd.User = %q, want %q", cfg.Etcd.User, user)
+				}
+			}
 			var ds []Diag
 			for _, d := range diags {
 				if d.Pos.File == filepath.Join(dir, HaCfFile) {

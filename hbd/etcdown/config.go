@@ -103,7 +103,7 @@ func OptionsFromConfig(c *config.Config, r Runner) Options {
 		Failback:    c.AutoFailback != config.FailbackOff,
 		Exclusive:   c.Exclusive,
 		Prefix:      c.Etcd.Prefix,
-		User:        certUser(c.Etcd.Cert),
+		User:        c.Etcd.User,
 		TTL:         c.Etcd.Lease,
 		SlowestStop: c.ResourceTimeout,
 		Runner:      r,

@@ -1,11 +1,8 @@
 package etcdown
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
@@ -38,32 +35,4 @@ func explained(err error, user, prefix string) error {
 		return fmt.Errorf("%w%s", err, h)
 	}
 	return err
-}
-
-// certUser returns the common name of the first certificate in the PEM
-// file at path: the etcd user of a client authenticated by it. "" when
-// path is empty or holds no certificate (ha.cf's checks say why).
-func certUser(path string) string {
-	if path == "" {
-		return ""
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			return ""
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return ""
-		}
-		return c.Subject.CommonName
-	}
 }

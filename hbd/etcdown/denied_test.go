@@ -12,6 +12,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/hbdproject/hbd/hbd/cluster"
+	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/internal/etcdtest"
 )
 
@@ -56,14 +57,11 @@ func TestAuthRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	if u := certUser(nodeCert); u != "n1" {
-		t.Fatalf("certUser(%s) = %q, want n1", nodeCert, u)
-	}
 	rec := &record{}
 	log := logrus.New()
 	logs := &logLines{}
 	log.SetOutput(testWriter{t, "n1", logs})
-	o := Options{Log: log, Node: "n1", Nodes: []string{"n1"}, Prefix: "/hbd/", User: certUser(nodeCert), TTL: testTTL, SlowestStop: testStop,
+	o := Options{Log: log, Node: "n1", Nodes: []string{"n1"}, Prefix: "/hbd/", User: "n1", TTL: testTTL, SlowestStop: testStop,
 		Interval: testInterval, Runner: &fakeRunner{node: "n1", rec: rec}, Groups: []cluster.PlacedGroup{placed("g1", "n1")}}
 	w := New(cli, o)
 	rctx, cancel := context.WithCancel(ctx)
@@ -115,3 +113,26 @@ func TestAuthHint(t *testing.T) {
 // The refusals as the client returns them, wrapped as hbd wraps them.
 func rpctypesDenied() error    { return fmt.Errorf("read /hbd/: %w", rpctypes.ErrPermissionDenied) }
 func rpctypesUserEmpty() error { return fmt.Errorf("read /hbd/: %w", rpctypes.ErrUserEmpty) }
+
+// TestOptionsUser: the user the hints name is the one the configuration
+// loaded (config.Etcd.User, from the certificate it checked), not what
+// etcd_cert's file holds by the time the loop starts: a file replaced
+// since, or one no check read, is never read for a message.
+func TestOptionsUser(t *testing.T) {
+	other, _ := etcdtest.NewPKI(t, "hbd-user").Issue(t, "other", x509.ExtKeyUsageClientAuth)
+	for _, tc := range []struct {
+		name string
+		etcd config.Etcd
+		want string
+	}{
+		{"loaded", config.Etcd{Cert: other, User: "n1"}, "n1"},
+		{"not loaded", config.Etcd{Cert: other}, ""},
+		{"no certificate", config.Etcd{}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := OptionsFromConfig(&config.Config{Etcd: tc.etcd}, nil).User; got != tc.want {
+				t.Errorf("User = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
