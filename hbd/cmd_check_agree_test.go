@@ -22,7 +22,8 @@ type agreeCase struct {
 	name string
 	edit func(files map[string]string)
 	dirs func(t *testing.T, run, state string)
-	// refused: hbd run refuses to start; want is in what both say.
+	// refused: hbd run refuses to start; want is in what both say (RUN
+	// and STATE: the run and state directories).
 	refused bool
 	want    string
 	root    bool // only root sees it (check looks at the directories as root)
@@ -108,7 +109,17 @@ var agreeCases = []agreeCase{
 		if err := os.Mkdir(filepath.Join(run, ctl.PidFileName), 0o755); err != nil {
 			t.Fatal(err)
 		}
-	}, refused: true, root: true, want: "heartbeat.pid is a directory, not a file; remove it"},
+	}, refused: true, root: true, want: "pid file RUN/heartbeat.pid is a directory, not a file; remove it"},
+	{name: "a directory instead of the state directory's lock file", dirs: func(t *testing.T, _, state string) {
+		if err := os.Mkdir(filepath.Join(state, daemon.StateLockName), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}, refused: true, root: true, want: "state directory's lock file STATE/hbd.lock is a directory, not a file; remove it"},
+	{name: "a symbolic link instead of the state directory's lock file", dirs: func(t *testing.T, _, state string) {
+		if err := os.Symlink(filepath.Join(state, "elsewhere"), filepath.Join(state, daemon.StateLockName)); err != nil {
+			t.Fatal(err)
+		}
+	}, refused: true, root: true, want: "state directory's lock file STATE/hbd.lock is a symbolic link, not a file; remove it"},
 	// Root may open a raw ICMP socket (without CAP_NET_RAW it may not:
 	// TestCheckAgreesWithRunWithoutNetRaw).
 	{name: "ping nodes root can ping", edit: withHacf("ping 127.0.0.1\nping_group g 127.0.0.2 ::1"), root: true},
@@ -138,12 +149,13 @@ func TestCheckAgreesWithRun(t *testing.T) {
 			if tc.dirs != nil {
 				tc.dirs(t, run, state)
 			}
+			want := strings.NewReplacer("RUN", run, "STATE", state).Replace(tc.want)
 			args := []string{"-c", dir, "--node", "solo", "--run-dir", run, "--state-dir", state}
 
 			var out, checkErr bytes.Buffer
 			checkRC := runCheck(args, &out, &checkErr)
-			if tc.want != "" && !strings.Contains(checkErr.String(), tc.want) {
-				t.Errorf("check's stderr lacks %q:\n%s", tc.want, checkErr.String())
+			if want != "" && !strings.Contains(checkErr.String(), want) {
+				t.Errorf("check's stderr lacks %q:\n%s", want, checkErr.String())
 			}
 			if !tc.refused {
 				if checkRC != 0 {
@@ -162,8 +174,8 @@ func TestCheckAgreesWithRun(t *testing.T) {
 			}
 			var runOut, runErr bytes.Buffer
 			runRC := runRun(args, &runOut, &runErr)
-			if runRC == 0 || !strings.Contains(runErr.String(), tc.want) {
-				t.Errorf("run: exit %d, want a refusal saying %q:\n%s", runRC, tc.want, runErr.String())
+			if runRC == 0 || !strings.Contains(runErr.String(), want) {
+				t.Errorf("run: exit %d, want a refusal saying %q:\n%s", runRC, want, runErr.String())
 			}
 		})
 	}

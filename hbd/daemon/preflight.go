@@ -14,9 +14,10 @@ import (
 
 // CheckDirs says what `hbd run` refuses about its run directory and,
 // with the Heartbeat backend, its state directory, without writing in
-// either: a directory that cannot be created or written, a pid file that
-// is not a file, a control socket path too long to bind, a state file it cannot read back (hb_uuid,
-// hb_generation, the operator settings, the peers' generations). Run
+// either: a directory that cannot be created or written, a pid file or
+// state lock file that is not a file, a control socket path too long
+// to bind, a state file it cannot read back (hb_uuid, hb_generation,
+// the operator settings, the peers' generations). Run
 // calls it before anything else, so that `hbd check`, which calls it
 // too, refuses the same with the same words. A running hbd is no
 // refusal here: check is run beside one, to see what a reload would do.
@@ -25,8 +26,8 @@ import (
 func CheckDirs(runDir, stateDir string, cfg *config.Config) (errs []error, warnings []string) {
 	if err := checkWritableDir("run directory", runDir); err != nil {
 		errs = append(errs, err)
-	} else if fi, err := os.Lstat(filepath.Join(runDir, ctl.PidFileName)); err == nil && !fi.Mode().IsRegular() {
-		errs = append(errs, fmt.Errorf("pid file %s is a %s, not a file; remove it", filepath.Join(runDir, ctl.PidFileName), kind(fi.Mode())))
+	} else if err := checkLockFile(pidFileWhat, filepath.Join(runDir, ctl.PidFileName)); err != nil {
+		errs = append(errs, err)
 	}
 	if sock := filepath.Join(runDir, ctl.SocketName); len(sock) > maxSocketPath {
 		errs = append(errs, fmt.Errorf("control socket %s: %d bytes, more than the %d a unix socket's path may have; use a shorter run directory", sock, len(sock), maxSocketPath))
@@ -36,6 +37,9 @@ func CheckDirs(runDir, stateDir string, cfg *config.Config) (errs []error, warni
 	}
 	if err := checkWritableDir("state directory", stateDir); err != nil {
 		return append(errs, err), nil
+	}
+	if err := checkLockFile(stateLockWhat, filepath.Join(stateDir, StateLockName)); err != nil {
+		errs = append(errs, err)
 	}
 	if _, _, err := readIdentity(stateDir); err != nil {
 		errs = append(errs, err)
@@ -49,6 +53,16 @@ func CheckDirs(runDir, stateDir string, cfg *config.Config) (errs []error, warni
 		errs = append(errs, err)
 	}
 	return errs, warnings
+}
+
+// checkLockFile: path, one of the files takePidFile locks (what names
+// it), is a regular file or not there yet; a symbolic link is refused
+// too (the lock opens it with O_NOFOLLOW).
+func checkLockFile(what, path string) error {
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s %s is a %s, not a file; remove it", what, path, kind(fi.Mode()))
+	}
+	return nil
 }
 
 // maxSocketPath is the longest path a unix socket may be bound to on
