@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"crypto/x509"
 	"maps"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/internal/etcdtest"
@@ -55,6 +57,17 @@ func TestRunStatusPerRefusal(t *testing.T) {
 	pki := etcdtest.NewPKI(t, "hbd-exit")
 	cert, _ := pki.Issue(t, "solo", x509.ExtKeyUsageClientAuth)
 	_, otherKey := pki.Issue(t, "other", x509.ExtKeyUsageClientAuth)
+	empty := filepath.Join(t.TempDir(), "empty.pem")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Written a minute ago: settled, not still being written.
+	settled := time.Now().Add(-time.Minute)
+	for _, f := range []string{cert, otherKey, empty} {
+		if err := os.Chtimes(f, settled, settled); err != nil {
+			t.Fatal(err)
+		}
+	}
 	etcd := func(lines string) func(map[string]string) {
 		return func(f map[string]string) {
 			f["ha.cf"] = "node solo\nauto_failback on\nlogfacility none\nbackend etcd\netcd_endpoints https://127.0.0.1:2379\n" + lines
@@ -81,6 +94,7 @@ func TestRunStatusPerRefusal(t *testing.T) {
 		{"a resource script missing", func(f map[string]string) { f["haresources"] = "solo nosuchscript\n" }, "solo", exitNotConfigured, "cannot locate resource script nosuchscript"},
 		{"etcd's certificate not there yet", etcd("etcd_cert " + absent + "\netcd_key " + otherKey + "\n"), "solo", exitMachineNotReady, "etcd_cert: open " + absent},
 		{"etcd's certificate with another's key", etcd("etcd_cert " + cert + "\netcd_key " + otherKey + "\n"), "solo", exitNotConfigured, "they must be a PEM certificate and its own key"},
+		{"etcd's certificate empty, not written yet", etcd("etcd_cert " + empty + "\netcd_key " + otherKey + "\n"), "solo", exitMachineNotReady, empty + " is empty: it may still be being written"},
 		{"an interface missing and an unknown directive", func(f map[string]string) {
 			withHacf("bcast nosuchif0")(f)
 			withHacf("no_such_directive 1")(f)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestLoadMachineDiags: the errors about this machine's state (an
@@ -12,8 +13,8 @@ import (
 // socket) are marked Machine, and OnlyMachine holds only when every
 // error is of that kind; an error in what the files say (a node name
 // that is not this one's, a fence program or a resource script missing,
-// an etcd file that is there but wrong) is never marked, alone or beside
-// one that is.
+// an etcd file that has stayed wrong since it changed) is never marked,
+// alone or beside one that is.
 func TestLoadMachineDiags(t *testing.T) {
 	base := "node node1 node2\nucast lo 127.0.0.1\nauto_failback on\n"
 	tmp := t.TempDir()
@@ -21,9 +22,19 @@ func TestLoadMachineDiags(t *testing.T) {
 	plain := filepath.Join(tmp, "plain")
 	cert, key := pemPair(t, "node1")
 	_, otherKey := pemPair(t, "node2")
-	for name, body := range map[string][]byte{plain: []byte("#!/bin/sh\n"), "cert.pem": cert, "key.pem": key, "other-key.pem": otherKey} {
-		if err := os.WriteFile(filepath.Join(tmp, filepath.Base(name)), body, 0o600); err != nil {
+	// The etcd files changed a minute ago: settled, not being written
+	// (but for fresh-key.pem and empty.pem).
+	settled := time.Now().Add(-time.Minute)
+	for name, body := range map[string][]byte{plain: []byte("#!/bin/sh\n"), "cert.pem": cert, "key.pem": key, "other-key.pem": otherKey,
+		"fresh-key.pem": otherKey, "empty.pem": nil} {
+		path := filepath.Join(tmp, filepath.Base(name))
+		if err := os.WriteFile(path, body, 0o600); err != nil {
 			t.Fatal(err)
+		}
+		if name != "fresh-key.pem" {
+			if err := os.Chtimes(path, settled, settled); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	etcd := "backend etcd\netcd_endpoints https://127.0.0.1:2379\n"
@@ -50,6 +61,11 @@ func TestLoadMachineDiags(t *testing.T) {
 		{"etcd's key missing", etcd + "etcd_cert " + inTmp("cert.pem") + "\netcd_key " + missing + "\n", "node1", nil, 1, 0},
 		{"etcd's CA file holds no certificate", etcd + "etcd_cacert " + inTmp("key.pem") + "\n", "node1", nil, 0, 1},
 		{"etcd's certificate with another's key", etcd + "etcd_cert " + inTmp("cert.pem") + "\netcd_key " + inTmp("other-key.pem") + "\n", "node1", nil, 0, 1},
+		// Not written yet, or still being written: a retry may find it
+		// done.
+		{"etcd's CA file empty", etcd + "etcd_cacert " + inTmp("empty.pem") + "\n", "node1", nil, 1, 0},
+		{"etcd's certificate and key empty", etcd + "etcd_cert " + inTmp("empty.pem") + "\netcd_key " + inTmp("empty.pem") + "\n", "node1", nil, 1, 0},
+		{"etcd's key just changed to another's", etcd + "etcd_cert " + inTmp("cert.pem") + "\netcd_key " + inTmp("fresh-key.pem") + "\n", "node1", nil, 1, 0},
 		{"a bad value", "keepalive often\n", "node1", nil, 0, 1},
 		{"a bad combination", "fence_command /bin/true\nfence_aws stop-instance node1=i-1 node2=i-2\n", "node1", nil, 0, 1},
 		{"a bad value and an interface missing", "keepalive often\nbcast eth7\n", "node1", nil, 1, 1},

@@ -45,13 +45,14 @@ type Diag struct {
 	// Machine marks an error about this machine's state rather than
 	// what the files say: a medium's interface or local address
 	// missing, a host name not set yet ("localhost"), a file etcd_cacert,
-	// etcd_cert or etcd_key names not there, the ICMP socket refused.
+	// etcd_cert or etcd_key names not there or not written yet (empty,
+	// or wrong and changed a moment ago), the ICMP socket refused.
 	// It may pass by itself (at boot, an interface brought up or a
 	// certificate written a moment later), so `hbd run` exits with a
 	// status a service manager retries. What a retry would meet again is
 	// not marked: a host name set but not a node (a typo on either
 	// side), a program or script the files name missing, an etcd file
-	// that is there but wrong.
+	// that has stayed wrong since it changed.
 	Machine bool
 }
 
