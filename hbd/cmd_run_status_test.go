@@ -91,6 +91,7 @@ func TestRunStatusPerRefusal(t *testing.T) {
 			f["ha.cf"] = strings.Replace(f["ha.cf"], "node solo\n", "node sol\n", 1)
 		}, "solo", exitNotConfigured, `this node "solo" is not listed in a ` + "`node`" + ` line (nodes: sol)`},
 		{"the fence program missing", withHacf("fence_command " + absent), "solo", exitNotConfigured, "fence_command: program " + absent + " does not exist"},
+		{"a resource not UTF-8", func(f map[string]string) { f["haresources"] = "solo IPaddr2::10.0.0.9 svc::caf\xe9\n" }, "solo", exitNotConfigured, `haresources:1: resource "svc::caf\xe9" is not UTF-8 text`},
 		{"a resource script missing", func(f map[string]string) { f["haresources"] = "solo nosuchscript\n" }, "solo", exitNotConfigured, "cannot locate resource script nosuchscript"},
 		{"etcd's certificate not there yet", etcd("etcd_cert " + absent + "\netcd_key " + otherKey + "\n"), "solo", exitMachineNotReady, "etcd_cert: open " + absent},
 		{"etcd's certificate with another's key", etcd("etcd_cert " + cert + "\netcd_key " + otherKey + "\n"), "solo", exitNotConfigured, "they must be a PEM certificate and its own key"},

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // A group's names, the same wherever a group is named: ha.cf's
@@ -237,6 +238,9 @@ func badGroupName(name string) string {
 	}
 	if strings.ContainsAny(name, "|>") {
 		return "contains `|` or `>`"
+	}
+	if !utf8.ValidString(name) {
+		return "is not UTF-8 text: " + notUTF8
 	}
 	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hbdproject/hbd/resources/agents"
 )
@@ -123,6 +124,12 @@ func parseGroup(d *diags, line int, words []string, reg *agents.Registry) (Group
 	return g, ok
 }
 
+// notUTF8 says why a group's names must be UTF-8 text: the control
+// socket's JSON (hbd status, the commands that name a group) carries
+// only that, and would show a group under a name with its other bytes
+// replaced, which no command finds.
+const notUTF8 = "hbd shows groups and takes their names as UTF-8 (hbd status, hbd group, the log), and would show this one under a name no command finds; write it in UTF-8 (iconv -f LATIN1 -t UTF-8)"
+
 // isBareIPv4 reports whether a haresources word is Heartbeat's shorthand for
 // IPaddr::WORD: it starts like a dotted quad.
 func isBareIPv4(w string) bool {
@@ -146,6 +153,8 @@ func parseResource(w string, reg *agents.Registry) (Resource, error) {
 	parts := strings.Split(spec, "::")
 	r := Resource{Spec: spec, Name: parts[0], Args: parts[1:]}
 	switch {
+	case !utf8.ValidString(w):
+		return r, fmt.Errorf("resource %q is not UTF-8 text: %s", w, notUTF8)
 	case r.Name == "":
 		return r, fmt.Errorf("resource %q has no script name before `::`", w)
 	case strings.ContainsAny(r.Name, "/\\") || r.Name == "." || r.Name == "..":

@@ -25,6 +25,12 @@ func TestParseHaresourcesDiagnostics(t *testing.T) {
 		{"path", "node1 ../../bin/sh\n", []want{e(1, `"../../bin/sh" is not a script name`)}},
 		{"empty arg", "node1 Filesystem::::/mnt\n", []want{e(1, "argument 1 is empty")}},
 		{"trailing empty arg", "node1 web::\n", []want{e(1, "argument 1 is empty")}},
+		// Not UTF-8 (Latin-1 é): a key, another resource, an explicit
+		// name; UTF-8 and a Latin-1 comment are fine.
+		{"key not UTF-8", "node1 Filesystem::/dev/sdb1::/srv/caf\xe9::ext4\n", []want{e(1, `resource "Filesystem::/dev/sdb1::/srv/caf\xe9::ext4" is not UTF-8 text`)}},
+		{"second resource not UTF-8", "node1 web svc::caf\xe9\n", []want{e(1, `resource "svc::caf\xe9" is not UTF-8 text`)}},
+		{"name not UTF-8", "#hbd name caf\xe9\nnode1 web\n", []want{e(1, `group name "caf\xe9" is not UTF-8 text`)}},
+		{"UTF-8 and a Latin-1 comment", "# caf\xe9\nnode1 svc::café::日本\n", nil},
 		{"bad bare ip", "node1 10.0.0.256\n", []want{e(1, `resource "10.0.0.256": IPaddr 10.0.0.256: bad IP address "10.0.0.256"`)}},
 		{"short bare ip", "node1 10.0.0\n", []want{e(1, `bad IP address "10.0.0"`)}},
 		{"ipaddr no arg", "node1 IPaddr\n", []want{e(1, "IPaddr: no address given (want IP[/CIDR[/IFACE[/BROADCAST]]] or ip=IP ...)")}},
