@@ -99,62 +99,14 @@ func (p *gcPacer) arm() {
 // (a burst, paceGC): the runtime paces, as GOGC would, until set runs
 // p.quiet or more after it last ran, or until takeBack finds the burst
 // p.quiet over without a collection.
-func (p *gcPacer) set() { p.update(false) }
-
-// takeBack is called by the timer p.back, started when the runtime was
-// given the pacing: once p.quiet has passed since set last ran with no
-// collection since (a collection whose set has not run counts from when
-// the timer finds it), the burst is over and the limit is set again, as the
-// first collection after the quiet time would set it. Without it that
-// collection, at rest, was the one the runtime forces after two minutes
-// with GOGC on: at every start (the package inits and the daemon's start
-// are a burst) and after every takeover, with the drop of the program's
-// file pages that follows a collection (hbd/daemon's rss.go) and their
-// faults back. The timer fires once or twice per burst, not at rest.
-func (p *gcPacer) takeBack() { p.update(true) }
-
-// update is set (timer false) or takeBack (timer true).
-func (p *gcPacer) update(timer bool) {
+func (p *gcPacer) set() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if timer && !p.runtime {
-		return // taken back by a collection meanwhile
-	}
-	metrics.Read(p.samples)
-	var v [8]uint64
-	for i, s := range p.samples {
-		if s.Value.Kind() != metrics.KindUint64 {
-			// Never seen (the names are the runtime's own): leave the
-			// runtime as GOGC would.
-			debug.SetMemoryLimit(math.MaxInt64)
-			debug.SetGCPercent(int(p.percent))
-			return
-		}
-		v[i] = s.Value.Uint64()
-	}
-	cycles := v[7]
-	now := time.Now()
-	if timer {
-		switch wait := p.quiet - now.Sub(p.last); {
-		case cycles != p.cycles:
-			// A collection whose set has not run: counted as seen now,
-			// and the burst over once a quiet time passes without
-			// another. Its set may never run before the next
-			// collection (a sentinel allocated while a collection marks
-			// lives through it; at a start, FreeOSMemory's collection
-			// right after the burst's), which at rest is the one the
-			// runtime forces after two minutes.
-			p.cycles, p.last = cycles, now
-			p.back.Reset(p.quiet)
-			return
-		case wait > 0:
-			p.back.Reset(wait)
-			return
-		}
-		p.last = now
-		p.setLimit(v)
+	v, ok := p.read()
+	if !ok {
 		return
 	}
+	cycles, now := v[7], time.Now()
 	late := !p.last.IsZero() && cycles > p.cycles+1
 	quiet := p.last.IsZero() || now.Sub(p.last) >= p.quiet
 	p.cycles, p.last = cycles, now
@@ -179,8 +131,66 @@ func (p *gcPacer) update(timer bool) {
 	p.setLimit(v)
 }
 
+// takeBack is called by the timer p.back, started when the runtime was
+// given the pacing: once p.quiet has passed since set last ran with no
+// collection since (a collection whose set has not run counts from when
+// the timer finds it), the burst is over and the limit is set again, as the
+// first collection after the quiet time would set it. Without it that
+// collection, at rest, was the one the runtime forces after two minutes
+// with GOGC on: at every start (the package inits and the daemon's start
+// are a burst) and after every takeover, with the drop of the program's
+// file pages that follows a collection (hbd/daemon's rss.go) and their
+// faults back. The timer fires once or twice per burst, not at rest.
+func (p *gcPacer) takeBack() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.runtime {
+		return // taken back by a collection meanwhile
+	}
+	v, ok := p.read()
+	if !ok {
+		return
+	}
+	cycles, now := v[7], time.Now()
+	switch wait := p.quiet - now.Sub(p.last); {
+	case cycles != p.cycles:
+		// A collection whose set has not run: counted as seen now, and
+		// the burst over once a quiet time passes without another. Its
+		// set may never run before the next collection (a sentinel
+		// allocated while a collection marks lives through it; at a
+		// start, FreeOSMemory's collection right after the burst's),
+		// which at rest is the one the runtime forces after two
+		// minutes.
+		p.cycles, p.last = cycles, now
+		p.back.Reset(p.quiet)
+		return
+	case wait > 0:
+		p.back.Reset(wait)
+		return
+	}
+	p.last = now
+	p.setLimit(v)
+}
+
+// read reads p.samples, under p.mu: their values in order, or false
+// when the runtime does not have one of them (never seen: the names
+// are its own), and then it is left to pace as GOGC would.
+func (p *gcPacer) read() (v [8]uint64, ok bool) {
+	metrics.Read(p.samples)
+	for i, s := range p.samples {
+		if s.Value.Kind() != metrics.KindUint64 {
+			debug.SetMemoryLimit(math.MaxInt64)
+			debug.SetGCPercent(int(p.percent))
+			return v, false
+		}
+		v[i] = s.Value.Uint64()
+	}
+	return v, true
+}
+
 // setLimit sets the memory limit from v, the values of p.samples, and
-// turns GOGC off if the runtime paced. It is update's, under p.mu.
+// turns GOGC off if the runtime paced. It is set's and takeBack's,
+// under p.mu.
 func (p *gcPacer) setLimit(v [8]uint64) {
 	total, released, free, live, objects, stacks, globals := v[0], v[1], v[2], v[3], v[4], v[5], v[6]
 	held := total - min(released, total)
