@@ -16,7 +16,9 @@ import (
 )
 
 // exitNotConfigured is Heartbeat's exit code for a configuration error
-// (LSB: "program is not configured").
+// (LSB: "program is not configured"), and `hbd run`'s for a start
+// refused for a file in its run or state directory a retry would meet
+// again (daemon.FilesError).
 const exitNotConfigured = 6
 
 // exitMachineNotReady is `hbd run`'s exit status when every error of the
@@ -55,8 +57,10 @@ Runs the daemon in the foreground (hbd with no command does the same) until
 SIGTERM or SIGINT; SIGHUP, or a change in DIR, reloads the configuration.
 Exit status: 0 stopped, 1 failed (also a refusal about this machine's
 state: an interface or address, the host name not set yet, an etcd
-certificate file, missing), 2 usage error, 6 configuration error, 150
-another hbd of this node runs (not started).`, stdout, stderr)
+certificate file, missing; a directory it may not write), 2 usage error,
+6 configuration error (also a state file it cannot read back, a pid or
+lock file that is not a file), 150 another hbd of this node runs (not
+started).`, stdout, stderr)
 	dir := fs.String("c", paths.ConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
 	runDir := fs.String("run-dir", paths.RunDir, "`DIR` for the pid file and the control socket")
@@ -85,6 +89,7 @@ another hbd of this node runs (not started).`, stdout, stderr)
 	})
 	var cerr *daemon.ConfigError
 	var running *daemon.RunningError
+	var files *daemon.FilesError
 	switch {
 	case errors.As(err, &cerr):
 		for _, d := range cerr.Diags {
@@ -105,6 +110,10 @@ another hbd of this node runs (not started).`, stdout, stderr)
 		}
 		fmt.Fprintf(stderr, "hbd: not started (exit status %d): another hbd of this node runs; it may still be releasing its groups after a stop that timed out (then a resource script's stop holds it up; `hbd status` answers while it runs): wait for it to exit%s\n", exitAlreadyRunning, stop)
 		return exitAlreadyRunning
+	case errors.As(err, &files):
+		fmt.Fprintf(stderr, "hbd: %v\n", err)
+		fmt.Fprintf(stderr, "hbd: not started (exit status %d): a retry would meet the same; fix or remove the file named above\n", exitNotConfigured)
+		return exitNotConfigured
 	case err != nil:
 		fmt.Fprintf(stderr, "hbd: %v\n", err)
 		return 1

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/daemon"
 	"github.com/hbdproject/hbd/hbd/internal/etcdtest"
 	"github.com/hbdproject/hbd/hbd/testenv"
 )
@@ -123,6 +124,51 @@ func TestRunStatusPerRefusal(t *testing.T) {
 			var checkOut, checkErr bytes.Buffer
 			if rc := runCheck([]string{"-c", dir, "--node", tc.node}, &checkOut, &checkErr); rc != 1 || !strings.Contains(checkErr.String(), tc.want) {
 				t.Errorf("check: exit %d, want 1 saying %q; stderr:\n%s", rc, tc.want, checkErr.String())
+			}
+		})
+	}
+}
+
+// TestRunStatusFileRefusal: `hbd run` refused for a file of its run or
+// state directory that a retry would meet again (a state file it cannot
+// read back, a lock file or a directory that is not what it should be)
+// exits 6, which the service manager does not retry, and says so.
+func TestRunStatusFileRefusal(t *testing.T) {
+	write := func(name, text string) func(*testing.T, string) {
+		return func(t *testing.T, state string) {
+			if err := os.WriteFile(filepath.Join(state, name), []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		state func(t *testing.T, state string)
+		want  string
+	}{
+		{"hb_uuid cut short", write("hb_uuid", "abc"), "hb_uuid: 3 bytes, want a 16-byte node uuid"},
+		{"hb_generation not a number", write("hb_generation", "twelve\n"), `generation "twelve" is not a number`},
+		{"a directory instead of the lock file", func(t *testing.T, state string) {
+			if err := os.Mkdir(filepath.Join(state, daemon.StateLockName), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, "hbd.lock is a directory, not a file"},
+		{"a file instead of the state directory", func(t *testing.T, state string) {
+			if err := os.Remove(state); err != nil {
+				t.Fatal(err)
+			}
+			write(filepath.Base(state), "")(t, filepath.Dir(state))
+		}, "is not a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := testenv.WriteConfigDir(t, soloFiles)
+			state := t.TempDir()
+			tc.state(t, state)
+			var out, errOut bytes.Buffer
+			rc := runRun([]string{"-c", dir, "--node", "solo", "--run-dir", t.TempDir(), "--state-dir", state}, &out, &errOut)
+			e := errOut.String()
+			if rc != exitNotConfigured || !strings.Contains(e, tc.want) || !strings.HasSuffix(e, "a retry would meet the same; fix or remove the file named above\n") {
+				t.Errorf("run: exit %d, want %d saying %q and that a retry would meet the same; stderr:\n%s", rc, exitNotConfigured, tc.want, e)
 			}
 		})
 	}

@@ -41,7 +41,6 @@ package daemon
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -279,12 +278,7 @@ func (d *Daemon) run(ctx context.Context) error {
 
 	// Its warnings are logged where run meets them (newCore).
 	if errs, _ := CheckDirs(d.opts.RunDir, d.opts.StateDir, d.cfg); len(errs) > 0 {
-		// One line: the log writes an error with its newlines escaped.
-		msgs := make([]string, len(errs))
-		for i, e := range errs {
-			msgs[i] = e.Error()
-		}
-		return errors.New(strings.Join(msgs, "; "))
+		return refusal(errs)
 	}
 	pid, note, err := takePidFile(d.opts.RunDir, d.opts.StateDir)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
@@ -65,6 +66,42 @@ func checkLockFile(what, path string) error {
 	return nil
 }
 
+// FilesError is a start refused by CheckDirs for what a file is or says
+// (a state file it cannot read back, a pid or lock file that is not a
+// file, a file where a directory should be, a run directory too long for
+// the control socket's path): a retry meets it again, so `hbd run` exits
+// with the status the service manager does not retry, as for an error
+// in the configuration. A directory hbd may not write (a file system
+// still mounted read-only at boot) may pass, and is no FilesError.
+type FilesError struct{ Err error }
+
+func (e *FilesError) Error() string { return e.Err.Error() }
+func (e *FilesError) Unwrap() error { return e.Err }
+
+// notWritable is checkWritableDir's refusal of a directory this process
+// may not write in or create: the state of the machine, which may pass.
+type notWritable struct{ error }
+
+func (e notWritable) Unwrap() error { return e.error }
+
+// refusal is the error of a start CheckDirs refused for errs: a
+// FilesError unless every one may pass (notWritable). One line: the log
+// writes an error with its newlines escaped.
+func refusal(errs []error) error {
+	msgs := make([]string, len(errs))
+	mayPass := true
+	for i, e := range errs {
+		msgs[i] = e.Error()
+		var nw notWritable
+		mayPass = mayPass && errors.As(e, &nw)
+	}
+	err := errors.New(strings.Join(msgs, "; "))
+	if mayPass {
+		return err
+	}
+	return &FilesError{Err: err}
+}
+
 // maxSocketPath is the longest path a unix socket may be bound to on
 // Linux (sun_path, 108 bytes with the terminating zero).
 const maxSocketPath = 107
@@ -80,9 +117,9 @@ func checkWritableDir(what, dir string) error {
 		case err == nil:
 			if err := unix.Access(p, unix.W_OK|unix.X_OK); err != nil {
 				if p == dir {
-					return fmt.Errorf("%s %s is not writable: %w", what, dir, err)
+					return notWritable{fmt.Errorf("%s %s is not writable: %w", what, dir, err)}
 				}
-				return fmt.Errorf("%s %s cannot be created: %s is not writable: %w", what, dir, p, err)
+				return notWritable{fmt.Errorf("%s %s cannot be created: %s is not writable: %w", what, dir, p, err)}
 			}
 			return nil
 		case !errors.Is(err, fs.ErrNotExist):
