@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -208,6 +209,14 @@ func (c Command) Run(ctx context.Context) (res Result) {
 		res.Err = fmt.Errorf("run %s: %w", c.Path, err)
 		return res
 	}
+	// The script gets SIGKILL if this thread ends (start: Pdeathsig),
+	// which the process dying ends: a script must not outlive a daemon
+	// killed under it, or a start would bring its resource up after the
+	// restarted daemon probed and found it stopped. Locked, the thread
+	// lives on until the script has been waited for: the runtime ends
+	// a thread only under a goroutine that exits locked to it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	cmd, err := c.start(outW, errW)
 	if err != nil {
 		outR.Close()
@@ -286,7 +295,8 @@ func (c Command) Run(ctx context.Context) (res Result) {
 const Shell = "/bin/sh"
 
 // start starts the command in its own process group with stdout and
-// stderr on the given pipes. A file the kernel refuses with ENOEXEC (a
+// stderr on the given pipes, killed if the calling thread ends (Run
+// keeps it locked to its goroutine until the command was waited for). A file the kernel refuses with ENOEXEC (a
 // script without "#!") is started again as `/bin/sh PATH ARGS...`, as
 // Heartbeat's shell did; `hbd check` warns about such a script.
 func (c Command) start(stdout, stderr *os.File) (*exec.Cmd, error) {
@@ -297,7 +307,7 @@ func (c Command) start(stdout, stderr *os.File) (*exec.Cmd, error) {
 			cmd.Env = []string{}
 		}
 		cmd.Stdout, cmd.Stderr = stdout, stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		return cmd
 	}
 	cmd := mk(c.Path, c.Args)
