@@ -44,8 +44,6 @@ type Agent struct {
 	// of its namespace; nil: a Watch subscribes on its own.
 	events *events
 
-	handedOver *handover // the last Release's, for its caller
-
 	mu       sync.Mutex
 	cancelFU context.CancelFunc // pending second burst
 	wg       sync.WaitGroup

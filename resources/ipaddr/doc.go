@@ -24,7 +24,9 @@
 //
 //	agent.go      Agent, its options, New and Close, the namespace it works in
 //	locate.go     where the address goes (interface, prefix) and where it is
-//	startstop.go  Start (add, record, label) and Stop
+//	startstop.go  Start (add, record, label), Stop, StopDrained and Release
+//	drain.go      a planned release's wait for the connections in flight
+//	handover.go   a release's handover of the frames that come after it
 //	burst.go      when announcements go out: bursts, Announce, the second burst
 //	announce.go   what goes out: ARP and neighbour advertisement frames
 //	watch.go      Watch: keep the address in place while the group is held

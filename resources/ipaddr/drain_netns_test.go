@@ -399,7 +399,10 @@ func releaseHandsOver(t *testing.T, a, b, c *netlab.Host, vip, target, mode stri
 	if who, err := ask(ctx, c, target, 2*time.Second); err != nil || who != "a" {
 		t.Fatalf("before the release: %q, %v; want a's answer", who, err)
 	}
-	var handed func() int
+	// What reaches b for the address from a's MAC: a handover's frames
+	// (or, on a node that forwards, what its own stack routes).
+	onB := countPassed(t, b, macOf(t, a), vip)
+	var handed <-chan struct{}
 	var err error
 	if mode == "plain" {
 		err = agA.StopDrained(ctx, 50*time.Millisecond)
@@ -409,8 +412,8 @@ func releaseHandsOver(t *testing.T, a, b, c *netlab.Host, vip, target, mode stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mode == "router" && handed != nil {
-		t.Error("a release on a node that forwards handed over")
+	if mode != "plain" && (mode == "router") != (handed == nil) {
+		t.Errorf("release (%s): a handover began: %v", mode, handed != nil)
 	}
 	if mode == "router" && !hasEntry(hook, logrus.DebugLevel, "no handover") {
 		t.Error("no debug line saying why there was no handover")
@@ -424,12 +427,23 @@ func releaseHandsOver(t *testing.T, a, b, c *netlab.Host, vip, target, mode stri
 	// TCP sends its SYN again after a second: well under that is the
 	// first SYN, passed on.
 	const retry = 900 * time.Millisecond
+	passed := -1
+	if handed != nil {
+		<-handed
+		passed = onB.finish()
+	}
+	if mode == "plain" {
+		passed = onB.finish()
+		if passed > 0 {
+			t.Errorf("%d frames for the address reached b from a's MAC without a handover", passed)
+		}
+	}
 	if hand {
 		if r.took > retry {
 			t.Errorf("answered after %v with a handover: want the first SYN passed on to b at once", r.took)
 		}
-		if n := handed(); n < 1 {
-			t.Errorf("the handover passed on %d frames, want the SYN at least", n)
+		if passed < 1 {
+			t.Errorf("%d frames for the address reached b from a's MAC, want the SYN at least", passed)
 		}
 		if !hasEntry(hook, logrus.DebugLevel, "passed on to it") {
 			t.Error("no debug line of the handover")

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
@@ -144,10 +146,12 @@ func sendNumbered(t *testing.T, c *netlab.Host, target string, d time.Duration) 
 // here, then a release again that a taker announces, within
 // HandoverFor. The first handover, with no taker known, holds the
 // frames that reach this node while the address is back here (its
-// stack takes them) without looking at the record; once the second
-// release removes the record and the taker announces, it passes them
-// on: datagrams this node's service already received reach the new
-// holder too.
+// stack takes them): it ends once the address is this node's again,
+// and passes none of them on (datagrams this node's service received
+// reach the new holder too, otherwise). The second passes on to the
+// taker what reaches this node between its removal and the taker's
+// announcement, and ends by its own bounds, not by taking the address
+// for this node's.
 func TestHandoverEndsWhenOursAgain(t *testing.T) {
 	for _, hand := range []bool{false, true} {
 		t.Run(fmt.Sprintf("handover=%v", hand), func(t *testing.T) { outlivesOursAgain(t, hand) })
@@ -155,12 +159,18 @@ func TestHandoverEndsWhenOursAgain(t *testing.T) {
 }
 
 func outlivesOursAgain(t *testing.T, hand bool) {
-	release := func(ag *Agent) error {
+	release := func(ag *Agent) <-chan struct{} {
 		if hand {
-			_, err := ag.Release(context.Background(), 10*time.Millisecond)
-			return err
+			done, err := ag.Release(context.Background(), 10*time.Millisecond)
+			if err != nil || done == nil {
+				t.Fatalf("release: %v (handover %v)", err, done != nil)
+			}
+			return done
 		}
-		return ag.StopDrained(context.Background(), 10*time.Millisecond)
+		if err := ag.StopDrained(context.Background(), 10*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		return nil
 	}
 	lab := netlab.NewT(t, "hoours")
 	a := addHost(t, lab, "a", "10.231.0.1/24")
@@ -169,8 +179,13 @@ func outlivesOursAgain(t *testing.T, hand bool) {
 	ctx := context.Background()
 	const port = 9998
 	onA, onB := countUDP(t, a, port), countUDP(t, b, port)
+	passed := countPassed(t, b, macOf(t, a), vip4)
 	dir := t.TempDir()
-	agA, _ := agentIn(t, a, dir, quickBurst, vip4+"/24/eth0")
+	// a's log is slow: a handover that reads while the release's path
+	// still writes its lines (the record not yet removed) finds the
+	// address's record and takes it for this node's again.
+	const slow = 5 * time.Millisecond
+	agA, hookA := agentLogging(t, a, dir, quickBurst, slow, vip4+"/24/eth0")
 	agB, _ := agentIn(t, b, t.TempDir(), quickBurst, vip4+"/24/eth0")
 	if err := agA.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -178,34 +193,57 @@ func outlivesOursAgain(t *testing.T, hand bool) {
 	ping(t, c, vip4)
 	sent := sendNumbered(t, c, net.JoinHostPort(vip4, fmt.Sprint(port)), 500*time.Millisecond)
 	time.Sleep(20 * time.Millisecond)
-	if err := release(agA); err != nil { // no taker announces
-		t.Fatal(err)
-	}
+	first := release(agA) // no taker announces
 	time.Sleep(50 * time.Millisecond)
-	agA2, _ := agentIn(t, a, dir, quickBurst, vip4+"/24/eth0")
+	agA2, hookA2 := agentLogging(t, a, dir, quickBurst, slow, vip4+"/24/eth0")
 	if err := agA2.Start(ctx); err != nil { // back here
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
-	if err := release(agA2); err != nil {
-		t.Fatal(err)
+	if first != nil {
+		<-first // ended: the address is a's again
 	}
+	beforeSecond := passed.n.Load()
+	time.Sleep(100 * time.Millisecond)
+	second := release(agA2)
 	time.Sleep(2 * time.Millisecond)
 	if err := agB.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	n := <-sent
+	if second != nil {
+		<-second
+	}
 	time.Sleep(200 * time.Millisecond)
 	gotA, gotB := onA.stop(), onB.stop()
+	toB := passed.finish()
 	both := 0
 	for seq := range gotB {
 		if gotA[seq] > 0 {
 			both++
 		}
 	}
-	t.Logf("sent %d; a received %d, b %d, both %d", n, len(gotA), len(gotB), both)
+	t.Logf("sent %d; a received %d, b %d, both %d; frames from a's MAC reached b: %d before the second release, %d in all", n, len(gotA), len(gotB), both, beforeSecond, toB)
 	if both > 0 {
 		t.Errorf("%d datagrams a's service received while the address was back on a were passed on to b as well", both)
+	}
+	if !hand {
+		if toB > 0 {
+			t.Errorf("%d frames reached b from a's MAC without a handover", toB)
+		}
+		_ = agB.Stop(ctx)
+		return
+	}
+	if beforeSecond > 0 {
+		t.Errorf("the first handover, whose taker never announced, passed %d frames on to b", beforeSecond)
+	}
+	if !hasEntry(hookA, logrus.DebugLevel, "is this node's again") {
+		t.Error("the first handover did not end with the address this node's again")
+	}
+	if hasEntry(hookA2, logrus.DebugLevel, "is this node's again") || !hasEntry(hookA2, logrus.DebugLevel, "passed on to it") {
+		t.Error("the second handover did not end by handing over to b (it took the address for this node's again?)")
+	}
+	if toB < 1 {
+		t.Error("no frame sent to a in the second release's window reached b: the second handover passed nothing on")
 	}
 	_ = agB.Stop(ctx)
 }

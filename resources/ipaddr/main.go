@@ -188,18 +188,22 @@ func run(ctx context.Context, name string, args []string, stdout, stderr io.Writ
 		}
 		return ExitOK
 	case "stop":
-		stop := a.StopDrained
-		if m.inProcess && m.drain > 0 {
-			// A planned release in a process that lives on: hand over
-			// the frames that reach this node after the removal.
-			stop = func(ctx context.Context, d time.Duration) error { _, err := a.Release(ctx, d); return err }
+		// A planned release in a process that lives on: hand over the
+		// frames that reach this node after the removal (the process
+		// waits for the handover through linger before it exits).
+		hand := m.inProcess && m.drain > 0
+		var done <-chan struct{}
+		if hand {
+			done, err = a.Release(ctx, m.drain)
+		} else {
+			err = a.StopDrained(ctx, m.drain)
 		}
-		if err := stop(ctx, m.drain); err != nil {
+		if err != nil {
 			log.Errorf("%s%v", a.prefix, err)
 			return ExitFailed
 		}
-		if h := a.handedOver; h != nil && m.linger != nil {
-			m.linger(h.done)
+		if done != nil && m.linger != nil {
+			m.linger(done)
 		}
 		return ExitOK
 	case "announce":

@@ -66,11 +66,22 @@ var quickBurst = Burst{Count: 3, Interval: 100 * time.Millisecond, Second: -1}
 // records in stateDir.
 func agentIn(t *testing.T, h *netlab.Host, stateDir string, burst Burst, args ...string) (*Agent, *test.Hook) {
 	t.Helper()
+	return agentLogging(t, h, stateDir, burst, 0, args...)
+}
+
+// agentLogging is agentIn with a log whose every line at info level or
+// above takes slow to write (a busy disk, a blocked journal): the
+// agent's path stalls there, and its background work runs meanwhile.
+func agentLogging(t *testing.T, h *netlab.Host, stateDir string, burst Burst, slow time.Duration, args ...string) (*Agent, *test.Hook) {
+	t.Helper()
 	spec, err := Parse(NameIPaddr2, args)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log, hook := testLog(t)
+	if slow > 0 {
+		log.AddHook(slowHook(slow))
+	}
 	a, err := New(spec, Options{StateDir: stateDir, Netns: h.Path(), Log: log.WithField("host", h.Name), Burst: burst})
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +160,16 @@ func ping(t *testing.T, h *netlab.Host, ip string) {
 	if out, err := h.Exec(ctx, "ping", "-n", "-c", "1", "-W", "3", ip); err != nil {
 		t.Fatalf("ping %s from %s: %v\n%s", ip, h.Name, err, out)
 	}
+}
+
+// slowHook holds every log line at info level or above for its time.
+type slowHook time.Duration
+
+func (slowHook) Levels() []logrus.Level { return logrus.AllLevels[:logrus.InfoLevel+1] }
+
+func (d slowHook) Fire(*logrus.Entry) error {
+	time.Sleep(time.Duration(d))
+	return nil
 }
 
 func hasEntry(hook *test.Hook, level logrus.Level, substr string) bool {

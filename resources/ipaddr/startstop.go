@@ -163,7 +163,10 @@ func (a *Agent) chooseLabel(link netlink.Link, addrs []netlink.Addr) (string, er
 // Stop removes the address if hbd added it (its record says so), and
 // forgets the record. An address hbd did not add is left in place, with a
 // warning; stopping an absent address succeeds.
-func (a *Agent) Stop(ctx context.Context) error { return a.stop(ctx, 0, false) }
+func (a *Agent) Stop(ctx context.Context) error {
+	_, err := a.stop(ctx, 0, false)
+	return err
+}
 
 // StopDrained is Stop for a planned release: before it removes the
 // address it drains it (drain.go), waiting up to bound until no TCP
@@ -171,38 +174,42 @@ func (a *Agent) Stop(ctx context.Context) error { return a.stop(ctx, 0, false) }
 // whole bound; a drain that cannot read the connections removes the
 // address at once.
 func (a *Agent) StopDrained(ctx context.Context, bound time.Duration) error {
-	return a.stop(ctx, bound, false)
+	_, err := a.stop(ctx, bound, false)
+	return err
 }
 
 // Release is StopDrained for a process that lives on after it (hbd's
-// daemon): it also hands over (handover.go), in the background, the
-// frames that reach this node for the address after its removal, to the
-// node that announces it next. Handed reports, once the handover has
-// ended, how many frames it passed on (for tests); nil without one.
-func (a *Agent) Release(ctx context.Context, bound time.Duration) (handed func() int, err error) {
-	if err := a.stop(ctx, bound, true); err != nil {
+// daemon), in a release whose address another node will announce next:
+// it also hands over (handover.go), in the background, the frames that
+// reach this node for the address after its removal, to the node that
+// announces it. The channel it returns is closed when the handover has
+// ended (within HandoverFor of the removal); nil when none began (the
+// address was not here, its interface cannot carry one, or this node
+// forwards: see openHandover).
+func (a *Agent) Release(ctx context.Context, bound time.Duration) (<-chan struct{}, error) {
+	ho, err := a.stop(ctx, bound, true)
+	if err != nil || ho == nil {
 		return nil, err
 	}
-	h := a.handedOver
-	if h == nil {
-		return nil, nil
-	}
-	return func() int { <-h.done; return h.passed }, nil
+	return ho.done, nil
 }
 
-func (a *Agent) stop(ctx context.Context, drain time.Duration, hand bool) error {
+// stop removes the address (stop, StopDrained, Release): drained up to
+// drain first, and with hand, handed over after; it returns the
+// handover it started, if any.
+func (a *Agent) stop(ctx context.Context, drain time.Duration, hand bool) (*handover, error) {
 	a.cancelFollowup()
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	rec, ours, err := a.readRecord()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !ours {
 		link, _, err := a.where()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if link != nil {
 			a.log.Warnf("%s%s is on %s but hbd did not add it (no record in %s): leaving it there",
@@ -210,20 +217,20 @@ func (a *Agent) stop(ctx context.Context, drain time.Duration, hand bool) error 
 		} else {
 			a.log.Infof("%s%s is not configured: nothing to stop", a.prefix, a.spec.Addr)
 		}
-		return nil
+		return nil, nil
 	}
 	link, err := a.h.LinkByName(rec.Iface)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if !errors.As(err, &nf) {
-			return fmt.Errorf("interface %s: %w", rec.Iface, err)
+			return nil, fmt.Errorf("interface %s: %w", rec.Iface, err)
 		}
 		a.log.Infof("%sinterface %s is gone, and %s with it", a.prefix, rec.Iface, a.spec.Addr)
-		return a.removeRecord()
+		return nil, a.removeRecord()
 	}
 	have, err := a.findOn(link)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var ho *handover
 	if have != nil {
@@ -231,7 +238,7 @@ func (a *Agent) stop(ctx context.Context, drain time.Duration, hand bool) error 
 		// that looked before it would send after it (lockAnnounce).
 		unlock, err := a.lockAnnounce(unix.LOCK_EX)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if hand {
 			// Open before the drain, so that the removal follows the
@@ -253,7 +260,7 @@ func (a *Agent) stop(ctx context.Context, drain time.Duration, hand bool) error 
 			if ho != nil {
 				ho.cancel()
 			}
-			return fmt.Errorf("remove %s from %s: %w", have.IPNet, rec.Iface, err)
+			return nil, fmt.Errorf("remove %s from %s: %w", have.IPNet, rec.Iface, err)
 		}
 		if ho != nil {
 			ho.begin(removed)
@@ -278,11 +285,10 @@ func (a *Agent) stop(ctx context.Context, drain time.Duration, hand bool) error 
 		if ho != nil {
 			ho.cancel()
 		}
-		return err
+		return nil, err
 	}
 	if ho != nil {
 		go ho.run()
-		a.handedOver = ho
 	}
-	return nil
+	return ho, nil
 }
