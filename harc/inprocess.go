@@ -52,7 +52,7 @@ func (r *Runner) runInProcess(ctx context.Context, s script, timeout time.Durati
 	done := make(chan int, 1)
 	go func() {
 		done <- s.inproc.run(runCtx, s.inproc.name, s.inproc.args, agents.RunOptions{
-			StateDir: r.opts.RscTmp, Debug: r.opts.Debug > 0, Stdout: outW, Stderr: errW, Drain: drainOf(ctx),
+			StateDir: r.opts.RscTmp, Debug: r.opts.Debug > 0, Stdout: outW, Stderr: errW, Drain: drainOf(ctx), Taker: takerOf(ctx),
 			Linger: r.opts.Linger,
 		})
 	}()

@@ -173,13 +173,14 @@ func TestStartSkipsStatusOfConvergingAgent(t *testing.T) {
 	}
 }
 
-// TestStopDrain: the drain bound of a planned release (WithDrain) reaches
-// an in-process agent's stop; a stop without it, or with 0, drains not.
+// TestStopDrain: the drain bound of a planned release (WithDrain) and
+// its taker (WithTaker) reach an in-process agent's stop; a stop without
+// them, or with 0 and "", drains not and names no taker.
 func TestStopDrain(t *testing.T) {
 	f := newFixture(t)
-	var got []time.Duration
+	var got []string
 	run := func(ctx context.Context, name string, args []string, o agents.RunOptions) int {
-		got = append(got, o.Drain)
+		got = append(got, fmt.Sprintf("%v/%q", o.Drain, o.Taker))
 		return 0
 	}
 	main := func(string, []string, io.Writer, io.Writer) int { return 0 }
@@ -188,8 +189,11 @@ func TestStopDrain(t *testing.T) {
 	f.opts.InProcess = true
 	r := f.runner()
 	g := config.Group{Preferred: "node1", Resources: []config.Resource{resourceOf("IPaddr2::10.0.0.1", config.Script{Kind: config.ScriptBuiltin, Name: "IPaddr2"})}}
+	planned := WithDrain(context.Background(), 150*time.Millisecond)
 	for _, ctx := range []context.Context{
-		WithDrain(context.Background(), 150*time.Millisecond),
+		WithTaker(planned, "node2"),
+		planned,
+		WithTaker(planned, ""),
 		context.Background(),
 		WithDrain(context.Background(), 0),
 	} {
@@ -197,8 +201,8 @@ func TestStopDrain(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := []time.Duration{150 * time.Millisecond, 0, 0}
+	want := []string{`150ms/"node2"`, `150ms/""`, `150ms/""`, `0s/""`, `0s/""`}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("the agent's stops drained %v, want %v", got, want)
+		t.Errorf("the agent's stops got drain/taker %v, want %v", got, want)
 	}
 }

@@ -20,7 +20,9 @@
 //	Send          sign and send a message, on every link or on one
 //	Log           write a log line
 //	StartGroup    run harc start (Spec), then feed back OpDone
-//	StopGroup     run harc stop (Spec: the definition started), then OpDone
+//	StopGroup     run harc stop (Spec: the definition started), then OpDone;
+//	              a planned release drains (Drain) and names the live
+//	              peer that takes the group next (Taker), "" for none
 //	ProbeGroup    run harc status (Spec), then OpDone
 //	AbandonStart  call off the start of the group under way if none of
 //	              its start scripts has begun: a peer declared dead that
@@ -418,7 +420,10 @@
 // peer also holds (a healed partition) is released at once, beside the
 // one in turn, so a duplicate lasts one stop script, not every stop
 // before it, and so is a group whose monitor fails meanwhile (without a
-// drain: its service is gone); then resource rsc_hold=none isstable=0
+// drain: its service is gone). A release in turn names the live peer
+// the placement rule gives the group to (StopGroup.Taker), none when no
+// peer is alive and willing or eligible: the last node's addresses are
+// handed over to nobody. Then resource rsc_hold=none isstable=0
 // info=shutdown, shutdone, and Exit. A second Stop changes nothing. With no
 // groups configured, Stop sends shutdone and Exit at once.
 //

@@ -134,24 +134,42 @@ func (n *Node) startGroup(g *group, from []string) {
 }
 
 // stopGroup releases g here at once (StopGroup without a drain).
-func (n *Node) stopGroup(g *group) { n.release(g, 0) }
+func (n *Node) stopGroup(g *group) { n.release(g, 0, "") }
 
 // handOverGroup releases g here as planned: its addresses may drain
-// for drain_time (StopGroup.Drain). Not a group that failed here, nor
+// for drain_time (StopGroup.Drain) and be handed over to the live peer
+// that takes g (StopGroup.Taker). Not a group that failed here, nor
 // without quorum: a graceful stop or a reload may come upon either, and
 // those releases are at once (groupFailed, checkQuorum).
 func (n *Node) handOverGroup(g *group) {
-	drain := n.cfg.DrainTime
 	if g.failed || !n.hasQuorum() {
-		drain = 0
+		n.release(g, 0, "")
+		return
 	}
-	n.release(g, drain)
+	n.release(g, n.cfg.DrainTime, n.taker(g))
 }
 
-func (n *Node) release(g *group, drain time.Duration) {
+// taker is the live peer the placement rule gives g to once this node
+// no longer holds it, "" when none: the rule answers this node itself
+// (it stays eligible in a standby nobody else can take), or nobody, or
+// g was removed from the configuration (no node starts it again).
+// Called before the release's state change, from a view in which this
+// node still holds g; a graceful stop's node is not active in it, so
+// the rule looks past it already.
+func (n *Node) taker(g *group) string {
+	if g.removed {
+		return ""
+	}
+	if d := n.desired(g); d != n.name {
+		return d
+	}
+	return ""
+}
+
+func (n *Node) release(g *group, drain time.Duration, taker string) {
 	n.unwatch(g)
 	n.setState(g, GroupStopping)
-	n.out = append(n.out, StopGroup{Group: g.key, Spec: g.spec, Drain: drain})
+	n.out = append(n.out, StopGroup{Group: g.key, Spec: g.spec, Drain: drain, Taker: taker})
 }
 
 // watch has the daemon keep a group that now runs here (WatchGroup), with

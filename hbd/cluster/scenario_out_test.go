@@ -77,7 +77,7 @@ func (s *scenario) step(n *scenNode, ev Event) {
 			act("START %s%s", a.Group, specTail(a.Group, a.Spec))
 		case StopGroup:
 			n.pending[a.Group] = OpStop
-			act("STOP %s%s%s", a.Group, specTail(a.Group, a.Spec), drainTail(a.Drain))
+			act("STOP %s%s%s%s", a.Group, specTail(a.Group, a.Spec), drainTail(a.Drain), takerTail(a.Taker))
 		case ProbeGroup:
 			n.pending[a.Group] = OpProbe
 			act("PROBE %s%s", a.Group, specTail(a.Group, a.Spec))
@@ -225,4 +225,13 @@ func drainTail(d time.Duration) string {
 		return ""
 	}
 	return " drain=" + d.String()
+}
+
+// takerTail is " to=PEER" for a planned release with a live peer to
+// take the group (StopGroup.Taker), "" for one without.
+func takerTail(peer string) string {
+	if peer == "" {
+		return ""
+	}
+	return " to=" + peer
 }

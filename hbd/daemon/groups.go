@@ -58,12 +58,13 @@ func (d *Daemon) newRunner(cfg *config.Config) (*harc.Runner, error) {
 // g is the group's definition as the core knows it (for a stop, the one
 // it was started with, even if a reload has since changed or removed it);
 // from are the peers a start takes the group over from
-// (cluster.StartGroup.From); drain is a stop's cluster.StopGroup.Drain.
+// (cluster.StartGroup.From); drain and taker are a stop's
+// cluster.StopGroup.Drain and Taker.
 //
 // Every resource's debug line says how long after the decision (the
 // event the core decided on) it was done: for a takeover, the time from
 // the peer declared dead to the address added and announced.
-func (d *Daemon) runOp(op cluster.Op, key string, g config.Group, from []string, drain time.Duration) {
+func (d *Daemon) runOp(op cluster.Op, key string, g config.Group, from []string, drain time.Duration, taker string) {
 	r := d.runner
 	unwatched := d.unwatching[key]
 	delete(d.unwatching, key)
@@ -76,7 +77,7 @@ func (d *Daemon) runOp(op cluster.Op, key string, g config.Group, from []string,
 	if len(from) > 0 {
 		decision.What = "the takeover from " + strings.Join(from, ", ")
 	}
-	ctx := harc.WithDrain(harc.WithDecision(d.opsCtx, decision), drain)
+	ctx := harc.WithTaker(harc.WithDrain(harc.WithDecision(d.opsCtx, decision), drain), taker)
 	if op == cluster.OpStart {
 		ab := new(harc.Abandon)
 		d.starts[key] = ab

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/internal/hbref"
+	"github.com/hbdproject/hbd/hbd/netlab"
 )
 
 // TestHandoverInGracefulStop: the release's handover is said in
@@ -40,5 +41,44 @@ func TestHandoverInGracefulStop(t *testing.T) {
 	}
 	if stop == 0 {
 		t.Errorf("the graceful stop's release did no handover that ended: the daemon exited under it")
+	}
+}
+
+// TestLastNodeHandsNothingOver: the graceful stop of the last node of a
+// cluster (its peer stopped before it) releases its address with no
+// handover: no node will announce the address, and a handover would
+// only hold the daemon's exit for its whole bound (1 s), waiting. The
+// core names no taker for the release (cluster.StopGroup.Taker), and
+// the in-process agent says so in a debug line.
+func TestLastNodeHandsNothingOver(t *testing.T) {
+	hbref.Need(t)
+	v := newVipLab(t, "on")
+	n1, n2 := v.nodes[0], v.nodes[1]
+	v.step("both nodes started at once", "n1", 20*time.Second, true, v.start)
+	stop := func(n *hbdInLab) time.Duration {
+		t.Helper()
+		began := time.Now()
+		if err := n.proc.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-n.proc.Done():
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s did not exit within 20 s of its SIGTERM", n.name)
+		}
+		return time.Since(began)
+	}
+	stop(n2)
+	took := stop(n1)
+	log := n1.log()
+	t.Logf("the last node exited %v after its SIGTERM; handover lines: %d", took.Round(time.Millisecond), strings.Count(log, "handover: "))
+	if !strings.Contains(log, "nothing to hand over") {
+		t.Errorf("node1's release did not say that no node takes the address")
+	}
+	if strings.Count(log, "handover: ") > 0 {
+		t.Errorf("the last node's release handed over, to no node")
+	}
+	if h, _ := netlab.Holders(vip, v.hosts[0], v.hosts[1]); len(h) > 0 {
+		t.Errorf("the address is still on %v after both nodes stopped", h)
 	}
 }

@@ -285,7 +285,11 @@ func (w *world) resourceAction(i int, a cluster.Action) {
 		g := w.groupIndex(a.Group)
 		w.checkSpec(i, a.Group, a.Spec, cluster.OpStop)
 		w.res.Stops++
-		w.trace("  %s STOP %s", n.name, a.Group)
+		if a.Taker != "" {
+			w.trace("  %s STOP %s to=%s", n.name, a.Group, a.Taker)
+		} else {
+			w.trace("  %s STOP %s", n.name, a.Group)
+		}
 		if !w.retired(i, a.Group, a.Spec) {
 			w.checkStaysPut(i, g)
 		}

@@ -66,6 +66,7 @@ type runMode struct {
 	debug     bool
 	inProcess bool
 	drain     time.Duration // a stop's drain bound (agents.RunOptions.Drain)
+	taker     string        // the node a planned release's address goes to (agents.RunOptions.Taker)
 	// linger is told of a release's handover (agents.RunOptions.Linger).
 	linger func(done <-chan struct{})
 }
@@ -73,9 +74,9 @@ type runMode struct {
 // Run runs the agent in the caller's process, as hbd's daemon does for a
 // built-in resource: Main's contract (the operation last; the same
 // output and exit codes), bounded by ctx, with o.StateDir as HA_RSCTMP.
-// A stop with o.Drain drains the address first and hands over what
-// reaches this node after the removal (Agent.Release), telling o.Linger
-// of the handover.
+// A stop with o.Drain drains the address first; with o.Taker too, it
+// hands over what reaches this node after the removal (Agent.Release),
+// telling o.Linger of the handover.
 // Without a process to start, its start returns as soon as the address
 // is on and the first round of announcements is out; the rest of the
 // first burst and the second burst follow in the background (they stop
@@ -92,7 +93,7 @@ func Run(ctx context.Context, name string, args []string, o agents.RunOptions) i
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	return run(ctx, name, args, stdout, stderr, runMode{stateDir: dir, debug: o.Debug, inProcess: true, drain: o.Drain, linger: o.Linger})
+	return run(ctx, name, args, stdout, stderr, runMode{stateDir: dir, debug: o.Debug, inProcess: true, drain: o.Drain, taker: o.Taker, linger: o.Linger})
 }
 
 func run(ctx context.Context, name string, args []string, stdout, stderr io.Writer, m runMode) int {
@@ -188,10 +189,15 @@ func run(ctx context.Context, name string, args []string, stdout, stderr io.Writ
 		}
 		return ExitOK
 	case "stop":
-		// A planned release in a process that lives on: hand over the
-		// frames that reach this node after the removal (the process
-		// waits for the handover through linger before it exits).
-		hand := m.inProcess && m.drain > 0
+		// A planned release in a process that lives on, to a node that
+		// will announce the address: hand over the frames that reach
+		// this node after the removal (the process waits for the
+		// handover through linger before it exits).
+		planned := m.inProcess && m.drain > 0
+		hand := planned && m.taker != ""
+		if planned && !hand {
+			log.Debugf("%sno node takes %s after this release: nothing to hand over", a.prefix, spec.Addr)
+		}
 		var done <-chan struct{}
 		if hand {
 			done, err = a.Release(ctx, m.drain)
