@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -216,13 +217,16 @@ func (d *Daemon) unwatch(key string) {
 // group itself (the watch's keepers and announcers), whatever script
 // holds it; every other resource is started again, left to right
 // (Heartbeat's contract makes start idempotent; an Elastic IP agent
-// asserts the address again). The group's next operation (runOp) waits
-// until the re-announce has ended: a stop run beside a start run again
-// would leave the resource running here after its release. A second
-// re-announce of the group waits for the first.
+// asserts the address again). The group's next operation (runOp) calls
+// the re-announce off (a start run again is no reason to hold a release
+// up: its script's process group is killed as on a timeout) and waits
+// until it has ended: a stop run beside it would leave the resource
+// running here after its release. A second re-announce of the group
+// waits for the first.
 func (d *Daemon) reannounce(key string, g config.Group) {
 	r := d.runner
 	w := d.watches[key]
+	ctx, cancel := context.WithCancel(d.opsCtx)
 	before, ended := d.reannouncing[key], make(chan struct{})
 	if d.reannouncing == nil {
 		d.reannouncing = map[string]chan struct{}{}
@@ -233,6 +237,7 @@ func (d *Daemon) reannounce(key string, g config.Group) {
 		if prev != nil {
 			prev()
 		}
+		cancel()
 		<-ended
 	}
 	d.opsWG.Add(1)
@@ -241,11 +246,13 @@ func (d *Daemon) reannounce(key string, g config.Group) {
 		defer d.opsWG.Done()
 		defer d.busy.end()
 		defer close(ended)
+		defer cancel()
 		if before != nil {
 			<-before
 		}
+		calledOff := func() bool { return ctx.Err() != nil && d.opsCtx.Err() == nil }
 		if w != nil {
-			if err := w.announce(); err != nil && w.ctx.Err() == nil {
+			if err := w.announce(ctx); err != nil && w.ctx.Err() == nil && !calledOff() {
 				d.log.Warnf("re-announce of %s: %v", key, err)
 			}
 		}
@@ -253,10 +260,17 @@ func (d *Daemon) reannounce(key string, g config.Group) {
 			if w != nil && w.covered[i] {
 				continue
 			}
+			if calledOff() {
+				return
+			}
 			d.log.Infof("Re-announcing resource group %s: running %s start again", key, res.Spec)
-			res := r.RunResource(d.opsCtx, res, harc.OpStart, 0)
-			if !res.OK() {
-				d.log.Warnf("re-announce of %s: %s", key, res.Describe())
+			out := r.RunResource(ctx, res, harc.OpStart, 0)
+			switch {
+			case calledOff():
+				d.log.Infof("Re-announce of resource group %s called off by its next operation: %s start stopped", key, res.Spec)
+				return
+			case !out.OK():
+				d.log.Warnf("re-announce of %s: %s", key, out.Describe())
 			}
 		}
 	}()

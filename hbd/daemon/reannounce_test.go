@@ -33,21 +33,22 @@ exit 0
 
 // TestReannounceIsOrdered: a re-announce runs a script resource's start
 // again. A release of the group asked for while that start still runs
-// must stop the resource after it, not beside it, or the resource runs
-// on here after the group was released (and started on the peer it was
-// released to); a second re-announce must not run the start a second
-// time at once.
+// calls it off (its script is killed) and stops the resource after it,
+// never beside it, or the resource would run on here after the group was
+// released (and started on the peer it was released to); a second
+// re-announce must not run the start a second time at once.
 func TestReannounceIsOrdered(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		then    func(spec config.Group) cluster.Action
 		want    []string
 		running bool
+		logged  string // a line the daemon logs
 	}{
 		{"release", func(spec config.Group) cluster.Action { return cluster.StopGroup{Group: spec.Key(), Spec: spec} },
-			[]string{"start-begin", "start-end", "stop"}, false},
+			[]string{"start-begin", "stop"}, false, "Re-announce of resource group svc::x called off by its next operation: svc::x start stopped"},
 		{"again", func(spec config.Group) cluster.Action { return cluster.Reannounce{Group: spec.Key(), Spec: spec} },
-			[]string{"start-begin", "start-end", "start-begin", "start-end"}, true},
+			[]string{"start-begin", "start-end", "start-begin", "start-end"}, true, "Re-announcing resource group svc::x: running svc::x start again"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -62,7 +63,7 @@ func TestReannounceIsOrdered(t *testing.T) {
 			spec := config.Group{Preferred: "node1", Resources: []config.Resource{{Spec: "svc::x", Name: "svc", Args: []string{"x"},
 				Script: config.Script{Kind: config.ScriptFile, Path: script}}}}
 			cfg.Groups = []config.Group{spec}
-			d, _, _ := newTestDaemon(t, cfg, &fakeRunner{})
+			d, _, logs := newTestDaemon(t, cfg, &fakeRunner{})
 			r, err := d.newRunner(cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -72,11 +73,11 @@ func TestReannounceIsOrdered(t *testing.T) {
 			d.execute(cluster.Reannounce{Group: spec.Key(), Spec: spec})
 			waitFor(t, func() bool { _, err := os.Stat(filepath.Join(dir, "ops")); return err == nil })
 			d.execute(tc.then(spec))
-			// What does not wait for the first start runs now, while
-			// that start waits for "go".
+			// The first start waits for "go": what does not wait for
+			// it, or call it off, runs beside it now.
 			select {
 			case done := <-d.ops:
-				t.Logf("an operation ended while the re-announce's start still ran: %+v", done)
+				t.Logf("operation done: %+v", done)
 			case <-time.After(300 * time.Millisecond):
 			}
 			if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o644); err != nil {
@@ -93,6 +94,9 @@ func TestReannounceIsOrdered(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(dir, "running")); (err == nil) != tc.running {
 				t.Errorf("the resource runs: %v, want %v", err == nil, tc.running)
+			}
+			if !strings.Contains(logs.String(), tc.logged) {
+				t.Errorf("the log lacks %q:\n%s", tc.logged, logs)
 			}
 		})
 	}

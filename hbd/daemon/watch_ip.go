@@ -167,14 +167,17 @@ func (w *ipWatch) stop() {
 }
 
 // announce re-announces a kept group's addresses at once, every
-// address in parallel; it ends when the watch stops.
-func (w *ipWatch) announce() error {
+// address in parallel; it ends when the watch stops or ctx ends.
+func (w *ipWatch) announce(ctx context.Context) error {
 	all := make([]agents.Announcer, 0, len(w.keepers)+len(w.announcers))
 	for _, k := range w.keepers {
 		all = append(all, k)
 	}
 	all = append(all, w.announcers...)
-	return announceAll(w.ctx, all)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(w.ctx, cancel)()
+	return announceAll(ctx, all)
 }
 
 // announceAll runs every announcer's burst at once and returns the first
