@@ -114,6 +114,11 @@ type Options struct {
 	// that run did anything: a change reconcile reads that did not ask
 	// for it. It costs what the shortcut saves.
 	CheckSkips bool
+	// Standing says that the caller executes standing status orders
+	// (StandingStatus, standing.go) and hands the node what they sent
+	// before each Step (Sent). Without it the node sends every status
+	// itself, at a Tick.
+	Standing bool
 }
 
 // Node is one cluster member's state machine. It is not safe for
@@ -215,6 +220,8 @@ type Node struct {
 
 	q quietState // quiet passive (quiet.go)
 
+	standing standingState // the standing status order (standing.go)
+
 	out []Action
 	box outbox
 }
@@ -242,6 +249,7 @@ func New(o Options) *Node {
 
 		checkSkips: o.CheckSkips,
 	}
+	n.standing.allowed = o.Standing
 	n.initResources()
 	n.touch() // the first tick reconciles
 	n.loadSettings(c, o.Settings)
@@ -330,14 +338,18 @@ func (n *Node) Step(ev Event) []Action {
 	case FenceDone:
 		n.onFenceDone(e)
 	}
+	calm := false
 	if !n.stopped {
 		n.advance(stalled)
 		n.sbAdvance()
 		_, tick := ev.(Tick)
+		_, recv := ev.(Receive)
 		disturbed := n.res.dirty || n.res.stale
 		n.reconcileAfter(tick)
+		calm = (tick || recv) && !disturbed && !n.q.news && !stalled
 		n.quietAfterStep(disturbed)
 	}
+	n.standingAfterStep(calm)
 	n.nextOK = false
 	return n.flush()
 }
@@ -421,6 +433,9 @@ func (n *Node) advance(stalled bool) {
 		n.sendStatus()
 	}
 	if !now.Before(n.nextStatus) {
+		// Also while an order stands: a status due by now that the
+		// order has not sent yet is this Step's (the order is then
+		// given the next seq and time: standingAfterStep).
 		n.sendStatus()
 		n.nextStatus = n.nextStatus.Add(n.statusInterval())
 		if !n.nextStatus.After(now) {
@@ -452,6 +467,17 @@ func (n *Node) nextTick() time.Time {
 		return n.created
 	}
 	t := n.nextStatus
+	if n.standing.on {
+		// The order sends the statuses: no Tick for them. The peers'
+		// routine messages are read at a Tick when they may matter
+		// (routineDue: a quiet peer's next status), and at every
+		// keepalive from then on until it is heard, as when the Ticks
+		// of the statuses read them.
+		t = n.routineDue()
+		if !t.After(n.now) {
+			t = n.now.Add(n.keepalive)
+		}
+	}
 	earliest := func(c time.Time) {
 		if c.Before(t) {
 			t = c

@@ -89,11 +89,22 @@ func (n *Node) emit(m *wire.Message, routine bool) {
 }
 
 func (n *Node) sendStatus() {
+	m := n.newMessage()
+	n.statusFields(m)
+	routine, calm := n.statusRoutine(m)
+	n.q.exempt = calm && !routine
+	n.sendSeq(m, routine)
+	n.q.exempt = false
+	n.q.lastStatusAt = n.now
+}
+
+// statusFields sets a status's own fields in m (those before the common
+// ones of appendCommon).
+func (n *Node) statusFields(m *wire.Message) {
 	dt := n.deadtime
 	if !n.bonusOver {
 		dt += StartDeadtimeBonus
 	}
-	m := n.newMessage()
 	m.Set(wire.FType, wire.TStatus)
 	m.Set(wire.FStatus, n.state)
 	m.SetMillis(wire.FDeadtime, dt)
@@ -107,11 +118,6 @@ func (n *Node) sendStatus() {
 	}
 	n.sbStatusFields(m)
 	n.quietStatusField(m)
-	routine, calm := n.statusRoutine(m)
-	n.q.exempt = calm && !routine
-	n.sendSeq(m, routine)
-	n.q.exempt = false
-	n.q.lastStatusAt = n.now
 }
 
 // statusRoutine tells whether the status m (its own fields, before the
@@ -206,6 +212,15 @@ func sameFieldsBut(a, b []wire.Field, name, name2 string) bool {
 // order: destuuid (when dest is set and its uuid known), src, srcuuid,
 // seq, hg, ts, ld, ttl. NS_ messages have no seq and no ld.
 func (n *Node) appendCommon(m *wire.Message, withSeq bool) {
+	if withSeq {
+		n.seq++
+	}
+	n.putCommon(m, n.seq, withSeq)
+}
+
+// putCommon is appendCommon with the seq given (withSeq) rather than the
+// next one taken.
+func (n *Node) putCommon(m *wire.Message, seq uint64, withSeq bool) {
 	if dest, ok := m.Bytes(wire.FDest); ok {
 		if p := n.peerNamed(dest); p != nil && p.uuidKnown {
 			m.SetBinary(wire.FDestUUID, p.uuid[:])
@@ -214,8 +229,7 @@ func (n *Node) appendCommon(m *wire.Message, withSeq bool) {
 	m.Set(wire.FSrc, n.name)
 	m.SetBinary(wire.FSrcUUID, n.uuid[:])
 	if withSeq {
-		n.seq++
-		m.SetHex(wire.FSeq, n.seq)
+		m.SetHex(wire.FSeq, seq)
 	}
 	m.SetHex(wire.FGeneration, n.gen)
 	m.SetHex(wire.FTimestamp, unixSeconds(n.now))
@@ -259,6 +273,15 @@ func (n *Node) sendFitting(m *wire.Message) (int, bool) {
 // keepAndEmit keeps m, which has its seq and common fields, for
 // retransmission and sends it on every link.
 func (n *Node) keepAndEmit(m *wire.Message, routine bool) {
+	n.historySlot(n.seq).Copy(m)
+	n.emit(m, routine)
+}
+
+// historySlot makes room in the history for the message of seq, the
+// next one after the newest kept, and returns its storage: the oldest
+// entry's once the history is full (a full history allocates nothing
+// more).
+func (n *Node) historySlot(seq uint64) *wire.Message {
 	var e *histEntry
 	if len(n.hist) < HistorySize {
 		n.hist = append(n.hist, histEntry{})
@@ -267,18 +290,11 @@ func (n *Node) keepAndEmit(m *wire.Message, routine bool) {
 		e = &n.hist[n.histOld] // the oldest makes room, its buffers reused
 		n.histOld = (n.histOld + 1) % len(n.hist)
 	}
-	e.keep(n.seq, m)
-	n.emit(m, routine)
-}
-
-// keep makes e a copy of m, the message of seq, in e's own storage: a
-// full history allocates nothing more.
-func (e *histEntry) keep(seq uint64, m *wire.Message) {
 	if e.msg == nil {
 		e.msg = &wire.Message{}
 	}
-	e.msg.Copy(m)
 	*e = histEntry{seq: seq, msg: e.msg}
+	return e.msg
 }
 
 // sent is the history's entry of seq; nil and whether seq is older than

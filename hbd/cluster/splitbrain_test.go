@@ -34,6 +34,11 @@ type sbNet struct {
 	// which the receiver's RoutineCanWait says true leaves it waiting
 	// (routinedue_test.go).
 	routine *sbRoutine
+	// standing: the nodes start with Options.Standing, and the net
+	// executes their standing status orders (sbNode.st) as the daemon
+	// does; record, when set, sees every message a node sends.
+	standing bool
+	record   func(from string, m *wire.Message, routine bool)
 }
 
 type sbNode struct {
@@ -51,6 +56,10 @@ type sbNode struct {
 	// persisted: the settings its core last asked to keep (given back to
 	// its next start, as the daemon's state directory does).
 	persisted []Setting
+	// st executes its standing status orders (sbNet.standing); fired
+	// counts its sends.
+	st    Standing
+	fired int
 }
 
 type sbMsg struct {
@@ -91,7 +100,13 @@ func newSBNet(t *testing.T, edit func(c *config.Config)) *sbNet {
 
 // newSBNetOf is newSBNet with these nodes (ha.cf's node lines).
 func newSBNetOf(t testing.TB, names []string, edit func(c *config.Config)) *sbNet {
-	s := &sbNet{t: t, now: t0, names: names, nodes: map[string]*sbNode{}}
+	return newSBNetWith(t, names, edit, false)
+}
+
+// newSBNetWith is newSBNetOf with standing status orders executed
+// (sbNet.standing) or not.
+func newSBNetWith(t testing.TB, names []string, edit func(c *config.Config), standing bool) *sbNet {
+	s := &sbNet{t: t, now: t0, names: names, nodes: map[string]*sbNode{}, standing: standing}
 	all := edit
 	edit = func(c *config.Config) {
 		c.Nodes = names
@@ -111,29 +126,40 @@ func (s *sbNet) startNode(n *sbNode, edit func(c *config.Config)) {
 	n.gen++
 	n.alive = true
 	n.ops = nil
-	n.core = New(Options{Config: sbConfig(n.name, edit), UUID: [16]byte{byte(n.gen)}, Generation: n.gen, Now: s.now, Settings: n.persisted, CheckSkips: true})
+	n.st = Standing{}
+	n.core = New(Options{Config: sbConfig(n.name, edit), UUID: [16]byte{byte(n.gen)}, Generation: n.gen, Now: s.now, Settings: n.persisted, CheckSkips: true, Standing: s.standing})
+}
+
+// sendOut puts n's message m on the net.
+func (s *sbNet) sendOut(n *sbNode, m *wire.Message, routine bool) {
+	if m.Type() == wire.TStatus {
+		n.statuses = append(n.statuses, sbStatus{at: s.now, quiet: m.Value(wire.FHbdQuiet)})
+	}
+	if s.record != nil {
+		s.record(n.name, m, routine)
+	}
+	if s.alter != nil {
+		m = m.Clone()
+		s.alter(n.name, m)
+	}
+	for _, to := range s.names {
+		if to != n.name && !s.cut && (s.blocked == nil || !s.blocked(n.name, to)) && (s.lose == nil || !s.lose(n.name, to, m)) {
+			s.msgs = append(s.msgs, sbMsg{at: s.now.Add(2 * time.Millisecond), from: n.name, to: to, m: m, routine: routine})
+		}
+	}
 }
 
 func (s *sbNet) step(n *sbNode, ev Event) {
 	if s.routine != nil {
 		s.routine.before(s, n, ev)
 	}
+	n.core.Sent(&n.st)
 	for _, a := range n.core.Step(ev) {
 		switch a := a.(type) {
+		case *StandingStatus:
+			n.st.Apply(a)
 		case *Send:
-			m := a.Msg
-			if m.Type() == wire.TStatus {
-				n.statuses = append(n.statuses, sbStatus{at: s.now, quiet: m.Value(wire.FHbdQuiet)})
-			}
-			if s.alter != nil {
-				m = m.Clone()
-				s.alter(n.name, m)
-			}
-			for _, to := range s.names {
-				if to != n.name && !s.cut && (s.blocked == nil || !s.blocked(n.name, to)) && (s.lose == nil || !s.lose(n.name, to, m)) {
-					s.msgs = append(s.msgs, sbMsg{at: s.now.Add(2 * time.Millisecond), from: n.name, to: to, m: m, routine: a.Routine})
-				}
-			}
+			s.sendOut(n, a.Msg, a.Routine)
 		case Log:
 			n.logs = append(n.logs, fmt.Sprintf("+%s %s: %s", fmtSecs(s.now.Sub(t0)), a.Level, a.Msg))
 		case StartGroup:
@@ -200,6 +226,10 @@ func (s *sbNet) run(d time.Duration) {
 				s.step(n, OpDone{Now: now, Group: o.key, Op: o.op, Result: res})
 			}
 			n.ops = later
+			if due, on := n.st.Due(); on && !due.After(now) {
+				n.fired++
+				s.sendOut(n, n.st.Fire(now, testLoad).Clone(), true)
+			}
 			if nt := n.core.NextTick(); !nt.After(now) {
 				s.step(n, Tick{Now: now, Load: testLoad})
 			}
