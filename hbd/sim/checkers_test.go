@@ -228,6 +228,27 @@ func TestCheckersCanFail(t *testing.T) {
 			want: CheckProgress, detail: "is not after now", min: 40,
 		},
 		{
+			name: "seq-stream: a standing order that skips a seq",
+			gen:  RandomQuietPassiveConfig,
+			tamper: func(w *world) {
+				w.hooks.action = func(_ int, a cluster.Action) cluster.Action {
+					if o, ok := a.(*cluster.StandingStatus); ok && o.Msg != nil {
+						c := *o
+						c.Seq++
+						return &c
+					}
+					return a
+				}
+			},
+			want: CheckSeqStream, detail: "after", min: 20,
+		},
+		{
+			name:   "seq-stream: a standing order whose sends the core is not told of",
+			gen:    RandomQuietPassiveConfig,
+			tamper: func(w *world) { w.hooks.unsent = true },
+			want:   CheckSeqStream, detail: "seq", min: 20,
+		},
+		{
 			name: "no-panic: a core that panics",
 			gen:  RandomConfig,
 			tamper: func(w *world) {

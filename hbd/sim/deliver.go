@@ -25,6 +25,7 @@ func (w *world) send(from int, s *cluster.Send) {
 			isStatus = true
 		}
 	}
+	w.checkSeqStream(from, s.Msg)
 	sent := s.Msg.Clone()
 	w.net.Send(from, s.Link, lossModel{w: w, isStatus: isStatus}, func(to int, link string, after time.Duration) {
 		m, err := w.carry(sent)

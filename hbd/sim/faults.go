@@ -173,7 +173,7 @@ func (w *world) paused(i int) bool {
 // tick is dropped: the resume brings its own). It reports whether it did.
 func (w *world) deferPaused(e *event) bool {
 	switch e.kind {
-	case evTick, evDeliver, evCommand, evApply, evMonitor, evFence, evCrash, evStartScript:
+	case evTick, evStanding, evDeliver, evCommand, evApply, evMonitor, evFence, evCrash, evStartScript:
 	case evOpDone:
 		if !w.paused(e.node) || !w.nodes[e.node].suspended {
 			return false // a paused daemon's script ends: see deferOpDone
@@ -184,7 +184,7 @@ func (w *world) deferPaused(e *event) bool {
 	if !w.paused(e.node) {
 		return false
 	}
-	if e.kind == evTick || e.kind == evDeliver && w.nodes[e.node].suspended {
+	if e.kind == evTick || e.kind == evStanding || e.kind == evDeliver && w.nodes[e.node].suspended {
 		return true // (a suspended machine loses what is sent to it)
 	}
 	n := w.nodes[e.node]

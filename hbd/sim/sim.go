@@ -236,6 +236,9 @@ type Config struct {
 	// reconcile (cluster.Options.CheckSkips): a tick that skipped one
 	// with something to do is a panic, so a violation (CheckNoPanic).
 	CheckSkips bool
+	// NoStanding: the cores send every status themselves, at a Tick,
+	// instead of ordering the routine ones (cluster.Options.Standing).
+	NoStanding bool
 
 	// Trace keeps the trace lines (for printing a failure).
 	Trace bool
@@ -312,6 +315,9 @@ type Result struct {
 	// longest a routine message waited to be read.
 	RoutineWaits int
 	RoutineLate  time.Duration
+	// StandingSends counts the statuses sent by standing orders
+	// (cluster.StandingStatus), without a Step of their node.
+	StandingSends int
 	// Floods (flood.go): bursts that landed at a running node, routine
 	// messages they made the kernel drop, reads that found a flood.
 	FloodBursts, FloodDrops, FloodsFound int
@@ -341,6 +347,12 @@ const (
 	CheckProgress = "progress"
 	// CheckNoPanic: no core panicked.
 	CheckNoPanic = "no-panic"
+	// CheckSeqStream: the messages with a seq that a run of a node sends,
+	// by its Steps or by its standing status order, are one stream: each
+	// new seq is the one after the highest sent before, and a message
+	// sent again (a retransmission) is byte for byte the first send of
+	// its seq, as long as that is among the last cluster.HistorySize.
+	CheckSeqStream = "seq-stream"
 )
 
 // Run runs one simulation.

@@ -55,6 +55,15 @@ type simNode struct {
 	// persisted: the settings the core last asked to persist (kept across
 	// its restarts, as the daemon's state directory keeps them).
 	persisted []cluster.Setting
+	// standing executes the core's standing status order (standing.go);
+	// standingAt is when its next send is queued (in standingRun).
+	standing    cluster.Standing
+	standingAt  time.Time
+	standingRun int
+	// sent is what the current run sent of each of its newest seqs, and
+	// sentHigh the highest (CheckSeqStream, standing.go).
+	sent     map[uint64]string
+	sentHigh uint64
 }
 
 // view is what observer X's current run has received from peer Y.
@@ -92,6 +101,7 @@ const (
 	evApply
 	evMonitor
 	evStartScript // a start's statuses are read: its start script begins
+	evStanding    // the standing status order's send is due (standing.go)
 )
 
 // event is one entry of the queue: what happens (kind) to node at time at.
@@ -178,6 +188,9 @@ type hooks struct {
 	// floodUntold: a read that finds a flood does not tell the core
 	// (flood.go), as before cluster.RoutineFlood.
 	floodUntold bool
+	// unsent: the cores are never told what their standing orders sent
+	// (cluster.Node.Sent).
+	unsent bool
 }
 
 // clock is node i's own time (the world's, unless a suspend held it).
@@ -339,7 +352,9 @@ func (w *world) handle(e *event) {
 		if next := w.nextTick(e.node); !next.Equal(e.at) {
 			return // superseded by a later NextTick
 		}
-		w.step(e.node, cluster.Tick{Now: w.clock(e.node), Load: "0.00 0.00 0.00 1/100 1"}, func() string { return "tick" })
+		w.step(e.node, cluster.Tick{Now: w.clock(e.node), Load: simLoad}, func() string { return "tick" })
+	case evStanding:
+		w.standingSend(e)
 	case evDeliver:
 		w.deliver(e)
 	case evCrash:
@@ -372,7 +387,9 @@ func (w *world) handle(e *event) {
 		n.exiting, n.joined = false, false
 		n.routine, n.routineRead = nil, time.Time{}
 		n.bd = boundaryState{}
-		n.core = cluster.New(cluster.Options{Config: w.cfgs[e.node], UUID: n.uuid, Generation: n.gen, Now: w.clock(e.node), Settings: n.persisted, CheckSkips: w.c.CheckSkips})
+		n.standing = cluster.Standing{}
+		n.sent, n.sentHigh = map[uint64]string{}, 0
+		n.core = cluster.New(cluster.Options{Config: w.cfgs[e.node], UUID: n.uuid, Generation: n.gen, Now: w.clock(e.node), Settings: n.persisted, CheckSkips: w.c.CheckSkips, Standing: !w.c.NoStanding})
 		for g := range n.gt {
 			if _, ok := w.cfgs[e.node].Group(w.rs.keys[g]); !ok && n.gt[g].up {
 				n.gt[g].orphan = true
@@ -433,6 +450,7 @@ func (w *world) handle(e *event) {
 
 func (w *world) schedule(i int) {
 	n := w.nodes[i]
+	w.scheduleStanding(i)
 	next := w.nextTick(i)
 	if next.IsZero() {
 		return
@@ -445,6 +463,9 @@ func (w *world) step(i int, ev cluster.Event, what func() string) {
 	n := w.nodes[i]
 	if w.tracing {
 		w.trace("%s#%d %s", n.name, n.run, what())
+	}
+	if !w.hooks.unsent {
+		n.core.Sent(&n.standing) // what the order sent comes first, as in the daemon
 	}
 	acts := n.core.Step(ev)
 	for _, a := range acts {
@@ -464,6 +485,11 @@ func (w *world) step(i int, ev cluster.Event, what func() string) {
 				w.trace("  %s send%s %s", n.name, tag(a.Link), summary(a.Msg))
 			}
 			w.send(i, a)
+		case *cluster.StandingStatus:
+			if w.tracing {
+				w.trace("  %s %s", n.name, standingSummary(a))
+			}
+			n.standing.Apply(a)
 		default:
 			w.resourceAction(i, a)
 		}
