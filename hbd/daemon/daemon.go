@@ -187,6 +187,17 @@ type Daemon struct {
 	stepAt time.Time
 
 	rt rtSched // realtime, rtprio (realtime.go)
+	// rtAt is when the standing order's sender last ran the realtime
+	// check (standing.go).
+	rtAt time.Time
+
+	// loopMu is held by the loop's goroutine whenever it is not parked
+	// in its select, and by the timer's goroutine while it sends the
+	// standing order's status (standing.go). standing executes the
+	// core's order; loopDue is the loop's own next deadline (rearm).
+	loopMu   sync.Mutex
+	standing cluster.Standing
+	loopDue  time.Time
 
 	pages *pageRelease // drops the program's file pages (rss.go)
 	// reopenStuck: a reopen of the log files found the log output stuck
@@ -511,6 +522,6 @@ func (d *Daemon) newCore() error {
 	if err != nil {
 		return err
 	}
-	d.core = cluster.New(cluster.Options{Config: d.cfg, UUID: d.id.UUID, Generation: d.id.Generation, Now: d.start, Settings: sets, PeerGenerations: gens})
+	d.core = cluster.New(cluster.Options{Config: d.cfg, UUID: d.id.UUID, Generation: d.id.Generation, Now: d.start, Settings: sets, PeerGenerations: gens, Standing: true})
 	return nil
 }

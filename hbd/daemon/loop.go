@@ -76,13 +76,21 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 	}
 	d.drainFn = d.drained
 	defer timer.close()
+	timer.fire = func(now time.Time) bool { return d.fire(timer, now) }
+	// Held but while parked in the select (standing.go); released before
+	// the timer is closed, which waits for its goroutine.
+	d.loopMu.Lock()
+	defer d.loopMu.Unlock()
+	defer d.standing.Stop()
 	if err := timer.reset(0); err != nil {
 		return err
 	}
 	stopping := false
 	for !d.exit {
+		d.loopMu.Unlock()
 		select {
 		case <-ctx.Done():
+			d.loopMu.Lock()
 			if !stopping {
 				// Cancelled from outside (tests): stop as on SIGTERM.
 				stopping = true
@@ -91,8 +99,10 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 				ctx = context.WithoutCancel(ctx)
 			}
 		case done := <-d.ops:
+			d.loopMu.Lock()
 			d.opFinished(done)
 		case s := <-sigs:
+			d.loopMu.Lock()
 			switch s {
 			case syscall.SIGHUP:
 				d.reopenLog()
@@ -107,10 +117,13 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 				d.step(cluster.Stop{Now: time.Now()})
 			}
 		case r := <-d.intake.out:
+			d.loopMu.Lock()
 			d.receive(r)
 		case <-d.reloads:
+			d.loopMu.Lock()
 			d.reload(ctx, "files changed", true)
 		case c := <-d.calls:
+			d.loopMu.Lock()
 			// What waits in the routine sockets came before the request:
 			// a status answered without it would show a peer as last
 			// heard up to a keepalive ago.
@@ -118,10 +131,13 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 			c.reply <- d.answer(c.req)
 			d.pages.answered()
 		case f := <-d.monitorFails:
+			d.loopMu.Lock()
 			d.groupFailed(f)
 		case ev := <-d.sbEvents:
+			d.loopMu.Lock()
 			d.step(ev)
 		case now := <-timer.C:
+			d.loopMu.Lock()
 			timer.fired()
 			d.tick(now)
 		}
@@ -137,14 +153,17 @@ func (d *Daemon) settle(t *wakeTimer) {
 	d.rearm(t)
 }
 
-// rearm sets the timer for the core's next deadline, or sooner for the
-// keepers' check (keptCheckBy).
+// rearm sets the loop's deadline (loopDue) for the core's next one, or
+// sooner for the keepers' check (keptCheckBy) and the other chores
+// (choresBy), and the timer for it or the standing order's next send,
+// whichever comes first (standing.go).
 func (d *Daemon) rearm(t *wakeTimer) {
 	nt := d.core.NextTick()
 	if nt.IsZero() {
 		nt = time.Now().Add(time.Second)
 	}
-	if err := t.set(d.keptCheckBy(nt)); err != nil {
+	d.loopDue = d.choresBy(d.keptCheckBy(nt))
+	if err := t.set(d.wakeAt()); err != nil {
 		// Never seen: the descriptor is the loop's own. The next event
 		// sets it again.
 		d.log.Errorf("event loop timer: %v", err)
@@ -156,12 +175,20 @@ func (d *Daemon) rearm(t *wakeTimer) {
 // (rss.go), when the IP agents' keepers look for their addresses
 // (checkKept) and when the configuration files are polled (pollConfig):
 // periodic chores ride on the heartbeats' wake-ups.
+//
+// The standing order's status, when one is due, goes first (the timer's
+// goroutine handed this wake-up on without sending it: standing.go).
+// While the order stands the core is stepped only when its own deadline
+// has come; a wake-up for a chore alone leaves it be.
 func (d *Daemon) tick(now time.Time) {
-	ev := cluster.Tick{Now: now, Load: d.load.at(now)}
-	if d.routineCanWait(now) {
-		d.stepOnly(ev)
-	} else {
-		d.step(ev)
+	d.sendStanding(now)
+	if !d.core.Standing() || !now.Before(d.core.NextTick()) {
+		ev := cluster.Tick{Now: now, Load: d.load.at(now)}
+		if d.routineCanWait(now) {
+			d.stepOnly(ev)
+		} else {
+			d.step(ev)
+		}
 	}
 	d.pages.wake(now)
 	d.checkKept(now)
@@ -313,6 +340,7 @@ func (d *Daemon) stepReceived(r received) {
 // stepOnly is step without the drain.
 func (d *Daemon) stepOnly(ev cluster.Event) {
 	d.stepAt = time.Now()
+	d.core.Sent(&d.standing) // what the order sent comes first (standing.go)
 	for _, a := range d.core.Step(ev) {
 		d.execute(a)
 	}
@@ -346,6 +374,8 @@ func (d *Daemon) execute(a cluster.Action) {
 		} else if err := d.links.SendOn(a.Link, b); err != nil {
 			d.log.Debugf("send on %s: %v", a.Link, err)
 		}
+	case *cluster.StandingStatus:
+		d.standing.Apply(a)
 	case cluster.Log:
 		d.logCore(a)
 	case cluster.StartGroup:
@@ -382,6 +412,7 @@ func (d *Daemon) execute(a cluster.Action) {
 		}
 	case cluster.Exit:
 		d.exit = true
+		d.standing.Stop()
 	default:
 		d.log.Errorf("internal: unhandled action %T", a)
 	}

@@ -332,6 +332,18 @@ func (r *pageRelease) wake(now time.Time) {
 	r.checkNow()
 }
 
+// due is when wake next asks for a check (false for a nil r): the loop
+// wakes for it when nothing else wakes it sooner.
+func (r *pageRelease) due() (time.Time, bool) {
+	if r == nil {
+		return time.Time{}, false
+	}
+	if r.called.Load() {
+		return r.checked.Add(dropAfterCalls), true
+	}
+	return r.checked.Add(dropEvery), true
+}
+
 // answered is called by the loop after each control request: what it ran
 // (the status's encoding, a group command) is checked for at a wake-up
 // dropAfterCalls or more after the last check. A nil r does nothing.

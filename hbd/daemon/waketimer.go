@@ -35,7 +35,8 @@ type wakeTimer struct {
 	C    chan time.Time
 	done chan struct{}
 	// armed is the deadline the timer is set for; zero once it fired
-	// (expired) or was set by duration. Owned by the loop's goroutine.
+	// (expired) or was set by duration. Owned by whoever holds the
+	// daemon's loopMu (the loop, or fire on the timer's goroutine).
 	armed time.Time
 	// settime is setFD, bound once, and its argument and result: reset
 	// hands the poller this one function instead of a closure, which
@@ -44,6 +45,12 @@ type wakeTimer struct {
 	settime func(fd uintptr)
 	its     unix.ItimerSpec
 	errno   syscall.Errno
+	// fire, when set, is called with the time of each expiry on the
+	// timer's goroutine, before anything is sent on C: it does what it
+	// can there (the standing order's send, standing.go) and says
+	// whether the expiry goes on to C, to wake the loop. It is set
+	// before the first reset and never changes.
+	fire func(now time.Time) bool
 }
 
 func newWakeTimer() (*wakeTimer, error) {
@@ -78,8 +85,12 @@ func (t *wakeTimer) run() {
 				return false // wait
 			}
 		}
+		now := time.Now()
+		if t.fire != nil && !t.fire(now) {
+			return false // done here: the loop sleeps on
+		}
 		select {
-		case t.C <- time.Now():
+		case t.C <- now:
 		default: // one expiry waits already
 		}
 		return false // wait for the next one; an error (closed) ends the wait
@@ -98,12 +109,26 @@ func expired(fd uintptr) bool {
 }
 
 // set sets the timer to expire at deadline, unless it is set for that
-// deadline already and has not fired.
+// deadline already and has not fired; setting it anew forgets an
+// expiry not yet taken from C (reset).
 func (t *wakeTimer) set(deadline time.Time) error {
+	return t.setAt(deadline, true)
+}
+
+// arm is set without forgetting an expiry not yet taken from C: for
+// fire, on the timer's goroutine, which hands nothing to C when it arms.
+func (t *wakeTimer) arm(deadline time.Time) error {
+	return t.setAt(deadline, false)
+}
+
+func (t *wakeTimer) setAt(deadline time.Time, forget bool) error {
 	if !t.armed.IsZero() && t.armed.Equal(deadline) {
 		return nil
 	}
-	if err := t.reset(time.Until(deadline)); err != nil {
+	if forget {
+		t.forget()
+	}
+	if err := t.setIn(time.Until(deadline)); err != nil {
 		return err
 	}
 	t.armed = deadline
@@ -119,11 +144,21 @@ func (t *wakeTimer) fired() { t.armed = time.Time{} }
 // (one that run had signalled already may still come: an early tick,
 // which the core takes as any other).
 func (t *wakeTimer) reset(d time.Duration) error {
-	t.armed = time.Time{}
+	t.forget()
+	return t.setIn(d)
+}
+
+// forget drops an expiry not yet taken from C.
+func (t *wakeTimer) forget() {
 	select {
 	case <-t.C:
 	default:
 	}
+}
+
+// setIn sets the timerfd to expire once after d (at once for d <= 0).
+func (t *wakeTimer) setIn(d time.Duration) error {
+	t.armed = time.Time{}
 	d = max(d, time.Nanosecond) // zero would disarm it
 	t.its = unix.ItimerSpec{Value: unix.NsecToTimespec(d.Nanoseconds())}
 	if err := t.rc.Control(t.settime); err != nil {

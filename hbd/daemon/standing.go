@@ -1,0 +1,110 @@
+package daemon
+
+import (
+	"time"
+
+	"github.com/hbdproject/hbd/hbd/wire"
+)
+
+// The standing status order's sender (hbd/cluster's standing.go). While
+// the core's order stands, the status of every keepalive is sent on the
+// loop timer's own goroutine (fire): woken by the timerfd, it takes
+// loopMu, stamps the order's status (seq, ts, ld), signs and sends it,
+// sets the timer for whichever comes first of the order's next send and
+// the loop's own deadline (loopDue), and goes back to waiting. The
+// loop's goroutine stays parked in its select and the core is not
+// stepped; the loop is woken (the expiry handed on to C) only when its
+// own deadline has come: the core's next Tick, or a chore's.
+//
+// loopMu is held by the loop's goroutine whenever it is not parked in
+// its select: every Step, every action executed, every chore. So the
+// sender sends only while the loop is parked, never while a Step is
+// under way, and a loop that is stuck (in a Step, an action, a chore)
+// holds loopMu and stops the heartbeats, as a loop that sent them itself
+// did: the peers see this node silent and take over after their
+// deadtime. A loop busy for a while and done sends the status that came
+// due meanwhile as soon as it parks, late by its busy time, as before.
+// After the core's Exit, or when the loop returns, the order is dropped
+// (Standing.Stop) under loopMu: no heartbeat follows.
+//
+// Before each Step the loop hands the core what the order sent
+// (cluster.Node.Sent): its seq, its history for retransmissions and its
+// next status time follow, so peers see one gap-free seq stream.
+//
+// The chores that rode on every keepalive's wake-up keep their cadence:
+// the sender reads the load average for ld (loadavg, every loadEvery)
+// and runs the realtime check (rtSenderEvery); the loop's deadline
+// includes the keepers' check, the configuration poll and the page
+// check (choresBy), for which it wakes without stepping the core unless
+// the core is due too.
+
+// rtSenderEvery is how often the sender runs the realtime check: new
+// threads switch to SCHED_RR within two keepalives (and rtCountEvery),
+// while the loop that ran it at every wake-up may now sleep for a
+// deadtime.
+func rtSenderEvery(keepalive time.Duration) time.Duration {
+	return max(rtCountEvery, 2*keepalive)
+}
+
+// fire is the loop timer's fire (waketimer.go): on the timer's
+// goroutine, at each expiry. It sends the order's status if it is due
+// and says whether the loop must wake: its own deadline has come.
+func (d *Daemon) fire(t *wakeTimer, now time.Time) bool {
+	d.loopMu.Lock()
+	defer d.loopMu.Unlock()
+	if d.loopDue.IsZero() || !now.Before(d.loopDue) {
+		return true // the loop's tick sends what is due (tick)
+	}
+	d.sendStanding(now)
+	t.fired()
+	if err := t.arm(d.wakeAt()); err != nil {
+		return true // the loop sets it again
+	}
+	return false
+}
+
+// wakeAt is when the timer must wake next: the loop's deadline or the
+// order's next send, whichever comes first.
+func (d *Daemon) wakeAt() time.Time {
+	at := d.loopDue
+	if due, on := d.standing.Due(); on && due.Before(at) {
+		at = due
+	}
+	return at
+}
+
+// sendStanding sends the order's status if one is due at now, and runs
+// the chores that ride on it (the realtime check). With loopMu held.
+func (d *Daemon) sendStanding(now time.Time) {
+	due, on := d.standing.Due()
+	if !on || now.Before(due) {
+		return
+	}
+	m := d.standing.Fire(now, d.load.at(now))
+	b, err := d.keys.AppendEncodeRoutine(d.sendBuf[:0], m)
+	if err != nil {
+		d.encodeFailed(wire.TStatus, err)
+	} else {
+		d.sendBuf = b
+		d.links.Send(b)
+	}
+	if now.Sub(d.rtAt) >= rtSenderEvery(d.cfg.Keepalive) || now.Before(d.rtAt) {
+		d.rtAt = now
+		d.rt.check(now)
+	}
+}
+
+// choresBy is nt, or sooner when a chore of the loop's wake-ups is due
+// before it: the configuration poll and the check of the program's file
+// pages (the keepers' check is keptCheckBy's). The loop used to wake at
+// least every keepalive for the statuses, and the chores rode on that;
+// with the standing order it may sleep for a deadtime or more.
+func (d *Daemon) choresBy(nt time.Time) time.Time {
+	if d.watchStop != nil && d.configPoll.Before(nt) {
+		nt = d.configPoll
+	}
+	if due, ok := d.pages.due(); ok && due.Before(nt) {
+		nt = due
+	}
+	return nt
+}
