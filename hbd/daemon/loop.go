@@ -70,13 +70,12 @@ type Runner interface {
 // nothing itself: what happens is the core's. It fails only if its timer
 // cannot be made.
 func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
-	timer, err := newWakeTimer()
+	timer, err := newWakeTimer(d.fire)
 	if err != nil {
 		return err
 	}
 	d.drainFn = d.drained
 	defer timer.close()
-	timer.fire = func(now time.Time) bool { return d.fire(timer, now) }
 	// Held but while parked in the select (standing.go); released before
 	// the timer is closed, which waits for its goroutine.
 	d.loopMu.Lock()
@@ -128,6 +127,7 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 			// a status answered without it would show a peer as last
 			// heard up to a keepalive ago.
 			d.drain()
+			d.core.Sent(&d.standing) // what the order sent shows in the answer
 			c.reply <- d.answer(c.req)
 			d.pages.answered()
 		case f := <-d.monitorFails:

@@ -115,7 +115,7 @@ func newHeartbeatRig(tb testing.TB, groups bool) *heartbeatRig {
 		from: netip.MustParseAddrPort("192.0.2.2:694"),
 	}
 	d.links = r.links
-	timer, err := newWakeTimer()
+	timer, err := newWakeTimer(nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

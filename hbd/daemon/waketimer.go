@@ -45,15 +45,17 @@ type wakeTimer struct {
 	settime func(fd uintptr)
 	its     unix.ItimerSpec
 	errno   syscall.Errno
-	// fire, when set, is called with the time of each expiry on the
-	// timer's goroutine, before anything is sent on C: it does what it
-	// can there (the standing order's send, standing.go) and says
-	// whether the expiry goes on to C, to wake the loop. It is set
-	// before the first reset and never changes.
-	fire func(now time.Time) bool
+	// fire, when set, is called with the timer and the time of each
+	// expiry on the timer's goroutine, before anything is sent on C: it
+	// does what it can there (the standing order's send, standing.go)
+	// and says whether the expiry goes on to C, to wake the loop. Given
+	// to newWakeTimer, before the goroutine starts; never changed.
+	fire func(t *wakeTimer, now time.Time) bool
 }
 
-func newWakeTimer() (*wakeTimer, error) {
+// newWakeTimer makes the timer and starts its goroutine; fire may be nil
+// (every expiry goes to C).
+func newWakeTimer(fire func(t *wakeTimer, now time.Time) bool) (*wakeTimer, error) {
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("timerfd_create: %w", err)
@@ -64,7 +66,7 @@ func newWakeTimer() (*wakeTimer, error) {
 		f.Close()
 		return nil, fmt.Errorf("timerfd: %w", err)
 	}
-	t := &wakeTimer{f: f, rc: rc, C: make(chan time.Time, 1), done: make(chan struct{})}
+	t := &wakeTimer{f: f, rc: rc, C: make(chan time.Time, 1), done: make(chan struct{}), fire: fire}
 	t.settime = t.setFD
 	go t.run()
 	return t, nil
@@ -86,7 +88,7 @@ func (t *wakeTimer) run() {
 			}
 		}
 		now := time.Now()
-		if t.fire != nil && !t.fire(now) {
+		if t.fire != nil && !t.fire(t, now) {
 			return false // done here: the loop sleeps on
 		}
 		select {

@@ -10,7 +10,7 @@ import (
 // asked for; a new setting replaces the one pending; an immediate one is
 // not lost.
 func TestWakeTimer(t *testing.T) {
-	tm, err := newWakeTimer()
+	tm, err := newWakeTimer(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestWakeTimer(t *testing.T) {
 // (its expiry, even one waiting in C, is the one taken), sets it again
 // once it fired, and replaces a different deadline.
 func TestWakeTimerSet(t *testing.T) {
-	tm, err := newWakeTimer()
+	tm, err := newWakeTimer(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
