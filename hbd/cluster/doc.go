@@ -53,6 +53,11 @@
 //	              state directory (atomically), for New at the next start
 //	              (Options.PeerGenerations)
 //	Exit          the graceful stop is complete: the daemon exits
+//	StandingStatus with Options.Standing: send this routine status every
+//	              keepalive, seq rising, until the next StandingStatus
+//	              (a nil Msg ends it); first among its Step's actions;
+//	              the caller hands the node what it sent (Sent) before
+//	              each Step
 //
 // Storage. A Send is a *Send; its message is complete but for the
 // signature. Step's actions and their messages stay the caller's until it
@@ -104,6 +109,24 @@
 // read changes. A status after any change (its own fields, a peer's state,
 // generation or links) is read at once, so a partition that heals, a
 // restarted peer or a new state is news without delay.
+//
+// The standing status order (standing.go). With Options.Standing, a node
+// beside peers that are all quiet (below), whose status is routine and
+// whose last Step was calm, orders its routine status once
+// (StandingStatus) instead of being stepped for each: the caller's
+// sender stamps seq, ts and ld in a copy and sends it every keepalive
+// (Standing.Fire), and hands the node what it sent before each Step
+// (Sent), which keeps the node's seq, its history of sent messages
+// (retransmissions are answered from it, byte for byte what went out)
+// and its next status time. The order ends, first among the Step's
+// actions, at any Step that is not calm (anything but a Tick or a
+// Receive, news sent, a status or a view of the peers that changes, a
+// stop); the node sends its statuses itself from the next one due.
+// While it stands the node asks for a Tick only for its deadlines and
+// when the quiet peer's next status is due (routineDue), then every
+// keepalive until that status is read; a quiet peer's acknowledgement
+// waits for that Tick to be read, which only delays the trimming it
+// does.
 //
 // Replays. The highest generation seen of each peer survives this node's
 // restarts: the core emits PeerGenerations whenever it rises, the daemon

@@ -33,6 +33,14 @@
 //     files are quiet and holds one that removes a group.
 //   - Exit ends the loop. The shutdown notice has left by then: the links
 //     write on the caller's goroutine, so a Send is done when it returns.
+//   - StandingStatus is executed by a sender on the loop timer's own
+//     goroutine (standing.go): woken by the timerfd, it takes loopMu,
+//     which the loop holds whenever it is not parked in its select,
+//     sends the order's status when due and arms the timer again,
+//     and wakes the loop only when the loop's own deadline has come (the
+//     core's next Tick or a chore's). At rest beside a quiet peer the
+//     loop then wakes about once per status of that peer, not once a
+//     keepalive; a loop stuck in anything holds loopMu and sends nothing.
 //
 // The loop uses the links and the runner through two small interfaces
 // (Links, Runner), so its tests drive it with fakes, without root.

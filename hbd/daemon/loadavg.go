@@ -19,9 +19,11 @@ const loadavgPath = "/proc/loadavg"
 const loadEvery = 5 * time.Second
 
 // loadavg reads /proc/loadavg again (a procFile: kept open, one pread)
-// at most once every loadEvery. Its zero value is ready. It belongs to
-// the event loop's goroutine: a call through the runtime's blocking-call
-// state woke its monitor thread every second.
+// at most once every loadEvery. Its zero value is ready. It is the event
+// loop's, used under loopMu (by the loop, or by the standing order's
+// sender: standing.go); its read is a raw system call: a call through
+// the runtime's blocking-call state woke its monitor thread every
+// second.
 type loadavg struct {
 	file *procFile
 	next time.Time

@@ -174,7 +174,8 @@ func (d *Daemon) rearm(t *wakeTimer) {
 // It is also when the program's file pages are dropped if a drop is due
 // (rss.go), when the IP agents' keepers look for their addresses
 // (checkKept) and when the configuration files are polled (pollConfig):
-// periodic chores ride on the heartbeats' wake-ups.
+// periodic chores ride on the loop's wake-ups, whose deadline includes
+// theirs (rearm).
 //
 // The standing order's status, when one is due, goes first (the timer's
 // goroutine handed this wake-up on without sending it: standing.go).

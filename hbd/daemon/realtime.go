@@ -25,7 +25,8 @@ import (
 // heap in large arenas, and locking them multiplies the resident size
 // (docs/config.md has the figures).
 //
-// The check rides on the loop's own wake-ups (at least one per keepalive)
+// The check rides on the loop's own wake-ups and on the standing status
+// order's sends (every two keepalives at most: standing.go)
 // and costs no system call: it compares the runtime's count of its
 // threads (runtime/metrics) with the count at the last sweep, and lists
 // /proc/self/task only when that count changed, the priority asked for

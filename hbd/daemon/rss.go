@@ -316,7 +316,7 @@ func (r *pageRelease) request() {
 // wake is called by the loop with the time of each timer wake-up: it
 // asks for a check when dropEvery has passed since the last one, or
 // dropAfterCalls after a control request. It adds no timer of its own:
-// the heartbeats wake the loop at least every keepalive (with the etcd
+// the loop's deadline includes the next check (due; with the etcd
 // backend, the ownership loop ticks every renewal interval). A nil r
 // does nothing.
 func (r *pageRelease) wake(now time.Time) {

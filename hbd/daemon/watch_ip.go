@@ -122,12 +122,13 @@ func (d *Daemon) keptCheckBy(nt time.Time) time.Time {
 	return nt
 }
 
-// checkKept is called by the loop at each of its timer's wake-ups (at
-// rest, this node's heartbeats): every agents.KeepCheck it has the
-// keepers look for what they keep. The keepers then need no timer of
-// their own, whose expiries would wake the process, and the runtime's
-// monitor thread too, between two heartbeats. At a keepalive longer
-// than KeepCheck the loop wakes for them (keptCheckBy).
+// checkKept is called by the loop at each of its timer's wake-ups:
+// every agents.KeepCheck it has the keepers look for what they keep.
+// The keepers then need no timer of their own, whose expiries would
+// wake the process, and the runtime's monitor thread too. When nothing
+// else wakes the loop by half a KeepCheck after the check is due (a
+// keepalive longer than that, or the standing status order sending the
+// heartbeats without the loop) the loop wakes for it (keptCheckBy).
 func (d *Daemon) checkKept(now time.Time) {
 	if len(d.watches) == 0 || now.Before(d.keptCheck) {
 		return
