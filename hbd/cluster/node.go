@@ -472,11 +472,10 @@ func (n *Node) nextTick() time.Time {
 		// routine messages are read at a Tick when they may matter
 		// (routineDue: a quiet peer's next status), and at every
 		// keepalive from then on until it is heard, as when the Ticks
-		// of the statuses read them.
-		t = n.routineDue()
-		if !t.After(n.now) {
-			t = n.now.Add(n.keepalive)
-		}
+		// of the statuses read them: at the order's sends, so that the
+		// caller wakes once for both (and the peer's status, due at
+		// about the time it arrives, has had time to come).
+		t = n.onStatusGrid(maxTime(n.routineDue(), n.now.Add(time.Nanosecond)))
 	}
 	earliest := func(c time.Time) {
 		if c.Before(t) {

@@ -214,6 +214,17 @@ func (n *Node) standingAfterStep(calm bool) {
 	}
 }
 
+// onStatusGrid is the first time at or after t at which a status is due
+// (nextStatus, then every status interval).
+func (n *Node) onStatusGrid(t time.Time) time.Time {
+	if !t.After(n.nextStatus) {
+		return n.nextStatus
+	}
+	every := n.statusInterval()
+	k := (t.Sub(n.nextStatus) + every - 1) / every
+	return n.nextStatus.Add(k * every)
+}
+
 // emitFirst puts a among this Step's actions, first: the caller's sender
 // must know of a cancelled or replaced order before it sends anything
 // else of this Step.

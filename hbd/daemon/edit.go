@@ -36,9 +36,9 @@ func (d *Daemon) watchEdits(ctx context.Context) {
 // pollConfig is called by the loop at each of its timer's wake-ups:
 // every watchTiming.poll it has the watcher compare the files' hashes.
 // The watcher then needs no ticker of its own, whose expiries would wake
-// the process, and the runtime's monitor thread too. The loop's
-// deadline includes the next poll (choresBy): while the standing status
-// order sends the heartbeats the loop may sleep for longer.
+// the process, and the runtime's monitor thread too. While the standing
+// status order sends the heartbeats it rides on its sends
+// (sendStanding).
 func (d *Daemon) pollConfig(now time.Time) {
 	if d.watchStop == nil || now.Before(d.configPoll) {
 		return

@@ -154,15 +154,23 @@ func (d *Daemon) settle(t *wakeTimer) {
 }
 
 // rearm sets the loop's deadline (loopDue) for the core's next one, or
-// sooner for the keepers' check (keptCheckBy) and the other chores
-// (choresBy), and the timer for it or the standing order's next send,
-// whichever comes first (standing.go).
+// sooner for the keepers' check (keptCheckBy), and the timer for it or
+// the standing order's next send, whichever comes first (standing.go).
 func (d *Daemon) rearm(t *wakeTimer) {
 	nt := d.core.NextTick()
 	if nt.IsZero() {
 		nt = time.Now().Add(time.Second)
 	}
-	d.loopDue = d.choresBy(d.keptCheckBy(nt))
+	d.loopDue = nt
+	// The keepers' check rides on the next wake-up, the sender's
+	// included (sendStanding), unless that comes too late for it.
+	by := nt
+	if due, on := d.standing.Due(); on && due.Before(by) {
+		by = due
+	}
+	if k := d.keptCheckBy(by); !k.Equal(by) && k.Before(nt) {
+		d.loopDue = k
+	}
 	if err := t.set(d.wakeAt()); err != nil {
 		// Never seen: the descriptor is the loop's own. The next event
 		// sets it again.
@@ -174,8 +182,8 @@ func (d *Daemon) rearm(t *wakeTimer) {
 // It is also when the program's file pages are dropped if a drop is due
 // (rss.go), when the IP agents' keepers look for their addresses
 // (checkKept) and when the configuration files are polled (pollConfig):
-// periodic chores ride on the loop's wake-ups, whose deadline includes
-// theirs (rearm).
+// periodic chores ride on the wake-ups, the standing order's sends
+// included (sendStanding).
 //
 // The standing order's status, when one is due, goes first (the timer's
 // goroutine handed this wake-up on without sending it: standing.go).

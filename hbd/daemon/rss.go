@@ -316,7 +316,7 @@ func (r *pageRelease) request() {
 // wake is called by the loop with the time of each timer wake-up: it
 // asks for a check when dropEvery has passed since the last one, or
 // dropAfterCalls after a control request. It adds no timer of its own:
-// the loop's deadline includes the next check (due; with the etcd
+// it rides on the loop's wake-ups and the standing order's sends (with the etcd
 // backend, the ownership loop ticks every renewal interval). A nil r
 // does nothing.
 func (r *pageRelease) wake(now time.Time) {
@@ -330,18 +330,6 @@ func (r *pageRelease) wake(now time.Time) {
 	r.called.Store(false)
 	r.checked = now
 	r.checkNow()
-}
-
-// due is when wake next asks for a check (false for a nil r): the loop
-// wakes for it when nothing else wakes it sooner.
-func (r *pageRelease) due() (time.Time, bool) {
-	if r == nil {
-		return time.Time{}, false
-	}
-	if r.called.Load() {
-		return r.checked.Add(dropAfterCalls), true
-	}
-	return r.checked.Add(dropEvery), true
 }
 
 // answered is called by the loop after each control request: what it ran

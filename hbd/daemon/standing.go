@@ -31,12 +31,12 @@ import (
 // (cluster.Node.Sent): its seq, its history for retransmissions and its
 // next status time follow, so peers see one gap-free seq stream.
 //
-// The chores that rode on every keepalive's wake-up keep their cadence:
-// the sender reads the load average for ld (loadavg, every loadEvery)
-// and runs the realtime check (rtSenderEvery); the loop's deadline
-// includes the keepers' check, the configuration poll and the page
-// check (choresBy), for which it wakes without stepping the core unless
-// the core is due too.
+// The chores that rode on every keepalive's wake-up keep their cadence
+// on the sender's: it reads the load average for ld (loadavg, every
+// loadEvery), runs the realtime check (rtSenderEvery) and the page
+// check, the configuration poll and the keepers' check when each is due
+// (each a look at a clock, and a channel poked when due). A wake-up of
+// the loop for them alone would cost what a wake-up for the status did.
 
 // rtSenderEvery is how often the sender runs the realtime check: new
 // threads switch to SCHED_RR within two keepalives (and rtCountEvery),
@@ -74,7 +74,7 @@ func (d *Daemon) wakeAt() time.Time {
 }
 
 // sendStanding sends the order's status if one is due at now, and runs
-// the chores that ride on it (the realtime check). With loopMu held.
+// the chores that ride on it. With loopMu held.
 func (d *Daemon) sendStanding(now time.Time) {
 	due, on := d.standing.Due()
 	if !on || now.Before(due) {
@@ -92,19 +92,7 @@ func (d *Daemon) sendStanding(now time.Time) {
 		d.rtAt = now
 		d.rt.check(now)
 	}
-}
-
-// choresBy is nt, or sooner when a chore of the loop's wake-ups is due
-// before it: the configuration poll and the check of the program's file
-// pages (the keepers' check is keptCheckBy's). The loop used to wake at
-// least every keepalive for the statuses, and the chores rode on that;
-// with the standing order it may sleep for a deadtime or more.
-func (d *Daemon) choresBy(nt time.Time) time.Time {
-	if d.watchStop != nil && d.configPoll.Before(nt) {
-		nt = d.configPoll
-	}
-	if due, ok := d.pages.due(); ok && due.Before(nt) {
-		nt = due
-	}
-	return nt
+	d.pages.wake(now)
+	d.checkKept(now)
+	d.pollConfig(now)
 }

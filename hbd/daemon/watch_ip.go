@@ -125,10 +125,10 @@ func (d *Daemon) keptCheckBy(nt time.Time) time.Time {
 // checkKept is called by the loop at each of its timer's wake-ups:
 // every agents.KeepCheck it has the keepers look for what they keep.
 // The keepers then need no timer of their own, whose expiries would
-// wake the process, and the runtime's monitor thread too. When nothing
-// else wakes the loop by half a KeepCheck after the check is due (a
-// keepalive longer than that, or the standing status order sending the
-// heartbeats without the loop) the loop wakes for it (keptCheckBy).
+// wake the process, and the runtime's monitor thread too. The standing
+// status order's sends run it too (sendStanding). When nothing wakes
+// the process by half a KeepCheck after the check is due (a keepalive
+// longer than that) the loop wakes for it (keptCheckBy).
 func (d *Daemon) checkKept(now time.Time) {
 	if len(d.watches) == 0 || now.Before(d.keptCheck) {
 		return
