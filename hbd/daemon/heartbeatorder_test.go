@@ -18,6 +18,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/link"
 	"github.com/hbdproject/hbd/hbd/wire"
+	"golang.org/x/sys/unix"
 )
 
 // What the node sends, whoever in the daemon sends it: one stream of
@@ -585,5 +586,223 @@ func TestSlowStopStream(t *testing.T) {
 	}
 	if sts := sl.statusesAfter(time.Unix(0, stopping.Load())); len(sts) < int(dt/ka)/3 {
 		t.Errorf("%d statuses during a release of %v at keepalive %v", len(sts), dt, ka)
+	}
+}
+
+// pairRecorder records what node1 of a pair sends, dropped or not, in
+// the order of its sends; drop, when set, drops some of them.
+type pairRecorder struct {
+	mu   sync.Mutex
+	recs []sentRecord
+	drop func(m *wire.Message) bool
+}
+
+func (pr *pairRecorder) install(p *pairRig) {
+	p.net.mu.Lock()
+	defer p.net.mu.Unlock()
+	p.net.filter = func(from string, _ bool, m *wire.Message) verdict {
+		if from != "node1" {
+			return deliverIt
+		}
+		pr.mu.Lock()
+		defer pr.mu.Unlock()
+		pr.recs = append(pr.recs, sentRecord{at: time.Now(), msg: m.Clone()})
+		if pr.drop != nil && pr.drop(m) {
+			return dropIt
+		}
+		return deliverIt
+	}
+}
+
+func (pr *pairRecorder) records() []sentRecord {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	return append([]sentRecord(nil), pr.recs...)
+}
+
+// restingPair is a pair whose node1 holds the group beside node2 quiet,
+// past node1's start bonus: where node1's statuses are routine.
+func restingPair(t *testing.T, ka, dt time.Duration) (*pairRig, *pairRecorder) {
+	t.Helper()
+	p := newPair(t, ka, dt)
+	pr := &pairRecorder{}
+	pr.install(p)
+	p.waitQuiet(15 * time.Second)
+	time.Sleep(time.Until(p.ends[0].d.start.Add(cluster.StartBonusFor + 300*time.Millisecond)))
+	p.waitQuiet(5 * time.Second)
+	return p, pr
+}
+
+// TestPairStuckHolderDeclaredDead: the holder's loop stuck outside any
+// Step (a reload opening a file that never gives its content) beside a
+// quiet peer: it sends no status a deadtime on, and the peer declares it
+// dead, as it would if the holder had died.
+func TestPairStuckHolderDeclaredDead(t *testing.T) {
+	const ka, dt = 20 * time.Millisecond, 300 * time.Millisecond
+	p, pr := restingPair(t, ka, dt)
+	fifo := filepath.Join(p.ends[0].d.opts.ConfigDir, config.HaCfFile)
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stuckAt := time.Now()
+	p.rigs[0].sigs <- syscall.SIGHUP
+	deadline := time.Now().Add(10 * dt)
+	for time.Now().Before(deadline) && !strings.Contains(p.ends[1].logs.String(), "node node1: is dead") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	declared := strings.Contains(p.ends[1].logs.String(), "node node1: is dead")
+	if w, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+		_ = w.Close()
+	}
+	var late int
+	for _, rc := range pr.records() {
+		if rc.msg.Value(wire.FType) == wire.TStatus && rc.at.After(stuckAt.Add(dt)) && rc.at.Before(deadline) {
+			late++
+		}
+	}
+	if late > 0 {
+		t.Errorf("node1 sent %d statuses more than a deadtime after its loop got stuck", late)
+	}
+	if !declared {
+		t.Errorf("node2 did not declare node1 dead within %v of node1's loop getting stuck\nnode2:\n%s", 10*dt, p.ends[1].logs)
+	}
+}
+
+// TestPairOrderSeqsResent: beside a quiet peer, node1's statuses now and
+// then lost on the way: node2 asks for them again and node1 resends each
+// as it was first sent, from its history; the stream node1 sends stays
+// one, nothing is lost for good and no request finds a seq unknown.
+func TestPairOrderSeqsResent(t *testing.T) {
+	const ka, dt = 20 * time.Millisecond, 300 * time.Millisecond
+	p, pr := restingPair(t, ka, dt)
+	var n atomic.Int64
+	pr.mu.Lock()
+	pr.drop = func(m *wire.Message) bool {
+		// Every 40th status sent for the first time, not a resend.
+		return m.Value(wire.FType) == wire.TStatus && n.Add(1)%40 == 0
+	}
+	pr.mu.Unlock()
+	time.Sleep(3 * time.Second)
+	pr.mu.Lock()
+	pr.drop = nil
+	pr.mu.Unlock()
+	time.Sleep(RexmitSettle)
+	recs := pr.records()
+	_, re := checkStream(t, recs)
+	if re == 0 {
+		t.Errorf("no resend: the test did not exercise what it checks")
+	}
+	for i, who := range []string{"node1", "node2"} {
+		for _, bad := range []string{"Cannot rexmit", "Irretrievably lost", "is max.", "corrupted ackseq", "is dead", " dead."} {
+			if strings.Contains(p.ends[i].logs.String(), bad) {
+				t.Errorf("%s logged %q", who, bad)
+			}
+		}
+	}
+}
+
+// RexmitSettle is how long the last requests for lost seqs take to be
+// answered (cluster.RexmitInterval and some).
+const RexmitSettle = cluster.RexmitInterval + 500*time.Millisecond
+
+// newPairWith is newPair with before run on each daemon before its loop
+// starts.
+func newPairWith(t *testing.T, ka, dt time.Duration, before func(i int, d *Daemon)) *pairRig {
+	t.Helper()
+	p := &pairRig{t: t, net: &pairNet{}, start: time.Now()}
+	for i, name := range []string{"node1", "node2"} {
+		d, _, logs := newTestDaemon(t, pairConfig(name, ka, dt), &fakeRunner{})
+		d.id = Identity{Generation: uint64(10 + i)}
+		if err := d.newCore(); err != nil {
+			t.Fatal(err)
+		}
+		addr := map[string]string{"node1": "192.0.2.2:694", "node2": "192.0.2.3:694"}[name]
+		e := &pairEnd{net: p.net, name: name, addr: netip.MustParseAddrPort(addr), keys: d.keys, d: d, logs: logs}
+		d.links = e
+		p.ends[i] = e
+		before(i, d)
+	}
+	p.ends[0].peer, p.ends[1].peer = p.ends[1], p.ends[0]
+	for i, e := range p.ends {
+		p.rigs[i] = startLoopRig(t, e.d, nil, nil)
+		if i == 0 {
+			time.Sleep(dt / 4)
+		}
+	}
+	return p
+}
+
+// TestPairStatusesLeaveRealtime runs in a root child: with a real-time
+// priority asked for, node1's statuses at rest beside its quiet peer are
+// sent from threads running SCHED_RR, whoever sends them.
+func TestPairStatusesLeaveRealtime(t *testing.T) {
+	if !inRootChild(t) {
+		return
+	}
+	const ka, dt = 10 * time.Millisecond, 150 * time.Millisecond
+	p := newPairWith(t, ka, dt, func(_ int, d *Daemon) {
+		d.rt.init(func(int32, error) {})
+		d.rt.want = 1
+	})
+	p.waitQuiet(15 * time.Second)
+	time.Sleep(time.Until(p.ends[0].d.start.Add(cluster.StartBonusFor + 300*time.Millisecond)))
+	p.waitQuiet(5 * time.Second)
+	var mu sync.Mutex
+	policies := map[uint32]int{}
+	p.net.mu.Lock()
+	p.net.filter = func(from string, _ bool, m *wire.Message) verdict {
+		if from == "node1" && m.Value(wire.FType) == wire.TStatus {
+			attr, err := unix.SchedGetAttr(0, 0)
+			mu.Lock()
+			if err != nil {
+				policies[^uint32(0)]++
+			} else {
+				policies[attr.Policy]++
+			}
+			mu.Unlock()
+		}
+		return deliverIt
+	}
+	p.net.mu.Unlock()
+	time.Sleep(2 * time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	total, rr := 0, policies[unix.SCHED_RR]
+	for _, n := range policies {
+		total += n
+	}
+	if total < 100 {
+		t.Fatalf("%d statuses in 2 s at keepalive %v", total, ka)
+	}
+	if rr != total {
+		t.Errorf("%d of node1's %d statuses sent from threads not SCHED_RR (policies %v)", total-rr, total, policies)
+	}
+}
+
+// lastSeq is the highest seq node1 sent so far.
+func (pr *pairRecorder) lastSeq() uint64 {
+	var hi uint64
+	for _, rc := range pr.records() {
+		if s, err := rc.msg.HexValue(wire.FSeq); err == nil && s > hi {
+			hi = s
+		}
+	}
+	return hi
+}
+
+// TestPairStatusSeqIsTheLastSent: `hbd status` on the holder at rest
+// beside its quiet peer shows as its seq the last one it sent, whoever
+// in the daemon sent it.
+func TestPairStatusSeqIsTheLastSent(t *testing.T) {
+	const ka, dt = 20 * time.Millisecond, 300 * time.Millisecond
+	p, pr := restingPair(t, ka, dt)
+	for i := 0; i < 20; i++ {
+		time.Sleep(37 * time.Millisecond)
+		before := pr.lastSeq()
+		st := p.status(0)
+		after := pr.lastSeq()
+		if st.Seq < before || st.Seq > after {
+			t.Fatalf("status %d: seq %d, while the last seq sent was %d before the request and %d after it", i, st.Seq, before, after)
+		}
 	}
 }
