@@ -45,14 +45,20 @@ func (w *world) standingSend(e *event) {
 	if !on || !due.Add(-n.skew).Equal(e.at) {
 		return // superseded
 	}
-	m := n.standing.Fire(w.clock(e.node), simLoad)
+	w.standingFire(e.node)
+	w.scheduleStanding(e.node)
+}
+
+// standingFire sends node i's order's status now.
+func (w *world) standingFire(i int) {
+	n := w.nodes[i]
+	m := n.standing.Fire(w.clock(i), simLoad)
 	w.res.StandingSends++
 	if w.tracing {
 		w.trace("%s#%d standing", n.name, n.run)
 		w.trace("  %s send %s", n.name, summary(m))
 	}
-	w.send(e.node, &cluster.Send{Msg: m, Routine: true})
-	w.scheduleStanding(e.node)
+	w.send(i, &cluster.Send{Msg: m, Routine: true})
 }
 
 func standingSummary(a *cluster.StandingStatus) string {

@@ -352,6 +352,11 @@ func (w *world) handle(e *event) {
 		if next := w.nextTick(e.node); !next.Equal(e.at) {
 			return // superseded by a later NextTick
 		}
+		// The order's send due by now goes first, as the daemon's tick
+		// sends it before it steps the core (standing.go).
+		if due, on := n.standing.Due(); on && !due.After(w.clock(e.node)) {
+			w.standingFire(e.node)
+		}
 		w.step(e.node, cluster.Tick{Now: w.clock(e.node), Load: simLoad}, func() string { return "tick" })
 	case evStanding:
 		w.standingSend(e)
