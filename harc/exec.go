@@ -63,6 +63,13 @@ type Command struct {
 	// means the output is only kept in the Result.
 	Log logrus.FieldLogger
 	Tag string
+
+	// Track, when set, is called with the script's pid (its process
+	// group) once it has started and before it can be reaped; the
+	// function it returns is called once the script has been reaped, or
+	// its group killed and gone (Records.Track). It is not called when
+	// the group survived the kill: the record stays for the next daemon.
+	Track func(pid int) (untrack func())
 }
 
 // Result is the outcome of one Command run.
@@ -231,6 +238,10 @@ func (c Command) Run(ctx context.Context) (res Result) {
 	errW.Close()
 	pid := cmd.Process.Pid
 	res.PID = pid
+	untrack := func() {}
+	if c.Track != nil {
+		untrack = c.Track(pid) // before the Wait below can reap it
+	}
 
 	all := &tail{limit: limit}
 	stdout := &tail{limit: limit}
@@ -264,9 +275,14 @@ func (c Command) Run(ctx context.Context) (res Result) {
 	if killed {
 		if err := killGroup(pid, grace, waitDone); err != nil {
 			res.Err = fmt.Errorf("%s (pid %d): %w", c.Path, pid, err)
-		} else if res.Canceled {
-			res.Err = fmt.Errorf("%s (pid %d) stopped: %w", c.Path, pid, context.Cause(ctx))
+		} else {
+			untrack()
+			if res.Canceled {
+				res.Err = fmt.Errorf("%s (pid %d) stopped: %w", c.Path, pid, context.Cause(ctx))
+			}
 		}
+	} else {
+		untrack()
 	}
 
 	// Everything the script wrote before it exited is in the pipes, but a
@@ -384,47 +400,16 @@ func groupGone(pgid int, waitDone <-chan struct{}) bool {
 // groupHasLiveMember scans /proc for a process of group pgid that is not a
 // zombie. Without /proc it assumes there is one (the caller then SIGKILLs).
 func groupHasLiveMember(pgid int) bool {
-	d, err := os.Open("/proc")
+	pids, err := procPIDs()
 	if err != nil {
 		return true
 	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return true
-	}
-	for _, n := range names {
-		if n[0] < '0' || n[0] > '9' {
-			continue
-		}
-		state, pg, ok := procState(n)
-		if ok && pg == pgid && state != 'Z' && state != 'X' {
+	for _, pid := range pids {
+		if st, ok := readProcStat(pid); ok && st.pgrp == pgid && st.live() {
 			return true
 		}
 	}
 	return false
-}
-
-// procState reads the state letter and process group of /proc/PID/stat.
-func procState(pid string) (byte, int, bool) {
-	b, err := os.ReadFile("/proc/" + pid + "/stat")
-	if err != nil {
-		return 0, 0, false
-	}
-	// pid (comm) state ppid pgrp ...; comm may contain spaces and ')'.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0, 0, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 3 {
-		return 0, 0, false
-	}
-	var pg int
-	if _, err := fmt.Sscan(f[2], &pg); err != nil {
-		return 0, 0, false
-	}
-	return f[0][0], pg, true
 }
 
 func baseName(p string) string {

@@ -295,8 +295,8 @@ func (f *fixture) ops(withStatus bool) []string {
 
 // alive reports whether pid exists and is not a zombie.
 func alive(pid int) bool {
-	state, _, ok := procState(strconv.Itoa(pid))
-	return ok && state != 'Z' && state != 'X'
+	st, ok := readProcStat(pid)
+	return ok && st.live()
 }
 
 func readPID(t *testing.T, path string) int {

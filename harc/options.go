@@ -144,6 +144,11 @@ type Options struct {
 	StateDir                        string
 	Env                             map[string]string
 
+	// Records, when set, records every resource script while it runs
+	// (not the rc.d hooks), so that the daemon started after this one
+	// died can kill what is left of them (Records.KillLeftovers).
+	Records *Records
+
 	// PID is the pid shown in the ResourceManager[PID] and harc[PID] log
 	// tags; default os.Getpid().
 	PID int

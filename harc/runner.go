@@ -149,6 +149,7 @@ type script struct {
 	path string   // executable
 	args []string // after path, op last
 	show string   // what "Running ..." prints: config.Script.String()
+	spec string   // the resource as configured
 	tag  string   // log tag of its output
 	// inproc, when set, runs the built-in agent in this process.
 	inproc *inProcess
@@ -165,7 +166,7 @@ func (r *Runner) scriptOf(res config.Resource) (config.Script, error) {
 
 // resolve finds the executable of a resource.
 func (r *Runner) resolve(res config.Resource, op string) (script, error) {
-	s := script{tag: res.Name}
+	s := script{tag: res.Name, spec: res.Spec}
 	sc, err := r.scriptOf(res)
 	if err != nil {
 		return s, err
@@ -219,7 +220,7 @@ func (r *Runner) run(ctx context.Context, s script, timeout time.Duration) Resul
 	if s.inproc != nil {
 		return r.runInProcess(ctx, s, timeout)
 	}
-	return Command{
+	c := Command{
 		Path:        s.path,
 		Args:        s.args,
 		Env:         r.opts.baseEnv(fencingEnv(ctx)...),
@@ -228,7 +229,28 @@ func (r *Runner) run(ctx context.Context, s script, timeout time.Duration) Resul
 		OutputLimit: r.opts.OutputLimit,
 		Log:         r.opts.Log,
 		Tag:         s.tag,
-	}.Run(ctx)
+	}
+	if rs := r.opts.Records; rs != nil {
+		info := ScriptInfo{Group: groupOf(ctx), Resource: s.spec, Path: s.path}
+		if len(s.args) > 0 {
+			info.Op = s.args[len(s.args)-1]
+		}
+		c.Track = func(pid int) func() { return rs.Track(pid, info) }
+	}
+	return c.Run(ctx)
+}
+
+type groupKey struct{}
+
+// withGroup says, for the script records, which group the scripts run
+// under ctx are for.
+func withGroup(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, groupKey{}, key)
+}
+
+func groupOf(ctx context.Context) string {
+	k, _ := ctx.Value(groupKey{}).(string)
+	return k
 }
 
 // doScript runs a start or stop the way ResourceManager's doscript does,
