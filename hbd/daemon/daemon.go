@@ -149,11 +149,13 @@ type Daemon struct {
 
 	runner Runner
 	rscTmp string // the runner's HA_RSCTMP (built-in agents' records)
-	ops    chan cluster.OpDone
-	opsCtx context.Context // resource operations: not cancelled by a graceful stop
-	opsWG  sync.WaitGroup
-	busy   busyGauge // operations in flight (Options.Busy)
-	exit   bool      // the core said the graceful stop is complete
+	// records records the resource scripts while they run (leftovers.go).
+	records *harc.Records
+	ops     chan cluster.OpDone
+	opsCtx  context.Context // resource operations: not cancelled by a graceful stop
+	opsWG   sync.WaitGroup
+	busy    busyGauge // operations in flight (Options.Busy)
+	exit    bool      // the core said the graceful stop is complete
 
 	watches map[string]*ipWatch // held groups whose addresses are watched
 	// keptCheck is when the watches' keepers look next (checkKept).
@@ -306,6 +308,9 @@ func (d *Daemon) run(ctx context.Context) error {
 	defer pid.release()
 	if note != "" {
 		d.log.Info(note)
+	}
+	if err := d.killLeftovers(); err != nil {
+		return err
 	}
 	if d.cfg.Backend == config.BackendEtcd {
 		return d.runEtcd(ctx)

@@ -22,6 +22,7 @@ func (d *Daemon) newRunner(cfg *config.Config) (*harc.Runner, error) {
 	o.Log = d.log.Logger
 	o.StateDir = d.opts.StateDir
 	o.BuiltinCommand = d.opts.AgentCommand
+	o.Records = d.records // scripts outliving a killed daemon (leftovers.go)
 	// The registry of built-in agents: which run in this process.
 	o.Lookup = d.opts.Load.Lookup
 	// The IP agents run in this process: a handover's gap (the address
