@@ -116,6 +116,13 @@ func (w *world) apply(e *event) {
 		return // a newer configuration reached this node first
 	}
 	n.reload = e.frun
+	// What waits for the node is read before the reload, under the
+	// configuration it arrived to (as the step below gives it to the
+	// core): read it now, so that the checks of those deliveries see
+	// that configuration too, not the one the core has not been given.
+	if n.alive {
+		w.readRoutine(e.node, nil)
+	}
 	w.nodeSetApplied(e.node, w.cfgs[e.node], e.cfg)
 	if e.cfg.AutoFailback != n.failback {
 		n.failback, n.fbChanged = e.cfg.AutoFailback, w.now

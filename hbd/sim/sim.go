@@ -340,7 +340,10 @@ const (
 	// CheckRestartSeen: when the first packet of Y's new run (generation
 	// + 1) arrives at X at time f, X's view of Y has the new generation at
 	// once; and at f + keepalive, if a status st=up/active of that run has
-	// arrived at X by then, X sees Y as up or active.
+	// arrived at X by then, X sees Y as up or active. Only a packet given
+	// to X's core while X's configuration in force names Y counts (the
+	// core ignores the others); a reload that names Y applies after what
+	// waited for X was read.
 	CheckRestartSeen = "restart-seen"
 	// CheckProgress: after every step, NextTick is after the step's time
 	// (or zero once stopped): the core never asks to be woken in the past.
