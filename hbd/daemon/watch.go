@@ -40,16 +40,6 @@ func configFiles() []string {
 	return []string{config.HaCfFile, config.AuthkeysFile, config.HaresourcesFile}
 }
 
-func isConfigFile(name string) bool {
-	base := filepath.Base(name)
-	for _, f := range configFiles() {
-		if base == f {
-			return true
-		}
-	}
-	return false
-}
-
 // fingerprint hashes the configuration files (content and mode: a chmod
 // of authkeys matters), so a poll notices changes inotify missed.
 func fingerprint(dir string) [32]byte {
@@ -71,7 +61,10 @@ func fingerprint(dir string) [32]byte {
 
 // watchConfig sends on out (without blocking; one pending signal is
 // enough) whenever the configuration files in dir have changed and then
-// stayed unchanged for tm.quiet, until ctx ends. It compares the files'
+// stayed unchanged for tm.quiet, until ctx ends. An event of a file, or
+// of a symbolic link or directory on a file's way (trail: a ConfigMap's
+// ..data swapped), starts the quiet period; other names in the
+// directory (an editor's .ha.cf.swp, ha.cf~, a new file) do not. It compares the files'
 // hashes whenever a time comes on polls (the event loop sends one every
 // tm.poll: Daemon.pollConfig) and their statx stamps moved since the last
 // poll's hash (configStamp); a nil polls never.
@@ -83,15 +76,21 @@ func watchConfig(ctx context.Context, dir string, tm watchTiming, polls <-chan t
 
 	var events <-chan fsnotify.Event
 	var errs <-chan error
+	top := realDir(dir)
+	tr := configTrail(top)
 	w, err := fsnotify.NewWatcher()
 	if err == nil {
-		err = w.Add(dir)
+		if err = w.Add(top); err != nil {
+			w.Close()
+		}
 	}
 	if err != nil {
 		log.Warnf("cannot watch %s for changes (%v): edits are noticed every %s and on SIGHUP", dir, err, tm.poll)
+		w = nil
 	} else {
 		defer w.Close()
 		events, errs = w.Events, w.Errors
+		watchTrail(w, top, tr, log)
 		log.Debugf("Watching %s for edits: a reload follows once the files stay unchanged for %s", dir, tm.quiet)
 	}
 
@@ -100,6 +99,10 @@ func watchConfig(ctx context.Context, dir string, tm watchTiming, polls <-chan t
 	arm := func() {
 		seen = fingerprint(dir)
 		quiet.Reset(tm.quiet)
+		if w != nil { // what the files go through may have changed
+			tr = configTrail(top)
+			watchTrail(w, top, tr, log)
+		}
 	}
 	for {
 		select {
@@ -110,7 +113,7 @@ func watchConfig(ctx context.Context, dir string, tm watchTiming, polls <-chan t
 				events = nil
 				continue
 			}
-			if isConfigFile(ev.Name) {
+			if tr.entries[ev.Name] {
 				arm()
 			}
 		case err, ok := <-errs:
@@ -144,6 +147,28 @@ func watchConfig(ctx context.Context, dir string, tm watchTiming, polls <-chan t
 			if fingerprint(dir) != last {
 				arm()
 			}
+		}
+	}
+}
+
+// watchTrail has w watch the directories of tr beside top (always
+// watched), and no others: a directory the files no longer go through
+// (the ConfigMap's previous version) is dropped. A directory that cannot
+// be watched is left to the poll.
+func watchTrail(w *fsnotify.Watcher, top string, tr trail, log logrus.FieldLogger) {
+	have := map[string]bool{}
+	for _, d := range w.WatchList() {
+		have[d] = true
+		if d != top && !tr.dirs[d] {
+			_ = w.Remove(d) // gone already when the directory was removed
+		}
+	}
+	for d := range tr.dirs {
+		if have[d] {
+			continue
+		}
+		if err := w.Add(d); err != nil {
+			log.Debugf("cannot watch %s, on the way to the configuration files (%v): its changes are noticed by the poll", d, err)
 		}
 	}
 }
