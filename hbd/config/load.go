@@ -189,6 +189,9 @@ func Load(dir string, opts LoadOptions) (*Config, []Diag) {
 					continue
 				}
 				r.Script = script
+				for _, msg := range checkHere(*r, opts) {
+					d.warnf(g.Pos.Line, "%s", msg)
+				}
 			}
 		}
 		all = append(all, d.list...)
@@ -280,6 +283,21 @@ func checkInterfaces(c *Config, opts LoadOptions) []Diag {
 		}
 	}
 	return d.list
+}
+
+// checkHere asks the built-in agent that runs r what a start of it would
+// meet on this machine (agents.Agent.Here: an interface that is not
+// there), with `hbd run`'s rules only (Strict) and not for another
+// machine (AnyMachine). Warnings: an interface may be made later.
+func checkHere(r Resource, opts LoadOptions) []string {
+	if !opts.Strict || opts.AnyMachine || r.Script.Kind != ScriptBuiltin {
+		return nil
+	}
+	a, ok := opts.Lookup.Agents.Lookup(r.Name)
+	if !ok || a.Here == nil {
+		return nil
+	}
+	return a.Here(r.Name, r.Args)
 }
 
 // sortDiags orders diagnostics by file (in the given order) and line,

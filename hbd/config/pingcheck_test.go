@@ -44,7 +44,7 @@ func TestPingSockets(t *testing.T) {
 			[]want{w(4, "`hbd run` refuses to start on a machine that does not allow it")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := writeConfig(t, map[string]string{HaCfFile: base + tc.lines, AuthkeysFile: auth, HaresourcesFile: "node1 10.0.0.9\n"})
+			dir := writeConfig(t, map[string]string{HaCfFile: base + tc.lines, AuthkeysFile: auth, HaresourcesFile: "node1 10.0.0.9/24/lo\n"})
 			cfg, diags := Load(dir, LoadOptions{Node: "node1", Strict: !tc.lax, AnyMachine: tc.any, ICMP: tc.icmp,
 				Lookup:     Lookup{Agents: hbdAgents},
 				Interfaces: func() ([]string, error) { return []string{"lo"}, nil }})

@@ -23,6 +23,20 @@ var reloadFiles = map[string]string{
 	"resource.d/rec": "#!/bin/sh\nexit 0\n",
 }
 
+// reloadDaemon is a test daemon (no loop) of reloadFiles, written to
+// its configuration directory dir, which it reloads with load.
+func reloadDaemon(t *testing.T, load config.LoadOptions) (d *Daemon, dir string, buf *logBuffer) {
+	t.Helper()
+	dir = testenv.WriteConfigDir(t, reloadFiles)
+	cfg, diags := config.Load(dir, load)
+	if cfg == nil {
+		t.Fatalf("the valid configuration does not load: %v", diags)
+	}
+	d, _, buf = newTestDaemonIn(t, cfg, &fakeRunner{}, dir)
+	d.opts.Load = load
+	return d, dir, buf
+}
+
 // reloadLoad reads a configuration as hbd run does (Strict), on a
 // machine whose one interface is lo.
 var reloadLoad = config.LoadOptions{Node: "node1", Strict: true, Interfaces: func() ([]string, error) { return []string{"lo"}, nil }}
@@ -78,13 +92,8 @@ func TestReloadErrorKeepsConfig(t *testing.T) {
 		{"haresources: too many groups for one announcement", "haresources", groupLines(fit+1, 1500), fit + 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := testenv.WriteConfigDir(t, reloadFiles)
-			cfg, diags := config.Load(dir, reloadLoad)
-			if cfg == nil {
-				t.Fatalf("the valid configuration does not load: %v", diags)
-			}
-			d, _, buf := newTestDaemonIn(t, cfg, &fakeRunner{}, dir)
-			d.opts.Load = reloadLoad
+			d, dir, buf := reloadDaemon(t, reloadLoad)
+			cfg := d.cfg
 			d.opts.Load.ICMP = func(bool) error { return errors.New("operation not permitted") }
 			keys := d.keys
 			testenv.WriteConfigFile(t, dir, tt.file, tt.text)

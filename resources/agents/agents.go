@@ -50,6 +50,13 @@ type Agent struct {
 	// and returns the problems, one sentence each. It may run programs:
 	// `hbd check` calls it, the daemon does not.
 	Validate func(ctx context.Context, name string, args []string) []string
+	// Here, when set, checks a resource against this machine as the
+	// agent's start would find it (an interface it names that is not
+	// there) and returns what would make the start fail, one sentence
+	// each. It only reads, quickly, and runs no program: `hbd check`
+	// and the daemon, at its start and at each reload, warn with it
+	// (never refuse: what is missing may come later).
+	Here func(name string, args []string) []string
 	// Main runs the agent as a resource script, `hbd agent NAME ARGS...
 	// OP`, and returns its exit code.
 	Main func(name string, args []string, stdout, stderr io.Writer) int

@@ -25,7 +25,11 @@ func (a *Agent) resolve() (target, error) {
 	var link netlink.Link
 	if a.spec.Iface != "" {
 		l, err := a.h.LinkByName(a.spec.Iface)
-		if err != nil {
+		var nf netlink.LinkNotFoundError
+		switch {
+		case errors.As(err, &nf):
+			return t, fmt.Errorf("interface %s does not exist on this machine", a.spec.Iface)
+		case err != nil:
 			return t, fmt.Errorf("interface %s: %w", a.spec.Iface, err)
 		}
 		link = l

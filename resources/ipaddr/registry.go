@@ -11,7 +11,8 @@ import (
 )
 
 // Agents are the agent's entries in hbd's registry, one for each of its
-// names: hbd checks haresources with Parse, runs the agent with Main
+// names: hbd checks haresources with Parse, and against this machine's
+// interfaces with Here, runs the agent with Main
 // (also when linked as resource.d/IPaddr or resource.d/IPaddr2; its
 // start converges: an address already there is kept and announced), a
 // daemon that holds the address keeps it in place with Watch, and
@@ -27,7 +28,7 @@ func entry(name string, ev *events) agents.Agent {
 	keep := func(name string, args []string, o agents.KeepOptions) (agents.Keeper, error) {
 		return keep(name, args, o, ev)
 	}
-	return agents.Agent{Name: name, Program: true, Check: check, Main: Main, Run: Run, Converges: true, Keep: keep, Address: address}
+	return agents.Agent{Name: name, Program: true, Check: check, Here: Here, Main: Main, Run: Run, Converges: true, Keep: keep, Address: address}
 }
 
 func check(name string, args []string) error {
