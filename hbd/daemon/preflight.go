@@ -72,7 +72,8 @@ func checkLockFile(what, path string) error {
 // the control socket's path): a retry meets it again, so `hbd run` exits
 // with the status the service manager does not retry, as for an error
 // in the configuration. A directory hbd may not write (a file system
-// still mounted read-only at boot) may pass, and is no FilesError.
+// still mounted read-only at boot) and a file system that fails the call
+// itself (EIO, a mount not up yet) may pass, and are no FilesError.
 type FilesError struct{ Err error }
 
 func (e *FilesError) Error() string { return e.Err.Error() }
@@ -85,21 +86,42 @@ type notWritable struct{ error }
 func (e notWritable) Unwrap() error { return e.error }
 
 // refusal is the error of a start CheckDirs refused for errs: a
-// FilesError unless every one may pass (notWritable). One line: the log
+// FilesError unless every one may pass (mayPass). One line: the log
 // writes an error with its newlines escaped.
 func refusal(errs []error) error {
 	msgs := make([]string, len(errs))
-	mayPass := true
+	pass := true
 	for i, e := range errs {
 		msgs[i] = e.Error()
-		var nw notWritable
-		mayPass = mayPass && errors.As(e, &nw)
+		pass = pass && mayPass(e)
 	}
 	err := errors.New(strings.Join(msgs, "; "))
-	if mayPass {
+	if pass {
 		return err
 	}
 	return &FilesError{Err: err}
+}
+
+// mayPass says whether err is the machine's state rather than what a
+// file is or says: a directory this process may not write (notWritable),
+// or a file system that failed the call itself (an I/O error, a network
+// or fuse mount not up yet or gone stale, a call interrupted or short of
+// memory), which a retry may not meet again.
+func mayPass(err error) bool {
+	var nw notWritable
+	if errors.As(err, &nw) {
+		return true
+	}
+	var errno unix.Errno
+	if !errors.As(err, &errno) {
+		return false
+	}
+	switch errno {
+	case unix.EIO, unix.ESTALE, unix.ENOTCONN, unix.ETIMEDOUT, unix.EHOSTDOWN, unix.EHOSTUNREACH,
+		unix.ENODEV, unix.ENXIO, unix.EAGAIN, unix.EINTR, unix.ENOMEM, unix.ENFILE, unix.EMFILE:
+		return true
+	}
+	return false
 }
 
 // maxSocketPath is the longest path a unix socket may be bound to on

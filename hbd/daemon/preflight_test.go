@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -16,6 +17,9 @@ import (
 func TestRefusal(t *testing.T) {
 	readOnly := notWritable{fmt.Errorf("state directory /var/lib/heartbeat is not writable: %w", unix.EROFS)}
 	garbled := errors.New("hb_uuid: 3 bytes, want a 16-byte node uuid (remove it to make a new one)")
+	ioErr := fmt.Errorf("state directory /var/lib/heartbeat: %w", &fs.PathError{Op: "stat", Path: "/var/lib/heartbeat", Err: unix.EIO})
+	stale := fmt.Errorf("read settings: %w", &fs.PathError{Op: "open", Path: "/var/lib/heartbeat/hbd_settings", Err: unix.ESTALE})
+	notDir := fmt.Errorf("read peer generations: %w", &fs.PathError{Op: "open", Path: "/var/lib/heartbeat/x", Err: unix.ENOTDIR})
 	for _, tc := range []struct {
 		name  string
 		errs  []error
@@ -25,6 +29,10 @@ func TestRefusal(t *testing.T) {
 		{"two not writable", []error{readOnly, readOnly}, false},
 		{"a state file garbled", []error{garbled}, true},
 		{"both", []error{readOnly, garbled}, true},
+		{"an I/O error", []error{ioErr}, false},
+		{"a stale mount and a directory not writable", []error{stale, readOnly}, false},
+		{"an I/O error and a state file garbled", []error{ioErr, garbled}, true},
+		{"a file where a directory should be", []error{notDir}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := refusal(tc.errs)
