@@ -42,6 +42,13 @@ func TestAbandonDuringStatus(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- r.Start(WithAbandon(context.Background(), ab), f.group("A", "B")) }()
 			f.waitOp(tt.slow+" status", 1)
+			// The statuses are read ahead, side by side: the slow one may
+			// begin before the start has taken the result of those found
+			// running. Call it off only once it has, so that it is
+			// called off at the slow one.
+			for _, n := range tt.running {
+				f.waitLog("Resource " + n + " is already running")
+			}
 			if !ab.Abandon() {
 				t.Fatal("Abandon during the first status: false")
 			}

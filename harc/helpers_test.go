@@ -255,6 +255,19 @@ func (f *fixture) records() []record {
 	return out
 }
 
+// waitLog waits until a line containing sub has been logged.
+func (f *fixture) waitLog(sub string) {
+	f.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		if _, ok := f.log.find(sub); ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("no line says %q in 10s:\n%s", sub, f.log.text())
+		}
+	}
+}
+
 // waitOp waits until op ("NAME ARGS") has begun n times: the test script
 // records an operation before it does anything else.
 func (f *fixture) waitOp(op string, n int) {
