@@ -147,12 +147,13 @@ func (n *Node) Sent(s *Standing) {
 	first := (s.end - s.n + 1 + len(s.log)) % len(s.log)
 	for k := 0; k < s.n; k++ {
 		e := &s.log[(first+k)%len(s.log)]
-		n.load = e.ld
 		m := n.historySlot(e.seq)
 		m.Copy(&st.msg)
 		m.SetHex(wire.FSeq, e.seq)
 		m.SetHex(wire.FTimestamp, unixSeconds(e.at))
 		if e.ld != "" {
+			// An unread load keeps the last one, as a Tick's does.
+			n.load = e.ld
 			if _, ok := m.Bytes(wire.FLoad); ok {
 				m.Set(wire.FLoad, e.ld)
 			}

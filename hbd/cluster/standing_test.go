@@ -199,3 +199,25 @@ func TestStandingAllocs(t *testing.T) {
 		t.Errorf("a send of the order and its taking allocate %.1f times, want 0", allocs)
 	}
 }
+
+// TestStandingUnreadLoadKeepsTheLast: a send of an order that has never
+// had a load (the caller could not read it: "") leaves the node's load
+// as it was, as a Tick with no load does, so that its later statuses
+// still carry ld.
+func TestStandingUnreadLoadKeepsTheLast(t *testing.T) {
+	s := standingHolder(t)
+	n1 := s.nodes["node1"]
+	n1.core.Sent(&n1.st)
+	before := n1.core.load
+	if before == "" {
+		t.Fatal("node1 has no load to keep")
+	}
+	fresh := &Standing{}
+	fresh.Apply(&StandingStatus{Msg: &n1.st.tmpl, Seq: n1.st.seq, Next: n1.st.next, Every: n1.st.every})
+	due, _ := fresh.Due()
+	fresh.Fire(due, "")
+	n1.core.Sent(fresh)
+	if n1.core.load != before {
+		t.Errorf("after a send with no load read, the node's load is %q, want %q kept", n1.core.load, before)
+	}
+}
