@@ -64,10 +64,13 @@ type scriptRecord struct {
 
 const (
 	recordVersion = 1
-	// maxRecord bounds a record file: what is longer is not one.
-	maxRecord = 4096
-	// maxRecordField bounds each text field written, so that a record
-	// stays far below maxRecord whatever a group is called.
+	// maxRecord bounds a record file: what is longer is not one. It
+	// holds the longest record Track writes: four text fields of
+	// maxRecordField bytes, each byte escaped by JSON in at most six
+	// ("\u001f"), and the rest.
+	maxRecord = 16384
+	// maxRecordField bounds each text field of a record (clip), so that a
+	// record stays below maxRecord whatever a group is called.
 	maxRecordField = 512
 	// maxRecordEntries bounds the directory entries one KillLeftovers
 	// reads.
@@ -156,6 +159,9 @@ func writeRecord(name string, rec scriptRecord) error {
 		return err
 	}
 	b = append(b, '\n')
+	if len(b) > maxRecord {
+		return fmt.Errorf("record of %d bytes, more than the %d a reader takes", len(b), maxRecord)
+	}
 	tmp := filepath.Join(filepath.Dir(name), "."+filepath.Base(name)+tmpSuffix)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {

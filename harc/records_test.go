@@ -391,3 +391,25 @@ func TestOpenRecordsRefusesUnsafeDirectory(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordOfTheLongestFields: a record whose text fields are each at
+// their bound and made of what JSON escapes the most is written, and
+// read back whole: a group's name never voids its script's record.
+func TestRecordOfTheLongestFields(t *testing.T) {
+	dir := t.TempDir()
+	worst := strings.Repeat("\x01<&", maxRecordField)
+	rec := scriptRecord{
+		Version: recordVersion, PGID: 4242, Start: 1, Session: 4242, Boot: "b", Daemon: 1, Began: time.Now().Format(time.RFC3339Nano),
+		Group: clip(worst), Resource: clip(worst), Op: "start", Path: clip(worst),
+	}
+	if err := writeRecord(filepath.Join(dir, "4242"), rec); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	got, err := readRecord(dir, "4242")
+	if err != nil {
+		t.Fatalf("read back: %v", err)
+	}
+	if got.Group != rec.Group || got.Path != rec.Path {
+		t.Error("read back other fields than written")
+	}
+}
