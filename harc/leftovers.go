@@ -200,8 +200,11 @@ func killRecorded(rec scriptRecord, wait time.Duration) ([]int, []string, error)
 			return killed, comms, fmt.Errorf("processes %v survived SIGKILL for %v", members, wait)
 		}
 		for _, pid := range members {
-			comm := procComm(pid)
-			if !signalMember(rec, pid, self) || seen[pid] {
+			if seen[pid] {
+				continue // killed already: waited for, not signalled again
+			}
+			comm := procComm(pid) // before the kill, which may reap it
+			if !signalMember(rec, pid, self) {
 				continue
 			}
 			seen[pid] = true

@@ -72,8 +72,8 @@ func checkEtcdFiles(hacfPath string, p *hacfParser, opts LoadOptions) []Diag {
 		if pair, err := tls.X509KeyPair(cert, key); err != nil {
 			wrongFiles(p.seen["etcd_cert"], fmt.Sprintf("etcd_cert %s and etcd_key %s: %v: they must be a PEM certificate and its own key", c.Etcd.Cert, c.Etcd.Key, err),
 				c.Etcd.Cert, c.Etcd.Key)
-		} else if leaf, err := x509.ParseCertificate(pair.Certificate[0]); err == nil {
-			c.Etcd.User = leaf.Subject.CommonName
+		} else if pair.Leaf != nil {
+			c.Etcd.User = pair.Leaf.Subject.CommonName
 		}
 	}
 	if fi, err := os.Stat(c.Etcd.Key); err == nil {

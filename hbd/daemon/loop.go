@@ -168,7 +168,7 @@ func (d *Daemon) rearm(t *wakeTimer) {
 	if due, on := d.standing.Due(); on && due.Before(by) {
 		by = due
 	}
-	if k := d.keptCheckBy(by); !k.Equal(by) && k.Before(nt) {
+	if k := d.keptCheckBy(by); !k.Equal(by) { // then before by, so before nt
 		d.loopDue = k
 	}
 	if err := t.set(d.wakeAt()); err != nil {
