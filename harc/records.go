@@ -52,7 +52,7 @@ type scriptRecord struct {
 	Version  int    `json:"v"`
 	PGID     int    `json:"pgid"`   // the leader's pid and process group
 	Start    uint64 `json:"start"`  // the leader's start time, clock ticks after boot
-	Session  int    `json:"sid"`    // the leader's session
+	Session  int    `json:"sid"`    // the leader's session; 0 when its leader is outside this pid namespace
 	Boot     string `json:"boot"`   // /proc/sys/kernel/random/boot_id
 	Daemon   int    `json:"daemon"` // the pid of the process that ran it
 	Began    string `json:"began"`  // RFC 3339, for the log
@@ -237,7 +237,7 @@ func readRecord(dir, name string) (scriptRecord, error) {
 		return rec, fmt.Errorf("names this process's own group %d", rec.PGID)
 	case rec.Start == 0:
 		return rec, fmt.Errorf("no start time")
-	case rec.Session <= 0:
+	case rec.Session < 0:
 		return rec, fmt.Errorf("session %d", rec.Session)
 	case !validOp(rec.Op):
 		return rec, fmt.Errorf("operation %q", rec.Op)

@@ -123,8 +123,13 @@ func TestCommandRecordsWhileItRuns(t *testing.T) {
 	if len(seen) != 1 || seen[0] != strconv.Itoa(res.PID) {
 		t.Errorf("records while it ran: %v, want [%d]", seen, res.PID)
 	}
-	if rec.PGID != res.PID || rec.Group != info.Group || rec.Op != "start" || rec.Start == 0 || rec.Session == 0 {
-		t.Errorf("record %+v", rec)
+	self, ok := readProcStat(os.Getpid())
+	if !ok {
+		t.Fatal("cannot read this process's stat")
+	}
+	// The script keeps the session of the process that ran it.
+	if rec.PGID != res.PID || rec.Group != info.Group || rec.Op != "start" || rec.Start == 0 || rec.Session != self.session {
+		t.Errorf("record %+v, want session %d", rec, self.session)
 	}
 	if left := recordNames(t, rs); len(left) != 0 {
 		t.Errorf("records after the script ended: %v", left)
@@ -296,7 +301,7 @@ func TestKillLeftoversRefusesCorruptRecords(t *testing.T) {
 		{"init", "1", js(func(r *scriptRecord) { r.PGID = 1 }), "process group 1"},
 		{"own group", self, js(func(r *scriptRecord) { r.PGID = os.Getpid() }), "own group"},
 		{"no start time", v, js(func(r *scriptRecord) { r.Start = 0 }), "no start time"},
-		{"no session", v, js(func(r *scriptRecord) { r.Session = 0 }), "session 0"},
+		{"negative session", v, js(func(r *scriptRecord) { r.Session = -1 }), "session -1"},
 		{"no operation", v, js(func(r *scriptRecord) { r.Op = "" }), "operation"},
 		{"operation with a newline", v, js(func(r *scriptRecord) { r.Op = "start\nCRIT: x" }), "operation"},
 		{"another version", v, js(func(r *scriptRecord) { r.Version = 2 }), "version 2"},
