@@ -36,7 +36,7 @@ type prefetch struct {
 // is nothing to read): a daemon that counts its operations in flight
 // counts these reads too.
 func (r *Runner) Prepare(ctx context.Context, g config.Group) <-chan struct{} {
-	ctx = withGroup(ctx, g.Key())
+	ctx = WithGroup(ctx, g.Key())
 	c, busy := r.counts(g.Key())
 	if busy {
 		// A start or stop of g runs: what is read now may not hold once

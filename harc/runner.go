@@ -242,9 +242,12 @@ func (r *Runner) run(ctx context.Context, s script, timeout time.Duration) Resul
 
 type groupKey struct{}
 
-// withGroup says, for the script records, which group the scripts run
-// under ctx are for.
-func withGroup(ctx context.Context, key string) context.Context {
+// WithGroup says, for the script records (Records), which group the
+// scripts run under ctx are for. Start, Stop, Status and Prepare say it
+// themselves; a caller of RunResource for a group's resource (a
+// re-announce's start, a monitor's check) says it with WithGroup, or the
+// record and the next daemon's log name no group.
+func WithGroup(ctx context.Context, key string) context.Context {
 	return context.WithValue(ctx, groupKey{}, key)
 }
 

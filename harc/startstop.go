@@ -43,7 +43,7 @@ import (
 // rollback, and Start returns an *AbandonError (ErrAbandoned).
 func (r *Runner) Start(ctx context.Context, g config.Group) error {
 	key := g.Key()
-	ctx = withGroup(ctx, key)
+	ctx = WithGroup(ctx, key)
 	ctx, ab, end, ok := armAbandon(ctx)
 	defer end()
 	if !ok {
@@ -210,7 +210,7 @@ func (r *Runner) abandonedStart(ctx context.Context, g config.Group, at string, 
 // When ctx ends, the running script is killed, no retry is made, and Stop
 // returns a *StopError too: what was interrupted may still run.
 func (r *Runner) Stop(ctx context.Context, g config.Group) error {
-	ctx = withGroup(ctx, g.Key())
+	ctx = WithGroup(ctx, g.Key())
 	unlock, err := r.lock(ctx, g.Key())
 	if err != nil {
 		return err

@@ -177,7 +177,7 @@ type GroupStatus struct {
 // rule) and is also reported in the error; the GroupStatus is complete
 // either way.
 func (r *Runner) Status(ctx context.Context, g config.Group) (GroupStatus, error) {
-	ctx = withGroup(ctx, g.Key())
+	ctx = WithGroup(ctx, g.Key())
 	gs := GroupStatus{Key: g.Key()}
 	var errs []error
 	running := 0

@@ -227,7 +227,7 @@ func (d *Daemon) unwatch(key string) {
 func (d *Daemon) reannounce(key string, g config.Group) {
 	r := d.runner
 	w := d.watches[key]
-	ctx, cancel := context.WithCancel(d.opsCtx)
+	ctx, cancel := context.WithCancel(harc.WithGroup(d.opsCtx, key))
 	before, ended := d.reannouncing[key], make(chan struct{})
 	if d.reannouncing == nil {
 		d.reannouncing = map[string]chan struct{}{}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 )
@@ -56,7 +57,8 @@ func TestReannounceIsOrdered(t *testing.T) {
 				t.Fatal(err)
 			}
 			script := filepath.Join(dir, "svc")
-			if err := os.WriteFile(script, []byte(reannounceScript), 0o755); err != nil {
+			var err error
+			if err = os.WriteFile(script, []byte(reannounceScript), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			cfg := loopConfig("node1", "node2")
@@ -64,6 +66,9 @@ func TestReannounceIsOrdered(t *testing.T) {
 				Script: config.Script{Kind: config.ScriptFile, Path: script}}}}
 			cfg.Groups = []config.Group{spec}
 			d, _, logs := newTestDaemon(t, cfg, &fakeRunner{})
+			if d.records, err = harc.OpenRecords(filepath.Join(t.TempDir(), ScriptsDirName), nil); err != nil {
+				t.Fatal(err)
+			}
 			r, err := d.newRunner(cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -72,6 +77,18 @@ func TestReannounceIsOrdered(t *testing.T) {
 
 			d.execute(cluster.Reannounce{Group: spec.Key(), Spec: spec})
 			waitFor(t, func() bool { _, err := os.Stat(filepath.Join(dir, "ops")); return err == nil })
+			// The start run again is recorded as a script of its group.
+			var rec []byte
+			waitFor(t, func() bool {
+				ents, _ := os.ReadDir(d.records.Dir())
+				if len(ents) == 1 {
+					rec, _ = os.ReadFile(filepath.Join(d.records.Dir(), ents[0].Name()))
+				}
+				return len(rec) > 0
+			})
+			if want := `"group":"svc::x"`; !strings.Contains(string(rec), want) {
+				t.Errorf("record %s, want %s", rec, want)
+			}
 			d.execute(tc.then(spec))
 			// The first start waits for "go": what does not wait for
 			// it, or call it off, runs beside it now.

@@ -366,6 +366,7 @@ func (s *Set) check(ctx context.Context, w *watch, r *resourceRec) (bool, string
 	m, op, rn := r.mon, r.op, s.runner
 	s.mu.Unlock()
 	res := w.group.Resources[m.Index]
+	ctx = harc.WithGroup(ctx, w.group.Key())
 
 	var ok bool
 	var why string

@@ -507,3 +507,40 @@ func TestSetRunnerRunsLaterChecks(t *testing.T) {
 	l.set.SetRunner(r2)
 	waitFor(t, 5*time.Second, "a check through the new runner", func() bool { return len(l.failures()) == 1 })
 }
+
+// TestMonitorRecordNamesItsGroup: a monitor's check is recorded (while
+// it runs) as a script of the group it watches, so that a daemon that
+// finds it left behind names the group.
+func TestMonitorRecordNamesItsGroup(t *testing.T) {
+	l := newLab(t)
+	g := l.group("svc::a")
+	rs, err := harc.OpenRecords(filepath.Join(t.TempDir(), "scripts"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := l.runner.Options()
+	o.Records = rs
+	r2, err := harc.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.set.SetRunner(r2)
+	l.touch("a.hang")
+	l.set.Hold(g, []config.Monitor{mon(g, 0, 20*time.Millisecond, 0, time.Minute)})
+	want := `"group":"` + g.Key() + `"`
+	var seen []string
+	waitFor(t, 5*time.Second, "a record of the hanging monitor", func() bool {
+		ents, _ := os.ReadDir(rs.Dir())
+		seen = seen[:0]
+		for _, e := range ents {
+			b, _ := os.ReadFile(filepath.Join(rs.Dir(), e.Name()))
+			if strings.Contains(string(b), `"op":"monitor"`) {
+				seen = append(seen, string(b))
+			}
+		}
+		return len(seen) > 0
+	})
+	if !strings.Contains(seen[0], want) {
+		t.Errorf("record %s, want %s", seen[0], want)
+	}
+}
