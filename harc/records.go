@@ -140,6 +140,10 @@ func (rs *Records) Track(pid int, info ScriptInfo) (untrack func()) {
 		Group: clip(info.Group), Resource: clip(info.Resource), Op: clip(info.Op), Path: clip(info.Path),
 	}
 	name := filepath.Join(rs.dir, strconv.Itoa(pid))
+	if err := rec.check(pid); err != nil {
+		rs.log.Warnf("%s %s %q (pid %d): not recorded, as its reader would refuse the record: %v", info.Path, info.Resource, info.Op, pid, err)
+		return func() {}
+	}
 	if err := writeRecord(name, rec); err != nil {
 		rs.log.Warnf("%s %s %s (pid %d): not recorded: %v", info.Path, info.Resource, info.Op, pid, err)
 		return func() {}
@@ -180,16 +184,21 @@ func writeRecord(name string, rec scriptRecord) error {
 	return err
 }
 
-// clip cuts s to maxRecordField bytes, on a character boundary.
+// clip makes s valid UTF-8 (each run of bytes that is not becomes
+// U+FFFD, as JSON would write it anyway) and cuts it to maxRecordField
+// bytes, before the character the bound falls in: what a record holds
+// reads back as written, and every valid character before the bound is
+// kept.
 func clip(s string) string {
+	s = strings.ToValidUTF8(s, string(utf8.RuneError))
 	if len(s) <= maxRecordField {
 		return s
 	}
-	s = s[:maxRecordField]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
+	i := maxRecordField
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
 	}
-	return s
+	return s[:i]
 }
 
 // readRecord reads and checks the record file name of directory dir.
@@ -226,23 +235,30 @@ func readRecord(dir, name string) (scriptRecord, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return rec, fmt.Errorf("not a record: more after its object")
 	}
+	return rec, rec.check(pgid)
+}
+
+// check says why rec, the record of process group pgid, is not one a
+// reader takes, nil when it is. Track checks what it writes with it
+// too: a record the reader would refuse is not written.
+func (rec scriptRecord) check(pgid int) error {
 	switch {
 	case rec.Version != recordVersion:
-		return rec, fmt.Errorf("record version %d, want %d", rec.Version, recordVersion)
+		return fmt.Errorf("record version %d, want %d", rec.Version, recordVersion)
 	case rec.PGID != pgid:
-		return rec, fmt.Errorf("names process group %d, its file name %d", rec.PGID, pgid)
+		return fmt.Errorf("names process group %d, its file name %d", rec.PGID, pgid)
 	case rec.PGID <= 1:
-		return rec, fmt.Errorf("process group %d", rec.PGID)
+		return fmt.Errorf("process group %d", rec.PGID)
 	case rec.PGID == os.Getpid() || rec.PGID == syscall.Getpgrp():
-		return rec, fmt.Errorf("names this process's own group %d", rec.PGID)
+		return fmt.Errorf("names this process's own group %d", rec.PGID)
 	case rec.Start == 0:
-		return rec, fmt.Errorf("no start time")
+		return fmt.Errorf("no start time")
 	case rec.Session < 0:
-		return rec, fmt.Errorf("session %d", rec.Session)
+		return fmt.Errorf("session %d", rec.Session)
 	case !validOp(rec.Op):
-		return rec, fmt.Errorf("operation %q", rec.Op)
+		return fmt.Errorf("operation %q", rec.Op)
 	}
-	return rec, nil
+	return nil
 }
 
 // validOp says whether op can be a script's operation as a record says

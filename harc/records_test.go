@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sirupsen/logrus"
 )
@@ -416,5 +417,68 @@ func TestRecordOfTheLongestFields(t *testing.T) {
 	}
 	if got.Group != rec.Group || got.Path != rec.Path {
 		t.Error("read back other fields than written")
+	}
+}
+
+// Track does not write a record its reader would refuse (here, for its
+// operation): it warns that the script runs unrecorded.
+func TestTrackWritesNoRecordItsReaderRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		op     string
+		record bool
+	}{
+		{"start", true},
+		{"meta-data", true},
+		{"", false},
+		{"start\nCRIT: x", false},
+		{"stop now", false},
+		{strings.Repeat("x", 65), false},
+	} {
+		t.Run(strconv.Quote(tc.op), func(t *testing.T) {
+			rs, logged := testRecords(t)
+			cmd := startGroup(t, "exec sleep 30")
+			untrack := rs.Track(cmd.Process.Pid, ScriptInfo{Op: tc.op, Path: "/bin/sh"})
+			defer untrack()
+			names := recordNames(t, rs)
+			if got := len(names) == 1; got != tc.record {
+				t.Fatalf("records %v, want one: %v", names, tc.record)
+			}
+			if tc.record {
+				if _, err := readRecord(rs.Dir(), names[0]); err != nil {
+					t.Errorf("read back: %v", err)
+				}
+				return
+			}
+			if !strings.Contains(logged.String(), "level=warning") || !strings.Contains(logged.String(), "not recorded") {
+				t.Errorf("log:\n%s", logged)
+			}
+		})
+	}
+}
+
+// clip keeps every valid character before its bound, whatever invalid
+// UTF-8 the text holds, and cuts on a character boundary.
+func TestClip(t *testing.T) {
+	long := strings.Repeat("a", maxRecordField)
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"short", "web", "web"},
+		{"at the bound", long, long},
+		{"over the bound", long + "b", long},
+		{"invalid byte first, then too long", "\xff" + long, "\ufffd" + long[:maxRecordField-3]},
+		{"invalid byte, short", "we\xffb", "we\ufffdb"},
+		{"a character across the bound", long[:maxRecordField-1] + "é", long[:maxRecordField-1]},
+		{"a cut character ends it", "abc\xc3", "abc\ufffd"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := clip(tc.in)
+			if got != tc.want {
+				t.Errorf("clip(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			if !utf8.ValidString(got) || len(got) > maxRecordField {
+				t.Errorf("clip(%q) = %q: %d bytes, valid %v", tc.in, got, len(got), utf8.ValidString(got))
+			}
+		})
 	}
 }
