@@ -129,7 +129,9 @@ func mayPass(err error) bool {
 const maxSocketPath = 107
 
 // checkWritableDir: dir is a directory this process may write in, or
-// one it may create (its nearest existing parent is).
+// one it may create (its nearest existing parent is). One it may not
+// write in, create or reach (permission denied by access(2) or on the
+// way by stat(2), a read-only file system) is notWritable.
 func checkWritableDir(what, dir string) error {
 	for p := dir; ; {
 		fi, err := os.Stat(p)
@@ -144,6 +146,10 @@ func checkWritableDir(what, dir string) error {
 				return notWritable{fmt.Errorf("%s %s cannot be created: %s is not writable: %w", what, dir, p, err)}
 			}
 			return nil
+		case errors.Is(err, fs.ErrPermission):
+			// A directory on the way this process may not search: as
+			// much the machine's state as one it may not write in.
+			return notWritable{fmt.Errorf("%s %s cannot be reached: %w", what, dir, err)}
 		case !errors.Is(err, fs.ErrNotExist):
 			return fmt.Errorf("%s %s: %w", what, dir, err)
 		}

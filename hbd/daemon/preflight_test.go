@@ -4,10 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // TestRefusal: a start CheckDirs refuses is a FilesError (hbd run exits
@@ -49,5 +53,44 @@ func TestRefusal(t *testing.T) {
 				t.Errorf("%q is more than one line", err)
 			}
 		})
+	}
+}
+
+// TestNotWritableDirMayPass: a run or state directory this process may
+// not write is the machine's state (exit 1, retried) however the kernel
+// says so: access(2) refusing a directory that exists, or stat(2)
+// refusing the way to one (a parent it may not search). As root, who
+// may write anywhere, the checks run as nobody.
+func TestNotWritableDirMayPass(t *testing.T) {
+	if testenv.InChild(t) {
+		for _, dir := range strings.Split(os.Getenv("DIRS"), ":") {
+			err := checkWritableDir("run directory", dir)
+			if err == nil {
+				t.Errorf("uid %d: %s passes as writable", os.Getuid(), dir)
+				continue
+			}
+			if !errors.Is(err, fs.ErrPermission) {
+				t.Errorf("%s: %v, want permission denied", dir, err)
+			}
+			if !mayPass(err) {
+				t.Errorf("%s: %v is a FilesError (exit 6), want one that may pass (exit 1)", dir, err)
+			}
+		}
+		return
+	}
+	testenv.NeedRoot(t, "to run the checks as nobody")
+	top := t.TempDir()
+	testenv.OpenToAll(t, top)
+	readOnly := filepath.Join(top, "read-only") // 0755 root's: not writable
+	locked := filepath.Join(top, "locked")      // 0700 root's: not searchable
+	must(t, os.Mkdir(readOnly, 0o755))
+	must(t, os.Mkdir(locked, 0o700))
+	dirs := []string{
+		readOnly,                             // access(2): EACCES
+		filepath.Join(readOnly, "heartbeat"), // to be created in it: access(2)
+		filepath.Join(locked, "heartbeat"),   // stat(2): EACCES
+	}
+	if out, err := testenv.RunAs(t, testenv.Nobody, testenv.Nobody, "DIRS="+strings.Join(dirs, ":")); err != nil {
+		t.Fatalf("as nobody: %v\n%s", err, out)
 	}
 }
