@@ -63,8 +63,9 @@ func fingerprint(dir string) [32]byte {
 // enough) whenever the configuration files in dir have changed and then
 // stayed unchanged for tm.quiet, until ctx ends. An event of a file, or
 // of a symbolic link or directory on a file's way (trail: a ConfigMap's
-// ..data swapped), starts the quiet period; other names in the
-// directory (an editor's .ha.cf.swp, ha.cf~, a new file) do not. It compares the files'
+// ..data swapped, dir itself a link re-pointed), starts the quiet
+// period; other names in the directory (an editor's .ha.cf.swp, ha.cf~,
+// a new file) do not. It compares the files'
 // hashes whenever a time comes on polls (the event loop sends one every
 // tm.poll: Daemon.pollConfig) and their statx stamps moved since the last
 // poll's hash (configStamp); a nil polls never.
@@ -76,11 +77,10 @@ func watchConfig(ctx context.Context, dir string, tm watchTiming, polls <-chan t
 
 	var events <-chan fsnotify.Event
 	var errs <-chan error
-	top := realDir(dir)
-	tr := configTrail(top)
+	tr := configTrail(dir)
 	w, err := fsnotify.NewWatcher()
 	if err == nil {
-		if err = w.Add(top); err != nil {
+		if err = w.Add(realDir(dir)); err != nil {
 			w.Close()
 		}
 	}
@@ -90,7 +90,7 @@ func watchConfig(ctx context.Context, dir string, tm watchTiming, polls <-chan t
 	} else {
 		defer w.Close()
 		events, errs = w.Events, w.Errors
-		watchTrail(w, top, tr, log)
+		watchTrail(w, tr, log)
 		log.Debugf("Watching %s for edits: a reload follows once the files stay unchanged for %s", dir, tm.quiet)
 	}
 
@@ -100,8 +100,8 @@ func watchConfig(ctx context.Context, dir string, tm watchTiming, polls <-chan t
 		seen = fingerprint(dir)
 		quiet.Reset(tm.quiet)
 		if w != nil { // what the files go through may have changed
-			tr = configTrail(top)
-			watchTrail(w, top, tr, log)
+			tr = configTrail(dir)
+			watchTrail(w, tr, log)
 		}
 	}
 	for {
@@ -151,15 +151,15 @@ func watchConfig(ctx context.Context, dir string, tm watchTiming, polls <-chan t
 	}
 }
 
-// watchTrail has w watch the directories of tr beside top (always
-// watched), and no others: a directory the files no longer go through
-// (the ConfigMap's previous version) is dropped. A directory that cannot
-// be watched is left to the poll.
-func watchTrail(w *fsnotify.Watcher, top string, tr trail, log logrus.FieldLogger) {
+// watchTrail has w watch the directories of tr and no others: a
+// directory the files no longer go through (the ConfigMap's previous
+// version, the version the configuration directory's link pointed to) is
+// dropped. A directory that cannot be watched is left to the poll.
+func watchTrail(w *fsnotify.Watcher, tr trail, log logrus.FieldLogger) {
 	have := map[string]bool{}
 	for _, d := range w.WatchList() {
 		have[d] = true
-		if d != top && !tr.dirs[d] {
+		if !tr.dirs[d] {
 			_ = w.Remove(d) // gone already when the directory was removed
 		}
 	}

@@ -28,12 +28,20 @@ type trail struct {
 	dirs map[string]bool
 }
 
-// configTrail resolves the configuration files of the directory top (a
-// real path, realDir) and returns their trail.
-func configTrail(top string) trail {
-	t := trail{entries: map[string]bool{}, dirs: map[string]bool{top: true}}
+// configTrail resolves the paths of the configuration files of the
+// directory dir, from the root, and returns their trail: dir's own path
+// is on it, so a symbolic link on that way re-pointed (/etc/ha.d itself a
+// link to the version in force) changes the files as much as one of
+// theirs does.
+func configTrail(dir string) trail {
+	t := trail{entries: map[string]bool{}, dirs: map[string]bool{}}
+	if !filepath.IsAbs(dir) {
+		if wd, err := os.Getwd(); err == nil {
+			dir = wd + "/" + dir
+		}
+	}
 	for _, f := range configFiles() {
-		t.follow(top, f)
+		t.follow("/", dir+"/"+f)
 	}
 	return t
 }

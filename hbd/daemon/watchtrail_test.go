@@ -77,6 +77,9 @@ func TestConfigTrail(t *testing.T) {
 			in:   []string{"ha.cf", "authkeys", "haresources"},
 			out:  []string{".ha.cf.swp", "ha.cf~", "..data"},
 			dirs: []string{"."},
+			// no link on the directory's own way: its parent is not
+			// watched (its other entries' events would wake the watch)
+			notDirs: []string{".."},
 		},
 		{
 			name: "a missing file is an entry: its creation counts",
@@ -254,4 +257,40 @@ func TestWatchLinkTarget(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("an edit of the file ha.cf links to was not reported")
 	}
+}
+
+// TestWatchDirectorySwap: with the configuration directory's own path a
+// symbolic link (/etc/ha.d -> /srv/ha.d/v1), re-pointing that link (a new
+// link renamed over it: atomic) is reported without waiting for the
+// poll, and so is the next swap and an edit in the version in force; an
+// edit in the version no longer in force is not.
+func TestWatchDirectorySwap(t *testing.T) {
+	const quiet = 100 * time.Millisecond
+	versions, etc := t.TempDir(), t.TempDir()
+	dir := filepath.Join(etc, "ha.d")
+	writeVersion(t, versions, "v1", "keepalive 1\n")
+	must(t, os.Symlink(filepath.Join(versions, "v1"), dir))
+	out := startWatch(t, dir, quiet)
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-out:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s was not reported", what)
+		}
+	}
+	for _, v := range []string{"v2", "v3"} {
+		writeVersion(t, versions, v, "keepalive "+v+"\n")
+		must(t, os.Symlink(filepath.Join(versions, v), filepath.Join(etc, "ha.d.tmp")))
+		must(t, os.Rename(filepath.Join(etc, "ha.d.tmp"), dir))
+		wait("the swap of " + dir + " to " + v)
+	}
+	must(t, os.WriteFile(filepath.Join(versions, "v2", config.HaCfFile), []byte("keepalive 9\n"), 0o600))
+	select {
+	case <-out:
+		t.Fatal("an edit of the version no longer in force was reported")
+	case <-time.After(5 * quiet):
+	}
+	must(t, os.WriteFile(filepath.Join(dir, config.HaCfFile), []byte("keepalive 4\n"), 0o600))
+	wait("an edit of ha.cf in the version in force")
 }
