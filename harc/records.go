@@ -36,6 +36,8 @@ type Records struct {
 	dir  string
 	boot string // this boot's id: a record of another boot names nothing
 	log  logrus.FieldLogger
+	// signal kills a leftover process (KillLeftovers); nil: SIGKILL.
+	signal func(*os.Process) error
 }
 
 // ScriptInfo says what a recorded script is, for the log lines of the
@@ -72,9 +74,6 @@ const (
 	// maxRecordField bounds each text field of a record (clip), so that a
 	// record stays below maxRecord whatever a group is called.
 	maxRecordField = 512
-	// maxRecordEntries bounds the directory entries one KillLeftovers
-	// reads.
-	maxRecordEntries = 4096
 	// tmpSuffix ends the name a record is written under before its rename.
 	tmpSuffix = ".tmp"
 )
@@ -107,15 +106,22 @@ func OpenRecords(dir string, log logrus.FieldLogger) (*Records, error) {
 	if fi.Mode().Perm()&0o022 != 0 {
 		return nil, fmt.Errorf("script records: %s is writable by others (mode %v): %w", dir, fi.Mode().Perm(), ErrUnsafeRecordsDir)
 	}
-	return &Records{dir: dir, boot: bootID(), log: log}, nil
+	rs := &Records{dir: dir, boot: bootID(), log: log}
+	if rs.boot == "" {
+		log.Warnf("script records %s: this boot's id (%s) cannot be read: what resource scripts a killed hbd leaves running will not be killed at the next start (their records cannot tell this boot from an earlier one)", dir, bootIDFile)
+	}
+	return rs, nil
 }
 
 // Dir is the records' directory.
 func (rs *Records) Dir() string { return rs.dir }
 
+// bootIDFile is where the kernel says its boot's id, a random UUID.
+const bootIDFile = "/proc/sys/kernel/random/boot_id"
+
 // bootID is this boot's id, "" when the kernel does not say.
 func bootID() string {
-	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	b, err := os.ReadFile(bootIDFile)
 	if err != nil || len(b) > 64 {
 		return ""
 	}
@@ -201,14 +207,30 @@ func clip(s string) string {
 	return s[:i]
 }
 
-// readRecord reads and checks the record file name of directory dir.
-// Everything in it is checked as if anyone could have written it: a
-// record names processes to kill.
+// recordName reads the process group id a record's file name gives:
+// PGID for a record, .PGID.tmp for one written when its writer died
+// (tmp true).
+func recordName(name string) (pgid int, tmp bool, err error) {
+	n := name
+	if len(n) > 1+len(tmpSuffix) && n[0] == '.' && strings.HasSuffix(n, tmpSuffix) {
+		n, tmp = n[1:len(n)-len(tmpSuffix)], true
+	}
+	pgid, err = strconv.Atoi(n)
+	if err != nil || pgid <= 0 || strconv.Itoa(pgid) != n {
+		return 0, tmp, fmt.Errorf("not a record's name (a process group id)")
+	}
+	return pgid, tmp, nil
+}
+
+// readRecord reads and checks the record file name of directory dir
+// (a record, or a temporary one: recordName). Everything in it is
+// checked as if anyone could have written it: a record names processes
+// to kill.
 func readRecord(dir, name string) (scriptRecord, error) {
 	var rec scriptRecord
-	pgid, err := strconv.Atoi(name)
-	if err != nil || pgid <= 0 || strconv.Itoa(pgid) != name {
-		return rec, fmt.Errorf("not a record's name (a process group id)")
+	pgid, _, err := recordName(name)
+	if err != nil {
+		return rec, err
 	}
 	f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {

@@ -482,3 +482,147 @@ func TestClip(t *testing.T) {
 		})
 	}
 }
+
+// Without this boot's id (or the record's), a record cannot tell this
+// boot from an earlier one, whose pids name other processes: it is
+// removed, kills nothing, and says why.
+func TestKillLeftoversWithoutBootID(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		readerBoot      string
+		recordBootBlank bool
+	}{
+		{"this boot's id unknown", "", false},
+		{"the record's boot id blank", "a-boot", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs, logged := testRecords(t)
+			cmd := startGroup(t, "exec sleep 30")
+			pid := cmd.Process.Pid
+			rs.Track(pid, ScriptInfo{Op: "start"})
+			rewrite(t, rs, pid, func(r *scriptRecord) {
+				if tc.recordBootBlank {
+					r.Boot = ""
+				} else {
+					r.Boot = tc.readerBoot
+				}
+			})
+			rs.boot = tc.readerBoot
+			sweepOne(t, rs, LeftoverOtherBoot)
+			if m := groupMembers(t, pid); len(m) != 1 {
+				t.Errorf("group %d: %v, want it left alone", pid, m)
+			}
+			if !strings.Contains(logged.String(), "no boot id") || !strings.Contains(logged.String(), "nothing killed") {
+				t.Errorf("log:\n%s", logged)
+			}
+		})
+	}
+}
+
+// A temporary record (its writer died before the rename) that is whole
+// is a record: its script's processes are killed.
+func TestKillLeftoversReadsWholeTemporaryRecord(t *testing.T) {
+	rs, logged := testRecords(t)
+	cmd := startGroup(t, "sleep 30 & exec sleep 30")
+	pid := cmd.Process.Pid
+	waitMembers(t, pid, 2)
+	rs.Track(pid, ScriptInfo{Group: "node1 web", Op: "start"})
+	name := strconv.Itoa(pid)
+	tmp := "." + name + tmpSuffix
+	if err := os.Rename(filepath.Join(rs.Dir(), name), filepath.Join(rs.Dir(), tmp)); err != nil {
+		t.Fatal(err)
+	}
+	l := sweepOne(t, rs, LeftoverKilled)
+	if l.Name != tmp || len(l.Killed) != 2 {
+		t.Errorf("%+v", l)
+	}
+	if m := groupMembers(t, pid); len(m) != 0 {
+		t.Errorf("group %d still has %v", pid, m)
+	}
+	if !strings.Contains(logged.String(), "the start was cut short") {
+		t.Errorf("log:\n%s", logged)
+	}
+	// Names that only look like temporary records are refused.
+	for _, bad := range []string{tmpSuffix, "." + tmpSuffix, ".x" + tmpSuffix, ".0" + name + tmpSuffix} {
+		if _, _, err := recordName(bad); err == nil {
+			t.Errorf("recordName(%q): no error", bad)
+		}
+	}
+}
+
+// KillLeftovers waits once for the processes of all the records it
+// read, not once per record: four scripts whose processes survive
+// (here: the kill does nothing) hold it up about one wait, not four.
+func TestKillLeftoversWaitsOnceForAll(t *testing.T) {
+	rs, _ := testRecords(t)
+	rs.signal = func(*os.Process) error { return nil }
+	const n = 4
+	var pids []int
+	for range n {
+		cmd := startGroup(t, "exec sleep 30")
+		pids = append(pids, cmd.Process.Pid)
+		rs.Track(cmd.Process.Pid, ScriptInfo{Op: "start"})
+	}
+	const wait = 300 * time.Millisecond
+	began := time.Now()
+	out, err := rs.KillLeftovers(wait)
+	took := time.Since(began)
+	if err == nil || len(out) != n {
+		t.Fatalf("%+v, %v: want %d survivors and an error", out, err, n)
+	}
+	for _, l := range out {
+		if l.Outcome != LeftoverSurvived {
+			t.Errorf("%+v", l)
+		}
+	}
+	// One wait per record would take n waits at least.
+	if took >= (n-1)*wait {
+		t.Errorf("KillLeftovers took %v for %d records, wait %v: a wait per record", took, n, wait)
+	}
+	if left := recordNames(t, rs); len(left) != n {
+		t.Errorf("records kept: %v, want %d", left, n)
+	}
+	for _, pid := range pids {
+		if !strings.Contains(err.Error(), "process group "+strconv.Itoa(pid)) {
+			t.Errorf("error %q does not name %d", err, pid)
+		}
+	}
+}
+
+// More records than KillLeftovers reads at a time, or returns, are all
+// dealt with: the start goes on; the lines past the bound are counted.
+func TestKillLeftoversReadsAllRecords(t *testing.T) {
+	rs, logged := testRecords(t)
+	boot := bootID()
+	const extra = 10
+	n := 0
+	for pid := 4194303; n < maxLeftovers+extra && pid > 1; pid-- {
+		if syscall.Kill(pid, 0) == nil || groupHas(pid) {
+			continue // in use: its record would not be of an ended script
+		}
+		rec := scriptRecord{Version: recordVersion, PGID: pid, Start: 1, Session: 1, Boot: boot, Op: "start"}
+		b, _ := json.Marshal(rec)
+		if err := os.WriteFile(filepath.Join(rs.Dir(), strconv.Itoa(pid)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	out, err := rs.KillLeftovers(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != maxLeftovers || out[0].Outcome != LeftoverEnded {
+		t.Errorf("%d leftovers, want %d", len(out), maxLeftovers)
+	}
+	if left := recordNames(t, rs); len(left) != 0 {
+		t.Errorf("%d records left", len(left))
+	}
+	if want := strconv.Itoa(extra) + " more records (ended: " + strconv.Itoa(extra) + ")"; !strings.Contains(logged.String(), want) {
+		t.Errorf("the log lacks %q", want)
+	}
+}
+
+// groupHas says whether process group pgid has a member.
+func groupHas(pgid int) bool {
+	return syscall.Kill(-pgid, 0) == nil
+}
