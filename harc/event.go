@@ -57,7 +57,7 @@ func (r *Runner) RunEvent(ctx context.Context, event string, fields map[string]s
 	})...)
 
 	r.harc.Infof("Running %s %s", path, event)
-	out := Command{
+	c := Command{
 		Path:        path,
 		Args:        []string{event},
 		Env:         env,
@@ -66,7 +66,14 @@ func (r *Runner) RunEvent(ctx context.Context, event string, fields map[string]s
 		OutputLimit: r.opts.OutputLimit,
 		Log:         r.opts.Log,
 		Tag:         event,
-	}.Run(ctx)
+	}
+	if rs := r.opts.Records; rs != nil {
+		// A hook may start what a resource script would (Heartbeat's
+		// ip-request-resp took groups over): what it leaves running
+		// when the daemon dies is killed at the next start too.
+		c.Track = func(pid int) func() { return rs.Track(pid, ScriptInfo{Op: event, Path: path}) }
+	}
+	out := c.Run(ctx)
 	if out.OK() {
 		return nil
 	}

@@ -2,6 +2,7 @@ package harc
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -168,5 +169,37 @@ func TestRunEventNoLogfile(t *testing.T) {
 		if v, ok := env[k]; ok {
 			t.Errorf("%s=%q set by a message field", k, v)
 		}
+	}
+}
+
+// An rc.d hook is recorded while it runs, as a resource script is: a
+// hook may start what a script would, and what it leaves behind when the
+// daemon dies is killed at the next start. The record names it a hook.
+func TestRunEventRecordsTheHook(t *testing.T) {
+	f := newFixture(t)
+	rs, err := OpenRecords(filepath.Join(t.TempDir(), "scripts"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.opts.Records = rs
+	f.opts.Env["RECDIR"] = rs.Dir()
+	f.hook("ip-request-resp", `#!/bin/sh
+i=0
+while [ -z "$(ls "$RECDIR")" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
+ls "$RECDIR" > "$CTL/recorded"
+`, 0o755)
+	if err := f.runner().RunEvent(context.Background(), "ip-request-resp", nil); err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimSpace(readFile(t, filepath.Join(f.ctl, "recorded")))
+	if name == "" {
+		t.Fatal("the hook was not recorded while it ran")
+	}
+	if left, _ := os.ReadDir(rs.Dir()); len(left) != 0 {
+		t.Errorf("records after the hook ended: %v", left)
+	}
+	rec := scriptRecord{Op: "ip-request-resp", Path: filepath.Join(f.dir, "rc.d", "ip-request-resp"), PGID: 42}
+	if d := describeRecord(rec); !strings.HasPrefix(d, `the ip-request-resp hook ("`+rec.Path+`"`) {
+		t.Errorf("described as %s", d)
 	}
 }
