@@ -37,5 +37,5 @@
 //	inprocess.go  built-in agents run inside this process
 //	env.go        the scripts' environment; event.go the rc.d hooks
 //	errors.go     StartError and StopError; lint.go `hbd check`'s warnings
-//	decision.go   WithDecision; drain.go WithDrain; fencing.go WithFencingToken
+//	decision.go   WithDecision; release.go WithRelease; fencing.go WithFencingToken
 package harc

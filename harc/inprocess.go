@@ -50,9 +50,10 @@ func (r *Runner) runInProcess(ctx context.Context, s script, timeout time.Durati
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	done := make(chan int, 1)
+	rel := releaseOf(ctx)
 	go func() {
 		done <- s.inproc.run(runCtx, s.inproc.name, s.inproc.args, agents.RunOptions{
-			StateDir: r.opts.RscTmp, Debug: r.opts.Debug > 0, Stdout: outW, Stderr: errW, Drain: drainOf(ctx), Taker: takerOf(ctx),
+			StateDir: r.opts.RscTmp, Debug: r.opts.Debug > 0, Stdout: outW, Stderr: errW, Drain: rel.Drain, Taker: rel.Taker,
 			Linger: r.opts.Linger,
 		})
 	}()

@@ -173,10 +173,11 @@ func TestStartSkipsStatusOfConvergingAgent(t *testing.T) {
 	}
 }
 
-// TestStopDrain: the drain bound of a planned release (WithDrain) and
-// its taker (WithTaker) reach an in-process agent's stop; a stop without
-// them, or with 0 and "", drains not and names no taker.
-func TestStopDrain(t *testing.T) {
+// TestStopRelease: a planned release (WithRelease) reaches an in-process
+// agent's stop whole: its drain bound and its taker, each without the
+// other too; a stop without one, or with the zero one, drains not and
+// names no taker.
+func TestStopRelease(t *testing.T) {
 	f := newFixture(t)
 	var got []string
 	run := func(ctx context.Context, name string, args []string, o agents.RunOptions) int {
@@ -189,20 +190,24 @@ func TestStopDrain(t *testing.T) {
 	f.opts.InProcess = true
 	r := f.runner()
 	g := config.Group{Preferred: "node1", Resources: []config.Resource{resourceOf("IPaddr2::10.0.0.1", config.Script{Kind: config.ScriptBuiltin, Name: "IPaddr2"})}}
-	planned := WithDrain(context.Background(), 150*time.Millisecond)
-	for _, ctx := range []context.Context{
-		WithTaker(planned, "node2"),
-		planned,
-		WithTaker(planned, ""),
-		context.Background(),
-		WithDrain(context.Background(), 0),
+	bg := context.Background()
+	for _, tc := range []struct {
+		ctx  context.Context
+		want string
+	}{
+		{WithRelease(bg, Release{Drain: 150 * time.Millisecond, Taker: "node2"}), `150ms/"node2"`},
+		{WithRelease(bg, Release{Drain: 150 * time.Millisecond}), `150ms/""`},
+		{WithRelease(bg, Release{Taker: "node2"}), `0s/"node2"`},
+		{WithRelease(bg, Release{Drain: -time.Second, Taker: "node2"}), `0s/"node2"`},
+		{bg, `0s/""`},
+		{WithRelease(bg, Release{}), `0s/""`},
 	} {
-		if err := r.Stop(ctx, g); err != nil {
+		got = got[:0]
+		if err := r.Stop(tc.ctx, g); err != nil {
 			t.Fatal(err)
 		}
-	}
-	want := []string{`150ms/"node2"`, `150ms/""`, `150ms/""`, `0s/""`, `0s/""`}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("the agent's stops got drain/taker %v, want %v", got, want)
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("the agent's stop got drain/taker %v, want [%s]", got, tc.want)
+		}
 	}
 }

@@ -96,15 +96,16 @@ type StopGroup struct {
 	// duplicate, a failure, a release before joining, a node that must
 	// not hold the group) and when drain_time is 0.
 	Drain time.Duration
-	// Taker, for a planned release, is the live peer the placement rule
-	// gives the group to once it is gone from here: the node expected to
-	// start it next and announce its addresses. The group's built-in
-	// addresses hand the frames that still reach this node after their
-	// removal over to the node that announces them (resources/ipaddr)
-	// only when there is one: "" (the last live node, a one-node
-	// cluster, a group no live peer may hold, a group a reload removed,
-	// a release at once) means nobody will announce them, and a handover
-	// would only wait its whole bound for nobody.
+	// Taker, for a planned release (whatever its Drain, drain_time 0
+	// too), is the live peer the placement rule gives the group to once
+	// it is gone from here: the node expected to start it next and
+	// announce its addresses. The group's built-in addresses hand the
+	// frames that still reach this node after their removal over to the
+	// node that announces them (resources/ipaddr) only when there is
+	// one: "" (the last live node, a one-node cluster, a group no live
+	// peer may hold, a group a reload removed, a release at once) means
+	// nobody will announce them, and a handover would only wait its
+	// whole bound for nobody.
 	Taker string
 }
 

@@ -60,13 +60,13 @@ func (d *Daemon) newRunner(cfg *config.Config) (*harc.Runner, error) {
 // g is the group's definition as the core knows it (for a stop, the one
 // it was started with, even if a reload has since changed or removed it);
 // from are the peers a start takes the group over from
-// (cluster.StartGroup.From); drain and taker are a stop's
-// cluster.StopGroup.Drain and Taker.
+// (cluster.StartGroup.From); rel is a stop's cluster.StopGroup.Drain and
+// Taker.
 //
 // Every resource's debug line says how long after the decision (the
 // event the core decided on) it was done: for a takeover, the time from
 // the peer declared dead to the address added and announced.
-func (d *Daemon) runOp(op cluster.Op, key string, g config.Group, from []string, drain time.Duration, taker string) {
+func (d *Daemon) runOp(op cluster.Op, key string, g config.Group, from []string, rel harc.Release) {
 	r := d.runner
 	unwatched := d.unwatching[key]
 	delete(d.unwatching, key)
@@ -79,7 +79,7 @@ func (d *Daemon) runOp(op cluster.Op, key string, g config.Group, from []string,
 	if len(from) > 0 {
 		decision.What = "the takeover from " + strings.Join(from, ", ")
 	}
-	ctx := harc.WithTaker(harc.WithDrain(harc.WithDecision(d.opsCtx, decision), drain), taker)
+	ctx := harc.WithRelease(harc.WithDecision(d.opsCtx, decision), rel)
 	if op == cluster.OpStart {
 		ab := new(harc.Abandon)
 		d.starts[key] = ab

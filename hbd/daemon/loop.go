@@ -388,11 +388,11 @@ func (d *Daemon) execute(a cluster.Action) {
 	case cluster.Log:
 		d.logCore(a)
 	case cluster.StartGroup:
-		d.runOp(cluster.OpStart, a.Group, a.Spec, a.From, 0, "")
+		d.runOp(cluster.OpStart, a.Group, a.Spec, a.From, harc.Release{})
 	case cluster.StopGroup:
-		d.runOp(cluster.OpStop, a.Group, a.Spec, nil, a.Drain, a.Taker)
+		d.runOp(cluster.OpStop, a.Group, a.Spec, nil, harc.Release{Drain: a.Drain, Taker: a.Taker})
 	case cluster.ProbeGroup:
-		d.runOp(cluster.OpProbe, a.Group, a.Spec, nil, 0, "")
+		d.runOp(cluster.OpProbe, a.Group, a.Spec, nil, harc.Release{})
 	case cluster.PrepareGroup:
 		d.prepare(a)
 	case cluster.AbandonStart:

@@ -138,14 +138,16 @@ type RunOptions struct {
 	// Drain, for a stop, says the release is planned (a graceful stop, a
 	// standby, a failback, a takeover command): an agent that holds an
 	// address may wait up to Drain for the connections in flight on it
-	// to finish before it removes it. 0: release at once.
+	// to finish before it removes it. 0: no wait (a release at once,
+	// or ha.cf's drain_time 0).
 	Drain time.Duration
-	// Taker, for a planned release (Drain > 0), is the node expected to
-	// take the resource next and announce its address: an agent that
-	// holds an address hands the frames that still reach this node
-	// after the removal over to the node that announces it (see Linger).
-	// "": no node will (the last node of the cluster stops, or none may
-	// take the group), and nothing is handed over.
+	// Taker, for a stop, says the release is planned too, and names the
+	// node expected to take the resource next and announce its address:
+	// an agent that holds an address hands the frames that still reach
+	// this node after the removal over to the node that announces it
+	// (see Linger), whether it drained first or not (drain_time 0).
+	// "": no node will (a release at once, the last node of the cluster
+	// stops, or none may take the group), and nothing is handed over.
 	Taker string
 	// Linger, when not nil, is told of work the agent leaves running
 	// after it returns (a planned release's handover of the frames that

@@ -74,9 +74,9 @@ type runMode struct {
 // Run runs the agent in the caller's process, as hbd's daemon does for a
 // built-in resource: Main's contract (the operation last; the same
 // output and exit codes), bounded by ctx, with o.StateDir as HA_RSCTMP.
-// A stop with o.Drain drains the address first; with o.Taker too, it
-// hands over what reaches this node after the removal (Agent.Release),
-// telling o.Linger of the handover.
+// A stop with o.Drain drains the address first; with o.Taker, it hands
+// over what reaches this node after the removal (Agent.Release), telling
+// o.Linger of the handover.
 // Without a process to start, its start returns as soon as the address
 // is on and the first round of announcements is out; the rest of the
 // first burst and the second burst follow in the background (they stop
@@ -190,12 +190,12 @@ func run(ctx context.Context, name string, args []string, stdout, stderr io.Writ
 		return ExitOK
 	case "stop":
 		// A planned release in a process that lives on, to a node that
-		// will announce the address: hand over the frames that reach
-		// this node after the removal (the process waits for the
-		// handover through linger before it exits).
-		planned := m.inProcess && m.drain > 0
-		hand := planned && m.taker != ""
-		if planned && !hand {
+		// will announce the address (its taker, drained first or not):
+		// hand over the frames that reach this node after the removal
+		// (the process waits for the handover through linger before it
+		// exits). Only a planned release drains or names a taker.
+		hand := m.inProcess && m.taker != ""
+		if m.inProcess && m.drain > 0 && !hand {
 			log.Debugf("%sno node takes %s after this release: nothing to hand over", a.prefix, spec.Addr)
 		}
 		var done <-chan struct{}
