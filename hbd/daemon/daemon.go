@@ -297,6 +297,14 @@ func (d *Daemon) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// Told to stop before it starts: nothing is taken, opened, sent or
+	// run. Past this point a stop is a graceful one, which probes every
+	// group and releases what it finds running: scripts that may take
+	// their resource_timeout, or fail and hold the stop until a cleanup.
+	if ctx.Err() != nil {
+		d.log.Infof("%s Heartbeat shutdown complete: told to stop before it started, nothing started.", d.cfg.ThisNode)
+		return nil
+	}
 	// Its warnings are logged where run meets them (newCore).
 	if errs, _ := CheckDirs(d.opts.RunDir, d.opts.StateDir, d.cfg); len(errs) > 0 {
 		return refusal(errs)

@@ -37,8 +37,8 @@ func TestStartSaysEachWarningOnce(t *testing.T) {
 				"haresources": "",
 			})
 			var stderr bytes.Buffer
-			// (cancelled: the node starts, logs what it logs at its
-			// start, and stops at once)
+			// (cancelled: the node reads its configuration, says its
+			// warnings, and stops before it starts)
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
 			err := Run(ctx, Options{ConfigDir: dir, Node: "node1", RunDir: t.TempDir(), StateDir: t.TempDir(), Load: reloadLoad, Stderr: &stderr})
@@ -98,7 +98,9 @@ func TestReadyWhenServing(t *testing.T) {
 	}
 	defer held.release()
 	calls = 0
-	// (cancelled: were it not refused, it would start and stop at once)
+	// (were it not refused, it would start and stop once ready)
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	err = Run(ctx, Options{ConfigDir: dir, Node: "node1", RunDir: runDir, StateDir: stateDir, Load: reloadLoad, Stderr: io.Discard, Ready: ready})
 	var re *RunningError
 	if !errors.As(err, &re) || re.Pid != os.Getpid() {
