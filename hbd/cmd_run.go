@@ -57,10 +57,13 @@ Runs the daemon in the foreground (hbd with no command does the same) until
 SIGTERM or SIGINT; SIGHUP, or a change in DIR, reloads the configuration.
 Exit status: 0 stopped, 1 failed (also a refusal about this machine's
 state: an interface or address, the host name not set yet, an etcd
-certificate file, missing; a directory it may not write), 2 usage error,
-6 configuration error (also a state file it cannot read back, a pid or
-lock file that is not a file), 150 another hbd of this node runs (not
-started).`, stdout, stderr)
+certificate file, missing; the ping nodes' ICMP socket refused; a run or
+state directory it may not write, or whose file system fails the call),
+2 usage error, 6 configuration error (also a state file that cannot be
+read back, a pid or lock file that is not a file, a file where a
+directory should be, a run directory too long for the control socket's
+path, a scripts directory not owned by root or writable by others), 150
+another hbd of this node runs (not started).`, stdout, stderr)
 	dir := fs.String("c", paths.ConfigDir, "configuration `DIR` (ha.cf, authkeys, haresources)")
 	node := fs.String("node", "", "this node's `NAME` (default: uname -n)")
 	runDir := fs.String("run-dir", paths.RunDir, "`DIR` for the pid file and the control socket")

@@ -79,6 +79,21 @@ type FilesError struct{ Err error }
 func (e *FilesError) Error() string { return e.Err.Error() }
 func (e *FilesError) Unwrap() error { return e.Err }
 
+// FilesRefusals says, in the words of `hbd run -h` and of the docs' tables
+// of exit statuses, what the start refuses as a FilesError beside the
+// configuration's own errors: a retry meets it again (exit status 6).
+// TestFilesRefusals makes each one and sees it so refused; the docs'
+// test holds the help and the docs to this list.
+func FilesRefusals() []string {
+	return []string{
+		"a state file that cannot be read back",
+		"a pid or lock file that is not a file",
+		"a file where a directory should be",
+		"a run directory too long for the control socket's path",
+		"a scripts directory not owned by root or writable by others",
+	}
+}
+
 // notWritable is checkWritableDir's refusal of a directory this process
 // may not write in or create: the state of the machine, which may pass.
 type notWritable struct{ error }

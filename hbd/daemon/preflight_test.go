@@ -11,6 +11,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/logging"
 	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
@@ -92,5 +95,68 @@ func TestNotWritableDirMayPass(t *testing.T) {
 	}
 	if out, err := testenv.RunAs(t, testenv.Nobody, testenv.Nobody, "DIRS="+strings.Join(dirs, ":")); err != nil {
 		t.Fatalf("as nobody: %v\n%s", err, out)
+	}
+}
+
+// TestFilesRefusals: each refusal FilesRefusals names (what `hbd run -h`
+// and the docs say exits 6) is one: made here, the start refuses it with
+// a FilesError.
+func TestFilesRefusals(t *testing.T) {
+	cfg, diags := config.Load(testenv.WriteConfigDir(t, reloadFiles), reloadLoad)
+	if cfg == nil {
+		t.Fatalf("the configuration does not load: %v", diags)
+	}
+	// checkDirs is the start's refusal by CheckDirs, nil when none.
+	checkDirs := func(runDir, stateDir string) error {
+		if errs, _ := CheckDirs(runDir, stateDir, cfg); len(errs) > 0 {
+			return refusal(errs)
+		}
+		return nil
+	}
+	cases := map[string]func(t *testing.T) error{
+		"a state file that cannot be read back": func(t *testing.T) error {
+			state := t.TempDir()
+			must(t, os.WriteFile(filepath.Join(state, uuidFile), []byte("abc"), 0o600))
+			return checkDirs(t.TempDir(), state)
+		},
+		"a pid or lock file that is not a file": func(t *testing.T) error {
+			run := t.TempDir()
+			must(t, os.Mkdir(filepath.Join(run, ctl.PidFileName), 0o755))
+			return checkDirs(run, t.TempDir())
+		},
+		"a file where a directory should be": func(t *testing.T) error {
+			file := filepath.Join(t.TempDir(), "run")
+			must(t, os.WriteFile(file, nil, 0o600))
+			return checkDirs(filepath.Join(file, "heartbeat"), t.TempDir())
+		},
+		"a run directory too long for the control socket's path": func(t *testing.T) error {
+			return checkDirs(filepath.Join(t.TempDir(), strings.Repeat("r", maxSocketPath)), t.TempDir())
+		},
+		"a scripts directory not owned by root or writable by others": func(t *testing.T) error {
+			run := t.TempDir()
+			scripts := filepath.Join(run, ScriptsDirName)
+			must(t, os.Mkdir(scripts, 0o700))
+			must(t, os.Chmod(scripts, 0o777))
+			lg, _ := testLogger()
+			d := &Daemon{opts: Options{RunDir: run}, log: &logging.Logger{Logger: lg}}
+			return d.killLeftovers()
+		},
+	}
+	for _, r := range FilesRefusals() {
+		t.Run(r, func(t *testing.T) {
+			mk, ok := cases[r]
+			if !ok {
+				t.Fatalf("FilesRefusals names %q, which this test does not make", r)
+			}
+			err := mk(t)
+			var fe *FilesError
+			if !errors.As(err, &fe) {
+				t.Errorf("refused with %#v, want a FilesError (exit 6)", err)
+			}
+		})
+		delete(cases, r)
+	}
+	for r := range cases {
+		t.Errorf("this test makes %q, which FilesRefusals does not name", r)
 	}
 }
