@@ -290,18 +290,29 @@ func descendants(root int) ([]int, error) {
 	return out, nil
 }
 
-// findPIDs lists the processes for which keep is true.
-func findPIDs(keep func(procStat) bool) ([]int, error) {
+// allPIDs lists every process (/proc's numbered entries).
+func allPIDs() ([]int, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, err
 	}
 	var out []int
 	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			out = append(out, pid)
 		}
+	}
+	return out, nil
+}
+
+// findPIDs lists the processes for which keep is true.
+func findPIDs(keep func(procStat) bool) ([]int, error) {
+	all, err := allPIDs()
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, pid := range all {
 		st, err := readStat(pid)
 		if err != nil {
 			continue

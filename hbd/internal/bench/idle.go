@@ -52,7 +52,7 @@ func (rn *Runner) IdleCost(ctx context.Context, d Driver, t Timing, settings str
 		return res
 	}
 	defer func() { _ = rn.reset(cl) }()
-	if err := rn.reset(cl); err != nil {
+	if err := rn.prepare(cl); err != nil {
 		res.Err = err.Error()
 		return res
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -167,8 +168,14 @@ func (c *kaCluster) Clean() error {
 		}
 		c.procs[i].proc = nil
 	}
-	// Detached notify scripts may still be at work.
-	time.Sleep(300 * time.Millisecond)
+	// Detached notify scripts may still be at work: wait until none
+	// runs (keepalived is gone, so none starts any more), and stop what
+	// they started after.
+	for i := range 2 {
+		if err := waitGone(filepath.Join(c.dirs[i], "ha.d", "resource.d", "notify"), notifyWait); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.r.Names[i], err))
+		}
+	}
 	for i := range 2 {
 		ha := filepath.Join(c.dirs[i], "ha.d")
 		for _, s := range []string{"web", "vip"} {
@@ -178,6 +185,50 @@ func (c *kaCluster) Clean() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// notifyWait bounds the wait for a notify script at work when keepalived
+// is killed: it runs vip and web, well under a second.
+const notifyWait = 5 * time.Second
+
+// waitGone waits until no process runs script (its path in the command
+// line, as sh runs it), polling every 10 ms, at most max.
+func waitGone(script string, max time.Duration) error {
+	deadline := time.Now().Add(max)
+	for {
+		pids, err := scriptPIDs(script)
+		if err != nil {
+			return err
+		}
+		if len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s still runs after %s (pids %v)", script, max, pids)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// scriptPIDs lists the processes whose command line names script as its
+// program or first argument (sh SCRIPT, SCRIPT).
+func scriptPIDs(script string) ([]int, error) {
+	all, err := allPIDs()
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, pid := range all {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		args := strings.SplitN(string(b), "\x00", 3)
+		if slices.Contains(args[:min(len(args), 2)], script) {
+			out = append(out, pid)
+		}
+	}
+	return out, nil
 }
 
 // keepalivedOK checks a config with `keepalived -t` (used by tests).

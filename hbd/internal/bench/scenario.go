@@ -59,6 +59,9 @@ type Runner struct {
 	Rig   *Rig
 	Every time.Duration // address sampling (10 ms)
 	Logf  func(format string, args ...any)
+	// clean: the last thing done in the rig was a reset that succeeded
+	// (prepare skips another).
+	clean bool
 }
 
 func (rn *Runner) logf(format string, args ...any) {
@@ -196,9 +199,10 @@ func lastProbe(p *netlab.Prober) string {
 
 // Scenario runs one scenario once: clean nodes, both daemons up with node
 // 0 serving, the action, the observation; then it cleans up.
-func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc string, idx int) Run {
+func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc string, idx int) (run Run) {
 	r := rn.Rig
-	run := Run{Daemon: d.Key(), Settings: settings, Scenario: sc, Index: idx}
+	run = Run{Daemon: d.Key(), Settings: settings, Scenario: sc, Index: idx}
+	ph := newPhases()
 	run.Figures = Figures{Switch: -1, Dup: -1}
 	fail := func(err error) Run {
 		run.Err = err.Error()
@@ -212,15 +216,19 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 	if err != nil {
 		return fail(err)
 	}
-	if err := rn.reset(cl); err != nil {
+	if err := rn.prepare(cl); err != nil {
 		return fail(fmt.Errorf("clean before the run: %w", err))
 	}
+	ph.mark("clean")
 	defer func() {
+		ph.mark("end")
 		_ = r.Lab.Heal(r.Nodes[0])
 		_ = r.Lab.HealBetween(r.Nodes[0], r.Nodes[1])
 		if err := rn.reset(cl); err != nil {
 			run.Notes = append(run.Notes, "cleanup: "+err.Error())
 		}
+		ph.mark("teardown")
+		rn.logf("  took %s", ph)
 	}()
 	o, stop, err := rn.observe()
 	if err != nil {
@@ -239,9 +247,11 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 	}
 	defer finish()
 
+	ph.mark("observe")
 	if err := rn.up(ctx, cl, t, o); err != nil {
 		return fail(fmt.Errorf("%w\n%s: %s\n%s: %s", err, r.Names[0], cl.Tail(0), r.Names[1], cl.Tail(1)))
 	}
+	ph.mark("up")
 	q := quiet(t)
 	long := max(5*time.Second, 3*t.Detect())
 	// A false death after the action is noted (a heal and a cut have
@@ -334,6 +344,7 @@ func (rn *Runner) Scenario(ctx context.Context, d Driver, t Timing, settings, sc
 	}
 	m.From = m.Action
 	m.End = time.Now()
+	ph.mark("scenario")
 	finish()
 	if r1, ok := returns(cl); ok && sc != ScHeal && sc != ScCut && r1 > returns0 {
 		run.Notes = append(run.Notes, falseDeathNote(r1-returns0))
@@ -446,12 +457,27 @@ func (rn *Runner) observe() (*observe, func() ([]netlab.Probe, []netlab.Span, []
 // settles. Flushing the entries drops what they queued.
 func (rn *Runner) reset(cl Cluster) error {
 	r := rn.Rig
+	rn.clean = false
 	err := cl.Clean()
 	r.DropVIP()
 	for _, h := range append(r.Nodes[:], r.Client) {
 		_, _ = h.Exec(context.Background(), "ip", "neigh", "flush", "all")
 	}
+	rn.clean = err == nil
 	return err
+}
+
+// prepare makes the rig ready for cl's start: a reset, unless the last
+// thing done in the rig was a reset that succeeded (the teardown of the
+// run before), after which nothing has run that a second one would
+// undo: the daemons are gone, the address is on no node, every host's
+// ARP entries flushed. It marks the rig in use.
+func (rn *Runner) prepare(cl Cluster) error {
+	if rn.clean {
+		rn.clean = false
+		return nil
+	}
+	return rn.reset(cl)
 }
 
 func renameSpans(spans []netlab.Span, r *Rig) []netlab.Span {

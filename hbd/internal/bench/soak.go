@@ -107,7 +107,7 @@ func (rn *Runner) SoakRun(ctx context.Context, d Driver, t Timing, cpus int, dur
 		_ = r.Lab.Loss(r.Nodes[0], 0)
 		_ = rn.reset(cl)
 	}()
-	if err := rn.reset(cl); err != nil {
+	if err := rn.prepare(cl); err != nil {
 		return errOnly(err)
 	}
 	o, stop, err := rn.observe()
