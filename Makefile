@@ -150,23 +150,21 @@ bench-net: build
 #   rm -rf $(BIN)/bench-parts
 #   sudo make bench-part PART=fastest N=5 SOAK=10m   (one per part)
 #   make bench-merge
-# At N=5 SOAK=10m the scenario parts take about 35 to 45 minutes each;
-# a limit part (one daemon, one loss rate) from 10 minutes, when the
-# ladder's fastest setting holds, to 1h20m or 1h31m, when every setting
-# runs its whole step; bench-plan-parts prints each part's estimate.
+# At N=5 SOAK=10m the scenario parts take about 30 to 40 minutes each;
+# the limits part runs the four limit searches (hbd and keepalived, 0 and
+# 10 % loss) and the loss search side by side, each in a lab of its own
+# under the same busy loops: from 10 minutes, when every ladder's fastest
+# setting holds, to 1h32m, when every setting of the longest ladder runs
+# its whole step; bench-plan-parts prints each part's estimate.
 # Each part's flags follow the common ones, so they win; BENCHFLAGS comes
 # last. The parts are kept in $(BIN)/bench-parts (make clean removes
 # them); bench-merge stops when one is missing.
-BENCHPARTS                    = fastest matched1 matched2 detection limit0-hbd limit0-keepalived limit10-hbd limit10-keepalived
-BENCHPART_fastest             = -settings fastest -soak 0
-BENCHPART_matched1            = -settings matched -scenarios cut,kill9,stop -soak 0 -search-step 0
-BENCHPART_matched2            = -settings matched -scenarios failback,heal,standby,takeover -idle 0 -soak 0 -search-step 0
-BENCHPART_detection           = -settings detection -scenarios cut -idle 0 -soak 0 -search-step 0
-BENCHLIMIT                    = -scenarios '' -idle 0 -search-step 0
-BENCHPART_limit0-hbd          = $(BENCHLIMIT) -daemons hbd-builtin -limit-losses 0
-BENCHPART_limit0-keepalived   = $(BENCHLIMIT) -daemons keepalived-vip -limit-losses 0
-BENCHPART_limit10-hbd         = $(BENCHLIMIT) -daemons hbd-builtin -limit-losses 10
-BENCHPART_limit10-keepalived  = $(BENCHLIMIT) -daemons keepalived-vip -limit-losses 10
+BENCHPARTS          = fastest matched1 matched2 detection limits
+BENCHPART_fastest   = -settings fastest -soak 0 -search-step 0
+BENCHPART_matched1  = -settings matched -scenarios cut,kill9,stop -soak 0 -search-step 0
+BENCHPART_matched2  = -settings matched -scenarios failback,heal,standby,takeover -idle 0 -soak 0 -search-step 0
+BENCHPART_detection = -settings detection -scenarios cut -idle 0 -soak 0 -search-step 0
+BENCHPART_limits    = -scenarios '' -idle 0
 
 bench-part: build
 	@test -n "$(BENCHPART_$(PART))" || { echo "bench-part: PART must be one of: $(BENCHPARTS)"; exit 2; }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 )
@@ -28,6 +27,9 @@ type Options struct {
 	SearchLosses []float64
 	SearchDaemon string
 	BusyCPUs     int // busy loops during the limit and loss searches (runtime.NumCPU())
+	// NewRig builds another lab like the bench's for each search beyond
+	// the first: the searches run side by side (Together).
+	NewRig func(context.Context) (*Rig, error)
 	// Flags are the command's settings, every one, as `-name value`:
 	// the report repeats them.
 	Flags []string
@@ -187,24 +189,8 @@ func Bench(ctx context.Context, rig *Rig, drivers []Driver, opts Options) *Repor
 			}
 		}
 	}
-	for _, d := range live {
-		ladder := opts.Limit.Ladders[d.Key()]
-		if opts.Limit.Step <= 0 || !slices.Contains(opts.Limit.Daemons, d.Key()) || len(ladder) == 0 {
-			continue
-		}
-		for _, loss := range opts.Limit.Losses {
-			if ctx.Err() != nil {
-				break
-			}
-			rep.Limits = append(rep.Limits, rn.LimitSearch(ctx, d, ladder, loss, opts.BusyCPUs, opts.Limit.Step))
-		}
-	}
-	for _, d := range live {
-		if d.Key() != opts.SearchDaemon || opts.SearchStep <= 0 || len(opts.SearchLosses) == 0 || ctx.Err() != nil {
-			continue
-		}
-		rn.logf("loss search %s %s, %v, %s each …", d.Key(), opts.SearchTiming, opts.SearchLosses, opts.SearchStep)
-		rep.Search = rn.SoakRun(ctx, d, opts.SearchTiming, opts.BusyCPUs, opts.SearchStep, slices.Clone(opts.SearchLosses))
+	if jobs := searchJobs(live, opts); len(jobs) > 0 && ctx.Err() == nil {
+		rep.Limits, rep.Search, rep.SearchBeside = rn.together(ctx, jobs, opts)
 	}
 	if ctx.Err() != nil {
 		rep.Notes = append(rep.Notes, "the bench was cut short: "+ctx.Err().Error())
@@ -212,6 +198,42 @@ func Bench(ctx context.Context, rig *Rig, drivers []Driver, opts Options) *Repor
 	part.Finished, part.LoadEnd = time.Now(), LoadAverage()
 	rep.Parts = []Part{part}
 	return rep
+}
+
+// together runs the searches side by side (Together): the first in the
+// bench's rig, each other in a rig of its own, built for them and closed
+// after; a search whose rig cannot be built fails with that error.
+func (rn *Runner) together(ctx context.Context, jobs []SearchJob, opts Options) ([]Limit, []Soak, []string) {
+	rigs := []*Rig{rn.Rig}
+	var errs []string
+	for range jobs[1:] {
+		if opts.NewRig == nil {
+			errs = append(errs, "no way to build another lab")
+			break
+		}
+		r, err := opts.NewRig(ctx)
+		if err != nil {
+			errs = append(errs, err.Error())
+			break
+		}
+		defer func() {
+			if err := r.Close(); err != nil {
+				rn.logf("close a search's lab: %v", err)
+			}
+		}()
+		rigs = append(rigs, r)
+	}
+	if len(errs) > 0 {
+		rn.logf("searches one after another: another lab: %s", strings.Join(errs, "; "))
+		var ls []Limit
+		var ss []Soak
+		for _, j := range jobs {
+			l, s, _ := Together(ctx, []*Rig{rn.Rig}, []SearchJob{j}, opts.BusyCPUs, opts.Limit.Step, opts.SearchStep, rn.logf)
+			ls, ss = append(ls, l...), append(ss, s...)
+		}
+		return ls, ss, nil
+	}
+	return Together(ctx, rigs, jobs, opts.BusyCPUs, opts.Limit.Step, opts.SearchStep, rn.logf)
 }
 
 // hbdbench's defaults, as flag values: the full run's daemons, settings,

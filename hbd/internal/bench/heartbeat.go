@@ -46,6 +46,10 @@ type Heartbeat struct {
 	nodes [2]*hbref.Node
 }
 
+// ForRig is a Heartbeat of its own for another rig (its nodes boot in
+// the rig of its first cluster).
+func (*Heartbeat) ForRig() Driver { return &Heartbeat{} }
+
 func (*Heartbeat) Key() string   { return "heartbeat" }
 func (*Heartbeat) Label() string { return "Heartbeat 3.0.6" }
 

@@ -17,6 +17,10 @@ type Limit struct {
 	Step   time.Duration
 	Ladder []Timing // what could have been tried, fastest first
 	Steps  []Soak   // what was tried, in ladder order
+	// Beside are the searches that ran at the same time, each in a lab
+	// of its own under the same busy loops (Together); none when it ran
+	// alone.
+	Beside []string `json:",omitempty"`
 }
 
 // Found is the limit: the last step tried, when it passed.

@@ -84,6 +84,9 @@ func Merge(parts []*Report) (*Report, error) {
 		out.Idle = append(out.Idle, p.Idle...)
 		out.Limits = append(out.Limits, p.Limits...)
 		out.Search = append(out.Search, p.Search...)
+		if len(p.SearchBeside) > 0 {
+			out.SearchBeside = p.SearchBeside
+		}
 		out.Notes = append(out.Notes, p.Notes...)
 		if out.SearchStep == 0 {
 			out.SearchStep = p.SearchStep

@@ -21,11 +21,24 @@ type Plan struct {
 	Idle               time.Duration
 	LimitMin, LimitMax time.Duration
 	SearchMax          time.Duration // the loss search, at most
+	// Together is how many searches (limit searches and the loss search)
+	// run at the same time (Together): the searches take as long as the
+	// longest of them, not their sum. 0 or 1: one search, or none.
+	Together int
 }
 
 // Min and Max bound the whole bench.
 func (p Plan) Min() time.Duration { return p.Scenarios + p.Idle + p.LimitMin }
-func (p Plan) Max() time.Duration { return p.Scenarios + p.Idle + p.LimitMax + p.SearchMax }
+func (p Plan) Max() time.Duration { return p.Scenarios + p.Idle + p.searchesMax() }
+
+// searchesMax is the searches' longest: their sum one after another, the
+// longest of them side by side.
+func (p Plan) searchesMax() time.Duration {
+	if p.Together > 1 {
+		return max(p.LimitMax, p.SearchMax)
+	}
+	return p.LimitMax + p.SearchMax
+}
 
 func (p Plan) String() string {
 	var parts []string
@@ -40,6 +53,9 @@ func (p Plan) String() string {
 	}
 	if p.SearchMax > 0 {
 		parts = append(parts, "loss search at most "+roundMin(p.SearchMax))
+	}
+	if p.Together > 1 {
+		parts = append(parts, fmt.Sprintf("the %d searches side by side", p.Together))
 	}
 	total := roundMin(p.Min())
 	if p.Max() != p.Min() {
@@ -82,6 +98,9 @@ func NewPlan(keys []string, opts Options) Plan {
 			}
 		}
 	}
+	// The searches run side by side: each as long as alone, plus a lab
+	// of its own for each beyond the first; the longest decides.
+	var searches int
 	if opts.Limit.Step > 0 {
 		for _, k := range keys {
 			ladder := opts.Limit.Ladders[k]
@@ -89,18 +108,33 @@ func NewPlan(keys []string, opts Options) Plan {
 				continue
 			}
 			for range opts.Limit.Losses {
-				p.LimitMin += opts.Limit.Step + runSetup(k, ladder[0])
+				lmin := opts.Limit.Step + runSetup(k, ladder[0])
+				var lmax time.Duration
 				for _, t := range ladder {
-					p.LimitMax += opts.Limit.Step + runSetup(k, t)
+					lmax += opts.Limit.Step + runSetup(k, t)
 				}
+				p.LimitMin, p.LimitMax = max(p.LimitMin, lmin), max(p.LimitMax, lmax)
+				searches++
 			}
 		}
 	}
-	if opts.SearchStep > 0 && slices.Contains(keys, opts.SearchDaemon) {
+	if opts.SearchStep > 0 && len(opts.SearchLosses) > 0 && slices.Contains(keys, opts.SearchDaemon) {
 		p.SearchMax = time.Duration(len(opts.SearchLosses))*opts.SearchStep + runSetup(opts.SearchDaemon, opts.SearchTiming)
+		searches++
+	}
+	if searches > 1 {
+		p.Together = searches
+		lab := time.Duration(searches-1) * labBuild
+		p.LimitMin += lab
+		p.LimitMax += lab
+		p.SearchMax += lab
 	}
 	return p
 }
+
+// labBuild is about how long another lab takes to build and remove (its
+// namespaces, bridge and hosts) for a search beside the first.
+const labBuild = 2 * time.Second
 
 // isKeepalived, isHeartbeat tell the daemons apart by key.
 func isKeepalived(key string) bool { return strings.HasPrefix(key, "keepalived") }

@@ -27,16 +27,23 @@ func TestNewPlan(t *testing.T) {
 	if p.Idle < 12*time.Minute || p.Idle > 20*time.Minute {
 		t.Errorf("Idle = %s, want 12 minutes and the starts", p.Idle)
 	}
-	// The limit: one full step per loss rate and daemon at least (the
-	// fastest passes), every step of both ladders at most.
-	if p.LimitMin < 40*time.Minute || p.LimitMin > 42*time.Minute {
-		t.Errorf("LimitMin = %s, want 4 steps of 10m and their starts", p.LimitMin)
+	// The limit: the four searches and the loss search side by side, so
+	// one full step at least (every fastest setting passes), the longest
+	// ladder's every step at most, each with a lab of its own.
+	if p.Together != 5 {
+		t.Errorf("Together = %d, want 5 (two daemons × two loss rates, and the loss search)", p.Together)
 	}
-	if p.LimitMax < 100*time.Minute || p.LimitMax > 105*time.Minute {
-		t.Errorf("LimitMax = %s, want 10 steps of 10m and their starts", p.LimitMax)
+	if p.LimitMin < 10*time.Minute || p.LimitMin > 11*time.Minute {
+		t.Errorf("LimitMin = %s, want 1 step of 10m, its start and the labs", p.LimitMin)
+	}
+	if p.LimitMax < 30*time.Minute || p.LimitMax > 32*time.Minute {
+		t.Errorf("LimitMax = %s, want hbd's 3 steps of 10m, their starts and the labs", p.LimitMax)
 	}
 	if p.SearchMax < 4*time.Minute || p.SearchMax > 5*time.Minute {
 		t.Errorf("SearchMax = %s, want 8 steps of 30s and a start", p.SearchMax)
+	}
+	if got, want := p.Max()-p.Scenarios-p.Idle, p.LimitMax; got != want {
+		t.Errorf("the searches side by side planned at %s, want the longest, %s", got, want)
 	}
 	if p.Min() >= p.Max() || !strings.Contains(p.String(), "420 scenario runs") {
 		t.Errorf("Plan %s: Min %s, Max %s", p, p.Min(), p.Max())
@@ -62,6 +69,41 @@ func TestNewPlan(t *testing.T) {
 	// The limit and the loss search run only for daemons that run.
 	if p := NewPlan([]string{"heartbeat"}, base); p.LimitMax != 0 || p.SearchMax != 0 {
 		t.Errorf("Heartbeat alone planned a search: %s", p)
+	}
+}
+
+// Searches side by side take as long as the longest; one alone, or one
+// after another, as long as their sum.
+func TestPlanSearches(t *testing.T) {
+	fast := Timing{Keepalive: 10 * time.Millisecond, Deadtime: 40 * time.Millisecond}
+	ladder := []Timing{fast, {Keepalive: time.Second, Deadtime: 3 * time.Second}}
+	step := 10 * time.Minute
+	one := step + runSetup("hbd-builtin", fast)
+	both := one + step + runSetup("hbd-builtin", ladder[1])
+	search := 8*30*time.Second + runSetup("hbd-builtin", fast)
+	for _, tc := range []struct {
+		name             string
+		losses           []float64
+		searchStep       time.Duration
+		together         int
+		minimum, maximum time.Duration
+	}{
+		{"one limit", []float64{0}, 0, 0, one, both},
+		{"the loss search alone", nil, 30 * time.Second, 0, 0, search},
+		{"two limits", []float64{0, 10}, 0, 2, one + labBuild, both + labBuild},
+		{"two limits and the loss search", []float64{0, 10}, 30 * time.Second, 3, one + 2*labBuild, both + 2*labBuild},
+	} {
+		opts := Options{
+			N: 1, Limit: LimitOptions{Step: step, Losses: tc.losses, Daemons: []string{"hbd-builtin"}, Ladders: map[string][]Timing{"hbd-builtin": ladder}},
+			SearchStep: tc.searchStep, SearchTiming: fast, SearchLosses: []float64{0, 1, 2, 5, 10, 15, 20, 30}, SearchDaemon: "hbd-builtin",
+		}
+		if len(tc.losses) == 0 {
+			opts.Limit.Step = 0
+		}
+		p := NewPlan([]string{"hbd-builtin"}, opts)
+		if p.Together != tc.together || p.Min() != tc.minimum || p.Max() != tc.maximum {
+			t.Errorf("%s: together %d, %s to %s; want %d, %s to %s", tc.name, p.Together, p.Min(), p.Max(), tc.together, tc.minimum, tc.maximum)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -42,7 +43,10 @@ type Report struct {
 	Limits     []Limit
 	Search     []Soak
 	SearchStep time.Duration
-	Notes      []string
+	// SearchBeside are the searches that ran beside the loss search
+	// (Together); none when it ran alone.
+	SearchBeside []string `json:",omitempty"`
+	Notes        []string
 }
 
 // Part is one run of the bench: when, where, under what load, with which
@@ -220,6 +224,10 @@ func (rep *Report) Markdown() string {
 		w("One cluster, the loss on node1's link raised step by step (each direction between the nodes loses that share of frames, nftables `numgen random`), busy loops spinning at normal priority, until the first false failover: an \"is dead\" line in either node's log or a change of the VIP's holders. \"chance\" is how many false deaths loss alone would cause (the arithmetic: [The limit, and how long the search runs](#the-limit-and-how-long-the-search-runs)).")
 		w("")
 		rep.soakTable(w, rep.Search)
+		if len(rep.SearchBeside) > 0 {
+			w("It ran at the same time as %s, each in a lab of its own under the same busy loops.", strings.Join(rep.SearchBeside, ", "))
+			w("")
+		}
 		last := rep.Search[len(rep.Search)-1]
 		if last.FalseFailovers() > 0 {
 			w("First false failover at %s: **%v %% loss** (steps of %s each).", last.Timing, last.Loss, rep.SearchStep.Round(time.Second))
@@ -319,11 +327,36 @@ func (rep *Report) limits(w func(string, ...any)) {
 		w("| %s | %v %% | %s | %s | %s |", label, l.Loss, lim, l.Step, strings.Join(tried, "; "))
 	}
 	w("")
+	for _, g := range togetherGroups(rep.Limits) {
+		w("These ran at the same time, each in a lab of its own (its own bridge, loss and clusters) under the same busy loops, so that a step of one and a step of another shared both busy CPUs: %s.", strings.Join(g, ", "))
+		w("")
+	}
 	var steps []Soak
 	for _, l := range rep.Limits {
 		steps = append(steps, l.Steps...)
 	}
 	rep.soakTable(w, steps)
+}
+
+// togetherGroups are the sets of searches that ran at the same time, as
+// the limits say (each names itself and those beside it), in the order
+// of their first limit.
+func togetherGroups(ls []Limit) [][]string {
+	var out [][]string
+	seen := map[string]bool{}
+	for _, l := range ls {
+		if len(l.Beside) == 0 {
+			continue
+		}
+		g := append([]string{limitName(l.Daemon, l.Loss)}, l.Beside...)
+		key := slices.Clone(g)
+		slices.Sort(key)
+		if k := strings.Join(key, "\n"); !seen[k] {
+			seen[k] = true
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // ladderTop is the slowest setting a search tried ("" if none).

@@ -251,6 +251,14 @@ func run() int {
 			fmt.Fprintln(os.Stderr, "hbdbench: cleanup:", err)
 		}
 	}()
+	opts.NewRig = func(ctx context.Context) (*bench.Rig, error) {
+		r, err := bench.NewRig(ctx, self)
+		if err != nil {
+			return nil, err
+		}
+		r.WebDelay = *webDelay
+		return r, nil
+	}
 	rep := bench.Bench(ctx, rig, drivers, opts)
 	rep.Parts[0].Expected = plan.String()
 	return write(rep, *out, *jsonOut, logf)
