@@ -346,7 +346,7 @@ func killAll(recs []scriptRecord, wait time.Duration, signal func(*os.Process) e
 				continue
 			case len(members[i]) == 0:
 			case expired:
-				out[i].err = fmt.Errorf("processes %v survived SIGKILL for %v", members[i], wait)
+				out[i].err = fmt.Errorf("processes %s survived SIGKILL for %v", pidList(members[i]), wait)
 			default:
 				for _, pid := range members[i] {
 					if signalled[pid] {
@@ -435,6 +435,15 @@ func signalMember(rec scriptRecord, pid, self int, signal func(*os.Process) erro
 		return false
 	}
 	return signal(p) == nil
+}
+
+// pidList names at most maxNamed pids, then how many more: "[1 2] and
+// 3 more".
+func pidList(pids []int) string {
+	if len(pids) <= maxNamed {
+		return fmt.Sprint(pids)
+	}
+	return fmt.Sprintf("%v and %d more", pids[:maxNamed], len(pids)-maxNamed)
 }
 
 // procComm is the command name of pid, "?" when it cannot be read.

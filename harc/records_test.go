@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -632,4 +633,23 @@ func TestKillLeftoversReadsAllRecords(t *testing.T) {
 // groupHas says whether process group pgid has a member.
 func groupHas(pgid int) bool {
 	return syscall.Kill(-pgid, 0) == nil
+}
+
+func TestPidList(t *testing.T) {
+	many := make([]int, maxNamed+3)
+	for i := range many {
+		many[i] = i + 2
+	}
+	for _, tc := range []struct {
+		pids []int
+		want string
+	}{
+		{[]int{42}, "[42]"},
+		{many[:maxNamed], fmt.Sprint(many[:maxNamed])},
+		{many, fmt.Sprint(many[:maxNamed]) + " and 3 more"},
+	} {
+		if got := pidList(tc.pids); got != tc.want {
+			t.Errorf("pidList(%v) = %q, want %q", tc.pids, got, tc.want)
+		}
+	}
 }
