@@ -272,25 +272,9 @@ func inRootChild(t *testing.T) bool {
 		return true
 	}
 	testenv.NeedRoot(t, "SCHED_RR")
-	if err := probeRealtime(); err != nil {
-		testenv.Skip(t, "SCHED_RR is not permitted here, root or not (no CAP_SYS_NICE, or a real-time budget of 0): %v", err)
-	}
+	testenv.NeedRealtime(t)
 	if out, err := testenv.RunAs(t, 0, 0); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	return false
-}
-
-// probeRealtime tries SCHED_RR at priority 1 on a thread of its own,
-// which ends with its goroutine (locked and never unlocked): no other
-// thread of the test process is switched. Root is not enough: a
-// container without CAP_SYS_NICE, or a cgroup with a real-time budget of
-// 0, refuses it with EPERM.
-func probeRealtime() error {
-	done := make(chan error)
-	go func() {
-		runtime.LockOSThread() // not unlocked: the thread exits with the goroutine
-		done <- setThreadPriority(0, 1)
-	}()
-	return <-done
 }

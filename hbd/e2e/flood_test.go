@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/ctl"
+	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
@@ -54,7 +55,10 @@ var floodTiming = Timing{Keepalive: 100 * time.Millisecond, Warntime: 300 * time
 //
 // With -flood.senders=N (make bench-flood) it is the flood benchmark.
 func TestFlood(t *testing.T) {
-	g := newGroupLab(t, "flood")
+	g := newGroupLab(t, "flood") // needs root
+	if *floodRealtime {
+		testenv.NeedRealtime(t) // the nodes' threads are checked to run SCHED_RR
+	}
 	attacker, err := g.lab.Host("f", "10.231.0.66/24")
 	if err != nil {
 		t.Fatal(err)
