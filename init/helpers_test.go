@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -77,6 +78,10 @@ func run(t *testing.T, env []string, timeout time.Duration, name string, args ..
 	var buf bytes.Buffer
 	cmd.Stdout = &buf
 	cmd.Stderr = &buf
+	// A group of its own: a command that overstays is killed with what it
+	// started (start-stop-daemon --retry TERM/600 waiting for an hbd),
+	// which would otherwise outlive the test for minutes.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -85,7 +90,7 @@ func run(t *testing.T, env []string, timeout time.Duration, name string, args ..
 	select {
 	case <-done:
 	case <-time.After(timeout):
-		_ = cmd.Process.Kill()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 		t.Fatalf("%s %s: still running after %s; output:\n%s", name, strings.Join(args, " "), timeout, buf.String())
 	}
@@ -176,8 +181,12 @@ func killFromPidFile(pidFile string) {
 	if _, err := fmt.Sscanf(string(b), "%d", &pid); err != nil || pid <= 1 {
 		return
 	}
-	// Only our own hbd: the pid may have been reused since.
-	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && exe == hbdBin {
+	// Only our own hbd: the pid may have been reused since. The same file,
+	// not the same name: /proc shows the path with TMPDIR's symbolic links
+	// resolved.
+	exe, err := os.Stat(fmt.Sprintf("/proc/%d/exe", pid))
+	bin, berr := os.Stat(hbdBin)
+	if err == nil && berr == nil && os.SameFile(exe, bin) {
 		if p, err := os.FindProcess(pid); err == nil {
 			_ = p.Kill()
 		}
