@@ -161,7 +161,7 @@ bench-net: build
 # the limits part runs the four limit searches (hbd and keepalived, 0 and
 # 10 % loss) and the loss search side by side, each in a lab of its own
 # under the same busy loops: from 10 minutes, when every ladder's fastest
-# setting holds, to 1h32m, when every setting of the longest ladder runs
+# setting holds, to 1h31m, when every setting of the longest ladder runs
 # its whole step; bench-plan-parts prints each part's estimate.
 # Each part's flags follow the common ones, so they win; BENCHFLAGS comes
 # last. The parts are kept in $(BIN)/bench-parts (make clean removes

@@ -140,22 +140,50 @@ const labBuild = 2 * time.Second
 func isKeepalived(key string) bool { return strings.HasPrefix(key, "keepalived") }
 func isHeartbeat(key string) bool  { return key == "heartbeat" }
 
-// startup is about how long both daemons take from their start until
-// node1 serves (before the quiet second that settles it).
+// startup is about how long the pair takes from its start until the
+// address is in place on node1 (figures of n=1 runs of every daemon at
+// both settings on the 2-CPU machine, 2026-12-08, docs/benchmarks-history.md).
 func startup(key string, t Timing) time.Duration {
 	switch {
 	case isKeepalived(key):
 		// Both start as backups; node1 becomes master after its
-		// master-down interval.
+		// master-down interval; the notify scripts then start vip and
+		// web.
+		if key == "keepalived" {
+			return 4*t.Advert + 100*time.Millisecond
+		}
 		return 4 * t.Advert
 	case isHeartbeat(key):
 		// Heartbeat 3.0.6 takes its group 10 to 12 s after both nodes
-		// start when initdead is shorter (12 s at initdead 1 s on the
-		// 2-CPU machine), initdead and 2 s when it is longer.
-		return max(initdead(t), 10*time.Second) + 2*time.Second
+		// start when initdead is shorter (11 to 11.5 s at initdead 1 s),
+		// and about initdead and 1.5 s when it is longer.
+		return max(initdead(t), 10*time.Second) + 1500*time.Millisecond
+	case key == "hbd-builtin":
+		// The preferred node adds the address at once, in its process.
+		return 0
+	case key == "hbd-resourced":
+		return 200 * time.Millisecond
 	}
-	return 500 * time.Millisecond
+	return 150 * time.Millisecond // hbd's vip and web scripts
 }
+
+// upTime is how long up waits: Settled wants every request of the last
+// quiet(t) answered by node1, and at least half as many as that stretch
+// holds. When the address is in place before the first request gives up
+// (it waits for it), that is half of quiet after the start, and the
+// grace of the requests in flight; when it comes later, the failed
+// requests must first leave the stretch: the whole quiet after it.
+func upTime(key string, t Timing) time.Duration {
+	q, s := quiet(t), startup(key, t)
+	if s < 100*time.Millisecond {
+		return q/2 + settleGrace
+	}
+	return s + q
+}
+
+// settleGrace leaves out of Settled the requests that may still be in
+// flight.
+const settleGrace = 250 * time.Millisecond
 
 // stopTime is about how long a graceful stop takes to return.
 func stopTime(key string) time.Duration {
@@ -168,32 +196,51 @@ func stopTime(key string) time.Duration {
 	return 200 * time.Millisecond
 }
 
+// cleanup is a run's teardown (and the reset before it, when the run
+// before did not leave the rig clean): killing the daemons, the
+// resources' stop, the address and ARP entries dropped.
+func cleanup(key string) time.Duration {
+	if key == "hbd-resourced" {
+		return 300 * time.Millisecond // resource-agents' IPaddr2 stop
+	}
+	return 150 * time.Millisecond
+}
+
 // runSetup is a run's cost besides its scenario: the cleanup, the start,
 // and the wait until node1 serves, settled.
 func runSetup(key string, t Timing) time.Duration {
-	return time.Second + startup(key, t) + quiet(t)
+	return cleanup(key) + upTime(key, t)
 }
 
 // estimateRun is about how long one run of scenario sc takes.
 func estimateRun(key string, t Timing, sc string) time.Duration {
 	q, det := quiet(t), t.Detect()
 	long := max(5*time.Second, 3*det)
+	// Settling after a handover needs quiet after the move; a stop
+	// returns meanwhile, or later (keepalived's and Heartbeat's).
+	handover := max(stopTime(key), q)
 	var act time.Duration
 	switch sc {
 	case ScCut:
 		act = det + q
 	case ScStop:
-		act = stopTime(key) + q
+		act = handover
 	case ScStandby, ScTakeover:
 		act = q
-	case ScFailback:
-		// Heartbeat restarted beside a running peer hears it at once:
-		// no initdead.
-		back := startup(key, t)
 		if isHeartbeat(key) {
-			back = 2 * time.Second
+			act += 2 * time.Second // hb_standby and hb_takeover's own time
 		}
-		act = stopTime(key) + q + failbackControl + back + q
+	case ScFailback:
+		// hbd keeps the address on the peer for failback_delay (2 s)
+		// after the preferred node's start; Heartbeat restarted beside a
+		// running peer hears it at once (no initdead) and takes it back
+		// about 2 s later; keepalived preempts after its master-down
+		// interval.
+		back := 2 * time.Second
+		if isKeepalived(key) {
+			back = startup(key, t)
+		}
+		act = handover + failbackControl + back + q
 	case ScKill9:
 		act = det + max(long, startup(key, t)+q)
 		if isHeartbeat(key) {
@@ -210,9 +257,9 @@ func estimateRun(key string, t Timing, sc string) time.Duration {
 			// unsettled until the observation ends (40 s).
 			act = det + max(time.Second, det) + 40*time.Second
 		case isHeartbeat(key):
-			// Heartbeat at its fastest settles about 15 s after the
+			// Heartbeat at its fastest settles about 20 s after the
 			// heal.
-			act = det + max(time.Second, det) + 15*time.Second
+			act = det + max(time.Second, det) + 20*time.Second
 		}
 	}
 	if isKeepalived(key) && (sc == ScStandby || sc == ScTakeover) {

@@ -107,6 +107,31 @@ func TestPlanSearches(t *testing.T) {
 	}
 }
 
+// The wait until node1 serves, settled: half of quiet when the address
+// is in place before the first request gives up, the whole of it after
+// the address otherwise (the n=1 runs it was fitted to in brackets).
+func TestUpTime(t *testing.T) {
+	fast := Timing{Keepalive: 10 * time.Millisecond, Deadtime: 40 * time.Millisecond}
+	matched := Timing{Keepalive: time.Second, Deadtime: 3 * time.Second}
+	for _, tc := range []struct {
+		key  string
+		t    Timing
+		want time.Duration
+	}{
+		{"hbd-builtin", fast, 770 * time.Millisecond},                                                                // 0.78 s
+		{"hbd-builtin", matched, 2250 * time.Millisecond},                                                            // 2.26 s
+		{"keepalived-vip", Timing{Advert: 10 * time.Millisecond}, 770 * time.Millisecond},                            // 0.78 s
+		{"keepalived-vip", Timing{Advert: time.Second}, 9 * time.Second},                                             // 8.25 s
+		{"hbd", fast, 1190 * time.Millisecond},                                                                       // 1.15 to 1.21 s
+		{"heartbeat", Timing{Keepalive: 100 * time.Millisecond, Deadtime: 500 * time.Millisecond}, 13 * time.Second}, // 11.9 to 13 s
+		{"heartbeat", matched, 15500 * time.Millisecond},                                                             // 15.2 to 16.7 s
+	} {
+		if got := upTime(tc.key, tc.t); got != tc.want {
+			t.Errorf("upTime(%s, %s) = %s, want %s", tc.key, tc.t, got, tc.want)
+		}
+	}
+}
+
 func TestRoundMin(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		0: "0m", 20 * time.Second: "<1m", 7*time.Minute + 10*time.Second: "7m", 65 * time.Minute: "1h05m", 7*time.Hour + 2*time.Minute: "7h02m",
