@@ -34,7 +34,10 @@ func TestMergeParts(t *testing.T) {
 	lim.Limits = []Limit{{Daemon: "hbd-builtin", Loss: 10, Step: time.Minute, Steps: []Soak{
 		{Daemon: "hbd-builtin", Timing: hbdT, Loss: 10, Step: time.Minute, Duration: 3 * time.Second, Deaths: 1},
 		{Daemon: "hbd-builtin", Timing: Timing{Keepalive: 10 * time.Millisecond, Deadtime: 100 * time.Millisecond}, Loss: 10, Step: time.Minute, Duration: time.Minute},
-	}}}
+	}, Beside: []string{"hbd-builtin's loss search at keepalive 10 ms / deadtime 40 ms"}}}
+	lim.Search = []Soak{{Daemon: "hbd-builtin", Timing: hbdT, Loss: 5, Step: 30 * time.Second, Duration: 4 * time.Second, Deaths: 1}}
+	lim.SearchStep = 30 * time.Second
+	lim.SearchBeside = []string{"hbd-builtin's limit at 10 % loss"}
 
 	// Through the files, as `hbdbench merge` reads them.
 	dir := t.TempDir()
@@ -72,6 +75,9 @@ func TestMergeParts(t *testing.T) {
 		"| hbd-builtin label | 10 % | **keepalive 10 ms / deadtime 100 ms** | 1m0s | keepalive 10 ms / deadtime 40 ms: false failover after 3s; keepalive 10 ms / deadtime 100 ms: none in 1m0s |",
 		"| hbd-builtin label | keepalive 10 ms / deadtime 40 ms | 10 % | 3s of 1m0s | 1 |",
 		"| keepalived-vip label | advert_int 0.01 | 40 / 40 | 40 / 40 |  |",
+		// The searches that ran side by side say so, through the files.
+		"These ran at the same time, each in a lab of its own (its own bridge, loss and clusters) under the same busy loops, so that a step of one and a step of another shared both busy CPUs: hbd-builtin's limit at 10 % loss, hbd-builtin's loss search at keepalive 10 ms / deadtime 40 ms.",
+		"It ran at the same time as hbd-builtin's limit at 10 % loss, each in a lab of its own under the same busy loops.",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("merged report lacks %q:\n%s", want, md)
