@@ -76,7 +76,12 @@ func TestReannounceIsOrdered(t *testing.T) {
 			d.runner = r
 
 			d.execute(cluster.Reannounce{Group: spec.Key(), Spec: spec})
-			waitFor(t, func() bool { _, err := os.Stat(filepath.Join(dir, "ops")); return err == nil })
+			// Begun once its first line is written: the file exists a
+			// moment before.
+			waitFor(t, func() bool {
+				b, _ := os.ReadFile(filepath.Join(dir, "ops"))
+				return strings.Contains(string(b), "start-begin\n")
+			})
 			// The start run again is recorded as a script of its group.
 			var rec []byte
 			waitFor(t, func() bool {
