@@ -40,7 +40,7 @@ func TestRunCancelledBeforeStart(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	var stderr logBuffer
+	var stderr testenv.LockedBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{ConfigDir: dir, Node: "node1", RunDir: runDir, StateDir: stateDir, Load: reloadLoad, Stderr: &stderr,

@@ -17,6 +17,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/hbdproject/hbd/hbd/wire"
 	"golang.org/x/sys/unix"
 )
@@ -245,7 +246,7 @@ func atRest(t *testing.T, r *loopRig, ka time.Duration, keys *wire.Keyring) (*li
 
 // streamRig is a loop rig whose sends are recorded by a streamLinks, and
 // its log.
-func streamRig(t *testing.T, cfg *config.Config, runner *fakeRunner) (*loopRig, *streamLinks, *logBuffer) {
+func streamRig(t *testing.T, cfg *config.Config, runner *fakeRunner) (*loopRig, *streamLinks, *testenv.LockedBuffer) {
 	t.Helper()
 	d, links, buf := newTestDaemon(t, cfg, runner)
 	sl := &streamLinks{fakeLinks: links}
@@ -372,7 +373,7 @@ func TestStuckLoopStopsHeartbeats(t *testing.T) {
 // fileRig is a loop rig whose configuration comes from files in its
 // configuration directory (ha.cf, authkeys, no groups), so a SIGHUP
 // reloads them; its sends are decoded with dec.
-func fileRig(t *testing.T, authkeys string, dec *wire.Keyring) (*loopRig, *streamLinks, *logBuffer) {
+func fileRig(t *testing.T, authkeys string, dec *wire.Keyring) (*loopRig, *streamLinks, *testenv.LockedBuffer) {
 	t.Helper()
 	dir := t.TempDir()
 	writeConf(t, dir, authkeys)

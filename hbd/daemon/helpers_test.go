@@ -1,35 +1,16 @@
 package daemon
 
 import (
-	"bytes"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/sirupsen/logrus"
 )
 
-// logBuffer is a log sink safe for the goroutines that write to it.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // testLogger logs everything (debug included) into a buffer.
-func testLogger() (*logrus.Logger, *logBuffer) {
-	buf := &logBuffer{}
+func testLogger() (*logrus.Logger, *testenv.LockedBuffer) {
+	buf := &testenv.LockedBuffer{}
 	lg := logrus.New()
 	lg.SetOutput(buf)
 	lg.SetLevel(logrus.DebugLevel)

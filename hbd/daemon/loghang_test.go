@@ -16,6 +16,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/logging"
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // hungFIFO makes a named pipe that the test holds open for reading and
@@ -33,7 +34,7 @@ func hungFIFO(t *testing.T) (string, func() func() string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = f.Close() }) // ends the reader, and a write still waiting
-	read := &logBuffer{}
+	read := &testenv.LockedBuffer{}
 	var once sync.Once
 	return path, func() func() string {
 		once.Do(func() { readAll(f, read, nil) })
@@ -77,7 +78,7 @@ func TestHungLogFileKeepsTheLoop(t *testing.T) {
 	fifo, drain := hungFIFO(t)
 	debug := filepath.Join(t.TempDir(), "ha-debug")
 	r, tl, lg := loggedLoopRig(t, cfg, logging.Options{Outputs: logging.Outputs{Logfile: fifo, Debugfile: debug, Keepalive: cfg.Keepalive},
-		Stderr: &logBuffer{}, Async: true, StuckAfter: 100 * time.Millisecond, CloseWait: 100 * time.Millisecond})
+		Stderr: &testenv.LockedBuffer{}, Async: true, StuckAfter: 100 * time.Millisecond, CloseWait: 100 * time.Millisecond})
 
 	const n = 5 * logging.QueueLines // 300 KiB: more than the pipe and the queue
 	var flood sync.WaitGroup
@@ -168,7 +169,7 @@ func hungLogDaemon(t *testing.T, cfg *config.Config, flushWait time.Duration) (*
 	fifo, _ := hungFIFO(t)
 	cfg.Logfile = fifo
 	d, _, _ := newTestDaemon(t, cfg, &fakeRunner{})
-	lg, err := logging.New(logging.Options{Outputs: outputs(cfg), Stderr: &logBuffer{},
+	lg, err := logging.New(logging.Options{Outputs: outputs(cfg), Stderr: &testenv.LockedBuffer{},
 		Async: true, FlushWait: flushWait, StuckAfter: 50 * time.Millisecond, CloseWait: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/logging"
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // timedLinks records when each status (heartbeat) went out.
@@ -76,7 +77,7 @@ func fullPipe(t *testing.T) (*os.File, func() func() string) {
 		t.Fatal(err)
 	}
 	w, r := os.NewFile(uintptr(fds[1]), "stderr"), os.NewFile(uintptr(fds[0]), "reader")
-	read := &logBuffer{}
+	read := &testenv.LockedBuffer{}
 	var once sync.Once
 	t.Cleanup(func() {
 		_ = w.Close()
@@ -90,7 +91,7 @@ func fullPipe(t *testing.T) (*os.File, func() func() string) {
 
 // readAll reads f into read, in a goroutine, until a read fails (f or
 // its write end is closed), then runs then (if not nil).
-func readAll(f *os.File, read *logBuffer, then func()) {
+func readAll(f *os.File, read *testenv.LockedBuffer, then func()) {
 	go func() {
 		if then != nil {
 			defer then()
@@ -288,7 +289,7 @@ func TestStuckLogReopenSaidOnce(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sock.Close() })
 	lg, err := logging.New(logging.Options{Outputs: logging.Outputs{Facility: "local0"}, SyslogNetwork: "unixgram", SyslogAddr: path,
-		Stderr: &logBuffer{}, Async: true, FlushWait: 10 * time.Millisecond, StuckAfter: 50 * time.Millisecond, CloseWait: 100 * time.Millisecond})
+		Stderr: &testenv.LockedBuffer{}, Async: true, FlushWait: 10 * time.Millisecond, StuckAfter: 50 * time.Millisecond, CloseWait: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +310,7 @@ func TestStuckLogReopenSaidOnce(t *testing.T) {
 	if !d.reopenStuck {
 		t.Fatal("the reopens did not find the output stuck")
 	}
-	read := &logBuffer{}
+	read := &testenv.LockedBuffer{}
 	go func() {
 		buf := make([]byte, 64<<10)
 		for {

@@ -20,6 +20,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/link"
 	"github.com/hbdproject/hbd/hbd/logging"
 	"github.com/hbdproject/hbd/hbd/monitor"
+	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
@@ -224,7 +225,7 @@ type loopRig struct {
 
 // newTestDaemon builds a daemon around fakes, its loop not started; its
 // log goes to buf. Cleanup stops what it started.
-func newTestDaemon(t *testing.T, cfg *config.Config, runner *fakeRunner) (*Daemon, *fakeLinks, *logBuffer) {
+func newTestDaemon(t *testing.T, cfg *config.Config, runner *fakeRunner) (*Daemon, *fakeLinks, *testenv.LockedBuffer) {
 	t.Helper()
 	return newTestDaemonIn(t, cfg, runner, t.TempDir())
 }
@@ -232,9 +233,9 @@ func newTestDaemon(t *testing.T, cfg *config.Config, runner *fakeRunner) (*Daemo
 // newTestDaemonIn is newTestDaemon with its state directory (and its
 // configuration and run directories) in dir: what it kept there of an
 // earlier run is given to its core.
-func newTestDaemonIn(t testing.TB, cfg *config.Config, runner *fakeRunner, dir string) (*Daemon, *fakeLinks, *logBuffer) {
+func newTestDaemonIn(t testing.TB, cfg *config.Config, runner *fakeRunner, dir string) (*Daemon, *fakeLinks, *testenv.LockedBuffer) {
 	t.Helper()
-	buf := &logBuffer{}
+	buf := &testenv.LockedBuffer{}
 	lg, err := logging.New(logging.Options{Outputs: logging.Outputs{Debug: 1}, Stderr: buf})
 	if err != nil {
 		t.Fatal(err)
@@ -504,7 +505,7 @@ func TestTickTakesQueuedFirst(t *testing.T) {
 
 // newStepRig is a daemon of node1 and node2 whose loop is not started,
 // for tests that step it themselves; it has stepped a first tick at t0.
-func newStepRig(t *testing.T) (r *loopRig, logs *logBuffer, t0 time.Time) {
+func newStepRig(t *testing.T) (r *loopRig, logs *testenv.LockedBuffer, t0 time.Time) {
 	d, links, logs := newTestDaemon(t, loopConfig("node1", "node2"), &fakeRunner{})
 	d.drainFn = d.drained
 	t0 = time.Now()

@@ -14,6 +14,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/ctl"
 	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
@@ -39,7 +40,7 @@ type pairEnd struct {
 	keys *wire.Keyring
 	peer *pairEnd
 	d    *Daemon
-	logs *logBuffer
+	logs *testenv.LockedBuffer
 
 	mu      sync.Mutex
 	routine []link.Packet

@@ -13,6 +13,7 @@ import (
 	"github.com/hbdproject/hbd/hbd/cluster"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/link"
+	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
@@ -45,7 +46,7 @@ func fakePeer(t *testing.T) (*net.UDPConn, int) {
 
 // reloadRig is a daemon (no loop: the test steps it) whose links are real
 // sockets on the loopback interface, and the peer they send to.
-func reloadRig(t *testing.T) (*Daemon, *link.Set, *net.UDPConn, *logBuffer) {
+func reloadRig(t *testing.T) (*Daemon, *link.Set, *net.UDPConn, *testenv.LockedBuffer) {
 	t.Helper()
 	peer, port := fakePeer(t)
 	cfg := loopConfig("node1", "node2")

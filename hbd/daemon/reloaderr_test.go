@@ -25,7 +25,7 @@ var reloadFiles = map[string]string{
 
 // reloadDaemon is a test daemon (no loop) of reloadFiles, written to
 // its configuration directory dir, which it reloads with load.
-func reloadDaemon(t *testing.T, load config.LoadOptions) (d *Daemon, dir string, buf *logBuffer) {
+func reloadDaemon(t *testing.T, load config.LoadOptions) (d *Daemon, dir string, buf *testenv.LockedBuffer) {
 	t.Helper()
 	dir = testenv.WriteConfigDir(t, reloadFiles)
 	cfg, diags := config.Load(dir, load)

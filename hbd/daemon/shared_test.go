@@ -9,6 +9,7 @@ import (
 
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/logging"
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // The warning of a ucast address shared with another process says what
@@ -29,7 +30,7 @@ func TestWarnSharedNamesTheLineWithoutLocal(t *testing.T) {
 		{"every line with LOCAL", []config.Medium{withLocal}, ":"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			buf := &logBuffer{}
+			buf := &testenv.LockedBuffer{}
 			lg, err := logging.New(logging.Options{Outputs: logging.Outputs{Debug: 1}, Stderr: buf})
 			if err != nil {
 				t.Fatal(err)

@@ -3,6 +3,8 @@ package logging
 import (
 	"path/filepath"
 	"testing"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // BenchmarkCallerPerOutputs is what one info line costs the caller of an
@@ -12,7 +14,7 @@ func BenchmarkCallerPerOutputs(b *testing.B) {
 	for _, n := range []int{1, 2, 3} {
 		b.Run([]string{"", "logfile", "logfile+debugfile", "logfile+debugfile+syslog"}[n], func(b *testing.B) {
 			dir := b.TempDir()
-			o := Options{PID: 4242, Async: true, Stderr: &lockedBuffer{}}
+			o := Options{PID: 4242, Async: true, Stderr: &testenv.LockedBuffer{}}
 			o.Logfile = filepath.Join(dir, "ha-log")
 			if n >= 2 {
 				o.Debugfile = filepath.Join(dir, "ha-debug")

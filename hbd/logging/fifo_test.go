@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // hungFIFO is a named pipe that the test holds open for reading and
@@ -18,7 +20,7 @@ import (
 type hungFIFO struct {
 	path string
 	f    *os.File // read-write: the pipe has a reader, so the logger's open succeeds
-	got  lockedBuffer
+	got  testenv.LockedBuffer
 	once sync.Once
 }
 
@@ -68,7 +70,7 @@ func TestHungLogFile(t *testing.T) {
 	sl.unstick() // syslog works
 	debug := filepath.Join(t.TempDir(), "ha-debug")
 	out := Outputs{Logfile: fifo.path, Debugfile: debug, Facility: "local0", Keepalive: 10 * time.Millisecond}
-	stderr := &lockedBuffer{}
+	stderr := &testenv.LockedBuffer{}
 	l, err := New(Options{Outputs: out, PID: 4242, Now: fixedClock, Async: true, Stderr: stderr,
 		SyslogNetwork: "unixgram", SyslogAddr: sl.path, StuckAfter: 200 * time.Millisecond, CloseWait: time.Second})
 	if err != nil {

@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"log/syslog"
@@ -14,35 +13,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/sirupsen/logrus"
 )
-
-// lockedBuffer is a stderr the tests can read while the logger writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 var fixedTime = time.Date(2012, 11, 21, 15, 12, 44, 0, time.Local)
 
 func fixedClock() time.Time { return fixedTime }
 
 // newTestLogger builds a Logger with a fixed clock and pid 4242.
-func newTestLogger(t *testing.T, out Outputs) (*Logger, *lockedBuffer) {
+func newTestLogger(t *testing.T, out Outputs) (*Logger, *testenv.LockedBuffer) {
 	t.Helper()
-	stderr := &lockedBuffer{}
+	stderr := &testenv.LockedBuffer{}
 	l, err := New(Options{Outputs: out, PID: 4242, Stderr: stderr, Now: fixedClock})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -304,7 +286,7 @@ func TestFIFONeverBlocks(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skipf("mkfifo: %v", err)
 	}
-	done := make(chan *lockedBuffer)
+	done := make(chan *testenv.LockedBuffer)
 	go func() {
 		l, stderr := newTestLogger(t, Outputs{Logfile: fifo})
 		l.Info("not blocked")
@@ -360,7 +342,7 @@ func TestRetriesOnItsOwnAfterRetryInterval(t *testing.T) {
 	var mu sync.Mutex
 	now := fixedTime
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	l, err := New(Options{Outputs: Outputs{Logfile: path}, PID: 1, Stderr: &lockedBuffer{}, Now: clock})
+	l, err := New(Options{Outputs: Outputs{Logfile: path}, PID: 1, Stderr: &testenv.LockedBuffer{}, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // TestDebugMillis: with DebugMillis the debug file's times carry
@@ -39,7 +41,7 @@ func TestDebugMillis(t *testing.T) {
 				if tc.sameFile {
 					out.Debugfile = out.Logfile
 				}
-				stderr := &lockedBuffer{}
+				stderr := &testenv.LockedBuffer{}
 				// Start with the other setting, and switch.
 				start := out
 				start.DebugMillis = !tc.millis

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // TestOneStuckOutputHoldsUpNoOther: an output that stops taking lines
@@ -30,7 +32,7 @@ func TestOneStuckOutputHoldsUpNoOther(t *testing.T) {
 			s := newStuckSyslog(t)
 			log, debug := filepath.Join(dir, "ha-log"), filepath.Join(dir, "ha-debug")
 			return rig{
-				opts:  Options{Outputs: Outputs{Logfile: log, Debugfile: debug, Facility: "local0"}, SyslogNetwork: "unixgram", SyslogAddr: s.path, Stderr: &lockedBuffer{}},
+				opts:  Options{Outputs: Outputs{Logfile: log, Debugfile: debug, Facility: "local0"}, SyslogNetwork: "unixgram", SyslogAddr: s.path, Stderr: &testenv.LockedBuffer{}},
 				files: []string{log, debug}, stuck: "syslog", unstick: s.unstick, written: s.lines,
 			}
 		}},
@@ -189,7 +191,7 @@ func TestOwnLinesNeverCounted(t *testing.T) {
 // outputs, sees each output whole (the race detector checks).
 func TestHealthDuringApply(t *testing.T) {
 	dir := t.TempDir()
-	l, err := New(Options{PID: 4242, Stderr: &lockedBuffer{}, Async: true})
+	l, err := New(Options{PID: 4242, Stderr: &testenv.LockedBuffer{}, Async: true})
 	if err != nil {
 		t.Fatal(err)
 	}

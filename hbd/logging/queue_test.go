@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/sirupsen/logrus"
 )
 
@@ -42,7 +43,7 @@ func drain(t *testing.T, l *Logger) {
 
 // gateWriter is a stderr whose writes wait while its gate is shut.
 type gateWriter struct {
-	lockedBuffer
+	testenv.LockedBuffer
 	open    chan struct{}
 	writing chan struct{} // gets a value when a write is waiting at the gate
 }
@@ -57,7 +58,7 @@ func (g *gateWriter) Write(p []byte) (int, error) {
 	default:
 	}
 	<-g.open
-	return g.lockedBuffer.Write(p)
+	return g.LockedBuffer.Write(p)
 }
 
 // TestAsyncOrderAndClose: lines from several goroutines reach the file
@@ -96,7 +97,7 @@ func TestAsyncOrderAndClose(t *testing.T) {
 		t.Errorf("%d lines written, want %d", len(got), writers*each)
 	}
 	// After Close, lines go to stderr in the caller.
-	stderr := &lockedBuffer{}
+	stderr := &testenv.LockedBuffer{}
 	l.r.stderr.out = stderr
 	l.Info("after close")
 	if !strings.Contains(stderr.String(), "info: after close") {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // TestReloadsWhileHungAreBounded: reloads back and forth between a log
@@ -22,7 +24,7 @@ func TestReloadsWhileHungAreBounded(t *testing.T) {
 	fifo := newHungFIFO(t)
 	other := filepath.Join(t.TempDir(), "ha-log.other")
 	hung, moved := Outputs{Logfile: fifo.path}, Outputs{Logfile: other}
-	l, err := New(Options{Outputs: hung, PID: 4242, Now: fixedClock, Async: true, Stderr: &lockedBuffer{},
+	l, err := New(Options{Outputs: hung, PID: 4242, Now: fixedClock, Async: true, Stderr: &testenv.LockedBuffer{},
 		StuckAfter: 100 * time.Millisecond, CloseWait: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +131,7 @@ func TestReloadsToManyHungFilesAreBounded(t *testing.T) {
 		fifos[i] = newHungFIFO(t)
 	}
 	goroutines := runtime.NumGoroutine()
-	stderr := &lockedBuffer{}
+	stderr := &testenv.LockedBuffer{}
 	l, err := New(Options{PID: 4242, Now: fixedClock, Async: true, Stderr: stderr,
 		StuckAfter: 20 * time.Millisecond, CloseWait: time.Second})
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // stuckPipe is a pipe whose write end is in blocking mode, as a stderr
@@ -20,7 +22,7 @@ import (
 // unstick starts reading it.
 type stuckPipe struct {
 	w, r *os.File
-	got  lockedBuffer
+	got  testenv.LockedBuffer
 	done chan struct{}
 }
 
@@ -162,7 +164,7 @@ func TestStuckOutputNeverHoldsTheCaller(t *testing.T) {
 		}},
 		{"syslog socket nobody reads", func(t *testing.T) rig {
 			s := newStuckSyslog(t)
-			stderr := &lockedBuffer{}
+			stderr := &testenv.LockedBuffer{}
 			return rig{
 				opts:    Options{Outputs: Outputs{Facility: "local0"}, SyslogNetwork: "unixgram", SyslogAddr: s.path, Stderr: stderr},
 				unstick: s.unstick, written: s.lines, said: stderr.String, stuck: "syslog",
@@ -391,7 +393,7 @@ func TestApplyAndReopenWhileStuck(t *testing.T) {
 	dir := t.TempDir()
 	a, b, debug := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "debug")
 	out := Outputs{Logfile: a, Facility: "local0"}
-	l, err := New(Options{Outputs: out, PID: 4242, Now: fixedClock, Async: true, Stderr: &lockedBuffer{},
+	l, err := New(Options{Outputs: out, PID: 4242, Now: fixedClock, Async: true, Stderr: &testenv.LockedBuffer{},
 		SyslogNetwork: "unixgram", SyslogAddr: sl.path, StuckAfter: 100 * time.Millisecond, CloseWait: time.Second})
 	if err != nil {
 		t.Fatal(err)

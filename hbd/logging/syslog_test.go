@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/sirupsen/logrus"
 )
 
@@ -81,7 +82,7 @@ func (s *syslogServer) next(wait time.Duration) (pri int, tag, msg string, ok bo
 func TestSyslogThroughLogger(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "log")
 	srv := listenSyslog(t, sock)
-	stderr := &lockedBuffer{}
+	stderr := &testenv.LockedBuffer{}
 	logPath := filepath.Join(t.TempDir(), "ha-log")
 	l, err := New(Options{
 		Outputs: Outputs{Logfile: logPath, Facility: "local0"},
@@ -152,7 +153,7 @@ func TestSyslogThroughLogger(t *testing.T) {
 
 func TestSyslogUnavailableFallsBackThenRecovers(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "log")
-	stderr := &lockedBuffer{}
+	stderr := &testenv.LockedBuffer{}
 	l, err := New(Options{
 		Outputs: Outputs{Facility: "local1"},
 		PID:     4242, Stderr: stderr, Now: fixedClock,
@@ -194,7 +195,7 @@ func TestSyslogHookAlone(t *testing.T) {
 	}
 	defer h.Close()
 	lg := logrus.New()
-	lg.Out = &lockedBuffer{}
+	lg.Out = &testenv.LockedBuffer{}
 	lg.AddHook(h)
 	lg.Error("alone")
 	if pri, tag, msg, ok := srv.next(5 * time.Second); !ok || pri != int(syslog.LOG_LOCAL7|syslog.LOG_ERR) || tag != "hbd-test" || msg != "ERROR: alone" {

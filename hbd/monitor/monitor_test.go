@@ -1,7 +1,6 @@
 package monitor
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/hbdproject/hbd/harc"
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/paths"
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // svcScript is a resource script managing a pretend service per name:
@@ -56,32 +56,15 @@ type lab struct {
 	state  string // MON_STATE
 	runner *harc.Runner
 	set    *Set
-	logBuf *syncBuffer
+	logBuf *testenv.LockedBuffer
 
 	mu     sync.Mutex
 	failed []Failure
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func newLab(t *testing.T) *lab {
 	t.Helper()
-	l := &lab{t: t, dir: t.TempDir(), state: t.TempDir(), logBuf: &syncBuffer{}}
+	l := &lab{t: t, dir: t.TempDir(), state: t.TempDir(), logBuf: &testenv.LockedBuffer{}}
 	rd := filepath.Join(l.dir, paths.ResourceDir)
 	if err := os.MkdirAll(rd, 0o755); err != nil {
 		t.Fatal(err)

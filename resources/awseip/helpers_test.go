@@ -1,16 +1,15 @@
 package awseip
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/hbdproject/hbd/resources/awseip/ec2fake"
 )
 
@@ -42,7 +41,7 @@ type world struct {
 	f      *ec2fake.Fake
 	mdA    *ec2fake.IMDS
 	mdB    *ec2fake.IMDS
-	logbuf *syncBuffer
+	logbuf *testenv.LockedBuffer
 }
 
 func newWorld(t *testing.T) *world {
@@ -52,7 +51,7 @@ func newWorld(t *testing.T) *world {
 	f.AddInstance(instA, "10.0.0.10", "10.0.0.11")
 	f.AddInstance(instB, "10.0.1.20")
 	f.AddAddress(alloc, publicIP)
-	return &world{f: f, mdA: f.NewIMDS(instA), mdB: f.NewIMDS(instB), logbuf: &syncBuffer{}}
+	return &world{f: f, mdA: f.NewIMDS(instA), mdB: f.NewIMDS(instB), logbuf: &testenv.LockedBuffer{}}
 }
 
 // params builds the parameters of an agent on the instance md belongs
@@ -103,25 +102,8 @@ func (w *world) dumpOnFailure(t *testing.T) {
 	})
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type prefixWriter struct {
-	w      *syncBuffer
+	w      *testenv.LockedBuffer
 	prefix string
 }
 

@@ -3,16 +3,15 @@
 package ipaddr
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/netlab"
+	"github.com/hbdproject/hbd/hbd/testenv"
 	"github.com/hbdproject/hbd/resources/agents"
 )
 
@@ -42,7 +41,7 @@ func TestRunHandsOverOnlyToATaker(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("taker=%q,drain=%v", tc.taker, tc.drain), func(t *testing.T) {
 			var lingers []<-chan struct{}
-			out := &lockedBuffer{}
+			out := &testenv.LockedBuffer{}
 			o := agents.RunOptions{StateDir: dir, Debug: true, Stdout: out, Stderr: out, Drain: tc.drain, Taker: tc.taker,
 				Linger: func(done <-chan struct{}) { lingers = append(lingers, done) }}
 			run := func(op string) int { return Run(context.Background(), NameIPaddr2, []string{vip4 + "/24/eth0", op}, o) }
@@ -74,24 +73,4 @@ func TestRunHandsOverOnlyToATaker(t *testing.T) {
 			}
 		})
 	}
-}
-
-// lockedBuffer is an in-process agent's output: what it leaves running
-// after an operation (the start's later announcements, a handover)
-// writes there too, as harc's writers allow.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
