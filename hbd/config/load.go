@@ -101,6 +101,12 @@ type LoadOptions struct {
 	// Interfaces lists this machine's network interfaces; nil means
 	// net.Interfaces.
 	Interfaces func() ([]string, error)
+	// HereLater leaves out what the built-in agents say a start of the
+	// resources would meet on this machine (checkHere), for a caller
+	// that asks it apart with CheckHere, off a loop that must not wait
+	// for it (the daemon's reload): an agent may read the whole routing
+	// table, which on a router holds every route of the Internet.
+	HereLater bool
 	// ICMP tries to open, and closes, the ICMP socket the ping nodes of
 	// one family (IPv6 when v6) are pinged with (ping.CanListen); nil
 	// means the ping nodes are not checked (a reader that never pings).
@@ -189,8 +195,10 @@ func Load(dir string, opts LoadOptions) (*Config, []Diag) {
 					continue
 				}
 				r.Script = script
-				for _, msg := range checkHere(*r, opts) {
-					d.warnf(g.Pos.Line, "%s", msg)
+				if !opts.HereLater {
+					for _, msg := range checkHere(*r, opts) {
+						d.warnf(g.Pos.Line, "%s", msg)
+					}
 				}
 			}
 		}
@@ -298,6 +306,23 @@ func checkHere(r Resource, opts LoadOptions) []string {
 		return nil
 	}
 	return a.Here(r.Name, r.Args)
+}
+
+// CheckHere is what Load says of cfg's resources on this machine unless
+// opts.HereLater (checkHere): a warning at its haresources line for each
+// thing a start would meet.
+func CheckHere(cfg *Config, opts LoadOptions) []Diag {
+	var all []Diag
+	for _, g := range cfg.Groups {
+		d := diags{file: g.Pos.File}
+		for _, r := range g.Resources {
+			for _, msg := range checkHere(r, opts) {
+				d.warnf(g.Pos.Line, "%s", msg)
+			}
+		}
+		all = append(all, d.list...)
+	}
+	return all
 }
 
 // sortDiags orders diagnostics by file (in the given order) and line,

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hbdproject/hbd/hbd/config"
 	"github.com/hbdproject/hbd/hbd/testenv"
@@ -16,13 +17,20 @@ import (
 // machine (agents.Agent.Here: an interface it names that is not there)
 // is a warning at the daemon's start, on stderr and in the log, and in
 // the log at a reload that applies it; the daemon starts and the reload
-// applies all the same (the interface may come later).
+// applies all the same (the interface may come later). A reload asks
+// the agents off the event loop: the reload is applied, and the loop
+// goes on, while an agent's look is still under way (an IP agent may
+// read the whole routing table).
 func TestAgentHereWarned(t *testing.T) {
 	const missing = "interface eth9 does not exist on this machine"
+	var gate chan struct{} // when set, the agent's look waits for it
 	reg := agents.New(agents.Agent{
 		Name: "vip",
 		Main: func(string, []string, io.Writer, io.Writer) int { return 0 },
 		Here: func(name string, args []string) []string {
+			if gate != nil {
+				<-gate
+			}
 			if args[0] == "eth9" {
 				return []string{name + " " + args[0] + ": " + missing}
 			}
@@ -56,10 +64,28 @@ func TestAgentHereWarned(t *testing.T) {
 	t.Run("reload", func(t *testing.T) {
 		d, dir, buf := reloadDaemon(t, load)
 		testenv.WriteConfigFile(t, dir, "haresources", files["haresources"])
-		d.reload(context.Background(), "test", false)
+		gate = make(chan struct{})
+		defer func() { gate = nil }()
+		reloaded := make(chan struct{})
+		go func() {
+			defer close(reloaded)
+			d.reload(context.Background(), "test", false)
+		}()
+		select {
+		case <-reloaded:
+		case <-time.After(10 * time.Second):
+			close(gate)
+			<-reloaded
+			t.Fatal("the reload waited for the agents' look at this machine")
+		}
 		if len(d.cfg.Groups) != 3 {
 			t.Fatalf("the reload was not applied: %d groups", len(d.cfg.Groups))
 		}
+		if log := buf.String(); strings.Contains(log, want) {
+			t.Fatalf("the reload logged %q before the agent answered", want)
+		}
+		close(gate)
+		d.waitOps(10 * time.Second)
 		if log := buf.String(); !strings.Contains(log, want) {
 			t.Errorf("the log of the reload does not say %q:\n%s", want, log)
 		}

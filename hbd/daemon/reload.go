@@ -14,9 +14,30 @@ import (
 	"github.com/hbdproject/hbd/hbd/wire"
 )
 
-// loadConfig reads the node's configuration directory as `hbd run` does.
+// loadConfig reads the node's configuration directory as `hbd run` does,
+// on the event loop, so without what the agents say of this machine
+// (config.LoadOptions.HereLater): a reload has it logged apart
+// (checkHere).
 func (d *Daemon) loadConfig() (*config.Config, []config.Diag) {
-	return LoadConfig(d.opts.ConfigDir, d.opts.Load)
+	o := d.opts.Load
+	o.HereLater = true
+	return LoadConfig(d.opts.ConfigDir, o)
+}
+
+// checkHere logs, off the event loop, what the built-in agents say a
+// start of cfg's resources would meet on this machine
+// (config.CheckHere): an agent may read the whole routing table, and
+// heartbeats do not wait for it. Warnings only: an interface may come
+// later.
+func (d *Daemon) checkHere(cfg *config.Config) {
+	o := d.opts.Load
+	d.opsWG.Add(1)
+	go func() {
+		defer d.opsWG.Done()
+		for _, dg := range config.CheckHere(cfg, o) {
+			d.log.Warn(dg.String())
+		}
+	}()
 }
 
 // LoadConfig reads and checks a configuration directory as the daemon
@@ -86,6 +107,7 @@ func (d *Daemon) reload(ctx context.Context, why string, edited bool) {
 		d.log.Warn(dg.String())
 	}
 	d.applyConfig(ctx, cfg, changes, why)
+	d.checkHere(cfg)
 	d.pages.request() // parsing and applying ran code the heartbeats do not
 }
 
