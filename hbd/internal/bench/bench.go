@@ -4,6 +4,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -30,6 +31,10 @@ type Options struct {
 	// NewRig builds another lab like the bench's for each search beyond
 	// the first: the searches run side by side (Together).
 	NewRig func(context.Context) (*Rig, error)
+	// Keep, when not "", is where the bench's lab's files are kept: the
+	// files of each search's lab beyond the first go to Keep-lab2,
+	// Keep-lab3… before that lab is closed.
+	Keep string
 	// Flags are the command's settings, every one, as `-name value`:
 	// the report repeats them.
 	Flags []string
@@ -206,7 +211,7 @@ func Bench(ctx context.Context, rig *Rig, drivers []Driver, opts Options) *Repor
 func (rn *Runner) together(ctx context.Context, jobs []SearchJob, opts Options) ([]Limit, []Soak, []string) {
 	rigs := []*Rig{rn.Rig}
 	var errs []string
-	for range jobs[1:] {
+	for j := range jobs[1:] {
 		if opts.NewRig == nil {
 			errs = append(errs, "no way to build another lab")
 			break
@@ -217,6 +222,14 @@ func (rn *Runner) together(ctx context.Context, jobs []SearchJob, opts Options) 
 			break
 		}
 		defer func() {
+			if opts.Keep != "" {
+				dir := fmt.Sprintf("%s-lab%d", opts.Keep, j+2)
+				if err := r.Keep(dir); err != nil {
+					rn.logf("keep a search's lab: %v", err)
+				} else {
+					rn.logf("kept the files of the lab of %s in %s", jobs[j+1], dir)
+				}
+			}
 			if err := r.Close(); err != nil {
 				rn.logf("close a search's lab: %v", err)
 			}

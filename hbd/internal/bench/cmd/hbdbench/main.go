@@ -125,7 +125,7 @@ func run() int {
 	out := flag.String("out", "docs/benchmarks.md", "markdown `file` to write the results into (\"\" = print only)")
 	jsonOut := flag.String("json", "", "also write the results to `file` as JSON, for `hbdbench merge`")
 	timeout := flag.Duration("timeout", 0, "give up after this long (0: twice the longest estimate, at least an hour)")
-	keep := flag.String("keep", "", "copy the lab's files (every node's configuration and logs) into `DIR`, which must not exist, before they are removed")
+	keep := flag.String("keep", "", "copy the lab's files (every node's configuration and logs) into `DIR`, which must not exist, before they are removed; those of each search's own lab into DIR-lab2, DIR-lab3…")
 	quiet := flag.Bool("q", false, "no progress lines")
 	planOnly := flag.Bool("plan", false, "print what would run and its expected duration, then stop")
 	flag.Parse()
@@ -251,6 +251,7 @@ func run() int {
 			fmt.Fprintln(os.Stderr, "hbdbench: cleanup:", err)
 		}
 	}()
+	opts.Keep = *keep
 	opts.NewRig = func(ctx context.Context) (*bench.Rig, error) {
 		r, err := bench.NewRig(ctx, self)
 		if err != nil {
