@@ -18,15 +18,20 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hbdproject/hbd/hbd/config"
+	"github.com/hbdproject/hbd/hbd/testenv"
 )
 
 // waitFor is the generous bound for anything expected to happen.
 const waitFor = 5 * time.Second
 
-// freePort returns a UDP port free on 127.0.0.1, 127.0.0.2 and ::1 at the
-// time of the call.
+// freePort returns a UDP port free on 127.0.0.1, 127.0.0.2 and, where
+// IPv6 is on, ::1 at the time of the call.
 func freePort(t testing.TB) int {
 	t.Helper()
+	addrs := []string{"127.0.0.2"}
+	if testenv.HasIPv6Loopback() {
+		addrs = append(addrs, "[::1]")
+	}
 	for range 50 {
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
@@ -35,7 +40,7 @@ func freePort(t testing.TB) int {
 		port := c.LocalAddr().(*net.UDPAddr).Port
 		c.Close()
 		ok := true
-		for _, a := range []string{"127.0.0.2", "[::1]"} {
+		for _, a := range addrs {
 			c2, err := net.ListenPacket("udp", fmt.Sprintf("%s:%d", a, port))
 			if err != nil {
 				ok = false
@@ -151,6 +156,7 @@ func TestLoopbackUcastBothWays(t *testing.T) {
 }
 
 func TestLoopbackUcast6Receive(t *testing.T) {
+	testenv.NeedIPv6Loopback(t)
 	port := freePort(t)
 	ch := make(chan Packet, 4)
 	// ::1 is on lo: sending to it is skipped, the link only listens.
@@ -163,7 +169,7 @@ func TestLoopbackUcast6Receive(t *testing.T) {
 
 	c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
 	if err != nil {
-		t.Skipf("skipping: no IPv6 on loopback: %v", err)
+		t.Fatal(err)
 	}
 	defer c.Close()
 	if _, err := c.WriteToUDPAddrPort([]byte("v6"), netip.AddrPortFrom(netip.IPv6Loopback(), uint16(port))); err != nil {
@@ -396,6 +402,9 @@ func TestSocketOptions(t *testing.T) {
 		{"ipv6", "::1", unix.IPPROTO_IPV6, unix.IPV6_TCLASS, unix.IPV6_RECVPKTINFO},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.level == unix.IPPROTO_IPV6 {
+				testenv.NeedIPv6Loopback(t)
+			}
 			s, err := Open(context.Background(), []config.Medium{ucast("lo", tc.local, tc.local, port, 1)}, Options{Packets: ch})
 			if err != nil {
 				t.Fatal(err)
