@@ -30,7 +30,12 @@ import (
 // ha.cf's backend line that names the program, before it writes a pid
 // file.
 func TestEtcdExec(t *testing.T) {
-	bin := t.TempDir()
+	// hbd names hbd-etcd by its real path (beside /proc/self/exe, symbolic
+	// links resolved): so does the test, where TMPDIR is reached through one.
+	bin, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	hbd, hbdEtcd := filepath.Join(bin, "hbd"), filepath.Join(bin, "hbd-etcd")
 	if out, err := testenv.Build(hbd, "github.com/hbdproject/hbd/hbd", testenv.RaceBinaries(), "noetcd"); err != nil {
 		t.Fatalf("%v\n%s", err, out)
