@@ -74,6 +74,13 @@ another hbd of this node runs (not started).`, stdout, stderr)
 	if fs.NArg() > 0 {
 		return fs.usageError("unexpected argument %q", fs.Arg(0))
 	}
+	if os.Getpid() == 1 {
+		// A container's entry point: the daemon runs as a child, this
+		// process reaps what its scripts leave behind (asInit).
+		if code, ok := asInit(stderr); ok {
+			return code
+		}
+	}
 	name, err := nodeName(*node)
 	if err != nil {
 		fmt.Fprintf(stderr, "hbd: %v\n", err)
