@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime/metrics"
 	"time"
 
@@ -80,7 +81,8 @@ func (d *Daemon) startRealtime() {
 	d.rt.init(func(prio int32, err error) {
 		switch {
 		case err != nil:
-			d.log.Warnf("realtime: cannot run SCHED_RR at priority %d (%v); the daemon's threads keep normal priority", prio, err)
+			d.log.Warnf("realtime: cannot run SCHED_RR at priority %d (%v); the daemon's threads keep normal priority%s",
+				prio, err, realtimeRefused(err, os.Geteuid() == 0))
 		case prio > 0:
 			d.log.Infof("realtime: the daemon's threads run SCHED_RR at priority %d", prio)
 		default:
@@ -89,6 +91,20 @@ func (d *Daemon) startRealtime() {
 	})
 	d.rt.want = int32(d.cfg.RealtimePriority())
 	d.rt.check(time.Now())
+}
+
+// realtimeRefused says, for the warning, why the kernel refuses SCHED_RR
+// with EPERM ("" for another error): root alone is not enough.
+func realtimeRefused(err error, root bool) string {
+	switch {
+	case !errors.Is(err, unix.EPERM):
+		return ""
+	case !root:
+		return ": it needs root or CAP_SYS_NICE (or `realtime off`)"
+	}
+	return ": root is refused it without CAP_SYS_NICE (a container's default capabilities lack it) or in a cgroup " +
+		"with no real-time budget (cgroup v1 cpu.rt_runtime_us 0, as containers and systemd's slices may have); " +
+		"give it those, or set `realtime off`"
 }
 
 func (r *rtSched) init(report func(prio int32, err error)) {

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hbdproject/hbd/hbd/testenv"
+	"golang.org/x/sys/unix"
 )
 
 // TestRealtimeSweep runs in a child process of the test binary (so that
@@ -277,4 +279,28 @@ func inRootChild(t *testing.T) bool {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	return false
+}
+
+// TestRealtimeRefused: the warning of a refused switch says why for
+// EPERM, for root and for another user, and adds nothing otherwise.
+func TestRealtimeRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		root bool
+		want string // in the hint; "" for no hint
+	}{
+		{"root refused", fmt.Errorf("thread 7: %w", unix.EPERM), true, "cpu.rt_runtime_us 0"},
+		{"root without the capability", unix.EPERM, true, "CAP_SYS_NICE"},
+		{"not root", fmt.Errorf("thread 7: %w", unix.EPERM), false, "needs root or CAP_SYS_NICE"},
+		{"another error", fmt.Errorf("thread 7: %w", unix.EINVAL), true, ""},
+		{"no thread list", errors.New("/proc/self/task: no such file"), false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := realtimeRefused(tc.err, tc.root)
+			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+				t.Errorf("realtimeRefused(%v, root %v) = %q, want %q in it", tc.err, tc.root, got, tc.want)
+			}
+		})
+	}
 }
