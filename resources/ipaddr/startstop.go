@@ -114,45 +114,10 @@ func (a *Agent) add(t target, addrs []netlink.Addr, steps *stepTimes) (string, e
 	}
 	steps.mark("add")
 	if a.spec.Addr.Is6() {
-		a.awaitLocal()
+		a.awaitLocal(localWait)
 		steps.mark("local")
 	}
 	return label, nil
-}
-
-// localWait bounds how long a start waits for the kernel to take an IPv6
-// address it added as its own (awaitLocal).
-const localWait = 20 * time.Millisecond
-
-// awaitLocal waits, up to localWait, until the kernel routes the agent's
-// IPv6 address to this node (its local route). The kernel adds an IPv6
-// address at once but inserts its local route only when its duplicate
-// address detection completes, on a work queue even with NODAD: until
-// then a packet for the address (a client's first SYN, one a handover
-// passes on) is dropped, and TCP sends it again only a second later.
-// The announcement that sends clients here waits for it: without the
-// wait, 2 to 4 starts in 500 returned before the route was there, in a
-// namespace. An IPv4 address's local route comes with the address
-// itself. Past the bound (a starved work queue) the start goes
-// on, saying so at debug level.
-func (a *Agent) awaitLocal() {
-	ip := net.IP(a.spec.Addr.AsSlice())
-	deadline := time.Now().Add(localWait)
-	for {
-		rs, err := a.h.RouteGet(ip)
-		if err != nil {
-			a.log.Debugf("%s%s: its route not read (%v): announcing it as it is", a.prefix, a.spec.Addr, err)
-			return
-		}
-		if len(rs) > 0 && rs[0].Type == unix.RTN_LOCAL {
-			return
-		}
-		if time.Now().After(deadline) {
-			a.log.Debugf("%s%s is not yet this node's own route %s after its addition: announcing it anyway", a.prefix, a.spec.Addr, localWait)
-			return
-		}
-		time.Sleep(50 * time.Microsecond)
-	}
 }
 
 // logAdded says that add put the address on t.link with label.
