@@ -56,6 +56,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -208,6 +209,10 @@ type Daemon struct {
 	loopMu   sync.Mutex
 	standing cluster.Standing
 	loopDue  time.Time
+	// ordered says whether an order stands, for fire to read without
+	// loopMu: a node with none (a quiet passive) hands each expiry to
+	// the loop at once.
+	ordered atomic.Bool
 
 	pages *pageRelease // drops the program's file pages (rss.go)
 	// reopenStuck: a reopen of the log files found the log output stuck

@@ -80,7 +80,7 @@ func (d *Daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 	// the timer is closed, which waits for its goroutine.
 	d.loopMu.Lock()
 	defer d.loopMu.Unlock()
-	defer d.standing.Stop()
+	defer d.stopStanding()
 	if err := timer.reset(0); err != nil {
 		return err
 	}
@@ -385,6 +385,8 @@ func (d *Daemon) execute(a cluster.Action) {
 		}
 	case *cluster.StandingStatus:
 		d.standing.Apply(a)
+		_, on := d.standing.Due()
+		d.ordered.Store(on)
 	case cluster.Log:
 		d.logCore(a)
 	case cluster.StartGroup:
@@ -421,7 +423,7 @@ func (d *Daemon) execute(a cluster.Action) {
 		}
 	case cluster.Exit:
 		d.exit = true
-		d.standing.Stop()
+		d.stopStanding()
 	default:
 		d.log.Errorf("internal: unhandled action %T", a)
 	}

@@ -50,6 +50,9 @@ func rtSenderEvery(keepalive time.Duration) time.Duration {
 // goroutine, at each expiry. It sends the order's status if it is due
 // and says whether the loop must wake: its own deadline has come.
 func (d *Daemon) fire(t *wakeTimer, now time.Time) bool {
+	if !d.ordered.Load() {
+		return true // the loop's own deadline: nothing to send here
+	}
 	d.loopMu.Lock()
 	defer d.loopMu.Unlock()
 	if d.loopDue.IsZero() || !now.Before(d.loopDue) {
@@ -61,6 +64,13 @@ func (d *Daemon) fire(t *wakeTimer, now time.Time) bool {
 		return true // the loop sets it again
 	}
 	return false
+}
+
+// stopStanding drops the order (the core's Exit, the loop's end): no
+// status follows. With loopMu held.
+func (d *Daemon) stopStanding() {
+	d.standing.Stop()
+	d.ordered.Store(false)
 }
 
 // wakeAt is when the timer must wake next: the loop's deadline or the

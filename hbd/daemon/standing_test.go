@@ -192,13 +192,12 @@ func TestLoopStandingStop(t *testing.T) {
 	}
 }
 
-// TestStandingSendAllocatesNothing: the sender's path (fire on the
-// timer's goroutine: the order's status stamped, signed and sent, the
-// timer armed) and the core's taking of what it sent allocate nothing
-// once the history of sent messages is full.
-func TestStandingSendAllocatesNothing(t *testing.T) {
-	r := quietRig(t)
-	for i := 1; i <= cluster.HistorySize+20; i++ {
+// rest runs keepalives of node1 at rest beside quiet node2 (its
+// routine status every tenth), each a tick of the loop, and checks that
+// node1's standing order stands after them.
+func (r *heartbeatRig) rest(t *testing.T, keepalives int) {
+	t.Helper()
+	for i := 1; i <= keepalives; i++ {
 		r.now = r.now.Add(r.cfg.Keepalive)
 		if i%10 == 0 {
 			r.queueStatus(r.now.Add(-4 * time.Millisecond))
@@ -209,6 +208,15 @@ func TestStandingSendAllocatesNothing(t *testing.T) {
 	if !r.d.core.Standing() {
 		t.Fatal("node1's standing order does not stand")
 	}
+}
+
+// TestStandingSendAllocatesNothing: the sender's path (fire on the
+// timer's goroutine: the order's status stamped, signed and sent, the
+// timer armed) and the core's taking of what it sent allocate nothing
+// once the history of sent messages is full.
+func TestStandingSendAllocatesNothing(t *testing.T) {
+	r := quietRig(t)
+	r.rest(t, cluster.HistorySize+20)
 	r.d.loopDue = r.now.Add(time.Hour) // the sender's turns only
 	r.d.load.next = r.now.Add(time.Hour)
 	sent0 := r.links.sent.Load()
@@ -224,5 +232,38 @@ func TestStandingSendAllocatesNothing(t *testing.T) {
 	}
 	if allocs != 0 && !testenv.RaceDetector {
 		t.Errorf("the sender's turn allocates %v times, want 0", allocs)
+	}
+}
+
+// TestFireWithoutOrder: the timer's expiry goes straight to the loop,
+// without the loop's mutex, on a node with no order (a quiet passive);
+// with an order, fire waits for a loop that holds the mutex (a stuck
+// loop sends nothing).
+func TestFireWithoutOrder(t *testing.T) {
+	r := quietRig(t)
+	fireHeld := func() (woke, returned bool) {
+		r.d.loopMu.Lock()
+		done := make(chan bool, 1)
+		go func() { done <- r.d.fire(r.timer, r.now.Add(time.Millisecond)) }()
+		select {
+		case woke = <-done:
+			returned = true
+		case <-time.After(100 * time.Millisecond):
+		}
+		r.d.loopMu.Unlock()
+		if !returned {
+			<-done
+		}
+		return woke, returned
+	}
+	if r.d.core.Standing() {
+		t.Fatal("node1's order stands before its first ticks")
+	}
+	if woke, returned := fireHeld(); !returned || !woke {
+		t.Errorf("no order, the loop's mutex held: fire returned %v, woke the loop %v; want both", returned, woke)
+	}
+	r.rest(t, 100)
+	if _, returned := fireHeld(); returned {
+		t.Error("an order stands, the loop's mutex held: fire returned without waiting for it")
 	}
 }
