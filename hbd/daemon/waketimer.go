@@ -38,14 +38,13 @@ type wakeTimer struct {
 	// (expired) or was set by duration. Owned by whoever holds the
 	// daemon's loopMu (the loop, or fire on the timer's goroutine).
 	armed time.Time
-	// fd is f's descriptor, set with timerfd_settime directly rather
-	// than through the poller (rc.Control), whose reference count and
-	// locks a set would touch cold after a keepalive's sleep. It stays
-	// open while it is set: by the loop before close, and by fire
-	// within run's wait, whose reference keeps close from closing it
-	// until the wait returns.
-	fd  uintptr
-	its unix.ItimerSpec // setIn's argument
+	// settime is setFD, bound once, and its argument and result: reset
+	// hands the poller this one function instead of a closure, which
+	// would be allocated at every reset (as hbd/link/rawsock.go's
+	// sendState does for a send).
+	settime func(fd uintptr)
+	its     unix.ItimerSpec
+	errno   syscall.Errno
 	// fire, when set, is called with the timer and the time of each
 	// expiry on the timer's goroutine, before anything is sent on C: it
 	// does what it can there (the standing order's send, standing.go)
@@ -67,7 +66,8 @@ func newWakeTimer(fire func(t *wakeTimer, now time.Time) bool) (*wakeTimer, erro
 		f.Close()
 		return nil, fmt.Errorf("timerfd: %w", err)
 	}
-	t := &wakeTimer{f: f, rc: rc, fd: uintptr(fd), C: make(chan time.Time, 1), done: make(chan struct{}), fire: fire}
+	t := &wakeTimer{f: f, rc: rc, C: make(chan time.Time, 1), done: make(chan struct{}), fire: fire}
+	t.settime = t.setFD
 	go t.run()
 	return t, nil
 }
@@ -163,10 +163,18 @@ func (t *wakeTimer) setIn(d time.Duration) error {
 	t.armed = time.Time{}
 	d = max(d, time.Nanosecond) // zero would disarm it
 	t.its = unix.ItimerSpec{Value: unix.NsecToTimespec(d.Nanoseconds())}
-	if _, _, e := syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, t.fd, 0, uintptr(unsafe.Pointer(&t.its)), 0, 0, 0); e != 0 {
-		return fmt.Errorf("timerfd_settime: %w", e)
+	if err := t.rc.Control(t.settime); err != nil {
+		return fmt.Errorf("timerfd_settime: %w", err)
+	}
+	if t.errno != 0 {
+		return fmt.Errorf("timerfd_settime: %w", t.errno)
 	}
 	return nil
+}
+
+// setFD sets the timerfd to its (reset).
+func (t *wakeTimer) setFD(fd uintptr) {
+	_, _, t.errno = syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&t.its)), 0, 0, 0)
 }
 
 // close stops the timer and waits for its goroutine to return.

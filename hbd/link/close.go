@@ -130,9 +130,6 @@ func (s *Set) drainConn(l *link, sp sockPlan, c *net.UDPConn, st *recvState, fn 
 func (s *Set) closeConns() error {
 	var errs []error
 	for _, l := range s.links {
-		l.mu.Lock() // a send under way ends first; none follows
-		l.closed = true
-		l.mu.Unlock()
 		for _, c := range slices.Concat(l.conns, l.peerConns) {
 			if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 				errs = append(errs, fmt.Errorf("link %s: %w", l.plan.Name, err))

@@ -242,10 +242,7 @@ type Set struct {
 type link struct {
 	plan  linkPlan
 	conns []*net.UDPConn
-	// fds are conns' descriptors, for sendtoFD: the senders use them
-	// under mu, and only while closed is false (closeConns sets it
-	// before it closes conns).
-	fds []int
+	raws  []rawConn // conns' descriptors, for sendto
 	// peerConns are receive-only sockets, one per ucast peer, each bound
 	// like conns[peerSock[i]] and connected to the peer (openPeerSockets).
 	peerConns []*net.UDPConn
@@ -258,10 +255,9 @@ type link struct {
 	routine []*routineSock
 	dsts    []sockaddr // plan.Targets' destinations as given to the kernel
 
-	// mu serialises the senders and the send-error log, and keeps
-	// closeConns from closing fds under a send.
+	// mu serialises the senders: send's buffers and the send-error log.
 	mu       sync.Mutex
-	closed   bool
+	send     *sendState
 	failures map[netip.AddrPort]*sendFailure
 	every    time.Duration // least time between two logged send errors to one destination
 
@@ -305,7 +301,7 @@ func Open(ctx context.Context, media []config.Medium, opts Options) (*Set, error
 	}
 	notedEPERM, notedSteering := false, false
 	for _, lp := range plans {
-		l := &link{plan: lp, failures: map[netip.AddrPort]*sendFailure{}, every: opts.ErrorLogInterval}
+		l := &link{plan: lp, send: newSendState(), failures: map[netip.AddrPort]*sendFailure{}, every: opts.ErrorLogInterval}
 		for _, t := range lp.Targets {
 			l.dsts = append(l.dsts, toSockaddr(sysAddrPort(t.Dst, lp.Iface)))
 			if lp.Kind == config.Ucast || lp.Kind == config.Ucast6 {
@@ -517,16 +513,16 @@ type sendFailure struct {
 func (s *Set) writeOne(l *link, d []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
-		return
-	}
 	for i, t := range l.plan.Targets {
-		err := sendtoFD(l.fds[t.Sock], d, &l.dsts[i])
-		if err == 0 {
+		err := l.raws[t.Sock].sendto(l.send, d, &l.dsts[i])
+		if err == nil {
 			l.sent.Add(1)
 			continue
 		}
-		if err == syscall.EAGAIN {
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if errors.Is(err, syscall.EAGAIN) {
 			l.queueDrops.Add(1)
 			continue
 		}

@@ -292,47 +292,6 @@ func TestSendNeverBlocks(t *testing.T) {
 	}
 }
 
-// TestSendAfterCloseSendsNothing: Send writes on the sockets'
-// descriptors directly; once the set is closed it writes nothing, even
-// where the descriptor's number is another socket's by then, and counts
-// nothing; sends racing Close are each written or not, never on a
-// closed descriptor.
-func TestSendAfterCloseSendsNothing(t *testing.T) {
-	port := freePort(t)
-	ch1, ch2 := make(chan Packet, 64), make(chan Packet, 64)
-	n1, _ := twoNodes(t, port, Options{Packets: ch1}, Options{Packets: ch2})
-	n1.Send([]byte("before"))
-	expectPacket(t, ch2, []byte("before"), "lo", netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", port)))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for range 2000 {
-			n1.Send([]byte("racing"))
-		}
-	}()
-	if err := n1.Close(); err != nil {
-		t.Fatal(err)
-	}
-	<-done
-	sent := n1.Stats()["lo"].Sent
-	// New sockets take the lowest free descriptors: the closed ones'.
-	for range 4 {
-		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-	}
-	n1.Send([]byte("after"))
-	if err := n1.SendOn("lo", []byte("after")); err != nil {
-		t.Fatal(err)
-	}
-	expectNone(t, ch2, []byte("after"), 200*time.Millisecond)
-	if st := n1.Stats()["lo"]; st.Sent != sent || st.SendErrors != 0 {
-		t.Errorf("after Close: %+v, want %d sent and no error", st, sent)
-	}
-}
-
 func TestCloseStopsGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	port := freePort(t)

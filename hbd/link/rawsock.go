@@ -216,34 +216,49 @@ func readBatch(st *recvState, fd uintptr, got func(i int) bool) batchNext {
 	return batchMore
 }
 
-// sendtoFD is one non-blocking sendto of data to to on the socket fd,
-// made on the descriptor itself rather than through the poller
-// (syscall.RawConn.Write): a send never waits (a full send buffer,
-// EAGAIN, is a dropped datagram), so the poller's locks, reference
-// counts and readiness state, which the call would touch cold after a
-// keepalive's sleep, serve nothing here. The caller keeps the socket
-// open until the call returns (link.mu and link.closed).
-func sendtoFD(fd int, data []byte, to *sockaddr) syscall.Errno {
+// sendState is a writer's last sendto, so that the function given to the
+// poller is made once per link.
+type sendState struct {
+	data  []byte
+	to    *sockaddr
+	errno syscall.Errno
+	write func(fd uintptr) bool
+}
+
+func newSendState() *sendState {
+	st := &sendState{}
+	st.write = st.writeFD
+	return st
+}
+
+// writeFD is one non-blocking sendto; it never asks the poller to wait:
+// a full send buffer (EAGAIN) is a dropped datagram, as a full queue was.
+func (st *sendState) writeFD(fd uintptr) bool {
 	var p unsafe.Pointer
-	if len(data) > 0 {
-		p = unsafe.Pointer(&data[0])
+	if len(st.data) > 0 {
+		p = unsafe.Pointer(&st.data[0])
 	}
 	e := syscall.EINTR
 	for e == syscall.EINTR {
-		_, _, e = syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(p), uintptr(len(data)), syscall.MSG_DONTWAIT,
-			uintptr(unsafe.Pointer(&to.raw)), uintptr(to.len))
+		_, _, e = syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(p), uintptr(len(st.data)), syscall.MSG_DONTWAIT,
+			uintptr(unsafe.Pointer(&st.to.raw)), uintptr(st.to.len))
 	}
-	return e
+	st.errno = e
+	return true
 }
 
-// descriptor is the socket's descriptor, for sendtoFD: valid until c is
-// closed.
-func descriptor(c rawConn) (int, error) {
-	fd := -1
-	if err := c.rc.Control(func(f uintptr) { fd = int(f) }); err != nil {
-		return -1, err
+// sendto sends data to one destination without waiting.
+func (c rawConn) sendto(st *sendState, data []byte, to *sockaddr) error {
+	st.data, st.to = data, to
+	err := c.rc.Write(st.write)
+	st.data, st.to = nil, nil
+	if err != nil {
+		return err
 	}
-	return fd, nil
+	if st.errno != 0 {
+		return st.errno
+	}
+	return nil
 }
 
 // SO_MEMINFO's array (linux/sock_diag.h): its length, and the index of

@@ -134,7 +134,7 @@ func (l *link) openPlain(ctx context.Context, notedEPERM *bool, log logrus.Field
 	return nil
 }
 
-// openShared opens the socket of sp that sends (conns, fds).
+// openShared opens the socket of sp that sends (conns, raws).
 func (l *link) openShared(ctx context.Context, sp sockPlan, reusePort bool, notedEPERM *bool, log logrus.FieldLogger) error {
 	lp := l.plan
 	c, so, err := openSocket(ctx, lp.Iface, sp, reusePort)
@@ -146,11 +146,7 @@ func (l *link) openShared(ctx context.Context, sp sockPlan, reusePort bool, note
 	if err != nil {
 		return fmt.Errorf("link: %s: %s %s: %w", sp.Pos, lp.Kind, lp.Iface.Name, err)
 	}
-	fd, err := descriptor(rc)
-	if err != nil {
-		return fmt.Errorf("link: %s: %s %s: %w", sp.Pos, lp.Kind, lp.Iface.Name, err)
-	}
-	l.fds = append(l.fds, fd)
+	l.raws = append(l.raws, rc)
 	if so.deviceEPERM && !*notedEPERM {
 		*notedEPERM = true
 		log.Debugf("%s: SO_BINDTODEVICE not permitted (not root?): sockets are not bound to their interface", lp.Kind)
@@ -242,7 +238,7 @@ func (l *link) closeSockets() {
 	for _, r := range l.routine {
 		unix.Close(r.fd)
 	}
-	l.conns, l.fds, l.peerConns, l.peerSock, l.peerOwn, l.routine = nil, nil, nil, nil, nil, nil
+	l.conns, l.raws, l.peerConns, l.peerSock, l.peerOwn, l.routine = nil, nil, nil, nil, nil, nil
 }
 
 // procAddr writes ap as /proc/net/udp's local_address column does: the
