@@ -159,9 +159,15 @@ func agentProgram(argv0 string) (agents.Agent, bool) {
 	return builtinAgents().Program(filepath.Base(argv0))
 }
 
+// machineInterfaces, when set, lists the network interfaces the checks
+// of ha.cf's media take this machine to have (config.LoadOptions.
+// Interfaces); nil is the machine's own. Tests of the sample
+// configuration, which names eth0, set a machine that has it.
+var machineInterfaces func() ([]string, error)
+
 // loadOptions are the config.Load options every command uses.
 func loadOptions(node string, strict bool) config.LoadOptions {
-	o := config.LoadOptions{Node: node, Strict: strict, Lookup: config.Lookup{Agents: builtinAgents()}}
+	o := config.LoadOptions{Node: node, Strict: strict, Lookup: config.Lookup{Agents: builtinAgents()}, Interfaces: machineInterfaces}
 	if strict {
 		// What hbd run loads, it pings with.
 		o.ICMP = ping.CanListen

@@ -35,9 +35,12 @@ func tempDirs(t *testing.T) []string {
 	return []string{"--run-dir", t.TempDir(), "--state-dir", t.TempDir()}
 }
 
-// rawSampleCopy copies etc/ha.d to a temp dir with authkeys at 0600.
+// rawSampleCopy copies etc/ha.d to a temp dir with authkeys at 0600, and
+// has the checks take this machine to have the sample's interface eth0
+// for the rest of the test (sampleMachine).
 func rawSampleCopy(t *testing.T) string {
 	t.Helper()
+	sampleMachine(t)
 	dst := t.TempDir()
 	src := "../etc/ha.d"
 	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
@@ -61,6 +64,17 @@ func rawSampleCopy(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// sampleMachine has the checks of ha.cf's media take this machine to have
+// lo and eth0, the sample's interface, until the test ends, whatever its
+// own are called (ens4, enp0s3, or lo alone in a namespace of its own):
+// what they say of the sample is the same on every machine. Not for
+// parallel tests: it sets machineInterfaces.
+func sampleMachine(t *testing.T) {
+	t.Helper()
+	machineInterfaces = func() ([]string, error) { return []string{"lo", "eth0"}, nil }
+	t.Cleanup(func() { machineInterfaces = nil })
 }
 
 func TestCheckSample(t *testing.T) {
