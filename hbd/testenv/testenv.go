@@ -104,12 +104,25 @@ func RunAs(t *testing.T, uid, gid uint32, env ...string) ([]byte, error) {
 }
 
 // OpenToAll makes dir and its parent directory (t.TempDir makes both
-// private) searchable and readable by every user.
+// private) searchable and readable by every user. A directory above them
+// that other users may not search (a TMPDIR of mode 0700, under /root)
+// keeps them out all the same: the test is skipped (see Skip), naming it,
+// rather than run as another user who would be refused for that reason
+// instead of the one under test.
 func OpenToAll(t testing.TB, dir string) {
 	t.Helper()
 	for _, d := range []string{filepath.Dir(dir), dir} {
 		if err := os.Chmod(d, 0o755); err != nil {
 			t.Fatal(err)
+		}
+	}
+	for d := filepath.Dir(filepath.Dir(dir)); ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o001 == 0 {
+			Skip(t, "%s (mode %v) is not searchable by other users, so none reaches %s: set TMPDIR to a directory they may search, such as /tmp", d, fi.Mode().Perm(), dir)
+			return
+		}
+		if d == filepath.Dir(d) {
+			return
 		}
 	}
 }

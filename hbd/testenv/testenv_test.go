@@ -98,6 +98,33 @@ func TestRunAs(t *testing.T) {
 	}
 }
 
+// TestOpenToAllNamesAClosedAncestor: a directory above the two OpenToAll
+// opens that others may not search skips the test, naming it.
+func TestOpenToAllNamesAClosedAncestor(t *testing.T) {
+	t.Setenv("CI", "")
+	t.Setenv("HBD_REQUIRE_ROOT_TESTS", "")
+	closed := filepath.Join(t.TempDir(), "closed")
+	dir := filepath.Join(closed, "a", "b")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var r recorder
+	OpenToAll(&r, dir)
+	if !strings.Contains(r.skipped, closed+" (mode -rwx------) is not searchable") {
+		t.Errorf("want a skip naming %s, got skip %q, fail %q", closed, r.skipped, r.failed)
+	}
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if fi, err := os.Stat(d); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != 0o755 {
+			t.Errorf("%s: mode %v, want 0755", d, fi.Mode().Perm())
+		}
+	}
+}
+
 // TestRunAsWhateverTheUmask: the child runs under a umask that takes
 // every execute bit off the files the process creates (as a umask set
 // for a moment by another goroutine of the test binary would).
