@@ -33,6 +33,8 @@ type etcdNode struct {
 	busy               func(bool) // Options.Busy
 	cancel             context.CancelFunc
 	done               chan error
+	ended              bool  // Run returned before stop: within saw it
+	endErr             error // what it returned
 	logOffset, evCount int
 }
 
@@ -100,7 +102,7 @@ func (n *etcdNode) hacf(prefix string, extra ...string) string {
 
 func (n *etcdNode) start() {
 	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel, n.done = cancel, make(chan error, 1)
+	n.cancel, n.done, n.ended, n.endErr = cancel, make(chan error, 1), false, nil
 	go func() {
 		n.done <- Run(ctx, Options{ConfigDir: n.had, Node: n.node, RunDir: filepath.Join(n.dir, "run"),
 			StateDir: filepath.Join(n.dir, "state"), Version: "test", Stderr: io.Discard, Busy: n.busy})
@@ -115,6 +117,12 @@ func (n *etcdNode) stop() {
 	}
 	n.cancel()
 	n.cancel = nil
+	if n.ended {
+		if n.endErr != nil {
+			n.t.Errorf("hbd run: %v", n.endErr)
+		}
+		return
+	}
 	select {
 	case err := <-n.done:
 		if err != nil {
@@ -185,10 +193,24 @@ func (n *etcdNode) logSince() string {
 // happens.
 const waitAtMost = time.Minute
 
-// within polls cond every 20 ms until it holds, for at most waitAtMost.
+// within polls cond every 20 ms until it holds, for at most waitAtMost,
+// or until the node's Run has returned on its own (a configuration it
+// refused): then it fails at once, with what Run returned, unless cond
+// holds after all. A test that waits for the stop itself (n.cancel nil)
+// keeps reading n.done.
 func (n *etcdNode) within(what string, cond func() bool) {
 	n.t.Helper()
 	for end := time.Now().Add(waitAtMost); !cond(); time.Sleep(20 * time.Millisecond) {
+		if n.cancel != nil && !n.ended {
+			select {
+			case n.endErr = <-n.done:
+				n.ended = true
+			default:
+			}
+		}
+		if n.ended && !cond() {
+			n.t.Fatalf("%s: hbd run ended first: %v", what, n.endErr)
+		}
 		if time.Now().After(end) {
 			n.t.Fatalf("not within %v: %s", waitAtMost, what)
 		}
