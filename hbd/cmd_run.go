@@ -90,12 +90,13 @@ another hbd of this node runs (not started).`, stdout, stderr)
 		fmt.Fprintf(stderr, "hbd: %v\n", err)
 		return 1
 	}
+	cpus := runtime.GOMAXPROCS(0) // the runtime's default, before runtimeSettings sets it
 	runtimeSettings()
 	err = daemon.Run(context.Background(), daemon.Options{
 		ConfigDir: *dir, Node: name, RunDir: *runDir, StateDir: *stateDir,
 		Version: version, Stderr: stderr,
 		Load: loadOptions(name, true), AgentCommand: agentCommand(),
-		Busy: busyProcs(), ExecEtcd: execEtcd, Ready: readyNotifier(stderr),
+		Busy: busyProcs(cpus), ExecEtcd: execEtcd, Ready: readyNotifier(stderr),
 	})
 	var cerr *daemon.ConfigError
 	var running *daemon.RunningError
@@ -144,19 +145,22 @@ const daemonProcs = 1
 
 // busyProcs is what the daemon calls when its first group operation
 // begins and when its last one ends (daemon.Options.Busy): GOMAXPROCS
-// goes to the number of CPUs (at least 2) meanwhile, and back to
-// daemonProcs after. A script's fork and exec keeps its thread and that
+// goes to cpus (at least 2) meanwhile, and back to daemonProcs after.
+// cpus is the runtime's own default, which counts the CPUs this process
+// may use (its affinity mask and a cgroup's CPU limit: a container
+// limited to 2 CPUs on a 64-CPU host gets 2, not 64 threads throttled
+// in the middle of a takeover). A script's fork and exec keeps its thread and that
 // thread's P until the child has called exec (Go forks with a raw
 // CLONE_VFORK system call, which the scheduler does not see): with one P
 // each script start held every other goroutine, the event loop and the
 // other groups' starts, so a takeover of 32 groups began them one after
 // another (docs/benchmarks.md, "Scale of one takeover"). nil (GOMAXPROCS
 // stays) when the environment sets GOMAXPROCS.
-func busyProcs() func(busy bool) {
+func busyProcs(cpus int) func(busy bool) {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return nil
 	}
-	n := max(2, runtime.NumCPU())
+	n := max(2, cpus)
 	return func(busy bool) {
 		if busy {
 			runtime.GOMAXPROCS(n)
