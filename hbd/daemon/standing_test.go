@@ -241,14 +241,17 @@ func TestStandingSendAllocatesNothing(t *testing.T) {
 // loop sends nothing).
 func TestFireWithoutOrder(t *testing.T) {
 	r := quietRig(t)
-	fireHeld := func() (woke, returned bool) {
+	// fireHeld calls fire while the loop's mutex is held and waits up
+	// to bound for it to return: long where it must return (a loaded
+	// machine may run its goroutine late), short where it must wait.
+	fireHeld := func(bound time.Duration) (woke, returned bool) {
 		r.d.loopMu.Lock()
 		done := make(chan bool, 1)
 		go func() { done <- r.d.fire(r.timer, r.now.Add(time.Millisecond)) }()
 		select {
 		case woke = <-done:
 			returned = true
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(bound):
 		}
 		r.d.loopMu.Unlock()
 		if !returned {
@@ -259,11 +262,11 @@ func TestFireWithoutOrder(t *testing.T) {
 	if r.d.core.Standing() {
 		t.Fatal("node1's order stands before its first ticks")
 	}
-	if woke, returned := fireHeld(); !returned || !woke {
+	if woke, returned := fireHeld(10 * time.Second); !returned || !woke {
 		t.Errorf("no order, the loop's mutex held: fire returned %v, woke the loop %v; want both", returned, woke)
 	}
 	r.rest(t, 100)
-	if _, returned := fireHeld(); returned {
+	if _, returned := fireHeld(100 * time.Millisecond); returned {
 		t.Error("an order stands, the loop's mutex held: fire returned without waiting for it")
 	}
 }
