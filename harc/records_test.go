@@ -496,25 +496,19 @@ func TestClip(t *testing.T) {
 // removed, kills nothing, and says why.
 func TestKillLeftoversWithoutBootID(t *testing.T) {
 	for _, tc := range []struct {
-		name            string
-		readerBoot      string
-		recordBootBlank bool
+		name       string
+		readerBoot string
+		recordBoot string
 	}{
-		{"this boot's id unknown", "", false},
-		{"the record's boot id blank", "a-boot", true},
+		{"this boot's id unknown", "", "a-boot"},
+		{"the record's boot id blank", "a-boot", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs, logged := testRecords(t)
 			cmd := startGroup(t, "exec sleep 30")
 			pid := cmd.Process.Pid
 			rs.Track(pid, ScriptInfo{Op: "start"})
-			rewrite(t, rs, pid, func(r *scriptRecord) {
-				if tc.recordBootBlank {
-					r.Boot = ""
-				} else {
-					r.Boot = tc.readerBoot
-				}
-			})
+			rewrite(t, rs, pid, func(r *scriptRecord) { r.Boot = tc.recordBoot })
 			rs.boot = tc.readerBoot
 			sweepOne(t, rs, LeftoverOtherBoot)
 			if m := groupMembers(t, pid); len(m) != 1 {

@@ -13,8 +13,11 @@ import (
 )
 
 // forwardedSignals are what `hbd run` as pid 1 passes on to the daemon
-// it runs as its child (asInit): the stop (TERM, INT, QUIT), the reload
-// (HUP) and the rest a container runtime or an operator may send.
+// it runs as its child (asInit): the stop (TERM, INT), the reload (HUP)
+// and the rest a container runtime or an operator may send. QUIT is
+// passed on as any init would, and does to the daemon what it does
+// outside a container: the Go runtime's goroutine dump and exit 2, with
+// no graceful stop (a container's STOPSIGNAL must be TERM or INT).
 func forwardedSignals() []os.Signal {
 	return []os.Signal{
 		syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP,
