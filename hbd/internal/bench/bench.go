@@ -195,7 +195,11 @@ func Bench(ctx context.Context, rig *Rig, drivers []Driver, opts Options) *Repor
 		}
 	}
 	if jobs := searchJobs(live, opts); len(jobs) > 0 && ctx.Err() == nil {
-		rep.Limits, rep.Search, rep.SearchBeside = rn.together(ctx, jobs, opts)
+		var note string
+		rep.Limits, rep.Search, rep.SearchBeside, note = rn.together(ctx, jobs, opts)
+		if note != "" {
+			rep.Notes = append(rep.Notes, note)
+		}
 	}
 	if ctx.Err() != nil {
 		rep.Notes = append(rep.Notes, "the bench was cut short: "+ctx.Err().Error())
@@ -207,8 +211,11 @@ func Bench(ctx context.Context, rig *Rig, drivers []Driver, opts Options) *Repor
 
 // together runs the searches side by side (Together): the first in the
 // bench's rig, each other in a rig of its own, built for them and closed
-// after; a search whose rig cannot be built fails with that error.
-func (rn *Runner) together(ctx context.Context, jobs []SearchJob, opts Options) ([]Limit, []Soak, []string) {
+// after. When another rig cannot be built it runs them one after another
+// in the bench's rig instead (their sum of time, which the plan and the
+// default timeout do not count on) and returns a note saying so for the
+// report.
+func (rn *Runner) together(ctx context.Context, jobs []SearchJob, opts Options) ([]Limit, []Soak, []string, string) {
 	rigs := []*Rig{rn.Rig}
 	var errs []string
 	for j := range jobs[1:] {
@@ -237,16 +244,21 @@ func (rn *Runner) together(ctx context.Context, jobs []SearchJob, opts Options) 
 		rigs = append(rigs, r)
 	}
 	if len(errs) > 0 {
-		rn.logf("searches one after another: another lab: %s", strings.Join(errs, "; "))
+		note := "the searches ran one after another, not side by side: another lab: " + strings.Join(errs, "; ")
+		rn.logf("%s", note)
 		var ls []Limit
 		var ss []Soak
 		for _, j := range jobs {
+			if ctx.Err() != nil {
+				break
+			}
 			l, s, _ := Together(ctx, []*Rig{rn.Rig}, []SearchJob{j}, opts.BusyCPUs, opts.Limit.Step, opts.SearchStep, rn.logf)
 			ls, ss = append(ls, l...), append(ss, s...)
 		}
-		return ls, ss, nil
+		return ls, ss, nil, note
 	}
-	return Together(ctx, rigs, jobs, opts.BusyCPUs, opts.Limit.Step, opts.SearchStep, rn.logf)
+	ls, ss, beside := Together(ctx, rigs, jobs, opts.BusyCPUs, opts.Limit.Step, opts.SearchStep, rn.logf)
+	return ls, ss, beside, ""
 }
 
 // hbdbench's defaults, as flag values: the full run's daemons, settings,

@@ -44,6 +44,9 @@ func (rn *Runner) LimitSearch(ctx context.Context, d Driver, ladder []Timing, lo
 		rn.logf("limit %s %s at %v%% loss, up to %s …", d.Key(), t, loss, step)
 		ss := rn.SoakRun(ctx, d, t, cpus, step, []float64{loss})
 		l.Steps = append(l.Steps, ss...)
+		if len(ss) == 0 { // cut short during the cluster's start
+			break
+		}
 		last := ss[len(ss)-1]
 		if last.Passed() || last.Err != "" {
 			break
