@@ -85,7 +85,13 @@ func RunAs(t *testing.T, uid, gid uint32, env ...string) ([]byte, error) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	OpenToAll(t, dir)
+	if uid == 0 {
+		// root owns t.TempDir's parents and may search them whatever
+		// their mode: only the two private directories are opened.
+		openDirs(t, dir)
+	} else {
+		OpenToAll(t, dir)
+	}
 	bin := filepath.Join(dir, filepath.Base(self))
 	if err := copyExecutable(self, bin); err != nil {
 		t.Fatal(err)
@@ -111,11 +117,7 @@ func RunAs(t *testing.T, uid, gid uint32, env ...string) ([]byte, error) {
 // instead of the one under test.
 func OpenToAll(t testing.TB, dir string) {
 	t.Helper()
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	openDirs(t, dir)
 	for d := filepath.Dir(filepath.Dir(dir)); ; d = filepath.Dir(d) {
 		if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o001 == 0 {
 			Skip(t, "%s (mode %v) is not searchable by other users, so none reaches %s: set TMPDIR to a directory they may search, such as /tmp", d, fi.Mode().Perm(), dir)
@@ -123,6 +125,17 @@ func OpenToAll(t testing.TB, dir string) {
 		}
 		if d == filepath.Dir(d) {
 			return
+		}
+	}
+}
+
+// openDirs makes dir and its parent directory searchable and readable
+// by every user.
+func openDirs(t testing.TB, dir string) {
+	t.Helper()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
